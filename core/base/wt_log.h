@@ -1,0 +1,106 @@
+/* wt_log.h: project-wide logging.
+ *
+ * Five levels, most to least severe: error, warn, info, debug, trace. A
+ * message is emitted when its level is <= the runtime level (default info)
+ * and <= the compile-time floor WT_LOG_FLOOR (default trace: nothing
+ * compiled out). The macros test the level before evaluating their
+ * arguments, so a filtered call costs one relaxed load and a branch, and a
+ * call above the floor is removed by the compiler (its arguments are still
+ * type-checked but never evaluated).
+ *
+ * Each call produces exactly one line at the sink: the message is formatted
+ * into a bounded buffer (longer ones are cut and end in "..."), newlines in
+ * it become spaces, and the sink is called once. The default sink writes
+ *   2025-01-31T12:34:56.789012Z WARN  [module] message
+ * to stderr (UTC timestamp taken inside the sink, the only place in core/
+ * that reads a clock). errno is preserved across a log call.
+ *
+ * Module tag: define WT_LOG_MODULE to a string literal before including this
+ * header (default "wt"); the WT_LOG_<LEVEL> macros use it. WT_LOGM takes the
+ * tag explicitly. Put connection IDs and other context in the message.
+ *
+ * Threads: logging calls and wt_log_set_level are safe from any thread.
+ * wt_log_set_sink must not race with logging calls: set it at start-up (or
+ * in tests) before other threads log. A sink may be called from several
+ * threads at once and must cope with that. */
+#ifndef WT_LOG_H
+#define WT_LOG_H
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+
+/* Levels (plain integers so #if can compare them). */
+#define WT_LOG_LEVEL_ERROR 0
+#define WT_LOG_LEVEL_WARN  1
+#define WT_LOG_LEVEL_INFO  2
+#define WT_LOG_LEVEL_DEBUG 3
+#define WT_LOG_LEVEL_TRACE 4
+
+#ifndef WT_LOG_FLOOR
+#define WT_LOG_FLOOR WT_LOG_LEVEL_TRACE
+#endif
+
+#ifndef WT_LOG_MODULE
+#define WT_LOG_MODULE "wt"
+#endif
+
+/* Longest message (after formatting, before the sink's prefix). */
+#define WT_LOG_MSG_MAX 1024
+
+/* A sink receives one formatted message (msg[len] == '\0', no newline). */
+typedef void (*wt_log_sink_fn)(void *ctx, int level, const char *module, const char *msg,
+                               size_t len);
+
+/* The runtime level; read through wt_log_enabled, set with wt_log_set_level. */
+extern _Atomic int wt_log_level_g;
+
+/* Set the runtime level (clamped to [ERROR, TRACE]). Any thread. */
+void wt_log_set_level(int level);
+
+/* The current runtime level. */
+int wt_log_get_level(void);
+
+/* Parse a level name: "error", "warn"/"warning", "info", "debug", "trace"
+ * (any case) or a digit 0..4. Returns the level or WT_ERR_INVAL (also for
+ * NULL). */
+int wt_log_level_parse(const char *s);
+
+/* "ERROR", "WARN", "INFO", "DEBUG", "TRACE", or "?" for anything else. */
+const char *wt_log_level_name(int level);
+
+/* Route every line to fn(ctx, ...); fn == NULL restores the default sink
+ * (wt_log_sink_stderr with ctx NULL). See the threading note above. */
+void wt_log_set_sink(wt_log_sink_fn fn, void *ctx);
+
+/* The default sink: writes "<ISO-8601 UTC time> <LEVEL> [module] msg\n" to
+ * the FILE * given as ctx, or to stderr when ctx is NULL, in one write. */
+void wt_log_sink_stderr(void *ctx, int level, const char *module, const char *msg, size_t len);
+
+/* Format and emit one message unconditionally (the macros do the level
+ * checks). level outside [ERROR, TRACE] is passed through to the sink. */
+void wt_log_write(int level, const char *module, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void wt_log_vwrite(int level, const char *module, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+/* Non-zero if a message at `level` would be emitted. A constant level above
+ * WT_LOG_FLOOR makes this a compile-time 0. */
+#define wt_log_enabled(level)                                                                      \
+  ((level) <= WT_LOG_FLOOR &&                                                                      \
+   (level) <= atomic_load_explicit(&wt_log_level_g, memory_order_relaxed))
+
+#define WT_LOGM(level, module, ...)                                                                \
+  do {                                                                                             \
+    if (wt_log_enabled(level)) {                                                                   \
+      wt_log_write((level), (module), __VA_ARGS__);                                                \
+    }                                                                                              \
+  } while (0)
+
+#define WT_LOG_ERROR(...) WT_LOGM(WT_LOG_LEVEL_ERROR, WT_LOG_MODULE, __VA_ARGS__)
+#define WT_LOG_WARN(...)  WT_LOGM(WT_LOG_LEVEL_WARN, WT_LOG_MODULE, __VA_ARGS__)
+#define WT_LOG_INFO(...)  WT_LOGM(WT_LOG_LEVEL_INFO, WT_LOG_MODULE, __VA_ARGS__)
+#define WT_LOG_DEBUG(...) WT_LOGM(WT_LOG_LEVEL_DEBUG, WT_LOG_MODULE, __VA_ARGS__)
+#define WT_LOG_TRACE(...) WT_LOGM(WT_LOG_LEVEL_TRACE, WT_LOG_MODULE, __VA_ARGS__)
+
+#endif
