@@ -502,7 +502,7 @@ static void test_gso_gro(void) {
   CHECK_EQ(ss->tx_calls, 1);
   CHECK_EQ(ss->tx_gso_sends, gso ? 2 : 0);
 
-  got g[NSEG + 1];
+  got g[NSEG + 1] = {0};
   unsigned n = recv_n(r_gro, g, NSEG, 64);
   CHECK(train_ok(g, n));
   got_free(g, n);
@@ -571,7 +571,7 @@ static void test_recv_max_split(void) {
   CHECK_EQ(wt_io_wait(r, DEADLINE_NS), WT_IO_EV_READABLE);
 
   wt_io_pkt pkts[8];
-  got g[NSEG];
+  got g[NSEG] = {0};
   unsigned n = 0;
   int rv = wt_io_recv(r, pkts, 7);
   uint64_t calls_after_first = wt_io_get_stats(r)->rx_calls;
@@ -701,7 +701,7 @@ static void local_roundtrip(wt_io *s, wt_io *r, const char *host, const char *wa
   wt_io_addr to = dest_of(r, host);
   wt_io_tx tx = {.data = (const uint8_t *)"hello", .len = 5, .peer = &to, .ecn = ecn};
   CHECK_EQ(wt_io_send(s, &tx, 1), 1);
-  got g[1];
+  got g[1] = {0};
   unsigned n = recv_n(r, g, 1, 1);
   CHECK_FATAL(n == 1);
   CHECK(g[0].len == 5 && memcmp(g[0].data, "hello", 5) == 0);
@@ -793,7 +793,7 @@ static void test_truncated(void) {
       {.data = big, .len = 2048, .peer = &to}, /* exactly fits */
   };
   CHECK_EQ(wt_io_send(s, tx, 3), 3);
-  got g[2];
+  got g[2] = {0};
   unsigned n = recv_n(r, g, 2, 64);
   CHECK_EQ(n, 2);
   CHECK(n >= 1 && g[0].len == sizeof(small) && check_payload(g[0].data, g[0].len, 2));
@@ -887,7 +887,7 @@ static void test_send_rules(void) {
   uint64_t errs = wt_io_get_stats(s)->tx_errors;
   CHECK_EQ(wt_io_send(s, mixed, 3), 3);
   CHECK_EQ(wt_io_get_stats(s)->tx_errors - errs, 1);
-  got g2[2];
+  got g2[2] = {0};
   n = recv_n(r, g2, 2, 64);
   CHECK_EQ(n, 2);
   got_free(g2, n);
