@@ -1,0 +1,65 @@
+/* wt_cid.h: server connection IDs and the CID -> connection table.
+ *
+ * CID rule (docs/architecture.md "Connection IDs and steering"): a
+ * server-chosen CID is `len` bytes (8..20); byte 0 is chosen so that
+ * byte0 % n_shards == shard_id (the reuseport cBPF program and the
+ * cross-shard forwarder steer on it); the other bytes are random.
+ *
+ * The table maps CID bytes to an opaque pointer (a wt_conn). Open
+ * addressing, linear probing, backward-shift deletion, keyed hash (the seed
+ * comes from the caller's RNG, so peer-chosen CIDs cannot force collisions).
+ * Not thread-safe: one table per engine (per shard). */
+#ifndef WT_CID_H
+#define WT_CID_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WT_CID_MINLEN 8
+#define WT_CID_MAXLEN 20 /* RFC 9000 section 17.2: at most 20 bytes */
+
+/* Turn `len` random bytes at cid into a CID of this shard: rewrites cid[0]
+ * (keeping it random among the byte values v with v % n_shards == shard_id).
+ * Returns 0, or WT_ERR_INVAL if len is 0, n_shards is 0 or > 256, or
+ * shard_id >= n_shards. */
+int wt_cid_apply_shard(uint8_t *cid, size_t len, uint32_t shard_id, uint32_t n_shards);
+
+/* The shard a CID belongs to: cid[0] % n_shards (n_shards >= 1). */
+static inline uint32_t wt_cid_shard(const uint8_t *cid, uint32_t n_shards) {
+  return (uint32_t)cid[0] % n_shards;
+}
+
+typedef struct wt_cid_ent {
+  void *val; /* NULL = empty slot */
+  uint8_t len;
+  uint8_t data[WT_CID_MAXLEN];
+} wt_cid_ent;
+
+typedef struct wt_cid_table {
+  wt_cid_ent *ents;
+  size_t cap; /* power of two */
+  size_t n;
+  uint64_t seed;
+} wt_cid_table;
+
+/* Initialise an empty table (allocates on first insert). seed keys the hash. */
+void wt_cid_table_init(wt_cid_table *t, uint64_t seed);
+/* Free the slots; the values are not touched. */
+void wt_cid_table_free(wt_cid_table *t);
+
+/* Map cid[0..len) to val (non-NULL). Returns 0, WT_ERR_INVAL (len 0 or >
+ * 20, val NULL), WT_ERR_STATE (cid already present; the table is
+ * unchanged), WT_ERR_NOMEM. */
+int wt_cid_table_insert(wt_cid_table *t, const uint8_t *cid, size_t len, void *val);
+
+/* The value for cid, or NULL. */
+void *wt_cid_table_lookup(const wt_cid_table *t, const uint8_t *cid, size_t len);
+
+/* Remove cid. Returns 0 or WT_ERR_NOTFOUND. */
+int wt_cid_table_remove(wt_cid_table *t, const uint8_t *cid, size_t len);
+
+static inline size_t wt_cid_table_count(const wt_cid_table *t) {
+  return t->n;
+}
+
+#endif

@@ -1,0 +1,1072 @@
+/* wt_conn.c: one QUIC connection: ngtcp2 + wolfSSL, its callbacks, the
+ * receive path, the packet write loop (one GSO run per call) and the
+ * closing/draining periods (RFC 9000 section 10.2). */
+#define WT_LOG_MODULE "conn"
+#include "wt_conn.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <ngtcp2/ngtcp2_crypto_wolfssl.h>
+
+#include "wt_errmap.h"
+#include "wt_log.h"
+
+#define WT_CTRL_MARK(c, p) ((p) == (void *)&(c)->h3_mark || (p) == (void *)&(c)->h3_ctrl_mark)
+
+static ngtcp2_conn *conn_get(ngtcp2_crypto_conn_ref *ref) {
+  return ((wt_conn *)ref->user_data)->qc;
+}
+
+static void to_ngtcp2_path(ngtcp2_path *np, const wt_path *p) {
+  np->local.addr = (ngtcp2_sockaddr *)&p->local.ss;
+  np->local.addrlen = p->local.len;
+  np->remote.addr = (ngtcp2_sockaddr *)&p->remote.ss;
+  np->remote.addrlen = p->remote.len;
+  np->user_data = NULL;
+}
+
+static void from_ngtcp2_addr(wt_addr *a, const ngtcp2_addr *na) {
+  memset(a, 0, sizeof(*a));
+  if (na->addr && na->addrlen <= sizeof(a->ss)) {
+    memcpy(&a->ss, na->addr, na->addrlen);
+    a->len = na->addrlen;
+  }
+}
+
+/* A wt_stream hangs off ngtcp2 stream user data; HTTP/3 streams carry one of
+ * two marker addresses; NULL means a stream not seen yet (or our own). */
+static wt_stream *as_wt_stream(wt_conn *c, void *stream_ud) {
+  if (stream_ud == NULL || WT_CTRL_MARK(c, stream_ud)) {
+    return NULL;
+  }
+  return stream_ud;
+}
+
+/* ------------------------------------------------------------ callbacks */
+
+static void cb_rand(uint8_t *dest, size_t len, const ngtcp2_rand_ctx *ctx) {
+  wt_engine *e = ctx->native_handle;
+  if (wt_engine_rand(e, dest, len) != 0) {
+    memset(dest, 0, len); /* the RNG never fails after init; be defined anyway */
+  }
+}
+
+static int cb_get_new_cid(ngtcp2_conn *qc, ngtcp2_cid *cid, uint8_t *token, size_t cidlen,
+                          void *ud) {
+  wt_conn *c = ud;
+  uint8_t buf[WT_CID_MAXLEN];
+  if (cidlen > sizeof(buf)) {
+    return NGTCP2_ERR_CALLBACK_FAILURE;
+  }
+  /* Same shard rule as the first CID (architecture.md "Connection IDs"). */
+  for (int tries = 0; tries < 4; tries++) {
+    if (wt_engine_new_cid(c->e, buf, cidlen, token) != 0) {
+      return NGTCP2_ERR_CALLBACK_FAILURE;
+    }
+    int rv = wt_engine_cid_add(c->e, c, buf, cidlen);
+    if (rv == 0) {
+      ngtcp2_cid_init(cid, buf, cidlen);
+      return 0;
+    }
+    if (rv != WT_ERR_STATE) {
+      break;
+    }
+  }
+  return NGTCP2_ERR_CALLBACK_FAILURE;
+}
+
+static int cb_remove_cid(ngtcp2_conn *qc, const ngtcp2_cid *cid, void *ud) {
+  wt_engine_cid_remove(((wt_conn *)ud)->e, ud, cid->data, cid->datalen);
+  return 0;
+}
+
+static int cb_handshake_completed(ngtcp2_conn *qc, void *ud) {
+  wt_conn *c = ud;
+  if (!c->is_server && wt_tls_check_peer(c->e->tls, c->ssl) != 0) {
+    WT_LOG_WARN("server certificate does not match the pin");
+    c->e->st.handshakes_failed++;
+    /* RFC 8446 section 6.2: bad_certificate (42) as a QUIC CRYPTO_ERROR. */
+    ngtcp2_conn_set_tls_alert(qc, 42);
+    return NGTCP2_ERR_CALLBACK_FAILURE;
+  }
+  c->handshake_done = 1;
+  if (c->state == WT_CS_HANDSHAKE) {
+    c->state = WT_CS_OPEN;
+  }
+  c->e->st.handshakes_ok++;
+  if (c->h3 == NULL && wt_h3_setup(c) != 0) {
+    return NGTCP2_ERR_CALLBACK_FAILURE;
+  }
+  return 0;
+}
+
+static int cb_recv_stream_data(ngtcp2_conn *qc, uint32_t flags, int64_t sid, uint64_t offset,
+                               const uint8_t *data, size_t len, void *ud, void *stream_ud) {
+  wt_conn *c = ud;
+  int fin = (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0;
+  if (c->h3 == NULL && wt_h3_setup(c) != 0) {
+    return NGTCP2_ERR_CALLBACK_FAILURE;
+  }
+  int rv;
+  if (stream_ud == &c->h3_mark || (stream_ud == NULL && ngtcp2_conn_is_local_stream(qc, sid))) {
+    rv = wt_h3_read(c, sid, data, len, fin);
+  } else if (stream_ud == &c->h3_ctrl_mark) {
+    rv = wt_h3_observe_ctrl(c, data, len);
+    if (rv == 0) {
+      rv = wt_h3_read(c, sid, data, len, fin);
+    }
+  } else {
+    wt_stream *st = stream_ud;
+    if (st == NULL) {
+      st = wt_stream_new_peer(c, sid);
+      if (st == NULL) {
+        c->e->st.errors_internal++;
+        return NGTCP2_ERR_CALLBACK_FAILURE;
+      }
+    }
+    rv = wt_stream_recv(c, st, data, len, fin);
+  }
+  return rv < 0 ? NGTCP2_ERR_CALLBACK_FAILURE : 0;
+}
+
+static int cb_acked_stream_data_offset(ngtcp2_conn *qc, int64_t sid, uint64_t offset,
+                                       uint64_t datalen, void *ud, void *stream_ud) {
+  wt_conn *c = ud;
+  wt_stream *st = as_wt_stream(c, stream_ud);
+  if (sid == c->ctrl_sid) {
+    wt_sendbuf_ack(&c->ctrl_out, datalen); /* nghttp3 was told at write time */
+  } else if (st) {
+    wt_stream_on_acked(st, datalen);
+  } else if (c->h3 && nghttp3_conn_add_ack_offset(c->h3, sid, datalen) != 0) {
+    return NGTCP2_ERR_CALLBACK_FAILURE;
+  }
+  return 0;
+}
+
+static int cb_stream_close(ngtcp2_conn *qc, uint32_t flags, int64_t sid, uint64_t app_error_code,
+                           void *ud, void *stream_ud) {
+  wt_conn *c = ud;
+  wt_stream *st = as_wt_stream(c, stream_ud);
+  uint64_t code =
+      (flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET) ? app_error_code : WT_H3_NO_ERROR;
+  if (st) {
+    wt_stream_on_close(st, app_error_code,
+                       (flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET) != 0);
+  } else if (c->h3) {
+    int rv = nghttp3_conn_close_stream(c->h3, sid, code);
+    if (rv != 0 && rv != NGHTTP3_ERR_STREAM_NOT_FOUND) {
+      c->err_code = nghttp3_err_infer_quic_app_error_code(rv);
+      c->err_is_app = 1;
+      c->err_set = 1;
+      return NGTCP2_ERR_CALLBACK_FAILURE;
+    }
+  }
+  /* Give the peer its stream credit back (RFC 9000 section 4.6). */
+  if (!ngtcp2_conn_is_local_stream(qc, sid)) {
+    if (ngtcp2_is_bidi_stream(sid)) {
+      ngtcp2_conn_extend_max_streams_bidi(qc, 1);
+    } else {
+      ngtcp2_conn_extend_max_streams_uni(qc, 1);
+    }
+  }
+  return 0;
+}
+
+/* The CONNECT stream of an open session was aborted by the peer. */
+static void connect_stream_aborted(wt_conn *c, int64_t sid) {
+  wt_session *s = wt_conn_find_session(c, sid);
+  if (s == NULL) {
+    return;
+  }
+  if (s->state == WT_SS_OPEN) {
+    wt_session_end(s, 0, NULL, 0, 0);
+  } else if (s->state == WT_SS_SENT || s->state == WT_SS_REQUEST) {
+    if (c->is_server) {
+      s->state = WT_SS_REFUSED;
+    } else {
+      wt_session_refused_client(s, 0);
+    }
+  }
+}
+
+static int cb_stream_reset(ngtcp2_conn *qc, int64_t sid, uint64_t final_size,
+                           uint64_t app_error_code, void *ud, void *stream_ud) {
+  wt_conn *c = ud;
+  wt_stream *st = as_wt_stream(c, stream_ud);
+  if (st) {
+    wt_stream_on_reset(st, app_error_code);
+    return 0;
+  }
+  if (c->h3) {
+    connect_stream_aborted(c, sid);
+    if (nghttp3_conn_shutdown_stream_read(c->h3, sid) != 0) {
+      return NGTCP2_ERR_CALLBACK_FAILURE;
+    }
+  }
+  return 0;
+}
+
+/* ngtcp2 calls this when WE stop reading a stream (shutdown_stream_read),
+ * not when the peer sends STOP_SENDING: ngtcp2 answers a peer STOP_SENDING
+ * with RESET_STREAM by itself and tells nobody (see wt_stream_peer_stopped). */
+static int cb_stream_stop_sending(ngtcp2_conn *qc, int64_t sid, uint64_t app_error_code, void *ud,
+                                  void *stream_ud) {
+  wt_conn *c = ud;
+  wt_stream *st = as_wt_stream(c, stream_ud);
+  if (st) {
+    st->rx_done = 1;
+    return 0;
+  }
+  if (c->h3) {
+    if (nghttp3_conn_shutdown_stream_read(c->h3, sid) != 0) {
+      return NGTCP2_ERR_CALLBACK_FAILURE;
+    }
+  }
+  return 0;
+}
+
+static int cb_extend_max_stream_data(ngtcp2_conn *qc, int64_t sid, uint64_t max_data, void *ud,
+                                     void *stream_ud) {
+  wt_conn *c = ud;
+  wt_stream *st = as_wt_stream(c, stream_ud);
+  if (sid == c->ctrl_sid) {
+    c->ctrl_blocked = 0;
+  } else if (st) {
+    st->blocked = 0;
+    if (!st->in_sendq && st->kind == WT_SK_WT &&
+        (wt_sendbuf_unsent(&st->sb) > 0 || (st->tx_fin && !st->tx_done))) {
+      wt_list_push(&c->sendq, &st->q_link);
+      st->in_sendq = 1;
+    }
+  } else if (c->h3 && nghttp3_conn_unblock_stream(c->h3, sid) != 0) {
+    return NGTCP2_ERR_CALLBACK_FAILURE;
+  }
+  return 0;
+}
+
+static int cb_extend_max_remote_streams_bidi(ngtcp2_conn *qc, uint64_t max_streams, void *ud) {
+  wt_conn *c = ud;
+  if (c->h3 && c->is_server) {
+    nghttp3_conn_set_max_client_streams_bidi(c->h3, max_streams);
+  }
+  return 0;
+}
+
+static int cb_extend_max_local_streams_bidi(ngtcp2_conn *qc, uint64_t max_streams, void *ud) {
+  wt_conn *c = ud;
+  if (!c->is_server && c->h3) {
+    wt_h3_pump_requests(c);
+  }
+  return 0;
+}
+
+static int cb_recv_datagram(ngtcp2_conn *qc, uint32_t flags, const uint8_t *data, size_t len,
+                            void *ud) {
+  wt_conn *c = ud;
+  wt_conn_recv_datagram(c, data, len);
+  return c->err_set ? NGTCP2_ERR_CALLBACK_FAILURE : 0;
+}
+
+static void conn_callbacks(ngtcp2_callbacks *cb, int is_server) {
+  memset(cb, 0, sizeof(*cb));
+  if (is_server) {
+    cb->recv_client_initial = ngtcp2_crypto_recv_client_initial_cb;
+  } else {
+    cb->client_initial = ngtcp2_crypto_client_initial_cb;
+    cb->recv_retry = ngtcp2_crypto_recv_retry_cb;
+  }
+  cb->recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
+  cb->encrypt = ngtcp2_crypto_encrypt_cb;
+  cb->decrypt = ngtcp2_crypto_decrypt_cb;
+  cb->hp_mask = ngtcp2_crypto_hp_mask_cb;
+  cb->update_key = ngtcp2_crypto_update_key_cb;
+  cb->delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb;
+  cb->delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb;
+  cb->get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb;
+  cb->version_negotiation = ngtcp2_crypto_version_negotiation_cb;
+  cb->rand = cb_rand;
+  cb->get_new_connection_id = cb_get_new_cid;
+  cb->remove_connection_id = cb_remove_cid;
+  cb->handshake_completed = cb_handshake_completed;
+  cb->recv_stream_data = cb_recv_stream_data;
+  cb->acked_stream_data_offset = cb_acked_stream_data_offset;
+  cb->stream_close = cb_stream_close;
+  cb->stream_reset = cb_stream_reset;
+  cb->stream_stop_sending = cb_stream_stop_sending;
+  cb->extend_max_stream_data = cb_extend_max_stream_data;
+  cb->extend_max_remote_streams_bidi = cb_extend_max_remote_streams_bidi;
+  cb->extend_max_local_streams_bidi = cb_extend_max_local_streams_bidi;
+  cb->recv_datagram = cb_recv_datagram;
+}
+
+/* ------------------------------------------------------------ creation */
+
+static void conn_settings(wt_engine *e, ngtcp2_settings *s) {
+  ngtcp2_settings_default(s);
+  s->initial_ts = e->now;
+  s->max_tx_udp_payload_size = e->cfg.max_udp_payload;
+  s->rand_ctx.native_handle = e;
+  s->handshake_timeout = 10ULL * NGTCP2_SECONDS;
+  /* Receive windows grow (ngtcp2 auto-tuning) up to these as the app reads. */
+  s->max_stream_window = 16 * e->cfg.initial_max_stream_data;
+  s->max_window = 4 * e->cfg.initial_max_data;
+}
+
+static void conn_params(wt_engine *e, ngtcp2_transport_params *p) {
+  const wt_engine_config *cfg = &e->cfg;
+  ngtcp2_transport_params_default(p);
+  p->initial_max_stream_data_bidi_local = cfg->initial_max_stream_data;
+  p->initial_max_stream_data_bidi_remote = cfg->initial_max_stream_data;
+  p->initial_max_stream_data_uni = cfg->initial_max_stream_data;
+  p->initial_max_data = cfg->initial_max_data;
+  p->initial_max_streams_bidi = cfg->initial_max_streams_bidi;
+  /* webtransport-wire.md section 2: >= 3 (control + 2 QPACK) + WT uni. */
+  p->initial_max_streams_uni = cfg->initial_max_streams_uni < 3 ? 3 : cfg->initial_max_streams_uni;
+  p->max_idle_timeout = cfg->idle_timeout_ns;
+  p->active_connection_id_limit = 8;
+  /* RFC 9297 section 2.1.1: H3_DATAGRAM needs max_datagram_frame_size > 0. */
+  p->max_datagram_frame_size = 65535;
+}
+
+static wt_conn *conn_alloc(wt_engine *e, const wt_path *path, int is_server) {
+  wt_conn *c = calloc(1, sizeof(*c));
+  if (c == NULL) {
+    return NULL;
+  }
+  c->e = e;
+  c->path = *path;
+  c->is_server = is_server;
+  c->state = WT_CS_HANDSHAKE;
+  c->conn_ref.get_conn = conn_get;
+  c->conn_ref.user_data = c;
+  c->ctrl_sid = c->qenc_sid = c->qdec_sid = c->peer_ctrl_sid = -1;
+  c->heap_idx = SIZE_MAX;
+  c->expiry = UINT64_MAX;
+  wt_sendbuf_init(&c->ctrl_out);
+  wt_list_init(&c->sessions);
+  wt_list_init(&c->streams);
+  wt_list_init(&c->sendq);
+  wt_list_init(&c->buffered_streams);
+  wt_list_init(&c->gc_streams);
+  wt_list_init(&c->gc_sessions);
+  return c;
+}
+
+int wt_conn_server_new(wt_conn **out, wt_engine *e, const wt_path *path, const ngtcp2_pkt_hd *hd) {
+  wt_conn *c = conn_alloc(e, path, 1);
+  if (c == NULL) {
+    return WT_ERR_NOMEM;
+  }
+  uint8_t scid[WT_CID_MAXLEN], token[NGTCP2_STATELESS_RESET_TOKENLEN];
+  size_t scidlen = e->cfg.scid_len;
+  int rv = WT_ERR_CRYPTO;
+  ngtcp2_cid scid_c;
+  for (int tries = 0;; tries++) {
+    if (wt_engine_new_cid(e, scid, scidlen, token) != 0) {
+      goto fail;
+    }
+    rv = wt_engine_cid_add(e, c, scid, scidlen);
+    if (rv == 0) {
+      break;
+    }
+    if (rv != WT_ERR_STATE || tries > 4) {
+      goto fail;
+    }
+  }
+  ngtcp2_cid_init(&scid_c, scid, scidlen);
+  /* Retransmitted Initials still carry the client-chosen DCID. */
+  rv = wt_engine_cid_add(e, c, hd->dcid.data, hd->dcid.datalen);
+  if (rv < 0) {
+    goto fail;
+  }
+  ngtcp2_callbacks cb;
+  ngtcp2_settings settings;
+  ngtcp2_transport_params params;
+  conn_callbacks(&cb, 1);
+  conn_settings(e, &settings);
+  conn_params(e, &params);
+  params.original_dcid = hd->dcid;
+  params.original_dcid_present = 1;
+  params.stateless_reset_token_present = 1;
+  memcpy(params.stateless_reset_token, token, sizeof(token));
+  ngtcp2_path np;
+  to_ngtcp2_path(&np, path);
+  rv = WT_ERR_NOMEM;
+  if (ngtcp2_conn_server_new(&c->qc, &hd->scid, &scid_c, &np, hd->version, &cb, &settings, &params,
+                             NULL, c) != 0) {
+    goto fail;
+  }
+  c->ssl = wt_tls_ssl_new(e->tls, &c->conn_ref, NULL);
+  if (c->ssl == NULL) {
+    rv = WT_ERR_CRYPTO;
+    goto fail;
+  }
+  ngtcp2_conn_set_tls_native_handle(c->qc, c->ssl);
+  *out = c;
+  return 0;
+fail:
+  wt_conn_free(c, 0);
+  return rv;
+}
+
+int wt_conn_client_new(wt_conn **out, wt_engine *e, const wt_path *path, const char *server_name) {
+  wt_conn *c = conn_alloc(e, path, 0);
+  if (c == NULL) {
+    return WT_ERR_NOMEM;
+  }
+  int rv = WT_ERR_NOMEM;
+  if (server_name) {
+    c->server_name = strdup(server_name);
+    if (c->server_name == NULL) {
+      goto fail;
+    }
+  }
+  uint8_t scid[WT_CID_MAXLEN], dcid[18], token[NGTCP2_STATELESS_RESET_TOKENLEN];
+  size_t scidlen = e->cfg.scid_len;
+  rv = WT_ERR_CRYPTO;
+  if (wt_engine_new_cid(e, scid, scidlen, token) != 0 ||
+      wt_engine_rand(e, dcid, sizeof(dcid)) != 0) {
+    goto fail;
+  }
+  rv = wt_engine_cid_add(e, c, scid, scidlen);
+  if (rv < 0) {
+    goto fail;
+  }
+  ngtcp2_cid scid_c, dcid_c;
+  ngtcp2_cid_init(&scid_c, scid, scidlen);
+  ngtcp2_cid_init(&dcid_c, dcid, sizeof(dcid));
+  ngtcp2_callbacks cb;
+  ngtcp2_settings settings;
+  ngtcp2_transport_params params;
+  conn_callbacks(&cb, 0);
+  conn_settings(e, &settings);
+  conn_params(e, &params);
+  ngtcp2_path np;
+  to_ngtcp2_path(&np, path);
+  rv = WT_ERR_NOMEM;
+  if (ngtcp2_conn_client_new(&c->qc, &dcid_c, &scid_c, &np, NGTCP2_PROTO_VER_V1, &cb, &settings,
+                             &params, NULL, c) != 0) {
+    goto fail;
+  }
+  c->ssl = wt_tls_ssl_new(e->tls, &c->conn_ref, server_name);
+  if (c->ssl == NULL) {
+    rv = WT_ERR_CRYPTO;
+    goto fail;
+  }
+  ngtcp2_conn_set_tls_native_handle(c->qc, c->ssl);
+  *out = c;
+  return 0;
+fail:
+  wt_conn_free(c, 0);
+  return rv;
+}
+
+/* ------------------------------------------------------------ teardown */
+
+void wt_conn_free(wt_conn *c, int notify) {
+  wt_engine *e = c->e;
+  /* Sessions and streams the app still holds: tell it (connection loss). */
+  wt_link *l;
+  if (notify) {
+    while (!wt_list_empty(&c->sessions)) {
+      wt_session *s = wt_container_of(c->sessions.next, wt_session, link);
+      if (s->state == WT_SS_OPEN) {
+        wt_session_end(s, 0, NULL, 0, 0);
+      } else if (!c->is_server && (s->state == WT_SS_REQUEST || s->state == WT_SS_SENT)) {
+        wt_session_refused_client(s, 0);
+      }
+      wt_list_del(&s->link);
+      wt_list_del(&s->gc_link); /* refused_client may have queued it */
+      wt_session_gc_free(s);
+    }
+    /* Streams still visible (e.g. buffered ones never are): close them. */
+    for (l = c->streams.next; l != &c->streams; l = l->next) {
+      wt_stream *st = wt_container_of(l, wt_stream, all_link);
+      if (st->app_visible && e->cb.stream_close) {
+        st->app_visible = 0;
+        e->cb.stream_close(e->user, st);
+      }
+    }
+    if (e->cb.conn_close) {
+      e->cb.conn_close(e->user, c, c->err_code, c->err_is_app);
+    }
+  }
+  while (!wt_list_empty(&c->streams)) {
+    wt_stream *st = wt_container_of(c->streams.next, wt_stream, all_link);
+    wt_stream_free(st);
+  }
+  while (!wt_list_empty(&c->sessions)) {
+    wt_session *s = wt_container_of(c->sessions.next, wt_session, link);
+    wt_list_del(&s->link);
+    wt_session_gc_free(s);
+  }
+  while (!wt_list_empty(&c->gc_sessions)) {
+    wt_session *s = wt_container_of(c->gc_sessions.next, wt_session, gc_link);
+    wt_list_del(&s->gc_link);
+    wt_session_gc_free(s);
+  }
+  for (wt_dgram *d = c->dq_head; d;) {
+    wt_dgram *n = d->next;
+    free(d);
+    d = n;
+  }
+  for (wt_dgram *d = c->bdg_head; d;) {
+    wt_dgram *n = d->next;
+    free(d);
+    d = n;
+  }
+  for (size_t i = 0; i < c->ncids; i++) {
+    wt_cid_table_remove(&e->cids, c->cids[i].data, c->cids[i].len);
+  }
+  free(c->cids);
+  if (c->h3) {
+    nghttp3_conn_del(c->h3);
+  }
+  if (c->qc) {
+    ngtcp2_conn_del(c->qc);
+  }
+  if (c->ssl) {
+    wolfSSL_set_app_data(c->ssl, NULL);
+    wolfSSL_free(c->ssl);
+  }
+  wt_sendbuf_free(&c->ctrl_out);
+  free(c->close_pkt);
+  free(c->server_name);
+  free(c);
+}
+
+int wt_conn_gc(wt_conn *c) {
+  while (!wt_list_empty(&c->gc_streams)) {
+    wt_stream *st = wt_container_of(c->gc_streams.next, wt_stream, gc_link);
+    wt_stream_free(st);
+  }
+  while (!wt_list_empty(&c->gc_sessions)) {
+    wt_session *s = wt_container_of(c->gc_sessions.next, wt_session, gc_link);
+    wt_list_del(&s->gc_link);
+    wt_session_gc_free(s);
+  }
+  return c->state == WT_CS_DEAD;
+}
+
+/* ------------------------------------------------------------ closing */
+
+static void conn_enter_closing(wt_conn *c, const ngtcp2_ccerr *ccerr) {
+  if (c->state >= WT_CS_CLOSING) {
+    return;
+  }
+  WT_LOG_DEBUG("%s: closing, type=%d code=0x%llx", c->is_server ? "server" : "client",
+               (int)ccerr->type, (unsigned long long)ccerr->error_code);
+  if (!c->err_set) {
+    c->err_code = ccerr->error_code;
+    c->err_is_app = ccerr->type == NGTCP2_CCERR_TYPE_APPLICATION;
+    c->err_set = 1;
+  }
+  if (!c->handshake_done) {
+    c->e->st.handshakes_failed++;
+  }
+  size_t cap = c->e->cfg.max_udp_payload;
+  uint8_t *buf = malloc(cap);
+  ngtcp2_path_storage ps;
+  ngtcp2_path_storage_zero(&ps);
+  ngtcp2_pkt_info pi = {0};
+  ngtcp2_ssize n =
+      buf ? ngtcp2_conn_write_connection_close(c->qc, &ps.path, &pi, buf, cap, ccerr, c->e->now)
+          : -1;
+  if (n <= 0) {
+    free(buf);
+    c->state = WT_CS_DEAD;
+    return;
+  }
+  c->close_pkt = buf;
+  c->close_pktlen = (size_t)n;
+  if (ps.path.remote.addrlen > 0) {
+    from_ngtcp2_addr(&c->path.remote, &ps.path.remote);
+    from_ngtcp2_addr(&c->path.local, &ps.path.local);
+  }
+  c->close_send = 1;
+  c->state = WT_CS_CLOSING;
+  /* RFC 9000 section 10.2: the closing period lasts three PTOs. */
+  c->close_deadline = c->e->now + 3 * ngtcp2_conn_get_pto(c->qc);
+  wt_engine_mark_dirty(c->e, c);
+}
+
+void wt_conn_close_liberr(wt_conn *c, int liberr) {
+  ngtcp2_ccerr ccerr;
+  ngtcp2_ccerr_default(&ccerr);
+  if (c->err_set) {
+    /* A callback chose the code (e.g. an HTTP/3 error) before failing. */
+    if (c->err_is_app) {
+      ngtcp2_ccerr_set_application_error(&ccerr, c->err_code, NULL, 0);
+    } else {
+      ngtcp2_ccerr_set_transport_error(&ccerr, c->err_code, NULL, 0);
+    }
+  } else if (liberr == NGTCP2_ERR_CRYPTO) {
+    ngtcp2_ccerr_set_tls_alert(&ccerr, ngtcp2_conn_get_tls_alert(c->qc), NULL, 0);
+  } else {
+    ngtcp2_ccerr_set_liberr(&ccerr, liberr, NULL, 0);
+  }
+  conn_enter_closing(c, &ccerr);
+}
+
+void wt_conn_close_app(wt_conn *c, uint64_t h3_code) {
+  if (c->state >= WT_CS_CLOSING || c->close_req) {
+    return;
+  }
+  /* Deferred: this may run inside an ngtcp2/nghttp3 callback, where
+   * writing the CONNECTION_CLOSE would re-enter ngtcp2. */
+  c->close_req = 1;
+  c->close_req_code = h3_code;
+  wt_engine_mark_dirty(c->e, c);
+}
+
+void wt_conn_apply_close(wt_conn *c) {
+  if (!c->close_req) {
+    return;
+  }
+  c->close_req = 0;
+  if (c->state >= WT_CS_CLOSING) {
+    return;
+  }
+  ngtcp2_ccerr ccerr;
+  ngtcp2_ccerr_default(&ccerr);
+  ngtcp2_ccerr_set_application_error(&ccerr, c->close_req_code, NULL, 0);
+  c->err_code = c->close_req_code;
+  c->err_is_app = 1;
+  c->err_set = 1;
+  conn_enter_closing(c, &ccerr);
+}
+
+static void conn_enter_draining(wt_conn *c) {
+  const ngtcp2_ccerr *cc = ngtcp2_conn_get_ccerr(c->qc);
+  WT_LOG_DEBUG("%s: draining, ccerr type=%d code=0x%llx", c->is_server ? "server" : "client",
+               cc ? (int)cc->type : -1, cc ? (unsigned long long)cc->error_code : 0ULL);
+  if (!c->err_set && cc) {
+    c->err_code = cc->error_code;
+    c->err_is_app = cc->type == NGTCP2_CCERR_TYPE_APPLICATION;
+    c->err_set = 1;
+  }
+  if (!c->handshake_done) {
+    c->e->st.handshakes_failed++;
+  }
+  c->state = WT_CS_DRAINING;
+  c->close_deadline = c->e->now + 3 * ngtcp2_conn_get_pto(c->qc);
+}
+
+/* ------------------------------------------------------------ receive */
+
+void wt_conn_recv(wt_conn *c, const wt_path *path, const uint8_t *pkt, size_t len, uint8_t ecn) {
+  if (c->state == WT_CS_CLOSING) {
+    /* RFC 9000 section 10.2.1: answer with the CONNECTION_CLOSE again. */
+    c->close_send = 1;
+    wt_engine_mark_dirty(c->e, c);
+    return;
+  }
+  if (c->state >= WT_CS_DRAINING) {
+    return;
+  }
+  ngtcp2_path np;
+  to_ngtcp2_path(&np, path);
+  ngtcp2_pkt_info pi = {.ecn = ecn};
+  int rv = ngtcp2_conn_read_pkt(c->qc, &np, &pi, pkt, len, c->e->now);
+  if (rv == 0) {
+    /* Follow migration / NAT rebinding (RFC 9000 section 9). */
+    const ngtcp2_path *cur = ngtcp2_conn_get_path(c->qc);
+    if (cur->remote.addrlen != c->path.remote.len ||
+        memcmp(cur->remote.addr, &c->path.remote.ss, cur->remote.addrlen) != 0) {
+      from_ngtcp2_addr(&c->path.remote, &cur->remote);
+      from_ngtcp2_addr(&c->path.local, &cur->local);
+    }
+  }
+  if (rv != 0 && c->state < WT_CS_CLOSING) {
+    switch (rv) {
+    case NGTCP2_ERR_DRAINING:
+      conn_enter_draining(c);
+      break;
+    case NGTCP2_ERR_DROP_CONN:
+    case NGTCP2_ERR_RETRY:
+      WT_LOG_DEBUG("%s: read_pkt: %s", c->is_server ? "server" : "client", ngtcp2_strerror(rv));
+      if (!c->handshake_done) {
+        c->e->st.handshakes_failed++;
+      }
+      c->state = WT_CS_DEAD;
+      break;
+    default:
+      if (rv == NGTCP2_ERR_CALLBACK_FAILURE && !c->err_set) {
+        c->e->st.errors_internal++;
+      } else if (rv != NGTCP2_ERR_CALLBACK_FAILURE) {
+        c->e->st.errors_proto++;
+      }
+      WT_LOG_DEBUG("read_pkt: %s", ngtcp2_strerror(rv));
+      wt_conn_close_liberr(c, rv);
+      break;
+    }
+  }
+  wt_engine_mark_dirty(c->e, c);
+}
+
+/* ------------------------------------------------------------ timers */
+
+uint64_t wt_conn_expiry(wt_conn *c) {
+  switch (c->state) {
+  case WT_CS_CLOSING:
+  case WT_CS_DRAINING:
+    return c->close_deadline;
+  case WT_CS_DEAD:
+    return 0;
+  default:
+    return ngtcp2_conn_get_expiry(c->qc);
+  }
+}
+
+void wt_conn_handle_expiry(wt_conn *c) {
+  uint64_t now = c->e->now;
+  if (c->state == WT_CS_CLOSING || c->state == WT_CS_DRAINING) {
+    if (now >= c->close_deadline) {
+      c->state = WT_CS_DEAD;
+    }
+    return;
+  }
+  if (c->state == WT_CS_DEAD) {
+    return;
+  }
+  int rv = ngtcp2_conn_handle_expiry(c->qc, now);
+  if (rv == NGTCP2_ERR_IDLE_CLOSE || rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {
+    WT_LOG_DEBUG("%s: expiry: %s", c->is_server ? "server" : "client", ngtcp2_strerror(rv));
+    /* RFC 9000 section 10.1: idle timeout closes silently. */
+    if (!c->handshake_done) {
+      c->e->st.handshakes_failed++;
+    }
+    c->state = WT_CS_DEAD;
+    return;
+  }
+  if (rv != 0) {
+    wt_conn_close_liberr(c, rv);
+    return;
+  }
+  wt_engine_mark_dirty(c->e, c);
+}
+
+/* ------------------------------------------------------------ write */
+
+enum { SRC_NONE, SRC_CTRL, SRC_H3, SRC_WT };
+
+typedef struct wt_pkt_ctx {
+  int h3_done, dgram_done;
+} wt_pkt_ctx;
+
+static void account_stream(wt_conn *c, int src, int64_t sid, wt_stream *st, ngtcp2_ssize n,
+                           size_t total, int fin) {
+  if (n < 0) {
+    return;
+  }
+  switch (src) {
+  case SRC_CTRL:
+    wt_sendbuf_consume(&c->ctrl_out, (size_t)n);
+    break;
+  case SRC_H3:
+    nghttp3_conn_add_write_offset(c->h3, sid, (size_t)n);
+    break;
+  case SRC_WT:
+    wt_sendbuf_consume(&st->sb, (size_t)n);
+    if (fin && (size_t)n == total) {
+      st->tx_done = 1; /* fin handed to ngtcp2 */
+    }
+    if (wt_sendbuf_unsent(&st->sb) == 0 && (!st->tx_fin || st->tx_done)) {
+      wt_list_del(&st->q_link);
+      st->in_sendq = 0;
+    } else if (st->in_sendq) {
+      /* round robin between WT streams */
+      wt_list_del(&st->q_link);
+      wt_list_push(&c->sendq, &st->q_link);
+    }
+    break;
+  default:
+    break;
+  }
+}
+
+static void stream_blocked(wt_conn *c, int src, int64_t sid, wt_stream *st, int shut) {
+  switch (src) {
+  case SRC_CTRL:
+    c->ctrl_blocked = 1;
+    break;
+  case SRC_H3:
+    if (shut) {
+      nghttp3_conn_shutdown_stream_write(c->h3, sid);
+    } else {
+      nghttp3_conn_block_stream(c->h3, sid);
+    }
+    break;
+  case SRC_WT:
+    wt_list_del(&st->q_link);
+    st->in_sendq = 0;
+    if (shut) {
+      wt_stream_peer_stopped(st); /* reported after the write run */
+    } else {
+      st->blocked = 1;
+    }
+    break;
+  default:
+    break;
+  }
+}
+
+/* Try to put the head datagram into the packet. Returns 1 if a packet was
+ * completed (*nwrite set), 0 to go on with other sources, <0 fatal. */
+static int write_datagram(wt_conn *c, wt_pkt_ctx *pc, ngtcp2_path_storage *ps, ngtcp2_pkt_info *pi,
+                          uint8_t *buf, size_t cap, ngtcp2_ssize *nwrite) {
+  wt_dgram *d = c->dq_head;
+  ngtcp2_vec v = {.base = d->data, .len = d->len};
+  int accepted = 0;
+  ngtcp2_ssize n =
+      ngtcp2_conn_writev_datagram(c->qc, &ps->path, pi, buf, cap, &accepted,
+                                  NGTCP2_WRITE_DATAGRAM_FLAG_MORE, 0, &v, 1, c->e->now);
+  int drop = accepted;
+  if (accepted) {
+    c->e->st.datagrams_out++;
+    c->dq_tries = 0;
+  }
+  if (n == NGTCP2_ERR_INVALID_ARGUMENT) {
+    drop = 1; /* larger than the peer's max_datagram_frame_size */
+    c->e->st.datagrams_dropped++;
+    n = NGTCP2_ERR_WRITE_MORE;
+  } else if (n > 0 && !accepted) {
+    /* Did not fit this packet; drop it if it never fits. */
+    pc->dgram_done = 1;
+    if (++c->dq_tries >= 3) {
+      drop = 1;
+      c->dq_tries = 0;
+      c->e->st.datagrams_dropped++;
+    }
+  } else if (n == 0) {
+    pc->dgram_done = 1;
+  }
+  if (drop) {
+    c->dq_head = d->next;
+    if (c->dq_head == NULL) {
+      c->dq_tail = NULL;
+    }
+    c->dq_len--;
+    free(d);
+  }
+  if (n == NGTCP2_ERR_WRITE_MORE) {
+    return 0;
+  }
+  if (n < 0) {
+    return (int)n;
+  }
+  *nwrite = n;
+  return 1;
+}
+
+/* Write one packet. Returns its length, 0 if nothing is to be sent, or a
+ * negative ngtcp2 error (fatal). */
+static ngtcp2_ssize conn_write_pkt(wt_conn *c, ngtcp2_path_storage *ps, ngtcp2_pkt_info *pi,
+                                   uint8_t *buf, size_t cap) {
+  wt_pkt_ctx pc = {0};
+  for (int guard = 0; guard < 4096; guard++) {
+    int src = SRC_NONE, fin = 0;
+    int64_t sid = -1;
+    wt_stream *st = NULL;
+    ngtcp2_vec vec[16];
+    size_t nvec = 0, total = 0;
+    if (c->ctrl_sid >= 0 && !c->ctrl_blocked && wt_sendbuf_unsent(&c->ctrl_out) > 0) {
+      src = SRC_CTRL;
+      sid = c->ctrl_sid;
+      nvec = wt_sendbuf_peek(&c->ctrl_out, (wt_iov *)vec, 16, SIZE_MAX);
+    } else if (c->h3 && !pc.h3_done) {
+      nghttp3_vec hv[16];
+      nghttp3_ssize hn = nghttp3_conn_writev_stream(c->h3, &sid, &fin, hv, 16);
+      if (hn < 0) {
+        c->err_code = nghttp3_err_infer_quic_app_error_code((int)hn);
+        c->err_is_app = 1;
+        c->err_set = 1;
+        return NGTCP2_ERR_CALLBACK_FAILURE;
+      }
+      if (sid >= 0 && sid == c->ctrl_sid) {
+        if (wt_h3_take_ctrl(c, hv, (size_t)hn) != 0) {
+          return NGTCP2_ERR_CALLBACK_FAILURE;
+        }
+        continue;
+      }
+      if (sid < 0) {
+        pc.h3_done = 1;
+        continue;
+      }
+      src = SRC_H3;
+      nvec = (size_t)hn;
+      for (size_t i = 0; i < nvec; i++) {
+        vec[i].base = hv[i].base;
+        vec[i].len = hv[i].len;
+      }
+    } else if (c->dq_head && !pc.dgram_done && c->handshake_done) {
+      ngtcp2_ssize n = 0;
+      int rv = write_datagram(c, &pc, ps, pi, buf, cap, &n);
+      if (rv < 0) {
+        return rv;
+      }
+      if (rv == 1) {
+        return n;
+      }
+      continue;
+    } else if (!wt_list_empty(&c->sendq)) {
+      st = wt_container_of(c->sendq.next, wt_stream, q_link);
+      src = SRC_WT;
+      sid = st->id;
+      nvec = wt_sendbuf_peek(&st->sb, (wt_iov *)vec, 16, 65536);
+      for (size_t i = 0; i < nvec; i++) {
+        total += vec[i].len;
+      }
+      fin = st->tx_fin && !st->tx_done && total == wt_sendbuf_unsent(&st->sb);
+      if (nvec == 0 && !fin) {
+        wt_list_del(&st->q_link); /* nothing to send after all */
+        st->in_sendq = 0;
+        continue;
+      }
+    }
+    if (src != SRC_WT) {
+      for (size_t i = 0; i < nvec; i++) {
+        total += vec[i].len;
+      }
+    }
+    uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
+    if (fin) {
+      flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
+    }
+    if (src == SRC_NONE) {
+      flags = NGTCP2_WRITE_STREAM_FLAG_NONE;
+    }
+    ngtcp2_ssize ndatalen = -1;
+    ngtcp2_ssize n = ngtcp2_conn_writev_stream(c->qc, &ps->path, pi, buf, cap, &ndatalen, flags,
+                                               sid, vec, nvec, c->e->now);
+    if (n < 0) {
+      switch (n) {
+      case NGTCP2_ERR_STREAM_DATA_BLOCKED:
+        stream_blocked(c, src, sid, st, 0);
+        continue;
+      case NGTCP2_ERR_STREAM_SHUT_WR:
+      case NGTCP2_ERR_STREAM_NOT_FOUND:
+        if (src == SRC_CTRL) {
+          /* RFC 9114 section 6.2.1: our control stream must stay open. */
+          c->err_code = WT_H3_CLOSED_CRITICAL_STREAM;
+          c->err_is_app = 1;
+          c->err_set = 1;
+          return NGTCP2_ERR_CALLBACK_FAILURE;
+        }
+        stream_blocked(c, src, sid, st, 1);
+        continue;
+      case NGTCP2_ERR_WRITE_MORE:
+        account_stream(c, src, sid, st, ndatalen, total, fin);
+        continue;
+      default:
+        return n;
+      }
+    }
+    account_stream(c, src, sid, st, ndatalen, total, fin);
+    return n;
+  }
+  return 0;
+}
+
+static int same_addr(const wt_addr *a, const wt_addr *b) {
+  return a->len == b->len && memcmp(&a->ss, &b->ss, a->len) == 0;
+}
+
+int wt_conn_write(wt_conn *c, wt_tx_batch *out) {
+  wt_engine *e = c->e;
+  wt_conn_apply_close(c);
+  size_t mtu = e->cfg.max_udp_payload;
+  if (out->n >= out->max || out->cap - out->used < mtu) {
+    return 1;
+  }
+  if (c->state == WT_CS_CLOSING) {
+    if (c->close_send) {
+      wt_tx_entry *ent = &out->ents[out->n++];
+      memcpy(out->buf + out->used, c->close_pkt, c->close_pktlen);
+      ent->data = out->buf + out->used;
+      ent->len = ent->segsize = c->close_pktlen;
+      ent->path = c->path;
+      ent->ecn = 0;
+      out->used += c->close_pktlen;
+      c->close_send = 0;
+      e->st.pkts_out++;
+      e->st.bytes_out += c->close_pktlen;
+    }
+    return 0;
+  }
+  if (c->state != WT_CS_HANDSHAKE && c->state != WT_CS_OPEN) {
+    return 0;
+  }
+  size_t max_segs = out->max_segments ? out->max_segments : 1;
+  size_t quantum = ngtcp2_conn_get_send_quantum(c->qc) / mtu;
+  if (quantum < 1) {
+    quantum = 1;
+  }
+  if (max_segs > quantum) {
+    max_segs = quantum;
+  }
+  ngtcp2_path_storage ps;
+  ngtcp2_path_storage_zero(&ps);
+  wt_tx_entry *ent = NULL;
+  size_t pkts = 0;
+  int more = 0;
+  for (;;) {
+    if (pkts >= max_segs) {
+      more = 1;
+      break;
+    }
+    /* Room for one more packet and, if it must start a new entry (other
+     * path/ECN/size), one more entry slot. */
+    if (out->cap - out->used < mtu || out->n >= out->max) {
+      more = 1;
+      break;
+    }
+    ngtcp2_pkt_info pi = {0};
+    uint8_t *p = out->buf + out->used;
+    ngtcp2_ssize n = conn_write_pkt(c, &ps, &pi, p, mtu);
+    if (n < 0) {
+      if (c->state < WT_CS_CLOSING) {
+        if (n != NGTCP2_ERR_CALLBACK_FAILURE) {
+          e->st.errors_internal++;
+        }
+        wt_conn_close_liberr(c, (int)n);
+      }
+      break;
+    }
+    if (n == 0) {
+      break;
+    }
+    wt_addr remote, local;
+    from_ngtcp2_addr(&remote, &ps.path.remote);
+    from_ngtcp2_addr(&local, &ps.path.local);
+    if (ent && (!same_addr(&ent->path.remote, &remote) || ent->ecn != pi.ecn ||
+                (size_t)n > ent->segsize || ent->len % ent->segsize != 0)) {
+      ent = NULL; /* GSO: equal segments, only the last may be shorter */
+    }
+    if (ent == NULL) {
+      ent = &out->ents[out->n++];
+      ent->data = p;
+      ent->len = 0;
+      ent->segsize = (size_t)n;
+      ent->path.local = local;
+      ent->path.remote = remote;
+      ent->ecn = pi.ecn;
+    }
+    ent->len += (size_t)n;
+    out->used += (size_t)n;
+    pkts++;
+    e->st.pkts_out++;
+    e->st.bytes_out += (size_t)n;
+    if ((size_t)n < ent->segsize) {
+      ent = NULL; /* a short packet ends the GSO run */
+    }
+  }
+  if (pkts > 0) {
+    ngtcp2_conn_update_pkt_tx_time(c->qc, e->now);
+  }
+  if (c->n_stop_notify > 0) {
+    wt_conn_notify_stops(c);
+  }
+  return more;
+}

@@ -1,0 +1,636 @@
+/* wt_engine.c: the per-shard engine: configuration, the CID table, packet
+ * dispatch (existing connection, new connection, stateless replies), the
+ * dirty list that drives wt_engine_write, and the expiry heap. */
+#define WT_LOG_MODULE "engine"
+#include "wt_conn.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "wt_log.h"
+
+#define WT_MS  UINT64_C(1000000)
+#define WT_SEC (1000 * WT_MS)
+
+void wt_engine_config_default(wt_engine_config *c, int is_server) {
+  memset(c, 0, sizeof(*c));
+  c->is_server = is_server;
+  c->shard_id = 0;
+  c->n_shards = 1;
+  c->scid_len = 16;
+  c->max_sessions_per_conn = 16;
+  c->max_buffered_streams = 24; /* Chromium's limit (webtransport-wire.md 4) */
+  c->max_buffered_datagrams = 64;
+  c->max_conns = 100000;
+  c->idle_timeout_ns = 30 * WT_SEC;
+  c->initial_max_data = 16u << 20;
+  c->initial_max_stream_data = 1u << 20;
+  c->initial_max_streams_bidi = 100;
+  c->initial_max_streams_uni = 100;
+  c->stream_send_buffer = 1u << 20;
+  c->max_udp_payload = 1452;
+  c->max_datagram_queue = 256;
+}
+
+static int config_check(wt_engine_config *c) {
+  if (c->scid_len == 0) {
+    c->scid_len = 16;
+  }
+  if (c->n_shards == 0) {
+    c->n_shards = 1;
+  }
+  if (c->scid_len < WT_CID_MINLEN || c->scid_len > WT_CID_MAXLEN || c->n_shards > 256 ||
+      c->shard_id >= c->n_shards) {
+    return WT_ERR_CONFIG;
+  }
+  if (c->max_udp_payload == 0) {
+    c->max_udp_payload = 1452;
+  }
+  /* RFC 9000 section 14: at least 1200; our stateless buffers hold 1500. */
+  if (c->max_udp_payload < 1200 || c->max_udp_payload > 1500) {
+    return WT_ERR_CONFIG;
+  }
+  if (c->stream_send_buffer == 0) {
+    c->stream_send_buffer = 1u << 20;
+  }
+  if (c->max_sessions_per_conn == 0) {
+    c->max_sessions_per_conn = 16;
+  }
+  if (c->max_datagram_queue == 0) {
+    c->max_datagram_queue = 256;
+  }
+  if (c->initial_max_stream_data == 0) {
+    c->initial_max_stream_data = 1u << 20;
+  }
+  if (c->initial_max_data == 0) {
+    c->initial_max_data = 16u << 20;
+  }
+  if (c->max_conns == 0) {
+    c->max_conns = 100000;
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------ heap */
+
+static int heap_less(const wt_conn *a, const wt_conn *b) {
+  return a->expiry < b->expiry;
+}
+
+static void heap_swap(wt_engine *e, size_t i, size_t j) {
+  wt_conn *t = e->heap[i];
+  e->heap[i] = e->heap[j];
+  e->heap[j] = t;
+  e->heap[i]->heap_idx = i;
+  e->heap[j]->heap_idx = j;
+}
+
+static void heap_up(wt_engine *e, size_t i) {
+  while (i > 0) {
+    size_t p = (i - 1) / 2;
+    if (!heap_less(e->heap[i], e->heap[p])) {
+      break;
+    }
+    heap_swap(e, i, p);
+    i = p;
+  }
+}
+
+static void heap_down(wt_engine *e, size_t i) {
+  for (;;) {
+    size_t l = 2 * i + 1, r = l + 1, m = i;
+    if (l < e->heap_n && heap_less(e->heap[l], e->heap[m])) {
+      m = l;
+    }
+    if (r < e->heap_n && heap_less(e->heap[r], e->heap[m])) {
+      m = r;
+    }
+    if (m == i) {
+      break;
+    }
+    heap_swap(e, i, m);
+    i = m;
+  }
+}
+
+static void heap_remove(wt_engine *e, wt_conn *c) {
+  size_t i = c->heap_idx;
+  if (i == SIZE_MAX) {
+    return;
+  }
+  c->heap_idx = SIZE_MAX;
+  e->heap_n--;
+  if (i != e->heap_n) {
+    e->heap[i] = e->heap[e->heap_n];
+    e->heap[i]->heap_idx = i;
+    heap_down(e, i);
+    heap_up(e, i);
+  }
+}
+
+/* Re-key c by its current expiry (absent when it has none). */
+static void heap_update(wt_engine *e, wt_conn *c) {
+  uint64_t exp = wt_conn_expiry(c);
+  if (exp == UINT64_MAX) {
+    heap_remove(e, c);
+    c->expiry = exp;
+    return;
+  }
+  if (c->heap_idx == SIZE_MAX) {
+    if (e->heap_n == e->heap_cap) {
+      size_t ncap = e->heap_cap ? e->heap_cap * 2 : 64;
+      wt_conn **nh = realloc(e->heap, ncap * sizeof(*nh));
+      if (nh == NULL) {
+        /* Cannot schedule it: close it rather than leak a timerless conn. */
+        c->state = WT_CS_DEAD;
+        e->st.errors_internal++;
+        return;
+      }
+      e->heap = nh;
+      e->heap_cap = ncap;
+    }
+    c->expiry = exp;
+    c->heap_idx = e->heap_n;
+    e->heap[e->heap_n++] = c;
+    heap_up(e, c->heap_idx);
+    return;
+  }
+  c->expiry = exp;
+  heap_down(e, c->heap_idx);
+  heap_up(e, c->heap_idx);
+}
+
+/* ------------------------------------------------------------ helpers */
+
+void wt_engine_mark_dirty(wt_engine *e, wt_conn *c) {
+  if (!c->dirty && c->state != WT_CS_DEAD) {
+    c->dirty = 1;
+    wt_list_push(&e->dirty, &c->dirty_link);
+  }
+}
+
+void wt_engine_conn_unlink(wt_engine *e, wt_conn *c) {
+  if (c->dirty) {
+    wt_list_del(&c->dirty_link);
+    c->dirty = 0;
+  }
+  heap_remove(e, c);
+  if (wt_link_linked(&c->all_link)) {
+    wt_list_del(&c->all_link);
+    e->n_conns--;
+  }
+}
+
+int wt_engine_rand(wt_engine *e, uint8_t *out, size_t len) {
+  return wt_tls_rand(e->tls, out, len);
+}
+
+int wt_engine_new_cid(wt_engine *e, uint8_t *cid, size_t len, uint8_t *token) {
+  if (wt_engine_rand(e, cid, len) != 0) {
+    return WT_ERR_CRYPTO;
+  }
+  if (e->cfg.is_server && wt_cid_apply_shard(cid, len, e->cfg.shard_id, e->cfg.n_shards) != 0) {
+    return WT_ERR_CONFIG;
+  }
+  if (token) {
+    ngtcp2_cid nc;
+    ngtcp2_cid_init(&nc, cid, len);
+    /* Tokens derive from the process-wide secret so any shard can produce
+     * them (architecture.md "Connection IDs and steering"). */
+    if (ngtcp2_crypto_generate_stateless_reset_token(token, e->secret, sizeof(e->secret), &nc) !=
+        0) {
+      return WT_ERR_CRYPTO;
+    }
+  }
+  return 0;
+}
+
+int wt_engine_cid_add(wt_engine *e, wt_conn *c, const uint8_t *cid, size_t len) {
+  if (c->ncids == c->cidcap) {
+    size_t ncap = c->cidcap ? c->cidcap * 2 : 4;
+    wt_cid_rec *n = realloc(c->cids, ncap * sizeof(*n));
+    if (n == NULL) {
+      return WT_ERR_NOMEM;
+    }
+    c->cids = n;
+    c->cidcap = ncap;
+  }
+  int rv = wt_cid_table_insert(&e->cids, cid, len, c);
+  if (rv < 0) {
+    return rv;
+  }
+  c->cids[c->ncids].len = (uint8_t)len;
+  memcpy(c->cids[c->ncids].data, cid, len);
+  c->ncids++;
+  return 0;
+}
+
+void wt_engine_cid_remove(wt_engine *e, wt_conn *c, const uint8_t *cid, size_t len) {
+  for (size_t i = 0; i < c->ncids; i++) {
+    if (c->cids[i].len == len && memcmp(c->cids[i].data, cid, len) == 0) {
+      wt_cid_table_remove(&e->cids, cid, len);
+      c->cids[i] = c->cids[--c->ncids];
+      return;
+    }
+  }
+}
+
+/* Free a dead connection (with app callbacks). */
+static void conn_destroy(wt_engine *e, wt_conn *c) {
+  c->state = WT_CS_DEAD; /* no more scheduling while the app is told */
+  wt_engine_conn_unlink(e, c);
+  e->st.conns_closed++;
+  if (e->st.conns_active > 0) {
+    e->st.conns_active--;
+  }
+  wt_conn_free(c, 1);
+}
+
+/* End of an engine operation on c: free garbage, then the conn if dead,
+ * else reschedule its timer. */
+static void conn_after(wt_engine *e, wt_conn *c) {
+  wt_conn_apply_close(c);
+  if (wt_conn_gc(c)) {
+    conn_destroy(e, c);
+    return;
+  }
+  heap_update(e, c);
+  if (c->state == WT_CS_DEAD) {
+    conn_destroy(e, c);
+  }
+}
+
+static void conn_link(wt_engine *e, wt_conn *c) {
+  wt_list_push(&e->conns, &c->all_link);
+  e->n_conns++;
+  e->st.conns_active++;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+int wt_engine_new(wt_engine **out, const wt_engine_config *cfg, const wt_engine_callbacks *cb,
+                  void *user, uint64_t now_ns) {
+  if (out == NULL || cfg == NULL) {
+    return WT_ERR_INVAL;
+  }
+  wt_engine *e = calloc(1, sizeof(*e));
+  if (e == NULL) {
+    return WT_ERR_NOMEM;
+  }
+  e->cfg = *cfg;
+  if (cb) {
+    e->cb = *cb;
+  }
+  e->user = user;
+  e->now = now_ns;
+  wt_list_init(&e->conns);
+  wt_list_init(&e->dirty);
+  int rv = config_check(&e->cfg);
+  if (rv < 0) {
+    free(e);
+    return rv;
+  }
+  rv = wt_tls_ctx_new(&e->tls, &e->cfg);
+  if (rv < 0) {
+    free(e);
+    return rv;
+  }
+  uint64_t seed = 0;
+  if (cfg->static_secret) {
+    memcpy(e->secret, cfg->static_secret, sizeof(e->secret));
+  } else if (wt_engine_rand(e, e->secret, sizeof(e->secret)) != 0) {
+    rv = WT_ERR_CRYPTO;
+  }
+  if (rv == 0 && wt_engine_rand(e, (uint8_t *)&seed, sizeof(seed)) != 0) {
+    rv = WT_ERR_CRYPTO;
+  }
+  e->sl = calloc(WT_STATELESS_MAX, sizeof(*e->sl));
+  if (rv == 0 && e->sl == NULL) {
+    rv = WT_ERR_NOMEM;
+  }
+  if (rv < 0) {
+    free(e->sl);
+    wt_tls_ctx_del(e->tls);
+    free(e);
+    return rv;
+  }
+  wt_cid_table_init(&e->cids, seed);
+  wt_pool_init(&e->stream_pool, sizeof(wt_stream), 64, 0);
+  *out = e;
+  return 0;
+}
+
+void wt_engine_del(wt_engine *e) {
+  if (e == NULL) {
+    return;
+  }
+  while (!wt_list_empty(&e->conns)) {
+    wt_conn *c = wt_container_of(e->conns.next, wt_conn, all_link);
+    wt_engine_conn_unlink(e, c);
+    wt_conn_free(c, 0);
+  }
+  free(e->heap);
+  free(e->sl);
+  wt_pool_free(&e->stream_pool);
+  wt_cid_table_free(&e->cids);
+  wt_tls_ctx_del(e->tls);
+  free(e);
+}
+
+/* ------------------------------------------------------------ receive */
+
+static wt_stateless_pkt *sl_slot(wt_engine *e, const wt_path *path) {
+  if (e->sl_n >= WT_STATELESS_MAX) {
+    return NULL; /* bounded: drop under load */
+  }
+  wt_stateless_pkt *p = &e->sl[e->sl_n];
+  p->path.local = path->local;
+  p->path.remote = path->remote;
+  return p;
+}
+
+static void send_version_negotiation(wt_engine *e, const wt_path *path,
+                                     const ngtcp2_version_cid *vc) {
+  wt_stateless_pkt *p = sl_slot(e, path);
+  uint8_t r = 0;
+  if (p == NULL || wt_engine_rand(e, &r, 1) != 0) {
+    return;
+  }
+  const uint32_t sv[] = {NGTCP2_PROTO_VER_V1, NGTCP2_PROTO_VER_V2};
+  /* RFC 9000 section 6.1: echo the client's CIDs swapped. */
+  ngtcp2_ssize n = ngtcp2_pkt_write_version_negotiation(p->data, sizeof(p->data), r, vc->scid,
+                                                        vc->scidlen, vc->dcid, vc->dcidlen, sv, 2);
+  if (n > 0) {
+    p->len = (size_t)n;
+    e->sl_n++;
+  }
+}
+
+static void send_stateless_reset(wt_engine *e, const wt_path *path, const uint8_t *dcid,
+                                 size_t dcidlen, size_t pktlen) {
+  /* RFC 9000 section 10.3: smaller than the packet that triggered it (no
+   * reset loops), and at least 21 bytes + token; only for CIDs of this
+   * shard (others may belong to a sibling shard). */
+  if (pktlen < 43 || wt_cid_shard(dcid, e->cfg.n_shards) != e->cfg.shard_id) {
+    return;
+  }
+  wt_stateless_pkt *p = sl_slot(e, path);
+  if (p == NULL) {
+    return;
+  }
+  uint8_t token[NGTCP2_STATELESS_RESET_TOKENLEN], rnd[64];
+  ngtcp2_cid cid;
+  ngtcp2_cid_init(&cid, dcid, dcidlen);
+  size_t len = pktlen - 1 < 64 ? pktlen - 1 : 64;
+  if (ngtcp2_crypto_generate_stateless_reset_token(token, e->secret, sizeof(e->secret), &cid) !=
+          0 ||
+      wt_engine_rand(e, rnd, sizeof(rnd)) != 0) {
+    return;
+  }
+  ngtcp2_ssize n = ngtcp2_pkt_write_stateless_reset(p->data, len, token, rnd, len - sizeof(token));
+  if (n > 0) {
+    p->len = (size_t)n;
+    e->sl_n++;
+  }
+}
+
+static void send_refusal(wt_engine *e, const wt_path *path, const ngtcp2_pkt_hd *hd) {
+  wt_stateless_pkt *p = sl_slot(e, path);
+  if (p == NULL) {
+    return;
+  }
+  /* RFC 9000 section 5.2.2: refuse with CONNECTION_REFUSED. */
+  ngtcp2_ssize n =
+      ngtcp2_crypto_write_connection_close(p->data, sizeof(p->data), hd->version, &hd->scid,
+                                           &hd->dcid, NGTCP2_CONNECTION_REFUSED, NULL, 0);
+  if (n > 0) {
+    p->len = (size_t)n;
+    e->sl_n++;
+  }
+}
+
+static void accept_conn(wt_engine *e, const wt_path *path, const uint8_t *pkt, size_t len,
+                        uint8_t ecn) {
+  ngtcp2_pkt_hd hd;
+  if (ngtcp2_accept(&hd, pkt, len) != 0 || hd.type != NGTCP2_PKT_INITIAL) {
+    e->st.pkts_dropped++;
+    return;
+  }
+  if (e->n_conns >= e->cfg.max_conns || e->shutting_down) {
+    send_refusal(e, path, &hd);
+    return;
+  }
+  wt_conn *c = NULL;
+  if (wt_conn_server_new(&c, e, path, &hd) != 0) {
+    e->st.pkts_dropped++;
+    e->st.errors_internal++;
+    return;
+  }
+  conn_link(e, c);
+  e->st.conns_accepted++;
+  wt_conn_recv(c, path, pkt, len, ecn);
+  conn_after(e, c);
+}
+
+int wt_engine_recv(wt_engine *e, const wt_path *path, const uint8_t *pkt, size_t len, uint8_t ecn,
+                   uint64_t now_ns) {
+  e->now = now_ns;
+  e->st.pkts_in++;
+  e->st.bytes_in += len;
+  ngtcp2_version_cid vc;
+  int rv = ngtcp2_pkt_decode_version_cid(&vc, pkt, len, e->cfg.scid_len);
+  if (rv == NGTCP2_ERR_VERSION_NEGOTIATION) {
+    if (e->cfg.is_server) {
+      send_version_negotiation(e, path, &vc);
+    }
+    return 0;
+  }
+  if (rv != 0) {
+    e->st.pkts_dropped++;
+    return 0;
+  }
+  wt_conn *c = wt_cid_table_lookup(&e->cids, vc.dcid, vc.dcidlen);
+  if (c) {
+    wt_conn_recv(c, path, pkt, len, ecn);
+    conn_after(e, c);
+    return 0;
+  }
+  if (!e->cfg.is_server) {
+    e->st.pkts_dropped++;
+    return 0;
+  }
+  if (pkt[0] & 0x80) {
+    accept_conn(e, path, pkt, len, ecn);
+  } else {
+    e->st.pkts_dropped++;
+    send_stateless_reset(e, path, vc.dcid, vc.dcidlen, len);
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------ write */
+
+int wt_engine_write(wt_engine *e, wt_tx_batch *out, uint64_t now_ns) {
+  if (out == NULL || out->buf == NULL || out->ents == NULL) {
+    return WT_ERR_INVAL;
+  }
+  e->now = now_ns;
+  size_t n0 = out->n;
+  size_t mtu = e->cfg.max_udp_payload;
+  size_t done = 0;
+  while (done < e->sl_n && out->n < out->max && out->cap - out->used >= e->sl[done].len) {
+    wt_stateless_pkt *p = &e->sl[done++];
+    wt_tx_entry *ent = &out->ents[out->n++];
+    memcpy(out->buf + out->used, p->data, p->len);
+    ent->data = out->buf + out->used;
+    ent->len = ent->segsize = p->len;
+    ent->path = p->path;
+    ent->ecn = 0;
+    out->used += p->len;
+    e->st.pkts_out++;
+    e->st.bytes_out += p->len;
+  }
+  if (done > 0) {
+    memmove(e->sl, e->sl + done, (e->sl_n - done) * sizeof(*e->sl));
+    e->sl_n -= done;
+  }
+  /* Only connections with something to do (architecture.md: bounded work,
+   * no scan of every connection). */
+  wt_link retry;
+  wt_list_init(&retry);
+  while (!wt_list_empty(&e->dirty)) {
+    if (out->n >= out->max || out->cap - out->used < mtu) {
+      break;
+    }
+    wt_conn *c = wt_container_of(e->dirty.next, wt_conn, dirty_link);
+    wt_list_del(&c->dirty_link);
+    c->dirty = 0;
+    size_t before = out->n;
+    int more = wt_conn_write(c, out);
+    if (wt_conn_gc(c) || c->state == WT_CS_DEAD) {
+      conn_destroy(e, c);
+      continue;
+    }
+    if (more && out->n > before && !c->dirty) {
+      c->dirty = 1;
+      wt_list_push(&retry, &c->dirty_link);
+    }
+    heap_update(e, c);
+  }
+  /* Connections that still had output go last, after the others. */
+  while (!wt_list_empty(&retry)) {
+    wt_link *l = retry.next;
+    wt_list_del(l);
+    wt_list_push(&e->dirty, l);
+  }
+  return (int)(out->n - n0);
+}
+
+/* ------------------------------------------------------------ timers */
+
+uint64_t wt_engine_next_expiry(const wt_engine *e) {
+  /* Pending output is due now: wt_engine_write will take it. */
+  if (e->sl_n > 0 || !wt_list_empty(&e->dirty)) {
+    return e->now;
+  }
+  return e->heap_n > 0 ? e->heap[0]->expiry : UINT64_MAX;
+}
+
+int wt_engine_handle_expiry(wt_engine *e, uint64_t now_ns) {
+  e->now = now_ns;
+  size_t limit = e->heap_n;
+  for (size_t k = 0; k < limit && e->heap_n > 0 && e->heap[0]->expiry <= now_ns; k++) {
+    wt_conn *c = e->heap[0];
+    heap_remove(e, c);
+    wt_conn_handle_expiry(c);
+    conn_after(e, c);
+  }
+  return 0;
+}
+
+void wt_engine_shutdown(wt_engine *e, uint64_t now_ns) {
+  e->now = now_ns;
+  e->shutting_down = 1;
+  for (wt_link *l = e->conns.next; l != &e->conns;) {
+    wt_conn *c = wt_container_of(l, wt_conn, all_link);
+    l = l->next;
+    if (c->state != WT_CS_OPEN) {
+      continue;
+    }
+    wt_h3_shutdown(c);
+    for (wt_link *sl = c->sessions.next; sl != &c->sessions; sl = sl->next) {
+      wt_session *s = wt_container_of(sl, wt_session, link);
+      if (s->state == WT_SS_OPEN) {
+        wt_session_drain(s); /* draft-ietf-webtrans-http3 section 4.7 */
+      }
+    }
+  }
+}
+
+void wt_engine_close_all(wt_engine *e, uint64_t now_ns) {
+  e->now = now_ns;
+  for (wt_link *l = e->conns.next; l != &e->conns;) {
+    wt_conn *c = wt_container_of(l, wt_conn, all_link);
+    l = l->next;
+    if (c->state < WT_CS_CLOSING) {
+      wt_conn_close_app(c, WT_H3_NO_ERROR);
+    }
+    conn_after(e, c);
+  }
+}
+
+size_t wt_engine_conn_count(const wt_engine *e) {
+  return e->n_conns;
+}
+
+const wt_engine_stats *wt_engine_get_stats(const wt_engine *e) {
+  return &e->st;
+}
+
+/* ------------------------------------------------------------ client */
+
+int wt_engine_connect(wt_engine *e, const wt_path *path, const char *server_name, uint64_t now_ns,
+                      wt_conn **out) {
+  if (e->cfg.is_server) {
+    return WT_ERR_STATE;
+  }
+  if (path == NULL) {
+    return WT_ERR_INVAL;
+  }
+  e->now = now_ns;
+  wt_conn *c = NULL;
+  int rv = wt_conn_client_new(&c, e, path, server_name);
+  if (rv < 0) {
+    return rv;
+  }
+  conn_link(e, c);
+  wt_engine_mark_dirty(e, c);
+  heap_update(e, c);
+  if (out) {
+    *out = c;
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------ conn API */
+
+const wt_path *wt_conn_path(const wt_conn *c) {
+  return &c->path;
+}
+void wt_conn_set_user(wt_conn *c, void *u) {
+  c->user = u;
+}
+void *wt_conn_get_user(const wt_conn *c) {
+  return c->user;
+}
+wt_engine *wt_conn_engine(const wt_conn *c) {
+  return c->e;
+}
+
+int wt_conn_close(wt_conn *c, uint64_t error_code) {
+  if (c->state >= WT_CS_CLOSING) {
+    return WT_ERR_STATE;
+  }
+  wt_conn_close_app(c, error_code); /* applied at the next wt_engine_write */
+  return 0;
+}

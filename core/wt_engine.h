@@ -1,0 +1,233 @@
+/* wt_engine.h: the wtcast protocol engine (public API).
+ *
+ * One engine per shard. It owns that shard's QUIC connections (ngtcp2 +
+ * wolfSSL), their HTTP/3 layer (nghttp3) and the WebTransport sessions,
+ * streams and datagrams on top (draft-ietf-webtrans-http3, see
+ * docs/webtransport-wire.md). The engine is sans-I/O: received UDP payloads
+ * come in through wt_engine_recv() with their path and a timestamp; packets to
+ * send are written into caller-owned buffers by wt_engine_write(); timers are
+ * driven by wt_engine_next_expiry() / wt_engine_handle_expiry(). The engine
+ * never reads a clock, never makes a system call and never creates a thread.
+ *
+ * Threading: an engine and every object reached from it (wt_conn, wt_session,
+ * wt_stream) belong to the thread that calls the engine. Commands
+ * (wt_session_*, wt_stream_*) may be called from inside the callbacks or
+ * between engine calls on that same thread.
+ *
+ * Errors: negative WT_ERR_* codes (wt_error.h). Bad peer input or OOM never
+ * aborts: the affected stream, session or connection is closed and counted
+ * in wt_engine_stats. */
+#ifndef WT_ENGINE_H
+#define WT_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "wt_error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct wt_engine wt_engine;   /* one per shard: its connections, CID table, timers */
+typedef struct wt_conn wt_conn;       /* one QUIC connection */
+typedef struct wt_session wt_session; /* valid from session_request/session_open until
+                                         session_close returns (or session_refused returns) */
+typedef struct wt_stream wt_stream;   /* valid until the stream_close callback returns */
+
+/* A socket address; same layout as io's wt_io_addr. */
+typedef struct wt_addr {
+  struct sockaddr_storage ss;
+  socklen_t len;
+} wt_addr;
+
+typedef struct wt_path {
+  wt_addr local, remote;
+} wt_path;
+
+/* The pseudo-headers and origin of an extended CONNECT. Strings are
+ * NUL-terminated, NULL if absent, and valid only during the callback. */
+typedef struct wt_request {
+  const char *method, *protocol, *scheme, *authority, *path, *origin;
+} wt_request;
+
+typedef struct wt_engine_config {
+  int is_server;
+  const char *cert_file, *key_file; /* server: PEM certificate chain and private key */
+  const uint8_t *pin_sha256;        /* client: 32-byte SHA-256 of the server leaf cert DER
+                                       to accept (serverCertificateHashes semantics), or NULL */
+  const char *ca_file;              /* client: CA bundle to verify against, or NULL */
+  int insecure;                     /* client: accept any certificate */
+  uint32_t shard_id, n_shards;      /* server CIDs: byte0 % n_shards == shard_id */
+  size_t scid_len;                  /* server CID length, 8..20, default 16 */
+  uint32_t max_sessions_per_conn;   /* default 16 */
+  uint32_t max_buffered_streams;    /* default 24: WT streams arriving before their session */
+  uint32_t max_buffered_datagrams;  /* default 64: same for datagrams */
+  uint32_t max_conns;               /* default 100000 */
+  uint64_t idle_timeout_ns;         /* default 30 s */
+  uint64_t initial_max_data;        /* default 16 MiB (connection flow-control window) */
+  uint64_t initial_max_stream_data; /* default 1 MiB (per-stream window) */
+  uint64_t initial_max_streams_bidi, initial_max_streams_uni; /* default 100 each */
+  size_t stream_send_buffer;    /* bytes a stream may have queued, default 1 MiB */
+  const char *const *origins;   /* Origin allow-list ... */
+  size_t n_origins;             /* ... of this many entries; 0 = any origin */
+  int enable_0rtt;              /* default 0 */
+  size_t max_udp_payload;       /* default 1452; packets are built <= this */
+  const char *keylog_file;      /* NULL = off (SSLKEYLOGFILE format) */
+  const uint8_t *static_secret; /* 32 bytes for stateless reset tokens, shared by all
+                                   shards of a process; NULL = random per engine */
+  uint32_t max_datagram_queue;  /* outgoing datagrams queued per conn, default 256 */
+} wt_engine_config;
+
+/* Fill c with the defaults above (server or client). */
+void wt_engine_config_default(wt_engine_config *c, int is_server);
+
+typedef struct wt_engine_callbacks {
+  /* server: a CONNECT arrived for a WT session; return 200 to accept, or
+   * 404/403/429/... to refuse with that status (the session is then freed
+   * after the callback; session_close is not called for it). */
+  int (*session_request)(void *user, wt_session *s, const wt_request *req);
+  /* server: after 200 was submitted; client: after 200 was received. */
+  void (*session_open)(void *user, wt_session *s);
+  /* Called once per opened session. clean = 1 for a CLOSE capsule or FIN,
+   * 0 for a reset or connection loss. The session handle is invalid after. */
+  void (*session_close)(void *user, wt_session *s, uint32_t code, const uint8_t *reason,
+                        size_t reason_len, int clean);
+  void (*session_drain)(void *user, wt_session *s); /* DRAIN capsule or GOAWAY received */
+  /* client: non-200 reply (status) or reset before a reply (status 0). The
+   * session handle is invalid after. */
+  void (*session_refused)(void *user, wt_session *s, int status);
+  void (*stream_open)(void *user, wt_session *s, wt_stream *st); /* peer-initiated WT stream */
+  void (*stream_data)(void *user, wt_stream *st, const uint8_t *data, size_t len, int fin);
+  void (*stream_reset)(void *user, wt_stream *st, uint32_t code, int has_code); /* RESET_STREAM */
+  /* Peer STOP_SENDING: our send side is reset. ngtcp2 1.11 answers
+   * STOP_SENDING itself and reports it to nobody, so this fires when the
+   * engine notices (next write on the stream, or the stream closing); the
+   * code is known (has_code = 1) only in the second case. */
+  void (*stream_stop)(void *user, wt_stream *st, uint32_t code, int has_code);
+  void (*stream_writable)(void *user, wt_stream *st); /* send buffer below half after AGAIN */
+  void (*stream_close)(void *user, wt_stream *st); /* both directions done; handle invalid after */
+  void (*datagram)(void *user, wt_session *s, const uint8_t *data, size_t len);
+  void (*conn_close)(void *user, wt_conn *c, uint64_t error_code, int is_app);
+} wt_engine_callbacks;
+
+/* Create an engine. cfg and cb are copied (strings and arrays they point to
+ * must outlive the engine). Returns 0, WT_ERR_CONFIG (bad config, unreadable
+ * cert/key), WT_ERR_CRYPTO or WT_ERR_NOMEM. */
+int wt_engine_new(wt_engine **out, const wt_engine_config *cfg, const wt_engine_callbacks *cb,
+                  void *user, uint64_t now_ns);
+/* Free the engine and every connection, session and stream (no callbacks). */
+void wt_engine_del(wt_engine *e);
+
+/* Process one received UDP datagram (ecn: the IP ECN bits). Returns 0; bad
+ * packets are dropped and counted, never reported as errors. */
+int wt_engine_recv(wt_engine *e, const wt_path *path, const uint8_t *pkt, size_t len, uint8_t ecn,
+                   uint64_t now_ns);
+
+/* Output: the engine fills caller-owned buffers. Each entry holds 1..max_segments
+ * packets of equal size (segsize) back to back (the last may be shorter) for
+ * one path: one GSO send. data points into buf. */
+typedef struct wt_tx_entry {
+  uint8_t *data;
+  size_t len;
+  size_t segsize;
+  wt_path path;
+  uint8_t ecn;
+} wt_tx_entry;
+
+typedef struct wt_tx_batch {
+  uint8_t *buf;
+  size_t cap, used;
+  wt_tx_entry *ents;
+  size_t n, max;
+  size_t max_segments;
+} wt_tx_batch;
+
+/* Append entries to out (starting at out->n / out->used). Returns the number
+ * of entries added (0 when nothing is to be sent now); call again after
+ * flushing while it fills the batch. Negative only for WT_ERR_INVAL. */
+int wt_engine_write(wt_engine *e, wt_tx_batch *out, uint64_t now_ns);
+
+/* Absolute ns of the next timer; now (the last timestamp given) when output
+ * is pending (call wt_engine_write); UINT64_MAX = none. Commands
+ * (wt_session_*, wt_stream_*) only queue work: call wt_engine_write after
+ * them. */
+uint64_t wt_engine_next_expiry(const wt_engine *e);
+/* Run the timers due at now_ns (retransmission, idle, close). Returns 0. */
+int wt_engine_handle_expiry(wt_engine *e, uint64_t now_ns);
+/* GOAWAY + DRAIN capsule to every session; new CONNECTs are refused. */
+void wt_engine_shutdown(wt_engine *e, uint64_t now_ns);
+/* CONNECTION_CLOSE (H3_NO_ERROR) on every connection. */
+void wt_engine_close_all(wt_engine *e, uint64_t now_ns);
+size_t wt_engine_conn_count(const wt_engine *e);
+
+typedef struct wt_engine_stats {
+  uint64_t conns_accepted, conns_active, conns_closed, handshakes_ok, handshakes_failed;
+  uint64_t sessions_opened, sessions_active, sessions_refused, sessions_closed;
+  uint64_t streams_opened, streams_active, streams_reset;
+  uint64_t datagrams_in, datagrams_out, datagrams_dropped;
+  uint64_t bytes_in, bytes_out, pkts_in, pkts_out, pkts_dropped;
+  uint64_t errors_proto, errors_internal, buffered_rejected;
+} wt_engine_stats;
+const wt_engine_stats *wt_engine_get_stats(const wt_engine *e);
+
+/* client: start a connection to path->remote. server_name is used for SNI
+ * and (with ca_file) verification. *out stays valid until conn_close. */
+int wt_engine_connect(wt_engine *e, const wt_path *path, const char *server_name, uint64_t now_ns,
+                      wt_conn **out);
+/* client: create a session; the extended CONNECT is sent once the server's
+ * SETTINGS arrived. origin may be NULL. Result: session_open or
+ * session_refused. Returns 0, WT_ERR_STATE (not a client / conn closing),
+ * WT_ERR_NOMEM. */
+int wt_conn_open_session(wt_conn *c, const char *authority, const char *path, const char *origin,
+                         wt_session **out);
+
+/* Open a WT stream on an open session. WT_ERR_AGAIN if the peer's stream
+ * credit is exhausted (retry later), WT_ERR_STATE if the session is not open. */
+int wt_session_open_stream(wt_session *s, int bidi, wt_stream **out);
+/* Copy up to len bytes into the stream's send buffer. Returns the bytes
+ * accepted (may be < len; 0 only for len 0 with fin), WT_ERR_AGAIN when the
+ * buffer is full (stream_writable follows), WT_ERR_STATE after fin/reset or on
+ * a receive-only stream. fin is applied only if all len bytes were accepted. */
+int wt_stream_write(wt_stream *st, const uint8_t *data, size_t len, int fin);
+/* Abort the send side with a 32-bit application code (RESET_STREAM). */
+int wt_stream_reset(wt_stream *st, uint32_t code);
+/* Abort the receive side with a 32-bit application code (STOP_SENDING). */
+int wt_stream_stop_sending(wt_stream *st, uint32_t code);
+/* Queue one datagram. WT_ERR_RANGE if larger than wt_session_max_datagram();
+ * when the queue is full it is dropped and counted (returns WT_ERR_AGAIN). */
+int wt_session_send_datagram(wt_session *s, const uint8_t *data, size_t len);
+size_t wt_session_max_datagram(const wt_session *s); /* 0 = datagrams not possible */
+/* Send a CLOSE_WEBTRANSPORT_SESSION capsule (reason <= 1024 bytes, UTF-8;
+ * WT_ERR_RANGE otherwise) and FIN the CONNECT stream. Every stream of the
+ * session is reset/stopped with SESSION_GONE (stream_close for each), then
+ * session_close is called (clean=1, with our own code) before this
+ * returns: the session handle is invalid afterwards. WT_ERR_STATE if the
+ * session is not open. */
+int wt_session_close(wt_session *s, uint32_t code, const uint8_t *reason, size_t reason_len);
+/* Send a DRAIN_WEBTRANSPORT_SESSION capsule. */
+int wt_session_drain(wt_session *s);
+
+uint64_t wt_session_id(const wt_session *s);
+uint64_t wt_stream_id(const wt_stream *st);
+wt_session *wt_stream_session(const wt_stream *st);
+int wt_stream_is_bidi(const wt_stream *st);
+wt_conn *wt_session_conn(const wt_session *s);
+const wt_path *wt_conn_path(const wt_conn *c);
+void wt_session_set_user(wt_session *s, void *u);
+void *wt_session_get_user(const wt_session *s);
+void wt_stream_set_user(wt_stream *st, void *u);
+void *wt_stream_get_user(const wt_stream *st);
+const char *wt_session_path(const wt_session *s); /* the :path of the CONNECT */
+void wt_conn_set_user(wt_conn *c, void *u);
+void *wt_conn_get_user(const wt_conn *c);
+wt_engine *wt_conn_engine(const wt_conn *c);
+/* Close one connection (CONNECTION_CLOSE with error_code, an H3 app code). */
+int wt_conn_close(wt_conn *c, uint64_t error_code);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,559 @@
+/* wt_h3.c: the HTTP/3 layer of a connection (nghttp3) and the WebTransport
+ * parts around it: our control stream taken over from nghttp3 so the WT
+ * SETTINGS can be appended (webtransport-wire.md section 6.2), the peer's
+ * SETTINGS observed, and the extended CONNECT (RFC 9220,
+ * draft-ietf-webtrans-http3 section 3) on both sides. */
+#define WT_LOG_MODULE "h3"
+#include "wt_conn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wt_errmap.h"
+#include "wt_log.h"
+
+#define WT_HEADER_VALUE_MAX 8192
+
+static void h3_fail(wt_conn *c, uint64_t h3_code) {
+  if (!c->err_set) {
+    c->err_code = h3_code;
+    c->err_is_app = 1;
+    c->err_set = 1;
+  }
+}
+
+static void h3_credit(wt_conn *c, int64_t sid, uint64_t n) {
+  if (n > 0) {
+    ngtcp2_conn_extend_max_stream_offset(c->qc, sid, n);
+    ngtcp2_conn_extend_max_offset(c->qc, n);
+  }
+}
+
+/* ------------------------------------------------------------ data reader */
+
+/* Body of a CONNECT stream: the capsules we queued. WOULDBLOCK until one is
+ * queued (wt_h3_session_resume), EOF once cap_fin is set and all is given. */
+static nghttp3_ssize h3_read_capsules(nghttp3_conn *h3, int64_t sid, nghttp3_vec *vec,
+                                      size_t veccnt, uint32_t *pflags, void *ud, void *sud) {
+  wt_session *s = sud;
+  if (s == NULL) {
+    *pflags |= NGHTTP3_DATA_FLAG_EOF;
+    return 0;
+  }
+  size_t n = wt_sendbuf_peek(&s->cap_out, (wt_iov *)vec, veccnt, SIZE_MAX);
+  size_t total = 0;
+  for (size_t i = 0; i < n; i++) {
+    total += vec[i].len;
+  }
+  wt_sendbuf_consume(&s->cap_out, total);
+  if (s->cap_fin && wt_sendbuf_unsent(&s->cap_out) == 0) {
+    *pflags |= NGHTTP3_DATA_FLAG_EOF;
+    return (nghttp3_ssize)n;
+  }
+  if (n == 0) {
+    return NGHTTP3_ERR_WOULDBLOCK;
+  }
+  return (nghttp3_ssize)n;
+}
+
+void wt_h3_session_resume(wt_session *s) {
+  wt_conn *c = s->c;
+  if (c->h3 && s->h3_submitted && !s->h3_closed && s->id >= 0) {
+    nghttp3_conn_resume_stream(c->h3, s->id);
+  }
+  wt_engine_mark_dirty(c->e, c);
+}
+
+/* ------------------------------------------------------------ callbacks */
+
+static int h3_acked_stream_data(nghttp3_conn *h3, int64_t sid, uint64_t datalen, void *ud,
+                                void *sud) {
+  wt_conn *c = ud;
+  wt_session *s = sud;
+  if (s == NULL) {
+    return 0;
+  }
+  wt_sendbuf_ack(&s->cap_out, datalen);
+  /* webtransport-wire.md section 4: once our CLOSE capsule is acknowledged
+   * and no session is left, close the connection (some clients never read
+   * capsules and would keep it open). */
+  if (c->is_server && s->close_sent && s->cap_out.acked >= s->close_end &&
+      c->n_open_sessions == 0) {
+    int pending = 0;
+    for (wt_link *l = c->sessions.next; l != &c->sessions; l = l->next) {
+      wt_session *o = wt_container_of(l, wt_session, link);
+      pending |= o->state == WT_SS_OPEN || o->state == WT_SS_REQUEST;
+    }
+    if (!pending) {
+      wt_conn_close_app(c, WT_H3_NO_ERROR);
+    }
+  }
+  return 0;
+}
+
+static int h3_stream_close(nghttp3_conn *h3, int64_t sid, uint64_t app_error_code, void *ud,
+                           void *sud) {
+  wt_conn *c = ud;
+  wt_session *s = sud;
+  if (s == NULL) {
+    return 0;
+  }
+  if (s->state == WT_SS_OPEN) {
+    wt_session_end(s, 0, NULL, 0, 0);
+  } else if (!c->is_server && (s->state == WT_SS_SENT || s->state == WT_SS_REQUEST)) {
+    wt_session_refused_client(s, 0);
+  }
+  s->h3_closed = 1;
+  if (!s->gc) {
+    wt_list_del(&s->link);
+    wt_list_push(&c->gc_sessions, &s->gc_link);
+    s->gc = 1;
+  }
+  return 0;
+}
+
+static int h3_recv_data(nghttp3_conn *h3, int64_t sid, const uint8_t *data, size_t len, void *ud,
+                        void *sud) {
+  wt_conn *c = ud;
+  wt_session *s = sud;
+  if (s && s->state == WT_SS_OPEN) {
+    wt_session_recv_capsules(s, data, len);
+  }
+  /* Capsules are consumed as they arrive: return the credit now. */
+  h3_credit(c, sid, len);
+  return 0;
+}
+
+static int h3_deferred_consume(nghttp3_conn *h3, int64_t sid, size_t consumed, void *ud,
+                               void *sud) {
+  h3_credit(ud, sid, consumed);
+  return 0;
+}
+
+static int h3_begin_headers(nghttp3_conn *h3, int64_t sid, void *ud, void *sud) {
+  wt_conn *c = ud;
+  if (!c->is_server || sud != NULL) {
+    return 0;
+  }
+  wt_session *s = wt_session_alloc(c, sid);
+  if (s == NULL) {
+    c->e->st.errors_internal++;
+    return NGHTTP3_ERR_CALLBACK_FAILURE;
+  }
+  if (nghttp3_conn_set_stream_user_data(h3, sid, s) != 0) {
+    return NGHTTP3_ERR_CALLBACK_FAILURE;
+  }
+  return 0;
+}
+
+static void set_str(char **dst, nghttp3_rcbuf *value) {
+  nghttp3_vec v = nghttp3_rcbuf_get_buf(value);
+  if (*dst != NULL || v.len > WT_HEADER_VALUE_MAX) {
+    return; /* first value wins; oversized values count as absent */
+  }
+  char *p = malloc(v.len + 1);
+  if (p) {
+    memcpy(p, v.base, v.len);
+    p[v.len] = '\0';
+    *dst = p;
+  }
+}
+
+static int h3_recv_header(nghttp3_conn *h3, int64_t sid, int32_t token, nghttp3_rcbuf *name,
+                          nghttp3_rcbuf *value, uint8_t flags, void *ud, void *sud) {
+  wt_conn *c = ud;
+  wt_session *s = sud;
+  if (s == NULL) {
+    return 0;
+  }
+  if (!c->is_server) {
+    if (token == NGHTTP3_QPACK_TOKEN__STATUS) {
+      nghttp3_vec v = nghttp3_rcbuf_get_buf(value);
+      int st = 0;
+      for (size_t i = 0; i < v.len && i < 3; i++) {
+        st = st * 10 + (v.base[i] - '0');
+      }
+      s->status = v.len == 3 ? st : 0;
+    }
+    return 0;
+  }
+  switch (token) {
+  case NGHTTP3_QPACK_TOKEN__METHOD:
+    set_str(&s->method, value);
+    break;
+  case NGHTTP3_QPACK_TOKEN__PROTOCOL:
+    set_str(&s->protocol, value);
+    break;
+  case NGHTTP3_QPACK_TOKEN__SCHEME:
+    set_str(&s->scheme, value);
+    break;
+  case NGHTTP3_QPACK_TOKEN__AUTHORITY:
+    set_str(&s->authority, value);
+    break;
+  case NGHTTP3_QPACK_TOKEN__PATH:
+    set_str(&s->path, value);
+    break;
+  case NGHTTP3_QPACK_TOKEN_ORIGIN:
+    set_str(&s->origin, value);
+    break;
+  default:
+    break;
+  }
+  return 0;
+}
+
+static int h3_respond(wt_conn *c, wt_session *s, int status) {
+  char st[4];
+  snprintf(st, sizeof(st), "%03d", status > 0 && status < 1000 ? status : 500);
+  nghttp3_nv nva[2] = {
+      {(uint8_t *)":status", (uint8_t *)st, 7, 3, NGHTTP3_NV_FLAG_NONE},
+      /* webtransport-wire.md section 3: draft-02 peers look for this. */
+      {(uint8_t *)"sec-webtransport-http3-draft", (uint8_t *)"draft02", 28, 7,
+       NGHTTP3_NV_FLAG_NONE},
+  };
+  nghttp3_data_reader dr = {.read_data = h3_read_capsules};
+  int rv;
+  if (status == 200) {
+    rv = nghttp3_conn_submit_response(c->h3, s->id, nva, 2, &dr);
+    s->h3_submitted = rv == 0;
+  } else {
+    rv = nghttp3_conn_submit_response(c->h3, s->id, nva, 1, NULL);
+  }
+  wt_engine_mark_dirty(c->e, c);
+  return rv;
+}
+
+static void h3_reject_stream(wt_conn *c, wt_session *s, uint64_t code) {
+  /* draft-ietf-webtrans-http3 section 3.2 / webtransport-wire.md section 3:
+   * too many sessions -> reset the CONNECT stream with H3_REQUEST_REJECTED. */
+  ngtcp2_conn_shutdown_stream(c->qc, 0, s->id, code);
+  s->state = WT_SS_REFUSED;
+  c->e->st.sessions_refused++;
+  wt_engine_mark_dirty(c->e, c);
+}
+
+static int origin_allowed(const wt_engine_config *cfg, const char *origin) {
+  if (origin == NULL || cfg->n_origins == 0) {
+    return 1;
+  }
+  for (size_t i = 0; i < cfg->n_origins; i++) {
+    if (cfg->origins[i] && strcmp(cfg->origins[i], origin) == 0) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* Server: a complete request header section. */
+static int h3_server_request(wt_conn *c, wt_session *s, int fin) {
+  wt_engine *e = c->e;
+  int status;
+  if (s->method == NULL || strcmp(s->method, "CONNECT") != 0) {
+    status = 404; /* this server only serves WebTransport sessions */
+  } else if (s->protocol == NULL || (strcmp(s->protocol, "webtransport") != 0 &&
+                                     strcmp(s->protocol, "webtransport-h3") != 0)) {
+    status = 400; /* RFC 9220 section 3: extended CONNECT for our protocol only */
+  } else if (fin || s->path == NULL) {
+    status = 400;
+  } else if (e->shutting_down || c->goaway_sent) {
+    h3_reject_stream(c, s, WT_H3_REQUEST_REJECTED);
+    return 0;
+  } else if (!origin_allowed(&e->cfg, s->origin)) {
+    status = 403; /* webtransport-wire.md section 3 */
+  } else if (c->n_open_sessions >= e->cfg.max_sessions_per_conn) {
+    h3_reject_stream(c, s, WT_H3_REQUEST_REJECTED);
+    return 0;
+  } else {
+    wt_request req = {s->method, s->protocol, s->scheme, s->authority, s->path, s->origin};
+    status = e->cb.session_request ? e->cb.session_request(e->user, s, &req) : 404;
+  }
+  if (status == 200) {
+    if (h3_respond(c, s, 200) != 0) {
+      return NGHTTP3_ERR_CALLBACK_FAILURE;
+    }
+    s->state = WT_SS_OPEN;
+    wt_session_opened(s);
+    return 0;
+  }
+  s->state = WT_SS_REFUSED;
+  e->st.sessions_refused++;
+  return h3_respond(c, s, status) == 0 ? 0 : NGHTTP3_ERR_CALLBACK_FAILURE;
+}
+
+static int h3_end_headers(nghttp3_conn *h3, int64_t sid, int fin, void *ud, void *sud) {
+  wt_conn *c = ud;
+  wt_session *s = sud;
+  if (s == NULL) {
+    return 0;
+  }
+  if (c->is_server) {
+    if (s->state != WT_SS_REQUEST) {
+      return 0;
+    }
+    return h3_server_request(c, s, fin);
+  }
+  if (s->state != WT_SS_SENT || (s->status >= 100 && s->status < 200)) {
+    return 0; /* interim responses are skipped */
+  }
+  if (s->status == 200 && !fin) {
+    s->state = WT_SS_OPEN;
+    wt_session_opened(s);
+  } else {
+    wt_session_refused_client(s, s->status);
+  }
+  return 0;
+}
+
+static int h3_end_stream(nghttp3_conn *h3, int64_t sid, void *ud, void *sud) {
+  wt_session *s = sud;
+  if (s && s->state == WT_SS_OPEN) {
+    /* The peer FINed the CONNECT stream: the session ends cleanly
+     * (draft-ietf-webtrans-http3 section 6), code 0 without a capsule. */
+    wt_session_end(s, 0, NULL, 0, 1);
+  }
+  return 0;
+}
+
+static int h3_stop_sending(nghttp3_conn *h3, int64_t sid, uint64_t code, void *ud, void *sud) {
+  wt_conn *c = ud;
+  if (ngtcp2_conn_shutdown_stream_read(c->qc, 0, sid, code) != 0) {
+    return NGHTTP3_ERR_CALLBACK_FAILURE;
+  }
+  return 0;
+}
+
+static int h3_reset_stream(nghttp3_conn *h3, int64_t sid, uint64_t code, void *ud, void *sud) {
+  wt_conn *c = ud;
+  if (ngtcp2_conn_shutdown_stream_write(c->qc, 0, sid, code) != 0) {
+    return NGHTTP3_ERR_CALLBACK_FAILURE;
+  }
+  return 0;
+}
+
+static int h3_shutdown_cb(nghttp3_conn *h3, int64_t id, void *ud) {
+  wt_conn *c = ud;
+  /* GOAWAY means drain for every session (webtransport-wire.md section 1). */
+  c->goaway_recv = 1;
+  for (wt_link *l = c->sessions.next; l != &c->sessions;) {
+    wt_session *s = wt_container_of(l, wt_session, link);
+    l = l->next;
+    wt_session_drained(s);
+  }
+  return 0;
+}
+
+static int h3_recv_settings(nghttp3_conn *h3, const nghttp3_settings *settings, void *ud) {
+  wt_conn *c = ud;
+  c->peer_settings = 1;
+  /* nghttp3 1.8 does not report the peer's ENABLE_CONNECT_PROTOCOL to a
+   * client here (always 0); our own reader saw the SETTINGS frame first. */
+  uint64_t v = 0;
+  c->peer_connect_ok =
+      settings->enable_connect_protocol != 0 ||
+      (wt_ctrl_reader_get(&c->rd, WT_SETTING_ENABLE_CONNECT_PROTOCOL, &v) && v == 1);
+  if (!c->is_server) {
+    wt_h3_pump_requests(c);
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------ setup */
+
+int wt_h3_setup(wt_conn *c) {
+  if (c->h3) {
+    return 0;
+  }
+  nghttp3_callbacks cb = {
+      .acked_stream_data = h3_acked_stream_data,
+      .stream_close = h3_stream_close,
+      .recv_data = h3_recv_data,
+      .deferred_consume = h3_deferred_consume,
+      .begin_headers = h3_begin_headers,
+      .recv_header = h3_recv_header,
+      .end_headers = h3_end_headers,
+      .stop_sending = h3_stop_sending,
+      .end_stream = h3_end_stream,
+      .reset_stream = h3_reset_stream,
+      .shutdown = h3_shutdown_cb,
+      .recv_settings = h3_recv_settings,
+  };
+  nghttp3_settings settings;
+  nghttp3_settings_default(&settings);
+  settings.qpack_max_dtable_capacity = 4096;
+  settings.qpack_blocked_streams = 100;
+  settings.h3_datagram = 1; /* RFC 9297 section 2.1.1 */
+  int rv;
+  if (c->is_server) {
+    settings.enable_connect_protocol = 1; /* RFC 9220 section 3 */
+    rv = nghttp3_conn_server_new(&c->h3, &cb, &settings, NULL, c);
+  } else {
+    rv = nghttp3_conn_client_new(&c->h3, &cb, &settings, NULL, c);
+  }
+  if (rv != 0) {
+    c->h3 = NULL;
+    h3_fail(c, WT_H3_INTERNAL_ERROR);
+    return -1;
+  }
+  if (c->is_server) {
+    const ngtcp2_transport_params *p = ngtcp2_conn_get_local_transport_params(c->qc);
+    nghttp3_conn_set_max_client_streams_bidi(c->h3, p->initial_max_streams_bidi);
+  }
+  /* The control stream first (QUIC stream 3 on a server): Deno takes the
+   * first uni stream as the control stream (webtransport-wire.md 5). */
+  if (ngtcp2_conn_open_uni_stream(c->qc, &c->ctrl_sid, NULL) != 0 ||
+      ngtcp2_conn_open_uni_stream(c->qc, &c->qenc_sid, NULL) != 0 ||
+      ngtcp2_conn_open_uni_stream(c->qc, &c->qdec_sid, NULL) != 0) {
+    h3_fail(c, WT_H3_STREAM_CREATION_ERROR);
+    return -1;
+  }
+  if (nghttp3_conn_bind_control_stream(c->h3, c->ctrl_sid) != 0 ||
+      nghttp3_conn_bind_qpack_streams(c->h3, c->qenc_sid, c->qdec_sid) != 0) {
+    h3_fail(c, WT_H3_INTERNAL_ERROR);
+    return -1;
+  }
+  wt_setting extra[WT_SETTINGS_COMPAT_COUNT];
+  size_t n = wt_settings_compat(extra, WT_SETTINGS_COMPAT_COUNT, c->e->cfg.max_sessions_per_conn);
+  wt_ctrl_rewriter_init(&c->rw, extra, n);
+  wt_ctrl_reader_init(&c->rd, 0);
+  wt_engine_mark_dirty(c->e, c);
+  return 0;
+}
+
+int wt_h3_read(wt_conn *c, int64_t sid, const uint8_t *data, size_t len, int fin) {
+  if (len == 0 && !fin) {
+    return 0;
+  }
+  nghttp3_ssize n = nghttp3_conn_read_stream(c->h3, sid, data, len, fin);
+  if (n < 0) {
+    WT_LOG_DEBUG("nghttp3 read stream %lld: %s", (long long)sid, nghttp3_strerror((int)n));
+    c->e->st.errors_proto++;
+    h3_fail(c, nghttp3_err_infer_quic_app_error_code((int)n));
+    return -1;
+  }
+  /* RFC 9000 section 4.1: return the credit of what HTTP/3 consumed. */
+  h3_credit(c, sid, (uint64_t)n);
+  return 0;
+}
+
+int wt_h3_observe_ctrl(wt_conn *c, const uint8_t *data, size_t len) {
+  int rv = wt_ctrl_reader_feed(&c->rd, data, len);
+  if (rv < 0) {
+    c->e->st.errors_proto++;
+    h3_fail(c, wt_ctrl_reader_h3_error(&c->rd));
+    return -1;
+  }
+  return 0;
+}
+
+int wt_h3_take_ctrl(wt_conn *c, const nghttp3_vec *v, size_t n) {
+  size_t total = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t cap = v[i].len + WT_CTRL_SETTINGS_MAX + WT_CTRL_REWRITE_GROWTH;
+    uint8_t stackbuf[2048];
+    uint8_t *out = cap <= sizeof(stackbuf) ? stackbuf : malloc(cap);
+    size_t outlen = 0;
+    if (out == NULL) {
+      h3_fail(c, WT_H3_INTERNAL_ERROR);
+      return -1;
+    }
+    int rv = wt_ctrl_rewriter_feed(&c->rw, v[i].base, v[i].len, out, cap, &outlen);
+    if (rv == 0 && outlen > 0) {
+      rv = wt_sendbuf_append(&c->ctrl_out, out, outlen);
+    }
+    if (out != stackbuf) {
+      free(out);
+    }
+    if (rv < 0) {
+      c->e->st.errors_internal++;
+      h3_fail(c, WT_H3_INTERNAL_ERROR);
+      return -1;
+    }
+    total += v[i].len;
+  }
+  /* The bytes are ours now: nghttp3 may forget them. */
+  if (nghttp3_conn_add_write_offset(c->h3, c->ctrl_sid, total) != 0 ||
+      nghttp3_conn_add_ack_offset(c->h3, c->ctrl_sid, total) != 0) {
+    h3_fail(c, WT_H3_INTERNAL_ERROR);
+    return -1;
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------ client */
+
+static int h3_submit_connect(wt_conn *c, wt_session *s) {
+  nghttp3_nv nva[7];
+  size_t n = 0;
+#define NV(nm, val)                                                                                \
+  do {                                                                                             \
+    nva[n].name = (uint8_t *)(nm);                                                                 \
+    nva[n].namelen = strlen(nm);                                                                   \
+    nva[n].value = (uint8_t *)(val);                                                               \
+    nva[n].valuelen = strlen(val);                                                                 \
+    nva[n].flags = NGHTTP3_NV_FLAG_NONE;                                                           \
+    n++;                                                                                           \
+  } while (0)
+  NV(":method", "CONNECT");
+  NV(":protocol", "webtransport");
+  NV(":scheme", "https");
+  NV(":authority", s->authority);
+  NV(":path", s->path);
+  if (s->origin) {
+    NV("origin", s->origin);
+  }
+  NV("sec-webtransport-http3-draft02", "1");
+#undef NV
+  nghttp3_data_reader dr = {.read_data = h3_read_capsules};
+  int rv = nghttp3_conn_submit_request(c->h3, s->id, nva, n, &dr, s);
+  if (rv != 0) {
+    return rv;
+  }
+  s->h3_submitted = 1;
+  return 0;
+}
+
+void wt_h3_pump_requests(wt_conn *c) {
+  if (c->h3 == NULL || !c->peer_settings || c->state != WT_CS_OPEN) {
+    return;
+  }
+  for (wt_link *l = c->sessions.next; l != &c->sessions;) {
+    wt_session *s = wt_container_of(l, wt_session, link);
+    l = l->next;
+    if (s->state != WT_SS_REQUEST) {
+      continue;
+    }
+    if (!c->peer_connect_ok || c->goaway_recv) {
+      /* RFC 9220 section 3: no extended CONNECT without the server's
+       * SETTINGS_ENABLE_CONNECT_PROTOCOL. */
+      wt_session_refused_client(s, 0);
+      continue;
+    }
+    int64_t sid;
+    int rv = ngtcp2_conn_open_bidi_stream(c->qc, &sid, NULL);
+    if (rv == NGTCP2_ERR_STREAM_ID_BLOCKED) {
+      break; /* extend_max_local_streams_bidi calls us again */
+    }
+    if (rv != 0) {
+      wt_session_refused_client(s, 0);
+      continue;
+    }
+    s->id = sid;
+    s->state = WT_SS_SENT;
+    if (h3_submit_connect(c, s) != 0) {
+      ngtcp2_conn_shutdown_stream(c->qc, 0, sid, WT_H3_INTERNAL_ERROR);
+      wt_session_refused_client(s, 0);
+    }
+  }
+  wt_engine_mark_dirty(c->e, c);
+}
+
+void wt_h3_shutdown(wt_conn *c) {
+  if (c->h3 && c->is_server && !c->goaway_sent) {
+    /* RFC 9114 section 5.2: GOAWAY; requests already received still run. */
+    if (nghttp3_conn_submit_shutdown_notice(c->h3) == 0) {
+      c->goaway_sent = 1;
+    }
+  }
+  wt_engine_mark_dirty(c->e, c);
+}

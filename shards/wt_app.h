@@ -1,0 +1,233 @@
+/* wt_app.h: the application API of wtcast.
+ *
+ * An application is a table of callbacks (wt_app_ops) registered for one
+ * exact URL path in a router. It sees WebTransport sessions, streams and
+ * datagrams only through the handles and wt_app_* functions below, never
+ * through ngtcp2, nghttp3 or the engine, so that a later issue can move
+ * applications onto worker threads and carry these events and commands over
+ * rings without changing any application.
+ *
+ * Dispatch: a wt_app_ctx is the one place where engine events become
+ * application callbacks. A shard creates one, fills its engine callbacks
+ * with wt_app_engine_callbacks() (user pointer = the ctx), sets the loop
+ * time with wt_app_ctx_set_now() each turn and runs the timers through
+ * wt_app_run_timers().
+ *
+ * Guarantees to an application:
+ *  - Callbacks are never re-entered: close events raised while one of its
+ *    callbacks runs (e.g. by wt_app_close_session inside stream_data) are
+ *    delivered after that callback returns.
+ *  - For each stream, stream_close is called exactly once (peer- and
+ *    server-initiated streams alike), and before session_close of its
+ *    session. After session_close, no callback mentions that session or its
+ *    streams again.
+ *  - A session whose session_request returned 200 gets exactly one
+ *    session_close (also at shutdown, from wt_app_ctx_del, with clean = 0).
+ *    A refused session (any other status) gets no further callback: free in
+ *    session_request whatever you allocated before refusing.
+ *  - Handles stay valid until the close callback for them returns. Calls on a
+ *    handle whose engine object is already gone (between the engine's close
+ *    and its delivery) fail with WT_ERR_CLOSED.
+ *
+ * Threads: a ctx, its sessions and streams belong to the thread that runs
+ * the engine. The router may be shared read-only once built. */
+#ifndef WT_APP_H
+#define WT_APP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wt_timer.h"
+
+/* From wt_engine.h, which applications need not (and should not) include:
+ * only the shard wires a ctx to an engine. */
+struct wt_engine_callbacks;
+
+typedef struct wt_app_ctx wt_app_ctx;
+typedef struct wt_app_router wt_app_router;
+typedef struct wt_app_session wt_app_session;
+typedef struct wt_app_stream wt_app_stream;
+
+/* The extended CONNECT of a new session. Strings are NUL-terminated and
+ * valid only during session_request; copy what you keep. */
+typedef struct wt_app_request {
+  const char *path;      /* the full :path, e.g. "/echo?push=1" */
+  const char *query;     /* the part after the first '?', "" when none */
+  const char *authority; /* may be NULL */
+  const char *origin;    /* may be NULL (non-browser clients) */
+} wt_app_request;
+
+/* The callbacks of one application. Every member except name may be NULL:
+ * a NULL session_request accepts (200); other NULL callbacks drop the event
+ * (stream data is then discarded). */
+typedef struct wt_app_ops {
+  const char *name; /* for logs */
+  /* A CONNECT for this path: return 200 to accept, or an HTTP status
+   * (400, 403, 404, 429, 503 ...) to refuse. wt_app_session_set_user may be
+   * called here; commands that need an open session fail until session_open. */
+  int (*session_request)(wt_app_session *as, const wt_app_request *req);
+  void (*session_open)(wt_app_session *as);
+  /* DRAIN capsule or GOAWAY from the peer, or this server shutting down. */
+  void (*session_drain)(wt_app_session *as);
+  /* The session ended: clean = 1 for a CLOSE capsule or FIN (code/reason are
+   * the peer's, or ours after wt_app_close_session), 0 for a reset,
+   * connection loss or shutdown. Free the per-session state here. */
+  void (*session_close)(wt_app_session *as, uint32_t code, const uint8_t *reason, size_t len,
+                        int clean);
+  /* A peer-initiated stream (bidi or uni) appeared on an open session. */
+  void (*stream_open)(wt_app_stream *st);
+  /* Bytes in order; fin = 1 on the last call for this stream (len may be 0). */
+  void (*stream_data)(wt_app_stream *st, const uint8_t *data, size_t len, int fin);
+  /* RESET_STREAM from the peer: no more data comes. has_code = 0 when the
+   * peer's code carried no WT application code. */
+  void (*stream_reset)(wt_app_stream *st, uint32_t code, int has_code);
+  /* STOP_SENDING from the peer: our writes on this stream now fail. */
+  void (*stream_stop)(wt_app_stream *st, uint32_t code, int has_code);
+  /* After a write failed with WT_ERR_AGAIN, the send buffer has room again. */
+  void (*stream_writable)(wt_app_stream *st);
+  /* Both directions are done (or the session ended). Free per-stream state. */
+  void (*stream_close)(wt_app_stream *st);
+  void (*datagram)(wt_app_session *as, const uint8_t *data, size_t len);
+} wt_app_ops;
+
+/* ------------------------------------------------------------------ router */
+
+#define WT_APP_MAX_ROUTES   32
+#define WT_APP_MAX_PATH_LEN 255
+
+/* Create an empty router. Returns 0 or WT_ERR_INVAL / WT_ERR_NOMEM. */
+int wt_app_router_new(wt_app_router **out);
+void wt_app_router_del(wt_app_router *r);
+
+/* Route the exact path (starting with '/', no '?', at most
+ * WT_APP_MAX_PATH_LEN bytes; copied) to ops with arg (given back by
+ * wt_app_session_arg). ops must outlive the router. Returns 0, WT_ERR_INVAL
+ * (bad path or NULL), WT_ERR_STATE (path already routed) or WT_ERR_LIMIT
+ * (WT_APP_MAX_ROUTES reached). */
+int wt_app_router_add(wt_app_router *r, const char *path, const wt_app_ops *ops, void *arg);
+
+/* The ops routed for a :path: only the part before the first '?' is
+ * compared, exactly (byte for byte, no decoding). NULL when nothing matches
+ * (the caller answers 404). *arg receives the route's arg if arg is not NULL. */
+const wt_app_ops *wt_app_router_find(const wt_app_router *r, const char *path, void **arg);
+
+/* ------------------------------------------------------------------ query strings */
+
+#define WT_APP_QUERY_MAX 4096 /* longer query strings are treated as empty */
+
+/* Look up name in query (the part after '?', without it; NULL = empty).
+ * Parameters are separated by '&'; a parameter without '=' has the empty
+ * value. Keys and values are URL-decoded ('+' is a space, %XX a byte) before
+ * comparing or returning; the first parameter whose key equals name wins,
+ * parameters with a malformed escape (bad hex, truncated) are skipped as if
+ * absent. The decoded value is written to buf with a terminating NUL (it may
+ * contain NUL bytes itself: use the returned length).
+ * Returns the value's length, WT_ERR_NOTFOUND (absent or malformed),
+ * WT_ERR_NOBUF (the value needs more than cap - 1 bytes; buf holds "") or
+ * WT_ERR_INVAL (NULL name, or buf NULL / cap 0). */
+int wt_app_query_get(const char *query, const char *name, char *buf, size_t cap);
+
+/* Like wt_app_query_get for an unsigned decimal value: 1 to 20 digits, no
+ * sign, space or suffix, at most UINT64_MAX. Returns 0 with *out set, or
+ * WT_ERR_NOTFOUND when the parameter is absent, empty, malformed or
+ * overflows (*out unchanged). */
+int wt_app_query_get_u64(const char *query, const char *name, uint64_t *out);
+
+/* ------------------------------------------------------------------ dispatch context */
+
+typedef struct wt_app_ctx_stats {
+  uint64_t not_found;     /* CONNECTs refused with 404 (no route) */
+  uint64_t refused;       /* CONNECTs an application refused */
+  uint64_t alloc_failed;  /* sessions/streams refused for lack of memory */
+  uint64_t sessions_live; /* app sessions not yet closed */
+  uint64_t streams_live;  /* app stream handles not yet freed */
+} wt_app_ctx_stats;
+
+/* Create a dispatch context routing with router over the timer heap timers
+ * (both must outlive the ctx). Returns 0, WT_ERR_INVAL or WT_ERR_NOMEM. */
+int wt_app_ctx_new(wt_app_ctx **out, const wt_app_router *router, wt_timer_heap *timers);
+
+/* Deliver stream_close/session_close (clean = 0) for everything still open,
+ * then free the ctx. The engine objects are not touched (call this before
+ * wt_engine_del; the engine stays usable but must not call back into ctx).
+ * NULL is a no-op. */
+void wt_app_ctx_del(wt_app_ctx *ctx);
+
+/* Tell every open session's application that the server is shutting down
+ * (session_drain), e.g. after wt_engine_shutdown. */
+void wt_app_ctx_drain(wt_app_ctx *ctx);
+
+/* Fill cb with the engine callbacks that dispatch to ctx (pass ctx as the
+ * engine's user pointer). Client-only callbacks are left NULL. */
+void wt_app_engine_callbacks(struct wt_engine_callbacks *cb);
+
+/* The loop time (CLOCK_MONOTONIC ns, owned by the shard) that timer delays
+ * are measured from. */
+void wt_app_ctx_set_now(wt_app_ctx *ctx, uint64_t now_ns);
+uint64_t wt_app_now(const wt_app_ctx *ctx);
+
+/* Set the loop time and run the due timers. Returns how many ran. */
+size_t wt_app_run_timers(wt_app_ctx *ctx, uint64_t now_ns);
+
+const wt_app_ctx_stats *wt_app_ctx_get_stats(const wt_app_ctx *ctx);
+
+/* ------------------------------------------------------------------ timers */
+
+typedef void (*wt_app_timer_fn)(void *arg);
+
+/* Call fn(arg) once, delay_ns after the loop time (fires at the first loop
+ * turn at or after it; delay 0 = next turn). *id (may be NULL) receives an
+ * id for wt_app_timer_cancel. Returns 0, WT_ERR_INVAL or WT_ERR_NOMEM. */
+int wt_app_timer_add(wt_app_ctx *ctx, uint64_t delay_ns, wt_app_timer_fn fn, void *arg,
+                     uint64_t *id);
+
+/* Cancel a pending timer. Returns 0 or WT_ERR_NOTFOUND (0, fired, cancelled). */
+int wt_app_timer_cancel(wt_app_ctx *ctx, uint64_t id);
+
+/* ------------------------------------------------------------------ sessions */
+
+wt_app_ctx *wt_app_session_ctx(const wt_app_session *as);
+void *wt_app_session_arg(const wt_app_session *as); /* the route's arg */
+void wt_app_session_set_user(wt_app_session *as, void *user);
+void *wt_app_session_get_user(const wt_app_session *as);
+uint64_t wt_app_session_id(const wt_app_session *as); /* the CONNECT stream id */
+
+/* Open a server-initiated stream on an open session. *out is valid until
+ * its stream_close. Returns 0, WT_ERR_AGAIN (the peer's stream limit is
+ * reached: retry later), WT_ERR_STATE (session not open), WT_ERR_CLOSED,
+ * WT_ERR_NOMEM. */
+int wt_app_open_stream(wt_app_session *as, int bidi, wt_app_stream **out);
+
+/* Send one datagram. Returns 0, WT_ERR_RANGE (larger than
+ * wt_app_max_datagram), WT_ERR_AGAIN (queue full: dropped and counted),
+ * WT_ERR_STATE, WT_ERR_CLOSED. */
+int wt_app_send_datagram(wt_app_session *as, const uint8_t *data, size_t len);
+size_t wt_app_max_datagram(const wt_app_session *as); /* 0 = none possible */
+
+/* Close the session with a CLOSE_WEBTRANSPORT_SESSION capsule (code, reason
+ * of at most 1024 bytes of UTF-8). session_close follows (clean = 1, with
+ * this code), after the current callback returns. Returns 0, WT_ERR_INVAL,
+ * WT_ERR_STATE, WT_ERR_CLOSED. */
+int wt_app_close_session(wt_app_session *as, uint32_t code, const uint8_t *reason, size_t len);
+
+/* ------------------------------------------------------------------ streams */
+
+wt_app_session *wt_app_stream_session(const wt_app_stream *st); /* NULL once closed */
+void wt_app_stream_set_user(wt_app_stream *st, void *user);
+void *wt_app_stream_get_user(const wt_app_stream *st);
+uint64_t wt_app_stream_id(const wt_app_stream *st);
+int wt_app_stream_is_bidi(const wt_app_stream *st);
+int wt_app_stream_is_local(const wt_app_stream *st); /* opened by wt_app_open_stream */
+
+/* Queue up to len bytes (and FIN when fin and all len bytes fit). Returns
+ * the bytes accepted (may be < len; 0 for len 0 with fin), WT_ERR_AGAIN
+ * (buffer full: stream_writable follows), WT_ERR_STATE (after FIN or reset,
+ * or a peer uni stream), WT_ERR_CLOSED. */
+int wt_app_stream_write(wt_app_stream *st, const uint8_t *data, size_t len, int fin);
+
+/* RESET_STREAM (abort our send side) / STOP_SENDING (abort the peer's) with
+ * a 32-bit application code. Return 0, WT_ERR_STATE or WT_ERR_CLOSED. */
+int wt_app_stream_reset(wt_app_stream *st, uint32_t code);
+int wt_app_stream_stop_sending(wt_app_stream *st, uint32_t code);
+
+#endif

@@ -1,0 +1,110 @@
+/* wt_apps.h: the built-in applications of wtcast.
+ *
+ *   /echo    streams and datagrams echoed back (wt_app_echo.c)
+ *   /source  one server uni stream of N pattern bytes (wt_app_source.c)
+ *   /sink    everything read and discarded (wt_app_source.c)
+ *
+ * /echo, per session:
+ *  - a peer bidi stream: its bytes are written back on the same stream as
+ *    they arrive; our FIN follows the peer's FIN.
+ *  - a peer uni stream: at its first byte (or its FIN, if it is empty) a
+ *    server uni stream is opened; it carries the same bytes as they arrive
+ *    and FINs when the peer FINs (never waits for FIN before replying). If
+ *    the peer's stream limit stops the open, the bytes wait and the open is
+ *    retried every WT_APP_ECHO_RETRY_MS.
+ *  - a peer RESET_STREAM is mirrored (our reply stream is reset with the same
+ *    code); STOP_SENDING stops the reply.
+ *  - datagrams: each is sent back with the same payload (dropped and counted
+ *    when the queue is full or it no longer fits).
+ *  - back-pressure: what wt_app_stream_write does not accept waits in a
+ *    per-stream buffer and goes out on stream_writable. The engine delivers
+ *    received data regardless of our progress, so the buffer is bounded by
+ *    echo_max_pending (default 4 MiB): a peer that sends that much more than
+ *    it reads gets both directions of that stream aborted (RESET_STREAM and
+ *    STOP_SENDING, code WT_APP_ECHO_OVERFLOW_CODE), counted in
+ *    echo_overflow_resets.
+ *  - query "?push=1" (any non-zero number): right after the session opens,
+ *    a server bidi stream carrying "server-bidi-hello" + FIN (whatever the
+ *    peer sends back on it is read, counted in echo_push_reply_bytes and
+ *    discarded) and a server uni stream carrying "server-uni-hello" + FIN.
+ *  - query "?close=CODE[&reason=TEXT][&delay=MS]": MS milliseconds after the
+ *    session opens (default 0), the server closes it with CLOSE_WEBTRANSPORT_
+ *    SESSION(CODE, TEXT). CODE is a u32; TEXT is URL-decoded, at most 1024
+ *    bytes (longer or malformed: no reason). The timer is cancelled if the
+ *    session ends first.
+ *
+ * /source?bytes=N: after the session opens, one server uni stream carries N
+ * bytes (default 0) of byte[i] = (uint8_t)(i % 251), then FIN. N above
+ * source_max_bytes is refused with 400. Data written on peer streams is
+ * read and discarded (counted as sink bytes) and peer bidi streams are FINed
+ * when the peer FINs.
+ *
+ * /sink: every stream is read and discarded; our side of a peer bidi stream
+ * is FINed when the peer FINs; datagrams are counted and discarded.
+ *
+ * The counters are plain integers of the owning thread (one wt_apps per
+ * shard). */
+#ifndef WT_APPS_H
+#define WT_APPS_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "wt_app.h"
+
+#define WT_APP_ECHO_OVERFLOW_CODE 0x100u         /* reset code for an overflowing echo */
+#define WT_APP_ECHO_MAX_PENDING   (4u << 20)     /* default echo_max_pending */
+#define WT_APP_ECHO_RETRY_MS      5              /* retry of a blocked stream open */
+#define WT_APP_SOURCE_MAX_BYTES   1000000000000u /* default source_max_bytes: 1 TB */
+
+typedef struct wt_apps_config {
+  uint64_t source_max_bytes; /* largest N for /source?bytes=N */
+  size_t echo_max_pending;   /* bytes an echo stream may hold back */
+} wt_apps_config;
+
+typedef struct wt_apps_counters {
+  uint64_t echo_sessions, echo_bytes, echo_datagrams, echo_datagrams_dropped;
+  uint64_t echo_overflow_resets, echo_push_reply_bytes;
+  uint64_t source_sessions, source_bytes, source_streams_done;
+  uint64_t sink_sessions, sink_bytes, sink_datagrams;
+} wt_apps_counters;
+
+/* The arg of the built-in routes: configuration and counters. */
+typedef struct wt_apps {
+  wt_apps_config cfg;
+  wt_apps_counters cnt;
+} wt_apps;
+
+extern const wt_app_ops wt_app_echo_ops;
+extern const wt_app_ops wt_app_source_ops;
+extern const wt_app_ops wt_app_sink_ops;
+
+static inline void wt_apps_config_default(wt_apps_config *c) {
+  c->source_max_bytes = WT_APP_SOURCE_MAX_BYTES;
+  c->echo_max_pending = WT_APP_ECHO_MAX_PENDING;
+}
+
+/* Initialise a (cfg NULL = defaults) and zero its counters. */
+static inline void wt_apps_init(wt_apps *a, const wt_apps_config *cfg) {
+  memset(a, 0, sizeof(*a));
+  if (cfg) {
+    a->cfg = *cfg;
+  } else {
+    wt_apps_config_default(&a->cfg);
+  }
+}
+
+/* Route /echo, /source and /sink to the built-in apps with arg a (which must
+ * outlive the router). Returns 0 or the first wt_app_router_add error. */
+static inline int wt_apps_register(wt_app_router *r, wt_apps *a) {
+  int rv = wt_app_router_add(r, "/echo", &wt_app_echo_ops, a);
+  if (rv == 0) {
+    rv = wt_app_router_add(r, "/source", &wt_app_source_ops, a);
+  }
+  if (rv == 0) {
+    rv = wt_app_router_add(r, "/sink", &wt_app_sink_ops, a);
+  }
+  return rv;
+}
+
+#endif

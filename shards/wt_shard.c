@@ -1,0 +1,532 @@
+/* wt_shard.c: the single-shard event loop (see wt_shard.h). */
+#define WT_LOG_MODULE "shard"
+#include "wt_shard.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wt_engine.h"
+#include "wt_error.h"
+#include "wt_log.h"
+
+/* The engine's and the datapath's addresses are the same bytes: packets and
+ * paths cross between them by pointer. */
+_Static_assert(sizeof(wt_addr) == sizeof(wt_io_addr), "wt_addr and wt_io_addr differ");
+_Static_assert(offsetof(wt_addr, len) == offsetof(wt_io_addr, len), "wt_addr layout");
+
+#define SHARD_MS             1000000ull
+#define SHARD_DRAIN_DEFAULT  (5000 * SHARD_MS)
+#define SHARD_FINAL_FLUSH_NS (250 * SHARD_MS) /* last CONNECTION_CLOSEs after close_all */
+#define SHARD_RX_FAIL_MAX    100              /* consecutive failed receives: give up */
+
+enum { SHARD_RUNNING, SHARD_DRAINING, SHARD_CLOSING, SHARD_DONE };
+
+struct wt_shard {
+  wt_shard_config cfg;
+  wt_io *io;
+  wt_engine *eng;
+  wt_timer_heap timers;
+  wt_app_router *router;
+  wt_app_ctx *app;
+  wt_apps apps;
+  int sigfd;
+  int mask_set;
+  sigset_t oldmask;
+  int state;
+  unsigned stop_req, stop_done; /* wt_shard_stop calls, and those acted on */
+  uint64_t start_ns, drain_deadline;
+  int more_rx, more_tx; /* work left by the bound: next wait does not sleep */
+  unsigned rx_fail;
+  size_t max_payload;
+  /* tx: one batch, allocated once; entries [tx_head, tx_n) still to send */
+  wt_tx_batch batch;
+  wt_tx_entry txents[WT_SHARD_TX_ENTRIES];
+  wt_io_tx txio[WT_SHARD_TX_ENTRIES];
+  unsigned tx_head, tx_n;
+  wt_io_pkt rx[WT_SHARD_RX_BATCH];
+  wt_stats_loop loop;
+};
+
+uint64_t wt_shard_clock_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void wt_shard_config_default(wt_shard_config *c) {
+  memset(c, 0, sizeof(*c));
+  c->drain_timeout_ns = SHARD_DRAIN_DEFAULT;
+  c->signals = 1;
+  c->builtin_apps = 1;
+  wt_apps_config_default(&c->apps);
+}
+
+/* ------------------------------------------------------------------ setup */
+
+static int shard_open_io(wt_shard *sh) {
+  wt_io_config ioc;
+  wt_io_config_default(&ioc);
+  ioc.bind_addr = sh->cfg.listen;
+  int rv = wt_io_open(&sh->io, &ioc);
+  if (rv < 0) {
+    WT_LOG_ERROR("cannot listen on %s: %s", sh->cfg.listen, wt_err_str(rv));
+  }
+  return rv;
+}
+
+static int shard_open_engine(wt_shard *sh, uint64_t now) {
+  const wt_shard_config *c = &sh->cfg;
+  wt_engine_config ec;
+  wt_engine_config_default(&ec, 1);
+  ec.cert_file = c->cert_file;
+  ec.key_file = c->key_file;
+  ec.shard_id = 0;
+  ec.n_shards = 1;
+  if (c->max_sessions_per_conn) {
+    ec.max_sessions_per_conn = c->max_sessions_per_conn;
+  }
+  if (c->max_conns) {
+    ec.max_conns = c->max_conns;
+  }
+  if (c->idle_timeout_ns) {
+    ec.idle_timeout_ns = c->idle_timeout_ns;
+  }
+  ec.origins = c->origins;
+  ec.n_origins = c->n_origins;
+  ec.keylog_file = c->keylog_file;
+  sh->max_payload = ec.max_udp_payload ? ec.max_udp_payload : 1452;
+  wt_engine_callbacks cb;
+  wt_app_engine_callbacks(&cb);
+  int rv = wt_engine_new(&sh->eng, &ec, &cb, sh->app, now);
+  if (rv < 0) {
+    WT_LOG_ERROR("cannot start the engine (certificate %s, key %s): %s", c->cert_file, c->key_file,
+                 wt_err_str(rv));
+    sh->eng = NULL;
+  }
+  return rv;
+}
+
+/* One GSO entry may hold at most WT_IO_GSO_MAX_SEGMENTS packets and
+ * WT_IO_MAX_UDP_PAYLOAD bytes (io's limits); the buffer fits a full batch. */
+static int shard_alloc_tx(wt_shard *sh) {
+  size_t segs = WT_IO_MAX_UDP_PAYLOAD / sh->max_payload;
+  if (segs > WT_IO_GSO_MAX_SEGMENTS) {
+    segs = WT_IO_GSO_MAX_SEGMENTS;
+  }
+  if (segs == 0) {
+    segs = 1;
+  }
+  wt_tx_batch *b = &sh->batch;
+  b->cap = WT_SHARD_TX_ENTRIES * segs * sh->max_payload;
+  b->buf = malloc(b->cap);
+  if (!b->buf) {
+    return WT_ERR_NOMEM;
+  }
+  b->ents = sh->txents;
+  b->max = WT_SHARD_TX_ENTRIES;
+  b->max_segments = segs;
+  return 0;
+}
+
+static int shard_open_signals(wt_shard *sh) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGUSR1);
+  sigaddset(&set, SIGHUP);
+  if (pthread_sigmask(SIG_BLOCK, &set, &sh->oldmask) != 0) {
+    WT_LOG_ERROR("pthread_sigmask failed");
+    return WT_ERR_IO;
+  }
+  sh->mask_set = 1;
+  sh->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (sh->sigfd < 0) {
+    WT_LOG_ERROR("signalfd: %s", strerror(errno));
+    return WT_ERR_IO;
+  }
+  int rv = wt_io_watch_fd(sh->io, sh->sigfd);
+  if (rv < 0) {
+    WT_LOG_ERROR("cannot watch the signalfd: %s", wt_err_str(rv));
+    close(sh->sigfd);
+    sh->sigfd = -1;
+  }
+  return rv;
+}
+
+static int shard_setup(wt_shard *sh) {
+  uint64_t now = wt_shard_clock_ns();
+  sh->start_ns = now;
+  int rv = shard_open_io(sh);
+  if (rv < 0) {
+    return rv;
+  }
+  wt_timer_init(&sh->timers);
+  wt_apps_init(&sh->apps, &sh->cfg.apps);
+  if ((rv = wt_app_router_new(&sh->router)) < 0 ||
+      (sh->cfg.builtin_apps && (rv = wt_apps_register(sh->router, &sh->apps)) < 0) ||
+      (rv = wt_app_ctx_new(&sh->app, sh->router, &sh->timers)) < 0) {
+    WT_LOG_ERROR("cannot set up the applications: %s", wt_err_str(rv));
+    return rv;
+  }
+  wt_app_ctx_set_now(sh->app, now);
+  if ((rv = shard_open_engine(sh, now)) < 0) {
+    return rv;
+  }
+  if ((rv = shard_alloc_tx(sh)) < 0) {
+    WT_LOG_ERROR("cannot allocate the tx buffers: %s", wt_err_str(rv));
+    return rv;
+  }
+  if (sh->cfg.signals && (rv = shard_open_signals(sh)) < 0) {
+    return rv;
+  }
+  return 0;
+}
+
+int wt_shard_new(wt_shard **out, const wt_shard_config *cfg) {
+  if (!out || !cfg || !cfg->listen || !cfg->cert_file || !cfg->key_file) {
+    return WT_ERR_INVAL;
+  }
+  *out = NULL;
+  wt_shard *sh = calloc(1, sizeof(*sh));
+  if (!sh) {
+    return WT_ERR_NOMEM;
+  }
+  sh->cfg = *cfg;
+  sh->sigfd = -1;
+  int rv = shard_setup(sh);
+  if (rv < 0) {
+    wt_shard_del(sh);
+    return rv;
+  }
+  char addr[WT_IO_ADDR_STRLEN];
+  wt_io_addr_format(wt_io_local(sh->io), addr, sizeof(addr));
+  unsigned gso = wt_io_gso_max_segments(sh->io);
+  WT_LOG_INFO("listening on %s (backend %s, GSO %s, GRO %s, %zu segments per send)", addr,
+              wt_io_backend(sh->io) == WT_IO_BACKEND_URING ? "io_uring" : "portable",
+              gso ? "on" : "off", wt_io_gro_enabled(sh->io) ? "on" : "off", sh->batch.max_segments);
+  *out = sh;
+  return 0;
+}
+
+void wt_shard_del(wt_shard *sh) {
+  if (!sh) {
+    return;
+  }
+  wt_app_ctx_del(sh->app); /* apps hear their closes while the engine still exists */
+  if (sh->eng) {
+    wt_engine_del(sh->eng);
+  }
+  wt_timer_free(&sh->timers);
+  wt_app_router_del(sh->router);
+  if (sh->sigfd >= 0) {
+    struct signalfd_siginfo si;
+    while (read(sh->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+      /* swallow signals that arrived after the loop: unblocking them below
+         must not kill the process with a late SIGTERM */
+    }
+    if (sh->io) {
+      wt_io_unwatch_fd(sh->io, sh->sigfd);
+    }
+    close(sh->sigfd);
+  }
+  wt_io_close(sh->io);
+  if (sh->mask_set) {
+    pthread_sigmask(SIG_SETMASK, &sh->oldmask, NULL);
+  }
+  free(sh->batch.buf);
+  free(sh);
+}
+
+const wt_io_addr *wt_shard_local(const wt_shard *sh) {
+  return wt_io_local(sh->io);
+}
+
+wt_app_router *wt_shard_router(wt_shard *sh) {
+  return sh->router;
+}
+
+void wt_shard_stop(wt_shard *sh) {
+  sh->stop_req++;
+}
+
+void wt_shard_snapshot(const wt_shard *sh, wt_stats_snapshot *snap) {
+  memset(snap, 0, sizeof(*snap));
+  snap->uptime_ms = (wt_shard_clock_ns() - sh->start_ns) / SHARD_MS;
+  const wt_engine_stats *es = wt_engine_get_stats(sh->eng);
+  if (es) {
+    snap->engine = *es;
+  }
+  snap->io = *wt_io_get_stats(sh->io);
+  snap->app = *wt_app_ctx_get_stats(sh->app);
+  snap->apps = sh->apps.cnt;
+  snap->loop = sh->loop;
+}
+
+/* ------------------------------------------------------------------ transmit */
+
+/* Send entries [tx_head, tx_n). Returns 1 when none is left, 0 when the
+ * socket would block (the rest stays; WT_IO_EV_WRITABLE wakes the loop). */
+static int shard_send_pending(wt_shard *sh) {
+  while (sh->tx_head < sh->tx_n) {
+    unsigned n = sh->tx_n - sh->tx_head;
+    int r = wt_io_send(sh->io, sh->txio + sh->tx_head, n);
+    if (r == WT_ERR_AGAIN || r == 0) {
+      sh->loop.tx_blocked++;
+      return 0;
+    }
+    if (r < 0) {
+      /* the socket failed (or an entry broke io's rules): QUIC recovers losses */
+      WT_LOG_WARN("send failed: %s; %u packet train(s) dropped", wt_err_str(r), n);
+      sh->loop.tx_dropped += n;
+      sh->tx_head = sh->tx_n;
+      return 1;
+    }
+    sh->tx_head += (unsigned)r;
+    if (sh->tx_head < sh->tx_n) {
+      sh->loop.tx_blocked++;
+      return 0;
+    }
+  }
+  return 1;
+}
+
+static void shard_batch_to_io(wt_shard *sh) {
+  const wt_tx_batch *b = &sh->batch;
+  for (size_t i = 0; i < b->n; i++) {
+    const wt_tx_entry *e = &b->ents[i];
+    wt_io_tx *t = &sh->txio[i];
+    t->data = e->data;
+    t->len = e->len;
+    t->segsize = e->segsize < e->len ? e->segsize : 0;
+    t->peer = (const wt_io_addr *)&e->path.remote;
+    t->local = e->path.local.len ? (const wt_io_addr *)&e->path.local : NULL;
+    t->ecn = e->ecn;
+  }
+  sh->tx_head = 0;
+  sh->tx_n = (unsigned)b->n;
+}
+
+/* Flush the engine's output. Returns 1 if more can be generated right away
+ * (the batch filled up, or kept entries just drained: the buffer may be
+ * reused only after the next wt_io_wait, see wt_io.h), else 0. */
+static int shard_tx(wt_shard *sh, uint64_t now) {
+  if (sh->tx_head < sh->tx_n) {
+    return shard_send_pending(sh);
+  }
+  wt_tx_batch *b = &sh->batch;
+  b->n = 0;
+  b->used = 0;
+  int more = 0;
+  for (int i = 0; i < WT_SHARD_TX_WRITES; i++) {
+    int r = wt_engine_write(sh->eng, b, now);
+    if (r < 0) {
+      WT_LOG_ERROR("engine write: %s", wt_err_str(r));
+      break;
+    }
+    if (r == 0) {
+      break;
+    }
+    if (b->n >= b->max || b->cap - b->used < sh->max_payload || i == WT_SHARD_TX_WRITES - 1) {
+      more = 1; /* bounded work per turn: the rest next turn */
+      break;
+    }
+  }
+  if (b->n == 0) {
+    return 0;
+  }
+  shard_batch_to_io(sh);
+  return shard_send_pending(sh) ? more : 0;
+}
+
+/* ------------------------------------------------------------------ receive */
+
+static int shard_rx(wt_shard *sh, uint64_t now) {
+  for (int round = 0; round < WT_SHARD_RX_ROUNDS; round++) {
+    int n = wt_io_recv(sh->io, sh->rx, WT_SHARD_RX_BATCH);
+    if (n < 0) {
+      WT_LOG_WARN("receive failed: %s", wt_err_str(n));
+      return ++sh->rx_fail >= SHARD_RX_FAIL_MAX ? WT_ERR_IO : 0;
+    }
+    sh->rx_fail = 0;
+    for (int i = 0; i < n; i++) {
+      const wt_io_pkt *p = &sh->rx[i];
+      wt_path path;
+      memcpy(&path.local, &p->local, sizeof(path.local));
+      memcpy(&path.remote, &p->peer, sizeof(path.remote));
+      wt_engine_recv(sh->eng, &path, p->data, p->len, p->ecn, now);
+    }
+    if (n < WT_SHARD_RX_BATCH) {
+      return 0;
+    }
+  }
+  sh->loop.rx_bounded++;
+  sh->more_rx = 1;
+  return 0;
+}
+
+/* ------------------------------------------------------------------ signals and shutdown */
+
+static void shard_report(wt_shard *sh) {
+  wt_stats_snapshot snap;
+  wt_shard_snapshot(sh, &snap);
+  char line[WT_STATS_JSON_MAX];
+  int n = wt_stats_format_json(&snap, line, sizeof(line));
+  if (n < 0) {
+    WT_LOG_ERROR("stats: %s", wt_err_str(n));
+    return;
+  }
+  FILE *f = sh->cfg.stats_out ? sh->cfg.stats_out : stdout;
+  line[n] = '\n';
+  fwrite(line, 1, (size_t)n + 1, f);
+  fflush(f);
+}
+
+static void shard_close_now(wt_shard *sh, uint64_t now, const char *why) {
+  WT_LOG_INFO("closing %zu connection(s): %s", wt_engine_conn_count(sh->eng), why);
+  wt_engine_close_all(sh->eng, now);
+  sh->state = SHARD_CLOSING;
+}
+
+/* SIGINT/SIGTERM or wt_shard_stop: drain first, close at the second. */
+static void shard_on_stop(wt_shard *sh, uint64_t now, const char *why) {
+  if (sh->state == SHARD_RUNNING) {
+    WT_LOG_INFO("%s: shutting down, draining %zu connection(s) for up to %llu ms", why,
+                wt_engine_conn_count(sh->eng),
+                (unsigned long long)(sh->cfg.drain_timeout_ns / SHARD_MS));
+    wt_engine_shutdown(sh->eng, now);
+    wt_app_ctx_drain(sh->app);
+    sh->state = SHARD_DRAINING;
+    sh->drain_deadline = now + sh->cfg.drain_timeout_ns;
+  } else if (sh->state == SHARD_DRAINING) {
+    shard_close_now(sh, now, why);
+  }
+}
+
+static void shard_signals(wt_shard *sh, uint64_t now) {
+  struct signalfd_siginfo si;
+  while (read(sh->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+    switch (si.ssi_signo) {
+    case SIGINT:
+      shard_on_stop(sh, now, "SIGINT");
+      break;
+    case SIGTERM:
+      shard_on_stop(sh, now, "SIGTERM");
+      break;
+    case SIGUSR1:
+      shard_report(sh);
+      break;
+    case SIGHUP:
+      WT_LOG_INFO("SIGHUP: nothing to reload, ignored");
+      break;
+    default: /* only the four above are routed to the signalfd */
+      break;
+    }
+  }
+}
+
+static void shard_check_drain(wt_shard *sh, uint64_t now) {
+  while (sh->stop_done < sh->stop_req) {
+    sh->stop_done++;
+    shard_on_stop(sh, now, "stop requested");
+  }
+  if (sh->state != SHARD_DRAINING) {
+    return;
+  }
+  if (wt_engine_conn_count(sh->eng) == 0) {
+    shard_close_now(sh, now, "no connection left");
+  } else if (now >= sh->drain_deadline) {
+    shard_close_now(sh, now, "drain timeout");
+  }
+}
+
+/* After close_all: send the CONNECTION_CLOSEs, for a bounded time. */
+static void shard_final_flush(wt_shard *sh) {
+  uint64_t now = wt_shard_clock_ns();
+  uint64_t end = now + SHARD_FINAL_FLUSH_NS;
+  for (;;) {
+    int more = shard_tx(sh, now);
+    int blocked = sh->tx_head < sh->tx_n;
+    if (!more && !blocked) {
+      break;
+    }
+    now = wt_shard_clock_ns();
+    if (now >= end) {
+      WT_LOG_WARN("shutdown: output left unsent");
+      break;
+    }
+    wt_io_wait(sh->io, blocked ? (int64_t)(end - now) : 0);
+  }
+}
+
+/* ------------------------------------------------------------------ the loop */
+
+static int64_t shard_timeout(const wt_shard *sh, uint64_t now) {
+  if (sh->more_rx || sh->more_tx) {
+    return 0;
+  }
+  uint64_t t = wt_engine_next_expiry(sh->eng);
+  uint64_t tt = wt_timer_next(&sh->timers);
+  if (tt < t) {
+    t = tt;
+  }
+  if (sh->state == SHARD_DRAINING && sh->drain_deadline < t) {
+    t = sh->drain_deadline;
+  }
+  if (t == UINT64_MAX) {
+    return -1;
+  }
+  int64_t d = t > now ? (int64_t)(t - now) : 0;
+  if (sh->tx_head < sh->tx_n && d < (int64_t)SHARD_MS) {
+    d = SHARD_MS; /* blocked on the socket: sleep until writable, never spin */
+  }
+  return d;
+}
+
+static void shard_log_summary(const wt_shard *sh) {
+  const wt_engine_stats *es = wt_engine_get_stats(sh->eng);
+  WT_LOG_INFO("stopped after %llu ms: %llu connection(s) accepted, %llu session(s) opened",
+              (unsigned long long)((wt_shard_clock_ns() - sh->start_ns) / SHARD_MS),
+              (unsigned long long)(es ? es->conns_accepted : 0),
+              (unsigned long long)(es ? es->sessions_opened : 0));
+}
+
+int wt_shard_run(wt_shard *sh) {
+  uint64_t now = wt_shard_clock_ns();
+  while (sh->state != SHARD_DONE) {
+    int ev = wt_io_wait(sh->io, shard_timeout(sh, now));
+    if (ev < 0) {
+      WT_LOG_ERROR("wait failed: %s", wt_err_str(ev));
+      return WT_ERR_IO;
+    }
+    now = wt_shard_clock_ns();
+    sh->loop.turns++;
+    sh->more_rx = 0;
+    wt_app_ctx_set_now(sh->app, now);
+    if ((ev & WT_IO_EV_WATCHED) && sh->sigfd >= 0) {
+      shard_signals(sh, now);
+    }
+    if ((ev & WT_IO_EV_READABLE) && shard_rx(sh, now) < 0) {
+      WT_LOG_ERROR("the socket keeps failing: stopping");
+      return WT_ERR_IO;
+    }
+    if (wt_engine_next_expiry(sh->eng) <= now) {
+      wt_engine_handle_expiry(sh->eng, now);
+    }
+    wt_app_run_timers(sh->app, now);
+    shard_check_drain(sh, now);
+    sh->more_tx = shard_tx(sh, now);
+    if (sh->state == SHARD_CLOSING) {
+      shard_final_flush(sh);
+      sh->state = SHARD_DONE;
+    }
+  }
+  shard_log_summary(sh);
+  return 0;
+}

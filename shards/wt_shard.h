@@ -1,0 +1,102 @@
+/* wt_shard.h: one shard: a UDP socket, a protocol engine, timers and the
+ * built-in applications, driven by one single-threaded event loop.
+ *
+ * The loop, one turn:
+ *   wait (wt_io_wait) until a datagram, a signal, a writable socket or the
+ *     earliest deadline (engine expiry, app timer, drain deadline);
+ *   read the clock (CLOCK_MONOTONIC ns: this layer owns the clock);
+ *   signals (signalfd);
+ *   receive: wt_io_recv batches into wt_engine_recv, at most
+ *     WT_SHARD_RX_ROUNDS batches per turn (the rest waits one turn);
+ *   engine expiry; app timers;
+ *   transmit: wt_engine_write into the tx batch, then wt_io_send. What the
+ *     socket does not take (would-block) is kept and sent first when the socket
+ *     is writable again; meanwhile nothing new is generated, and the loop
+ *     sleeps instead of spinning.
+ * (Expiry and timers run before the transmit step so that everything they
+ * queue leaves in the same turn's send.)
+ *
+ * Signals (when cfg.signals): SIGINT, SIGTERM, SIGUSR1 and SIGHUP are blocked
+ * in the calling thread (create the shard before other threads) and read
+ * through a signalfd watched by the loop.
+ *   SIGINT/SIGTERM: graceful shutdown: wt_engine_shutdown (GOAWAY + DRAIN to
+ *     every session), keep serving until no connection is left or
+ *     drain_timeout_ns has passed, then wt_engine_close_all, flush, and
+ *     wt_shard_run returns 0. A second SIGINT/SIGTERM closes at once.
+ *   SIGUSR1: one line of counters (wt_stats.h) to stats_out, flushed.
+ *   SIGHUP: logged and ignored (nothing to reload yet).
+ *
+ * Threads: a shard belongs to the thread that created it. */
+#ifndef WT_SHARD_H
+#define WT_SHARD_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "wt_app.h"
+#include "wt_apps.h"
+#include "wt_io.h"
+#include "wt_stats.h"
+
+#define WT_SHARD_RX_BATCH   64 /* datagrams per wt_io_recv */
+#define WT_SHARD_RX_ROUNDS  16 /* wt_io_recv calls per turn at most */
+#define WT_SHARD_TX_ENTRIES 64 /* GSO entries per send batch */
+#define WT_SHARD_TX_WRITES  16 /* wt_engine_write calls per turn at most */
+
+typedef struct wt_shard wt_shard;
+
+typedef struct wt_shard_config {
+  const char *listen;               /* "ADDR:PORT" (wt_io_addr_parse syntax); required */
+  const char *cert_file, *key_file; /* PEM; required */
+  const char *const *origins;       /* allowed Origins ... */
+  size_t n_origins;                 /* ... of this many; 0 = any */
+  uint32_t max_sessions_per_conn;   /* 0 = engine default */
+  uint32_t max_conns;               /* 0 = engine default */
+  uint64_t idle_timeout_ns;         /* 0 = engine default */
+  uint64_t drain_timeout_ns;        /* graceful shutdown bound, default 5 s */
+  int signals;                      /* handle signals as above (default 1) */
+  FILE *stats_out;                  /* SIGUSR1 report; NULL = stdout */
+  int builtin_apps;                 /* route /echo, /source, /sink (default 1) */
+  wt_apps_config apps;              /* their configuration */
+  const char *keylog_file;          /* NULL = off */
+} wt_shard_config;
+
+/* Fill c with the defaults above (listen/cert/key NULL). */
+void wt_shard_config_default(wt_shard_config *c);
+
+/* Create a shard: open the socket (bound to cfg->listen), the engine (server,
+ * shard 0 of 1), the timer heap, the tx/rx batches, the router (with the
+ * built-in apps) and, when cfg->signals, the signalfd. cfg is copied; the
+ * strings and arrays it points to must outlive the shard.
+ * Returns 0, WT_ERR_INVAL (NULL or missing listen/cert/key), WT_ERR_CONFIG
+ * (bad address, unreadable or invalid cert/key), WT_ERR_IO (bind failed,
+ * e.g. address in use; signalfd failed), WT_ERR_CRYPTO or WT_ERR_NOMEM; each
+ * failure is also logged. */
+int wt_shard_new(wt_shard **out, const wt_shard_config *cfg);
+
+/* Free everything: applications get their close callbacks (clean = 0), then
+ * the engine, socket and signalfd go and the signal mask is restored. NULL
+ * is a no-op. */
+void wt_shard_del(wt_shard *sh);
+
+/* Run the loop until a graceful shutdown completes (returns 0) or the
+ * socket fails (returns WT_ERR_IO). */
+int wt_shard_run(wt_shard *sh);
+
+/* Ask for a graceful shutdown as SIGTERM does (from the shard's thread,
+ * e.g. from an app timer); a second call closes at once. */
+void wt_shard_stop(wt_shard *sh);
+
+/* The bound address (the real port when port 0 was asked). */
+const wt_io_addr *wt_shard_local(const wt_shard *sh);
+
+/* The router, to add application routes before wt_shard_run. */
+wt_app_router *wt_shard_router(wt_shard *sh);
+
+/* Copy every counter into *snap (see wt_stats.h). */
+void wt_shard_snapshot(const wt_shard *sh, wt_stats_snapshot *snap);
+
+/* The shard's clock: CLOCK_MONOTONIC in nanoseconds. */
+uint64_t wt_shard_clock_ns(void);
+
+#endif

@@ -1,0 +1,111 @@
+/* wt_stats.c: the SIGUSR1 counter line (format: wt_stats.h). */
+#include "wt_stats.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "wt_error.h"
+
+typedef struct stats_kv {
+  const char *key;
+  uint64_t val;
+} stats_kv;
+
+typedef struct stats_writer {
+  char *buf;
+  size_t cap, len;
+  int overflow;
+} stats_writer;
+
+/* Append s[0..n) (no escaping: keys are fixed identifiers). */
+static void w_raw(stats_writer *w, const char *s) {
+  size_t n = strlen(s);
+  if (w->overflow || n >= w->cap - w->len) {
+    w->overflow = 1;
+    return;
+  }
+  memcpy(w->buf + w->len, s, n + 1);
+  w->len += n;
+}
+
+static void w_u64(stats_writer *w, uint64_t v) {
+  char num[24];
+  snprintf(num, sizeof(num), "%" PRIu64, v);
+  w_raw(w, num);
+}
+
+/* "key":v */
+static void w_kv(stats_writer *w, const char *key, uint64_t v) {
+  w_raw(w, "\"");
+  w_raw(w, key);
+  w_raw(w, "\":");
+  w_u64(w, v);
+}
+
+/* ,"name":{"k":v,...} */
+static void w_group(stats_writer *w, const char *name, const stats_kv *kv, size_t n) {
+  w_raw(w, ",\"");
+  w_raw(w, name);
+  w_raw(w, "\":{");
+  for (size_t i = 0; i < n; i++) {
+    if (i) {
+      w_raw(w, ",");
+    }
+    w_kv(w, kv[i].key, kv[i].val);
+  }
+  w_raw(w, "}");
+}
+
+#define GROUP(w, name, ...)                                                                        \
+  do {                                                                                             \
+    const stats_kv kv_[] = {__VA_ARGS__};                                                          \
+    w_group((w), (name), kv_, sizeof(kv_) / sizeof(kv_[0]));                                       \
+  } while (0)
+
+int wt_stats_format_json(const wt_stats_snapshot *s, char *buf, size_t cap) {
+  if (!s || !buf || cap == 0) {
+    return WT_ERR_INVAL;
+  }
+  stats_writer w = {.buf = buf, .cap = cap};
+  const wt_engine_stats *e = &s->engine;
+  const wt_io_stats *io = &s->io;
+  const wt_apps_counters *a = &s->apps;
+  w_raw(&w, "{\"type\":\"stats\",");
+  w_kv(&w, "uptime_ms", s->uptime_ms);
+  GROUP(&w, "connections", {"active", e->conns_active}, {"accepted", e->conns_accepted},
+        {"closed", e->conns_closed});
+  GROUP(&w, "handshakes", {"ok", e->handshakes_ok}, {"failed", e->handshakes_failed});
+  GROUP(&w, "sessions", {"opened", e->sessions_opened}, {"active", e->sessions_active},
+        {"refused", e->sessions_refused}, {"closed", e->sessions_closed});
+  GROUP(&w, "streams", {"opened", e->streams_opened}, {"active", e->streams_active},
+        {"reset", e->streams_reset});
+  GROUP(&w, "datagrams", {"in", e->datagrams_in}, {"out", e->datagrams_out},
+        {"dropped", e->datagrams_dropped});
+  GROUP(&w, "bytes", {"in", e->bytes_in}, {"out", e->bytes_out});
+  GROUP(&w, "packets", {"in", e->pkts_in}, {"out", e->pkts_out}, {"dropped", e->pkts_dropped});
+  GROUP(&w, "io", {"rx_calls", io->rx_calls}, {"tx_calls", io->tx_calls},
+        {"gso_sends", io->tx_gso_sends}, {"tx_errors", io->tx_errors}, {"eagain", io->tx_eagain},
+        {"rx_packets", io->rx_packets}, {"tx_packets", io->tx_packets}, {"rx_bytes", io->rx_bytes},
+        {"tx_bytes", io->tx_bytes}, {"rx_gro_super", io->rx_gro_super},
+        {"rx_truncated", io->rx_truncated}, {"rx_errors", io->rx_errors});
+  GROUP(&w, "errors", {"proto", e->errors_proto}, {"internal", e->errors_internal},
+        {"buffered_rejected", e->buffered_rejected});
+  GROUP(&w, "apps", {"not_found", s->app.not_found}, {"refused", s->app.refused},
+        {"echo_sessions", a->echo_sessions}, {"echo_bytes", a->echo_bytes},
+        {"echo_datagrams", a->echo_datagrams},
+        {"echo_datagrams_dropped", a->echo_datagrams_dropped},
+        {"echo_overflow_resets", a->echo_overflow_resets},
+        {"echo_push_reply_bytes", a->echo_push_reply_bytes},
+        {"source_sessions", a->source_sessions}, {"source_bytes", a->source_bytes},
+        {"source_streams_done", a->source_streams_done}, {"sink_sessions", a->sink_sessions},
+        {"sink_bytes", a->sink_bytes}, {"sink_datagrams", a->sink_datagrams});
+  GROUP(&w, "loop", {"turns", s->loop.turns}, {"rx_bounded", s->loop.rx_bounded},
+        {"tx_blocked", s->loop.tx_blocked}, {"tx_dropped", s->loop.tx_dropped});
+  w_raw(&w, "}");
+  if (w.overflow) {
+    buf[0] = '\0';
+    return WT_ERR_NOBUF;
+  }
+  return (int)w.len;
+}

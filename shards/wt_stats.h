@@ -1,0 +1,63 @@
+/* wt_stats.h: the counters of a shard as one JSON line (the SIGUSR1 report).
+ *
+ * The line is one JSON object, no newline inside, every value a
+ * non-negative integer, every key always present:
+ *
+ * {"type":"stats","uptime_ms":N,
+ *  "connections":{"active":N,"accepted":N,"closed":N},
+ *  "handshakes":{"ok":N,"failed":N},
+ *  "sessions":{"opened":N,"active":N,"refused":N,"closed":N},
+ *  "streams":{"opened":N,"active":N,"reset":N},
+ *  "datagrams":{"in":N,"out":N,"dropped":N},
+ *  "bytes":{"in":N,"out":N},
+ *  "packets":{"in":N,"out":N,"dropped":N},
+ *  "io":{"rx_calls":N,"tx_calls":N,"gso_sends":N,"tx_errors":N,"eagain":N,
+ *        "rx_packets":N,"tx_packets":N,"rx_bytes":N,"tx_bytes":N,"rx_gro_super":N,
+ *        "rx_truncated":N,"rx_errors":N},
+ *  "errors":{"proto":N,"internal":N,"buffered_rejected":N},
+ *  "apps":{"not_found":N,"refused":N,"echo_sessions":N,"echo_bytes":N,
+ *          "echo_datagrams":N,"echo_datagrams_dropped":N,"echo_overflow_resets":N,
+ *          "echo_push_reply_bytes":N,"source_sessions":N,"source_bytes":N,
+ *          "source_streams_done":N,"sink_sessions":N,"sink_bytes":N,"sink_datagrams":N},
+ *  "loop":{"turns":N,"rx_bounded":N,"tx_blocked":N,"tx_dropped":N}}
+ *
+ * (shown wrapped; the real line has no spaces or newlines). Groups and keys
+ * appear in this order; new keys may be added, none is ever removed. */
+#ifndef WT_STATS_H
+#define WT_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wt_app.h"
+#include "wt_apps.h"
+#include "wt_engine.h"
+#include "wt_io.h"
+
+/* Counters of the shard's own loop. */
+typedef struct wt_stats_loop {
+  uint64_t turns;      /* loop iterations */
+  uint64_t rx_bounded; /* turns that stopped receiving at the per-turn bound */
+  uint64_t tx_blocked; /* sends that stopped at would-block (rest kept for later) */
+  uint64_t tx_dropped; /* tx entries dropped because the socket failed */
+} wt_stats_loop;
+
+/* Everything the line reports, copied from its sources. */
+typedef struct wt_stats_snapshot {
+  uint64_t uptime_ms;
+  wt_engine_stats engine;
+  wt_io_stats io;
+  wt_app_ctx_stats app;
+  wt_apps_counters apps;
+  wt_stats_loop loop;
+} wt_stats_snapshot;
+
+/* Bytes always enough for the line and its NUL. */
+#define WT_STATS_JSON_MAX 4096
+
+/* Write the line (no trailing newline) with a NUL into buf. Returns its
+ * length, WT_ERR_NOBUF if cap is too small (buf holds "" then, if cap > 0)
+ * or WT_ERR_INVAL. */
+int wt_stats_format_json(const wt_stats_snapshot *s, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,355 @@
+# shellcheck shell=bash
+# tests/integration/lib.sh: helpers shared by the integration scripts (sourced).
+#
+# A script does:
+#   . "$(dirname "$0")/lib.sh"
+#   wt_init NAME              # temp dir, cleanup trap, binaries check
+#   wt_cert                   # WT_CERT, WT_KEY, WT_HASH
+#   wt_server_start [args]    # WT_SERVER_PID, WT_PORT, WT_URL (https://127.0.0.1:PORT)
+#   wt_client OUT.json URL args...   # runs wtcast-client, WT_RC = its exit status
+#   wt_jcheck "what" OUT.json 'python expression over d'
+#   wt_server_stop            # SIGTERM, bounded wait; WT_SERVER_RC
+#   wt_done                   # summary; exit 1 if any check failed
+#
+# Environment (set by ctest): WTCAST_BIN (the build's bin dir), WTCAST_SRC,
+# WTCAST_BUILD. Everything binds 127.0.0.1 only. Only PIDs started here are
+# ever signalled. A missing binary is a failure, not a skip: these tests are
+# meant to fail loudly until the pieces they exercise exist.
+
+set -u
+
+# The test glob also picks this file up as "integration.lib": nothing to run.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  echo "lib.sh: helpers for the loopback_*.sh scripts; nothing to run on its own"
+  exit 0
+fi
+
+WT_BIN=${WTCAST_BIN:-}
+WT_NAME=integration
+WT_TMP=
+WT_SERVER_PID=
+WT_SERVER_RC=
+WT_SERVER_OUT=
+WT_SERVER_ERR=
+WT_PORT=
+WT_URL=
+WT_RC=
+WT_BG_PIDS=()
+WT_TRUST=()
+wt_pass=0
+wt_fail=0
+wt_failed=()
+wt_nserver=0
+
+wt_log() {
+  printf '[%s %s] %s\n' "$WT_NAME" "$(date +%H:%M:%S)" "$*"
+}
+
+wt_cleanup() {
+  local pid
+  for pid in "${WT_BG_PIDS[@]}"; do
+    kill -KILL "$pid" 2>/dev/null
+  done
+  if [ -n "$WT_SERVER_PID" ] && kill -0 "$WT_SERVER_PID" 2>/dev/null; then
+    kill -KILL "$WT_SERVER_PID" 2>/dev/null
+    wait "$WT_SERVER_PID" 2>/dev/null
+  fi
+  [ -n "$WT_TMP" ] && rm -rf "$WT_TMP"
+}
+
+# wt_init NAME: temp dir, trap, and the binaries every script needs.
+wt_init() {
+  WT_NAME=$1
+  if [ -z "$WT_BIN" ]; then
+    echo "[$WT_NAME] FAIL: WTCAST_BIN is not set (run through ctest)" >&2
+    exit 1
+  fi
+  WT_TMP=$(mktemp -d "${TMPDIR:-/tmp}/wtcast-$WT_NAME.XXXXXX") || exit 1
+  trap wt_cleanup EXIT
+  trap 'exit 130' INT TERM
+  local b missing=0
+  for b in wtcast wtcast-cert wtcast-client; do
+    if [ ! -x "$WT_BIN/$b" ]; then
+      wt_log "FAIL: $WT_BIN/$b is missing (not built yet?)"
+      missing=1
+    fi
+  done
+  if ! command -v python3 >/dev/null; then
+    wt_log "FAIL: python3 is needed to read the JSON reports"
+    missing=1
+  fi
+  [ "$missing" = 0 ] || exit 1
+}
+
+# ------------------------------------------------------------------ checks
+
+wt_pass() {
+  wt_pass=$((wt_pass + 1))
+  wt_log "PASS: $*"
+}
+
+wt_failc() {
+  wt_fail=$((wt_fail + 1))
+  wt_failed+=("$*")
+  wt_log "FAIL: $*"
+}
+
+# wt_check "what" CMD...: pass if CMD succeeds.
+wt_check() {
+  local what=$1
+  shift
+  if "$@"; then wt_pass "$what"; else wt_failc "$what"; fi
+}
+
+# wt_expect_rc "what" EXPECTED ACTUAL
+wt_expect_rc() {
+  if [ "$3" = "$2" ]; then
+    wt_pass "$1 (exit $3)"
+  else
+    wt_failc "$1 (exit $3, expected $2)"
+  fi
+}
+
+# wt_done: summary line, exit status.
+wt_done() {
+  wt_log "$wt_pass passed, $wt_fail failed"
+  local f
+  for f in "${wt_failed[@]}"; do
+    wt_log "  failed: $f"
+  done
+  [ "$wt_fail" = 0 ] && exit 0
+  exit 1
+}
+
+# wt_wait_until SECONDS CMD...: poll CMD every 0.1 s; 0 once it succeeds.
+wt_wait_until() {
+  local limit=$(($1 * 10)) i=0
+  shift
+  while [ "$i" -lt "$limit" ]; do
+    "$@" && return 0
+    sleep 0.1
+    i=$((i + 1))
+  done
+  return 1
+}
+
+# ------------------------------------------------------------------ JSON
+
+# wt_jget FILE PATH: print the value at a dotted path ("totals.sessions",
+# "connections.0.sessions.1.status"): strings raw, the rest as JSON.
+wt_jget() {
+  python3 -c '
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+    for k in [k for k in sys.argv[2].split(".") if k]:
+        d = d[int(k)] if isinstance(d, list) else d[k]
+except Exception as e:
+    print("<missing: %s>" % e)
+    sys.exit(1)
+print(d if isinstance(d, str) else json.dumps(d))
+' "$1" "$2"
+}
+
+# wt_jtest FILE EXPR: exit 0 if the Python expression EXPR is true. Names
+# available: d (the document), conns (d["connections"]), sess (every session
+# of every connection, flattened), s0 (the first session), ops (s0["ops"]),
+# t (d["totals"]).
+wt_jtest() {
+  python3 -c '
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+except Exception as e:
+    print("    not JSON: %s" % e)
+    sys.exit(1)
+def get(o, k, default):
+    v = o.get(k, default) if isinstance(o, dict) else default
+    return v if isinstance(v, type(default)) else default
+conns = get(d, "connections", [])
+sess = [s for c in conns for s in get(c, "sessions", [])]
+s0 = sess[0] if sess else {}
+ops = get(s0, "ops", {})
+t = get(d, "totals", {})
+try:
+    ok = eval(sys.argv[2])
+except Exception as e:
+    print("    %s: %r" % (type(e).__name__, e))
+    ok = False
+sys.exit(0 if ok else 1)
+' "$1" "$2"
+}
+
+# wt_jcheck "what" FILE EXPR: a check on a JSON report.
+wt_jcheck() {
+  if wt_jtest "$2" "$3"; then
+    wt_pass "$1"
+  else
+    wt_failc "$1  [$3]"
+  fi
+}
+
+# wt_figures FILE: print the measured figures of a client report.
+wt_figures() {
+  python3 -c '
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+except Exception as e:
+    print("    (no JSON report: %s)" % e)
+    sys.exit(0)
+t = d.get("totals", {})
+line = "    sessions %s/%s verified, handshake ms min/avg/max %s/%s/%s, run %s ms" % (
+    t.get("sessions_verified"), t.get("sessions"), t.get("handshake_ms_min"),
+    t.get("handshake_ms_avg"), t.get("handshake_ms_max"), t.get("duration_ms"))
+print(line)
+for name, a in sorted(t.get("ops", {}).items()):
+    print("    %-10s %s/%s verified, %s bytes in all, duration ms min/avg/max %s/%s/%s, "
+          "aggregate %s Mbit/s" % (name, a.get("verified"), a.get("count"), a.get("bytes"),
+          a.get("duration_ms_min"), a.get("duration_ms_avg"), a.get("duration_ms_max"),
+          a.get("aggregate_rate_mbps")))
+if t.get("datagrams_sent"):
+    print("    datagrams sent %s, received %s, lost %s" % (t.get("datagrams_sent"),
+          t.get("datagrams_received"), t.get("datagrams_lost")))
+for e in d.get("errors", [])[:10]:
+    print("    error: %s" % e)
+' "$1"
+}
+
+# ------------------------------------------------------------------ certificate
+
+# wt_cert: a fresh self-signed certificate in the temp dir.
+wt_cert() {
+  WT_CERT=$WT_TMP/cert.pem
+  WT_KEY=$WT_TMP/key.pem
+  if ! "$WT_BIN/wtcast-cert" --out-cert "$WT_CERT" --out-key "$WT_KEY" --days 10 --quiet \
+    >"$WT_TMP/cert.log" 2>&1; then
+    wt_log "FAIL: wtcast-cert could not create a certificate:"
+    sed 's/^/    /' "$WT_TMP/cert.log"
+    exit 1
+  fi
+  WT_HASH=$("$WT_BIN/wtcast-cert" --print-hash "$WT_CERT" 2>/dev/null |
+    sed -n 's/^sha256: *\([0-9a-fA-F]\{64\}\).*/\1/p' | head -n1)
+  if [ -z "$WT_HASH" ]; then
+    wt_log "FAIL: wtcast-cert --print-hash gave no 'sha256: <hex>' line"
+    exit 1
+  fi
+  wt_log "certificate sha256 $WT_HASH"
+}
+
+# ------------------------------------------------------------------ server
+
+wt_server_port() {
+  local line
+  line=$(grep -m1 'listening on ' "$WT_SERVER_OUT" 2>/dev/null) || return 1
+  WT_PORT=$(printf '%s\n' "$line" | sed -n 's/.*listening on .*:\([0-9][0-9]*\).*/\1/p')
+  [ -n "$WT_PORT" ] && [ "$WT_PORT" != 0 ]
+}
+
+# Gone = no such process, or a zombie not yet reaped by this shell.
+wt_pid_gone() {
+  local st
+  st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 0
+  [ -z "$st" ] || [ "$st" = Z ] || [ "$st" = X ]
+}
+
+wt_server_gone() {
+  wt_pid_gone "$WT_SERVER_PID"
+}
+
+# wt_server_start [wtcast args...]: start the server on 127.0.0.1:0 with the
+# certificate from wt_cert and wait (10 s at most) for its "listening on" line.
+# Exits the script (failure) if it does not come up.
+wt_server_start() {
+  wt_nserver=$((wt_nserver + 1))
+  WT_SERVER_OUT=$WT_TMP/server$wt_nserver.out
+  WT_SERVER_ERR=$WT_TMP/server$wt_nserver.err
+  WT_SERVER_RC=
+  "$WT_BIN/wtcast" --listen 127.0.0.1:0 --cert "$WT_CERT" --key "$WT_KEY" "$@" \
+    >"$WT_SERVER_OUT" 2>"$WT_SERVER_ERR" &
+  WT_SERVER_PID=$!
+  if ! wt_wait_until 10 wt_server_port; then
+    if wt_server_gone; then
+      wait "$WT_SERVER_PID" 2>/dev/null
+      wt_log "FAIL: wtcast exited with status $? before listening; its stderr:"
+    else
+      wt_log "FAIL: wtcast printed no 'listening on' line within 10 s; its stderr:"
+    fi
+    tail -n 30 "$WT_SERVER_ERR" | sed 's/^/    /'
+    exit 1
+  fi
+  WT_URL=https://127.0.0.1:$WT_PORT
+  wt_log "server pid $WT_SERVER_PID listening on 127.0.0.1:$WT_PORT ($*)"
+}
+
+# wt_server_stop [SECONDS]: SIGTERM and wait (default 10 s); SIGKILL after
+# that. WT_SERVER_RC = exit status (or "killed"), WT_STOP_MS = time taken.
+# Returns 0 if it exited by itself.
+wt_server_stop() {
+  local limit=${1:-10} t0 t1
+  [ -n "$WT_SERVER_PID" ] || return 1
+  t0=$(date +%s%N)
+  kill -TERM "$WT_SERVER_PID" 2>/dev/null
+  if wt_wait_until "$limit" wt_server_gone; then
+    wait "$WT_SERVER_PID" 2>/dev/null
+    WT_SERVER_RC=$?
+    t1=$(date +%s%N)
+    WT_STOP_MS=$(((t1 - t0) / 1000000))
+    WT_SERVER_PID=
+    return 0
+  fi
+  kill -KILL "$WT_SERVER_PID" 2>/dev/null
+  wait "$WT_SERVER_PID" 2>/dev/null
+  WT_SERVER_RC=killed
+  WT_STOP_MS=$((limit * 1000))
+  WT_SERVER_PID=
+  return 1
+}
+
+wt_json_lines() {
+  grep -c '^[[:space:]]*{' "$WT_SERVER_OUT" 2>/dev/null
+}
+
+wt_more_json_lines() {
+  [ "$(wt_json_lines)" -gt "$1" ]
+}
+
+# wt_server_stats FILE: SIGUSR1 the server and write the JSON line it prints
+# (5 s at most) to FILE. Returns 1 if none came.
+wt_server_stats() {
+  local before
+  before=$(wt_json_lines)
+  kill -USR1 "$WT_SERVER_PID" 2>/dev/null || return 1
+  wt_wait_until 5 wt_more_json_lines "$before" || return 1
+  sleep 0.1 # let the line be complete
+  grep '^[[:space:]]*{' "$WT_SERVER_OUT" | tail -n1 >"$1"
+}
+
+# ------------------------------------------------------------------ client
+
+# wt_client OUT URL [wtcast-client args...]: run the client (its --timeout,
+# default 30 s, plus a 15 s guard) with the pinned certificate (or with the
+# trust options in the array WT_TRUST, when a script sets it); the report
+# goes to OUT, stderr to OUT.err, the exit status to WT_RC. Prints the
+# figures of the report.
+wt_client() {
+  local out=$1 url=$2 ms=30000 a prev=
+  shift 2
+  for a in "$@"; do
+    if [ "$prev" = --timeout ]; then ms=$a; fi
+    prev=$a
+  done
+  wt_log "client $url $*"
+  if [ ${#WT_TRUST[@]} -eq 0 ]; then
+    WT_TRUST=(--cert-hash "$WT_HASH")
+  fi
+  timeout -k 5 $((ms / 1000 + 15)) "$WT_BIN/wtcast-client" "$url" "${WT_TRUST[@]}" "$@" \
+    >"$out" 2>"$out.err"
+  WT_RC=$?
+  wt_figures "$out"
+  if [ "$WT_RC" -gt 2 ]; then
+    wt_log "client crashed or was killed (exit $WT_RC); stderr tail:"
+    tail -n 25 "$out.err" | sed 's/^/    /'
+  fi
+  return 0
+}

@@ -1,0 +1,209 @@
+/* test_app.c: the application router and the query-string helpers
+ * (shards/wt_app.h). */
+#include "check.h"
+
+#include "wt_app.h"
+#include "wt_apps.h"
+#include "wt_error.h"
+
+static const wt_app_ops ops_a = {.name = "a"};
+static const wt_app_ops ops_b = {.name = "b"};
+
+static void test_router_exact(void) {
+  wt_app_router *r;
+  CHECK_FATAL(wt_app_router_new(&r) == 0);
+  int tag_a = 1, tag_b = 2;
+  CHECK_EQ(wt_app_router_add(r, "/echo", &ops_a, &tag_a), 0);
+  CHECK_EQ(wt_app_router_add(r, "/echo/deep", &ops_b, &tag_b), 0);
+  CHECK_EQ(wt_app_router_add(r, "/", &ops_b, NULL), 0);
+
+  void *arg = NULL;
+  CHECK(wt_app_router_find(r, "/echo", &arg) == &ops_a);
+  CHECK(arg == &tag_a);
+  CHECK(wt_app_router_find(r, "/echo?push=1&x=2", &arg) == &ops_a); /* query ignored */
+  CHECK(wt_app_router_find(r, "/echo?", NULL) == &ops_a);
+  CHECK(wt_app_router_find(r, "/echo/deep", &arg) == &ops_b);
+  CHECK(arg == &tag_b);
+  CHECK(wt_app_router_find(r, "/", NULL) == &ops_b);
+  CHECK(wt_app_router_find(r, "/?a=b", NULL) == &ops_b);
+  /* exact match only: no prefixes, no trailing slash, case matters, no decoding */
+  CHECK(wt_app_router_find(r, "/echo/", NULL) == NULL);
+  CHECK(wt_app_router_find(r, "/ech", NULL) == NULL);
+  CHECK(wt_app_router_find(r, "/echox", NULL) == NULL);
+  CHECK(wt_app_router_find(r, "/Echo", NULL) == NULL);
+  CHECK(wt_app_router_find(r, "/%65cho", NULL) == NULL);
+  CHECK(wt_app_router_find(r, "/echo/deep/er", NULL) == NULL);
+  CHECK(wt_app_router_find(r, "", NULL) == NULL);
+  CHECK(wt_app_router_find(r, "?/echo", NULL) == NULL);
+  CHECK(wt_app_router_find(r, NULL, NULL) == NULL);
+  CHECK(wt_app_router_find(NULL, "/echo", NULL) == NULL);
+  wt_app_router_del(r);
+}
+
+static void test_router_errors(void) {
+  wt_app_router *r;
+  CHECK_FATAL(wt_app_router_new(&r) == 0);
+  CHECK_EQ(wt_app_router_add(r, "echo", &ops_a, NULL), WT_ERR_INVAL); /* no leading '/' */
+  CHECK_EQ(wt_app_router_add(r, "", &ops_a, NULL), WT_ERR_INVAL);
+  CHECK_EQ(wt_app_router_add(r, "/a?b", &ops_a, NULL), WT_ERR_INVAL);
+  CHECK_EQ(wt_app_router_add(r, NULL, &ops_a, NULL), WT_ERR_INVAL);
+  CHECK_EQ(wt_app_router_add(r, "/a", NULL, NULL), WT_ERR_INVAL);
+  char longp[WT_APP_MAX_PATH_LEN + 2];
+  memset(longp, 'x', sizeof(longp));
+  longp[0] = '/';
+  longp[WT_APP_MAX_PATH_LEN + 1] = '\0';
+  CHECK_EQ(wt_app_router_add(r, longp, &ops_a, NULL), WT_ERR_INVAL);
+  longp[WT_APP_MAX_PATH_LEN] = '\0'; /* exactly the maximum */
+  CHECK_EQ(wt_app_router_add(r, longp, &ops_a, NULL), 0);
+  CHECK(wt_app_router_find(r, longp, NULL) == &ops_a);
+  CHECK_EQ(wt_app_router_add(r, "/dup", &ops_a, NULL), 0);
+  CHECK_EQ(wt_app_router_add(r, "/dup", &ops_b, NULL), WT_ERR_STATE);
+  CHECK(wt_app_router_find(r, "/dup", NULL) == &ops_a);
+  /* fill up */
+  int added = 2;
+  char p[16];
+  for (int i = 0; added < WT_APP_MAX_ROUTES; i++, added++) {
+    snprintf(p, sizeof(p), "/r%d", i);
+    CHECK_EQ(wt_app_router_add(r, p, &ops_b, NULL), 0);
+  }
+  CHECK_EQ(wt_app_router_add(r, "/one-more", &ops_b, NULL), WT_ERR_LIMIT);
+  CHECK(wt_app_router_find(r, "/r0", NULL) == &ops_b);
+  wt_app_router_del(r);
+  CHECK_EQ(wt_app_router_new(NULL), WT_ERR_INVAL);
+}
+
+static void test_builtin_routes(void) {
+  wt_app_router *r;
+  CHECK_FATAL(wt_app_router_new(&r) == 0);
+  wt_apps apps;
+  wt_apps_init(&apps, NULL);
+  CHECK_EQ(apps.cfg.echo_max_pending, WT_APP_ECHO_MAX_PENDING);
+  CHECK_EQ(apps.cfg.source_max_bytes, WT_APP_SOURCE_MAX_BYTES);
+  CHECK_EQ(wt_apps_register(r, &apps), 0);
+  void *arg = NULL;
+  CHECK(wt_app_router_find(r, "/echo?push=1", &arg) == &wt_app_echo_ops);
+  CHECK(arg == &apps);
+  CHECK(wt_app_router_find(r, "/source?bytes=10", NULL) == &wt_app_source_ops);
+  CHECK(wt_app_router_find(r, "/sink", NULL) == &wt_app_sink_ops);
+  CHECK(wt_app_router_find(r, "/nope", NULL) == NULL);
+  CHECK_EQ(wt_apps_register(r, &apps), WT_ERR_STATE); /* twice */
+  wt_app_router_del(r);
+}
+
+static void test_query_basic(void) {
+  char buf[64];
+  CHECK_EQ(wt_app_query_get("bytes=100&push=1", "bytes", buf, sizeof(buf)), 3);
+  CHECK(strcmp(buf, "100") == 0);
+  CHECK_EQ(wt_app_query_get("bytes=100&push=1", "push", buf, sizeof(buf)), 1);
+  CHECK(strcmp(buf, "1") == 0);
+  CHECK_EQ(wt_app_query_get("bytes=100&push=1", "pus", buf, sizeof(buf)), WT_ERR_NOTFOUND);
+  CHECK_EQ(wt_app_query_get("bytes=100&push=1", "pushx", buf, sizeof(buf)), WT_ERR_NOTFOUND);
+  CHECK_EQ(wt_app_query_get("bytes=100", "missing", buf, sizeof(buf)), WT_ERR_NOTFOUND);
+  CHECK_EQ(buf[0], '\0');
+  CHECK_EQ(wt_app_query_get("", "a", buf, sizeof(buf)), WT_ERR_NOTFOUND);
+  CHECK_EQ(wt_app_query_get(NULL, "a", buf, sizeof(buf)), WT_ERR_NOTFOUND);
+  /* empty values and keys without '=' */
+  CHECK_EQ(wt_app_query_get("a=&b", "a", buf, sizeof(buf)), 0);
+  CHECK_EQ(wt_app_query_get("a=&b", "b", buf, sizeof(buf)), 0);
+  CHECK_EQ(wt_app_query_get("&&a=1&&", "a", buf, sizeof(buf)), 1);
+  /* the first match wins; '=' inside a value is kept */
+  CHECK_EQ(wt_app_query_get("k=1&k=2", "k", buf, sizeof(buf)), 1);
+  CHECK(strcmp(buf, "1") == 0);
+  CHECK_EQ(wt_app_query_get("k=a=b", "k", buf, sizeof(buf)), 3);
+  CHECK(strcmp(buf, "a=b") == 0);
+  /* bad arguments */
+  CHECK_EQ(wt_app_query_get("a=1", NULL, buf, sizeof(buf)), WT_ERR_INVAL);
+  CHECK_EQ(wt_app_query_get("a=1", "a", NULL, 4), WT_ERR_INVAL);
+  CHECK_EQ(wt_app_query_get("a=1", "a", buf, 0), WT_ERR_INVAL);
+}
+
+static void test_query_decoding(void) {
+  char buf[64];
+  CHECK_EQ(wt_app_query_get("reason=hello+world%21", "reason", buf, sizeof(buf)), 12);
+  CHECK(strcmp(buf, "hello world!") == 0);
+  CHECK_EQ(wt_app_query_get("reason=%e2%9C%93", "reason", buf, sizeof(buf)), 3); /* UTF-8 ✓ */
+  CHECK_MEM(buf, "\xe2\x9c\x93", 4);
+  CHECK_EQ(wt_app_query_get("r=%2B%26%3D%25", "r", buf, sizeof(buf)), 4);
+  CHECK(strcmp(buf, "+&=%") == 0);
+  CHECK_EQ(wt_app_query_get("r=a%00b", "r", buf, sizeof(buf)), 3); /* NUL inside */
+  CHECK_MEM(buf, "a\0b", 4);
+  /* keys are decoded too */
+  CHECK_EQ(wt_app_query_get("by%74es=5", "bytes", buf, sizeof(buf)), 1);
+  CHECK_EQ(wt_app_query_get("my+key=v", "my key", buf, sizeof(buf)), 1);
+  /* malformed escapes: that parameter is absent */
+  CHECK_EQ(wt_app_query_get("r=%", "r", buf, sizeof(buf)), WT_ERR_NOTFOUND);
+  CHECK_EQ(wt_app_query_get("r=%4", "r", buf, sizeof(buf)), WT_ERR_NOTFOUND);
+  CHECK_EQ(wt_app_query_get("r=%zz", "r", buf, sizeof(buf)), WT_ERR_NOTFOUND);
+  CHECK_EQ(wt_app_query_get("r=%4g", "r", buf, sizeof(buf)), WT_ERR_NOTFOUND);
+  CHECK_EQ(wt_app_query_get("r=ok%", "r", buf, sizeof(buf)), WT_ERR_NOTFOUND);
+  CHECK_EQ(wt_app_query_get("r=%4&x=1", "r", buf, sizeof(buf)), WT_ERR_NOTFOUND);
+  CHECK_EQ(wt_app_query_get("r=%4&x=1", "x", buf, sizeof(buf)), 1); /* others unaffected */
+  CHECK_EQ(wt_app_query_get("r%=1", "r", buf, sizeof(buf)), WT_ERR_NOTFOUND);
+  /* a malformed first occurrence does not hide a good later one */
+  CHECK_EQ(wt_app_query_get("r=%x&r=good", "r", buf, sizeof(buf)), 4);
+  CHECK(strcmp(buf, "good") == 0);
+}
+
+static void test_query_bounds(void) {
+  char buf[8];
+  /* 7 bytes + NUL fit in 8; 8 do not */
+  CHECK_EQ(wt_app_query_get("v=1234567", "v", buf, sizeof(buf)), 7);
+  CHECK_EQ(wt_app_query_get("v=12345678", "v", buf, sizeof(buf)), WT_ERR_NOBUF);
+  CHECK_EQ(buf[0], '\0');
+  /* escapes count as one byte each */
+  CHECK_EQ(wt_app_query_get("v=%41%42%43%44%45%46%47", "v", buf, sizeof(buf)), 7);
+  CHECK(strcmp(buf, "ABCDEFG") == 0);
+  /* overlong and malformed further on: malformed wins (absent) */
+  CHECK_EQ(wt_app_query_get("v=123456789%z", "v", buf, sizeof(buf)), WT_ERR_NOTFOUND);
+  CHECK_EQ(wt_app_query_get("v=1", "v", buf, 1), WT_ERR_NOBUF);
+  CHECK_EQ(wt_app_query_get("v=", "v", buf, 1), 0);
+  /* a query string longer than WT_APP_QUERY_MAX is not parsed */
+  static char big[WT_APP_QUERY_MAX + 16];
+  memset(big, 'x', sizeof(big));
+  memcpy(big, "a=1&", 4);
+  big[WT_APP_QUERY_MAX + 1] = '\0';
+  CHECK_EQ(wt_app_query_get(big, "a", buf, sizeof(buf)), WT_ERR_NOTFOUND);
+  big[WT_APP_QUERY_MAX] = '\0'; /* exactly the maximum: parsed */
+  CHECK_EQ(wt_app_query_get(big, "a", buf, sizeof(buf)), 1);
+}
+
+static void test_query_u64(void) {
+  uint64_t v = 77;
+  CHECK_EQ(wt_app_query_get_u64("bytes=0", "bytes", &v), 0);
+  CHECK_EQ(v, 0);
+  CHECK_EQ(wt_app_query_get_u64("bytes=1048576&x", "bytes", &v), 0);
+  CHECK_EQ(v, 1048576);
+  CHECK_EQ(wt_app_query_get_u64("n=18446744073709551615", "n", &v), 0);
+  CHECK_EQ(v, UINT64_MAX);
+  CHECK_EQ(wt_app_query_get_u64("n=007", "n", &v), 0);
+  CHECK_EQ(v, 7);
+  CHECK_EQ(wt_app_query_get_u64("n=%31%32", "n", &v), 0); /* decoded first: "12" */
+  CHECK_EQ(v, 12);
+  v = 77;
+  /* overflow, garbage, sign, space, empty, absent: all "absent", v untouched */
+  CHECK_EQ(wt_app_query_get_u64("n=18446744073709551616", "n", &v), WT_ERR_NOTFOUND);
+  CHECK_EQ(wt_app_query_get_u64("n=99999999999999999999", "n", &v), WT_ERR_NOTFOUND);
+  CHECK_EQ(wt_app_query_get_u64("n=184467440737095516150", "n", &v), WT_ERR_NOTFOUND);
+  CHECK_EQ(wt_app_query_get_u64("n=-1", "n", &v), WT_ERR_NOTFOUND);
+  CHECK_EQ(wt_app_query_get_u64("n=+1", "n", &v), WT_ERR_NOTFOUND);
+  CHECK_EQ(wt_app_query_get_u64("n=1+", "n", &v), WT_ERR_NOTFOUND);
+  CHECK_EQ(wt_app_query_get_u64("n=1k", "n", &v), WT_ERR_NOTFOUND);
+  CHECK_EQ(wt_app_query_get_u64("n=0x10", "n", &v), WT_ERR_NOTFOUND);
+  CHECK_EQ(wt_app_query_get_u64("n=", "n", &v), WT_ERR_NOTFOUND);
+  CHECK_EQ(wt_app_query_get_u64("n", "n", &v), WT_ERR_NOTFOUND);
+  CHECK_EQ(wt_app_query_get_u64("m=1", "n", &v), WT_ERR_NOTFOUND);
+  CHECK_EQ(wt_app_query_get_u64("n=%3", "n", &v), WT_ERR_NOTFOUND);
+  CHECK_EQ(v, 77);
+  CHECK_EQ(wt_app_query_get_u64("n=1", "n", NULL), WT_ERR_NOTFOUND);
+}
+
+int main(void) {
+  WT_RUN(test_router_exact);
+  WT_RUN(test_router_errors);
+  WT_RUN(test_builtin_routes);
+  WT_RUN(test_query_basic);
+  WT_RUN(test_query_decoding);
+  WT_RUN(test_query_bounds);
+  WT_RUN(test_query_u64);
+  WT_DONE();
+}

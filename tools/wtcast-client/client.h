@@ -1,0 +1,269 @@
+/* client.h: internals of wtcast-client, the WebTransport test client.
+ *
+ * One process, one thread, one engine (client mode), one UDP socket shared
+ * by every connection (the engine tells connections apart by their CIDs).
+ * main.c parses the command line and prints the report, loop.c drives the
+ * engine over the socket, ops.c holds the engine callbacks and the
+ * operations run on each session, json.c writes the report.
+ *
+ * Ownership: the cl_client owns every cl_conn and cl_session (arrays freed in
+ * cl_client_free); each stream the client knows of carries a heap cl_sref as
+ * its user pointer, freed in the stream_close callback (or with the engine).
+ * Engine handles (wt_conn, wt_session, wt_stream) are cleared from our
+ * structures in the callbacks that end them, and checked before each use. */
+#ifndef WTCAST_CLIENT_H
+#define WTCAST_CLIENT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "wt_engine.h"
+#include "wt_io.h"
+
+/* ------------------------------------------------------------------ options */
+
+#define CL_REASON_MAX 1024 /* CLOSE_WEBTRANSPORT_SESSION message limit */
+
+typedef struct cl_opts {
+  const char *url;
+  char host[256];      /* as written in the URL, without brackets */
+  char authority[300]; /* HOST:PORT as written (brackets kept) */
+  char path[4096];     /* path + query, "/" if empty */
+  wt_io_addr peer;     /* resolved (numeric, localhost = 127.0.0.1 / ::1) */
+
+  uint8_t pin[32];
+  int have_pin;
+  const char *ca_file;
+  int insecure;
+
+  const char *echo_text; /* --echo */
+  int64_t bidi_bytes;    /* --bidi-bytes, -1 = off */
+  int64_t download;      /* --download */
+  int64_t upload;        /* --upload */
+  int64_t uni;           /* --uni */
+  int64_t datagrams;     /* --datagrams */
+  uint32_t sessions;     /* --sessions, >= 1 */
+  uint32_t connections;  /* --connections, >= 1 */
+  int have_close;        /* --close CODE:REASON */
+  uint32_t close_code;
+  char close_reason[CL_REASON_MAX + 1];
+  const char *origin;  /* --origin */
+  uint64_t timeout_ms; /* --timeout, default 30000 */
+  int expect_push;     /* --expect-push */
+  int wait_close;      /* --wait-close, or implied by "close=" in the URL query */
+  int log_level;
+} cl_opts;
+
+/* ------------------------------------------------------------------ byte patterns */
+
+enum { CL_PAT_TEXT, CL_PAT_XORSHIFT, CL_PAT_MOD251 };
+
+/* A position-addressed byte sequence generator. XORSHIFT is sequential only
+ * (cl_pat_fill must be called with increasing positions, no gaps). */
+typedef struct cl_pat {
+  int kind;
+  const uint8_t *text; /* CL_PAT_TEXT */
+  uint64_t seed;       /* CL_PAT_XORSHIFT */
+  uint64_t state, pos; /* generator position */
+  uint8_t word[8];     /* current xorshift output word */
+} cl_pat;
+
+void cl_pat_init_text(cl_pat *p, const char *text);
+void cl_pat_init_xorshift(cl_pat *p, uint64_t seed);
+void cl_pat_init_mod251(cl_pat *p);
+/* Write the next n bytes of the sequence into out. */
+void cl_pat_fill(cl_pat *p, uint8_t *out, size_t n);
+
+/* FNV-1a 64 over a byte stream. */
+#define CL_FNV_INIT UINT64_C(0xcbf29ce484222325)
+uint64_t cl_fnv1a(uint64_t h, const uint8_t *p, size_t n);
+
+/* ------------------------------------------------------------------ operations */
+
+/* Stream operations of one session. */
+enum {
+  CL_OP_ECHO,      /* bidi: TEXT + FIN out, same back */
+  CL_OP_BIDI,      /* bidi: N xorshift bytes out, same back */
+  CL_OP_DOWNLOAD,  /* server uni: N bytes of i % 251 */
+  CL_OP_UPLOAD,    /* client uni: N bytes out */
+  CL_OP_UNI,       /* client uni out, server uni back with the same bytes */
+  CL_OP_PUSH_BIDI, /* server bidi: "server-bidi-hello" + FIN */
+  CL_OP_PUSH_UNI,  /* server uni: "server-uni-hello" + FIN */
+  CL_OP_N
+};
+
+/* JSON key of each operation, indexed by CL_OP_*. */
+extern const char *const cl_op_names[CL_OP_N];
+
+#define CL_ECHO_KEEP 4096 /* received echo text kept for the report */
+
+typedef struct cl_session cl_session;
+
+typedef struct cl_op {
+  const char *name;
+  int active;       /* requested */
+  int tx_local;     /* we open a stream and send (ECHO, BIDI, UPLOAD, UNI) */
+  int tx_bidi;      /* that stream is bidi (ECHO, BIDI) */
+  int rx_peer;      /* the bytes come back on a peer-initiated stream (DOWNLOAD, UNI, PUSH_*) */
+  int rx_peer_bidi; /* ... which is bidi (PUSH_BIDI) */
+  int expect_rx;    /* we verify received bytes */
+  cl_session *sess;
+  wt_stream *tx_st, *rx_st;
+  int rx_assigned; /* a peer stream was matched to this op */
+
+  cl_pat tx_pat, rx_pat;
+  uint64_t tx_total, rx_total;
+  uint64_t tx_off, rx_off;
+  uint64_t tx_hash, rx_hash;
+  uint8_t *tx_buf; /* generated but not yet accepted bytes */
+  size_t tx_buf_off, tx_buf_len;
+  int tx_fin, tx_blocked, tx_closed; /* FIN accepted; waiting for writable; stream closed */
+  int rx_fin;
+  int64_t mismatch_at; /* first differing offset, -1 = none */
+  char *rx_keep;       /* ECHO: received text (up to CL_ECHO_KEEP bytes) */
+  size_t rx_keep_len;
+
+  int started, done, ok;
+  char err[256];
+  uint64_t t_start, t_end, t_first_rx;
+} cl_op;
+
+typedef struct cl_dgram {
+  int active;
+  uint64_t n, sent, received, bad, dup;
+  size_t size;
+  uint8_t *seen; /* n flags */
+  uint64_t t_start, t_last_send, t_last_rx, next_send;
+  int done, ok;
+  double rtt_hint_ms;
+  char err[256];
+} cl_dgram;
+
+/* A stream's user pointer. */
+typedef struct cl_sref {
+  cl_session *sess;
+  cl_op *op; /* NULL: not (yet) matched, or ignored */
+  int peer;  /* peer-initiated */
+  int bidi;
+  int tx_role, rx_role; /* this stream is op->tx_st / op->rx_st */
+  int classified;
+  uint8_t pre[16];
+  size_t pre_len;
+} cl_sref;
+
+/* ------------------------------------------------------------------ sessions, connections */
+
+enum {
+  CL_SS_PENDING, /* CONNECT sent or queued */
+  CL_SS_OPEN,
+  CL_SS_REFUSED, /* non-200 or reset before a reply */
+  CL_SS_CLOSED,  /* session_close seen */
+  CL_SS_FAILED,  /* could not be created, or the connection went away first */
+};
+
+struct cl_session {
+  struct cl_conn *conn;
+  struct cl_client *cl;
+  uint32_t index;
+  wt_session *ws;
+  uint64_t session_id;
+  int state;
+  int status; /* HTTP status; 0 = reset before a reply */
+  uint64_t t_request, t_reply;
+  cl_op ops[CL_OP_N];
+  cl_dgram dg;
+  uint64_t unexpected_streams;
+  int drained; /* DRAIN capsule or GOAWAY seen */
+
+  int ops_done;   /* every requested operation finished (ok or not) */
+  int close_sent; /* we called wt_session_close */
+  uint64_t t_close_sent;
+  int closed; /* session_close seen */
+  int close_clean;
+  uint32_t close_code; /* as reported by session_close */
+  char *close_reason;
+  size_t close_reason_len;
+  int closed_by_server; /* session_close not caused by our close */
+  int finished;         /* nothing more to do for this session */
+};
+
+enum { CL_CS_ACTIVE, CL_CS_LINGER, CL_CS_CLOSING, CL_CS_CLOSED };
+
+typedef struct cl_conn {
+  struct cl_client *cl;
+  uint32_t index;
+  wt_conn *wc;
+  int state;
+  uint64_t t_start, t_first_reply, linger_until, close_deadline;
+  cl_session *sess;
+  uint32_t n_sess;
+  int conn_closed; /* conn_close seen */
+  uint64_t close_error;
+  int close_is_app;
+  int closed_by_us;
+} cl_conn;
+
+typedef struct cl_client {
+  cl_opts *o;
+  wt_engine *eng;
+  wt_io *io;
+  wt_path path;           /* local (specific address + bound port) and remote */
+  size_t max_udp_payload; /* engine's packet size limit */
+  cl_conn *conns;
+  uint32_t n_conns;
+  uint64_t t0, deadline;
+  int timed_out;
+  char **errors;
+  size_t n_errors, cap_errors;
+  uint8_t *scratch;                    /* CL_SCRATCH bytes for verification */
+  uint64_t bytes_sent, bytes_received; /* application payload */
+} cl_client;
+
+#define CL_SCRATCH  65536
+#define CL_TX_CHUNK 65536
+
+/* Current CLOCK_MONOTONIC time in ns. */
+uint64_t cl_now(void);
+
+/* Append a formatted message to the client's error list. */
+void cl_error(cl_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ops.c */
+void cl_callbacks(wt_engine_callbacks *cb);
+/* Prepare the operations of s from the options (nothing is sent yet). */
+int cl_session_setup(cl_session *s);
+void cl_session_free(cl_session *s);
+/* Per-loop-turn work of one session: open streams, pace datagrams, close
+ * when done. Returns the earliest time (ns) it wants to run again, or
+ * UINT64_MAX. */
+uint64_t cl_session_tick(cl_session *s, uint64_t now);
+/* Mark what is still running on s as failed (timeout, connection loss). */
+void cl_session_abort(cl_session *s, const char *why);
+int cl_session_ok(const cl_session *s);
+/* Free the stream refs whose streams never saw stream_close (after
+ * wt_engine_del, which runs no callbacks). */
+void cl_srefs_free_all(void);
+
+/* loop.c: run until every connection is closed or the deadline passes. */
+int cl_run(cl_client *c);
+
+/* json.c */
+typedef struct cl_json {
+  FILE *f;
+  int depth;
+  int first[32];
+} cl_json;
+void cj_begin_obj(cl_json *j, const char *key);
+void cj_end_obj(cl_json *j);
+void cj_begin_arr(cl_json *j, const char *key);
+void cj_end_arr(cl_json *j);
+void cj_str(cl_json *j, const char *key, const char *s);
+void cj_strn(cl_json *j, const char *key, const char *s, size_t n);
+void cj_u64(cl_json *j, const char *key, uint64_t v);
+void cj_i64(cl_json *j, const char *key, int64_t v);
+void cj_bool(cl_json *j, const char *key, int v);
+void cj_num(cl_json *j, const char *key, double v); /* 3 decimals */
+void cj_null(cl_json *j, const char *key);
+void cj_hex64(cl_json *j, const char *key, uint64_t v); /* "0123456789abcdef" */
+
+#endif

@@ -1,0 +1,260 @@
+/* loop.c: the client's event loop, shaped like a server shard's turn:
+ * connection ticks (which run the operations) → wt_engine_write →
+ * wt_io_send → wt_io_wait → wt_io_recv → wt_engine_recv → timers.
+ * One socket carries every connection. */
+#define WT_LOG_MODULE "client"
+
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "client.h"
+#include "wt_log.h"
+
+/* wt_addr (core) and wt_io_addr (io) are declared alike so paths pass
+ * between the two layers without conversion. */
+_Static_assert(sizeof(wt_addr) == sizeof(wt_io_addr), "wt_addr layout");
+_Static_assert(offsetof(wt_addr, len) == offsetof(wt_io_addr, len), "wt_addr layout");
+
+#define CL_RX_BATCH      64
+#define CL_RX_ROUNDS     16 /* receive batches per turn before we write again */
+#define CL_TX_ENTRIES    64
+#define CL_TX_BUF        ((size_t)CL_TX_ENTRIES * WT_IO_MAX_UDP_PAYLOAD)
+#define CL_MS            UINT64_C(1000000)
+#define CL_CLOSE_WAIT_NS (20 * CL_MS) /* wait this long for conn_close after ours */
+#define CL_LINGER_MIN_NS (10 * CL_MS)
+#define CL_LINGER_MAX_NS (250 * CL_MS)
+
+uint64_t cl_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+typedef struct cl_tx {
+  wt_tx_batch b;
+  wt_tx_entry ents[CL_TX_ENTRIES];
+  wt_io_tx io[CL_TX_ENTRIES];
+  size_t sent; /* entries of b handed to the socket so far */
+} cl_tx;
+
+/* Hand the unsent entries to the socket. Returns 1 when all are out. */
+static int cl_tx_send(cl_client *c, cl_tx *t) {
+  int r = wt_io_send(c->io, t->io + t->sent, (unsigned)(t->b.n - t->sent));
+  if (r == WT_ERR_AGAIN) {
+    return 0;
+  }
+  if (r < 0) {
+    /* Dropped like a lost packet; QUIC recovers. */
+    WT_LOG_WARN("send failed: %s", wt_err_str(r));
+    t->sent = t->b.n;
+    return 1;
+  }
+  t->sent += (size_t)r;
+  return t->sent == t->b.n;
+}
+
+/* Write what the engine has into the batch and send it. The batch buffer is
+ * reused only after a wt_io_wait (wt_io.h: sent data stays untouched until
+ * then). Returns 1 if the caller should come back without waiting. */
+static int cl_flush(cl_client *c, cl_tx *t, uint64_t now) {
+  if (t->sent < t->b.n) { /* left over from a would-block */
+    return cl_tx_send(c, t);
+  }
+  unsigned gso = wt_io_gso_max_segments(c->io);
+  size_t by_size = WT_IO_MAX_UDP_PAYLOAD / c->max_udp_payload;
+  t->b.max_segments = gso == 0 ? 1 : (gso < by_size ? gso : by_size);
+  t->b.used = 0;
+  t->b.n = 0;
+  t->sent = 0;
+  int r;
+  while ((r = wt_engine_write(c->eng, &t->b, now)) > 0) {
+    if (t->b.n >= t->b.max || t->b.cap - t->b.used < WT_IO_MAX_UDP_PAYLOAD) {
+      break;
+    }
+  }
+  if (r < 0) {
+    WT_LOG_WARN("wt_engine_write: %s", wt_err_str(r));
+  }
+  if (t->b.n == 0) {
+    return 0;
+  }
+  for (size_t i = 0; i < t->b.n; i++) {
+    const wt_tx_entry *e = &t->b.ents[i];
+    wt_io_tx *x = &t->io[i];
+    x->data = e->data;
+    x->len = e->len;
+    x->segsize = e->segsize;
+    x->peer = (const wt_io_addr *)&e->path.remote;
+    x->local = (const wt_io_addr *)&e->path.local;
+    x->ecn = e->ecn;
+  }
+  int all = cl_tx_send(c, t);
+  return all && r > 0; /* the batch filled up: more is waiting */
+}
+
+static void cl_recv(cl_client *c) {
+  wt_io_pkt pkts[CL_RX_BATCH];
+  for (int round = 0; round < CL_RX_ROUNDS; round++) {
+    int n = wt_io_recv(c->io, pkts, CL_RX_BATCH);
+    if (n < 0) {
+      WT_LOG_WARN("receive failed: %s", wt_err_str(n));
+      return;
+    }
+    if (n == 0) {
+      return;
+    }
+    uint64_t now = cl_now();
+    for (int i = 0; i < n; i++) {
+      wt_path p;
+      p.local = c->path.local; /* one path: the one we connected on */
+      memcpy(&p.remote, &pkts[i].peer, sizeof(p.remote));
+      wt_engine_recv(c->eng, &p, pkts[i].data, pkts[i].len, pkts[i].ecn, now);
+    }
+  }
+}
+
+static void cl_conn_close(cl_conn *cn, uint64_t now) {
+  if (cn->wc) {
+    cn->closed_by_us = 1;
+    cn->state = CL_CS_CLOSING;
+    cn->close_deadline = now + CL_CLOSE_WAIT_NS;
+    wt_conn_close(cn->wc, WT_H3_NO_ERROR); /* may run conn_close at once */
+  } else {
+    cn->state = CL_CS_CLOSED;
+  }
+}
+
+static uint64_t cl_min(uint64_t a, uint64_t b) {
+  return a < b ? a : b;
+}
+
+/* Run the sessions of one connection and move it towards CLOSED once they
+ * are all finished. Returns when it wants to run again. */
+static uint64_t cl_conn_tick(cl_conn *cn, uint64_t now) {
+  uint64_t wake = UINT64_MAX;
+  switch (cn->state) {
+  case CL_CS_ACTIVE: {
+    int all = 1, any_close = 0;
+    for (uint32_t i = 0; i < cn->n_sess; i++) {
+      cl_session *s = &cn->sess[i];
+      wake = cl_min(wake, cl_session_tick(s, now));
+      all = all && s->finished;
+      any_close = any_close || s->close_sent;
+    }
+    if (!all) {
+      return wake;
+    }
+    if (any_close && cn->wc) {
+      /* Give the CLOSE capsule time to be acknowledged before the
+       * connection goes (webtransport-wire.md section 4). */
+      uint64_t hs = cn->t_first_reply > cn->t_start ? cn->t_first_reply - cn->t_start : 0;
+      cn->state = CL_CS_LINGER;
+      cn->linger_until =
+          now + cl_min(CL_LINGER_MAX_NS, hs > CL_LINGER_MIN_NS ? hs : CL_LINGER_MIN_NS);
+      return cn->linger_until;
+    }
+    cl_conn_close(cn, now);
+    return now;
+  }
+  case CL_CS_LINGER:
+    if (now < cn->linger_until && cn->wc) {
+      return cn->linger_until;
+    }
+    cl_conn_close(cn, now);
+    return now;
+  case CL_CS_CLOSING:
+    if (cn->conn_closed || now >= cn->close_deadline) {
+      cn->state = CL_CS_CLOSED;
+      return wake;
+    }
+    return cn->close_deadline;
+  case CL_CS_CLOSED:
+    return wake;
+  default: /* unreachable: states are set only here and in cl_conn_close */
+    cn->state = CL_CS_CLOSED;
+    return wake;
+  }
+}
+
+static void cl_timeout(cl_client *c, cl_tx *t, uint64_t now) {
+  c->timed_out = 1;
+  cl_error(c, "timeout after %" PRIu64 " ms", c->o->timeout_ms);
+  for (uint32_t i = 0; i < c->n_conns; i++) {
+    cl_conn *cn = &c->conns[i];
+    if (cn->wc && !cn->t_first_reply) {
+      cl_error(c, "conn %u: no reply from the server (handshake or CONNECT did not complete)", i);
+    }
+    for (uint32_t j = 0; j < cn->n_sess; j++) {
+      cl_session *s = &cn->sess[j];
+      if (!s->finished) {
+        cl_session_abort(s, "timeout");
+        s->finished = 1;
+      }
+    }
+    if (cn->state != CL_CS_CLOSED && cn->wc) {
+      cl_conn_close(cn, now);
+    }
+  }
+  /* Best effort: tell the server we are gone. */
+  if (t->sent == t->b.n) {
+    cl_flush(c, t, now);
+  }
+}
+
+int cl_run(cl_client *c) {
+  cl_tx *t = calloc(1, sizeof(*t));
+  uint8_t *buf = malloc(CL_TX_BUF);
+  if (!t || !buf) {
+    free(t);
+    free(buf);
+    cl_error(c, "out of memory");
+    return WT_ERR_NOMEM;
+  }
+  t->b.buf = buf;
+  t->b.cap = CL_TX_BUF;
+  t->b.ents = t->ents;
+  t->b.max = CL_TX_ENTRIES;
+  int rv = 0;
+  for (;;) {
+    uint64_t now = cl_now();
+    uint64_t wake = c->deadline;
+    int open = 0;
+    for (uint32_t i = 0; i < c->n_conns; i++) {
+      wake = cl_min(wake, cl_conn_tick(&c->conns[i], now));
+      open += c->conns[i].state != CL_CS_CLOSED;
+    }
+    if (!open) {
+      if (t->sent == t->b.n) {
+        cl_flush(c, t, now); /* the last CONNECTION_CLOSE */
+      }
+      break;
+    }
+    if (now >= c->deadline) {
+      cl_timeout(c, t, now);
+      break;
+    }
+    int more = cl_flush(c, t, now);
+    wake = cl_min(wake, wt_engine_next_expiry(c->eng));
+    int64_t timeout = more || wake <= now ? 0 : (int64_t)(wake - now);
+    int ev = wt_io_wait(c->io, timeout);
+    if (ev < 0) {
+      cl_error(c, "wait failed: %s", wt_err_str(ev));
+      rv = ev;
+      break;
+    }
+    cl_recv(c);
+    now = cl_now();
+    if (wt_engine_next_expiry(c->eng) <= now) {
+      wt_engine_handle_expiry(c->eng, now);
+    }
+  }
+  /* The last sends may still reference buf (io_uring backend): one more
+   * zero-timeout wait reaps them before it is freed. */
+  wt_io_wait(c->io, 0);
+  free(buf);
+  free(t);
+  return rv;
+}

@@ -1,0 +1,838 @@
+/* wtcast-client: a WebTransport client for tests and measurements.
+ *
+ *   wtcast-client URL [--cert-hash HEX | --ca FILE | --insecure] [operations] [options]
+ *
+ * Opens --connections connections to the server in URL, --sessions sessions
+ * on each, runs the requested operations on every session, verifies what
+ * comes back and prints one JSON object on stdout. Exit status: 0 when
+ * everything requested was verified, 1 otherwise, 2 for bad arguments.
+ * Logs go to stderr. */
+#define WT_LOG_MODULE "client"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "wt_log.h"
+#include "wt_utf8.h"
+
+#define CL_MAX_SESSIONS_TOTAL 100000
+#define CL_MAX_DGRAM_TOTAL    UINT64_C(100000000) /* datagram flags kept in memory */
+
+static void cl_usage(FILE *f) {
+  fputs("usage: wtcast-client https://HOST:PORT/path?query [options]\n"
+        "  HOST is an IP literal ([v6] in brackets) or localhost.\n"
+        "certificate (one of):\n"
+        "  --cert-hash HEX     accept the server leaf whose DER has this SHA-256 (64 hex digits)\n"
+        "  --ca FILE           verify the server against this CA bundle (PEM)\n"
+        "  --insecure          accept any certificate\n"
+        "operations (run on every session, all at once):\n"
+        "  --echo TEXT         bidi stream: TEXT + FIN out, expect the same back + FIN\n"
+        "  --bidi-bytes N      bidi stream: N pseudo-random bytes out, expect them back\n"
+        "  --download N        expect one server uni stream of N bytes (i % 251) + FIN\n"
+        "  --upload N          uni stream: N bytes + FIN out (for /sink)\n"
+        "  --uni N             uni stream: N bytes out, expect them on a server uni stream\n"
+        "  --datagrams N       send N numbered datagrams, count and verify the echoes\n"
+        "  --expect-push       expect a server bidi stream 'server-bidi-hello' and a server\n"
+        "                      uni stream 'server-uni-hello' (each + FIN)\n"
+        "  --close CODE:REASON close each session with this code and reason afterwards\n"
+        "  --wait-close        after the operations, wait for the server to close the session\n"
+        "                      (implied when the URL query has a close= parameter)\n"
+        "options:\n"
+        "  --sessions N        sessions per connection (default 1)\n"
+        "  --connections N     connections in parallel (default 1)\n"
+        "  --origin ORIGIN     send this Origin header\n"
+        "  --timeout MS        bound for the whole run (default 30000)\n"
+        "  --log-level LEVEL   error|warn|info|debug|trace (default warn), on stderr\n"
+        "exit status: 0 all verified, 1 something failed, 2 bad arguments\n",
+        f);
+}
+
+void cl_error(cl_client *c, const char *fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof(buf), fmt, ap);
+  va_end(ap);
+  WT_LOG_INFO("%s", buf);
+  if (c->n_errors == c->cap_errors) {
+    size_t cap = c->cap_errors ? 2 * c->cap_errors : 16;
+    char **e = realloc(c->errors, cap * sizeof(*e));
+    if (!e) {
+      return;
+    }
+    c->errors = e;
+    c->cap_errors = cap;
+  }
+  char *s = strdup(buf);
+  if (s) {
+    c->errors[c->n_errors++] = s;
+  }
+}
+
+/* ------------------------------------------------------------------ arguments */
+
+static int cl_parse_u64(const char *s, uint64_t max, uint64_t *out) {
+  if (!s || !isdigit((unsigned char)s[0])) {
+    return -1;
+  }
+  errno = 0;
+  char *end;
+  unsigned long long v = strtoull(s, &end, 0);
+  if (errno || *end || v > max) {
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+static int cl_hexval(int ch) {
+  if (ch >= '0' && ch <= '9') {
+    return ch - '0';
+  }
+  ch = tolower(ch);
+  return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* 64 hex digits, optionally after "sha256:" and with ':' or spaces between. */
+static int cl_parse_pin(const char *s, uint8_t pin[32]) {
+  if (strncasecmp(s, "sha256:", 7) == 0) {
+    s += 7;
+  }
+  int n = 0;
+  for (; *s; s++) {
+    if (*s == ':' || *s == ' ') {
+      continue;
+    }
+    int v = cl_hexval((unsigned char)*s);
+    if (v < 0 || n >= 64) {
+      return -1;
+    }
+    if (n % 2 == 0) {
+      pin[n / 2] = (uint8_t)(v << 4);
+    } else {
+      pin[n / 2] |= (uint8_t)v;
+    }
+    n++;
+  }
+  return n == 64 ? 0 : -1;
+}
+
+static int cl_parse_close(cl_opts *o, const char *s) {
+  const char *colon = strchr(s, ':');
+  char num[32];
+  size_t n = colon ? (size_t)(colon - s) : strlen(s);
+  if (n == 0 || n >= sizeof(num)) {
+    return -1;
+  }
+  memcpy(num, s, n);
+  num[n] = '\0';
+  uint64_t code;
+  if (cl_parse_u64(num, UINT32_MAX, &code) < 0) {
+    return -1;
+  }
+  const char *reason = colon ? colon + 1 : "";
+  if (strlen(reason) > CL_REASON_MAX || !wt_utf8_valid((const uint8_t *)reason, strlen(reason))) {
+    return -1;
+  }
+  o->have_close = 1;
+  o->close_code = (uint32_t)code;
+  snprintf(o->close_reason, sizeof(o->close_reason), "%s", reason);
+  return 0;
+}
+
+/* https://HOST[:PORT][/path][?query]; HOST numeric or localhost. */
+static int cl_parse_url(cl_opts *o, const char *url) {
+  if (strncasecmp(url, "https://", 8) != 0) {
+    fprintf(stderr, "wtcast-client: URL must start with https://\n");
+    return -1;
+  }
+  const char *a = url + 8;
+  size_t alen = strcspn(a, "/?#");
+  if (alen == 0 || alen >= sizeof(o->authority) || memchr(a, '@', alen)) {
+    fprintf(stderr, "wtcast-client: bad authority in URL\n");
+    return -1;
+  }
+  memcpy(o->authority, a, alen);
+  o->authority[alen] = '\0';
+  const char *rest = a + alen;
+  size_t plen = strcspn(rest, "#");
+  if (plen + 2 > sizeof(o->path)) {
+    fprintf(stderr, "wtcast-client: URL path too long\n");
+    return -1;
+  }
+  snprintf(o->path, sizeof(o->path), "%s%.*s", rest[0] == '/' ? "" : "/", (int)plen, rest);
+
+  const char *port = NULL;
+  if (o->authority[0] == '[') {
+    char *close = strchr(o->authority, ']');
+    if (!close || (close[1] != '\0' && close[1] != ':')) {
+      fprintf(stderr, "wtcast-client: bad IPv6 literal in URL\n");
+      return -1;
+    }
+    size_t hl = (size_t)(close - o->authority - 1);
+    memcpy(o->host, o->authority + 1, hl);
+    o->host[hl] = '\0';
+    port = close[1] == ':' ? close + 2 : NULL;
+  } else {
+    char *colon = strrchr(o->authority, ':');
+    size_t hl = colon ? (size_t)(colon - o->authority) : alen;
+    memcpy(o->host, o->authority, hl);
+    o->host[hl] = '\0';
+    port = colon ? colon + 1 : NULL;
+  }
+  uint64_t p = 443;
+  if (port && (cl_parse_u64(port, 65535, &p) < 0 || p == 0)) {
+    fprintf(stderr, "wtcast-client: bad port in URL\n");
+    return -1;
+  }
+  memset(&o->peer, 0, sizeof(o->peer));
+  struct sockaddr_in *v4 = (struct sockaddr_in *)&o->peer.ss;
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&o->peer.ss;
+  const char *h = strcasecmp(o->host, "localhost") == 0 ? "127.0.0.1" : o->host;
+  if (inet_pton(AF_INET, h, &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons((uint16_t)p);
+    o->peer.len = sizeof(*v4);
+  } else if (inet_pton(AF_INET6, h, &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons((uint16_t)p);
+    o->peer.len = sizeof(*v6);
+  } else {
+    fprintf(stderr, "wtcast-client: host '%s' is not an IP literal or localhost\n", o->host);
+    return -1;
+  }
+  /* A close= parameter asks the server to close: wait for it. */
+  const char *q = strchr(o->path, '?');
+  for (; q; q = strchr(q + 1, '&')) {
+    if (strncmp(q + 1, "close=", 6) == 0) {
+      o->wait_close = 1;
+    }
+  }
+  return 0;
+}
+
+enum {
+  OPT_CERT_HASH = 256,
+  OPT_CA,
+  OPT_INSECURE,
+  OPT_ECHO,
+  OPT_BIDI,
+  OPT_DOWNLOAD,
+  OPT_UPLOAD,
+  OPT_UNI,
+  OPT_DGRAMS,
+  OPT_SESSIONS,
+  OPT_CONNS,
+  OPT_CLOSE,
+  OPT_ORIGIN,
+  OPT_TIMEOUT,
+  OPT_PUSH,
+  OPT_WAIT_CLOSE,
+  OPT_LOG,
+  OPT_HELP,
+};
+
+static int cl_parse_args(cl_opts *o, int argc, char **argv) {
+  static const struct option longopts[] = {
+      {"cert-hash", required_argument, NULL, OPT_CERT_HASH},
+      {"ca", required_argument, NULL, OPT_CA},
+      {"insecure", no_argument, NULL, OPT_INSECURE},
+      {"echo", required_argument, NULL, OPT_ECHO},
+      {"bidi-bytes", required_argument, NULL, OPT_BIDI},
+      {"download", required_argument, NULL, OPT_DOWNLOAD},
+      {"upload", required_argument, NULL, OPT_UPLOAD},
+      {"uni", required_argument, NULL, OPT_UNI},
+      {"datagrams", required_argument, NULL, OPT_DGRAMS},
+      {"sessions", required_argument, NULL, OPT_SESSIONS},
+      {"connections", required_argument, NULL, OPT_CONNS},
+      {"close", required_argument, NULL, OPT_CLOSE},
+      {"origin", required_argument, NULL, OPT_ORIGIN},
+      {"timeout", required_argument, NULL, OPT_TIMEOUT},
+      {"expect-push", no_argument, NULL, OPT_PUSH},
+      {"wait-close", no_argument, NULL, OPT_WAIT_CLOSE},
+      {"log-level", required_argument, NULL, OPT_LOG},
+      {"help", no_argument, NULL, OPT_HELP},
+      {NULL, 0, NULL, 0},
+  };
+  memset(o, 0, sizeof(*o));
+  o->bidi_bytes = o->download = o->upload = o->uni = o->datagrams = -1;
+  o->sessions = o->connections = 1;
+  o->timeout_ms = 30000;
+  o->log_level = WT_LOG_LEVEL_WARN;
+  int trust = 0, ch;
+  uint64_t v;
+  opterr = 0;
+  while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    const char *bad = NULL;
+    switch (ch) {
+    case OPT_CERT_HASH:
+      trust++;
+      o->have_pin = 1;
+      bad = cl_parse_pin(optarg, o->pin) < 0 ? "--cert-hash wants 64 hex digits" : NULL;
+      break;
+    case OPT_CA:
+      trust++;
+      o->ca_file = optarg;
+      break;
+    case OPT_INSECURE:
+      trust++;
+      o->insecure = 1;
+      break;
+    case OPT_ECHO:
+      o->echo_text = optarg;
+      break;
+#define CL_NUM(OPT, field, max, what)                                                              \
+  case OPT:                                                                                        \
+    if (cl_parse_u64(optarg, (max), &v) < 0) {                                                     \
+      bad = what;                                                                                  \
+    } else {                                                                                       \
+      o->field = v;                                                                                \
+    }                                                                                              \
+    break;
+      CL_NUM(OPT_BIDI, bidi_bytes, UINT64_C(1) << 40, "--bidi-bytes wants a byte count")
+      CL_NUM(OPT_DOWNLOAD, download, UINT64_C(1) << 40, "--download wants a byte count")
+      CL_NUM(OPT_UPLOAD, upload, UINT64_C(1) << 40, "--upload wants a byte count")
+      CL_NUM(OPT_UNI, uni, UINT64_C(1) << 40, "--uni wants a byte count")
+      CL_NUM(OPT_DGRAMS, datagrams, UINT32_MAX, "--datagrams wants a count")
+      CL_NUM(OPT_TIMEOUT, timeout_ms, UINT64_C(86400000), "--timeout wants milliseconds")
+#undef CL_NUM
+    case OPT_SESSIONS:
+      bad = cl_parse_u64(optarg, 10000, &v) < 0 || v == 0 ? "--sessions wants 1..10000" : NULL;
+      o->sessions = (uint32_t)v;
+      break;
+    case OPT_CONNS:
+      bad = cl_parse_u64(optarg, 10000, &v) < 0 || v == 0 ? "--connections wants 1..10000" : NULL;
+      o->connections = (uint32_t)v;
+      break;
+    case OPT_CLOSE:
+      bad = cl_parse_close(o, optarg) < 0
+                ? "--close wants CODE:REASON (32-bit code, UTF-8 reason <= 1024 bytes)"
+                : NULL;
+      break;
+    case OPT_ORIGIN:
+      o->origin = optarg;
+      break;
+    case OPT_PUSH:
+      o->expect_push = 1;
+      break;
+    case OPT_WAIT_CLOSE:
+      o->wait_close = 1;
+      break;
+    case OPT_LOG:
+      o->log_level = wt_log_level_parse(optarg);
+      bad = o->log_level < 0 ? "--log-level wants error|warn|info|debug|trace" : NULL;
+      break;
+    case OPT_HELP:
+    case 'h':
+      cl_usage(stdout);
+      exit(0);
+    default:
+      fprintf(stderr, "wtcast-client: unknown or incomplete option '%s'\n", argv[optind - 1]);
+      return -1;
+    }
+    if (bad) {
+      fprintf(stderr, "wtcast-client: %s\n", bad);
+      return -1;
+    }
+  }
+  if (optind != argc - 1) {
+    fprintf(stderr, "wtcast-client: exactly one URL expected\n");
+    return -1;
+  }
+  if (trust > 1) {
+    fprintf(stderr, "wtcast-client: use only one of --cert-hash, --ca, --insecure\n");
+    return -1;
+  }
+  o->url = argv[optind];
+  if (cl_parse_url(o, o->url) < 0) {
+    return -1;
+  }
+  uint64_t total = (uint64_t)o->sessions * o->connections;
+  if (total > CL_MAX_SESSIONS_TOTAL) {
+    fprintf(stderr, "wtcast-client: at most %d sessions in all\n", CL_MAX_SESSIONS_TOTAL);
+    return -1;
+  }
+  if (o->datagrams > 0 && total * (uint64_t)o->datagrams > CL_MAX_DGRAM_TOTAL) {
+    fprintf(stderr, "wtcast-client: too many datagrams in all (sessions x datagrams)\n");
+    return -1;
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------ report */
+
+static double cl_ms(uint64_t a, uint64_t b) {
+  return b > a ? (double)(b - a) / 1e6 : 0.0;
+}
+
+static double cl_mbps(uint64_t bytes, uint64_t a, uint64_t b) {
+  return b > a ? (double)bytes * 8.0 / ((double)(b - a) / 1e9) / 1e6 : 0.0;
+}
+
+static uint64_t cl_op_bytes(const cl_op *op) {
+  return op->tx_total > op->rx_total ? op->tx_total : op->rx_total;
+}
+
+static void cl_report_op(cl_json *j, const cl_op *op, const cl_opts *o, int idx) {
+  cj_begin_obj(j, op->name);
+  if (idx == CL_OP_ECHO) {
+    cj_str(j, "sent", o->echo_text);
+    cj_strn(j, "received", op->rx_keep, op->rx_keep_len);
+  }
+  cj_u64(j, "bytes", cl_op_bytes(op));
+  if (op->tx_local) {
+    cj_u64(j, "bytes_sent", op->tx_off);
+    cj_bool(j, "fin_sent", op->tx_fin);
+    cj_hex64(j, "sent_hash", op->tx_hash);
+  }
+  if (op->expect_rx) {
+    cj_u64(j, "bytes_received", op->rx_off);
+    cj_bool(j, "fin_received", op->rx_fin);
+    cj_hex64(j, "received_hash", op->rx_hash);
+    if (op->mismatch_at >= 0) {
+      cj_i64(j, "mismatch_at", op->mismatch_at);
+    }
+  }
+  cj_bool(j, "verified", op->done && op->ok);
+  uint64_t end = op->done ? op->t_end : 0;
+  if (op->started && end) {
+    cj_num(j, "duration_ms", cl_ms(op->t_start, end));
+    cj_num(j, "rate_mbps", cl_mbps(cl_op_bytes(op), op->t_start, end));
+  } else {
+    cj_null(j, "duration_ms");
+    cj_null(j, "rate_mbps");
+  }
+  if (op->expect_rx && op->t_first_rx) {
+    cj_num(j, "first_byte_ms", cl_ms(op->t_start, op->t_first_rx));
+  }
+  if (op->err[0]) {
+    cj_str(j, "error", op->err);
+  }
+  cj_end_obj(j);
+}
+
+static const char *cl_outcome(const cl_session *s) {
+  switch (s->state) {
+  case CL_SS_PENDING:
+    return "no_reply";
+  case CL_SS_OPEN:
+  case CL_SS_CLOSED:
+    return "accepted";
+  case CL_SS_REFUSED:
+    return s->status ? "refused" : "reset";
+  case CL_SS_FAILED:
+    return s->status == 200 ? "accepted" : "failed";
+  default: /* unreachable */
+    return "unknown";
+  }
+}
+
+static void cl_report_session(cl_json *j, const cl_session *s, const cl_opts *o) {
+  cj_begin_obj(j, NULL);
+  cj_u64(j, "index", s->index);
+  if (s->status == 200) {
+    cj_u64(j, "session_id", s->session_id);
+  }
+  cj_i64(j, "status", s->status);
+  cj_str(j, "outcome", cl_outcome(s));
+  if (s->t_reply) {
+    cj_num(j, "reply_ms", cl_ms(s->t_request, s->t_reply));
+  }
+  cj_begin_obj(j, "ops");
+  for (int i = 0; i < CL_OP_N; i++) {
+    if (s->ops[i].active) {
+      cl_report_op(j, &s->ops[i], o, i);
+    }
+  }
+  cj_end_obj(j);
+  if (s->dg.active) {
+    const cl_dgram *d = &s->dg;
+    cj_begin_obj(j, "datagrams");
+    cj_u64(j, "requested", d->n);
+    cj_u64(j, "size", d->size);
+    cj_u64(j, "sent", d->sent);
+    cj_u64(j, "received", d->received);
+    cj_u64(j, "lost", d->sent - d->received);
+    cj_u64(j, "bad", d->bad);
+    cj_u64(j, "duplicates", d->dup);
+    cj_bool(j, "verified", d->done && d->ok);
+    if (d->t_start && d->t_last_send) {
+      cj_num(j, "send_ms", cl_ms(d->t_start, d->t_last_send));
+    }
+    if (d->err[0]) {
+      cj_str(j, "error", d->err);
+    }
+    cj_end_obj(j);
+  }
+  if (s->close_sent) {
+    cj_begin_obj(j, "close_sent");
+    cj_u64(j, "code", o->close_code);
+    cj_str(j, "reason", o->close_reason);
+    cj_end_obj(j);
+  }
+  if (s->closed) {
+    cj_begin_obj(j, s->closed_by_server ? "closed_by_server" : "closed");
+    cj_u64(j, "code", s->close_code);
+    cj_strn(j, "reason", s->close_reason, s->close_reason ? s->close_reason_len : 0);
+    cj_bool(j, "clean", s->close_clean);
+    cj_end_obj(j);
+  }
+  if (s->drained) {
+    cj_bool(j, "drain_received", 1);
+  }
+  if (s->unexpected_streams) {
+    cj_u64(j, "unexpected_streams", s->unexpected_streams);
+  }
+  cj_bool(j, "verified", cl_session_ok(s));
+  cj_end_obj(j);
+}
+
+typedef struct cl_agg {
+  uint64_t count, verified, bytes, t_first, t_last;
+  double d_min, d_max, d_sum;
+} cl_agg;
+
+static void cl_report_totals(cl_json *j, const cl_client *c, uint64_t t_end) {
+  uint64_t accepted = 0, refused = 0, reset = 0, other = 0, ok = 0, dg_sent = 0, dg_rx = 0;
+  uint64_t hs_n = 0;
+  double hs_min = 0, hs_max = 0, hs_sum = 0;
+  cl_agg agg[CL_OP_N];
+  memset(agg, 0, sizeof(agg));
+  for (uint32_t i = 0; i < c->n_conns; i++) {
+    const cl_conn *cn = &c->conns[i];
+    if (cn->t_first_reply) {
+      double hs = cl_ms(cn->t_start, cn->t_first_reply);
+      hs_min = hs_n == 0 || hs < hs_min ? hs : hs_min;
+      hs_max = hs > hs_max ? hs : hs_max;
+      hs_sum += hs;
+      hs_n++;
+    }
+    for (uint32_t k = 0; k < cn->n_sess; k++) {
+      const cl_session *s = &cn->sess[k];
+      const char *out = cl_outcome(s);
+      accepted += strcmp(out, "accepted") == 0;
+      refused += strcmp(out, "refused") == 0;
+      reset += strcmp(out, "reset") == 0;
+      other += strcmp(out, "no_reply") == 0 || strcmp(out, "failed") == 0;
+      ok += cl_session_ok(s);
+      dg_sent += s->dg.sent;
+      dg_rx += s->dg.received;
+      for (int x = 0; x < CL_OP_N; x++) {
+        const cl_op *op = &s->ops[x];
+        if (!op->active) {
+          continue;
+        }
+        cl_agg *a = &agg[x];
+        a->count++;
+        if (!(op->done && op->ok)) {
+          continue;
+        }
+        double d = cl_ms(op->t_start, op->t_end);
+        a->d_min = a->verified == 0 || d < a->d_min ? d : a->d_min;
+        a->d_max = d > a->d_max ? d : a->d_max;
+        a->d_sum += d;
+        a->verified++;
+        a->bytes += cl_op_bytes(op);
+        a->t_first = !a->t_first || op->t_start < a->t_first ? op->t_start : a->t_first;
+        a->t_last = op->t_end > a->t_last ? op->t_end : a->t_last;
+      }
+    }
+  }
+  cj_begin_obj(j, "totals");
+  cj_u64(j, "connections", c->n_conns);
+  cj_u64(j, "sessions", (uint64_t)c->n_conns * c->o->sessions);
+  cj_u64(j, "sessions_accepted", accepted);
+  cj_u64(j, "sessions_refused", refused);
+  cj_u64(j, "sessions_reset", reset);
+  cj_u64(j, "sessions_failed", other);
+  cj_u64(j, "sessions_verified", ok);
+  if (hs_n) {
+    cj_num(j, "handshake_ms_min", hs_min);
+    cj_num(j, "handshake_ms_avg", hs_sum / (double)hs_n);
+    cj_num(j, "handshake_ms_max", hs_max);
+  }
+  cj_u64(j, "bytes_sent", c->bytes_sent);
+  cj_u64(j, "bytes_received", c->bytes_received);
+  cj_u64(j, "datagrams_sent", dg_sent);
+  cj_u64(j, "datagrams_received", dg_rx);
+  cj_u64(j, "datagrams_lost", dg_sent - dg_rx);
+  cj_begin_obj(j, "ops");
+  for (int x = 0; x < CL_OP_N; x++) {
+    const cl_agg *a = &agg[x];
+    if (!a->count) {
+      continue;
+    }
+    cj_begin_obj(j, cl_op_names[x]);
+    cj_u64(j, "count", a->count);
+    cj_u64(j, "verified", a->verified);
+    cj_u64(j, "bytes", a->bytes);
+    if (a->verified) {
+      cj_num(j, "duration_ms_min", a->d_min);
+      cj_num(j, "duration_ms_avg", a->d_sum / (double)a->verified);
+      cj_num(j, "duration_ms_max", a->d_max);
+      cj_num(j, "aggregate_rate_mbps", cl_mbps(a->bytes, a->t_first, a->t_last));
+    }
+    cj_end_obj(j);
+  }
+  cj_end_obj(j);
+  cj_num(j, "duration_ms", cl_ms(c->t0, t_end));
+  cj_end_obj(j);
+}
+
+static void cl_report(const cl_client *c, uint64_t t_end, int ok) {
+  const cl_opts *o = c->o;
+  cl_json j = {.f = stdout};
+  char addr[WT_IO_ADDR_STRLEN];
+  cj_begin_obj(&j, NULL);
+  cj_str(&j, "url", o->url);
+  cj_str(&j, "authority", o->authority);
+  cj_str(&j, "path", o->path);
+  if (wt_io_addr_format(&o->peer, addr, sizeof(addr)) >= 0) {
+    cj_str(&j, "peer", addr);
+  }
+  if (c->io && wt_io_addr_format((const wt_io_addr *)&c->path.local, addr, sizeof(addr)) >= 0) {
+    cj_str(&j, "local", addr);
+  }
+  cj_bool(&j, "ok", ok);
+  cj_bool(&j, "timed_out", c->timed_out);
+  cj_begin_arr(&j, "connections");
+  for (uint32_t i = 0; c->conns && i < c->n_conns; i++) {
+    const cl_conn *cn = &c->conns[i];
+    cj_begin_obj(&j, NULL);
+    cj_u64(&j, "index", cn->index);
+    if (cn->t_first_reply) {
+      cj_num(&j, "handshake_ms", cl_ms(cn->t_start, cn->t_first_reply));
+    } else {
+      cj_null(&j, "handshake_ms");
+    }
+    cj_bool(&j, "closed_by_us", cn->closed_by_us);
+    if (cn->conn_closed) {
+      cj_begin_obj(&j, "conn_close");
+      cj_u64(&j, "error_code", cn->close_error);
+      cj_bool(&j, "application", cn->close_is_app);
+      cj_end_obj(&j);
+    }
+    cj_begin_arr(&j, "sessions");
+    for (uint32_t k = 0; k < cn->n_sess; k++) {
+      cl_report_session(&j, &cn->sess[k], o);
+    }
+    cj_end_arr(&j);
+    cj_end_obj(&j);
+  }
+  cj_end_arr(&j);
+  cj_begin_arr(&j, "errors");
+  for (size_t i = 0; i < c->n_errors; i++) {
+    cj_str(&j, NULL, c->errors[i]);
+  }
+  cj_end_arr(&j);
+  if (c->conns && c->n_conns) {
+    cl_report_totals(&j, c, t_end);
+  }
+  if (c->eng) {
+    const wt_engine_stats *st = wt_engine_get_stats(c->eng);
+    cj_begin_obj(&j, "engine");
+    cj_u64(&j, "pkts_in", st->pkts_in);
+    cj_u64(&j, "pkts_out", st->pkts_out);
+    cj_u64(&j, "bytes_in", st->bytes_in);
+    cj_u64(&j, "bytes_out", st->bytes_out);
+    cj_u64(&j, "pkts_dropped", st->pkts_dropped);
+    cj_u64(&j, "datagrams_dropped", st->datagrams_dropped);
+    cj_u64(&j, "errors_proto", st->errors_proto);
+    cj_u64(&j, "errors_internal", st->errors_internal);
+    cj_end_obj(&j);
+  }
+  cj_end_obj(&j);
+  fflush(stdout);
+}
+
+/* ------------------------------------------------------------------ setup */
+
+/* The source address the kernel picks for peer (connect on a scratch
+ * socket; no packet is sent). */
+static int cl_route_source(const wt_io_addr *peer, wt_io_addr *out) {
+  int fd = socket(peer->ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return -1;
+  }
+  memset(out, 0, sizeof(*out));
+  out->len = sizeof(out->ss);
+  int rv = connect(fd, (const struct sockaddr *)&peer->ss, peer->len) == 0 &&
+                   getsockname(fd, (struct sockaddr *)&out->ss, &out->len) == 0
+               ? 0
+               : -1;
+  close(fd);
+  return rv;
+}
+
+static int cl_setup(cl_client *c, const wt_engine_callbacks *cb) {
+  const cl_opts *o = c->o;
+  wt_io_config ioc;
+  wt_io_config_default(&ioc);
+  ioc.bind_addr = o->peer.ss.ss_family == AF_INET6 ? "[::]:0" : "0.0.0.0:0";
+  int r = wt_io_open(&c->io, &ioc);
+  if (r < 0) {
+    cl_error(c, "cannot open a UDP socket: %s", wt_err_str(r));
+    return r;
+  }
+  wt_io_addr local;
+  if (cl_route_source(&o->peer, &local) < 0) {
+    cl_error(c, "no route to the server: %s", strerror(errno));
+    return WT_ERR_IO;
+  }
+  /* The bound port, on the address the kernel routes from. */
+  const wt_io_addr *bound = wt_io_local(c->io);
+  if (local.ss.ss_family == AF_INET) {
+    ((struct sockaddr_in *)&local.ss)->sin_port =
+        ((const struct sockaddr_in *)&bound->ss)->sin_port;
+  } else {
+    ((struct sockaddr_in6 *)&local.ss)->sin6_port =
+        ((const struct sockaddr_in6 *)&bound->ss)->sin6_port;
+  }
+  memcpy(&c->path.local, &local, sizeof(c->path.local));
+  memcpy(&c->path.remote, &o->peer, sizeof(c->path.remote));
+
+  wt_engine_config ec;
+  wt_engine_config_default(&ec, 0);
+  ec.pin_sha256 = o->have_pin ? o->pin : NULL;
+  ec.ca_file = o->ca_file;
+  ec.insecure = o->insecure;
+  if (ec.max_sessions_per_conn < o->sessions) {
+    ec.max_sessions_per_conn = o->sessions;
+  }
+  c->max_udp_payload = ec.max_udp_payload ? ec.max_udp_payload : 1452;
+  r = wt_engine_new(&c->eng, &ec, cb, c, cl_now());
+  if (r < 0) {
+    c->eng = NULL;
+    cl_error(c, "cannot create the engine: %s", wt_err_str(r));
+    return r;
+  }
+  return 0;
+}
+
+static int cl_start(cl_client *c) {
+  const cl_opts *o = c->o;
+  c->n_conns = o->connections;
+  c->conns = calloc(c->n_conns, sizeof(*c->conns));
+  if (!c->conns) {
+    cl_error(c, "out of memory");
+    return WT_ERR_NOMEM;
+  }
+  for (uint32_t i = 0; i < c->n_conns; i++) {
+    cl_conn *cn = &c->conns[i];
+    cn->cl = c;
+    cn->index = i;
+    cn->n_sess = o->sessions;
+    cn->sess = calloc(cn->n_sess, sizeof(*cn->sess));
+    if (!cn->sess) {
+      cn->n_sess = 0;
+      cn->state = CL_CS_CLOSED;
+      cl_error(c, "out of memory");
+      return WT_ERR_NOMEM;
+    }
+    for (uint32_t k = 0; k < cn->n_sess; k++) {
+      cl_session *s = &cn->sess[k];
+      s->conn = cn;
+      s->cl = c;
+      s->index = k;
+      s->state = CL_SS_FAILED;
+      if (cl_session_setup(s) < 0) {
+        cl_error(c, "out of memory");
+        return WT_ERR_NOMEM;
+      }
+    }
+  }
+  for (uint32_t i = 0; i < c->n_conns; i++) {
+    cl_conn *cn = &c->conns[i];
+    uint64_t now = cl_now();
+    cn->t_start = now;
+    int r = wt_engine_connect(c->eng, &c->path, c->o->host, now, &cn->wc);
+    if (r < 0) {
+      cn->wc = NULL;
+      cn->state = CL_CS_CLOSED;
+      for (uint32_t k = 0; k < cn->n_sess; k++) {
+        cn->sess[k].finished = 1;
+      }
+      cl_error(c, "conn %u: connect failed: %s", i, wt_err_str(r));
+      continue;
+    }
+    wt_conn_set_user(cn->wc, cn);
+    for (uint32_t k = 0; k < cn->n_sess; k++) {
+      cl_session *s = &cn->sess[k];
+      s->t_request = now;
+      r = wt_conn_open_session(cn->wc, o->authority, o->path, o->origin, &s->ws);
+      if (r < 0) {
+        s->ws = NULL;
+        s->finished = 1;
+        cl_error(c, "conn %u session %u: cannot open: %s", i, k, wt_err_str(r));
+        continue;
+      }
+      s->state = CL_SS_PENDING;
+      wt_session_set_user(s->ws, s);
+    }
+  }
+  return 0;
+}
+
+static void cl_free(cl_client *c) {
+  if (c->eng) {
+    wt_engine_del(c->eng);
+  }
+  cl_srefs_free_all();
+  for (uint32_t i = 0; c->conns && i < c->n_conns; i++) {
+    for (uint32_t k = 0; k < c->conns[i].n_sess; k++) {
+      cl_session_free(&c->conns[i].sess[k]);
+    }
+    free(c->conns[i].sess);
+  }
+  free(c->conns);
+  wt_io_close(c->io);
+  for (size_t i = 0; i < c->n_errors; i++) {
+    free(c->errors[i]);
+  }
+  free(c->errors);
+  free(c->scratch);
+}
+
+int main(int argc, char **argv) {
+  cl_opts o;
+  if (cl_parse_args(&o, argc, argv) < 0) {
+    fprintf(stderr, "run 'wtcast-client --help' for the options\n");
+    return 2;
+  }
+  wt_log_set_level(o.log_level);
+  cl_client c;
+  memset(&c, 0, sizeof(c));
+  c.o = &o;
+  c.t0 = cl_now();
+  c.deadline = c.t0 + o.timeout_ms * UINT64_C(1000000);
+  c.scratch = malloc(CL_SCRATCH);
+  wt_engine_callbacks cb;
+  cl_callbacks(&cb);
+  int ok = 0;
+  if (c.scratch && cl_setup(&c, &cb) == 0 && cl_start(&c) == 0) {
+    cl_run(&c);
+    ok = c.n_errors == 0 && !c.timed_out;
+    for (uint32_t i = 0; i < c.n_conns; i++) {
+      for (uint32_t k = 0; k < c.conns[i].n_sess; k++) {
+        ok = ok && cl_session_ok(&c.conns[i].sess[k]);
+      }
+    }
+  } else if (!c.scratch) {
+    cl_error(&c, "out of memory");
+  }
+  cl_report(&c, cl_now(), ok);
+  cl_free(&c);
+  return ok ? 0 : 1;
+}

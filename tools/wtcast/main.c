@@ -1,0 +1,255 @@
+/* wtcast: the WebTransport server program (one shard for now).
+ *
+ * Exit status: 0 after a graceful shutdown (SIGINT/SIGTERM), 1 when the
+ * server cannot start or its socket fails, 2 for a bad command line. */
+#define WT_LOG_MODULE "wtcast"
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wt_error.h"
+#include "wt_io.h"
+#include "wt_log.h"
+#include "wt_shard.h"
+
+#define MS_NS 1000000ull
+
+static const char usage_text[] =
+    "usage: wtcast --listen ADDR:PORT --cert FILE --key FILE [options]\n"
+    "\n"
+    "WebTransport (HTTP/3) server. Applications: /echo, /source?bytes=N, /sink.\n"
+    "\n"
+    "  --listen ADDR:PORT     UDP address to serve: 127.0.0.1:4433, [::]:4433, 0.0.0.0:0 ...\n"
+    "                         (port 0 picks a free port; the real one is printed)\n"
+    "  --cert FILE            PEM certificate chain\n"
+    "  --key FILE             PEM private key\n"
+    "  --origin LIST          comma-separated allowed Origins, e.g.\n"
+    "                         https://a.example,http://127.0.0.1:8080 (default: any)\n"
+    "  --max-sessions N       WebTransport sessions per connection (default 16)\n"
+    "  --max-conns N          QUIC connections at most (default 100000)\n"
+    "  --idle-timeout MS      close idle connections after MS milliseconds (default 30000)\n"
+    "  --drain-timeout MS     on SIGINT/SIGTERM, wait up to MS milliseconds for clients\n"
+    "                         to leave before closing (default 5000; a second signal\n"
+    "                         closes at once)\n"
+    "  --log-level L          error, warn, info, debug or trace (default info)\n"
+    "  --help                 this text\n"
+    "\n"
+    "Prints \"listening on ADDR:PORT\" on stdout once ready. SIGUSR1 prints one JSON line\n"
+    "of counters on stdout.\n";
+
+typedef struct opts {
+  wt_shard_config cfg;
+  char **origins; /* owned */
+  size_t n_origins;
+} opts;
+
+/* A bad command line: one line on stderr, exit 2. */
+static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die_usage(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "wtcast: ");
+  vfprintf(stderr, fmt, ap);
+  fprintf(stderr, " (see wtcast --help)\n");
+  va_end(ap);
+  exit(2);
+}
+
+/* Decimal in [min, max], digits only. */
+static uint64_t parse_num(const char *opt, const char *s, uint64_t min, uint64_t max) {
+  uint64_t v = 0;
+  if (!*s || strlen(s) > 20) {
+    die_usage("%s: '%s' is not a number", opt, s);
+  }
+  for (const char *p = s; *p; p++) {
+    if (*p < '0' || *p > '9' || v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10) {
+      die_usage("%s: '%s' is not a number", opt, s);
+    }
+    v = v * 10 + (uint64_t)(*p - '0');
+  }
+  if (v < min || v > max) {
+    char range[64];
+    snprintf(range, sizeof(range), "%llu..%llu", (unsigned long long)min, (unsigned long long)max);
+    die_usage("%s: must be in %s", opt, range);
+  }
+  return v;
+}
+
+static void parse_origins(opts *o, const char *list) {
+  for (size_t i = 0; i < o->n_origins; i++) {
+    free(o->origins[i]);
+  }
+  free(o->origins);
+  o->origins = NULL;
+  o->n_origins = 0;
+  size_t n = 1;
+  for (const char *p = list; *p; p++) {
+    n += *p == ',';
+  }
+  o->origins = calloc(n, sizeof(char *));
+  if (!o->origins) {
+    fprintf(stderr, "wtcast: out of memory\n");
+    exit(1);
+  }
+  const char *p = list;
+  for (;;) {
+    const char *comma = strchr(p, ',');
+    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+    if (len == 0 || memchr(p, ' ', len)) {
+      die_usage("--origin: '%s' is not a comma-separated list of origins", list);
+    }
+    o->origins[o->n_origins] = strndup(p, len);
+    if (!o->origins[o->n_origins]) {
+      fprintf(stderr, "wtcast: out of memory\n");
+      exit(1);
+    }
+    o->n_origins++;
+    if (!comma) {
+      break;
+    }
+    p = comma + 1;
+  }
+  o->cfg.origins = (const char *const *)o->origins;
+  o->cfg.n_origins = o->n_origins;
+}
+
+static const char *const known_opts[] = {
+    "--listen",    "--cert",         "--key",           "--origin",    "--max-sessions",
+    "--max-conns", "--idle-timeout", "--drain-timeout", "--log-level",
+};
+
+static int is_known_opt(const char *name) {
+  for (size_t i = 0; i < sizeof(known_opts) / sizeof(known_opts[0]); i++) {
+    if (!strcmp(name, known_opts[i])) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* Apply one option and its value; 0 if the option is unknown. */
+static int parse_opt(opts *o, const char *name, const char *val) {
+  wt_shard_config *c = &o->cfg;
+  if (!strcmp(name, "--listen")) {
+    wt_io_addr a;
+    if (wt_io_addr_parse(val, &a) < 0) {
+      die_usage("--listen: '%s' is not ADDR:PORT (e.g. 127.0.0.1:4433 or [::]:4433)", val);
+    }
+    c->listen = val;
+  } else if (!strcmp(name, "--cert")) {
+    c->cert_file = val;
+  } else if (!strcmp(name, "--key")) {
+    c->key_file = val;
+  } else if (!strcmp(name, "--origin")) {
+    parse_origins(o, val);
+  } else if (!strcmp(name, "--max-sessions")) {
+    c->max_sessions_per_conn = (uint32_t)parse_num(name, val, 1, 65535);
+  } else if (!strcmp(name, "--max-conns")) {
+    c->max_conns = (uint32_t)parse_num(name, val, 1, 10000000);
+  } else if (!strcmp(name, "--idle-timeout")) {
+    c->idle_timeout_ns = parse_num(name, val, 1, 86400000) * MS_NS;
+  } else if (!strcmp(name, "--drain-timeout")) {
+    c->drain_timeout_ns = parse_num(name, val, 0, 3600000) * MS_NS;
+  } else if (!strcmp(name, "--log-level")) {
+    int lvl = wt_log_level_parse(val);
+    if (lvl < 0) {
+      die_usage("--log-level: '%s' is not one of error, warn, info, debug, trace", val);
+    }
+    wt_log_set_level(lvl);
+  } else {
+    return 0;
+  }
+  return 1;
+}
+
+static void parse_args(opts *o, int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i];
+    if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+      fputs(usage_text, stdout);
+      exit(0);
+    }
+    if (strncmp(arg, "--", 2) != 0) {
+      die_usage("unexpected argument '%s'", arg);
+    }
+    char name[64];
+    const char *val;
+    const char *eq = strchr(arg, '=');
+    if (eq) {
+      size_t len = (size_t)(eq - arg);
+      if (len >= sizeof(name)) {
+        die_usage("unknown option '%s'", arg);
+      }
+      memcpy(name, arg, len);
+      name[len] = '\0';
+      val = eq + 1;
+    } else {
+      snprintf(name, sizeof(name), "%s", arg);
+      if (!is_known_opt(name)) {
+        die_usage("unknown option '%s'", arg);
+      }
+      if (i + 1 >= argc) {
+        die_usage("%s needs a value", arg);
+      }
+      val = argv[++i];
+    }
+    if (!parse_opt(o, name, val)) {
+      die_usage("unknown option '%s'", name);
+    }
+  }
+  if (!o->cfg.listen) {
+    die_usage("--listen ADDR:PORT is required");
+  }
+  if (!o->cfg.cert_file) {
+    die_usage("--cert FILE is required");
+  }
+  if (!o->cfg.key_file) {
+    die_usage("--key FILE is required");
+  }
+}
+
+/* A clear message for a missing or unreadable file (exit 1). */
+static void check_readable(const char *what, const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    fprintf(stderr, "wtcast: cannot read %s '%s': %s\n", what, path, strerror(errno));
+    exit(1);
+  }
+  fclose(f);
+}
+
+int main(int argc, char **argv) {
+  opts o;
+  memset(&o, 0, sizeof(o));
+  wt_shard_config_default(&o.cfg);
+  parse_args(&o, argc, argv);
+  check_readable("certificate", o.cfg.cert_file);
+  check_readable("key", o.cfg.key_file);
+  signal(SIGPIPE, SIG_IGN); /* a closed stdout must not kill the server */
+
+  wt_shard *sh;
+  int rv = wt_shard_new(&sh, &o.cfg);
+  if (rv < 0) {
+    fprintf(stderr, "wtcast: cannot start (%s): %s\n", wt_err_str(rv),
+            rv == WT_ERR_CONFIG ? "bad address, certificate or key, see the log above"
+            : rv == WT_ERR_IO   ? "cannot open the socket (address in use?), see the log above"
+                                : "see the log above");
+    return 1;
+  }
+  char addr[WT_IO_ADDR_STRLEN];
+  wt_io_addr_format(wt_shard_local(sh), addr, sizeof(addr));
+  printf("listening on %s\n", addr);
+  fflush(stdout);
+
+  rv = wt_shard_run(sh);
+  wt_shard_del(sh);
+  for (size_t i = 0; i < o.n_origins; i++) {
+    free(o.origins[i]);
+  }
+  free(o.origins);
+  return rv < 0 ? 1 : 0;
+}
