@@ -22,8 +22,9 @@ wt_deps() {
 wt_build() {
   local dir=$1
   shift
-  cmake -S "$WT_TOP" -B "$dir" -DWTCAST_DEPS_PREFIX="$WT_PREFIX" "$@" >"$dir.configure.log" 2>&1 || {
-    cat "$dir.configure.log" >&2
+  mkdir -p "$dir"
+  cmake -S "$WT_TOP" -B "$dir" -DWTCAST_DEPS_PREFIX="$WT_PREFIX" "$@" >"$dir/configure.log" 2>&1 || {
+    cat "$dir/configure.log" >&2
     exit 1
   }
   cmake --build "$dir" -j"$WT_JOBS"
