@@ -81,6 +81,72 @@ static int cb_remove_cid(ngtcp2_conn *qc, const ngtcp2_cid *cid, void *ud) {
   return 0;
 }
 
+/* ngtcp2 hands over CRYPTO data in order but cut wherever the peer's
+ * CRYPTO frames ended, and Chromium cuts the ClientHello into small,
+ * shuffled frames. wolfSSL 5.7.x (quic.c quic_record_append) fails
+ * wolfSSL_provide_quic_data when a handshake message header that began in an
+ * earlier call is completed by a call that ends right after the header: the
+ * handshake then dies with CRYPTO_ERROR 0x100 (Chromium:
+ * QUIC_IETF_GQUIC_ERROR_MISSING, "Opening handshake failed"). So a header
+ * is never handed over in pieces: its bytes are held back until all four
+ * are there, and are passed together with what follows. */
+size_t wt_crypto_rx_feed(wt_crypto_rx *r, const uint8_t *data, size_t len, uint8_t held[4],
+                         size_t *nheld) {
+  *nheld = r->n;
+  memcpy(held, r->hdr, r->n);
+  size_t pos = 0, deliver = 0;
+  while (pos < len) {
+    if (r->body_left > 0) {
+      size_t k = len - pos < r->body_left ? len - pos : r->body_left;
+      pos += k;
+      r->body_left -= (uint32_t)k;
+      deliver = pos;
+      continue;
+    }
+    size_t k = len - pos < 4u - r->n ? len - pos : 4u - r->n;
+    memcpy(r->hdr + r->n, data + pos, k);
+    r->n = (uint8_t)(r->n + k);
+    pos += k;
+    if (r->n < 4) {
+      break; /* header incomplete: held back */
+    }
+    r->body_left = ((uint32_t)r->hdr[1] << 16) | ((uint32_t)r->hdr[2] << 8) | r->hdr[3];
+    r->n = 0;
+    deliver = pos;
+  }
+  return deliver;
+}
+
+static int cb_recv_crypto_data(ngtcp2_conn *qc, ngtcp2_encryption_level level, uint64_t offset,
+                               const uint8_t *data, size_t datalen, void *ud) {
+  wt_conn *c = ud;
+  if ((size_t)level >= WT_CRYPTO_LEVELS) {
+    return ngtcp2_crypto_recv_crypto_data_cb(qc, level, offset, data, datalen, ud);
+  }
+  uint8_t held[4];
+  size_t nheld;
+  size_t deliver = wt_crypto_rx_feed(&c->crx[level], data, datalen, held, &nheld);
+  if (deliver < datalen) {
+    WT_LOG_DEBUG("crypto level %d: %zu byte(s) of a handshake header held back", (int)level,
+                 (size_t)c->crx[level].n);
+  }
+  if (deliver == 0) {
+    return 0; /* only (part of) a header so far */
+  }
+  if (nheld == 0) {
+    return ngtcp2_crypto_recv_crypto_data_cb(qc, level, offset, data, deliver, ud);
+  }
+  uint8_t *buf = malloc(nheld + deliver);
+  if (buf == NULL) {
+    return NGTCP2_ERR_CALLBACK_FAILURE;
+  }
+  memcpy(buf, held, nheld);
+  memcpy(buf + nheld, data, deliver);
+  int rv = ngtcp2_crypto_recv_crypto_data_cb(qc, level, offset - nheld, buf, nheld + deliver, ud);
+  free(buf);
+  return rv;
+}
+
 static int cb_handshake_completed(ngtcp2_conn *qc, void *ud) {
   wt_conn *c = ud;
   if (!c->is_server && wt_tls_check_peer(c->e->tls, c->ssl) != 0) {
@@ -276,7 +342,7 @@ static void conn_callbacks(ngtcp2_callbacks *cb, int is_server) {
     cb->client_initial = ngtcp2_crypto_client_initial_cb;
     cb->recv_retry = ngtcp2_crypto_recv_retry_cb;
   }
-  cb->recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
+  cb->recv_crypto_data = cb_recv_crypto_data;
   cb->encrypt = ngtcp2_crypto_encrypt_cb;
   cb->decrypt = ngtcp2_crypto_decrypt_cb;
   cb->hp_mask = ngtcp2_crypto_hp_mask_cb;
@@ -637,6 +703,46 @@ void wt_conn_apply_close(wt_conn *c) {
   conn_enter_closing(c, &ccerr);
 }
 
+/* No session is open or being requested on c. */
+static int conn_sessionless(wt_conn *c) {
+  if (c->n_open_sessions > 0) {
+    return 0;
+  }
+  for (wt_link *l = c->sessions.next; l != &c->sessions; l = l->next) {
+    wt_session *o = wt_container_of(l, wt_session, link);
+    if (o->state == WT_SS_OPEN || o->state == WT_SS_REQUEST) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+#define WT_CLOSE_GRACE_PTO_CAP (2000ULL * 1000 * 1000) /* 3 x PTO counts up to 2 s */
+
+void wt_conn_session_close_acked(wt_conn *c) {
+  if (c->state >= WT_CS_CLOSING || c->close_req || c->grace_deadline != 0 || !conn_sessionless(c)) {
+    return;
+  }
+  /* Not at once: Chromium posts the close to the page as a task, and a
+   * CONNECTION_CLOSE processed before that task runs turns the close into
+   * "Connection lost" (webtransport-wire.md section 4). */
+  uint64_t grace = 3 * ngtcp2_conn_get_pto(c->qc);
+  if (grace > WT_CLOSE_GRACE_PTO_CAP) {
+    grace = WT_CLOSE_GRACE_PTO_CAP;
+  }
+  if (grace < c->e->cfg.close_grace_ns) {
+    grace = c->e->cfg.close_grace_ns;
+  }
+  if (grace == 0) {
+    wt_conn_close_app(c, WT_H3_NO_ERROR);
+    return;
+  }
+  c->grace_deadline = c->e->now + grace;
+  WT_LOG_DEBUG("server: CLOSE capsule acked, no session left: closing in %llu ms",
+               (unsigned long long)(grace / 1000000));
+  wt_engine_mark_dirty(c->e, c);
+}
+
 static void conn_enter_draining(wt_conn *c) {
   const ngtcp2_ccerr *cc = ngtcp2_conn_get_ccerr(c->qc);
   WT_LOG_DEBUG("%s: draining, ccerr type=%d code=0x%llx", c->is_server ? "server" : "client",
@@ -714,8 +820,13 @@ uint64_t wt_conn_expiry(wt_conn *c) {
     return c->close_deadline;
   case WT_CS_DEAD:
     return 0;
-  default:
-    return ngtcp2_conn_get_expiry(c->qc);
+  default: {
+    uint64_t exp = ngtcp2_conn_get_expiry(c->qc);
+    if (c->grace_deadline != 0 && c->grace_deadline < exp) {
+      exp = c->grace_deadline;
+    }
+    return exp;
+  }
   }
 }
 
@@ -729,6 +840,14 @@ void wt_conn_handle_expiry(wt_conn *c) {
   }
   if (c->state == WT_CS_DEAD) {
     return;
+  }
+  if (c->grace_deadline != 0 && now >= c->grace_deadline) {
+    c->grace_deadline = 0;
+    /* A session may have been requested meanwhile: then its own close
+     * re-arms the timer. */
+    if (conn_sessionless(c)) {
+      wt_conn_close_app(c, WT_H3_NO_ERROR);
+    }
   }
   int rv = ngtcp2_conn_handle_expiry(c->qc, now);
   if (rv == NGTCP2_ERR_IDLE_CLOSE || rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {

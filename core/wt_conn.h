@@ -154,6 +154,17 @@ typedef struct wt_dgram {
 
 #define WT_CLOSED_IDS 32
 
+/* Crypto data of one encryption level on its way to wolfSSL: a handshake
+ * message header (4 bytes) split at the end of what ngtcp2 delivered is
+ * held back (see cb_recv_crypto_data in wt_conn.c). */
+typedef struct wt_crypto_rx {
+  uint8_t hdr[4];
+  uint8_t n;          /* held-back header bytes */
+  uint32_t body_left; /* body bytes of the current message still to come */
+} wt_crypto_rx;
+
+#define WT_CRYPTO_LEVELS 4 /* ngtcp2_encryption_level: initial, handshake, 1-RTT, 0-RTT */
+
 typedef struct wt_cid_rec {
   uint8_t len;
   uint8_t data[WT_CID_MAXLEN];
@@ -171,6 +182,7 @@ struct wt_conn {
   int handshake_done;
   void *user;
   char *server_name; /* client */
+  wt_crypto_rx crx[WT_CRYPTO_LEVELS];
 
   /* CIDs registered in the engine table (removed when the conn is freed) */
   wt_cid_rec *cids;
@@ -186,6 +198,9 @@ struct wt_conn {
   int err_set;
   int close_req; /* wt_conn_close_app was called; not applied yet */
   uint64_t close_req_code;
+  /* server: our CLOSE capsule was acked and no session is left; close the
+   * connection at this time unless the peer closes first (0 = not armed) */
+  uint64_t grace_deadline;
 
   /* our control stream, taken over from nghttp3 (webtransport-wire.md 6.2) */
   int64_t ctrl_sid, qenc_sid, qdec_sid;
@@ -281,6 +296,15 @@ void wt_conn_close_liberr(wt_conn *c, int liberr);
  * wt_conn_apply_close at the end of the engine operation). */
 void wt_conn_close_app(wt_conn *c, uint64_t h3_code);
 void wt_conn_apply_close(wt_conn *c);
+/* Feed len bytes of one level's CRYPTO stream (in order). Returns how many
+ * leading bytes of data may go to wolfSSL now, preceded by the *nheld bytes
+ * copied to held (a header held back earlier); a header still incomplete at
+ * the end of data is kept in r. */
+size_t wt_crypto_rx_feed(wt_crypto_rx *r, const uint8_t *data, size_t len, uint8_t held[4],
+                         size_t *nheld);
+/* Server: our CLOSE capsule was acknowledged; arm the close grace timer if
+ * no session is left (wt_engine_config.close_grace_ns). */
+void wt_conn_session_close_acked(wt_conn *c);
 /* Free garbage streams/sessions; returns 1 if the conn is dead. */
 int wt_conn_gc(wt_conn *c);
 

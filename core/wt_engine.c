@@ -30,6 +30,7 @@ void wt_engine_config_default(wt_engine_config *c, int is_server) {
   c->stream_send_buffer = 1u << 20;
   c->max_udp_payload = 1452;
   c->max_datagram_queue = 256;
+  c->close_grace_ns = 200 * WT_MS;
 }
 
 static int config_check(wt_engine_config *c) {

@@ -78,6 +78,14 @@ typedef struct wt_engine_config {
   const uint8_t *static_secret; /* 32 bytes for stateless reset tokens, shared by all
                                    shards of a process; NULL = random per engine */
   uint32_t max_datagram_queue;  /* outgoing datagrams queued per conn, default 256 */
+  /* server: once our CLOSE_WEBTRANSPORT_SESSION capsule is acknowledged and
+   * no session is left, wait max(3 x PTO, this) (3 x PTO capped at 2 s)
+   * before closing the connection ourselves, so the peer can deliver the
+   * close to its application first and close (or go silent) itself.
+   * Chromium hands the capsule to the page asynchronously and reports
+   * "Connection lost" if our CONNECTION_CLOSE overtakes it
+   * (webtransport-wire.md section 4). Default 200 ms; 0 = 3 x PTO only. */
+  uint64_t close_grace_ns;
 } wt_engine_config;
 
 /* Fill c with the defaults above (server or client). */

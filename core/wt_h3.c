@@ -77,17 +77,9 @@ static int h3_acked_stream_data(nghttp3_conn *h3, int64_t sid, uint64_t datalen,
   wt_sendbuf_ack(&s->cap_out, datalen);
   /* webtransport-wire.md section 4: once our CLOSE capsule is acknowledged
    * and no session is left, close the connection (some clients never read
-   * capsules and would keep it open). */
-  if (c->is_server && s->close_sent && s->cap_out.acked >= s->close_end &&
-      c->n_open_sessions == 0) {
-    int pending = 0;
-    for (wt_link *l = c->sessions.next; l != &c->sessions; l = l->next) {
-      wt_session *o = wt_container_of(l, wt_session, link);
-      pending |= o->state == WT_SS_OPEN || o->state == WT_SS_REQUEST;
-    }
-    if (!pending) {
-      wt_conn_close_app(c, WT_H3_NO_ERROR);
-    }
+   * capsules and would keep it open), after a grace period. */
+  if (c->is_server && s->close_sent && s->cap_out.acked >= s->close_end) {
+    wt_conn_session_close_acked(c);
   }
   return 0;
 }

@@ -52,9 +52,9 @@
 /* ------------------------------------------------------------------ config */
 
 enum {
-  WT_IO_BACKEND_AUTO = 0,     /* io_uring when usable, else portable (today: portable) */
+  WT_IO_BACKEND_AUTO = 0,     /* io_uring when the start-up probe passes, else portable */
   WT_IO_BACKEND_PORTABLE = 1, /* recvmmsg/sendmmsg + epoll */
-  WT_IO_BACKEND_URING = 2,    /* io_uring; WT_ERR_UNSUPPORTED until that backend exists */
+  WT_IO_BACKEND_URING = 2,    /* io_uring (wt_io_uring.c); WT_ERR_UNSUPPORTED when unusable */
 };
 
 typedef struct wt_io_config {
@@ -73,6 +73,13 @@ typedef struct wt_io_config {
                             default 4 MiB each (SO_*BUFFORCE when privileged, else capped
                             by net.core.[rw]mem_max) */
   int backend;           /* WT_IO_BACKEND_* (default AUTO) */
+  unsigned rx_buffers;   /* io_uring: provided receive buffers of rx_bufsize bytes (+ 512
+                            bytes of header/name/cmsg room each), a power of two in
+                            2..32768; 0 = default 256 (~17 MiB). Each holds one GRO
+                            super-datagram or one datagram. */
+  unsigned ring_entries; /* io_uring: submission queue entries, a power of two in 2..4096;
+                            0 = default 256. A wt_io_send that needs more submits the
+                            full queue and goes on (counted in sq_full). */
 } wt_io_config;
 
 /* Fill *c with the defaults above (bind_addr = "0.0.0.0:0"). */
@@ -111,18 +118,26 @@ typedef struct wt_io wt_io;
 /* Counters of one wt_io, updated only by its owner thread; read them from
  * that thread (or accept torn, approximate values from another). */
 typedef struct wt_io_stats {
-  uint64_t rx_packets;   /* datagrams delivered by wt_io_recv (after GRO splitting) */
-  uint64_t rx_bytes;     /* payload bytes delivered */
-  uint64_t rx_calls;     /* receive system calls */
-  uint64_t rx_gro_super; /* received buffers holding more than one datagram */
-  uint64_t rx_truncated; /* datagrams longer than rx_bufsize: dropped */
-  uint64_t rx_errors;    /* receive calls that failed with an error other than would-block */
-  uint64_t tx_packets;   /* datagrams handed to the kernel (a GSO send counts each segment) */
-  uint64_t tx_bytes;     /* payload bytes handed to the kernel */
-  uint64_t tx_calls;     /* send system calls */
-  uint64_t tx_gso_sends; /* messages sent with UDP_SEGMENT */
-  uint64_t tx_errors;    /* datagrams (or GSO messages) the kernel refused: dropped */
-  uint64_t tx_eagain;    /* sends that stopped at would-block */
+  uint64_t rx_packets;     /* datagrams delivered by wt_io_recv (after GRO splitting) */
+  uint64_t rx_bytes;       /* payload bytes delivered */
+  uint64_t rx_calls;       /* receive system calls */
+  uint64_t rx_gro_super;   /* received buffers holding more than one datagram */
+  uint64_t rx_truncated;   /* datagrams longer than rx_bufsize: dropped */
+  uint64_t rx_errors;      /* receive calls that failed with an error other than would-block */
+  uint64_t tx_packets;     /* datagrams handed to the kernel (a GSO send counts each segment) */
+  uint64_t tx_bytes;       /* payload bytes handed to the kernel */
+  uint64_t tx_calls;       /* send system calls */
+  uint64_t tx_gso_sends;   /* messages sent with UDP_SEGMENT */
+  uint64_t tx_errors;      /* datagrams (or GSO messages) the kernel refused: dropped */
+  uint64_t tx_eagain;      /* sends that stopped at would-block */
+  uint64_t rx_completions; /* receive completions: buffers filled by the kernel (portable:
+                              messages returned by recvmmsg; io_uring: recvmsg CQEs with data) */
+  uint64_t rx_enobufs;     /* io_uring: the buffer ring ran dry (-ENOBUFS): back-pressure,
+                              the receive is re-armed once buffers are recycled */
+  uint64_t tx_gso_packets; /* datagrams inside the tx_gso_sends messages */
+  uint64_t sq_full;        /* io_uring: submission queue full, submitted early to make room */
+  uint64_t syscalls;       /* every datapath system call: recvmmsg, sendmmsg, epoll_wait,
+                              epoll_ctl (portable); io_uring_enter (io_uring) */
 } wt_io_stats;
 
 /* Open a datapath per cfg (NULL = defaults): a non-blocking UDP socket with
@@ -133,8 +148,9 @@ typedef struct wt_io_stats {
  * cfg->bind_addr; plus the readiness machinery of the backend.
  * On success stores a new wt_io in *out (free it with wt_io_close) and
  * returns 0. Errors: WT_ERR_INVAL (NULL out), WT_ERR_CONFIG (bad bind_addr,
- * rx_batch, rx_bufsize or backend), WT_ERR_UNSUPPORTED (backend URING; or
- * SO_REUSEPORT missing), WT_ERR_IO (socket, bind or epoll failed, e.g. the
+ * rx_batch, rx_bufsize, rx_buffers, ring_entries or backend),
+ * WT_ERR_UNSUPPORTED (backend URING and io_uring unusable here: see the
+ * reason logged, or SO_REUSEPORT missing), WT_ERR_IO (socket, bind or epoll failed, e.g. the
  * address is in use), WT_ERR_NOMEM. *out is NULL on error. */
 int wt_io_open(wt_io **out, const wt_io_config *cfg);
 
@@ -151,6 +167,18 @@ const wt_io_addr *wt_io_local(const wt_io *io);
 
 /* The backend in use: WT_IO_BACKEND_PORTABLE or WT_IO_BACKEND_URING. */
 int wt_io_backend(const wt_io *io);
+
+/* Why that backend: e.g. "requested", "io_uring probe passed", "io_uring
+ * unavailable: /proc/sys/kernel/io_uring_disabled = 2". Owned by io. */
+const char *wt_io_backend_reason(const wt_io *io);
+
+/* "io_uring" or "portable". */
+const char *wt_io_backend_name(int backend);
+
+/* Probe io_uring as an AUTO open would (io_uring_disabled, ring set-up,
+ * opcodes, buffer ring), without a socket. Returns 0 if usable, else
+ * WT_ERR_UNSUPPORTED with the reason in why (cap bytes, NUL-terminated). */
+int wt_io_uring_probe(char *why, size_t cap);
 
 /* Non-zero if UDP_GRO receive is on for this socket. */
 int wt_io_gro_enabled(const wt_io *io);
@@ -247,52 +275,5 @@ int wt_io_wait(wt_io *io, int64_t timeout_ns);
 
 /* The counters of io (never NULL for a valid io). */
 const wt_io_stats *wt_io_get_stats(const wt_io *io);
-
-/* ------------------------------------------------------------------ backend helpers
- * Shared by the backends in io/ (wt_io_common.c); not for use outside io/. */
-
-/* A bound socket and what the kernel granted. */
-typedef struct wt_io_sock {
-  int fd;
-  int family;       /* AF_INET or AF_INET6 */
-  int wildcard;     /* bound to 0.0.0.0 or [::]; local addresses come from PKTINFO */
-  int gro;          /* UDP_GRO is on */
-  int gso;          /* UDP_SEGMENT sends are allowed (asked for and supported) */
-  wt_io_addr local; /* the bound address (getsockname) */
-} wt_io_sock;
-
-/* Create and bind the socket wt_io_open describes into *s, per cfg
- * (cfg->rx_bufsize already defaulted by the backend: it decides GRO).
- * Returns 0, or WT_ERR_CONFIG (bad bind_addr), WT_ERR_UNSUPPORTED,
- * WT_ERR_IO; on error the socket is closed and s->fd = -1. */
-int wt_io_sock_open(wt_io_sock *s, const wt_io_config *cfg);
-
-/* Close s->fd if open. */
-void wt_io_sock_close(wt_io_sock *s);
-
-/* What the control messages of one received buffer say. */
-typedef struct wt_io_rxmeta {
-  size_t segsize;   /* UDP_GRO segment size; 0 = one datagram */
-  uint8_t ecn;      /* from IP_TOS / IPV6_TCLASS */
-  int have_local;   /* local was filled from IP_PKTINFO / IPV6_PKTINFO */
-  wt_io_addr local; /* in the socket's family; port not set */
-} wt_io_rxmeta;
-
-/* Fold one received control message into *m (unknown ones are ignored). The
- * backends iterate the cmsgs themselves (CMSG_NXTHDR, or liburing's
- * io_uring_recvmsg_cmsg_nexthdr for multishot buffers). */
-void wt_io_rxmeta_cmsg(wt_io_rxmeta *m, const wt_io_sock *s, const struct cmsghdr *c);
-
-/* Bytes of control buffer one send message may need. */
-#define WT_IO_TX_CMSG_SPACE 128
-
-/* Write the control messages for one send (source address if s is wildcard
- * and local is a specific address, ECN if ecn != 0, UDP_SEGMENT if segsize != 0)
- * into cbuf (WT_IO_TX_CMSG_SPACE bytes, aligned for struct cmsghdr). peer
- * decides IPv4 (IP_TOS) or IPv6 (IPV6_TCLASS) marking on a dual-stack socket.
- * Returns the control length to put in msg_controllen (0 = none), or
- * WT_ERR_INVAL if local does not fit the socket's family. */
-int wt_io_txcmsg_build(const wt_io_sock *s, void *cbuf, const wt_io_addr *peer,
-                       const wt_io_addr *local, uint8_t ecn, uint16_t segsize);
 
 #endif

@@ -5,7 +5,7 @@
 #define _GNU_SOURCE   /* struct in_pktinfo, struct in6_pktinfo */
 #define WT_LOG_MODULE "io"
 
-#include "wt_io.h"
+#include "wt_io_internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,6 +33,8 @@ void wt_io_config_default(wt_io_config *c) {
   c->rcvbuf = WT_IO_DEFAULT_SOCKBUF;
   c->sndbuf = WT_IO_DEFAULT_SOCKBUF;
   c->backend = WT_IO_BACKEND_AUTO;
+  c->rx_buffers = 256;
+  c->ring_entries = 256;
 }
 
 /* ------------------------------------------------------------------ addresses */
@@ -481,4 +483,64 @@ int wt_io_txcmsg_build(const wt_io_sock *s, void *cbuf, const wt_io_addr *peer,
     cmsg_put(cbuf, &used, SOL_UDP, UDP_SEGMENT, &segsize, sizeof(segsize));
   }
   return (int)used;
+}
+
+/* ------------------------------------------------------------------ receive / send helpers */
+
+void wt_io_rxmeta_pkt(wt_io_pkt *p, const wt_io_sock *s, const wt_io_rxmeta *m, const void *name,
+                      socklen_t namelen) {
+  memset(&p->peer, 0, sizeof(p->peer));
+  socklen_t nl = namelen <= sizeof(p->peer.ss) ? namelen : (socklen_t)sizeof(p->peer.ss);
+  memcpy(&p->peer.ss, name, nl);
+  p->peer.len = nl;
+  if (m->have_local) {
+    p->local = m->local;
+    /* PKTINFO has no port: the datagram came to our bound port. */
+    if (s->family == AF_INET) {
+      ((struct sockaddr_in *)&p->local.ss)->sin_port =
+          ((const struct sockaddr_in *)&s->local.ss)->sin_port;
+    } else {
+      ((struct sockaddr_in6 *)&p->local.ss)->sin6_port =
+          ((const struct sockaddr_in6 *)&s->local.ss)->sin6_port;
+    }
+  } else {
+    p->local = s->local;
+  }
+  p->ecn = m->ecn;
+}
+
+unsigned wt_io_tx_segments(const wt_io_tx *t) {
+  if (t->segsize == 0 || t->segsize >= t->len) {
+    return 1;
+  }
+  return (unsigned)((t->len + t->segsize - 1) / t->segsize);
+}
+
+static int addr_ok(const wt_io_addr *a) {
+  return (a->ss.ss_family == AF_INET && a->len == sizeof(struct sockaddr_in)) ||
+         (a->ss.ss_family == AF_INET6 && a->len == sizeof(struct sockaddr_in6));
+}
+
+int wt_io_tx_check(const wt_io_sock *s, const wt_io_tx *t) {
+  if (t->peer == NULL || !addr_ok(t->peer) || (t->data == NULL && t->len > 0) ||
+      t->len > WT_IO_MAX_UDP_PAYLOAD || t->ecn > 3) {
+    return WT_ERR_INVAL;
+  }
+  /* An IPv4 socket cannot reach IPv6; a dual-stack one reaches both. */
+  if (s->family == AF_INET && t->peer->ss.ss_family != AF_INET) {
+    return WT_ERR_INVAL;
+  }
+  if (t->local != NULL &&
+      (!addr_ok(t->local) || (s->family == AF_INET && t->local->ss.ss_family != AF_INET))) {
+    return WT_ERR_INVAL;
+  }
+  if (wt_io_tx_segments(t) > WT_IO_GSO_MAX_SEGMENTS) {
+    return WT_ERR_INVAL;
+  }
+  return 0;
+}
+
+int wt_io_tx_errno_fatal(int e) {
+  return e == EBADF || e == ENOTSOCK || e == EFAULT || e == EOPNOTSUPP || e == ENOTCONN ||
+         e == EDESTADDRREQ;
 }

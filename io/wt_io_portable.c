@@ -5,7 +5,7 @@
 #define _GNU_SOURCE   /* recvmmsg, sendmmsg */
 #define WT_LOG_MODULE "io"
 
-#include "wt_io.h"
+#include "wt_io_internal.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -19,9 +19,7 @@
 #include "wt_error.h"
 #include "wt_log.h"
 
-/* Control buffer per received message: IPV6_PKTINFO (40) + IP_PKTINFO (32) +
- * IP_TOS (24) + IPV6_TCLASS (24) + UDP_GRO (24) fit with room to spare. */
-#define RX_CMSG_SPACE 256
+#define RX_CMSG_SPACE WT_IO_RX_CMSG_SPACE
 
 /* Messages per sendmmsg call (the kernel caps vlen at UIO_MAXIOV = 1024). */
 #define TX_BATCH 1024
@@ -50,8 +48,8 @@ typedef struct tx_cmsg_buf {
   } u;
 } tx_cmsg_buf;
 
-struct wt_io {
-  wt_io_sock sock;
+typedef struct pio {
+  wt_io base; /* first: a struct pio * is a wt_io * */
   int epfd;
   int want_write; /* EPOLLOUT is armed: a send stopped at would-block */
 
@@ -76,35 +74,27 @@ struct wt_io {
   struct iovec *tx_iov;
   tx_cmsg_buf *tx_cmsg;
   tx_map *tx_map;
+} pio;
 
-  wt_io_stats stats;
+static void pio_close(wt_io *b);
+static int pio_recv(wt_io *b, wt_io_pkt *pkts, unsigned max);
+static int pio_send(wt_io *b, const wt_io_tx *tx, unsigned n);
+static int pio_wait(wt_io *b, int64_t timeout_ns);
+static int pio_watch(wt_io *b, int fd);
+static int pio_unwatch(wt_io *b, int fd);
+
+static const wt_io_ops pio_ops = {
+    .close = pio_close,
+    .recv = pio_recv,
+    .send = pio_send,
+    .wait = pio_wait,
+    .watch = pio_watch,
+    .unwatch = pio_unwatch,
 };
 
 /* ------------------------------------------------------------------ open / close */
 
-static int check_config(wt_io_config *c) {
-  if (c->backend == WT_IO_BACKEND_URING) {
-    return WT_ERR_UNSUPPORTED; /* not written yet: a later issue */
-  }
-  if (c->backend != WT_IO_BACKEND_AUTO && c->backend != WT_IO_BACKEND_PORTABLE) {
-    return WT_ERR_CONFIG;
-  }
-  if (c->rx_batch == 0) {
-    c->rx_batch = 64;
-  }
-  if (c->rx_bufsize == 0) {
-    c->rx_bufsize = 65536;
-  }
-  if (c->rx_bufsize > 65536) {
-    c->rx_bufsize = 65536;
-  }
-  if (c->rx_batch > WT_IO_RX_BATCH_MAX || c->rx_bufsize < 64) {
-    return WT_ERR_CONFIG;
-  }
-  return 0;
-}
-
-static int alloc_buffers(wt_io *io) {
+static int alloc_buffers(pio *io) {
   size_t nb = io->rx_batch;
   io->rx_buf = malloc(nb * io->rx_bufsize);
   io->rx_msgs = calloc(nb, sizeof(*io->rx_msgs));
@@ -131,58 +121,46 @@ static int alloc_buffers(wt_io *io) {
   return 0;
 }
 
-int wt_io_open(wt_io **out, const wt_io_config *cfg) {
-  if (out == NULL) {
-    return WT_ERR_INVAL;
-  }
-  *out = NULL;
-  wt_io_config c;
-  if (cfg != NULL) {
-    c = *cfg;
-  } else {
-    wt_io_config_default(&c);
-  }
-  int rv = check_config(&c);
-  if (rv != 0) {
-    return rv;
-  }
-  wt_io *io = calloc(1, sizeof(*io));
+int wt_io_portable_open(wt_io **out, const wt_io_config *cfg) {
+  const wt_io_config c = *cfg;
+  int rv;
+  pio *io = calloc(1, sizeof(*io));
   if (io == NULL) {
     return WT_ERR_NOMEM;
   }
-  io->sock.fd = -1;
+  io->base.ops = &pio_ops;
+  io->base.backend = WT_IO_BACKEND_PORTABLE;
+  io->base.sock.fd = -1;
   io->epfd = -1;
   io->rx_batch = c.rx_batch;
   io->rx_bufsize = c.rx_bufsize;
-  if ((rv = alloc_buffers(io)) != 0 || (rv = wt_io_sock_open(&io->sock, &c)) != 0) {
-    wt_io_close(io);
+  if ((rv = alloc_buffers(io)) != 0 || (rv = wt_io_sock_open(&io->base.sock, &c)) != 0) {
+    pio_close(&io->base);
     return rv;
   }
   io->epfd = epoll_create1(EPOLL_CLOEXEC);
-  struct epoll_event ev = {.events = EPOLLIN, .data.fd = io->sock.fd};
-  if (io->epfd < 0 || epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->sock.fd, &ev) != 0) {
+  struct epoll_event ev = {.events = EPOLLIN, .data.fd = io->base.sock.fd};
+  if (io->epfd < 0 || epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->base.sock.fd, &ev) != 0) {
     WT_LOG_ERROR("epoll: %s", strerror(errno));
-    wt_io_close(io);
+    pio_close(&io->base);
     return WT_ERR_IO;
   }
   if (wt_log_enabled(WT_LOG_LEVEL_DEBUG)) {
     char a[WT_IO_ADDR_STRLEN];
-    wt_io_addr_format(&io->sock.local, a, sizeof(a));
+    wt_io_addr_format(&io->base.sock.local, a, sizeof(a));
     WT_LOG_DEBUG("portable datapath on %s: gro=%d gso=%d rx_batch=%u rx_bufsize=%zu", a,
-                 io->sock.gro, io->sock.gso, io->rx_batch, io->rx_bufsize);
+                 io->base.sock.gro, io->base.sock.gso, io->rx_batch, io->rx_bufsize);
   }
-  *out = io;
+  *out = &io->base;
   return 0;
 }
 
-void wt_io_close(wt_io *io) {
-  if (io == NULL) {
-    return;
-  }
+static void pio_close(wt_io *b) {
+  pio *io = (pio *)b;
   if (io->epfd >= 0) {
     close(io->epfd);
   }
-  wt_io_sock_close(&io->sock);
+  wt_io_sock_close(&io->base.sock);
   free(io->rx_buf);
   free(io->rx_msgs);
   free(io->rx_iov);
@@ -195,39 +173,14 @@ void wt_io_close(wt_io *io) {
   free(io);
 }
 
-int wt_io_fd(const wt_io *io) {
-  return io->sock.fd;
-}
-
-const wt_io_addr *wt_io_local(const wt_io *io) {
-  return &io->sock.local;
-}
-
-int wt_io_backend(const wt_io *io) {
-  (void)io;
-  return WT_IO_BACKEND_PORTABLE;
-}
-
-int wt_io_gro_enabled(const wt_io *io) {
-  return io->sock.gro;
-}
-
-unsigned wt_io_gso_max_segments(const wt_io *io) {
-  return io->sock.gso ? WT_IO_GSO_MAX_SEGMENTS : 0;
-}
-
-const wt_io_stats *wt_io_get_stats(const wt_io *io) {
-  return &io->stats;
-}
-
 /* ------------------------------------------------------------------ receive */
 
-static int rx_pending(const wt_io *io) {
+static int rx_pending(const pio *io) {
   return io->rx_idx < io->rx_count;
 }
 
 /* One recvmmsg of up to want messages. Returns the count (0 = nothing). */
-static int rx_fill(wt_io *io, unsigned want) {
+static int rx_fill(pio *io, unsigned want) {
   unsigned vlen = want < io->rx_batch ? want : io->rx_batch;
   io->rx_count = io->rx_idx = 0;
   io->rx_off = 0;
@@ -242,16 +195,18 @@ static int rx_fill(wt_io *io, unsigned want) {
       h->msg_controllen = RX_CMSG_SPACE;
       h->msg_flags = 0;
     }
-    int r = recvmmsg(io->sock.fd, io->rx_msgs, vlen, MSG_DONTWAIT, NULL);
-    io->stats.rx_calls++;
+    int r = recvmmsg(io->base.sock.fd, io->rx_msgs, vlen, MSG_DONTWAIT, NULL);
+    io->base.stats.rx_calls++;
+    io->base.stats.syscalls++;
     if (r >= 0) {
+      io->base.stats.rx_completions += (unsigned)r;
       io->rx_count = (unsigned)r;
       return r;
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
       return 0;
     }
-    io->stats.rx_errors++;
+    io->base.stats.rx_errors++;
     WT_LOG_DEBUG("recvmmsg: %s", strerror(errno));
   }
   WT_LOG_ERROR("recvmmsg failed twice: %s", strerror(errno));
@@ -260,49 +215,32 @@ static int rx_fill(wt_io *io, unsigned want) {
 
 /* Read the addresses, ECN and GRO size of message rx_idx into rx_cur.
  * Returns 0, or WT_ERR_TRUNCATED if the message must be dropped. */
-static int rx_start_msg(wt_io *io) {
+static int rx_start_msg(pio *io) {
   struct mmsghdr *mm = &io->rx_msgs[io->rx_idx];
   struct msghdr *h = &mm->msg_hdr;
   if (h->msg_flags & MSG_TRUNC) {
     /* Longer than rx_bufsize: the tail is gone, so is the datagram (and
      * with GRO, every datagram of the buffer). */
-    io->stats.rx_truncated++;
+    io->base.stats.rx_truncated++;
     return WT_ERR_TRUNCATED;
   }
   wt_io_rxmeta meta;
   memset(&meta, 0, sizeof(meta));
   for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL; c = CMSG_NXTHDR(h, c)) {
-    wt_io_rxmeta_cmsg(&meta, &io->sock, c);
+    wt_io_rxmeta_cmsg(&meta, &io->base.sock, c);
   }
-  wt_io_pkt *cur = &io->rx_cur;
-  socklen_t nl = h->msg_namelen;
-  memcpy(&cur->peer.ss, &io->rx_names[io->rx_idx], sizeof(cur->peer.ss));
-  cur->peer.len = nl <= sizeof(cur->peer.ss) ? nl : (socklen_t)sizeof(cur->peer.ss);
-  if (meta.have_local) {
-    cur->local = meta.local;
-    /* PKTINFO has no port: the datagram came to our bound port. */
-    if (io->sock.family == AF_INET) {
-      ((struct sockaddr_in *)&cur->local.ss)->sin_port =
-          ((const struct sockaddr_in *)&io->sock.local.ss)->sin_port;
-    } else {
-      ((struct sockaddr_in6 *)&cur->local.ss)->sin6_port =
-          ((const struct sockaddr_in6 *)&io->sock.local.ss)->sin6_port;
-    }
-  } else {
-    cur->local = io->sock.local;
-  }
-  cur->ecn = meta.ecn;
+  wt_io_rxmeta_pkt(&io->rx_cur, &io->base.sock, &meta, &io->rx_names[io->rx_idx], h->msg_namelen);
   size_t len = mm->msg_len;
   io->rx_seg = meta.segsize != 0 && meta.segsize < len ? meta.segsize : len;
   if (io->rx_seg < len) {
-    io->stats.rx_gro_super++;
+    io->base.stats.rx_gro_super++;
   }
   io->rx_started = 1;
   return 0;
 }
 
 /* Hand out kept datagrams into pkts[0..max). */
-static unsigned rx_deliver(wt_io *io, wt_io_pkt *pkts, unsigned max) {
+static unsigned rx_deliver(pio *io, wt_io_pkt *pkts, unsigned max) {
   unsigned n = 0;
   while (n < max && rx_pending(io)) {
     if (!io->rx_started && rx_start_msg(io) != 0) {
@@ -316,8 +254,8 @@ static unsigned rx_deliver(wt_io *io, wt_io_pkt *pkts, unsigned max) {
     *p = io->rx_cur;
     p->data = (const uint8_t *)io->rx_iov[io->rx_idx].iov_base + io->rx_off;
     p->len = take;
-    io->stats.rx_packets++;
-    io->stats.rx_bytes += take;
+    io->base.stats.rx_packets++;
+    io->base.stats.rx_bytes += take;
     io->rx_off += take;
     if (io->rx_off >= len) { /* also ends a zero-length datagram */
       io->rx_idx++;
@@ -328,13 +266,8 @@ static unsigned rx_deliver(wt_io *io, wt_io_pkt *pkts, unsigned max) {
   return n;
 }
 
-int wt_io_recv(wt_io *io, wt_io_pkt *pkts, unsigned max) {
-  if (io == NULL || (pkts == NULL && max > 0)) {
-    return WT_ERR_INVAL;
-  }
-  if (max == 0) {
-    return 0;
-  }
+static int pio_recv(wt_io *b, wt_io_pkt *pkts, unsigned max) {
+  pio *io = (pio *)b;
   /* Kept datagrams first, without a system call: the buffers they point
    * into must not be overwritten while this call hands them out. Only when
    * every kept one was dropped (truncated) is it safe to read more. */
@@ -353,41 +286,9 @@ int wt_io_recv(wt_io *io, wt_io_pkt *pkts, unsigned max) {
 
 /* ------------------------------------------------------------------ send */
 
-static unsigned tx_segments(const wt_io_tx *t) {
-  if (t->segsize == 0 || t->segsize >= t->len) {
-    return 1;
-  }
-  return (unsigned)((t->len + t->segsize - 1) / t->segsize);
-}
-
-static int addr_ok(const wt_io_addr *a) {
-  return (a->ss.ss_family == AF_INET && a->len == sizeof(struct sockaddr_in)) ||
-         (a->ss.ss_family == AF_INET6 && a->len == sizeof(struct sockaddr_in6));
-}
-
-/* The rules of wt_io_tx (wt_io.h), checked before anything is sent. */
-static int tx_check(const wt_io *io, const wt_io_tx *t) {
-  if (t->peer == NULL || !addr_ok(t->peer) || (t->data == NULL && t->len > 0) ||
-      t->len > WT_IO_MAX_UDP_PAYLOAD || t->ecn > 3) {
-    return WT_ERR_INVAL;
-  }
-  /* An IPv4 socket cannot reach IPv6; a dual-stack one reaches both. */
-  if (io->sock.family == AF_INET && t->peer->ss.ss_family != AF_INET) {
-    return WT_ERR_INVAL;
-  }
-  if (t->local != NULL &&
-      (!addr_ok(t->local) || (io->sock.family == AF_INET && t->local->ss.ss_family != AF_INET))) {
-    return WT_ERR_INVAL;
-  }
-  if (tx_segments(t) > WT_IO_GSO_MAX_SEGMENTS) {
-    return WT_ERR_INVAL;
-  }
-  return 0;
-}
-
 /* Fill send message m with one datagram (segsize 0) or one GSO train. */
-static void tx_put_msg(wt_io *io, unsigned m, const wt_io_tx *t, unsigned txi, size_t off,
-                       size_t len, size_t segsize) {
+static void tx_put_msg(pio *io, unsigned m, const wt_io_tx *t, unsigned txi, size_t off, size_t len,
+                       size_t segsize) {
   struct iovec *iov = &io->tx_iov[m];
   struct msghdr *h = &io->tx_msgs[m].msg_hdr;
   iov->iov_base = (void *)(uintptr_t)(t->data + off); /* the kernel only reads it */
@@ -405,7 +306,7 @@ static void tx_put_msg(wt_io *io, unsigned m, const wt_io_tx *t, unsigned txi, s
     assert(segsize <= WT_IO_MAX_UDP_PAYLOAD && len <= WT_IO_MAX_UDP_PAYLOAD);
     assert(nseg >= 2 && nseg <= WT_IO_GSO_MAX_SEGMENTS);
   }
-  int cl = wt_io_txcmsg_build(&io->sock, io->tx_cmsg[m].u.b, t->peer, t->local, t->ecn,
+  int cl = wt_io_txcmsg_build(&io->base.sock, io->tx_cmsg[m].u.b, t->peer, t->local, t->ecn,
                               (uint16_t)segsize);
   assert(cl >= 0); /* tx_check accepted local */
   h->msg_control = cl > 0 ? io->tx_cmsg[m].u.b : NULL;
@@ -416,18 +317,18 @@ static void tx_put_msg(wt_io *io, unsigned m, const wt_io_tx *t, unsigned txi, s
 /* Turn tx[first..n) into send messages, as many entries as fit whole in one
  * batch. Stores the index after the last entry taken in *end; returns the
  * message count. */
-static unsigned tx_build(wt_io *io, const wt_io_tx *tx, unsigned n, unsigned first, unsigned *end) {
+static unsigned tx_build(pio *io, const wt_io_tx *tx, unsigned n, unsigned first, unsigned *end) {
   unsigned m = 0, i;
   for (i = first; i < n; i++) {
     const wt_io_tx *t = &tx[i];
-    unsigned nseg = tx_segments(t);
-    unsigned need = nseg > 1 && !io->sock.gso ? nseg : 1;
+    unsigned nseg = wt_io_tx_segments(t);
+    unsigned need = nseg > 1 && !io->base.sock.gso ? nseg : 1;
     if (m + need > TX_BATCH) {
       break;
     }
     if (nseg == 1) {
       tx_put_msg(io, m++, t, i, 0, t->len, 0);
-    } else if (io->sock.gso) {
+    } else if (io->base.sock.gso) {
       tx_put_msg(io, m++, t, i, 0, t->len, t->segsize);
     } else {
       for (size_t off = 0; off < t->len; off += t->segsize) {
@@ -440,29 +341,27 @@ static unsigned tx_build(wt_io *io, const wt_io_tx *tx, unsigned n, unsigned fir
   return m;
 }
 
-static void tx_account(wt_io *io, unsigned from, unsigned to) {
+static void tx_account(pio *io, unsigned from, unsigned to) {
   for (unsigned m = from; m < to; m++) {
-    io->stats.tx_packets += io->tx_map[m].nseg;
-    io->stats.tx_bytes += io->tx_msgs[m].msg_len;
-    io->stats.tx_gso_sends += io->tx_map[m].gso;
+    io->base.stats.tx_packets += io->tx_map[m].nseg;
+    io->base.stats.tx_bytes += io->tx_msgs[m].msg_len;
+    io->base.stats.tx_gso_sends += io->tx_map[m].gso;
+    if (io->tx_map[m].gso) {
+      io->base.stats.tx_gso_packets += io->tx_map[m].nseg;
+    }
   }
 }
 
 /* Ask epoll for EPOLLOUT until wt_io_wait sees the socket writable. */
-static void arm_writable(wt_io *io) {
+static void arm_writable(pio *io) {
   if (io->want_write) {
     return;
   }
-  struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.fd = io->sock.fd};
-  if (epoll_ctl(io->epfd, EPOLL_CTL_MOD, io->sock.fd, &ev) == 0) {
+  struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.fd = io->base.sock.fd};
+  io->base.stats.syscalls++;
+  if (epoll_ctl(io->epfd, EPOLL_CTL_MOD, io->base.sock.fd, &ev) == 0) {
     io->want_write = 1;
   }
-}
-
-/* Errors that say the socket, not one datagram, is broken. */
-static int tx_errno_fatal(int e) {
-  return e == EBADF || e == ENOTSOCK || e == EFAULT || e == EOPNOTSUPP || e == ENOTCONN ||
-         e == EDESTADDRREQ;
 }
 
 /* What to do after sendmmsg failed at message pos. */
@@ -473,12 +372,12 @@ enum {
   TX_STOP,    /* would block, or the socket is broken: return */
 };
 
-static int tx_on_error(wt_io *io, int e, unsigned pos, int *eintr_left) {
+static int tx_on_error(pio *io, int e, unsigned pos, int *eintr_left) {
   if (e == EINTR && (*eintr_left)-- > 0) {
     return TX_RETRY;
   }
   if (e == EAGAIN || e == EWOULDBLOCK || e == EINTR) {
-    io->stats.tx_eagain++;
+    io->base.stats.tx_eagain++;
     arm_writable(io);
     return TX_STOP;
   }
@@ -487,11 +386,11 @@ static int tx_on_error(wt_io *io, int e, unsigned pos, int *eintr_left) {
      * (EINVAL, e.g. segment + headers above the MTU): send segments as
      * datagrams from now on. */
     WT_LOG_WARN("UDP GSO send failed (%s): sending segments one by one from now on", strerror(e));
-    io->sock.gso = 0;
+    io->base.sock.gso = 0;
     return TX_REBUILD;
   }
-  io->stats.tx_errors++;
-  if (tx_errno_fatal(e)) {
+  io->base.stats.tx_errors++;
+  if (wt_io_tx_errno_fatal(e)) {
     WT_LOG_ERROR("sendmmsg: %s", strerror(e));
     return TX_STOP;
   }
@@ -499,15 +398,8 @@ static int tx_on_error(wt_io *io, int e, unsigned pos, int *eintr_left) {
   return TX_DROP;
 }
 
-int wt_io_send(wt_io *io, const wt_io_tx *tx, unsigned n) {
-  if (io == NULL || (tx == NULL && n > 0)) {
-    return WT_ERR_INVAL;
-  }
-  for (unsigned i = 0; i < n; i++) {
-    if (tx_check(io, &tx[i]) != 0) {
-      return WT_ERR_INVAL;
-    }
-  }
+static int pio_send(wt_io *b, const wt_io_tx *tx, unsigned n) {
+  pio *io = (pio *)b;
   unsigned done = 0; /* entries consumed */
   int eintr_left = 4;
   while (done < n) {
@@ -517,8 +409,9 @@ int wt_io_send(wt_io *io, const wt_io_tx *tx, unsigned n) {
     /* Each round sends at least one message, drops one, turns GSO off
      * (once), or stops: bounded by nmsg + a few. */
     while (pos < nmsg) {
-      int r = sendmmsg(io->sock.fd, io->tx_msgs + pos, nmsg - pos, MSG_DONTWAIT);
-      io->stats.tx_calls++;
+      int r = sendmmsg(io->base.sock.fd, io->tx_msgs + pos, nmsg - pos, MSG_DONTWAIT);
+      io->base.stats.tx_calls++;
+      io->base.stats.syscalls++;
       if (r > 0) {
         tx_account(io, pos, pos + (unsigned)r);
         pos += (unsigned)r;
@@ -531,7 +424,7 @@ int wt_io_send(wt_io *io, const wt_io_tx *tx, unsigned n) {
         if (consumed > 0) {
           return (int)consumed;
         }
-        return tx_errno_fatal(e) ? WT_ERR_IO : WT_ERR_AGAIN;
+        return wt_io_tx_errno_fatal(e) ? WT_ERR_IO : WT_ERR_AGAIN;
       }
       if (what == TX_REBUILD) {
         done = io->tx_map[pos].tx;
@@ -548,11 +441,10 @@ int wt_io_send(wt_io *io, const wt_io_tx *tx, unsigned n) {
 
 /* ------------------------------------------------------------------ wait */
 
-int wt_io_watch_fd(wt_io *io, int fd) {
-  if (io == NULL || fd < 0 || fd == io->sock.fd) {
-    return WT_ERR_INVAL;
-  }
+static int pio_watch(wt_io *b, int fd) {
+  pio *io = (pio *)b;
   struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+  io->base.stats.syscalls++;
   if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
     WT_LOG_ERROR("epoll_ctl add fd %d: %s", fd, strerror(errno));
     return WT_ERR_IO;
@@ -560,10 +452,9 @@ int wt_io_watch_fd(wt_io *io, int fd) {
   return 0;
 }
 
-int wt_io_unwatch_fd(wt_io *io, int fd) {
-  if (io == NULL || fd < 0 || fd == io->sock.fd) {
-    return WT_ERR_INVAL;
-  }
+static int pio_unwatch(wt_io *b, int fd) {
+  pio *io = (pio *)b;
+  io->base.stats.syscalls++;
   if (epoll_ctl(io->epfd, EPOLL_CTL_DEL, fd, NULL) != 0) {
     return WT_ERR_IO;
   }
@@ -582,15 +473,14 @@ static int timeout_ms(int64_t ns) {
   return (int)((ns + 999999) / 1000000);
 }
 
-int wt_io_wait(wt_io *io, int64_t timeout_ns) {
-  if (io == NULL) {
-    return WT_ERR_INVAL;
-  }
+static int pio_wait(wt_io *b, int64_t timeout_ns) {
+  pio *io = (pio *)b;
   if (rx_pending(io)) {
     return WT_IO_EV_READABLE;
   }
   struct epoll_event ev[WAIT_EVENTS];
   int n = epoll_wait(io->epfd, ev, WAIT_EVENTS, timeout_ms(timeout_ns));
+  io->base.stats.syscalls++;
   if (n < 0) {
     if (errno == EINTR) {
       return 0;
@@ -600,7 +490,7 @@ int wt_io_wait(wt_io *io, int64_t timeout_ns) {
   }
   int mask = 0;
   for (int i = 0; i < n; i++) {
-    if (ev[i].data.fd != io->sock.fd) {
+    if (ev[i].data.fd != io->base.sock.fd) {
       mask |= WT_IO_EV_WATCHED;
       continue;
     }
@@ -610,8 +500,9 @@ int wt_io_wait(wt_io *io, int64_t timeout_ns) {
     }
     if ((ev[i].events & EPOLLOUT) && io->want_write) {
       mask |= WT_IO_EV_WRITABLE;
-      struct epoll_event in = {.events = EPOLLIN, .data.fd = io->sock.fd};
-      if (epoll_ctl(io->epfd, EPOLL_CTL_MOD, io->sock.fd, &in) == 0) {
+      struct epoll_event in = {.events = EPOLLIN, .data.fd = io->base.sock.fd};
+      io->base.stats.syscalls++;
+      if (epoll_ctl(io->epfd, EPOLL_CTL_MOD, io->base.sock.fd, &in) == 0) {
         io->want_write = 0;
       }
     }

@@ -4,9 +4,11 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,6 +16,8 @@
 #include "wt_engine.h"
 #include "wt_error.h"
 #include "wt_log.h"
+#include "wt_spsc.h"
+#include "wt_steer.h"
 
 /* The engine's and the datapath's addresses are the same bytes: packets and
  * paths cross between them by pointer. */
@@ -24,6 +28,8 @@ _Static_assert(offsetof(wt_addr, len) == offsetof(wt_io_addr, len), "wt_addr lay
 #define SHARD_DRAIN_DEFAULT  (5000 * SHARD_MS)
 #define SHARD_FINAL_FLUSH_NS (250 * SHARD_MS) /* last CONNECTION_CLOSEs after close_all */
 #define SHARD_RX_FAIL_MAX    100              /* consecutive failed receives: give up */
+#define SHARD_CMD_RING       16               /* controller commands in flight */
+#define SHARD_FWD_POLL_MAX   (WT_SHARD_RX_BATCH * WT_SHARD_RX_ROUNDS) /* per turn */
 
 enum { SHARD_RUNNING, SHARD_DRAINING, SHARD_CLOSING, SHARD_DONE };
 
@@ -51,6 +57,15 @@ struct wt_shard {
   unsigned tx_head, tx_n;
   wt_io_pkt rx[WT_SHARD_RX_BATCH];
   wt_stats_loop loop;
+  /* several shards: forwarding and the controller */
+  wt_fwd_port port;
+  int has_port;
+  int fwd_more;   /* the forwarding poll stopped at its bound: poll next turn */
+  uint64_t now;   /* the turn's time, for forwarded datagrams */
+  int wakefd;     /* controlled: eventfd (commands, forwarded datagrams) */
+  wt_spsc *cmds;  /* controlled: controller -> shard commands */
+  _Atomic uint64_t pub_seq; /* the snapshot request pub answers */
+  wt_stats_snapshot pub;
 };
 
 uint64_t wt_shard_clock_ns(void) {
@@ -63,6 +78,8 @@ void wt_shard_config_default(wt_shard_config *c) {
   memset(c, 0, sizeof(*c));
   c->drain_timeout_ns = SHARD_DRAIN_DEFAULT;
   c->signals = 1;
+  c->n_shards = 1;
+  c->notify_fd = -1;
   c->builtin_apps = 1;
   wt_apps_config_default(&c->apps);
 }
@@ -73,6 +90,8 @@ static int shard_open_io(wt_shard *sh) {
   wt_io_config ioc;
   wt_io_config_default(&ioc);
   ioc.bind_addr = sh->cfg.listen;
+  ioc.backend = sh->cfg.io_backend;
+  ioc.reuseport = sh->cfg.reuseport;
   int rv = wt_io_open(&sh->io, &ioc);
   if (rv < 0) {
     WT_LOG_ERROR("cannot listen on %s: %s", sh->cfg.listen, wt_err_str(rv));
@@ -86,8 +105,10 @@ static int shard_open_engine(wt_shard *sh, uint64_t now) {
   wt_engine_config_default(&ec, 1);
   ec.cert_file = c->cert_file;
   ec.key_file = c->key_file;
-  ec.shard_id = 0;
-  ec.n_shards = 1;
+  ec.shard_id = c->shard_id;
+  ec.n_shards = c->n_shards ? c->n_shards : 1;
+  ec.static_secret = c->static_secret;
+  /* RETRY-MODE: ec.retry_mode = c->retry_mode; (once the engine has the field) */
   if (c->max_sessions_per_conn) {
     ec.max_sessions_per_conn = c->max_sessions_per_conn;
   }
@@ -160,6 +181,41 @@ static int shard_open_signals(wt_shard *sh) {
   return rv;
 }
 
+/* Controlled shards: the wake-up eventfd and the command ring; the
+ * forwarding port when there are several shards. */
+static int shard_open_control(wt_shard *sh) {
+  int rv;
+  if (sh->cfg.fwd) {
+    if ((rv = wt_fwd_port_init(&sh->port, sh->cfg.fwd, sh->cfg.shard_id)) < 0) {
+      WT_LOG_ERROR("cannot set up forwarding: %s", wt_err_str(rv));
+      return rv;
+    }
+    sh->has_port = 1;
+  }
+  if (!sh->cfg.controlled) {
+    return 0;
+  }
+  sh->cmds = aligned_alloc(WT_SPSC_CACHELINE, sizeof(wt_spsc));
+  if (!sh->cmds) {
+    return WT_ERR_NOMEM;
+  }
+  memset(sh->cmds, 0, sizeof(*sh->cmds));
+  if ((rv = wt_spsc_init(sh->cmds, SHARD_CMD_RING)) < 0) {
+    return rv;
+  }
+  sh->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (sh->wakefd < 0) {
+    WT_LOG_ERROR("eventfd: %s", strerror(errno));
+    return WT_ERR_IO;
+  }
+  if ((rv = wt_io_watch_fd(sh->io, sh->wakefd)) < 0) {
+    WT_LOG_ERROR("cannot watch the wake-up eventfd: %s", wt_err_str(rv));
+    close(sh->wakefd);
+    sh->wakefd = -1;
+  }
+  return rv;
+}
+
 static int shard_setup(wt_shard *sh) {
   uint64_t now = wt_shard_clock_ns();
   sh->start_ns = now;
@@ -183,14 +239,19 @@ static int shard_setup(wt_shard *sh) {
     WT_LOG_ERROR("cannot allocate the tx buffers: %s", wt_err_str(rv));
     return rv;
   }
-  if (sh->cfg.signals && (rv = shard_open_signals(sh)) < 0) {
+  if ((rv = shard_open_control(sh)) < 0) {
+    return rv;
+  }
+  if (sh->cfg.signals && !sh->cfg.controlled && (rv = shard_open_signals(sh)) < 0) {
     return rv;
   }
   return 0;
 }
 
 int wt_shard_new(wt_shard **out, const wt_shard_config *cfg) {
-  if (!out || !cfg || !cfg->listen || !cfg->cert_file || !cfg->key_file) {
+  if (!out || !cfg || !cfg->listen || !cfg->cert_file || !cfg->key_file ||
+      (cfg->n_shards > 1 && cfg->shard_id >= cfg->n_shards) ||
+      (cfg->fwd && wt_fwd_shards(cfg->fwd) != cfg->n_shards)) {
     return WT_ERR_INVAL;
   }
   *out = NULL;
@@ -200,6 +261,7 @@ int wt_shard_new(wt_shard **out, const wt_shard_config *cfg) {
   }
   sh->cfg = *cfg;
   sh->sigfd = -1;
+  sh->wakefd = -1;
   int rv = shard_setup(sh);
   if (rv < 0) {
     wt_shard_del(sh);
@@ -208,8 +270,9 @@ int wt_shard_new(wt_shard **out, const wt_shard_config *cfg) {
   char addr[WT_IO_ADDR_STRLEN];
   wt_io_addr_format(wt_io_local(sh->io), addr, sizeof(addr));
   unsigned gso = wt_io_gso_max_segments(sh->io);
-  WT_LOG_INFO("listening on %s (backend %s, GSO %s, GRO %s, %zu segments per send)", addr,
-              wt_io_backend(sh->io) == WT_IO_BACKEND_URING ? "io_uring" : "portable",
+  WT_LOG_INFO("shard %u/%u listening on %s (backend %s: %s; GSO %s, GRO %s, %zu segments per send)",
+              sh->cfg.shard_id, sh->cfg.n_shards ? sh->cfg.n_shards : 1, addr,
+              wt_io_backend_name(wt_io_backend(sh->io)), wt_io_backend_reason(sh->io),
               gso ? "on" : "off", wt_io_gro_enabled(sh->io) ? "on" : "off", sh->batch.max_segments);
   *out = sh;
   return 0;
@@ -235,6 +298,19 @@ void wt_shard_del(wt_shard *sh) {
       wt_io_unwatch_fd(sh->io, sh->sigfd);
     }
     close(sh->sigfd);
+  }
+  if (sh->wakefd >= 0) {
+    if (sh->io) {
+      wt_io_unwatch_fd(sh->io, sh->wakefd);
+    }
+    close(sh->wakefd);
+  }
+  if (sh->cmds) {
+    wt_spsc_free(sh->cmds);
+    free(sh->cmds);
+  }
+  if (sh->has_port) {
+    wt_fwd_port_free(&sh->port);
   }
   wt_io_close(sh->io);
   if (sh->mask_set) {
@@ -267,6 +343,41 @@ void wt_shard_snapshot(const wt_shard *sh, wt_stats_snapshot *snap) {
   snap->app = *wt_app_ctx_get_stats(sh->app);
   snap->apps = sh->apps.cnt;
   snap->loop = sh->loop;
+  if (sh->has_port) {
+    snap->fwd = sh->port.stats;
+  }
+}
+
+int wt_shard_wake_fd(const wt_shard *sh) {
+  return sh->wakefd;
+}
+
+int wt_shard_socket(const wt_shard *sh) {
+  return wt_io_fd(sh->io);
+}
+
+int wt_shard_post(wt_shard *sh, int cmd, uint64_t seq) {
+  if (!sh->cmds) {
+    return WT_ERR_STATE;
+  }
+  uintptr_t item = (uintptr_t)(seq << 4) | (uintptr_t)cmd;
+  if (wt_spsc_enqueue(sh->cmds, (void *)item) < 0) {
+    return WT_ERR_AGAIN;
+  }
+  uint64_t one = 1;
+  if (write(sh->wakefd, &one, sizeof(one)) < 0 && errno != EAGAIN) {
+    WT_LOG_WARN("wake-up: %s", strerror(errno));
+  }
+  return 0;
+}
+
+int wt_shard_read_snapshot(wt_shard *sh, uint64_t seq, wt_stats_snapshot *snap) {
+  /* acquire pairs with the shard's release store after it wrote pub */
+  if (atomic_load_explicit(&sh->pub_seq, memory_order_acquire) < seq) {
+    return 0;
+  }
+  *snap = sh->pub;
+  return 1;
 }
 
 /* ------------------------------------------------------------------ transmit */
@@ -357,6 +468,14 @@ static int shard_rx(wt_shard *sh, uint64_t now) {
     sh->rx_fail = 0;
     for (int i = 0; i < n; i++) {
       const wt_io_pkt *p = &sh->rx[i];
+      if (sh->has_port) {
+        /* the DCID names the owner (wt_steer.h); others get it, once */
+        uint32_t owner = wt_steer_owner(p->data, p->len, sh->cfg.n_shards);
+        if (owner < sh->cfg.n_shards && owner != sh->cfg.shard_id) {
+          wt_fwd_send(&sh->port, owner, p->data, p->len, &p->local, &p->peer, p->ecn);
+          continue;
+        }
+      }
       wt_path path;
       memcpy(&path.local, &p->local, sizeof(path.local));
       memcpy(&path.remote, &p->peer, sizeof(path.remote));
@@ -446,6 +565,59 @@ static void shard_check_drain(wt_shard *sh, uint64_t now) {
   }
 }
 
+/* ------------------------------------------------------------------ controller and forwarding */
+
+static void shard_publish(wt_shard *sh, uint64_t seq) {
+  wt_shard_snapshot(sh, &sh->pub);
+  /* release: the controller reads pub only after seeing seq */
+  atomic_store_explicit(&sh->pub_seq, seq, memory_order_release);
+  if (sh->cfg.notify_fd >= 0) {
+    uint64_t one = 1;
+    if (write(sh->cfg.notify_fd, &one, sizeof(one)) < 0 && errno != EAGAIN) {
+      WT_LOG_WARN("notify: %s", strerror(errno));
+    }
+  }
+}
+
+/* The eventfd first, then the rings: a command or datagram queued after
+ * this read writes the eventfd again, so none waits for a later event. */
+static void shard_wakeup(wt_shard *sh, uint64_t now) {
+  uint64_t v;
+  if (read(sh->wakefd, &v, sizeof(v)) < 0 && errno != EAGAIN) {
+    WT_LOG_WARN("wake-up eventfd: %s", strerror(errno));
+  }
+  void *item;
+  while (wt_spsc_dequeue(sh->cmds, &item) == 0) {
+    uintptr_t u = (uintptr_t)item;
+    switch ((int)(u & 0xf)) {
+    case WT_SHARD_CMD_STOP:
+      shard_on_stop(sh, now, "stop");
+      break;
+    case WT_SHARD_CMD_SNAPSHOT:
+      shard_publish(sh, (uint64_t)(u >> 4));
+      break;
+    default: /* wt_shard_post queues only the commands above */
+      WT_LOG_ERROR("unknown command %u", (unsigned)(u & 0xf));
+      break;
+    }
+  }
+}
+
+/* A datagram another shard received for us: straight to the engine (a
+ * forwarded datagram is never forwarded again). */
+static void shard_fwd_deliver(void *user, const wt_fwd_pkt *pkt) {
+  wt_shard *sh = user;
+  wt_path path;
+  memcpy(&path.local, &pkt->local, sizeof(path.local));
+  memcpy(&path.remote, &pkt->peer, sizeof(path.remote));
+  wt_engine_recv(sh->eng, &path, pkt->data, pkt->len, pkt->ecn, sh->now);
+}
+
+static void shard_fwd_in(wt_shard *sh) {
+  unsigned n = wt_fwd_poll(&sh->port, shard_fwd_deliver, sh, SHARD_FWD_POLL_MAX);
+  sh->fwd_more = n == SHARD_FWD_POLL_MAX;
+}
+
 /* After close_all: send the CONNECTION_CLOSEs, for a bounded time. */
 static void shard_final_flush(wt_shard *sh) {
   uint64_t now = wt_shard_clock_ns();
@@ -468,7 +640,7 @@ static void shard_final_flush(wt_shard *sh) {
 /* ------------------------------------------------------------------ the loop */
 
 static int64_t shard_timeout(const wt_shard *sh, uint64_t now) {
-  if (sh->more_rx || sh->more_tx) {
+  if (sh->more_rx || sh->more_tx || sh->fwd_more) {
     return 0;
   }
   uint64_t t = wt_engine_next_expiry(sh->eng);
@@ -509,12 +681,25 @@ int wt_shard_run(wt_shard *sh) {
     sh->loop.turns++;
     sh->more_rx = 0;
     wt_app_ctx_set_now(sh->app, now);
+    sh->now = now;
     if ((ev & WT_IO_EV_WATCHED) && sh->sigfd >= 0) {
       shard_signals(sh, now);
+    }
+    if ((ev & WT_IO_EV_WATCHED) && sh->wakefd >= 0) {
+      shard_wakeup(sh, now);
+    }
+    if (sh->has_port) {
+      wt_fwd_reclaim(&sh->port);
     }
     if ((ev & WT_IO_EV_READABLE) && shard_rx(sh, now) < 0) {
       WT_LOG_ERROR("the socket keeps failing: stopping");
       return WT_ERR_IO;
+    }
+    if (sh->has_port) {
+      if ((ev & WT_IO_EV_WATCHED) || sh->fwd_more) {
+        shard_fwd_in(sh);
+      }
+      wt_fwd_flush(&sh->port); /* one wake-up per destination per turn */
     }
     if (wt_engine_next_expiry(sh->eng) <= now) {
       wt_engine_handle_expiry(sh->eng, now);

@@ -26,7 +26,20 @@
  *   SIGUSR1: one line of counters (wt_stats.h) to stats_out, flushed.
  *   SIGHUP: logged and ignored (nothing to reload yet).
  *
- * Threads: a shard belongs to the thread that created it. */
+ * Several shards (wt_runtime.h): each runs on its own thread with
+ * cfg.controlled set, cfg.shard_id/n_shards, a socket in one SO_REUSEPORT
+ * group (cfg.reuseport) and, for n_shards > 1, the forwarding mesh
+ * (cfg.fwd, wt_fwd.h). Per received datagram the shard checks ownership
+ * (wt_steer_owner): a datagram whose DCID names another shard is forwarded
+ * to it (at most once), the others go to the engine. Datagrams forwarded to
+ * this shard are read from the mesh every turn it is woken. A controlled
+ * shard does not read signals: its controller posts commands
+ * (wt_shard_post: stop, snapshot) on a ring and wakes it through the
+ * shard's eventfd (wt_shard_wake_fd), which the forwarding mesh uses too.
+ *
+ * Threads: a shard belongs to the thread that created it, except for
+ * wt_shard_post, wt_shard_wake_fd and wt_shard_read_snapshot, which its one
+ * controller thread may call. */
 #ifndef WT_SHARD_H
 #define WT_SHARD_H
 
@@ -35,6 +48,7 @@
 
 #include "wt_app.h"
 #include "wt_apps.h"
+#include "wt_fwd.h"
 #include "wt_io.h"
 #include "wt_stats.h"
 
@@ -59,7 +73,27 @@ typedef struct wt_shard_config {
   int builtin_apps;                 /* route /echo, /source, /sink (default 1) */
   wt_apps_config apps;              /* their configuration */
   const char *keylog_file;          /* NULL = off */
+  int io_backend;                   /* WT_IO_BACKEND_* (default AUTO) */
+  /* several shards (wt_runtime.h); the defaults make a standalone shard */
+  uint32_t shard_id, n_shards;  /* this shard's index among n_shards (0 of 1) */
+  int reuseport;                /* the socket joins a SO_REUSEPORT group (default 0) */
+  const uint8_t *static_secret; /* 32 bytes shared by every shard (stateless reset
+                                   tokens); NULL = random per engine */
+  int retry_mode;               /* WT_RETRY_* (stored; the engine takes it later) */
+  wt_fwd *fwd;                  /* forwarding mesh when n_shards > 1, else NULL */
+  int controlled;               /* commands from a controller thread (wt_shard_post) */
+  int notify_fd;                /* controlled: eventfd written after a snapshot is
+                                   published (-1 = none) */
 } wt_shard_config;
+
+/* --retry modes (wt_shard_config.retry_mode). */
+enum { WT_RETRY_AUTO = 0, WT_RETRY_ALWAYS = 1, WT_RETRY_NEVER = 2 };
+
+/* Commands for wt_shard_post. */
+enum {
+  WT_SHARD_CMD_STOP = 1,     /* as SIGTERM: drain first, close at the second */
+  WT_SHARD_CMD_SNAPSHOT = 2, /* publish the counters (wt_shard_read_snapshot) */
+};
 
 /* Fill c with the defaults above (listen/cert/key NULL). */
 void wt_shard_config_default(wt_shard_config *c);
@@ -95,6 +129,21 @@ wt_app_router *wt_shard_router(wt_shard *sh);
 
 /* Copy every counter into *snap (see wt_stats.h). */
 void wt_shard_snapshot(const wt_shard *sh, wt_stats_snapshot *snap);
+
+/* Controller thread: queue cmd (WT_SHARD_CMD_*; seq numbers a snapshot
+ * request, > 0) and wake the shard. Returns 0, WT_ERR_STATE (not
+ * controlled) or WT_ERR_AGAIN (command ring full). */
+int wt_shard_post(wt_shard *sh, int cmd, uint64_t seq);
+
+/* Controller thread: if the shard has published the snapshot of request seq
+ * (or a later one), copy it into *snap and return 1; else 0. */
+int wt_shard_read_snapshot(wt_shard *sh, uint64_t seq, wt_stats_snapshot *snap);
+
+/* The shard's wake-up eventfd (controlled shards; -1 otherwise). */
+int wt_shard_wake_fd(const wt_shard *sh);
+
+/* The shard's socket (to attach the steering program to its group). */
+int wt_shard_socket(const wt_shard *sh);
 
 /* The shard's clock: CLOCK_MONOTONIC in nanoseconds. */
 uint64_t wt_shard_clock_ns(void);

@@ -88,7 +88,9 @@ int wt_stats_format_json(const wt_stats_snapshot *s, char *buf, size_t cap) {
         {"gso_sends", io->tx_gso_sends}, {"tx_errors", io->tx_errors}, {"eagain", io->tx_eagain},
         {"rx_packets", io->rx_packets}, {"tx_packets", io->tx_packets}, {"rx_bytes", io->rx_bytes},
         {"tx_bytes", io->tx_bytes}, {"rx_gro_super", io->rx_gro_super},
-        {"rx_truncated", io->rx_truncated}, {"rx_errors", io->rx_errors});
+        {"rx_truncated", io->rx_truncated}, {"rx_errors", io->rx_errors},
+        {"rx_completions", io->rx_completions}, {"rx_enobufs", io->rx_enobufs},
+        {"gso_packets", io->tx_gso_packets}, {"sq_full", io->sq_full}, {"syscalls", io->syscalls});
   GROUP(&w, "errors", {"proto", e->errors_proto}, {"internal", e->errors_internal},
         {"buffered_rejected", e->buffered_rejected});
   GROUP(&w, "apps", {"not_found", s->app.not_found}, {"refused", s->app.refused},
@@ -102,7 +104,88 @@ int wt_stats_format_json(const wt_stats_snapshot *s, char *buf, size_t cap) {
         {"sink_bytes", a->sink_bytes}, {"sink_datagrams", a->sink_datagrams});
   GROUP(&w, "loop", {"turns", s->loop.turns}, {"rx_bounded", s->loop.rx_bounded},
         {"tx_blocked", s->loop.tx_blocked}, {"tx_dropped", s->loop.tx_dropped});
+  GROUP(&w, "forwarding", {"out", s->fwd.forwarded_out}, {"in", s->fwd.forwarded_in},
+        {"drops", s->fwd.forward_drops});
   w_raw(&w, "}");
+  if (w.overflow) {
+    buf[0] = '\0';
+    return WT_ERR_NOBUF;
+  }
+  return (int)w.len;
+}
+
+/* acc[i] += s[i] over a struct made of uint64_t counters only. */
+#define ADD_U64S(acc, s)                                                                           \
+  do {                                                                                             \
+    _Static_assert(sizeof(*(acc)) % sizeof(uint64_t) == 0, "counters only");                      \
+    uint64_t *a_ = (uint64_t *)(void *)(acc);                                                      \
+    const uint64_t *b_ = (const uint64_t *)(const void *)(s);                                      \
+    for (size_t i_ = 0; i_ < sizeof(*(acc)) / sizeof(uint64_t); i_++) {                            \
+      a_[i_] += b_[i_];                                                                            \
+    }                                                                                              \
+  } while (0)
+
+void wt_stats_add(wt_stats_snapshot *acc, const wt_stats_snapshot *s) {
+  if (s->uptime_ms > acc->uptime_ms) {
+    acc->uptime_ms = s->uptime_ms;
+  }
+  ADD_U64S(&acc->engine, &s->engine);
+  ADD_U64S(&acc->io, &s->io);
+  ADD_U64S(&acc->app, &s->app);
+  ADD_U64S(&acc->apps, &s->apps);
+  ADD_U64S(&acc->loop, &s->loop);
+  ADD_U64S(&acc->fwd, &s->fwd);
+}
+
+static void w_shard(stats_writer *w, size_t id, const wt_stats_snapshot *s) {
+  const stats_kv kv[] = {
+      {"id", id},
+      {"conns_active", s->engine.conns_active},
+      {"conns_accepted", s->engine.conns_accepted},
+      {"sessions_opened", s->engine.sessions_opened},
+      {"sessions_active", s->engine.sessions_active},
+      {"packets_in", s->engine.pkts_in},
+      {"packets_out", s->engine.pkts_out},
+      {"rx_datagrams", s->io.rx_packets},
+      {"forwarded_out", s->fwd.forwarded_out},
+      {"forwarded_in", s->fwd.forwarded_in},
+      {"forward_drops", s->fwd.forward_drops},
+  };
+  w_raw(w, "{");
+  for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++) {
+    if (i) {
+      w_raw(w, ",");
+    }
+    w_kv(w, kv[i].key, kv[i].val);
+  }
+  w_raw(w, "}");
+}
+
+int wt_stats_format_json_shards(const wt_stats_snapshot *per, size_t n, int steering_attached,
+                                char *buf, size_t cap) {
+  if (!per || n == 0 || !buf || cap == 0) {
+    return WT_ERR_INVAL;
+  }
+  wt_stats_snapshot total;
+  memset(&total, 0, sizeof(total));
+  for (size_t i = 0; i < n; i++) {
+    wt_stats_add(&total, &per[i]);
+  }
+  int len = wt_stats_format_json(&total, buf, cap);
+  if (len < 0) {
+    return len;
+  }
+  /* reopen the object: drop its closing brace */
+  stats_writer w = {.buf = buf, .cap = cap, .len = (size_t)len - 1};
+  GROUP(&w, "steering", {"workers", n}, {"attached", steering_attached ? 1 : 0});
+  w_raw(&w, ",\"shards\":[");
+  for (size_t i = 0; i < n; i++) {
+    if (i) {
+      w_raw(&w, ",");
+    }
+    w_shard(&w, i, &per[i]);
+  }
+  w_raw(&w, "]}");
   if (w.overflow) {
     buf[0] = '\0';
     return WT_ERR_NOBUF;

@@ -19,7 +19,8 @@
  *          "echo_datagrams":N,"echo_datagrams_dropped":N,"echo_overflow_resets":N,
  *          "echo_push_reply_bytes":N,"source_sessions":N,"source_bytes":N,
  *          "source_streams_done":N,"sink_sessions":N,"sink_bytes":N,"sink_datagrams":N},
- *  "loop":{"turns":N,"rx_bounded":N,"tx_blocked":N,"tx_dropped":N}}
+ *  "loop":{"turns":N,"rx_bounded":N,"tx_blocked":N,"tx_dropped":N},
+ *  "forwarding":{"out":N,"in":N,"drops":N}}
  *
  * (shown wrapped; the real line has no spaces or newlines). Groups and keys
  * appear in this order; new keys may be added, none is ever removed. */
@@ -32,6 +33,7 @@
 #include "wt_app.h"
 #include "wt_apps.h"
 #include "wt_engine.h"
+#include "wt_fwd.h"
 #include "wt_io.h"
 
 /* Counters of the shard's own loop. */
@@ -50,6 +52,7 @@ typedef struct wt_stats_snapshot {
   wt_app_ctx_stats app;
   wt_apps_counters apps;
   wt_stats_loop loop;
+  wt_fwd_stats fwd;
 } wt_stats_snapshot;
 
 /* Bytes always enough for the line and its NUL. */
@@ -59,5 +62,22 @@ typedef struct wt_stats_snapshot {
  * length, WT_ERR_NOBUF if cap is too small (buf holds "" then, if cap > 0)
  * or WT_ERR_INVAL. */
 int wt_stats_format_json(const wt_stats_snapshot *s, char *buf, size_t cap);
+
+/* Add every counter of s to acc (uptime_ms: the larger one). */
+void wt_stats_add(wt_stats_snapshot *acc, const wt_stats_snapshot *s);
+
+/* Bytes always enough for wt_stats_format_json_shards with n shards. */
+#define WT_STATS_JSON_SHARDS_MAX(n) (WT_STATS_JSON_MAX + 64 + (size_t)(n) * 400)
+
+/* The line of a process with n shards: the totals (the sum of per[0..n),
+ * keys as above), then
+ *   ,"steering":{"workers":N,"attached":0|1},
+ *   "shards":[{"id":0,"conns_active":N,"conns_accepted":N,"sessions_opened":N,
+ *              "sessions_active":N,"packets_in":N,"packets_out":N,
+ *              "rx_datagrams":N,"forwarded_out":N,"forwarded_in":N,
+ *              "forward_drops":N},...]}
+ * Same returns as wt_stats_format_json. */
+int wt_stats_format_json_shards(const wt_stats_snapshot *per, size_t n, int steering_attached,
+                                char *buf, size_t cap);
 
 #endif

@@ -12,7 +12,8 @@
 #   wt_done                   # summary; exit 1 if any check failed
 #
 # Environment (set by ctest): WTCAST_BIN (the build's bin dir), WTCAST_SRC,
-# WTCAST_BUILD. Everything binds 127.0.0.1 only. Only PIDs started here are
+# WTCAST_BUILD, and for loopback_* WTCAST_IO (uring or portable: the
+# server's --io). Everything binds 127.0.0.1 only. Only PIDs started here are
 # ever signalled. A missing binary is a failure, not a skip: these tests are
 # meant to fail loudly until the pieces they exercise exist.
 
@@ -265,7 +266,10 @@ wt_server_start() {
   WT_SERVER_OUT=$WT_TMP/server$wt_nserver.out
   WT_SERVER_ERR=$WT_TMP/server$wt_nserver.err
   WT_SERVER_RC=
-  "$WT_BIN/wtcast" --listen 127.0.0.1:0 --cert "$WT_CERT" --key "$WT_KEY" "$@" \
+  local io=()
+  # WTCAST_IO (set by ctest: uring or portable) picks the server's datapath.
+  if [ -n "${WTCAST_IO:-}" ]; then io=(--io "$WTCAST_IO"); fi
+  "$WT_BIN/wtcast" --listen 127.0.0.1:0 --cert "$WT_CERT" --key "$WT_KEY" "${io[@]}" "$@" \
     >"$WT_SERVER_OUT" 2>"$WT_SERVER_ERR" &
   WT_SERVER_PID=$!
   if ! wt_wait_until 10 wt_server_port; then

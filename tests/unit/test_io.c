@@ -27,9 +27,16 @@ static int64_t now_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* This file tests the portable backend; test_io_conformance.c runs the
+ * backend-neutral suite against both. */
+static void test_config_default(wt_io_config *c) {
+  wt_io_config_default(c);
+  c->backend = WT_IO_BACKEND_PORTABLE;
+}
+
 static wt_io *open_io(const char *bind, int gro, int gso, unsigned rx_bufsize) {
   wt_io_config c;
-  wt_io_config_default(&c);
+  test_config_default(&c);
   c.bind_addr = bind;
   c.gro = gro;
   c.gso = gso;
@@ -282,29 +289,38 @@ static void test_open_config(void) {
   wt_io *io = (wt_io *)(void *)&sentinel;
   CHECK_EQ(wt_io_open(NULL, &c), WT_ERR_INVAL);
   c.backend = WT_IO_BACKEND_URING;
-  CHECK_EQ(wt_io_open(&io, &c), WT_ERR_UNSUPPORTED);
+  c.rx_buffers = 3; /* not a power of two */
+  CHECK_EQ(wt_io_open(&io, &c), WT_ERR_CONFIG);
   CHECK(io == NULL);
+  c.rx_buffers = 0;
+  c.ring_entries = 8192;
+  CHECK_EQ(wt_io_open(&io, &c), WT_ERR_CONFIG);
+  c.ring_entries = 0;
   c.backend = 99;
   CHECK_EQ(wt_io_open(&io, &c), WT_ERR_CONFIG);
-  wt_io_config_default(&c);
+  test_config_default(&c);
   c.bind_addr = "nonsense";
   CHECK_EQ(wt_io_open(&io, &c), WT_ERR_CONFIG);
   c.bind_addr = NULL;
   CHECK_EQ(wt_io_open(&io, &c), WT_ERR_CONFIG);
-  wt_io_config_default(&c);
+  test_config_default(&c);
   c.rx_batch = WT_IO_RX_BATCH_MAX + 1;
   CHECK_EQ(wt_io_open(&io, &c), WT_ERR_CONFIG);
   c.rx_batch = 0;
   c.rx_bufsize = 10;
   CHECK_EQ(wt_io_open(&io, &c), WT_ERR_CONFIG);
 
-  /* NULL config = defaults (0.0.0.0:0, PORTABLE). */
+  /* NULL config = defaults (0.0.0.0:0, AUTO: io_uring when the probe passes). */
+  char why[128];
+  int uring_ok = wt_io_uring_probe(why, sizeof(why)) == 0;
   CHECK_EQ(wt_io_open(&io, NULL), 0);
   CHECK_FATAL(io != NULL);
   char b[WT_IO_ADDR_STRLEN];
   CHECK(strncmp(fmt(wt_io_local(io), b), "0.0.0.0:", 8) == 0);
   CHECK(strcmp(b, "0.0.0.0:0") != 0); /* a real port */
-  CHECK_EQ(wt_io_backend(io), WT_IO_BACKEND_PORTABLE);
+  CHECK_EQ(wt_io_backend(io), uring_ok ? WT_IO_BACKEND_URING : WT_IO_BACKEND_PORTABLE);
+  CHECK(wt_io_backend_reason(io)[0] != '\0');
+  printf("  AUTO picked %s: %s\n", wt_io_backend_name(wt_io_backend(io)), wt_io_backend_reason(io));
   CHECK(wt_io_fd(io) >= 0);
   wt_io_close(io);
   wt_io_close(NULL);
@@ -312,7 +328,7 @@ static void test_open_config(void) {
   /* SO_REUSEPORT: two sockets on one port only when both ask for it. */
   wt_io *a = open_io("127.0.0.1:0", 1, 1, 0), *x = NULL, *y = NULL;
   CHECK_FATAL(a != NULL);
-  wt_io_config_default(&c);
+  test_config_default(&c);
   c.bind_addr = fmt(wt_io_local(a), b);
   CHECK_EQ(wt_io_open(&x, &c), WT_ERR_IO); /* in use */
   wt_io_close(a);
@@ -914,7 +930,7 @@ static int backpressure_child(void) {
     return 77;
   }
   wt_io_config c;
-  wt_io_config_default(&c);
+  test_config_default(&c);
   c.bind_addr = "127.0.0.1:0";
   c.sndbuf = 4096;
   wt_io *s = NULL, *r = NULL;

@@ -52,7 +52,18 @@ typedef struct cl_opts {
   int expect_push;     /* --expect-push */
   int wait_close;      /* --wait-close, or implied by "close=" in the URL query */
   int log_level;
+  int inject;          /* --inject: CL_INJ_*, applied to the last session of each connection */
+  uint32_t sequential; /* --sequential N: N connections one after another, 0 = off */
 } cl_opts;
+
+/* --inject kinds (fault injection through wt_testhook.h). */
+enum {
+  CL_INJ_NONE = 0,
+  CL_INJ_STREAM_HEADER, /* bidi 0x41 + (session ID + 1): expect H3_ID_ERROR on that stream */
+  CL_INJ_CAPSULE,       /* CLOSE capsule of length 2: expect H3_MESSAGE_ERROR on CONNECT */
+  CL_INJ_CAPSULE_UTF8,  /* CLOSE capsule, reason not UTF-8: same */
+};
+extern const char *const cl_inject_names[];
 
 /* ------------------------------------------------------------------ byte patterns */
 
@@ -146,10 +157,37 @@ typedef struct cl_sref {
   int peer;  /* peer-initiated */
   int bidi;
   int tx_role, rx_role; /* this stream is op->tx_st / op->rx_st */
+  int inject;           /* the --inject stream of sess */
   int classified;
   uint8_t pre[16];
   size_t pre_len;
 } cl_sref;
+
+/* ------------------------------------------------------------------ fault injection */
+
+/* What was injected on a session and what the server answered. */
+typedef struct cl_inject {
+  int kind; /* CL_INJ_*; 0 = this session injects nothing */
+  int started, done, ok;
+  uint64_t t_start, deadline;
+  uint8_t sent[64]; /* the raw bytes injected */
+  size_t sent_len;
+  uint64_t expected_code; /* raw HTTP/3 code the server must answer with */
+  /* stream-header */
+  wt_stream *st;
+  int64_t stream_id;
+  int reset_seen, reset_has_app; /* RESET_STREAM; its WT app code if in range */
+  uint32_t reset_app;
+  int stop_seen;
+  int session_open_after; /* the session was still open when the stream ended */
+  /* capsule */
+  int session_closed, session_clean;
+  uint32_t session_code;
+  /* raw code read through wt_testhook_peer_code */
+  int have_code, code_how;
+  uint64_t code;
+  char err[200];
+} cl_inject;
 
 /* ------------------------------------------------------------------ sessions, connections */
 
@@ -185,6 +223,7 @@ struct cl_session {
   size_t close_reason_len;
   int closed_by_server; /* session_close not caused by our close */
   int finished;         /* nothing more to do for this session */
+  cl_inject inj;        /* --inject on this session (kind 0 = none) */
 };
 
 enum { CL_CS_ACTIVE, CL_CS_LINGER, CL_CS_CLOSING, CL_CS_CLOSED };
@@ -195,6 +234,8 @@ typedef struct cl_conn {
   wt_conn *wc;
   int state;
   uint64_t t_start, t_first_reply, linger_until, close_deadline;
+  uint64_t t_done;   /* every session finished (--sequential latency) */
+  int codes_watched; /* wt_testhook_watch_codes succeeded (--inject) */
   cl_session *sess;
   uint32_t n_sess;
   int conn_closed; /* conn_close seen */
@@ -217,6 +258,10 @@ typedef struct cl_client {
   size_t n_errors, cap_errors;
   uint8_t *scratch;                    /* CL_SCRATCH bytes for verification */
   uint64_t bytes_sent, bytes_received; /* application payload */
+  /* --sequential: per-connection latency (connect to all sessions finished) */
+  uint64_t *seq_lat;
+  uint32_t seq_done, seq_ok;
+  uint64_t seq_t0, seq_t1;
 } cl_client;
 
 #define CL_SCRATCH  65536
@@ -243,6 +288,10 @@ int cl_session_ok(const cl_session *s);
 /* Free the stream refs whose streams never saw stream_close (after
  * wt_engine_del, which runs no callbacks). */
 void cl_srefs_free_all(void);
+/* Detach every stream ref from its session (--sequential, before the
+ * sessions of a finished connection are freed): their callbacks then only
+ * free the ref. */
+void cl_srefs_orphan_all(void);
 
 /* loop.c: run until every connection is closed or the deadline passes. */
 int cl_run(cl_client *c);

@@ -120,7 +120,9 @@ static void cl_conn_close(cl_conn *cn, uint64_t now) {
   if (cn->wc) {
     cn->closed_by_us = 1;
     cn->state = CL_CS_CLOSING;
-    cn->close_deadline = now + CL_CLOSE_WAIT_NS;
+    /* --sequential: the next connection starts as soon as our
+     * CONNECTION_CLOSE is out (the engine finishes the closing period). */
+    cn->close_deadline = now + (cn->cl->o->sequential ? 0 : CL_CLOSE_WAIT_NS);
     wt_conn_close(cn->wc, WT_H3_NO_ERROR); /* may run conn_close at once */
   } else {
     cn->state = CL_CS_CLOSED;
@@ -146,6 +148,9 @@ static uint64_t cl_conn_tick(cl_conn *cn, uint64_t now) {
     }
     if (!all) {
       return wake;
+    }
+    if (!cn->t_done) {
+      cn->t_done = now;
     }
     if (any_close && cn->wc) {
       /* Give the CLOSE capsule time to be acknowledged before the

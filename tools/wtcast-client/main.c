@@ -25,9 +25,11 @@
 
 #include "client.h"
 #include "wt_log.h"
+#include "wt_testhook.h"
 #include "wt_utf8.h"
 
 #define CL_MAX_SESSIONS_TOTAL 100000
+#define CL_MAX_SEQUENTIAL     1000000
 #define CL_MAX_DGRAM_TOTAL    UINT64_C(100000000) /* datagram flags kept in memory */
 
 static void cl_usage(FILE *f) {
@@ -54,6 +56,15 @@ static void cl_usage(FILE *f) {
         "  --connections N     connections in parallel (default 1)\n"
         "  --origin ORIGIN     send this Origin header\n"
         "  --timeout MS        bound for the whole run (default 30000)\n"
+        "  --sequential N      run N connections one after another (each: handshake, CONNECT,\n"
+        "                      the operations, close) and report sessions_per_s and latency\n"
+        "fault injection (tests; on the last session of each connection, which runs no\n"
+        "operation; the others run theirs):\n"
+        "  --inject KIND       stream-header: a bidi stream naming session ID + 1 (expect the\n"
+        "                      server to reset it with H3_ID_ERROR 0x108, session kept);\n"
+        "                      capsule / capsule-utf8: a CLOSE capsule of length 2 / with a\n"
+        "                      non-UTF-8 reason (expect the CONNECT stream reset with\n"
+        "                      H3_MESSAGE_ERROR 0x10e, only that session ended)\n"
         "  --log-level LEVEL   error|warn|info|debug|trace (default warn), on stderr\n"
         "exit status: 0 all verified, 1 something failed, 2 bad arguments\n",
         f);
@@ -241,6 +252,8 @@ enum {
   OPT_PUSH,
   OPT_WAIT_CLOSE,
   OPT_LOG,
+  OPT_INJECT,
+  OPT_SEQUENTIAL,
   OPT_HELP,
 };
 
@@ -263,6 +276,8 @@ static int cl_parse_args(cl_opts *o, int argc, char **argv) {
       {"expect-push", no_argument, NULL, OPT_PUSH},
       {"wait-close", no_argument, NULL, OPT_WAIT_CLOSE},
       {"log-level", required_argument, NULL, OPT_LOG},
+      {"inject", required_argument, NULL, OPT_INJECT},
+      {"sequential", required_argument, NULL, OPT_SEQUENTIAL},
       {"help", no_argument, NULL, OPT_HELP},
       {NULL, 0, NULL, 0},
   };
@@ -334,6 +349,19 @@ static int cl_parse_args(cl_opts *o, int argc, char **argv) {
       o->log_level = wt_log_level_parse(optarg);
       bad = o->log_level < 0 ? "--log-level wants error|warn|info|debug|trace" : NULL;
       break;
+    case OPT_INJECT:
+      o->inject = CL_INJ_NONE;
+      for (int k = CL_INJ_STREAM_HEADER; k <= CL_INJ_CAPSULE_UTF8; k++) {
+        o->inject = strcmp(optarg, cl_inject_names[k]) == 0 ? k : o->inject;
+      }
+      bad = o->inject == CL_INJ_NONE ? "--inject wants stream-header|capsule|capsule-utf8" : NULL;
+      break;
+    case OPT_SEQUENTIAL:
+      bad = cl_parse_u64(optarg, CL_MAX_SEQUENTIAL, &v) < 0 || v == 0
+                ? "--sequential wants 1..1000000"
+                : NULL;
+      o->sequential = (uint32_t)v;
+      break;
     case OPT_HELP:
     case 'h':
       cl_usage(stdout);
@@ -353,6 +381,11 @@ static int cl_parse_args(cl_opts *o, int argc, char **argv) {
   }
   if (trust > 1) {
     fprintf(stderr, "wtcast-client: use only one of --cert-hash, --ca, --insecure\n");
+    return -1;
+  }
+  if (o->sequential && o->connections > 1) {
+    fprintf(stderr,
+            "wtcast-client: --sequential runs one connection at a time (no --connections)\n");
     return -1;
   }
   o->url = argv[optind];
@@ -439,6 +472,63 @@ static const char *cl_outcome(const cl_session *s) {
   }
 }
 
+static void cj_hexcode(cl_json *j, const char *key, uint64_t v) {
+  char buf[24];
+  snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
+  cj_str(j, key, buf);
+}
+
+static void cl_report_inject(cl_json *j, const cl_session *s) {
+  const cl_inject *in = &s->inj;
+  char hex[2 * sizeof(in->sent) + 1];
+  for (size_t i = 0; i < in->sent_len && i < sizeof(in->sent); i++) {
+    snprintf(hex + 2 * i, 3, "%02x", in->sent[i]);
+  }
+  hex[2 * (in->sent_len < sizeof(in->sent) ? in->sent_len : sizeof(in->sent))] = '\0';
+  cj_begin_obj(j, "inject");
+  cj_str(j, "kind", cl_inject_names[in->kind]);
+  cj_str(j, "sent_hex", hex);
+  cj_bool(j, "codes_watched", s->conn->codes_watched);
+  cj_u64(j, "expected_code", in->expected_code);
+  cj_hexcode(j, "expected_code_hex", in->expected_code);
+  const char *key = in->kind == CL_INJ_STREAM_HEADER ? "stream_reset_code" : "session_reset_code";
+  char hkey[40];
+  snprintf(hkey, sizeof(hkey), "%s_hex", key);
+  if (in->have_code) {
+    cj_u64(j, key, in->code);
+    cj_hexcode(j, hkey, in->code);
+    cj_str(j, "code_from",
+           in->code_how == WT_TESTHOOK_CODE_RESET ? "reset_stream" : "stream_close");
+  } else {
+    cj_null(j, key);
+  }
+  if (in->kind == CL_INJ_STREAM_HEADER) {
+    if (in->stream_id >= 0) {
+      cj_i64(j, "stream_id", in->stream_id);
+    }
+    cj_bool(j, "stream_reset", in->reset_seen);
+    if (in->reset_seen && in->reset_has_app) {
+      cj_u64(j, "stream_reset_app_code", in->reset_app);
+    }
+    cj_bool(j, "stream_stop", in->stop_seen);
+    cj_bool(j, "session_open_after", in->session_open_after);
+  } else {
+    cj_bool(j, "session_closed", in->session_closed);
+    if (in->session_closed) {
+      cj_bool(j, "session_clean", in->session_clean);
+      cj_u64(j, "session_close_code", in->session_code);
+    }
+  }
+  if (in->done && in->t_start) {
+    cj_bool(j, "answered", 1);
+  }
+  cj_bool(j, "as_expected", in->done && in->ok);
+  if (in->err[0]) {
+    cj_str(j, "error", in->err);
+  }
+  cj_end_obj(j);
+}
+
 static void cl_report_session(cl_json *j, const cl_session *s, const cl_opts *o) {
   cj_begin_obj(j, NULL);
   cj_u64(j, "index", s->index);
@@ -491,6 +581,9 @@ static void cl_report_session(cl_json *j, const cl_session *s, const cl_opts *o)
   }
   if (s->drained) {
     cj_bool(j, "drain_received", 1);
+  }
+  if (s->inj.kind) {
+    cl_report_inject(j, s);
   }
   if (s->unexpected_streams) {
     cj_u64(j, "unexpected_streams", s->unexpected_streams);
@@ -591,6 +684,48 @@ static void cl_report_totals(cl_json *j, const cl_client *c, uint64_t t_end) {
   cj_end_obj(j);
 }
 
+static int cl_u64_cmp(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of sorted v[0..n). */
+static uint64_t cl_pct(const uint64_t *v, size_t n, unsigned p) {
+  size_t rank = ((size_t)p * n + 99) / 100;
+  return v[rank ? rank - 1 : 0];
+}
+
+static void cl_report_sequential(cl_json *j, const cl_client *c) {
+  cj_begin_obj(j, "sequential");
+  cj_u64(j, "requested", c->o->sequential);
+  cj_u64(j, "completed", c->seq_done);
+  cj_u64(j, "verified", c->seq_ok);
+  double total_ms = cl_ms(c->seq_t0, c->seq_t1);
+  cj_num(j, "total_ms", total_ms);
+  cj_num(j, "sessions_per_s",
+         total_ms > 0 ? (double)c->seq_done * (double)c->o->sessions * 1000.0 / total_ms : 0.0);
+  if (c->seq_done && c->seq_lat) {
+    uint64_t *v = malloc(c->seq_done * sizeof(*v));
+    if (v) {
+      memcpy(v, c->seq_lat, c->seq_done * sizeof(*v));
+      qsort(v, c->seq_done, sizeof(*v), cl_u64_cmp);
+      double sum = 0;
+      for (uint32_t i = 0; i < c->seq_done; i++) {
+        sum += (double)v[i];
+      }
+      cj_begin_obj(j, "latency_ms");
+      cj_num(j, "min", (double)v[0] / 1e6);
+      cj_num(j, "p50", (double)cl_pct(v, c->seq_done, 50) / 1e6);
+      cj_num(j, "p99", (double)cl_pct(v, c->seq_done, 99) / 1e6);
+      cj_num(j, "max", (double)v[c->seq_done - 1] / 1e6);
+      cj_num(j, "avg", sum / (double)c->seq_done / 1e6);
+      cj_end_obj(j);
+      free(v);
+    }
+  }
+  cj_end_obj(j);
+}
+
 static void cl_report(const cl_client *c, uint64_t t_end, int ok) {
   const cl_opts *o = c->o;
   cl_json j = {.f = stdout};
@@ -639,6 +774,9 @@ static void cl_report(const cl_client *c, uint64_t t_end, int ok) {
   cj_end_arr(&j);
   if (c->conns && c->n_conns) {
     cl_report_totals(&j, c, t_end);
+  }
+  if (o->sequential) {
+    cl_report_sequential(&j, c);
   }
   if (c->eng) {
     const wt_engine_stats *st = wt_engine_get_stats(c->eng);
@@ -768,6 +906,13 @@ static int cl_start(cl_client *c) {
       continue;
     }
     wt_conn_set_user(cn->wc, cn);
+    if (o->inject) {
+      /* Read the raw HTTP/3 codes the server answers with (test hook). */
+      cn->codes_watched = wt_testhook_watch_codes(cn->wc) == 0;
+      if (!cn->codes_watched) {
+        WT_LOG_WARN("conn %u: cannot watch raw error codes (ngtcp2 differs); codes unknown", i);
+      }
+    }
     for (uint32_t k = 0; k < cn->n_sess; k++) {
       cl_session *s = &cn->sess[k];
       s->t_request = now;
@@ -785,11 +930,26 @@ static int cl_start(cl_client *c) {
   return 0;
 }
 
-static void cl_free(cl_client *c) {
-  if (c->eng) {
-    wt_engine_del(c->eng);
+/* detach: the engine lives on (--sequential) and may still hold
+ * connections that are closing: detach them (and their sessions and
+ * streams) from what is freed here. Without it the engine must be gone. */
+static void cl_free_conns(cl_client *c, int detach) {
+  if (detach) {
+    cl_srefs_orphan_all();
   }
-  cl_srefs_free_all();
+  for (uint32_t i = 0; detach && c->conns && i < c->n_conns; i++) {
+    cl_conn *cn = &c->conns[i];
+    if (cn->wc) {
+      wt_conn_set_user(cn->wc, NULL);
+      cn->wc = NULL;
+    }
+    for (uint32_t k = 0; k < cn->n_sess; k++) {
+      if (cn->sess[k].ws) {
+        wt_session_set_user(cn->sess[k].ws, NULL);
+        cn->sess[k].ws = NULL;
+      }
+    }
+  }
   for (uint32_t i = 0; c->conns && i < c->n_conns; i++) {
     for (uint32_t k = 0; k < c->conns[i].n_sess; k++) {
       cl_session_free(&c->conns[i].sess[k]);
@@ -797,6 +957,60 @@ static void cl_free(cl_client *c) {
     free(c->conns[i].sess);
   }
   free(c->conns);
+  c->conns = NULL;
+  c->n_conns = 0;
+}
+
+static int cl_all_ok(const cl_client *c) {
+  int ok = 1;
+  for (uint32_t i = 0; i < c->n_conns; i++) {
+    for (uint32_t k = 0; k < c->conns[i].n_sess; k++) {
+      ok = ok && cl_session_ok(&c->conns[i].sess[k]);
+    }
+  }
+  return ok;
+}
+
+/* --sequential: one connection at a time on the same engine and socket.
+ * The report keeps the last connection's details. */
+static int cl_run_sequential(cl_client *c) {
+  uint32_t n = c->o->sequential;
+  c->seq_lat = calloc(n, sizeof(*c->seq_lat));
+  if (!c->seq_lat) {
+    cl_error(c, "out of memory");
+    return 0;
+  }
+  int ok = 1;
+  c->seq_t0 = cl_now();
+  for (uint32_t i = 0; i < n && !c->timed_out; i++) {
+    if (i > 0) {
+      cl_free_conns(c, 1);
+    }
+    size_t errs = c->n_errors;
+    if (cl_start(c) != 0) {
+      ok = 0;
+      break;
+    }
+    cl_run(c);
+    uint64_t now = cl_now();
+    const cl_conn *cn = &c->conns[0];
+    uint64_t end = cn->t_done ? cn->t_done : now;
+    c->seq_lat[c->seq_done++] = end > cn->t_start ? end - cn->t_start : 0;
+    int this_ok = cl_all_ok(c) && c->n_errors == errs && !c->timed_out;
+    c->seq_ok += (uint32_t)this_ok;
+    ok = ok && this_ok;
+  }
+  c->seq_t1 = cl_now();
+  return ok && !c->timed_out && c->n_errors == 0;
+}
+
+static void cl_free(cl_client *c) {
+  if (c->eng) {
+    wt_engine_del(c->eng);
+  }
+  cl_srefs_free_all();
+  cl_free_conns(c, 0);
+  free(c->seq_lat);
   wt_io_close(c->io);
   for (size_t i = 0; i < c->n_errors; i++) {
     free(c->errors[i]);
@@ -821,14 +1035,11 @@ int main(int argc, char **argv) {
   wt_engine_callbacks cb;
   cl_callbacks(&cb);
   int ok = 0;
-  if (c.scratch && cl_setup(&c, &cb) == 0 && cl_start(&c) == 0) {
+  if (c.scratch && o.sequential && cl_setup(&c, &cb) == 0) {
+    ok = cl_run_sequential(&c);
+  } else if (c.scratch && !o.sequential && cl_setup(&c, &cb) == 0 && cl_start(&c) == 0) {
     cl_run(&c);
-    ok = c.n_errors == 0 && !c.timed_out;
-    for (uint32_t i = 0; i < c.n_conns; i++) {
-      for (uint32_t k = 0; k < c.conns[i].n_sess; k++) {
-        ok = ok && cl_session_ok(&c.conns[i].sess[k]);
-      }
-    }
+    ok = c.n_errors == 0 && !c.timed_out && cl_all_ok(&c);
   } else if (!c.scratch) {
     cl_error(&c, "out of memory");
   }

@@ -9,7 +9,10 @@
 #include <string.h>
 
 #include "client.h"
+#include "wt_capsule.h"
 #include "wt_log.h"
+#include "wt_testhook.h"
+#include "wt_varint.h"
 
 /* Fixed seeds, so every run sends the same bytes. */
 #define CL_SEED_BIDI   UINT64_C(0x9e3779b97f4a7c15)
@@ -19,14 +22,16 @@
 #define CL_PUSH_BIDI_TEXT "server-bidi-hello"
 #define CL_PUSH_UNI_TEXT  "server-uni-hello"
 
-#define CL_DG_SIZE     64        /* bytes per datagram (less if the path allows less) */
-#define CL_DG_HDR      12        /* "wtdg" + u32 sequence + u32 session index */
-#define CL_DG_BURST    16        /* datagrams per pacing tick */
-#define CL_DG_TICK_NS  1000000   /* one burst per millisecond */
-#define CL_DG_WINDOW   128       /* unanswered datagrams before we wait... */
-#define CL_DG_STALL_NS 20000000  /* ...for at most this long */
-#define CL_DG_QUIET_NS 500000000 /* after the last send: how long to wait for echoes */
-#define CL_RETRY_NS    1000000   /* retry a stream open refused for lack of credit */
+#define CL_DG_SIZE     64                   /* bytes per datagram (less if the path allows less) */
+#define CL_DG_HDR      12                   /* "wtdg" + u32 sequence + u32 session index */
+#define CL_DG_BURST    16                   /* datagrams per pacing tick */
+#define CL_DG_TICK_NS  1000000              /* one burst per millisecond */
+#define CL_DG_WINDOW   128                  /* unanswered datagrams before we wait... */
+#define CL_DG_STALL_NS 20000000             /* ...for at most this long */
+#define CL_DG_QUIET_NS 500000000            /* after the last send: how long to wait for echoes */
+#define CL_RETRY_NS    1000000              /* retry a stream open refused for lack of credit */
+#define CL_INJ_WAIT_NS UINT64_C(5000000000) /* how long the server has to answer an injection */
+#define CL_INJ_PAYLOAD "zzz"                /* sent after the malformed stream header */
 
 /* ------------------------------------------------------------------ patterns */
 
@@ -142,6 +147,14 @@ static void cl_sref_del(cl_sref *r) {
   n->prev->next = n->next;
   n->next->prev = n->prev;
   free(n);
+}
+
+void cl_srefs_orphan_all(void) {
+  for (cl_sref_node *n = cl_srefs.next; n != &cl_srefs; n = n->next) {
+    n->ref.sess = NULL;
+    n->ref.op = NULL;
+    n->ref.inject = 0;
+  }
 }
 
 void cl_srefs_free_all(void) {
@@ -332,6 +345,16 @@ int cl_session_setup(cl_session *s) {
   for (int i = 0; i < CL_OP_N; i++) {
     cl_op_init(&s->ops[i], s, cl_op_names[i]);
   }
+  memset(&s->inj, 0, sizeof(s->inj));
+  memset(&s->dg, 0, sizeof(s->dg));
+  if (o->inject != CL_INJ_NONE && s->index == o->sessions - 1) {
+    /* The injecting session runs no operation of its own. */
+    s->inj.kind = o->inject;
+    s->inj.stream_id = -1;
+    s->inj.expected_code = o->inject == CL_INJ_STREAM_HEADER ? (uint64_t)WT_H3_ID_ERROR
+                                                             : (uint64_t)WT_H3_MESSAGE_ERROR;
+    return 0;
+  }
   cl_op *op = &s->ops[CL_OP_ECHO];
   if (o->echo_text) {
     op->active = op->tx_local = op->tx_bidi = op->expect_rx = 1;
@@ -388,7 +411,6 @@ int cl_session_setup(cl_session *s) {
       }
     }
   }
-  memset(&s->dg, 0, sizeof(s->dg));
   if (o->datagrams >= 0) {
     s->dg.active = 1;
     s->dg.n = (uint64_t)o->datagrams;
@@ -542,6 +564,157 @@ static void cl_dg_rx(cl_session *s, const uint8_t *data, size_t len, uint64_t no
   }
 }
 
+/* ------------------------------------------------------------------ fault injection */
+
+const char *const cl_inject_names[] = {"none", "stream-header", "capsule", "capsule-utf8"};
+
+static void cl_inj_fail(cl_session *s, uint64_t now, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void cl_inj_fail(cl_session *s, uint64_t now, const char *fmt, ...) {
+  cl_inject *in = &s->inj;
+  if (in->done) {
+    return;
+  }
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(in->err, sizeof(in->err), fmt, ap);
+  va_end(ap);
+  in->done = 1;
+  in->ok = 0;
+  cl_error(s->cl, "conn %u session %u inject %s: %s", s->conn->index, s->index,
+           cl_inject_names[in->kind], in->err);
+  (void)now;
+}
+
+/* Read the raw code the server answered with on stream_id (if watched). */
+static void cl_inj_code(cl_session *s, int64_t stream_id) {
+  cl_inject *in = &s->inj;
+  uint64_t code;
+  int how;
+  if (stream_id >= 0 && s->conn->wc &&
+      wt_testhook_peer_code(s->conn->wc, stream_id, &code, &how) == 0) {
+    in->have_code = 1;
+    in->code = code;
+    in->code_how = how;
+  }
+}
+
+/* The server's answer is complete: judge it. */
+static void cl_inj_judge(cl_session *s, uint64_t now, int answered, const char *what) {
+  cl_inject *in = &s->inj;
+  if (in->done) {
+    return;
+  }
+  if (!answered) {
+    cl_inj_fail(s, now, "%s", what);
+    return;
+  }
+  if (s->conn->codes_watched && !in->have_code) {
+    cl_inj_fail(s, now, "%s, but no error code was recorded", what);
+    return;
+  }
+  if (in->have_code && in->code != in->expected_code) {
+    cl_inj_fail(s, now, "%s with code 0x%" PRIx64 ", expected 0x%" PRIx64, what, in->code,
+                in->expected_code);
+    return;
+  }
+  in->done = 1;
+  in->ok = 1;
+}
+
+static int cl_inj_start(cl_session *s, uint64_t now) {
+  cl_inject *in = &s->inj;
+  uint8_t *p = in->sent;
+  int r;
+  switch (in->kind) {
+  case CL_INJ_STREAM_HEADER: {
+    /* Signal 0x41, then a Session ID that is not a client-initiated bidi
+     * stream ID (draft-ietf-webtrans-http3 section 4.2): H3_ID_ERROR. */
+    p = wt_varint_put(p, 0x41);
+    p = wt_varint_put(p, s->session_id + 1);
+    in->sent_len = (size_t)(p - in->sent);
+    wt_stream *st = NULL;
+    r = wt_testhook_open_raw_stream(s->ws, 1, in->sent, in->sent_len, &st);
+    if (r == WT_ERR_AGAIN) {
+      return 0; /* no stream credit yet */
+    }
+    if (r < 0) {
+      in->started = 1;
+      cl_inj_fail(s, now, "open raw stream: %s", wt_err_str(r));
+      return 1;
+    }
+    cl_sref *ref = cl_sref_new(s);
+    if (!ref) {
+      wt_stream_reset(st, 0);
+      in->started = 1;
+      cl_inj_fail(s, now, "out of memory");
+      return 1;
+    }
+    ref->inject = 1;
+    ref->bidi = 1;
+    ref->classified = 1;
+    wt_stream_set_user(st, ref);
+    in->st = st;
+    in->stream_id = (int64_t)wt_stream_id(st);
+    wt_stream_write(st, (const uint8_t *)CL_INJ_PAYLOAD, strlen(CL_INJ_PAYLOAD), 1);
+    break;
+  }
+  case CL_INJ_CAPSULE:
+  case CL_INJ_CAPSULE_UTF8: {
+    /* CLOSE_WEBTRANSPORT_SESSION: too short for its u32 code, or a reason
+     * that is not UTF-8 (RFC 9297 section 3.3: H3_MESSAGE_ERROR). */
+    int utf8 = in->kind == CL_INJ_CAPSULE_UTF8;
+    static const uint8_t bad_short[2] = {0, 0};
+    static const uint8_t bad_utf8[6] = {0, 0, 0, 7, 0xff, 0xfe};
+    const uint8_t *v = utf8 ? bad_utf8 : bad_short;
+    size_t vlen = utf8 ? sizeof(bad_utf8) : sizeof(bad_short);
+    int n = wt_capsule_encode_header(in->sent, sizeof(in->sent), WT_CAPSULE_CLOSE_SESSION, vlen);
+    if (n < 0 || (size_t)n + vlen > sizeof(in->sent)) {
+      in->started = 1;
+      cl_inj_fail(s, now, "cannot encode the capsule");
+      return 1;
+    }
+    memcpy(in->sent + n, v, vlen);
+    in->sent_len = (size_t)n + vlen;
+    in->stream_id = (int64_t)s->session_id;
+    r = wt_testhook_send_raw_capsule(s->ws, in->sent, in->sent_len);
+    if (r < 0) {
+      in->started = 1;
+      cl_inj_fail(s, now, "send raw capsule: %s", wt_err_str(r));
+      return 1;
+    }
+    break;
+  }
+  default:
+    in->started = 1;
+    cl_inj_fail(s, now, "unknown kind");
+    return 1;
+  }
+  in->started = 1;
+  in->t_start = now;
+  in->deadline = now + CL_INJ_WAIT_NS;
+  return 1;
+}
+
+/* The injecting session's turn. */
+static uint64_t cl_inj_tick(cl_session *s, uint64_t now) {
+  cl_inject *in = &s->inj;
+  if (!in->started && !cl_inj_start(s, now)) {
+    return now + CL_RETRY_NS;
+  }
+  if (!in->done && now >= in->deadline) {
+    cl_inj_fail(s, now, "no answer from the server within %u ms",
+                (unsigned)(CL_INJ_WAIT_NS / 1000000));
+  }
+  if (in->done) {
+    s->ops_done = 1;
+    s->finished = 1;
+    return UINT64_MAX;
+  }
+  return in->deadline;
+}
+
 /* ------------------------------------------------------------------ sessions */
 
 static int cl_session_ops_done(const cl_session *s) {
@@ -555,6 +728,9 @@ static int cl_session_ops_done(const cl_session *s) {
 
 void cl_session_abort(cl_session *s, const char *why) {
   uint64_t now = cl_now();
+  if (s->inj.kind && !s->inj.done) {
+    cl_inj_fail(s, now, "%s", why);
+  }
   for (int i = 0; i < CL_OP_N; i++) {
     cl_op *op = &s->ops[i];
     if (op->active && !op->done) {
@@ -577,6 +753,9 @@ uint64_t cl_session_tick(cl_session *s, uint64_t now) {
   uint64_t wake = UINT64_MAX;
   if (s->finished || s->state != CL_SS_OPEN || !s->ws) {
     return wake;
+  }
+  if (s->inj.kind) {
+    return cl_inj_tick(s, now);
   }
   if (!s->ops_done) {
     for (int i = 0; i < CL_OP_N; i++) {
@@ -621,6 +800,9 @@ int cl_session_ok(const cl_session *s) {
   const cl_opts *o = s->cl->o;
   if (s->status != 200) {
     return 0;
+  }
+  if (s->inj.kind) {
+    return s->inj.done && s->inj.ok;
   }
   for (int i = 0; i < CL_OP_N; i++) {
     if (s->ops[i].active && !(s->ops[i].done && s->ops[i].ok)) {
@@ -706,6 +888,19 @@ static void cb_session_close(void *user, wt_session *ws, uint32_t code, const ui
   }
   WT_LOG_DEBUG("conn %u session %u closed (%s, clean %d): code %u", s->conn->index, s->index,
                s->closed_by_server ? "by server" : "by us", clean, code);
+  if (s->inj.kind && s->inj.started && !s->inj.done) {
+    uint64_t now = cl_now();
+    s->inj.session_closed = 1;
+    s->inj.session_clean = clean;
+    s->inj.session_code = code;
+    if (s->inj.kind == CL_INJ_STREAM_HEADER) {
+      cl_inj_fail(s, now, "the session ended before the stream was answered");
+    } else {
+      cl_inj_code(s, s->inj.stream_id);
+      cl_inj_judge(s, now, !clean && s->closed_by_server,
+                   clean ? "the session was closed cleanly" : "session reset by the server");
+    }
+  }
   if (!s->ops_done) {
     cl_session_abort(s, s->closed_by_server ? "session closed by the server" : "session closed");
   }
@@ -775,7 +970,7 @@ static void cb_stream_open(void *user, wt_session *ws, wt_stream *st) {
 
 static void cb_stream_data(void *user, wt_stream *st, const uint8_t *data, size_t len, int fin) {
   cl_sref *ref = wt_stream_get_user(st);
-  if (!ref) {
+  if (!ref || !ref->sess) {
     return;
   }
   uint64_t now = cl_now();
@@ -819,6 +1014,12 @@ static void cb_stream_data(void *user, wt_stream *st, const uint8_t *data, size_
 
 static void cb_stream_reset(void *user, wt_stream *st, uint32_t code, int has_code) {
   cl_sref *ref = wt_stream_get_user(st);
+  if (ref && ref->inject) {
+    ref->sess->inj.reset_seen = 1;
+    ref->sess->inj.reset_has_app = has_code;
+    ref->sess->inj.reset_app = code;
+    return;
+  }
   if (ref && ref->op && ref->rx_role) {
     cl_op_fail(ref->op, cl_now(), "stream reset by the server (code %s%u)", has_code ? "" : "none/",
                code);
@@ -827,6 +1028,10 @@ static void cb_stream_reset(void *user, wt_stream *st, uint32_t code, int has_co
 
 static void cb_stream_stop(void *user, wt_stream *st, uint32_t code, int has_code) {
   cl_sref *ref = wt_stream_get_user(st);
+  if (ref && ref->inject) {
+    ref->sess->inj.stop_seen = 1;
+    return;
+  }
   if (ref && ref->op && ref->tx_role && !ref->op->tx_fin) {
     cl_op_fail(ref->op, cl_now(), "STOP_SENDING from the server (code %s%u)",
                has_code ? "" : "none/", code);
@@ -847,6 +1052,21 @@ static void cb_stream_close(void *user, wt_stream *st) {
     return;
   }
   wt_stream_set_user(st, NULL);
+  if (ref->inject) {
+    cl_session *s = ref->sess;
+    cl_inject *in = &s->inj;
+    in->st = NULL;
+    in->session_open_after = s->state == CL_SS_OPEN && s->ws != NULL;
+    cl_inj_code(s, in->stream_id);
+    if (!in->session_open_after) {
+      cl_inj_fail(s, cl_now(), "the session ended with the stream");
+    } else {
+      cl_inj_judge(s, cl_now(), in->reset_seen || in->stop_seen || in->have_code,
+                   in->reset_seen ? "stream reset by the server" : "stream ended without a reset");
+    }
+    cl_sref_del(ref);
+    return;
+  }
   cl_op *op = ref->op;
   if (op) {
     uint64_t now = cl_now();

@@ -1,4 +1,4 @@
-/* wtcast: the WebTransport server program (one shard for now).
+/* wtcast: the WebTransport server program: --workers shards (wt_runtime.h).
  *
  * Exit status: 0 after a graceful shutdown (SIGINT/SIGTERM), 1 when the
  * server cannot start or its socket fails, 2 for a bad command line. */
@@ -14,6 +14,7 @@
 #include "wt_error.h"
 #include "wt_io.h"
 #include "wt_log.h"
+#include "wt_runtime.h"
 #include "wt_shard.h"
 
 #define MS_NS 1000000ull
@@ -36,6 +37,18 @@ static const char usage_text[] =
     "                         to leave before closing (default 5000; a second signal\n"
     "                         closes at once)\n"
     "  --log-level L          error, warn, info, debug or trace (default info)\n"
+    "  --io BACKEND           UDP datapath: auto (io_uring if usable, else portable;\n"
+    "                         default), uring (fail if unavailable) or portable\n"
+    "  --workers N            shards (threads pinned to CPUs, one socket each in one\n"
+    "                         SO_REUSEPORT group), 1..64 (default: online CPUs)\n"
+    "  --steering on|off      steer datagrams to their shard by Connection ID with a\n"
+    "                         reuseport BPF program (default on; off: the kernel hashes\n"
+    "                         by address and the shards forward to each other)\n"
+    "  --key-file FILE        secret shared by every shard (and by other processes or\n"
+    "                         nodes using the same file) for stateless reset tokens:\n"
+    "                         64 hex digits, or at least 32 bytes (the first 32 are\n"
+    "                         used); default: random per process\n"
+    "  --retry MODE           auto, always or never (default auto)\n"
     "  --help                 this text\n"
     "\n"
     "Prints \"listening on ADDR:PORT\" on stdout once ready. SIGUSR1 prints one JSON line\n"
@@ -43,6 +56,10 @@ static const char usage_text[] =
 
 typedef struct opts {
   wt_shard_config cfg;
+  uint32_t workers;
+  int steering;
+  const char *secret_file;
+  uint8_t secret[WT_RUNTIME_SECRET_LEN];
   char **origins; /* owned */
   size_t n_origins;
 } opts;
@@ -119,7 +136,8 @@ static void parse_origins(opts *o, const char *list) {
 
 static const char *const known_opts[] = {
     "--listen",    "--cert",         "--key",           "--origin",    "--max-sessions",
-    "--max-conns", "--idle-timeout", "--drain-timeout", "--log-level",
+    "--max-conns", "--idle-timeout", "--drain-timeout", "--log-level", "--io",
+    "--workers",   "--steering",     "--key-file",      "--retry",
 };
 
 static int is_known_opt(const char *name) {
@@ -154,6 +172,35 @@ static int parse_opt(opts *o, const char *name, const char *val) {
     c->idle_timeout_ns = parse_num(name, val, 1, 86400000) * MS_NS;
   } else if (!strcmp(name, "--drain-timeout")) {
     c->drain_timeout_ns = parse_num(name, val, 0, 3600000) * MS_NS;
+  } else if (!strcmp(name, "--io")) {
+    if (!strcmp(val, "auto")) {
+      c->io_backend = WT_IO_BACKEND_AUTO;
+    } else if (!strcmp(val, "uring")) {
+      c->io_backend = WT_IO_BACKEND_URING;
+    } else if (!strcmp(val, "portable")) {
+      c->io_backend = WT_IO_BACKEND_PORTABLE;
+    } else {
+      die_usage("--io: '%s' is not one of auto, uring, portable", val);
+    }
+  } else if (!strcmp(name, "--workers")) {
+    o->workers = (uint32_t)parse_num(name, val, 1, WT_RUNTIME_MAX_WORKERS);
+  } else if (!strcmp(name, "--steering")) {
+    if (strcmp(val, "on") && strcmp(val, "off")) {
+      die_usage("--steering: '%s' is not on or off", val);
+    }
+    o->steering = !strcmp(val, "on");
+  } else if (!strcmp(name, "--key-file")) {
+    o->secret_file = val;
+  } else if (!strcmp(name, "--retry")) {
+    if (!strcmp(val, "auto")) {
+      c->retry_mode = WT_RETRY_AUTO;
+    } else if (!strcmp(val, "always")) {
+      c->retry_mode = WT_RETRY_ALWAYS;
+    } else if (!strcmp(val, "never")) {
+      c->retry_mode = WT_RETRY_NEVER;
+    } else {
+      die_usage("--retry: '%s' is not one of auto, always, never", val);
+    }
   } else if (!strcmp(name, "--log-level")) {
     int lvl = wt_log_level_parse(val);
     if (lvl < 0) {
@@ -222,31 +269,93 @@ static void check_readable(const char *what, const char *path) {
   fclose(f);
 }
 
+static int hexval(int ch) {
+  if (ch >= '0' && ch <= '9') {
+    return ch - '0';
+  }
+  if (ch >= 'a' && ch <= 'f') {
+    return ch - 'a' + 10;
+  }
+  if (ch >= 'A' && ch <= 'F') {
+    return ch - 'A' + 10;
+  }
+  return -1;
+}
+
+/* --key-file: 64 hex digits (whitespace around them ignored), else the
+ * first 32 of at least 32 raw bytes. Exit 1 with a message otherwise. */
+static void read_secret(opts *o) {
+  FILE *f = fopen(o->secret_file, "rb");
+  if (!f) {
+    fprintf(stderr, "wtcast: cannot read key file '%s': %s\n", o->secret_file, strerror(errno));
+    exit(1);
+  }
+  uint8_t buf[4096];
+  size_t n = fread(buf, 1, sizeof(buf), f);
+  fclose(f);
+  size_t a = 0, b = n;
+  while (a < b && (buf[a] == ' ' || buf[a] == '\n' || buf[a] == '\r' || buf[a] == '\t')) {
+    a++;
+  }
+  while (b > a && (buf[b - 1] == ' ' || buf[b - 1] == '\n' || buf[b - 1] == '\r' ||
+                   buf[b - 1] == '\t')) {
+    b--;
+  }
+  int hex = b - a == 2 * WT_RUNTIME_SECRET_LEN;
+  for (size_t i = a; hex && i < b; i++) {
+    hex = hexval(buf[i]) >= 0;
+  }
+  if (hex) {
+    for (size_t i = 0; i < WT_RUNTIME_SECRET_LEN; i++) {
+      o->secret[i] = (uint8_t)(hexval(buf[a + 2 * i]) << 4 | hexval(buf[a + 2 * i + 1]));
+    }
+  } else if (n >= WT_RUNTIME_SECRET_LEN) {
+    memcpy(o->secret, buf, WT_RUNTIME_SECRET_LEN);
+  } else {
+    fprintf(stderr, "wtcast: key file '%s' holds %zu bytes; at least %d are needed\n",
+            o->secret_file, n, WT_RUNTIME_SECRET_LEN);
+    exit(1);
+  }
+}
+
+static const char *const retry_names[] = {"auto", "always", "never"};
+
 int main(int argc, char **argv) {
   opts o;
   memset(&o, 0, sizeof(o));
   wt_shard_config_default(&o.cfg);
+  o.steering = 1;
   parse_args(&o, argc, argv);
   check_readable("certificate", o.cfg.cert_file);
   check_readable("key", o.cfg.key_file);
+  if (o.secret_file) {
+    read_secret(&o);
+  }
   signal(SIGPIPE, SIG_IGN); /* a closed stdout must not kill the server */
 
-  wt_shard *sh;
-  int rv = wt_shard_new(&sh, &o.cfg);
+  wt_runtime_config rc;
+  wt_runtime_config_default(&rc);
+  rc.shard = o.cfg;
+  rc.workers = o.workers;
+  rc.steering = o.steering;
+  rc.secret = o.secret_file ? o.secret : NULL;
+  WT_LOG_INFO("retry mode %s (not applied yet: the engine takes it in a later change); "
+              "stateless reset secret %s",
+              retry_names[o.cfg.retry_mode], o.secret_file ? "from the key file" : "random");
+  wt_runtime *rt;
+  char why[256];
+  int rv = wt_runtime_new(&rt, &rc, why, sizeof(why));
   if (rv < 0) {
-    fprintf(stderr, "wtcast: cannot start (%s): %s\n", wt_err_str(rv),
-            rv == WT_ERR_CONFIG ? "bad address, certificate or key, see the log above"
-            : rv == WT_ERR_IO   ? "cannot open the socket (address in use?), see the log above"
-                                : "see the log above");
+    fprintf(stderr, "wtcast: %s\n", why[0] ? why : wt_err_str(rv));
     return 1;
   }
   char addr[WT_IO_ADDR_STRLEN];
-  wt_io_addr_format(wt_shard_local(sh), addr, sizeof(addr));
+  wt_io_addr_format(wt_runtime_local(rt), addr, sizeof(addr));
   printf("listening on %s\n", addr);
   fflush(stdout);
 
-  rv = wt_shard_run(sh);
-  wt_shard_del(sh);
+  rv = wt_runtime_run(rt);
+  wt_runtime_del(rt);
   for (size_t i = 0; i < o.n_origins; i++) {
     free(o.origins[i]);
   }

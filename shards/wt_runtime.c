@@ -1,0 +1,629 @@
+/* wt_runtime.c: the multi-shard process (see wt_runtime.h). */
+#define _GNU_SOURCE
+#define WT_LOG_MODULE "runtime"
+#include "wt_runtime.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "wt_error.h"
+#include "wt_fwd.h"
+#include "wt_log.h"
+#include "wt_steer.h"
+
+#define RT_SNAPSHOT_WAIT_MS 2000
+
+enum { RT_WAIT, RT_GO, RT_ABORT };
+
+typedef struct rt_worker {
+  wt_runtime *rt;
+  uint32_t id;
+  int cpu; /* -1 = not pinned */
+  pthread_t thread;
+  int started; /* pthread_create succeeded */
+  wt_shard *sh;
+  int rv;                /* wt_shard_new, then wt_shard_run */
+  _Atomic int done;      /* the loop has returned */
+  uint64_t last_seq;     /* snapshot requests answered so far (main thread) */
+  wt_stats_snapshot last;
+} rt_worker;
+
+struct wt_runtime {
+  wt_runtime_config cfg;
+  uint32_t n;
+  rt_worker *w;
+  wt_fwd *fwd;
+  uint8_t secret[WT_RUNTIME_SECRET_LEN];
+  char listen0[WT_IO_ADDR_STRLEN]; /* shard 0's bound address, for the others */
+  wt_io_addr local;
+  int steering;
+  /* start-up hand-shake */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int phase;     /* RT_* */
+  int reported;  /* workers that finished wt_shard_new */
+  pthread_barrier_t end;
+  int end_init;
+  /* main thread */
+  int notify_fd; /* eventfd the shards write: a snapshot is ready, a loop ended */
+  int sigfd;
+  int mask_set;
+  sigset_t oldmask;
+  int lock_fd;
+  char lock_path[512];
+  uint64_t seq;
+  int stopping;
+  int ran;
+};
+
+void wt_runtime_config_default(wt_runtime_config *c) {
+  memset(c, 0, sizeof(*c));
+  wt_shard_config_default(&c->shard);
+  c->steering = 1;
+  c->pin = 1;
+  c->lock = 1;
+}
+
+static void why_set(char *why, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void why_set(char *why, size_t cap, const char *fmt, ...) {
+  if (!why || cap == 0) {
+    return;
+  }
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, cap, fmt, ap);
+  va_end(ap);
+}
+
+/* ------------------------------------------------------------------ the single-instance guard */
+
+static const char *lock_dir(void) {
+  if (mkdir("/run/wtcast", 0755) == 0 || access("/run/wtcast", W_OK) == 0) {
+    return "/run/wtcast";
+  }
+  const char *x = getenv("XDG_RUNTIME_DIR");
+  if (x && *x && access(x, W_OK) == 0) {
+    return x;
+  }
+  return "/tmp";
+}
+
+/* flock LOCK_EX|LOCK_NB on the lock file of addr, held until the fd is
+ * closed (process lifetime); our pid goes into it. */
+static int rt_lock(wt_runtime *rt, const wt_io_addr *addr, char *why, size_t cap) {
+  char a[WT_IO_ADDR_STRLEN], name[WT_IO_ADDR_STRLEN];
+  wt_io_addr_format(addr, a, sizeof(a));
+  size_t k = 0;
+  for (const char *p = a; *p && k + 1 < sizeof(name); p++) {
+    int ok = (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+             *p == '.';
+    name[k++] = ok ? *p : '_';
+  }
+  name[k] = '\0';
+  snprintf(rt->lock_path, sizeof(rt->lock_path), "%s/wtcast-%s.lock", lock_dir(), name);
+  int fd = open(rt->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    why_set(why, cap, "cannot open the lock file %s: %s", rt->lock_path, strerror(errno));
+    return WT_ERR_IO;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char buf[32] = {0};
+    ssize_t r = pread(fd, buf, sizeof(buf) - 1, 0);
+    long pid = r > 0 ? strtol(buf, NULL, 10) : 0;
+    close(fd);
+    if (pid > 0) {
+      why_set(why, cap, "another wtcast (pid %ld) is already serving %s", pid, a);
+    } else {
+      why_set(why, cap, "another wtcast is already serving %s (lock %s)", a, rt->lock_path);
+    }
+    rt->lock_path[0] = '\0';
+    return WT_ERR_REFUSED;
+  }
+  char pid[32];
+  int len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+  if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len) {
+    WT_LOG_WARN("cannot write the pid into %s: %s", rt->lock_path, strerror(errno));
+  }
+  rt->lock_fd = fd;
+  return 0;
+}
+
+/* A plain bind (no SO_REUSEPORT) fails if anything holds the address. */
+static int rt_probe(const wt_io_addr *addr, char *why, size_t cap) {
+  int fd = socket(addr->ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    why_set(why, cap, "socket: %s", strerror(errno));
+    return WT_ERR_IO;
+  }
+  int rv = 0;
+  if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) != 0) {
+    char a[WT_IO_ADDR_STRLEN];
+    wt_io_addr_format(addr, a, sizeof(a));
+    if (errno == EADDRINUSE) {
+      why_set(why, cap, "another wtcast (or another program) is already serving %s", a);
+      rv = WT_ERR_REFUSED;
+    } else {
+      why_set(why, cap, "cannot bind %s: %s", a, strerror(errno));
+      rv = WT_ERR_IO;
+    }
+  }
+  close(fd);
+  return rv;
+}
+
+static void rt_unlock(wt_runtime *rt) {
+  if (rt->lock_fd < 0) {
+    return;
+  }
+  /* unlink while holding the lock: a newcomer then creates a fresh file;
+     the bind probe covers the window */
+  if (rt->lock_path[0]) {
+    unlink(rt->lock_path);
+  }
+  close(rt->lock_fd);
+  rt->lock_fd = -1;
+}
+
+/* ------------------------------------------------------------------ shard threads */
+
+static void rt_pin(rt_worker *w) {
+  if (w->cpu < 0) {
+    return;
+  }
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(w->cpu, &set);
+  int e = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+  if (e != 0) {
+    WT_LOG_WARN("shard %u: cannot pin to CPU %d: %s", w->id, w->cpu, strerror(e));
+  }
+}
+
+static void rt_notify(wt_runtime *rt) {
+  uint64_t one = 1;
+  if (write(rt->notify_fd, &one, sizeof(one)) < 0 && errno != EAGAIN) {
+    WT_LOG_WARN("notify: %s", strerror(errno));
+  }
+}
+
+static void *rt_thread(void *arg) {
+  rt_worker *w = arg;
+  wt_runtime *rt = w->rt;
+  rt_pin(w);
+  wt_shard_config c = rt->cfg.shard;
+  c.shard_id = w->id;
+  c.n_shards = rt->n;
+  c.reuseport = rt->n > 1;
+  c.static_secret = rt->secret;
+  c.fwd = rt->fwd;
+  c.controlled = 1;
+  c.signals = 0;
+  c.notify_fd = rt->notify_fd;
+  if (w->id > 0) {
+    c.listen = rt->listen0;
+  }
+  w->rv = wt_shard_new(&w->sh, &c);
+  pthread_mutex_lock(&rt->mu);
+  rt->reported++;
+  pthread_cond_broadcast(&rt->cv);
+  while (rt->phase == RT_WAIT) {
+    pthread_cond_wait(&rt->cv, &rt->mu);
+  }
+  int go = rt->phase == RT_GO;
+  pthread_mutex_unlock(&rt->mu);
+  if (go && w->rv == 0) {
+    w->rv = wt_shard_run(w->sh);
+  }
+  atomic_store_explicit(&w->done, 1, memory_order_release);
+  rt_notify(rt);
+  if (go) {
+    /* nobody touches the forwarding rings after this: free our buffers */
+    pthread_barrier_wait(&rt->end);
+  }
+  wt_shard_del(w->sh);
+  w->sh = NULL;
+  return NULL;
+}
+
+/* The CPUs of the process's affinity set, in order. */
+static int rt_cpus(int *cpus, int max) {
+  cpu_set_t set;
+  int n = 0;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    for (int c = 0; c < CPU_SETSIZE && n < max; c++) {
+      if (CPU_ISSET(c, &set)) {
+        cpus[n++] = c;
+      }
+    }
+  }
+  return n;
+}
+
+/* Start worker i and wait until its shard is created (or failed). */
+static int rt_start_one(wt_runtime *rt, uint32_t i, char *why, size_t cap) {
+  rt_worker *w = &rt->w[i];
+  int e = pthread_create(&w->thread, NULL, rt_thread, w);
+  if (e != 0) {
+    why_set(why, cap, "cannot start shard thread %u: %s", i, strerror(e));
+    return WT_ERR_IO;
+  }
+  w->started = 1;
+  pthread_mutex_lock(&rt->mu);
+  while (rt->reported < (int)i + 1) {
+    pthread_cond_wait(&rt->cv, &rt->mu);
+  }
+  pthread_mutex_unlock(&rt->mu);
+  if (w->rv < 0) {
+    why_set(why, cap, "shard %u cannot start (%s): see the log above", i, wt_err_str(w->rv));
+    return w->rv;
+  }
+  if (i == 0) {
+    rt->local = *wt_shard_local(w->sh);
+    wt_io_addr_format(&rt->local, rt->listen0, sizeof(rt->listen0));
+  }
+  return 0;
+}
+
+static void rt_release(wt_runtime *rt, int phase) {
+  pthread_mutex_lock(&rt->mu);
+  rt->phase = phase;
+  pthread_cond_broadcast(&rt->cv);
+  pthread_mutex_unlock(&rt->mu);
+}
+
+static void rt_join(wt_runtime *rt) {
+  for (uint32_t i = 0; i < rt->n; i++) {
+    if (rt->w[i].started) {
+      pthread_join(rt->w[i].thread, NULL);
+      rt->w[i].started = 0;
+    }
+  }
+}
+
+/* ------------------------------------------------------------------ start-up */
+
+static int rt_signals(wt_runtime *rt, char *why, size_t cap) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGUSR1);
+  sigaddset(&set, SIGHUP);
+  if (pthread_sigmask(SIG_BLOCK, &set, &rt->oldmask) != 0) {
+    why_set(why, cap, "pthread_sigmask failed");
+    return WT_ERR_IO;
+  }
+  rt->mask_set = 1;
+  rt->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (rt->sigfd < 0) {
+    why_set(why, cap, "signalfd: %s", strerror(errno));
+    return WT_ERR_IO;
+  }
+  return 0;
+}
+
+static uint32_t rt_default_workers(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  if (n < 1) {
+    n = 1;
+  }
+  return n > WT_RUNTIME_MAX_WORKERS ? WT_RUNTIME_MAX_WORKERS : (uint32_t)n;
+}
+
+/* Everything before the threads: secret, workers, mesh, guard, signals. */
+static int rt_prepare(wt_runtime *rt, char *why, size_t cap) {
+  int rv;
+  if (rt->cfg.secret) {
+    memcpy(rt->secret, rt->cfg.secret, sizeof(rt->secret));
+  } else if (getrandom(rt->secret, sizeof(rt->secret), 0) != (ssize_t)sizeof(rt->secret)) {
+    why_set(why, cap, "getrandom: %s", strerror(errno));
+    return WT_ERR_IO;
+  }
+  rt->w = calloc(rt->n, sizeof(*rt->w));
+  rt->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (!rt->w || rt->notify_fd < 0) {
+    why_set(why, cap, "out of memory or eventfd failed");
+    return WT_ERR_NOMEM;
+  }
+  if (rt->n > 1 && (rv = wt_fwd_new(&rt->fwd, rt->n, 0)) < 0) {
+    why_set(why, cap, "cannot create the forwarding rings: %s", wt_err_str(rv));
+    return rv;
+  }
+  int cpus[CPU_SETSIZE];
+  int ncpu = rt->cfg.pin ? rt_cpus(cpus, CPU_SETSIZE) : 0;
+  for (uint32_t i = 0; i < rt->n; i++) {
+    rt->w[i].rt = rt;
+    rt->w[i].id = i;
+    rt->w[i].cpu = ncpu > 0 ? cpus[i % (uint32_t)ncpu] : -1;
+  }
+  wt_io_addr want;
+  if (wt_io_addr_parse(rt->cfg.shard.listen, &want) < 0) {
+    why_set(why, cap, "bad listen address '%s'", rt->cfg.shard.listen);
+    return WT_ERR_CONFIG;
+  }
+  uint16_t port = want.ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&want.ss)->sin6_port
+                                                 : ((struct sockaddr_in *)&want.ss)->sin_port;
+  if (rt->cfg.lock && port != 0) {
+    if ((rv = rt_lock(rt, &want, why, cap)) < 0 || (rv = rt_probe(&want, why, cap)) < 0) {
+      return rv;
+    }
+  }
+  return rt_signals(rt, why, cap);
+}
+
+/* Start the threads in shard order, lock a kernel-chosen port, attach the
+ * steering program, release the loops. */
+static int rt_start(wt_runtime *rt, char *why, size_t cap) {
+  int rv;
+  if (pthread_barrier_init(&rt->end, NULL, rt->n) != 0) {
+    why_set(why, cap, "pthread_barrier_init failed");
+    return WT_ERR_NOMEM;
+  }
+  rt->end_init = 1;
+  for (uint32_t i = 0; i < rt->n; i++) {
+    if ((rv = rt_start_one(rt, i, why, cap)) < 0) {
+      return rv;
+    }
+  }
+  if (rt->cfg.lock && rt->lock_fd < 0 && (rv = rt_lock(rt, &rt->local, why, cap)) < 0) {
+    return rv;
+  }
+  for (uint32_t i = 0; rt->fwd && i < rt->n; i++) {
+    wt_fwd_set_wake_fd(rt->fwd, i, wt_shard_wake_fd(rt->w[i].sh));
+  }
+  if (rt->n > 1 && rt->cfg.steering) {
+    rt->steering = wt_steer_attach(wt_shard_socket(rt->w[0].sh), rt->n) == 0;
+  }
+  if (rt->n > 1) {
+    WT_LOG_INFO("%u shards on %s; CID steering %s", rt->n, rt->listen0,
+                rt->steering        ? "attached (reuseport cBPF: DCID byte 0 mod N)"
+                : rt->cfg.steering ? "NOT attached (kernel refused): forwarding between shards"
+                                   : "off: forwarding between shards");
+  }
+  rt_release(rt, RT_GO);
+  return 0;
+}
+
+static void rt_free(wt_runtime *rt) {
+  rt_join(rt);
+  if (rt->end_init) {
+    pthread_barrier_destroy(&rt->end);
+  }
+  rt_unlock(rt);
+  if (rt->sigfd >= 0) {
+    struct signalfd_siginfo si;
+    while (read(rt->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+      /* swallow late signals before unblocking them */
+    }
+    close(rt->sigfd);
+  }
+  if (rt->mask_set) {
+    pthread_sigmask(SIG_SETMASK, &rt->oldmask, NULL);
+  }
+  if (rt->notify_fd >= 0) {
+    close(rt->notify_fd);
+  }
+  wt_fwd_del(rt->fwd);
+  pthread_mutex_destroy(&rt->mu);
+  pthread_cond_destroy(&rt->cv);
+  free(rt->w);
+  free(rt);
+}
+
+int wt_runtime_new(wt_runtime **out, const wt_runtime_config *cfg, char *why, size_t cap) {
+  why_set(why, cap, "%s", "");
+  if (!out || !cfg || !cfg->shard.listen || cfg->workers > WT_RUNTIME_MAX_WORKERS) {
+    why_set(why, cap, "bad configuration");
+    return WT_ERR_INVAL;
+  }
+  *out = NULL;
+  wt_runtime *rt = calloc(1, sizeof(*rt));
+  if (!rt) {
+    return WT_ERR_NOMEM;
+  }
+  rt->cfg = *cfg;
+  rt->n = cfg->workers ? cfg->workers : rt_default_workers();
+  rt->notify_fd = rt->sigfd = rt->lock_fd = -1;
+  pthread_mutex_init(&rt->mu, NULL);
+  pthread_cond_init(&rt->cv, NULL);
+  int rv = rt_prepare(rt, why, cap);
+  if (rv == 0) {
+    rv = rt_start(rt, why, cap);
+  }
+  if (rv < 0) {
+    rt_release(rt, RT_ABORT);
+    rt_free(rt);
+    return rv;
+  }
+  *out = rt;
+  return 0;
+}
+
+const wt_io_addr *wt_runtime_local(const wt_runtime *rt) {
+  return &rt->local;
+}
+
+uint32_t wt_runtime_workers(const wt_runtime *rt) {
+  return rt->n;
+}
+
+int wt_runtime_steering(const wt_runtime *rt) {
+  return rt->steering;
+}
+
+/* ------------------------------------------------------------------ running */
+
+static int rt_is_done(const rt_worker *w) {
+  return atomic_load_explicit(&w->done, memory_order_acquire);
+}
+
+static void rt_post_all(wt_runtime *rt, int cmd, uint64_t seq) {
+  for (uint32_t i = 0; i < rt->n; i++) {
+    if (!rt_is_done(&rt->w[i]) && wt_shard_post(rt->w[i].sh, cmd, seq) < 0) {
+      WT_LOG_WARN("shard %u: command ring full, command %d dropped", i, cmd);
+    }
+  }
+}
+
+static void rt_drain_notify(wt_runtime *rt) {
+  uint64_t v;
+  if (read(rt->notify_fd, &v, sizeof(v)) < 0 && errno != EAGAIN) {
+    WT_LOG_WARN("notify eventfd: %s", strerror(errno));
+  }
+}
+
+/* Collect the snapshots of request seq from every running shard (bounded
+ * wait); stopped shards keep their last one. Returns how many are missing. */
+static unsigned rt_collect(wt_runtime *rt, uint64_t seq) {
+  uint64_t waited_ms = 0;
+  for (;;) {
+    unsigned missing = 0;
+    for (uint32_t i = 0; i < rt->n; i++) {
+      rt_worker *w = &rt->w[i];
+      if (w->last_seq >= seq || rt_is_done(w)) {
+        continue;
+      }
+      if (wt_shard_read_snapshot(w->sh, seq, &w->last)) {
+        w->last_seq = seq;
+      } else {
+        missing++;
+      }
+    }
+    if (missing == 0 || waited_ms >= RT_SNAPSHOT_WAIT_MS) {
+      return missing;
+    }
+    struct pollfd pfd = {.fd = rt->notify_fd, .events = POLLIN};
+    poll(&pfd, 1, 50);
+    waited_ms += 50;
+    rt_drain_notify(rt);
+  }
+}
+
+static void rt_report(wt_runtime *rt) {
+  uint64_t seq = ++rt->seq;
+  rt_post_all(rt, WT_SHARD_CMD_SNAPSHOT, seq);
+  unsigned missing = rt_collect(rt, seq);
+  if (missing) {
+    WT_LOG_WARN("stats: %u shard(s) did not answer in time: their previous counters are shown",
+                missing);
+  }
+  wt_stats_snapshot *per = calloc(rt->n, sizeof(*per));
+  size_t cap = WT_STATS_JSON_SHARDS_MAX(rt->n);
+  char *line = malloc(cap);
+  if (!per || !line) {
+    WT_LOG_ERROR("stats: out of memory");
+    free(per);
+    free(line);
+    return;
+  }
+  for (uint32_t i = 0; i < rt->n; i++) {
+    per[i] = rt->w[i].last;
+  }
+  int n = wt_stats_format_json_shards(per, rt->n, rt->steering, line, cap - 1);
+  if (n < 0) {
+    WT_LOG_ERROR("stats: %s", wt_err_str(n));
+  } else {
+    FILE *f = rt->cfg.stats_out ? rt->cfg.stats_out : stdout;
+    line[n] = '\n';
+    fwrite(line, 1, (size_t)n + 1, f);
+    fflush(f);
+  }
+  free(per);
+  free(line);
+}
+
+static void rt_on_signals(wt_runtime *rt) {
+  struct signalfd_siginfo si;
+  while (read(rt->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+    switch (si.ssi_signo) {
+    case SIGINT:
+    case SIGTERM:
+      WT_LOG_INFO("%s: %s", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM",
+                  rt->stopping ? "closing every shard now" : "draining every shard");
+      rt->stopping++;
+      rt_post_all(rt, WT_SHARD_CMD_STOP, 0);
+      break;
+    case SIGUSR1:
+      rt_report(rt);
+      break;
+    case SIGHUP:
+      WT_LOG_INFO("SIGHUP: nothing to reload, ignored");
+      break;
+    default: /* only the four above are routed to the signalfd */
+      break;
+    }
+  }
+}
+
+/* Count stopped shards; a failed one stops the rest. */
+static uint32_t rt_check_done(wt_runtime *rt) {
+  uint32_t done = 0;
+  for (uint32_t i = 0; i < rt->n; i++) {
+    rt_worker *w = &rt->w[i];
+    if (!rt_is_done(w)) {
+      continue;
+    }
+    done++;
+    if (w->rv < 0 && !rt->stopping) {
+      WT_LOG_ERROR("shard %u failed (%s): stopping every shard", i, wt_err_str(w->rv));
+      rt->stopping++;
+      rt_post_all(rt, WT_SHARD_CMD_STOP, 0);
+    }
+  }
+  return done;
+}
+
+int wt_runtime_run(wt_runtime *rt) {
+  rt->ran = 1;
+  while (rt_check_done(rt) < rt->n) {
+    struct pollfd pfd[2] = {{.fd = rt->sigfd, .events = POLLIN},
+                            {.fd = rt->notify_fd, .events = POLLIN}};
+    int r = poll(pfd, 2, -1);
+    if (r < 0 && errno != EINTR) {
+      WT_LOG_ERROR("poll: %s", strerror(errno));
+      break;
+    }
+    if (pfd[1].revents & POLLIN) {
+      rt_drain_notify(rt);
+    }
+    if (pfd[0].revents & POLLIN) {
+      rt_on_signals(rt);
+    }
+  }
+  rt_join(rt);
+  int rv = 0;
+  for (uint32_t i = 0; i < rt->n; i++) {
+    if (rt->w[i].rv < 0) {
+      rv = WT_ERR_IO;
+    }
+  }
+  return rv;
+}
+
+void wt_runtime_del(wt_runtime *rt) {
+  if (!rt) {
+    return;
+  }
+  if (!rt->ran) {
+    /* never run: stop at once (drain, then close) and wait */
+    rt_post_all(rt, WT_SHARD_CMD_STOP, 0);
+    rt_post_all(rt, WT_SHARD_CMD_STOP, 0);
+  }
+  rt_free(rt);
+}

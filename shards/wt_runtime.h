@@ -1,0 +1,90 @@
+/* wt_runtime.h: the multi-shard process.
+ *
+ * N shards (wt_shard.h), each on its own thread pinned to a CPU (shard i on
+ * the i-th CPU of the process's affinity set, modulo its size), each with
+ * its own UDP socket in ONE SO_REUSEPORT group, its own datapath, engine
+ * (shard_id = i, n_shards = N), applications, pools and timers.
+ *
+ * Start-up (wt_runtime_new), on the calling ("main") thread:
+ *   1. single-instance guard: an exclusive flock on a lock file named after
+ *      the address and port (under /run/wtcast, else $XDG_RUNTIME_DIR, else
+ *      /tmp; it holds the owner's pid), then a plain bind (no SO_REUSEPORT)
+ *      of the address as a probe: if either fails another server is there,
+ *      and joining its reuseport group would silently steal half its
+ *      traffic. (Port 0: the lock is taken once the kernel chose the port.)
+ *   2. SIGINT, SIGTERM, SIGUSR1 and SIGHUP are blocked (the shards inherit
+ *      the mask) and read through a signalfd by wt_runtime_run.
+ *   3. The shard threads start one at a time: thread i creates its shard
+ *      (socket, io_uring: SINGLE_ISSUER ties a ring to the thread that
+ *      creates it, so the thread does it) and reports back before thread
+ *      i+1 starts, so sockets are bound in shard order and socket index ==
+ *      shard index in the group. Shards 1..N-1 bind the port shard 0 got.
+ *   4. With N > 1 and steering on, the classic BPF program (wt_steer.h) is
+ *      attached once to the group, through shard 0's socket; if the kernel
+ *      refuses it, the shards forward instead (logged either way).
+ *   5. The threads are released into their loops.
+ *
+ * Running (wt_runtime_run): signals are handled on the main thread and
+ * passed to the shards as commands (wt_shard_post):
+ *   SIGINT/SIGTERM: every shard drains (GOAWAY + DRAIN) for the drain
+ *     timeout, then closes (a second signal closes at once);
+ *   SIGUSR1: every running shard publishes a snapshot of its counters; the
+ *     main thread waits for them (2 s at most) and prints one JSON line
+ *     (wt_stats_format_json_shards: the totals, then per-shard values);
+ *   SIGHUP: logged and ignored.
+ * A shard whose socket fails stops the others. wt_runtime_run returns once
+ * every shard has stopped: 0, or WT_ERR_IO if a shard failed.
+ *
+ * End: the shard threads wait for each other before freeing (buffers in the
+ * forwarding rings belong to their source shard, which frees them with its
+ * pool only when no shard can touch them any more). */
+#ifndef WT_RUNTIME_H
+#define WT_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "wt_shard.h"
+
+#define WT_RUNTIME_MAX_WORKERS 64
+#define WT_RUNTIME_SECRET_LEN  32
+
+typedef struct wt_runtime wt_runtime;
+
+typedef struct wt_runtime_config {
+  wt_shard_config shard; /* every shard's settings; the runtime sets shard_id, n_shards,
+                            reuseport, static_secret (from secret), fwd, controlled,
+                            signals and notify_fd itself */
+  uint32_t workers;      /* shards, 1..WT_RUNTIME_MAX_WORKERS; 0 = online CPUs (capped) */
+  int steering;          /* attach the cBPF program when workers > 1 (default 1) */
+  int pin;               /* pin each shard thread to a CPU (default 1) */
+  int lock;              /* the single-instance guard (default 1) */
+  const uint8_t *secret; /* WT_RUNTIME_SECRET_LEN bytes shared by every shard; NULL = random
+                            per process */
+  FILE *stats_out;       /* SIGUSR1 lines; NULL = stdout */
+} wt_runtime_config;
+
+void wt_runtime_config_default(wt_runtime_config *c);
+
+/* Start as described above. On failure returns WT_ERR_REFUSED (another
+ * server holds the address: why says "another wtcast (pid N) is already
+ * serving ADDR:PORT"), WT_ERR_INVAL, WT_ERR_CONFIG, WT_ERR_IO, WT_ERR_NOMEM,
+ * ... (why filled, NUL-terminated, cap bytes), with nothing left running. */
+int wt_runtime_new(wt_runtime **out, const wt_runtime_config *cfg, char *why, size_t cap);
+
+/* The address every shard is bound to (the real port). */
+const wt_io_addr *wt_runtime_local(const wt_runtime *rt);
+
+/* Number of shards; whether the steering program is attached. */
+uint32_t wt_runtime_workers(const wt_runtime *rt);
+int wt_runtime_steering(const wt_runtime *rt);
+
+/* Serve until every shard has stopped (see above). */
+int wt_runtime_run(wt_runtime *rt);
+
+/* Join the threads (they must have stopped: after wt_runtime_run), release
+ * the lock, restore the signal mask, free. NULL is a no-op. */
+void wt_runtime_del(wt_runtime *rt);
+
+#endif
