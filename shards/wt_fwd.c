@@ -240,8 +240,8 @@ unsigned wt_fwd_reclaim(wt_fwd_port *p) {
       continue;
     }
     uint32_t got;
-    while ((got = wt_spsc_dequeue_burst(&f->ret[p->self * p->n + d], items,
-                                        WT_FWD_POLL_BURST)) > 0) {
+    while ((got = wt_spsc_dequeue_burst(&f->ret[p->self * p->n + d], items, WT_FWD_POLL_BURST)) >
+           0) {
       for (uint32_t i = 0; i < got; i++) {
         wt_pool_put(&p->pool, items[i]);
       }

@@ -61,11 +61,11 @@ typedef struct wt_fwd wt_fwd;
 typedef struct wt_fwd_port {
   wt_fwd *mesh;
   uint32_t self, n;
-  uint32_t *inflight;  /* [n]: our buffers not yet home, per destination */
-  uint8_t *pending;    /* [n]: destination got datagrams since the last flush */
-  uint32_t next_src;   /* poll fairness: the source to start with */
-  uint64_t total_out;  /* buffers out (sum of inflight) */
-  wt_pool pool;        /* wt_fwd_pkt buffers, owned by this shard */
+  uint32_t *inflight; /* [n]: our buffers not yet home, per destination */
+  uint8_t *pending;   /* [n]: destination got datagrams since the last flush */
+  uint32_t next_src;  /* poll fairness: the source to start with */
+  uint64_t total_out; /* buffers out (sum of inflight) */
+  wt_pool pool;       /* wt_fwd_pkt buffers, owned by this shard */
   wt_fwd_stats stats;
 } wt_fwd_port;
 

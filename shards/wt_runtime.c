@@ -37,9 +37,9 @@ typedef struct rt_worker {
   pthread_t thread;
   int started; /* pthread_create succeeded */
   wt_shard *sh;
-  int rv;                /* wt_shard_new, then wt_shard_run */
-  _Atomic int done;      /* the loop has returned */
-  uint64_t last_seq;     /* snapshot requests answered so far (main thread) */
+  int rv;            /* wt_shard_new, then wt_shard_run */
+  _Atomic int done;  /* the loop has returned */
+  uint64_t last_seq; /* snapshot requests answered so far (main thread) */
   wt_stats_snapshot last;
 } rt_worker;
 
@@ -55,8 +55,8 @@ struct wt_runtime {
   /* start-up hand-shake */
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  int phase;     /* RT_* */
-  int reported;  /* workers that finished wt_shard_new */
+  int phase;    /* RT_* */
+  int reported; /* workers that finished wt_shard_new */
   pthread_barrier_t end;
   int end_init;
   /* main thread */
@@ -358,7 +358,7 @@ static int rt_prepare(wt_runtime *rt, char *why, size_t cap) {
     return WT_ERR_CONFIG;
   }
   uint16_t port = want.ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&want.ss)->sin6_port
-                                                 : ((struct sockaddr_in *)&want.ss)->sin_port;
+                                                : ((struct sockaddr_in *)&want.ss)->sin_port;
   if (rt->cfg.lock && port != 0) {
     if ((rv = rt_lock(rt, &want, why, cap)) < 0 || (rv = rt_probe(&want, why, cap)) < 0) {
       return rv;
@@ -392,7 +392,7 @@ static int rt_start(wt_runtime *rt, char *why, size_t cap) {
   }
   if (rt->n > 1) {
     WT_LOG_INFO("%u shards on %s; CID steering %s", rt->n, rt->listen0,
-                rt->steering        ? "attached (reuseport cBPF: DCID byte 0 mod N)"
+                rt->steering       ? "attached (reuseport cBPF: DCID byte 0 mod N)"
                 : rt->cfg.steering ? "NOT attached (kernel refused): forwarding between shards"
                                    : "off: forwarding between shards");
   }

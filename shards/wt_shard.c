@@ -60,10 +60,10 @@ struct wt_shard {
   /* several shards: forwarding and the controller */
   wt_fwd_port port;
   int has_port;
-  int fwd_more;   /* the forwarding poll stopped at its bound: poll next turn */
-  uint64_t now;   /* the turn's time, for forwarded datagrams */
-  int wakefd;     /* controlled: eventfd (commands, forwarded datagrams) */
-  wt_spsc *cmds;  /* controlled: controller -> shard commands */
+  int fwd_more;             /* the forwarding poll stopped at its bound: poll next turn */
+  uint64_t now;             /* the turn's time, for forwarded datagrams */
+  int wakefd;               /* controlled: eventfd (commands, forwarded datagrams) */
+  wt_spsc *cmds;            /* controlled: controller -> shard commands */
   _Atomic uint64_t pub_seq; /* the snapshot request pub answers */
   wt_stats_snapshot pub;
 };

@@ -117,7 +117,7 @@ int wt_stats_format_json(const wt_stats_snapshot *s, char *buf, size_t cap) {
 /* acc[i] += s[i] over a struct made of uint64_t counters only. */
 #define ADD_U64S(acc, s)                                                                           \
   do {                                                                                             \
-    _Static_assert(sizeof(*(acc)) % sizeof(uint64_t) == 0, "counters only");                      \
+    _Static_assert(sizeof(*(acc)) % sizeof(uint64_t) == 0, "counters only");                       \
     uint64_t *a_ = (uint64_t *)(void *)(acc);                                                      \
     const uint64_t *b_ = (const uint64_t *)(const void *)(s);                                      \
     for (size_t i_ = 0; i_ < sizeof(*(acc)) / sizeof(uint64_t); i_++) {                            \

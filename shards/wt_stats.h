@@ -67,7 +67,7 @@ int wt_stats_format_json(const wt_stats_snapshot *s, char *buf, size_t cap);
 void wt_stats_add(wt_stats_snapshot *acc, const wt_stats_snapshot *s);
 
 /* Bytes always enough for wt_stats_format_json_shards with n shards. */
-#define WT_STATS_JSON_SHARDS_MAX(n) (WT_STATS_JSON_MAX + 64 + (size_t)(n) * 400)
+#define WT_STATS_JSON_SHARDS_MAX(n) (WT_STATS_JSON_MAX + 64 + (size_t)(n)*400)
 
 /* The line of a process with n shards: the totals (the sum of per[0..n),
  * keys as above), then

@@ -27,8 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WT_STEER_LONG_DCID_OFF  6 /* flags(1) + version(4) + DCID length(1) */
-#define WT_STEER_SHORT_DCID_OFF 1 /* flags(1) */
+#define WT_STEER_LONG_DCID_OFF  6   /* flags(1) + version(4) + DCID length(1) */
+#define WT_STEER_SHORT_DCID_OFF 1   /* flags(1) */
 #define WT_STEER_MAX_SHARDS     256 /* one DCID byte */
 
 /* Instructions wt_steer_build writes. */

@@ -297,8 +297,8 @@ static void read_secret(opts *o) {
   while (a < b && (buf[a] == ' ' || buf[a] == '\n' || buf[a] == '\r' || buf[a] == '\t')) {
     a++;
   }
-  while (b > a && (buf[b - 1] == ' ' || buf[b - 1] == '\n' || buf[b - 1] == '\r' ||
-                   buf[b - 1] == '\t')) {
+  while (b > a &&
+         (buf[b - 1] == ' ' || buf[b - 1] == '\n' || buf[b - 1] == '\r' || buf[b - 1] == '\t')) {
     b--;
   }
   int hex = b - a == 2 * WT_RUNTIME_SECRET_LEN;
