@@ -160,6 +160,18 @@ static int cb_handshake_completed(ngtcp2_conn *qc, void *ud) {
   if (c->state == WT_CS_HANDSHAKE) {
     c->state = WT_CS_OPEN;
   }
+  wt_conn_uncount_handshake(c);
+  if (c->is_server) {
+    /* RFC 9000 section 8.1.3: a NEW_TOKEN token lets the client skip the
+     * Retry next time (derived from static_secret: any shard validates). */
+    uint8_t tok[NGTCP2_CRYPTO_MAX_REGULAR_TOKENLEN];
+    ngtcp2_ssize tn = ngtcp2_crypto_generate_regular_token(
+        tok, c->e->secret, sizeof(c->e->secret), (const ngtcp2_sockaddr *)&c->path.remote.ss,
+        c->path.remote.len, c->e->now);
+    if (tn > 0) {
+      ngtcp2_conn_submit_new_token(qc, tok, (size_t)tn);
+    }
+  }
   c->e->st.handshakes_ok++;
   if (c->h3 == NULL && wt_h3_setup(c) != 0) {
     return NGTCP2_ERR_CALLBACK_FAILURE;
@@ -265,7 +277,12 @@ static int cb_stream_reset(ngtcp2_conn *qc, int64_t sid, uint64_t final_size,
     return 0;
   }
   if (c->h3) {
+    wt_session *s = wt_conn_find_session(c, sid);
+    if (s && s->peer_reset_code == UINT64_MAX) {
+      s->peer_reset_code = app_error_code; /* wt_session_reset_code() in the callbacks */
+    }
     connect_stream_aborted(c, sid);
+    wt_conn_session_ended_by_peer(c);
     if (nghttp3_conn_shutdown_stream_read(c->h3, sid) != 0) {
       return NGTCP2_ERR_CALLBACK_FAILURE;
     }
@@ -334,6 +351,16 @@ static int cb_recv_datagram(ngtcp2_conn *qc, uint32_t flags, const uint8_t *data
   return c->err_set ? NGTCP2_ERR_CALLBACK_FAILURE : 0;
 }
 
+/* RFC 9000 section 10.3.1: the peer lost the connection (e.g. restarted);
+ * read_pkt then returns NGTCP2_ERR_DRAINING. */
+static int cb_recv_stateless_reset(ngtcp2_conn *qc, const ngtcp2_pkt_stateless_reset *sr,
+                                   void *ud) {
+  wt_conn *c = ud;
+  c->stateless_reset = 1;
+  WT_LOG_DEBUG("%s: stateless reset received", c->is_server ? "server" : "client");
+  return 0;
+}
+
 static void conn_callbacks(ngtcp2_callbacks *cb, int is_server) {
   memset(cb, 0, sizeof(*cb));
   if (is_server) {
@@ -364,6 +391,7 @@ static void conn_callbacks(ngtcp2_callbacks *cb, int is_server) {
   cb->extend_max_remote_streams_bidi = cb_extend_max_remote_streams_bidi;
   cb->extend_max_local_streams_bidi = cb_extend_max_local_streams_bidi;
   cb->recv_datagram = cb_recv_datagram;
+  cb->recv_stateless_reset = cb_recv_stateless_reset;
 }
 
 /* ------------------------------------------------------------ creation */
@@ -419,7 +447,8 @@ static wt_conn *conn_alloc(wt_engine *e, const wt_path *path, int is_server) {
   return c;
 }
 
-int wt_conn_server_new(wt_conn **out, wt_engine *e, const wt_path *path, const ngtcp2_pkt_hd *hd) {
+int wt_conn_server_new(wt_conn **out, wt_engine *e, const wt_path *path, const ngtcp2_pkt_hd *hd,
+                       const ngtcp2_cid *odcid, int token_type) {
   wt_conn *c = conn_alloc(e, path, 1);
   if (c == NULL) {
     return WT_ERR_NOMEM;
@@ -452,8 +481,19 @@ int wt_conn_server_new(wt_conn **out, wt_engine *e, const wt_path *path, const n
   conn_callbacks(&cb, 1);
   conn_settings(e, &settings);
   conn_params(e, &params);
-  params.original_dcid = hd->dcid;
+  /* RFC 9000 section 7.3: after a Retry, original_destination_connection_id
+   * is the DCID of the first Initial and retry_source_connection_id ours. */
+  params.original_dcid = odcid ? *odcid : hd->dcid;
   params.original_dcid_present = 1;
+  if (odcid) {
+    params.retry_scid = hd->dcid;
+    params.retry_scid_present = 1;
+  }
+  if (hd->tokenlen > 0) {
+    settings.token = hd->token;
+    settings.tokenlen = hd->tokenlen;
+    settings.token_type = (ngtcp2_token_type)token_type;
+  }
   params.stateless_reset_token_present = 1;
   memcpy(params.stateless_reset_token, token, sizeof(token));
   ngtcp2_path np;
@@ -469,6 +509,8 @@ int wt_conn_server_new(wt_conn **out, wt_engine *e, const wt_path *path, const n
     goto fail;
   }
   ngtcp2_conn_set_tls_native_handle(c->qc, c->ssl);
+  c->hs_counted = 1;
+  e->n_handshaking++;
   *out = c;
   return 0;
 fail:
@@ -532,6 +574,7 @@ fail:
 
 void wt_conn_free(wt_conn *c, int notify) {
   wt_engine *e = c->e;
+  wt_conn_uncount_handshake(c);
   /* Sessions and streams the app still holds: tell it (connection loss). */
   wt_link *l;
   if (notify) {
@@ -719,8 +762,11 @@ static int conn_sessionless(wt_conn *c) {
 
 #define WT_CLOSE_GRACE_PTO_CAP (2000ULL * 1000 * 1000) /* 3 x PTO counts up to 2 s */
 
-void wt_conn_session_close_acked(wt_conn *c) {
-  if (c->state >= WT_CS_CLOSING || c->close_req || c->grace_deadline != 0 || !conn_sessionless(c)) {
+/* Arm the close grace timer if c is a server connection with no session
+ * left (why: for the log). */
+static void conn_arm_grace(wt_conn *c, const char *why) {
+  if (!c->is_server || c->state >= WT_CS_CLOSING || c->close_req || c->grace_deadline != 0 ||
+      !conn_sessionless(c)) {
     return;
   }
   /* Not at once: Chromium posts the close to the page as a task, and a
@@ -738,9 +784,33 @@ void wt_conn_session_close_acked(wt_conn *c) {
     return;
   }
   c->grace_deadline = c->e->now + grace;
-  WT_LOG_DEBUG("server: CLOSE capsule acked, no session left: closing in %llu ms",
+  WT_LOG_DEBUG("server: %s, no session left: closing in %llu ms", why,
                (unsigned long long)(grace / 1000000));
   wt_engine_mark_dirty(c->e, c);
+}
+
+void wt_conn_uncount_handshake(wt_conn *c) {
+  if (c->hs_counted) {
+    c->hs_counted = 0;
+    c->e->n_handshaking--;
+  }
+}
+
+void wt_conn_session_close_acked(wt_conn *c) {
+  conn_arm_grace(c, "CLOSE capsule acked");
+}
+
+void wt_conn_session_ended_by_peer(wt_conn *c) {
+  /* Chromium leaves a connection without sessions open and silent until
+   * the idle timeout; close it ourselves (H3_NO_ERROR) after the grace. */
+  conn_arm_grace(c, "peer ended its last session");
+}
+
+void wt_conn_session_requested(wt_conn *c) {
+  if (c->grace_deadline != 0) {
+    WT_LOG_DEBUG("server: new session request, close grace cancelled");
+    c->grace_deadline = 0;
+  }
 }
 
 static void conn_enter_draining(wt_conn *c) {

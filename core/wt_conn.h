@@ -81,16 +81,18 @@ struct wt_stream {
   uint8_t rx_done; /* fin delivered, reset received or STOP_SENDING sent (or send-only) */
   uint8_t rx_fin;  /* fin received (buffered streams) */
   /* send side */
-  uint8_t tx_done;     /* fin sent, reset sent or receive-only */
-  uint8_t tx_fin;      /* app asked for fin */
-  uint8_t in_sendq;    /* on c->sendq */
-  uint8_t blocked;     /* ngtcp2 said STREAM_DATA_BLOCKED */
-  uint8_t want_wake;   /* write returned AGAIN: call stream_writable when below half */
-  uint8_t stop_notify; /* peer STOP_SENDING seen; app not told yet */
-  uint8_t stop_told;   /* stream_stop was called */
-  wt_stream_hdr hdr;   /* PENDING: the demux prefix */
-  wt_sendbuf sb;       /* outgoing bytes (WT header first for local streams) */
-  uint8_t *rbuf;       /* buffered: payload received before the session was known */
+  uint8_t tx_done;          /* fin sent, reset sent or receive-only */
+  uint8_t tx_fin;           /* app asked for fin */
+  uint8_t in_sendq;         /* on c->sendq */
+  uint8_t blocked;          /* ngtcp2 said STREAM_DATA_BLOCKED */
+  uint8_t want_wake;        /* write returned AGAIN: call stream_writable when below half */
+  uint8_t stop_notify;      /* peer STOP_SENDING seen; app not told yet */
+  uint8_t stop_told;        /* stream_stop was called */
+  uint64_t peer_reset_code; /* raw H3 code of the peer's RESET_STREAM, UINT64_MAX = none */
+  uint64_t peer_stop_code;  /* raw H3 code of the peer's STOP_SENDING, UINT64_MAX = unknown */
+  wt_stream_hdr hdr;        /* PENDING: the demux prefix */
+  wt_sendbuf sb;            /* outgoing bytes (WT header first for local streams) */
+  uint8_t *rbuf;            /* buffered: payload received before the session was known */
   size_t rlen, rcap;
   uint64_t uncredited; /* bytes delivered by ngtcp2 whose flow-control credit is not returned */
   void *user;
@@ -116,17 +118,17 @@ struct wt_session {
   int state;
   char *method, *protocol, *scheme, *authority, *path, *origin;
   int status;
-  uint8_t app_open;   /* session_open was called: session_close is owed */
-  uint8_t h3_closed;  /* nghttp3 closed the CONNECT stream */
-  uint8_t gc;         /* on the garbage list */
-  uint8_t cap_fin;    /* FIN after the queued capsules */
-  uint8_t close_sent; /* we queued a CLOSE capsule */
-  uint8_t reset_code_set;
+  uint8_t app_open;     /* session_open was called: session_close is owed */
+  uint8_t h3_closed;    /* nghttp3 closed the CONNECT stream */
+  uint8_t gc;           /* on the garbage list */
+  uint8_t cap_fin;      /* FIN after the queued capsules */
+  uint8_t close_sent;   /* we queued a CLOSE capsule */
   uint8_t h3_submitted; /* a request/response with our data reader was submitted */
   uint8_t drain_sent;
-  uint8_t drain_told; /* session_drain was called (GOAWAY or DRAIN capsule) */
-  uint64_t close_end; /* offset in cap_out just past our CLOSE capsule */
-  uint64_t reset_code;
+  uint8_t drain_told;       /* session_drain was called (GOAWAY or DRAIN capsule) */
+  uint64_t close_end;       /* offset in cap_out just past our CLOSE capsule */
+  uint64_t peer_reset_code; /* raw H3 code of the peer's reset of the CONNECT stream,
+                               UINT64_MAX = none */
   wt_capsule_parser cp;
   wt_sendbuf cap_out;
   void *user;
@@ -201,6 +203,8 @@ struct wt_conn {
   /* server: our CLOSE capsule was acked and no session is left; close the
    * connection at this time unless the peer closes first (0 = not armed) */
   uint64_t grace_deadline;
+  int stateless_reset; /* the peer sent a stateless reset */
+  int hs_counted;      /* counted in e->n_handshaking */
 
   /* our control stream, taken over from nghttp3 (webtransport-wire.md 6.2) */
   int64_t ctrl_sid, qenc_sid, qdec_sid;
@@ -266,6 +270,9 @@ struct wt_engine {
   size_t heap_n, heap_cap;
   wt_stateless_pkt *sl; /* stateless replies (version negotiation, reset, refusal) */
   size_t sl_n;
+  size_t n_handshaking;  /* server conns whose handshake is in progress (Retry AUTO) */
+  uint32_t sr_tokens;    /* stateless reset rate limit: token bucket ... */
+  uint64_t sr_refill_at; /* ... refilled at this time */
   wt_engine_stats st;
   int shutting_down;
   uint64_t now;
@@ -281,7 +288,11 @@ int wt_engine_rand(wt_engine *e, uint8_t *out, size_t len);
 int wt_engine_new_cid(wt_engine *e, uint8_t *cid, size_t len, uint8_t *token);
 
 /* ---------------------------------------------------------------- wt_conn.c */
-int wt_conn_server_new(wt_conn **out, wt_engine *e, const wt_path *path, const ngtcp2_pkt_hd *hd);
+/* Server connection for the Initial hd. odcid: the client's original DCID
+ * when hd carries a valid Retry token (hd->dcid is then our Retry SCID),
+ * else NULL. token_type: an ngtcp2_token_type for the token in hd. */
+int wt_conn_server_new(wt_conn **out, wt_engine *e, const wt_path *path, const ngtcp2_pkt_hd *hd,
+                       const ngtcp2_cid *odcid, int token_type);
 int wt_conn_client_new(wt_conn **out, wt_engine *e, const wt_path *path, const char *server_name);
 void wt_conn_free(wt_conn *c, int notify); /* notify: run app callbacks for what is still open */
 /* Process one packet for c (marks c dirty). */
@@ -305,6 +316,14 @@ size_t wt_crypto_rx_feed(wt_crypto_rx *r, const uint8_t *data, size_t len, uint8
 /* Server: our CLOSE capsule was acknowledged; arm the close grace timer if
  * no session is left (wt_engine_config.close_grace_ns). */
 void wt_conn_session_close_acked(wt_conn *c);
+/* Server: the peer ended a session (CLOSE capsule, FIN or reset of the
+ * CONNECT stream); arm the same close grace timer if no session is left or
+ * pending. No-op on a client. */
+void wt_conn_session_ended_by_peer(wt_conn *c);
+/* Server: a new session request arrived: cancel the close grace timer. */
+void wt_conn_session_requested(wt_conn *c);
+/* The handshake of a server conn ended (done or conn freed). */
+void wt_conn_uncount_handshake(wt_conn *c);
 /* Free garbage streams/sessions; returns 1 if the conn is dead. */
 int wt_conn_gc(wt_conn *c);
 

@@ -31,6 +31,8 @@ void wt_engine_config_default(wt_engine_config *c, int is_server) {
   c->max_udp_payload = 1452;
   c->max_datagram_queue = 256;
   c->close_grace_ns = 200 * WT_MS;
+  c->retry_mode = WT_RETRY_AUTO;
+  c->retry_threshold = 256;
 }
 
 static int config_check(wt_engine_config *c) {
@@ -68,6 +70,9 @@ static int config_check(wt_engine_config *c) {
   }
   if (c->max_conns == 0) {
     c->max_conns = 100000;
+  }
+  if (c->retry_mode < WT_RETRY_AUTO || c->retry_mode > WT_RETRY_NEVER) {
+    return WT_ERR_CONFIG;
   }
   return 0;
 }
@@ -367,22 +372,52 @@ static void send_version_negotiation(wt_engine *e, const wt_path *path,
   }
 }
 
+/* Stateless resets: at most WT_SR_BURST at once, WT_SR_RATE per second on
+ * average, per engine (RFC 9000 section 10.3: bounded, they cost us a
+ * packet each and can be triggered by anyone). */
+#define WT_SR_BURST 64
+#define WT_SR_RATE  1000
+/* RFC 9000 section 10.3: a reset is at least 21 bytes (1 + 4 unpredictable
+ * + 16 token, ngtcp2 wants 5 random bytes incl. the first); we always send
+ * fewer bytes than we got, so the smallest packet we answer is 22. */
+#define WT_SR_MIN_REPLY                                                                            \
+  (1 + NGTCP2_MIN_STATELESS_RESET_RANDLEN + NGTCP2_STATELESS_RESET_TOKENLEN - 1)
+#define WT_SR_MIN_TRIGGER (WT_SR_MIN_REPLY + 1)
+#define WT_SR_MAX_REPLY   64
+
+static int sr_allow(wt_engine *e) {
+  if (e->now >= e->sr_refill_at) {
+    uint64_t add = (e->now - e->sr_refill_at) / (WT_SEC / WT_SR_RATE) + 1;
+    uint64_t t = e->sr_tokens + add;
+    e->sr_tokens = t > WT_SR_BURST ? WT_SR_BURST : (uint32_t)t;
+    e->sr_refill_at = e->now + WT_SEC / WT_SR_RATE;
+  }
+  if (e->sr_tokens == 0) {
+    return 0;
+  }
+  e->sr_tokens--;
+  return 1;
+}
+
 static void send_stateless_reset(wt_engine *e, const wt_path *path, const uint8_t *dcid,
                                  size_t dcidlen, size_t pktlen) {
-  /* RFC 9000 section 10.3: smaller than the packet that triggered it (no
-   * reset loops), and at least 21 bytes + token; only for CIDs of this
-   * shard (others may belong to a sibling shard). */
-  if (pktlen < 43 || wt_cid_shard(dcid, e->cfg.n_shards) != e->cfg.shard_id) {
+  /* Only for CIDs of this shard (others may belong to a sibling shard and
+   * are forwarded, not reset). */
+  if (pktlen < WT_SR_MIN_TRIGGER || dcidlen != e->cfg.scid_len ||
+      wt_cid_shard(dcid, e->cfg.n_shards) != e->cfg.shard_id) {
     return;
   }
   wt_stateless_pkt *p = sl_slot(e, path);
-  if (p == NULL) {
+  if (p == NULL || !sr_allow(e)) {
     return;
   }
-  uint8_t token[NGTCP2_STATELESS_RESET_TOKENLEN], rnd[64];
+  uint8_t token[NGTCP2_STATELESS_RESET_TOKENLEN], rnd[WT_SR_MAX_REPLY];
   ngtcp2_cid cid;
   ngtcp2_cid_init(&cid, dcid, dcidlen);
-  size_t len = pktlen - 1 < 64 ? pktlen - 1 : 64;
+  /* RFC 9000 section 10.3.3: always smaller than the packet that triggered
+   * it, so two endpoints cannot reset each other in a loop; the same
+   * derivation as the tokens issued with our CIDs (wt_engine_new_cid). */
+  size_t len = pktlen - 1 < WT_SR_MAX_REPLY ? pktlen - 1 : WT_SR_MAX_REPLY;
   if (ngtcp2_crypto_generate_stateless_reset_token(token, e->secret, sizeof(e->secret), &cid) !=
           0 ||
       wt_engine_rand(e, rnd, sizeof(rnd)) != 0) {
@@ -392,21 +427,65 @@ static void send_stateless_reset(wt_engine *e, const wt_path *path, const uint8_
   if (n > 0) {
     p->len = (size_t)n;
     e->sl_n++;
+    e->st.stateless_resets_sent++;
   }
 }
 
-static void send_refusal(wt_engine *e, const wt_path *path, const ngtcp2_pkt_hd *hd) {
+/* CONNECTION_CLOSE in an Initial without creating state: CONNECTION_REFUSED
+ * (RFC 9000 section 5.2.2) or INVALID_TOKEN (section 8.1.3). */
+static void send_refusal(wt_engine *e, const wt_path *path, const ngtcp2_pkt_hd *hd,
+                         uint64_t code) {
   wt_stateless_pkt *p = sl_slot(e, path);
   if (p == NULL) {
     return;
   }
-  /* RFC 9000 section 5.2.2: refuse with CONNECTION_REFUSED. */
-  ngtcp2_ssize n =
-      ngtcp2_crypto_write_connection_close(p->data, sizeof(p->data), hd->version, &hd->scid,
-                                           &hd->dcid, NGTCP2_CONNECTION_REFUSED, NULL, 0);
+  ngtcp2_ssize n = ngtcp2_crypto_write_connection_close(p->data, sizeof(p->data), hd->version,
+                                                        &hd->scid, &hd->dcid, code, NULL, 0);
   if (n > 0) {
     p->len = (size_t)n;
     e->sl_n++;
+  }
+}
+
+#define WT_RETRY_TOKEN_TTL   (10 * WT_SEC)   /* a Retry token answers one Initial */
+#define WT_REGULAR_TOKEN_TTL (3600 * WT_SEC) /* NEW_TOKEN tokens: one hour */
+
+/* RFC 9000 section 8.1.2: Retry with a token bound to the client's address
+ * and its original DCID; our new SCID follows the shard rule. */
+static void send_retry(wt_engine *e, const wt_path *path, const ngtcp2_pkt_hd *hd) {
+  wt_stateless_pkt *p = sl_slot(e, path);
+  if (p == NULL) {
+    return;
+  }
+  uint8_t scid[WT_CID_MAXLEN], token[NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN];
+  if (wt_engine_new_cid(e, scid, e->cfg.scid_len, NULL) != 0) {
+    return;
+  }
+  ngtcp2_cid rscid;
+  ngtcp2_cid_init(&rscid, scid, e->cfg.scid_len);
+  ngtcp2_ssize tn = ngtcp2_crypto_generate_retry_token(
+      token, e->secret, sizeof(e->secret), hd->version, (const ngtcp2_sockaddr *)&path->remote.ss,
+      path->remote.len, &rscid, &hd->dcid, e->now);
+  if (tn < 0) {
+    return;
+  }
+  ngtcp2_ssize n = ngtcp2_crypto_write_retry(p->data, sizeof(p->data), hd->version, &hd->scid,
+                                             &rscid, &hd->dcid, token, (size_t)tn);
+  if (n > 0) {
+    p->len = (size_t)n;
+    e->sl_n++;
+    e->st.retries_sent++;
+  }
+}
+
+static int retry_wanted(const wt_engine *e) {
+  switch (e->cfg.retry_mode) {
+  case WT_RETRY_ALWAYS:
+    return 1;
+  case WT_RETRY_NEVER:
+    return 0;
+  default: /* WT_RETRY_AUTO */
+    return e->n_handshaking >= e->cfg.retry_threshold;
   }
 }
 
@@ -418,11 +497,46 @@ static void accept_conn(wt_engine *e, const wt_path *path, const uint8_t *pkt, s
     return;
   }
   if (e->n_conns >= e->cfg.max_conns || e->shutting_down) {
-    send_refusal(e, path, &hd);
+    send_refusal(e, path, &hd, NGTCP2_CONNECTION_REFUSED);
     return;
   }
+  /* Address validation (RFC 9000 section 8.1). */
+  ngtcp2_cid odcid;
+  int retried = 0, token_type = NGTCP2_TOKEN_TYPE_UNKNOWN;
+  const ngtcp2_sockaddr *ra = (const ngtcp2_sockaddr *)&path->remote.ss;
+  if (hd.tokenlen > 0 && hd.token[0] == NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY) {
+    if (ngtcp2_crypto_verify_retry_token(&odcid, hd.token, hd.tokenlen, e->secret,
+                                         sizeof(e->secret), hd.version, ra, path->remote.len,
+                                         &hd.dcid, WT_RETRY_TOKEN_TTL, e->now) != 0) {
+      /* Section 8.1.3: the client will not accept another Retry; close
+       * with INVALID_TOKEN rather than let it time out. */
+      e->st.tokens_invalid++;
+      send_refusal(e, path, &hd, NGTCP2_INVALID_TOKEN);
+      return;
+    }
+    retried = 1;
+    token_type = NGTCP2_TOKEN_TYPE_RETRY;
+  } else if (hd.tokenlen > 0) {
+    /* A NEW_TOKEN token (or garbage): if it does not validate, go on as if
+     * there were none (section 8.1.3). */
+    if (hd.token[0] == NGTCP2_CRYPTO_TOKEN_MAGIC_REGULAR &&
+        ngtcp2_crypto_verify_regular_token(hd.token, hd.tokenlen, e->secret, sizeof(e->secret), ra,
+                                           path->remote.len, WT_REGULAR_TOKEN_TTL, e->now) == 0) {
+      token_type = NGTCP2_TOKEN_TYPE_NEW_TOKEN;
+    } else {
+      e->st.tokens_invalid++;
+    }
+  }
+  if (token_type == NGTCP2_TOKEN_TYPE_UNKNOWN && retry_wanted(e)) {
+    send_retry(e, path, &hd);
+    return;
+  }
+  if (token_type == NGTCP2_TOKEN_TYPE_UNKNOWN) {
+    hd.token = NULL;
+    hd.tokenlen = 0;
+  }
   wt_conn *c = NULL;
-  if (wt_conn_server_new(&c, e, path, &hd) != 0) {
+  if (wt_conn_server_new(&c, e, path, &hd, retried ? &odcid : NULL, token_type) != 0) {
     e->st.pkts_dropped++;
     e->st.errors_internal++;
     return;
@@ -431,6 +545,34 @@ static void accept_conn(wt_engine *e, const wt_path *path, const uint8_t *pkt, s
   e->st.conns_accepted++;
   wt_conn_recv(c, path, pkt, len, ecn);
   conn_after(e, c);
+}
+
+#define WT_SR_CLIENT_TRIES 16
+
+/* client: a short-header packet for no CID of ours may be a stateless reset
+ * (RFC 9000 section 10.3.1: its DCID is random). ngtcp2 checks the token
+ * when a packet does not decrypt, so offer it to the connections on the
+ * same path (a bounded few); it changes nothing for the others. Returns 1
+ * if one of them was reset. */
+static int client_stateless_reset(wt_engine *e, const wt_path *path, const uint8_t *pkt,
+                                  size_t len) {
+  int tries = 0;
+  for (wt_link *l = e->conns.next; l != &e->conns && tries < WT_SR_CLIENT_TRIES;) {
+    wt_conn *c = wt_container_of(l, wt_conn, all_link);
+    l = l->next;
+    if (c->state >= WT_CS_CLOSING || c->path.remote.len != path->remote.len ||
+        memcmp(&c->path.remote.ss, &path->remote.ss, path->remote.len) != 0) {
+      continue;
+    }
+    tries++;
+    wt_conn_recv(c, &c->path, pkt, len, 0);
+    int reset = c->stateless_reset;
+    conn_after(e, c); /* may free c */
+    if (reset) {
+      return 1;
+    }
+  }
+  return 0;
 }
 
 int wt_engine_recv(wt_engine *e, const wt_path *path, const uint8_t *pkt, size_t len, uint8_t ecn,
@@ -457,6 +599,9 @@ int wt_engine_recv(wt_engine *e, const wt_path *path, const uint8_t *pkt, size_t
     return 0;
   }
   if (!e->cfg.is_server) {
+    if (!(pkt[0] & 0x80) && len >= WT_SR_MIN_REPLY && client_stateless_reset(e, path, pkt, len)) {
+      return 0;
+    }
     e->st.pkts_dropped++;
     return 0;
   }
@@ -626,6 +771,25 @@ void *wt_conn_get_user(const wt_conn *c) {
 }
 wt_engine *wt_conn_engine(const wt_conn *c) {
   return c->e;
+}
+
+int wt_conn_stateless_reset(const wt_conn *c) {
+  return c->stateless_reset;
+}
+
+int wt_conn_rebind(wt_conn *c, const wt_addr *local) {
+  if (c == NULL || local == NULL || local->len == 0 || local->len > sizeof(local->ss)) {
+    return WT_ERR_INVAL;
+  }
+  if (c->is_server || c->state >= WT_CS_CLOSING || c->qc == NULL) {
+    return WT_ERR_STATE;
+  }
+  c->path.local = *local;
+  ngtcp2_addr a;
+  ngtcp2_addr_init(&a, (const ngtcp2_sockaddr *)&c->path.local.ss, c->path.local.len);
+  ngtcp2_conn_set_local_addr(c->qc, &a);
+  wt_engine_mark_dirty(c->e, c);
+  return 0;
 }
 
 int wt_conn_close(wt_conn *c, uint64_t error_code) {

@@ -86,7 +86,18 @@ typedef struct wt_engine_config {
    * "Connection lost" if our CONNECTION_CLOSE overtakes it
    * (webtransport-wire.md section 4). Default 200 ms; 0 = 3 x PTO only. */
   uint64_t close_grace_ns;
+  /* server: address validation with Retry (RFC 9000 section 8.1.2).
+   * WT_RETRY_AUTO sends a Retry to an Initial without a valid token while
+   * more than retry_threshold handshakes are in progress; ALWAYS to every
+   * such Initial; NEVER never. Retry and NEW_TOKEN tokens derive from
+   * static_secret, so any shard (or a restarted process with the same
+   * secret) validates them. Default AUTO, threshold 256. */
+  int retry_mode;
+  uint32_t retry_threshold;
 } wt_engine_config;
+
+/* wt_engine_config.retry_mode. */
+enum { WT_RETRY_AUTO = 0, WT_RETRY_ALWAYS = 1, WT_RETRY_NEVER = 2 };
 
 /* Fill c with the defaults above (server or client). */
 void wt_engine_config_default(wt_engine_config *c, int is_server);
@@ -177,6 +188,9 @@ typedef struct wt_engine_stats {
   uint64_t datagrams_in, datagrams_out, datagrams_dropped;
   uint64_t bytes_in, bytes_out, pkts_in, pkts_out, pkts_dropped;
   uint64_t errors_proto, errors_internal, buffered_rejected;
+  /* server: stateless resets sent for unknown CIDs (RFC 9000 section 10.3),
+   * Retry packets sent, Initials whose token did not validate */
+  uint64_t stateless_resets_sent, retries_sent, tokens_invalid;
 } wt_engine_stats;
 const wt_engine_stats *wt_engine_get_stats(const wt_engine *e);
 
@@ -217,6 +231,23 @@ int wt_session_close(wt_session *s, uint32_t code, const uint8_t *reason, size_t
 /* Send a DRAIN_WEBTRANSPORT_SESSION capsule. */
 int wt_session_drain(wt_session *s);
 
+/* Raw HTTP/3 error codes the peer sent (the callbacks above report only
+ * codes inside the WT application range; these return any code, e.g.
+ * H3_ID_ERROR 0x108 or H3_MESSAGE_ERROR 0x10e). UINT64_MAX = none.
+ *
+ * wt_stream_peer_reset_code: the code of the peer's RESET_STREAM on st; set
+ * before stream_reset is called, valid until stream_close returns.
+ * wt_stream_peer_stop_code: the code of the peer's STOP_SENDING on st, known
+ * once the stream closes (ngtcp2 1.11 reports it only then; if the peer's
+ * RESET_STREAM arrived first, ngtcp2 reports that code here instead); valid
+ * during stream_stop (when called with has_code = 1 or while closing) and
+ * stream_close. wt_session_reset_code: the code of the peer's RESET_STREAM
+ * on the CONNECT stream of s; valid during session_close / session_refused
+ * (and while the handle lives). */
+uint64_t wt_stream_peer_reset_code(const wt_stream *st);
+uint64_t wt_stream_peer_stop_code(const wt_stream *st);
+uint64_t wt_session_reset_code(const wt_session *s);
+
 uint64_t wt_session_id(const wt_session *s);
 uint64_t wt_stream_id(const wt_stream *st);
 wt_session *wt_stream_session(const wt_stream *st);
@@ -231,6 +262,17 @@ const char *wt_session_path(const wt_session *s); /* the :path of the CONNECT */
 void wt_conn_set_user(wt_conn *c, void *u);
 void *wt_conn_get_user(const wt_conn *c);
 wt_engine *wt_conn_engine(const wt_conn *c);
+/* 1 if c ended because the peer sent a stateless reset (RFC 9000 section
+ * 10.3), e.g. a server that restarted and lost the connection; valid
+ * during conn_close. */
+int wt_conn_stateless_reset(const wt_conn *c);
+/* client: our local address changed (NAT rebinding, or the app moved to a
+ * new socket): packets are sent from and expected on local from now on; the
+ * server sees a new address and validates the path (RFC 9000 section 9).
+ * Uses ngtcp2_conn_set_local_addr (no PATH_CHALLENGE from our side, no new
+ * CID: what a NAT rebinding looks like to the server). Returns 0,
+ * WT_ERR_STATE (not an open client connection), WT_ERR_INVAL. */
+int wt_conn_rebind(wt_conn *c, const wt_addr *local);
 /* Close one connection (CONNECTION_CLOSE with error_code, an H3 app code). */
 int wt_conn_close(wt_conn *c, uint64_t error_code);
 

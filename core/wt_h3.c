@@ -133,6 +133,7 @@ static int h3_begin_headers(nghttp3_conn *h3, int64_t sid, void *ud, void *sud) 
     c->e->st.errors_internal++;
     return NGHTTP3_ERR_CALLBACK_FAILURE;
   }
+  wt_conn_session_requested(c);
   if (nghttp3_conn_set_stream_user_data(h3, sid, s) != 0) {
     return NGHTTP3_ERR_CALLBACK_FAILURE;
   }
@@ -298,11 +299,13 @@ static int h3_end_headers(nghttp3_conn *h3, int64_t sid, int fin, void *ud, void
 }
 
 static int h3_end_stream(nghttp3_conn *h3, int64_t sid, void *ud, void *sud) {
+  wt_conn *c = ud;
   wt_session *s = sud;
   if (s && s->state == WT_SS_OPEN) {
     /* The peer FINed the CONNECT stream: the session ends cleanly
      * (draft-ietf-webtrans-http3 section 6), code 0 without a capsule. */
     wt_session_end(s, 0, NULL, 0, 1);
+    wt_conn_session_ended_by_peer(c);
   }
   return 0;
 }

@@ -116,6 +116,7 @@ wt_session *wt_session_alloc(wt_conn *c, int64_t id) {
   s->c = c;
   s->id = id;
   s->state = WT_SS_REQUEST;
+  s->peer_reset_code = UINT64_MAX;
   wt_capsule_parser_init(&s->cp);
   wt_sendbuf_init(&s->cap_out);
   wt_list_init(&s->streams);
@@ -362,6 +363,7 @@ void wt_session_recv_capsules(wt_session *s, const uint8_t *data, size_t len) {
         break;
       }
       wt_session_end(s, code, reason, rlen, 1);
+      wt_conn_session_ended_by_peer(s->c);
       break;
     }
     if (cap.type == WT_CAPSULE_DRAIN_SESSION) {
@@ -400,6 +402,7 @@ static wt_stream *stream_alloc(wt_conn *c) {
   wt_stream *st = wt_pool_get(&c->e->stream_pool);
   if (st) {
     memset(st, 0, sizeof(*st));
+    st->peer_reset_code = st->peer_stop_code = UINT64_MAX;
   }
   return st;
 }
@@ -582,6 +585,9 @@ int wt_stream_recv(wt_conn *c, wt_stream *st, const uint8_t *data, size_t len, i
 
 void wt_stream_on_reset(wt_stream *st, uint64_t h3_code) {
   wt_engine *e = st->c->e;
+  if (st->peer_reset_code == UINT64_MAX) {
+    st->peer_reset_code = h3_code; /* before any callback: the app may ask */
+  }
   if (st->kind == WT_SK_PENDING || st->buffered) {
     size_t blen = 0;
     if (st->kind == WT_SK_PENDING) {
@@ -654,6 +660,9 @@ void wt_stream_on_close(wt_stream *st, uint64_t h3_code, int has_code) {
   if (stopped || st->stop_notify) {
     /* Our send side ended without our fin/reset: the peer stopped it, and
      * here ngtcp2 hands us the code. */
+    if (has_code && st->peer_stop_code == UINT64_MAX) {
+      st->peer_stop_code = h3_code;
+    }
     uint32_t code = 0;
     int has = has_code && wt_errmap_h3_to_app(h3_code, &code) == 0;
     stream_tell_stop(st, code, has);
@@ -981,6 +990,15 @@ int wt_session_drain(wt_session *s) {
 
 uint64_t wt_session_id(const wt_session *s) {
   return s->id < 0 ? UINT64_MAX : (uint64_t)s->id;
+}
+uint64_t wt_stream_peer_reset_code(const wt_stream *st) {
+  return st->peer_reset_code;
+}
+uint64_t wt_stream_peer_stop_code(const wt_stream *st) {
+  return st->peer_stop_code;
+}
+uint64_t wt_session_reset_code(const wt_session *s) {
+  return s->peer_reset_code;
 }
 uint64_t wt_stream_id(const wt_stream *st) {
   return (uint64_t)st->id;

@@ -108,7 +108,7 @@ static int shard_open_engine(wt_shard *sh, uint64_t now) {
   ec.shard_id = c->shard_id;
   ec.n_shards = c->n_shards ? c->n_shards : 1;
   ec.static_secret = c->static_secret;
-  /* RETRY-MODE: ec.retry_mode = c->retry_mode; (once the engine has the field) */
+  ec.retry_mode = c->retry_mode;
   if (c->max_sessions_per_conn) {
     ec.max_sessions_per_conn = c->max_sessions_per_conn;
   }

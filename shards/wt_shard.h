@@ -79,7 +79,7 @@ typedef struct wt_shard_config {
   int reuseport;                /* the socket joins a SO_REUSEPORT group (default 0) */
   const uint8_t *static_secret; /* 32 bytes shared by every shard (stateless reset
                                    tokens); NULL = random per engine */
-  int retry_mode;               /* WT_RETRY_* (stored; the engine takes it later) */
+  int retry_mode;               /* WT_RETRY_* (wt_engine.h) */
   wt_fwd *fwd;                  /* forwarding mesh when n_shards > 1, else NULL */
   int controlled;               /* commands from a controller thread (wt_shard_post) */
   int notify_fd;                /* controlled: eventfd written after a snapshot is
@@ -87,8 +87,6 @@ typedef struct wt_shard_config {
 } wt_shard_config;
 
 /* --retry modes (wt_shard_config.retry_mode). */
-enum { WT_RETRY_AUTO = 0, WT_RETRY_ALWAYS = 1, WT_RETRY_NEVER = 2 };
-
 /* Commands for wt_shard_post. */
 enum {
   WT_SHARD_CMD_STOP = 1,     /* as SIGTERM: drain first, close at the second */

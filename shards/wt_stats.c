@@ -93,6 +93,8 @@ int wt_stats_format_json(const wt_stats_snapshot *s, char *buf, size_t cap) {
         {"gso_packets", io->tx_gso_packets}, {"sq_full", io->sq_full}, {"syscalls", io->syscalls});
   GROUP(&w, "errors", {"proto", e->errors_proto}, {"internal", e->errors_internal},
         {"buffered_rejected", e->buffered_rejected});
+  GROUP(&w, "address_validation", {"retries_sent", e->retries_sent},
+        {"tokens_invalid", e->tokens_invalid}, {"stateless_resets_sent", e->stateless_resets_sent});
   GROUP(&w, "apps", {"not_found", s->app.not_found}, {"refused", s->app.refused},
         {"echo_sessions", a->echo_sessions}, {"echo_bytes", a->echo_bytes},
         {"echo_datagrams", a->echo_datagrams},

@@ -258,7 +258,8 @@ wt_server_gone() {
   wt_pid_gone "$WT_SERVER_PID"
 }
 
-# wt_server_start [wtcast args...]: start the server on 127.0.0.1:0 with the
+# wt_server_start [wtcast args...]: start the server on 127.0.0.1:0 (or on
+# $WT_LISTEN, e.g. to restart on the same port) with the
 # certificate from wt_cert and wait (10 s at most) for its "listening on" line.
 # Exits the script (failure) if it does not come up.
 wt_server_start() {
@@ -269,7 +270,7 @@ wt_server_start() {
   local io=()
   # WTCAST_IO (set by ctest: uring or portable) picks the server's datapath.
   if [ -n "${WTCAST_IO:-}" ]; then io=(--io "$WTCAST_IO"); fi
-  "$WT_BIN/wtcast" --listen 127.0.0.1:0 --cert "$WT_CERT" --key "$WT_KEY" "${io[@]}" "$@" \
+  "$WT_BIN/wtcast" --listen "${WT_LISTEN:-127.0.0.1:0}" --cert "$WT_CERT" --key "$WT_KEY" "${io[@]}" "$@" \
     >"$WT_SERVER_OUT" 2>"$WT_SERVER_ERR" &
   WT_SERVER_PID=$!
   if ! wt_wait_until 10 wt_server_port; then

@@ -42,8 +42,8 @@ proto0=$(stats_get "$T/stats0.json" errors proto)
 # --- malformed WT stream header
 wt_client "$T/hdr.json" "$WT_URL/echo" --sessions 3 --echo hi --inject stream-header --timeout 20000
 wt_expect_rc "stream-header injection: every check verified" 0 "$WT_RC"
-wt_jcheck "stream-header: the client could read raw codes" "$T/hdr.json" \
-  "len($INJ) == 1 and $INJ[0]['inject']['codes_watched']"
+wt_jcheck "stream-header: the client read the raw code (engine API)" "$T/hdr.json" \
+  "len($INJ) == 1 and $INJ[0]['inject']['code_from'] in ('reset_stream', 'stop_sending')"
 wt_jcheck "stream-header: the stream was reset with H3_ID_ERROR (0x108)" "$T/hdr.json" \
   "$INJ[0]['inject']['stream_reset'] and $INJ[0]['inject']['stream_reset_code'] == 0x108 and $INJ[0]['inject']['as_expected']"
 wt_jcheck "stream-header: the session itself stayed open" "$T/hdr.json" \
@@ -57,7 +57,7 @@ for kind in capsule capsule-utf8; do
   wt_client "$T/$kind.json" "$WT_URL/echo" --sessions 3 --echo hi --inject "$kind" --timeout 20000
   wt_expect_rc "$kind injection: every check verified" 0 "$WT_RC"
   wt_jcheck "$kind: the CONNECT stream was reset with H3_MESSAGE_ERROR (0x10e)" "$T/$kind.json" \
-    "len($INJ) == 1 and $INJ[0]['inject']['codes_watched'] and $INJ[0]['inject']['session_reset_code'] == 0x10e and $INJ[0]['inject']['as_expected']"
+    "len($INJ) == 1 and $INJ[0]['inject']['code_from'] == 'connect_reset' and $INJ[0]['inject']['session_reset_code'] == 0x10e and $INJ[0]['inject']['as_expected']"
   wt_jcheck "$kind: only that session ended, not cleanly" "$T/$kind.json" \
     "$INJ[0]['inject']['session_closed'] and not $INJ[0]['inject']['session_clean'] and $INJ[0]['closed_by_server']['clean'] == False"
   wt_jcheck "$kind: the two other sessions verified their echo" "$T/$kind.json" \

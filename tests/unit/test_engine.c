@@ -106,6 +106,7 @@ typedef struct sstate { /* per-stream app state */
   int stop_has;
   uint32_t reset_code;
   int reset_has;
+  uint64_t raw_reset, raw_stop; /* wt_stream_peer_reset_code / _stop_code at close */
   uint8_t *rx;
   size_t rxlen, rxcap;
   uint8_t *tx;
@@ -122,6 +123,7 @@ typedef struct sess { /* per-session app state */
   size_t nreason;
   int dgrams;
   int dgram_bad;
+  uint64_t raw_reset; /* wt_session_reset_code in session_close / session_refused */
 } sess;
 
 struct side {
@@ -132,6 +134,7 @@ struct side {
   sess *sessions;
   int conn_closed;
   uint64_t conn_close_code;
+  int conn_close_app, conn_close_sr; /* is_app; wt_conn_stateless_reset */
 };
 
 typedef struct world {
@@ -144,7 +147,10 @@ typedef struct world {
   side cli, srv;
   wt_addr caddr, saddr;
   uint64_t sent, lost;
-  int drop_srv; /* drop the next N packets from the server */
+  int drop_srv;        /* drop the next N packets from the server */
+  uint16_t nat_port;   /* NAT rebinding: the server sees the client at this port */
+  int forge_token;     /* flip a byte of the token of the client's Initials */
+  wt_engine_config sc; /* the server's config (restart_server) */
 } world;
 
 static uint64_t rnd(world *w) {
@@ -161,6 +167,33 @@ static void addr_init(wt_addr *a, uint16_t port) {
   in->sin_port = htons(port);
   in->sin_addr.s_addr = htonl(0x7f000001);
   a->len = sizeof(*in);
+}
+
+/* Flip the last byte of the token of a QUIC v1 Initial (RFC 9000 section
+ * 17.2.2), if it has one. The token is not encrypted; the server checks it
+ * before anything else. */
+static void forge_initial_token(uint8_t *p, size_t len) {
+  if (len < 7 || (p[0] & 0xf0) != 0xc0) {
+    return;
+  }
+  size_t off = 5;
+  off += 1 + p[off]; /* DCID */
+  if (off >= len) {
+    return;
+  }
+  off += 1 + p[off]; /* SCID */
+  if (off >= len) {
+    return;
+  }
+  uint64_t tl = p[off] & 0x3f;
+  size_t vl = (size_t)1 << (p[off] >> 6);
+  for (size_t i = 1; i < vl && off + i < len; i++) {
+    tl = (tl << 8) | p[off + i];
+  }
+  off += vl;
+  if (tl > 0 && off + tl <= len) {
+    p[off + tl - 1] ^= 0x5a;
+  }
 }
 
 static void enqueue(world *w, int to_server, const wt_tx_entry *ent, const uint8_t *p, size_t len) {
@@ -180,6 +213,22 @@ static void enqueue(world *w, int to_server, const wt_tx_entry *ent, const uint8
   k->path.remote = ent->path.local;
   k->len = len;
   memcpy(k->data, p, len);
+  if (w->nat_port) {
+    /* NAT rebinding: the client keeps its address, the server sees another
+     * one; what the server sends to the old mapping is lost. */
+    if (to_server) {
+      ((struct sockaddr_in *)&k->path.remote.ss)->sin_port = htons(w->nat_port);
+    } else if (((struct sockaddr_in *)&k->path.local.ss)->sin_port != htons(w->nat_port)) {
+      w->lost++;
+      free(k);
+      return;
+    } else {
+      k->path.local = w->caddr;
+    }
+  }
+  if (to_server && w->forge_token) {
+    forge_initial_token(k->data, k->len);
+  }
   k->at = w->now + w->delay + (w->jitter ? rnd(w) % w->jitter : 0);
   pkt **pp = &w->q;
   while (*pp && (*pp)->at <= k->at) {
@@ -376,6 +425,7 @@ static void cb_session_close(void *user, wt_session *s, uint32_t code, const uin
   }
   CHECK(!x->closed);
   x->closed = 1;
+  x->raw_reset = wt_session_reset_code(s);
   x->code = code;
   x->clean = clean;
   x->nreason = reason_len < sizeof(x->reason) ? reason_len : sizeof(x->reason) - 1;
@@ -398,6 +448,7 @@ static void cb_session_refused(void *user, wt_session *s, int status) {
   if (x) {
     x->refused = 1;
     x->refused_status = status;
+    x->raw_reset = wt_session_reset_code(s);
     x->s = NULL;
   }
 }
@@ -453,6 +504,11 @@ static void cb_stream_reset(void *user, wt_stream *st, uint32_t code, int has_co
     x->reset = 1;
     x->reset_code = code;
     x->reset_has = has_code;
+    x->raw_reset = wt_stream_peer_reset_code(st); /* set before the callback */
+    CHECK(x->raw_reset != UINT64_MAX);
+    if (has_code) {
+      CHECK_EQ(wt_stream_peer_reset_code(st), wt_errmap_app_to_h3(code));
+    }
   }
 }
 
@@ -478,6 +534,8 @@ static void cb_stream_close(void *user, wt_stream *st) {
   if (x) {
     CHECK(!x->closed);
     x->closed = 1;
+    x->raw_reset = wt_stream_peer_reset_code(st);
+    x->raw_stop = wt_stream_peer_stop_code(st);
     x->st = NULL;
   }
 }
@@ -513,6 +571,8 @@ static void cb_conn_close(void *user, wt_conn *c, uint64_t code, int is_app) {
   side *sd = user;
   sd->conn_closed++;
   sd->conn_close_code = code;
+  sd->conn_close_app = is_app;
+  sd->conn_close_sr = wt_conn_stateless_reset(c);
   if (getenv("WT_TEST_VERBOSE")) {
     fprintf(stderr, "%s: conn_close code=0x%llx app=%d\n", sd->is_server ? "server" : "client",
             (unsigned long long)code, is_app);
@@ -542,6 +602,9 @@ static uint64_t g_close_grace_ns = UINT64_MAX; /* server close_grace_ns; MAX: de
 static const char *g_ca_file;       /* client verifies with a CA file instead of the pin */
 static uint32_t g_cli_max_buffered; /* 0: engine default */
 static const char *g_keylog;        /* client SSLKEYLOGFILE */
+static int g_retry_mode = -1;       /* server retry_mode; -1: engine default */
+static const uint8_t g_secret[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
+                                     17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
 
 static int world_init(world *w, int loss_pm, const uint8_t *pin) {
   memset(w, 0, sizeof(*w));
@@ -578,6 +641,11 @@ static int world_init(world *w, int loss_pm, const uint8_t *pin) {
     cc.max_buffered_streams = g_cli_max_buffered;
   }
   cc.keylog_file = g_keylog;
+  sc.static_secret = g_secret; /* restart_server: the same tokens */
+  if (g_retry_mode >= 0) {
+    sc.retry_mode = g_retry_mode;
+  }
+  w->sc = sc;
   if (wt_engine_new(&w->srv.e, &sc, &g_cb, &w->srv, w->now) != 0) {
     return -1;
   }
@@ -1039,6 +1107,7 @@ static void scenario_aborts(int loss_pm) {
   CHECK_FATAL(sx != NULL);
   CHECK(sx->reset_has);
   CHECK_EQ(sx->reset_code, 0x1e);
+  CHECK_EQ(sx->raw_reset, 0x52e4a40fa8faULL); /* the raw H3 code of app code 0x1e */
   (void)ax;
   /* STOP_SENDING with app code 0xffffffff on a bidi stream */
   wt_stream *b = NULL;
@@ -1162,6 +1231,7 @@ static void scenario_capsules(void) {
   CHECK(!sa->clean);
   CHECK(run_until(&w, c_closed, a, 20 * SEC));
   CHECK(!a->clean);
+  CHECK_EQ(a->raw_reset, 0x10e); /* H3_MESSAGE_ERROR, raw (RFC 9297 section 3.3) */
   CHECK(!sb->closed && !b->closed);
   CHECK(wt_engine_get_stats(w.srv.e)->errors_proto >= 1);
   /* A WT stream naming session 5 (not a client bidi stream ID): the server
@@ -1185,6 +1255,8 @@ static void scenario_capsules(void) {
   }
   CHECK(badx->stopped);
   CHECK(badx->closed);
+  CHECK_EQ(badx->raw_stop, 0x108);       /* H3_ID_ERROR, raw */
+  CHECK_EQ(badx->raw_reset, UINT64_MAX); /* a uni stream of ours: nothing to reset */
   CHECK_EQ(wt_engine_conn_count(w.srv.e), 1);
   /* B still works */
   uint8_t d[100];
@@ -1285,6 +1357,256 @@ static void test_close_in_callback(void) {
   CHECK(a->clean);
   CHECK_EQ(a->nreason, 2);
   CHECK(bx->closed);
+  close_world(&w);
+  world_free(&w);
+}
+
+/* The peer ends the last session of a connection (CLOSE capsule, FIN or
+ * reset of the CONNECT stream): the server closes the connection itself
+ * (H3_NO_ERROR) after the close grace instead of waiting for the idle
+ * timeout; a new session during the grace cancels it. how: 0 capsule,
+ * 1 FIN, 2 reset. */
+static void scenario_peer_ends(int how) {
+  world w;
+  CHECK_FATAL(world_init(&w, 0, g_pin) == 0);
+  wt_conn *c = connect_client(&w);
+  sess *a = open_session(&w, c, "/echo", NULL);
+  CHECK_FATAL(a != NULL);
+  CHECK(run_until(&w, c_sess_settled, a, 20 * SEC));
+  CHECK_FATAL(a->open);
+  sess *sa = server_sess(&w);
+  CHECK_FATAL(sa != NULL);
+  /* First round: end A, open B 50 ms later (the grace is armed by then) */
+  for (int round = 0; round < 2; round++) {
+    if (how == 0) {
+      CHECK_EQ(wt_session_close(a->s, 5, NULL, 0), 0);
+    } else if (how == 1) {
+      a->s->cap_fin = 1; /* internal: FIN the CONNECT stream without a capsule */
+      wt_h3_session_resume(a->s);
+    } else {
+      wt_session_abort(a->s, WT_H3_REQUEST_CANCELLED);
+    }
+    CHECK(run_until(&w, c_closed, sa, 5 * SEC));
+    uint64_t t0 = w.now;
+    if (round == 0) {
+      run_until(&w, NULL, NULL, 50 * MS);
+      CHECK_EQ(wt_engine_conn_count(w.srv.e), 1);
+      a = open_session(&w, c, "/echo", NULL);
+      CHECK_FATAL(a != NULL);
+      CHECK(run_until(&w, c_sess_settled, a, 5 * SEC));
+      CHECK_FATAL(a->open);
+      run_until(&w, NULL, NULL, 2 * SEC); /* well past the grace */
+      CHECK_EQ(wt_engine_conn_count(w.srv.e), 1);
+      CHECK_EQ(w.cli.conn_closed, 0);
+      sa = server_sess(&w);
+      CHECK_FATAL(sa != NULL);
+      continue;
+    }
+    CHECK(run_until(&w, c_no_conns, NULL, 5 * SEC));
+    CHECK(w.now - t0 >= 150 * MS); /* the grace (200 ms from the server's view) */
+    CHECK(w.now - t0 < 2 * SEC);   /* not the idle timeout (30 s) */
+    CHECK_EQ(w.cli.conn_closed, 1);
+    CHECK_EQ(w.cli.conn_close_code, 0x100); /* H3_NO_ERROR */
+  }
+  world_free(&w);
+}
+
+static void test_peer_ends_last_session(void) {
+  scenario_peer_ends(0);
+  scenario_peer_ends(1);
+  scenario_peer_ends(2);
+}
+
+/* The server process "restarts": a new engine with the same config (and
+ * static secret), no connections. */
+static void restart_server(world *w) {
+  wt_engine_del(w->srv.e); /* no callbacks: the app state just goes stale */
+  w->srv.e = NULL;
+  CHECK_FATAL(wt_engine_new(&w->srv.e, &w->sc, &g_cb, &w->srv, w->now) == 0);
+}
+
+static int c_cli_closed(world *w, void *arg) {
+  return w->cli.conn_closed > 0;
+}
+
+/* Write the server's pending output; returns the number of packets and
+ * the length of the first. */
+static int srv_output(world *w, size_t *first_len) {
+  static uint8_t buf[64 * 1500];
+  static wt_tx_entry ents[64];
+  int total = 0;
+  *first_len = 0;
+  for (;;) {
+    wt_tx_batch b = {.buf = buf, .cap = sizeof(buf), .ents = ents, .max = 64, .max_segments = 1};
+    int n = wt_engine_write(w->srv.e, &b, w->now);
+    if (n <= 0) {
+      return total;
+    }
+    if (total == 0) {
+      *first_len = ents[0].len;
+    }
+    total += n;
+  }
+}
+
+/* A short-header packet for a CID no connection has gets a stateless reset
+ * (RFC 9000 section 10.3), smaller than itself, rate limited; a client
+ * whose server restarted closes promptly on it. */
+static void test_stateless_reset(void) {
+  world w;
+  CHECK_FATAL(world_init(&w, 0, g_pin) == 0);
+  wt_path p = {.local = w.saddr, .remote = w.caddr};
+  uint8_t junk[40];
+  memset(junk, 0xab, sizeof(junk));
+  junk[0] = 0x43;
+  junk[1] = 1; /* DCID byte 0: shard 1 of 3, ours */
+  size_t len = 0;
+  /* too short to be answered with a smaller packet of >= 21 bytes */
+  CHECK_EQ(wt_engine_recv(w.srv.e, &p, junk, 21, 0, w.now), 0);
+  CHECK_EQ(srv_output(&w, &len), 0);
+  /* a sibling shard's CID: not ours to reset */
+  junk[1] = 2;
+  CHECK_EQ(wt_engine_recv(w.srv.e, &p, junk, sizeof(junk), 0, w.now), 0);
+  CHECK_EQ(srv_output(&w, &len), 0);
+  junk[1] = 1;
+  CHECK_EQ(wt_engine_recv(w.srv.e, &p, junk, sizeof(junk), 0, w.now), 0);
+  CHECK_EQ(srv_output(&w, &len), 1);
+  CHECK_EQ(len, sizeof(junk) - 1); /* section 10.3.3: always smaller */
+  CHECK_EQ(wt_engine_recv(w.srv.e, &p, junk, 22, 0, w.now), 0);
+  CHECK_EQ(srv_output(&w, &len), 1);
+  CHECK_EQ(len, 21);
+  CHECK_EQ(wt_engine_get_stats(w.srv.e)->stateless_resets_sent, 2);
+  /* a flood at one instant: bounded by the per-engine budget */
+  int sent = 0;
+  for (int i = 0; i < 500; i++) {
+    junk[2] = (uint8_t)i;
+    wt_engine_recv(w.srv.e, &p, junk, sizeof(junk), 0, w.now);
+    sent += srv_output(&w, &len);
+  }
+  CHECK(sent > 0 && sent <= 64);
+  w.now += 1 * SEC; /* the budget refills */
+  wt_engine_recv(w.srv.e, &p, junk, sizeof(junk), 0, w.now);
+  CHECK_EQ(srv_output(&w, &len), 1);
+
+  /* a live client; the server restarts (same secret): the client's next
+   * packet gets a reset and the client closes at once, not at the idle
+   * timeout */
+  wt_conn *c = connect_client(&w);
+  sess *cs = open_session(&w, c, "/echo", NULL);
+  CHECK_FATAL(cs != NULL);
+  CHECK(run_until(&w, c_sess_settled, cs, 20 * SEC));
+  CHECK_FATAL(cs->open);
+  run_until(&w, NULL, NULL, 100 * MS);
+  /* junk for no CID of the client, from the server's address: offered to
+   * the client's connection as a possible reset, changes nothing */
+  wt_path cp = {.local = w.caddr, .remote = w.saddr};
+  for (int i = 0; i < 3; i++) {
+    junk[3] = (uint8_t)i;
+    CHECK_EQ(wt_engine_recv(w.cli.e, &cp, junk, sizeof(junk), 0, w.now), 0);
+  }
+  run_until(&w, NULL, NULL, 100 * MS);
+  CHECK_EQ(w.cli.conn_closed, 0);
+  CHECK(cs->open && !cs->closed);
+  CHECK_EQ(wt_engine_get_stats(w.cli.e)->errors_proto, 0);
+  restart_server(&w);
+  uint64_t before = wt_engine_get_stats(w.srv.e)->stateless_resets_sent;
+  uint64_t t0 = w.now;
+  CHECK_EQ(wt_session_send_datagram(cs->s, (const uint8_t *)"ping", 4), 0);
+  CHECK(run_until(&w, c_cli_closed, NULL, 10 * SEC));
+  if (getenv("WT_TEST_VERBOSE")) {
+    fprintf(stderr, "resets %llu -> %llu, dt %llu ms\n", (unsigned long long)before,
+            (unsigned long long)wt_engine_get_stats(w.srv.e)->stateless_resets_sent,
+            (unsigned long long)((w.now - t0) / MS));
+  }
+  CHECK(w.now - t0 < 1 * SEC);
+  CHECK(w.cli.conn_close_sr);
+  CHECK(cs->closed && !cs->clean);
+  CHECK(wt_engine_get_stats(w.srv.e)->stateless_resets_sent > before);
+  CHECK_EQ(wt_engine_conn_count(w.srv.e), 0);
+  world_free(&w);
+}
+
+/* Retry ALWAYS: the client follows the Retry (ngtcp2 does it) and the
+ * connection works; a forged Retry token is refused with INVALID_TOKEN. */
+static void scenario_retry(int forge) {
+  world w;
+  g_retry_mode = WT_RETRY_ALWAYS;
+  int rv = world_init(&w, 0, g_pin);
+  g_retry_mode = -1;
+  CHECK_FATAL(rv == 0);
+  w.forge_token = forge;
+  wt_conn *c = connect_client(&w);
+  sess *cs = open_session(&w, c, "/echo", NULL);
+  CHECK_FATAL(cs != NULL);
+  const wt_engine_stats *ss = wt_engine_get_stats(w.srv.e);
+  if (forge) {
+    CHECK(run_until(&w, c_cli_closed, NULL, 20 * SEC));
+    CHECK(!cs->open);
+    CHECK_EQ(w.cli.conn_close_code, 0xb); /* INVALID_TOKEN, RFC 9000 section 8.1.3 */
+    CHECK(!w.cli.conn_close_app);
+    CHECK(ss->retries_sent >= 1);
+    CHECK(ss->tokens_invalid >= 1);
+    CHECK_EQ(ss->handshakes_ok, 0);
+    CHECK_EQ(ss->conns_accepted, 0);
+    world_free(&w);
+    return;
+  }
+  CHECK(run_until(&w, c_sess_settled, cs, 20 * SEC));
+  CHECK_FATAL(cs->open);
+  CHECK_EQ(ss->retries_sent, 1);
+  CHECK_EQ(ss->tokens_invalid, 0);
+  CHECK_EQ(ss->conns_accepted, 1);
+  wt_stream *bs = NULL;
+  CHECK_EQ(wt_session_open_stream(cs->s, 1, &bs), 0);
+  CHECK_FATAL(bs != NULL);
+  sstate *bx = sstate_new(&w.cli, bs, 1);
+  bx->txlen = bx->txcap = 5000;
+  bx->tx = malloc(bx->txlen);
+  fill_pattern(bx->tx, bx->txlen, 9);
+  bx->tx_fin_want = 1;
+  app_flush(bx);
+  CHECK(run_until(&w, c_stream_fin, bx, 20 * SEC));
+  CHECK(bx->rxlen == bx->txlen && memcmp(bx->rx, bx->tx, bx->txlen) == 0);
+  close_world(&w);
+  world_free(&w);
+}
+
+static void test_retry(void) {
+  scenario_retry(0);
+  scenario_retry(1);
+}
+
+/* NAT rebinding mid-transfer: the server sees the client at a new address,
+ * ngtcp2 validates the new path, the 1 MB echo completes and verifies. */
+static void test_rebinding(void) {
+  world w;
+  CHECK_FATAL(world_init(&w, 0, g_pin) == 0);
+  wt_conn *c = connect_client(&w);
+  sess *cs = open_session(&w, c, "/echo", NULL);
+  CHECK_FATAL(cs != NULL);
+  CHECK(run_until(&w, c_sess_settled, cs, 20 * SEC));
+  CHECK_FATAL(cs->open);
+  sess *ss = server_sess(&w);
+  CHECK_FATAL(ss != NULL);
+  wt_conn *sc = wt_session_conn(ss->s);
+  wt_stream *bs = NULL;
+  CHECK_EQ(wt_session_open_stream(cs->s, 1, &bs), 0);
+  CHECK_FATAL(bs != NULL);
+  sstate *bx = sstate_new(&w.cli, bs, 1);
+  size_t big = 1u << 20;
+  bx->tx = malloc(big);
+  bx->txlen = bx->txcap = big;
+  fill_pattern(bx->tx, big, 3);
+  bx->tx_fin_want = 1;
+  app_flush(bx);
+  run_until(&w, NULL, NULL, 150 * MS);
+  CHECK(bx->rxlen > 0 && bx->rxlen < big); /* mid-transfer */
+  w.nat_port = 40000;
+  CHECK(run_until(&w, c_stream_fin, bx, 60 * SEC));
+  CHECK(bx->rxlen == big && memcmp(bx->rx, bx->tx, big) == 0);
+  const struct sockaddr_in *ra = (const struct sockaddr_in *)&wt_conn_path(sc)->remote.ss;
+  CHECK_EQ(ntohs(ra->sin_port), 40000);
+  CHECK(!cs->closed);
   close_world(&w);
   world_free(&w);
 }
@@ -1460,6 +1782,10 @@ int main(void) {
   WT_RUN(test_aborts);
   WT_RUN(test_early);
   WT_RUN(test_capsules);
+  WT_RUN(test_peer_ends_last_session);
+  WT_RUN(test_stateless_reset);
+  WT_RUN(test_retry);
+  WT_RUN(test_rebinding);
   WT_RUN(test_close_in_callback);
   WT_RUN(test_idle);
   WT_RUN(test_verify_modes);

@@ -156,6 +156,9 @@ static const char *const required[] = {
     "errors.proto",
     "errors.internal",
     "errors.buffered_rejected",
+    "address_validation.retries_sent",
+    "address_validation.tokens_invalid",
+    "address_validation.stateless_resets_sent",
     "apps.echo_bytes",
     "apps.source_bytes",
     "apps.sink_bytes",
@@ -215,6 +218,9 @@ static void test_shape(void) {
   CHECK(jp_find(&p, "bytes.out", &v) && v == s.engine.bytes_out);
   CHECK(jp_find(&p, "packets.dropped", &v) && v == s.engine.pkts_dropped);
   CHECK(jp_find(&p, "errors.buffered_rejected", &v) && v == s.engine.buffered_rejected);
+  CHECK(jp_find(&p, "address_validation.retries_sent", &v) && v == s.engine.retries_sent);
+  CHECK(jp_find(&p, "address_validation.stateless_resets_sent", &v) &&
+        v == s.engine.stateless_resets_sent);
   CHECK(jp_find(&p, "io.gso_sends", &v) && v == s.io.tx_gso_sends);
   CHECK(jp_find(&p, "io.eagain", &v) && v == s.io.tx_eagain);
   CHECK(jp_find(&p, "io.rx_calls", &v) && v == s.io.rx_calls);

@@ -52,8 +52,10 @@ typedef struct cl_opts {
   int expect_push;     /* --expect-push */
   int wait_close;      /* --wait-close, or implied by "close=" in the URL query */
   int log_level;
-  int inject;          /* --inject: CL_INJ_*, applied to the last session of each connection */
-  uint32_t sequential; /* --sequential N: N connections one after another, 0 = off */
+  int inject;               /* --inject: CL_INJ_*, applied to the last session of each connection */
+  uint32_t sequential;      /* --sequential N: N connections one after another, 0 = off */
+  uint64_t rebind_after_ms; /* --rebind-after MS: move to a new UDP socket (0 = off) */
+  uint64_t hold_ms;         /* --hold MS: keep the sessions open after the operations */
 } cl_opts;
 
 /* --inject kinds (fault injection through wt_testhook.h). */
@@ -183,11 +185,14 @@ typedef struct cl_inject {
   /* capsule */
   int session_closed, session_clean;
   uint32_t session_code;
-  /* raw code read through wt_testhook_peer_code */
+  /* raw HTTP/3 code the server answered with (CL_CODE_*: where it came from) */
   int have_code, code_how;
   uint64_t code;
   char err[200];
 } cl_inject;
+
+/* Where cl_inject.code came from. */
+enum { CL_CODE_RESET_STREAM = 1, CL_CODE_STOP_SENDING, CL_CODE_CONNECT_RESET };
 
 /* ------------------------------------------------------------------ sessions, connections */
 
@@ -226,7 +231,7 @@ struct cl_session {
   cl_inject inj;        /* --inject on this session (kind 0 = none) */
 };
 
-enum { CL_CS_ACTIVE, CL_CS_LINGER, CL_CS_CLOSING, CL_CS_CLOSED };
+enum { CL_CS_ACTIVE, CL_CS_HOLD, CL_CS_LINGER, CL_CS_CLOSING, CL_CS_CLOSED };
 
 typedef struct cl_conn {
   struct cl_client *cl;
@@ -234,14 +239,19 @@ typedef struct cl_conn {
   wt_conn *wc;
   int state;
   uint64_t t_start, t_first_reply, linger_until, close_deadline;
-  uint64_t t_done;   /* every session finished (--sequential latency) */
-  int codes_watched; /* wt_testhook_watch_codes succeeded (--inject) */
+  uint64_t t_done; /* every session finished (--sequential latency) */
   cl_session *sess;
   uint32_t n_sess;
   int conn_closed; /* conn_close seen */
   uint64_t close_error;
   int close_is_app;
   int closed_by_us;
+  int stateless_reset; /* wt_conn_stateless_reset at conn_close */
+  uint64_t t_close;    /* conn_close seen */
+  /* --hold */
+  uint64_t hold_start, hold_until, hold_next;
+  uint64_t hold_sent;
+  int closed_in_hold; /* the connection ended during the hold (not by us) */
 } cl_conn;
 
 typedef struct cl_client {
@@ -262,6 +272,11 @@ typedef struct cl_client {
   uint64_t *seq_lat;
   uint32_t seq_done, seq_ok;
   uint64_t seq_t0, seq_t1;
+  /* --rebind-after */
+  int rebound;
+  uint64_t t_rebind;
+  uint16_t old_port, new_port;
+  char rebind_err[160];
 } cl_client;
 
 #define CL_SCRATCH  65536

@@ -4,7 +4,10 @@
  * One socket carries every connection. */
 #define WT_LOG_MODULE "client"
 
+#include <arpa/inet.h>
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +155,14 @@ static uint64_t cl_conn_tick(cl_conn *cn, uint64_t now) {
     if (!cn->t_done) {
       cn->t_done = now;
     }
+    if (cn->cl->o->hold_ms && cn->wc && !cn->hold_start) {
+      /* --hold: keep the sessions open, a small datagram echo every
+       * ~100 ms, and see how the connection ends */
+      cn->state = CL_CS_HOLD;
+      cn->hold_start = cn->hold_next = now;
+      cn->hold_until = now + cn->cl->o->hold_ms * CL_MS;
+      return now;
+    }
     if (any_close && cn->wc) {
       /* Give the CLOSE capsule time to be acknowledged before the
        * connection goes (webtransport-wire.md section 4). */
@@ -164,6 +175,26 @@ static uint64_t cl_conn_tick(cl_conn *cn, uint64_t now) {
     cl_conn_close(cn, now);
     return now;
   }
+  case CL_CS_HOLD:
+    if (!cn->wc) { /* ended during the hold (cb_conn_close) */
+      cn->state = CL_CS_CLOSED;
+      return wake;
+    }
+    if (now >= cn->hold_until) {
+      cl_conn_close(cn, now);
+      return now;
+    }
+    if (now >= cn->hold_next) {
+      for (uint32_t i = 0; i < cn->n_sess; i++) {
+        cl_session *s = &cn->sess[i];
+        if (s->ws && s->state == CL_SS_OPEN &&
+            wt_session_send_datagram(s->ws, (const uint8_t *)"hold", 4) == 0) {
+          cn->hold_sent++;
+        }
+      }
+      cn->hold_next = now + 100 * CL_MS;
+    }
+    return cl_min(cn->hold_next, cn->hold_until);
   case CL_CS_LINGER:
     if (now < cn->linger_until && cn->wc) {
       return cn->linger_until;
@@ -182,6 +213,54 @@ static uint64_t cl_conn_tick(cl_conn *cn, uint64_t now) {
     cn->state = CL_CS_CLOSED;
     return wake;
   }
+}
+
+static uint16_t cl_port(const wt_io_addr *a) {
+  return ntohs(a->ss.ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)&a->ss)->sin6_port
+                                           : ((const struct sockaddr_in *)&a->ss)->sin_port);
+}
+
+/* --rebind-after: move every connection to a new UDP socket (new source
+ * port), as a NAT rebinding looks to the server: the engine is told with
+ * wt_conn_rebind (ngtcp2_conn_set_local_addr), the server validates the
+ * new path. The old socket is closed. */
+static void cl_rebind(cl_client *c, uint64_t now) {
+  c->rebound = 1;
+  c->t_rebind = now;
+  wt_io_config ioc;
+  wt_io_config_default(&ioc);
+  ioc.bind_addr = c->o->peer.ss.ss_family == AF_INET6 ? "[::]:0" : "0.0.0.0:0";
+  wt_io *nio = NULL;
+  int r = wt_io_open(&nio, &ioc);
+  if (r < 0) {
+    snprintf(c->rebind_err, sizeof(c->rebind_err), "cannot open a new socket: %s", wt_err_str(r));
+    cl_error(c, "rebind: %s", c->rebind_err);
+    return;
+  }
+  wt_addr local = c->path.local;
+  const wt_io_addr *bound = wt_io_local(nio);
+  if (local.ss.ss_family == AF_INET6) {
+    ((struct sockaddr_in6 *)&local.ss)->sin6_port =
+        ((const struct sockaddr_in6 *)&bound->ss)->sin6_port;
+  } else {
+    ((struct sockaddr_in *)&local.ss)->sin_port =
+        ((const struct sockaddr_in *)&bound->ss)->sin_port;
+  }
+  c->old_port = cl_port((const wt_io_addr *)&c->path.local);
+  c->new_port = cl_port(bound);
+  for (uint32_t i = 0; i < c->n_conns; i++) {
+    if (c->conns[i].wc) {
+      r = wt_conn_rebind(c->conns[i].wc, &local);
+      if (r < 0) {
+        cl_error(c, "conn %u: rebind: %s", i, wt_err_str(r));
+      }
+    }
+  }
+  c->path.local = local;
+  wt_io_wait(c->io, 0); /* reap sends still in flight on the old socket */
+  wt_io_close(c->io);
+  c->io = nio;
+  WT_LOG_INFO("rebound from port %u to port %u", c->old_port, c->new_port);
 }
 
 static void cl_timeout(cl_client *c, cl_tx *t, uint64_t now) {
@@ -240,6 +319,9 @@ int cl_run(cl_client *c) {
     if (now >= c->deadline) {
       cl_timeout(c, t, now);
       break;
+    }
+    if (c->o->rebind_after_ms && !c->rebound && now >= c->t0 + c->o->rebind_after_ms * CL_MS) {
+      cl_rebind(c, now);
     }
     int more = cl_flush(c, t, now);
     wake = cl_min(wake, wt_engine_next_expiry(c->eng));

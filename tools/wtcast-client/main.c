@@ -25,7 +25,6 @@
 
 #include "client.h"
 #include "wt_log.h"
-#include "wt_testhook.h"
 #include "wt_utf8.h"
 
 #define CL_MAX_SESSIONS_TOTAL 100000
@@ -58,6 +57,10 @@ static void cl_usage(FILE *f) {
         "  --timeout MS        bound for the whole run (default 30000)\n"
         "  --sequential N      run N connections one after another (each: handshake, CONNECT,\n"
         "                      the operations, close) and report sessions_per_s and latency\n"
+        "  --rebind-after MS   after MS ms move to a new UDP socket (new source port), as a\n"
+        "                      NAT rebinding looks to the server, and carry on\n"
+        "  --hold MS           keep the sessions open MS ms after the operations (a small\n"
+        "                      datagram echo every ~100 ms); report how the connection ended\n"
         "fault injection (tests; on the last session of each connection, which runs no\n"
         "operation; the others run theirs):\n"
         "  --inject KIND       stream-header: a bidi stream naming session ID + 1 (expect the\n"
@@ -254,6 +257,8 @@ enum {
   OPT_LOG,
   OPT_INJECT,
   OPT_SEQUENTIAL,
+  OPT_REBIND_AFTER,
+  OPT_HOLD,
   OPT_HELP,
 };
 
@@ -278,6 +283,8 @@ static int cl_parse_args(cl_opts *o, int argc, char **argv) {
       {"log-level", required_argument, NULL, OPT_LOG},
       {"inject", required_argument, NULL, OPT_INJECT},
       {"sequential", required_argument, NULL, OPT_SEQUENTIAL},
+      {"rebind-after", required_argument, NULL, OPT_REBIND_AFTER},
+      {"hold", required_argument, NULL, OPT_HOLD},
       {"help", no_argument, NULL, OPT_HELP},
       {NULL, 0, NULL, 0},
   };
@@ -361,6 +368,15 @@ static int cl_parse_args(cl_opts *o, int argc, char **argv) {
                 ? "--sequential wants 1..1000000"
                 : NULL;
       o->sequential = (uint32_t)v;
+      break;
+    case OPT_REBIND_AFTER:
+      bad = cl_parse_u64(optarg, 86400000, &v) < 0 || v == 0 ? "--rebind-after wants 1..86400000"
+                                                             : NULL;
+      o->rebind_after_ms = v;
+      break;
+    case OPT_HOLD:
+      bad = cl_parse_u64(optarg, 86400000, &v) < 0 || v == 0 ? "--hold wants 1..86400000" : NULL;
+      o->hold_ms = v;
       break;
     case OPT_HELP:
     case 'h':
@@ -488,7 +504,6 @@ static void cl_report_inject(cl_json *j, const cl_session *s) {
   cj_begin_obj(j, "inject");
   cj_str(j, "kind", cl_inject_names[in->kind]);
   cj_str(j, "sent_hex", hex);
-  cj_bool(j, "codes_watched", s->conn->codes_watched);
   cj_u64(j, "expected_code", in->expected_code);
   cj_hexcode(j, "expected_code_hex", in->expected_code);
   const char *key = in->kind == CL_INJ_STREAM_HEADER ? "stream_reset_code" : "session_reset_code";
@@ -498,7 +513,9 @@ static void cl_report_inject(cl_json *j, const cl_session *s) {
     cj_u64(j, key, in->code);
     cj_hexcode(j, hkey, in->code);
     cj_str(j, "code_from",
-           in->code_how == WT_TESTHOOK_CODE_RESET ? "reset_stream" : "stream_close");
+           in->code_how == CL_CODE_RESET_STREAM   ? "reset_stream"
+           : in->code_how == CL_CODE_STOP_SENDING ? "stop_sending"
+                                                  : "connect_reset");
   } else {
     cj_null(j, key);
   }
@@ -742,6 +759,21 @@ static void cl_report(const cl_client *c, uint64_t t_end, int ok) {
   }
   cj_bool(&j, "ok", ok);
   cj_bool(&j, "timed_out", c->timed_out);
+  if (o->rebind_after_ms) {
+    cj_begin_obj(&j, "rebind");
+    cj_u64(&j, "after_ms", o->rebind_after_ms);
+    cj_bool(&j, "done", c->rebound && !c->rebind_err[0]);
+    cj_str(&j, "method", "ngtcp2_conn_set_local_addr (NAT rebinding: new socket, same CIDs)");
+    if (c->rebound) {
+      cj_num(&j, "at_ms", cl_ms(c->t0, c->t_rebind));
+      cj_u64(&j, "old_port", c->old_port);
+      cj_u64(&j, "new_port", c->new_port);
+    }
+    if (c->rebind_err[0]) {
+      cj_str(&j, "error", c->rebind_err);
+    }
+    cj_end_obj(&j);
+  }
   cj_begin_arr(&j, "connections");
   for (uint32_t i = 0; c->conns && i < c->n_conns; i++) {
     const cl_conn *cn = &c->conns[i];
@@ -758,6 +790,22 @@ static void cl_report(const cl_client *c, uint64_t t_end, int ok) {
       cj_u64(&j, "error_code", cn->close_error);
       cj_bool(&j, "application", cn->close_is_app);
       cj_end_obj(&j);
+    }
+    if (o->hold_ms) {
+      cj_begin_obj(&j, "hold");
+      cj_u64(&j, "ms", o->hold_ms);
+      cj_bool(&j, "started", cn->hold_start != 0);
+      cj_u64(&j, "datagrams_sent", cn->hold_sent);
+      cj_end_obj(&j);
+      if (cn->closed_in_hold) {
+        /* how the connection ended while held (not by us) */
+        cj_begin_obj(&j, "conn_closed");
+        cj_u64(&j, "code", cn->close_error);
+        cj_bool(&j, "application", cn->close_is_app);
+        cj_bool(&j, "stateless_reset", cn->stateless_reset);
+        cj_num(&j, "after_ms", cl_ms(cn->hold_start, cn->t_close));
+        cj_end_obj(&j);
+      }
     }
     cj_begin_arr(&j, "sessions");
     for (uint32_t k = 0; k < cn->n_sess; k++) {
@@ -906,13 +954,6 @@ static int cl_start(cl_client *c) {
       continue;
     }
     wt_conn_set_user(cn->wc, cn);
-    if (o->inject) {
-      /* Read the raw HTTP/3 codes the server answers with (test hook). */
-      cn->codes_watched = wt_testhook_watch_codes(cn->wc) == 0;
-      if (!cn->codes_watched) {
-        WT_LOG_WARN("conn %u: cannot watch raw error codes (ngtcp2 differs); codes unknown", i);
-      }
-    }
     for (uint32_t k = 0; k < cn->n_sess; k++) {
       cl_session *s = &cn->sess[k];
       s->t_request = now;

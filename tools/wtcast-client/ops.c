@@ -587,13 +587,12 @@ static void cl_inj_fail(cl_session *s, uint64_t now, const char *fmt, ...) {
   (void)now;
 }
 
-/* Read the raw code the server answered with on stream_id (if watched). */
-static void cl_inj_code(cl_session *s, int64_t stream_id) {
+/* Record the raw HTTP/3 code the server answered with (engine API:
+ * wt_stream_peer_reset_code / wt_stream_peer_stop_code /
+ * wt_session_reset_code); UINT64_MAX = none. The first one wins. */
+static void cl_inj_code(cl_session *s, uint64_t code, int how) {
   cl_inject *in = &s->inj;
-  uint64_t code;
-  int how;
-  if (stream_id >= 0 && s->conn->wc &&
-      wt_testhook_peer_code(s->conn->wc, stream_id, &code, &how) == 0) {
+  if (code != UINT64_MAX && !in->have_code) {
     in->have_code = 1;
     in->code = code;
     in->code_how = how;
@@ -610,11 +609,11 @@ static void cl_inj_judge(cl_session *s, uint64_t now, int answered, const char *
     cl_inj_fail(s, now, "%s", what);
     return;
   }
-  if (s->conn->codes_watched && !in->have_code) {
+  if (!in->have_code) {
     cl_inj_fail(s, now, "%s, but no error code was recorded", what);
     return;
   }
-  if (in->have_code && in->code != in->expected_code) {
+  if (in->code != in->expected_code) {
     cl_inj_fail(s, now, "%s with code 0x%" PRIx64 ", expected 0x%" PRIx64, what, in->code,
                 in->expected_code);
     return;
@@ -896,7 +895,7 @@ static void cb_session_close(void *user, wt_session *ws, uint32_t code, const ui
     if (s->inj.kind == CL_INJ_STREAM_HEADER) {
       cl_inj_fail(s, now, "the session ended before the stream was answered");
     } else {
-      cl_inj_code(s, s->inj.stream_id);
+      cl_inj_code(s, wt_session_reset_code(ws), CL_CODE_CONNECT_RESET);
       cl_inj_judge(s, now, !clean && s->closed_by_server,
                    clean ? "the session was closed cleanly" : "session reset by the server");
     }
@@ -1018,6 +1017,7 @@ static void cb_stream_reset(void *user, wt_stream *st, uint32_t code, int has_co
     ref->sess->inj.reset_seen = 1;
     ref->sess->inj.reset_has_app = has_code;
     ref->sess->inj.reset_app = code;
+    cl_inj_code(ref->sess, wt_stream_peer_reset_code(st), CL_CODE_RESET_STREAM);
     return;
   }
   if (ref && ref->op && ref->rx_role) {
@@ -1057,7 +1057,8 @@ static void cb_stream_close(void *user, wt_stream *st) {
     cl_inject *in = &s->inj;
     in->st = NULL;
     in->session_open_after = s->state == CL_SS_OPEN && s->ws != NULL;
-    cl_inj_code(s, in->stream_id);
+    cl_inj_code(s, wt_stream_peer_reset_code(st), CL_CODE_RESET_STREAM);
+    cl_inj_code(s, wt_stream_peer_stop_code(st), CL_CODE_STOP_SENDING);
     if (!in->session_open_after) {
       cl_inj_fail(s, cl_now(), "the session ended with the stream");
     } else {
@@ -1152,6 +1153,13 @@ static void cb_conn_close(void *user, wt_conn *wc, uint64_t error_code, int is_a
   cn->conn_closed = 1;
   cn->close_error = error_code;
   cn->close_is_app = is_app;
+  cn->stateless_reset = wt_conn_stateless_reset(wc);
+  cn->t_close = cl_now();
+  if (cn->state == CL_CS_HOLD) {
+    /* --hold watches how the connection ends: reported, not an error */
+    cn->closed_in_hold = 1;
+    return;
+  }
   int lost = 0;
   for (uint32_t i = 0; i < cn->n_sess; i++) {
     cl_session *s = &cn->sess[i];

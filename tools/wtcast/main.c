@@ -339,9 +339,8 @@ int main(int argc, char **argv) {
   rc.workers = o.workers;
   rc.steering = o.steering;
   rc.secret = o.secret_file ? o.secret : NULL;
-  WT_LOG_INFO("retry mode %s (not applied yet: the engine takes it in a later change); "
-              "stateless reset secret %s",
-              retry_names[o.cfg.retry_mode], o.secret_file ? "from the key file" : "random");
+  WT_LOG_INFO("retry mode %s; stateless reset and token secret %s", retry_names[o.cfg.retry_mode],
+              o.secret_file ? "from the key file" : "random");
   wt_runtime *rt;
   char why[256];
   int rv = wt_runtime_new(&rt, &rc, why, sizeof(why));
