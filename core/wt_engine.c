@@ -580,6 +580,12 @@ int wt_engine_recv(wt_engine *e, const wt_path *path, const uint8_t *pkt, size_t
   e->now = now_ns;
   e->st.pkts_in++;
   e->st.bytes_in += len;
+  if (len == 0) {
+    /* ngtcp2_pkt_decode_version_cid asserts a non-empty packet, and an empty
+     * UDP datagram is legal on the wire (found by fuzz_engine_server). */
+    e->st.pkts_dropped++;
+    return 0;
+  }
   ngtcp2_version_cid vc;
   int rv = ngtcp2_pkt_decode_version_cid(&vc, pkt, len, e->cfg.scid_len);
   if (rv == NGTCP2_ERR_VERSION_NEGOTIATION) {

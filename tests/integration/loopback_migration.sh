@@ -3,7 +3,9 @@
 # processes.
 #  - NAT rebinding: wtcast-client --rebind-after 300 moves to a new UDP
 #    socket (new source port) in the middle of a 100 MB bidi echo; the
-#    server validates the new path and the echo still verifies.
+#    server (2 shards, CID steering) validates the new path, the echo still
+#    verifies, and the connection stays on its shard: no packet is forwarded
+#    between shards and one shard holds the connection.
 #  - Restart: with --key-file, stateless reset tokens derive from the file's
 #    secret. After kill -9 and a restart on the same port with the same
 #    file, a client holding its session (--hold) gets a stateless reset
@@ -16,7 +18,7 @@ wt_cert
 T=$WT_TMP
 
 python3 -c 'import os; print(os.urandom(32).hex())' >"$T/secret.hex"
-wt_server_start --key-file "$T/secret.hex"
+wt_server_start --key-file "$T/secret.hex" --workers 2
 
 # --- NAT rebinding mid-transfer
 wt_client "$T/mig.json" "$WT_URL/echo" --bidi-bytes 100000000 --rebind-after 300 --timeout 120000
@@ -26,6 +28,10 @@ wt_jcheck "the client moved to a new source port mid-transfer" "$T/mig.json" \
 wt_jcheck "the echo verified after the rebinding" "$T/mig.json" \
   "ops['bidi_bytes']['verified'] and s0['verified']"
 wt_log "    rebind: $(wt_jget "$T/mig.json" rebind)"
+wt_server_stats "$T/mig-stats.json"
+wt_jcheck "the connection stayed on its shard (nothing forwarded, one shard has it)" \
+  "$T/mig-stats.json" \
+  "d['forwarding']['out'] == 0 and sorted(x['conns_accepted'] for x in d['shards']) == [0, 1]"
 wt_check "server still running" kill -0 "$WT_SERVER_PID"
 
 # --- restart: stateless reset for an old client

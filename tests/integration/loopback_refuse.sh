@@ -47,6 +47,18 @@ wt_expect_rc "a certificate that does not match --cert-hash is rejected" 1 "$WT_
 wt_jcheck "bad pin: no session, the connection failed" "$T/badpin.json" \
   "s0['status'] != 200 and not d['ok'] and len(d['errors']) > 0"
 
+# --- junk datagrams (empty, 1 byte, a truncated long header, 1500 random
+# bytes) are dropped and counted; they once aborted the server (an empty
+# datagram hit an assertion in ngtcp2; found by fuzz_engine_server)
+python3 - "$WT_PORT" <<'PY'
+import os, socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for d in (b"", b"\x00", b"\xc0\x00\x00\x00\x01\x14", os.urandom(1500)):
+    s.sendto(d, ("127.0.0.1", int(sys.argv[1])))
+PY
+sleep 0.3
+wt_check "junk datagrams do not stop the server" kill -0 "$WT_SERVER_PID"
+
 # --- the refusals did not hurt the server
 wt_client "$T/after.json" "$WT_URL/echo" --origin https://good.example --sessions 2 \
   --echo hello --timeout 20000

@@ -1,0 +1,188 @@
+/* fuzz_steer.c: CID steering (shards/wt_steer.h) and server CIDs and the
+ * CID table (core/wt_cid.h).
+ *
+ * Input: byte 0 = shard count - 1, byte 1 = shard id (mod count), byte 2 =
+ * table seed, the rest is a datagram and, reread, a script of CID table
+ * operations. Oracles:
+ *  - wt_steer_owner and the cBPF program wt_steer_build writes decide the
+ *    same owner for the datagram (run by the interpreter below: the subset
+ *    wt_steer_build uses, with the kernel's rule that a load past the end
+ *    ends the program with 0 - same as tests/unit/test_steer.c);
+ *  - a CID made by wt_cid_apply_shard belongs to that shard, and a long or
+ *    short header packet carrying it is steered there by both deciders;
+ *  - the CID table agrees with a plain array model under any sequence of
+ *    inserts, lookups and removes of colliding, variable-length CIDs. */
+#include <linux/filter.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "fuzz_util.h"
+#include "wt_cid.h"
+#include "wt_error.h"
+#include "wt_steer.h"
+
+static uint32_t cbpf_run(const struct sock_filter *p, size_t n, const uint8_t *pkt, size_t len) {
+  uint32_t a = 0, x = 0;
+  for (size_t pc = 0; pc < n; pc++) {
+    const struct sock_filter *f = &p[pc];
+    switch (f->code) {
+    case BPF_LD | BPF_W | BPF_LEN:
+      a = (uint32_t)len;
+      break;
+    case BPF_LD | BPF_B | BPF_ABS:
+      if (f->k >= len) {
+        return 0;
+      }
+      a = pkt[f->k];
+      break;
+    case BPF_MISC | BPF_TAX:
+      x = a;
+      break;
+    case BPF_MISC | BPF_TXA:
+      a = x;
+      break;
+    case BPF_JMP | BPF_JA:
+      pc += f->k;
+      break;
+    case BPF_JMP | BPF_JGE | BPF_K:
+      pc += a >= f->k ? f->jt : f->jf;
+      break;
+    case BPF_JMP | BPF_JSET | BPF_K:
+      pc += (a & f->k) ? f->jt : f->jf;
+      break;
+    case BPF_ALU | BPF_MOD | BPF_K:
+      FUZZ_CHECK(f->k != 0);
+      a = a % f->k;
+      break;
+    case BPF_RET | BPF_A:
+      return a;
+    case BPF_RET | BPF_K:
+      return f->k;
+    default:
+      FUZZ_CHECK(!"unexpected cBPF opcode");
+    }
+  }
+  FUZZ_CHECK(!"cBPF program fell off its end");
+  return 0;
+}
+
+static void check_steer(const struct sock_filter *prog, uint32_t n, const uint8_t *pkt,
+                        size_t len) {
+  uint32_t want = wt_steer_owner(pkt, len, n);
+  uint32_t got = cbpf_run(prog, WT_STEER_PROG_LEN, pkt, len);
+  FUZZ_CHECK(want <= n);
+  FUZZ_CHECK(want == got);
+}
+
+/* ------------------------------------------------------------ CID table */
+
+#define MODEL_MAX 64
+
+typedef struct model_ent {
+  uint8_t len;
+  uint8_t cid[WT_CID_MAXLEN];
+  void *val;
+} model_ent;
+
+static void *model_find(model_ent *m, size_t n, const uint8_t *cid, size_t len, size_t *at) {
+  for (size_t i = 0; i < n; i++) {
+    if (m[i].len == len && memcmp(m[i].cid, cid, len) == 0) {
+      *at = i;
+      return m[i].val;
+    }
+  }
+  return NULL;
+}
+
+static void check_table(const uint8_t *p, size_t size, uint64_t seed) {
+  static model_ent m[MODEL_MAX];
+  size_t nm = 0;
+  wt_cid_table t;
+  wt_cid_table_init(&t, seed);
+  uintptr_t next_val = 0x1000;
+  /* Each op: 1 byte (2 bits op, 6 bits length) + a 1-byte CID "family":
+   * the CID is that byte repeated with a position mark, so families collide
+   * on purpose and lengths 0..21 hit the edges. */
+  for (size_t i = 0; i + 2 <= size; i += 2) {
+    int op = p[i] & 3;
+    size_t len = (size_t)(p[i] >> 2) % (WT_CID_MAXLEN + 2);
+    uint8_t cid[WT_CID_MAXLEN + 1];
+    for (size_t k = 0; k < len; k++) {
+      cid[k] = (uint8_t)(p[i + 1] + (k & ~(size_t)7));
+    }
+    size_t at = 0;
+    void *mv = len >= 1 && len <= WT_CID_MAXLEN ? model_find(m, nm, cid, len, &at) : NULL;
+    void *tv = wt_cid_table_lookup(&t, cid, len);
+    FUZZ_CHECK(tv == mv);
+    if (op == 0 || op == 1) {
+      void *val = (void *)(next_val += 16);
+      int rv = wt_cid_table_insert(&t, cid, len, val);
+      if (len < 1 || len > WT_CID_MAXLEN) {
+        FUZZ_CHECK(rv == WT_ERR_INVAL);
+      } else if (mv) {
+        FUZZ_CHECK(rv == WT_ERR_STATE);
+      } else if (nm < MODEL_MAX) {
+        FUZZ_CHECK(rv == 0);
+        m[nm].len = (uint8_t)len;
+        memcpy(m[nm].cid, cid, len);
+        m[nm].val = val;
+        nm++;
+      } else {
+        /* The model is full: undo, so both stay in step. */
+        FUZZ_CHECK(rv == 0 && wt_cid_table_remove(&t, cid, len) == 0);
+      }
+    } else if (op == 2) {
+      int rv = wt_cid_table_remove(&t, cid, len);
+      if (mv) {
+        FUZZ_CHECK(rv == 0);
+        m[at] = m[--nm];
+      } else {
+        FUZZ_CHECK(rv == WT_ERR_NOTFOUND || (rv == WT_ERR_INVAL && (len < 1 || len > 20)));
+      }
+    }
+    FUZZ_CHECK(wt_cid_table_count(&t) == nm);
+  }
+  for (size_t i = 0; i < nm; i++) {
+    FUZZ_CHECK(wt_cid_table_lookup(&t, m[i].cid, m[i].len) == m[i].val);
+  }
+  wt_cid_table_free(&t);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  if (size < 3) {
+    return 0;
+  }
+  uint32_t n = (uint32_t)data[0] + 1;
+  uint32_t shard = data[1] % n;
+  const uint8_t *pkt = data + 3;
+  size_t len = size - 3;
+
+  struct sock_filter prog[WT_STEER_PROG_LEN];
+  FUZZ_CHECK(wt_steer_build(prog, WT_STEER_PROG_LEN - 1, n) == WT_ERR_INVAL);
+  FUZZ_CHECK(wt_steer_build(prog, WT_STEER_PROG_LEN, n) == WT_STEER_PROG_LEN);
+  check_steer(prog, n, pkt, len);
+  /* Every prefix of the datagram: the too-short cases decide "any shard". */
+  for (size_t k = 0; k < len && k < 10; k++) {
+    check_steer(prog, n, pkt, k);
+  }
+
+  /* A CID of `shard`, from the datagram's bytes, in both header forms. */
+  uint8_t cid[WT_CID_MAXLEN] = {0};
+  size_t clen = WT_CID_MINLEN + (size_t)(data[2] % (WT_CID_MAXLEN - WT_CID_MINLEN + 1));
+  memcpy(cid, pkt, len < clen ? len : clen);
+  FUZZ_CHECK(wt_cid_apply_shard(cid, clen, shard, n) == 0);
+  FUZZ_CHECK(wt_cid_shard(cid, n) == shard);
+  FUZZ_CHECK(wt_cid_apply_shard(cid, clen, n, n) == WT_ERR_INVAL);
+  FUZZ_CHECK(wt_cid_apply_shard(cid, 0, shard, n) == WT_ERR_INVAL);
+  uint8_t shortp[1 + WT_CID_MAXLEN + 4] = {0x40};
+  memcpy(shortp + 1, cid, clen);
+  uint8_t longp[6 + WT_CID_MAXLEN + 4] = {0xc0, 0, 0, 0, 1, (uint8_t)clen};
+  memcpy(longp + 6, cid, clen);
+  FUZZ_CHECK(wt_steer_owner(shortp, 1 + clen, n) == shard);
+  FUZZ_CHECK(wt_steer_owner(longp, 6 + clen, n) == shard);
+  check_steer(prog, n, shortp, 1 + clen);
+  check_steer(prog, n, longp, 6 + clen);
+
+  check_table(pkt, len, (uint64_t)data[2] * 0x9e3779b97f4a7c15ull);
+  return 0;
+}

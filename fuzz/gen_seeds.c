@@ -1,0 +1,298 @@
+/* gen_seeds.c: records the seed corpus of fuzz_engine_server.
+ *
+ * A client engine and the fuzzer's server engine (fuzz_server_new and
+ * fuzz_server_step, the very calls the fuzz target makes) run in lockstep
+ * in one process; every client->server datagram, and every clock jump the
+ * server needed, is written in the fuzz input format
+ * (fuzz_engine_common.h). Both sides draw their randomness from
+ * fuzz_detrand, so feeding a recorded file to a fresh server reproduces the
+ * whole exchange. Scenarios: a bare handshake; CONNECT /echo with a
+ * bidirectional and a unidirectional stream and a datagram; the same ending
+ * with a CLOSE_WEBTRANSPORT_SESSION capsule; a refused CONNECT (404).
+ *
+ *   build-fuzz/bin/gen_seeds fuzz/corpus/engine_server
+ *
+ * Exit status 0 when every scenario completed and replays, 1 otherwise. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz_detrand.h"
+#include "fuzz_engine_common.h"
+#include "fuzz_util.h"
+#include "wt_log.h"
+
+enum { SC_HANDSHAKE, SC_ECHO, SC_CLOSE, SC_REFUSED, SC_COUNT };
+static const char *const sc_names[SC_COUNT] = {"handshake", "echo", "close", "refused"};
+
+#define MAX_PKTS 256
+
+typedef struct cli {
+  int scenario;
+  wt_engine *e;
+  wt_conn *conn;
+  wt_session *sess;
+  int open, refused, got_echo, got_uni, got_dgram, closed, done;
+  /* server -> client packets not yet delivered */
+  size_t nq;
+  size_t qlen[MAX_PKTS];
+  uint8_t q[MAX_PKTS][1500];
+  /* the recording */
+  uint8_t *rec;
+  size_t nrec, caprec;
+} cli;
+
+static void rec_add(cli *c, const uint8_t *p, size_t n) {
+  if (c->nrec + n > c->caprec) {
+    c->caprec = (c->nrec + n) * 2 + 4096;
+    c->rec = realloc(c->rec, c->caprec);
+    FUZZ_CHECK(c->rec != NULL);
+  }
+  memcpy(c->rec + c->nrec, p, n);
+  c->nrec += n;
+}
+
+static void to_client(void *arg, const wt_path *path, const uint8_t *pkt, size_t len) {
+  cli *c = arg;
+  if (c->nq < MAX_PKTS) {
+    memcpy(c->q[c->nq], pkt, len);
+    c->qlen[c->nq++] = len;
+  }
+}
+
+/* ------------------------------------------------------------ client app */
+
+static void c_session_open(void *user, wt_session *s) {
+  cli *c = user;
+  c->open = 1;
+  wt_stream *st = NULL;
+  FUZZ_CHECK(wt_session_open_stream(s, 1, &st) == 0);
+  FUZZ_CHECK(wt_stream_write(st, (const uint8_t *)"hello wtcast", 12, 1) == 12);
+  FUZZ_CHECK(wt_session_open_stream(s, 0, &st) == 0);
+  FUZZ_CHECK(wt_stream_write(st, (const uint8_t *)"uni", 3, 1) == 3);
+  FUZZ_CHECK(wt_session_send_datagram(s, (const uint8_t *)"dgram", 5) == 0);
+}
+
+static void c_session_refused(void *user, wt_session *s, int status) {
+  cli *c = user;
+  c->refused = status;
+  c->sess = NULL;
+}
+
+static void c_session_close(void *user, wt_session *s, uint32_t code, const uint8_t *reason,
+                            size_t reason_len, int clean) {
+  cli *c = user;
+  c->closed = 1;
+  c->sess = NULL;
+}
+
+static void c_stream_data(void *user, wt_stream *st, const uint8_t *data, size_t len, int fin) {
+  cli *c = user;
+  if (fin && wt_stream_is_bidi(st)) {
+    c->got_echo = 1;
+  }
+}
+
+static void c_datagram(void *user, wt_session *s, const uint8_t *data, size_t len) {
+  cli *c = user;
+  c->got_dgram = 1;
+}
+
+static void c_stream_open(void *user, wt_session *s, wt_stream *st) {
+  cli *c = user;
+  c->got_uni = 1;
+}
+
+/* The scenario's goal; acts when a step is reached. */
+static int scenario_done(cli *c) {
+  switch (c->scenario) {
+  case SC_HANDSHAKE:
+    return wt_engine_get_stats(c->e)->handshakes_ok > 0;
+  case SC_REFUSED:
+    return c->refused != 0;
+  case SC_ECHO:
+    return c->got_echo && c->got_dgram;
+  case SC_CLOSE:
+    if (c->got_echo && c->got_dgram && c->sess && !c->closed) {
+      FUZZ_CHECK(wt_session_close(c->sess, 7, (const uint8_t *)"done", 4) == 0);
+    }
+    return c->closed;
+  default:
+    return 1;
+  }
+}
+
+/* ------------------------------------------------------------ lockstep */
+
+static void client_path(wt_path *p) {
+  wt_path s;
+  fuzz_engine_path(&s);
+  p->local = s.remote;
+  p->remote = s.local;
+}
+
+static void record_clock(cli *c, uint64_t ms) {
+  uint8_t h[2] = {(uint8_t)(0x80 | ms >> 8), (uint8_t)ms};
+  rec_add(c, h, 2);
+}
+
+static int run(int scenario, wt_engine *srv, cli *c, int *quiet_rounds) {
+  static uint8_t buf[32 * 1500];
+  static wt_tx_entry ents[32];
+  uint64_t now = FUZZ_T0_NS;
+  wt_path cp;
+  client_path(&cp);
+  int finished = 0;
+  for (int it = 0; it < 5000; it++) {
+    fuzz_detrand_select(FUZZ_DETRAND_CLIENT);
+    if (!finished && scenario_done(c)) {
+      finished = 1;
+    }
+    /* client -> server, one datagram per record and server step */
+    int sent = 0;
+    for (;;) {
+      fuzz_detrand_select(FUZZ_DETRAND_CLIENT);
+      wt_tx_batch b = {.buf = buf, .cap = sizeof(buf), .ents = ents, .max = 32, .max_segments = 1};
+      int n = wt_engine_write(c->e, &b, now);
+      FUZZ_CHECK(n >= 0);
+      if (n == 0) {
+        break;
+      }
+      for (int i = 0; i < n; i++) {
+        uint8_t h[2] = {(uint8_t)(ents[i].len >> 8), (uint8_t)ents[i].len};
+        FUZZ_CHECK(ents[i].len < 0x8000);
+        rec_add(c, h, 2);
+        rec_add(c, ents[i].data, ents[i].len);
+        now += FUZZ_STEP_NS;
+        fuzz_server_step(srv, ents[i].data, ents[i].len, now, to_client, c);
+        sent++;
+      }
+    }
+    /* server -> client */
+    fuzz_detrand_select(FUZZ_DETRAND_CLIENT);
+    size_t delivered = c->nq;
+    for (size_t i = 0; i < c->nq; i++) {
+      wt_engine_recv(c->e, &cp, c->q[i], c->qlen[i], 0, now);
+    }
+    c->nq = 0;
+    if (sent || delivered) {
+      *quiet_rounds = 0;
+      continue;
+    }
+    if (finished && ++*quiet_rounds > 3) {
+      return 0;
+    }
+    /* Nothing in flight: move the clock to the next timer of either side. */
+    uint64_t a = wt_engine_next_expiry(c->e), b = wt_engine_next_expiry(srv);
+    uint64_t next = a < b ? a : b;
+    if (next == UINT64_MAX || next > now + UINT64_C(20) * 1000000000u) {
+      return finished ? 0 : -1;
+    }
+    uint64_t ms = next > now ? (next - now + 999999) / 1000000 : 1;
+    record_clock(c, ms);
+    now += ms * 1000000;
+    fuzz_server_step(srv, NULL, 0, now, to_client, c);
+    fuzz_detrand_select(FUZZ_DETRAND_CLIENT);
+    wt_engine_handle_expiry(c->e, now);
+  }
+  return -1;
+}
+
+static int record(int scenario, const char *dir) {
+  cli *c = calloc(1, sizeof(*c));
+  FUZZ_CHECK(c != NULL);
+  c->scenario = scenario;
+  wt_engine *srv = fuzz_server_new(); /* resets the RNG streams, as the fuzzer does */
+  FUZZ_CHECK(srv != NULL);
+  fuzz_detrand_select(FUZZ_DETRAND_CLIENT);
+  wt_engine_config cc;
+  wt_engine_config_default(&cc, 0);
+  cc.insecure = 1;
+  wt_engine_callbacks cb;
+  memset(&cb, 0, sizeof(cb));
+  cb.session_open = c_session_open;
+  cb.session_refused = c_session_refused;
+  cb.session_close = c_session_close;
+  cb.stream_data = c_stream_data;
+  cb.stream_open = c_stream_open;
+  cb.datagram = c_datagram;
+  FUZZ_CHECK(wt_engine_new(&c->e, &cc, &cb, c, FUZZ_T0_NS) == 0);
+  wt_path cp;
+  client_path(&cp);
+  FUZZ_CHECK(wt_engine_connect(c->e, &cp, "localhost", FUZZ_T0_NS, &c->conn) == 0);
+  if (scenario != SC_HANDSHAKE) {
+    const char *path = scenario == SC_REFUSED ? "/nope" : "/echo";
+    FUZZ_CHECK(wt_conn_open_session(c->conn, "localhost:4433", path, NULL, &c->sess) == 0);
+  }
+  int quiet = 0;
+  int rv = run(scenario, srv, c, &quiet);
+  const wt_engine_stats *ss = wt_engine_get_stats(srv);
+  fprintf(stderr,
+          "gen_seeds: %-9s %s: %zu bytes; server: %llu handshakes, %llu sessions, %llu streams, "
+          "%llu datagrams in\n",
+          sc_names[scenario], rv == 0 ? "ok" : "INCOMPLETE", c->nrec,
+          (unsigned long long)ss->handshakes_ok, (unsigned long long)ss->sessions_opened,
+          (unsigned long long)ss->streams_opened, (unsigned long long)ss->datagrams_in);
+  uint64_t want_hs = ss->handshakes_ok, want_sess = ss->sessions_opened;
+  uint64_t want_streams = ss->streams_opened, want_dg = ss->datagrams_in;
+  wt_engine_del(c->e);
+  wt_engine_del(srv);
+
+  /* Replay the recording against a fresh server, exactly as the fuzzer does,
+   * and check that it gets as far. */
+  srv = fuzz_server_new();
+  FUZZ_CHECK(srv != NULL);
+  uint64_t now = FUZZ_T0_NS;
+  for (size_t off = 0; off + 2 <= c->nrec;) {
+    uint16_t h = (uint16_t)(c->rec[off] << 8 | c->rec[off + 1]);
+    off += 2;
+    if (h & 0x8000) {
+      now += (uint64_t)(h & 0x7fff) * 1000000u;
+      fuzz_server_step(srv, NULL, 0, now, NULL, NULL);
+      continue;
+    }
+    now += FUZZ_STEP_NS;
+    fuzz_server_step(srv, c->rec + off, h, now, NULL, NULL);
+    off += h;
+  }
+  ss = wt_engine_get_stats(srv);
+  int replay_ok = ss->handshakes_ok == want_hs && ss->sessions_opened == want_sess &&
+                  ss->streams_opened == want_streams && ss->datagrams_in == want_dg;
+  fprintf(
+      stderr,
+      "gen_seeds: %-9s replay %s (%llu handshakes, %llu sessions, %llu streams, %llu datagrams)\n",
+      sc_names[scenario], replay_ok ? "matches" : "DIFFERS", (unsigned long long)ss->handshakes_ok,
+      (unsigned long long)ss->sessions_opened, (unsigned long long)ss->streams_opened,
+      (unsigned long long)ss->datagrams_in);
+  wt_engine_del(srv);
+
+  char path[512];
+  snprintf(path, sizeof(path), "%s/%s.bin", dir, sc_names[scenario]);
+  FILE *f = fopen(path, "wb");
+  FUZZ_CHECK(f != NULL);
+  FUZZ_CHECK(fwrite(c->rec, 1, c->nrec, f) == c->nrec);
+  FUZZ_CHECK(fclose(f) == 0);
+  free(c->rec);
+  free(c);
+  return rv == 0 && replay_ok ? 0 : -1;
+}
+
+static void log_discard(void *ctx, int level, const char *module, const char *msg, size_t len) {}
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: gen_seeds DIR (e.g. fuzz/corpus/engine_server)\n");
+    return 2;
+  }
+  if (getenv("WTCAST_FUZZ_VERBOSE") == NULL) {
+    wt_log_set_sink(log_discard, NULL);
+  }
+  int fail = 0;
+  for (int s = 0; s < SC_COUNT; s++) {
+    fail |= record(s, argv[1]) != 0;
+  }
+  return fail;
+}

@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""fuzz/make_seeds.py: writes the seed corpora of the parser fuzz targets
+(fuzz/corpus/{capsule,stream_hdr,settings,varint_datagram,steer}/). The
+engine_server corpus is recorded by gen_seeds (fuzz/gen_seeds.c) instead.
+
+  python3 fuzz/make_seeds.py [fuzz/corpus]
+
+Input layouts are those documented at the top of each fuzz/fuzz_NAME.c."""
+import os
+import struct
+import sys
+
+
+def vi(v, n=None):
+    """QUIC varint of v, minimal unless n (1, 2, 4, 8) forces a length."""
+    if n is None:
+        n = 1 if v < 64 else 2 if v < 16384 else 4 if v < 2**30 else 8
+    bits = {1: 0, 2: 1, 4: 2, 8: 3}[n]
+    return ((bits << (8 * n - 2)) | v).to_bytes(n, "big")
+
+
+SEED = bytes([1, 2, 3, 4, 5, 6, 7, 8])
+SEED2 = bytes([0xFF, 0x10, 0x77, 0x00, 0x3C, 0x81, 0x42, 0x09])
+
+
+def capsule(t, val):
+    return vi(t) + vi(len(val)) + val
+
+
+CLOSE, DRAIN, MAX_DATA, MAX_SB, DATA_BLOCKED = 0x2843, 0x78AE, 0x190B4D3D, 0x190B4D3F, 0x190B4D41
+
+
+def seeds_capsule():
+    close = capsule(CLOSE, struct.pack(">I", 0x77) + "bye ✓".encode())
+    drain = capsule(DRAIN, b"")
+    grease = capsule(0x29 * 3 + 0x17, b"G" * 40)
+    fc = capsule(MAX_DATA, vi(1 << 20)) + capsule(MAX_SB, vi(100, 2)) + capsule(DATA_BLOCKED, vi(5))
+    return {
+        "close": b"\x00" + SEED + close,
+        "close_split": b"\x00" + SEED2 + close + drain,
+        "drain_grease": b"\x00" + SEED + grease + drain + close,
+        "flow_control": b"\x01" + SEED + fc + close,
+        "flow_control_off": b"\x00" + SEED2 + fc + drain,
+        "close_long": b"\x00" + SEED + capsule(CLOSE, b"\x00\x00\x01\x00" + b"r" * 1024),
+        "close_too_long": b"\x00" + SEED + capsule(CLOSE, b"\x00" * 4 + b"x" * 1025),
+        "close_bad_utf8": b"\x00" + SEED + capsule(CLOSE, b"\x00\x00\x00\x01\xff\xfe"),
+        "truncated": b"\x00" + SEED + close[:-3],
+        "nonminimal": b"\x00" + SEED + vi(CLOSE, 8) + vi(6, 4) + b"\x00\x00\x00\x02ok",
+    }
+
+
+def seeds_stream_hdr():
+    return {
+        "bidi_wt": b"\x01" + SEED + vi(0x41) + vi(0) + b"hello wtcast",
+        "bidi_wt_long": b"\x01" + SEED2 + vi(0x41, 8) + vi(4 * 1000, 8) + b"payload",
+        "uni_wt": b"\x00" + SEED + vi(0x54) + vi(4, 2) + b"uni payload",
+        "bidi_h3": b"\x01" + SEED + vi(0x01) + vi(5) + b"\x00\x00\xd1\xd7\x50" + b"more",
+        "uni_control": b"\x00" + SEED + vi(0x00) + vi(0x04) + vi(2) + vi(0x01) + vi(0),
+        "uni_qpack": b"\x00" + SEED2 + vi(0x02) + b"\x3f\xe1\x1f",
+        "bad_session": b"\x01" + SEED + vi(0x41) + vi(6) + b"x",
+        "grease": b"\x00" + SEED + vi(0x1F * 7 + 0x21, 4) + b"grease",
+    }
+
+
+def setting_extra(sel, idv=0, value=0):
+    return bytes([sel]) + idv.to_bytes(3, "big") + value.to_bytes(4, "big")
+
+
+def settings_frame(pairs):
+    payload = b"".join(vi(i) + vi(v) for i, v in pairs)
+    return vi(0x04) + vi(len(payload)) + payload
+
+
+def seeds_settings():
+    nghttp3 = [(0x01, 0), (0x06, 65536), (0x07, 0), (0x08, 1), (0x33, 1)]
+    ctrl = vi(0x00) + settings_frame(nghttp3)
+    goaway = vi(0x07) + vi(1) + vi(0)
+    # compat extras: known ids 5 (0xffd277), 6 (0x2b603742), 7 (0xc671706a) via sel & 0x80
+    compat = setting_extra(0x80 | 5, 0, 1) + setting_extra(0x80 | 6, 0, 1) + setting_extra(0x80 | 7, 0, 16)
+    return {
+        "nghttp3_compat": bytes([3]) + SEED + compat + ctrl + goaway,
+        "no_extras": bytes([0]) + SEED2 + ctrl,
+        "extra_present": bytes([2]) + SEED + setting_extra(0x80 | 3, 0, 1) + setting_extra(0, 0x1234, 7) + ctrl,
+        "extra_dups": bytes([4]) + SEED + setting_extra(0, 0x40, 1) + setting_extra(0, 0x40, 2)
+        + setting_extra(0x30, 0x41, 1) + setting_extra(0x40, 0x42, 3) + ctrl,
+        "grease": bytes([1]) + SEED + setting_extra(0x80 | 13, 0, 5) + vi(0x00)
+        + settings_frame([(0x21 + 0x1F * 5, 9)] + nghttp3),
+        "dup_id": bytes([0]) + SEED + vi(0x00) + settings_frame([(0x06, 1), (0x06, 2)]),
+        "reserved_h2": bytes([0]) + SEED + vi(0x00) + settings_frame([(0x02, 1)]),
+        "not_settings": bytes([1]) + SEED + setting_extra(0, 9, 9) + vi(0x00) + goaway,
+        "odd_payload": bytes([0]) + SEED + vi(0x00) + vi(0x04) + vi(3) + vi(0x06) + vi(100, 2),
+        "nonminimal": bytes([1]) + SEED2 + setting_extra(0x80 | 9, 0, 1) + vi(0x00, 4) + vi(0x04, 2)
+        + vi(4, 8) + vi(0x08) + vi(1) + vi(0x33) + vi(1),
+    }
+
+
+def seeds_varint_datagram():
+    out = {}
+    for n, v in ((1, 37), (2, 15293), (4, 494878333), (8, 151288809941952652)):
+        out["varint%d" % n] = vi(v, n) + b"rest"
+    out["nonminimal"] = vi(4, 8) + b"payload"
+    out["dgram_session0"] = vi(0) + b"dgram"
+    out["dgram_quarter_max"] = vi((1 << 60) - 1, 8) + b"x"
+    out["dgram_too_big"] = vi(1 << 60, 8) + b"x"
+    out["errmap_first"] = struct.pack(">Q", 0x52E4A40FA8DB) + struct.pack(">I", 0)
+    out["errmap_last"] = struct.pack(">Q", 0x52E5AC983162 | (1 << 63)) + struct.pack(">I", 0xFFFFFFFF)
+    return out
+
+
+def seeds_steer():
+    dcid = bytes(range(0x10, 0x20))
+    initial = b"\xc0\x00\x00\x00\x01" + bytes([len(dcid)]) + dcid + b"\x08" + b"S" * 8 + b"\x00" * 20
+    short = b"\x40" + dcid + b"\x00" * 20
+    return {
+        "initial_3shards": bytes([2, 1, 16]) + initial,
+        "short_4shards": bytes([3, 2, 8]) + short,
+        "one_shard": bytes([0, 0, 20]) + short,
+        "256_shards": bytes([255, 200, 12]) + initial,
+        "too_short": bytes([5, 3, 9]) + b"\xc0\x00\x00",
+        "table_ops": bytes([7, 1, 3]) + bytes([0x20, 1, 0x24, 1, 0x21, 2, 0x22, 1, 0x50, 1, 0x4E, 1, 0x20, 1]),
+    }
+
+
+def main():
+    root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus")
+    sets = {
+        "capsule": seeds_capsule(),
+        "stream_hdr": seeds_stream_hdr(),
+        "settings": seeds_settings(),
+        "varint_datagram": seeds_varint_datagram(),
+        "steer": seeds_steer(),
+    }
+    for target, seeds in sets.items():
+        d = os.path.join(root, target)
+        os.makedirs(d, exist_ok=True)
+        for name, data in seeds.items():
+            with open(os.path.join(d, name + ".bin"), "wb") as f:
+                f.write(data)
+        print("%s: %d seeds" % (target, len(seeds)))
+
+
+if __name__ == "__main__":
+    main()
