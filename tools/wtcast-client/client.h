@@ -56,6 +56,9 @@ typedef struct cl_opts {
   uint32_t sequential;      /* --sequential N: N connections one after another, 0 = off */
   uint64_t rebind_after_ms; /* --rebind-after MS: move to a new UDP socket (0 = off) */
   uint64_t hold_ms;         /* --hold MS: keep the sessions open after the operations */
+  uint64_t dgram_rtt;       /* --dgram-rtt N: N datagrams one at a time, RTT each (0 = off) */
+  uint64_t dgram_rate;      /* --dgram-rate N: N datagrams, a window in flight (0 = off) */
+  uint64_t dgram_size;      /* --dgram-size B for the two above (default 1000) */
 } cl_opts;
 
 /* --inject kinds (fault injection through wt_testhook.h). */
@@ -86,10 +89,30 @@ void cl_pat_init_xorshift(cl_pat *p, uint64_t seed);
 void cl_pat_init_mod251(cl_pat *p);
 /* Write the next n bytes of the sequence into out. */
 void cl_pat_fill(cl_pat *p, uint8_t *out, size_t n);
+/* Compare data[0..n) with the next n bytes of the sequence and advance by n.
+ * Returns the index of the first differing byte, or n when all match.
+ * scratch (CL_SCRATCH bytes) is used by XORSHIFT only: MOD251 compares
+ * against a precomputed table, TEXT against the text itself, so neither
+ * generates bytes per call. */
+size_t cl_pat_verify(cl_pat *p, const uint8_t *data, size_t n, uint8_t *scratch);
 
-/* FNV-1a 64 over a byte stream. */
-#define CL_FNV_INIT UINT64_C(0xcbf29ce484222325)
-uint64_t cl_fnv1a(uint64_t h, const uint8_t *p, size_t n);
+/* Stream hash for corruption checks (not collision resistant against an
+ * adversary). The stream is cut into 8-byte little-endian words w, each
+ * mixed in with  h = (h ^ w) * K;  h ^= h >> 29  (one multiply and one
+ * xorshift per word instead of one multiply per byte as in FNV-1a). Bytes
+ * that do not yet make a whole word wait in carry[], so the result depends
+ * only on the bytes and their order, never on how the stream was split into
+ * updates. cl_hash_final folds in the carry bytes and the length and runs a
+ * 64-bit finalizer (murmur3 fmix64); it does not change the state. */
+typedef struct cl_hash {
+  uint64_t h;
+  uint64_t len;     /* bytes hashed so far */
+  uint8_t carry[8]; /* the last len % 8 bytes, not yet a whole word */
+} cl_hash;
+
+void cl_hash_init(cl_hash *x);
+void cl_hash_update(cl_hash *x, const uint8_t *p, size_t n);
+uint64_t cl_hash_final(const cl_hash *x);
 
 /* ------------------------------------------------------------------ operations */
 
@@ -127,7 +150,7 @@ typedef struct cl_op {
   cl_pat tx_pat, rx_pat;
   uint64_t tx_total, rx_total;
   uint64_t tx_off, rx_off;
-  uint64_t tx_hash, rx_hash;
+  cl_hash tx_hash, rx_hash;
   uint8_t *tx_buf; /* generated but not yet accepted bytes */
   size_t tx_buf_off, tx_buf_len;
   int tx_fin, tx_blocked, tx_closed; /* FIN accepted; waiting for writable; stream closed */
@@ -151,6 +174,33 @@ typedef struct cl_dgram {
   double rtt_hint_ms;
   char err[256];
 } cl_dgram;
+
+/* --dgram-rtt / --dgram-rate: datagram echo measurements on a session.
+ * RTT: one datagram in flight; the next goes when its echo arrives or
+ * CL_DP_RTT_TIMEOUT_NS after it was sent (then it counts as lost). Each RTT
+ * is CLOCK_MONOTONIC at wt_session_send_datagram to the datagram callback.
+ * RATE: up to CL_DP_WINDOW unanswered datagrams in flight, as fast as the
+ * engine's datagram queue takes them. */
+enum { CL_DP_OFF, CL_DP_RTT, CL_DP_RATE };
+
+#define CL_DP_DEFAULT_SIZE   1000
+#define CL_DP_WINDOW         64
+#define CL_DP_RTT_TIMEOUT_NS UINT64_C(200000000)
+
+typedef struct cl_dprobe {
+  int mode; /* CL_DP_* */
+  uint64_t n, sent, received, late, bad, dup;
+  size_t size;
+  uint8_t *buf, *want; /* size bytes each: payload to send, expected echo */
+  uint8_t *seen;       /* RATE: n flags */
+  uint64_t *rtt_ns;    /* RTT: one sample per datagram received */
+  int waiting;         /* RTT: datagram sent - 1 is in flight */
+  uint64_t t_sent, deadline;
+  uint64_t written_off; /* RATE: unanswered datagrams given up on (stall) */
+  uint64_t t_first_send, t_last_send, t_last_rx, t_progress;
+  int started, done, ok;
+  char err[160];
+} cl_dprobe;
 
 /* A stream's user pointer. */
 typedef struct cl_sref {
@@ -215,6 +265,7 @@ struct cl_session {
   uint64_t t_request, t_reply;
   cl_op ops[CL_OP_N];
   cl_dgram dg;
+  cl_dprobe dp; /* --dgram-rtt / --dgram-rate */
   uint64_t unexpected_streams;
   int drained; /* DRAIN capsule or GOAWAY seen */
 

@@ -45,6 +45,12 @@ static void cl_usage(FILE *f) {
         "  --upload N          uni stream: N bytes + FIN out (for /sink)\n"
         "  --uni N             uni stream: N bytes out, expect them on a server uni stream\n"
         "  --datagrams N       send N numbered datagrams, count and verify the echoes\n"
+        "  --dgram-rtt N       send N datagrams one at a time (each after the echo of the\n"
+        "                      previous one, or after a 200 ms timeout) and report the\n"
+        "                      round-trip times (dgram_rtt: rtt_us p50/p99/min/max/avg)\n"
+        "  --dgram-rate N      send N datagrams as fast as the datagram queue takes them,\n"
+        "                      at most 64 unanswered; report echoes per second (dgram_rate)\n"
+        "  --dgram-size B      payload bytes for --dgram-rtt / --dgram-rate (default 1000)\n"
         "  --expect-push       expect a server bidi stream 'server-bidi-hello' and a server\n"
         "                      uni stream 'server-uni-hello' (each + FIN)\n"
         "  --close CODE:REASON close each session with this code and reason afterwards\n"
@@ -259,6 +265,9 @@ enum {
   OPT_SEQUENTIAL,
   OPT_REBIND_AFTER,
   OPT_HOLD,
+  OPT_DGRAM_RTT,
+  OPT_DGRAM_RATE,
+  OPT_DGRAM_SIZE,
   OPT_HELP,
 };
 
@@ -285,6 +294,9 @@ static int cl_parse_args(cl_opts *o, int argc, char **argv) {
       {"sequential", required_argument, NULL, OPT_SEQUENTIAL},
       {"rebind-after", required_argument, NULL, OPT_REBIND_AFTER},
       {"hold", required_argument, NULL, OPT_HOLD},
+      {"dgram-rtt", required_argument, NULL, OPT_DGRAM_RTT},
+      {"dgram-rate", required_argument, NULL, OPT_DGRAM_RATE},
+      {"dgram-size", required_argument, NULL, OPT_DGRAM_SIZE},
       {"help", no_argument, NULL, OPT_HELP},
       {NULL, 0, NULL, 0},
   };
@@ -292,6 +304,7 @@ static int cl_parse_args(cl_opts *o, int argc, char **argv) {
   o->bidi_bytes = o->download = o->upload = o->uni = o->datagrams = -1;
   o->sessions = o->connections = 1;
   o->timeout_ms = 30000;
+  o->dgram_size = CL_DP_DEFAULT_SIZE;
   o->log_level = WT_LOG_LEVEL_WARN;
   int trust = 0, ch;
   uint64_t v;
@@ -378,6 +391,22 @@ static int cl_parse_args(cl_opts *o, int argc, char **argv) {
       bad = cl_parse_u64(optarg, 86400000, &v) < 0 || v == 0 ? "--hold wants 1..86400000" : NULL;
       o->hold_ms = v;
       break;
+    case OPT_DGRAM_RTT:
+      bad = cl_parse_u64(optarg, CL_MAX_DGRAM_TOTAL, &v) < 0 || v == 0
+                ? "--dgram-rtt wants 1..100000000"
+                : NULL;
+      o->dgram_rtt = v;
+      break;
+    case OPT_DGRAM_RATE:
+      bad = cl_parse_u64(optarg, CL_MAX_DGRAM_TOTAL, &v) < 0 || v == 0
+                ? "--dgram-rate wants 1..100000000"
+                : NULL;
+      o->dgram_rate = v;
+      break;
+    case OPT_DGRAM_SIZE:
+      bad = cl_parse_u64(optarg, 65535, &v) < 0 || v < 12 ? "--dgram-size wants 12..65535" : NULL;
+      o->dgram_size = v;
+      break;
     case OPT_HELP:
     case 'h':
       cl_usage(stdout);
@@ -413,6 +442,14 @@ static int cl_parse_args(cl_opts *o, int argc, char **argv) {
     fprintf(stderr, "wtcast-client: at most %d sessions in all\n", CL_MAX_SESSIONS_TOTAL);
     return -1;
   }
+  if ((o->datagrams >= 0) + (o->dgram_rtt > 0) + (o->dgram_rate > 0) > 1) {
+    fprintf(stderr, "wtcast-client: use only one of --datagrams, --dgram-rtt, --dgram-rate\n");
+    return -1;
+  }
+  if (total * (o->dgram_rtt * sizeof(uint64_t) + o->dgram_rate) > 8 * CL_MAX_DGRAM_TOTAL) {
+    fprintf(stderr, "wtcast-client: too many datagrams in all (sessions x --dgram-rtt/rate)\n");
+    return -1;
+  }
   if (o->datagrams > 0 && total * (uint64_t)o->datagrams > CL_MAX_DGRAM_TOTAL) {
     fprintf(stderr, "wtcast-client: too many datagrams in all (sessions x datagrams)\n");
     return -1;
@@ -444,12 +481,12 @@ static void cl_report_op(cl_json *j, const cl_op *op, const cl_opts *o, int idx)
   if (op->tx_local) {
     cj_u64(j, "bytes_sent", op->tx_off);
     cj_bool(j, "fin_sent", op->tx_fin);
-    cj_hex64(j, "sent_hash", op->tx_hash);
+    cj_hex64(j, "sent_hash", cl_hash_final(&op->tx_hash));
   }
   if (op->expect_rx) {
     cj_u64(j, "bytes_received", op->rx_off);
     cj_bool(j, "fin_received", op->rx_fin);
-    cj_hex64(j, "received_hash", op->rx_hash);
+    cj_hex64(j, "received_hash", cl_hash_final(&op->rx_hash));
     if (op->mismatch_at >= 0) {
       cj_i64(j, "mismatch_at", op->mismatch_at);
     }
@@ -546,6 +583,114 @@ static void cl_report_inject(cl_json *j, const cl_session *s) {
   cj_end_obj(j);
 }
 
+static int cl_u64_cmp(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of sorted v[0..n). */
+static uint64_t cl_pct(const uint64_t *v, size_t n, unsigned p) {
+  size_t rank = ((size_t)p * n + 99) / 100;
+  return v[rank ? rank - 1 : 0];
+}
+
+/* "rtt_us": p50/p99/min/max/avg of v[0..n) (ns; sorted in place). */
+static void cl_report_rtts(cl_json *j, uint64_t *v, size_t n) {
+  if (n == 0) {
+    cj_null(j, "rtt_us");
+    return;
+  }
+  qsort(v, n, sizeof(*v), cl_u64_cmp);
+  double sum = 0;
+  for (size_t i = 0; i < n; i++) {
+    sum += (double)v[i];
+  }
+  cj_begin_obj(j, "rtt_us");
+  cj_num(j, "p50", (double)cl_pct(v, n, 50) / 1e3);
+  cj_num(j, "p99", (double)cl_pct(v, n, 99) / 1e3);
+  cj_num(j, "min", (double)v[0] / 1e3);
+  cj_num(j, "max", (double)v[n - 1] / 1e3);
+  cj_num(j, "avg", sum / (double)n / 1e3);
+  cj_end_obj(j);
+}
+
+/* Datagram probe figures over sessions s[0..n) of every connection of c
+ * (c != NULL), or of the one session s (c == NULL). */
+static void cl_report_dprobe(cl_json *j, const cl_client *c, const cl_session *one) {
+  uint64_t req = 0, sent = 0, rx = 0, late = 0, bad = 0, dup = 0, t0 = 0, t1 = 0, t_last = 0;
+  size_t size = 0;
+  int mode = CL_DP_OFF, ok = 1;
+  uint64_t *v = NULL;
+  size_t nv = 0;
+  for (uint32_t i = 0; c ? i < c->n_conns : i < 1; i++) {
+    uint32_t ns = c ? c->conns[i].n_sess : 1;
+    for (uint32_t k = 0; k < ns; k++) {
+      const cl_session *s = c ? &c->conns[i].sess[k] : one;
+      const cl_dprobe *p = &s->dp;
+      if (p->mode == CL_DP_OFF) {
+        continue;
+      }
+      mode = p->mode;
+      size = p->size;
+      req += p->n;
+      sent += p->sent;
+      rx += p->received;
+      late += p->late;
+      bad += p->bad;
+      dup += p->dup;
+      ok = ok && p->done && p->ok;
+      if (p->t_first_send && (!t0 || p->t_first_send < t0)) {
+        t0 = p->t_first_send;
+      }
+      t1 = p->t_last_rx > t1 ? p->t_last_rx : t1;
+      t_last = p->t_last_send > t_last ? p->t_last_send : t_last;
+      if (p->rtt_ns && p->received) {
+        uint64_t *nvv = realloc(v, (nv + p->received) * sizeof(*v));
+        if (nvv) {
+          v = nvv;
+          memcpy(v + nv, p->rtt_ns, p->received * sizeof(*v));
+          nv += p->received;
+        }
+      }
+    }
+  }
+  if (mode == CL_DP_OFF) {
+    free(v);
+    return;
+  }
+  cj_begin_obj(j, mode == CL_DP_RTT ? "dgram_rtt" : "dgram_rate");
+  cj_u64(j, "requested", req);
+  cj_u64(j, "size", size);
+  if (mode == CL_DP_RATE) {
+    cj_u64(j, "window", CL_DP_WINDOW);
+  }
+  cj_u64(j, "sent", sent);
+  cj_u64(j, "received", rx);
+  cj_u64(j, "lost", sent - rx);
+  if (mode == CL_DP_RTT) {
+    cj_u64(j, "late", late);
+  } else {
+    cj_u64(j, "duplicates", dup);
+  }
+  cj_u64(j, "bad", bad);
+  cj_bool(j, "verified", ok);
+  /* first send to last echo (RTT: to the last send if nothing came back) */
+  uint64_t end = t1 > t0 ? t1 : t_last;
+  double ms = cl_ms(t0, end);
+  cj_num(j, "duration_ms", ms);
+  if (mode == CL_DP_RTT) {
+    cl_report_rtts(j, v, nv);
+  } else {
+    cj_num(j, "datagrams_per_s", ms > 0 ? (double)rx * 1000.0 / ms : 0.0);
+    cj_num(j, "rate_mbps", ms > 0 ? (double)rx * (double)size * 8.0 / (ms * 1000.0) : 0.0);
+  }
+  if (!c && one->dp.err[0]) {
+    cj_str(j, "error", one->dp.err);
+  }
+  cj_end_obj(j);
+  free(v);
+}
+
 static void cl_report_session(cl_json *j, const cl_session *s, const cl_opts *o) {
   cj_begin_obj(j, NULL);
   cj_u64(j, "index", s->index);
@@ -583,6 +728,7 @@ static void cl_report_session(cl_json *j, const cl_session *s, const cl_opts *o)
     }
     cj_end_obj(j);
   }
+  cl_report_dprobe(j, NULL, s);
   if (s->close_sent) {
     cj_begin_obj(j, "close_sent");
     cj_u64(j, "code", o->close_code);
@@ -637,8 +783,8 @@ static void cl_report_totals(cl_json *j, const cl_client *c, uint64_t t_end) {
       reset += strcmp(out, "reset") == 0;
       other += strcmp(out, "no_reply") == 0 || strcmp(out, "failed") == 0;
       ok += cl_session_ok(s);
-      dg_sent += s->dg.sent;
-      dg_rx += s->dg.received;
+      dg_sent += s->dg.sent + s->dp.sent;
+      dg_rx += s->dg.received + s->dp.received;
       for (int x = 0; x < CL_OP_N; x++) {
         const cl_op *op = &s->ops[x];
         if (!op->active) {
@@ -699,17 +845,6 @@ static void cl_report_totals(cl_json *j, const cl_client *c, uint64_t t_end) {
   cj_end_obj(j);
   cj_num(j, "duration_ms", cl_ms(c->t0, t_end));
   cj_end_obj(j);
-}
-
-static int cl_u64_cmp(const void *a, const void *b) {
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of sorted v[0..n). */
-static uint64_t cl_pct(const uint64_t *v, size_t n, unsigned p) {
-  size_t rank = ((size_t)p * n + 99) / 100;
-  return v[rank ? rank - 1 : 0];
 }
 
 static void cl_report_sequential(cl_json *j, const cl_client *c) {
@@ -825,6 +960,9 @@ static void cl_report(const cl_client *c, uint64_t t_end, int ok) {
   }
   if (o->sequential) {
     cl_report_sequential(&j, c);
+  }
+  if (c->conns && c->n_conns) {
+    cl_report_dprobe(&j, c, NULL); /* every session together */
   }
   if (c->eng) {
     const wt_engine_stats *st = wt_engine_get_stats(c->eng);

@@ -48,9 +48,20 @@ void cl_pat_init_xorshift(cl_pat *p, uint64_t seed) {
   p->state = seed ? seed : 1;
 }
 
+/* i % 251 for i in [0, 251 + CL_SCRATCH): the bytes from any stream offset
+ * o on, CL_SCRATCH at a time, are cl_mod251_tab + o % 251. */
+static uint8_t cl_mod251_tab[251 + CL_SCRATCH];
+static int cl_mod251_ready;
+
 void cl_pat_init_mod251(cl_pat *p) {
   memset(p, 0, sizeof(*p));
   p->kind = CL_PAT_MOD251;
+  if (!cl_mod251_ready) {
+    for (size_t i = 0; i < sizeof(cl_mod251_tab); i++) {
+      cl_mod251_tab[i] = (uint8_t)(i % 251);
+    }
+    cl_mod251_ready = 1;
+  }
 }
 
 /* xorshift64 (Marsaglia 2003, shifts 13/7/17). */
@@ -75,17 +86,15 @@ void cl_pat_fill(cl_pat *p, uint8_t *out, size_t n) {
     memcpy(out, p->text + p->pos, n);
     p->pos += n;
     break;
-  case CL_PAT_MOD251: {
-    unsigned v = (unsigned)(p->pos % 251);
-    for (size_t i = 0; i < n; i++) {
-      out[i] = (uint8_t)v;
-      if (++v == 251) {
-        v = 0;
-      }
+  case CL_PAT_MOD251:
+    while (n > 0) {
+      size_t k = n < CL_SCRATCH ? n : CL_SCRATCH;
+      memcpy(out, cl_mod251_tab + p->pos % 251, k);
+      out += k;
+      n -= k;
+      p->pos += k;
     }
-    p->pos += n;
     break;
-  }
   case CL_PAT_XORSHIFT:
     while (n > 0) {
       if ((p->pos & 7) == 0) {
@@ -110,11 +119,114 @@ void cl_pat_fill(cl_pat *p, uint8_t *out, size_t n) {
   }
 }
 
-uint64_t cl_fnv1a(uint64_t h, const uint8_t *p, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    h ^= p[i];
-    h *= UINT64_C(0x100000001b3);
+/* Index of the first byte where a and b differ (they are known to differ). */
+static size_t cl_first_diff(const uint8_t *a, const uint8_t *b, size_t n) {
+  size_t i = 0;
+  while (i < n && a[i] == b[i]) {
+    i++;
   }
+  return i;
+}
+
+size_t cl_pat_verify(cl_pat *p, const uint8_t *data, size_t n, uint8_t *scratch) {
+  size_t bad = n;
+  switch (p->kind) {
+  case CL_PAT_TEXT:
+    if (memcmp(p->text + p->pos, data, n) != 0) {
+      bad = cl_first_diff(p->text + p->pos, data, n);
+    }
+    p->pos += n;
+    break;
+  case CL_PAT_MOD251:
+    for (size_t done = 0; done < n;) {
+      size_t k = n - done < CL_SCRATCH ? n - done : CL_SCRATCH;
+      const uint8_t *want = cl_mod251_tab + (p->pos + done) % 251;
+      if (memcmp(want, data + done, k) != 0) {
+        bad = done + cl_first_diff(want, data + done, k);
+        break;
+      }
+      done += k;
+    }
+    p->pos += n;
+    break;
+  default: /* XORSHIFT: sequential, generated 8 bytes per step */
+    for (size_t done = 0; done < n;) {
+      size_t k = n - done < CL_SCRATCH ? n - done : CL_SCRATCH;
+      cl_pat_fill(p, scratch, k);
+      if (bad == n && memcmp(scratch, data + done, k) != 0) {
+        bad = done + cl_first_diff(scratch, data + done, k);
+      }
+      done += k;
+    }
+    break;
+  }
+  return bad;
+}
+
+/* ------------------------------------------------------------------ stream hash */
+
+#define CL_HASH_SEED UINT64_C(0xcbf29ce484222325)
+#define CL_HASH_MUL  UINT64_C(0x9fb21c651e98df25) /* odd: the multiply is a bijection */
+
+static uint64_t cl_get_le64(const uint8_t *p) {
+  uint64_t w;
+  memcpy(&w, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  w = __builtin_bswap64(w);
+#endif
+  return w;
+}
+
+/* One word into the state. For a fixed h it is a bijection of w, and for a
+ * fixed w a bijection of h, so a single corrupted word always changes the
+ * final value. */
+static inline uint64_t cl_hash_word(uint64_t h, uint64_t w) {
+  h = (h ^ w) * CL_HASH_MUL;
+  return h ^ (h >> 29);
+}
+
+void cl_hash_init(cl_hash *x) {
+  memset(x, 0, sizeof(*x));
+  x->h = CL_HASH_SEED;
+}
+
+void cl_hash_update(cl_hash *x, const uint8_t *p, size_t n) {
+  size_t have = (size_t)(x->len & 7);
+  x->len += n;
+  if (have) { /* complete the carried word first */
+    size_t take = 8 - have < n ? 8 - have : n;
+    memcpy(x->carry + have, p, take);
+    p += take;
+    n -= take;
+    if (have + take < 8) {
+      return;
+    }
+    x->h = cl_hash_word(x->h, cl_get_le64(x->carry));
+  }
+  uint64_t h = x->h;
+  for (; n >= 8; p += 8, n -= 8) {
+    h = cl_hash_word(h, cl_get_le64(p));
+  }
+  x->h = h;
+  if (n) {
+    memcpy(x->carry, p, n);
+  }
+}
+
+uint64_t cl_hash_final(const cl_hash *x) {
+  uint64_t h = x->h;
+  size_t rest = (size_t)(x->len & 7);
+  if (rest) { /* zero-padded; the length below tells the padding apart */
+    uint8_t last[8] = {0};
+    memcpy(last, x->carry, rest);
+    h = cl_hash_word(h, cl_get_le64(last));
+  }
+  h ^= x->len;
+  h ^= h >> 33; /* fmix64 (MurmurHash3) */
+  h *= UINT64_C(0xff51afd7ed558ccd);
+  h ^= h >> 33;
+  h *= UINT64_C(0xc4ceb9fe1a85ec53);
+  h ^= h >> 33;
   return h;
 }
 
@@ -206,7 +318,7 @@ static void cl_op_check(cl_op *op, uint64_t now) {
     op->ok = op->ok && op->rx_off == op->rx_total;
   }
   if (op->tx_local && op->expect_rx) { /* echoes: both directions hash alike */
-    op->ok = op->ok && op->tx_hash == op->rx_hash;
+    op->ok = op->ok && cl_hash_final(&op->tx_hash) == cl_hash_final(&op->rx_hash);
   }
   if (!op->ok) {
     if (op->mismatch_at >= 0) {
@@ -241,7 +353,7 @@ static void cl_op_pump(cl_op *op, uint64_t now) {
       cl_op_fail(op, now, "stream write: %s", wt_err_str(r));
       break;
     }
-    op->tx_hash = cl_fnv1a(op->tx_hash, op->tx_buf + op->tx_buf_off, (size_t)r);
+    cl_hash_update(&op->tx_hash, op->tx_buf + op->tx_buf_off, (size_t)r);
     op->tx_buf_off += (size_t)r;
     op->tx_off += (uint64_t)r;
     c->bytes_sent += (uint64_t)r;
@@ -267,22 +379,16 @@ static void cl_op_rx(cl_op *op, const uint8_t *data, size_t len, int fin, uint64
     memcpy(op->rx_keep + op->rx_keep_len, data, k);
     op->rx_keep_len += k;
   }
-  op->rx_hash = cl_fnv1a(op->rx_hash, data, len);
+  cl_hash_update(&op->rx_hash, data, len);
   size_t in_range = len;
   if (op->rx_off + len > op->rx_total) {
     in_range = (size_t)(op->rx_total - op->rx_off);
   }
-  for (size_t done = 0; done < in_range && op->mismatch_at < 0;) {
-    size_t k = in_range - done < CL_SCRATCH ? in_range - done : CL_SCRATCH;
-    cl_pat_fill(&op->rx_pat, c->scratch, k);
-    if (memcmp(c->scratch, data + done, k) != 0) {
-      size_t i = 0;
-      while (c->scratch[i] == data[done + i]) {
-        i++;
-      }
-      op->mismatch_at = (int64_t)(op->rx_off + done + i);
+  if (in_range > 0 && op->mismatch_at < 0) {
+    size_t bad = cl_pat_verify(&op->rx_pat, data, in_range, c->scratch);
+    if (bad < in_range) {
+      op->mismatch_at = (int64_t)(op->rx_off + bad);
     }
-    done += k;
   }
   op->rx_off += len;
   if (op->rx_off > op->rx_total) {
@@ -332,8 +438,8 @@ static void cl_op_init(cl_op *op, cl_session *s, const char *name) {
   memset(op, 0, sizeof(*op));
   op->name = name;
   op->sess = s;
-  op->tx_hash = CL_FNV_INIT;
-  op->rx_hash = CL_FNV_INIT;
+  cl_hash_init(&op->tx_hash);
+  cl_hash_init(&op->rx_hash);
   op->mismatch_at = -1;
 }
 
@@ -411,6 +517,23 @@ int cl_session_setup(cl_session *s) {
       }
     }
   }
+  memset(&s->dp, 0, sizeof(s->dp));
+  if (o->dgram_rtt || o->dgram_rate) {
+    cl_dprobe *p = &s->dp;
+    p->mode = o->dgram_rtt ? CL_DP_RTT : CL_DP_RATE;
+    p->n = o->dgram_rtt ? o->dgram_rtt : o->dgram_rate;
+    p->size = (size_t)o->dgram_size;
+    p->buf = malloc(p->size);
+    p->want = malloc(p->size);
+    if (p->mode == CL_DP_RTT) {
+      p->rtt_ns = malloc(p->n * sizeof(*p->rtt_ns));
+    } else {
+      p->seen = calloc(p->n, 1);
+    }
+    if (!p->buf || !p->want || (!p->rtt_ns && !p->seen)) {
+      return WT_ERR_NOMEM;
+    }
+  }
   if (o->datagrams >= 0) {
     s->dg.active = 1;
     s->dg.n = (uint64_t)o->datagrams;
@@ -431,6 +554,12 @@ void cl_session_free(cl_session *s) {
   }
   free(s->dg.seen);
   s->dg.seen = NULL;
+  free(s->dp.buf);
+  free(s->dp.want);
+  free(s->dp.seen);
+  free(s->dp.rtt_ns);
+  s->dp.buf = s->dp.want = s->dp.seen = NULL;
+  s->dp.rtt_ns = NULL;
   free(s->close_reason);
   s->close_reason = NULL;
 }
@@ -450,13 +579,18 @@ static uint32_t cl_get_be32(const uint8_t *p) {
 
 /* Payload of datagram seq: "wtdg", seq, session index, then a fill that
  * depends on seq, so a payload mixed up with another one is noticed. */
-static void cl_dg_build(const cl_session *s, uint64_t seq, uint8_t *out, size_t size) {
-  memcpy(out, "wtdg", 4);
+static void cl_dg_build_magic(const cl_session *s, const char *magic, uint64_t seq, uint8_t *out,
+                              size_t size) {
+  memcpy(out, magic, 4);
   cl_put_be32(out + 4, (uint32_t)seq);
   cl_put_be32(out + 8, s->index);
   for (size_t i = CL_DG_HDR; i < size; i++) {
     out[i] = (uint8_t)(seq * 31 + i);
   }
+}
+
+static void cl_dg_build(const cl_session *s, uint64_t seq, uint8_t *out, size_t size) {
+  cl_dg_build_magic(s, "wtdg", seq, out, size);
 }
 
 static void cl_dg_fail(cl_session *s, uint64_t now, const char *why) {
@@ -562,6 +696,164 @@ static void cl_dg_rx(cl_session *s, const uint8_t *data, size_t len, uint64_t no
     d->seen[seq] = 1;
     d->received++;
   }
+}
+
+/* ------------------------------------------------------------------ datagram RTT / rate */
+
+#define CL_DP_MAGIC    "wtrt"
+#define CL_DP_STALL_NS UINT64_C(20000000)  /* RATE: window full this long: give up on it */
+#define CL_DP_QUIET_NS UINT64_C(200000000) /* RATE: after the last send/echo: wait for echoes */
+
+static void cl_dp_end(cl_session *s, const char *why) {
+  cl_dprobe *p = &s->dp;
+  if (p->done) {
+    return;
+  }
+  p->done = 1;
+  p->ok = !why && p->sent == p->n && p->bad == 0 && p->dup == 0 && p->received > 0;
+  if (!p->ok) {
+    if (why) {
+      snprintf(p->err, sizeof(p->err), "%s", why);
+    } else {
+      snprintf(p->err, sizeof(p->err),
+               "sent %" PRIu64 "/%" PRIu64 ", received %" PRIu64 ", bad %" PRIu64 ", dup %" PRIu64,
+               p->sent, p->n, p->received, p->bad, p->dup);
+    }
+    cl_error(s->cl, "conn %u session %u %s: %s", s->conn->index, s->index,
+             p->mode == CL_DP_RTT ? "dgram_rtt" : "dgram_rate", p->err);
+  }
+}
+
+/* Queue datagram p->sent. Returns 1 sent, 0 queue full, -1 failed. */
+static int cl_dp_send(cl_session *s, uint64_t now) {
+  cl_dprobe *p = &s->dp;
+  cl_dg_build_magic(s, CL_DP_MAGIC, p->sent, p->buf, p->size);
+  uint64_t t = cl_now();
+  int r = wt_session_send_datagram(s->ws, p->buf, p->size);
+  if (r == WT_ERR_AGAIN) {
+    return 0;
+  }
+  if (r < 0) {
+    char why[96];
+    snprintf(why, sizeof(why), "send datagram: %s", wt_err_str(r));
+    cl_dp_end(s, why);
+    return -1;
+  }
+  if (!p->t_first_send) {
+    p->t_first_send = t;
+  }
+  p->t_sent = p->t_last_send = t;
+  p->sent++;
+  s->cl->bytes_sent += p->size;
+  (void)now;
+  return 1;
+}
+
+static uint64_t cl_dp_pump(cl_session *s, uint64_t now) {
+  cl_dprobe *p = &s->dp;
+  if (p->mode == CL_DP_OFF || p->done) {
+    return UINT64_MAX;
+  }
+  if (!p->started) {
+    p->started = 1;
+    size_t max = wt_session_max_datagram(s->ws);
+    if (max < p->size) {
+      char why[128];
+      snprintf(why, sizeof(why), "datagrams of %zu bytes do not fit (the session allows %zu)",
+               p->size, max);
+      cl_dp_end(s, why);
+      return UINT64_MAX;
+    }
+  }
+  if (p->mode == CL_DP_RTT) {
+    if (p->waiting && now < p->deadline) {
+      return p->deadline;
+    }
+    p->waiting = 0; /* answered, or timed out (lost) */
+    if (p->sent == p->n) {
+      cl_dp_end(s, NULL);
+      return UINT64_MAX;
+    }
+    int r = cl_dp_send(s, now);
+    if (r < 0) {
+      return UINT64_MAX;
+    }
+    if (r == 0) {
+      return now + CL_RETRY_NS;
+    }
+    p->waiting = 1;
+    p->deadline = p->t_sent + CL_DP_RTT_TIMEOUT_NS;
+    return p->deadline;
+  }
+  /* RATE */
+  for (;;) {
+    uint64_t out = p->sent - p->received;
+    out = out > p->written_off ? out - p->written_off : 0;
+    if (p->sent == p->n) {
+      break;
+    }
+    if (out >= CL_DP_WINDOW) {
+      uint64_t last = p->t_progress > p->t_last_send ? p->t_progress : p->t_last_send;
+      if (now < last + CL_DP_STALL_NS) {
+        return last + CL_DP_STALL_NS; /* an echo wakes us earlier */
+      }
+      p->written_off += out; /* no echo for a while: count those as lost */
+      p->t_progress = now;
+      continue;
+    }
+    int r = cl_dp_send(s, now);
+    if (r < 0) {
+      return UINT64_MAX;
+    }
+    if (r == 0) {
+      return now; /* queue full: the loop writes it out, then we go on */
+    }
+  }
+  uint64_t last = p->t_last_rx > p->t_last_send ? p->t_last_rx : p->t_last_send;
+  if (p->received == p->n || now >= last + CL_DP_QUIET_NS) {
+    cl_dp_end(s, NULL);
+    return UINT64_MAX;
+  }
+  return last + CL_DP_QUIET_NS;
+}
+
+static void cl_dp_rx(cl_session *s, const uint8_t *data, size_t len, uint64_t now) {
+  cl_dprobe *p = &s->dp;
+  s->cl->bytes_received += len;
+  if (p->done) {
+    return; /* e.g. --hold echoes */
+  }
+  if (len != p->size || memcmp(data, CL_DP_MAGIC, 4) != 0) {
+    p->bad++;
+    return;
+  }
+  uint64_t seq = cl_get_be32(data + 4);
+  if (seq >= p->sent) {
+    p->bad++;
+    return;
+  }
+  cl_dg_build_magic(s, CL_DP_MAGIC, seq, p->want, p->size);
+  if (memcmp(p->want, data, len) != 0) {
+    p->bad++;
+    return;
+  }
+  if (p->mode == CL_DP_RTT) {
+    if (p->waiting && seq == p->sent - 1) {
+      p->rtt_ns[p->received++] = now - p->t_sent;
+      p->waiting = 0;
+      p->t_last_rx = now;
+    } else {
+      p->late++; /* after its timeout, or a duplicate */
+    }
+    return;
+  }
+  if (p->seen[seq]) {
+    p->dup++;
+    return;
+  }
+  p->seen[seq] = 1;
+  p->received++;
+  p->t_last_rx = p->t_progress = now;
 }
 
 /* ------------------------------------------------------------------ fault injection */
@@ -722,7 +1014,7 @@ static int cl_session_ops_done(const cl_session *s) {
       return 0;
     }
   }
-  return !s->dg.active || s->dg.done;
+  return (!s->dg.active || s->dg.done) && (s->dp.mode == CL_DP_OFF || s->dp.done);
 }
 
 void cl_session_abort(cl_session *s, const char *why) {
@@ -743,6 +1035,10 @@ void cl_session_abort(cl_session *s, const char *why) {
     } else {
       cl_dg_fail(s, now, why);
     }
+  }
+  if (s->dp.mode != CL_DP_OFF && !s->dp.done) {
+    s->dp.waiting = 0; /* one still in flight is a lost one */
+    cl_dp_end(s, s->dp.sent == s->dp.n && s->dp.received > 0 ? NULL : why);
   }
   s->ops_done = 1;
 }
@@ -772,6 +1068,8 @@ uint64_t cl_session_tick(cl_session *s, uint64_t now) {
       }
     }
     uint64_t w = cl_dg_pump(s, now);
+    wake = w < wake ? w : wake;
+    w = cl_dp_pump(s, now);
     wake = w < wake ? w : wake;
     s->ops_done = cl_session_ops_done(s);
   }
@@ -809,6 +1107,9 @@ int cl_session_ok(const cl_session *s) {
     }
   }
   if (s->dg.active && !(s->dg.done && s->dg.ok)) {
+    return 0;
+  }
+  if (s->dp.mode != CL_DP_OFF && !(s->dp.done && s->dp.ok)) {
     return 0;
   }
   if (o->have_close && !(s->close_sent && s->closed && !s->closed_by_server)) {
@@ -1093,7 +1394,11 @@ static void cb_stream_close(void *user, wt_stream *st) {
 static void cb_datagram(void *user, wt_session *ws, const uint8_t *data, size_t len) {
   cl_session *s = wt_session_get_user(ws);
   if (s) {
-    cl_dg_rx(s, data, len, cl_now());
+    if (s->dp.mode != CL_DP_OFF) {
+      cl_dp_rx(s, data, len, cl_now());
+    } else {
+      cl_dg_rx(s, data, len, cl_now());
+    }
   }
 }
 
