@@ -402,7 +402,9 @@ static void conn_settings(wt_engine *e, ngtcp2_settings *s) {
   s->max_tx_udp_payload_size = e->cfg.max_udp_payload;
   s->rand_ctx.native_handle = e;
   s->handshake_timeout = 10ULL * NGTCP2_SECONDS;
-  /* Receive windows grow (ngtcp2 auto-tuning) up to these as the app reads. */
+  /* Receive windows grow (ngtcp2 auto-tuning) up to these as the app reads
+   * (or, on manual-credit streams, consumes). The /echo safety net
+   * (WT_APP_ECHO_MAX_PENDING, shards/wt_apps.h) assumes the 16 x. */
   s->max_stream_window = 16 * e->cfg.initial_max_stream_data;
   s->max_window = 4 * e->cfg.initial_max_data;
 }

@@ -94,7 +94,9 @@ struct wt_stream {
   wt_sendbuf sb;            /* outgoing bytes (WT header first for local streams) */
   uint8_t *rbuf;            /* buffered: payload received before the session was known */
   size_t rlen, rcap;
-  uint64_t uncredited; /* bytes delivered by ngtcp2 whose flow-control credit is not returned */
+  uint64_t uncredited;   /* bytes delivered by ngtcp2 whose flow-control credit is not returned */
+  uint8_t manual_credit; /* wt_stream_set_manual_credit: credit waits for wt_stream_consume */
+  uint64_t unconsumed;   /* manual: bytes given to the app whose credit is not returned yet */
   void *user;
   wt_link s_link;   /* session's streams or c->buffered_streams */
   wt_link q_link;   /* c->sendq */

@@ -217,6 +217,37 @@ int wt_stream_write(wt_stream *st, const uint8_t *data, size_t len, int fin);
 int wt_stream_reset(wt_stream *st, uint32_t code);
 /* Abort the receive side with a 32-bit application code (STOP_SENDING). */
 int wt_stream_stop_sending(wt_stream *st, uint32_t code);
+/* Receive flow control (RFC 9000 section 4.1). By default (auto) the
+ * credit of stream bytes goes back to the peer as soon as stream_data
+ * returns: the app must keep (copy) whatever it cannot handle at once, and
+ * cannot push back. With manual credit on, the bytes stream_data delivers on
+ * st keep their stream and connection credit until wt_stream_consume
+ * returns it, so an app that stops consuming stops the peer's sender: at
+ * most one stream window of unconsumed bytes (initial_max_stream_data,
+ * grown up to 16 x by ngtcp2 window auto-tuning while the app keeps up) can be
+ * outstanding on st; those count against the connection window too, and
+ * other streams keep flowing within the rest of it.
+ *
+ * wt_stream_set_manual_credit: on = 1 holds the credit of every byte
+ * delivered from now on (call it in stream_open to cover the whole stream;
+ * called inside stream_data it covers that call's bytes too); on = 0 goes
+ * back to auto and returns the credit of everything still unconsumed.
+ * Returns 0, or WT_ERR_STATE (no receive side: a local uni stream; or the
+ * stream is no longer the app's).
+ *
+ * wt_stream_consume: the app is done with n more bytes of st (in order):
+ * return their stream and connection credit to the peer (MAX_STREAM_DATA /
+ * MAX_DATA go out with a following wt_engine_write, once ngtcp2 finds
+ * enough credit accumulated: about half a window). n is bounded by what was
+ * delivered and not yet consumed. Returns the bytes credited (0 on an auto
+ * stream, where nothing is held), or WT_ERR_STATE. May be called from any
+ * callback or between engine calls, also after the peer's FIN.
+ *
+ * When the receive side ends early (peer RESET_STREAM, our STOP_SENDING, the
+ * session or stream closing), the connection credit of unconsumed bytes is
+ * returned by the engine itself; later consumes count 0. */
+int wt_stream_set_manual_credit(wt_stream *st, int on);
+int wt_stream_consume(wt_stream *st, size_t n);
 /* Queue one datagram. WT_ERR_RANGE if larger than wt_session_max_datagram();
  * when the queue is full it is dropped and counted (returns WT_ERR_AGAIN). */
 int wt_session_send_datagram(wt_session *s, const uint8_t *data, size_t len);

@@ -30,6 +30,27 @@ static void credit_stream(wt_conn *c, int64_t sid, uint64_t n) {
   }
 }
 
+/* Return n bytes of a WT stream's receive credit: stream + connection while
+ * ngtcp2 still has the stream, the connection's alone after. */
+static void credit_back(wt_conn *c, wt_stream *st, uint64_t n) {
+  if (!st->q_closed) {
+    credit_stream(c, st->id, n);
+  } else {
+    credit_conn(c, n);
+  }
+}
+
+/* A manual-credit stream will take no more data (reset, STOP_SENDING, closed,
+ * aborted): what the app held back no longer needs the stream's window, but
+ * the connection window must get it back or it leaks. */
+static void stream_release_unconsumed(wt_stream *st) {
+  if (st->unconsumed > 0) {
+    credit_conn(st->c, st->unconsumed);
+    st->unconsumed = 0;
+    wt_engine_mark_dirty(st->c->e, st->c);
+  }
+}
+
 static int recently_closed(const wt_conn *c, uint64_t id) {
   size_t n = c->n_closed_ids < WT_CLOSED_IDS ? c->n_closed_ids : WT_CLOSED_IDS;
   for (size_t i = 0; i < n; i++) {
@@ -64,6 +85,7 @@ static void stream_unbuffer(wt_stream *st) {
 
 static void stream_app_close(wt_stream *st) {
   wt_engine *e = st->c->e;
+  stream_release_unconsumed(st); /* the handle dies: nobody can consume */
   if (st->app_visible) {
     st->app_visible = 0;
     e->st.streams_active--;
@@ -155,6 +177,30 @@ wt_session *wt_conn_find_session(wt_conn *c, int64_t id) {
 
 static void deliver(wt_conn *c, wt_stream *st, const uint8_t *data, size_t len, int fin);
 
+/* Hand len bytes (+ fin) of a WT stream to the app. Auto credit: their
+ * credit goes back once the callback returned (the app copied them).
+ * Manual credit: they count as unconsumed before the callback runs (so the
+ * app may consume them inside it) and their credit waits for
+ * wt_stream_consume. */
+static void stream_to_app(wt_conn *c, wt_stream *st, const uint8_t *data, size_t len, int fin) {
+  wt_engine *e = c->e;
+  int held = st->manual_credit;
+  if (held) {
+    st->unconsumed += len;
+  }
+  if ((len > 0 || fin) && st->app_visible && e->cb.stream_data) {
+    e->cb.stream_data(e->user, st, data, len, fin);
+  }
+  if (held) {
+    return; /* released by stream_app_close if the callback ended the stream */
+  }
+  if (st->manual_credit && st->app_visible && st->kind == WT_SK_WT) {
+    st->unconsumed += len; /* switched on inside the callback: these bytes too */
+  } else {
+    credit_back(c, st, len);
+  }
+}
+
 static void stream_attach_local(wt_session *s, wt_stream *st) {
   wt_engine *e = s->c->e;
   st->s = s;
@@ -184,19 +230,18 @@ static void stream_adopt(wt_session *s, wt_stream *st) {
   st->rbuf = NULL;
   st->rlen = st->rcap = 0;
   st->uncredited = 0;
-  if (st->kind == WT_SK_WT && (len > 0 || st->rx_fin)) {
-    if (!st->rx_done && st->app_visible && c->e->cb.stream_data) {
-      c->e->cb.stream_data(c->e->user, st, buf, len, st->rx_fin);
-    }
+  if (st->kind == WT_SK_WT && !st->rx_done && (len > 0 || st->rx_fin)) {
+    /* held covers the len payload bytes: their credit follows the app's
+     * choice (stream_to_app), anything beyond goes back now. */
+    held = held > len ? held - len : 0;
     if (st->rx_fin) {
       st->rx_done = 1;
     }
+    stream_to_app(c, st, buf, len, st->rx_fin);
+  } else if (st->rx_fin) {
+    st->rx_done = 1;
   }
-  if (!st->q_closed) {
-    credit_stream(c, st->id, held);
-  } else {
-    credit_conn(c, held);
-  }
+  credit_back(c, st, held);
   free(buf);
   if (st->q_closed) {
     stream_app_close(st);
@@ -540,15 +585,7 @@ static void deliver(wt_conn *c, wt_stream *st, const uint8_t *data, size_t len, 
   if (fin) {
     st->rx_done = 1;
   }
-  if ((len > 0 || fin) && st->app_visible && e->cb.stream_data) {
-    e->cb.stream_data(e->user, st, data, len, fin);
-  }
-  /* The app consumed (copied) the bytes: return the credit. */
-  if (!st->q_closed) {
-    credit_stream(c, st->id, len);
-  } else {
-    credit_conn(c, len);
-  }
+  stream_to_app(c, st, data, len, fin);
 }
 
 int wt_stream_recv(wt_conn *c, wt_stream *st, const uint8_t *data, size_t len, int fin) {
@@ -604,6 +641,7 @@ void wt_stream_on_reset(wt_stream *st, uint64_t h3_code) {
   }
   st->rx_done = 1;
   e->st.streams_reset++;
+  stream_release_unconsumed(st); /* no more data: the app's consume is moot */
   uint32_t code = 0;
   int has = wt_errmap_h3_to_app(h3_code, &code) == 0;
   if (st->app_visible && e->cb.stream_reset) {
@@ -885,8 +923,45 @@ int wt_stream_stop_sending(wt_stream *st, uint32_t code) {
   }
   ngtcp2_conn_shutdown_stream_read(c->qc, 0, st->id, wt_errmap_app_to_h3(code));
   st->rx_done = 1;
+  stream_release_unconsumed(st);
   wt_engine_mark_dirty(c->e, c);
   return 0;
+}
+
+int wt_stream_set_manual_credit(wt_stream *st, int on) {
+  if (!st->app_visible || st->kind != WT_SK_WT || (st->local && !st->bidi)) {
+    return WT_ERR_STATE;
+  }
+  if (on) {
+    st->manual_credit = 1;
+    return 0;
+  }
+  st->manual_credit = 0;
+  if (st->unconsumed > 0) {
+    uint64_t n = st->unconsumed;
+    st->unconsumed = 0;
+    credit_back(st->c, st, n);
+    wt_engine_mark_dirty(st->c->e, st->c);
+  }
+  return 0;
+}
+
+int wt_stream_consume(wt_stream *st, size_t n) {
+  if (!st->app_visible || st->kind != WT_SK_WT) {
+    return WT_ERR_STATE;
+  }
+  if (n > INT_MAX) {
+    n = INT_MAX;
+  }
+  if (n > st->unconsumed) {
+    n = (size_t)st->unconsumed;
+  }
+  if (n > 0) {
+    st->unconsumed -= n;
+    credit_back(st->c, st, n);
+    wt_engine_mark_dirty(st->c->e, st->c);
+  }
+  return (int)n;
 }
 
 size_t wt_session_max_datagram(const wt_session *s) {

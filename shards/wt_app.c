@@ -393,6 +393,10 @@ static void stream_deliver_close(wt_app_ctx *ctx, wt_app_stream *w) {
   w->app_closed = 1;
   w->as = NULL;
   w->user = NULL;
+  if (w->st) {
+    /* The engine stream lives on without the app: nobody consumes any more. */
+    wt_stream_set_manual_credit(w->st, 0);
+  }
 }
 
 static void session_deliver_close(wt_app_ctx *ctx, wt_app_session *as) {
@@ -635,6 +639,8 @@ static void app_on_stream_data(void *user, wt_stream *st, const uint8_t *data, s
     ctx_enter(w->ctx);
     w->ops->stream_data(w, data, len, fin);
     ctx_leave(w->ctx);
+  } else {
+    wt_stream_consume(st, len); /* dropped: never hold the peer back for it */
   }
 }
 
@@ -857,4 +863,18 @@ int wt_app_stream_stop_sending(wt_app_stream *st, uint32_t code) {
     return WT_ERR_INVAL;
   }
   return st->st && !st->app_closed ? wt_stream_stop_sending(st->st, code) : WT_ERR_CLOSED;
+}
+
+int wt_app_stream_set_manual_credit(wt_app_stream *st, int on) {
+  if (!st) {
+    return WT_ERR_INVAL;
+  }
+  return st->st && !st->app_closed ? wt_stream_set_manual_credit(st->st, on) : WT_ERR_CLOSED;
+}
+
+int wt_app_stream_consume(wt_app_stream *st, size_t n) {
+  if (!st) {
+    return WT_ERR_INVAL;
+  }
+  return st->st && !st->app_closed ? wt_stream_consume(st->st, n) : WT_ERR_CLOSED;
 }

@@ -230,4 +230,21 @@ int wt_app_stream_write(wt_app_stream *st, const uint8_t *data, size_t len, int 
 int wt_app_stream_reset(wt_app_stream *st, uint32_t code);
 int wt_app_stream_stop_sending(wt_app_stream *st, uint32_t code);
 
+/* Back-pressure on what the peer sends (QUIC flow control). By default a
+ * stream's bytes are acknowledged to the peer's flow control as soon as
+ * stream_data returns, so a peer can send without limit however slowly the
+ * application gets rid of them. After wt_app_stream_set_manual_credit(st, 1)
+ * (best in stream_open), received bytes count as unconsumed until
+ * wt_app_stream_consume(st, n) says the application is done with n more of
+ * them: the peer can then be at most one stream window (1 MiB by default,
+ * more once the engine's window auto-tuning grew it) ahead of what was
+ * consumed, and stops there. on = 0 returns to the default and consumes
+ * whatever is outstanding. Anything unconsumed when the stream is reset,
+ * stopped or closed is released by the engine (never leaks the connection
+ * window). set: 0, WT_ERR_STATE (no receive side), WT_ERR_CLOSED. consume:
+ * the bytes credited (bounded by what was delivered and not consumed; 0
+ * without manual credit), WT_ERR_STATE, WT_ERR_CLOSED. */
+int wt_app_stream_set_manual_credit(wt_app_stream *st, int on);
+int wt_app_stream_consume(wt_app_stream *st, size_t n);
+
 #endif

@@ -62,7 +62,26 @@ static void pending_drop(echo_stream *e) {
   e->head = e->len = e->cap = 0;
 }
 
-/* Abort both directions of an echo stream whose pending bytes overflowed. */
+static int echo_kind_reads(const echo_stream *e) {
+  return e->kind == ECHO_BIDI || e->kind == ECHO_UNI;
+}
+
+/* The reply is gone (aborted, refused, closed): what is pending is dropped
+ * and whatever still arrives is read and discarded, so the incoming stream
+ * goes back to automatic credit (which also returns the credit of the
+ * dropped bytes). */
+static void echo_reply_dead(echo_stream *e) {
+  e->out_dead = 1;
+  pending_drop(e);
+  if (e->in && echo_kind_reads(e)) {
+    wt_app_stream_set_manual_credit(e->in, 0);
+  }
+}
+
+/* Abort both directions of an echo stream whose pending bytes overflowed.
+ * Only a safety net: the incoming stream runs on manual credit, consumed as
+ * bytes leave the pending buffer, so the peer cannot get further ahead than
+ * its stream window. */
 static void echo_overflow(echo_stream *e) {
   echo_session *es = e->es;
   es->apps->cnt.echo_overflow_resets++;
@@ -74,8 +93,7 @@ static void echo_overflow(echo_stream *e) {
   if (e->in) {
     wt_app_stream_stop_sending(e->in, WT_APP_ECHO_OVERFLOW_CODE);
   }
-  e->out_dead = 1;
-  pending_drop(e);
+  echo_reply_dead(e);
 }
 
 /* Keep data[0..len) for later. Returns 0, or -1 after aborting the stream. */
@@ -128,15 +146,18 @@ static int echo_write(echo_stream *e, const uint8_t *data, size_t len, int fin, 
       return 0;
     }
     if (r < 0) {
-      e->out_dead = 1;
-      return -1;
+      return -1; /* the caller calls echo_reply_dead */
     }
     if (r == 0 && len > *done) {
       return 0; /* accepted nothing without saying AGAIN: wait for writable */
     }
     *done += (size_t)r;
-    if (e->kind == ECHO_BIDI || e->kind == ECHO_UNI) {
+    if (echo_kind_reads(e)) {
       e->es->apps->cnt.echo_bytes += (uint64_t)r;
+      /* accepted by the engine: the peer may send that much more */
+      if (r > 0 && e->in) {
+        wt_app_stream_consume(e->in, (size_t)r);
+      }
     }
     if (*done == len) {
       if (fin) {
@@ -159,7 +180,7 @@ static void echo_flush(echo_stream *e) {
   size_t done;
   int r = echo_write(e, e->buf + e->head, e->len, e->fin_pending, &done);
   if (r < 0) {
-    pending_drop(e);
+    echo_reply_dead(e);
     return;
   }
   e->head += done;
@@ -178,8 +199,12 @@ static void echo_forward(echo_stream *e, const uint8_t *data, size_t len, int fi
   if (e->out && e->len == 0) {
     size_t done;
     int r = echo_write(e, data, len, fin, &done);
-    if (r != 0) {
-      return; /* all sent, or the reply is dead */
+    if (r < 0) {
+      echo_reply_dead(e);
+      return;
+    }
+    if (r > 0) {
+      return; /* all sent */
     }
     data += done;
     len -= done;
@@ -254,8 +279,7 @@ static int echo_open_out(echo_stream *e) {
   }
   wait_remove(e);
   if (rv < 0) {
-    e->out_dead = 1;
-    pending_drop(e);
+    echo_reply_dead(e);
     return -1;
   }
   e->out = out;
@@ -429,6 +453,8 @@ static void echo_stream_open(wt_app_stream *st) {
   e->out = bidi ? st : NULL;
   e->refs = 1;
   wt_app_stream_set_user(st, e);
+  /* Consume only what the reply accepted: a slow reply slows the peer. */
+  wt_app_stream_set_manual_credit(st, 1);
 }
 
 static void echo_stream_data(wt_app_stream *st, const uint8_t *data, size_t len, int fin) {
@@ -470,8 +496,7 @@ static void echo_stream_reset(wt_app_stream *st, uint32_t code, int has_code) {
   if (e->out && !e->out_dead && !e->fin_sent) {
     wt_app_stream_reset(e->out, has_code ? code : 0);
   }
-  e->out_dead = 1;
-  pending_drop(e);
+  echo_reply_dead(e); /* the engine released the unconsumed credit already */
   wait_remove(e);
 }
 
@@ -483,8 +508,7 @@ static void echo_stream_stop(wt_app_stream *st, uint32_t code, int has_code) {
   if (!e->out_dead && !e->fin_sent) {
     wt_app_stream_reset(e->out, has_code ? code : 0); /* RFC 9000 s3.5: answer with a reset */
   }
-  e->out_dead = 1;
-  pending_drop(e);
+  echo_reply_dead(e); /* keep reading (and discarding) what the peer still sends */
 }
 
 static void echo_stream_close(wt_app_stream *st) {
@@ -497,8 +521,7 @@ static void echo_stream_close(wt_app_stream *st) {
   }
   if (e->out == st) {
     e->out = NULL;
-    e->out_dead = 1; /* nothing more can be written */
-    pending_drop(e);
+    echo_reply_dead(e); /* nothing more can be written */
   }
   e->refs--;
   echo_stream_maybe_free(e);

@@ -17,12 +17,19 @@
  *  - datagrams: each is sent back with the same payload (dropped and counted
  *    when the queue is full or it no longer fits).
  *  - back-pressure: what wt_app_stream_write does not accept waits in a
- *    per-stream buffer and goes out on stream_writable. The engine delivers
- *    received data regardless of our progress, so the buffer is bounded by
- *    echo_max_pending (default 4 MiB): a peer that sends that much more than
- *    it reads gets both directions of that stream aborted (RESET_STREAM and
- *    STOP_SENDING, code WT_APP_ECHO_OVERFLOW_CODE), counted in
- *    echo_overflow_resets.
+ *    per-stream buffer and goes out on stream_writable. The incoming stream
+ *    (bidi, or the peer uni stream) runs on manual credit
+ *    (wt_app_stream_set_manual_credit): bytes are consumed only once
+ *    wt_app_stream_write accepted them, so a peer that sends faster than
+ *    the reply drains (slow reader, congestion, path validation after a
+ *    migration) is held back by QUIC flow control and the buffer never
+ *    holds more than one stream window. echo_max_pending (default 16 MiB,
+ *    the engine's largest stream window) stays as a safety net, counted: a
+ *    stream whose buffer would exceed it (or cannot grow) gets both
+ *    directions aborted (RESET_STREAM and STOP_SENDING, code
+ *    WT_APP_ECHO_OVERFLOW_CODE), counted in echo_overflow_resets. Once the
+ *    reply is gone (reset, stopped, closed), whatever still arrives is read
+ *    and discarded.
  *  - query "?push=1" (any non-zero number): right after the session opens,
  *    a server bidi stream carrying "server-bidi-hello" + FIN (whatever the
  *    peer sends back on it is read, counted in echo_push_reply_bytes and
@@ -52,8 +59,13 @@
 
 #include "wt_app.h"
 
+/* WT_APP_ECHO_MAX_PENDING is the largest stream window the engine grants
+ * (ngtcp2 window auto-tuning up to 16 x initial_max_stream_data, 16 MiB by
+ * default; wt_conn.c conn_settings). The pending bytes of an echo are its
+ * unconsumed bytes, which flow control keeps within that window: the bound
+ * is then reached only if the buffer cannot be allocated. */
 #define WT_APP_ECHO_OVERFLOW_CODE 0x100u         /* reset code for an overflowing echo */
-#define WT_APP_ECHO_MAX_PENDING   (4u << 20)     /* default echo_max_pending */
+#define WT_APP_ECHO_MAX_PENDING   (16u << 20)    /* default echo_max_pending */
 #define WT_APP_ECHO_RETRY_MS      5              /* retry of a blocked stream open */
 #define WT_APP_SOURCE_MAX_BYTES   1000000000000u /* default source_max_bytes: 1 TB */
 

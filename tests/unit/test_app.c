@@ -78,6 +78,9 @@ static void test_builtin_routes(void) {
   wt_apps apps;
   wt_apps_init(&apps, NULL);
   CHECK_EQ(apps.cfg.echo_max_pending, WT_APP_ECHO_MAX_PENDING);
+  /* the echo's safety net is at least the engine's largest stream window
+   * (16 x the 1 MiB default initial_max_stream_data) */
+  CHECK(WT_APP_ECHO_MAX_PENDING >= (16u << 20));
   CHECK_EQ(apps.cfg.source_max_bytes, WT_APP_SOURCE_MAX_BYTES);
   CHECK_EQ(wt_apps_register(r, &apps), 0);
   void *arg = NULL;
@@ -88,6 +91,11 @@ static void test_builtin_routes(void) {
   CHECK(wt_app_router_find(r, "/nope", NULL) == NULL);
   CHECK_EQ(wt_apps_register(r, &apps), WT_ERR_STATE); /* twice */
   wt_app_router_del(r);
+}
+
+static void test_stream_credit_args(void) {
+  CHECK_EQ(wt_app_stream_set_manual_credit(NULL, 1), WT_ERR_INVAL);
+  CHECK_EQ(wt_app_stream_consume(NULL, 1), WT_ERR_INVAL);
 }
 
 static void test_query_basic(void) {
@@ -201,6 +209,7 @@ int main(void) {
   WT_RUN(test_router_exact);
   WT_RUN(test_router_errors);
   WT_RUN(test_builtin_routes);
+  WT_RUN(test_stream_credit_args);
   WT_RUN(test_query_basic);
   WT_RUN(test_query_decoding);
   WT_RUN(test_query_bounds);

@@ -102,6 +102,8 @@ typedef struct sstate { /* per-stream app state */
   side *sd;
   wt_stream *st;
   int bidi, local, closed, rx_fin, reset, stopped, tx_fin_want, tx_fin_done;
+  int hold;    /* server: manual credit, never consumed, not echoed */
+  uint64_t id; /* wt_stream_id */
   uint32_t stop_code;
   int stop_has;
   uint32_t reset_code;
@@ -335,6 +337,7 @@ static sstate *sstate_new(side *sd, wt_stream *st, int local) {
   x->st = st;
   x->bidi = wt_stream_is_bidi(st);
   x->local = local;
+  x->id = wt_stream_id(st);
   x->next = sd->streams;
   sd->streams = x;
   wt_stream_set_user(st, x);
@@ -453,13 +456,19 @@ static void cb_session_refused(void *user, wt_session *s, int status) {
   }
 }
 
+static int g_srv_manual_next; /* the server holds the next N peer streams (manual credit) */
+
 static void cb_stream_open(void *user, wt_session *s, wt_stream *st) {
   side *sd = user;
   CHECK(wt_stream_session(st) == s);
   sess *ss = wt_session_get_user(s);
   CHECK(ss == NULL || ss->open); /* never before session_open */
   sstate *x = sstate_new(sd, st, 0);
-  (void)x;
+  if (sd->is_server && g_srv_manual_next > 0) {
+    g_srv_manual_next--;
+    CHECK_EQ(wt_stream_set_manual_credit(st, 1), 0);
+    x->hold = 1;
+  }
 }
 
 static void cb_stream_data(void *user, wt_stream *st, const uint8_t *data, size_t len, int fin) {
@@ -474,7 +483,7 @@ static void cb_stream_data(void *user, wt_stream *st, const uint8_t *data, size_
   if (fin) {
     x->rx_fin = 1;
   }
-  if (!sd->is_server) {
+  if (!sd->is_server || x->hold) {
     return;
   }
   if (x->bidi) {
@@ -603,6 +612,7 @@ static const char *g_ca_file;       /* client verifies with a CA file instead of
 static uint32_t g_cli_max_buffered; /* 0: engine default */
 static const char *g_keylog;        /* client SSLKEYLOGFILE */
 static int g_retry_mode = -1;       /* server retry_mode; -1: engine default */
+static uint64_t g_srv_max_data;     /* server initial_max_data; 0: engine default */
 static const uint8_t g_secret[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
                                      17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
 
@@ -644,6 +654,9 @@ static int world_init(world *w, int loss_pm, const uint8_t *pin) {
   sc.static_secret = g_secret; /* restart_server: the same tokens */
   if (g_retry_mode >= 0) {
     sc.retry_mode = g_retry_mode;
+  }
+  if (g_srv_max_data) {
+    sc.initial_max_data = g_srv_max_data;
   }
   w->sc = sc;
   if (wt_engine_new(&w->srv.e, &sc, &g_cb, &w->srv, w->now) != 0) {
@@ -1077,6 +1090,154 @@ static int c_reset_seen(world *w, void *arg) {
 static int c_stop_seen(world *w, void *arg) {
   sstate *x = arg;
   return x->stopped;
+}
+
+static sstate *srv_stream(world *w, uint64_t id) {
+  for (sstate *x = w->srv.streams; x; x = x->next) {
+    if (x->id == id) {
+      return x;
+    }
+  }
+  return NULL;
+}
+
+/* A client bidi stream carrying n pattern bytes (+ FIN if fin). */
+static sstate *cli_send(world *w, sess *cs, size_t n, uint32_t seed, int fin) {
+  wt_stream *st = NULL;
+  CHECK_EQ(wt_session_open_stream(cs->s, 1, &st), 0);
+  if (st == NULL) {
+    return NULL;
+  }
+  sstate *x = sstate_new(&w->cli, st, 1);
+  x->tx = malloc(n);
+  x->txlen = x->txcap = n;
+  fill_pattern(x->tx, n, seed);
+  x->tx_fin_want = fin;
+  app_flush(x);
+  return x;
+}
+
+/* Manual credit: a stream the server does not consume stalls its sender at
+ * the stream window while another stream keeps flowing; consuming resumes
+ * it; going back to auto credit returns the rest. */
+static void test_manual_credit(void) {
+  const size_t win = 1u << 20; /* initial_max_stream_data default */
+  const size_t total = 3u << 20;
+  world w;
+  CHECK_FATAL(world_init(&w, 0, g_pin) == 0);
+  wt_conn *c = connect_client(&w);
+  sess *cs = open_session(&w, c, "/echo", NULL);
+  CHECK_FATAL(cs != NULL);
+  CHECK(run_until(&w, c_sess_settled, cs, 20 * SEC));
+  CHECK_FATAL(cs->open);
+
+  g_srv_manual_next = 1;
+  sstate *ax = cli_send(&w, cs, total, 11, 1);
+  CHECK_FATAL(ax != NULL);
+  run_until(&w, NULL, NULL, 2 * SEC);
+  sstate *sa = srv_stream(&w, ax->id);
+  CHECK_FATAL(sa != NULL && sa->hold && sa->st != NULL);
+  size_t stalled = sa->rxlen;
+  /* the peer's sender stops at the window (minus the WT stream header) */
+  CHECK(stalled <= win && stalled + 64 >= win);
+  CHECK(ax->txoff < total);
+  /* its send buffer fills up (at most once more) and then says AGAIN */
+  int r = wt_stream_write(ax->st, ax->tx + ax->txoff, ax->txlen - ax->txoff, 1);
+  if (r > 0) {
+    ax->txoff += (size_t)r;
+    r = wt_stream_write(ax->st, ax->tx + ax->txoff, ax->txlen - ax->txoff, 1);
+  }
+  CHECK_EQ(r, WT_ERR_AGAIN);
+  run_until(&w, NULL, NULL, 1 * SEC);
+  CHECK_EQ(sa->rxlen, stalled);
+
+  /* another stream on the connection flows meanwhile (auto credit, echoed) */
+  sstate *bx = cli_send(&w, cs, 2u << 20, 12, 1);
+  CHECK_FATAL(bx != NULL);
+  CHECK(run_until(&w, c_stream_fin, bx, 60 * SEC));
+  CHECK(bx->rxlen == bx->txlen && memcmp(bx->rx, bx->tx, bx->txlen) == 0);
+  CHECK_EQ(sa->rxlen, stalled);
+
+  /* consuming more than half a window makes ngtcp2 send MAX_STREAM_DATA */
+  size_t part = 600 * 1024;
+  CHECK_EQ(wt_stream_consume(sa->st, part), (int)part);
+  run_until(&w, NULL, NULL, 1 * SEC);
+  CHECK(sa->rxlen > stalled);
+  CHECK(sa->rxlen <= part + win);
+  /* consume is bounded by what was delivered and not consumed */
+  size_t rest = sa->rxlen - part;
+  CHECK_EQ(wt_stream_consume(sa->st, SIZE_MAX), (int)rest);
+  CHECK_EQ(wt_stream_consume(sa->st, 1), 0);
+  /* back to auto credit: the rest of the stream comes through */
+  CHECK_EQ(wt_stream_set_manual_credit(sa->st, 0), 0);
+  CHECK(run_until(&w, c_stream_fin, sa, 60 * SEC));
+  CHECK(sa->rxlen == total && memcmp(sa->rx, ax->tx, total) == 0);
+  CHECK_EQ(wt_stream_consume(sa->st, 10), 0); /* nothing held on an auto stream */
+
+  /* a local uni stream has no receive side */
+  wt_stream *u = NULL;
+  CHECK_EQ(wt_session_open_stream(cs->s, 0, &u), 0);
+  CHECK_FATAL(u != NULL);
+  sstate *ux = sstate_new(&w.cli, u, 1);
+  CHECK_EQ(wt_stream_set_manual_credit(u, 1), WT_ERR_STATE);
+  ux->tx_fin_want = 1;
+  app_flush(ux);
+  close_world(&w);
+  world_free(&w);
+  g_srv_manual_next = 0;
+}
+
+/* A manual-credit stream that ends with unconsumed bytes (peer reset, our
+ * STOP_SENDING, plain close) gives their connection credit back: with a
+ * 2.5 MiB connection window, four stalled 1 MiB streams in a row would
+ * otherwise starve the connection. */
+static void test_manual_credit_release(void) {
+  const size_t win = 1u << 20;
+  g_srv_max_data = (5u << 20) / 2;
+  world w;
+  CHECK_FATAL(world_init(&w, 0, g_pin) == 0);
+  wt_conn *c = connect_client(&w);
+  sess *cs = open_session(&w, c, "/echo", NULL);
+  CHECK_FATAL(cs != NULL);
+  CHECK(run_until(&w, c_sess_settled, cs, 20 * SEC));
+  CHECK_FATAL(cs->open);
+  for (int round = 0; round < 5; round++) {
+    int how = round % 3; /* 0: client resets, 1: server stops, 2: both FIN */
+    size_t amount = how == 2 ? win - 4096 : win + 512 * 1024;
+    g_srv_manual_next = 1;
+    sstate *mx = cli_send(&w, cs, amount, 20 + (uint32_t)round, how == 2);
+    CHECK_FATAL(mx != NULL);
+    run_until(&w, NULL, NULL, 1 * SEC);
+    sstate *sm = srv_stream(&w, mx->id);
+    CHECK_FATAL(sm != NULL && sm->hold && sm->st != NULL);
+    if (how == 2) {
+      CHECK(sm->rx_fin);
+      CHECK_EQ(sm->rxlen, amount);
+    } else {
+      /* limited by the stream window, not by a leaked connection window */
+      CHECK(sm->rxlen <= win && sm->rxlen + 64 >= win);
+    }
+    if (how == 0) {
+      CHECK_EQ(wt_stream_reset(mx->st, 5), 0);
+    } else if (how == 1) {
+      CHECK_EQ(wt_stream_stop_sending(sm->st, 6), 0);
+    } else {
+      CHECK_EQ(wt_stream_write(sm->st, NULL, 0, 1), 0); /* the stream closes, unconsumed */
+    }
+    run_until(&w, NULL, NULL, 1 * SEC);
+    if (how == 2) {
+      CHECK(sm->closed);
+    }
+  }
+  /* and an auto-credit echo still gets the whole connection window */
+  sstate *ex = cli_send(&w, cs, 2u << 20, 30, 1);
+  CHECK_FATAL(ex != NULL);
+  CHECK(run_until(&w, c_stream_fin, ex, 60 * SEC));
+  CHECK(ex->rxlen == ex->txlen && memcmp(ex->rx, ex->tx, ex->txlen) == 0);
+  close_world(&w);
+  world_free(&w);
+  g_srv_manual_next = 0;
+  g_srv_max_data = 0;
 }
 
 /* Stream aborts carry 32-bit app codes through the HTTP/3 code space. */
@@ -1786,6 +1947,8 @@ int main(void) {
   WT_RUN(test_stateless_reset);
   WT_RUN(test_retry);
   WT_RUN(test_rebinding);
+  WT_RUN(test_manual_credit);
+  WT_RUN(test_manual_credit_release);
   WT_RUN(test_close_in_callback);
   WT_RUN(test_idle);
   WT_RUN(test_verify_modes);
