@@ -5,9 +5,7 @@
  * table seed, the rest is a datagram and, reread, a script of CID table
  * operations. Oracles:
  *  - wt_steer_owner and the cBPF program wt_steer_build writes decide the
- *    same owner for the datagram (run by the interpreter below: the subset
- *    wt_steer_build uses, with the kernel's rule that a load past the end
- *    ends the program with 0 - same as tests/unit/test_steer.c);
+ *    same owner for the datagram (run by tests/unit/wt_cbpf_interp.h);
  *  - a CID made by wt_cid_apply_shard belongs to that shard, and a long or
  *    short header packet carrying it is steered there by both deciders;
  *  - the CID table agrees with a plain array model under any sequence of
@@ -17,53 +15,16 @@
 #include <string.h>
 
 #include "fuzz_util.h"
+#include "wt_cbpf_interp.h"
 #include "wt_cid.h"
 #include "wt_error.h"
 #include "wt_steer.h"
 
 static uint32_t cbpf_run(const struct sock_filter *p, size_t n, const uint8_t *pkt, size_t len) {
-  uint32_t a = 0, x = 0;
-  for (size_t pc = 0; pc < n; pc++) {
-    const struct sock_filter *f = &p[pc];
-    switch (f->code) {
-    case BPF_LD | BPF_W | BPF_LEN:
-      a = (uint32_t)len;
-      break;
-    case BPF_LD | BPF_B | BPF_ABS:
-      if (f->k >= len) {
-        return 0;
-      }
-      a = pkt[f->k];
-      break;
-    case BPF_MISC | BPF_TAX:
-      x = a;
-      break;
-    case BPF_MISC | BPF_TXA:
-      a = x;
-      break;
-    case BPF_JMP | BPF_JA:
-      pc += f->k;
-      break;
-    case BPF_JMP | BPF_JGE | BPF_K:
-      pc += a >= f->k ? f->jt : f->jf;
-      break;
-    case BPF_JMP | BPF_JSET | BPF_K:
-      pc += (a & f->k) ? f->jt : f->jf;
-      break;
-    case BPF_ALU | BPF_MOD | BPF_K:
-      FUZZ_CHECK(f->k != 0);
-      a = a % f->k;
-      break;
-    case BPF_RET | BPF_A:
-      return a;
-    case BPF_RET | BPF_K:
-      return f->k;
-    default:
-      FUZZ_CHECK(!"unexpected cBPF opcode");
-    }
-  }
-  FUZZ_CHECK(!"cBPF program fell off its end");
-  return 0;
+  int bad;
+  uint32_t r = wt_cbpf_run(p, n, pkt, len, &bad);
+  FUZZ_CHECK(!bad);
+  return r;
 }
 
 static void check_steer(const struct sock_filter *prog, uint32_t n, const uint8_t *pkt,

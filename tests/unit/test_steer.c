@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "wt_cbpf_interp.h"
 #include "wt_error.h"
 #include "wt_steer.h"
 
@@ -54,51 +55,12 @@ static void test_owner(void) {
   CHECK_EQ(wt_steer_owner(b, 1200, 3), 200 % 3);
 }
 
-/* Classic BPF, the subset wt_steer_build uses, with the kernel's rule that
- * a load past the end of the packet ends the program with 0. */
+/* wt_cbpf_run with the opcode check as a test failure. */
 static uint32_t cbpf_run(const struct sock_filter *p, size_t n, const uint8_t *pkt, size_t len) {
-  uint32_t a = 0, x = 0;
-  for (size_t pc = 0; pc < n; pc++) {
-    const struct sock_filter *f = &p[pc];
-    switch (f->code) {
-    case BPF_LD | BPF_W | BPF_LEN:
-      a = (uint32_t)len;
-      break;
-    case BPF_LD | BPF_B | BPF_ABS:
-      if (f->k >= len) {
-        return 0;
-      }
-      a = pkt[f->k];
-      break;
-    case BPF_MISC | BPF_TAX:
-      x = a;
-      break;
-    case BPF_MISC | BPF_TXA:
-      a = x;
-      break;
-    case BPF_JMP | BPF_JA:
-      pc += f->k;
-      break;
-    case BPF_JMP | BPF_JGE | BPF_K:
-      pc += a >= f->k ? f->jt : f->jf;
-      break;
-    case BPF_JMP | BPF_JSET | BPF_K:
-      pc += (a & f->k) ? f->jt : f->jf;
-      break;
-    case BPF_ALU | BPF_MOD | BPF_K:
-      a = a % f->k;
-      break;
-    case BPF_RET | BPF_A:
-      return a;
-    case BPF_RET | BPF_K:
-      return f->k;
-    default:
-      fprintf(stderr, "unexpected cBPF opcode 0x%x\n", f->code);
-      return 0xdeadbeef;
-    }
-  }
-  fprintf(stderr, "cBPF program fell off its end\n");
-  return 0xdeadbeef;
+  int bad;
+  uint32_t r = wt_cbpf_run(p, n, pkt, len, &bad);
+  CHECK(!bad);
+  return bad ? 0xdeadbeef : r;
 }
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
