@@ -7,7 +7,10 @@
  *
  * Threads: a wt_io belongs to one thread (the shard that opened it); no
  * function here may be called concurrently on the same wt_io. Different
- * wt_io instances are independent.
+ * wt_io instances are independent. The io_uring backend enforces this: its
+ * ring is set up with IORING_SETUP_SINGLE_ISSUER, so only the thread that
+ * called wt_io_open may use it (any other thread's submissions fail with
+ * EEXIST). Open a wt_io on the thread that will drive it.
  *
  * Memory: received packets point into buffers owned by the wt_io. They stay
  * valid until the next wt_io_recv or wt_io_close on that wt_io, so a caller
