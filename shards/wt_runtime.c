@@ -213,7 +213,6 @@ static void *rt_thread(void *arg) {
   c.static_secret = rt->secret;
   c.fwd = rt->fwd;
   c.controlled = 1;
-  c.signals = 0;
   c.notify_fd = rt->notify_fd;
   if (w->id > 0) {
     c.listen = rt->listen0;

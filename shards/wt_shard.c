@@ -3,13 +3,11 @@
 #include "wt_shard.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,9 +39,6 @@ struct wt_shard {
   wt_app_router *router;
   wt_app_ctx *app;
   wt_apps apps;
-  int sigfd;
-  int mask_set;
-  sigset_t oldmask;
   int state;
   unsigned stop_req, stop_done; /* wt_shard_stop calls, and those acted on */
   uint64_t start_ns, drain_deadline;
@@ -77,7 +72,6 @@ uint64_t wt_shard_clock_ns(void) {
 void wt_shard_config_default(wt_shard_config *c) {
   memset(c, 0, sizeof(*c));
   c->drain_timeout_ns = SHARD_DRAIN_DEFAULT;
-  c->signals = 1;
   c->n_shards = 1;
   c->notify_fd = -1;
   c->builtin_apps = 1;
@@ -155,32 +149,6 @@ static int shard_alloc_tx(wt_shard *sh) {
   return 0;
 }
 
-static int shard_open_signals(wt_shard *sh) {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGUSR1);
-  sigaddset(&set, SIGHUP);
-  if (pthread_sigmask(SIG_BLOCK, &set, &sh->oldmask) != 0) {
-    WT_LOG_ERROR("pthread_sigmask failed");
-    return WT_ERR_IO;
-  }
-  sh->mask_set = 1;
-  sh->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-  if (sh->sigfd < 0) {
-    WT_LOG_ERROR("signalfd: %s", strerror(errno));
-    return WT_ERR_IO;
-  }
-  int rv = wt_io_watch_fd(sh->io, sh->sigfd);
-  if (rv < 0) {
-    WT_LOG_ERROR("cannot watch the signalfd: %s", wt_err_str(rv));
-    close(sh->sigfd);
-    sh->sigfd = -1;
-  }
-  return rv;
-}
-
 /* Controlled shards: the wake-up eventfd and the command ring; the
  * forwarding port when there are several shards. */
 static int shard_open_control(wt_shard *sh) {
@@ -242,9 +210,6 @@ static int shard_setup(wt_shard *sh) {
   if ((rv = shard_open_control(sh)) < 0) {
     return rv;
   }
-  if (sh->cfg.signals && !sh->cfg.controlled && (rv = shard_open_signals(sh)) < 0) {
-    return rv;
-  }
   return 0;
 }
 
@@ -260,7 +225,6 @@ int wt_shard_new(wt_shard **out, const wt_shard_config *cfg) {
     return WT_ERR_NOMEM;
   }
   sh->cfg = *cfg;
-  sh->sigfd = -1;
   sh->wakefd = -1;
   int rv = shard_setup(sh);
   if (rv < 0) {
@@ -288,17 +252,6 @@ void wt_shard_del(wt_shard *sh) {
   }
   wt_timer_free(&sh->timers);
   wt_app_router_del(sh->router);
-  if (sh->sigfd >= 0) {
-    struct signalfd_siginfo si;
-    while (read(sh->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-      /* swallow signals that arrived after the loop: unblocking them below
-         must not kill the process with a late SIGTERM */
-    }
-    if (sh->io) {
-      wt_io_unwatch_fd(sh->io, sh->sigfd);
-    }
-    close(sh->sigfd);
-  }
   if (sh->wakefd >= 0) {
     if (sh->io) {
       wt_io_unwatch_fd(sh->io, sh->wakefd);
@@ -313,9 +266,6 @@ void wt_shard_del(wt_shard *sh) {
     wt_fwd_port_free(&sh->port);
   }
   wt_io_close(sh->io);
-  if (sh->mask_set) {
-    pthread_sigmask(SIG_SETMASK, &sh->oldmask, NULL);
-  }
   free(sh->batch.buf);
   free(sh);
 }
@@ -490,22 +440,7 @@ static int shard_rx(wt_shard *sh, uint64_t now) {
   return 0;
 }
 
-/* ------------------------------------------------------------------ signals and shutdown */
-
-static void shard_report(wt_shard *sh) {
-  wt_stats_snapshot snap;
-  wt_shard_snapshot(sh, &snap);
-  char line[WT_STATS_JSON_MAX];
-  int n = wt_stats_format_json(&snap, line, sizeof(line));
-  if (n < 0) {
-    WT_LOG_ERROR("stats: %s", wt_err_str(n));
-    return;
-  }
-  FILE *f = sh->cfg.stats_out ? sh->cfg.stats_out : stdout;
-  line[n] = '\n';
-  fwrite(line, 1, (size_t)n + 1, f);
-  fflush(f);
-}
+/* ------------------------------------------------------------------ shutdown */
 
 static void shard_close_now(wt_shard *sh, uint64_t now, const char *why) {
   WT_LOG_INFO("closing %zu connection(s): %s", wt_engine_conn_count(sh->eng), why);
@@ -513,7 +448,7 @@ static void shard_close_now(wt_shard *sh, uint64_t now, const char *why) {
   sh->state = SHARD_CLOSING;
 }
 
-/* SIGINT/SIGTERM or wt_shard_stop: drain first, close at the second. */
+/* A stop command or wt_shard_stop: drain first, close at the second. */
 static void shard_on_stop(wt_shard *sh, uint64_t now, const char *why) {
   if (sh->state == SHARD_RUNNING) {
     WT_LOG_INFO("%s: shutting down, draining %zu connection(s) for up to %llu ms", why,
@@ -525,28 +460,6 @@ static void shard_on_stop(wt_shard *sh, uint64_t now, const char *why) {
     sh->drain_deadline = now + sh->cfg.drain_timeout_ns;
   } else if (sh->state == SHARD_DRAINING) {
     shard_close_now(sh, now, why);
-  }
-}
-
-static void shard_signals(wt_shard *sh, uint64_t now) {
-  struct signalfd_siginfo si;
-  while (read(sh->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-    switch (si.ssi_signo) {
-    case SIGINT:
-      shard_on_stop(sh, now, "SIGINT");
-      break;
-    case SIGTERM:
-      shard_on_stop(sh, now, "SIGTERM");
-      break;
-    case SIGUSR1:
-      shard_report(sh);
-      break;
-    case SIGHUP:
-      WT_LOG_INFO("SIGHUP: nothing to reload, ignored");
-      break;
-    default: /* only the four above are routed to the signalfd */
-      break;
-    }
   }
 }
 
@@ -682,9 +595,6 @@ int wt_shard_run(wt_shard *sh) {
     sh->more_rx = 0;
     wt_app_ctx_set_now(sh->app, now);
     sh->now = now;
-    if ((ev & WT_IO_EV_WATCHED) && sh->sigfd >= 0) {
-      shard_signals(sh, now);
-    }
     if ((ev & WT_IO_EV_WATCHED) && sh->wakefd >= 0) {
       shard_wakeup(sh, now);
     }

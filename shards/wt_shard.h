@@ -2,10 +2,10 @@
  * built-in applications, driven by one single-threaded event loop.
  *
  * The loop, one turn:
- *   wait (wt_io_wait) until a datagram, a signal, a writable socket or the
+ *   wait (wt_io_wait) until a datagram, a command, a writable socket or the
  *     earliest deadline (engine expiry, app timer, drain deadline);
  *   read the clock (CLOCK_MONOTONIC ns: this layer owns the clock);
- *   signals (signalfd);
+ *   commands and forwarded datagrams (the wake-up eventfd);
  *   receive: wt_io_recv batches into wt_engine_recv, at most
  *     WT_SHARD_RX_ROUNDS batches per turn (the rest waits one turn);
  *   engine expiry; app timers;
@@ -16,15 +16,12 @@
  * (Expiry and timers run before the transmit step so that everything they
  * queue leaves in the same turn's send.)
  *
- * Signals (when cfg.signals): SIGINT, SIGTERM, SIGUSR1 and SIGHUP are blocked
- * in the calling thread (create the shard before other threads) and read
- * through a signalfd watched by the loop.
- *   SIGINT/SIGTERM: graceful shutdown: wt_engine_shutdown (GOAWAY + DRAIN to
- *     every session), keep serving until no connection is left or
- *     drain_timeout_ns has passed, then wt_engine_close_all, flush, and
- *     wt_shard_run returns 0. A second SIGINT/SIGTERM closes at once.
- *   SIGUSR1: one line of counters (wt_stats.h) to stats_out, flushed.
- *   SIGHUP: logged and ignored (nothing to reload yet).
+ * Stopping: a stop (WT_SHARD_CMD_STOP or wt_shard_stop) is graceful:
+ *   wt_engine_shutdown (GOAWAY + DRAIN to every session), keep serving until
+ *   no connection is left or drain_timeout_ns has passed, then
+ *   wt_engine_close_all, flush, and wt_shard_run returns 0. A second stop
+ *   closes at once. Signals are the process's business (wt_runtime.h turns
+ *   SIGINT/SIGTERM/SIGUSR1 into commands); a shard never reads them.
  *
  * Several shards (wt_runtime.h): each runs on its own thread with
  * cfg.controlled set, cfg.shard_id/n_shards, a socket in one SO_REUSEPORT
@@ -33,7 +30,7 @@
  * (wt_steer_owner): a datagram whose DCID names another shard is forwarded
  * to it (at most once), the others go to the engine. Datagrams forwarded to
  * this shard are read from the mesh every turn it is woken. A controlled
- * shard does not read signals: its controller posts commands
+ * shard's controller posts commands
  * (wt_shard_post: stop, snapshot) on a ring and wakes it through the
  * shard's eventfd (wt_shard_wake_fd), which the forwarding mesh uses too.
  *
@@ -44,7 +41,6 @@
 #define WT_SHARD_H
 
 #include <stdint.h>
-#include <stdio.h>
 
 #include "wt_app.h"
 #include "wt_apps.h"
@@ -68,8 +64,6 @@ typedef struct wt_shard_config {
   uint32_t max_conns;               /* 0 = engine default */
   uint64_t idle_timeout_ns;         /* 0 = engine default */
   uint64_t drain_timeout_ns;        /* graceful shutdown bound, default 5 s */
-  int signals;                      /* handle signals as above (default 1) */
-  FILE *stats_out;                  /* SIGUSR1 report; NULL = stdout */
   int builtin_apps;                 /* route /echo, /source, /sink (default 1) */
   wt_apps_config apps;              /* their configuration */
   const char *keylog_file;          /* NULL = off */
@@ -86,10 +80,9 @@ typedef struct wt_shard_config {
                                    published (-1 = none) */
 } wt_shard_config;
 
-/* --retry modes (wt_shard_config.retry_mode). */
 /* Commands for wt_shard_post. */
 enum {
-  WT_SHARD_CMD_STOP = 1,     /* as SIGTERM: drain first, close at the second */
+  WT_SHARD_CMD_STOP = 1,     /* drain first, close at the second */
   WT_SHARD_CMD_SNAPSHOT = 2, /* publish the counters (wt_shard_read_snapshot) */
 };
 
@@ -98,24 +91,24 @@ void wt_shard_config_default(wt_shard_config *c);
 
 /* Create a shard: open the socket (bound to cfg->listen), the engine (server,
  * shard 0 of 1), the timer heap, the tx/rx batches, the router (with the
- * built-in apps) and, when cfg->signals, the signalfd. cfg is copied; the
+ * built-in apps) and, when cfg->controlled, the command ring and wake-up
+ * eventfd. cfg is copied; the
  * strings and arrays it points to must outlive the shard.
  * Returns 0, WT_ERR_INVAL (NULL or missing listen/cert/key), WT_ERR_CONFIG
  * (bad address, unreadable or invalid cert/key), WT_ERR_IO (bind failed,
- * e.g. address in use; signalfd failed), WT_ERR_CRYPTO or WT_ERR_NOMEM; each
+ * e.g. address in use; eventfd failed), WT_ERR_CRYPTO or WT_ERR_NOMEM; each
  * failure is also logged. */
 int wt_shard_new(wt_shard **out, const wt_shard_config *cfg);
 
 /* Free everything: applications get their close callbacks (clean = 0), then
- * the engine, socket and signalfd go and the signal mask is restored. NULL
- * is a no-op. */
+ * the engine, socket and eventfd go. NULL is a no-op. */
 void wt_shard_del(wt_shard *sh);
 
 /* Run the loop until a graceful shutdown completes (returns 0) or the
  * socket fails (returns WT_ERR_IO). */
 int wt_shard_run(wt_shard *sh);
 
-/* Ask for a graceful shutdown as SIGTERM does (from the shard's thread,
+/* Ask for a graceful shutdown, as WT_SHARD_CMD_STOP does (from the shard's thread,
  * e.g. from an app timer); a second call closes at once. */
 void wt_shard_stop(wt_shard *sh);
 
