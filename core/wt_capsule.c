@@ -16,39 +16,6 @@ enum {
   ST_SKIP,  /* discarding the value of an unknown capsule */
 };
 
-/* Accumulate one varint from p[0..n) into carry (*ncarry bytes already
- * there). Returns 1 with *v set once complete, 0 if p ran out first; *used
- * is the number of bytes of p taken either way. */
-static int varint_step(uint8_t *carry, size_t *ncarry, const uint8_t *p, size_t n, size_t *used,
-                       uint64_t *v) {
-  *used = 0;
-  if (n == 0) {
-    return 0;
-  }
-  if (*ncarry == 0) {
-    size_t need = wt_varint_len_from_first(p[0]);
-    if (n >= need) {
-      wt_varint_decode(p, need, v);
-      *used = need;
-      return 1;
-    }
-  }
-  size_t need = wt_varint_len_from_first(*ncarry ? carry[0] : p[0]);
-  size_t take = need - *ncarry;
-  if (take > n) {
-    take = n;
-  }
-  memcpy(carry + *ncarry, p, take);
-  *ncarry += take;
-  *used = take;
-  if (*ncarry < need) {
-    return 0;
-  }
-  wt_varint_decode(carry, need, v);
-  *ncarry = 0;
-  return 1;
-}
-
 static int is_fc_type(uint64_t type) {
   return type == WT_CAPSULE_MAX_DATA || type == WT_CAPSULE_MAX_STREAMS_BIDI ||
          type == WT_CAPSULE_MAX_STREAMS_UNI || type == WT_CAPSULE_DATA_BLOCKED ||
@@ -79,7 +46,7 @@ void wt_capsule_parser_set_flow_control(wt_capsule_parser *p, int on) {
 }
 
 int wt_capsule_parser_at_boundary(const wt_capsule_parser *p) {
-  return p->state == ST_TYPE && p->nvcarry == 0;
+  return p->state == ST_TYPE && p->vacc.n == 0;
 }
 
 static int emit(wt_capsule_parser *p, const uint8_t *value, wt_capsule *out) {
@@ -100,7 +67,7 @@ int wt_capsule_parser_feed(wt_capsule_parser *p, const uint8_t *data, size_t len
   while (off < len || p->state == ST_VALUE) {
     switch (p->state) {
     case ST_TYPE:
-      if (!varint_step(p->vcarry, &p->nvcarry, data + off, len - off, &used, &p->type)) {
+      if (!wt_varint_feed(&p->vacc, data + off, len - off, &used, &p->type)) {
         off += used;
         goto need_more;
       }
@@ -108,7 +75,7 @@ int wt_capsule_parser_feed(wt_capsule_parser *p, const uint8_t *data, size_t len
       p->state = ST_LEN;
       break;
     case ST_LEN: {
-      if (!varint_step(p->vcarry, &p->nvcarry, data + off, len - off, &used, &p->len)) {
+      if (!wt_varint_feed(&p->vacc, data + off, len - off, &used, &p->len)) {
         off += used;
         goto need_more;
       }

@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "wt_varint.h"
+
 /* Capsule types (draft-ietf-webtrans-http3-16 sections 4.7, 5.6 and 6). */
 #define WT_CAPSULE_CLOSE_SESSION        UINT64_C(0x2843)
 #define WT_CAPSULE_DRAIN_SESSION        UINT64_C(0x78ae)
@@ -56,8 +58,7 @@ typedef struct wt_capsule_parser {
   int state;              /* internal */
   int err;                /* sticky error (0 if none) */
   int flow_control;       /* 1: the WT flow-control capsules are known types */
-  uint8_t vcarry[8];      /* a varint split across calls */
-  size_t nvcarry;         /* bytes in vcarry */
+  wt_varint_acc vacc;     /* a varint split across calls */
   uint64_t type;          /* type of the capsule in progress */
   uint64_t len;           /* its length */
   uint64_t remaining;     /* value bytes still to buffer or skip */

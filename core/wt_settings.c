@@ -227,24 +227,14 @@ static int reader_fail(wt_ctrl_reader *r, int err, uint64_t h3) {
   return err;
 }
 
-/* Take one varint from in[*off..len) into r->carry. Returns 1 with *v set
- * when complete, 0 when in ran out. */
+/* Take one varint from in[*off..len) (it may continue one begun in an
+ * earlier call). Returns 1 with *v set when complete, 0 when in ran out. */
 static int reader_varint(wt_ctrl_reader *r, const uint8_t *in, size_t len, size_t *off,
                          uint64_t *v) {
-  size_t need = wt_varint_len_from_first(r->ncarry ? r->carry[0] : in[*off]);
-  size_t take = need - r->ncarry;
-  if (take > len - *off) {
-    take = len - *off;
-  }
-  memcpy(r->carry + r->ncarry, in + *off, take);
-  r->ncarry += take;
-  *off += take;
-  if (r->ncarry < need) {
-    return 0;
-  }
-  wt_varint_decode(r->carry, need, v);
-  r->ncarry = 0;
-  return 1;
+  size_t used;
+  int done = wt_varint_feed(&r->acc, in + *off, len - *off, &used, v);
+  *off += used;
+  return done;
 }
 
 /* Record one setting (RFC 9114 section 7.2.4). Returns 0 or an error. */
@@ -281,7 +271,7 @@ int wt_ctrl_reader_feed(wt_ctrl_reader *r, const uint8_t *in, size_t inlen) {
     return r->err;
   }
   while (r->state != RD_DONE && off < inlen) {
-    if (r->state >= RD_ID && r->ncarry == 0 && wt_varint_len_from_first(in[off]) > r->remaining) {
+    if (r->state >= RD_ID && r->acc.n == 0 && wt_varint_len_from_first(in[off]) > r->remaining) {
       /* RFC 9114 section 7.1: a field overrunning the frame is
        * H3_FRAME_ERROR. */
       return reader_fail(r, WT_ERR_MALFORMED, WT_H3_FRAME_ERROR);

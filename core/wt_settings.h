@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "wt_varint.h"
+
 /* Setting identifiers. */
 #define WT_SETTING_QPACK_MAX_TABLE_CAPACITY  UINT64_C(0x01)       /* RFC 9204 section 5 */
 #define WT_SETTING_MAX_FIELD_SECTION_SIZE    UINT64_C(0x06)       /* RFC 9114 section 7.2.4.1 */
@@ -120,7 +122,7 @@ int wt_ctrl_rewriter_done(const wt_ctrl_rewriter *r);
 
 /* Observes a copy of the peer's control stream (the bytes also go to
  * nghttp3) and records the settings of its first SETTINGS frame. Parses
- * incrementally with an 8-byte carry; any split of the input gives the same
+ * incrementally (wt_varint_acc); any split of the input gives the same
  * result. Stores up to WT_CTRL_READER_SETTINGS non-GREASE settings; further
  * ones are counted in n_dropped (duplicates are detected among stored ones
  * only). GREASE ids are counted in n_grease and otherwise ignored
@@ -132,11 +134,10 @@ typedef struct wt_ctrl_reader {
   size_t max_len;     /* largest accepted SETTINGS payload */
   uint64_t remaining; /* payload bytes left in the SETTINGS frame */
   uint64_t cur_id;    /* id of the setting whose value is being read */
-  uint8_t carry[8];
-  size_t ncarry;
-  size_t n;         /* settings stored */
-  size_t n_dropped; /* settings beyond WT_CTRL_READER_SETTINGS */
-  size_t n_grease;  /* GREASE settings seen */
+  wt_varint_acc acc;  /* a varint split across calls */
+  size_t n;           /* settings stored */
+  size_t n_dropped;   /* settings beyond WT_CTRL_READER_SETTINGS */
+  size_t n_grease;    /* GREASE settings seen */
   wt_setting settings[WT_CTRL_READER_SETTINGS];
 } wt_ctrl_reader;
 

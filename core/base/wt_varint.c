@@ -1,4 +1,6 @@
 /* wt_varint.c: QUIC variable-length integer codec (RFC 9000 section 16). */
+#include <string.h>
+
 #include "wt_varint.h"
 
 #include "wt_error.h"
@@ -18,6 +20,32 @@ size_t wt_varint_len(uint64_t v) {
     return 8;
   }
   return 0;
+}
+
+int wt_varint_feed(wt_varint_acc *a, const uint8_t *p, size_t len, size_t *used, uint64_t *v) {
+  *used = 0;
+  if (len == 0) {
+    return 0;
+  }
+  size_t need = wt_varint_len_from_first(a->n ? a->buf[0] : p[0]);
+  if (a->n == 0 && len >= need) { /* the common case: the whole varint is here */
+    wt_varint_decode(p, need, v);
+    *used = need;
+    return 1;
+  }
+  size_t take = need - a->n;
+  if (take > len) {
+    take = len;
+  }
+  memcpy(a->buf + a->n, p, take);
+  a->n = (uint8_t)(a->n + take);
+  *used = take;
+  if (a->n < need) {
+    return 0;
+  }
+  wt_varint_decode(a->buf, need, v);
+  a->n = 0;
+  return 1;
 }
 
 uint8_t *wt_varint_put(uint8_t *p, uint64_t v) {

@@ -34,4 +34,22 @@ int wt_varint_decode(const uint8_t *p, size_t len, uint64_t *v);
  * v must be <= WT_VARINT_MAX; returns p advanced past the encoding. */
 uint8_t *wt_varint_put(uint8_t *p, uint64_t v);
 
+/* A varint read from a byte stream that arrives in arbitrary pieces: the
+ * bytes of an unfinished varint are kept here between calls. Zero it (or
+ * wt_varint_acc_reset) before the first varint. */
+typedef struct wt_varint_acc {
+  uint8_t buf[WT_VARINT_MAXLEN];
+  uint8_t n; /* bytes held; 0 = between varints */
+} wt_varint_acc;
+
+static inline void wt_varint_acc_reset(wt_varint_acc *a) {
+  a->n = 0;
+}
+
+/* Continue the varint in a with p[0..len). Takes only the bytes this varint
+ * still needs (*used, possibly all of len). Returns 1 with *v set when the
+ * varint is complete (a is then empty again), 0 when p ran out first
+ * (including len == 0). Any split of the input gives the same values. */
+int wt_varint_feed(wt_varint_acc *a, const uint8_t *p, size_t len, size_t *used, uint64_t *v);
+
 #endif

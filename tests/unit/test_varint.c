@@ -177,6 +177,44 @@ static void test_random_round_trip(void) {
   CHECK(per_len[1] > 0 && per_len[2] > 0 && per_len[4] > 0 && per_len[8] > 0);
 }
 
+/* wt_varint_feed: a stream of varints of every length, fed split at every
+ * position and byte by byte, decodes to the same values. */
+static void test_feed_splits(void) {
+  static const uint64_t vals[] = {0, 63, 64, 16383, 16384, (1u << 30) - 1, 1u << 30, WT_VARINT_MAX};
+  uint8_t buf[64];
+  size_t len = 0;
+  for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+    len += (size_t)wt_varint_encode(buf + len, sizeof(buf) - len, vals[i]);
+  }
+  for (size_t step = 1; step <= len; step++) {
+    wt_varint_acc a = {0};
+    size_t got = 0, off = 0;
+    while (off < len) {
+      size_t n = len - off < step ? len - off : step, pos = 0;
+      while (pos < n) {
+        size_t used;
+        uint64_t v;
+        int done = wt_varint_feed(&a, buf + off + pos, n - pos, &used, &v);
+        pos += used;
+        if (done) {
+          CHECK(got < sizeof(vals) / sizeof(vals[0]) && v == vals[got]);
+          got++;
+        } else {
+          CHECK_EQ(pos, n); /* ran out: everything was taken */
+        }
+      }
+      off += n;
+    }
+    CHECK_EQ(got, sizeof(vals) / sizeof(vals[0]));
+    CHECK_EQ(a.n, 0);
+  }
+  wt_varint_acc a = {0};
+  size_t used = 9;
+  uint64_t v;
+  CHECK_EQ(wt_varint_feed(&a, buf, 0, &used, &v), 0);
+  CHECK_EQ(used, 0);
+}
+
 int main(void) {
   WT_RUN(test_boundaries);
   WT_RUN(test_range);
@@ -185,5 +223,6 @@ int main(void) {
   WT_RUN(test_non_minimal);
   WT_RUN(test_rfc_vectors);
   WT_RUN(test_random_round_trip);
+  WT_RUN(test_feed_splits);
   WT_DONE();
 }
