@@ -57,6 +57,8 @@ typedef struct wt_runtime_config {
                             reuseport, static_secret (from secret), fwd, controlled,
                             signals and notify_fd itself */
   uint32_t workers;      /* shards, 1..WT_RUNTIME_MAX_WORKERS; 0 = online CPUs (capped) */
+  uint32_t app_workers;  /* application worker threads, 1..WT_RUNTIME_MAX_WORKERS;
+                            0 = as many as shards */
   int steering;          /* attach the cBPF program when workers > 1 (default 1) */
   int pin;               /* pin each shard thread to a CPU (default 1) */
   int lock;              /* the single-instance guard (default 1) */
