@@ -1,21 +1,34 @@
-/* wtcast: the WebTransport server program: --workers shards (wt_runtime.h).
+/* wtcast: the WebTransport server program: --workers shards (wt_runtime.h),
+ * and with --http a small HTTP listener (wt_http.h) serving the relay demo
+ * page (web/, embedded at build time) and /config.json (the WebTransport URL
+ * and the certificate's SHA-256 for serverCertificateHashes).
  *
  * Exit status: 0 after a graceful shutdown (SIGINT/SIGTERM), 1 when the
  * server cannot start or its socket fails, 2 for a bad command line. */
 #define WT_LOG_MODULE "wtcast"
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/settings.h>
+#include <wolfssl/wolfcrypt/asn_public.h>
+#include <wolfssl/wolfcrypt/hash.h>
+
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "wt_error.h"
+#include "wt_http.h"
 #include "wt_io.h"
 #include "wt_log.h"
 #include "wt_runtime.h"
 #include "wt_shard.h"
+#include "wt_web_assets.h"
 
 #define MS_NS 1000000ull
 
@@ -49,6 +62,13 @@ static const char usage_text[] =
     "                         64 hex digits, or at least 32 bytes (the first 32 are\n"
     "                         used); default: random per process\n"
     "  --retry MODE           auto, always or never (default auto)\n"
+    "  --app-workers N        application worker threads, 1..64 (default: as many as\n"
+    "                         shards)\n"
+    "  --http ADDR:PORT       also serve the relay demo page over plain HTTP (TCP) on\n"
+    "                         ADDR:PORT, e.g. 127.0.0.1:8080 (default off): / is the page,\n"
+    "                         /config.json its WebTransport URL and certificate hash.\n"
+    "                         Browsers treat http://127.0.0.1 and http://localhost as\n"
+    "                         secure contexts; other hosts need HTTPS in front\n"
     "  --help                 this text\n"
     "\n"
     "Prints \"listening on ADDR:PORT\" on stdout once ready. SIGUSR1 prints one JSON line\n"
@@ -57,6 +77,8 @@ static const char usage_text[] =
 typedef struct opts {
   wt_shard_config cfg;
   uint32_t workers;
+  uint32_t app_workers;
+  const char *http_listen;
   int steering;
   const char *secret_file;
   uint8_t secret[WT_RUNTIME_SECRET_LEN];
@@ -135,9 +157,10 @@ static void parse_origins(opts *o, const char *list) {
 }
 
 static const char *const known_opts[] = {
-    "--listen",    "--cert",         "--key",           "--origin",    "--max-sessions",
-    "--max-conns", "--idle-timeout", "--drain-timeout", "--log-level", "--io",
-    "--workers",   "--steering",     "--key-file",      "--retry",
+    "--listen",       "--cert",      "--key",          "--origin",
+    "--max-sessions", "--max-conns", "--idle-timeout", "--drain-timeout",
+    "--log-level",    "--io",        "--workers",      "--steering",
+    "--key-file",     "--retry",     "--app-workers",  "--http",
 };
 
 static int is_known_opt(const char *name) {
@@ -189,6 +212,14 @@ static int parse_opt(opts *o, const char *name, const char *val) {
       die_usage("--steering: '%s' is not on or off", val);
     }
     o->steering = !strcmp(val, "on");
+  } else if (!strcmp(name, "--app-workers")) {
+    o->app_workers = (uint32_t)parse_num(name, val, 0, WT_RUNTIME_MAX_WORKERS);
+  } else if (!strcmp(name, "--http")) {
+    wt_io_addr a;
+    if (wt_io_addr_parse(val, &a) < 0) {
+      die_usage("--http: '%s' is not ADDR:PORT (e.g. 127.0.0.1:8080)", val);
+    }
+    o->http_listen = val;
   } else if (!strcmp(name, "--key-file")) {
     o->secret_file = val;
   } else if (!strcmp(name, "--retry")) {
@@ -318,6 +349,100 @@ static void read_secret(opts *o) {
   }
 }
 
+/* ------------------------------------------------------------------ --http */
+
+/* What /config.json says. Written before the listener can serve it (port
+ * is filled once the runtime bound it; 0 until then). */
+typedef struct demo_config {
+  char cert_hash[65];    /* hex SHA-256 of the certificate (DER) */
+  char url[96];          /* "https://ADDR:PORT", or "" for a wildcard address */
+  _Atomic uint32_t port; /* the WebTransport (UDP) port */
+} demo_config;
+
+/* SHA-256 of the first certificate of the PEM file, as lowercase hex (what
+ * serverCertificateHashes wants). 0, or -1 with a message on stderr. */
+static int cert_sha256_hex(const char *path, char out[65]) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    fprintf(stderr, "wtcast: cannot read certificate '%s': %s\n", path, strerror(errno));
+    return -1;
+  }
+  static unsigned char pem[256 * 1024], der[256 * 1024];
+  size_t n = fread(pem, 1, sizeof(pem) - 1, f);
+  fclose(f);
+  int len = wc_CertPemToDer(pem, (int)n, der, (int)sizeof(der), CERT_TYPE);
+  unsigned char h[32];
+  if (len <= 0 || wc_Sha256Hash(der, (word32)len, h) != 0) {
+    fprintf(stderr, "wtcast: '%s' is not a PEM certificate (wolfSSL error %d)\n", path, len);
+    return -1;
+  }
+  for (int i = 0; i < 32; i++) {
+    snprintf(out + 2 * i, 3, "%02x", h[i]);
+  }
+  return 0;
+}
+
+static int is_wildcard(const wt_io_addr *a) {
+  if (a->ss.ss_family == AF_INET) {
+    return ((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+  }
+  return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)&a->ss)->sin6_addr);
+}
+
+static int config_json(void *arg, const char *path, const char *query, wt_http_reply *out) {
+  const demo_config *dc = arg;
+  uint32_t port = atomic_load(&dc->port);
+  if (!port) {
+    out->status = 503; /* the WebTransport side is not up yet */
+    return wt_http_reply_printf(out, "starting\n");
+  }
+  out->content_type = "application/json";
+  return wt_http_reply_printf(out, "{\"url\":\"%s\",\"port\":%u,\"cert_hash\":\"%s\"}\n", dc->url,
+                              (unsigned)port, dc->cert_hash);
+}
+
+/* Start the HTTP listener with the embedded page and /config.json; exit 1
+ * on failure. */
+static wt_http *http_start(const char *listen, demo_config *dc) {
+  wt_http_config hc;
+  wt_http_config_default(&hc);
+  hc.listen = listen;
+  wt_http *h;
+  char why[256];
+  int rv = wt_http_new(&h, &hc, why, sizeof(why));
+  if (rv < 0) {
+    fprintf(stderr, "wtcast: --http: %s\n", why[0] ? why : wt_err_str(rv));
+    exit(1);
+  }
+  for (size_t i = 0; i < wt_web_assets_n && rv == 0; i++) {
+    const wt_web_asset *a = &wt_web_assets[i];
+    rv = wt_http_static(h, a->path, a->content_type, a->data, a->len);
+  }
+  if (rv == 0) {
+    rv = wt_http_route(h, "/config.json", config_json, dc);
+  }
+  if (rv < 0) {
+    fprintf(stderr, "wtcast: --http: cannot add the demo routes: %s\n", wt_err_str(rv));
+    wt_http_del(h);
+    exit(1);
+  }
+  return h;
+}
+
+/* The page's URL: the listen address with the real port. */
+static void http_url(const char *listen, uint16_t port, char *buf, size_t cap) {
+  wt_io_addr a;
+  wt_io_addr_parse(listen, &a);
+  if (a.ss.ss_family == AF_INET) {
+    ((struct sockaddr_in *)&a.ss)->sin_port = htons(port);
+  } else {
+    ((struct sockaddr_in6 *)&a.ss)->sin6_port = htons(port);
+  }
+  char s[WT_IO_ADDR_STRLEN];
+  wt_io_addr_format(&a, s, sizeof(s));
+  snprintf(buf, cap, "http://%s/", s);
+}
+
 static const char *const retry_names[] = {"auto", "always", "never"};
 
 int main(int argc, char **argv) {
@@ -333,10 +458,22 @@ int main(int argc, char **argv) {
   }
   signal(SIGPIPE, SIG_IGN); /* a closed stdout must not kill the server */
 
+  /* The HTTP side starts first (its thread blocks every signal), so a port
+   * it cannot bind fails before the shards start. */
+  static demo_config dc;
+  wt_http *http = NULL;
+  if (o.http_listen) {
+    if (cert_sha256_hex(o.cfg.cert_file, dc.cert_hash) < 0) {
+      return 1;
+    }
+    http = http_start(o.http_listen, &dc);
+  }
+
   wt_runtime_config rc;
   wt_runtime_config_default(&rc);
   rc.shard = o.cfg;
   rc.workers = o.workers;
+  rc.app_workers = o.app_workers;
   rc.steering = o.steering;
   rc.secret = o.secret_file ? o.secret : NULL;
   WT_LOG_INFO("retry mode %s; stateless reset and token secret %s", retry_names[o.cfg.retry_mode],
@@ -346,14 +483,30 @@ int main(int argc, char **argv) {
   int rv = wt_runtime_new(&rt, &rc, why, sizeof(why));
   if (rv < 0) {
     fprintf(stderr, "wtcast: %s\n", why[0] ? why : wt_err_str(rv));
+    wt_http_del(http);
     return 1;
   }
   char addr[WT_IO_ADDR_STRLEN];
-  wt_io_addr_format(wt_runtime_local(rt), addr, sizeof(addr));
+  const wt_io_addr *local = wt_runtime_local(rt);
+  wt_io_addr_format(local, addr, sizeof(addr));
   printf("listening on %s\n", addr);
+  if (http) {
+    if (!is_wildcard(local)) {
+      snprintf(dc.url, sizeof(dc.url), "https://%s", addr);
+    }
+    atomic_store(&dc.port, (uint32_t)ntohs(((const struct sockaddr_in *)&local->ss)->sin_port));
+    char url[128];
+    http_url(o.http_listen, wt_http_port(http), url, sizeof(url));
+    printf("demo page on %s (relay channel 'demo', certificate sha256 %s)\n", url, dc.cert_hash);
+    if (o.n_origins) {
+      WT_LOG_WARN("--origin is set: the demo page's origin (%.*s) must be in the list",
+                  (int)strlen(url) - 1, url);
+    }
+  }
   fflush(stdout);
 
   rv = wt_runtime_run(rt);
+  wt_http_del(http);
   wt_runtime_del(rt);
   for (size_t i = 0; i < o.n_origins; i++) {
     free(o.origins[i]);
