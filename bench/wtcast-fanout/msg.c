@@ -1,0 +1,102 @@
+/* msg.c: the wtcast-fanout message format (fanout.h) and the latency
+ * histogram. */
+#include <string.h>
+
+#include "fanout.h"
+
+void fo_put_le64(uint8_t *p, uint64_t v) {
+  for (int i = 0; i < 8; i++) {
+    p[i] = (uint8_t)(v >> (8 * i));
+  }
+}
+
+uint64_t fo_get_le64(const uint8_t *p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; i--) {
+    v = (v << 8) | p[i];
+  }
+  return v;
+}
+
+void fo_put_le32(uint8_t *p, uint32_t v) {
+  for (int i = 0; i < 4; i++) {
+    p[i] = (uint8_t)(v >> (8 * i));
+  }
+}
+
+uint32_t fo_get_le32(const uint8_t *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint8_t fo_pat_base(uint64_t seq) {
+  return (uint8_t)((seq * UINT64_C(0x9E3779B97F4A7C15)) >> 56);
+}
+
+void fo_msg_build(uint8_t *m, size_t size, uint64_t seq, uint64_t ts) {
+  fo_put_le64(m, seq);
+  fo_put_le64(m + 8, ts);
+  uint8_t b = fo_pat_base(seq);
+  for (size_t k = FO_HDR; k < size; k++) {
+    m[k] = (uint8_t)(b + 31u * (unsigned)k);
+  }
+}
+
+int fo_pat_ok(uint64_t seq, size_t k, const uint8_t *d, size_t n) {
+  uint8_t b = fo_pat_base(seq);
+  unsigned acc = 0;
+  for (size_t j = 0; j < n; j++) {
+    acc |= (uint8_t)(d[j] ^ (uint8_t)(b + 31u * (unsigned)(k + j)));
+  }
+  return acc == 0;
+}
+
+/* Buckets: exact below 128 us, then 64 per power of two (1.6 % wide). */
+static size_t fo_hist_idx(uint64_t v) {
+  if (v < 128) {
+    return (size_t)v;
+  }
+  if (v >= (UINT64_C(1) << 46)) {
+    v = (UINT64_C(1) << 46) - 1;
+  }
+  int e = 63 - __builtin_clzll(v); /* 7..45 */
+  uint64_t sub = (v >> (e - 6)) - 64;
+  return 128 + (size_t)(e - 7) * 64 + (size_t)sub;
+}
+
+static uint64_t fo_hist_edge(size_t i) {
+  if (i < 128) {
+    return i;
+  }
+  size_t e = (i - 128) / 64 + 7, sub = (i - 128) % 64;
+  return ((uint64_t)(sub + 65) << (e - 6)) - 1;
+}
+
+void fo_hist_add(fo_hist *h, uint64_t us) {
+  h->b[fo_hist_idx(us)]++;
+  h->n++;
+}
+
+void fo_hist_merge(fo_hist *into, const fo_hist *h) {
+  for (size_t i = 0; i < FO_HIST_N; i++) {
+    into->b[i] += h->b[i];
+  }
+  into->n += h->n;
+}
+
+uint64_t fo_hist_pct(const fo_hist *h, double pct) {
+  if (!h->n) {
+    return 0;
+  }
+  uint64_t want = (uint64_t)((double)h->n * pct / 100.0);
+  if (want >= h->n) {
+    want = h->n - 1;
+  }
+  uint64_t seen = 0;
+  for (size_t i = 0; i < FO_HIST_N; i++) {
+    seen += h->b[i];
+    if (seen > want) {
+      return fo_hist_edge(i);
+    }
+  }
+  return fo_hist_edge(FO_HIST_N - 1);
+}
