@@ -117,8 +117,12 @@ class Publisher {
     if (!t) return;
     const w = this.writer;
     this.halt('stopped');
+    // End the current group with a FIN and give it a moment to reach the
+    // relay: closing the session resets every stream still open on it.
+    const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
     try {
-      if (w) await w.close();
+      if (w) await Promise.race([w.close(), sleep(1000)]);
+      await sleep(100);
     } catch (e) {
       /* the session may be gone already */
     }
@@ -167,6 +171,7 @@ class Publisher {
         this.writer = null;
         if (old) old.close().catch(() => {});
         const s = await t.createUnidirectionalStream();
+        if (this.t !== t) return; // stopped meanwhile
         this.writer = s.getWriter();
         this.groups++;
         this.inGroup = 0;
@@ -193,6 +198,7 @@ class Publisher {
       this.frames++;
       this.inGroup++;
       this.bytes += rec.length;
+      if (this.t !== t) return;
       await this.writer.write(rec);
     } catch (e) {
       if (this.t === t) this.state = 'error: ' + errText(e);
