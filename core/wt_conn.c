@@ -260,7 +260,9 @@ static void connect_stream_aborted(wt_conn *c, int64_t sid) {
   if (s->state == WT_SS_OPEN) {
     wt_session_end(s, 0, NULL, 0, 0);
   } else if (s->state == WT_SS_SENT || s->state == WT_SS_REQUEST) {
-    if (c->is_server) {
+    if (c->is_server && s->deferred) {
+      wt_session_pending_end(s, 0, 1); /* also ends our side of the stream */
+    } else if (c->is_server) {
       s->state = WT_SS_REFUSED;
     } else {
       wt_session_refused_client(s, 0);
@@ -586,6 +588,8 @@ void wt_conn_free(wt_conn *c, int notify) {
         wt_session_end(s, 0, NULL, 0, 0);
       } else if (!c->is_server && (s->state == WT_SS_REQUEST || s->state == WT_SS_SENT)) {
         wt_session_refused_client(s, 0);
+      } else if (s->deferred) {
+        wt_session_pending_end(s, 0, 0); /* connection lost while the app decides */
       }
       wt_list_del(&s->link);
       wt_list_del(&s->gc_link); /* refused_client may have queued it */
@@ -619,7 +623,7 @@ void wt_conn_free(wt_conn *c, int notify) {
   }
   for (wt_dgram *d = c->dq_head; d;) {
     wt_dgram *n = d->next;
-    free(d);
+    wt_dgram_free(e, d);
     d = n;
   }
   for (wt_dgram *d = c->bdg_head; d;) {
@@ -1008,11 +1012,17 @@ static void stream_blocked(wt_conn *c, int src, int64_t sid, wt_stream *st, int 
 static int write_datagram(wt_conn *c, wt_pkt_ctx *pc, ngtcp2_path_storage *ps, ngtcp2_pkt_info *pi,
                           uint8_t *buf, size_t cap, ngtcp2_ssize *nwrite) {
   wt_dgram *d = c->dq_head;
-  ngtcp2_vec v = {.base = d->data, .len = d->len};
+  ngtcp2_vec v[2] = {{.base = d->data, .len = d->len}};
+  size_t nv = 1;
+  if (d->is_ref && d->ref.len > 0) {
+    v[1].base = (uint8_t *)d->ref.data; /* read only */
+    v[1].len = d->ref.len;
+    nv = 2;
+  }
   int accepted = 0;
   ngtcp2_ssize n =
       ngtcp2_conn_writev_datagram(c->qc, &ps->path, pi, buf, cap, &accepted,
-                                  NGTCP2_WRITE_DATAGRAM_FLAG_MORE, 0, &v, 1, c->e->now);
+                                  NGTCP2_WRITE_DATAGRAM_FLAG_MORE, 0, v, nv, c->e->now);
   int drop = accepted;
   if (accepted) {
     c->e->st.datagrams_out++;
@@ -1039,7 +1049,9 @@ static int write_datagram(wt_conn *c, wt_pkt_ctx *pc, ngtcp2_path_storage *ps, n
       c->dq_tail = NULL;
     }
     c->dq_len--;
-    free(d);
+    /* Copied into the packet (or dropped): a referenced payload goes back
+     * (RFC 9221 section 5: datagrams are never retransmitted). */
+    wt_dgram_free(c->e, d);
   }
   if (n == NGTCP2_ERR_WRITE_MORE) {
     return 0;

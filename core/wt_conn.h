@@ -92,6 +92,7 @@ struct wt_stream {
   uint64_t peer_stop_code;  /* raw H3 code of the peer's STOP_SENDING, UINT64_MAX = unknown */
   wt_stream_hdr hdr;        /* PENDING: the demux prefix */
   wt_sendbuf sb;            /* outgoing bytes (WT header first for local streams) */
+  uint8_t tx_hdr_len;       /* local streams: bytes of that header */
   uint8_t *rbuf;            /* buffered: payload received before the session was known */
   size_t rlen, rcap;
   uint64_t uncredited;   /* bytes delivered by ngtcp2 whose flow-control credit is not returned */
@@ -128,6 +129,8 @@ struct wt_session {
   uint8_t h3_submitted; /* a request/response with our data reader was submitted */
   uint8_t drain_sent;
   uint8_t drain_told;       /* session_drain was called (GOAWAY or DRAIN capsule) */
+  uint8_t deferred;         /* server: session_request deferred, wt_session_respond due
+                               (state stays WT_SS_REQUEST) */
   uint64_t close_end;       /* offset in cap_out just past our CLOSE capsule */
   uint64_t peer_reset_code; /* raw H3 code of the peer's reset of the CONNECT stream,
                                UINT64_MAX = none */
@@ -150,9 +153,11 @@ enum {
 };
 
 typedef struct wt_dgram {
+  wt_ref ref; /* first (freed as a wt_ref): is_ref datagrams reference their payload */
   struct wt_dgram *next;
   uint64_t session_id;
-  size_t len;
+  uint8_t is_ref; /* payload in ref.data/ref.len, data[] holds only the prefix */
+  size_t len;     /* bytes in data[] */
   uint8_t data[];
 } wt_dgram;
 
@@ -223,9 +228,10 @@ struct wt_conn {
 
   wt_link sessions;
   uint32_t n_open_sessions;
-  wt_link streams;          /* every wt_stream */
-  wt_link sendq;            /* streams with unsent data */
-  wt_link buffered_streams; /* WT streams waiting for their session */
+  uint32_t n_pending_sessions; /* server: deferred, waiting for wt_session_respond */
+  wt_link streams;             /* every wt_stream */
+  wt_link sendq;               /* streams with unsent data */
+  wt_link buffered_streams;    /* WT streams waiting for their session */
   uint32_t n_buffered_streams;
   wt_dgram *bdg_head, *bdg_tail; /* datagrams waiting for their session */
   uint32_t n_buffered_dgrams;
@@ -276,11 +282,14 @@ struct wt_engine {
   uint32_t sr_tokens;    /* stateless reset rate limit: token bucket ... */
   uint64_t sr_refill_at; /* ... refilled at this time */
   wt_engine_stats st;
+  wt_relq relq; /* releases of referenced bytes, run at the end of entry points */
   int shutting_down;
   uint64_t now;
 };
 
 /* ---------------------------------------------------------------- wt_engine.c */
+/* Run the releases that became due (end of every engine entry point). */
+void wt_engine_run_releases(wt_engine *e);
 void wt_engine_mark_dirty(wt_engine *e, wt_conn *c);
 void wt_engine_conn_unlink(wt_engine *e, wt_conn *c); /* from dirty list, heap, conns */
 int wt_engine_cid_add(wt_engine *e, wt_conn *c, const uint8_t *cid, size_t len);
@@ -341,6 +350,9 @@ int wt_h3_take_ctrl(wt_conn *c, const nghttp3_vec *v, size_t n);
 void wt_h3_pump_requests(wt_conn *c);
 void wt_h3_session_resume(wt_session *s); /* nghttp3_conn_resume_stream after a capsule */
 void wt_h3_shutdown(wt_conn *c);          /* GOAWAY */
+/* Server: submit the response to the CONNECT of s (200 with our capsule
+ * reader as body, else headers + FIN). Returns 0 or an nghttp3 error. */
+int wt_h3_respond(wt_conn *c, wt_session *s, int status);
 
 /* ---------------------------------------------------------------- wt_session.c */
 wt_session *wt_session_alloc(wt_conn *c, int64_t id);
@@ -359,6 +371,13 @@ void wt_session_recv_capsules(wt_session *s, const uint8_t *data, size_t len);
 /* Reset the CONNECT stream with h3_code and end the session (clean = 0). */
 void wt_session_abort(wt_session *s, uint64_t h3_code);
 int wt_session_queue_capsule(wt_session *s, const uint8_t *data, size_t len, int fin);
+/* Server: a deferred session stops waiting for wt_session_respond because
+ * the engine gives up on it: answer status (0: no answer, the CONNECT
+ * stream is gone or reset by us with H3_REQUEST_CANCELLED when reset is
+ * set), reject what was buffered for it, call session_close(clean = 0). */
+void wt_session_pending_end(wt_session *s, int status, int reset);
+/* Free a datagram node (a referencing one is released through e->relq). */
+void wt_dgram_free(wt_engine *e, wt_dgram *d);
 
 /* Peer stream demux: data for a stream whose user data is st (PENDING/WT/ZOMBIE). */
 int wt_stream_recv(wt_conn *c, wt_stream *st, const uint8_t *data, size_t len, int fin);

@@ -175,6 +175,12 @@ void wt_engine_mark_dirty(wt_engine *e, wt_conn *c) {
   }
 }
 
+void wt_engine_run_releases(wt_engine *e) {
+  /* wt_engine.h "Release rules": at the end of an entry point, outside
+   * every library callback, never nested. */
+  wt_relq_run(&e->relq);
+}
+
 void wt_engine_conn_unlink(wt_engine *e, wt_conn *c) {
   if (c->dirty) {
     wt_list_del(&c->dirty_link);
@@ -335,6 +341,7 @@ void wt_engine_del(wt_engine *e) {
     wt_engine_conn_unlink(e, c);
     wt_conn_free(c, 0);
   }
+  wt_engine_run_releases(e); /* referenced bytes go back to their owners */
   free(e->heap);
   free(e->sl);
   wt_pool_free(&e->stream_pool);
@@ -575,16 +582,26 @@ static int client_stateless_reset(wt_engine *e, const wt_path *path, const uint8
   return 0;
 }
 
+static void engine_recv(wt_engine *e, const wt_path *path, const uint8_t *pkt, size_t len,
+                        uint8_t ecn);
+
 int wt_engine_recv(wt_engine *e, const wt_path *path, const uint8_t *pkt, size_t len, uint8_t ecn,
                    uint64_t now_ns) {
   e->now = now_ns;
+  engine_recv(e, path, pkt, len, ecn);
+  wt_engine_run_releases(e);
+  return 0;
+}
+
+static void engine_recv(wt_engine *e, const wt_path *path, const uint8_t *pkt, size_t len,
+                        uint8_t ecn) {
   e->st.pkts_in++;
   e->st.bytes_in += len;
   if (len == 0) {
     /* ngtcp2_pkt_decode_version_cid asserts a non-empty packet, and an empty
      * UDP datagram is legal on the wire (found by fuzz_engine_server). */
     e->st.pkts_dropped++;
-    return 0;
+    return;
   }
   ngtcp2_version_cid vc;
   int rv = ngtcp2_pkt_decode_version_cid(&vc, pkt, len, e->cfg.scid_len);
@@ -592,24 +609,24 @@ int wt_engine_recv(wt_engine *e, const wt_path *path, const uint8_t *pkt, size_t
     if (e->cfg.is_server) {
       send_version_negotiation(e, path, &vc);
     }
-    return 0;
+    return;
   }
   if (rv != 0) {
     e->st.pkts_dropped++;
-    return 0;
+    return;
   }
   wt_conn *c = wt_cid_table_lookup(&e->cids, vc.dcid, vc.dcidlen);
   if (c) {
     wt_conn_recv(c, path, pkt, len, ecn);
     conn_after(e, c);
-    return 0;
+    return;
   }
   if (!e->cfg.is_server) {
     if (!(pkt[0] & 0x80) && len >= WT_SR_MIN_REPLY && client_stateless_reset(e, path, pkt, len)) {
-      return 0;
+      return;
     }
     e->st.pkts_dropped++;
-    return 0;
+    return;
   }
   if (pkt[0] & 0x80) {
     accept_conn(e, path, pkt, len, ecn);
@@ -617,7 +634,7 @@ int wt_engine_recv(wt_engine *e, const wt_path *path, const uint8_t *pkt, size_t
     e->st.pkts_dropped++;
     send_stateless_reset(e, path, vc.dcid, vc.dcidlen, len);
   }
-  return 0;
+  return;
 }
 
 /* ------------------------------------------------------------ write */
@@ -675,6 +692,7 @@ int wt_engine_write(wt_engine *e, wt_tx_batch *out, uint64_t now_ns) {
     wt_list_del(l);
     wt_list_push(&e->dirty, l);
   }
+  wt_engine_run_releases(e);
   return (int)(out->n - n0);
 }
 
@@ -697,6 +715,7 @@ int wt_engine_handle_expiry(wt_engine *e, uint64_t now_ns) {
     wt_conn_handle_expiry(c);
     conn_after(e, c);
   }
+  wt_engine_run_releases(e);
   return 0;
 }
 
@@ -716,7 +735,19 @@ void wt_engine_shutdown(wt_engine *e, uint64_t now_ns) {
         wt_session_drain(s); /* draft-ietf-webtrans-http3 section 4.7 */
       }
     }
+    /* CONNECTs the app has not answered yet: 503 (the app hears
+     * session_close). Rescan after each: the callback may change the list. */
+    for (uint32_t guard = c->n_pending_sessions; guard > 0 && c->n_pending_sessions > 0; guard--) {
+      for (wt_link *sl = c->sessions.next; sl != &c->sessions; sl = sl->next) {
+        wt_session *s = wt_container_of(sl, wt_session, link);
+        if (s->deferred) {
+          wt_session_pending_end(s, 503, 0);
+          break;
+        }
+      }
+    }
   }
+  wt_engine_run_releases(e);
 }
 
 void wt_engine_close_all(wt_engine *e, uint64_t now_ns) {
@@ -729,6 +760,7 @@ void wt_engine_close_all(wt_engine *e, uint64_t now_ns) {
     }
     conn_after(e, c);
   }
+  wt_engine_run_releases(e);
 }
 
 size_t wt_engine_conn_count(const wt_engine *e) {

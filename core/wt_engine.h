@@ -102,10 +102,15 @@ enum { WT_RETRY_AUTO = 0, WT_RETRY_ALWAYS = 1, WT_RETRY_NEVER = 2 };
 /* Fill c with the defaults above (server or client). */
 void wt_engine_config_default(wt_engine_config *c, int is_server);
 
+/* session_request may return this to answer the CONNECT later with
+ * wt_session_respond (see there). */
+#define WT_SESSION_DEFER 0
+
 typedef struct wt_engine_callbacks {
   /* server: a CONNECT arrived for a WT session; return 200 to accept, or
    * 404/403/429/... to refuse with that status (the session is then freed
-   * after the callback; session_close is not called for it). */
+   * after the callback; session_close is not called for it), or
+   * WT_SESSION_DEFER to answer later with wt_session_respond. */
   int (*session_request)(void *user, wt_session *s, const wt_request *req);
   /* server: after 200 was submitted; client: after 200 was received. */
   void (*session_open)(void *user, wt_session *s);
@@ -136,7 +141,8 @@ typedef struct wt_engine_callbacks {
  * cert/key), WT_ERR_CRYPTO or WT_ERR_NOMEM. */
 int wt_engine_new(wt_engine **out, const wt_engine_config *cfg, const wt_engine_callbacks *cb,
                   void *user, uint64_t now_ns);
-/* Free the engine and every connection, session and stream (no callbacks). */
+/* Free the engine and every connection, session and stream (no callbacks
+ * but the releases of referenced bytes, see wt_stream_write_ref). */
 void wt_engine_del(wt_engine *e);
 
 /* Process one received UDP datagram (ecn: the IP ECN bits). Returns 0; bad
@@ -175,7 +181,9 @@ int wt_engine_write(wt_engine *e, wt_tx_batch *out, uint64_t now_ns);
 uint64_t wt_engine_next_expiry(const wt_engine *e);
 /* Run the timers due at now_ns (retransmission, idle, close). Returns 0. */
 int wt_engine_handle_expiry(wt_engine *e, uint64_t now_ns);
-/* GOAWAY + DRAIN capsule to every session; new CONNECTs are refused. */
+/* GOAWAY + DRAIN capsule to every session; new CONNECTs are refused;
+ * CONNECTs still waiting for wt_session_respond are answered 503 (and
+ * session_close(clean = 0) is called for each). */
 void wt_engine_shutdown(wt_engine *e, uint64_t now_ns);
 /* CONNECTION_CLOSE (H3_NO_ERROR) on every connection. */
 void wt_engine_close_all(wt_engine *e, uint64_t now_ns);
@@ -213,6 +221,77 @@ int wt_session_open_stream(wt_session *s, int bidi, wt_stream **out);
  * buffer is full (stream_writable follows), WT_ERR_STATE after fin/reset or on
  * a receive-only stream. fin is applied only if all len bytes were accepted. */
 int wt_stream_write(wt_stream *st, const uint8_t *data, size_t len, int fin);
+/* ---- Zero-copy writes (wt_stream_write_ref, wt_session_send_datagram_ref).
+ *
+ * The engine references the caller's bytes instead of copying them; the
+ * caller hands over one reference per successful call and gets it back
+ * through release(arg, data, len), with the same data/len it passed.
+ *
+ * Release rules:
+ *  - Exactly once per successful call (return >= 0, including len 0), never
+ *    after an error return (the caller keeps ownership then).
+ *  - Only on the engine's thread, from inside wt_engine_recv,
+ *    wt_engine_write, wt_engine_handle_expiry, wt_engine_shutdown,
+ *    wt_engine_close_all or wt_engine_del: releases that become due are
+ *    queued and run at the end of those calls, after the connection work
+ *    and outside every other callback. Never from inside the command that
+ *    made them due (wt_stream_write_ref, wt_stream_reset, wt_session_close,
+ *    ...), and never nested: a release that causes more releases (e.g. by
+ *    resetting a stream) finds them run after it returns, by the same loop.
+ *  - Inside a release the app may use the engine commands (wt_stream_*,
+ *    wt_session_*, wt_conn_close) but must not call the wt_engine_* entry
+ *    points above. During wt_engine_del (connections already freed) it must
+ *    not touch engine objects at all.
+ *  - A release tells the caller nothing about delivery: it fires after the
+ *    peer acknowledged every byte, or because the bytes will never be sent.
+ *
+ * Streams: wt_stream_write_ref's bytes are released when
+ *  - the peer acknowledged all of them (a large buffer is released as a
+ *    whole, after its last byte is acknowledged);
+ *  - the send side ends early: our wt_stream_reset, the peer's STOP_SENDING,
+ *    the session ending (wt_session_close, peer close, CONNECT stream reset):
+ *    a buffer of which nothing was handed to QUIC yet is released at the end
+ *    of that engine call; one already (partly) in flight once the QUIC stack
+ *    has let go of the stream (the peer acknowledged the RESET_STREAM and the
+ *    stream is closed: about one round trip), at the latest when the
+ *    connection is freed;
+ *  - the connection is freed (closing/draining period over, idle timeout,
+ *    wt_engine_del).
+ * Datagrams: wt_session_send_datagram_ref's bytes are released once the
+ * datagram was written into a packet (QUIC datagrams are never
+ * retransmitted) or dropped (too large for the path, queue purged when its
+ * session ends, connection freed, wt_engine_del). */
+#ifndef WT_RELEASE_FN_DEFINED
+#define WT_RELEASE_FN_DEFINED
+typedef void (*wt_release_fn)(void *arg, const uint8_t *data, size_t len);
+#endif
+
+/* Queue data[0..len) on st by reference (no copy): all len bytes or
+ * nothing. Not bounded by stream_send_buffer: the caller bounds its own
+ * backlog (wt_stream_send_backlog); referenced bytes do count as held for
+ * wt_stream_write's bound, so mixing both on one stream makes
+ * wt_stream_write return WT_ERR_AGAIN sooner. Owned (wt_stream_write) and
+ * referenced writes may interleave on a stream; the bytes go out in call
+ * order. fin ends the stream after these bytes. len == 0 with fin works like
+ * wt_stream_write(st, NULL, 0, 1).
+ * Returns len (0 for len 0), then release(arg, data, len) follows exactly
+ * once (see the rules above; release may be NULL if the bytes outlive the
+ * stream anyway). Errors, release NOT called: WT_ERR_STATE (fin already
+ * written, a receive-only stream, not a WT stream of the app), WT_ERR_CLOSED
+ * (send side reset or stopped, session or connection closing),
+ * WT_ERR_INVAL (data NULL with len > 0), WT_ERR_RANGE (len > INT_MAX),
+ * WT_ERR_NOMEM. */
+int wt_stream_write_ref(wt_stream *st, const uint8_t *data, size_t len, int fin,
+                        wt_release_fn release, void *arg);
+/* Bytes the engine still holds for st's send side: queued and not yet
+ * acknowledged by the peer (unsent + in flight), owned and referenced
+ * alike, without the WT stream header. After a reset/STOP_SENDING the
+ * unsent part is dropped at once and the in-flight part stays counted until
+ * released. Use it with the release callbacks (each one means the backlog
+ * shrank or the stream ended) to bound what you queue. Valid while the
+ * handle is (until stream_close returns). */
+uint64_t wt_stream_send_backlog(const wt_stream *st);
+
 /* Abort the send side with a 32-bit application code (RESET_STREAM). */
 int wt_stream_reset(wt_stream *st, uint32_t code);
 /* Abort the receive side with a 32-bit application code (STOP_SENDING). */
@@ -251,7 +330,50 @@ int wt_stream_consume(wt_stream *st, size_t n);
 /* Queue one datagram. WT_ERR_RANGE if larger than wt_session_max_datagram();
  * when the queue is full it is dropped and counted (returns WT_ERR_AGAIN). */
 int wt_session_send_datagram(wt_session *s, const uint8_t *data, size_t len);
+/* Like wt_session_send_datagram, but the queue references data[0..len)
+ * until the datagram was written into a packet or dropped, then
+ * release(arg, data, len) follows exactly once (rules above). Returns 0;
+ * errors (release NOT called, the caller keeps the bytes): WT_ERR_STATE
+ * (session not open), WT_ERR_RANGE (larger than wt_session_max_datagram),
+ * WT_ERR_AGAIN (queue full: max_datagram_queue; counted in
+ * datagrams_dropped like wt_session_send_datagram), WT_ERR_INVAL (data
+ * NULL with len > 0), WT_ERR_NOMEM (counted as dropped too). */
+int wt_session_send_datagram_ref(wt_session *s, const uint8_t *data, size_t len,
+                                 wt_release_fn release, void *arg);
 size_t wt_session_max_datagram(const wt_session *s); /* 0 = datagrams not possible */
+/* server: answer a CONNECT whose session_request returned WT_SESSION_DEFER.
+ *
+ * While the answer is pending, the session is in the state of a CONNECT
+ * that has not fully arrived: the streams and datagrams the client sends for
+ * it are buffered (max_buffered_streams / max_buffered_datagrams per
+ * connection, the rest rejected and counted as today), commands that need an
+ * open session return WT_ERR_STATE, and it counts against
+ * max_sessions_per_conn (open + pending). The handle (wt_session_path,
+ * user pointer, ...) stays valid until one of these ends the wait, each
+ * exactly once:
+ *  - wt_session_respond(s, 200): the 200 is queued, then session_open is
+ *    called before wt_session_respond returns, followed by stream_open /
+ *    stream_data / datagram for what was buffered; from then on the session
+ *    is like any accepted one (session_close follows eventually).
+ *  - wt_session_respond(s, status) with status 400..599: the CONNECT is
+ *    refused with that status (the client sees session_refused(status)),
+ *    buffered streams are reset with WT_SESSION_GONE and buffered datagrams
+ *    dropped; no callback; the handle is invalid once it returns.
+ *  - The engine gives up on it: the client resets or finishes the CONNECT
+ *    stream, the connection closes or is lost (also by wt_conn_close), or
+ *    wt_engine_shutdown answers it 503: session_close(s, code 0, no reason,
+ *    clean = 0) is called (the only session_close of a session that never
+ *    opened); the handle is invalid after it.
+ *  - wt_engine_del: freed without a callback, like every other session.
+ * May be called from any engine callback or between engine calls on the
+ * engine's thread, but not from inside the session_request that deferred
+ * (return the status there instead). Returns 0; WT_ERR_INVAL (status not
+ * 200 and not 400..599), WT_ERR_STATE (not a pending deferred session, or
+ * the connection is closing: session_close follows then), WT_ERR_NOMEM (the
+ * session stays pending), WT_ERR_INTERNAL (HTTP/3 refused the response: the
+ * request is cancelled and session_close(clean = 0) was called before this
+ * returns). */
+int wt_session_respond(wt_session *s, int status);
 /* Send a CLOSE_WEBTRANSPORT_SESSION capsule (reason <= 1024 bytes, UTF-8;
  * WT_ERR_RANGE otherwise) and FIN the CONNECT stream. Every stream of the
  * session is reset/stopped with SESSION_GONE (stream_close for each), then

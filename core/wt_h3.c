@@ -95,6 +95,9 @@ static int h3_stream_close(nghttp3_conn *h3, int64_t sid, uint64_t app_error_cod
     wt_session_end(s, 0, NULL, 0, 0);
   } else if (!c->is_server && (s->state == WT_SS_SENT || s->state == WT_SS_REQUEST)) {
     wt_session_refused_client(s, 0);
+  } else if (s->deferred) {
+    s->h3_closed = 1; /* the CONNECT stream is gone: nothing to answer */
+    wt_session_pending_end(s, 0, 0);
   }
   s->h3_closed = 1;
   if (!s->gc) {
@@ -196,7 +199,7 @@ static int h3_recv_header(nghttp3_conn *h3, int64_t sid, int32_t token, nghttp3_
   return 0;
 }
 
-static int h3_respond(wt_conn *c, wt_session *s, int status) {
+int wt_h3_respond(wt_conn *c, wt_session *s, int status) {
   char st[4];
   snprintf(st, sizeof(st), "%03d", status > 0 && status < 1000 ? status : 500);
   nghttp3_nv nva[2] = {
@@ -254,15 +257,22 @@ static int h3_server_request(wt_conn *c, wt_session *s, int fin) {
     return 0;
   } else if (!origin_allowed(&e->cfg, s->origin)) {
     status = 403; /* webtransport-wire.md section 3 */
-  } else if (c->n_open_sessions >= e->cfg.max_sessions_per_conn) {
+  } else if (c->n_open_sessions + c->n_pending_sessions >= e->cfg.max_sessions_per_conn) {
     h3_reject_stream(c, s, WT_H3_REQUEST_REJECTED);
     return 0;
   } else {
     wt_request req = {s->method, s->protocol, s->scheme, s->authority, s->path, s->origin};
     status = e->cb.session_request ? e->cb.session_request(e->user, s, &req) : 404;
+    if (status == WT_SESSION_DEFER) {
+      /* Answered later by wt_session_respond; until then the session is
+       * like a CONNECT still arriving (its streams and datagrams wait). */
+      s->deferred = 1;
+      c->n_pending_sessions++;
+      return 0;
+    }
   }
   if (status == 200) {
-    if (h3_respond(c, s, 200) != 0) {
+    if (wt_h3_respond(c, s, 200) != 0) {
       return NGHTTP3_ERR_CALLBACK_FAILURE;
     }
     s->state = WT_SS_OPEN;
@@ -271,7 +281,7 @@ static int h3_server_request(wt_conn *c, wt_session *s, int fin) {
   }
   s->state = WT_SS_REFUSED;
   e->st.sessions_refused++;
-  return h3_respond(c, s, status) == 0 ? 0 : NGHTTP3_ERR_CALLBACK_FAILURE;
+  return wt_h3_respond(c, s, status) == 0 ? 0 : NGHTTP3_ERR_CALLBACK_FAILURE;
 }
 
 static int h3_end_headers(nghttp3_conn *h3, int64_t sid, int fin, void *ud, void *sud) {
@@ -281,8 +291,8 @@ static int h3_end_headers(nghttp3_conn *h3, int64_t sid, int fin, void *ud, void
     return 0;
   }
   if (c->is_server) {
-    if (s->state != WT_SS_REQUEST) {
-      return 0;
+    if (s->state != WT_SS_REQUEST || s->deferred) {
+      return 0; /* trailers, or a second header section while deferred */
     }
     return h3_server_request(c, s, fin);
   }
@@ -305,6 +315,11 @@ static int h3_end_stream(nghttp3_conn *h3, int64_t sid, void *ud, void *sud) {
     /* The peer FINed the CONNECT stream: the session ends cleanly
      * (draft-ietf-webtrans-http3 section 6), code 0 without a capsule. */
     wt_session_end(s, 0, NULL, 0, 1);
+    wt_conn_session_ended_by_peer(c);
+  } else if (s && s->deferred) {
+    /* The client ended the CONNECT stream before our answer: the session
+     * can never be used; cancel the request. */
+    wt_session_pending_end(s, 0, 1);
     wt_conn_session_ended_by_peer(c);
   }
   return 0;

@@ -1,4 +1,5 @@
-/* wt_sendbuf.c: chunked send buffer with stable addresses. */
+/* wt_sendbuf.c: chunked send buffer with stable addresses, owned (copied)
+ * and external (referenced) chunks. */
 #include "wt_sendbuf.h"
 
 #include <stdlib.h>
@@ -10,29 +11,99 @@
 #define CHUNK_MAX 65536
 
 struct wt_sendbuf_chunk {
+  wt_ref ref; /* first: an external chunk is queued and freed as its wt_ref */
   wt_sendbuf_chunk *next;
   size_t cap, len;
+  uint8_t *ptr; /* the bytes: data[] (owned) or the caller's (external) */
+  uint8_t ext;  /* external: ref describes the caller's buffer */
   uint8_t data[];
 };
+
+/* ------------------------------------------------------------ release queue */
+
+void wt_relq_push(wt_relq *q, wt_ref *r) {
+  r->next = NULL;
+  if (q->tail) {
+    q->tail->next = r;
+  } else {
+    q->head = r;
+  }
+  q->tail = r;
+}
+
+void wt_relq_run(wt_relq *q) {
+  if (q->running) {
+    return; /* inside a release: the outer loop takes what was queued */
+  }
+  q->running = 1;
+  while (q->head) {
+    wt_ref *r = q->head;
+    q->head = r->next;
+    if (q->head == NULL) {
+      q->tail = NULL;
+    }
+    if (r->release) {
+      q->released++;
+      r->release(r->arg, r->data, r->len);
+    }
+    free(r);
+  }
+  q->running = 0;
+}
+
+/* ------------------------------------------------------------ chunks */
+
+static void chunk_free(wt_sendbuf *b, wt_sendbuf_chunk *c) {
+  if (c->ext && c->ref.release) {
+    if (b->rq) {
+      wt_relq_push(b->rq, &c->ref);
+      return;
+    }
+    c->ref.release(c->ref.arg, c->ref.data, c->ref.len);
+  }
+  free(c);
+}
+
+/* The tail is open while appends may still fill it (owned, not full). */
+static int chunk_open(const wt_sendbuf *b, const wt_sendbuf_chunk *c) {
+  return c == b->tail && !c->ext && c->len < c->cap;
+}
 
 void wt_sendbuf_init(wt_sendbuf *b) {
   memset(b, 0, sizeof(*b));
 }
 
 void wt_sendbuf_free(wt_sendbuf *b) {
+  wt_relq *rq = b->rq;
   wt_sendbuf_chunk *c = b->head;
   while (c) {
     wt_sendbuf_chunk *n = c->next;
-    free(c);
+    chunk_free(b, c);
     c = n;
   }
   wt_sendbuf_init(b);
+  b->rq = rq;
+}
+
+/* Link the chunk list first..last after the tail. */
+static void link_chunks(wt_sendbuf *b, wt_sendbuf_chunk *first, wt_sendbuf_chunk *last) {
+  if (b->tail) {
+    b->tail->next = first;
+  } else {
+    b->head = first;
+    b->head_base = b->end;
+  }
+  if (b->cur == NULL) {
+    b->cur = first;
+    b->cur_off = 0;
+  }
+  b->tail = last;
 }
 
 int wt_sendbuf_append(wt_sendbuf *b, const uint8_t *data, size_t len) {
   size_t done = 0;
   /* Allocate all chunks first so a failure adds nothing. */
-  size_t room = b->tail ? b->tail->cap - b->tail->len : 0;
+  size_t room = b->tail && chunk_open(b, b->tail) ? b->tail->cap - b->tail->len : 0;
   wt_sendbuf_chunk *first_new = NULL, *last_new = NULL;
   if (len > room) {
     size_t need = len - room;
@@ -47,9 +118,9 @@ int wt_sendbuf_append(wt_sendbuf *b, const uint8_t *data, size_t len) {
         }
         return WT_ERR_NOMEM;
       }
-      c->next = NULL;
+      memset(c, 0, sizeof(*c));
       c->cap = cap;
-      c->len = 0;
+      c->ptr = c->data;
       if (last_new) {
         last_new->next = c;
       } else {
@@ -61,7 +132,7 @@ int wt_sendbuf_append(wt_sendbuf *b, const uint8_t *data, size_t len) {
   }
   if (room > 0 && len > 0) {
     size_t n = len < room ? len : room;
-    memcpy(b->tail->data + b->tail->len, data, n);
+    memcpy(b->tail->ptr + b->tail->len, data, n);
     if (b->cur == NULL) {
       b->cur = b->tail;
       b->cur_off = b->tail->len;
@@ -76,18 +147,30 @@ int wt_sendbuf_append(wt_sendbuf *b, const uint8_t *data, size_t len) {
     done += n;
   }
   if (first_new) {
-    if (b->tail) {
-      b->tail->next = first_new;
-    } else {
-      b->head = first_new;
-      b->head_base = b->end;
-    }
-    if (b->cur == NULL) {
-      b->cur = first_new;
-      b->cur_off = 0;
-    }
-    b->tail = last_new;
+    link_chunks(b, first_new, last_new);
   }
+  b->end += len;
+  return 0;
+}
+
+int wt_sendbuf_append_ref(wt_sendbuf *b, const uint8_t *data, size_t len, wt_release_fn release,
+                          void *arg) {
+  if (len == 0 || data == NULL) {
+    return WT_ERR_INVAL;
+  }
+  wt_sendbuf_chunk *c = malloc(sizeof(*c));
+  if (c == NULL) {
+    return WT_ERR_NOMEM;
+  }
+  memset(c, 0, sizeof(*c));
+  c->ext = 1;
+  c->ref.release = release;
+  c->ref.arg = arg;
+  c->ref.data = data;
+  c->ref.len = len;
+  c->ptr = (uint8_t *)data; /* read only: handed to ngtcp2 as an iovec */
+  c->cap = c->len = len;
+  link_chunks(b, c, c);
   b->end += len;
   return 0;
 }
@@ -102,7 +185,7 @@ size_t wt_sendbuf_peek(const wt_sendbuf *b, wt_iov *iov, size_t max, size_t max_
       if (avail > max_bytes) {
         avail = max_bytes;
       }
-      iov[n].base = (uint8_t *)c->data + off;
+      iov[n].base = c->ptr + off;
       iov[n].len = avail;
       n++;
       max_bytes -= avail;
@@ -134,8 +217,8 @@ void wt_sendbuf_consume(wt_sendbuf *b, size_t n) {
       break;
     }
   }
-  if (b->sent == b->end && b->cur && b->cur_off == b->cur->len && b->cur->len == b->cur->cap) {
-    /* Full chunk fully sent: the next append starts a new chunk. */
+  if (b->sent == b->end && b->cur && b->cur_off == b->cur->len && !chunk_open(b, b->cur)) {
+    /* Closed chunk fully sent: the next append starts a new chunk. */
     b->cur = NULL;
     b->cur_off = 0;
   }
@@ -146,23 +229,63 @@ void wt_sendbuf_ack(wt_sendbuf *b, uint64_t n) {
   if (b->acked > b->sent) {
     b->acked = b->sent;
   }
-  while (b->head && b->head_base + b->head->len <= b->acked && b->head->len == b->head->cap) {
+  while (b->head && b->head_base + b->head->len <= b->acked) {
     wt_sendbuf_chunk *c = b->head;
-    if (c == b->cur) {
+    /* An open tail may still be filled: keep it unless everything is
+     * acknowledged (then the next append starts a new chunk). */
+    if (chunk_open(b, c) && b->acked != b->end) {
       break;
+    }
+    if (c == b->cur) {
+      /* sent is at c's end: it moves to the next chunk, if any */
+      b->cur = c->next;
+      b->cur_off = 0;
     }
     b->head_base += c->len;
     b->head = c->next;
     if (b->tail == c) {
       b->tail = NULL;
     }
-    free(c);
+    chunk_free(b, c);
   }
-  /* Everything acknowledged: drop the (partly filled) tail chunk too. */
-  if (b->head && b->acked == b->end && b->head == b->tail) {
-    free(b->head);
-    b->head = b->tail = b->cur = NULL;
-    b->cur_off = 0;
+  if (b->head == NULL) {
     b->head_base = b->end;
   }
+}
+
+uint64_t wt_sendbuf_drop_unsent(wt_sendbuf *b) {
+  uint64_t dropped = b->end - b->sent;
+  if (dropped == 0) {
+    return 0;
+  }
+  wt_sendbuf_chunk **pp = &b->head, *last = NULL;
+  uint64_t base = b->head_base;
+  while (*pp) {
+    wt_sendbuf_chunk *c = *pp;
+    if (base >= b->sent) {
+      /* wholly unsent: nobody references it */
+      *pp = c->next;
+      chunk_free(b, c);
+      continue;
+    }
+    if (base + c->len > b->sent) {
+      /* partly sent: keep the sent part (the QUIC stack references it); an
+       * external chunk keeps its whole reference until then */
+      c->len = (size_t)(b->sent - base);
+      if (!c->ext) {
+        c->cap = c->len; /* closed: no append goes here any more */
+      }
+    }
+    base += c->len;
+    last = c;
+    pp = &c->next;
+  }
+  b->tail = last;
+  b->end = b->sent;
+  b->cur = NULL;
+  b->cur_off = 0;
+  if (b->head == NULL) {
+    b->head_base = b->end;
+  }
+  return dropped;
 }

@@ -6,6 +6,18 @@
  * appended bytes in a list of chunks that never move, and tracks three stream
  * offsets: acked <= sent <= end. Chunks wholly below `acked` are freed.
  *
+ * Two kinds of chunks, freely interleaved on one buffer: owned chunks hold a
+ * copy (wt_sendbuf_append), external chunks reference the caller's bytes
+ * (wt_sendbuf_append_ref, zero-copy). An external chunk is released (its
+ * release function called once) when all its bytes are acknowledged, when
+ * wt_sendbuf_drop_unsent drops it, or when the buffer is freed. Offsets and
+ * the ack logic are the same for both kinds.
+ *
+ * Releases go through a release queue (wt_relq) when the buffer has one, so
+ * the owner decides when the callbacks run (the engine runs them at the end
+ * of its entry points, never nested); without a queue they are called at
+ * once.
+ *
  * Used for WT streams, for our HTTP/3 control stream and for the capsules of
  * a CONNECT stream. Embed it; wt_sendbuf_init / wt_sendbuf_free. */
 #ifndef WT_SENDBUF_H
@@ -13,6 +25,37 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#ifndef WT_RELEASE_FN_DEFINED
+#define WT_RELEASE_FN_DEFINED
+/* Gives referenced bytes back to their owner (also in wt_engine.h). */
+typedef void (*wt_release_fn)(void *arg, const uint8_t *data, size_t len);
+#endif
+
+/* One reference to be released: release(arg, data, len). A wt_ref is the
+ * first member of a malloc'd block (an external chunk, a queued datagram);
+ * wt_relq_run frees that block after the call. */
+typedef struct wt_ref {
+  struct wt_ref *next;
+  wt_release_fn release;
+  void *arg;
+  const uint8_t *data;
+  size_t len;
+} wt_ref;
+
+/* A FIFO of references whose release is due. */
+typedef struct wt_relq {
+  wt_ref *head, *tail;
+  uint64_t released; /* releases called so far (statistics) */
+  int running;       /* wt_relq_run is on the stack */
+} wt_relq;
+
+/* Queue r (release may be NULL: r is then only freed by wt_relq_run). */
+void wt_relq_push(wt_relq *q, wt_ref *r);
+/* Call release for every queued reference, in order, and free each block,
+ * including those queued by the releases themselves. A nested call (from
+ * inside a release) returns at once: the outer loop takes the new ones. */
+void wt_relq_run(wt_relq *q);
 
 typedef struct wt_sendbuf_chunk wt_sendbuf_chunk;
 
@@ -22,6 +65,8 @@ typedef struct wt_sendbuf {
   size_t cur_off;        /* offset of `sent` inside cur */
   uint64_t head_base;    /* stream offset of head's first byte */
   uint64_t acked, sent, end;
+  wt_relq *rq; /* where external chunks go when released; NULL = call at once.
+                  Set after wt_sendbuf_init; kept by wt_sendbuf_free. */
 } wt_sendbuf;
 
 /* An I/O vector; same layout as ngtcp2_vec and nghttp3_vec. */
@@ -31,11 +76,19 @@ typedef struct wt_iov {
 } wt_iov;
 
 void wt_sendbuf_init(wt_sendbuf *b);
-/* Free every chunk (acknowledged or not). */
+/* Free every chunk (acknowledged or not); external chunks are released. The
+ * buffer is empty afterwards (offsets back to 0) and keeps its rq. */
 void wt_sendbuf_free(wt_sendbuf *b);
 
 /* Copy data[0..len) to the end. Returns 0 or WT_ERR_NOMEM (nothing added). */
 int wt_sendbuf_append(wt_sendbuf *b, const uint8_t *data, size_t len);
+
+/* Append data[0..len) (len > 0) by reference: the bytes must stay valid and
+ * unchanged until release(arg, data, len) is called (exactly once, see
+ * above; release may be NULL). Returns 0, WT_ERR_INVAL (len 0 or data NULL)
+ * or WT_ERR_NOMEM; on error nothing is added and release is not called. */
+int wt_sendbuf_append_ref(wt_sendbuf *b, const uint8_t *data, size_t len, wt_release_fn release,
+                          void *arg);
 
 /* Fill iov[0..max) with the unsent bytes from offset `sent`, at most
  * max_bytes in all; returns the number of vectors (0 if nothing unsent). */
@@ -44,8 +97,15 @@ size_t wt_sendbuf_peek(const wt_sendbuf *b, wt_iov *iov, size_t max, size_t max_
 /* Mark n more bytes as handed to the QUIC stack (n <= unsent). */
 void wt_sendbuf_consume(wt_sendbuf *b, size_t n);
 
-/* Mark n more bytes as acknowledged (acked + n <= sent); frees chunks. */
+/* Mark n more bytes as acknowledged (acked + n <= sent); frees chunks and
+ * releases external chunks that are wholly acknowledged. */
 void wt_sendbuf_ack(wt_sendbuf *b, uint64_t n);
+
+/* Forget the unsent bytes [sent, end) (the stream was reset: they will
+ * never be sent). Chunks wholly unsent are freed/released now; a chunk
+ * partly handed to the QUIC stack stays until acked or freed. Afterwards
+ * end == sent. Returns the bytes dropped. */
+uint64_t wt_sendbuf_drop_unsent(wt_sendbuf *b);
 
 static inline uint64_t wt_sendbuf_unsent(const wt_sendbuf *b) {
   return b->end - b->sent;

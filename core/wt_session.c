@@ -109,6 +109,9 @@ static void stream_abort(wt_stream *st, uint64_t h3_code) {
     }
   }
   st->tx_done = st->rx_done = 1;
+  /* Unsent bytes will never go out: referenced ones are released now, what
+   * ngtcp2 holds when it closes the stream. */
+  wt_sendbuf_drop_unsent(&st->sb);
   credit_conn(c, st->uncredited);
   st->uncredited = 0;
   free(st->rbuf);
@@ -465,6 +468,7 @@ wt_stream *wt_stream_new_peer(wt_conn *c, int64_t sid) {
   st->tx_done = !st->bidi; /* a peer uni stream has no send side */
   wt_stream_hdr_init(&st->hdr, st->bidi);
   wt_sendbuf_init(&st->sb);
+  st->sb.rq = &c->e->relq;
   wt_list_push(&c->streams, &st->all_link);
   if (ngtcp2_conn_set_stream_user_data(c->qc, sid, st) != 0) {
     wt_list_del(&st->all_link);
@@ -669,6 +673,7 @@ void wt_stream_peer_stopped(wt_stream *st) {
   int was_done = st->tx_done;
   st->tx_done = 1;
   stream_unqueue(st);
+  wt_sendbuf_drop_unsent(&st->sb); /* ngtcp2 reset the send side */
   if (!was_done && st->app_visible && !st->stop_told && !st->stop_notify) {
     st->stop_notify = 1;
     st->c->n_stop_notify++;
@@ -776,7 +781,7 @@ void wt_conn_drop_dgrams(wt_conn *c, uint64_t session_id) {
       *pp = d->next;
       c->dq_len--;
       c->e->st.datagrams_dropped++;
-      free(d);
+      wt_dgram_free(c->e, d);
     } else {
       c->dq_tail = d;
       pp = &d->next;
@@ -835,6 +840,7 @@ int wt_session_open_stream(wt_session *s, int bidi, wt_stream **out) {
   st->session_id = (uint64_t)s->id;
   st->rx_done = !st->bidi;
   wt_sendbuf_init(&st->sb);
+  st->sb.rq = &c->e->relq;
   int rv = st->bidi ? ngtcp2_conn_open_bidi_stream(c->qc, &st->id, st)
                     : ngtcp2_conn_open_uni_stream(c->qc, &st->id, st);
   if (rv != 0) {
@@ -846,6 +852,7 @@ int wt_session_open_stream(wt_session *s, int bidi, wt_stream **out) {
   uint8_t hdr[2 * WT_VARINT_MAXLEN];
   uint8_t *p = wt_varint_put(hdr, bidi ? WT_STREAM_SIGNAL_BIDI : WT_STREAM_TYPE_UNI);
   p = wt_varint_put(p, (uint64_t)s->id);
+  st->tx_hdr_len = (uint8_t)(p - hdr);
   if (wt_sendbuf_append(&st->sb, hdr, (size_t)(p - hdr)) != 0) {
     ngtcp2_conn_shutdown_stream(c->qc, 0, st->id, WT_H3_INTERNAL_ERROR);
     ngtcp2_conn_set_stream_user_data(c->qc, st->id, NULL);
@@ -912,6 +919,7 @@ int wt_stream_reset(wt_stream *st, uint32_t code) {
   st->tx_done = 1;
   st->tx_fin = 0;
   stream_unqueue(st);
+  wt_sendbuf_drop_unsent(&st->sb);
   wt_engine_mark_dirty(c->e, c);
   return 0;
 }
@@ -987,11 +995,24 @@ size_t wt_session_max_datagram(const wt_session *s) {
   return m > pl ? (size_t)(m - pl) : 0;
 }
 
-int wt_session_send_datagram(wt_session *s, const uint8_t *data, size_t len) {
+void wt_dgram_free(wt_engine *e, wt_dgram *d) {
+  if (d->is_ref && d->ref.release) {
+    wt_relq_push(&e->relq, &d->ref); /* released (and freed) at the end of the entry point */
+    return;
+  }
+  free(d);
+}
+
+/* Queue one outgoing datagram: copied, or referenced when is_ref. */
+static int dgram_queue(wt_session *s, const uint8_t *data, size_t len, int is_ref,
+                       wt_release_fn release, void *arg) {
   wt_conn *c = s->c;
   wt_engine *e = c->e;
   if (s->state != WT_SS_OPEN || c->state != WT_CS_OPEN) {
     return WT_ERR_STATE;
+  }
+  if (len > 0 && data == NULL) {
+    return WT_ERR_INVAL;
   }
   if (len > wt_session_max_datagram(s)) {
     return WT_ERR_RANGE;
@@ -1001,17 +1022,25 @@ int wt_session_send_datagram(wt_session *s, const uint8_t *data, size_t len) {
     return WT_ERR_AGAIN;
   }
   size_t pl = wt_datagram_prefix_len((uint64_t)s->id);
-  wt_dgram *d = malloc(sizeof(*d) + pl + len);
+  size_t copy = is_ref ? 0 : len;
+  wt_dgram *d = malloc(sizeof(*d) + pl + copy);
   if (d == NULL) {
     e->st.datagrams_dropped++;
     return WT_ERR_NOMEM;
   }
-  d->next = NULL;
+  memset(d, 0, sizeof(*d));
   d->session_id = (uint64_t)s->id;
-  d->len = pl + len;
+  d->len = pl + copy;
   wt_datagram_encode_prefix(d->data, pl, (uint64_t)s->id);
-  if (len > 0) {
-    memcpy(d->data + pl, data, len);
+  if (copy > 0) {
+    memcpy(d->data + pl, data, copy);
+  }
+  if (is_ref) {
+    d->is_ref = 1;
+    d->ref.release = release;
+    d->ref.arg = arg;
+    d->ref.data = data;
+    d->ref.len = len;
   }
   if (c->dq_tail) {
     c->dq_tail->next = d;
@@ -1021,6 +1050,151 @@ int wt_session_send_datagram(wt_session *s, const uint8_t *data, size_t len) {
   c->dq_tail = d;
   c->dq_len++;
   wt_engine_mark_dirty(e, c);
+  return 0;
+}
+
+int wt_session_send_datagram(wt_session *s, const uint8_t *data, size_t len) {
+  return dgram_queue(s, data, len, 0, NULL, NULL);
+}
+
+int wt_session_send_datagram_ref(wt_session *s, const uint8_t *data, size_t len,
+                                 wt_release_fn release, void *arg) {
+  return dgram_queue(s, data, len, 1, release, arg);
+}
+
+int wt_stream_write_ref(wt_stream *st, const uint8_t *data, size_t len, int fin,
+                        wt_release_fn release, void *arg) {
+  wt_conn *c = st->c;
+  if (!st->app_visible || st->kind != WT_SK_WT || (!st->bidi && !st->local) || st->tx_fin) {
+    return WT_ERR_STATE;
+  }
+  if (st->tx_done || !conn_usable(c)) {
+    return WT_ERR_CLOSED; /* reset, stopped, or the connection is closing */
+  }
+  if (len > INT_MAX) {
+    return WT_ERR_RANGE;
+  }
+  if (len > 0 && data == NULL) {
+    return WT_ERR_INVAL;
+  }
+  if (len == 0) {
+    /* Nothing to reference, but the caller handed over a reference: give it
+     * back at the end of the next engine call, like any other. */
+    wt_ref *r = NULL;
+    if (release) {
+      r = calloc(1, sizeof(*r));
+      if (r == NULL) {
+        return WT_ERR_NOMEM;
+      }
+      r->release = release;
+      r->arg = arg;
+      r->data = data;
+    }
+    if (fin) {
+      int rv = wt_stream_write(st, NULL, 0, 1);
+      if (rv < 0) {
+        free(r);
+        return rv;
+      }
+    }
+    if (r) {
+      wt_relq_push(&c->e->relq, r);
+    }
+    return 0;
+  }
+  /* Not bounded by stream_send_buffer: the caller bounds its backlog. */
+  int rv = wt_sendbuf_append_ref(&st->sb, data, len, release, arg);
+  if (rv < 0) {
+    return rv;
+  }
+  if (fin) {
+    st->tx_fin = 1;
+  }
+  if (!st->in_sendq && !st->blocked) {
+    wt_list_push(&c->sendq, &st->q_link);
+    st->in_sendq = 1;
+  }
+  wt_engine_mark_dirty(c->e, c);
+  return (int)len;
+}
+
+uint64_t wt_stream_send_backlog(const wt_stream *st) {
+  const wt_sendbuf *b = &st->sb;
+  uint64_t from = b->acked > st->tx_hdr_len ? b->acked : st->tx_hdr_len;
+  return b->end > from ? b->end - from : 0;
+}
+
+/* ------------------------------------------------------------ deferred CONNECT */
+
+static void remember_closed(wt_conn *c, uint64_t id) {
+  c->closed_ids[c->n_closed_ids++ % WT_CLOSED_IDS] = id;
+}
+
+/* A pending session stops waiting (answered or given up). */
+static void pending_done(wt_session *s) {
+  s->deferred = 0;
+  s->c->n_pending_sessions--;
+}
+
+/* Refused: streams and datagrams held for it go (SESSION_GONE). */
+static void pending_refused(wt_session *s) {
+  wt_conn *c = s->c;
+  s->state = WT_SS_REFUSED;
+  c->e->st.sessions_refused++;
+  remember_closed(c, (uint64_t)s->id);
+  reject_buffered(c, (uint64_t)s->id, WT_SESSION_GONE);
+  wt_engine_mark_dirty(c->e, c);
+}
+
+void wt_session_pending_end(wt_session *s, int status, int reset) {
+  wt_conn *c = s->c;
+  wt_engine *e = c->e;
+  if (!s->deferred) {
+    return;
+  }
+  WT_LOG_DEBUG("server: deferred session %lld given up (status %d)", (long long)s->id, status);
+  pending_done(s);
+  int live = c->h3 && !s->h3_closed && c->state < WT_CS_CLOSING;
+  if (live && status > 0) {
+    wt_h3_respond(c, s, status); /* best effort: the session ends either way */
+  } else if (live && reset) {
+    /* RFC 9114 section 4.1.1: a request we will not answer is cancelled. */
+    ngtcp2_conn_shutdown_stream(c->qc, 0, s->id, WT_H3_REQUEST_CANCELLED);
+    nghttp3_conn_shutdown_stream_write(c->h3, s->id);
+  }
+  pending_refused(s);
+  if (e->cb.session_close) {
+    e->cb.session_close(e->user, s, 0, NULL, 0, 0);
+  }
+}
+
+int wt_session_respond(wt_session *s, int status) {
+  if (s == NULL || (status != 200 && (status < 400 || status > 599))) {
+    return WT_ERR_INVAL;
+  }
+  wt_conn *c = s->c;
+  if (!c->is_server || !s->deferred || s->state != WT_SS_REQUEST) {
+    return WT_ERR_STATE;
+  }
+  if (c->state != WT_CS_OPEN || c->h3 == NULL || s->h3_closed) {
+    return WT_ERR_STATE; /* session_close(clean = 0) follows */
+  }
+  int rv = wt_h3_respond(c, s, status);
+  if (rv == NGHTTP3_ERR_NOMEM) {
+    return WT_ERR_NOMEM; /* still pending */
+  }
+  if (rv != 0) {
+    c->e->st.errors_internal++;
+    wt_session_pending_end(s, 0, 1);
+    return WT_ERR_INTERNAL;
+  }
+  pending_done(s);
+  if (status == 200) {
+    s->state = WT_SS_OPEN;
+    wt_session_opened(s);
+  } else {
+    pending_refused(s);
+  }
   return 0;
 }
 
