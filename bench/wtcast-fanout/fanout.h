@@ -102,6 +102,7 @@ typedef struct fo_ep {
   wt_session *ws;
   uint64_t t_start, t_open, t_close;
   int closing; /* we closed it */
+  int failed;  /* refused (unexpectedly), or closed by the server / connection lost */
   char err[200];
   fo_stag pub_tag; /* user pointer of the publisher's streams */
   /* subscriber */

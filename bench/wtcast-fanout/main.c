@@ -438,8 +438,7 @@ static void fo_totals(const fo_client *c, int kind, fo_tot *t) {
     }
     t->sessions++;
     t->opened += e->t_open != 0;
-    t->failed += e->t_open == 0 || (e->state == FO_EP_CLOSED && !e->closing) ||
-                 e->state == FO_EP_REFUSED || e->state == FO_EP_FAILED;
+    t->failed += e->failed || e->t_open == 0;
     t->complete += e->complete;
     t->dg_rx += e->dg_rx;
     t->dg_dup += e->dg_dup;
@@ -572,6 +571,9 @@ static void fo_report_tot(fo_json *j, const fo_client *c, int kind, const fo_tot
   fj_u64(j, "groups_expected", t->grp_exp);
   fj_u64(j, "groups_complete", t->grp_complete);
   fj_u64(j, "min_groups_complete", t->min_grp);
+  uint64_t resets = t->lagged + t->gone + t->other;
+  fj_u64(j, "groups_missing",
+         t->grp_exp > t->grp_complete + resets ? t->grp_exp - t->grp_complete - resets : 0);
   fj_u64(j, "groups_reset_lagged", t->lagged);
   fj_u64(j, "groups_reset_publisher_gone", t->gone);
   fj_u64(j, "groups_reset_other", t->other);
@@ -622,7 +624,8 @@ static int fo_report(const fo_client *c) {
   int want = o->expect_status ? o->expect_status : 200;
   int pub_ok = 1;
   if (p->ep) {
-    pub_ok = p->ep->status == want && (want != 200 || (p->done && p->published == o->count));
+    pub_ok = p->ep->status == want && !(want == 200 && p->ep->failed) &&
+             (want != 200 || (p->done && p->published == o->count));
   }
   uint64_t bad = fo_bad(&t[FO_K_SUB]) + fo_bad(&t[FO_K_LATE]);
   uint64_t failed = t[FO_K_SUB].failed + t[FO_K_LATE].failed;

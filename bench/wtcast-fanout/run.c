@@ -513,6 +513,7 @@ static int fo_ep_start(fo_client *c, fo_ep *e, uint64_t now) {
   if (r < 0) {
     e->wc = NULL;
     e->state = FO_EP_FAILED;
+    e->failed = 1;
     fo_error(c, "%s %u: connect: %s", e->kind == FO_K_PUB ? "pub" : "sub", e->index, wt_err_str(r));
     return r;
   }
@@ -521,6 +522,7 @@ static int fo_ep_start(fo_client *c, fo_ep *e, uint64_t now) {
   if (r < 0) {
     e->ws = NULL;
     e->state = FO_EP_FAILED;
+    e->failed = 1;
     fo_error(c, "%s %u: open session: %s", e->kind == FO_K_PUB ? "pub" : "sub", e->index,
              wt_err_str(r));
     return r;
@@ -902,6 +904,7 @@ static void cb_session_refused(void *user, wt_session *ws, int status) {
   e->status = status;
   int want = e->kind == FO_K_PUB && e->c->o->expect_status ? e->c->o->expect_status : 200;
   if (status != want) {
+    e->failed = 1;
     fo_error(e->c, "%s %u: refused with status %d", fo_name(e), e->index, status);
   }
 }
@@ -917,6 +920,7 @@ static void cb_session_close(void *user, wt_session *ws, uint32_t code, const ui
   e->state = FO_EP_CLOSED;
   e->t_close = fo_now();
   if (!e->closing) {
+    e->failed = 1;
     snprintf(e->err, sizeof(e->err), "session closed by the server (code %u, clean %d)", code,
              clean);
     fo_error(e->c, "%s %u: %s", fo_name(e), e->index, e->err);
@@ -1053,6 +1057,7 @@ static void cb_conn_close(void *user, wt_conn *wc, uint64_t error_code, int is_a
   }
   if (e->state == FO_EP_CONNECTING || e->state == FO_EP_OPEN) {
     if (!e->closing) {
+      e->failed = 1;
       fo_error(e->c, "%s %u: connection closed (error 0x%" PRIx64 "%s)", fo_name(e), e->index,
                error_code, is_app ? ", application" : "");
     }
