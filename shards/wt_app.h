@@ -7,11 +7,15 @@
  * applications onto worker threads and carry these events and commands over
  * rings without changing any application.
  *
- * Dispatch: a wt_app_ctx is the one place where engine events become
- * application callbacks. A shard creates one, fills its engine callbacks
- * with wt_app_engine_callbacks() (user pointer = the ctx), sets the loop
- * time with wt_app_ctx_set_now() each turn and runs the timers through
- * wt_app_run_timers().
+ * Threads: applications run on application workers (wt_worker.h), not on
+ * the shards that run the protocol engine. Each (shard, worker) pair is
+ * joined by a link of two lock-free SPSC rings (wt_link.h): the shard turns
+ * engine events into messages for the worker that owns the session, the
+ * worker's wt_app_ctx turns them into these callbacks, and every wt_app_*
+ * command below becomes a message back to the shard. So commands are
+ * asynchronous: they return once queued, and what they cause is reported
+ * by a later callback (a stream_close, a session_close ...). Payloads travel
+ * as reference-counted wt_bufs (no copy between the threads).
  *
  * Guarantees to an application:
  *  - Callbacks are never re-entered: close events raised while one of its
@@ -29,19 +33,16 @@
  *    handle whose engine object is already gone (between the engine's close
  *    and its delivery) fail with WT_ERR_CLOSED.
  *
- * Threads: a ctx, its sessions and streams belong to the thread that runs
- * the engine. The router may be shared read-only once built. */
+ * A ctx, its sessions and streams belong to their worker thread. The
+ * router is built once per thread (shards look routes up, workers run them). */
 #ifndef WT_APP_H
 #define WT_APP_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "wt_buf.h"
 #include "wt_timer.h"
-
-/* From wt_engine.h, which applications need not (and should not) include:
- * only the shard wires a ctx to an engine. */
-struct wt_engine_callbacks;
 
 typedef struct wt_app_ctx wt_app_ctx;
 typedef struct wt_app_router wt_app_router;
@@ -88,6 +89,11 @@ typedef struct wt_app_ops {
   /* Both directions are done (or the session ended). Free per-stream state. */
   void (*stream_close)(wt_app_stream *st);
   void (*datagram)(wt_app_session *as, const uint8_t *data, size_t len);
+  /* Which application worker handles a session: hint % workers. NULL =
+   * spread the sessions over the workers. Called on the shard's thread
+   * with the request (no session exists yet): keep it pure. The relay uses
+   * it to put every session of a channel on the channel's owner worker. */
+  uint32_t (*worker_hint)(const wt_app_request *req);
 } wt_app_ops;
 
 /* ------------------------------------------------------------------ router */
@@ -136,40 +142,20 @@ int wt_app_query_get_u64(const char *query, const char *name, uint64_t *out);
 /* ------------------------------------------------------------------ dispatch context */
 
 typedef struct wt_app_ctx_stats {
-  uint64_t not_found;     /* CONNECTs refused with 404 (no route) */
-  uint64_t refused;       /* CONNECTs an application refused */
-  uint64_t alloc_failed;  /* sessions/streams refused for lack of memory */
-  uint64_t sessions_live; /* app sessions not yet closed */
-  uint64_t streams_live;  /* app stream handles not yet freed */
+  uint64_t not_found;        /* CONNECTs refused with 404 (no route; counted by the shard) */
+  uint64_t refused;          /* CONNECTs an application refused */
+  uint64_t alloc_failed;     /* sessions/streams refused for lack of memory */
+  uint64_t sessions_live;    /* app sessions not yet closed */
+  uint64_t streams_live;     /* app stream handles not yet freed */
+  uint64_t events, commands; /* ring messages handled / posted */
 } wt_app_ctx_stats;
 
-/* Create a dispatch context routing with router over the timer heap timers
- * (both must outlive the ctx). Returns 0, WT_ERR_INVAL or WT_ERR_NOMEM. */
-int wt_app_ctx_new(wt_app_ctx **out, const wt_app_router *router, wt_timer_heap *timers);
-
-/* Deliver stream_close/session_close (clean = 0) for everything still open,
- * then free the ctx. The engine objects are not touched (call this before
- * wt_engine_del; the engine stays usable but must not call back into ctx).
- * NULL is a no-op. */
-void wt_app_ctx_del(wt_app_ctx *ctx);
-
-/* Tell every open session's application that the server is shutting down
- * (session_drain), e.g. after wt_engine_shutdown. */
-void wt_app_ctx_drain(wt_app_ctx *ctx);
-
-/* Fill cb with the engine callbacks that dispatch to ctx (pass ctx as the
- * engine's user pointer). Client-only callbacks are left NULL. */
-void wt_app_engine_callbacks(struct wt_engine_callbacks *cb);
-
-/* The loop time (CLOCK_MONOTONIC ns, owned by the shard) that timer delays
- * are measured from. */
-void wt_app_ctx_set_now(wt_app_ctx *ctx, uint64_t now_ns);
+/* A ctx is one application worker's dispatcher (wt_app_ctx.h creates it).
+ * The loop time (CLOCK_MONOTONIC ns) that timer delays are measured from: */
 uint64_t wt_app_now(const wt_app_ctx *ctx);
-
-/* Set the loop time and run the due timers. Returns how many ran. */
-size_t wt_app_run_timers(wt_app_ctx *ctx, uint64_t now_ns);
-
 const wt_app_ctx_stats *wt_app_ctx_get_stats(const wt_app_ctx *ctx);
+/* The worker's index (0..M-1) and the number of workers. */
+uint32_t wt_app_ctx_worker(const wt_app_ctx *ctx);
 
 /* ------------------------------------------------------------------ timers */
 
@@ -193,14 +179,15 @@ void *wt_app_session_get_user(const wt_app_session *as);
 uint64_t wt_app_session_id(const wt_app_session *as); /* the CONNECT stream id */
 
 /* Open a server-initiated stream on an open session. *out is valid until
- * its stream_close. Returns 0, WT_ERR_AGAIN (the peer's stream limit is
- * reached: retry later), WT_ERR_STATE (session not open), WT_ERR_CLOSED,
- * WT_ERR_NOMEM. */
+ * its stream_close and may be written to at once. When the peer's stream
+ * limit is reached the shard opens it as soon as the peer allows (the
+ * writes wait); if the session ends first, stream_close follows. Returns
+ * 0, WT_ERR_STATE (session not open), WT_ERR_CLOSED, WT_ERR_NOMEM. */
 int wt_app_open_stream(wt_app_session *as, int bidi, wt_app_stream **out);
 
-/* Send one datagram. Returns 0, WT_ERR_RANGE (larger than
- * wt_app_max_datagram), WT_ERR_AGAIN (queue full: dropped and counted),
- * WT_ERR_STATE, WT_ERR_CLOSED. */
+/* Send one datagram (copied into a buffer). Returns 0, WT_ERR_RANGE
+ * (larger than wt_app_max_datagram), WT_ERR_STATE, WT_ERR_CLOSED,
+ * WT_ERR_NOMEM. A full queue on the way drops it (counted by the shard). */
 int wt_app_send_datagram(wt_app_session *as, const uint8_t *data, size_t len);
 size_t wt_app_max_datagram(const wt_app_session *as); /* 0 = none possible */
 
@@ -219,10 +206,12 @@ uint64_t wt_app_stream_id(const wt_app_stream *st);
 int wt_app_stream_is_bidi(const wt_app_stream *st);
 int wt_app_stream_is_local(const wt_app_stream *st); /* opened by wt_app_open_stream */
 
-/* Queue up to len bytes (and FIN when fin and all len bytes fit). Returns
- * the bytes accepted (may be < len; 0 for len 0 with fin), WT_ERR_AGAIN
- * (buffer full: stream_writable follows), WT_ERR_STATE (after FIN or reset,
- * or a peer uni stream), WT_ERR_CLOSED. */
+/* Queue up to len bytes (and FIN when fin and all len bytes fit). Each
+ * stream has a send credit (wt_app_ctx_config.stream_credit, default 1
+ * MiB): bytes written and not yet acknowledged by the peer. Returns the
+ * bytes accepted (may be < len; 0 for len 0 with fin), WT_ERR_AGAIN (no
+ * credit: stream_writable follows once half of it is back), WT_ERR_STATE
+ * (after FIN or reset, or a peer uni stream), WT_ERR_CLOSED. */
 int wt_app_stream_write(wt_app_stream *st, const uint8_t *data, size_t len, int fin);
 
 /* RESET_STREAM (abort our send side) / STOP_SENDING (abort the peer's) with
@@ -246,5 +235,67 @@ int wt_app_stream_stop_sending(wt_app_stream *st, uint32_t code);
  * without manual credit), WT_ERR_STATE, WT_ERR_CLOSED. */
 int wt_app_stream_set_manual_credit(wt_app_stream *st, int on);
 int wt_app_stream_consume(wt_app_stream *st, size_t n);
+
+/* ------------------------------------------------------------------ buffers */
+
+/* A buffer from the worker's pool with room for size bytes (len 0, one
+ * reference), for payloads an app builds once and sends many times
+ * (wt_app_group_*). NULL when memory is short. */
+wt_buf *wt_app_buf_alloc(wt_app_ctx *ctx, size_t size);
+/* During a stream_data or datagram callback: the buffer holding data (take
+ * a reference with wt_buf_ref to keep the bytes without copying them) and
+ * data's offset in it; NULL outside those callbacks. */
+wt_buf *wt_app_event_buf(wt_app_ctx *ctx, size_t *off);
+
+/* ------------------------------------------------------------------ fan-out groups */
+
+/* A group is a set of sessions (on any shards) that receive the same
+ * datagrams and the same mirrored uni streams. The worker posts each
+ * payload once per shard that has members (one reference-counted buffer,
+ * never a copy per member); the shard writes it to each local member. A
+ * member whose mirrored streams hold more than lag_max bytes not yet
+ * acknowledged has its oldest mirrored streams reset with
+ * WT_APP_GROUP_LAGGED (a whole stream, never a torn one) and its datagrams
+ * dropped when its queue is full; it never slows the others. Members leave
+ * by wt_app_group_leave or when their session ends. Counters are updated
+ * by the shards (relaxed atomics). */
+#define WT_APP_GROUP_LAGGED 0x10u /* reset code of a mirrored stream dropped for lag */
+
+typedef struct wt_app_group wt_app_group;
+
+typedef struct wt_app_group_counters {
+  _Atomic uint64_t delivered_datagrams, delivered_stream_bytes, delivered_streams;
+  _Atomic uint64_t dropped_datagrams;      /* member's datagram queue full, or too big */
+  _Atomic uint64_t dropped_streams_lagged; /* mirrored streams reset for lag */
+  _Atomic uint64_t dropped_streams_limit;  /* member's stream limit reached: group skipped */
+} wt_app_group_counters;
+
+/* Create a group; counters (may be NULL) must outlive it. Returns 0,
+ * WT_ERR_INVAL, WT_ERR_NOMEM. */
+int wt_app_group_new(wt_app_ctx *ctx, uint64_t lag_max, wt_app_group_counters *counters,
+                     wt_app_group **out);
+/* Reset the mirrored streams still open with code, forget every member, free. */
+void wt_app_group_del(wt_app_group *g, uint32_t code);
+/* Add an open session (of this worker) / remove it. 0, WT_ERR_STATE, WT_ERR_CLOSED. */
+int wt_app_group_join(wt_app_group *g, wt_app_session *as);
+int wt_app_group_leave(wt_app_group *g, wt_app_session *as);
+size_t wt_app_group_members(const wt_app_group *g);
+/* Send len bytes of b at off as a datagram to every member (b is
+ * referenced, not taken: the caller keeps its own reference). */
+int wt_app_group_send_datagram(wt_app_group *g, wt_buf *b, size_t off, size_t len);
+/* Open a mirrored stream (one server uni stream per member); returns its
+ * id (> 0). Writes append len bytes of b at off to it on every member that
+ * still follows it; fin ends it. Reset aborts it with code everywhere. */
+uint64_t wt_app_group_stream_open(wt_app_group *g);
+int wt_app_group_stream_write(wt_app_group *g, uint64_t gsid, wt_buf *b, size_t off, size_t len,
+                              int fin);
+int wt_app_group_stream_reset(wt_app_group *g, uint64_t gsid, uint32_t code);
+/* A late joiner: make member as (joined) follow the open mirrored stream
+ * gsid from its beginning: opens its stream and writes it the bytes given
+ * by the following wt_app_group_catchup_data calls (in order, the caller's
+ * copy of what gsid carried so far), then the live writes follow. */
+int wt_app_group_catchup(wt_app_group *g, wt_app_session *as, uint64_t gsid);
+int wt_app_group_catchup_data(wt_app_group *g, wt_app_session *as, uint64_t gsid, wt_buf *b,
+                              size_t off, size_t len, int fin);
 
 #endif

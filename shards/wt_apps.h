@@ -3,6 +3,27 @@
  *   /echo    streams and datagrams echoed back (wt_app_echo.c)
  *   /source  one server uni stream of N pattern bytes (wt_app_source.c)
  *   /sink    everything read and discarded (wt_app_source.c)
+ *   /pub?ch=NAME, /sub?ch=NAME  the live fan-out relay (wt_app_relay.c)
+ *
+ * The relay, per channel (NAME: 1-64 of [A-Za-z0-9_.-], else 400):
+ *  - one publisher at a time (a second gets 409 while one is live);
+ *    subscribers may come before any publisher and stay when it leaves; the
+ *    next publisher takes over. At most relay_max_channels channels per
+ *    worker and relay_max_subscribers subscribers per channel (503).
+ *  - each publisher datagram goes to every subscriber (dropped for one whose
+ *    queue is full; counted);
+ *  - each publisher uni stream is a "group", mirrored as one server uni
+ *    stream to every subscriber: same bytes in order, FIN mirrored, a reset
+ *    mirrored with the publisher's code (WT_APP_RELAY_PUBLISHER_GONE when
+ *    the publisher vanished mid-group);
+ *  - a late joiner first gets the current group (the publisher's newest
+ *    stream) from its start, if it is at most relay_group_max bytes;
+ *  - a subscriber with more than relay_lag_max bytes unacknowledged has its
+ *    oldest mirrored streams reset with WT_APP_GROUP_LAGGED (0x10): whole
+ *    groups dropped, never a torn one; the others are not slowed;
+ *  - subscribers send nothing: their streams are refused
+ *    (WT_APP_RELAY_REFUSED), their datagrams ignored; so are a publisher's
+ *    bidi streams.
  *
  * /echo, per session:
  *  - a peer bidi stream: its bytes are written back on the same stream as
@@ -64,14 +85,23 @@
  * default; wt_conn.c conn_settings). The pending bytes of an echo are its
  * unconsumed bytes, which flow control keeps within that window: the bound
  * is then reached only if the buffer cannot be allocated. */
-#define WT_APP_ECHO_OVERFLOW_CODE 0x100u         /* reset code for an overflowing echo */
-#define WT_APP_ECHO_MAX_PENDING   (16u << 20)    /* default echo_max_pending */
-#define WT_APP_ECHO_RETRY_MS      5              /* retry of a blocked stream open */
-#define WT_APP_SOURCE_MAX_BYTES   1000000000000u /* default source_max_bytes: 1 TB */
+#define WT_APP_ECHO_OVERFLOW_CODE   0x100u         /* reset code for an overflowing echo */
+#define WT_APP_ECHO_MAX_PENDING     (16u << 20)    /* default echo_max_pending */
+#define WT_APP_ECHO_RETRY_MS        5              /* retry of a blocked stream open */
+#define WT_APP_SOURCE_MAX_BYTES     1000000000000u /* default source_max_bytes: 1 TB */
+#define WT_APP_RELAY_PUBLISHER_GONE 0x11u          /* mirrored stream reset: the publisher left */
+#define WT_APP_RELAY_REFUSED        0x12u          /* a stream the relay does not take */
+#define WT_APP_RELAY_LAG_MAX        (4u << 20)     /* default relay_lag_max */
+#define WT_APP_RELAY_GROUP_MAX      (4u << 20)     /* default relay_group_max */
+#define WT_APP_RELAY_MAX_CHANNELS   4096
+#define WT_APP_RELAY_MAX_SUBS       100000
 
 typedef struct wt_apps_config {
   uint64_t source_max_bytes; /* largest N for /source?bytes=N */
   size_t echo_max_pending;   /* bytes an echo stream may hold back */
+  uint64_t relay_lag_max;    /* unacknowledged bytes per subscriber before groups drop */
+  uint64_t relay_group_max;  /* bytes of the current group kept for late joiners */
+  uint32_t relay_max_channels, relay_max_subscribers;
 } wt_apps_config;
 
 typedef struct wt_apps_counters {
@@ -81,19 +111,34 @@ typedef struct wt_apps_counters {
   uint64_t sink_sessions, sink_bytes, sink_datagrams;
 } wt_apps_counters;
 
-/* The arg of the built-in routes: configuration and counters. */
+typedef struct wt_relay wt_relay; /* one worker's relay channels */
+
+/* The arg of the built-in routes: configuration, counters and state (one
+ * per worker). */
 typedef struct wt_apps {
   wt_apps_config cfg;
   wt_apps_counters cnt;
+  wt_relay *relay; /* created at the first relay session */
 } wt_apps;
 
 extern const wt_app_ops wt_app_echo_ops;
 extern const wt_app_ops wt_app_source_ops;
 extern const wt_app_ops wt_app_sink_ops;
+extern const wt_app_ops wt_app_relay_pub_ops;
+extern const wt_app_ops wt_app_relay_sub_ops;
+
+void wt_relay_free(wt_relay *r);
+/* Every relay channel of the process as JSON ({"channels":[...]}) into buf.
+ * Returns the length or WT_ERR_NOBUF. Any thread. */
+int wt_relay_stats_json(char *buf, size_t cap);
 
 static inline void wt_apps_config_default(wt_apps_config *c) {
   c->source_max_bytes = WT_APP_SOURCE_MAX_BYTES;
   c->echo_max_pending = WT_APP_ECHO_MAX_PENDING;
+  c->relay_lag_max = WT_APP_RELAY_LAG_MAX;
+  c->relay_group_max = WT_APP_RELAY_GROUP_MAX;
+  c->relay_max_channels = WT_APP_RELAY_MAX_CHANNELS;
+  c->relay_max_subscribers = WT_APP_RELAY_MAX_SUBS;
 }
 
 /* Initialise a (cfg NULL = defaults) and zero its counters. */
@@ -106,7 +151,7 @@ static inline void wt_apps_init(wt_apps *a, const wt_apps_config *cfg) {
   }
 }
 
-/* Route /echo, /source and /sink to the built-in apps with arg a (which must
+/* Route /echo, /source, /sink, /pub and /sub to the built-in apps with arg a (which must
  * outlive the router). Returns 0 or the first wt_app_router_add error. */
 static inline int wt_apps_register(wt_app_router *r, wt_apps *a) {
   int rv = wt_app_router_add(r, "/echo", &wt_app_echo_ops, a);
@@ -116,7 +161,19 @@ static inline int wt_apps_register(wt_app_router *r, wt_apps *a) {
   if (rv == 0) {
     rv = wt_app_router_add(r, "/sink", &wt_app_sink_ops, a);
   }
+  if (rv == 0) {
+    rv = wt_app_router_add(r, "/pub", &wt_app_relay_pub_ops, a);
+  }
+  if (rv == 0) {
+    rv = wt_app_router_add(r, "/sub", &wt_app_relay_sub_ops, a);
+  }
   return rv;
+}
+
+/* Free the apps' state (after every session of theirs closed). */
+static inline void wt_apps_fini(wt_apps *a) {
+  wt_relay_free(a->relay);
+  a->relay = NULL;
 }
 
 #endif

@@ -25,8 +25,10 @@
 #include "wt_fwd.h"
 #include "wt_log.h"
 #include "wt_steer.h"
+#include "wt_worker.h"
 
 #define RT_SNAPSHOT_WAIT_MS 2000
+#define RT_LINK_CAPACITY    4096 /* messages per direction per (shard, worker) link */
 
 enum { RT_WAIT, RT_GO, RT_ABORT };
 
@@ -43,10 +45,27 @@ typedef struct rt_worker {
   wt_stats_snapshot last;
 } rt_worker;
 
+/* An application worker thread (wt_worker.h). */
+typedef struct rt_app {
+  wt_runtime *rt;
+  uint32_t id;
+  pthread_t thread;
+  int started;
+  wt_worker *wk;
+  int rv;
+} rt_app;
+
 struct wt_runtime {
   wt_runtime_config cfg;
   uint32_t n;
   rt_worker *w;
+  uint32_t m; /* application workers */
+  rt_app *a;
+  wt_waker *swk;   /* [n] shard wakers */
+  wt_waker *awk;   /* [m] worker wakers */
+  wt_link **links; /* [n * m]: shard i, worker j at i * m + j */
+  int links_freed;
+  int n_detached, apps_reported, apps_done, free_phase; /* under mu */
   wt_fwd *fwd;
   uint8_t secret[WT_RUNTIME_SECRET_LEN];
   char listen0[WT_IO_ADDR_STRLEN]; /* shard 0's bound address, for the others */
@@ -214,6 +233,9 @@ static void *rt_thread(void *arg) {
   c.fwd = rt->fwd;
   c.controlled = 1;
   c.notify_fd = rt->notify_fd;
+  c.links = &rt->links[(size_t)w->id * rt->m];
+  c.n_workers = rt->m;
+  c.waker = &rt->swk[w->id];
   if (w->id > 0) {
     c.listen = rt->listen0;
   }
@@ -235,9 +257,101 @@ static void *rt_thread(void *arg) {
     /* nobody touches the forwarding rings after this: free our buffers */
     pthread_barrier_wait(&rt->end);
   }
+  /* the workers hear every close; the engine releases their buffers */
+  wt_shard_detach(w->sh);
+  pthread_mutex_lock(&rt->mu);
+  rt->n_detached++;
+  pthread_cond_broadcast(&rt->cv);
+  while (!rt->free_phase) { /* until the links hold none of our buffers */
+    pthread_cond_wait(&rt->cv, &rt->mu);
+  }
+  pthread_mutex_unlock(&rt->mu);
   wt_shard_del(w->sh);
   w->sh = NULL;
   return NULL;
+}
+
+static void *rt_app_thread(void *arg) {
+  rt_app *a = arg;
+  wt_runtime *rt = a->rt;
+  wt_worker_config c = {.id = a->id,
+                        .n_workers = rt->m,
+                        .n_shards = rt->n,
+                        .waker = &rt->awk[a->id],
+                        .builtin_apps = rt->cfg.shard.builtin_apps,
+                        .apps = rt->cfg.shard.apps};
+  wt_link **row = calloc(rt->n, sizeof(*row));
+  if (row) {
+    for (uint32_t i = 0; i < rt->n; i++) {
+      row[i] = rt->links[(size_t)i * rt->m + a->id];
+    }
+    c.links = row;
+    a->rv = wt_worker_new(&a->wk, &c);
+  } else {
+    a->rv = WT_ERR_NOMEM;
+  }
+  free(row);
+  pthread_mutex_lock(&rt->mu);
+  rt->apps_reported++;
+  pthread_cond_broadcast(&rt->cv);
+  while (rt->phase == RT_WAIT) {
+    pthread_cond_wait(&rt->cv, &rt->mu);
+  }
+  int go = rt->phase == RT_GO;
+  pthread_mutex_unlock(&rt->mu);
+  if (go && a->rv == 0) {
+    wt_worker_run(a->wk);
+  }
+  pthread_mutex_lock(&rt->mu);
+  rt->apps_done++;
+  pthread_cond_broadcast(&rt->cv);
+  while (!rt->free_phase) {
+    pthread_cond_wait(&rt->cv, &rt->mu);
+  }
+  pthread_mutex_unlock(&rt->mu);
+  wt_worker_del(a->wk);
+  a->wk = NULL;
+  return NULL;
+}
+
+/* Every shard has detached (its closes are in the links): stop the
+ * workers, wait for them, free the links (their buffers go home), then let
+ * every thread free its pools. Idempotent. */
+static void rt_shutdown_apps(wt_runtime *rt) {
+  if (rt->links_freed) {
+    return;
+  }
+  int shards = 0, apps = 0;
+  for (uint32_t i = 0; i < rt->n; i++) {
+    shards += rt->w && rt->w[i].started;
+  }
+  for (uint32_t j = 0; rt->a && j < rt->m; j++) {
+    apps += rt->a[j].started;
+  }
+  pthread_mutex_lock(&rt->mu);
+  while (rt->n_detached < shards) {
+    pthread_cond_wait(&rt->cv, &rt->mu);
+  }
+  pthread_mutex_unlock(&rt->mu);
+  for (uint32_t j = 0; rt->a && j < rt->m; j++) {
+    if (rt->a[j].wk) {
+      wt_worker_stop(rt->a[j].wk);
+    }
+  }
+  pthread_mutex_lock(&rt->mu);
+  while (rt->apps_done < apps) {
+    pthread_cond_wait(&rt->cv, &rt->mu);
+  }
+  pthread_mutex_unlock(&rt->mu);
+  for (size_t k = 0; rt->links && k < (size_t)rt->n * rt->m; k++) {
+    wt_link_del(rt->links[k]);
+    rt->links[k] = NULL;
+  }
+  rt->links_freed = 1;
+  pthread_mutex_lock(&rt->mu);
+  rt->free_phase = 1;
+  pthread_cond_broadcast(&rt->cv);
+  pthread_mutex_unlock(&rt->mu);
 }
 
 /* The CPUs of the process's affinity set, in order. */
@@ -287,10 +401,17 @@ static void rt_release(wt_runtime *rt, int phase) {
 }
 
 static void rt_join(wt_runtime *rt) {
-  for (uint32_t i = 0; i < rt->n; i++) {
+  rt_shutdown_apps(rt);
+  for (uint32_t i = 0; rt->w && i < rt->n; i++) {
     if (rt->w[i].started) {
       pthread_join(rt->w[i].thread, NULL);
       rt->w[i].started = 0;
+    }
+  }
+  for (uint32_t j = 0; rt->a && j < rt->m; j++) {
+    if (rt->a[j].started) {
+      pthread_join(rt->a[j].thread, NULL);
+      rt->a[j].started = 0;
     }
   }
 }
@@ -340,6 +461,36 @@ static int rt_prepare(wt_runtime *rt, char *why, size_t cap) {
     why_set(why, cap, "out of memory or eventfd failed");
     return WT_ERR_NOMEM;
   }
+  rt->m = rt->cfg.app_workers ? rt->cfg.app_workers : rt->n;
+  rt->a = calloc(rt->m, sizeof(*rt->a));
+  rt->swk = calloc(rt->n, sizeof(*rt->swk));
+  rt->awk = calloc(rt->m, sizeof(*rt->awk));
+  rt->links = calloc((size_t)rt->n * rt->m, sizeof(*rt->links));
+  if (!rt->a || !rt->swk || !rt->awk || !rt->links) {
+    why_set(why, cap, "out of memory");
+    return WT_ERR_NOMEM;
+  }
+  for (uint32_t i = 0; i < rt->n + rt->m; i++) {
+    wt_waker *k = i < rt->n ? &rt->swk[i] : &rt->awk[i - rt->n];
+    k->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (k->efd < 0) {
+      why_set(why, cap, "eventfd: %s", strerror(errno));
+      return WT_ERR_IO;
+    }
+  }
+  for (uint32_t i = 0; i < rt->n; i++) {
+    for (uint32_t j = 0; j < rt->m; j++) {
+      if ((rv = wt_link_new(&rt->links[(size_t)i * rt->m + j], i, j, RT_LINK_CAPACITY, &rt->swk[i],
+                            &rt->awk[j])) < 0) {
+        why_set(why, cap, "cannot create the application rings: %s", wt_err_str(rv));
+        return rv;
+      }
+    }
+  }
+  for (uint32_t j = 0; j < rt->m; j++) {
+    rt->a[j].rt = rt;
+    rt->a[j].id = j;
+  }
   if (rt->n > 1 && (rv = wt_fwd_new(&rt->fwd, rt->n, 0)) < 0) {
     why_set(why, cap, "cannot create the forwarding rings: %s", wt_err_str(rv));
     return rv;
@@ -386,9 +537,28 @@ static int rt_start(wt_runtime *rt, char *why, size_t cap) {
   for (uint32_t i = 0; rt->fwd && i < rt->n; i++) {
     wt_fwd_set_wake_fd(rt->fwd, i, wt_shard_wake_fd(rt->w[i].sh));
   }
+  for (uint32_t j = 0; j < rt->m; j++) {
+    rt_app *a = &rt->a[j];
+    int e = pthread_create(&a->thread, NULL, rt_app_thread, a);
+    if (e != 0) {
+      why_set(why, cap, "cannot start application worker %u: %s", j, strerror(e));
+      return WT_ERR_IO;
+    }
+    a->started = 1;
+    pthread_mutex_lock(&rt->mu);
+    while (rt->apps_reported < (int)j + 1) {
+      pthread_cond_wait(&rt->cv, &rt->mu);
+    }
+    pthread_mutex_unlock(&rt->mu);
+    if (a->rv < 0) {
+      why_set(why, cap, "application worker %u cannot start (%s)", j, wt_err_str(a->rv));
+      return a->rv;
+    }
+  }
   if (rt->n > 1 && rt->cfg.steering) {
     rt->steering = wt_steer_attach(wt_shard_socket(rt->w[0].sh), rt->n) == 0;
   }
+  WT_LOG_INFO("%u application worker(s), %u shard(s)", rt->m, rt->n);
   if (rt->n > 1) {
     WT_LOG_INFO("%u shards on %s; CID steering %s", rt->n, rt->listen0,
                 rt->steering       ? "attached (reuseport cBPF: DCID byte 0 mod N)"
@@ -419,6 +589,23 @@ static void rt_free(wt_runtime *rt) {
     close(rt->notify_fd);
   }
   wt_fwd_del(rt->fwd);
+  for (size_t k = 0; rt->links && k < (size_t)rt->n * rt->m; k++) {
+    wt_link_del(rt->links[k]);
+  }
+  for (uint32_t i = 0; rt->swk && i < rt->n; i++) {
+    if (rt->swk[i].efd > 0) {
+      close(rt->swk[i].efd);
+    }
+  }
+  for (uint32_t j = 0; rt->awk && j < rt->m; j++) {
+    if (rt->awk[j].efd > 0) {
+      close(rt->awk[j].efd);
+    }
+  }
+  free(rt->links);
+  free(rt->swk);
+  free(rt->awk);
+  free(rt->a);
   pthread_mutex_destroy(&rt->mu);
   pthread_cond_destroy(&rt->cv);
   free(rt->w);
@@ -427,7 +614,8 @@ static void rt_free(wt_runtime *rt) {
 
 int wt_runtime_new(wt_runtime **out, const wt_runtime_config *cfg, char *why, size_t cap) {
   why_set(why, cap, "%s", "");
-  if (!out || !cfg || !cfg->shard.listen || cfg->workers > WT_RUNTIME_MAX_WORKERS) {
+  if (!out || !cfg || !cfg->shard.listen || cfg->workers > WT_RUNTIME_MAX_WORKERS ||
+      cfg->app_workers > WT_RUNTIME_MAX_WORKERS) {
     why_set(why, cap, "bad configuration");
     return WT_ERR_INVAL;
   }
@@ -514,6 +702,38 @@ static unsigned rt_collect(wt_runtime *rt, uint64_t seq) {
   }
 }
 
+/* The application workers' counters (process-wide: added to shard 0's). */
+static void rt_add_app_counters(wt_runtime *rt, wt_stats_snapshot *s) {
+  uint64_t seq[WT_RUNTIME_MAX_WORKERS] = {0};
+  for (uint32_t j = 0; j < rt->m; j++) {
+    if (rt->a[j].wk) {
+      seq[j] = wt_worker_request_counters(rt->a[j].wk);
+    }
+  }
+  for (uint32_t j = 0; j < rt->m; j++) {
+    if (!rt->a[j].wk) {
+      continue;
+    }
+    wt_apps_counters c;
+    wt_app_ctx_stats st;
+    for (int waited = 0;; waited += 5) {
+      if (wt_worker_read_counters(rt->a[j].wk, seq[j], &c, &st) || waited >= RT_SNAPSHOT_WAIT_MS) {
+        break;
+      }
+      poll(NULL, 0, 5);
+    }
+    uint64_t *d = (uint64_t *)&s->apps;
+    const uint64_t *x = (const uint64_t *)&c;
+    for (size_t k = 0; k < sizeof(c) / sizeof(uint64_t); k++) {
+      d[k] += x[k];
+    }
+    s->app.refused += st.refused;
+    s->app.alloc_failed += st.alloc_failed;
+    s->app.sessions_live += st.sessions_live;
+    s->app.streams_live += st.streams_live;
+  }
+}
+
 static void rt_report(wt_runtime *rt) {
   uint64_t seq = ++rt->seq;
   rt_post_all(rt, WT_SHARD_CMD_SNAPSHOT, seq);
@@ -534,7 +754,24 @@ static void rt_report(wt_runtime *rt) {
   for (uint32_t i = 0; i < rt->n; i++) {
     per[i] = rt->w[i].last;
   }
+  rt_add_app_counters(rt, &per[0]);
   int n = wt_stats_format_json_shards(per, rt->n, rt->steering, line, cap - 1);
+  if (n > 0 && line[n - 1] == '}') {
+    /* the relay's channels, inside the same object */
+    static const char key[] = ",\"relay\":";
+    size_t room = cap - 1 - (size_t)n;
+    if (room > sizeof(key) + 16) {
+      memcpy(line + n - 1, key, sizeof(key) - 1);
+      int r = wt_relay_stats_json(line + n - 1 + sizeof(key) - 1, room - sizeof(key) - 2);
+      if (r >= 0) {
+        n = n - 1 + (int)(sizeof(key) - 1) + r;
+        line[n++] = '}';
+      } else {
+        memcpy(line + n - 1, ",\"relay\":null}", 15);
+        n = n - 1 + 15;
+      }
+    }
+  }
   if (n < 0) {
     WT_LOG_ERROR("stats: %s", wt_err_str(n));
   } else {

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "wt_bridge.h"
 #include "wt_engine.h"
 #include "wt_error.h"
 #include "wt_log.h"
@@ -28,6 +29,7 @@ _Static_assert(offsetof(wt_addr, len) == offsetof(wt_io_addr, len), "wt_addr lay
 #define SHARD_RX_FAIL_MAX    100              /* consecutive failed receives: give up */
 #define SHARD_CMD_RING       16               /* controller commands in flight */
 #define SHARD_FWD_POLL_MAX   (WT_SHARD_RX_BATCH * WT_SHARD_RX_ROUNDS) /* per turn */
+#define SHARD_CMD_POLL_MAX   4096                                     /* worker commands per turn */
 
 enum { SHARD_RUNNING, SHARD_DRAINING, SHARD_CLOSING, SHARD_DONE };
 
@@ -36,13 +38,15 @@ struct wt_shard {
   wt_io *io;
   wt_engine *eng;
   wt_timer_heap timers;
-  wt_app_router *router;
-  wt_app_ctx *app;
+  wt_app_router *router; /* lookups only: the apps run on the workers */
   wt_apps apps;
+  wt_bridge *bridge;
+  int detached;
   int state;
   unsigned stop_req, stop_done; /* wt_shard_stop calls, and those acted on */
   uint64_t start_ns, drain_deadline;
   int more_rx, more_tx; /* work left by the bound: next wait does not sleep */
+  int more_cmd;         /* worker commands or event overflow left */
   unsigned rx_fail;
   size_t max_payload;
   /* tx: one batch, allocated once; entries [tx_head, tx_n) still to send */
@@ -57,7 +61,7 @@ struct wt_shard {
   int has_port;
   int fwd_more;             /* the forwarding poll stopped at its bound: poll next turn */
   uint64_t now;             /* the turn's time, for forwarded datagrams */
-  int wakefd;               /* controlled: eventfd (commands, forwarded datagrams) */
+  int wakefd;               /* controlled: cfg.waker->efd (commands, forwarded datagrams) */
   wt_spsc *cmds;            /* controlled: controller -> shard commands */
   _Atomic uint64_t pub_seq; /* the snapshot request pub answers */
   wt_stats_snapshot pub;
@@ -117,12 +121,14 @@ static int shard_open_engine(wt_shard *sh, uint64_t now) {
   ec.keylog_file = c->keylog_file;
   sh->max_payload = ec.max_udp_payload ? ec.max_udp_payload : 1452;
   wt_engine_callbacks cb;
-  wt_app_engine_callbacks(&cb);
-  int rv = wt_engine_new(&sh->eng, &ec, &cb, sh->app, now);
+  wt_bridge_engine_callbacks(&cb);
+  int rv = wt_engine_new(&sh->eng, &ec, &cb, sh->bridge, now);
   if (rv < 0) {
     WT_LOG_ERROR("cannot start the engine (certificate %s, key %s): %s", c->cert_file, c->key_file,
                  wt_err_str(rv));
     sh->eng = NULL;
+  } else {
+    wt_bridge_set_engine(sh->bridge, sh->eng);
   }
   return rv;
 }
@@ -171,14 +177,9 @@ static int shard_open_control(wt_shard *sh) {
   if ((rv = wt_spsc_init(sh->cmds, SHARD_CMD_RING)) < 0) {
     return rv;
   }
-  sh->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (sh->wakefd < 0) {
-    WT_LOG_ERROR("eventfd: %s", strerror(errno));
-    return WT_ERR_IO;
-  }
+  sh->wakefd = sh->cfg.waker->efd;
   if ((rv = wt_io_watch_fd(sh->io, sh->wakefd)) < 0) {
     WT_LOG_ERROR("cannot watch the wake-up eventfd: %s", wt_err_str(rv));
-    close(sh->wakefd);
     sh->wakefd = -1;
   }
   return rv;
@@ -194,12 +195,18 @@ static int shard_setup(wt_shard *sh) {
   wt_timer_init(&sh->timers);
   wt_apps_init(&sh->apps, &sh->cfg.apps);
   if ((rv = wt_app_router_new(&sh->router)) < 0 ||
-      (sh->cfg.builtin_apps && (rv = wt_apps_register(sh->router, &sh->apps)) < 0) ||
-      (rv = wt_app_ctx_new(&sh->app, sh->router, &sh->timers)) < 0) {
+      (sh->cfg.builtin_apps && (rv = wt_apps_register(sh->router, &sh->apps)) < 0)) {
     WT_LOG_ERROR("cannot set up the applications: %s", wt_err_str(rv));
     return rv;
   }
-  wt_app_ctx_set_now(sh->app, now);
+  wt_bridge_config bc = {.shard = sh->cfg.shard_id,
+                         .n_workers = sh->cfg.n_workers,
+                         .router = sh->router,
+                         .links = sh->cfg.links};
+  if ((rv = wt_bridge_new(&sh->bridge, &bc)) < 0) {
+    WT_LOG_ERROR("cannot set up the application links: %s", wt_err_str(rv));
+    return rv;
+  }
   if ((rv = shard_open_engine(sh, now)) < 0) {
     return rv;
   }
@@ -216,7 +223,8 @@ static int shard_setup(wt_shard *sh) {
 int wt_shard_new(wt_shard **out, const wt_shard_config *cfg) {
   if (!out || !cfg || !cfg->listen || !cfg->cert_file || !cfg->key_file ||
       (cfg->n_shards > 1 && cfg->shard_id >= cfg->n_shards) ||
-      (cfg->fwd && wt_fwd_shards(cfg->fwd) != cfg->n_shards)) {
+      (cfg->fwd && wt_fwd_shards(cfg->fwd) != cfg->n_shards) || !cfg->controlled || !cfg->waker ||
+      !cfg->links || cfg->n_workers == 0) {
     return WT_ERR_INVAL;
   }
   *out = NULL;
@@ -242,21 +250,33 @@ int wt_shard_new(wt_shard **out, const wt_shard_config *cfg) {
   return 0;
 }
 
+void wt_shard_detach(wt_shard *sh) {
+  if (!sh || sh->detached) {
+    return;
+  }
+  sh->detached = 1;
+  if (sh->bridge) {
+    wt_bridge_detach(sh->bridge); /* the workers hear every close */
+  }
+  if (sh->eng) {
+    wt_engine_del(sh->eng); /* releases of worker buffers happen here */
+    sh->eng = NULL;
+  }
+  if (sh->bridge) {
+    wt_bridge_flush(sh->bridge);
+  }
+}
+
 void wt_shard_del(wt_shard *sh) {
   if (!sh) {
     return;
   }
-  wt_app_ctx_del(sh->app); /* apps hear their closes while the engine still exists */
-  if (sh->eng) {
-    wt_engine_del(sh->eng);
-  }
+  wt_shard_detach(sh);
+  wt_bridge_del(sh->bridge);
   wt_timer_free(&sh->timers);
   wt_app_router_del(sh->router);
-  if (sh->wakefd >= 0) {
-    if (sh->io) {
-      wt_io_unwatch_fd(sh->io, sh->wakefd);
-    }
-    close(sh->wakefd);
+  if (sh->wakefd >= 0 && sh->io) {
+    wt_io_unwatch_fd(sh->io, sh->wakefd);
   }
   if (sh->cmds) {
     wt_spsc_free(sh->cmds);
@@ -274,10 +294,6 @@ const wt_io_addr *wt_shard_local(const wt_shard *sh) {
   return wt_io_local(sh->io);
 }
 
-wt_app_router *wt_shard_router(wt_shard *sh) {
-  return sh->router;
-}
-
 void wt_shard_stop(wt_shard *sh) {
   sh->stop_req++;
 }
@@ -290,8 +306,9 @@ void wt_shard_snapshot(const wt_shard *sh, wt_stats_snapshot *snap) {
     snap->engine = *es;
   }
   snap->io = *wt_io_get_stats(sh->io);
-  snap->app = *wt_app_ctx_get_stats(sh->app);
-  snap->apps = sh->apps.cnt;
+  if (sh->bridge) {
+    snap->app.not_found = wt_bridge_get_stats(sh->bridge)->not_found;
+  }
   snap->loop = sh->loop;
   if (sh->has_port) {
     snap->fwd = sh->port.stats;
@@ -455,7 +472,7 @@ static void shard_on_stop(wt_shard *sh, uint64_t now, const char *why) {
                 wt_engine_conn_count(sh->eng),
                 (unsigned long long)(sh->cfg.drain_timeout_ns / SHARD_MS));
     wt_engine_shutdown(sh->eng, now);
-    wt_app_ctx_drain(sh->app);
+    wt_bridge_drain(sh->bridge);
     sh->state = SHARD_DRAINING;
     sh->drain_deadline = now + sh->cfg.drain_timeout_ns;
   } else if (sh->state == SHARD_DRAINING) {
@@ -552,8 +569,14 @@ static void shard_final_flush(wt_shard *sh) {
 
 /* ------------------------------------------------------------------ the loop */
 
-static int64_t shard_timeout(const wt_shard *sh, uint64_t now) {
-  if (sh->more_rx || sh->more_tx || sh->fwd_more) {
+static int64_t shard_timeout(wt_shard *sh, uint64_t now) {
+  if (sh->more_rx || sh->more_tx || sh->fwd_more || sh->more_cmd) {
+    return 0;
+  }
+  /* announce the sleep, then re-check the command rings (wt_link.h) */
+  wt_waker_sleep_begin(sh->cfg.waker);
+  if (wt_bridge_pending(sh->bridge)) {
+    wt_waker_sleep_end(sh->cfg.waker);
     return 0;
   }
   uint64_t t = wt_engine_next_expiry(sh->eng);
@@ -586,6 +609,7 @@ int wt_shard_run(wt_shard *sh) {
   uint64_t now = wt_shard_clock_ns();
   while (sh->state != SHARD_DONE) {
     int ev = wt_io_wait(sh->io, shard_timeout(sh, now));
+    wt_waker_sleep_end(sh->cfg.waker);
     if (ev < 0) {
       WT_LOG_ERROR("wait failed: %s", wt_err_str(ev));
       return WT_ERR_IO;
@@ -593,7 +617,6 @@ int wt_shard_run(wt_shard *sh) {
     now = wt_shard_clock_ns();
     sh->loop.turns++;
     sh->more_rx = 0;
-    wt_app_ctx_set_now(sh->app, now);
     sh->now = now;
     if ((ev & WT_IO_EV_WATCHED) && sh->wakefd >= 0) {
       shard_wakeup(sh, now);
@@ -614,9 +637,10 @@ int wt_shard_run(wt_shard *sh) {
     if (wt_engine_next_expiry(sh->eng) <= now) {
       wt_engine_handle_expiry(sh->eng, now);
     }
-    wt_app_run_timers(sh->app, now);
+    size_t ncmd = wt_bridge_poll(sh->bridge, SHARD_CMD_POLL_MAX);
     shard_check_drain(sh, now);
     sh->more_tx = shard_tx(sh, now);
+    sh->more_cmd = wt_bridge_flush(sh->bridge) || ncmd == SHARD_CMD_POLL_MAX;
     if (sh->state == SHARD_CLOSING) {
       shard_final_flush(sh);
       sh->state = SHARD_DONE;

@@ -8,7 +8,8 @@
  *   commands and forwarded datagrams (the wake-up eventfd);
  *   receive: wt_io_recv batches into wt_engine_recv, at most
  *     WT_SHARD_RX_ROUNDS batches per turn (the rest waits one turn);
- *   engine expiry; app timers;
+ *   commands from the application workers (wt_bridge.h);
+ *   engine expiry;
  *   transmit: wt_engine_write into the tx batch, then wt_io_send. What the
  *     socket does not take (would-block) is kept and sent first when the socket
  *     is writable again; meanwhile nothing new is generated, and the loop
@@ -46,6 +47,7 @@
 #include "wt_apps.h"
 #include "wt_fwd.h"
 #include "wt_io.h"
+#include "wt_link.h"
 #include "wt_stats.h"
 
 #define WT_SHARD_RX_BATCH   64 /* datagrams per wt_io_recv */
@@ -78,6 +80,12 @@ typedef struct wt_shard_config {
   int controlled;               /* commands from a controller thread (wt_shard_post) */
   int notify_fd;                /* controlled: eventfd written after a snapshot is
                                    published (-1 = none) */
+  /* the application workers (wt_worker.h): links[w] joins this shard to
+   * worker w; waker->efd is the shard's wake-up eventfd (commands, forwarded
+   * datagrams, worker commands), owned by the caller */
+  wt_link *const *links;
+  uint32_t n_workers;
+  wt_waker *waker;
 } wt_shard_config;
 
 /* Commands for wt_shard_post. */
@@ -100,8 +108,13 @@ void wt_shard_config_default(wt_shard_config *c);
  * failure is also logged. */
 int wt_shard_new(wt_shard **out, const wt_shard_config *cfg);
 
-/* Free everything: applications get their close callbacks (clean = 0), then
- * the engine, socket and eventfd go. NULL is a no-op. */
+/* After the loop: tell the workers every session is closed and free the
+ * engine (its releases of worker buffers happen here). The workers may
+ * stop once every shard has detached. */
+void wt_shard_detach(wt_shard *sh);
+
+/* Free everything (detaching first if needed). Buffers the workers still
+ * hold must be back (the links freed) first. NULL is a no-op. */
 void wt_shard_del(wt_shard *sh);
 
 /* Run the loop until a graceful shutdown completes (returns 0) or the
@@ -114,9 +127,6 @@ void wt_shard_stop(wt_shard *sh);
 
 /* The bound address (the real port when port 0 was asked). */
 const wt_io_addr *wt_shard_local(const wt_shard *sh);
-
-/* The router, to add application routes before wt_shard_run. */
-wt_app_router *wt_shard_router(wt_shard *sh);
 
 /* Copy every counter into *snap (see wt_stats.h). */
 void wt_shard_snapshot(const wt_shard *sh, wt_stats_snapshot *snap);

@@ -1,0 +1,180 @@
+/* wt_buf.c: reference-counted buffers and their per-thread pools. */
+#define WT_LOG_MODULE "buf"
+#include "wt_buf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "wt_error.h"
+#include "wt_log.h"
+
+#define BUF_ONEOFF 1u
+
+/* Each thread's own address: a cheap thread identity without pthread.h. */
+static _Thread_local char buf_self;
+
+struct wt_buf_pool {
+  /* home thread only */
+  wt_buf *free;
+  uint32_t buf_size, max_free, n_free;
+  const void *home; /* the home thread (the address of its buf_self marker) */
+  uint64_t allocs, frees_local, oneoff, failed, live;
+  /* any thread */
+  _Alignas(64) _Atomic(wt_buf *) remote;
+  _Atomic uint64_t frees_remote;
+};
+
+int wt_buf_pool_new(wt_buf_pool **out, uint32_t buf_size, uint32_t max_free) {
+  if (!out || buf_size < 64) {
+    return WT_ERR_INVAL;
+  }
+  wt_buf_pool *p = aligned_alloc(64, (sizeof(*p) + 63) & ~(size_t)63);
+  if (!p) {
+    return WT_ERR_NOMEM;
+  }
+  memset(p, 0, sizeof(*p));
+  p->buf_size = buf_size;
+  p->max_free = max_free ? max_free : 1024;
+  p->home = &buf_self;
+  atomic_init(&p->remote, NULL);
+  atomic_init(&p->frees_remote, 0);
+  *out = p;
+  return 0;
+}
+
+void wt_buf_pool_adopt(wt_buf_pool *p) {
+  p->home = &buf_self;
+}
+
+static void pool_release_idle(wt_buf_pool *p) {
+  while (p->free) {
+    wt_buf *b = p->free;
+    p->free = b->next;
+    free(b);
+  }
+  p->n_free = 0;
+}
+
+void wt_buf_pool_del(wt_buf_pool *p) {
+  if (!p) {
+    return;
+  }
+  wt_buf_pool_collect(p);
+  if (p->live) {
+    WT_LOG_ERROR("buffer pool freed with %llu buffer(s) still out: leaked",
+                 (unsigned long long)p->live);
+    /* leaked on purpose: someone may still hold them */
+    return;
+  }
+  pool_release_idle(p);
+  free(p);
+}
+
+static void pool_put_local(wt_buf_pool *p, wt_buf *b) {
+  p->live--;
+  if (p->n_free >= p->max_free) {
+    free(b);
+    return;
+  }
+  b->next = p->free;
+  p->free = b;
+  p->n_free++;
+}
+
+size_t wt_buf_pool_collect(wt_buf_pool *p) {
+  /* acquire pairs with the pushers' release CAS: their writes to the
+   * buffers (and the buffers' contents) happen before we reuse them */
+  wt_buf *b = atomic_exchange_explicit(&p->remote, NULL, memory_order_acquire);
+  size_t n = 0;
+  while (b) {
+    wt_buf *nx = b->next;
+    pool_put_local(p, b);
+    b = nx;
+    n++;
+  }
+  return n;
+}
+
+wt_buf *wt_buf_alloc(wt_buf_pool *p, size_t size) {
+  wt_buf *b;
+  if (size > p->buf_size) {
+    if (size > UINT32_MAX - sizeof(wt_buf)) {
+      p->failed++;
+      return NULL;
+    }
+    b = malloc(sizeof(*b) + size);
+    if (!b) {
+      p->failed++;
+      return NULL;
+    }
+    p->oneoff++;
+    b->cap = (uint32_t)size;
+    b->flags = BUF_ONEOFF;
+    b->pool = NULL;
+  } else {
+    if (!p->free && atomic_load_explicit(&p->remote, memory_order_relaxed)) {
+      wt_buf_pool_collect(p);
+    }
+    b = p->free;
+    if (b) {
+      p->free = b->next;
+      p->n_free--;
+    } else {
+      b = malloc(sizeof(*b) + p->buf_size);
+      if (!b) {
+        p->failed++;
+        return NULL;
+      }
+    }
+    b->cap = p->buf_size;
+    b->flags = 0;
+    b->pool = p;
+    p->live++;
+  }
+  p->allocs++;
+  atomic_init(&b->refs, 1);
+  b->len = 0;
+  b->tag = b->tag2 = 0;
+  b->next = NULL;
+  return b;
+}
+
+void wt_buf_unref(wt_buf *b) {
+  /* release: our uses of b happen before whoever frees it; the last
+   * holder's acquire fence makes the others' uses visible to it */
+  if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_release) != 1) {
+    return;
+  }
+  atomic_thread_fence(memory_order_acquire);
+  wt_buf_pool *p = b->pool;
+  if (!p) {
+    free(b);
+    return;
+  }
+  if (p->home == &buf_self) {
+    p->frees_local++;
+    pool_put_local(p, b);
+    return;
+  }
+  atomic_fetch_add_explicit(&p->frees_remote, 1, memory_order_relaxed);
+  wt_buf *head = atomic_load_explicit(&p->remote, memory_order_relaxed);
+  do {
+    b->next = head;
+  } while (!atomic_compare_exchange_weak_explicit(&p->remote, &head, b, memory_order_release,
+                                                  memory_order_relaxed));
+}
+
+void wt_buf_pool_get_stats(const wt_buf_pool *p, wt_buf_pool_stats *s) {
+  memset(s, 0, sizeof(*s));
+  s->allocs = p->allocs;
+  s->frees_local = p->frees_local;
+  s->frees_remote = atomic_load_explicit(&p->frees_remote, memory_order_relaxed);
+  s->oneoff = p->oneoff;
+  s->failed = p->failed;
+  s->live = p->live;
+  s->idle = p->n_free;
+}
+
+uint32_t wt_buf_pool_buf_size(const wt_buf_pool *p) {
+  return p->buf_size;
+}

@@ -1,0 +1,1019 @@
+/* wt_app_ctx.c: an application worker's dispatcher (see wt_app_ctx.h and,
+ * for the contract with applications, wt_app.h). */
+#define WT_LOG_MODULE "app"
+#include "wt_app_ctx.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "wt_error.h"
+#include "wt_hmap.h"
+#include "wt_log.h"
+
+#define CTX_POLL_BATCH     64
+#define SESSION_MAX_GROUPS 8 /* groups one session may be a member of */
+
+enum { OBJ_SESSION = 1, OBJ_STREAM = 2 };
+
+struct wt_app_stream {
+  uint8_t type; /* OBJ_STREAM */
+  uint8_t bidi, local, fin_sent, reset_sent, stopped, manual, want_writable;
+  wt_app_ctx *ctx;
+  wt_app_session *as;
+  const wt_app_ops *ops;
+  void *user;
+  wt_app_stream *prev, *next; /* in as->streams */
+  uint64_t h;                 /* the shard's id (0 until known for a local stream) */
+  uint64_t token;             /* local streams: the key of ctx->tokens until h is known */
+  uint64_t id;                /* the QUIC stream id (0 until known for a local stream) */
+  int64_t credit;             /* bytes we may still write */
+  uint64_t unconsumed;        /* manual credit: delivered, not yet consumed */
+};
+
+struct wt_app_session {
+  uint8_t type; /* OBJ_SESSION */
+  uint8_t opened;
+  wt_app_ctx *ctx;
+  const wt_app_ops *ops;
+  void *arg, *user;
+  wt_app_session *prev, *next; /* in ctx->sessions */
+  wt_app_stream *streams;
+  uint32_t shard;
+  uint64_t h, id;
+  size_t max_dgram;
+  wt_app_group *groups[SESSION_MAX_GROUPS];
+};
+
+struct wt_app_group {
+  wt_app_ctx *ctx;
+  uint64_t id, lag_max, next_gsid;
+  wt_app_group_counters *cnt;
+  uint32_t *per_shard; /* members on each shard */
+  uint8_t *created;    /* GROUP_NEW posted to that shard */
+  size_t n_members;
+};
+
+struct wt_app_ctx {
+  wt_app_ctx_config cfg;
+  wt_link *links[64];
+  uint64_t now_ns;
+  wt_hmap objs;   /* shard id -> session / stream */
+  wt_hmap tokens; /* local stream token -> stream, until the shard names it */
+  uint64_t next_token, next_group;
+  wt_app_session *sessions;
+  wt_buf_pool *pool;
+  wt_buf *ev_buf; /* the event's buffer during stream_data / datagram */
+  size_t ev_off;
+  wt_app_ctx_stats stats;
+};
+
+#define LIST_PUSH(head, x)                                                                         \
+  do {                                                                                             \
+    (x)->prev = NULL;                                                                              \
+    (x)->next = *(head);                                                                           \
+    if (*(head)) {                                                                                 \
+      (*(head))->prev = (x);                                                                       \
+    }                                                                                              \
+    *(head) = (x);                                                                                 \
+  } while (0)
+
+#define LIST_REMOVE(head, x)                                                                       \
+  do {                                                                                             \
+    if ((x)->prev) {                                                                               \
+      (x)->prev->next = (x)->next;                                                                 \
+    } else {                                                                                       \
+      *(head) = (x)->next;                                                                         \
+    }                                                                                              \
+    if ((x)->next) {                                                                               \
+      (x)->next->prev = (x)->prev;                                                                 \
+    }                                                                                              \
+    (x)->prev = (x)->next = NULL;                                                                  \
+  } while (0)
+
+/* ------------------------------------------------------------------ setup */
+
+int wt_app_ctx_new(wt_app_ctx **out, const wt_app_ctx_config *cfg) {
+  if (!out || !cfg || !cfg->router || !cfg->timers || !cfg->links || cfg->n_shards == 0 ||
+      cfg->n_shards > 64) {
+    return WT_ERR_INVAL;
+  }
+  wt_app_ctx *ctx = calloc(1, sizeof(*ctx));
+  if (!ctx) {
+    return WT_ERR_NOMEM;
+  }
+  ctx->cfg = *cfg;
+  if (!ctx->cfg.stream_credit) {
+    ctx->cfg.stream_credit = WT_APP_STREAM_CREDIT_DEFAULT;
+  }
+  for (uint32_t i = 0; i < cfg->n_shards; i++) {
+    ctx->links[i] = cfg->links[i];
+  }
+  ctx->cfg.links = ctx->links;
+  wt_hmap_init(&ctx->objs);
+  wt_hmap_init(&ctx->tokens);
+  if (wt_buf_pool_new(&ctx->pool, WT_APP_BUF_SIZE, 4096) < 0) {
+    free(ctx);
+    return WT_ERR_NOMEM;
+  }
+  *out = ctx;
+  return 0;
+}
+
+void wt_app_ctx_set_now(wt_app_ctx *ctx, uint64_t now_ns) {
+  ctx->now_ns = now_ns;
+}
+
+uint64_t wt_app_now(const wt_app_ctx *ctx) {
+  return ctx->now_ns;
+}
+
+const wt_app_ctx_stats *wt_app_ctx_get_stats(const wt_app_ctx *ctx) {
+  return &ctx->stats;
+}
+
+uint32_t wt_app_ctx_worker(const wt_app_ctx *ctx) {
+  return ctx->cfg.worker;
+}
+
+wt_buf_pool *wt_app_ctx_pool(wt_app_ctx *ctx) {
+  return ctx->pool;
+}
+
+wt_buf *wt_app_buf_alloc(wt_app_ctx *ctx, size_t size) {
+  wt_buf *b = wt_buf_alloc(ctx->pool, size);
+  if (!b) {
+    ctx->stats.alloc_failed++;
+  }
+  return b;
+}
+
+wt_buf *wt_app_event_buf(wt_app_ctx *ctx, size_t *off) {
+  if (off) {
+    *off = ctx->ev_off;
+  }
+  return ctx->ev_buf;
+}
+
+/* ------------------------------------------------------------------ commands */
+
+static void ctx_post(wt_app_ctx *ctx, uint32_t shard, wt_msg *m) {
+  m->sh = (uint16_t)shard;
+  if (wt_lring_post(&ctx->links[shard]->cmd, m) < 0) {
+    WT_LOG_ERROR("out of memory queueing a command (kind %u): lost", m->kind);
+    if (m->buf) {
+      wt_buf_unref(m->buf);
+    }
+    return;
+  }
+  ctx->stats.commands++;
+}
+
+static void stream_cmd(wt_app_stream *st, wt_msg *m) {
+  m->h = st->h;
+  m->w = st->h ? 0 : st->token;
+  ctx_post(st->ctx, st->as->shard, m);
+}
+
+/* ------------------------------------------------------------------ object lifetimes */
+
+static void stream_free(wt_app_ctx *ctx, wt_app_stream *st) {
+  if (st->h) {
+    wt_hmap_del(&ctx->objs, st->h);
+  }
+  if (st->token) {
+    wt_hmap_del(&ctx->tokens, st->token);
+  }
+  if (st->as) {
+    LIST_REMOVE(&st->as->streams, st);
+  }
+  free(st);
+  ctx->stats.streams_live--;
+}
+
+static void stream_close(wt_app_ctx *ctx, wt_app_stream *st) {
+  if (st->ops->stream_close) {
+    st->ops->stream_close(st);
+  }
+  stream_free(ctx, st);
+}
+
+static void group_forget_session(wt_app_group *g, wt_app_session *as);
+
+static void session_close(wt_app_ctx *ctx, wt_app_session *as, uint32_t code, const uint8_t *reason,
+                          size_t len, int clean) {
+  /* stream_close for every stream first (wt_app.h) */
+  while (as->streams) {
+    stream_close(ctx, as->streams);
+  }
+  for (int i = 0; i < SESSION_MAX_GROUPS; i++) {
+    if (as->groups[i]) {
+      group_forget_session(as->groups[i], as); /* the shard drops the member itself */
+    }
+  }
+  if (as->ops->session_close) { /* accepted sessions get exactly one (wt_app.h) */
+    as->ops->session_close(as, code, reason, len, clean);
+  }
+  while (as->streams) { /* opened by session_close: never leak one */
+    stream_close(ctx, as->streams);
+  }
+  wt_hmap_del(&ctx->objs, as->h);
+  LIST_REMOVE(&ctx->sessions, as);
+  free(as);
+  ctx->stats.sessions_live--;
+}
+
+void wt_app_ctx_close_all(wt_app_ctx *ctx) {
+  while (ctx->sessions) {
+    session_close(ctx, ctx->sessions, 0, NULL, 0, 0);
+  }
+}
+
+void wt_app_ctx_del(wt_app_ctx *ctx) {
+  if (!ctx) {
+    return;
+  }
+  wt_app_ctx_close_all(ctx);
+  if (wt_hmap_count(&ctx->objs) || wt_hmap_count(&ctx->tokens)) {
+    WT_LOG_ERROR("app ctx freed with %zu object(s) still mapped",
+                 wt_hmap_count(&ctx->objs) + wt_hmap_count(&ctx->tokens));
+  }
+  wt_hmap_free(&ctx->objs);
+  wt_hmap_free(&ctx->tokens);
+  wt_buf_pool_del(ctx->pool);
+  free(ctx);
+}
+
+/* ------------------------------------------------------------------ events */
+
+static wt_app_session *find_session(wt_app_ctx *ctx, uint64_t h) {
+  wt_app_session *as = wt_hmap_get(&ctx->objs, h);
+  return as && as->type == OBJ_SESSION ? as : NULL;
+}
+
+static wt_app_stream *find_stream(wt_app_ctx *ctx, uint64_t h) {
+  wt_app_stream *st = wt_hmap_get(&ctx->objs, h);
+  return st && st->type == OBJ_STREAM ? st : NULL;
+}
+
+static void ev_session_request(wt_app_ctx *ctx, const wt_msg *m) {
+  wt_msg r = {.kind = WT_CMD_RESPOND, .h = m->h};
+  /* buf: path \0 authority \0 origin \0 (the shard built it) */
+  const char *path = "", *authority = NULL, *origin = NULL;
+  if (m->buf && m->len >= 3) {
+    const char *p = (const char *)m->buf->data + m->off;
+    const char *end = p + m->len;
+    path = p;
+    p += strnlen(p, (size_t)(end - p)) + 1;
+    if (p < end && *p) {
+      authority = p;
+    }
+    p += p < end ? strnlen(p, (size_t)(end - p)) + 1 : 0;
+    if (p < end && *p) {
+      origin = p;
+    }
+  }
+  void *arg = NULL;
+  const wt_app_ops *ops = wt_app_router_find(ctx->cfg.router, path, &arg);
+  if (!ops) {
+    r.code = 404; /* the shard checked the same routes: only if they differ */
+    ctx_post(ctx, m->sh, &r);
+    return;
+  }
+  wt_app_session *as = calloc(1, sizeof(*as));
+  if (!as || wt_hmap_put(&ctx->objs, m->h, as) < 0) {
+    free(as);
+    ctx->stats.alloc_failed++;
+    r.code = 503;
+    ctx_post(ctx, m->sh, &r);
+    return;
+  }
+  as->type = OBJ_SESSION;
+  as->ctx = ctx;
+  as->ops = ops;
+  as->arg = arg;
+  as->shard = m->sh;
+  as->h = m->h;
+  as->id = m->x;
+  const char *q = strchr(path, '?');
+  wt_app_request req = {
+      .path = path, .query = q ? q + 1 : "", .authority = authority, .origin = origin};
+  int status = ops->session_request ? ops->session_request(as, &req) : 200;
+  if (status != 200) {
+    if (status < 100 || status > 599) {
+      status = 500;
+    }
+    ctx->stats.refused++;
+    wt_hmap_del(&ctx->objs, m->h);
+    free(as);
+    WT_LOG_DEBUG("CONNECT %s refused by %s: %d", path, ops->name ? ops->name : "app", status);
+  } else {
+    LIST_PUSH(&ctx->sessions, as);
+    ctx->stats.sessions_live++;
+  }
+  r.code = (uint32_t)status;
+  ctx_post(ctx, m->sh, &r);
+}
+
+static void ev_stream_open(wt_app_ctx *ctx, const wt_msg *m) {
+  wt_app_session *as = find_session(ctx, m->y);
+  if (!as) {
+    return; /* its session is closing: the shard cleans up */
+  }
+  wt_app_stream *st = calloc(1, sizeof(*st));
+  if (!st || wt_hmap_put(&ctx->objs, m->h, st) < 0) {
+    free(st);
+    ctx->stats.alloc_failed++;
+    wt_msg c = {.kind = WT_CMD_STOP_SENDING, .h = m->h};
+    ctx_post(ctx, m->sh, &c);
+    if (m->flags & 1) {
+      c.kind = WT_CMD_RESET;
+      ctx_post(ctx, m->sh, &c);
+    }
+    return;
+  }
+  st->type = OBJ_STREAM;
+  st->ctx = ctx;
+  st->as = as;
+  st->ops = as->ops;
+  st->h = m->h;
+  st->id = m->x;
+  st->bidi = m->flags & 1;
+  st->credit = st->bidi ? (int64_t)ctx->cfg.stream_credit : 0;
+  LIST_PUSH(&as->streams, st);
+  ctx->stats.streams_live++;
+  if (st->ops->stream_open) {
+    st->ops->stream_open(st);
+  }
+}
+
+static void ev_stream_data(wt_app_ctx *ctx, const wt_msg *m) {
+  wt_app_stream *st = find_stream(ctx, m->h);
+  if (!st) {
+    return;
+  }
+  if (st->manual) {
+    st->unconsumed += m->len;
+  }
+  if (st->ops->stream_data) {
+    ctx->ev_buf = m->buf;
+    ctx->ev_off = m->off;
+    static const uint8_t empty[1];
+    st->ops->stream_data(st, m->buf ? m->buf->data + m->off : empty, m->len, m->flags & 1);
+    ctx->ev_buf = NULL;
+  }
+  /* st may be gone now (a close inside the callback is only queued, so it
+   * is not): auto credit goes back as soon as the callback returned */
+  st = find_stream(ctx, m->h);
+  if (st && !st->manual && m->len) {
+    wt_msg c = {.kind = WT_CMD_CONSUME, .x = m->len};
+    stream_cmd(st, &c);
+  }
+}
+
+static void stream_credit(wt_app_ctx *ctx, wt_app_stream *st, uint64_t n) {
+  st->credit += (int64_t)n;
+  if (st->want_writable && st->credit >= (int64_t)(ctx->cfg.stream_credit / 2)) {
+    st->want_writable = 0;
+    if (st->ops->stream_writable) {
+      st->ops->stream_writable(st);
+    }
+  }
+}
+
+static void ev_dispatch(wt_app_ctx *ctx, const wt_msg *m) {
+  ctx->stats.events++;
+  switch (m->kind) {
+  case WT_EV_SESSION_REQUEST:
+    ev_session_request(ctx, m);
+    break;
+  case WT_EV_SESSION_OPEN: {
+    wt_app_session *as = find_session(ctx, m->h);
+    if (as) {
+      as->opened = 1;
+      as->max_dgram = m->x;
+      if (as->ops->session_open) {
+        as->ops->session_open(as);
+      }
+    }
+    break;
+  }
+  case WT_EV_SESSION_DRAIN: {
+    wt_app_session *as = find_session(ctx, m->h);
+    if (as && as->opened && as->ops->session_drain) {
+      as->ops->session_drain(as);
+    }
+    break;
+  }
+  case WT_EV_SESSION_CLOSE: {
+    wt_app_session *as = find_session(ctx, m->h);
+    if (as) {
+      session_close(ctx, as, m->code, m->buf ? m->buf->data + m->off : NULL, m->buf ? m->len : 0,
+                    m->flags & 1);
+    }
+    break;
+  }
+  case WT_EV_STREAM_OPEN:
+    ev_stream_open(ctx, m);
+    break;
+  case WT_EV_STREAM_OPENED: {
+    wt_app_stream *st = wt_hmap_del(&ctx->tokens, m->w);
+    if (st) {
+      st->token = 0;
+      st->h = m->h;
+      st->id = m->x;
+      if (wt_hmap_put(&ctx->objs, m->h, st) < 0) {
+        ctx->stats.alloc_failed++; /* unreachable by id: keep using the token */
+        st->h = 0;
+        st->token = m->w;
+        wt_hmap_put(&ctx->tokens, m->w, st);
+      }
+    }
+    break;
+  }
+  case WT_EV_STREAM_DATA:
+    ev_stream_data(ctx, m);
+    break;
+  case WT_EV_STREAM_RESET: {
+    wt_app_stream *st = find_stream(ctx, m->h);
+    if (st && st->ops->stream_reset) {
+      st->ops->stream_reset(st, m->code, m->flags & 1);
+    }
+    break;
+  }
+  case WT_EV_STREAM_STOP: {
+    wt_app_stream *st = find_stream(ctx, m->h);
+    if (st) {
+      st->stopped = 1;
+      if (st->ops->stream_stop) {
+        st->ops->stream_stop(st, m->code, m->flags & 1);
+      }
+    }
+    break;
+  }
+  case WT_EV_STREAM_CREDIT: {
+    wt_app_stream *st = find_stream(ctx, m->h);
+    if (st) {
+      stream_credit(ctx, st, m->x);
+    }
+    break;
+  }
+  case WT_EV_STREAM_CLOSE: {
+    wt_app_stream *st = find_stream(ctx, m->h);
+    if (!st) {
+      st = wt_hmap_get(&ctx->tokens, m->w);
+    }
+    if (st) {
+      stream_close(ctx, st);
+    }
+    break;
+  }
+  case WT_EV_DATAGRAM: {
+    wt_app_session *as = find_session(ctx, m->h);
+    if (as && as->opened && as->ops->datagram && m->buf) {
+      ctx->ev_buf = m->buf;
+      ctx->ev_off = m->off;
+      as->ops->datagram(as, m->buf->data + m->off, m->len);
+      ctx->ev_buf = NULL;
+    }
+    break;
+  }
+  default:
+    WT_LOG_ERROR("unknown event kind %u", m->kind);
+    break;
+  }
+  if (m->buf) {
+    wt_buf_unref(m->buf);
+  }
+}
+
+size_t wt_app_ctx_poll(wt_app_ctx *ctx, size_t max) {
+  wt_msg batch[CTX_POLL_BATCH];
+  size_t done = 0;
+  int more = 1;
+  while (more && done < max) {
+    more = 0;
+    for (uint32_t s = 0; s < ctx->cfg.n_shards && done < max; s++) {
+      size_t want = max - done < CTX_POLL_BATCH ? max - done : CTX_POLL_BATCH;
+      uint32_t n = wt_lring_poll(&ctx->links[s]->ev, batch, (uint32_t)want);
+      for (uint32_t i = 0; i < n; i++) {
+        ev_dispatch(ctx, &batch[i]);
+      }
+      done += n;
+      more |= n == want;
+    }
+  }
+  wt_buf_pool_collect(ctx->pool);
+  return done;
+}
+
+int wt_app_ctx_flush(wt_app_ctx *ctx) {
+  int more = 0;
+  for (uint32_t s = 0; s < ctx->cfg.n_shards; s++) {
+    more |= wt_lring_flush(&ctx->links[s]->cmd);
+  }
+  return more;
+}
+
+int wt_app_ctx_pending(wt_app_ctx *ctx) {
+  for (uint32_t s = 0; s < ctx->cfg.n_shards; s++) {
+    if (wt_lring_pending(&ctx->links[s]->ev)) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------ timers */
+
+size_t wt_app_run_timers(wt_app_ctx *ctx, uint64_t now_ns) {
+  ctx->now_ns = now_ns;
+  return wt_timer_run(ctx->cfg.timers, now_ns);
+}
+
+int wt_app_timer_add(wt_app_ctx *ctx, uint64_t delay_ns, wt_app_timer_fn fn, void *arg,
+                     uint64_t *id) {
+  if (!ctx || !fn) {
+    return WT_ERR_INVAL;
+  }
+  uint64_t deadline = ctx->now_ns + delay_ns;
+  if (deadline < ctx->now_ns) {
+    deadline = UINT64_MAX - 1; /* saturate: "never" in practice */
+  }
+  return wt_timer_add(ctx->cfg.timers, deadline, fn, arg, id);
+}
+
+int wt_app_timer_cancel(wt_app_ctx *ctx, uint64_t id) {
+  return ctx ? wt_timer_cancel(ctx->cfg.timers, id) : WT_ERR_NOTFOUND;
+}
+
+/* ------------------------------------------------------------------ session commands */
+
+wt_app_ctx *wt_app_session_ctx(const wt_app_session *as) {
+  return as->ctx;
+}
+
+void *wt_app_session_arg(const wt_app_session *as) {
+  return as->arg;
+}
+
+void wt_app_session_set_user(wt_app_session *as, void *user) {
+  as->user = user;
+}
+
+void *wt_app_session_get_user(const wt_app_session *as) {
+  return as->user;
+}
+
+uint64_t wt_app_session_id(const wt_app_session *as) {
+  return as->id;
+}
+
+int wt_app_open_stream(wt_app_session *as, int bidi, wt_app_stream **out) {
+  if (!as || !out) {
+    return WT_ERR_INVAL;
+  }
+  if (!as->opened) {
+    return WT_ERR_STATE;
+  }
+  wt_app_ctx *ctx = as->ctx;
+  wt_app_stream *st = calloc(1, sizeof(*st));
+  uint64_t token = ((uint64_t)(ctx->cfg.worker + 1) << 48) | ++ctx->next_token;
+  if (!st || wt_hmap_put(&ctx->tokens, token, st) < 0) {
+    free(st);
+    ctx->stats.alloc_failed++;
+    return WT_ERR_NOMEM;
+  }
+  st->type = OBJ_STREAM;
+  st->ctx = ctx;
+  st->as = as;
+  st->ops = as->ops;
+  st->token = token;
+  st->bidi = bidi ? 1 : 0;
+  st->local = 1;
+  st->credit = ctx->cfg.stream_credit;
+  LIST_PUSH(&as->streams, st);
+  ctx->stats.streams_live++;
+  wt_msg c = {.kind = WT_CMD_OPEN_STREAM, .h = as->h, .w = token, .flags = st->bidi};
+  ctx_post(ctx, as->shard, &c);
+  *out = st;
+  return 0;
+}
+
+int wt_app_send_datagram(wt_app_session *as, const uint8_t *data, size_t len) {
+  if (!as || (!data && len)) {
+    return WT_ERR_INVAL;
+  }
+  if (!as->opened) {
+    return WT_ERR_STATE;
+  }
+  if (len > as->max_dgram) {
+    return WT_ERR_RANGE;
+  }
+  wt_buf *b = wt_app_buf_alloc(as->ctx, len);
+  if (!b) {
+    return WT_ERR_NOMEM;
+  }
+  memcpy(b->data, data, len);
+  b->len = (uint32_t)len;
+  wt_msg c = {.kind = WT_CMD_DATAGRAM, .h = as->h, .buf = b, .len = (uint32_t)len};
+  ctx_post(as->ctx, as->shard, &c);
+  return 0;
+}
+
+size_t wt_app_max_datagram(const wt_app_session *as) {
+  return as && as->opened ? as->max_dgram : 0;
+}
+
+int wt_app_close_session(wt_app_session *as, uint32_t code, const uint8_t *reason, size_t len) {
+  if (!as || (!reason && len) || len > 1024) {
+    return WT_ERR_INVAL;
+  }
+  if (!as->opened) {
+    return WT_ERR_STATE;
+  }
+  wt_buf *b = NULL;
+  if (len) {
+    b = wt_app_buf_alloc(as->ctx, len);
+    if (!b) {
+      return WT_ERR_NOMEM;
+    }
+    memcpy(b->data, reason, len);
+  }
+  wt_msg c = {.kind = WT_CMD_CLOSE, .h = as->h, .code = code, .buf = b, .len = (uint32_t)len};
+  ctx_post(as->ctx, as->shard, &c);
+  return 0;
+}
+
+/* ------------------------------------------------------------------ stream commands */
+
+wt_app_session *wt_app_stream_session(const wt_app_stream *st) {
+  return st->as;
+}
+
+void wt_app_stream_set_user(wt_app_stream *st, void *user) {
+  st->user = user;
+}
+
+void *wt_app_stream_get_user(const wt_app_stream *st) {
+  return st->user;
+}
+
+uint64_t wt_app_stream_id(const wt_app_stream *st) {
+  return st->id;
+}
+
+int wt_app_stream_is_bidi(const wt_app_stream *st) {
+  return st->bidi;
+}
+
+int wt_app_stream_is_local(const wt_app_stream *st) {
+  return st->local;
+}
+
+int wt_app_stream_write(wt_app_stream *st, const uint8_t *data, size_t len, int fin) {
+  if (!st || (!data && len)) {
+    return WT_ERR_INVAL;
+  }
+  if (!st->as) {
+    return WT_ERR_CLOSED;
+  }
+  if (st->fin_sent || st->reset_sent || st->stopped || (!st->bidi && !st->local)) {
+    return WT_ERR_STATE;
+  }
+  wt_app_ctx *ctx = st->ctx;
+  if (len == 0) {
+    if (fin) {
+      st->fin_sent = 1;
+      wt_msg c = {.kind = WT_CMD_WRITE, .flags = 1};
+      stream_cmd(st, &c);
+    }
+    return 0;
+  }
+  if (st->credit <= 0) {
+    st->want_writable = 1;
+    return WT_ERR_AGAIN;
+  }
+  size_t n = len < (size_t)st->credit ? len : (size_t)st->credit;
+  size_t done = 0;
+  while (done < n) {
+    size_t chunk = n - done < WT_APP_BUF_SIZE ? n - done : WT_APP_BUF_SIZE;
+    wt_buf *b = wt_app_buf_alloc(ctx, chunk);
+    if (!b) {
+      break;
+    }
+    memcpy(b->data, data + done, chunk);
+    b->len = (uint32_t)chunk;
+    done += chunk;
+    int last_fin = fin && done == len;
+    wt_msg c = {.kind = WT_CMD_WRITE, .buf = b, .len = (uint32_t)chunk, .flags = last_fin};
+    stream_cmd(st, &c);
+    if (last_fin) {
+      st->fin_sent = 1;
+    }
+  }
+  if (done == 0) {
+    return WT_ERR_NOMEM;
+  }
+  st->credit -= (int64_t)done;
+  if (done < len) {
+    st->want_writable = 1; /* stream_writable when credit is back */
+  }
+  return (int)done;
+}
+
+int wt_app_stream_reset(wt_app_stream *st, uint32_t code) {
+  if (!st) {
+    return WT_ERR_INVAL;
+  }
+  if (!st->as) {
+    return WT_ERR_CLOSED;
+  }
+  if ((!st->bidi && !st->local) || st->reset_sent) {
+    return WT_ERR_STATE;
+  }
+  st->reset_sent = 1;
+  wt_msg c = {.kind = WT_CMD_RESET, .code = code};
+  stream_cmd(st, &c);
+  return 0;
+}
+
+int wt_app_stream_stop_sending(wt_app_stream *st, uint32_t code) {
+  if (!st) {
+    return WT_ERR_INVAL;
+  }
+  if (!st->as) {
+    return WT_ERR_CLOSED;
+  }
+  if (st->local && !st->bidi) {
+    return WT_ERR_STATE;
+  }
+  wt_msg c = {.kind = WT_CMD_STOP_SENDING, .code = code};
+  stream_cmd(st, &c);
+  return 0;
+}
+
+int wt_app_stream_set_manual_credit(wt_app_stream *st, int on) {
+  if (!st) {
+    return WT_ERR_INVAL;
+  }
+  if (!st->as) {
+    return WT_ERR_CLOSED;
+  }
+  if (st->local && !st->bidi) {
+    return WT_ERR_STATE;
+  }
+  if (on) {
+    st->manual = 1;
+  } else if (st->manual) {
+    st->manual = 0;
+    if (st->unconsumed) {
+      wt_msg c = {.kind = WT_CMD_CONSUME, .x = st->unconsumed};
+      stream_cmd(st, &c);
+      st->unconsumed = 0;
+    }
+  }
+  return 0;
+}
+
+int wt_app_stream_consume(wt_app_stream *st, size_t n) {
+  if (!st) {
+    return WT_ERR_INVAL;
+  }
+  if (!st->as) {
+    return WT_ERR_CLOSED;
+  }
+  if (st->local && !st->bidi) {
+    return WT_ERR_STATE;
+  }
+  if (!st->manual) {
+    return 0;
+  }
+  if (n > st->unconsumed) {
+    n = st->unconsumed;
+  }
+  if (n) {
+    st->unconsumed -= n;
+    wt_msg c = {.kind = WT_CMD_CONSUME, .x = n};
+    stream_cmd(st, &c);
+  }
+  return n > INT32_MAX ? INT32_MAX : (int)n;
+}
+
+/* ------------------------------------------------------------------ fan-out groups */
+
+int wt_app_group_new(wt_app_ctx *ctx, uint64_t lag_max, wt_app_group_counters *counters,
+                     wt_app_group **out) {
+  if (!ctx || !out || lag_max == 0) {
+    return WT_ERR_INVAL;
+  }
+  wt_app_group *g = calloc(1, sizeof(*g));
+  if (!g) {
+    return WT_ERR_NOMEM;
+  }
+  g->per_shard = calloc(ctx->cfg.n_shards, sizeof(*g->per_shard));
+  g->created = calloc(ctx->cfg.n_shards, 1);
+  if (!g->per_shard || !g->created) {
+    free(g->per_shard);
+    free(g->created);
+    free(g);
+    return WT_ERR_NOMEM;
+  }
+  g->ctx = ctx;
+  g->id = ((uint64_t)(ctx->cfg.worker + 1) << 48) | ++ctx->next_group;
+  g->lag_max = lag_max;
+  g->cnt = counters;
+  *out = g;
+  return 0;
+}
+
+static int session_group_slot(wt_app_session *as, const wt_app_group *g) {
+  for (int i = 0; i < SESSION_MAX_GROUPS; i++) {
+    if (as->groups[i] == g) {
+      return i;
+    }
+  }
+  return -1;
+}
+
+/* The member's session ended: the shard already dropped it. */
+static void group_forget_session(wt_app_group *g, wt_app_session *as) {
+  int i = session_group_slot(as, g);
+  if (i < 0) {
+    return;
+  }
+  as->groups[i] = NULL;
+  g->per_shard[as->shard]--;
+  g->n_members--;
+}
+
+void wt_app_group_del(wt_app_group *g, uint32_t code) {
+  if (!g) {
+    return;
+  }
+  wt_app_ctx *ctx = g->ctx;
+  for (wt_app_session *as = ctx->sessions; as && g->n_members; as = as->next) {
+    group_forget_session(g, as);
+  }
+  for (uint32_t s = 0; s < ctx->cfg.n_shards; s++) {
+    if (g->created[s]) {
+      wt_msg c = {.kind = WT_CMD_GROUP_DEL, .w = g->id, .code = code};
+      ctx_post(ctx, s, &c);
+    }
+  }
+  free(g->per_shard);
+  free(g->created);
+  free(g);
+}
+
+int wt_app_group_join(wt_app_group *g, wt_app_session *as) {
+  if (!g || !as || as->ctx != g->ctx) {
+    return WT_ERR_INVAL;
+  }
+  if (!as->opened) {
+    return WT_ERR_STATE;
+  }
+  if (session_group_slot(as, g) >= 0) {
+    return 0;
+  }
+  int i = session_group_slot(as, NULL);
+  if (i < 0) {
+    return WT_ERR_LIMIT;
+  }
+  wt_app_ctx *ctx = g->ctx;
+  if (!g->created[as->shard]) {
+    wt_msg c = {
+        .kind = WT_CMD_GROUP_NEW, .w = g->id, .x = g->lag_max, .y = (uint64_t)(uintptr_t)g->cnt};
+    ctx_post(ctx, as->shard, &c);
+    g->created[as->shard] = 1;
+  }
+  as->groups[i] = g;
+  g->per_shard[as->shard]++;
+  g->n_members++;
+  wt_msg c = {.kind = WT_CMD_GROUP_JOIN, .w = g->id, .h = as->h};
+  ctx_post(ctx, as->shard, &c);
+  return 0;
+}
+
+int wt_app_group_leave(wt_app_group *g, wt_app_session *as) {
+  if (!g || !as) {
+    return WT_ERR_INVAL;
+  }
+  if (session_group_slot(as, g) < 0) {
+    return WT_ERR_STATE;
+  }
+  group_forget_session(g, as);
+  wt_msg c = {.kind = WT_CMD_GROUP_LEAVE, .w = g->id, .h = as->h};
+  ctx_post(g->ctx, as->shard, &c);
+  return 0;
+}
+
+size_t wt_app_group_members(const wt_app_group *g) {
+  return g ? g->n_members : 0;
+}
+
+/* Post m (carrying b) to every shard with members: one reference each. */
+static void group_post_all(wt_app_group *g, wt_msg *m, wt_buf *b, int droppable) {
+  wt_app_ctx *ctx = g->ctx;
+  for (uint32_t s = 0; s < ctx->cfg.n_shards; s++) {
+    if (!g->per_shard[s]) {
+      continue;
+    }
+    m->buf = b;
+    m->sh = (uint16_t)s;
+    if (b) {
+      wt_buf_ref(b);
+    }
+    int rv = droppable ? wt_lring_post_or_drop(&ctx->links[s]->cmd, m)
+                       : wt_lring_post(&ctx->links[s]->cmd, m);
+    if (rv < 0) {
+      if (b) {
+        wt_buf_unref(b);
+      }
+      if (g->cnt && droppable) {
+        atomic_fetch_add_explicit(&g->cnt->dropped_datagrams, g->per_shard[s],
+                                  memory_order_relaxed);
+      }
+      continue;
+    }
+    ctx->stats.commands++;
+  }
+}
+
+int wt_app_group_send_datagram(wt_app_group *g, wt_buf *b, size_t off, size_t len) {
+  if (!g || !b || off + len > b->cap || len > UINT32_MAX) {
+    return WT_ERR_INVAL;
+  }
+  wt_msg m = {
+      .kind = WT_CMD_GROUP_DATAGRAM, .w = g->id, .off = (uint32_t)off, .len = (uint32_t)len};
+  group_post_all(g, &m, b, 1);
+  return 0;
+}
+
+uint64_t wt_app_group_stream_open(wt_app_group *g) {
+  if (!g) {
+    return 0;
+  }
+  uint64_t gsid = ++g->next_gsid;
+  wt_msg m = {.kind = WT_CMD_GROUP_STREAM, .w = g->id, .x = gsid};
+  group_post_all(g, &m, NULL, 0);
+  return gsid;
+}
+
+int wt_app_group_stream_write(wt_app_group *g, uint64_t gsid, wt_buf *b, size_t off, size_t len,
+                              int fin) {
+  if (!g || gsid == 0 || (!b && len) || (b && off + len > b->cap) || len > UINT32_MAX) {
+    return WT_ERR_INVAL;
+  }
+  wt_msg m = {.kind = WT_CMD_GROUP_WRITE,
+              .w = g->id,
+              .x = gsid,
+              .off = (uint32_t)off,
+              .len = (uint32_t)len,
+              .flags = fin ? 1 : 0};
+  group_post_all(g, &m, len ? b : NULL, 0);
+  return 0;
+}
+
+int wt_app_group_stream_reset(wt_app_group *g, uint64_t gsid, uint32_t code) {
+  if (!g || gsid == 0) {
+    return WT_ERR_INVAL;
+  }
+  wt_msg m = {.kind = WT_CMD_GROUP_RESET, .w = g->id, .x = gsid, .code = code};
+  group_post_all(g, &m, NULL, 0);
+  return 0;
+}
+
+int wt_app_group_catchup(wt_app_group *g, wt_app_session *as, uint64_t gsid) {
+  if (!g || !as || gsid == 0) {
+    return WT_ERR_INVAL;
+  }
+  if (session_group_slot(as, g) < 0) {
+    return WT_ERR_STATE;
+  }
+  wt_msg m = {.kind = WT_CMD_GROUP_CATCHUP, .w = g->id, .h = as->h, .x = gsid};
+  ctx_post(g->ctx, as->shard, &m);
+  return 0;
+}
+
+int wt_app_group_catchup_data(wt_app_group *g, wt_app_session *as, uint64_t gsid, wt_buf *b,
+                              size_t off, size_t len, int fin) {
+  if (!g || !as || gsid == 0 || (!b && len) || (b && off + len > b->cap)) {
+    return WT_ERR_INVAL;
+  }
+  if (session_group_slot(as, g) < 0) {
+    return WT_ERR_STATE;
+  }
+  if (b && len) {
+    wt_buf_ref(b);
+  }
+  wt_msg m = {.kind = WT_CMD_GROUP_CATCHUP_DATA,
+              .w = g->id,
+              .h = as->h,
+              .x = gsid,
+              .buf = len ? b : NULL,
+              .off = (uint32_t)off,
+              .len = (uint32_t)len,
+              .flags = fin ? 1 : 0};
+  ctx_post(g->ctx, as->shard, &m);
+  return 0;
+}

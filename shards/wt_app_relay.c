@@ -1,0 +1,497 @@
+/* wt_app_relay.c: the live fan-out relay, /pub?ch=NAME and /sub?ch=NAME
+ * (see wt_apps.h for what it does on the wire).
+ *
+ * Every session of a channel runs on the channel's owner worker (the
+ * route's worker_hint hashes the name), which keeps the channel: its
+ * publisher, its fan-out group (wt_app.h: the shards keep the members and
+ * write to them, one buffer per shard, no copy per subscriber) and the
+ * current group's bytes for late joiners (references to the received
+ * buffers, bounded by relay_group_max). Counters are per channel, in a
+ * process-wide registry that wt_relay_stats_json reads. */
+#define WT_LOG_MODULE "relay"
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wt_apps.h"
+#include "wt_error.h"
+#include "wt_log.h"
+
+#define RELAY_NAME_MAX 64
+
+/* ------------------------------------------------------------------ registry (stats) */
+
+typedef struct relay_stats {
+  struct relay_stats *prev, *next;
+  char name[RELAY_NAME_MAX + 1];
+  uint32_t worker;
+  _Atomic uint64_t published_datagrams, published_stream_bytes, published_streams;
+  _Atomic uint64_t subscribers, publishers, publishers_refused;
+  wt_app_group_counters grp;
+} relay_stats;
+
+static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static relay_stats *reg_head;
+
+static void reg_add(relay_stats *s) {
+  pthread_mutex_lock(&reg_mu);
+  s->prev = NULL;
+  s->next = reg_head;
+  if (reg_head) {
+    reg_head->prev = s;
+  }
+  reg_head = s;
+  pthread_mutex_unlock(&reg_mu);
+}
+
+static void reg_remove(relay_stats *s) {
+  pthread_mutex_lock(&reg_mu);
+  if (s->prev) {
+    s->prev->next = s->next;
+  } else {
+    reg_head = s->next;
+  }
+  if (s->next) {
+    s->next->prev = s->prev;
+  }
+  pthread_mutex_unlock(&reg_mu);
+}
+
+#define LD(x) ((unsigned long long)atomic_load_explicit(&(x), memory_order_relaxed))
+
+int wt_relay_stats_json(char *buf, size_t cap) {
+  size_t n = 0;
+  int w = snprintf(buf, cap, "{\"channels\":[");
+  if (w < 0 || (size_t)w >= cap) {
+    return WT_ERR_NOBUF;
+  }
+  n = (size_t)w;
+  pthread_mutex_lock(&reg_mu);
+  int first = 1;
+  for (relay_stats *s = reg_head; s; s = s->next) {
+    w = snprintf(buf + n, cap - n,
+                 "%s{\"name\":\"%s\",\"worker\":%u,\"subscribers\":%llu,\"publisher\":%llu,"
+                 "\"publishers_refused\":%llu,\"published\":{\"datagrams\":%llu,\"streams\":%llu,"
+                 "\"stream_bytes\":%llu},\"delivered\":{\"datagrams\":%llu,\"streams\":%llu,"
+                 "\"stream_bytes\":%llu},\"dropped\":{\"datagrams\":%llu,\"streams_lagged\":%llu,"
+                 "\"streams_limit\":%llu}}",
+                 first ? "" : ",", s->name, s->worker, LD(s->subscribers), LD(s->publishers),
+                 LD(s->publishers_refused), LD(s->published_datagrams), LD(s->published_streams),
+                 LD(s->published_stream_bytes), LD(s->grp.delivered_datagrams),
+                 LD(s->grp.delivered_streams), LD(s->grp.delivered_stream_bytes),
+                 LD(s->grp.dropped_datagrams), LD(s->grp.dropped_streams_lagged),
+                 LD(s->grp.dropped_streams_limit));
+    if (w < 0 || (size_t)w >= cap - n) {
+      pthread_mutex_unlock(&reg_mu);
+      return WT_ERR_NOBUF;
+    }
+    n += (size_t)w;
+    first = 0;
+  }
+  pthread_mutex_unlock(&reg_mu);
+  w = snprintf(buf + n, cap - n, "]}");
+  if (w < 0 || (size_t)w >= cap - n) {
+    return WT_ERR_NOBUF;
+  }
+  return (int)(n + (size_t)w);
+}
+
+/* ------------------------------------------------------------------ channels */
+
+typedef struct relay_chunk {
+  wt_buf *buf;
+  uint32_t off, len;
+} relay_chunk;
+
+typedef struct relay_channel relay_channel;
+
+typedef struct relay_pstream { /* a publisher uni stream = one group */
+  relay_channel *ch;
+  uint64_t gsid;
+  int done; /* FIN or reset mirrored */
+} relay_pstream;
+
+struct relay_channel {
+  relay_channel *prev, *next;
+  char name[RELAY_NAME_MAX + 1];
+  wt_app_session *pub;
+  wt_app_group *grp;
+  size_t subs;
+  /* the current group (the publisher's newest stream) for late joiners */
+  uint64_t cur_gsid;
+  int cur_fin, cur_ok; /* cur_ok: all of it is retained */
+  relay_chunk *chunks;
+  size_t n_chunks, cap_chunks, cur_bytes;
+  relay_stats *st;
+};
+
+struct wt_relay {
+  relay_channel *channels;
+  size_t n_channels;
+};
+
+typedef struct relay_sess {
+  relay_channel *ch;
+  int is_pub;
+} relay_sess;
+
+static void cur_clear(relay_channel *ch) {
+  for (size_t i = 0; i < ch->n_chunks; i++) {
+    wt_buf_unref(ch->chunks[i].buf);
+  }
+  ch->n_chunks = 0;
+  ch->cur_bytes = 0;
+  ch->cur_gsid = 0;
+  ch->cur_fin = 0;
+  ch->cur_ok = 0;
+}
+
+static void channel_free(wt_relay *r, relay_channel *ch) {
+  cur_clear(ch);
+  free(ch->chunks);
+  wt_app_group_del(ch->grp, WT_APP_RELAY_PUBLISHER_GONE);
+  if (ch->prev) {
+    ch->prev->next = ch->next;
+  } else {
+    r->channels = ch->next;
+  }
+  if (ch->next) {
+    ch->next->prev = ch->prev;
+  }
+  r->n_channels--;
+  reg_remove(ch->st);
+  free(ch->st);
+  free(ch);
+}
+
+static void channel_maybe_free(wt_relay *r, relay_channel *ch) {
+  if (!ch->pub && ch->subs == 0) {
+    channel_free(r, ch);
+  }
+}
+
+static int name_ok(const char *s, size_t n) {
+  if (n == 0 || n > RELAY_NAME_MAX) {
+    return 0;
+  }
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+          c == '.' || c == '-')) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* The channel name of a request, or a negative error. */
+static int req_name(const wt_app_request *req, char *name) {
+  int n = wt_app_query_get(req->query, "ch", name, RELAY_NAME_MAX + 1);
+  if (n < 0 || !name_ok(name, (size_t)n)) {
+    return WT_ERR_INVAL;
+  }
+  return n;
+}
+
+static uint32_t relay_worker_hint(const wt_app_request *req) {
+  char name[RELAY_NAME_MAX + 1];
+  int n = req_name(req, name);
+  uint32_t h = 2166136261u; /* FNV-1a */
+  for (int i = 0; i < n; i++) {
+    h = (h ^ (uint8_t)name[i]) * 16777619u;
+  }
+  return h;
+}
+
+static relay_channel *channel_get(wt_apps *a, wt_app_ctx *ctx, const char *name) {
+  wt_relay *r = a->relay;
+  for (relay_channel *ch = r->channels; ch; ch = ch->next) {
+    if (!strcmp(ch->name, name)) {
+      return ch;
+    }
+  }
+  if (r->n_channels >= a->cfg.relay_max_channels) {
+    return NULL;
+  }
+  relay_channel *ch = calloc(1, sizeof(*ch));
+  relay_stats *st = calloc(1, sizeof(*st));
+  if (!ch || !st || wt_app_group_new(ctx, a->cfg.relay_lag_max, &st->grp, &ch->grp) < 0) {
+    free(ch);
+    free(st);
+    return NULL;
+  }
+  snprintf(ch->name, sizeof(ch->name), "%s", name);
+  snprintf(st->name, sizeof(st->name), "%s", name);
+  st->worker = wt_app_ctx_worker(ctx);
+  ch->st = st;
+  reg_add(st);
+  ch->next = r->channels;
+  if (r->channels) {
+    r->channels->prev = ch;
+  }
+  r->channels = ch;
+  r->n_channels++;
+  return ch;
+}
+
+/* ------------------------------------------------------------------ sessions */
+
+static int relay_request(wt_app_session *as, const wt_app_request *req, int is_pub) {
+  wt_apps *a = wt_app_session_arg(as);
+  char name[RELAY_NAME_MAX + 1];
+  if (req_name(req, name) < 0) {
+    return 400;
+  }
+  if (!a->relay) {
+    a->relay = calloc(1, sizeof(*a->relay));
+    if (!a->relay) {
+      return 503;
+    }
+  }
+  relay_channel *ch = channel_get(a, wt_app_session_ctx(as), name);
+  if (!ch) {
+    return 503; /* relay_max_channels reached, or no memory */
+  }
+  if (is_pub && ch->pub) {
+    atomic_fetch_add_explicit(&ch->st->publishers_refused, 1, memory_order_relaxed);
+    channel_maybe_free(a->relay, ch);
+    return 409;
+  }
+  if (!is_pub && ch->subs >= a->cfg.relay_max_subscribers) {
+    channel_maybe_free(a->relay, ch);
+    return 503;
+  }
+  relay_sess *rs = calloc(1, sizeof(*rs));
+  if (!rs) {
+    channel_maybe_free(a->relay, ch);
+    return 503;
+  }
+  rs->ch = ch;
+  rs->is_pub = is_pub;
+  if (is_pub) {
+    ch->pub = as;
+    atomic_store_explicit(&ch->st->publishers, 1, memory_order_relaxed);
+  } else {
+    ch->subs++;
+    atomic_store_explicit(&ch->st->subscribers, ch->subs, memory_order_relaxed);
+  }
+  wt_app_session_set_user(as, rs);
+  return 200;
+}
+
+static int relay_pub_request(wt_app_session *as, const wt_app_request *req) {
+  return relay_request(as, req, 1);
+}
+
+static int relay_sub_request(wt_app_session *as, const wt_app_request *req) {
+  return relay_request(as, req, 0);
+}
+
+static void relay_sub_open(wt_app_session *as) {
+  relay_sess *rs = wt_app_session_get_user(as);
+  relay_channel *ch = rs->ch;
+  if (wt_app_group_join(ch->grp, as) < 0) {
+    wt_app_close_session(as, 0x13, (const uint8_t *)"relay: cannot join", 18);
+    return;
+  }
+  if (ch->cur_gsid && ch->cur_ok) {
+    /* a late joiner starts at the beginning of the current group */
+    wt_app_group_catchup(ch->grp, as, ch->cur_gsid);
+    for (size_t i = 0; i < ch->n_chunks; i++) {
+      relay_chunk *c = &ch->chunks[i];
+      wt_app_group_catchup_data(ch->grp, as, ch->cur_gsid, c->buf, c->off, c->len,
+                                ch->cur_fin && i + 1 == ch->n_chunks);
+    }
+    if (ch->cur_fin && ch->n_chunks == 0) {
+      wt_app_group_catchup_data(ch->grp, as, ch->cur_gsid, NULL, 0, 0, 1);
+    }
+  }
+}
+
+static void relay_close(wt_app_session *as, uint32_t code, const uint8_t *reason, size_t len,
+                        int clean) {
+  wt_apps *a = wt_app_session_arg(as);
+  relay_sess *rs = wt_app_session_get_user(as);
+  if (!rs) {
+    return;
+  }
+  relay_channel *ch = rs->ch;
+  if (rs->is_pub) {
+    ch->pub = NULL;
+    atomic_store_explicit(&ch->st->publishers, 0, memory_order_relaxed);
+  } else {
+    ch->subs--;
+    atomic_store_explicit(&ch->st->subscribers, ch->subs, memory_order_relaxed);
+  }
+  free(rs);
+  wt_app_session_set_user(as, NULL);
+  channel_maybe_free(a->relay, ch);
+}
+
+/* ------------------------------------------------------------------ publisher streams */
+
+static void relay_stream_open(wt_app_stream *st) {
+  wt_app_session *as = wt_app_stream_session(st);
+  relay_sess *rs = wt_app_session_get_user(as);
+  if (!rs || !rs->is_pub || wt_app_stream_is_bidi(st)) {
+    /* subscribers send nothing; publishers send uni streams only */
+    wt_app_stream_stop_sending(st, WT_APP_RELAY_REFUSED);
+    if (wt_app_stream_is_bidi(st)) {
+      wt_app_stream_reset(st, WT_APP_RELAY_REFUSED);
+    }
+    return;
+  }
+  relay_channel *ch = rs->ch;
+  relay_pstream *ps = calloc(1, sizeof(*ps));
+  if (!ps) {
+    wt_app_stream_stop_sending(st, WT_APP_RELAY_REFUSED);
+    return;
+  }
+  ps->ch = ch;
+  ps->gsid = wt_app_group_stream_open(ch->grp);
+  wt_app_stream_set_user(st, ps);
+  atomic_fetch_add_explicit(&ch->st->published_streams, 1, memory_order_relaxed);
+  cur_clear(ch); /* the newest stream is the current group */
+  ch->cur_gsid = ps->gsid;
+  ch->cur_ok = 1;
+}
+
+static void relay_retain(wt_apps *a, relay_channel *ch, wt_buf *b, size_t off, size_t len) {
+  if (!ch->cur_ok || len == 0) {
+    return;
+  }
+  if (ch->cur_bytes + len > a->cfg.relay_group_max || !b) {
+    uint64_t gsid = ch->cur_gsid;
+    cur_clear(ch); /* too big to replay: late joiners wait for the next group */
+    ch->cur_gsid = gsid;
+    return;
+  }
+  if (ch->n_chunks == ch->cap_chunks) {
+    size_t nc = ch->cap_chunks ? ch->cap_chunks * 2 : 16;
+    relay_chunk *c = realloc(ch->chunks, nc * sizeof(*c));
+    if (!c) {
+      uint64_t gsid = ch->cur_gsid;
+      cur_clear(ch);
+      ch->cur_gsid = gsid;
+      return;
+    }
+    ch->chunks = c;
+    ch->cap_chunks = nc;
+  }
+  wt_buf_ref(b);
+  ch->chunks[ch->n_chunks++] = (relay_chunk){.buf = b, .off = (uint32_t)off, .len = (uint32_t)len};
+  ch->cur_bytes += len;
+}
+
+static void relay_stream_data(wt_app_stream *st, const uint8_t *data, size_t len, int fin) {
+  relay_pstream *ps = wt_app_stream_get_user(st);
+  if (!ps || ps->done) {
+    return;
+  }
+  relay_channel *ch = ps->ch;
+  wt_app_session *as = wt_app_stream_session(st);
+  wt_apps *a = wt_app_session_arg(as);
+  wt_app_ctx *ctx = wt_app_session_ctx(as);
+  size_t off = 0;
+  wt_buf *b = len ? wt_app_event_buf(ctx, &off) : NULL;
+  wt_buf *own = NULL;
+  if (len && !b) { /* not from a ring buffer (cannot happen today): copy once */
+    own = b = wt_app_buf_alloc(ctx, len);
+    if (!b) {
+      return;
+    }
+    memcpy(b->data, data, len);
+    off = 0;
+  }
+  wt_app_group_stream_write(ch->grp, ps->gsid, b, off, len, fin);
+  atomic_fetch_add_explicit(&ch->st->published_stream_bytes, len, memory_order_relaxed);
+  if (ps->gsid == ch->cur_gsid) {
+    relay_retain(a, ch, b, off, len);
+    if (fin) {
+      ch->cur_fin = 1;
+    }
+  }
+  if (own) {
+    wt_buf_unref(own);
+  }
+  if (fin) {
+    ps->done = 1;
+  }
+}
+
+static void relay_stream_reset(wt_app_stream *st, uint32_t code, int has_code) {
+  relay_pstream *ps = wt_app_stream_get_user(st);
+  if (!ps || ps->done) {
+    return;
+  }
+  relay_channel *ch = ps->ch;
+  wt_app_group_stream_reset(ch->grp, ps->gsid, has_code ? code : WT_APP_RELAY_PUBLISHER_GONE);
+  ps->done = 1;
+  if (ps->gsid == ch->cur_gsid) {
+    cur_clear(ch);
+  }
+}
+
+static void relay_stream_close(wt_app_stream *st) {
+  relay_pstream *ps = wt_app_stream_get_user(st);
+  if (!ps) {
+    return;
+  }
+  if (!ps->done) { /* the publisher went away mid-group */
+    relay_channel *ch = ps->ch;
+    wt_app_group_stream_reset(ch->grp, ps->gsid, WT_APP_RELAY_PUBLISHER_GONE);
+    if (ps->gsid == ch->cur_gsid) {
+      cur_clear(ch);
+    }
+  }
+  free(ps);
+  wt_app_stream_set_user(st, NULL);
+}
+
+static void relay_datagram(wt_app_session *as, const uint8_t *data, size_t len) {
+  relay_sess *rs = wt_app_session_get_user(as);
+  if (!rs || !rs->is_pub) {
+    return; /* subscribers' datagrams are ignored */
+  }
+  relay_channel *ch = rs->ch;
+  size_t off = 0;
+  wt_buf *b = wt_app_event_buf(wt_app_session_ctx(as), &off);
+  if (!b) {
+    return;
+  }
+  (void)data;
+  wt_app_group_send_datagram(ch->grp, b, off, len);
+  atomic_fetch_add_explicit(&ch->st->published_datagrams, 1, memory_order_relaxed);
+}
+
+void wt_relay_free(wt_relay *r) {
+  if (!r) {
+    return;
+  }
+  while (r->channels) {
+    channel_free(r, r->channels);
+  }
+  free(r);
+}
+
+const wt_app_ops wt_app_relay_pub_ops = {
+    .name = "relay-pub",
+    .session_request = relay_pub_request,
+    .session_close = relay_close,
+    .stream_open = relay_stream_open,
+    .stream_data = relay_stream_data,
+    .stream_reset = relay_stream_reset,
+    .stream_close = relay_stream_close,
+    .datagram = relay_datagram,
+    .worker_hint = relay_worker_hint,
+};
+
+const wt_app_ops wt_app_relay_sub_ops = {
+    .name = "relay-sub",
+    .session_request = relay_sub_request,
+    .session_open = relay_sub_open,
+    .session_close = relay_close,
+    .stream_open = relay_stream_open,
+    .worker_hint = relay_worker_hint,
+};

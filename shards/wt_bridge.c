@@ -1,0 +1,1119 @@
+/* wt_bridge.c: the shard side of the application links (see wt_bridge.h). */
+#define WT_LOG_MODULE "bridge"
+#include "wt_bridge.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "wt_engine.h"
+#include "wt_error.h"
+#include "wt_hmap.h"
+#include "wt_log.h"
+
+#define BR_BUF_SIZE   16384 /* received stream bytes are copied in chunks of this */
+#define BR_POLL_BATCH 64
+#define BR_REQ_MAX    16384 /* path + authority + origin handed to the worker */
+#define BR_OPEN_RETRY 64    /* pending stream opens retried per poll */
+
+enum { BR_SESSION = 1, BR_STREAM = 2, BR_MIRROR = 3 };
+
+typedef struct br_stream br_stream;
+typedef struct br_member br_member;
+typedef struct br_mirror br_mirror;
+typedef struct br_group br_group;
+
+typedef struct br_pending_write {
+  struct br_pending_write *next;
+  wt_msg m;
+} br_pending_write;
+
+typedef struct br_session {
+  uint8_t type; /* BR_SESSION */
+  uint8_t answered, open;
+  uint32_t worker;
+  uint64_t h;
+  wt_session *s;
+  br_stream *streams;               /* this session's app streams */
+  br_stream *pend_head, *pend_tail; /* local opens waiting for stream credit */
+  br_member *members;               /* group memberships */
+} br_session;
+
+struct br_stream {
+  uint8_t type; /* BR_STREAM */
+  uint8_t local, bidi, reset_req;
+  uint64_t h, token;
+  wt_stream *st; /* NULL while the open waits */
+  br_session *bs;
+  br_stream *prev, *next; /* in bs->streams */
+  br_stream *pnext;       /* in bs's pending-open queue */
+  br_pending_write *wq_head, *wq_tail;
+};
+
+struct br_group {
+  uint64_t gid, lag_max;
+  uint32_t worker;
+  wt_app_group_counters *cnt;
+  br_member *members;
+};
+
+struct br_member {
+  br_group *g;
+  br_session *bs;
+  br_member *prev, *next;     /* in g->members */
+  br_member *snext;           /* in bs->members */
+  br_mirror *mirrors, *mtail; /* oldest first */
+};
+
+struct br_mirror {
+  uint8_t type; /* BR_MIRROR */
+  uint8_t fin;
+  br_member *mb;
+  br_mirror *next;
+  uint64_t gsid;
+  wt_stream *st;
+};
+
+struct wt_bridge {
+  wt_bridge_config cfg;
+  wt_link *links[64];
+  wt_engine *eng;
+  wt_hmap objs;   /* id -> br_session / br_stream */
+  wt_hmap tokens; /* worker token -> br_stream (local streams) */
+  wt_hmap groups; /* group id -> br_group */
+  uint64_t next_id;
+  uint32_t rr;
+  wt_buf_pool *pool;
+  size_t pending_opens; /* sessions may have queued opens */
+  wt_bridge_stats stats;
+};
+
+#define LIST_PUSH(head, x)                                                                         \
+  do {                                                                                             \
+    (x)->prev = NULL;                                                                              \
+    (x)->next = *(head);                                                                           \
+    if (*(head)) {                                                                                 \
+      (*(head))->prev = (x);                                                                       \
+    }                                                                                              \
+    *(head) = (x);                                                                                 \
+  } while (0)
+
+#define LIST_REMOVE(head, x)                                                                       \
+  do {                                                                                             \
+    if ((x)->prev) {                                                                               \
+      (x)->prev->next = (x)->next;                                                                 \
+    } else {                                                                                       \
+      *(head) = (x)->next;                                                                         \
+    }                                                                                              \
+    if ((x)->next) {                                                                               \
+      (x)->next->prev = (x)->prev;                                                                 \
+    }                                                                                              \
+    (x)->prev = (x)->next = NULL;                                                                  \
+  } while (0)
+
+/* ------------------------------------------------------------------ setup */
+
+int wt_bridge_new(wt_bridge **out, const wt_bridge_config *cfg) {
+  if (!out || !cfg || !cfg->router || !cfg->links || cfg->n_workers == 0 || cfg->n_workers > 64) {
+    return WT_ERR_INVAL;
+  }
+  wt_bridge *b = calloc(1, sizeof(*b));
+  if (!b) {
+    return WT_ERR_NOMEM;
+  }
+  b->cfg = *cfg;
+  for (uint32_t i = 0; i < cfg->n_workers; i++) {
+    b->links[i] = cfg->links[i];
+  }
+  b->cfg.links = b->links;
+  wt_hmap_init(&b->objs);
+  wt_hmap_init(&b->tokens);
+  wt_hmap_init(&b->groups);
+  b->next_id = (uint64_t)(cfg->shard + 1) << 48;
+  b->rr = cfg->shard;
+  if (wt_buf_pool_new(&b->pool, BR_BUF_SIZE, 4096) < 0) {
+    free(b);
+    return WT_ERR_NOMEM;
+  }
+  *out = b;
+  return 0;
+}
+
+void wt_bridge_set_engine(wt_bridge *b, wt_engine *e) {
+  b->eng = e;
+}
+
+const wt_bridge_stats *wt_bridge_get_stats(const wt_bridge *b) {
+  return &b->stats;
+}
+
+wt_buf_pool *wt_bridge_pool(wt_bridge *b) {
+  return b->pool;
+}
+
+/* ------------------------------------------------------------------ events */
+
+static void br_post(wt_bridge *b, uint32_t worker, wt_msg *m) {
+  m->sh = (uint16_t)b->cfg.shard;
+  if (wt_lring_post(&b->links[worker]->ev, m) < 0) {
+    WT_LOG_ERROR("out of memory queueing an event (kind %u): lost", m->kind);
+    if (m->buf) {
+      wt_buf_unref(m->buf);
+    }
+  }
+}
+
+static wt_buf *br_buf(wt_bridge *b, const void *data, size_t len) {
+  wt_buf *buf = wt_buf_alloc(b->pool, len);
+  if (!buf) {
+    b->stats.buf_failed++;
+    return NULL;
+  }
+  if (len) {
+    memcpy(buf->data, data, len);
+  }
+  buf->len = (uint32_t)len;
+  return buf;
+}
+
+/* ------------------------------------------------------------------ object lifetimes */
+
+static br_session *find_session(wt_bridge *b, uint64_t h) {
+  br_session *bs = wt_hmap_get(&b->objs, h);
+  return bs && bs->type == BR_SESSION ? bs : NULL;
+}
+
+static br_stream *find_stream(wt_bridge *b, uint64_t h, uint64_t token) {
+  br_stream *bst = h ? wt_hmap_get(&b->objs, h) : wt_hmap_get(&b->tokens, token);
+  return bst && bst->type == BR_STREAM ? bst : NULL;
+}
+
+static void wq_drop(br_stream *bst) {
+  while (bst->wq_head) {
+    br_pending_write *w = bst->wq_head;
+    bst->wq_head = w->next;
+    if (w->m.buf) {
+      wt_buf_unref(w->m.buf);
+    }
+    free(w);
+  }
+  bst->wq_tail = NULL;
+}
+
+static void stream_free(wt_bridge *b, br_stream *bst) {
+  if (bst->h) {
+    wt_hmap_del(&b->objs, bst->h);
+  }
+  if (bst->token) {
+    wt_hmap_del(&b->tokens, bst->token);
+  }
+  if (bst->st) {
+    wt_stream_set_user(bst->st, NULL);
+  }
+  if (bst->bs) {
+    LIST_REMOVE(&bst->bs->streams, bst);
+  }
+  wq_drop(bst);
+  free(bst);
+  b->stats.streams--;
+}
+
+static void mirror_unlink(br_mirror *mr) {
+  br_member *mb = mr->mb;
+  br_mirror **pp = &mb->mirrors, *prev = NULL;
+  while (*pp && *pp != mr) {
+    prev = *pp;
+    pp = &(*pp)->next;
+  }
+  if (*pp) {
+    *pp = mr->next;
+    if (mb->mtail == mr) {
+      mb->mtail = prev;
+    }
+  }
+}
+
+static void mirror_free(wt_bridge *b, br_mirror *mr, uint32_t reset_code, int reset) {
+  mirror_unlink(mr);
+  if (mr->st) {
+    wt_stream_set_user(mr->st, NULL);
+    if (reset) {
+      wt_stream_reset(mr->st, reset_code);
+    }
+  }
+  free(mr);
+  b->stats.mirrors--;
+}
+
+static void member_free(wt_bridge *b, br_member *mb, uint32_t reset_code, int reset) {
+  while (mb->mirrors) {
+    mirror_free(b, mb->mirrors, reset_code, reset);
+  }
+  LIST_REMOVE(&mb->g->members, mb);
+  br_member **pp = &mb->bs->members;
+  while (*pp && *pp != mb) {
+    pp = &(*pp)->snext;
+  }
+  if (*pp) {
+    *pp = mb->snext;
+  }
+  free(mb);
+  b->stats.members--;
+}
+
+/* The engine session is gone (or being forgotten): tell the worker. */
+static void session_end(wt_bridge *b, br_session *bs, uint32_t code, const uint8_t *reason,
+                        size_t len, int clean) {
+  while (bs->members) {
+    member_free(b, bs->members, 0, 0);
+  }
+  while (bs->streams) {
+    br_stream *bst = bs->streams;
+    if (!bst->st && bst->token) {
+      wt_msg m = {.kind = WT_EV_STREAM_CLOSE, .h = bst->h, .w = bst->token};
+      br_post(b, bs->worker, &m);
+    }
+    stream_free(b, bst);
+  }
+  bs->pend_head = bs->pend_tail = NULL;
+  if (bs->s) {
+    wt_session_set_user(bs->s, NULL);
+    bs->s = NULL;
+  }
+  wt_msg m = {.kind = WT_EV_SESSION_CLOSE, .h = bs->h, .code = code, .flags = clean ? 1 : 0};
+  if (reason && len) {
+    m.buf = br_buf(b, reason, len);
+    m.len = m.buf ? (uint32_t)len : 0;
+  }
+  br_post(b, bs->worker, &m);
+  wt_hmap_del(&b->objs, bs->h);
+  free(bs);
+  b->stats.sessions--;
+}
+
+/* ------------------------------------------------------------------ engine callbacks */
+
+static int br_on_session_request(void *user, wt_session *s, const wt_request *req) {
+  wt_bridge *b = user;
+  void *arg = NULL;
+  const wt_app_ops *ops = req->path ? wt_app_router_find(b->cfg.router, req->path, &arg) : NULL;
+  if (!ops) {
+    b->stats.not_found++;
+    WT_LOG_DEBUG("CONNECT %s: no route, 404", req->path ? req->path : "(no path)");
+    return 404;
+  }
+  size_t lp = strlen(req->path), la = req->authority ? strlen(req->authority) : 0,
+         lo = req->origin ? strlen(req->origin) : 0;
+  if (lp + la + lo + 3 > BR_REQ_MAX) {
+    return 431; /* the engine's header limits normally stop this earlier */
+  }
+  br_session *bs = calloc(1, sizeof(*bs));
+  wt_buf *buf = bs ? wt_buf_alloc(b->pool, lp + la + lo + 3) : NULL;
+  if (!bs || !buf) {
+    free(bs);
+    b->stats.buf_failed++;
+    return 503;
+  }
+  uint8_t *p = buf->data;
+  memcpy(p, req->path, lp + 1);
+  p += lp + 1;
+  if (la) {
+    memcpy(p, req->authority, la);
+  }
+  p[la] = 0;
+  p += la + 1;
+  if (lo) {
+    memcpy(p, req->origin, lo);
+  }
+  p[lo] = 0;
+  buf->len = (uint32_t)(lp + la + lo + 3);
+  bs->type = BR_SESSION;
+  bs->s = s;
+  bs->h = ++b->next_id;
+  if (ops->worker_hint) {
+    const char *q = strchr(req->path, '?');
+    wt_app_request areq = {.path = req->path,
+                           .query = q ? q + 1 : "",
+                           .authority = req->authority,
+                           .origin = req->origin};
+    bs->worker = ops->worker_hint(&areq) % b->cfg.n_workers;
+  } else {
+    bs->worker = b->rr++ % b->cfg.n_workers;
+  }
+  if (wt_hmap_put(&b->objs, bs->h, bs) < 0) {
+    wt_buf_unref(buf);
+    free(bs);
+    return 503;
+  }
+  b->stats.sessions++;
+  wt_session_set_user(s, bs);
+  wt_msg m = {.kind = WT_EV_SESSION_REQUEST,
+              .h = bs->h,
+              .x = wt_session_id(s),
+              .buf = buf,
+              .len = buf->len};
+  br_post(b, bs->worker, &m);
+  return WT_SESSION_DEFER;
+}
+
+static void br_on_session_open(void *user, wt_session *s) {
+  wt_bridge *b = user;
+  br_session *bs = wt_session_get_user(s);
+  if (!bs) {
+    return;
+  }
+  bs->open = 1;
+  wt_msg m = {.kind = WT_EV_SESSION_OPEN, .h = bs->h, .x = wt_session_max_datagram(s)};
+  br_post(b, bs->worker, &m);
+}
+
+static void br_on_session_close(void *user, wt_session *s, uint32_t code, const uint8_t *reason,
+                                size_t reason_len, int clean) {
+  wt_bridge *b = user;
+  br_session *bs = wt_session_get_user(s);
+  if (bs) {
+    session_end(b, bs, code, reason, reason_len, clean);
+  }
+}
+
+static void br_on_session_drain(void *user, wt_session *s) {
+  wt_bridge *b = user;
+  br_session *bs = wt_session_get_user(s);
+  if (bs) {
+    wt_msg m = {.kind = WT_EV_SESSION_DRAIN, .h = bs->h};
+    br_post(b, bs->worker, &m);
+  }
+}
+
+static void br_on_stream_open(void *user, wt_session *s, wt_stream *st) {
+  wt_bridge *b = user;
+  br_session *bs = wt_session_get_user(s);
+  br_stream *bst = bs && bs->open ? calloc(1, sizeof(*bst)) : NULL;
+  if (bst) {
+    bst->type = BR_STREAM;
+    bst->h = ++b->next_id;
+    if (wt_hmap_put(&b->objs, bst->h, bst) < 0) {
+      free(bst);
+      bst = NULL;
+    }
+  }
+  if (!bst) {
+    /* not routed to an app (or no memory): refuse the stream */
+    wt_stream_stop_sending(st, 0);
+    if (wt_stream_is_bidi(st)) {
+      wt_stream_reset(st, 0);
+    }
+    return;
+  }
+  b->stats.streams++;
+  bst->st = st;
+  bst->bs = bs;
+  bst->bidi = wt_stream_is_bidi(st) ? 1 : 0;
+  LIST_PUSH(&bs->streams, bst);
+  wt_stream_set_user(st, bst);
+  wt_stream_set_manual_credit(st, 1); /* credit only for what the worker consumed */
+  wt_msg m = {.kind = WT_EV_STREAM_OPEN,
+              .h = bst->h,
+              .y = bs->h,
+              .x = wt_stream_id(st),
+              .flags = bst->bidi};
+  br_post(b, bs->worker, &m);
+}
+
+static void br_on_stream_data(void *user, wt_stream *st, const uint8_t *data, size_t len, int fin) {
+  wt_bridge *b = user;
+  br_stream *bst = wt_stream_get_user(st);
+  if (!bst || bst->type != BR_STREAM) {
+    wt_stream_consume(st, len);
+    return;
+  }
+  size_t done = 0;
+  do {
+    size_t n = len - done < BR_BUF_SIZE ? len - done : BR_BUF_SIZE;
+    wt_msg m = {.kind = WT_EV_STREAM_DATA, .h = bst->h};
+    if (n) {
+      m.buf = br_buf(b, data + done, n);
+      if (!m.buf) {
+        /* no memory: the bytes are lost to the app; fail the stream loudly */
+        WT_LOG_WARN("stream %llu: no buffer for received data: resetting",
+                    (unsigned long long)wt_stream_id(st));
+        wt_stream_consume(st, len - done);
+        wt_stream_stop_sending(st, 0);
+        return;
+      }
+      m.len = (uint32_t)n;
+    }
+    done += n;
+    m.flags = fin && done == len;
+    br_post(b, bst->bs->worker, &m);
+  } while (done < len);
+}
+
+static void br_on_stream_reset(void *user, wt_stream *st, uint32_t code, int has_code) {
+  wt_bridge *b = user;
+  br_stream *bst = wt_stream_get_user(st);
+  if (bst && bst->type == BR_STREAM) {
+    wt_msg m = {.kind = WT_EV_STREAM_RESET, .h = bst->h, .code = code, .flags = has_code ? 1 : 0};
+    br_post(b, bst->bs->worker, &m);
+  }
+}
+
+static void br_on_stream_stop(void *user, wt_stream *st, uint32_t code, int has_code) {
+  wt_bridge *b = user;
+  void *u = wt_stream_get_user(st);
+  if (!u) {
+    return;
+  }
+  if (*(uint8_t *)u == BR_MIRROR) {
+    /* a subscriber does not want this mirrored stream: drop it */
+    mirror_free(b, u, 0, 0);
+    return;
+  }
+  br_stream *bst = u;
+  wt_msg m = {.kind = WT_EV_STREAM_STOP, .h = bst->h, .code = code, .flags = has_code ? 1 : 0};
+  br_post(b, bst->bs->worker, &m);
+}
+
+static void br_on_stream_close(void *user, wt_stream *st) {
+  wt_bridge *b = user;
+  void *u = wt_stream_get_user(st);
+  if (!u) {
+    return;
+  }
+  if (*(uint8_t *)u == BR_MIRROR) {
+    br_mirror *mr = u;
+    mr->st = NULL;
+    mirror_free(b, mr, 0, 0);
+    return;
+  }
+  br_stream *bst = u;
+  wt_msg m = {.kind = WT_EV_STREAM_CLOSE, .h = bst->h, .w = bst->token};
+  br_post(b, bst->bs->worker, &m);
+  bst->st = NULL;
+  stream_free(b, bst);
+}
+
+static void br_on_datagram(void *user, wt_session *s, const uint8_t *data, size_t len) {
+  wt_bridge *b = user;
+  br_session *bs = wt_session_get_user(s);
+  if (!bs || !bs->open) {
+    return;
+  }
+  wt_buf *buf = br_buf(b, data, len);
+  if (!buf) {
+    b->stats.datagrams_dropped++;
+    return;
+  }
+  wt_msg m = {.kind = WT_EV_DATAGRAM,
+              .h = bs->h,
+              .buf = buf,
+              .len = (uint32_t)len,
+              .sh = (uint16_t)b->cfg.shard};
+  if (wt_lring_post_or_drop(&b->links[bs->worker]->ev, &m) < 0) {
+    wt_buf_unref(buf);
+    b->stats.datagrams_dropped++;
+  }
+}
+
+void wt_bridge_engine_callbacks(wt_engine_callbacks *cb) {
+  memset(cb, 0, sizeof(*cb));
+  cb->session_request = br_on_session_request;
+  cb->session_open = br_on_session_open;
+  cb->session_close = br_on_session_close;
+  cb->session_drain = br_on_session_drain;
+  cb->stream_open = br_on_stream_open;
+  cb->stream_data = br_on_stream_data;
+  cb->stream_reset = br_on_stream_reset;
+  cb->stream_stop = br_on_stream_stop;
+  cb->stream_close = br_on_stream_close;
+  cb->datagram = br_on_datagram;
+}
+
+/* ------------------------------------------------------------------ releases */
+
+static void br_release_unref(void *arg, const uint8_t *data, size_t len) {
+  (void)data;
+  (void)len;
+  wt_buf_unref(arg);
+}
+
+/* A write of the worker's is acknowledged (or dropped): its bytes go back
+ * to the worker as credit. */
+static void br_release_write(void *arg, const uint8_t *data, size_t len) {
+  (void)data;
+  wt_buf *buf = arg;
+  wt_bridge *b = (wt_bridge *)(uintptr_t)buf->tag2;
+  br_stream *bst = find_stream(b, buf->tag, 0);
+  if (bst && bst->bs) {
+    wt_msg m = {.kind = WT_EV_STREAM_CREDIT, .h = bst->h, .x = len};
+    br_post(b, bst->bs->worker, &m);
+  }
+  wt_buf_unref(buf);
+}
+
+/* ------------------------------------------------------------------ commands */
+
+static void br_write(wt_bridge *b, br_stream *bst, const wt_msg *m) {
+  if (bst->reset_req) {
+    if (m->buf) {
+      wt_buf_unref(m->buf);
+    }
+    return;
+  }
+  if (!m->buf || m->len == 0) {
+    if (m->flags & 1) {
+      wt_stream_write(bst->st, NULL, 0, 1);
+    }
+    if (m->buf) {
+      wt_buf_unref(m->buf);
+    }
+    return;
+  }
+  m->buf->tag = bst->h;
+  m->buf->tag2 = (uint64_t)(uintptr_t)b;
+  int rv = wt_stream_write_ref(bst->st, m->buf->data + m->off, m->len, m->flags & 1,
+                               br_release_write, m->buf);
+  if (rv < 0) {
+    /* the stream cannot take it (reset, stopped): give the credit back so
+     * the app is not stuck waiting; stream_stop/close tell it why */
+    wt_msg c = {.kind = WT_EV_STREAM_CREDIT, .h = bst->h, .x = m->len};
+    br_post(b, bst->bs->worker, &c);
+    wt_buf_unref(m->buf);
+  }
+}
+
+static void br_open_done(wt_bridge *b, br_stream *bst, wt_stream *st) {
+  bst->st = st;
+  bst->h = ++b->next_id;
+  if (wt_hmap_put(&b->objs, bst->h, bst) < 0) {
+    bst->h = 0; /* still reachable by token */
+  }
+  wt_stream_set_user(st, bst);
+  wt_msg m = {.kind = WT_EV_STREAM_OPENED, .h = bst->h, .w = bst->token, .x = wt_stream_id(st)};
+  br_post(b, bst->bs->worker, &m);
+  if (bst->reset_req) {
+    wt_stream_reset(st, 0);
+  }
+  while (bst->wq_head) {
+    br_pending_write *w = bst->wq_head;
+    bst->wq_head = w->next;
+    if (!bst->wq_head) {
+      bst->wq_tail = NULL;
+    }
+    br_write(b, bst, &w->m);
+    free(w);
+  }
+}
+
+/* 1 if opened (or failed for good), 0 if it must wait for stream credit. */
+static int br_try_open(wt_bridge *b, br_stream *bst) {
+  wt_stream *st = NULL;
+  int rv = wt_session_open_stream(bst->bs->s, bst->bidi, &st);
+  if (rv == WT_ERR_AGAIN) {
+    return 0;
+  }
+  if (rv < 0) {
+    wt_msg m = {.kind = WT_EV_STREAM_CLOSE, .w = bst->token};
+    br_post(b, bst->bs->worker, &m);
+    stream_free(b, bst);
+    return 1;
+  }
+  br_open_done(b, bst, st);
+  return 1;
+}
+
+static void cmd_open_stream(wt_bridge *b, const wt_msg *m) {
+  br_session *bs = find_session(b, m->h);
+  if (!bs || !bs->open || !bs->s) {
+    b->stats.stale_commands++;
+    return; /* the worker hears the session close and drops its stream */
+  }
+  br_stream *bst = calloc(1, sizeof(*bst));
+  if (!bst || wt_hmap_put(&b->tokens, m->w, bst) < 0) {
+    free(bst);
+    wt_msg c = {.kind = WT_EV_STREAM_CLOSE, .w = m->w};
+    br_post(b, bs->worker, &c);
+    return;
+  }
+  b->stats.streams++;
+  bst->type = BR_STREAM;
+  bst->local = 1;
+  bst->bidi = m->flags & 1;
+  bst->token = m->w;
+  bst->bs = bs;
+  LIST_PUSH(&bs->streams, bst);
+  if (bs->pend_head || !br_try_open(b, bst)) {
+    if (bs->pend_tail) {
+      bs->pend_tail->pnext = bst;
+    } else {
+      bs->pend_head = bst;
+    }
+    bs->pend_tail = bst;
+    b->pending_opens++;
+  }
+}
+
+static void retry_opens(wt_bridge *b) {
+  size_t budget = BR_OPEN_RETRY, left = 0;
+  WT_HMAP_FOREACH(&b->objs, slot) {
+    br_session *bs = slot->val;
+    if (bs->type != BR_SESSION || !bs->pend_head) {
+      continue;
+    }
+    /* a pending stream is freed only with its session (which clears the
+     * queue) or by br_try_open itself: read pnext first */
+    while (bs->pend_head && budget) {
+      br_stream *bst = bs->pend_head, *nx = bst->pnext;
+      budget--;
+      if (!br_try_open(b, bst)) {
+        break;
+      }
+      bs->pend_head = nx;
+      if (!bs->pend_head) {
+        bs->pend_tail = NULL;
+      }
+    }
+    left += bs->pend_head != NULL;
+  }
+  b->pending_opens = left;
+}
+
+static void queue_write(br_stream *bst, const wt_msg *m) {
+  br_pending_write *w = malloc(sizeof(*w));
+  if (!w) {
+    if (m->buf) {
+      wt_buf_unref(m->buf);
+    }
+    return;
+  }
+  w->next = NULL;
+  w->m = *m;
+  if (bst->wq_tail) {
+    bst->wq_tail->next = w;
+  } else {
+    bst->wq_head = w;
+  }
+  bst->wq_tail = w;
+}
+
+/* ------------------------------------------------------------------ fan-out groups */
+
+static br_member *find_member(br_session *bs, const br_group *g) {
+  for (br_member *mb = bs->members; mb; mb = mb->snext) {
+    if (mb->g == g) {
+      return mb;
+    }
+  }
+  return NULL;
+}
+
+static br_mirror *find_mirror(br_member *mb, uint64_t gsid) {
+  for (br_mirror *mr = mb->mtail ? mb->mirrors : NULL; mr; mr = mr->next) {
+    if (mr->gsid == gsid) {
+      return mr;
+    }
+  }
+  return NULL;
+}
+
+static void mirror_open(wt_bridge *b, br_member *mb, uint64_t gsid) {
+  if (!mb->bs->s || !mb->bs->open || find_mirror(mb, gsid)) {
+    return;
+  }
+  wt_stream *st = NULL;
+  if (wt_session_open_stream(mb->bs->s, 0, &st) < 0) {
+    if (mb->g->cnt) {
+      atomic_fetch_add_explicit(&mb->g->cnt->dropped_streams_limit, 1, memory_order_relaxed);
+    }
+    return; /* this member skips the group */
+  }
+  br_mirror *mr = calloc(1, sizeof(*mr));
+  if (!mr) {
+    wt_stream_reset(st, WT_APP_GROUP_LAGGED);
+    return;
+  }
+  mr->type = BR_MIRROR;
+  mr->mb = mb;
+  mr->gsid = gsid;
+  mr->st = st;
+  if (mb->mtail) {
+    mb->mtail->next = mr;
+  } else {
+    mb->mirrors = mr;
+  }
+  mb->mtail = mr;
+  wt_stream_set_user(st, mr);
+  b->stats.mirrors++;
+}
+
+/* Write len bytes of buf to mirror gsid of member mb, enforcing the lag
+ * bound first (oldest mirrored streams reset until the rest fits). */
+static void mirror_write(wt_bridge *b, br_member *mb, uint64_t gsid, wt_buf *buf, uint32_t off,
+                         uint32_t len, int fin) {
+  br_mirror *mr = find_mirror(mb, gsid);
+  if (!mr || mr->fin) {
+    return;
+  }
+  br_group *g = mb->g;
+  uint64_t backlog = 0;
+  for (br_mirror *x = mb->mirrors; x; x = x->next) {
+    backlog += x->st ? wt_stream_send_backlog(x->st) : 0;
+  }
+  while (backlog + len > g->lag_max && mb->mirrors) {
+    br_mirror *old = mb->mirrors;
+    uint64_t had = old->st ? wt_stream_send_backlog(old->st) : 0;
+    backlog = backlog > had ? backlog - had : 0;
+    if (g->cnt) {
+      atomic_fetch_add_explicit(&g->cnt->dropped_streams_lagged, 1, memory_order_relaxed);
+    }
+    int was_target = old == mr;
+    mirror_free(b, old, WT_APP_GROUP_LAGGED, 1);
+    if (was_target) {
+      return; /* this member skips the rest of the group */
+    }
+  }
+  int rv;
+  if (len) {
+    wt_buf_ref(buf);
+    rv = wt_stream_write_ref(mr->st, buf->data + off, len, fin, br_release_unref, buf);
+    if (rv < 0) {
+      wt_buf_unref(buf);
+    }
+  } else {
+    rv = wt_stream_write(mr->st, NULL, 0, fin);
+  }
+  if (rv < 0) {
+    return;
+  }
+  if (fin) {
+    mr->fin = 1;
+  }
+  if (g->cnt) {
+    atomic_fetch_add_explicit(&g->cnt->delivered_stream_bytes, len, memory_order_relaxed);
+    if (fin) {
+      atomic_fetch_add_explicit(&g->cnt->delivered_streams, 1, memory_order_relaxed);
+    }
+  }
+}
+
+static void group_free(wt_bridge *b, br_group *g, uint32_t code) {
+  while (g->members) {
+    member_free(b, g->members, code, 1);
+  }
+  wt_hmap_del(&b->groups, g->gid);
+  free(g);
+  b->stats.groups--;
+}
+
+static void cmd_group(wt_bridge *b, const wt_msg *m) {
+  br_group *g = wt_hmap_get(&b->groups, m->w);
+  if (m->kind == WT_CMD_GROUP_NEW) {
+    if (g) {
+      return;
+    }
+    g = calloc(1, sizeof(*g));
+    if (!g || wt_hmap_put(&b->groups, m->w, g) < 0) {
+      free(g);
+      WT_LOG_ERROR("no memory for a fan-out group");
+      return;
+    }
+    g->gid = m->w;
+    g->lag_max = m->x;
+    g->cnt = (wt_app_group_counters *)(uintptr_t)m->y;
+    b->stats.groups++;
+    return;
+  }
+  if (!g) {
+    b->stats.stale_commands++;
+    return;
+  }
+  switch (m->kind) {
+  case WT_CMD_GROUP_DEL:
+    group_free(b, g, m->code);
+    return;
+  case WT_CMD_GROUP_JOIN: {
+    br_session *bs = find_session(b, m->h);
+    if (!bs || find_member(bs, g)) {
+      return;
+    }
+    br_member *mb = calloc(1, sizeof(*mb));
+    if (!mb) {
+      return;
+    }
+    mb->g = g;
+    mb->bs = bs;
+    LIST_PUSH(&g->members, mb);
+    mb->snext = bs->members;
+    bs->members = mb;
+    b->stats.members++;
+    return;
+  }
+  case WT_CMD_GROUP_LEAVE: {
+    br_session *bs = find_session(b, m->h);
+    br_member *mb = bs ? find_member(bs, g) : NULL;
+    if (mb) {
+      member_free(b, mb, 0, 1);
+    }
+    return;
+  }
+  case WT_CMD_GROUP_DATAGRAM: {
+    uint64_t ok = 0, dropped = 0;
+    for (br_member *mb = g->members; mb; mb = mb->next) {
+      if (!mb->bs->s || !mb->bs->open) {
+        continue;
+      }
+      wt_buf_ref(m->buf);
+      if (wt_session_send_datagram_ref(mb->bs->s, m->buf->data + m->off, m->len, br_release_unref,
+                                       m->buf) < 0) {
+        wt_buf_unref(m->buf);
+        dropped++;
+      } else {
+        ok++;
+      }
+    }
+    if (g->cnt) {
+      atomic_fetch_add_explicit(&g->cnt->delivered_datagrams, ok, memory_order_relaxed);
+      atomic_fetch_add_explicit(&g->cnt->dropped_datagrams, dropped, memory_order_relaxed);
+    }
+    return;
+  }
+  case WT_CMD_GROUP_STREAM:
+    for (br_member *mb = g->members; mb; mb = mb->next) {
+      mirror_open(b, mb, m->x);
+    }
+    return;
+  case WT_CMD_GROUP_WRITE:
+    for (br_member *mb = g->members; mb; mb = mb->next) {
+      mirror_write(b, mb, m->x, m->buf, m->off, m->len, m->flags & 1);
+    }
+    return;
+  case WT_CMD_GROUP_RESET:
+    for (br_member *mb = g->members; mb; mb = mb->next) {
+      br_mirror *mr = find_mirror(mb, m->x);
+      if (mr) {
+        mirror_free(b, mr, m->code, !mr->fin);
+      }
+    }
+    return;
+  case WT_CMD_GROUP_CATCHUP:
+  case WT_CMD_GROUP_CATCHUP_DATA: {
+    br_session *bs = find_session(b, m->h);
+    br_member *mb = bs ? find_member(bs, g) : NULL;
+    if (!mb) {
+      return;
+    }
+    if (m->kind == WT_CMD_GROUP_CATCHUP) {
+      mirror_open(b, mb, m->x);
+    } else {
+      mirror_write(b, mb, m->x, m->buf, m->off, m->len, m->flags & 1);
+    }
+    return;
+  }
+  default:
+    return;
+  }
+}
+
+/* ------------------------------------------------------------------ dispatch */
+
+static void cmd_dispatch(wt_bridge *b, const wt_msg *m) {
+  switch (m->kind) {
+  case WT_CMD_RESPOND: {
+    br_session *bs = find_session(b, m->h);
+    if (!bs || bs->answered || !bs->s) {
+      b->stats.stale_commands++;
+      break;
+    }
+    bs->answered = 1;
+    if (m->code == 200) {
+      wt_session_respond(bs->s, 200);
+      break;
+    }
+    /* refused: the engine frees its session; the app already forgot it */
+    wt_session *s = bs->s;
+    wt_session_set_user(s, NULL);
+    bs->s = NULL;
+    wt_hmap_del(&b->objs, bs->h);
+    free(bs);
+    b->stats.sessions--;
+    wt_session_respond(s, (int)m->code);
+    break;
+  }
+  case WT_CMD_DATAGRAM: {
+    br_session *bs = find_session(b, m->h);
+    if (!bs || !bs->s || !m->buf ||
+        wt_session_send_datagram_ref(bs->s, m->buf->data + m->off, m->len, br_release_unref,
+                                     m->buf) < 0) {
+      b->stats.datagrams_dropped++;
+      break; /* the buffer is released below */
+    }
+    return; /* the engine holds the buffer now */
+  }
+  case WT_CMD_OPEN_STREAM:
+    cmd_open_stream(b, m);
+    break;
+  case WT_CMD_WRITE: {
+    br_stream *bst = find_stream(b, m->h, m->w);
+    if (!bst) {
+      b->stats.stale_commands++;
+      break;
+    }
+    if (!bst->st) {
+      queue_write(bst, m);
+    } else {
+      br_write(b, bst, m);
+    }
+    return; /* br_write / queue_write own the buffer */
+  }
+  case WT_CMD_RESET:
+  case WT_CMD_STOP_SENDING: {
+    br_stream *bst = find_stream(b, m->h, m->w);
+    if (!bst) {
+      b->stats.stale_commands++;
+      break;
+    }
+    if (m->kind == WT_CMD_RESET) {
+      bst->reset_req = 1;
+      if (bst->st) {
+        wt_stream_reset(bst->st, m->code);
+      }
+    } else if (bst->st) {
+      wt_stream_stop_sending(bst->st, m->code);
+    }
+    break;
+  }
+  case WT_CMD_CONSUME: {
+    br_stream *bst = find_stream(b, m->h, m->w);
+    if (bst && bst->st) {
+      wt_stream_consume(bst->st, m->x);
+    }
+    break;
+  }
+  case WT_CMD_CLOSE: {
+    br_session *bs = find_session(b, m->h);
+    if (bs && bs->s) {
+      wt_session_close(bs->s, m->code, m->buf ? m->buf->data + m->off : NULL, m->buf ? m->len : 0);
+    }
+    break;
+  }
+  case WT_CMD_DRAIN: {
+    br_session *bs = find_session(b, m->h);
+    if (bs && bs->s) {
+      wt_session_drain(bs->s);
+    }
+    break;
+  }
+  default:
+    if (m->kind >= WT_CMD_GROUP_NEW && m->kind <= WT_CMD_GROUP_CATCHUP_DATA) {
+      cmd_group(b, m);
+    } else {
+      WT_LOG_ERROR("unknown command kind %u", m->kind);
+    }
+    break;
+  }
+  if (m->buf) {
+    wt_buf_unref(m->buf);
+  }
+}
+
+size_t wt_bridge_poll(wt_bridge *b, size_t max) {
+  wt_msg batch[BR_POLL_BATCH];
+  size_t done = 0;
+  int more = 1;
+  while (more && done < max) {
+    more = 0;
+    for (uint32_t w = 0; w < b->cfg.n_workers && done < max; w++) {
+      size_t want = max - done < BR_POLL_BATCH ? max - done : BR_POLL_BATCH;
+      uint32_t n = wt_lring_poll(&b->links[w]->cmd, batch, (uint32_t)want);
+      for (uint32_t i = 0; i < n; i++) {
+        cmd_dispatch(b, &batch[i]);
+      }
+      done += n;
+      more |= n == want;
+    }
+  }
+  if (b->pending_opens) {
+    retry_opens(b);
+  }
+  wt_buf_pool_collect(b->pool);
+  return done;
+}
+
+int wt_bridge_flush(wt_bridge *b) {
+  int more = 0;
+  for (uint32_t w = 0; w < b->cfg.n_workers; w++) {
+    more |= wt_lring_flush(&b->links[w]->ev);
+  }
+  return more;
+}
+
+int wt_bridge_pending(wt_bridge *b) {
+  for (uint32_t w = 0; w < b->cfg.n_workers; w++) {
+    if (wt_lring_pending(&b->links[w]->cmd)) {
+      return 1;
+    }
+  }
+  return b->pending_opens > 0;
+}
+
+void wt_bridge_drain(wt_bridge *b) {
+  WT_HMAP_FOREACH(&b->objs, slot) {
+    br_session *bs = slot->val;
+    if (bs->type == BR_SESSION && bs->open) {
+      wt_msg m = {.kind = WT_EV_SESSION_DRAIN, .h = bs->h};
+      br_post(b, bs->worker, &m);
+    }
+  }
+}
+
+void wt_bridge_detach(wt_bridge *b) {
+  /* groups first (members point at sessions), then sessions */
+  for (;;) {
+    br_group *g = NULL;
+    WT_HMAP_FOREACH(&b->groups, slot) {
+      g = slot->val;
+      break;
+    }
+    if (!g) {
+      break;
+    }
+    group_free(b, g, 0);
+  }
+  for (;;) {
+    br_session *bs = NULL;
+    WT_HMAP_FOREACH(&b->objs, slot) {
+      if (((br_session *)slot->val)->type == BR_SESSION) {
+        bs = slot->val;
+        break;
+      }
+    }
+    if (!bs) {
+      break;
+    }
+    session_end(b, bs, 0, NULL, 0, 0);
+  }
+  /* streams left have no session (none should): forget them */
+  for (;;) {
+    br_stream *bst = NULL;
+    WT_HMAP_FOREACH(&b->objs, slot) {
+      bst = slot->val;
+      break;
+    }
+    if (!bst) {
+      break;
+    }
+    stream_free(b, bst);
+  }
+  wt_bridge_flush(b);
+}
+
+void wt_bridge_del(wt_bridge *b) {
+  if (!b) {
+    return;
+  }
+  wt_bridge_detach(b);
+  wt_hmap_free(&b->objs);
+  wt_hmap_free(&b->tokens);
+  wt_hmap_free(&b->groups);
+  wt_buf_pool_del(b->pool);
+  free(b);
+}

@@ -1,0 +1,76 @@
+/* wt_bridge.h: the shard side of the application links.
+ *
+ * A shard's engine reports sessions, streams and datagrams to the bridge
+ * (its engine callbacks); the bridge turns them into events on the link of
+ * the worker that owns the session, and turns the workers' commands into
+ * engine calls. It also executes the fan-out groups (wt_app.h): the
+ * members on this shard, their mirrored streams and the lag bound.
+ *
+ * Which worker: the route's worker_hint (the relay keeps a channel on one
+ * worker), else round robin. The bridge answers 404 itself when no route
+ * matches; otherwise it defers the CONNECT (WT_SESSION_DEFER) until the
+ * worker's application answers (WT_CMD_RESPOND).
+ *
+ * Flow control: every WebTransport stream the app sees uses the engine's
+ * manual credit; the bridge returns credit to the peer only when the
+ * worker says it consumed the bytes (WT_CMD_CONSUME), so a slow worker
+ * pushes back on the peer instead of growing queues. Writes are zero-copy
+ * (wt_stream_write_ref): the worker's buffer is referenced until the peer
+ * acknowledges it, then its bytes go back to the worker as credit
+ * (WT_EV_STREAM_CREDIT). Datagrams to a full ring are dropped and counted.
+ *
+ * Ids: every session and stream gets a 64-bit id, never reused, that the
+ * messages carry; a command for an id that is gone is ignored (its buffer
+ * released). Threads: the shard's. */
+#ifndef WT_BRIDGE_H
+#define WT_BRIDGE_H
+
+#include <stdint.h>
+
+#include "wt_app.h"
+#include "wt_link.h"
+
+struct wt_engine;
+struct wt_engine_callbacks;
+
+typedef struct wt_bridge wt_bridge;
+
+typedef struct wt_bridge_stats {
+  uint64_t not_found;         /* CONNECTs answered 404 (no route) */
+  uint64_t sessions, streams; /* live */
+  uint64_t datagrams_dropped; /* to the worker (ring full) or from it (queue full, too big) */
+  uint64_t stale_commands;    /* for objects already gone */
+  uint64_t groups, members, mirrors;
+  uint64_t buf_failed;
+} wt_bridge_stats;
+
+typedef struct wt_bridge_config {
+  uint32_t shard, n_workers;
+  const wt_app_router *router; /* this shard's: lookups and worker hints only */
+  wt_link *const *links;       /* n_workers: [worker] */
+} wt_bridge_config;
+
+int wt_bridge_new(wt_bridge **out, const wt_bridge_config *cfg);
+/* Fill cb with the engine callbacks (user pointer = the bridge). */
+void wt_bridge_engine_callbacks(struct wt_engine_callbacks *cb);
+void wt_bridge_set_engine(wt_bridge *b, struct wt_engine *e);
+/* Handle up to max commands (all links) and retry the stream opens that
+ * waited for the peer's stream credit. Returns the commands handled. */
+size_t wt_bridge_poll(wt_bridge *b, size_t max);
+/* Send the queued events (overflow first) and wake sleeping workers.
+ * Returns 1 while overflow is left. */
+int wt_bridge_flush(wt_bridge *b);
+/* 1 if a command waits (the shard's pre-sleep re-check). */
+int wt_bridge_pending(wt_bridge *b);
+/* Every open session's app hears session_drain (server shutting down). */
+void wt_bridge_drain(wt_bridge *b);
+/* The engine is about to be freed: tell the workers that every session is
+ * closed (clean = 0) and forget the engine objects. Releases the engine
+ * makes while being freed are still handled: call wt_bridge_del after
+ * wt_engine_del. */
+void wt_bridge_detach(wt_bridge *b);
+void wt_bridge_del(wt_bridge *b);
+const wt_bridge_stats *wt_bridge_get_stats(const wt_bridge *b);
+wt_buf_pool *wt_bridge_pool(wt_bridge *b);
+
+#endif

@@ -1,0 +1,50 @@
+/* wt_worker.h: an application worker thread.
+ *
+ * A worker runs applications (wt_app.h) for the sessions the shards route
+ * to it: its own router (the built-in apps, each with this worker's state
+ * and counters), timers, buffer pool and dispatcher (wt_app_ctx.h), and
+ * one link per shard (wt_link.h).
+ *
+ * The loop, one turn: events from every link (bounded), due timers, send
+ * the commands (waking shards that sleep); sleep on the eventfd with the
+ * next timer as timeout when no event is waiting (announced first, so a
+ * shard that posts meanwhile writes the eventfd).
+ *
+ * Stopping: wt_worker_stop (any thread) once every shard has detached (so
+ * every session's close is already in the rings): the worker handles what
+ * is left, delivers the closes, frees its applications and returns. */
+#ifndef WT_WORKER_H
+#define WT_WORKER_H
+
+#include <stdint.h>
+
+#include "wt_apps.h"
+#include "wt_link.h"
+
+typedef struct wt_worker wt_worker;
+
+typedef struct wt_worker_config {
+  uint32_t id, n_workers, n_shards;
+  wt_link *const *links; /* [shard] */
+  wt_waker *waker;       /* this worker's (efd created by the caller) */
+  int builtin_apps;      /* route /echo, /source, /sink, /pub, /sub */
+  wt_apps_config apps;
+  uint32_t stream_credit; /* 0 = default */
+} wt_worker_config;
+
+/* On the worker's own thread (its pool and timers belong to it). */
+int wt_worker_new(wt_worker **out, const wt_worker_config *cfg);
+int wt_worker_run(wt_worker *w);
+void wt_worker_del(wt_worker *w);
+/* Any thread. */
+void wt_worker_stop(wt_worker *w);
+/* Any thread: ask the worker to publish its counters (it also does every
+ * 50 ms and when it stops); returns the request's number for
+ * wt_worker_read_counters. */
+uint64_t wt_worker_request_counters(wt_worker *w);
+/* Any thread: copy the last published counters; returns 1 if they answer
+ * request seq (or a later one), else 0 (the copy is older). */
+int wt_worker_read_counters(wt_worker *w, uint64_t seq, wt_apps_counters *out,
+                            wt_app_ctx_stats *ctx_out);
+
+#endif
