@@ -26,27 +26,25 @@ typedef struct relay_stats {
   struct relay_stats *prev, *next;
   char name[RELAY_NAME_MAX + 1];
   uint32_t worker;
+  int live;         /* a channel uses it now (under reg_mu) */
+  uint64_t retired; /* when it was last released (order of retirement) */
   _Atomic uint64_t published_datagrams, published_stream_bytes, published_streams;
   _Atomic uint64_t subscribers, publishers, publishers_refused;
   wt_app_group_counters grp;
 } relay_stats;
 
+/* The counters of a channel outlive it: a channel that ends (no publisher,
+ * no subscriber) leaves its entry "retired", and the next channel of that
+ * name continues its counters. At most RELAY_RETIRED_MAX retired entries are
+ * kept (the oldest go first). */
+#define RELAY_RETIRED_MAX 1024
+
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static relay_stats *reg_head;
+static size_t reg_retired;
+static uint64_t reg_clock;
 
-static void reg_add(relay_stats *s) {
-  pthread_mutex_lock(&reg_mu);
-  s->prev = NULL;
-  s->next = reg_head;
-  if (reg_head) {
-    reg_head->prev = s;
-  }
-  reg_head = s;
-  pthread_mutex_unlock(&reg_mu);
-}
-
-static void reg_remove(relay_stats *s) {
-  pthread_mutex_lock(&reg_mu);
+static void reg_unlink(relay_stats *s) {
   if (s->prev) {
     s->prev->next = s->next;
   } else {
@@ -54,6 +52,57 @@ static void reg_remove(relay_stats *s) {
   }
   if (s->next) {
     s->next->prev = s->prev;
+  }
+}
+
+/* The entry of name (reused or new, live), or NULL without memory. */
+static relay_stats *reg_acquire(const char *name, uint32_t worker) {
+  pthread_mutex_lock(&reg_mu);
+  relay_stats *s = reg_head;
+  while (s && strcmp(s->name, name)) {
+    s = s->next;
+  }
+  if (s && !s->live) {
+    reg_retired--;
+  } else if (!s || s->live) {
+    /* a live entry of the same name belongs to another worker's channel
+     * (cannot happen: names hash to one worker); never share it */
+    s = calloc(1, sizeof(*s));
+    if (s) {
+      snprintf(s->name, sizeof(s->name), "%s", name);
+      s->next = reg_head;
+      if (reg_head) {
+        reg_head->prev = s;
+      }
+      reg_head = s;
+    }
+  }
+  if (s) {
+    s->live = 1;
+    s->worker = worker;
+  }
+  pthread_mutex_unlock(&reg_mu);
+  return s;
+}
+
+static void reg_release(relay_stats *s) {
+  pthread_mutex_lock(&reg_mu);
+  s->live = 0;
+  s->retired = ++reg_clock;
+  atomic_store_explicit(&s->subscribers, 0, memory_order_relaxed);
+  atomic_store_explicit(&s->publishers, 0, memory_order_relaxed);
+  if (++reg_retired > RELAY_RETIRED_MAX) {
+    relay_stats *old = NULL;
+    for (relay_stats *x = reg_head; x; x = x->next) {
+      if (!x->live && (!old || x->retired < old->retired)) {
+        old = x;
+      }
+    }
+    if (old) {
+      reg_unlink(old);
+      free(old);
+      reg_retired--;
+    }
   }
   pthread_mutex_unlock(&reg_mu);
 }
@@ -70,18 +119,18 @@ int wt_relay_stats_json(char *buf, size_t cap) {
   pthread_mutex_lock(&reg_mu);
   int first = 1;
   for (relay_stats *s = reg_head; s; s = s->next) {
-    w = snprintf(buf + n, cap - n,
-                 "%s{\"name\":\"%s\",\"worker\":%u,\"subscribers\":%llu,\"publisher\":%llu,"
-                 "\"publishers_refused\":%llu,\"published\":{\"datagrams\":%llu,\"streams\":%llu,"
-                 "\"stream_bytes\":%llu},\"delivered\":{\"datagrams\":%llu,\"streams\":%llu,"
-                 "\"stream_bytes\":%llu},\"dropped\":{\"datagrams\":%llu,\"streams_lagged\":%llu,"
-                 "\"streams_limit\":%llu}}",
-                 first ? "" : ",", s->name, s->worker, LD(s->subscribers), LD(s->publishers),
-                 LD(s->publishers_refused), LD(s->published_datagrams), LD(s->published_streams),
-                 LD(s->published_stream_bytes), LD(s->grp.delivered_datagrams),
-                 LD(s->grp.delivered_streams), LD(s->grp.delivered_stream_bytes),
-                 LD(s->grp.dropped_datagrams), LD(s->grp.dropped_streams_lagged),
-                 LD(s->grp.dropped_streams_limit));
+    w = snprintf(
+        buf + n, cap - n,
+        "%s{\"name\":\"%s\",\"live\":%d,\"worker\":%u,\"subscribers\":%llu,\"publisher\":%llu,"
+        "\"publishers_refused\":%llu,\"published\":{\"datagrams\":%llu,\"streams\":%llu,"
+        "\"stream_bytes\":%llu},\"delivered\":{\"datagrams\":%llu,\"streams\":%llu,"
+        "\"stream_bytes\":%llu},\"dropped\":{\"datagrams\":%llu,\"streams_lagged\":%llu,"
+        "\"streams_limit\":%llu}}",
+        first ? "" : ",", s->name, s->live, s->worker, LD(s->subscribers), LD(s->publishers),
+        LD(s->publishers_refused), LD(s->published_datagrams), LD(s->published_streams),
+        LD(s->published_stream_bytes), LD(s->grp.delivered_datagrams), LD(s->grp.delivered_streams),
+        LD(s->grp.delivered_stream_bytes), LD(s->grp.dropped_datagrams),
+        LD(s->grp.dropped_streams_lagged), LD(s->grp.dropped_streams_limit));
     if (w < 0 || (size_t)w >= cap - n) {
       pthread_mutex_unlock(&reg_mu);
       return WT_ERR_NOBUF;
@@ -160,8 +209,7 @@ static void channel_free(wt_relay *r, relay_channel *ch) {
     ch->next->prev = ch->prev;
   }
   r->n_channels--;
-  reg_remove(ch->st);
-  free(ch->st);
+  reg_release(ch->st);
   free(ch);
 }
 
@@ -215,17 +263,16 @@ static relay_channel *channel_get(wt_apps *a, wt_app_ctx *ctx, const char *name)
     return NULL;
   }
   relay_channel *ch = calloc(1, sizeof(*ch));
-  relay_stats *st = calloc(1, sizeof(*st));
-  if (!ch || !st || wt_app_group_new(ctx, a->cfg.relay_lag_max, &st->grp, &ch->grp) < 0) {
+  relay_stats *st = ch ? reg_acquire(name, wt_app_ctx_worker(ctx)) : NULL;
+  if (!st || wt_app_group_new(ctx, a->cfg.relay_lag_max, &st->grp, &ch->grp) < 0) {
+    if (st) {
+      reg_release(st);
+    }
     free(ch);
-    free(st);
     return NULL;
   }
   snprintf(ch->name, sizeof(ch->name), "%s", name);
-  snprintf(st->name, sizeof(st->name), "%s", name);
-  st->worker = wt_app_ctx_worker(ctx);
   ch->st = st;
-  reg_add(st);
   ch->next = r->channels;
   if (r->channels) {
     r->channels->prev = ch;
