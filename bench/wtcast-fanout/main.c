@@ -740,6 +740,35 @@ static int fo_report(const fo_client *c) {
     }
     fj_close(&j);
   }
+  /* the first few subscribers that did not get everything, for diagnosis */
+  fj_key(&j, "incomplete_subscribers");
+  fputc('[', j.f);
+  int shown = 0;
+  for (uint32_t i = c->first_sub; i < c->n_eps && shown < 10; i++) {
+    const fo_ep *e = &c->eps[i];
+    if (e->complete) {
+      continue;
+    }
+    if (shown++) {
+      fputc(',', j.f);
+    }
+    j.first[j.depth] = 1; /* the comma is ours */
+    fj_open(&j, NULL);
+    fj_str(&j, "kind", fo_kind_names[e->kind]);
+    fj_u64(&j, "index", e->index);
+    fj_u64(&j, "state", (uint64_t)e->state);
+    fj_u64(&j, "publishers_seen", e->n_epochs);
+    fj_u64(&j, "datagrams", e->dg_rx);
+    fj_u64(&j, "expected_datagrams", (o->transport & FO_TX_DGRAM) ? fo_expected(e, 0) : 0);
+    fj_u64(&j, "groups_complete", e->groups_complete);
+    fj_u64(&j, "expected_groups", (o->transport & FO_TX_STREAM) ? fo_expected(e, 1) : 0);
+    fj_u64(&j, "groups_reset_lagged", e->groups_reset_lagged);
+    fj_u64(&j, "groups_reset_publisher_gone", e->groups_reset_gone);
+    fj_u64(&j, "groups_reset_other", e->groups_reset_other);
+    fj_u64(&j, "groups_torn", e->groups_torn);
+    fj_close(&j);
+  }
+  fputc(']', j.f);
   fj_key(&j, "errors");
   fputc('[', j.f);
   for (size_t i = 0; c->errors && i < c->n_errors && i < c->cap_errors; i++) {

@@ -736,10 +736,10 @@ int fo_run(fo_client *c) {
   t->b.ents = t->ents;
   t->b.max = FO_TX_ENTRIES;
   int rv = 0;
-  uint64_t prev = fo_now();
+  uint64_t back_by = UINT64_MAX; /* when the last wait should have returned */
   for (;;) {
     uint64_t now = fo_now();
-    if (now - prev > FO_STALL_NS) {
+    if (back_by != UINT64_MAX && now > back_by + FO_STALL_NS) {
       /* We were stopped (SIGSTOP) or starved: restart the idle clocks so
        * the backlog can arrive before the run ends. */
       for (uint32_t i = 0; i < c->n_eps; i++) {
@@ -751,7 +751,6 @@ int fo_run(fo_client *c) {
         c->pub.t_done = now;
       }
     }
-    prev = now;
     uint64_t wake = c->deadline;
     if (c->finishing) {
       if (fo_all_closed(c) || now >= c->t_finish + FO_CLOSE_WAIT_NS) {
@@ -772,6 +771,7 @@ int fo_run(fo_client *c) {
     int more = fo_flush(c, t, now);
     wake = fo_min(wake, wt_engine_next_expiry(c->eng));
     int64_t timeout = more || wake <= now ? 0 : (int64_t)(wake - now);
+    back_by = now + (uint64_t)timeout;
     int ev = wt_io_wait(c->io, timeout);
     if (ev < 0) {
       fo_error(c, "wait failed: %s", wt_err_str(ev));

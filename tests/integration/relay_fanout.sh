@@ -177,18 +177,19 @@ else
 fi
 
 # ------------------------------------------------------------------ 2. late joiners
-# groups of 300 messages: half (500) falls inside group 1, so the late
-# joiners arrive in the middle of a group and must get it from its start.
+# groups of 120 messages (120 KB): half (500) falls inside group 4
+# (480..599), so the late joiners arrive in the middle of a group and must
+# get it from its start, then groups 5..8.
 fanout "$T/c2.json" --ch c2 --subs 5 --late-join 5 --transport both --count 1000 --rate 200 \
-  --group-msgs 300 --timeout 60
+  --group-msgs 120 --timeout 60
 wt_expect_rc "2: late joiners" 0 "$FO_RC"
 wt_jcheck "2: each late joiner's first mirrored stream starts at the beginning of a group" \
   "$T/c2.json" \
   "d['roles']['late']['sessions'] == 5 and d['roles']['late']['first_stream_seen'] == 5 and d['roles']['late']['first_stream_at_group_start'] == 5"
-wt_jcheck "2: ... and that group is the publisher's current one (group 1 of 0..3)" "$T/c2.json" \
+wt_jcheck "2: ... and that group is the publisher's current one" "$T/c2.json" \
   "d['roles']['late']['first_group_current'] == 5"
 wt_jcheck "2: late joiners get every group from the current one on, complete" "$T/c2.json" \
-  "d['roles']['late']['groups_complete'] == d['roles']['late']['groups_expected'] == 15 and d['roles']['late']['groups_torn'] == 0"
+  "d['roles']['late']['groups_complete'] == d['roles']['late']['groups_expected'] == 25 and d['roles']['late']['groups_torn'] == 0"
 wt_jcheck "2: the early subscribers got everything" "$T/c2.json" \
   "d['roles']['sub']['subscribers_complete'] == 5"
 
@@ -213,20 +214,20 @@ wt_expect_rc "3: the first publisher was not disturbed" 0 "$FO_RC"
 
 # ------------------------------------------------------------------ 4. a stalled subscriber
 # The stalled one runs in its own process and is stopped (SIGSTOP) before
-# the publisher starts: 16000 x 1000-byte messages (16 MB of stream data,
-# plus the same as datagrams) at 4000 msg/s, 10 subscribers in the
+# the publisher starts: 12000 x 1000-byte messages (12 MB of stream data,
+# plus the same as datagrams) at 3000 msg/s; 5 subscribers in the
 # publisher's process keep up.
 rm -f "$T/c4.ready"
-fo_bg "$T/c4stall.json" --role sub --ch c4 --subs 1 --transport both --count 16000 \
-  --group-msgs 100 --timeout 90 --idle 3000 --ready-file "$T/c4.ready"
+fo_bg "$T/c4stall.json" --role sub --ch c4 --subs 1 --transport both --count 12000 \
+  --group-msgs 100 --timeout 90 --idle 5000 --ready-file "$T/c4.ready"
 p4=$FO_PID
 if wt_wait_until 10 fo_ready "$T/c4.ready"; then
   kill -STOP "$p4"
-  fanout "$T/c4.json" --ch c4 --subs 10 --transport both --count 16000 --rate 4000 \
+  fanout "$T/c4.json" --ch c4 --subs 5 --transport both --count 12000 --rate 3000 \
     --group-msgs 100 --timeout 60
-  wt_expect_rc "4: publisher + 10 subscribers next to a stalled one" 0 "$FO_RC"
+  wt_expect_rc "4: publisher + 5 subscribers next to a stalled one" 0 "$FO_RC"
   wt_jcheck "4: the other subscribers got every group complete" "$T/c4.json" \
-    "d['roles']['sub']['subscribers_complete'] == 10 and d['roles']['sub']['groups_complete'] == 1600 and d['roles']['sub']['groups_reset_lagged'] == 0"
+    "d['roles']['sub']['min_groups_complete'] == 120 and d['roles']['sub']['groups_complete'] == 600 and d['roles']['sub']['groups_reset_lagged'] == 0"
   wt_jcheck "4: ... and (nearly) every datagram" "$T/c4.json" \
     "d['roles']['sub']['loss_ratio'] < 0.01"
   if wt_server_stats "$T/s4.json" && c4=$(relay_ch "$T/s4.json" c4); then
