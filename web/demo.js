@@ -129,7 +129,8 @@ class Publisher {
     t.close({ closeCode: 0, reason: 'publisher stopped' });
   }
 
-  draw(ts) {
+  // label: the group index and frame number the frame carries.
+  draw(ts, label) {
     const c = this.ctx;
     const w = this.canvas.width;
     const h = this.canvas.height;
@@ -140,16 +141,16 @@ class Publisher {
     c.fillStyle = g;
     c.fillRect(0, 0, w, h);
     const x = w / 2 + Math.cos(s * 1.7) * (w / 2 - 24);
-    const y = h / 2 + Math.sin(s * 2.3) * (h / 2 - 24);
+    const y = h / 2 + 8 + Math.sin(s * 2.3) * 30; // between the clock and the label
     c.fillStyle = '#ffd166';
     c.beginPath();
-    c.arc(x, y, 16, 0, 2 * Math.PI);
+    c.arc(x, y, 14, 0, 2 * Math.PI);
     c.fill();
     c.fillStyle = '#fff';
     c.font = 'bold 26px monospace';
     c.fillText(new Date(ts).toISOString().slice(11, 23), 14, 40);
     c.font = '15px monospace';
-    c.fillText(`group ${this.groups}  frame ${this.frames}`, 14, h - 16);
+    c.fillText(label || 'not publishing', 14, h - 16);
   }
 
   async tick() {
@@ -162,11 +163,13 @@ class Publisher {
     this.busy = true;
     try {
       const ts = now();
-      this.draw(ts);
+      const newGroup = !this.writer || this.inGroup === GROUP_FRAMES;
+      this.draw(ts, `group ${newGroup ? this.groups : this.groups - 1}  frame ${this.frames}`);
       const blob = await new Promise((r) => this.canvas.toBlob(r, 'image/jpeg', 0.7));
       const jpeg = new Uint8Array(await blob.arrayBuffer());
       if (this.t !== t) return;
-      if (!this.writer || this.inGroup === GROUP_FRAMES) {
+      const pubTs = now(); // after encoding: latency is the network's and the relay's
+      if (newGroup) {
         const old = this.writer;
         this.writer = null;
         if (old) old.close().catch(() => {});
@@ -183,7 +186,7 @@ class Publisher {
       v.setUint32(5, this.id);
       v.setUint32(9, this.groups - 1);
       v.setUint32(13, this.frames);
-      v.setFloat64(17, ts);
+      v.setFloat64(17, pubTs);
       rec.set(jpeg, 4 + FRAME_HDR);
       const text = new TextEncoder().encode(`frame ${this.frames} of group ${this.groups - 1}`);
       const dg = new Uint8Array(DGRAM_HDR + text.length);
@@ -191,7 +194,7 @@ class Publisher {
       dv.setUint8(0, DGRAM_TYPE);
       dv.setUint32(1, this.id);
       dv.setUint32(5, this.dgrams);
-      dv.setFloat64(9, ts);
+      dv.setFloat64(9, pubTs);
       dg.set(text, DGRAM_HDR);
       this.dgrams++;
       this.dgw.write(dg).catch(() => this.dgramErrors++);
