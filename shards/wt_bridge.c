@@ -84,6 +84,7 @@ struct wt_bridge {
   uint32_t rr;
   wt_buf_pool *pool;
   size_t pending_opens; /* sessions may have queued opens */
+  int detached;         /* the links may be gone: never touch them again */
   wt_bridge_stats stats;
 };
 
@@ -1066,6 +1067,9 @@ void wt_bridge_drain(wt_bridge *b) {
 }
 
 void wt_bridge_detach(wt_bridge *b) {
+  if (b->detached) {
+    return;
+  }
   /* groups first (members point at sessions), then sessions */
   for (;;) {
     br_group *g = NULL;
@@ -1104,6 +1108,7 @@ void wt_bridge_detach(wt_bridge *b) {
     stream_free(b, bst);
   }
   wt_bridge_flush(b);
+  b->detached = 1;
 }
 
 void wt_bridge_del(wt_bridge *b) {
