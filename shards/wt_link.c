@@ -16,8 +16,14 @@ typedef struct wt_ovf {
 } wt_ovf;
 
 void wt_waker_kick(wt_waker *k) {
-  /* seq_cst pairs with the consumer's seq_cst store of sleeping: either it
-   * sees our message in its re-check, or we see its flag */
+  /* The store-load pair with the consumer's seq_cst store of sleeping:
+   * either it sees our message in its re-check, or we see its flag. Our
+   * messages were published by release stores of tail (lring_put), and a
+   * release store may be reordered after a later load (x86's store buffer
+   * does exactly that: a release store and a seq_cst load are both plain
+   * movs), so a seq_cst fence must separate them; without it both sides can
+   * miss each other and the consumer sleeps with a message pending. */
+  atomic_thread_fence(memory_order_seq_cst);
   if (!atomic_load_explicit(&k->sleeping, memory_order_seq_cst)) {
     return;
   }

@@ -140,12 +140,14 @@ wt_buf *wt_buf_alloc(wt_buf_pool *p, size_t size) {
 }
 
 void wt_buf_unref(wt_buf *b) {
-  /* release: our uses of b happen before whoever frees it; the last
-   * holder's acquire fence makes the others' uses visible to it */
-  if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_release) != 1) {
+  /* release: our uses of b happen before whoever frees it; acquire: the
+   * last holder sees the others' uses. (acq_rel on the decrement rather
+   * than a release decrement plus an acquire fence: the same instruction on
+   * x86, and ThreadSanitizer does not model fences, so it reported the
+   * reuse of a buffer as racing with a foreign holder's last read.) */
+  if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1) {
     return;
   }
-  atomic_thread_fence(memory_order_acquire);
   wt_buf_pool *p = b->pool;
   if (!p) {
     free(b);
