@@ -92,7 +92,7 @@
 #define WT_APP_RELAY_PUBLISHER_GONE 0x11u          /* mirrored stream reset: the publisher left */
 #define WT_APP_RELAY_REFUSED        0x12u          /* a stream the relay does not take */
 #define WT_APP_RELAY_LAG_MAX        (4u << 20)     /* default relay_lag_max */
-#define WT_APP_RELAY_GROUP_MAX      (4u << 20)     /* default relay_group_max */
+#define WT_APP_RELAY_GROUP_MAX      (2u << 20)     /* default relay_group_max (< lag_max) */
 #define WT_APP_RELAY_MAX_CHANNELS   4096
 #define WT_APP_RELAY_MAX_SUBS       100000
 
