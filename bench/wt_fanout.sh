@@ -18,6 +18,8 @@
 #                     or stream records), first publish to last delivery
 #   srv us/deliv      server CPU (utime+stime of the wtcast process over the
 #                     run, /proc/PID/stat) per delivery, in microseconds
+#   cli us/deliv      the same for the client process (getrusage): when it
+#                     nears 1e6 / deliveries/s the client is the bottleneck
 #   p50/p99 us        publish -> deliver latency (CLOCK_MONOTONIC, same machine)
 #   loss              1 - delivered / expected (datagrams; streams: groups lost
 #                     to lagged resets show up as missing records)
@@ -124,8 +126,8 @@ fi
 echo "== wtcast pid $SPID on 127.0.0.1:$PORT, --workers $NPROC ${io[*]}"
 COUNT=$((RATE * SECS))
 
-printf '%-9s %6s %4s %12s %12s %9s %9s %8s %9s\n' transport subs run deliveries/s "srv us/deliv" \
-  "p50 us" "p99 us" loss "x raw"
+printf '%-9s %6s %4s %12s %12s %12s %9s %9s %8s %9s\n' transport subs run deliveries/s \
+  "srv us/deliv" "cli us/deliv" "p50 us" "p99 us" loss "x raw"
 for k in $SUBS; do
   for tr in datagram stream; do
     for r in $(seq "$RUNS"); do
@@ -150,8 +152,10 @@ if tr == "datagram":
 else:
     exp = s.get("groups_expected", 0)
     loss = 1 - s.get("groups_complete", 0) / exp if exp else 0
-print("%-9s %6s %4s %12.0f %12s %9s %9s %8.4f %9.4f%s" % (
-    tr, k, r, dps, "%.2f" % cpu if cpu is not None else "-", s.get("latency_p50_us"),
+cli = d.get("client_cpu_us_per_delivery")
+print("%-9s %6s %4s %12.0f %12s %12s %9s %9s %8.4f %9.4f%s" % (
+    tr, k, r, dps, "%.2f" % cpu if cpu is not None else "-", "%.2f" % cli if cli is not None else "-",
+    s.get("latency_p50_us"),
     s.get("latency_p99_us"), loss, dps / raw if raw else 0,
     "" if d.get("ok") else "  (not ok: %s)" % "; ".join(d.get("errors", [])[:2])))
 EOF
@@ -169,13 +173,14 @@ for r in range(1, runs + 1):
     exp = s.get("groups_expected", 0)
     loss = s.get("loss_ratio", 0) if tr == "datagram" else (1 - s.get("groups_complete", 0) / exp if exp else 0)
     rows.append((d.get("deliveries_per_s", 0), (d.get("server") or {}).get("cpu_us_per_delivery"),
-                 s.get("latency_p50_us") or 0, s.get("latency_p99_us") or 0, loss))
+                 s.get("latency_p50_us") or 0, s.get("latency_p99_us") or 0, loss,
+                 d.get("client_cpu_us_per_delivery")))
 if not rows:
     print("%-9s %6s  MEDIAN: no data" % (tr, k))
     sys.exit(0)
 med = lambda i: statistics.median([x[i] for x in rows if x[i] is not None] or [0])
-print("%-9s %6s  MED %12.0f %12.2f %9.0f %9.0f %8.4f %9.4f" % (
-    tr, k, med(0), med(1), med(2), med(3), med(4), med(0) / raw if raw else 0))
+print("%-9s %6s  MED %12.0f %12.2f %12.2f %9.0f %9.0f %8.4f %9.4f" % (
+    tr, k, med(0), med(1), med(5), med(2), med(3), med(4), med(0) / raw if raw else 0))
 EOF
   done
 done

@@ -155,6 +155,7 @@ typedef struct fo_client {
   char **errors;
   size_t n_errors, cap_errors;
   double srv_cpu0, srv_cpu1;
+  double cli_cpu0, cli_cpu1; /* our own utime+stime (getrusage) */
   int have_cpu0, have_cpu1;
 } fo_client;
 

@@ -726,6 +726,11 @@ static int fo_report(const fo_client *c) {
   fj_u64(&j, "deliveries", deliveries);
   fj_num(&j, "deliveries_per_s", deliver_s > 0 ? (double)deliveries / deliver_s : 0.0);
   fj_num(&j, "elapsed_s", fo_secs(c->t0, c->t_end));
+  if (c->cli_cpu1 > 0) {
+    double cc = c->cli_cpu1 - c->cli_cpu0;
+    fj_num(&j, "client_cpu_s", cc);
+    fj_num(&j, "client_cpu_us_per_delivery", deliveries ? cc * 1e6 / (double)deliveries : 0.0);
+  }
   if (o->server_pid) {
     fj_open(&j, "server");
     fj_u64(&j, "pid", (uint64_t)o->server_pid);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "fanout.h"
@@ -395,7 +396,21 @@ static double fo_read_cpu(long pid, int *ok) {
   return (double)(ut + st) / (double)(hz > 0 ? hz : 100);
 }
 
+static double fo_self_cpu(void) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) != 0) {
+    return 0;
+  }
+  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+         (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
 static void fo_cpu_mark(fo_client *c, int end) {
+  if (!end && c->cli_cpu0 == 0) {
+    c->cli_cpu0 = fo_self_cpu();
+  } else if (end && c->cli_cpu1 == 0) {
+    c->cli_cpu1 = fo_self_cpu();
+  }
   if (!c->o->server_pid) {
     return;
   }
