@@ -137,8 +137,11 @@ int wt_worker_read_counters(wt_worker *w, uint64_t seq, wt_apps_counters *out,
   return ok;
 }
 
-/* Sleep until an event, a wake-up or the next timer. */
-static void worker_sleep(wt_worker *w, uint64_t now) {
+#define WORKER_OVERFLOW_RETRY_MS 1 /* commands wait in overflow: next look */
+
+/* Sleep until an event, a wake-up or the next timer (or, with commands
+ * waiting in overflow, which nothing signals when a ring drains, 1 ms). */
+static void worker_sleep(wt_worker *w, uint64_t now, int overflow) {
   wt_waker *k = w->cfg.waker;
   wt_waker_sleep_begin(k);
   if (wt_app_ctx_pending(w->ctx) || atomic_load(&w->stop) ||
@@ -154,6 +157,9 @@ static void worker_sleep(wt_worker *w, uint64_t now) {
     if (d > 3600ull * 1000000000ull) {
       timeout = 3600 * 1000;
     }
+  }
+  if (overflow && (timeout < 0 || timeout > WORKER_OVERFLOW_RETRY_MS)) {
+    timeout = WORKER_OVERFLOW_RETRY_MS;
   }
   struct pollfd pfd = {.fd = k->efd, .events = POLLIN};
   int r = poll(&pfd, 1, timeout);
@@ -184,8 +190,8 @@ int wt_worker_run(wt_worker *w) {
         !wt_app_ctx_pending(w->ctx)) {
       break; /* the shards have detached: nothing more will come */
     }
-    if (n < WORKER_POLL_MAX && !overflow) {
-      worker_sleep(w, now);
+    if (n < WORKER_POLL_MAX) {
+      worker_sleep(w, now, overflow);
     }
   }
   wt_app_ctx_close_all(w->ctx); /* sessions the shards never reported closed */
