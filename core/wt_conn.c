@@ -403,7 +403,7 @@ static void conn_settings(wt_engine *e, ngtcp2_settings *s) {
   s->initial_ts = e->now;
   s->max_tx_udp_payload_size = e->cfg.max_udp_payload;
   s->rand_ctx.native_handle = e;
-  s->handshake_timeout = 10ULL * NGTCP2_SECONDS;
+  s->handshake_timeout = e->cfg.handshake_timeout_ns; /* wt_engine_config */
   /* Receive windows grow (ngtcp2 auto-tuning) up to these as the app reads
    * (or, on manual-credit streams, consumes). The /echo safety net
    * (WT_APP_ECHO_MAX_PENDING, shards/wt_apps.h) assumes the 16 x. */

@@ -22,6 +22,7 @@
 #include "wt_capsule.h"
 #include "wt_cid.h"
 #include "wt_engine.h"
+#include "wt_hmap.h"
 #include "wt_pool.h"
 #include "wt_sendbuf.h"
 #include "wt_settings.h"
@@ -191,6 +192,7 @@ struct wt_conn {
   int handshake_done;
   void *user;
   char *server_name; /* client */
+  uint64_t ip_key;   /* server: its engine per_ip key while counted there, else 0 */
   wt_crypto_rx crx[WT_CRYPTO_LEVELS];
 
   /* CIDs registered in the engine table (removed when the conn is freed) */
@@ -279,6 +281,7 @@ struct wt_engine {
   wt_stateless_pkt *sl; /* stateless replies (version negotiation, reset, refusal) */
   size_t sl_n;
   size_t n_handshaking;  /* server conns whose handshake is in progress (Retry AUTO) */
+  wt_hmap per_ip;        /* server: source key -> live conns (max_conns_per_ip) */
   uint32_t sr_tokens;    /* stateless reset rate limit: token bucket ... */
   uint64_t sr_refill_at; /* ... refilled at this time */
   wt_engine_stats st;

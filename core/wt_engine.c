@@ -4,6 +4,8 @@
 #define WT_LOG_MODULE "engine"
 #include "wt_conn.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +24,8 @@ void wt_engine_config_default(wt_engine_config *c, int is_server) {
   c->max_buffered_streams = 24; /* Chromium's limit (webtransport-wire.md 4) */
   c->max_buffered_datagrams = 64;
   c->max_conns = 100000;
+  c->max_conns_per_ip = 64;
+  c->handshake_timeout_ns = 10 * WT_SEC;
   c->idle_timeout_ns = 30 * WT_SEC;
   c->initial_max_data = 16u << 20;
   c->initial_max_stream_data = 1u << 20;
@@ -70,6 +74,12 @@ static int config_check(wt_engine_config *c) {
   }
   if (c->max_conns == 0) {
     c->max_conns = 100000;
+  }
+  if (c->max_conns_per_ip == 0) {
+    c->max_conns_per_ip = 64;
+  }
+  if (c->handshake_timeout_ns == 0) {
+    c->handshake_timeout_ns = 10 * WT_SEC;
   }
   if (c->retry_mode < WT_RETRY_AUTO || c->retry_mode > WT_RETRY_NEVER) {
     return WT_ERR_CONFIG;
@@ -247,9 +257,61 @@ void wt_engine_cid_remove(wt_engine *e, wt_conn *c, const uint8_t *cid, size_t l
   }
 }
 
+/* ------------------------------------------------------------ per source */
+
+/* The max_conns_per_ip key of a source address: an IPv4 address (also
+ * IPv4-mapped IPv6) as 2^32 + address, an IPv6 address by its /64 prefix
+ * (one host usually owns a /64); prefixes 0 and 1:xxxx (inside the reserved
+ * ::/8) are moved out of the IPv4 range. 0: not counted (other families). */
+static uint64_t ip_key(const wt_addr *a) {
+  if (a->ss.ss_family == AF_INET) {
+    const struct sockaddr_in *in = (const struct sockaddr_in *)&a->ss;
+    return (UINT64_C(1) << 32) | ntohl(in->sin_addr.s_addr);
+  }
+  if (a->ss.ss_family == AF_INET6) {
+    const uint8_t *b = ((const struct sockaddr_in6 *)&a->ss)->sin6_addr.s6_addr;
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(b, mapped, 12) == 0) {
+      return (UINT64_C(1) << 32) | (uint64_t)b[12] << 24 | (uint64_t)b[13] << 16 |
+             (uint64_t)b[14] << 8 | b[15];
+    }
+    uint64_t k = 0;
+    for (int i = 0; i < 8; i++) {
+      k = k << 8 | b[i];
+    }
+    return k >> 33 == 0 ? k | (UINT64_C(1) << 63) : k;
+  }
+  return 0;
+}
+
+static uintptr_t ip_count(const wt_engine *e, uint64_t key) {
+  return key ? (uintptr_t)wt_hmap_get(&e->per_ip, key) : 0;
+}
+
+/* Count c for its source (c->ip_key set only if counted). */
+static void ip_attach(wt_engine *e, wt_conn *c, uint64_t key) {
+  if (key && wt_hmap_put(&e->per_ip, key, (void *)(ip_count(e, key) + 1)) == 0) {
+    c->ip_key = key;
+  }
+}
+
+static void ip_detach(wt_engine *e, wt_conn *c) {
+  if (c->ip_key == 0) {
+    return;
+  }
+  uintptr_t n = ip_count(e, c->ip_key);
+  if (n <= 1) {
+    wt_hmap_del(&e->per_ip, c->ip_key);
+  } else {
+    (void)wt_hmap_put(&e->per_ip, c->ip_key, (void *)(n - 1)); /* replaces: no allocation */
+  }
+  c->ip_key = 0;
+}
+
 /* Free a dead connection (with app callbacks). */
 static void conn_destroy(wt_engine *e, wt_conn *c) {
   c->state = WT_CS_DEAD; /* no more scheduling while the app is told */
+  ip_detach(e, c);
   wt_engine_conn_unlink(e, c);
   e->st.conns_closed++;
   if (e->st.conns_active > 0) {
@@ -328,6 +390,7 @@ int wt_engine_new(wt_engine **out, const wt_engine_config *cfg, const wt_engine_
   }
   wt_cid_table_init(&e->cids, seed);
   wt_pool_init(&e->stream_pool, sizeof(wt_stream), 64, 0);
+  wt_hmap_init(&e->per_ip);
   *out = e;
   return 0;
 }
@@ -346,6 +409,7 @@ void wt_engine_del(wt_engine *e) {
   free(e->sl);
   wt_pool_free(&e->stream_pool);
   wt_cid_table_free(&e->cids);
+  wt_hmap_free(&e->per_ip);
   wt_tls_ctx_del(e->tls);
   free(e);
 }
@@ -504,6 +568,7 @@ static void accept_conn(wt_engine *e, const wt_path *path, const uint8_t *pkt, s
     return;
   }
   if (e->n_conns >= e->cfg.max_conns || e->shutting_down) {
+    e->st.conns_refused++;
     send_refusal(e, path, &hd, NGTCP2_CONNECTION_REFUSED);
     return;
   }
@@ -542,6 +607,13 @@ static void accept_conn(wt_engine *e, const wt_path *path, const uint8_t *pkt, s
     hd.token = NULL;
     hd.tokenlen = 0;
   }
+  uint64_t key = ip_key(&path->remote);
+  if (ip_count(e, key) >= e->cfg.max_conns_per_ip) {
+    e->st.conns_refused++;
+    e->st.conns_refused_per_ip++;
+    send_refusal(e, path, &hd, NGTCP2_CONNECTION_REFUSED);
+    return;
+  }
   wt_conn *c = NULL;
   if (wt_conn_server_new(&c, e, path, &hd, retried ? &odcid : NULL, token_type) != 0) {
     e->st.pkts_dropped++;
@@ -549,6 +621,7 @@ static void accept_conn(wt_engine *e, const wt_path *path, const uint8_t *pkt, s
     return;
   }
   conn_link(e, c);
+  ip_attach(e, c, key);
   e->st.conns_accepted++;
   wt_conn_recv(c, path, pkt, len, ecn);
   conn_after(e, c);

@@ -65,6 +65,15 @@ typedef struct wt_engine_config {
   uint32_t max_buffered_streams;    /* default 24: WT streams arriving before their session */
   uint32_t max_buffered_datagrams;  /* default 64: same for datagrams */
   uint32_t max_conns;               /* default 100000 */
+  /* server: live connections per source address (an IPv4 address, an IPv6
+   * /64) in this engine; an Initial beyond it gets a stateless
+   * CONNECTION_REFUSED close (counted: conns_refused, conns_refused_per_ip).
+   * Per engine, i.e. per shard: CID steering spreads one source's
+   * connections over the shards, so a process admits up to n_shards x this.
+   * Checked after the Retry decision, so while Retry is in force only
+   * validated addresses fill it. Default 64. */
+  uint32_t max_conns_per_ip;
+  uint64_t handshake_timeout_ns;    /* default 10 s; then the connection is dropped */
   uint64_t idle_timeout_ns;         /* default 30 s */
   uint64_t initial_max_data;        /* default 16 MiB (connection flow-control window) */
   uint64_t initial_max_stream_data; /* default 1 MiB (per-stream window) */
@@ -199,6 +208,9 @@ typedef struct wt_engine_stats {
   /* server: stateless resets sent for unknown CIDs (RFC 9000 section 10.3),
    * Retry packets sent, Initials whose token did not validate */
   uint64_t stateless_resets_sent, retries_sent, tokens_invalid;
+  /* server: Initials answered with CONNECTION_REFUSED (max_conns,
+   * max_conns_per_ip, shutting down); of those, for max_conns_per_ip */
+  uint64_t conns_refused, conns_refused_per_ip;
 } wt_engine_stats;
 const wt_engine_stats *wt_engine_get_stats(const wt_engine *e);
 

@@ -10,10 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wt_connect.h"
 #include "wt_errmap.h"
 #include "wt_log.h"
-
-#define WT_HEADER_VALUE_MAX 8192
 
 static void h3_fail(wt_conn *c, uint64_t h3_code) {
   if (!c->err_set) {
@@ -145,15 +144,7 @@ static int h3_begin_headers(nghttp3_conn *h3, int64_t sid, void *ud, void *sud) 
 
 static void set_str(char **dst, nghttp3_rcbuf *value) {
   nghttp3_vec v = nghttp3_rcbuf_get_buf(value);
-  if (*dst != NULL || v.len > WT_HEADER_VALUE_MAX) {
-    return; /* first value wins; oversized values count as absent */
-  }
-  char *p = malloc(v.len + 1);
-  if (p) {
-    memcpy(p, v.base, v.len);
-    p[v.len] = '\0';
-    *dst = p;
-  }
+  (void)wt_connect_field_set(dst, v.base, v.len); /* OOM: absent, refused later */
 }
 
 static int h3_recv_header(nghttp3_conn *h3, int64_t sid, int32_t token, nghttp3_rcbuf *name,
@@ -229,39 +220,22 @@ static void h3_reject_stream(wt_conn *c, wt_session *s, uint64_t code) {
   wt_engine_mark_dirty(c->e, c);
 }
 
-static int origin_allowed(const wt_engine_config *cfg, const char *origin) {
-  if (origin == NULL || cfg->n_origins == 0) {
-    return 1;
-  }
-  for (size_t i = 0; i < cfg->n_origins; i++) {
-    if (cfg->origins[i] && strcmp(cfg->origins[i], origin) == 0) {
-      return 1;
-    }
-  }
-  return 0;
-}
-
 /* Server: a complete request header section. */
 static int h3_server_request(wt_conn *c, wt_session *s, int fin) {
   wt_engine *e = c->e;
-  int status;
-  if (s->method == NULL || strcmp(s->method, "CONNECT") != 0) {
-    status = 404; /* this server only serves WebTransport sessions */
-  } else if (s->protocol == NULL || (strcmp(s->protocol, "webtransport") != 0 &&
-                                     strcmp(s->protocol, "webtransport-h3") != 0)) {
-    status = 400; /* RFC 9220 section 3: extended CONNECT for our protocol only */
-  } else if (fin || s->path == NULL) {
-    status = 400;
+  wt_request req = {s->method, s->protocol, s->scheme, s->authority, s->path, s->origin};
+  int status = wt_connect_validate(&req, fin);
+  if (status != 0) {
+    /* refused below with that status */
   } else if (e->shutting_down || c->goaway_sent) {
     h3_reject_stream(c, s, WT_H3_REQUEST_REJECTED);
     return 0;
-  } else if (!origin_allowed(&e->cfg, s->origin)) {
+  } else if (!wt_connect_origin_allowed(e->cfg.origins, e->cfg.n_origins, s->origin)) {
     status = 403; /* webtransport-wire.md section 3 */
   } else if (c->n_open_sessions + c->n_pending_sessions >= e->cfg.max_sessions_per_conn) {
     h3_reject_stream(c, s, WT_H3_REQUEST_REJECTED);
     return 0;
   } else {
-    wt_request req = {s->method, s->protocol, s->scheme, s->authority, s->path, s->origin};
     status = e->cb.session_request ? e->cb.session_request(e->user, s, &req) : 404;
     if (status == WT_SESSION_DEFER) {
       /* Answered later by wt_session_respond; until then the session is

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """fuzz/make_seeds.py: writes the seed corpora of the parser fuzz targets
-(fuzz/corpus/{capsule,stream_hdr,settings,varint_datagram,steer}/). The
+(fuzz/corpus/{capsule,stream_hdr,settings,varint_datagram,steer,
+connect}/). The
 engine_server corpus is recorded by gen_seeds (fuzz/gen_seeds.c) instead.
 
   python3 fuzz/make_seeds.py [fuzz/corpus]
@@ -121,6 +122,37 @@ def seeds_steer():
     }
 
 
+def seeds_connect():
+    def rec(kind, val):
+        return bytes([kind]) + len(val).to_bytes(2, "big") + val
+
+    def req(method=b"CONNECT", protocol=b"webtransport", scheme=b"https", authority=b"localhost:4433",
+            path=b"/echo", origin=None):
+        r = b""
+        for k, v in ((0, method), (1, protocol), (2, scheme), (3, authority), (4, path), (5, origin)):
+            if v is not None:
+                r += rec(k, v)
+        return r
+
+    allow = rec(7, b"https://good.example") + rec(7, b"https://other.example")
+    return {
+        "browser": b"\x00" + req(origin=b"https://good.example") + rec(6, b"gzip") + allow,
+        "h3_draft": b"\x00" + req(protocol=b"webtransport-h3", path=b"/source?n=1000"),
+        "evil_origin": b"\x00" + req(origin=b"https://evil.example") + allow,
+        "get": b"\x00" + req(method=b"GET", protocol=None),
+        "fin": b"\x01" + req(),
+        "no_path": b"\x00" + req(path=None),
+        "relative_path": b"\x00" + req(path=b"echo"),
+        "http_scheme": b"\x00" + req(scheme=b"http"),
+        "empty_authority": b"\x00" + req(authority=b""),
+        "websocket": b"\x00" + req(protocol=b"websocket"),
+        "dup_first_wins": b"\x00" + req() + rec(0, b"GET") + rec(4, b"/other"),
+        "nul_in_path": b"\x00" + req(path=b"/echo\x00x") + rec(4, b"/echo"),
+        "oversized_path": b"\x00" + req(path=b"/" + b"a" * 8192) + rec(4, b"/ok"),
+        "max_path": b"\x00" + req(path=b"/" + b"b" * 8191),
+    }
+
+
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus")
     sets = {
@@ -129,6 +161,7 @@ def main():
         "settings": seeds_settings(),
         "varint_datagram": seeds_varint_datagram(),
         "steer": seeds_steer(),
+        "connect": seeds_connect(),
     }
     for target, seeds in sets.items():
         d = os.path.join(root, target)

@@ -113,6 +113,12 @@ static int shard_open_engine(wt_shard *sh, uint64_t now) {
   if (c->max_conns) {
     ec.max_conns = c->max_conns;
   }
+  if (c->max_conns_per_ip) {
+    ec.max_conns_per_ip = c->max_conns_per_ip;
+  }
+  if (c->handshake_timeout_ns) {
+    ec.handshake_timeout_ns = c->handshake_timeout_ns;
+  }
   if (c->idle_timeout_ns) {
     ec.idle_timeout_ns = c->idle_timeout_ns;
   }

@@ -64,6 +64,8 @@ typedef struct wt_shard_config {
   size_t n_origins;                 /* ... of this many; 0 = any */
   uint32_t max_sessions_per_conn;   /* 0 = engine default */
   uint32_t max_conns;               /* 0 = engine default */
+  uint32_t max_conns_per_ip;        /* 0 = engine default (per shard) */
+  uint64_t handshake_timeout_ns;    /* 0 = engine default */
   uint64_t idle_timeout_ns;         /* 0 = engine default */
   uint64_t drain_timeout_ns;        /* graceful shutdown bound, default 5 s */
   int builtin_apps;                 /* route /echo, /source, /sink (default 1) */

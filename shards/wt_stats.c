@@ -74,7 +74,8 @@ int wt_stats_format_json(const wt_stats_snapshot *s, char *buf, size_t cap) {
   w_raw(&w, "{\"type\":\"stats\",");
   w_kv(&w, "uptime_ms", s->uptime_ms);
   GROUP(&w, "connections", {"active", e->conns_active}, {"accepted", e->conns_accepted},
-        {"closed", e->conns_closed});
+        {"closed", e->conns_closed}, {"refused", e->conns_refused},
+        {"refused_per_ip", e->conns_refused_per_ip});
   GROUP(&w, "handshakes", {"ok", e->handshakes_ok}, {"failed", e->handshakes_failed});
   GROUP(&w, "sessions", {"opened", e->sessions_opened}, {"active", e->sessions_active},
         {"refused", e->sessions_refused}, {"closed", e->sessions_closed});

@@ -4,7 +4,7 @@
  * non-negative integer, every key always present:
  *
  * {"type":"stats","uptime_ms":N,
- *  "connections":{"active":N,"accepted":N,"closed":N},
+ *  "connections":{"active":N,"accepted":N,"closed":N,"refused":N,"refused_per_ip":N},
  *  "handshakes":{"ok":N,"failed":N},
  *  "sessions":{"opened":N,"active":N,"refused":N,"closed":N},
  *  "streams":{"opened":N,"active":N,"reset":N},
