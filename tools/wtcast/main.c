@@ -45,6 +45,10 @@ static const char usage_text[] =
     "                         https://a.example,http://127.0.0.1:8080 (default: any)\n"
     "  --max-sessions N       WebTransport sessions per connection (default 16)\n"
     "  --max-conns N          QUIC connections at most (default 100000)\n"
+    "  --max-conns-per-ip N   connections per source address (IPv4 address, IPv6 /64)\n"
+    "                         per shard (default 64; more get CONNECTION_REFUSED)\n"
+    "  --handshake-timeout MS drop a connection whose handshake is not done after MS\n"
+    "                         milliseconds (default 10000)\n"
     "  --idle-timeout MS      close idle connections after MS milliseconds (default 30000)\n"
     "  --drain-timeout MS     on SIGINT/SIGTERM, wait up to MS milliseconds for clients\n"
     "                         to leave before closing (default 5000; a second signal\n"
@@ -157,10 +161,24 @@ static void parse_origins(opts *o, const char *list) {
 }
 
 static const char *const known_opts[] = {
-    "--listen",       "--cert",      "--key",          "--origin",
-    "--max-sessions", "--max-conns", "--idle-timeout", "--drain-timeout",
-    "--log-level",    "--io",        "--workers",      "--steering",
-    "--key-file",     "--retry",     "--app-workers",  "--http",
+    "--listen",
+    "--cert",
+    "--key",
+    "--origin",
+    "--max-sessions",
+    "--max-conns",
+    "--idle-timeout",
+    "--drain-timeout",
+    "--log-level",
+    "--io",
+    "--workers",
+    "--steering",
+    "--key-file",
+    "--retry",
+    "--app-workers",
+    "--http",
+    "--max-conns-per-ip",
+    "--handshake-timeout",
 };
 
 static int is_known_opt(const char *name) {
@@ -191,6 +209,10 @@ static int parse_opt(opts *o, const char *name, const char *val) {
     c->max_sessions_per_conn = (uint32_t)parse_num(name, val, 1, 65535);
   } else if (!strcmp(name, "--max-conns")) {
     c->max_conns = (uint32_t)parse_num(name, val, 1, 10000000);
+  } else if (!strcmp(name, "--max-conns-per-ip")) {
+    c->max_conns_per_ip = (uint32_t)parse_num(name, val, 1, 10000000);
+  } else if (!strcmp(name, "--handshake-timeout")) {
+    c->handshake_timeout_ns = parse_num(name, val, 100, 600000) * MS_NS;
   } else if (!strcmp(name, "--idle-timeout")) {
     c->idle_timeout_ns = parse_num(name, val, 1, 86400000) * MS_NS;
   } else if (!strcmp(name, "--drain-timeout")) {
