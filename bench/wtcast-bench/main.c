@@ -1110,6 +1110,18 @@ static int peer_start(const wb_opts *o, wb_target *peer, char *tmpdir, size_t tc
     run_one(&po, &probe, 1, 0, &r, 1);
     const wb_kv *c = kv_get(&r, "completed");
     int ok = c && c->v >= 1;
+    /* a server that answers with a TLS alert (CRYPTO_ERROR 0x1XX) is up but
+     * cannot talk to our client: waiting longer does not help */
+    const char *tls = strstr(r.first_error, "transport error 0x1");
+    if (!ok && tls && strlen(tls) == strlen("transport error 0x1xx)")) {
+      fprintf(stderr,
+              "wtcast-bench: TLS handshake with the --compare server failed: %s (alert %ld, RFC "
+              "8446 section 6); its log: %s\n",
+              r.first_error, strtol(tls + 18, NULL, 16) - 0x100, logpath);
+      wb_samples_free(&r.lat);
+      wb_samples_free(&r.rtt);
+      return -1;
+    }
     wb_samples_free(&r.lat);
     wb_samples_free(&r.rtt);
     if (ok) {
@@ -1355,6 +1367,11 @@ int main(int argc, char **argv) {
   if (o.compare) {
     if (peer_start(&o, &peer, tmpdir, sizeof(tmpdir), logpath, sizeof(logpath)) < 0) {
       peer_stop();
+      if (tmpdir[0] && !o.cert_file) {
+        char f[PATH_MAX + 16];
+        snprintf(f, sizeof(f), "%s/key.pem", tmpdir);
+        unlink(f);
+      }
       return 1;
     }
     have_peer = 1;
@@ -1386,8 +1403,19 @@ int main(int argc, char **argv) {
     status = 1;
   }
   peer_stop();
-  if (have_peer && status && !o.json) {
+  if (have_peer && status) {
     fprintf(stderr, "wtcast-bench: peer log: %s\n", logpath);
+  }
+  if (tmpdir[0]) { /* the generated certificate never outlives us; the log only on failure */
+    char f[PATH_MAX + 16];
+    snprintf(f, sizeof(f), "%s/key.pem", tmpdir);
+    unlink(f);
+    snprintf(f, sizeof(f), "%s/cert.pem", tmpdir);
+    unlink(f);
+    if (!status) {
+      unlink(logpath);
+      rmdir(tmpdir);
+    }
   }
   if (o.json) {
     print_json(&o, have_peer ? &peer : NULL, rs, nr, status, o.compare);

@@ -61,6 +61,7 @@ struct wb_sess {
   wt_session *ws;
   uint64_t t_start, deadline;
   int measured; /* handshake: attempt started while measuring */
+  int reset0;   /* CONNECT reset before a reply (session_refused 0) */
   uint64_t echo_rx;
   /* datagrams */
   uint64_t dg_seq, dg_next, dg_inflight, dg_last_rx, dg_interval;
@@ -212,6 +213,7 @@ static void sess_start(wb_sess *s, uint64_t now) {
   s->t_start = now;
   s->deadline = now + (s->kind == WB_K_HS ? WB_HS_TIMEOUT : WB_OPEN_TIMEOUT);
   s->echo_rx = 0;
+  s->reset0 = 0;
   s->nstreams = 0;
   s->dg_inflight = 0;
   s->measured = w->phase == WB_PH_MEASURE;
@@ -514,6 +516,13 @@ static void cb_session_refused(void *user, wt_session *ws, int status) {
     return;
   }
   s->ws = NULL;
+  if (status == 0) {
+    /* reset before a reply: usually the connection is going down, and its
+     * conn_close (same engine call) tells why; else the tick fails it */
+    s->reset0 = 1;
+    s->deadline = wb_now();
+    return;
+  }
   char why[64];
   snprintf(why, sizeof(why), "CONNECT refused (status %d)", status);
   sess_lost(s, why);
@@ -1003,7 +1012,7 @@ static uint64_t wb_tick(wb_w *w, uint64_t now, int *inflight) {
         *inflight = 1;
       }
       if (now >= s->deadline) {
-        sess_lost(s, "timeout");
+        sess_lost(s, s->reset0 ? "CONNECT stream reset before a reply" : "timeout");
         wake = now;
       } else {
         wake = wb_min(wake, s->deadline);
