@@ -19,8 +19,14 @@
  *  - a late joiner first gets the current group (the publisher's newest
  *    stream) from its start, if it is at most relay_group_max bytes;
  *  - a subscriber with more than relay_lag_max bytes unacknowledged has its
- *    oldest mirrored streams reset with WT_APP_GROUP_LAGGED (0x10): whole
- *    groups dropped, never a torn one; the others are not slowed;
+ *    oldest mirrored streams reset with WT_APP_GROUP_LAGGED (0x10), and new
+ *    groups are not opened for it until it is back under the bound: whole
+ *    groups dropped, never a torn one; the others are not slowed. A group
+ *    reset before any of its bytes reached the subscriber cannot be
+ *    announced to it (RESET_STREAM discards the WebTransport stream header,
+ *    so the peer cannot tell which session the stream belonged to; ngtcp2
+ *    1.11 has no RESET_STREAM_AT): subscribers see such drops as gaps in
+ *    their group sequence, and the server counts every one;
  *  - subscribers send nothing: their streams are refused
  *    (WT_APP_RELAY_REFUSED), their datagrams ignored; so are a publisher's
  *    bidi streams.
@@ -131,6 +137,20 @@ void wt_relay_free(wt_relay *r);
 /* Every relay channel of the process as JSON ({"channels":[...]}) into buf.
  * Returns the length or WT_ERR_NOBUF. Any thread. */
 int wt_relay_stats_json(char *buf, size_t cap);
+
+/* The same counters as a struct, one call of fn per channel (under the
+ * registry's lock: fn must not call back into the relay). Any thread.
+ * Returns the number of channels. */
+typedef struct wt_relay_channel_stats {
+  const char *name; /* valid during the call */
+  int live;
+  uint32_t worker;
+  uint64_t subscribers, publishers, publishers_refused;
+  uint64_t published_datagrams, published_streams, published_stream_bytes;
+  uint64_t delivered_datagrams, delivered_streams, delivered_stream_bytes;
+  uint64_t dropped_datagrams, dropped_streams_lagged, dropped_streams_limit;
+} wt_relay_channel_stats;
+size_t wt_relay_stats_each(void (*fn)(void *arg, const wt_relay_channel_stats *c), void *arg);
 
 static inline void wt_apps_config_default(wt_apps_config *c) {
   c->source_max_bytes = WT_APP_SOURCE_MAX_BYTES;

@@ -716,8 +716,25 @@ static br_mirror *find_mirror(br_member *mb, uint64_t gsid) {
   return NULL;
 }
 
+static uint64_t member_backlog(const br_member *mb) {
+  uint64_t backlog = 0;
+  for (const br_mirror *x = mb->mirrors; x; x = x->next) {
+    backlog += x->st ? wt_stream_send_backlog(x->st) : 0;
+  }
+  return backlog;
+}
+
 static void mirror_open(wt_bridge *b, br_member *mb, uint64_t gsid) {
   if (!mb->bs->s || !mb->bs->open || find_mirror(mb, gsid)) {
+    return;
+  }
+  if (member_backlog(mb) > mb->g->lag_max) {
+    /* already over the bound: the group is dropped for this member before
+     * it starts (opening and resetting it would only spend a stream id;
+     * the peer could not even attribute the reset, see wt_apps.h) */
+    if (mb->g->cnt) {
+      atomic_fetch_add_explicit(&mb->g->cnt->dropped_streams_lagged, 1, memory_order_relaxed);
+    }
     return;
   }
   wt_stream *st = NULL;
@@ -755,10 +772,7 @@ static void mirror_write(wt_bridge *b, br_member *mb, uint64_t gsid, wt_buf *buf
     return;
   }
   br_group *g = mb->g;
-  uint64_t backlog = 0;
-  for (br_mirror *x = mb->mirrors; x; x = x->next) {
-    backlog += x->st ? wt_stream_send_backlog(x->st) : 0;
-  }
+  uint64_t backlog = member_backlog(mb);
   while (backlog + len > g->lag_max && mb->mirrors) {
     br_mirror *old = mb->mirrors;
     uint64_t had = old->st ? wt_stream_send_backlog(old->st) : 0;
