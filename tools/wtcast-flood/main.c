@@ -1,0 +1,485 @@
+/* wtcast-flood: hostile load for flood tests (bounded in count and time).
+ *
+ *   wtcast-flood --server ADDR:PORT --mode MODE [options]
+ *
+ * Every mode runs a client engine over plain UDP sockets, one per source
+ * address: --sources N sockets bound to 127.0.0.2, 127.0.0.3, ... (IPv4
+ * loopback: 127.0.0.0/8 answers on every address, so no namespace is
+ * needed; --first-source K starts K addresses later), each carrying its
+ * share of the connections. Modes:
+ *   initials      --conns N connections whose Initials (real ClientHellos)
+ *                 are sent but whose replies are never read: server state
+ *                 that never completes, from many source addresses
+ *   junk          --conns N QUIC v1 Initial headers with random DCIDs and
+ *                 1200 bytes of garbage (stateless for the server to drop)
+ *   never-read    --conns N connections, one session each on --path (e.g.
+ *                 /source?bytes=...), whose server streams are never
+ *                 consumed (manual credit, nothing returned)
+ *   connect-storm --conns N connections, --sessions S CONNECTs each
+ *   streams       --conns N connections, one session each, opening bidi
+ *                 streams (1 byte each, never finished) as fast as credit
+ *                 allows
+ *   big-header    --conns N connections, one CONNECT each with a :path of
+ *                 --path-bytes bytes
+ * --rate R starts at most R connections per second; --duration MS bounds
+ * the run (default 10000). The tool never waits for anything but the clock.
+ * At the end one JSON line of counters goes to stdout (connection outcomes
+ * by error code, session outcomes by status). Exit 0, or 2 for bad
+ * arguments, 1 for a socket error. */
+#define WT_LOG_MODULE "flood"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wt_engine.h"
+#include "wt_io.h"
+#include "wt_log.h"
+
+#define FL_MS          UINT64_C(1000000)
+#define FL_MAX_SOURCES 1024
+#define FL_MAX_CONNS   100000
+#define FL_TX_ENTRIES  64
+#define FL_MAX_CODES   16
+
+enum { M_INITIALS, M_JUNK, M_NEVER_READ, M_CONNECT_STORM, M_STREAMS, M_BIG_HEADER };
+static const char *const mode_names[] = {"initials",      "junk",    "never-read",
+                                         "connect-storm", "streams", "big-header"};
+
+typedef struct code_count {
+  uint64_t code, n;
+  int is_app;
+} code_count;
+
+typedef struct fl {
+  int mode;
+  wt_addr server;
+  uint32_t n_sources, first_source, n_conns, sessions, rate, path_bytes;
+  uint64_t duration_ms;
+  const char *path;
+  char *big_path;
+  int fds[FL_MAX_SOURCES];
+  wt_addr src[FL_MAX_SOURCES];
+  wt_engine *e;
+  /* counters */
+  uint64_t conns_started, conn_errors, handshakes, conns_closed, pkts_out, pkts_in, send_errors;
+  uint64_t sessions_requested, sessions_open, sessions_refused, sessions_reset, sessions_closed;
+  uint64_t streams_opened, streams_reset_by_peer, stream_bytes_held;
+  code_count codes[FL_MAX_CODES];
+  size_t n_codes;
+  code_count statuses[FL_MAX_CODES];
+  size_t n_statuses;
+} fl;
+
+static volatile sig_atomic_t g_stop;
+static void on_signal(int s) {
+  (void)s;
+  g_stop = 1;
+}
+
+static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die_usage(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("wtcast-flood: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputs(" (--help for usage)\n", stderr);
+  exit(2);
+}
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t num(const char *opt, const char *v, uint64_t lo, uint64_t hi) {
+  char *end;
+  errno = 0;
+  unsigned long long x = strtoull(v, &end, 10);
+  if (errno || *end || !*v || v[0] == '-' || x < lo || x > hi) {
+    die_usage("%s: '%s' is not a number in %" PRIu64 "..%" PRIu64, opt, v, lo, hi);
+  }
+  return x;
+}
+
+static void count_code(code_count *t, size_t *n, uint64_t code, int is_app) {
+  for (size_t i = 0; i < *n; i++) {
+    if (t[i].code == code && t[i].is_app == is_app) {
+      t[i].n++;
+      return;
+    }
+  }
+  if (*n < FL_MAX_CODES) {
+    t[*n] = (code_count){code, 1, is_app};
+    (*n)++;
+  }
+}
+
+/* ------------------------------------------------------------ callbacks */
+
+static void cb_session_open(void *user, wt_session *s) {
+  fl *f = user;
+  f->sessions_open++;
+  if (f->mode == M_STREAMS) {
+    for (int i = 0; i < 1000; i++) {
+      wt_stream *st;
+      if (wt_session_open_stream(s, 1, &st) != 0) {
+        break;
+      }
+      f->streams_opened++;
+      (void)wt_stream_write(st, (const uint8_t *)"x", 1, 0);
+    }
+  }
+}
+
+static void cb_session_close(void *user, wt_session *s, uint32_t code, const uint8_t *reason,
+                             size_t reason_len, int clean) {
+  (void)s, (void)code, (void)reason, (void)reason_len, (void)clean;
+  ((fl *)user)->sessions_closed++;
+}
+
+static void cb_session_refused(void *user, wt_session *s, int status) {
+  (void)s;
+  fl *f = user;
+  if (status == 0) {
+    f->sessions_reset++;
+  } else {
+    f->sessions_refused++;
+  }
+  count_code(f->statuses, &f->n_statuses, (uint64_t)status, 1);
+}
+
+static void cb_stream_open(void *user, wt_session *s, wt_stream *st) {
+  (void)s;
+  fl *f = user;
+  if (f->mode == M_NEVER_READ) {
+    (void)wt_stream_set_manual_credit(st, 1); /* and never wt_stream_consume */
+  }
+}
+
+static void cb_stream_data(void *user, wt_stream *st, const uint8_t *data, size_t len, int fin) {
+  (void)st, (void)data, (void)fin;
+  ((fl *)user)->stream_bytes_held += len;
+}
+
+static void cb_stream_reset(void *user, wt_stream *st, uint32_t code, int has_code) {
+  (void)st, (void)code, (void)has_code;
+  ((fl *)user)->streams_reset_by_peer++;
+}
+
+static void cb_conn_close(void *user, wt_conn *c, uint64_t code, int is_app) {
+  (void)c;
+  fl *f = user;
+  f->conns_closed++;
+  count_code(f->codes, &f->n_codes, code, is_app);
+}
+
+/* streams mode: more credit came in: open more */
+static void cb_stream_writable(void *user, wt_stream *st) {
+  (void)user, (void)st;
+}
+
+/* ------------------------------------------------------------ sockets */
+
+static int open_sources(fl *f) {
+  for (uint32_t i = 0; i < f->n_sources; i++) {
+    wt_addr *a = &f->src[i];
+    memset(a, 0, sizeof(*a));
+    struct sockaddr_in *in = (struct sockaddr_in *)&a->ss;
+    in->sin_family = AF_INET;
+    /* 127.0.0.2 .. 127.0.0.254, then 127.0.1.2..., from --first-source on */
+    uint32_t k = f->first_source + i, host = 2 + k % 253, net = k / 253;
+    in->sin_addr.s_addr = htonl(0x7f000000u | net << 8 | host);
+    a->len = sizeof(*in);
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a->ss, a->len) < 0) {
+      fprintf(stderr, "wtcast-flood: socket for source %u: %s\n", i, strerror(errno));
+      return -1;
+    }
+    socklen_t l = sizeof(a->ss);
+    getsockname(fd, (struct sockaddr *)&a->ss, &l);
+    f->fds[i] = fd;
+  }
+  return 0;
+}
+
+static int source_of(const fl *f, const wt_addr *local) {
+  const struct sockaddr_in *x = (const struct sockaddr_in *)&local->ss;
+  for (uint32_t i = 0; i < f->n_sources; i++) {
+    const struct sockaddr_in *y = (const struct sockaddr_in *)&f->src[i].ss;
+    if (x->sin_addr.s_addr == y->sin_addr.s_addr && x->sin_port == y->sin_port) {
+      return (int)i;
+    }
+  }
+  return -1;
+}
+
+static void flush(fl *f, uint64_t now) {
+  static uint8_t buf[FL_TX_ENTRIES * 1500];
+  static wt_tx_entry ents[FL_TX_ENTRIES];
+  for (int round = 0; round < 64; round++) {
+    wt_tx_batch b = {
+        .buf = buf, .cap = sizeof(buf), .ents = ents, .max = FL_TX_ENTRIES, .max_segments = 1};
+    int n = wt_engine_write(f->e, &b, now);
+    if (n <= 0) {
+      return;
+    }
+    for (int i = 0; i < n; i++) {
+      int s = source_of(f, &ents[i].path.local);
+      if (s < 0) {
+        continue;
+      }
+      if (sendto(f->fds[s], ents[i].data, ents[i].len, 0, (struct sockaddr *)&f->server.ss,
+                 f->server.len) < 0) {
+        f->send_errors++;
+      } else {
+        f->pkts_out++;
+      }
+    }
+  }
+}
+
+static void send_junk(fl *f, uint32_t i, uint64_t *rng) {
+  uint8_t p[1200];
+  for (size_t k = 0; k < sizeof(p); k++) {
+    *rng ^= *rng << 13;
+    *rng ^= *rng >> 7;
+    *rng ^= *rng << 17;
+    p[k] = (uint8_t)*rng;
+  }
+  p[0] = 0xc3; /* long header, Initial, 4-byte packet number */
+  p[1] = 0, p[2] = 0, p[3] = 0, p[4] = 1;
+  p[5] = 8;                   /* DCID length (the 8 random bytes after it stay) */
+  p[14] = 8;                  /* SCID length */
+  p[23] = 0;                  /* no token */
+  p[24] = 0x44, p[25] = 0x9c; /* length 1180 */
+  uint32_t s = i % f->n_sources;
+  if (sendto(f->fds[s], p, sizeof(p), 0, (struct sockaddr *)&f->server.ss, f->server.len) < 0) {
+    f->send_errors++;
+  } else {
+    f->pkts_out++;
+  }
+}
+
+static void start_conn(fl *f, uint32_t i, uint64_t now) {
+  f->conns_started++;
+  wt_path p = {.local = f->src[i % f->n_sources], .remote = f->server};
+  wt_conn *c = NULL;
+  if (wt_engine_connect(f->e, &p, "localhost", now, &c) != 0) {
+    f->conn_errors++;
+    return;
+  }
+  uint32_t ns = f->mode == M_CONNECT_STORM ? f->sessions : 1;
+  if (f->mode == M_INITIALS || f->mode == M_JUNK) {
+    return;
+  }
+  for (uint32_t k = 0; k < ns; k++) {
+    wt_session *s;
+    const char *path = f->mode == M_BIG_HEADER ? f->big_path : f->path;
+    if (wt_conn_open_session(c, "localhost", path, NULL, &s) == 0) {
+      f->sessions_requested++;
+    }
+  }
+}
+
+static const char usage[] =
+    "usage: wtcast-flood --server ADDR:PORT --mode MODE [options]\n"
+    "  --mode M         initials | junk | never-read | connect-storm | streams | big-header\n"
+    "  --conns N        connections (or junk packets) in all (default 100)\n"
+    "  --sources N      source addresses 127.0.0.2... (default 16, at most 1024)\n"
+    "  --first-source K skip the first K of those addresses (default 0)\n"
+    "  --rate R         new connections per second at most (default 1000)\n"
+    "  --sessions S     connect-storm: CONNECTs per connection (default 64)\n"
+    "  --path P         never-read: the path (default /source?bytes=100000000)\n"
+    "  --path-bytes N   big-header: :path length (default 65536)\n"
+    "  --duration MS    run time (default 10000)\n"
+    "One JSON line of counters on stdout at the end.\n";
+
+int main(int argc, char **argv) {
+  static fl f;
+  f.mode = -1;
+  f.n_sources = 16;
+  f.n_conns = 100;
+  f.rate = 1000;
+  f.sessions = 64;
+  f.path = "/source?bytes=100000000";
+  f.path_bytes = 65536;
+  f.duration_ms = 10000;
+  const char *server = NULL;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      fputs(usage, stdout);
+      return 0;
+    }
+    if (i + 1 >= argc) {
+      die_usage("%s needs a value (or is unknown)", a);
+    }
+    const char *v = argv[++i];
+    if (!strcmp(a, "--server")) {
+      server = v;
+    } else if (!strcmp(a, "--mode")) {
+      for (int m = 0; m < (int)(sizeof(mode_names) / sizeof(mode_names[0])); m++) {
+        if (!strcmp(v, mode_names[m])) {
+          f.mode = m;
+        }
+      }
+      if (f.mode < 0) {
+        die_usage("--mode: '%s' is not a mode", v);
+      }
+    } else if (!strcmp(a, "--conns")) {
+      f.n_conns = (uint32_t)num(a, v, 1, FL_MAX_CONNS);
+    } else if (!strcmp(a, "--sources")) {
+      f.n_sources = (uint32_t)num(a, v, 1, FL_MAX_SOURCES);
+    } else if (!strcmp(a, "--first-source")) {
+      f.first_source = (uint32_t)num(a, v, 0, 253 * 255 - FL_MAX_SOURCES);
+    } else if (!strcmp(a, "--rate")) {
+      f.rate = (uint32_t)num(a, v, 1, 1000000);
+    } else if (!strcmp(a, "--sessions")) {
+      f.sessions = (uint32_t)num(a, v, 1, 100000);
+    } else if (!strcmp(a, "--path")) {
+      f.path = v;
+    } else if (!strcmp(a, "--path-bytes")) {
+      f.path_bytes = (uint32_t)num(a, v, 2, 1 << 20);
+    } else if (!strcmp(a, "--duration")) {
+      f.duration_ms = num(a, v, 1, 3600000);
+    } else {
+      die_usage("unknown option '%s'", a);
+    }
+  }
+  wt_io_addr sa;
+  if (!server || wt_io_addr_parse(server, &sa) < 0 || sa.ss.ss_family != AF_INET) {
+    die_usage("--server ADDR:PORT (IPv4) is required");
+  }
+  if (f.mode < 0) {
+    die_usage("--mode is required");
+  }
+  memcpy(&f.server.ss, &sa.ss, sizeof(sa.ss));
+  f.server.len = sa.len;
+  wt_log_set_level(WT_LOG_LEVEL_ERROR);
+  f.big_path = malloc(f.path_bytes + 1);
+  if (!f.big_path) {
+    return 1;
+  }
+  f.big_path[0] = '/';
+  memset(f.big_path + 1, 'a', f.path_bytes - 1);
+  f.big_path[f.path_bytes] = '\0';
+  if (open_sources(&f) < 0) {
+    return 1;
+  }
+  signal(SIGINT, on_signal);
+  signal(SIGTERM, on_signal);
+  uint64_t t0 = now_ns();
+  wt_engine_config cc;
+  wt_engine_config_default(&cc, 0);
+  cc.insecure = 1;
+  cc.max_conns = FL_MAX_CONNS;
+  wt_engine_callbacks cb = {
+      .session_open = cb_session_open,
+      .session_close = cb_session_close,
+      .session_refused = cb_session_refused,
+      .stream_open = cb_stream_open,
+      .stream_data = cb_stream_data,
+      .stream_reset = cb_stream_reset,
+      .stream_writable = cb_stream_writable,
+      .conn_close = cb_conn_close,
+  };
+  if (wt_engine_new(&f.e, &cc, &cb, &f, t0) != 0) {
+    fprintf(stderr, "wtcast-flood: engine: failed\n");
+    return 1;
+  }
+  uint64_t rng = 0x9e3779b97f4a7c15ull;
+  uint32_t started = 0;
+  struct pollfd *pf = calloc(f.n_sources, sizeof(*pf));
+  static uint8_t buf[65536];
+  while (!g_stop) {
+    uint64_t now = now_ns();
+    if (now - t0 >= f.duration_ms * FL_MS) {
+      break;
+    }
+    uint64_t due = (now - t0) * f.rate / 1000000000u + 1;
+    while (started < f.n_conns && started < due) {
+      if (f.mode == M_JUNK) {
+        send_junk(&f, started, &rng);
+      } else {
+        start_conn(&f, started, now);
+      }
+      started++;
+    }
+    if (wt_engine_next_expiry(f.e) <= now) {
+      wt_engine_handle_expiry(f.e, now);
+    }
+    flush(&f, now);
+    for (uint32_t i = 0; i < f.n_sources; i++) {
+      pf[i] = (struct pollfd){.fd = f.fds[i], .events = POLLIN};
+    }
+    uint64_t next = wt_engine_next_expiry(f.e);
+    int timeout = 10;
+    if (next > now && next - now < 10 * FL_MS) {
+      timeout = (int)((next - now) / FL_MS);
+    } else if (next <= now) {
+      timeout = 0;
+    }
+    if (poll(pf, f.n_sources, timeout) <= 0) {
+      continue;
+    }
+    now = now_ns();
+    for (uint32_t i = 0; i < f.n_sources; i++) {
+      for (int k = 0; k < 64 && (pf[i].revents & POLLIN); k++) {
+        ssize_t n = recv(f.fds[i], buf, sizeof(buf), 0);
+        if (n < 0) {
+          break;
+        }
+        f.pkts_in++;
+        if (f.mode == M_INITIALS || f.mode == M_JUNK) {
+          continue; /* never read the replies */
+        }
+        wt_path p = {.local = f.src[i], .remote = f.server};
+        wt_engine_recv(f.e, &p, buf, (size_t)n, 0, now);
+      }
+    }
+  }
+  const wt_engine_stats *st = wt_engine_get_stats(f.e);
+  printf("{\"type\":\"flood\",\"mode\":\"%s\",\"run_ms\":%" PRIu64 ",\"sources\":%u,"
+         "\"conns_started\":%" PRIu64 ",\"conn_errors\":%" PRIu64 ",\"handshakes\":%" PRIu64
+         ",\"conns_closed\":%" PRIu64 ",\"pkts_out\":%" PRIu64 ",\"pkts_in\":%" PRIu64
+         ",\"send_errors\":%" PRIu64 ",\"sessions_requested\":%" PRIu64
+         ",\"sessions_open\":%" PRIu64 ",\"sessions_refused\":%" PRIu64
+         ",\"sessions_reset\":%" PRIu64 ",\"sessions_closed\":%" PRIu64
+         ",\"streams_opened\":%" PRIu64 ",\"streams_reset_by_peer\":%" PRIu64
+         ",\"stream_bytes_held\":%" PRIu64 ",\"close_codes\":{",
+         mode_names[f.mode], (now_ns() - t0) / FL_MS, f.n_sources,
+         f.mode == M_JUNK ? (uint64_t)started : f.conns_started, f.conn_errors, st->handshakes_ok,
+         f.conns_closed, f.pkts_out, f.pkts_in, f.send_errors, f.sessions_requested,
+         f.sessions_open, f.sessions_refused, f.sessions_reset, f.sessions_closed, f.streams_opened,
+         f.streams_reset_by_peer, f.stream_bytes_held);
+  for (size_t i = 0; i < f.n_codes; i++) {
+    printf("%s\"%s0x%" PRIx64 "\":%" PRIu64, i ? "," : "", f.codes[i].is_app ? "app:" : "",
+           f.codes[i].code, f.codes[i].n);
+  }
+  printf("},\"refused_status\":{");
+  for (size_t i = 0; i < f.n_statuses; i++) {
+    printf("%s\"%" PRIu64 "\":%" PRIu64, i ? "," : "", f.statuses[i].code, f.statuses[i].n);
+  }
+  printf("}}\n");
+  fflush(stdout);
+  wt_engine_del(f.e);
+  for (uint32_t i = 0; i < f.n_sources; i++) {
+    close(f.fds[i]);
+  }
+  free(pf);
+  free(f.big_path);
+  return 0;
+}
