@@ -112,6 +112,15 @@ void wt_app_router_del(wt_app_router *r);
  * (WT_APP_MAX_ROUTES reached). */
 int wt_app_router_add(wt_app_router *r, const char *path, const wt_app_ops *ops, void *arg);
 
+/* Adds an embedding program's routes to a router (wt_shard_config.routes):
+ * called once for every shard's router (on_worker = 0: used for lookups and
+ * worker_hint only, the arg is never passed to a callback there) and once
+ * for every application worker's router (on_worker = 1, index = the
+ * worker: give each worker its own arg if the app keeps state, as the
+ * callbacks of one worker run on its thread only). Return 0 or an error
+ * (start-up fails). */
+typedef int (*wt_app_routes_fn)(wt_app_router *r, void *arg, int on_worker, uint32_t index);
+
 /* The ops routed for a :path: only the part before the first '?' is
  * compared, exactly (byte for byte, no decoding). NULL when nothing matches
  * (the caller answers 404). *arg receives the route's arg if arg is not NULL. */

@@ -279,6 +279,8 @@ static void *rt_app_thread(void *arg) {
                         .n_shards = rt->n,
                         .waker = &rt->awk[a->id],
                         .builtin_apps = rt->cfg.shard.builtin_apps,
+                        .routes = rt->cfg.shard.routes,
+                        .routes_arg = rt->cfg.shard.routes_arg,
                         .apps = rt->cfg.shard.apps};
   wt_link **row = calloc(rt->n, sizeof(*row));
   if (row) {

@@ -23,13 +23,14 @@
 _Static_assert(sizeof(wt_addr) == sizeof(wt_io_addr), "wt_addr and wt_io_addr differ");
 _Static_assert(offsetof(wt_addr, len) == offsetof(wt_io_addr, len), "wt_addr layout");
 
-#define SHARD_MS             1000000ull
-#define SHARD_DRAIN_DEFAULT  (5000 * SHARD_MS)
-#define SHARD_FINAL_FLUSH_NS (250 * SHARD_MS) /* last CONNECTION_CLOSEs after close_all */
-#define SHARD_RX_FAIL_MAX    100              /* consecutive failed receives: give up */
-#define SHARD_CMD_RING       16               /* controller commands in flight */
-#define SHARD_FWD_POLL_MAX   (WT_SHARD_RX_BATCH * WT_SHARD_RX_ROUNDS) /* per turn */
-#define SHARD_CMD_POLL_MAX   4096                                     /* worker commands per turn */
+#define SHARD_MS                1000000ull
+#define SHARD_DRAIN_DEFAULT     (5000 * SHARD_MS)
+#define SHARD_FINAL_FLUSH_NS    (250 * SHARD_MS) /* last CONNECTION_CLOSEs after close_all */
+#define SHARD_RX_FAIL_MAX       100              /* consecutive failed receives: give up */
+#define SHARD_CMD_RING          16               /* controller commands in flight */
+#define SHARD_FWD_POLL_MAX      (WT_SHARD_RX_BATCH * WT_SHARD_RX_ROUNDS) /* per turn */
+#define SHARD_CMD_POLL_MAX      4096            /* worker commands per turn */
+#define SHARD_OVERFLOW_RETRY_NS (200 * 1000ull) /* event overflow: next look */
 
 enum { SHARD_RUNNING, SHARD_DRAINING, SHARD_CLOSING, SHARD_DONE };
 
@@ -46,7 +47,8 @@ struct wt_shard {
   unsigned stop_req, stop_done; /* wt_shard_stop calls, and those acted on */
   uint64_t start_ns, drain_deadline;
   int more_rx, more_tx; /* work left by the bound: next wait does not sleep */
-  int more_cmd;         /* worker commands or event overflow left */
+  int more_cmd;         /* worker commands left by the bound */
+  int ev_overflow;      /* events wait in the links' overflow: retry soon */
   unsigned rx_fail;
   size_t max_payload;
   /* tx: one batch, allocated once; entries [tx_head, tx_n) still to send */
@@ -201,7 +203,9 @@ static int shard_setup(wt_shard *sh) {
   wt_timer_init(&sh->timers);
   wt_apps_init(&sh->apps, &sh->cfg.apps);
   if ((rv = wt_app_router_new(&sh->router)) < 0 ||
-      (sh->cfg.builtin_apps && (rv = wt_apps_register(sh->router, &sh->apps)) < 0)) {
+      (sh->cfg.builtin_apps && (rv = wt_apps_register(sh->router, &sh->apps)) < 0) ||
+      (sh->cfg.routes &&
+       (rv = sh->cfg.routes(sh->router, sh->cfg.routes_arg, 0, sh->cfg.shard_id)) < 0)) {
     WT_LOG_ERROR("cannot set up the applications: %s", wt_err_str(rv));
     return rv;
   }
@@ -593,6 +597,11 @@ static int64_t shard_timeout(wt_shard *sh, uint64_t now) {
   if (sh->state == SHARD_DRAINING && sh->drain_deadline < t) {
     t = sh->drain_deadline;
   }
+  if (sh->ev_overflow && now + SHARD_OVERFLOW_RETRY_NS < t) {
+    /* a worker's ring is full: nothing wakes us when it drains, so look
+     * again soon rather than spin */
+    t = now + SHARD_OVERFLOW_RETRY_NS;
+  }
   if (t == UINT64_MAX) {
     return -1;
   }
@@ -646,7 +655,8 @@ int wt_shard_run(wt_shard *sh) {
     size_t ncmd = wt_bridge_poll(sh->bridge, SHARD_CMD_POLL_MAX);
     shard_check_drain(sh, now);
     sh->more_tx = shard_tx(sh, now);
-    sh->more_cmd = wt_bridge_flush(sh->bridge) || ncmd == SHARD_CMD_POLL_MAX;
+    sh->ev_overflow = wt_bridge_flush(sh->bridge);
+    sh->more_cmd = ncmd == SHARD_CMD_POLL_MAX;
     if (sh->state == SHARD_CLOSING) {
       shard_final_flush(sh);
       sh->state = SHARD_DONE;

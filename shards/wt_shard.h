@@ -68,10 +68,12 @@ typedef struct wt_shard_config {
   uint64_t handshake_timeout_ns;    /* 0 = engine default */
   uint64_t idle_timeout_ns;         /* 0 = engine default */
   uint64_t drain_timeout_ns;        /* graceful shutdown bound, default 5 s */
-  int builtin_apps;                 /* route /echo, /source, /sink (default 1) */
-  wt_apps_config apps;              /* their configuration */
-  const char *keylog_file;          /* NULL = off */
-  int io_backend;                   /* WT_IO_BACKEND_* (default AUTO) */
+  int builtin_apps;                 /* route /echo, /source, /sink, /pub, /sub (default 1) */
+  wt_app_routes_fn routes;          /* an embedding program's own routes (wt_app.h), or NULL */
+  void *routes_arg;
+  wt_apps_config apps;     /* their configuration */
+  const char *keylog_file; /* NULL = off */
+  int io_backend;          /* WT_IO_BACKEND_* (default AUTO) */
   /* several shards (wt_runtime.h); the defaults make a standalone shard */
   uint32_t shard_id, n_shards;  /* this shard's index among n_shards (0 of 1) */
   int reuseport;                /* the socket joins a SO_REUSEPORT group (default 0) */

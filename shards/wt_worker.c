@@ -59,6 +59,9 @@ int wt_worker_new(wt_worker **out, const wt_worker_config *cfg) {
   if (rv == 0 && cfg->builtin_apps) {
     rv = wt_apps_register(w->router, &w->apps);
   }
+  if (rv == 0 && cfg->routes) {
+    rv = cfg->routes(w->router, cfg->routes_arg, 1, cfg->id);
+  }
   if (rv == 0) {
     rv = wt_timer_init(&w->timers);
     w->timers_init = rv == 0;

@@ -25,9 +25,11 @@ typedef struct wt_worker wt_worker;
 
 typedef struct wt_worker_config {
   uint32_t id, n_workers, n_shards;
-  wt_link *const *links; /* [shard] */
-  wt_waker *waker;       /* this worker's (efd created by the caller) */
-  int builtin_apps;      /* route /echo, /source, /sink, /pub, /sub */
+  wt_link *const *links;   /* [shard] */
+  wt_waker *waker;         /* this worker's (efd created by the caller) */
+  int builtin_apps;        /* route /echo, /source, /sink, /pub, /sub */
+  wt_app_routes_fn routes; /* an embedding program's own routes, or NULL */
+  void *routes_arg;
   wt_apps_config apps;
   uint32_t stream_credit; /* 0 = default */
 } wt_worker_config;
