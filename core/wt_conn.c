@@ -427,6 +427,41 @@ static void conn_params(wt_engine *e, ngtcp2_transport_params *p) {
   p->max_datagram_frame_size = 65535;
 }
 
+/* ngtcp2's qlog output (user_data is the wt_conn). */
+static void conn_qlog_write(void *user_data, uint32_t flags, const void *data, size_t len) {
+  wt_conn *c = user_data;
+  wt_engine *e = c->e;
+  int fin = (flags & NGTCP2_QLOG_WRITE_FLAG_FIN) != 0;
+  if (c->qlog_fin || e->cfg.qlog_write == NULL) {
+    return;
+  }
+  c->qlog_fin = fin;
+  e->cfg.qlog_write(e->cfg.qlog_user, c->qlog_name, data, len, fin);
+}
+
+/* Server: whether this connection is sampled for qlog (named after dcid). */
+static void conn_qlog_setup(wt_engine *e, wt_conn *c, ngtcp2_settings *s, const ngtcp2_cid *dcid) {
+  if (e->cfg.qlog_write == NULL) {
+    return;
+  }
+  uint32_t every = e->cfg.qlog_sample > 1 ? e->cfg.qlog_sample : 1;
+  if (e->qlog_seq++ % every != 0) {
+    return;
+  }
+  static const char hex[] = "0123456789abcdef";
+  size_t n = dcid->datalen < WT_CID_MAXLEN ? dcid->datalen : WT_CID_MAXLEN;
+  for (size_t i = 0; i < n; i++) {
+    c->qlog_name[2 * i] = hex[dcid->data[i] >> 4];
+    c->qlog_name[2 * i + 1] = hex[dcid->data[i] & 15];
+  }
+  c->qlog_name[2 * n] = '\0';
+  if (n == 0) {
+    memcpy(c->qlog_name, "empty", 6);
+  }
+  c->qlog_on = 1;
+  s->qlog_write = conn_qlog_write;
+}
+
 static wt_conn *conn_alloc(wt_engine *e, const wt_path *path, int is_server) {
   wt_conn *c = calloc(1, sizeof(*c));
   if (c == NULL) {
@@ -484,6 +519,7 @@ int wt_conn_server_new(wt_conn **out, wt_engine *e, const wt_path *path, const n
   ngtcp2_transport_params params;
   conn_callbacks(&cb, 1);
   conn_settings(e, &settings);
+  conn_qlog_setup(e, c, &settings, odcid ? odcid : &hd->dcid);
   conn_params(e, &params);
   /* RFC 9000 section 7.3: after a Retry, original_destination_connection_id
    * is the DCID of the first Initial and retry_source_connection_id ours. */
@@ -640,6 +676,12 @@ void wt_conn_free(wt_conn *c, int notify) {
   }
   if (c->qc) {
     ngtcp2_conn_del(c->qc);
+    c->qc = NULL;
+  }
+  if (c->qlog_on && !c->qlog_fin && c->e->cfg.qlog_write) {
+    /* ngtcp2 does not always end the trace itself: tell the writer */
+    c->qlog_fin = 1;
+    c->e->cfg.qlog_write(c->e->cfg.qlog_user, c->qlog_name, NULL, 0, 1);
   }
   if (c->ssl) {
     wolfSSL_set_app_data(c->ssl, NULL);

@@ -214,6 +214,9 @@ struct wt_conn {
   uint64_t grace_deadline;
   int stateless_reset; /* the peer sent a stateless reset */
   int hs_counted;      /* counted in e->n_handshaking */
+  /* qlog (wt_engine_config.qlog_write): this connection is traced */
+  int qlog_on, qlog_fin;
+  char qlog_name[2 * WT_CID_MAXLEN + 1];
 
   /* our control stream, taken over from nghttp3 (webtransport-wire.md 6.2) */
   int64_t ctrl_sid, qenc_sid, qdec_sid;
@@ -288,6 +291,7 @@ struct wt_engine {
   wt_relq relq; /* releases of referenced bytes, run at the end of entry points */
   int shutting_down;
   uint64_t now;
+  uint64_t qlog_seq; /* server connections seen by the qlog sampler */
 };
 
 /* ---------------------------------------------------------------- wt_engine.c */

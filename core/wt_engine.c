@@ -395,6 +395,28 @@ int wt_engine_new(wt_engine **out, const wt_engine_config *cfg, const wt_engine_
   return 0;
 }
 
+int wt_engine_reload_cert(wt_engine *e, const char *cert_file, const char *key_file) {
+  if (e == NULL || !e->cfg.is_server) {
+    return WT_ERR_INVAL;
+  }
+  wt_engine_config c = e->cfg;
+  if (cert_file) {
+    c.cert_file = cert_file;
+  }
+  if (key_file) {
+    c.key_file = key_file;
+  }
+  int rv = wt_tls_ctx_reload(e->tls, &c);
+  if (rv < 0) {
+    WT_LOG_ERROR("certificate reload failed (%s): still serving the previous certificate",
+                 wt_err_str(rv));
+    return rv;
+  }
+  e->cfg.cert_file = c.cert_file;
+  e->cfg.key_file = c.key_file;
+  return 0;
+}
+
 void wt_engine_del(wt_engine *e) {
   if (e == NULL) {
     return;

@@ -103,6 +103,15 @@ typedef struct wt_engine_config {
    * secret) validates them. Default AUTO, threshold 256. */
   int retry_mode;
   uint32_t retry_threshold;
+  /* server, debugging: ngtcp2's qlog (JSON-SEQ, RFC 7464 records) of 1 in
+   * qlog_sample new connections (accept order; 0 and 1 = every one) goes to
+   * qlog_write(qlog_user, name, data, len, fin): name identifies the
+   * connection (its original DCID in hex, NUL-terminated), fin = 1 on its
+   * last call (len may be 0 then). NULL = off. Called on the engine's
+   * thread from inside the engine entry points. */
+  void (*qlog_write)(void *user, const char *name, const void *data, size_t len, int fin);
+  void *qlog_user;
+  uint32_t qlog_sample;
 } wt_engine_config;
 
 /* wt_engine_config.retry_mode. */
@@ -194,6 +203,11 @@ int wt_engine_handle_expiry(wt_engine *e, uint64_t now_ns);
  * CONNECTs still waiting for wt_session_respond are answered 503 (and
  * session_close(clean = 0) is called for each). */
 void wt_engine_shutdown(wt_engine *e, uint64_t now_ns);
+/* Server: read cert_file and key_file again (NULL = the configured paths;
+ * strings must outlive the engine) for new connections; live connections
+ * keep the certificate they were made with. Returns 0, or WT_ERR_CONFIG /
+ * WT_ERR_CRYPTO (logged) with the previous certificate still in use. */
+int wt_engine_reload_cert(wt_engine *e, const char *cert_file, const char *key_file);
 /* CONNECTION_CLOSE (H3_NO_ERROR) on every connection. */
 void wt_engine_close_all(wt_engine *e, uint64_t now_ns);
 size_t wt_engine_conn_count(const wt_engine *e);

@@ -181,6 +181,36 @@ fail:
   return rv;
 }
 
+int wt_tls_ctx_reload(wt_tls_ctx *t, const wt_engine_config *cfg) {
+  if (t == NULL || !t->is_server || cfg == NULL) {
+    return WT_ERR_INVAL;
+  }
+  WOLFSSL_CTX *old = t->ctx;
+  t->ctx = wolfSSL_CTX_new(wolfTLSv1_3_server_method());
+  int rv = WT_ERR_CRYPTO;
+  if (t->ctx != NULL) {
+    rv = tls_ctx_server(t, cfg);
+    if (rv == 0 && wolfSSL_CTX_set_cipher_list(t->ctx, wt_ciphers) != WOLFSSL_SUCCESS) {
+      rv = WT_ERR_CRYPTO;
+    }
+  }
+  if (rv < 0) {
+    if (t->ctx != NULL) {
+      wolfSSL_CTX_free(t->ctx);
+    }
+    t->ctx = old; /* keep serving with the previous certificate */
+    return rv;
+  }
+  wolfSSL_CTX_set_ex_data(t->ctx, 0, t);
+  if (t->keylog) {
+    wolfSSL_CTX_set_keylog_callback(t->ctx, tls_keylog);
+  }
+  /* Connections made with the old context hold a reference to it: wolfSSL
+   * frees it with the last of them. */
+  wolfSSL_CTX_free(old);
+  return 0;
+}
+
 void wt_tls_ctx_del(wt_tls_ctx *t) {
   if (t == NULL) {
     return;

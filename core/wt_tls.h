@@ -4,7 +4,8 @@
  * AES-128-GCM first, session tickets on, 0-RTT off unless enabled), one
  * WOLFSSL per connection. Client verification: a SHA-256 pin of the server
  * leaf certificate (serverCertificateHashes semantics), a CA file, or none
- * (insecure). Certificate and key files are read once, at creation. */
+ * (insecure). Certificate and key files are read at creation and again by
+ * wt_tls_ctx_reload. */
 #ifndef WT_TLS_H
 #define WT_TLS_H
 
@@ -23,6 +24,12 @@ typedef struct wt_tls_ctx wt_tls_ctx;
  * WT_ERR_CRYPTO. */
 int wt_tls_ctx_new(wt_tls_ctx **out, const wt_engine_config *cfg);
 void wt_tls_ctx_del(wt_tls_ctx *t);
+
+/* Server: load cfg->cert_file and cfg->key_file into a new context used by
+ * every connection created from now on; connections made earlier keep the
+ * old one (reference-counted by wolfSSL). On failure (WT_ERR_CONFIG,
+ * WT_ERR_CRYPTO, WT_ERR_INVAL) the old context stays in use. */
+int wt_tls_ctx_reload(wt_tls_ctx *t, const wt_engine_config *cfg);
 
 /* A new WOLFSSL for one connection; its app data is ref (ngtcp2_crypto finds
  * the ngtcp2_conn through it). Client: server_name is sent as SNI and, with

@@ -146,6 +146,34 @@ int wt_relay_stats_json(char *buf, size_t cap) {
   return (int)(n + (size_t)w);
 }
 
+size_t wt_relay_stats_each(void (*fn)(void *arg, const wt_relay_channel_stats *c), void *arg) {
+  size_t n = 0;
+  pthread_mutex_lock(&reg_mu);
+  for (relay_stats *s = reg_head; s; s = s->next) {
+    wt_relay_channel_stats c = {
+        .name = s->name,
+        .live = s->live,
+        .worker = s->worker,
+        .subscribers = LD(s->subscribers),
+        .publishers = LD(s->publishers),
+        .publishers_refused = LD(s->publishers_refused),
+        .published_datagrams = LD(s->published_datagrams),
+        .published_streams = LD(s->published_streams),
+        .published_stream_bytes = LD(s->published_stream_bytes),
+        .delivered_datagrams = LD(s->grp.delivered_datagrams),
+        .delivered_streams = LD(s->grp.delivered_streams),
+        .delivered_stream_bytes = LD(s->grp.delivered_stream_bytes),
+        .dropped_datagrams = LD(s->grp.dropped_datagrams),
+        .dropped_streams_lagged = LD(s->grp.dropped_streams_lagged),
+        .dropped_streams_limit = LD(s->grp.dropped_streams_limit),
+    };
+    fn(arg, &c);
+    n++;
+  }
+  pthread_mutex_unlock(&reg_mu);
+  return n;
+}
+
 /* ------------------------------------------------------------------ channels */
 
 typedef struct relay_chunk {

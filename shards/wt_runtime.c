@@ -18,7 +18,10 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "wt_error.h"
@@ -88,6 +91,17 @@ struct wt_runtime {
   uint64_t seq;
   int stopping;
   int ran;
+  uint64_t reload_seq;
+  /* wt_runtime_collect: other threads ask (req_fd), the main thread serves */
+  int req_fd;
+  int cmu_init;
+  pthread_mutex_t cturn; /* one requester at a time */
+  pthread_mutex_t cmu;   /* guards the fields below */
+  pthread_cond_t ccv;
+  uint64_t creq, cdone;
+  int cclosed; /* wt_runtime_run has returned (or never will serve) */
+  wt_stats_snapshot *cper;
+  wt_stats_snapshot capps;
 };
 
 void wt_runtime_config_default(wt_runtime_config *c) {
@@ -459,7 +473,9 @@ static int rt_prepare(wt_runtime *rt, char *why, size_t cap) {
   }
   rt->w = calloc(rt->n, sizeof(*rt->w));
   rt->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (!rt->w || rt->notify_fd < 0) {
+  rt->req_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  rt->cper = calloc(rt->n, sizeof(*rt->cper));
+  if (!rt->w || rt->notify_fd < 0 || rt->req_fd < 0 || !rt->cper) {
     why_set(why, cap, "out of memory or eventfd failed");
     return WT_ERR_NOMEM;
   }
@@ -590,6 +606,15 @@ static void rt_free(wt_runtime *rt) {
   if (rt->notify_fd >= 0) {
     close(rt->notify_fd);
   }
+  if (rt->req_fd >= 0) {
+    close(rt->req_fd);
+  }
+  free(rt->cper);
+  if (rt->cmu_init) {
+    pthread_mutex_destroy(&rt->cturn);
+    pthread_mutex_destroy(&rt->cmu);
+    pthread_cond_destroy(&rt->ccv);
+  }
   wt_fwd_del(rt->fwd);
   for (size_t k = 0; rt->links && k < (size_t)rt->n * rt->m; k++) {
     wt_link_del(rt->links[k]);
@@ -628,9 +653,13 @@ int wt_runtime_new(wt_runtime **out, const wt_runtime_config *cfg, char *why, si
   }
   rt->cfg = *cfg;
   rt->n = cfg->workers ? cfg->workers : rt_default_workers();
-  rt->notify_fd = rt->sigfd = rt->lock_fd = -1;
+  rt->notify_fd = rt->sigfd = rt->lock_fd = rt->req_fd = -1;
   pthread_mutex_init(&rt->mu, NULL);
   pthread_cond_init(&rt->cv, NULL);
+  pthread_mutex_init(&rt->cturn, NULL);
+  pthread_mutex_init(&rt->cmu, NULL);
+  pthread_cond_init(&rt->ccv, NULL);
+  rt->cmu_init = 1;
   int rv = rt_prepare(rt, why, cap);
   if (rv == 0) {
     rv = rt_start(rt, why, cap);
@@ -786,6 +815,169 @@ static void rt_report(wt_runtime *rt) {
   free(line);
 }
 
+/* ------------------------------------------------------------------ systemd, reload, collect */
+
+int wt_runtime_sd_notify(const char *msg) {
+  const char *path = getenv("NOTIFY_SOCKET");
+  if (!path || !*path) {
+    return 1;
+  }
+  struct sockaddr_un sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sun_family = AF_UNIX;
+  size_t len = strlen(path);
+  if (len >= sizeof(sa.sun_path) || (path[0] != '/' && path[0] != '@')) {
+    WT_LOG_WARN("NOTIFY_SOCKET '%s' is not a socket path", path);
+    return WT_ERR_IO;
+  }
+  memcpy(sa.sun_path, path, len);
+  if (path[0] == '@') {
+    sa.sun_path[0] = '\0'; /* abstract namespace */
+  }
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    WT_LOG_WARN("sd_notify: socket: %s", strerror(errno));
+    return WT_ERR_IO;
+  }
+  ssize_t r = sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (const struct sockaddr *)&sa,
+                     (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
+  int e = errno;
+  close(fd);
+  if (r < 0) {
+    WT_LOG_WARN("sd_notify %s: %s", path, strerror(e));
+    return WT_ERR_IO;
+  }
+  return 0;
+}
+
+/* SIGHUP: every running shard reloads; wait (bounded) for the results. */
+static void rt_reload(wt_runtime *rt) {
+  wt_runtime_sd_notify("RELOADING=1\nSTATUS=reloading the certificate");
+  uint64_t seq = ++rt->reload_seq;
+  rt_post_all(rt, WT_SHARD_CMD_RELOAD, seq);
+  unsigned ok = 0, failed = 0, missing = 0;
+  for (uint64_t waited_ms = 0;; waited_ms += 50) {
+    ok = failed = missing = 0;
+    for (uint32_t i = 0; i < rt->n; i++) {
+      int rv = 0;
+      if (rt_is_done(&rt->w[i])) {
+        continue;
+      }
+      if (!wt_shard_read_reload(rt->w[i].sh, seq, &rv)) {
+        missing++;
+      } else if (rv == 0) {
+        ok++;
+      } else {
+        failed++;
+      }
+    }
+    if (missing == 0 || waited_ms >= RT_SNAPSHOT_WAIT_MS) {
+      break;
+    }
+    struct pollfd pfd = {.fd = rt->notify_fd, .events = POLLIN};
+    poll(&pfd, 1, 50);
+    rt_drain_notify(rt);
+  }
+  if (failed || missing) {
+    WT_LOG_ERROR("SIGHUP: certificate reloaded on %u shard(s), failed on %u, no answer from %u: "
+                 "the others keep the previous certificate",
+                 ok, failed, missing);
+  } else {
+    WT_LOG_INFO("SIGHUP: certificate reloaded on every shard (%u)", ok);
+  }
+  if (rt->cfg.on_reload) {
+    rt->cfg.on_reload(rt->cfg.reload_arg, !failed && !missing);
+  }
+  wt_runtime_sd_notify("READY=1\nSTATUS=serving");
+}
+
+/* A collection was asked for (wt_runtime_collect): serve it. */
+static void rt_serve_collect(wt_runtime *rt) {
+  uint64_t v;
+  if (read(rt->req_fd, &v, sizeof(v)) < 0 && errno != EAGAIN) {
+    WT_LOG_WARN("request eventfd: %s", strerror(errno));
+  }
+  pthread_mutex_lock(&rt->cmu);
+  uint64_t want = rt->creq;
+  int pending = want > rt->cdone;
+  pthread_mutex_unlock(&rt->cmu);
+  if (!pending) {
+    return;
+  }
+  uint64_t seq = ++rt->seq;
+  rt_post_all(rt, WT_SHARD_CMD_SNAPSHOT, seq);
+  unsigned missing = rt_collect(rt, seq);
+  if (missing) {
+    WT_LOG_WARN_RL(1,
+                   "metrics: %u shard(s) did not answer in time: their previous counters are "
+                   "shown",
+                   missing);
+  }
+  wt_stats_snapshot apps;
+  memset(&apps, 0, sizeof(apps));
+  rt_add_app_counters(rt, &apps);
+  pthread_mutex_lock(&rt->cmu);
+  for (uint32_t i = 0; i < rt->n; i++) {
+    rt->cper[i] = rt->w[i].last;
+  }
+  rt->capps = apps;
+  rt->cdone = want;
+  pthread_cond_broadcast(&rt->ccv);
+  pthread_mutex_unlock(&rt->cmu);
+}
+
+static void rt_close_collect(wt_runtime *rt) {
+  pthread_mutex_lock(&rt->cmu);
+  rt->cclosed = 1;
+  pthread_cond_broadcast(&rt->ccv);
+  pthread_mutex_unlock(&rt->cmu);
+}
+
+int wt_runtime_collect(wt_runtime *rt, wt_stats_snapshot *per, uint32_t cap,
+                       wt_stats_snapshot *apps, int timeout_ms) {
+  if (!rt || !per || cap == 0 || timeout_ms < 0) {
+    return WT_ERR_INVAL;
+  }
+  pthread_mutex_lock(&rt->cturn);
+  pthread_mutex_lock(&rt->cmu);
+  int rv = WT_ERR_AGAIN;
+  if (!rt->cclosed) {
+    uint64_t my = ++rt->creq;
+    uint64_t one = 1;
+    if (write(rt->req_fd, &one, sizeof(one)) < 0 && errno != EAGAIN) {
+      WT_LOG_WARN("request eventfd: %s", strerror(errno));
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += timeout_ms / 1000;
+    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000L;
+    }
+    while (rt->cdone < my && !rt->cclosed) {
+      if (pthread_cond_timedwait(&rt->ccv, &rt->cmu, &ts) != 0) {
+        break;
+      }
+    }
+    if (rt->cdone >= my) {
+      uint32_t n = cap < rt->n ? cap : rt->n;
+      memcpy(per, rt->cper, n * sizeof(*per));
+      if (apps) {
+        *apps = rt->capps;
+      }
+      rv = (int)n;
+    }
+  }
+  pthread_mutex_unlock(&rt->cmu);
+  pthread_mutex_unlock(&rt->cturn);
+  return rv;
+}
+
+int wt_runtime_io_backend(const wt_runtime *rt, uint32_t i) {
+  return i < rt->n && rt->w[i].sh ? wt_shard_io_backend(rt->w[i].sh) : -1;
+}
+
 static void rt_on_signals(wt_runtime *rt) {
   struct signalfd_siginfo si;
   while (read(rt->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
@@ -794,6 +986,9 @@ static void rt_on_signals(wt_runtime *rt) {
     case SIGTERM:
       WT_LOG_INFO("%s: %s", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM",
                   rt->stopping ? "closing every shard now" : "draining every shard");
+      if (!rt->stopping) {
+        wt_runtime_sd_notify("STOPPING=1\nSTATUS=draining");
+      }
       rt->stopping++;
       rt_post_all(rt, WT_SHARD_CMD_STOP, 0);
       break;
@@ -801,7 +996,12 @@ static void rt_on_signals(wt_runtime *rt) {
       rt_report(rt);
       break;
     case SIGHUP:
-      WT_LOG_INFO("SIGHUP: nothing to reload, ignored");
+      if (rt->stopping) {
+        WT_LOG_INFO("SIGHUP while stopping: ignored");
+      } else {
+        WT_LOG_INFO("SIGHUP: reloading the certificate and key");
+        rt_reload(rt);
+      }
       break;
     default: /* only the four above are routed to the signalfd */
       break;
@@ -829,10 +1029,15 @@ static uint32_t rt_check_done(wt_runtime *rt) {
 
 int wt_runtime_run(wt_runtime *rt) {
   rt->ran = 1;
+  char status[128];
+  snprintf(status, sizeof(status), "READY=1\nSTATUS=serving on %s with %u shard(s)", rt->listen0,
+           rt->n);
+  wt_runtime_sd_notify(status);
   while (rt_check_done(rt) < rt->n) {
-    struct pollfd pfd[2] = {{.fd = rt->sigfd, .events = POLLIN},
-                            {.fd = rt->notify_fd, .events = POLLIN}};
-    int r = poll(pfd, 2, -1);
+    struct pollfd pfd[3] = {{.fd = rt->sigfd, .events = POLLIN},
+                            {.fd = rt->notify_fd, .events = POLLIN},
+                            {.fd = rt->req_fd, .events = POLLIN}};
+    int r = poll(pfd, 3, -1);
     if (r < 0 && errno != EINTR) {
       WT_LOG_ERROR("poll: %s", strerror(errno));
       break;
@@ -843,7 +1048,11 @@ int wt_runtime_run(wt_runtime *rt) {
     if (pfd[0].revents & POLLIN) {
       rt_on_signals(rt);
     }
+    if (pfd[2].revents & POLLIN) {
+      rt_serve_collect(rt);
+    }
   }
+  rt_close_collect(rt);
   rt_join(rt);
   int rv = 0;
   for (uint32_t i = 0; i < rt->n; i++) {

@@ -31,7 +31,16 @@
  *   SIGUSR1: every running shard publishes a snapshot of its counters; the
  *     main thread waits for them (2 s at most) and prints one JSON line
  *     (wt_stats_format_json_shards: the totals, then per-shard values);
- *   SIGHUP: logged and ignored.
+ *   SIGHUP: every shard reads its certificate and key files again
+ *     (WT_SHARD_CMD_RELOAD): connections made from then on use them, live
+ *     ones keep theirs; a shard whose files do not load keeps the old ones.
+ *     The main thread waits (2 s at most) for the results, logs them, calls
+ *     cfg.on_reload and tells systemd (RELOADING=1, then READY=1).
+ * Metrics: wt_runtime_collect (any thread) asks the main thread for the
+ *   per-shard snapshots (the SIGUSR1 machinery) and waits for them.
+ * systemd: with $NOTIFY_SOCKET set, wt_runtime_run sends READY=1 when it
+ *   starts serving, STOPPING=1 at the first SIGINT/SIGTERM (sd_notify's
+ *   datagram protocol, written by hand: no libsystemd).
  * A shard whose socket fails stops the others. wt_runtime_run returns once
  * every shard has stopped: 0, or WT_ERR_IO if a shard failed.
  *
@@ -65,6 +74,10 @@ typedef struct wt_runtime_config {
   const uint8_t *secret; /* WT_RUNTIME_SECRET_LEN bytes shared by every shard; NULL = random
                             per process */
   FILE *stats_out;       /* SIGUSR1 lines; NULL = stdout */
+  /* SIGHUP: called on the main thread after the shards reloaded; ok = every
+   * shard loaded the new files. NULL = none. */
+  void (*on_reload)(void *arg, int ok);
+  void *reload_arg;
 } wt_runtime_config;
 
 void wt_runtime_config_default(wt_runtime_config *c);
@@ -81,6 +94,22 @@ const wt_io_addr *wt_runtime_local(const wt_runtime *rt);
 /* Number of shards; whether the steering program is attached. */
 uint32_t wt_runtime_workers(const wt_runtime *rt);
 int wt_runtime_steering(const wt_runtime *rt);
+
+/* Any thread, while wt_runtime_run runs: the counters of every shard
+ * (per[0..n), n = min(cap, workers)) and of the application workers (in
+ * *apps, its engine/io parts zero), fresh from the shards (bounded wait,
+ * timeout_ms at most). Returns the number of shards filled, or
+ * WT_ERR_AGAIN (the main thread did not answer in time, or the runtime is
+ * stopping) or WT_ERR_INVAL. Concurrent callers take turns. */
+int wt_runtime_collect(wt_runtime *rt, wt_stats_snapshot *per, uint32_t cap,
+                       wt_stats_snapshot *apps, int timeout_ms);
+
+/* The datapath backend of shard i (WT_IO_BACKEND_*); any thread. */
+int wt_runtime_io_backend(const wt_runtime *rt, uint32_t i);
+
+/* Send one sd_notify message (e.g. "READY=1") to $NOTIFY_SOCKET; 0 when
+ * sent, 1 when the variable is not set, WT_ERR_IO. */
+int wt_runtime_sd_notify(const char *msg);
 
 /* Serve until every shard has stopped (see above). */
 int wt_runtime_run(wt_runtime *rt);

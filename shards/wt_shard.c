@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -31,6 +32,7 @@ _Static_assert(offsetof(wt_addr, len) == offsetof(wt_io_addr, len), "wt_addr lay
 #define SHARD_FWD_POLL_MAX      (WT_SHARD_RX_BATCH * WT_SHARD_RX_ROUNDS) /* per turn */
 #define SHARD_CMD_POLL_MAX      4096            /* worker commands per turn */
 #define SHARD_OVERFLOW_RETRY_NS (200 * 1000ull) /* event overflow: next look */
+#define SHARD_QLOG_MAX_OPEN     256             /* default qlog_max_open */
 
 enum { SHARD_RUNNING, SHARD_DRAINING, SHARD_CLOSING, SHARD_DONE };
 
@@ -67,6 +69,15 @@ struct wt_shard {
   wt_spsc *cmds;            /* controlled: controller -> shard commands */
   _Atomic uint64_t pub_seq; /* the snapshot request pub answers */
   wt_stats_snapshot pub;
+  _Atomic int reload_rv;       /* result of the last reload ... */
+  _Atomic uint64_t reload_seq; /* ... and the request it answers */
+  /* qlog traces being written (cfg.qlog_dir) */
+  struct shard_qlog {
+    char name[2 * 20 + 1];
+    FILE *f;
+  } * qlogs;
+  size_t n_qlogs;
+  uint64_t qlog_skipped;
 };
 
 uint64_t wt_shard_clock_ns(void) {
@@ -99,6 +110,46 @@ static int shard_open_io(wt_shard *sh) {
   return rv;
 }
 
+/* The engine's qlog bytes: one file per connection, closed at fin. */
+static void shard_qlog_write(void *user, const char *name, const void *data, size_t len, int fin) {
+  wt_shard *sh = user;
+  size_t i = 0;
+  while (i < sh->n_qlogs && strcmp(sh->qlogs[i].name, name)) {
+    i++;
+  }
+  if (i == sh->n_qlogs) {
+    uint32_t max = sh->cfg.qlog_max_open ? sh->cfg.qlog_max_open : SHARD_QLOG_MAX_OPEN;
+    if (len == 0 && fin) {
+      return; /* nothing was ever written */
+    }
+    if (sh->n_qlogs >= max || !sh->qlogs) {
+      sh->qlog_skipped++;
+      WT_LOG_WARN_RL(1, "qlog: %u traces open already: %s not traced (%llu skipped)", max, name,
+                     (unsigned long long)sh->qlog_skipped);
+      return;
+    }
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s.sqlog", sh->cfg.qlog_dir, name);
+    FILE *f = fopen(path, "we");
+    if (!f) {
+      sh->qlog_skipped++;
+      WT_LOG_WARN_RL(1, "qlog: cannot create %s: %s", path, strerror(errno));
+      return;
+    }
+    snprintf(sh->qlogs[i].name, sizeof(sh->qlogs[i].name), "%s", name);
+    sh->qlogs[i].f = f;
+    sh->n_qlogs++;
+    WT_LOG_DEBUG("qlog: tracing connection %s into %s", name, path);
+  }
+  if (len > 0 && fwrite(data, 1, len, sh->qlogs[i].f) != len) {
+    WT_LOG_WARN_RL(1, "qlog: write failed for %s", name);
+  }
+  if (fin) {
+    fclose(sh->qlogs[i].f);
+    sh->qlogs[i] = sh->qlogs[--sh->n_qlogs];
+  }
+}
+
 static int shard_open_engine(wt_shard *sh, uint64_t now) {
   const wt_shard_config *c = &sh->cfg;
   wt_engine_config ec;
@@ -127,6 +178,16 @@ static int shard_open_engine(wt_shard *sh, uint64_t now) {
   ec.origins = c->origins;
   ec.n_origins = c->n_origins;
   ec.keylog_file = c->keylog_file;
+  if (c->qlog_dir) {
+    uint32_t max = c->qlog_max_open ? c->qlog_max_open : SHARD_QLOG_MAX_OPEN;
+    sh->qlogs = calloc(max, sizeof(*sh->qlogs));
+    if (!sh->qlogs) {
+      return WT_ERR_NOMEM;
+    }
+    ec.qlog_write = shard_qlog_write;
+    ec.qlog_user = sh;
+    ec.qlog_sample = c->qlog_sample;
+  }
   sh->max_payload = ec.max_udp_payload ? ec.max_udp_payload : 1452;
   wt_engine_callbacks cb;
   wt_bridge_engine_callbacks(&cb);
@@ -275,6 +336,10 @@ void wt_shard_detach(wt_shard *sh) {
   if (sh->bridge) {
     wt_bridge_flush(sh->bridge);
   }
+  for (size_t i = 0; i < sh->n_qlogs; i++) {
+    fclose(sh->qlogs[i].f);
+  }
+  sh->n_qlogs = 0;
 }
 
 void wt_shard_del(wt_shard *sh) {
@@ -297,6 +362,7 @@ void wt_shard_del(wt_shard *sh) {
   }
   wt_io_close(sh->io);
   free(sh->batch.buf);
+  free(sh->qlogs);
   free(sh);
 }
 
@@ -346,6 +412,18 @@ int wt_shard_post(wt_shard *sh, int cmd, uint64_t seq) {
     WT_LOG_WARN("wake-up: %s", strerror(errno));
   }
   return 0;
+}
+
+int wt_shard_read_reload(wt_shard *sh, uint64_t seq, int *rv) {
+  if (atomic_load_explicit(&sh->reload_seq, memory_order_acquire) < seq) {
+    return 0;
+  }
+  *rv = atomic_load_explicit(&sh->reload_rv, memory_order_relaxed);
+  return 1;
+}
+
+int wt_shard_io_backend(const wt_shard *sh) {
+  return wt_io_backend(sh->io);
 }
 
 int wt_shard_read_snapshot(wt_shard *sh, uint64_t seq, wt_stats_snapshot *snap) {
@@ -519,6 +597,26 @@ static void shard_publish(wt_shard *sh, uint64_t seq) {
   }
 }
 
+/* Read the certificate and key again (new connections use them). */
+static void shard_reload(wt_shard *sh, uint64_t seq) {
+  int rv = sh->eng ? wt_engine_reload_cert(sh->eng, NULL, NULL) : WT_ERR_STATE;
+  if (rv == 0) {
+    WT_LOG_INFO("shard %u: certificate %s reloaded (%zu live connection(s) keep theirs)",
+                sh->cfg.shard_id, sh->cfg.cert_file, wt_engine_conn_count(sh->eng));
+  } else {
+    WT_LOG_ERROR("shard %u: cannot reload %s / %s (%s): keeping the previous certificate",
+                 sh->cfg.shard_id, sh->cfg.cert_file, sh->cfg.key_file, wt_err_str(rv));
+  }
+  atomic_store_explicit(&sh->reload_rv, rv, memory_order_relaxed);
+  atomic_store_explicit(&sh->reload_seq, seq, memory_order_release);
+  if (sh->cfg.notify_fd >= 0) {
+    uint64_t one = 1;
+    if (write(sh->cfg.notify_fd, &one, sizeof(one)) < 0 && errno != EAGAIN) {
+      WT_LOG_WARN("notify: %s", strerror(errno));
+    }
+  }
+}
+
 /* The eventfd first, then the rings: a command or datagram queued after
  * this read writes the eventfd again, so none waits for a later event. */
 static void shard_wakeup(wt_shard *sh, uint64_t now) {
@@ -535,6 +633,9 @@ static void shard_wakeup(wt_shard *sh, uint64_t now) {
       break;
     case WT_SHARD_CMD_SNAPSHOT:
       shard_publish(sh, (uint64_t)(u >> 4));
+      break;
+    case WT_SHARD_CMD_RELOAD:
+      shard_reload(sh, (uint64_t)(u >> 4));
       break;
     default: /* wt_shard_post queues only the commands above */
       WT_LOG_ERROR("unknown command %u", (unsigned)(u & 0xf));

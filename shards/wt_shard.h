@@ -71,9 +71,13 @@ typedef struct wt_shard_config {
   int builtin_apps;                 /* route /echo, /source, /sink, /pub, /sub (default 1) */
   wt_app_routes_fn routes;          /* an embedding program's own routes (wt_app.h), or NULL */
   void *routes_arg;
-  wt_apps_config apps;     /* their configuration */
-  const char *keylog_file; /* NULL = off */
-  int io_backend;          /* WT_IO_BACKEND_* (default AUTO) */
+  wt_apps_config apps;              /* their configuration */
+  const char *keylog_file;          /* NULL = off (debugging: TLS secrets, SSLKEYLOGFILE) */
+  const char *qlog_dir;             /* NULL = off: DIR/<odcid hex>.sqlog per traced connection */
+  uint32_t qlog_sample;             /* trace 1 in N connections (0, 1 = all) */
+  uint32_t qlog_max_open;           /* traces open at once at most (default 256; more are
+                                       skipped and counted) */
+  int io_backend;                   /* WT_IO_BACKEND_* (default AUTO) */
   /* several shards (wt_runtime.h); the defaults make a standalone shard */
   uint32_t shard_id, n_shards;  /* this shard's index among n_shards (0 of 1) */
   int reuseport;                /* the socket joins a SO_REUSEPORT group (default 0) */
@@ -96,6 +100,8 @@ typedef struct wt_shard_config {
 enum {
   WT_SHARD_CMD_STOP = 1,     /* drain first, close at the second */
   WT_SHARD_CMD_SNAPSHOT = 2, /* publish the counters (wt_shard_read_snapshot) */
+  WT_SHARD_CMD_RELOAD = 3,   /* read cert_file/key_file again for new connections; the
+                                result is published (wt_shard_read_reload) */
 };
 
 /* Fill c with the defaults above (listen/cert/key NULL). */
@@ -143,6 +149,15 @@ int wt_shard_post(wt_shard *sh, int cmd, uint64_t seq);
 /* Controller thread: if the shard has published the snapshot of request seq
  * (or a later one), copy it into *snap and return 1; else 0. */
 int wt_shard_read_snapshot(wt_shard *sh, uint64_t seq, wt_stats_snapshot *snap);
+
+/* Controller thread: if the shard has acted on the reload request seq (or
+ * a later one), store its result (0 or a WT_ERR_* code) in *rv and return
+ * 1; else 0. */
+int wt_shard_read_reload(wt_shard *sh, uint64_t seq, int *rv);
+
+/* The datapath backend in use (WT_IO_BACKEND_PORTABLE or _URING); fixed at
+ * creation, so any thread may ask. */
+int wt_shard_io_backend(const wt_shard *sh);
 
 /* The shard's wake-up eventfd (controlled shards; -1 otherwise). */
 int wt_shard_wake_fd(const wt_shard *sh);

@@ -15,6 +15,35 @@ _Atomic int wt_log_level_g = WT_LOG_LEVEL_INFO;
 static wt_log_sink_fn log_sink = wt_log_sink_stderr;
 static void *log_sink_ctx;
 
+static _Atomic int log_format = WT_LOG_FORMAT_TEXT;
+
+void wt_log_set_format(int format) {
+  atomic_store_explicit(&log_format,
+                        format == WT_LOG_FORMAT_JSON ? WT_LOG_FORMAT_JSON : WT_LOG_FORMAT_TEXT,
+                        memory_order_relaxed);
+}
+
+int wt_log_get_format(void) {
+  return atomic_load_explicit(&log_format, memory_order_relaxed);
+}
+
+long long wt_log_rl_check(wt_log_ratelimit *rl, unsigned burst) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0) { /* layering-ok: log rate limit */
+    return 0;
+  }
+  unsigned long long now = (unsigned long long)ts.tv_sec + 1; /* 0 = never */
+  unsigned long long w = atomic_load_explicit(&rl->window, memory_order_relaxed);
+  if (w != now && atomic_compare_exchange_strong(&rl->window, &w, now)) {
+    atomic_store_explicit(&rl->count, 0, memory_order_relaxed);
+  }
+  if (atomic_fetch_add_explicit(&rl->count, 1, memory_order_relaxed) >= burst) {
+    atomic_fetch_add_explicit(&rl->suppressed, 1, memory_order_relaxed);
+    return -1;
+  }
+  return (long long)atomic_exchange_explicit(&rl->suppressed, 0, memory_order_relaxed);
+}
+
 static const char *const level_names[] = {"ERROR", "WARN", "INFO", "DEBUG", "TRACE"};
 
 void wt_log_set_level(int level) {
@@ -69,6 +98,55 @@ void wt_log_set_sink(wt_log_sink_fn fn, void *ctx) {
   log_sink_ctx = ctx;
 }
 
+/* JSON-escape src[0..len) into dst (cap bytes, NUL-terminated; cut short
+ * when full). Returns the length written. */
+static size_t log_json_escape(char *dst, size_t cap, const char *src, size_t len) {
+  static const char hex[] = "0123456789abcdef";
+  size_t n = 0;
+  for (size_t i = 0; i < len && n + 7 < cap; i++) {
+    unsigned char ch = (unsigned char)src[i];
+    if (ch == '"' || ch == '\\') {
+      dst[n++] = '\\';
+      dst[n++] = (char)ch;
+    } else if (ch < 0x20 || ch == 0x7f) {
+      memcpy(dst + n, "\\u00", 4);
+      dst[n + 4] = hex[ch >> 4];
+      dst[n + 5] = hex[ch & 15];
+      n += 6;
+    } else {
+      dst[n++] = (char)ch;
+    }
+  }
+  dst[n] = '\0';
+  return n;
+}
+
+static void log_json_line(FILE *out, const struct tm *tm, long nsec, int level, const char *module,
+                          const char *msg, size_t len) {
+  char emsg[WT_LOG_MSG_MAX * 6 + 8], emod[96], lvl[8];
+  log_json_escape(emsg, sizeof(emsg), msg, len);
+  const char *m = module != NULL ? module : "-";
+  log_json_escape(emod, sizeof(emod), m, strlen(m));
+  const char *ln = wt_log_level_name(level);
+  size_t k = 0;
+  for (; ln[k] && k + 1 < sizeof(lvl); k++) {
+    lvl[k] = (char)(ln[k] >= 'A' && ln[k] <= 'Z' ? ln[k] - 'A' + 'a' : ln[k]);
+  }
+  lvl[k] = '\0';
+  char line[sizeof(emsg) + 256];
+  int n = snprintf(
+      line, sizeof(line),
+      "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ\",\"level\":\"%s\",\"module\":\"%s\","
+      "\"msg\":\"%s\"}\n",
+      tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday, tm->tm_hour, tm->tm_min, tm->tm_sec,
+      nsec / 1000, lvl, emod, emsg);
+  if (n < 0 || (size_t)n >= sizeof(line)) {
+    return;
+  }
+  fwrite(line, 1, (size_t)n, out);
+  fflush(out);
+}
+
 void wt_log_sink_stderr(void *ctx, int level, const char *module, const char *msg, size_t len) {
   FILE *out = ctx != NULL ? (FILE *)ctx : stderr;
   struct timespec ts;
@@ -80,6 +158,10 @@ void wt_log_sink_stderr(void *ctx, int level, const char *module, const char *ms
     ts.tv_nsec = 0;
   }
   gmtime_r(&ts.tv_sec, &tm);
+  if (atomic_load_explicit(&log_format, memory_order_relaxed) == WT_LOG_FORMAT_JSON) {
+    log_json_line(out, &tm, ts.tv_nsec, level, module, msg, len);
+    return;
+  }
   int n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ %-5s [%s] %.*s\n",
                    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                    (long)(ts.tv_nsec / 1000), wt_log_level_name(level),

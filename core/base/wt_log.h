@@ -77,6 +77,52 @@ void wt_log_set_sink(wt_log_sink_fn fn, void *ctx);
  * the FILE * given as ctx, or to stderr when ctx is NULL, in one write. */
 void wt_log_sink_stderr(void *ctx, int level, const char *module, const char *msg, size_t len);
 
+/* Line format of the default sink. TEXT (default): as above. JSON: one
+ * object per line, machine-parsable:
+ *   {"ts":"2025-01-31T12:34:56.789012Z","level":"warn","module":"shard","msg":"..."}
+ * (msg JSON-escaped). Any thread; takes effect for the next line. */
+#define WT_LOG_FORMAT_TEXT 0
+#define WT_LOG_FORMAT_JSON 1
+void wt_log_set_format(int format);
+int wt_log_get_format(void);
+
+/* Rate limiting of noisy events (one static state per call site, see
+ * WT_LOG_RL): at most `burst` lines per second from that site; the first
+ * line let through after a suppressed stretch is followed by one line
+ * saying how many were suppressed. Any thread (counts are approximate
+ * under contention, never more than about burst per second). */
+typedef struct wt_log_ratelimit {
+  _Atomic unsigned long long window; /* second of the current window */
+  _Atomic unsigned count;            /* lines let through in it */
+  _Atomic unsigned long long suppressed;
+} wt_log_ratelimit;
+
+/* -1: drop this line; else the number of lines suppressed before it (to
+ * report). Reads a coarse monotonic clock (the log module's one exception
+ * to core/'s no-clock rule, like the sink's timestamp). */
+long long wt_log_rl_check(wt_log_ratelimit *rl, unsigned burst);
+
+#define WT_LOGM_RL(level, module, burst, ...)                                                      \
+  do {                                                                                             \
+    static wt_log_ratelimit wt_rl_;                                                                \
+    if (wt_log_enabled(level)) {                                                                   \
+      long long wt_sup_ = wt_log_rl_check(&wt_rl_, (burst));                                       \
+      if (wt_sup_ >= 0) {                                                                          \
+        wt_log_write((level), (module), __VA_ARGS__);                                              \
+        if (wt_sup_ > 0) {                                                                         \
+          wt_log_write((level), (module), "(%lld similar message(s) suppressed by rate limiting)", \
+                       wt_sup_);                                                                   \
+        }                                                                                          \
+      }                                                                                            \
+    }                                                                                              \
+  } while (0)
+
+/* WT_LOG_<LEVEL>_RL(burst, fmt, ...): rate-limited variants. */
+#define WT_LOG_WARN_RL(burst, ...) WT_LOGM_RL(WT_LOG_LEVEL_WARN, WT_LOG_MODULE, burst, __VA_ARGS__)
+#define WT_LOG_INFO_RL(burst, ...) WT_LOGM_RL(WT_LOG_LEVEL_INFO, WT_LOG_MODULE, burst, __VA_ARGS__)
+#define WT_LOG_DEBUG_RL(burst, ...)                                                                \
+  WT_LOGM_RL(WT_LOG_LEVEL_DEBUG, WT_LOG_MODULE, burst, __VA_ARGS__)
+
 /* Format and emit one message unconditionally (the macros do the level
  * checks). level outside [ERROR, TRACE] is passed through to the sink. */
 void wt_log_write(int level, const char *module, const char *fmt, ...)

@@ -13,6 +13,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -26,9 +29,12 @@
 #include "wt_http.h"
 #include "wt_io.h"
 #include "wt_log.h"
+#include "wt_metrics.h"
 #include "wt_runtime.h"
 #include "wt_shard.h"
 #include "wt_web_assets.h"
+
+#include "config.h"
 
 #define MS_NS 1000000ull
 
@@ -73,21 +79,40 @@ static const char usage_text[] =
     "                         /config.json its WebTransport URL and certificate hash.\n"
     "                         Browsers treat http://127.0.0.1 and http://localhost as\n"
     "                         secure contexts; other hosts need HTTPS in front\n"
+    "  --config FILE          read options from FILE (INI, see wtcast.conf.example);\n"
+    "                         the command line overrides it\n"
+    "  --check-config FILE    validate FILE, print every error as FILE:LINE: reason,\n"
+    "                         exit 0 (valid) or 1\n"
+    "  --metrics ADDR:PORT    serve Prometheus metrics over HTTP at /metrics (default off)\n"
+    "  --log-format F         text (default) or json (one JSON object per line)\n"
+    "  --qlog-dir DIR         write a qlog (JSON-SEQ, .sqlog) per sampled connection\n"
+    "                         into DIR (default off; debugging)\n"
+    "  --qlog-sample N        qlog 1 in N connections (default 1: all)\n"
+    "  --keylog-file FILE     append TLS secrets (SSLKEYLOGFILE format) to FILE: anyone\n"
+    "                         holding it can decrypt the traffic (debugging only; logs a\n"
+    "                         warning)\n"
+    "  --source-max-bytes N, --echo-max-pending N, --relay-lag-max N, --relay-group-max N,\n"
+    "  --relay-max-channels N, --relay-max-subscribers N\n"
+    "                         application limits (defaults in wtcast.conf.example)\n"
     "  --help                 this text\n"
     "\n"
-    "Prints \"listening on ADDR:PORT\" on stdout once ready. SIGUSR1 prints one JSON line\n"
-    "of counters on stdout.\n";
+    "Prints \"listening on ADDR:PORT\" on stdout once ready (and tells systemd through\n"
+    "$NOTIFY_SOCKET). SIGUSR1 prints one JSON line of counters on stdout. SIGHUP reloads\n"
+    "the certificate and key (new connections use them; live ones are kept).\n";
 
 typedef struct opts {
   wt_shard_config cfg;
   uint32_t workers;
   uint32_t app_workers;
   const char *http_listen;
+  const char *metrics_listen;
   int steering;
   const char *secret_file;
   uint8_t secret[WT_RUNTIME_SECRET_LEN];
   char **origins; /* owned */
   size_t n_origins;
+  char **strs; /* values read from the config file (owned) */
+  size_t n_strs, cap_strs;
 } opts;
 
 /* A bad command line: one line on stderr, exit 2. */
@@ -102,33 +127,48 @@ static void die_usage(const char *fmt, ...) {
   exit(2);
 }
 
-/* Decimal in [min, max], digits only. */
-static uint64_t parse_num(const char *opt, const char *s, uint64_t min, uint64_t max) {
+static int opt_err(char *err, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int opt_err(char *err, size_t cap, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, cap, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+/* Decimal in [min, max], digits only: 0, or -1 with err set. */
+static int parse_num(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out,
+                     char *err, size_t cap) {
   uint64_t v = 0;
   if (!*s || strlen(s) > 20) {
-    die_usage("%s: '%s' is not a number", opt, s);
+    return opt_err(err, cap, "%s: '%s' is not a number", opt, s);
   }
   for (const char *p = s; *p; p++) {
     if (*p < '0' || *p > '9' || v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10) {
-      die_usage("%s: '%s' is not a number", opt, s);
+      return opt_err(err, cap, "%s: '%s' is not a number", opt, s);
     }
     v = v * 10 + (uint64_t)(*p - '0');
   }
   if (v < min || v > max) {
-    char range[64];
-    snprintf(range, sizeof(range), "%llu..%llu", (unsigned long long)min, (unsigned long long)max);
-    die_usage("%s: must be in %s", opt, range);
+    return opt_err(err, cap, "%s: must be in %llu..%llu", opt, (unsigned long long)min,
+                   (unsigned long long)max);
   }
-  return v;
+  *out = v;
+  return 0;
 }
 
-static void parse_origins(opts *o, const char *list) {
+static void free_origins(opts *o) {
   for (size_t i = 0; i < o->n_origins; i++) {
     free(o->origins[i]);
   }
   free(o->origins);
   o->origins = NULL;
   o->n_origins = 0;
+}
+
+static int parse_origins(opts *o, const char *list, char *err, size_t cap) {
+  free_origins(o);
   size_t n = 1;
   for (const char *p = list; *p; p++) {
     n += *p == ',';
@@ -143,7 +183,8 @@ static void parse_origins(opts *o, const char *list) {
     const char *comma = strchr(p, ',');
     size_t len = comma ? (size_t)(comma - p) : strlen(p);
     if (len == 0 || memchr(p, ' ', len)) {
-      die_usage("--origin: '%s' is not a comma-separated list of origins", list);
+      free_origins(o);
+      return opt_err(err, cap, "--origin: '%s' is not a comma-separated list of origins", list);
     }
     o->origins[o->n_origins] = strndup(p, len);
     if (!o->origins[o->n_origins]) {
@@ -158,6 +199,7 @@ static void parse_origins(opts *o, const char *list) {
   }
   o->cfg.origins = (const char *const *)o->origins;
   o->cfg.n_origins = o->n_origins;
+  return 0;
 }
 
 static const char *const known_opts[] = {
@@ -177,6 +219,19 @@ static const char *const known_opts[] = {
     "--retry",
     "--app-workers",
     "--http",
+    "--config",
+    "--check-config",
+    "--metrics",
+    "--log-format",
+    "--qlog-dir",
+    "--qlog-sample",
+    "--keylog-file",
+    "--source-max-bytes",
+    "--echo-max-pending",
+    "--relay-lag-max",
+    "--relay-group-max",
+    "--relay-max-channels",
+    "--relay-max-subscribers",
     "--max-conns-per-ip",
     "--handshake-timeout",
 };
@@ -190,13 +245,23 @@ static int is_known_opt(const char *name) {
   return 0;
 }
 
-/* Apply one option and its value; 0 if the option is unknown. */
-static int parse_opt(opts *o, const char *name, const char *val) {
+#define NUM(lo, hi)                                                                                \
+  do {                                                                                             \
+    if (parse_num(name, val, (lo), (hi), &num, err, cap) < 0) {                                    \
+      return -1;                                                                                   \
+    }                                                                                              \
+  } while (0)
+
+/* Apply one option and its value: 1, 0 if the option is unknown, -1 with a
+ * reason in err. val must outlive the process's use of it. */
+static int parse_opt(opts *o, const char *name, const char *val, char *err, size_t cap) {
   wt_shard_config *c = &o->cfg;
+  uint64_t num = 0;
   if (!strcmp(name, "--listen")) {
     wt_io_addr a;
     if (wt_io_addr_parse(val, &a) < 0) {
-      die_usage("--listen: '%s' is not ADDR:PORT (e.g. 127.0.0.1:4433 or [::]:4433)", val);
+      return opt_err(err, cap, "--listen: '%s' is not ADDR:PORT (e.g. 127.0.0.1:4433 or [::]:4433)",
+                     val);
     }
     c->listen = val;
   } else if (!strcmp(name, "--cert")) {
@@ -204,19 +269,25 @@ static int parse_opt(opts *o, const char *name, const char *val) {
   } else if (!strcmp(name, "--key")) {
     c->key_file = val;
   } else if (!strcmp(name, "--origin")) {
-    parse_origins(o, val);
+    return parse_origins(o, val, err, cap) < 0 ? -1 : 1;
   } else if (!strcmp(name, "--max-sessions")) {
-    c->max_sessions_per_conn = (uint32_t)parse_num(name, val, 1, 65535);
+    NUM(1, 65535);
+    c->max_sessions_per_conn = (uint32_t)num;
   } else if (!strcmp(name, "--max-conns")) {
-    c->max_conns = (uint32_t)parse_num(name, val, 1, 10000000);
+    NUM(1, 10000000);
+    c->max_conns = (uint32_t)num;
   } else if (!strcmp(name, "--max-conns-per-ip")) {
-    c->max_conns_per_ip = (uint32_t)parse_num(name, val, 1, 10000000);
+    NUM(1, 10000000);
+    c->max_conns_per_ip = (uint32_t)num;
   } else if (!strcmp(name, "--handshake-timeout")) {
-    c->handshake_timeout_ns = parse_num(name, val, 100, 600000) * MS_NS;
+    NUM(100, 600000);
+    c->handshake_timeout_ns = num * MS_NS;
   } else if (!strcmp(name, "--idle-timeout")) {
-    c->idle_timeout_ns = parse_num(name, val, 1, 86400000) * MS_NS;
+    NUM(1, 86400000);
+    c->idle_timeout_ns = num * MS_NS;
   } else if (!strcmp(name, "--drain-timeout")) {
-    c->drain_timeout_ns = parse_num(name, val, 0, 3600000) * MS_NS;
+    NUM(0, 3600000);
+    c->drain_timeout_ns = num * MS_NS;
   } else if (!strcmp(name, "--io")) {
     if (!strcmp(val, "auto")) {
       c->io_backend = WT_IO_BACKEND_AUTO;
@@ -225,23 +296,29 @@ static int parse_opt(opts *o, const char *name, const char *val) {
     } else if (!strcmp(val, "portable")) {
       c->io_backend = WT_IO_BACKEND_PORTABLE;
     } else {
-      die_usage("--io: '%s' is not one of auto, uring, portable", val);
+      return opt_err(err, cap, "--io: '%s' is not one of auto, uring, portable", val);
     }
   } else if (!strcmp(name, "--workers")) {
-    o->workers = (uint32_t)parse_num(name, val, 1, WT_RUNTIME_MAX_WORKERS);
+    NUM(1, WT_RUNTIME_MAX_WORKERS);
+    o->workers = (uint32_t)num;
   } else if (!strcmp(name, "--steering")) {
     if (strcmp(val, "on") && strcmp(val, "off")) {
-      die_usage("--steering: '%s' is not on or off", val);
+      return opt_err(err, cap, "--steering: '%s' is not on or off", val);
     }
     o->steering = !strcmp(val, "on");
   } else if (!strcmp(name, "--app-workers")) {
-    o->app_workers = (uint32_t)parse_num(name, val, 0, WT_RUNTIME_MAX_WORKERS);
-  } else if (!strcmp(name, "--http")) {
+    NUM(0, WT_RUNTIME_MAX_WORKERS);
+    o->app_workers = (uint32_t)num;
+  } else if (!strcmp(name, "--http") || !strcmp(name, "--metrics")) {
     wt_io_addr a;
     if (wt_io_addr_parse(val, &a) < 0) {
-      die_usage("--http: '%s' is not ADDR:PORT (e.g. 127.0.0.1:8080)", val);
+      return opt_err(err, cap, "%s: '%s' is not ADDR:PORT (e.g. 127.0.0.1:8080)", name, val);
     }
-    o->http_listen = val;
+    if (name[2] == 'h') {
+      o->http_listen = val;
+    } else {
+      o->metrics_listen = val;
+    }
   } else if (!strcmp(name, "--key-file")) {
     o->secret_file = val;
   } else if (!strcmp(name, "--retry")) {
@@ -252,18 +329,113 @@ static int parse_opt(opts *o, const char *name, const char *val) {
     } else if (!strcmp(val, "never")) {
       c->retry_mode = WT_RETRY_NEVER;
     } else {
-      die_usage("--retry: '%s' is not one of auto, always, never", val);
+      return opt_err(err, cap, "--retry: '%s' is not one of auto, always, never", val);
     }
   } else if (!strcmp(name, "--log-level")) {
     int lvl = wt_log_level_parse(val);
     if (lvl < 0) {
-      die_usage("--log-level: '%s' is not one of error, warn, info, debug, trace", val);
+      return opt_err(err, cap, "--log-level: '%s' is not one of error, warn, info, debug, trace",
+                     val);
     }
     wt_log_set_level(lvl);
+  } else if (!strcmp(name, "--log-format")) {
+    if (strcmp(val, "text") && strcmp(val, "json")) {
+      return opt_err(err, cap, "--log-format: '%s' is not text or json", val);
+    }
+    wt_log_set_format(!strcmp(val, "json") ? WT_LOG_FORMAT_JSON : WT_LOG_FORMAT_TEXT);
+  } else if (!strcmp(name, "--qlog-dir")) {
+    if (!*val) {
+      return opt_err(err, cap, "--qlog-dir: empty directory name");
+    }
+    c->qlog_dir = val;
+  } else if (!strcmp(name, "--qlog-sample")) {
+    NUM(1, 1000000000);
+    c->qlog_sample = (uint32_t)num;
+  } else if (!strcmp(name, "--keylog-file")) {
+    if (!*val) {
+      return opt_err(err, cap, "--keylog-file: empty file name");
+    }
+    c->keylog_file = val;
+  } else if (!strcmp(name, "--source-max-bytes")) {
+    NUM(1, UINT64_MAX / 2);
+    c->apps.source_max_bytes = num;
+  } else if (!strcmp(name, "--echo-max-pending")) {
+    NUM(1024, (uint64_t)1 << 40);
+    c->apps.echo_max_pending = (size_t)num;
+  } else if (!strcmp(name, "--relay-lag-max")) {
+    NUM(1024, (uint64_t)1 << 40);
+    c->apps.relay_lag_max = num;
+  } else if (!strcmp(name, "--relay-group-max")) {
+    NUM(0, (uint64_t)1 << 40);
+    c->apps.relay_group_max = num;
+  } else if (!strcmp(name, "--relay-max-channels")) {
+    NUM(1, 1000000);
+    c->apps.relay_max_channels = (uint32_t)num;
+  } else if (!strcmp(name, "--relay-max-subscribers")) {
+    NUM(1, 10000000);
+    c->apps.relay_max_subscribers = (uint32_t)num;
+  } else if (!strcmp(name, "--config") || !strcmp(name, "--check-config")) {
+    /* handled before the other options */
   } else {
     return 0;
   }
   return 1;
+}
+
+/* config.h's apply: the value is kept for the process's lifetime. */
+static int config_apply(void *ctx, const char *flag, char *val, char *err, size_t cap) {
+  opts *o = ctx;
+  if (o->n_strs == o->cap_strs) {
+    size_t n = o->cap_strs ? 2 * o->cap_strs : 32;
+    char **p = realloc(o->strs, n * sizeof(*p));
+    if (!p) {
+      free(val);
+      return opt_err(err, cap, "out of memory");
+    }
+    o->strs = p;
+    o->cap_strs = n;
+  }
+  o->strs[o->n_strs++] = val;
+  int r = parse_opt(o, flag, val, err, cap);
+  if (r == 0) {
+    return opt_err(err, cap, "no such option %s", flag);
+  }
+  return r < 0 ? -1 : 0;
+}
+
+static void config_diag(void *ctx, const char *file, int line, const char *msg) {
+  if (line > 0) {
+    fprintf(stderr, "%s:%d: %s\n", file, line, msg);
+  } else {
+    fprintf(stderr, "%s: %s\n", file, msg);
+  }
+}
+
+static void free_opts(opts *o) {
+  free_origins(o);
+  for (size_t i = 0; i < o->n_strs; i++) {
+    free(o->strs[i]);
+  }
+  free(o->strs);
+  o->strs = NULL;
+  o->n_strs = o->cap_strs = 0;
+}
+
+/* The value of --config / --check-config in argv, or NULL. */
+static const char *find_arg(int argc, char **argv, const char *opt) {
+  size_t len = strlen(opt);
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], opt)) {
+      if (i + 1 >= argc) {
+        die_usage("%s needs a value", opt);
+      }
+      return argv[i + 1];
+    }
+    if (!strncmp(argv[i], opt, len) && argv[i][len] == '=') {
+      return argv[i] + len + 1;
+    }
+  }
+  return NULL;
 }
 
 static void parse_args(opts *o, int argc, char **argv) {
@@ -273,6 +445,35 @@ static void parse_args(opts *o, int argc, char **argv) {
       fputs(usage_text, stdout);
       exit(0);
     }
+  }
+  const char *check = find_arg(argc, argv, "--check-config");
+  if (check) {
+    opts scratch;
+    memset(&scratch, 0, sizeof(scratch));
+    wt_shard_config_default(&scratch.cfg);
+    int lvl = wt_log_get_level();
+    int errors = wtc_config_load(check, config_apply, &scratch, config_diag, NULL);
+    wt_log_set_level(lvl);
+    wt_log_set_format(WT_LOG_FORMAT_TEXT);
+    free_opts(&scratch);
+    if (errors) {
+      fprintf(stderr, "%s: %d error(s)\n", check, errors);
+      exit(1);
+    }
+    printf("%s: ok\n", check);
+    exit(0);
+  }
+  const char *file = find_arg(argc, argv, "--config");
+  if (file) {
+    int errors = wtc_config_load(file, config_apply, o, config_diag, NULL);
+    if (errors) {
+      fprintf(stderr, "wtcast: %s: %d error(s) (check it with wtcast --check-config)\n", file,
+              errors);
+      exit(2);
+    }
+  }
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i];
     if (strncmp(arg, "--", 2) != 0) {
       die_usage("unexpected argument '%s'", arg);
     }
@@ -297,8 +498,12 @@ static void parse_args(opts *o, int argc, char **argv) {
       }
       val = argv[++i];
     }
-    if (!parse_opt(o, name, val)) {
+    char err[256];
+    int r = parse_opt(o, name, val, err, sizeof(err));
+    if (r == 0) {
       die_usage("unknown option '%s'", name);
+    } else if (r < 0) {
+      die_usage("%s", err);
     }
   }
   if (!o->cfg.listen) {
@@ -376,7 +581,9 @@ static void read_secret(opts *o) {
 /* What /config.json says. Written before the listener can serve it (port
  * is filled once the runtime bound it; 0 until then). */
 typedef struct demo_config {
+  pthread_mutex_t mu;    /* cert_hash changes on SIGHUP */
   char cert_hash[65];    /* hex SHA-256 of the certificate (DER) */
+  const char *cert_file; /* to hash again on SIGHUP */
   char url[96];          /* "https://ADDR:PORT", or "" for a wildcard address */
   _Atomic uint32_t port; /* the WebTransport (UDP) port */
 } demo_config;
@@ -418,9 +625,48 @@ static int config_json(void *arg, const char *path, const char *query, wt_http_r
     out->status = 503; /* the WebTransport side is not up yet */
     return wt_http_reply_printf(out, "starting\n");
   }
+  char hash[65];
+  pthread_mutex_lock((pthread_mutex_t *)&dc->mu);
+  memcpy(hash, dc->cert_hash, sizeof(hash));
+  pthread_mutex_unlock((pthread_mutex_t *)&dc->mu);
   out->content_type = "application/json";
   return wt_http_reply_printf(out, "{\"url\":\"%s\",\"port\":%u,\"cert_hash\":\"%s\"}\n", dc->url,
-                              (unsigned)port, dc->cert_hash);
+                              (unsigned)port, hash);
+}
+
+/* SIGHUP done (main thread): /config.json publishes the new hash. */
+static void on_reload(void *arg, int ok) {
+  demo_config *dc = arg;
+  char hash[65];
+  if (!dc->cert_file || cert_sha256_hex(dc->cert_file, hash) < 0) {
+    return;
+  }
+  pthread_mutex_lock(&dc->mu);
+  memcpy(dc->cert_hash, hash, sizeof(hash));
+  pthread_mutex_unlock(&dc->mu);
+  WT_LOG_INFO("certificate sha256 now %s%s", hash, ok ? "" : " (not every shard loaded it)");
+}
+
+/* --metrics: a second listener with /metrics only; exit 1 on failure. */
+static wt_http *metrics_start(const char *listen, wt_metrics **m) {
+  wt_http_config hc;
+  wt_http_config_default(&hc);
+  hc.listen = listen;
+  hc.max_reply_bytes = 16u << 20;
+  wt_http *h;
+  char why[256];
+  int rv = wt_http_new(&h, &hc, why, sizeof(why));
+  if (rv < 0) {
+    fprintf(stderr, "wtcast: --metrics: %s\n", why[0] ? why : wt_err_str(rv));
+    exit(1);
+  }
+  rv = wt_metrics_new(m, h);
+  if (rv < 0) {
+    fprintf(stderr, "wtcast: --metrics: %s\n", wt_err_str(rv));
+    wt_http_del(h);
+    exit(1);
+  }
+  return h;
 }
 
 /* Start the HTTP listener with the embedded page and /config.json; exit 1
@@ -482,8 +728,32 @@ int main(int argc, char **argv) {
 
   /* The HTTP side starts first (its thread blocks every signal), so a port
    * it cannot bind fails before the shards start. */
-  static demo_config dc;
-  wt_http *http = NULL;
+  if (o.cfg.keylog_file) {
+    WT_LOG_WARN("--keylog-file %s: TLS secrets of every connection are written there; anyone "
+                "who reads it can decrypt the traffic. Debugging only",
+                o.cfg.keylog_file);
+  }
+  if (o.cfg.qlog_dir) {
+    if (mkdir(o.cfg.qlog_dir, 0750) != 0 && errno != EEXIST) {
+      fprintf(stderr, "wtcast: --qlog-dir: cannot create '%s': %s\n", o.cfg.qlog_dir,
+              strerror(errno));
+      return 1;
+    }
+    if (access(o.cfg.qlog_dir, W_OK | X_OK) != 0) {
+      fprintf(stderr, "wtcast: --qlog-dir: '%s' is not a writable directory: %s\n", o.cfg.qlog_dir,
+              strerror(errno));
+      return 1;
+    }
+    WT_LOG_WARN("qlog on: 1 in %u connection(s) traced into %s (debugging; costs CPU and disk)",
+                o.cfg.qlog_sample > 1 ? o.cfg.qlog_sample : 1, o.cfg.qlog_dir);
+  }
+  static demo_config dc = {.mu = PTHREAD_MUTEX_INITIALIZER};
+  dc.cert_file = o.cfg.cert_file;
+  wt_http *http = NULL, *mhttp = NULL;
+  wt_metrics *metrics = NULL;
+  if (o.metrics_listen) {
+    mhttp = metrics_start(o.metrics_listen, &metrics);
+  }
   if (o.http_listen) {
     if (cert_sha256_hex(o.cfg.cert_file, dc.cert_hash) < 0) {
       return 1;
@@ -498,6 +768,8 @@ int main(int argc, char **argv) {
   rc.app_workers = o.app_workers;
   rc.steering = o.steering;
   rc.secret = o.secret_file ? o.secret : NULL;
+  rc.on_reload = http ? on_reload : NULL;
+  rc.reload_arg = &dc;
   WT_LOG_INFO("retry mode %s; stateless reset and token secret %s", retry_names[o.cfg.retry_mode],
               o.secret_file ? "from the key file" : "random");
   wt_runtime *rt;
@@ -506,6 +778,9 @@ int main(int argc, char **argv) {
   if (rv < 0) {
     fprintf(stderr, "wtcast: %s\n", why[0] ? why : wt_err_str(rv));
     wt_http_del(http);
+    wt_http_del(mhttp);
+    wt_metrics_del(metrics);
+    free_opts(&o);
     return 1;
   }
   char addr[WT_IO_ADDR_STRLEN];
@@ -525,14 +800,22 @@ int main(int argc, char **argv) {
                   (int)strlen(url) - 1, url);
     }
   }
+  if (mhttp) {
+    char url[128];
+    http_url(o.metrics_listen, wt_http_port(mhttp), url, sizeof(url));
+    printf("metrics on %smetrics\n", url);
+    wt_metrics_attach(metrics, rt);
+  }
   fflush(stdout);
 
   rv = wt_runtime_run(rt);
+  if (metrics) {
+    wt_metrics_attach(metrics, NULL);
+  }
+  wt_http_del(mhttp); /* waits for a scrape in progress */
+  wt_metrics_del(metrics);
   wt_http_del(http);
   wt_runtime_del(rt);
-  for (size_t i = 0; i < o.n_origins; i++) {
-    free(o.origins[i]);
-  }
-  free(o.origins);
+  free_opts(&o);
   return rv < 0 ? 1 : 0;
 }

@@ -1,0 +1,380 @@
+/* wt_metrics.c: Prometheus metrics (see wt_metrics.h). */
+#define WT_LOG_MODULE "metrics"
+#include "wt_metrics.h"
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wt_apps.h"
+#include "wt_error.h"
+#include "wt_log.h"
+
+#define METRICS_COLLECT_MS 5000
+
+struct wt_metrics {
+  _Atomic(wt_runtime *) rt;
+  _Atomic uint64_t scrapes, failures;
+};
+
+/* ------------------------------------------------------------------ per-shard families */
+
+enum { M_COUNTER, M_GAUGE };
+
+typedef struct metric_def {
+  const char *name;   /* family, without the wtcast_ prefix */
+  int type;           /* M_* */
+  const char *help;   /* NULL: same family as the previous entry (another label) */
+  const char *labels; /* extra labels, e.g. "dir=\"in\"", or "" */
+  size_t off;         /* uint64_t inside wt_stats_snapshot */
+} metric_def;
+
+#define E(f)  offsetof(wt_stats_snapshot, engine.f)
+#define IO(f) offsetof(wt_stats_snapshot, io.f)
+
+static const metric_def shard_defs[] = {
+    {"connections_active", M_GAUGE, "QUIC connections open now", "", E(conns_active)},
+    {"connections_accepted_total", M_COUNTER, "QUIC connections accepted", "", E(conns_accepted)},
+    {"connections_closed_total", M_COUNTER, "QUIC connections closed", "", E(conns_closed)},
+    {"handshakes_total", M_COUNTER, "TLS handshakes by result", "result=\"ok\"", E(handshakes_ok)},
+    {"handshakes_total", M_COUNTER, NULL, "result=\"failed\"", E(handshakes_failed)},
+    {"sessions_active", M_GAUGE, "WebTransport sessions open now", "", E(sessions_active)},
+    {"sessions_opened_total", M_COUNTER, "WebTransport sessions opened", "", E(sessions_opened)},
+    {"sessions_refused_total", M_COUNTER, "WebTransport CONNECTs refused", "", E(sessions_refused)},
+    {"sessions_closed_total", M_COUNTER, "WebTransport sessions closed", "", E(sessions_closed)},
+    {"streams_active", M_GAUGE, "WebTransport streams open now", "", E(streams_active)},
+    {"streams_opened_total", M_COUNTER, "WebTransport streams opened", "", E(streams_opened)},
+    {"streams_reset_total", M_COUNTER, "WebTransport streams reset", "", E(streams_reset)},
+    {"datagrams_total", M_COUNTER, "WebTransport datagrams by direction", "dir=\"in\"",
+     E(datagrams_in)},
+    {"datagrams_total", M_COUNTER, NULL, "dir=\"out\"", E(datagrams_out)},
+    {"datagrams_dropped_total", M_COUNTER, "WebTransport datagrams dropped", "",
+     E(datagrams_dropped)},
+    {"bytes_total", M_COUNTER, "QUIC payload bytes by direction", "dir=\"in\"", E(bytes_in)},
+    {"bytes_total", M_COUNTER, NULL, "dir=\"out\"", E(bytes_out)},
+    {"packets_total", M_COUNTER, "QUIC packets by direction", "dir=\"in\"", E(pkts_in)},
+    {"packets_total", M_COUNTER, NULL, "dir=\"out\"", E(pkts_out)},
+    {"packets_dropped_total", M_COUNTER, "received packets dropped", "", E(pkts_dropped)},
+    {"retries_sent_total", M_COUNTER, "Retry packets sent (address validation)", "",
+     E(retries_sent)},
+    {"tokens_invalid_total", M_COUNTER, "Initials whose token did not validate", "",
+     E(tokens_invalid)},
+    {"stateless_resets_sent_total", M_COUNTER, "stateless resets sent", "",
+     E(stateless_resets_sent)},
+    {"errors_total", M_COUNTER, "errors by kind", "kind=\"proto\"", E(errors_proto)},
+    {"errors_total", M_COUNTER, NULL, "kind=\"internal\"", E(errors_internal)},
+    {"errors_total", M_COUNTER, NULL, "kind=\"buffered_rejected\"", E(buffered_rejected)},
+    {"errors_total", M_COUNTER, NULL, "kind=\"io_rx\"", IO(rx_errors)},
+    {"errors_total", M_COUNTER, NULL, "kind=\"io_tx\"", IO(tx_errors)},
+    {"errors_total", M_COUNTER, NULL, "kind=\"io_rx_truncated\"", IO(rx_truncated)},
+    {"forwarded_total", M_COUNTER, "datagrams forwarded between shards", "dir=\"out\"",
+     offsetof(wt_stats_snapshot, fwd.forwarded_out)},
+    {"forwarded_total", M_COUNTER, NULL, "dir=\"in\"",
+     offsetof(wt_stats_snapshot, fwd.forwarded_in)},
+    {"forward_drops_total", M_COUNTER, "datagrams for another shard dropped", "",
+     offsetof(wt_stats_snapshot, fwd.forward_drops)},
+    {"io_datagrams_total", M_COUNTER, "UDP datagrams through the datapath", "dir=\"in\"",
+     IO(rx_packets)},
+    {"io_datagrams_total", M_COUNTER, NULL, "dir=\"out\"", IO(tx_packets)},
+    {"io_bytes_total", M_COUNTER, "UDP payload bytes through the datapath", "dir=\"in\"",
+     IO(rx_bytes)},
+    {"io_bytes_total", M_COUNTER, NULL, "dir=\"out\"", IO(tx_bytes)},
+    {"io_syscalls_total", M_COUNTER, "datapath system calls", "", IO(syscalls)},
+    {"io_gso_sends_total", M_COUNTER, "sends with UDP_SEGMENT", "", IO(tx_gso_sends)},
+    {"io_eagain_total", M_COUNTER, "sends that stopped at would-block", "", IO(tx_eagain)},
+    {"loop_turns_total", M_COUNTER, "event loop turns", "",
+     offsetof(wt_stats_snapshot, loop.turns)},
+    {"loop_tx_dropped_total", M_COUNTER, "tx entries dropped (socket failed)", "",
+     offsetof(wt_stats_snapshot, loop.tx_dropped)},
+};
+
+static uint64_t field(const wt_stats_snapshot *s, size_t off) {
+  uint64_t v;
+  memcpy(&v, (const char *)s + off, sizeof(v));
+  return v;
+}
+
+static int header(wt_http_reply *out, const char *name, const char *help, int type) {
+  return wt_http_reply_printf(out, "# HELP wtcast_%s %s\n# TYPE wtcast_%s %s\n", name, help, name,
+                              type == M_COUNTER ? "counter" : "gauge");
+}
+
+/* A label value: backslash, quote and newline escaped (names are short). */
+static void label_escape(char *dst, size_t cap, const char *src) {
+  size_t n = 0;
+  for (; *src && n + 3 < cap; src++) {
+    if (*src == '\\' || *src == '"') {
+      dst[n++] = '\\';
+      dst[n++] = *src;
+    } else if (*src == '\n') {
+      dst[n++] = '\\';
+      dst[n++] = 'n';
+    } else {
+      dst[n++] = *src;
+    }
+  }
+  dst[n] = '\0';
+}
+
+/* ------------------------------------------------------------------ relay */
+
+typedef struct relay_fam {
+  const char *name, *help, *labels;
+  int type;
+  size_t off; /* inside wt_relay_channel_stats */
+} relay_fam;
+
+#define R(f) offsetof(wt_relay_channel_stats, f)
+static const relay_fam relay_defs[] = {
+    {"relay_subscribers", "subscribers of a relay channel now", "", M_GAUGE, R(subscribers)},
+    {"relay_publishers", "publishers of a relay channel now (0 or 1)", "", M_GAUGE, R(publishers)},
+    {"relay_publishers_refused_total", "publishers refused (channel taken)", "", M_COUNTER,
+     R(publishers_refused)},
+    {"relay_published_total", "what the publisher sent, by kind", "kind=\"datagrams\"", M_COUNTER,
+     R(published_datagrams)},
+    {"relay_published_total", NULL, "kind=\"streams\"", M_COUNTER, R(published_streams)},
+    {"relay_published_total", NULL, "kind=\"stream_bytes\"", M_COUNTER, R(published_stream_bytes)},
+    {"relay_delivered_total", "what the subscribers got, by kind", "kind=\"datagrams\"", M_COUNTER,
+     R(delivered_datagrams)},
+    {"relay_delivered_total", NULL, "kind=\"streams\"", M_COUNTER, R(delivered_streams)},
+    {"relay_delivered_total", NULL, "kind=\"stream_bytes\"", M_COUNTER, R(delivered_stream_bytes)},
+    {"relay_dropped_total", "what subscribers missed, by reason", "reason=\"datagrams\"", M_COUNTER,
+     R(dropped_datagrams)},
+    {"relay_dropped_total", NULL, "reason=\"streams_lagged\"", M_COUNTER,
+     R(dropped_streams_lagged)},
+    {"relay_dropped_total", NULL, "reason=\"streams_limit\"", M_COUNTER, R(dropped_streams_limit)},
+};
+#define N_RELAY (sizeof(relay_defs) / sizeof(relay_defs[0]))
+
+/* The relay registry is read once (under its lock) into a copy, then
+ * printed family by family. */
+typedef struct relay_copy {
+  wt_relay_channel_stats *c;
+  char (*names)[80];
+  size_t n, cap;
+  int nomem;
+} relay_copy;
+
+static void relay_collect(void *arg, const wt_relay_channel_stats *c) {
+  relay_copy *rc = arg;
+  if (rc->n == rc->cap) {
+    size_t cap = rc->cap ? 2 * rc->cap : 16;
+    wt_relay_channel_stats *p = realloc(rc->c, cap * sizeof(*p));
+    if (!p) {
+      rc->nomem = 1;
+      return;
+    }
+    rc->c = p;
+    char(*q)[80] = realloc(rc->names, cap * sizeof(*q));
+    if (!q) {
+      rc->nomem = 1;
+      return;
+    }
+    rc->names = q;
+    rc->cap = cap;
+  }
+  rc->c[rc->n] = *c;
+  label_escape(rc->names[rc->n], sizeof(rc->names[rc->n]), c->name);
+  rc->c[rc->n].name = rc->names[rc->n];
+  rc->n++;
+}
+
+static int format_relay(wt_http_reply *out) {
+  relay_copy rc;
+  memset(&rc, 0, sizeof(rc));
+  wt_relay_stats_each(relay_collect, &rc);
+  int rv = 0;
+  for (size_t d = 0; d < N_RELAY && rv == 0; d++) {
+    const relay_fam *f = &relay_defs[d];
+    if (f->help) {
+      rv = header(out, f->name, f->help, f->type);
+    }
+    for (size_t i = 0; i < rc.n && rv == 0; i++) {
+      uint64_t v;
+      memcpy(&v, (const char *)&rc.c[i] + f->off, sizeof(v));
+      rv = wt_http_reply_printf(out, "wtcast_%s{channel=\"%s\"%s%s} %llu\n", f->name, rc.c[i].name,
+                                f->labels[0] ? "," : "", f->labels, (unsigned long long)v);
+    }
+  }
+  if (rv == 0) {
+    rv = header(out, "relay_channel_live", "1 while a channel has a publisher or subscribers",
+                M_GAUGE);
+  }
+  for (size_t i = 0; i < rc.n && rv == 0; i++) {
+    rv = wt_http_reply_printf(out, "wtcast_relay_channel_live{channel=\"%s\",worker=\"%u\"} %d\n",
+                              rc.c[i].name, rc.c[i].worker, rc.c[i].live ? 1 : 0);
+  }
+  free(rc.c);
+  free(rc.names);
+  return rv;
+}
+
+/* ------------------------------------------------------------------ format */
+
+int wt_metrics_format(wt_http_reply *out, const wt_stats_snapshot *per, uint32_t n,
+                      const wt_stats_snapshot *apps, const int *backends) {
+  int rv = 0;
+  uint64_t up = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    up = per[i].uptime_ms > up ? per[i].uptime_ms : up;
+  }
+  rv = header(out, "up", "1 while the server serves", M_GAUGE);
+  if (rv == 0) {
+    rv = wt_http_reply_printf(out, "wtcast_up 1\n");
+  }
+  if (rv == 0) {
+    rv = header(out, "uptime_seconds", "seconds since the shards started", M_GAUGE);
+  }
+  if (rv == 0) {
+    rv = wt_http_reply_printf(out, "wtcast_uptime_seconds %llu.%03llu\n",
+                              (unsigned long long)(up / 1000), (unsigned long long)(up % 1000));
+  }
+  if (rv == 0) {
+    rv = header(out, "shards", "number of shards", M_GAUGE);
+  }
+  if (rv == 0) {
+    rv = wt_http_reply_printf(out, "wtcast_shards %u\n", n);
+  }
+  if (rv == 0) {
+    rv = header(out, "io_backend_info", "datapath backend of each shard", M_GAUGE);
+  }
+  for (uint32_t i = 0; i < n && rv == 0; i++) {
+    const char *b = backends && backends[i] >= 0 ? wt_io_backend_name(backends[i]) : "unknown";
+    rv = wt_http_reply_printf(out, "wtcast_io_backend_info{shard=\"%u\",backend=\"%s\"} 1\n", i, b);
+  }
+  for (size_t d = 0; d < sizeof(shard_defs) / sizeof(shard_defs[0]) && rv == 0; d++) {
+    const metric_def *m = &shard_defs[d];
+    if (m->help) {
+      rv = header(out, m->name, m->help, m->type);
+    }
+    for (uint32_t i = 0; i < n && rv == 0; i++) {
+      rv = wt_http_reply_printf(out, "wtcast_%s{shard=\"%u\"%s%s} %llu\n", m->name, i,
+                                m->labels[0] ? "," : "", m->labels,
+                                (unsigned long long)field(&per[i], m->off));
+    }
+  }
+  if (apps && rv == 0) {
+    const wt_apps_counters *a = &apps->apps;
+    const struct {
+      const char *app;
+      uint64_t sessions, bytes;
+    } rows[] = {{"echo", a->echo_sessions, a->echo_bytes},
+                {"source", a->source_sessions, a->source_bytes},
+                {"sink", a->sink_sessions, a->sink_bytes}};
+    rv = header(out, "app_sessions_total", "sessions of the built-in applications", M_COUNTER);
+    for (size_t k = 0; k < 3 && rv == 0; k++) {
+      rv = wt_http_reply_printf(out, "wtcast_app_sessions_total{app=\"%s\"} %llu\n", rows[k].app,
+                                (unsigned long long)rows[k].sessions);
+    }
+    if (rv == 0) {
+      rv = header(out, "app_bytes_total", "stream bytes of the built-in applications", M_COUNTER);
+    }
+    for (size_t k = 0; k < 3 && rv == 0; k++) {
+      rv = wt_http_reply_printf(out, "wtcast_app_bytes_total{app=\"%s\"} %llu\n", rows[k].app,
+                                (unsigned long long)rows[k].bytes);
+    }
+    if (rv == 0) {
+      rv = header(out, "app_datagrams_total", "datagrams of the built-in applications", M_COUNTER);
+    }
+    if (rv == 0) {
+      rv = wt_http_reply_printf(out,
+                                "wtcast_app_datagrams_total{app=\"echo\"} %llu\n"
+                                "wtcast_app_datagrams_total{app=\"sink\"} %llu\n",
+                                (unsigned long long)a->echo_datagrams,
+                                (unsigned long long)a->sink_datagrams);
+    }
+    if (rv == 0) {
+      rv = header(out, "app_dropped_total", "what the applications dropped, by reason", M_COUNTER);
+    }
+    if (rv == 0) {
+      rv = wt_http_reply_printf(out,
+                                "wtcast_app_dropped_total{reason=\"echo_datagrams\"} %llu\n"
+                                "wtcast_app_dropped_total{reason=\"echo_overflow_resets\"} %llu\n"
+                                "wtcast_app_dropped_total{reason=\"alloc_failed\"} %llu\n",
+                                (unsigned long long)a->echo_datagrams_dropped,
+                                (unsigned long long)a->echo_overflow_resets,
+                                (unsigned long long)apps->app.alloc_failed);
+    }
+    if (rv == 0) {
+      rv = header(out, "app_sessions_live", "application sessions not yet closed", M_GAUGE);
+    }
+    if (rv == 0) {
+      rv = wt_http_reply_printf(out, "wtcast_app_sessions_live %llu\n",
+                                (unsigned long long)apps->app.sessions_live);
+    }
+  }
+  if (rv == 0) {
+    rv = format_relay(out);
+  }
+  return rv;
+}
+
+/* ------------------------------------------------------------------ the route */
+
+static int metrics_handler(void *arg, const char *path, const char *query, wt_http_reply *out) {
+  wt_metrics *m = arg;
+  atomic_fetch_add(&m->scrapes, 1);
+  wt_runtime *rt = atomic_load(&m->rt);
+  if (!rt) {
+    out->status = 503;
+    return wt_http_reply_printf(out, "not serving\n");
+  }
+  uint32_t n = wt_runtime_workers(rt);
+  wt_stats_snapshot *per = calloc(n, sizeof(*per));
+  int *backends = calloc(n, sizeof(*backends));
+  wt_stats_snapshot apps;
+  int rv = WT_ERR_NOMEM;
+  if (per && backends) {
+    rv = wt_runtime_collect(rt, per, n, &apps, METRICS_COLLECT_MS);
+  }
+  if (rv < 0) {
+    atomic_fetch_add(&m->failures, 1);
+    free(per);
+    free(backends);
+    out->status = 503;
+    WT_LOG_WARN_RL(1, "scrape: no counters from the runtime (%s)", wt_err_str(rv));
+    return wt_http_reply_printf(out, "counters unavailable (%s)\n", wt_err_str(rv));
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    backends[i] = wt_runtime_io_backend(rt, i);
+  }
+  out->content_type = "text/plain; version=0.0.4; charset=utf-8";
+  rv = wt_metrics_format(out, per, (uint32_t)rv, &apps, backends);
+  free(per);
+  free(backends);
+  if (rv == 0) {
+    rv = wt_http_reply_printf(
+        out,
+        "# HELP wtcast_metrics_scrapes_total scrapes of this endpoint\n"
+        "# TYPE wtcast_metrics_scrapes_total counter\nwtcast_metrics_scrapes_total %llu\n"
+        "# HELP wtcast_metrics_collect_failures_total scrapes the runtime did not answer\n"
+        "# TYPE wtcast_metrics_collect_failures_total counter\n"
+        "wtcast_metrics_collect_failures_total %llu\n",
+        (unsigned long long)atomic_load(&m->scrapes),
+        (unsigned long long)atomic_load(&m->failures));
+  }
+  return rv;
+}
+
+int wt_metrics_new(wt_metrics **out, wt_http *h) {
+  wt_metrics *m = calloc(1, sizeof(*m));
+  if (!m) {
+    return WT_ERR_NOMEM;
+  }
+  int rv = wt_http_route(h, "/metrics", metrics_handler, m);
+  if (rv < 0) {
+    free(m);
+    return rv;
+  }
+  *out = m;
+  return 0;
+}
+
+void wt_metrics_attach(wt_metrics *m, wt_runtime *rt) {
+  atomic_store(&m->rt, rt);
+}
+
+void wt_metrics_del(wt_metrics *m) {
+  free(m);
+}

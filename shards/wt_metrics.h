@@ -1,0 +1,44 @@
+/* wt_metrics.h: Prometheus metrics (text exposition format 0.0.4) over the
+ * HTTP listener (wt_http.h), GET /metrics.
+ *
+ * A scrape runs on the HTTP thread: it asks the runtime's main thread for
+ * fresh per-shard snapshots (wt_runtime_collect: the SIGUSR1 machinery, no
+ * racy reads of another thread's counters), then formats them:
+ *   - per shard (label shard="N"): connections, handshakes, sessions,
+ *     streams, datagrams in/out/dropped, bytes, packets, Retry and address
+ *     validation, stateless resets, errors by kind, forwarding, the
+ *     datapath (and its backend as wtcast_io_backend_info);
+ *   - process-wide: the built-in applications (label app=...) and every
+ *     relay channel (label channel=...: subscribers, publishers, published,
+ *     delivered, dropped by reason);
+ *   - the exporter itself: scrapes and failed collections.
+ * Counters end in _total; gauges do not. Before wt_metrics_attach (or when
+ * the runtime does not answer in time) a scrape is 503. */
+#ifndef WT_METRICS_H
+#define WT_METRICS_H
+
+#include <stdint.h>
+
+#include "wt_http.h"
+#include "wt_runtime.h"
+#include "wt_stats.h"
+
+typedef struct wt_metrics wt_metrics;
+
+/* Route /metrics on h (which must outlive m). 0 or the wt_http_route error. */
+int wt_metrics_new(wt_metrics **out, wt_http *h);
+
+/* Serve rt from now on (NULL: stop serving, 503). Any thread. */
+void wt_metrics_attach(wt_metrics *m, wt_runtime *rt);
+
+/* After the HTTP listener is gone (wt_http_del). NULL is a no-op. */
+void wt_metrics_del(wt_metrics *m);
+
+/* The exposition text of n shards' snapshots (per), the application
+ * workers' counters (apps, may be NULL), backends[i] = shard i's
+ * WT_IO_BACKEND_* (NULL = unknown), and the relay channels. 0 or a
+ * wt_http_reply error. */
+int wt_metrics_format(wt_http_reply *out, const wt_stats_snapshot *per, uint32_t n,
+                      const wt_stats_snapshot *apps, const int *backends);
+
+#endif
