@@ -75,7 +75,7 @@ static void usage(FILE *f) {
         "scenarios:\n"
         "  handshake  new sessions/s at --concurrency C: connect + CONNECT /echo + first echo\n"
         "             (16 bytes on a bidi stream), then close; latency p50/p99/p999\n"
-        "  bulk       --mode download (/source?bytes=N) | upload (/sink) | echo (/echo),\n"
+        "  bulk       --mode download (/source?bytes=N) | upload (/sink, bidi) | echo (/echo),\n"
         "             --sessions N x --streams M (download: one /source session per stream)\n"
         "  datagram   /echo datagram echo at --rate R/s (0 = flood with --window W in flight\n"
         "             per session); RTT percentiles\n"
@@ -336,7 +336,9 @@ static double pct_us(const wb_samples *s, double p) {
 
 static void set_pcts(wb_result *r, wb_samples *s, const char *p50, const char *p99,
                      const char *p999, const char *n) {
-  qsort(s->v, s->n, sizeof(*s->v), cmp_u64);
+  if (s->n) {
+    qsort(s->v, s->n, sizeof(*s->v), cmp_u64);
+  }
   kv_set(r, n, (double)s->n);
   if (s->n) {
     kv_set(r, p50, pct_us(s, 50));
@@ -644,6 +646,12 @@ static int run_one(const wb_opts *o, const wb_target *tg, int target, int index,
   res->failed = sum.errors > 0 || sum.failed > 0 || sum.corrupt > 0 || sum.sessions_failed > 0 ||
                 sum.sessions_lost > 0;
   res->unsupported = target == 1 && !useful;
+  if (!useful && target == 0 && !wb_stop) {
+    res->failed = 1; /* a run in which the server did none of the work is no result */
+    if (!res->first_error[0]) {
+      snprintf(res->first_error, sizeof(res->first_error), "no work completed in the run");
+    }
+  }
   free(run);
   free(th);
   return 0;

@@ -86,6 +86,7 @@ typedef struct wb_w {
   uint64_t bytes_total, bytes_at_measure;
   int measuring_bytes;
   uint64_t count_share, hs_started_measured;
+  uint64_t dl_size; /* bytes of one /source transfer */
   int count_done_flagged, drained_flagged;
   uint64_t connecting, max_connecting;
   char path_buf[3][600]; /* CONNECT paths by role */
@@ -338,7 +339,9 @@ static void sess_open_streams(wb_sess *s) {
   uint64_t want = o->have_size ? o->size : WB_UNBOUNDED;
   while (s->nstreams < o->streams) {
     wt_stream *st = NULL;
-    int r = wt_session_open_stream(s->ws, s->kind == WB_K_ECHO, &st);
+    /* upload uses bidi streams too: /sink takes both, and Deno never
+     * delivers a client uni stream to its application (2.9.6) */
+    int r = wt_session_open_stream(s->ws, 1, &st);
     if (r == WT_ERR_AGAIN) {
       return; /* stream credit: retried from the tick */
     }
@@ -611,7 +614,7 @@ static void cb_stream_data(void *user, wt_stream *st, const uint8_t *data, size_
     }
     x->rx += len;
     w->bytes_total += len;
-    if (s->kind == WB_K_DOWN && w->o->have_size && x->rx >= w->o->size && !x->counted) {
+    if (s->kind == WB_K_DOWN && x->rx >= w->dl_size && !x->counted) {
       x->counted = 1; /* Deno never sends FIN: the byte count ends the transfer */
       if (w->phase == WB_PH_MEASURE) {
         w->t->c.streams_done++;
@@ -798,6 +801,7 @@ static int wb_plan(wb_w *w) {
     w->sess[k++].kind = WB_K_IDLE;
   }
   uint64_t dl = o->scenario == WB_SC_MIXED || !o->have_size ? WB_UNBOUNDED : o->size;
+  w->dl_size = dl;
   snprintf(w->path_buf[0], sizeof(w->path_buf[0]), "/source?bytes=%" PRIu64, dl);
   snprintf(w->path_buf[1], sizeof(w->path_buf[1]), "/sink");
   /* "/pub?ch=X\0/sub?ch=X" */
