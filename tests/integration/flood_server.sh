@@ -16,7 +16,9 @@
 #   junk           20000 Initial headers + 1200 garbage bytes, 100 sources
 #   initials       2000 real ClientHellos never completed, 10 sources:
 #                  at most 16 per source live, the rest CONNECTION_REFUSED
-#                  (refused_per_ip), then the 2 s handshake timeout frees them
+#                  (refused_per_ip), then the 2 s handshake timeout frees
+#                  them; the server never sent more than 3 x the bytes it
+#                  got (anti-amplification before address validation)
 #   never-read     32 sessions on /source?bytes=50000000 that never read
 #   connect-storm  16 connections x 64 CONNECTs: 16 each accepted, the rest
 #                  reset with H3_REQUEST_REJECTED (sessions.refused)
@@ -123,6 +125,12 @@ stat "junk: garbage Initials dropped without a handshake and without state left 
 flood initials --mode initials --conns 2000 --sources 10 --rate 1000
 stat "initials: refused with CONNECTION_REFUSED beyond 16 per source, counted" junk.stats \
   initials.stats "D('connections.refused_per_ip') > 0 and D('connections.refused') >= D('connections.refused_per_ip') and D('connections.accepted') >= 160"
+# RFC 9000 section 8: before an address is validated the server sends at
+# most 3 x what it received from it. These clients never complete, so
+# everything the server sent them is pre-validation.
+wt_jcheck "initials: anti-amplification: the server sent at most 3 x the flood's bytes" \
+  "$T/initials.flood.json" "0 < d['bytes_in'] <= 3 * d['bytes_out']"
+wt_log "    initials: flood sent $(wt_jget "$T/initials.flood.json" bytes_out) bytes, the server answered $(wt_jget "$T/initials.flood.json" bytes_in)"
 sleep 2.5 # the 2 s handshake timeout frees them
 wt_server_stats "$T/initials2.stats.json"
 wt_jcheck "initials: none of them is left after the handshake timeout" "$T/initials2.stats.json" \

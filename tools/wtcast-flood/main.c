@@ -23,9 +23,9 @@
  *                 --path-bytes bytes
  * --rate R starts at most R connections per second; --duration MS bounds
  * the run (default 10000). The tool never waits for anything but the clock.
- * At the end one JSON line of counters goes to stdout (connection outcomes
- * by error code, session outcomes by status). Exit 0, or 2 for bad
- * arguments, 1 for a socket error. */
+ * At the end one JSON line of counters goes to stdout (UDP bytes each way,
+ * connection outcomes by error code, session outcomes by status). Exit 0, or
+ * 2 for bad arguments, 1 for a socket error. */
 #define WT_LOG_MODULE "flood"
 
 #include <arpa/inet.h>
@@ -73,6 +73,7 @@ typedef struct fl {
   wt_engine *e;
   /* counters */
   uint64_t conns_started, conn_errors, handshakes, conns_closed, pkts_out, pkts_in, send_errors;
+  uint64_t bytes_out, bytes_in;
   uint64_t sessions_requested, sessions_open, sessions_refused, sessions_reset, sessions_closed;
   uint64_t streams_opened, streams_reset_by_peer, stream_bytes_held;
   code_count codes[FL_MAX_CODES];
@@ -246,6 +247,7 @@ static void flush(fl *f, uint64_t now) {
         f->send_errors++;
       } else {
         f->pkts_out++;
+        f->bytes_out += ents[i].len;
       }
     }
   }
@@ -270,6 +272,7 @@ static void send_junk(fl *f, uint32_t i, uint64_t *rng) {
     f->send_errors++;
   } else {
     f->pkts_out++;
+    f->bytes_out += sizeof(p);
   }
 }
 
@@ -443,6 +446,7 @@ int main(int argc, char **argv) {
           break;
         }
         f.pkts_in++;
+        f.bytes_in += (uint64_t)n;
         if (f.mode == M_INITIALS || f.mode == M_JUNK) {
           continue; /* never read the replies */
         }
@@ -455,16 +459,17 @@ int main(int argc, char **argv) {
   printf("{\"type\":\"flood\",\"mode\":\"%s\",\"run_ms\":%" PRIu64 ",\"sources\":%u,"
          "\"conns_started\":%" PRIu64 ",\"conn_errors\":%" PRIu64 ",\"handshakes\":%" PRIu64
          ",\"conns_closed\":%" PRIu64 ",\"pkts_out\":%" PRIu64 ",\"pkts_in\":%" PRIu64
-         ",\"send_errors\":%" PRIu64 ",\"sessions_requested\":%" PRIu64
-         ",\"sessions_open\":%" PRIu64 ",\"sessions_refused\":%" PRIu64
-         ",\"sessions_reset\":%" PRIu64 ",\"sessions_closed\":%" PRIu64
-         ",\"streams_opened\":%" PRIu64 ",\"streams_reset_by_peer\":%" PRIu64
-         ",\"stream_bytes_held\":%" PRIu64 ",\"close_codes\":{",
+         ",\"send_errors\":%" PRIu64 ",\"bytes_out\":%" PRIu64 ",\"bytes_in\":%" PRIu64
+         ",\"sessions_requested\":%" PRIu64 ",\"sessions_open\":%" PRIu64
+         ",\"sessions_refused\":%" PRIu64 ",\"sessions_reset\":%" PRIu64
+         ",\"sessions_closed\":%" PRIu64 ",\"streams_opened\":%" PRIu64
+         ",\"streams_reset_by_peer\":%" PRIu64 ",\"stream_bytes_held\":%" PRIu64
+         ",\"close_codes\":{",
          mode_names[f.mode], (now_ns() - t0) / FL_MS, f.n_sources,
          f.mode == M_JUNK ? (uint64_t)started : f.conns_started, f.conn_errors, st->handshakes_ok,
-         f.conns_closed, f.pkts_out, f.pkts_in, f.send_errors, f.sessions_requested,
-         f.sessions_open, f.sessions_refused, f.sessions_reset, f.sessions_closed, f.streams_opened,
-         f.streams_reset_by_peer, f.stream_bytes_held);
+         f.conns_closed, f.pkts_out, f.pkts_in, f.send_errors, f.bytes_out, f.bytes_in,
+         f.sessions_requested, f.sessions_open, f.sessions_refused, f.sessions_reset,
+         f.sessions_closed, f.streams_opened, f.streams_reset_by_peer, f.stream_bytes_held);
   for (size_t i = 0; i < f.n_codes; i++) {
     printf("%s\"%s0x%" PRIx64 "\":%" PRIu64, i ? "," : "", f.codes[i].is_app ? "app:" : "",
            f.codes[i].code, f.codes[i].n);
