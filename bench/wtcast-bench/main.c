@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -1081,6 +1082,11 @@ static int peer_start(const wb_opts *o, wb_target *peer, char *tmpdir, size_t tc
     return -1;
   }
   if (pid == 0) {
+    /* the peer goes with us even if we die without peer_stop (a crash, SIGKILL) */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() == 1) {
+      _exit(127);
+    }
     FILE *lf = freopen(logpath, "w", stdout);
     if (lf) {
       dup2(STDOUT_FILENO, STDERR_FILENO);
