@@ -157,7 +157,7 @@ static void test_example_has_every_key(void) {
   buf[n] = '\0';
   for (size_t k = 0; k < wtc_n_keys; k++) {
     char sec[64], key[80];
-    snprintf(sec, sizeof(sec), "[%s]", wtc_keys[k].section);
+    snprintf(sec, sizeof(sec), "\n[%s]", wtc_keys[k].section);
     snprintf(key, sizeof(key), "\n%s = ", wtc_keys[k].key);
     char key2[80];
     snprintf(key2, sizeof(key2), "\n;%s = ", wtc_keys[k].key);

@@ -19,6 +19,9 @@ const wtc_key wtc_keys[] = {
     {"server", "max_sessions", "--max-sessions"},
     {"server", "idle_timeout_ms", "--idle-timeout"},
     {"server", "drain_timeout_ms", "--drain-timeout"},
+    {"server", "cert_rotate_s", "--cert-rotate"},
+    {"server", "max_conns_per_ip", "--max-conns-per-ip"},
+    {"server", "handshake_timeout_ms", "--handshake-timeout"},
     {"runtime", "workers", "--workers"},
     {"runtime", "app_workers", "--app-workers"},
     {"runtime", "io", "--io"},
@@ -191,11 +194,14 @@ static int wtc_run(wtc_state *st) {
   st->next_line = 1;
   int rv = ini_parse_stream(wtc_reader, st, wtc_handler, st);
   if (rv > 0) {
-    /* inih reports its first error; a handler error was reported above */
-    if (rv != st->handler_error_line) {
-      wtc_error(st, rv,
-                "syntax error: expected '[section]' or 'key = value' (lines are at most "
-                "200 bytes)");
+    /* libinih reports its first error by reader call; map it to the line.
+     * A handler error on that line was reported already. */
+    int line = (size_t)rv <= st->n_chunks && st->chunk_line ? st->chunk_line[rv] : rv;
+    if (line == st->long_line && !st->long_reported) {
+      st->long_reported = 1;
+      wtc_error(st, line, "line longer than %d bytes", INI_MAX_LINE - 1);
+    } else if (line != st->handler_error_line && line != st->long_line) {
+      wtc_error(st, line, "syntax error: expected '[section]' or 'key = value'");
     }
   } else if (rv < 0) {
     wtc_error(st, 0, "cannot parse (out of memory)");

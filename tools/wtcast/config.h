@@ -6,7 +6,8 @@
  * the value exactly as it does for the command line.
  *
  *   [server]   listen, cert, key, origins, retry, secret_file, max_conns,
- *              max_sessions, idle_timeout_ms, drain_timeout_ms
+ *              max_sessions, idle_timeout_ms, drain_timeout_ms, cert_rotate_s,
+ *              max_conns_per_ip, handshake_timeout_ms
  *   [runtime]  workers, app_workers, io, steering
  *   [apps]     source_max_bytes, echo_max_pending, relay_lag_max,
  *              relay_group_max, relay_max_channels, relay_max_subscribers

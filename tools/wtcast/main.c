@@ -35,6 +35,7 @@
 #include "wt_web_assets.h"
 
 #include "config.h"
+#include "rotate.h"
 
 #define MS_NS 1000000ull
 
@@ -83,6 +84,10 @@ static const char usage_text[] =
     "                         the command line overrides it\n"
     "  --check-config FILE    validate FILE, print every error as FILE:LINE: reason,\n"
     "                         exit 0 (valid) or 1\n"
+    "  --cert-rotate SECONDS  serverCertificateHashes: replace the certificate with a new\n"
+    "                         self-signed one every SECONDS (1..518400); the next one waits\n"
+    "                         in CERT.next/KEY.next and --http's /cert-hashes.json\n"
+    "                         publishes both hashes (default off)\n"
     "  --metrics ADDR:PORT    serve Prometheus metrics over HTTP at /metrics (default off)\n"
     "  --log-format F         text (default) or json (one JSON object per line)\n"
     "  --qlog-dir DIR         write a qlog (JSON-SEQ, .sqlog) per sampled connection\n"
@@ -106,6 +111,7 @@ typedef struct opts {
   uint32_t app_workers;
   const char *http_listen;
   const char *metrics_listen;
+  uint32_t cert_rotate_s;
   int steering;
   const char *secret_file;
   uint8_t secret[WT_RUNTIME_SECRET_LEN];
@@ -234,6 +240,7 @@ static const char *const known_opts[] = {
     "--relay-max-subscribers",
     "--max-conns-per-ip",
     "--handshake-timeout",
+    "--cert-rotate",
 };
 
 static int is_known_opt(const char *name) {
@@ -374,6 +381,9 @@ static int parse_opt(opts *o, const char *name, const char *val, char *err, size
   } else if (!strcmp(name, "--relay-max-subscribers")) {
     NUM(1, 10000000);
     c->apps.relay_max_subscribers = (uint32_t)num;
+  } else if (!strcmp(name, "--cert-rotate")) {
+    NUM(1, WTC_ROTATE_MAX_S);
+    o->cert_rotate_s = (uint32_t)num;
   } else if (!strcmp(name, "--config") || !strcmp(name, "--check-config")) {
     /* handled before the other options */
   } else {
@@ -580,6 +590,21 @@ static void read_secret(opts *o) {
 
 /* What /config.json says. Written before the listener can serve it (port
  * is filled once the runtime bound it; 0 until then). */
+static wtc_rotate *g_rotate; /* --cert-rotate */
+
+/* /cert-hashes.json: the certificate in use and the next one. */
+static int cert_hashes_json(void *arg, const char *path, const char *query, wt_http_reply *out) {
+  char cur[65], next[65];
+  int64_t at;
+  wtc_rotate_hashes(arg, cur, next, &at);
+  out->content_type = "application/json";
+  return wt_http_reply_printf(out,
+                              "{\"current\":\"%s\",\"next\":\"%s\",\"next_rotation_unix\":%lld,"
+                              "\"hashes\":[\"%s\"%s%s%s]}\n",
+                              cur, next, (long long)at, cur, next[0] ? ",\"" : "", next,
+                              next[0] ? "\"" : "");
+}
+
 typedef struct demo_config {
   pthread_mutex_t mu;    /* cert_hash changes on SIGHUP */
   char cert_hash[65];    /* hex SHA-256 of the certificate (DER) */
@@ -689,6 +714,9 @@ static wt_http *http_start(const char *listen, demo_config *dc) {
   if (rv == 0) {
     rv = wt_http_route(h, "/config.json", config_json, dc);
   }
+  if (rv == 0 && g_rotate) {
+    rv = wt_http_route(h, "/cert-hashes.json", cert_hashes_json, g_rotate);
+  }
   if (rv < 0) {
     fprintf(stderr, "wtcast: --http: cannot add the demo routes: %s\n", wt_err_str(rv));
     wt_http_del(h);
@@ -719,6 +747,13 @@ int main(int argc, char **argv) {
   wt_shard_config_default(&o.cfg);
   o.steering = 1;
   parse_args(&o, argc, argv);
+  if (o.cert_rotate_s) {
+    g_rotate = wtc_rotate_new(o.cfg.cert_file, o.cfg.key_file, o.cert_rotate_s);
+    if (!g_rotate) {
+      free_opts(&o);
+      return 1;
+    }
+  }
   check_readable("certificate", o.cfg.cert_file);
   check_readable("key", o.cfg.key_file);
   if (o.secret_file) {
@@ -780,6 +815,7 @@ int main(int argc, char **argv) {
     wt_http_del(http);
     wt_http_del(mhttp);
     wt_metrics_del(metrics);
+    wtc_rotate_del(g_rotate);
     free_opts(&o);
     return 1;
   }
@@ -806,6 +842,9 @@ int main(int argc, char **argv) {
     printf("metrics on %smetrics\n", url);
     wt_metrics_attach(metrics, rt);
   }
+  if (g_rotate && wtc_rotate_start(g_rotate) < 0) {
+    WT_LOG_ERROR("--cert-rotate: cannot start the rotation thread: certificates will not rotate");
+  }
   fflush(stdout);
 
   rv = wt_runtime_run(rt);
@@ -814,7 +853,9 @@ int main(int argc, char **argv) {
   }
   wt_http_del(mhttp); /* waits for a scrape in progress */
   wt_metrics_del(metrics);
-  wt_http_del(http);
+  wt_http_del(http); /* before the rotation state /cert-hashes.json reads */
+  wtc_rotate_del(g_rotate);
+  g_rotate = NULL;
   wt_runtime_del(rt);
   free_opts(&o);
   return rv < 0 ? 1 : 0;
