@@ -147,6 +147,14 @@ const wt_bridge_stats *wt_bridge_get_stats(const wt_bridge *b) {
   return &b->stats;
 }
 
+void wt_bridge_event_counts(const wt_bridge *b, uint64_t *posted, uint64_t *overflowed) {
+  *posted = *overflowed = 0;
+  for (uint32_t w = 0; w < b->cfg.n_workers; w++) {
+    *posted += b->links[w]->ev.st.posted;
+    *overflowed += b->links[w]->ev.st.overflowed;
+  }
+}
+
 wt_buf_pool *wt_bridge_pool(wt_bridge *b) {
   return b->pool;
 }

@@ -71,6 +71,9 @@ void wt_bridge_drain(wt_bridge *b);
 void wt_bridge_detach(wt_bridge *b);
 void wt_bridge_del(wt_bridge *b);
 const wt_bridge_stats *wt_bridge_get_stats(const wt_bridge *b);
+/* Messages posted to the workers and how many waited in overflow (the
+ * producer side of this shard's event rings). */
+void wt_bridge_event_counts(const wt_bridge *b, uint64_t *posted, uint64_t *overflowed);
 wt_buf_pool *wt_bridge_pool(wt_bridge *b);
 
 #endif

@@ -139,7 +139,7 @@ static void shard_qlog_write(void *user, const char *name, const void *data, siz
     snprintf(sh->qlogs[i].name, sizeof(sh->qlogs[i].name), "%s", name);
     sh->qlogs[i].f = f;
     sh->n_qlogs++;
-    WT_LOG_DEBUG("qlog: tracing connection %s into %s", name, path);
+    WT_LOG_DEBUG("conn=%s qlog: tracing into %s", name, path);
   }
   if (len > 0 && fwrite(data, 1, len, sh->qlogs[i].f) != len) {
     WT_LOG_WARN_RL(1, "qlog: write failed for %s", name);
@@ -383,7 +383,17 @@ void wt_shard_snapshot(const wt_shard *sh, wt_stats_snapshot *snap) {
   }
   snap->io = *wt_io_get_stats(sh->io);
   if (sh->bridge) {
-    snap->app.not_found = wt_bridge_get_stats(sh->bridge)->not_found;
+    const wt_bridge_stats *bs = wt_bridge_get_stats(sh->bridge);
+    snap->app.not_found = bs->not_found;
+    if (!sh->detached) {
+      wt_bridge_event_counts(sh->bridge, &snap->links.events, &snap->links.events_overflowed);
+    }
+    snap->links.datagrams_dropped = bs->datagrams_dropped;
+    snap->links.stale_commands = bs->stale_commands;
+    snap->links.buffer_failures = bs->buf_failed;
+    snap->links.groups = bs->groups;
+    snap->links.group_members = bs->members;
+    snap->links.mirrored_streams = bs->mirrors;
   }
   snap->loop = sh->loop;
   if (sh->has_port) {
@@ -449,7 +459,7 @@ static int shard_send_pending(wt_shard *sh) {
     }
     if (r < 0) {
       /* the socket failed (or an entry broke io's rules): QUIC recovers losses */
-      WT_LOG_WARN("send failed: %s; %u packet train(s) dropped", wt_err_str(r), n);
+      WT_LOG_WARN_RL(5, "send failed: %s; %u packet train(s) dropped", wt_err_str(r), n);
       sh->loop.tx_dropped += n;
       sh->tx_head = sh->tx_n;
       return 1;
@@ -517,7 +527,7 @@ static int shard_rx(wt_shard *sh, uint64_t now) {
   for (int round = 0; round < WT_SHARD_RX_ROUNDS; round++) {
     int n = wt_io_recv(sh->io, sh->rx, WT_SHARD_RX_BATCH);
     if (n < 0) {
-      WT_LOG_WARN("receive failed: %s", wt_err_str(n));
+      WT_LOG_WARN_RL(5, "receive failed: %s", wt_err_str(n));
       return ++sh->rx_fail >= SHARD_RX_FAIL_MAX ? WT_ERR_IO : 0;
     }
     sh->rx_fail = 0;

@@ -109,6 +109,11 @@ int wt_stats_format_json(const wt_stats_snapshot *s, char *buf, size_t cap) {
         {"tx_blocked", s->loop.tx_blocked}, {"tx_dropped", s->loop.tx_dropped});
   GROUP(&w, "forwarding", {"out", s->fwd.forwarded_out}, {"in", s->fwd.forwarded_in},
         {"drops", s->fwd.forward_drops});
+  GROUP(&w, "links", {"events", s->links.events}, {"events_overflowed", s->links.events_overflowed},
+        {"datagrams_dropped", s->links.datagrams_dropped},
+        {"stale_commands", s->links.stale_commands}, {"buffer_failures", s->links.buffer_failures},
+        {"groups", s->links.groups}, {"group_members", s->links.group_members},
+        {"mirrored_streams", s->links.mirrored_streams});
   w_raw(&w, "}");
   if (w.overflow) {
     buf[0] = '\0';
@@ -138,6 +143,7 @@ void wt_stats_add(wt_stats_snapshot *acc, const wt_stats_snapshot *s) {
   ADD_U64S(&acc->apps, &s->apps);
   ADD_U64S(&acc->loop, &s->loop);
   ADD_U64S(&acc->fwd, &s->fwd);
+  ADD_U64S(&acc->links, &s->links);
 }
 
 static void w_shard(stats_writer *w, size_t id, const wt_stats_snapshot *s) {

@@ -22,7 +22,9 @@
  *          "echo_push_reply_bytes":N,"source_sessions":N,"source_bytes":N,
  *          "source_streams_done":N,"sink_sessions":N,"sink_bytes":N,"sink_datagrams":N},
  *  "loop":{"turns":N,"rx_bounded":N,"tx_blocked":N,"tx_dropped":N},
- *  "forwarding":{"out":N,"in":N,"drops":N}}
+ *  "forwarding":{"out":N,"in":N,"drops":N},
+ *  "links":{"events":N,"events_overflowed":N,"datagrams_dropped":N,"stale_commands":N,
+ *           "buffer_failures":N,"groups":N,"group_members":N,"mirrored_streams":N}}
  *
  * (shown wrapped; the real line has no spaces or newlines). Groups and keys
  * appear in this order; new keys may be added, none is ever removed. */
@@ -46,6 +48,16 @@ typedef struct wt_stats_loop {
   uint64_t tx_dropped; /* tx entries dropped because the socket failed */
 } wt_stats_loop;
 
+/* The shard's side of its application links (wt_bridge.h, wt_link.h). */
+typedef struct wt_stats_links {
+  uint64_t events;            /* messages posted to the workers */
+  uint64_t events_overflowed; /* ... of which waited in the overflow queue (ring full) */
+  uint64_t datagrams_dropped; /* to a full worker ring, or a worker's refused by the engine */
+  uint64_t stale_commands;    /* commands for sessions/streams already gone (ignored) */
+  uint64_t buffer_failures;   /* no payload buffer (out of memory) */
+  uint64_t groups, group_members, mirrored_streams; /* fan-out state now */
+} wt_stats_links;
+
 /* Everything the line reports, copied from its sources. */
 typedef struct wt_stats_snapshot {
   uint64_t uptime_ms;
@@ -55,6 +67,7 @@ typedef struct wt_stats_snapshot {
   wt_apps_counters apps;
   wt_stats_loop loop;
   wt_fwd_stats fwd;
+  wt_stats_links links;
 } wt_stats_snapshot;
 
 /* Bytes always enough for the line and its NUL. */
