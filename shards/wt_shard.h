@@ -71,13 +71,13 @@ typedef struct wt_shard_config {
   int builtin_apps;                 /* route /echo, /source, /sink, /pub, /sub (default 1) */
   wt_app_routes_fn routes;          /* an embedding program's own routes (wt_app.h), or NULL */
   void *routes_arg;
-  wt_apps_config apps;              /* their configuration */
-  const char *keylog_file;          /* NULL = off (debugging: TLS secrets, SSLKEYLOGFILE) */
-  const char *qlog_dir;             /* NULL = off: DIR/<odcid hex>.sqlog per traced connection */
-  uint32_t qlog_sample;             /* trace 1 in N connections (0, 1 = all) */
-  uint32_t qlog_max_open;           /* traces open at once at most (default 256; more are
-                                       skipped and counted) */
-  int io_backend;                   /* WT_IO_BACKEND_* (default AUTO) */
+  wt_apps_config apps;     /* their configuration */
+  const char *keylog_file; /* NULL = off (debugging: TLS secrets, SSLKEYLOGFILE) */
+  const char *qlog_dir;    /* NULL = off: DIR/<odcid hex>.sqlog per traced connection */
+  uint32_t qlog_sample;    /* trace 1 in N connections (0, 1 = all) */
+  uint32_t qlog_max_open;  /* traces open at once at most (default 256; more are
+                              skipped and counted) */
+  int io_backend;          /* WT_IO_BACKEND_* (default AUTO) */
   /* several shards (wt_runtime.h); the defaults make a standalone shard */
   uint32_t shard_id, n_shards;  /* this shard's index among n_shards (0 of 1) */
   int reuseport;                /* the socket joins a SO_REUSEPORT group (default 0) */
