@@ -2,6 +2,9 @@
  * receive path, the packet write loop (one GSO run per call) and the
  * closing/draining periods (RFC 9000 section 10.2). */
 #define WT_LOG_MODULE "conn"
+/* the "conn=" of a log line: the original DCID in hex (server), "-" before
+ * it is known or on a client */
+#define CONN_ID(c) ((c)->qlog_name[0] ? (c)->qlog_name : "-")
 #include "wt_conn.h"
 
 #include <stdlib.h>
@@ -359,7 +362,8 @@ static int cb_recv_stateless_reset(ngtcp2_conn *qc, const ngtcp2_pkt_stateless_r
                                    void *ud) {
   wt_conn *c = ud;
   c->stateless_reset = 1;
-  WT_LOG_DEBUG("%s: stateless reset received", c->is_server ? "server" : "client");
+  WT_LOG_DEBUG("conn=%s %s: stateless reset received", CONN_ID(c),
+               c->is_server ? "server" : "client");
   return 0;
 }
 
@@ -439,15 +443,10 @@ static void conn_qlog_write(void *user_data, uint32_t flags, const void *data, s
   e->cfg.qlog_write(e->cfg.qlog_user, c->qlog_name, data, len, fin);
 }
 
-/* Server: whether this connection is sampled for qlog (named after dcid). */
+/* Server: name the connection after its original DCID (hex: the "conn="
+ * of its log lines and the name of its qlog), and decide whether it is
+ * sampled for qlog. */
 static void conn_qlog_setup(wt_engine *e, wt_conn *c, ngtcp2_settings *s, const ngtcp2_cid *dcid) {
-  if (e->cfg.qlog_write == NULL) {
-    return;
-  }
-  uint32_t every = e->cfg.qlog_sample > 1 ? e->cfg.qlog_sample : 1;
-  if (e->qlog_seq++ % every != 0) {
-    return;
-  }
   static const char hex[] = "0123456789abcdef";
   size_t n = dcid->datalen < WT_CID_MAXLEN ? dcid->datalen : WT_CID_MAXLEN;
   for (size_t i = 0; i < n; i++) {
@@ -457,6 +456,13 @@ static void conn_qlog_setup(wt_engine *e, wt_conn *c, ngtcp2_settings *s, const 
   c->qlog_name[2 * n] = '\0';
   if (n == 0) {
     memcpy(c->qlog_name, "empty", 6);
+  }
+  if (e->cfg.qlog_write == NULL) {
+    return;
+  }
+  uint32_t every = e->cfg.qlog_sample > 1 ? e->cfg.qlog_sample : 1;
+  if (e->qlog_seq++ % every != 0) {
+    return;
   }
   c->qlog_on = 1;
   s->qlog_write = conn_qlog_write;
@@ -712,8 +718,9 @@ static void conn_enter_closing(wt_conn *c, const ngtcp2_ccerr *ccerr) {
   if (c->state >= WT_CS_CLOSING) {
     return;
   }
-  WT_LOG_DEBUG("%s: closing, type=%d code=0x%llx", c->is_server ? "server" : "client",
-               (int)ccerr->type, (unsigned long long)ccerr->error_code);
+  WT_LOG_DEBUG("conn=%s %s: closing, type=%d code=0x%llx", CONN_ID(c),
+               c->is_server ? "server" : "client", (int)ccerr->type,
+               (unsigned long long)ccerr->error_code);
   if (!c->err_set) {
     c->err_code = ccerr->error_code;
     c->err_is_app = ccerr->type == NGTCP2_CCERR_TYPE_APPLICATION;
@@ -832,7 +839,7 @@ static void conn_arm_grace(wt_conn *c, const char *why) {
     return;
   }
   c->grace_deadline = c->e->now + grace;
-  WT_LOG_DEBUG("server: %s, no session left: closing in %llu ms", why,
+  WT_LOG_DEBUG("conn=%s server: %s, no session left: closing in %llu ms", CONN_ID(c), why,
                (unsigned long long)(grace / 1000000));
   wt_engine_mark_dirty(c->e, c);
 }
@@ -856,15 +863,16 @@ void wt_conn_session_ended_by_peer(wt_conn *c) {
 
 void wt_conn_session_requested(wt_conn *c) {
   if (c->grace_deadline != 0) {
-    WT_LOG_DEBUG("server: new session request, close grace cancelled");
+    WT_LOG_DEBUG("conn=%s server: new session request, close grace cancelled", CONN_ID(c));
     c->grace_deadline = 0;
   }
 }
 
 static void conn_enter_draining(wt_conn *c) {
   const ngtcp2_ccerr *cc = ngtcp2_conn_get_ccerr(c->qc);
-  WT_LOG_DEBUG("%s: draining, ccerr type=%d code=0x%llx", c->is_server ? "server" : "client",
-               cc ? (int)cc->type : -1, cc ? (unsigned long long)cc->error_code : 0ULL);
+  WT_LOG_DEBUG("conn=%s %s: draining, ccerr type=%d code=0x%llx", CONN_ID(c),
+               c->is_server ? "server" : "client", cc ? (int)cc->type : -1,
+               cc ? (unsigned long long)cc->error_code : 0ULL);
   if (!c->err_set && cc) {
     c->err_code = cc->error_code;
     c->err_is_app = cc->type == NGTCP2_CCERR_TYPE_APPLICATION;
@@ -909,7 +917,8 @@ void wt_conn_recv(wt_conn *c, const wt_path *path, const uint8_t *pkt, size_t le
       break;
     case NGTCP2_ERR_DROP_CONN:
     case NGTCP2_ERR_RETRY:
-      WT_LOG_DEBUG("%s: read_pkt: %s", c->is_server ? "server" : "client", ngtcp2_strerror(rv));
+      WT_LOG_DEBUG("conn=%s %s: read_pkt: %s", CONN_ID(c), c->is_server ? "server" : "client",
+                   ngtcp2_strerror(rv));
       if (!c->handshake_done) {
         c->e->st.handshakes_failed++;
       }
@@ -921,7 +930,7 @@ void wt_conn_recv(wt_conn *c, const wt_path *path, const uint8_t *pkt, size_t le
       } else if (rv != NGTCP2_ERR_CALLBACK_FAILURE) {
         c->e->st.errors_proto++;
       }
-      WT_LOG_DEBUG("read_pkt: %s", ngtcp2_strerror(rv));
+      WT_LOG_DEBUG("conn=%s read_pkt: %s", CONN_ID(c), ngtcp2_strerror(rv));
       wt_conn_close_liberr(c, rv);
       break;
     }
@@ -969,7 +978,8 @@ void wt_conn_handle_expiry(wt_conn *c) {
   }
   int rv = ngtcp2_conn_handle_expiry(c->qc, now);
   if (rv == NGTCP2_ERR_IDLE_CLOSE || rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {
-    WT_LOG_DEBUG("%s: expiry: %s", c->is_server ? "server" : "client", ngtcp2_strerror(rv));
+    WT_LOG_DEBUG("conn=%s %s: expiry: %s", CONN_ID(c), c->is_server ? "server" : "client",
+                 ngtcp2_strerror(rv));
     /* RFC 9000 section 10.1: idle timeout closes silently. */
     if (!c->handshake_done) {
       c->e->st.handshakes_failed++;

@@ -102,6 +102,7 @@ struct wt_runtime {
   int cclosed; /* wt_runtime_run has returned (or never will serve) */
   wt_stats_snapshot *cper;
   wt_stats_snapshot capps;
+  int *backend; /* [n] each shard's datapath backend, fixed once it started */
 };
 
 void wt_runtime_config_default(wt_runtime_config *c) {
@@ -402,6 +403,7 @@ static int rt_start_one(wt_runtime *rt, uint32_t i, char *why, size_t cap) {
     why_set(why, cap, "shard %u cannot start (%s): see the log above", i, wt_err_str(w->rv));
     return w->rv;
   }
+  rt->backend[i] = wt_shard_io_backend(w->sh);
   if (i == 0) {
     rt->local = *wt_shard_local(w->sh);
     wt_io_addr_format(&rt->local, rt->listen0, sizeof(rt->listen0));
@@ -475,7 +477,8 @@ static int rt_prepare(wt_runtime *rt, char *why, size_t cap) {
   rt->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   rt->req_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   rt->cper = calloc(rt->n, sizeof(*rt->cper));
-  if (!rt->w || rt->notify_fd < 0 || rt->req_fd < 0 || !rt->cper) {
+  rt->backend = calloc(rt->n, sizeof(*rt->backend));
+  if (!rt->w || rt->notify_fd < 0 || rt->req_fd < 0 || !rt->cper || !rt->backend) {
     why_set(why, cap, "out of memory or eventfd failed");
     return WT_ERR_NOMEM;
   }
@@ -610,6 +613,7 @@ static void rt_free(wt_runtime *rt) {
     close(rt->req_fd);
   }
   free(rt->cper);
+  free(rt->backend);
   if (rt->cmu_init) {
     pthread_mutex_destroy(&rt->cturn);
     pthread_mutex_destroy(&rt->cmu);
@@ -975,7 +979,8 @@ int wt_runtime_collect(wt_runtime *rt, wt_stats_snapshot *per, uint32_t cap,
 }
 
 int wt_runtime_io_backend(const wt_runtime *rt, uint32_t i) {
-  return i < rt->n && rt->w[i].sh ? wt_shard_io_backend(rt->w[i].sh) : -1;
+  /* cached at start-up: the shards themselves go away at shutdown */
+  return i < rt->n ? rt->backend[i] : -1;
 }
 
 static void rt_on_signals(wt_runtime *rt) {

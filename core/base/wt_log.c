@@ -121,9 +121,56 @@ static size_t log_json_escape(char *dst, size_t cap, const char *src, size_t len
   return n;
 }
 
+/* Leading "key=value " tokens of a message (key: [a-z_]{1,32}; value: no
+ * space, quote or backslash) become JSON fields of their own: the
+ * connection and session identifiers that call sites put first. */
+static size_t log_json_fields(char *dst, size_t cap, const char **msg, size_t *len) {
+  size_t n = 0;
+  for (int fields = 0; fields < 8; fields++) {
+    const char *p = *msg, *end = *msg + *len;
+    const char *k = p;
+    while (p < end && ((*p >= 'a' && *p <= 'z') || *p == '_') && p - k < 32) {
+      p++;
+    }
+    if (p == k || p >= end || *p != '=') {
+      break;
+    }
+    size_t klen = (size_t)(p - k);
+    const char *v = ++p;
+    while (p < end && *p != ' ' && *p != '"' && *p != '\\' && (unsigned char)*p > 0x20 &&
+           (unsigned char)*p != 0x7f && p - v < 128) {
+      p++;
+    }
+    if (p == v || (p < end && *p != ' ')) {
+      break;
+    }
+    static const char *const reserved[] = {"ts", "level", "module", "msg"};
+    int clash = 0;
+    for (size_t i = 0; i < 4; i++) {
+      clash |= strlen(reserved[i]) == klen && memcmp(reserved[i], k, klen) == 0;
+    }
+    if (clash) {
+      break;
+    }
+    int w = snprintf(dst + n, cap - n, "\"%.*s\":\"%.*s\",", (int)klen, k, (int)(p - v), v);
+    if (w < 0 || (size_t)w >= cap - n) {
+      break;
+    }
+    n += (size_t)w;
+    if (p < end) {
+      p++; /* the space */
+    }
+    *len -= (size_t)(p - *msg);
+    *msg = p;
+  }
+  dst[n] = '\0';
+  return n;
+}
+
 static void log_json_line(FILE *out, const struct tm *tm, long nsec, int level, const char *module,
                           const char *msg, size_t len) {
-  char emsg[WT_LOG_MSG_MAX * 6 + 8], emod[96], lvl[8];
+  char emsg[WT_LOG_MSG_MAX * 6 + 8], emod[96], lvl[8], fields[512];
+  log_json_fields(fields, sizeof(fields), &msg, &len);
   log_json_escape(emsg, sizeof(emsg), msg, len);
   const char *m = module != NULL ? module : "-";
   log_json_escape(emod, sizeof(emod), m, strlen(m));
@@ -133,13 +180,13 @@ static void log_json_line(FILE *out, const struct tm *tm, long nsec, int level, 
     lvl[k] = (char)(ln[k] >= 'A' && ln[k] <= 'Z' ? ln[k] - 'A' + 'a' : ln[k]);
   }
   lvl[k] = '\0';
-  char line[sizeof(emsg) + 256];
+  char line[sizeof(emsg) + sizeof(fields) + 256];
   int n = snprintf(
       line, sizeof(line),
       "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ\",\"level\":\"%s\",\"module\":\"%s\","
-      "\"msg\":\"%s\"}\n",
+      "%s\"msg\":\"%s\"}\n",
       tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday, tm->tm_hour, tm->tm_min, tm->tm_sec,
-      nsec / 1000, lvl, emod, emsg);
+      nsec / 1000, lvl, emod, fields, emsg);
   if (n < 0 || (size_t)n >= sizeof(line)) {
     return;
   }

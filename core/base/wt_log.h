@@ -17,7 +17,8 @@
  *
  * Module tag: define WT_LOG_MODULE to a string literal before including this
  * header (default "wt"); the WT_LOG_<LEVEL> macros use it. WT_LOGM takes the
- * tag explicitly. Put connection IDs and other context in the message.
+ * tag explicitly. Put connection IDs and other context in the message, first,
+ * as key=value tokens (see WT_LOG_FORMAT_JSON).
  *
  * Threads: logging calls and wt_log_set_level are safe from any thread.
  * wt_log_set_sink must not race with logging calls: set it at start-up (or
@@ -80,7 +81,12 @@ void wt_log_sink_stderr(void *ctx, int level, const char *module, const char *ms
 /* Line format of the default sink. TEXT (default): as above. JSON: one
  * object per line, machine-parsable:
  *   {"ts":"2025-01-31T12:34:56.789012Z","level":"warn","module":"shard","msg":"..."}
- * (msg JSON-escaped). Any thread; takes effect for the next line. */
+ * (msg JSON-escaped). Leading "key=value " tokens of the message become
+ * fields of their own: "conn=ab12 session=4 closing" gives
+ *   {...,"module":"conn","conn":"ab12","session":"4","msg":"closing"}
+ * so call sites put identifiers first (conn= the original DCID in hex, the
+ * name of the connection's qlog file too). Any thread; takes effect for the
+ * next line. */
 #define WT_LOG_FORMAT_TEXT 0
 #define WT_LOG_FORMAT_JSON 1
 void wt_log_set_format(int format);

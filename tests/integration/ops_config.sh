@@ -69,7 +69,7 @@ drain_timeout_ms = 1000
 [runtime]
 workers = 1
 [log]
-level = info
+level = debug
 format = json
 CONF
 "$W" --check-config "$T/good.conf" >/dev/null 2>&1
@@ -84,16 +84,22 @@ wt_expect_rc "server exits on SIGTERM" 0 "$WT_SERVER_RC"
 # [log] format = json: every stderr line is one JSON object with the fields
 if python3 - "$WT_SERVER_ERR" <<'PY'; then
 import json, sys
+import re
 n = 0
+conn = None
 for line in open(sys.argv[1]):
     o = json.loads(line)
     assert set(o) >= {"ts", "level", "module", "msg"}, o
     assert o["level"] in ("error", "warn", "info", "debug", "trace"), o
+    if "conn" in o and conn is None:
+        conn = line.strip()
+        assert re.fullmatch(r"[0-9a-f]{16,40}", o["conn"]), o
     n += 1
 assert n >= 3, n
-print("    %d JSON log lines, e.g. %s" % (n, line.strip()[:160]))
+assert conn, "no line with a conn field"
+print("    %d JSON log lines, e.g. %s" % (n, conn[:200]))
 PY
-  wt_pass "log format json from the file: every line parses"
+  wt_pass "log format json from the file: every line parses, connection lines carry conn"
 else
   wt_failc "log format json from the file: a line does not parse"
   head -5 "$WT_SERVER_ERR" | sed 's/^/    /'
