@@ -21,9 +21,16 @@ wt_client_bg() { # OUT URL ARGS...: like wt_client, in the background (pid in BG
 wt_client_bg "$T/big.json" "$WT_URL/echo" --bidi-bytes "$N" --timeout 120000 --log-level info
 BIG=$BG
 
-# SIGTERM half a second into the echo (400 MB take seconds even on a fast
-# machine; the server's log below proves the connection was still there)
-sleep 0.5
+# SIGTERM once the echo is under way (the session is open and the first MB
+# has arrived: a fixed delay is not enough in a sanitizer build next to
+# another test); 400 MB take seconds even on a fast machine, and the
+# server's log below proves the connection was still there
+echo_started() {
+  wt_server_stats "$T/pre.json" && python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if d["sessions"]["active"] >= 1 and d["bytes"]["in"] > 1000000 else 1)' "$T/pre.json"
+}
+wt_check "the echo started" wt_wait_until 30 echo_started
 t0=$(date +%s%N)
 kill -TERM "$WT_SERVER_PID"
 wt_check "server logged the drain" wt_wait_until 5 grep -q 'SIGTERM: draining' "$WT_SERVER_ERR"
