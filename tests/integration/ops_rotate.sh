@@ -10,7 +10,7 @@ wt_init ops_rotate
 T=$WT_TMP
 WT_CERT=$T/cert.pem # does not exist yet: --cert-rotate generates it
 WT_KEY=$T/key.pem
-INTERVAL=10
+INTERVAL=20 # long enough for a sanitizer build to start, fetch and connect first
 
 hashes() { # OUT: fetch /cert-hashes.json
   python3 -c 'import sys, urllib.request; open(sys.argv[2], "w").write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "${HTTP_URL}cert-hashes.json" "$1"
@@ -27,6 +27,15 @@ hashes "$T/h0.json" || wt_failc "/cert-hashes.json unreachable"
 CUR0=$(wt_jget "$T/h0.json" current)
 NEXT0=$(wt_jget "$T/h0.json" next)
 wt_log "current $CUR0, next $NEXT0"
+# a session held across the rotation, opened at once (before the rotation)
+timeout -k 5 60 "$WT_BIN/wtcast-client" "$WT_URL/echo" --cert-hash "$CUR0" --echo held \
+  --hold $(((INTERVAL + 3) * 1000)) --timeout 50000 >"$T/held.json" 2>"$T/held.err" &
+HELD=$!
+held_open() {
+  wt_server_stats "$T/pre.json" && python3 -c 'import json, sys
+sys.exit(0 if json.load(open(sys.argv[1]))["sessions"]["active"] >= 1 else 1)' "$T/pre.json"
+}
+wt_check "the held session is open before the rotation" wt_wait_until 10 held_open
 wt_check "current hash = hash of cert.pem" test "$CUR0" = "$(file_hash "$WT_CERT")"
 wt_check "next hash = hash of cert.pem.next" test "$NEXT0" = "$(file_hash "$WT_CERT.next")"
 wt_jcheck "hashes lists both (for serverCertificateHashes)" "$T/h0.json" \
@@ -35,10 +44,6 @@ wt_jcheck "hashes lists both (for serverCertificateHashes)" "$T/h0.json" \
 WT_TRUST=(--cert-hash "$CUR0")
 wt_client "$T/c0.json" "$WT_URL/echo" --echo before --timeout 10000
 wt_expect_rc "client pinned to the current hash" 0 "$WT_RC"
-# a session held across the rotation
-timeout -k 5 40 "$WT_BIN/wtcast-client" "$WT_URL/echo" --cert-hash "$CUR0" --echo held \
-  --hold $(((INTERVAL + 3) * 1000)) --timeout 30000 >"$T/held.json" 2>"$T/held.err" &
-HELD=$!
 
 rotated() {
   hashes "$T/h1.json" 2>/dev/null && [ "$(wt_jget "$T/h1.json" current)" = "$NEXT0" ]
