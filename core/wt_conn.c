@@ -4,7 +4,6 @@
 #define WT_LOG_MODULE "conn"
 /* the "conn=" of a log line: the original DCID in hex (server), "-" before
  * it is known or on a client */
-#define CONN_ID(c) ((c)->qlog_name[0] ? (c)->qlog_name : "-")
 #include "wt_conn.h"
 
 #include <stdlib.h>

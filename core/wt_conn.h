@@ -400,4 +400,8 @@ void wt_stream_free(wt_stream *st);
 void wt_conn_recv_datagram(wt_conn *c, const uint8_t *data, size_t len);
 void wt_conn_drop_dgrams(wt_conn *c, uint64_t session_id);
 
+/* The connection's name in log lines (conn=...): its original DCID in hex,
+ * the same name as its qlog file; "-" before it is known. */
+#define CONN_ID(c) ((c)->qlog_name[0] ? (c)->qlog_name : "-")
+
 #endif

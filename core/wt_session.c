@@ -283,6 +283,8 @@ void wt_session_opened(wt_session *s) {
   e->st.sessions_opened++;
   e->st.sessions_active++;
   s->app_open = 1;
+  WT_LOG_DEBUG("conn=%s session=%lld %s: session open path=%.128s", CONN_ID(c), (long long)s->id,
+               c->is_server ? "server" : "client", s->path ? s->path : "-");
   if (e->cb.session_open) {
     e->cb.session_open(e->user, s);
   }
@@ -322,8 +324,8 @@ void wt_session_end(wt_session *s, uint32_t code, const uint8_t *reason, size_t 
   if (s->state != WT_SS_OPEN) {
     return;
   }
-  WT_LOG_DEBUG("%s: session %lld ends code=%u clean=%d", c->is_server ? "server" : "client",
-               (long long)s->id, code, clean);
+  WT_LOG_DEBUG("conn=%s session=%lld %s: session ends code=%u clean=%d", CONN_ID(c),
+               (long long)s->id, c->is_server ? "server" : "client", code, clean);
   s->state = WT_SS_CLOSED;
   c->n_open_sessions--;
   e->st.sessions_active--;
@@ -528,8 +530,9 @@ static void stream_classified(wt_conn *c, wt_stream *st) {
   st->session_id = st->hdr.session_id;
   credit_stream(c, st->id, st->hdr.hdr_len);
   wt_session *s = wt_conn_find_session(c, (int64_t)st->session_id);
-  WT_LOG_DEBUG("%s: WT stream %lld for session %llu (%s)", c->is_server ? "server" : "client",
-               (long long)st->id, (unsigned long long)st->session_id,
+  WT_LOG_DEBUG("conn=%s session=%llu stream=%lld %s: WT stream (session %s)", CONN_ID(c),
+               (unsigned long long)st->session_id, (long long)st->id,
+               c->is_server ? "server" : "client",
                s ? (s->state == WT_SS_OPEN ? "open" : "not open") : "unknown");
   if (s && s->state == WT_SS_OPEN) {
     stream_attach(s, st);
@@ -547,8 +550,8 @@ static void stream_classified(wt_conn *c, wt_stream *st) {
     stream_abort(st, WT_BUFFERED_STREAM_REJECTED);
     return;
   }
-  WT_LOG_DEBUG("stream %lld buffered for session %llu", (long long)st->id,
-               (unsigned long long)st->session_id);
+  WT_LOG_DEBUG("conn=%s session=%llu stream=%lld buffered (session not open yet)", CONN_ID(c),
+               (unsigned long long)st->session_id, (long long)st->id);
   st->buffered = 1;
   c->n_buffered_streams++;
   wt_list_push(&c->buffered_streams, &st->s_link);
@@ -1152,7 +1155,8 @@ void wt_session_pending_end(wt_session *s, int status, int reset) {
   if (!s->deferred) {
     return;
   }
-  WT_LOG_DEBUG("server: deferred session %lld given up (status %d)", (long long)s->id, status);
+  WT_LOG_DEBUG("conn=%s session=%lld server: deferred session given up (status %d)", CONN_ID(c),
+               (long long)s->id, status);
   pending_done(s);
   int live = c->h3 && !s->h3_closed && c->state < WT_CS_CLOSING;
   if (live && status > 0) {
