@@ -30,10 +30,10 @@ SRV=$WT_SERVER_PID
 # Rates "below saturation": a sanitizer build (server and client several
 # times slower) gets lower ones, else the relay drops datagrams to healthy
 # subscribers (their queues fill), which is its documented best effort.
-C1_COUNT=1000 C1_RATE=200 C1_GROUP=100 C4_RATE=1500
+C1_COUNT=1000 C1_RATE=200 C1_GROUP=100 C2_RATE=200 C4_RATE=1500
 if grep -qsE '^WTCAST_SANITIZE:BOOL=ON|^CMAKE_C_FLAGS:STRING=.*-fsanitize=thread' \
   "${WTCAST_BUILD:-/nonexistent}/CMakeCache.txt"; then
-  C1_COUNT=400 C1_RATE=50 C1_GROUP=40 C4_RATE=500
+  C1_COUNT=400 C1_RATE=50 C1_GROUP=40 C2_RATE=80 C4_RATE=500
   wt_log "sanitizer build: case 1 at $C1_RATE msg/s, case 4 at $C4_RATE msg/s"
 fi
 
@@ -191,7 +191,7 @@ fi
 # groups of 120 messages (120 KB): half (500) falls inside group 4
 # (480..599), so the late joiners arrive in the middle of a group and must
 # get it from its start, then groups 5..8.
-fanout "$T/c2.json" --ch c2 --subs 5 --late-join 5 --transport both --count 1000 --rate 200 \
+fanout "$T/c2.json" --ch c2 --subs 5 --late-join 5 --transport both --count 1000 --rate "$C2_RATE" \
   --group-msgs 120 --timeout 60
 wt_expect_rc "2: late joiners" 0 "$FO_RC"
 wt_jcheck "2: each late joiner's first mirrored stream starts at the beginning of a group" \
