@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "wt_error.h"
+#include "wt_dlist.h"
 #include "wt_hmap.h"
 #include "wt_log.h"
 
@@ -66,29 +67,6 @@ struct wt_app_ctx {
   size_t ev_off;
   wt_app_ctx_stats stats;
 };
-
-#define LIST_PUSH(head, x)                                                                         \
-  do {                                                                                             \
-    (x)->prev = NULL;                                                                              \
-    (x)->next = *(head);                                                                           \
-    if (*(head)) {                                                                                 \
-      (*(head))->prev = (x);                                                                       \
-    }                                                                                              \
-    *(head) = (x);                                                                                 \
-  } while (0)
-
-#define LIST_REMOVE(head, x)                                                                       \
-  do {                                                                                             \
-    if ((x)->prev) {                                                                               \
-      (x)->prev->next = (x)->next;                                                                 \
-    } else {                                                                                       \
-      *(head) = (x)->next;                                                                         \
-    }                                                                                              \
-    if ((x)->next) {                                                                               \
-      (x)->next->prev = (x)->prev;                                                                 \
-    }                                                                                              \
-    (x)->prev = (x)->next = NULL;                                                                  \
-  } while (0)
 
 /* ------------------------------------------------------------------ setup */
 
@@ -184,7 +162,7 @@ static void stream_free(wt_app_ctx *ctx, wt_app_stream *st) {
     wt_hmap_del(&ctx->tokens, st->token);
   }
   if (st->as) {
-    LIST_REMOVE(&st->as->streams, st);
+    WT_DLIST_REMOVE(&st->as->streams, st);
   }
   free(st);
   ctx->stats.streams_live--;
@@ -217,7 +195,7 @@ static void session_close(wt_app_ctx *ctx, wt_app_session *as, uint32_t code, co
     stream_close(ctx, as->streams);
   }
   wt_hmap_del(&ctx->objs, as->h);
-  LIST_REMOVE(&ctx->sessions, as);
+  WT_DLIST_REMOVE(&ctx->sessions, as);
   free(as);
   ctx->stats.sessions_live--;
 }
@@ -307,7 +285,7 @@ static void ev_session_request(wt_app_ctx *ctx, const wt_msg *m) {
     free(as);
     WT_LOG_DEBUG("CONNECT %s refused by %s: %d", path, ops->name ? ops->name : "app", status);
   } else {
-    LIST_PUSH(&ctx->sessions, as);
+    WT_DLIST_PUSH(&ctx->sessions, as);
     ctx->stats.sessions_live++;
   }
   r.code = (uint32_t)status;
@@ -339,7 +317,7 @@ static void ev_stream_open(wt_app_ctx *ctx, const wt_msg *m) {
   st->id = m->x;
   st->bidi = m->flags & 1;
   st->credit = st->bidi ? (int64_t)ctx->cfg.stream_credit : 0;
-  LIST_PUSH(&as->streams, st);
+  WT_DLIST_PUSH(&as->streams, st);
   ctx->stats.streams_live++;
   if (st->ops->stream_open) {
     st->ops->stream_open(st);
@@ -591,7 +569,7 @@ int wt_app_open_stream(wt_app_session *as, int bidi, wt_app_stream **out) {
   st->bidi = bidi ? 1 : 0;
   st->local = 1;
   st->credit = ctx->cfg.stream_credit;
-  LIST_PUSH(&as->streams, st);
+  WT_DLIST_PUSH(&as->streams, st);
   ctx->stats.streams_live++;
   wt_msg c = {.kind = WT_CMD_OPEN_STREAM, .h = as->h, .w = token, .flags = st->bidi};
   ctx_post(ctx, as->shard, &c);

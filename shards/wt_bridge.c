@@ -7,6 +7,7 @@
 
 #include "wt_engine.h"
 #include "wt_error.h"
+#include "wt_dlist.h"
 #include "wt_hmap.h"
 #include "wt_log.h"
 
@@ -87,29 +88,6 @@ struct wt_bridge {
   int detached;         /* the links may be gone: never touch them again */
   wt_bridge_stats stats;
 };
-
-#define LIST_PUSH(head, x)                                                                         \
-  do {                                                                                             \
-    (x)->prev = NULL;                                                                              \
-    (x)->next = *(head);                                                                           \
-    if (*(head)) {                                                                                 \
-      (*(head))->prev = (x);                                                                       \
-    }                                                                                              \
-    *(head) = (x);                                                                                 \
-  } while (0)
-
-#define LIST_REMOVE(head, x)                                                                       \
-  do {                                                                                             \
-    if ((x)->prev) {                                                                               \
-      (x)->prev->next = (x)->next;                                                                 \
-    } else {                                                                                       \
-      *(head) = (x)->next;                                                                         \
-    }                                                                                              \
-    if ((x)->next) {                                                                               \
-      (x)->next->prev = (x)->prev;                                                                 \
-    }                                                                                              \
-    (x)->prev = (x)->next = NULL;                                                                  \
-  } while (0)
 
 /* ------------------------------------------------------------------ setup */
 
@@ -219,7 +197,7 @@ static void stream_free(wt_bridge *b, br_stream *bst) {
     wt_stream_set_user(bst->st, NULL);
   }
   if (bst->bs) {
-    LIST_REMOVE(&bst->bs->streams, bst);
+    WT_DLIST_REMOVE(&bst->bs->streams, bst);
   }
   wq_drop(bst);
   free(bst);
@@ -257,7 +235,7 @@ static void member_free(wt_bridge *b, br_member *mb, uint32_t reset_code, int re
   while (mb->mirrors) {
     mirror_free(b, mb->mirrors, reset_code, reset);
   }
-  LIST_REMOVE(&mb->g->members, mb);
+  WT_DLIST_REMOVE(&mb->g->members, mb);
   br_member **pp = &mb->bs->members;
   while (*pp && *pp != mb) {
     pp = &(*pp)->snext;
@@ -417,7 +395,7 @@ static void br_on_stream_open(void *user, wt_session *s, wt_stream *st) {
   bst->st = st;
   bst->bs = bs;
   bst->bidi = wt_stream_is_bidi(st) ? 1 : 0;
-  LIST_PUSH(&bs->streams, bst);
+  WT_DLIST_PUSH(&bs->streams, bst);
   wt_stream_set_user(st, bst);
   wt_stream_set_manual_credit(st, 1); /* credit only for what the worker consumed */
   wt_msg m = {.kind = WT_EV_STREAM_OPEN,
@@ -649,7 +627,7 @@ static void cmd_open_stream(wt_bridge *b, const wt_msg *m) {
   bst->bidi = m->flags & 1;
   bst->token = m->w;
   bst->bs = bs;
-  LIST_PUSH(&bs->streams, bst);
+  WT_DLIST_PUSH(&bs->streams, bst);
   if (bs->pend_head || !br_try_open(b, bst)) {
     if (bs->pend_tail) {
       bs->pend_tail->pnext = bst;
@@ -864,7 +842,7 @@ static void cmd_group(wt_bridge *b, const wt_msg *m) {
     }
     mb->g = g;
     mb->bs = bs;
-    LIST_PUSH(&g->members, mb);
+    WT_DLIST_PUSH(&g->members, mb);
     mb->snext = bs->members;
     bs->members = mb;
     b->stats.members++;
