@@ -188,13 +188,15 @@ static void *remote_consumer(void *v) {
   for (;;) {
     uint32_t n = wt_spsc_dequeue_burst(&c->ring, items, 32);
     if (n == 0) {
-      if (atomic_load_explicit(c->done, memory_order_acquire) &&
-          wt_spsc_dequeue_burst(&c->ring, items, 1) == 0) {
-        break;
-      }
-      if (n == 0) {
+      if (!atomic_load_explicit(c->done, memory_order_acquire)) {
         sched_yield();
         continue;
+      }
+      /* the producer is done (its enqueues happened before): drain the
+       * rest; the probe must keep what it dequeues */
+      n = wt_spsc_dequeue_burst(&c->ring, items, 32);
+      if (n == 0) {
+        break;
       }
     }
     for (uint32_t i = 0; i < n; i++) {
