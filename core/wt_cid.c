@@ -48,6 +48,7 @@ void wt_cid_table_free(wt_cid_table *t) {
   t->ents = NULL;
   t->cap = 0;
   t->n = 0;
+  t->last.val = NULL;
 }
 
 static int ent_eq(const wt_cid_ent *e, const uint8_t *cid, size_t len) {
@@ -118,15 +119,25 @@ static size_t cid_find(const wt_cid_table *t, const uint8_t *cid, size_t len) {
   return SIZE_MAX;
 }
 
-void *wt_cid_table_lookup(const wt_cid_table *t, const uint8_t *cid, size_t len) {
+void *wt_cid_table_lookup(wt_cid_table *t, const uint8_t *cid, size_t len) {
+  if (ent_eq(&t->last, cid, len)) {
+    return t->last.val;
+  }
   size_t i = cid_find(t, cid, len);
-  return i == SIZE_MAX ? NULL : t->ents[i].val;
+  if (i == SIZE_MAX) {
+    return NULL;
+  }
+  t->last = t->ents[i];
+  return t->last.val;
 }
 
 int wt_cid_table_remove(wt_cid_table *t, const uint8_t *cid, size_t len) {
   size_t i = cid_find(t, cid, len);
   if (i == SIZE_MAX) {
     return WT_ERR_NOTFOUND;
+  }
+  if (ent_eq(&t->last, cid, len)) {
+    t->last.val = NULL;
   }
   size_t mask = t->cap - 1;
   /* Backward-shift deletion: move later members of the probe run into the

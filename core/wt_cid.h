@@ -40,6 +40,8 @@ typedef struct wt_cid_table {
   size_t cap; /* power of two */
   size_t n;
   uint64_t seed;
+  wt_cid_ent last; /* the last entry found: a burst of packets (GRO) carries
+                      one DCID, so most lookups stop here */
 } wt_cid_table;
 
 /* Initialise an empty table (allocates on first insert). seed keys the hash. */
@@ -52,8 +54,8 @@ void wt_cid_table_free(wt_cid_table *t);
  * unchanged), WT_ERR_NOMEM. */
 int wt_cid_table_insert(wt_cid_table *t, const uint8_t *cid, size_t len, void *val);
 
-/* The value for cid, or NULL. */
-void *wt_cid_table_lookup(const wt_cid_table *t, const uint8_t *cid, size_t len);
+/* The value for cid, or NULL. Not const: a hit is remembered. */
+void *wt_cid_table_lookup(wt_cid_table *t, const uint8_t *cid, size_t len);
 
 /* Remove cid. Returns 0 or WT_ERR_NOTFOUND. */
 int wt_cid_table_remove(wt_cid_table *t, const uint8_t *cid, size_t len);

@@ -11,6 +11,7 @@
 
 #include <ngtcp2/ngtcp2_crypto_wolfssl.h>
 
+#include "wt_crypto.h"
 #include "wt_errmap.h"
 #include "wt_log.h"
 
@@ -375,9 +376,9 @@ static void conn_callbacks(ngtcp2_callbacks *cb, int is_server) {
     cb->recv_retry = ngtcp2_crypto_recv_retry_cb;
   }
   cb->recv_crypto_data = cb_recv_crypto_data;
-  cb->encrypt = ngtcp2_crypto_encrypt_cb;
-  cb->decrypt = ngtcp2_crypto_decrypt_cb;
-  cb->hp_mask = ngtcp2_crypto_hp_mask_cb;
+  cb->encrypt = wt_crypto_encrypt_cb;
+  cb->decrypt = wt_crypto_decrypt_cb;
+  cb->hp_mask = wt_crypto_hp_mask_cb;
   cb->update_key = ngtcp2_crypto_update_key_cb;
   cb->delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb;
   cb->delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb;
@@ -1223,8 +1224,8 @@ static ngtcp2_ssize conn_write_pkt(wt_conn *c, ngtcp2_path_storage *ps, ngtcp2_p
   return 0;
 }
 
-static int same_addr(const wt_addr *a, const wt_addr *b) {
-  return a->len == b->len && memcmp(&a->ss, &b->ss, a->len) == 0;
+static int same_addr_ng(const wt_addr *a, const ngtcp2_addr *b) {
+  return a->len == b->addrlen && memcmp(&a->ss, b->addr, a->len) == 0;
 }
 
 int wt_conn_write(wt_conn *c, wt_tx_batch *out) {
@@ -1291,10 +1292,8 @@ int wt_conn_write(wt_conn *c, wt_tx_batch *out) {
     if (n == 0) {
       break;
     }
-    wt_addr remote, local;
-    from_ngtcp2_addr(&remote, &ps.path.remote);
-    from_ngtcp2_addr(&local, &ps.path.local);
-    if (ent && (!same_addr(&ent->path.remote, &remote) || ent->ecn != pi.ecn ||
+    /* The addresses are converted once per entry, not per packet. */
+    if (ent && (!same_addr_ng(&ent->path.remote, &ps.path.remote) || ent->ecn != pi.ecn ||
                 (size_t)n > ent->segsize || ent->len % ent->segsize != 0)) {
       ent = NULL; /* GSO: equal segments, only the last may be shorter */
     }
@@ -1303,8 +1302,8 @@ int wt_conn_write(wt_conn *c, wt_tx_batch *out) {
       ent->data = p;
       ent->len = 0;
       ent->segsize = (size_t)n;
-      ent->path.local = local;
-      ent->path.remote = remote;
+      from_ngtcp2_addr(&ent->path.local, &ps.path.local);
+      from_ngtcp2_addr(&ent->path.remote, &ps.path.remote);
       ent->ecn = pi.ecn;
     }
     ent->len += (size_t)n;

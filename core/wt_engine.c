@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wt_crypto.h"
 #include "wt_log.h"
 
 #define WT_MS  UINT64_C(1000000)
@@ -369,6 +370,7 @@ int wt_engine_new(wt_engine **out, const wt_engine_config *cfg, const wt_engine_
     free(e);
     return rv;
   }
+  (void)wt_crypto_native(); /* the self-test runs once, before any packet */
   uint64_t seed = 0;
   if (cfg->static_secret) {
     memcpy(e->secret, cfg->static_secret, sizeof(e->secret));

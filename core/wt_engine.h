@@ -84,6 +84,9 @@ typedef struct wt_engine_config {
   int enable_0rtt;              /* default 0 */
   size_t max_udp_payload;       /* default 1452; packets are built <= this */
   const char *keylog_file;      /* NULL = off (SSLKEYLOGFILE format) */
+  const char *tls_ciphers;      /* TLS 1.3 suites in wolfSSL syntax, e.g.
+                                   "TLS13-AES128-GCM-SHA256"; NULL = AES-128-GCM,
+                                   AES-256-GCM, ChaCha20-Poly1305 (wt_crypto.h) */
   const uint8_t *static_secret; /* 32 bytes for stateless reset tokens, shared by all
                                    shards of a process; NULL = random per engine */
   uint32_t max_datagram_queue;  /* outgoing datagrams queued per conn, default 256 */

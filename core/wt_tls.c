@@ -11,6 +11,7 @@
 
 #include <ngtcp2/ngtcp2_crypto_wolfssl.h>
 
+#include "wt_crypto.h"
 #include "wt_log.h"
 
 struct wt_tls_ctx {
@@ -27,9 +28,18 @@ struct wt_tls_ctx {
 };
 
 /* AES-128-GCM first: wolfSSL's ChaCha20 is several times slower here
- * (webtransport-wire.md section 6.5). */
+ * (webtransport-wire.md section 6.5). ChaCha20-Poly1305 only when its
+ * packets are opened natively with the tag checked (wt_crypto.h). */
 static const char wt_ciphers[] =
     "TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384:TLS13-CHACHA20-POLY1305-SHA256";
+static const char wt_ciphers_aes[] = "TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384";
+
+static const char *tls_ciphers(const wt_engine_config *cfg) {
+  if (cfg->tls_ciphers != NULL) {
+    return cfg->tls_ciphers;
+  }
+  return wt_crypto_chacha_ok() ? wt_ciphers : wt_ciphers_aes;
+}
 static const uint8_t wt_alpn_h3[] = {2, 'h', '3'};
 
 static int tls_alpn_select(WOLFSSL *ssl, const unsigned char **out, unsigned char *outlen,
@@ -162,7 +172,7 @@ int wt_tls_ctx_new(wt_tls_ctx **out, const wt_engine_config *cfg) {
     goto fail;
   }
   rv = WT_ERR_CRYPTO;
-  if (wolfSSL_CTX_set_cipher_list(t->ctx, wt_ciphers) != WOLFSSL_SUCCESS) {
+  if (wolfSSL_CTX_set_cipher_list(t->ctx, tls_ciphers(cfg)) != WOLFSSL_SUCCESS) {
     goto fail;
   }
   wolfSSL_CTX_set_ex_data(t->ctx, 0, t);
@@ -190,7 +200,7 @@ int wt_tls_ctx_reload(wt_tls_ctx *t, const wt_engine_config *cfg) {
   int rv = WT_ERR_CRYPTO;
   if (t->ctx != NULL) {
     rv = tls_ctx_server(t, cfg);
-    if (rv == 0 && wolfSSL_CTX_set_cipher_list(t->ctx, wt_ciphers) != WOLFSSL_SUCCESS) {
+    if (rv == 0 && wolfSSL_CTX_set_cipher_list(t->ctx, tls_ciphers(cfg)) != WOLFSSL_SUCCESS) {
       rv = WT_ERR_CRYPTO;
     }
   }

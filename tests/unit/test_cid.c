@@ -74,7 +74,16 @@ static void test_table_basic(void) {
   CHECK_EQ(wt_cid_table_insert(&t, a, 0, &va), WT_ERR_INVAL);
   CHECK_EQ(wt_cid_table_insert(&t, a, 21, &va), WT_ERR_INVAL);
   CHECK_EQ(wt_cid_table_insert(&t, a, 16, NULL), WT_ERR_INVAL);
+  /* The remembered last hit never outlives its entry. */
+  CHECK(wt_cid_table_lookup(&t, b, sizeof(b)) == &vb);
+  CHECK(wt_cid_table_lookup(&t, b, sizeof(b)) == &vb);
+  CHECK(wt_cid_table_lookup(&t, b, 7) == NULL);
+  CHECK_EQ(wt_cid_table_remove(&t, b, sizeof(b)), 0);
+  CHECK(wt_cid_table_lookup(&t, b, sizeof(b)) == NULL);
+  CHECK_EQ(wt_cid_table_insert(&t, b, sizeof(b), &va), 0);
+  CHECK(wt_cid_table_lookup(&t, b, sizeof(b)) == &va);
   wt_cid_table_free(&t);
+  CHECK(wt_cid_table_lookup(&t, b, sizeof(b)) == NULL);
 }
 
 enum { MANY = 20000 };

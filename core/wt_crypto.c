@@ -1,0 +1,307 @@
+/* wt_crypto.c: native wolfCrypt AES-GCM and AES header protection for
+ * ngtcp2 (see wt_crypto.h for why and how it is checked). */
+#define WT_LOG_MODULE "crypto"
+#include "wt_crypto.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+#include <wolfssl/openssl/evp.h>
+#include <wolfssl/quic.h>
+#include <wolfssl/wolfcrypt/aes.h>
+#include <wolfssl/wolfcrypt/chacha20_poly1305.h>
+
+#include <ngtcp2/ngtcp2_crypto.h>
+#include <ngtcp2/ngtcp2_crypto_wolfssl.h>
+
+#include "wt_log.h"
+
+#define GCM_TAGLEN   16
+#define GCM_NONCELEN 12
+
+static atomic_int g_once;               /* 0 not run, 1 running, 2 done (core/ has no pthreads) */
+static int g_native;                    /* 1 once the AES self-test passed */
+static int g_chacha;                    /* 1 once the ChaCha20 self-test passed */
+static const void *g_gcm128, *g_gcm256; /* WOLFSSL_EVP_CIPHER handles */
+static const void *g_ctr128, *g_ctr256;
+static const void *g_chachapoly;
+
+static Aes *ctx_aes(const void *native_handle) {
+  return &((WOLFSSL_EVP_CIPHER_CTX *)native_handle)->cipher.aes;
+}
+
+static int is_gcm(const ngtcp2_crypto_aead *aead) {
+  return aead->native_handle == g_gcm128 || aead->native_handle == g_gcm256;
+}
+
+static int is_chacha(const ngtcp2_crypto_aead *aead) {
+  return aead->native_handle != NULL && aead->native_handle == g_chachapoly;
+}
+
+static int is_aes_hp(const ngtcp2_crypto_cipher *hp) {
+  return hp->native_handle == g_ctr128 || hp->native_handle == g_ctr256;
+}
+
+static int native_encrypt(uint8_t *dest, const ngtcp2_crypto_aead_ctx *ctx, const uint8_t *pt,
+                          size_t ptlen, const uint8_t *nonce, size_t noncelen, const uint8_t *aad,
+                          size_t aadlen) {
+  if (ptlen > UINT32_MAX || noncelen != GCM_NONCELEN || aadlen > UINT32_MAX) {
+    return -1;
+  }
+  return wc_AesGcmEncrypt(ctx_aes(ctx->native_handle), dest, pt, (word32)ptlen, nonce,
+                          (word32)noncelen, dest + ptlen, GCM_TAGLEN, aad, (word32)aadlen) == 0
+             ? 0
+             : -1;
+}
+
+static int native_decrypt(uint8_t *dest, const ngtcp2_crypto_aead_ctx *ctx, const uint8_t *ct,
+                          size_t ctlen, const uint8_t *nonce, size_t noncelen, const uint8_t *aad,
+                          size_t aadlen) {
+  if (ctlen < GCM_TAGLEN || ctlen > UINT32_MAX || noncelen != GCM_NONCELEN || aadlen > UINT32_MAX) {
+    return -1;
+  }
+  size_t n = ctlen - GCM_TAGLEN;
+  return wc_AesGcmDecrypt(ctx_aes(ctx->native_handle), dest, ct, (word32)n, nonce, (word32)noncelen,
+                          ct + n, GCM_TAGLEN, aad, (word32)aadlen) == 0
+             ? 0
+             : -1;
+}
+
+/* ChaCha20-Poly1305 with the key the EVP context keeps for re-inits. The
+ * EVP path itself cannot be used to open packets: wolfSSL before the fix for
+ * CVE-2026-5479 (5.7.2 included) returns the plaintext of a ChaCha20-Poly1305
+ * decryption without checking its tag. wc_ChaCha20Poly1305_Decrypt checks. */
+static const uint8_t *chacha_key(const ngtcp2_crypto_aead_ctx *ctx) {
+  return ((WOLFSSL_EVP_CIPHER_CTX *)ctx->native_handle)->key;
+}
+
+static int native_chacha_encrypt(uint8_t *dest, const ngtcp2_crypto_aead_ctx *ctx,
+                                 const uint8_t *pt, size_t ptlen, const uint8_t *nonce,
+                                 size_t noncelen, const uint8_t *aad, size_t aadlen) {
+  const uint8_t *key = chacha_key(ctx);
+  if (key == NULL || ptlen > UINT32_MAX || noncelen != CHACHA20_POLY1305_AEAD_IV_SIZE ||
+      aadlen > UINT32_MAX) {
+    return -1;
+  }
+  return wc_ChaCha20Poly1305_Encrypt(key, nonce, aad, (word32)aadlen, pt, (word32)ptlen, dest,
+                                     dest + ptlen) == 0
+             ? 0
+             : -1;
+}
+
+static int native_chacha_decrypt(uint8_t *dest, const ngtcp2_crypto_aead_ctx *ctx,
+                                 const uint8_t *ct, size_t ctlen, const uint8_t *nonce,
+                                 size_t noncelen, const uint8_t *aad, size_t aadlen) {
+  const uint8_t *key = chacha_key(ctx);
+  if (key == NULL || ctlen < CHACHA20_POLY1305_AEAD_AUTHTAG_SIZE || ctlen > UINT32_MAX ||
+      noncelen != CHACHA20_POLY1305_AEAD_IV_SIZE || aadlen > UINT32_MAX) {
+    return -1;
+  }
+  size_t n = ctlen - CHACHA20_POLY1305_AEAD_AUTHTAG_SIZE;
+  return wc_ChaCha20Poly1305_Decrypt(key, nonce, aad, (word32)aadlen, ct, (word32)n, ct + n,
+                                     dest) == 0
+             ? 0
+             : -1;
+}
+
+static int native_hp_mask(uint8_t *dest, const ngtcp2_crypto_cipher_ctx *ctx,
+                          const uint8_t *sample) {
+  /* AES-CTR keystream with the sample as counter block = AES_K(sample);
+   * ngtcp2 uses the first 5 bytes (its buffer may be no longer). */
+  uint8_t block[16];
+  if (wc_AesEncryptDirect(ctx_aes(ctx->native_handle), block, sample) != 0) {
+    return -1;
+  }
+  memcpy(dest, block, 5);
+  return 0;
+}
+
+/* ------------------------------------------------------------ self-test */
+
+static void fill(uint8_t *p, size_t n, uint32_t seed) {
+  for (size_t i = 0; i < n; i++) {
+    seed = seed * 1103515245u + 12345u;
+    p[i] = (uint8_t)(seed >> 16);
+  }
+}
+
+typedef int (*aead_fn)(uint8_t *, const ngtcp2_crypto_aead_ctx *, const uint8_t *, size_t,
+                       const uint8_t *, size_t, const uint8_t *, size_t);
+
+/* Native and ngtcp2_crypto encrypt alike (ciphertext and tag, in place and
+ * not); the native decrypt round-trips and refuses a forged tag. */
+static int selftest_aead(const void *cipher, aead_fn enc, aead_fn dec, uint32_t seed) {
+  ngtcp2_crypto_aead aead = {.native_handle = (void *)cipher, .max_overhead = GCM_TAGLEN};
+  size_t keylen = ngtcp2_crypto_aead_keylen(&aead);
+  uint8_t key[32], nonce[GCM_NONCELEN], aad[40];
+  uint8_t pt[1300], ref[1300 + GCM_TAGLEN], out[1300 + GCM_TAGLEN], back[1300];
+  if (keylen > sizeof(key)) {
+    return -1;
+  }
+  fill(key, keylen, seed);
+  ngtcp2_crypto_aead_ctx ectx = {0}, dctx = {0};
+  if (ngtcp2_crypto_aead_ctx_encrypt_init(&ectx, &aead, key, GCM_NONCELEN) != 0) {
+    return -1;
+  }
+  if (ngtcp2_crypto_aead_ctx_decrypt_init(&dctx, &aead, key, GCM_NONCELEN) != 0) {
+    ngtcp2_crypto_aead_ctx_free(&ectx);
+    return -1;
+  }
+  int ok = 1;
+  static const size_t lens[] = {0, 1, 15, 16, 17, 100, 1199, 1300};
+  for (size_t k = 0; ok && k < sizeof(lens) / sizeof(lens[0]); k++) {
+    size_t n = lens[k], alen = 1 + (k * 7) % sizeof(aad);
+    fill(pt, n, seed + (uint32_t)k);
+    fill(nonce, sizeof(nonce), seed ^ 0x5a5a5a5au ^ (uint32_t)k);
+    fill(aad, alen, seed + 77 + (uint32_t)k);
+    ok = ngtcp2_crypto_encrypt(ref, &aead, &ectx, pt, n, nonce, sizeof(nonce), aad, alen) == 0 &&
+         enc(out, &ectx, pt, n, nonce, sizeof(nonce), aad, alen) == 0 &&
+         memcmp(ref, out, n + GCM_TAGLEN) == 0;
+    if (ok) { /* in place, as ngtcp2 encrypts packets */
+      memcpy(out, pt, n);
+      ok = enc(out, &ectx, out, n, nonce, sizeof(nonce), aad, alen) == 0 &&
+           memcmp(ref, out, n + GCM_TAGLEN) == 0;
+    }
+    if (ok) {
+      ok = dec(back, &dctx, ref, n + GCM_TAGLEN, nonce, sizeof(nonce), aad, alen) == 0 &&
+           memcmp(back, pt, n) == 0;
+    }
+    if (ok) {
+      ref[n + GCM_TAGLEN - 1] ^= 1;
+      ok = dec(back, &dctx, ref, n + GCM_TAGLEN, nonce, sizeof(nonce), aad, alen) != 0;
+    }
+  }
+  ngtcp2_crypto_aead_ctx_free(&ectx);
+  ngtcp2_crypto_aead_ctx_free(&dctx);
+  return ok ? 0 : -1;
+}
+
+static int selftest_hp(const void *cipher, size_t keylen, uint32_t seed) {
+  ngtcp2_crypto_cipher hp = {.native_handle = (void *)cipher};
+  uint8_t key[32], sample[16], ref[16], out[16];
+  fill(key, keylen, seed);
+  /* Made the way ngtcp2_crypto_wolfssl makes header-protection contexts. */
+  ngtcp2_crypto_cipher_ctx ctx = {.native_handle = wolfSSL_quic_crypt_new(cipher, key, NULL, 1)};
+  if (ctx.native_handle == NULL) {
+    return -1;
+  }
+  int ok = 1;
+  for (uint32_t k = 0; ok && k < 8; k++) {
+    fill(sample, sizeof(sample), seed + k);
+    memset(ref, 0, sizeof(ref));
+    memset(out, 0, sizeof(out));
+    ok = ngtcp2_crypto_hp_mask(ref, &hp, &ctx, sample) == 0 &&
+         native_hp_mask(out, &ctx, sample) == 0 && memcmp(ref, out, 5) == 0;
+  }
+  wolfSSL_EVP_CIPHER_CTX_free(ctx.native_handle);
+  return ok ? 0 : -1;
+}
+
+static void selftest(void) {
+  g_gcm128 = wolfSSL_EVP_aes_128_gcm();
+  g_gcm256 = wolfSSL_EVP_aes_256_gcm();
+  g_ctr128 = wolfSSL_EVP_aes_128_ctr();
+  g_ctr256 = wolfSSL_EVP_aes_256_ctr();
+  g_chachapoly = wolfSSL_EVP_chacha20_poly1305();
+  /* ChaCha20-Poly1305 has no safe fallback (see native_chacha_decrypt): if
+   * its self-test fails it is not offered in TLS (wt_crypto_chacha_ok). */
+  g_chacha = g_chachapoly != NULL &&
+             selftest_aead(g_chachapoly, native_chacha_encrypt, native_chacha_decrypt, 5) == 0;
+  if (!g_chacha) {
+    WT_LOG_WARN("packet protection: ChaCha20-Poly1305 self-test failed; not offered");
+  }
+  const char *env = getenv("WTCAST_NATIVE_CRYPTO");
+  if (env != NULL && strcmp(env, "0") == 0) {
+    WT_LOG_INFO("packet protection: AES-GCM through wolfSSL EVP (WTCAST_NATIVE_CRYPTO=0)");
+    return;
+  }
+  if (g_gcm128 == NULL || g_gcm256 == NULL || g_ctr128 == NULL || g_ctr256 == NULL ||
+      selftest_aead(g_gcm128, native_encrypt, native_decrypt, 1) != 0 ||
+      selftest_aead(g_gcm256, native_encrypt, native_decrypt, 2) != 0 ||
+      selftest_hp(g_ctr128, 16, 3) != 0 || selftest_hp(g_ctr256, 32, 4) != 0) {
+    WT_LOG_WARN("packet protection: native AES-GCM self-test failed; using wolfSSL EVP "
+                "(slower, same result)");
+    return;
+  }
+  g_native = 1;
+  WT_LOG_DEBUG("packet protection: native wolfCrypt AES-GCM (self-test passed)");
+}
+
+static void run_once(void) {
+  int expect = 0;
+  if (atomic_load_explicit(&g_once, memory_order_acquire) == 2) {
+    return;
+  }
+  if (atomic_compare_exchange_strong_explicit(&g_once, &expect, 1, memory_order_acq_rel,
+                                              memory_order_acquire)) {
+    selftest();
+    atomic_store_explicit(&g_once, 2, memory_order_release);
+    return;
+  }
+  while (atomic_load_explicit(&g_once, memory_order_acquire) != 2) {
+    /* another thread runs the self-test: well under a millisecond */
+  }
+}
+
+int wt_crypto_native(void) {
+  run_once();
+  return g_native;
+}
+
+int wt_crypto_chacha_ok(void) {
+  run_once();
+  return g_chacha;
+}
+
+/* ------------------------------------------------------------ callbacks */
+
+int wt_crypto_encrypt_cb(uint8_t *dest, const ngtcp2_crypto_aead *aead,
+                         const ngtcp2_crypto_aead_ctx *aead_ctx, const uint8_t *plaintext,
+                         size_t plaintextlen, const uint8_t *nonce, size_t noncelen,
+                         const uint8_t *aad, size_t aadlen) {
+  if (g_native && is_gcm(aead)) {
+    return native_encrypt(dest, aead_ctx, plaintext, plaintextlen, nonce, noncelen, aad, aadlen) ==
+                   0
+               ? 0
+               : NGTCP2_ERR_CALLBACK_FAILURE;
+  }
+  if (is_chacha(aead)) {
+    return g_chacha && native_chacha_encrypt(dest, aead_ctx, plaintext, plaintextlen, nonce,
+                                             noncelen, aad, aadlen) == 0
+               ? 0
+               : NGTCP2_ERR_CALLBACK_FAILURE;
+  }
+  return ngtcp2_crypto_encrypt_cb(dest, aead, aead_ctx, plaintext, plaintextlen, nonce, noncelen,
+                                  aad, aadlen);
+}
+
+int wt_crypto_decrypt_cb(uint8_t *dest, const ngtcp2_crypto_aead *aead,
+                         const ngtcp2_crypto_aead_ctx *aead_ctx, const uint8_t *ciphertext,
+                         size_t ciphertextlen, const uint8_t *nonce, size_t noncelen,
+                         const uint8_t *aad, size_t aadlen) {
+  if (g_native && is_gcm(aead)) {
+    return native_decrypt(dest, aead_ctx, ciphertext, ciphertextlen, nonce, noncelen, aad,
+                          aadlen) == 0
+               ? 0
+               : NGTCP2_ERR_DECRYPT;
+  }
+  if (is_chacha(aead)) { /* never the EVP path: it does not check the tag */
+    return g_chacha && native_chacha_decrypt(dest, aead_ctx, ciphertext, ciphertextlen, nonce,
+                                             noncelen, aad, aadlen) == 0
+               ? 0
+               : NGTCP2_ERR_DECRYPT;
+  }
+  return ngtcp2_crypto_decrypt_cb(dest, aead, aead_ctx, ciphertext, ciphertextlen, nonce, noncelen,
+                                  aad, aadlen);
+}
+
+int wt_crypto_hp_mask_cb(uint8_t *dest, const ngtcp2_crypto_cipher *hp,
+                         const ngtcp2_crypto_cipher_ctx *hp_ctx, const uint8_t *sample) {
+  if (g_native && is_aes_hp(hp)) {
+    return native_hp_mask(dest, hp_ctx, sample) == 0 ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
+  }
+  return ngtcp2_crypto_hp_mask_cb(dest, hp, hp_ctx, sample);
+}
