@@ -87,6 +87,10 @@ static const metric_def shard_defs[] = {
      offsetof(wt_stats_snapshot, loop.turns)},
     {"loop_tx_dropped_total", M_COUNTER, "tx entries dropped (socket failed)", "",
      offsetof(wt_stats_snapshot, loop.tx_dropped)},
+    {"loop_spins_total", M_COUNTER, "polls for a worker's answer before sleeping (--spin-us)",
+     "result=\"answered\"", offsetof(wt_stats_snapshot, loop.spin_hits)},
+    {"loop_spins_total", M_COUNTER, NULL, "result=\"ran_out\"",
+     offsetof(wt_stats_snapshot, loop.spin_miss)},
 };
 
 static uint64_t field(const wt_stats_snapshot *s, size_t off) {

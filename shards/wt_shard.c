@@ -26,6 +26,7 @@ _Static_assert(offsetof(wt_addr, len) == offsetof(wt_io_addr, len), "wt_addr lay
 
 #define SHARD_MS                1000000ull
 #define SHARD_DRAIN_DEFAULT     (5000 * SHARD_MS)
+#define SHARD_SPIN_DEFAULT      (100ull * 1000)  /* ns; wt_shard_config.spin_ns */
 #define SHARD_FINAL_FLUSH_NS    (250 * SHARD_MS) /* last CONNECTION_CLOSEs after close_all */
 #define SHARD_RX_FAIL_MAX       100              /* consecutive failed receives: give up */
 #define SHARD_CMD_RING          16               /* controller commands in flight */
@@ -51,6 +52,7 @@ struct wt_shard {
   int more_rx, more_tx; /* work left by the bound: next wait does not sleep */
   int more_cmd;         /* worker commands left by the bound */
   int ev_overflow;      /* events wait in the links' overflow: retry soon */
+  uint64_t ev_posted;   /* events posted to the workers so far (spin after new ones) */
   unsigned rx_fail;
   size_t max_payload;
   /* tx: one batch, allocated once; entries [tx_head, tx_n) still to send */
@@ -89,6 +91,7 @@ uint64_t wt_shard_clock_ns(void) {
 void wt_shard_config_default(wt_shard_config *c) {
   memset(c, 0, sizeof(*c));
   c->drain_timeout_ns = SHARD_DRAIN_DEFAULT;
+  c->spin_ns = SHARD_SPIN_DEFAULT;
   c->n_shards = 1;
   c->notify_fd = -1;
   c->builtin_apps = 1;
@@ -690,8 +693,38 @@ static void shard_final_flush(wt_shard *sh) {
 
 /* ------------------------------------------------------------------ the loop */
 
+/* This turn handed events to the workers: wait up to spin_ns for a command
+ * before sleeping (wt_shard_config.spin_ns). The worker sees the shard awake
+ * and skips its eventfd write; the shard skips a sleep and a wake-up.
+ * Returns 1 if a command came. */
+static int shard_spin(wt_shard *sh, uint64_t now) {
+  uint64_t posted = 0, overflowed = 0;
+  wt_bridge_event_counts(sh->bridge, &posted, &overflowed);
+  if (sh->cfg.spin_ns == 0 || posted == sh->ev_posted) {
+    return 0;
+  }
+  sh->ev_posted = posted;
+  uint64_t end = now + sh->cfg.spin_ns;
+  for (unsigned i = 1;; i++) {
+    if (wt_bridge_pending(sh->bridge)) {
+      sh->loop.spin_hits++;
+      return 1;
+    }
+    if ((i & 31) == 0 && wt_shard_clock_ns() >= end) {
+      sh->loop.spin_miss++;
+      return 0;
+    }
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+}
+
 static int64_t shard_timeout(wt_shard *sh, uint64_t now) {
   if (sh->more_rx || sh->more_tx || sh->fwd_more || sh->more_cmd) {
+    return 0;
+  }
+  if (shard_spin(sh, now)) {
     return 0;
   }
   /* announce the sleep, then re-check the command rings (wt_link.h) */

@@ -46,6 +46,8 @@ typedef struct wt_stats_loop {
   uint64_t rx_bounded; /* turns that stopped receiving at the per-turn bound */
   uint64_t tx_blocked; /* sends that stopped at would-block (rest kept for later) */
   uint64_t tx_dropped; /* tx entries dropped because the socket failed */
+  uint64_t spin_hits;  /* spins before sleeping that a worker's command ended */
+  uint64_t spin_miss;  /* ... that ran out (spin_ns) and slept */
 } wt_stats_loop;
 
 /* The shard's side of its application links (wt_bridge.h, wt_link.h). */

@@ -76,6 +76,16 @@ wt_jcheck "100 connections: 100 sessions verified" "$T/conns.json" \
 # --- the server is still healthy and stops cleanly
 wt_client "$T/after.json" "$WT_URL/echo" --echo still-there --timeout 20000
 wt_expect_rc "echo after all of the above" 0 "$WT_RC"
+
+# --- the shards polled for the workers' answers before sleeping (--spin-us,
+# default 100 us): every spin is counted, as a hit or a miss
+if wt_server_stats "$T/stats.json"; then
+  wt_jcheck "spin before sleep: counted (loop.spin_hits + loop.spin_miss > 0)" "$T/stats.json" \
+    "d['loop']['spin_hits'] + d['loop']['spin_miss'] > 0"
+  wt_log "    spins: $(wt_jget "$T/stats.json" loop.spin_hits) answered, $(wt_jget "$T/stats.json" loop.spin_miss) ran out"
+else
+  wt_failc "server stats line (SIGUSR1)"
+fi
 wt_server_stop 15
 wt_expect_rc "server exits on SIGTERM" 0 "$WT_SERVER_RC"
 wt_done

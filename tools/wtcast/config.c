@@ -24,6 +24,7 @@ const wtc_key wtc_keys[] = {
     {"server", "handshake_timeout_ms", "--handshake-timeout"},
     {"runtime", "workers", "--workers"},
     {"runtime", "app_workers", "--app-workers"},
+    {"runtime", "spin_us", "--spin-us"},
     {"runtime", "io", "--io"},
     {"runtime", "steering", "--steering"},
     {"apps", "source_max_bytes", "--source-max-bytes"},

@@ -75,6 +75,9 @@ static const char usage_text[] =
     "  --retry MODE           auto, always or never (default auto)\n"
     "  --app-workers N        application worker threads, 1..64 (default: as many as\n"
     "                         shards)\n"
+    "  --spin-us N            after handing work to a worker, a shard polls for the\n"
+    "                         answer up to N microseconds before sleeping, 0..1000\n"
+    "                         (default 100; 0 = sleep at once)\n"
     "  --http ADDR:PORT       also serve the relay demo page over plain HTTP (TCP) on\n"
     "                         ADDR:PORT, e.g. 127.0.0.1:8080 (default off): / is the page,\n"
     "                         /config.json its WebTransport URL and certificate hash.\n"
@@ -224,6 +227,7 @@ static const char *const known_opts[] = {
     "--key-file",
     "--retry",
     "--app-workers",
+    "--spin-us",
     "--http",
     "--config",
     "--check-config",
@@ -316,6 +320,9 @@ static int parse_opt(opts *o, const char *name, const char *val, char *err, size
   } else if (!strcmp(name, "--app-workers")) {
     NUM(0, WT_RUNTIME_MAX_WORKERS);
     o->app_workers = (uint32_t)num;
+  } else if (!strcmp(name, "--spin-us")) {
+    NUM(0, 1000);
+    c->spin_ns = num * 1000;
   } else if (!strcmp(name, "--http") || !strcmp(name, "--metrics")) {
     wt_io_addr a;
     if (wt_io_addr_parse(val, &a) < 0) {
