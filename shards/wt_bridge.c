@@ -324,7 +324,7 @@ static int br_on_session_request(void *user, wt_session *s, const wt_request *re
                            .origin = req->origin};
     bs->worker = ops->worker_hint(&areq) % b->cfg.n_workers;
   } else {
-    bs->worker = b->rr++ % b->cfg.n_workers;
+    bs->worker = b->cfg.local_worker ? b->cfg.shard % b->cfg.n_workers : b->rr++ % b->cfg.n_workers;
   }
   if (wt_hmap_put(&b->objs, bs->h, bs) < 0) {
     wt_buf_unref(buf);

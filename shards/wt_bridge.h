@@ -7,8 +7,8 @@
  * members on this shard, their mirrored streams and the lag bound.
  *
  * Which worker: the route's worker_hint (the relay keeps a channel on one
- * worker), else round robin. The bridge answers 404 itself when no route
- * matches; otherwise it defers the CONNECT (WT_SESSION_DEFER) until the
+ * worker), else round robin (or this shard's own worker, local_worker). The bridge answers 404
+ * itself when no route matches; otherwise it defers the CONNECT (WT_SESSION_DEFER) until the
  * worker's application answers (WT_CMD_RESPOND).
  *
  * Flow control: every WebTransport stream the app sees uses the engine's
@@ -48,6 +48,8 @@ typedef struct wt_bridge_config {
   uint32_t shard, n_workers;
   const wt_app_router *router; /* this shard's: lookups and worker hints only */
   wt_link *const *links;       /* n_workers: [worker] */
+  int local_worker;            /* sessions without a worker hint go to worker == shard
+                                  (inline apps: no thread hop) instead of round robin */
 } wt_bridge_config;
 
 int wt_bridge_new(wt_bridge **out, const wt_bridge_config *cfg);

@@ -236,6 +236,44 @@ static void rt_notify(wt_runtime *rt) {
   }
 }
 
+static int rt_started_shards(wt_runtime *rt) {
+  int k = 0;
+  for (uint32_t i = 0; rt->w && i < rt->n; i++) {
+    k += rt->w[i].started;
+  }
+  return k;
+}
+
+/* Worker j's configuration (its links: column j). row: n entries. */
+static void rt_worker_config(wt_runtime *rt, uint32_t j, wt_link **row, wt_worker_config *c) {
+  for (uint32_t i = 0; i < rt->n; i++) {
+    row[i] = rt->links[(size_t)i * rt->m + j];
+  }
+  *c = (wt_worker_config){.id = j,
+                          .n_workers = rt->m,
+                          .n_shards = rt->n,
+                          .links = row,
+                          .waker = rt->cfg.inline_apps ? &rt->swk[j] : &rt->awk[j],
+                          .builtin_apps = rt->cfg.shard.builtin_apps,
+                          .routes = rt->cfg.shard.routes,
+                          .routes_arg = rt->cfg.shard.routes_arg,
+                          .apps = rt->cfg.shard.apps};
+}
+
+/* Inline apps: worker j on shard j's thread (its pool and timers are this
+ * thread's). */
+static int rt_inline_worker(wt_runtime *rt, uint32_t j) {
+  wt_link **row = calloc(rt->n, sizeof(*row));
+  if (!row) {
+    return WT_ERR_NOMEM;
+  }
+  wt_worker_config c;
+  rt_worker_config(rt, j, row, &c);
+  int rv = wt_worker_new(&rt->a[j].wk, &c);
+  free(row);
+  return rv;
+}
+
 static void *rt_thread(void *arg) {
   rt_worker *w = arg;
   wt_runtime *rt = w->rt;
@@ -254,7 +292,14 @@ static void *rt_thread(void *arg) {
   if (w->id > 0) {
     c.listen = rt->listen0;
   }
+  c.inline_apps = rt->cfg.inline_apps;
   w->rv = wt_shard_new(&w->sh, &c);
+  if (w->rv == 0 && rt->cfg.inline_apps) {
+    w->rv = rt_inline_worker(rt, w->id);
+    if (w->rv == 0) {
+      wt_shard_set_worker(w->sh, rt->a[w->id].wk);
+    }
+  }
   pthread_mutex_lock(&rt->mu);
   rt->reported++;
   pthread_cond_broadcast(&rt->cv);
@@ -277,10 +322,26 @@ static void *rt_thread(void *arg) {
   pthread_mutex_lock(&rt->mu);
   rt->n_detached++;
   pthread_cond_broadcast(&rt->cv);
+  wt_worker *wk = rt->cfg.inline_apps ? rt->a[w->id].wk : NULL;
+  if (wk) {
+    /* our worker hears the closes of every shard: once all have detached */
+    while (rt->n_detached < rt_started_shards(rt)) {
+      pthread_cond_wait(&rt->cv, &rt->mu);
+    }
+    pthread_mutex_unlock(&rt->mu);
+    wt_worker_finish(wk);
+    pthread_mutex_lock(&rt->mu);
+    rt->apps_done++;
+    pthread_cond_broadcast(&rt->cv);
+  }
   while (!rt->free_phase) { /* until the links hold none of our buffers */
     pthread_cond_wait(&rt->cv, &rt->mu);
   }
   pthread_mutex_unlock(&rt->mu);
+  if (wk) {
+    wt_worker_del(wk);
+    rt->a[w->id].wk = NULL;
+  }
   wt_shard_del(w->sh);
   w->sh = NULL;
   return NULL;
@@ -289,20 +350,10 @@ static void *rt_thread(void *arg) {
 static void *rt_app_thread(void *arg) {
   rt_app *a = arg;
   wt_runtime *rt = a->rt;
-  wt_worker_config c = {.id = a->id,
-                        .n_workers = rt->m,
-                        .n_shards = rt->n,
-                        .waker = &rt->awk[a->id],
-                        .builtin_apps = rt->cfg.shard.builtin_apps,
-                        .routes = rt->cfg.shard.routes,
-                        .routes_arg = rt->cfg.shard.routes_arg,
-                        .apps = rt->cfg.shard.apps};
+  wt_worker_config c;
   wt_link **row = calloc(rt->n, sizeof(*row));
   if (row) {
-    for (uint32_t i = 0; i < rt->n; i++) {
-      row[i] = rt->links[(size_t)i * rt->m + a->id];
-    }
-    c.links = row;
+    rt_worker_config(rt, a->id, row, &c);
     a->rv = wt_worker_new(&a->wk, &c);
   } else {
     a->rv = WT_ERR_NOMEM;
@@ -338,19 +389,18 @@ static void rt_shutdown_apps(wt_runtime *rt) {
   if (rt->links_freed) {
     return;
   }
-  int shards = 0, apps = 0;
-  for (uint32_t i = 0; i < rt->n; i++) {
-    shards += rt->w && rt->w[i].started;
-  }
+  int shards = rt_started_shards(rt), apps = 0;
   for (uint32_t j = 0; rt->a && j < rt->m; j++) {
-    apps += rt->a[j].started;
+    /* inline: a started shard whose worker exists finishes it itself */
+    apps +=
+        rt->cfg.inline_apps ? (rt->w && rt->w[j].started && rt->a[j].wk != NULL) : rt->a[j].started;
   }
   pthread_mutex_lock(&rt->mu);
   while (rt->n_detached < shards) {
     pthread_cond_wait(&rt->cv, &rt->mu);
   }
   pthread_mutex_unlock(&rt->mu);
-  for (uint32_t j = 0; rt->a && j < rt->m; j++) {
+  for (uint32_t j = 0; rt->a && j < rt->m && !rt->cfg.inline_apps; j++) {
     if (rt->a[j].wk) {
       wt_worker_stop(rt->a[j].wk);
     }
@@ -482,7 +532,7 @@ static int rt_prepare(wt_runtime *rt, char *why, size_t cap) {
     why_set(why, cap, "out of memory or eventfd failed");
     return WT_ERR_NOMEM;
   }
-  rt->m = rt->cfg.app_workers ? rt->cfg.app_workers : rt->n;
+  rt->m = rt->cfg.inline_apps ? rt->n : rt->cfg.app_workers ? rt->cfg.app_workers : rt->n;
   rt->a = calloc(rt->m, sizeof(*rt->a));
   rt->swk = calloc(rt->n, sizeof(*rt->swk));
   rt->awk = calloc(rt->m, sizeof(*rt->awk));
@@ -501,8 +551,10 @@ static int rt_prepare(wt_runtime *rt, char *why, size_t cap) {
   }
   for (uint32_t i = 0; i < rt->n; i++) {
     for (uint32_t j = 0; j < rt->m; j++) {
+      /* inline: worker j sleeps (and is woken) with shard j */
+      wt_waker *wk = rt->cfg.inline_apps ? &rt->swk[j] : &rt->awk[j];
       if ((rv = wt_link_new(&rt->links[(size_t)i * rt->m + j], i, j, RT_LINK_CAPACITY, &rt->swk[i],
-                            &rt->awk[j])) < 0) {
+                            wk)) < 0) {
         why_set(why, cap, "cannot create the application rings: %s", wt_err_str(rv));
         return rv;
       }
@@ -558,7 +610,7 @@ static int rt_start(wt_runtime *rt, char *why, size_t cap) {
   for (uint32_t i = 0; rt->fwd && i < rt->n; i++) {
     wt_fwd_set_wake_fd(rt->fwd, i, wt_shard_wake_fd(rt->w[i].sh));
   }
-  for (uint32_t j = 0; j < rt->m; j++) {
+  for (uint32_t j = 0; j < rt->m && !rt->cfg.inline_apps; j++) {
     rt_app *a = &rt->a[j];
     int e = pthread_create(&a->thread, NULL, rt_app_thread, a);
     if (e != 0) {
@@ -579,7 +631,11 @@ static int rt_start(wt_runtime *rt, char *why, size_t cap) {
   if (rt->n > 1 && rt->cfg.steering) {
     rt->steering = wt_steer_attach(wt_shard_socket(rt->w[0].sh), rt->n) == 0;
   }
-  WT_LOG_INFO("%u application worker(s), %u shard(s)", rt->m, rt->n);
+  if (rt->cfg.inline_apps) {
+    WT_LOG_INFO("%u shard(s), applications inline on the shard threads", rt->n);
+  } else {
+    WT_LOG_INFO("%u application worker(s), %u shard(s)", rt->m, rt->n);
+  }
   if (rt->n > 1) {
     WT_LOG_INFO("%u shards on %s; CID steering %s", rt->n, rt->listen0,
                 rt->steering       ? "attached (reuseport cBPF: DCID byte 0 mod N)"

@@ -68,6 +68,10 @@ typedef struct wt_runtime_config {
   uint32_t workers;      /* shards, 1..WT_RUNTIME_MAX_WORKERS; 0 = online CPUs (capped) */
   uint32_t app_workers;  /* application worker threads, 1..WT_RUNTIME_MAX_WORKERS;
                             0 = as many as shards */
+  int inline_apps;       /* the applications run on the shard threads: one worker
+                            per shard, on its thread (app_workers is ignored); a
+                            session without a worker hint stays on its shard's
+                            worker, so a request and its answer cross no thread */
   int steering;          /* attach the cBPF program when workers > 1 (default 1) */
   int pin;               /* pin each shard thread to a CPU (default 1) */
   int lock;              /* the single-instance guard (default 1) */

@@ -16,6 +16,7 @@
 #include "wt_engine.h"
 #include "wt_error.h"
 #include "wt_log.h"
+#include "wt_worker.h"
 #include "wt_spsc.h"
 #include "wt_steer.h"
 
@@ -26,6 +27,7 @@ _Static_assert(offsetof(wt_addr, len) == offsetof(wt_io_addr, len), "wt_addr lay
 
 #define SHARD_MS                1000000ull
 #define SHARD_DRAIN_DEFAULT     (5000 * SHARD_MS)
+#define SHARD_INLINE_ROUNDS     4                /* inline worker turns per shard turn */
 #define SHARD_SPIN_DEFAULT      (100ull * 1000)  /* ns; wt_shard_config.spin_ns */
 #define SHARD_FINAL_FLUSH_NS    (250 * SHARD_MS) /* last CONNECTION_CLOSEs after close_all */
 #define SHARD_RX_FAIL_MAX       100              /* consecutive failed receives: give up */
@@ -53,6 +55,8 @@ struct wt_shard {
   int more_cmd;         /* worker commands left by the bound */
   int ev_overflow;      /* events wait in the links' overflow: retry soon */
   uint64_t ev_posted;   /* events posted to the workers so far (spin after new ones) */
+  struct wt_worker *wk; /* inline apps: this thread's worker, else NULL */
+  int wk_overflow;      /* its commands wait for room in a ring */
   unsigned rx_fail;
   size_t max_payload;
   /* tx: one batch, allocated once; entries [tx_head, tx_n) still to send */
@@ -276,7 +280,8 @@ static int shard_setup(wt_shard *sh) {
   wt_bridge_config bc = {.shard = sh->cfg.shard_id,
                          .n_workers = sh->cfg.n_workers,
                          .router = sh->router,
-                         .links = sh->cfg.links};
+                         .links = sh->cfg.links,
+                         .local_worker = sh->cfg.inline_apps};
   if ((rv = wt_bridge_new(&sh->bridge, &bc)) < 0) {
     WT_LOG_ERROR("cannot set up the application links: %s", wt_err_str(rv));
     return rv;
@@ -322,6 +327,10 @@ int wt_shard_new(wt_shard **out, const wt_shard_config *cfg) {
               gso ? "on" : "off", wt_io_gro_enabled(sh->io) ? "on" : "off", sh->batch.max_segments);
   *out = sh;
   return 0;
+}
+
+void wt_shard_set_worker(wt_shard *sh, struct wt_worker *wk) {
+  sh->wk = wk;
 }
 
 void wt_shard_detach(wt_shard *sh) {
@@ -693,6 +702,27 @@ static void shard_final_flush(wt_shard *sh) {
 
 /* ------------------------------------------------------------------ the loop */
 
+/* Inline apps: the worker's turn right after ours, then its answers go out
+ * in the same turn (a request and its answer cost no wake-up and no extra
+ * system call). Bounded: a worker that keeps answering its own answers
+ * leaves the rest for the next turn (more_cmd). */
+static void shard_inline_apps(wt_shard *sh, uint64_t now) {
+  for (int round = 0; round < SHARD_INLINE_ROUNDS; round++) {
+    size_t n = wt_worker_turn(sh->wk, now, &sh->wk_overflow);
+    if (!wt_bridge_pending(sh->bridge)) {
+      return;
+    }
+    size_t ncmd = wt_bridge_poll(sh->bridge, SHARD_CMD_POLL_MAX);
+    sh->more_tx = shard_tx(sh, now);
+    sh->ev_overflow = wt_bridge_flush(sh->bridge);
+    sh->more_cmd = ncmd == SHARD_CMD_POLL_MAX;
+    if (n == 0 && ncmd == 0) {
+      return;
+    }
+  }
+  sh->more_cmd = 1;
+}
+
 /* This turn handed events to the workers: wait up to spin_ns for a command
  * before sleeping (wt_shard_config.spin_ns). The worker sees the shard awake
  * and skips its eventfd write; the shard skips a sleep and a wake-up.
@@ -700,7 +730,7 @@ static void shard_final_flush(wt_shard *sh) {
 static int shard_spin(wt_shard *sh, uint64_t now) {
   uint64_t posted = 0, overflowed = 0;
   wt_bridge_event_counts(sh->bridge, &posted, &overflowed);
-  if (sh->cfg.spin_ns == 0 || posted == sh->ev_posted) {
+  if (sh->cfg.spin_ns == 0 || sh->wk != NULL || posted == sh->ev_posted) {
     return 0;
   }
   sh->ev_posted = posted;
@@ -727,9 +757,10 @@ static int64_t shard_timeout(wt_shard *sh, uint64_t now) {
   if (shard_spin(sh, now)) {
     return 0;
   }
-  /* announce the sleep, then re-check the command rings (wt_link.h) */
+  /* announce the sleep, then re-check the command rings (wt_link.h); an
+   * inline worker shares the waker, so its event rings are re-checked too */
   wt_waker_sleep_begin(sh->cfg.waker);
-  if (wt_bridge_pending(sh->bridge)) {
+  if (wt_bridge_pending(sh->bridge) || (sh->wk && wt_worker_pending(sh->wk))) {
     wt_waker_sleep_end(sh->cfg.waker);
     return 0;
   }
@@ -738,10 +769,13 @@ static int64_t shard_timeout(wt_shard *sh, uint64_t now) {
   if (tt < t) {
     t = tt;
   }
+  if (sh->wk && (tt = wt_worker_next_timer(sh->wk)) < t) {
+    t = tt;
+  }
   if (sh->state == SHARD_DRAINING && sh->drain_deadline < t) {
     t = sh->drain_deadline;
   }
-  if (sh->ev_overflow && now + SHARD_OVERFLOW_RETRY_NS < t) {
+  if ((sh->ev_overflow || sh->wk_overflow) && now + SHARD_OVERFLOW_RETRY_NS < t) {
     /* a worker's ring is full: nothing wakes us when it drains, so look
      * again soon rather than spin */
     t = now + SHARD_OVERFLOW_RETRY_NS;
@@ -801,6 +835,9 @@ int wt_shard_run(wt_shard *sh) {
     sh->more_tx = shard_tx(sh, now);
     sh->ev_overflow = wt_bridge_flush(sh->bridge);
     sh->more_cmd = ncmd == SHARD_CMD_POLL_MAX;
+    if (sh->wk) {
+      shard_inline_apps(sh, now);
+    }
     if (sh->state == SHARD_CLOSING) {
       shard_final_flush(sh);
       sh->state = SHARD_DONE;

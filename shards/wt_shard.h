@@ -99,6 +99,8 @@ typedef struct wt_shard_config {
   wt_link *const *links;
   uint32_t n_workers;
   wt_waker *waker;
+  int inline_apps; /* worker shard_id runs on this thread (wt_shard_set_worker):
+                      sessions without a hint go to it, and no spinning */
 } wt_shard_config;
 
 /* Commands for wt_shard_post. */
@@ -127,6 +129,10 @@ int wt_shard_new(wt_shard **out, const wt_shard_config *cfg);
  * engine (its releases of worker buffers happen here). The workers may
  * stop once every shard has detached. */
 void wt_shard_detach(wt_shard *sh);
+/* Inline apps (cfg.inline_apps): the loop runs wk's turns (wt_worker.h).
+ * Call before wt_shard_run, on the shard's thread; NULL = none. */
+struct wt_worker;
+void wt_shard_set_worker(wt_shard *sh, struct wt_worker *wk);
 
 /* Free everything (detaching first if needed). Buffers the workers still
  * hold must be back (the links freed) first. NULL is a no-op. */

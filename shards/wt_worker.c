@@ -175,20 +175,43 @@ static void worker_sleep(wt_worker *w, uint64_t now, int overflow) {
   }
 }
 
+size_t wt_worker_turn(wt_worker *w, uint64_t now, int *overflow) {
+  wt_app_ctx_set_now(w->ctx, now);
+  size_t n = wt_app_ctx_poll(w->ctx, WORKER_POLL_MAX);
+  wt_app_run_timers(w->ctx, now);
+  *overflow = wt_app_ctx_flush(w->ctx);
+  if (now - w->last_publish >= WORKER_PUBLISH_NS ||
+      atomic_load_explicit(&w->req_seq, memory_order_relaxed) !=
+          atomic_load_explicit(&w->pub_seq, memory_order_relaxed)) {
+    w->last_publish = now;
+    worker_publish(w);
+  }
+  return n;
+}
+
+int wt_worker_pending(wt_worker *w) {
+  return wt_app_ctx_pending(w->ctx) || atomic_load(&w->req_seq) != atomic_load(&w->pub_seq);
+}
+
+uint64_t wt_worker_next_timer(wt_worker *w) {
+  return wt_timer_next(&w->timers);
+}
+
+void wt_worker_finish(wt_worker *w) {
+  /* bounded: the shards have detached, so only what is in the rings is left */
+  for (int i = 0; i < 1024 && wt_app_ctx_poll(w->ctx, WORKER_POLL_MAX) > 0; i++) {
+  }
+  wt_app_ctx_close_all(w->ctx); /* sessions the shards never reported closed */
+  wt_apps_fini(&w->apps);       /* the apps drop the buffers they kept */
+  wt_app_ctx_flush(w->ctx);
+  worker_publish(w);
+}
+
 int wt_worker_run(wt_worker *w) {
   int overflow = 0;
   for (;;) {
     uint64_t now = worker_clock_ns();
-    wt_app_ctx_set_now(w->ctx, now);
-    size_t n = wt_app_ctx_poll(w->ctx, WORKER_POLL_MAX);
-    wt_app_run_timers(w->ctx, now);
-    overflow = wt_app_ctx_flush(w->ctx);
-    if (now - w->last_publish >= WORKER_PUBLISH_NS ||
-        atomic_load_explicit(&w->req_seq, memory_order_relaxed) !=
-            atomic_load_explicit(&w->pub_seq, memory_order_relaxed)) {
-      w->last_publish = now;
-      worker_publish(w);
-    }
+    size_t n = wt_worker_turn(w, now, &overflow);
     if (atomic_load_explicit(&w->stop, memory_order_acquire) && n == 0 &&
         !wt_app_ctx_pending(w->ctx)) {
       break; /* the shards have detached: nothing more will come */
@@ -197,9 +220,6 @@ int wt_worker_run(wt_worker *w) {
       worker_sleep(w, now, overflow);
     }
   }
-  wt_app_ctx_close_all(w->ctx); /* sessions the shards never reported closed */
-  wt_apps_fini(&w->apps);       /* the apps drop the buffers they kept */
-  wt_app_ctx_flush(w->ctx);
-  worker_publish(w);
+  wt_worker_finish(w);
   return 0;
 }

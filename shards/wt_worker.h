@@ -12,7 +12,14 @@
  *
  * Stopping: wt_worker_stop (any thread) once every shard has detached (so
  * every session's close is already in the rings): the worker handles what
- * is left, delivers the closes, frees its applications and returns. */
+ * is left, delivers the closes, frees its applications and returns.
+ *
+ * Inline (wt_runtime_config.inline_apps): no thread of its own. Shard j's
+ * loop calls wt_worker_turn after each of its turns and folds
+ * wt_worker_pending / wt_worker_next_timer / the overflow flag into its
+ * sleep; the worker's waker is the shard's, so a shard that posts to it
+ * wakes that shard. At the end the shard thread calls wt_worker_finish
+ * once every shard has detached. */
 #ifndef WT_WORKER_H
 #define WT_WORKER_H
 
@@ -38,6 +45,17 @@ typedef struct wt_worker_config {
 int wt_worker_new(wt_worker **out, const wt_worker_config *cfg);
 int wt_worker_run(wt_worker *w);
 void wt_worker_del(wt_worker *w);
+/* Inline use, on the thread that created w: one turn at time now (events,
+ * due timers, commands sent, counters published when asked). Returns the
+ * events handled; *overflow = 1 while commands wait for room in a ring. */
+size_t wt_worker_turn(wt_worker *w, uint64_t now, int *overflow);
+/* Something to do now (an event waits, counters were asked for). */
+int wt_worker_pending(wt_worker *w);
+/* When the next timer is due (UINT64_MAX: none). */
+uint64_t wt_worker_next_timer(wt_worker *w);
+/* Every shard has detached: handle what is left, deliver the closes, free
+ * the applications (what wt_worker_run does after wt_worker_stop). */
+void wt_worker_finish(wt_worker *w);
 /* Any thread. */
 void wt_worker_stop(wt_worker *w);
 /* Any thread: ask the worker to publish its counters (it also does every

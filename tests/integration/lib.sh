@@ -270,6 +270,8 @@ wt_server_start() {
   local io=()
   # WTCAST_IO (set by ctest: uring or portable) picks the server's datapath.
   if [ -n "${WTCAST_IO:-}" ]; then io=(--io "$WTCAST_IO"); fi
+  # WTCAST_APPS (set by ctest for the .inline runs): --app-workers VALUE.
+  if [ -n "${WTCAST_APPS:-}" ]; then io+=(--app-workers "$WTCAST_APPS"); fi
   # WT_SERVER_BIN: another server program with wtcast's basic options
   "${WT_SERVER_BIN:-$WT_BIN/wtcast}" --listen "${WT_LISTEN:-127.0.0.1:0}" --cert "$WT_CERT" --key "$WT_KEY" "${io[@]}" "$@" \
     >"$WT_SERVER_OUT" 2>"$WT_SERVER_ERR" &

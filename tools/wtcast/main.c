@@ -74,7 +74,9 @@ static const char usage_text[] =
     "                         used); default: random per process\n"
     "  --retry MODE           auto, always or never (default auto)\n"
     "  --app-workers N        application worker threads, 1..64 (default: as many as\n"
-    "                         shards)\n"
+    "                         shards); 'inline' runs the applications on the shard\n"
+    "                         threads instead (no thread hop: least latency and CPU\n"
+    "                         for light apps; a slow app then delays its shard)\n"
     "  --spin-us N            after handing work to a worker, a shard polls for the\n"
     "                         answer up to N microseconds before sleeping, 0..1000\n"
     "                         (default 100; 0 = sleep at once)\n"
@@ -112,6 +114,7 @@ typedef struct opts {
   wt_shard_config cfg;
   uint32_t workers;
   uint32_t app_workers;
+  int inline_apps; /* --app-workers inline */
   const char *http_listen;
   const char *metrics_listen;
   uint32_t cert_rotate_s;
@@ -318,8 +321,13 @@ static int parse_opt(opts *o, const char *name, const char *val, char *err, size
     }
     o->steering = !strcmp(val, "on");
   } else if (!strcmp(name, "--app-workers")) {
+    if (!strcmp(val, "inline")) {
+      o->inline_apps = 1;
+      return 1;
+    }
     NUM(0, WT_RUNTIME_MAX_WORKERS);
     o->app_workers = (uint32_t)num;
+    o->inline_apps = 0;
   } else if (!strcmp(name, "--spin-us")) {
     NUM(0, 1000);
     c->spin_ns = num * 1000;
@@ -808,6 +816,7 @@ int main(int argc, char **argv) {
   rc.shard = o.cfg;
   rc.workers = o.workers;
   rc.app_workers = o.app_workers;
+  rc.inline_apps = o.inline_apps;
   rc.steering = o.steering;
   rc.secret = o.secret_file ? o.secret : NULL;
   rc.on_reload = http ? on_reload : NULL;
