@@ -121,7 +121,7 @@ void wt_waker_kick(wt_waker *k);
 typedef struct wt_link wt_link;
 
 typedef struct wt_link_stats {
-  uint64_t posted, overflowed, dropped, wakes;
+  uint64_t posted, overflowed, dropped;
   uint32_t overflow_now, overflow_max;
 } wt_link_stats;
 

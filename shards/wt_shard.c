@@ -27,8 +27,9 @@ _Static_assert(offsetof(wt_addr, len) == offsetof(wt_io_addr, len), "wt_addr lay
 
 #define SHARD_MS                1000000ull
 #define SHARD_DRAIN_DEFAULT     (5000 * SHARD_MS)
-#define SHARD_INLINE_ROUNDS     4                /* inline worker turns per shard turn */
-#define SHARD_SPIN_DEFAULT      (100ull * 1000)  /* ns; wt_shard_config.spin_ns */
+#define SHARD_INLINE_ROUNDS     4 /* inline worker turns per shard turn */
+#define SHARD_SPIN_BACKOFF_MAX  4 /* spins that run out shorten the next, to 1/16 */
+#define SHARD_SPIN_DEFAULT      0 /* ns; wt_shard_config.spin_ns: off (see wt_shard.h) */
 #define SHARD_FINAL_FLUSH_NS    (250 * SHARD_MS) /* last CONNECTION_CLOSEs after close_all */
 #define SHARD_RX_FAIL_MAX       100              /* consecutive failed receives: give up */
 #define SHARD_CMD_RING          16               /* controller commands in flight */
@@ -51,12 +52,13 @@ struct wt_shard {
   int state;
   unsigned stop_req, stop_done; /* wt_shard_stop calls, and those acted on */
   uint64_t start_ns, drain_deadline;
-  int more_rx, more_tx; /* work left by the bound: next wait does not sleep */
-  int more_cmd;         /* worker commands left by the bound */
-  int ev_overflow;      /* events wait in the links' overflow: retry soon */
-  uint64_t ev_posted;   /* events posted to the workers so far (spin after new ones) */
-  struct wt_worker *wk; /* inline apps: this thread's worker, else NULL */
-  int wk_overflow;      /* its commands wait for room in a ring */
+  int more_rx, more_tx;  /* work left by the bound: next wait does not sleep */
+  int more_cmd;          /* worker commands left by the bound */
+  int ev_overflow;       /* events wait in the links' overflow: retry soon */
+  uint64_t ev_posted;    /* events posted to the workers so far (spin after new ones) */
+  unsigned spin_backoff; /* the next spin lasts spin_ns >> this */
+  struct wt_worker *wk;  /* inline apps: this thread's worker, else NULL */
+  int wk_overflow;       /* its commands wait for room in a ring */
   unsigned rx_fail;
   size_t max_payload;
   /* tx: one batch, allocated once; entries [tx_head, tx_n) still to send */
@@ -406,6 +408,8 @@ void wt_shard_snapshot(const wt_shard *sh, wt_stats_snapshot *snap) {
     snap->links.groups = bs->groups;
     snap->links.group_members = bs->members;
     snap->links.mirrored_streams = bs->mirrors;
+    snap->links.wakeups =
+        sh->cfg.waker ? atomic_load_explicit(&sh->cfg.waker->wakes, memory_order_relaxed) : 0;
   }
   snap->loop = sh->loop;
   if (sh->has_port) {
@@ -734,14 +738,20 @@ static int shard_spin(wt_shard *sh, uint64_t now) {
     return 0;
   }
   sh->ev_posted = posted;
-  uint64_t end = now + sh->cfg.spin_ns;
+  /* Back off while spins run out (events that get no answer, a slow app):
+   * each miss halves the next spin, down to 1/16; an answer restores it. */
+  uint64_t end = now + (sh->cfg.spin_ns >> sh->spin_backoff);
   for (unsigned i = 1;; i++) {
     if (wt_bridge_pending(sh->bridge)) {
       sh->loop.spin_hits++;
+      sh->spin_backoff = 0;
       return 1;
     }
     if ((i & 31) == 0 && wt_shard_clock_ns() >= end) {
       sh->loop.spin_miss++;
+      if (sh->spin_backoff < SHARD_SPIN_BACKOFF_MAX) {
+        sh->spin_backoff++;
+      }
       return 0;
     }
 #if defined(__x86_64__) || defined(__i386__)

@@ -114,7 +114,7 @@ int wt_stats_format_json(const wt_stats_snapshot *s, char *buf, size_t cap) {
         {"datagrams_dropped", s->links.datagrams_dropped},
         {"stale_commands", s->links.stale_commands}, {"buffer_failures", s->links.buffer_failures},
         {"groups", s->links.groups}, {"group_members", s->links.group_members},
-        {"mirrored_streams", s->links.mirrored_streams});
+        {"mirrored_streams", s->links.mirrored_streams}, {"wakeups", s->links.wakeups});
   w_raw(&w, "}");
   if (w.overflow) {
     buf[0] = '\0';

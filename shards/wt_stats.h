@@ -58,6 +58,7 @@ typedef struct wt_stats_links {
   uint64_t stale_commands;    /* commands for sessions/streams already gone (ignored) */
   uint64_t buffer_failures;   /* no payload buffer (out of memory) */
   uint64_t groups, group_members, mirrored_streams; /* fan-out state now */
+  uint64_t wakeups; /* eventfd writes that woke this shard (workers, other shards) */
 } wt_stats_links;
 
 /* Everything the line reports, copied from its sources. */

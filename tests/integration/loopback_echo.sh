@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 wt_init loopback_echo
 wt_cert
-wt_server_start --log-level info
+wt_server_start --log-level info --spin-us 100
 T=$WT_TMP
 
 # --- bidi echo of a word
@@ -77,17 +77,18 @@ wt_jcheck "100 connections: 100 sessions verified" "$T/conns.json" \
 wt_client "$T/after.json" "$WT_URL/echo" --echo still-there --timeout 20000
 wt_expect_rc "echo after all of the above" 0 "$WT_RC"
 
-# --- the shards polled for the workers' answers before sleeping (--spin-us,
-# default 100 us): every spin is counted, as a hit or a miss. With the apps
+# --- the shards polled for the workers' answers before sleeping (--spin-us
+# 100 below): every spin is counted, as a hit or a miss. With the apps
 # inline (WTCAST_APPS=inline) there is no other thread to wait for.
 if wt_server_stats "$T/stats.json"; then
   if [ "${WTCAST_APPS:-}" = inline ]; then
-    wt_jcheck "inline apps: no spinning (loop.spin_hits + loop.spin_miss == 0)" "$T/stats.json" \
-      "d['loop']['spin_hits'] + d['loop']['spin_miss'] == 0"
+    wt_jcheck "inline apps: no spinning and no eventfd wake-up (sessions stay on their shard)" \
+      "$T/stats.json" "d['loop']['spin_hits'] + d['loop']['spin_miss'] == 0 and d['links']['wakeups'] == 0"
   else
     wt_jcheck "spin before sleep: counted (loop.spin_hits + loop.spin_miss > 0)" "$T/stats.json" \
-      "d['loop']['spin_hits'] + d['loop']['spin_miss'] > 0"
+      "d['loop']['spin_hits'] + d['loop']['spin_miss'] > 0 and d['links']['wakeups'] > 0"
   fi
+  wt_log "    shard wake-ups by eventfd: $(wt_jget "$T/stats.json" links.wakeups)"
   wt_log "    spins: $(wt_jget "$T/stats.json" loop.spin_hits) answered, $(wt_jget "$T/stats.json" loop.spin_miss) ran out"
 else
   wt_failc "server stats line (SIGUSR1)"

@@ -79,7 +79,7 @@ static const char usage_text[] =
     "                         for light apps; a slow app then delays its shard)\n"
     "  --spin-us N            after handing work to a worker, a shard polls for the\n"
     "                         answer up to N microseconds before sleeping, 0..1000\n"
-    "                         (default 100; 0 = sleep at once)\n"
+    "                         (default 0: sleep at once)\n"
     "  --http ADDR:PORT       also serve the relay demo page over plain HTTP (TCP) on\n"
     "                         ADDR:PORT, e.g. 127.0.0.1:8080 (default off): / is the page,\n"
     "                         /config.json its WebTransport URL and certificate hash.\n"
