@@ -495,9 +495,13 @@ static void *side_run(void *v) {
       sd->timeouts++;
       /* Lost wake-up: the peer completed a flush covering a message we
        * have not consumed (it was posted after our pre-sleep re-check,
-       * since that saw nothing), yet nobody took our sleeping flag. */
-      int still = atomic_load_explicit(&sd->self->sleeping, memory_order_seq_cst);
+       * since that saw nothing), yet nobody took our sleeping flag.
+       * flushed_tail first: the peer stores it after its kick, so once we
+       * see it the kick's exchange of our flag is visible too. Read the
+       * other way round, a flush and kick landing between the two loads
+       * looked like a lost wake-up (seen once under ASan). */
       uint32_t ft = atomic_load_explicit(&sd->peer->flushed_tail, memory_order_acquire);
+      int still = atomic_load_explicit(&sd->self->sleeping, memory_order_seq_cst);
       if (still && (int32_t)(ft - sd->head_seen) > 0) {
         sd->lost_wakeups++;
         fprintf(stderr, "  %s: LOST WAKE-UP (peer flushed up to %u, we are at %u)\n", sd->name, ft,
