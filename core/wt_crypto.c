@@ -19,8 +19,14 @@
 
 #include "wt_log.h"
 
-#define GCM_TAGLEN   16
-#define GCM_NONCELEN 12
+/* Both AEADs (AES-GCM, ChaCha20-Poly1305) have 16-byte tags and take
+ * 12-byte nonces in QUIC. */
+#define AEAD_TAGLEN   16
+#define AEAD_NONCELEN 12
+
+/* seal or open: dest, key context, input, length, nonce, length, AAD, length */
+typedef int (*aead_fn)(uint8_t *, const ngtcp2_crypto_aead_ctx *, const uint8_t *, size_t,
+                       const uint8_t *, size_t, const uint8_t *, size_t);
 
 static atomic_int g_once;               /* 0 not run, 1 running, 2 done (core/ has no pthreads) */
 static int g_native;                    /* 1 once the AES self-test passed */
@@ -48,11 +54,11 @@ static int is_aes_hp(const ngtcp2_crypto_cipher *hp) {
 static int native_encrypt(uint8_t *dest, const ngtcp2_crypto_aead_ctx *ctx, const uint8_t *pt,
                           size_t ptlen, const uint8_t *nonce, size_t noncelen, const uint8_t *aad,
                           size_t aadlen) {
-  if (ptlen > UINT32_MAX || noncelen != GCM_NONCELEN || aadlen > UINT32_MAX) {
+  if (ptlen > UINT32_MAX || noncelen != AEAD_NONCELEN || aadlen > UINT32_MAX) {
     return -1;
   }
   return wc_AesGcmEncrypt(ctx_aes(ctx->native_handle), dest, pt, (word32)ptlen, nonce,
-                          (word32)noncelen, dest + ptlen, GCM_TAGLEN, aad, (word32)aadlen) == 0
+                          (word32)noncelen, dest + ptlen, AEAD_TAGLEN, aad, (word32)aadlen) == 0
              ? 0
              : -1;
 }
@@ -60,12 +66,13 @@ static int native_encrypt(uint8_t *dest, const ngtcp2_crypto_aead_ctx *ctx, cons
 static int native_decrypt(uint8_t *dest, const ngtcp2_crypto_aead_ctx *ctx, const uint8_t *ct,
                           size_t ctlen, const uint8_t *nonce, size_t noncelen, const uint8_t *aad,
                           size_t aadlen) {
-  if (ctlen < GCM_TAGLEN || ctlen > UINT32_MAX || noncelen != GCM_NONCELEN || aadlen > UINT32_MAX) {
+  if (ctlen < AEAD_TAGLEN || ctlen > UINT32_MAX || noncelen != AEAD_NONCELEN ||
+      aadlen > UINT32_MAX) {
     return -1;
   }
-  size_t n = ctlen - GCM_TAGLEN;
+  size_t n = ctlen - AEAD_TAGLEN;
   return wc_AesGcmDecrypt(ctx_aes(ctx->native_handle), dest, ct, (word32)n, nonce, (word32)noncelen,
-                          ct + n, GCM_TAGLEN, aad, (word32)aadlen) == 0
+                          ct + n, AEAD_TAGLEN, aad, (word32)aadlen) == 0
              ? 0
              : -1;
 }
@@ -128,25 +135,22 @@ static void fill(uint8_t *p, size_t n, uint32_t seed) {
   }
 }
 
-typedef int (*aead_fn)(uint8_t *, const ngtcp2_crypto_aead_ctx *, const uint8_t *, size_t,
-                       const uint8_t *, size_t, const uint8_t *, size_t);
-
 /* Native and ngtcp2_crypto encrypt alike (ciphertext and tag, in place and
  * not); the native decrypt round-trips and refuses a forged tag. */
 static int selftest_aead(const void *cipher, aead_fn enc, aead_fn dec, uint32_t seed) {
-  ngtcp2_crypto_aead aead = {.native_handle = (void *)cipher, .max_overhead = GCM_TAGLEN};
+  ngtcp2_crypto_aead aead = {.native_handle = (void *)cipher, .max_overhead = AEAD_TAGLEN};
   size_t keylen = ngtcp2_crypto_aead_keylen(&aead);
-  uint8_t key[32], nonce[GCM_NONCELEN], aad[40];
-  uint8_t pt[1300], ref[1300 + GCM_TAGLEN], out[1300 + GCM_TAGLEN], back[1300];
+  uint8_t key[32], nonce[AEAD_NONCELEN], aad[40];
+  uint8_t pt[1300], ref[1300 + AEAD_TAGLEN], out[1300 + AEAD_TAGLEN], back[1300];
   if (keylen > sizeof(key)) {
     return -1;
   }
   fill(key, keylen, seed);
   ngtcp2_crypto_aead_ctx ectx = {0}, dctx = {0};
-  if (ngtcp2_crypto_aead_ctx_encrypt_init(&ectx, &aead, key, GCM_NONCELEN) != 0) {
+  if (ngtcp2_crypto_aead_ctx_encrypt_init(&ectx, &aead, key, AEAD_NONCELEN) != 0) {
     return -1;
   }
-  if (ngtcp2_crypto_aead_ctx_decrypt_init(&dctx, &aead, key, GCM_NONCELEN) != 0) {
+  if (ngtcp2_crypto_aead_ctx_decrypt_init(&dctx, &aead, key, AEAD_NONCELEN) != 0) {
     ngtcp2_crypto_aead_ctx_free(&ectx);
     return -1;
   }
@@ -159,19 +163,19 @@ static int selftest_aead(const void *cipher, aead_fn enc, aead_fn dec, uint32_t 
     fill(aad, alen, seed + 77 + (uint32_t)k);
     ok = ngtcp2_crypto_encrypt(ref, &aead, &ectx, pt, n, nonce, sizeof(nonce), aad, alen) == 0 &&
          enc(out, &ectx, pt, n, nonce, sizeof(nonce), aad, alen) == 0 &&
-         memcmp(ref, out, n + GCM_TAGLEN) == 0;
+         memcmp(ref, out, n + AEAD_TAGLEN) == 0;
     if (ok) { /* in place, as ngtcp2 encrypts packets */
       memcpy(out, pt, n);
       ok = enc(out, &ectx, out, n, nonce, sizeof(nonce), aad, alen) == 0 &&
-           memcmp(ref, out, n + GCM_TAGLEN) == 0;
+           memcmp(ref, out, n + AEAD_TAGLEN) == 0;
     }
     if (ok) {
-      ok = dec(back, &dctx, ref, n + GCM_TAGLEN, nonce, sizeof(nonce), aad, alen) == 0 &&
+      ok = dec(back, &dctx, ref, n + AEAD_TAGLEN, nonce, sizeof(nonce), aad, alen) == 0 &&
            memcmp(back, pt, n) == 0;
     }
     if (ok) {
-      ref[n + GCM_TAGLEN - 1] ^= 1;
-      ok = dec(back, &dctx, ref, n + GCM_TAGLEN, nonce, sizeof(nonce), aad, alen) != 0;
+      ref[n + AEAD_TAGLEN - 1] ^= 1;
+      ok = dec(back, &dctx, ref, n + AEAD_TAGLEN, nonce, sizeof(nonce), aad, alen) != 0;
     }
   }
   ngtcp2_crypto_aead_ctx_free(&ectx);
@@ -258,44 +262,50 @@ int wt_crypto_chacha_ok(void) {
 
 /* ------------------------------------------------------------ callbacks */
 
+/* The native seal (or open) for aead, or NULL for the ngtcp2_crypto path
+ * (AES-GCM when the native self-test failed or WTCAST_NATIVE_CRYPTO=0, any
+ * other AEAD). *refuse: ChaCha20-Poly1305 whose self-test failed, which gets
+ * no fallback, since the EVP path does not check its tags. */
+static aead_fn native_aead(const ngtcp2_crypto_aead *aead, int open, int *refuse) {
+  *refuse = 0;
+  if (g_native && is_gcm(aead)) {
+    return open ? native_decrypt : native_encrypt;
+  }
+  if (is_chacha(aead)) {
+    *refuse = !g_chacha;
+    return !g_chacha ? NULL : open ? native_chacha_decrypt : native_chacha_encrypt;
+  }
+  return NULL;
+}
+
 int wt_crypto_encrypt_cb(uint8_t *dest, const ngtcp2_crypto_aead *aead,
                          const ngtcp2_crypto_aead_ctx *aead_ctx, const uint8_t *plaintext,
                          size_t plaintextlen, const uint8_t *nonce, size_t noncelen,
                          const uint8_t *aad, size_t aadlen) {
-  if (g_native && is_gcm(aead)) {
-    return native_encrypt(dest, aead_ctx, plaintext, plaintextlen, nonce, noncelen, aad, aadlen) ==
-                   0
-               ? 0
-               : NGTCP2_ERR_CALLBACK_FAILURE;
+  int refuse;
+  aead_fn seal = native_aead(aead, 0, &refuse);
+  if (seal == NULL && !refuse) {
+    return ngtcp2_crypto_encrypt_cb(dest, aead, aead_ctx, plaintext, plaintextlen, nonce, noncelen,
+                                    aad, aadlen);
   }
-  if (is_chacha(aead)) {
-    return g_chacha && native_chacha_encrypt(dest, aead_ctx, plaintext, plaintextlen, nonce,
-                                             noncelen, aad, aadlen) == 0
-               ? 0
-               : NGTCP2_ERR_CALLBACK_FAILURE;
-  }
-  return ngtcp2_crypto_encrypt_cb(dest, aead, aead_ctx, plaintext, plaintextlen, nonce, noncelen,
-                                  aad, aadlen);
+  return seal && seal(dest, aead_ctx, plaintext, plaintextlen, nonce, noncelen, aad, aadlen) == 0
+             ? 0
+             : NGTCP2_ERR_CALLBACK_FAILURE;
 }
 
 int wt_crypto_decrypt_cb(uint8_t *dest, const ngtcp2_crypto_aead *aead,
                          const ngtcp2_crypto_aead_ctx *aead_ctx, const uint8_t *ciphertext,
                          size_t ciphertextlen, const uint8_t *nonce, size_t noncelen,
                          const uint8_t *aad, size_t aadlen) {
-  if (g_native && is_gcm(aead)) {
-    return native_decrypt(dest, aead_ctx, ciphertext, ciphertextlen, nonce, noncelen, aad,
-                          aadlen) == 0
-               ? 0
-               : NGTCP2_ERR_DECRYPT;
+  int refuse;
+  aead_fn open = native_aead(aead, 1, &refuse);
+  if (open == NULL && !refuse) {
+    return ngtcp2_crypto_decrypt_cb(dest, aead, aead_ctx, ciphertext, ciphertextlen, nonce,
+                                    noncelen, aad, aadlen);
   }
-  if (is_chacha(aead)) { /* never the EVP path: it does not check the tag */
-    return g_chacha && native_chacha_decrypt(dest, aead_ctx, ciphertext, ciphertextlen, nonce,
-                                             noncelen, aad, aadlen) == 0
-               ? 0
-               : NGTCP2_ERR_DECRYPT;
-  }
-  return ngtcp2_crypto_decrypt_cb(dest, aead, aead_ctx, ciphertext, ciphertextlen, nonce, noncelen,
-                                  aad, aadlen);
+  return open && open(dest, aead_ctx, ciphertext, ciphertextlen, nonce, noncelen, aad, aadlen) == 0
+             ? 0
+             : NGTCP2_ERR_DECRYPT;
 }
 
 int wt_crypto_hp_mask_cb(uint8_t *dest, const ngtcp2_crypto_cipher *hp,

@@ -44,7 +44,6 @@ struct wt_shard {
   wt_shard_config cfg;
   wt_io *io;
   wt_engine *eng;
-  wt_timer_heap timers;
   wt_app_router *router; /* lookups only: the apps run on the workers */
   wt_apps apps;
   wt_bridge *bridge;
@@ -270,7 +269,6 @@ static int shard_setup(wt_shard *sh) {
   if (rv < 0) {
     return rv;
   }
-  wt_timer_init(&sh->timers);
   wt_apps_init(&sh->apps, &sh->cfg.apps);
   if ((rv = wt_app_router_new(&sh->router)) < 0 ||
       (sh->cfg.builtin_apps && (rv = wt_apps_register(sh->router, &sh->apps)) < 0) ||
@@ -362,7 +360,6 @@ void wt_shard_del(wt_shard *sh) {
   }
   wt_shard_detach(sh);
   wt_bridge_del(sh->bridge);
-  wt_timer_free(&sh->timers);
   wt_app_router_del(sh->router);
   if (sh->wakefd >= 0 && sh->io) {
     wt_io_unwatch_fd(sh->io, sh->wakefd);
@@ -775,12 +772,9 @@ static int64_t shard_timeout(wt_shard *sh, uint64_t now) {
     return 0;
   }
   uint64_t t = wt_engine_next_expiry(sh->eng);
-  uint64_t tt = wt_timer_next(&sh->timers);
-  if (tt < t) {
-    t = tt;
-  }
+  uint64_t tt;
   if (sh->wk && (tt = wt_worker_next_timer(sh->wk)) < t) {
-    t = tt;
+    t = tt; /* the inline worker's timers (the shard itself has none) */
   }
   if (sh->state == SHARD_DRAINING && sh->drain_deadline < t) {
     t = sh->drain_deadline;

@@ -118,7 +118,7 @@ enum {
 void wt_shard_config_default(wt_shard_config *c);
 
 /* Create a shard: open the socket (bound to cfg->listen), the engine (server,
- * shard 0 of 1), the timer heap, the tx/rx batches, the router (with the
+ * shard 0 of 1), the tx/rx batches, the router (with the
  * built-in apps) and, when cfg->controlled, the command ring and wake-up
  * eventfd. cfg is copied; the
  * strings and arrays it points to must outlive the shard.
