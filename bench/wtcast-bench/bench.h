@@ -88,6 +88,11 @@ typedef struct wb_counts {
   uint64_t published, publish_fail, delivered, delivered_late, dup;
   uint64_t sessions_wanted, sessions_opened, sessions_failed, sessions_lost;
   uint64_t errors;
+  /* The load generator's own datapath during MEASURE (its cost, to tell a
+   * client-bound run): deltas of its wt_io counters, and its waits (calls to
+   * wt_io_wait that may sleep) and the waits that returned with packets. */
+  uint64_t io_rx_packets, io_rx_completions, io_tx_packets, io_syscalls;
+  uint64_t waits, waits_rx;
   wb_samples hs_lat; /* handshake: connect → first echo */
   wb_samples rtt;    /* datagram echo RTT, or fan-out publish → deliver */
 } wb_counts;

@@ -13,7 +13,11 @@
  * seconds (or --count handshakes) counted, then a short drain in which work
  * started while measuring may finish. With --server-pid, the server's CPU
  * time (utime+stime from /proc/PID/stat) over the measured window and its
- * RSS (VmRSS) join every result. Errors are counted and reported; the exit
+ * RSS (VmRSS) join every result. Every result also carries the load
+ * generator's own cost (client_cpu_s, client_cpu_s_per_gb, and from its
+ * datapath counters client_syscalls_per_packet, client_rx_per_wake: a
+ * client near duration_s x threads of CPU set the rate, not the server).
+ * Errors are counted and reported; the exit
  * status is 1 if any run had failures (a --compare peer that cannot serve a
  * scenario at all is reported "unsupported" instead), 2 for bad usage. */
 #define WT_LOG_MODULE "bench"
@@ -430,6 +434,7 @@ static int run_one(const wb_opts *o, const wb_target *tg, int target, int index,
   double rss_open = pid ? proc_rss_kb(pid) : -1;
   uint32_t open_at_measure = atomic_load(&run->sessions_open);
   double cpu0 = pid ? proc_cpu_s(pid) : -1;
+  double ccpu0 = proc_cpu_s((long)getpid());
   uint64_t t0 = wb_now();
   atomic_store_explicit(&run->phase, WB_PH_MEASURE, memory_order_release);
   uint64_t dur = (uint64_t)(o->duration * 1e9);
@@ -451,6 +456,7 @@ static int run_one(const wb_opts *o, const wb_target *tg, int target, int index,
   }
   uint64_t t1 = wb_now();
   double cpu1 = pid ? proc_cpu_s(pid) : -1;
+  double ccpu1 = proc_cpu_s((long)getpid());
   double rss_end = pid ? proc_rss_kb(pid) : -1;
   uint32_t open_at_end = atomic_load(&run->sessions_open);
   atomic_store_explicit(&run->phase, WB_PH_DRAIN, memory_order_release);
@@ -493,6 +499,12 @@ static int run_one(const wb_opts *o, const wb_target *tg, int target, int index,
     ADD(sessions_failed);
     ADD(sessions_lost);
     ADD(errors);
+    ADD(io_rx_packets);
+    ADD(io_rx_completions);
+    ADD(io_tx_packets);
+    ADD(io_syscalls);
+    ADD(waits);
+    ADD(waits_rx);
 #undef ADD
     wb_samples_merge(&res->lat, &c->hs_lat);
     wb_samples_merge(&res->rtt, &c->rtt);
@@ -642,6 +654,26 @@ static int run_one(const wb_opts *o, const wb_target *tg, int target, int index,
     if (rss_end >= 0) {
       kv_set(res, "server_rss_kb", rss_end);
     }
+  }
+  /* The load generator's own cost: when client_cpu_s is near duration_s ×
+   * threads, the client (not the server) set the rate. */
+  if (ccpu0 >= 0 && ccpu1 >= 0) {
+    double cpu = ccpu1 - ccpu0;
+    kv_set(res, "client_cpu_s", cpu);
+    if (o->scenario == WB_SC_BULK && sum.bytes) {
+      kv_set(res, "client_cpu_s_per_gb", cpu / ((double)sum.bytes / 1e9));
+    }
+  }
+  if (sum.io_rx_packets + sum.io_tx_packets) {
+    kv_set(res, "client_rx_packets", (double)sum.io_rx_packets);
+    kv_set(res, "client_tx_packets", (double)sum.io_tx_packets);
+    kv_set(res, "client_syscalls_per_packet",
+           (double)sum.io_syscalls / (double)(sum.io_rx_packets + sum.io_tx_packets));
+    kv_set(res, "client_waits", (double)sum.waits);
+    kv_set(res, "client_rx_per_wake",
+           sum.waits_rx ? (double)sum.io_rx_packets / (double)sum.waits_rx : 0);
+    kv_set(res, "client_rx_per_completion",
+           sum.io_rx_completions ? (double)sum.io_rx_packets / (double)sum.io_rx_completions : 0);
   }
   (void)unit;
   res->failed = sum.errors > 0 || sum.failed > 0 || sum.corrupt > 0 || sum.sessions_failed > 0 ||

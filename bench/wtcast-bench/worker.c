@@ -85,6 +85,8 @@ typedef struct wb_w {
   int phase;
   uint64_t bytes_total, bytes_at_measure;
   int measuring_bytes;
+  wt_io_stats io_at_measure; /* the datapath's counters when MEASURE began */
+  uint64_t waits, waits_rx, waits_at_measure, waits_rx_at_measure;
   uint64_t count_share, hs_started_measured;
   uint64_t dl_size; /* bytes of one /source transfer */
   int count_done_flagged, drained_flagged;
@@ -947,13 +949,16 @@ static int tx_flush(wb_w *w, wb_tx *t, uint64_t now) {
   return tx_send(w, t) && r > 0;
 }
 
-static void rx_all(wb_w *w) {
+/* Receive and process what is there; returns the datagrams taken. */
+static uint64_t rx_all(wb_w *w) {
   wt_io_pkt pkts[WB_RX_BATCH];
+  uint64_t got = 0;
   for (int round = 0; round < WB_RX_ROUNDS; round++) {
     int n = wt_io_recv(w->io, pkts, WB_RX_BATCH);
     if (n <= 0) {
-      return;
+      return got;
     }
+    got += (uint64_t)n;
     uint64_t now = wb_now();
     for (int i = 0; i < n; i++) {
       wt_path p;
@@ -962,15 +967,27 @@ static void rx_all(wb_w *w) {
       wt_engine_recv(w->eng, &p, pkts[i].data, pkts[i].len, pkts[i].ecn, now);
     }
   }
+  return got;
 }
 
 static void phase_change(wb_w *w, int ph) {
   if (ph == WB_PH_MEASURE && w->phase == WB_PH_WARMUP) {
     w->bytes_at_measure = w->bytes_total;
     w->measuring_bytes = 1;
+    w->io_at_measure = *wt_io_get_stats(w->io);
+    w->waits_at_measure = w->waits;
+    w->waits_rx_at_measure = w->waits_rx;
   }
   if (ph >= WB_PH_DRAIN && w->measuring_bytes) {
-    w->t->c.bytes = w->bytes_total - w->bytes_at_measure;
+    wb_counts *c = &w->t->c;
+    const wt_io_stats *st = wt_io_get_stats(w->io);
+    c->bytes = w->bytes_total - w->bytes_at_measure;
+    c->io_rx_packets = st->rx_packets - w->io_at_measure.rx_packets;
+    c->io_rx_completions = st->rx_completions - w->io_at_measure.rx_completions;
+    c->io_tx_packets = st->tx_packets - w->io_at_measure.tx_packets;
+    c->io_syscalls = st->syscalls - w->io_at_measure.syscalls;
+    c->waits = w->waits - w->waits_at_measure;
+    c->waits_rx = w->waits_rx - w->waits_rx_at_measure;
     w->measuring_bytes = 0;
   }
   w->phase = ph;
@@ -1169,7 +1186,11 @@ void *wb_worker(void *arg) {
       wb_error(t, "wait failed: %s", wt_err_str(ev));
       break;
     }
-    rx_all(w);
+    uint64_t got = rx_all(w);
+    if (timeout != 0) {
+      w->waits++;
+      w->waits_rx += got > 0;
+    }
     now = wb_now();
     if (wt_engine_next_expiry(w->eng) <= now) {
       wt_engine_handle_expiry(w->eng, now);
