@@ -898,6 +898,21 @@ int wt_engine_connect(wt_engine *e, const wt_path *path, const char *server_name
 const wt_path *wt_conn_path(const wt_conn *c) {
   return &c->path;
 }
+int wt_conn_get_info(const wt_conn *c, wt_conn_info *out) {
+  if (!c || !out) {
+    return WT_ERR_INVAL;
+  }
+  if (!c->qc) {
+    return WT_ERR_STATE;
+  }
+  ngtcp2_conn_info ci;
+  ngtcp2_conn_get_conn_info(c->qc, &ci);
+  *out = (wt_conn_info){.srtt_ns = ci.smoothed_rtt,
+                        .min_rtt_ns = ci.min_rtt,
+                        .cwnd = ci.cwnd,
+                        .bytes_in_flight = ci.bytes_in_flight};
+  return 0;
+}
 void wt_conn_set_user(wt_conn *c, void *u) {
   c->user = u;
 }

@@ -444,6 +444,18 @@ const char *wt_session_path(const wt_session *s); /* the :path of the CONNECT */
 void wt_conn_set_user(wt_conn *c, void *u);
 void *wt_conn_get_user(const wt_conn *c);
 wt_engine *wt_conn_engine(const wt_conn *c);
+/* The transport's view of a connection (ngtcp2's recovery state), for
+ * sizing buffers and for diagnostics. */
+typedef struct wt_conn_info {
+  uint64_t srtt_ns;         /* smoothed RTT */
+  uint64_t min_rtt_ns;      /* smallest RTT sample (not adjusted for ACK delay; UINT64_MAX
+                               before the first) */
+  uint64_t cwnd;            /* congestion window, bytes */
+  uint64_t bytes_in_flight; /* sent, not yet acknowledged or declared lost */
+} wt_conn_info;
+/* Fill *out for c. Returns 0, WT_ERR_INVAL (NULL), WT_ERR_STATE (c has no
+ * transport yet or any more). */
+int wt_conn_get_info(const wt_conn *c, wt_conn_info *out);
 /* 1 if c ended because the peer sent a stateless reset (RFC 9000 section
  * 10.3), e.g. a server that restarted and lost the connection; valid
  * during conn_close. */

@@ -151,12 +151,13 @@ int wt_app_query_get_u64(const char *query, const char *name, uint64_t *out);
 /* ------------------------------------------------------------------ dispatch context */
 
 typedef struct wt_app_ctx_stats {
-  uint64_t not_found;        /* CONNECTs refused with 404 (no route; counted by the shard) */
-  uint64_t refused;          /* CONNECTs an application refused */
-  uint64_t alloc_failed;     /* sessions/streams refused for lack of memory */
-  uint64_t sessions_live;    /* app sessions not yet closed */
-  uint64_t streams_live;     /* app stream handles not yet freed */
-  uint64_t events, commands; /* ring messages handled / posted */
+  uint64_t not_found;         /* CONNECTs refused with 404 (no route; counted by the shard) */
+  uint64_t refused;           /* CONNECTs an application refused */
+  uint64_t alloc_failed;      /* sessions/streams refused for lack of memory */
+  uint64_t sessions_live;     /* app sessions not yet closed */
+  uint64_t streams_live;      /* app stream handles not yet freed */
+  uint64_t events, commands;  /* ring messages handled / posted */
+  uint64_t send_window_grows; /* a stream's send credit grew with its connection's window */
 } wt_app_ctx_stats;
 
 /* A ctx is one application worker's dispatcher (wt_app_ctx.h creates it).
@@ -217,7 +218,9 @@ int wt_app_stream_is_local(const wt_app_stream *st); /* opened by wt_app_open_st
 
 /* Queue up to len bytes (and FIN when fin and all len bytes fit). Each
  * stream has a send credit (wt_app_ctx_config.stream_credit, default 1
- * MiB): bytes written and not yet acknowledged by the peer. Returns the
+ * MiB): bytes written and not yet acknowledged by the peer. It grows to
+ * twice the connection's congestion window (at most stream_credit_max,
+ * default 8 MiB), so one stream can fill a long fat path. Returns the
  * bytes accepted (may be < len; 0 for len 0 with fin), WT_ERR_AGAIN (no
  * credit: stream_writable follows once half of it is back), WT_ERR_STATE
  * (after FIN or reset, or a peer uni stream), WT_ERR_CLOSED. */

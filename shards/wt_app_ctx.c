@@ -28,6 +28,9 @@ struct wt_app_stream {
   uint64_t token;             /* local streams: the key of ctx->tokens until h is known */
   uint64_t id;                /* the QUIC stream id (0 until known for a local stream) */
   int64_t credit;             /* bytes we may still write */
+  int64_t window;             /* credit + bytes written and not yet released: starts at
+                                 cfg.stream_credit, grows with the shard's hint up to
+                                 cfg.stream_credit_max */
   uint64_t unconsumed;        /* manual credit: delivered, not yet consumed */
 };
 
@@ -82,6 +85,12 @@ int wt_app_ctx_new(wt_app_ctx **out, const wt_app_ctx_config *cfg) {
   ctx->cfg = *cfg;
   if (!ctx->cfg.stream_credit) {
     ctx->cfg.stream_credit = WT_APP_STREAM_CREDIT_DEFAULT;
+  }
+  if (!ctx->cfg.stream_credit_max) {
+    ctx->cfg.stream_credit_max = WT_APP_STREAM_CREDIT_MAX_DEFAULT;
+  }
+  if (ctx->cfg.stream_credit_max < ctx->cfg.stream_credit) {
+    ctx->cfg.stream_credit_max = ctx->cfg.stream_credit; /* no growth */
   }
   for (uint32_t i = 0; i < cfg->n_shards; i++) {
     ctx->links[i] = cfg->links[i];
@@ -317,6 +326,7 @@ static void ev_stream_open(wt_app_ctx *ctx, const wt_msg *m) {
   st->id = m->x;
   st->bidi = m->flags & 1;
   st->credit = st->bidi ? (int64_t)ctx->cfg.stream_credit : 0;
+  st->window = st->credit;
   WT_DLIST_PUSH(&as->streams, st);
   ctx->stats.streams_live++;
   if (st->ops->stream_open) {
@@ -348,9 +358,21 @@ static void ev_stream_data(wt_app_ctx *ctx, const wt_msg *m) {
   }
 }
 
-static void stream_credit(wt_app_ctx *ctx, wt_app_stream *st, uint64_t n) {
+/* n bytes released; hint = the send window the connection is worth now
+ * (WT_EV_STREAM_CREDIT): the stream's window grows to it, never past
+ * stream_credit_max and never shrinks (what is in flight stays counted). */
+static void stream_credit(wt_app_ctx *ctx, wt_app_stream *st, uint64_t n, uint64_t hint) {
   st->credit += (int64_t)n;
-  if (st->want_writable && st->credit >= (int64_t)(ctx->cfg.stream_credit / 2)) {
+  if (st->window > 0 && hint > (uint64_t)st->window) {
+    int64_t to =
+        hint < ctx->cfg.stream_credit_max ? (int64_t)hint : (int64_t)ctx->cfg.stream_credit_max;
+    if (to > st->window) {
+      st->credit += to - st->window;
+      st->window = to;
+      ctx->stats.send_window_grows++;
+    }
+  }
+  if (st->want_writable && st->credit >= st->window / 2) {
     st->want_writable = 0;
     if (st->ops->stream_writable) {
       st->ops->stream_writable(st);
@@ -431,7 +453,7 @@ static void ev_dispatch(wt_app_ctx *ctx, const wt_msg *m) {
   case WT_EV_STREAM_CREDIT: {
     wt_app_stream *st = find_stream(ctx, m->h);
     if (st) {
-      stream_credit(ctx, st, m->x);
+      stream_credit(ctx, st, m->x, m->y);
     }
     break;
   }
@@ -569,6 +591,7 @@ int wt_app_open_stream(wt_app_session *as, int bidi, wt_app_stream **out) {
   st->bidi = bidi ? 1 : 0;
   st->local = 1;
   st->credit = ctx->cfg.stream_credit;
+  st->window = st->credit;
   WT_DLIST_PUSH(&as->streams, st);
   ctx->stats.streams_live++;
   wt_msg c = {.kind = WT_CMD_OPEN_STREAM, .h = as->h, .w = token, .flags = st->bidi};

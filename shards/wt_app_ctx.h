@@ -8,7 +8,9 @@
  *    map; a stream the worker opened is known by its token until the shard
  *    answers with its id (WT_EV_STREAM_OPENED);
  *  - the buffer pool of payloads it writes (credit: a stream may have
- *    stream_credit bytes written and not acknowledged);
+ *    stream_credit bytes written and not acknowledged, a window that grows
+ *    to twice its connection's congestion window, at most
+ *    stream_credit_max, as acknowledgements come back);
  *  - fan-out groups (wt_app_group_*).
  * Ids are never reused, so a message about an object that is gone (a
  * command crossing a close) is recognised and ignored: no object is freed
@@ -19,15 +21,19 @@
 #include "wt_app.h"
 #include "wt_link.h"
 
-#define WT_APP_STREAM_CREDIT_DEFAULT (1u << 20)
-#define WT_APP_BUF_SIZE              16384 /* the worker pool's buffer size */
+#define WT_APP_STREAM_CREDIT_DEFAULT     (1u << 20)
+#define WT_APP_STREAM_CREDIT_MAX_DEFAULT (8u << 20)
+#define WT_APP_BUF_SIZE                  16384 /* the worker pool's buffer size */
 
 typedef struct wt_app_ctx_config {
   const wt_app_router *router; /* this thread's router */
   wt_timer_heap *timers;
   uint32_t worker, n_workers, n_shards;
-  wt_link *const *links;  /* n_shards links: [shard] */
-  uint32_t stream_credit; /* 0 = WT_APP_STREAM_CREDIT_DEFAULT */
+  wt_link *const *links;      /* n_shards links: [shard] */
+  uint32_t stream_credit;     /* 0 = WT_APP_STREAM_CREDIT_DEFAULT */
+  uint32_t stream_credit_max; /* a stream's credit grows up to this with the connection's
+                                 congestion window; 0 = WT_APP_STREAM_CREDIT_MAX_DEFAULT;
+                                 <= stream_credit: no growth */
 } wt_app_ctx_config;
 
 int wt_app_ctx_new(wt_app_ctx **out, const wt_app_ctx_config *cfg);

@@ -523,15 +523,28 @@ static void br_release_unref(void *arg, const uint8_t *data, size_t len) {
   wt_buf_unref(arg);
 }
 
+/* The send window a stream of this connection is worth now: twice the
+ * congestion window (what a TCP stack sizes its send buffer to), so
+ * acknowledgements free credit while the window is still in flight
+ * (wt_app_ctx.c grows a stream's credit up to it, within its cap). 0 when
+ * unknown. */
+static uint64_t br_window_hint(const br_stream *bst) {
+  wt_conn_info ci;
+  if (!bst->st || wt_conn_get_info(wt_session_conn(wt_stream_session(bst->st)), &ci) < 0) {
+    return 0;
+  }
+  return ci.cwnd > UINT64_MAX / 2 ? UINT64_MAX : 2 * ci.cwnd;
+}
+
 /* A write of the worker's is acknowledged (or dropped): its bytes go back
- * to the worker as credit. */
+ * to the worker as credit, with the window hint. */
 static void br_release_write(void *arg, const uint8_t *data, size_t len) {
   (void)data;
   wt_buf *buf = arg;
   wt_bridge *b = (wt_bridge *)(uintptr_t)buf->tag2;
   br_stream *bst = find_stream(b, buf->tag, 0);
   if (bst && bst->bs) {
-    wt_msg m = {.kind = WT_EV_STREAM_CREDIT, .h = bst->h, .x = len};
+    wt_msg m = {.kind = WT_EV_STREAM_CREDIT, .h = bst->h, .x = len, .y = br_window_hint(bst)};
     br_post(b, bst->bs->worker, &m);
   }
   wt_buf_unref(buf);

@@ -50,7 +50,9 @@ enum {
   WT_EV_STREAM_DATA,   /* buf/off/len, flags & 1 = fin */
   WT_EV_STREAM_RESET,  /* code, flags & 1 = has_code */
   WT_EV_STREAM_STOP,   /* code, flags & 1 = has_code */
-  WT_EV_STREAM_CREDIT, /* x = bytes of our writes the peer acknowledged (or that were dropped) */
+  WT_EV_STREAM_CREDIT, /* x = bytes of our writes the peer acknowledged (or that were dropped);
+                          y = the send window the connection is worth now (2 x cwnd; 0 =
+                          unknown): the worker may grow the stream's credit up to it */
   WT_EV_STREAM_CLOSE,
   WT_EV_DATAGRAM,    /* h = session, buf/off/len */
   WT_EV_GROUP_STATS, /* w = group id; x = delivered, y = dropped (unused for now) */

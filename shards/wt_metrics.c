@@ -301,6 +301,14 @@ int wt_metrics_format(wt_http_reply *out, const wt_stats_snapshot *per, uint32_t
                                 (unsigned long long)apps->app.alloc_failed);
     }
     if (rv == 0) {
+      rv = header(out, "app_send_window_grows_total",
+                  "times a stream's send credit grew with its connection's window", M_COUNTER);
+    }
+    if (rv == 0) {
+      rv = wt_http_reply_printf(out, "wtcast_app_send_window_grows_total %llu\n",
+                                (unsigned long long)apps->app.send_window_grows);
+    }
+    if (rv == 0) {
       rv = header(out, "app_sessions_live", "application sessions not yet closed", M_GAUGE);
     }
     if (rv == 0) {

@@ -257,7 +257,9 @@ static void rt_worker_config(wt_runtime *rt, uint32_t j, wt_link **row, wt_worke
                           .builtin_apps = rt->cfg.shard.builtin_apps,
                           .routes = rt->cfg.shard.routes,
                           .routes_arg = rt->cfg.shard.routes_arg,
-                          .apps = rt->cfg.shard.apps};
+                          .apps = rt->cfg.shard.apps,
+                          .stream_credit = rt->cfg.stream_send_window,
+                          .stream_credit_max = rt->cfg.stream_send_window_max};
 }
 
 /* Inline apps: worker j on shard j's thread (its pool and timers are this
@@ -820,6 +822,7 @@ static void rt_add_app_counters(wt_runtime *rt, wt_stats_snapshot *s) {
     }
     s->app.refused += st.refused;
     s->app.alloc_failed += st.alloc_failed;
+    s->app.send_window_grows += st.send_window_grows;
     s->app.sessions_live += st.sessions_live;
     s->app.streams_live += st.streams_live;
   }

@@ -62,19 +62,22 @@
 typedef struct wt_runtime wt_runtime;
 
 typedef struct wt_runtime_config {
-  wt_shard_config shard; /* every shard's settings; the runtime sets shard_id, n_shards,
-                            reuseport, static_secret (from secret), fwd, controlled,
-                            signals and notify_fd itself */
-  uint32_t workers;      /* shards, 1..WT_RUNTIME_MAX_WORKERS; 0 = online CPUs (capped) */
-  uint32_t app_workers;  /* application worker threads, 1..WT_RUNTIME_MAX_WORKERS;
-                            0 = as many as shards */
-  int inline_apps;       /* the applications run on the shard threads: one worker
-                            per shard, on its thread (app_workers is ignored); a
-                            session without a worker hint stays on its shard's
-                            worker, so a request and its answer cross no thread */
-  int steering;          /* attach the cBPF program when workers > 1 (default 1) */
-  int pin;               /* pin each shard thread to a CPU (default 1) */
-  int lock;              /* the single-instance guard (default 1) */
+  wt_shard_config shard;           /* every shard's settings; the runtime sets shard_id, n_shards,
+                                      reuseport, static_secret (from secret), fwd, controlled,
+                                      signals and notify_fd itself */
+  uint32_t workers;                /* shards, 1..WT_RUNTIME_MAX_WORKERS; 0 = online CPUs (capped) */
+  uint32_t app_workers;            /* application worker threads, 1..WT_RUNTIME_MAX_WORKERS;
+                                      0 = as many as shards */
+  int inline_apps;                 /* the applications run on the shard threads: one worker
+                                      per shard, on its thread (app_workers is ignored); a
+                                      session without a worker hint stays on its shard's
+                                      worker, so a request and its answer cross no thread */
+  uint32_t stream_send_window;     /* the workers' per-stream send credit: initial ... */
+  uint32_t stream_send_window_max; /* ... and largest, grown with the congestion window
+                                      (wt_app_ctx_config; 0 = defaults, 1 MiB and 8 MiB) */
+  int steering;                    /* attach the cBPF program when workers > 1 (default 1) */
+  int pin;                         /* pin each shard thread to a CPU (default 1) */
+  int lock;                        /* the single-instance guard (default 1) */
   const uint8_t *secret; /* WT_RUNTIME_SECRET_LEN bytes shared by every shard; NULL = random
                             per process */
   FILE *stats_out;       /* SIGUSR1 lines; NULL = stdout */

@@ -97,8 +97,8 @@ int wt_stats_format_json(const wt_stats_snapshot *s, char *buf, size_t cap) {
   GROUP(&w, "address_validation", {"retries_sent", e->retries_sent},
         {"tokens_invalid", e->tokens_invalid}, {"stateless_resets_sent", e->stateless_resets_sent});
   GROUP(&w, "apps", {"not_found", s->app.not_found}, {"refused", s->app.refused},
-        {"echo_sessions", a->echo_sessions}, {"echo_bytes", a->echo_bytes},
-        {"echo_datagrams", a->echo_datagrams},
+        {"send_window_grows", s->app.send_window_grows}, {"echo_sessions", a->echo_sessions},
+        {"echo_bytes", a->echo_bytes}, {"echo_datagrams", a->echo_datagrams},
         {"echo_datagrams_dropped", a->echo_datagrams_dropped},
         {"echo_overflow_resets", a->echo_overflow_resets},
         {"echo_push_reply_bytes", a->echo_push_reply_bytes},

@@ -73,7 +73,8 @@ int wt_worker_new(wt_worker **out, const wt_worker_config *cfg) {
                             .n_workers = cfg->n_workers,
                             .n_shards = cfg->n_shards,
                             .links = w->links,
-                            .stream_credit = cfg->stream_credit};
+                            .stream_credit = cfg->stream_credit,
+                            .stream_credit_max = cfg->stream_credit_max};
     rv = wt_app_ctx_new(&w->ctx, &cc);
   }
   if (rv < 0) {

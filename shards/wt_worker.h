@@ -38,7 +38,8 @@ typedef struct wt_worker_config {
   wt_app_routes_fn routes; /* an embedding program's own routes, or NULL */
   void *routes_arg;
   wt_apps_config apps;
-  uint32_t stream_credit; /* 0 = default */
+  uint32_t stream_credit;     /* a stream's initial send credit (0 = default) */
+  uint32_t stream_credit_max; /* ... and how far it may grow (0 = default; wt_app_ctx.h) */
 } wt_worker_config;
 
 /* On the worker's own thread (its pool and timers belong to it). */

@@ -27,6 +27,8 @@ const wtc_key wtc_keys[] = {
     {"runtime", "spin_us", "--spin-us"},
     {"runtime", "io", "--io"},
     {"runtime", "steering", "--steering"},
+    {"apps", "stream_send_window", "--stream-send-window"},
+    {"apps", "stream_send_window_max", "--stream-send-window-max"},
     {"apps", "source_max_bytes", "--source-max-bytes"},
     {"apps", "echo_max_pending", "--echo-max-pending"},
     {"apps", "relay_lag_max", "--relay-lag-max"},

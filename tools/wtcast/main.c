@@ -101,6 +101,14 @@ static const char usage_text[] =
     "  --keylog-file FILE     append TLS secrets (SSLKEYLOGFILE format) to FILE: anyone\n"
     "                         holding it can decrypt the traffic (debugging only; logs a\n"
     "                         warning)\n"
+    "  --stream-send-window BYTES\n"
+    "                         bytes an application stream may have written and not yet\n"
+    "                         acknowledged, at first (default 1048576) ...\n"
+    "  --stream-send-window-max BYTES\n"
+    "                         ... and at most: a stream's window grows to twice its\n"
+    "                         connection's congestion window up to this (default\n"
+    "                         8388608; not above --stream-send-window: no growth).\n"
+    "                         One stream's rate is at most window / RTT\n"
     "  --source-max-bytes N, --echo-max-pending N, --relay-lag-max N, --relay-group-max N,\n"
     "  --relay-max-channels N, --relay-max-subscribers N\n"
     "                         application limits (defaults in wtcast.conf.example)\n"
@@ -114,7 +122,8 @@ typedef struct opts {
   wt_shard_config cfg;
   uint32_t workers;
   uint32_t app_workers;
-  int inline_apps; /* --app-workers inline */
+  int inline_apps;                       /* --app-workers inline */
+  uint32_t send_window, send_window_max; /* --stream-send-window(-max); 0 = defaults */
   const char *http_listen;
   const char *metrics_listen;
   uint32_t cert_rotate_s;
@@ -231,6 +240,8 @@ static const char *const known_opts[] = {
     "--retry",
     "--app-workers",
     "--spin-us",
+    "--stream-send-window",
+    "--stream-send-window-max",
     "--http",
     "--config",
     "--check-config",
@@ -328,6 +339,13 @@ static int parse_opt(opts *o, const char *name, const char *val, char *err, size
     NUM(0, WT_RUNTIME_MAX_WORKERS);
     o->app_workers = (uint32_t)num;
     o->inline_apps = 0;
+  } else if (!strcmp(name, "--stream-send-window") || !strcmp(name, "--stream-send-window-max")) {
+    NUM(16384, (uint64_t)1 << 30); /* at least one worker buffer (WT_APP_BUF_SIZE) */
+    if (!strcmp(name, "--stream-send-window")) {
+      o->send_window = (uint32_t)num;
+    } else {
+      o->send_window_max = (uint32_t)num;
+    }
   } else if (!strcmp(name, "--spin-us")) {
     NUM(0, 1000);
     c->spin_ns = num * 1000;
@@ -817,6 +835,8 @@ int main(int argc, char **argv) {
   rc.workers = o.workers;
   rc.app_workers = o.app_workers;
   rc.inline_apps = o.inline_apps;
+  rc.stream_send_window = o.send_window;
+  rc.stream_send_window_max = o.send_window_max;
   rc.steering = o.steering;
   rc.secret = o.secret_file ? o.secret : NULL;
   rc.on_reload = http ? on_reload : NULL;
