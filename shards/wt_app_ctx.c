@@ -31,6 +31,7 @@ struct wt_app_stream {
   int64_t window;             /* credit + bytes written and not yet released: starts at
                                  cfg.stream_credit, grows with the shard's hint up to
                                  cfg.stream_credit_max */
+  int64_t grown;              /* window - its start: counted in as->grown */
   uint64_t unconsumed;        /* manual credit: delivered, not yet consumed */
 };
 
@@ -42,6 +43,7 @@ struct wt_app_session {
   void *arg, *user;
   wt_app_session *prev, *next; /* in ctx->sessions */
   wt_app_stream *streams;
+  int64_t grown; /* growth of its streams' windows, at most stream_credit_max - stream_credit */
   uint32_t shard;
   uint64_t h, id;
   size_t max_dgram;
@@ -171,6 +173,7 @@ static void stream_free(wt_app_ctx *ctx, wt_app_stream *st) {
     wt_hmap_del(&ctx->tokens, st->token);
   }
   if (st->as) {
+    st->as->grown -= st->grown;
     WT_DLIST_REMOVE(&st->as->streams, st);
   }
   free(st);
@@ -360,14 +363,25 @@ static void ev_stream_data(wt_app_ctx *ctx, const wt_msg *m) {
 
 /* n bytes released; hint = the send window the connection is worth now
  * (WT_EV_STREAM_CREDIT): the stream's window grows to it, never past
- * stream_credit_max and never shrinks (what is in flight stays counted). */
+ * stream_credit_max and never shrinks (what is in flight stays counted).
+ * The streams of a session share the growth: together they grow by at most
+ * stream_credit_max - stream_credit (given back when a stream is freed), so
+ * a peer that opens many streams and then withholds flow-control credit
+ * pins no more memory per session than one stream at full window. */
 static void stream_credit(wt_app_ctx *ctx, wt_app_stream *st, uint64_t n, uint64_t hint) {
   st->credit += (int64_t)n;
-  if (st->window > 0 && hint > (uint64_t)st->window) {
+  wt_app_session *as = st->as;
+  if (as && st->window > 0 && hint > (uint64_t)st->window) {
     int64_t to =
         hint < ctx->cfg.stream_credit_max ? (int64_t)hint : (int64_t)ctx->cfg.stream_credit_max;
+    int64_t room = (int64_t)(ctx->cfg.stream_credit_max - ctx->cfg.stream_credit) - as->grown;
+    if (to - st->window > room) {
+      to = st->window + room;
+    }
     if (to > st->window) {
       st->credit += to - st->window;
+      st->grown += to - st->window;
+      as->grown += to - st->window;
       st->window = to;
       ctx->stats.send_window_grows++;
     }

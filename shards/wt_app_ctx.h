@@ -10,7 +10,8 @@
  *  - the buffer pool of payloads it writes (credit: a stream may have
  *    stream_credit bytes written and not acknowledged, a window that grows
  *    to twice its connection's congestion window, at most
- *    stream_credit_max, as acknowledgements come back);
+ *    stream_credit_max, as acknowledgements come back; the streams of one
+ *    session share that growth);
  *  - fan-out groups (wt_app_group_*).
  * Ids are never reused, so a message about an object that is gone (a
  * command crossing a close) is recognised and ignored: no object is freed

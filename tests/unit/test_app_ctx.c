@@ -1,0 +1,266 @@
+/* test_app_ctx.c: an application worker's dispatcher (shards/wt_app_ctx.h)
+ * driven from the shard's side of a link on one thread: the per-stream send
+ * credit and how it grows with the connection's window.
+ *
+ * The test plays the shard: it posts events (a session, peer bidi streams,
+ * credit with the window hint) into the link and reads the worker's commands
+ * back (WRITE commands carry buffer references, dropped here). */
+#include <stdint.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "wt_app.h"
+#include "wt_app_ctx.h"
+#include "wt_buf.h"
+#include "wt_error.h"
+#include "wt_link.h"
+#include "wt_timer.h"
+
+#define MIB (1u << 20)
+
+/* ------------------------------------------------------------------ the app */
+
+typedef struct tapp {
+  wt_app_stream *st[4];
+  int nst;
+  int writable[4];
+} tapp;
+
+static tapp g_app;
+
+static int t_request(wt_app_session *as, const wt_app_request *req) {
+  (void)as;
+  (void)req;
+  return 200;
+}
+
+static void t_stream_open(wt_app_stream *st) {
+  if (g_app.nst < 4) {
+    wt_app_stream_set_user(st, (void *)(intptr_t)g_app.nst);
+    g_app.st[g_app.nst++] = st;
+  }
+}
+
+static void t_stream_writable(wt_app_stream *st) {
+  g_app.writable[(intptr_t)wt_app_stream_get_user(st)]++;
+}
+
+static void t_stream_close(wt_app_stream *st) {
+  g_app.st[(intptr_t)wt_app_stream_get_user(st)] = NULL;
+}
+
+static const wt_app_ops t_ops = {.name = "t",
+                                 .session_request = t_request,
+                                 .stream_open = t_stream_open,
+                                 .stream_writable = t_stream_writable,
+                                 .stream_close = t_stream_close};
+
+/* ------------------------------------------------------------------ the harness */
+
+typedef struct harness {
+  wt_waker swk, wwk;
+  wt_link *link;
+  wt_app_router *router;
+  wt_timer_heap timers;
+  wt_app_ctx *ctx;
+  wt_buf_pool *pool; /* the "shard's" buffers (the request's path) */
+  uint64_t written;  /* bytes in WRITE commands seen */
+} harness;
+
+static int h_open(harness *h, uint32_t credit, uint32_t credit_max) {
+  memset(h, 0, sizeof(*h));
+  memset(&g_app, 0, sizeof(g_app));
+  h->swk.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  h->wwk.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (h->swk.efd < 0 || h->wwk.efd < 0 || wt_link_new(&h->link, 0, 0, 256, &h->swk, &h->wwk) < 0 ||
+      wt_app_router_new(&h->router) < 0 || wt_app_router_add(h->router, "/t", &t_ops, NULL) < 0 ||
+      wt_timer_init(&h->timers) < 0 || wt_buf_pool_new(&h->pool, 256, 0) < 0) {
+    return -1;
+  }
+  wt_link *links[1] = {h->link};
+  wt_app_ctx_config c = {.router = h->router,
+                         .timers = &h->timers,
+                         .worker = 0,
+                         .n_workers = 1,
+                         .n_shards = 1,
+                         .links = links,
+                         .stream_credit = credit,
+                         .stream_credit_max = credit_max};
+  return wt_app_ctx_new(&h->ctx, &c);
+}
+
+/* Post one event and let the worker handle everything queued. */
+static void h_event(harness *h, const wt_msg *m) {
+  CHECK_EQ(wt_lring_post(&h->link->ev, m), 0);
+  wt_lring_flush(&h->link->ev);
+  wt_app_ctx_poll(h->ctx, 1000);
+  wt_app_ctx_flush(h->ctx);
+}
+
+/* Read the worker's commands; count the bytes written, drop references. */
+static void h_drain(harness *h) {
+  wt_msg m[64];
+  uint32_t n;
+  while ((n = wt_lring_poll(&h->link->cmd, m, 64)) > 0) {
+    for (uint32_t i = 0; i < n; i++) {
+      if (m[i].kind == WT_CMD_WRITE) {
+        h->written += m[i].len;
+      }
+      if (m[i].buf) {
+        wt_buf_unref(m[i].buf);
+      }
+    }
+  }
+}
+
+/* Everything the worker queued, its overflow too, read and dropped. */
+static void h_sync(harness *h) {
+  for (int i = 0; i < 100000; i++) {
+    int more = wt_app_ctx_flush(h->ctx);
+    h_drain(h);
+    if (!more) {
+      return;
+    }
+  }
+  CHECK(!"the worker's overflow never drained");
+}
+
+static void h_close(harness *h) {
+  h_sync(h);
+  wt_app_ctx_del(h->ctx); /* closes what is open: commands may follow */
+  h_drain(h);
+  wt_link_del(h->link);
+  wt_buf_pool_del(h->pool);
+  wt_timer_free(&h->timers);
+  wt_app_router_del(h->router);
+  close(h->swk.efd);
+  close(h->wwk.efd);
+}
+
+/* A session on "/t" (h = 1) with n peer bidi streams (h = 10, 11, ...). */
+static void h_session(harness *h, int n) {
+  static const char req[] = "/t\0host\0";
+  wt_buf *b = wt_buf_alloc(h->pool, sizeof(req));
+  memcpy(b->data, req, sizeof(req));
+  wt_msg m = {.kind = WT_EV_SESSION_REQUEST, .h = 1, .buf = b, .len = sizeof(req), .x = 0};
+  h_event(h, &m);
+  m = (wt_msg){.kind = WT_EV_SESSION_OPEN, .h = 1, .x = 1200};
+  h_event(h, &m);
+  for (int i = 0; i < n; i++) {
+    m = (wt_msg){
+        .kind = WT_EV_STREAM_OPEN, .h = 10 + (uint64_t)i, .y = 1, .x = 4 * (uint64_t)i, .flags = 1};
+    h_event(h, &m);
+  }
+  h_drain(h);
+}
+
+static void h_credit(harness *h, uint64_t stream, uint64_t released, uint64_t hint) {
+  wt_msg m = {.kind = WT_EV_STREAM_CREDIT, .h = stream, .x = released, .y = hint};
+  h_event(h, &m);
+}
+
+static uint8_t g_data[16 * MIB];
+
+/* Write as much as the credit takes; returns the bytes accepted. */
+static int64_t fill(harness *h, wt_app_stream *st) {
+  int64_t total = 0;
+  for (;;) {
+    int r = wt_app_stream_write(st, g_data, sizeof(g_data) / 4, 0);
+    if (r <= 0) {
+      CHECK_EQ(r, WT_ERR_AGAIN);
+      break;
+    }
+    total += r;
+  }
+  h_sync(h);
+  return total;
+}
+
+/* ------------------------------------------------------------------ tests */
+
+/* A stream starts with stream_credit; released bytes come back; a hint
+ * grows the window up to stream_credit_max, never further, never down. */
+static void test_credit_grows(void) {
+  harness h;
+  CHECK_FATAL(h_open(&h, MIB, 8 * MIB) == 0);
+  h_session(&h, 1);
+  wt_app_stream *st = g_app.st[0];
+  CHECK_FATAL(st != NULL);
+  CHECK_EQ(fill(&h, st), MIB);
+  CHECK_EQ(h.written, MIB);
+
+  /* 256 KiB acknowledged, the connection is worth less than the window:
+   * only the released bytes come back; not writable yet (< half) */
+  h_credit(&h, 10, 256 * 1024, 512 * 1024);
+  CHECK_EQ(g_app.writable[0], 0);
+  CHECK_EQ(wt_app_ctx_get_stats(h.ctx)->send_window_grows, 0);
+  CHECK_EQ(fill(&h, st), 256 * 1024);
+
+  /* the hint says 3 MiB: the window grows by 2 MiB at once */
+  h_credit(&h, 10, 0, 3 * MIB);
+  CHECK_EQ(wt_app_ctx_get_stats(h.ctx)->send_window_grows, 1);
+  CHECK_EQ(g_app.writable[0], 1); /* 2 MiB of credit >= half of 3 MiB */
+  CHECK_EQ(fill(&h, st), 2 * MIB);
+
+  /* a hint above the cap: 8 MiB at most */
+  h_credit(&h, 10, 0, 64 * MIB);
+  CHECK_EQ(wt_app_ctx_get_stats(h.ctx)->send_window_grows, 2);
+  CHECK_EQ(fill(&h, st), 5 * MIB);
+  /* a smaller hint later never shrinks it: all 8 MiB back, all 8 writable */
+  h_credit(&h, 10, 8 * MIB, MIB);
+  CHECK_EQ(wt_app_ctx_get_stats(h.ctx)->send_window_grows, 2);
+  CHECK_EQ(fill(&h, st), 8 * MIB);
+  /* a hint of 0 (unknown) changes nothing */
+  h_credit(&h, 10, MIB, 0);
+  CHECK_EQ(fill(&h, st), MIB);
+  h_close(&h);
+}
+
+/* stream_credit_max <= stream_credit: the window never grows. */
+static void test_credit_fixed(void) {
+  harness h;
+  CHECK_FATAL(h_open(&h, MIB, MIB) == 0);
+  h_session(&h, 1);
+  wt_app_stream *st = g_app.st[0];
+  CHECK_FATAL(st != NULL);
+  CHECK_EQ(fill(&h, st), MIB);
+  h_credit(&h, 10, MIB, 16 * MIB);
+  CHECK_EQ(wt_app_ctx_get_stats(h.ctx)->send_window_grows, 0);
+  CHECK_EQ(fill(&h, st), MIB);
+  h_close(&h);
+}
+
+/* The streams of one session share the growth (max - initial in all); a
+ * stream that is freed gives its share back. */
+static void test_credit_session_budget(void) {
+  harness h;
+  CHECK_FATAL(h_open(&h, MIB, 4 * MIB) == 0);
+  h_session(&h, 3);
+  CHECK_FATAL(g_app.st[0] && g_app.st[1] && g_app.st[2]);
+  h_credit(&h, 10, 0, 3 * MIB); /* stream 10: +2 MiB of the 3 */
+  h_credit(&h, 11, 0, 8 * MIB); /* stream 11: +1 MiB, what is left */
+  h_credit(&h, 12, 0, 8 * MIB); /* stream 12: nothing left */
+  CHECK_EQ(fill(&h, g_app.st[0]), 3 * MIB);
+  CHECK_EQ(fill(&h, g_app.st[1]), 2 * MIB);
+  CHECK_EQ(fill(&h, g_app.st[2]), MIB);
+  CHECK_EQ(wt_app_ctx_get_stats(h.ctx)->send_window_grows, 2);
+
+  /* stream 10 ends: its 2 MiB of growth return to the session */
+  wt_msg m = {.kind = WT_EV_STREAM_CLOSE, .h = 10};
+  h_event(&h, &m);
+  h_drain(&h);
+  CHECK(g_app.st[0] == NULL);
+  h_credit(&h, 12, 0, 8 * MIB);
+  CHECK_EQ(fill(&h, g_app.st[2]), 2 * MIB);
+  CHECK_EQ(wt_app_ctx_get_stats(h.ctx)->send_window_grows, 3);
+  h_close(&h);
+}
+
+int main(void) {
+  WT_RUN(test_credit_grows);
+  WT_RUN(test_credit_fixed);
+  WT_RUN(test_credit_session_budget);
+  WT_DONE();
+}
