@@ -529,8 +529,9 @@ static void br_release_unref(void *arg, const uint8_t *data, size_t len) {
  * (wt_app_ctx.c grows a stream's credit up to it, within its cap). 0 when
  * unknown. */
 static uint64_t br_window_hint(const br_stream *bst) {
+  wt_session *s = bst->st ? wt_stream_session(bst->st) : NULL;
   wt_conn_info ci;
-  if (!bst->st || wt_conn_get_info(wt_session_conn(wt_stream_session(bst->st)), &ci) < 0) {
+  if (!s || wt_conn_get_info(wt_session_conn(s), &ci) < 0) {
     return 0;
   }
   return ci.cwnd > UINT64_MAX / 2 ? UINT64_MAX : 2 * ci.cwnd;
