@@ -27,9 +27,10 @@ _Static_assert(offsetof(wt_addr, len) == offsetof(wt_io_addr, len), "wt_addr lay
 
 #define SHARD_MS                1000000ull
 #define SHARD_DRAIN_DEFAULT     (5000 * SHARD_MS)
-#define SHARD_INLINE_ROUNDS     4 /* inline worker turns per shard turn */
-#define SHARD_SPIN_BACKOFF_MAX  4 /* spins that run out shorten the next, to 1/16 */
-#define SHARD_SPIN_DEFAULT      0 /* ns; wt_shard_config.spin_ns: off (see wt_shard.h) */
+#define SHARD_INLINE_ROUNDS     4            /* inline worker turns per shard turn */
+#define SHARD_SPIN_BACKOFF_MAX  4            /* spins that run out shorten the next, to 1/16 */
+#define SHARD_SPIN_DEFAULT      0            /* ns; wt_shard_config.spin_ns: off (see wt_shard.h) */
+#define SHARD_RX_SLICE_DEFAULT  (250 * 1000) /* ns; wt_shard_config.rx_slice_ns */
 #define SHARD_FINAL_FLUSH_NS    (250 * SHARD_MS) /* last CONNECTION_CLOSEs after close_all */
 #define SHARD_RX_FAIL_MAX       100              /* consecutive failed receives: give up */
 #define SHARD_CMD_RING          16               /* controller commands in flight */
@@ -66,6 +67,8 @@ struct wt_shard {
   wt_io_tx txio[WT_SHARD_TX_ENTRIES];
   unsigned tx_head, tx_n;
   wt_io_pkt rx[WT_SHARD_RX_BATCH];
+  unsigned rx_pos, rx_n; /* rx[rx_pos, rx_n): received, not yet handled (a cut slice); valid
+                            until the next wt_io_recv */
   wt_stats_loop loop;
   /* several shards: forwarding and the controller */
   wt_fwd_port port;
@@ -97,6 +100,7 @@ void wt_shard_config_default(wt_shard_config *c) {
   memset(c, 0, sizeof(*c));
   c->drain_timeout_ns = SHARD_DRAIN_DEFAULT;
   c->spin_ns = SHARD_SPIN_DEFAULT;
+  c->rx_slice_ns = SHARD_RX_SLICE_DEFAULT;
   c->n_shards = 1;
   c->notify_fd = -1;
   c->builtin_apps = 1;
@@ -312,6 +316,9 @@ int wt_shard_new(wt_shard **out, const wt_shard_config *cfg) {
     return WT_ERR_NOMEM;
   }
   sh->cfg = *cfg;
+  if (sh->cfg.rx_slice_ns == 0) {
+    sh->cfg.rx_slice_ns = SHARD_RX_SLICE_DEFAULT;
+  }
   sh->wakefd = -1;
   int rv = shard_setup(sh);
   if (rv < 0) {
@@ -536,30 +543,65 @@ static int shard_tx(wt_shard *sh, uint64_t now) {
 
 /* ------------------------------------------------------------------ receive */
 
-static int shard_rx(wt_shard *sh, uint64_t now) {
-  for (int round = 0; round < WT_SHARD_RX_ROUNDS; round++) {
-    int n = wt_io_recv(sh->io, sh->rx, WT_SHARD_RX_BATCH);
-    if (n < 0) {
-      WT_LOG_WARN_RL(5, "receive failed: %s", wt_err_str(n));
-      return ++sh->rx_fail >= SHARD_RX_FAIL_MAX ? WT_ERR_IO : 0;
+/* Handle one received datagram: to its owner shard (returns 0), or into
+ * the engine (returns 1). */
+static int shard_rx_one(wt_shard *sh, const wt_io_pkt *p, uint64_t now) {
+  if (sh->has_port) {
+    /* the DCID names the owner (wt_steer.h); others get it, once */
+    uint32_t owner = wt_steer_owner(p->data, p->len, sh->cfg.n_shards);
+    if (owner < sh->cfg.n_shards && owner != sh->cfg.shard_id) {
+      wt_fwd_send(&sh->port, owner, p->data, p->len, &p->local, &p->peer, p->ecn);
+      return 0;
     }
-    sh->rx_fail = 0;
-    for (int i = 0; i < n; i++) {
-      const wt_io_pkt *p = &sh->rx[i];
-      if (sh->has_port) {
-        /* the DCID names the owner (wt_steer.h); others get it, once */
-        uint32_t owner = wt_steer_owner(p->data, p->len, sh->cfg.n_shards);
-        if (owner < sh->cfg.n_shards && owner != sh->cfg.shard_id) {
-          wt_fwd_send(&sh->port, owner, p->data, p->len, &p->local, &p->peer, p->ecn);
-          continue;
+  }
+  wt_path path;
+  memcpy(&path.local, &p->local, sizeof(path.local));
+  memcpy(&path.remote, &p->peer, sizeof(path.remote));
+  wt_engine_recv(sh->eng, &path, p->data, p->len, p->ecn, now);
+  return 1;
+}
+
+/* The turn has spent its slice on handshake work: stop receiving, send the
+ * replies; the next turn goes on at once (rx[rx_pos, rx_n) first). */
+static int shard_rx_cut(wt_shard *sh) {
+  sh->loop.rx_sliced++;
+  sh->more_rx = 1;
+  return 0;
+}
+
+/* Receive up to WT_SHARD_RX_ROUNDS batches. Once a long-header datagram (a
+ * handshake packet: TLS work) was handled and the turn is older than
+ * rx_slice_ns, receiving stops for this turn; the rest of the batch stays
+ * in rx[] for the next one. */
+static int shard_rx(wt_shard *sh, uint64_t now) {
+  int hs = 0;
+  for (int round = 0; round < WT_SHARD_RX_ROUNDS; round++) {
+    int full = 1;
+    if (sh->rx_pos == sh->rx_n) {
+      if (hs && wt_shard_clock_ns() - now >= sh->cfg.rx_slice_ns) {
+        return shard_rx_cut(sh);
+      }
+      int n = wt_io_recv(sh->io, sh->rx, WT_SHARD_RX_BATCH);
+      if (n < 0) {
+        sh->rx_pos = sh->rx_n = 0;
+        WT_LOG_WARN_RL(5, "receive failed: %s", wt_err_str(n));
+        return ++sh->rx_fail >= SHARD_RX_FAIL_MAX ? WT_ERR_IO : 0;
+      }
+      sh->rx_fail = 0;
+      sh->rx_pos = 0;
+      sh->rx_n = (unsigned)n;
+      full = n == WT_SHARD_RX_BATCH;
+    }
+    while (sh->rx_pos < sh->rx_n) {
+      const wt_io_pkt *p = &sh->rx[sh->rx_pos++];
+      if (shard_rx_one(sh, p, now) && p->len > 0 && (p->data[0] & 0x80)) {
+        hs = 1;
+        if (sh->rx_pos < sh->rx_n && wt_shard_clock_ns() - now >= sh->cfg.rx_slice_ns) {
+          return shard_rx_cut(sh);
         }
       }
-      wt_path path;
-      memcpy(&path.local, &p->local, sizeof(path.local));
-      memcpy(&path.remote, &p->peer, sizeof(path.remote));
-      wt_engine_recv(sh->eng, &path, p->data, p->len, p->ecn, now);
     }
-    if (n < WT_SHARD_RX_BATCH) {
+    if (!full) {
       return 0;
     }
   }
@@ -821,7 +863,7 @@ int wt_shard_run(wt_shard *sh) {
     if (sh->has_port) {
       wt_fwd_reclaim(&sh->port);
     }
-    if ((ev & WT_IO_EV_READABLE) && shard_rx(sh, now) < 0) {
+    if ((ev & WT_IO_EV_READABLE || sh->rx_pos < sh->rx_n) && shard_rx(sh, now) < 0) {
       WT_LOG_ERROR("the socket keeps failing: stopping");
       return WT_ERR_IO;
     }

@@ -86,6 +86,13 @@ typedef struct wt_shard_config {
    * traffic (paced echo RTT p50 -20 %) but costs CPU under floods, and
    * inline apps (wt_runtime_config.inline_apps) remove the hop instead. */
   uint64_t spin_ns;
+  /* Receiving stops for the turn once handshake packets (long headers) have
+   * been handled for this long since the turn began: the replies are sent,
+   * then receiving goes on (next turn, no sleep). A burst of new connections
+   * then gets its first answers after one slice rather than after the whole
+   * batch's TLS work (~0.5 ms each). Default 250 us; 0 = the default;
+   * UINT64_MAX = never cut short. */
+  uint64_t rx_slice_ns;
   /* several shards (wt_runtime.h); the defaults make a standalone shard */
   uint32_t shard_id, n_shards;  /* this shard's index among n_shards (0 of 1) */
   int reuseport;                /* the socket joins a SO_REUSEPORT group (default 0) */

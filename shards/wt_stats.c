@@ -107,7 +107,8 @@ int wt_stats_format_json(const wt_stats_snapshot *s, char *buf, size_t cap) {
         {"sink_bytes", a->sink_bytes}, {"sink_datagrams", a->sink_datagrams});
   GROUP(&w, "loop", {"turns", s->loop.turns}, {"rx_bounded", s->loop.rx_bounded},
         {"tx_blocked", s->loop.tx_blocked}, {"tx_dropped", s->loop.tx_dropped},
-        {"spin_hits", s->loop.spin_hits}, {"spin_miss", s->loop.spin_miss});
+        {"spin_hits", s->loop.spin_hits}, {"spin_miss", s->loop.spin_miss},
+        {"rx_sliced", s->loop.rx_sliced});
   GROUP(&w, "forwarding", {"out", s->fwd.forwarded_out}, {"in", s->fwd.forwarded_in},
         {"drops", s->fwd.forward_drops});
   GROUP(&w, "links", {"events", s->links.events}, {"events_overflowed", s->links.events_overflowed},

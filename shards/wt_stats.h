@@ -48,6 +48,8 @@ typedef struct wt_stats_loop {
   uint64_t tx_dropped; /* tx entries dropped because the socket failed */
   uint64_t spin_hits;  /* spins before sleeping that a worker's command ended */
   uint64_t spin_miss;  /* ... that ran out (spin_ns) and slept */
+  uint64_t rx_sliced;  /* turns that stopped receiving after handshake work used up the
+                          slice (wt_shard_config.rx_slice_ns): replies go out first */
 } wt_stats_loop;
 
 /* The shard's side of its application links (wt_bridge.h, wt_link.h). */

@@ -23,6 +23,7 @@ _Static_assert(offsetof(wt_addr, len) == offsetof(wt_io_addr, len), "wt_addr lay
 
 #define WB_RX_BATCH      64
 #define WB_RX_ROUNDS     16
+#define WB_RX_SLICE      (250 * 1000) /* ns of handshake work before sending (as the shard) */
 #define WB_TX_ENTRIES    64
 #define WB_TX_BUF        ((size_t)WB_TX_ENTRIES * WT_IO_MAX_UDP_PAYLOAD)
 #define WB_PAT_LEN       (251 * 256)
@@ -86,6 +87,8 @@ typedef struct wb_w {
   uint64_t bytes_total, bytes_at_measure;
   int measuring_bytes;
   wt_io_stats io_at_measure; /* the datapath's counters when MEASURE began */
+  wt_io_pkt rx[WB_RX_BATCH];
+  unsigned rx_pos, rx_n; /* rx[rx_pos, rx_n): received, not yet handled */
   uint64_t waits, waits_rx, waits_at_measure, waits_rx_at_measure;
   uint64_t count_share, hs_started_measured;
   uint64_t dl_size; /* bytes of one /source transfer */
@@ -949,22 +952,33 @@ static int tx_flush(wb_w *w, wb_tx *t, uint64_t now) {
   return tx_send(w, t) && r > 0;
 }
 
-/* Receive and process what is there; returns the datagrams taken. */
+/* Receive and process what is there; returns the datagrams taken. Like the
+ * shard (wt_shard.c, rx_slice_ns): once handshake packets (long headers)
+ * took WB_RX_SLICE, it returns so the answers go out; the rest of the batch
+ * waits in w->rx (valid until the next wt_io_recv) for the next call. */
 static uint64_t rx_all(wb_w *w) {
-  wt_io_pkt pkts[WB_RX_BATCH];
-  uint64_t got = 0;
+  uint64_t got = 0, t0 = wb_now();
   for (int round = 0; round < WB_RX_ROUNDS; round++) {
-    int n = wt_io_recv(w->io, pkts, WB_RX_BATCH);
-    if (n <= 0) {
-      return got;
+    if (w->rx_pos == w->rx_n) {
+      int n = wt_io_recv(w->io, w->rx, WB_RX_BATCH);
+      if (n <= 0) {
+        w->rx_pos = w->rx_n = 0;
+        return got;
+      }
+      w->rx_pos = 0;
+      w->rx_n = (unsigned)n;
+      got += (uint64_t)n;
     }
-    got += (uint64_t)n;
     uint64_t now = wb_now();
-    for (int i = 0; i < n; i++) {
+    while (w->rx_pos < w->rx_n) {
+      const wt_io_pkt *k = &w->rx[w->rx_pos++];
       wt_path p;
       p.local = w->path.local;
-      memcpy(&p.remote, &pkts[i].peer, sizeof(p.remote));
-      wt_engine_recv(w->eng, &p, pkts[i].data, pkts[i].len, pkts[i].ecn, now);
+      memcpy(&p.remote, &k->peer, sizeof(p.remote));
+      wt_engine_recv(w->eng, &p, k->data, k->len, k->ecn, now);
+      if (k->len > 0 && (k->data[0] & 0x80) && wb_now() - t0 >= WB_RX_SLICE) {
+        return got;
+      }
     }
   }
   return got;
@@ -1180,7 +1194,7 @@ void *wb_worker(void *arg) {
     int more = tx_flush(w, tx, now);
     wake = wb_min(wake, wt_engine_next_expiry(w->eng));
     wake = wb_min(wake, now + 20 * WB_MS); /* look at the phase often enough */
-    int64_t timeout = more || wake <= now ? 0 : (int64_t)(wake - now);
+    int64_t timeout = more || wake <= now || w->rx_pos < w->rx_n ? 0 : (int64_t)(wake - now);
     int ev = wt_io_wait(w->io, timeout);
     if (ev < 0) {
       wb_error(t, "wait failed: %s", wt_err_str(ev));

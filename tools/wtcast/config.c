@@ -25,6 +25,7 @@ const wtc_key wtc_keys[] = {
     {"runtime", "workers", "--workers"},
     {"runtime", "app_workers", "--app-workers"},
     {"runtime", "spin_us", "--spin-us"},
+    {"runtime", "rx_slice_us", "--rx-slice-us"},
     {"runtime", "io", "--io"},
     {"runtime", "steering", "--steering"},
     {"apps", "stream_send_window", "--stream-send-window"},

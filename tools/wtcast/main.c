@@ -101,6 +101,11 @@ static const char usage_text[] =
     "  --keylog-file FILE     append TLS secrets (SSLKEYLOGFILE format) to FILE: anyone\n"
     "                         holding it can decrypt the traffic (debugging only; logs a\n"
     "                         warning)\n"
+    "  --rx-slice-us N        once handshake packets have been handled for N\n"
+    "                         microseconds in a loop turn, a shard sends the replies\n"
+    "                         before receiving more, 1..1000000 (default 250; 0 = never:\n"
+    "                         a burst of new connections then waits for the whole\n"
+    "                         batch's TLS work)\n"
     "  --stream-send-window BYTES\n"
     "                         bytes an application stream may have written and not yet\n"
     "                         acknowledged, at first (default 1048576) ...\n"
@@ -240,6 +245,7 @@ static const char *const known_opts[] = {
     "--retry",
     "--app-workers",
     "--spin-us",
+    "--rx-slice-us",
     "--stream-send-window",
     "--stream-send-window-max",
     "--http",
@@ -349,6 +355,9 @@ static int parse_opt(opts *o, const char *name, const char *val, char *err, size
   } else if (!strcmp(name, "--spin-us")) {
     NUM(0, 1000);
     c->spin_ns = num * 1000;
+  } else if (!strcmp(name, "--rx-slice-us")) {
+    NUM(0, 1000000);
+    c->rx_slice_ns = num ? num * 1000 : UINT64_MAX;
   } else if (!strcmp(name, "--http") || !strcmp(name, "--metrics")) {
     wt_io_addr a;
     if (wt_io_addr_parse(val, &a) < 0) {
