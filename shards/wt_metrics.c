@@ -91,6 +91,9 @@ static const metric_def shard_defs[] = {
      "result=\"answered\"", offsetof(wt_stats_snapshot, loop.spin_hits)},
     {"loop_spins_total", M_COUNTER, NULL, "result=\"ran_out\"",
      offsetof(wt_stats_snapshot, loop.spin_miss)},
+    {"loop_rx_sliced_total", M_COUNTER,
+     "turns that sent replies before receiving more, after handshake work (--rx-slice-us)", "",
+     offsetof(wt_stats_snapshot, loop.rx_sliced)},
 };
 
 static uint64_t field(const wt_stats_snapshot *s, size_t off) {
