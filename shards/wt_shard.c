@@ -190,6 +190,7 @@ static int shard_open_engine(wt_shard *sh, uint64_t now) {
   ec.origins = c->origins;
   ec.n_origins = c->n_origins;
   ec.keylog_file = c->keylog_file;
+  ec.tls_ciphers = c->tls_ciphers;
   if (c->qlog_dir) {
     uint32_t max = c->qlog_max_open ? c->qlog_max_open : SHARD_QLOG_MAX_OPEN;
     sh->qlogs = calloc(max, sizeof(*sh->qlogs));

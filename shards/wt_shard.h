@@ -73,6 +73,8 @@ typedef struct wt_shard_config {
   void *routes_arg;
   wt_apps_config apps;     /* their configuration */
   const char *keylog_file; /* NULL = off (debugging: TLS secrets, SSLKEYLOGFILE) */
+  const char *tls_ciphers; /* TLS 1.3 suites offered, wolfSSL names joined by ':'
+                              (wt_engine_config.tls_ciphers); NULL = the default */
   const char *qlog_dir;    /* NULL = off: DIR/<odcid hex>.sqlog per traced connection */
   uint32_t qlog_sample;    /* trace 1 in N connections (0, 1 = all) */
   uint32_t qlog_max_open;  /* traces open at once at most (default 256; more are

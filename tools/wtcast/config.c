@@ -14,6 +14,7 @@ const wtc_key wtc_keys[] = {
     {"server", "key", "--key"},
     {"server", "origins", "--origin"},
     {"server", "retry", "--retry"},
+    {"server", "tls_ciphers", "--tls-ciphers"},
     {"server", "secret_file", "--key-file"},
     {"server", "max_conns", "--max-conns"},
     {"server", "max_sessions", "--max-sessions"},

@@ -73,6 +73,10 @@ static const char usage_text[] =
     "                         64 hex digits, or at least 32 bytes (the first 32 are\n"
     "                         used); default: random per process\n"
     "  --retry MODE           auto, always or never (default auto)\n"
+    "  --tls-ciphers LIST     TLS 1.3 suites to offer, in order, joined by ':' from\n"
+    "                         TLS13-AES128-GCM-SHA256, TLS13-AES256-GCM-SHA384 and\n"
+    "                         TLS13-CHACHA20-POLY1305-SHA256 (default: all three, that\n"
+    "                         order; ChaCha20 only if its self-test passed)\n"
     "  --app-workers N        application worker threads, 1..64 (default: as many as\n"
     "                         shards); 'inline' runs the applications on the shard\n"
     "                         threads instead (no thread hop: least latency and CPU\n"
@@ -243,6 +247,7 @@ static const char *const known_opts[] = {
     "--steering",
     "--key-file",
     "--retry",
+    "--tls-ciphers",
     "--app-workers",
     "--spin-us",
     "--rx-slice-us",
@@ -282,6 +287,30 @@ static int is_known_opt(const char *name) {
       return -1;                                                                                   \
     }                                                                                              \
   } while (0)
+
+/* --tls-ciphers: a non-empty ':'-separated list of TLS 1.3 suite names
+ * (wolfSSL's), so a typo is refused here rather than by every shard's TLS
+ * set-up. Returns 0, or -1 with a reason in err. */
+static int check_ciphers(const char *val, char *err, size_t cap) {
+  static const char *const known[] = {"TLS13-AES128-GCM-SHA256", "TLS13-AES256-GCM-SHA384",
+                                      "TLS13-CHACHA20-POLY1305-SHA256"};
+  const char *p = val;
+  do {
+    size_t n = strcspn(p, ":");
+    int ok = 0;
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+      ok |= n == strlen(known[i]) && !strncmp(p, known[i], n);
+    }
+    if (!ok) {
+      return opt_err(err, cap,
+                     "--tls-ciphers: '%.*s' is not one of TLS13-AES128-GCM-SHA256, "
+                     "TLS13-AES256-GCM-SHA384, TLS13-CHACHA20-POLY1305-SHA256",
+                     (int)(n < 64 ? n : 64), p);
+    }
+    p += n;
+  } while (*p++ == ':');
+  return 0;
+}
 
 /* Apply one option and its value: 1, 0 if the option is unknown, -1 with a
  * reason in err. val must outlive the process's use of it. */
@@ -370,6 +399,11 @@ static int parse_opt(opts *o, const char *name, const char *val, char *err, size
     }
   } else if (!strcmp(name, "--key-file")) {
     o->secret_file = val;
+  } else if (!strcmp(name, "--tls-ciphers")) {
+    if (check_ciphers(val, err, cap) < 0) {
+      return -1;
+    }
+    c->tls_ciphers = val;
   } else if (!strcmp(name, "--retry")) {
     if (!strcmp(val, "auto")) {
       c->retry_mode = WT_RETRY_AUTO;
