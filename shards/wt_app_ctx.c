@@ -30,8 +30,8 @@ struct wt_app_stream {
   int64_t credit;             /* bytes we may still write */
   int64_t window;             /* credit + bytes written and not yet released: starts at
                                  cfg.stream_credit, grows with the shard's hint up to
-                                 cfg.stream_credit_max */
-  int64_t grown;              /* window - its start: counted in as->grown */
+                                 cfg.stream_credit_max (its growth, window - stream_credit,
+                                 is counted in as->grown) */
   uint64_t unconsumed;        /* manual credit: delivered, not yet consumed */
 };
 
@@ -173,7 +173,9 @@ static void stream_free(wt_app_ctx *ctx, wt_app_stream *st) {
     wt_hmap_del(&ctx->tokens, st->token);
   }
   if (st->as) {
-    st->as->grown -= st->grown;
+    if (st->window > 0) {
+      st->as->grown -= st->window - (int64_t)ctx->cfg.stream_credit;
+    }
     WT_DLIST_REMOVE(&st->as->streams, st);
   }
   free(st);
@@ -380,7 +382,6 @@ static void stream_credit(wt_app_ctx *ctx, wt_app_stream *st, uint64_t n, uint64
     }
     if (to > st->window) {
       st->credit += to - st->window;
-      st->grown += to - st->window;
       as->grown += to - st->window;
       st->window = to;
       ctx->stats.send_window_grows++;
