@@ -7,7 +7,7 @@
  * for the portable and io_uring backends, all in the same run. Prints the
  * configuration, each run (received packets/s, payload Gbit/s, system calls
  * per packet on each side) and the median of R runs. Asserts nothing
- * (docs/performance.md: "How to measure honestly").
+ * (docs/benchmarks.md: "How to measure honestly").
  *
  * usage: bench_udp [--runs R] [--secs S]   (defaults 3 and 2) */
 #define _GNU_SOURCE

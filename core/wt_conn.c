@@ -62,7 +62,7 @@ static int cb_get_new_cid(ngtcp2_conn *qc, ngtcp2_cid *cid, uint8_t *token, size
   if (cidlen > sizeof(buf)) {
     return NGTCP2_ERR_CALLBACK_FAILURE;
   }
-  /* Same shard rule as the first CID (architecture.md "Connection IDs"). */
+  /* Same shard rule as the first CID (docs/architecture.md "Connection IDs"). */
   for (int tries = 0; tries < 4; tries++) {
     if (wt_engine_new_cid(c->e, buf, cidlen, token) != 0) {
       return NGTCP2_ERR_CALLBACK_FAILURE;
@@ -423,7 +423,7 @@ static void conn_params(wt_engine *e, ngtcp2_transport_params *p) {
   p->initial_max_stream_data_uni = cfg->initial_max_stream_data;
   p->initial_max_data = cfg->initial_max_data;
   p->initial_max_streams_bidi = cfg->initial_max_streams_bidi;
-  /* webtransport-wire.md section 2: >= 3 (control + 2 QPACK) + WT uni. */
+  /* docs/protocol.md section 2: >= 3 (control + 2 QPACK) + WT uni. */
   p->initial_max_streams_uni = cfg->initial_max_streams_uni < 3 ? 3 : cfg->initial_max_streams_uni;
   p->max_idle_timeout = cfg->idle_timeout_ns;
   p->active_connection_id_limit = 8;
@@ -826,7 +826,7 @@ static void conn_arm_grace(wt_conn *c, const char *why) {
   }
   /* Not at once: Chromium posts the close to the page as a task, and a
    * CONNECTION_CLOSE processed before that task runs turns the close into
-   * "Connection lost" (webtransport-wire.md section 4). */
+   * "Connection lost" (docs/protocol.md section 4). */
   uint64_t grace = 3 * ngtcp2_conn_get_pto(c->qc);
   if (grace > WT_CLOSE_GRACE_PTO_CAP) {
     grace = WT_CLOSE_GRACE_PTO_CAP;

@@ -218,7 +218,7 @@ struct wt_conn {
   int qlog_on, qlog_fin;
   char qlog_name[2 * WT_CID_MAXLEN + 1];
 
-  /* our control stream, taken over from nghttp3 (webtransport-wire.md 6.2) */
+  /* our control stream, taken over from nghttp3 (docs/protocol.md 6.2) */
   int64_t ctrl_sid, qenc_sid, qdec_sid;
   wt_ctrl_rewriter rw;
   wt_sendbuf ctrl_out;
@@ -367,7 +367,7 @@ void wt_session_gc_free(wt_session *s);
 wt_session *wt_conn_find_session(wt_conn *c, int64_t id);
 /* The session became open: session_open, then its buffered streams/datagrams. */
 void wt_session_opened(wt_session *s);
-/* End the session once (webtransport-wire.md section 4). */
+/* End the session once (docs/protocol.md section 4). */
 void wt_session_end(wt_session *s, uint32_t code, const uint8_t *reason, size_t reason_len,
                     int clean);
 void wt_session_refused_client(wt_session *s, int status);

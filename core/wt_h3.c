@@ -1,6 +1,6 @@
 /* wt_h3.c: the HTTP/3 layer of a connection (nghttp3) and the WebTransport
  * parts around it: our control stream taken over from nghttp3 so the WT
- * SETTINGS can be appended (webtransport-wire.md section 6.2), the peer's
+ * SETTINGS can be appended (docs/protocol.md section 6.2), the peer's
  * SETTINGS observed, and the extended CONNECT (RFC 9220,
  * draft-ietf-webtrans-http3 section 3) on both sides. */
 #define WT_LOG_MODULE "h3"
@@ -74,7 +74,7 @@ static int h3_acked_stream_data(nghttp3_conn *h3, int64_t sid, uint64_t datalen,
     return 0;
   }
   wt_sendbuf_ack(&s->cap_out, datalen);
-  /* webtransport-wire.md section 4: once our CLOSE capsule is acknowledged
+  /* docs/protocol.md section 4: once our CLOSE capsule is acknowledged
    * and no session is left, close the connection (some clients never read
    * capsules and would keep it open), after a grace period. */
   if (c->is_server && s->close_sent && s->cap_out.acked >= s->close_end) {
@@ -195,7 +195,7 @@ int wt_h3_respond(wt_conn *c, wt_session *s, int status) {
   snprintf(st, sizeof(st), "%03d", status > 0 && status < 1000 ? status : 500);
   nghttp3_nv nva[2] = {
       {(uint8_t *)":status", (uint8_t *)st, 7, 3, NGHTTP3_NV_FLAG_NONE},
-      /* webtransport-wire.md section 3: draft-02 peers look for this. */
+      /* docs/protocol.md section 3: draft-02 peers look for this. */
       {(uint8_t *)"sec-webtransport-http3-draft", (uint8_t *)"draft02", 28, 7,
        NGHTTP3_NV_FLAG_NONE},
   };
@@ -212,7 +212,7 @@ int wt_h3_respond(wt_conn *c, wt_session *s, int status) {
 }
 
 static void h3_reject_stream(wt_conn *c, wt_session *s, uint64_t code) {
-  /* draft-ietf-webtrans-http3 section 3.2 / webtransport-wire.md section 3:
+  /* draft-ietf-webtrans-http3 section 3.2 / docs/protocol.md section 3:
    * too many sessions -> reset the CONNECT stream with H3_REQUEST_REJECTED. */
   ngtcp2_conn_shutdown_stream(c->qc, 0, s->id, code);
   s->state = WT_SS_REFUSED;
@@ -231,7 +231,7 @@ static int h3_server_request(wt_conn *c, wt_session *s, int fin) {
     h3_reject_stream(c, s, WT_H3_REQUEST_REJECTED);
     return 0;
   } else if (!wt_connect_origin_allowed(e->cfg.origins, e->cfg.n_origins, s->origin)) {
-    status = 403; /* webtransport-wire.md section 3 */
+    status = 403; /* docs/protocol.md section 3 */
   } else if (c->n_open_sessions + c->n_pending_sessions >= e->cfg.max_sessions_per_conn) {
     h3_reject_stream(c, s, WT_H3_REQUEST_REJECTED);
     return 0;
@@ -317,7 +317,7 @@ static int h3_reset_stream(nghttp3_conn *h3, int64_t sid, uint64_t code, void *u
 
 static int h3_shutdown_cb(nghttp3_conn *h3, int64_t id, void *ud) {
   wt_conn *c = ud;
-  /* GOAWAY means drain for every session (webtransport-wire.md section 1). */
+  /* GOAWAY means drain for every session (docs/protocol.md section 1). */
   c->goaway_recv = 1;
   for (wt_link *l = c->sessions.next; l != &c->sessions;) {
     wt_session *s = wt_container_of(l, wt_session, link);
@@ -384,7 +384,7 @@ int wt_h3_setup(wt_conn *c) {
     nghttp3_conn_set_max_client_streams_bidi(c->h3, p->initial_max_streams_bidi);
   }
   /* The control stream first (QUIC stream 3 on a server): Deno takes the
-   * first uni stream as the control stream (webtransport-wire.md 5). */
+   * first uni stream as the control stream (docs/protocol.md 5). */
   if (ngtcp2_conn_open_uni_stream(c->qc, &c->ctrl_sid, NULL) != 0 ||
       ngtcp2_conn_open_uni_stream(c->qc, &c->qenc_sid, NULL) != 0 ||
       ngtcp2_conn_open_uni_stream(c->qc, &c->qdec_sid, NULL) != 0) {

@@ -1,5 +1,5 @@
 /* wt_session.c: WebTransport sessions, streams and datagrams
- * (draft-ietf-webtrans-http3, webtransport-wire.md sections 1 and 4):
+ * (draft-ietf-webtrans-http3, docs/protocol.md sections 1 and 4):
  * the session state machine, the peer-stream demux (WT streams never reach
  * nghttp3), buffering of streams/datagrams that arrive before their session,
  * flow-control credit for WT streams, and the public session/stream API. */
@@ -96,7 +96,7 @@ static void stream_app_close(wt_stream *st) {
 }
 
 /* Abort both directions of a stream with h3_code and make it a zombie
- * (webtransport-wire.md section 4: SESSION_GONE; section 4 buffering:
+ * (docs/protocol.md section 4: SESSION_GONE; section 4 buffering:
  * BUFFERED_STREAM_REJECTED). */
 static void stream_abort(wt_stream *st, uint64_t h3_code) {
   wt_conn *c = st->c;
@@ -331,7 +331,7 @@ void wt_session_end(wt_session *s, uint32_t code, const uint8_t *reason, size_t 
   e->st.sessions_active--;
   e->st.sessions_closed++;
   c->closed_ids[c->n_closed_ids++ % WT_CLOSED_IDS] = (uint64_t)s->id;
-  /* webtransport-wire.md section 4: reset the send side and STOP_SENDING
+  /* docs/protocol.md section 4: reset the send side and STOP_SENDING
    * the receive side of every stream with SESSION_GONE. */
   while (!wt_list_empty(&s->streams)) {
     wt_stream *st = wt_container_of(s->streams.next, wt_stream, s_link);
@@ -446,7 +446,7 @@ int wt_session_queue_capsule(wt_session *s, const uint8_t *data, size_t len, int
 
 /* ------------------------------------------------------------ peer streams */
 
-/* Streams come from the engine's pool (architecture.md: per-owner pools;
+/* Streams come from the engine's pool (docs/architecture.md: per-owner pools;
  * the sanitizer build makes each one a plain malloc). */
 static wt_stream *stream_alloc(wt_conn *c) {
   wt_stream *st = wt_pool_get(&c->e->stream_pool);
@@ -497,7 +497,7 @@ void wt_stream_free(wt_stream *st) {
 }
 
 /* The stream is HTTP/3 after all: replay its prefix to nghttp3
- * (webtransport-wire.md section 6.1). */
+ * (docs/protocol.md section 6.1). */
 static int stream_to_h3(wt_conn *c, wt_stream *st, const uint8_t *data, size_t len, int fin) {
   size_t blen = 0;
   const uint8_t *b = wt_stream_hdr_buffered(&st->hdr, &blen);

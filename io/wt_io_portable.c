@@ -301,7 +301,7 @@ static void tx_put_msg(pio *io, unsigned m, const wt_io_tx *t, unsigned txi, siz
   unsigned nseg = 1;
   if (segsize != 0) {
     nseg = (unsigned)((len + segsize - 1) / segsize);
-    /* GSO discipline (docs/style.md 8): equal segments, the last may be
+    /* GSO discipline (docs/architecture.md, Conventions 8): equal segments, the last may be
      * shorter, and the train within the limits the kernel accepts. */
     assert(segsize <= WT_IO_MAX_UDP_PAYLOAD && len <= WT_IO_MAX_UDP_PAYLOAD);
     assert(nseg >= 2 && nseg <= WT_IO_GSO_MAX_SEGMENTS);

@@ -1,5 +1,5 @@
 /* wt_io_uring.c: the io_uring datapath backend (docs/architecture.md,
- * "Datapath (io/)"; docs/style.md rule 9).
+ * "Datapath (io/)" and "Conventions" rule 9).
  *
  * One ring per wt_io (so per shard thread), set up with
  * SINGLE_ISSUER|DEFER_TASKRUN (plain flags if the kernel refuses them):
@@ -438,7 +438,7 @@ static int tx_prep(uio *u, unsigned s, const wt_io_tx *t, unsigned txi, size_t o
   unsigned nseg = 1;
   if (segsize != 0) {
     nseg = (unsigned)((len + segsize - 1) / segsize);
-    /* GSO discipline (docs/style.md 8): equal segments, the last may be
+    /* GSO discipline (docs/architecture.md, Conventions 8): equal segments, the last may be
      * shorter, and the run within the limits the kernel accepts. */
     assert(segsize <= WT_IO_MAX_UDP_PAYLOAD && len <= WT_IO_MAX_UDP_PAYLOAD);
     assert(nseg >= 2 && nseg <= WT_IO_GSO_MAX_SEGMENTS);

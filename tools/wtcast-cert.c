@@ -3,7 +3,7 @@
  *
  * W3C WebTransport, "serverCertificateHashes": the browser accepts a pinned
  * certificate only if it is X.509v3, has an ECDSA P-256 key, is currently
- * valid, and its validity period is at most 14 days (docs/webtransport-wire.md
+ * valid, and its validity period is at most 14 days (docs/protocol.md
  * section 5). The value to pin is the SHA-256 of the certificate DER.
  *
  * The TBSCertificate is encoded here rather than through wolfSSL's Cert

@@ -8,7 +8,7 @@
 //   /pub?ch=X, /sub?ch=X  a small relay: publisher datagrams go to every
 //                    subscriber; each publisher uni stream is copied to one
 //                    new uni stream per subscriber
-// Deno's quirks (docs/webtransport-wire.md): its send streams never send FIN
+// Deno's quirks (docs/protocol.md section 5): its send streams never send FIN
 // (readers must count bytes), and a session close closes the connection.
 //
 // Run: deno run --unstable-net --allow-net --allow-read deno_wt_server.ts PORT CERT KEY

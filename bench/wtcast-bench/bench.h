@@ -1,5 +1,5 @@
 /* bench.h: internals of wtcast-bench, the load generator and benchmark
- * driver (issue 7; docs/performance.md).
+ * driver (issue 7; docs/benchmarks.md).
  *
  * main.c parses the options, runs the scenario --runs times (alternating
  * with a --compare peer it starts itself), samples the server's CPU time and

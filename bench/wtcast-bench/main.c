@@ -1,5 +1,5 @@
 /* wtcast-bench: load generator and benchmark driver for WebTransport servers
- * (issue 7, docs/performance.md).
+ * (issue 7, docs/benchmarks.md).
  *
  *   wtcast-bench --scenario NAME --url URL [--cert-hash HEX | --ca FILE]
  *     [--sessions N] [--concurrency N] [--count N] [--size BYTES] [--rate R]

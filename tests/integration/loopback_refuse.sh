@@ -27,7 +27,7 @@ wt_jcheck "good origin: status 200, echo verified" "$T/good.json" \
   "s0['status'] == 200 and ops['echo']['verified']"
 
 # No Origin header (Deno, native clients): the policy applies only to
-# browsers' Origin (webtransport-wire.md section 3).
+# browsers' Origin (docs/protocol.md section 3).
 wt_client "$T/noorigin.json" "$WT_URL/echo" --echo hello --timeout 20000
 wt_expect_rc "no Origin header is accepted" 0 "$WT_RC"
 

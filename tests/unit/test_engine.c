@@ -958,7 +958,7 @@ static void scenario_server_close(int loss_pm) {
   CHECK(cs->clean);
   CHECK(bx->closed);
   /* Our CLOSE was acknowledged and no session is left: the server closes
-   * the connection (webtransport-wire.md section 4), but only after a grace
+   * the connection (docs/protocol.md section 4), but only after a grace
    * period (close_grace_ns, at least 3 x PTO) so the peer can hand the
    * close to its application first. */
   uint64_t grace = g_close_grace_ns == UINT64_MAX ? 200 * MS : g_close_grace_ns;

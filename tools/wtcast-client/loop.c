@@ -165,7 +165,7 @@ static uint64_t cl_conn_tick(cl_conn *cn, uint64_t now) {
     }
     if (any_close && cn->wc) {
       /* Give the CLOSE capsule time to be acknowledged before the
-       * connection goes (webtransport-wire.md section 4). */
+       * connection goes (docs/protocol.md section 4). */
       uint64_t hs = cn->t_first_reply > cn->t_start ? cn->t_first_reply - cn->t_start : 0;
       cn->state = CL_CS_LINGER;
       cn->linger_until =
