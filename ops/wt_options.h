@@ -19,7 +19,8 @@
  *
  * Adding an option: one row in wt_options.c (and, if the value lands in a
  * new place, that field in its struct), then regenerate the two packaged
- * files with the commands above. docs/architecture.md walks through it.
+ * files: `cmake --build build --target options-docs`
+ * (packaging/options-docs.cmake). docs/architecture.md walks through it.
  *
  * Ownership: wt_options_set copies every string it keeps; the copies belong
  * to the wt_options and live until wt_options_free, so the pointers stored

@@ -15,7 +15,8 @@ wt_expect_rc "--check-config on wtcast.conf.example" 0 $?
 wt_check "example: reported ok" grep -q 'ok$' "$T/ex.out"
 
 # --- the example and the man page's OPTIONS are what the option table
-# generates (ops/wt_options.c; regenerate them with these hidden flags)
+# generates (ops/wt_options.c; regenerate them with
+# `cmake --build build --target options-docs`, which runs these hidden flags)
 "$W" --print-config-example >"$T/gen.conf"
 wt_check "wtcast.conf.example = wtcast --print-config-example" \
   cmp "$T/gen.conf" "$WTCAST_SRC/packaging/wtcast.conf.example"
