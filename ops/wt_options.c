@@ -712,6 +712,16 @@ int wt_options_set(wt_options *o, const char *name, const char *val, char *err, 
   return rv < 0 ? -1 : 1;
 }
 
+const char *wt_options_enum_name(const char *name, int value) {
+  const wt_option *r = wt_options_find(name);
+  for (size_t i = 0; r && r->type == WT_OPT_ENUM && r->names[i].name; i++) {
+    if (r->names[i].value == value) {
+      return r->names[i].name;
+    }
+  }
+  return "?";
+}
+
 const wt_option *wt_options_missing(const wt_options *o) {
   for (size_t i = 0; i < wt_options_count; i++) {
     const wt_option *r = &wt_options_table[i];

@@ -116,6 +116,10 @@ const wt_option *wt_options_find_key(const char *section, const char *key);
  * in 1..10000000"); o is unchanged then. */
 int wt_options_set(wt_options *o, const char *name, const char *val, char *err, size_t cap);
 
+/* The name of value of ENUM option name ("--retry", WT_RETRY_AUTO ->
+ * "auto"), or "?" if there is none. */
+const char *wt_options_enum_name(const char *name, int value);
+
 /* The first REQUIRED row o lacks, or NULL. */
 const wt_option *wt_options_missing(const wt_options *o);
 

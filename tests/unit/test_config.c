@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "wt_config.h"
+#include "wt_io.h"
 #include "wt_log.h"
 #include "wt_options.h"
 
@@ -336,6 +337,9 @@ static void test_values_land(void) {
   CHECK_EQ(o.rt.steering, 0);
   CHECK_EQ(wt_options_set(&o, "--retry", "never", err, sizeof(err)), 1);
   CHECK_EQ(o.rt.shard.engine.retry_mode, WT_RETRY_NEVER);
+  CHECK(!strcmp(wt_options_enum_name("--retry", o.rt.shard.engine.retry_mode), "never"));
+  CHECK(!strcmp(wt_options_enum_name("--io", WT_IO_BACKEND_PORTABLE), "portable"));
+  CHECK(!strcmp(wt_options_enum_name("--max-conns", 1), "?"));
   CHECK_EQ(wt_options_set(&o, "--log-level", "WARNING", err, sizeof(err)), 1);
   CHECK_EQ(o.log_level, WT_LOG_LEVEL_WARN);
   CHECK_EQ(wt_options_set(&o, "--echo-max-pending", "2048", err, sizeof(err)), 1);

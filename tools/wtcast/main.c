@@ -399,8 +399,6 @@ static void http_url(const char *listen, uint16_t port, char *buf, size_t cap) {
   snprintf(buf, cap, "http://%s/", s);
 }
 
-static const char *const retry_names[] = {"auto", "always", "never"};
-
 int main(int argc, char **argv) {
   wt_options o;
   wt_options_init(&o);
@@ -463,7 +461,7 @@ int main(int argc, char **argv) {
   rc.on_reload = http ? on_reload : NULL;
   rc.reload_arg = &dc;
   WT_LOG_INFO("retry mode %s; stateless reset and token secret %s",
-              retry_names[o.rt.shard.engine.retry_mode],
+              wt_options_enum_name("--retry", o.rt.shard.engine.retry_mode),
               o.secret_file ? "from the key file" : "random");
   wt_runtime *rt;
   char why[256];
