@@ -299,8 +299,7 @@ const wt_option wt_options_table[] = {
      .min = 0,
      .max = WT_RUNTIME_MAX_WORKERS,
      .parse = parse_app_workers,
-     .def_note = "as many as shards",
-     .example = "4",
+     .def = "0",
      .help = "application worker threads (0: as many as shards); 'inline' runs the applications "
              "on the shard threads instead (no thread hop: least latency and CPU for light apps; "
              "a slow app then delays its shard)"},
