@@ -104,6 +104,7 @@ void wt_shard_config_default(wt_shard_config *c) {
   c->n_shards = 1;
   c->notify_fd = -1;
   c->builtin_apps = 1;
+  wt_engine_config_default(&c->engine, 1);
   wt_apps_config_default(&c->apps);
 }
 
@@ -164,33 +165,13 @@ static void shard_qlog_write(void *user, const char *name, const void *data, siz
 
 static int shard_open_engine(wt_shard *sh, uint64_t now) {
   const wt_shard_config *c = &sh->cfg;
-  wt_engine_config ec;
-  wt_engine_config_default(&ec, 1);
+  wt_engine_config ec = c->engine;
   ec.cert_file = c->cert_file;
   ec.key_file = c->key_file;
   ec.shard_id = c->shard_id;
   ec.n_shards = c->n_shards ? c->n_shards : 1;
   ec.static_secret = c->static_secret;
-  ec.retry_mode = c->retry_mode;
-  if (c->max_sessions_per_conn) {
-    ec.max_sessions_per_conn = c->max_sessions_per_conn;
-  }
-  if (c->max_conns) {
-    ec.max_conns = c->max_conns;
-  }
-  if (c->max_conns_per_ip) {
-    ec.max_conns_per_ip = c->max_conns_per_ip;
-  }
-  if (c->handshake_timeout_ns) {
-    ec.handshake_timeout_ns = c->handshake_timeout_ns;
-  }
-  if (c->idle_timeout_ns) {
-    ec.idle_timeout_ns = c->idle_timeout_ns;
-  }
-  ec.origins = c->origins;
-  ec.n_origins = c->n_origins;
   ec.keylog_file = c->keylog_file;
-  ec.tls_ciphers = c->tls_ciphers;
   if (c->qlog_dir) {
     uint32_t max = c->qlog_max_open ? c->qlog_max_open : SHARD_QLOG_MAX_OPEN;
     sh->qlogs = calloc(max, sizeof(*sh->qlogs));
@@ -199,7 +180,6 @@ static int shard_open_engine(wt_shard *sh, uint64_t now) {
     }
     ec.qlog_write = shard_qlog_write;
     ec.qlog_user = sh;
-    ec.qlog_sample = c->qlog_sample;
   }
   sh->max_payload = ec.max_udp_payload ? ec.max_udp_payload : 1452;
   wt_engine_callbacks cb;

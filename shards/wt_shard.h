@@ -45,6 +45,7 @@
 
 #include "wt_app.h"
 #include "wt_apps.h"
+#include "wt_engine.h"
 #include "wt_fwd.h"
 #include "wt_io.h"
 #include "wt_link.h"
@@ -60,23 +61,18 @@ typedef struct wt_shard wt_shard;
 typedef struct wt_shard_config {
   const char *listen;               /* "ADDR:PORT" (wt_io_addr_parse syntax); required */
   const char *cert_file, *key_file; /* PEM; required */
-  const char *const *origins;       /* allowed Origins ... */
-  size_t n_origins;                 /* ... of this many; 0 = any */
-  uint32_t max_sessions_per_conn;   /* 0 = engine default */
-  uint32_t max_conns;               /* 0 = engine default */
-  uint32_t max_conns_per_ip;        /* 0 = engine default (per shard) */
-  uint64_t handshake_timeout_ns;    /* 0 = engine default */
-  uint64_t idle_timeout_ns;         /* 0 = engine default */
-  uint64_t drain_timeout_ns;        /* graceful shutdown bound, default 5 s */
-  int builtin_apps;                 /* route /echo, /source, /sink, /pub, /sub (default 1) */
-  wt_app_routes_fn routes;          /* an embedding program's own routes (wt_app.h), or NULL */
+  /* the engine's settings (wt_engine_config_default; origins, limits,
+   * timeouts, tls_ciphers, retry_mode, qlog_sample ...), handed to
+   * wt_engine_new as they are; the shard sets cert_file, key_file,
+   * shard_id, n_shards, static_secret, keylog_file and the qlog hooks */
+  wt_engine_config engine;
+  uint64_t drain_timeout_ns; /* graceful shutdown bound, default 5 s */
+  int builtin_apps;          /* route /echo, /source, /sink, /pub, /sub (default 1) */
+  wt_app_routes_fn routes;   /* an embedding program's own routes (wt_app.h), or NULL */
   void *routes_arg;
   wt_apps_config apps;     /* their configuration */
   const char *keylog_file; /* NULL = off (debugging: TLS secrets, SSLKEYLOGFILE) */
-  const char *tls_ciphers; /* TLS 1.3 suites offered, wolfSSL names joined by ':'
-                              (wt_engine_config.tls_ciphers); NULL = the default */
   const char *qlog_dir;    /* NULL = off: DIR/<odcid hex>.sqlog per traced connection */
-  uint32_t qlog_sample;    /* trace 1 in N connections (0, 1 = all) */
   uint32_t qlog_max_open;  /* traces open at once at most (default 256; more are
                               skipped and counted) */
   int io_backend;          /* WT_IO_BACKEND_* (default AUTO) */
@@ -100,7 +96,6 @@ typedef struct wt_shard_config {
   int reuseport;                /* the socket joins a SO_REUSEPORT group (default 0) */
   const uint8_t *static_secret; /* 32 bytes shared by every shard (stateless reset
                                    tokens); NULL = random per engine */
-  int retry_mode;               /* WT_RETRY_* (wt_engine.h) */
   wt_fwd *fwd;                  /* forwarding mesh when n_shards > 1, else NULL */
   int controlled;               /* commands from a controller thread (wt_shard_post) */
   int notify_fd;                /* controlled: eventfd written after a snapshot is

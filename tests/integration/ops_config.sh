@@ -14,6 +14,23 @@ W=$WT_BIN/wtcast
 wt_expect_rc "--check-config on wtcast.conf.example" 0 $?
 wt_check "example: reported ok" grep -q 'ok$' "$T/ex.out"
 
+# --- the example and the man page's OPTIONS are what the option table
+# generates (ops/wt_options.c; regenerate them with
+# `cmake --build build --target options-docs`, which runs these hidden flags)
+"$W" --print-config-example >"$T/gen.conf"
+wt_check "wtcast.conf.example = wtcast --print-config-example" \
+  cmp "$T/gen.conf" "$WTCAST_SRC/packaging/wtcast.conf.example"
+"$W" --print-man-options >"$T/gen.man"
+sed -n '/^\.\\" BEGIN OPTIONS$/,/^\.\\" END OPTIONS$/p' "$WTCAST_SRC/packaging/wtcast.1" |
+  sed '1d;$d' >"$T/man.opts"
+wt_check "wtcast.1 OPTIONS = wtcast --print-man-options" cmp "$T/gen.man" "$T/man.opts"
+# --help lists every option of the table (every key's [--twin] in the example)
+"$W" --help >"$T/help.out"
+for opt in $(grep -o '\[--[a-z-]*\]' "$T/gen.conf" | tr -d '[]' | sort -u); do
+  grep -q -- "^  $opt " "$T/help.out" || wt_failc "--help lacks $opt"
+done
+wt_check "--help lists the config keys' options" grep -q -- '--max-conns-per-ip N' "$T/help.out"
+
 # --- a file with one error of each kind, on known lines
 cat >"$T/bad.conf" <<'CONF'
 ; line 1: a comment

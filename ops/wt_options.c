@@ -1,0 +1,896 @@
+/* wt_options.c: the option table and what is made from it (wt_options.h). */
+#include "wt_options.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wt_engine.h"
+#include "wt_io.h"
+#include "wt_log.h"
+
+#define MS_NS 1000000ull
+#define US_NS 1000ull
+
+/* The field of a row: offset and size in wt_options. */
+#define AT(field) .off = offsetof(wt_options, field), .size = sizeof(((wt_options *)0)->field)
+
+static int opt_err(char *err, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int opt_err(char *err, size_t cap, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, cap, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+/* ------------------------------------------------------------ value checks */
+
+/* Decimal in [min, max], digits only: 0, or -1 with err set. */
+static int parse_num(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out,
+                     char *err, size_t cap) {
+  uint64_t v = 0;
+  if (!*s || strlen(s) > 20) {
+    return opt_err(err, cap, "%s: '%s' is not a number", opt, s);
+  }
+  for (const char *p = s; *p; p++) {
+    if (*p < '0' || *p > '9' || v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10) {
+      return opt_err(err, cap, "%s: '%s' is not a number", opt, s);
+    }
+    v = v * 10 + (uint64_t)(*p - '0');
+  }
+  if (v < min || v > max) {
+    return opt_err(err, cap, "%s: must be in %llu..%llu", opt, (unsigned long long)min,
+                   (unsigned long long)max);
+  }
+  *out = v;
+  return 0;
+}
+
+/* --tls-ciphers: a non-empty ':'-separated list of TLS 1.3 suite names
+ * (wolfSSL's), so a typo is refused here rather than by every shard's TLS
+ * set-up. */
+static int check_ciphers(const char *val, char *err, size_t cap) {
+  static const char *const known[] = {"TLS13-AES128-GCM-SHA256", "TLS13-AES256-GCM-SHA384",
+                                      "TLS13-CHACHA20-POLY1305-SHA256"};
+  const char *p = val;
+  do {
+    size_t n = strcspn(p, ":");
+    int ok = 0;
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+      ok |= n == strlen(known[i]) && !strncmp(p, known[i], n);
+    }
+    if (!ok) {
+      return opt_err(err, cap,
+                     "--tls-ciphers: '%.*s' is not one of TLS13-AES128-GCM-SHA256, "
+                     "TLS13-AES256-GCM-SHA384, TLS13-CHACHA20-POLY1305-SHA256",
+                     (int)(n < 64 ? n : 64), p);
+    }
+    p += n;
+  } while (*p++ == ':');
+  return 0;
+}
+
+static int check_dir(const char *val, char *err, size_t cap) {
+  return *val ? 0 : opt_err(err, cap, "--qlog-dir: empty directory name");
+}
+
+static int check_file(const char *val, char *err, size_t cap) {
+  return *val ? 0 : opt_err(err, cap, "--keylog-file: empty file name");
+}
+
+/* --app-workers: N, or "inline" (the applications on the shard threads). */
+static int parse_app_workers(wt_options *o, const wt_option *opt, const char *val, char *err,
+                             size_t cap) {
+  uint64_t n = 0;
+  if (!strcmp(val, "inline")) {
+    o->rt.inline_apps = 1;
+    return 0;
+  }
+  if (parse_num(opt->name, val, opt->min, opt->max, &n, err, cap) < 0) {
+    return -1;
+  }
+  o->rt.app_workers = (uint32_t)n;
+  o->rt.inline_apps = 0;
+  return 0;
+}
+
+/* --log-level: wt_log's names (and digits), case-insensitive. */
+static int parse_log_level(wt_options *o, const wt_option *opt, const char *val, char *err,
+                           size_t cap) {
+  int lvl = wt_log_level_parse(val);
+  if (lvl < 0) {
+    return opt_err(err, cap, "%s: '%s' is not one of error, warn, info, debug, trace", opt->name,
+                   val);
+  }
+  o->log_level = lvl;
+  return 0;
+}
+
+/* ---------------------------------------------------------------- the table */
+
+static const wt_option_name retry_names[] = {
+    {"auto", WT_RETRY_AUTO}, {"always", WT_RETRY_ALWAYS}, {"never", WT_RETRY_NEVER}, {NULL, 0}};
+static const wt_option_name io_names[] = {{"auto", WT_IO_BACKEND_AUTO},
+                                          {"uring", WT_IO_BACKEND_URING},
+                                          {"portable", WT_IO_BACKEND_PORTABLE},
+                                          {NULL, 0}};
+static const wt_option_name on_off[] = {{"on", 1}, {"off", 0}, {NULL, 0}};
+static const wt_option_name log_formats[] = {
+    {"text", WT_LOG_FORMAT_TEXT}, {"json", WT_LOG_FORMAT_JSON}, {NULL, 0}};
+
+const wt_option wt_options_table[] = {
+    /* [server] */
+    {.name = "--listen",
+     .section = "server",
+     .key = "listen",
+     .arg = "ADDR:PORT",
+     .type = WT_OPT_ADDR,
+     .flags = WT_OPT_REQUIRED,
+     AT(rt.shard.listen),
+     .hint = "127.0.0.1:4433 or [::]:4433",
+     .example = "[::]:4433",
+     .help = "UDP address to serve: 127.0.0.1:4433, [::]:4433, 0.0.0.0:0 ... (port 0 picks a free "
+             "port; the real one is printed)"},
+    {.name = "--cert",
+     .section = "server",
+     .key = "cert",
+     .arg = "FILE",
+     .type = WT_OPT_STR,
+     .flags = WT_OPT_REQUIRED,
+     AT(rt.shard.cert_file),
+     .example = "/etc/wtcast/cert.pem",
+     .help = "PEM certificate chain. SIGHUP (systemctl reload wtcast) reads it and the key again: "
+             "new connections use them, live sessions are kept"},
+    {.name = "--key",
+     .section = "server",
+     .key = "key",
+     .arg = "FILE",
+     .type = WT_OPT_STR,
+     .flags = WT_OPT_REQUIRED,
+     AT(rt.shard.key_file),
+     .example = "/etc/wtcast/key.pem",
+     .help = "PEM private key"},
+    {.name = "--cert-rotate",
+     .section = "server",
+     .key = "cert_rotate_s",
+     .arg = "SECONDS",
+     .type = WT_OPT_UINT,
+     AT(cert_rotate_s),
+     .min = 1,
+     .max = WT_OPTIONS_CERT_ROTATE_MAX_S,
+     .scale = 1,
+     .def_note = "off",
+     .example = "259200",
+     .help = "serverCertificateHashes deployments: replace the certificate with a new short-lived "
+             "self-signed one every this many seconds; the next one waits in CERT.next/KEY.next "
+             "and /cert-hashes.json (on the --http listener) publishes both hashes, so pages can "
+             "pin both; the switch is a reload"},
+    {.name = "--origin",
+     .section = "server",
+     .key = "origins",
+     .arg = "LIST",
+     .type = WT_OPT_LIST,
+     AT(rt.shard.engine.origins),
+     .off_count = offsetof(wt_options, rt.shard.engine.n_origins),
+     .def_note = "any",
+     .example = "https://a.example,http://127.0.0.1:8080",
+     .help = "comma-separated allowed Origins"},
+    {.name = "--retry",
+     .section = "server",
+     .key = "retry",
+     .arg = "MODE",
+     .type = WT_OPT_ENUM,
+     AT(rt.shard.engine.retry_mode),
+     .names = retry_names,
+     .def = "auto",
+     .help = "address validation with Retry: auto (while many handshakes are in progress), "
+             "always or never"},
+    {.name = "--tls-ciphers",
+     .section = "server",
+     .key = "tls_ciphers",
+     .arg = "LIST",
+     .type = WT_OPT_STR,
+     AT(rt.shard.engine.tls_ciphers),
+     .check = check_ciphers,
+     .def_note = "all three, in that order; ChaCha20 only if its self-test passed",
+     .example = "TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384",
+     .help = "TLS 1.3 suites to offer, in order, joined by ':' from TLS13-AES128-GCM-SHA256, "
+             "TLS13-AES256-GCM-SHA384 and TLS13-CHACHA20-POLY1305-SHA256"},
+    {.name = "--key-file",
+     .section = "server",
+     .key = "secret_file",
+     .arg = "FILE",
+     .type = WT_OPT_STR,
+     AT(secret_file),
+     .def_note = "random per process",
+     .example = "/etc/wtcast/secret",
+     .help = "secret shared by every shard (and by other processes or nodes using the same file) "
+             "for stateless reset tokens and Retry tokens: 64 hex digits, or at least 32 bytes "
+             "(the first 32 are used)"},
+    {.name = "--max-conns",
+     .section = "server",
+     .key = "max_conns",
+     .arg = "N",
+     .type = WT_OPT_UINT,
+     AT(rt.shard.engine.max_conns),
+     .min = 1,
+     .max = 10000000,
+     .scale = 1,
+     .def = "100000",
+     .help = "QUIC connections at most"},
+    {.name = "--max-conns-per-ip",
+     .section = "server",
+     .key = "max_conns_per_ip",
+     .arg = "N",
+     .type = WT_OPT_UINT,
+     AT(rt.shard.engine.max_conns_per_ip),
+     .min = 1,
+     .max = 10000000,
+     .scale = 1,
+     .def = "64",
+     .help = "connections per source address (IPv4 address, IPv6 /64) per shard; more get "
+             "CONNECTION_REFUSED"},
+    {.name = "--handshake-timeout",
+     .section = "server",
+     .key = "handshake_timeout_ms",
+     .arg = "MS",
+     .type = WT_OPT_UINT,
+     AT(rt.shard.engine.handshake_timeout_ns),
+     .min = 100,
+     .max = 600000,
+     .scale = MS_NS,
+     .def = "10000",
+     .help = "drop a connection whose handshake is not done after this many milliseconds"},
+    {.name = "--max-sessions",
+     .section = "server",
+     .key = "max_sessions",
+     .arg = "N",
+     .type = WT_OPT_UINT,
+     AT(rt.shard.engine.max_sessions_per_conn),
+     .min = 1,
+     .max = 65535,
+     .scale = 1,
+     .def = "16",
+     .help = "WebTransport sessions per connection"},
+    {.name = "--idle-timeout",
+     .section = "server",
+     .key = "idle_timeout_ms",
+     .arg = "MS",
+     .type = WT_OPT_UINT,
+     AT(rt.shard.engine.idle_timeout_ns),
+     .min = 1,
+     .max = 86400000,
+     .scale = MS_NS,
+     .def = "30000",
+     .help = "close idle connections after this many milliseconds"},
+    {.name = "--drain-timeout",
+     .section = "server",
+     .key = "drain_timeout_ms",
+     .arg = "MS",
+     .type = WT_OPT_UINT,
+     AT(rt.shard.drain_timeout_ns),
+     .min = 0,
+     .max = 3600000,
+     .scale = MS_NS,
+     .def = "5000",
+     .help = "on SIGINT/SIGTERM (GOAWAY and DRAIN to every session), wait up to this many "
+             "milliseconds for clients to leave before closing (a second signal closes at once)"},
+    /* [runtime] */
+    {.name = "--workers",
+     .section = "runtime",
+     .key = "workers",
+     .arg = "N",
+     .type = WT_OPT_UINT,
+     AT(rt.workers),
+     .min = 1,
+     .max = WT_RUNTIME_MAX_WORKERS,
+     .scale = 1,
+     .def_note = "online CPUs",
+     .example = "4",
+     .help = "shards: threads pinned to CPUs, one socket each in one SO_REUSEPORT group"},
+    {.name = "--app-workers",
+     .section = "runtime",
+     .key = "app_workers",
+     .arg = "N",
+     .type = WT_OPT_FUNC,
+     AT(rt.app_workers),
+     .min = 0,
+     .max = WT_RUNTIME_MAX_WORKERS,
+     .parse = parse_app_workers,
+     .def = "0",
+     .help = "application worker threads (0: as many as shards); 'inline' runs the applications "
+             "on the shard threads instead (no thread hop: least latency and CPU for light apps; "
+             "a slow app then delays its shard)"},
+    {.name = "--spin-us",
+     .section = "runtime",
+     .key = "spin_us",
+     .arg = "N",
+     .type = WT_OPT_UINT,
+     AT(rt.shard.spin_ns),
+     .min = 0,
+     .max = 1000,
+     .scale = US_NS,
+     .def = "0",
+     .help = "after handing work to a worker, a shard polls for the answer up to this many "
+             "microseconds before sleeping (0: sleep at once)"},
+    {.name = "--rx-slice-us",
+     .section = "runtime",
+     .key = "rx_slice_us",
+     .arg = "N",
+     .type = WT_OPT_UINT,
+     .flags = WT_OPT_ZERO_MAX,
+     AT(rt.shard.rx_slice_ns),
+     .min = 0,
+     .max = 1000000,
+     .scale = US_NS,
+     .def = "250",
+     .help = "once handshake packets have been handled for this many microseconds in a loop "
+             "turn, a shard sends the replies before receiving more (0 = never: a burst of new "
+             "connections then waits for the whole batch's TLS work)"},
+    {.name = "--io",
+     .section = "runtime",
+     .key = "io",
+     .arg = "BACKEND",
+     .type = WT_OPT_ENUM,
+     AT(rt.shard.io_backend),
+     .names = io_names,
+     .def = "auto",
+     .help = "UDP datapath: auto (io_uring if usable, else portable), uring (fail if "
+             "unavailable) or portable"},
+    {.name = "--steering",
+     .section = "runtime",
+     .key = "steering",
+     .arg = "on|off",
+     .type = WT_OPT_ENUM,
+     AT(rt.steering),
+     .names = on_off,
+     .def = "on",
+     .help = "steer datagrams to their shard by Connection ID with a reuseport BPF program (off: "
+             "the kernel hashes by address and the shards forward to each other)"},
+    /* [apps] */
+    {.name = "--stream-send-window",
+     .section = "apps",
+     .key = "stream_send_window",
+     .arg = "BYTES",
+     .type = WT_OPT_UINT,
+     AT(rt.stream_send_window),
+     .min = 16384,
+     .max = (uint64_t)1 << 30,
+     .scale = 1,
+     .def_note = "1048576",
+     .example = "1048576",
+     .help = "bytes an application stream may have written and not yet acknowledged, at first "
+             "(at least one worker buffer)"},
+    {.name = "--stream-send-window-max",
+     .section = "apps",
+     .key = "stream_send_window_max",
+     .arg = "BYTES",
+     .type = WT_OPT_UINT,
+     AT(rt.stream_send_window_max),
+     .min = 16384,
+     .max = (uint64_t)1 << 30,
+     .scale = 1,
+     .def_note = "8388608",
+     .example = "8388608",
+     .help = "... and at most: a stream's window grows to twice its connection's congestion "
+             "window up to this (not above --stream-send-window: no growth). One stream's rate "
+             "is at most window / RTT"},
+    {.name = "--source-max-bytes",
+     .section = "apps",
+     .key = "source_max_bytes",
+     .arg = "N",
+     .type = WT_OPT_UINT,
+     AT(rt.shard.apps.source_max_bytes),
+     .min = 1,
+     .max = UINT64_MAX / 2,
+     .scale = 1,
+     .def = "1000000000000",
+     .help = "largest N for /source?bytes=N"},
+    {.name = "--echo-max-pending",
+     .section = "apps",
+     .key = "echo_max_pending",
+     .arg = "N",
+     .type = WT_OPT_UINT,
+     AT(rt.shard.apps.echo_max_pending),
+     .min = 1024,
+     .max = (uint64_t)1 << 40,
+     .scale = 1,
+     .def = "16777216",
+     .help = "bytes an /echo stream may hold back before it is reset"},
+    {.name = "--relay-lag-max",
+     .section = "apps",
+     .key = "relay_lag_max",
+     .arg = "N",
+     .type = WT_OPT_UINT,
+     AT(rt.shard.apps.relay_lag_max),
+     .min = 1024,
+     .max = (uint64_t)1 << 40,
+     .scale = 1,
+     .def = "4194304",
+     .help = "relay: unacknowledged bytes per subscriber before groups are dropped"},
+    {.name = "--relay-group-max",
+     .section = "apps",
+     .key = "relay_group_max",
+     .arg = "N",
+     .type = WT_OPT_UINT,
+     AT(rt.shard.apps.relay_group_max),
+     .min = 0,
+     .max = (uint64_t)1 << 40,
+     .scale = 1,
+     .def = "2097152",
+     .help = "relay: bytes of the current group kept for late joiners"},
+    {.name = "--relay-max-channels",
+     .section = "apps",
+     .key = "relay_max_channels",
+     .arg = "N",
+     .type = WT_OPT_UINT,
+     AT(rt.shard.apps.relay_max_channels),
+     .min = 1,
+     .max = 1000000,
+     .scale = 1,
+     .def = "4096",
+     .help = "relay: channels at most"},
+    {.name = "--relay-max-subscribers",
+     .section = "apps",
+     .key = "relay_max_subscribers",
+     .arg = "N",
+     .type = WT_OPT_UINT,
+     AT(rt.shard.apps.relay_max_subscribers),
+     .min = 1,
+     .max = 10000000,
+     .scale = 1,
+     .def = "100000",
+     .help = "relay: subscribers per channel at most"},
+    /* [log] */
+    {.name = "--log-level",
+     .section = "log",
+     .key = "level",
+     .arg = "L",
+     .type = WT_OPT_FUNC,
+     AT(log_level),
+     .parse = parse_log_level,
+     .def = "info",
+     .help = "error, warn, info, debug or trace"},
+    {.name = "--log-format",
+     .section = "log",
+     .key = "format",
+     .arg = "F",
+     .type = WT_OPT_ENUM,
+     AT(log_format),
+     .names = log_formats,
+     .def = "text",
+     .help = "text (human) or json (one JSON object per line: ts, level, module, msg)"},
+    /* [metrics], [http] */
+    {.name = "--metrics",
+     .section = "metrics",
+     .key = "listen",
+     .arg = "ADDR:PORT",
+     .type = WT_OPT_ADDR,
+     AT(metrics_listen),
+     .hint = "127.0.0.1:8080",
+     .def_note = "off",
+     .example = "127.0.0.1:9464",
+     .help = "serve Prometheus metrics over HTTP at /metrics; keep it on a private address"},
+    {.name = "--http",
+     .section = "http",
+     .key = "listen",
+     .arg = "ADDR:PORT",
+     .type = WT_OPT_ADDR,
+     AT(http_listen),
+     .hint = "127.0.0.1:8080",
+     .def_note = "off",
+     .example = "127.0.0.1:8080",
+     .help = "also serve the relay demo page over plain HTTP (TCP): / is the page, /config.json "
+             "its WebTransport URL and certificate hash. Browsers treat http://127.0.0.1 and "
+             "http://localhost as secure contexts; other hosts need HTTPS in front"},
+    /* [debug] */
+    {.name = "--qlog-dir",
+     .section = "debug",
+     .key = "qlog_dir",
+     .arg = "DIR",
+     .type = WT_OPT_STR,
+     AT(rt.shard.qlog_dir),
+     .check = check_dir,
+     .def_note = "off",
+     .example = "/var/log/wtcast/qlog",
+     .help = "write a qlog (JSON-SEQ, DIR/<odcid>.sqlog) per sampled connection into this "
+             "directory (debugging)"},
+    {.name = "--qlog-sample",
+     .section = "debug",
+     .key = "qlog_sample",
+     .arg = "N",
+     .type = WT_OPT_UINT,
+     AT(rt.shard.engine.qlog_sample),
+     .min = 1,
+     .max = 1000000000,
+     .scale = 1,
+     .def_note = "every connection",
+     .example = "100",
+     .help = "qlog 1 in N connections"},
+    {.name = "--keylog-file",
+     .section = "debug",
+     .key = "keylog_file",
+     .arg = "FILE",
+     .type = WT_OPT_STR,
+     AT(rt.shard.keylog_file),
+     .check = check_file,
+     .def_note = "off",
+     .example = "/var/log/wtcast/keys.log",
+     .help = "append TLS secrets (SSLKEYLOGFILE format) to this file: anyone holding it can "
+             "decrypt the traffic (debugging only; wtcast logs a warning)"},
+    /* the command line only */
+    {.name = "--config",
+     .arg = "FILE",
+     .type = WT_OPT_ACTION,
+     .help = "read options from FILE (INI, see wtcast.conf.example); the command line overrides "
+             "it"},
+    {.name = "--check-config",
+     .arg = "FILE",
+     .type = WT_OPT_ACTION,
+     .help = "validate FILE, print every error as FILE:LINE: reason, exit 0 (valid) or 1"},
+    {.name = "--help", .type = WT_OPT_ACTION, .help = "this text"},
+};
+const size_t wt_options_count = sizeof(wt_options_table) / sizeof(wt_options_table[0]);
+
+/* ------------------------------------------------------------------ parsing */
+
+void wt_options_init(wt_options *o) {
+  memset(o, 0, sizeof(*o));
+  wt_runtime_config_default(&o->rt);
+  o->log_level = wt_log_get_level();
+  o->log_format = wt_log_get_format();
+}
+
+void wt_options_free(wt_options *o) {
+  for (size_t i = 0; i < o->n_owned; i++) {
+    free(o->owned[i]);
+  }
+  free(o->owned);
+  o->owned = NULL;
+  o->n_owned = o->cap_owned = 0;
+}
+
+/* Keep p (malloc'd) until wt_options_free; NULL if p is NULL or on OOM
+ * (p freed). */
+static void *keep(wt_options *o, void *p) {
+  if (p && o->n_owned == o->cap_owned) {
+    size_t n = o->cap_owned ? 2 * o->cap_owned : 16;
+    void **a = realloc(o->owned, n * sizeof(*a));
+    if (!a) {
+      free(p);
+      return NULL;
+    }
+    o->owned = a;
+    o->cap_owned = n;
+  }
+  if (p) {
+    o->owned[o->n_owned++] = p;
+  }
+  return p;
+}
+
+const wt_option *wt_options_find(const char *name) {
+  for (size_t i = 0; i < wt_options_count; i++) {
+    if (!strcmp(name, wt_options_table[i].name)) {
+      return &wt_options_table[i];
+    }
+  }
+  return NULL;
+}
+
+const wt_option *wt_options_find_key(const char *section, const char *key) {
+  for (size_t i = 0; i < wt_options_count; i++) {
+    const wt_option *r = &wt_options_table[i];
+    if (r->section && !strcmp(section, r->section) && !strcmp(key, r->key)) {
+      return r;
+    }
+  }
+  return NULL;
+}
+
+/* The field a row writes. */
+static void *field(wt_options *o, const wt_option *r) {
+  return (char *)o + r->off;
+}
+
+/* LIST: one allocation holds the pointers and a copy of the text. */
+static int set_list(wt_options *o, const wt_option *r, const char *val, char *err, size_t cap) {
+  size_t n = 1, len = strlen(val);
+  for (const char *p = val; *p; p++) {
+    n += *p == ',';
+  }
+  for (const char *p = val;; p++) {
+    if (*p == ' ' || ((*p == ',' || !*p) && (p == val || p[-1] == ','))) {
+      return opt_err(err, cap, "%s: '%s' is not a comma-separated list of origins", r->name, val);
+    }
+    if (!*p) {
+      break;
+    }
+  }
+  char **items = keep(o, malloc(n * sizeof(char *) + len + 1));
+  if (!items) {
+    return opt_err(err, cap, "out of memory");
+  }
+  char *text = (char *)(items + n);
+  memcpy(text, val, len + 1);
+  size_t i = 0;
+  items[i++] = text;
+  for (char *p = text; *p; p++) {
+    if (*p == ',') {
+      *p = '\0';
+      items[i++] = p + 1;
+    }
+  }
+  memcpy(field(o, r), &items, sizeof(items));
+  memcpy((char *)o + r->off_count, &n, sizeof(n));
+  return 0;
+}
+
+static int set_uint(wt_options *o, const wt_option *r, const char *val, char *err, size_t cap) {
+  uint64_t v = 0;
+  if (parse_num(r->name, val, r->min, r->max, &v, err, cap) < 0) {
+    return -1;
+  }
+  v = v == 0 && (r->flags & WT_OPT_ZERO_MAX) ? UINT64_MAX : v * r->scale;
+  if (r->size == sizeof(uint32_t)) {
+    uint32_t v32 = (uint32_t)v;
+    memcpy(field(o, r), &v32, sizeof(v32));
+  } else {
+    memcpy(field(o, r), &v, sizeof(v));
+  }
+  return 0;
+}
+
+static int set_enum(wt_options *o, const wt_option *r, const char *val, char *err, size_t cap) {
+  size_t n = 0;
+  for (; r->names[n].name; n++) {
+    if (!strcmp(val, r->names[n].name)) {
+      memcpy(field(o, r), &r->names[n].value, sizeof(int));
+      return 0;
+    }
+  }
+  char list[128] = "";
+  for (size_t i = 0; i < n; i++) {
+    size_t at = strlen(list);
+    snprintf(list + at, sizeof(list) - at, "%s%s",
+             i == 0   ? ""
+             : n == 2 ? " or "
+                      : ", ",
+             r->names[i].name);
+  }
+  return opt_err(err, cap, "%s: '%s' is not %s%s", r->name, val, n > 2 ? "one of " : "", list);
+}
+
+static int set_str(wt_options *o, const wt_option *r, const char *val, char *err, size_t cap) {
+  if (r->type == WT_OPT_ADDR) {
+    wt_io_addr a;
+    if (wt_io_addr_parse(val, &a) < 0) {
+      return opt_err(err, cap, "%s: '%s' is not ADDR:PORT (e.g. %s)", r->name, val, r->hint);
+    }
+  } else if (r->check && r->check(val, err, cap) < 0) {
+    return -1;
+  }
+  char *copy = keep(o, strdup(val));
+  if (!copy) {
+    return opt_err(err, cap, "out of memory");
+  }
+  memcpy(field(o, r), &copy, sizeof(copy));
+  return 0;
+}
+
+int wt_options_set(wt_options *o, const char *name, const char *val, char *err, size_t cap) {
+  const wt_option *r = wt_options_find(name);
+  if (!r || !r->arg) {
+    return 0;
+  }
+  int rv = 0;
+  switch (r->type) {
+  case WT_OPT_STR:
+  case WT_OPT_ADDR:
+    rv = set_str(o, r, val, err, cap);
+    break;
+  case WT_OPT_UINT:
+    rv = set_uint(o, r, val, err, cap);
+    break;
+  case WT_OPT_ENUM:
+    rv = set_enum(o, r, val, err, cap);
+    break;
+  case WT_OPT_LIST:
+    rv = set_list(o, r, val, err, cap);
+    break;
+  case WT_OPT_FUNC:
+    rv = r->parse(o, r, val, err, cap);
+    break;
+  case WT_OPT_ACTION:
+    break; /* the program's business */
+  default:
+    return opt_err(err, cap, "%s: bad table row", name); /* unreachable */
+  }
+  return rv < 0 ? -1 : 1;
+}
+
+const char *wt_options_enum_name(const char *name, int value) {
+  const wt_option *r = wt_options_find(name);
+  for (size_t i = 0; r && r->type == WT_OPT_ENUM && r->names[i].name; i++) {
+    if (r->names[i].value == value) {
+      return r->names[i].name;
+    }
+  }
+  return "?";
+}
+
+const wt_option *wt_options_missing(const wt_options *o) {
+  for (size_t i = 0; i < wt_options_count; i++) {
+    const wt_option *r = &wt_options_table[i];
+    const char *p;
+    if (r->flags & WT_OPT_REQUIRED) {
+      memcpy(&p, (const char *)o + r->off, sizeof(p));
+      if (!p) {
+        return r;
+      }
+    }
+  }
+  return NULL;
+}
+
+/* --------------------------------------------------------------- the texts */
+
+/* The help paragraph with the bounds and the default appended. */
+static void describe(const wt_option *r, char *buf, size_t cap) {
+  char range[64] = "";
+  if (r->type == WT_OPT_UINT || r->type == WT_OPT_FUNC) {
+    if (r->max) {
+      snprintf(range, sizeof(range), "%llu..%llu", (unsigned long long)r->min,
+               (unsigned long long)r->max);
+    }
+  }
+  char def[160] = "";
+  if (r->def) {
+    snprintf(def, sizeof(def), "default %s", r->def);
+  } else if (r->def_note) {
+    snprintf(def, sizeof(def), "default: %s", r->def_note);
+  }
+  if (range[0] || def[0]) {
+    snprintf(buf, cap, "%s (%s%s%s)", r->help, range, range[0] && def[0] ? "; " : "", def);
+  } else {
+    snprintf(buf, cap, "%s", r->help);
+  }
+}
+
+/* Print text word-wrapped: the first line continues the current one at
+ * column col, later ones start with prefix (its length is their column);
+ * lines end before width. man: a line must not start with '.' or '\''. */
+static void wrap(FILE *f, const char *text, size_t col, const char *prefix, size_t width, int man) {
+  const char *p = text;
+  int first = 1;
+  while (*p) {
+    size_t n = strcspn(p, " ");
+    if (!first && col + 1 + n > width) {
+      fprintf(f, "\n%s", prefix);
+      col = strlen(prefix);
+      first = 1;
+    }
+    if (!first) {
+      fputc(' ', f);
+      col++;
+    }
+    if (first && man && (*p == '.' || *p == '\'')) {
+      fputs("\\&", f);
+    }
+    for (size_t i = 0; i < n; i++) {
+      if (man && p[i] == '\\') {
+        fputs("\\e", f);
+      } else if (man && p[i] == '-' &&
+                 ((i > 0 && p[i - 1] == '-') || (i + 1 < n && p[i + 1] == '-'))) {
+        fputs("\\-", f); /* an option name's "--" */
+      } else {
+        fputc(p[i], f);
+      }
+    }
+    col += n;
+    first = 0;
+    p += n;
+    while (*p == ' ') {
+      p++;
+    }
+  }
+  fputc('\n', f);
+}
+
+#define HELP_COL   25
+#define HELP_WIDTH 80
+
+void wt_options_print_help(FILE *f) {
+  char text[1024];
+  for (size_t i = 0; i < wt_options_count; i++) {
+    const wt_option *r = &wt_options_table[i];
+    char head[64];
+    snprintf(head, sizeof(head), "  %s%s%s", r->name, r->arg ? " " : "", r->arg ? r->arg : "");
+    describe(r, text, sizeof(text));
+    fputs(head, f);
+    size_t col = strlen(head);
+    if (col + 1 > HELP_COL) {
+      fputc('\n', f);
+      col = 0;
+    }
+    fprintf(f, "%*s", (int)(HELP_COL - col), "");
+    wrap(f, text, HELP_COL, "                         ", HELP_WIDTH, 0);
+  }
+}
+
+static const char example_head[] =
+    "; wtcast.conf: configuration of the wtcast WebTransport server (INI).\n"
+    ";\n"
+    "; Every key has a command-line twin (shown in brackets); options given on the\n"
+    "; command line override the file. Check a file with\n"
+    ";     wtcast --check-config /etc/wtcast/wtcast.conf\n"
+    "; which prints every error as FILE:LINE: reason. Comments start with ';' or\n"
+    "; '#' at the start of a line (';' also after a value); lines are at most 200\n"
+    "; bytes; a key may appear once. The keys set below hold their defaults (the\n"
+    "; required ones an example); the commented ones show an example value.\n"
+    ";\n"
+    "; Generated from the option table (ops/wt_options.c) by\n"
+    ";     wtcast --print-config-example\n";
+
+void wt_options_print_config_example(FILE *f) {
+  char text[1200];
+  const char *section = NULL;
+  fputs(example_head, f);
+  for (size_t i = 0; i < wt_options_count; i++) {
+    const wt_option *r = &wt_options_table[i];
+    if (!r->section) {
+      continue;
+    }
+    if (!section || strcmp(section, r->section)) {
+      section = r->section;
+      fprintf(f, "\n[%s]\n", section);
+    }
+    char desc[1024];
+    describe(r, desc, sizeof(desc));
+    snprintf(text, sizeof(text), "%s [%s]", desc, r->name);
+    fputs("; ", f);
+    wrap(f, text, 2, "; ", 79, 0);
+    if (r->def) {
+      fprintf(f, "%s = %s\n", r->key, r->def);
+    } else {
+      fprintf(f, "%s%s = %s\n", r->flags & WT_OPT_REQUIRED ? "" : ";", r->key,
+              r->example ? r->example : "");
+    }
+  }
+}
+
+/* name with every '-' as "\-" (troff's minus: what a man page's options
+ * are written with). */
+static void man_name(FILE *f, const char *s) {
+  for (; *s; s++) {
+    if (*s == '-') {
+      fputs("\\-", f);
+    } else {
+      fputc(*s, f);
+    }
+  }
+}
+
+void wt_options_print_man(FILE *f) {
+  char text[1200];
+  for (size_t i = 0; i < wt_options_count; i++) {
+    const wt_option *r = &wt_options_table[i];
+    fputs(".TP\n", f);
+    fputs(r->arg ? ".BI " : ".B ", f);
+    man_name(f, r->name);
+    if (r->arg) {
+      fprintf(f, " \" %s\"", r->arg);
+    }
+    fputc('\n', f);
+    char desc[1024];
+    describe(r, desc, sizeof(desc));
+    if (r->section) {
+      snprintf(text, sizeof(text), "%s. File: [%s] %s.", desc, r->section, r->key);
+    } else {
+      snprintf(text, sizeof(text), "%s.", desc);
+    }
+    wrap(f, text, 0, "", 79, 1);
+  }
+}
