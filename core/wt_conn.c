@@ -66,7 +66,7 @@ static int cb_get_new_cid(ngtcp2_conn *qc, ngtcp2_cid *cid, uint8_t *token, size
   if (cidlen > sizeof(buf)) {
     return NGTCP2_ERR_CALLBACK_FAILURE;
   }
-  /* Same shard rule as the first CID (architecture.md "Connection IDs"). */
+  /* Same shard rule as the first CID (docs/architecture.md "Connection IDs"). */
   for (int tries = 0; tries < 4; tries++) {
     if (wt_ctx_new_cid(c->e, buf, cidlen, token) != 0) {
       return NGTCP2_ERR_CALLBACK_FAILURE;
@@ -151,7 +151,7 @@ static int cb_handshake_completed(ngtcp2_conn *qc, void *ud) {
 }
 
 /* Bytes of a peer stream that is not HTTP/3 (yet): the demux decides on
- * its first bytes (webtransport-wire.md section 6.1), then HTTP/3 takes it
+ * its first bytes (docs/protocol.md section 6.1), then HTTP/3 takes it
  * or its WT session does. */
 static int conn_recv_peer_stream(wt_conn *c, wt_stream *st, const uint8_t *data, size_t len,
                                  int fin) {
@@ -414,7 +414,7 @@ static void conn_params(wt_engine *e, ngtcp2_transport_params *p) {
   p->initial_max_stream_data_uni = cfg->initial_max_stream_data;
   p->initial_max_data = cfg->initial_max_data;
   p->initial_max_streams_bidi = cfg->initial_max_streams_bidi;
-  /* webtransport-wire.md section 2: >= 3 (control + 2 QPACK) + WT uni. */
+  /* docs/protocol.md section 2: >= 3 (control + 2 QPACK) + WT uni. */
   p->initial_max_streams_uni = cfg->initial_max_streams_uni < 3 ? 3 : cfg->initial_max_streams_uni;
   p->max_idle_timeout = cfg->idle_timeout_ns;
   p->active_connection_id_limit = 8;

@@ -1,5 +1,5 @@
 /* wt_connect.h: validation of a server's incoming extended CONNECT (RFC
- * 9220, draft-ietf-webtrans-http3 section 3, webtransport-wire.md section 3).
+ * 9220, draft-ietf-webtrans-http3 section 3, docs/protocol.md section 3).
  *
  * Pure functions over the request's pseudo-headers and Origin as the HTTP/3
  * layer collected them (wt_request: NUL-terminated strings, NULL if absent;

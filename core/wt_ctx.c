@@ -54,7 +54,7 @@ void wt_ctx_arm_grace(wt_conn *c, const char *why) {
   }
   /* Not at once: Chromium posts the close to the page as a task, and a
    * CONNECTION_CLOSE processed before that task runs turns the close into
-   * "Connection lost" (webtransport-wire.md section 4). */
+   * "Connection lost" (docs/protocol.md section 4). */
   uint64_t grace = 3 * ngtcp2_conn_get_pto(c->qc);
   if (grace > WT_CLOSE_GRACE_PTO_CAP) {
     grace = WT_CLOSE_GRACE_PTO_CAP;
@@ -103,7 +103,7 @@ int wt_ctx_new_cid(wt_engine *e, uint8_t *cid, size_t len, uint8_t *token) {
     ngtcp2_cid nc;
     ngtcp2_cid_init(&nc, cid, len);
     /* Tokens derive from the process-wide secret so any shard can produce
-     * them (architecture.md "Connection IDs and steering"). */
+     * them (docs/architecture.md "Connection IDs and steering"). */
     if (ngtcp2_crypto_generate_stateless_reset_token(token, e->secret, sizeof(e->secret), &nc) !=
         0) {
       return WT_ERR_CRYPTO;

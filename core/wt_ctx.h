@@ -136,7 +136,7 @@ struct wt_conn {
   int qlog_on, qlog_fin;
   char qlog_name[2 * WT_CID_MAXLEN + 1];
 
-  /* wt_h3: our control stream, taken over from nghttp3 (webtransport-wire.md 6.2) */
+  /* wt_h3: our control stream, taken over from nghttp3 (docs/protocol.md 6.2) */
   nghttp3_conn *h3;
   int64_t ctrl_sid, qenc_sid, qdec_sid;
   wt_ctrl_rewriter rw;

@@ -22,7 +22,7 @@ void wt_engine_config_default(wt_engine_config *c, int is_server) {
   c->n_shards = 1;
   c->scid_len = 16;
   c->max_sessions_per_conn = 16;
-  c->max_buffered_streams = 24; /* Chromium's limit (webtransport-wire.md 4) */
+  c->max_buffered_streams = 24; /* Chromium's limit (docs/protocol.md 4) */
   c->max_buffered_datagrams = 64;
   c->max_conns = 100000;
   c->max_conns_per_ip = 64;
@@ -701,7 +701,7 @@ int wt_engine_write(wt_engine *e, wt_tx_batch *out, uint64_t now_ns) {
     memmove(e->sl, e->sl + done, (e->sl_n - done) * sizeof(*e->sl));
     e->sl_n -= done;
   }
-  /* Only connections with something to do (architecture.md: bounded work,
+  /* Only connections with something to do (docs/architecture.md: bounded work,
    * no scan of every connection). */
   wt_link retry;
   wt_list_init(&retry);

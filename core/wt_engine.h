@@ -3,7 +3,7 @@
  * One engine per shard. It owns that shard's QUIC connections (ngtcp2 +
  * wolfSSL), their HTTP/3 layer (nghttp3) and the WebTransport sessions,
  * streams and datagrams on top (draft-ietf-webtrans-http3, see
- * docs/webtransport-wire.md). The engine is sans-I/O: received UDP payloads
+ * docs/protocol.md). The engine is sans-I/O: received UDP payloads
  * come in through wt_engine_recv() with their path and a timestamp; packets to
  * send are written into caller-owned buffers by wt_engine_write(); timers are
  * driven by wt_engine_next_expiry() / wt_engine_handle_expiry(). The engine
@@ -106,7 +106,7 @@ typedef struct wt_engine_config {
    * close to its application first and close (or go silent) itself.
    * Chromium hands the capsule to the page asynchronously and reports
    * "Connection lost" if our CONNECTION_CLOSE overtakes it
-   * (webtransport-wire.md section 4). Default 200 ms; 0 = 3 x PTO only. */
+   * (docs/protocol.md section 4). Default 200 ms; 0 = 3 x PTO only. */
   uint64_t close_grace_ns;
   /* server: address validation with Retry (RFC 9000 section 8.1.2).
    * WT_RETRY_AUTO sends a Retry to an Initial without a valid token while

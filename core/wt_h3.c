@@ -1,6 +1,6 @@
 /* wt_h3.c: the HTTP/3 layer of a connection (nghttp3) and the WebTransport
  * parts around it: our control stream taken over from nghttp3 so the WT
- * SETTINGS can be appended (webtransport-wire.md section 6.2), the peer's
+ * SETTINGS can be appended (docs/protocol.md section 6.2), the peer's
  * SETTINGS observed, and the extended CONNECT (RFC 9220,
  * draft-ietf-webtrans-http3 section 3) on both sides. */
 #define WT_LOG_MODULE "h3"
@@ -147,7 +147,7 @@ static int h3_server_request(wt_conn *c, wt_session *s, int fin) {
     wt_session_reject(s, WT_H3_REQUEST_REJECTED);
     return 0;
   } else if (!wt_connect_origin_allowed(e->cfg.origins, e->cfg.n_origins, s->origin)) {
-    status = 403; /* webtransport-wire.md section 3 */
+    status = 403; /* docs/protocol.md section 3 */
   } else if (c->n_open_sessions + c->n_pending_sessions >= e->cfg.max_sessions_per_conn) {
     wt_session_reject(s, WT_H3_REQUEST_REJECTED);
     return 0;
@@ -233,7 +233,7 @@ static int h3_reset_stream(nghttp3_conn *h3, int64_t sid, uint64_t code, void *u
 
 static int h3_shutdown_cb(nghttp3_conn *h3, int64_t id, void *ud) {
   wt_conn *c = ud;
-  /* GOAWAY means drain for every session (webtransport-wire.md section 1). */
+  /* GOAWAY means drain for every session (docs/protocol.md section 1). */
   c->goaway_recv = 1;
   for (wt_link *l = c->sessions.next; l != &c->sessions;) {
     wt_session *s = wt_container_of(l, wt_session, link);
@@ -300,7 +300,7 @@ int wt_h3_setup(wt_conn *c) {
     nghttp3_conn_set_max_client_streams_bidi(c->h3, p->initial_max_streams_bidi);
   }
   /* The control stream first (QUIC stream 3 on a server): Deno takes the
-   * first uni stream as the control stream (webtransport-wire.md 5). */
+   * first uni stream as the control stream (docs/protocol.md 5). */
   if (ngtcp2_conn_open_uni_stream(c->qc, &c->ctrl_sid, NULL) != 0 ||
       ngtcp2_conn_open_uni_stream(c->qc, &c->qenc_sid, NULL) != 0 ||
       ngtcp2_conn_open_uni_stream(c->qc, &c->qdec_sid, NULL) != 0) {

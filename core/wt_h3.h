@@ -1,6 +1,6 @@
 /* wt_h3.h: the HTTP/3 layer of a connection (nghttp3, RFC 9114) and the
  * WebTransport parts around it: our control stream taken over from
- * nghttp3 so the WT SETTINGS can be appended (webtransport-wire.md section
+ * nghttp3 so the WT SETTINGS can be appended (docs/protocol.md section
  * 6.2), the peer's SETTINGS observed, HTTP/3 streams handed over by the
  * stream demux, GOAWAY, and the extended CONNECT (RFC 9220,
  * draft-ietf-webtrans-http3 section 3) on both sides: the server's request
@@ -35,7 +35,7 @@ int wt_h3_observe_ctrl(wt_conn *c, const uint8_t *data, size_t len);
 int wt_h3_take_ctrl(wt_conn *c, const nghttp3_vec *v, size_t n);
 /* The stream demux found st to be an HTTP/3 stream (wt_stream_classify):
  * free st, mark the QUIC stream as HTTP/3 and replay its prefix, then
- * data, to nghttp3 (webtransport-wire.md section 6.1). */
+ * data, to nghttp3 (docs/protocol.md section 6.1). */
 int wt_h3_take_stream(wt_conn *c, wt_stream *st, const uint8_t *data, size_t len, int fin);
 /* Client: send the CONNECT of every session waiting for SETTINGS/credit. */
 void wt_h3_pump_requests(wt_conn *c);

@@ -300,7 +300,7 @@ void wt_session_end(wt_session *s, uint32_t code, const uint8_t *reason, size_t 
   e->st.sessions_active--;
   e->st.sessions_closed++;
   remember_closed(c, (uint64_t)s->id);
-  /* webtransport-wire.md section 4: reset the send side and STOP_SENDING
+  /* docs/protocol.md section 4: reset the send side and STOP_SENDING
    * the receive side of every stream with SESSION_GONE. */
   while (!wt_list_empty(&s->streams)) {
     wt_stream *st = wt_container_of(s->streams.next, wt_stream, s_link);
@@ -353,7 +353,7 @@ void wt_session_abort(wt_session *s, uint64_t h3_code) {
 
 void wt_session_reject(wt_session *s, uint64_t h3_code) {
   wt_conn *c = s->c;
-  /* draft-ietf-webtrans-http3 section 3.2 / webtransport-wire.md section 3:
+  /* draft-ietf-webtrans-http3 section 3.2 / docs/protocol.md section 3:
    * too many sessions -> reset the CONNECT stream with H3_REQUEST_REJECTED. */
   ngtcp2_conn_shutdown_stream(c->qc, 0, s->id, h3_code);
   wt_session_set_state(s, WT_SS_REFUSED);
@@ -419,7 +419,7 @@ int wt_session_queue_capsule(wt_session *s, const uint8_t *data, size_t len, int
 void wt_session_on_acked(wt_session *s, uint64_t datalen) {
   wt_conn *c = s->c;
   wt_sendbuf_ack(&s->cap_out, datalen);
-  /* webtransport-wire.md section 4: once our CLOSE capsule is acknowledged
+  /* docs/protocol.md section 4: once our CLOSE capsule is acknowledged
    * and no session is left, close the connection (some clients never read
    * capsules and would keep it open), after a grace period. */
   if (c->is_server && s->close_sent && s->cap_out.acked >= s->close_end) {
@@ -458,7 +458,7 @@ int wt_session_submit_response(wt_session *s, int status) {
   snprintf(st, sizeof(st), "%03d", status > 0 && status < 1000 ? status : 500);
   nghttp3_nv nva[2] = {
       {(uint8_t *)":status", (uint8_t *)st, 7, 3, NGHTTP3_NV_FLAG_NONE},
-      /* webtransport-wire.md section 3: draft-02 peers look for this. */
+      /* docs/protocol.md section 3: draft-02 peers look for this. */
       {(uint8_t *)"sec-webtransport-http3-draft", (uint8_t *)"draft02", 28, 7,
        NGHTTP3_NV_FLAG_NONE},
   };

@@ -1,5 +1,5 @@
 /* wt_session.h: WebTransport sessions (draft-ietf-webtrans-http3,
- * webtransport-wire.md sections 1 and 4): the session state machine, its
+ * docs/protocol.md sections 1 and 4): the session state machine, its
  * CONNECT stream's capsules, the routing of peer streams and datagrams to
  * their session (buffered while the session is not open yet), and the
  * public wt_session_* API of wt_engine.h.
@@ -92,7 +92,7 @@ void wt_session_set_state(wt_session *s, int to);
 
 /* The session became open: session_open, then its buffered streams/datagrams. */
 void wt_session_opened(wt_session *s);
-/* End the session once (webtransport-wire.md section 4). */
+/* End the session once (docs/protocol.md section 4). */
 void wt_session_end(wt_session *s, uint32_t code, const uint8_t *reason, size_t reason_len,
                     int clean);
 void wt_session_refused_client(wt_session *s, int status);

@@ -16,7 +16,7 @@ size_t wt_settings_compat(wt_setting *out, size_t cap, uint64_t max_sessions) {
   const wt_setting all[WT_SETTINGS_COMPAT_COUNT] = {
       {WT_SETTING_H3_DATAGRAM_OLD, 1},
       /* Exactly 1: Chromium, Firefox, Deno, aioquic and wtransport require it
-       * (webtransport-wire.md section 2). */
+       * (docs/protocol.md section 2). */
       {WT_SETTING_ENABLE_WEBTRANSPORT, 1},
       {WT_SETTING_WEBTRANSPORT_MAX_SESSIONS, max_sessions ? max_sessions : 1},
   };

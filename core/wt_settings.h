@@ -1,5 +1,5 @@
 /* wt_settings.h: HTTP/3 SETTINGS for WebTransport (RFC 9114 section 7.2.4,
- * webtransport-wire.md section 2 and 6.2).
+ * docs/protocol.md section 2 and 6.2).
  *
  * nghttp3 cannot write unknown SETTINGS, so the engine takes over the bytes
  * nghttp3 writes on its control stream and runs them through a
@@ -24,7 +24,7 @@
 #define WT_SETTING_H3_DATAGRAM_OLD           UINT64_C(0xffd277)   /* pre-RFC 9297 drafts */
 #define WT_SETTING_ENABLE_WEBTRANSPORT       UINT64_C(0x2b603742) /* draft-02 */
 #define WT_SETTING_WEBTRANSPORT_MAX_SESSIONS UINT64_C(0xc671706a) /* drafts 07..12 */
-/* Profile "draft-14+" (not sent yet; webtransport-wire.md section 2). */
+/* Profile "draft-14+" (not sent yet; docs/protocol.md section 2). */
 #define WT_SETTING_WT_ENABLED                  UINT64_C(0x2c7cf000)
 #define WT_SETTING_WT_MAX_SESSIONS             UINT64_C(0x14e9cd29)
 #define WT_SETTING_WT_INITIAL_MAX_DATA         UINT64_C(0x2b61)
@@ -50,7 +50,7 @@ int wt_setting_is_grease(uint64_t id);
 /* The settings the server adds for profile "compat" on top of what nghttp3
  * writes (nghttp3 writes 0x08 and 0x33 itself when configured):
  * 0xffd277 = 1, 0x2b603742 = 1, 0xc671706a = max_sessions (0 is raised to 1,
- * webtransport-wire.md section 2 requires >= 1). Writes at most cap entries
+ * docs/protocol.md section 2 requires >= 1). Writes at most cap entries
  * into out, in that order; returns the number written
  * (WT_SETTINGS_COMPAT_COUNT when cap allows). */
 size_t wt_settings_compat(wt_setting *out, size_t cap, uint64_t max_sessions);

@@ -121,7 +121,7 @@ void wt_stream_abort(wt_stream *st, uint64_t h3_code) {
   wt_ctx_mark_dirty(c);
 }
 
-/* Streams come from the engine's pool (architecture.md: per-owner pools;
+/* Streams come from the engine's pool (docs/architecture.md: per-owner pools;
  * the sanitizer build makes each one a plain malloc). */
 static wt_stream *stream_alloc(wt_conn *c) {
   wt_stream *st = wt_pool_get(&c->e->stream_pool);

@@ -80,7 +80,7 @@ wt_stream *wt_stream_new_peer(wt_conn *c, int64_t sid);
 int wt_stream_new_local(wt_conn *c, uint64_t session_id, int bidi, wt_stream **out);
 void wt_stream_free(wt_stream *st);
 /* Abort both directions with h3_code and make the stream a zombie (the app
- * hears stream_close; webtransport-wire.md section 4: SESSION_GONE;
+ * hears stream_close; docs/protocol.md section 4: SESSION_GONE;
  * section 4 buffering: BUFFERED_STREAM_REJECTED). */
 void wt_stream_abort(wt_stream *st, uint64_t h3_code);
 

@@ -29,7 +29,7 @@ struct wt_tls_ctx {
 };
 
 /* AES-128-GCM first: wolfSSL's ChaCha20 is several times slower here
- * (webtransport-wire.md section 6.5). ChaCha20-Poly1305 only when its
+ * (docs/protocol.md section 6.5). ChaCha20-Poly1305 only when its
  * packets are opened natively with the tag checked (wt_crypto.h). */
 static const char wt_ciphers[] =
     "TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384:TLS13-CHACHA20-POLY1305-SHA256";
