@@ -6,6 +6,7 @@
  * it is known or on a client */
 #include "wt_conn.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,42 @@ static wt_stream *as_wt_stream(wt_conn *c, void *stream_ud) {
     return NULL;
   }
   return stream_ud;
+}
+
+/* ------------------------------------------------------------ state */
+
+static const char *const cs_names[] = {"handshake", "open", "closing", "draining", "dead"};
+
+static int cs_legal(int from, int to) {
+  switch (from) {
+  case WT_CS_HANDSHAKE:
+    return to == WT_CS_OPEN || to == WT_CS_CLOSING || to == WT_CS_DRAINING || to == WT_CS_DEAD;
+  case WT_CS_OPEN:
+    return to == WT_CS_CLOSING || to == WT_CS_DRAINING || to == WT_CS_DEAD;
+  case WT_CS_CLOSING:
+  case WT_CS_DRAINING:
+    return to == WT_CS_DEAD;
+  case WT_CS_DEAD:
+    return 0; /* final */
+  default:
+    return 0; /* unreachable: state is always a WT_CS_* */
+  }
+}
+
+void wt_conn_set_state(wt_conn *c, int to) {
+  if (c->state == to && to == WT_CS_DEAD) {
+    return; /* found dead again on the way out: nothing moves */
+  }
+  int legal = to >= 0 && to < WT_CS_COUNT && cs_legal(c->state, to);
+  if (!legal) {
+    WT_LOG_ERROR("conn=%s: illegal state change %d -> %d", CONN_ID(c), c->state, to);
+    assert(legal);
+    return;
+  }
+  WT_LOG_DEBUG("conn=%s %s: %s -> %s", CONN_ID(c), c->is_server ? "server" : "client",
+               cs_names[c->state], cs_names[to]);
+  c->e->conn_entered[to]++;
+  c->state = to;
 }
 
 /* ------------------------------------------------------------ callbacks */
@@ -129,7 +166,7 @@ static int cb_handshake_completed(ngtcp2_conn *qc, void *ud) {
   }
   c->handshake_done = 1;
   if (c->state == WT_CS_HANDSHAKE) {
-    c->state = WT_CS_OPEN;
+    wt_conn_set_state(c, WT_CS_OPEN);
   }
   wt_ctx_uncount_handshake(c);
   if (c->is_server) {
@@ -468,6 +505,7 @@ static wt_conn *conn_alloc(wt_engine *e, const wt_path *path, int is_server) {
   c->path = *path;
   c->is_server = is_server;
   c->state = WT_CS_HANDSHAKE;
+  e->conn_entered[WT_CS_HANDSHAKE]++;
   c->conn_ref.get_conn = conn_get;
   c->conn_ref.user_data = c;
   c->ctrl_sid = c->qenc_sid = c->qdec_sid = c->peer_ctrl_sid = -1;
@@ -718,7 +756,7 @@ static void conn_enter_closing(wt_conn *c, const ngtcp2_ccerr *ccerr) {
           : -1;
   if (n <= 0) {
     free(buf);
-    c->state = WT_CS_DEAD;
+    wt_conn_set_state(c, WT_CS_DEAD);
     return;
   }
   c->close_pkt = buf;
@@ -728,7 +766,7 @@ static void conn_enter_closing(wt_conn *c, const ngtcp2_ccerr *ccerr) {
     from_ngtcp2_addr(&c->path.local, &ps.path.local);
   }
   c->close_send = 1;
-  c->state = WT_CS_CLOSING;
+  wt_conn_set_state(c, WT_CS_CLOSING);
   /* RFC 9000 section 10.2: the closing period lasts three PTOs. */
   c->close_deadline = c->e->now + 3 * ngtcp2_conn_get_pto(c->qc);
   wt_ctx_mark_dirty(c);
@@ -782,7 +820,7 @@ static void conn_enter_draining(wt_conn *c) {
   if (!c->handshake_done) {
     c->e->st.handshakes_failed++;
   }
-  c->state = WT_CS_DRAINING;
+  wt_conn_set_state(c, WT_CS_DRAINING);
   c->close_deadline = c->e->now + 3 * ngtcp2_conn_get_pto(c->qc);
 }
 
@@ -823,7 +861,7 @@ void wt_conn_recv(wt_conn *c, const wt_path *path, const uint8_t *pkt, size_t le
       if (!c->handshake_done) {
         c->e->st.handshakes_failed++;
       }
-      c->state = WT_CS_DEAD;
+      wt_conn_set_state(c, WT_CS_DEAD);
       break;
     default:
       if (rv == NGTCP2_ERR_CALLBACK_FAILURE && !c->err_set) {
@@ -862,7 +900,7 @@ void wt_conn_handle_expiry(wt_conn *c) {
   uint64_t now = c->e->now;
   if (c->state == WT_CS_CLOSING || c->state == WT_CS_DRAINING) {
     if (now >= c->close_deadline) {
-      c->state = WT_CS_DEAD;
+      wt_conn_set_state(c, WT_CS_DEAD);
     }
     return;
   }
@@ -885,7 +923,7 @@ void wt_conn_handle_expiry(wt_conn *c) {
     if (!c->handshake_done) {
       c->e->st.handshakes_failed++;
     }
-    c->state = WT_CS_DEAD;
+    wt_conn_set_state(c, WT_CS_DEAD);
     return;
   }
   if (rv != 0) {

@@ -32,6 +32,10 @@ int wt_conn_server_new(wt_conn **out, wt_engine *e, const wt_path *path, const n
                        const ngtcp2_cid *odcid, int token_type);
 int wt_conn_client_new(wt_conn **out, wt_engine *e, const wt_path *path, const char *server_name);
 void wt_conn_free(wt_conn *c, int notify); /* notify: run app callbacks for what is still open */
+/* The one transition function of wt_conn.state: asserts the move is legal
+ * (HANDSHAKE -> OPEN -> CLOSING | DRAINING -> DEAD, any live state -> DEAD),
+ * logs it and counts it (e->conn_entered). DEAD -> DEAD is a no-op. */
+void wt_conn_set_state(wt_conn *c, int to);
 /* Process one packet for c (marks c dirty). */
 void wt_conn_recv(wt_conn *c, const wt_path *path, const uint8_t *pkt, size_t len, uint8_t ecn);
 /* Write up to one GSO run into out; returns 1 if c may have more to send now. */

@@ -79,14 +79,16 @@ static inline void wt_list_del(wt_link *l) {
 
 typedef struct wt_dgram wt_dgram; /* wt_dgram.h */
 
-/* wt_conn.state. Moves: HANDSHAKE -> OPEN -> CLOSING | DRAINING -> DEAD;
- * any state may go to DEAD (idle timeout, fatal error). */
+/* wt_conn.state, written only by wt_conn_set_state (wt_conn.h). Moves:
+ * HANDSHAKE -> OPEN -> CLOSING | DRAINING -> DEAD; any state may go to DEAD
+ * (idle timeout, fatal error). */
 enum {
   WT_CS_HANDSHAKE = 0,
   WT_CS_OPEN,
   WT_CS_CLOSING,  /* we sent CONNECTION_CLOSE (RFC 9000 section 10.2.1) */
   WT_CS_DRAINING, /* peer sent CONNECTION_CLOSE (section 10.2.2) */
   WT_CS_DEAD,     /* to be freed at the end of the entry point */
+  WT_CS_COUNT
 };
 
 #define WT_CLOSED_IDS 32
@@ -106,7 +108,7 @@ struct wt_conn {
   WOLFSSL *ssl;
   wt_path path;
   int is_server;
-  int state; /* WT_CS_* */
+  int state; /* WT_CS_*, written only by wt_conn_set_state */
   int handshake_done;
   void *user;
   char *server_name; /* client */
@@ -180,7 +182,6 @@ struct wt_conn {
   wt_link dirty_link;
   size_t heap_idx; /* position in e->heap, SIZE_MAX if absent */
   uint64_t expiry;
-  int in_callback; /* depth guard */
 };
 
 /* The connection's name in log lines (conn=...): its original DCID in hex,
@@ -221,6 +222,7 @@ struct wt_engine {
   wt_engine_stats st;
   /* session state transitions, by the state entered (wt_session_set_state) */
   uint64_t session_entered[WT_CTX_SESSION_STATES];
+  uint64_t conn_entered[WT_CS_COUNT]; /* same for connections (wt_conn_set_state) */
   wt_relq relq; /* releases of referenced bytes, run at the end of entry points */
   int shutting_down;
   uint64_t now;

@@ -164,7 +164,7 @@ static void heap_update(wt_engine *e, wt_conn *c) {
       wt_conn **nh = realloc(e->heap, ncap * sizeof(*nh));
       if (nh == NULL) {
         /* Cannot schedule it: close it rather than leak a timerless conn. */
-        c->state = WT_CS_DEAD;
+        wt_conn_set_state(c, WT_CS_DEAD);
         e->st.errors_internal++;
         return;
       }
@@ -250,7 +250,7 @@ static void ip_detach(wt_engine *e, wt_conn *c) {
 
 /* Free a dead connection (with app callbacks). */
 static void conn_destroy(wt_engine *e, wt_conn *c) {
-  c->state = WT_CS_DEAD; /* no more scheduling while the app is told */
+  wt_conn_set_state(c, WT_CS_DEAD); /* no more scheduling while the app is told */
   ip_detach(e, c);
   engine_conn_unlink(e, c);
   e->st.conns_closed++;
