@@ -6,14 +6,19 @@
  * it is known or on a client */
 #include "wt_conn.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <ngtcp2/ngtcp2_crypto_wolfssl.h>
 
 #include "wt_crypto.h"
+#include "wt_dgram.h"
 #include "wt_errmap.h"
+#include "wt_h3.h"
 #include "wt_log.h"
+#include "wt_session.h"
+#include "wt_stream.h"
 
 #define WT_CTRL_MARK(c, p) ((p) == (void *)&(c)->h3_mark || (p) == (void *)&(c)->h3_ctrl_mark)
 
@@ -46,11 +51,47 @@ static wt_stream *as_wt_stream(wt_conn *c, void *stream_ud) {
   return stream_ud;
 }
 
+/* ------------------------------------------------------------ state */
+
+static const char *const cs_names[] = {"handshake", "open", "closing", "draining", "dead"};
+
+static int cs_legal(int from, int to) {
+  switch (from) {
+  case WT_CS_HANDSHAKE:
+    return to == WT_CS_OPEN || to == WT_CS_CLOSING || to == WT_CS_DRAINING || to == WT_CS_DEAD;
+  case WT_CS_OPEN:
+    return to == WT_CS_CLOSING || to == WT_CS_DRAINING || to == WT_CS_DEAD;
+  case WT_CS_CLOSING:
+  case WT_CS_DRAINING:
+    return to == WT_CS_DEAD;
+  case WT_CS_DEAD:
+    return 0; /* final */
+  default:
+    return 0; /* unreachable: state is always a WT_CS_* */
+  }
+}
+
+void wt_conn_set_state(wt_conn *c, int to) {
+  if (c->state == to && to == WT_CS_DEAD) {
+    return; /* found dead again on the way out: nothing moves */
+  }
+  int legal = to >= 0 && to < WT_CS_COUNT && cs_legal(c->state, to);
+  if (!legal) {
+    WT_LOG_ERROR("conn=%s: illegal state change %d -> %d", CONN_ID(c), c->state, to);
+    assert(legal);
+    return;
+  }
+  WT_LOG_DEBUG("conn=%s %s: %s -> %s", CONN_ID(c), c->is_server ? "server" : "client",
+               cs_names[c->state], cs_names[to]);
+  c->e->conn_entered[to]++;
+  c->state = to;
+}
+
 /* ------------------------------------------------------------ callbacks */
 
 static void cb_rand(uint8_t *dest, size_t len, const ngtcp2_rand_ctx *ctx) {
   wt_engine *e = ctx->native_handle;
-  if (wt_engine_rand(e, dest, len) != 0) {
+  if (wt_ctx_rand(e, dest, len) != 0) {
     memset(dest, 0, len); /* the RNG never fails after init; be defined anyway */
   }
 }
@@ -64,10 +105,10 @@ static int cb_get_new_cid(ngtcp2_conn *qc, ngtcp2_cid *cid, uint8_t *token, size
   }
   /* Same shard rule as the first CID (docs/architecture.md "Connection IDs"). */
   for (int tries = 0; tries < 4; tries++) {
-    if (wt_engine_new_cid(c->e, buf, cidlen, token) != 0) {
+    if (wt_ctx_new_cid(c->e, buf, cidlen, token) != 0) {
       return NGTCP2_ERR_CALLBACK_FAILURE;
     }
-    int rv = wt_engine_cid_add(c->e, c, buf, cidlen);
+    int rv = wt_ctx_cid_add(c, buf, cidlen);
     if (rv == 0) {
       ngtcp2_cid_init(cid, buf, cidlen);
       return 0;
@@ -80,44 +121,8 @@ static int cb_get_new_cid(ngtcp2_conn *qc, ngtcp2_cid *cid, uint8_t *token, size
 }
 
 static int cb_remove_cid(ngtcp2_conn *qc, const ngtcp2_cid *cid, void *ud) {
-  wt_engine_cid_remove(((wt_conn *)ud)->e, ud, cid->data, cid->datalen);
+  wt_ctx_cid_remove(ud, cid->data, cid->datalen);
   return 0;
-}
-
-/* ngtcp2 hands over CRYPTO data in order but cut wherever the peer's
- * CRYPTO frames ended, and Chromium cuts the ClientHello into small,
- * shuffled frames. wolfSSL 5.7.x (quic.c quic_record_append) fails
- * wolfSSL_provide_quic_data when a handshake message header that began in an
- * earlier call is completed by a call that ends right after the header: the
- * handshake then dies with CRYPTO_ERROR 0x100 (Chromium:
- * QUIC_IETF_GQUIC_ERROR_MISSING, "Opening handshake failed"). So a header
- * is never handed over in pieces: its bytes are held back until all four
- * are there, and are passed together with what follows. */
-size_t wt_crypto_rx_feed(wt_crypto_rx *r, const uint8_t *data, size_t len, uint8_t held[4],
-                         size_t *nheld) {
-  *nheld = r->n;
-  memcpy(held, r->hdr, r->n);
-  size_t pos = 0, deliver = 0;
-  while (pos < len) {
-    if (r->body_left > 0) {
-      size_t k = len - pos < r->body_left ? len - pos : r->body_left;
-      pos += k;
-      r->body_left -= (uint32_t)k;
-      deliver = pos;
-      continue;
-    }
-    size_t k = len - pos < 4u - r->n ? len - pos : 4u - r->n;
-    memcpy(r->hdr + r->n, data + pos, k);
-    r->n = (uint8_t)(r->n + k);
-    pos += k;
-    if (r->n < 4) {
-      break; /* header incomplete: held back */
-    }
-    r->body_left = ((uint32_t)r->hdr[1] << 16) | ((uint32_t)r->hdr[2] << 8) | r->hdr[3];
-    r->n = 0;
-    deliver = pos;
-  }
-  return deliver;
 }
 
 static int cb_recv_crypto_data(ngtcp2_conn *qc, ngtcp2_encryption_level level, uint64_t offset,
@@ -161,9 +166,9 @@ static int cb_handshake_completed(ngtcp2_conn *qc, void *ud) {
   }
   c->handshake_done = 1;
   if (c->state == WT_CS_HANDSHAKE) {
-    c->state = WT_CS_OPEN;
+    wt_conn_set_state(c, WT_CS_OPEN);
   }
-  wt_conn_uncount_handshake(c);
+  wt_ctx_uncount_handshake(c);
   if (c->is_server) {
     /* RFC 9000 section 8.1.3: a NEW_TOKEN token lets the client skip the
      * Retry next time (derived from static_secret: any shard validates). */
@@ -179,6 +184,34 @@ static int cb_handshake_completed(ngtcp2_conn *qc, void *ud) {
   if (c->h3 == NULL && wt_h3_setup(c) != 0) {
     return NGTCP2_ERR_CALLBACK_FAILURE;
   }
+  return 0;
+}
+
+/* Bytes of a peer stream that is not HTTP/3 (yet): the demux decides on
+ * its first bytes (docs/protocol.md section 6.1), then HTTP/3 takes it
+ * or its WT session does. */
+static int conn_recv_peer_stream(wt_conn *c, wt_stream *st, const uint8_t *data, size_t len,
+                                 int fin) {
+  if (st->kind == WT_SK_PENDING) {
+    size_t consumed = 0;
+    switch (wt_stream_classify(st, data, len, fin, &consumed)) {
+    case WT_STREAM_RX_MORE:
+    case WT_STREAM_RX_DROP:
+      return 0;
+    case WT_STREAM_RX_H3:
+      return wt_h3_take_stream(c, st, data, len, fin);
+    case WT_STREAM_RX_H3_END:
+      return wt_h3_take_stream(c, st, NULL, 0, fin);
+    case WT_STREAM_RX_WT:
+      wt_session_route_stream(c, st);
+      data += consumed;
+      len -= consumed;
+      break;
+    default:
+      return -1; /* unreachable: wt_stream_classify returns one of the above */
+    }
+  }
+  wt_stream_deliver(st, data, len, fin);
   return 0;
 }
 
@@ -206,7 +239,7 @@ static int cb_recv_stream_data(ngtcp2_conn *qc, uint32_t flags, int64_t sid, uin
         return NGTCP2_ERR_CALLBACK_FAILURE;
       }
     }
-    rv = wt_stream_recv(c, st, data, len, fin);
+    rv = conn_recv_peer_stream(c, st, data, len, fin);
   }
   return rv < 0 ? NGTCP2_ERR_CALLBACK_FAILURE : 0;
 }
@@ -256,7 +289,7 @@ static int cb_stream_close(ngtcp2_conn *qc, uint32_t flags, int64_t sid, uint64_
 
 /* The CONNECT stream of an open session was aborted by the peer. */
 static void connect_stream_aborted(wt_conn *c, int64_t sid) {
-  wt_session *s = wt_conn_find_session(c, sid);
+  wt_session *s = wt_session_find(c, sid);
   if (s == NULL) {
     return;
   }
@@ -266,7 +299,7 @@ static void connect_stream_aborted(wt_conn *c, int64_t sid) {
     if (c->is_server && s->deferred) {
       wt_session_pending_end(s, 0, 1); /* also ends our side of the stream */
     } else if (c->is_server) {
-      s->state = WT_SS_REFUSED;
+      wt_session_set_state(s, WT_SS_REFUSED);
     } else {
       wt_session_refused_client(s, 0);
     }
@@ -282,12 +315,12 @@ static int cb_stream_reset(ngtcp2_conn *qc, int64_t sid, uint64_t final_size,
     return 0;
   }
   if (c->h3) {
-    wt_session *s = wt_conn_find_session(c, sid);
+    wt_session *s = wt_session_find(c, sid);
     if (s && s->peer_reset_code == UINT64_MAX) {
       s->peer_reset_code = app_error_code; /* wt_session_reset_code() in the callbacks */
     }
     connect_stream_aborted(c, sid);
-    wt_conn_session_ended_by_peer(c);
+    wt_session_peer_ended(c);
     if (nghttp3_conn_shutdown_stream_read(c->h3, sid) != 0) {
       return NGTCP2_ERR_CALLBACK_FAILURE;
     }
@@ -321,12 +354,7 @@ static int cb_extend_max_stream_data(ngtcp2_conn *qc, int64_t sid, uint64_t max_
   if (sid == c->ctrl_sid) {
     c->ctrl_blocked = 0;
   } else if (st) {
-    st->blocked = 0;
-    if (!st->in_sendq && st->kind == WT_SK_WT &&
-        (wt_sendbuf_unsent(&st->sb) > 0 || (st->tx_fin && !st->tx_done))) {
-      wt_list_push(&c->sendq, &st->q_link);
-      st->in_sendq = 1;
-    }
+    wt_stream_on_unblocked(st);
   } else if (c->h3 && nghttp3_conn_unblock_stream(c->h3, sid) != 0) {
     return NGTCP2_ERR_CALLBACK_FAILURE;
   }
@@ -352,7 +380,7 @@ static int cb_extend_max_local_streams_bidi(ngtcp2_conn *qc, uint64_t max_stream
 static int cb_recv_datagram(ngtcp2_conn *qc, uint32_t flags, const uint8_t *data, size_t len,
                             void *ud) {
   wt_conn *c = ud;
-  wt_conn_recv_datagram(c, data, len);
+  wt_session_recv_datagram(c, data, len);
   return c->err_set ? NGTCP2_ERR_CALLBACK_FAILURE : 0;
 }
 
@@ -440,7 +468,7 @@ static void conn_qlog_write(void *user_data, uint32_t flags, const void *data, s
     return;
   }
   c->qlog_fin = fin;
-  e->cfg.qlog_write(e->cfg.qlog_user, c->qlog_name, data, len, fin);
+  wt_ctx_call_qlog_write(e, c->qlog_name, data, len, fin);
 }
 
 /* Server: name the connection after its original DCID (hex: the "conn="
@@ -477,6 +505,7 @@ static wt_conn *conn_alloc(wt_engine *e, const wt_path *path, int is_server) {
   c->path = *path;
   c->is_server = is_server;
   c->state = WT_CS_HANDSHAKE;
+  e->conn_entered[WT_CS_HANDSHAKE]++;
   c->conn_ref.get_conn = conn_get;
   c->conn_ref.user_data = c;
   c->ctrl_sid = c->qenc_sid = c->qdec_sid = c->peer_ctrl_sid = -1;
@@ -503,10 +532,10 @@ int wt_conn_server_new(wt_conn **out, wt_engine *e, const wt_path *path, const n
   int rv = WT_ERR_CRYPTO;
   ngtcp2_cid scid_c;
   for (int tries = 0;; tries++) {
-    if (wt_engine_new_cid(e, scid, scidlen, token) != 0) {
+    if (wt_ctx_new_cid(e, scid, scidlen, token) != 0) {
       goto fail;
     }
-    rv = wt_engine_cid_add(e, c, scid, scidlen);
+    rv = wt_ctx_cid_add(c, scid, scidlen);
     if (rv == 0) {
       break;
     }
@@ -516,7 +545,7 @@ int wt_conn_server_new(wt_conn **out, wt_engine *e, const wt_path *path, const n
   }
   ngtcp2_cid_init(&scid_c, scid, scidlen);
   /* Retransmitted Initials still carry the client-chosen DCID. */
-  rv = wt_engine_cid_add(e, c, hd->dcid.data, hd->dcid.datalen);
+  rv = wt_ctx_cid_add(c, hd->dcid.data, hd->dcid.datalen);
   if (rv < 0) {
     goto fail;
   }
@@ -579,11 +608,10 @@ int wt_conn_client_new(wt_conn **out, wt_engine *e, const wt_path *path, const c
   uint8_t scid[WT_CID_MAXLEN], dcid[18], token[NGTCP2_STATELESS_RESET_TOKENLEN];
   size_t scidlen = e->cfg.scid_len;
   rv = WT_ERR_CRYPTO;
-  if (wt_engine_new_cid(e, scid, scidlen, token) != 0 ||
-      wt_engine_rand(e, dcid, sizeof(dcid)) != 0) {
+  if (wt_ctx_new_cid(e, scid, scidlen, token) != 0 || wt_ctx_rand(e, dcid, sizeof(dcid)) != 0) {
     goto fail;
   }
-  rv = wt_engine_cid_add(e, c, scid, scidlen);
+  rv = wt_ctx_cid_add(c, scid, scidlen);
   if (rv < 0) {
     goto fail;
   }
@@ -620,7 +648,7 @@ fail:
 
 void wt_conn_free(wt_conn *c, int notify) {
   wt_engine *e = c->e;
-  wt_conn_uncount_handshake(c);
+  wt_ctx_uncount_handshake(c);
   /* Sessions and streams the app still holds: tell it (connection loss). */
   wt_link *l;
   if (notify) {
@@ -635,19 +663,17 @@ void wt_conn_free(wt_conn *c, int notify) {
       }
       wt_list_del(&s->link);
       wt_list_del(&s->gc_link); /* refused_client may have queued it */
-      wt_session_gc_free(s);
+      wt_session_del(s);
     }
     /* Streams still visible (e.g. buffered ones never are): close them. */
     for (l = c->streams.next; l != &c->streams; l = l->next) {
       wt_stream *st = wt_container_of(l, wt_stream, all_link);
-      if (st->app_visible && e->cb.stream_close) {
+      if (st->app_visible) {
         st->app_visible = 0;
-        e->cb.stream_close(e->user, st);
+        wt_ctx_call_stream_close(e, st);
       }
     }
-    if (e->cb.conn_close) {
-      e->cb.conn_close(e->user, c, c->err_code, c->err_is_app);
-    }
+    wt_ctx_call_conn_close(e, c, c->err_code, c->err_is_app);
   }
   while (!wt_list_empty(&c->streams)) {
     wt_stream *st = wt_container_of(c->streams.next, wt_stream, all_link);
@@ -656,23 +682,14 @@ void wt_conn_free(wt_conn *c, int notify) {
   while (!wt_list_empty(&c->sessions)) {
     wt_session *s = wt_container_of(c->sessions.next, wt_session, link);
     wt_list_del(&s->link);
-    wt_session_gc_free(s);
+    wt_session_del(s);
   }
   while (!wt_list_empty(&c->gc_sessions)) {
     wt_session *s = wt_container_of(c->gc_sessions.next, wt_session, gc_link);
     wt_list_del(&s->gc_link);
-    wt_session_gc_free(s);
+    wt_session_del(s);
   }
-  for (wt_dgram *d = c->dq_head; d;) {
-    wt_dgram *n = d->next;
-    wt_dgram_free(e, d);
-    d = n;
-  }
-  for (wt_dgram *d = c->bdg_head; d;) {
-    wt_dgram *n = d->next;
-    free(d);
-    d = n;
-  }
+  wt_dgram_free_all(c);
   for (size_t i = 0; i < c->ncids; i++) {
     wt_cid_table_remove(&e->cids, c->cids[i].data, c->cids[i].len);
   }
@@ -687,7 +704,7 @@ void wt_conn_free(wt_conn *c, int notify) {
   if (c->qlog_on && !c->qlog_fin && c->e->cfg.qlog_write) {
     /* ngtcp2 does not always end the trace itself: tell the writer */
     c->qlog_fin = 1;
-    c->e->cfg.qlog_write(c->e->cfg.qlog_user, c->qlog_name, NULL, 0, 1);
+    wt_ctx_call_qlog_write(c->e, c->qlog_name, NULL, 0, 1);
   }
   if (c->ssl) {
     wolfSSL_set_app_data(c->ssl, NULL);
@@ -707,7 +724,7 @@ int wt_conn_gc(wt_conn *c) {
   while (!wt_list_empty(&c->gc_sessions)) {
     wt_session *s = wt_container_of(c->gc_sessions.next, wt_session, gc_link);
     wt_list_del(&s->gc_link);
-    wt_session_gc_free(s);
+    wt_session_del(s);
   }
   return c->state == WT_CS_DEAD;
 }
@@ -739,7 +756,7 @@ static void conn_enter_closing(wt_conn *c, const ngtcp2_ccerr *ccerr) {
           : -1;
   if (n <= 0) {
     free(buf);
-    c->state = WT_CS_DEAD;
+    wt_conn_set_state(c, WT_CS_DEAD);
     return;
   }
   c->close_pkt = buf;
@@ -749,10 +766,10 @@ static void conn_enter_closing(wt_conn *c, const ngtcp2_ccerr *ccerr) {
     from_ngtcp2_addr(&c->path.local, &ps.path.local);
   }
   c->close_send = 1;
-  c->state = WT_CS_CLOSING;
+  wt_conn_set_state(c, WT_CS_CLOSING);
   /* RFC 9000 section 10.2: the closing period lasts three PTOs. */
   c->close_deadline = c->e->now + 3 * ngtcp2_conn_get_pto(c->qc);
-  wt_engine_mark_dirty(c->e, c);
+  wt_ctx_mark_dirty(c);
 }
 
 void wt_conn_close_liberr(wt_conn *c, int liberr) {
@@ -773,17 +790,6 @@ void wt_conn_close_liberr(wt_conn *c, int liberr) {
   conn_enter_closing(c, &ccerr);
 }
 
-void wt_conn_close_app(wt_conn *c, uint64_t h3_code) {
-  if (c->state >= WT_CS_CLOSING || c->close_req) {
-    return;
-  }
-  /* Deferred: this may run inside an ngtcp2/nghttp3 callback, where
-   * writing the CONNECTION_CLOSE would re-enter ngtcp2. */
-  c->close_req = 1;
-  c->close_req_code = h3_code;
-  wt_engine_mark_dirty(c->e, c);
-}
-
 void wt_conn_apply_close(wt_conn *c) {
   if (!c->close_req) {
     return;
@@ -801,73 +807,6 @@ void wt_conn_apply_close(wt_conn *c) {
   conn_enter_closing(c, &ccerr);
 }
 
-/* No session is open or being requested on c. */
-static int conn_sessionless(wt_conn *c) {
-  if (c->n_open_sessions > 0) {
-    return 0;
-  }
-  for (wt_link *l = c->sessions.next; l != &c->sessions; l = l->next) {
-    wt_session *o = wt_container_of(l, wt_session, link);
-    if (o->state == WT_SS_OPEN || o->state == WT_SS_REQUEST) {
-      return 0;
-    }
-  }
-  return 1;
-}
-
-#define WT_CLOSE_GRACE_PTO_CAP (2000ULL * 1000 * 1000) /* 3 x PTO counts up to 2 s */
-
-/* Arm the close grace timer if c is a server connection with no session
- * left (why: for the log). */
-static void conn_arm_grace(wt_conn *c, const char *why) {
-  if (!c->is_server || c->state >= WT_CS_CLOSING || c->close_req || c->grace_deadline != 0 ||
-      !conn_sessionless(c)) {
-    return;
-  }
-  /* Not at once: Chromium posts the close to the page as a task, and a
-   * CONNECTION_CLOSE processed before that task runs turns the close into
-   * "Connection lost" (docs/protocol.md section 4). */
-  uint64_t grace = 3 * ngtcp2_conn_get_pto(c->qc);
-  if (grace > WT_CLOSE_GRACE_PTO_CAP) {
-    grace = WT_CLOSE_GRACE_PTO_CAP;
-  }
-  if (grace < c->e->cfg.close_grace_ns) {
-    grace = c->e->cfg.close_grace_ns;
-  }
-  if (grace == 0) {
-    wt_conn_close_app(c, WT_H3_NO_ERROR);
-    return;
-  }
-  c->grace_deadline = c->e->now + grace;
-  WT_LOG_DEBUG("conn=%s server: %s, no session left: closing in %llu ms", CONN_ID(c), why,
-               (unsigned long long)(grace / 1000000));
-  wt_engine_mark_dirty(c->e, c);
-}
-
-void wt_conn_uncount_handshake(wt_conn *c) {
-  if (c->hs_counted) {
-    c->hs_counted = 0;
-    c->e->n_handshaking--;
-  }
-}
-
-void wt_conn_session_close_acked(wt_conn *c) {
-  conn_arm_grace(c, "CLOSE capsule acked");
-}
-
-void wt_conn_session_ended_by_peer(wt_conn *c) {
-  /* Chromium leaves a connection without sessions open and silent until
-   * the idle timeout; close it ourselves (H3_NO_ERROR) after the grace. */
-  conn_arm_grace(c, "peer ended its last session");
-}
-
-void wt_conn_session_requested(wt_conn *c) {
-  if (c->grace_deadline != 0) {
-    WT_LOG_DEBUG("conn=%s server: new session request, close grace cancelled", CONN_ID(c));
-    c->grace_deadline = 0;
-  }
-}
-
 static void conn_enter_draining(wt_conn *c) {
   const ngtcp2_ccerr *cc = ngtcp2_conn_get_ccerr(c->qc);
   WT_LOG_DEBUG("conn=%s %s: draining, ccerr type=%d code=0x%llx", CONN_ID(c),
@@ -881,7 +820,7 @@ static void conn_enter_draining(wt_conn *c) {
   if (!c->handshake_done) {
     c->e->st.handshakes_failed++;
   }
-  c->state = WT_CS_DRAINING;
+  wt_conn_set_state(c, WT_CS_DRAINING);
   c->close_deadline = c->e->now + 3 * ngtcp2_conn_get_pto(c->qc);
 }
 
@@ -891,7 +830,7 @@ void wt_conn_recv(wt_conn *c, const wt_path *path, const uint8_t *pkt, size_t le
   if (c->state == WT_CS_CLOSING) {
     /* RFC 9000 section 10.2.1: answer with the CONNECTION_CLOSE again. */
     c->close_send = 1;
-    wt_engine_mark_dirty(c->e, c);
+    wt_ctx_mark_dirty(c);
     return;
   }
   if (c->state >= WT_CS_DRAINING) {
@@ -922,7 +861,7 @@ void wt_conn_recv(wt_conn *c, const wt_path *path, const uint8_t *pkt, size_t le
       if (!c->handshake_done) {
         c->e->st.handshakes_failed++;
       }
-      c->state = WT_CS_DEAD;
+      wt_conn_set_state(c, WT_CS_DEAD);
       break;
     default:
       if (rv == NGTCP2_ERR_CALLBACK_FAILURE && !c->err_set) {
@@ -935,7 +874,7 @@ void wt_conn_recv(wt_conn *c, const wt_path *path, const uint8_t *pkt, size_t le
       break;
     }
   }
-  wt_engine_mark_dirty(c->e, c);
+  wt_ctx_mark_dirty(c);
 }
 
 /* ------------------------------------------------------------ timers */
@@ -961,7 +900,7 @@ void wt_conn_handle_expiry(wt_conn *c) {
   uint64_t now = c->e->now;
   if (c->state == WT_CS_CLOSING || c->state == WT_CS_DRAINING) {
     if (now >= c->close_deadline) {
-      c->state = WT_CS_DEAD;
+      wt_conn_set_state(c, WT_CS_DEAD);
     }
     return;
   }
@@ -972,8 +911,8 @@ void wt_conn_handle_expiry(wt_conn *c) {
     c->grace_deadline = 0;
     /* A session may have been requested meanwhile: then its own close
      * re-arms the timer. */
-    if (conn_sessionless(c)) {
-      wt_conn_close_app(c, WT_H3_NO_ERROR);
+    if (wt_session_none_left(c)) {
+      wt_ctx_close_request(c, WT_H3_NO_ERROR);
     }
   }
   int rv = ngtcp2_conn_handle_expiry(c->qc, now);
@@ -984,14 +923,14 @@ void wt_conn_handle_expiry(wt_conn *c) {
     if (!c->handshake_done) {
       c->e->st.handshakes_failed++;
     }
-    c->state = WT_CS_DEAD;
+    wt_conn_set_state(c, WT_CS_DEAD);
     return;
   }
   if (rv != 0) {
     wt_conn_close_liberr(c, rv);
     return;
   }
-  wt_engine_mark_dirty(c->e, c);
+  wt_ctx_mark_dirty(c);
 }
 
 /* ------------------------------------------------------------ write */
@@ -1015,18 +954,7 @@ static void account_stream(wt_conn *c, int src, int64_t sid, wt_stream *st, ngtc
     nghttp3_conn_add_write_offset(c->h3, sid, (size_t)n);
     break;
   case SRC_WT:
-    wt_sendbuf_consume(&st->sb, (size_t)n);
-    if (fin && (size_t)n == total) {
-      st->tx_done = 1; /* fin handed to ngtcp2 */
-    }
-    if (wt_sendbuf_unsent(&st->sb) == 0 && (!st->tx_fin || st->tx_done)) {
-      wt_list_del(&st->q_link);
-      st->in_sendq = 0;
-    } else if (st->in_sendq) {
-      /* round robin between WT streams */
-      wt_list_del(&st->q_link);
-      wt_list_push(&c->sendq, &st->q_link);
-    }
+    wt_stream_on_written(st, (size_t)n, total, fin);
     break;
   default:
     break;
@@ -1046,73 +974,11 @@ static void stream_blocked(wt_conn *c, int src, int64_t sid, wt_stream *st, int 
     }
     break;
   case SRC_WT:
-    wt_list_del(&st->q_link);
-    st->in_sendq = 0;
-    if (shut) {
-      wt_stream_peer_stopped(st); /* reported after the write run */
-    } else {
-      st->blocked = 1;
-    }
+    wt_stream_on_blocked(st, shut);
     break;
   default:
     break;
   }
-}
-
-/* Try to put the head datagram into the packet. Returns 1 if a packet was
- * completed (*nwrite set), 0 to go on with other sources, <0 fatal. */
-static int write_datagram(wt_conn *c, wt_pkt_ctx *pc, ngtcp2_path_storage *ps, ngtcp2_pkt_info *pi,
-                          uint8_t *buf, size_t cap, ngtcp2_ssize *nwrite) {
-  wt_dgram *d = c->dq_head;
-  ngtcp2_vec v[2] = {{.base = d->data, .len = d->len}};
-  size_t nv = 1;
-  if (d->is_ref && d->ref.len > 0) {
-    v[1].base = (uint8_t *)d->ref.data; /* read only */
-    v[1].len = d->ref.len;
-    nv = 2;
-  }
-  int accepted = 0;
-  ngtcp2_ssize n =
-      ngtcp2_conn_writev_datagram(c->qc, &ps->path, pi, buf, cap, &accepted,
-                                  NGTCP2_WRITE_DATAGRAM_FLAG_MORE, 0, v, nv, c->e->now);
-  int drop = accepted;
-  if (accepted) {
-    c->e->st.datagrams_out++;
-    c->dq_tries = 0;
-  }
-  if (n == NGTCP2_ERR_INVALID_ARGUMENT) {
-    drop = 1; /* larger than the peer's max_datagram_frame_size */
-    c->e->st.datagrams_dropped++;
-    n = NGTCP2_ERR_WRITE_MORE;
-  } else if (n > 0 && !accepted) {
-    /* Did not fit this packet; drop it if it never fits. */
-    pc->dgram_done = 1;
-    if (++c->dq_tries >= 3) {
-      drop = 1;
-      c->dq_tries = 0;
-      c->e->st.datagrams_dropped++;
-    }
-  } else if (n == 0) {
-    pc->dgram_done = 1;
-  }
-  if (drop) {
-    c->dq_head = d->next;
-    if (c->dq_head == NULL) {
-      c->dq_tail = NULL;
-    }
-    c->dq_len--;
-    /* Copied into the packet (or dropped): a referenced payload goes back
-     * (RFC 9221 section 5: datagrams are never retransmitted). */
-    wt_dgram_free(c->e, d);
-  }
-  if (n == NGTCP2_ERR_WRITE_MORE) {
-    return 0;
-  }
-  if (n < 0) {
-    return (int)n;
-  }
-  *nwrite = n;
-  return 1;
 }
 
 /* Write one packet. Returns its length, 0 if nothing is to be sent, or a
@@ -1157,7 +1023,7 @@ static ngtcp2_ssize conn_write_pkt(wt_conn *c, ngtcp2_path_storage *ps, ngtcp2_p
       }
     } else if (c->dq_head && !pc.dgram_done && c->handshake_done) {
       ngtcp2_ssize n = 0;
-      int rv = write_datagram(c, &pc, ps, pi, buf, cap, &n);
+      int rv = wt_dgram_write(c, ps, pi, buf, cap, &pc.dgram_done, &n);
       if (rv < 0) {
         return rv;
       }
@@ -1319,7 +1185,84 @@ int wt_conn_write(wt_conn *c, wt_tx_batch *out) {
     ngtcp2_conn_update_pkt_tx_time(c->qc, e->now);
   }
   if (c->n_stop_notify > 0) {
-    wt_conn_notify_stops(c);
+    wt_stream_notify_stops(c);
   }
   return more;
+}
+
+/* ------------------------------------------------------------ public API */
+
+int wt_conn_open_session(wt_conn *c, const char *authority, const char *path, const char *origin,
+                         wt_session **out) {
+  if (c == NULL || c->is_server || !wt_ctx_conn_usable(c) || authority == NULL || path == NULL) {
+    return c && c->is_server ? WT_ERR_STATE : (c ? WT_ERR_INVAL : WT_ERR_INVAL);
+  }
+  if (c->goaway_recv) {
+    return WT_ERR_STATE;
+  }
+  wt_session *s = wt_session_new_client(c, authority, path, origin);
+  if (s == NULL) {
+    return WT_ERR_NOMEM;
+  }
+  if (out) {
+    *out = s;
+  }
+  wt_h3_pump_requests(c);
+  wt_ctx_mark_dirty(c);
+  return 0;
+}
+
+const wt_path *wt_conn_path(const wt_conn *c) {
+  return &c->path;
+}
+int wt_conn_get_info(const wt_conn *c, wt_conn_info *out) {
+  if (!c || !out) {
+    return WT_ERR_INVAL;
+  }
+  if (!c->qc) {
+    return WT_ERR_STATE;
+  }
+  ngtcp2_conn_info ci;
+  ngtcp2_conn_get_conn_info(c->qc, &ci);
+  *out = (wt_conn_info){.srtt_ns = ci.smoothed_rtt,
+                        .min_rtt_ns = ci.min_rtt,
+                        .cwnd = ci.cwnd,
+                        .bytes_in_flight = ci.bytes_in_flight};
+  return 0;
+}
+void wt_conn_set_user(wt_conn *c, void *u) {
+  c->user = u;
+}
+void *wt_conn_get_user(const wt_conn *c) {
+  return c->user;
+}
+wt_engine *wt_conn_engine(const wt_conn *c) {
+  return c->e;
+}
+
+int wt_conn_stateless_reset(const wt_conn *c) {
+  return c->stateless_reset;
+}
+
+int wt_conn_rebind(wt_conn *c, const wt_addr *local) {
+  if (c == NULL || local == NULL || local->len == 0 || local->len > sizeof(local->ss)) {
+    return WT_ERR_INVAL;
+  }
+  if (c->is_server || c->state >= WT_CS_CLOSING || c->qc == NULL) {
+    return WT_ERR_STATE;
+  }
+  c->path.local = *local;
+  ngtcp2_addr a;
+  ngtcp2_addr_init(&a, (const ngtcp2_sockaddr *)&c->path.local.ss, c->path.local.len);
+  ngtcp2_conn_set_local_addr(c->qc, &a);
+  wt_ctx_mark_dirty(c);
+  return 0;
+}
+
+int wt_conn_close(wt_conn *c, uint64_t error_code) {
+  if (c->state >= WT_CS_CLOSING) {
+    return WT_ERR_STATE;
+  }
+  wt_ctx_close_request(c, error_code); /* applied at the next wt_engine_write */
+  return 0;
 }

@@ -204,7 +204,7 @@ static int selftest_hp(const void *cipher, size_t keylen, uint32_t seed) {
   return ok ? 0 : -1;
 }
 
-static void selftest(void) {
+static void selftest(int allow_native) {
   g_gcm128 = wolfSSL_EVP_aes_128_gcm();
   g_gcm256 = wolfSSL_EVP_aes_256_gcm();
   g_ctr128 = wolfSSL_EVP_aes_128_ctr();
@@ -217,8 +217,7 @@ static void selftest(void) {
   if (!g_chacha) {
     WT_LOG_WARN("packet protection: ChaCha20-Poly1305 self-test failed; not offered");
   }
-  const char *env = getenv("WTCAST_NATIVE_CRYPTO");
-  if (env != NULL && strcmp(env, "0") == 0) {
+  if (!allow_native) {
     WT_LOG_INFO("packet protection: AES-GCM through wolfSSL EVP (WTCAST_NATIVE_CRYPTO=0)");
     return;
   }
@@ -234,14 +233,14 @@ static void selftest(void) {
   WT_LOG_DEBUG("packet protection: native wolfCrypt AES-GCM (self-test passed)");
 }
 
-static void run_once(void) {
+static void run_once(int allow_native) {
   int expect = 0;
   if (atomic_load_explicit(&g_once, memory_order_acquire) == 2) {
     return;
   }
   if (atomic_compare_exchange_strong_explicit(&g_once, &expect, 1, memory_order_acq_rel,
                                               memory_order_acquire)) {
-    selftest();
+    selftest(allow_native);
     atomic_store_explicit(&g_once, 2, memory_order_release);
     return;
   }
@@ -250,20 +249,25 @@ static void run_once(void) {
   }
 }
 
+int wt_crypto_init(int allow_native) {
+  run_once(allow_native);
+  return g_native;
+}
+
 int wt_crypto_native(void) {
-  run_once();
+  run_once(1);
   return g_native;
 }
 
 int wt_crypto_chacha_ok(void) {
-  run_once();
+  run_once(1);
   return g_chacha;
 }
 
 /* ------------------------------------------------------------ callbacks */
 
 /* The native seal (or open) for aead, or NULL for the ngtcp2_crypto path
- * (AES-GCM when the native self-test failed or WTCAST_NATIVE_CRYPTO=0, any
+ * (AES-GCM when the native self-test failed or was not allowed, any
  * other AEAD). *refuse: ChaCha20-Poly1305 whose self-test failed, which gets
  * no fallback, since the EVP path does not check its tags. */
 static aead_fn native_aead(const ngtcp2_crypto_aead *aead, int open, int *refuse) {
@@ -314,4 +318,42 @@ int wt_crypto_hp_mask_cb(uint8_t *dest, const ngtcp2_crypto_cipher *hp,
     return native_hp_mask(dest, hp_ctx, sample) == 0 ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
   }
   return ngtcp2_crypto_hp_mask_cb(dest, hp, hp_ctx, sample);
+}
+
+/* ------------------------------------------------------------ CRYPTO stream */
+
+/* ngtcp2 hands over CRYPTO data in order but cut wherever the peer's
+ * CRYPTO frames ended, and Chromium cuts the ClientHello into small,
+ * shuffled frames. wolfSSL 5.7.x (quic.c quic_record_append) fails
+ * wolfSSL_provide_quic_data when a handshake message header that began in an
+ * earlier call is completed by a call that ends right after the header: the
+ * handshake then dies with CRYPTO_ERROR 0x100 (Chromium:
+ * QUIC_IETF_GQUIC_ERROR_MISSING, "Opening handshake failed"). So a header
+ * is never handed over in pieces: its bytes are held back until all four
+ * are there, and are passed together with what follows. */
+size_t wt_crypto_rx_feed(wt_crypto_rx *r, const uint8_t *data, size_t len, uint8_t held[4],
+                         size_t *nheld) {
+  *nheld = r->n;
+  memcpy(held, r->hdr, r->n);
+  size_t pos = 0, deliver = 0;
+  while (pos < len) {
+    if (r->body_left > 0) {
+      size_t k = len - pos < r->body_left ? len - pos : r->body_left;
+      pos += k;
+      r->body_left -= (uint32_t)k;
+      deliver = pos;
+      continue;
+    }
+    size_t k = len - pos < 4u - r->n ? len - pos : 4u - r->n;
+    memcpy(r->hdr + r->n, data + pos, k);
+    r->n = (uint8_t)(r->n + k);
+    pos += k;
+    if (r->n < 4) {
+      break; /* header incomplete: held back */
+    }
+    r->body_left = ((uint32_t)r->hdr[1] << 16) | ((uint32_t)r->hdr[2] << 8) | r->hdr[3];
+    r->n = 0;
+    deliver = pos;
+  }
+  return deliver;
 }

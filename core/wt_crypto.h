@@ -14,15 +14,22 @@
  *
  * Safety: at first use a known-answer self-test compares the native path
  * with ngtcp2_crypto's (both AES key sizes, in place and not, a forged tag,
- * the header-protection mask). If anything differs, or WTCAST_NATIVE_CRYPTO=0
- * is in the environment, every call goes through ngtcp2_crypto instead (one
- * log line says so).
+ * the header-protection mask). If anything differs, or the native path is
+ * not allowed (wt_crypto_init(0): wt_engine_config.native_crypto = 0, which
+ * the programs set for WTCAST_NATIVE_CRYPTO=0 in their environment), every
+ * call goes through ngtcp2_crypto instead (one log line says so).
  *
  * ChaCha20-Poly1305 is always native: wolfSSL's EVP ChaCha20-Poly1305
  * decryption (5.7.2, CVE-2026-5479) returns plaintext without checking the
  * tag, so ngtcp2_crypto_wolfssl would accept forged packets. If its
  * self-test fails, decryption refuses every packet and wt_tls stops offering
- * the cipher suite (wt_crypto_chacha_ok). */
+ * the cipher suite (wt_crypto_chacha_ok).
+ *
+ * Threading: the self-test state is process-wide, written once (the first
+ * caller runs it, concurrent callers wait); everything else is pure.
+ *
+ * Also here: the reassembly rule for CRYPTO stream data on its way to
+ * wolfSSL (wt_crypto_rx), per connection and encryption level. */
 #ifndef WT_CRYPTO_H
 #define WT_CRYPTO_H
 
@@ -43,12 +50,35 @@ int wt_crypto_decrypt_cb(uint8_t *dest, const ngtcp2_crypto_aead *aead,
 int wt_crypto_hp_mask_cb(uint8_t *dest, const ngtcp2_crypto_cipher *hp,
                          const ngtcp2_crypto_cipher_ctx *hp_ctx, const uint8_t *sample);
 
-/* Run the self-test now (it runs once per process; later calls return its
- * result): 1 if the native path is in use, 0 if the EVP path is. */
+/* Run the self-test now, once per process: allow_native = 0 keeps AES-GCM on
+ * the EVP path (ChaCha20-Poly1305 stays native, see above). The first call
+ * of wt_crypto_init, wt_crypto_native or wt_crypto_chacha_ok decides; later
+ * calls return its result: 1 if the native AES-GCM path is in use, 0 if the
+ * EVP path is. */
+int wt_crypto_init(int allow_native);
+/* wt_crypto_init(1) unless the self-test already ran. */
 int wt_crypto_native(void);
 
 /* 1 if ChaCha20-Poly1305 packets are protected natively (tags checked), so
  * TLS may offer TLS_CHACHA20_POLY1305_SHA256; runs the self-test too. */
 int wt_crypto_chacha_ok(void);
+
+/* Crypto data of one encryption level on its way to wolfSSL: a handshake
+ * message header (4 bytes) split at the end of what ngtcp2 delivered is
+ * held back (why: wt_crypto.c). Embedded in the connection, zeroed. */
+typedef struct wt_crypto_rx {
+  uint8_t hdr[4];
+  uint8_t n;          /* held-back header bytes */
+  uint32_t body_left; /* body bytes of the current message still to come */
+} wt_crypto_rx;
+
+#define WT_CRYPTO_LEVELS 4 /* ngtcp2_encryption_level: initial, handshake, 1-RTT, 0-RTT */
+
+/* Feed len bytes of one level's CRYPTO stream (in order). Returns how many
+ * leading bytes of data may go to wolfSSL now, preceded by the *nheld bytes
+ * copied to held (a header held back earlier); a header still incomplete at
+ * the end of data is kept in r. */
+size_t wt_crypto_rx_feed(wt_crypto_rx *r, const uint8_t *data, size_t len, uint8_t held[4],
+                         size_t *nheld);
 
 #endif

@@ -38,6 +38,11 @@ void wt_engine_config_default(wt_engine_config *c, int is_server) {
   c->close_grace_ns = 200 * WT_MS;
   c->retry_mode = WT_RETRY_AUTO;
   c->retry_threshold = 256;
+  c->native_crypto = 1;
+}
+
+int wt_engine_native_crypto_env(const char *value) {
+  return !(value != NULL && strcmp(value, "0") == 0);
 }
 
 static int config_check(wt_engine_config *c) {
@@ -159,7 +164,7 @@ static void heap_update(wt_engine *e, wt_conn *c) {
       wt_conn **nh = realloc(e->heap, ncap * sizeof(*nh));
       if (nh == NULL) {
         /* Cannot schedule it: close it rather than leak a timerless conn. */
-        c->state = WT_CS_DEAD;
+        wt_conn_set_state(c, WT_CS_DEAD);
         e->st.errors_internal++;
         return;
       }
@@ -179,20 +184,8 @@ static void heap_update(wt_engine *e, wt_conn *c) {
 
 /* ------------------------------------------------------------ helpers */
 
-void wt_engine_mark_dirty(wt_engine *e, wt_conn *c) {
-  if (!c->dirty && c->state != WT_CS_DEAD) {
-    c->dirty = 1;
-    wt_list_push(&e->dirty, &c->dirty_link);
-  }
-}
-
-void wt_engine_run_releases(wt_engine *e) {
-  /* wt_engine.h "Release rules": at the end of an entry point, outside
-   * every library callback, never nested. */
-  wt_relq_run(&e->relq);
-}
-
-void wt_engine_conn_unlink(wt_engine *e, wt_conn *c) {
+/* Take c off the dirty list, the heap and the connection list. */
+static void engine_conn_unlink(wt_engine *e, wt_conn *c) {
   if (c->dirty) {
     wt_list_del(&c->dirty_link);
     c->dirty = 0;
@@ -201,60 +194,6 @@ void wt_engine_conn_unlink(wt_engine *e, wt_conn *c) {
   if (wt_link_linked(&c->all_link)) {
     wt_list_del(&c->all_link);
     e->n_conns--;
-  }
-}
-
-int wt_engine_rand(wt_engine *e, uint8_t *out, size_t len) {
-  return wt_tls_rand(e->tls, out, len);
-}
-
-int wt_engine_new_cid(wt_engine *e, uint8_t *cid, size_t len, uint8_t *token) {
-  if (wt_engine_rand(e, cid, len) != 0) {
-    return WT_ERR_CRYPTO;
-  }
-  if (e->cfg.is_server && wt_cid_apply_shard(cid, len, e->cfg.shard_id, e->cfg.n_shards) != 0) {
-    return WT_ERR_CONFIG;
-  }
-  if (token) {
-    ngtcp2_cid nc;
-    ngtcp2_cid_init(&nc, cid, len);
-    /* Tokens derive from the process-wide secret so any shard can produce
-     * them (docs/architecture.md "Connection IDs and steering"). */
-    if (ngtcp2_crypto_generate_stateless_reset_token(token, e->secret, sizeof(e->secret), &nc) !=
-        0) {
-      return WT_ERR_CRYPTO;
-    }
-  }
-  return 0;
-}
-
-int wt_engine_cid_add(wt_engine *e, wt_conn *c, const uint8_t *cid, size_t len) {
-  if (c->ncids == c->cidcap) {
-    size_t ncap = c->cidcap ? c->cidcap * 2 : 4;
-    wt_cid_rec *n = realloc(c->cids, ncap * sizeof(*n));
-    if (n == NULL) {
-      return WT_ERR_NOMEM;
-    }
-    c->cids = n;
-    c->cidcap = ncap;
-  }
-  int rv = wt_cid_table_insert(&e->cids, cid, len, c);
-  if (rv < 0) {
-    return rv;
-  }
-  c->cids[c->ncids].len = (uint8_t)len;
-  memcpy(c->cids[c->ncids].data, cid, len);
-  c->ncids++;
-  return 0;
-}
-
-void wt_engine_cid_remove(wt_engine *e, wt_conn *c, const uint8_t *cid, size_t len) {
-  for (size_t i = 0; i < c->ncids; i++) {
-    if (c->cids[i].len == len && memcmp(c->cids[i].data, cid, len) == 0) {
-      wt_cid_table_remove(&e->cids, cid, len);
-      c->cids[i] = c->cids[--c->ncids];
-      return;
-    }
   }
 }
 
@@ -311,9 +250,9 @@ static void ip_detach(wt_engine *e, wt_conn *c) {
 
 /* Free a dead connection (with app callbacks). */
 static void conn_destroy(wt_engine *e, wt_conn *c) {
-  c->state = WT_CS_DEAD; /* no more scheduling while the app is told */
+  wt_conn_set_state(c, WT_CS_DEAD); /* no more scheduling while the app is told */
   ip_detach(e, c);
-  wt_engine_conn_unlink(e, c);
+  engine_conn_unlink(e, c);
   e->st.conns_closed++;
   if (e->st.conns_active > 0) {
     e->st.conns_active--;
@@ -365,19 +304,21 @@ int wt_engine_new(wt_engine **out, const wt_engine_config *cfg, const wt_engine_
     free(e);
     return rv;
   }
+  /* The packet-protection self-test runs once, before any packet (and
+   * before the TLS context asks which cipher suites it may offer). */
+  (void)wt_crypto_init(cfg->native_crypto);
   rv = wt_tls_ctx_new(&e->tls, &e->cfg);
   if (rv < 0) {
     free(e);
     return rv;
   }
-  (void)wt_crypto_native(); /* the self-test runs once, before any packet */
   uint64_t seed = 0;
   if (cfg->static_secret) {
     memcpy(e->secret, cfg->static_secret, sizeof(e->secret));
-  } else if (wt_engine_rand(e, e->secret, sizeof(e->secret)) != 0) {
+  } else if (wt_ctx_rand(e, e->secret, sizeof(e->secret)) != 0) {
     rv = WT_ERR_CRYPTO;
   }
-  if (rv == 0 && wt_engine_rand(e, (uint8_t *)&seed, sizeof(seed)) != 0) {
+  if (rv == 0 && wt_ctx_rand(e, (uint8_t *)&seed, sizeof(seed)) != 0) {
     rv = WT_ERR_CRYPTO;
   }
   e->sl = calloc(WT_STATELESS_MAX, sizeof(*e->sl));
@@ -425,10 +366,10 @@ void wt_engine_del(wt_engine *e) {
   }
   while (!wt_list_empty(&e->conns)) {
     wt_conn *c = wt_container_of(e->conns.next, wt_conn, all_link);
-    wt_engine_conn_unlink(e, c);
+    engine_conn_unlink(e, c);
     wt_conn_free(c, 0);
   }
-  wt_engine_run_releases(e); /* referenced bytes go back to their owners */
+  wt_ctx_run_releases(e); /* referenced bytes go back to their owners */
   free(e->heap);
   free(e->sl);
   wt_pool_free(&e->stream_pool);
@@ -454,7 +395,7 @@ static void send_version_negotiation(wt_engine *e, const wt_path *path,
                                      const ngtcp2_version_cid *vc) {
   wt_stateless_pkt *p = sl_slot(e, path);
   uint8_t r = 0;
-  if (p == NULL || wt_engine_rand(e, &r, 1) != 0) {
+  if (p == NULL || wt_ctx_rand(e, &r, 1) != 0) {
     return;
   }
   const uint32_t sv[] = {NGTCP2_PROTO_VER_V1, NGTCP2_PROTO_VER_V2};
@@ -511,11 +452,11 @@ static void send_stateless_reset(wt_engine *e, const wt_path *path, const uint8_
   ngtcp2_cid_init(&cid, dcid, dcidlen);
   /* RFC 9000 section 10.3.3: always smaller than the packet that triggered
    * it, so two endpoints cannot reset each other in a loop; the same
-   * derivation as the tokens issued with our CIDs (wt_engine_new_cid). */
+   * derivation as the tokens issued with our CIDs (wt_ctx_new_cid). */
   size_t len = pktlen - 1 < WT_SR_MAX_REPLY ? pktlen - 1 : WT_SR_MAX_REPLY;
   if (ngtcp2_crypto_generate_stateless_reset_token(token, e->secret, sizeof(e->secret), &cid) !=
           0 ||
-      wt_engine_rand(e, rnd, sizeof(rnd)) != 0) {
+      wt_ctx_rand(e, rnd, sizeof(rnd)) != 0) {
     return;
   }
   ngtcp2_ssize n = ngtcp2_pkt_write_stateless_reset(p->data, len, token, rnd, len - sizeof(token));
@@ -553,7 +494,7 @@ static void send_retry(wt_engine *e, const wt_path *path, const ngtcp2_pkt_hd *h
     return;
   }
   uint8_t scid[WT_CID_MAXLEN], token[NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN];
-  if (wt_engine_new_cid(e, scid, e->cfg.scid_len, NULL) != 0) {
+  if (wt_ctx_new_cid(e, scid, e->cfg.scid_len, NULL) != 0) {
     return;
   }
   ngtcp2_cid rscid;
@@ -686,7 +627,7 @@ int wt_engine_recv(wt_engine *e, const wt_path *path, const uint8_t *pkt, size_t
                    uint64_t now_ns) {
   e->now = now_ns;
   engine_recv(e, path, pkt, len, ecn);
-  wt_engine_run_releases(e);
+  wt_ctx_run_releases(e);
   return 0;
 }
 
@@ -789,7 +730,7 @@ int wt_engine_write(wt_engine *e, wt_tx_batch *out, uint64_t now_ns) {
     wt_list_del(l);
     wt_list_push(&e->dirty, l);
   }
-  wt_engine_run_releases(e);
+  wt_ctx_run_releases(e);
   return (int)(out->n - n0);
 }
 
@@ -812,7 +753,7 @@ int wt_engine_handle_expiry(wt_engine *e, uint64_t now_ns) {
     wt_conn_handle_expiry(c);
     conn_after(e, c);
   }
-  wt_engine_run_releases(e);
+  wt_ctx_run_releases(e);
   return 0;
 }
 
@@ -844,7 +785,7 @@ void wt_engine_shutdown(wt_engine *e, uint64_t now_ns) {
       }
     }
   }
-  wt_engine_run_releases(e);
+  wt_ctx_run_releases(e);
 }
 
 void wt_engine_close_all(wt_engine *e, uint64_t now_ns) {
@@ -853,11 +794,11 @@ void wt_engine_close_all(wt_engine *e, uint64_t now_ns) {
     wt_conn *c = wt_container_of(l, wt_conn, all_link);
     l = l->next;
     if (c->state < WT_CS_CLOSING) {
-      wt_conn_close_app(c, WT_H3_NO_ERROR);
+      wt_ctx_close_request(c, WT_H3_NO_ERROR);
     }
     conn_after(e, c);
   }
-  wt_engine_run_releases(e);
+  wt_ctx_run_releases(e);
 }
 
 size_t wt_engine_conn_count(const wt_engine *e) {
@@ -885,67 +826,10 @@ int wt_engine_connect(wt_engine *e, const wt_path *path, const char *server_name
     return rv;
   }
   conn_link(e, c);
-  wt_engine_mark_dirty(e, c);
+  wt_ctx_mark_dirty(c);
   heap_update(e, c);
   if (out) {
     *out = c;
   }
-  return 0;
-}
-
-/* ------------------------------------------------------------ conn API */
-
-const wt_path *wt_conn_path(const wt_conn *c) {
-  return &c->path;
-}
-int wt_conn_get_info(const wt_conn *c, wt_conn_info *out) {
-  if (!c || !out) {
-    return WT_ERR_INVAL;
-  }
-  if (!c->qc) {
-    return WT_ERR_STATE;
-  }
-  ngtcp2_conn_info ci;
-  ngtcp2_conn_get_conn_info(c->qc, &ci);
-  *out = (wt_conn_info){.srtt_ns = ci.smoothed_rtt,
-                        .min_rtt_ns = ci.min_rtt,
-                        .cwnd = ci.cwnd,
-                        .bytes_in_flight = ci.bytes_in_flight};
-  return 0;
-}
-void wt_conn_set_user(wt_conn *c, void *u) {
-  c->user = u;
-}
-void *wt_conn_get_user(const wt_conn *c) {
-  return c->user;
-}
-wt_engine *wt_conn_engine(const wt_conn *c) {
-  return c->e;
-}
-
-int wt_conn_stateless_reset(const wt_conn *c) {
-  return c->stateless_reset;
-}
-
-int wt_conn_rebind(wt_conn *c, const wt_addr *local) {
-  if (c == NULL || local == NULL || local->len == 0 || local->len > sizeof(local->ss)) {
-    return WT_ERR_INVAL;
-  }
-  if (c->is_server || c->state >= WT_CS_CLOSING || c->qc == NULL) {
-    return WT_ERR_STATE;
-  }
-  c->path.local = *local;
-  ngtcp2_addr a;
-  ngtcp2_addr_init(&a, (const ngtcp2_sockaddr *)&c->path.local.ss, c->path.local.len);
-  ngtcp2_conn_set_local_addr(c->qc, &a);
-  wt_engine_mark_dirty(c->e, c);
-  return 0;
-}
-
-int wt_conn_close(wt_conn *c, uint64_t error_code) {
-  if (c->state >= WT_CS_CLOSING) {
-    return WT_ERR_STATE;
-  }
-  wt_conn_close_app(c, error_code); /* applied at the next wt_engine_write */
   return 0;
 }

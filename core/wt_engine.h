@@ -78,12 +78,22 @@ typedef struct wt_engine_config {
   uint64_t initial_max_data;        /* default 16 MiB (connection flow-control window) */
   uint64_t initial_max_stream_data; /* default 1 MiB (per-stream window) */
   uint64_t initial_max_streams_bidi, initial_max_streams_uni; /* default 100 each */
-  size_t stream_send_buffer;    /* bytes a stream may have queued, default 1 MiB */
-  const char *const *origins;   /* Origin allow-list ... */
-  size_t n_origins;             /* ... of this many entries; 0 = any origin */
-  int enable_0rtt;              /* default 0 */
-  size_t max_udp_payload;       /* default 1452; packets are built <= this */
-  const char *keylog_file;      /* NULL = off (SSLKEYLOGFILE format) */
+  size_t stream_send_buffer;  /* bytes a stream may have queued, default 1 MiB */
+  const char *const *origins; /* Origin allow-list ... */
+  size_t n_origins;           /* ... of this many entries; 0 = any origin */
+  int enable_0rtt;            /* default 0 */
+  size_t max_udp_payload;     /* default 1452; packets are built <= this */
+  /* debugging: each TLS secret as one line of the SSLKEYLOGFILE format
+   * (no newline) goes to keylog(keylog_user, line); NULL = off. Called on
+   * the engine's thread from inside the engine entry points; the program
+   * owns the file (core does no I/O). */
+  void (*keylog)(void *user, const char *line);
+  void *keylog_user;
+  /* 1 (default): AES-GCM packet protection calls wolfCrypt directly once a
+   * self-test passed (wt_crypto.h); 0: through wolfSSL's EVP layer. The
+   * self-test runs once per process, so the first engine created decides.
+   * Programs set 0 when WTCAST_NATIVE_CRYPTO=0 is in their environment. */
+  int native_crypto;
   const char *tls_ciphers;      /* TLS 1.3 suites in wolfSSL syntax, e.g.
                                    "TLS13-AES128-GCM-SHA256"; NULL = AES-128-GCM,
                                    AES-256-GCM, ChaCha20-Poly1305 (wt_crypto.h) */
@@ -122,6 +132,10 @@ enum { WT_RETRY_AUTO = 0, WT_RETRY_ALWAYS = 1, WT_RETRY_NEVER = 2 };
 
 /* Fill c with the defaults above (server or client). */
 void wt_engine_config_default(wt_engine_config *c, int is_server);
+/* wt_engine_config.native_crypto for the value of the WTCAST_NATIVE_CRYPTO
+ * environment variable (NULL: unset), which the program reads: 0 for "0",
+ * else 1. */
+int wt_engine_native_crypto_env(const char *value);
 
 /* session_request may return this to answer the CONNECT later with
  * wt_session_respond (see there). */

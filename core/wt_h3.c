@@ -4,23 +4,16 @@
  * SETTINGS observed, and the extended CONNECT (RFC 9220,
  * draft-ietf-webtrans-http3 section 3) on both sides. */
 #define WT_LOG_MODULE "h3"
-#include "wt_conn.h"
+#include "wt_h3.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "wt_connect.h"
 #include "wt_errmap.h"
 #include "wt_log.h"
-
-static void h3_fail(wt_conn *c, uint64_t h3_code) {
-  if (!c->err_set) {
-    c->err_code = h3_code;
-    c->err_is_app = 1;
-    c->err_set = 1;
-  }
-}
+#include "wt_session.h"
+#include "wt_stream.h"
 
 static void h3_credit(wt_conn *c, int64_t sid, uint64_t n) {
   if (n > 0) {
@@ -29,56 +22,13 @@ static void h3_credit(wt_conn *c, int64_t sid, uint64_t n) {
   }
 }
 
-/* ------------------------------------------------------------ data reader */
-
-/* Body of a CONNECT stream: the capsules we queued. WOULDBLOCK until one is
- * queued (wt_h3_session_resume), EOF once cap_fin is set and all is given. */
-static nghttp3_ssize h3_read_capsules(nghttp3_conn *h3, int64_t sid, nghttp3_vec *vec,
-                                      size_t veccnt, uint32_t *pflags, void *ud, void *sud) {
-  wt_session *s = sud;
-  if (s == NULL) {
-    *pflags |= NGHTTP3_DATA_FLAG_EOF;
-    return 0;
-  }
-  size_t n = wt_sendbuf_peek(&s->cap_out, (wt_iov *)vec, veccnt, SIZE_MAX);
-  size_t total = 0;
-  for (size_t i = 0; i < n; i++) {
-    total += vec[i].len;
-  }
-  wt_sendbuf_consume(&s->cap_out, total);
-  if (s->cap_fin && wt_sendbuf_unsent(&s->cap_out) == 0) {
-    *pflags |= NGHTTP3_DATA_FLAG_EOF;
-    return (nghttp3_ssize)n;
-  }
-  if (n == 0) {
-    return NGHTTP3_ERR_WOULDBLOCK;
-  }
-  return (nghttp3_ssize)n;
-}
-
-void wt_h3_session_resume(wt_session *s) {
-  wt_conn *c = s->c;
-  if (c->h3 && s->h3_submitted && !s->h3_closed && s->id >= 0) {
-    nghttp3_conn_resume_stream(c->h3, s->id);
-  }
-  wt_engine_mark_dirty(c->e, c);
-}
-
 /* ------------------------------------------------------------ callbacks */
 
 static int h3_acked_stream_data(nghttp3_conn *h3, int64_t sid, uint64_t datalen, void *ud,
                                 void *sud) {
-  wt_conn *c = ud;
   wt_session *s = sud;
-  if (s == NULL) {
-    return 0;
-  }
-  wt_sendbuf_ack(&s->cap_out, datalen);
-  /* docs/protocol.md section 4: once our CLOSE capsule is acknowledged
-   * and no session is left, close the connection (some clients never read
-   * capsules and would keep it open), after a grace period. */
-  if (c->is_server && s->close_sent && s->cap_out.acked >= s->close_end) {
-    wt_conn_session_close_acked(c);
+  if (s != NULL) {
+    wt_session_on_acked(s, datalen);
   }
   return 0;
 }
@@ -99,11 +49,7 @@ static int h3_stream_close(nghttp3_conn *h3, int64_t sid, uint64_t app_error_cod
     wt_session_pending_end(s, 0, 0);
   }
   s->h3_closed = 1;
-  if (!s->gc) {
-    wt_list_del(&s->link);
-    wt_list_push(&c->gc_sessions, &s->gc_link);
-    s->gc = 1;
-  }
+  wt_session_collect(s);
   return 0;
 }
 
@@ -130,12 +76,12 @@ static int h3_begin_headers(nghttp3_conn *h3, int64_t sid, void *ud, void *sud) 
   if (!c->is_server || sud != NULL) {
     return 0;
   }
-  wt_session *s = wt_session_alloc(c, sid);
+  wt_session *s = wt_session_new(c, sid);
   if (s == NULL) {
     c->e->st.errors_internal++;
     return NGHTTP3_ERR_CALLBACK_FAILURE;
   }
-  wt_conn_session_requested(c);
+  wt_ctx_cancel_grace(c); /* a new session request */
   if (nghttp3_conn_set_stream_user_data(h3, sid, s) != 0) {
     return NGHTTP3_ERR_CALLBACK_FAILURE;
   }
@@ -190,36 +136,6 @@ static int h3_recv_header(nghttp3_conn *h3, int64_t sid, int32_t token, nghttp3_
   return 0;
 }
 
-int wt_h3_respond(wt_conn *c, wt_session *s, int status) {
-  char st[4];
-  snprintf(st, sizeof(st), "%03d", status > 0 && status < 1000 ? status : 500);
-  nghttp3_nv nva[2] = {
-      {(uint8_t *)":status", (uint8_t *)st, 7, 3, NGHTTP3_NV_FLAG_NONE},
-      /* docs/protocol.md section 3: draft-02 peers look for this. */
-      {(uint8_t *)"sec-webtransport-http3-draft", (uint8_t *)"draft02", 28, 7,
-       NGHTTP3_NV_FLAG_NONE},
-  };
-  nghttp3_data_reader dr = {.read_data = h3_read_capsules};
-  int rv;
-  if (status == 200) {
-    rv = nghttp3_conn_submit_response(c->h3, s->id, nva, 2, &dr);
-    s->h3_submitted = rv == 0;
-  } else {
-    rv = nghttp3_conn_submit_response(c->h3, s->id, nva, 1, NULL);
-  }
-  wt_engine_mark_dirty(c->e, c);
-  return rv;
-}
-
-static void h3_reject_stream(wt_conn *c, wt_session *s, uint64_t code) {
-  /* draft-ietf-webtrans-http3 section 3.2 / docs/protocol.md section 3:
-   * too many sessions -> reset the CONNECT stream with H3_REQUEST_REJECTED. */
-  ngtcp2_conn_shutdown_stream(c->qc, 0, s->id, code);
-  s->state = WT_SS_REFUSED;
-  c->e->st.sessions_refused++;
-  wt_engine_mark_dirty(c->e, c);
-}
-
 /* Server: a complete request header section. */
 static int h3_server_request(wt_conn *c, wt_session *s, int fin) {
   wt_engine *e = c->e;
@@ -228,15 +144,15 @@ static int h3_server_request(wt_conn *c, wt_session *s, int fin) {
   if (status != 0) {
     /* refused below with that status */
   } else if (e->shutting_down || c->goaway_sent) {
-    h3_reject_stream(c, s, WT_H3_REQUEST_REJECTED);
+    wt_session_reject(s, WT_H3_REQUEST_REJECTED);
     return 0;
   } else if (!wt_connect_origin_allowed(e->cfg.origins, e->cfg.n_origins, s->origin)) {
     status = 403; /* docs/protocol.md section 3 */
   } else if (c->n_open_sessions + c->n_pending_sessions >= e->cfg.max_sessions_per_conn) {
-    h3_reject_stream(c, s, WT_H3_REQUEST_REJECTED);
+    wt_session_reject(s, WT_H3_REQUEST_REJECTED);
     return 0;
   } else {
-    status = e->cb.session_request ? e->cb.session_request(e->user, s, &req) : 404;
+    status = wt_ctx_call_session_request(e, s, &req);
     if (status == WT_SESSION_DEFER) {
       /* Answered later by wt_session_respond; until then the session is
        * like a CONNECT still arriving (its streams and datagrams wait). */
@@ -246,16 +162,16 @@ static int h3_server_request(wt_conn *c, wt_session *s, int fin) {
     }
   }
   if (status == 200) {
-    if (wt_h3_respond(c, s, 200) != 0) {
+    if (wt_session_submit_response(s, 200) != 0) {
       return NGHTTP3_ERR_CALLBACK_FAILURE;
     }
-    s->state = WT_SS_OPEN;
+    wt_session_set_state(s, WT_SS_OPEN);
     wt_session_opened(s);
     return 0;
   }
-  s->state = WT_SS_REFUSED;
+  wt_session_set_state(s, WT_SS_REFUSED);
   e->st.sessions_refused++;
-  return wt_h3_respond(c, s, status) == 0 ? 0 : NGHTTP3_ERR_CALLBACK_FAILURE;
+  return wt_session_submit_response(s, status) == 0 ? 0 : NGHTTP3_ERR_CALLBACK_FAILURE;
 }
 
 static int h3_end_headers(nghttp3_conn *h3, int64_t sid, int fin, void *ud, void *sud) {
@@ -274,7 +190,7 @@ static int h3_end_headers(nghttp3_conn *h3, int64_t sid, int fin, void *ud, void
     return 0; /* interim responses are skipped */
   }
   if (s->status == 200 && !fin) {
-    s->state = WT_SS_OPEN;
+    wt_session_set_state(s, WT_SS_OPEN);
     wt_session_opened(s);
   } else {
     wt_session_refused_client(s, s->status);
@@ -289,12 +205,12 @@ static int h3_end_stream(nghttp3_conn *h3, int64_t sid, void *ud, void *sud) {
     /* The peer FINed the CONNECT stream: the session ends cleanly
      * (draft-ietf-webtrans-http3 section 6), code 0 without a capsule. */
     wt_session_end(s, 0, NULL, 0, 1);
-    wt_conn_session_ended_by_peer(c);
+    wt_session_peer_ended(c);
   } else if (s && s->deferred) {
     /* The client ended the CONNECT stream before our answer: the session
      * can never be used; cancel the request. */
     wt_session_pending_end(s, 0, 1);
-    wt_conn_session_ended_by_peer(c);
+    wt_session_peer_ended(c);
   }
   return 0;
 }
@@ -376,7 +292,7 @@ int wt_h3_setup(wt_conn *c) {
   }
   if (rv != 0) {
     c->h3 = NULL;
-    h3_fail(c, WT_H3_INTERNAL_ERROR);
+    wt_ctx_set_error(c, WT_H3_INTERNAL_ERROR);
     return -1;
   }
   if (c->is_server) {
@@ -388,19 +304,19 @@ int wt_h3_setup(wt_conn *c) {
   if (ngtcp2_conn_open_uni_stream(c->qc, &c->ctrl_sid, NULL) != 0 ||
       ngtcp2_conn_open_uni_stream(c->qc, &c->qenc_sid, NULL) != 0 ||
       ngtcp2_conn_open_uni_stream(c->qc, &c->qdec_sid, NULL) != 0) {
-    h3_fail(c, WT_H3_STREAM_CREATION_ERROR);
+    wt_ctx_set_error(c, WT_H3_STREAM_CREATION_ERROR);
     return -1;
   }
   if (nghttp3_conn_bind_control_stream(c->h3, c->ctrl_sid) != 0 ||
       nghttp3_conn_bind_qpack_streams(c->h3, c->qenc_sid, c->qdec_sid) != 0) {
-    h3_fail(c, WT_H3_INTERNAL_ERROR);
+    wt_ctx_set_error(c, WT_H3_INTERNAL_ERROR);
     return -1;
   }
   wt_setting extra[WT_SETTINGS_COMPAT_COUNT];
   size_t n = wt_settings_compat(extra, WT_SETTINGS_COMPAT_COUNT, c->e->cfg.max_sessions_per_conn);
   wt_ctrl_rewriter_init(&c->rw, extra, n);
   wt_ctrl_reader_init(&c->rd, 0);
-  wt_engine_mark_dirty(c->e, c);
+  wt_ctx_mark_dirty(c);
   return 0;
 }
 
@@ -412,7 +328,7 @@ int wt_h3_read(wt_conn *c, int64_t sid, const uint8_t *data, size_t len, int fin
   if (n < 0) {
     WT_LOG_DEBUG("nghttp3 read stream %lld: %s", (long long)sid, nghttp3_strerror((int)n));
     c->e->st.errors_proto++;
-    h3_fail(c, nghttp3_err_infer_quic_app_error_code((int)n));
+    wt_ctx_set_error(c, nghttp3_err_infer_quic_app_error_code((int)n));
     return -1;
   }
   /* RFC 9000 section 4.1: return the credit of what HTTP/3 consumed. */
@@ -424,7 +340,7 @@ int wt_h3_observe_ctrl(wt_conn *c, const uint8_t *data, size_t len) {
   int rv = wt_ctrl_reader_feed(&c->rd, data, len);
   if (rv < 0) {
     c->e->st.errors_proto++;
-    h3_fail(c, wt_ctrl_reader_h3_error(&c->rd));
+    wt_ctx_set_error(c, wt_ctrl_reader_h3_error(&c->rd));
     return -1;
   }
   return 0;
@@ -438,7 +354,7 @@ int wt_h3_take_ctrl(wt_conn *c, const nghttp3_vec *v, size_t n) {
     uint8_t *out = cap <= sizeof(stackbuf) ? stackbuf : malloc(cap);
     size_t outlen = 0;
     if (out == NULL) {
-      h3_fail(c, WT_H3_INTERNAL_ERROR);
+      wt_ctx_set_error(c, WT_H3_INTERNAL_ERROR);
       return -1;
     }
     int rv = wt_ctrl_rewriter_feed(&c->rw, v[i].base, v[i].len, out, cap, &outlen);
@@ -450,7 +366,7 @@ int wt_h3_take_ctrl(wt_conn *c, const nghttp3_vec *v, size_t n) {
     }
     if (rv < 0) {
       c->e->st.errors_internal++;
-      h3_fail(c, WT_H3_INTERNAL_ERROR);
+      wt_ctx_set_error(c, WT_H3_INTERNAL_ERROR);
       return -1;
     }
     total += v[i].len;
@@ -458,10 +374,36 @@ int wt_h3_take_ctrl(wt_conn *c, const nghttp3_vec *v, size_t n) {
   /* The bytes are ours now: nghttp3 may forget them. */
   if (nghttp3_conn_add_write_offset(c->h3, c->ctrl_sid, total) != 0 ||
       nghttp3_conn_add_ack_offset(c->h3, c->ctrl_sid, total) != 0) {
-    h3_fail(c, WT_H3_INTERNAL_ERROR);
+    wt_ctx_set_error(c, WT_H3_INTERNAL_ERROR);
     return -1;
   }
   return 0;
+}
+
+int wt_h3_take_stream(wt_conn *c, wt_stream *st, const uint8_t *data, size_t len, int fin) {
+  size_t blen = 0;
+  const uint8_t *b = wt_stream_hdr_buffered(&st->hdr, &blen);
+  uint8_t pre[WT_STREAM_HDR_MAX];
+  memcpy(pre, b, blen);
+  int64_t sid = st->id;
+  int is_ctrl = !st->bidi && st->hdr.state != 0 && c->peer_ctrl_sid < 0 &&
+                wt_stream_hdr_type(&st->hdr) == WT_H3_STREAM_CONTROL;
+  void *mark = is_ctrl ? (void *)&c->h3_ctrl_mark : (void *)&c->h3_mark;
+  ngtcp2_conn_set_stream_user_data(c->qc, sid, mark);
+  wt_stream_free(st);
+  if (is_ctrl) {
+    c->peer_ctrl_sid = sid;
+    if (wt_h3_observe_ctrl(c, pre, blen) != 0 || wt_h3_observe_ctrl(c, data, len) != 0) {
+      return -1;
+    }
+  }
+  if (len == 0) {
+    return wt_h3_read(c, sid, pre, blen, fin);
+  }
+  if (wt_h3_read(c, sid, pre, blen, 0) != 0) {
+    return -1;
+  }
+  return wt_h3_read(c, sid, data, len, fin);
 }
 
 /* ------------------------------------------------------------ client */
@@ -488,7 +430,7 @@ static int h3_submit_connect(wt_conn *c, wt_session *s) {
   }
   NV("sec-webtransport-http3-draft02", "1");
 #undef NV
-  nghttp3_data_reader dr = {.read_data = h3_read_capsules};
+  nghttp3_data_reader dr = {.read_data = wt_session_read_capsules};
   int rv = nghttp3_conn_submit_request(c->h3, s->id, nva, n, &dr, s);
   if (rv != 0) {
     return rv;
@@ -523,13 +465,13 @@ void wt_h3_pump_requests(wt_conn *c) {
       continue;
     }
     s->id = sid;
-    s->state = WT_SS_SENT;
+    wt_session_set_state(s, WT_SS_SENT);
     if (h3_submit_connect(c, s) != 0) {
       ngtcp2_conn_shutdown_stream(c->qc, 0, sid, WT_H3_INTERNAL_ERROR);
       wt_session_refused_client(s, 0);
     }
   }
-  wt_engine_mark_dirty(c->e, c);
+  wt_ctx_mark_dirty(c);
 }
 
 void wt_h3_shutdown(wt_conn *c) {
@@ -539,5 +481,5 @@ void wt_h3_shutdown(wt_conn *c) {
       c->goaway_sent = 1;
     }
   }
-  wt_engine_mark_dirty(c->e, c);
+  wt_ctx_mark_dirty(c);
 }

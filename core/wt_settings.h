@@ -1,5 +1,5 @@
 /* wt_settings.h: HTTP/3 SETTINGS for WebTransport (RFC 9114 section 7.2.4,
- * docs/protocol.md sections 2 and 6.2).
+ * docs/protocol.md section 2 and 6.2).
  *
  * nghttp3 cannot write unknown SETTINGS, so the engine takes over the bytes
  * nghttp3 writes on its control stream and runs them through a

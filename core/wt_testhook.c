@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "wt_conn.h"
+#include "wt_session.h"
 #include "wt_varint.h"
 
 /* ------------------------------------------------------------ raw streams */
@@ -55,7 +55,7 @@ int wt_testhook_send_raw_capsule(wt_session *s, const uint8_t *bytes, size_t len
   }
   int rv = wt_session_queue_capsule(s, bytes, len, 0);
   if (rv == 0) {
-    wt_engine_mark_dirty(c->e, c);
+    wt_ctx_mark_dirty(c);
   }
   return rv;
 }

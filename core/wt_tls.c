@@ -2,7 +2,6 @@
 #define WT_LOG_MODULE "tls"
 #include "wt_tls.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +23,9 @@ struct wt_tls_ctx {
   uint8_t pin[32];
   WC_RNG rng;
   int rng_ok;
-  FILE *keylog; /* debug only: SSLKEYLOGFILE lines (opened once at start-up) */
+  /* debug only: SSLKEYLOGFILE lines go to the program (wt_engine_config) */
+  void (*keylog)(void *user, const char *line);
+  void *keylog_user;
 };
 
 /* AES-128-GCM first: wolfSSL's ChaCha20 is several times slower here
@@ -64,8 +65,7 @@ static void tls_keylog(const WOLFSSL *ssl, const char *line) {
   WOLFSSL_CTX *ctx = wolfSSL_get_SSL_CTX((WOLFSSL *)ssl);
   wt_tls_ctx *t = ctx ? wolfSSL_CTX_get_ex_data(ctx, 0) : NULL;
   if (t && t->keylog) {
-    fprintf(t->keylog, "%s\n", line);
-    fflush(t->keylog);
+    t->keylog(t->keylog_user, line);
   }
 }
 
@@ -176,13 +176,10 @@ int wt_tls_ctx_new(wt_tls_ctx **out, const wt_engine_config *cfg) {
     goto fail;
   }
   wolfSSL_CTX_set_ex_data(t->ctx, 0, t);
-  if (cfg->keylog_file) {
-    t->keylog = fopen(cfg->keylog_file, "a");
-    if (t->keylog == NULL) {
-      WT_LOG_WARN("cannot open keylog file %s", cfg->keylog_file);
-    } else {
-      wolfSSL_CTX_set_keylog_callback(t->ctx, tls_keylog);
-    }
+  if (cfg->keylog) {
+    t->keylog = cfg->keylog;
+    t->keylog_user = cfg->keylog_user;
+    wolfSSL_CTX_set_keylog_callback(t->ctx, tls_keylog);
   }
   *out = t;
   return 0;
@@ -230,9 +227,6 @@ void wt_tls_ctx_del(wt_tls_ctx *t) {
   }
   if (t->rng_ok) {
     wc_FreeRng(&t->rng);
-  }
-  if (t->keylog) {
-    fclose(t->keylog);
   }
   free(t);
 }

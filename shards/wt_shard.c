@@ -14,6 +14,7 @@
 
 #include "wt_bridge.h"
 #include "wt_engine.h"
+#include "wt_keylog.h"
 #include "wt_error.h"
 #include "wt_log.h"
 #include "wt_worker.h"
@@ -45,6 +46,7 @@ struct wt_shard {
   wt_shard_config cfg;
   wt_io *io;
   wt_engine *eng;
+  FILE *keylog;          /* the engine's TLS key log (wt_shard_config.keylog_file), or NULL */
   wt_app_router *router; /* lookups only: the apps run on the workers */
   wt_apps apps;
   wt_bridge *bridge;
@@ -171,7 +173,12 @@ static int shard_open_engine(wt_shard *sh, uint64_t now) {
   ec.shard_id = c->shard_id;
   ec.n_shards = c->n_shards ? c->n_shards : 1;
   ec.static_secret = c->static_secret;
-  ec.keylog_file = c->keylog_file;
+  if (c->keylog_file) {
+    sh->keylog = wt_keylog_open(c->keylog_file);
+    ec.keylog = sh->keylog ? wt_keylog_write : NULL;
+    ec.keylog_user = sh->keylog;
+  }
+  ec.native_crypto = wt_engine_native_crypto_env(getenv("WTCAST_NATIVE_CRYPTO"));
   if (c->qlog_dir) {
     uint32_t max = c->qlog_max_open ? c->qlog_max_open : SHARD_QLOG_MAX_OPEN;
     sh->qlogs = calloc(max, sizeof(*sh->qlogs));
@@ -333,6 +340,8 @@ void wt_shard_detach(wt_shard *sh) {
     wt_engine_del(sh->eng); /* releases of worker buffers happen here */
     sh->eng = NULL;
   }
+  wt_keylog_close(sh->keylog);
+  sh->keylog = NULL;
   if (sh->bridge) {
     wt_bridge_flush(sh->bridge);
   }

@@ -2,7 +2,12 @@
 # The layer rules of docs/architecture.md that link lists cannot enforce:
 #  - core/ makes no syscalls, reads no clock and creates no threads;
 #  - io/ never includes ngtcp2, nghttp3 or wolfSSL headers;
-#  - core/ and io/ never include shards/ headers; core/ never includes io/.
+#  - core/ and io/ never include shards/ headers; core/ never includes io/;
+#  - core/ opens no file and reads no environment (fopen, fprintf to a file,
+#    getenv): the programs do, and hand core callbacks and config values;
+#  - core's internal headers (everything in core/ but the public contract
+#    wt_engine.h and the pure codec headers below) are included only inside
+#    core/ and by tests/ and fuzz/, never by the runtime, io or programs.
 set -u
 src=${1:?source dir}
 cd "$src" || exit 1
@@ -18,5 +23,24 @@ while IFS= read -r hit; do bad "core/ includes io/ or shards/: $hit"; done < <(
   grep -nE '#include "wt_(io|shard|app|steer|timer|stats)[a-z_]*\.h"' core/*.[ch] core/base/*.[ch] 2>/dev/null)
 while IFS= read -r hit; do bad "io/ includes core/ or shards/: $hit"; done < <(
   grep -nE '#include "wt_(engine|conn|session|h3|tls|cid|capsule|shard|app|steer|timer|stats)[a-z_]*\.h"' io/*.[ch] 2>/dev/null)
+while IFS= read -r hit; do bad "core/ must stay sans-I/O (no files, no environment): $hit"; done < <(
+  grep -nE '\b(fopen|fdopen|freopen|tmpfile|getenv|secure_getenv)\s*\(|\bfprintf\s*\(\s*[^s ]|\bfprintf\s*\(\s*s[^t]' \
+    core/*.c core/*.h core/base/*.c core/base/*.h 2>/dev/null | grep -v 'layering-ok')
+
+# The headers of core/ that the rest of the tree may include: the engine's
+# public API and pure codecs (no engine state; programs and fuzzers use them).
+core_public='wt_engine.h wt_capsule.h wt_cid.h wt_connect.h wt_datagram.h wt_errmap.h wt_settings.h
+  wt_stream_hdr.h wt_testhook.h wt_utf8.h'
+outside=()
+for d in shards io tools bench apps ops client include; do
+  [ -d "$d" ] && outside+=("$d")
+done
+for h in core/*.h; do
+  name=${h#core/}
+  case " $(echo $core_public) " in *" $name "*) continue ;; esac
+  [ ${#outside[@]} -gt 0 ] || break
+  while IFS= read -r hit; do bad "internal core header outside core/: $hit"; done < <(
+    grep -rnE "#include [<\"]$name[>\"]" --include='*.c' --include='*.h' "${outside[@]}" 2>/dev/null)
+done
 [ "$fail" = 0 ] && echo "layering: ok"
 exit $fail

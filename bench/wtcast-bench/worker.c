@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "wt_keylog.h"
 #include "wt_log.h"
 
 _Static_assert(sizeof(wt_addr) == sizeof(wt_io_addr), "wt_addr layout");
@@ -77,6 +78,7 @@ typedef struct wb_w {
   const wb_opts *o;
   const wb_target *tg;
   wt_engine *eng;
+  FILE *keylog; /* SSLKEYLOGFILE, or NULL */
   wt_io *io;
   wt_path path;
   size_t max_udp_payload;
@@ -885,7 +887,13 @@ static int wb_setup(wb_w *w) {
   ec.max_datagram_queue = 4096;
   ec.initial_max_streams_uni = 1000;
   ec.initial_max_streams_bidi = 1000;
-  ec.keylog_file = getenv("SSLKEYLOGFILE"); /* debugging a peer: decrypt a capture */
+  const char *keylog = getenv("SSLKEYLOGFILE"); /* debugging a peer: decrypt a capture */
+  if (keylog) {
+    w->keylog = wt_keylog_open(keylog);
+    ec.keylog = w->keylog ? wt_keylog_write : NULL;
+    ec.keylog_user = w->keylog;
+  }
+  ec.native_crypto = wt_engine_native_crypto_env(getenv("WTCAST_NATIVE_CRYPTO"));
   w->max_udp_payload = ec.max_udp_payload ? ec.max_udp_payload : 1452;
   wt_engine_callbacks cb;
   wb_callbacks(&cb);
@@ -1223,6 +1231,8 @@ void *wb_worker(void *arg) {
     wt_io_wait(w->io, 0); /* reap sends still referencing buf */
   }
   wt_engine_del(w->eng);
+  wt_keylog_close(w->keylog);
+  w->keylog = NULL;
   while (w->strms.next != &w->strms) {
     strm_del(w->strms.next);
   }

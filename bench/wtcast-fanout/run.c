@@ -858,6 +858,7 @@ int fo_setup(fo_client *c, const wt_engine_callbacks *cb) {
   ec.insecure = o->insecure;
   ec.max_datagram_queue = o->dgram_queue;
   ec.max_conns = c->n_eps + 16;
+  ec.native_crypto = wt_engine_native_crypto_env(getenv("WTCAST_NATIVE_CRYPTO"));
   c->max_udp_payload = ec.max_udp_payload ? ec.max_udp_payload : 1452;
   r = wt_engine_new(&c->eng, &ec, cb, c, fo_now());
   if (r < 0) {

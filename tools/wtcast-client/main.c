@@ -1032,6 +1032,7 @@ static int cl_setup(cl_client *c, const wt_engine_callbacks *cb) {
   ec.pin_sha256 = o->have_pin ? o->pin : NULL;
   ec.ca_file = o->ca_file;
   ec.insecure = o->insecure;
+  ec.native_crypto = wt_engine_native_crypto_env(getenv("WTCAST_NATIVE_CRYPTO"));
   if (ec.max_sessions_per_conn < o->sessions) {
     ec.max_sessions_per_conn = o->sessions;
   }

@@ -389,6 +389,7 @@ int main(int argc, char **argv) {
   wt_engine_config_default(&cc, 0);
   cc.insecure = 1;
   cc.max_conns = FL_MAX_CONNS;
+  cc.native_crypto = wt_engine_native_crypto_env(getenv("WTCAST_NATIVE_CRYPTO"));
   wt_engine_callbacks cb = {
       .session_open = cb_session_open,
       .session_close = cb_session_close,

@@ -1,0 +1,287 @@
+/* wt_ctx.h: the engine context every core module shares (internal: the
+ * rest of the tree uses wt_engine.h).
+ *
+ * What is here: the state of one engine (struct wt_engine) and of one
+ * connection (struct wt_conn) as data, the intrusive lists that tie
+ * objects to them, and the few operations every module needs on them:
+ * scheduling a connection for output (wt_ctx_mark_dirty), requesting a
+ * close, the close grace timer, CIDs and randomness, and the wt_ctx_call_*
+ * wrappers through which every wt_engine_callbacks callback is invoked
+ * (NULL check and result mapping in one place, as nghttp3's conn_call_*).
+ * The modules on top, in layer order: wt_dgram (datagram queues),
+ * wt_stream (WT streams: demux, credit, send side), wt_session (the
+ * session state machine), wt_h3 (HTTP/3 glue, extended CONNECT), wt_conn
+ * (one QUIC connection: ngtcp2 callbacks, receive, write loop, closing),
+ * wt_engine (entry points, dispatch, timers). A module calls only modules
+ * below it; this header calls none of them.
+ *
+ * Ownership: the engine owns its connections; a connection owns its
+ * ngtcp2/nghttp3/wolfSSL objects, its sessions, its streams and its
+ * datagram queues. Sessions and streams are never freed inside a library
+ * callback: they go to the connection's garbage lists and are freed by
+ * wt_conn_gc() at the end of the engine entry point. A dead connection is
+ * likewise freed there.
+ *
+ * Threading: everything here belongs to the engine's thread (wt_engine.h). */
+#ifndef WT_CTX_H
+#define WT_CTX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+
+#include <nghttp3/nghttp3.h>
+#include <ngtcp2/ngtcp2.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+
+#include "wt_cid.h"
+#include "wt_crypto.h"
+#include "wt_engine.h"
+#include "wt_hmap.h"
+#include "wt_pool.h"
+#include "wt_sendbuf.h"
+#include "wt_settings.h"
+#include "wt_tls.h"
+
+/* ---------------------------------------------------------------- lists */
+
+typedef struct wt_link {
+  struct wt_link *next, *prev;
+} wt_link;
+
+static inline void wt_list_init(wt_link *h) {
+  h->next = h->prev = h;
+}
+static inline int wt_list_empty(const wt_link *h) {
+  return h->next == h;
+}
+static inline int wt_link_linked(const wt_link *l) {
+  return l->next != NULL;
+}
+static inline void wt_list_push(wt_link *h, wt_link *l) { /* at the tail */
+  l->prev = h->prev;
+  l->next = h;
+  h->prev->next = l;
+  h->prev = l;
+}
+static inline void wt_list_del(wt_link *l) {
+  if (l->next) {
+    l->prev->next = l->next;
+    l->next->prev = l->prev;
+    l->next = l->prev = NULL;
+  }
+}
+#define wt_container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
+
+/* ---------------------------------------------------------------- conns */
+
+typedef struct wt_dgram wt_dgram; /* wt_dgram.h */
+
+/* wt_conn.state, written only by wt_conn_set_state (wt_conn.h). Moves:
+ * HANDSHAKE -> OPEN -> CLOSING | DRAINING -> DEAD; any state may go to DEAD
+ * (idle timeout, fatal error). */
+enum {
+  WT_CS_HANDSHAKE = 0,
+  WT_CS_OPEN,
+  WT_CS_CLOSING,  /* we sent CONNECTION_CLOSE (RFC 9000 section 10.2.1) */
+  WT_CS_DRAINING, /* peer sent CONNECTION_CLOSE (section 10.2.2) */
+  WT_CS_DEAD,     /* to be freed at the end of the entry point */
+  WT_CS_COUNT
+};
+
+#define WT_CLOSED_IDS 32
+
+typedef struct wt_cid_rec {
+  uint8_t len;
+  uint8_t data[WT_CID_MAXLEN];
+} wt_cid_rec;
+
+/* One QUIC connection. The groups of fields are each written by one
+ * module (named in the group's comment); others only read them. */
+struct wt_conn {
+  /* wt_conn: the transport */
+  wt_engine *e;
+  ngtcp2_conn *qc;
+  ngtcp2_crypto_conn_ref conn_ref;
+  WOLFSSL *ssl;
+  wt_path path;
+  int is_server;
+  int state; /* WT_CS_*, written only by wt_conn_set_state */
+  int handshake_done;
+  void *user;
+  char *server_name; /* client */
+  uint64_t ip_key;   /* server: its engine per_ip key while counted there, else 0 (wt_engine) */
+  wt_crypto_rx crx[WT_CRYPTO_LEVELS];
+
+  /* CIDs registered in the engine table (removed when the conn is freed) */
+  wt_cid_rec *cids;
+  size_t ncids, cidcap;
+
+  /* wt_conn + wt_ctx: closing / draining */
+  uint64_t close_deadline;
+  uint8_t *close_pkt;
+  size_t close_pktlen;
+  int close_send; /* the close packet is to be (re)sent */
+  uint64_t err_code;
+  int err_is_app;
+  int err_set;
+  int close_req; /* wt_ctx_close_request was called; not applied yet */
+  uint64_t close_req_code;
+  /* server: our CLOSE capsule was acked and no session is left; close the
+   * connection at this time unless the peer closes first (0 = not armed) */
+  uint64_t grace_deadline;
+  int stateless_reset; /* the peer sent a stateless reset */
+  int hs_counted;      /* counted in e->n_handshaking */
+  /* qlog (wt_engine_config.qlog_write): this connection is traced */
+  int qlog_on, qlog_fin;
+  char qlog_name[2 * WT_CID_MAXLEN + 1];
+
+  /* wt_h3: our control stream, taken over from nghttp3 (docs/protocol.md 6.2) */
+  nghttp3_conn *h3;
+  int64_t ctrl_sid, qenc_sid, qdec_sid;
+  wt_ctrl_rewriter rw;
+  wt_sendbuf ctrl_out;
+  int ctrl_blocked;
+  /* the peer's control stream, observed */
+  int64_t peer_ctrl_sid;
+  wt_ctrl_reader rd;
+  int peer_settings; /* 1: peer SETTINGS received (nghttp3 recv_settings) */
+  int peer_connect_ok;
+  uint8_t h3_mark, h3_ctrl_mark; /* stream user data of HTTP/3 streams */
+  int goaway_sent, goaway_recv;
+
+  /* wt_session */
+  wt_link sessions;
+  uint32_t n_open_sessions;
+  uint32_t n_pending_sessions;        /* server: deferred, waiting for wt_session_respond */
+  uint64_t closed_ids[WT_CLOSED_IDS]; /* recently ended session IDs (late streams get
+                                         SESSION_GONE instead of being buffered) */
+  uint32_t n_closed_ids;
+  wt_link gc_sessions;
+
+  /* wt_stream */
+  wt_link streams;          /* every wt_stream */
+  wt_link sendq;            /* streams with unsent data */
+  wt_link buffered_streams; /* WT streams waiting for their session */
+  uint32_t n_buffered_streams;
+  uint32_t n_stop_notify; /* streams with stop_notify set */
+  wt_link gc_streams;
+
+  /* wt_dgram */
+  wt_dgram *bdg_head, *bdg_tail; /* datagrams waiting for their session */
+  uint32_t n_buffered_dgrams;
+  wt_dgram *dq_head, *dq_tail; /* outgoing datagrams */
+  uint32_t dq_len;
+  uint32_t dq_tries;
+
+  /* wt_engine: scheduling */
+  wt_link all_link; /* e->conns */
+  int dirty;        /* on e->dirty */
+  wt_link dirty_link;
+  size_t heap_idx; /* position in e->heap, SIZE_MAX if absent */
+  uint64_t expiry;
+};
+
+/* The connection's name in log lines (conn=...): its original DCID in hex,
+ * the same name as its qlog file; "-" before it is known. */
+#define CONN_ID(c) ((c)->qlog_name[0] ? (c)->qlog_name : "-")
+
+/* ---------------------------------------------------------------- engine */
+
+typedef struct wt_stateless_pkt {
+  wt_path path;
+  size_t len;
+  uint8_t data[1500];
+} wt_stateless_pkt;
+
+#define WT_STATELESS_MAX 64
+
+#define WT_CTX_SESSION_STATES 8 /* >= the number of WT_SS_* states (wt_session.h) */
+
+struct wt_engine {
+  wt_engine_config cfg;
+  wt_engine_callbacks cb; /* invoked only through wt_ctx_call_* */
+  void *user;
+  wt_tls_ctx *tls;
+  wt_pool stream_pool; /* wt_stream objects */
+  uint8_t secret[32];
+  wt_cid_table cids;
+  wt_link conns;
+  size_t n_conns;
+  wt_link dirty;
+  wt_conn **heap;
+  size_t heap_n, heap_cap;
+  wt_stateless_pkt *sl; /* stateless replies (version negotiation, reset, refusal) */
+  size_t sl_n;
+  size_t n_handshaking;  /* server conns whose handshake is in progress (Retry AUTO) */
+  wt_hmap per_ip;        /* server: source key -> live conns (max_conns_per_ip) */
+  uint32_t sr_tokens;    /* stateless reset rate limit: token bucket ... */
+  uint64_t sr_refill_at; /* ... refilled at this time */
+  wt_engine_stats st;
+  /* session state transitions, by the state entered (wt_session_set_state) */
+  uint64_t session_entered[WT_CTX_SESSION_STATES];
+  uint64_t conn_entered[WT_CS_COUNT]; /* same for connections (wt_conn_set_state) */
+  wt_relq relq; /* releases of referenced bytes, run at the end of entry points */
+  int shutting_down;
+  uint64_t now;
+  uint64_t qlog_seq; /* server connections seen by the qlog sampler */
+};
+
+/* ---------------------------------------------------------------- operations */
+
+/* c has output or state to look at: put it on the engine's dirty list
+ * (wt_engine_write visits only those). No-op for a dead connection. */
+void wt_ctx_mark_dirty(wt_conn *c);
+/* The connection still takes commands (handshake or open). */
+static inline int wt_ctx_conn_usable(const wt_conn *c) {
+  return c->state == WT_CS_OPEN || c->state == WT_CS_HANDSHAKE;
+}
+/* Request a close with an HTTP/3 code; safe inside callbacks (applied by
+ * wt_conn_apply_close at the end of the engine operation). */
+void wt_ctx_close_request(wt_conn *c, uint64_t h3_code);
+/* Record h3_code as the connection's close code unless one is set (the
+ * failing library call then closes with it). */
+void wt_ctx_set_error(wt_conn *c, uint64_t h3_code);
+/* Server: arm the close grace timer (wt_engine_config.close_grace_ns) if it
+ * is not armed and the connection is not closing; why: for the log. The
+ * caller checked that no session is left. */
+void wt_ctx_arm_grace(wt_conn *c, const char *why);
+/* Server: a new session request arrived: cancel the close grace timer. */
+void wt_ctx_cancel_grace(wt_conn *c);
+/* The handshake of a server conn ended (done or conn freed). */
+void wt_ctx_uncount_handshake(wt_conn *c);
+
+/* Random bytes from the engine's RNG. 0 or WT_ERR_CRYPTO. */
+int wt_ctx_rand(wt_engine *e, uint8_t *out, size_t len);
+/* New CID (server: shard rule) + its stateless reset token (token may be NULL). */
+int wt_ctx_new_cid(wt_engine *e, uint8_t *cid, size_t len, uint8_t *token);
+/* Register cid for c in the engine's CID table (WT_ERR_STATE: taken). */
+int wt_ctx_cid_add(wt_conn *c, const uint8_t *cid, size_t len);
+void wt_ctx_cid_remove(wt_conn *c, const uint8_t *cid, size_t len);
+/* Run the releases that became due (end of every engine entry point). */
+void wt_ctx_run_releases(wt_engine *e);
+
+/* ---------------------------------------------------------------- callbacks */
+
+/* One wrapper per wt_engine_callbacks member: a NULL callback is skipped
+ * (session_request: answered 404). */
+int wt_ctx_call_session_request(wt_engine *e, wt_session *s, const wt_request *req);
+void wt_ctx_call_session_open(wt_engine *e, wt_session *s);
+void wt_ctx_call_session_close(wt_engine *e, wt_session *s, uint32_t code, const uint8_t *reason,
+                               size_t reason_len, int clean);
+void wt_ctx_call_session_drain(wt_engine *e, wt_session *s);
+void wt_ctx_call_session_refused(wt_engine *e, wt_session *s, int status);
+void wt_ctx_call_stream_open(wt_engine *e, wt_session *s, wt_stream *st);
+void wt_ctx_call_stream_data(wt_engine *e, wt_stream *st, const uint8_t *data, size_t len, int fin);
+void wt_ctx_call_stream_reset(wt_engine *e, wt_stream *st, uint32_t code, int has_code);
+void wt_ctx_call_stream_stop(wt_engine *e, wt_stream *st, uint32_t code, int has_code);
+void wt_ctx_call_stream_writable(wt_engine *e, wt_stream *st);
+void wt_ctx_call_stream_close(wt_engine *e, wt_stream *st);
+void wt_ctx_call_datagram(wt_engine *e, wt_session *s, const uint8_t *data, size_t len);
+void wt_ctx_call_conn_close(wt_engine *e, wt_conn *c, uint64_t error_code, int is_app);
+/* wt_engine_config.qlog_write (NULL: nothing). */
+void wt_ctx_call_qlog_write(wt_engine *e, const char *name, const void *data, size_t len, int fin);
+
+#endif

@@ -1,0 +1,45 @@
+/* wt_h3.h: the HTTP/3 layer of a connection (nghttp3, RFC 9114) and the
+ * WebTransport parts around it: our control stream taken over from
+ * nghttp3 so the WT SETTINGS can be appended (docs/protocol.md section
+ * 6.2), the peer's SETTINGS observed, HTTP/3 streams handed over by the
+ * stream demux, GOAWAY, and the extended CONNECT (RFC 9220,
+ * draft-ietf-webtrans-http3 section 3) on both sides: the server's request
+ * checks and the client's CONNECTs.
+ *
+ * Ownership: the connection owns its nghttp3_conn (c->h3, created by
+ * wt_h3_setup, freed with the connection). nghttp3's stream user data of a
+ * CONNECT stream is its wt_session (owned by the connection).
+ *
+ * Errors: a failing function records the HTTP/3 close code in the
+ * connection (wt_ctx_set_error) and returns -1; the caller fails the
+ * ngtcp2 callback, which closes the connection with that code.
+ *
+ * Threading: the engine's thread (wt_engine.h). Layer: above wt_session;
+ * below wt_conn (whose ngtcp2 callbacks feed it). */
+#ifndef WT_H3_H
+#define WT_H3_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wt_ctx.h"
+
+/* Create the nghttp3 connection and open our control and QPACK streams
+ * (once; 0 if already done). */
+int wt_h3_setup(wt_conn *c);
+/* Hand stream bytes to nghttp3 (flow-control credit included). */
+int wt_h3_read(wt_conn *c, int64_t sid, const uint8_t *data, size_t len, int fin);
+/* Feed the peer's control stream copy to the SETTINGS reader. */
+int wt_h3_observe_ctrl(wt_conn *c, const uint8_t *data, size_t len);
+/* Take over nghttp3's control stream output. */
+int wt_h3_take_ctrl(wt_conn *c, const nghttp3_vec *v, size_t n);
+/* The stream demux found st to be an HTTP/3 stream (wt_stream_classify):
+ * free st, mark the QUIC stream as HTTP/3 and replay its prefix, then
+ * data, to nghttp3 (docs/protocol.md section 6.1). */
+int wt_h3_take_stream(wt_conn *c, wt_stream *st, const uint8_t *data, size_t len, int fin);
+/* Client: send the CONNECT of every session waiting for SETTINGS/credit. */
+void wt_h3_pump_requests(wt_conn *c);
+/* Server: GOAWAY (RFC 9114 section 5.2). */
+void wt_h3_shutdown(wt_conn *c);
+
+#endif

@@ -1,0 +1,661 @@
+/* wt_stream.c: WebTransport streams (wt_stream.h): demux, buffering,
+ * receive credit, send side and the public stream API. */
+#define WT_LOG_MODULE "wt"
+#include "wt_stream.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wt_errmap.h"
+#include "wt_log.h"
+#include "wt_varint.h"
+
+/* ------------------------------------------------------------ credit */
+
+static void credit_conn(wt_conn *c, uint64_t n) {
+  if (n > 0 && c->qc) {
+    ngtcp2_conn_extend_max_offset(c->qc, n);
+  }
+}
+
+static void credit_stream(wt_conn *c, int64_t sid, uint64_t n) {
+  if (n > 0) {
+    ngtcp2_conn_extend_max_stream_offset(c->qc, sid, n);
+    ngtcp2_conn_extend_max_offset(c->qc, n);
+  }
+}
+
+/* Return n bytes of a WT stream's receive credit: stream + connection while
+ * ngtcp2 still has the stream, the connection's alone after. */
+static void credit_back(wt_conn *c, wt_stream *st, uint64_t n) {
+  if (!st->q_closed) {
+    credit_stream(c, st->id, n);
+  } else {
+    credit_conn(c, n);
+  }
+}
+
+/* A manual-credit stream will take no more data (reset, STOP_SENDING, closed,
+ * aborted): what the app held back no longer needs the stream's window, but
+ * the connection window must get it back or it leaks. */
+static void stream_release_unconsumed(wt_stream *st) {
+  if (st->unconsumed > 0) {
+    credit_conn(st->c, st->unconsumed);
+    st->unconsumed = 0;
+    wt_ctx_mark_dirty(st->c);
+  }
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static void stream_gc(wt_stream *st) {
+  if (!st->gc) {
+    st->gc = 1;
+    wt_list_push(&st->c->gc_streams, &st->gc_link);
+  }
+}
+
+static void stream_unqueue(wt_stream *st) {
+  if (st->in_sendq) {
+    wt_list_del(&st->q_link);
+    st->in_sendq = 0;
+  }
+}
+
+static void stream_enqueue(wt_stream *st) {
+  if (!st->in_sendq && !st->blocked) {
+    wt_list_push(&st->c->sendq, &st->q_link);
+    st->in_sendq = 1;
+  }
+}
+
+void wt_stream_unbuffer(wt_stream *st) {
+  if (st->buffered) {
+    wt_list_del(&st->s_link);
+    st->buffered = 0;
+    st->c->n_buffered_streams--;
+  }
+}
+
+static void stream_app_close(wt_stream *st) {
+  wt_engine *e = st->c->e;
+  stream_release_unconsumed(st); /* the handle dies: nobody can consume */
+  if (st->app_visible) {
+    st->app_visible = 0;
+    e->st.streams_active--;
+    wt_ctx_call_stream_close(e, st);
+  }
+}
+
+void wt_stream_abort(wt_stream *st, uint64_t h3_code) {
+  wt_conn *c = st->c;
+  if (!st->q_closed) {
+    if (!st->tx_done && (st->bidi || st->local)) {
+      ngtcp2_conn_shutdown_stream_write(c->qc, 0, st->id, h3_code);
+    }
+    if (!st->rx_done && (st->bidi || !st->local)) {
+      ngtcp2_conn_shutdown_stream_read(c->qc, 0, st->id, h3_code);
+    }
+  }
+  st->tx_done = st->rx_done = 1;
+  /* Unsent bytes will never go out: referenced ones are released now, what
+   * ngtcp2 holds when it closes the stream. */
+  wt_sendbuf_drop_unsent(&st->sb);
+  credit_conn(c, st->uncredited);
+  st->uncredited = 0;
+  free(st->rbuf);
+  st->rbuf = NULL;
+  st->rlen = st->rcap = 0;
+  stream_unqueue(st);
+  wt_stream_unbuffer(st);
+  st->kind = WT_SK_ZOMBIE;
+  stream_app_close(st); /* the app still sees its session here */
+  if (st->s) {
+    wt_list_del(&st->s_link);
+    st->s = NULL;
+  }
+  if (st->q_closed) {
+    stream_gc(st);
+  }
+  wt_ctx_mark_dirty(c);
+}
+
+/* Streams come from the engine's pool (docs/architecture.md: per-owner pools;
+ * the sanitizer build makes each one a plain malloc). */
+static wt_stream *stream_alloc(wt_conn *c) {
+  wt_stream *st = wt_pool_get(&c->e->stream_pool);
+  if (st) {
+    memset(st, 0, sizeof(*st));
+    st->peer_reset_code = st->peer_stop_code = UINT64_MAX;
+  }
+  return st;
+}
+
+wt_stream *wt_stream_new_peer(wt_conn *c, int64_t sid) {
+  wt_stream *st = stream_alloc(c);
+  if (st == NULL) {
+    return NULL;
+  }
+  st->c = c;
+  st->id = sid;
+  st->bidi = ngtcp2_is_bidi_stream(sid) != 0;
+  st->local = 0;
+  st->kind = WT_SK_PENDING;
+  st->tx_done = !st->bidi; /* a peer uni stream has no send side */
+  wt_stream_hdr_init(&st->hdr, st->bidi);
+  wt_sendbuf_init(&st->sb);
+  st->sb.rq = &c->e->relq;
+  wt_list_push(&c->streams, &st->all_link);
+  if (ngtcp2_conn_set_stream_user_data(c->qc, sid, st) != 0) {
+    wt_list_del(&st->all_link);
+    wt_pool_put(&c->e->stream_pool, st);
+    return NULL;
+  }
+  return st;
+}
+
+int wt_stream_new_local(wt_conn *c, uint64_t session_id, int bidi, wt_stream **out) {
+  wt_stream *st = stream_alloc(c);
+  if (st == NULL) {
+    return WT_ERR_NOMEM;
+  }
+  st->c = c;
+  st->bidi = bidi != 0;
+  st->local = 1;
+  st->kind = WT_SK_WT;
+  st->session_id = session_id;
+  st->rx_done = !st->bidi;
+  wt_sendbuf_init(&st->sb);
+  st->sb.rq = &c->e->relq;
+  int rv = st->bidi ? ngtcp2_conn_open_bidi_stream(c->qc, &st->id, st)
+                    : ngtcp2_conn_open_uni_stream(c->qc, &st->id, st);
+  if (rv != 0) {
+    wt_pool_put(&c->e->stream_pool, st);
+    return rv == NGTCP2_ERR_STREAM_ID_BLOCKED ? WT_ERR_AGAIN : WT_ERR_STATE;
+  }
+  /* draft-ietf-webtrans-http3 sections 4.2/4.3: signal 0x41 (bidi) or
+   * stream type 0x54 (uni), then the session ID. */
+  uint8_t hdr[2 * WT_VARINT_MAXLEN];
+  uint8_t *p = wt_varint_put(hdr, bidi ? WT_STREAM_SIGNAL_BIDI : WT_STREAM_TYPE_UNI);
+  p = wt_varint_put(p, session_id);
+  st->tx_hdr_len = (uint8_t)(p - hdr);
+  if (wt_sendbuf_append(&st->sb, hdr, (size_t)(p - hdr)) != 0) {
+    ngtcp2_conn_shutdown_stream(c->qc, 0, st->id, WT_H3_INTERNAL_ERROR);
+    ngtcp2_conn_set_stream_user_data(c->qc, st->id, NULL);
+    wt_pool_put(&c->e->stream_pool, st);
+    return WT_ERR_NOMEM;
+  }
+  wt_list_push(&c->streams, &st->all_link);
+  wt_list_push(&c->sendq, &st->q_link);
+  st->in_sendq = 1;
+  *out = st;
+  return 0;
+}
+
+void wt_stream_free(wt_stream *st) {
+  if (st->stop_notify) {
+    st->c->n_stop_notify--;
+  }
+  stream_unqueue(st);
+  wt_stream_unbuffer(st);
+  if (st->s) {
+    wt_list_del(&st->s_link);
+  }
+  wt_list_del(&st->all_link);
+  wt_list_del(&st->gc_link);
+  wt_sendbuf_free(&st->sb);
+  free(st->rbuf);
+  wt_pool_put(&st->c->e->stream_pool, st);
+}
+
+/* ------------------------------------------------------------ receive */
+
+/* Hand len bytes (+ fin) of a WT stream to the app. Auto credit: their
+ * credit goes back once the callback returned (the app copied them).
+ * Manual credit: they count as unconsumed before the callback runs (so the
+ * app may consume them inside it) and their credit waits for
+ * wt_stream_consume. */
+static void stream_to_app(wt_stream *st, const uint8_t *data, size_t len, int fin) {
+  wt_conn *c = st->c;
+  int held = st->manual_credit;
+  if (held) {
+    st->unconsumed += len;
+  }
+  if ((len > 0 || fin) && st->app_visible) {
+    wt_ctx_call_stream_data(c->e, st, data, len, fin);
+  }
+  if (held) {
+    return; /* released by stream_app_close if the callback ended the stream */
+  }
+  if (st->manual_credit && st->app_visible && st->kind == WT_SK_WT) {
+    st->unconsumed += len; /* switched on inside the callback: these bytes too */
+  } else {
+    credit_back(c, st, len);
+  }
+}
+
+void wt_stream_attach(wt_stream *st, wt_session *s, wt_link *list) {
+  wt_engine *e = st->c->e;
+  st->s = s;
+  wt_list_push(list, &st->s_link);
+  st->app_visible = 1;
+  e->st.streams_opened++;
+  e->st.streams_active++;
+}
+
+void wt_stream_replay(wt_stream *st) {
+  wt_conn *c = st->c;
+  uint8_t *buf = st->rbuf;
+  size_t len = st->rlen;
+  uint64_t held = st->uncredited;
+  st->rbuf = NULL;
+  st->rlen = st->rcap = 0;
+  st->uncredited = 0;
+  if (st->kind == WT_SK_WT && !st->rx_done && (len > 0 || st->rx_fin)) {
+    /* held covers the len payload bytes: their credit follows the app's
+     * choice (stream_to_app), anything beyond goes back now. */
+    held = held > len ? held - len : 0;
+    if (st->rx_fin) {
+      st->rx_done = 1;
+    }
+    stream_to_app(st, buf, len, st->rx_fin);
+  } else if (st->rx_fin) {
+    st->rx_done = 1;
+  }
+  credit_back(c, st, held);
+  free(buf);
+  if (st->q_closed) {
+    stream_app_close(st);
+    stream_gc(st);
+  }
+}
+
+void wt_stream_buffer(wt_stream *st) {
+  wt_conn *c = st->c;
+  WT_LOG_DEBUG("conn=%s session=%llu stream=%lld buffered (session not open yet)", CONN_ID(c),
+               (unsigned long long)st->session_id, (long long)st->id);
+  st->buffered = 1;
+  c->n_buffered_streams++;
+  wt_list_push(&c->buffered_streams, &st->s_link);
+}
+
+void wt_stream_deliver(wt_stream *st, const uint8_t *data, size_t len, int fin) {
+  wt_conn *c = st->c;
+  wt_engine *e = c->e;
+  if (st->kind != WT_SK_WT || st->rx_done) {
+    credit_conn(c, len);
+    return;
+  }
+  if (st->buffered) {
+    if (len > 0) {
+      if (st->rlen + len > st->rcap) {
+        size_t ncap = st->rcap ? st->rcap : 1024;
+        while (ncap < st->rlen + len) {
+          ncap *= 2;
+        }
+        uint8_t *nb = realloc(st->rbuf, ncap);
+        if (nb == NULL) {
+          e->st.errors_internal++;
+          credit_conn(c, len);
+          wt_stream_abort(st, WT_H3_INTERNAL_ERROR);
+          return;
+        }
+        st->rbuf = nb;
+        st->rcap = ncap;
+      }
+      memcpy(st->rbuf + st->rlen, data, len);
+      st->rlen += len;
+      st->uncredited += len;
+    }
+    if (fin) {
+      st->rx_fin = 1;
+    }
+    return;
+  }
+  if (fin) {
+    st->rx_done = 1;
+  }
+  stream_to_app(st, data, len, fin);
+}
+
+int wt_stream_classify(wt_stream *st, const uint8_t *data, size_t len, int fin, size_t *consumed) {
+  size_t before = 0;
+  *consumed = 0;
+  wt_stream_hdr_buffered(&st->hdr, &before); /* bytes held so far */
+  int rv = wt_stream_hdr_feed(&st->hdr, data, len, consumed);
+  switch (rv) {
+  case WT_STREAM_HDR_NEED_MORE:
+    return fin ? WT_STREAM_RX_H3_END : WT_STREAM_RX_MORE; /* ended before a decision */
+  case WT_STREAM_HDR_H3:
+    return WT_STREAM_RX_H3;
+  case WT_STREAM_HDR_WT:
+    st->kind = WT_SK_WT;
+    st->session_id = st->hdr.session_id;
+    credit_stream(st->c, st->id, st->hdr.hdr_len);
+    return WT_STREAM_RX_WT;
+  default:
+    /* Bad session ID (draft-ietf-webtrans-http3 section 4): H3_ID_ERROR
+     * on this stream only; the connection carries on. */
+    st->c->e->st.errors_proto++;
+    st->uncredited += before + len;
+    wt_stream_abort(st, WT_H3_ID_ERROR);
+    return WT_STREAM_RX_DROP;
+  }
+}
+
+void wt_stream_on_reset(wt_stream *st, uint64_t h3_code) {
+  wt_engine *e = st->c->e;
+  if (st->peer_reset_code == UINT64_MAX) {
+    st->peer_reset_code = h3_code; /* before any callback: the app may ask */
+  }
+  if (st->kind == WT_SK_PENDING || st->buffered) {
+    size_t blen = 0;
+    if (st->kind == WT_SK_PENDING) {
+      wt_stream_hdr_buffered(&st->hdr, &blen);
+    }
+    st->uncredited += blen;
+    st->rx_done = 1;
+    st->tx_done = st->tx_done || !st->bidi;
+    wt_stream_abort(st, h3_code);
+    return;
+  }
+  if (st->kind != WT_SK_WT || st->rx_done) {
+    return;
+  }
+  st->rx_done = 1;
+  e->st.streams_reset++;
+  stream_release_unconsumed(st); /* no more data: the app's consume is moot */
+  uint32_t code = 0;
+  int has = wt_errmap_h3_to_app(h3_code, &code) == 0;
+  if (st->app_visible) {
+    wt_ctx_call_stream_reset(e, st, code, has);
+  }
+}
+
+/* ------------------------------------------------------------ send side events */
+
+static void stream_tell_stop(wt_stream *st, uint32_t code, int has) {
+  if (st->stop_notify) {
+    st->stop_notify = 0;
+    st->c->n_stop_notify--;
+  }
+  if (st->stop_told || !st->app_visible) {
+    return;
+  }
+  st->stop_told = 1;
+  wt_ctx_call_stream_stop(st->c->e, st, code, has);
+}
+
+void wt_stream_peer_stopped(wt_stream *st) {
+  /* RFC 9000 section 3.5: ngtcp2 already answered with RESET_STREAM. */
+  int was_done = st->tx_done;
+  st->tx_done = 1;
+  stream_unqueue(st);
+  wt_sendbuf_drop_unsent(&st->sb); /* ngtcp2 reset the send side */
+  if (!was_done && st->app_visible && !st->stop_told && !st->stop_notify) {
+    st->stop_notify = 1;
+    st->c->n_stop_notify++;
+  }
+}
+
+void wt_stream_notify_stops(wt_conn *c) {
+  for (wt_link *l = c->streams.next; l != &c->streams && c->n_stop_notify > 0;) {
+    wt_stream *st = wt_container_of(l, wt_stream, all_link);
+    l = l->next;
+    if (st->stop_notify) {
+      /* ngtcp2 does not expose the code of a received STOP_SENDING. */
+      stream_tell_stop(st, 0, 0);
+    }
+  }
+}
+
+void wt_stream_on_close(wt_stream *st, uint64_t h3_code, int has_code) {
+  int stopped = !st->tx_done && (st->bidi || st->local) && st->kind == WT_SK_WT;
+  st->q_closed = 1;
+  st->tx_done = 1;
+  stream_unqueue(st);
+  if (st->buffered) {
+    return; /* bytes (and fin) wait for the session */
+  }
+  st->rx_done = 1;
+  if (stopped || st->stop_notify) {
+    /* Our send side ended without our fin/reset: the peer stopped it, and
+     * here ngtcp2 hands us the code. */
+    if (has_code && st->peer_stop_code == UINT64_MAX) {
+      st->peer_stop_code = h3_code;
+    }
+    uint32_t code = 0;
+    int has = has_code && wt_errmap_h3_to_app(h3_code, &code) == 0;
+    stream_tell_stop(st, code, has);
+  }
+  stream_app_close(st);
+  stream_gc(st);
+}
+
+void wt_stream_on_acked(wt_stream *st, uint64_t datalen) {
+  wt_engine *e = st->c->e;
+  wt_sendbuf_ack(&st->sb, datalen);
+  if (st->want_wake && st->app_visible && !st->tx_done &&
+      wt_sendbuf_held(&st->sb) <= e->cfg.stream_send_buffer / 2) {
+    st->want_wake = 0;
+    wt_ctx_call_stream_writable(e, st);
+  }
+}
+
+void wt_stream_on_written(wt_stream *st, size_t n, size_t total, int fin) {
+  wt_sendbuf_consume(&st->sb, n);
+  if (fin && n == total) {
+    st->tx_done = 1; /* fin handed to ngtcp2 */
+  }
+  if (wt_sendbuf_unsent(&st->sb) == 0 && (!st->tx_fin || st->tx_done)) {
+    wt_list_del(&st->q_link);
+    st->in_sendq = 0;
+  } else if (st->in_sendq) {
+    /* round robin between WT streams */
+    wt_list_del(&st->q_link);
+    wt_list_push(&st->c->sendq, &st->q_link);
+  }
+}
+
+void wt_stream_on_blocked(wt_stream *st, int shut) {
+  wt_list_del(&st->q_link);
+  st->in_sendq = 0;
+  if (shut) {
+    wt_stream_peer_stopped(st); /* reported after the write run */
+  } else {
+    st->blocked = 1;
+  }
+}
+
+void wt_stream_on_unblocked(wt_stream *st) {
+  st->blocked = 0;
+  if (!st->in_sendq && st->kind == WT_SK_WT &&
+      (wt_sendbuf_unsent(&st->sb) > 0 || (st->tx_fin && !st->tx_done))) {
+    wt_list_push(&st->c->sendq, &st->q_link);
+    st->in_sendq = 1;
+  }
+}
+
+/* ------------------------------------------------------------ public API */
+
+int wt_stream_write(wt_stream *st, const uint8_t *data, size_t len, int fin) {
+  wt_conn *c = st->c;
+  if (!st->app_visible || st->kind != WT_SK_WT || st->tx_done || st->tx_fin ||
+      !wt_ctx_conn_usable(c)) {
+    return WT_ERR_STATE;
+  }
+  if (len > INT_MAX) {
+    len = INT_MAX;
+    fin = 0;
+  }
+  if (len == 0 && !fin) {
+    return 0;
+  }
+  size_t limit = c->e->cfg.stream_send_buffer;
+  uint64_t held = wt_sendbuf_held(&st->sb);
+  size_t n = held >= limit ? 0 : (size_t)(limit - held);
+  if (n > len) {
+    n = len;
+  }
+  if (n == 0 && len > 0) {
+    st->want_wake = 1;
+    return WT_ERR_AGAIN;
+  }
+  if (n > 0 && wt_sendbuf_append(&st->sb, data, n) != 0) {
+    return WT_ERR_NOMEM;
+  }
+  if (n < len) {
+    st->want_wake = 1;
+  } else if (fin) {
+    st->tx_fin = 1;
+  }
+  stream_enqueue(st);
+  wt_ctx_mark_dirty(c);
+  return (int)n;
+}
+
+int wt_stream_write_ref(wt_stream *st, const uint8_t *data, size_t len, int fin,
+                        wt_release_fn release, void *arg) {
+  wt_conn *c = st->c;
+  if (!st->app_visible || st->kind != WT_SK_WT || (!st->bidi && !st->local) || st->tx_fin) {
+    return WT_ERR_STATE;
+  }
+  if (st->tx_done || !wt_ctx_conn_usable(c)) {
+    return WT_ERR_CLOSED; /* reset, stopped, or the connection is closing */
+  }
+  if (len > INT_MAX) {
+    return WT_ERR_RANGE;
+  }
+  if (len > 0 && data == NULL) {
+    return WT_ERR_INVAL;
+  }
+  if (len == 0) {
+    /* Nothing to reference, but the caller handed over a reference: give it
+     * back at the end of the next engine call, like any other. */
+    wt_ref *r = NULL;
+    if (release) {
+      r = calloc(1, sizeof(*r));
+      if (r == NULL) {
+        return WT_ERR_NOMEM;
+      }
+      r->release = release;
+      r->arg = arg;
+      r->data = data;
+    }
+    if (fin) {
+      int rv = wt_stream_write(st, NULL, 0, 1);
+      if (rv < 0) {
+        free(r);
+        return rv;
+      }
+    }
+    if (r) {
+      wt_relq_push(&c->e->relq, r);
+    }
+    return 0;
+  }
+  /* Not bounded by stream_send_buffer: the caller bounds its backlog. */
+  int rv = wt_sendbuf_append_ref(&st->sb, data, len, release, arg);
+  if (rv < 0) {
+    return rv;
+  }
+  if (fin) {
+    st->tx_fin = 1;
+  }
+  stream_enqueue(st);
+  wt_ctx_mark_dirty(c);
+  return (int)len;
+}
+
+uint64_t wt_stream_send_backlog(const wt_stream *st) {
+  const wt_sendbuf *b = &st->sb;
+  uint64_t from = b->acked > st->tx_hdr_len ? b->acked : st->tx_hdr_len;
+  return b->end > from ? b->end - from : 0;
+}
+
+int wt_stream_reset(wt_stream *st, uint32_t code) {
+  wt_conn *c = st->c;
+  if (!st->app_visible || st->kind != WT_SK_WT || (st->tx_done && !st->tx_fin) || st->q_closed ||
+      (!st->bidi && !st->local)) {
+    return WT_ERR_STATE;
+  }
+  /* draft-ietf-webtrans-http3 section 4.4: app codes travel as HTTP/3 codes. */
+  ngtcp2_conn_shutdown_stream_write(c->qc, 0, st->id, wt_errmap_app_to_h3(code));
+  st->tx_done = 1;
+  st->tx_fin = 0;
+  stream_unqueue(st);
+  wt_sendbuf_drop_unsent(&st->sb);
+  wt_ctx_mark_dirty(c);
+  return 0;
+}
+
+int wt_stream_stop_sending(wt_stream *st, uint32_t code) {
+  wt_conn *c = st->c;
+  if (!st->app_visible || st->kind != WT_SK_WT || st->rx_done || st->q_closed) {
+    return WT_ERR_STATE;
+  }
+  ngtcp2_conn_shutdown_stream_read(c->qc, 0, st->id, wt_errmap_app_to_h3(code));
+  st->rx_done = 1;
+  stream_release_unconsumed(st);
+  wt_ctx_mark_dirty(c);
+  return 0;
+}
+
+int wt_stream_set_manual_credit(wt_stream *st, int on) {
+  if (!st->app_visible || st->kind != WT_SK_WT || (st->local && !st->bidi)) {
+    return WT_ERR_STATE;
+  }
+  if (on) {
+    st->manual_credit = 1;
+    return 0;
+  }
+  st->manual_credit = 0;
+  if (st->unconsumed > 0) {
+    uint64_t n = st->unconsumed;
+    st->unconsumed = 0;
+    credit_back(st->c, st, n);
+    wt_ctx_mark_dirty(st->c);
+  }
+  return 0;
+}
+
+int wt_stream_consume(wt_stream *st, size_t n) {
+  if (!st->app_visible || st->kind != WT_SK_WT) {
+    return WT_ERR_STATE;
+  }
+  if (n > INT_MAX) {
+    n = INT_MAX;
+  }
+  if (n > st->unconsumed) {
+    n = (size_t)st->unconsumed;
+  }
+  if (n > 0) {
+    st->unconsumed -= n;
+    credit_back(st->c, st, n);
+    wt_ctx_mark_dirty(st->c);
+  }
+  return (int)n;
+}
+
+uint64_t wt_stream_peer_reset_code(const wt_stream *st) {
+  return st->peer_reset_code;
+}
+uint64_t wt_stream_peer_stop_code(const wt_stream *st) {
+  return st->peer_stop_code;
+}
+uint64_t wt_stream_id(const wt_stream *st) {
+  return (uint64_t)st->id;
+}
+wt_session *wt_stream_session(const wt_stream *st) {
+  return st->s;
+}
+int wt_stream_is_bidi(const wt_stream *st) {
+  return st->bidi;
+}
+void wt_stream_set_user(wt_stream *st, void *u) {
+  st->user = u;
+}
+void *wt_stream_get_user(const wt_stream *st) {
+  return st->user;
+}
