@@ -55,5 +55,8 @@ int wt_app_ctx_pending(wt_app_ctx *ctx);
 size_t wt_app_run_timers(wt_app_ctx *ctx, uint64_t now_ns);
 /* The worker's buffer pool (stats). */
 wt_buf_pool *wt_app_ctx_pool(wt_app_ctx *ctx);
+/* 1 if the worker has a handler for message kind (wt_msg.h): exactly the
+ * events (a check for unit tests). */
+int wt_app_ctx_handles(unsigned kind);
 
 #endif

@@ -77,5 +77,8 @@ const wt_bridge_stats *wt_bridge_get_stats(const wt_bridge *b);
  * producer side of this shard's event rings). */
 void wt_bridge_event_counts(const wt_bridge *b, uint64_t *posted, uint64_t *overflowed);
 wt_buf_pool *wt_bridge_pool(wt_bridge *b);
+/* 1 if the bridge has a handler for message kind (wt_msg.h): exactly the
+ * commands (a check for unit tests). */
+int wt_bridge_handles(unsigned kind);
 
 #endif
