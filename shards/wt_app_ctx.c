@@ -168,6 +168,86 @@ static void stream_post(wt_app_stream *st, wt_msg *m) {
   ctx_post(st->ctx, st->as->shard, m);
 }
 
+/* ------------------------------------------------------------------ application callbacks */
+
+/* Every wt_app_ops callback is invoked through its wrapper here: a NULL
+ * callback does nothing (session_request's default answer is 200). */
+
+static int call_session_request(wt_app_session *as, const wt_app_request *req) {
+  return as->ops->session_request ? as->ops->session_request(as, req) : 200;
+}
+
+static void call_session_open(wt_app_session *as) {
+  if (as->ops->session_open) {
+    as->ops->session_open(as);
+  }
+}
+
+static void call_session_drain(wt_app_session *as) {
+  if (as->ops->session_drain) {
+    as->ops->session_drain(as);
+  }
+}
+
+static void call_session_close(wt_app_session *as, uint32_t code, const uint8_t *reason, size_t len,
+                               int clean) {
+  if (as->ops->session_close) {
+    as->ops->session_close(as, code, reason, len, clean);
+  }
+}
+
+static void call_stream_open(wt_app_stream *st) {
+  if (st->ops->stream_open) {
+    st->ops->stream_open(st);
+  }
+}
+
+/* The bytes of m (an event carrying a buffer); wt_app_event_buf returns
+ * that buffer while the callback runs. */
+static void call_stream_data(wt_app_ctx *ctx, wt_app_stream *st, const wt_msg *m, int fin) {
+  if (st->ops->stream_data) {
+    ctx->ev_buf = m->buf;
+    ctx->ev_off = m->off;
+    static const uint8_t empty[1];
+    st->ops->stream_data(st, m->buf ? m->buf->data + m->off : empty, m->len, fin);
+    ctx->ev_buf = NULL;
+  }
+}
+
+static void call_stream_reset(wt_app_stream *st, uint32_t code, int has_code) {
+  if (st->ops->stream_reset) {
+    st->ops->stream_reset(st, code, has_code);
+  }
+}
+
+static void call_stream_stop(wt_app_stream *st, uint32_t code, int has_code) {
+  if (st->ops->stream_stop) {
+    st->ops->stream_stop(st, code, has_code);
+  }
+}
+
+static void call_stream_writable(wt_app_stream *st) {
+  if (st->ops->stream_writable) {
+    st->ops->stream_writable(st);
+  }
+}
+
+static void call_stream_close(wt_app_stream *st) {
+  if (st->ops->stream_close) {
+    st->ops->stream_close(st);
+  }
+}
+
+/* m carries the datagram (its buffer is not NULL). */
+static void call_datagram(wt_app_ctx *ctx, wt_app_session *as, const wt_msg *m) {
+  if (as->ops->datagram) {
+    ctx->ev_buf = m->buf;
+    ctx->ev_off = m->off;
+    as->ops->datagram(as, m->buf->data + m->off, m->len);
+    ctx->ev_buf = NULL;
+  }
+}
+
 /* ------------------------------------------------------------------ object lifetimes */
 
 static void stream_free(wt_app_ctx *ctx, wt_app_stream *st) {
@@ -188,9 +268,7 @@ static void stream_free(wt_app_ctx *ctx, wt_app_stream *st) {
 }
 
 static void stream_close(wt_app_ctx *ctx, wt_app_stream *st) {
-  if (st->ops->stream_close) {
-    st->ops->stream_close(st);
-  }
+  call_stream_close(st);
   stream_free(ctx, st);
 }
 
@@ -207,9 +285,8 @@ static void session_close(wt_app_ctx *ctx, wt_app_session *as, uint32_t code, co
       group_forget_session(as->groups[i], as); /* the shard drops the member itself */
     }
   }
-  if (as->ops->session_close) { /* accepted sessions get exactly one (wt_app.h) */
-    as->ops->session_close(as, code, reason, len, clean);
-  }
+  /* accepted sessions get exactly one session_close (wt_app.h) */
+  call_session_close(as, code, reason, len, clean);
   while (as->streams) { /* opened by session_close: never leak one */
     stream_close(ctx, as->streams);
   }
@@ -299,7 +376,7 @@ static void ev_session_request(wt_app_ctx *ctx, wt_msg *m) {
   const char *q = strchr(path, '?');
   wt_app_request req = {
       .path = path, .query = q ? q + 1 : "", .authority = authority, .origin = origin};
-  int status = ops->session_request ? ops->session_request(as, &req) : 200;
+  int status = call_session_request(as, &req);
   if (status != 200) {
     if (status < 100 || status > 599) {
       status = 500;
@@ -322,16 +399,14 @@ static void ev_session_open(wt_app_ctx *ctx, wt_msg *m) {
   if (as) {
     as->opened = 1;
     as->max_dgram = e->max_datagram;
-    if (as->ops->session_open) {
-      as->ops->session_open(as);
-    }
+    call_session_open(as);
   }
 }
 
 static void ev_session_drain(wt_app_ctx *ctx, wt_msg *m) {
   wt_app_session *as = find_session(ctx, wt_msg_get_ev_session_drain(m)->session);
-  if (as && as->opened && as->ops->session_drain) {
-    as->ops->session_drain(as);
+  if (as && as->opened) {
+    call_session_drain(as);
   }
 }
 
@@ -374,9 +449,7 @@ static void ev_stream_open(wt_app_ctx *ctx, wt_msg *m) {
   st->window = st->credit;
   WT_DLIST_PUSH(&as->streams, st);
   ctx->stats.streams_live++;
-  if (st->ops->stream_open) {
-    st->ops->stream_open(st);
-  }
+  call_stream_open(st);
 }
 
 static void ev_stream_opened(wt_app_ctx *ctx, wt_msg *m) {
@@ -404,13 +477,7 @@ static void ev_stream_data(wt_app_ctx *ctx, wt_msg *m) {
   if (st->manual) {
     st->unconsumed += m->len;
   }
-  if (st->ops->stream_data) {
-    ctx->ev_buf = m->buf;
-    ctx->ev_off = m->off;
-    static const uint8_t empty[1];
-    st->ops->stream_data(st, m->buf ? m->buf->data + m->off : empty, m->len, e->fin);
-    ctx->ev_buf = NULL;
-  }
+  call_stream_data(ctx, st, m, e->fin);
   /* st may be gone now (a close inside the callback is only queued, so it
    * is not): auto credit goes back as soon as the callback returned */
   st = find_stream(ctx, e->stream);
@@ -423,8 +490,8 @@ static void ev_stream_data(wt_app_ctx *ctx, wt_msg *m) {
 static void ev_stream_reset(wt_app_ctx *ctx, wt_msg *m) {
   const wt_ev_stream_reset *e = wt_msg_get_ev_stream_reset(m);
   wt_app_stream *st = find_stream(ctx, e->stream);
-  if (st && st->ops->stream_reset) {
-    st->ops->stream_reset(st, e->code, e->has_code);
+  if (st) {
+    call_stream_reset(st, e->code, e->has_code);
   }
 }
 
@@ -433,9 +500,7 @@ static void ev_stream_stop(wt_app_ctx *ctx, wt_msg *m) {
   wt_app_stream *st = find_stream(ctx, e->stream);
   if (st) {
     st->stopped = 1;
-    if (st->ops->stream_stop) {
-      st->ops->stream_stop(st, e->code, e->has_code);
-    }
+    call_stream_stop(st, e->code, e->has_code);
   }
 }
 
@@ -465,9 +530,7 @@ static void stream_credit(wt_app_ctx *ctx, wt_app_stream *st, uint64_t n, uint64
   }
   if (st->want_writable && st->credit >= st->window / 2) {
     st->want_writable = 0;
-    if (st->ops->stream_writable) {
-      st->ops->stream_writable(st);
-    }
+    call_stream_writable(st);
   }
 }
 
@@ -492,11 +555,8 @@ static void ev_stream_close(wt_app_ctx *ctx, wt_msg *m) {
 
 static void ev_datagram(wt_app_ctx *ctx, wt_msg *m) {
   wt_app_session *as = find_session(ctx, wt_msg_get_ev_datagram(m)->session);
-  if (as && as->opened && as->ops->datagram && m->buf) {
-    ctx->ev_buf = m->buf;
-    ctx->ev_off = m->off;
-    as->ops->datagram(as, m->buf->data + m->off, m->len);
-    ctx->ev_buf = NULL;
+  if (as && as->opened && m->buf) {
+    call_datagram(ctx, as, m);
   }
 }
 

@@ -3,8 +3,8 @@
  * A shard's engine reports sessions, streams and datagrams to the bridge
  * (its engine callbacks); the bridge turns them into events on the link of
  * the worker that owns the session, and turns the workers' commands into
- * engine calls. It also executes the fan-out groups (wt_app.h): the
- * members on this shard, their mirrored streams and the lag bound.
+ * engine calls (one handler per command kind, wt_msg.h). It also executes the fan-out groups
+ * (wt_app.h): the members on this shard, their mirrored streams and the lag bound.
  *
  * Which worker: the route's worker_hint (the relay keeps a channel on one
  * worker), else round robin (or this shard's own worker, local_worker). The bridge answers 404
