@@ -1,7 +1,7 @@
-/* test_link.c: shard <-> worker links (shards/wt_link.h): ring + overflow
- * semantics on one thread, then a two-thread stress of both directions at
- * once with the real wake-up protocol, checking for loss, duplicates,
- * reordering and lost wake-ups.
+/* test_link.c: shard <-> worker links (shards/wt_link.h): the typed
+ * messages (shards/wt_msg.h), ring + overflow semantics on one thread, then
+ * a two-thread stress of both directions at once with the real wake-up
+ * protocol, checking for loss, duplicates, reordering and lost wake-ups.
  *
  * WTCAST_LINK_STRESS_N sets the messages per direction of the stress (default
  * 2000000, 1000000 under ASan or TSan). */
