@@ -414,8 +414,7 @@ static void ev_session_close(wt_app_ctx *ctx, wt_msg *m) {
   const wt_ev_session_close *e = wt_msg_get_ev_session_close(m);
   wt_app_session *as = find_session(ctx, e->session);
   if (as) {
-    session_close(ctx, as, e->code, m->buf ? m->buf->data + m->off : NULL, m->buf ? m->len : 0,
-                  e->clean);
+    session_close(ctx, as, e->code, wt_msg_data(m), m->buf ? m->len : 0, e->clean);
   }
 }
 

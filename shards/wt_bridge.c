@@ -901,7 +901,7 @@ static void cmd_close(wt_bridge *b, wt_msg *m) {
   const wt_cmd_close *c = wt_msg_get_cmd_close(m);
   br_session *bs = find_session(b, c->session);
   if (bs && bs->s) {
-    wt_session_close(bs->s, c->code, m->buf ? m->buf->data + m->off : NULL, m->buf ? m->len : 0);
+    wt_session_close(bs->s, c->code, wt_msg_data(m), m->buf ? m->len : 0);
   }
 }
 

@@ -34,9 +34,10 @@
  *  1. here: a kind before WT_CMD_END, its payload struct (with the size
  *     check), its union member, constructor and reader;
  *  2. wt_bridge.c: its handler and the handler's entry in the table.
- * The worker posts it with ctx_post(ctx, shard, wt_msg_cmd_x(...)) from the
- * wt_app_* function that needs it (wt_app_ctx.c). unit.app_ctx checks that
- * every kind has exactly one handler, on the side it is meant for.
+ * The worker sends it from the wt_app_* function that needs it
+ * (wt_app_ctx.c): wt_msg c = wt_msg_cmd_x(...); ctx_post(ctx, shard, &c).
+ * unit.app_ctx checks that every kind has exactly one handler, on the side
+ * it is meant for.
  *
  * Threads: none; messages are plain values. */
 #ifndef WT_MSG_H
