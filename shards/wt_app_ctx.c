@@ -157,10 +157,95 @@ static void ctx_post(wt_app_ctx *ctx, uint32_t shard, wt_msg *m) {
   ctx->stats.commands++;
 }
 
-static void stream_cmd(wt_app_stream *st, wt_msg *m) {
-  m->h = st->h;
-  m->w = st->h ? 0 : st->token;
+/* How commands name st: by the shard's id, or by its token until the
+ * shard named it (WT_EV_STREAM_OPENED). */
+static wt_msg_stream stream_ref(const wt_app_stream *st) {
+  return (wt_msg_stream){.id = st->h, .token = st->h ? 0 : st->token};
+}
+
+/* Post a command about st to its session's shard. */
+static void stream_post(wt_app_stream *st, wt_msg *m) {
   ctx_post(st->ctx, st->as->shard, m);
+}
+
+/* ------------------------------------------------------------------ application callbacks */
+
+/* Every wt_app_ops callback is invoked through its wrapper here: a NULL
+ * callback does nothing (session_request's default answer is 200). */
+
+static int call_session_request(wt_app_session *as, const wt_app_request *req) {
+  return as->ops->session_request ? as->ops->session_request(as, req) : 200;
+}
+
+static void call_session_open(wt_app_session *as) {
+  if (as->ops->session_open) {
+    as->ops->session_open(as);
+  }
+}
+
+static void call_session_drain(wt_app_session *as) {
+  if (as->ops->session_drain) {
+    as->ops->session_drain(as);
+  }
+}
+
+static void call_session_close(wt_app_session *as, uint32_t code, const uint8_t *reason, size_t len,
+                               int clean) {
+  if (as->ops->session_close) {
+    as->ops->session_close(as, code, reason, len, clean);
+  }
+}
+
+static void call_stream_open(wt_app_stream *st) {
+  if (st->ops->stream_open) {
+    st->ops->stream_open(st);
+  }
+}
+
+/* The bytes of m (an event carrying a buffer); wt_app_event_buf returns
+ * that buffer while the callback runs. */
+static void call_stream_data(wt_app_ctx *ctx, wt_app_stream *st, const wt_msg *m, int fin) {
+  if (st->ops->stream_data) {
+    ctx->ev_buf = m->buf;
+    ctx->ev_off = m->off;
+    static const uint8_t empty[1];
+    st->ops->stream_data(st, m->buf ? m->buf->data + m->off : empty, m->len, fin);
+    ctx->ev_buf = NULL;
+  }
+}
+
+static void call_stream_reset(wt_app_stream *st, uint32_t code, int has_code) {
+  if (st->ops->stream_reset) {
+    st->ops->stream_reset(st, code, has_code);
+  }
+}
+
+static void call_stream_stop(wt_app_stream *st, uint32_t code, int has_code) {
+  if (st->ops->stream_stop) {
+    st->ops->stream_stop(st, code, has_code);
+  }
+}
+
+static void call_stream_writable(wt_app_stream *st) {
+  if (st->ops->stream_writable) {
+    st->ops->stream_writable(st);
+  }
+}
+
+static void call_stream_close(wt_app_stream *st) {
+  if (st->ops->stream_close) {
+    st->ops->stream_close(st);
+  }
+}
+
+/* m carries the datagram (its buffer is not NULL). */
+static void call_datagram(wt_app_ctx *ctx, wt_app_session *as, const wt_msg *m) {
+  if (as->ops->datagram) {
+    ctx->ev_buf = m->buf;
+    ctx->ev_off = m->off;
+    as->ops->datagram(as, m->buf->data + m->off, m->len);
+    ctx->ev_buf = NULL;
+  }
 }
 
 /* ------------------------------------------------------------------ object lifetimes */
@@ -183,9 +268,7 @@ static void stream_free(wt_app_ctx *ctx, wt_app_stream *st) {
 }
 
 static void stream_close(wt_app_ctx *ctx, wt_app_stream *st) {
-  if (st->ops->stream_close) {
-    st->ops->stream_close(st);
-  }
+  call_stream_close(st);
   stream_free(ctx, st);
 }
 
@@ -202,9 +285,8 @@ static void session_close(wt_app_ctx *ctx, wt_app_session *as, uint32_t code, co
       group_forget_session(as->groups[i], as); /* the shard drops the member itself */
     }
   }
-  if (as->ops->session_close) { /* accepted sessions get exactly one (wt_app.h) */
-    as->ops->session_close(as, code, reason, len, clean);
-  }
+  /* accepted sessions get exactly one session_close (wt_app.h) */
+  call_session_close(as, code, reason, len, clean);
   while (as->streams) { /* opened by session_close: never leak one */
     stream_close(ctx, as->streams);
   }
@@ -235,7 +317,11 @@ void wt_app_ctx_del(wt_app_ctx *ctx) {
   free(ctx);
 }
 
-/* ------------------------------------------------------------------ events */
+/* ------------------------------------------------------------------ event handlers */
+
+/* One handler per event kind (wt_msg.h). The dispatcher drops the
+ * message's buffer reference after the handler. */
+typedef void ctx_ev_fn(wt_app_ctx *ctx, wt_msg *m);
 
 static wt_app_session *find_session(wt_app_ctx *ctx, uint64_t h) {
   wt_app_session *as = wt_hmap_get(&ctx->objs, h);
@@ -247,8 +333,8 @@ static wt_app_stream *find_stream(wt_app_ctx *ctx, uint64_t h) {
   return st && st->type == OBJ_STREAM ? st : NULL;
 }
 
-static void ev_session_request(wt_app_ctx *ctx, const wt_msg *m) {
-  wt_msg r = {.kind = WT_CMD_RESPOND, .h = m->h};
+static void ev_session_request(wt_app_ctx *ctx, wt_msg *m) {
+  const wt_ev_session_request *e = wt_msg_get_ev_session_request(m);
   /* buf: path \0 authority \0 origin \0 (the shard built it) */
   const char *path = "", *authority = NULL, *origin = NULL;
   if (m->buf && m->len >= 3) {
@@ -267,15 +353,16 @@ static void ev_session_request(wt_app_ctx *ctx, const wt_msg *m) {
   void *arg = NULL;
   const wt_app_ops *ops = wt_app_router_find(ctx->cfg.router, path, &arg);
   if (!ops) {
-    r.code = 404; /* the shard checked the same routes: only if they differ */
+    /* the shard checked the same routes: only if they differ */
+    wt_msg r = wt_msg_cmd_respond(e->session, 404);
     ctx_post(ctx, m->sh, &r);
     return;
   }
   wt_app_session *as = calloc(1, sizeof(*as));
-  if (!as || wt_hmap_put(&ctx->objs, m->h, as) < 0) {
+  if (!as || wt_hmap_put(&ctx->objs, e->session, as) < 0) {
     free(as);
     ctx->stats.alloc_failed++;
-    r.code = 503;
+    wt_msg r = wt_msg_cmd_respond(e->session, 503);
     ctx_post(ctx, m->sh, &r);
     return;
   }
@@ -284,41 +371,68 @@ static void ev_session_request(wt_app_ctx *ctx, const wt_msg *m) {
   as->ops = ops;
   as->arg = arg;
   as->shard = m->sh;
-  as->h = m->h;
-  as->id = m->x;
+  as->h = e->session;
+  as->id = e->id;
   const char *q = strchr(path, '?');
   wt_app_request req = {
       .path = path, .query = q ? q + 1 : "", .authority = authority, .origin = origin};
-  int status = ops->session_request ? ops->session_request(as, &req) : 200;
+  int status = call_session_request(as, &req);
   if (status != 200) {
     if (status < 100 || status > 599) {
       status = 500;
     }
     ctx->stats.refused++;
-    wt_hmap_del(&ctx->objs, m->h);
+    wt_hmap_del(&ctx->objs, e->session);
     free(as);
     WT_LOG_DEBUG("CONNECT %s refused by %s: %d", path, ops->name ? ops->name : "app", status);
   } else {
     WT_DLIST_PUSH(&ctx->sessions, as);
     ctx->stats.sessions_live++;
   }
-  r.code = (uint32_t)status;
+  wt_msg r = wt_msg_cmd_respond(e->session, (uint32_t)status);
   ctx_post(ctx, m->sh, &r);
 }
 
-static void ev_stream_open(wt_app_ctx *ctx, const wt_msg *m) {
-  wt_app_session *as = find_session(ctx, m->y);
+static void ev_session_open(wt_app_ctx *ctx, wt_msg *m) {
+  const wt_ev_session_open *e = wt_msg_get_ev_session_open(m);
+  wt_app_session *as = find_session(ctx, e->session);
+  if (as) {
+    as->opened = 1;
+    as->max_dgram = e->max_datagram;
+    call_session_open(as);
+  }
+}
+
+static void ev_session_drain(wt_app_ctx *ctx, wt_msg *m) {
+  wt_app_session *as = find_session(ctx, wt_msg_get_ev_session_drain(m)->session);
+  if (as && as->opened) {
+    call_session_drain(as);
+  }
+}
+
+static void ev_session_close(wt_app_ctx *ctx, wt_msg *m) {
+  const wt_ev_session_close *e = wt_msg_get_ev_session_close(m);
+  wt_app_session *as = find_session(ctx, e->session);
+  if (as) {
+    session_close(ctx, as, e->code, wt_msg_data(m), m->buf ? m->len : 0, e->clean);
+  }
+}
+
+static void ev_stream_open(wt_app_ctx *ctx, wt_msg *m) {
+  const wt_ev_stream_open *e = wt_msg_get_ev_stream_open(m);
+  wt_app_session *as = find_session(ctx, e->session);
   if (!as) {
     return; /* its session is closing: the shard cleans up */
   }
   wt_app_stream *st = calloc(1, sizeof(*st));
-  if (!st || wt_hmap_put(&ctx->objs, m->h, st) < 0) {
+  if (!st || wt_hmap_put(&ctx->objs, e->stream, st) < 0) {
     free(st);
     ctx->stats.alloc_failed++;
-    wt_msg c = {.kind = WT_CMD_STOP_SENDING, .h = m->h};
+    wt_msg_stream ref = {.id = e->stream};
+    wt_msg c = wt_msg_cmd_stop_sending(ref, 0);
     ctx_post(ctx, m->sh, &c);
-    if (m->flags & 1) {
-      c.kind = WT_CMD_RESET;
+    if (e->bidi) {
+      c = wt_msg_cmd_reset(ref, 0);
       ctx_post(ctx, m->sh, &c);
     }
     return;
@@ -327,39 +441,65 @@ static void ev_stream_open(wt_app_ctx *ctx, const wt_msg *m) {
   st->ctx = ctx;
   st->as = as;
   st->ops = as->ops;
-  st->h = m->h;
-  st->id = m->x;
-  st->bidi = m->flags & 1;
+  st->h = e->stream;
+  st->id = e->id;
+  st->bidi = e->bidi;
   st->credit = st->bidi ? (int64_t)ctx->cfg.stream_credit : 0;
   st->window = st->credit;
   WT_DLIST_PUSH(&as->streams, st);
   ctx->stats.streams_live++;
-  if (st->ops->stream_open) {
-    st->ops->stream_open(st);
+  call_stream_open(st);
+}
+
+static void ev_stream_opened(wt_app_ctx *ctx, wt_msg *m) {
+  const wt_ev_stream_opened *e = wt_msg_get_ev_stream_opened(m);
+  wt_app_stream *st = wt_hmap_del(&ctx->tokens, e->token);
+  if (st) {
+    st->token = 0;
+    st->h = e->stream;
+    st->id = e->id;
+    if (wt_hmap_put(&ctx->objs, e->stream, st) < 0) {
+      ctx->stats.alloc_failed++; /* unreachable by id: keep using the token */
+      st->h = 0;
+      st->token = e->token;
+      wt_hmap_put(&ctx->tokens, e->token, st);
+    }
   }
 }
 
-static void ev_stream_data(wt_app_ctx *ctx, const wt_msg *m) {
-  wt_app_stream *st = find_stream(ctx, m->h);
+static void ev_stream_data(wt_app_ctx *ctx, wt_msg *m) {
+  const wt_ev_stream_data *e = wt_msg_get_ev_stream_data(m);
+  wt_app_stream *st = find_stream(ctx, e->stream);
   if (!st) {
     return;
   }
   if (st->manual) {
     st->unconsumed += m->len;
   }
-  if (st->ops->stream_data) {
-    ctx->ev_buf = m->buf;
-    ctx->ev_off = m->off;
-    static const uint8_t empty[1];
-    st->ops->stream_data(st, m->buf ? m->buf->data + m->off : empty, m->len, m->flags & 1);
-    ctx->ev_buf = NULL;
-  }
+  call_stream_data(ctx, st, m, e->fin);
   /* st may be gone now (a close inside the callback is only queued, so it
    * is not): auto credit goes back as soon as the callback returned */
-  st = find_stream(ctx, m->h);
+  st = find_stream(ctx, e->stream);
   if (st && !st->manual && m->len) {
-    wt_msg c = {.kind = WT_CMD_CONSUME, .x = m->len};
-    stream_cmd(st, &c);
+    wt_msg c = wt_msg_cmd_consume(stream_ref(st), m->len);
+    stream_post(st, &c);
+  }
+}
+
+static void ev_stream_reset(wt_app_ctx *ctx, wt_msg *m) {
+  const wt_ev_stream_reset *e = wt_msg_get_ev_stream_reset(m);
+  wt_app_stream *st = find_stream(ctx, e->stream);
+  if (st) {
+    call_stream_reset(st, e->code, e->has_code);
+  }
+}
+
+static void ev_stream_stop(wt_app_ctx *ctx, wt_msg *m) {
+  const wt_ev_stream_stop *e = wt_msg_get_ev_stream_stop(m);
+  wt_app_stream *st = find_stream(ctx, e->stream);
+  if (st) {
+    st->stopped = 1;
+    call_stream_stop(st, e->code, e->has_code);
   }
 }
 
@@ -389,112 +529,58 @@ static void stream_credit(wt_app_ctx *ctx, wt_app_stream *st, uint64_t n, uint64
   }
   if (st->want_writable && st->credit >= st->window / 2) {
     st->want_writable = 0;
-    if (st->ops->stream_writable) {
-      st->ops->stream_writable(st);
-    }
+    call_stream_writable(st);
   }
 }
 
-static void ev_dispatch(wt_app_ctx *ctx, const wt_msg *m) {
+static void ev_stream_credit(wt_app_ctx *ctx, wt_msg *m) {
+  const wt_ev_stream_credit *e = wt_msg_get_ev_stream_credit(m);
+  wt_app_stream *st = find_stream(ctx, e->stream);
+  if (st) {
+    stream_credit(ctx, st, e->released, e->window);
+  }
+}
+
+static void ev_stream_close(wt_app_ctx *ctx, wt_msg *m) {
+  const wt_ev_stream_close *e = wt_msg_get_ev_stream_close(m);
+  wt_app_stream *st = find_stream(ctx, e->stream);
+  if (!st) {
+    st = wt_hmap_get(&ctx->tokens, e->token);
+  }
+  if (st) {
+    stream_close(ctx, st);
+  }
+}
+
+static void ev_datagram(wt_app_ctx *ctx, wt_msg *m) {
+  wt_app_session *as = find_session(ctx, wt_msg_get_ev_datagram(m)->session);
+  if (as && as->opened && m->buf) {
+    call_datagram(ctx, as, m);
+  }
+}
+
+/* ------------------------------------------------------------------ dispatch */
+
+static ctx_ev_fn *const ctx_ev_handlers[WT_EV_END] = {
+    [WT_EV_SESSION_REQUEST] = ev_session_request, [WT_EV_SESSION_OPEN] = ev_session_open,
+    [WT_EV_SESSION_DRAIN] = ev_session_drain,     [WT_EV_SESSION_CLOSE] = ev_session_close,
+    [WT_EV_STREAM_OPEN] = ev_stream_open,         [WT_EV_STREAM_OPENED] = ev_stream_opened,
+    [WT_EV_STREAM_DATA] = ev_stream_data,         [WT_EV_STREAM_RESET] = ev_stream_reset,
+    [WT_EV_STREAM_STOP] = ev_stream_stop,         [WT_EV_STREAM_CREDIT] = ev_stream_credit,
+    [WT_EV_STREAM_CLOSE] = ev_stream_close,       [WT_EV_DATAGRAM] = ev_datagram,
+};
+
+int wt_app_ctx_handles(unsigned kind) {
+  return kind < WT_EV_END && ctx_ev_handlers[kind] != NULL;
+}
+
+static void ev_dispatch(wt_app_ctx *ctx, wt_msg *m) {
   ctx->stats.events++;
-  switch (m->kind) {
-  case WT_EV_SESSION_REQUEST:
-    ev_session_request(ctx, m);
-    break;
-  case WT_EV_SESSION_OPEN: {
-    wt_app_session *as = find_session(ctx, m->h);
-    if (as) {
-      as->opened = 1;
-      as->max_dgram = m->x;
-      if (as->ops->session_open) {
-        as->ops->session_open(as);
-      }
-    }
-    break;
-  }
-  case WT_EV_SESSION_DRAIN: {
-    wt_app_session *as = find_session(ctx, m->h);
-    if (as && as->opened && as->ops->session_drain) {
-      as->ops->session_drain(as);
-    }
-    break;
-  }
-  case WT_EV_SESSION_CLOSE: {
-    wt_app_session *as = find_session(ctx, m->h);
-    if (as) {
-      session_close(ctx, as, m->code, m->buf ? m->buf->data + m->off : NULL, m->buf ? m->len : 0,
-                    m->flags & 1);
-    }
-    break;
-  }
-  case WT_EV_STREAM_OPEN:
-    ev_stream_open(ctx, m);
-    break;
-  case WT_EV_STREAM_OPENED: {
-    wt_app_stream *st = wt_hmap_del(&ctx->tokens, m->w);
-    if (st) {
-      st->token = 0;
-      st->h = m->h;
-      st->id = m->x;
-      if (wt_hmap_put(&ctx->objs, m->h, st) < 0) {
-        ctx->stats.alloc_failed++; /* unreachable by id: keep using the token */
-        st->h = 0;
-        st->token = m->w;
-        wt_hmap_put(&ctx->tokens, m->w, st);
-      }
-    }
-    break;
-  }
-  case WT_EV_STREAM_DATA:
-    ev_stream_data(ctx, m);
-    break;
-  case WT_EV_STREAM_RESET: {
-    wt_app_stream *st = find_stream(ctx, m->h);
-    if (st && st->ops->stream_reset) {
-      st->ops->stream_reset(st, m->code, m->flags & 1);
-    }
-    break;
-  }
-  case WT_EV_STREAM_STOP: {
-    wt_app_stream *st = find_stream(ctx, m->h);
-    if (st) {
-      st->stopped = 1;
-      if (st->ops->stream_stop) {
-        st->ops->stream_stop(st, m->code, m->flags & 1);
-      }
-    }
-    break;
-  }
-  case WT_EV_STREAM_CREDIT: {
-    wt_app_stream *st = find_stream(ctx, m->h);
-    if (st) {
-      stream_credit(ctx, st, m->x, m->y);
-    }
-    break;
-  }
-  case WT_EV_STREAM_CLOSE: {
-    wt_app_stream *st = find_stream(ctx, m->h);
-    if (!st) {
-      st = wt_hmap_get(&ctx->tokens, m->w);
-    }
-    if (st) {
-      stream_close(ctx, st);
-    }
-    break;
-  }
-  case WT_EV_DATAGRAM: {
-    wt_app_session *as = find_session(ctx, m->h);
-    if (as && as->opened && as->ops->datagram && m->buf) {
-      ctx->ev_buf = m->buf;
-      ctx->ev_off = m->off;
-      as->ops->datagram(as, m->buf->data + m->off, m->len);
-      ctx->ev_buf = NULL;
-    }
-    break;
-  }
-  default:
+  ctx_ev_fn *fn = m->kind < WT_EV_END ? ctx_ev_handlers[m->kind] : NULL;
+  if (fn) {
+    fn(ctx, m);
+  } else {
     WT_LOG_ERROR("unknown event kind %u", m->kind);
-    break;
   }
   if (m->buf) {
     wt_buf_unref(m->buf);
@@ -609,7 +695,7 @@ int wt_app_open_stream(wt_app_session *as, int bidi, wt_app_stream **out) {
   st->window = st->credit;
   WT_DLIST_PUSH(&as->streams, st);
   ctx->stats.streams_live++;
-  wt_msg c = {.kind = WT_CMD_OPEN_STREAM, .h = as->h, .w = token, .flags = st->bidi};
+  wt_msg c = wt_msg_cmd_open_stream(as->h, token, st->bidi);
   ctx_post(ctx, as->shard, &c);
   *out = st;
   return 0;
@@ -631,7 +717,7 @@ int wt_app_send_datagram(wt_app_session *as, const uint8_t *data, size_t len) {
   }
   memcpy(b->data, data, len);
   b->len = (uint32_t)len;
-  wt_msg c = {.kind = WT_CMD_DATAGRAM, .h = as->h, .buf = b, .len = (uint32_t)len};
+  wt_msg c = wt_msg_cmd_datagram(as->h, b, (uint32_t)len);
   ctx_post(as->ctx, as->shard, &c);
   return 0;
 }
@@ -655,7 +741,7 @@ int wt_app_close_session(wt_app_session *as, uint32_t code, const uint8_t *reaso
     }
     memcpy(b->data, reason, len);
   }
-  wt_msg c = {.kind = WT_CMD_CLOSE, .h = as->h, .code = code, .buf = b, .len = (uint32_t)len};
+  wt_msg c = wt_msg_cmd_close(as->h, code, b, (uint32_t)len);
   ctx_post(as->ctx, as->shard, &c);
   return 0;
 }
@@ -700,8 +786,8 @@ int wt_app_stream_write(wt_app_stream *st, const uint8_t *data, size_t len, int 
   if (len == 0) {
     if (fin) {
       st->fin_sent = 1;
-      wt_msg c = {.kind = WT_CMD_WRITE, .flags = 1};
-      stream_cmd(st, &c);
+      wt_msg c = wt_msg_cmd_write(stream_ref(st), NULL, 0, 1);
+      stream_post(st, &c);
     }
     return 0;
   }
@@ -721,8 +807,8 @@ int wt_app_stream_write(wt_app_stream *st, const uint8_t *data, size_t len, int 
     b->len = (uint32_t)chunk;
     done += chunk;
     int last_fin = fin && done == len;
-    wt_msg c = {.kind = WT_CMD_WRITE, .buf = b, .len = (uint32_t)chunk, .flags = last_fin};
-    stream_cmd(st, &c);
+    wt_msg c = wt_msg_cmd_write(stream_ref(st), b, (uint32_t)chunk, last_fin);
+    stream_post(st, &c);
     if (last_fin) {
       st->fin_sent = 1;
     }
@@ -748,8 +834,8 @@ int wt_app_stream_reset(wt_app_stream *st, uint32_t code) {
     return WT_ERR_STATE;
   }
   st->reset_sent = 1;
-  wt_msg c = {.kind = WT_CMD_RESET, .code = code};
-  stream_cmd(st, &c);
+  wt_msg c = wt_msg_cmd_reset(stream_ref(st), code);
+  stream_post(st, &c);
   return 0;
 }
 
@@ -763,8 +849,8 @@ int wt_app_stream_stop_sending(wt_app_stream *st, uint32_t code) {
   if (st->local && !st->bidi) {
     return WT_ERR_STATE;
   }
-  wt_msg c = {.kind = WT_CMD_STOP_SENDING, .code = code};
-  stream_cmd(st, &c);
+  wt_msg c = wt_msg_cmd_stop_sending(stream_ref(st), code);
+  stream_post(st, &c);
   return 0;
 }
 
@@ -783,8 +869,8 @@ int wt_app_stream_set_manual_credit(wt_app_stream *st, int on) {
   } else if (st->manual) {
     st->manual = 0;
     if (st->unconsumed) {
-      wt_msg c = {.kind = WT_CMD_CONSUME, .x = st->unconsumed};
-      stream_cmd(st, &c);
+      wt_msg c = wt_msg_cmd_consume(stream_ref(st), st->unconsumed);
+      stream_post(st, &c);
       st->unconsumed = 0;
     }
   }
@@ -809,8 +895,8 @@ int wt_app_stream_consume(wt_app_stream *st, size_t n) {
   }
   if (n) {
     st->unconsumed -= n;
-    wt_msg c = {.kind = WT_CMD_CONSUME, .x = n};
-    stream_cmd(st, &c);
+    wt_msg c = wt_msg_cmd_consume(stream_ref(st), n);
+    stream_post(st, &c);
   }
   return n > INT32_MAX ? INT32_MAX : (int)n;
 }
@@ -872,7 +958,7 @@ void wt_app_group_del(wt_app_group *g, uint32_t code) {
   }
   for (uint32_t s = 0; s < ctx->cfg.n_shards; s++) {
     if (g->created[s]) {
-      wt_msg c = {.kind = WT_CMD_GROUP_DEL, .w = g->id, .code = code};
+      wt_msg c = wt_msg_cmd_group_del(g->id, code);
       ctx_post(ctx, s, &c);
     }
   }
@@ -897,15 +983,14 @@ int wt_app_group_join(wt_app_group *g, wt_app_session *as) {
   }
   wt_app_ctx *ctx = g->ctx;
   if (!g->created[as->shard]) {
-    wt_msg c = {
-        .kind = WT_CMD_GROUP_NEW, .w = g->id, .x = g->lag_max, .y = (uint64_t)(uintptr_t)g->cnt};
+    wt_msg c = wt_msg_cmd_group_new(g->id, g->lag_max, g->cnt);
     ctx_post(ctx, as->shard, &c);
     g->created[as->shard] = 1;
   }
   as->groups[i] = g;
   g->per_shard[as->shard]++;
   g->n_members++;
-  wt_msg c = {.kind = WT_CMD_GROUP_JOIN, .w = g->id, .h = as->h};
+  wt_msg c = wt_msg_cmd_group_join(g->id, as->h);
   ctx_post(ctx, as->shard, &c);
   return 0;
 }
@@ -918,7 +1003,7 @@ int wt_app_group_leave(wt_app_group *g, wt_app_session *as) {
     return WT_ERR_STATE;
   }
   group_forget_session(g, as);
-  wt_msg c = {.kind = WT_CMD_GROUP_LEAVE, .w = g->id, .h = as->h};
+  wt_msg c = wt_msg_cmd_group_leave(g->id, as->h);
   ctx_post(g->ctx, as->shard, &c);
   return 0;
 }
@@ -927,14 +1012,15 @@ size_t wt_app_group_members(const wt_app_group *g) {
   return g ? g->n_members : 0;
 }
 
-/* Post m (carrying b) to every shard with members: one reference each. */
-static void group_post_all(wt_app_group *g, wt_msg *m, wt_buf *b, int droppable) {
+/* Post m to every shard with members. Its buffer (may be NULL) stays the
+ * caller's: each post carries a reference of its own. */
+static void group_post_all(wt_app_group *g, wt_msg *m, int droppable) {
   wt_app_ctx *ctx = g->ctx;
+  wt_buf *b = m->buf;
   for (uint32_t s = 0; s < ctx->cfg.n_shards; s++) {
     if (!g->per_shard[s]) {
       continue;
     }
-    m->buf = b;
     m->sh = (uint16_t)s;
     if (b) {
       wt_buf_ref(b);
@@ -959,9 +1045,8 @@ int wt_app_group_send_datagram(wt_app_group *g, wt_buf *b, size_t off, size_t le
   if (!g || !b || off + len > b->cap || len > UINT32_MAX) {
     return WT_ERR_INVAL;
   }
-  wt_msg m = {
-      .kind = WT_CMD_GROUP_DATAGRAM, .w = g->id, .off = (uint32_t)off, .len = (uint32_t)len};
-  group_post_all(g, &m, b, 1);
+  wt_msg m = wt_msg_cmd_group_datagram(g->id, b, (uint32_t)off, (uint32_t)len);
+  group_post_all(g, &m, 1);
   return 0;
 }
 
@@ -970,8 +1055,8 @@ uint64_t wt_app_group_stream_open(wt_app_group *g) {
     return 0;
   }
   uint64_t gsid = ++g->next_gsid;
-  wt_msg m = {.kind = WT_CMD_GROUP_STREAM, .w = g->id, .x = gsid};
-  group_post_all(g, &m, NULL, 0);
+  wt_msg m = wt_msg_cmd_group_stream(g->id, gsid);
+  group_post_all(g, &m, 0);
   return gsid;
 }
 
@@ -980,13 +1065,8 @@ int wt_app_group_stream_write(wt_app_group *g, uint64_t gsid, wt_buf *b, size_t 
   if (!g || gsid == 0 || (!b && len) || (b && off + len > b->cap) || len > UINT32_MAX) {
     return WT_ERR_INVAL;
   }
-  wt_msg m = {.kind = WT_CMD_GROUP_WRITE,
-              .w = g->id,
-              .x = gsid,
-              .off = (uint32_t)off,
-              .len = (uint32_t)len,
-              .flags = fin ? 1 : 0};
-  group_post_all(g, &m, len ? b : NULL, 0);
+  wt_msg m = wt_msg_cmd_group_write(g->id, gsid, len ? b : NULL, (uint32_t)off, (uint32_t)len, fin);
+  group_post_all(g, &m, 0);
   return 0;
 }
 
@@ -994,8 +1074,8 @@ int wt_app_group_stream_reset(wt_app_group *g, uint64_t gsid, uint32_t code) {
   if (!g || gsid == 0) {
     return WT_ERR_INVAL;
   }
-  wt_msg m = {.kind = WT_CMD_GROUP_RESET, .w = g->id, .x = gsid, .code = code};
-  group_post_all(g, &m, NULL, 0);
+  wt_msg m = wt_msg_cmd_group_reset(g->id, gsid, code);
+  group_post_all(g, &m, 0);
   return 0;
 }
 
@@ -1006,7 +1086,7 @@ int wt_app_group_catchup(wt_app_group *g, wt_app_session *as, uint64_t gsid) {
   if (session_group_slot(as, g) < 0) {
     return WT_ERR_STATE;
   }
-  wt_msg m = {.kind = WT_CMD_GROUP_CATCHUP, .w = g->id, .h = as->h, .x = gsid};
+  wt_msg m = wt_msg_cmd_group_catchup(g->id, as->h, gsid);
   ctx_post(g->ctx, as->shard, &m);
   return 0;
 }
@@ -1022,14 +1102,8 @@ int wt_app_group_catchup_data(wt_app_group *g, wt_app_session *as, uint64_t gsid
   if (b && len) {
     wt_buf_ref(b);
   }
-  wt_msg m = {.kind = WT_CMD_GROUP_CATCHUP_DATA,
-              .w = g->id,
-              .h = as->h,
-              .x = gsid,
-              .buf = len ? b : NULL,
-              .off = (uint32_t)off,
-              .len = (uint32_t)len,
-              .flags = fin ? 1 : 0};
+  wt_msg m = wt_msg_cmd_group_catchup_data(g->id, as->h, gsid, len ? b : NULL, (uint32_t)off,
+                                           (uint32_t)len, fin);
   ctx_post(g->ctx, as->shard, &m);
   return 0;
 }

@@ -2,8 +2,9 @@
  * links; the shard side is wt_bridge.h).
  *
  * One ctx per worker thread. It polls the event rings of its links (one per
- * shard), turns events into wt_app_ops callbacks and wt_app_* commands into
- * command messages, and owns the worker's objects:
+ * shard), turns events into wt_app_ops callbacks (one handler per event
+ * kind, wt_msg.h) and wt_app_* commands into command messages, and owns the
+ * worker's objects:
  *  - sessions and streams, found by the shard's id of them (h) in a hash
  *    map; a stream the worker opened is known by its token until the shard
  *    answers with its id (WT_EV_STREAM_OPENED);
@@ -55,5 +56,8 @@ int wt_app_ctx_pending(wt_app_ctx *ctx);
 size_t wt_app_run_timers(wt_app_ctx *ctx, uint64_t now_ns);
 /* The worker's buffer pool (stats). */
 wt_buf_pool *wt_app_ctx_pool(wt_app_ctx *ctx);
+/* 1 if the worker has a handler for message kind (wt_msg.h): exactly the
+ * events (a check for unit tests). */
+int wt_app_ctx_handles(unsigned kind);
 
 #endif

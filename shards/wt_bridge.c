@@ -256,7 +256,7 @@ static void session_end(wt_bridge *b, br_session *bs, uint32_t code, const uint8
   while (bs->streams) {
     br_stream *bst = bs->streams;
     if (!bst->st && bst->token) {
-      wt_msg m = {.kind = WT_EV_STREAM_CLOSE, .h = bst->h, .w = bst->token};
+      wt_msg m = wt_msg_ev_stream_close(bst->h, bst->token);
       br_post(b, bs->worker, &m);
     }
     stream_free(b, bst);
@@ -266,11 +266,8 @@ static void session_end(wt_bridge *b, br_session *bs, uint32_t code, const uint8
     wt_session_set_user(bs->s, NULL);
     bs->s = NULL;
   }
-  wt_msg m = {.kind = WT_EV_SESSION_CLOSE, .h = bs->h, .code = code, .flags = clean ? 1 : 0};
-  if (reason && len) {
-    m.buf = br_buf(b, reason, len);
-    m.len = m.buf ? (uint32_t)len : 0;
-  }
+  wt_buf *rb = reason && len ? br_buf(b, reason, len) : NULL;
+  wt_msg m = wt_msg_ev_session_close(bs->h, code, clean, rb, rb ? (uint32_t)len : 0);
   br_post(b, bs->worker, &m);
   wt_hmap_del(&b->objs, bs->h);
   free(bs);
@@ -333,11 +330,7 @@ static int br_on_session_request(void *user, wt_session *s, const wt_request *re
   }
   b->stats.sessions++;
   wt_session_set_user(s, bs);
-  wt_msg m = {.kind = WT_EV_SESSION_REQUEST,
-              .h = bs->h,
-              .x = wt_session_id(s),
-              .buf = buf,
-              .len = buf->len};
+  wt_msg m = wt_msg_ev_session_request(bs->h, wt_session_id(s), buf, buf->len);
   br_post(b, bs->worker, &m);
   return WT_SESSION_DEFER;
 }
@@ -349,7 +342,7 @@ static void br_on_session_open(void *user, wt_session *s) {
     return;
   }
   bs->open = 1;
-  wt_msg m = {.kind = WT_EV_SESSION_OPEN, .h = bs->h, .x = wt_session_max_datagram(s)};
+  wt_msg m = wt_msg_ev_session_open(bs->h, wt_session_max_datagram(s));
   br_post(b, bs->worker, &m);
 }
 
@@ -366,7 +359,7 @@ static void br_on_session_drain(void *user, wt_session *s) {
   wt_bridge *b = user;
   br_session *bs = wt_session_get_user(s);
   if (bs) {
-    wt_msg m = {.kind = WT_EV_SESSION_DRAIN, .h = bs->h};
+    wt_msg m = wt_msg_ev_session_drain(bs->h);
     br_post(b, bs->worker, &m);
   }
 }
@@ -398,11 +391,7 @@ static void br_on_stream_open(void *user, wt_session *s, wt_stream *st) {
   WT_DLIST_PUSH(&bs->streams, bst);
   wt_stream_set_user(st, bst);
   wt_stream_set_manual_credit(st, 1); /* credit only for what the worker consumed */
-  wt_msg m = {.kind = WT_EV_STREAM_OPEN,
-              .h = bst->h,
-              .y = bs->h,
-              .x = wt_stream_id(st),
-              .flags = bst->bidi};
+  wt_msg m = wt_msg_ev_stream_open(bst->h, bs->h, wt_stream_id(st), bst->bidi);
   br_post(b, bs->worker, &m);
 }
 
@@ -416,10 +405,10 @@ static void br_on_stream_data(void *user, wt_stream *st, const uint8_t *data, si
   size_t done = 0;
   do {
     size_t n = len - done < BR_BUF_SIZE ? len - done : BR_BUF_SIZE;
-    wt_msg m = {.kind = WT_EV_STREAM_DATA, .h = bst->h};
+    wt_buf *buf = NULL;
     if (n) {
-      m.buf = br_buf(b, data + done, n);
-      if (!m.buf) {
+      buf = br_buf(b, data + done, n);
+      if (!buf) {
         /* no memory: the bytes are lost to the app; fail the stream loudly */
         WT_LOG_WARN("stream %llu: no buffer for received data: resetting",
                     (unsigned long long)wt_stream_id(st));
@@ -427,10 +416,9 @@ static void br_on_stream_data(void *user, wt_stream *st, const uint8_t *data, si
         wt_stream_stop_sending(st, 0);
         return;
       }
-      m.len = (uint32_t)n;
     }
     done += n;
-    m.flags = fin && done == len;
+    wt_msg m = wt_msg_ev_stream_data(bst->h, buf, (uint32_t)n, fin && done == len);
     br_post(b, bst->bs->worker, &m);
   } while (done < len);
 }
@@ -439,7 +427,7 @@ static void br_on_stream_reset(void *user, wt_stream *st, uint32_t code, int has
   wt_bridge *b = user;
   br_stream *bst = wt_stream_get_user(st);
   if (bst && bst->type == BR_STREAM) {
-    wt_msg m = {.kind = WT_EV_STREAM_RESET, .h = bst->h, .code = code, .flags = has_code ? 1 : 0};
+    wt_msg m = wt_msg_ev_stream_reset(bst->h, code, has_code);
     br_post(b, bst->bs->worker, &m);
   }
 }
@@ -456,7 +444,7 @@ static void br_on_stream_stop(void *user, wt_stream *st, uint32_t code, int has_
     return;
   }
   br_stream *bst = u;
-  wt_msg m = {.kind = WT_EV_STREAM_STOP, .h = bst->h, .code = code, .flags = has_code ? 1 : 0};
+  wt_msg m = wt_msg_ev_stream_stop(bst->h, code, has_code);
   br_post(b, bst->bs->worker, &m);
 }
 
@@ -473,7 +461,7 @@ static void br_on_stream_close(void *user, wt_stream *st) {
     return;
   }
   br_stream *bst = u;
-  wt_msg m = {.kind = WT_EV_STREAM_CLOSE, .h = bst->h, .w = bst->token};
+  wt_msg m = wt_msg_ev_stream_close(bst->h, bst->token);
   br_post(b, bst->bs->worker, &m);
   bst->st = NULL;
   stream_free(b, bst);
@@ -490,11 +478,8 @@ static void br_on_datagram(void *user, wt_session *s, const uint8_t *data, size_
     b->stats.datagrams_dropped++;
     return;
   }
-  wt_msg m = {.kind = WT_EV_DATAGRAM,
-              .h = bs->h,
-              .buf = buf,
-              .len = (uint32_t)len,
-              .sh = (uint16_t)b->cfg.shard};
+  wt_msg m = wt_msg_ev_datagram(bs->h, buf, (uint32_t)len);
+  m.sh = (uint16_t)b->cfg.shard;
   if (wt_lring_post_or_drop(&b->links[bs->worker]->ev, &m) < 0) {
     wt_buf_unref(buf);
     b->stats.datagrams_dropped++;
@@ -545,15 +530,17 @@ static void br_release_write(void *arg, const uint8_t *data, size_t len) {
   wt_bridge *b = (wt_bridge *)(uintptr_t)buf->tag2;
   br_stream *bst = find_stream(b, buf->tag, 0);
   if (bst && bst->bs) {
-    wt_msg m = {.kind = WT_EV_STREAM_CREDIT, .h = bst->h, .x = len, .y = br_window_hint(bst)};
+    wt_msg m = wt_msg_ev_stream_credit(bst->h, len, br_window_hint(bst));
     br_post(b, bst->bs->worker, &m);
   }
   wt_buf_unref(buf);
 }
 
-/* ------------------------------------------------------------------ commands */
+/* ------------------------------------------------------------------ stream writes and opens */
 
+/* Write a WT_CMD_WRITE to the engine stream. Owns m's buffer reference. */
 static void br_write(wt_bridge *b, br_stream *bst, const wt_msg *m) {
+  const wt_cmd_write *c = wt_msg_get_cmd_write(m);
   if (bst->reset_req) {
     if (m->buf) {
       wt_buf_unref(m->buf);
@@ -561,7 +548,7 @@ static void br_write(wt_bridge *b, br_stream *bst, const wt_msg *m) {
     return;
   }
   if (!m->buf || m->len == 0) {
-    if (m->flags & 1) {
+    if (c->fin) {
       wt_stream_write(bst->st, NULL, 0, 1);
     }
     if (m->buf) {
@@ -571,15 +558,34 @@ static void br_write(wt_bridge *b, br_stream *bst, const wt_msg *m) {
   }
   m->buf->tag = bst->h;
   m->buf->tag2 = (uint64_t)(uintptr_t)b;
-  int rv = wt_stream_write_ref(bst->st, m->buf->data + m->off, m->len, m->flags & 1,
-                               br_release_write, m->buf);
+  int rv =
+      wt_stream_write_ref(bst->st, m->buf->data + m->off, m->len, c->fin, br_release_write, m->buf);
   if (rv < 0) {
     /* the stream cannot take it (reset, stopped): give the credit back so
      * the app is not stuck waiting; stream_stop/close tell it why */
-    wt_msg c = {.kind = WT_EV_STREAM_CREDIT, .h = bst->h, .x = m->len};
-    br_post(b, bst->bs->worker, &c);
+    wt_msg e = wt_msg_ev_stream_credit(bst->h, m->len, 0);
+    br_post(b, bst->bs->worker, &e);
     wt_buf_unref(m->buf);
   }
+}
+
+/* Keep a write for a stream whose open waits. Owns m's buffer reference. */
+static void queue_write(br_stream *bst, const wt_msg *m) {
+  br_pending_write *w = malloc(sizeof(*w));
+  if (!w) {
+    if (m->buf) {
+      wt_buf_unref(m->buf);
+    }
+    return;
+  }
+  w->next = NULL;
+  w->m = *m;
+  if (bst->wq_tail) {
+    bst->wq_tail->next = w;
+  } else {
+    bst->wq_head = w;
+  }
+  bst->wq_tail = w;
 }
 
 static void br_open_done(wt_bridge *b, br_stream *bst, wt_stream *st) {
@@ -589,7 +595,7 @@ static void br_open_done(wt_bridge *b, br_stream *bst, wt_stream *st) {
     bst->h = 0; /* still reachable by token */
   }
   wt_stream_set_user(st, bst);
-  wt_msg m = {.kind = WT_EV_STREAM_OPENED, .h = bst->h, .w = bst->token, .x = wt_stream_id(st)};
+  wt_msg m = wt_msg_ev_stream_opened(bst->h, bst->token, wt_stream_id(st));
   br_post(b, bst->bs->worker, &m);
   if (bst->reset_req) {
     wt_stream_reset(st, 0);
@@ -613,44 +619,13 @@ static int br_try_open(wt_bridge *b, br_stream *bst) {
     return 0;
   }
   if (rv < 0) {
-    wt_msg m = {.kind = WT_EV_STREAM_CLOSE, .w = bst->token};
+    wt_msg m = wt_msg_ev_stream_close(0, bst->token);
     br_post(b, bst->bs->worker, &m);
     stream_free(b, bst);
     return 1;
   }
   br_open_done(b, bst, st);
   return 1;
-}
-
-static void cmd_open_stream(wt_bridge *b, const wt_msg *m) {
-  br_session *bs = find_session(b, m->h);
-  if (!bs || !bs->open || !bs->s) {
-    b->stats.stale_commands++;
-    return; /* the worker hears the session close and drops its stream */
-  }
-  br_stream *bst = calloc(1, sizeof(*bst));
-  if (!bst || wt_hmap_put(&b->tokens, m->w, bst) < 0) {
-    free(bst);
-    wt_msg c = {.kind = WT_EV_STREAM_CLOSE, .w = m->w};
-    br_post(b, bs->worker, &c);
-    return;
-  }
-  b->stats.streams++;
-  bst->type = BR_STREAM;
-  bst->local = 1;
-  bst->bidi = m->flags & 1;
-  bst->token = m->w;
-  bst->bs = bs;
-  WT_DLIST_PUSH(&bs->streams, bst);
-  if (bs->pend_head || !br_try_open(b, bst)) {
-    if (bs->pend_tail) {
-      bs->pend_tail->pnext = bst;
-    } else {
-      bs->pend_head = bst;
-    }
-    bs->pend_tail = bst;
-    b->pending_opens++;
-  }
 }
 
 static void retry_opens(wt_bridge *b) {
@@ -676,24 +651,6 @@ static void retry_opens(wt_bridge *b) {
     left += bs->pend_head != NULL;
   }
   b->pending_opens = left;
-}
-
-static void queue_write(br_stream *bst, const wt_msg *m) {
-  br_pending_write *w = malloc(sizeof(*w));
-  if (!w) {
-    if (m->buf) {
-      wt_buf_unref(m->buf);
-    }
-    return;
-  }
-  w->next = NULL;
-  w->m = *m;
-  if (bst->wq_tail) {
-    bst->wq_tail->next = w;
-  } else {
-    bst->wq_head = w;
-  }
-  bst->wq_tail = w;
 }
 
 /* ------------------------------------------------------------------ fan-out groups */
@@ -723,7 +680,6 @@ static uint64_t member_backlog(const br_member *mb) {
   }
   return backlog;
 }
-
 static void mirror_open(wt_bridge *b, br_member *mb, uint64_t gsid) {
   if (!mb->bs->s || !mb->bs->open || find_mirror(mb, gsid)) {
     return;
@@ -819,211 +775,315 @@ static void group_free(wt_bridge *b, br_group *g, uint32_t code) {
   b->stats.groups--;
 }
 
-static void cmd_group(wt_bridge *b, const wt_msg *m) {
-  br_group *g = wt_hmap_get(&b->groups, m->w);
-  if (m->kind == WT_CMD_GROUP_NEW) {
-    if (g) {
-      return;
-    }
-    g = calloc(1, sizeof(*g));
-    if (!g || wt_hmap_put(&b->groups, m->w, g) < 0) {
-      free(g);
-      WT_LOG_ERROR("no memory for a fan-out group");
-      return;
-    }
-    g->gid = m->w;
-    g->lag_max = m->x;
-    g->cnt = (wt_app_group_counters *)(uintptr_t)m->y;
-    b->stats.groups++;
-    return;
-  }
-  if (!g) {
+/* ------------------------------------------------------------------ command handlers */
+
+/* One handler per command kind (wt_msg.h). The dispatcher drops the
+ * message's buffer reference after the handler, unless it took it. */
+typedef void br_cmd_fn(wt_bridge *b, wt_msg *m);
+
+static void cmd_respond(wt_bridge *b, wt_msg *m) {
+  const wt_cmd_respond *c = wt_msg_get_cmd_respond(m);
+  br_session *bs = find_session(b, c->session);
+  if (!bs || bs->answered || !bs->s) {
     b->stats.stale_commands++;
     return;
   }
-  switch (m->kind) {
-  case WT_CMD_GROUP_DEL:
-    group_free(b, g, m->code);
-    return;
-  case WT_CMD_GROUP_JOIN: {
-    br_session *bs = find_session(b, m->h);
-    if (!bs || find_member(bs, g)) {
-      return;
-    }
-    br_member *mb = calloc(1, sizeof(*mb));
-    if (!mb) {
-      return;
-    }
-    mb->g = g;
-    mb->bs = bs;
-    WT_DLIST_PUSH(&g->members, mb);
-    mb->snext = bs->members;
-    bs->members = mb;
-    b->stats.members++;
+  bs->answered = 1;
+  if (c->status == 200) {
+    wt_session_respond(bs->s, 200);
     return;
   }
-  case WT_CMD_GROUP_LEAVE: {
-    br_session *bs = find_session(b, m->h);
-    br_member *mb = bs ? find_member(bs, g) : NULL;
-    if (mb) {
-      member_free(b, mb, 0, 1);
-    }
+  /* refused: the engine frees its session; the app already forgot it */
+  wt_session *s = bs->s;
+  wt_session_set_user(s, NULL);
+  bs->s = NULL;
+  wt_hmap_del(&b->objs, bs->h);
+  free(bs);
+  b->stats.sessions--;
+  wt_session_respond(s, (int)c->status);
+}
+
+static void cmd_datagram(wt_bridge *b, wt_msg *m) {
+  const wt_cmd_datagram *c = wt_msg_get_cmd_datagram(m);
+  br_session *bs = find_session(b, c->session);
+  if (!bs || !bs->s || !m->buf ||
+      wt_session_send_datagram_ref(bs->s, m->buf->data + m->off, m->len, br_release_unref, m->buf) <
+          0) {
+    b->stats.datagrams_dropped++;
     return;
   }
-  case WT_CMD_GROUP_DATAGRAM: {
-    uint64_t ok = 0, dropped = 0;
-    for (br_member *mb = g->members; mb; mb = mb->next) {
-      if (!mb->bs->s || !mb->bs->open) {
-        continue;
-      }
-      wt_buf_ref(m->buf);
-      if (wt_session_send_datagram_ref(mb->bs->s, m->buf->data + m->off, m->len, br_release_unref,
-                                       m->buf) < 0) {
-        wt_buf_unref(m->buf);
-        dropped++;
-      } else {
-        ok++;
-      }
-    }
-    if (g->cnt) {
-      atomic_fetch_add_explicit(&g->cnt->delivered_datagrams, ok, memory_order_relaxed);
-      atomic_fetch_add_explicit(&g->cnt->dropped_datagrams, dropped, memory_order_relaxed);
-    }
+  wt_msg_take_buf(m); /* the engine holds the reference now */
+}
+
+static void cmd_open_stream(wt_bridge *b, wt_msg *m) {
+  const wt_cmd_open_stream *c = wt_msg_get_cmd_open_stream(m);
+  br_session *bs = find_session(b, c->session);
+  if (!bs || !bs->open || !bs->s) {
+    b->stats.stale_commands++;
+    return; /* the worker hears the session close and drops its stream */
+  }
+  br_stream *bst = calloc(1, sizeof(*bst));
+  if (!bst || wt_hmap_put(&b->tokens, c->token, bst) < 0) {
+    free(bst);
+    wt_msg e = wt_msg_ev_stream_close(0, c->token);
+    br_post(b, bs->worker, &e);
     return;
   }
-  case WT_CMD_GROUP_STREAM:
-    for (br_member *mb = g->members; mb; mb = mb->next) {
-      mirror_open(b, mb, m->x);
-    }
-    return;
-  case WT_CMD_GROUP_WRITE:
-    for (br_member *mb = g->members; mb; mb = mb->next) {
-      mirror_write(b, mb, m->x, m->buf, m->off, m->len, m->flags & 1);
-    }
-    return;
-  case WT_CMD_GROUP_RESET:
-    for (br_member *mb = g->members; mb; mb = mb->next) {
-      br_mirror *mr = find_mirror(mb, m->x);
-      if (mr) {
-        mirror_free(b, mr, m->code, !mr->fin);
-      }
-    }
-    return;
-  case WT_CMD_GROUP_CATCHUP:
-  case WT_CMD_GROUP_CATCHUP_DATA: {
-    br_session *bs = find_session(b, m->h);
-    br_member *mb = bs ? find_member(bs, g) : NULL;
-    if (!mb) {
-      return;
-    }
-    if (m->kind == WT_CMD_GROUP_CATCHUP) {
-      mirror_open(b, mb, m->x);
+  b->stats.streams++;
+  bst->type = BR_STREAM;
+  bst->local = 1;
+  bst->bidi = c->bidi;
+  bst->token = c->token;
+  bst->bs = bs;
+  WT_DLIST_PUSH(&bs->streams, bst);
+  if (bs->pend_head || !br_try_open(b, bst)) {
+    if (bs->pend_tail) {
+      bs->pend_tail->pnext = bst;
     } else {
-      mirror_write(b, mb, m->x, m->buf, m->off, m->len, m->flags & 1);
+      bs->pend_head = bst;
     }
+    bs->pend_tail = bst;
+    b->pending_opens++;
+  }
+}
+
+/* The stream a command names; a stale command when it is gone. */
+static br_stream *cmd_stream(wt_bridge *b, wt_msg_stream ref) {
+  br_stream *bst = find_stream(b, ref.id, ref.token);
+  if (!bst) {
+    b->stats.stale_commands++;
+  }
+  return bst;
+}
+
+static void cmd_write(wt_bridge *b, wt_msg *m) {
+  br_stream *bst = cmd_stream(b, wt_msg_get_cmd_write(m)->stream);
+  if (!bst) {
     return;
   }
-  default:
+  if (!bst->st) {
+    queue_write(bst, m);
+  } else {
+    br_write(b, bst, m);
+  }
+  wt_msg_take_buf(m); /* queue_write / br_write own the reference */
+}
+
+static void cmd_reset(wt_bridge *b, wt_msg *m) {
+  const wt_cmd_reset *c = wt_msg_get_cmd_reset(m);
+  br_stream *bst = cmd_stream(b, c->stream);
+  if (!bst) {
     return;
+  }
+  bst->reset_req = 1; /* a stream still opening is reset once open */
+  if (bst->st) {
+    wt_stream_reset(bst->st, c->code);
+  }
+}
+
+static void cmd_stop_sending(wt_bridge *b, wt_msg *m) {
+  const wt_cmd_stop_sending *c = wt_msg_get_cmd_stop_sending(m);
+  br_stream *bst = cmd_stream(b, c->stream);
+  if (bst && bst->st) {
+    wt_stream_stop_sending(bst->st, c->code);
+  }
+}
+
+static void cmd_consume(wt_bridge *b, wt_msg *m) {
+  const wt_cmd_consume *c = wt_msg_get_cmd_consume(m);
+  br_stream *bst = find_stream(b, c->stream.id, c->stream.token);
+  if (bst && bst->st) {
+    wt_stream_consume(bst->st, c->bytes);
+  }
+}
+
+static void cmd_close(wt_bridge *b, wt_msg *m) {
+  const wt_cmd_close *c = wt_msg_get_cmd_close(m);
+  br_session *bs = find_session(b, c->session);
+  if (bs && bs->s) {
+    wt_session_close(bs->s, c->code, wt_msg_data(m), m->buf ? m->len : 0);
+  }
+}
+
+static void cmd_drain(wt_bridge *b, wt_msg *m) {
+  br_session *bs = find_session(b, wt_msg_get_cmd_drain(m)->session);
+  if (bs && bs->s) {
+    wt_session_drain(bs->s);
+  }
+}
+
+static void cmd_group_new(wt_bridge *b, wt_msg *m) {
+  const wt_cmd_group_new *c = wt_msg_get_cmd_group_new(m);
+  if (wt_hmap_get(&b->groups, c->group)) {
+    return;
+  }
+  br_group *g = calloc(1, sizeof(*g));
+  if (!g || wt_hmap_put(&b->groups, c->group, g) < 0) {
+    free(g);
+    WT_LOG_ERROR("no memory for a fan-out group");
+    return;
+  }
+  g->gid = c->group;
+  g->lag_max = c->lag_max;
+  g->cnt = c->counters;
+  b->stats.groups++;
+}
+
+/* The group a command names; a stale command when it is gone. */
+static br_group *cmd_group(wt_bridge *b, uint64_t gid) {
+  br_group *g = wt_hmap_get(&b->groups, gid);
+  if (!g) {
+    b->stats.stale_commands++;
+  }
+  return g;
+}
+
+/* Session h's membership of g (NULL when it is not a member). */
+static br_member *cmd_member(wt_bridge *b, br_group *g, uint64_t h) {
+  br_session *bs = find_session(b, h);
+  return bs ? find_member(bs, g) : NULL;
+}
+
+static void cmd_group_del(wt_bridge *b, wt_msg *m) {
+  const wt_cmd_group_del *c = wt_msg_get_cmd_group_del(m);
+  br_group *g = cmd_group(b, c->group);
+  if (g) {
+    group_free(b, g, c->code);
+  }
+}
+
+static void cmd_group_join(wt_bridge *b, wt_msg *m) {
+  const wt_cmd_group_join *c = wt_msg_get_cmd_group_join(m);
+  br_group *g = cmd_group(b, c->group);
+  br_session *bs = g ? find_session(b, c->session) : NULL;
+  if (!bs || find_member(bs, g)) {
+    return;
+  }
+  br_member *mb = calloc(1, sizeof(*mb));
+  if (!mb) {
+    return;
+  }
+  mb->g = g;
+  mb->bs = bs;
+  WT_DLIST_PUSH(&g->members, mb);
+  mb->snext = bs->members;
+  bs->members = mb;
+  b->stats.members++;
+}
+
+static void cmd_group_leave(wt_bridge *b, wt_msg *m) {
+  const wt_cmd_group_leave *c = wt_msg_get_cmd_group_leave(m);
+  br_group *g = cmd_group(b, c->group);
+  br_member *mb = g ? cmd_member(b, g, c->session) : NULL;
+  if (mb) {
+    member_free(b, mb, 0, 1);
+  }
+}
+
+static void cmd_group_datagram(wt_bridge *b, wt_msg *m) {
+  br_group *g = cmd_group(b, wt_msg_get_cmd_group_datagram(m)->group);
+  if (!g) {
+    return;
+  }
+  uint64_t ok = 0, dropped = 0;
+  for (br_member *mb = g->members; mb; mb = mb->next) {
+    if (!mb->bs->s || !mb->bs->open) {
+      continue;
+    }
+    wt_buf_ref(m->buf);
+    if (wt_session_send_datagram_ref(mb->bs->s, m->buf->data + m->off, m->len, br_release_unref,
+                                     m->buf) < 0) {
+      wt_buf_unref(m->buf);
+      dropped++;
+    } else {
+      ok++;
+    }
+  }
+  if (g->cnt) {
+    atomic_fetch_add_explicit(&g->cnt->delivered_datagrams, ok, memory_order_relaxed);
+    atomic_fetch_add_explicit(&g->cnt->dropped_datagrams, dropped, memory_order_relaxed);
+  }
+}
+
+static void cmd_group_stream(wt_bridge *b, wt_msg *m) {
+  const wt_cmd_group_stream *c = wt_msg_get_cmd_group_stream(m);
+  br_group *g = cmd_group(b, c->group);
+  for (br_member *mb = g ? g->members : NULL; mb; mb = mb->next) {
+    mirror_open(b, mb, c->gsid);
+  }
+}
+
+static void cmd_group_write(wt_bridge *b, wt_msg *m) {
+  const wt_cmd_group_write *c = wt_msg_get_cmd_group_write(m);
+  br_group *g = cmd_group(b, c->group);
+  for (br_member *mb = g ? g->members : NULL; mb; mb = mb->next) {
+    mirror_write(b, mb, c->gsid, m->buf, m->off, m->len, c->fin);
+  }
+}
+
+static void cmd_group_reset(wt_bridge *b, wt_msg *m) {
+  const wt_cmd_group_reset *c = wt_msg_get_cmd_group_reset(m);
+  br_group *g = cmd_group(b, c->group);
+  for (br_member *mb = g ? g->members : NULL; mb; mb = mb->next) {
+    br_mirror *mr = find_mirror(mb, c->gsid);
+    if (mr) {
+      mirror_free(b, mr, c->code, !mr->fin);
+    }
+  }
+}
+
+static void cmd_group_catchup(wt_bridge *b, wt_msg *m) {
+  const wt_cmd_group_catchup *c = wt_msg_get_cmd_group_catchup(m);
+  br_group *g = cmd_group(b, c->group);
+  br_member *mb = g ? cmd_member(b, g, c->session) : NULL;
+  if (mb) {
+    mirror_open(b, mb, c->gsid);
+  }
+}
+
+static void cmd_group_catchup_data(wt_bridge *b, wt_msg *m) {
+  const wt_cmd_group_catchup_data *c = wt_msg_get_cmd_group_catchup_data(m);
+  br_group *g = cmd_group(b, c->group);
+  br_member *mb = g ? cmd_member(b, g, c->session) : NULL;
+  if (mb) {
+    mirror_write(b, mb, c->gsid, m->buf, m->off, m->len, c->fin);
   }
 }
 
 /* ------------------------------------------------------------------ dispatch */
 
-static void cmd_dispatch(wt_bridge *b, const wt_msg *m) {
-  switch (m->kind) {
-  case WT_CMD_RESPOND: {
-    br_session *bs = find_session(b, m->h);
-    if (!bs || bs->answered || !bs->s) {
-      b->stats.stale_commands++;
-      break;
-    }
-    bs->answered = 1;
-    if (m->code == 200) {
-      wt_session_respond(bs->s, 200);
-      break;
-    }
-    /* refused: the engine frees its session; the app already forgot it */
-    wt_session *s = bs->s;
-    wt_session_set_user(s, NULL);
-    bs->s = NULL;
-    wt_hmap_del(&b->objs, bs->h);
-    free(bs);
-    b->stats.sessions--;
-    wt_session_respond(s, (int)m->code);
-    break;
-  }
-  case WT_CMD_DATAGRAM: {
-    br_session *bs = find_session(b, m->h);
-    if (!bs || !bs->s || !m->buf ||
-        wt_session_send_datagram_ref(bs->s, m->buf->data + m->off, m->len, br_release_unref,
-                                     m->buf) < 0) {
-      b->stats.datagrams_dropped++;
-      break; /* the buffer is released below */
-    }
-    return; /* the engine holds the buffer now */
-  }
-  case WT_CMD_OPEN_STREAM:
-    cmd_open_stream(b, m);
-    break;
-  case WT_CMD_WRITE: {
-    br_stream *bst = find_stream(b, m->h, m->w);
-    if (!bst) {
-      b->stats.stale_commands++;
-      break;
-    }
-    if (!bst->st) {
-      queue_write(bst, m);
-    } else {
-      br_write(b, bst, m);
-    }
-    return; /* br_write / queue_write own the buffer */
-  }
-  case WT_CMD_RESET:
-  case WT_CMD_STOP_SENDING: {
-    br_stream *bst = find_stream(b, m->h, m->w);
-    if (!bst) {
-      b->stats.stale_commands++;
-      break;
-    }
-    if (m->kind == WT_CMD_RESET) {
-      bst->reset_req = 1;
-      if (bst->st) {
-        wt_stream_reset(bst->st, m->code);
-      }
-    } else if (bst->st) {
-      wt_stream_stop_sending(bst->st, m->code);
-    }
-    break;
-  }
-  case WT_CMD_CONSUME: {
-    br_stream *bst = find_stream(b, m->h, m->w);
-    if (bst && bst->st) {
-      wt_stream_consume(bst->st, m->x);
-    }
-    break;
-  }
-  case WT_CMD_CLOSE: {
-    br_session *bs = find_session(b, m->h);
-    if (bs && bs->s) {
-      wt_session_close(bs->s, m->code, m->buf ? m->buf->data + m->off : NULL, m->buf ? m->len : 0);
-    }
-    break;
-  }
-  case WT_CMD_DRAIN: {
-    br_session *bs = find_session(b, m->h);
-    if (bs && bs->s) {
-      wt_session_drain(bs->s);
-    }
-    break;
-  }
-  default:
-    if (m->kind >= WT_CMD_GROUP_NEW && m->kind <= WT_CMD_GROUP_CATCHUP_DATA) {
-      cmd_group(b, m);
-    } else {
-      WT_LOG_ERROR("unknown command kind %u", m->kind);
-    }
-    break;
+static br_cmd_fn *const br_cmd_handlers[WT_CMD_END] = {
+    [WT_CMD_RESPOND] = cmd_respond,
+    [WT_CMD_DATAGRAM] = cmd_datagram,
+    [WT_CMD_OPEN_STREAM] = cmd_open_stream,
+    [WT_CMD_WRITE] = cmd_write,
+    [WT_CMD_RESET] = cmd_reset,
+    [WT_CMD_STOP_SENDING] = cmd_stop_sending,
+    [WT_CMD_CONSUME] = cmd_consume,
+    [WT_CMD_CLOSE] = cmd_close,
+    [WT_CMD_DRAIN] = cmd_drain,
+    [WT_CMD_GROUP_NEW] = cmd_group_new,
+    [WT_CMD_GROUP_DEL] = cmd_group_del,
+    [WT_CMD_GROUP_JOIN] = cmd_group_join,
+    [WT_CMD_GROUP_LEAVE] = cmd_group_leave,
+    [WT_CMD_GROUP_DATAGRAM] = cmd_group_datagram,
+    [WT_CMD_GROUP_STREAM] = cmd_group_stream,
+    [WT_CMD_GROUP_WRITE] = cmd_group_write,
+    [WT_CMD_GROUP_RESET] = cmd_group_reset,
+    [WT_CMD_GROUP_CATCHUP] = cmd_group_catchup,
+    [WT_CMD_GROUP_CATCHUP_DATA] = cmd_group_catchup_data,
+};
+
+int wt_bridge_handles(unsigned kind) {
+  return kind < WT_CMD_END && br_cmd_handlers[kind] != NULL;
+}
+
+static void cmd_dispatch(wt_bridge *b, wt_msg *m) {
+  br_cmd_fn *fn = m->kind < WT_CMD_END ? br_cmd_handlers[m->kind] : NULL;
+  if (fn) {
+    fn(b, m);
+  } else {
+    WT_LOG_ERROR("unknown command kind %u", m->kind);
   }
   if (m->buf) {
     wt_buf_unref(m->buf);
@@ -1074,7 +1134,7 @@ void wt_bridge_drain(wt_bridge *b) {
   WT_HMAP_FOREACH(&b->objs, slot) {
     br_session *bs = slot->val;
     if (bs->type == BR_SESSION && bs->open) {
-      wt_msg m = {.kind = WT_EV_SESSION_DRAIN, .h = bs->h};
+      wt_msg m = wt_msg_ev_session_drain(bs->h);
       br_post(b, bs->worker, &m);
     }
   }

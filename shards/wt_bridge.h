@@ -3,8 +3,8 @@
  * A shard's engine reports sessions, streams and datagrams to the bridge
  * (its engine callbacks); the bridge turns them into events on the link of
  * the worker that owns the session, and turns the workers' commands into
- * engine calls. It also executes the fan-out groups (wt_app.h): the
- * members on this shard, their mirrored streams and the lag bound.
+ * engine calls (one handler per command kind, wt_msg.h). It also executes the fan-out groups
+ * (wt_app.h): the members on this shard, their mirrored streams and the lag bound.
  *
  * Which worker: the route's worker_hint (the relay keeps a channel on one
  * worker), else round robin (or this shard's own worker, local_worker). The bridge answers 404
@@ -77,5 +77,8 @@ const wt_bridge_stats *wt_bridge_get_stats(const wt_bridge *b);
  * producer side of this shard's event rings). */
 void wt_bridge_event_counts(const wt_bridge *b, uint64_t *posted, uint64_t *overflowed);
 wt_buf_pool *wt_bridge_pool(wt_bridge *b);
+/* 1 if the bridge has a handler for message kind (wt_msg.h): exactly the
+ * commands (a check for unit tests). */
+int wt_bridge_handles(unsigned kind);
 
 #endif

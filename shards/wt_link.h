@@ -1,28 +1,28 @@
 /* wt_link.h: the rings between one shard and one application worker.
  *
  * Every (shard, worker) pair is joined by a link: two bounded lock-free
- * single-producer/single-consumer rings of fixed-size messages (wt_msg, 64
- * bytes, copied in and out: no per-message allocation, no ownership of the
- * message itself), one per direction:
+ * single-producer/single-consumer rings of fixed-size messages (wt_msg.h:
+ * 64 bytes, copied in and out: no per-message allocation, no ownership of
+ * the message itself), one per direction:
  *   events   shard -> worker: sessions, streams, data, datagrams, credit;
  *   commands worker -> shard: answers, writes, datagrams, closes, consumes,
  *            fan-out groups.
  * Payload bytes never travel in a message: a message points to a
  * reference-counted wt_buf (core/base/wt_buf.h) whose reference it carries.
  *
- * A full ring: the producer decides per message kind (wt_link_post /
- * wt_link_post_or_drop). Messages that must not be lost (opens, closes,
+ * A full ring: the producer decides per message kind (wt_lring_post /
+ * wt_lring_post_or_drop). Messages that must not be lost (opens, closes,
  * FIN, resets, answers, stream data, credit) go to the producer's private
  * overflow queue, which is sent first, in order, as soon as the ring has
  * room; what bounds it is the protocol (stream data is bounded by QUIC flow
  * control because its credit is only returned when the worker consumed it;
  * writes by the worker's per-stream credit). Datagrams are dropped and
- * counted instead (wt_link_post_or_drop).
+ * counted instead (wt_lring_post_or_drop).
  *
  * Wake-ups: each consumer thread has a wt_waker (an eventfd and a
  * "sleeping" flag). A consumer announces it is about to sleep
  * (wt_waker_sleep_begin), re-checks its rings, sleeps, then
- * wt_waker_sleep_end. A producer calls wt_link_flush after a batch: if the
+ * wt_waker_sleep_end. A producer calls wt_lring_flush after a batch: if the
  * consumer announced sleep, one eventfd write wakes it. The flag exchange
  * is sequentially consistent on both sides (a store-load "Dekker" pair), so
  * a message is never left behind a sleeping consumer, and a busy consumer
@@ -36,71 +36,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "wt_buf.h"
-
-/* Event kinds (shard -> worker). h = the shard's id of the session or
- * stream; sh = the shard index. */
-enum {
-  WT_EV_SESSION_REQUEST = 1, /* buf: path\0authority\0origin\0; x = session id (CONNECT stream) */
-  WT_EV_SESSION_OPEN,        /* x = max datagram payload */
-  WT_EV_SESSION_DRAIN,
-  WT_EV_SESSION_CLOSE, /* code; flags & 1 = clean; buf (may be NULL): reason */
-  WT_EV_STREAM_OPEN,   /* h = stream, y = session; x = stream id; flags: 1 bidi */
-  WT_EV_STREAM_OPENED, /* our open: h = stream, w = the worker's token, x = stream id */
-  WT_EV_STREAM_DATA,   /* buf/off/len, flags & 1 = fin */
-  WT_EV_STREAM_RESET,  /* code, flags & 1 = has_code */
-  WT_EV_STREAM_STOP,   /* code, flags & 1 = has_code */
-  WT_EV_STREAM_CREDIT, /* x = bytes of our writes the peer acknowledged (or that were dropped);
-                          y = the send window the connection is worth now (2 x cwnd; 0 =
-                          unknown): the worker may grow the stream's credit up to it */
-  WT_EV_STREAM_CLOSE,
-  WT_EV_DATAGRAM,    /* h = session, buf/off/len */
-  WT_EV_GROUP_STATS, /* w = group id; x = delivered, y = dropped (unused for now) */
-};
-
-/* Command kinds (worker -> shard). h = the shard's id (0 + w = the
- * worker's token for a stream it opened and has no id for yet). */
-enum {
-  WT_CMD_RESPOND = 1,  /* h = session; code = HTTP status */
-  WT_CMD_DATAGRAM,     /* h = session; buf/off/len */
-  WT_CMD_OPEN_STREAM,  /* h = session; w = token; flags & 1 = bidi */
-  WT_CMD_WRITE,        /* h/w = stream; buf/off/len (buf may be NULL for len 0); flags & 1 = fin */
-  WT_CMD_RESET,        /* h/w = stream; code */
-  WT_CMD_STOP_SENDING, /* h/w = stream; code */
-  WT_CMD_CONSUME,      /* h = stream; x = bytes */
-  WT_CMD_MANUAL,       /* h = stream; flags & 1 = manual credit on */
-  WT_CMD_CLOSE,        /* h = session; code; buf = reason (may be NULL) */
-  WT_CMD_DRAIN,        /* h = session */
-  /* fan-out groups (wt_app.h): w = group id */
-  WT_CMD_GROUP_NEW,          /* x = lag bound in bytes; y = (wt_app_group_counters *) */
-  WT_CMD_GROUP_DEL,          /* resets every mirrored stream still open (code) */
-  WT_CMD_GROUP_JOIN,         /* h = session */
-  WT_CMD_GROUP_LEAVE,        /* h = session */
-  WT_CMD_GROUP_DATAGRAM,     /* buf/off/len */
-  WT_CMD_GROUP_STREAM,       /* x = group stream id: open a mirrored uni stream to every member */
-  WT_CMD_GROUP_WRITE,        /* x = group stream id; buf/off/len; flags & 1 = fin */
-  WT_CMD_GROUP_RESET,        /* x = group stream id; code */
-  WT_CMD_GROUP_CATCHUP,      /* h = session, x = group stream id: the member follows that stream
-                                from its start; the next GROUP_CATCHUP_DATA for (h, x) carry its
-                                bytes so far (written to this member only) */
-  WT_CMD_GROUP_CATCHUP_DATA, /* h = session, x = group stream id; buf/off/len; flags & 1 = fin */
-};
-
-typedef struct wt_msg {
-  uint16_t kind;
-  uint16_t sh; /* shard index */
-  uint8_t flags;
-  uint8_t pad[3];
-  uint32_t code;
-  uint32_t len;
-  uint64_t h;    /* shard-side id */
-  uint64_t w;    /* worker-side token / group id */
-  uint64_t x, y; /* per kind */
-  wt_buf *buf;   /* one reference travels with the message (NULL = none) */
-  uint32_t off;
-  uint32_t pad2;
-} wt_msg;
-_Static_assert(sizeof(wt_msg) == 64, "wt_msg is one cache line");
+#include "wt_msg.h"
 
 /* A consumer thread's wake-up. */
 typedef struct wt_waker {
@@ -109,7 +45,7 @@ typedef struct wt_waker {
   _Atomic uint64_t wakes; /* eventfd writes (a counter for the stats) */
 } wt_waker;
 
-/* Consumer: announce sleep; then re-check every ring (wt_link_pending) and
+/* Consumer: announce sleep; then re-check every ring (wt_lring_pending) and
  * sleep only if all are empty; wt_waker_sleep_end after waking. */
 static inline void wt_waker_sleep_begin(wt_waker *k) {
   atomic_store_explicit(&k->sleeping, 1, memory_order_seq_cst);

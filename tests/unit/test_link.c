@@ -1,7 +1,7 @@
-/* test_link.c: shard <-> worker links (shards/wt_link.h): ring + overflow
- * semantics on one thread, then a two-thread stress of both directions at
- * once with the real wake-up protocol, checking for loss, duplicates,
- * reordering and lost wake-ups.
+/* test_link.c: shard <-> worker links (shards/wt_link.h): the typed
+ * messages (shards/wt_msg.h), ring + overflow semantics on one thread, then
+ * a two-thread stress of both directions at once with the real wake-up
+ * protocol, checking for loss, duplicates, reordering and lost wake-ups.
  *
  * WTCAST_LINK_STRESS_N sets the messages per direction of the stress (default
  * 2000000, 1000000 under ASan or TSan). */
@@ -19,6 +19,7 @@
 #include "check.h"
 #include "wt_buf.h"
 #include "wt_error.h"
+#include "wt_app.h"
 #include "wt_link.h"
 
 /* Sanitized builds (ASan, TSan) run smaller stress loads. */
@@ -66,13 +67,90 @@ static uint64_t waker_drain(wt_waker *k) {
   return v;
 }
 
-static wt_msg msg_seq(uint16_t kind, uint64_t seq) {
-  wt_msg m;
-  memset(&m, 0, sizeof(m));
-  m.kind = kind;
-  m.x = seq;
-  m.h = ~seq;
-  return m;
+/* The rings copy messages whole, whatever their kind: the tests send
+ * stream credits numbered seq (released = seq, stream = ~seq) and datagrams
+ * numbered by their session. */
+static wt_msg msg_seq(uint64_t seq) {
+  return wt_msg_ev_stream_credit(~seq, seq, 0);
+}
+
+static uint64_t seq_of(const wt_msg *m) {
+  return wt_msg_get_ev_stream_credit(m)->released;
+}
+
+/* ---- messages (wt_msg.h) ---- */
+
+/* Constructors set the kind, the payload and the envelope; readers give
+ * the payload back; kinds split into events and commands. */
+static void test_msg(void) {
+  CHECK_EQ(sizeof(wt_msg), 64);
+  int events = 0, commands = 0;
+  for (unsigned k = 0; k <= WT_CMD_END; k++) {
+    CHECK(!(wt_msg_is_event(k) && wt_msg_is_command(k)));
+    events += wt_msg_is_event(k);
+    commands += wt_msg_is_command(k);
+  }
+  CHECK_EQ(events, WT_EV_END - 1);
+  CHECK_EQ(commands, WT_CMD_END - WT_EV_END - 1);
+  CHECK(!wt_msg_is_event(0) && !wt_msg_is_command(0));
+  CHECK(!wt_msg_is_event(WT_EV_END) && !wt_msg_is_command(WT_EV_END));
+
+  wt_buf_pool *p;
+  CHECK_FATAL(wt_buf_pool_new(&p, 256, 0) == 0);
+  wt_buf *b = wt_buf_alloc(p, 16);
+  CHECK_FATAL(b != NULL);
+  memcpy(b->data, "0123456789abcdef", 16);
+
+  wt_msg m = wt_msg_ev_stream_open(7, 3, 12, 1);
+  CHECK_EQ(m.kind, WT_EV_STREAM_OPEN);
+  CHECK(m.buf == NULL && m.len == 0 && m.off == 0);
+  CHECK(wt_msg_data(&m) == NULL);
+  const wt_ev_stream_open *so = wt_msg_get_ev_stream_open(&m);
+  CHECK_EQ(so->stream, 7);
+  CHECK_EQ(so->session, 3);
+  CHECK_EQ(so->id, 12);
+  CHECK_EQ(so->bidi, 1);
+
+  m = wt_msg_ev_session_close(9, 0x1234, 5, b, 4); /* any non-zero clean is 1 */
+  CHECK_EQ(m.kind, WT_EV_SESSION_CLOSE);
+  CHECK(m.buf == b && m.len == 4 && wt_msg_data(&m) == b->data);
+  CHECK_EQ(wt_msg_get_ev_session_close(&m)->code, 0x1234);
+  CHECK_EQ(wt_msg_get_ev_session_close(&m)->clean, 1);
+
+  m = wt_msg_cmd_write((wt_msg_stream){.id = 0, .token = 77}, b, 16, 1);
+  CHECK_EQ(m.kind, WT_CMD_WRITE);
+  CHECK_EQ(wt_msg_get_cmd_write(&m)->stream.token, 77);
+  CHECK_EQ(wt_msg_get_cmd_write(&m)->stream.id, 0);
+  CHECK_EQ(wt_msg_get_cmd_write(&m)->fin, 1);
+
+  wt_app_group_counters cnt;
+  m = wt_msg_cmd_group_new(5, 1 << 20, &cnt);
+  CHECK(wt_msg_get_cmd_group_new(&m)->counters == &cnt); /* a pointer stays a pointer */
+  CHECK_EQ(wt_msg_get_cmd_group_new(&m)->lag_max, 1 << 20);
+
+  m = wt_msg_cmd_group_catchup_data(5, 9, 2, b, 3, 10, 0);
+  CHECK_EQ(m.kind, WT_CMD_GROUP_CATCHUP_DATA);
+  CHECK(m.off == 3 && m.len == 10 && wt_msg_data(&m) == b->data + 3);
+  const wt_cmd_group_catchup_data *cd = wt_msg_get_cmd_group_catchup_data(&m);
+  CHECK(cd->group == 5 && cd->session == 9 && cd->gsid == 2 && cd->fin == 0);
+
+  /* a message posted through a ring arrives the same; a taken buffer is
+   * no longer the message's */
+  wt_waker ks, kw;
+  CHECK_FATAL(waker_init(&ks) == 0 && waker_init(&kw) == 0);
+  wt_link *l;
+  CHECK_FATAL(wt_link_new(&l, 0, 0, 4, &ks, &kw) == 0);
+  CHECK_EQ(wt_lring_post(&l->cmd, &m), 0);
+  wt_msg out;
+  CHECK_EQ(wt_lring_poll(&l->cmd, &out, 1), 1);
+  CHECK_MEM(&out, &m, sizeof(m));
+  CHECK(wt_msg_take_buf(&out) == b);
+  CHECK(out.buf == NULL && wt_msg_data(&out) == NULL);
+  wt_link_del(l);
+  close(ks.efd);
+  close(kw.efd);
+  wt_buf_unref(b);
+  wt_buf_pool_del(p);
 }
 
 /* ---- single thread ---- */
@@ -110,18 +188,18 @@ static void test_fifo_overflow(void) {
   CHECK_EQ(wt_lring_poll(r, out, 64), 0);
   /* fill the ring exactly */
   for (uint64_t i = 1; i <= 8; i++) {
-    wt_msg m = msg_seq(WT_EV_STREAM_DATA, i);
+    wt_msg m = msg_seq(i);
     CHECK_EQ(wt_lring_post(r, &m), 0);
   }
   CHECK_EQ(r->st.posted, 8);
   CHECK_EQ(r->st.overflowed, 0);
   CHECK_EQ(wt_lring_pending(r), 1);
   /* full: post_or_drop drops, post overflows */
-  wt_msg d = msg_seq(WT_EV_DATAGRAM, 1000);
+  wt_msg d = wt_msg_ev_datagram(1000, NULL, 0);
   CHECK_EQ(wt_lring_post_or_drop(r, &d), WT_ERR_AGAIN);
   CHECK_EQ(r->st.dropped, 1);
   for (uint64_t i = 9; i <= 20; i++) {
-    wt_msg m = msg_seq(WT_EV_STREAM_DATA, i);
+    wt_msg m = msg_seq(i);
     CHECK_EQ(wt_lring_post(r, &m), 0);
   }
   CHECK_EQ(r->st.overflowed, 12);
@@ -131,14 +209,14 @@ static void test_fifo_overflow(void) {
    * still drops (it must not overtake the overflow) */
   CHECK_EQ(wt_lring_poll(r, out, 5), 5);
   for (uint64_t i = 0; i < 5; i++) {
-    CHECK_EQ(out[i].x, i + 1);
-    CHECK_EQ(out[i].h, ~(i + 1));
-    CHECK_EQ(out[i].kind, WT_EV_STREAM_DATA);
+    CHECK_EQ(out[i].kind, WT_EV_STREAM_CREDIT);
+    CHECK_EQ(seq_of(&out[i]), i + 1);
+    CHECK_EQ(wt_msg_get_ev_stream_credit(&out[i])->stream, ~(i + 1));
   }
   CHECK_EQ(wt_lring_post_or_drop(r, &d), WT_ERR_AGAIN);
   CHECK_EQ(r->st.dropped, 2);
   /* a post while overflow waits goes behind it, even with ring room */
-  wt_msg m21 = msg_seq(WT_EV_STREAM_DATA, 21);
+  wt_msg m21 = msg_seq(21);
   CHECK_EQ(wt_lring_post(r, &m21), 0);
   CHECK_EQ(r->st.overflow_now, 13);
   CHECK_EQ(r->st.overflow_max, 13);
@@ -152,7 +230,7 @@ static void test_fifo_overflow(void) {
   for (;;) {
     uint32_t n = wt_lring_poll(r, out, 3);
     for (uint32_t i = 0; i < n; i++) {
-      CHECK_EQ(out[i].x, next);
+      CHECK_EQ(seq_of(&out[i]), next);
       next++;
     }
     int more = wt_lring_flush(r);
@@ -169,8 +247,8 @@ static void test_fifo_overflow(void) {
   /* empty again: post_or_drop goes through */
   CHECK_EQ(wt_lring_post_or_drop(r, &d), 0);
   CHECK_EQ(wt_lring_poll(r, out, 64), 1);
-  CHECK_EQ(out[0].x, 1000);
   CHECK_EQ(out[0].kind, WT_EV_DATAGRAM);
+  CHECK_EQ(wt_msg_get_ev_datagram(&out[0])->session, 1000);
   CHECK_EQ(r->st.dropped, 2);
   /* the other direction is independent */
   CHECK_EQ(l->cmd.st.posted, 0);
@@ -181,14 +259,14 @@ static void test_fifo_overflow(void) {
   for (int i = 0; i < 10000; i++) {
     uint32_t burst = (uint32_t)(i * 7919u) % 13;
     for (uint32_t j = 0; j < burst; j++) {
-      wt_msg m = msg_seq(WT_EV_STREAM_DATA, sent++);
+      wt_msg m = msg_seq(sent++);
       CHECK_EQ(wt_lring_post(r, &m), 0);
     }
     wt_lring_flush(r);
     uint32_t n = wt_lring_poll(r, out, (uint32_t)(i % 11) + 1);
     for (uint32_t j = 0; j < n; j++) {
-      if (out[j].x != next) {
-        CHECK_EQ(out[j].x, next);
+      if (seq_of(&out[j]) != next) {
+        CHECK_EQ(seq_of(&out[j]), next);
       }
       next++;
     }
@@ -197,8 +275,8 @@ static void test_fifo_overflow(void) {
     wt_lring_flush(r);
     uint32_t n = wt_lring_poll(r, out, 64);
     for (uint32_t j = 0; j < n; j++) {
-      if (out[j].x != next) {
-        CHECK_EQ(out[j].x, next);
+      if (seq_of(&out[j]) != next) {
+        CHECK_EQ(seq_of(&out[j]), next);
       }
       next++;
     }
@@ -216,7 +294,7 @@ static void test_wake(void) {
   CHECK_FATAL(waker_init(&ks) == 0 && waker_init(&kw) == 0);
   wt_link *l;
   CHECK_FATAL(wt_link_new(&l, 0, 0, 4, &ks, &kw) == 0);
-  wt_msg m = msg_seq(1, 1), out[8];
+  wt_msg m = msg_seq(1), out[8];
   /* a busy consumer: no eventfd write */
   CHECK_EQ(wt_lring_post(&l->ev, &m), 0);
   CHECK_EQ(wt_lring_flush(&l->ev), 0);
@@ -278,7 +356,7 @@ static void test_del_releases(void) {
   for (int dir = 0; dir < 2; dir++) {
     wt_lring *r = dir ? &l->cmd : &l->ev;
     for (int i = 0; i < 10; i++) { /* 4 in the ring, 6 in overflow */
-      wt_msg m = msg_seq(WT_EV_STREAM_DATA, (uint64_t)i);
+      wt_msg m = msg_seq((uint64_t)i);
       if (i % 3 == 0) {
         m.buf = shared;
         wt_buf_ref(shared);
@@ -315,7 +393,11 @@ static void test_del_releases(void) {
 
 /* ---- two threads, both directions ---- */
 
-enum { KIND_REL = 1, KIND_DROP = 2 };
+/* Reliable messages are stream credits (msg_seq); droppable ones are
+ * stream opens: stream = their own sequence, id = UINT64_MAX (a marker). */
+static wt_msg msg_drop(uint64_t seq) {
+  return wt_msg_ev_stream_open(seq, 0, UINT64_MAX, 0);
+}
 
 typedef struct side {
   const char *name;
@@ -346,28 +428,32 @@ static uint64_t xs(uint64_t *s) {
 }
 
 static void consume(side *sd, const wt_msg *m) {
-  if (m->kind == KIND_REL) {
-    if (m->x != sd->recv || m->h != ~m->x) {
+  uint64_t seq = 0;
+  if (m->kind == WT_EV_STREAM_CREDIT) {
+    const wt_ev_stream_credit *c = wt_msg_get_ev_stream_credit(m);
+    seq = c->released;
+    if (seq != sd->recv || c->stream != ~seq) {
       if (sd->order_errors++ < 5) {
-        fprintf(stderr, "  %s: got seq %" PRIu64 ", want %" PRIu64 "\n", sd->name, m->x, sd->recv);
+        fprintf(stderr, "  %s: got seq %" PRIu64 ", want %" PRIu64 "\n", sd->name, seq, sd->recv);
       }
     }
-    sd->recv = m->x + 1;
-  } else if (m->kind == KIND_DROP) {
+    sd->recv = seq + 1;
+  } else if (m->kind == WT_EV_STREAM_OPEN) {
+    const wt_ev_stream_open *o = wt_msg_get_ev_stream_open(m);
     /* accepted droppable messages: strictly increasing (gaps are drops) */
-    if (m->y < sd->drop_recv) {
+    if (o->stream < sd->drop_recv) {
       sd->order_errors++;
     }
-    sd->drop_recv = m->y + 1;
+    sd->drop_recv = o->stream + 1;
     sd->drop_got++;
-    sd->payload_errors += m->x != UINT64_MAX; /* marker */
+    sd->payload_errors += o->id != UINT64_MAX; /* marker */
   } else {
     sd->payload_errors++;
   }
   if (m->buf) {
     uint64_t v;
     memcpy(&v, m->buf->data, sizeof(v));
-    sd->payload_errors += v != m->x || m->buf->len != sizeof(v) || m->len != sizeof(v);
+    sd->payload_errors += v != seq || m->buf->len != sizeof(v) || m->len != sizeof(v);
     wt_buf_unref(m->buf); /* foreign: goes home through the remote stack */
   }
 }
@@ -408,7 +494,7 @@ static void *side_run(void *v) {
         burst = 0; /* what the real protocol does with credit: stop producing */
       }
       for (uint32_t i = 0; i < burst && sd->sent < sd->n; i++) {
-        wt_msg m = msg_seq(KIND_REL, sd->sent);
+        wt_msg m = msg_seq(sd->sent);
         if ((sd->sent & 15) == 5) {
           m.buf = wt_buf_alloc(sd->pool, sizeof(uint64_t));
           if (m.buf) {
@@ -426,8 +512,7 @@ static void *side_run(void *v) {
         }
         sd->sent++;
         if ((r >> 40) % 8 == 0) { /* a droppable one in between */
-          wt_msg dm = msg_seq(KIND_DROP, UINT64_MAX);
-          dm.y = drop_seq++;
+          wt_msg dm = msg_drop(drop_seq++);
           sd->drop_sent++;
           if (wt_lring_post_or_drop(sd->out, &dm) == 0) {
             drop_accepted++;
@@ -606,6 +691,7 @@ static void test_stress(void) {
 }
 
 int main(void) {
+  WT_RUN(test_msg);
   WT_RUN(test_params);
   WT_RUN(test_fifo_overflow);
   WT_RUN(test_wake);
