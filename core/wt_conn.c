@@ -650,7 +650,7 @@ void wt_conn_free(wt_conn *c, int notify) {
   wt_engine *e = c->e;
   wt_ctx_uncount_handshake(c);
   /* Sessions and streams the app still holds: tell it (connection loss). */
-  wt_link *l;
+  wt_list_node *l;
   if (notify) {
     while (!wt_list_empty(&c->sessions)) {
       wt_session *s = wt_container_of(c->sessions.next, wt_session, link);

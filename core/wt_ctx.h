@@ -38,42 +38,13 @@
 
 #include "wt_cid.h"
 #include "wt_crypto.h"
+#include "wt_dlist.h"
 #include "wt_engine.h"
 #include "wt_hmap.h"
 #include "wt_pool.h"
 #include "wt_sendbuf.h"
 #include "wt_settings.h"
 #include "wt_tls.h"
-
-/* ---------------------------------------------------------------- lists */
-
-typedef struct wt_link {
-  struct wt_link *next, *prev;
-} wt_link;
-
-static inline void wt_list_init(wt_link *h) {
-  h->next = h->prev = h;
-}
-static inline int wt_list_empty(const wt_link *h) {
-  return h->next == h;
-}
-static inline int wt_link_linked(const wt_link *l) {
-  return l->next != NULL;
-}
-static inline void wt_list_push(wt_link *h, wt_link *l) { /* at the tail */
-  l->prev = h->prev;
-  l->next = h;
-  h->prev->next = l;
-  h->prev = l;
-}
-static inline void wt_list_del(wt_link *l) {
-  if (l->next) {
-    l->prev->next = l->next;
-    l->next->prev = l->prev;
-    l->next = l->prev = NULL;
-  }
-}
-#define wt_container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
 
 /* ---------------------------------------------------------------- conns */
 
@@ -153,21 +124,21 @@ struct wt_conn {
   int goaway_sent, goaway_recv;
 
   /* wt_session */
-  wt_link sessions;
+  wt_list_node sessions;
   uint32_t n_open_sessions;
   uint32_t n_pending_sessions;        /* server: deferred, waiting for wt_session_respond */
   uint64_t closed_ids[WT_CLOSED_IDS]; /* recently ended session IDs (late streams get
                                          SESSION_GONE instead of being buffered) */
   uint32_t n_closed_ids;
-  wt_link gc_sessions;
+  wt_list_node gc_sessions;
 
   /* wt_stream */
-  wt_link streams;          /* every wt_stream */
-  wt_link sendq;            /* streams with unsent data */
-  wt_link buffered_streams; /* WT streams waiting for their session */
+  wt_list_node streams;          /* every wt_stream */
+  wt_list_node sendq;            /* streams with unsent data */
+  wt_list_node buffered_streams; /* WT streams waiting for their session */
   uint32_t n_buffered_streams;
   uint32_t n_stop_notify; /* streams with stop_notify set */
-  wt_link gc_streams;
+  wt_list_node gc_streams;
 
   /* wt_dgram */
   wt_dgram *bdg_head, *bdg_tail; /* datagrams waiting for their session */
@@ -177,9 +148,9 @@ struct wt_conn {
   uint32_t dq_tries;
 
   /* wt_engine: scheduling */
-  wt_link all_link; /* e->conns */
-  int dirty;        /* on e->dirty */
-  wt_link dirty_link;
+  wt_list_node all_link; /* e->conns */
+  int dirty;             /* on e->dirty */
+  wt_list_node dirty_link;
   size_t heap_idx; /* position in e->heap, SIZE_MAX if absent */
   uint64_t expiry;
 };
@@ -208,9 +179,9 @@ struct wt_engine {
   wt_pool stream_pool; /* wt_stream objects */
   uint8_t secret[32];
   wt_cid_table cids;
-  wt_link conns;
+  wt_list_node conns;
   size_t n_conns;
-  wt_link dirty;
+  wt_list_node dirty;
   wt_conn **heap;
   size_t heap_n, heap_cap;
   wt_stateless_pkt *sl; /* stateless replies (version negotiation, reset, refusal) */

@@ -191,7 +191,7 @@ static void engine_conn_unlink(wt_engine *e, wt_conn *c) {
     c->dirty = 0;
   }
   heap_remove(e, c);
-  if (wt_link_linked(&c->all_link)) {
+  if (wt_list_linked(&c->all_link)) {
     wt_list_del(&c->all_link);
     e->n_conns--;
   }
@@ -602,7 +602,7 @@ static void accept_conn(wt_engine *e, const wt_path *path, const uint8_t *pkt, s
 static int client_stateless_reset(wt_engine *e, const wt_path *path, const uint8_t *pkt,
                                   size_t len) {
   int tries = 0;
-  for (wt_link *l = e->conns.next; l != &e->conns && tries < WT_SR_CLIENT_TRIES;) {
+  for (wt_list_node *l = e->conns.next; l != &e->conns && tries < WT_SR_CLIENT_TRIES;) {
     wt_conn *c = wt_container_of(l, wt_conn, all_link);
     l = l->next;
     if (c->state >= WT_CS_CLOSING || c->path.remote.len != path->remote.len ||
@@ -703,7 +703,7 @@ int wt_engine_write(wt_engine *e, wt_tx_batch *out, uint64_t now_ns) {
   }
   /* Only connections with something to do (docs/architecture.md: bounded work,
    * no scan of every connection). */
-  wt_link retry;
+  wt_list_node retry;
   wt_list_init(&retry);
   while (!wt_list_empty(&e->dirty)) {
     if (out->n >= out->max || out->cap - out->used < mtu) {
@@ -726,7 +726,7 @@ int wt_engine_write(wt_engine *e, wt_tx_batch *out, uint64_t now_ns) {
   }
   /* Connections that still had output go last, after the others. */
   while (!wt_list_empty(&retry)) {
-    wt_link *l = retry.next;
+    wt_list_node *l = retry.next;
     wt_list_del(l);
     wt_list_push(&e->dirty, l);
   }
@@ -760,14 +760,14 @@ int wt_engine_handle_expiry(wt_engine *e, uint64_t now_ns) {
 void wt_engine_shutdown(wt_engine *e, uint64_t now_ns) {
   e->now = now_ns;
   e->shutting_down = 1;
-  for (wt_link *l = e->conns.next; l != &e->conns;) {
+  for (wt_list_node *l = e->conns.next; l != &e->conns;) {
     wt_conn *c = wt_container_of(l, wt_conn, all_link);
     l = l->next;
     if (c->state != WT_CS_OPEN) {
       continue;
     }
     wt_h3_shutdown(c);
-    for (wt_link *sl = c->sessions.next; sl != &c->sessions; sl = sl->next) {
+    for (wt_list_node *sl = c->sessions.next; sl != &c->sessions; sl = sl->next) {
       wt_session *s = wt_container_of(sl, wt_session, link);
       if (s->state == WT_SS_OPEN) {
         wt_session_drain(s); /* draft-ietf-webtrans-http3 section 4.7 */
@@ -776,7 +776,7 @@ void wt_engine_shutdown(wt_engine *e, uint64_t now_ns) {
     /* CONNECTs the app has not answered yet: 503 (the app hears
      * session_close). Rescan after each: the callback may change the list. */
     for (uint32_t guard = c->n_pending_sessions; guard > 0 && c->n_pending_sessions > 0; guard--) {
-      for (wt_link *sl = c->sessions.next; sl != &c->sessions; sl = sl->next) {
+      for (wt_list_node *sl = c->sessions.next; sl != &c->sessions; sl = sl->next) {
         wt_session *s = wt_container_of(sl, wt_session, link);
         if (s->deferred) {
           wt_session_pending_end(s, 503, 0);
@@ -790,7 +790,7 @@ void wt_engine_shutdown(wt_engine *e, uint64_t now_ns) {
 
 void wt_engine_close_all(wt_engine *e, uint64_t now_ns) {
   e->now = now_ns;
-  for (wt_link *l = e->conns.next; l != &e->conns;) {
+  for (wt_list_node *l = e->conns.next; l != &e->conns;) {
     wt_conn *c = wt_container_of(l, wt_conn, all_link);
     l = l->next;
     if (c->state < WT_CS_CLOSING) {

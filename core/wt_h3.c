@@ -235,7 +235,7 @@ static int h3_shutdown_cb(nghttp3_conn *h3, int64_t id, void *ud) {
   wt_conn *c = ud;
   /* GOAWAY means drain for every session (docs/protocol.md section 1). */
   c->goaway_recv = 1;
-  for (wt_link *l = c->sessions.next; l != &c->sessions;) {
+  for (wt_list_node *l = c->sessions.next; l != &c->sessions;) {
     wt_session *s = wt_container_of(l, wt_session, link);
     l = l->next;
     wt_session_drained(s);
@@ -443,7 +443,7 @@ void wt_h3_pump_requests(wt_conn *c) {
   if (c->h3 == NULL || !c->peer_settings || c->state != WT_CS_OPEN) {
     return;
   }
-  for (wt_link *l = c->sessions.next; l != &c->sessions;) {
+  for (wt_list_node *l = c->sessions.next; l != &c->sessions;) {
     wt_session *s = wt_container_of(l, wt_session, link);
     l = l->next;
     if (s->state != WT_SS_REQUEST) {

@@ -116,7 +116,7 @@ wt_session *wt_session_find(wt_conn *c, int64_t id) {
   if (id < 0) {
     return NULL;
   }
-  for (wt_link *l = c->sessions.next; l != &c->sessions; l = l->next) {
+  for (wt_list_node *l = c->sessions.next; l != &c->sessions; l = l->next) {
     wt_session *s = wt_container_of(l, wt_session, link);
     if (s->id == id) {
       return s;
@@ -143,7 +143,7 @@ int wt_session_none_left(wt_conn *c) {
   if (c->n_open_sessions > 0) {
     return 0;
   }
-  for (wt_link *l = c->sessions.next; l != &c->sessions; l = l->next) {
+  for (wt_list_node *l = c->sessions.next; l != &c->sessions; l = l->next) {
     wt_session *o = wt_container_of(l, wt_session, link);
     if (o->state == WT_SS_OPEN || o->state == WT_SS_REQUEST) {
       return 0;
@@ -181,7 +181,7 @@ static void stream_adopt(wt_session *s, wt_stream *st) {
 }
 
 static void reject_buffered(wt_conn *c, uint64_t session_id, uint64_t h3_code) {
-  for (wt_link *l = c->buffered_streams.next; l != &c->buffered_streams;) {
+  for (wt_list_node *l = c->buffered_streams.next; l != &c->buffered_streams;) {
     wt_stream *st = wt_container_of(l, wt_stream, s_link);
     l = l->next;
     if (st->session_id == session_id) {
@@ -259,7 +259,7 @@ void wt_session_opened(wt_session *s) {
                c->is_server ? "server" : "client", s->path ? s->path : "-");
   wt_ctx_call_session_open(e, s);
   /* Streams and datagrams that arrived before the session. */
-  for (wt_link *l = c->buffered_streams.next;
+  for (wt_list_node *l = c->buffered_streams.next;
        l != &c->buffered_streams && s->state == WT_SS_OPEN;) {
     wt_stream *st = wt_container_of(l, wt_stream, s_link);
     l = l->next;

@@ -64,9 +64,9 @@ struct wt_session {
   wt_capsule_parser cp;
   wt_sendbuf cap_out;
   void *user;
-  wt_link streams; /* wt_stream.s_link */
-  wt_link link;    /* c->sessions */
-  wt_link gc_link; /* c->gc_sessions */
+  wt_list_node streams; /* wt_stream.s_link */
+  wt_list_node link;    /* c->sessions */
+  wt_list_node gc_link; /* c->gc_sessions */
 };
 
 /* ---- lifecycle */

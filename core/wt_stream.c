@@ -235,7 +235,7 @@ static void stream_to_app(wt_stream *st, const uint8_t *data, size_t len, int fi
   }
 }
 
-void wt_stream_attach(wt_stream *st, wt_session *s, wt_link *list) {
+void wt_stream_attach(wt_stream *st, wt_session *s, wt_list_node *list) {
   wt_engine *e = st->c->e;
   st->s = s;
   wt_list_push(list, &st->s_link);
@@ -400,7 +400,7 @@ void wt_stream_peer_stopped(wt_stream *st) {
 }
 
 void wt_stream_notify_stops(wt_conn *c) {
-  for (wt_link *l = c->streams.next; l != &c->streams && c->n_stop_notify > 0;) {
+  for (wt_list_node *l = c->streams.next; l != &c->streams && c->n_stop_notify > 0;) {
     wt_stream *st = wt_container_of(l, wt_stream, all_link);
     l = l->next;
     if (st->stop_notify) {

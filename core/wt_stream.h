@@ -63,10 +63,10 @@ struct wt_stream {
   uint8_t manual_credit; /* wt_stream_set_manual_credit: credit waits for wt_stream_consume */
   uint64_t unconsumed;   /* manual: bytes given to the app whose credit is not returned yet */
   void *user;
-  wt_link s_link;   /* session's streams or c->buffered_streams */
-  wt_link q_link;   /* c->sendq */
-  wt_link all_link; /* c->streams */
-  wt_link gc_link;  /* c->gc_streams */
+  wt_list_node s_link;   /* session's streams or c->buffered_streams */
+  wt_list_node q_link;   /* c->sendq */
+  wt_list_node all_link; /* c->streams */
+  wt_list_node gc_link;  /* c->gc_streams */
 };
 
 /* ---- creation and teardown */
@@ -106,7 +106,7 @@ void wt_stream_buffer(wt_stream *st);
 void wt_stream_unbuffer(wt_stream *st);
 /* Give the stream to session s: it goes on list (the session's streams),
  * the app sees it from now on (counted as opened/active). */
-void wt_stream_attach(wt_stream *st, wt_session *s, wt_link *list);
+void wt_stream_attach(wt_stream *st, wt_session *s, wt_list_node *list);
 /* After a buffered stream was attached: hand the bytes held for it to the
  * app (draft-ietf-webtrans-http3 section 4.6); a stream ngtcp2 already
  * closed is closed for the app too. */

@@ -1,7 +1,7 @@
 /* wt_dlist.h: an intrusive doubly linked list through an object's own
  * prev/next members, with a plain head pointer (push at the head, O(1)
  * removal). For lists of whole objects (sessions, streams); core's
- * wt_link/wt_list (wt_conn.h) is the embedded-node variant. */
+ * wt_list_node/wt_list (wt_conn.h) is the embedded-node variant. */
 #ifndef WT_DLIST_H
 #define WT_DLIST_H
 
@@ -31,5 +31,35 @@
     }                                                                                              \
     (x)->prev = (x)->next = NULL;                                                                  \
   } while (0)
+
+/* ---------------------------------------------------------------- wt_list */
+
+typedef struct wt_list_node {
+  struct wt_list_node *next, *prev;
+} wt_list_node;
+
+static inline void wt_list_init(wt_list_node *h) {
+  h->next = h->prev = h;
+}
+static inline int wt_list_empty(const wt_list_node *h) {
+  return h->next == h;
+}
+static inline int wt_list_linked(const wt_list_node *l) {
+  return l->next != NULL;
+}
+static inline void wt_list_push(wt_list_node *h, wt_list_node *l) { /* at the tail */
+  l->prev = h->prev;
+  l->next = h;
+  h->prev->next = l;
+  h->prev = l;
+}
+static inline void wt_list_del(wt_list_node *l) {
+  if (l->next) {
+    l->prev->next = l->next;
+    l->next->prev = l->prev;
+    l->next = l->prev = NULL;
+  }
+}
+#define wt_container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
 
 #endif
