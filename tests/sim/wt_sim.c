@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/asn_public.h>
@@ -81,6 +82,40 @@ int wt_sim_make_cert(const char *cert_path, const char *key_path, uint8_t pin[32
   wc_ecc_free(&key);
   wc_FreeRng(&rng);
   return rv;
+}
+
+int wt_sim_certs_make(wt_sim_certs *c, int n) {
+  memset(c, 0, sizeof(*c));
+  const char *tmp = getenv("TMPDIR");
+  snprintf(c->dir, sizeof(c->dir), "%s/wtcast-test-XXXXXX", tmp && strlen(tmp) < 40 ? tmp : "/tmp");
+  if (n < 1 || n > 2 || mkdtemp(c->dir) == NULL) {
+    c->dir[0] = 0;
+    return -1;
+  }
+  char dir[sizeof(c->dir)];
+  memcpy(dir, c->dir, sizeof(dir));
+  for (int i = 0; i < n; i++) {
+    snprintf(c->cert[i], sizeof(c->cert[i]), "%s/cert%d.pem", dir, i);
+    snprintf(c->key[i], sizeof(c->key[i]), "%s/key%d.pem", dir, i);
+    c->n = i + 1;
+    if (wt_sim_make_cert(c->cert[i], c->key[i], c->pin[i]) != 0) {
+      wt_sim_certs_remove(c);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+void wt_sim_certs_remove(wt_sim_certs *c) {
+  for (int i = 0; i < c->n; i++) {
+    unlink(c->cert[i]);
+    unlink(c->key[i]);
+  }
+  if (c->dir[0]) {
+    rmdir(c->dir);
+  }
+  c->n = 0;
+  c->dir[0] = 0;
 }
 
 void wt_sim_addr(wt_addr *a, const char *ip, uint16_t port) {

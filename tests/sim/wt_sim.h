@@ -69,6 +69,19 @@ void wt_sim_set_check(wt_sim_check_fn fn);
  * pin = SHA-256 of the certificate's DER. Returns 0 or -1. */
 int wt_sim_make_cert(const char *cert_path, const char *key_path, uint8_t pin[32]);
 
+/* n (1 or 2) such certificates in a new temporary directory: dir/certI.pem,
+ * dir/keyI.pem. wt_sim_certs_remove deletes the files and the directory
+ * (and nothing else in it: a test removes what it added there). */
+typedef struct wt_sim_certs {
+  char dir[64];
+  char cert[2][128], key[2][128];
+  uint8_t pin[2][32];
+  int n;
+} wt_sim_certs;
+
+int wt_sim_certs_make(wt_sim_certs *c, int n);
+void wt_sim_certs_remove(wt_sim_certs *c);
+
 /* ip: an IPv4 or IPv6 literal. */
 void wt_sim_addr(wt_addr *a, const char *ip, uint16_t port);
 int wt_sim_addr_eq(const wt_addr *a, const wt_addr *b);
