@@ -594,6 +594,13 @@ wt_sim_sess *wt_sim_open_session(wt_sim *sim, int i, wt_conn *c, const char *pat
   return x;
 }
 
+void wt_sim_client_alias(wt_sim *sim, int i, const wt_addr *addr) {
+  wt_sim_node *n = &sim->cli[i];
+  if (SIM_CHECK(n->n_alias < (int)(sizeof(n->alias) / sizeof(n->alias[0])))) {
+    n->alias[n->n_alias++] = *addr;
+  }
+}
+
 void wt_sim_nat(wt_sim *sim, int i, uint16_t pub_port) {
   wt_sim_node *n = &sim->cli[i];
   n->pub = n->addr;
@@ -611,8 +618,14 @@ static wt_sim_node *route(wt_sim *sim, const wt_sim_node *from, const wt_addr *d
     return &sim->srv;
   }
   for (int i = 0; i < sim->n_cli; i++) {
-    if (wt_sim_addr_eq(dst, &sim->cli[i].pub)) {
+    const wt_sim_node *n = &sim->cli[i];
+    if (wt_sim_addr_eq(dst, &n->pub)) {
       return &sim->cli[i];
+    }
+    for (int j = 0; j < n->n_alias; j++) {
+      if (wt_sim_addr_eq(dst, &n->alias[j])) {
+        return &sim->cli[i];
+      }
     }
   }
   return NULL;
@@ -646,6 +659,8 @@ void wt_sim_send(wt_sim *sim, wt_sim_node *from, const wt_path *path, const uint
   if (!SIM_CHECK(k != NULL)) {
     return;
   }
+  k->to = NULL;
+  k->to_server = !down;
   k->path.local = path->remote;
   k->path.remote = path->local;
   k->len = len;
@@ -667,9 +682,9 @@ void wt_sim_send(wt_sim *sim, wt_sim_node *from, const wt_path *path, const uint
     free(k);
     return;
   }
-  if (!down && from->nat) {
+  if (!down && from->nat && wt_sim_addr_eq(&k->path.remote, &from->addr)) {
     k->path.remote = from->pub; /* the server sees the NAT's mapping */
-  } else if (down && k->to->nat) {
+  } else if (down && k->to->nat && wt_sim_addr_eq(&k->path.local, &k->to->pub)) {
     k->path.local = k->to->addr; /* the NAT hands it to the client's own address */
   }
   queue_insert(sim, k, l);

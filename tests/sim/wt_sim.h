@@ -177,7 +177,8 @@ void wt_sim_config_default(wt_sim_config *c);
 typedef struct wt_sim_pkt {
   struct wt_sim_pkt *next;
   uint64_t at;
-  wt_sim_node *to;
+  wt_sim_node *to; /* set after the filter */
+  int to_server;
   wt_path path; /* as the receiver sees it */
   size_t len;
   uint8_t data[WT_SIM_MTU];
@@ -193,9 +194,11 @@ struct wt_sim_node {
   wt_sim *sim;
   int is_server;
   wt_engine *e;
-  wt_addr addr; /* where the engine thinks it is */
-  wt_addr pub;  /* where the server sees it (= addr unless NAT) */
-  int nat;      /* pub differs from addr */
+  wt_addr addr;     /* where the engine thinks it is */
+  wt_addr pub;      /* where the server sees it (= addr unless NAT) */
+  int nat;          /* pub differs from addr */
+  wt_addr alias[4]; /* more local addresses (wt_sim_client_alias) */
+  int n_alias;
   wt_sim_stream *streams;
   wt_sim_sess *sessions;
   int conn_closed; /* conn_close callbacks so far; the last one's details: */
@@ -244,6 +247,9 @@ wt_conn *wt_sim_connect(wt_sim *sim, int i, const wt_addr *to);
  * NULL on failure. */
 wt_sim_sess *wt_sim_open_session(wt_sim *sim, int i, wt_conn *c, const char *path,
                                  const char *origin);
+
+/* Client i also receives at addr (another local port it dials from). */
+void wt_sim_client_alias(wt_sim *sim, int i, const wt_addr *addr);
 
 /* NAT rebinding: from now on the server sees client i at port pub_port of
  * its address; what the server sends to the old mapping is lost. */
