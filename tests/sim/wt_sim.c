@@ -139,13 +139,17 @@ int wt_sim_addr_eq(const wt_addr *a, const wt_addr *b) {
   return a->len == b->len && memcmp(&a->ss, &b->ss, a->len) == 0;
 }
 
-int wt_sim_drain(wt_engine *e, uint64_t now, const wt_sim_tx *tx, wt_sim_out_fn out, void *arg) {
-  static uint8_t buf[WT_SIM_TX_CAP];
-  static wt_tx_entry ents[WT_SIM_TX_ENTS];
-  size_t cap = tx->cap < sizeof(buf) ? tx->cap : sizeof(buf);
+/* One set of batch buffers per nesting level: out may drive another engine
+ * that is drained in turn (gen_seeds: each client packet steps the server). */
+#define DRAIN_DEPTH 2
+
+static int drain_batches(wt_engine *e, uint64_t now, const wt_sim_tx *tx, wt_sim_out_fn out,
+                         void *arg, uint8_t *buf, wt_tx_entry *ents) {
+  size_t cap = tx->cap < WT_SIM_TX_CAP ? tx->cap : WT_SIM_TX_CAP;
   size_t max = tx->max < WT_SIM_TX_ENTS ? tx->max : WT_SIM_TX_ENTS;
   int total = 0, ok = 1;
-  for (int round = 0; round < 64; round++) {
+  int batches = tx->batches > 0 ? tx->batches : 64;
+  for (int round = 0; round < batches; round++) {
     wt_tx_batch b = {
         .buf = buf, .cap = cap, .ents = ents, .max = max, .max_segments = tx->max_segments};
     int n = wt_engine_write(e, &b, now);
@@ -173,6 +177,19 @@ int wt_sim_drain(wt_engine *e, uint64_t now, const wt_sim_tx *tx, wt_sim_out_fn 
     total += n;
   }
   return ok ? total : -1;
+}
+
+int wt_sim_drain(wt_engine *e, uint64_t now, const wt_sim_tx *tx, wt_sim_out_fn out, void *arg) {
+  static uint8_t bufs[DRAIN_DEPTH][WT_SIM_TX_CAP];
+  static wt_tx_entry ents[DRAIN_DEPTH][WT_SIM_TX_ENTS];
+  static int depth;
+  if (!SIM_CHECK(depth < DRAIN_DEPTH)) {
+    return -1;
+  }
+  depth++;
+  int rv = drain_batches(e, now, tx, out, arg, bufs[depth - 1], ents[depth - 1]);
+  depth--;
+  return rv;
 }
 
 /* ------------------------------------------------------------ records */

@@ -91,6 +91,7 @@ typedef struct wt_sim_tx {
   size_t cap;          /* bytes, at most WT_SIM_TX_CAP */
   size_t max;          /* entries, at most WT_SIM_TX_ENTS */
   size_t max_segments; /* packets per entry (GSO) */
+  int batches;         /* wt_engine_write calls per drain, at most (0: 64) */
 } wt_sim_tx;
 
 #define WT_SIM_TX_CAP  (64 * 1500)
@@ -98,7 +99,7 @@ typedef struct wt_sim_tx {
 
 typedef void (*wt_sim_out_fn)(void *arg, const wt_path *path, const uint8_t *pkt, size_t len);
 
-/* Drain everything e has to send at now (up to 64 batches of shape tx),
+/* Drain everything e has to send at now (up to tx->batches batches),
  * checking the output contract of wt_engine_write (entry count and bytes
  * within the batch, 1..max_segments equal segments of at most 1452 bytes,
  * only the last shorter), and hand each packet to out (if not NULL).
