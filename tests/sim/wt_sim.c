@@ -118,6 +118,14 @@ void wt_sim_certs_remove(wt_sim_certs *c) {
   c->dir[0] = 0;
 }
 
+void wt_sim_fill_pattern(uint8_t *p, size_t n, uint32_t seed) {
+  uint32_t s = seed;
+  for (size_t i = 0; i < n; i++) {
+    s = s * 1103515245u + 12345u;
+    p[i] = (uint8_t)(s >> 16);
+  }
+}
+
 void wt_sim_addr(wt_addr *a, const char *ip, uint16_t port) {
   memset(a, 0, sizeof(*a));
   if (strchr(ip, ':')) {

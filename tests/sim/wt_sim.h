@@ -82,6 +82,9 @@ typedef struct wt_sim_certs {
 int wt_sim_certs_make(wt_sim_certs *c, int n);
 void wt_sim_certs_remove(wt_sim_certs *c);
 
+/* n pseudo-random test bytes (an LCG), the same for the same seed. */
+void wt_sim_fill_pattern(uint8_t *p, size_t n, uint32_t seed);
+
 /* ip: an IPv4 or IPv6 literal. */
 void wt_sim_addr(wt_addr *a, const char *ip, uint16_t port);
 int wt_sim_addr_eq(const wt_addr *a, const wt_addr *b);

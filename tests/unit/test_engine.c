@@ -1,7 +1,7 @@
-/* test_engine.c: a client engine and a server engine in one process over an
- * in-memory link (deterministic PRNG for loss and reordering, a manual
- * clock advanced to the next expiry when idle, bounded loops). A tiny echo
- * application is written with the engine callbacks. */
+/* test_engine.c: a client engine and a server engine in one process on the
+ * simulated network of tests/sim (wt_sim.h: virtual time, seeded loss and
+ * reordering, bounded runs). A tiny echo application is written as hooks
+ * on the harness's recording callbacks. */
 #include "wt_sim_check.h"
 
 #include <arpa/inet.h>
@@ -246,21 +246,13 @@ static int c_uni_reply(wt_sim *w, void *arg) {
   return x && x->rx_fin;
 }
 
-static void fill_pattern(uint8_t *p, size_t n, uint32_t seed) {
-  uint32_t s = seed;
-  for (size_t i = 0; i < n; i++) {
-    s = s * 1103515245u + 12345u;
-    p[i] = (uint8_t)(s >> 16);
-  }
-}
-
 /* ------------------------------------------------------------ tests */
 
 static void test_sendbuf(void) {
   wt_sendbuf b;
   wt_sendbuf_init(&b);
   static uint8_t data[300000], out[300000];
-  fill_pattern(data, sizeof(data), 7);
+  wt_sim_fill_pattern(data, sizeof(data), 7);
   size_t in = 0, got = 0;
   while (in < sizeof(data)) {
     size_t n = 1 + (in * 7919) % 20000;
@@ -325,7 +317,7 @@ static void scenario_echo(int loss_pm) {
   size_t big = 1u << 20;
   bx->tx = malloc(big);
   bx->txlen = bx->txcap = big;
-  fill_pattern(bx->tx, big, 1);
+  wt_sim_fill_pattern(bx->tx, big, 1);
   bx->tx_fin_want = 1;
   wt_sim_stream_flush(bx);
   CHECK(wt_sim_run_until(&w, wt_sim_c_stream_fin, bx, 120 * SEC));
@@ -340,7 +332,7 @@ static void scenario_echo(int loss_pm) {
   wt_sim_stream *ux = wt_sim_stream_new(&w.cli[0], us, 1);
   ux->txlen = ux->txcap = 10000;
   ux->tx = malloc(ux->txlen);
-  fill_pattern(ux->tx, ux->txlen, 2);
+  wt_sim_fill_pattern(ux->tx, ux->txlen, 2);
   ux->tx_fin_want = 1;
   wt_sim_stream_flush(ux);
   CHECK(wt_sim_run_until(&w, c_uni_reply, NULL, 60 * SEC));
@@ -581,7 +573,7 @@ static wt_sim_stream *cli_send(wt_sim *w, wt_sim_sess *cs, size_t n, uint32_t se
   wt_sim_stream *x = wt_sim_stream_new(&w->cli[0], st, 1);
   x->tx = malloc(n);
   x->txlen = x->txcap = n;
-  fill_pattern(x->tx, n, seed);
+  wt_sim_fill_pattern(x->tx, n, seed);
   x->tx_fin_want = fin;
   wt_sim_stream_flush(x);
   return x;
@@ -1189,7 +1181,7 @@ static void scenario_retry(int forge) {
   wt_sim_stream *bx = wt_sim_stream_new(&w.cli[0], bs, 1);
   bx->txlen = bx->txcap = 5000;
   bx->tx = malloc(bx->txlen);
-  fill_pattern(bx->tx, bx->txlen, 9);
+  wt_sim_fill_pattern(bx->tx, bx->txlen, 9);
   bx->tx_fin_want = 1;
   wt_sim_stream_flush(bx);
   CHECK(wt_sim_run_until(&w, wt_sim_c_stream_fin, bx, 20 * SEC));
@@ -1223,7 +1215,7 @@ static void test_rebinding(void) {
   size_t big = 1u << 20;
   bx->tx = malloc(big);
   bx->txlen = bx->txcap = big;
-  fill_pattern(bx->tx, big, 3);
+  wt_sim_fill_pattern(bx->tx, big, 3);
   bx->tx_fin_want = 1;
   wt_sim_stream_flush(bx);
   wt_sim_run_until(&w, NULL, NULL, 150 * MS);

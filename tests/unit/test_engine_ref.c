@@ -1,9 +1,8 @@
 /* test_engine_ref.c: zero-copy stream writes and datagrams
  * (wt_stream_write_ref, wt_session_send_datagram_ref) and deferred answers
  * to a CONNECT (WT_SESSION_DEFER, wt_session_respond), with a client and a
- * server engine in one process over an in-memory link (the harness of
- * test_engine.c, reduced: deterministic PRNG for loss and reordering, a
- * manual clock advanced to the next expiry when idle, bounded loops), and
+ * server engine in one process on the simulated network of tests/sim
+ * (wt_sim.h: virtual time, seeded loss and reordering, bounded runs), and
  * the sendbuf with interleaved owned/external chunks. */
 #include "wt_sim_check.h"
 
@@ -109,14 +108,6 @@ static wt_sim_sess *server_sess(wt_sim *w, const char *path) {
   return NULL;
 }
 
-static void fill_pattern(uint8_t *p, size_t n, uint32_t seed) {
-  uint32_t s = seed;
-  for (size_t i = 0; i < n; i++) {
-    s = s * 1103515245u + 12345u;
-    p[i] = (uint8_t)(s >> 16);
-  }
-}
-
 /* Client side app state of the peer stream with this stream ID. */
 static wt_sim_stream *cli_stream(wt_sim *w, uint64_t id) {
   for (wt_sim_stream *x = w->cli[0].streams; x; x = x->next) {
@@ -166,10 +157,10 @@ static wt_sim_sess *setup(wt_sim *w, wt_conn **cp, const char *path) {
  * release queue. */
 static void test_sendbuf_ref(void) {
   static uint8_t own[6000], ext1[10000], ext2[5000], ext3[7000], out[40000];
-  fill_pattern(own, sizeof(own), 1);
-  fill_pattern(ext1, sizeof(ext1), 2);
-  fill_pattern(ext2, sizeof(ext2), 3);
-  fill_pattern(ext3, sizeof(ext3), 4);
+  wt_sim_fill_pattern(own, sizeof(own), 1);
+  wt_sim_fill_pattern(ext1, sizeof(ext1), 2);
+  wt_sim_fill_pattern(ext2, sizeof(ext2), 3);
+  wt_sim_fill_pattern(ext3, sizeof(ext3), 4);
   rel r1 = {.data = ext1, .len = sizeof(ext1)}, r2 = {.data = ext2, .len = sizeof(ext2)},
       r3 = {.data = ext3, .len = sizeof(ext3)};
   rel r1b = {.data = ext1, .len = sizeof(ext1)}, r4 = {.data = ext2, .len = 100};
@@ -278,7 +269,7 @@ static void test_write_ref_lossy(void) {
   enum { N = 16 };
   size_t big = 1u << 20, chunk = big / N;
   uint8_t *buf = malloc(big);
-  fill_pattern(buf, big, 9);
+  wt_sim_fill_pattern(buf, big, 9);
   rel r[N];
   memset(r, 0, sizeof(r));
   CHECK_EQ(wt_stream_send_backlog(st), 0);
@@ -341,7 +332,7 @@ static void test_ref_release_paths(void) {
   CHECK_FATAL(ss1 && ss2 && ss1->open && ss2->open);
   size_t blen = 400000, part = 100000;
   uint8_t *buf = malloc(blen);
-  fill_pattern(buf, blen, 5);
+  wt_sim_fill_pattern(buf, blen, 5);
 
   /* reset: the unsent chunks go with the next engine call, the one in
    * flight once the stream is gone */
@@ -454,7 +445,7 @@ static void test_fanout(void) {
   enum { K = 6 };
   size_t part = 50000, total = K * part;
   uint8_t *buf = malloc(total);
-  fill_pattern(buf, total, 11);
+  wt_sim_fill_pattern(buf, total, 11);
   rel r[K];
   memset(r, 0, sizeof(r));
   for (int k = 0; k < K; k++) {
@@ -514,7 +505,7 @@ static void test_datagram_ref(void) {
   static uint8_t d[8][100], huge[70000];
   rel r[8];
   for (int i = 0; i < 8; i++) {
-    fill_pattern(d[i], sizeof(d[i]), (uint32_t)i);
+    wt_sim_fill_pattern(d[i], sizeof(d[i]), (uint32_t)i);
     r[i] = (rel){.data = d[i], .len = sizeof(d[i])};
   }
   const wt_engine_stats *st = wt_engine_get_stats(w.srv.e);
