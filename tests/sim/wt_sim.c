@@ -516,6 +516,43 @@ static uint64_t rnd(wt_sim *sim) {
   return sim->rng;
 }
 
+/* Insert after the last packet that arrives no later (most arrive last:
+ * the scan starts at the tail). */
+static void queue_insert(wt_sim *sim, wt_sim_pkt *k, const wt_sim_link *l) {
+  k->at = sim->now + l->delay_ns + (l->jitter_ns ? rnd(sim) % l->jitter_ns : 0);
+  wt_sim_pkt *p = sim->q_tail;
+  while (p && p->at > k->at) {
+    p = p->prev;
+  }
+  k->prev = p;
+  k->next = p ? p->next : sim->q;
+  if (k->next) {
+    k->next->prev = k;
+  } else {
+    sim->q_tail = k;
+  }
+  if (p) {
+    p->next = k;
+  } else {
+    sim->q = k;
+  }
+  if (++sim->nq > sim->nq_max) {
+    sim->nq_max = sim->nq;
+  }
+}
+
+static wt_sim_pkt *queue_pop(wt_sim *sim) {
+  wt_sim_pkt *k = sim->q;
+  sim->q = k->next;
+  if (sim->q) {
+    sim->q->prev = NULL;
+  } else {
+    sim->q_tail = NULL;
+  }
+  sim->nq--;
+  return k;
+}
+
 void wt_sim_init(wt_sim *sim, const wt_sim_config *cfg, const wt_engine_callbacks *hooks) {
   memset(sim, 0, sizeof(*sim));
   sim->cfg = *cfg;
@@ -555,11 +592,8 @@ void wt_sim_free(wt_sim *sim) {
   wt_engine_del(sim->srv.e);
   sim->srv.e = NULL;
   while (sim->q) {
-    wt_sim_pkt *k = sim->q;
-    sim->q = k->next;
-    free(k);
+    free(queue_pop(sim));
   }
-  sim->nq = 0;
   for (int i = 0; i < sim->n_cli; i++) {
     records_free(&sim->cli[i]);
   }
@@ -656,17 +690,6 @@ static wt_sim_node *route(wt_sim *sim, const wt_sim_node *from, const wt_addr *d
   return NULL;
 }
 
-static void queue_insert(wt_sim *sim, wt_sim_pkt *k, const wt_sim_link *l) {
-  k->at = sim->now + l->delay_ns + (l->jitter_ns ? rnd(sim) % l->jitter_ns : 0);
-  wt_sim_pkt **pp = &sim->q;
-  while (*pp && (*pp)->at <= k->at) {
-    pp = &(*pp)->next;
-  }
-  k->next = *pp;
-  *pp = k;
-  sim->nq++;
-}
-
 void wt_sim_send(wt_sim *sim, wt_sim_node *from, const wt_path *path, const uint8_t *p,
                  size_t len) {
   int down = from->is_server;
@@ -754,9 +777,7 @@ int wt_sim_step(wt_sim *sim, uint64_t deadline) {
   wt_sim_flush(sim, &sim->srv);
   int delivered = 0;
   while (sim->q && sim->q->at <= sim->now) {
-    wt_sim_pkt *k = sim->q;
-    sim->q = k->next;
-    sim->nq--;
+    wt_sim_pkt *k = queue_pop(sim);
     wt_engine_recv(k->to->e, &k->path, k->data, k->len, 0, sim->now);
     free(k);
     delivered++;

@@ -179,7 +179,7 @@ typedef struct wt_sim_config {
 void wt_sim_config_default(wt_sim_config *c);
 
 typedef struct wt_sim_pkt {
-  struct wt_sim_pkt *next;
+  struct wt_sim_pkt *next, *prev;
   uint64_t at;
   wt_sim_node *to; /* set after the filter */
   int to_server;
@@ -219,13 +219,14 @@ struct wt_sim {
   wt_sim_node cli[WT_SIM_MAX_CLIENTS];
   int n_cli;
   wt_engine_config srv_cfg; /* for wt_sim_server_restart */
-  wt_sim_pkt *q;            /* in flight, by arrival time */
+  wt_sim_pkt *q, *q_tail;   /* in flight, by arrival time (same time: by send) */
   size_t nq;
   uint64_t drop_next[2]; /* drop the next N packets [0] up, [1] down */
   wt_sim_filter_fn filter;
   void *filter_arg;
   /* counters */
   uint64_t sent, lost, dups, overflow, unroutable, delivered;
+  size_t nq_max; /* the most packets in flight at once */
 };
 
 void wt_sim_init(wt_sim *sim, const wt_sim_config *cfg, const wt_engine_callbacks *hooks);
