@@ -3,23 +3,27 @@
  * fuzz harness (fuzz/fuzz_engine_common.c, fuzz/gen_seeds.c).
  *
  * The network (wt_sim) carries the UDP payloads that server and client
- * engines (core/wt_engine.h) write, in virtual time (ns): a packet sent at
- * `now` arrives at now + delay + a random part of jitter (jitter reorders),
- * unless it is lost (loss_pm per mille) or a rule drops it; a duplicate copy
- * follows it with probability dup_pm per mille. Each direction (up: client
- * to server, down: server to client) has its own link. All randomness comes
- * from one xorshift generator seeded in wt_sim_config, so a run is the same
- * every time; a draw is made only where a knob is non-zero. The queue of
- * packets in flight is bounded (max_queue; beyond it packets are dropped
- * and counted). The clock only moves inside wt_sim_step: to the next packet
- * arrival or engine timer, never past the caller's deadline.
+ * engines (core/wt_engine.h) write, in virtual time (ns). Each direction
+ * (up: client to server, down: server to client) has its own link
+ * (wt_sim_link). A packet sent at `now` goes through, in this order: the
+ * direction's drop_next count, the test's filter (may drop or modify it),
+ * the link's loss (loss_pm per mille), routing, the bound of the queue of
+ * packets in flight (max_queue), NAT; it then arrives at now + delay + a
+ * uniform random part of jitter (jitter reorders; equal times keep the
+ * send order), followed with probability dup_pm per mille by a copy with
+ * its own jitter. Every drop is counted. All randomness comes from one
+ * xorshift generator seeded in wt_sim_config, and a draw is made only
+ * where a knob is non-zero, so a run is the same every time and adding a
+ * knob does not change the runs that leave it at 0. The clock only moves
+ * inside wt_sim_step: to the next packet arrival or engine timer, never
+ * past the caller's deadline.
  *
  * Nodes: one server engine (sim->srv, address 127.0.0.1:4433) and up to
- * WT_SIM_MAX_CLIENTS client engines (sim->cli[i]), each at its own address.
- * Everything a client sends goes to the server (whatever address it dials);
- * what the server sends goes to the client whose public address (its own, or
- * the one wt_sim_nat gave it) is the destination, else it is lost
- * (counted in `unroutable`).
+ * WT_SIM_MAX_CLIENTS client engines (sim->cli[i]), each at its own address
+ * (plus aliases: wt_sim_client_alias). Everything a client sends goes to
+ * the server (whatever address it dials); what the server sends goes to
+ * the client whose public address (its own, or the one wt_sim_nat gave it)
+ * or alias is the destination, else it is lost (counted in `unroutable`).
  *
  * The application: every engine runs the harness's recording callbacks,
  * which keep per-session (wt_sim_sess) and per-stream (wt_sim_stream)
@@ -40,7 +44,8 @@
  * count them as CHECK failures (wt_sim_check.h); the default prints and
  * aborts (what the fuzz programs want).
  *
- * Threading: single-threaded, like the engines it drives. */
+ * Threading: single-threaded, like the engines it drives; wt_sim_drain's
+ * batch buffers are process-wide (one set per nesting level, two levels). */
 #ifndef WT_SIM_H
 #define WT_SIM_H
 
