@@ -13,7 +13,6 @@
 #include "wt_conn.h" /* internal: to inject raw capsules */
 #include "wt_engine.h"
 #include "wt_errmap.h"
-#include "wt_log.h"
 #include "wt_sendbuf.h"
 
 #define MS  WT_SIM_MS
@@ -1394,12 +1393,7 @@ static void test_config(void) {
 }
 
 int main(void) {
-  if (getenv("WT_TEST_VERBOSE")) {
-    wt_log_set_level(WT_LOG_LEVEL_DEBUG);
-  }
-  wt_sim_check_install();
-  if (wt_sim_certs_make(&g_certs, 2) != 0) {
-    fprintf(stderr, "cannot create a test certificate\n");
+  if (wt_sim_test_init(&g_certs, 2) != 0) {
     return 1;
   }
   WT_RUN(test_sendbuf);

@@ -160,7 +160,7 @@ static void test_handshake_timeout(void) {
 }
 
 int main(void) {
-  wt_sim_check_install();
+  wt_sim_test_init(NULL, 0);
   const char *src = getenv("WTCAST_SRC");
   snprintf(g_cert, sizeof(g_cert), "%s/tests/data/fuzz-cert.pem", src ? src : ".");
   snprintf(g_key, sizeof(g_key), "%s/tests/data/fuzz-key.pem", src ? src : ".");

@@ -11,7 +11,6 @@
 
 #include "wt_conn.h" /* internal: a client stream sent before the 200 */
 #include "wt_engine.h"
-#include "wt_log.h"
 #include "wt_sendbuf.h"
 
 #define MS  WT_SIM_MS
@@ -678,12 +677,7 @@ static void test_defer_gone(void) {
 }
 
 int main(void) {
-  if (getenv("WT_TEST_VERBOSE")) {
-    wt_log_set_level(WT_LOG_LEVEL_DEBUG);
-  }
-  wt_sim_check_install();
-  if (wt_sim_certs_make(&g_certs, 1) != 0) {
-    fprintf(stderr, "cannot create a test certificate\n");
+  if (wt_sim_test_init(&g_certs, 1) != 0) {
     return 1;
   }
   WT_RUN(test_sendbuf_ref);

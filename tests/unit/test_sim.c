@@ -206,9 +206,7 @@ static void test_bounds(void) {
 }
 
 int main(void) {
-  wt_sim_check_install();
-  if (wt_sim_certs_make(&g_certs, 1) != 0) {
-    fprintf(stderr, "cannot create a test certificate\n");
+  if (wt_sim_test_init(&g_certs, 1) != 0) {
     return 1;
   }
   WT_RUN(test_delay_per_direction);
