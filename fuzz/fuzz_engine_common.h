@@ -1,6 +1,7 @@
 /* fuzz_engine_common.h: the server engine as fuzz_engine_server drives it,
  * shared with gen_seeds (which records the seed corpus) so that both make
- * exactly the same calls.
+ * exactly the same calls. Addresses and output draining are the engine
+ * harness's (tests/sim/wt_sim.h).
  *
  * Input format (fuzz/corpus/engine_server/): a sequence of records, each a
  * 2-byte big-endian header h then
@@ -17,6 +18,7 @@
 #include <stdint.h>
 
 #include "wt_engine.h"
+#include "wt_sim.h"
 
 #define FUZZ_T0_NS   (UINT64_C(1000) * 1000000000u)
 #define FUZZ_STEP_NS UINT64_C(1000000)
@@ -33,11 +35,10 @@ void fuzz_engine_path(wt_path *to_server);
  * Returns NULL on failure. */
 wt_engine *fuzz_server_new(void);
 
-typedef void (*fuzz_out_fn)(void *arg, const wt_path *path, const uint8_t *pkt, size_t len);
-
 /* Deliver one datagram (pkt may be NULL: a clock-only record), run due
- * timers, and drain the output (each packet to out, if not NULL). */
-void fuzz_server_step(wt_engine *e, const uint8_t *pkt, size_t len, uint64_t now, fuzz_out_fn out,
+ * timers, and drain the output with wt_sim_drain (tests/sim/wt_sim.h: it
+ * checks the output contract; each packet to out, if not NULL). */
+void fuzz_server_step(wt_engine *e, const uint8_t *pkt, size_t len, uint64_t now, wt_sim_out_fn out,
                       void *arg);
 
 #endif

@@ -6,7 +6,8 @@
  * server needed, is written in the fuzz input format
  * (fuzz_engine_common.h). Both sides draw their randomness from
  * fuzz_detrand, so feeding a recorded file to a fresh server reproduces the
- * whole exchange. Scenarios: a bare handshake; CONNECT /echo with a
+ * whole exchange. The client runs on the engine harness (tests/sim/wt_sim.h:
+ * its recording callbacks and output draining). Scenarios: a bare handshake; CONNECT /echo with a
  * bidirectional and a unidirectional stream and a datagram; the same ending
  * with a CLOSE_WEBTRANSPORT_SESSION capsule; a refused CONNECT (404).
  *
@@ -14,8 +15,6 @@
  *
  * Exit status 0 when every scenario completed and replays, 1 otherwise. */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,12 +29,15 @@ static const char *const sc_names[SC_COUNT] = {"handshake", "echo", "close", "re
 
 #define MAX_PKTS 256
 
+/* The client is client 0 of a wt_sim (tests/sim/wt_sim.h) with no server
+ * and no network: the harness's recording callbacks keep its session and
+ * stream records; the lockstep below is the fuzz input format's schedule. */
 typedef struct cli {
   int scenario;
-  wt_engine *e;
+  wt_sim sim;
   wt_conn *conn;
-  wt_session *sess;
-  int open, refused, got_echo, got_uni, got_dgram, closed, done;
+  wt_sim_sess *sess;
+  wt_engine *srv;
   /* server -> client packets not yet delivered */
   size_t nq;
   size_t qlen[MAX_PKTS];
@@ -63,63 +65,60 @@ static void to_client(void *arg, const wt_path *path, const uint8_t *pkt, size_t
   }
 }
 
+/* One client datagram: recorded, then the server's step (the fuzzer's). */
+static void to_server(void *arg, const wt_path *path, const uint8_t *pkt, size_t len) {
+  cli *c = arg;
+  uint8_t h[2] = {(uint8_t)(len >> 8), (uint8_t)len};
+  FUZZ_CHECK(len < 0x8000);
+  rec_add(c, h, 2);
+  rec_add(c, pkt, len);
+  c->sim.now += FUZZ_STEP_NS;
+  fuzz_server_step(c->srv, pkt, len, c->sim.now, to_client, c);
+  fuzz_detrand_select(FUZZ_DETRAND_CLIENT);
+}
+
 /* ------------------------------------------------------------ client app */
 
+/* On the 200: a bidi stream, a uni stream and a datagram. */
 static void c_session_open(void *user, wt_session *s) {
-  cli *c = user;
-  c->open = 1;
+  wt_sim_node *n = user;
   wt_stream *st = NULL;
   FUZZ_CHECK(wt_session_open_stream(s, 1, &st) == 0);
+  wt_sim_stream_new(n, st, 1);
   FUZZ_CHECK(wt_stream_write(st, (const uint8_t *)"hello wtcast", 12, 1) == 12);
   FUZZ_CHECK(wt_session_open_stream(s, 0, &st) == 0);
+  wt_sim_stream_new(n, st, 1);
   FUZZ_CHECK(wt_stream_write(st, (const uint8_t *)"uni", 3, 1) == 3);
   FUZZ_CHECK(wt_session_send_datagram(s, (const uint8_t *)"dgram", 5) == 0);
 }
 
-static void c_session_refused(void *user, wt_session *s, int status) {
-  cli *c = user;
-  c->refused = status;
-  c->sess = NULL;
-}
+static const wt_engine_callbacks g_hooks = {.session_open = c_session_open};
 
-static void c_session_close(void *user, wt_session *s, uint32_t code, const uint8_t *reason,
-                            size_t reason_len, int clean) {
-  cli *c = user;
-  c->closed = 1;
-  c->sess = NULL;
-}
-
-static void c_stream_data(void *user, wt_stream *st, const uint8_t *data, size_t len, int fin) {
-  cli *c = user;
-  if (fin && wt_stream_is_bidi(st)) {
-    c->got_echo = 1;
+/* The echo of the bidi stream (its FIN) arrived. */
+static int got_echo(cli *c) {
+  for (const wt_sim_stream *x = c->sim.cli[0].streams; x; x = x->next) {
+    if (x->local && x->bidi && x->rx_fin) {
+      return 1;
+    }
   }
-}
-
-static void c_datagram(void *user, wt_session *s, const uint8_t *data, size_t len) {
-  cli *c = user;
-  c->got_dgram = 1;
-}
-
-static void c_stream_open(void *user, wt_session *s, wt_stream *st) {
-  cli *c = user;
-  c->got_uni = 1;
+  return 0;
 }
 
 /* The scenario's goal; acts when a step is reached. */
 static int scenario_done(cli *c) {
+  wt_sim_sess *x = c->sess;
   switch (c->scenario) {
   case SC_HANDSHAKE:
-    return wt_engine_get_stats(c->e)->handshakes_ok > 0;
+    return wt_engine_get_stats(c->sim.cli[0].e)->handshakes_ok > 0;
   case SC_REFUSED:
-    return c->refused != 0;
+    return x->refused;
   case SC_ECHO:
-    return c->got_echo && c->got_dgram;
+    return got_echo(c) && x->dgrams > 0;
   case SC_CLOSE:
-    if (c->got_echo && c->got_dgram && c->sess && !c->closed) {
-      FUZZ_CHECK(wt_session_close(c->sess, 7, (const uint8_t *)"done", 4) == 0);
+    if (got_echo(c) && x->dgrams > 0 && x->s && !x->closed) {
+      FUZZ_CHECK(wt_session_close(x->s, 7, (const uint8_t *)"done", 4) == 0);
     }
-    return c->closed;
+    return x->closed;
   default:
     return 1;
   }
@@ -127,24 +126,16 @@ static int scenario_done(cli *c) {
 
 /* ------------------------------------------------------------ lockstep */
 
-static void client_path(wt_path *p) {
-  wt_path s;
-  fuzz_engine_path(&s);
-  p->local = s.remote;
-  p->remote = s.local;
-}
-
 static void record_clock(cli *c, uint64_t ms) {
   uint8_t h[2] = {(uint8_t)(0x80 | ms >> 8), (uint8_t)ms};
   rec_add(c, h, 2);
 }
 
-static int run(int scenario, wt_engine *srv, cli *c, int *quiet_rounds) {
-  static uint8_t buf[32 * 1500];
-  static wt_tx_entry ents[32];
-  uint64_t now = FUZZ_T0_NS;
-  wt_path cp;
-  client_path(&cp);
+static int run(cli *c, int *quiet_rounds) {
+  /* one batch per drain: the clock moves with each datagram the server gets */
+  static const wt_sim_tx tx = {.cap = 32 * 1500, .max = 32, .max_segments = 1, .batches = 1};
+  wt_sim_node *n = &c->sim.cli[0];
+  wt_path cp = {.local = n->addr, .remote = c->sim.srv.addr};
   int finished = 0;
   for (int it = 0; it < 5000; it++) {
     fuzz_detrand_select(FUZZ_DETRAND_CLIENT);
@@ -155,27 +146,18 @@ static int run(int scenario, wt_engine *srv, cli *c, int *quiet_rounds) {
     int sent = 0;
     for (;;) {
       fuzz_detrand_select(FUZZ_DETRAND_CLIENT);
-      wt_tx_batch b = {.buf = buf, .cap = sizeof(buf), .ents = ents, .max = 32, .max_segments = 1};
-      int n = wt_engine_write(c->e, &b, now);
-      FUZZ_CHECK(n >= 0);
-      if (n == 0) {
+      int k = wt_sim_drain(n->e, c->sim.now, &tx, to_server, c);
+      FUZZ_CHECK(k >= 0);
+      if (k == 0) {
         break;
       }
-      for (int i = 0; i < n; i++) {
-        uint8_t h[2] = {(uint8_t)(ents[i].len >> 8), (uint8_t)ents[i].len};
-        FUZZ_CHECK(ents[i].len < 0x8000);
-        rec_add(c, h, 2);
-        rec_add(c, ents[i].data, ents[i].len);
-        now += FUZZ_STEP_NS;
-        fuzz_server_step(srv, ents[i].data, ents[i].len, now, to_client, c);
-        sent++;
-      }
+      sent += k;
     }
     /* server -> client */
     fuzz_detrand_select(FUZZ_DETRAND_CLIENT);
     size_t delivered = c->nq;
     for (size_t i = 0; i < c->nq; i++) {
-      wt_engine_recv(c->e, &cp, c->q[i], c->qlen[i], 0, now);
+      wt_engine_recv(n->e, &cp, c->q[i], c->qlen[i], 0, c->sim.now);
     }
     c->nq = 0;
     if (sent || delivered) {
@@ -186,17 +168,18 @@ static int run(int scenario, wt_engine *srv, cli *c, int *quiet_rounds) {
       return 0;
     }
     /* Nothing in flight: move the clock to the next timer of either side. */
-    uint64_t a = wt_engine_next_expiry(c->e), b = wt_engine_next_expiry(srv);
+    uint64_t now = c->sim.now;
+    uint64_t a = wt_engine_next_expiry(n->e), b = wt_engine_next_expiry(c->srv);
     uint64_t next = a < b ? a : b;
     if (next == UINT64_MAX || next > now + UINT64_C(20) * 1000000000u) {
       return finished ? 0 : -1;
     }
     uint64_t ms = next > now ? (next - now + 999999) / 1000000 : 1;
     record_clock(c, ms);
-    now += ms * 1000000;
-    fuzz_server_step(srv, NULL, 0, now, to_client, c);
+    c->sim.now = now + ms * 1000000;
+    fuzz_server_step(c->srv, NULL, 0, c->sim.now, to_client, c);
     fuzz_detrand_select(FUZZ_DETRAND_CLIENT);
-    wt_engine_handle_expiry(c->e, now);
+    wt_engine_handle_expiry(n->e, c->sim.now);
   }
   return -1;
 }
@@ -207,28 +190,27 @@ static int record(int scenario, const char *dir) {
   c->scenario = scenario;
   wt_engine *srv = fuzz_server_new(); /* resets the RNG streams, as the fuzzer does */
   FUZZ_CHECK(srv != NULL);
+  c->srv = srv;
   fuzz_detrand_select(FUZZ_DETRAND_CLIENT);
+  wt_sim_config sc;
+  wt_sim_config_default(&sc);
+  sc.t0_ns = FUZZ_T0_NS;
+  wt_sim_init(&c->sim, &sc, &g_hooks);
   wt_engine_config cc;
   wt_engine_config_default(&cc, 0);
   cc.insecure = 1;
-  wt_engine_callbacks cb;
-  memset(&cb, 0, sizeof(cb));
-  cb.session_open = c_session_open;
-  cb.session_refused = c_session_refused;
-  cb.session_close = c_session_close;
-  cb.stream_data = c_stream_data;
-  cb.stream_open = c_stream_open;
-  cb.datagram = c_datagram;
-  FUZZ_CHECK(wt_engine_new(&c->e, &cc, &cb, c, FUZZ_T0_NS) == 0);
-  wt_path cp;
-  client_path(&cp);
-  FUZZ_CHECK(wt_engine_connect(c->e, &cp, "localhost", FUZZ_T0_NS, &c->conn) == 0);
+  FUZZ_CHECK(wt_sim_client_add(&c->sim, &cc, NULL) == 0);
+  wt_path to;
+  fuzz_engine_path(&to);
+  c->conn = wt_sim_connect(&c->sim, 0, &to.local);
+  FUZZ_CHECK(c->conn != NULL);
   if (scenario != SC_HANDSHAKE) {
     const char *path = scenario == SC_REFUSED ? "/nope" : "/echo";
-    FUZZ_CHECK(wt_conn_open_session(c->conn, "localhost:4433", path, NULL, &c->sess) == 0);
+    c->sess = wt_sim_open_session(&c->sim, 0, c->conn, path, NULL);
+    FUZZ_CHECK(c->sess != NULL);
   }
   int quiet = 0;
-  int rv = run(scenario, srv, c, &quiet);
+  int rv = run(c, &quiet);
   const wt_engine_stats *ss = wt_engine_get_stats(srv);
   fprintf(stderr,
           "gen_seeds: %-9s %s: %zu bytes; server: %llu handshakes, %llu sessions, %llu streams, "
@@ -238,7 +220,7 @@ static int record(int scenario, const char *dir) {
           (unsigned long long)ss->streams_opened, (unsigned long long)ss->datagrams_in);
   uint64_t want_hs = ss->handshakes_ok, want_sess = ss->sessions_opened;
   uint64_t want_streams = ss->streams_opened, want_dg = ss->datagrams_in;
-  wt_engine_del(c->e);
+  wt_sim_free(&c->sim); /* the client */
   wt_engine_del(srv);
 
   /* Replay the recording against a fresh server, exactly as the fuzzer does,

@@ -1,175 +1,123 @@
-/* test_engine.c: a client engine and a server engine in one process over an
- * in-memory link (deterministic PRNG for loss and reordering, a manual
- * clock advanced to the next expiry when idle, bounded loops). A tiny echo
- * application is written with the engine callbacks. */
-#include "check.h"
+/* test_engine.c: a client engine and a server engine in one process on the
+ * simulated network of tests/sim (wt_sim.h: virtual time, seeded loss and
+ * reordering, bounded runs). A tiny echo application is written as hooks
+ * on the harness's recording callbacks. */
+#include "wt_sim_check.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <unistd.h>
 
-#include <wolfssl/options.h>
-#include <wolfssl/wolfcrypt/asn_public.h>
-#include <wolfssl/wolfcrypt/ecc.h>
-#include <wolfssl/wolfcrypt/random.h>
-#include <wolfssl/wolfcrypt/sha256.h>
-
 #include "wt_capsule.h"
 #include "wt_conn.h" /* internal: to inject raw capsules */
 #include "wt_engine.h"
 #include "wt_errmap.h"
-#include "wt_log.h"
 #include "wt_sendbuf.h"
 
-#define MS  UINT64_C(1000000)
-#define SEC (1000 * MS)
+#define MS  WT_SIM_MS
+#define SEC WT_SIM_SEC
 
-/* ------------------------------------------------------------ certificate */
+/* [0]: the server's, pinned by the client; [1]: another one */
+static wt_sim_certs g_certs;
 
-static char g_dir[64], g_cert[128], g_key[128], g_other[128], g_other_key[128];
-static uint8_t g_pin[32], g_other_pin[32];
+/* ------------------------------------------------------------ the app */
 
-static int write_file(const char *path, const uint8_t *p, size_t n) {
-  FILE *f = fopen(path, "w");
-  if (!f) {
-    return -1;
+/* The server runs an echo application on top of the harness's recording
+ * (tests/sim/wt_sim.h): /echo CONNECTs are accepted (anything else 404), a
+ * bidi stream is echoed on itself, a uni stream's bytes come back on a new
+ * uni stream after its FIN, datagrams are echoed ("bye" closes the session
+ * from inside the callback). The client checks the echoed datagrams. */
+
+static const char *g_allowed_origins[] = {"https://good.example"};
+
+static int hook_session_request(void *user, wt_session *s, const wt_request *req) {
+  wt_sim_node *sd = user;
+  CHECK(sd->is_server);
+  CHECK(req->method && strcmp(req->method, "CONNECT") == 0);
+  CHECK(req->protocol && strcmp(req->protocol, "webtransport") == 0);
+  CHECK(req->scheme && strcmp(req->scheme, "https") == 0);
+  CHECK(req->authority && strcmp(req->authority, "localhost:4433") == 0);
+  if (req->path == NULL || strncmp(req->path, "/echo", 5) != 0) {
+    return 404;
   }
-  size_t w = fwrite(p, 1, n, f);
-  fclose(f);
-  return w == n ? 0 : -1;
+  CHECK(strcmp(wt_session_path(s), req->path) == 0);
+  wt_sim_sess_new(sd, s);
+  return 200;
 }
 
-/* A self-signed ECDSA P-256 certificate (what browsers accept for
- * serverCertificateHashes) written as PEM; pin = SHA-256 of its DER. */
-static int make_cert(const char *cert_path, const char *key_path, uint8_t *pin) {
-  WC_RNG rng;
-  ecc_key key;
-  Cert cert;
-  static uint8_t der[4096], pem[8192], kder[512], kpem[2048];
-  if (wc_InitRng(&rng) != 0 || wc_ecc_init(&key) != 0) {
-    return -1;
+static int g_srv_manual_next; /* the server holds the next N peer streams (manual credit) */
+
+static void hook_stream_open(void *user, wt_session *s, wt_stream *st) {
+  wt_sim_node *sd = user;
+  wt_sim_stream *x = wt_stream_get_user(st);
+  if (sd->is_server && g_srv_manual_next > 0 && x) {
+    g_srv_manual_next--;
+    CHECK_EQ(wt_stream_set_manual_credit(st, 1), 0);
+    x->hold = 1;
   }
-  int rv = -1;
-  if (wc_ecc_make_key_ex(&rng, 32, &key, ECC_SECP256R1) != 0 || wc_InitCert(&cert) != 0) {
-    goto out;
-  }
-  strncpy(cert.subject.commonName, "localhost", CTC_NAME_SIZE - 1);
-  strncpy(cert.subject.org, "wtcast-test", CTC_NAME_SIZE - 1);
-  cert.sigType = CTC_SHA256wECDSA;
-  cert.daysValid = 10;
-  cert.selfSigned = 1;
-  int n = wc_MakeCert(&cert, der, sizeof(der), NULL, &key, &rng);
-  if (n <= 0) {
-    goto out;
-  }
-  n = wc_SignCert(cert.bodySz, cert.sigType, der, sizeof(der), NULL, &key, &rng);
-  if (n <= 0) {
-    goto out;
-  }
-  wc_Sha256Hash(der, (word32)n, pin);
-  int pn = wc_DerToPem(der, (word32)n, pem, sizeof(pem), CERT_TYPE);
-  int kn = wc_EccKeyToDer(&key, kder, sizeof(kder));
-  int kpn = kn > 0 ? wc_DerToPem(kder, (word32)kn, kpem, sizeof(kpem), ECC_PRIVATEKEY_TYPE) : -1;
-  if (pn <= 0 || kpn <= 0) {
-    goto out;
-  }
-  if (write_file(cert_path, pem, (size_t)pn) != 0 || write_file(key_path, kpem, (size_t)kpn) != 0) {
-    goto out;
-  }
-  rv = 0;
-out:
-  wc_ecc_free(&key);
-  wc_FreeRng(&rng);
-  return rv;
 }
 
-/* ------------------------------------------------------------ the link */
+static void hook_stream_data(void *user, wt_stream *st, const uint8_t *data, size_t len, int fin) {
+  wt_sim_node *sd = user;
+  wt_sim_stream *x = wt_stream_get_user(st);
+  if (!sd->is_server || x == NULL || x->hold) {
+    return;
+  }
+  if (x->bidi) {
+    /* echo on the same stream */
+    wt_sim_buf_add(&x->tx, &x->txlen, &x->txcap, data, len);
+    if (fin) {
+      x->tx_fin_want = 1;
+    }
+    wt_sim_stream_flush(x);
+  } else if (fin) {
+    /* uni: answer on a new uni stream */
+    wt_stream *o = NULL;
+    int rv = wt_session_open_stream(wt_stream_session(st), 0, &o);
+    CHECK_EQ(rv, 0);
+    if (rv == 0) {
+      wt_sim_stream *y = wt_sim_stream_new(sd, o, 1);
+      wt_sim_buf_add(&y->tx, &y->txlen, &y->txcap, x->rx, x->rxlen);
+      y->tx_fin_want = 1;
+      wt_sim_stream_flush(y);
+    }
+  }
+}
 
-typedef struct pkt {
-  struct pkt *next;
-  uint64_t at;
-  int to_server;
-  wt_path path; /* as seen by the receiver */
-  size_t len;
-  uint8_t data[1500];
-} pkt;
+static void hook_datagram(void *user, wt_session *s, const uint8_t *data, size_t len) {
+  wt_sim_node *sd = user;
+  wt_sim_sess *x = wt_session_get_user(s);
+  if (sd->is_server) {
+    if (len == 3 && memcmp(data, "bye", 3) == 0) {
+      /* closing from inside a callback (nghttp3/ngtcp2 on the stack) */
+      CHECK_EQ(wt_session_close(s, 0x77, (const uint8_t *)"cb", 2), 0);
+      CHECK_EQ(wt_session_send_datagram(s, data, len), WT_ERR_STATE);
+      return;
+    }
+    CHECK_EQ(wt_session_send_datagram(s, data, len), 0);
+    return;
+  }
+  if (x == NULL) {
+    return;
+  }
+  int ok = len == 100;
+  for (size_t i = 4; ok && i < len; i++) {
+    ok = data[i] == (uint8_t)(data[0] + i);
+  }
+  if (!ok) {
+    x->dgram_bad++;
+  }
+}
 
-typedef struct side side;
-
-typedef struct sstate { /* per-stream app state */
-  struct sstate *next;
-  side *sd;
-  wt_stream *st;
-  int bidi, local, closed, rx_fin, reset, stopped, tx_fin_want, tx_fin_done;
-  int hold;    /* server: manual credit, never consumed, not echoed */
-  uint64_t id; /* wt_stream_id */
-  uint32_t stop_code;
-  int stop_has;
-  uint32_t reset_code;
-  int reset_has;
-  uint64_t raw_reset, raw_stop; /* wt_stream_peer_reset_code / _stop_code at close */
-  uint8_t *rx;
-  size_t rxlen, rxcap;
-  uint8_t *tx;
-  size_t txlen, txcap, txoff;
-} sstate;
-
-typedef struct sess { /* per-session app state */
-  struct sess *next;
-  side *sd;
-  wt_session *s;
-  int open, closed, refused, refused_status, clean, drained;
-  uint32_t code;
-  char reason[64];
-  size_t nreason;
-  int dgrams;
-  int dgram_bad;
-  uint64_t raw_reset; /* wt_session_reset_code in session_close / session_refused */
-} sess;
-
-struct side {
-  struct world *w;
-  int is_server;
-  wt_engine *e;
-  sstate *streams;
-  sess *sessions;
-  int conn_closed;
-  uint64_t conn_close_code;
-  int conn_close_app, conn_close_sr; /* is_app; wt_conn_stateless_reset */
+static const wt_engine_callbacks g_hooks = {
+    .session_request = hook_session_request,
+    .stream_open = hook_stream_open,
+    .stream_data = hook_stream_data,
+    .datagram = hook_datagram,
 };
 
-typedef struct world {
-  uint64_t now;
-  uint64_t rng;
-  int loss_pm;     /* per mille */
-  uint64_t delay;  /* one way */
-  uint64_t jitter; /* extra random delay: reordering */
-  pkt *q;
-  side cli, srv;
-  wt_addr caddr, saddr;
-  uint64_t sent, lost;
-  int drop_srv;        /* drop the next N packets from the server */
-  uint16_t nat_port;   /* NAT rebinding: the server sees the client at this port */
-  int forge_token;     /* flip a byte of the token of the client's Initials */
-  wt_engine_config sc; /* the server's config (restart_server) */
-} world;
-
-static uint64_t rnd(world *w) {
-  w->rng ^= w->rng << 13;
-  w->rng ^= w->rng >> 7;
-  w->rng ^= w->rng << 17;
-  return w->rng;
-}
-
-static void addr_init(wt_addr *a, uint16_t port) {
-  memset(a, 0, sizeof(*a));
-  struct sockaddr_in *in = (struct sockaddr_in *)&a->ss;
-  in->sin_family = AF_INET;
-  in->sin_port = htons(port);
-  in->sin_addr.s_addr = htonl(0x7f000001);
-  a->len = sizeof(*in);
-}
+/* ------------------------------------------------------------ network */
 
 /* Flip the last byte of the token of a QUIC v1 Initial (RFC 9000 section
  * 17.2.2), if it has one. The token is not encrypted; the server checks it
@@ -198,411 +146,14 @@ static void forge_initial_token(uint8_t *p, size_t len) {
   }
 }
 
-static void enqueue(world *w, int to_server, const wt_tx_entry *ent, const uint8_t *p, size_t len) {
-  w->sent++;
-  if (!to_server && w->drop_srv > 0) {
-    w->drop_srv--;
-    w->lost++;
-    return;
-  }
-  if (w->loss_pm > 0 && (int)(rnd(w) % 1000) < w->loss_pm) {
-    w->lost++;
-    return;
-  }
-  pkt *k = malloc(sizeof(*k));
-  k->to_server = to_server;
-  k->path.local = ent->path.remote;
-  k->path.remote = ent->path.local;
-  k->len = len;
-  memcpy(k->data, p, len);
-  if (w->nat_port) {
-    /* NAT rebinding: the client keeps its address, the server sees another
-     * one; what the server sends to the old mapping is lost. */
-    if (to_server) {
-      ((struct sockaddr_in *)&k->path.remote.ss)->sin_port = htons(w->nat_port);
-    } else if (((struct sockaddr_in *)&k->path.local.ss)->sin_port != htons(w->nat_port)) {
-      w->lost++;
-      free(k);
-      return;
-    } else {
-      k->path.local = w->caddr;
-    }
-  }
-  if (to_server && w->forge_token) {
-    forge_initial_token(k->data, k->len);
-  }
-  k->at = w->now + w->delay + (w->jitter ? rnd(w) % w->jitter : 0);
-  pkt **pp = &w->q;
-  while (*pp && (*pp)->at <= k->at) {
-    pp = &(*pp)->next;
-  }
-  k->next = *pp;
-  *pp = k;
-}
-
-static int flush(world *w, side *sd) {
-  static uint8_t buf[64 * 1500];
-  static wt_tx_entry ents[32];
-  int total = 0;
-  for (int round = 0; round < 64; round++) {
-    wt_tx_batch b = {.buf = buf, .cap = sizeof(buf), .ents = ents, .max = 32, .max_segments = 16};
-    int n = wt_engine_write(sd->e, &b, w->now);
-    CHECK(n >= 0);
-    if (n <= 0) {
-      break;
-    }
-    for (int i = 0; i < n; i++) {
-      const wt_tx_entry *ent = &ents[i];
-      CHECK(ent->segsize > 0 && ent->len > 0);
-      CHECK((ent->len + ent->segsize - 1) / ent->segsize <= 16);
-      for (size_t off = 0; off < ent->len; off += ent->segsize) {
-        size_t l = ent->len - off < ent->segsize ? ent->len - off : ent->segsize;
-        /* GSO rule: every segment but the last has exactly segsize bytes */
-        if (off + ent->segsize < ent->len) {
-          CHECK_EQ(l, ent->segsize);
-        }
-        CHECK(l <= 1452);
-        enqueue(w, !sd->is_server, ent, ent->data + off, l);
-      }
-    }
-    total += n;
-  }
-  return total;
-}
-
-/* One step: write both, deliver due packets; if nothing moved, advance the
- * clock to the next event. Returns 0 when there is nothing left at all. */
-static int step(world *w, uint64_t deadline) {
-  flush(w, &w->cli);
-  flush(w, &w->srv);
-  int delivered = 0;
-  while (w->q && w->q->at <= w->now) {
-    pkt *k = w->q;
-    w->q = k->next;
-    side *to = k->to_server ? &w->srv : &w->cli;
-    wt_engine_recv(to->e, &k->path, k->data, k->len, 0, w->now);
-    free(k);
-    delivered++;
-  }
-  if (delivered) {
-    return 1;
-  }
-  uint64_t next = UINT64_MAX;
-  uint64_t a = wt_engine_next_expiry(w->cli.e), b = wt_engine_next_expiry(w->srv.e);
-  next = a < next ? a : next;
-  next = b < next ? b : next;
-  if (w->q && w->q->at < next) {
-    next = w->q->at;
-  }
-  if (next == UINT64_MAX) {
-    return 0;
-  }
-  if (next > deadline) {
-    w->now = deadline + 1; /* never jump past the caller's horizon */
-    return 0;
-  }
-  if (next > w->now) {
-    w->now = next;
-  }
-  wt_engine_handle_expiry(w->cli.e, w->now);
-  wt_engine_handle_expiry(w->srv.e, w->now);
-  return 1;
-}
-
-typedef int (*cond_fn)(world *w, void *arg);
-
-static int run_until(world *w, cond_fn cond, void *arg, uint64_t max_time) {
-  uint64_t deadline = w->now + max_time;
-  for (long it = 0; it < 2000000; it++) {
-    if (cond && cond(w, arg)) {
-      return 1;
-    }
-    if (w->now > deadline) {
-      return 0;
-    }
-    if (!step(w, deadline)) {
-      return cond ? cond(w, arg) : 1;
-    }
+/* A network filter (wt_sim.filter): forges the tokens of the client's
+ * Initials. */
+static int forge_filter(void *arg, wt_sim *w, wt_sim_pkt *p) {
+  if (p->to_server) {
+    forge_initial_token(p->data, p->len);
   }
   return 0;
 }
-
-/* ------------------------------------------------------------ the app */
-
-static const char *g_allowed_origins[] = {"https://good.example"};
-
-static sstate *sstate_new(side *sd, wt_stream *st, int local) {
-  sstate *x = calloc(1, sizeof(*x));
-  x->sd = sd;
-  x->st = st;
-  x->bidi = wt_stream_is_bidi(st);
-  x->local = local;
-  x->id = wt_stream_id(st);
-  x->next = sd->streams;
-  sd->streams = x;
-  wt_stream_set_user(st, x);
-  return x;
-}
-
-static void buf_add(uint8_t **b, size_t *len, size_t *cap, const uint8_t *d, size_t n) {
-  if (n == 0) {
-    return;
-  }
-  if (*len + n > *cap) {
-    size_t nc = *cap ? *cap : 4096;
-    while (nc < *len + n) {
-      nc *= 2;
-    }
-    *b = realloc(*b, nc);
-    *cap = nc;
-  }
-  memcpy(*b + *len, d, n);
-  *len += n;
-}
-
-static void app_flush(sstate *x) {
-  if (x->closed || x->st == NULL || x->tx_fin_done || x->reset || x->stopped) {
-    return;
-  }
-  while (x->txoff < x->txlen) {
-    int n = wt_stream_write(x->st, x->tx + x->txoff, x->txlen - x->txoff, x->tx_fin_want);
-    if (n < 0) {
-      CHECK(n == WT_ERR_AGAIN);
-      return;
-    }
-    x->txoff += (size_t)n;
-    if (x->txoff == x->txlen && x->tx_fin_want) {
-      x->tx_fin_done = 1;
-      return;
-    }
-  }
-  if (x->tx_fin_want && !x->tx_fin_done) {
-    int n = wt_stream_write(x->st, NULL, 0, 1);
-    CHECK(n >= 0);
-    x->tx_fin_done = 1;
-  }
-}
-
-static sess *sess_new(side *sd, wt_session *s) {
-  sess *x = calloc(1, sizeof(*x));
-  x->sd = sd;
-  x->s = s;
-  x->next = sd->sessions;
-  sd->sessions = x;
-  wt_session_set_user(s, x);
-  return x;
-}
-
-static int cb_session_request(void *user, wt_session *s, const wt_request *req) {
-  side *sd = user;
-  CHECK(sd->is_server);
-  CHECK(req->method && strcmp(req->method, "CONNECT") == 0);
-  CHECK(req->protocol && strcmp(req->protocol, "webtransport") == 0);
-  CHECK(req->scheme && strcmp(req->scheme, "https") == 0);
-  CHECK(req->authority && strcmp(req->authority, "localhost:4433") == 0);
-  if (req->path == NULL || strncmp(req->path, "/echo", 5) != 0) {
-    return 404;
-  }
-  CHECK(strcmp(wt_session_path(s), req->path) == 0);
-  sess_new(sd, s);
-  return 200;
-}
-
-static void cb_session_open(void *user, wt_session *s) {
-  side *sd = user;
-  sess *x = wt_session_get_user(s);
-  if (sd->is_server) {
-    CHECK(x != NULL);
-  }
-  if (x) {
-    x->open = 1;
-  }
-}
-
-static void cb_session_close(void *user, wt_session *s, uint32_t code, const uint8_t *reason,
-                             size_t reason_len, int clean) {
-  sess *x = wt_session_get_user(s);
-  CHECK(x != NULL);
-  if (x == NULL) {
-    return;
-  }
-  CHECK(!x->closed);
-  x->closed = 1;
-  x->raw_reset = wt_session_reset_code(s);
-  x->code = code;
-  x->clean = clean;
-  x->nreason = reason_len < sizeof(x->reason) ? reason_len : sizeof(x->reason) - 1;
-  if (reason_len) {
-    memcpy(x->reason, reason, x->nreason);
-  }
-  x->s = NULL;
-}
-
-static void cb_session_drain(void *user, wt_session *s) {
-  sess *x = wt_session_get_user(s);
-  if (x) {
-    x->drained = 1;
-  }
-}
-
-static void cb_session_refused(void *user, wt_session *s, int status) {
-  sess *x = wt_session_get_user(s);
-  CHECK(x != NULL);
-  if (x) {
-    x->refused = 1;
-    x->refused_status = status;
-    x->raw_reset = wt_session_reset_code(s);
-    x->s = NULL;
-  }
-}
-
-static int g_srv_manual_next; /* the server holds the next N peer streams (manual credit) */
-
-static void cb_stream_open(void *user, wt_session *s, wt_stream *st) {
-  side *sd = user;
-  CHECK(wt_stream_session(st) == s);
-  sess *ss = wt_session_get_user(s);
-  CHECK(ss == NULL || ss->open); /* never before session_open */
-  sstate *x = sstate_new(sd, st, 0);
-  if (sd->is_server && g_srv_manual_next > 0) {
-    g_srv_manual_next--;
-    CHECK_EQ(wt_stream_set_manual_credit(st, 1), 0);
-    x->hold = 1;
-  }
-}
-
-static void cb_stream_data(void *user, wt_stream *st, const uint8_t *data, size_t len, int fin) {
-  side *sd = user;
-  sstate *x = wt_stream_get_user(st);
-  CHECK(x != NULL);
-  if (x == NULL) {
-    return;
-  }
-  CHECK(!x->rx_fin);
-  buf_add(&x->rx, &x->rxlen, &x->rxcap, data, len);
-  if (fin) {
-    x->rx_fin = 1;
-  }
-  if (!sd->is_server || x->hold) {
-    return;
-  }
-  if (x->bidi) {
-    /* echo on the same stream */
-    buf_add(&x->tx, &x->txlen, &x->txcap, data, len);
-    if (fin) {
-      x->tx_fin_want = 1;
-    }
-    app_flush(x);
-  } else if (fin) {
-    /* uni: answer on a new uni stream */
-    wt_stream *o = NULL;
-    int rv = wt_session_open_stream(wt_stream_session(st), 0, &o);
-    CHECK_EQ(rv, 0);
-    if (rv == 0) {
-      sstate *y = sstate_new(sd, o, 1);
-      buf_add(&y->tx, &y->txlen, &y->txcap, x->rx, x->rxlen);
-      y->tx_fin_want = 1;
-      app_flush(y);
-    }
-  }
-}
-
-static void cb_stream_reset(void *user, wt_stream *st, uint32_t code, int has_code) {
-  sstate *x = wt_stream_get_user(st);
-  if (x) {
-    x->reset = 1;
-    x->reset_code = code;
-    x->reset_has = has_code;
-    x->raw_reset = wt_stream_peer_reset_code(st); /* set before the callback */
-    CHECK(x->raw_reset != UINT64_MAX);
-    if (has_code) {
-      CHECK_EQ(wt_stream_peer_reset_code(st), wt_errmap_app_to_h3(code));
-    }
-  }
-}
-
-static void cb_stream_stop(void *user, wt_stream *st, uint32_t code, int has_code) {
-  sstate *x = wt_stream_get_user(st);
-  if (x) {
-    x->stopped = 1;
-    x->stop_code = code;
-    x->stop_has = has_code;
-  }
-}
-
-static void cb_stream_writable(void *user, wt_stream *st) {
-  sstate *x = wt_stream_get_user(st);
-  if (x) {
-    app_flush(x);
-  }
-}
-
-static void cb_stream_close(void *user, wt_stream *st) {
-  sstate *x = wt_stream_get_user(st);
-  CHECK(x != NULL);
-  if (x) {
-    CHECK(!x->closed);
-    x->closed = 1;
-    x->raw_reset = wt_stream_peer_reset_code(st);
-    x->raw_stop = wt_stream_peer_stop_code(st);
-    x->st = NULL;
-  }
-}
-
-static void cb_datagram(void *user, wt_session *s, const uint8_t *data, size_t len) {
-  side *sd = user;
-  sess *x = wt_session_get_user(s);
-  CHECK(x == NULL || x->open);
-  if (sd->is_server) {
-    if (len == 3 && memcmp(data, "bye", 3) == 0) {
-      /* closing from inside a callback (nghttp3/ngtcp2 on the stack) */
-      CHECK_EQ(wt_session_close(s, 0x77, (const uint8_t *)"cb", 2), 0);
-      CHECK_EQ(wt_session_send_datagram(s, data, len), WT_ERR_STATE);
-      return;
-    }
-    CHECK_EQ(wt_session_send_datagram(s, data, len), 0);
-    return;
-  }
-  if (x == NULL) {
-    return;
-  }
-  x->dgrams++;
-  int ok = len == 100;
-  for (size_t i = 4; ok && i < len; i++) {
-    ok = data[i] == (uint8_t)(data[0] + i);
-  }
-  if (!ok) {
-    x->dgram_bad++;
-  }
-}
-
-static void cb_conn_close(void *user, wt_conn *c, uint64_t code, int is_app) {
-  side *sd = user;
-  sd->conn_closed++;
-  sd->conn_close_code = code;
-  sd->conn_close_app = is_app;
-  sd->conn_close_sr = wt_conn_stateless_reset(c);
-  if (getenv("WT_TEST_VERBOSE")) {
-    fprintf(stderr, "%s: conn_close code=0x%llx app=%d\n", sd->is_server ? "server" : "client",
-            (unsigned long long)code, is_app);
-  }
-}
-
-static const wt_engine_callbacks g_cb = {
-    .session_request = cb_session_request,
-    .session_open = cb_session_open,
-    .session_close = cb_session_close,
-    .session_drain = cb_session_drain,
-    .session_refused = cb_session_refused,
-    .stream_open = cb_stream_open,
-    .stream_data = cb_stream_data,
-    .stream_reset = cb_stream_reset,
-    .stream_stop = cb_stream_stop,
-    .stream_writable = cb_stream_writable,
-    .stream_close = cb_stream_close,
-    .datagram = cb_datagram,
-    .conn_close = cb_conn_close,
-};
 
 /* ------------------------------------------------------------ world */
 
@@ -625,21 +176,20 @@ static const char *g_cli_ciphers, *g_srv_ciphers; /* TLS suites; NULL: engine de
 static const uint8_t g_secret[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
                                      17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
 
-static int world_init(world *w, int loss_pm, const uint8_t *pin) {
-  memset(w, 0, sizeof(*w));
-  w->rng = 0x9e3779b97f4a7c15ULL ^ (uint64_t)loss_pm;
-  w->loss_pm = loss_pm;
-  w->delay = 10 * MS;
-  w->jitter = loss_pm ? 4 * MS : 0;
-  w->now = 1000 * SEC;
-  addr_init(&w->caddr, 50000);
-  addr_init(&w->saddr, 4433);
-  w->cli.w = w->srv.w = w;
-  w->srv.is_server = 1;
+/* One client and the server, 10 ms each way; with loss, as much reordering
+ * (up to 4 ms of jitter). Strict: every stream has a record. */
+static int world_init(wt_sim *w, int loss_pm, const uint8_t *pin) {
+  wt_sim_config cfg;
+  wt_sim_config_default(&cfg);
+  cfg.seed ^= (uint64_t)loss_pm;
+  cfg.up.loss_pm = cfg.down.loss_pm = (uint32_t)loss_pm;
+  cfg.up.jitter_ns = cfg.down.jitter_ns = loss_pm ? 4 * MS : 0;
+  cfg.strict = 1;
+  wt_sim_init(w, &cfg, &g_hooks);
   wt_engine_config sc, cc;
   wt_engine_config_default(&sc, 1);
-  sc.cert_file = g_cert;
-  sc.key_file = g_key;
+  sc.cert_file = g_certs.cert[0];
+  sc.key_file = g_certs.key[0];
   sc.origins = g_allowed_origins;
   sc.n_origins = 1;
   sc.shard_id = 1;
@@ -670,99 +220,20 @@ static int world_init(world *w, int loss_pm, const uint8_t *pin) {
   if (g_srv_max_data) {
     sc.initial_max_data = g_srv_max_data;
   }
-  w->sc = sc;
-  if (wt_engine_new(&w->srv.e, &sc, &g_cb, &w->srv, w->now) != 0) {
-    return -1;
-  }
-  if (wt_engine_new(&w->cli.e, &cc, &g_cb, &w->cli, w->now) != 0) {
-    wt_engine_del(w->srv.e);
+  if (wt_sim_server_new(w, &sc) != 0 || wt_sim_client_add(w, &cc, NULL) != 0) {
+    wt_sim_free(w);
     return -1;
   }
   return 0;
 }
 
-static void world_free(world *w) {
-  if (getenv("WT_TEST_VERBOSE")) {
-    const wt_engine_stats *a = wt_engine_get_stats(w->cli.e), *b = wt_engine_get_stats(w->srv.e);
-    fprintf(stderr,
-            "  link: %llu pkts sent, %llu lost, sim time %.3f s; client out %llu pkts/%llu B, "
-            "server out %llu pkts/%llu B, dgrams in c=%llu s=%llu out c=%llu s=%llu dropped c=%llu "
-            "s=%llu\n",
-            (unsigned long long)w->sent, (unsigned long long)w->lost,
-            (double)(w->now - 1000 * SEC) / 1e9, (unsigned long long)a->pkts_out,
-            (unsigned long long)a->bytes_out, (unsigned long long)b->pkts_out,
-            (unsigned long long)b->bytes_out, (unsigned long long)a->datagrams_in,
-            (unsigned long long)b->datagrams_in, (unsigned long long)a->datagrams_out,
-            (unsigned long long)b->datagrams_out, (unsigned long long)a->datagrams_dropped,
-            (unsigned long long)b->datagrams_dropped);
-  }
-  wt_engine_del(w->cli.e);
-  wt_engine_del(w->srv.e);
-  while (w->q) {
-    pkt *k = w->q;
-    w->q = k->next;
-    free(k);
-  }
-  side *sides[2] = {&w->cli, &w->srv};
-  for (int i = 0; i < 2; i++) {
-    while (sides[i]->streams) {
-      sstate *x = sides[i]->streams;
-      sides[i]->streams = x->next;
-      free(x->rx);
-      free(x->tx);
-      free(x);
-    }
-    while (sides[i]->sessions) {
-      sess *x = sides[i]->sessions;
-      sides[i]->sessions = x->next;
-      free(x);
-    }
-  }
-}
-
-static wt_conn *connect_client(world *w) {
-  wt_path p = {.local = w->caddr, .remote = w->saddr};
-  wt_conn *c = NULL;
-  CHECK_EQ(wt_engine_connect(w->cli.e, &p, "localhost", w->now, &c), 0);
-  return c;
-}
-
-static sess *open_session(world *w, wt_conn *c, const char *path, const char *origin) {
-  wt_session *s = NULL;
-  int rv = wt_conn_open_session(c, "localhost:4433", path, origin, &s);
-  CHECK_EQ(rv, 0);
-  if (rv != 0) {
-    return NULL;
-  }
-  return sess_new(&w->cli, s);
-}
-
-static int c_handshake(world *w, void *arg) {
-  return wt_engine_get_stats(w->cli.e)->handshakes_ok > 0 &&
-         wt_engine_get_stats(w->srv.e)->handshakes_ok > 0;
-}
-static int c_sess_settled(world *w, void *arg) {
-  sess *x = arg;
-  return x->open || x->refused || x->closed;
-}
-static int c_stream_fin(world *w, void *arg) {
-  sstate *x = arg;
-  return x->rx_fin || x->reset;
-}
-static int c_closed(world *w, void *arg) {
-  sess *x = arg;
-  return x->closed;
-}
-static int c_no_conns(world *w, void *arg) {
-  return wt_engine_conn_count(w->cli.e) == 0 && wt_engine_conn_count(w->srv.e) == 0;
-}
-static int c_dgrams(world *w, void *arg) {
-  sess *x = arg;
+static int c_dgrams(wt_sim *w, void *arg) {
+  wt_sim_sess *x = arg;
   return x->dgrams >= 100;
 }
 
-static sess *server_sess(world *w) {
-  for (sess *x = w->srv.sessions; x; x = x->next) {
+static wt_sim_sess *server_sess(wt_sim *w) {
+  for (wt_sim_sess *x = w->srv.sessions; x; x = x->next) {
     if (x->open && !x->closed) {
       return x;
     }
@@ -770,25 +241,17 @@ static sess *server_sess(world *w) {
   return NULL;
 }
 
-static sstate *client_uni_reply(world *w) {
-  for (sstate *x = w->cli.streams; x; x = x->next) {
+static wt_sim_stream *client_uni_reply(wt_sim *w) {
+  for (wt_sim_stream *x = w->cli[0].streams; x; x = x->next) {
     if (!x->local && !x->bidi) {
       return x;
     }
   }
   return NULL;
 }
-static int c_uni_reply(world *w, void *arg) {
-  sstate *x = client_uni_reply(w);
+static int c_uni_reply(wt_sim *w, void *arg) {
+  wt_sim_stream *x = client_uni_reply(w);
   return x && x->rx_fin;
-}
-
-static void fill_pattern(uint8_t *p, size_t n, uint32_t seed) {
-  uint32_t s = seed;
-  for (size_t i = 0; i < n; i++) {
-    s = s * 1103515245u + 12345u;
-    p[i] = (uint8_t)(s >> 16);
-  }
 }
 
 /* ------------------------------------------------------------ tests */
@@ -797,7 +260,7 @@ static void test_sendbuf(void) {
   wt_sendbuf b;
   wt_sendbuf_init(&b);
   static uint8_t data[300000], out[300000];
-  fill_pattern(data, sizeof(data), 7);
+  wt_sim_fill_pattern(data, sizeof(data), 7);
   size_t in = 0, got = 0;
   while (in < sizeof(data)) {
     size_t n = 1 + (in * 7919) % 20000;
@@ -841,20 +304,14 @@ static void test_sendbuf(void) {
   wt_sendbuf_free(&b);
 }
 
-static void close_world(world *w) {
-  wt_engine_close_all(w->cli.e, w->now);
-  wt_engine_close_all(w->srv.e, w->now);
-  CHECK(run_until(w, c_no_conns, NULL, 60 * SEC));
-}
-
 static void scenario_echo(int loss_pm) {
-  world w;
-  CHECK_FATAL(world_init(&w, loss_pm, g_pin) == 0);
-  wt_conn *c = connect_client(&w);
-  CHECK(run_until(&w, c_handshake, NULL, 20 * SEC));
-  sess *cs = open_session(&w, c, "/echo", "https://good.example");
+  wt_sim w;
+  CHECK_FATAL(world_init(&w, loss_pm, g_certs.pin[0]) == 0);
+  wt_conn *c = wt_sim_connect(&w, 0, NULL);
+  CHECK(wt_sim_run_until(&w, wt_sim_c_handshake, NULL, 20 * SEC));
+  wt_sim_sess *cs = wt_sim_open_session(&w, 0, c, "/echo", "https://good.example");
   CHECK_FATAL(cs != NULL);
-  CHECK(run_until(&w, c_sess_settled, cs, 20 * SEC));
+  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_settled, cs, 20 * SEC));
   CHECK_FATAL(cs->open);
   CHECK(wt_session_id(cs->s) % 4 == 0);
   CHECK(wt_session_conn(cs->s) == c);
@@ -864,14 +321,14 @@ static void scenario_echo(int loss_pm) {
   wt_stream *bs = NULL;
   CHECK_EQ(wt_session_open_stream(cs->s, 1, &bs), 0);
   CHECK_FATAL(bs != NULL);
-  sstate *bx = sstate_new(&w.cli, bs, 1);
+  wt_sim_stream *bx = wt_sim_stream_new(&w.cli[0], bs, 1);
   size_t big = 1u << 20;
   bx->tx = malloc(big);
   bx->txlen = bx->txcap = big;
-  fill_pattern(bx->tx, big, 1);
+  wt_sim_fill_pattern(bx->tx, big, 1);
   bx->tx_fin_want = 1;
-  app_flush(bx);
-  CHECK(run_until(&w, c_stream_fin, bx, 120 * SEC));
+  wt_sim_stream_flush(bx);
+  CHECK(wt_sim_run_until(&w, wt_sim_c_stream_fin, bx, 120 * SEC));
   CHECK_EQ(bx->rxlen, big);
   CHECK(bx->rx_fin);
   CHECK(bx->rxlen == big && memcmp(bx->rx, bx->tx, big) == 0);
@@ -880,14 +337,14 @@ static void scenario_echo(int loss_pm) {
   wt_stream *us = NULL;
   CHECK_EQ(wt_session_open_stream(cs->s, 0, &us), 0);
   CHECK_FATAL(us != NULL);
-  sstate *ux = sstate_new(&w.cli, us, 1);
+  wt_sim_stream *ux = wt_sim_stream_new(&w.cli[0], us, 1);
   ux->txlen = ux->txcap = 10000;
   ux->tx = malloc(ux->txlen);
-  fill_pattern(ux->tx, ux->txlen, 2);
+  wt_sim_fill_pattern(ux->tx, ux->txlen, 2);
   ux->tx_fin_want = 1;
-  app_flush(ux);
-  CHECK(run_until(&w, c_uni_reply, NULL, 60 * SEC));
-  sstate *ur = client_uni_reply(&w);
+  wt_sim_stream_flush(ux);
+  CHECK(wt_sim_run_until(&w, c_uni_reply, NULL, 60 * SEC));
+  wt_sim_stream *ur = client_uni_reply(&w);
   CHECK_FATAL(ur != NULL);
   CHECK_EQ(ur->rxlen, ux->txlen);
   CHECK(ur->rxlen == ux->txlen && memcmp(ur->rx, ux->tx, ux->txlen) == 0);
@@ -905,7 +362,7 @@ static void scenario_echo(int loss_pm) {
   uint8_t huge[70000];
   memset(huge, 0, sizeof(huge));
   CHECK_EQ(wt_session_send_datagram(cs->s, huge, sizeof(huge)), WT_ERR_RANGE);
-  run_until(&w, c_dgrams, cs, 5 * SEC);
+  wt_sim_run_until(&w, c_dgrams, cs, 5 * SEC);
   if (loss_pm == 0) {
     CHECK_EQ(cs->dgrams, 100);
   } else {
@@ -914,11 +371,11 @@ static void scenario_echo(int loss_pm) {
   CHECK_EQ(cs->dgram_bad, 0);
 
   /* the client closes with a code and a reason */
-  sess *ss = server_sess(&w);
+  wt_sim_sess *ss = server_sess(&w);
   CHECK_FATAL(ss != NULL);
   CHECK_EQ(wt_session_close(cs->s, 42, (const uint8_t *)"done", 4), 0);
   CHECK(cs->closed && cs->code == 42 && cs->clean);
-  CHECK(run_until(&w, c_closed, ss, 20 * SEC));
+  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_closed, ss, 20 * SEC));
   CHECK_EQ(ss->code, 42);
   CHECK_EQ(ss->nreason, 4);
   CHECK(memcmp(ss->reason, "done", 4) == 0);
@@ -928,39 +385,39 @@ static void scenario_echo(int loss_pm) {
   CHECK_EQ(st->sessions_opened, 1);
   CHECK_EQ(st->sessions_active, 0);
   CHECK(st->datagrams_in > 0);
-  close_world(&w);
-  CHECK_EQ(w.cli.conn_closed, 1);
+  CHECK(wt_sim_close_all(&w, 60 * SEC));
+  CHECK_EQ(w.cli[0].conn_closed, 1);
   CHECK_EQ(w.srv.conn_closed, 1);
-  for (sstate *x = w.cli.streams; x; x = x->next) {
+  for (wt_sim_stream *x = w.cli[0].streams; x; x = x->next) {
     CHECK(x->closed);
   }
-  for (sstate *x = w.srv.streams; x; x = x->next) {
+  for (wt_sim_stream *x = w.srv.streams; x; x = x->next) {
     CHECK(x->closed);
   }
-  world_free(&w);
+  wt_sim_free(&w);
 }
 
 static void scenario_server_close(int loss_pm) {
-  world w;
-  CHECK_FATAL(world_init(&w, loss_pm, g_pin) == 0);
-  wt_conn *c = connect_client(&w);
-  sess *cs = open_session(&w, c, "/echo?x=1", NULL); /* no Origin: allowed */
+  wt_sim w;
+  CHECK_FATAL(world_init(&w, loss_pm, g_certs.pin[0]) == 0);
+  wt_conn *c = wt_sim_connect(&w, 0, NULL);
+  wt_sim_sess *cs = wt_sim_open_session(&w, 0, c, "/echo?x=1", NULL); /* no Origin: allowed */
   CHECK_FATAL(cs != NULL);
-  CHECK(run_until(&w, c_sess_settled, cs, 20 * SEC));
+  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_settled, cs, 20 * SEC));
   CHECK_FATAL(cs->open);
-  sess *ss = server_sess(&w);
+  wt_sim_sess *ss = server_sess(&w);
   CHECK_FATAL(ss != NULL);
   /* a stream in flight when the session ends gets SESSION_GONE */
   wt_stream *bs = NULL;
   CHECK_EQ(wt_session_open_stream(cs->s, 1, &bs), 0);
-  sstate *bx = sstate_new(&w.cli, bs, 1);
+  wt_sim_stream *bx = wt_sim_stream_new(&w.cli[0], bs, 1);
   bx->txlen = bx->txcap = 1000;
   bx->tx = calloc(1, 1000);
-  app_flush(bx);
-  run_until(&w, NULL, NULL, 100 * MS);
+  wt_sim_stream_flush(bx);
+  wt_sim_run_until(&w, NULL, NULL, 100 * MS);
   CHECK_EQ(wt_session_close(ss->s, 0x1234, (const uint8_t *)"bye", 3), 0);
   CHECK(ss->closed);
-  CHECK(run_until(&w, c_closed, cs, 20 * SEC));
+  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_closed, cs, 20 * SEC));
   CHECK_EQ(cs->code, 0x1234);
   CHECK_EQ(cs->nreason, 3);
   CHECK(memcmp(cs->reason, "bye", 3) == 0);
@@ -973,40 +430,40 @@ static void scenario_server_close(int loss_pm) {
   uint64_t grace = g_close_grace_ns == UINT64_MAX ? 200 * MS : g_close_grace_ns;
   if (grace > 0) {
     uint64_t t0 = w.now;
-    run_until(&w, NULL, NULL, grace / 2);
+    wt_sim_run_until(&w, NULL, NULL, grace / 2);
     CHECK_EQ(wt_engine_conn_count(w.srv.e), 1);
-    CHECK_EQ(w.cli.conn_closed, 0);
-    CHECK(run_until(&w, c_no_conns, NULL, 30 * SEC));
+    CHECK_EQ(w.cli[0].conn_closed, 0);
+    CHECK(wt_sim_run_until(&w, wt_sim_c_no_conns, NULL, 30 * SEC));
     CHECK(w.now - t0 >= grace);
   } else {
-    CHECK(run_until(&w, c_no_conns, NULL, 30 * SEC));
+    CHECK(wt_sim_run_until(&w, wt_sim_c_no_conns, NULL, 30 * SEC));
   }
-  CHECK_EQ(w.cli.conn_closed, 1);
-  CHECK_EQ(w.cli.conn_close_code, 0x100); /* H3_NO_ERROR */
-  world_free(&w);
+  CHECK_EQ(w.cli[0].conn_closed, 1);
+  CHECK_EQ(w.cli[0].conn_close_code, 0x100); /* H3_NO_ERROR */
+  wt_sim_free(&w);
 }
 
 static void scenario_refusals(int loss_pm) {
-  world w;
-  CHECK_FATAL(world_init(&w, loss_pm, g_pin) == 0);
-  wt_conn *c = connect_client(&w);
-  sess *nf = open_session(&w, c, "/nope", NULL);
-  sess *bad = open_session(&w, c, "/echo", "https://evil.example");
+  wt_sim w;
+  CHECK_FATAL(world_init(&w, loss_pm, g_certs.pin[0]) == 0);
+  wt_conn *c = wt_sim_connect(&w, 0, NULL);
+  wt_sim_sess *nf = wt_sim_open_session(&w, 0, c, "/nope", NULL);
+  wt_sim_sess *bad = wt_sim_open_session(&w, 0, c, "/echo", "https://evil.example");
   CHECK_FATAL(nf && bad);
-  CHECK(run_until(&w, c_sess_settled, nf, 20 * SEC));
-  CHECK(run_until(&w, c_sess_settled, bad, 20 * SEC));
+  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_settled, nf, 20 * SEC));
+  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_settled, bad, 20 * SEC));
   CHECK(nf->refused);
   CHECK_EQ(nf->refused_status, 404);
   CHECK(bad->refused);
   CHECK_EQ(bad->refused_status, 403);
   /* 17 sessions on one connection: 16 open, one is reset */
-  sess *many[17];
+  wt_sim_sess *many[17];
   for (int i = 0; i < 17; i++) {
-    many[i] = open_session(&w, c, "/echo", "https://good.example");
+    many[i] = wt_sim_open_session(&w, 0, c, "/echo", "https://good.example");
     CHECK_FATAL(many[i] != NULL);
   }
   for (int i = 0; i < 17; i++) {
-    CHECK(run_until(&w, c_sess_settled, many[i], 30 * SEC));
+    CHECK(wt_sim_run_until(&w, wt_sim_c_sess_settled, many[i], 30 * SEC));
   }
   int opened = 0, refused = 0;
   for (int i = 0; i < 17; i++) {
@@ -1030,7 +487,7 @@ static void scenario_refusals(int loss_pm) {
       CHECK_EQ(wt_session_send_datagram(many[i]->s, d, sizeof(d)), 0);
     }
   }
-  run_until(&w, NULL, NULL, 2 * SEC);
+  wt_sim_run_until(&w, NULL, NULL, 2 * SEC);
   int got = 0;
   for (int i = 0; i < 17; i++) {
     got += many[i]->dgrams;
@@ -1042,70 +499,71 @@ static void scenario_refusals(int loss_pm) {
   }
   /* drain: GOAWAY + DRAIN capsule reach every session */
   wt_engine_shutdown(w.srv.e, w.now);
-  run_until(&w, NULL, NULL, 2 * SEC);
+  wt_sim_run_until(&w, NULL, NULL, 2 * SEC);
   for (int i = 0; i < 17; i++) {
     if (many[i]->open && !many[i]->closed) {
       CHECK(many[i]->drained);
     }
   }
   /* a shutting-down server refuses new connections (CONNECTION_REFUSED) */
-  wt_path p2 = {.local = w.caddr, .remote = w.saddr};
+  wt_path p2 = {.local = w.cli[0].addr, .remote = w.srv.addr};
   ((struct sockaddr_in *)&p2.local.ss)->sin_port = htons(50001);
+  wt_sim_client_alias(&w, 0, &p2.local); /* a second socket of the client */
   wt_conn *c2 = NULL;
-  CHECK_EQ(wt_engine_connect(w.cli.e, &p2, "localhost", w.now, &c2), 0);
-  int closed_before = w.cli.conn_closed;
-  run_until(&w, NULL, NULL, 10 * SEC);
+  CHECK_EQ(wt_engine_connect(w.cli[0].e, &p2, "localhost", w.now, &c2), 0);
+  int closed_before = w.cli[0].conn_closed;
+  wt_sim_run_until(&w, NULL, NULL, 10 * SEC);
   if (loss_pm == 0) {
-    CHECK_EQ(w.cli.conn_closed, closed_before + 1);
-    CHECK_EQ(w.cli.conn_close_code, 0x2);
+    CHECK_EQ(w.cli[0].conn_closed, closed_before + 1);
+    CHECK_EQ(w.cli[0].conn_close_code, 0x2);
   }
   CHECK_EQ(wt_engine_conn_count(w.srv.e), 1);
-  close_world(&w);
+  CHECK(wt_sim_close_all(&w, 60 * SEC));
   for (int i = 0; i < 17; i++) {
     if (many[i]->open) {
       CHECK(many[i]->closed);
       CHECK(!many[i]->clean);
     }
   }
-  world_free(&w);
+  wt_sim_free(&w);
 }
 
 static void scenario_bad_pin(void) {
-  world w;
+  wt_sim w;
   uint8_t wrong[32];
-  memcpy(wrong, g_pin, 32);
+  memcpy(wrong, g_certs.pin[0], 32);
   wrong[0] ^= 1;
   CHECK_FATAL(world_init(&w, 0, wrong) == 0);
-  wt_conn *c = connect_client(&w);
-  sess *x = open_session(&w, c, "/echo", NULL);
+  wt_conn *c = wt_sim_connect(&w, 0, NULL);
+  wt_sim_sess *x = wt_sim_open_session(&w, 0, c, "/echo", NULL);
   CHECK_FATAL(x != NULL);
-  CHECK(run_until(&w, c_no_conns, NULL, 30 * SEC));
+  CHECK(wt_sim_run_until(&w, wt_sim_c_no_conns, NULL, 30 * SEC));
   CHECK(x->refused);
   CHECK_EQ(x->refused_status, 0);
-  CHECK_EQ(wt_engine_get_stats(w.cli.e)->handshakes_ok, 0);
+  CHECK_EQ(wt_engine_get_stats(w.cli[0].e)->handshakes_ok, 0);
   CHECK_EQ(wt_engine_get_stats(w.srv.e)->handshakes_ok, 0);
-  CHECK_EQ(w.cli.conn_closed, 1);
-  world_free(&w);
+  CHECK_EQ(w.cli[0].conn_closed, 1);
+  wt_sim_free(&w);
 }
 
-static int c_srv_open(world *w, void *arg) {
+static int c_srv_open(wt_sim *w, void *arg) {
   return server_sess(w) != NULL;
 }
-static int c_reset_seen(world *w, void *arg) {
-  for (sstate *x = w->srv.streams; x; x = x->next) {
+static int c_reset_seen(wt_sim *w, void *arg) {
+  for (wt_sim_stream *x = w->srv.streams; x; x = x->next) {
     if (x->reset) {
       return 1;
     }
   }
   return 0;
 }
-static int c_stop_seen(world *w, void *arg) {
-  sstate *x = arg;
+static int c_stop_seen(wt_sim *w, void *arg) {
+  wt_sim_stream *x = arg;
   return x->stopped;
 }
 
-static sstate *srv_stream(world *w, uint64_t id) {
-  for (sstate *x = w->srv.streams; x; x = x->next) {
+static wt_sim_stream *srv_stream(wt_sim *w, uint64_t id) {
+  for (wt_sim_stream *x = w->srv.streams; x; x = x->next) {
     if (x->id == id) {
       return x;
     }
@@ -1114,18 +572,18 @@ static sstate *srv_stream(world *w, uint64_t id) {
 }
 
 /* A client bidi stream carrying n pattern bytes (+ FIN if fin). */
-static sstate *cli_send(world *w, sess *cs, size_t n, uint32_t seed, int fin) {
+static wt_sim_stream *cli_send(wt_sim *w, wt_sim_sess *cs, size_t n, uint32_t seed, int fin) {
   wt_stream *st = NULL;
   CHECK_EQ(wt_session_open_stream(cs->s, 1, &st), 0);
   if (st == NULL) {
     return NULL;
   }
-  sstate *x = sstate_new(&w->cli, st, 1);
+  wt_sim_stream *x = wt_sim_stream_new(&w->cli[0], st, 1);
   x->tx = malloc(n);
   x->txlen = x->txcap = n;
-  fill_pattern(x->tx, n, seed);
+  wt_sim_fill_pattern(x->tx, n, seed);
   x->tx_fin_want = fin;
-  app_flush(x);
+  wt_sim_stream_flush(x);
   return x;
 }
 
@@ -1135,19 +593,19 @@ static sstate *cli_send(world *w, sess *cs, size_t n, uint32_t seed, int fin) {
 static void test_manual_credit(void) {
   const size_t win = 1u << 20; /* initial_max_stream_data default */
   const size_t total = 3u << 20;
-  world w;
-  CHECK_FATAL(world_init(&w, 0, g_pin) == 0);
-  wt_conn *c = connect_client(&w);
-  sess *cs = open_session(&w, c, "/echo", NULL);
+  wt_sim w;
+  CHECK_FATAL(world_init(&w, 0, g_certs.pin[0]) == 0);
+  wt_conn *c = wt_sim_connect(&w, 0, NULL);
+  wt_sim_sess *cs = wt_sim_open_session(&w, 0, c, "/echo", NULL);
   CHECK_FATAL(cs != NULL);
-  CHECK(run_until(&w, c_sess_settled, cs, 20 * SEC));
+  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_settled, cs, 20 * SEC));
   CHECK_FATAL(cs->open);
 
   g_srv_manual_next = 1;
-  sstate *ax = cli_send(&w, cs, total, 11, 1);
+  wt_sim_stream *ax = cli_send(&w, cs, total, 11, 1);
   CHECK_FATAL(ax != NULL);
-  run_until(&w, NULL, NULL, 2 * SEC);
-  sstate *sa = srv_stream(&w, ax->id);
+  wt_sim_run_until(&w, NULL, NULL, 2 * SEC);
+  wt_sim_stream *sa = srv_stream(&w, ax->id);
   CHECK_FATAL(sa != NULL && sa->hold && sa->st != NULL);
   size_t stalled = sa->rxlen;
   /* the peer's sender stops at the window (minus the WT stream header) */
@@ -1160,20 +618,20 @@ static void test_manual_credit(void) {
     r = wt_stream_write(ax->st, ax->tx + ax->txoff, ax->txlen - ax->txoff, 1);
   }
   CHECK_EQ(r, WT_ERR_AGAIN);
-  run_until(&w, NULL, NULL, 1 * SEC);
+  wt_sim_run_until(&w, NULL, NULL, 1 * SEC);
   CHECK_EQ(sa->rxlen, stalled);
 
   /* another stream on the connection flows meanwhile (auto credit, echoed) */
-  sstate *bx = cli_send(&w, cs, 2u << 20, 12, 1);
+  wt_sim_stream *bx = cli_send(&w, cs, 2u << 20, 12, 1);
   CHECK_FATAL(bx != NULL);
-  CHECK(run_until(&w, c_stream_fin, bx, 60 * SEC));
+  CHECK(wt_sim_run_until(&w, wt_sim_c_stream_fin, bx, 60 * SEC));
   CHECK(bx->rxlen == bx->txlen && memcmp(bx->rx, bx->tx, bx->txlen) == 0);
   CHECK_EQ(sa->rxlen, stalled);
 
   /* consuming more than half a window makes ngtcp2 send MAX_STREAM_DATA */
   size_t part = 600 * 1024;
   CHECK_EQ(wt_stream_consume(sa->st, part), (int)part);
-  run_until(&w, NULL, NULL, 1 * SEC);
+  wt_sim_run_until(&w, NULL, NULL, 1 * SEC);
   CHECK(sa->rxlen > stalled);
   CHECK(sa->rxlen <= part + win);
   /* consume is bounded by what was delivered and not consumed */
@@ -1182,7 +640,7 @@ static void test_manual_credit(void) {
   CHECK_EQ(wt_stream_consume(sa->st, 1), 0);
   /* back to auto credit: the rest of the stream comes through */
   CHECK_EQ(wt_stream_set_manual_credit(sa->st, 0), 0);
-  CHECK(run_until(&w, c_stream_fin, sa, 60 * SEC));
+  CHECK(wt_sim_run_until(&w, wt_sim_c_stream_fin, sa, 60 * SEC));
   CHECK(sa->rxlen == total && memcmp(sa->rx, ax->tx, total) == 0);
   CHECK_EQ(wt_stream_consume(sa->st, 10), 0); /* nothing held on an auto stream */
 
@@ -1190,12 +648,12 @@ static void test_manual_credit(void) {
   wt_stream *u = NULL;
   CHECK_EQ(wt_session_open_stream(cs->s, 0, &u), 0);
   CHECK_FATAL(u != NULL);
-  sstate *ux = sstate_new(&w.cli, u, 1);
+  wt_sim_stream *ux = wt_sim_stream_new(&w.cli[0], u, 1);
   CHECK_EQ(wt_stream_set_manual_credit(u, 1), WT_ERR_STATE);
   ux->tx_fin_want = 1;
-  app_flush(ux);
-  close_world(&w);
-  world_free(&w);
+  wt_sim_stream_flush(ux);
+  CHECK(wt_sim_close_all(&w, 60 * SEC));
+  wt_sim_free(&w);
   g_srv_manual_next = 0;
 }
 
@@ -1206,21 +664,21 @@ static void test_manual_credit(void) {
 static void test_manual_credit_release(void) {
   const size_t win = 1u << 20;
   g_srv_max_data = (5u << 20) / 2;
-  world w;
-  CHECK_FATAL(world_init(&w, 0, g_pin) == 0);
-  wt_conn *c = connect_client(&w);
-  sess *cs = open_session(&w, c, "/echo", NULL);
+  wt_sim w;
+  CHECK_FATAL(world_init(&w, 0, g_certs.pin[0]) == 0);
+  wt_conn *c = wt_sim_connect(&w, 0, NULL);
+  wt_sim_sess *cs = wt_sim_open_session(&w, 0, c, "/echo", NULL);
   CHECK_FATAL(cs != NULL);
-  CHECK(run_until(&w, c_sess_settled, cs, 20 * SEC));
+  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_settled, cs, 20 * SEC));
   CHECK_FATAL(cs->open);
   for (int round = 0; round < 5; round++) {
     int how = round % 3; /* 0: client resets, 1: server stops, 2: both FIN */
     size_t amount = how == 2 ? win - 4096 : win + 512 * 1024;
     g_srv_manual_next = 1;
-    sstate *mx = cli_send(&w, cs, amount, 20 + (uint32_t)round, how == 2);
+    wt_sim_stream *mx = cli_send(&w, cs, amount, 20 + (uint32_t)round, how == 2);
     CHECK_FATAL(mx != NULL);
-    run_until(&w, NULL, NULL, 1 * SEC);
-    sstate *sm = srv_stream(&w, mx->id);
+    wt_sim_run_until(&w, NULL, NULL, 1 * SEC);
+    wt_sim_stream *sm = srv_stream(&w, mx->id);
     CHECK_FATAL(sm != NULL && sm->hold && sm->st != NULL);
     if (how == 2) {
       CHECK(sm->rx_fin);
@@ -1236,43 +694,43 @@ static void test_manual_credit_release(void) {
     } else {
       CHECK_EQ(wt_stream_write(sm->st, NULL, 0, 1), 0); /* the stream closes, unconsumed */
     }
-    run_until(&w, NULL, NULL, 1 * SEC);
+    wt_sim_run_until(&w, NULL, NULL, 1 * SEC);
     if (how == 2) {
       CHECK(sm->closed);
     }
   }
   /* and an auto-credit echo still gets the whole connection window */
-  sstate *ex = cli_send(&w, cs, 2u << 20, 30, 1);
+  wt_sim_stream *ex = cli_send(&w, cs, 2u << 20, 30, 1);
   CHECK_FATAL(ex != NULL);
-  CHECK(run_until(&w, c_stream_fin, ex, 60 * SEC));
+  CHECK(wt_sim_run_until(&w, wt_sim_c_stream_fin, ex, 60 * SEC));
   CHECK(ex->rxlen == ex->txlen && memcmp(ex->rx, ex->tx, ex->txlen) == 0);
-  close_world(&w);
-  world_free(&w);
+  CHECK(wt_sim_close_all(&w, 60 * SEC));
+  wt_sim_free(&w);
   g_srv_manual_next = 0;
   g_srv_max_data = 0;
 }
 
 /* Stream aborts carry 32-bit app codes through the HTTP/3 code space. */
 static void scenario_aborts(int loss_pm) {
-  world w;
-  CHECK_FATAL(world_init(&w, loss_pm, g_pin) == 0);
-  wt_conn *c = connect_client(&w);
-  sess *cs = open_session(&w, c, "/echo", NULL);
+  wt_sim w;
+  CHECK_FATAL(world_init(&w, loss_pm, g_certs.pin[0]) == 0);
+  wt_conn *c = wt_sim_connect(&w, 0, NULL);
+  wt_sim_sess *cs = wt_sim_open_session(&w, 0, c, "/echo", NULL);
   CHECK_FATAL(cs != NULL);
-  CHECK(run_until(&w, c_sess_settled, cs, 20 * SEC));
+  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_settled, cs, 20 * SEC));
   CHECK_FATAL(cs->open);
   /* RESET_STREAM with app code 7 */
   wt_stream *a = NULL;
   CHECK_EQ(wt_session_open_stream(cs->s, 0, &a), 0);
   CHECK_FATAL(a != NULL);
-  sstate *ax = sstate_new(&w.cli, a, 1);
+  wt_sim_stream *ax = wt_sim_stream_new(&w.cli[0], a, 1);
   CHECK_EQ(wt_stream_write(a, (const uint8_t *)"abc", 3, 0), 3);
-  run_until(&w, NULL, NULL, 200 * MS);
+  wt_sim_run_until(&w, NULL, NULL, 200 * MS);
   CHECK_EQ(wt_stream_reset(a, 0x1e), 0);
   CHECK_EQ(wt_stream_write(a, (const uint8_t *)"x", 1, 0), WT_ERR_STATE);
-  CHECK(run_until(&w, c_reset_seen, NULL, 20 * SEC));
-  sstate *sx = NULL;
-  for (sstate *x = w.srv.streams; x; x = x->next) {
+  CHECK(wt_sim_run_until(&w, c_reset_seen, NULL, 20 * SEC));
+  wt_sim_stream *sx = NULL;
+  for (wt_sim_stream *x = w.srv.streams; x; x = x->next) {
     if (x->reset) {
       sx = x;
     }
@@ -1286,52 +744,52 @@ static void scenario_aborts(int loss_pm) {
   wt_stream *b = NULL;
   CHECK_EQ(wt_session_open_stream(cs->s, 1, &b), 0);
   CHECK_FATAL(b != NULL);
-  sstate *bx = sstate_new(&w.cli, b, 1);
+  wt_sim_stream *bx = wt_sim_stream_new(&w.cli[0], b, 1);
   CHECK_EQ(wt_stream_write(b, (const uint8_t *)"hello", 5, 0), 5);
-  run_until(&w, NULL, NULL, 200 * MS);
+  wt_sim_run_until(&w, NULL, NULL, 200 * MS);
   CHECK_EQ(bx->rxlen, loss_pm ? bx->rxlen : 5);
   CHECK_EQ(wt_stream_stop_sending(b, 0xffffffffu), 0);
   CHECK_EQ(wt_stream_write(b, NULL, 0, 1), 0); /* our side ends; the echo tries to end too */
-  sstate *peer = NULL;
-  for (sstate *x = w.srv.streams; x; x = x->next) {
+  wt_sim_stream *peer = NULL;
+  for (wt_sim_stream *x = w.srv.streams; x; x = x->next) {
     if (x->bidi && !x->local) {
       peer = x;
     }
   }
   CHECK_FATAL(peer != NULL);
-  CHECK(run_until(&w, c_stop_seen, peer, 20 * SEC));
+  CHECK(wt_sim_run_until(&w, c_stop_seen, peer, 20 * SEC));
   /* ngtcp2 hides a STOP_SENDING code until the stream closes */
   CHECK(!peer->stop_has || peer->stop_code == 0xffffffffu);
   if (getenv("WT_TEST_VERBOSE")) {
     fprintf(stderr, "  stop seen: has=%d code=0x%x\n", peer->stop_has, peer->stop_code);
   }
-  world_free(&w); /* engines deleted with live sessions and streams */
+  wt_sim_free(&w); /* engines deleted with live sessions and streams */
 }
 
 /* A stream and a datagram that reach the client before the 200 are held
  * and delivered right after session_open. */
 static void scenario_early(int nstreams, uint32_t max_buffered) {
-  world w;
+  wt_sim w;
   g_cli_max_buffered = max_buffered;
-  int rv = world_init(&w, 0, g_pin);
+  int rv = world_init(&w, 0, g_certs.pin[0]);
   g_cli_max_buffered = 0;
   CHECK_FATAL(rv == 0);
-  wt_conn *c = connect_client(&w);
-  CHECK(run_until(&w, c_handshake, NULL, 20 * SEC));
-  sess *cs = open_session(&w, c, "/echo", NULL);
+  wt_conn *c = wt_sim_connect(&w, 0, NULL);
+  CHECK(wt_sim_run_until(&w, wt_sim_c_handshake, NULL, 20 * SEC));
+  wt_sim_sess *cs = wt_sim_open_session(&w, 0, c, "/echo", NULL);
   CHECK_FATAL(cs != NULL);
-  CHECK(run_until(&w, c_srv_open, NULL, 20 * SEC));
-  sess *ss = server_sess(&w);
+  CHECK(wt_sim_run_until(&w, c_srv_open, NULL, 20 * SEC));
+  wt_sim_sess *ss = server_sess(&w);
   CHECK_FATAL(ss != NULL);
-  w.drop_srv = 1000; /* lose the packets carrying the 200 */
-  flush(&w, &w.srv);
-  w.drop_srv = 0;
+  w.drop_next[1] = 1000; /* lose the packets carrying the 200 */
+  wt_sim_flush(&w, &w.srv);
+  w.drop_next[1] = 0;
   CHECK(!cs->open);
   for (int i = 0; i < nstreams; i++) {
     wt_stream *u = NULL;
     CHECK_EQ(wt_session_open_stream(ss->s, 0, &u), 0);
     CHECK_FATAL(u != NULL);
-    sstate *ux = sstate_new(&w.srv, u, 1);
+    wt_sim_stream *ux = wt_sim_stream_new(&w.srv, u, 1);
     CHECK_EQ(wt_stream_write(u, (const uint8_t *)"early", 5, 1), 5);
     ux->tx_fin_done = 1;
   }
@@ -1340,30 +798,30 @@ static void scenario_early(int nstreams, uint32_t max_buffered) {
     d[j] = (uint8_t)(j);
   }
   CHECK_EQ(wt_session_send_datagram(ss->s, d, sizeof(d)), 0);
-  CHECK(run_until(&w, c_uni_reply, NULL, 20 * SEC));
+  CHECK(wt_sim_run_until(&w, c_uni_reply, NULL, 20 * SEC));
   CHECK(cs->open);
-  sstate *r = client_uni_reply(&w);
+  wt_sim_stream *r = client_uni_reply(&w);
   CHECK_FATAL(r != NULL);
   CHECK_EQ(r->rxlen, 5);
   CHECK(memcmp(r->rx, "early", 5) == 0);
   CHECK_EQ(cs->dgrams, 1);
   /* beyond max_buffered_streams: reset with BUFFERED_STREAM_REJECTED */
   int rejected = nstreams > (int)max_buffered ? nstreams - (int)max_buffered : 0;
-  CHECK_EQ(wt_engine_get_stats(w.cli.e)->buffered_rejected, rejected);
-  run_until(&w, NULL, NULL, 1 * SEC);
+  CHECK_EQ(wt_engine_get_stats(w.cli[0].e)->buffered_rejected, rejected);
+  wt_sim_run_until(&w, NULL, NULL, 1 * SEC);
   int got = 0;
-  for (sstate *x = w.cli.streams; x; x = x->next) {
+  for (wt_sim_stream *x = w.cli[0].streams; x; x = x->next) {
     got += !x->local && x->rx_fin && x->rxlen == 5;
   }
   CHECK_EQ(got, nstreams - rejected);
-  close_world(&w);
-  world_free(&w);
+  CHECK(wt_sim_close_all(&w, 60 * SEC));
+  wt_sim_free(&w);
 }
 
-static sess *server_sess_n(world *w, int n) { /* n-th open server session, oldest first */
-  sess *all[64];
+static wt_sim_sess *server_sess_n(wt_sim *w, int n) { /* n-th open server session, oldest first */
+  wt_sim_sess *all[64];
   int k = 0;
-  for (sess *x = w->srv.sessions; x && k < 64; x = x->next) {
+  for (wt_sim_sess *x = w->srv.sessions; x && k < 64; x = x->next) {
     all[k++] = x;
   }
   for (int i = k - 1; i >= 0; i--) {
@@ -1376,17 +834,17 @@ static sess *server_sess_n(world *w, int n) { /* n-th open server session, oldes
 
 /* Unknown capsules are skipped; a malformed one resets only its session. */
 static void scenario_capsules(void) {
-  world w;
-  CHECK_FATAL(world_init(&w, 0, g_pin) == 0);
-  wt_conn *c = connect_client(&w);
-  sess *a = open_session(&w, c, "/echo", NULL);
+  wt_sim w;
+  CHECK_FATAL(world_init(&w, 0, g_certs.pin[0]) == 0);
+  wt_conn *c = wt_sim_connect(&w, 0, NULL);
+  wt_sim_sess *a = wt_sim_open_session(&w, 0, c, "/echo", NULL);
   CHECK_FATAL(a != NULL);
-  CHECK(run_until(&w, c_sess_settled, a, 20 * SEC));
-  sess *b = open_session(&w, c, "/echo", NULL);
+  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_settled, a, 20 * SEC));
+  wt_sim_sess *b = wt_sim_open_session(&w, 0, c, "/echo", NULL);
   CHECK_FATAL(b != NULL);
-  CHECK(run_until(&w, c_sess_settled, b, 20 * SEC));
+  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_settled, b, 20 * SEC));
   CHECK_FATAL(a->open && b->open);
-  sess *sa = server_sess_n(&w, 0), *sb = server_sess_n(&w, 1);
+  wt_sim_sess *sa = server_sess_n(&w, 0), *sb = server_sess_n(&w, 1);
   CHECK_FATAL(sa && sb);
   uint8_t buf[64];
   /* B: an unknown capsule and a GREASE one (0x29 * 1 + 0x17) */
@@ -1400,9 +858,9 @@ static void scenario_capsules(void) {
   CHECK(n > 0);
   memset(buf + n, 'x', 20);
   CHECK_EQ(wt_session_queue_capsule(a->s, buf, (size_t)n + 20, 0), 0);
-  CHECK(run_until(&w, c_closed, sa, 20 * SEC));
+  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_closed, sa, 20 * SEC));
   CHECK(!sa->clean);
-  CHECK(run_until(&w, c_closed, a, 20 * SEC));
+  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_closed, a, 20 * SEC));
   CHECK(!a->clean);
   CHECK_EQ(a->raw_reset, 0x10e); /* H3_MESSAGE_ERROR, raw (RFC 9297 section 3.3) */
   CHECK(!sb->closed && !b->closed);
@@ -1414,17 +872,17 @@ static void scenario_capsules(void) {
   wt_stream *bad = NULL;
   CHECK_EQ(wt_session_open_stream(b->s, 0, &bad), 0);
   CHECK_FATAL(bad != NULL);
-  sstate *badx = sstate_new(&w.cli, bad, 1);
+  wt_sim_stream *badx = wt_sim_stream_new(&w.cli[0], bad, 1);
   wt_iov iov[2];
   CHECK_EQ(wt_sendbuf_peek(&bad->sb, iov, 2, SIZE_MAX), 1);
   CHECK_EQ(iov[0].len, 3); /* 0x40 0x54 = varint 0x54, then session ID */
   iov[0].base[2] = 5;
   CHECK_EQ(wt_stream_write(bad, (const uint8_t *)"zzz", 3, 0), 3);
-  run_until(&w, NULL, NULL, 1 * SEC);
+  wt_sim_run_until(&w, NULL, NULL, 1 * SEC);
   CHECK_EQ(wt_engine_get_stats(w.srv.e)->errors_proto, perr + 1);
   if (!badx->closed) { /* else stop + close were reported already */
     CHECK_EQ(wt_stream_write(bad, (const uint8_t *)"more", 4, 1), 4);
-    run_until(&w, NULL, NULL, 1 * SEC);
+    wt_sim_run_until(&w, NULL, NULL, 1 * SEC);
   }
   CHECK(badx->stopped);
   CHECK(badx->closed);
@@ -1437,33 +895,33 @@ static void scenario_capsules(void) {
     d[j] = (uint8_t)j;
   }
   CHECK_EQ(wt_session_send_datagram(b->s, d, sizeof(d)), 0);
-  CHECK(run_until(&w, c_dgrams, b, 2 * SEC) || b->dgrams == 1);
+  CHECK(wt_sim_run_until(&w, c_dgrams, b, 2 * SEC) || b->dgrams == 1);
   CHECK_EQ(b->dgrams, 1);
   CHECK_EQ(wt_session_close(b->s, 7, NULL, 0), 0);
-  CHECK(run_until(&w, c_closed, sb, 20 * SEC));
+  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_closed, sb, 20 * SEC));
   CHECK_EQ(sb->code, 7);
   CHECK(sb->clean);
   CHECK_EQ(sb->nreason, 0);
-  close_world(&w);
-  world_free(&w);
+  CHECK(wt_sim_close_all(&w, 60 * SEC));
+  wt_sim_free(&w);
 }
 
 static void verify_mode(const uint8_t *pin, const char *ca, int expect_ok) {
-  world w;
+  wt_sim w;
   g_ca_file = ca;
   int rv = world_init(&w, 0, pin);
   g_ca_file = NULL;
   CHECK_FATAL(rv == 0);
-  connect_client(&w);
-  run_until(&w, c_handshake, NULL, 10 * SEC);
-  CHECK_EQ(wt_engine_get_stats(w.cli.e)->handshakes_ok, expect_ok ? 1 : 0);
-  close_world(&w);
-  world_free(&w);
+  wt_sim_connect(&w, 0, NULL);
+  wt_sim_run_until(&w, wt_sim_c_handshake, NULL, 10 * SEC);
+  CHECK_EQ(wt_engine_get_stats(w.cli[0].e)->handshakes_ok, expect_ok ? 1 : 0);
+  CHECK(wt_sim_close_all(&w, 60 * SEC));
+  wt_sim_free(&w);
 }
 
 static void test_verify_modes(void) {
   char kl[160];
-  snprintf(kl, sizeof(kl), "%s/keylog.txt", g_dir);
+  snprintf(kl, sizeof(kl), "%s/keylog.txt", g_certs.dir);
   g_keylog = kl;
   verify_mode(NULL, NULL, 1); /* insecure, with a key log */
   g_keylog = NULL;
@@ -1480,58 +938,58 @@ static void test_verify_modes(void) {
     CHECK_EQ(n, 2);
   }
   unlink(kl);
-  verify_mode(NULL, g_cert, 1);  /* the self-signed cert as trust anchor */
-  verify_mode(NULL, g_other, 0); /* a CA that did not sign it */
-  verify_mode(g_other_pin, NULL, 0);
+  verify_mode(NULL, g_certs.cert[0], 1); /* the self-signed cert as trust anchor */
+  verify_mode(NULL, g_certs.cert[1], 0); /* a CA that did not sign it */
+  verify_mode(g_certs.pin[1], NULL, 0);
   wt_engine_config c;
   wt_engine_config_default(&c, 0);
   c.ca_file = "/dev/null";
   wt_engine *e = NULL;
-  CHECK_EQ(wt_engine_new(&e, &c, &g_cb, NULL, 0), WT_ERR_CONFIG);
+  CHECK_EQ(wt_engine_new(&e, &c, &g_hooks, NULL, 0), WT_ERR_CONFIG);
 }
 
 static void test_idle(void) {
-  world w;
+  wt_sim w;
   g_idle_ns = 2 * SEC;
-  int rv = world_init(&w, 0, g_pin);
+  int rv = world_init(&w, 0, g_certs.pin[0]);
   g_idle_ns = 0;
   CHECK_FATAL(rv == 0);
-  wt_conn *c = connect_client(&w);
-  sess *x = open_session(&w, c, "/echo", NULL);
+  wt_conn *c = wt_sim_connect(&w, 0, NULL);
+  wt_sim_sess *x = wt_sim_open_session(&w, 0, c, "/echo", NULL);
   CHECK_FATAL(x != NULL);
-  CHECK(run_until(&w, c_sess_settled, x, 20 * SEC));
+  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_settled, x, 20 * SEC));
   CHECK(x->open);
   uint64_t t0 = w.now;
-  CHECK(run_until(&w, c_no_conns, NULL, 30 * SEC));
+  CHECK(wt_sim_run_until(&w, wt_sim_c_no_conns, NULL, 30 * SEC));
   CHECK(w.now - t0 >= 2 * SEC && w.now - t0 < 10 * SEC);
   CHECK(x->closed && !x->clean);
-  sess *ss = w.srv.sessions;
+  wt_sim_sess *ss = w.srv.sessions;
   CHECK(ss && ss->closed && !ss->clean);
-  CHECK_EQ(w.cli.conn_closed, 1);
+  CHECK_EQ(w.cli[0].conn_closed, 1);
   CHECK_EQ(w.srv.conn_closed, 1);
-  world_free(&w);
+  wt_sim_free(&w);
 }
 
 static void test_close_in_callback(void) {
-  world w;
-  CHECK_FATAL(world_init(&w, 0, g_pin) == 0);
-  wt_conn *c = connect_client(&w);
-  sess *a = open_session(&w, c, "/echo", NULL);
+  wt_sim w;
+  CHECK_FATAL(world_init(&w, 0, g_certs.pin[0]) == 0);
+  wt_conn *c = wt_sim_connect(&w, 0, NULL);
+  wt_sim_sess *a = wt_sim_open_session(&w, 0, c, "/echo", NULL);
   CHECK_FATAL(a != NULL);
-  CHECK(run_until(&w, c_sess_settled, a, 20 * SEC));
+  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_settled, a, 20 * SEC));
   CHECK_FATAL(a->open);
   wt_stream *bs = NULL;
   CHECK_EQ(wt_session_open_stream(a->s, 1, &bs), 0);
-  sstate *bx = sstate_new(&w.cli, bs, 1);
+  wt_sim_stream *bx = wt_sim_stream_new(&w.cli[0], bs, 1);
   CHECK_EQ(wt_stream_write(bs, (const uint8_t *)"x", 1, 0), 1);
   CHECK_EQ(wt_session_send_datagram(a->s, (const uint8_t *)"bye", 3), 0);
-  CHECK(run_until(&w, c_closed, a, 20 * SEC));
+  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_closed, a, 20 * SEC));
   CHECK_EQ(a->code, 0x77);
   CHECK(a->clean);
   CHECK_EQ(a->nreason, 2);
   CHECK(bx->closed);
-  close_world(&w);
-  world_free(&w);
+  CHECK(wt_sim_close_all(&w, 60 * SEC));
+  wt_sim_free(&w);
 }
 
 /* The peer ends the last session of a connection (CLOSE capsule, FIN or
@@ -1540,14 +998,14 @@ static void test_close_in_callback(void) {
  * timeout; a new session during the grace cancels it. how: 0 capsule,
  * 1 FIN, 2 reset. */
 static void scenario_peer_ends(int how) {
-  world w;
-  CHECK_FATAL(world_init(&w, 0, g_pin) == 0);
-  wt_conn *c = connect_client(&w);
-  sess *a = open_session(&w, c, "/echo", NULL);
+  wt_sim w;
+  CHECK_FATAL(world_init(&w, 0, g_certs.pin[0]) == 0);
+  wt_conn *c = wt_sim_connect(&w, 0, NULL);
+  wt_sim_sess *a = wt_sim_open_session(&w, 0, c, "/echo", NULL);
   CHECK_FATAL(a != NULL);
-  CHECK(run_until(&w, c_sess_settled, a, 20 * SEC));
+  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_settled, a, 20 * SEC));
   CHECK_FATAL(a->open);
-  sess *sa = server_sess(&w);
+  wt_sim_sess *sa = server_sess(&w);
   CHECK_FATAL(sa != NULL);
   /* First round: end A, open B 50 ms later (the grace is armed by then) */
   for (int round = 0; round < 2; round++) {
@@ -1559,29 +1017,29 @@ static void scenario_peer_ends(int how) {
     } else {
       wt_session_abort(a->s, WT_H3_REQUEST_CANCELLED);
     }
-    CHECK(run_until(&w, c_closed, sa, 5 * SEC));
+    CHECK(wt_sim_run_until(&w, wt_sim_c_sess_closed, sa, 5 * SEC));
     uint64_t t0 = w.now;
     if (round == 0) {
-      run_until(&w, NULL, NULL, 50 * MS);
+      wt_sim_run_until(&w, NULL, NULL, 50 * MS);
       CHECK_EQ(wt_engine_conn_count(w.srv.e), 1);
-      a = open_session(&w, c, "/echo", NULL);
+      a = wt_sim_open_session(&w, 0, c, "/echo", NULL);
       CHECK_FATAL(a != NULL);
-      CHECK(run_until(&w, c_sess_settled, a, 5 * SEC));
+      CHECK(wt_sim_run_until(&w, wt_sim_c_sess_settled, a, 5 * SEC));
       CHECK_FATAL(a->open);
-      run_until(&w, NULL, NULL, 2 * SEC); /* well past the grace */
+      wt_sim_run_until(&w, NULL, NULL, 2 * SEC); /* well past the grace */
       CHECK_EQ(wt_engine_conn_count(w.srv.e), 1);
-      CHECK_EQ(w.cli.conn_closed, 0);
+      CHECK_EQ(w.cli[0].conn_closed, 0);
       sa = server_sess(&w);
       CHECK_FATAL(sa != NULL);
       continue;
     }
-    CHECK(run_until(&w, c_no_conns, NULL, 5 * SEC));
+    CHECK(wt_sim_run_until(&w, wt_sim_c_no_conns, NULL, 5 * SEC));
     CHECK(w.now - t0 >= 150 * MS); /* the grace (200 ms from the server's view) */
     CHECK(w.now - t0 < 2 * SEC);   /* not the idle timeout (30 s) */
-    CHECK_EQ(w.cli.conn_closed, 1);
-    CHECK_EQ(w.cli.conn_close_code, 0x100); /* H3_NO_ERROR */
+    CHECK_EQ(w.cli[0].conn_closed, 1);
+    CHECK_EQ(w.cli[0].conn_close_code, 0x100); /* H3_NO_ERROR */
   }
-  world_free(&w);
+  wt_sim_free(&w);
 }
 
 static void test_peer_ends_last_session(void) {
@@ -1592,19 +1050,13 @@ static void test_peer_ends_last_session(void) {
 
 /* The server process "restarts": a new engine with the same config (and
  * static secret), no connections. */
-static void restart_server(world *w) {
-  wt_engine_del(w->srv.e); /* no callbacks: the app state just goes stale */
-  w->srv.e = NULL;
-  CHECK_FATAL(wt_engine_new(&w->srv.e, &w->sc, &g_cb, &w->srv, w->now) == 0);
-}
-
-static int c_cli_closed(world *w, void *arg) {
-  return w->cli.conn_closed > 0;
+static void restart_server(wt_sim *w) {
+  CHECK_FATAL(wt_sim_server_restart(w) == 0);
 }
 
 /* Write the server's pending output; returns the number of packets and
  * the length of the first. */
-static int srv_output(world *w, size_t *first_len) {
+static int srv_output(wt_sim *w, size_t *first_len) {
   static uint8_t buf[64 * 1500];
   static wt_tx_entry ents[64];
   int total = 0;
@@ -1626,9 +1078,9 @@ static int srv_output(world *w, size_t *first_len) {
  * (RFC 9000 section 10.3), smaller than itself, rate limited; a client
  * whose server restarted closes promptly on it. */
 static void test_stateless_reset(void) {
-  world w;
-  CHECK_FATAL(world_init(&w, 0, g_pin) == 0);
-  wt_path p = {.local = w.saddr, .remote = w.caddr};
+  wt_sim w;
+  CHECK_FATAL(world_init(&w, 0, g_certs.pin[0]) == 0);
+  wt_path p = {.local = w.srv.addr, .remote = w.cli[0].addr};
   uint8_t junk[40];
   memset(junk, 0xab, sizeof(junk));
   junk[0] = 0x43;
@@ -1664,67 +1116,69 @@ static void test_stateless_reset(void) {
   /* a live client; the server restarts (same secret): the client's next
    * packet gets a reset and the client closes at once, not at the idle
    * timeout */
-  wt_conn *c = connect_client(&w);
-  sess *cs = open_session(&w, c, "/echo", NULL);
+  wt_conn *c = wt_sim_connect(&w, 0, NULL);
+  wt_sim_sess *cs = wt_sim_open_session(&w, 0, c, "/echo", NULL);
   CHECK_FATAL(cs != NULL);
-  CHECK(run_until(&w, c_sess_settled, cs, 20 * SEC));
+  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_settled, cs, 20 * SEC));
   CHECK_FATAL(cs->open);
-  run_until(&w, NULL, NULL, 100 * MS);
+  wt_sim_run_until(&w, NULL, NULL, 100 * MS);
   /* junk for no CID of the client, from the server's address: offered to
    * the client's connection as a possible reset, changes nothing */
-  wt_path cp = {.local = w.caddr, .remote = w.saddr};
+  wt_path cp = {.local = w.cli[0].addr, .remote = w.srv.addr};
   for (int i = 0; i < 3; i++) {
     junk[3] = (uint8_t)i;
-    CHECK_EQ(wt_engine_recv(w.cli.e, &cp, junk, sizeof(junk), 0, w.now), 0);
+    CHECK_EQ(wt_engine_recv(w.cli[0].e, &cp, junk, sizeof(junk), 0, w.now), 0);
   }
-  run_until(&w, NULL, NULL, 100 * MS);
-  CHECK_EQ(w.cli.conn_closed, 0);
+  wt_sim_run_until(&w, NULL, NULL, 100 * MS);
+  CHECK_EQ(w.cli[0].conn_closed, 0);
   CHECK(cs->open && !cs->closed);
-  CHECK_EQ(wt_engine_get_stats(w.cli.e)->errors_proto, 0);
+  CHECK_EQ(wt_engine_get_stats(w.cli[0].e)->errors_proto, 0);
   restart_server(&w);
   uint64_t before = wt_engine_get_stats(w.srv.e)->stateless_resets_sent;
   uint64_t t0 = w.now;
   CHECK_EQ(wt_session_send_datagram(cs->s, (const uint8_t *)"ping", 4), 0);
-  CHECK(run_until(&w, c_cli_closed, NULL, 10 * SEC));
+  CHECK(wt_sim_run_until(&w, wt_sim_c_conn_closed, NULL, 10 * SEC));
   if (getenv("WT_TEST_VERBOSE")) {
     fprintf(stderr, "resets %llu -> %llu, dt %llu ms\n", (unsigned long long)before,
             (unsigned long long)wt_engine_get_stats(w.srv.e)->stateless_resets_sent,
             (unsigned long long)((w.now - t0) / MS));
   }
   CHECK(w.now - t0 < 1 * SEC);
-  CHECK(w.cli.conn_close_sr);
+  CHECK(w.cli[0].conn_close_sr);
   CHECK(cs->closed && !cs->clean);
   CHECK(wt_engine_get_stats(w.srv.e)->stateless_resets_sent > before);
   CHECK_EQ(wt_engine_conn_count(w.srv.e), 0);
-  world_free(&w);
+  wt_sim_free(&w);
 }
 
 /* Retry ALWAYS: the client follows the Retry (ngtcp2 does it) and the
  * connection works; a forged Retry token is refused with INVALID_TOKEN. */
 static void scenario_retry(int forge) {
-  world w;
+  wt_sim w;
   g_retry_mode = WT_RETRY_ALWAYS;
-  int rv = world_init(&w, 0, g_pin);
+  int rv = world_init(&w, 0, g_certs.pin[0]);
   g_retry_mode = -1;
   CHECK_FATAL(rv == 0);
-  w.forge_token = forge;
-  wt_conn *c = connect_client(&w);
-  sess *cs = open_session(&w, c, "/echo", NULL);
+  if (forge) {
+    w.filter = forge_filter;
+  }
+  wt_conn *c = wt_sim_connect(&w, 0, NULL);
+  wt_sim_sess *cs = wt_sim_open_session(&w, 0, c, "/echo", NULL);
   CHECK_FATAL(cs != NULL);
   const wt_engine_stats *ss = wt_engine_get_stats(w.srv.e);
   if (forge) {
-    CHECK(run_until(&w, c_cli_closed, NULL, 20 * SEC));
+    CHECK(wt_sim_run_until(&w, wt_sim_c_conn_closed, NULL, 20 * SEC));
     CHECK(!cs->open);
-    CHECK_EQ(w.cli.conn_close_code, 0xb); /* INVALID_TOKEN, RFC 9000 section 8.1.3 */
-    CHECK(!w.cli.conn_close_app);
+    CHECK_EQ(w.cli[0].conn_close_code, 0xb); /* INVALID_TOKEN, RFC 9000 section 8.1.3 */
+    CHECK(!w.cli[0].conn_close_app);
     CHECK(ss->retries_sent >= 1);
     CHECK(ss->tokens_invalid >= 1);
     CHECK_EQ(ss->handshakes_ok, 0);
     CHECK_EQ(ss->conns_accepted, 0);
-    world_free(&w);
+    wt_sim_free(&w);
     return;
   }
-  CHECK(run_until(&w, c_sess_settled, cs, 20 * SEC));
+  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_settled, cs, 20 * SEC));
   CHECK_FATAL(cs->open);
   CHECK_EQ(ss->retries_sent, 1);
   CHECK_EQ(ss->tokens_invalid, 0);
@@ -1732,16 +1186,16 @@ static void scenario_retry(int forge) {
   wt_stream *bs = NULL;
   CHECK_EQ(wt_session_open_stream(cs->s, 1, &bs), 0);
   CHECK_FATAL(bs != NULL);
-  sstate *bx = sstate_new(&w.cli, bs, 1);
+  wt_sim_stream *bx = wt_sim_stream_new(&w.cli[0], bs, 1);
   bx->txlen = bx->txcap = 5000;
   bx->tx = malloc(bx->txlen);
-  fill_pattern(bx->tx, bx->txlen, 9);
+  wt_sim_fill_pattern(bx->tx, bx->txlen, 9);
   bx->tx_fin_want = 1;
-  app_flush(bx);
-  CHECK(run_until(&w, c_stream_fin, bx, 20 * SEC));
+  wt_sim_stream_flush(bx);
+  CHECK(wt_sim_run_until(&w, wt_sim_c_stream_fin, bx, 20 * SEC));
   CHECK(bx->rxlen == bx->txlen && memcmp(bx->rx, bx->tx, bx->txlen) == 0);
-  close_world(&w);
-  world_free(&w);
+  CHECK(wt_sim_close_all(&w, 60 * SEC));
+  wt_sim_free(&w);
 }
 
 static void test_retry(void) {
@@ -1752,36 +1206,36 @@ static void test_retry(void) {
 /* NAT rebinding mid-transfer: the server sees the client at a new address,
  * ngtcp2 validates the new path, the 1 MB echo completes and verifies. */
 static void test_rebinding(void) {
-  world w;
-  CHECK_FATAL(world_init(&w, 0, g_pin) == 0);
-  wt_conn *c = connect_client(&w);
-  sess *cs = open_session(&w, c, "/echo", NULL);
+  wt_sim w;
+  CHECK_FATAL(world_init(&w, 0, g_certs.pin[0]) == 0);
+  wt_conn *c = wt_sim_connect(&w, 0, NULL);
+  wt_sim_sess *cs = wt_sim_open_session(&w, 0, c, "/echo", NULL);
   CHECK_FATAL(cs != NULL);
-  CHECK(run_until(&w, c_sess_settled, cs, 20 * SEC));
+  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_settled, cs, 20 * SEC));
   CHECK_FATAL(cs->open);
-  sess *ss = server_sess(&w);
+  wt_sim_sess *ss = server_sess(&w);
   CHECK_FATAL(ss != NULL);
   wt_conn *sc = wt_session_conn(ss->s);
   wt_stream *bs = NULL;
   CHECK_EQ(wt_session_open_stream(cs->s, 1, &bs), 0);
   CHECK_FATAL(bs != NULL);
-  sstate *bx = sstate_new(&w.cli, bs, 1);
+  wt_sim_stream *bx = wt_sim_stream_new(&w.cli[0], bs, 1);
   size_t big = 1u << 20;
   bx->tx = malloc(big);
   bx->txlen = bx->txcap = big;
-  fill_pattern(bx->tx, big, 3);
+  wt_sim_fill_pattern(bx->tx, big, 3);
   bx->tx_fin_want = 1;
-  app_flush(bx);
-  run_until(&w, NULL, NULL, 150 * MS);
+  wt_sim_stream_flush(bx);
+  wt_sim_run_until(&w, NULL, NULL, 150 * MS);
   CHECK(bx->rxlen > 0 && bx->rxlen < big); /* mid-transfer */
-  w.nat_port = 40000;
-  CHECK(run_until(&w, c_stream_fin, bx, 60 * SEC));
+  wt_sim_nat(&w, 0, 40000);
+  CHECK(wt_sim_run_until(&w, wt_sim_c_stream_fin, bx, 60 * SEC));
   CHECK(bx->rxlen == big && memcmp(bx->rx, bx->tx, big) == 0);
   const struct sockaddr_in *ra = (const struct sockaddr_in *)&wt_conn_path(sc)->remote.ss;
   CHECK_EQ(ntohs(ra->sin_port), 40000);
   CHECK(!cs->closed);
-  close_world(&w);
-  world_free(&w);
+  CHECK(wt_sim_close_all(&w, 60 * SEC));
+  wt_sim_free(&w);
 }
 
 static void test_capsules(void) {
@@ -1814,14 +1268,14 @@ static void test_chacha20(void) {
   g_cli_ciphers = "TLS13-CHACHA20-POLY1305-SHA256";
   scenario_echo(20);
   g_srv_ciphers = "TLS13-AES128-GCM-SHA256";
-  world w;
-  CHECK_FATAL(world_init(&w, 0, g_pin) == 0);
-  wt_conn *c = connect_client(&w);
-  run_until(&w, c_no_conns, NULL, 5 * SEC);
-  CHECK(c_no_conns(&w, NULL));
-  CHECK(wt_engine_get_stats(w.cli.e)->handshakes_ok == 0);
+  wt_sim w;
+  CHECK_FATAL(world_init(&w, 0, g_certs.pin[0]) == 0);
+  wt_conn *c = wt_sim_connect(&w, 0, NULL);
+  wt_sim_run_until(&w, wt_sim_c_no_conns, NULL, 5 * SEC);
+  CHECK(wt_sim_c_no_conns(&w, NULL));
+  CHECK(wt_engine_get_stats(w.cli[0].e)->handshakes_ok == 0);
   (void)c;
-  world_free(&w);
+  wt_sim_free(&w);
   g_cli_ciphers = g_srv_ciphers = NULL;
 }
 static void test_server_close_grace(void) {
@@ -1937,30 +1391,18 @@ static void test_config(void) {
   wt_engine *e = NULL;
   c.cert_file = "/nonexistent/cert.pem";
   c.key_file = "/nonexistent/key.pem";
-  CHECK_EQ(wt_engine_new(&e, &c, &g_cb, NULL, 0), WT_ERR_CONFIG);
-  c.cert_file = g_cert;
-  c.key_file = g_key;
+  CHECK_EQ(wt_engine_new(&e, &c, &g_hooks, NULL, 0), WT_ERR_CONFIG);
+  c.cert_file = g_certs.cert[0];
+  c.key_file = g_certs.key[0];
   c.shard_id = 5;
   c.n_shards = 4;
-  CHECK_EQ(wt_engine_new(&e, &c, &g_cb, NULL, 0), WT_ERR_CONFIG);
+  CHECK_EQ(wt_engine_new(&e, &c, &g_hooks, NULL, 0), WT_ERR_CONFIG);
   wt_engine_config_default(&c, 0);
-  CHECK_EQ(wt_engine_new(&e, &c, &g_cb, NULL, 0), WT_ERR_CONFIG); /* no verification mode */
+  CHECK_EQ(wt_engine_new(&e, &c, &g_hooks, NULL, 0), WT_ERR_CONFIG); /* no verification mode */
 }
 
 int main(void) {
-  if (getenv("WT_TEST_VERBOSE")) {
-    wt_log_set_level(WT_LOG_LEVEL_DEBUG);
-  }
-  strcpy(g_dir, "/tmp/wtcast-test-XXXXXX");
-  if (mkdtemp(g_dir) == NULL) {
-    return 1;
-  }
-  snprintf(g_cert, sizeof(g_cert), "%s/cert.pem", g_dir);
-  snprintf(g_key, sizeof(g_key), "%s/key.pem", g_dir);
-  snprintf(g_other, sizeof(g_other), "%s/other.pem", g_dir);
-  snprintf(g_other_key, sizeof(g_other_key), "%s/other-key.pem", g_dir);
-  if (make_cert(g_cert, g_key, g_pin) != 0 || make_cert(g_other, g_other_key, g_other_pin) != 0) {
-    fprintf(stderr, "cannot create a test certificate\n");
+  if (wt_sim_test_init(&g_certs, 2) != 0) {
     return 1;
   }
   WT_RUN(test_sendbuf);
@@ -1988,10 +1430,6 @@ int main(void) {
   WT_RUN(test_echo_lossy);
   WT_RUN(test_server_close_lossy);
   WT_RUN(test_refusals_lossy);
-  unlink(g_cert);
-  unlink(g_key);
-  unlink(g_other);
-  unlink(g_other_key);
-  rmdir(g_dir);
+  wt_sim_certs_remove(&g_certs);
   WT_DONE();
 }
