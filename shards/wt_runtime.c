@@ -27,6 +27,7 @@
 #include "wt_error.h"
 #include "wt_fwd.h"
 #include "wt_log.h"
+#include "wt_modules.h"
 #include "wt_steer.h"
 #include "wt_worker.h"
 
@@ -45,7 +46,7 @@ typedef struct rt_worker {
   int rv;            /* wt_shard_new, then wt_shard_run */
   _Atomic int done;  /* the loop has returned */
   uint64_t last_seq; /* snapshot requests answered so far (main thread) */
-  wt_stats_snapshot last;
+  wt_snapshot last;
 } rt_worker;
 
 /* An application worker thread (wt_worker.h). */
@@ -100,9 +101,12 @@ struct wt_runtime {
   pthread_cond_t ccv;
   uint64_t creq, cdone;
   int cclosed; /* wt_runtime_run has returned (or never will serve) */
-  wt_stats_snapshot *cper;
-  wt_stats_snapshot capps;
-  int *backend; /* [n] each shard's datapath backend, fixed once it started */
+  wt_snapshot *cper;
+  wt_snapshot capps;
+  int *backend;
+  /* the modules' counter names, one module after the other */
+  const char *counter_names[WT_APP_MAX_COUNTERS];
+  size_t n_counter_names; /* [n] each shard's datapath backend, fixed once it started */
 };
 
 void wt_runtime_config_default(wt_runtime_config *c) {
@@ -254,10 +258,8 @@ static void rt_worker_config(wt_runtime *rt, uint32_t j, wt_link **row, wt_worke
                           .n_shards = rt->n,
                           .links = row,
                           .waker = rt->cfg.inline_apps ? &rt->swk[j] : &rt->awk[j],
-                          .builtin_apps = rt->cfg.shard.builtin_apps,
-                          .routes = rt->cfg.shard.routes,
-                          .routes_arg = rt->cfg.shard.routes_arg,
-                          .apps = rt->cfg.shard.apps,
+                          .modules = rt->cfg.shard.modules,
+                          .n_modules = rt->cfg.shard.n_modules,
                           .stream_credit = rt->cfg.stream_send_window,
                           .stream_credit_max = rt->cfg.stream_send_window_max};
 }
@@ -701,6 +703,21 @@ static void rt_free(wt_runtime *rt) {
   free(rt);
 }
 
+/* The modules' counter names, flattened (wt_runtime_counter_names). */
+static int rt_counter_names(wt_runtime *rt) {
+  const wt_shard_config *c = &rt->cfg.shard;
+  int rv = wt_modules_check(c->modules, c->n_modules);
+  if (rv < 0) {
+    return rv;
+  }
+  for (size_t i = 0; i < c->n_modules; i++) {
+    for (size_t k = 0; k < c->modules[i]->n_counters; k++) {
+      rt->counter_names[rt->n_counter_names++] = c->modules[i]->counter_names[k];
+    }
+  }
+  return 0;
+}
+
 int wt_runtime_new(wt_runtime **out, const wt_runtime_config *cfg, char *why, size_t cap) {
   why_set(why, cap, "%s", "");
   if (!out || !cfg || !cfg->shard.listen || cfg->workers > WT_RUNTIME_MAX_WORKERS ||
@@ -715,6 +732,12 @@ int wt_runtime_new(wt_runtime **out, const wt_runtime_config *cfg, char *why, si
   }
   rt->cfg = *cfg;
   rt->n = cfg->workers ? cfg->workers : rt_default_workers();
+  if (rt_counter_names(rt) < 0) {
+    why_set(why, cap, "bad application modules (at most %d, with %d counters together)",
+            WT_APP_MAX_MODULES, WT_APP_MAX_COUNTERS);
+    free(rt);
+    return WT_ERR_INVAL;
+  }
   rt->notify_fd = rt->sigfd = rt->lock_fd = rt->req_fd = -1;
   pthread_mutex_init(&rt->mu, NULL);
   pthread_cond_init(&rt->cv, NULL);
@@ -737,6 +760,16 @@ int wt_runtime_new(wt_runtime **out, const wt_runtime_config *cfg, char *why, si
 
 const wt_io_addr *wt_runtime_local(const wt_runtime *rt) {
   return &rt->local;
+}
+
+const wt_app_module *const *wt_runtime_modules(const wt_runtime *rt, size_t *n) {
+  *n = rt->cfg.shard.n_modules;
+  return rt->cfg.shard.modules;
+}
+
+const char *const *wt_runtime_counter_names(const wt_runtime *rt, size_t *n) {
+  *n = rt->n_counter_names;
+  return rt->counter_names;
 }
 
 uint32_t wt_runtime_workers(const wt_runtime *rt) {
@@ -796,7 +829,7 @@ static unsigned rt_collect(wt_runtime *rt, uint64_t seq) {
 }
 
 /* The application workers' counters (process-wide: added to shard 0's). */
-static void rt_add_app_counters(wt_runtime *rt, wt_stats_snapshot *s) {
+static void rt_add_app_counters(wt_runtime *rt, wt_snapshot *s) {
   uint64_t seq[WT_RUNTIME_MAX_WORKERS] = {0};
   for (uint32_t j = 0; j < rt->m; j++) {
     if (rt->a[j].wk) {
@@ -807,18 +840,16 @@ static void rt_add_app_counters(wt_runtime *rt, wt_stats_snapshot *s) {
     if (!rt->a[j].wk) {
       continue;
     }
-    wt_apps_counters c;
+    uint64_t c[WT_APP_MAX_COUNTERS];
     wt_app_ctx_stats st;
     for (int waited = 0;; waited += 5) {
-      if (wt_worker_read_counters(rt->a[j].wk, seq[j], &c, &st) || waited >= RT_SNAPSHOT_WAIT_MS) {
+      if (wt_worker_read_counters(rt->a[j].wk, seq[j], c, &st) || waited >= RT_SNAPSHOT_WAIT_MS) {
         break;
       }
       poll(NULL, 0, 5);
     }
-    uint64_t *d = (uint64_t *)&s->apps;
-    const uint64_t *x = (const uint64_t *)&c;
-    for (size_t k = 0; k < sizeof(c) / sizeof(uint64_t); k++) {
-      d[k] += x[k];
+    for (size_t k = 0; k < WT_APP_MAX_COUNTERS; k++) {
+      s->app_counters[k] += c[k];
     }
     s->app.refused += st.refused;
     s->app.alloc_failed += st.alloc_failed;
@@ -836,46 +867,19 @@ static void rt_report(wt_runtime *rt) {
     WT_LOG_WARN("stats: %u shard(s) did not answer in time: their previous counters are shown",
                 missing);
   }
-  wt_stats_snapshot *per = calloc(rt->n, sizeof(*per));
-  size_t cap = WT_STATS_JSON_SHARDS_MAX(rt->n);
-  char *line = malloc(cap);
-  if (!per || !line) {
+  wt_snapshot *per = calloc(rt->n, sizeof(*per));
+  if (!per) {
     WT_LOG_ERROR("stats: out of memory");
-    free(per);
-    free(line);
     return;
   }
   for (uint32_t i = 0; i < rt->n; i++) {
     per[i] = rt->w[i].last;
   }
   rt_add_app_counters(rt, &per[0]);
-  int n = wt_stats_format_json_shards(per, rt->n, rt->steering, line, cap - 1);
-  if (n > 0 && line[n - 1] == '}') {
-    /* the relay's channels, inside the same object */
-    static const char key[] = ",\"relay\":";
-    size_t room = cap - 1 - (size_t)n;
-    if (room > sizeof(key) + 16) {
-      memcpy(line + n - 1, key, sizeof(key) - 1);
-      int r = wt_relay_stats_json(line + n - 1 + sizeof(key) - 1, room - sizeof(key) - 2);
-      if (r >= 0) {
-        n = n - 1 + (int)(sizeof(key) - 1) + r;
-        line[n++] = '}';
-      } else {
-        memcpy(line + n - 1, ",\"relay\":null}", 15);
-        n = n - 1 + 15;
-      }
-    }
-  }
-  if (n < 0) {
-    WT_LOG_ERROR("stats: %s", wt_err_str(n));
-  } else {
-    FILE *f = rt->cfg.stats_out ? rt->cfg.stats_out : stdout;
-    line[n] = '\n';
-    fwrite(line, 1, (size_t)n + 1, f);
-    fflush(f);
+  if (rt->cfg.report) {
+    rt->cfg.report(rt->cfg.report_arg, rt, per, rt->n);
   }
   free(per);
-  free(line);
 }
 
 /* ------------------------------------------------------------------ systemd, reload, collect */
@@ -976,7 +980,7 @@ static void rt_serve_collect(wt_runtime *rt) {
                    "shown",
                    missing);
   }
-  wt_stats_snapshot apps;
+  wt_snapshot apps;
   memset(&apps, 0, sizeof(apps));
   rt_add_app_counters(rt, &apps);
   pthread_mutex_lock(&rt->cmu);
@@ -996,8 +1000,8 @@ static void rt_close_collect(wt_runtime *rt) {
   pthread_mutex_unlock(&rt->cmu);
 }
 
-int wt_runtime_collect(wt_runtime *rt, wt_stats_snapshot *per, uint32_t cap,
-                       wt_stats_snapshot *apps, int timeout_ms) {
+int wt_runtime_collect(wt_runtime *rt, wt_snapshot *per, uint32_t cap, wt_snapshot *apps,
+                       int timeout_ms) {
   if (!rt || !per || cap == 0 || timeout_ms < 0) {
     return WT_ERR_INVAL;
   }

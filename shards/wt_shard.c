@@ -16,8 +16,9 @@
 #include "wt_engine.h"
 #include "wt_error.h"
 #include "wt_log.h"
-#include "wt_worker.h"
+#include "wt_modules.h"
 #include "wt_spsc.h"
+#include "wt_worker.h"
 #include "wt_steer.h"
 
 /* The engine's and the datapath's addresses are the same bytes: packets and
@@ -46,7 +47,7 @@ struct wt_shard {
   wt_io *io;
   wt_engine *eng;
   wt_app_router *router; /* lookups only: the apps run on the workers */
-  wt_apps apps;
+  wt_modules mods;       /* their routes on router */
   wt_bridge *bridge;
   int detached;
   int state;
@@ -69,7 +70,7 @@ struct wt_shard {
   wt_io_pkt rx[WT_SHARD_RX_BATCH];
   unsigned rx_pos, rx_n; /* rx[rx_pos, rx_n): received, not yet handled (a cut slice); valid
                             until the next wt_io_recv */
-  wt_stats_loop loop;
+  wt_snapshot_loop loop;
   /* several shards: forwarding and the controller */
   wt_fwd_port port;
   int has_port;
@@ -78,7 +79,7 @@ struct wt_shard {
   int wakefd;               /* controlled: cfg.waker->efd (commands, forwarded datagrams) */
   wt_spsc *cmds;            /* controlled: controller -> shard commands */
   _Atomic uint64_t pub_seq; /* the snapshot request pub answers */
-  wt_stats_snapshot pub;
+  wt_snapshot pub;
   _Atomic int reload_rv;       /* result of the last reload ... */
   _Atomic uint64_t reload_seq; /* ... and the request it answers */
   /* qlog traces being written (cfg.qlog_dir) */
@@ -103,8 +104,6 @@ void wt_shard_config_default(wt_shard_config *c) {
   c->rx_slice_ns = SHARD_RX_SLICE_DEFAULT;
   c->n_shards = 1;
   c->notify_fd = -1;
-  c->builtin_apps = 1;
-  wt_apps_config_default(&c->apps);
 }
 
 /* ------------------------------------------------------------------ setup */
@@ -274,11 +273,9 @@ static int shard_setup(wt_shard *sh) {
   if (rv < 0) {
     return rv;
   }
-  wt_apps_init(&sh->apps, &sh->cfg.apps);
   if ((rv = wt_app_router_new(&sh->router)) < 0 ||
-      (sh->cfg.builtin_apps && (rv = wt_apps_register(sh->router, &sh->apps)) < 0) ||
-      (sh->cfg.routes &&
-       (rv = sh->cfg.routes(sh->router, sh->cfg.routes_arg, 0, sh->cfg.shard_id)) < 0)) {
+      (rv = wt_modules_init(&sh->mods, sh->cfg.modules, sh->cfg.n_modules, sh->router, 0,
+                            sh->cfg.shard_id)) < 0) {
     WT_LOG_ERROR("cannot set up the applications: %s", wt_err_str(rv));
     return rv;
   }
@@ -368,6 +365,7 @@ void wt_shard_del(wt_shard *sh) {
   }
   wt_shard_detach(sh);
   wt_bridge_del(sh->bridge);
+  wt_modules_free(&sh->mods);
   wt_app_router_del(sh->router);
   if (sh->wakefd >= 0 && sh->io) {
     wt_io_unwatch_fd(sh->io, sh->wakefd);
@@ -393,7 +391,7 @@ void wt_shard_stop(wt_shard *sh) {
   sh->stop_req++;
 }
 
-void wt_shard_snapshot(const wt_shard *sh, wt_stats_snapshot *snap) {
+void wt_shard_snapshot(const wt_shard *sh, wt_snapshot *snap) {
   memset(snap, 0, sizeof(*snap));
   snap->uptime_ms = (wt_shard_clock_ns() - sh->start_ns) / SHARD_MS;
   const wt_engine_stats *es = wt_engine_get_stats(sh->eng);
@@ -457,7 +455,7 @@ int wt_shard_io_backend(const wt_shard *sh) {
   return wt_io_backend(sh->io);
 }
 
-int wt_shard_read_snapshot(wt_shard *sh, uint64_t seq, wt_stats_snapshot *snap) {
+int wt_shard_read_snapshot(wt_shard *sh, uint64_t seq, wt_snapshot *snap) {
   /* acquire pairs with the shard's release store after it wrote pub */
   if (atomic_load_explicit(&sh->pub_seq, memory_order_acquire) < seq) {
     return 0;

@@ -1,5 +1,6 @@
 /* wt_shard.h: one shard: a UDP socket, a protocol engine, timers and the
- * built-in applications, driven by one single-threaded event loop.
+ * routes of the application modules (lookups only: the applications run on
+ * the workers), driven by one single-threaded event loop.
  *
  * The loop, one turn:
  *   wait (wt_io_wait) until a datagram, a command, a writable socket or the
@@ -44,11 +45,10 @@
 #include <stdint.h>
 
 #include "wt_app.h"
-#include "wt_apps.h"
 #include "wt_fwd.h"
 #include "wt_io.h"
 #include "wt_link.h"
-#include "wt_stats.h"
+#include "wt_snapshot.h"
 
 #define WT_SHARD_RX_BATCH   64 /* datagrams per wt_io_recv */
 #define WT_SHARD_RX_ROUNDS  16 /* wt_io_recv calls per turn at most */
@@ -58,28 +58,26 @@
 typedef struct wt_shard wt_shard;
 
 typedef struct wt_shard_config {
-  const char *listen;               /* "ADDR:PORT" (wt_io_addr_parse syntax); required */
-  const char *cert_file, *key_file; /* PEM; required */
-  const char *const *origins;       /* allowed Origins ... */
-  size_t n_origins;                 /* ... of this many; 0 = any */
-  uint32_t max_sessions_per_conn;   /* 0 = engine default */
-  uint32_t max_conns;               /* 0 = engine default */
-  uint32_t max_conns_per_ip;        /* 0 = engine default (per shard) */
-  uint64_t handshake_timeout_ns;    /* 0 = engine default */
-  uint64_t idle_timeout_ns;         /* 0 = engine default */
-  uint64_t drain_timeout_ns;        /* graceful shutdown bound, default 5 s */
-  int builtin_apps;                 /* route /echo, /source, /sink, /pub, /sub (default 1) */
-  wt_app_routes_fn routes;          /* an embedding program's own routes (wt_app.h), or NULL */
-  void *routes_arg;
-  wt_apps_config apps;     /* their configuration */
-  const char *keylog_file; /* NULL = off (debugging: TLS secrets, SSLKEYLOGFILE) */
-  const char *tls_ciphers; /* TLS 1.3 suites offered, wolfSSL names joined by ':'
-                              (wt_engine_config.tls_ciphers); NULL = the default */
-  const char *qlog_dir;    /* NULL = off: DIR/<odcid hex>.sqlog per traced connection */
-  uint32_t qlog_sample;    /* trace 1 in N connections (0, 1 = all) */
-  uint32_t qlog_max_open;  /* traces open at once at most (default 256; more are
-                              skipped and counted) */
-  int io_backend;          /* WT_IO_BACKEND_* (default AUTO) */
+  const char *listen;                  /* "ADDR:PORT" (wt_io_addr_parse syntax); required */
+  const char *cert_file, *key_file;    /* PEM; required */
+  const char *const *origins;          /* allowed Origins ... */
+  size_t n_origins;                    /* ... of this many; 0 = any */
+  uint32_t max_sessions_per_conn;      /* 0 = engine default */
+  uint32_t max_conns;                  /* 0 = engine default */
+  uint32_t max_conns_per_ip;           /* 0 = engine default (per shard) */
+  uint64_t handshake_timeout_ns;       /* 0 = engine default */
+  uint64_t idle_timeout_ns;            /* 0 = engine default */
+  uint64_t drain_timeout_ns;           /* graceful shutdown bound, default 5 s */
+  const wt_app_module *const *modules; /* the applications (wt_app.h) ... */
+  size_t n_modules;                    /* ... of this many (0: every CONNECT is 404) */
+  const char *keylog_file;             /* NULL = off (debugging: TLS secrets, SSLKEYLOGFILE) */
+  const char *tls_ciphers;             /* TLS 1.3 suites offered, wolfSSL names joined by ':'
+                                          (wt_engine_config.tls_ciphers); NULL = the default */
+  const char *qlog_dir;                /* NULL = off: DIR/<odcid hex>.sqlog per traced connection */
+  uint32_t qlog_sample;                /* trace 1 in N connections (0, 1 = all) */
+  uint32_t qlog_max_open;              /* traces open at once at most (default 256; more are
+                                          skipped and counted) */
+  int io_backend;                      /* WT_IO_BACKEND_* (default AUTO) */
   /* After a turn that handed events to the workers, poll the command rings
    * for up to this long before sleeping, so a quick answer (an echo, a
    * CONNECT decision) is picked up without a sleep and an eventfd wake-up
@@ -128,7 +126,7 @@ void wt_shard_config_default(wt_shard_config *c);
 
 /* Create a shard: open the socket (bound to cfg->listen), the engine (server,
  * shard 0 of 1), the tx/rx batches, the router (with the
- * built-in apps) and, when cfg->controlled, the command ring and wake-up
+ * modules' routes) and, when cfg->controlled, the command ring and wake-up
  * eventfd. cfg is copied; the
  * strings and arrays it points to must outlive the shard.
  * Returns 0, WT_ERR_INVAL (NULL or missing listen/cert/key), WT_ERR_CONFIG
@@ -161,8 +159,8 @@ void wt_shard_stop(wt_shard *sh);
 /* The bound address (the real port when port 0 was asked). */
 const wt_io_addr *wt_shard_local(const wt_shard *sh);
 
-/* Copy every counter into *snap (see wt_stats.h). */
-void wt_shard_snapshot(const wt_shard *sh, wt_stats_snapshot *snap);
+/* Copy every counter into *snap (see wt_snapshot.h). */
+void wt_shard_snapshot(const wt_shard *sh, wt_snapshot *snap);
 
 /* Controller thread: queue cmd (WT_SHARD_CMD_*; seq numbers a snapshot
  * request, > 0) and wake the shard. Returns 0, WT_ERR_STATE (not
@@ -171,7 +169,7 @@ int wt_shard_post(wt_shard *sh, int cmd, uint64_t seq);
 
 /* Controller thread: if the shard has published the snapshot of request seq
  * (or a later one), copy it into *snap and return 1; else 0. */
-int wt_shard_read_snapshot(wt_shard *sh, uint64_t seq, wt_stats_snapshot *snap);
+int wt_shard_read_snapshot(wt_shard *sh, uint64_t seq, wt_snapshot *snap);
 
 /* Controller thread: if the shard has acted on the reload request seq (or
  * a later one), store its result (0 or a WT_ERR_* code) in *rv and return

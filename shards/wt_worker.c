@@ -14,6 +14,8 @@
 #include "wt_app_ctx.h"
 #include "wt_error.h"
 #include "wt_log.h"
+#include "wt_modules.h"
+#include "wt_timer.h"
 
 #define WORKER_POLL_MAX   4096                  /* events per turn */
 #define WORKER_PUBLISH_NS (50ull * 1000 * 1000) /* counters copied for readers */
@@ -25,12 +27,12 @@ struct wt_worker {
   wt_timer_heap timers;
   int timers_init;
   wt_app_ctx *ctx;
-  wt_apps apps;
+  wt_modules mods;
   _Atomic int stop;
   uint64_t last_publish;
   _Atomic uint64_t req_seq, pub_seq;
   pthread_mutex_t mu; /* guards the published copies */
-  wt_apps_counters pub_apps;
+  uint64_t pub_counters[WT_APP_MAX_COUNTERS];
   wt_app_ctx_stats pub_ctx;
 };
 
@@ -54,13 +56,9 @@ int wt_worker_new(wt_worker **out, const wt_worker_config *cfg) {
   }
   w->cfg.links = w->links;
   pthread_mutex_init(&w->mu, NULL);
-  wt_apps_init(&w->apps, &cfg->apps);
   int rv = wt_app_router_new(&w->router);
-  if (rv == 0 && cfg->builtin_apps) {
-    rv = wt_apps_register(w->router, &w->apps);
-  }
-  if (rv == 0 && cfg->routes) {
-    rv = cfg->routes(w->router, cfg->routes_arg, 1, cfg->id);
+  if (rv == 0) {
+    rv = wt_modules_init(&w->mods, cfg->modules, cfg->n_modules, w->router, 1, cfg->id);
   }
   if (rv == 0) {
     rv = wt_timer_init(&w->timers);
@@ -92,7 +90,7 @@ void wt_worker_del(wt_worker *w) {
     return;
   }
   wt_app_ctx_del(w->ctx); /* closes reach the apps while their state exists */
-  wt_apps_fini(&w->apps);
+  wt_modules_free(&w->mods);
   if (w->timers_init) {
     wt_timer_free(&w->timers);
   }
@@ -112,7 +110,9 @@ void wt_worker_stop(wt_worker *w) {
 static void worker_publish(wt_worker *w) {
   uint64_t req = atomic_load_explicit(&w->req_seq, memory_order_acquire);
   pthread_mutex_lock(&w->mu);
-  w->pub_apps = w->apps.cnt;
+  if (w->mods.n_init) { /* after wt_modules_free: the last ones stay */
+    wt_modules_counters(&w->mods, w->pub_counters);
+  }
   w->pub_ctx = *wt_app_ctx_get_stats(w->ctx);
   pthread_mutex_unlock(&w->mu);
   atomic_store_explicit(&w->pub_seq, req, memory_order_release);
@@ -127,12 +127,11 @@ uint64_t wt_worker_request_counters(wt_worker *w) {
   return seq;
 }
 
-int wt_worker_read_counters(wt_worker *w, uint64_t seq, wt_apps_counters *out,
-                            wt_app_ctx_stats *ctx_out) {
+int wt_worker_read_counters(wt_worker *w, uint64_t seq, uint64_t *out, wt_app_ctx_stats *ctx_out) {
   int ok = atomic_load_explicit(&w->pub_seq, memory_order_acquire) >= seq;
   pthread_mutex_lock(&w->mu);
   if (out) {
-    *out = w->pub_apps;
+    memcpy(out, w->pub_counters, sizeof(w->pub_counters));
   }
   if (ctx_out) {
     *ctx_out = w->pub_ctx;
@@ -203,7 +202,8 @@ void wt_worker_finish(wt_worker *w) {
   for (int i = 0; i < 1024 && wt_app_ctx_poll(w->ctx, WORKER_POLL_MAX) > 0; i++) {
   }
   wt_app_ctx_close_all(w->ctx); /* sessions the shards never reported closed */
-  wt_apps_fini(&w->apps);       /* the apps drop the buffers they kept */
+  worker_publish(w);            /* the modules' last counters */
+  wt_modules_free(&w->mods);    /* the apps drop the buffers they kept */
   wt_app_ctx_flush(w->ctx);
   worker_publish(w);
 }

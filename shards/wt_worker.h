@@ -1,9 +1,9 @@
 /* wt_worker.h: an application worker thread.
  *
  * A worker runs applications (wt_app.h) for the sessions the shards route
- * to it: its own router (the built-in apps, each with this worker's state
- * and counters), timers, buffer pool and dispatcher (wt_app_ctx.h), and
- * one link per shard (wt_link.h).
+ * to it: its own router (the application modules' routes, each with this
+ * worker's state and counters: wt_modules.h), timers, buffer pool and dispatcher (wt_app_ctx.h),
+ * and one link per shard (wt_link.h).
  *
  * The loop, one turn: events from every link (bounded), due timers, send
  * the commands (waking shards that sleep); sleep on the eventfd with the
@@ -25,21 +25,19 @@
 
 #include <stdint.h>
 
-#include "wt_apps.h"
+#include "wt_app.h"
 #include "wt_link.h"
 
 typedef struct wt_worker wt_worker;
 
 typedef struct wt_worker_config {
   uint32_t id, n_workers, n_shards;
-  wt_link *const *links;   /* [shard] */
-  wt_waker *waker;         /* this worker's (efd created by the caller) */
-  int builtin_apps;        /* route /echo, /source, /sink, /pub, /sub */
-  wt_app_routes_fn routes; /* an embedding program's own routes, or NULL */
-  void *routes_arg;
-  wt_apps_config apps;
-  uint32_t stream_credit;     /* a stream's initial send credit (0 = default) */
-  uint32_t stream_credit_max; /* ... and how far it may grow (0 = default; wt_app_ctx.h) */
+  wt_link *const *links;               /* [shard] */
+  wt_waker *waker;                     /* this worker's (efd created by the caller) */
+  const wt_app_module *const *modules; /* the applications (wt_app.h) ... */
+  size_t n_modules;                    /* ... of this many */
+  uint32_t stream_credit;              /* a stream's initial send credit (0 = default) */
+  uint32_t stream_credit_max;          /* ... and how far it may grow (0 = default; wt_app_ctx.h) */
 } wt_worker_config;
 
 /* On the worker's own thread (its pool and timers belong to it). */
@@ -63,9 +61,9 @@ void wt_worker_stop(wt_worker *w);
  * 50 ms and when it stops); returns the request's number for
  * wt_worker_read_counters. */
 uint64_t wt_worker_request_counters(wt_worker *w);
-/* Any thread: copy the last published counters; returns 1 if they answer
- * request seq (or a later one), else 0 (the copy is older). */
-int wt_worker_read_counters(wt_worker *w, uint64_t seq, wt_apps_counters *out,
-                            wt_app_ctx_stats *ctx_out);
+/* Any thread: copy the last published counters (the modules' into
+ * out[0..WT_APP_MAX_COUNTERS), wt_modules_counters); returns 1 if they
+ * answer request seq (or a later one), else 0 (the copy is older). */
+int wt_worker_read_counters(wt_worker *w, uint64_t seq, uint64_t *out, wt_app_ctx_stats *ctx_out);
 
 #endif

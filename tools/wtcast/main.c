@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wt_apps.h"
 #include "wt_error.h"
 #include "wt_http.h"
 #include "wt_io.h"
@@ -32,6 +33,7 @@
 #include "wt_metrics.h"
 #include "wt_runtime.h"
 #include "wt_shard.h"
+#include "wt_stats.h"
 #include "wt_web_assets.h"
 
 #include "config.h"
@@ -129,6 +131,7 @@ static const char usage_text[] =
 
 typedef struct opts {
   wt_shard_config cfg;
+  wt_apps_config apps; /* the built-in apps (apps/wt_apps.h) */
   uint32_t workers;
   uint32_t app_workers;
   int inline_apps;                       /* --app-workers inline */
@@ -441,22 +444,22 @@ static int parse_opt(opts *o, const char *name, const char *val, char *err, size
     c->keylog_file = val;
   } else if (!strcmp(name, "--source-max-bytes")) {
     NUM(1, UINT64_MAX / 2);
-    c->apps.source_max_bytes = num;
+    o->apps.source_max_bytes = num;
   } else if (!strcmp(name, "--echo-max-pending")) {
     NUM(1024, (uint64_t)1 << 40);
-    c->apps.echo_max_pending = (size_t)num;
+    o->apps.echo_max_pending = (size_t)num;
   } else if (!strcmp(name, "--relay-lag-max")) {
     NUM(1024, (uint64_t)1 << 40);
-    c->apps.relay_lag_max = num;
+    o->apps.relay_lag_max = num;
   } else if (!strcmp(name, "--relay-group-max")) {
     NUM(0, (uint64_t)1 << 40);
-    c->apps.relay_group_max = num;
+    o->apps.relay_group_max = num;
   } else if (!strcmp(name, "--relay-max-channels")) {
     NUM(1, 1000000);
-    c->apps.relay_max_channels = (uint32_t)num;
+    o->apps.relay_max_channels = (uint32_t)num;
   } else if (!strcmp(name, "--relay-max-subscribers")) {
     NUM(1, 10000000);
-    c->apps.relay_max_subscribers = (uint32_t)num;
+    o->apps.relay_max_subscribers = (uint32_t)num;
   } else if (!strcmp(name, "--cert-rotate")) {
     NUM(1, WTC_ROTATE_MAX_S);
     o->cert_rotate_s = (uint32_t)num;
@@ -821,6 +824,7 @@ int main(int argc, char **argv) {
   opts o;
   memset(&o, 0, sizeof(o));
   wt_shard_config_default(&o.cfg);
+  wt_apps_config_default(&o.apps);
   o.steering = 1;
   parse_args(&o, argc, argv);
   if (o.cert_rotate_s) {
@@ -872,9 +876,18 @@ int main(int argc, char **argv) {
     http = http_start(o.http_listen, &dc);
   }
 
+  wt_apps_module *apps = NULL;
+  if (wt_apps_module_new(&apps, &o.apps) < 0) {
+    fprintf(stderr, "wtcast: out of memory\n");
+    return 1;
+  }
+  const wt_app_module *mods[] = {wt_apps_module_get(apps)};
   wt_runtime_config rc;
   wt_runtime_config_default(&rc);
   rc.shard = o.cfg;
+  rc.shard.modules = mods;
+  rc.shard.n_modules = 1;
+  rc.report = wt_stats_report;
   rc.workers = o.workers;
   rc.app_workers = o.app_workers;
   rc.inline_apps = o.inline_apps;
@@ -895,6 +908,7 @@ int main(int argc, char **argv) {
     wt_http_del(mhttp);
     wt_metrics_del(metrics);
     wtc_rotate_del(g_rotate);
+    wt_apps_module_del(apps);
     free_opts(&o);
     return 1;
   }
@@ -936,6 +950,7 @@ int main(int argc, char **argv) {
   wtc_rotate_del(g_rotate);
   g_rotate = NULL;
   wt_runtime_del(rt);
+  wt_apps_module_del(apps);
   free_opts(&o);
   return rv < 0 ? 1 : 0;
 }

@@ -22,6 +22,7 @@
 #ifndef WT_HTTP_H
 #define WT_HTTP_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,6 +56,8 @@ typedef struct wt_http_reply {
 int wt_http_reply_append(wt_http_reply *r, const void *data, size_t len);
 int wt_http_reply_printf(wt_http_reply *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+int wt_http_reply_vprintf(wt_http_reply *r, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 /* A dynamic handler. path is the request path (no query), query the raw
  * query string after '?' ("" when none; not percent-decoded). Return 0 to

@@ -87,28 +87,37 @@ int wt_http_reply_append(wt_http_reply *r, const void *data, size_t len) {
   return 0;
 }
 
-int wt_http_reply_printf(wt_http_reply *r, const char *fmt, ...) {
+int wt_http_reply_vprintf(wt_http_reply *r, const char *fmt, va_list ap) {
   char small[512];
-  va_list ap;
-  va_start(ap, fmt);
+  va_list again;
+  va_copy(again, ap);
   int n = vsnprintf(small, sizeof(small), fmt, ap);
-  va_end(ap);
   if (n < 0) {
+    va_end(again);
     return WT_ERR_INVAL;
   }
   if ((size_t)n < sizeof(small)) {
+    va_end(again);
     return wt_http_reply_append(r, small, (size_t)n);
   }
   char *big = malloc((size_t)n + 1);
   if (!big) {
+    va_end(again);
     r->overflow = 1;
     return WT_ERR_NOMEM;
   }
-  va_start(ap, fmt);
-  vsnprintf(big, (size_t)n + 1, fmt, ap);
-  va_end(ap);
+  vsnprintf(big, (size_t)n + 1, fmt, again);
+  va_end(again);
   int rv = wt_http_reply_append(r, big, (size_t)n);
   free(big);
+  return rv;
+}
+
+int wt_http_reply_printf(wt_http_reply *r, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int rv = wt_http_reply_vprintf(r, fmt, ap);
+  va_end(ap);
   return rv;
 }
 
