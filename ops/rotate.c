@@ -1,4 +1,5 @@
 /* rotate.c: certificate rotation for serverCertificateHashes (see rotate.h). */
+#define _GNU_SOURCE   /* pthread_setname_np */
 #define WT_LOG_MODULE "rotate"
 #include "rotate.h"
 
@@ -183,6 +184,7 @@ static void rotate_once(wtc_rotate *r) {
 
 static void *rotate_thread(void *arg) {
   wtc_rotate *r = arg;
+  pthread_setname_np(pthread_self(), "wt-rotate");
   pthread_mutex_lock(&r->mu);
   while (!r->stop) {
     struct timespec ts = {.tv_sec = (time_t)r->next_rotation, .tv_nsec = 0};

@@ -1,4 +1,5 @@
 /* wt_http.c: the HTTP/1.1 side listener on libmicrohttpd (see wt_http.h). */
+#define _GNU_SOURCE   /* pthread_getname_np, pthread_setname_np */
 #define WT_LOG_MODULE "http"
 #include "wt_http.h"
 
@@ -52,6 +53,7 @@ void wt_http_config_default(wt_http_config *c) {
   c->timeout_s = 15;
   c->max_routes = 32;
   c->max_reply_bytes = 1u << 20;
+  c->thread_name = "wt-http";
 }
 
 /* ------------------------------------------------------------------ replies */
@@ -343,10 +345,15 @@ int wt_http_new(wt_http **out, const wt_http_config *cfg, char *why, size_t cap)
     flags |= MHD_USE_IPv6;
   }
   /* The listener's thread inherits this mask: it must never take a process
-   * signal meant for the runtime's signalfd. */
+   * signal meant for the runtime's signalfd. It inherits our name too
+   * (libmicrohttpd does not name its thread): ours is borrowed meanwhile. */
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &old);
+  char old_name[16] = "";
+  int renamed = cfg->thread_name &&
+                pthread_getname_np(pthread_self(), old_name, sizeof(old_name)) == 0 &&
+                pthread_setname_np(pthread_self(), cfg->thread_name) == 0;
   h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
                           /* first, so every message goes through wt_log */
                           MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, (void *)h,
@@ -354,6 +361,9 @@ int wt_http_new(wt_http **out, const wt_http_config *cfg, char *why, size_t cap)
                           (unsigned)cfg->max_conns, MHD_OPTION_CONNECTION_TIMEOUT,
                           (unsigned)cfg->timeout_s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, (void *)h,
                           MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)h, MHD_OPTION_END);
+  if (renamed) {
+    pthread_setname_np(pthread_self(), old_name);
+  }
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (!h->d) {
     if (fcntl(fd, F_GETFD) >= 0) {

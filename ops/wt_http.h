@@ -17,6 +17,7 @@
  * Routes may be added at any time (a lock guards the table); a path added
  * twice is WT_ERR_STATE.
  *
+ * Threads: the listener's thread is named cfg.thread_name ("wt-http").
  * Signals: the listener's thread blocks every signal, so process signals
  * (SIGTERM, SIGUSR1, ...) keep reaching whoever waits for them. */
 #ifndef WT_HTTP_H
@@ -29,11 +30,13 @@
 typedef struct wt_http wt_http;
 
 typedef struct wt_http_config {
-  const char *listen;     /* "a.b.c.d:PORT" or "[ipv6]:PORT"; port 0 picks a free one (required) */
-  uint32_t max_conns;     /* concurrent connections at most (default 64) */
-  uint32_t timeout_s;     /* close a connection idle for this long (default 15 s) */
-  uint32_t max_routes;    /* routes at most (default 32) */
-  size_t max_reply_bytes; /* largest dynamic reply body (default 1 MiB); more is a 500 */
+  const char *listen;      /* "a.b.c.d:PORT" or "[ipv6]:PORT"; port 0 picks a free one (required) */
+  uint32_t max_conns;      /* concurrent connections at most (default 64) */
+  uint32_t timeout_s;      /* close a connection idle for this long (default 15 s) */
+  uint32_t max_routes;     /* routes at most (default 32) */
+  size_t max_reply_bytes;  /* largest dynamic reply body (default 1 MiB); more is a 500 */
+  const char *thread_name; /* the listener thread's name (ps -T, top -H; at most 15
+                              bytes; default "wt-http"; NULL = unnamed) */
 } wt_http_config;
 
 void wt_http_config_default(wt_http_config *c);

@@ -278,9 +278,17 @@ static int rt_inline_worker(wt_runtime *rt, uint32_t j) {
   return rv;
 }
 
+/* A thread's name (ps -T, top -H, perf, gdb): PREFIX-N. */
+static void rt_name_thread(const char *prefix, uint32_t id) {
+  char name[16]; /* the kernel's limit, with the NUL */
+  snprintf(name, sizeof(name), "%s-%u", prefix, id);
+  pthread_setname_np(pthread_self(), name);
+}
+
 static void *rt_thread(void *arg) {
   rt_worker *w = arg;
   wt_runtime *rt = w->rt;
+  rt_name_thread("wt-shard", w->id);
   rt_pin(w);
   wt_shard_config c = rt->cfg.shard;
   c.shard_id = w->id;
@@ -354,6 +362,7 @@ static void *rt_thread(void *arg) {
 static void *rt_app_thread(void *arg) {
   rt_app *a = arg;
   wt_runtime *rt = a->rt;
+  rt_name_thread("wt-app", a->id);
   wt_worker_config c;
   wt_link **row = calloc(rt->n, sizeof(*row));
   if (row) {

@@ -23,6 +23,9 @@
  *      attached once to the group, through shard 0's socket; if the kernel
  *      refuses it, the shards forward instead (logged either way).
  *   5. The threads are released into their loops.
+ * Thread names (ps -T, top -H, perf, gdb): shard i's is wt-shard-i,
+ * application worker j's wt-app-j (inline apps: none of their own); the
+ * main thread keeps the program's.
  *
  * Running (wt_runtime_run): signals are handled on the main thread and
  * passed to the shards as commands (wt_shard_post):

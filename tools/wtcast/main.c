@@ -755,6 +755,7 @@ static void on_reload(void *arg, int ok) {
 static wt_http *metrics_start(const char *listen, wt_metrics **m) {
   wt_http_config hc;
   wt_http_config_default(&hc);
+  hc.thread_name = "wt-metrics";
   hc.listen = listen;
   hc.max_reply_bytes = 16u << 20;
   wt_http *h;
