@@ -2,7 +2,11 @@
 # The layer rules of docs/architecture.md that link lists cannot enforce:
 #  - core/ makes no syscalls, reads no clock and creates no threads;
 #  - io/ never includes ngtcp2, nghttp3 or wolfSSL headers;
-#  - core/ and io/ never include shards/ headers; core/ never includes io/.
+#  - core/ and io/ never include shards/ headers; core/ never includes io/;
+#  - apps/ and include/wtcast/ include only the application API
+#    (include/wtcast/) and core/base headers (and their own);
+#  - the runtime (shards/) never includes apps/ or ops/ headers;
+#  - only ops/ includes libmicrohttpd.
 set -u
 src=${1:?source dir}
 cd "$src" || exit 1
@@ -18,5 +22,38 @@ while IFS= read -r hit; do bad "core/ includes io/ or shards/: $hit"; done < <(
   grep -nE '#include "wt_(io|shard|app|steer|timer|stats)[a-z_]*\.h"' core/*.[ch] core/base/*.[ch] 2>/dev/null)
 while IFS= read -r hit; do bad "io/ includes core/ or shards/: $hit"; done < <(
   grep -nE '#include "wt_(engine|conn|session|h3|tls|cid|capsule|shard|app|steer|timer|stats)[a-z_]*\.h"' io/*.[ch] 2>/dev/null)
+# "X.h" includes of the files FILES... that name a header of none of DIRS.
+includes_outside() { # DIRS (space-separated) FILES...
+  local dirs=$1 f inc d ok
+  shift
+  for f in "$@"; do
+    [ -f "$f" ] || continue
+    while IFS= read -r inc; do
+      ok=0
+      for d in $dirs; do [ -f "$d/$inc" ] && ok=1; done
+      [ "$ok" = 1 ] || echo "$f: #include \"$inc\""
+    done < <(sed -nE 's/^[[:space:]]*#[[:space:]]*include[[:space:]]+"([^"]+)".*/\1/p' "$f")
+  done
+}
+# "X.h" includes of FILES... that name a header of one of DIRS.
+includes_inside() { # DIRS FILES...
+  local dirs=$1 f inc d
+  shift
+  for f in "$@"; do
+    [ -f "$f" ] || continue
+    while IFS= read -r inc; do
+      for d in $dirs; do [ -f "$d/$inc" ] && echo "$f: #include \"$inc\" ($d/)"; done
+    done < <(sed -nE 's/^[[:space:]]*#[[:space:]]*include[[:space:]]+"([^"]+)".*/\1/p' "$f")
+  done
+}
+while IFS= read -r hit; do bad "apps/ sees only the app API and core/base: $hit"; done < <(
+  includes_outside "include/wtcast core/base apps" apps/*.[ch])
+while IFS= read -r hit; do bad "include/wtcast/ needs only itself and core/base: $hit"; done < <(
+  includes_outside "include/wtcast core/base" include/wtcast/*.h)
+while IFS= read -r hit; do bad "the runtime (shards/) includes apps/ or ops/: $hit"; done < <(
+  includes_inside "apps ops" shards/*.[ch])
+while IFS= read -r hit; do bad "only ops/ uses libmicrohttpd: $hit"; done < <(
+  grep -nE '#include <microhttpd\.h>' core/*.[ch] core/base/*.[ch] io/*.[ch] shards/*.[ch] \
+    apps/*.[ch] include/wtcast/*.h 2>/dev/null)
 [ "$fail" = 0 ] && echo "layering: ok"
 exit $fail
