@@ -212,7 +212,7 @@ static int metrics_handler(void *arg, const char *path, const char *query, wt_ht
     out->status = 503;
     return wt_http_reply_printf(out, "not serving\n");
   }
-  uint32_t n = wt_runtime_workers(rt);
+  uint32_t n = wt_runtime_shards(rt);
   wt_snapshot *per = calloc(n, sizeof(*per));
   int *backends = calloc(n, sizeof(*backends));
   wt_snapshot apps;

@@ -62,8 +62,9 @@
 #include "wt_shard.h"
 #include "wt_snapshot.h"
 
-#define WT_RUNTIME_MAX_WORKERS 64
-#define WT_RUNTIME_SECRET_LEN  32
+#define WT_RUNTIME_MAX_SHARDS      64
+#define WT_RUNTIME_MAX_APP_WORKERS 64
+#define WT_RUNTIME_SECRET_LEN      32
 
 typedef struct wt_runtime wt_runtime;
 
@@ -71,8 +72,9 @@ typedef struct wt_runtime_config {
   wt_shard_config shard;           /* every shard's settings; the runtime sets shard_id, n_shards,
                                       reuseport, static_secret (from secret), fwd, controlled,
                                       signals and notify_fd itself */
-  uint32_t workers;                /* shards, 1..WT_RUNTIME_MAX_WORKERS; 0 = online CPUs (capped) */
-  uint32_t app_workers;            /* application worker threads, 1..WT_RUNTIME_MAX_WORKERS;
+  uint32_t shards;                 /* 1..WT_RUNTIME_MAX_SHARDS (wtcast --workers); 0 = online
+                                      CPUs (capped) */
+  uint32_t app_workers;            /* application worker threads, 1..WT_RUNTIME_MAX_APP_WORKERS;
                                       0 = as many as shards */
   int inline_apps;                 /* the applications run on the shard threads: one worker
                                       per shard, on its thread (app_workers is ignored); a
@@ -114,7 +116,7 @@ const wt_app_module *const *wt_runtime_modules(const wt_runtime *rt, size_t *n);
 const char *const *wt_runtime_counter_names(const wt_runtime *rt, size_t *n);
 
 /* Number of shards; whether the steering program is attached. */
-uint32_t wt_runtime_workers(const wt_runtime *rt);
+uint32_t wt_runtime_shards(const wt_runtime *rt);
 int wt_runtime_steering(const wt_runtime *rt);
 
 /* Any thread, while wt_runtime_run runs: the counters of every shard

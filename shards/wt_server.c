@@ -9,8 +9,8 @@
 #include "wt_io.h"
 #include "wt_runtime.h"
 
-_Static_assert(WT_SERVER_MAX_SHARDS == WT_RUNTIME_MAX_WORKERS, "shard bound");
-_Static_assert(WT_SERVER_MAX_WORKERS == WT_RUNTIME_MAX_WORKERS, "worker bound");
+_Static_assert(WT_SERVER_MAX_SHARDS == WT_RUNTIME_MAX_SHARDS, "shard bound");
+_Static_assert(WT_SERVER_MAX_WORKERS == WT_RUNTIME_MAX_APP_WORKERS, "worker bound");
 _Static_assert((int)WT_SERVER_IO_AUTO == (int)WT_IO_BACKEND_AUTO &&
                    (int)WT_SERVER_IO_PORTABLE == (int)WT_IO_BACKEND_PORTABLE &&
                    (int)WT_SERVER_IO_URING == (int)WT_IO_BACKEND_URING,
@@ -38,7 +38,7 @@ int wt_server_new(wt_server **out, const wt_server_config *cfg, char *why, size_
   rc.shard.io_backend = cfg->io;
   rc.shard.origins = cfg->origins;
   rc.shard.n_origins = cfg->n_origins;
-  rc.workers = cfg->shards;
+  rc.shards = cfg->shards;
   rc.app_workers = cfg->app_workers;
   rc.inline_apps = cfg->inline_apps;
   wt_server *s = calloc(1, sizeof(*s));

@@ -18,7 +18,7 @@
 #include "wt_log.h"
 #include "wt_modules.h"
 #include "wt_spsc.h"
-#include "wt_worker.h"
+#include "wt_app_worker.h"
 #include "wt_steer.h"
 
 /* The engine's and the datapath's addresses are the same bytes: packets and
@@ -53,13 +53,13 @@ struct wt_shard {
   int state;
   unsigned stop_req, stop_done; /* wt_shard_stop calls, and those acted on */
   uint64_t start_ns, drain_deadline;
-  int more_rx, more_tx;  /* work left by the bound: next wait does not sleep */
-  int more_cmd;          /* worker commands left by the bound */
-  int ev_overflow;       /* events wait in the links' overflow: retry soon */
-  uint64_t ev_posted;    /* events posted to the workers so far (spin after new ones) */
-  unsigned spin_backoff; /* the next spin lasts spin_ns >> this */
-  struct wt_worker *wk;  /* inline apps: this thread's worker, else NULL */
-  int wk_overflow;       /* its commands wait for room in a ring */
+  int more_rx, more_tx;     /* work left by the bound: next wait does not sleep */
+  int more_cmd;             /* worker commands left by the bound */
+  int ev_overflow;          /* events wait in the links' overflow: retry soon */
+  uint64_t ev_posted;       /* events posted to the workers so far (spin after new ones) */
+  unsigned spin_backoff;    /* the next spin lasts spin_ns >> this */
+  struct wt_app_worker *wk; /* inline apps: this thread's worker, else NULL */
+  int wk_overflow;          /* its commands wait for room in a ring */
   unsigned rx_fail;
   size_t max_payload;
   /* tx: one batch, allocated once; entries [tx_head, tx_n) still to send */
@@ -280,7 +280,7 @@ static int shard_setup(wt_shard *sh) {
     return rv;
   }
   wt_bridge_config bc = {.shard = sh->cfg.shard_id,
-                         .n_workers = sh->cfg.n_workers,
+                         .n_workers = sh->cfg.n_app_workers,
                          .router = sh->router,
                          .links = sh->cfg.links,
                          .local_worker = sh->cfg.inline_apps};
@@ -305,7 +305,7 @@ int wt_shard_new(wt_shard **out, const wt_shard_config *cfg) {
   if (!out || !cfg || !cfg->listen || !cfg->cert_file || !cfg->key_file ||
       (cfg->n_shards > 1 && cfg->shard_id >= cfg->n_shards) ||
       (cfg->fwd && wt_fwd_shards(cfg->fwd) != cfg->n_shards) || !cfg->controlled || !cfg->waker ||
-      !cfg->links || cfg->n_workers == 0) {
+      !cfg->links || cfg->n_app_workers == 0) {
     return WT_ERR_INVAL;
   }
   *out = NULL;
@@ -334,7 +334,7 @@ int wt_shard_new(wt_shard **out, const wt_shard_config *cfg) {
   return 0;
 }
 
-void wt_shard_set_worker(wt_shard *sh, struct wt_worker *wk) {
+void wt_shard_set_app_worker(wt_shard *sh, struct wt_app_worker *wk) {
   sh->wk = wk;
 }
 
@@ -750,7 +750,7 @@ static void shard_final_flush(wt_shard *sh) {
  * leaves the rest for the next turn (more_cmd). */
 static void shard_inline_apps(wt_shard *sh, uint64_t now) {
   for (int round = 0; round < SHARD_INLINE_ROUNDS; round++) {
-    size_t n = wt_worker_turn(sh->wk, now, &sh->wk_overflow);
+    size_t n = wt_app_worker_turn(sh->wk, now, &sh->wk_overflow);
     if (!wt_bridge_pending(sh->bridge)) {
       return;
     }
@@ -808,13 +808,13 @@ static int64_t shard_timeout(wt_shard *sh, uint64_t now) {
   /* announce the sleep, then re-check the command rings (wt_link.h); an
    * inline worker shares the waker, so its event rings are re-checked too */
   wt_waker_sleep_begin(sh->cfg.waker);
-  if (wt_bridge_pending(sh->bridge) || (sh->wk && wt_worker_pending(sh->wk))) {
+  if (wt_bridge_pending(sh->bridge) || (sh->wk && wt_app_worker_pending(sh->wk))) {
     wt_waker_sleep_end(sh->cfg.waker);
     return 0;
   }
   uint64_t t = wt_engine_next_expiry(sh->eng);
   uint64_t tt;
-  if (sh->wk && (tt = wt_worker_next_timer(sh->wk)) < t) {
+  if (sh->wk && (tt = wt_app_worker_next_timer(sh->wk)) < t) {
     t = tt; /* the inline worker's timers (the shard itself has none) */
   }
   if (sh->state == SHARD_DRAINING && sh->drain_deadline < t) {

@@ -103,13 +103,13 @@ typedef struct wt_shard_config {
   int controlled;               /* commands from a controller thread (wt_shard_post) */
   int notify_fd;                /* controlled: eventfd written after a snapshot is
                                    published (-1 = none) */
-  /* the application workers (wt_worker.h): links[w] joins this shard to
+  /* the application workers (wt_app_worker.h): links[w] joins this shard to
    * worker w; waker->efd is the shard's wake-up eventfd (commands, forwarded
    * datagrams, worker commands), owned by the caller */
   wt_link *const *links;
-  uint32_t n_workers;
+  uint32_t n_app_workers;
   wt_waker *waker;
-  int inline_apps; /* worker shard_id runs on this thread (wt_shard_set_worker):
+  int inline_apps; /* worker shard_id runs on this thread (wt_shard_set_app_worker):
                       sessions without a hint go to it, and no spinning */
 } wt_shard_config;
 
@@ -139,10 +139,10 @@ int wt_shard_new(wt_shard **out, const wt_shard_config *cfg);
  * engine (its releases of worker buffers happen here). The workers may
  * stop once every shard has detached. */
 void wt_shard_detach(wt_shard *sh);
-/* Inline apps (cfg.inline_apps): the loop runs wk's turns (wt_worker.h).
+/* Inline apps (cfg.inline_apps): the loop runs wk's turns (wt_app_worker.h).
  * Call before wt_shard_run, on the shard's thread; NULL = none. */
-struct wt_worker;
-void wt_shard_set_worker(wt_shard *sh, struct wt_worker *wk);
+struct wt_app_worker;
+void wt_shard_set_app_worker(wt_shard *sh, struct wt_app_worker *wk);
 
 /* Free everything (detaching first if needed). Buffers the workers still
  * hold must be back (the links freed) first. NULL is a no-op. */

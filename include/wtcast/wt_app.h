@@ -7,7 +7,7 @@
  * applications onto worker threads and carry these events and commands over
  * rings without changing any application.
  *
- * Threads: applications run on application workers (wt_worker.h), not on
+ * Threads: applications run on application workers (wt_app_worker.h), not on
  * the shards that run the protocol engine. Each (shard, worker) pair is
  * joined by a link of two lock-free SPSC rings (wt_link.h): the shard turns
  * engine events into messages for the worker that owns the session, the

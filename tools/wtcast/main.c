@@ -362,7 +362,7 @@ static int parse_opt(opts *o, const char *name, const char *val, char *err, size
       return opt_err(err, cap, "--io: '%s' is not one of auto, uring, portable", val);
     }
   } else if (!strcmp(name, "--workers")) {
-    NUM(1, WT_RUNTIME_MAX_WORKERS);
+    NUM(1, WT_RUNTIME_MAX_SHARDS);
     o->workers = (uint32_t)num;
   } else if (!strcmp(name, "--steering")) {
     if (strcmp(val, "on") && strcmp(val, "off")) {
@@ -374,7 +374,7 @@ static int parse_opt(opts *o, const char *name, const char *val, char *err, size
       o->inline_apps = 1;
       return 1;
     }
-    NUM(0, WT_RUNTIME_MAX_WORKERS);
+    NUM(0, WT_RUNTIME_MAX_APP_WORKERS);
     o->app_workers = (uint32_t)num;
     o->inline_apps = 0;
   } else if (!strcmp(name, "--stream-send-window") || !strcmp(name, "--stream-send-window-max")) {
@@ -889,7 +889,7 @@ int main(int argc, char **argv) {
   rc.shard.modules = mods;
   rc.shard.n_modules = 1;
   rc.report = wt_stats_report;
-  rc.workers = o.workers;
+  rc.shards = o.workers;
   rc.app_workers = o.app_workers;
   rc.inline_apps = o.inline_apps;
   rc.stream_send_window = o.send_window;
