@@ -37,7 +37,7 @@
 #include "wt_web_assets.h"
 
 #include "config.h"
-#include "rotate.h"
+#include "wt_rotate.h"
 
 #define MS_NS 1000000ull
 
@@ -461,7 +461,7 @@ static int parse_opt(opts *o, const char *name, const char *val, char *err, size
     NUM(1, 10000000);
     o->apps.relay_max_subscribers = (uint32_t)num;
   } else if (!strcmp(name, "--cert-rotate")) {
-    NUM(1, WTC_ROTATE_MAX_S);
+    NUM(1, WT_ROTATE_MAX_S);
     o->cert_rotate_s = (uint32_t)num;
   } else if (!strcmp(name, "--config") || !strcmp(name, "--check-config")) {
     /* handled before the other options */
@@ -669,13 +669,13 @@ static void read_secret(opts *o) {
 
 /* What /config.json says. Written before the listener can serve it (port
  * is filled once the runtime bound it; 0 until then). */
-static wtc_rotate *g_rotate; /* --cert-rotate */
+static wt_rotate *g_rotate; /* --cert-rotate */
 
 /* /cert-hashes.json: the certificate in use and the next one. */
 static int cert_hashes_json(void *arg, const char *path, const char *query, wt_http_reply *out) {
   char cur[65], next[65];
   int64_t at;
-  wtc_rotate_hashes(arg, cur, next, &at);
+  wt_rotate_hashes(arg, cur, next, &at);
   out->content_type = "application/json";
   return wt_http_reply_printf(out,
                               "{\"current\":\"%s\",\"next\":\"%s\",\"next_rotation_unix\":%lld,"
@@ -829,7 +829,7 @@ int main(int argc, char **argv) {
   o.steering = 1;
   parse_args(&o, argc, argv);
   if (o.cert_rotate_s) {
-    g_rotate = wtc_rotate_new(o.cfg.cert_file, o.cfg.key_file, o.cert_rotate_s);
+    g_rotate = wt_rotate_new(o.cfg.cert_file, o.cfg.key_file, o.cert_rotate_s);
     if (!g_rotate) {
       free_opts(&o);
       return 1;
@@ -908,7 +908,7 @@ int main(int argc, char **argv) {
     wt_http_del(http);
     wt_http_del(mhttp);
     wt_metrics_del(metrics);
-    wtc_rotate_del(g_rotate);
+    wt_rotate_del(g_rotate);
     wt_apps_module_del(apps);
     free_opts(&o);
     return 1;
@@ -936,7 +936,7 @@ int main(int argc, char **argv) {
     printf("metrics on %smetrics\n", url);
     wt_metrics_attach(metrics, rt);
   }
-  if (g_rotate && wtc_rotate_start(g_rotate) < 0) {
+  if (g_rotate && wt_rotate_start(g_rotate) < 0) {
     WT_LOG_ERROR("--cert-rotate: cannot start the rotation thread: certificates will not rotate");
   }
   fflush(stdout);
@@ -948,7 +948,7 @@ int main(int argc, char **argv) {
   wt_http_del(mhttp); /* waits for a scrape in progress */
   wt_metrics_del(metrics);
   wt_http_del(http); /* before the rotation state /cert-hashes.json reads */
-  wtc_rotate_del(g_rotate);
+  wt_rotate_del(g_rotate);
   g_rotate = NULL;
   wt_runtime_del(rt);
   wt_apps_module_del(apps);
