@@ -1,5 +1,5 @@
 /* test_app.c: the application router and the query-string helpers
- * (shards/wt_app.h). */
+ * (include/wtcast/wt_app.h, apps/wt_apps.h). */
 #include "check.h"
 
 #include "wt_app.h"
