@@ -58,26 +58,27 @@
 typedef struct wt_shard wt_shard;
 
 typedef struct wt_shard_config {
-  const char *listen;                  /* "ADDR:PORT" (wt_io_addr_parse syntax); required */
-  const char *cert_file, *key_file;    /* PEM; required */
-  const char *const *origins;          /* allowed Origins ... */
-  size_t n_origins;                    /* ... of this many; 0 = any */
-  uint32_t max_sessions_per_conn;      /* 0 = engine default */
-  uint32_t max_conns;                  /* 0 = engine default */
-  uint32_t max_conns_per_ip;           /* 0 = engine default (per shard) */
-  uint64_t handshake_timeout_ns;       /* 0 = engine default */
-  uint64_t idle_timeout_ns;            /* 0 = engine default */
-  uint64_t drain_timeout_ns;           /* graceful shutdown bound, default 5 s */
-  const wt_app_module *const *modules; /* the applications (wt_app.h) ... */
-  size_t n_modules;                    /* ... of this many (0: every CONNECT is 404) */
-  const char *keylog_file;             /* NULL = off (debugging: TLS secrets, SSLKEYLOGFILE) */
-  const char *tls_ciphers;             /* TLS 1.3 suites offered, wolfSSL names joined by ':'
-                                          (wt_engine_config.tls_ciphers); NULL = the default */
-  const char *qlog_dir;                /* NULL = off: DIR/<odcid hex>.sqlog per traced connection */
-  uint32_t qlog_sample;                /* trace 1 in N connections (0, 1 = all) */
-  uint32_t qlog_max_open;              /* traces open at once at most (default 256; more are
-                                          skipped and counted) */
-  int io_backend;                      /* WT_IO_BACKEND_* (default AUTO) */
+  const char *listen;               /* "ADDR:PORT" (wt_io_addr_parse syntax); required */
+  const char *cert_file, *key_file; /* PEM; required */
+  const char *const *origins;       /* allowed Origins ... */
+  size_t n_origins;                 /* ... of this many; 0 = any */
+  uint32_t max_sessions_per_conn;   /* 0 = engine default */
+  uint32_t max_conns;               /* 0 = engine default */
+  uint32_t max_conns_per_ip;        /* 0 = engine default (per shard) */
+  uint64_t handshake_timeout_ns;    /* 0 = engine default */
+  uint64_t idle_timeout_ns;         /* 0 = engine default */
+  uint64_t drain_timeout_ns;        /* graceful shutdown bound, default 5 s */
+  /* the applications (wt_app.h): n_modules of them (0: every CONNECT is 404) */
+  const wt_app_module *const *modules;
+  size_t n_modules;
+  const char *keylog_file; /* NULL = off (debugging: TLS secrets, SSLKEYLOGFILE) */
+  const char *tls_ciphers; /* TLS 1.3 suites offered, wolfSSL names joined by ':'
+                              (wt_engine_config.tls_ciphers); NULL = the default */
+  const char *qlog_dir;    /* NULL = off: DIR/<odcid hex>.sqlog per traced connection */
+  uint32_t qlog_sample;    /* trace 1 in N connections (0, 1 = all) */
+  uint32_t qlog_max_open;  /* traces open at once at most (default 256; more are
+                              skipped and counted) */
+  int io_backend;          /* WT_IO_BACKEND_* (default AUTO) */
   /* After a turn that handed events to the workers, poll the command rings
    * for up to this long before sleeping, so a quick answer (an echo, a
    * CONNECT decision) is picked up without a sleep and an eventfd wake-up
