@@ -3,6 +3,7 @@
 #define WT_LOG_MODULE "http"
 #include "wt_http.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "wt_error.h"
@@ -309,6 +311,64 @@ static uint16_t bound_port(int fd) {
   return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 }
 
+/* ------------------------------------------------------------------ the thread's name */
+
+#define HTTP_TASKS_MAX    256 /* threads of the process remembered at start */
+#define HTTP_NAME_WAIT_MS 200
+
+/* The thread ids of this process (at most max); returns how many. */
+static size_t http_tasks(long *ids, size_t max) {
+  size_t n = 0;
+  DIR *d = opendir("/proc/self/task");
+  if (!d) {
+    return 0;
+  }
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL && n < max) {
+    if (e->d_name[0] != '.') {
+      ids[n++] = strtol(e->d_name, NULL, 10);
+    }
+  }
+  closedir(d);
+  return n;
+}
+
+/* libmicrohttpd names its listener thread itself ("MHD-single"), from the
+ * new thread: wait (bounded) for a thread that was not among before[] to
+ * take such a name and give it ours (the kernel lets a process rename its
+ * own threads through /proc). Without a rename (a libmicrohttpd that names
+ * nothing) the thread keeps the name it inherited: ours, set around
+ * MHD_start_daemon. */
+static void http_name_thread(const char *name, const long *before, size_t n_before) {
+  for (int waited = 0; waited < HTTP_NAME_WAIT_MS; waited++) {
+    long now[HTTP_TASKS_MAX];
+    size_t n = http_tasks(now, HTTP_TASKS_MAX);
+    for (size_t i = 0; i < n; i++) {
+      size_t k = 0;
+      while (k < n_before && before[k] != now[i]) {
+        k++;
+      }
+      char path[64], comm[32] = "";
+      snprintf(path, sizeof(path), "/proc/self/task/%ld/comm", now[i]);
+      FILE *f = k == n_before ? fopen(path, "r+") : NULL;
+      if (!f) {
+        continue;
+      }
+      int mhd = fgets(comm, sizeof(comm), f) && strncmp(comm, "MHD", 3) == 0;
+      if (mhd) {
+        rewind(f);
+        fputs(name, f);
+      }
+      fclose(f);
+      if (mhd) {
+        return;
+      }
+    }
+    struct timespec ms = {0, 1000000};
+    nanosleep(&ms, NULL);
+  }
+}
+
 int wt_http_new(wt_http **out, const wt_http_config *cfg, char *why, size_t cap) {
   if (why && cap) {
     why[0] = '\0';
@@ -350,6 +410,8 @@ int wt_http_new(wt_http **out, const wt_http_config *cfg, char *why, size_t cap)
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &old);
+  long before[HTTP_TASKS_MAX];
+  size_t n_before = cfg->thread_name ? http_tasks(before, HTTP_TASKS_MAX) : 0;
   char old_name[16] = "";
   int renamed = cfg->thread_name &&
                 pthread_getname_np(pthread_self(), old_name, sizeof(old_name)) == 0 &&
@@ -363,6 +425,9 @@ int wt_http_new(wt_http **out, const wt_http_config *cfg, char *why, size_t cap)
                           MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)h, MHD_OPTION_END);
   if (renamed) {
     pthread_setname_np(pthread_self(), old_name);
+  }
+  if (h->d && cfg->thread_name && n_before < HTTP_TASKS_MAX) {
+    http_name_thread(cfg->thread_name, before, n_before);
   }
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (!h->d) {
