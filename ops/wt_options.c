@@ -159,7 +159,7 @@ const wt_option wt_options_table[] = {
      .type = WT_OPT_UINT,
      AT(cert_rotate_s),
      .min = 1,
-     .max = WT_OPTIONS_CERT_ROTATE_MAX_S,
+     .max = WT_ROTATE_MAX_S,
      .scale = 1,
      .def_note = "off",
      .example = "259200",
@@ -283,9 +283,9 @@ const wt_option wt_options_table[] = {
      .key = "workers",
      .arg = "N",
      .type = WT_OPT_UINT,
-     AT(rt.workers),
+     AT(rt.shards),
      .min = 1,
-     .max = WT_RUNTIME_MAX_WORKERS,
+     .max = WT_RUNTIME_MAX_SHARDS,
      .scale = 1,
      .def_note = "online CPUs",
      .example = "4",
@@ -297,7 +297,7 @@ const wt_option wt_options_table[] = {
      .type = WT_OPT_FUNC,
      AT(rt.app_workers),
      .min = 0,
-     .max = WT_RUNTIME_MAX_WORKERS,
+     .max = WT_RUNTIME_MAX_APP_WORKERS,
      .parse = parse_app_workers,
      .def = "0",
      .help = "application worker threads (0: as many as shards); 'inline' runs the applications "
@@ -382,7 +382,7 @@ const wt_option wt_options_table[] = {
      .key = "source_max_bytes",
      .arg = "N",
      .type = WT_OPT_UINT,
-     AT(rt.shard.apps.source_max_bytes),
+     AT(apps.source_max_bytes),
      .min = 1,
      .max = UINT64_MAX / 2,
      .scale = 1,
@@ -393,7 +393,7 @@ const wt_option wt_options_table[] = {
      .key = "echo_max_pending",
      .arg = "N",
      .type = WT_OPT_UINT,
-     AT(rt.shard.apps.echo_max_pending),
+     AT(apps.echo_max_pending),
      .min = 1024,
      .max = (uint64_t)1 << 40,
      .scale = 1,
@@ -404,7 +404,7 @@ const wt_option wt_options_table[] = {
      .key = "relay_lag_max",
      .arg = "N",
      .type = WT_OPT_UINT,
-     AT(rt.shard.apps.relay_lag_max),
+     AT(apps.relay_lag_max),
      .min = 1024,
      .max = (uint64_t)1 << 40,
      .scale = 1,
@@ -415,7 +415,7 @@ const wt_option wt_options_table[] = {
      .key = "relay_group_max",
      .arg = "N",
      .type = WT_OPT_UINT,
-     AT(rt.shard.apps.relay_group_max),
+     AT(apps.relay_group_max),
      .min = 0,
      .max = (uint64_t)1 << 40,
      .scale = 1,
@@ -426,7 +426,7 @@ const wt_option wt_options_table[] = {
      .key = "relay_max_channels",
      .arg = "N",
      .type = WT_OPT_UINT,
-     AT(rt.shard.apps.relay_max_channels),
+     AT(apps.relay_max_channels),
      .min = 1,
      .max = 1000000,
      .scale = 1,
@@ -437,7 +437,7 @@ const wt_option wt_options_table[] = {
      .key = "relay_max_subscribers",
      .arg = "N",
      .type = WT_OPT_UINT,
-     AT(rt.shard.apps.relay_max_subscribers),
+     AT(apps.relay_max_subscribers),
      .min = 1,
      .max = 10000000,
      .scale = 1,
@@ -539,6 +539,7 @@ const size_t wt_options_count = sizeof(wt_options_table) / sizeof(wt_options_tab
 void wt_options_init(wt_options *o) {
   memset(o, 0, sizeof(*o));
   wt_runtime_config_default(&o->rt);
+  wt_apps_config_default(&o->apps);
   o->log_level = wt_log_get_level();
   o->log_format = wt_log_get_format();
 }

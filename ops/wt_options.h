@@ -33,14 +33,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "wt_apps.h"
+#include "wt_rotate.h"
 #include "wt_runtime.h"
-
-/* --cert-rotate's largest period, seconds (the rotation's own limit). */
-#define WT_OPTIONS_CERT_ROTATE_MAX_S (6u * 86400u)
 
 /* Where the options land. */
 typedef struct wt_options {
   wt_runtime_config rt;       /* the runtime's settings; rt.shard.engine the engine's */
+  wt_apps_config apps;        /* the built-in applications' settings (apps/wt_apps.h) */
   const char *http_listen;    /* --http ADDR:PORT; NULL = off */
   const char *metrics_listen; /* --metrics ADDR:PORT; NULL = off */
   const char *secret_file;    /* --key-file; NULL = a random secret */

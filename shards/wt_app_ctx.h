@@ -22,6 +22,7 @@
 
 #include "wt_app.h"
 #include "wt_link.h"
+#include "wt_timer.h"
 
 #define WT_APP_STREAM_CREDIT_DEFAULT     (1u << 20)
 #define WT_APP_STREAM_CREDIT_MAX_DEFAULT (8u << 20)

@@ -27,15 +27,17 @@
 #include "wt_error.h"
 #include "wt_fwd.h"
 #include "wt_log.h"
+#include "wt_modules.h"
 #include "wt_steer.h"
-#include "wt_worker.h"
+#include "wt_app_worker.h"
 
 #define RT_SNAPSHOT_WAIT_MS 2000
 #define RT_LINK_CAPACITY    4096 /* messages per direction per (shard, worker) link */
 
 enum { RT_WAIT, RT_GO, RT_ABORT };
 
-typedef struct rt_worker {
+/* A shard's thread (wt_shard.h). */
+typedef struct rt_shard_thread {
   wt_runtime *rt;
   uint32_t id;
   int cpu; /* -1 = not pinned */
@@ -45,25 +47,25 @@ typedef struct rt_worker {
   int rv;            /* wt_shard_new, then wt_shard_run */
   _Atomic int done;  /* the loop has returned */
   uint64_t last_seq; /* snapshot requests answered so far (main thread) */
-  wt_stats_snapshot last;
-} rt_worker;
+  wt_snapshot last;
+} rt_shard_thread;
 
-/* An application worker thread (wt_worker.h). */
-typedef struct rt_app {
+/* An application worker thread (wt_app_worker.h). */
+typedef struct rt_app_thread {
   wt_runtime *rt;
   uint32_t id;
   pthread_t thread;
   int started;
-  wt_worker *wk;
+  wt_app_worker *wk;
   int rv;
-} rt_app;
+} rt_app_thread;
 
 struct wt_runtime {
   wt_runtime_config cfg;
-  uint32_t n;
-  rt_worker *w;
+  uint32_t n; /* shards */
+  rt_shard_thread *shards;
   uint32_t m; /* application workers */
-  rt_app *a;
+  rt_app_thread *apps;
   wt_waker *swk;   /* [n] shard wakers */
   wt_waker *awk;   /* [m] worker wakers */
   wt_link **links; /* [n * m]: shard i, worker j at i * m + j */
@@ -100,9 +102,12 @@ struct wt_runtime {
   pthread_cond_t ccv;
   uint64_t creq, cdone;
   int cclosed; /* wt_runtime_run has returned (or never will serve) */
-  wt_stats_snapshot *cper;
-  wt_stats_snapshot capps;
-  int *backend; /* [n] each shard's datapath backend, fixed once it started */
+  wt_snapshot *cper;
+  wt_snapshot capps;
+  int *backend;
+  /* the modules' counter names, one module after the other */
+  const char *counter_names[WT_APP_MAX_COUNTERS];
+  size_t n_counter_names; /* [n] each shard's datapath backend, fixed once it started */
 };
 
 void wt_runtime_config_default(wt_runtime_config *c) {
@@ -216,16 +221,16 @@ static void rt_unlock(wt_runtime *rt) {
 
 /* ------------------------------------------------------------------ shard threads */
 
-static void rt_pin(rt_worker *w) {
-  if (w->cpu < 0) {
+static void rt_pin(rt_shard_thread *st) {
+  if (st->cpu < 0) {
     return;
   }
   cpu_set_t set;
   CPU_ZERO(&set);
-  CPU_SET(w->cpu, &set);
+  CPU_SET(st->cpu, &set);
   int e = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
   if (e != 0) {
-    WT_LOG_WARN("shard %u: cannot pin to CPU %d: %s", w->id, w->cpu, strerror(e));
+    WT_LOG_WARN("shard %u: cannot pin to CPU %d: %s", st->id, st->cpu, strerror(e));
   }
 }
 
@@ -238,28 +243,27 @@ static void rt_notify(wt_runtime *rt) {
 
 static int rt_started_shards(wt_runtime *rt) {
   int k = 0;
-  for (uint32_t i = 0; rt->w && i < rt->n; i++) {
-    k += rt->w[i].started;
+  for (uint32_t i = 0; rt->shards && i < rt->n; i++) {
+    k += rt->shards[i].started;
   }
   return k;
 }
 
 /* Worker j's configuration (its links: column j). row: n entries. */
-static void rt_worker_config(wt_runtime *rt, uint32_t j, wt_link **row, wt_worker_config *c) {
+static void rt_app_worker_config(wt_runtime *rt, uint32_t j, wt_link **row,
+                                 wt_app_worker_config *c) {
   for (uint32_t i = 0; i < rt->n; i++) {
     row[i] = rt->links[(size_t)i * rt->m + j];
   }
-  *c = (wt_worker_config){.id = j,
-                          .n_workers = rt->m,
-                          .n_shards = rt->n,
-                          .links = row,
-                          .waker = rt->cfg.inline_apps ? &rt->swk[j] : &rt->awk[j],
-                          .builtin_apps = rt->cfg.shard.builtin_apps,
-                          .routes = rt->cfg.shard.routes,
-                          .routes_arg = rt->cfg.shard.routes_arg,
-                          .apps = rt->cfg.shard.apps,
-                          .stream_credit = rt->cfg.stream_send_window,
-                          .stream_credit_max = rt->cfg.stream_send_window_max};
+  *c = (wt_app_worker_config){.id = j,
+                              .n_workers = rt->m,
+                              .n_shards = rt->n,
+                              .links = row,
+                              .waker = rt->cfg.inline_apps ? &rt->swk[j] : &rt->awk[j],
+                              .modules = rt->cfg.shard.modules,
+                              .n_modules = rt->cfg.shard.n_modules,
+                              .stream_credit = rt->cfg.stream_send_window,
+                              .stream_credit_max = rt->cfg.stream_send_window_max};
 }
 
 /* Inline apps: worker j on shard j's thread (its pool and timers are this
@@ -269,37 +273,45 @@ static int rt_inline_worker(wt_runtime *rt, uint32_t j) {
   if (!row) {
     return WT_ERR_NOMEM;
   }
-  wt_worker_config c;
-  rt_worker_config(rt, j, row, &c);
-  int rv = wt_worker_new(&rt->a[j].wk, &c);
+  wt_app_worker_config c;
+  rt_app_worker_config(rt, j, row, &c);
+  int rv = wt_app_worker_new(&rt->apps[j].wk, &c);
   free(row);
   return rv;
 }
 
-static void *rt_thread(void *arg) {
-  rt_worker *w = arg;
-  wt_runtime *rt = w->rt;
-  rt_pin(w);
+/* A thread's name (ps -T, top -H, perf, gdb): PREFIX-N. */
+static void rt_name_thread(const char *prefix, uint32_t id) {
+  char name[16]; /* the kernel's limit, with the NUL */
+  snprintf(name, sizeof(name), "%s-%u", prefix, id);
+  pthread_setname_np(pthread_self(), name);
+}
+
+static void *rt_shard_main(void *arg) {
+  rt_shard_thread *st = arg;
+  wt_runtime *rt = st->rt;
+  rt_name_thread("wt-shard", st->id);
+  rt_pin(st);
   wt_shard_config c = rt->cfg.shard;
-  c.shard_id = w->id;
+  c.shard_id = st->id;
   c.n_shards = rt->n;
   c.reuseport = rt->n > 1;
   c.static_secret = rt->secret;
   c.fwd = rt->fwd;
   c.controlled = 1;
   c.notify_fd = rt->notify_fd;
-  c.links = &rt->links[(size_t)w->id * rt->m];
-  c.n_workers = rt->m;
-  c.waker = &rt->swk[w->id];
-  if (w->id > 0) {
+  c.links = &rt->links[(size_t)st->id * rt->m];
+  c.n_app_workers = rt->m;
+  c.waker = &rt->swk[st->id];
+  if (st->id > 0) {
     c.listen = rt->listen0;
   }
   c.inline_apps = rt->cfg.inline_apps;
-  w->rv = wt_shard_new(&w->sh, &c);
-  if (w->rv == 0 && rt->cfg.inline_apps) {
-    w->rv = rt_inline_worker(rt, w->id);
-    if (w->rv == 0) {
-      wt_shard_set_worker(w->sh, rt->a[w->id].wk);
+  st->rv = wt_shard_new(&st->sh, &c);
+  if (st->rv == 0 && rt->cfg.inline_apps) {
+    st->rv = rt_inline_worker(rt, st->id);
+    if (st->rv == 0) {
+      wt_shard_set_app_worker(st->sh, rt->apps[st->id].wk);
     }
   }
   pthread_mutex_lock(&rt->mu);
@@ -310,28 +322,28 @@ static void *rt_thread(void *arg) {
   }
   int go = rt->phase == RT_GO;
   pthread_mutex_unlock(&rt->mu);
-  if (go && w->rv == 0) {
-    w->rv = wt_shard_run(w->sh);
+  if (go && st->rv == 0) {
+    st->rv = wt_shard_run(st->sh);
   }
-  atomic_store_explicit(&w->done, 1, memory_order_release);
+  atomic_store_explicit(&st->done, 1, memory_order_release);
   rt_notify(rt);
   if (go) {
     /* nobody touches the forwarding rings after this: free our buffers */
     pthread_barrier_wait(&rt->end);
   }
   /* the workers hear every close; the engine releases their buffers */
-  wt_shard_detach(w->sh);
+  wt_shard_detach(st->sh);
   pthread_mutex_lock(&rt->mu);
   rt->n_detached++;
   pthread_cond_broadcast(&rt->cv);
-  wt_worker *wk = rt->cfg.inline_apps ? rt->a[w->id].wk : NULL;
+  wt_app_worker *wk = rt->cfg.inline_apps ? rt->apps[st->id].wk : NULL;
   if (wk) {
     /* our worker hears the closes of every shard: once all have detached */
     while (rt->n_detached < rt_started_shards(rt)) {
       pthread_cond_wait(&rt->cv, &rt->mu);
     }
     pthread_mutex_unlock(&rt->mu);
-    wt_worker_finish(wk);
+    wt_app_worker_finish(wk);
     pthread_mutex_lock(&rt->mu);
     rt->apps_done++;
     pthread_cond_broadcast(&rt->cv);
@@ -341,22 +353,23 @@ static void *rt_thread(void *arg) {
   }
   pthread_mutex_unlock(&rt->mu);
   if (wk) {
-    wt_worker_del(wk);
-    rt->a[w->id].wk = NULL;
+    wt_app_worker_del(wk);
+    rt->apps[st->id].wk = NULL;
   }
-  wt_shard_del(w->sh);
-  w->sh = NULL;
+  wt_shard_del(st->sh);
+  st->sh = NULL;
   return NULL;
 }
 
-static void *rt_app_thread(void *arg) {
-  rt_app *a = arg;
+static void *rt_app_main(void *arg) {
+  rt_app_thread *a = arg;
   wt_runtime *rt = a->rt;
-  wt_worker_config c;
+  rt_name_thread("wt-app", a->id);
+  wt_app_worker_config c;
   wt_link **row = calloc(rt->n, sizeof(*row));
   if (row) {
-    rt_worker_config(rt, a->id, row, &c);
-    a->rv = wt_worker_new(&a->wk, &c);
+    rt_app_worker_config(rt, a->id, row, &c);
+    a->rv = wt_app_worker_new(&a->wk, &c);
   } else {
     a->rv = WT_ERR_NOMEM;
   }
@@ -370,7 +383,7 @@ static void *rt_app_thread(void *arg) {
   int go = rt->phase == RT_GO;
   pthread_mutex_unlock(&rt->mu);
   if (go && a->rv == 0) {
-    wt_worker_run(a->wk);
+    wt_app_worker_run(a->wk);
   }
   pthread_mutex_lock(&rt->mu);
   rt->apps_done++;
@@ -379,7 +392,7 @@ static void *rt_app_thread(void *arg) {
     pthread_cond_wait(&rt->cv, &rt->mu);
   }
   pthread_mutex_unlock(&rt->mu);
-  wt_worker_del(a->wk);
+  wt_app_worker_del(a->wk);
   a->wk = NULL;
   return NULL;
 }
@@ -392,19 +405,19 @@ static void rt_shutdown_apps(wt_runtime *rt) {
     return;
   }
   int shards = rt_started_shards(rt), apps = 0;
-  for (uint32_t j = 0; rt->a && j < rt->m; j++) {
+  for (uint32_t j = 0; rt->apps && j < rt->m; j++) {
     /* inline: a started shard whose worker exists finishes it itself */
-    apps +=
-        rt->cfg.inline_apps ? (rt->w && rt->w[j].started && rt->a[j].wk != NULL) : rt->a[j].started;
+    apps += rt->cfg.inline_apps ? (rt->shards && rt->shards[j].started && rt->apps[j].wk != NULL)
+                                : rt->apps[j].started;
   }
   pthread_mutex_lock(&rt->mu);
   while (rt->n_detached < shards) {
     pthread_cond_wait(&rt->cv, &rt->mu);
   }
   pthread_mutex_unlock(&rt->mu);
-  for (uint32_t j = 0; rt->a && j < rt->m && !rt->cfg.inline_apps; j++) {
-    if (rt->a[j].wk) {
-      wt_worker_stop(rt->a[j].wk);
+  for (uint32_t j = 0; rt->apps && j < rt->m && !rt->cfg.inline_apps; j++) {
+    if (rt->apps[j].wk) {
+      wt_app_worker_stop(rt->apps[j].wk);
     }
   }
   pthread_mutex_lock(&rt->mu);
@@ -439,25 +452,25 @@ static int rt_cpus(int *cpus, int max) {
 
 /* Start worker i and wait until its shard is created (or failed). */
 static int rt_start_one(wt_runtime *rt, uint32_t i, char *why, size_t cap) {
-  rt_worker *w = &rt->w[i];
-  int e = pthread_create(&w->thread, NULL, rt_thread, w);
+  rt_shard_thread *st = &rt->shards[i];
+  int e = pthread_create(&st->thread, NULL, rt_shard_main, st);
   if (e != 0) {
     why_set(why, cap, "cannot start shard thread %u: %s", i, strerror(e));
     return WT_ERR_IO;
   }
-  w->started = 1;
+  st->started = 1;
   pthread_mutex_lock(&rt->mu);
   while (rt->reported < (int)i + 1) {
     pthread_cond_wait(&rt->cv, &rt->mu);
   }
   pthread_mutex_unlock(&rt->mu);
-  if (w->rv < 0) {
-    why_set(why, cap, "shard %u cannot start (%s): see the log above", i, wt_err_str(w->rv));
-    return w->rv;
+  if (st->rv < 0) {
+    why_set(why, cap, "shard %u cannot start (%s): see the log above", i, wt_err_str(st->rv));
+    return st->rv;
   }
-  rt->backend[i] = wt_shard_io_backend(w->sh);
+  rt->backend[i] = wt_shard_io_backend(st->sh);
   if (i == 0) {
-    rt->local = *wt_shard_local(w->sh);
+    rt->local = *wt_shard_local(st->sh);
     wt_io_addr_format(&rt->local, rt->listen0, sizeof(rt->listen0));
   }
   return 0;
@@ -472,16 +485,16 @@ static void rt_release(wt_runtime *rt, int phase) {
 
 static void rt_join(wt_runtime *rt) {
   rt_shutdown_apps(rt);
-  for (uint32_t i = 0; rt->w && i < rt->n; i++) {
-    if (rt->w[i].started) {
-      pthread_join(rt->w[i].thread, NULL);
-      rt->w[i].started = 0;
+  for (uint32_t i = 0; rt->shards && i < rt->n; i++) {
+    if (rt->shards[i].started) {
+      pthread_join(rt->shards[i].thread, NULL);
+      rt->shards[i].started = 0;
     }
   }
-  for (uint32_t j = 0; rt->a && j < rt->m; j++) {
-    if (rt->a[j].started) {
-      pthread_join(rt->a[j].thread, NULL);
-      rt->a[j].started = 0;
+  for (uint32_t j = 0; rt->apps && j < rt->m; j++) {
+    if (rt->apps[j].started) {
+      pthread_join(rt->apps[j].thread, NULL);
+      rt->apps[j].started = 0;
     }
   }
 }
@@ -508,12 +521,12 @@ static int rt_signals(wt_runtime *rt, char *why, size_t cap) {
   return 0;
 }
 
-static uint32_t rt_default_workers(void) {
+static uint32_t rt_default_shards(void) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   if (n < 1) {
     n = 1;
   }
-  return n > WT_RUNTIME_MAX_WORKERS ? WT_RUNTIME_MAX_WORKERS : (uint32_t)n;
+  return n > WT_RUNTIME_MAX_SHARDS ? WT_RUNTIME_MAX_SHARDS : (uint32_t)n;
 }
 
 /* Everything before the threads: secret, workers, mesh, guard, signals. */
@@ -525,21 +538,21 @@ static int rt_prepare(wt_runtime *rt, char *why, size_t cap) {
     why_set(why, cap, "getrandom: %s", strerror(errno));
     return WT_ERR_IO;
   }
-  rt->w = calloc(rt->n, sizeof(*rt->w));
+  rt->shards = calloc(rt->n, sizeof(*rt->shards));
   rt->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   rt->req_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   rt->cper = calloc(rt->n, sizeof(*rt->cper));
   rt->backend = calloc(rt->n, sizeof(*rt->backend));
-  if (!rt->w || rt->notify_fd < 0 || rt->req_fd < 0 || !rt->cper || !rt->backend) {
+  if (!rt->shards || rt->notify_fd < 0 || rt->req_fd < 0 || !rt->cper || !rt->backend) {
     why_set(why, cap, "out of memory or eventfd failed");
     return WT_ERR_NOMEM;
   }
   rt->m = rt->cfg.inline_apps ? rt->n : rt->cfg.app_workers ? rt->cfg.app_workers : rt->n;
-  rt->a = calloc(rt->m, sizeof(*rt->a));
+  rt->apps = calloc(rt->m, sizeof(*rt->apps));
   rt->swk = calloc(rt->n, sizeof(*rt->swk));
   rt->awk = calloc(rt->m, sizeof(*rt->awk));
   rt->links = calloc((size_t)rt->n * rt->m, sizeof(*rt->links));
-  if (!rt->a || !rt->swk || !rt->awk || !rt->links) {
+  if (!rt->apps || !rt->swk || !rt->awk || !rt->links) {
     why_set(why, cap, "out of memory");
     return WT_ERR_NOMEM;
   }
@@ -563,8 +576,8 @@ static int rt_prepare(wt_runtime *rt, char *why, size_t cap) {
     }
   }
   for (uint32_t j = 0; j < rt->m; j++) {
-    rt->a[j].rt = rt;
-    rt->a[j].id = j;
+    rt->apps[j].rt = rt;
+    rt->apps[j].id = j;
   }
   if (rt->n > 1 && (rv = wt_fwd_new(&rt->fwd, rt->n, 0)) < 0) {
     why_set(why, cap, "cannot create the forwarding rings: %s", wt_err_str(rv));
@@ -573,9 +586,9 @@ static int rt_prepare(wt_runtime *rt, char *why, size_t cap) {
   int cpus[CPU_SETSIZE];
   int ncpu = rt->cfg.pin ? rt_cpus(cpus, CPU_SETSIZE) : 0;
   for (uint32_t i = 0; i < rt->n; i++) {
-    rt->w[i].rt = rt;
-    rt->w[i].id = i;
-    rt->w[i].cpu = ncpu > 0 ? cpus[i % (uint32_t)ncpu] : -1;
+    rt->shards[i].rt = rt;
+    rt->shards[i].id = i;
+    rt->shards[i].cpu = ncpu > 0 ? cpus[i % (uint32_t)ncpu] : -1;
   }
   wt_io_addr want;
   if (wt_io_addr_parse(rt->cfg.shard.listen, &want) < 0) {
@@ -610,11 +623,11 @@ static int rt_start(wt_runtime *rt, char *why, size_t cap) {
     return rv;
   }
   for (uint32_t i = 0; rt->fwd && i < rt->n; i++) {
-    wt_fwd_set_wake_fd(rt->fwd, i, wt_shard_wake_fd(rt->w[i].sh));
+    wt_fwd_set_wake_fd(rt->fwd, i, wt_shard_wake_fd(rt->shards[i].sh));
   }
   for (uint32_t j = 0; j < rt->m && !rt->cfg.inline_apps; j++) {
-    rt_app *a = &rt->a[j];
-    int e = pthread_create(&a->thread, NULL, rt_app_thread, a);
+    rt_app_thread *a = &rt->apps[j];
+    int e = pthread_create(&a->thread, NULL, rt_app_main, a);
     if (e != 0) {
       why_set(why, cap, "cannot start application worker %u: %s", j, strerror(e));
       return WT_ERR_IO;
@@ -631,7 +644,7 @@ static int rt_start(wt_runtime *rt, char *why, size_t cap) {
     }
   }
   if (rt->n > 1 && rt->cfg.steering) {
-    rt->steering = wt_steer_attach(wt_shard_socket(rt->w[0].sh), rt->n) == 0;
+    rt->steering = wt_steer_attach(wt_shard_socket(rt->shards[0].sh), rt->n) == 0;
   }
   if (rt->cfg.inline_apps) {
     WT_LOG_INFO("%u shard(s), applications inline on the shard threads", rt->n);
@@ -694,17 +707,32 @@ static void rt_free(wt_runtime *rt) {
   free(rt->links);
   free(rt->swk);
   free(rt->awk);
-  free(rt->a);
+  free(rt->apps);
   pthread_mutex_destroy(&rt->mu);
   pthread_cond_destroy(&rt->cv);
-  free(rt->w);
+  free(rt->shards);
   free(rt);
+}
+
+/* The modules' counter names, flattened (wt_runtime_counter_names). */
+static int rt_counter_names(wt_runtime *rt) {
+  const wt_shard_config *c = &rt->cfg.shard;
+  int rv = wt_modules_check(c->modules, c->n_modules);
+  if (rv < 0) {
+    return rv;
+  }
+  for (size_t i = 0; i < c->n_modules; i++) {
+    for (size_t k = 0; k < c->modules[i]->n_counters; k++) {
+      rt->counter_names[rt->n_counter_names++] = c->modules[i]->counter_names[k];
+    }
+  }
+  return 0;
 }
 
 int wt_runtime_new(wt_runtime **out, const wt_runtime_config *cfg, char *why, size_t cap) {
   why_set(why, cap, "%s", "");
-  if (!out || !cfg || !cfg->shard.listen || cfg->workers > WT_RUNTIME_MAX_WORKERS ||
-      cfg->app_workers > WT_RUNTIME_MAX_WORKERS) {
+  if (!out || !cfg || !cfg->shard.listen || cfg->shards > WT_RUNTIME_MAX_SHARDS ||
+      cfg->app_workers > WT_RUNTIME_MAX_APP_WORKERS) {
     why_set(why, cap, "bad configuration");
     return WT_ERR_INVAL;
   }
@@ -714,7 +742,13 @@ int wt_runtime_new(wt_runtime **out, const wt_runtime_config *cfg, char *why, si
     return WT_ERR_NOMEM;
   }
   rt->cfg = *cfg;
-  rt->n = cfg->workers ? cfg->workers : rt_default_workers();
+  rt->n = cfg->shards ? cfg->shards : rt_default_shards();
+  if (rt_counter_names(rt) < 0) {
+    why_set(why, cap, "bad application modules (at most %d, with %d counters together)",
+            WT_APP_MAX_MODULES, WT_APP_MAX_COUNTERS);
+    free(rt);
+    return WT_ERR_INVAL;
+  }
   rt->notify_fd = rt->sigfd = rt->lock_fd = rt->req_fd = -1;
   pthread_mutex_init(&rt->mu, NULL);
   pthread_cond_init(&rt->cv, NULL);
@@ -739,7 +773,17 @@ const wt_io_addr *wt_runtime_local(const wt_runtime *rt) {
   return &rt->local;
 }
 
-uint32_t wt_runtime_workers(const wt_runtime *rt) {
+const wt_app_module *const *wt_runtime_modules(const wt_runtime *rt, size_t *n) {
+  *n = rt->cfg.shard.n_modules;
+  return rt->cfg.shard.modules;
+}
+
+const char *const *wt_runtime_counter_names(const wt_runtime *rt, size_t *n) {
+  *n = rt->n_counter_names;
+  return rt->counter_names;
+}
+
+uint32_t wt_runtime_shards(const wt_runtime *rt) {
   return rt->n;
 }
 
@@ -749,13 +793,13 @@ int wt_runtime_steering(const wt_runtime *rt) {
 
 /* ------------------------------------------------------------------ running */
 
-static int rt_is_done(const rt_worker *w) {
-  return atomic_load_explicit(&w->done, memory_order_acquire);
+static int rt_is_done(const rt_shard_thread *st) {
+  return atomic_load_explicit(&st->done, memory_order_acquire);
 }
 
 static void rt_post_all(wt_runtime *rt, int cmd, uint64_t seq) {
   for (uint32_t i = 0; i < rt->n; i++) {
-    if (!rt_is_done(&rt->w[i]) && wt_shard_post(rt->w[i].sh, cmd, seq) < 0) {
+    if (!rt_is_done(&rt->shards[i]) && wt_shard_post(rt->shards[i].sh, cmd, seq) < 0) {
       WT_LOG_WARN("shard %u: command ring full, command %d dropped", i, cmd);
     }
   }
@@ -775,12 +819,12 @@ static unsigned rt_collect(wt_runtime *rt, uint64_t seq) {
   for (;;) {
     unsigned missing = 0;
     for (uint32_t i = 0; i < rt->n; i++) {
-      rt_worker *w = &rt->w[i];
-      if (w->last_seq >= seq || rt_is_done(w)) {
+      rt_shard_thread *st = &rt->shards[i];
+      if (st->last_seq >= seq || rt_is_done(st)) {
         continue;
       }
-      if (wt_shard_read_snapshot(w->sh, seq, &w->last)) {
-        w->last_seq = seq;
+      if (wt_shard_read_snapshot(st->sh, seq, &st->last)) {
+        st->last_seq = seq;
       } else {
         missing++;
       }
@@ -796,29 +840,28 @@ static unsigned rt_collect(wt_runtime *rt, uint64_t seq) {
 }
 
 /* The application workers' counters (process-wide: added to shard 0's). */
-static void rt_add_app_counters(wt_runtime *rt, wt_stats_snapshot *s) {
-  uint64_t seq[WT_RUNTIME_MAX_WORKERS] = {0};
+static void rt_add_app_counters(wt_runtime *rt, wt_snapshot *s) {
+  uint64_t seq[WT_RUNTIME_MAX_APP_WORKERS] = {0};
   for (uint32_t j = 0; j < rt->m; j++) {
-    if (rt->a[j].wk) {
-      seq[j] = wt_worker_request_counters(rt->a[j].wk);
+    if (rt->apps[j].wk) {
+      seq[j] = wt_app_worker_request_counters(rt->apps[j].wk);
     }
   }
   for (uint32_t j = 0; j < rt->m; j++) {
-    if (!rt->a[j].wk) {
+    if (!rt->apps[j].wk) {
       continue;
     }
-    wt_apps_counters c;
+    uint64_t c[WT_APP_MAX_COUNTERS];
     wt_app_ctx_stats st;
     for (int waited = 0;; waited += 5) {
-      if (wt_worker_read_counters(rt->a[j].wk, seq[j], &c, &st) || waited >= RT_SNAPSHOT_WAIT_MS) {
+      if (wt_app_worker_read_counters(rt->apps[j].wk, seq[j], c, &st) ||
+          waited >= RT_SNAPSHOT_WAIT_MS) {
         break;
       }
       poll(NULL, 0, 5);
     }
-    uint64_t *d = (uint64_t *)&s->apps;
-    const uint64_t *x = (const uint64_t *)&c;
-    for (size_t k = 0; k < sizeof(c) / sizeof(uint64_t); k++) {
-      d[k] += x[k];
+    for (size_t k = 0; k < WT_APP_MAX_COUNTERS; k++) {
+      s->app_counters[k] += c[k];
     }
     s->app.refused += st.refused;
     s->app.alloc_failed += st.alloc_failed;
@@ -836,46 +879,19 @@ static void rt_report(wt_runtime *rt) {
     WT_LOG_WARN("stats: %u shard(s) did not answer in time: their previous counters are shown",
                 missing);
   }
-  wt_stats_snapshot *per = calloc(rt->n, sizeof(*per));
-  size_t cap = WT_STATS_JSON_SHARDS_MAX(rt->n);
-  char *line = malloc(cap);
-  if (!per || !line) {
+  wt_snapshot *per = calloc(rt->n, sizeof(*per));
+  if (!per) {
     WT_LOG_ERROR("stats: out of memory");
-    free(per);
-    free(line);
     return;
   }
   for (uint32_t i = 0; i < rt->n; i++) {
-    per[i] = rt->w[i].last;
+    per[i] = rt->shards[i].last;
   }
   rt_add_app_counters(rt, &per[0]);
-  int n = wt_stats_format_json_shards(per, rt->n, rt->steering, line, cap - 1);
-  if (n > 0 && line[n - 1] == '}') {
-    /* the relay's channels, inside the same object */
-    static const char key[] = ",\"relay\":";
-    size_t room = cap - 1 - (size_t)n;
-    if (room > sizeof(key) + 16) {
-      memcpy(line + n - 1, key, sizeof(key) - 1);
-      int r = wt_relay_stats_json(line + n - 1 + sizeof(key) - 1, room - sizeof(key) - 2);
-      if (r >= 0) {
-        n = n - 1 + (int)(sizeof(key) - 1) + r;
-        line[n++] = '}';
-      } else {
-        memcpy(line + n - 1, ",\"relay\":null}", 15);
-        n = n - 1 + 15;
-      }
-    }
-  }
-  if (n < 0) {
-    WT_LOG_ERROR("stats: %s", wt_err_str(n));
-  } else {
-    FILE *f = rt->cfg.stats_out ? rt->cfg.stats_out : stdout;
-    line[n] = '\n';
-    fwrite(line, 1, (size_t)n + 1, f);
-    fflush(f);
+  if (rt->cfg.report) {
+    rt->cfg.report(rt->cfg.report_arg, rt, per, rt->n);
   }
   free(per);
-  free(line);
 }
 
 /* ------------------------------------------------------------------ systemd, reload, collect */
@@ -923,10 +939,10 @@ static void rt_reload(wt_runtime *rt) {
     ok = failed = missing = 0;
     for (uint32_t i = 0; i < rt->n; i++) {
       int rv = 0;
-      if (rt_is_done(&rt->w[i])) {
+      if (rt_is_done(&rt->shards[i])) {
         continue;
       }
-      if (!wt_shard_read_reload(rt->w[i].sh, seq, &rv)) {
+      if (!wt_shard_read_reload(rt->shards[i].sh, seq, &rv)) {
         missing++;
       } else if (rv == 0) {
         ok++;
@@ -976,12 +992,12 @@ static void rt_serve_collect(wt_runtime *rt) {
                    "shown",
                    missing);
   }
-  wt_stats_snapshot apps;
+  wt_snapshot apps;
   memset(&apps, 0, sizeof(apps));
   rt_add_app_counters(rt, &apps);
   pthread_mutex_lock(&rt->cmu);
   for (uint32_t i = 0; i < rt->n; i++) {
-    rt->cper[i] = rt->w[i].last;
+    rt->cper[i] = rt->shards[i].last;
   }
   rt->capps = apps;
   rt->cdone = want;
@@ -996,8 +1012,8 @@ static void rt_close_collect(wt_runtime *rt) {
   pthread_mutex_unlock(&rt->cmu);
 }
 
-int wt_runtime_collect(wt_runtime *rt, wt_stats_snapshot *per, uint32_t cap,
-                       wt_stats_snapshot *apps, int timeout_ms) {
+int wt_runtime_collect(wt_runtime *rt, wt_snapshot *per, uint32_t cap, wt_snapshot *apps,
+                       int timeout_ms) {
   if (!rt || !per || cap == 0 || timeout_ms < 0) {
     return WT_ERR_INVAL;
   }
@@ -1077,13 +1093,13 @@ static void rt_on_signals(wt_runtime *rt) {
 static uint32_t rt_check_done(wt_runtime *rt) {
   uint32_t done = 0;
   for (uint32_t i = 0; i < rt->n; i++) {
-    rt_worker *w = &rt->w[i];
-    if (!rt_is_done(w)) {
+    rt_shard_thread *st = &rt->shards[i];
+    if (!rt_is_done(st)) {
       continue;
     }
     done++;
-    if (w->rv < 0 && !rt->stopping) {
-      WT_LOG_ERROR("shard %u failed (%s): stopping every shard", i, wt_err_str(w->rv));
+    if (st->rv < 0 && !rt->stopping) {
+      WT_LOG_ERROR("shard %u failed (%s): stopping every shard", i, wt_err_str(st->rv));
       rt->stopping++;
       rt_post_all(rt, WT_SHARD_CMD_STOP, 0);
     }
@@ -1120,7 +1136,7 @@ int wt_runtime_run(wt_runtime *rt) {
   rt_join(rt);
   int rv = 0;
   for (uint32_t i = 0; i < rt->n; i++) {
-    if (rt->w[i].rv < 0) {
+    if (rt->shards[i].rv < 0) {
       rv = WT_ERR_IO;
     }
   }

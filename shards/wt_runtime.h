@@ -23,14 +23,18 @@
  *      attached once to the group, through shard 0's socket; if the kernel
  *      refuses it, the shards forward instead (logged either way).
  *   5. The threads are released into their loops.
+ * Thread names (ps -T, top -H, perf, gdb): shard i's is wt-shard-i,
+ * application worker j's wt-app-j (inline apps: none of their own); the
+ * main thread keeps the program's.
  *
  * Running (wt_runtime_run): signals are handled on the main thread and
  * passed to the shards as commands (wt_shard_post):
  *   SIGINT/SIGTERM: every shard drains (GOAWAY + DRAIN) for the drain
  *     timeout, then closes (a second signal closes at once);
  *   SIGUSR1: every running shard publishes a snapshot of its counters; the
- *     main thread waits for them (2 s at most) and prints one JSON line
- *     (wt_stats_format_json_shards: the totals, then per-shard values);
+ *     main thread waits for them (2 s at most), adds the application
+ *     workers' counters to shard 0's and hands them to cfg.report (wtcast:
+ *     ops/wt_stats.h prints one JSON line; NULL: nothing is reported);
  *   SIGHUP: every shard reads its certificate and key files again
  *     (WT_SHARD_CMD_RELOAD): connections made from then on use them, live
  *     ones keep theirs; a shard whose files do not load keeps the old ones.
@@ -54,10 +58,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "wt_app.h"
 #include "wt_shard.h"
+#include "wt_snapshot.h"
 
-#define WT_RUNTIME_MAX_WORKERS 64
-#define WT_RUNTIME_SECRET_LEN  32
+#define WT_RUNTIME_MAX_SHARDS      64
+#define WT_RUNTIME_MAX_APP_WORKERS 64
+#define WT_RUNTIME_SECRET_LEN      32
 
 typedef struct wt_runtime wt_runtime;
 
@@ -65,8 +72,9 @@ typedef struct wt_runtime_config {
   wt_shard_config shard;           /* every shard's settings; the runtime sets shard_id, n_shards,
                                       reuseport, static_secret (from secret), fwd, controlled,
                                       signals and notify_fd itself */
-  uint32_t workers;                /* shards, 1..WT_RUNTIME_MAX_WORKERS; 0 = online CPUs (capped) */
-  uint32_t app_workers;            /* application worker threads, 1..WT_RUNTIME_MAX_WORKERS;
+  uint32_t shards;                 /* 1..WT_RUNTIME_MAX_SHARDS (wtcast --workers); 0 = online
+                                      CPUs (capped) */
+  uint32_t app_workers;            /* application worker threads, 1..WT_RUNTIME_MAX_APP_WORKERS;
                                       0 = as many as shards */
   int inline_apps;                 /* the applications run on the shard threads: one worker
                                       per shard, on its thread (app_workers is ignored); a
@@ -80,7 +88,10 @@ typedef struct wt_runtime_config {
   int lock;                        /* the single-instance guard (default 1) */
   const uint8_t *secret; /* WT_RUNTIME_SECRET_LEN bytes shared by every shard; NULL = random
                             per process */
-  FILE *stats_out;       /* SIGUSR1 lines; NULL = stdout */
+  /* SIGUSR1: called on the main thread with the counters of the n shards
+   * (per[0..n), the application workers' added to per[0]). NULL = none. */
+  void (*report)(void *arg, wt_runtime *rt, const wt_snapshot *per, uint32_t n);
+  void *report_arg;
   /* SIGHUP: called on the main thread after the shards reloaded; ok = every
    * shard loaded the new files. NULL = none. */
   void (*on_reload)(void *arg, int ok);
@@ -98,8 +109,14 @@ int wt_runtime_new(wt_runtime **out, const wt_runtime_config *cfg, char *why, si
 /* The address every shard is bound to (the real port). */
 const wt_io_addr *wt_runtime_local(const wt_runtime *rt);
 
+/* The application modules (cfg.shard.modules; *n receives their number)
+ * and the names of their counters, one module after the other (*n: how
+ * many; the order of wt_snapshot.app_counters). Any thread. */
+const wt_app_module *const *wt_runtime_modules(const wt_runtime *rt, size_t *n);
+const char *const *wt_runtime_counter_names(const wt_runtime *rt, size_t *n);
+
 /* Number of shards; whether the steering program is attached. */
-uint32_t wt_runtime_workers(const wt_runtime *rt);
+uint32_t wt_runtime_shards(const wt_runtime *rt);
 int wt_runtime_steering(const wt_runtime *rt);
 
 /* Any thread, while wt_runtime_run runs: the counters of every shard
@@ -108,8 +125,8 @@ int wt_runtime_steering(const wt_runtime *rt);
  * timeout_ms at most). Returns the number of shards filled, or
  * WT_ERR_AGAIN (the main thread did not answer in time, or the runtime is
  * stopping) or WT_ERR_INVAL. Concurrent callers take turns. */
-int wt_runtime_collect(wt_runtime *rt, wt_stats_snapshot *per, uint32_t cap,
-                       wt_stats_snapshot *apps, int timeout_ms);
+int wt_runtime_collect(wt_runtime *rt, wt_snapshot *per, uint32_t cap, wt_snapshot *apps,
+                       int timeout_ms);
 
 /* The datapath backend of shard i (WT_IO_BACKEND_*); any thread. */
 int wt_runtime_io_backend(const wt_runtime *rt, uint32_t i);

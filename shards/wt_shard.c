@@ -17,8 +17,9 @@
 #include "wt_keylog.h"
 #include "wt_error.h"
 #include "wt_log.h"
-#include "wt_worker.h"
+#include "wt_modules.h"
 #include "wt_spsc.h"
+#include "wt_app_worker.h"
 #include "wt_steer.h"
 
 /* The engine's and the datapath's addresses are the same bytes: packets and
@@ -48,19 +49,19 @@ struct wt_shard {
   wt_engine *eng;
   FILE *keylog;          /* the engine's TLS key log (wt_shard_config.keylog_file), or NULL */
   wt_app_router *router; /* lookups only: the apps run on the workers */
-  wt_apps apps;
+  wt_modules mods;       /* their routes on router */
   wt_bridge *bridge;
   int detached;
   int state;
   unsigned stop_req, stop_done; /* wt_shard_stop calls, and those acted on */
   uint64_t start_ns, drain_deadline;
-  int more_rx, more_tx;  /* work left by the bound: next wait does not sleep */
-  int more_cmd;          /* worker commands left by the bound */
-  int ev_overflow;       /* events wait in the links' overflow: retry soon */
-  uint64_t ev_posted;    /* events posted to the workers so far (spin after new ones) */
-  unsigned spin_backoff; /* the next spin lasts spin_ns >> this */
-  struct wt_worker *wk;  /* inline apps: this thread's worker, else NULL */
-  int wk_overflow;       /* its commands wait for room in a ring */
+  int more_rx, more_tx;     /* work left by the bound: next wait does not sleep */
+  int more_cmd;             /* worker commands left by the bound */
+  int ev_overflow;          /* events wait in the links' overflow: retry soon */
+  uint64_t ev_posted;       /* events posted to the workers so far (spin after new ones) */
+  unsigned spin_backoff;    /* the next spin lasts spin_ns >> this */
+  struct wt_app_worker *wk; /* inline apps: this thread's worker, else NULL */
+  int wk_overflow;          /* its commands wait for room in a ring */
   unsigned rx_fail;
   size_t max_payload;
   /* tx: one batch, allocated once; entries [tx_head, tx_n) still to send */
@@ -71,7 +72,7 @@ struct wt_shard {
   wt_io_pkt rx[WT_SHARD_RX_BATCH];
   unsigned rx_pos, rx_n; /* rx[rx_pos, rx_n): received, not yet handled (a cut slice); valid
                             until the next wt_io_recv */
-  wt_stats_loop loop;
+  wt_snapshot_loop loop;
   /* several shards: forwarding and the controller */
   wt_fwd_port port;
   int has_port;
@@ -80,7 +81,7 @@ struct wt_shard {
   int wakefd;               /* controlled: cfg.waker->efd (commands, forwarded datagrams) */
   wt_spsc *cmds;            /* controlled: controller -> shard commands */
   _Atomic uint64_t pub_seq; /* the snapshot request pub answers */
-  wt_stats_snapshot pub;
+  wt_snapshot pub;
   _Atomic int reload_rv;       /* result of the last reload ... */
   _Atomic uint64_t reload_seq; /* ... and the request it answers */
   /* qlog traces being written (cfg.qlog_dir) */
@@ -105,9 +106,7 @@ void wt_shard_config_default(wt_shard_config *c) {
   c->rx_slice_ns = SHARD_RX_SLICE_DEFAULT;
   c->n_shards = 1;
   c->notify_fd = -1;
-  c->builtin_apps = 1;
   wt_engine_config_default(&c->engine, 1);
-  wt_apps_config_default(&c->apps);
 }
 
 /* ------------------------------------------------------------------ setup */
@@ -261,16 +260,14 @@ static int shard_setup(wt_shard *sh) {
   if (rv < 0) {
     return rv;
   }
-  wt_apps_init(&sh->apps, &sh->cfg.apps);
   if ((rv = wt_app_router_new(&sh->router)) < 0 ||
-      (sh->cfg.builtin_apps && (rv = wt_apps_register(sh->router, &sh->apps)) < 0) ||
-      (sh->cfg.routes &&
-       (rv = sh->cfg.routes(sh->router, sh->cfg.routes_arg, 0, sh->cfg.shard_id)) < 0)) {
+      (rv = wt_modules_init(&sh->mods, sh->cfg.modules, sh->cfg.n_modules, sh->router, 0,
+                            sh->cfg.shard_id)) < 0) {
     WT_LOG_ERROR("cannot set up the applications: %s", wt_err_str(rv));
     return rv;
   }
   wt_bridge_config bc = {.shard = sh->cfg.shard_id,
-                         .n_workers = sh->cfg.n_workers,
+                         .n_workers = sh->cfg.n_app_workers,
                          .router = sh->router,
                          .links = sh->cfg.links,
                          .local_worker = sh->cfg.inline_apps};
@@ -295,7 +292,7 @@ int wt_shard_new(wt_shard **out, const wt_shard_config *cfg) {
   if (!out || !cfg || !cfg->listen || !cfg->cert_file || !cfg->key_file ||
       (cfg->n_shards > 1 && cfg->shard_id >= cfg->n_shards) ||
       (cfg->fwd && wt_fwd_shards(cfg->fwd) != cfg->n_shards) || !cfg->controlled || !cfg->waker ||
-      !cfg->links || cfg->n_workers == 0) {
+      !cfg->links || cfg->n_app_workers == 0) {
     return WT_ERR_INVAL;
   }
   *out = NULL;
@@ -324,7 +321,7 @@ int wt_shard_new(wt_shard **out, const wt_shard_config *cfg) {
   return 0;
 }
 
-void wt_shard_set_worker(wt_shard *sh, struct wt_worker *wk) {
+void wt_shard_set_app_worker(wt_shard *sh, struct wt_app_worker *wk) {
   sh->wk = wk;
 }
 
@@ -357,6 +354,7 @@ void wt_shard_del(wt_shard *sh) {
   }
   wt_shard_detach(sh);
   wt_bridge_del(sh->bridge);
+  wt_modules_free(&sh->mods);
   wt_app_router_del(sh->router);
   if (sh->wakefd >= 0 && sh->io) {
     wt_io_unwatch_fd(sh->io, sh->wakefd);
@@ -382,7 +380,7 @@ void wt_shard_stop(wt_shard *sh) {
   sh->stop_req++;
 }
 
-void wt_shard_snapshot(const wt_shard *sh, wt_stats_snapshot *snap) {
+void wt_shard_snapshot(const wt_shard *sh, wt_snapshot *snap) {
   memset(snap, 0, sizeof(*snap));
   snap->uptime_ms = (wt_shard_clock_ns() - sh->start_ns) / SHARD_MS;
   const wt_engine_stats *es = wt_engine_get_stats(sh->eng);
@@ -446,7 +444,7 @@ int wt_shard_io_backend(const wt_shard *sh) {
   return wt_io_backend(sh->io);
 }
 
-int wt_shard_read_snapshot(wt_shard *sh, uint64_t seq, wt_stats_snapshot *snap) {
+int wt_shard_read_snapshot(wt_shard *sh, uint64_t seq, wt_snapshot *snap) {
   /* acquire pairs with the shard's release store after it wrote pub */
   if (atomic_load_explicit(&sh->pub_seq, memory_order_acquire) < seq) {
     return 0;
@@ -741,7 +739,7 @@ static void shard_final_flush(wt_shard *sh) {
  * leaves the rest for the next turn (more_cmd). */
 static void shard_inline_apps(wt_shard *sh, uint64_t now) {
   for (int round = 0; round < SHARD_INLINE_ROUNDS; round++) {
-    size_t n = wt_worker_turn(sh->wk, now, &sh->wk_overflow);
+    size_t n = wt_app_worker_turn(sh->wk, now, &sh->wk_overflow);
     if (!wt_bridge_pending(sh->bridge)) {
       return;
     }
@@ -799,13 +797,13 @@ static int64_t shard_timeout(wt_shard *sh, uint64_t now) {
   /* announce the sleep, then re-check the command rings (wt_link.h); an
    * inline worker shares the waker, so its event rings are re-checked too */
   wt_waker_sleep_begin(sh->cfg.waker);
-  if (wt_bridge_pending(sh->bridge) || (sh->wk && wt_worker_pending(sh->wk))) {
+  if (wt_bridge_pending(sh->bridge) || (sh->wk && wt_app_worker_pending(sh->wk))) {
     wt_waker_sleep_end(sh->cfg.waker);
     return 0;
   }
   uint64_t t = wt_engine_next_expiry(sh->eng);
   uint64_t tt;
-  if (sh->wk && (tt = wt_worker_next_timer(sh->wk)) < t) {
+  if (sh->wk && (tt = wt_app_worker_next_timer(sh->wk)) < t) {
     t = tt; /* the inline worker's timers (the shard itself has none) */
   }
   if (sh->state == SHARD_DRAINING && sh->drain_deadline < t) {

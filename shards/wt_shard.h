@@ -1,5 +1,6 @@
 /* wt_shard.h: one shard: a UDP socket, a protocol engine, timers and the
- * built-in applications, driven by one single-threaded event loop.
+ * routes of the application modules (lookups only: the applications run on
+ * the workers), driven by one single-threaded event loop.
  *
  * The loop, one turn:
  *   wait (wt_io_wait) until a datagram, a command, a writable socket or the
@@ -44,12 +45,11 @@
 #include <stdint.h>
 
 #include "wt_app.h"
-#include "wt_apps.h"
 #include "wt_engine.h"
 #include "wt_fwd.h"
 #include "wt_io.h"
 #include "wt_link.h"
-#include "wt_stats.h"
+#include "wt_snapshot.h"
 
 #define WT_SHARD_RX_BATCH   64 /* datagrams per wt_io_recv */
 #define WT_SHARD_RX_ROUNDS  16 /* wt_io_recv calls per turn at most */
@@ -64,13 +64,12 @@ typedef struct wt_shard_config {
   /* the engine's settings (wt_engine_config_default; origins, limits,
    * timeouts, tls_ciphers, retry_mode, qlog_sample ...), handed to
    * wt_engine_new as they are; the shard sets cert_file, key_file,
-   * shard_id, n_shards, static_secret, keylog_file and the qlog hooks */
+   * shard_id, n_shards, static_secret, the key log and the qlog hooks */
   wt_engine_config engine;
   uint64_t drain_timeout_ns; /* graceful shutdown bound, default 5 s */
-  int builtin_apps;          /* route /echo, /source, /sink, /pub, /sub (default 1) */
-  wt_app_routes_fn routes;   /* an embedding program's own routes (wt_app.h), or NULL */
-  void *routes_arg;
-  wt_apps_config apps;     /* their configuration */
+  /* the applications (wt_app.h): n_modules of them (0: every CONNECT is 404) */
+  const wt_app_module *const *modules;
+  size_t n_modules;
   const char *keylog_file; /* NULL = off (debugging: TLS secrets, SSLKEYLOGFILE) */
   const char *qlog_dir;    /* NULL = off: DIR/<odcid hex>.sqlog per traced connection */
   uint32_t qlog_max_open;  /* traces open at once at most (default 256; more are
@@ -100,13 +99,13 @@ typedef struct wt_shard_config {
   int controlled;               /* commands from a controller thread (wt_shard_post) */
   int notify_fd;                /* controlled: eventfd written after a snapshot is
                                    published (-1 = none) */
-  /* the application workers (wt_worker.h): links[w] joins this shard to
+  /* the application workers (wt_app_worker.h): links[w] joins this shard to
    * worker w; waker->efd is the shard's wake-up eventfd (commands, forwarded
    * datagrams, worker commands), owned by the caller */
   wt_link *const *links;
-  uint32_t n_workers;
+  uint32_t n_app_workers;
   wt_waker *waker;
-  int inline_apps; /* worker shard_id runs on this thread (wt_shard_set_worker):
+  int inline_apps; /* worker shard_id runs on this thread (wt_shard_set_app_worker):
                       sessions without a hint go to it, and no spinning */
 } wt_shard_config;
 
@@ -123,7 +122,7 @@ void wt_shard_config_default(wt_shard_config *c);
 
 /* Create a shard: open the socket (bound to cfg->listen), the engine (server,
  * shard 0 of 1), the tx/rx batches, the router (with the
- * built-in apps) and, when cfg->controlled, the command ring and wake-up
+ * modules' routes) and, when cfg->controlled, the command ring and wake-up
  * eventfd. cfg is copied; the
  * strings and arrays it points to must outlive the shard.
  * Returns 0, WT_ERR_INVAL (NULL or missing listen/cert/key), WT_ERR_CONFIG
@@ -136,10 +135,10 @@ int wt_shard_new(wt_shard **out, const wt_shard_config *cfg);
  * engine (its releases of worker buffers happen here). The workers may
  * stop once every shard has detached. */
 void wt_shard_detach(wt_shard *sh);
-/* Inline apps (cfg.inline_apps): the loop runs wk's turns (wt_worker.h).
+/* Inline apps (cfg.inline_apps): the loop runs wk's turns (wt_app_worker.h).
  * Call before wt_shard_run, on the shard's thread; NULL = none. */
-struct wt_worker;
-void wt_shard_set_worker(wt_shard *sh, struct wt_worker *wk);
+struct wt_app_worker;
+void wt_shard_set_app_worker(wt_shard *sh, struct wt_app_worker *wk);
 
 /* Free everything (detaching first if needed). Buffers the workers still
  * hold must be back (the links freed) first. NULL is a no-op. */
@@ -156,8 +155,8 @@ void wt_shard_stop(wt_shard *sh);
 /* The bound address (the real port when port 0 was asked). */
 const wt_io_addr *wt_shard_local(const wt_shard *sh);
 
-/* Copy every counter into *snap (see wt_stats.h). */
-void wt_shard_snapshot(const wt_shard *sh, wt_stats_snapshot *snap);
+/* Copy every counter into *snap (see wt_snapshot.h). */
+void wt_shard_snapshot(const wt_shard *sh, wt_snapshot *snap);
 
 /* Controller thread: queue cmd (WT_SHARD_CMD_*; seq numbers a snapshot
  * request, > 0) and wake the shard. Returns 0, WT_ERR_STATE (not
@@ -166,7 +165,7 @@ int wt_shard_post(wt_shard *sh, int cmd, uint64_t seq);
 
 /* Controller thread: if the shard has published the snapshot of request seq
  * (or a later one), copy it into *snap and return 1; else 0. */
-int wt_shard_read_snapshot(wt_shard *sh, uint64_t seq, wt_stats_snapshot *snap);
+int wt_shard_read_snapshot(wt_shard *sh, uint64_t seq, wt_snapshot *snap);
 
 /* Controller thread: if the shard has acted on the reload request seq (or
  * a later one), store its result (0 or a WT_ERR_* code) in *rv and return

@@ -8,6 +8,10 @@
 #  - core's internal headers (everything in core/ but the public contract
 #    wt_engine.h and the pure codec headers below) are included only inside
 #    core/ and by tests/ and fuzz/, never by the runtime, io or programs.
+#  - apps/ and include/wtcast/ include only the application API
+#    (include/wtcast/) and core/base headers (and their own);
+#  - the runtime (shards/) never includes apps/ or ops/ headers;
+#  - only ops/ includes libmicrohttpd.
 set -u
 src=${1:?source dir}
 cd "$src" || exit 1
@@ -42,5 +46,38 @@ for h in core/*.h; do
   while IFS= read -r hit; do bad "internal core header outside core/: $hit"; done < <(
     grep -rnE "#include [<\"]$name[>\"]" --include='*.c' --include='*.h' "${outside[@]}" 2>/dev/null)
 done
+# "X.h" includes of the files FILES... that name a header of none of DIRS.
+includes_outside() { # DIRS (space-separated) FILES...
+  local dirs=$1 f inc d ok
+  shift
+  for f in "$@"; do
+    [ -f "$f" ] || continue
+    while IFS= read -r inc; do
+      ok=0
+      for d in $dirs; do [ -f "$d/$inc" ] && ok=1; done
+      [ "$ok" = 1 ] || echo "$f: #include \"$inc\""
+    done < <(sed -nE 's/^[[:space:]]*#[[:space:]]*include[[:space:]]+"([^"]+)".*/\1/p' "$f")
+  done
+}
+# "X.h" includes of FILES... that name a header of one of DIRS.
+includes_inside() { # DIRS FILES...
+  local dirs=$1 f inc d
+  shift
+  for f in "$@"; do
+    [ -f "$f" ] || continue
+    while IFS= read -r inc; do
+      for d in $dirs; do [ -f "$d/$inc" ] && echo "$f: #include \"$inc\" ($d/)"; done
+    done < <(sed -nE 's/^[[:space:]]*#[[:space:]]*include[[:space:]]+"([^"]+)".*/\1/p' "$f")
+  done
+}
+while IFS= read -r hit; do bad "apps/ sees only the app API and core/base: $hit"; done < <(
+  includes_outside "include/wtcast core/base apps" apps/*.[ch])
+while IFS= read -r hit; do bad "include/wtcast/ needs only itself and core/base: $hit"; done < <(
+  includes_outside "include/wtcast core/base" include/wtcast/*.h)
+while IFS= read -r hit; do bad "the runtime (shards/) includes apps/ or ops/: $hit"; done < <(
+  includes_inside "apps ops" shards/*.[ch])
+while IFS= read -r hit; do bad "only ops/ uses libmicrohttpd: $hit"; done < <(
+  grep -nE '#include <microhttpd\.h>' core/*.[ch] core/base/*.[ch] io/*.[ch] shards/*.[ch] \
+    apps/*.[ch] include/wtcast/*.h 2>/dev/null)
 [ "$fail" = 0 ] && echo "layering: ok"
 exit $fail

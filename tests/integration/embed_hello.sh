@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # embed_hello: a program of its own around the public API (tools/wtcast-hello)
-# registers /hello through wt_shard_config.routes and runs on the application
+# registers /hello through a wt_app_module (wt_server.h) and runs on the application
 # workers: a client sees the app's two pushed streams, its datagram reply and
 # its close (code 7 "bye"); the built-in apps are off there, so /echo is 404.
 . "$(dirname "$0")/lib.sh"

@@ -2,7 +2,7 @@
 # loopback_source: bulk transfers and the server's process interface.
 # /source?bytes=100 MiB downloaded and verified byte for byte, 10 MB uploaded
 # to /sink, SIGUSR1 prints one JSON line of counters (keys from
-# shards/wt_stats.h, non-zero after the traffic), SIGTERM with a session
+# ops/wt_stats.h, non-zero after the traffic), SIGTERM with a session
 # still open ends the process with status 0 within the drain timeout.
 . "$(dirname "$0")/lib.sh"
 wt_init loopback_source

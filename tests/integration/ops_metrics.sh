@@ -2,7 +2,7 @@
 # ops_metrics: wtcast --metrics serves Prometheus text at /metrics; the
 # official parser (python3-prometheus-client) reads it; per-shard labels;
 # counters move with traffic (echo sessions, bytes, datagrams) and never go
-# back; relay channels appear once used.
+# back; relay channels appear once used; the listener thread is wt-metrics.
 . "$(dirname "$0")/lib.sh"
 wt_init ops_metrics
 # Debian's python3-prometheus-client lives in the system python (a python3
@@ -27,6 +27,9 @@ if [ -z "$MURL" ]; then
   wt_done
 fi
 wt_log "metrics at $MURL"
+# the listener's thread is named (ps -T, top -H), not libmicrohttpd's "MHD-single"
+wt_check "the metrics listener's thread is named wt-metrics" \
+  grep -qx wt-metrics /proc/"$WT_SERVER_PID"/task/*/comm
 
 # scrape FILE: fetch, parse with prometheus_client, write {name{labels}: value} as JSON
 scrape() {

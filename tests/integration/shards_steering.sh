@@ -8,7 +8,9 @@
 #  - --steering=off: the kernel hashes by address, shards forward datagrams
 #    to their owners (forwarded > 0) and every echo still verifies;
 #  - a second wtcast on the same port exits 1 with a clear message while the
-#    first keeps serving.
+#    first keeps serving;
+#  - its threads have distinct names (ps -T, top -H): wt-shard-0/1, and
+#    wt-app-0/1 unless the apps run inline on the shard threads.
 . "$(dirname "$0")/lib.sh"
 wt_init shards_steering
 wt_cert
@@ -76,6 +78,14 @@ else
   wt_failc "second wtcast: no clear message; stderr: $(tail -n 3 "$T/second.err")"
 fi
 wt_check "the first wtcast is still running" kill -0 "$first"
+names=$(cat /proc/"$first"/task/*/comm 2>/dev/null | sort | tr '\n' ' ')
+wt_log "    thread names: $names"
+want="wt-shard-0 wt-shard-1"
+[ "${WTCAST_APPS:-}" = inline ] || want="$want wt-app-0 wt-app-1"
+for n in $want; do
+  wt_check "a thread is named $n" grep -qw -- "$n" <<<"$names"
+done
+wt_check "every thread name is distinct" test "$(cat /proc/"$first"/task/*/comm | grep '^wt-' | sort | uniq -d)" = ""
 wt_client "$T/after.json" "$WT_URL/echo" --connections 8 --echo again --timeout 20000
 wt_expect_rc "the first wtcast still serves" 0 "$WT_RC"
 wt_jcheck "echo after the refused start verified" "$T/after.json" \

@@ -1,5 +1,5 @@
 /* test_app.c: the application router and the query-string helpers
- * (shards/wt_app.h). */
+ * (include/wtcast/wt_app.h, apps/wt_apps.h). */
 #include "check.h"
 
 #include "wt_app.h"
@@ -91,6 +91,55 @@ static void test_builtin_routes(void) {
   CHECK(wt_app_router_find(r, "/nope", NULL) == NULL);
   CHECK_EQ(wt_apps_register(r, &apps), WT_ERR_STATE); /* twice */
   wt_app_router_del(r);
+}
+
+/* The built-in apps as a module (what wtcast hands the runtime): a
+ * worker's router gets every route with the worker's own state, a shard's
+ * the same routes (lookups only), the counters are the state's, in the
+ * order of their names. */
+static void test_builtin_module(void) {
+  wt_apps_config cfg;
+  wt_apps_config_default(&cfg);
+  cfg.source_max_bytes = 1234;
+  wt_apps_module *am;
+  CHECK_FATAL(wt_apps_module_new(&am, &cfg) == 0);
+  const wt_app_module *m = wt_apps_module_get(am);
+  CHECK(m->init && m->fini && m->counters && m->metrics && m->metrics_extra && m->stats_json);
+  CHECK_EQ(m->n_counters, sizeof(wt_apps_counters) / sizeof(uint64_t));
+  CHECK(strcmp(m->counter_names[0], "echo_sessions") == 0);
+  CHECK(strcmp(m->counter_names[m->n_counters - 1], "sink_datagrams") == 0);
+  CHECK(strcmp(m->json_key, "relay") == 0);
+
+  wt_app_router *r;
+  CHECK_FATAL(wt_app_router_new(&r) == 0);
+  void *state = NULL;
+  CHECK_FATAL(m->init(m->arg, r, 1, 0, &state) == 0);
+  wt_apps *a = state;
+  CHECK_EQ(a->cfg.source_max_bytes, 1234);
+  void *arg = NULL;
+  CHECK(wt_app_router_find(r, "/pub?ch=x", &arg) == &wt_app_relay_pub_ops && arg == a);
+  CHECK(wt_app_router_find(r, "/sub", NULL) == &wt_app_relay_sub_ops);
+  a->cnt.echo_bytes = 5;
+  a->cnt.sink_datagrams = 9;
+  uint64_t c[WT_APP_MAX_COUNTERS] = {0};
+  m->counters(m->arg, state, c);
+  CHECK(c[1] == 5 && c[m->n_counters - 1] == 9);
+  m->fini(m->arg, state);
+  wt_app_router_del(r);
+
+  CHECK_FATAL(wt_app_router_new(&r) == 0);
+  state = NULL;
+  CHECK_FATAL(m->init(m->arg, r, 0, 3, &state) == 0); /* a shard's router */
+  CHECK(state == NULL);
+  arg = &arg;
+  CHECK(wt_app_router_find(r, "/echo", &arg) == &wt_app_echo_ops && arg == NULL);
+  m->fini(m->arg, state);
+  wt_app_router_del(r);
+
+  char json[256];
+  CHECK_EQ(m->stats_json(m->arg, json, sizeof(json)), (int)strlen("{\"channels\":[]}"));
+  CHECK(strcmp(json, "{\"channels\":[]}") == 0);
+  wt_apps_module_del(am);
 }
 
 static void test_stream_credit_args(void) {
@@ -209,6 +258,7 @@ int main(void) {
   WT_RUN(test_router_exact);
   WT_RUN(test_router_errors);
   WT_RUN(test_builtin_routes);
+  WT_RUN(test_builtin_module);
   WT_RUN(test_stream_credit_args);
   WT_RUN(test_query_basic);
   WT_RUN(test_query_decoding);

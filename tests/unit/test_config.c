@@ -328,7 +328,7 @@ static void test_values_land(void) {
   CHECK_EQ(wt_options_set(&o, "--rx-slice-us", "3", err, sizeof(err)), 1);
   CHECK_EQ(o.rt.shard.rx_slice_ns, 3000);
   CHECK_EQ(wt_options_set(&o, "--workers", "3", err, sizeof(err)), 1);
-  CHECK_EQ(o.rt.workers, 3);
+  CHECK_EQ(o.rt.shards, 3);
   CHECK_EQ(wt_options_set(&o, "--app-workers", "inline", err, sizeof(err)), 1);
   CHECK_EQ(o.rt.inline_apps, 1);
   CHECK_EQ(wt_options_set(&o, "--app-workers", "2", err, sizeof(err)), 1);
@@ -343,7 +343,7 @@ static void test_values_land(void) {
   CHECK_EQ(wt_options_set(&o, "--log-level", "WARNING", err, sizeof(err)), 1);
   CHECK_EQ(o.log_level, WT_LOG_LEVEL_WARN);
   CHECK_EQ(wt_options_set(&o, "--echo-max-pending", "2048", err, sizeof(err)), 1);
-  CHECK_EQ(o.rt.shard.apps.echo_max_pending, 2048);
+  CHECK_EQ(o.apps.echo_max_pending, 2048);
   CHECK_EQ(wt_options_set(&o, "--origin", "https://a.example,http://b:1", err, sizeof(err)), 1);
   CHECK_EQ(o.rt.shard.engine.n_origins, 2);
   CHECK(!strcmp(o.rt.shard.engine.origins[0], "https://a.example"));

@@ -1,4 +1,4 @@
-/* test_stats.c: the SIGUSR1 counter line (shards/wt_stats.h). */
+/* test_stats.c: the SIGUSR1 counter line (ops/wt_stats.h). */
 #include "check.h"
 
 #include "wt_error.h"
@@ -165,8 +165,19 @@ static const char *const required[] = {
     "loop.turns",
 };
 
+/* The application counters as the built-in apps' module names them
+ * (apps/wt_apps_module.c; the "apps" keys of the line). */
+static const char *const app_names[] = {
+    "echo_sessions",          "echo_bytes",           "echo_datagrams",
+    "echo_datagrams_dropped", "echo_overflow_resets", "echo_push_reply_bytes",
+    "source_sessions",        "source_bytes",         "source_streams_done",
+    "sink_sessions",          "sink_bytes",           "sink_datagrams",
+};
+enum { APP_ECHO_BYTES = 1, APP_SOURCE_BYTES = 7, APP_SINK_BYTES = 10 };
+static const wt_stats_names names = {app_names, sizeof(app_names) / sizeof(app_names[0])};
+
 /* Fill every counter with a distinct large value so swapped fields show. */
-static void fill(wt_stats_snapshot *s) {
+static void fill(wt_snapshot *s) {
   memset(s, 0, sizeof(*s));
   uint64_t *w = (uint64_t *)&s->engine;
   for (size_t i = 0; i < sizeof(s->engine) / 8; i++) {
@@ -176,19 +187,18 @@ static void fill(wt_stats_snapshot *s) {
   for (size_t i = 0; i < sizeof(s->io) / 8; i++) {
     w[i] = 2000 + i;
   }
-  w = (uint64_t *)&s->apps;
-  for (size_t i = 0; i < sizeof(s->apps) / 8; i++) {
-    w[i] = 3000 + i;
+  for (size_t i = 0; i < names.n; i++) {
+    s->app_counters[i] = 3000 + i;
   }
   s->uptime_ms = 42;
   s->loop.turns = UINT64_MAX;
 }
 
 static void test_shape(void) {
-  wt_stats_snapshot s;
+  wt_snapshot s;
   fill(&s);
   char line[WT_STATS_JSON_MAX];
-  int n = wt_stats_format_json(&s, line, sizeof(line));
+  int n = wt_stats_format_json(&s, &names, line, sizeof(line));
   CHECK_FATAL(n > 0);
   CHECK_EQ((size_t)n, strlen(line));
   CHECK(strchr(line, '\n') == NULL); /* one line */
@@ -224,18 +234,18 @@ static void test_shape(void) {
   CHECK(jp_find(&p, "io.gso_sends", &v) && v == s.io.tx_gso_sends);
   CHECK(jp_find(&p, "io.eagain", &v) && v == s.io.tx_eagain);
   CHECK(jp_find(&p, "io.rx_calls", &v) && v == s.io.rx_calls);
-  CHECK(jp_find(&p, "apps.echo_bytes", &v) && v == s.apps.echo_bytes);
-  CHECK(jp_find(&p, "apps.source_bytes", &v) && v == s.apps.source_bytes);
-  CHECK(jp_find(&p, "apps.sink_bytes", &v) && v == s.apps.sink_bytes);
+  CHECK(jp_find(&p, "apps.echo_bytes", &v) && v == s.app_counters[APP_ECHO_BYTES]);
+  CHECK(jp_find(&p, "apps.source_bytes", &v) && v == s.app_counters[APP_SOURCE_BYTES]);
+  CHECK(jp_find(&p, "apps.sink_bytes", &v) && v == s.app_counters[APP_SINK_BYTES]);
   CHECK(jp_find(&p, "loop.turns", &v) && v == UINT64_MAX);
   CHECK(strncmp(line, "{\"type\":\"stats\",", 16) == 0);
 }
 
 static void test_zero_and_bounds(void) {
-  wt_stats_snapshot s;
+  wt_snapshot s;
   memset(&s, 0, sizeof(s));
   char line[WT_STATS_JSON_MAX];
-  int n = wt_stats_format_json(&s, line, sizeof(line));
+  int n = wt_stats_format_json(&s, &names, line, sizeof(line));
   CHECK_FATAL(n > 0);
   static jp p;
   memset(&p, 0, sizeof(p));
@@ -248,21 +258,45 @@ static void test_zero_and_bounds(void) {
   }
   /* the maximal line fits WT_STATS_JSON_MAX */
   memset(&s, 0xff, sizeof(s));
-  n = wt_stats_format_json(&s, line, sizeof(line));
+  n = wt_stats_format_json(&s, &names, line, sizeof(line));
   CHECK(n > 0 && n < WT_STATS_JSON_MAX);
   /* too small: NOBUF and an empty string, exactly n + 1 is enough */
   char small[64];
-  CHECK_EQ(wt_stats_format_json(&s, small, sizeof(small)), WT_ERR_NOBUF);
+  CHECK_EQ(wt_stats_format_json(&s, &names, small, sizeof(small)), WT_ERR_NOBUF);
   CHECK_EQ(small[0], '\0');
   static char exact[WT_STATS_JSON_MAX];
-  CHECK_EQ(wt_stats_format_json(&s, exact, (size_t)n + 1), n);
-  CHECK_EQ(wt_stats_format_json(&s, exact, (size_t)n), WT_ERR_NOBUF);
-  CHECK_EQ(wt_stats_format_json(NULL, line, sizeof(line)), WT_ERR_INVAL);
-  CHECK_EQ(wt_stats_format_json(&s, NULL, 10), WT_ERR_INVAL);
+  CHECK_EQ(wt_stats_format_json(&s, &names, exact, (size_t)n + 1), n);
+  CHECK_EQ(wt_stats_format_json(&s, &names, exact, (size_t)n), WT_ERR_NOBUF);
+  CHECK_EQ(wt_stats_format_json(NULL, &names, line, sizeof(line)), WT_ERR_INVAL);
+  CHECK_EQ(wt_stats_format_json(&s, &names, NULL, 10), WT_ERR_INVAL);
+}
+
+/* The most counters with the longest names still fit WT_STATS_JSON_MAX;
+ * a longer name or more names are refused. */
+static void test_app_names_bound(void) {
+  static char long_names[WT_APP_MAX_COUNTERS + 1][WT_STATS_NAME_MAX + 2];
+  const char *ptrs[WT_APP_MAX_COUNTERS + 1];
+  for (size_t i = 0; i <= WT_APP_MAX_COUNTERS; i++) {
+    snprintf(long_names[i], sizeof(long_names[i]), "%02zu", i);
+    memset(long_names[i] + 2, 'k', WT_STATS_NAME_MAX - 2);
+    ptrs[i] = long_names[i];
+  }
+  wt_stats_names many = {ptrs, WT_APP_MAX_COUNTERS};
+  wt_snapshot s;
+  memset(&s, 0xff, sizeof(s));
+  static char line[WT_STATS_JSON_MAX];
+  int n = wt_stats_format_json(&s, &many, line, sizeof(line));
+  CHECK(n > 0 && n < WT_STATS_JSON_MAX);
+  many.n = WT_APP_MAX_COUNTERS + 1;
+  CHECK_EQ(wt_stats_format_json(&s, &many, line, sizeof(line)), WT_ERR_INVAL);
+  many.n = 1;
+  long_names[0][WT_STATS_NAME_MAX] = 'x'; /* one byte too long */
+  CHECK_EQ(wt_stats_format_json(&s, &many, line, sizeof(line)), WT_ERR_INVAL);
 }
 
 int main(void) {
   WT_RUN(test_shape);
   WT_RUN(test_zero_and_bounds);
+  WT_RUN(test_app_names_bound);
   WT_DONE();
 }

@@ -1,9 +1,10 @@
 /* wtcast-hello: embedding wtcast with an application of your own.
  *
- * A complete program around the public API: it registers one route,
- * /hello, through wt_shard_config.routes (called for every shard's router,
- * for lookups, and for every application worker's router, where the app
- * runs), and starts the runtime with the built-in apps off. Per session
+ * A complete program around the public API (include/wtcast/: wt_app.h,
+ * wt_server.h): one module whose init hook registers one route, /hello
+ * (called for every shard's router, for lookups, and for every application
+ * worker's router, where the app runs), and a server with no other
+ * module (so the built-in apps are not there). Per session
  * /hello:
  *   - opens a server bidi stream carrying "server-bidi-hello" and a server
  *     uni stream carrying "server-uni-hello" (each + FIN);
@@ -19,13 +20,13 @@
 
 #include "wt_app.h"
 #include "wt_error.h"
-#include "wt_runtime.h"
+#include "wt_server.h"
 
 typedef struct hello_worker {
   uint64_t sessions; /* this worker's sessions (its thread only) */
 } hello_worker;
 
-static hello_worker g_workers[WT_RUNTIME_MAX_WORKERS];
+static hello_worker g_workers[WT_SERVER_MAX_WORKERS];
 
 static void hello_close_timer(void *arg) {
   wt_app_session *as = arg;
@@ -84,10 +85,13 @@ static const wt_app_ops hello_ops = {
     .datagram = hello_datagram,
 };
 
-static int hello_routes(wt_app_router *r, void *arg, int on_worker, uint32_t index) {
+static int hello_init(void *arg, wt_app_router *r, int on_worker, uint32_t index, void **state) {
   (void)arg;
+  (void)state;
   return wt_app_router_add(r, "/hello", &hello_ops, on_worker ? &g_workers[index] : NULL);
 }
+
+static const wt_app_module hello_module = {.name = "hello", .init = hello_init};
 
 static void usage(void) {
   fprintf(stderr, "usage: wtcast-hello --listen ADDR:PORT --cert FILE --key FILE [--workers N] "
@@ -96,49 +100,50 @@ static void usage(void) {
 }
 
 int main(int argc, char **argv) {
-  wt_runtime_config rc;
-  wt_runtime_config_default(&rc);
-  rc.shard.builtin_apps = 0;
-  rc.shard.routes = hello_routes;
+  const wt_app_module *mods[] = {&hello_module};
+  wt_server_config sc;
+  wt_server_config_default(&sc);
+  sc.modules = mods;
+  sc.n_modules = 1;
   for (int i = 1; i < argc; i++) {
     if (i + 1 >= argc) {
       usage();
     }
     if (!strcmp(argv[i], "--listen")) {
-      rc.shard.listen = argv[++i];
+      sc.listen = argv[++i];
     } else if (!strcmp(argv[i], "--cert")) {
-      rc.shard.cert_file = argv[++i];
+      sc.cert_file = argv[++i];
     } else if (!strcmp(argv[i], "--key")) {
-      rc.shard.key_file = argv[++i];
+      sc.key_file = argv[++i];
     } else if (!strcmp(argv[i], "--io")) {
       const char *v = argv[++i];
-      rc.shard.io_backend = !strcmp(v, "uring")      ? WT_IO_BACKEND_URING
-                            : !strcmp(v, "portable") ? WT_IO_BACKEND_PORTABLE
-                                                     : WT_IO_BACKEND_AUTO;
+      sc.io = !strcmp(v, "uring")      ? WT_SERVER_IO_URING
+              : !strcmp(v, "portable") ? WT_SERVER_IO_PORTABLE
+                                       : WT_SERVER_IO_AUTO;
     } else if (!strcmp(argv[i], "--workers")) {
-      rc.workers = (uint32_t)strtoul(argv[++i], NULL, 10);
+      sc.shards = (uint32_t)strtoul(argv[++i], NULL, 10);
     } else {
       usage();
     }
   }
-  if (!rc.shard.listen || !rc.shard.cert_file || !rc.shard.key_file) {
+  if (!sc.listen || !sc.cert_file || !sc.key_file) {
     usage();
   }
   char why[256];
-  wt_runtime *rt;
-  int rv = wt_runtime_new(&rt, &rc, why, sizeof(why));
+  wt_server *srv;
+  int rv = wt_server_new(&srv, &sc, why, sizeof(why));
   if (rv < 0) {
     fprintf(stderr, "wtcast-hello: %s\n", why);
     return 1;
   }
   char addr[64];
-  wt_io_addr_format(wt_runtime_local(rt), addr, sizeof(addr));
+  wt_server_address(srv, addr, sizeof(addr));
   printf("listening on %s\n", addr);
   fflush(stdout);
-  rv = wt_runtime_run(rt);
-  wt_runtime_del(rt);
+  rv = wt_server_run(srv);
+  wt_server_del(srv);
   uint64_t total = 0;
-  for (int i = 0; i < WT_RUNTIME_MAX_WORKERS; i++) {
+  for (int i = 0; i < WT_SERVER_MAX_WORKERS; i++) {
     total += g_workers[i].sessions;
   }
   fprintf(stderr, "wtcast-hello: %llu session(s) served\n", (unsigned long long)total);

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wt_apps.h"
 #include "wt_config.h"
 #include "wt_error.h"
 #include "wt_http.h"
@@ -34,9 +35,10 @@
 #include "wt_options.h"
 #include "wt_runtime.h"
 #include "wt_shard.h"
+#include "wt_stats.h"
 #include "wt_web_assets.h"
 
-#include "rotate.h"
+#include "wt_rotate.h"
 
 static const char usage_head[] =
     "usage: wtcast --listen ADDR:PORT --cert FILE --key FILE [options]\n"
@@ -49,8 +51,6 @@ static const char usage_tail[] =
     "Prints \"listening on ADDR:PORT\" on stdout once ready (and tells systemd through\n"
     "$NOTIFY_SOCKET). SIGUSR1 prints one JSON line of counters on stdout. SIGHUP reloads\n"
     "the certificate and key (new connections use them; live ones are kept).\n";
-
-_Static_assert(WT_OPTIONS_CERT_ROTATE_MAX_S == WTC_ROTATE_MAX_S, "--cert-rotate's bound");
 
 /* A bad command line: one line on stderr, exit 2. */
 static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -250,13 +250,13 @@ static void read_secret(const char *file, uint8_t secret[WT_RUNTIME_SECRET_LEN])
 
 /* What /config.json says. Written before the listener can serve it (port
  * is filled once the runtime bound it; 0 until then). */
-static wtc_rotate *g_rotate; /* --cert-rotate */
+static wt_rotate *g_rotate; /* --cert-rotate */
 
 /* /cert-hashes.json: the certificate in use and the next one. */
 static int cert_hashes_json(void *arg, const char *path, const char *query, wt_http_reply *out) {
   char cur[65], next[65];
   int64_t at;
-  wtc_rotate_hashes(arg, cur, next, &at);
+  wt_rotate_hashes(arg, cur, next, &at);
   out->content_type = "application/json";
   return wt_http_reply_printf(out,
                               "{\"current\":\"%s\",\"next\":\"%s\",\"next_rotation_unix\":%lld,"
@@ -336,6 +336,7 @@ static void on_reload(void *arg, int ok) {
 static wt_http *metrics_start(const char *listen, wt_metrics **m) {
   wt_http_config hc;
   wt_http_config_default(&hc);
+  hc.thread_name = "wt-metrics";
   hc.listen = listen;
   hc.max_reply_bytes = 16u << 20;
   wt_http *h;
@@ -406,7 +407,7 @@ int main(int argc, char **argv) {
   wt_log_set_level(o.log_level);
   wt_log_set_format(o.log_format);
   if (o.cert_rotate_s) {
-    g_rotate = wtc_rotate_new(o.rt.shard.cert_file, o.rt.shard.key_file, o.cert_rotate_s);
+    g_rotate = wt_rotate_new(o.rt.shard.cert_file, o.rt.shard.key_file, o.cert_rotate_s);
     if (!g_rotate) {
       wt_options_free(&o);
       return 1;
@@ -456,7 +457,16 @@ int main(int argc, char **argv) {
     http = http_start(o.http_listen, &dc);
   }
 
+  wt_apps_module *apps = NULL;
+  if (wt_apps_module_new(&apps, &o.apps) < 0) {
+    fprintf(stderr, "wtcast: out of memory\n");
+    return 1;
+  }
+  const wt_app_module *mods[] = {wt_apps_module_get(apps)};
   wt_runtime_config rc = o.rt;
+  rc.shard.modules = mods;
+  rc.shard.n_modules = 1;
+  rc.report = wt_stats_report;
   rc.secret = o.secret_file ? secret : NULL;
   rc.on_reload = http ? on_reload : NULL;
   rc.reload_arg = &dc;
@@ -471,7 +481,8 @@ int main(int argc, char **argv) {
     wt_http_del(http);
     wt_http_del(mhttp);
     wt_metrics_del(metrics);
-    wtc_rotate_del(g_rotate);
+    wt_rotate_del(g_rotate);
+    wt_apps_module_del(apps);
     wt_options_free(&o);
     return 1;
   }
@@ -498,7 +509,7 @@ int main(int argc, char **argv) {
     printf("metrics on %smetrics\n", url);
     wt_metrics_attach(metrics, rt);
   }
-  if (g_rotate && wtc_rotate_start(g_rotate) < 0) {
+  if (g_rotate && wt_rotate_start(g_rotate) < 0) {
     WT_LOG_ERROR("--cert-rotate: cannot start the rotation thread: certificates will not rotate");
   }
   fflush(stdout);
@@ -510,9 +521,10 @@ int main(int argc, char **argv) {
   wt_http_del(mhttp); /* waits for a scrape in progress */
   wt_metrics_del(metrics);
   wt_http_del(http); /* before the rotation state /cert-hashes.json reads */
-  wtc_rotate_del(g_rotate);
+  wt_rotate_del(g_rotate);
   g_rotate = NULL;
   wt_runtime_del(rt);
+  wt_apps_module_del(apps);
   wt_options_free(&o);
   return rv < 0 ? 1 : 0;
 }

@@ -8,9 +8,11 @@
  *     streams, datagrams in/out/dropped, bytes, packets, Retry and address
  *     validation, stateless resets, errors by kind, forwarding, the
  *     datapath (and its backend as wtcast_io_backend_info);
- *   - process-wide: the built-in applications (label app=...) and every
- *     relay channel (label channel=...: subscribers, publishers, published,
- *     delivered, dropped by reason);
+ *   - process-wide: the application modules' families (wt_app_module
+ *     .metrics: the built-in apps, label app=...), the dispatchers' own,
+ *     then each module's extra lines (.metrics_extra: every relay channel,
+ *     label channel=...: subscribers, publishers, published, delivered,
+ *     dropped by reason);
  *   - the exporter itself: scrapes and failed collections.
  * Counters end in _total; gauges do not. Before wt_metrics_attach (or when
  * the runtime does not answer in time) a scrape is 503. */
@@ -19,9 +21,10 @@
 
 #include <stdint.h>
 
+#include "wt_app.h"
 #include "wt_http.h"
 #include "wt_runtime.h"
-#include "wt_stats.h"
+#include "wt_snapshot.h"
 
 typedef struct wt_metrics wt_metrics;
 
@@ -35,10 +38,12 @@ void wt_metrics_attach(wt_metrics *m, wt_runtime *rt);
 void wt_metrics_del(wt_metrics *m);
 
 /* The exposition text of n shards' snapshots (per), the application
- * workers' counters (apps, may be NULL), backends[i] = shard i's
- * WT_IO_BACKEND_* (NULL = unknown), and the relay channels. 0 or a
+ * workers' counters (apps, may be NULL), the modules' hooks (mods[0..n_mods),
+ * whose counters apps->app_counters holds one module after the other) and
+ * backends[i] = shard i's WT_IO_BACKEND_* (NULL = unknown). 0 or a
  * wt_http_reply error. */
-int wt_metrics_format(wt_http_reply *out, const wt_stats_snapshot *per, uint32_t n,
-                      const wt_stats_snapshot *apps, const int *backends);
+int wt_metrics_format(wt_http_reply *out, const wt_snapshot *per, uint32_t n,
+                      const wt_snapshot *apps, const wt_app_module *const *mods, size_t n_mods,
+                      const int *backends);
 
 #endif

@@ -7,7 +7,7 @@
  * applications onto worker threads and carry these events and commands over
  * rings without changing any application.
  *
- * Threads: applications run on application workers (wt_worker.h), not on
+ * Threads: applications run on application workers (wt_app_worker.h), not on
  * the shards that run the protocol engine. Each (shard, worker) pair is
  * joined by a link of two lock-free SPSC rings (wt_link.h): the shard turns
  * engine events into messages for the worker that owns the session, the
@@ -34,7 +34,14 @@
  *    and its delivery) fail with WT_ERR_CLOSED.
  *
  * A ctx, its sessions and streams belong to their worker thread. The
- * router is built once per thread (shards look routes up, workers run them). */
+ * router is built once per thread (shards look routes up, workers run them).
+ *
+ * A program gives its applications to the server as modules (wt_app_module
+ * at the end): routes per router, per-worker state, and statistics hooks
+ * (counters the server sums over the workers, extra JSON and metric lines).
+ *
+ * This header is the contract of embedding programs and of the built-in
+ * applications (apps/): it needs only core/base headers (wt_buf.h). */
 #ifndef WT_APP_H
 #define WT_APP_H
 
@@ -42,7 +49,6 @@
 #include <stdint.h>
 
 #include "wt_buf.h"
-#include "wt_timer.h"
 
 typedef struct wt_app_ctx wt_app_ctx;
 typedef struct wt_app_router wt_app_router;
@@ -111,15 +117,6 @@ void wt_app_router_del(wt_app_router *r);
  * (bad path or NULL), WT_ERR_STATE (path already routed) or WT_ERR_LIMIT
  * (WT_APP_MAX_ROUTES reached). */
 int wt_app_router_add(wt_app_router *r, const char *path, const wt_app_ops *ops, void *arg);
-
-/* Adds an embedding program's routes to a router (wt_shard_config.routes):
- * called once for every shard's router (on_worker = 0: used for lookups and
- * worker_hint only, the arg is never passed to a callback there) and once
- * for every application worker's router (on_worker = 1, index = the
- * worker: give each worker its own arg if the app keeps state, as the
- * callbacks of one worker run on its thread only). Return 0 or an error
- * (start-up fails). */
-typedef int (*wt_app_routes_fn)(wt_app_router *r, void *arg, int on_worker, uint32_t index);
 
 /* The ops routed for a :path: only the part before the first '?' is
  * compared, exactly (byte for byte, no decoding). NULL when nothing matches
@@ -309,5 +306,55 @@ int wt_app_group_stream_reset(wt_app_group *g, uint64_t gsid, uint32_t code);
 int wt_app_group_catchup(wt_app_group *g, wt_app_session *as, uint64_t gsid);
 int wt_app_group_catchup_data(wt_app_group *g, wt_app_session *as, uint64_t gsid, wt_buf *b,
                               size_t off, size_t len, int fin);
+
+/* ------------------------------------------------------------------ modules */
+
+/* Text output of the statistics hooks: append printf-style text to sink.
+ * Returns 0 or a negative WT_ERR_* code (stop and return it then). */
+typedef int (*wt_app_print_fn)(void *sink, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#define WT_APP_MAX_MODULES  8  /* modules of one server */
+#define WT_APP_MAX_COUNTERS 64 /* counters of all its modules together */
+
+/* A set of applications as a program hands it to the server (wt_server.h:
+ * wt_server_config.modules). Every hook may be NULL. The module and what
+ * it points to must outlive the server; hooks marked "any thread" must be
+ * safe to call while the workers run (their own lock or atomics). */
+typedef struct wt_app_module {
+  const char *name; /* for logs */
+  void *arg;        /* given back to every hook */
+  /* Add the module's routes to r and create its state for r in *state
+   * (NULL before the call; may stay NULL). Called on the thread that owns
+   * r: once per shard (on_worker = 0, index = the shard: lookups and
+   * worker_hint only, no other callback ever runs there, so the routes'
+   * arg may be NULL) and once per application worker (on_worker = 1,
+   * index = the worker: the callbacks of one worker run on its thread
+   * only, so per-worker state needs no lock). Return 0 or an error
+   * (start-up fails). */
+  int (*init)(void *arg, wt_app_router *r, int on_worker, uint32_t index, void **state);
+  /* Free what init made, on the same thread, after every session of r
+   * closed. */
+  void (*fini)(void *arg, void *state);
+  /* Counters: n_counters names, the keys of the "apps" object of the
+   * SIGUSR1 line (after the dispatcher's own), in this order. */
+  const char *const *counter_names;
+  size_t n_counters;
+  /* On the worker's thread: copy state's counters into out[0..n_counters). */
+  void (*counters)(void *arg, void *state, uint64_t *out);
+  /* Any thread: the metric lines (Prometheus text, names wtcast_*) of the
+   * counters summed over the workers (sums, n_counters of them) and of the
+   * dispatchers' summed stats (ctx). */
+  int (*metrics)(void *arg, const uint64_t *sums, const wt_app_ctx_stats *ctx,
+                 wt_app_print_fn print, void *sink);
+  /* Any thread: more metric lines (state that is not a per-worker sum, e.g.
+   * per channel), after every module's counter lines. */
+  int (*metrics_extra)(void *arg, wt_app_print_fn print, void *sink);
+  /* Any thread: the value of member json_key appended to the SIGUSR1 line
+   * (a JSON value, no newline) into buf. Returns its length or
+   * WT_ERR_NOBUF (the line then says null). */
+  const char *json_key;
+  int (*stats_json)(void *arg, char *buf, size_t cap);
+} wt_app_module;
 
 #endif

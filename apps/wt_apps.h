@@ -77,7 +77,16 @@
  * is FINed when the peer FINs; datagrams are counted and discarded.
  *
  * The counters are plain integers of the owning thread (one wt_apps per
- * shard). */
+ * application worker).
+ *
+ * A program hands the built-in apps to the server as one module
+ * (wt_apps_module_new: a wt_app_module, wt_app.h): its workers' routes and
+ * state, the counters above (the "apps" keys of the SIGUSR1 line and the
+ * wtcast_app_* metrics), the relay's channels (the "relay" member of the
+ * line, the wtcast_relay_* metrics).
+ *
+ * Layer: apps/ sees only the application API (include/wtcast/) and
+ * core/base headers. */
 #ifndef WT_APPS_H
 #define WT_APPS_H
 
@@ -117,14 +126,16 @@ typedef struct wt_apps_counters {
   uint64_t sink_sessions, sink_bytes, sink_datagrams;
 } wt_apps_counters;
 
-typedef struct wt_relay wt_relay; /* one worker's relay channels */
+typedef struct wt_relay wt_relay;         /* one worker's relay channels */
+typedef struct wt_relay_reg wt_relay_reg; /* every worker's channel counters */
 
 /* The arg of the built-in routes: configuration, counters and state (one
  * per worker). */
 typedef struct wt_apps {
   wt_apps_config cfg;
   wt_apps_counters cnt;
-  wt_relay *relay; /* created at the first relay session */
+  wt_relay *relay;   /* created at the first relay session */
+  wt_relay_reg *reg; /* the module's channel counters (NULL: the relay refuses, 503) */
 } wt_apps;
 
 extern const wt_app_ops wt_app_echo_ops;
@@ -134,9 +145,16 @@ extern const wt_app_ops wt_app_relay_pub_ops;
 extern const wt_app_ops wt_app_relay_sub_ops;
 
 void wt_relay_free(wt_relay *r);
-/* Every relay channel of the process as JSON ({"channels":[...]}) into buf.
+
+/* The channel counters of a module's workers: a channel's counters outlive
+ * it (the next channel of that name continues them). Any thread (a lock
+ * inside). del: after every worker freed its relay. */
+int wt_relay_reg_new(wt_relay_reg **out);
+void wt_relay_reg_del(wt_relay_reg *g);
+
+/* Every relay channel of g as JSON ({"channels":[...]}) into buf.
  * Returns the length or WT_ERR_NOBUF. Any thread. */
-int wt_relay_stats_json(char *buf, size_t cap);
+int wt_relay_stats_json(wt_relay_reg *g, char *buf, size_t cap);
 
 /* The same counters as a struct, one call of fn per channel (under the
  * registry's lock: fn must not call back into the relay). Any thread.
@@ -150,7 +168,8 @@ typedef struct wt_relay_channel_stats {
   uint64_t delivered_datagrams, delivered_streams, delivered_stream_bytes;
   uint64_t dropped_datagrams, dropped_streams_lagged, dropped_streams_limit;
 } wt_relay_channel_stats;
-size_t wt_relay_stats_each(void (*fn)(void *arg, const wt_relay_channel_stats *c), void *arg);
+size_t wt_relay_stats_each(wt_relay_reg *g, void (*fn)(void *arg, const wt_relay_channel_stats *c),
+                           void *arg);
 
 static inline void wt_apps_config_default(wt_apps_config *c) {
   c->source_max_bytes = WT_APP_SOURCE_MAX_BYTES;
@@ -195,5 +214,18 @@ static inline void wt_apps_fini(wt_apps *a) {
   wt_relay_free(a->relay);
   a->relay = NULL;
 }
+
+/* ------------------------------------------------------------------ the module */
+
+typedef struct wt_apps_module wt_apps_module;
+
+/* The built-in apps as one module with configuration cfg (NULL =
+ * defaults): /echo, /source, /sink, /pub and /sub on every router, a
+ * wt_apps per worker, the relay registry. Returns 0, WT_ERR_NOMEM. */
+int wt_apps_module_new(wt_apps_module **out, const wt_apps_config *cfg);
+/* What to give the server (valid until wt_apps_module_del). */
+const wt_app_module *wt_apps_module_get(const wt_apps_module *m);
+/* After the server is gone. NULL is a no-op. */
+void wt_apps_module_del(wt_apps_module *m);
 
 #endif

@@ -1,7 +1,9 @@
 /* wt_http.c: the HTTP/1.1 side listener on libmicrohttpd (see wt_http.h). */
+#define _GNU_SOURCE   /* pthread_getname_np, pthread_setname_np */
 #define WT_LOG_MODULE "http"
 #include "wt_http.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "wt_error.h"
@@ -52,6 +55,7 @@ void wt_http_config_default(wt_http_config *c) {
   c->timeout_s = 15;
   c->max_routes = 32;
   c->max_reply_bytes = 1u << 20;
+  c->thread_name = "wt-http";
 }
 
 /* ------------------------------------------------------------------ replies */
@@ -87,28 +91,37 @@ int wt_http_reply_append(wt_http_reply *r, const void *data, size_t len) {
   return 0;
 }
 
-int wt_http_reply_printf(wt_http_reply *r, const char *fmt, ...) {
+int wt_http_reply_vprintf(wt_http_reply *r, const char *fmt, va_list ap) {
   char small[512];
-  va_list ap;
-  va_start(ap, fmt);
+  va_list again;
+  va_copy(again, ap);
   int n = vsnprintf(small, sizeof(small), fmt, ap);
-  va_end(ap);
   if (n < 0) {
+    va_end(again);
     return WT_ERR_INVAL;
   }
   if ((size_t)n < sizeof(small)) {
+    va_end(again);
     return wt_http_reply_append(r, small, (size_t)n);
   }
   char *big = malloc((size_t)n + 1);
   if (!big) {
+    va_end(again);
     r->overflow = 1;
     return WT_ERR_NOMEM;
   }
-  va_start(ap, fmt);
-  vsnprintf(big, (size_t)n + 1, fmt, ap);
-  va_end(ap);
+  vsnprintf(big, (size_t)n + 1, fmt, again);
+  va_end(again);
   int rv = wt_http_reply_append(r, big, (size_t)n);
   free(big);
+  return rv;
+}
+
+int wt_http_reply_printf(wt_http_reply *r, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int rv = wt_http_reply_vprintf(r, fmt, ap);
+  va_end(ap);
   return rv;
 }
 
@@ -298,6 +311,64 @@ static uint16_t bound_port(int fd) {
   return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 }
 
+/* ------------------------------------------------------------------ the thread's name */
+
+#define HTTP_TASKS_MAX    256 /* threads of the process remembered at start */
+#define HTTP_NAME_WAIT_MS 200
+
+/* The thread ids of this process (at most max); returns how many. */
+static size_t http_tasks(long *ids, size_t max) {
+  size_t n = 0;
+  DIR *d = opendir("/proc/self/task");
+  if (!d) {
+    return 0;
+  }
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL && n < max) {
+    if (e->d_name[0] != '.') {
+      ids[n++] = strtol(e->d_name, NULL, 10);
+    }
+  }
+  closedir(d);
+  return n;
+}
+
+/* libmicrohttpd names its listener thread itself ("MHD-single"), from the
+ * new thread: wait (bounded) for a thread that was not among before[] to
+ * take such a name and give it ours (the kernel lets a process rename its
+ * own threads through /proc). Without a rename (a libmicrohttpd that names
+ * nothing) the thread keeps the name it inherited: ours, set around
+ * MHD_start_daemon. */
+static void http_name_thread(const char *name, const long *before, size_t n_before) {
+  for (int waited = 0; waited < HTTP_NAME_WAIT_MS; waited++) {
+    long now[HTTP_TASKS_MAX];
+    size_t n = http_tasks(now, HTTP_TASKS_MAX);
+    for (size_t i = 0; i < n; i++) {
+      size_t k = 0;
+      while (k < n_before && before[k] != now[i]) {
+        k++;
+      }
+      char path[64], comm[32] = "";
+      snprintf(path, sizeof(path), "/proc/self/task/%ld/comm", now[i]);
+      FILE *f = k == n_before ? fopen(path, "r+") : NULL;
+      if (!f) {
+        continue;
+      }
+      int mhd = fgets(comm, sizeof(comm), f) && strncmp(comm, "MHD", 3) == 0;
+      if (mhd) {
+        rewind(f);
+        fputs(name, f);
+      }
+      fclose(f);
+      if (mhd) {
+        return;
+      }
+    }
+    struct timespec ms = {0, 1000000};
+    nanosleep(&ms, NULL);
+  }
+}
+
 int wt_http_new(wt_http **out, const wt_http_config *cfg, char *why, size_t cap) {
   if (why && cap) {
     why[0] = '\0';
@@ -334,10 +405,17 @@ int wt_http_new(wt_http **out, const wt_http_config *cfg, char *why, size_t cap)
     flags |= MHD_USE_IPv6;
   }
   /* The listener's thread inherits this mask: it must never take a process
-   * signal meant for the runtime's signalfd. */
+   * signal meant for the runtime's signalfd. It inherits our name too
+   * (libmicrohttpd does not name its thread): ours is borrowed meanwhile. */
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &old);
+  long before[HTTP_TASKS_MAX];
+  size_t n_before = cfg->thread_name ? http_tasks(before, HTTP_TASKS_MAX) : 0;
+  char old_name[16] = "";
+  int renamed = cfg->thread_name &&
+                pthread_getname_np(pthread_self(), old_name, sizeof(old_name)) == 0 &&
+                pthread_setname_np(pthread_self(), cfg->thread_name) == 0;
   h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
                           /* first, so every message goes through wt_log */
                           MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, (void *)h,
@@ -345,6 +423,12 @@ int wt_http_new(wt_http **out, const wt_http_config *cfg, char *why, size_t cap)
                           (unsigned)cfg->max_conns, MHD_OPTION_CONNECTION_TIMEOUT,
                           (unsigned)cfg->timeout_s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, (void *)h,
                           MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)h, MHD_OPTION_END);
+  if (renamed) {
+    pthread_setname_np(pthread_self(), old_name);
+  }
+  if (h->d && cfg->thread_name && n_before < HTTP_TASKS_MAX) {
+    http_name_thread(cfg->thread_name, before, n_before);
+  }
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (!h->d) {
     if (fcntl(fd, F_GETFD) >= 0) {

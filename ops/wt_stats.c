@@ -1,11 +1,14 @@
 /* wt_stats.c: the SIGUSR1 counter line (format: wt_stats.h). */
+#define WT_LOG_MODULE "stats"
 #include "wt_stats.h"
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "wt_error.h"
+#include "wt_log.h"
 
 typedef struct stats_kv {
   const char *key;
@@ -63,14 +66,43 @@ static void w_group(stats_writer *w, const char *name, const stats_kv *kv, size_
     w_group((w), (name), kv_, sizeof(kv_) / sizeof(kv_[0]));                                       \
   } while (0)
 
-int wt_stats_format_json(const wt_stats_snapshot *s, char *buf, size_t cap) {
-  if (!s || !buf || cap == 0) {
+/* ,"apps":{the dispatchers' counters, then the modules'} */
+static void w_apps(stats_writer *w, const wt_snapshot *s, const wt_stats_names *names) {
+  w_raw(w, ",\"apps\":{");
+  w_kv(w, "not_found", s->app.not_found);
+  w_raw(w, ",");
+  w_kv(w, "refused", s->app.refused);
+  w_raw(w, ",");
+  w_kv(w, "send_window_grows", s->app.send_window_grows);
+  for (size_t i = 0; names && i < names->n; i++) {
+    w_raw(w, ",");
+    w_kv(w, names->names[i], s->app_counters[i]);
+  }
+  w_raw(w, "}");
+}
+
+static int names_ok(const wt_stats_names *names) {
+  if (!names) {
+    return 1;
+  }
+  if (names->n > WT_APP_MAX_COUNTERS || (names->n && !names->names)) {
+    return 0;
+  }
+  for (size_t i = 0; i < names->n; i++) {
+    if (!names->names[i] || strlen(names->names[i]) > WT_STATS_NAME_MAX) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+int wt_stats_format_json(const wt_snapshot *s, const wt_stats_names *names, char *buf, size_t cap) {
+  if (!s || !buf || cap == 0 || !names_ok(names)) {
     return WT_ERR_INVAL;
   }
   stats_writer w = {.buf = buf, .cap = cap};
   const wt_engine_stats *e = &s->engine;
   const wt_io_stats *io = &s->io;
-  const wt_apps_counters *a = &s->apps;
   w_raw(&w, "{\"type\":\"stats\",");
   w_kv(&w, "uptime_ms", s->uptime_ms);
   GROUP(&w, "connections", {"active", e->conns_active}, {"accepted", e->conns_accepted},
@@ -96,15 +128,7 @@ int wt_stats_format_json(const wt_stats_snapshot *s, char *buf, size_t cap) {
         {"buffered_rejected", e->buffered_rejected});
   GROUP(&w, "address_validation", {"retries_sent", e->retries_sent},
         {"tokens_invalid", e->tokens_invalid}, {"stateless_resets_sent", e->stateless_resets_sent});
-  GROUP(&w, "apps", {"not_found", s->app.not_found}, {"refused", s->app.refused},
-        {"send_window_grows", s->app.send_window_grows}, {"echo_sessions", a->echo_sessions},
-        {"echo_bytes", a->echo_bytes}, {"echo_datagrams", a->echo_datagrams},
-        {"echo_datagrams_dropped", a->echo_datagrams_dropped},
-        {"echo_overflow_resets", a->echo_overflow_resets},
-        {"echo_push_reply_bytes", a->echo_push_reply_bytes},
-        {"source_sessions", a->source_sessions}, {"source_bytes", a->source_bytes},
-        {"source_streams_done", a->source_streams_done}, {"sink_sessions", a->sink_sessions},
-        {"sink_bytes", a->sink_bytes}, {"sink_datagrams", a->sink_datagrams});
+  w_apps(&w, s, names);
   GROUP(&w, "loop", {"turns", s->loop.turns}, {"rx_bounded", s->loop.rx_bounded},
         {"tx_blocked", s->loop.tx_blocked}, {"tx_dropped", s->loop.tx_dropped},
         {"spin_hits", s->loop.spin_hits}, {"spin_miss", s->loop.spin_miss},
@@ -124,31 +148,7 @@ int wt_stats_format_json(const wt_stats_snapshot *s, char *buf, size_t cap) {
   return (int)w.len;
 }
 
-/* acc[i] += s[i] over a struct made of uint64_t counters only. */
-#define ADD_U64S(acc, s)                                                                           \
-  do {                                                                                             \
-    _Static_assert(sizeof(*(acc)) % sizeof(uint64_t) == 0, "counters only");                       \
-    uint64_t *a_ = (uint64_t *)(void *)(acc);                                                      \
-    const uint64_t *b_ = (const uint64_t *)(const void *)(s);                                      \
-    for (size_t i_ = 0; i_ < sizeof(*(acc)) / sizeof(uint64_t); i_++) {                            \
-      a_[i_] += b_[i_];                                                                            \
-    }                                                                                              \
-  } while (0)
-
-void wt_stats_add(wt_stats_snapshot *acc, const wt_stats_snapshot *s) {
-  if (s->uptime_ms > acc->uptime_ms) {
-    acc->uptime_ms = s->uptime_ms;
-  }
-  ADD_U64S(&acc->engine, &s->engine);
-  ADD_U64S(&acc->io, &s->io);
-  ADD_U64S(&acc->app, &s->app);
-  ADD_U64S(&acc->apps, &s->apps);
-  ADD_U64S(&acc->loop, &s->loop);
-  ADD_U64S(&acc->fwd, &s->fwd);
-  ADD_U64S(&acc->links, &s->links);
-}
-
-static void w_shard(stats_writer *w, size_t id, const wt_stats_snapshot *s) {
+static void w_shard(stats_writer *w, size_t id, const wt_snapshot *s) {
   const stats_kv kv[] = {
       {"id", id},
       {"conns_active", s->engine.conns_active},
@@ -172,17 +172,17 @@ static void w_shard(stats_writer *w, size_t id, const wt_stats_snapshot *s) {
   w_raw(w, "}");
 }
 
-int wt_stats_format_json_shards(const wt_stats_snapshot *per, size_t n, int steering_attached,
-                                char *buf, size_t cap) {
+int wt_stats_format_json_shards(const wt_snapshot *per, size_t n, int steering_attached,
+                                const wt_stats_names *names, char *buf, size_t cap) {
   if (!per || n == 0 || !buf || cap == 0) {
     return WT_ERR_INVAL;
   }
-  wt_stats_snapshot total;
+  wt_snapshot total;
   memset(&total, 0, sizeof(total));
   for (size_t i = 0; i < n; i++) {
-    wt_stats_add(&total, &per[i]);
+    wt_snapshot_add(&total, &per[i]);
   }
-  int len = wt_stats_format_json(&total, buf, cap);
+  int len = wt_stats_format_json(&total, names, buf, cap);
   if (len < 0) {
     return len;
   }
@@ -202,4 +202,61 @@ int wt_stats_format_json_shards(const wt_stats_snapshot *per, size_t n, int stee
     return WT_ERR_NOBUF;
   }
   return (int)w.len;
+}
+
+/* Every module's stats_json member inside the object that ends at
+ * line[n - 1] ('}'): ,"KEY":VALUE (or ,"KEY":null when it does not fit).
+ * Returns the new length. */
+static int report_members(wt_runtime *rt, char *line, int n, size_t cap) {
+  size_t nmod = 0;
+  const wt_app_module *const *mods = wt_runtime_modules(rt, &nmod);
+  for (size_t i = 0; i < nmod && n > 0 && line[n - 1] == '}'; i++) {
+    const wt_app_module *m = mods[i];
+    if (!m->json_key || !m->stats_json) {
+      continue;
+    }
+    char key[WT_STATS_NAME_MAX + 8];
+    int kl = snprintf(key, sizeof(key), ",\"%s\":", m->json_key);
+    if (kl < 0 || (size_t)kl >= sizeof(key)) {
+      continue;
+    }
+    size_t room = cap - (size_t)n;
+    if (room <= (size_t)kl + 17) {
+      break;
+    }
+    memcpy(line + n - 1, key, (size_t)kl);
+    int r = m->stats_json(m->arg, line + n - 1 + kl, room - (size_t)kl - 3);
+    if (r >= 0) {
+      n = n - 1 + kl + r;
+    } else {
+      memcpy(line + n - 1 + kl, "null", 4);
+      n = n - 1 + kl + 4;
+    }
+    line[n++] = '}';
+  }
+  return n;
+}
+
+void wt_stats_report(void *arg, wt_runtime *rt, const wt_snapshot *per, uint32_t n) {
+  wt_stats_names names;
+  names.names = wt_runtime_counter_names(rt, &names.n);
+  size_t cap = WT_STATS_JSON_SHARDS_MAX(n);
+  char *line = malloc(cap);
+  if (!line) {
+    WT_LOG_ERROR("stats: out of memory");
+    return;
+  }
+  int len = wt_stats_format_json_shards(per, n, wt_runtime_steering(rt), &names, line, cap - 1);
+  if (len > 0) {
+    len = report_members(rt, line, len, cap - 1);
+  }
+  if (len < 0) {
+    WT_LOG_ERROR("stats: %s", wt_err_str(len));
+  } else {
+    FILE *f = arg ? arg : stdout;
+    line[len] = '\n';
+    fwrite(line, 1, (size_t)len + 1, f);
+    fflush(f);
+  }
+  free(line);
 }

@@ -1,6 +1,7 @@
-/* rotate.c: certificate rotation for serverCertificateHashes (see rotate.h). */
+/* wt_rotate.c: certificate rotation for serverCertificateHashes (see wt_rotate.h). */
+#define _GNU_SOURCE   /* pthread_setname_np */
 #define WT_LOG_MODULE "rotate"
-#include "rotate.h"
+#include "wt_rotate.h"
 
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/settings.h>
@@ -24,7 +25,7 @@
 
 extern char **environ;
 
-struct wtc_rotate {
+struct wt_rotate {
   char cert[PATH_MAX], key[PATH_MAX], cert_next[PATH_MAX + 8], key_next[PATH_MAX + 8];
   char tool[PATH_MAX]; /* wtcast-cert */
   uint32_t interval_s;
@@ -64,7 +65,7 @@ static int pem_hash(const char *path, char out[65]) {
 }
 
 /* wtcast-cert --out-cert C --out-key K --days D --quiet; 0 or -1. */
-static int make_cert(const wtc_rotate *r, const char *cert, const char *key) {
+static int make_cert(const wt_rotate *r, const char *cert, const char *key) {
   char days[16];
   snprintf(days, sizeof(days), "%u", r->days);
   char *argv[] = {(char *)r->tool, "--out-cert", (char *)cert, "--out-key", (char *)key,
@@ -93,7 +94,7 @@ static int make_cert(const wtc_rotate *r, const char *cert, const char *key) {
 }
 
 /* wtcast-cert next to our own executable, else on PATH. */
-static void find_tool(wtc_rotate *r) {
+static void find_tool(wt_rotate *r) {
   char self[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
   if (n > 0) {
@@ -114,12 +115,12 @@ static void find_tool(wtc_rotate *r) {
   snprintf(r->tool, sizeof(r->tool), "/usr/bin/wtcast-cert");
 }
 
-wtc_rotate *wtc_rotate_new(const char *cert_file, const char *key_file, uint32_t interval_s) {
-  if (interval_s == 0 || interval_s > WTC_ROTATE_MAX_S) {
-    fprintf(stderr, "wtcast: --cert-rotate: must be in 1..%u seconds\n", WTC_ROTATE_MAX_S);
+wt_rotate *wt_rotate_new(const char *cert_file, const char *key_file, uint32_t interval_s) {
+  if (interval_s == 0 || interval_s > WT_ROTATE_MAX_S) {
+    fprintf(stderr, "wtcast: --cert-rotate: must be in 1..%u seconds\n", WT_ROTATE_MAX_S);
     return NULL;
   }
-  wtc_rotate *r = calloc(1, sizeof(*r));
+  wt_rotate *r = calloc(1, sizeof(*r));
   if (!r) {
     return NULL;
   }
@@ -154,12 +155,12 @@ wtc_rotate *wtc_rotate_new(const char *cert_file, const char *key_file, uint32_t
   return r;
 fail:
   fprintf(stderr, "wtcast: --cert-rotate: cannot prepare the certificates (see the log)\n");
-  wtc_rotate_del(r);
+  wt_rotate_del(r);
   return NULL;
 }
 
 /* next -> current, reload, new next. */
-static void rotate_once(wtc_rotate *r) {
+static void rotate_once(wt_rotate *r) {
   if (rename(r->key_next, r->key) != 0 || rename(r->cert_next, r->cert) != 0) {
     WT_LOG_ERROR("cert rotation: cannot move %s into place: %s", r->cert_next, strerror(errno));
     return;
@@ -182,7 +183,8 @@ static void rotate_once(wtc_rotate *r) {
 }
 
 static void *rotate_thread(void *arg) {
-  wtc_rotate *r = arg;
+  wt_rotate *r = arg;
+  pthread_setname_np(pthread_self(), "wt-rotate");
   pthread_mutex_lock(&r->mu);
   while (!r->stop) {
     struct timespec ts = {.tv_sec = (time_t)r->next_rotation, .tv_nsec = 0};
@@ -212,7 +214,7 @@ static void *rotate_thread(void *arg) {
   return NULL;
 }
 
-int wtc_rotate_start(wtc_rotate *r) {
+int wt_rotate_start(wt_rotate *r) {
   /* the runtime has blocked the signals it reads: the thread inherits that */
   if (pthread_create(&r->thread, NULL, rotate_thread, r) != 0) {
     return -1;
@@ -223,7 +225,7 @@ int wtc_rotate_start(wtc_rotate *r) {
   return 0;
 }
 
-void wtc_rotate_hashes(wtc_rotate *r, char current[65], char next[65], int64_t *next_rotation) {
+void wt_rotate_hashes(wt_rotate *r, char current[65], char next[65], int64_t *next_rotation) {
   pthread_mutex_lock(&r->mu);
   memcpy(current, r->cur_hash, 65);
   memcpy(next, r->next_hash, 65);
@@ -231,7 +233,7 @@ void wtc_rotate_hashes(wtc_rotate *r, char current[65], char next[65], int64_t *
   pthread_mutex_unlock(&r->mu);
 }
 
-void wtc_rotate_del(wtc_rotate *r) {
+void wt_rotate_del(wt_rotate *r) {
   if (!r) {
     return;
   }

@@ -6,8 +6,9 @@
  * publisher, its fan-out group (wt_app.h: the shards keep the members and
  * write to them, one buffer per shard, no copy per subscriber) and the
  * current group's bytes for late joiners (references to the received
- * buffers, bounded by relay_group_max). Counters are per channel, in a
- * process-wide registry that wt_relay_stats_json reads. */
+ * buffers, bounded by relay_group_max). Counters are per channel, in the
+ * registry of the built-in apps' module (wt_relay_reg, one per module:
+ * shared by its workers, read by its statistics hooks from any thread). */
 #define WT_LOG_MODULE "relay"
 #include <pthread.h>
 #include <stdio.h>
@@ -26,7 +27,7 @@ typedef struct relay_stats {
   struct relay_stats *prev, *next;
   char name[RELAY_NAME_MAX + 1];
   uint32_t worker;
-  int live;         /* a channel uses it now (under reg_mu) */
+  int live;         /* a channel uses it now (under the registry lock) */
   uint64_t retired; /* when it was last released (order of retirement) */
   _Atomic uint64_t published_datagrams, published_stream_bytes, published_streams;
   _Atomic uint64_t subscribers, publishers, publishers_refused;
@@ -39,16 +40,41 @@ typedef struct relay_stats {
  * kept (the oldest go first). */
 #define RELAY_RETIRED_MAX 1024
 
-static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
-static relay_stats *reg_head;
-static size_t reg_retired;
-static uint64_t reg_clock;
+struct wt_relay_reg {
+  pthread_mutex_t mu;
+  relay_stats *head;
+  size_t retired;
+  uint64_t clock;
+};
 
-static void reg_unlink(relay_stats *s) {
+int wt_relay_reg_new(wt_relay_reg **out) {
+  wt_relay_reg *g = calloc(1, sizeof(*g));
+  if (!g) {
+    return WT_ERR_NOMEM;
+  }
+  pthread_mutex_init(&g->mu, NULL);
+  *out = g;
+  return 0;
+}
+
+void wt_relay_reg_del(wt_relay_reg *g) {
+  if (!g) {
+    return;
+  }
+  while (g->head) {
+    relay_stats *s = g->head;
+    g->head = s->next;
+    free(s);
+  }
+  pthread_mutex_destroy(&g->mu);
+  free(g);
+}
+
+static void reg_unlink(wt_relay_reg *g, relay_stats *s) {
   if (s->prev) {
     s->prev->next = s->next;
   } else {
-    reg_head = s->next;
+    g->head = s->next;
   }
   if (s->next) {
     s->next->prev = s->prev;
@@ -56,69 +82,69 @@ static void reg_unlink(relay_stats *s) {
 }
 
 /* The entry of name (reused or new, live), or NULL without memory. */
-static relay_stats *reg_acquire(const char *name, uint32_t worker) {
-  pthread_mutex_lock(&reg_mu);
-  relay_stats *s = reg_head;
+static relay_stats *reg_acquire(wt_relay_reg *g, const char *name, uint32_t worker) {
+  pthread_mutex_lock(&g->mu);
+  relay_stats *s = g->head;
   while (s && strcmp(s->name, name)) {
     s = s->next;
   }
   if (s && !s->live) {
-    reg_retired--;
+    g->retired--;
   } else if (!s || s->live) {
     /* a live entry of the same name belongs to another worker's channel
      * (cannot happen: names hash to one worker); never share it */
     s = calloc(1, sizeof(*s));
     if (s) {
       snprintf(s->name, sizeof(s->name), "%s", name);
-      s->next = reg_head;
-      if (reg_head) {
-        reg_head->prev = s;
+      s->next = g->head;
+      if (g->head) {
+        g->head->prev = s;
       }
-      reg_head = s;
+      g->head = s;
     }
   }
   if (s) {
     s->live = 1;
     s->worker = worker;
   }
-  pthread_mutex_unlock(&reg_mu);
+  pthread_mutex_unlock(&g->mu);
   return s;
 }
 
-static void reg_release(relay_stats *s) {
-  pthread_mutex_lock(&reg_mu);
+static void reg_release(wt_relay_reg *g, relay_stats *s) {
+  pthread_mutex_lock(&g->mu);
   s->live = 0;
-  s->retired = ++reg_clock;
+  s->retired = ++g->clock;
   atomic_store_explicit(&s->subscribers, 0, memory_order_relaxed);
   atomic_store_explicit(&s->publishers, 0, memory_order_relaxed);
-  if (++reg_retired > RELAY_RETIRED_MAX) {
+  if (++g->retired > RELAY_RETIRED_MAX) {
     relay_stats *old = NULL;
-    for (relay_stats *x = reg_head; x; x = x->next) {
+    for (relay_stats *x = g->head; x; x = x->next) {
       if (!x->live && (!old || x->retired < old->retired)) {
         old = x;
       }
     }
     if (old) {
-      reg_unlink(old);
+      reg_unlink(g, old);
       free(old);
-      reg_retired--;
+      g->retired--;
     }
   }
-  pthread_mutex_unlock(&reg_mu);
+  pthread_mutex_unlock(&g->mu);
 }
 
 #define LD(x) ((unsigned long long)atomic_load_explicit(&(x), memory_order_relaxed))
 
-int wt_relay_stats_json(char *buf, size_t cap) {
+int wt_relay_stats_json(wt_relay_reg *g, char *buf, size_t cap) {
   size_t n = 0;
   int w = snprintf(buf, cap, "{\"channels\":[");
   if (w < 0 || (size_t)w >= cap) {
     return WT_ERR_NOBUF;
   }
   n = (size_t)w;
-  pthread_mutex_lock(&reg_mu);
+  pthread_mutex_lock(&g->mu);
   int first = 1;
-  for (relay_stats *s = reg_head; s; s = s->next) {
+  for (relay_stats *s = g->head; s; s = s->next) {
     w = snprintf(
         buf + n, cap - n,
         "%s{\"name\":\"%s\",\"live\":%d,\"worker\":%u,\"subscribers\":%llu,\"publisher\":%llu,"
@@ -132,13 +158,13 @@ int wt_relay_stats_json(char *buf, size_t cap) {
         LD(s->grp.delivered_stream_bytes), LD(s->grp.dropped_datagrams),
         LD(s->grp.dropped_streams_lagged), LD(s->grp.dropped_streams_limit));
     if (w < 0 || (size_t)w >= cap - n) {
-      pthread_mutex_unlock(&reg_mu);
+      pthread_mutex_unlock(&g->mu);
       return WT_ERR_NOBUF;
     }
     n += (size_t)w;
     first = 0;
   }
-  pthread_mutex_unlock(&reg_mu);
+  pthread_mutex_unlock(&g->mu);
   w = snprintf(buf + n, cap - n, "]}");
   if (w < 0 || (size_t)w >= cap - n) {
     return WT_ERR_NOBUF;
@@ -146,10 +172,11 @@ int wt_relay_stats_json(char *buf, size_t cap) {
   return (int)(n + (size_t)w);
 }
 
-size_t wt_relay_stats_each(void (*fn)(void *arg, const wt_relay_channel_stats *c), void *arg) {
+size_t wt_relay_stats_each(wt_relay_reg *g, void (*fn)(void *arg, const wt_relay_channel_stats *c),
+                           void *arg) {
   size_t n = 0;
-  pthread_mutex_lock(&reg_mu);
-  for (relay_stats *s = reg_head; s; s = s->next) {
+  pthread_mutex_lock(&g->mu);
+  for (relay_stats *s = g->head; s; s = s->next) {
     wt_relay_channel_stats c = {
         .name = s->name,
         .live = s->live,
@@ -170,7 +197,7 @@ size_t wt_relay_stats_each(void (*fn)(void *arg, const wt_relay_channel_stats *c
     fn(arg, &c);
     n++;
   }
-  pthread_mutex_unlock(&reg_mu);
+  pthread_mutex_unlock(&g->mu);
   return n;
 }
 
@@ -206,6 +233,7 @@ struct relay_channel {
 struct wt_relay {
   relay_channel *channels;
   size_t n_channels;
+  wt_relay_reg *reg; /* the module's (wt_apps.reg) */
 };
 
 typedef struct relay_sess {
@@ -237,7 +265,7 @@ static void channel_free(wt_relay *r, relay_channel *ch) {
     ch->next->prev = ch->prev;
   }
   r->n_channels--;
-  reg_release(ch->st);
+  reg_release(r->reg, ch->st);
   free(ch);
 }
 
@@ -291,10 +319,10 @@ static relay_channel *channel_get(wt_apps *a, wt_app_ctx *ctx, const char *name)
     return NULL;
   }
   relay_channel *ch = calloc(1, sizeof(*ch));
-  relay_stats *st = ch ? reg_acquire(name, wt_app_ctx_worker(ctx)) : NULL;
+  relay_stats *st = ch && r->reg ? reg_acquire(r->reg, name, wt_app_ctx_worker(ctx)) : NULL;
   if (!st || wt_app_group_new(ctx, a->cfg.relay_lag_max, &st->grp, &ch->grp) < 0) {
     if (st) {
-      reg_release(st);
+      reg_release(r->reg, st);
     }
     free(ch);
     return NULL;
@@ -323,6 +351,7 @@ static int relay_request(wt_app_session *as, const wt_app_request *req, int is_p
     if (!a->relay) {
       return 503;
     }
+    a->relay->reg = a->reg;
   }
   relay_channel *ch = channel_get(a, wt_app_session_ctx(as), name);
   if (!ch) {

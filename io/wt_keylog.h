@@ -1,11 +1,13 @@
-/* wt_keylog.h: the TLS key log of a program (debugging: SSLKEYLOGFILE
+/* wt_keylog.h: the TLS key-log file of a program (debugging: SSLKEYLOGFILE
  * format, for Wireshark). The engine hands each line to a callback
  * (wt_engine_config.keylog) and does no I/O itself; this is the file end.
  *
  * Ownership: the caller opens one log per engine with wt_keylog_open and
  * closes it with wt_keylog_close after wt_engine_del. Threading: one log is
  * written by its engine's thread only (the file is opened in append mode,
- * so several engines may log to the same path). */
+ * so several engines may log to the same path). It lives in io/ because it
+ * is file I/O that both the server's shards and the client programs need,
+ * and it knows nothing of TLS or QUIC: it writes the lines it is given. */
 #ifndef WT_KEYLOG_H
 #define WT_KEYLOG_H
 

@@ -17,22 +17,26 @@
  * Routes may be added at any time (a lock guards the table); a path added
  * twice is WT_ERR_STATE.
  *
+ * Threads: the listener's thread is named cfg.thread_name ("wt-http").
  * Signals: the listener's thread blocks every signal, so process signals
  * (SIGTERM, SIGUSR1, ...) keep reaching whoever waits for them. */
 #ifndef WT_HTTP_H
 #define WT_HTTP_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct wt_http wt_http;
 
 typedef struct wt_http_config {
-  const char *listen;     /* "a.b.c.d:PORT" or "[ipv6]:PORT"; port 0 picks a free one (required) */
-  uint32_t max_conns;     /* concurrent connections at most (default 64) */
-  uint32_t timeout_s;     /* close a connection idle for this long (default 15 s) */
-  uint32_t max_routes;    /* routes at most (default 32) */
-  size_t max_reply_bytes; /* largest dynamic reply body (default 1 MiB); more is a 500 */
+  const char *listen;      /* "a.b.c.d:PORT" or "[ipv6]:PORT"; port 0 picks a free one (required) */
+  uint32_t max_conns;      /* concurrent connections at most (default 64) */
+  uint32_t timeout_s;      /* close a connection idle for this long (default 15 s) */
+  uint32_t max_routes;     /* routes at most (default 32) */
+  size_t max_reply_bytes;  /* largest dynamic reply body (default 1 MiB); more is a 500 */
+  const char *thread_name; /* the listener thread's name (ps -T, top -H; at most 15
+                              bytes; default "wt-http"; NULL = unnamed) */
 } wt_http_config;
 
 void wt_http_config_default(wt_http_config *c);
@@ -55,6 +59,8 @@ typedef struct wt_http_reply {
 int wt_http_reply_append(wt_http_reply *r, const void *data, size_t len);
 int wt_http_reply_printf(wt_http_reply *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+int wt_http_reply_vprintf(wt_http_reply *r, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 /* A dynamic handler. path is the request path (no query), query the raw
  * query string after '?' ("" when none; not percent-decoded). Return 0 to

@@ -2,12 +2,12 @@
 #define WT_LOG_MODULE "metrics"
 #include "wt_metrics.h"
 
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "wt_apps.h"
 #include "wt_error.h"
 #include "wt_log.h"
 
@@ -27,11 +27,11 @@ typedef struct metric_def {
   int type;           /* M_* */
   const char *help;   /* NULL: same family as the previous entry (another label) */
   const char *labels; /* extra labels, e.g. "dir=\"in\"", or "" */
-  size_t off;         /* uint64_t inside wt_stats_snapshot */
+  size_t off;         /* uint64_t inside wt_snapshot */
 } metric_def;
 
-#define E(f)  offsetof(wt_stats_snapshot, engine.f)
-#define IO(f) offsetof(wt_stats_snapshot, io.f)
+#define E(f)  offsetof(wt_snapshot, engine.f)
+#define IO(f) offsetof(wt_snapshot, io.f)
 
 static const metric_def shard_defs[] = {
     {"connections_active", M_GAUGE, "QUIC connections open now", "", E(conns_active)},
@@ -69,11 +69,10 @@ static const metric_def shard_defs[] = {
     {"errors_total", M_COUNTER, NULL, "kind=\"io_tx\"", IO(tx_errors)},
     {"errors_total", M_COUNTER, NULL, "kind=\"io_rx_truncated\"", IO(rx_truncated)},
     {"forwarded_total", M_COUNTER, "datagrams forwarded between shards", "dir=\"out\"",
-     offsetof(wt_stats_snapshot, fwd.forwarded_out)},
-    {"forwarded_total", M_COUNTER, NULL, "dir=\"in\"",
-     offsetof(wt_stats_snapshot, fwd.forwarded_in)},
+     offsetof(wt_snapshot, fwd.forwarded_out)},
+    {"forwarded_total", M_COUNTER, NULL, "dir=\"in\"", offsetof(wt_snapshot, fwd.forwarded_in)},
     {"forward_drops_total", M_COUNTER, "datagrams for another shard dropped", "",
-     offsetof(wt_stats_snapshot, fwd.forward_drops)},
+     offsetof(wt_snapshot, fwd.forward_drops)},
     {"io_datagrams_total", M_COUNTER, "UDP datagrams through the datapath", "dir=\"in\"",
      IO(rx_packets)},
     {"io_datagrams_total", M_COUNTER, NULL, "dir=\"out\"", IO(tx_packets)},
@@ -83,20 +82,19 @@ static const metric_def shard_defs[] = {
     {"io_syscalls_total", M_COUNTER, "datapath system calls", "", IO(syscalls)},
     {"io_gso_sends_total", M_COUNTER, "sends with UDP_SEGMENT", "", IO(tx_gso_sends)},
     {"io_eagain_total", M_COUNTER, "sends that stopped at would-block", "", IO(tx_eagain)},
-    {"loop_turns_total", M_COUNTER, "event loop turns", "",
-     offsetof(wt_stats_snapshot, loop.turns)},
+    {"loop_turns_total", M_COUNTER, "event loop turns", "", offsetof(wt_snapshot, loop.turns)},
     {"loop_tx_dropped_total", M_COUNTER, "tx entries dropped (socket failed)", "",
-     offsetof(wt_stats_snapshot, loop.tx_dropped)},
+     offsetof(wt_snapshot, loop.tx_dropped)},
     {"loop_spins_total", M_COUNTER, "polls for a worker's answer before sleeping (--spin-us)",
-     "result=\"answered\"", offsetof(wt_stats_snapshot, loop.spin_hits)},
+     "result=\"answered\"", offsetof(wt_snapshot, loop.spin_hits)},
     {"loop_spins_total", M_COUNTER, NULL, "result=\"ran_out\"",
-     offsetof(wt_stats_snapshot, loop.spin_miss)},
+     offsetof(wt_snapshot, loop.spin_miss)},
     {"loop_rx_sliced_total", M_COUNTER,
      "turns that sent replies before receiving more, after handshake work (--rx-slice-us)", "",
-     offsetof(wt_stats_snapshot, loop.rx_sliced)},
+     offsetof(wt_snapshot, loop.rx_sliced)},
 };
 
-static uint64_t field(const wt_stats_snapshot *s, size_t off) {
+static uint64_t field(const wt_snapshot *s, size_t off) {
   uint64_t v;
   memcpy(&v, (const char *)s + off, sizeof(v));
   return v;
@@ -107,120 +105,52 @@ static int header(wt_http_reply *out, const char *name, const char *help, int ty
                               type == M_COUNTER ? "counter" : "gauge");
 }
 
-/* A label value: backslash, quote and newline escaped (names are short). */
-static void label_escape(char *dst, size_t cap, const char *src) {
-  size_t n = 0;
-  for (; *src && n + 3 < cap; src++) {
-    if (*src == '\\' || *src == '"') {
-      dst[n++] = '\\';
-      dst[n++] = *src;
-    } else if (*src == '\n') {
-      dst[n++] = '\\';
-      dst[n++] = 'n';
-    } else {
-      dst[n++] = *src;
-    }
-  }
-  dst[n] = '\0';
+/* ------------------------------------------------------------------ the application modules */
+
+/* wt_app_print_fn over a reply (the modules' hooks print through it). */
+static int reply_print(void *sink, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int rv = wt_http_reply_vprintf(sink, fmt, ap);
+  va_end(ap);
+  return rv;
 }
 
-/* ------------------------------------------------------------------ relay */
-
-typedef struct relay_fam {
-  const char *name, *help, *labels;
-  int type;
-  size_t off; /* inside wt_relay_channel_stats */
-} relay_fam;
-
-#define R(f) offsetof(wt_relay_channel_stats, f)
-static const relay_fam relay_defs[] = {
-    {"relay_subscribers", "subscribers of a relay channel now", "", M_GAUGE, R(subscribers)},
-    {"relay_publishers", "publishers of a relay channel now (0 or 1)", "", M_GAUGE, R(publishers)},
-    {"relay_publishers_refused_total", "publishers refused (channel taken)", "", M_COUNTER,
-     R(publishers_refused)},
-    {"relay_published_total", "what the publisher sent, by kind", "kind=\"datagrams\"", M_COUNTER,
-     R(published_datagrams)},
-    {"relay_published_total", NULL, "kind=\"streams\"", M_COUNTER, R(published_streams)},
-    {"relay_published_total", NULL, "kind=\"stream_bytes\"", M_COUNTER, R(published_stream_bytes)},
-    {"relay_delivered_total", "what the subscribers got, by kind", "kind=\"datagrams\"", M_COUNTER,
-     R(delivered_datagrams)},
-    {"relay_delivered_total", NULL, "kind=\"streams\"", M_COUNTER, R(delivered_streams)},
-    {"relay_delivered_total", NULL, "kind=\"stream_bytes\"", M_COUNTER, R(delivered_stream_bytes)},
-    {"relay_dropped_total", "what subscribers missed, by reason", "reason=\"datagrams\"", M_COUNTER,
-     R(dropped_datagrams)},
-    {"relay_dropped_total", NULL, "reason=\"streams_lagged\"", M_COUNTER,
-     R(dropped_streams_lagged)},
-    {"relay_dropped_total", NULL, "reason=\"streams_limit\"", M_COUNTER, R(dropped_streams_limit)},
-};
-#define N_RELAY (sizeof(relay_defs) / sizeof(relay_defs[0]))
-
-/* The relay registry is read once (under its lock) into a copy, then
- * printed family by family. */
-typedef struct relay_copy {
-  wt_relay_channel_stats *c;
-  char (*names)[80];
-  size_t n, cap;
-  int nomem;
-} relay_copy;
-
-static void relay_collect(void *arg, const wt_relay_channel_stats *c) {
-  relay_copy *rc = arg;
-  if (rc->n == rc->cap) {
-    size_t cap = rc->cap ? 2 * rc->cap : 16;
-    wt_relay_channel_stats *p = realloc(rc->c, cap * sizeof(*p));
-    if (!p) {
-      rc->nomem = 1;
-      return;
-    }
-    rc->c = p;
-    char(*q)[80] = realloc(rc->names, cap * sizeof(*q));
-    if (!q) {
-      rc->nomem = 1;
-      return;
-    }
-    rc->names = q;
-    rc->cap = cap;
-  }
-  rc->c[rc->n] = *c;
-  label_escape(rc->names[rc->n], sizeof(rc->names[rc->n]), c->name);
-  rc->c[rc->n].name = rc->names[rc->n];
-  rc->n++;
-}
-
-static int format_relay(wt_http_reply *out) {
-  relay_copy rc;
-  memset(&rc, 0, sizeof(rc));
-  wt_relay_stats_each(relay_collect, &rc);
+/* Every module's counter families (sums: the modules' counters, one after
+ * the other), then the dispatchers' own. */
+static int format_apps(wt_http_reply *out, const wt_app_module *const *mods, size_t n_mods,
+                       const wt_snapshot *apps) {
   int rv = 0;
-  for (size_t d = 0; d < N_RELAY && rv == 0; d++) {
-    const relay_fam *f = &relay_defs[d];
-    if (f->help) {
-      rv = header(out, f->name, f->help, f->type);
+  size_t off = 0;
+  for (size_t i = 0; i < n_mods && rv == 0; i++) {
+    if (mods[i]->metrics) {
+      rv = mods[i]->metrics(mods[i]->arg, apps->app_counters + off, &apps->app, reply_print, out);
     }
-    for (size_t i = 0; i < rc.n && rv == 0; i++) {
-      uint64_t v;
-      memcpy(&v, (const char *)&rc.c[i] + f->off, sizeof(v));
-      rv = wt_http_reply_printf(out, "wtcast_%s{channel=\"%s\"%s%s} %llu\n", f->name, rc.c[i].name,
-                                f->labels[0] ? "," : "", f->labels, (unsigned long long)v);
-    }
+    off += mods[i]->n_counters;
   }
   if (rv == 0) {
-    rv = header(out, "relay_channel_live", "1 while a channel has a publisher or subscribers",
-                M_GAUGE);
+    rv = header(out, "app_send_window_grows_total",
+                "times a stream's send credit grew with its connection's window", M_COUNTER);
   }
-  for (size_t i = 0; i < rc.n && rv == 0; i++) {
-    rv = wt_http_reply_printf(out, "wtcast_relay_channel_live{channel=\"%s\",worker=\"%u\"} %d\n",
-                              rc.c[i].name, rc.c[i].worker, rc.c[i].live ? 1 : 0);
+  if (rv == 0) {
+    rv = wt_http_reply_printf(out, "wtcast_app_send_window_grows_total %llu\n",
+                              (unsigned long long)apps->app.send_window_grows);
   }
-  free(rc.c);
-  free(rc.names);
+  if (rv == 0) {
+    rv = header(out, "app_sessions_live", "application sessions not yet closed", M_GAUGE);
+  }
+  if (rv == 0) {
+    rv = wt_http_reply_printf(out, "wtcast_app_sessions_live %llu\n",
+                              (unsigned long long)apps->app.sessions_live);
+  }
   return rv;
 }
 
 /* ------------------------------------------------------------------ format */
 
-int wt_metrics_format(wt_http_reply *out, const wt_stats_snapshot *per, uint32_t n,
-                      const wt_stats_snapshot *apps, const int *backends) {
+int wt_metrics_format(wt_http_reply *out, const wt_snapshot *per, uint32_t n,
+                      const wt_snapshot *apps, const wt_app_module *const *mods, size_t n_mods,
+                      const int *backends) {
   int rv = 0;
   uint64_t up = 0;
   for (uint32_t i = 0; i < n; i++) {
@@ -262,65 +192,12 @@ int wt_metrics_format(wt_http_reply *out, const wt_stats_snapshot *per, uint32_t
     }
   }
   if (apps && rv == 0) {
-    const wt_apps_counters *a = &apps->apps;
-    const struct {
-      const char *app;
-      uint64_t sessions, bytes;
-    } rows[] = {{"echo", a->echo_sessions, a->echo_bytes},
-                {"source", a->source_sessions, a->source_bytes},
-                {"sink", a->sink_sessions, a->sink_bytes}};
-    rv = header(out, "app_sessions_total", "sessions of the built-in applications", M_COUNTER);
-    for (size_t k = 0; k < 3 && rv == 0; k++) {
-      rv = wt_http_reply_printf(out, "wtcast_app_sessions_total{app=\"%s\"} %llu\n", rows[k].app,
-                                (unsigned long long)rows[k].sessions);
-    }
-    if (rv == 0) {
-      rv = header(out, "app_bytes_total", "stream bytes of the built-in applications", M_COUNTER);
-    }
-    for (size_t k = 0; k < 3 && rv == 0; k++) {
-      rv = wt_http_reply_printf(out, "wtcast_app_bytes_total{app=\"%s\"} %llu\n", rows[k].app,
-                                (unsigned long long)rows[k].bytes);
-    }
-    if (rv == 0) {
-      rv = header(out, "app_datagrams_total", "datagrams of the built-in applications", M_COUNTER);
-    }
-    if (rv == 0) {
-      rv = wt_http_reply_printf(out,
-                                "wtcast_app_datagrams_total{app=\"echo\"} %llu\n"
-                                "wtcast_app_datagrams_total{app=\"sink\"} %llu\n",
-                                (unsigned long long)a->echo_datagrams,
-                                (unsigned long long)a->sink_datagrams);
-    }
-    if (rv == 0) {
-      rv = header(out, "app_dropped_total", "what the applications dropped, by reason", M_COUNTER);
-    }
-    if (rv == 0) {
-      rv = wt_http_reply_printf(out,
-                                "wtcast_app_dropped_total{reason=\"echo_datagrams\"} %llu\n"
-                                "wtcast_app_dropped_total{reason=\"echo_overflow_resets\"} %llu\n"
-                                "wtcast_app_dropped_total{reason=\"alloc_failed\"} %llu\n",
-                                (unsigned long long)a->echo_datagrams_dropped,
-                                (unsigned long long)a->echo_overflow_resets,
-                                (unsigned long long)apps->app.alloc_failed);
-    }
-    if (rv == 0) {
-      rv = header(out, "app_send_window_grows_total",
-                  "times a stream's send credit grew with its connection's window", M_COUNTER);
-    }
-    if (rv == 0) {
-      rv = wt_http_reply_printf(out, "wtcast_app_send_window_grows_total %llu\n",
-                                (unsigned long long)apps->app.send_window_grows);
-    }
-    if (rv == 0) {
-      rv = header(out, "app_sessions_live", "application sessions not yet closed", M_GAUGE);
-    }
-    if (rv == 0) {
-      rv = wt_http_reply_printf(out, "wtcast_app_sessions_live %llu\n",
-                                (unsigned long long)apps->app.sessions_live);
-    }
+    rv = format_apps(out, mods, n_mods, apps);
   }
-  if (rv == 0) {
-    rv = format_relay(out);
+  for (size_t i = 0; i < n_mods && rv == 0; i++) {
+    if (mods[i]->metrics_extra) {
+      rv = mods[i]->metrics_extra(mods[i]->arg, reply_print, out);
+    }
   }
   return rv;
 }
@@ -335,10 +212,10 @@ static int metrics_handler(void *arg, const char *path, const char *query, wt_ht
     out->status = 503;
     return wt_http_reply_printf(out, "not serving\n");
   }
-  uint32_t n = wt_runtime_workers(rt);
-  wt_stats_snapshot *per = calloc(n, sizeof(*per));
+  uint32_t n = wt_runtime_shards(rt);
+  wt_snapshot *per = calloc(n, sizeof(*per));
   int *backends = calloc(n, sizeof(*backends));
-  wt_stats_snapshot apps;
+  wt_snapshot apps;
   int rv = WT_ERR_NOMEM;
   if (per && backends) {
     rv = wt_runtime_collect(rt, per, n, &apps, METRICS_COLLECT_MS);
@@ -355,7 +232,9 @@ static int metrics_handler(void *arg, const char *path, const char *query, wt_ht
     backends[i] = wt_runtime_io_backend(rt, i);
   }
   out->content_type = "text/plain; version=0.0.4; charset=utf-8";
-  rv = wt_metrics_format(out, per, (uint32_t)rv, &apps, backends);
+  size_t n_mods = 0;
+  const wt_app_module *const *mods = wt_runtime_modules(rt, &n_mods);
+  rv = wt_metrics_format(out, per, (uint32_t)rv, &apps, mods, n_mods, backends);
   free(per);
   free(backends);
   if (rv == 0) {

@@ -1,6 +1,6 @@
-/* wt_worker.c: an application worker thread (see wt_worker.h). */
+/* wt_app_worker.c: an application worker thread (see wt_app_worker.h). */
 #define WT_LOG_MODULE "worker"
-#include "wt_worker.h"
+#include "wt_app_worker.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -14,23 +14,25 @@
 #include "wt_app_ctx.h"
 #include "wt_error.h"
 #include "wt_log.h"
+#include "wt_modules.h"
+#include "wt_timer.h"
 
 #define WORKER_POLL_MAX   4096                  /* events per turn */
 #define WORKER_PUBLISH_NS (50ull * 1000 * 1000) /* counters copied for readers */
 
-struct wt_worker {
-  wt_worker_config cfg;
+struct wt_app_worker {
+  wt_app_worker_config cfg;
   wt_link *links[64];
   wt_app_router *router;
   wt_timer_heap timers;
   int timers_init;
   wt_app_ctx *ctx;
-  wt_apps apps;
+  wt_modules mods;
   _Atomic int stop;
   uint64_t last_publish;
   _Atomic uint64_t req_seq, pub_seq;
   pthread_mutex_t mu; /* guards the published copies */
-  wt_apps_counters pub_apps;
+  uint64_t pub_counters[WT_APP_MAX_COUNTERS];
   wt_app_ctx_stats pub_ctx;
 };
 
@@ -40,11 +42,11 @@ static uint64_t worker_clock_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-int wt_worker_new(wt_worker **out, const wt_worker_config *cfg) {
+int wt_app_worker_new(wt_app_worker **out, const wt_app_worker_config *cfg) {
   if (!out || !cfg || !cfg->links || !cfg->waker || cfg->n_shards == 0 || cfg->n_shards > 64) {
     return WT_ERR_INVAL;
   }
-  wt_worker *w = calloc(1, sizeof(*w));
+  wt_app_worker *w = calloc(1, sizeof(*w));
   if (!w) {
     return WT_ERR_NOMEM;
   }
@@ -54,13 +56,9 @@ int wt_worker_new(wt_worker **out, const wt_worker_config *cfg) {
   }
   w->cfg.links = w->links;
   pthread_mutex_init(&w->mu, NULL);
-  wt_apps_init(&w->apps, &cfg->apps);
   int rv = wt_app_router_new(&w->router);
-  if (rv == 0 && cfg->builtin_apps) {
-    rv = wt_apps_register(w->router, &w->apps);
-  }
-  if (rv == 0 && cfg->routes) {
-    rv = cfg->routes(w->router, cfg->routes_arg, 1, cfg->id);
+  if (rv == 0) {
+    rv = wt_modules_init(&w->mods, cfg->modules, cfg->n_modules, w->router, 1, cfg->id);
   }
   if (rv == 0) {
     rv = wt_timer_init(&w->timers);
@@ -79,7 +77,7 @@ int wt_worker_new(wt_worker **out, const wt_worker_config *cfg) {
   }
   if (rv < 0) {
     WT_LOG_ERROR("worker %u cannot start: %s", cfg->id, wt_err_str(rv));
-    wt_worker_del(w);
+    wt_app_worker_del(w);
     return rv;
   }
   wt_app_ctx_set_now(w->ctx, worker_clock_ns());
@@ -87,12 +85,12 @@ int wt_worker_new(wt_worker **out, const wt_worker_config *cfg) {
   return 0;
 }
 
-void wt_worker_del(wt_worker *w) {
+void wt_app_worker_del(wt_app_worker *w) {
   if (!w) {
     return;
   }
   wt_app_ctx_del(w->ctx); /* closes reach the apps while their state exists */
-  wt_apps_fini(&w->apps);
+  wt_modules_free(&w->mods);
   if (w->timers_init) {
     wt_timer_free(&w->timers);
   }
@@ -101,7 +99,7 @@ void wt_worker_del(wt_worker *w) {
   free(w);
 }
 
-void wt_worker_stop(wt_worker *w) {
+void wt_app_worker_stop(wt_app_worker *w) {
   atomic_store_explicit(&w->stop, 1, memory_order_seq_cst);
   uint64_t one = 1;
   if (write(w->cfg.waker->efd, &one, sizeof(one)) < 0 && errno != EAGAIN) {
@@ -109,16 +107,18 @@ void wt_worker_stop(wt_worker *w) {
   }
 }
 
-static void worker_publish(wt_worker *w) {
+static void worker_publish(wt_app_worker *w) {
   uint64_t req = atomic_load_explicit(&w->req_seq, memory_order_acquire);
   pthread_mutex_lock(&w->mu);
-  w->pub_apps = w->apps.cnt;
+  if (w->mods.n_init) { /* after wt_modules_free: the last ones stay */
+    wt_modules_counters(&w->mods, w->pub_counters);
+  }
   w->pub_ctx = *wt_app_ctx_get_stats(w->ctx);
   pthread_mutex_unlock(&w->mu);
   atomic_store_explicit(&w->pub_seq, req, memory_order_release);
 }
 
-uint64_t wt_worker_request_counters(wt_worker *w) {
+uint64_t wt_app_worker_request_counters(wt_app_worker *w) {
   uint64_t seq = atomic_fetch_add(&w->req_seq, 1) + 1;
   uint64_t one = 1;
   if (write(w->cfg.waker->efd, &one, sizeof(one)) < 0 && errno != EAGAIN) {
@@ -127,12 +127,12 @@ uint64_t wt_worker_request_counters(wt_worker *w) {
   return seq;
 }
 
-int wt_worker_read_counters(wt_worker *w, uint64_t seq, wt_apps_counters *out,
-                            wt_app_ctx_stats *ctx_out) {
+int wt_app_worker_read_counters(wt_app_worker *w, uint64_t seq, uint64_t *out,
+                                wt_app_ctx_stats *ctx_out) {
   int ok = atomic_load_explicit(&w->pub_seq, memory_order_acquire) >= seq;
   pthread_mutex_lock(&w->mu);
   if (out) {
-    *out = w->pub_apps;
+    memcpy(out, w->pub_counters, sizeof(w->pub_counters));
   }
   if (ctx_out) {
     *ctx_out = w->pub_ctx;
@@ -145,7 +145,7 @@ int wt_worker_read_counters(wt_worker *w, uint64_t seq, wt_apps_counters *out,
 
 /* Sleep until an event, a wake-up or the next timer (or, with commands
  * waiting in overflow, which nothing signals when a ring drains, 1 ms). */
-static void worker_sleep(wt_worker *w, uint64_t now, int overflow) {
+static void worker_sleep(wt_app_worker *w, uint64_t now, int overflow) {
   wt_waker *k = w->cfg.waker;
   wt_waker_sleep_begin(k);
   if (wt_app_ctx_pending(w->ctx) || atomic_load(&w->stop) ||
@@ -176,7 +176,7 @@ static void worker_sleep(wt_worker *w, uint64_t now, int overflow) {
   }
 }
 
-size_t wt_worker_turn(wt_worker *w, uint64_t now, int *overflow) {
+size_t wt_app_worker_turn(wt_app_worker *w, uint64_t now, int *overflow) {
   wt_app_ctx_set_now(w->ctx, now);
   size_t n = wt_app_ctx_poll(w->ctx, WORKER_POLL_MAX);
   wt_app_run_timers(w->ctx, now);
@@ -190,29 +190,30 @@ size_t wt_worker_turn(wt_worker *w, uint64_t now, int *overflow) {
   return n;
 }
 
-int wt_worker_pending(wt_worker *w) {
+int wt_app_worker_pending(wt_app_worker *w) {
   return wt_app_ctx_pending(w->ctx) || atomic_load(&w->req_seq) != atomic_load(&w->pub_seq);
 }
 
-uint64_t wt_worker_next_timer(wt_worker *w) {
+uint64_t wt_app_worker_next_timer(wt_app_worker *w) {
   return wt_timer_next(&w->timers);
 }
 
-void wt_worker_finish(wt_worker *w) {
+void wt_app_worker_finish(wt_app_worker *w) {
   /* bounded: the shards have detached, so only what is in the rings is left */
   for (int i = 0; i < 1024 && wt_app_ctx_poll(w->ctx, WORKER_POLL_MAX) > 0; i++) {
   }
   wt_app_ctx_close_all(w->ctx); /* sessions the shards never reported closed */
-  wt_apps_fini(&w->apps);       /* the apps drop the buffers they kept */
+  worker_publish(w);            /* the modules' last counters */
+  wt_modules_free(&w->mods);    /* the apps drop the buffers they kept */
   wt_app_ctx_flush(w->ctx);
   worker_publish(w);
 }
 
-int wt_worker_run(wt_worker *w) {
+int wt_app_worker_run(wt_app_worker *w) {
   int overflow = 0;
   for (;;) {
     uint64_t now = worker_clock_ns();
-    size_t n = wt_worker_turn(w, now, &overflow);
+    size_t n = wt_app_worker_turn(w, now, &overflow);
     if (atomic_load_explicit(&w->stop, memory_order_acquire) && n == 0 &&
         !wt_app_ctx_pending(w->ctx)) {
       break; /* the shards have detached: nothing more will come */
@@ -221,6 +222,6 @@ int wt_worker_run(wt_worker *w) {
       worker_sleep(w, now, overflow);
     }
   }
-  wt_worker_finish(w);
+  wt_app_worker_finish(w);
   return 0;
 }

@@ -1,0 +1,280 @@
+/* wt_apps_module.c: the built-in apps as one application module (see
+ * wt_apps.h): routes and per-worker state, and the statistics hooks (the
+ * "apps" counters, the "relay" member of the SIGUSR1 line, the
+ * wtcast_app_* and wtcast_relay_* metric families). */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wt_apps.h"
+#include "wt_error.h"
+
+struct wt_apps_module {
+  wt_app_module mod;
+  wt_apps_config cfg;
+  wt_relay_reg *reg;
+};
+
+/* The JSON keys of wt_apps_counters, in its field order. */
+static const char *const apps_counter_names[] = {
+    "echo_sessions",          "echo_bytes",           "echo_datagrams",
+    "echo_datagrams_dropped", "echo_overflow_resets", "echo_push_reply_bytes",
+    "source_sessions",        "source_bytes",         "source_streams_done",
+    "sink_sessions",          "sink_bytes",           "sink_datagrams",
+};
+#define N_APPS_COUNTERS (sizeof(apps_counter_names) / sizeof(apps_counter_names[0]))
+_Static_assert(sizeof(wt_apps_counters) == N_APPS_COUNTERS * sizeof(uint64_t),
+               "a name for every counter");
+
+/* The counter at field f of wt_apps_counters, in a sums array. */
+#define SUM(sums, f) ((unsigned long long)(sums)[offsetof(wt_apps_counters, f) / sizeof(uint64_t)])
+
+/* ------------------------------------------------------------------ routes and state */
+
+static int apps_init(void *arg, wt_app_router *r, int on_worker, uint32_t index, void **state) {
+  wt_apps_module *m = arg;
+  if (!on_worker) {
+    /* a shard's router: lookups and worker_hint only, no callback runs there */
+    return wt_apps_register(r, NULL);
+  }
+  wt_apps *a = malloc(sizeof(*a));
+  if (!a) {
+    return WT_ERR_NOMEM;
+  }
+  wt_apps_init(a, &m->cfg);
+  a->reg = m->reg;
+  int rv = wt_apps_register(r, a);
+  if (rv < 0) {
+    free(a);
+    return rv;
+  }
+  *state = a;
+  return 0;
+}
+
+static void apps_fini(void *arg, void *state) {
+  wt_apps *a = state;
+  if (a) {
+    wt_apps_fini(a);
+    free(a);
+  }
+}
+
+static void apps_counters(void *arg, void *state, uint64_t *out) {
+  const wt_apps *a = state;
+  if (a) {
+    memcpy(out, &a->cnt, sizeof(a->cnt));
+  }
+}
+
+/* ------------------------------------------------------------------ metrics */
+
+enum { M_COUNTER, M_GAUGE };
+
+static int header(wt_app_print_fn print, void *sink, const char *name, const char *help, int type) {
+  return print(sink, "# HELP wtcast_%s %s\n# TYPE wtcast_%s %s\n", name, help, name,
+               type == M_COUNTER ? "counter" : "gauge");
+}
+
+static int apps_metrics(void *arg, const uint64_t *sums, const wt_app_ctx_stats *ctx,
+                        wt_app_print_fn print, void *sink) {
+  const struct {
+    const char *app;
+    unsigned long long sessions, bytes;
+  } rows[] = {{"echo", SUM(sums, echo_sessions), SUM(sums, echo_bytes)},
+              {"source", SUM(sums, source_sessions), SUM(sums, source_bytes)},
+              {"sink", SUM(sums, sink_sessions), SUM(sums, sink_bytes)}};
+  int rv =
+      header(print, sink, "app_sessions_total", "sessions of the built-in applications", M_COUNTER);
+  for (size_t k = 0; k < 3 && rv == 0; k++) {
+    rv = print(sink, "wtcast_app_sessions_total{app=\"%s\"} %llu\n", rows[k].app, rows[k].sessions);
+  }
+  if (rv == 0) {
+    rv = header(print, sink, "app_bytes_total", "stream bytes of the built-in applications",
+                M_COUNTER);
+  }
+  for (size_t k = 0; k < 3 && rv == 0; k++) {
+    rv = print(sink, "wtcast_app_bytes_total{app=\"%s\"} %llu\n", rows[k].app, rows[k].bytes);
+  }
+  if (rv == 0) {
+    rv = header(print, sink, "app_datagrams_total", "datagrams of the built-in applications",
+                M_COUNTER);
+  }
+  if (rv == 0) {
+    rv = print(sink,
+               "wtcast_app_datagrams_total{app=\"echo\"} %llu\n"
+               "wtcast_app_datagrams_total{app=\"sink\"} %llu\n",
+               SUM(sums, echo_datagrams), SUM(sums, sink_datagrams));
+  }
+  if (rv == 0) {
+    rv = header(print, sink, "app_dropped_total", "what the applications dropped, by reason",
+                M_COUNTER);
+  }
+  if (rv == 0) {
+    rv = print(sink,
+               "wtcast_app_dropped_total{reason=\"echo_datagrams\"} %llu\n"
+               "wtcast_app_dropped_total{reason=\"echo_overflow_resets\"} %llu\n"
+               "wtcast_app_dropped_total{reason=\"alloc_failed\"} %llu\n",
+               SUM(sums, echo_datagrams_dropped), SUM(sums, echo_overflow_resets),
+               (unsigned long long)ctx->alloc_failed);
+  }
+  return rv;
+}
+
+typedef struct relay_fam {
+  const char *name, *help, *labels;
+  int type;
+  size_t off; /* inside wt_relay_channel_stats */
+} relay_fam;
+
+#define R(f) offsetof(wt_relay_channel_stats, f)
+static const relay_fam relay_defs[] = {
+    {"relay_subscribers", "subscribers of a relay channel now", "", M_GAUGE, R(subscribers)},
+    {"relay_publishers", "publishers of a relay channel now (0 or 1)", "", M_GAUGE, R(publishers)},
+    {"relay_publishers_refused_total", "publishers refused (channel taken)", "", M_COUNTER,
+     R(publishers_refused)},
+    {"relay_published_total", "what the publisher sent, by kind", "kind=\"datagrams\"", M_COUNTER,
+     R(published_datagrams)},
+    {"relay_published_total", NULL, "kind=\"streams\"", M_COUNTER, R(published_streams)},
+    {"relay_published_total", NULL, "kind=\"stream_bytes\"", M_COUNTER, R(published_stream_bytes)},
+    {"relay_delivered_total", "what the subscribers got, by kind", "kind=\"datagrams\"", M_COUNTER,
+     R(delivered_datagrams)},
+    {"relay_delivered_total", NULL, "kind=\"streams\"", M_COUNTER, R(delivered_streams)},
+    {"relay_delivered_total", NULL, "kind=\"stream_bytes\"", M_COUNTER, R(delivered_stream_bytes)},
+    {"relay_dropped_total", "what subscribers missed, by reason", "reason=\"datagrams\"", M_COUNTER,
+     R(dropped_datagrams)},
+    {"relay_dropped_total", NULL, "reason=\"streams_lagged\"", M_COUNTER,
+     R(dropped_streams_lagged)},
+    {"relay_dropped_total", NULL, "reason=\"streams_limit\"", M_COUNTER, R(dropped_streams_limit)},
+};
+#define N_RELAY (sizeof(relay_defs) / sizeof(relay_defs[0]))
+
+/* A label value: backslash, quote and newline escaped (names are short). */
+static void label_escape(char *dst, size_t cap, const char *src) {
+  size_t n = 0;
+  for (; *src && n + 3 < cap; src++) {
+    if (*src == '\\' || *src == '"') {
+      dst[n++] = '\\';
+      dst[n++] = *src;
+    } else if (*src == '\n') {
+      dst[n++] = '\\';
+      dst[n++] = 'n';
+    } else {
+      dst[n++] = *src;
+    }
+  }
+  dst[n] = '\0';
+}
+
+/* The relay registry is read once (under its lock) into a copy, then
+ * printed family by family. */
+typedef struct relay_copy {
+  wt_relay_channel_stats *c;
+  char (*names)[80];
+  size_t n, cap;
+  int nomem;
+} relay_copy;
+
+static void relay_collect(void *arg, const wt_relay_channel_stats *c) {
+  relay_copy *rc = arg;
+  if (rc->n == rc->cap) {
+    size_t cap = rc->cap ? 2 * rc->cap : 16;
+    wt_relay_channel_stats *p = realloc(rc->c, cap * sizeof(*p));
+    if (!p) {
+      rc->nomem = 1;
+      return;
+    }
+    rc->c = p;
+    char(*q)[80] = realloc(rc->names, cap * sizeof(*q));
+    if (!q) {
+      rc->nomem = 1;
+      return;
+    }
+    rc->names = q;
+    rc->cap = cap;
+  }
+  rc->c[rc->n] = *c;
+  label_escape(rc->names[rc->n], sizeof(rc->names[rc->n]), c->name);
+  rc->c[rc->n].name = rc->names[rc->n];
+  rc->n++;
+}
+
+static int relay_metrics(void *arg, wt_app_print_fn print, void *sink) {
+  wt_apps_module *m = arg;
+  relay_copy rc;
+  memset(&rc, 0, sizeof(rc));
+  wt_relay_stats_each(m->reg, relay_collect, &rc);
+  int rv = 0;
+  for (size_t d = 0; d < N_RELAY && rv == 0; d++) {
+    const relay_fam *f = &relay_defs[d];
+    if (f->help) {
+      rv = header(print, sink, f->name, f->help, f->type);
+    }
+    for (size_t i = 0; i < rc.n && rv == 0; i++) {
+      uint64_t v;
+      memcpy(&v, (const char *)&rc.c[i] + f->off, sizeof(v));
+      rv = print(sink, "wtcast_%s{channel=\"%s\"%s%s} %llu\n", f->name, rc.c[i].name,
+                 f->labels[0] ? "," : "", f->labels, (unsigned long long)v);
+    }
+  }
+  if (rv == 0) {
+    rv = header(print, sink, "relay_channel_live",
+                "1 while a channel has a publisher or subscribers", M_GAUGE);
+  }
+  for (size_t i = 0; i < rc.n && rv == 0; i++) {
+    rv = print(sink, "wtcast_relay_channel_live{channel=\"%s\",worker=\"%u\"} %d\n", rc.c[i].name,
+               rc.c[i].worker, rc.c[i].live ? 1 : 0);
+  }
+  free(rc.c);
+  free(rc.names);
+  return rv;
+}
+
+static int relay_json(void *arg, char *buf, size_t cap) {
+  wt_apps_module *m = arg;
+  return wt_relay_stats_json(m->reg, buf, cap);
+}
+
+/* ------------------------------------------------------------------ the module */
+
+int wt_apps_module_new(wt_apps_module **out, const wt_apps_config *cfg) {
+  wt_apps_module *m = calloc(1, sizeof(*m));
+  if (!m) {
+    return WT_ERR_NOMEM;
+  }
+  if (cfg) {
+    m->cfg = *cfg;
+  } else {
+    wt_apps_config_default(&m->cfg);
+  }
+  int rv = wt_relay_reg_new(&m->reg);
+  if (rv < 0) {
+    free(m);
+    return rv;
+  }
+  m->mod = (wt_app_module){.name = "builtin",
+                           .arg = m,
+                           .init = apps_init,
+                           .fini = apps_fini,
+                           .counter_names = apps_counter_names,
+                           .n_counters = N_APPS_COUNTERS,
+                           .counters = apps_counters,
+                           .metrics = apps_metrics,
+                           .metrics_extra = relay_metrics,
+                           .json_key = "relay",
+                           .stats_json = relay_json};
+  *out = m;
+  return 0;
+}
+
+const wt_app_module *wt_apps_module_get(const wt_apps_module *m) {
+  return &m->mod;
+}
+
+void wt_apps_module_del(wt_apps_module *m) {
+  if (!m) {
+    return;
+  }
+  wt_relay_reg_del(m->reg);
+  free(m);
+}
