@@ -5,7 +5,8 @@
  * socket (io/wt_io.h) shared by every connection: 1 publisher and K
  * subscribers (+ J late joiners), each on its own connection with one
  * session. main.c parses options and prints the report, run.c drives the
- * engine and holds the callbacks, msg.c the message format and its checks.
+ * engine (client/wt_pump.h) and holds the callbacks, msg.c the message
+ * format and its checks.
  *
  * Message (M bytes, M = --size >= 16), all integers little-endian:
  *   0..8   seq: (publisher id << 40) | index   (id: 24 bits, random per
@@ -29,7 +30,11 @@
 #include <stdio.h>
 
 #include "wt_engine.h"
+#include "wt_hist.h"
 #include "wt_io.h"
+#include "wt_json.h"
+#include "wt_pump.h"
+#include "wt_url.h"
 
 #define FO_HDR         16 /* seq + timestamp */
 #define FO_PREFIX      4  /* record length prefix in streams */
@@ -37,7 +42,6 @@
 #define FO_IDX_BITS    40
 #define FO_IDX_MASK    ((UINT64_C(1) << FO_IDX_BITS) - 1)
 #define FO_MAX_EPOCHS  8 /* publishers a subscriber tells apart (by id) */
-#define FO_HIST_N      (128 + 40 * 64)
 #define FO_MS          UINT64_C(1000000)
 #define FO_CODE_LAGGED 0x10
 #define FO_CODE_GONE   0x11
@@ -49,11 +53,9 @@ enum { FO_K_PUB, FO_K_SUB, FO_K_LATE, FO_K_N };
 
 typedef struct fo_opts {
   const char *url;
-  char host[256], authority[300];
+  wt_url u;             /* host, authority, resolved peer */
   char base_path[2048]; /* path prefix before /pub or /sub (usually "") */
-  wt_io_addr peer;
-  uint8_t pin[32];
-  int have_pin, insecure;
+  wt_trust trust;       /* --cert-hash or --insecure */
   char ch[65];
   int role, transport;
   uint32_t subs, late;
@@ -68,15 +70,6 @@ typedef struct fo_opts {
   long server_pid; /* 0 = none */
   const char *ready_file;
 } fo_opts;
-
-typedef struct fo_hist {
-  uint64_t n;
-  uint64_t b[FO_HIST_N];
-} fo_hist;
-
-void fo_hist_add(fo_hist *h, uint64_t us);
-void fo_hist_merge(fo_hist *into, const fo_hist *h);
-uint64_t fo_hist_pct(const fo_hist *h, double pct); /* upper edge of the bucket, us */
 
 /* One publisher (by id) as seen by one subscriber. */
 typedef struct fo_epoch {
@@ -140,6 +133,7 @@ typedef struct fo_client {
   fo_opts *o;
   wt_engine *eng;
   wt_io *io;
+  wt_pump pump; /* drives eng over io (run.c) */
   wt_path path;
   size_t max_udp_payload;
   fo_ep *eps; /* [0] publisher if any, then subs, then late joiners */
@@ -151,7 +145,7 @@ typedef struct fo_client {
   int timed_out, late_started, ready_written, finishing;
   uint64_t t_finish;
   uint64_t max_idx_seen;  /* sub role: highest index any subscriber saw (+1) */
-  fo_hist lat[FO_K_N][2]; /* [kind][0 datagram, 1 stream] */
+  wt_hist lat[FO_K_N][2]; /* [kind][0 datagram, 1 stream], us */
   char **errors;
   size_t n_errors, cap_errors;
   double srv_cpu0, srv_cpu1;
@@ -159,7 +153,7 @@ typedef struct fo_client {
   int have_cpu0, have_cpu1;
 } fo_client;
 
-uint64_t fo_now(void);
+#define fo_now wt_pump_now
 void fo_error(fo_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* msg.c */
