@@ -1,7 +1,7 @@
 /* wt_json.h: the streaming JSON writer of the client programs' reports.
  * Two layouts: pretty (two-space indent, "key": value, a newline after the
  * top-level value: wtcast-client) and compact (one line, "key":value:
- * wtcast-fanout, wtcast-bench). Strings that are not valid UTF-8 have their
+ * wtcast-bench --scenario fanout --verify). Strings that are not valid UTF-8 have their
  * bytes >= 0x80 written as \u00XX, so the output always parses.
  *
  * Ownership: the writer borrows f. Threading: one writer per thread.

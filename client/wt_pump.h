@@ -5,7 +5,7 @@
  * close) -> wt_pump_turn: drain the engine into a tx batch (GSO trains) and
  * hand it to wt_io_send -> wt_io_wait until the caller's wake-up or the
  * engine's next timer -> wt_io_recv batches into wt_engine_recv -> expired
- * timers. Every client program (wtcast-client, wtcast-bench, wtcast-fanout)
+ * timers. Every client program (wtcast-client, wtcast-bench and its fan-out verifier)
  * runs this turn; wtcast-flood, which sends from plain sockets of its own,
  * uses the tx fill only.
  *

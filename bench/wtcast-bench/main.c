@@ -9,6 +9,8 @@
  *     [--compare 'COMMAND {port} {cert} {key}' [--cert-file F --key-file F]]
  *
  * Scenarios: handshake, bulk, datagram, fanout, idle, mixed (see usage()).
+ * --scenario fanout --verify is the relay's verifying fan-out client
+ * (fanout.h), with its own options and report.
  * Each run: --warmup seconds of load that are not counted, then --duration
  * seconds (or --count handshakes) counted, then a short drain in which work
  * started while measuring may finish. With --server-pid, the server's CPU
@@ -44,6 +46,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "fanout.h"
 #include "wt_log.h"
 
 const char *const wb_scenario_names[WB_SC_N] = {"handshake", "bulk", "datagram",
@@ -86,6 +89,9 @@ static void usage(FILE *f) {
         "             per session); RTT percentiles\n"
         "  fanout     1 publisher -> --subs K through /pub?ch= and /sub?ch=, --transport\n"
         "             datagram|stream, --rate messages/s, --size bytes; publish->deliver latency\n"
+        "             (with --verify: one thread that checks every datagram and stream byte,\n"
+        "             late joiners, several publishers, server CPU per delivery; its own\n"
+        "             options: wtcast-bench --scenario fanout --verify --help)\n"
         "  idle       hold --sessions K open for --duration; with --server-pid: RSS per session\n"
         "  mixed      bulk downloads (--sessions) + datagram echo + handshakes (--concurrency)\n"
         "options:\n"
@@ -1136,7 +1142,45 @@ enum {
   OPT_HELP,
 };
 
+/* --scenario fanout --verify: the arguments without those, for fo_main.
+ * Returns 1 when argv asks for it (and fills out), 0 when it does not, -1
+ * for --verify with another scenario. */
+static int fanout_verify_args(int argc, char **argv, char **out, int *outc) {
+  int verify = 0, fanout = 0, n = 0;
+  for (int i = 0; i < argc; i++) {
+    if (i > 0 && strcmp(argv[i], "--verify") == 0) {
+      verify = 1;
+    } else if (i > 0 && strcmp(argv[i], "--scenario") == 0 && i + 1 < argc &&
+               strcmp(argv[i + 1], "fanout") == 0) {
+      fanout = 1;
+      i++;
+    } else if (i > 0 && strcmp(argv[i], "--scenario=fanout") == 0) {
+      fanout = 1;
+    } else {
+      out[n++] = argv[i];
+    }
+  }
+  out[n] = NULL;
+  *outc = n;
+  return !verify ? 0 : fanout ? 1 : -1;
+}
+
 int main(int argc, char **argv) {
+  {
+    char **fargv = calloc((size_t)argc + 1, sizeof(*fargv));
+    int fargc = 0, v = fargv ? fanout_verify_args(argc, argv, fargv, &fargc) : 0;
+    if (v < 0) {
+      fprintf(stderr, "wtcast-bench: --verify goes with --scenario fanout\n");
+      free(fargv);
+      return 2;
+    }
+    if (v > 0) {
+      int rc = fo_main(fargc, fargv);
+      free(fargv);
+      return rc;
+    }
+    free(fargv);
+  }
   static const struct option lo[] = {
       {"scenario", required_argument, NULL, OPT_SCENARIO},
       {"url", required_argument, NULL, OPT_URL},

@@ -1,5 +1,4 @@
-/* msg.c: the wtcast-fanout message format (fanout.h) and the latency
- * histogram. */
+/* fanout_msg.c: the fan-out message format (fanout.h). */
 #include <string.h>
 
 #include "fanout.h"

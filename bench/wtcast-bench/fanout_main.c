@@ -1,6 +1,8 @@
-/* wtcast-fanout: load generator and verifier for the live fan-out relay.
+/* fanout_main.c: wtcast-bench --scenario fanout --verify, the load
+ * generator and verifier for the live fan-out relay.
  *
- *   wtcast-fanout --url https://HOST:PORT --ch NAME [--cert-hash HEX | --insecure] [options]
+ *   wtcast-bench --scenario fanout --verify --url https://HOST:PORT --ch NAME
+ *                [--cert-hash HEX | --insecure] [options]
  *
  * Runs 1 publisher (/pub?ch=NAME) and K subscribers (/sub?ch=NAME), each on
  * its own connection, in one single-threaded process (or only one of the
@@ -59,8 +61,8 @@ void fo_error(fo_client *c, const char *fmt, ...) {
 }
 
 static void fo_usage(FILE *f) {
-  fputs("usage: wtcast-fanout --url https://HOST:PORT[/prefix] --ch NAME\n"
-        "                     [--cert-hash HEX | --insecure] [options]\n"
+  fputs("usage: wtcast-bench --scenario fanout --verify --url https://HOST:PORT[/prefix]\n"
+        "                    --ch NAME [--cert-hash HEX | --insecure] [options]\n"
         "One publisher (/pub?ch=NAME) and K subscribers (/sub?ch=NAME) of wtcast's fan-out\n"
         "relay, each on its own connection, in one single-threaded process: the publisher\n"
         "sends numbered messages, every subscriber verifies and times what it receives.\n"
@@ -291,32 +293,32 @@ static int fo_parse_args(fo_opts *o, int argc, char **argv) {
       fo_usage(stdout);
       exit(0);
     default:
-      fprintf(stderr, "wtcast-fanout: unknown or incomplete option '%s'\n", argv[optind - 1]);
+      fprintf(stderr, "wtcast-bench: unknown or incomplete option '%s'\n", argv[optind - 1]);
       return -1;
     }
     if (bad) {
-      fprintf(stderr, "wtcast-fanout: %s\n", bad);
+      fprintf(stderr, "wtcast-bench: %s\n", bad);
       return -1;
     }
   }
   if (optind != argc) {
-    fprintf(stderr, "wtcast-fanout: unexpected argument '%s'\n", argv[optind]);
+    fprintf(stderr, "wtcast-bench: unexpected argument '%s'\n", argv[optind]);
     return -1;
   }
   if (!o->url || !o->ch[0]) {
-    fprintf(stderr, "wtcast-fanout: --url and --ch are required\n");
+    fprintf(stderr, "wtcast-bench: --url and --ch are required\n");
     return -1;
   }
   if (o->trust.given != 1) {
-    fprintf(stderr, "wtcast-fanout: give exactly one of --cert-hash, --insecure\n");
+    fprintf(stderr, "wtcast-bench: give exactly one of --cert-hash, --insecure\n");
     return -1;
   }
   if (o->role != FO_ROLE_PUB && o->subs + o->late == 0) {
-    fprintf(stderr, "wtcast-fanout: no subscribers (--subs / --late-join)\n");
+    fprintf(stderr, "wtcast-bench: no subscribers (--subs / --late-join)\n");
     return -1;
   }
   if ((uint64_t)o->subs + o->late + 1 > FO_MAX_ENDPOINTS) {
-    fprintf(stderr, "wtcast-fanout: at most %d connections\n", FO_MAX_ENDPOINTS);
+    fprintf(stderr, "wtcast-bench: at most %d connections\n", FO_MAX_ENDPOINTS);
     return -1;
   }
   if (o->role == FO_ROLE_PUB) {
@@ -487,7 +489,7 @@ static int fo_report(const fo_client *c) {
   double cpu = c->have_cpu0 && c->have_cpu1 ? c->srv_cpu1 - c->srv_cpu0 : -1;
 
   if (!o->json) {
-    printf("wtcast-fanout %s ch=%s role=%s transport=%s: %s\n", o->url, o->ch,
+    printf("wtcast-bench fanout --verify %s ch=%s role=%s transport=%s: %s\n", o->url, o->ch,
            fo_role_name(o->role), fo_tx_name(o->transport), ok ? "OK" : "FAILED");
     if (p->ep) {
       printf("  pub: status %d, published %" PRIu64 "/%" PRIu64 " in %.3f s\n", p->ep->status,
@@ -627,16 +629,16 @@ static int fo_report(const fo_client *c) {
 
 /* ------------------------------------------------------------------ main */
 
-int main(int argc, char **argv) {
+int fo_main(int argc, char **argv) {
   fo_opts o;
   if (fo_parse_args(&o, argc, argv) < 0) {
-    fprintf(stderr, "run 'wtcast-fanout --help' for the options\n");
+    fprintf(stderr, "run 'wtcast-bench --scenario fanout --verify --help' for the options\n");
     return 2;
   }
   wt_log_set_level(o.log_level);
   fo_client *c = calloc(1, sizeof(*c));
   if (!c) {
-    fprintf(stderr, "wtcast-fanout: out of memory\n");
+    fprintf(stderr, "wtcast-bench: out of memory\n");
     return 1;
   }
   c->o = &o;
@@ -648,7 +650,7 @@ int main(int argc, char **argv) {
   c->first_sub = (uint32_t)has_pub;
   c->eps = calloc(c->n_eps, sizeof(*c->eps));
   if (!c->eps) {
-    fprintf(stderr, "wtcast-fanout: out of memory\n");
+    fprintf(stderr, "wtcast-bench: out of memory\n");
     free(c);
     return 1;
   }

@@ -1,4 +1,4 @@
-/* run.c: wtcast-fanout's event loop (ticks, then one turn of the engine pump,
+/* fanout_run.c: the fan-out verifier's event loop (ticks, then one turn of the engine pump,
  * client/wt_pump.h), the publisher, and the subscriber checks. */
 #define WT_LOG_MODULE "fanout"
 

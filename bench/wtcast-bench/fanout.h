@@ -1,12 +1,14 @@
-/* fanout.h: internals of wtcast-fanout, the load generator and verifier of
- * the live fan-out relay (/pub?ch=NAME, /sub?ch=NAME).
+/* fanout.h: internals of wtcast-bench --scenario fanout --verify, the load
+ * generator and verifier of the live fan-out relay (/pub?ch=NAME,
+ * /sub?ch=NAME). The other scenarios (bench.h) measure; this one checks
+ * every byte, so it keeps its own options and report.
  *
  * One process, one thread, one client engine (core/wt_engine.h) and one UDP
  * socket (io/wt_io.h) shared by every connection: 1 publisher and K
  * subscribers (+ J late joiners), each on its own connection with one
- * session. main.c parses options and prints the report, run.c drives the
- * engine (client/wt_pump.h) and holds the callbacks, msg.c the message
- * format and its checks.
+ * session. fanout_main.c parses options and prints the report,
+ * fanout_run.c drives the engine (client/wt_pump.h) and holds the
+ * callbacks, fanout_msg.c the message format and its checks.
  *
  * Message (M bytes, M = --size >= 16), all integers little-endian:
  *   0..8   seq: (publisher id << 40) | index   (id: 24 bits, random per
@@ -133,7 +135,7 @@ typedef struct fo_client {
   fo_opts *o;
   wt_engine *eng;
   wt_io *io;
-  wt_pump pump; /* drives eng over io (run.c) */
+  wt_pump pump; /* drives eng over io (fanout_run.c) */
   wt_path path;
   size_t max_udp_payload;
   fo_ep *eps; /* [0] publisher if any, then subs, then late joiners */
@@ -156,7 +158,7 @@ typedef struct fo_client {
 #define fo_now wt_pump_now
 void fo_error(fo_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* msg.c */
+/* fanout_msg.c */
 void fo_msg_build(uint8_t *m, size_t size, uint64_t seq, uint64_t ts);
 /* 1 if bytes [k, k+n) of a message with this seq match the pattern (k >= 16). */
 int fo_pat_ok(uint64_t seq, size_t k, const uint8_t *d, size_t n);
@@ -165,7 +167,7 @@ uint64_t fo_get_le64(const uint8_t *p);
 void fo_put_le32(uint8_t *p, uint32_t v);
 uint32_t fo_get_le32(const uint8_t *p);
 
-/* run.c */
+/* fanout_run.c */
 void fo_callbacks(wt_engine_callbacks *cb);
 int fo_setup(fo_client *c, const wt_engine_callbacks *cb);
 int fo_run(fo_client *c);
@@ -173,5 +175,10 @@ void fo_rx_free_all(void);
 int fo_ep_finished(const fo_ep *e);
 /* Datagrams (stream = 0) or groups (1) e should have received. */
 uint64_t fo_expected(const fo_ep *e, int stream);
+
+/* fanout_main.c: the whole run, from wtcast-bench's main with the
+ * arguments after "--scenario fanout --verify" taken out. Returns the exit
+ * status (0 ok, 1 something wrong was seen, 2 bad arguments). */
+int fo_main(int argc, char **argv);
 
 #endif
