@@ -10,14 +10,14 @@
 #include <string.h>
 #include <strings.h>
 
-static int url_port(const char *s, uint64_t *out) {
+int wt_url_parse_u64(const char *s, int base, uint64_t max, uint64_t *out) {
   if (!s || !isdigit((unsigned char)s[0])) {
     return -1;
   }
   errno = 0;
   char *end;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (errno || *end || v == 0 || v > 65535) {
+  unsigned long long v = strtoull(s, &end, base);
+  if (errno || *end || v > max) {
     return -1;
   }
   *out = v;
@@ -74,7 +74,7 @@ int wt_url_parse(wt_url *u, const char *url, char *err, size_t errlen) {
     return -1;
   }
   uint64_t p = 443;
-  if (port && url_port(port, &p) < 0) {
+  if (port && (wt_url_parse_u64(port, 10, 65535, &p) < 0 || p == 0)) {
     snprintf(err, errlen, "bad port in URL");
     return -1;
   }

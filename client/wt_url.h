@@ -31,6 +31,11 @@ int wt_url_parse(wt_url *u, const char *url, char *err, size_t errlen);
  * Returns 0, or -1 if it does not fit in cap bytes. */
 int wt_url_base_path(const wt_url *u, char *out, size_t cap);
 
+/* A whole number for a port or an option: digits only (no sign, no
+ * space), in base (10, or 0 for C's 0x / 0 prefixes), at most max. Returns 0
+ * or -1. */
+int wt_url_parse_u64(const char *s, int base, uint64_t max, uint64_t *out);
+
 /* A certificate pin: 64 hex digits (the SHA-256 of the certificate DER),
  * optionally after "sha256:", with ':' or spaces between. Returns 0 or -1. */
 int wt_url_parse_pin(const char *s, uint8_t pin[32]);

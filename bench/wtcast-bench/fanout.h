@@ -32,6 +32,7 @@
 #include <stdio.h>
 
 #include "wt_engine.h"
+#include "wt_errlist.h"
 #include "wt_hist.h"
 #include "wt_io.h"
 #include "wt_json.h"
@@ -148,8 +149,7 @@ typedef struct fo_client {
   uint64_t t_finish;
   uint64_t max_idx_seen;  /* sub role: highest index any subscriber saw (+1) */
   wt_hist lat[FO_K_N][2]; /* [kind][0 datagram, 1 stream], us */
-  char **errors;
-  size_t n_errors, cap_errors;
+  wt_errlist errs;        /* the report's "errors" (the first 1000) */
   double srv_cpu0, srv_cpu1;
   double cli_cpu0, cli_cpu1; /* our own utime+stime (getrusage) */
   int have_cpu0, have_cpu1;

@@ -41,23 +41,7 @@ void fo_error(fo_client *c, const char *fmt, ...) {
   vsnprintf(buf, sizeof(buf), fmt, ap);
   va_end(ap);
   WT_LOG_INFO("%s", buf);
-  if (c->n_errors >= 1000) { /* keep the report bounded; the counters say the rest */
-    c->n_errors++;
-    return;
-  }
-  if (c->n_errors == c->cap_errors) {
-    size_t cap = c->cap_errors ? 2 * c->cap_errors : 16;
-    char **e = realloc(c->errors, cap * sizeof(*e));
-    if (!e) {
-      return;
-    }
-    c->errors = e;
-    c->cap_errors = cap;
-  }
-  char *s = strdup(buf);
-  if (s) {
-    c->errors[c->n_errors++] = s;
-  }
+  wt_errlist_add(&c->errs, buf);
 }
 
 static void fo_usage(FILE *f) {
@@ -116,17 +100,7 @@ static void fo_usage(FILE *f) {
 /* ------------------------------------------------------------------ arguments */
 
 static int fo_parse_u64(const char *s, uint64_t max, uint64_t *out) {
-  if (!s || !isdigit((unsigned char)s[0])) {
-    return -1;
-  }
-  errno = 0;
-  char *end;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (errno || *end || v > max) {
-    return -1;
-  }
-  *out = v;
-  return 0;
+  return wt_url_parse_u64(s, 10, max, out);
 }
 
 static int fo_parse_url(fo_opts *o, const char *url) {
@@ -517,8 +491,8 @@ static int fo_report(const fo_client *c) {
              deliveries ? cpu * 1e6 / (double)deliveries : 0.0);
     }
     printf(", elapsed %.3f s\n", fo_secs(c->t0, c->t_end));
-    for (size_t i = 0; i < c->n_errors && i < 20 && c->errors; i++) {
-      printf("  error: %s\n", c->errors[i]);
+    for (size_t i = 0; i < c->errs.n && i < 20; i++) {
+      printf("  error: %s\n", c->errs.v[i]);
     }
     fflush(stdout);
     return ok;
@@ -617,11 +591,11 @@ static int fo_report(const fo_client *c) {
   }
   wt_json_end_arr(&j);
   wt_json_begin_arr(&j, "errors");
-  for (size_t i = 0; c->errors && i < c->n_errors && i < c->cap_errors; i++) {
-    wt_json_str(&j, NULL, c->errors[i]);
+  for (size_t i = 0; i < c->errs.n; i++) {
+    wt_json_str(&j, NULL, c->errs.v[i]);
   }
   wt_json_end_arr(&j);
-  wt_json_u64(&j, "errors_total", c->n_errors);
+  wt_json_u64(&j, "errors_total", c->errs.total);
   wt_json_end_obj(&j); /* and the newline */
   fflush(stdout);
   return ok;
@@ -642,6 +616,7 @@ int fo_main(int argc, char **argv) {
     return 1;
   }
   c->o = &o;
+  c->errs.max = 1000; /* keep the report bounded; errors_total says the rest */
   c->t0 = fo_now();
   c->deadline = c->t0 + o.timeout_ms * FO_MS;
   c->ngroups = (o.count + o.group - 1) / o.group;
@@ -692,10 +667,7 @@ int fo_main(int argc, char **argv) {
       free(c->eps[i].ep[k].grp_seen);
     }
   }
-  for (size_t i = 0; c->errors && i < c->n_errors && i < c->cap_errors; i++) {
-    free(c->errors[i]);
-  }
-  free(c->errors);
+  wt_errlist_free(&c->errs);
   free(c->pub.buf);
   free(c->eps);
   free(c);

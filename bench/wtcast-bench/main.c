@@ -126,17 +126,7 @@ static void usage(FILE *f) {
 /* ------------------------------------------------------------------ parsing */
 
 static int parse_u64(const char *s, uint64_t max, uint64_t *out) {
-  if (!s || !*s || !isdigit((unsigned char)*s)) {
-    return -1;
-  }
-  errno = 0;
-  char *end = NULL;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (errno || *end || v > max) {
-    return -1;
-  }
-  *out = v;
-  return 0;
+  return wt_url_parse_u64(s, 10, max, out);
 }
 
 static int parse_secs(const char *s, double *out) {

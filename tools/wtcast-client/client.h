@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 #include "wt_engine.h"
+#include "wt_errlist.h"
 #include "wt_io.h"
 #include "wt_json.h"
 #include "wt_pump.h"
@@ -313,8 +314,7 @@ typedef struct cl_client {
   uint32_t n_conns;
   uint64_t t0, deadline;
   int timed_out;
-  char **errors;
-  size_t n_errors, cap_errors;
+  wt_errlist errs;                     /* the report's "errors" */
   uint8_t *scratch;                    /* CL_SCRATCH bytes for verification */
   uint64_t bytes_sent, bytes_received; /* application payload */
   /* --sequential: per-connection latency (connect to all sessions finished) */

@@ -87,35 +87,13 @@ void cl_error(cl_client *c, const char *fmt, ...) {
   vsnprintf(buf, sizeof(buf), fmt, ap);
   va_end(ap);
   WT_LOG_INFO("%s", buf);
-  if (c->n_errors == c->cap_errors) {
-    size_t cap = c->cap_errors ? 2 * c->cap_errors : 16;
-    char **e = realloc(c->errors, cap * sizeof(*e));
-    if (!e) {
-      return;
-    }
-    c->errors = e;
-    c->cap_errors = cap;
-  }
-  char *s = strdup(buf);
-  if (s) {
-    c->errors[c->n_errors++] = s;
-  }
+  wt_errlist_add(&c->errs, buf);
 }
 
 /* ------------------------------------------------------------------ arguments */
 
 static int cl_parse_u64(const char *s, uint64_t max, uint64_t *out) {
-  if (!s || !isdigit((unsigned char)s[0])) {
-    return -1;
-  }
-  errno = 0;
-  char *end;
-  unsigned long long v = strtoull(s, &end, 0);
-  if (errno || *end || v > max) {
-    return -1;
-  }
-  *out = v;
-  return 0;
+  return wt_url_parse_u64(s, 0, max, out);
 }
 
 static int cl_parse_close(cl_opts *o, const char *s) {
@@ -853,8 +831,8 @@ static void cl_report(const cl_client *c, uint64_t t_end, int ok) {
   }
   wt_json_end_arr(&j);
   wt_json_begin_arr(&j, "errors");
-  for (size_t i = 0; i < c->n_errors; i++) {
-    wt_json_str(&j, NULL, c->errors[i]);
+  for (size_t i = 0; i < c->errs.n; i++) {
+    wt_json_str(&j, NULL, c->errs.v[i]);
   }
   wt_json_end_arr(&j);
   if (c->conns && c->n_conns) {
@@ -1032,7 +1010,7 @@ static int cl_run_sequential(cl_client *c) {
     if (i > 0) {
       cl_free_conns(c, 1);
     }
-    size_t errs = c->n_errors;
+    uint64_t errs = c->errs.total;
     if (cl_start(c) != 0) {
       ok = 0;
       break;
@@ -1042,12 +1020,12 @@ static int cl_run_sequential(cl_client *c) {
     const cl_conn *cn = &c->conns[0];
     uint64_t end = cn->t_done ? cn->t_done : now;
     c->seq_lat[c->seq_done++] = end > cn->t_start ? end - cn->t_start : 0;
-    int this_ok = cl_all_ok(c) && c->n_errors == errs && !c->timed_out;
+    int this_ok = cl_all_ok(c) && c->errs.total == errs && !c->timed_out;
     c->seq_ok += (uint32_t)this_ok;
     ok = ok && this_ok;
   }
   c->seq_t1 = cl_now();
-  return ok && !c->timed_out && c->n_errors == 0;
+  return ok && !c->timed_out && c->errs.total == 0;
 }
 
 static void cl_free(cl_client *c) {
@@ -1058,10 +1036,7 @@ static void cl_free(cl_client *c) {
   cl_free_conns(c, 0);
   free(c->seq_lat);
   wt_io_close(c->io);
-  for (size_t i = 0; i < c->n_errors; i++) {
-    free(c->errors[i]);
-  }
-  free(c->errors);
+  wt_errlist_free(&c->errs);
   free(c->scratch);
 }
 
@@ -1085,7 +1060,7 @@ int main(int argc, char **argv) {
     ok = cl_run_sequential(&c);
   } else if (c.scratch && !o.sequential && cl_setup(&c, &cb) == 0 && cl_start(&c) == 0) {
     cl_run(&c);
-    ok = c.n_errors == 0 && !c.timed_out && cl_all_ok(&c);
+    ok = c.errs.total == 0 && !c.timed_out && cl_all_ok(&c);
   } else if (!c.scratch) {
     cl_error(&c, "out of memory");
   }

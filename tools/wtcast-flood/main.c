@@ -46,6 +46,7 @@
 #include "wt_io.h"
 #include "wt_log.h"
 #include "wt_pump.h"
+#include "wt_url.h"
 
 #define FL_MS          UINT64_C(1000000)
 #define FL_MAX_SOURCES 1024
@@ -105,10 +106,8 @@ static void die_usage(const char *fmt, ...) {
 #define now_ns wt_pump_now
 
 static uint64_t num(const char *opt, const char *v, uint64_t lo, uint64_t hi) {
-  char *end;
-  errno = 0;
-  unsigned long long x = strtoull(v, &end, 10);
-  if (errno || *end || !*v || v[0] == '-' || x < lo || x > hi) {
+  uint64_t x;
+  if (wt_url_parse_u64(v, 10, hi, &x) < 0 || x < lo) {
     die_usage("%s: '%s' is not a number in %" PRIu64 "..%" PRIu64, opt, v, lo, hi);
   }
   return x;
