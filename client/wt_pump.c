@@ -71,7 +71,7 @@ int wt_pump_tx_fill(wt_pump_tx *t, wt_engine *e, unsigned gso_segments, uint64_t
   }
   if (r < 0) {
     WT_LOG_WARN("wt_engine_write: %s", wt_err_str(r));
-    return r;
+    more = r; /* what was written before still goes out */
   }
   for (size_t i = 0; i < t->b.n; i++) {
     const wt_tx_entry *x = &t->b.ents[i];

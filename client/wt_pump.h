@@ -62,7 +62,8 @@ static inline int wt_pump_tx_pending(const wt_pump_tx *t) {
  * gso_segments segments (0 = GSO off), capped by max_payload so a train fits
  * one UDP payload. Returns 1 when the batch filled up (the engine may have
  * more), 0 when the engine is drained, or the engine's negative error
- * (logged). Must not be called while wt_pump_tx_pending(). */
+ * (logged; what it wrote before is in the batch). Must not be called while
+ * wt_pump_tx_pending(). */
 int wt_pump_tx_fill(wt_pump_tx *t, wt_engine *e, unsigned gso_segments, uint64_t now);
 
 /* Hand the unsent entries of the batch to io. Returns 1 when all are out
