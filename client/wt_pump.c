@@ -87,21 +87,27 @@ int wt_pump_tx_fill(wt_pump_tx *t, wt_engine *e, unsigned gso_segments, uint64_t
 }
 
 int wt_pump_tx_send(wt_pump_tx *t, wt_io *io) {
-  while (t->sent < t->b.n) {
-    unsigned n = (unsigned)(t->b.n - t->sent);
-    int r = wt_io_send(io, t->io + t->sent, n);
-    if (r == WT_ERR_AGAIN || r == 0) {
-      t->blocked++;
-      return 0;
-    }
-    if (r < 0) {
-      /* the socket failed: dropped like lost packets, QUIC recovers */
-      WT_LOG_WARN_RL(5, "send failed: %s; %u packet train(s) dropped", wt_err_str(r), n);
-      t->dropped += n;
-      t->sent = t->b.n;
-      return 1;
-    }
-    t->sent += (size_t)r;
+  if (t->sent >= t->b.n) {
+    return 1;
+  }
+  unsigned n = (unsigned)(t->b.n - t->sent);
+  int r = wt_io_send(io, t->io + t->sent, n);
+  if (r == WT_ERR_AGAIN || r == 0) {
+    t->blocked++;
+    return 0;
+  }
+  if (r < 0) {
+    /* the socket failed (or an entry broke io's rules): dropped like lost
+     * packets, QUIC recovers */
+    WT_LOG_WARN_RL(5, "send failed: %s; %u packet train(s) dropped", wt_err_str(r), n);
+    t->dropped += n;
+    t->sent = t->b.n;
+    return 1;
+  }
+  t->sent += (size_t)r;
+  if (t->sent < t->b.n) {
+    t->blocked++; /* the socket took only part: the rest when it is writable */
+    return 0;
   }
   return 1;
 }
@@ -110,7 +116,8 @@ int wt_pump_tx_flush(wt_pump_tx *t, wt_engine *e, wt_io *io, uint64_t now) {
   if (wt_pump_tx_pending(t)) { /* left over from a would-block */
     return wt_pump_tx_send(t, io);
   }
-  int more = wt_pump_tx_fill(t, e, wt_io_gso_max_segments(io), now);
+  unsigned segs = t->segments ? t->segments : wt_io_gso_max_segments(io);
+  int more = wt_pump_tx_fill(t, e, segs, now);
   if (t->b.n == 0) {
     return 0;
   }

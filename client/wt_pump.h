@@ -44,6 +44,9 @@ typedef struct wt_pump_tx {
   size_t max_payload;  /* the engine's packet size limit (caps the GSO train) */
   size_t min_room;     /* filling stops when less is left in b.buf (default: a full train) */
   unsigned max_writes; /* wt_engine_write calls per fill, 0 = until the batch is full */
+  unsigned segments;   /* GSO segments per train in wt_pump_tx_flush: 0 = what the socket
+                          offers (wt_io_gso_max_segments), else always this many (wt_io_send
+                          splits the trains itself when GSO is off) */
   uint64_t blocked;    /* sends that would block (the rest is kept for the next flush) */
   uint64_t dropped;    /* entries dropped on a send error (QUIC recovers them as losses) */
 } wt_pump_tx;
