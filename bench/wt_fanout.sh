@@ -4,12 +4,12 @@
 #   bench/wt_fanout.sh [--bin DIR] [--runs R] [--subs "10 100 1000"] [--rate MSG/S]
 #                      [--secs S] [--size BYTES] [--group-msgs G] [--io uring|portable]
 #
-# Builds nothing: uses wtcast, wtcast-cert, wtcast-fanout and bench_udp from
+# Builds nothing: uses wtcast, wtcast-cert, wtcast-bench and bench_udp from
 # DIR (default: build/bin of this checkout; build it as Release). Starts one
 # wtcast on 127.0.0.1:0 with --workers $(nproc), runs bench_udp once for the
 # raw loopback UDP packet rate of this machine in this run, then for each
 # subscriber count K (default 10, 100, 1000) and each transport (datagram,
-# stream): 1 publisher -> K subscribers (wtcast-fanout, every subscriber on
+# stream): 1 publisher -> K subscribers (wtcast-bench --scenario fanout --verify, every subscriber on
 # its own connection, all in one client process), --size-byte messages
 # (default 1000) at --rate messages/s (default 100) for --secs seconds
 # (default 5), new group stream every --group-msgs messages (default 50).
@@ -25,7 +25,7 @@
 #                     to lagged resets show up as missing records)
 #   x raw             deliveries/s divided by bench_udp's raw packets/s
 #                     (sendmmsg/recvmmsg, 1200-byte payloads, one core each way)
-# The client (wtcast-fanout, one thread) shares the machine with the server:
+# The client (wtcast-bench --scenario fanout --verify, one thread) shares the machine with the server:
 # at high K it is usually the bottleneck, which shows up as latency and loss,
 # not as server CPU. The server is stopped by its PID only.
 set -u
@@ -59,7 +59,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 BIN=$(cd "$BIN" 2>/dev/null && pwd) || { echo "wt_fanout: no such directory" >&2; exit 2; }
-for b in wtcast wtcast-cert wtcast-fanout bench_udp; do
+for b in wtcast wtcast-cert wtcast-bench bench_udp; do
   [ -x "$BIN/$b" ] || { echo "wt_fanout: $BIN/$b is missing (build first)" >&2; exit 2; }
 done
 command -v python3 >/dev/null || { echo "wt_fanout: python3 is needed" >&2; exit 2; }
@@ -132,7 +132,7 @@ for k in $SUBS; do
   for tr in datagram stream; do
     for r in $(seq "$RUNS"); do
       out=$TMP/f-$k-$tr-$r.json
-      timeout -k 5 $((SECS * 4 + 120)) "$BIN/wtcast-fanout" --url "https://127.0.0.1:$PORT" \
+      timeout -k 5 $((SECS * 4 + 120)) "$BIN/wtcast-bench" --scenario fanout --verify --url "https://127.0.0.1:$PORT" \
         --cert-hash "$HASH" --ch "bench$k$tr$r" --subs "$k" --transport "$tr" --count "$COUNT" \
         --rate "$RATE" --size "$SIZE" --group-msgs "$GROUP" --timeout $((SECS * 4 + 100)) \
         --server-pid "$SPID" --json >"$out" 2>"$out.err"

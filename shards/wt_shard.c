@@ -18,6 +18,7 @@
 #include "wt_error.h"
 #include "wt_log.h"
 #include "wt_modules.h"
+#include "wt_pump.h"
 #include "wt_spsc.h"
 #include "wt_app_worker.h"
 #include "wt_steer.h"
@@ -64,11 +65,9 @@ struct wt_shard {
   int wk_overflow;          /* its commands wait for room in a ring */
   unsigned rx_fail;
   size_t max_payload;
-  /* tx: one batch, allocated once; entries [tx_head, tx_n) still to send */
-  wt_tx_batch batch;
-  wt_tx_entry txents[WT_SHARD_TX_ENTRIES];
-  wt_io_tx txio[WT_SHARD_TX_ENTRIES];
-  unsigned tx_head, tx_n;
+  /* tx: one batch, allocated once (client/wt_pump.h, the tx path of every
+   * engine loop); entries not yet sent stay pending in it */
+  wt_pump_tx tx;
   wt_io_pkt rx[WT_SHARD_RX_BATCH];
   unsigned rx_pos, rx_n; /* rx[rx_pos, rx_n): received, not yet handled (a cut slice); valid
                             until the next wt_io_recv */
@@ -211,16 +210,13 @@ static int shard_alloc_tx(wt_shard *sh) {
   if (segs == 0) {
     segs = 1;
   }
-  wt_tx_batch *b = &sh->batch;
-  b->cap = WT_SHARD_TX_ENTRIES * segs * sh->max_payload;
-  b->buf = malloc(b->cap);
-  if (!b->buf) {
-    return WT_ERR_NOMEM;
-  }
-  b->ents = sh->txents;
-  b->max = WT_SHARD_TX_ENTRIES;
-  b->max_segments = segs;
-  return 0;
+  int rv = wt_pump_tx_init(&sh->tx, WT_SHARD_TX_ENTRIES,
+                           WT_SHARD_TX_ENTRIES * segs * sh->max_payload, sh->max_payload);
+  sh->tx.min_room = sh->max_payload;
+  sh->tx.max_writes = WT_SHARD_TX_WRITES; /* bounded work per turn */
+  sh->tx.segments = (unsigned)segs;       /* wt_io_send splits trains when GSO is off */
+  sh->tx.b.max_segments = segs;
+  return rv;
 }
 
 /* Controlled shards: the wake-up eventfd and the command ring; the
@@ -316,7 +312,7 @@ int wt_shard_new(wt_shard **out, const wt_shard_config *cfg) {
   WT_LOG_INFO("shard %u/%u listening on %s (backend %s: %s; GSO %s, GRO %s, %zu segments per send)",
               sh->cfg.shard_id, sh->cfg.n_shards ? sh->cfg.n_shards : 1, addr,
               wt_io_backend_name(wt_io_backend(sh->io)), wt_io_backend_reason(sh->io),
-              gso ? "on" : "off", wt_io_gro_enabled(sh->io) ? "on" : "off", sh->batch.max_segments);
+              gso ? "on" : "off", wt_io_gro_enabled(sh->io) ? "on" : "off", sh->tx.b.max_segments);
   *out = sh;
   return 0;
 }
@@ -367,7 +363,7 @@ void wt_shard_del(wt_shard *sh) {
     wt_fwd_port_free(&sh->port);
   }
   wt_io_close(sh->io);
-  free(sh->batch.buf);
+  wt_pump_tx_free(&sh->tx);
   free(sh->qlogs);
   free(sh);
 }
@@ -455,78 +451,17 @@ int wt_shard_read_snapshot(wt_shard *sh, uint64_t seq, wt_snapshot *snap) {
 
 /* ------------------------------------------------------------------ transmit */
 
-/* Send entries [tx_head, tx_n). Returns 1 when none is left, 0 when the
- * socket would block (the rest stays; WT_IO_EV_WRITABLE wakes the loop). */
-static int shard_send_pending(wt_shard *sh) {
-  while (sh->tx_head < sh->tx_n) {
-    unsigned n = sh->tx_n - sh->tx_head;
-    int r = wt_io_send(sh->io, sh->txio + sh->tx_head, n);
-    if (r == WT_ERR_AGAIN || r == 0) {
-      sh->loop.tx_blocked++;
-      return 0;
-    }
-    if (r < 0) {
-      /* the socket failed (or an entry broke io's rules): QUIC recovers losses */
-      WT_LOG_WARN_RL(5, "send failed: %s; %u packet train(s) dropped", wt_err_str(r), n);
-      sh->loop.tx_dropped += n;
-      sh->tx_head = sh->tx_n;
-      return 1;
-    }
-    sh->tx_head += (unsigned)r;
-    if (sh->tx_head < sh->tx_n) {
-      sh->loop.tx_blocked++;
-      return 0;
-    }
-  }
-  return 1;
-}
-
-static void shard_batch_to_io(wt_shard *sh) {
-  const wt_tx_batch *b = &sh->batch;
-  for (size_t i = 0; i < b->n; i++) {
-    const wt_tx_entry *e = &b->ents[i];
-    wt_io_tx *t = &sh->txio[i];
-    t->data = e->data;
-    t->len = e->len;
-    t->segsize = e->segsize < e->len ? e->segsize : 0;
-    t->peer = (const wt_io_addr *)&e->path.remote;
-    t->local = e->path.local.len ? (const wt_io_addr *)&e->path.local : NULL;
-    t->ecn = e->ecn;
-  }
-  sh->tx_head = 0;
-  sh->tx_n = (unsigned)b->n;
-}
-
-/* Flush the engine's output. Returns 1 if more can be generated right away
- * (the batch filled up, or kept entries just drained: the buffer may be
- * reused only after the next wt_io_wait, see wt_io.h), else 0. */
+/* Flush the engine's output (wt_pump_tx_flush). Returns 1 if more can be
+ * generated right away (the batch filled up, or kept entries just drained:
+ * the buffer may be reused only after the next wt_io_wait, see wt_io.h),
+ * else 0. Entries the socket would not take stay pending (WT_IO_EV_WRITABLE
+ * wakes the loop). */
 static int shard_tx(wt_shard *sh, uint64_t now) {
-  if (sh->tx_head < sh->tx_n) {
-    return shard_send_pending(sh);
-  }
-  wt_tx_batch *b = &sh->batch;
-  b->n = 0;
-  b->used = 0;
-  int more = 0;
-  for (int i = 0; i < WT_SHARD_TX_WRITES; i++) {
-    int r = wt_engine_write(sh->eng, b, now);
-    if (r < 0) {
-      WT_LOG_ERROR("engine write: %s", wt_err_str(r));
-      break;
-    }
-    if (r == 0) {
-      break;
-    }
-    if (b->n >= b->max || b->cap - b->used < sh->max_payload || i == WT_SHARD_TX_WRITES - 1) {
-      more = 1; /* bounded work per turn: the rest next turn */
-      break;
-    }
-  }
-  if (b->n == 0) {
-    return 0;
-  }
-  shard_batch_to_io(sh);
-  return shard_send_pending(sh) ? more : 0;
+  uint64_t blocked = sh->tx.blocked, dropped = sh->tx.dropped;
+  int more = wt_pump_tx_flush(&sh->tx, sh->eng, sh->io, now);
+  sh->loop.tx_blocked += sh->tx.blocked - blocked;
+  sh->loop.tx_dropped += sh->tx.dropped - dropped;
+  return more;
 }
 
 /* ------------------------------------------------------------------ receive */
@@ -718,7 +653,7 @@ static void shard_final_flush(wt_shard *sh) {
   uint64_t end = now + SHARD_FINAL_FLUSH_NS;
   for (;;) {
     int more = shard_tx(sh, now);
-    int blocked = sh->tx_head < sh->tx_n;
+    int blocked = wt_pump_tx_pending(&sh->tx);
     if (!more && !blocked) {
       break;
     }
@@ -818,7 +753,7 @@ static int64_t shard_timeout(wt_shard *sh, uint64_t now) {
     return -1;
   }
   int64_t d = t > now ? (int64_t)(t - now) : 0;
-  if (sh->tx_head < sh->tx_n && d < (int64_t)SHARD_MS) {
+  if (wt_pump_tx_pending(&sh->tx) && d < (int64_t)SHARD_MS) {
     d = SHARD_MS; /* blocked on the socket: sleep until writable, never spin */
   }
   return d;

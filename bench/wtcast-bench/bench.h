@@ -4,8 +4,9 @@
  * main.c parses the options, runs the scenario --runs times (alternating
  * with a --compare peer it starts itself), samples the server's CPU time and
  * RSS, and prints the report (text or --json). worker.c is one load thread:
- * its own client engine (core/wt_engine.h) and UDP socket (io/wt_io.h), and
- * its share of the sessions; every session has its own QUIC connection.
+ * its own client engine (core/wt_engine.h) and UDP socket (io/wt_io.h)
+ * driven by the engine pump (client/wt_pump.h), and its share of the
+ * sessions; every session has its own QUIC connection.
  *
  * A run has phases, set by the main thread and read by the workers:
  * WARMUP (load runs, nothing is counted), MEASURE (counted), DRAIN (no new
@@ -19,7 +20,10 @@
 #include <stdint.h>
 
 #include "wt_engine.h"
+#include "wt_hist.h"
 #include "wt_io.h"
+#include "wt_pump.h"
+#include "wt_url.h"
 
 #define WB_MS          UINT64_C(1000000)
 #define WB_S           UINT64_C(1000000000)
@@ -47,13 +51,10 @@ extern const char *const wb_scenario_names[WB_SC_N];
 /* Where a run goes: the main URL or the --compare peer. */
 typedef struct wb_target {
   char url[512];
-  char host[256], authority[300];
+  wt_url u;            /* host, authority, resolved peer */
   char base_path[256]; /* path prefix before /echo etc. (usually "") */
-  wt_io_addr peer;
-  uint8_t pin[32];
-  int have_pin;
-  const char *ca_file;
-  long server_pid; /* 0 = unknown */
+  wt_trust trust;      /* --cert-hash / --ca (none: insecure) */
+  long server_pid;     /* 0 = unknown */
 } wb_target;
 
 typedef struct wb_opts {
@@ -66,17 +67,6 @@ typedef struct wb_opts {
   const char *compare, *cert_file, *key_file;
   wb_target main;
 } wb_opts;
-
-/* Latency samples (ns), one array per thread, merged after the run. */
-typedef struct wb_samples {
-  uint64_t *v;
-  size_t n, cap;
-  uint64_t dropped; /* not stored (out of memory): counted, never hidden */
-} wb_samples;
-
-void wb_samples_add(wb_samples *s, uint64_t ns);
-void wb_samples_merge(wb_samples *into, const wb_samples *from);
-void wb_samples_free(wb_samples *s);
 
 /* Counters of one thread (summed by main after the run). Only work that
  * started in the MEASURE phase is counted, except errors (all phases). */
@@ -93,8 +83,9 @@ typedef struct wb_counts {
    * wt_io_wait that may sleep) and the waits that returned with packets. */
   uint64_t io_rx_packets, io_rx_completions, io_tx_packets, io_syscalls;
   uint64_t waits, waits_rx;
-  wb_samples hs_lat; /* handshake: connect → first echo */
-  wb_samples rtt;    /* datagram echo RTT, or fan-out publish → deliver */
+  /* latency samples (ns), one array per thread, merged after the run */
+  wt_samples hs_lat; /* handshake: connect → first echo */
+  wt_samples rtt;    /* datagram echo RTT, or fan-out publish → deliver */
 } wb_counts;
 
 /* One run: shared by the threads of that run. */

@@ -9,6 +9,8 @@
  *     [--compare 'COMMAND {port} {cert} {key}' [--cert-file F --key-file F]]
  *
  * Scenarios: handshake, bulk, datagram, fanout, idle, mixed (see usage()).
+ * --scenario fanout --verify is the relay's verifying fan-out client
+ * (fanout.h), with its own options and report.
  * Each run: --warmup seconds of load that are not counted, then --duration
  * seconds (or --count handshakes) counted, then a short drain in which work
  * started while measuring may finish. With --server-pid, the server's CPU
@@ -44,6 +46,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "fanout.h"
 #include "wt_log.h"
 
 const char *const wb_scenario_names[WB_SC_N] = {"handshake", "bulk", "datagram",
@@ -64,7 +67,7 @@ typedef struct wb_result {
   wb_kv kv[WB_MAX_KV];
   int n;
   char first_error[256];
-  wb_samples lat, rtt; /* for the CDFs */
+  wt_samples lat, rtt; /* for the CDFs */
 } wb_result;
 
 static volatile sig_atomic_t wb_stop;
@@ -86,6 +89,9 @@ static void usage(FILE *f) {
         "             per session); RTT percentiles\n"
         "  fanout     1 publisher -> --subs K through /pub?ch= and /sub?ch=, --transport\n"
         "             datagram|stream, --rate messages/s, --size bytes; publish->deliver latency\n"
+        "             (with --verify: one thread that checks every datagram and stream byte,\n"
+        "             late joiners, several publishers, server CPU per delivery; its own\n"
+        "             options: wtcast-bench --scenario fanout --verify --help)\n"
         "  idle       hold --sessions K open for --duration; with --server-pid: RSS per session\n"
         "  mixed      bulk downloads (--sessions) + datagram echo + handshakes (--concurrency)\n"
         "options:\n"
@@ -120,17 +126,7 @@ static void usage(FILE *f) {
 /* ------------------------------------------------------------------ parsing */
 
 static int parse_u64(const char *s, uint64_t max, uint64_t *out) {
-  if (!s || !*s || !isdigit((unsigned char)*s)) {
-    return -1;
-  }
-  errno = 0;
-  char *end = NULL;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (errno || *end || v > max) {
-    return -1;
-  }
-  *out = v;
-  return 0;
+  return wt_url_parse_u64(s, 10, max, out);
 }
 
 static int parse_secs(const char *s, double *out) {
@@ -143,95 +139,13 @@ static int parse_secs(const char *s, double *out) {
   return 0;
 }
 
-static int hexval(int ch) {
-  if (ch >= '0' && ch <= '9') {
-    return ch - '0';
-  }
-  ch = tolower(ch);
-  return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
-static int parse_pin(const char *s, uint8_t pin[32]) {
-  if (strncasecmp(s, "sha256:", 7) == 0) {
-    s += 7;
-  }
-  int n = 0;
-  for (; *s; s++) {
-    if (*s == ':' || *s == ' ') {
-      continue;
-    }
-    int v = hexval((unsigned char)*s);
-    if (v < 0 || n >= 64) {
-      return -1;
-    }
-    if (n % 2 == 0) {
-      pin[n / 2] = (uint8_t)(v << 4);
-    } else {
-      pin[n / 2] |= (uint8_t)v;
-    }
-    n++;
-  }
-  return n == 64 ? 0 : -1;
-}
-
 static int parse_url(wb_target *t, const char *url) {
-  if (strlen(url) >= sizeof(t->url) || strncasecmp(url, "https://", 8) != 0) {
+  char err[300];
+  if (strlen(url) >= sizeof(t->url) || wt_url_parse(&t->u, url, err, sizeof(err)) < 0 ||
+      wt_url_base_path(&t->u, t->base_path, sizeof(t->base_path)) < 0) {
     return -1;
   }
   snprintf(t->url, sizeof(t->url), "%s", url);
-  const char *a = url + 8;
-  size_t alen = strcspn(a, "/?#");
-  if (alen == 0 || alen >= sizeof(t->authority) || memchr(a, '@', alen)) {
-    return -1;
-  }
-  memcpy(t->authority, a, alen);
-  t->authority[alen] = '\0';
-  const char *rest = a + alen;
-  size_t plen = strcspn(rest, "?#");
-  if (plen >= sizeof(t->base_path)) {
-    return -1;
-  }
-  memcpy(t->base_path, rest, plen);
-  t->base_path[plen] = '\0';
-  while (plen && t->base_path[plen - 1] == '/') {
-    t->base_path[--plen] = '\0';
-  }
-  const char *port = NULL;
-  if (t->authority[0] == '[') {
-    char *close = strchr(t->authority, ']');
-    if (!close || (close[1] != '\0' && close[1] != ':')) {
-      return -1;
-    }
-    size_t hl = (size_t)(close - t->authority - 1);
-    memcpy(t->host, t->authority + 1, hl);
-    t->host[hl] = '\0';
-    port = close[1] == ':' ? close + 2 : NULL;
-  } else {
-    char *colon = strrchr(t->authority, ':');
-    size_t hl = colon ? (size_t)(colon - t->authority) : alen;
-    memcpy(t->host, t->authority, hl);
-    t->host[hl] = '\0';
-    port = colon ? colon + 1 : NULL;
-  }
-  uint64_t p = 443;
-  if (port && (parse_u64(port, 65535, &p) < 0 || p == 0)) {
-    return -1;
-  }
-  memset(&t->peer, 0, sizeof(t->peer));
-  struct sockaddr_in *v4 = (struct sockaddr_in *)&t->peer.ss;
-  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&t->peer.ss;
-  const char *h = strcasecmp(t->host, "localhost") == 0 ? "127.0.0.1" : t->host;
-  if (inet_pton(AF_INET, h, &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons((uint16_t)p);
-    t->peer.len = sizeof(*v4);
-  } else if (inet_pton(AF_INET6, h, &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons((uint16_t)p);
-    t->peer.len = sizeof(*v6);
-  } else {
-    return -1;
-  }
   return 0;
 }
 
@@ -316,33 +230,20 @@ static uint64_t wb_min_u64(uint64_t a, uint64_t b) {
   return a < b ? a : b;
 }
 
-static int cmp_u64(const void *a, const void *b) {
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return x < y ? -1 : x > y;
-}
-
 static int cmp_dbl(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
 }
 
 /* Nearest-rank percentile of sorted samples, in microseconds. */
-static double pct_us(const wb_samples *s, double p) {
-  if (!s->n) {
-    return 0;
-  }
-  size_t i = (size_t)ceil(p / 100.0 * (double)s->n);
-  i = i ? i - 1 : 0;
-  if (i >= s->n) {
-    i = s->n - 1;
-  }
-  return (double)s->v[i] / 1000.0;
+static double pct_us(const wt_samples *s, double p) {
+  return s->n ? (double)wt_samples_pct(s->v, s->n, p) / 1000.0 : 0;
 }
 
-static void set_pcts(wb_result *r, wb_samples *s, const char *p50, const char *p99,
+static void set_pcts(wb_result *r, wt_samples *s, const char *p50, const char *p99,
                      const char *p999, const char *n) {
   if (s->n) {
-    qsort(s->v, s->n, sizeof(*s->v), cmp_u64);
+    wt_samples_sort(s->v, s->n);
   }
   kv_set(r, n, (double)s->n);
   if (s->n) {
@@ -506,10 +407,10 @@ static int run_one(const wb_opts *o, const wb_target *tg, int target, int index,
     ADD(waits);
     ADD(waits_rx);
 #undef ADD
-    wb_samples_merge(&res->lat, &c->hs_lat);
-    wb_samples_merge(&res->rtt, &c->rtt);
-    wb_samples_free(&c->hs_lat);
-    wb_samples_free(&c->rtt);
+    wt_samples_merge(&res->lat, &c->hs_lat);
+    wt_samples_merge(&res->rtt, &c->rtt);
+    wt_samples_free(&c->hs_lat);
+    wt_samples_free(&c->rtt);
     if (th[i].err[0] && !res->first_error[0]) {
       snprintf(res->first_error, sizeof(res->first_error), "%s", th[i].err);
     }
@@ -760,7 +661,7 @@ static void jb_kvs(jb *j, const wb_kv *kv, int n) {
 static const double cdf_pcts[] = {0,  1,  5,  10, 20, 25, 30,   40,   50,    60, 70,
                                   75, 80, 90, 95, 98, 99, 99.5, 99.9, 99.99, 100};
 
-static void jb_cdf(jb *j, const wb_samples *s) {
+static void jb_cdf(jb *j, const wt_samples *s) {
   jb_add(j, "[");
   for (size_t i = 0; i < sizeof(cdf_pcts) / sizeof(cdf_pcts[0]); i++) {
     jb_add(j, "%s[", i ? "," : "");
@@ -1026,7 +927,7 @@ static int cert_hash(const char *bindir, const char *cert, uint8_t pin[32]) {
         s++;
       }
       s[strcspn(s, " \r\n")] = '\0';
-      rv = parse_pin(s, pin);
+      rv = wt_url_parse_pin(s, pin);
     }
   }
   pclose(p);
@@ -1085,12 +986,12 @@ static int peer_start(const wb_opts *o, wb_target *peer, char *tmpdir, size_t tc
     }
   }
   memset(peer, 0, sizeof(*peer));
-  if (cert_hash(bindir, cert, peer->pin) < 0) {
+  if (cert_hash(bindir, cert, peer->trust.pin) < 0) {
     fprintf(stderr, "wtcast-bench: cannot get the SHA-256 of %s (wtcast-cert --print-hash)\n",
             cert);
     return -1;
   }
-  peer->have_pin = 1;
+  peer->trust.have_pin = 1;
   int port = free_udp_port();
   if (port <= 0) {
     fprintf(stderr, "wtcast-bench: no free UDP port\n");
@@ -1164,12 +1065,12 @@ static int peer_start(const wb_opts *o, wb_target *peer, char *tmpdir, size_t tc
               "wtcast-bench: TLS handshake with the --compare server failed: %s (alert %ld, RFC "
               "8446 section 6); its log: %s\n",
               r.first_error, strtol(tls + 18, NULL, 16) - 0x100, logpath);
-      wb_samples_free(&r.lat);
-      wb_samples_free(&r.rtt);
+      wt_samples_free(&r.lat);
+      wt_samples_free(&r.rtt);
       return -1;
     }
-    wb_samples_free(&r.lat);
-    wb_samples_free(&r.rtt);
+    wt_samples_free(&r.lat);
+    wt_samples_free(&r.rtt);
     if (ok) {
       fprintf(stderr, "wtcast-bench: peer pid %ld answers on %s after %.1f s\n", (long)pid, url,
               (double)(wb_now() - t0) / 1e9);
@@ -1231,7 +1132,45 @@ enum {
   OPT_HELP,
 };
 
+/* --scenario fanout --verify: the arguments without those, for fo_main.
+ * Returns 1 when argv asks for it (and fills out), 0 when it does not, -1
+ * for --verify with another scenario. */
+static int fanout_verify_args(int argc, char **argv, char **out, int *outc) {
+  int verify = 0, fanout = 0, n = 0;
+  for (int i = 0; i < argc; i++) {
+    if (i > 0 && strcmp(argv[i], "--verify") == 0) {
+      verify = 1;
+    } else if (i > 0 && strcmp(argv[i], "--scenario") == 0 && i + 1 < argc &&
+               strcmp(argv[i + 1], "fanout") == 0) {
+      fanout = 1;
+      i++;
+    } else if (i > 0 && strcmp(argv[i], "--scenario=fanout") == 0) {
+      fanout = 1;
+    } else {
+      out[n++] = argv[i];
+    }
+  }
+  out[n] = NULL;
+  *outc = n;
+  return !verify ? 0 : fanout ? 1 : -1;
+}
+
 int main(int argc, char **argv) {
+  {
+    char **fargv = calloc((size_t)argc + 1, sizeof(*fargv));
+    int fargc = 0, v = fargv ? fanout_verify_args(argc, argv, fargv, &fargc) : 0;
+    if (v < 0) {
+      fprintf(stderr, "wtcast-bench: --verify goes with --scenario fanout\n");
+      free(fargv);
+      return 2;
+    }
+    if (v > 0) {
+      int rc = fo_main(fargc, fargv);
+      free(fargv);
+      return rc;
+    }
+    free(fargv);
+  }
   static const struct option lo[] = {
       {"scenario", required_argument, NULL, OPT_SCENARIO},
       {"url", required_argument, NULL, OPT_URL},
@@ -1293,11 +1232,10 @@ int main(int argc, char **argv) {
                                            : NULL;
       break;
     case OPT_CERT_HASH:
-      o.main.have_pin = 1;
-      bad = parse_pin(optarg, o.main.pin) < 0 ? "--cert-hash wants 64 hex digits" : NULL;
+      bad = wt_trust_pin(&o.main.trust, optarg) < 0 ? "--cert-hash wants 64 hex digits" : NULL;
       break;
     case OPT_CA:
-      o.main.ca_file = optarg;
+      wt_trust_ca(&o.main.trust, optarg);
       break;
 #define NUM(OPT, expr, max, min, what)                                                             \
   case OPT:                                                                                        \
@@ -1469,8 +1407,8 @@ int main(int argc, char **argv) {
     print_text(&o, have_peer ? &peer : NULL, rs, nr);
   }
   for (int i = 0; i < nr; i++) {
-    wb_samples_free(&rs[i].lat);
-    wb_samples_free(&rs[i].rtt);
+    wt_samples_free(&rs[i].lat);
+    wt_samples_free(&rs[i].rtt);
   }
   free(rs);
   return status ? 1 : 0;

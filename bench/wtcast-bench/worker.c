@@ -1,7 +1,8 @@
 /* worker.c: one load thread of wtcast-bench: its own client engine, its
  * own UDP socket and its share of the sessions (one QUIC connection each).
- * The loop has the shape of tools/wtcast-client/loop.c: ticks → wt_engine_write
- * → wt_io_send → wt_io_wait → wt_io_recv → wt_engine_recv → timers. */
+ * The loop is that of every client program: ticks, then one turn of the
+ * engine pump (client/wt_pump.h: wt_engine_write → wt_io_send → wt_io_wait →
+ * wt_io_recv → wt_engine_recv → timers). */
 #define WT_LOG_MODULE "bench"
 
 #include <errno.h>
@@ -19,14 +20,7 @@
 #include "wt_keylog.h"
 #include "wt_log.h"
 
-_Static_assert(sizeof(wt_addr) == sizeof(wt_io_addr), "wt_addr layout");
-_Static_assert(offsetof(wt_addr, len) == offsetof(wt_io_addr, len), "wt_addr layout");
-
-#define WB_RX_BATCH      64
-#define WB_RX_ROUNDS     16
 #define WB_RX_SLICE      (250 * 1000) /* ns of handshake work before sending (as the shard) */
-#define WB_TX_ENTRIES    64
-#define WB_TX_BUF        ((size_t)WB_TX_ENTRIES * WT_IO_MAX_UDP_PAYLOAD)
 #define WB_PAT_LEN       (251 * 256)
 #define WB_HS_TIMEOUT    (5 * WB_S)   /* one handshake attempt */
 #define WB_OPEN_TIMEOUT  (10 * WB_S)  /* a long-lived session to open */
@@ -80,6 +74,7 @@ typedef struct wb_w {
   wt_engine *eng;
   FILE *keylog; /* SSLKEYLOGFILE, or NULL */
   wt_io *io;
+  wt_pump pump; /* drives eng over io */
   wt_path path;
   size_t max_udp_payload;
   wb_sess *sess;
@@ -89,8 +84,6 @@ typedef struct wb_w {
   uint64_t bytes_total, bytes_at_measure;
   int measuring_bytes;
   wt_io_stats io_at_measure; /* the datapath's counters when MEASURE began */
-  wt_io_pkt rx[WB_RX_BATCH];
-  unsigned rx_pos, rx_n; /* rx[rx_pos, rx_n): received, not yet handled */
   uint64_t waits, waits_rx, waits_at_measure, waits_rx_at_measure;
   uint64_t count_share, hs_started_measured;
   uint64_t dl_size; /* bytes of one /source transfer */
@@ -124,32 +117,6 @@ void wb_error(wb_thread *t, const char *fmt, ...) {
     vsnprintf(t->err, sizeof(t->err), fmt, ap);
     va_end(ap);
   }
-}
-
-void wb_samples_add(wb_samples *s, uint64_t ns) {
-  if (s->n == s->cap) {
-    size_t nc = s->cap ? s->cap * 2 : 4096;
-    uint64_t *nv = realloc(s->v, nc * sizeof(*nv));
-    if (!nv) {
-      s->dropped++;
-      return;
-    }
-    s->v = nv;
-    s->cap = nc;
-  }
-  s->v[s->n++] = ns;
-}
-
-void wb_samples_merge(wb_samples *into, const wb_samples *from) {
-  for (size_t i = 0; i < from->n; i++) {
-    wb_samples_add(into, from->v[i]);
-  }
-  into->dropped += from->dropped;
-}
-
-void wb_samples_free(wb_samples *s) {
-  free(s->v);
-  memset(s, 0, sizeof(*s));
 }
 
 static void put64(uint8_t *p, uint64_t v) {
@@ -235,10 +202,10 @@ static void sess_start(wb_sess *s, uint64_t now) {
   char full[900];
   const char *p = sess_path(w, s->kind);
   snprintf(full, sizeof(full), "%s%s", w->tg->base_path, p);
-  int r = wt_engine_connect(w->eng, &w->path, w->tg->host, now, &s->wc);
+  int r = wt_engine_connect(w->eng, &w->path, w->tg->u.host, now, &s->wc);
   if (r == 0) {
     wt_conn_set_user(s->wc, s);
-    r = wt_conn_open_session(s->wc, w->tg->authority, full, NULL, &s->ws);
+    r = wt_conn_open_session(s->wc, w->tg->u.authority, full, NULL, &s->ws);
     if (r == 0) {
       wt_session_set_user(s->ws, s);
       return;
@@ -439,7 +406,7 @@ static void msg_rx(wb_sess *s, const uint8_t *hdr, uint64_t now) {
   } else {
     w->t->c.dg_received++;
   }
-  wb_samples_add(&w->t->c.rtt, lat);
+  wt_samples_add(&w->t->c.rtt, lat);
   atomic_fetch_add_explicit(&w->run->progress_ops, 1, memory_order_relaxed);
 }
 
@@ -572,7 +539,7 @@ static void hs_done(wb_sess *s, uint64_t now) {
   wb_w *w = s->w;
   if (s->measured) {
     w->t->c.completed++;
-    wb_samples_add(&w->t->c.hs_lat, now - s->t_start);
+    wt_samples_add(&w->t->c.hs_lat, now - s->t_start);
     atomic_fetch_add_explicit(&w->run->progress_ops, 1, memory_order_relaxed);
   }
   sess_drop(s);
@@ -729,21 +696,6 @@ static void wb_callbacks(wt_engine_callbacks *cb) {
 
 /* ------------------------------------------------------------------ set-up */
 
-static int route_source(const wt_io_addr *peer, wt_io_addr *out) {
-  int fd = socket(peer->ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    return -1;
-  }
-  memset(out, 0, sizeof(*out));
-  out->len = sizeof(out->ss);
-  int rv = connect(fd, (const struct sockaddr *)&peer->ss, peer->len) == 0 &&
-                   getsockname(fd, (struct sockaddr *)&out->ss, &out->len) == 0
-               ? 0
-               : -1;
-  close(fd);
-  return rv;
-}
-
 /* This thread's share of n (threads with a lower index take the rest). */
 static uint32_t share(uint32_t n, uint32_t nthreads, uint32_t idx) {
   return n / nthreads + (idx < n % nthreads ? 1 : 0);
@@ -854,35 +806,17 @@ static int wb_plan(wb_w *w) {
 
 static int wb_setup(wb_w *w) {
   const wb_target *tg = w->tg;
-  wt_io_config ioc;
-  wt_io_config_default(&ioc);
-  ioc.bind_addr = tg->peer.ss.ss_family == AF_INET6 ? "[::]:0" : "0.0.0.0:0";
-  int r = wt_io_open(&w->io, &ioc);
+  char err[200];
+  int r = wt_pump_open_socket(&tg->u.peer, WT_IO_BACKEND_AUTO, &w->io, &w->path.local, err,
+                              sizeof(err));
   if (r < 0) {
-    w->io = NULL;
-    wb_error(w->t, "cannot open a UDP socket: %s", wt_err_str(r));
+    wb_error(w->t, "%s", err);
     return r;
   }
-  wt_io_addr local;
-  if (route_source(&tg->peer, &local) < 0) {
-    wb_error(w->t, "no route to the server: %s", strerror(errno));
-    return WT_ERR_IO;
-  }
-  const wt_io_addr *bound = wt_io_local(w->io);
-  if (local.ss.ss_family == AF_INET) {
-    ((struct sockaddr_in *)&local.ss)->sin_port =
-        ((const struct sockaddr_in *)&bound->ss)->sin_port;
-  } else {
-    ((struct sockaddr_in6 *)&local.ss)->sin6_port =
-        ((const struct sockaddr_in6 *)&bound->ss)->sin6_port;
-  }
-  memcpy(&w->path.local, &local, sizeof(w->path.local));
-  memcpy(&w->path.remote, &tg->peer, sizeof(w->path.remote));
+  memcpy(&w->path.remote, &tg->u.peer, sizeof(w->path.remote));
   wt_engine_config ec;
   wt_engine_config_default(&ec, 0);
-  ec.pin_sha256 = tg->have_pin ? tg->pin : NULL;
-  ec.ca_file = tg->ca_file;
-  ec.insecure = !tg->have_pin && !tg->ca_file;
+  wt_trust_apply(&tg->trust, &ec, 1);
   ec.max_conns = 1000000;
   ec.max_datagram_queue = 4096;
   ec.initial_max_streams_uni = 1000;
@@ -903,94 +837,16 @@ static int wb_setup(wb_w *w) {
     wb_error(w->t, "cannot create the engine: %s", wt_err_str(r));
     return r;
   }
+  if (wt_pump_init(&w->pump, w->eng, w->io, w->max_udp_payload) < 0) {
+    wb_error(w->t, "out of memory");
+    return WT_ERR_NOMEM;
+  }
+  w->pump.rx.local = &w->path.local;
+  w->pump.rx.slice_ns = WB_RX_SLICE; /* like the shard (wt_shard.c, rx_slice_ns) */
   return 0;
 }
 
 /* ------------------------------------------------------------------ loop */
-
-typedef struct wb_tx {
-  wt_tx_batch b;
-  wt_tx_entry ents[WB_TX_ENTRIES];
-  wt_io_tx io[WB_TX_ENTRIES];
-  size_t sent;
-} wb_tx;
-
-static int tx_send(wb_w *w, wb_tx *t) {
-  int r = wt_io_send(w->io, t->io + t->sent, (unsigned)(t->b.n - t->sent));
-  if (r == WT_ERR_AGAIN) {
-    return 0;
-  }
-  if (r < 0) {
-    t->sent = t->b.n; /* dropped like a lost packet */
-    return 1;
-  }
-  t->sent += (size_t)r;
-  return t->sent == t->b.n;
-}
-
-static int tx_flush(wb_w *w, wb_tx *t, uint64_t now) {
-  if (t->sent < t->b.n) {
-    return tx_send(w, t);
-  }
-  unsigned gso = wt_io_gso_max_segments(w->io);
-  size_t by_size = WT_IO_MAX_UDP_PAYLOAD / w->max_udp_payload;
-  t->b.max_segments = gso == 0 ? 1 : (gso < by_size ? gso : by_size);
-  t->b.used = 0;
-  t->b.n = 0;
-  t->sent = 0;
-  int r;
-  while ((r = wt_engine_write(w->eng, &t->b, now)) > 0) {
-    if (t->b.n >= t->b.max || t->b.cap - t->b.used < WT_IO_MAX_UDP_PAYLOAD) {
-      break;
-    }
-  }
-  if (t->b.n == 0) {
-    return 0;
-  }
-  for (size_t i = 0; i < t->b.n; i++) {
-    const wt_tx_entry *e = &t->b.ents[i];
-    wt_io_tx *x = &t->io[i];
-    x->data = e->data;
-    x->len = e->len;
-    x->segsize = e->segsize;
-    x->peer = (const wt_io_addr *)&e->path.remote;
-    x->local = (const wt_io_addr *)&e->path.local;
-    x->ecn = e->ecn;
-  }
-  return tx_send(w, t) && r > 0;
-}
-
-/* Receive and process what is there; returns the datagrams taken. Like the
- * shard (wt_shard.c, rx_slice_ns): once handshake packets (long headers)
- * took WB_RX_SLICE, it returns so the answers go out; the rest of the batch
- * waits in w->rx (valid until the next wt_io_recv) for the next call. */
-static uint64_t rx_all(wb_w *w) {
-  uint64_t got = 0, t0 = wb_now();
-  for (int round = 0; round < WB_RX_ROUNDS; round++) {
-    if (w->rx_pos == w->rx_n) {
-      int n = wt_io_recv(w->io, w->rx, WB_RX_BATCH);
-      if (n <= 0) {
-        w->rx_pos = w->rx_n = 0;
-        return got;
-      }
-      w->rx_pos = 0;
-      w->rx_n = (unsigned)n;
-      got += (uint64_t)n;
-    }
-    uint64_t now = wb_now();
-    while (w->rx_pos < w->rx_n) {
-      const wt_io_pkt *k = &w->rx[w->rx_pos++];
-      wt_path p;
-      p.local = w->path.local;
-      memcpy(&p.remote, &k->peer, sizeof(p.remote));
-      wt_engine_recv(w->eng, &p, k->data, k->len, k->ecn, now);
-      if (k->len > 0 && (k->data[0] & 0x80) && wb_now() - t0 >= WB_RX_SLICE) {
-        return got;
-      }
-    }
-  }
-  return got;
-}
 
 static void phase_change(wb_w *w, int ph) {
   if (ph == WB_PH_MEASURE && w->phase == WB_PH_WARMUP) {
@@ -1143,12 +999,7 @@ static uint64_t wb_tick(wb_w *w, uint64_t now, int *inflight) {
 void *wb_worker(void *arg) {
   wb_thread *t = arg;
   wb_w *w = calloc(1, sizeof(*w));
-  wb_tx *tx = calloc(1, sizeof(*tx));
-  uint8_t *buf = malloc(WB_TX_BUF);
-  if (!w || !tx || !buf) {
-    free(w);
-    free(tx);
-    free(buf);
+  if (!w) {
     wb_error(t, "out of memory");
     atomic_fetch_add(&t->run->threads_drained, 1);
     atomic_fetch_add(&t->run->threads_count_done, 1);
@@ -1159,10 +1010,6 @@ void *wb_worker(void *arg) {
   w->o = t->run->o;
   w->tg = t->run->t;
   w->strms.next = w->strms.prev = &w->strms;
-  tx->b.buf = buf;
-  tx->b.cap = WB_TX_BUF;
-  tx->b.ents = tx->ents;
-  tx->b.max = WB_TX_ENTRIES;
   int ok = wb_plan(w) == 0 && wb_setup(w) == 0;
   if (!ok && !t->c.errors) {
     wb_error(t, "set-up failed");
@@ -1189,7 +1036,7 @@ void *wb_worker(void *arg) {
         }
       }
       if (now - quit_at > 20 * WB_MS || wt_engine_conn_count(w->eng) == 0) {
-        tx_flush(w, tx, now);
+        wt_pump_tx_flush(&w->pump.tx, w->eng, w->io, now);
         break;
       }
     }
@@ -1199,23 +1046,15 @@ void *wb_worker(void *arg) {
       w->drained_flagged = 1;
       atomic_fetch_add(&w->run->threads_drained, 1);
     }
-    int more = tx_flush(w, tx, now);
-    wake = wb_min(wake, wt_engine_next_expiry(w->eng));
     wake = wb_min(wake, now + 20 * WB_MS); /* look at the phase often enough */
-    int64_t timeout = more || wake <= now || w->rx_pos < w->rx_n ? 0 : (int64_t)(wake - now);
-    int ev = wt_io_wait(w->io, timeout);
+    int ev = wt_pump_turn(&w->pump, wake, now);
     if (ev < 0) {
       wb_error(t, "wait failed: %s", wt_err_str(ev));
       break;
     }
-    uint64_t got = rx_all(w);
-    if (timeout != 0) {
+    if (w->pump.last_timeout != 0) {
       w->waits++;
-      w->waits_rx += got > 0;
-    }
-    now = wb_now();
-    if (wt_engine_next_expiry(w->eng) <= now) {
-      wt_engine_handle_expiry(w->eng, now);
+      w->waits_rx += w->pump.last_rx > 0;
     }
   }
   if (!w->drained_flagged) {
@@ -1227,8 +1066,8 @@ void *wb_worker(void *arg) {
   if (w->measuring_bytes) {
     t->c.bytes = w->bytes_total - w->bytes_at_measure;
   }
-  if (w->io) {
-    wt_io_wait(w->io, 0); /* reap sends still referencing buf */
+  if (w->pump.io) {
+    wt_pump_free(&w->pump); /* reaps sends still referencing the batch */
   }
   wt_engine_del(w->eng);
   wt_keylog_close(w->keylog);
@@ -1240,7 +1079,5 @@ void *wb_worker(void *arg) {
   free(w->sess);
   free(w->msg);
   free(w);
-  free(tx);
-  free(buf);
   return NULL;
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # relay_fanout: the live fan-out relay (/pub?ch=NAME, /sub?ch=NAME) driven by
-# wtcast-fanout (bench/wtcast-fanout: it verifies every datagram and every
-# group stream byte, and exits non-zero on corrupt, torn or duplicate data or
-# a failed session). One wtcast with --workers 2:
+# wtcast-bench --scenario fanout --verify (bench/wtcast-bench/fanout.h: it
+# verifies every datagram and every group stream byte, and exits non-zero on
+# corrupt, torn or duplicate data or a failed session). One wtcast with --workers 2:
 #  1. 1 publisher + 50 subscribers (connections spread over both shards):
 #     datagrams at a modest rate and group streams: every subscriber gets
 #     every datagram and every group complete;
@@ -14,11 +14,12 @@
 #     once continued it saw only whole groups (lagged resets, nothing torn);
 #  5. the publisher leaves and a new one takes the channel over: the
 #     subscribers that stayed get the new publisher's data.
-# Every step is bounded (wtcast-fanout --timeout plus a guard).
+# Every step is bounded (the verifier's --timeout plus a guard).
 . "$(dirname "$0")/lib.sh"
 wt_init relay_fanout
 T=$WT_TMP
-FANOUT=$WT_BIN/wtcast-fanout
+FANOUT=$WT_BIN/wtcast-bench
+FANOUT_MODE=(--scenario fanout --verify)
 if [ ! -x "$FANOUT" ]; then
   wt_log "FAIL: $FANOUT is missing (not built yet?)"
   exit 1
@@ -37,7 +38,7 @@ if grep -qsE '^WTCAST_SANITIZE:BOOL=ON|^CMAKE_C_FLAGS:STRING=.*-fsanitize=thread
   wt_log "sanitizer build: case 1 at $C1_RATE msg/s, case 4 at $C4_RATE msg/s"
 fi
 
-# fanout OUT ARGS...: run wtcast-fanout in the foreground (its --timeout,
+# fanout OUT ARGS...: run the verifier in the foreground (its --timeout,
 # default 60 s, plus a 15 s guard); FO_RC = its exit status.
 fanout() {
   local out=$1 s=60 a prev=
@@ -46,8 +47,8 @@ fanout() {
     if [ "$prev" = --timeout ]; then s=$a; fi
     prev=$a
   done
-  wt_log "wtcast-fanout $*"
-  timeout -k 5 $((s + 15)) "$FANOUT" --url "$WT_URL" --cert-hash "$WT_HASH" --json "$@" \
+  wt_log "wtcast-bench --scenario fanout --verify $*"
+  timeout -k 5 $((s + 15)) "$FANOUT" "${FANOUT_MODE[@]}" --url "$WT_URL" --cert-hash "$WT_HASH" --json "$@" \
     >"$out" 2>"$out.err"
   FO_RC=$?
   fo_figures "$out"
@@ -57,8 +58,8 @@ fanout() {
 fo_bg() {
   local out=$1
   shift
-  wt_log "wtcast-fanout (background) $*"
-  "$FANOUT" --url "$WT_URL" --cert-hash "$WT_HASH" --json "$@" >"$out" 2>"$out.err" &
+  wt_log "wtcast-bench --scenario fanout --verify (background) $*"
+  "$FANOUT" "${FANOUT_MODE[@]}" --url "$WT_URL" --cert-hash "$WT_HASH" --json "$@" >"$out" 2>"$out.err" &
   FO_PID=$!
   WT_BG_PIDS+=("$FO_PID")
 }

@@ -8,12 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <wolfssl/options.h>
-#include <wolfssl/wolfcrypt/asn_public.h>
-#include <wolfssl/wolfcrypt/ecc.h>
-#include <wolfssl/wolfcrypt/random.h>
-#include <wolfssl/wolfcrypt/sha256.h>
-
+#include "wt_certgen.h"
 #include "wt_errmap.h"
 
 /* ------------------------------------------------------------ checks */
@@ -43,45 +38,9 @@ static int sim_check(int ok, const char *file, int line, const char *expr) {
 /* One function on purpose: it becomes a call to the certificate generator
  * of the endpoint library once that exists. */
 int wt_sim_make_cert(const char *cert_path, const char *key_path, uint8_t pin[32]) {
-  WC_RNG rng;
-  ecc_key key;
-  Cert cert;
-  static uint8_t der[4096], pem[8192], kder[512], kpem[2048];
-  if (wc_InitRng(&rng) != 0 || wc_ecc_init(&key) != 0) {
-    return -1;
-  }
-  int rv = -1, n = -1, pn = -1, kn = -1, kpn = -1;
-  if (wc_ecc_make_key_ex(&rng, 32, &key, ECC_SECP256R1) == 0 && wc_InitCert(&cert) == 0) {
-    strncpy(cert.subject.commonName, "localhost", CTC_NAME_SIZE - 1);
-    strncpy(cert.subject.org, "wtcast-test", CTC_NAME_SIZE - 1);
-    cert.sigType = CTC_SHA256wECDSA;
-    cert.daysValid = 10;
-    cert.selfSigned = 1;
-    n = wc_MakeCert(&cert, der, sizeof(der), NULL, &key, &rng);
-  }
-  if (n > 0) {
-    n = wc_SignCert(cert.bodySz, cert.sigType, der, sizeof(der), NULL, &key, &rng);
-  }
-  if (n > 0) {
-    wc_Sha256Hash(der, (word32)n, pin);
-    pn = wc_DerToPem(der, (word32)n, pem, sizeof(pem), CERT_TYPE);
-    kn = wc_EccKeyToDer(&key, kder, sizeof(kder));
-    kpn = kn > 0 ? wc_DerToPem(kder, (word32)kn, kpem, sizeof(kpem), ECC_PRIVATEKEY_TYPE) : -1;
-  }
-  const char *paths[2] = {cert_path, key_path};
-  const uint8_t *bufs[2] = {pem, kpem};
-  int lens[2] = {pn, kpn};
-  for (int i = 0; i < 2 && pn > 0 && kpn > 0; i++) {
-    FILE *f = fopen(paths[i], "w");
-    size_t w = f ? fwrite(bufs[i], 1, (size_t)lens[i], f) : 0;
-    if (f == NULL || fclose(f) != 0 || w != (size_t)lens[i]) {
-      break;
-    }
-    rv = i == 1 ? 0 : -1;
-  }
-  wc_ecc_free(&key);
-  wc_FreeRng(&rng);
-  return rv;
+  /* The one generator of the tree (client/wt_certgen.h): ECDSA P-256, what
+   * browsers accept for serverCertificateHashes. */
+  return wt_certgen_files(cert_path, key_path, "localhost", 10, pin) == 0 ? 0 : -1;
 }
 
 int wt_sim_certs_make(wt_sim_certs *c, int n) {

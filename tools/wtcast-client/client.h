@@ -2,9 +2,10 @@
  *
  * One process, one thread, one engine (client mode), one UDP socket shared
  * by every connection (the engine tells connections apart by their CIDs).
- * main.c parses the command line and prints the report, loop.c drives the
- * engine over the socket, ops.c holds the engine callbacks and the
- * operations run on each session, json.c writes the report.
+ * main.c parses the command line and prints the report (client/wt_json.h),
+ * loop.c runs the connections' state machines over the engine pump
+ * (client/wt_pump.h), ops.c holds the engine callbacks and the operations
+ * run on each session.
  *
  * Ownership: the cl_client owns every cl_conn and cl_session (arrays freed in
  * cl_client_free); each stream the client knows of carries a heap cl_sref as
@@ -18,7 +19,11 @@
 #include <stdio.h>
 
 #include "wt_engine.h"
+#include "wt_errlist.h"
 #include "wt_io.h"
+#include "wt_json.h"
+#include "wt_pump.h"
+#include "wt_url.h"
 
 /* ------------------------------------------------------------------ options */
 
@@ -26,15 +31,8 @@
 
 typedef struct cl_opts {
   const char *url;
-  char host[256];      /* as written in the URL, without brackets */
-  char authority[300]; /* HOST:PORT as written (brackets kept) */
-  char path[4096];     /* path + query, "/" if empty */
-  wt_io_addr peer;     /* resolved (numeric, localhost = 127.0.0.1 / ::1) */
-
-  uint8_t pin[32];
-  int have_pin;
-  const char *ca_file;
-  int insecure;
+  wt_url u;       /* host, authority, path + query, resolved peer */
+  wt_trust trust; /* --cert-hash / --ca / --insecure */
 
   const char *echo_text; /* --echo */
   int64_t bidi_bytes;    /* --bidi-bytes, -1 = off */
@@ -309,14 +307,14 @@ typedef struct cl_client {
   cl_opts *o;
   wt_engine *eng;
   wt_io *io;
+  wt_pump pump;           /* drives eng over io (loop.c) */
   wt_path path;           /* local (specific address + bound port) and remote */
   size_t max_udp_payload; /* engine's packet size limit */
   cl_conn *conns;
   uint32_t n_conns;
   uint64_t t0, deadline;
   int timed_out;
-  char **errors;
-  size_t n_errors, cap_errors;
+  wt_errlist errs;                     /* the report's "errors" */
   uint8_t *scratch;                    /* CL_SCRATCH bytes for verification */
   uint64_t bytes_sent, bytes_received; /* application payload */
   /* --sequential: per-connection latency (connect to all sessions finished) */
@@ -334,7 +332,7 @@ typedef struct cl_client {
 #define CL_TX_CHUNK 65536
 
 /* Current CLOCK_MONOTONIC time in ns. */
-uint64_t cl_now(void);
+#define cl_now wt_pump_now
 
 /* Append a formatted message to the client's error list. */
 void cl_error(cl_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -361,24 +359,5 @@ void cl_srefs_orphan_all(void);
 
 /* loop.c: run until every connection is closed or the deadline passes. */
 int cl_run(cl_client *c);
-
-/* json.c */
-typedef struct cl_json {
-  FILE *f;
-  int depth;
-  int first[32];
-} cl_json;
-void cj_begin_obj(cl_json *j, const char *key);
-void cj_end_obj(cl_json *j);
-void cj_begin_arr(cl_json *j, const char *key);
-void cj_end_arr(cl_json *j);
-void cj_str(cl_json *j, const char *key, const char *s);
-void cj_strn(cl_json *j, const char *key, const char *s, size_t n);
-void cj_u64(cl_json *j, const char *key, uint64_t v);
-void cj_i64(cl_json *j, const char *key, int64_t v);
-void cj_bool(cl_json *j, const char *key, int v);
-void cj_num(cl_json *j, const char *key, double v); /* 3 decimals */
-void cj_null(cl_json *j, const char *key);
-void cj_hex64(cl_json *j, const char *key, uint64_t v); /* "0123456789abcdef" */
 
 #endif

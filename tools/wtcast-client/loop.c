@@ -1,7 +1,7 @@
-/* loop.c: the client's event loop, shaped like a server shard's turn:
- * connection ticks (which run the operations) → wt_engine_write →
- * wt_io_send → wt_io_wait → wt_io_recv → wt_engine_recv → timers.
- * One socket carries every connection. */
+/* loop.c: the client's event loop: connection ticks (which run the
+ * operations), then one turn of the engine pump (client/wt_pump.h:
+ * wt_engine_write → wt_io_send → wt_io_wait → wt_io_recv → wt_engine_recv →
+ * timers). One socket carries every connection. */
 #define WT_LOG_MODULE "client"
 
 #include <arpa/inet.h>
@@ -16,108 +16,10 @@
 #include "client.h"
 #include "wt_log.h"
 
-/* wt_addr (core) and wt_io_addr (io) are declared alike so paths pass
- * between the two layers without conversion. */
-_Static_assert(sizeof(wt_addr) == sizeof(wt_io_addr), "wt_addr layout");
-_Static_assert(offsetof(wt_addr, len) == offsetof(wt_io_addr, len), "wt_addr layout");
-
-#define CL_RX_BATCH      64
-#define CL_RX_ROUNDS     16 /* receive batches per turn before we write again */
-#define CL_TX_ENTRIES    64
-#define CL_TX_BUF        ((size_t)CL_TX_ENTRIES * WT_IO_MAX_UDP_PAYLOAD)
 #define CL_MS            UINT64_C(1000000)
 #define CL_CLOSE_WAIT_NS (20 * CL_MS) /* wait this long for conn_close after ours */
 #define CL_LINGER_MIN_NS (10 * CL_MS)
 #define CL_LINGER_MAX_NS (250 * CL_MS)
-
-uint64_t cl_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-typedef struct cl_tx {
-  wt_tx_batch b;
-  wt_tx_entry ents[CL_TX_ENTRIES];
-  wt_io_tx io[CL_TX_ENTRIES];
-  size_t sent; /* entries of b handed to the socket so far */
-} cl_tx;
-
-/* Hand the unsent entries to the socket. Returns 1 when all are out. */
-static int cl_tx_send(cl_client *c, cl_tx *t) {
-  int r = wt_io_send(c->io, t->io + t->sent, (unsigned)(t->b.n - t->sent));
-  if (r == WT_ERR_AGAIN) {
-    return 0;
-  }
-  if (r < 0) {
-    /* Dropped like a lost packet; QUIC recovers. */
-    WT_LOG_WARN("send failed: %s", wt_err_str(r));
-    t->sent = t->b.n;
-    return 1;
-  }
-  t->sent += (size_t)r;
-  return t->sent == t->b.n;
-}
-
-/* Write what the engine has into the batch and send it. The batch buffer is
- * reused only after a wt_io_wait (wt_io.h: sent data stays untouched until
- * then). Returns 1 if the caller should come back without waiting. */
-static int cl_flush(cl_client *c, cl_tx *t, uint64_t now) {
-  if (t->sent < t->b.n) { /* left over from a would-block */
-    return cl_tx_send(c, t);
-  }
-  unsigned gso = wt_io_gso_max_segments(c->io);
-  size_t by_size = WT_IO_MAX_UDP_PAYLOAD / c->max_udp_payload;
-  t->b.max_segments = gso == 0 ? 1 : (gso < by_size ? gso : by_size);
-  t->b.used = 0;
-  t->b.n = 0;
-  t->sent = 0;
-  int r;
-  while ((r = wt_engine_write(c->eng, &t->b, now)) > 0) {
-    if (t->b.n >= t->b.max || t->b.cap - t->b.used < WT_IO_MAX_UDP_PAYLOAD) {
-      break;
-    }
-  }
-  if (r < 0) {
-    WT_LOG_WARN("wt_engine_write: %s", wt_err_str(r));
-  }
-  if (t->b.n == 0) {
-    return 0;
-  }
-  for (size_t i = 0; i < t->b.n; i++) {
-    const wt_tx_entry *e = &t->b.ents[i];
-    wt_io_tx *x = &t->io[i];
-    x->data = e->data;
-    x->len = e->len;
-    x->segsize = e->segsize;
-    x->peer = (const wt_io_addr *)&e->path.remote;
-    x->local = (const wt_io_addr *)&e->path.local;
-    x->ecn = e->ecn;
-  }
-  int all = cl_tx_send(c, t);
-  return all && r > 0; /* the batch filled up: more is waiting */
-}
-
-static void cl_recv(cl_client *c) {
-  wt_io_pkt pkts[CL_RX_BATCH];
-  for (int round = 0; round < CL_RX_ROUNDS; round++) {
-    int n = wt_io_recv(c->io, pkts, CL_RX_BATCH);
-    if (n < 0) {
-      WT_LOG_WARN("receive failed: %s", wt_err_str(n));
-      return;
-    }
-    if (n == 0) {
-      return;
-    }
-    uint64_t now = cl_now();
-    for (int i = 0; i < n; i++) {
-      wt_path p;
-      p.local = c->path.local; /* one path: the one we connected on */
-      memcpy(&p.remote, &pkts[i].peer, sizeof(p.remote));
-      wt_engine_recv(c->eng, &p, pkts[i].data, pkts[i].len, pkts[i].ecn, now);
-    }
-  }
-}
 
 static void cl_conn_close(cl_conn *cn, uint64_t now) {
   if (cn->wc) {
@@ -229,7 +131,7 @@ static void cl_rebind(cl_client *c, uint64_t now) {
   c->t_rebind = now;
   wt_io_config ioc;
   wt_io_config_default(&ioc);
-  ioc.bind_addr = c->o->peer.ss.ss_family == AF_INET6 ? "[::]:0" : "0.0.0.0:0";
+  ioc.bind_addr = c->o->u.peer.ss.ss_family == AF_INET6 ? "[::]:0" : "0.0.0.0:0";
   wt_io *nio = NULL;
   int r = wt_io_open(&nio, &ioc);
   if (r < 0) {
@@ -260,10 +162,11 @@ static void cl_rebind(cl_client *c, uint64_t now) {
   wt_io_wait(c->io, 0); /* reap sends still in flight on the old socket */
   wt_io_close(c->io);
   c->io = nio;
+  c->pump.io = nio;
   WT_LOG_INFO("rebound from port %u to port %u", c->old_port, c->new_port);
 }
 
-static void cl_timeout(cl_client *c, cl_tx *t, uint64_t now) {
+static void cl_timeout(cl_client *c, uint64_t now) {
   c->timed_out = 1;
   cl_error(c, "timeout after %" PRIu64 " ms", c->o->timeout_ms);
   for (uint32_t i = 0; i < c->n_conns; i++) {
@@ -282,25 +185,15 @@ static void cl_timeout(cl_client *c, cl_tx *t, uint64_t now) {
       cl_conn_close(cn, now);
     }
   }
-  /* Best effort: tell the server we are gone. */
-  if (t->sent == t->b.n) {
-    cl_flush(c, t, now);
-  }
+  wt_pump_final_flush(&c->pump, now); /* best effort: tell the server we are gone */
 }
 
 int cl_run(cl_client *c) {
-  cl_tx *t = calloc(1, sizeof(*t));
-  uint8_t *buf = malloc(CL_TX_BUF);
-  if (!t || !buf) {
-    free(t);
-    free(buf);
+  if (wt_pump_init(&c->pump, c->eng, c->io, c->max_udp_payload) < 0) {
     cl_error(c, "out of memory");
     return WT_ERR_NOMEM;
   }
-  t->b.buf = buf;
-  t->b.cap = CL_TX_BUF;
-  t->b.ents = t->ents;
-  t->b.max = CL_TX_ENTRIES;
+  c->pump.rx.local = &c->path.local; /* one path: the one we connected on */
   int rv = 0;
   for (;;) {
     uint64_t now = cl_now();
@@ -311,37 +204,25 @@ int cl_run(cl_client *c) {
       open += c->conns[i].state != CL_CS_CLOSED;
     }
     if (!open) {
-      if (t->sent == t->b.n) {
-        cl_flush(c, t, now); /* the last CONNECTION_CLOSE */
-      }
+      wt_pump_final_flush(&c->pump, now); /* the last CONNECTION_CLOSE */
       break;
     }
     if (now >= c->deadline) {
-      cl_timeout(c, t, now);
+      cl_timeout(c, now);
       break;
     }
     if (c->o->rebind_after_ms && !c->rebound && now >= c->t0 + c->o->rebind_after_ms * CL_MS) {
       cl_rebind(c, now);
     }
-    int more = cl_flush(c, t, now);
-    wake = cl_min(wake, wt_engine_next_expiry(c->eng));
-    int64_t timeout = more || wake <= now ? 0 : (int64_t)(wake - now);
-    int ev = wt_io_wait(c->io, timeout);
+    int ev = wt_pump_turn(&c->pump, wake, now);
     if (ev < 0) {
       cl_error(c, "wait failed: %s", wt_err_str(ev));
       rv = ev;
       break;
     }
-    cl_recv(c);
-    now = cl_now();
-    if (wt_engine_next_expiry(c->eng) <= now) {
-      wt_engine_handle_expiry(c->eng, now);
-    }
   }
-  /* The last sends may still reference buf (io_uring backend): one more
-   * zero-timeout wait reaps them before it is freed. */
-  wt_io_wait(c->io, 0);
-  free(buf);
-  free(t);
+  /* The last sends may still reference the batch (io_uring backend):
+   * wt_pump_free reaps them before it is freed. */
+  wt_pump_free(&c->pump);
   return rv;
 }

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "wt_hist.h"
 #include "wt_log.h"
 #include "wt_utf8.h"
 
@@ -86,67 +87,13 @@ void cl_error(cl_client *c, const char *fmt, ...) {
   vsnprintf(buf, sizeof(buf), fmt, ap);
   va_end(ap);
   WT_LOG_INFO("%s", buf);
-  if (c->n_errors == c->cap_errors) {
-    size_t cap = c->cap_errors ? 2 * c->cap_errors : 16;
-    char **e = realloc(c->errors, cap * sizeof(*e));
-    if (!e) {
-      return;
-    }
-    c->errors = e;
-    c->cap_errors = cap;
-  }
-  char *s = strdup(buf);
-  if (s) {
-    c->errors[c->n_errors++] = s;
-  }
+  wt_errlist_add(&c->errs, buf);
 }
 
 /* ------------------------------------------------------------------ arguments */
 
 static int cl_parse_u64(const char *s, uint64_t max, uint64_t *out) {
-  if (!s || !isdigit((unsigned char)s[0])) {
-    return -1;
-  }
-  errno = 0;
-  char *end;
-  unsigned long long v = strtoull(s, &end, 0);
-  if (errno || *end || v > max) {
-    return -1;
-  }
-  *out = v;
-  return 0;
-}
-
-static int cl_hexval(int ch) {
-  if (ch >= '0' && ch <= '9') {
-    return ch - '0';
-  }
-  ch = tolower(ch);
-  return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
-/* 64 hex digits, optionally after "sha256:" and with ':' or spaces between. */
-static int cl_parse_pin(const char *s, uint8_t pin[32]) {
-  if (strncasecmp(s, "sha256:", 7) == 0) {
-    s += 7;
-  }
-  int n = 0;
-  for (; *s; s++) {
-    if (*s == ':' || *s == ' ') {
-      continue;
-    }
-    int v = cl_hexval((unsigned char)*s);
-    if (v < 0 || n >= 64) {
-      return -1;
-    }
-    if (n % 2 == 0) {
-      pin[n / 2] = (uint8_t)(v << 4);
-    } else {
-      pin[n / 2] |= (uint8_t)v;
-    }
-    n++;
-  }
-  return n == 64 ? 0 : -1;
+  return wt_url_parse_u64(s, 0, max, out);
 }
 
 static int cl_parse_close(cl_opts *o, const char *s) {
@@ -172,69 +119,15 @@ static int cl_parse_close(cl_opts *o, const char *s) {
   return 0;
 }
 
-/* https://HOST[:PORT][/path][?query]; HOST numeric or localhost. */
+/* The URL (client/wt_url.h); a close= parameter asks the server to close:
+ * wait for it. */
 static int cl_parse_url(cl_opts *o, const char *url) {
-  if (strncasecmp(url, "https://", 8) != 0) {
-    fprintf(stderr, "wtcast-client: URL must start with https://\n");
+  char err[300];
+  if (wt_url_parse(&o->u, url, err, sizeof(err)) < 0) {
+    fprintf(stderr, "wtcast-client: %s\n", err);
     return -1;
   }
-  const char *a = url + 8;
-  size_t alen = strcspn(a, "/?#");
-  if (alen == 0 || alen >= sizeof(o->authority) || memchr(a, '@', alen)) {
-    fprintf(stderr, "wtcast-client: bad authority in URL\n");
-    return -1;
-  }
-  memcpy(o->authority, a, alen);
-  o->authority[alen] = '\0';
-  const char *rest = a + alen;
-  size_t plen = strcspn(rest, "#");
-  if (plen + 2 > sizeof(o->path)) {
-    fprintf(stderr, "wtcast-client: URL path too long\n");
-    return -1;
-  }
-  snprintf(o->path, sizeof(o->path), "%s%.*s", rest[0] == '/' ? "" : "/", (int)plen, rest);
-
-  const char *port = NULL;
-  if (o->authority[0] == '[') {
-    char *close = strchr(o->authority, ']');
-    if (!close || (close[1] != '\0' && close[1] != ':')) {
-      fprintf(stderr, "wtcast-client: bad IPv6 literal in URL\n");
-      return -1;
-    }
-    size_t hl = (size_t)(close - o->authority - 1);
-    memcpy(o->host, o->authority + 1, hl);
-    o->host[hl] = '\0';
-    port = close[1] == ':' ? close + 2 : NULL;
-  } else {
-    char *colon = strrchr(o->authority, ':');
-    size_t hl = colon ? (size_t)(colon - o->authority) : alen;
-    memcpy(o->host, o->authority, hl);
-    o->host[hl] = '\0';
-    port = colon ? colon + 1 : NULL;
-  }
-  uint64_t p = 443;
-  if (port && (cl_parse_u64(port, 65535, &p) < 0 || p == 0)) {
-    fprintf(stderr, "wtcast-client: bad port in URL\n");
-    return -1;
-  }
-  memset(&o->peer, 0, sizeof(o->peer));
-  struct sockaddr_in *v4 = (struct sockaddr_in *)&o->peer.ss;
-  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&o->peer.ss;
-  const char *h = strcasecmp(o->host, "localhost") == 0 ? "127.0.0.1" : o->host;
-  if (inet_pton(AF_INET, h, &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons((uint16_t)p);
-    o->peer.len = sizeof(*v4);
-  } else if (inet_pton(AF_INET6, h, &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons((uint16_t)p);
-    o->peer.len = sizeof(*v6);
-  } else {
-    fprintf(stderr, "wtcast-client: host '%s' is not an IP literal or localhost\n", o->host);
-    return -1;
-  }
-  /* A close= parameter asks the server to close: wait for it. */
-  const char *q = strchr(o->path, '?');
+  const char *q = strchr(o->u.path, '?');
   for (; q; q = strchr(q + 1, '&')) {
     if (strncmp(q + 1, "close=", 6) == 0) {
       o->wait_close = 1;
@@ -306,24 +199,20 @@ static int cl_parse_args(cl_opts *o, int argc, char **argv) {
   o->timeout_ms = 30000;
   o->dgram_size = CL_DP_DEFAULT_SIZE;
   o->log_level = WT_LOG_LEVEL_WARN;
-  int trust = 0, ch;
+  int ch;
   uint64_t v;
   opterr = 0;
   while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
     const char *bad = NULL;
     switch (ch) {
     case OPT_CERT_HASH:
-      trust++;
-      o->have_pin = 1;
-      bad = cl_parse_pin(optarg, o->pin) < 0 ? "--cert-hash wants 64 hex digits" : NULL;
+      bad = wt_trust_pin(&o->trust, optarg) < 0 ? "--cert-hash wants 64 hex digits" : NULL;
       break;
     case OPT_CA:
-      trust++;
-      o->ca_file = optarg;
+      wt_trust_ca(&o->trust, optarg);
       break;
     case OPT_INSECURE:
-      trust++;
-      o->insecure = 1;
+      wt_trust_insecure(&o->trust);
       break;
     case OPT_ECHO:
       o->echo_text = optarg;
@@ -424,8 +313,8 @@ static int cl_parse_args(cl_opts *o, int argc, char **argv) {
     fprintf(stderr, "wtcast-client: exactly one URL expected\n");
     return -1;
   }
-  if (trust > 1) {
-    fprintf(stderr, "wtcast-client: use only one of --cert-hash, --ca, --insecure\n");
+  if (o->trust.given > 1) {
+    fprintf(stderr, "wtcast-client: " WT_TRUST_ONE_ERR "\n");
     return -1;
   }
   if (o->sequential && o->connections > 1) {
@@ -471,42 +360,42 @@ static uint64_t cl_op_bytes(const cl_op *op) {
   return op->tx_total > op->rx_total ? op->tx_total : op->rx_total;
 }
 
-static void cl_report_op(cl_json *j, const cl_op *op, const cl_opts *o, int idx) {
-  cj_begin_obj(j, op->name);
+static void cl_report_op(wt_json *j, const cl_op *op, const cl_opts *o, int idx) {
+  wt_json_begin_obj(j, op->name);
   if (idx == CL_OP_ECHO) {
-    cj_str(j, "sent", o->echo_text);
-    cj_strn(j, "received", op->rx_keep, op->rx_keep_len);
+    wt_json_str(j, "sent", o->echo_text);
+    wt_json_strn(j, "received", op->rx_keep, op->rx_keep_len);
   }
-  cj_u64(j, "bytes", cl_op_bytes(op));
+  wt_json_u64(j, "bytes", cl_op_bytes(op));
   if (op->tx_local) {
-    cj_u64(j, "bytes_sent", op->tx_off);
-    cj_bool(j, "fin_sent", op->tx_fin);
-    cj_hex64(j, "sent_hash", cl_hash_final(&op->tx_hash));
+    wt_json_u64(j, "bytes_sent", op->tx_off);
+    wt_json_bool(j, "fin_sent", op->tx_fin);
+    wt_json_hex64(j, "sent_hash", cl_hash_final(&op->tx_hash));
   }
   if (op->expect_rx) {
-    cj_u64(j, "bytes_received", op->rx_off);
-    cj_bool(j, "fin_received", op->rx_fin);
-    cj_hex64(j, "received_hash", cl_hash_final(&op->rx_hash));
+    wt_json_u64(j, "bytes_received", op->rx_off);
+    wt_json_bool(j, "fin_received", op->rx_fin);
+    wt_json_hex64(j, "received_hash", cl_hash_final(&op->rx_hash));
     if (op->mismatch_at >= 0) {
-      cj_i64(j, "mismatch_at", op->mismatch_at);
+      wt_json_i64(j, "mismatch_at", op->mismatch_at);
     }
   }
-  cj_bool(j, "verified", op->done && op->ok);
+  wt_json_bool(j, "verified", op->done && op->ok);
   uint64_t end = op->done ? op->t_end : 0;
   if (op->started && end) {
-    cj_num(j, "duration_ms", cl_ms(op->t_start, end));
-    cj_num(j, "rate_mbps", cl_mbps(cl_op_bytes(op), op->t_start, end));
+    wt_json_fixed3(j, "duration_ms", cl_ms(op->t_start, end));
+    wt_json_fixed3(j, "rate_mbps", cl_mbps(cl_op_bytes(op), op->t_start, end));
   } else {
-    cj_null(j, "duration_ms");
-    cj_null(j, "rate_mbps");
+    wt_json_null(j, "duration_ms");
+    wt_json_null(j, "rate_mbps");
   }
   if (op->expect_rx && op->t_first_rx) {
-    cj_num(j, "first_byte_ms", cl_ms(op->t_start, op->t_first_rx));
+    wt_json_fixed3(j, "first_byte_ms", cl_ms(op->t_start, op->t_first_rx));
   }
   if (op->err[0]) {
-    cj_str(j, "error", op->err);
+    wt_json_str(j, "error", op->err);
   }
-  cj_end_obj(j);
+  wt_json_end_obj(j);
 }
 
 static const char *cl_outcome(const cl_session *s) {
@@ -525,98 +414,87 @@ static const char *cl_outcome(const cl_session *s) {
   }
 }
 
-static void cj_hexcode(cl_json *j, const char *key, uint64_t v) {
+static void cl_json_hexcode(wt_json *j, const char *key, uint64_t v) {
   char buf[24];
   snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
-  cj_str(j, key, buf);
+  wt_json_str(j, key, buf);
 }
 
-static void cl_report_inject(cl_json *j, const cl_session *s) {
+static void cl_report_inject(wt_json *j, const cl_session *s) {
   const cl_inject *in = &s->inj;
   char hex[2 * sizeof(in->sent) + 1];
   for (size_t i = 0; i < in->sent_len && i < sizeof(in->sent); i++) {
     snprintf(hex + 2 * i, 3, "%02x", in->sent[i]);
   }
   hex[2 * (in->sent_len < sizeof(in->sent) ? in->sent_len : sizeof(in->sent))] = '\0';
-  cj_begin_obj(j, "inject");
-  cj_str(j, "kind", cl_inject_names[in->kind]);
-  cj_str(j, "sent_hex", hex);
-  cj_u64(j, "expected_code", in->expected_code);
-  cj_hexcode(j, "expected_code_hex", in->expected_code);
+  wt_json_begin_obj(j, "inject");
+  wt_json_str(j, "kind", cl_inject_names[in->kind]);
+  wt_json_str(j, "sent_hex", hex);
+  wt_json_u64(j, "expected_code", in->expected_code);
+  cl_json_hexcode(j, "expected_code_hex", in->expected_code);
   const char *key = in->kind == CL_INJ_STREAM_HEADER ? "stream_reset_code" : "session_reset_code";
   char hkey[40];
   snprintf(hkey, sizeof(hkey), "%s_hex", key);
   if (in->have_code) {
-    cj_u64(j, key, in->code);
-    cj_hexcode(j, hkey, in->code);
-    cj_str(j, "code_from",
-           in->code_how == CL_CODE_RESET_STREAM   ? "reset_stream"
-           : in->code_how == CL_CODE_STOP_SENDING ? "stop_sending"
-                                                  : "connect_reset");
+    wt_json_u64(j, key, in->code);
+    cl_json_hexcode(j, hkey, in->code);
+    wt_json_str(j, "code_from",
+                in->code_how == CL_CODE_RESET_STREAM   ? "reset_stream"
+                : in->code_how == CL_CODE_STOP_SENDING ? "stop_sending"
+                                                       : "connect_reset");
   } else {
-    cj_null(j, key);
+    wt_json_null(j, key);
   }
   if (in->kind == CL_INJ_STREAM_HEADER) {
     if (in->stream_id >= 0) {
-      cj_i64(j, "stream_id", in->stream_id);
+      wt_json_i64(j, "stream_id", in->stream_id);
     }
-    cj_bool(j, "stream_reset", in->reset_seen);
+    wt_json_bool(j, "stream_reset", in->reset_seen);
     if (in->reset_seen && in->reset_has_app) {
-      cj_u64(j, "stream_reset_app_code", in->reset_app);
+      wt_json_u64(j, "stream_reset_app_code", in->reset_app);
     }
-    cj_bool(j, "stream_stop", in->stop_seen);
-    cj_bool(j, "session_open_after", in->session_open_after);
+    wt_json_bool(j, "stream_stop", in->stop_seen);
+    wt_json_bool(j, "session_open_after", in->session_open_after);
   } else {
-    cj_bool(j, "session_closed", in->session_closed);
+    wt_json_bool(j, "session_closed", in->session_closed);
     if (in->session_closed) {
-      cj_bool(j, "session_clean", in->session_clean);
-      cj_u64(j, "session_close_code", in->session_code);
+      wt_json_bool(j, "session_clean", in->session_clean);
+      wt_json_u64(j, "session_close_code", in->session_code);
     }
   }
   if (in->done && in->t_start) {
-    cj_bool(j, "answered", 1);
+    wt_json_bool(j, "answered", 1);
   }
-  cj_bool(j, "as_expected", in->done && in->ok);
+  wt_json_bool(j, "as_expected", in->done && in->ok);
   if (in->err[0]) {
-    cj_str(j, "error", in->err);
+    wt_json_str(j, "error", in->err);
   }
-  cj_end_obj(j);
-}
-
-static int cl_u64_cmp(const void *a, const void *b) {
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of sorted v[0..n). */
-static uint64_t cl_pct(const uint64_t *v, size_t n, unsigned p) {
-  size_t rank = ((size_t)p * n + 99) / 100;
-  return v[rank ? rank - 1 : 0];
+  wt_json_end_obj(j);
 }
 
 /* "rtt_us": p50/p99/min/max/avg of v[0..n) (ns; sorted in place). */
-static void cl_report_rtts(cl_json *j, uint64_t *v, size_t n) {
+static void cl_report_rtts(wt_json *j, uint64_t *v, size_t n) {
   if (n == 0) {
-    cj_null(j, "rtt_us");
+    wt_json_null(j, "rtt_us");
     return;
   }
-  qsort(v, n, sizeof(*v), cl_u64_cmp);
+  wt_samples_sort(v, n);
   double sum = 0;
   for (size_t i = 0; i < n; i++) {
     sum += (double)v[i];
   }
-  cj_begin_obj(j, "rtt_us");
-  cj_num(j, "p50", (double)cl_pct(v, n, 50) / 1e3);
-  cj_num(j, "p99", (double)cl_pct(v, n, 99) / 1e3);
-  cj_num(j, "min", (double)v[0] / 1e3);
-  cj_num(j, "max", (double)v[n - 1] / 1e3);
-  cj_num(j, "avg", sum / (double)n / 1e3);
-  cj_end_obj(j);
+  wt_json_begin_obj(j, "rtt_us");
+  wt_json_fixed3(j, "p50", (double)wt_samples_pct(v, n, 50) / 1e3);
+  wt_json_fixed3(j, "p99", (double)wt_samples_pct(v, n, 99) / 1e3);
+  wt_json_fixed3(j, "min", (double)v[0] / 1e3);
+  wt_json_fixed3(j, "max", (double)v[n - 1] / 1e3);
+  wt_json_fixed3(j, "avg", sum / (double)n / 1e3);
+  wt_json_end_obj(j);
 }
 
 /* Datagram probe figures over sessions s[0..n) of every connection of c
  * (c != NULL), or of the one session s (c == NULL). */
-static void cl_report_dprobe(cl_json *j, const cl_client *c, const cl_session *one) {
+static void cl_report_dprobe(wt_json *j, const cl_client *c, const cl_session *one) {
   uint64_t req = 0, sent = 0, rx = 0, late = 0, bad = 0, dup = 0, t0 = 0, t1 = 0, t_last = 0;
   size_t size = 0;
   int mode = CL_DP_OFF, ok = 1;
@@ -658,101 +536,101 @@ static void cl_report_dprobe(cl_json *j, const cl_client *c, const cl_session *o
     free(v);
     return;
   }
-  cj_begin_obj(j, mode == CL_DP_RTT ? "dgram_rtt" : "dgram_rate");
-  cj_u64(j, "requested", req);
-  cj_u64(j, "size", size);
+  wt_json_begin_obj(j, mode == CL_DP_RTT ? "dgram_rtt" : "dgram_rate");
+  wt_json_u64(j, "requested", req);
+  wt_json_u64(j, "size", size);
   if (mode == CL_DP_RATE) {
-    cj_u64(j, "window", CL_DP_WINDOW);
+    wt_json_u64(j, "window", CL_DP_WINDOW);
   }
-  cj_u64(j, "sent", sent);
-  cj_u64(j, "received", rx);
-  cj_u64(j, "lost", sent - rx);
+  wt_json_u64(j, "sent", sent);
+  wt_json_u64(j, "received", rx);
+  wt_json_u64(j, "lost", sent - rx);
   if (mode == CL_DP_RTT) {
-    cj_u64(j, "late", late);
+    wt_json_u64(j, "late", late);
   } else {
-    cj_u64(j, "duplicates", dup);
+    wt_json_u64(j, "duplicates", dup);
   }
-  cj_u64(j, "bad", bad);
-  cj_bool(j, "verified", ok);
+  wt_json_u64(j, "bad", bad);
+  wt_json_bool(j, "verified", ok);
   /* first send to last echo (RTT: to the last send if nothing came back) */
   uint64_t end = t1 > t0 ? t1 : t_last;
   double ms = cl_ms(t0, end);
-  cj_num(j, "duration_ms", ms);
+  wt_json_fixed3(j, "duration_ms", ms);
   if (mode == CL_DP_RTT) {
     cl_report_rtts(j, v, nv);
   } else {
-    cj_num(j, "datagrams_per_s", ms > 0 ? (double)rx * 1000.0 / ms : 0.0);
-    cj_num(j, "rate_mbps", ms > 0 ? (double)rx * (double)size * 8.0 / (ms * 1000.0) : 0.0);
+    wt_json_fixed3(j, "datagrams_per_s", ms > 0 ? (double)rx * 1000.0 / ms : 0.0);
+    wt_json_fixed3(j, "rate_mbps", ms > 0 ? (double)rx * (double)size * 8.0 / (ms * 1000.0) : 0.0);
   }
   if (!c && one->dp.err[0]) {
-    cj_str(j, "error", one->dp.err);
+    wt_json_str(j, "error", one->dp.err);
   }
-  cj_end_obj(j);
+  wt_json_end_obj(j);
   free(v);
 }
 
-static void cl_report_session(cl_json *j, const cl_session *s, const cl_opts *o) {
-  cj_begin_obj(j, NULL);
-  cj_u64(j, "index", s->index);
+static void cl_report_session(wt_json *j, const cl_session *s, const cl_opts *o) {
+  wt_json_begin_obj(j, NULL);
+  wt_json_u64(j, "index", s->index);
   if (s->status == 200) {
-    cj_u64(j, "session_id", s->session_id);
+    wt_json_u64(j, "session_id", s->session_id);
   }
-  cj_i64(j, "status", s->status);
-  cj_str(j, "outcome", cl_outcome(s));
+  wt_json_i64(j, "status", s->status);
+  wt_json_str(j, "outcome", cl_outcome(s));
   if (s->t_reply) {
-    cj_num(j, "reply_ms", cl_ms(s->t_request, s->t_reply));
+    wt_json_fixed3(j, "reply_ms", cl_ms(s->t_request, s->t_reply));
   }
-  cj_begin_obj(j, "ops");
+  wt_json_begin_obj(j, "ops");
   for (int i = 0; i < CL_OP_N; i++) {
     if (s->ops[i].active) {
       cl_report_op(j, &s->ops[i], o, i);
     }
   }
-  cj_end_obj(j);
+  wt_json_end_obj(j);
   if (s->dg.active) {
     const cl_dgram *d = &s->dg;
-    cj_begin_obj(j, "datagrams");
-    cj_u64(j, "requested", d->n);
-    cj_u64(j, "size", d->size);
-    cj_u64(j, "sent", d->sent);
-    cj_u64(j, "received", d->received);
-    cj_u64(j, "lost", d->sent - d->received);
-    cj_u64(j, "bad", d->bad);
-    cj_u64(j, "duplicates", d->dup);
-    cj_bool(j, "verified", d->done && d->ok);
+    wt_json_begin_obj(j, "datagrams");
+    wt_json_u64(j, "requested", d->n);
+    wt_json_u64(j, "size", d->size);
+    wt_json_u64(j, "sent", d->sent);
+    wt_json_u64(j, "received", d->received);
+    wt_json_u64(j, "lost", d->sent - d->received);
+    wt_json_u64(j, "bad", d->bad);
+    wt_json_u64(j, "duplicates", d->dup);
+    wt_json_bool(j, "verified", d->done && d->ok);
     if (d->t_start && d->t_last_send) {
-      cj_num(j, "send_ms", cl_ms(d->t_start, d->t_last_send));
+      wt_json_fixed3(j, "send_ms", cl_ms(d->t_start, d->t_last_send));
     }
     if (d->err[0]) {
-      cj_str(j, "error", d->err);
+      wt_json_str(j, "error", d->err);
     }
-    cj_end_obj(j);
+    wt_json_end_obj(j);
   }
   cl_report_dprobe(j, NULL, s);
   if (s->close_sent) {
-    cj_begin_obj(j, "close_sent");
-    cj_u64(j, "code", o->close_code);
-    cj_str(j, "reason", o->close_reason);
-    cj_end_obj(j);
+    wt_json_begin_obj(j, "close_sent");
+    wt_json_u64(j, "code", o->close_code);
+    wt_json_str(j, "reason", o->close_reason);
+    wt_json_end_obj(j);
   }
   if (s->closed) {
-    cj_begin_obj(j, s->closed_by_server ? "closed_by_server" : "closed");
-    cj_u64(j, "code", s->close_code);
-    cj_strn(j, "reason", s->close_reason, s->close_reason ? s->close_reason_len : 0);
-    cj_bool(j, "clean", s->close_clean);
-    cj_end_obj(j);
+    wt_json_begin_obj(j, s->closed_by_server ? "closed_by_server" : "closed");
+    wt_json_u64(j, "code", s->close_code);
+    wt_json_strn(j, "reason", s->close_reason, s->close_reason ? s->close_reason_len : 0);
+    wt_json_bool(j, "clean", s->close_clean);
+    wt_json_end_obj(j);
   }
   if (s->drained) {
-    cj_bool(j, "drain_received", 1);
+    wt_json_bool(j, "drain_received", 1);
   }
   if (s->inj.kind) {
     cl_report_inject(j, s);
   }
   if (s->unexpected_streams) {
-    cj_u64(j, "unexpected_streams", s->unexpected_streams);
+    wt_json_u64(j, "unexpected_streams", s->unexpected_streams);
   }
-  cj_bool(j, "verified", cl_session_ok(s));
-  cj_end_obj(j);
+  wt_json_bool(j, "verified", cl_session_ok(s));
+  wt_json_end_obj(j);
 }
 
 typedef struct cl_agg {
@@ -760,7 +638,7 @@ typedef struct cl_agg {
   double d_min, d_max, d_sum;
 } cl_agg;
 
-static void cl_report_totals(cl_json *j, const cl_client *c, uint64_t t_end) {
+static void cl_report_totals(wt_json *j, const cl_client *c, uint64_t t_end) {
   uint64_t accepted = 0, refused = 0, reset = 0, other = 0, ok = 0, dg_sent = 0, dg_rx = 0;
   uint64_t hs_n = 0;
   double hs_min = 0, hs_max = 0, hs_sum = 0;
@@ -806,155 +684,157 @@ static void cl_report_totals(cl_json *j, const cl_client *c, uint64_t t_end) {
       }
     }
   }
-  cj_begin_obj(j, "totals");
-  cj_u64(j, "connections", c->n_conns);
-  cj_u64(j, "sessions", (uint64_t)c->n_conns * c->o->sessions);
-  cj_u64(j, "sessions_accepted", accepted);
-  cj_u64(j, "sessions_refused", refused);
-  cj_u64(j, "sessions_reset", reset);
-  cj_u64(j, "sessions_failed", other);
-  cj_u64(j, "sessions_verified", ok);
+  wt_json_begin_obj(j, "totals");
+  wt_json_u64(j, "connections", c->n_conns);
+  wt_json_u64(j, "sessions", (uint64_t)c->n_conns * c->o->sessions);
+  wt_json_u64(j, "sessions_accepted", accepted);
+  wt_json_u64(j, "sessions_refused", refused);
+  wt_json_u64(j, "sessions_reset", reset);
+  wt_json_u64(j, "sessions_failed", other);
+  wt_json_u64(j, "sessions_verified", ok);
   if (hs_n) {
-    cj_num(j, "handshake_ms_min", hs_min);
-    cj_num(j, "handshake_ms_avg", hs_sum / (double)hs_n);
-    cj_num(j, "handshake_ms_max", hs_max);
+    wt_json_fixed3(j, "handshake_ms_min", hs_min);
+    wt_json_fixed3(j, "handshake_ms_avg", hs_sum / (double)hs_n);
+    wt_json_fixed3(j, "handshake_ms_max", hs_max);
   }
-  cj_u64(j, "bytes_sent", c->bytes_sent);
-  cj_u64(j, "bytes_received", c->bytes_received);
-  cj_u64(j, "datagrams_sent", dg_sent);
-  cj_u64(j, "datagrams_received", dg_rx);
-  cj_u64(j, "datagrams_lost", dg_sent - dg_rx);
-  cj_begin_obj(j, "ops");
+  wt_json_u64(j, "bytes_sent", c->bytes_sent);
+  wt_json_u64(j, "bytes_received", c->bytes_received);
+  wt_json_u64(j, "datagrams_sent", dg_sent);
+  wt_json_u64(j, "datagrams_received", dg_rx);
+  wt_json_u64(j, "datagrams_lost", dg_sent - dg_rx);
+  wt_json_begin_obj(j, "ops");
   for (int x = 0; x < CL_OP_N; x++) {
     const cl_agg *a = &agg[x];
     if (!a->count) {
       continue;
     }
-    cj_begin_obj(j, cl_op_names[x]);
-    cj_u64(j, "count", a->count);
-    cj_u64(j, "verified", a->verified);
-    cj_u64(j, "bytes", a->bytes);
+    wt_json_begin_obj(j, cl_op_names[x]);
+    wt_json_u64(j, "count", a->count);
+    wt_json_u64(j, "verified", a->verified);
+    wt_json_u64(j, "bytes", a->bytes);
     if (a->verified) {
-      cj_num(j, "duration_ms_min", a->d_min);
-      cj_num(j, "duration_ms_avg", a->d_sum / (double)a->verified);
-      cj_num(j, "duration_ms_max", a->d_max);
-      cj_num(j, "aggregate_rate_mbps", cl_mbps(a->bytes, a->t_first, a->t_last));
+      wt_json_fixed3(j, "duration_ms_min", a->d_min);
+      wt_json_fixed3(j, "duration_ms_avg", a->d_sum / (double)a->verified);
+      wt_json_fixed3(j, "duration_ms_max", a->d_max);
+      wt_json_fixed3(j, "aggregate_rate_mbps", cl_mbps(a->bytes, a->t_first, a->t_last));
     }
-    cj_end_obj(j);
+    wt_json_end_obj(j);
   }
-  cj_end_obj(j);
-  cj_num(j, "duration_ms", cl_ms(c->t0, t_end));
-  cj_end_obj(j);
+  wt_json_end_obj(j);
+  wt_json_fixed3(j, "duration_ms", cl_ms(c->t0, t_end));
+  wt_json_end_obj(j);
 }
 
-static void cl_report_sequential(cl_json *j, const cl_client *c) {
-  cj_begin_obj(j, "sequential");
-  cj_u64(j, "requested", c->o->sequential);
-  cj_u64(j, "completed", c->seq_done);
-  cj_u64(j, "verified", c->seq_ok);
+static void cl_report_sequential(wt_json *j, const cl_client *c) {
+  wt_json_begin_obj(j, "sequential");
+  wt_json_u64(j, "requested", c->o->sequential);
+  wt_json_u64(j, "completed", c->seq_done);
+  wt_json_u64(j, "verified", c->seq_ok);
   double total_ms = cl_ms(c->seq_t0, c->seq_t1);
-  cj_num(j, "total_ms", total_ms);
-  cj_num(j, "sessions_per_s",
-         total_ms > 0 ? (double)c->seq_done * (double)c->o->sessions * 1000.0 / total_ms : 0.0);
+  wt_json_fixed3(j, "total_ms", total_ms);
+  wt_json_fixed3(j, "sessions_per_s",
+                 total_ms > 0 ? (double)c->seq_done * (double)c->o->sessions * 1000.0 / total_ms
+                              : 0.0);
   if (c->seq_done && c->seq_lat) {
     uint64_t *v = malloc(c->seq_done * sizeof(*v));
     if (v) {
       memcpy(v, c->seq_lat, c->seq_done * sizeof(*v));
-      qsort(v, c->seq_done, sizeof(*v), cl_u64_cmp);
+      wt_samples_sort(v, c->seq_done);
       double sum = 0;
       for (uint32_t i = 0; i < c->seq_done; i++) {
         sum += (double)v[i];
       }
-      cj_begin_obj(j, "latency_ms");
-      cj_num(j, "min", (double)v[0] / 1e6);
-      cj_num(j, "p50", (double)cl_pct(v, c->seq_done, 50) / 1e6);
-      cj_num(j, "p99", (double)cl_pct(v, c->seq_done, 99) / 1e6);
-      cj_num(j, "max", (double)v[c->seq_done - 1] / 1e6);
-      cj_num(j, "avg", sum / (double)c->seq_done / 1e6);
-      cj_end_obj(j);
+      wt_json_begin_obj(j, "latency_ms");
+      wt_json_fixed3(j, "min", (double)v[0] / 1e6);
+      wt_json_fixed3(j, "p50", (double)wt_samples_pct(v, c->seq_done, 50) / 1e6);
+      wt_json_fixed3(j, "p99", (double)wt_samples_pct(v, c->seq_done, 99) / 1e6);
+      wt_json_fixed3(j, "max", (double)v[c->seq_done - 1] / 1e6);
+      wt_json_fixed3(j, "avg", sum / (double)c->seq_done / 1e6);
+      wt_json_end_obj(j);
       free(v);
     }
   }
-  cj_end_obj(j);
+  wt_json_end_obj(j);
 }
 
 static void cl_report(const cl_client *c, uint64_t t_end, int ok) {
   const cl_opts *o = c->o;
-  cl_json j = {.f = stdout};
+  wt_json j;
+  wt_json_init(&j, stdout, 1);
   char addr[WT_IO_ADDR_STRLEN];
-  cj_begin_obj(&j, NULL);
-  cj_str(&j, "url", o->url);
-  cj_str(&j, "authority", o->authority);
-  cj_str(&j, "path", o->path);
-  if (wt_io_addr_format(&o->peer, addr, sizeof(addr)) >= 0) {
-    cj_str(&j, "peer", addr);
+  wt_json_begin_obj(&j, NULL);
+  wt_json_str(&j, "url", o->url);
+  wt_json_str(&j, "authority", o->u.authority);
+  wt_json_str(&j, "path", o->u.path);
+  if (wt_io_addr_format(&o->u.peer, addr, sizeof(addr)) >= 0) {
+    wt_json_str(&j, "peer", addr);
   }
   if (c->io && wt_io_addr_format((const wt_io_addr *)&c->path.local, addr, sizeof(addr)) >= 0) {
-    cj_str(&j, "local", addr);
+    wt_json_str(&j, "local", addr);
   }
-  cj_bool(&j, "ok", ok);
-  cj_bool(&j, "timed_out", c->timed_out);
+  wt_json_bool(&j, "ok", ok);
+  wt_json_bool(&j, "timed_out", c->timed_out);
   if (o->rebind_after_ms) {
-    cj_begin_obj(&j, "rebind");
-    cj_u64(&j, "after_ms", o->rebind_after_ms);
-    cj_bool(&j, "done", c->rebound && !c->rebind_err[0]);
-    cj_str(&j, "method", "ngtcp2_conn_set_local_addr (NAT rebinding: new socket, same CIDs)");
+    wt_json_begin_obj(&j, "rebind");
+    wt_json_u64(&j, "after_ms", o->rebind_after_ms);
+    wt_json_bool(&j, "done", c->rebound && !c->rebind_err[0]);
+    wt_json_str(&j, "method", "ngtcp2_conn_set_local_addr (NAT rebinding: new socket, same CIDs)");
     if (c->rebound) {
-      cj_num(&j, "at_ms", cl_ms(c->t0, c->t_rebind));
-      cj_u64(&j, "old_port", c->old_port);
-      cj_u64(&j, "new_port", c->new_port);
+      wt_json_fixed3(&j, "at_ms", cl_ms(c->t0, c->t_rebind));
+      wt_json_u64(&j, "old_port", c->old_port);
+      wt_json_u64(&j, "new_port", c->new_port);
     }
     if (c->rebind_err[0]) {
-      cj_str(&j, "error", c->rebind_err);
+      wt_json_str(&j, "error", c->rebind_err);
     }
-    cj_end_obj(&j);
+    wt_json_end_obj(&j);
   }
-  cj_begin_arr(&j, "connections");
+  wt_json_begin_arr(&j, "connections");
   for (uint32_t i = 0; c->conns && i < c->n_conns; i++) {
     const cl_conn *cn = &c->conns[i];
-    cj_begin_obj(&j, NULL);
-    cj_u64(&j, "index", cn->index);
+    wt_json_begin_obj(&j, NULL);
+    wt_json_u64(&j, "index", cn->index);
     if (cn->t_first_reply) {
-      cj_num(&j, "handshake_ms", cl_ms(cn->t_start, cn->t_first_reply));
+      wt_json_fixed3(&j, "handshake_ms", cl_ms(cn->t_start, cn->t_first_reply));
     } else {
-      cj_null(&j, "handshake_ms");
+      wt_json_null(&j, "handshake_ms");
     }
-    cj_bool(&j, "closed_by_us", cn->closed_by_us);
+    wt_json_bool(&j, "closed_by_us", cn->closed_by_us);
     if (cn->conn_closed) {
-      cj_begin_obj(&j, "conn_close");
-      cj_u64(&j, "error_code", cn->close_error);
-      cj_bool(&j, "application", cn->close_is_app);
-      cj_end_obj(&j);
+      wt_json_begin_obj(&j, "conn_close");
+      wt_json_u64(&j, "error_code", cn->close_error);
+      wt_json_bool(&j, "application", cn->close_is_app);
+      wt_json_end_obj(&j);
     }
     if (o->hold_ms) {
-      cj_begin_obj(&j, "hold");
-      cj_u64(&j, "ms", o->hold_ms);
-      cj_bool(&j, "started", cn->hold_start != 0);
-      cj_u64(&j, "datagrams_sent", cn->hold_sent);
-      cj_end_obj(&j);
+      wt_json_begin_obj(&j, "hold");
+      wt_json_u64(&j, "ms", o->hold_ms);
+      wt_json_bool(&j, "started", cn->hold_start != 0);
+      wt_json_u64(&j, "datagrams_sent", cn->hold_sent);
+      wt_json_end_obj(&j);
       if (cn->closed_in_hold) {
         /* how the connection ended while held (not by us) */
-        cj_begin_obj(&j, "conn_closed");
-        cj_u64(&j, "code", cn->close_error);
-        cj_bool(&j, "application", cn->close_is_app);
-        cj_bool(&j, "stateless_reset", cn->stateless_reset);
-        cj_num(&j, "after_ms", cl_ms(cn->hold_start, cn->t_close));
-        cj_end_obj(&j);
+        wt_json_begin_obj(&j, "conn_closed");
+        wt_json_u64(&j, "code", cn->close_error);
+        wt_json_bool(&j, "application", cn->close_is_app);
+        wt_json_bool(&j, "stateless_reset", cn->stateless_reset);
+        wt_json_fixed3(&j, "after_ms", cl_ms(cn->hold_start, cn->t_close));
+        wt_json_end_obj(&j);
       }
     }
-    cj_begin_arr(&j, "sessions");
+    wt_json_begin_arr(&j, "sessions");
     for (uint32_t k = 0; k < cn->n_sess; k++) {
       cl_report_session(&j, &cn->sess[k], o);
     }
-    cj_end_arr(&j);
-    cj_end_obj(&j);
+    wt_json_end_arr(&j);
+    wt_json_end_obj(&j);
   }
-  cj_end_arr(&j);
-  cj_begin_arr(&j, "errors");
-  for (size_t i = 0; i < c->n_errors; i++) {
-    cj_str(&j, NULL, c->errors[i]);
+  wt_json_end_arr(&j);
+  wt_json_begin_arr(&j, "errors");
+  for (size_t i = 0; i < c->errs.n; i++) {
+    wt_json_str(&j, NULL, c->errs.v[i]);
   }
-  cj_end_arr(&j);
+  wt_json_end_arr(&j);
   if (c->conns && c->n_conns) {
     cl_report_totals(&j, c, t_end);
   }
@@ -966,72 +846,37 @@ static void cl_report(const cl_client *c, uint64_t t_end, int ok) {
   }
   if (c->eng) {
     const wt_engine_stats *st = wt_engine_get_stats(c->eng);
-    cj_begin_obj(&j, "engine");
-    cj_u64(&j, "pkts_in", st->pkts_in);
-    cj_u64(&j, "pkts_out", st->pkts_out);
-    cj_u64(&j, "bytes_in", st->bytes_in);
-    cj_u64(&j, "bytes_out", st->bytes_out);
-    cj_u64(&j, "pkts_dropped", st->pkts_dropped);
-    cj_u64(&j, "datagrams_dropped", st->datagrams_dropped);
-    cj_u64(&j, "errors_proto", st->errors_proto);
-    cj_u64(&j, "errors_internal", st->errors_internal);
-    cj_end_obj(&j);
+    wt_json_begin_obj(&j, "engine");
+    wt_json_u64(&j, "pkts_in", st->pkts_in);
+    wt_json_u64(&j, "pkts_out", st->pkts_out);
+    wt_json_u64(&j, "bytes_in", st->bytes_in);
+    wt_json_u64(&j, "bytes_out", st->bytes_out);
+    wt_json_u64(&j, "pkts_dropped", st->pkts_dropped);
+    wt_json_u64(&j, "datagrams_dropped", st->datagrams_dropped);
+    wt_json_u64(&j, "errors_proto", st->errors_proto);
+    wt_json_u64(&j, "errors_internal", st->errors_internal);
+    wt_json_end_obj(&j);
   }
-  cj_end_obj(&j);
+  wt_json_end_obj(&j);
   fflush(stdout);
 }
 
 /* ------------------------------------------------------------------ setup */
 
-/* The source address the kernel picks for peer (connect on a scratch
- * socket; no packet is sent). */
-static int cl_route_source(const wt_io_addr *peer, wt_io_addr *out) {
-  int fd = socket(peer->ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    return -1;
-  }
-  memset(out, 0, sizeof(*out));
-  out->len = sizeof(out->ss);
-  int rv = connect(fd, (const struct sockaddr *)&peer->ss, peer->len) == 0 &&
-                   getsockname(fd, (struct sockaddr *)&out->ss, &out->len) == 0
-               ? 0
-               : -1;
-  close(fd);
-  return rv;
-}
-
 static int cl_setup(cl_client *c, const wt_engine_callbacks *cb) {
   const cl_opts *o = c->o;
-  wt_io_config ioc;
-  wt_io_config_default(&ioc);
-  ioc.bind_addr = o->peer.ss.ss_family == AF_INET6 ? "[::]:0" : "0.0.0.0:0";
-  int r = wt_io_open(&c->io, &ioc);
+  char err[200];
+  int r =
+      wt_pump_open_socket(&o->u.peer, WT_IO_BACKEND_AUTO, &c->io, &c->path.local, err, sizeof(err));
   if (r < 0) {
-    cl_error(c, "cannot open a UDP socket: %s", wt_err_str(r));
+    cl_error(c, "%s", err);
     return r;
   }
-  wt_io_addr local;
-  if (cl_route_source(&o->peer, &local) < 0) {
-    cl_error(c, "no route to the server: %s", strerror(errno));
-    return WT_ERR_IO;
-  }
-  /* The bound port, on the address the kernel routes from. */
-  const wt_io_addr *bound = wt_io_local(c->io);
-  if (local.ss.ss_family == AF_INET) {
-    ((struct sockaddr_in *)&local.ss)->sin_port =
-        ((const struct sockaddr_in *)&bound->ss)->sin_port;
-  } else {
-    ((struct sockaddr_in6 *)&local.ss)->sin6_port =
-        ((const struct sockaddr_in6 *)&bound->ss)->sin6_port;
-  }
-  memcpy(&c->path.local, &local, sizeof(c->path.local));
-  memcpy(&c->path.remote, &o->peer, sizeof(c->path.remote));
+  memcpy(&c->path.remote, &o->u.peer, sizeof(c->path.remote));
 
   wt_engine_config ec;
   wt_engine_config_default(&ec, 0);
-  ec.pin_sha256 = o->have_pin ? o->pin : NULL;
-  ec.ca_file = o->ca_file;
-  ec.insecure = o->insecure;
+  wt_trust_apply(&o->trust, &ec, 0);
   ec.native_crypto = wt_engine_native_crypto_env(getenv("WTCAST_NATIVE_CRYPTO"));
   if (ec.max_sessions_per_conn < o->sessions) {
     ec.max_sessions_per_conn = o->sessions;
@@ -1082,7 +927,7 @@ static int cl_start(cl_client *c) {
     cl_conn *cn = &c->conns[i];
     uint64_t now = cl_now();
     cn->t_start = now;
-    int r = wt_engine_connect(c->eng, &c->path, c->o->host, now, &cn->wc);
+    int r = wt_engine_connect(c->eng, &c->path, c->o->u.host, now, &cn->wc);
     if (r < 0) {
       cn->wc = NULL;
       cn->state = CL_CS_CLOSED;
@@ -1096,7 +941,7 @@ static int cl_start(cl_client *c) {
     for (uint32_t k = 0; k < cn->n_sess; k++) {
       cl_session *s = &cn->sess[k];
       s->t_request = now;
-      r = wt_conn_open_session(cn->wc, o->authority, o->path, o->origin, &s->ws);
+      r = wt_conn_open_session(cn->wc, o->u.authority, o->u.path, o->origin, &s->ws);
       if (r < 0) {
         s->ws = NULL;
         s->finished = 1;
@@ -1166,7 +1011,7 @@ static int cl_run_sequential(cl_client *c) {
     if (i > 0) {
       cl_free_conns(c, 1);
     }
-    size_t errs = c->n_errors;
+    uint64_t errs = c->errs.total;
     if (cl_start(c) != 0) {
       ok = 0;
       break;
@@ -1176,12 +1021,12 @@ static int cl_run_sequential(cl_client *c) {
     const cl_conn *cn = &c->conns[0];
     uint64_t end = cn->t_done ? cn->t_done : now;
     c->seq_lat[c->seq_done++] = end > cn->t_start ? end - cn->t_start : 0;
-    int this_ok = cl_all_ok(c) && c->n_errors == errs && !c->timed_out;
+    int this_ok = cl_all_ok(c) && c->errs.total == errs && !c->timed_out;
     c->seq_ok += (uint32_t)this_ok;
     ok = ok && this_ok;
   }
   c->seq_t1 = cl_now();
-  return ok && !c->timed_out && c->n_errors == 0;
+  return ok && !c->timed_out && c->errs.total == 0;
 }
 
 static void cl_free(cl_client *c) {
@@ -1192,10 +1037,7 @@ static void cl_free(cl_client *c) {
   cl_free_conns(c, 0);
   free(c->seq_lat);
   wt_io_close(c->io);
-  for (size_t i = 0; i < c->n_errors; i++) {
-    free(c->errors[i]);
-  }
-  free(c->errors);
+  wt_errlist_free(&c->errs);
   free(c->scratch);
 }
 
@@ -1219,7 +1061,7 @@ int main(int argc, char **argv) {
     ok = cl_run_sequential(&c);
   } else if (c.scratch && !o.sequential && cl_setup(&c, &cb) == 0 && cl_start(&c) == 0) {
     cl_run(&c);
-    ok = c.n_errors == 0 && !c.timed_out && cl_all_ok(&c);
+    ok = c.errs.total == 0 && !c.timed_out && cl_all_ok(&c);
   } else if (!c.scratch) {
     cl_error(&c, "out of memory");
   }

@@ -45,11 +45,14 @@
 #include "wt_engine.h"
 #include "wt_io.h"
 #include "wt_log.h"
+#include "wt_pump.h"
+#include "wt_url.h"
 
 #define FL_MS          UINT64_C(1000000)
 #define FL_MAX_SOURCES 1024
 #define FL_MAX_CONNS   100000
 #define FL_TX_ENTRIES  64
+#define FL_TX_BUF      (FL_TX_ENTRIES * 1500)
 #define FL_MAX_CODES   16
 
 enum { M_INITIALS, M_JUNK, M_NEVER_READ, M_CONNECT_STORM, M_STREAMS, M_BIG_HEADER };
@@ -71,6 +74,7 @@ typedef struct fl {
   int fds[FL_MAX_SOURCES];
   wt_addr src[FL_MAX_SOURCES];
   wt_engine *e;
+  wt_pump_tx tx; /* the engine's packets, before they go to their source socket */
   /* counters */
   uint64_t conns_started, conn_errors, handshakes, conns_closed, pkts_out, pkts_in, send_errors;
   uint64_t bytes_out, bytes_in;
@@ -99,17 +103,11 @@ static void die_usage(const char *fmt, ...) {
   exit(2);
 }
 
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+#define now_ns wt_pump_now
 
 static uint64_t num(const char *opt, const char *v, uint64_t lo, uint64_t hi) {
-  char *end;
-  errno = 0;
-  unsigned long long x = strtoull(v, &end, 10);
-  if (errno || *end || !*v || v[0] == '-' || x < lo || x > hi) {
+  uint64_t x;
+  if (wt_url_parse_u64(v, 10, hi, &x) < 0 || x < lo) {
     die_usage("%s: '%s' is not a number in %" PRIu64 "..%" PRIu64, opt, v, lo, hi);
   }
   return x;
@@ -227,28 +225,28 @@ static int source_of(const fl *f, const wt_addr *local) {
   return -1;
 }
 
+/* The engine's packets (no GSO: one datagram each) from the source socket
+ * of their path, drained through the pump's tx fill (client/wt_pump.h). */
 static void flush(fl *f, uint64_t now) {
-  static uint8_t buf[FL_TX_ENTRIES * 1500];
-  static wt_tx_entry ents[FL_TX_ENTRIES];
   for (int round = 0; round < 64; round++) {
-    wt_tx_batch b = {
-        .buf = buf, .cap = sizeof(buf), .ents = ents, .max = FL_TX_ENTRIES, .max_segments = 1};
-    int n = wt_engine_write(f->e, &b, now);
-    if (n <= 0) {
-      return;
-    }
-    for (int i = 0; i < n; i++) {
-      int s = source_of(f, &ents[i].path.local);
+    int more = wt_pump_tx_fill(&f->tx, f->e, 0, now);
+    const wt_tx_batch *b = &f->tx.b;
+    for (size_t i = 0; i < b->n; i++) {
+      int s = source_of(f, &b->ents[i].path.local);
       if (s < 0) {
         continue;
       }
-      if (sendto(f->fds[s], ents[i].data, ents[i].len, 0, (struct sockaddr *)&f->server.ss,
+      if (sendto(f->fds[s], b->ents[i].data, b->ents[i].len, 0, (struct sockaddr *)&f->server.ss,
                  f->server.len) < 0) {
         f->send_errors++;
       } else {
         f->pkts_out++;
-        f->bytes_out += ents[i].len;
+        f->bytes_out += b->ents[i].len;
       }
+    }
+    f->tx.sent = b->n;
+    if (more <= 0) {
+      return;
     }
   }
 }
@@ -404,6 +402,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "wtcast-flood: engine: failed\n");
     return 1;
   }
+  if (wt_pump_tx_init(&f.tx, FL_TX_ENTRIES, FL_TX_BUF, cc.max_udp_payload) != 0) {
+    fprintf(stderr, "wtcast-flood: out of memory\n");
+    return 1;
+  }
+  f.tx.min_room = 1500; /* one datagram */
   uint64_t rng = 0x9e3779b97f4a7c15ull;
   uint32_t started = 0;
   struct pollfd *pf = calloc(f.n_sources, sizeof(*pf));
@@ -482,6 +485,7 @@ int main(int argc, char **argv) {
   printf("}}\n");
   fflush(stdout);
   wt_engine_del(f.e);
+  wt_pump_tx_free(&f.tx);
   for (uint32_t i = 0; i < f.n_sources; i++) {
     close(f.fds[i]);
   }

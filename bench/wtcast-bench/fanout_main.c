@@ -1,6 +1,8 @@
-/* wtcast-fanout: load generator and verifier for the live fan-out relay.
+/* fanout_main.c: wtcast-bench --scenario fanout --verify, the load
+ * generator and verifier for the live fan-out relay.
  *
- *   wtcast-fanout --url https://HOST:PORT --ch NAME [--cert-hash HEX | --insecure] [options]
+ *   wtcast-bench --scenario fanout --verify --url https://HOST:PORT --ch NAME
+ *                [--cert-hash HEX | --insecure] [options]
  *
  * Runs 1 publisher (/pub?ch=NAME) and K subscribers (/sub?ch=NAME), each on
  * its own connection, in one single-threaded process (or only one of the
@@ -32,12 +34,6 @@
 #define FO_MAX_COUNT      (UINT64_C(1) << 32)
 #define FO_DEF_DGRAM_QUEU 1024
 
-uint64_t fo_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 void fo_error(fo_client *c, const char *fmt, ...) {
   char buf[512];
   va_list ap;
@@ -45,28 +41,12 @@ void fo_error(fo_client *c, const char *fmt, ...) {
   vsnprintf(buf, sizeof(buf), fmt, ap);
   va_end(ap);
   WT_LOG_INFO("%s", buf);
-  if (c->n_errors >= 1000) { /* keep the report bounded; the counters say the rest */
-    c->n_errors++;
-    return;
-  }
-  if (c->n_errors == c->cap_errors) {
-    size_t cap = c->cap_errors ? 2 * c->cap_errors : 16;
-    char **e = realloc(c->errors, cap * sizeof(*e));
-    if (!e) {
-      return;
-    }
-    c->errors = e;
-    c->cap_errors = cap;
-  }
-  char *s = strdup(buf);
-  if (s) {
-    c->errors[c->n_errors++] = s;
-  }
+  wt_errlist_add(&c->errs, buf);
 }
 
 static void fo_usage(FILE *f) {
-  fputs("usage: wtcast-fanout --url https://HOST:PORT[/prefix] --ch NAME\n"
-        "                     [--cert-hash HEX | --insecure] [options]\n"
+  fputs("usage: wtcast-bench --scenario fanout --verify --url https://HOST:PORT[/prefix]\n"
+        "                    --ch NAME [--cert-hash HEX | --insecure] [options]\n"
         "One publisher (/pub?ch=NAME) and K subscribers (/sub?ch=NAME) of wtcast's fan-out\n"
         "relay, each on its own connection, in one single-threaded process: the publisher\n"
         "sends numbered messages, every subscriber verifies and times what it receives.\n"
@@ -120,105 +100,13 @@ static void fo_usage(FILE *f) {
 /* ------------------------------------------------------------------ arguments */
 
 static int fo_parse_u64(const char *s, uint64_t max, uint64_t *out) {
-  if (!s || !isdigit((unsigned char)s[0])) {
-    return -1;
-  }
-  errno = 0;
-  char *end;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (errno || *end || v > max) {
-    return -1;
-  }
-  *out = v;
-  return 0;
-}
-
-static int fo_hexval(int ch) {
-  if (ch >= '0' && ch <= '9') {
-    return ch - '0';
-  }
-  ch = tolower(ch);
-  return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
-static int fo_parse_pin(const char *s, uint8_t pin[32]) {
-  if (strncasecmp(s, "sha256:", 7) == 0) {
-    s += 7;
-  }
-  int n = 0;
-  for (; *s; s++) {
-    if (*s == ':' || *s == ' ') {
-      continue;
-    }
-    int v = fo_hexval((unsigned char)*s);
-    if (v < 0 || n >= 64) {
-      return -1;
-    }
-    if (n % 2 == 0) {
-      pin[n / 2] = (uint8_t)(v << 4);
-    } else {
-      pin[n / 2] |= (uint8_t)v;
-    }
-    n++;
-  }
-  return n == 64 ? 0 : -1;
+  return wt_url_parse_u64(s, 10, max, out);
 }
 
 static int fo_parse_url(fo_opts *o, const char *url) {
-  if (strncasecmp(url, "https://", 8) != 0) {
-    return -1;
-  }
-  const char *a = url + 8;
-  size_t alen = strcspn(a, "/?#");
-  if (alen == 0 || alen >= sizeof(o->authority) || memchr(a, '@', alen)) {
-    return -1;
-  }
-  memcpy(o->authority, a, alen);
-  o->authority[alen] = '\0';
-  const char *rest = a + alen;
-  size_t plen = strcspn(rest, "?#");
-  if (plen >= sizeof(o->base_path)) {
-    return -1;
-  }
-  memcpy(o->base_path, rest, plen);
-  o->base_path[plen] = '\0';
-  while (plen && o->base_path[plen - 1] == '/') {
-    o->base_path[--plen] = '\0';
-  }
-  const char *port = NULL;
-  if (o->authority[0] == '[') {
-    char *close = strchr(o->authority, ']');
-    if (!close || (close[1] != '\0' && close[1] != ':')) {
-      return -1;
-    }
-    size_t hl = (size_t)(close - o->authority - 1);
-    memcpy(o->host, o->authority + 1, hl);
-    o->host[hl] = '\0';
-    port = close[1] == ':' ? close + 2 : NULL;
-  } else {
-    char *colon = strrchr(o->authority, ':');
-    size_t hl = colon ? (size_t)(colon - o->authority) : alen;
-    memcpy(o->host, o->authority, hl);
-    o->host[hl] = '\0';
-    port = colon ? colon + 1 : NULL;
-  }
-  uint64_t p = 443;
-  if (port && (fo_parse_u64(port, 65535, &p) < 0 || p == 0)) {
-    return -1;
-  }
-  memset(&o->peer, 0, sizeof(o->peer));
-  struct sockaddr_in *v4 = (struct sockaddr_in *)&o->peer.ss;
-  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&o->peer.ss;
-  const char *h = strcasecmp(o->host, "localhost") == 0 ? "127.0.0.1" : o->host;
-  if (inet_pton(AF_INET, h, &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons((uint16_t)p);
-    o->peer.len = sizeof(*v4);
-  } else if (inet_pton(AF_INET6, h, &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons((uint16_t)p);
-    o->peer.len = sizeof(*v6);
-  } else {
+  char err[300];
+  if (wt_url_parse(&o->u, url, err, sizeof(err)) < 0 ||
+      wt_url_base_path(&o->u, o->base_path, sizeof(o->base_path)) < 0) {
     return -1;
   }
   return 0;
@@ -298,7 +186,7 @@ static int fo_parse_args(fo_opts *o, int argc, char **argv) {
   o->max_handshakes = 64;
   o->dgram_queue = FO_DEF_DGRAM_QUEU;
   o->log_level = WT_LOG_LEVEL_WARN;
-  int trust = 0, ch;
+  int ch;
   uint64_t v = 0;
   opterr = 0;
   while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -310,13 +198,10 @@ static int fo_parse_args(fo_opts *o, int argc, char **argv) {
           fo_parse_url(o, optarg) < 0 ? "--url wants https://IP-or-localhost:PORT[/prefix]" : NULL;
       break;
     case OPT_CERT_HASH:
-      trust++;
-      o->have_pin = 1;
-      bad = fo_parse_pin(optarg, o->pin) < 0 ? "--cert-hash wants 64 hex digits" : NULL;
+      bad = wt_trust_pin(&o->trust, optarg) < 0 ? "--cert-hash wants 64 hex digits" : NULL;
       break;
     case OPT_INSECURE:
-      trust++;
-      o->insecure = 1;
+      wt_trust_insecure(&o->trust);
       break;
     case OPT_CH:
       bad = strlen(optarg) >= sizeof(o->ch) || !optarg[0] ? "--ch wants 1..64 characters" : NULL;
@@ -382,32 +267,32 @@ static int fo_parse_args(fo_opts *o, int argc, char **argv) {
       fo_usage(stdout);
       exit(0);
     default:
-      fprintf(stderr, "wtcast-fanout: unknown or incomplete option '%s'\n", argv[optind - 1]);
+      fprintf(stderr, "wtcast-bench: unknown or incomplete option '%s'\n", argv[optind - 1]);
       return -1;
     }
     if (bad) {
-      fprintf(stderr, "wtcast-fanout: %s\n", bad);
+      fprintf(stderr, "wtcast-bench: %s\n", bad);
       return -1;
     }
   }
   if (optind != argc) {
-    fprintf(stderr, "wtcast-fanout: unexpected argument '%s'\n", argv[optind]);
+    fprintf(stderr, "wtcast-bench: unexpected argument '%s'\n", argv[optind]);
     return -1;
   }
   if (!o->url || !o->ch[0]) {
-    fprintf(stderr, "wtcast-fanout: --url and --ch are required\n");
+    fprintf(stderr, "wtcast-bench: --url and --ch are required\n");
     return -1;
   }
-  if (trust != 1) {
-    fprintf(stderr, "wtcast-fanout: give exactly one of --cert-hash, --insecure\n");
+  if (o->trust.given != 1) {
+    fprintf(stderr, "wtcast-bench: give exactly one of --cert-hash, --insecure\n");
     return -1;
   }
   if (o->role != FO_ROLE_PUB && o->subs + o->late == 0) {
-    fprintf(stderr, "wtcast-fanout: no subscribers (--subs / --late-join)\n");
+    fprintf(stderr, "wtcast-bench: no subscribers (--subs / --late-join)\n");
     return -1;
   }
   if ((uint64_t)o->subs + o->late + 1 > FO_MAX_ENDPOINTS) {
-    fprintf(stderr, "wtcast-fanout: at most %d connections\n", FO_MAX_ENDPOINTS);
+    fprintf(stderr, "wtcast-bench: at most %d connections\n", FO_MAX_ENDPOINTS);
     return -1;
   }
   if (o->role == FO_ROLE_PUB) {
@@ -425,7 +310,7 @@ typedef struct fo_tot {
   uint64_t records, rec_corrupt, bytes, unexpected;
   uint64_t min_dg, min_grp;
   uint64_t at_start, first_seen, current;
-  fo_hist h, hd, hs;
+  wt_hist h, hd, hs;
 } fo_tot;
 
 static void fo_totals(const fo_client *c, int kind, fo_tot *t) {
@@ -471,77 +356,10 @@ static void fo_totals(const fo_client *c, int kind, fo_tot *t) {
   if (t->sessions == 0) {
     t->min_dg = t->min_grp = 0;
   }
-  fo_hist_merge(&t->hd, &c->lat[kind][0]);
-  fo_hist_merge(&t->hs, &c->lat[kind][1]);
-  fo_hist_merge(&t->h, &t->hd);
-  fo_hist_merge(&t->h, &t->hs);
-}
-
-/* ------------------------------------------------------------------ JSON */
-
-typedef struct fo_json {
-  FILE *f;
-  int depth;
-  int first[16];
-} fo_json;
-
-static void fj_key(fo_json *j, const char *key) {
-  if (!j->first[j->depth]) {
-    fputc(',', j->f);
-  }
-  j->first[j->depth] = 0;
-  if (key) {
-    fprintf(j->f, "\"%s\":", key);
-  }
-}
-
-static void fj_open(fo_json *j, const char *key) {
-  if (j->depth >= 0) {
-    fj_key(j, key);
-  }
-  fputc('{', j->f);
-  j->first[++j->depth] = 1;
-}
-
-static void fj_close(fo_json *j) {
-  fputc('}', j->f);
-  j->depth--;
-}
-
-static void fj_str(fo_json *j, const char *key, const char *s) {
-  fj_key(j, key);
-  fputc('"', j->f);
-  for (; *s; s++) {
-    unsigned char ch = (unsigned char)*s;
-    if (ch == '"' || ch == '\\') {
-      fprintf(j->f, "\\%c", ch);
-    } else if (ch < 0x20) {
-      fprintf(j->f, "\\u%04x", ch);
-    } else {
-      fputc(ch, j->f);
-    }
-  }
-  fputc('"', j->f);
-}
-
-static void fj_u64(fo_json *j, const char *key, uint64_t v) {
-  fj_key(j, key);
-  fprintf(j->f, "%" PRIu64, v);
-}
-
-static void fj_num(fo_json *j, const char *key, double v) {
-  fj_key(j, key);
-  fprintf(j->f, "%.6g", v);
-}
-
-static void fj_bool(fo_json *j, const char *key, int v) {
-  fj_key(j, key);
-  fputs(v ? "true" : "false", j->f);
-}
-
-static void fj_null(fo_json *j, const char *key) {
-  fj_key(j, key);
-  fputs("null", j->f);
+  wt_hist_merge(&t->hd, &c->lat[kind][0]);
+  wt_hist_merge(&t->hs, &c->lat[kind][1]);
+  wt_hist_merge(&t->h, &t->hd);
+  wt_hist_merge(&t->h, &t->hs);
 }
 
 static const char *const fo_kind_names[FO_K_N] = {"pub", "sub", "late"};
@@ -554,41 +372,42 @@ static uint64_t fo_bad(const fo_tot *t) {
   return t->dg_dup + t->dg_corrupt + t->grp_torn + t->grp_dup + t->rec_corrupt + t->unexpected;
 }
 
-static void fo_report_tot(fo_json *j, const fo_client *c, int kind, const fo_tot *t) {
-  fj_open(j, fo_kind_names[kind]);
-  fj_u64(j, "sessions", t->sessions);
-  fj_u64(j, "sessions_opened", t->opened);
-  fj_u64(j, "sessions_failed", t->failed);
-  fj_u64(j, "subscribers_complete", t->complete);
-  fj_u64(j, "delivered_datagrams", t->dg_rx);
-  fj_u64(j, "expected_datagrams", t->dg_exp);
-  fj_num(j, "loss_ratio",
-         t->dg_exp ? 1.0 - (double)(t->dg_rx < t->dg_exp ? t->dg_rx : t->dg_exp) / (double)t->dg_exp
-                   : 0.0);
-  fj_u64(j, "min_delivered_datagrams", t->min_dg);
-  fj_u64(j, "delivered_records", t->records);
-  fj_u64(j, "stream_bytes", t->bytes);
-  fj_u64(j, "groups_expected", t->grp_exp);
-  fj_u64(j, "groups_complete", t->grp_complete);
-  fj_u64(j, "min_groups_complete", t->min_grp);
+static void fo_report_tot(wt_json *j, const fo_client *c, int kind, const fo_tot *t) {
+  wt_json_begin_obj(j, fo_kind_names[kind]);
+  wt_json_u64(j, "sessions", t->sessions);
+  wt_json_u64(j, "sessions_opened", t->opened);
+  wt_json_u64(j, "sessions_failed", t->failed);
+  wt_json_u64(j, "subscribers_complete", t->complete);
+  wt_json_u64(j, "delivered_datagrams", t->dg_rx);
+  wt_json_u64(j, "expected_datagrams", t->dg_exp);
+  wt_json_num(j, "loss_ratio",
+              t->dg_exp
+                  ? 1.0 - (double)(t->dg_rx < t->dg_exp ? t->dg_rx : t->dg_exp) / (double)t->dg_exp
+                  : 0.0);
+  wt_json_u64(j, "min_delivered_datagrams", t->min_dg);
+  wt_json_u64(j, "delivered_records", t->records);
+  wt_json_u64(j, "stream_bytes", t->bytes);
+  wt_json_u64(j, "groups_expected", t->grp_exp);
+  wt_json_u64(j, "groups_complete", t->grp_complete);
+  wt_json_u64(j, "min_groups_complete", t->min_grp);
   uint64_t resets = t->lagged + t->gone + t->other;
-  fj_u64(j, "groups_missing",
-         t->grp_exp > t->grp_complete + resets ? t->grp_exp - t->grp_complete - resets : 0);
-  fj_u64(j, "groups_reset_lagged", t->lagged);
-  fj_u64(j, "groups_reset_publisher_gone", t->gone);
-  fj_u64(j, "groups_reset_other", t->other);
-  fj_u64(j, "groups_reset_before_data", t->empty);
-  fj_u64(j, "groups_torn", t->grp_torn);
-  fj_u64(j, "corrupt", t->dg_corrupt + t->rec_corrupt);
-  fj_u64(j, "duplicates", t->dg_dup + t->grp_dup);
-  fj_u64(j, "datagrams_other_publisher", t->dg_other);
-  fj_u64(j, "unexpected", t->unexpected);
+  wt_json_u64(j, "groups_missing",
+              t->grp_exp > t->grp_complete + resets ? t->grp_exp - t->grp_complete - resets : 0);
+  wt_json_u64(j, "groups_reset_lagged", t->lagged);
+  wt_json_u64(j, "groups_reset_publisher_gone", t->gone);
+  wt_json_u64(j, "groups_reset_other", t->other);
+  wt_json_u64(j, "groups_reset_before_data", t->empty);
+  wt_json_u64(j, "groups_torn", t->grp_torn);
+  wt_json_u64(j, "corrupt", t->dg_corrupt + t->rec_corrupt);
+  wt_json_u64(j, "duplicates", t->dg_dup + t->grp_dup);
+  wt_json_u64(j, "datagrams_other_publisher", t->dg_other);
+  wt_json_u64(j, "unexpected", t->unexpected);
   if (kind == FO_K_LATE) {
-    fj_u64(j, "first_stream_seen", t->first_seen);
-    fj_u64(j, "first_stream_at_group_start", t->at_start);
-    fj_u64(j, "first_group_current", t->current);
+    wt_json_u64(j, "first_stream_seen", t->first_seen);
+    wt_json_u64(j, "first_stream_at_group_start", t->at_start);
+    wt_json_u64(j, "first_group_current", t->current);
   }
-  const fo_hist *hs[3] = {&t->h, &t->hd, &t->hs};
+  const wt_hist *hs[3] = {&t->h, &t->hd, &t->hs};
   const char *pre[3] = {"latency", "datagram_latency", "stream_latency"};
   for (int k = 0; k < 3; k++) {
     char key[64];
@@ -597,14 +416,14 @@ static void fo_report_tot(fo_json *j, const fo_client *c, int kind, const fo_tot
     for (int q = 0; q < 3; q++) {
       snprintf(key, sizeof(key), "%s_%s_us", pre[k], name[q]);
       if (hs[k]->n) {
-        fj_u64(j, key, fo_hist_pct(hs[k], pct[q]));
+        wt_json_u64(j, key, wt_hist_pct(hs[k], pct[q]));
       } else {
-        fj_null(j, key);
+        wt_json_null(j, key);
       }
     }
   }
   (void)c;
-  fj_close(j);
+  wt_json_end_obj(j);
 }
 
 static const char *fo_tx_name(int t) {
@@ -644,7 +463,7 @@ static int fo_report(const fo_client *c) {
   double cpu = c->have_cpu0 && c->have_cpu1 ? c->srv_cpu1 - c->srv_cpu0 : -1;
 
   if (!o->json) {
-    printf("wtcast-fanout %s ch=%s role=%s transport=%s: %s\n", o->url, o->ch,
+    printf("wtcast-bench fanout --verify %s ch=%s role=%s transport=%s: %s\n", o->url, o->ch,
            fo_role_name(o->role), fo_tx_name(o->transport), ok ? "OK" : "FAILED");
     if (p->ep) {
       printf("  pub: status %d, published %" PRIu64 "/%" PRIu64 " in %.3f s\n", p->ep->status,
@@ -662,8 +481,8 @@ static int fo_report(const fo_client *c) {
              "/%" PRIu64 "/%" PRIu64 " us\n",
              fo_kind_names[k], x->sessions, x->failed, x->complete, x->dg_rx, x->dg_exp,
              x->grp_complete, x->grp_exp, x->lagged, x->gone, x->grp_torn,
-             x->dg_corrupt + x->rec_corrupt, x->dg_dup + x->grp_dup, fo_hist_pct(&x->h, 50),
-             fo_hist_pct(&x->h, 99), fo_hist_pct(&x->h, 99.9));
+             x->dg_corrupt + x->rec_corrupt, x->dg_dup + x->grp_dup, wt_hist_pct(&x->h, 50),
+             wt_hist_pct(&x->h, 99), wt_hist_pct(&x->h, 99.9));
     }
     printf("  deliveries %" PRIu64 " (%.0f/s)", deliveries,
            deliver_s > 0 ? (double)deliveries / deliver_s : 0.0);
@@ -672,141 +491,132 @@ static int fo_report(const fo_client *c) {
              deliveries ? cpu * 1e6 / (double)deliveries : 0.0);
     }
     printf(", elapsed %.3f s\n", fo_secs(c->t0, c->t_end));
-    for (size_t i = 0; i < c->n_errors && i < 20 && c->errors; i++) {
-      printf("  error: %s\n", c->errors[i]);
+    for (size_t i = 0; i < c->errs.n && i < 20; i++) {
+      printf("  error: %s\n", c->errs.v[i]);
     }
     fflush(stdout);
     return ok;
   }
-  fo_json j = {.f = stdout, .depth = -1};
-  fj_open(&j, NULL);
-  fj_open(&j, "config");
-  fj_str(&j, "url", o->url);
-  fj_str(&j, "ch", o->ch);
-  fj_str(&j, "role", fo_role_name(o->role));
-  fj_u64(&j, "subs", o->subs);
-  fj_u64(&j, "late_join", o->late);
-  fj_str(&j, "transport", fo_tx_name(o->transport));
-  fj_u64(&j, "count", o->count);
-  fj_u64(&j, "size", o->size);
-  fj_u64(&j, "rate", o->rate);
-  fj_u64(&j, "group_msgs", o->group);
-  fj_u64(&j, "groups", c->ngroups);
-  fj_u64(&j, "pubs", (o->role & FO_ROLE_PUB) ? 1 : o->pubs);
-  fj_u64(&j, "timeout_s", o->timeout_ms / 1000);
-  fj_str(&j, "io", c->io ? wt_io_backend_name(wt_io_backend(c->io)) : "none");
-  fj_close(&j);
-  fj_bool(&j, "ok", ok);
-  fj_bool(&j, "timed_out", c->timed_out);
-  fj_open(&j, "roles");
+  wt_json j;
+  wt_json_init(&j, stdout, 0);
+  wt_json_begin_obj(&j, NULL);
+  wt_json_begin_obj(&j, "config");
+  wt_json_str(&j, "url", o->url);
+  wt_json_str(&j, "ch", o->ch);
+  wt_json_str(&j, "role", fo_role_name(o->role));
+  wt_json_u64(&j, "subs", o->subs);
+  wt_json_u64(&j, "late_join", o->late);
+  wt_json_str(&j, "transport", fo_tx_name(o->transport));
+  wt_json_u64(&j, "count", o->count);
+  wt_json_u64(&j, "size", o->size);
+  wt_json_u64(&j, "rate", o->rate);
+  wt_json_u64(&j, "group_msgs", o->group);
+  wt_json_u64(&j, "groups", c->ngroups);
+  wt_json_u64(&j, "pubs", (o->role & FO_ROLE_PUB) ? 1 : o->pubs);
+  wt_json_u64(&j, "timeout_s", o->timeout_ms / 1000);
+  wt_json_str(&j, "io", c->io ? wt_io_backend_name(wt_io_backend(c->io)) : "none");
+  wt_json_end_obj(&j);
+  wt_json_bool(&j, "ok", ok);
+  wt_json_bool(&j, "timed_out", c->timed_out);
+  wt_json_begin_obj(&j, "roles");
   if (p->ep) {
-    fj_open(&j, "pub");
-    fj_u64(&j, "status", (uint64_t)p->ep->status);
-    fj_u64(&j, "pub_id", p->id);
-    fj_u64(&j, "published", p->published);
-    fj_u64(&j, "datagrams_sent", p->dgrams_sent);
-    fj_u64(&j, "datagram_queue_full", p->dgram_queue_full);
-    fj_u64(&j, "groups_sent", p->groups_opened);
-    fj_u64(&j, "stream_bytes", p->stream_bytes);
-    fj_u64(&j, "streams_stopped", p->streams_stopped);
-    fj_bool(&j, "done", p->done && p->published == o->count);
-    fj_num(&j, "publish_s", fo_secs(p->t_first, p->t_done));
-    fj_num(&j, "publish_rate",
-           fo_secs(p->t_first, p->t_done) > 0
-               ? (double)p->published / fo_secs(p->t_first, p->t_done)
-               : 0.0);
-    fj_close(&j);
+    wt_json_begin_obj(&j, "pub");
+    wt_json_u64(&j, "status", (uint64_t)p->ep->status);
+    wt_json_u64(&j, "pub_id", p->id);
+    wt_json_u64(&j, "published", p->published);
+    wt_json_u64(&j, "datagrams_sent", p->dgrams_sent);
+    wt_json_u64(&j, "datagram_queue_full", p->dgram_queue_full);
+    wt_json_u64(&j, "groups_sent", p->groups_opened);
+    wt_json_u64(&j, "stream_bytes", p->stream_bytes);
+    wt_json_u64(&j, "streams_stopped", p->streams_stopped);
+    wt_json_bool(&j, "done", p->done && p->published == o->count);
+    wt_json_num(&j, "publish_s", fo_secs(p->t_first, p->t_done));
+    wt_json_num(&j, "publish_rate",
+                fo_secs(p->t_first, p->t_done) > 0
+                    ? (double)p->published / fo_secs(p->t_first, p->t_done)
+                    : 0.0);
+    wt_json_end_obj(&j);
   }
   for (int k = FO_K_SUB; k <= FO_K_LATE; k++) {
     if (t[k].sessions) {
       fo_report_tot(&j, c, k, &t[k]);
     }
   }
-  fj_close(&j);
-  fj_u64(&j, "deliveries", deliveries);
-  fj_num(&j, "deliveries_per_s", deliver_s > 0 ? (double)deliveries / deliver_s : 0.0);
-  fj_num(&j, "elapsed_s", fo_secs(c->t0, c->t_end));
+  wt_json_end_obj(&j);
+  wt_json_u64(&j, "deliveries", deliveries);
+  wt_json_num(&j, "deliveries_per_s", deliver_s > 0 ? (double)deliveries / deliver_s : 0.0);
+  wt_json_num(&j, "elapsed_s", fo_secs(c->t0, c->t_end));
   if (c->cli_cpu1 > 0) {
     double cc = c->cli_cpu1 - c->cli_cpu0;
-    fj_num(&j, "client_cpu_s", cc);
-    fj_num(&j, "client_cpu_us_per_delivery", deliveries ? cc * 1e6 / (double)deliveries : 0.0);
+    wt_json_num(&j, "client_cpu_s", cc);
+    wt_json_num(&j, "client_cpu_us_per_delivery", deliveries ? cc * 1e6 / (double)deliveries : 0.0);
   }
   if (o->server_pid) {
-    fj_open(&j, "server");
-    fj_u64(&j, "pid", (uint64_t)o->server_pid);
+    wt_json_begin_obj(&j, "server");
+    wt_json_u64(&j, "pid", (uint64_t)o->server_pid);
     if (cpu >= 0) {
-      fj_num(&j, "cpu_s_before", c->srv_cpu0);
-      fj_num(&j, "cpu_s_after", c->srv_cpu1);
-      fj_num(&j, "cpu_s", cpu);
-      fj_num(&j, "cpu_us_per_delivery", deliveries ? cpu * 1e6 / (double)deliveries : 0.0);
+      wt_json_num(&j, "cpu_s_before", c->srv_cpu0);
+      wt_json_num(&j, "cpu_s_after", c->srv_cpu1);
+      wt_json_num(&j, "cpu_s", cpu);
+      wt_json_num(&j, "cpu_us_per_delivery", deliveries ? cpu * 1e6 / (double)deliveries : 0.0);
     } else {
-      fj_null(&j, "cpu_s");
-      fj_null(&j, "cpu_us_per_delivery");
+      wt_json_null(&j, "cpu_s");
+      wt_json_null(&j, "cpu_us_per_delivery");
     }
-    fj_close(&j);
+    wt_json_end_obj(&j);
   }
   /* the first few subscribers that did not get everything, for diagnosis */
-  fj_key(&j, "incomplete_subscribers");
-  fputc('[', j.f);
+  wt_json_begin_arr(&j, "incomplete_subscribers");
   int shown = 0;
   for (uint32_t i = c->first_sub; i < c->n_eps && shown < 10; i++) {
     const fo_ep *e = &c->eps[i];
     if (e->complete) {
       continue;
     }
-    if (shown++) {
-      fputc(',', j.f);
-    }
-    j.first[j.depth] = 1; /* the comma is ours */
-    fj_open(&j, NULL);
-    fj_str(&j, "kind", fo_kind_names[e->kind]);
-    fj_u64(&j, "index", e->index);
-    fj_u64(&j, "state", (uint64_t)e->state);
-    fj_u64(&j, "publishers_seen", e->n_epochs);
-    fj_u64(&j, "datagrams", e->dg_rx);
-    fj_u64(&j, "expected_datagrams", (o->transport & FO_TX_DGRAM) ? fo_expected(e, 0) : 0);
-    fj_u64(&j, "groups_complete", e->groups_complete);
-    fj_u64(&j, "expected_groups", (o->transport & FO_TX_STREAM) ? fo_expected(e, 1) : 0);
-    fj_u64(&j, "groups_reset_lagged", e->groups_reset_lagged);
-    fj_u64(&j, "groups_reset_publisher_gone", e->groups_reset_gone);
-    fj_u64(&j, "groups_reset_other", e->groups_reset_other);
-    fj_u64(&j, "groups_torn", e->groups_torn);
-    fj_close(&j);
+    shown++;
+    wt_json_begin_obj(&j, NULL);
+    wt_json_str(&j, "kind", fo_kind_names[e->kind]);
+    wt_json_u64(&j, "index", e->index);
+    wt_json_u64(&j, "state", (uint64_t)e->state);
+    wt_json_u64(&j, "publishers_seen", e->n_epochs);
+    wt_json_u64(&j, "datagrams", e->dg_rx);
+    wt_json_u64(&j, "expected_datagrams", (o->transport & FO_TX_DGRAM) ? fo_expected(e, 0) : 0);
+    wt_json_u64(&j, "groups_complete", e->groups_complete);
+    wt_json_u64(&j, "expected_groups", (o->transport & FO_TX_STREAM) ? fo_expected(e, 1) : 0);
+    wt_json_u64(&j, "groups_reset_lagged", e->groups_reset_lagged);
+    wt_json_u64(&j, "groups_reset_publisher_gone", e->groups_reset_gone);
+    wt_json_u64(&j, "groups_reset_other", e->groups_reset_other);
+    wt_json_u64(&j, "groups_torn", e->groups_torn);
+    wt_json_end_obj(&j);
   }
-  fputc(']', j.f);
-  fj_key(&j, "errors");
-  fputc('[', j.f);
-  for (size_t i = 0; c->errors && i < c->n_errors && i < c->cap_errors; i++) {
-    if (i) {
-      fputc(',', j.f);
-    }
-    j.first[++j.depth] = 1;
-    fj_str(&j, NULL, c->errors[i]);
-    j.depth--;
+  wt_json_end_arr(&j);
+  wt_json_begin_arr(&j, "errors");
+  for (size_t i = 0; i < c->errs.n; i++) {
+    wt_json_str(&j, NULL, c->errs.v[i]);
   }
-  fputc(']', j.f);
-  fj_u64(&j, "errors_total", c->n_errors);
-  fj_close(&j);
-  fputc('\n', stdout);
+  wt_json_end_arr(&j);
+  wt_json_u64(&j, "errors_total", c->errs.total);
+  wt_json_end_obj(&j); /* and the newline */
   fflush(stdout);
   return ok;
 }
 
 /* ------------------------------------------------------------------ main */
 
-int main(int argc, char **argv) {
+int fo_main(int argc, char **argv) {
   fo_opts o;
   if (fo_parse_args(&o, argc, argv) < 0) {
-    fprintf(stderr, "run 'wtcast-fanout --help' for the options\n");
+    fprintf(stderr, "run 'wtcast-bench --scenario fanout --verify --help' for the options\n");
     return 2;
   }
   wt_log_set_level(o.log_level);
   fo_client *c = calloc(1, sizeof(*c));
   if (!c) {
-    fprintf(stderr, "wtcast-fanout: out of memory\n");
+    fprintf(stderr, "wtcast-bench: out of memory\n");
     return 1;
   }
   c->o = &o;
+  c->errs.max = 1000; /* keep the report bounded; errors_total says the rest */
   c->t0 = fo_now();
   c->deadline = c->t0 + o.timeout_ms * FO_MS;
   c->ngroups = (o.count + o.group - 1) / o.group;
@@ -815,7 +625,7 @@ int main(int argc, char **argv) {
   c->first_sub = (uint32_t)has_pub;
   c->eps = calloc(c->n_eps, sizeof(*c->eps));
   if (!c->eps) {
-    fprintf(stderr, "wtcast-fanout: out of memory\n");
+    fprintf(stderr, "wtcast-bench: out of memory\n");
     free(c);
     return 1;
   }
@@ -857,10 +667,7 @@ int main(int argc, char **argv) {
       free(c->eps[i].ep[k].grp_seen);
     }
   }
-  for (size_t i = 0; c->errors && i < c->n_errors && i < c->cap_errors; i++) {
-    free(c->errors[i]);
-  }
-  free(c->errors);
+  wt_errlist_free(&c->errs);
   free(c->pub.buf);
   free(c->eps);
   free(c);

@@ -1,11 +1,14 @@
-/* fanout.h: internals of wtcast-fanout, the load generator and verifier of
- * the live fan-out relay (/pub?ch=NAME, /sub?ch=NAME).
+/* fanout.h: internals of wtcast-bench --scenario fanout --verify, the load
+ * generator and verifier of the live fan-out relay (/pub?ch=NAME,
+ * /sub?ch=NAME). The other scenarios (bench.h) measure; this one checks
+ * every byte, so it keeps its own options and report.
  *
  * One process, one thread, one client engine (core/wt_engine.h) and one UDP
  * socket (io/wt_io.h) shared by every connection: 1 publisher and K
  * subscribers (+ J late joiners), each on its own connection with one
- * session. main.c parses options and prints the report, run.c drives the
- * engine and holds the callbacks, msg.c the message format and its checks.
+ * session. fanout_main.c parses options and prints the report,
+ * fanout_run.c drives the engine (client/wt_pump.h) and holds the
+ * callbacks, fanout_msg.c the message format and its checks.
  *
  * Message (M bytes, M = --size >= 16), all integers little-endian:
  *   0..8   seq: (publisher id << 40) | index   (id: 24 bits, random per
@@ -29,7 +32,12 @@
 #include <stdio.h>
 
 #include "wt_engine.h"
+#include "wt_errlist.h"
+#include "wt_hist.h"
 #include "wt_io.h"
+#include "wt_json.h"
+#include "wt_pump.h"
+#include "wt_url.h"
 
 #define FO_HDR         16 /* seq + timestamp */
 #define FO_PREFIX      4  /* record length prefix in streams */
@@ -37,7 +45,6 @@
 #define FO_IDX_BITS    40
 #define FO_IDX_MASK    ((UINT64_C(1) << FO_IDX_BITS) - 1)
 #define FO_MAX_EPOCHS  8 /* publishers a subscriber tells apart (by id) */
-#define FO_HIST_N      (128 + 40 * 64)
 #define FO_MS          UINT64_C(1000000)
 #define FO_CODE_LAGGED 0x10
 #define FO_CODE_GONE   0x11
@@ -49,11 +56,9 @@ enum { FO_K_PUB, FO_K_SUB, FO_K_LATE, FO_K_N };
 
 typedef struct fo_opts {
   const char *url;
-  char host[256], authority[300];
+  wt_url u;             /* host, authority, resolved peer */
   char base_path[2048]; /* path prefix before /pub or /sub (usually "") */
-  wt_io_addr peer;
-  uint8_t pin[32];
-  int have_pin, insecure;
+  wt_trust trust;       /* --cert-hash or --insecure */
   char ch[65];
   int role, transport;
   uint32_t subs, late;
@@ -68,15 +73,6 @@ typedef struct fo_opts {
   long server_pid; /* 0 = none */
   const char *ready_file;
 } fo_opts;
-
-typedef struct fo_hist {
-  uint64_t n;
-  uint64_t b[FO_HIST_N];
-} fo_hist;
-
-void fo_hist_add(fo_hist *h, uint64_t us);
-void fo_hist_merge(fo_hist *into, const fo_hist *h);
-uint64_t fo_hist_pct(const fo_hist *h, double pct); /* upper edge of the bucket, us */
 
 /* One publisher (by id) as seen by one subscriber. */
 typedef struct fo_epoch {
@@ -140,6 +136,7 @@ typedef struct fo_client {
   fo_opts *o;
   wt_engine *eng;
   wt_io *io;
+  wt_pump pump; /* drives eng over io (fanout_run.c) */
   wt_path path;
   size_t max_udp_payload;
   fo_ep *eps; /* [0] publisher if any, then subs, then late joiners */
@@ -151,18 +148,17 @@ typedef struct fo_client {
   int timed_out, late_started, ready_written, finishing;
   uint64_t t_finish;
   uint64_t max_idx_seen;  /* sub role: highest index any subscriber saw (+1) */
-  fo_hist lat[FO_K_N][2]; /* [kind][0 datagram, 1 stream] */
-  char **errors;
-  size_t n_errors, cap_errors;
+  wt_hist lat[FO_K_N][2]; /* [kind][0 datagram, 1 stream], us */
+  wt_errlist errs;        /* the report's "errors" (the first 1000) */
   double srv_cpu0, srv_cpu1;
   double cli_cpu0, cli_cpu1; /* our own utime+stime (getrusage) */
   int have_cpu0, have_cpu1;
 } fo_client;
 
-uint64_t fo_now(void);
+#define fo_now wt_pump_now
 void fo_error(fo_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* msg.c */
+/* fanout_msg.c */
 void fo_msg_build(uint8_t *m, size_t size, uint64_t seq, uint64_t ts);
 /* 1 if bytes [k, k+n) of a message with this seq match the pattern (k >= 16). */
 int fo_pat_ok(uint64_t seq, size_t k, const uint8_t *d, size_t n);
@@ -171,7 +167,7 @@ uint64_t fo_get_le64(const uint8_t *p);
 void fo_put_le32(uint8_t *p, uint32_t v);
 uint32_t fo_get_le32(const uint8_t *p);
 
-/* run.c */
+/* fanout_run.c */
 void fo_callbacks(wt_engine_callbacks *cb);
 int fo_setup(fo_client *c, const wt_engine_callbacks *cb);
 int fo_run(fo_client *c);
@@ -179,5 +175,10 @@ void fo_rx_free_all(void);
 int fo_ep_finished(const fo_ep *e);
 /* Datagrams (stream = 0) or groups (1) e should have received. */
 uint64_t fo_expected(const fo_ep *e, int stream);
+
+/* fanout_main.c: the whole run, from wtcast-bench's main with the
+ * arguments after "--scenario fanout --verify" taken out. Returns the exit
+ * status (0 ok, 1 something wrong was seen, 2 bad arguments). */
+int fo_main(int argc, char **argv);
 
 #endif

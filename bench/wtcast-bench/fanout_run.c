@@ -1,6 +1,5 @@
-/* run.c: wtcast-fanout's event loop (the shape of tools/wtcast-client/loop.c:
- * ticks → wt_engine_write → wt_io_send → wt_io_wait → wt_io_recv →
- * wt_engine_recv → timers), the publisher, and the subscriber checks. */
+/* fanout_run.c: the fan-out verifier's event loop (ticks, then one turn of the engine pump,
+ * client/wt_pump.h), the publisher, and the subscriber checks. */
 #define WT_LOG_MODULE "fanout"
 
 #include <errno.h>
@@ -15,12 +14,6 @@
 #include "fanout.h"
 #include "wt_log.h"
 
-_Static_assert(sizeof(wt_addr) == sizeof(wt_io_addr), "wt_addr layout");
-
-#define FO_RX_BATCH      64
-#define FO_RX_ROUNDS     16
-#define FO_TX_ENTRIES    64
-#define FO_TX_BUF        ((size_t)FO_TX_ENTRIES * WT_IO_MAX_UDP_PAYLOAD)
 #define FO_PUB_BUDGET    512 /* messages per loop turn */
 #define FO_CLOSE_WAIT_NS (300 * FO_MS)
 #define FO_STALL_NS      (1000 * FO_MS) /* a loop turn this long: we were stopped */
@@ -114,7 +107,7 @@ static fo_epoch *fo_epoch_get(fo_ep *e, uint32_t pub_id) {
 }
 
 static void fo_lat(fo_ep *e, int stream, uint64_t ts, uint64_t now) {
-  fo_hist_add(&e->c->lat[e->kind][stream], now > ts ? (now - ts) / FO_US : 0);
+  wt_hist_add(&e->c->lat[e->kind][stream], now > ts ? (now - ts) / FO_US : 0);
 }
 
 /* Expected datagrams / groups of one epoch for e. */
@@ -524,7 +517,7 @@ static int fo_ep_start(fo_client *c, fo_ep *e, uint64_t now) {
   if (e->kind == FO_K_LATE && c->pub.ep) {
     e->join_group_lo = fo_pub_group(c);
   }
-  int r = wt_engine_connect(c->eng, &c->path, o->host, now, &e->wc);
+  int r = wt_engine_connect(c->eng, &c->path, o->u.host, now, &e->wc);
   if (r < 0) {
     e->wc = NULL;
     e->state = FO_EP_FAILED;
@@ -533,7 +526,7 @@ static int fo_ep_start(fo_client *c, fo_ep *e, uint64_t now) {
     return r;
   }
   wt_conn_set_user(e->wc, e);
-  r = wt_conn_open_session(e->wc, o->authority, path, NULL, &e->ws);
+  r = wt_conn_open_session(e->wc, o->u.authority, path, NULL, &e->ws);
   if (r < 0) {
     e->ws = NULL;
     e->state = FO_EP_FAILED;
@@ -651,83 +644,6 @@ static uint64_t fo_tick(fo_client *c, uint64_t now) {
 
 /* ------------------------------------------------------------------ datapath */
 
-typedef struct fo_tx {
-  wt_tx_batch b;
-  wt_tx_entry ents[FO_TX_ENTRIES];
-  wt_io_tx io[FO_TX_ENTRIES];
-  size_t sent;
-} fo_tx;
-
-static int fo_tx_send(fo_client *c, fo_tx *t) {
-  int r = wt_io_send(c->io, t->io + t->sent, (unsigned)(t->b.n - t->sent));
-  if (r == WT_ERR_AGAIN) {
-    return 0;
-  }
-  if (r < 0) {
-    WT_LOG_WARN("send failed: %s", wt_err_str(r));
-    t->sent = t->b.n;
-    return 1;
-  }
-  t->sent += (size_t)r;
-  return t->sent == t->b.n;
-}
-
-static int fo_flush(fo_client *c, fo_tx *t, uint64_t now) {
-  if (t->sent < t->b.n) {
-    return fo_tx_send(c, t);
-  }
-  unsigned gso = wt_io_gso_max_segments(c->io);
-  size_t by_size = WT_IO_MAX_UDP_PAYLOAD / c->max_udp_payload;
-  t->b.max_segments = gso == 0 ? 1 : (gso < by_size ? gso : by_size);
-  t->b.used = 0;
-  t->b.n = 0;
-  t->sent = 0;
-  int r;
-  while ((r = wt_engine_write(c->eng, &t->b, now)) > 0) {
-    if (t->b.n >= t->b.max || t->b.cap - t->b.used < WT_IO_MAX_UDP_PAYLOAD) {
-      break;
-    }
-  }
-  if (r < 0) {
-    WT_LOG_WARN("wt_engine_write: %s", wt_err_str(r));
-  }
-  if (t->b.n == 0) {
-    return 0;
-  }
-  for (size_t i = 0; i < t->b.n; i++) {
-    const wt_tx_entry *e = &t->b.ents[i];
-    wt_io_tx *x = &t->io[i];
-    x->data = e->data;
-    x->len = e->len;
-    x->segsize = e->segsize;
-    x->peer = (const wt_io_addr *)&e->path.remote;
-    x->local = (const wt_io_addr *)&e->path.local;
-    x->ecn = e->ecn;
-  }
-  int all = fo_tx_send(c, t);
-  return all && r > 0;
-}
-
-static void fo_recv(fo_client *c) {
-  wt_io_pkt pkts[FO_RX_BATCH];
-  for (int round = 0; round < FO_RX_ROUNDS; round++) {
-    int n = wt_io_recv(c->io, pkts, FO_RX_BATCH);
-    if (n <= 0) {
-      if (n < 0) {
-        WT_LOG_WARN("receive failed: %s", wt_err_str(n));
-      }
-      return;
-    }
-    uint64_t now = fo_now();
-    for (int i = 0; i < n; i++) {
-      wt_path p;
-      p.local = c->path.local;
-      memcpy(&p.remote, &pkts[i].peer, sizeof(p.remote));
-      wt_engine_recv(c->eng, &p, pkts[i].data, pkts[i].len, pkts[i].ecn, now);
-    }
-  }
-}
-
 static int fo_all_closed(const fo_client *c) {
   for (uint32_t i = 0; i < c->n_eps; i++) {
     if (c->eps[i].wc) {
@@ -738,18 +654,11 @@ static int fo_all_closed(const fo_client *c) {
 }
 
 int fo_run(fo_client *c) {
-  fo_tx *t = calloc(1, sizeof(*t));
-  uint8_t *buf = malloc(FO_TX_BUF);
-  if (!t || !buf) {
-    free(t);
-    free(buf);
+  if (wt_pump_init(&c->pump, c->eng, c->io, c->max_udp_payload) < 0) {
     fo_error(c, "out of memory");
     return WT_ERR_NOMEM;
   }
-  t->b.buf = buf;
-  t->b.cap = FO_TX_BUF;
-  t->b.ents = t->ents;
-  t->b.max = FO_TX_ENTRIES;
+  c->pump.rx.local = &c->path.local;
   int rv = 0;
   uint64_t back_by = UINT64_MAX; /* when the last wait should have returned */
   for (;;) {
@@ -769,9 +678,7 @@ int fo_run(fo_client *c) {
     uint64_t wake = c->deadline;
     if (c->finishing) {
       if (fo_all_closed(c) || now >= c->t_finish + FO_CLOSE_WAIT_NS) {
-        if (t->sent == t->b.n) {
-          fo_flush(c, t, now);
-        }
+        wt_pump_final_flush(&c->pump, now);
         break;
       }
       wake = c->t_finish + FO_CLOSE_WAIT_NS;
@@ -783,79 +690,35 @@ int fo_run(fo_client *c) {
     } else {
       wake = fo_min(wake, fo_tick(c, now));
     }
-    int more = fo_flush(c, t, now);
-    wake = fo_min(wake, wt_engine_next_expiry(c->eng));
-    int64_t timeout = more || wake <= now ? 0 : (int64_t)(wake - now);
-    back_by = now + (uint64_t)timeout;
-    int ev = wt_io_wait(c->io, timeout);
+    int ev = wt_pump_turn(&c->pump, wake, now);
+    back_by = now + (uint64_t)c->pump.last_timeout;
     if (ev < 0) {
       fo_error(c, "wait failed: %s", wt_err_str(ev));
       rv = ev;
       break;
     }
-    fo_recv(c);
-    now = fo_now();
-    if (wt_engine_next_expiry(c->eng) <= now) {
-      wt_engine_handle_expiry(c->eng, now);
-    }
   }
   if (!c->t_end) {
     c->t_end = fo_now();
   }
-  wt_io_wait(c->io, 0);
-  free(buf);
-  free(t);
+  wt_pump_free(&c->pump);
   return rv;
 }
 
 /* ------------------------------------------------------------------ setup */
 
-static int fo_route_source(const wt_io_addr *peer, wt_io_addr *out) {
-  int fd = socket(peer->ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    return -1;
-  }
-  memset(out, 0, sizeof(*out));
-  out->len = sizeof(out->ss);
-  int rv = connect(fd, (const struct sockaddr *)&peer->ss, peer->len) == 0 &&
-                   getsockname(fd, (struct sockaddr *)&out->ss, &out->len) == 0
-               ? 0
-               : -1;
-  close(fd);
-  return rv;
-}
-
 int fo_setup(fo_client *c, const wt_engine_callbacks *cb) {
   const fo_opts *o = c->o;
-  wt_io_config ioc;
-  wt_io_config_default(&ioc);
-  ioc.bind_addr = o->peer.ss.ss_family == AF_INET6 ? "[::]:0" : "0.0.0.0:0";
-  ioc.backend = o->io_backend;
-  int r = wt_io_open(&c->io, &ioc);
+  char err[200];
+  int r = wt_pump_open_socket(&o->u.peer, o->io_backend, &c->io, &c->path.local, err, sizeof(err));
   if (r < 0) {
-    c->io = NULL;
-    fo_error(c, "cannot open a UDP socket: %s", wt_err_str(r));
+    fo_error(c, "%s", err);
     return r;
   }
-  wt_io_addr local;
-  if (fo_route_source(&o->peer, &local) < 0) {
-    fo_error(c, "no route to the server: %s", strerror(errno));
-    return WT_ERR_IO;
-  }
-  const wt_io_addr *bound = wt_io_local(c->io);
-  if (local.ss.ss_family == AF_INET) {
-    ((struct sockaddr_in *)&local.ss)->sin_port =
-        ((const struct sockaddr_in *)&bound->ss)->sin_port;
-  } else {
-    ((struct sockaddr_in6 *)&local.ss)->sin6_port =
-        ((const struct sockaddr_in6 *)&bound->ss)->sin6_port;
-  }
-  memcpy(&c->path.local, &local, sizeof(c->path.local));
-  memcpy(&c->path.remote, &o->peer, sizeof(c->path.remote));
+  memcpy(&c->path.remote, &o->u.peer, sizeof(c->path.remote));
   wt_engine_config ec;
   wt_engine_config_default(&ec, 0);
-  ec.pin_sha256 = o->have_pin ? o->pin : NULL;
-  ec.insecure = o->insecure;
+  wt_trust_apply(&o->trust, &ec, 0);
   ec.max_datagram_queue = o->dgram_queue;
   ec.max_conns = c->n_eps + 16;
   ec.native_crypto = wt_engine_native_crypto_env(getenv("WTCAST_NATIVE_CRYPTO"));
