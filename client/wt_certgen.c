@@ -449,6 +449,62 @@ int wt_certgen_sha256(const uint8_t *der, size_t len, uint8_t out[32]) {
   return wc_Sha256Hash(der, (word32)len, out) == 0 ? 0 : WT_ERR_CRYPTO;
 }
 
+/* ------------------------------------------------------------ reading */
+
+#define CERTGEN_PEM_MAX (1u << 20) /* a certificate chain file, generously */
+
+int wt_certgen_read_pem(const char *path, uint8_t **der, size_t *der_len, char *err,
+                        size_t errlen) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+    return WT_ERR_IO;
+  }
+  uint8_t *pem = malloc(CERTGEN_PEM_MAX + 1);
+  size_t n = pem ? fread(pem, 1, CERTGEN_PEM_MAX + 1, f) : 0;
+  int bad = ferror(f);
+  fclose(f);
+  if (!pem || bad || n > CERTGEN_PEM_MAX) {
+    snprintf(err, errlen, "cannot read %s: %s", path,
+             !pem  ? "out of memory"
+             : bad ? "read error"
+                   : "too large");
+    free(pem);
+    return WT_ERR_IO;
+  }
+  uint8_t *d = malloc(n + 1);
+  int len = d ? wc_CertPemToDer(pem, (int)n, d, (int)n + 1, CERT_TYPE) : WT_ERR_NOMEM;
+  free(pem);
+  if (len <= 0) {
+    snprintf(err, errlen, "%s: not a PEM certificate (wolfSSL error %d)", path, len);
+    free(d);
+    return WT_ERR_INVAL;
+  }
+  *der = d;
+  *der_len = (size_t)len;
+  return 0;
+}
+
+int wt_certgen_pem_sha256(const char *path, uint8_t out[32], char hex[65], char *err,
+                          size_t errlen) {
+  uint8_t *der;
+  size_t len;
+  int rv = wt_certgen_read_pem(path, &der, &len, err, errlen);
+  if (rv < 0) {
+    return rv;
+  }
+  rv = wt_certgen_sha256(der, len, out);
+  free(der);
+  if (rv < 0) {
+    snprintf(err, errlen, "%s: cannot hash the certificate", path);
+    return rv;
+  }
+  for (int i = 0; hex && i < 32; i++) {
+    snprintf(hex + 2 * i, 3, "%02x", out[i]);
+  }
+  return 0;
+}
+
 /* ------------------------------------------------------------ files */
 
 /* A file written under a temporary name next to its final path, so a reader

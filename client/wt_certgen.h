@@ -86,6 +86,18 @@ int wt_certgen_write(const wt_certgen_cert *c, const char *cert_path, const char
 /* SHA-256 of der. Returns 0 or WT_ERR_CRYPTO. */
 int wt_certgen_sha256(const uint8_t *der, size_t len, uint8_t out[32]);
 
+/* The first certificate of the PEM file path, as DER in *der (malloc'd,
+ * the caller frees it) of *der_len bytes. Files over 1 MiB are refused.
+ * Returns 0, WT_ERR_IO (cannot open or read: err says why, with errno's
+ * text) or WT_ERR_INVAL (no PEM certificate in it: err says so, with
+ * wolfSSL's error code). Any thread. */
+int wt_certgen_read_pem(const char *path, uint8_t **der, size_t *der_len, char *err, size_t errlen);
+/* SHA-256 of the first certificate of the PEM file (what
+ * serverCertificateHashes pins); hex, when not NULL, gets the 64 lowercase
+ * hex digits and a NUL. Returns as wt_certgen_read_pem, or WT_ERR_CRYPTO. */
+int wt_certgen_pem_sha256(const char *path, uint8_t out[32], char hex[65], char *err,
+                          size_t errlen);
+
 /* The convenience for tests: a self-signed ECDSA P-256 certificate for cn
  * (subject CN and a SAN for cn) valid for days, PEM files written;
  * sha256_out = SHA-256 of the certificate DER. Returns 0 or a negative

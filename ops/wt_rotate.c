@@ -3,11 +3,6 @@
 #define WT_LOG_MODULE "rotate"
 #include "wt_rotate.h"
 
-#include <wolfssl/options.h>
-#include <wolfssl/wolfcrypt/settings.h>
-#include <wolfssl/wolfcrypt/asn_public.h>
-#include <wolfssl/wolfcrypt/hash.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -21,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "wt_certgen.h"
 #include "wt_log.h"
 
 extern char **environ;
@@ -41,27 +37,9 @@ struct wt_rotate {
 
 /* SHA-256 (hex) of the first certificate of a PEM file; 0 or -1. */
 static int pem_hash(const char *path, char out[65]) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    return -1;
-  }
-  unsigned char *pem = malloc(256 * 1024), *der = malloc(256 * 1024);
-  int rv = -1;
-  if (pem && der) {
-    size_t n = fread(pem, 1, 256 * 1024 - 1, f);
-    int len = wc_CertPemToDer(pem, (int)n, der, 256 * 1024, CERT_TYPE);
-    unsigned char h[32];
-    if (len > 0 && wc_Sha256Hash(der, (word32)len, h) == 0) {
-      for (int i = 0; i < 32; i++) {
-        snprintf(out + 2 * i, 3, "%02x", h[i]);
-      }
-      rv = 0;
-    }
-  }
-  fclose(f);
-  free(pem);
-  free(der);
-  return rv;
+  uint8_t h[32];
+  char err[PATH_MAX + 64];
+  return wt_certgen_pem_sha256(path, h, out, err, sizeof(err)) == 0 ? 0 : -1;
 }
 
 /* wtcast-cert --out-cert C --out-key K --days D --quiet; 0 or -1. */

@@ -41,7 +41,6 @@ enum {
 #define CERT_MAX_DAYS          36500 /* with --force-long */
 #define CERT_DEFAULT_DAYS      10
 #define CERT_MAX_USER_SANS     32
-#define CERT_FILE_MAX          (1 << 20)
 #define CERT_DEFAULT_MIN_HOURS 24
 
 /* DER tags (X.690) that --print-hash reads. */
@@ -448,27 +447,6 @@ static int cert_inspect(const uint8_t *der, size_t len, struct cert_info *ci) {
   return 0;
 }
 
-/* Reads a whole file of at most CERT_FILE_MAX bytes into a malloc'd buffer. */
-static int read_file(const char *path, uint8_t **out, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    errline("cannot open %s: %s", path, strerror(errno));
-    return WT_ERR_IO;
-  }
-  uint8_t *buf = malloc(CERT_FILE_MAX + 1);
-  size_t n = buf ? fread(buf, 1, CERT_FILE_MAX + 1, f) : 0;
-  int bad = ferror(f);
-  fclose(f);
-  if (!buf || bad || n > CERT_FILE_MAX) {
-    errline("cannot read %s: %s", path, !buf ? "out of memory" : bad ? "read error" : "too large");
-    free(buf);
-    return WT_ERR_IO;
-  }
-  *out = buf;
-  *len = n;
-  return 0;
-}
-
 /* Prints a note about what browsers will make of the certificate. */
 static void print_browser_note(const struct cert_info *ci) {
   time_t period = ci->not_after - ci->not_before;
@@ -485,24 +463,15 @@ static void print_browser_note(const struct cert_info *ci) {
 }
 
 static int run_print_hash(const struct opts *o) {
-  uint8_t *pem, *der = NULL;
-  size_t pem_len;
+  uint8_t *der;
+  size_t der_len;
   struct cert_info ci;
-  if (read_file(o->print_hash, &pem, &pem_len) != 0) {
+  char err[PATH_MAX + 64];
+  if (wt_certgen_read_pem(o->print_hash, &der, &der_len, err, sizeof(err)) < 0) {
+    errline("%s", err);
     return CERT_EXIT_FAIL;
   }
-  int rv = WT_ERR_NOMEM;
-  der = malloc(pem_len + 1);
-  if (der) {
-    rv = wc_CertPemToDer(pem, (int)pem_len, der, (int)pem_len + 1, CERT_TYPE);
-  }
-  free(pem);
-  if (rv <= 0) {
-    errline("%s: not a PEM certificate (wolfSSL error %d)", o->print_hash, rv);
-    free(der);
-    return CERT_EXIT_FAIL;
-  }
-  size_t der_len = (size_t)rv;
+  int rv;
   if (cert_inspect(der, der_len, &ci) != 0) {
     errline("%s: malformed certificate", o->print_hash);
     free(der);

@@ -47,6 +47,7 @@
 
 #include "bench.h"
 #include "fanout.h"
+#include "wt_certgen.h"
 #include "wt_log.h"
 
 const char *const wb_scenario_names[WB_SC_N] = {"handshake", "bulk", "datagram",
@@ -879,19 +880,6 @@ static void print_text(const wb_opts *o, const wb_target *peer, wb_result *rs, i
 
 /* ------------------------------------------------------------------ --compare */
 
-static void bin_dir(char *buf, size_t cap) {
-  ssize_t n = readlink("/proc/self/exe", buf, cap - 1);
-  if (n <= 0) {
-    snprintf(buf, cap, ".");
-    return;
-  }
-  buf[n] = '\0';
-  char *s = strrchr(buf, '/');
-  if (s) {
-    *s = '\0';
-  }
-}
-
 static int free_udp_port(void) {
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
@@ -909,29 +897,10 @@ static int free_udp_port(void) {
   return port;
 }
 
-/* Run a shell command, capture its first output line containing "sha256:". */
-static int cert_hash(const char *bindir, const char *cert, uint8_t pin[32]) {
-  char cmd[3 * PATH_MAX];
-  snprintf(cmd, sizeof(cmd), "'%s/wtcast-cert' --print-hash '%s' 2>/dev/null", bindir, cert);
-  FILE *p = popen(cmd, "r");
-  if (!p) {
-    return -1;
-  }
-  char line[512];
-  int rv = -1;
-  while (fgets(line, sizeof(line), p)) {
-    char *s = strstr(line, "sha256:");
-    if (s && rv < 0) {
-      s += 7;
-      while (*s == ' ') {
-        s++;
-      }
-      s[strcspn(s, " \r\n")] = '\0';
-      rv = wt_url_parse_pin(s, pin);
-    }
-  }
-  pclose(p);
-  return rv;
+/* The pin of the certificate file (client/wt_certgen.h). */
+static int cert_hash(const char *cert, uint8_t pin[32]) {
+  char err[PATH_MAX + 64];
+  return wt_certgen_pem_sha256(cert, pin, NULL, err, sizeof(err)) == 0 ? 0 : -1;
 }
 
 static int subst(char *out, size_t cap, const char *tmpl, const char *port, const char *cert,
@@ -962,8 +931,7 @@ static int subst(char *out, size_t cap, const char *tmpl, const char *port, cons
 /* Start the --compare server; fill peer. Returns 0 or -1 (message printed). */
 static int peer_start(const wb_opts *o, wb_target *peer, char *tmpdir, size_t tcap, char *logpath,
                       size_t lcap) {
-  char bindir[PATH_MAX];
-  bin_dir(bindir, sizeof(bindir));
+  memset(peer, 0, sizeof(*peer));
   snprintf(tmpdir, tcap, "%s/wtcast-bench.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
   if (!mkdtemp(tmpdir)) {
     fprintf(stderr, "wtcast-bench: mkdtemp: %s\n", strerror(errno));
@@ -976,19 +944,13 @@ static int peer_start(const wb_opts *o, wb_target *peer, char *tmpdir, size_t tc
   } else {
     snprintf(cert, sizeof(cert), "%s/cert.pem", tmpdir);
     snprintf(key, sizeof(key), "%s/key.pem", tmpdir);
-    char cmd[4 * PATH_MAX];
-    snprintf(cmd, sizeof(cmd),
-             "'%s/wtcast-cert' --out-cert '%s' --out-key '%s' --days 10 --quiet >/dev/null 2>&1",
-             bindir, cert, key);
-    if (system(cmd) != 0) {
-      fprintf(stderr, "wtcast-bench: %s/wtcast-cert could not create a certificate\n", bindir);
+    if (wt_certgen_files(cert, key, "localhost", 10, peer->trust.pin) != 0) {
+      fprintf(stderr, "wtcast-bench: cannot create a certificate in %s\n", tmpdir);
       return -1;
     }
   }
-  memset(peer, 0, sizeof(*peer));
-  if (cert_hash(bindir, cert, peer->trust.pin) < 0) {
-    fprintf(stderr, "wtcast-bench: cannot get the SHA-256 of %s (wtcast-cert --print-hash)\n",
-            cert);
+  if (o->cert_file && o->key_file && cert_hash(cert, peer->trust.pin) < 0) {
+    fprintf(stderr, "wtcast-bench: cannot get the SHA-256 of %s\n", cert);
     return -1;
   }
   peer->trust.have_pin = 1;

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "wt_apps.h"
+#include "wt_certgen.h"
 #include "wt_config.h"
 #include "wt_error.h"
 #include "wt_http.h"
@@ -276,22 +277,11 @@ typedef struct demo_config {
 /* SHA-256 of the first certificate of the PEM file, as lowercase hex (what
  * serverCertificateHashes wants). 0, or -1 with a message on stderr. */
 static int cert_sha256_hex(const char *path, char out[65]) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    fprintf(stderr, "wtcast: cannot read certificate '%s': %s\n", path, strerror(errno));
+  uint8_t h[32];
+  char err[PATH_MAX + 64];
+  if (wt_certgen_pem_sha256(path, h, out, err, sizeof(err)) < 0) {
+    fprintf(stderr, "wtcast: %s\n", err);
     return -1;
-  }
-  static unsigned char pem[256 * 1024], der[256 * 1024];
-  size_t n = fread(pem, 1, sizeof(pem) - 1, f);
-  fclose(f);
-  int len = wc_CertPemToDer(pem, (int)n, der, (int)sizeof(der), CERT_TYPE);
-  unsigned char h[32];
-  if (len <= 0 || wc_Sha256Hash(der, (word32)len, h) != 0) {
-    fprintf(stderr, "wtcast: '%s' is not a PEM certificate (wolfSSL error %d)\n", path, len);
-    return -1;
-  }
-  for (int i = 0; i < 32; i++) {
-    snprintf(out + 2 * i, 3, "%02x", h[i]);
   }
   return 0;
 }
