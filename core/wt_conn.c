@@ -438,7 +438,7 @@ static void conn_settings(wt_engine *e, ngtcp2_settings *s) {
   s->handshake_timeout = e->cfg.handshake_timeout_ns; /* wt_engine_config */
   /* Receive windows grow (ngtcp2 auto-tuning) up to these as the app reads
    * (or, on manual-credit streams, consumes). The /echo safety net
-   * (WT_APP_ECHO_MAX_PENDING, shards/wt_apps.h) assumes the 16 x. */
+   * (WT_APP_ECHO_MAX_PENDING, apps/wt_apps.h) assumes the 16 x. */
   s->max_stream_window = 16 * e->cfg.initial_max_stream_data;
   s->max_window = 4 * e->cfg.initial_max_data;
 }

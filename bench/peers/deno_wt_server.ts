@@ -1,6 +1,6 @@
 // bench/peers/deno_wt_server.ts: Deno's WebTransport server as the reference
 // peer of wtcast-bench. It serves what wtcast's built-in apps serve
-// (shards/wt_apps.h), as far as Deno's API allows:
+// (apps/wt_apps.h), as far as Deno's API allows:
 //   /echo            bidi streams echoed back; uni streams echoed on a server
 //                    uni stream; datagrams echoed
 //   /source?bytes=N  one server uni stream of N bytes, byte[i] = i % 251
