@@ -1,7 +1,13 @@
-/* wt_dlist.h: an intrusive doubly linked list through an object's own
- * prev/next members, with a plain head pointer (push at the head, O(1)
- * removal). For lists of whole objects (sessions, streams); core's
- * wt_list_node/wt_list (wt_conn.h) is the embedded-node variant. */
+/* wt_dlist.h: the two intrusive doubly linked lists.
+ *  - WT_DLIST_*: through an object's own prev/next members, with a plain
+ *    head pointer (push at the head, O(1) removal); for lists of whole
+ *    objects of one type (the channel's sessions and streams).
+ *  - wt_list_node / wt_list_*: an embedded node and a circular head (push
+ *    at the tail, O(1) removal, wt_container_of back to the object); for
+ *    objects that sit on several lists at once (core's connections,
+ *    sessions and streams).
+ * Neither allocates; the caller owns the nodes and the heads. Not
+ * thread-safe: a list belongs to one thread. */
 #ifndef WT_DLIST_H
 #define WT_DLIST_H
 
