@@ -422,11 +422,13 @@ int main(int argc, char **argv) {
     if (mkdir(o.rt.shard.qlog_dir, 0750) != 0 && errno != EEXIST) {
       fprintf(stderr, "wtcast: --qlog-dir: cannot create '%s': %s\n", o.rt.shard.qlog_dir,
               strerror(errno));
+      wt_options_free(&o);
       return 1;
     }
     if (access(o.rt.shard.qlog_dir, W_OK | X_OK) != 0) {
       fprintf(stderr, "wtcast: --qlog-dir: '%s' is not a writable directory: %s\n",
               o.rt.shard.qlog_dir, strerror(errno));
+      wt_options_free(&o);
       return 1;
     }
     WT_LOG_WARN("qlog on: 1 in %u connection(s) traced into %s (debugging; costs CPU and disk)",
@@ -442,6 +444,10 @@ int main(int argc, char **argv) {
   }
   if (o.http_listen) {
     if (cert_sha256_hex(o.rt.shard.cert_file, dc.cert_hash) < 0) {
+      wt_http_del(mhttp);
+      wt_metrics_del(metrics);
+      wt_rotate_del(g_rotate);
+      wt_options_free(&o);
       return 1;
     }
     http = http_start(o.http_listen, &dc);
@@ -450,6 +456,11 @@ int main(int argc, char **argv) {
   wt_apps_module *apps = NULL;
   if (wt_apps_module_new(&apps, &o.apps) < 0) {
     fprintf(stderr, "wtcast: out of memory\n");
+    wt_http_del(http);
+    wt_http_del(mhttp);
+    wt_metrics_del(metrics);
+    wt_rotate_del(g_rotate);
+    wt_options_free(&o);
     return 1;
   }
   const wt_app_module *mods[] = {wt_apps_module_get(apps)};
