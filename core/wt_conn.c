@@ -1011,6 +1011,12 @@ static ngtcp2_ssize conn_write_pkt(wt_conn *c, ngtcp2_path_storage *ps, ngtcp2_p
         }
         continue;
       }
+      if (sid >= 0 && (sid == c->qenc_sid || sid == c->qdec_sid)) {
+        if (wt_h3_drop_qpack(c, sid, hv, (size_t)hn) != 0) {
+          return NGTCP2_ERR_CALLBACK_FAILURE;
+        }
+        continue;
+      }
       if (sid < 0) {
         pc.h3_done = 1;
         continue;

@@ -111,7 +111,11 @@ struct wt_conn {
 
   /* wt_h3: our control stream, taken over from nghttp3 (docs/protocol.md 6.2) */
   nghttp3_conn *h3;
-  int64_t ctrl_sid, qenc_sid, qdec_sid;
+  int64_t ctrl_sid;
+  /* nghttp3's QPACK streams: bound to IDs never opened on the wire, their
+   * bytes dropped (wt_h3_drop_qpack); bytes nghttp3 wrote on each */
+  int64_t qenc_sid, qdec_sid;
+  uint64_t qenc_bytes, qdec_bytes;
   wt_ctrl_rewriter rw;
   wt_sendbuf ctrl_out;
   int ctrl_blocked;

@@ -1,8 +1,9 @@
 /* wt_h3.c: the HTTP/3 layer of a connection (nghttp3) and the WebTransport
  * parts around it: our control stream taken over from nghttp3 so the WT
- * SETTINGS can be appended (docs/protocol.md section 6.2), the peer's
- * SETTINGS observed, and the extended CONNECT (RFC 9220,
- * draft-ietf-webtrans-http3 section 3) on both sides. */
+ * SETTINGS can be appended, no QPACK dynamic table and no QPACK stream on
+ * the wire (docs/protocol.md section 6.2), the peer's SETTINGS observed,
+ * and the extended CONNECT (RFC 9220, draft-ietf-webtrans-http3 section 3)
+ * on both sides. */
 #define WT_LOG_MODULE "h3"
 #include "wt_h3.h"
 
@@ -260,6 +261,13 @@ static int h3_recv_settings(nghttp3_conn *h3, const nghttp3_settings *settings, 
 
 /* ------------------------------------------------------------ setup */
 
+/* The k-th largest unidirectional stream ID of our side (RFC 9000 section
+ * 2.1: the two low bits are 0x2 for a client's, 0x3 for a server's; the
+ * largest ID is below 2^62). */
+static int64_t h3_unopened_uni_sid(int is_server, int k) {
+  return ((int64_t)1 << 62) - 4 + (is_server ? 3 : 2) - 4 * (int64_t)k;
+}
+
 int wt_h3_setup(wt_conn *c) {
   if (c->h3) {
     return 0;
@@ -280,8 +288,13 @@ int wt_h3_setup(wt_conn *c) {
   };
   nghttp3_settings settings;
   nghttp3_settings_default(&settings);
-  settings.qpack_max_dtable_capacity = 4096;
-  settings.qpack_blocked_streams = 100;
+  /* No QPACK dynamic table in either direction (docs/protocol.md 6.2):
+   * QPACK_MAX_TABLE_CAPACITY 0 keeps the peer's encoder off it, and our
+   * encoder's capacity is the smaller of this bound and the peer's
+   * setting. Field sections then need neither QPACK stream. */
+  settings.qpack_max_dtable_capacity = 0;
+  settings.qpack_encoder_max_dtable_capacity = 0;
+  settings.qpack_blocked_streams = 0;
   settings.h3_datagram = 1; /* RFC 9297 section 2.1.1 */
   int rv;
   if (c->is_server) {
@@ -301,12 +314,17 @@ int wt_h3_setup(wt_conn *c) {
   }
   /* The control stream first (QUIC stream 3 on a server): Deno takes the
    * first uni stream as the control stream (docs/protocol.md 5). */
-  if (ngtcp2_conn_open_uni_stream(c->qc, &c->ctrl_sid, NULL) != 0 ||
-      ngtcp2_conn_open_uni_stream(c->qc, &c->qenc_sid, NULL) != 0 ||
-      ngtcp2_conn_open_uni_stream(c->qc, &c->qdec_sid, NULL) != 0) {
+  if (ngtcp2_conn_open_uni_stream(c->qc, &c->ctrl_sid, NULL) != 0) {
     wt_ctx_set_error(c, WT_H3_STREAM_CREATION_ERROR);
     return -1;
   }
+  /* nghttp3 needs QPACK streams bound, but none is opened on the wire
+   * (docs/protocol.md 6.2): they get the two largest uni stream IDs of our
+   * side, which ngtcp2 would hand out only after 2^60 - 2 other uni
+   * streams, and what nghttp3 writes there is dropped (wt_h3_drop_qpack).
+   * The WebTransport uni streams follow the control stream without a gap. */
+  c->qenc_sid = h3_unopened_uni_sid(c->is_server, 0);
+  c->qdec_sid = h3_unopened_uni_sid(c->is_server, 1);
   if (nghttp3_conn_bind_control_stream(c->h3, c->ctrl_sid) != 0 ||
       nghttp3_conn_bind_qpack_streams(c->h3, c->qenc_sid, c->qdec_sid) != 0) {
     wt_ctx_set_error(c, WT_H3_INTERNAL_ERROR);
@@ -374,6 +392,35 @@ int wt_h3_take_ctrl(wt_conn *c, const nghttp3_vec *v, size_t n) {
   /* The bytes are ours now: nghttp3 may forget them. */
   if (nghttp3_conn_add_write_offset(c->h3, c->ctrl_sid, total) != 0 ||
       nghttp3_conn_add_ack_offset(c->h3, c->ctrl_sid, total) != 0) {
+    wt_ctx_set_error(c, WT_H3_INTERNAL_ERROR);
+    return -1;
+  }
+  return 0;
+}
+
+int wt_h3_drop_qpack(wt_conn *c, int64_t sid, const nghttp3_vec *v, size_t n) {
+  int enc = sid == c->qenc_sid;
+  uint64_t total = 0;
+  for (size_t i = 0; i < n; i++) {
+    total += v[i].len;
+  }
+  /* The first byte is the stream type (RFC 9204 section 4.2). Our encoder
+   * has no dynamic table, so it never writes an encoder instruction; one
+   * here would be something the peer needs, so the connection fails
+   * rather than lose it. Our decoder's instructions can only be Stream
+   * Cancellations (Section Acknowledgments and Insert Count Increments
+   * need a dynamic table), which RFC 9204 section 4.4.2 lets a decoder
+   * with table capacity 0 omit; they are dropped. */
+  uint64_t *seen = enc ? &c->qenc_bytes : &c->qdec_bytes;
+  *seen += total;
+  if (enc && *seen > 1) {
+    WT_LOG_WARN("nghttp3 wrote a QPACK encoder instruction without a dynamic table");
+    c->e->st.errors_internal++;
+    wt_ctx_set_error(c, WT_H3_INTERNAL_ERROR);
+    return -1;
+  }
+  if (nghttp3_conn_add_write_offset(c->h3, sid, total) != 0 ||
+      nghttp3_conn_add_ack_offset(c->h3, sid, total) != 0) {
     wt_ctx_set_error(c, WT_H3_INTERNAL_ERROR);
     return -1;
   }

@@ -24,8 +24,9 @@
 
 #include "wt_ctx.h"
 
-/* Create the nghttp3 connection and open our control and QPACK streams
- * (once; 0 if already done). */
+/* Create the nghttp3 connection (no QPACK dynamic table either way), open
+ * our control stream and bind nghttp3's QPACK streams to stream IDs that
+ * are never opened (once; 0 if already done). */
 int wt_h3_setup(wt_conn *c);
 /* Hand stream bytes to nghttp3 (flow-control credit included). */
 int wt_h3_read(wt_conn *c, int64_t sid, const uint8_t *data, size_t len, int fin);
@@ -33,6 +34,12 @@ int wt_h3_read(wt_conn *c, int64_t sid, const uint8_t *data, size_t len, int fin
 int wt_h3_observe_ctrl(wt_conn *c, const uint8_t *data, size_t len);
 /* Take over nghttp3's control stream output. */
 int wt_h3_take_ctrl(wt_conn *c, const nghttp3_vec *v, size_t n);
+/* nghttp3 wrote v[0..n) on the QPACK encoder or decoder stream sid
+ * (c->qenc_sid / c->qdec_sid): tell nghttp3 the bytes were sent and
+ * acknowledged, and send nothing (docs/protocol.md section 6.2). Counted
+ * in c->qenc_bytes / c->qdec_bytes; more than the stream type byte on the
+ * encoder stream fails the connection (H3_INTERNAL_ERROR, -1). */
+int wt_h3_drop_qpack(wt_conn *c, int64_t sid, const nghttp3_vec *v, size_t n);
 /* The stream demux found st to be an HTTP/3 stream (wt_stream_classify):
  * free st, mark the QUIC stream as HTTP/3 and replay its prefix, then
  * data, to nghttp3 (docs/protocol.md section 6.1). */
