@@ -1,0 +1,140 @@
+// wt_page_checks.js: the WebTransport checks a real browser runs in a page
+// against wtcast (bidi echo, the pushed bidi and uni streams, a uni round
+// trip, 100 datagrams, three sessions at once, a server-initiated close with
+// code and reason). One
+// implementation for every browser test: wt_browser_test.js (Chromium, via
+// playwright-core's evaluate) and wt_firefox_test.js (firefox-esr, the page
+// runs it and posts the results). pageChecks is serialised into the page, so
+// it must not use anything outside its own body.
+'use strict';
+
+// pageChecks([base, hashHex]): resolves to {name: {ok, ...details}}.
+async function pageChecks([base, hashHex]) {
+  const value = new Uint8Array(hashHex.match(/../g).map((h) => parseInt(h, 16)));
+  const opts = { serverCertificateHashes: [{ algorithm: 'sha-256', value }] };
+  const enc = new TextEncoder();
+  const dec = new TextDecoder();
+  const withTimeout = (p, ms, what) =>
+    Promise.race([p, new Promise((_, rej) => setTimeout(() => rej(new Error(what + ': timeout')), ms))]);
+  async function readAll(readable, limit = 1 << 20) {
+    const reader = readable.getReader();
+    let out = '';
+    for (;;) {
+      const { value: v, done } = await reader.read();
+      if (done) return out;
+      out += dec.decode(v, { stream: true });
+      if (out.length > limit) throw new Error('too much data');
+    }
+  }
+  const res = {};
+  async function check(name, fn) {
+    try {
+      res[name] = await withTimeout(fn(), 15000, name);
+    } catch (e) {
+      res[name] = { ok: false, error: String(e && e.message ? e.message : e) };
+    }
+  }
+
+  const t = new WebTransport(base + '/echo?push=1', opts);
+  await withTimeout(t.ready, 15000, 'ready');
+  // Incoming streams are collected from the start: the server pushes a bidi
+  // and a uni stream right after the session opens.
+  const incomingUni = [];
+  const uniCollector = (async () => {
+    const r = t.incomingUnidirectionalStreams.getReader();
+    for (;;) {
+      const { value: s, done } = await r.read();
+      if (done) return;
+      incomingUni.push(readAll(s));
+    }
+  })().catch(() => {});
+
+  await check('bidi_echo', async () => {
+    const stream = await t.createBidirectionalStream();
+    const writer = stream.writable.getWriter();
+    await writer.write(enc.encode('Hello, server!'));
+    const reader = stream.readable.getReader();
+    let got = '';
+    while (got.length < 'Hello, server!'.length) {
+      const { value: v, done } = await reader.read();
+      if (done) break;
+      got += dec.decode(v);
+    }
+    await writer.close();
+    return { ok: got === 'Hello, server!', got };
+  });
+
+  await check('pushed_bidi', async () => {
+    const r = t.incomingBidirectionalStreams.getReader();
+    const { value: s } = await r.read();
+    const text = await readAll(s.readable);
+    const w = s.writable.getWriter();
+    await w.write(enc.encode('client-reply'));
+    await w.close();
+    return { ok: text === 'server-bidi-hello', got: text };
+  });
+
+  await check('uni_roundtrip_and_pushed_uni', async () => {
+    const s = await t.createUnidirectionalStream();
+    const w = s.getWriter();
+    await w.write(enc.encode('uni-hello-from-browser'));
+    await w.close();
+    // Expect two incoming uni streams: the pushed one and our echo.
+    for (let i = 0; i < 150 && incomingUni.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    const texts = await Promise.all(incomingUni);
+    return {
+      ok: texts.includes('server-uni-hello') && texts.includes('uni-hello-from-browser'),
+      got: texts,
+    };
+  });
+
+  await check('datagrams', async () => {
+    const w = t.datagrams.writable.getWriter();
+    const r = t.datagrams.readable.getReader();
+    const seen = new Set();
+    const reading = (async () => {
+      for (;;) {
+        const { value: v, done } = await r.read();
+        if (done) return;
+        const m = /^dg-(\d+)$/.exec(dec.decode(v));
+        if (m) seen.add(Number(m[1]));
+        if (seen.size === 100) return;
+      }
+    })();
+    for (let i = 0; i < 100; i++) {
+      await w.write(enc.encode('dg-' + i));
+      if (i % 10 === 9) await new Promise((res) => setTimeout(res, 5));
+    }
+    await Promise.race([reading, new Promise((res) => setTimeout(res, 3000))]);
+    // Datagrams are unreliable; on loopback at this pace nearly all arrive.
+    return { ok: seen.size >= 50, sent: 100, received: seen.size };
+  });
+  t.close({ closeCode: 0, reason: 'done' });
+  await uniCollector;
+
+  await check('parallel_sessions', async () => {
+    const ts = [0, 1, 2].map(() => new WebTransport(base + '/echo', opts));
+    await Promise.all(ts.map((x) => x.ready));
+    const got = await Promise.all(
+      ts.map(async (x, i) => {
+        const s = await x.createBidirectionalStream();
+        const w = s.writable.getWriter();
+        await w.write(enc.encode('session-' + i));
+        await w.close();
+        return readAll(s.readable);
+      }),
+    );
+    ts.forEach((x) => x.close({ closeCode: 7, reason: 'bye' }));
+    return { ok: got.every((g, i) => g === 'session-' + i), got };
+  });
+
+  await check('server_close', async () => {
+    const t2 = new WebTransport(base + '/echo?close=4242&reason=server-says-bye&delay=100', opts);
+    await t2.ready;
+    const info = await t2.closed;
+    return { ok: info.closeCode === 4242 && info.reason === 'server-says-bye', info };
+  });
+  return res;
+}
+
+module.exports = { pageChecks };
