@@ -766,6 +766,8 @@ static void conn_enter_closing(wt_conn *c, const ngtcp2_ccerr *ccerr) {
     from_ngtcp2_addr(&c->path.local, &ps.path.local);
   }
   c->close_send = 1;
+  c->closing_rx = 0;
+  c->closing_next = 1; /* wt_conn_recv: the next packet is answered */
   wt_conn_set_state(c, WT_CS_CLOSING);
   /* RFC 9000 section 10.2: the closing period lasts three PTOs. */
   c->close_deadline = c->e->now + 3 * ngtcp2_conn_get_pto(c->qc);
@@ -828,9 +830,15 @@ static void conn_enter_draining(wt_conn *c) {
 
 void wt_conn_recv(wt_conn *c, const wt_path *path, const uint8_t *pkt, size_t len, uint8_t ecn) {
   if (c->state == WT_CS_CLOSING) {
-    /* RFC 9000 section 10.2.1: answer with the CONNECTION_CLOSE again. */
-    c->close_send = 1;
-    wt_ctx_mark_dirty(c);
+    /* RFC 9000 section 10.2.1: answer with the CONNECTION_CLOSE again, but
+     * at a limited rate: after the 1st, 2nd, 4th, 8th ... packet received
+     * while closing. Answering every packet lets two closing endpoints
+     * (with duplication) or a flood keep each other sending. */
+    if (++c->closing_rx >= c->closing_next) {
+      c->closing_next = c->closing_next < UINT32_MAX / 2 ? c->closing_next * 2 : UINT32_MAX;
+      c->close_send = 1;
+      wt_ctx_mark_dirty(c);
+    }
     return;
   }
   if (c->state >= WT_CS_DRAINING) {

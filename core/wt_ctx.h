@@ -94,7 +94,9 @@ struct wt_conn {
   uint64_t close_deadline;
   uint8_t *close_pkt;
   size_t close_pktlen;
-  int close_send; /* the close packet is to be (re)sent */
+  int close_send;        /* the close packet is to be (re)sent */
+  uint32_t closing_rx;   /* packets received while closing */
+  uint32_t closing_next; /* the count at which the close packet is sent again */
   uint64_t err_code;
   int err_is_app;
   int err_set;

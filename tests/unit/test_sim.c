@@ -150,6 +150,31 @@ static void test_duplicates(void) {
   wt_sim_free(&w);
 }
 
+/* Both sides close at once with every packet duplicated and reordered:
+ * each closing endpoint answers the other's CONNECTION_CLOSE packets, and
+ * answering every one of them doubles the traffic each round trip (it grew
+ * to the 65,536-packet queue bound within 150 ms before replies were
+ * spaced out, RFC 9000 section 10.2.1). Both connections must still end,
+ * with a small bounded number of packets. */
+static void test_close_storm(void) {
+  wt_sim_config cfg;
+  wt_sim_config_default(&cfg);
+  cfg.up.dup_pm = cfg.down.dup_pm = 1000;
+  cfg.up.jitter_ns = cfg.down.jitter_ns = 8 * MS;
+  wt_sim w;
+  CHECK_FATAL(world_init(&w, &cfg) == 0);
+  CHECK(echo(&w, 200000));
+  uint64_t sent = w.sent;
+  wt_engine_close_all(w.cli[0].e, w.now);
+  wt_engine_close_all(w.srv.e, w.now);
+  CHECK(wt_sim_run_until(&w, wt_sim_c_no_conns, NULL, 60 * SEC));
+  fprintf(stderr, "close storm: %llu packets sent after both closed, %llu overflowed\n",
+          (unsigned long long)(w.sent - sent), (unsigned long long)w.overflow);
+  CHECK(w.sent - sent < 200);
+  CHECK_EQ(w.overflow, 0);
+  wt_sim_free(&w);
+}
+
 /* At most 8 packets in flight: the rest of a flight is dropped and
  * counted; retransmissions still carry the echo. */
 static void test_queue_bound(void) {
@@ -212,6 +237,7 @@ int main(void) {
   WT_RUN(test_delay_per_direction);
   WT_RUN(test_deterministic);
   WT_RUN(test_duplicates);
+  WT_RUN(test_close_storm);
   WT_RUN(test_queue_bound);
   WT_RUN(test_nat);
   WT_RUN(test_bounds);
