@@ -85,6 +85,9 @@ void wt_conn_set_state(wt_conn *c, int to) {
                cs_names[c->state], cs_names[to]);
   c->e->conn_entered[to]++;
   c->state = to;
+  if (to >= WT_CS_CLOSING) {
+    wt_ctx_ip_detach(c); /* a closing connection no longer counts for its source */
+  }
 }
 
 /* ------------------------------------------------------------ callbacks */

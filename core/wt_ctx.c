@@ -46,6 +46,20 @@ void wt_ctx_close_grace(wt_conn *c) {
   c->close_req_grace = 1;
 }
 
+void wt_ctx_ip_detach(wt_conn *c) {
+  if (c->ip_key == 0) {
+    return;
+  }
+  wt_engine *e = c->e;
+  uintptr_t n = (uintptr_t)wt_hmap_get(&e->per_ip, c->ip_key);
+  if (n <= 1) {
+    wt_hmap_del(&e->per_ip, c->ip_key);
+  } else {
+    (void)wt_hmap_put(&e->per_ip, c->ip_key, (void *)(n - 1)); /* replaces: no allocation */
+  }
+  c->ip_key = 0;
+}
+
 void wt_ctx_set_error(wt_conn *c, uint64_t h3_code) {
   if (!c->err_set) {
     c->err_code = h3_code;

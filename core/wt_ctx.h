@@ -228,6 +228,9 @@ void wt_ctx_close_request(wt_conn *c, uint64_t h3_code);
 /* Server: the close grace timer expired with no session left: request the
  * close with what wt_ctx_note_session_end recorded (code and reason). */
 void wt_ctx_close_grace(wt_conn *c);
+/* Server: c stops counting toward its source's max_conns_per_ip (it is
+ * closing, draining or gone: only live connections count). Idempotent. */
+void wt_ctx_ip_detach(wt_conn *c);
 /* Record h3_code as the connection's close code unless one is set (the
  * failing library call then closes with it). */
 void wt_ctx_set_error(wt_conn *c, uint64_t h3_code);

@@ -235,23 +235,10 @@ static void ip_attach(wt_engine *e, wt_conn *c, uint64_t key) {
   }
 }
 
-static void ip_detach(wt_engine *e, wt_conn *c) {
-  if (c->ip_key == 0) {
-    return;
-  }
-  uintptr_t n = ip_count(e, c->ip_key);
-  if (n <= 1) {
-    wt_hmap_del(&e->per_ip, c->ip_key);
-  } else {
-    (void)wt_hmap_put(&e->per_ip, c->ip_key, (void *)(n - 1)); /* replaces: no allocation */
-  }
-  c->ip_key = 0;
-}
-
 /* Free a dead connection (with app callbacks). */
 static void conn_destroy(wt_engine *e, wt_conn *c) {
   wt_conn_set_state(c, WT_CS_DEAD); /* no more scheduling while the app is told */
-  ip_detach(e, c);
+  wt_ctx_ip_detach(c);
   engine_conn_unlink(e, c);
   e->st.conns_closed++;
   if (e->st.conns_active > 0) {
