@@ -25,6 +25,8 @@ void wt_engine_config_default(wt_engine_config *c, int is_server) {
   c->max_buffered_streams = 24; /* Chromium's limit (docs/protocol.md 4) */
   c->max_buffered_datagrams = 64;
   c->max_conns = 100000;
+  c->max_request_headers = 64;
+  c->max_request_header_bytes = 16384;
   c->max_conns_per_ip = 64;
   c->handshake_timeout_ns = 10 * WT_SEC;
   c->idle_timeout_ns = 30 * WT_SEC;
@@ -68,6 +70,12 @@ static int config_check(wt_engine_config *c) {
   }
   if (c->max_sessions_per_conn == 0) {
     c->max_sessions_per_conn = 16;
+  }
+  if (c->max_request_headers == 0) {
+    c->max_request_headers = 64;
+  }
+  if (c->max_request_header_bytes == 0) {
+    c->max_request_header_bytes = 16384;
   }
   if (c->max_datagram_queue == 0) {
     c->max_datagram_queue = 256;

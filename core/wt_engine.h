@@ -46,10 +46,28 @@ typedef struct wt_path {
   wt_addr local, remote;
 } wt_path;
 
-/* The pseudo-headers and origin of an extended CONNECT. Strings are
- * NUL-terminated, NULL if absent, and valid only during the callback. */
+/* One header field: NUL-terminated name (lowercase, as received) and value. */
+typedef struct wt_header {
+  const char *name, *value;
+} wt_header;
+
+/* The pseudo-headers and origin of an extended CONNECT, every other field
+ * of its header section, and the application protocols it offers. Strings
+ * are NUL-terminated, NULL if absent, and valid only during the callback
+ * (wt_session_headers / wt_session_protocols give them for as long as the
+ * session handle lives). */
 typedef struct wt_request {
   const char *method, *protocol, *scheme, *authority, *path, *origin;
+  /* the regular fields in the order received (origin included; no
+   * pseudo-headers), bounded by max_request_headers / _header_bytes */
+  const wt_header *headers;
+  size_t n_headers;
+  /* WT-Available-Protocols as a Structured Field List of Strings (RFC 9651;
+   * docs/protocol.md section 3), in the client's order; none when the
+   * field is absent, malformed (counted: protocols_malformed), holds a
+   * member that is not a String, or more than 32 members */
+  const char *const *protocols;
+  size_t n_protocols;
 } wt_request;
 
 typedef struct wt_engine_config {
@@ -65,6 +83,12 @@ typedef struct wt_engine_config {
   uint32_t max_buffered_streams;    /* default 24: WT streams arriving before their session */
   uint32_t max_buffered_datagrams;  /* default 64: same for datagrams */
   uint32_t max_conns;               /* default 100000 */
+  /* server: bounds of one CONNECT's header section as kept by the engine:
+   * fields (pseudo-headers included; default 64) and bytes (name + value +
+   * 2 per field; default 16384). A request past either is answered 431
+   * (counted: requests_too_large, logged). */
+  uint32_t max_request_headers;
+  uint32_t max_request_header_bytes;
   /* server: live connections per source address (an IPv4 address, an IPv6
    * /64) in this engine; an Initial beyond it gets a stateless
    * CONNECTION_REFUSED close (counted: conns_refused, conns_refused_per_ip).
@@ -242,6 +266,10 @@ typedef struct wt_engine_stats {
   /* server: Initials answered with CONNECTION_REFUSED (max_conns,
    * max_conns_per_ip, shutting down); of those, for max_conns_per_ip */
   uint64_t conns_refused, conns_refused_per_ip;
+  /* server: CONNECTs answered 431 (header section past the bounds); requests
+   * whose WT-Available-Protocols was treated as absent (malformed, not
+   * Strings, too many); sessions answered with a WT-Protocol */
+  uint64_t requests_too_large, protocols_malformed, protocols_chosen;
 } wt_engine_stats;
 const wt_engine_stats *wt_engine_get_stats(const wt_engine *e);
 
@@ -417,6 +445,55 @@ size_t wt_session_max_datagram(const wt_session *s); /* 0 = datagrams not possib
  * request is cancelled and session_close(clean = 0) was called before this
  * returns). */
 int wt_session_respond(wt_session *s, int status);
+/* ---- Header fields and application protocol negotiation
+ * (docs/protocol.md section 3).
+ *
+ * wt_session_headers: the peer's regular header fields (server: the
+ * request's, the same as wt_request.headers; client: the response's, from
+ * session_open or session_refused on), valid while the handle is; *n gets
+ * the count (0 and NULL before they arrived).
+ *
+ * wt_session_protocols: server: the protocols the request offered
+ * (wt_request.protocols); client: the ones wt_session_offer_protocols
+ * offered. Valid while the handle is.
+ *
+ * wt_session_set_protocol (server): answer with WT-Protocol = protocol,
+ * which must be one of the offered protocols (the engine never sends one
+ * the client did not offer); NULL sends none. Call it in session_request
+ * (before returning 200) or before wt_session_respond. Returns 0,
+ * WT_ERR_INVAL (not offered), WT_ERR_STATE (answered already, or a client
+ * session), WT_ERR_NOMEM.
+ *
+ * wt_session_protocol: server: the chosen protocol; client: the server's
+ * WT-Protocol once session_open is called, when it is a valid String
+ * that was offered (else NULL; wt_session_protocol_rejected says 1 when
+ * the server sent one that was malformed or not offered, which the draft
+ * makes the client close with WT_ALPN_ERROR). NULL = none.
+ *
+ * wt_session_offer_protocols (client): send WT-Available-Protocols with
+ * protos[0..n) (each printable ASCII, at most 255 bytes; n 1..32). Call it
+ * right after wt_conn_open_session (before the next engine call sends the
+ * CONNECT). Returns 0, WT_ERR_INVAL, WT_ERR_STATE (sent already, offered
+ * already, or a server session), WT_ERR_NOMEM.
+ *
+ * wt_session_add_header: add a field to our message (server: the
+ * response, 200 or a refusal, same timing as wt_session_set_protocol;
+ * client: the CONNECT, same timing as wt_session_offer_protocols). name:
+ * lowercase token, not a pseudo-header, not connection-specific
+ * (connection, keep-alive, proxy-connection, te, transfer-encoding,
+ * upgrade) nor one the engine writes (content-length, wt-protocol,
+ * wt-available-protocols, sec-webtransport-http3-draft*); value: no CR, LF
+ * or NUL, no leading or trailing blank (core/base/wt_hfield.h). At most 16
+ * fields and 4096 bytes per session. Returns 0, WT_ERR_INVAL, WT_ERR_LIMIT,
+ * WT_ERR_STATE, WT_ERR_NOMEM. */
+const wt_header *wt_session_headers(const wt_session *s, size_t *n);
+const char *const *wt_session_protocols(const wt_session *s, size_t *n);
+int wt_session_set_protocol(wt_session *s, const char *protocol);
+const char *wt_session_protocol(const wt_session *s);
+int wt_session_protocol_rejected(const wt_session *s);
+int wt_session_offer_protocols(wt_session *s, const char *const *protos, size_t n);
+int wt_session_add_header(wt_session *s, const char *name, const char *value);
+
 /* Send a CLOSE_WEBTRANSPORT_SESSION capsule (reason <= 1024 bytes, UTF-8;
  * WT_ERR_RANGE otherwise) and FIN the CONNECT stream. Every stream of the
  * session is reset/stopped with SESSION_GONE (stream_close for each), then

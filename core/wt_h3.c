@@ -101,6 +101,13 @@ static int h3_recv_header(nghttp3_conn *h3, int64_t sid, int32_t token, nghttp3_
   if (s == NULL) {
     return 0;
   }
+  /* Every field of the request (server) or response (client) header
+   * section, bounded (wt_hdrs.h); trailers are not kept. */
+  if (c->is_server ? (s->state == WT_SS_REQUEST && !s->deferred) : s->state == WT_SS_SENT) {
+    nghttp3_vec n = nghttp3_rcbuf_get_buf(name), v = nghttp3_rcbuf_get_buf(value);
+    (void)wt_hdrs_recv(&s->hdrs, n.base, n.len, v.base, v.len, c->e->cfg.max_request_headers,
+                       c->e->cfg.max_request_header_bytes);
+  }
   if (!c->is_server) {
     if (token == NGHTTP3_QPACK_TOKEN__STATUS) {
       nghttp3_vec v = nghttp3_rcbuf_get_buf(value);
@@ -137,11 +144,49 @@ static int h3_recv_header(nghttp3_conn *h3, int64_t sid, int32_t token, nghttp3_
   return 0;
 }
 
+/* Server: the request's other fields and offered protocols into req, or
+ * the status that refuses it: 431 past the header bounds (RFC 9114
+ * section 4.2.2), 503 without memory. */
+static int h3_request_fields(wt_conn *c, wt_session *s, wt_request *req) {
+  wt_hdrs *h = &s->hdrs;
+  if (h->overflow) {
+    c->e->st.requests_too_large++;
+    WT_LOG_WARN_RL(10,
+                   "conn=%s stream=%lld: request header section past the bounds (%u fields, "
+                   "%u bytes): 431",
+                   CONN_ID(c), (long long)s->id, c->e->cfg.max_request_headers,
+                   c->e->cfg.max_request_header_bytes);
+    return 431;
+  }
+  if (wt_hdrs_finish(h, 1) != 0) {
+    c->e->st.errors_internal++;
+    return 503;
+  }
+  if (h->protos_malformed) {
+    c->e->st.protocols_malformed++;
+    WT_LOG_DEBUG("conn=%s stream=%lld: wt-available-protocols is not a List of Strings: ignored",
+                 CONN_ID(c), (long long)s->id);
+  }
+  req->headers = h->view;
+  req->n_headers = h->n_in;
+  req->protocols = h->protos;
+  req->n_protocols = h->n_protos;
+  return 0;
+}
+
 /* Server: a complete request header section. */
 static int h3_server_request(wt_conn *c, wt_session *s, int fin) {
   wt_engine *e = c->e;
-  wt_request req = {s->method, s->protocol, s->scheme, s->authority, s->path, s->origin};
-  int status = wt_connect_validate(&req, fin);
+  wt_request req = {.method = s->method,
+                    .protocol = s->protocol,
+                    .scheme = s->scheme,
+                    .authority = s->authority,
+                    .path = s->path,
+                    .origin = s->origin};
+  int status = h3_request_fields(c, s, &req);
+  if (status == 0) {
+    status = wt_connect_validate(&req, fin);
+  }
   if (status != 0) {
     /* refused below with that status */
   } else if (e->shutting_down || c->goaway_sent) {
@@ -190,6 +235,7 @@ static int h3_end_headers(nghttp3_conn *h3, int64_t sid, int fin, void *ud, void
   if (s->state != WT_SS_SENT || (s->status >= 100 && s->status < 200)) {
     return 0; /* interim responses are skipped */
   }
+  (void)wt_hdrs_finish(&s->hdrs, 0); /* out of memory: no fields, no protocol */
   if (s->status == 200 && !fin) {
     wt_session_set_state(s, WT_SS_OPEN);
     wt_session_opened(s);
@@ -456,7 +502,7 @@ int wt_h3_take_stream(wt_conn *c, wt_stream *st, const uint8_t *data, size_t len
 /* ------------------------------------------------------------ client */
 
 static int h3_submit_connect(wt_conn *c, wt_session *s) {
-  nghttp3_nv nva[7];
+  nghttp3_nv nva[7 + WT_HDRS_OUT_NV_MAX];
   size_t n = 0;
 #define NV(nm, val)                                                                                \
   do {                                                                                             \
@@ -477,6 +523,7 @@ static int h3_submit_connect(wt_conn *c, wt_session *s) {
   }
   NV("sec-webtransport-http3-draft02", "1");
 #undef NV
+  n += wt_hdrs_out_nv(&s->hdrs, nva + n, WT_HDRS_OUT_NV_MAX, 0); /* offer, app fields */
   nghttp3_data_reader dr = {.read_data = wt_session_read_capsules};
   int rv = nghttp3_conn_submit_request(c->h3, s->id, nva, n, &dr, s);
   if (rv != 0) {

@@ -65,6 +65,7 @@ wt_session *wt_session_new(wt_conn *c, int64_t id) {
   c->e->session_entered[WT_SS_REQUEST]++;
   s->peer_reset_code = UINT64_MAX;
   wt_capsule_parser_init(&s->cp);
+  wt_hdrs_init(&s->hdrs);
   wt_sendbuf_init(&s->cap_out);
   wt_list_init(&s->streams);
   wt_list_push(&c->sessions, &s->link);
@@ -100,6 +101,7 @@ void wt_session_del(wt_session *s) {
   free(s->authority);
   free(s->path);
   free(s->origin);
+  wt_hdrs_free(&s->hdrs);
   wt_sendbuf_free(&s->cap_out);
   free(s);
 }
@@ -457,7 +459,7 @@ int wt_session_submit_response(wt_session *s, int status) {
   wt_conn *c = s->c;
   char st[4];
   snprintf(st, sizeof(st), "%03d", status > 0 && status < 1000 ? status : 500);
-  nghttp3_nv nva[2] = {
+  nghttp3_nv nva[2 + WT_HDRS_OUT_NV_MAX] = {
       {(uint8_t *)":status", (uint8_t *)st, 7, 3, NGHTTP3_NV_FLAG_NONE},
       /* docs/protocol.md section 3: draft-02 peers look for this. */
       {(uint8_t *)"sec-webtransport-http3-draft", (uint8_t *)"draft02", 28, 7,
@@ -466,10 +468,15 @@ int wt_session_submit_response(wt_session *s, int status) {
   nghttp3_data_reader dr = {.read_data = wt_session_read_capsules};
   int rv;
   if (status == 200) {
-    rv = nghttp3_conn_submit_response(c->h3, s->id, nva, 2, &dr);
+    /* WT-Protocol and the app's fields (wt_hdrs.h) */
+    size_t n = 2 + wt_hdrs_out_nv(&s->hdrs, nva + 2, WT_HDRS_OUT_NV_MAX, 1);
+    rv = nghttp3_conn_submit_response(c->h3, s->id, nva, n, &dr);
     s->h3_submitted = rv == 0;
+    c->e->st.protocols_chosen += rv == 0 && s->hdrs.protocol != NULL;
   } else {
-    rv = nghttp3_conn_submit_response(c->h3, s->id, nva, 1, NULL);
+    nva[1] = nva[0]; /* the app's fields follow :status */
+    size_t n = 1 + wt_hdrs_out_nv(&s->hdrs, nva + 2, WT_HDRS_OUT_NV_MAX, 0);
+    rv = nghttp3_conn_submit_response(c->h3, s->id, nva + 1, n, NULL);
   }
   wt_ctx_mark_dirty(c);
   return rv;

@@ -30,6 +30,7 @@
 
 #include "wt_capsule.h"
 #include "wt_ctx.h"
+#include "wt_hdrs.h"
 #include "wt_stream.h"
 
 /* wt_session.state */
@@ -62,6 +63,7 @@ struct wt_session {
   uint64_t peer_reset_code; /* raw H3 code of the peer's reset of the CONNECT stream,
                                UINT64_MAX = none */
   wt_capsule_parser cp;
+  wt_hdrs hdrs; /* header fields beyond the pseudo-headers, protocol negotiation */
   wt_sendbuf cap_out;
   void *user;
   wt_list_node streams; /* wt_stream.s_link */

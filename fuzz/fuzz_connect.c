@@ -85,7 +85,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       FUZZ_CHECK(memcmp(field[k], first[k], first_len[k]) == 0);
     }
   }
-  wt_request req = {field[0], field[1], field[2], field[3], field[4], field[5]};
+  wt_request req = {.method = field[0],
+                    .protocol = field[1],
+                    .scheme = field[2],
+                    .authority = field[3],
+                    .path = field[4],
+                    .origin = field[5]};
   int st = wt_connect_validate(&req, fin);
   FUZZ_CHECK(st == 0 || st == 400 || st == 404);
   FUZZ_CHECK(wt_connect_validate(&req, fin) == st);

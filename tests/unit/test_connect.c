@@ -4,7 +4,11 @@
 #include "wt_connect.h"
 
 static wt_request good(void) {
-  wt_request r = {"CONNECT", "webtransport", "https", "localhost:4433", "/echo", NULL};
+  wt_request r = {.method = "CONNECT",
+                  .protocol = "webtransport",
+                  .scheme = "https",
+                  .authority = "localhost:4433",
+                  .path = "/echo"};
   return r;
 }
 
