@@ -1217,6 +1217,25 @@ int wt_conn_write(wt_conn *c, wt_tx_batch *out) {
 
 int wt_conn_open_session(wt_conn *c, const char *authority, const char *path, const char *origin,
                          wt_session **out) {
+  wt_session_opts o = {.origin = origin};
+  return wt_conn_open_session_opts(c, authority, path, &o, out);
+}
+
+/* The offer and the extra fields of a new client session (wt_hdrs.h). */
+static int session_opts_apply(wt_session *s, const wt_session_opts *o) {
+  int rv = 0;
+  if (o->n_protocols > 0) {
+    rv = wt_hdrs_offer(&s->hdrs, o->protocols, o->n_protocols);
+  }
+  for (size_t i = 0; rv == 0 && i < o->n_headers; i++) {
+    rv = wt_hdrs_add(&s->hdrs, o->headers[i].name, o->headers[i].value);
+  }
+  return rv;
+}
+
+int wt_conn_open_session_opts(wt_conn *c, const char *authority, const char *path,
+                              const wt_session_opts *opts, wt_session **out) {
+  const char *origin = opts ? opts->origin : NULL;
   if (c == NULL || c->is_server || !wt_ctx_conn_usable(c) || authority == NULL || path == NULL) {
     return c && c->is_server ? WT_ERR_STATE : (c ? WT_ERR_INVAL : WT_ERR_INVAL);
   }
@@ -1226,6 +1245,12 @@ int wt_conn_open_session(wt_conn *c, const char *authority, const char *path, co
   wt_session *s = wt_session_new_client(c, authority, path, origin);
   if (s == NULL) {
     return WT_ERR_NOMEM;
+  }
+  int rv = opts ? session_opts_apply(s, opts) : 0;
+  if (rv < 0) {
+    wt_list_del(&s->link);
+    wt_session_del(s);
+    return rv;
   }
   if (out) {
     *out = s;

@@ -284,6 +284,23 @@ int wt_engine_connect(wt_engine *e, const wt_path *path, const char *server_name
 int wt_conn_open_session(wt_conn *c, const char *authority, const char *path, const char *origin,
                          wt_session **out);
 
+/* client: wt_conn_open_session with more of the request: origin (may be
+ * NULL), the application protocols to offer as WT-Available-Protocols
+ * (protocols[0..n_protocols): each printable ASCII, at most 255 bytes; at
+ * most 32; none when n_protocols is 0) and more request fields
+ * (headers[0..n_headers), checked as by wt_session_add_header). Returns 0,
+ * WT_ERR_INVAL (a protocol or field that cannot be sent; no session is
+ * made), WT_ERR_LIMIT, and the errors of wt_conn_open_session. */
+typedef struct wt_session_opts {
+  const char *origin;
+  const char *const *protocols;
+  size_t n_protocols;
+  const wt_header *headers;
+  size_t n_headers;
+} wt_session_opts;
+int wt_conn_open_session_opts(wt_conn *c, const char *authority, const char *path,
+                              const wt_session_opts *opts, wt_session **out);
+
 /* Open a WT stream on an open session. WT_ERR_AGAIN if the peer's stream
  * credit is exhausted (retry later), WT_ERR_STATE if the session is not open. */
 int wt_session_open_stream(wt_session *s, int bidi, wt_stream **out);
@@ -454,8 +471,8 @@ int wt_session_respond(wt_session *s, int status);
  * the count (0 and NULL before they arrived).
  *
  * wt_session_protocols: server: the protocols the request offered
- * (wt_request.protocols); client: the ones wt_session_offer_protocols
- * offered. Valid while the handle is.
+ * (wt_request.protocols); client: the ones offered through
+ * wt_conn_open_session_opts. Valid while the handle is.
  *
  * wt_session_set_protocol (server): answer with WT-Protocol = protocol,
  * which must be one of the offered protocols (the engine never sends one
@@ -470,15 +487,10 @@ int wt_session_respond(wt_session *s, int status);
  * the server sent one that was malformed or not offered, which the draft
  * makes the client close with WT_ALPN_ERROR). NULL = none.
  *
- * wt_session_offer_protocols (client): send WT-Available-Protocols with
- * protos[0..n) (each printable ASCII, at most 255 bytes; n 1..32). Call it
- * right after wt_conn_open_session (before the next engine call sends the
- * CONNECT). Returns 0, WT_ERR_INVAL, WT_ERR_STATE (sent already, offered
- * already, or a server session), WT_ERR_NOMEM.
- *
  * wt_session_add_header: add a field to our message (server: the
  * response, 200 or a refusal, same timing as wt_session_set_protocol;
- * client: the CONNECT, same timing as wt_session_offer_protocols). name:
+ * client: the CONNECT while it has not gone out, i.e. before the server's
+ * SETTINGS arrived: wt_conn_open_session_opts is the sure way). name:
  * lowercase token, not a pseudo-header, not connection-specific
  * (connection, keep-alive, proxy-connection, te, transfer-encoding,
  * upgrade) nor one the engine writes (content-length, wt-protocol,
@@ -491,7 +503,6 @@ const char *const *wt_session_protocols(const wt_session *s, size_t *n);
 int wt_session_set_protocol(wt_session *s, const char *protocol);
 const char *wt_session_protocol(const wt_session *s);
 int wt_session_protocol_rejected(const wt_session *s);
-int wt_session_offer_protocols(wt_session *s, const char *const *protos, size_t n);
 int wt_session_add_header(wt_session *s, const char *name, const char *value);
 
 /* Send a CLOSE_WEBTRANSPORT_SESSION capsule (reason <= 1024 bytes, UTF-8;

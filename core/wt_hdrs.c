@@ -232,7 +232,7 @@ int wt_hdrs_set_protocol(wt_hdrs *h, const char *protocol) {
   return WT_ERR_INVAL; /* never one the client did not offer */
 }
 
-static int add_field(wt_hdrs *h, const char *name, const char *value) {
+int wt_hdrs_add_raw(wt_hdrs *h, const char *name, const char *value) {
   size_t nl = strlen(name), vl = strlen(value);
   if (h->n_out >= WT_HFIELD_ADD_MAX || h->out_len + nl + vl + 2 > WT_HFIELD_ADD_BYTES_MAX) {
     return WT_ERR_LIMIT;
@@ -248,7 +248,7 @@ int wt_hdrs_add(wt_hdrs *h, const char *name, const char *value) {
   if (!wt_hfield_addable(name, value)) {
     return WT_ERR_INVAL;
   }
-  return add_field(h, name, value);
+  return wt_hdrs_add_raw(h, name, value);
 }
 
 int wt_hdrs_offer(wt_hdrs *h, const char *const *protos, size_t n) {
@@ -347,13 +347,6 @@ const char *wt_session_protocol(const wt_session *s) {
 
 int wt_session_protocol_rejected(const wt_session *s) {
   return s ? s->hdrs.protocol_rejected : 0;
-}
-
-int wt_session_offer_protocols(wt_session *s, const char *const *protos, size_t n) {
-  if (!unsent(s, 0)) {
-    return WT_ERR_STATE;
-  }
-  return wt_hdrs_offer(&s->hdrs, protos, n);
 }
 
 int wt_session_add_header(wt_session *s, const char *name, const char *value) {

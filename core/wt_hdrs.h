@@ -90,6 +90,10 @@ int wt_hdrs_offer(wt_hdrs *h, const char *const *protos, size_t n);
  * WT_HFIELD_ADD_BYTES_MAX bytes). Returns 0, WT_ERR_INVAL, WT_ERR_LIMIT,
  * WT_ERR_NOMEM. */
 int wt_hdrs_add(wt_hdrs *h, const char *name, const char *value);
+/* Add a field to our message without the checks of wt_hdrs_add (the
+ * offer itself; tests that send what no application may). Returns 0,
+ * WT_ERR_LIMIT, WT_ERR_NOMEM. */
+int wt_hdrs_add_raw(wt_hdrs *h, const char *name, const char *value);
 /* Fill nva[0..cap) with our fields (WT-Protocol first when with_protocol
  * and one was chosen); returns the count. The entries point into h. */
 size_t wt_hdrs_out_nv(const wt_hdrs *h, nghttp3_nv *nva, size_t cap, int with_protocol);
