@@ -43,6 +43,12 @@ static const metric_def shard_defs[] = {
     {"sessions_opened_total", M_COUNTER, "WebTransport sessions opened", "", E(sessions_opened)},
     {"sessions_refused_total", M_COUNTER, "WebTransport CONNECTs refused", "", E(sessions_refused)},
     {"sessions_closed_total", M_COUNTER, "WebTransport sessions closed", "", E(sessions_closed)},
+    {"requests_too_large_total", M_COUNTER,
+     "CONNECTs answered 431: header section past --max-request-headers / -header-bytes", "",
+     E(requests_too_large)},
+    {"protocols_malformed_total", M_COUNTER,
+     "CONNECTs whose wt-available-protocols was ignored (not a List of Strings, too long)", "",
+     E(protocols_malformed)},
     {"streams_active", M_GAUGE, "WebTransport streams open now", "", E(streams_active)},
     {"streams_opened_total", M_COUNTER, "WebTransport streams opened", "", E(streams_opened)},
     {"streams_reset_total", M_COUNTER, "WebTransport streams reset", "", E(streams_reset)},
@@ -202,6 +208,30 @@ int wt_metrics_format(wt_http_reply *out, const wt_snapshot *per, uint32_t n,
   return rv;
 }
 
+int wt_metrics_format_protocols(wt_http_reply *out, const wt_snapshot *apps,
+                                const char *const *protocols, size_t n) {
+  int rv = header(out, "sessions_protocol_total",
+                  "accepted sessions by the protocol answered in WT-Protocol (--wt-protocols, "
+                  "none, or other: an application's own choice)",
+                  M_COUNTER);
+  if (n > WT_APP_MAX_PROTOCOLS) {
+    n = WT_APP_MAX_PROTOCOLS;
+  }
+  for (size_t i = 0; i < n && rv == 0; i++) {
+    rv = wt_http_reply_printf(out, "wtcast_sessions_protocol_total{protocol=\"%s\"} %llu\n",
+                              protocols[i], (unsigned long long)apps->app.protocol_sessions[i]);
+  }
+  if (rv == 0) {
+    rv = wt_http_reply_printf(
+        out,
+        "wtcast_sessions_protocol_total{protocol=\"none\"} %llu\n"
+        "wtcast_sessions_protocol_total{protocol=\"other\"} %llu\n",
+        (unsigned long long)apps->app.protocol_sessions[WT_APP_MAX_PROTOCOLS],
+        (unsigned long long)apps->app.protocol_sessions[WT_APP_MAX_PROTOCOLS + 1]);
+  }
+  return rv;
+}
+
 /* ------------------------------------------------------------------ the route */
 
 static int metrics_handler(void *arg, const char *path, const char *query, wt_http_reply *out) {
@@ -235,6 +265,11 @@ static int metrics_handler(void *arg, const char *path, const char *query, wt_ht
   size_t n_mods = 0;
   const wt_app_module *const *mods = wt_runtime_modules(rt, &n_mods);
   rv = wt_metrics_format(out, per, (uint32_t)rv, &apps, mods, n_mods, backends);
+  if (rv == 0) {
+    size_t n_protos = 0;
+    const char *const *protos = wt_runtime_protocols(rt, &n_protos);
+    rv = wt_metrics_format_protocols(out, &apps, protos, n_protos);
+  }
   free(per);
   free(backends);
   if (rv == 0) {

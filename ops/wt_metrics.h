@@ -45,5 +45,12 @@ void wt_metrics_del(wt_metrics *m);
 int wt_metrics_format(wt_http_reply *out, const wt_snapshot *per, uint32_t n,
                       const wt_snapshot *apps, const wt_app_module *const *mods, size_t n_mods,
                       const int *backends);
+/* The per-protocol session family (wtcast_sessions_protocol_total): one
+ * series per configured protocol (protocols[0..n), at most
+ * WT_APP_MAX_PROTOCOLS; the names are checked by the option: no '"' or
+ * '\\'), plus "none" and "other", from apps->app.protocol_sessions.
+ * Returns 0 or the reply's error. */
+int wt_metrics_format_protocols(wt_http_reply *out, const wt_snapshot *apps,
+                                const char *const *protocols, size_t n);
 
 #endif

@@ -51,6 +51,32 @@ static int parse_num(const char *opt, const char *s, uint64_t min, uint64_t max,
 /* --tls-ciphers: a non-empty ':'-separated list of TLS 1.3 suite names
  * (wolfSSL's), so a typo is refused here rather than by every shard's TLS
  * set-up. */
+/* --wt-protocols: at most WT_APP_MAX_PROTOCOLS names of 1..64 printable
+ * ASCII characters without space, ',', '"' or '\' (they become metric
+ * labels and Structured Field Strings as they are). */
+static int check_protocols(const char *val, char *err, size_t cap) {
+  size_t n = 0;
+  for (const char *p = val; *p;) {
+    size_t len = strcspn(p, ",");
+    for (size_t i = 0; i < len; i++) {
+      if (p[i] <= 0x20 || p[i] >= 0x7f || p[i] == '"' || p[i] == '\\') {
+        return opt_err(err, cap,
+                       "--wt-protocols: '%s': protocol names are printable ASCII "
+                       "without spaces, quotes or backslashes",
+                       val);
+      }
+    }
+    if (len == 0 || len > 64 || ++n > WT_APP_MAX_PROTOCOLS) {
+      return opt_err(err, cap,
+                     "--wt-protocols: '%s': at most %d names of 1 to 64 characters, "
+                     "comma-separated",
+                     val, WT_APP_MAX_PROTOCOLS);
+    }
+    p += len + (p[len] == ',');
+  }
+  return 0;
+}
+
 static int check_ciphers(const char *val, char *err, size_t cap) {
   static const char *const known[] = {"TLS13-AES128-GCM-SHA256", "TLS13-AES256-GCM-SHA384",
                                       "TLS13-CHACHA20-POLY1305-SHA256"};
@@ -177,6 +203,20 @@ const wt_option wt_options_table[] = {
      .def_note = "any",
      .example = "https://a.example,http://127.0.0.1:8080",
      .help = "comma-separated allowed Origins"},
+    {.name = "--wt-protocols",
+     .section = "server",
+     .key = "wt_protocols",
+     .arg = "LIST",
+     .type = WT_OPT_LIST,
+     AT(rt.protocols),
+     .off_count = offsetof(wt_options, rt.n_protocols),
+     .check = check_protocols,
+     .def_note = "none (no WT-Protocol is sent)",
+     .example = "moq-lite-03,moq-lite-02",
+     .help = "application protocols the server speaks, preferred first: a session gets "
+             "WT-Protocol = the first of them the client offered in WT-Available-Protocols "
+             "(unless its application chooses itself), none if there is no overlap; counted "
+             "per protocol in /metrics (wtcast_sessions_protocol_total)"},
     {.name = "--retry",
      .section = "server",
      .key = "retry",
@@ -598,13 +638,17 @@ static void *field(wt_options *o, const wt_option *r) {
 
 /* LIST: one allocation holds the pointers and a copy of the text. */
 static int set_list(wt_options *o, const wt_option *r, const char *val, char *err, size_t cap) {
+  if (r->check && r->check(val, err, cap) < 0) {
+    return -1;
+  }
   size_t n = 1, len = strlen(val);
   for (const char *p = val; *p; p++) {
     n += *p == ',';
   }
   for (const char *p = val;; p++) {
     if (*p == ' ' || ((*p == ',' || !*p) && (p == val || p[-1] == ','))) {
-      return opt_err(err, cap, "%s: '%s' is not a comma-separated list of origins", r->name, val);
+      return opt_err(err, cap, "%s: '%s' is not a comma-separated list of %s", r->name, val,
+                     r->check ? "names" : "origins");
     }
     if (!*p) {
       break;

@@ -110,7 +110,9 @@ int wt_stats_format_json(const wt_snapshot *s, const wt_stats_names *names, char
         {"refused_per_ip", e->conns_refused_per_ip});
   GROUP(&w, "handshakes", {"ok", e->handshakes_ok}, {"failed", e->handshakes_failed});
   GROUP(&w, "sessions", {"opened", e->sessions_opened}, {"active", e->sessions_active},
-        {"refused", e->sessions_refused}, {"closed", e->sessions_closed});
+        {"refused", e->sessions_refused}, {"closed", e->sessions_closed},
+        {"too_large", e->requests_too_large}, {"protocols_malformed", e->protocols_malformed},
+        {"protocols_chosen", e->protocols_chosen});
   GROUP(&w, "streams", {"opened", e->streams_opened}, {"active", e->streams_active},
         {"reset", e->streams_reset});
   GROUP(&w, "datagrams", {"in", e->datagrams_in}, {"out", e->datagrams_out},

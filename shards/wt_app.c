@@ -218,3 +218,17 @@ int wt_app_query_get_u64(const char *query, const char *name, uint64_t *out) {
   *out = v;
   return 0;
 }
+
+const char *wt_app_choose_protocol(const wt_app_request *req, const char *const *prefs, size_t n) {
+  if (!req || !prefs) {
+    return NULL;
+  }
+  for (size_t i = 0; i < n; i++) {
+    for (size_t k = 0; prefs[i] && k < req->n_protocols; k++) {
+      if (strcmp(prefs[i], req->protocols[k]) == 0) {
+        return req->protocols[k];
+      }
+    }
+  }
+  return NULL;
+}

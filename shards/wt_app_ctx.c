@@ -8,6 +8,7 @@
 
 #include "wt_error.h"
 #include "wt_dlist.h"
+#include "wt_hfield.h"
 #include "wt_hmap.h"
 #include "wt_log.h"
 
@@ -48,7 +49,20 @@ struct wt_app_session {
   uint64_t h, id;
   size_t max_dgram;
   wt_app_group *groups[SESSION_MAX_GROUPS];
+  struct app_answer *answer; /* set while session_request runs */
+  char *protocol;            /* answered in WT-Protocol (NULL = none) */
 };
+
+/* What session_request decides besides its status: WT-Protocol and extra
+ * response fields (wt_app_session_set_protocol / _add_header). */
+typedef struct app_answer {
+  const wt_app_request *req;
+  const char *protocol; /* one of req->protocols */
+  int protocol_set;     /* the app decided (even for none) */
+  uint32_t n;           /* fields in buf */
+  size_t len;           /* name \0 value \0 ... */
+  char buf[WT_HFIELD_ADD_BYTES_MAX];
+} app_answer;
 
 struct wt_app_group {
   wt_app_ctx *ctx;
@@ -290,6 +304,7 @@ static void session_close(wt_app_ctx *ctx, wt_app_session *as, uint32_t code, co
   }
   wt_hmap_del(&ctx->objs, as->h);
   WT_DLIST_REMOVE(&ctx->sessions, as);
+  free(as->protocol);
   free(as);
   ctx->stats.sessions_live--;
 }
@@ -331,37 +346,120 @@ static wt_app_stream *find_stream(wt_app_ctx *ctx, uint64_t h) {
   return st && st->type == OBJ_STREAM ? st : NULL;
 }
 
-static void ev_session_request(wt_app_ctx *ctx, wt_msg *m) {
-  const wt_ev_session_request *e = wt_msg_get_ev_session_request(m);
-  /* buf: path \0 authority \0 origin \0 (the shard built it) */
-  const char *path = "", *authority = NULL, *origin = NULL;
-  if (m->buf && m->len >= 3) {
-    const char *p = (const char *)m->buf->data + m->off;
-    const char *end = p + m->len;
-    path = p;
-    p += strnlen(p, (size_t)(end - p)) + 1;
-    if (p < end && *p) {
-      authority = p;
-    }
-    p += p < end ? strnlen(p, (size_t)(end - p)) + 1 : 0;
-    if (p < end && *p) {
-      origin = p;
+/* The request fields of a WT_EV_SESSION_REQUEST buffer (wt_msg.h). The
+ * arrays are malloc'd (free them); 0 or WT_ERR_MALFORMED / WT_ERR_NOMEM. */
+static int request_unpack(wt_msg *m, const wt_ev_session_request *e, wt_app_request *req,
+                          wt_app_header **hdrs, const char ***protos) {
+  *hdrs = NULL;
+  *protos = NULL;
+  memset(req, 0, sizeof(*req));
+  req->path = "";
+  if (!m->buf || m->len < 3) {
+    return 0;
+  }
+  const char *p = (const char *)m->buf->data + m->off, *end = p + m->len;
+  if (end[-1] != 0 || (uint64_t)e->n_headers * 2 + e->n_protocols + 3 > m->len) {
+    return WT_ERR_MALFORMED;
+  }
+  const char *f[3];
+  for (int k = 0; k < 3; k++) {
+    f[k] = p;
+    p += strlen(p) + 1;
+    if (p > end) {
+      return WT_ERR_MALFORMED;
     }
   }
+  req->path = f[0];
+  req->authority = *f[1] ? f[1] : NULL;
+  req->origin = *f[2] ? f[2] : NULL;
+  *hdrs = calloc(e->n_headers ? e->n_headers : 1, sizeof(**hdrs));
+  *protos = calloc(e->n_protocols ? e->n_protocols : 1, sizeof(**protos));
+  if (!*hdrs || !*protos) {
+    return WT_ERR_NOMEM;
+  }
+  for (uint32_t i = 0; i < e->n_headers; i++) {
+    (*hdrs)[i].name = p;
+    p += strlen(p) + 1;
+    (*hdrs)[i].value = p < end ? p : "";
+    p += p < end ? strlen(p) + 1 : 0;
+    if (p > end) {
+      return WT_ERR_MALFORMED;
+    }
+  }
+  for (uint32_t i = 0; i < e->n_protocols; i++) {
+    if (p >= end) {
+      return WT_ERR_MALFORMED;
+    }
+    (*protos)[i] = p;
+    p += strlen(p) + 1;
+  }
+  req->headers = *hdrs;
+  req->n_headers = e->n_headers;
+  req->protocols = *protos;
+  req->n_protocols = e->n_protocols;
+  return 0;
+}
+
+/* The slot of protocol in the per-protocol counters (wt_app.h). */
+static size_t protocol_slot(const wt_app_ctx *ctx, const char *protocol) {
+  if (protocol == NULL) {
+    return WT_APP_MAX_PROTOCOLS;
+  }
+  for (size_t i = 0; i < ctx->cfg.n_protocols && i < WT_APP_MAX_PROTOCOLS; i++) {
+    if (strcmp(ctx->cfg.protocols[i], protocol) == 0) {
+      return i;
+    }
+  }
+  return WT_APP_MAX_PROTOCOLS + 1;
+}
+
+/* Post the answer: status, and for it WT-Protocol and the app's fields. */
+static void respond(wt_app_ctx *ctx, wt_msg *m, uint64_t session, int status,
+                    const app_answer *ans) {
+  size_t pl = ans && ans->protocol ? strlen(ans->protocol) : 0;
+  wt_buf *b = NULL;
+  if (ans && (pl || ans->n)) {
+    b = wt_app_buf_alloc(ctx, pl + 1 + ans->len);
+    if (b) {
+      memcpy(b->data, ans->protocol ? ans->protocol : "", pl + 1);
+      memcpy(b->data + pl + 1, ans->buf, ans->len);
+      b->len = (uint32_t)(pl + 1 + ans->len);
+    } else {
+      ctx->stats.alloc_failed++;
+      status = status == 200 ? 503 : status;
+    }
+  }
+  wt_msg r =
+      wt_msg_cmd_respond(session, (uint32_t)status, b, b ? b->len : 0, b && ans ? ans->n : 0);
+  ctx_post(ctx, m->sh, &r);
+}
+
+static void ev_session_request(wt_app_ctx *ctx, wt_msg *m) {
+  const wt_ev_session_request *e = wt_msg_get_ev_session_request(m);
+  wt_app_request req;
+  wt_app_header *hdrs;
+  const char **protos;
+  int rv = request_unpack(m, e, &req, &hdrs, &protos);
+  const char *path = req.path;
   void *arg = NULL;
-  const wt_app_ops *ops = wt_app_router_find(ctx->cfg.router, path, &arg);
+  const wt_app_ops *ops = rv == 0 ? wt_app_router_find(ctx->cfg.router, path, &arg) : NULL;
   if (!ops) {
     /* the shard checked the same routes: only if they differ */
-    wt_msg r = wt_msg_cmd_respond(e->session, 404);
-    ctx_post(ctx, m->sh, &r);
+    free(hdrs);
+    free(protos);
+    ctx->stats.alloc_failed += rv == WT_ERR_NOMEM;
+    respond(ctx, m, e->session, rv == WT_ERR_NOMEM ? 503 : 404, NULL);
     return;
   }
   wt_app_session *as = calloc(1, sizeof(*as));
-  if (!as || wt_hmap_put(&ctx->objs, e->session, as) < 0) {
+  app_answer *ans = malloc(sizeof(*ans));
+  if (!as || !ans || wt_hmap_put(&ctx->objs, e->session, as) < 0) {
     free(as);
+    free(ans);
+    free(hdrs);
+    free(protos);
     ctx->stats.alloc_failed++;
-    wt_msg r = wt_msg_cmd_respond(e->session, 503);
-    ctx_post(ctx, m->sh, &r);
+    respond(ctx, m, e->session, 503, NULL);
     return;
   }
   as->type = OBJ_SESSION;
@@ -372,9 +470,19 @@ static void ev_session_request(wt_app_ctx *ctx, wt_msg *m) {
   as->h = e->session;
   as->id = e->id;
   const char *q = strchr(path, '?');
-  wt_app_request req = {
-      .path = path, .query = q ? q + 1 : "", .authority = authority, .origin = origin};
+  req.query = q ? q + 1 : "";
+  ans->req = &req;
+  ans->protocol = NULL;
+  ans->protocol_set = 0;
+  ans->n = 0;
+  ans->len = 0;
+  as->answer = ans;
   int status = call_session_request(as, &req);
+  as->answer = NULL;
+  if (status == 200 && !ans->protocol_set) {
+    /* the server's preference order decides (wt_app.h) */
+    ans->protocol = wt_app_choose_protocol(&req, ctx->cfg.protocols, ctx->cfg.n_protocols);
+  }
   if (status != 200) {
     if (status < 100 || status > 599) {
       status = 500;
@@ -383,12 +491,20 @@ static void ev_session_request(wt_app_ctx *ctx, wt_msg *m) {
     wt_hmap_del(&ctx->objs, e->session);
     free(as);
     WT_LOG_DEBUG("CONNECT %s refused by %s: %d", path, ops->name ? ops->name : "app", status);
+    ans->protocol = NULL;
   } else {
     WT_DLIST_PUSH(&ctx->sessions, as);
     ctx->stats.sessions_live++;
+    ctx->stats.protocol_sessions[protocol_slot(ctx, ans->protocol)]++;
+    as->protocol = ans->protocol ? strdup(ans->protocol) : NULL;
+    WT_LOG_DEBUG("session %llu on %s (%s): protocol %s (%zu offered)", (unsigned long long)e->id,
+                 path, ops->name ? ops->name : "app", ans->protocol ? ans->protocol : "none",
+                 req.n_protocols);
   }
-  wt_msg r = wt_msg_cmd_respond(e->session, (uint32_t)status);
-  ctx_post(ctx, m->sh, &r);
+  respond(ctx, m, e->session, status, ans);
+  free(ans);
+  free(hdrs);
+  free(protos);
 }
 
 static void ev_session_open(wt_app_ctx *ctx, wt_msg *m) {
@@ -646,6 +762,51 @@ int wt_app_timer_cancel(wt_app_ctx *ctx, uint64_t id) {
 }
 
 /* ------------------------------------------------------------------ session commands */
+
+int wt_app_session_set_protocol(wt_app_session *as, const char *protocol) {
+  if (!as || !as->answer) {
+    return WT_ERR_STATE;
+  }
+  app_answer *ans = as->answer;
+  if (protocol) {
+    const char *hit = NULL;
+    for (size_t i = 0; i < ans->req->n_protocols && !hit; i++) {
+      if (strcmp(ans->req->protocols[i], protocol) == 0) {
+        hit = ans->req->protocols[i];
+      }
+    }
+    if (!hit) {
+      return WT_ERR_INVAL; /* never one the client did not offer */
+    }
+    protocol = hit;
+  }
+  ans->protocol = protocol;
+  ans->protocol_set = 1;
+  return 0;
+}
+
+int wt_app_session_add_header(wt_app_session *as, const char *name, const char *value) {
+  if (!as || !as->answer) {
+    return WT_ERR_STATE;
+  }
+  if (!wt_hfield_addable(name, value)) {
+    return WT_ERR_INVAL;
+  }
+  app_answer *ans = as->answer;
+  size_t nl = strlen(name), vl = strlen(value);
+  if (ans->n >= WT_HFIELD_ADD_MAX || nl + vl + 2 > sizeof(ans->buf) - ans->len) {
+    return WT_ERR_LIMIT;
+  }
+  memcpy(ans->buf + ans->len, name, nl + 1);
+  memcpy(ans->buf + ans->len + nl + 1, value, vl + 1);
+  ans->len += nl + vl + 2;
+  ans->n++;
+  return 0;
+}
+
+const char *wt_app_session_protocol(const wt_app_session *as) {
+  return as ? as->protocol : NULL;
+}
 
 wt_app_ctx *wt_app_session_ctx(const wt_app_session *as) {
   return as->ctx;

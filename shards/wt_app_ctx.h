@@ -37,6 +37,11 @@ typedef struct wt_app_ctx_config {
   uint32_t stream_credit_max; /* a stream's credit grows up to this with the connection's
                                  congestion window; 0 = WT_APP_STREAM_CREDIT_MAX_DEFAULT;
                                  <= stream_credit: no growth */
+  /* the protocols the server speaks, in preference order (at most
+   * WT_APP_MAX_PROTOCOLS count for the per-protocol counters): a session
+   * whose application did not choose answers the first one offered */
+  const char *const *protocols;
+  size_t n_protocols;
 } wt_app_ctx_config;
 
 int wt_app_ctx_new(wt_app_ctx **out, const wt_app_ctx_config *cfg);

@@ -72,7 +72,9 @@ int wt_app_worker_new(wt_app_worker **out, const wt_app_worker_config *cfg) {
                             .n_shards = cfg->n_shards,
                             .links = w->links,
                             .stream_credit = cfg->stream_credit,
-                            .stream_credit_max = cfg->stream_credit_max};
+                            .stream_credit_max = cfg->stream_credit_max,
+                            .protocols = cfg->protocols,
+                            .n_protocols = cfg->n_protocols};
     rv = wt_app_ctx_new(&w->ctx, &cc);
   }
   if (rv < 0) {

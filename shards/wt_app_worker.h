@@ -38,6 +38,8 @@ typedef struct wt_app_worker_config {
   size_t n_modules;                    /* ... of this many */
   uint32_t stream_credit;              /* a stream's initial send credit (0 = default) */
   uint32_t stream_credit_max;          /* ... and how far it may grow (0 = default; wt_app_ctx.h) */
+  const char *const *protocols;        /* the server's protocols, preferred first (wt_app_ctx.h) */
+  size_t n_protocols;
 } wt_app_worker_config;
 
 /* On the worker's own thread (its pool and timers belong to it). */

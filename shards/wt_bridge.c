@@ -2,6 +2,7 @@
 #define WT_LOG_MODULE "bridge"
 #include "wt_bridge.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +14,7 @@
 
 #define BR_BUF_SIZE   16384 /* received stream bytes are copied in chunks of this */
 #define BR_POLL_BATCH 64
-#define BR_REQ_MAX    16384 /* path + authority + origin handed to the worker */
+#define BR_REQ_MAX    65536 /* path, authority, origin, fields, protocols handed to the worker */
 #define BR_OPEN_RETRY 64    /* pending stream opens retried per poll */
 
 enum { BR_SESSION = 1, BR_STREAM = 2, BR_MIRROR = 3 };
@@ -274,6 +275,47 @@ static void session_end(wt_bridge *b, br_session *bs, uint32_t code, const uint8
 
 /* ------------------------------------------------------------------ engine callbacks */
 
+_Static_assert(sizeof(wt_app_header) == sizeof(wt_header) &&
+                   offsetof(wt_app_header, value) == offsetof(wt_header, value),
+               "wt_app_header mirrors wt_header");
+
+/* Bytes of the WT_EV_SESSION_REQUEST buffer for req (wt_msg.h). */
+static size_t br_request_size(const wt_request *req) {
+  size_t n = strlen(req->path) + (req->authority ? strlen(req->authority) : 0) +
+             (req->origin ? strlen(req->origin) : 0) + 3;
+  for (size_t i = 0; i < req->n_headers; i++) {
+    n += strlen(req->headers[i].name) + strlen(req->headers[i].value) + 2;
+  }
+  for (size_t i = 0; i < req->n_protocols; i++) {
+    n += strlen(req->protocols[i]) + 1;
+  }
+  return n;
+}
+
+static uint8_t *br_put(uint8_t *p, const char *s) {
+  size_t n = s ? strlen(s) : 0;
+  if (n) {
+    memcpy(p, s, n);
+  }
+  p[n] = 0;
+  return p + n + 1;
+}
+
+/* Write the buffer of br_request_size bytes; returns its length. */
+static size_t br_request_pack(const wt_request *req, uint8_t *out) {
+  uint8_t *p = br_put(out, req->path);
+  p = br_put(p, req->authority);
+  p = br_put(p, req->origin);
+  for (size_t i = 0; i < req->n_headers; i++) {
+    p = br_put(p, req->headers[i].name);
+    p = br_put(p, req->headers[i].value);
+  }
+  for (size_t i = 0; i < req->n_protocols; i++) {
+    p = br_put(p, req->protocols[i]);
+  }
+  return (size_t)(p - out);
+}
+
 static int br_on_session_request(void *user, wt_session *s, const wt_request *req) {
   wt_bridge *b = user;
   void *arg = NULL;
@@ -283,40 +325,32 @@ static int br_on_session_request(void *user, wt_session *s, const wt_request *re
     WT_LOG_DEBUG("CONNECT %s: no route, 404", req->path ? req->path : "(no path)");
     return 404;
   }
-  size_t lp = strlen(req->path), la = req->authority ? strlen(req->authority) : 0,
-         lo = req->origin ? strlen(req->origin) : 0;
-  if (lp + la + lo + 3 > BR_REQ_MAX) {
+  size_t need = br_request_size(req);
+  if (need > BR_REQ_MAX) {
     return 431; /* the engine's header limits normally stop this earlier */
   }
   br_session *bs = calloc(1, sizeof(*bs));
-  wt_buf *buf = bs ? wt_buf_alloc(b->pool, lp + la + lo + 3) : NULL;
+  wt_buf *buf = bs ? wt_buf_alloc(b->pool, need) : NULL;
   if (!bs || !buf) {
     free(bs);
     b->stats.buf_failed++;
     return 503;
   }
-  uint8_t *p = buf->data;
-  memcpy(p, req->path, lp + 1);
-  p += lp + 1;
-  if (la) {
-    memcpy(p, req->authority, la);
-  }
-  p[la] = 0;
-  p += la + 1;
-  if (lo) {
-    memcpy(p, req->origin, lo);
-  }
-  p[lo] = 0;
-  buf->len = (uint32_t)(lp + la + lo + 3);
+  buf->len = (uint32_t)br_request_pack(req, buf->data);
   bs->type = BR_SESSION;
   bs->s = s;
   bs->h = ++b->next_id;
   if (ops->worker_hint) {
     const char *q = strchr(req->path, '?');
+    /* wt_app_header and wt_header have one layout (asserted above) */
     wt_app_request areq = {.path = req->path,
                            .query = q ? q + 1 : "",
                            .authority = req->authority,
-                           .origin = req->origin};
+                           .origin = req->origin,
+                           .headers = (const wt_app_header *)req->headers,
+                           .n_headers = req->n_headers,
+                           .protocols = req->protocols,
+                           .n_protocols = req->n_protocols};
     bs->worker = ops->worker_hint(&areq) % b->cfg.n_workers;
   } else {
     bs->worker = b->cfg.local_worker ? b->cfg.shard % b->cfg.n_workers : b->rr++ % b->cfg.n_workers;
@@ -328,7 +362,8 @@ static int br_on_session_request(void *user, wt_session *s, const wt_request *re
   }
   b->stats.sessions++;
   wt_session_set_user(s, bs);
-  wt_msg m = wt_msg_ev_session_request(bs->h, wt_session_id(s), buf, buf->len);
+  wt_msg m = wt_msg_ev_session_request(bs->h, wt_session_id(s), buf, buf->len,
+                                       (uint32_t)req->n_headers, (uint32_t)req->n_protocols);
   br_post(b, bs->worker, &m);
   return WT_SESSION_DEFER;
 }
@@ -780,6 +815,34 @@ static void group_free(wt_bridge *b, br_group *g, uint32_t code) {
  * message's buffer reference after the handler, unless it took it. */
 typedef void br_cmd_fn(wt_bridge *b, wt_msg *m);
 
+/* The chosen protocol and extra fields of a WT_CMD_RESPOND (wt_msg.h). The
+ * worker checked them already; what the engine still refuses is counted. */
+static void br_respond_fields(wt_bridge *b, wt_session *s, wt_msg *m, uint32_t n_headers) {
+  if (!m->buf || m->len == 0) {
+    return;
+  }
+  const char *p = (const char *)m->buf->data + m->off, *end = p + m->len;
+  if (end[-1] != 0) {
+    b->stats.stale_commands++; /* not NUL-terminated: a bug on the worker's side */
+    return;
+  }
+  if (*p && wt_session_set_protocol(s, p) != 0) {
+    b->stats.stale_commands++;
+  }
+  p += strlen(p) + 1;
+  for (uint32_t i = 0; i < n_headers && p < end; i++) {
+    const char *name = p;
+    p += strlen(p) + 1;
+    if (p >= end) {
+      break;
+    }
+    if (wt_session_add_header(s, name, p) != 0) {
+      b->stats.stale_commands++;
+    }
+    p += strlen(p) + 1;
+  }
+}
+
 static void cmd_respond(wt_bridge *b, wt_msg *m) {
   const wt_cmd_respond *c = wt_msg_get_cmd_respond(m);
   br_session *bs = find_session(b, c->session);
@@ -788,6 +851,7 @@ static void cmd_respond(wt_bridge *b, wt_msg *m) {
     return;
   }
   bs->answered = 1;
+  br_respond_fields(b, bs->s, m, c->n_headers);
   if (c->status == 200) {
     wt_session_respond(bs->s, 200);
     return;

@@ -102,10 +102,12 @@ static inline int wt_msg_is_command(unsigned kind) {
 
 /* ------------------------------------------------------------------ event payloads */
 
-/* buf/len: path \0 authority \0 origin \0 (empty strings for none). */
+/* buf/len: path \0 authority \0 origin \0 (empty strings for none), then
+ * n_headers times name \0 value \0, then n_protocols times protocol \0. */
 typedef struct wt_ev_session_request {
   uint64_t session;
   uint64_t id; /* the session id on the wire (its CONNECT stream's id) */
+  uint32_t n_headers, n_protocols;
 } wt_ev_session_request;
 WT_MSG_FITS(wt_ev_session_request);
 
@@ -191,9 +193,12 @@ typedef struct wt_msg_stream {
   uint64_t id, token;
 } wt_msg_stream;
 
+/* buf/len (may be none): protocol \0 (empty: none), then n_headers times
+ * name \0 value \0: the response's WT-Protocol and extra fields. */
 typedef struct wt_cmd_respond {
   uint64_t session;
   uint32_t status; /* HTTP status: 200 accepts */
+  uint32_t n_headers;
 } wt_cmd_respond;
 WT_MSG_FITS(wt_cmd_respond);
 
@@ -384,11 +389,14 @@ static inline wt_buf *wt_msg_take_buf(wt_msg *m) {
 
 /* buf: path \0 authority \0 origin \0, len bytes. */
 static inline wt_msg wt_msg_ev_session_request(uint64_t session, uint64_t id, wt_buf *buf,
-                                               uint32_t len) {
-  return (wt_msg){.kind = WT_EV_SESSION_REQUEST,
-                  .buf = buf,
-                  .len = len,
-                  .ev_session_request = {.session = session, .id = id}};
+                                               uint32_t len, uint32_t n_headers,
+                                               uint32_t n_protocols) {
+  return (wt_msg){
+      .kind = WT_EV_SESSION_REQUEST,
+      .buf = buf,
+      .len = len,
+      .ev_session_request = {
+          .session = session, .id = id, .n_headers = n_headers, .n_protocols = n_protocols}};
 }
 WT_MSG_READER(ev_session_request, WT_EV_SESSION_REQUEST)
 
@@ -468,8 +476,12 @@ WT_MSG_READER(ev_datagram, WT_EV_DATAGRAM)
 
 /* ------------------------------------------------------------------ command constructors */
 
-static inline wt_msg wt_msg_cmd_respond(uint64_t session, uint32_t status) {
-  return (wt_msg){.kind = WT_CMD_RESPOND, .cmd_respond = {.session = session, .status = status}};
+static inline wt_msg wt_msg_cmd_respond(uint64_t session, uint32_t status, wt_buf *buf,
+                                        uint32_t len, uint32_t n_headers) {
+  return (wt_msg){.kind = WT_CMD_RESPOND,
+                  .buf = buf,
+                  .len = len,
+                  .cmd_respond = {.session = session, .status = status, .n_headers = n_headers}};
 }
 WT_MSG_READER(cmd_respond, WT_CMD_RESPOND)
 

@@ -264,7 +264,9 @@ static void rt_app_worker_config(wt_runtime *rt, uint32_t j, wt_link **row,
                               .modules = rt->cfg.shard.modules,
                               .n_modules = rt->cfg.shard.n_modules,
                               .stream_credit = rt->cfg.stream_send_window,
-                              .stream_credit_max = rt->cfg.stream_send_window_max};
+                              .stream_credit_max = rt->cfg.stream_send_window_max,
+                              .protocols = rt->cfg.protocols,
+                              .n_protocols = rt->cfg.n_protocols};
 }
 
 /* Inline apps: worker j on shard j's thread (its pool and timers are this
@@ -779,6 +781,11 @@ const wt_app_module *const *wt_runtime_modules(const wt_runtime *rt, size_t *n) 
   return rt->cfg.shard.modules;
 }
 
+const char *const *wt_runtime_protocols(const wt_runtime *rt, size_t *n) {
+  *n = rt->cfg.n_protocols < WT_APP_MAX_PROTOCOLS ? rt->cfg.n_protocols : WT_APP_MAX_PROTOCOLS;
+  return rt->cfg.protocols;
+}
+
 const char *const *wt_runtime_counter_names(const wt_runtime *rt, size_t *n) {
   *n = rt->n_counter_names;
   return rt->counter_names;
@@ -867,6 +874,9 @@ static void rt_add_app_counters(wt_runtime *rt, wt_snapshot *s) {
     s->app.refused += st.refused;
     s->app.alloc_failed += st.alloc_failed;
     s->app.send_window_grows += st.send_window_grows;
+    for (size_t k = 0; k < WT_APP_MAX_PROTOCOLS + 2; k++) {
+      s->app.protocol_sessions[k] += st.protocol_sessions[k];
+    }
     s->app.sessions_live += st.sessions_live;
     s->app.streams_live += st.streams_live;
   }

@@ -83,9 +83,14 @@ typedef struct wt_runtime_config {
   uint32_t stream_send_window;     /* the workers' per-stream send credit: initial ... */
   uint32_t stream_send_window_max; /* ... and largest, grown with the congestion window
                                       (wt_app_ctx_config; 0 = defaults, 1 MiB and 8 MiB) */
-  int steering;                    /* attach the cBPF program when workers > 1 (default 1) */
-  int pin;                         /* pin each shard thread to a CPU (default 1) */
-  int lock;                        /* the single-instance guard (default 1) */
+  const char *const *protocols;    /* application protocols the server speaks, preferred
+                                      first (at most WT_APP_MAX_PROTOCOLS): a session whose
+                                      application does not choose answers WT-Protocol with
+                                      the first one the client offered (wt_app.h) */
+  size_t n_protocols;
+  int steering;          /* attach the cBPF program when workers > 1 (default 1) */
+  int pin;               /* pin each shard thread to a CPU (default 1) */
+  int lock;              /* the single-instance guard (default 1) */
   const uint8_t *secret; /* WT_RUNTIME_SECRET_LEN bytes shared by every shard; NULL = random
                             per process */
   /* SIGUSR1: called on the main thread with the counters of the n shards
@@ -114,6 +119,9 @@ const wt_io_addr *wt_runtime_local(const wt_runtime *rt);
  * many; the order of wt_snapshot.app_counters). Any thread. */
 const wt_app_module *const *wt_runtime_modules(const wt_runtime *rt, size_t *n);
 const char *const *wt_runtime_counter_names(const wt_runtime *rt, size_t *n);
+/* The configured protocols (cfg.protocols, at most WT_APP_MAX_PROTOCOLS;
+ * *n: how many): the labels of wt_app_ctx_stats.protocol_sessions. */
+const char *const *wt_runtime_protocols(const wt_runtime *rt, size_t *n);
 
 /* Number of shards; whether the steering program is attached. */
 uint32_t wt_runtime_shards(const wt_runtime *rt);

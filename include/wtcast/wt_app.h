@@ -55,13 +55,33 @@ typedef struct wt_app_router wt_app_router;
 typedef struct wt_app_session wt_app_session;
 typedef struct wt_app_stream wt_app_stream;
 
+/* One header field: lowercase name and value, NUL-terminated. */
+typedef struct wt_app_header {
+  const char *name, *value;
+} wt_app_header;
+
+/* Most protocols the server may be configured to speak
+ * (wt_runtime_config.protocols, wtcast --wt-protocols). */
+#define WT_APP_MAX_PROTOCOLS 16
+
 /* The extended CONNECT of a new session. Strings are NUL-terminated and
- * valid only during session_request; copy what you keep. */
+ * valid only during session_request (and worker_hint); copy what you keep. */
 typedef struct wt_app_request {
   const char *path;      /* the full :path, e.g. "/echo?push=1" */
   const char *query;     /* the part after the first '?', "" when none */
   const char *authority; /* may be NULL */
   const char *origin;    /* may be NULL (non-browser clients) */
+  /* every regular field of the request in the order received (origin
+   * included, no pseudo-headers), within the engine's bounds (64 fields,
+   * 16 KiB by default: larger requests are answered 431 before any app
+   * sees them) */
+  const wt_app_header *headers;
+  size_t n_headers;
+  /* the application protocols the client offers (WT-Available-Protocols,
+   * a Structured Field List of Strings, in the client's order; none when
+   * absent or malformed; docs/protocol.md section 3) */
+  const char *const *protocols;
+  size_t n_protocols;
 } wt_app_request;
 
 /* The callbacks of one application. Every member except name may be NULL:
@@ -148,7 +168,12 @@ int wt_app_query_get_u64(const char *query, const char *name, uint64_t *out);
 /* ------------------------------------------------------------------ dispatch context */
 
 typedef struct wt_app_ctx_stats {
-  uint64_t not_found;         /* CONNECTs refused with 404 (no route; counted by the shard) */
+  uint64_t not_found; /* CONNECTs refused with 404 (no route; counted by the shard) */
+  /* accepted sessions by the protocol answered in WT-Protocol: [i] the
+   * server's i-th configured protocol (wt_runtime_config.protocols),
+   * [WT_APP_MAX_PROTOCOLS] none, [WT_APP_MAX_PROTOCOLS + 1] another one
+   * (an application's own choice) */
+  uint64_t protocol_sessions[WT_APP_MAX_PROTOCOLS + 2];
   uint64_t refused;           /* CONNECTs an application refused */
   uint64_t alloc_failed;      /* sessions/streams refused for lack of memory */
   uint64_t sessions_live;     /* app sessions not yet closed */
@@ -184,6 +209,35 @@ void *wt_app_session_arg(const wt_app_session *as); /* the route's arg */
 void wt_app_session_set_user(wt_app_session *as, void *user);
 void *wt_app_session_get_user(const wt_app_session *as);
 uint64_t wt_app_session_id(const wt_app_session *as); /* the CONNECT stream id */
+
+/* Protocol negotiation and response fields (docs/protocol.md section 3).
+ * Both only inside session_request (WT_ERR_STATE elsewhere): they shape
+ * the answer to the CONNECT.
+ *
+ * wt_app_session_set_protocol: answer WT-Protocol = protocol, which must be
+ * one of req->protocols (WT_ERR_INVAL otherwise: a server never names one
+ * the client did not offer); NULL: answer none. Without a call, the
+ * server's configured protocols (wtcast --wt-protocols, in preference
+ * order) decide: the first of them the client offered, else none.
+ *
+ * wt_app_session_add_header: one more response field (on a 200 or a
+ * refusal, e.g. retry-after with 429). name: lowercase token, not a
+ * pseudo-header, not connection-specific (connection, keep-alive,
+ * proxy-connection, te, transfer-encoding, upgrade), not one the server
+ * writes (content-length, wt-protocol, wt-available-protocols,
+ * sec-webtransport-http3-draft*); value: no CR/LF/NUL, no leading or
+ * trailing blank. At most 16 fields and 4096 bytes per session.
+ * Returns 0, WT_ERR_INVAL, WT_ERR_LIMIT, WT_ERR_STATE, WT_ERR_NOMEM.
+ *
+ * wt_app_session_protocol: the protocol answered (from session_open on;
+ * NULL = none); valid while the handle is.
+ *
+ * wt_app_choose_protocol: the first of prefs[0..n) that req offers, or
+ * NULL (pure; for applications with their own preference list). */
+int wt_app_session_set_protocol(wt_app_session *as, const char *protocol);
+int wt_app_session_add_header(wt_app_session *as, const char *name, const char *value);
+const char *wt_app_session_protocol(const wt_app_session *as);
+const char *wt_app_choose_protocol(const wt_app_request *req, const char *const *prefs, size_t n);
 
 /* Open a server-initiated stream on an open session. *out is valid until
  * its stream_close and may be written to at once. When the peer's stream

@@ -147,7 +147,7 @@ static void h_session(harness *h, int n) {
   static const char req[] = "/t\0host\0";
   wt_buf *b = wt_buf_alloc(h->pool, sizeof(req));
   memcpy(b->data, req, sizeof(req));
-  wt_msg m = wt_msg_ev_session_request(1, 0, b, sizeof(req));
+  wt_msg m = wt_msg_ev_session_request(1, 0, b, sizeof(req), 0, 0);
   h_event(h, &m);
   m = wt_msg_ev_session_open(1, 1200);
   h_event(h, &m);
