@@ -1224,7 +1224,11 @@ int wt_conn_open_session(wt_conn *c, const char *authority, const char *path, co
 /* The offer and the extra fields of a new client session (wt_hdrs.h). */
 static int session_opts_apply(wt_session *s, const wt_session_opts *o) {
   int rv = 0;
-  if (o->n_protocols > 0) {
+  if (o->protocols_raw) {
+    rv = wt_hfield_value_ok(o->protocols_raw, strlen(o->protocols_raw))
+             ? wt_hdrs_add_raw(&s->hdrs, "wt-available-protocols", o->protocols_raw)
+             : WT_ERR_INVAL;
+  } else if (o->n_protocols > 0) {
     rv = wt_hdrs_offer(&s->hdrs, o->protocols, o->n_protocols);
   }
   for (size_t i = 0; rv == 0 && i < o->n_headers; i++) {

@@ -297,6 +297,9 @@ typedef struct wt_session_opts {
   size_t n_protocols;
   const wt_header *headers;
   size_t n_headers;
+  /* tests: send this WT-Available-Protocols value as it is (a field value,
+   * not checked as a Structured Field), instead of protocols */
+  const char *protocols_raw;
 } wt_session_opts;
 int wt_conn_open_session_opts(wt_conn *c, const char *authority, const char *path,
                               const wt_session_opts *opts, wt_session **out);

@@ -27,7 +27,9 @@
 
 /* ------------------------------------------------------------------ options */
 
-#define CL_REASON_MAX 1024 /* CLOSE_WEBTRANSPORT_SESSION message limit */
+#define CL_REASON_MAX    1024 /* CLOSE_WEBTRANSPORT_SESSION message limit */
+#define CL_MAX_PROTOCOLS 32   /* --protocols entries (the engine's bound) */
+#define CL_PROTOCOL_MAX  255  /* the longest protocol the engine offers */
 
 typedef struct cl_opts {
   const char *url;
@@ -45,10 +47,13 @@ typedef struct cl_opts {
   int have_close;        /* --close CODE:REASON */
   uint32_t close_code;
   char close_reason[CL_REASON_MAX + 1];
-  const char *origin;  /* --origin */
-  uint64_t timeout_ms; /* --timeout, default 30000 */
-  int expect_push;     /* --expect-push */
-  int wait_close;      /* --wait-close, or implied by "close=" in the URL query */
+  const char *origin;                      /* --origin */
+  const char *protocols[CL_MAX_PROTOCOLS]; /* --protocols a,b: WT-Available-Protocols */
+  size_t n_protocols;
+  const char *protocols_raw; /* --protocols-raw VALUE (tests: sent as it is) */
+  uint64_t timeout_ms;       /* --timeout, default 30000 */
+  int expect_push;           /* --expect-push */
+  int wait_close;            /* --wait-close, or implied by "close=" in the URL query */
   int log_level;
   int inject;               /* --inject: CL_INJ_*, applied to the last session of each connection */
   uint32_t sequential;      /* --sequential N: N connections one after another, 0 = off */
@@ -278,6 +283,10 @@ struct cl_session {
   int closed_by_server; /* session_close not caused by our close */
   int finished;         /* nothing more to do for this session */
   cl_inject inj;        /* --inject on this session (kind 0 = none) */
+  /* the server's answer to --protocols (at session_open) */
+  char protocol[CL_PROTOCOL_MAX + 1];            /* the accepted WT-Protocol, "" = none */
+  char wt_protocol_raw[CL_PROTOCOL_MAX * 2 + 3]; /* the field as sent, "" = absent */
+  int protocol_rejected; /* malformed or not offered (draft: WT_ALPN_ERROR) */
 };
 
 enum { CL_CS_ACTIVE, CL_CS_HOLD, CL_CS_LINGER, CL_CS_CLOSING, CL_CS_CLOSED };

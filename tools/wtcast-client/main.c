@@ -61,6 +61,10 @@ static void cl_usage(FILE *f) {
         "  --sessions N        sessions per connection (default 1)\n"
         "  --connections N     connections in parallel (default 1)\n"
         "  --origin ORIGIN     send this Origin header\n"
+        "  --protocols A,B     offer these application protocols (WT-Available-Protocols,\n"
+        "                      preferred first); the report names the server's WT-Protocol\n"
+        "                      (\"protocol\"); one that was not offered is an error\n"
+        "  --protocols-raw V   tests: send WT-Available-Protocols: V exactly as given\n"
         "  --timeout MS        bound for the whole run (default 30000)\n"
         "  --sequential N      run N connections one after another (each: handshake, CONNECT,\n"
         "                      the operations, close) and report sessions_per_s and latency\n"
@@ -94,6 +98,32 @@ void cl_error(cl_client *c, const char *fmt, ...) {
 
 static int cl_parse_u64(const char *s, uint64_t max, uint64_t *out) {
   return wt_url_parse_u64(s, 0, max, out);
+}
+
+/* --protocols a,b: split in place (argv is ours); the engine checks each
+ * name again when it serializes the offer. */
+static int cl_parse_protocols(cl_opts *o, char *s) {
+  o->n_protocols = 0;
+  for (char *p = s;;) {
+    char *comma = strchr(p, ',');
+    if (comma) {
+      *comma = '\0';
+    }
+    size_t n = strlen(p);
+    if (n == 0 || n > CL_PROTOCOL_MAX || o->n_protocols == CL_MAX_PROTOCOLS) {
+      return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+      if (p[i] < 0x20 || p[i] > 0x7e) {
+        return -1;
+      }
+    }
+    o->protocols[o->n_protocols++] = p;
+    if (!comma) {
+      return 0;
+    }
+    p = comma + 1;
+  }
 }
 
 static int cl_parse_close(cl_opts *o, const char *s) {
@@ -150,6 +180,8 @@ enum {
   OPT_CONNS,
   OPT_CLOSE,
   OPT_ORIGIN,
+  OPT_PROTOCOLS,
+  OPT_PROTOCOLS_RAW,
   OPT_TIMEOUT,
   OPT_PUSH,
   OPT_WAIT_CLOSE,
@@ -179,6 +211,8 @@ static int cl_parse_args(cl_opts *o, int argc, char **argv) {
       {"connections", required_argument, NULL, OPT_CONNS},
       {"close", required_argument, NULL, OPT_CLOSE},
       {"origin", required_argument, NULL, OPT_ORIGIN},
+      {"protocols", required_argument, NULL, OPT_PROTOCOLS},
+      {"protocols-raw", required_argument, NULL, OPT_PROTOCOLS_RAW},
       {"timeout", required_argument, NULL, OPT_TIMEOUT},
       {"expect-push", no_argument, NULL, OPT_PUSH},
       {"wait-close", no_argument, NULL, OPT_WAIT_CLOSE},
@@ -247,6 +281,14 @@ static int cl_parse_args(cl_opts *o, int argc, char **argv) {
       break;
     case OPT_ORIGIN:
       o->origin = optarg;
+      break;
+    case OPT_PROTOCOLS:
+      bad = cl_parse_protocols(o, optarg) < 0
+                ? "--protocols wants 1..32 comma-separated names of printable ASCII (<= 255)"
+                : NULL;
+      break;
+    case OPT_PROTOCOLS_RAW:
+      o->protocols_raw = optarg;
       break;
     case OPT_PUSH:
       o->expect_push = 1;
@@ -577,6 +619,17 @@ static void cl_report_session(wt_json *j, const cl_session *s, const cl_opts *o)
   }
   wt_json_i64(j, "status", s->status);
   wt_json_str(j, "outcome", cl_outcome(s));
+  if (o->n_protocols || o->protocols_raw) {
+    if (s->protocol[0]) {
+      wt_json_str(j, "protocol", s->protocol);
+    } else {
+      wt_json_null(j, "protocol");
+    }
+    if (s->wt_protocol_raw[0]) {
+      wt_json_str(j, "wt_protocol_header", s->wt_protocol_raw);
+    }
+    wt_json_bool(j, "protocol_rejected", s->protocol_rejected);
+  }
   if (s->t_reply) {
     wt_json_fixed3(j, "reply_ms", cl_ms(s->t_request, s->t_reply));
   }
@@ -941,7 +994,11 @@ static int cl_start(cl_client *c) {
     for (uint32_t k = 0; k < cn->n_sess; k++) {
       cl_session *s = &cn->sess[k];
       s->t_request = now;
-      r = wt_conn_open_session(cn->wc, o->u.authority, o->u.path, o->origin, &s->ws);
+      wt_session_opts so = {.origin = o->origin,
+                            .protocols = o->protocols,
+                            .n_protocols = o->n_protocols,
+                            .protocols_raw = o->protocols_raw};
+      r = wt_conn_open_session_opts(cn->wc, o->u.authority, o->u.path, &so, &s->ws);
       if (r < 0) {
         s->ws = NULL;
         s->finished = 1;
