@@ -2,9 +2,11 @@
 // against a running wtcast server and checks what a real browser sees.
 //
 // usage: node wt_browser_test.js --server 127.0.0.1:PORT --hash HEX [--timeout MS]
+//        [--features F1,F2 (--enable-features for Chromium, e.g. EnableWebTransportDraft07)]
 // Serves a page from http://127.0.0.1 (a secure context), runs the checks in
 // the page with serverCertificateHashes, prints one JSON object, exits 0 when
-// every check passed.
+// every check passed or was skipped (the browser lacks the API: listed in
+// "skipped", and on stderr).
 'use strict';
 const http = require('http');
 const { chromium } = require('playwright-core');
@@ -17,6 +19,7 @@ const server = arg('server');
 const hash = arg('hash');
 const timeoutMs = Number(arg('timeout', '60000'));
 const executable = arg('chromium', '/usr/bin/chromium');
+const features = arg('features', '');
 if (!server || !/^[0-9a-f]{64}$/.test(hash || '')) {
   console.error('usage: node wt_browser_test.js --server HOST:PORT --hash SHA256HEX');
   process.exit(2);
@@ -50,6 +53,7 @@ async function main() {
         '--disable-background-networking',
         '--disable-component-update',
         '--disable-sync',
+        ...(features ? ['--enable-features=' + features] : []),
       ],
     });
     const ctx = await browser.newContext();
@@ -57,8 +61,10 @@ async function main() {
     p.on('console', (m) => console.error('[page]', m.text()));
     await p.goto(`http://127.0.0.1:${pagePort}/`);
     const checks = await p.evaluate(pageChecks, ['https://' + server, hash]);
-    const ok = Object.values(checks).every((c) => c && c.ok);
-    result = { ok, browser: browser.version(), checks };
+    const ok = Object.values(checks).every((c) => c && (c.ok || c.skipped));
+    const skipped = Object.keys(checks).filter((k) => checks[k] && checks[k].skipped);
+    for (const k of skipped) console.error(`browser test: SKIPPED ${k}: ${checks[k].reason}`);
+    result = { ok, browser: browser.version(), features, skipped, checks };
   } catch (e) {
     result = { ok: false, error: String(e && e.stack ? e.stack : e) };
   } finally {

@@ -1,7 +1,11 @@
 // wt_page_checks.js: the WebTransport checks a real browser runs in a page
 // against wtcast (bidi echo, the pushed bidi and uni streams, a uni round
 // trip, 100 datagrams, three sessions at once, a server-initiated close with
-// code and reason). One
+// code and reason, application protocol negotiation: the W3C `protocols`
+// option and `transport.protocol`, against a server started with
+// --wt-protocols moq-lite-03). A check that the browser cannot run (an API
+// it lacks) answers {skipped: true, reason} instead of ok: the drivers
+// report it as skipped, never as passed. One
 // implementation for every browser test: wt_browser_test.js (Chromium, via
 // playwright-core's evaluate) and wt_firefox_test.js (firefox-esr, the page
 // runs it and posts the results). pageChecks is serialised into the page, so
@@ -126,6 +130,25 @@ async function pageChecks([base, hashHex]) {
     );
     ts.forEach((x) => x.close({ closeCode: 7, reason: 'bye' }));
     return { ok: got.every((g, i) => g === 'session-' + i), got };
+  });
+
+  // docs/protocol.md section 3: WT-Available-Protocols from `protocols`,
+  // WT-Protocol back as `transport.protocol`. The server prefers
+  // moq-lite-03 and does not know "x".
+  await check('protocol_negotiation', async () => {
+    if (!('protocol' in WebTransport.prototype)) {
+      return { skipped: true, reason: 'WebTransport.prototype.protocol is missing' };
+    }
+    const t3 = new WebTransport(base + '/echo', { ...opts, protocols: ['moq-lite-03', 'x'] });
+    await t3.ready;
+    const protocol = t3.protocol;
+    // and an offer the server does not share: the session opens, no protocol
+    const t4 = new WebTransport(base + '/echo', { ...opts, protocols: ['y'] });
+    await t4.ready;
+    const none = t4.protocol;
+    t3.close({ closeCode: 0, reason: 'done' });
+    t4.close({ closeCode: 0, reason: 'done' });
+    return { ok: protocol === 'moq-lite-03' && none === '', protocol, none };
   });
 
   await check('server_close', async () => {

@@ -2,9 +2,15 @@
 # Real browser: headless Chromium (Debian's package, driven by playwright-core)
 # opens a page from http://127.0.0.1 that connects to wtcast with
 # serverCertificateHashes and checks bidi echo, a uni stream round trip, the
-# pushed streams, 100 datagrams and a server-initiated close (code + reason in
-# transport.closed). Skips (77) when Chromium or playwright-core is missing,
-# unless WTCAST_REQUIRE_BROWSER=1 (tools/test sets it: it installs both).
+# pushed streams, 100 datagrams, a server-initiated close (code + reason in
+# transport.closed) and protocol negotiation (`protocols` offered,
+# `transport.protocol` = the server's --wt-protocols choice;
+# tests/browser/wt_page_checks.js). It runs twice: Chromium's default
+# dialect (draft-02) and with --enable-features=EnableWebTransportDraft07
+# (WEBTRANSPORT_MAX_SESSIONS, which the server sends: docs/protocol.md). A
+# check the browser cannot run is reported as SKIPPED. Skips (77) when
+# Chromium or playwright-core is missing, unless WTCAST_REQUIRE_BROWSER=1
+# (tools/test sets it: it installs both).
 set -u
 bin=${WTCAST_BIN:?}
 src=${WTCAST_SRC:?}
@@ -34,7 +40,7 @@ trap cleanup EXIT
 hash=$(sed -n 's/^sha256: //p' "$tmp/cert.txt")
 
 "$bin/wtcast" --listen 127.0.0.1:0 --cert "$tmp/cert.pem" --key "$tmp/key.pem" \
-  >"$tmp/server.out" 2>"$tmp/server.err" &
+  --wt-protocols moq-lite-03 >"$tmp/server.out" 2>"$tmp/server.err" &
 srv_pid=$!
 port=""
 for _ in $(seq 1 100); do
@@ -50,9 +56,17 @@ if [ -z "$port" ]; then
 fi
 echo "browser test: wtcast on 127.0.0.1:$port, certificate sha256 $hash"
 
-NODE_PATH="$node_modules" timeout 180 node "$src/tests/browser/wt_browser_test.js" \
-  --server "127.0.0.1:$port" --hash "$hash" --timeout 150000
-rc=$?
+rc=0
+for features in "" EnableWebTransportDraft07; do
+  echo "browser test: Chromium ${features:-default (draft-02)}"
+  NODE_PATH="$node_modules" timeout 180 node "$src/tests/browser/wt_browser_test.js" \
+    --server "127.0.0.1:$port" --hash "$hash" --timeout 150000 --features "$features" \
+    2> >(tee "$tmp/node.err" >&2)
+  r=$?
+  echo "browser test: Chromium ${features:-default}: $([ $r = 0 ] && echo PASS || echo "FAIL ($r)")"
+  grep -h 'SKIPPED' "$tmp/node.err" | sed "s/^/browser test: ${features:-default}: /"
+  [ $r = 0 ] || rc=1
+done
 
 kill -TERM "$srv_pid"
 for _ in $(seq 1 100); do
