@@ -5,7 +5,10 @@
  *
  * The test plays the shard: it posts events (a session, peer bidi streams,
  * credit with the window hint) into the link and reads the worker's commands
- * back (WRITE commands carry buffer references, dropped here). */
+ * back (WRITE commands carry buffer references, dropped here). Also: the
+ * request's fields and offered protocols reach session_request, and the
+ * answer (WT_CMD_RESPOND) carries the protocol chosen by the app or by the
+ * server's preference list, and the app's response fields. */
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
@@ -30,13 +33,39 @@ typedef struct tapp {
   wt_app_stream *st[4];
   int nst;
   int writable[4];
+  /* protocol negotiation: what session_request does and saw */
+  int mode; /* 0 accept; 1 choose "x"; 2 choose none; 3 refuse 429 with retry-after */
+  int rv_bad, rv_hdr, rv_bad_hdr, rv_reserved;
+  size_t n_headers, n_protocols;
+  char first_header[64], last_protocol[32];
 } tapp;
 
 static tapp g_app;
 
 static int t_request(wt_app_session *as, const wt_app_request *req) {
-  (void)req;
   g_app.as = as;
+  g_app.n_headers = req->n_headers;
+  g_app.n_protocols = req->n_protocols;
+  if (req->n_headers) {
+    snprintf(g_app.first_header, sizeof(g_app.first_header), "%s: %s", req->headers[0].name,
+             req->headers[0].value);
+  }
+  if (req->n_protocols) {
+    snprintf(g_app.last_protocol, sizeof(g_app.last_protocol), "%s",
+             req->protocols[req->n_protocols - 1]);
+  }
+  g_app.rv_bad = wt_app_session_set_protocol(as, "not-offered");
+  g_app.rv_bad_hdr = wt_app_session_add_header(as, "x-bad", "a\nb");
+  g_app.rv_reserved = wt_app_session_add_header(as, "wt-protocol", "\"x\"");
+  g_app.rv_hdr = wt_app_session_add_header(as, "x-app", "yes");
+  if (g_app.mode == 1) {
+    CHECK_EQ(wt_app_session_set_protocol(as, "x"), 0);
+  } else if (g_app.mode == 2) {
+    CHECK_EQ(wt_app_session_set_protocol(as, NULL), 0);
+  } else if (g_app.mode == 3) {
+    CHECK_EQ(wt_app_session_add_header(as, "retry-after", "5"), 0);
+    return 429;
+  }
   return 200;
 }
 
@@ -71,7 +100,14 @@ typedef struct harness {
   wt_app_ctx *ctx;
   wt_buf_pool *pool; /* the "shard's" buffers (the request's path) */
   uint64_t written;  /* bytes in WRITE commands seen */
+  /* the last WT_CMD_RESPOND: status, fields, buffer (protocol \0 fields) */
+  uint32_t status, resp_headers;
+  char resp[256];
+  size_t resp_len;
 } harness;
+
+static const char *const *g_protocols; /* the server's, for h_open */
+static size_t g_n_protocols;
 
 static int h_open(harness *h, uint32_t credit, uint32_t credit_max) {
   memset(h, 0, sizeof(*h));
@@ -91,7 +127,9 @@ static int h_open(harness *h, uint32_t credit, uint32_t credit_max) {
                          .n_shards = 1,
                          .links = links,
                          .stream_credit = credit,
-                         .stream_credit_max = credit_max};
+                         .stream_credit_max = credit_max,
+                         .protocols = g_protocols,
+                         .n_protocols = g_n_protocols};
   return wt_app_ctx_new(&h->ctx, &c);
 }
 
@@ -112,6 +150,14 @@ static void h_drain(harness *h) {
     for (uint32_t i = 0; i < n; i++) {
       if (m[i].kind == WT_CMD_WRITE) {
         h->written += m[i].len;
+      }
+      if (m[i].kind == WT_CMD_RESPOND) {
+        h->status = wt_msg_get_cmd_respond(&m[i])->status;
+        h->resp_headers = wt_msg_get_cmd_respond(&m[i])->n_headers;
+        h->resp_len = m[i].buf && m[i].len <= sizeof(h->resp) ? m[i].len : 0;
+        if (h->resp_len) {
+          memcpy(h->resp, m[i].buf->data + m[i].off, h->resp_len);
+        }
       }
       wt_msg_drop(&m[i]); /* buffer and counters references */
     }
@@ -294,11 +340,87 @@ static void test_every_kind_handled(void) {
   }
 }
 
+/* A request for /t with one field and the offer moq-lite-03, x. */
+static void h_request(harness *h, uint64_t session) {
+  static const char req[] = "/t\0host\0\0x-a\0one\0moq-lite-03\0x";
+  wt_buf *b = wt_buf_alloc(h->pool, sizeof(req));
+  memcpy(b->data, req, sizeof(req));
+  wt_msg m = wt_msg_ev_session_request(session, 4 * session, b, sizeof(req), 1, 2);
+  h->resp_len = 0;
+  h_event(h, &m);
+  h_drain(h);
+}
+
+static int resp_is(const harness *h, const char *want, size_t len) {
+  return h->resp_len == len && memcmp(h->resp, want, len) == 0;
+}
+
+static void test_protocols(void) {
+  static const char *const prefs[] = {"moq-lite-04", "moq-lite-03"};
+  g_protocols = prefs;
+  g_n_protocols = 2;
+  harness h;
+  CHECK_FATAL(h_open(&h, 0, 0) == 0);
+  const wt_app_ctx_stats *st = wt_app_ctx_get_stats(h.ctx);
+  /* the app does not choose: the server's first preference that was offered */
+  g_app.mode = 0;
+  h_request(&h, 1);
+  CHECK_EQ(g_app.n_headers, 1);
+  CHECK(strcmp(g_app.first_header, "x-a: one") == 0);
+  CHECK_EQ(g_app.n_protocols, 2);
+  CHECK(strcmp(g_app.last_protocol, "x") == 0);
+  CHECK_EQ(g_app.rv_bad, WT_ERR_INVAL);
+  CHECK_EQ(g_app.rv_bad_hdr, WT_ERR_INVAL);
+  CHECK_EQ(g_app.rv_reserved, WT_ERR_INVAL);
+  CHECK_EQ(g_app.rv_hdr, 0);
+  CHECK_EQ(h.status, 200);
+  CHECK_EQ(h.resp_headers, 1);
+  CHECK(resp_is(&h, "moq-lite-03\0x-app\0yes", 22));
+  CHECK(wt_app_session_protocol(g_app.as) &&
+        !strcmp(wt_app_session_protocol(g_app.as), "moq-lite-03"));
+  /* outside session_request: too late */
+  CHECK_EQ(wt_app_session_set_protocol(g_app.as, "x"), WT_ERR_STATE);
+  CHECK_EQ(wt_app_session_add_header(g_app.as, "x-late", "1"), WT_ERR_STATE);
+  CHECK_EQ(st->protocol_sessions[1], 1);
+  /* the app's own choice, not in the server's list: counted as other */
+  g_app.mode = 1;
+  h_request(&h, 2);
+  CHECK(resp_is(&h, "x\0x-app\0yes", 12));
+  CHECK_EQ(st->protocol_sessions[WT_APP_MAX_PROTOCOLS + 1], 1);
+  /* the app answers none */
+  g_app.mode = 2;
+  h_request(&h, 3);
+  CHECK(resp_is(&h, "\0x-app\0yes", 11));
+  CHECK_EQ(st->protocol_sessions[WT_APP_MAX_PROTOCOLS], 1);
+  CHECK(wt_app_session_protocol(g_app.as) == NULL);
+  /* a refusal carries its fields, never a protocol; not counted */
+  g_app.mode = 3;
+  h_request(&h, 4);
+  CHECK_EQ(h.status, 429);
+  CHECK_EQ(h.resp_headers, 2);
+  CHECK(resp_is(&h, "\0x-app\0yes\0retry-after\0005", 25));
+  CHECK_EQ(st->protocol_sessions[0] + st->protocol_sessions[1] +
+               st->protocol_sessions[WT_APP_MAX_PROTOCOLS] +
+               st->protocol_sessions[WT_APP_MAX_PROTOCOLS + 1],
+           3);
+  /* the pure helper */
+  const char *const offer[] = {"b", "a"};
+  wt_app_request r = {.protocols = offer, .n_protocols = 2};
+  const char *const mine[] = {"c", "a", "b"};
+  CHECK(wt_app_choose_protocol(&r, mine, 3) == offer[1]);
+  CHECK(wt_app_choose_protocol(&r, mine, 1) == NULL);
+  g_app.mode = 0;
+  h_close(&h);
+  g_protocols = NULL;
+  g_n_protocols = 0;
+}
+
 int main(void) {
   WT_RUN(test_group_counters_outlive);
   WT_RUN(test_every_kind_handled);
   WT_RUN(test_credit_grows);
   WT_RUN(test_credit_fixed);
   WT_RUN(test_credit_session_budget);
+  WT_RUN(test_protocols);
   WT_DONE();
 }
