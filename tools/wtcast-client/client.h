@@ -345,6 +345,9 @@ typedef struct cl_client {
 
 /* Append a formatted message to the client's error list. */
 void cl_error(cl_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* At session_open: the server's WT-Protocol into s (protocol, wt_protocol_raw,
+ * protocol_rejected); an unoffered one is an error of the run. */
+void cl_session_protocol(cl_session *s, wt_session *ws);
 
 /* ops.c */
 void cl_callbacks(wt_engine_callbacks *cb);

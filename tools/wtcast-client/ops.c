@@ -1123,26 +1123,6 @@ int cl_session_ok(const cl_session *s) {
 
 /* ------------------------------------------------------------------ callbacks */
 
-/* The server's WT-Protocol (docs/protocol.md section 3): the engine accepts
- * it only as a String that we offered. */
-static void cl_session_protocol(cl_session *s, wt_session *ws) {
-  const char *p = wt_session_protocol(ws);
-  snprintf(s->protocol, sizeof(s->protocol), "%s", p ? p : "");
-  size_t n = 0;
-  const wt_header *h = wt_session_headers(ws, &n);
-  for (size_t i = 0; i < n; i++) {
-    if (strcmp(h[i].name, "wt-protocol") == 0) {
-      snprintf(s->wt_protocol_raw, sizeof(s->wt_protocol_raw), "%s", h[i].value);
-      break;
-    }
-  }
-  s->protocol_rejected = wt_session_protocol_rejected(ws);
-  if (s->protocol_rejected && s->cl->o->n_protocols) {
-    cl_error(s->cl, "conn %u session %u: WT-Protocol %s was not one we offered", s->conn->index,
-             s->index, s->wt_protocol_raw);
-  }
-}
-
 static void cb_session_open(void *user, wt_session *ws) {
   cl_session *s = wt_session_get_user(ws);
   if (!s) {
