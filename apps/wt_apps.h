@@ -21,12 +21,14 @@
  *  - a subscriber with more than relay_lag_max bytes unacknowledged has its
  *    oldest mirrored streams reset with WT_APP_GROUP_LAGGED (0x10), and new
  *    groups are not opened for it until it is back under the bound: whole
- *    groups dropped, never a torn one; the others are not slowed. A group
- *    reset before any of its bytes reached the subscriber cannot be
- *    announced to it (RESET_STREAM discards the WebTransport stream header,
- *    so the peer cannot tell which session the stream belonged to; ngtcp2
- *    1.11 has no RESET_STREAM_AT): subscribers see such drops as gaps in
- *    their group sequence, and the server counts every one;
+ *    groups dropped, never a torn one; the others are not slowed. With the
+ *    patched ngtcp2 (docs/protocol.md section 2) a reset group keeps its
+ *    WebTransport stream header deliverable (RESET_STREAM_AT), so the
+ *    subscriber sees the reset; a group dropped before it was opened, or
+ *    whose header had not been sent yet, or reset with a stock ngtcp2
+ *    (RESET_STREAM discards the header, so the peer cannot tell which
+ *    session the stream belonged to) is a gap in the subscriber's group
+ *    sequence; the server counts every one;
  *  - subscribers send nothing: their streams are refused
  *    (WT_APP_RELAY_REFUSED), their datagrams ignored; so are a publisher's
  *    bidi streams.

@@ -460,6 +460,25 @@ static void conn_params(wt_engine *e, ngtcp2_transport_params *p) {
   p->active_connection_id_limit = 8;
   /* RFC 9297 section 2.1.1: H3_DATAGRAM needs max_datagram_frame_size > 0. */
   p->max_datagram_frame_size = 65535;
+#ifdef NGTCP2_RESET_STREAM_AT_DRAFT
+  /* docs/protocol.md section 2: advertised only when the linked ngtcp2
+   * carries tools/patches/ngtcp2 (it then receives RESET_STREAM_AT). */
+  p->reset_stream_at = 1;
+#endif
+}
+
+int wt_conn_reset_stream_keep(wt_conn *c, int64_t id, uint64_t h3_code, uint64_t keep) {
+#ifdef NGTCP2_RESET_STREAM_AT_DRAFT
+  /* RESET_STREAM_AT when the peer advertised reset_stream_at (ngtcp2 falls
+   * back to RESET_STREAM otherwise, and for keep 0). keep beyond what ngtcp2
+   * has sent is refused: then a plain reset, as without the patch. */
+  if (keep > 0 && ngtcp2_conn_shutdown_stream_write_at(c->qc, 0, id, h3_code, keep) == 0) {
+    return 0;
+  }
+#else
+  (void)keep;
+#endif
+  return ngtcp2_conn_shutdown_stream_write(c->qc, 0, id, h3_code);
 }
 
 /* ngtcp2's qlog output (user_data is the wt_conn). */

@@ -44,6 +44,11 @@ void wt_conn_handle_expiry(wt_conn *c);
 uint64_t wt_conn_expiry(wt_conn *c);
 /* Start closing: liberr (ngtcp2 error) or an application (H3) error. */
 void wt_conn_close_liberr(wt_conn *c, int liberr);
+/* Reset the sending part of stream id with h3_code, still delivering its
+ * first keep bytes (already handed to ngtcp2) reliably when the linked
+ * ngtcp2 and the peer support RESET_STREAM_AT (docs/protocol.md section
+ * 2); else a plain RESET_STREAM. Returns ngtcp2's result. */
+int wt_conn_reset_stream_keep(wt_conn *c, int64_t id, uint64_t h3_code, uint64_t keep);
 /* Apply a close requested by wt_ctx_close_request (end of the engine
  * operation, outside library callbacks). */
 void wt_conn_apply_close(wt_conn *c);

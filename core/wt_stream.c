@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wt_conn.h"
 #include "wt_errmap.h"
 #include "wt_log.h"
 #include "wt_varint.h"
@@ -580,8 +581,11 @@ int wt_stream_reset(wt_stream *st, uint32_t code) {
       (!st->bidi && !st->local)) {
     return WT_ERR_STATE;
   }
-  /* draft-ietf-webtrans-http3 section 4.4: app codes travel as HTTP/3 codes. */
-  ngtcp2_conn_shutdown_stream_write(c->qc, 0, st->id, wt_errmap_app_to_h3(code));
+  /* draft-ietf-webtrans-http3 section 4.4: app codes travel as HTTP/3 codes;
+   * the WT stream header stays deliverable (RESET_STREAM_AT) so the peer can
+   * tell which session the reset stream belonged to. */
+  uint64_t keep = st->sb.sent < st->tx_hdr_len ? st->sb.sent : st->tx_hdr_len;
+  wt_conn_reset_stream_keep(c, st->id, wt_errmap_app_to_h3(code), keep);
   st->tx_done = 1;
   st->tx_fin = 0;
   stream_unqueue(st);
