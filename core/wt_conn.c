@@ -1012,7 +1012,8 @@ static ngtcp2_ssize conn_write_pkt(wt_conn *c, ngtcp2_path_storage *ps, ngtcp2_p
     wt_stream *st = NULL;
     ngtcp2_vec vec[16];
     size_t nvec = 0, total = 0;
-    if (c->ctrl_sid >= 0 && !c->ctrl_blocked && wt_sendbuf_unsent(&c->ctrl_out) > 0) {
+    if (c->ctrl_sid >= 0 && !c->ctrl_blocked && !c->ctrl_held &&
+        wt_sendbuf_unsent(&c->ctrl_out) > 0) {
       src = SRC_CTRL;
       sid = c->ctrl_sid;
       nvec = wt_sendbuf_peek(&c->ctrl_out, (wt_iov *)vec, 16, SIZE_MAX);

@@ -121,6 +121,7 @@ struct wt_conn {
   wt_ctrl_rewriter rw;
   wt_sendbuf ctrl_out;
   int ctrl_blocked;
+  int ctrl_held; /* test hook: our control stream is not sent (wt_testhook.h) */
   /* the peer's control stream, observed */
   int64_t peer_ctrl_sid;
   wt_ctrl_reader rd;
