@@ -18,6 +18,12 @@ int wt_settings_profile_offers_fc(int profile) {
          profile == WT_PROFILE_DRAFT16;
 }
 
+/* A setting's value is a varint (RFC 9114 section 7.2.4.1): larger ones
+ * are sent as the largest varint instead of being dropped. */
+static uint64_t clamp_varint(uint64_t v) {
+  return v > WT_VARINT_MAX ? WT_VARINT_MAX : v;
+}
+
 size_t wt_settings_profile(const wt_settings_params *p, wt_setting *out, size_t cap) {
   wt_setting all[WT_SETTINGS_PROFILE_MAX];
   size_t n = 0;
@@ -27,7 +33,10 @@ size_t wt_settings_profile(const wt_settings_params *p, wt_setting *out, size_t 
     pr = WT_PROFILE_COMPAT;
   }
   int compat = pr == WT_PROFILE_COMPAT;
-  uint64_t ms = p->max_sessions ? p->max_sessions : 1;
+  uint64_t ms = p->max_sessions ? clamp_varint(p->max_sessions) : 1;
+  uint64_t md = clamp_varint(p->initial_max_data);
+  uint64_t mb = clamp_varint(p->initial_max_streams_bidi);
+  uint64_t mu = clamp_varint(p->initial_max_streams_uni);
   if (pr != WT_PROFILE_DRAFT14 && pr != WT_PROFILE_DRAFT16) {
     all[n++] = (wt_setting){WT_SETTING_H3_DATAGRAM_OLD, 1}; /* pre-RFC 9297 stacks */
   }
@@ -46,11 +55,10 @@ size_t wt_settings_profile(const wt_settings_params *p, wt_setting *out, size_t 
     /* draft-ietf-webtrans-http3-16 section 9.2: 0 or 1 only. */
     all[n++] = (wt_setting){WT_SETTING_WT_ENABLED, 1};
   }
-  if (wt_settings_profile_offers_fc(pr) &&
-      (p->initial_max_data | p->initial_max_streams_bidi | p->initial_max_streams_uni) != 0) {
-    all[n++] = (wt_setting){WT_SETTING_WT_INITIAL_MAX_DATA, p->initial_max_data};
-    all[n++] = (wt_setting){WT_SETTING_WT_INITIAL_MAX_STREAMS_UNI, p->initial_max_streams_uni};
-    all[n++] = (wt_setting){WT_SETTING_WT_INITIAL_MAX_STREAMS_BIDI, p->initial_max_streams_bidi};
+  if (wt_settings_profile_offers_fc(pr) && (md | mb | mu) != 0) {
+    all[n++] = (wt_setting){WT_SETTING_WT_INITIAL_MAX_DATA, md};
+    all[n++] = (wt_setting){WT_SETTING_WT_INITIAL_MAX_STREAMS_UNI, mu};
+    all[n++] = (wt_setting){WT_SETTING_WT_INITIAL_MAX_STREAMS_BIDI, mb};
   }
   size_t k = cap < n ? cap : n;
   for (size_t i = 0; i < k; i++) {

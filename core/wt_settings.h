@@ -64,8 +64,9 @@ typedef struct wt_settings_params {
  * 0x2b603742 = 1 (compat, draft02), 0xc671706a = max_sessions (compat,
  * draft07), 0x14e9cd29 = max_sessions (compat, draft14), 0x2c7cf000 = 1
  * (compat, draft16), and the three WT_INITIAL_* (compat, draft14, draft16;
- * left out when all three are 0). Writes at most cap entries into out, in
- * that order; returns the number written. An unknown profile gives compat. */
+ * left out when all three are 0). Values above 2^62 - 1 are sent as
+ * 2^62 - 1. Writes at most cap entries into out, in that order; returns
+ * the number written. An unknown profile gives compat. */
 size_t wt_settings_profile(const wt_settings_params *p, wt_setting *out, size_t cap);
 
 /* 1 if profile sends the WT_INITIAL_* settings (flow control offered). */

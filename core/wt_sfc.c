@@ -71,6 +71,9 @@ int wt_sfc_rx_consumed(wt_sfc *f, uint64_t n, uint64_t now_ns, uint64_t rtt_ns) 
     f->rx_window = f->rx_window > f->rx_window_max / 2 ? f->rx_window_max : 2 * f->rx_window;
   }
   uint64_t lim = f->rx_consumed + f->rx_window;
+  if (lim > WT_SFC_MAX_DATA || lim < f->rx_consumed) {
+    lim = WT_SFC_MAX_DATA; /* a varint can say no more */
+  }
   if (lim <= f->rx_max_data) {
     return 0;
   }

@@ -31,6 +31,8 @@ enum {
 
 /* Largest stream limit (draft-16 section 5.6.2: 2^60, as RFC 9000 19.11). */
 #define WT_SFC_MAX_STREAMS (UINT64_C(1) << 60)
+/* Largest data limit a capsule can carry (2^62 - 1). */
+#define WT_SFC_MAX_DATA ((UINT64_C(1) << 62) - 1)
 
 typedef struct wt_sfc {
   int on;  /* flow control negotiated for this session */

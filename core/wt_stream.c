@@ -520,7 +520,6 @@ void wt_stream_on_close(wt_stream *st, uint64_t h3_code, int has_code) {
   st->q_closed = 1;
   st->tx_done = 1;
   stream_unqueue(st);
-  fc_detach(st);
   if (st->buffered) {
     return; /* bytes (and fin) wait for the session */
   }
@@ -535,7 +534,8 @@ void wt_stream_on_close(wt_stream *st, uint64_t h3_code, int has_code) {
     int has = has_code && wt_errmap_h3_to_app(h3_code, &code) == 0;
     stream_tell_stop(st, code, has);
   }
-  stream_app_close(st);
+  stream_app_close(st); /* returns unconsumed bytes: session credit too */
+  fc_detach(st);
   stream_gc(st);
 }
 
