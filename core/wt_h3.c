@@ -162,6 +162,8 @@ static int h3_server_request(wt_conn *c, wt_session *s, int fin) {
   wt_request req = {s->method, s->protocol, s->scheme, s->authority, s->path, s->origin};
   int status = wt_connect_validate(&req, fin);
   s->dialect = wt_dialect_detect(&c->rd, s->protocol);
+  WT_LOG_DEBUG("conn=%s session=%lld server: CONNECT %.64s, client dialect draft-%02d", CONN_ID(c),
+               (long long)s->id, s->protocol ? s->protocol : "-", s->dialect);
   if (status != 0) {
     /* refused below with that status */
   } else if (e->shutting_down || c->goaway_sent) {
