@@ -31,7 +31,9 @@ typedef struct relay_stats {
   uint64_t retired; /* when it was last released (order of retirement) */
   _Atomic uint64_t published_datagrams, published_stream_bytes, published_streams;
   _Atomic uint64_t subscribers, publishers, publishers_refused;
-  wt_app_group_counters grp;
+  /* written by the shards mirroring the channel's group, which may still
+   * do so after the entry is gone: reference-counted (wt_app.h) */
+  wt_app_group_counters *grp;
 } relay_stats;
 
 /* The counters of a channel outlive it: a channel that ends (no publisher,
@@ -64,6 +66,7 @@ void wt_relay_reg_del(wt_relay_reg *g) {
   while (g->head) {
     relay_stats *s = g->head;
     g->head = s->next;
+    wt_app_group_counters_unref(s->grp);
     free(s);
   }
   pthread_mutex_destroy(&g->mu);
@@ -94,6 +97,10 @@ static relay_stats *reg_acquire(wt_relay_reg *g, const char *name, uint32_t work
     /* a live entry of the same name belongs to another worker's channel
      * (cannot happen: names hash to one worker); never share it */
     s = calloc(1, sizeof(*s));
+    if (s && !(s->grp = wt_app_group_counters_new())) {
+      free(s);
+      s = NULL;
+    }
     if (s) {
       snprintf(s->name, sizeof(s->name), "%s", name);
       s->next = g->head;
@@ -126,6 +133,7 @@ static void reg_release(wt_relay_reg *g, relay_stats *s) {
     }
     if (old) {
       reg_unlink(g, old);
+      wt_app_group_counters_unref(old->grp); /* shards may hold theirs a while */
       free(old);
       g->retired--;
     }
@@ -154,9 +162,10 @@ int wt_relay_stats_json(wt_relay_reg *g, char *buf, size_t cap) {
         "\"streams_limit\":%llu}}",
         first ? "" : ",", s->name, s->live, s->worker, LD(s->subscribers), LD(s->publishers),
         LD(s->publishers_refused), LD(s->published_datagrams), LD(s->published_streams),
-        LD(s->published_stream_bytes), LD(s->grp.delivered_datagrams), LD(s->grp.delivered_streams),
-        LD(s->grp.delivered_stream_bytes), LD(s->grp.dropped_datagrams),
-        LD(s->grp.dropped_streams_lagged), LD(s->grp.dropped_streams_limit));
+        LD(s->published_stream_bytes), LD(s->grp->delivered_datagrams),
+        LD(s->grp->delivered_streams), LD(s->grp->delivered_stream_bytes),
+        LD(s->grp->dropped_datagrams), LD(s->grp->dropped_streams_lagged),
+        LD(s->grp->dropped_streams_limit));
     if (w < 0 || (size_t)w >= cap - n) {
       pthread_mutex_unlock(&g->mu);
       return WT_ERR_NOBUF;
@@ -187,12 +196,12 @@ size_t wt_relay_stats_each(wt_relay_reg *g, void (*fn)(void *arg, const wt_relay
         .published_datagrams = LD(s->published_datagrams),
         .published_streams = LD(s->published_streams),
         .published_stream_bytes = LD(s->published_stream_bytes),
-        .delivered_datagrams = LD(s->grp.delivered_datagrams),
-        .delivered_streams = LD(s->grp.delivered_streams),
-        .delivered_stream_bytes = LD(s->grp.delivered_stream_bytes),
-        .dropped_datagrams = LD(s->grp.dropped_datagrams),
-        .dropped_streams_lagged = LD(s->grp.dropped_streams_lagged),
-        .dropped_streams_limit = LD(s->grp.dropped_streams_limit),
+        .delivered_datagrams = LD(s->grp->delivered_datagrams),
+        .delivered_streams = LD(s->grp->delivered_streams),
+        .delivered_stream_bytes = LD(s->grp->delivered_stream_bytes),
+        .dropped_datagrams = LD(s->grp->dropped_datagrams),
+        .dropped_streams_lagged = LD(s->grp->dropped_streams_lagged),
+        .dropped_streams_limit = LD(s->grp->dropped_streams_limit),
     };
     fn(arg, &c);
     n++;
@@ -320,7 +329,7 @@ static relay_channel *channel_get(wt_apps *a, wt_app_ctx *ctx, const char *name)
   }
   relay_channel *ch = calloc(1, sizeof(*ch));
   relay_stats *st = ch && r->reg ? reg_acquire(r->reg, name, wt_app_ctx_worker(ctx)) : NULL;
-  if (!st || wt_app_group_new(ctx, a->cfg.relay_lag_max, &st->grp, &ch->grp) < 0) {
+  if (!st || wt_app_group_new(ctx, a->cfg.relay_lag_max, st->grp, &ch->grp) < 0) {
     if (st) {
       reg_release(r->reg, st);
     }

@@ -19,28 +19,12 @@ int wt_cid_apply_shard(uint8_t *cid, size_t len, uint32_t shard_id, uint32_t n_s
 }
 
 static uint64_t cid_hash(const wt_cid_table *t, const uint8_t *p, size_t len) {
-  /* A keyed multiply-xorshift over 8-byte words; good enough to spread CIDs
-   * and, with a secret seed, not steerable by a peer choosing its DCID. */
-  uint64_t h = t->seed ^ (0x9e3779b97f4a7c15ULL * (len + 1));
-  while (len > 0) {
-    uint64_t w = 0;
-    size_t n = len < 8 ? len : 8;
-    memcpy(&w, p, n);
-    h ^= w;
-    h *= 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 31;
-    p += n;
-    len -= n;
-  }
-  h ^= h >> 29;
-  h *= 0x94d049bb133111ebULL;
-  h ^= h >> 32;
-  return h;
+  return wt_siphash13(&t->key, p, len);
 }
 
-void wt_cid_table_init(wt_cid_table *t, uint64_t seed) {
+void wt_cid_table_init(wt_cid_table *t, const wt_siphash_key *key) {
   memset(t, 0, sizeof(*t));
-  t->seed = seed;
+  t->key = *key;
 }
 
 void wt_cid_table_free(wt_cid_table *t) {

@@ -6,14 +6,17 @@
  * cross-shard forwarder steer on it); the other bytes are random.
  *
  * The table maps CID bytes to an opaque pointer (a wt_conn). Open
- * addressing, linear probing, backward-shift deletion, keyed hash (the seed
- * comes from the caller's RNG, so peer-chosen CIDs cannot force collisions).
+ * addressing, linear probing, backward-shift deletion, keyed hash
+ * (SipHash-1-3, core/base/wt_siphash.h; the key comes from the caller's
+ * RNG, so peer-chosen CIDs cannot force collisions).
  * Not thread-safe: one table per engine (per shard). */
 #ifndef WT_CID_H
 #define WT_CID_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "wt_siphash.h"
 
 #define WT_CID_MINLEN 8
 #define WT_CID_MAXLEN 20 /* RFC 9000 section 17.2: at most 20 bytes */
@@ -39,13 +42,14 @@ typedef struct wt_cid_table {
   wt_cid_ent *ents;
   size_t cap; /* power of two */
   size_t n;
-  uint64_t seed;
+  wt_siphash_key key;
   wt_cid_ent last; /* the last entry found: a burst of packets (GRO) carries
                       one DCID, so most lookups stop here */
 } wt_cid_table;
 
-/* Initialise an empty table (allocates on first insert). seed keys the hash. */
-void wt_cid_table_init(wt_cid_table *t, uint64_t seed);
+/* Initialise an empty table (allocates on first insert). key (copied)
+ * keys the hash: keep it secret. */
+void wt_cid_table_init(wt_cid_table *t, const wt_siphash_key *key);
 /* Free the slots; the values are not touched. */
 void wt_cid_table_free(wt_cid_table *t);
 

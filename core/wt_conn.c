@@ -85,6 +85,9 @@ void wt_conn_set_state(wt_conn *c, int to) {
                cs_names[c->state], cs_names[to]);
   c->e->conn_entered[to]++;
   c->state = to;
+  if (to >= WT_CS_CLOSING) {
+    wt_ctx_ip_detach(c); /* a closing connection no longer counts for its source */
+  }
 }
 
 /* ------------------------------------------------------------ callbacks */
@@ -504,6 +507,7 @@ static wt_conn *conn_alloc(wt_engine *e, const wt_path *path, int is_server) {
   c->e = e;
   c->path = *path;
   c->is_server = is_server;
+  c->grace_code = WT_H3_NO_ERROR;
   c->state = WT_CS_HANDSHAKE;
   e->conn_entered[WT_CS_HANDSHAKE]++;
   c->conn_ref.get_conn = conn_get;
@@ -712,6 +716,7 @@ void wt_conn_free(wt_conn *c, int notify) {
   }
   wt_sendbuf_free(&c->ctrl_out);
   free(c->close_pkt);
+  free(c->grace_reason);
   free(c->server_name);
   free(c);
 }
@@ -802,7 +807,11 @@ void wt_conn_apply_close(wt_conn *c) {
   }
   ngtcp2_ccerr ccerr;
   ngtcp2_ccerr_default(&ccerr);
-  ngtcp2_ccerr_set_application_error(&ccerr, c->close_req_code, NULL, 0);
+  /* the grace close carries the reason of our last session close
+   * (wt_ctx_note_session_end) */
+  int grace = c->close_req_grace && c->close_req_code == c->grace_code;
+  ngtcp2_ccerr_set_application_error(&ccerr, c->close_req_code, grace ? c->grace_reason : NULL,
+                                     grace ? c->grace_reason_len : 0);
   c->err_code = c->close_req_code;
   c->err_is_app = 1;
   c->err_set = 1;
@@ -923,7 +932,7 @@ void wt_conn_handle_expiry(wt_conn *c) {
     /* A session may have been requested meanwhile: then its own close
      * re-arms the timer. */
     if (wt_session_none_left(c)) {
-      wt_ctx_close_request(c, WT_H3_NO_ERROR);
+      wt_ctx_close_grace(c);
     }
   }
   if (c->settings_deadline != 0 && now >= c->settings_deadline) {

@@ -38,6 +38,28 @@ void wt_ctx_close_request(wt_conn *c, uint64_t h3_code) {
   wt_ctx_mark_dirty(c);
 }
 
+void wt_ctx_close_grace(wt_conn *c) {
+  if (c->state >= WT_CS_CLOSING || c->close_req) {
+    return;
+  }
+  wt_ctx_close_request(c, c->grace_code);
+  c->close_req_grace = 1;
+}
+
+void wt_ctx_ip_detach(wt_conn *c) {
+  if (c->ip_key == 0) {
+    return;
+  }
+  wt_engine *e = c->e;
+  uintptr_t n = (uintptr_t)wt_hmap_get(&e->per_ip, c->ip_key);
+  if (n <= 1) {
+    wt_hmap_del(&e->per_ip, c->ip_key);
+  } else {
+    (void)wt_hmap_put(&e->per_ip, c->ip_key, (void *)(n - 1)); /* replaces: no allocation */
+  }
+  c->ip_key = 0;
+}
+
 void wt_ctx_set_error(wt_conn *c, uint64_t h3_code) {
   if (!c->err_set) {
     c->err_code = h3_code;
@@ -63,13 +85,47 @@ void wt_ctx_arm_grace(wt_conn *c, const char *why) {
     grace = c->e->cfg.close_grace_ns;
   }
   if (grace == 0) {
-    wt_ctx_close_request(c, WT_H3_NO_ERROR);
+    wt_ctx_close_grace(c);
     return;
   }
   c->grace_deadline = c->e->now + grace;
   WT_LOG_DEBUG("conn=%s server: %s, no session left: closing in %llu ms", CONN_ID(c), why,
                (unsigned long long)(grace / 1000000));
   wt_ctx_mark_dirty(c);
+}
+
+uint64_t wt_ctx_conn_close_code(uint32_t n) {
+  if (n == WT_H3_DATAGRAM_ERROR || (n >= WT_H3_NO_ERROR && n <= WT_H3_VERSION_FALLBACK) ||
+      (n >= 0x200 && n <= 0x202)) {
+    return WT_H3_NO_ERROR;
+  }
+  return n;
+}
+
+void wt_ctx_note_session_end(wt_conn *c, int by_us, uint32_t code, const uint8_t *reason,
+                             size_t reason_len) {
+  if (!c->is_server) {
+    return;
+  }
+  free(c->grace_reason);
+  c->grace_reason = NULL;
+  c->grace_reason_len = 0;
+  c->grace_code = WT_H3_NO_ERROR;
+  if (!by_us) {
+    return;
+  }
+  c->grace_code = wt_ctx_conn_close_code(code);
+  if (reason_len > WT_CTX_CLOSE_REASON_MAX) {
+    reason_len = WT_CTX_CLOSE_REASON_MAX;
+    /* back up over continuation bytes to a character boundary */
+    while (reason_len > 0 && (reason[reason_len] & 0xc0) == 0x80) {
+      reason_len--;
+    }
+  }
+  if (reason_len > 0 && (c->grace_reason = malloc(reason_len)) != NULL) {
+    memcpy(c->grace_reason, reason, reason_len);
+    c->grace_reason_len = reason_len;
+  }
 }
 
 void wt_ctx_cancel_grace(wt_conn *c) {

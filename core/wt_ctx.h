@@ -102,9 +102,16 @@ struct wt_conn {
   int err_set;
   int close_req; /* wt_ctx_close_request was called; not applied yet */
   uint64_t close_req_code;
+  int close_req_grace; /* the requested close is the grace close (wt_ctx_close_grace) */
   /* server: our CLOSE capsule was acked and no session is left; close the
    * connection at this time unless the peer closes first (0 = not armed) */
   uint64_t grace_deadline;
+  /* server: what the grace close's CONNECTION_CLOSE carries
+   * (wt_ctx_note_session_end): the last session to end was closed by our
+   * CLOSE capsule with code grace_code (else H3_NO_ERROR and no reason) */
+  uint64_t grace_code;
+  uint8_t *grace_reason; /* malloc'd, at most WT_CTX_CLOSE_REASON_MAX bytes */
+  size_t grace_reason_len;
   int stateless_reset; /* the peer sent a stateless reset */
   int hs_counted;      /* counted in e->n_handshaking */
   /* qlog (wt_engine_config.qlog_write): this connection is traced */
@@ -226,6 +233,12 @@ static inline int wt_ctx_conn_usable(const wt_conn *c) {
 /* Request a close with an HTTP/3 code; safe inside callbacks (applied by
  * wt_conn_apply_close at the end of the engine operation). */
 void wt_ctx_close_request(wt_conn *c, uint64_t h3_code);
+/* Server: the close grace timer expired with no session left: request the
+ * close with what wt_ctx_note_session_end recorded (code and reason). */
+void wt_ctx_close_grace(wt_conn *c);
+/* Server: c stops counting toward its source's max_conns_per_ip (it is
+ * closing, draining or gone: only live connections count). Idempotent. */
+void wt_ctx_ip_detach(wt_conn *c);
 /* Record h3_code as the connection's close code unless one is set (the
  * failing library call then closes with it). */
 void wt_ctx_set_error(wt_conn *c, uint64_t h3_code);
@@ -235,6 +248,26 @@ void wt_ctx_set_error(wt_conn *c, uint64_t h3_code);
 void wt_ctx_arm_grace(wt_conn *c, const char *why);
 /* Server: a new session request arrived: cancel the close grace timer. */
 void wt_ctx_cancel_grace(wt_conn *c);
+
+/* Longest reason a grace CONNECTION_CLOSE carries (cut at a UTF-8 character
+ * boundary): the frame must fit one packet with room to spare. */
+#define WT_CTX_CLOSE_REASON_MAX 256
+/* Server: a session of c ended; by_us: we closed it with a CLOSE capsule of
+ * code and reason. Sets what the grace close's CONNECTION_CLOSE carries
+ * (docs/protocol.md section 4, "Session close and CONNECTION_CLOSE"): the
+ * 32-bit code itself, when the last session to end was closed by us and the
+ * code is not one of HTTP/3's own codes (wt_ctx_conn_close_code), and the
+ * reason (truncated); otherwise H3_NO_ERROR and no reason. Clients that read
+ * only CONNECTION_CLOSE (Deno) then see the session's code and reason; the
+ * browsers have read the capsule before (the grace waits for its ACK). An
+ * allocation failure drops the reason only. No-op on a client. */
+void wt_ctx_note_session_end(wt_conn *c, int by_us, uint32_t code, const uint8_t *reason,
+                             size_t reason_len);
+/* The CONNECTION_CLOSE code carrying WebTransport session code n: n itself,
+ * or H3_NO_ERROR when n is an HTTP/3 error code of RFC 9114 section 8.1 or
+ * RFC 9297 (0x33, 0x100..0x110) or a QPACK code of RFC 9204 (0x200..0x202),
+ * which would say the connection failed. */
+uint64_t wt_ctx_conn_close_code(uint32_t n);
 /* The handshake of a server conn ended (done or conn freed). */
 void wt_ctx_uncount_handshake(wt_conn *c);
 

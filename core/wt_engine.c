@@ -254,23 +254,10 @@ static void ip_attach(wt_engine *e, wt_conn *c, uint64_t key) {
   }
 }
 
-static void ip_detach(wt_engine *e, wt_conn *c) {
-  if (c->ip_key == 0) {
-    return;
-  }
-  uintptr_t n = ip_count(e, c->ip_key);
-  if (n <= 1) {
-    wt_hmap_del(&e->per_ip, c->ip_key);
-  } else {
-    (void)wt_hmap_put(&e->per_ip, c->ip_key, (void *)(n - 1)); /* replaces: no allocation */
-  }
-  c->ip_key = 0;
-}
-
 /* Free a dead connection (with app callbacks). */
 static void conn_destroy(wt_engine *e, wt_conn *c) {
   wt_conn_set_state(c, WT_CS_DEAD); /* no more scheduling while the app is told */
-  ip_detach(e, c);
+  wt_ctx_ip_detach(c);
   engine_conn_unlink(e, c);
   e->st.conns_closed++;
   if (e->st.conns_active > 0) {
@@ -331,13 +318,16 @@ int wt_engine_new(wt_engine **out, const wt_engine_config *cfg, const wt_engine_
     free(e);
     return rv;
   }
-  uint64_t seed = 0;
+  /* the keys of the tables whose keys a peer chooses: CIDs and source
+   * addresses (secret, so the peer cannot make its keys collide) */
+  wt_siphash_key cid_key = {0, 0}, ip_key_secret = {0, 0};
   if (cfg->static_secret) {
     memcpy(e->secret, cfg->static_secret, sizeof(e->secret));
   } else if (wt_ctx_rand(e, e->secret, sizeof(e->secret)) != 0) {
     rv = WT_ERR_CRYPTO;
   }
-  if (rv == 0 && wt_ctx_rand(e, (uint8_t *)&seed, sizeof(seed)) != 0) {
+  if (rv == 0 && (wt_ctx_rand(e, (uint8_t *)&cid_key, sizeof(cid_key)) != 0 ||
+                  wt_ctx_rand(e, (uint8_t *)&ip_key_secret, sizeof(ip_key_secret)) != 0)) {
     rv = WT_ERR_CRYPTO;
   }
   e->sl = calloc(WT_STATELESS_MAX, sizeof(*e->sl));
@@ -350,9 +340,9 @@ int wt_engine_new(wt_engine **out, const wt_engine_config *cfg, const wt_engine_
     free(e);
     return rv;
   }
-  wt_cid_table_init(&e->cids, seed);
+  wt_cid_table_init(&e->cids, &cid_key);
   wt_pool_init(&e->stream_pool, sizeof(wt_stream), 64, 0);
-  wt_hmap_init(&e->per_ip);
+  wt_hmap_init_keyed(&e->per_ip, &ip_key_secret);
   *out = e;
   return 0;
 }

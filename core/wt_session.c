@@ -327,6 +327,7 @@ void wt_session_end(wt_session *s, uint32_t code, const uint8_t *reason, size_t 
   WT_LOG_DEBUG("conn=%s session=%lld %s: session ends code=%u clean=%d", CONN_ID(c),
                (long long)s->id, c->is_server ? "server" : "client", code, clean);
   wt_session_set_state(s, WT_SS_CLOSED);
+  wt_ctx_note_session_end(c, s->close_sent, code, reason, reason_len);
   c->n_open_sessions--;
   e->st.sessions_active--;
   e->st.sessions_closed++;

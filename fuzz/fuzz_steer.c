@@ -59,7 +59,7 @@ static void check_table(const uint8_t *p, size_t size, uint64_t seed) {
   static model_ent m[MODEL_MAX];
   size_t nm = 0;
   wt_cid_table t;
-  wt_cid_table_init(&t, seed);
+  wt_cid_table_init(&t, &(wt_siphash_key){seed, ~seed});
   uintptr_t next_val = 0x1000;
   /* Each op: 1 byte (2 bits op, 6 bits length) + a 1-byte CID "family":
    * the CID is that byte repeated with a position mark, so families collide

@@ -13,8 +13,9 @@
 
 #include <stdio.h>
 
-/* Open path for appending. NULL (a warning is logged) if it cannot be
- * opened: the engine then runs without a key log. */
+/* Open path for appending; a new file is created with mode 0600 (it holds
+ * secrets), and a symbolic link is refused (O_NOFOLLOW). NULL (a warning is
+ * logged) if it cannot be opened: the engine then runs without a key log. */
 FILE *wt_keylog_open(const char *path);
 /* wt_engine_config.keylog with keylog_user = the FILE from wt_keylog_open:
  * the line and a newline, flushed at once. */

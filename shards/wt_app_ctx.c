@@ -149,9 +149,7 @@ static void ctx_post(wt_app_ctx *ctx, uint32_t shard, wt_msg *m) {
   m->sh = (uint16_t)shard;
   if (wt_lring_post(&ctx->links[shard]->cmd, m) < 0) {
     WT_LOG_ERROR("out of memory queueing a command (kind %u): lost", m->kind);
-    if (m->buf) {
-      wt_buf_unref(m->buf);
-    }
+    wt_msg_drop(m);
     return;
   }
   ctx->stats.commands++;
@@ -903,6 +901,28 @@ int wt_app_stream_consume(wt_app_stream *st, size_t n) {
 
 /* ------------------------------------------------------------------ fan-out groups */
 
+wt_app_group_counters *wt_app_group_counters_new(void) {
+  wt_app_group_counters *c = calloc(1, sizeof(*c));
+  if (c) {
+    atomic_init(&c->refs_, 1);
+  }
+  return c;
+}
+
+void wt_app_group_counters_ref(wt_app_group_counters *c) {
+  if (c) {
+    atomic_fetch_add_explicit(&c->refs_, 1, memory_order_relaxed);
+  }
+}
+
+void wt_app_group_counters_unref(wt_app_group_counters *c) {
+  /* release: this holder's counter writes happen before the free;
+   * acquire on the last: the free happens after every holder's writes */
+  if (c && atomic_fetch_sub_explicit(&c->refs_, 1, memory_order_acq_rel) == 1) {
+    free(c);
+  }
+}
+
 int wt_app_group_new(wt_app_ctx *ctx, uint64_t lag_max, wt_app_group_counters *counters,
                      wt_app_group **out) {
   if (!ctx || !out || lag_max == 0) {
@@ -924,6 +944,7 @@ int wt_app_group_new(wt_app_ctx *ctx, uint64_t lag_max, wt_app_group_counters *c
   g->id = ((uint64_t)(ctx->cfg.worker + 1) << 48) | ++ctx->next_group;
   g->lag_max = lag_max;
   g->cnt = counters;
+  wt_app_group_counters_ref(counters); /* the group's own */
   *out = g;
   return 0;
 }
@@ -962,6 +983,7 @@ void wt_app_group_del(wt_app_group *g, uint32_t code) {
       ctx_post(ctx, s, &c);
     }
   }
+  wt_app_group_counters_unref(g->cnt);
   free(g->per_shard);
   free(g->created);
   free(g);
@@ -983,6 +1005,7 @@ int wt_app_group_join(wt_app_group *g, wt_app_session *as) {
   }
   wt_app_ctx *ctx = g->ctx;
   if (!g->created[as->shard]) {
+    wt_app_group_counters_ref(g->cnt); /* the shard's mirror's, travelling with the message */
     wt_msg c = wt_msg_cmd_group_new(g->id, g->lag_max, g->cnt);
     ctx_post(ctx, as->shard, &c);
     g->created[as->shard] = 1;

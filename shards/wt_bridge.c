@@ -143,9 +143,7 @@ static void br_post(wt_bridge *b, uint32_t worker, wt_msg *m) {
   m->sh = (uint16_t)b->cfg.shard;
   if (wt_lring_post(&b->links[worker]->ev, m) < 0) {
     WT_LOG_ERROR("out of memory queueing an event (kind %u): lost", m->kind);
-    if (m->buf) {
-      wt_buf_unref(m->buf);
-    }
+    wt_msg_drop(m);
   }
 }
 
@@ -771,6 +769,7 @@ static void group_free(wt_bridge *b, br_group *g, uint32_t code) {
     member_free(b, g->members, code, 1);
   }
   wt_hmap_del(&b->groups, g->gid);
+  wt_app_group_counters_unref(g->cnt); /* this mirror's reference */
   free(g);
   b->stats.groups--;
 }
@@ -915,11 +914,13 @@ static void cmd_drain(wt_bridge *b, wt_msg *m) {
 static void cmd_group_new(wt_bridge *b, wt_msg *m) {
   const wt_cmd_group_new *c = wt_msg_get_cmd_group_new(m);
   if (wt_hmap_get(&b->groups, c->group)) {
+    wt_app_group_counters_unref(c->counters);
     return;
   }
   br_group *g = calloc(1, sizeof(*g));
   if (!g || wt_hmap_put(&b->groups, c->group, g) < 0) {
     free(g);
+    wt_app_group_counters_unref(c->counters);
     WT_LOG_ERROR("no memory for a fan-out group");
     return;
   }

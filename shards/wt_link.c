@@ -56,17 +56,12 @@ static void lring_free(wt_lring *r) {
   }
   uint32_t head = atomic_load(&r->head), tail = atomic_load(&r->tail);
   for (; head != tail; head++) {
-    wt_msg *m = &r->slots[head & r->mask];
-    if (m->buf) {
-      wt_buf_unref(m->buf);
-    }
+    wt_msg_drop(&r->slots[head & r->mask]);
   }
   while (r->ovf_head) {
     wt_ovf *o = r->ovf_head;
     r->ovf_head = o->next;
-    if (o->m.buf) {
-      wt_buf_unref(o->m.buf);
-    }
+    wt_msg_drop(&o->m);
     free(o);
   }
   free(r->slots);

@@ -250,7 +250,8 @@ WT_MSG_FITS(wt_cmd_drain);
 typedef struct wt_cmd_group_new {
   uint64_t group;
   uint64_t lag_max;                       /* the lag bound in bytes */
-  struct wt_app_group_counters *counters; /* the app's (may be NULL), outlives the group */
+  struct wt_app_group_counters *counters; /* the app's (may be NULL); a reference travels
+                                             with the message (wt_app.h) */
 } wt_cmd_group_new;
 WT_MSG_FITS(wt_cmd_group_new);
 
@@ -358,6 +359,11 @@ _Static_assert(sizeof(wt_msg) == 64, "wt_msg is one cache line");
 static inline const uint8_t *wt_msg_data(const wt_msg *m) {
   return m->buf ? m->buf->data + m->off : NULL;
 }
+
+/* A message that will never be handled (its ring is freed, or posting it
+ * failed): drop what it holds, its buffer reference and, for
+ * WT_CMD_GROUP_NEW, its counters reference. */
+void wt_msg_drop(wt_msg *m);
 
 /* A handler keeps the message's buffer reference: the dispatcher will not
  * drop it. Returns it (NULL if none). */

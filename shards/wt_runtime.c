@@ -156,7 +156,8 @@ static int rt_lock(wt_runtime *rt, const wt_io_addr *addr, char *why, size_t cap
   }
   name[k] = '\0';
   snprintf(rt->lock_path, sizeof(rt->lock_path), "%s/wtcast-%s.lock", lock_dir(), name);
-  int fd = open(rt->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  /* O_NOFOLLOW: the directory may be /tmp, where anyone can plant a link */
+  int fd = open(rt->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0) {
     why_set(why, cap, "cannot open the lock file %s: %s", rt->lock_path, strerror(errno));
     return WT_ERR_IO;

@@ -3,6 +3,7 @@
 #include "wt_shard.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -143,10 +144,16 @@ static void shard_qlog_write(void *user, const char *name, const void *data, siz
     }
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s.sqlog", sh->cfg.qlog_dir, name);
-    FILE *f = fopen(path, "we");
+    /* a new file only (never an existing one, never through a symbolic
+     * link): the name comes from a connection ID the peer chose */
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!f) {
       sh->qlog_skipped++;
       WT_LOG_WARN_RL(1, "qlog: cannot create %s: %s", path, strerror(errno));
+      if (fd >= 0) {
+        close(fd);
+      }
       return;
     }
     snprintf(sh->qlogs[i].name, sizeof(sh->qlogs[i].name), "%s", name);

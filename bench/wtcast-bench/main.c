@@ -427,6 +427,12 @@ static int run_one(const wb_opts *o, const wb_target *tg, int target, int index,
     sum.errors += o->threads - started;
     kv_set(res, "errors", (double)sum.errors);
   }
+  if (!quiet && sum.errors > 0) {
+    /* said where the operator looks, not only inside the JSON */
+    fprintf(stderr, "wtcast-bench: run %d (%s): %" PRIu64 " errors; the first: %s\n", index,
+            target ? "peer" : "wtcast", sum.errors,
+            res->first_error[0] ? res->first_error : "(no text)");
+  }
   double ops = 0;
   const char *unit = "op";
   int useful = 0; /* the server did any of the work at all */

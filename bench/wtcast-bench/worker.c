@@ -515,9 +515,17 @@ static void cb_conn_close(void *user, wt_conn *c, uint64_t error_code, int is_ap
     wt_session_set_user(s->ws, NULL);
     s->ws = NULL;
   }
-  char why[80];
-  snprintf(why, sizeof(why), "connection closed (%s error 0x%" PRIx64 ")",
-           is_app ? "application" : "transport", error_code);
+  char why[160];
+  if (!is_app && error_code == 0x2) { /* CONNECTION_REFUSED */
+    /* RFC 9000 section 20.1: the server is at a connection limit (wtcast:
+     * --max-conns-per-ip or --max-conns, docs/operations.md) */
+    snprintf(why, sizeof(why),
+             "connection refused by the server (transport error 0x2 CONNECTION_REFUSED: a "
+             "connection limit, e.g. wtcast's --max-conns-per-ip)");
+  } else {
+    snprintf(why, sizeof(why), "connection closed (%s error 0x%" PRIx64 ")",
+             is_app ? "application" : "transport", error_code);
+  }
   sess_lost(s, why);
 }
 

@@ -6,7 +6,7 @@
 
 #include "wt_error.h"
 
-static inline size_t hmap_hash(uint64_t k) {
+static inline size_t hmap_mix(uint64_t k) {
   k ^= k >> 33;
   k *= 0xff51afd7ed558ccdull;
   k ^= k >> 33;
@@ -15,17 +15,30 @@ static inline size_t hmap_hash(uint64_t k) {
   return (size_t)k;
 }
 
+static inline size_t hmap_hash(const wt_hmap *m, uint64_t k) {
+  return m->keyed ? (size_t)wt_siphash13_u64(&m->key, k) : hmap_mix(k);
+}
+
 void wt_hmap_init(wt_hmap *m) {
   memset(m, 0, sizeof(*m));
 }
 
-void wt_hmap_free(wt_hmap *m) {
-  free(m->slots);
-  wt_hmap_init(m);
+void wt_hmap_init_keyed(wt_hmap *m, const wt_siphash_key *key) {
+  memset(m, 0, sizeof(*m));
+  m->keyed = 1;
+  m->key = *key;
 }
 
-static void hmap_insert(wt_hmap_slot *slots, size_t mask, uint64_t key, void *val) {
-  size_t i = hmap_hash(key) & mask;
+void wt_hmap_free(wt_hmap *m) {
+  free(m->slots);
+  m->slots = NULL;
+  m->mask = 0;
+  m->n = 0;
+}
+
+static void hmap_insert(const wt_hmap *m, wt_hmap_slot *slots, size_t mask, uint64_t key,
+                        void *val) {
+  size_t i = hmap_hash(m, key) & mask;
   while (slots[i].key) {
     i = (i + 1) & mask;
   }
@@ -42,7 +55,7 @@ static int hmap_grow(wt_hmap *m) {
   if (m->slots) {
     for (size_t i = 0; i <= m->mask; i++) {
       if (m->slots[i].key) {
-        hmap_insert(s, cap - 1, m->slots[i].key, m->slots[i].val);
+        hmap_insert(m, s, cap - 1, m->slots[i].key, m->slots[i].val);
       }
     }
     free(m->slots);
@@ -57,7 +70,7 @@ int wt_hmap_put(wt_hmap *m, uint64_t key, void *val) {
     return WT_ERR_INVAL;
   }
   if (m->slots) {
-    size_t i = hmap_hash(key) & m->mask;
+    size_t i = hmap_hash(m, key) & m->mask;
     while (m->slots[i].key) {
       if (m->slots[i].key == key) {
         m->slots[i].val = val;
@@ -71,7 +84,7 @@ int wt_hmap_put(wt_hmap *m, uint64_t key, void *val) {
       return WT_ERR_NOMEM;
     }
   }
-  hmap_insert(m->slots, m->mask, key, val);
+  hmap_insert(m, m->slots, m->mask, key, val);
   m->n++;
   return 0;
 }
@@ -80,7 +93,7 @@ void *wt_hmap_get(const wt_hmap *m, uint64_t key) {
   if (!m->slots || key == 0) {
     return NULL;
   }
-  size_t i = hmap_hash(key) & m->mask;
+  size_t i = hmap_hash(m, key) & m->mask;
   while (m->slots[i].key) {
     if (m->slots[i].key == key) {
       return m->slots[i].val;
@@ -94,7 +107,7 @@ void *wt_hmap_del(wt_hmap *m, uint64_t key) {
   if (!m->slots || key == 0) {
     return NULL;
   }
-  size_t i = hmap_hash(key) & m->mask;
+  size_t i = hmap_hash(m, key) & m->mask;
   while (m->slots[i].key != key) {
     if (!m->slots[i].key) {
       return NULL;
@@ -110,7 +123,7 @@ void *wt_hmap_del(wt_hmap *m, uint64_t key) {
     if (!m->slots[j].key) {
       break;
     }
-    size_t home = hmap_hash(m->slots[j].key) & m->mask;
+    size_t home = hmap_hash(m, m->slots[j].key) & m->mask;
     int movable = hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
     if (movable) {
       m->slots[hole] = m->slots[j];

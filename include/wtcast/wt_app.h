@@ -267,7 +267,14 @@ wt_buf *wt_app_event_buf(wt_app_ctx *ctx, size_t *off);
  * WT_APP_GROUP_LAGGED (a whole stream, never a torn one) and its datagrams
  * dropped when its queue is full; it never slows the others. Members leave
  * by wt_app_group_leave or when their session ends. Counters are updated
- * by the shards (relaxed atomics). */
+ * by the shards (relaxed atomics).
+ *
+ * Counters are reference-counted: the shards that mirror a group keep
+ * writing them until they have processed the group's deletion, which
+ * happens after wt_app_group_del returns. Create them with
+ * wt_app_group_counters_new (one reference, the caller's); every group
+ * using them and every shard mirroring such a group holds its own; the
+ * last wt_app_group_counters_unref frees them. ref/unref are thread-safe. */
 #define WT_APP_GROUP_LAGGED 0x10u /* reset code of a mirrored stream dropped for lag */
 
 typedef struct wt_app_group wt_app_group;
@@ -277,10 +284,18 @@ typedef struct wt_app_group_counters {
   _Atomic uint64_t dropped_datagrams;      /* member's datagram queue full, or too big */
   _Atomic uint64_t dropped_streams_lagged; /* mirrored streams reset for lag */
   _Atomic uint64_t dropped_streams_limit;  /* member's stream limit reached: group skipped */
+  _Atomic uint32_t refs_;                  /* internal: the references (ref/unref) */
 } wt_app_group_counters;
 
-/* Create a group; counters (may be NULL) must outlive it. Returns 0,
- * WT_ERR_INVAL, WT_ERR_NOMEM. */
+/* Zeroed counters holding one reference (the caller's); NULL on OOM. */
+wt_app_group_counters *wt_app_group_counters_new(void);
+/* Take / drop a reference (NULL: no-op); the last unref frees them. */
+void wt_app_group_counters_ref(wt_app_group_counters *c);
+void wt_app_group_counters_unref(wt_app_group_counters *c);
+
+/* Create a group; counters (may be NULL, else from
+ * wt_app_group_counters_new) get a reference of the group's own and one per
+ * shard that mirrors it. Returns 0, WT_ERR_INVAL, WT_ERR_NOMEM. */
 int wt_app_group_new(wt_app_ctx *ctx, uint64_t lag_max, wt_app_group_counters *counters,
                      wt_app_group **out);
 /* Reset the mirrored streams still open with code, forget every member, free. */

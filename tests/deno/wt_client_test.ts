@@ -163,6 +163,17 @@ await step("fanout", async () => {
   res.fanout = { sent: group.length, received: b.length, same };
 });
 
+// ---------------------------------------------------------------- server close
+// The server closes the session with a code and a reason; Deno reads them
+// from the CONNECTION_CLOSE that follows (docs/protocol.md section 4,
+// "Session close and CONNECTION_CLOSE").
+await step("server_close", async () => {
+  const t = open("/echo?close=4343&reason=server-says-bye&delay=100");
+  await limit(t.ready, "ready");
+  const info = await limit(t.closed, "closed");
+  res.server_close = { closeCode: info.closeCode, reason: info.reason };
+});
+
 // Close (Deno closes the QUIC connection) and wait for it, so that the
 // server sees every connection end before the script exits.
 await Promise.all([wt, sub, pub].map(async (t) => {

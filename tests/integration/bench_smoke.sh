@@ -166,4 +166,19 @@ else
   wt_log "SKIP: --compare with Deno (no Deno at $DENO; bench/setup installs it)"
 fi
 wt_server_stop 10
+
+# --- a refused client says why on stderr (not only inside the JSON): a
+# server that admits 2 connections per address, 6 handshakes at once
+wt_server_start --log-level warn --max-conns-per-ip 2
+timeout 60 "$WT_BIN/wtcast-bench" --url "$WT_URL" --cert-hash "$WT_HASH" --json --runs 1 \
+  --warmup 0 --duration 0.5 --threads 1 --scenario idle --sessions 6 --concurrency 6 \
+  >"$T/refused.json" 2>"$T/refused.err"
+wt_log "wtcast-bench against --max-conns-per-ip 2 exited with $? (failures expected)"
+if grep -q "errors; the first: .*CONNECTION_REFUSED" "$T/refused.err"; then
+  wt_pass "refused: wtcast-bench names CONNECTION_REFUSED on stderr"
+else
+  wt_failc "refused: no CONNECTION_REFUSED line on wtcast-bench's stderr"
+  tail -n 5 "$T/refused.err" | sed 's/^/    /'
+fi
+wt_server_stop 10
 wt_done

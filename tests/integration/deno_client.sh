@@ -5,7 +5,8 @@
 # streams /echo?push=1 opens (a server bidi and a server UNI stream), a uni
 # stream echoed back on a server uni stream, datagrams, and relay fan-out
 # (a Deno subscriber on /sub receives the group a Deno publisher sends on
-# /pub, as a server uni stream). Deno's client stalls on server uni streams
+# /pub, as a server uni stream), and a server close with code + reason (Deno
+# reads them from CONNECTION_CLOSE). Deno's client stalls on server uni streams
 # queued behind QPACK streams, so this fails if wtcast opens them
 # (docs/protocol.md sections 5 and 6.2). Skips (77) only when Deno is
 # missing and bench/setup cannot install it.
@@ -46,6 +47,8 @@ wt_jcheck "uni stream echoed back on a server uni stream" "$OUT.last" \
 wt_jcheck "datagrams echoed" "$OUT.last" 'd["datagrams"]["echoed"] == d["datagrams"]["sent"] == 10'
 wt_jcheck "/sub receives the group published on /pub (server uni stream)" "$OUT.last" \
   'd["fanout"]["same"] and d["fanout"]["received"] == d["fanout"]["sent"] == 20000'
+wt_jcheck "server close: code and reason reach Deno (CONNECTION_CLOSE)" "$OUT.last" \
+  'd["server_close"] == {"closeCode": 4343, "reason": "server-says-bye"}'
 wt_jcheck "no step failed" "$OUT.last" 'd["errors"] == []'
 if wt_server_stop 10 && [ "$WT_SERVER_RC" = 0 ]; then
   wt_pass "server stopped cleanly"

@@ -52,6 +52,7 @@ fi
 wt_check "qlog warning logged" grep -q 'qlog on' "$WT_SERVER_ERR"
 wt_check "keylog warning logged" grep -q 'keylog-file.*decrypt' "$WT_SERVER_ERR"
 wt_check "keylog file holds TLS 1.3 secrets" grep -q '^CLIENT_HANDSHAKE_TRAFFIC_SECRET ' "$T/keys.log"
+wt_check "keylog file is readable by its owner only (0600)" test "$(stat -c %a "$T/keys.log")" = 600
 
 # --- 1 in 2 connections, one after the other
 mkdir -p "$T/q2"

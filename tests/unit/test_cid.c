@@ -54,7 +54,7 @@ static void test_shard_rule(void) {
 
 static void test_table_basic(void) {
   wt_cid_table t;
-  wt_cid_table_init(&t, 42);
+  wt_cid_table_init(&t, &(wt_siphash_key){42, 0});
   uint8_t a[16], b[8];
   fill(a, sizeof(a));
   fill(b, sizeof(b));
@@ -93,7 +93,7 @@ static int present[MANY];
 
 static void test_table_many(void) {
   wt_cid_table t;
-  wt_cid_table_init(&t, 7);
+  wt_cid_table_init(&t, &(wt_siphash_key){7, 0});
   for (int i = 0; i < MANY; i++) {
     many_len[i] = (uint8_t)(8 + rnd() % 13);
     fill(many[i], many_len[i]);

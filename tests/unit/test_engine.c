@@ -397,7 +397,9 @@ static void scenario_echo(int loss_pm) {
   wt_sim_free(&w);
 }
 
-static void scenario_server_close(int loss_pm) {
+/* Server closes its session with code (reason "bye"); the grace close's
+ * CONNECTION_CLOSE then carries want_cc (docs/protocol.md section 4). */
+static void scenario_server_close_code(int loss_pm, uint32_t code, uint64_t want_cc) {
   wt_sim w;
   CHECK_FATAL(world_init(&w, loss_pm, g_certs.pin[0]) == 0);
   wt_conn *c = wt_sim_connect(&w, 0, NULL);
@@ -415,10 +417,10 @@ static void scenario_server_close(int loss_pm) {
   bx->tx = calloc(1, 1000);
   wt_sim_stream_flush(bx);
   wt_sim_run_until(&w, NULL, NULL, 100 * MS);
-  CHECK_EQ(wt_session_close(ss->s, 0x1234, (const uint8_t *)"bye", 3), 0);
+  CHECK_EQ(wt_session_close(ss->s, code, (const uint8_t *)"bye", 3), 0);
   CHECK(ss->closed);
   CHECK(wt_sim_run_until(&w, wt_sim_c_sess_closed, cs, 20 * SEC));
-  CHECK_EQ(cs->code, 0x1234);
+  CHECK_EQ(cs->code, code);
   CHECK_EQ(cs->nreason, 3);
   CHECK(memcmp(cs->reason, "bye", 3) == 0);
   CHECK(cs->clean);
@@ -439,8 +441,11 @@ static void scenario_server_close(int loss_pm) {
     CHECK(wt_sim_run_until(&w, wt_sim_c_no_conns, NULL, 30 * SEC));
   }
   CHECK_EQ(w.cli[0].conn_closed, 1);
-  CHECK_EQ(w.cli[0].conn_close_code, 0x100); /* H3_NO_ERROR */
+  CHECK_EQ(w.cli[0].conn_close_code, want_cc);
   wt_sim_free(&w);
+}
+static void scenario_server_close(int loss_pm) {
+  scenario_server_close_code(loss_pm, 0x1234, 0x1234); /* the session's code itself */
 }
 
 static void scenario_refusals(int loss_pm) {
@@ -1284,6 +1289,13 @@ static void test_server_close_grace(void) {
   g_close_grace_ns = 0; /* 3 x PTO only */
   scenario_server_close(0);
   g_close_grace_ns = UINT64_MAX;
+  /* a session code that is an HTTP/3 or QPACK error code would say the
+   * connection failed: H3_NO_ERROR instead */
+  scenario_server_close_code(0, 0x10c, 0x100);
+  scenario_server_close_code(0, 0x33, 0x100);
+  scenario_server_close_code(0, 0x201, 0x100);
+  scenario_server_close_code(0, 0xff, 0xff);
+  scenario_server_close_code(0, 0x111, 0x111);
 }
 static void test_refusals(void) {
   scenario_refusals(0);

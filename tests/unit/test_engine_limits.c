@@ -114,6 +114,18 @@ static void test_per_ip(void) {
   CHECK(!w.cli[again].conn_closed);
   CHECK_EQ(ss->conns_refused_per_ip, 1);
   CHECK_EQ(ss->conns_active, 5);
+
+  /* only live connections count: one that is draining (the client closed
+   * it; the server keeps it for 3 x PTO) leaves room for a new one at once */
+  size_t before = wt_engine_conn_count(w.srv.e);
+  wt_engine_close_all(w.cli[1].e, w.now);
+  run_for(&w, 50 * MS);
+  CHECK_EQ(wt_engine_conn_count(w.srv.e), before); /* still there, draining */
+  int during = add_client(&w, "127.0.0.1", 50005);
+  run_for(&w, 2 * SEC);
+  CHECK_EQ(cli_handshakes(&w, during), 1);
+  CHECK(!w.cli[during].conn_closed);
+  CHECK_EQ(ss->conns_refused_per_ip, 1);
   world_free(&w);
 }
 

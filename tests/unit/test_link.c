@@ -147,6 +147,20 @@ static void test_msg(void) {
   CHECK(wt_msg_take_buf(&out) == b);
   CHECK(out.buf == NULL && wt_msg_data(&out) == NULL);
   wt_link_del(l);
+
+  /* a GROUP_NEW left in a ring when its link goes drops the counters
+   * reference it carries (wt_msg_drop); the last unref frees them */
+  wt_app_group_counters *gc = wt_app_group_counters_new();
+  CHECK_FATAL(gc != NULL);
+  wt_app_group_counters_ref(gc); /* the message's */
+  CHECK_EQ(atomic_load(&gc->refs_), 2);
+  CHECK_FATAL(wt_link_new(&l, 0, 0, 4, &ks, &kw) == 0);
+  m = wt_msg_cmd_group_new(6, 1 << 20, gc);
+  CHECK_EQ(wt_lring_post(&l->cmd, &m), 0);
+  wt_link_del(l);
+  CHECK_EQ(atomic_load(&gc->refs_), 1);
+  wt_app_group_counters_unref(gc); /* freed (ASan: no leak, no use after) */
+
   close(ks.efd);
   close(kw.efd);
   wt_buf_unref(b);
