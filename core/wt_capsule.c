@@ -232,3 +232,24 @@ int wt_capsule_close_encode(uint8_t *buf, size_t cap, uint32_t code, const uint8
 int wt_capsule_drain_encode(uint8_t *buf, size_t cap) {
   return wt_capsule_encode(buf, cap, WT_CAPSULE_DRAIN_SESSION, NULL, 0);
 }
+
+int wt_capsule_fc_encode(uint8_t *buf, size_t cap, uint64_t type, uint64_t value) {
+  switch (type) {
+  case WT_CAPSULE_MAX_DATA:
+  case WT_CAPSULE_MAX_STREAMS_BIDI:
+  case WT_CAPSULE_MAX_STREAMS_UNI:
+  case WT_CAPSULE_DATA_BLOCKED:
+  case WT_CAPSULE_STREAMS_BLOCKED_BIDI:
+  case WT_CAPSULE_STREAMS_BLOCKED_UNI:
+    break;
+  default:
+    return WT_ERR_INVAL;
+  }
+  size_t vl = wt_varint_len(value);
+  if (vl == 0) {
+    return WT_ERR_RANGE;
+  }
+  uint8_t v[WT_VARINT_MAXLEN];
+  wt_varint_put(v, value);
+  return wt_capsule_encode(buf, cap, type, v, vl);
+}

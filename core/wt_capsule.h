@@ -127,6 +127,16 @@ int wt_capsule_close_encode(uint8_t *buf, size_t cap, uint32_t code, const uint8
  * written (5) or WT_ERR_NOBUF. */
 int wt_capsule_drain_encode(uint8_t *buf, size_t cap);
 
+/* Most bytes wt_capsule_fc_encode() writes: type (4) + length (1) + value (8). */
+#define WT_CAPSULE_FC_ENCODED_MAX 13
+
+/* Encode a flow-control capsule (WT_MAX_DATA, WT_MAX_STREAMS_BIDI/UNI,
+ * WT_DATA_BLOCKED, WT_STREAMS_BLOCKED_BIDI/UNI; draft-ietf-webtrans-http3-16
+ * section 5.6) carrying value. Returns the bytes written; WT_ERR_INVAL if
+ * type is not one of those, WT_ERR_RANGE if value exceeds 2^62 - 1,
+ * WT_ERR_NOBUF if cap is too small. */
+int wt_capsule_fc_encode(uint8_t *buf, size_t cap, uint64_t type, uint64_t value);
+
 /* Encode just a capsule header (Type, Length) for a value of len bytes the
  * caller sends separately. Returns the bytes written (2..16), WT_ERR_RANGE if
  * type or len exceeds 2^62 - 1, WT_ERR_NOBUF if cap is too small. */

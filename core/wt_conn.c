@@ -927,6 +927,9 @@ uint64_t wt_conn_expiry(wt_conn *c) {
     if (c->grace_deadline != 0 && c->grace_deadline < exp) {
       exp = c->grace_deadline;
     }
+    if (c->settings_deadline != 0 && c->settings_deadline < exp) {
+      exp = c->settings_deadline;
+    }
     return exp;
   }
   }
@@ -950,6 +953,9 @@ void wt_conn_handle_expiry(wt_conn *c) {
     if (wt_session_none_left(c)) {
       wt_ctx_close_grace(c);
     }
+  }
+  if (c->settings_deadline != 0 && now >= c->settings_deadline) {
+    wt_h3_settings_expired(c);
   }
   int rv = ngtcp2_conn_handle_expiry(c->qc, now);
   if (rv == NGTCP2_ERR_IDLE_CLOSE || rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {
@@ -990,6 +996,12 @@ static void account_stream(wt_conn *c, int src, int64_t sid, wt_stream *st, ngtc
     nghttp3_conn_add_write_offset(c->h3, sid, (size_t)n);
     break;
   case SRC_WT:
+    if (st->fc) {
+      /* draft-16 section 5.4: the session's data limit counts stream
+       * payload, not the stream header. */
+      uint64_t h = st->tx_hdr_len, from = st->sb.sent, to = from + (uint64_t)n;
+      wt_sfc_tx_sent(st->fc, (to > h ? to - h : 0) - (from > h ? from - h : 0));
+    }
     wt_stream_on_written(st, (size_t)n, total, fin);
     break;
   default:
@@ -1028,7 +1040,8 @@ static ngtcp2_ssize conn_write_pkt(wt_conn *c, ngtcp2_path_storage *ps, ngtcp2_p
     wt_stream *st = NULL;
     ngtcp2_vec vec[16];
     size_t nvec = 0, total = 0;
-    if (c->ctrl_sid >= 0 && !c->ctrl_blocked && wt_sendbuf_unsent(&c->ctrl_out) > 0) {
+    if (c->ctrl_sid >= 0 && !c->ctrl_blocked && !c->ctrl_held &&
+        wt_sendbuf_unsent(&c->ctrl_out) > 0) {
       src = SRC_CTRL;
       sid = c->ctrl_sid;
       nvec = wt_sendbuf_peek(&c->ctrl_out, (wt_iov *)vec, 16, SIZE_MAX);
@@ -1077,7 +1090,21 @@ static ngtcp2_ssize conn_write_pkt(wt_conn *c, ngtcp2_path_storage *ps, ngtcp2_p
       st = wt_container_of(c->sendq.next, wt_stream, q_link);
       src = SRC_WT;
       sid = st->id;
-      nvec = wt_sendbuf_peek(&st->sb, (wt_iov *)vec, 16, 65536);
+      size_t maxb = 65536;
+      if (st->fc) {
+        /* Never beyond the peer's session data limit (draft-16 section
+         * 5.4): out of credit, the stream waits for WT_MAX_DATA. */
+        uint64_t hdr_left = st->sb.sent < st->tx_hdr_len ? st->tx_hdr_len - st->sb.sent : 0;
+        uint64_t avail = wt_sfc_tx_avail(st->fc);
+        if (avail < maxb - hdr_left) {
+          maxb = (size_t)(hdr_left + avail);
+        }
+        if (maxb == 0 && wt_sendbuf_unsent(&st->sb) > 0) {
+          wt_session_fc_data_blocked(st);
+          continue;
+        }
+      }
+      nvec = wt_sendbuf_peek(&st->sb, (wt_iov *)vec, 16, maxb);
       for (size_t i = 0; i < nvec; i++) {
         total += vec[i].len;
       }
@@ -1138,6 +1165,7 @@ static int same_addr_ng(const wt_addr *a, const ngtcp2_addr *b) {
 
 int wt_conn_write(wt_conn *c, wt_tx_batch *out) {
   wt_engine *e = c->e;
+  wt_session_fc_flush(c); /* may reset sessions: before the close is applied */
   wt_conn_apply_close(c);
   size_t mtu = e->cfg.max_udp_payload;
   if (out->n >= out->max || out->cap - out->used < mtu) {

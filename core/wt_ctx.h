@@ -128,6 +128,7 @@ struct wt_conn {
   wt_ctrl_rewriter rw;
   wt_sendbuf ctrl_out;
   int ctrl_blocked;
+  int ctrl_held; /* test hook: our control stream is not sent (wt_testhook.h) */
   /* the peer's control stream, observed */
   int64_t peer_ctrl_sid;
   wt_ctrl_reader rd;
@@ -135,6 +136,10 @@ struct wt_conn {
   int peer_connect_ok;
   uint8_t h3_mark, h3_ctrl_mark; /* stream user data of HTTP/3 streams */
   int goaway_sent, goaway_recv;
+  /* server: CONNECTs held until the client's SETTINGS arrive (draft-16
+   * section 3.1); past this time they are refused (0 = none held) */
+  uint32_t n_held;
+  uint64_t settings_deadline;
 
   /* wt_session */
   wt_list_node sessions;
@@ -144,6 +149,9 @@ struct wt_conn {
                                          SESSION_GONE instead of being buffered) */
   uint32_t n_closed_ids;
   wt_list_node gc_sessions;
+  /* a session's flow control has an update (WT_MAX_*) due or was overrun:
+   * wt_session_fc_flush runs before the next write */
+  int fc_pending;
 
   /* wt_stream */
   wt_list_node streams;          /* every wt_stream */

@@ -22,6 +22,12 @@ void wt_engine_config_default(wt_engine_config *c, int is_server) {
   c->n_shards = 1;
   c->scid_len = 16;
   c->max_sessions_per_conn = 16;
+  c->wt_profile = is_server ? WT_PROFILE_COMPAT : WT_PROFILE_DRAFT02;
+  c->wt_initial_max_data = 16u << 20;
+  c->wt_initial_max_streams_bidi = 100;
+  c->wt_initial_max_streams_uni = 100;
+  c->wt_max_waiting_streams = 64;
+  c->settings_wait_ns = 2 * WT_SEC;
   c->max_buffered_streams = 24; /* Chromium's limit (docs/protocol.md 4) */
   c->max_buffered_datagrams = 64;
   c->max_conns = 100000;
@@ -76,6 +82,19 @@ static int config_check(wt_engine_config *c) {
   }
   if (c->max_request_header_bytes == 0) {
     c->max_request_header_bytes = 16384;
+  }
+  if (c->wt_profile < WT_PROFILE_COMPAT || c->wt_profile > WT_PROFILE_DRAFT16) {
+    return WT_ERR_CONFIG;
+  }
+  if (c->wt_max_data_window < c->wt_initial_max_data) {
+    c->wt_max_data_window = c->wt_initial_max_data > UINT64_MAX / 4 ? c->wt_initial_max_data
+                                                                    : 4 * c->wt_initial_max_data;
+  }
+  if (c->wt_max_waiting_streams == 0) {
+    c->wt_max_waiting_streams = 64;
+  }
+  if (c->settings_wait_ns == 0) {
+    c->settings_wait_ns = 2 * WT_SEC;
   }
   if (c->max_datagram_queue == 0) {
     c->max_datagram_queue = 256;

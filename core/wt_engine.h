@@ -89,6 +89,28 @@ typedef struct wt_engine_config {
    * (counted: requests_too_large, logged). */
   uint32_t max_request_headers;
   uint32_t max_request_header_bytes;
+  /* WebTransport dialects (docs/protocol.md section 2). Server: the SETTINGS
+   * profile (WT_PROFILE_*; default COMPAT: every dialect's settings at once;
+   * each client is answered in the dialect it spoke). Client: the dialect
+   * it speaks, i.e. its SETTINGS and :protocol (default DRAFT02). */
+  int wt_profile;
+  /* Session flow control (draft-ietf-webtrans-http3-16 section 5; on for a
+   * session when both ends sent a non-zero WT_INITIAL_* setting): what we
+   * grant the peer per session at first (WT_INITIAL_MAX_DATA, default 16 MiB;
+   * WT_INITIAL_MAX_STREAMS_BIDI / _UNI, default 100 each; all three 0 = not
+   * offered). The data window grows as the application consumes, up to
+   * wt_max_data_window (default 4 x wt_initial_max_data). */
+  uint64_t wt_initial_max_data;
+  uint64_t wt_initial_max_streams_bidi, wt_initial_max_streams_uni;
+  uint64_t wt_max_data_window;
+  /* Our streams of one session that wait for the peer's stream credit
+   * (WT_MAX_STREAMS); wt_session_open_stream beyond it: WT_ERR_AGAIN.
+   * Default 64. */
+  uint32_t wt_max_waiting_streams;
+  /* server: a CONNECT that arrives before the client's SETTINGS waits at
+   * most this long (draft-16 section 3.1), then is refused
+   * (H3_REQUEST_REJECTED). Default 2 s. */
+  uint64_t settings_wait_ns;
   /* server: live connections per source address (an IPv4 address, an IPv6
    * /64) in this engine; an Initial beyond it gets a stateless
    * CONNECTION_REFUSED close (counted: conns_refused, conns_refused_per_ip).
@@ -150,6 +172,15 @@ typedef struct wt_engine_config {
   void *qlog_user;
   uint32_t qlog_sample;
 } wt_engine_config;
+
+/* wt_engine_config.wt_profile (docs/protocol.md section 2). */
+enum {
+  WT_PROFILE_COMPAT = 0, /* every dialect's settings (server default) */
+  WT_PROFILE_DRAFT02,    /* 0x2b603742 = 1 (client default) */
+  WT_PROFILE_DRAFT07,    /* 0xc671706a (drafts 07..12) */
+  WT_PROFILE_DRAFT14,    /* 0x14e9cd29 + WT_INITIAL_* (drafts 13, 14) */
+  WT_PROFILE_DRAFT16,    /* 0x2c7cf000 = 1 + WT_INITIAL_*, :protocol webtransport-h3 */
+};
 
 /* wt_engine_config.retry_mode. */
 enum { WT_RETRY_AUTO = 0, WT_RETRY_ALWAYS = 1, WT_RETRY_NEVER = 2 };
@@ -270,6 +301,17 @@ typedef struct wt_engine_stats {
    * whose WT-Available-Protocols was treated as absent (malformed, not
    * Strings, too many); sessions answered with a WT-Protocol */
   uint64_t requests_too_large, protocols_malformed, protocols_chosen;
+  /* WebTransport session flow control (draft-16 section 5): sessions with it
+   * on; times our sending stopped for the peer's data / stream credit (and
+   * nanoseconds spent so); our streams that waited for stream credit; limit
+   * updates (WT_MAX_*) sent; BLOCKED capsules received; peers that overran
+   * our limits (session reset with WT_FLOW_CONTROL_ERROR) */
+  uint64_t fc_sessions, fc_data_blocked, fc_streams_blocked, fc_blocked_ns, fc_streams_waited;
+  uint64_t fc_updates_sent, fc_blocked_recv, fc_errors;
+  /* CONNECTs held until the client's SETTINGS arrived; of those, refused
+   * because the SETTINGS did not come in time; CONNECTs refused because a
+   * draft-15+ session without flow control is alone on its connection */
+  uint64_t sessions_held, sessions_held_expired, sessions_rejected_single;
 } wt_engine_stats;
 const wt_engine_stats *wt_engine_get_stats(const wt_engine *e);
 

@@ -48,6 +48,10 @@ static int h3_stream_close(nghttp3_conn *h3, int64_t sid, uint64_t app_error_cod
   } else if (s->deferred) {
     s->h3_closed = 1; /* the CONNECT stream is gone: nothing to answer */
     wt_session_pending_end(s, 0, 0);
+  } else if (s->held) {
+    s->held = 0; /* gone before the client's SETTINGS came */
+    c->n_held--;
+    c->n_pending_sessions--;
   }
   s->h3_closed = 1;
   wt_session_collect(s);
@@ -174,6 +178,21 @@ static int h3_request_fields(wt_conn *c, wt_session *s, wt_request *req) {
   return 0;
 }
 
+/* Sessions a connection may carry for a client of dialect d: draft-16
+ * section 5.2 allows a draft-15+ client without session flow control one
+ * session per connection; older dialects keep several (docs/protocol.md
+ * section 7). */
+static uint32_t h3_session_limit(wt_conn *c, int dialect) {
+  const wt_engine_config *cfg = &c->e->cfg;
+  int offer = wt_settings_profile_offers_fc(cfg->wt_profile) &&
+              (cfg->wt_initial_max_data | cfg->wt_initial_max_streams_bidi |
+               cfg->wt_initial_max_streams_uni) != 0;
+  if (dialect >= WT_DIALECT_16 && !wt_settings_fc_negotiated(&c->rd, offer)) {
+    return 1;
+  }
+  return cfg->max_sessions_per_conn;
+}
+
 /* Server: a complete request header section. */
 static int h3_server_request(wt_conn *c, wt_session *s, int fin) {
   wt_engine *e = c->e;
@@ -187,6 +206,9 @@ static int h3_server_request(wt_conn *c, wt_session *s, int fin) {
   if (status == 0) {
     status = wt_connect_validate(&req, fin);
   }
+  s->dialect = wt_dialect_detect(&c->rd, s->protocol);
+  WT_LOG_DEBUG("conn=%s session=%lld server: CONNECT %.64s, client dialect draft-%02d", CONN_ID(c),
+               (long long)s->id, s->protocol ? s->protocol : "-", s->dialect);
   if (status != 0) {
     /* refused below with that status */
   } else if (e->shutting_down || c->goaway_sent) {
@@ -194,7 +216,10 @@ static int h3_server_request(wt_conn *c, wt_session *s, int fin) {
     return 0;
   } else if (!wt_connect_origin_allowed(e->cfg.origins, e->cfg.n_origins, s->origin)) {
     status = 403; /* docs/protocol.md section 3 */
-  } else if (c->n_open_sessions + c->n_pending_sessions >= e->cfg.max_sessions_per_conn) {
+  } else if (c->n_open_sessions + c->n_pending_sessions >= h3_session_limit(c, s->dialect)) {
+    if (c->n_open_sessions + c->n_pending_sessions < e->cfg.max_sessions_per_conn) {
+      e->st.sessions_rejected_single++;
+    }
     wt_session_reject(s, WT_H3_REQUEST_REJECTED);
     return 0;
   } else {
@@ -227,8 +252,28 @@ static int h3_end_headers(nghttp3_conn *h3, int64_t sid, int fin, void *ud, void
     return 0;
   }
   if (c->is_server) {
-    if (s->state != WT_SS_REQUEST || s->deferred) {
+    if (s->state != WT_SS_REQUEST || s->deferred || s->held) {
       return 0; /* trailers, or a second header section while deferred */
+    }
+    if (!c->peer_settings) {
+      /* draft-16 section 3.1: no WebTransport request is processed before
+       * the client's SETTINGS; hold it (bounded: it counts as pending
+       * against max_sessions_per_conn, and waits settings_wait_ns). */
+      if (c->n_open_sessions + c->n_pending_sessions >= c->e->cfg.max_sessions_per_conn) {
+        wt_session_reject(s, WT_H3_REQUEST_REJECTED);
+        return 0;
+      }
+      s->held = 1;
+      s->held_fin = (uint8_t)(fin != 0);
+      c->n_pending_sessions++;
+      c->n_held++;
+      c->e->st.sessions_held++;
+      if (c->settings_deadline == 0) {
+        c->settings_deadline = c->e->now + c->e->cfg.settings_wait_ns;
+      }
+      WT_LOG_DEBUG("conn=%s session=%lld server: CONNECT held until the client's SETTINGS",
+                   CONN_ID(c), (long long)sid);
+      return 0;
     }
     return h3_server_request(c, s, fin);
   }
@@ -290,6 +335,45 @@ static int h3_shutdown_cb(nghttp3_conn *h3, int64_t id, void *ud) {
   return 0;
 }
 
+/* Server: the held CONNECTs (h3_end_headers) go on now (settings = 1) or
+ * are refused because the client's SETTINGS did not come in time. */
+static int h3_release_held(wt_conn *c, int settings) {
+  c->settings_deadline = 0;
+  for (wt_list_node *l = c->sessions.next; l != &c->sessions && c->n_held > 0;) {
+    wt_session *s = wt_container_of(l, wt_session, link);
+    l = l->next;
+    if (!s->held) {
+      continue;
+    }
+    s->held = 0;
+    c->n_held--;
+    c->n_pending_sessions--;
+    if (s->h3_closed || s->state != WT_SS_REQUEST) {
+      continue; /* the stream went away meanwhile */
+    }
+    if (!settings) {
+      c->e->st.sessions_held_expired++;
+      wt_session_reject(s, WT_H3_REQUEST_REJECTED);
+      continue;
+    }
+    if (h3_server_request(c, s, s->held_fin) != 0) {
+      return -1;
+    }
+    l = c->sessions.next; /* callbacks may have changed the list */
+  }
+  return 0;
+}
+
+void wt_h3_settings_expired(wt_conn *c) {
+  if (c->n_held > 0) {
+    WT_LOG_DEBUG("conn=%s server: no SETTINGS from the client in time: %u CONNECTs refused",
+                 CONN_ID(c), c->n_held);
+    h3_release_held(c, 0);
+  }
+  c->settings_deadline = 0;
+  wt_ctx_mark_dirty(c);
+}
+
 static int h3_recv_settings(nghttp3_conn *h3, const nghttp3_settings *settings, void *ud) {
   wt_conn *c = ud;
   c->peer_settings = 1;
@@ -301,6 +385,8 @@ static int h3_recv_settings(nghttp3_conn *h3, const nghttp3_settings *settings, 
       (wt_ctrl_reader_get(&c->rd, WT_SETTING_ENABLE_CONNECT_PROTOCOL, &v) && v == 1);
   if (!c->is_server) {
     wt_h3_pump_requests(c);
+  } else if (c->n_held > 0 && h3_release_held(c, 1) != 0) {
+    return NGHTTP3_ERR_CALLBACK_FAILURE;
   }
   return 0;
 }
@@ -376,8 +462,16 @@ int wt_h3_setup(wt_conn *c) {
     wt_ctx_set_error(c, WT_H3_INTERNAL_ERROR);
     return -1;
   }
-  wt_setting extra[WT_SETTINGS_COMPAT_COUNT];
-  size_t n = wt_settings_compat(extra, WT_SETTINGS_COMPAT_COUNT, c->e->cfg.max_sessions_per_conn);
+  const wt_engine_config *cfg = &c->e->cfg;
+  wt_settings_params sp = {
+      .profile = cfg->wt_profile,
+      .max_sessions = cfg->max_sessions_per_conn,
+      .initial_max_data = cfg->wt_initial_max_data,
+      .initial_max_streams_bidi = cfg->wt_initial_max_streams_bidi,
+      .initial_max_streams_uni = cfg->wt_initial_max_streams_uni,
+  };
+  wt_setting extra[WT_SETTINGS_PROFILE_MAX];
+  size_t n = wt_settings_profile(&sp, extra, WT_SETTINGS_PROFILE_MAX);
   wt_ctrl_rewriter_init(&c->rw, extra, n);
   wt_ctrl_reader_init(&c->rd, 0);
   wt_ctx_mark_dirty(c);
@@ -401,10 +495,19 @@ int wt_h3_read(wt_conn *c, int64_t sid, const uint8_t *data, size_t len, int fin
 }
 
 int wt_h3_observe_ctrl(wt_conn *c, const uint8_t *data, size_t len) {
+  int done = c->rd.state != 0 && wt_ctrl_reader_feed(&c->rd, NULL, 0) == 1;
   int rv = wt_ctrl_reader_feed(&c->rd, data, len);
   if (rv < 0) {
     c->e->st.errors_proto++;
     wt_ctx_set_error(c, wt_ctrl_reader_h3_error(&c->rd));
+    return -1;
+  }
+  uint64_t h3err;
+  if (rv == 1 && !done && (h3err = wt_settings_check_peer(&c->rd)) != 0) {
+    WT_LOG_INFO("conn=%s %s: bad WebTransport setting in the peer's SETTINGS", CONN_ID(c),
+                c->is_server ? "server" : "client");
+    c->e->st.errors_proto++;
+    wt_ctx_set_error(c, h3err);
     return -1;
   }
   return 0;
@@ -513,15 +616,19 @@ static int h3_submit_connect(wt_conn *c, wt_session *s) {
     nva[n].flags = NGHTTP3_NV_FLAG_NONE;                                                           \
     n++;                                                                                           \
   } while (0)
+  int prof = c->e->cfg.wt_profile;
   NV(":method", "CONNECT");
-  NV(":protocol", "webtransport");
+  /* draft-ietf-webtrans-http3-16 section 3.2: webtransport-h3 from draft 15. */
+  NV(":protocol", prof == WT_PROFILE_DRAFT16 ? "webtransport-h3" : "webtransport");
   NV(":scheme", "https");
   NV(":authority", s->authority);
   NV(":path", s->path);
   if (s->origin) {
     NV("origin", s->origin);
   }
-  NV("sec-webtransport-http3-draft02", "1");
+  if (prof == WT_PROFILE_DRAFT02 || prof == WT_PROFILE_COMPAT) {
+    NV("sec-webtransport-http3-draft02", "1"); /* as Chromium's draft-02 */
+  }
 #undef NV
   n += wt_hdrs_out_nv(&s->hdrs, nva + n, WT_HDRS_OUT_NV_MAX, 0); /* offer, app fields */
   nghttp3_data_reader dr = {.read_data = wt_session_read_capsules};
@@ -559,6 +666,10 @@ void wt_h3_pump_requests(wt_conn *c) {
       continue;
     }
     s->id = sid;
+    s->dialect = c->e->cfg.wt_profile == WT_PROFILE_DRAFT16   ? WT_DIALECT_16
+                 : c->e->cfg.wt_profile == WT_PROFILE_DRAFT14 ? WT_DIALECT_14
+                 : c->e->cfg.wt_profile == WT_PROFILE_DRAFT07 ? WT_DIALECT_07
+                                                              : WT_DIALECT_02;
     wt_session_set_state(s, WT_SS_SENT);
     if (h3_submit_connect(c, s) != 0) {
       ngtcp2_conn_shutdown_stream(c->qc, 0, sid, WT_H3_INTERNAL_ERROR);

@@ -46,6 +46,9 @@ int wt_h3_drop_qpack(wt_conn *c, int64_t sid, const nghttp3_vec *v, size_t n);
 int wt_h3_take_stream(wt_conn *c, wt_stream *st, const uint8_t *data, size_t len, int fin);
 /* Client: send the CONNECT of every session waiting for SETTINGS/credit. */
 void wt_h3_pump_requests(wt_conn *c);
+/* Server: the CONNECTs held for the client's SETTINGS waited
+ * settings_wait_ns (c->settings_deadline): refuse them. */
+void wt_h3_settings_expired(wt_conn *c);
 /* Server: GOAWAY (RFC 9114 section 5.2). */
 void wt_h3_shutdown(wt_conn *c);
 

@@ -66,6 +66,7 @@ wt_session *wt_session_new(wt_conn *c, int64_t id) {
   s->peer_reset_code = UINT64_MAX;
   wt_capsule_parser_init(&s->cp);
   wt_hdrs_init(&s->hdrs);
+  wt_sfc_init(&s->fc);
   wt_sendbuf_init(&s->cap_out);
   wt_list_init(&s->streams);
   wt_list_push(&c->sessions, &s->link);
@@ -94,6 +95,11 @@ void wt_session_del(wt_session *s) {
     wt_stream *st = wt_container_of(s->streams.next, wt_stream, s_link);
     wt_list_del(&st->s_link);
     st->s = NULL;
+    if (st->fc_hold != WT_SFC_HOLD_NONE) {
+      wt_list_del(&st->fc_link);
+      st->fc_hold = WT_SFC_HOLD_NONE;
+    }
+    st->fc = NULL; /* s->fc goes with s */
   }
   free(s->method);
   free(s->protocol);
@@ -169,8 +175,27 @@ void wt_session_peer_ended(wt_conn *c) {
 
 /* ------------------------------------------------------------ streams */
 
+/* A peer stream for open session s: counted against our stream limit
+ * (draft-16 section 5.3). Returns 0, or -1 after resetting the stream and
+ * the session (WT_FLOW_CONTROL_ERROR) because the peer overran it. */
+static int stream_fc_admit(wt_session *s, wt_stream *st) {
+  if (!s->fc.on || wt_sfc_rx_stream(&s->fc, !st->bidi) == 0) {
+    return 0;
+  }
+  wt_conn *c = s->c;
+  WT_LOG_INFO("conn=%s session=%lld: peer opened a %s stream beyond our limit %llu: "
+              "WT_FLOW_CONTROL_ERROR",
+              CONN_ID(c), (long long)s->id, st->bidi ? "bidi" : "uni",
+              (unsigned long long)s->fc.rx_max_streams[st->bidi ? WT_SFC_BIDI : WT_SFC_UNI]);
+  c->e->st.fc_errors++;
+  wt_stream_abort(st, WT_FLOW_CONTROL_ERROR);
+  wt_session_abort(s, WT_FLOW_CONTROL_ERROR);
+  return -1;
+}
+
 static void stream_attach(wt_session *s, wt_stream *st) {
   wt_stream_attach(st, s, &s->streams);
+  st->fc = s->fc.on ? &s->fc : NULL;
   wt_ctx_call_stream_open(s->c->e, s, st);
 }
 
@@ -178,6 +203,9 @@ static void stream_attach(wt_session *s, wt_stream *st) {
  * bytes held for it (draft-ietf-webtrans-http3 section 4.6). */
 static void stream_adopt(wt_session *s, wt_stream *st) {
   wt_stream_unbuffer(st);
+  if (stream_fc_admit(s, st) != 0) {
+    return;
+  }
   stream_attach(s, st);
   wt_stream_replay(st);
 }
@@ -201,7 +229,9 @@ void wt_session_route_stream(wt_conn *c, wt_stream *st) {
                c->is_server ? "server" : "client",
                s ? (s->state == WT_SS_OPEN ? "open" : "not open") : "unknown");
   if (s && s->state == WT_SS_OPEN) {
-    stream_attach(s, st);
+    if (stream_fc_admit(s, st) == 0) {
+      stream_attach(s, st);
+    }
     return;
   }
   if ((s && s->state != WT_SS_REQUEST && s->state != WT_SS_SENT) ||
@@ -257,6 +287,7 @@ void wt_session_opened(wt_session *s) {
   e->st.sessions_opened++;
   e->st.sessions_active++;
   s->app_open = 1;
+  wt_session_fc_start(s);
   WT_LOG_DEBUG("conn=%s session=%lld %s: session open path=%.128s protocol=%.64s", CONN_ID(c),
                (long long)s->id, c->is_server ? "server" : "client", s->path ? s->path : "-",
                s->hdrs.protocol ? s->hdrs.protocol : "-");
@@ -372,6 +403,170 @@ void wt_session_drained(wt_session *s) {
   }
 }
 
+/* ------------------------------------------------------------ flow control */
+
+/* Queue one flow-control capsule on the CONNECT stream (not after our
+ * CLOSE or FIN). */
+static void fc_send(wt_session *s, uint64_t type, uint64_t value) {
+  if (s->state != WT_SS_OPEN || s->cap_fin) {
+    return;
+  }
+  uint8_t buf[WT_CAPSULE_FC_ENCODED_MAX];
+  int n = wt_capsule_fc_encode(buf, sizeof(buf), type, value);
+  if (n > 0 && wt_session_queue_capsule(s, buf, (size_t)n, 0) != 0) {
+    s->c->e->st.errors_internal++;
+  }
+}
+
+void wt_session_fc_start(wt_session *s) {
+  wt_conn *c = s->c;
+  wt_engine *e = c->e;
+  const wt_engine_config *cfg = &e->cfg;
+  int offer = wt_settings_profile_offers_fc(cfg->wt_profile) &&
+              (cfg->wt_initial_max_data | cfg->wt_initial_max_streams_bidi |
+               cfg->wt_initial_max_streams_uni) != 0;
+  /* draft-16 section 5.1: on when both ends sent a non-zero WT_INITIAL_*. */
+  if (s->fc.on || !wt_settings_fc_negotiated(&c->rd, offer)) {
+    return;
+  }
+  uint64_t d = 0, b = 0, u = 0;
+  wt_ctrl_reader_get(&c->rd, WT_SETTING_WT_INITIAL_MAX_DATA, &d);
+  wt_ctrl_reader_get(&c->rd, WT_SETTING_WT_INITIAL_MAX_STREAMS_BIDI, &b);
+  wt_ctrl_reader_get(&c->rd, WT_SETTING_WT_INITIAL_MAX_STREAMS_UNI, &u);
+  wt_sfc_start(&s->fc, cfg->wt_initial_max_data, cfg->wt_initial_max_streams_bidi,
+               cfg->wt_initial_max_streams_uni, cfg->wt_max_data_window, d, b, u, e->now);
+  wt_capsule_parser_set_flow_control(&s->cp, 1);
+  e->st.fc_sessions++;
+  WT_LOG_DEBUG("conn=%s session=%lld %s: flow control on: we grant %llu bytes %llu/%llu "
+               "streams, peer grants %llu bytes %llu/%llu streams",
+               CONN_ID(c), (long long)s->id, c->is_server ? "server" : "client",
+               (unsigned long long)cfg->wt_initial_max_data,
+               (unsigned long long)cfg->wt_initial_max_streams_bidi,
+               (unsigned long long)cfg->wt_initial_max_streams_uni, (unsigned long long)d,
+               (unsigned long long)b, (unsigned long long)u);
+}
+
+/* The peer overran a limit of s: reset the CONNECT stream with
+ * WT_FLOW_CONTROL_ERROR (draft-16 section 5), which ends the session. */
+static void fc_violation(wt_session *s, const char *what) {
+  wt_conn *c = s->c;
+  WT_LOG_INFO("conn=%s session=%lld: peer overran our %s limit: WT_FLOW_CONTROL_ERROR", CONN_ID(c),
+              (long long)s->id, what);
+  c->e->st.fc_errors++;
+  wt_session_abort(s, WT_FLOW_CONTROL_ERROR);
+}
+
+void wt_session_fc_flush(wt_conn *c) {
+  wt_engine *e = c->e;
+  if (!c->fc_pending) {
+    return;
+  }
+  c->fc_pending = 0;
+  for (wt_list_node *l = c->sessions.next; l != &c->sessions;) {
+    wt_session *s = wt_container_of(l, wt_session, link);
+    l = l->next;
+    if (!s->fc.on || s->state != WT_SS_OPEN) {
+      continue;
+    }
+    if (s->fc.err) {
+      fc_violation(s, "data");
+      continue;
+    }
+    if (s->fc.update_data) {
+      s->fc.update_data = 0;
+      fc_send(s, WT_CAPSULE_MAX_DATA, s->fc.rx_max_data);
+      e->st.fc_updates_sent++;
+    }
+    for (int k = WT_SFC_BIDI; k <= WT_SFC_UNI; k++) {
+      if (s->fc.update_streams[k]) {
+        s->fc.update_streams[k] = 0;
+        fc_send(s, k == WT_SFC_UNI ? WT_CAPSULE_MAX_STREAMS_UNI : WT_CAPSULE_MAX_STREAMS_BIDI,
+                s->fc.rx_max_streams[k]);
+        e->st.fc_updates_sent++;
+      }
+    }
+  }
+}
+
+void wt_session_fc_data_blocked(wt_stream *st) {
+  wt_session *s = st->s;
+  wt_stream_fc_hold(st, WT_SFC_HOLD_DATA);
+  st->c->e->st.fc_data_blocked++;
+  /* draft-16 section 5.6.3: tell the peer, once per limit. */
+  if (s && wt_sfc_data_blocked_due(&s->fc)) {
+    fc_send(s, WT_CAPSULE_DATA_BLOCKED, s->fc.tx_max_data);
+  }
+}
+
+/* The peer raised its data limit: every stream held for data may try. */
+static void fc_release_data(wt_session *s) {
+  for (wt_list_node *l = s->fc.waitq.next; l != &s->fc.waitq;) {
+    wt_stream *st = wt_container_of(l, wt_stream, fc_link);
+    l = l->next;
+    if (st->fc_hold == WT_SFC_HOLD_DATA) {
+      wt_stream_fc_release(st);
+    }
+  }
+}
+
+/* The peer raised a stream limit: waiting streams of that type go, in the
+ * order they were opened, while credit lasts. */
+static void fc_release_streams(wt_session *s, int uni) {
+  for (wt_list_node *l = s->fc.waitq.next; l != &s->fc.waitq;) {
+    wt_stream *st = wt_container_of(l, wt_stream, fc_link);
+    l = l->next;
+    if (st->fc_hold != WT_SFC_HOLD_STREAM || (st->bidi ? 0 : 1) != uni) {
+      continue;
+    }
+    if (!wt_sfc_tx_stream_take(&s->fc, uni)) {
+      break;
+    }
+    wt_stream_fc_release(st);
+  }
+}
+
+/* A flow-control capsule from the peer (known only when flow control is
+ * on). Returns 0, or -1 when the session was reset. */
+static int fc_recv(wt_session *s, const wt_capsule *cap) {
+  wt_engine *e = s->c->e;
+  uint64_t v;
+  if (wt_capsule_fc_decode(cap, &v) != 0) {
+    wt_session_abort(s, WT_H3_MESSAGE_ERROR); /* RFC 9297 section 3.3 */
+    return -1;
+  }
+  switch (cap->type) {
+  case WT_CAPSULE_MAX_DATA:
+    if (wt_sfc_on_max_data(&s->fc, v) == 1) {
+      fc_release_data(s);
+    }
+    return 0;
+  case WT_CAPSULE_MAX_STREAMS_BIDI:
+  case WT_CAPSULE_MAX_STREAMS_UNI: {
+    int uni = cap->type == WT_CAPSULE_MAX_STREAMS_UNI;
+    int rv = wt_sfc_on_max_streams(&s->fc, uni, v);
+    if (rv < 0) {
+      fc_violation(s, "stream count encoding");
+      return -1;
+    }
+    if (rv == 1) {
+      fc_release_streams(s, uni);
+    }
+    return 0;
+  }
+  case WT_CAPSULE_DATA_BLOCKED:
+  case WT_CAPSULE_STREAMS_BLOCKED_BIDI:
+  case WT_CAPSULE_STREAMS_BLOCKED_UNI:
+    /* The peer waits for us; our limits grow as the application consumes
+     * (wt_sfc_rx_consumed), so this is only counted. */
+    e->st.fc_blocked_recv++;
+    WT_LOG_DEBUG("conn=%s session=%lld: peer blocked (capsule 0x%llx at %llu)", CONN_ID(s->c),
+                 (long long)s->id, (unsigned long long)cap->type, (unsigned long long)v);
+    return 0;
+  default:
+    return 0; /* unreachable: the parser returns only known types */
+  }
+}
+
 /* ------------------------------------------------------------ CONNECT stream */
 
 void wt_session_recv_capsules(wt_session *s, const uint8_t *data, size_t len) {
@@ -404,6 +599,8 @@ void wt_session_recv_capsules(wt_session *s, const uint8_t *data, size_t len) {
     }
     if (cap.type == WT_CAPSULE_DRAIN_SESSION) {
       wt_session_drained(s);
+    } else if (cap.type != WT_CAPSULE_CLOSE_SESSION && fc_recv(s, &cap) != 0) {
+      break;
     }
   }
 }
@@ -467,10 +664,14 @@ int wt_session_submit_response(wt_session *s, int status) {
        NGHTTP3_NV_FLAG_NONE},
   };
   nghttp3_data_reader dr = {.read_data = wt_session_read_capsules};
+  /* The draft header goes to the dialects that may look for it: draft-02,
+   * and draft-07 clients, which also offer draft-02 (Chromium, Deno);
+   * drafts 13+ have none (docs/protocol.md section 3). */
+  size_t nh = s->dialect <= WT_DIALECT_07 ? 2 : 1;
   int rv;
   if (status == 200) {
-    /* WT-Protocol and the app's fields (wt_hdrs.h) */
-    size_t n = 2 + wt_hdrs_out_nv(&s->hdrs, nva + 2, WT_HDRS_OUT_NV_MAX, 1);
+    /* WT-Protocol and the app's fields (wt_hdrs.h) after the dialect's */
+    size_t n = nh + wt_hdrs_out_nv(&s->hdrs, nva + nh, WT_HDRS_OUT_NV_MAX, 1);
     rv = nghttp3_conn_submit_response(c->h3, s->id, nva, n, &dr);
     s->h3_submitted = rv == 0;
     c->e->st.protocols_chosen += rv == 0 && s->hdrs.protocol != NULL;
@@ -558,12 +759,35 @@ int wt_session_open_stream(wt_session *s, int bidi, wt_stream **out) {
   if (s->state != WT_SS_OPEN || !wt_ctx_conn_usable(c)) {
     return WT_ERR_STATE;
   }
+  int uni = !bidi;
+  int hold = 0;
+  if (s->fc.on && !wt_sfc_tx_stream_take(&s->fc, uni)) {
+    /* draft-16 section 5.3: beyond the peer's WT_MAX_STREAMS the stream
+     * waits (header unsent) for more credit; bounded per session. */
+    if (wt_sfc_streams_blocked_due(&s->fc, uni)) {
+      fc_send(s, uni ? WT_CAPSULE_STREAMS_BLOCKED_UNI : WT_CAPSULE_STREAMS_BLOCKED_BIDI,
+              s->fc.tx_max_streams[uni ? WT_SFC_UNI : WT_SFC_BIDI]);
+    }
+    if (s->fc.n_wait_streams >= c->e->cfg.wt_max_waiting_streams) {
+      return WT_ERR_AGAIN;
+    }
+    hold = 1;
+  }
   wt_stream *st = NULL;
   int rv = wt_stream_new_local(c, (uint64_t)s->id, bidi, &st);
   if (rv < 0) {
+    if (s->fc.on && !hold) {
+      s->fc.tx_streams[uni ? WT_SFC_UNI : WT_SFC_BIDI]--; /* not used after all */
+    }
     return rv;
   }
   wt_stream_attach(st, s, &s->streams);
+  st->fc = s->fc.on ? &s->fc : NULL;
+  if (hold) {
+    wt_stream_fc_hold(st, WT_SFC_HOLD_STREAM);
+    c->e->st.fc_streams_waited++;
+    c->e->st.fc_streams_blocked++;
+  }
   if (out) {
     *out = st;
   }

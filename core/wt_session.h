@@ -31,6 +31,7 @@
 #include "wt_capsule.h"
 #include "wt_ctx.h"
 #include "wt_hdrs.h"
+#include "wt_sfc.h"
 #include "wt_stream.h"
 
 /* wt_session.state */
@@ -59,6 +60,11 @@ struct wt_session {
   uint8_t drain_told;       /* session_drain was called (GOAWAY or DRAIN capsule) */
   uint8_t deferred;         /* server: session_request deferred, wt_session_respond due
                                (state stays WT_SS_REQUEST) */
+  uint8_t held;             /* server: request complete, waiting for the client's SETTINGS
+                               (state stays WT_SS_REQUEST) */
+  uint8_t held_fin;         /* the request's header section ended the stream */
+  int dialect;              /* WT_DIALECT_* the peer spoke (wt_settings.h) */
+  wt_sfc fc;                /* session flow control (draft-16 section 5) */
   uint64_t close_end;       /* offset in cap_out just past our CLOSE capsule */
   uint64_t peer_reset_code; /* raw H3 code of the peer's reset of the CONNECT stream,
                                UINT64_MAX = none */
@@ -138,6 +144,19 @@ void wt_session_route_stream(wt_conn *c, wt_stream *st);
  * to come, or dropped. A malformed one sets the connection error
  * (H3_DATAGRAM_ERROR). */
 void wt_session_recv_datagram(wt_conn *c, const uint8_t *data, size_t len);
+
+/* ---- session flow control (wt_sfc.h; docs/protocol.md section 7) */
+
+/* Switch flow control on for s if both ends offered it (the peer's SETTINGS
+ * in c->rd, our profile and WT_INITIAL_* settings). Called as the session
+ * opens, before its buffered streams are adopted. */
+void wt_session_fc_start(wt_session *s);
+/* Before writing: send the WT_MAX_* updates that became due and reset the
+ * sessions whose peer overran our limits (WT_FLOW_CONTROL_ERROR). */
+void wt_session_fc_flush(wt_conn *c);
+/* The write loop found st (of an open session) out of data credit: hold it
+ * until WT_MAX_DATA raises the limit, and send WT_DATA_BLOCKED once. */
+void wt_session_fc_data_blocked(wt_stream *st);
 
 /* ---- the connection's view */
 

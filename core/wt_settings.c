@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "wt_engine.h"
 #include "wt_error.h"
 #include "wt_varint.h"
 
@@ -12,19 +13,103 @@ int wt_setting_is_grease(uint64_t id) {
   return id >= 0x21 && (id - 0x21) % 0x1f == 0;
 }
 
-size_t wt_settings_compat(wt_setting *out, size_t cap, uint64_t max_sessions) {
-  const wt_setting all[WT_SETTINGS_COMPAT_COUNT] = {
-      {WT_SETTING_H3_DATAGRAM_OLD, 1},
-      /* Exactly 1: Chromium, Firefox, Deno, aioquic and wtransport require it
-       * (docs/protocol.md section 2). */
-      {WT_SETTING_ENABLE_WEBTRANSPORT, 1},
-      {WT_SETTING_WEBTRANSPORT_MAX_SESSIONS, max_sessions ? max_sessions : 1},
-  };
-  size_t n = cap < WT_SETTINGS_COMPAT_COUNT ? cap : WT_SETTINGS_COMPAT_COUNT;
-  for (size_t i = 0; i < n; i++) {
+int wt_settings_profile_offers_fc(int profile) {
+  return profile == WT_PROFILE_COMPAT || profile == WT_PROFILE_DRAFT14 ||
+         profile == WT_PROFILE_DRAFT16;
+}
+
+/* A setting's value is a varint (RFC 9114 section 7.2.4.1): larger ones
+ * are sent as the largest varint instead of being dropped. */
+static uint64_t clamp_varint(uint64_t v) {
+  return v > WT_VARINT_MAX ? WT_VARINT_MAX : v;
+}
+
+size_t wt_settings_profile(const wt_settings_params *p, wt_setting *out, size_t cap) {
+  wt_setting all[WT_SETTINGS_PROFILE_MAX];
+  size_t n = 0;
+  int pr = p->profile;
+  if (pr != WT_PROFILE_DRAFT02 && pr != WT_PROFILE_DRAFT07 && pr != WT_PROFILE_DRAFT14 &&
+      pr != WT_PROFILE_DRAFT16) {
+    pr = WT_PROFILE_COMPAT;
+  }
+  int compat = pr == WT_PROFILE_COMPAT;
+  uint64_t ms = p->max_sessions ? clamp_varint(p->max_sessions) : 1;
+  uint64_t md = clamp_varint(p->initial_max_data);
+  uint64_t mb = clamp_varint(p->initial_max_streams_bidi);
+  uint64_t mu = clamp_varint(p->initial_max_streams_uni);
+  if (pr != WT_PROFILE_DRAFT14 && pr != WT_PROFILE_DRAFT16) {
+    all[n++] = (wt_setting){WT_SETTING_H3_DATAGRAM_OLD, 1}; /* pre-RFC 9297 stacks */
+  }
+  if (compat || pr == WT_PROFILE_DRAFT02) {
+    /* Exactly 1: Chromium, Firefox, Deno, aioquic and wtransport require it
+     * (docs/protocol.md section 2). */
+    all[n++] = (wt_setting){WT_SETTING_ENABLE_WEBTRANSPORT, 1};
+  }
+  if (compat || pr == WT_PROFILE_DRAFT07) {
+    all[n++] = (wt_setting){WT_SETTING_WEBTRANSPORT_MAX_SESSIONS, ms};
+  }
+  if (compat || pr == WT_PROFILE_DRAFT14) {
+    all[n++] = (wt_setting){WT_SETTING_WT_MAX_SESSIONS, ms};
+  }
+  if (compat || pr == WT_PROFILE_DRAFT16) {
+    /* draft-ietf-webtrans-http3-16 section 9.2: 0 or 1 only. */
+    all[n++] = (wt_setting){WT_SETTING_WT_ENABLED, 1};
+  }
+  if (wt_settings_profile_offers_fc(pr) && (md | mb | mu) != 0) {
+    all[n++] = (wt_setting){WT_SETTING_WT_INITIAL_MAX_DATA, md};
+    all[n++] = (wt_setting){WT_SETTING_WT_INITIAL_MAX_STREAMS_UNI, mu};
+    all[n++] = (wt_setting){WT_SETTING_WT_INITIAL_MAX_STREAMS_BIDI, mb};
+  }
+  size_t k = cap < n ? cap : n;
+  for (size_t i = 0; i < k; i++) {
     out[i] = all[i];
   }
-  return n;
+  return k;
+}
+
+/* ------------------------------------------------------------------ dialect */
+
+int wt_dialect_detect(const struct wt_ctrl_reader *rd, const char *protocol) {
+  uint64_t v = 0;
+  if (rd && wt_ctrl_reader_get(rd, WT_SETTING_WT_ENABLED, &v) && v == 1) {
+    return WT_DIALECT_16;
+  }
+  if (protocol && strcmp(protocol, "webtransport-h3") == 0) {
+    return WT_DIALECT_16; /* the token of drafts 15+ (section 3.2) */
+  }
+  if (rd && wt_ctrl_reader_get(rd, WT_SETTING_WT_MAX_SESSIONS, &v)) {
+    return WT_DIALECT_14;
+  }
+  if (rd && wt_ctrl_reader_get(rd, WT_SETTING_WEBTRANSPORT_MAX_SESSIONS, &v)) {
+    return WT_DIALECT_07;
+  }
+  return WT_DIALECT_02; /* 0x2b603742, or nothing: what Chromium's default speaks */
+}
+
+int wt_settings_fc_negotiated(const struct wt_ctrl_reader *rd, int we_offer) {
+  static const uint64_t ids[3] = {WT_SETTING_WT_INITIAL_MAX_DATA,
+                                  WT_SETTING_WT_INITIAL_MAX_STREAMS_UNI,
+                                  WT_SETTING_WT_INITIAL_MAX_STREAMS_BIDI};
+  if (!we_offer || rd == NULL) {
+    return 0;
+  }
+  for (size_t i = 0; i < 3; i++) {
+    uint64_t v = 0;
+    if (wt_ctrl_reader_get(rd, ids[i], &v) && v != 0) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+uint64_t wt_settings_check_peer(const struct wt_ctrl_reader *rd) {
+  uint64_t v = 0;
+  /* draft-ietf-webtrans-http3-16 section 9.2: SETTINGS_WT_ENABLED is 0 or 1;
+   * any other value is a connection error of type H3_SETTINGS_ERROR. */
+  if (wt_ctrl_reader_get(rd, WT_SETTING_WT_ENABLED, &v) && v > 1) {
+    return WT_H3_SETTINGS_ERROR;
+  }
+  return 0;
 }
 
 /* ------------------------------------------------------------------ rewriter */

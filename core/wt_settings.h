@@ -24,10 +24,10 @@
 #define WT_SETTING_H3_DATAGRAM_OLD           UINT64_C(0xffd277)   /* pre-RFC 9297 drafts */
 #define WT_SETTING_ENABLE_WEBTRANSPORT       UINT64_C(0x2b603742) /* draft-02 */
 #define WT_SETTING_WEBTRANSPORT_MAX_SESSIONS UINT64_C(0xc671706a) /* drafts 07..12 */
-/* Profile "draft-14+" (not sent yet; docs/protocol.md section 2). */
-#define WT_SETTING_WT_ENABLED                  UINT64_C(0x2c7cf000)
-#define WT_SETTING_WT_MAX_SESSIONS             UINT64_C(0x14e9cd29)
-#define WT_SETTING_WT_INITIAL_MAX_DATA         UINT64_C(0x2b61)
+/* Drafts 13..16 (docs/protocol.md section 2). */
+#define WT_SETTING_WT_ENABLED                  UINT64_C(0x2c7cf000) /* drafts 15, 16 */
+#define WT_SETTING_WT_MAX_SESSIONS             UINT64_C(0x14e9cd29) /* drafts 13, 14 */
+#define WT_SETTING_WT_INITIAL_MAX_DATA         UINT64_C(0x2b61)     /* drafts 12+ */
 #define WT_SETTING_WT_INITIAL_MAX_STREAMS_UNI  UINT64_C(0x2b64)
 #define WT_SETTING_WT_INITIAL_MAX_STREAMS_BIDI UINT64_C(0x2b65)
 
@@ -44,16 +44,62 @@ typedef struct {
  * (RFC 9114 section 7.2.4.1), else 0. */
 int wt_setting_is_grease(uint64_t id);
 
-/* Number of settings wt_settings_compat() produces. */
-#define WT_SETTINGS_COMPAT_COUNT 3
+/* SETTINGS profiles (wt_engine_config.wt_profile; docs/protocol.md
+ * section 2): which WebTransport settings an endpoint sends. A server's
+ * "compat" sends every dialect's settings at once; a draft profile only that
+ * dialect's. A client speaks one dialect (compat: all settings, :protocol
+ * webtransport). Values are those of WT_PROFILE_* in wt_engine.h. */
+typedef struct wt_settings_params {
+  int profile;               /* WT_PROFILE_* */
+  uint64_t max_sessions;     /* 0xc671706a / 0x14e9cd29 (0 is raised to 1) */
+  uint64_t initial_max_data; /* 0x2b61 (0: flow control not offered) */
+  uint64_t initial_max_streams_bidi, initial_max_streams_uni; /* 0x2b65 / 0x2b64 */
+} wt_settings_params;
 
-/* The settings the server adds for profile "compat" on top of what nghttp3
- * writes (nghttp3 writes 0x08 and 0x33 itself when configured):
- * 0xffd277 = 1, 0x2b603742 = 1, 0xc671706a = max_sessions (0 is raised to 1,
- * docs/protocol.md section 2 requires >= 1). Writes at most cap entries
- * into out, in that order; returns the number written
- * (WT_SETTINGS_COMPAT_COUNT when cap allows). */
-size_t wt_settings_compat(wt_setting *out, size_t cap, uint64_t max_sessions);
+/* Most settings wt_settings_profile() produces. */
+#define WT_SETTINGS_PROFILE_MAX 8
+
+/* The WebTransport settings of profile p->profile, on top of what nghttp3
+ * writes itself (0x08 on a server, 0x33): 0xffd277 = 1 (all but draft14/16),
+ * 0x2b603742 = 1 (compat, draft02), 0xc671706a = max_sessions (compat,
+ * draft07), 0x14e9cd29 = max_sessions (compat, draft14), 0x2c7cf000 = 1
+ * (compat, draft16), and the three WT_INITIAL_* (compat, draft14, draft16;
+ * left out when all three are 0). Values above 2^62 - 1 are sent as
+ * 2^62 - 1. Writes at most cap entries into out, in that order; returns
+ * the number written. An unknown profile gives compat. */
+size_t wt_settings_profile(const wt_settings_params *p, wt_setting *out, size_t cap);
+
+/* 1 if profile sends the WT_INITIAL_* settings (flow control offered). */
+int wt_settings_profile_offers_fc(int profile);
+
+/* ------------------------------------------------------------------ dialect */
+
+/* The dialect a peer spoke (WT_DIALECT_*): the newest enable setting in its
+ * SETTINGS, else (no WebTransport setting at all: Chromium's CONNECT may be
+ * all a client sends) the :protocol token. */
+enum {
+  WT_DIALECT_NONE = 0, /* not known yet */
+  WT_DIALECT_02 = 2,   /* 0x2b603742 */
+  WT_DIALECT_07 = 7,   /* 0xc671706a (drafts 07..12) */
+  WT_DIALECT_14 = 14,  /* 0x14e9cd29 (drafts 13, 14) */
+  WT_DIALECT_16 = 16,  /* 0x2c7cf000 = 1 (drafts 15, 16) or :protocol webtransport-h3 */
+};
+
+struct wt_ctrl_reader;
+/* Dialect from the peer's SETTINGS (rd, complete; may be NULL) and the
+ * request's :protocol (may be NULL). :protocol webtransport-h3 always means
+ * draft 15+ (draft-ietf-webtrans-http3-16 section 3.2). */
+int wt_dialect_detect(const struct wt_ctrl_reader *rd, const char *protocol);
+
+/* 1 if the peer's SETTINGS (rd, complete) switch session flow control on
+ * with us: some WT_INITIAL_* of the peer is non-zero, and we offered it
+ * (we_offer). Docs/protocol.md section 7. */
+int wt_settings_fc_negotiated(const struct wt_ctrl_reader *rd, int we_offer);
+
+/* Check the WebTransport settings of a complete peer SETTINGS frame:
+ * returns 0, or the HTTP/3 error to close the connection with
+ * (H3_SETTINGS_ERROR: 0x2c7cf000 greater than 1, draft-16 section 9.2). */
+uint64_t wt_settings_check_peer(const struct wt_ctrl_reader *rd);
 
 /* ------------------------------------------------------------------ rewriter */
 

@@ -27,14 +27,109 @@ static void credit_stream(wt_conn *c, int64_t sid, uint64_t n) {
   }
 }
 
+/* ------------------------------------------------------------ session flow control */
+
+/* The application consumed n bytes of st: the session's window may grow
+ * (wt_sfc.h); the WT_MAX_DATA goes out from wt_session_fc_flush. */
+static void fc_consumed(wt_stream *st, uint64_t n) {
+  wt_conn *c = st->c;
+  if (st->fc == NULL || n == 0) {
+    return;
+  }
+  uint64_t rtt = 0;
+  if (c->qc) {
+    ngtcp2_conn_info ci;
+    ngtcp2_conn_get_conn_info(c->qc, &ci);
+    rtt = ci.smoothed_rtt;
+  }
+  if (wt_sfc_rx_consumed(st->fc, n, c->e->now, rtt)) {
+    c->fc_pending = 1;
+    wt_ctx_mark_dirty(c);
+  }
+}
+
+/* n payload bytes of st arrived. 0, or -1 when they overrun the session's
+ * limit (the session is reset by wt_session_fc_flush). */
+static int fc_received(wt_stream *st, uint64_t n) {
+  if (st->fc == NULL || n == 0) {
+    return 0;
+  }
+  if (wt_sfc_rx_data(st->fc, n) < 0) {
+    st->c->fc_pending = 1;
+    wt_ctx_mark_dirty(st->c);
+    return -1;
+  }
+  return 0;
+}
+
+/* The waitq became empty: the session's blocked time ends. */
+static void fc_unblocked(wt_stream *st) {
+  wt_sfc *f = st->fc;
+  if (wt_list_empty(&f->waitq) && f->blocked_since != 0) {
+    uint64_t now = st->c->e->now;
+    st->c->e->st.fc_blocked_ns += now > f->blocked_since ? now - f->blocked_since : 0;
+    f->blocked_since = 0;
+  }
+}
+
+void wt_stream_fc_hold(wt_stream *st, int why) {
+  wt_sfc *f = st->fc;
+  if (f == NULL || st->fc_hold != WT_SFC_HOLD_NONE) {
+    return;
+  }
+  if (wt_list_empty(&f->waitq)) {
+    f->blocked_since = st->c->e->now ? st->c->e->now : 1;
+  }
+  st->fc_hold = (uint8_t)why;
+  if (why == WT_SFC_HOLD_STREAM) {
+    f->n_wait_streams++;
+  }
+  wt_list_push(&f->waitq, &st->fc_link);
+  if (st->in_sendq) {
+    wt_list_del(&st->q_link);
+    st->in_sendq = 0;
+  }
+}
+
+static void fc_unhold(wt_stream *st) {
+  if (st->fc_hold == WT_SFC_HOLD_NONE) {
+    return;
+  }
+  if (st->fc_hold == WT_SFC_HOLD_STREAM) {
+    st->fc->n_wait_streams--;
+  }
+  st->fc_hold = WT_SFC_HOLD_NONE;
+  wt_list_del(&st->fc_link);
+  fc_unblocked(st);
+}
+
+/* st leaves its session's flow control (closed, aborted, freed, or the
+ * session goes): a peer stream gives its stream credit back. */
+static void fc_detach(wt_stream *st) {
+  if (st->fc == NULL) {
+    return;
+  }
+  fc_unhold(st);
+  if (!st->local && !st->fc_closed) {
+    st->fc_closed = 1;
+    if (wt_sfc_rx_stream_closed(st->fc, !st->bidi)) {
+      st->c->fc_pending = 1;
+      wt_ctx_mark_dirty(st->c);
+    }
+  }
+  st->fc = NULL;
+}
+
 /* Return n bytes of a WT stream's receive credit: stream + connection while
- * ngtcp2 still has the stream, the connection's alone after. */
+ * ngtcp2 still has the stream, the connection's alone after. The session's
+ * credit follows (the application consumed them). */
 static void credit_back(wt_conn *c, wt_stream *st, uint64_t n) {
   if (!st->q_closed) {
     credit_stream(c, st->id, n);
   } else {
     credit_conn(c, n);
   }
+  fc_consumed(st, n);
 }
 
 /* A manual-credit stream will take no more data (reset, STOP_SENDING, closed,
@@ -43,6 +138,7 @@ static void credit_back(wt_conn *c, wt_stream *st, uint64_t n) {
 static void stream_release_unconsumed(wt_stream *st) {
   if (st->unconsumed > 0) {
     credit_conn(st->c, st->unconsumed);
+    fc_consumed(st, st->unconsumed);
     st->unconsumed = 0;
     wt_ctx_mark_dirty(st->c);
   }
@@ -65,7 +161,7 @@ static void stream_unqueue(wt_stream *st) {
 }
 
 static void stream_enqueue(wt_stream *st) {
-  if (!st->in_sendq && !st->blocked) {
+  if (!st->in_sendq && !st->blocked && st->fc_hold == WT_SFC_HOLD_NONE) {
     wt_list_push(&st->c->sendq, &st->q_link);
     st->in_sendq = 1;
   }
@@ -112,6 +208,7 @@ void wt_stream_abort(wt_stream *st, uint64_t h3_code) {
   wt_stream_unbuffer(st);
   st->kind = WT_SK_ZOMBIE;
   stream_app_close(st); /* the app still sees its session here */
+  fc_detach(st);
   if (st->s) {
     wt_list_del(&st->s_link);
     st->s = NULL;
@@ -200,6 +297,7 @@ void wt_stream_free(wt_stream *st) {
   }
   stream_unqueue(st);
   wt_stream_unbuffer(st);
+  fc_detach(st);
   if (st->s) {
     wt_list_del(&st->s_link);
   }
@@ -219,6 +317,10 @@ void wt_stream_free(wt_stream *st) {
  * wt_stream_consume. */
 static void stream_to_app(wt_stream *st, const uint8_t *data, size_t len, int fin) {
   wt_conn *c = st->c;
+  if (fc_received(st, len) < 0) {
+    credit_conn(c, len); /* dropped: the session is reset before the next write */
+    return;
+  }
   int held = st->manual_credit;
   if (held) {
     st->unconsumed += len;
@@ -286,6 +388,9 @@ void wt_stream_deliver(wt_stream *st, const uint8_t *data, size_t len, int fin) 
   wt_engine *e = c->e;
   if (st->kind != WT_SK_WT || st->rx_done) {
     credit_conn(c, len);
+    if (fc_received(st, len) == 0) {
+      fc_consumed(st, len); /* nobody reads them: consumed at once */
+    }
     return;
   }
   if (st->buffered) {
@@ -430,7 +535,8 @@ void wt_stream_on_close(wt_stream *st, uint64_t h3_code, int has_code) {
     int has = has_code && wt_errmap_h3_to_app(h3_code, &code) == 0;
     stream_tell_stop(st, code, has);
   }
-  stream_app_close(st);
+  stream_app_close(st); /* returns unconsumed bytes: session credit too */
+  fc_detach(st);
   stream_gc(st);
 }
 
@@ -471,11 +577,20 @@ void wt_stream_on_blocked(wt_stream *st, int shut) {
 
 void wt_stream_on_unblocked(wt_stream *st) {
   st->blocked = 0;
-  if (!st->in_sendq && st->kind == WT_SK_WT &&
+  if (!st->in_sendq && st->kind == WT_SK_WT && st->fc_hold == WT_SFC_HOLD_NONE &&
       (wt_sendbuf_unsent(&st->sb) > 0 || (st->tx_fin && !st->tx_done))) {
     wt_list_push(&st->c->sendq, &st->q_link);
     st->in_sendq = 1;
   }
+}
+
+void wt_stream_fc_release(wt_stream *st) {
+  fc_unhold(st);
+  if (st->kind == WT_SK_WT && !st->tx_done &&
+      (wt_sendbuf_unsent(&st->sb) > 0 || (st->tx_fin && !st->tx_done))) {
+    stream_enqueue(st);
+  }
+  wt_ctx_mark_dirty(st->c);
 }
 
 /* ------------------------------------------------------------ public API */

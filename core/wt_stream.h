@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "wt_ctx.h"
+#include "wt_sfc.h"
 #include "wt_stream_hdr.h"
 
 /* wt_stream.kind */
@@ -62,6 +63,12 @@ struct wt_stream {
   uint64_t uncredited;   /* bytes delivered by ngtcp2 whose flow-control credit is not returned */
   uint8_t manual_credit; /* wt_stream_set_manual_credit: credit waits for wt_stream_consume */
   uint64_t unconsumed;   /* manual: bytes given to the app whose credit is not returned yet */
+  /* session flow control: the session's accounting while attached (NULL
+   * when detached or off); fc_hold: WT_SFC_HOLD_* (on fc->waitq by fc_link) */
+  wt_sfc *fc;
+  uint8_t fc_hold;
+  uint8_t fc_closed; /* counted as closed in fc (peer streams) */
+  wt_list_node fc_link;
   void *user;
   wt_list_node s_link;   /* session's streams or c->buffered_streams */
   wt_list_node q_link;   /* c->sendq */
@@ -111,6 +118,12 @@ void wt_stream_attach(wt_stream *st, wt_session *s, wt_list_node *list);
  * app (draft-ietf-webtrans-http3 section 4.6); a stream ngtcp2 already
  * closed is closed for the app too. */
 void wt_stream_replay(wt_stream *st);
+
+/* Hold st (WT_SFC_HOLD_STREAM or _DATA) on fc->waitq: it is taken off the
+ * send queue until wt_stream_fc_release. Counts the blocked time start. */
+void wt_stream_fc_hold(wt_stream *st, int why);
+/* Stop holding st and queue it if it has something to send. */
+void wt_stream_fc_release(wt_stream *st);
 
 /* ---- events from the QUIC connection */
 

@@ -59,3 +59,29 @@ int wt_testhook_send_raw_capsule(wt_session *s, const uint8_t *bytes, size_t len
   }
   return rv;
 }
+
+/* ------------------------------------------------------------ flow control */
+
+int wt_testhook_ignore_flow_control(wt_session *s) {
+  if (s == NULL) {
+    return WT_ERR_INVAL;
+  }
+  if (s->state != WT_SS_OPEN || !s->fc.on) {
+    return WT_ERR_STATE;
+  }
+  s->fc.tx_max_data = WT_VARINT_MAX;
+  s->fc.tx_max_streams[WT_SFC_BIDI] = s->fc.tx_max_streams[WT_SFC_UNI] = WT_SFC_MAX_STREAMS;
+  return 0;
+}
+
+int wt_testhook_hold_settings(wt_conn *c, int on) {
+  if (c == NULL) {
+    return WT_ERR_INVAL;
+  }
+  if (c->is_server) {
+    return WT_ERR_STATE;
+  }
+  c->ctrl_held = on != 0;
+  wt_ctx_mark_dirty(c);
+  return 0;
+}

@@ -46,6 +46,22 @@ int wt_testhook_open_raw_stream(wt_session *s, int bidi, const uint8_t *prefix, 
  * WT_ERR_NOMEM. */
 int wt_testhook_send_raw_capsule(wt_session *s, const uint8_t *bytes, size_t len);
 
+/* Make the open session s ignore the peer's session flow-control limits
+ * (draft-ietf-webtrans-http3-16 section 5): from now on it opens streams
+ * and sends bytes as if the peer had granted 2^60 streams and 2^62 - 1
+ * bytes. Example: the peer must reset the session's CONNECT stream with
+ * WT_FLOW_CONTROL_ERROR (0x045d4487) once its limits are overrun.
+ * Returns 0, WT_ERR_INVAL (NULL) or WT_ERR_STATE (not open, or flow control
+ * is off for s). */
+int wt_testhook_ignore_flow_control(wt_session *s);
+
+/* Client: hold back (on = 1) or release (on = 0) our HTTP/3 control
+ * stream, i.e. our SETTINGS, while requests go out: what a server that
+ * must not process a CONNECT before the client's SETTINGS (draft-16
+ * section 3.1) has to cope with. Returns 0, WT_ERR_INVAL (NULL) or
+ * WT_ERR_STATE (not a client). */
+int wt_testhook_hold_settings(wt_conn *c, int on);
+
 #ifdef __cplusplus
 }
 #endif

@@ -95,6 +95,11 @@ static wt_engine *server_new(void) {
   c.static_secret = g_secret;
   c.max_conns = 8;
   c.stream_send_buffer = 64 * 1024;
+  /* Small session flow-control limits (draft-14/16 clients): an input soon
+   * reaches both the waiting and the overrun paths. */
+  c.wt_initial_max_data = 2048;
+  c.wt_initial_max_streams_bidi = 4;
+  c.wt_initial_max_streams_uni = 4;
   wt_engine_callbacks cb;
   memset(&cb, 0, sizeof(cb));
   cb.session_request = app_request;

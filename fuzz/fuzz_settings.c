@@ -14,7 +14,15 @@
  *    each id then occurs exactly once more than zero times, the stream and
  *    frame type bytes and everything after the frame are unchanged, and the
  *    reader parses the output back with the extras' values whenever it
- *    accepted the input. */
+ *    accepted the input;
+ *  - WebTransport view of an accepted SETTINGS frame (wt_dialect_detect,
+ *    wt_settings_fc_negotiated, wt_settings_check_peer): a known dialect;
+ *    :protocol webtransport-h3 always gives draft 16; flow control only
+ *    when we offer it and a WT_INITIAL_* is non-zero; H3_SETTINGS_ERROR
+ *    exactly when WT_ENABLED > 1 (draft-16 section 9.2);
+ *  - the profiles (wt_settings_profile) with parameters from the input:
+ *    at most WT_SETTINGS_PROFILE_MAX settings, unique ids, all varints,
+ *    what the rewriter keeps. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +86,46 @@ static int feed_reader(wt_ctrl_reader *r, const uint8_t *p, size_t n, fuzz_split
   return rv;
 }
 
+static void check_wt_view(const wt_ctrl_reader *r) {
+  int d1 = wt_dialect_detect(r, "webtransport");
+  int d2 = wt_dialect_detect(r, "webtransport-h3");
+  FUZZ_CHECK(d1 == WT_DIALECT_02 || d1 == WT_DIALECT_07 || d1 == WT_DIALECT_14 ||
+             d1 == WT_DIALECT_16);
+  FUZZ_CHECK(d2 == WT_DIALECT_16);
+  uint64_t v = 0, any = 0;
+  const uint64_t ids[3] = {WT_SETTING_WT_INITIAL_MAX_DATA, WT_SETTING_WT_INITIAL_MAX_STREAMS_UNI,
+                           WT_SETTING_WT_INITIAL_MAX_STREAMS_BIDI};
+  for (int i = 0; i < 3; i++) {
+    any |= wt_ctrl_reader_get(r, ids[i], &v) && v != 0;
+  }
+  FUZZ_CHECK(wt_settings_fc_negotiated(r, 0) == 0);
+  FUZZ_CHECK(wt_settings_fc_negotiated(r, 1) == (int)any);
+  int bad = wt_ctrl_reader_get(r, WT_SETTING_WT_ENABLED, &v) && v > 1;
+  FUZZ_CHECK(wt_settings_check_peer(r) == (bad ? WT_H3_SETTINGS_ERROR : 0));
+}
+
+static void check_profile(const uint8_t *b) {
+  wt_settings_params sp = {
+      .profile = b[0] % 7 - 1, /* -1 and 5: unknown, treated as compat */
+      .max_sessions = fuzz_load_be(b + 1, 2),
+      .initial_max_data = b[3] & 1 ? fuzz_load_be(b + 4, 4) << (b[3] >> 2 & 31) : 0,
+      .initial_max_streams_bidi = b[3] & 2 ? b[5] : 0,
+      .initial_max_streams_uni = b[3] & 2 ? b[6] : 0,
+  };
+  wt_setting s[WT_SETTINGS_PROFILE_MAX];
+  size_t n = wt_settings_profile(&sp, s, WT_SETTINGS_PROFILE_MAX);
+  FUZZ_CHECK(n >= 1 && n <= WT_SETTINGS_PROFILE_MAX);
+  for (size_t i = 0; i < n; i++) {
+    FUZZ_CHECK(s[i].id <= WT_VARINT_MAX && s[i].value <= WT_VARINT_MAX);
+    for (size_t k = 0; k < i; k++) {
+      FUZZ_CHECK(s[k].id != s[i].id);
+    }
+  }
+  wt_ctrl_rewriter rw;
+  wt_ctrl_rewriter_init(&rw, s, n);
+  FUZZ_CHECK(rw.n_extra == n);
+}
+
 static void check_reader(const uint8_t *p, size_t n, fuzz_split *sp, int *whole_rv) {
   static wt_ctrl_reader a, b;
   int ra = feed_reader(&a, p, n, NULL);
@@ -99,6 +147,9 @@ static void check_reader(const uint8_t *p, size_t n, fuzz_split *sp, int *whole_
       uint64_t v;
       FUZZ_CHECK(wt_ctrl_reader_get(&a, a.settings[i].id, &v) == 1 && v == a.settings[i].value);
     }
+  }
+  if (ra == 1) {
+    check_wt_view(&a);
   }
   /* Errors are sticky. */
   if (ra < 0) {
@@ -297,6 +348,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     p += 8;
     n -= 8;
   }
+  check_profile(data + 1);
   int reader_rv;
   check_reader(p, n, &sp, &reader_rv);
   check_rewriter(extra, ne, p, n, &sp, reader_rv);

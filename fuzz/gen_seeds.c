@@ -9,7 +9,11 @@
  * whole exchange. The client runs on the engine harness (tests/sim/wt_sim.h:
  * its recording callbacks and output draining). Scenarios: a bare handshake; CONNECT /echo with a
  * bidirectional and a unidirectional stream and a datagram; the same ending
- * with a CLOSE_WEBTRANSPORT_SESSION capsule; a refused CONNECT (404).
+ * with a CLOSE_WEBTRANSPORT_SESSION capsule; a refused CONNECT (404); a
+ * draft-16 client granting 1 KiB and 2 streams (session flow control on:
+ * the server's echo waits for credit, BLOCKED and MAX_* capsules both
+ * ways); the same client ignoring the server's limits with 6 uni streams
+ * where 4 are allowed (its session reset with WT_FLOW_CONTROL_ERROR).
  *
  *   build-fuzz/bin/gen_seeds fuzz/corpus/engine_server
  *
@@ -24,8 +28,12 @@
 #include "fuzz_util.h"
 #include "wt_log.h"
 
-enum { SC_HANDSHAKE, SC_ECHO, SC_CLOSE, SC_REFUSED, SC_COUNT };
-static const char *const sc_names[SC_COUNT] = {"handshake", "echo", "close", "refused"};
+#include "wt_testhook.h"
+
+enum { SC_HANDSHAKE, SC_ECHO, SC_CLOSE, SC_REFUSED, SC_ECHO16, SC_OVERRUN16, SC_COUNT };
+static const char *const sc_names[SC_COUNT] = {"handshake", "echo",   "close",
+                                               "refused",   "echo16", "overrun16"};
+static int g_scenario;
 
 #define MAX_PKTS 256
 
@@ -83,12 +91,25 @@ static void to_server(void *arg, const wt_path *path, const uint8_t *pkt, size_t
 static void c_session_open(void *user, wt_session *s) {
   wt_sim_node *n = user;
   wt_stream *st = NULL;
+  if (g_scenario == SC_OVERRUN16) {
+    FUZZ_CHECK(wt_testhook_ignore_flow_control(s) == 0); /* server limits: 1 KiB */
+  }
   FUZZ_CHECK(wt_session_open_stream(s, 1, &st) == 0);
   wt_sim_stream_new(n, st, 1);
-  FUZZ_CHECK(wt_stream_write(st, (const uint8_t *)"hello wtcast", 12, 1) == 12);
-  FUZZ_CHECK(wt_session_open_stream(s, 0, &st) == 0);
-  wt_sim_stream_new(n, st, 1);
-  FUZZ_CHECK(wt_stream_write(st, (const uint8_t *)"uni", 3, 1) == 3);
+  if (g_scenario == SC_ECHO16 || g_scenario == SC_OVERRUN16) {
+    static uint8_t big[3000];
+    memset(big, 'w', sizeof(big));
+    FUZZ_CHECK(wt_stream_write(st, big, sizeof(big), 1) == (int)sizeof(big));
+  } else {
+    FUZZ_CHECK(wt_stream_write(st, (const uint8_t *)"hello wtcast", 12, 1) == 12);
+  }
+  /* overrun16: 6 uni streams where the server allows 4 */
+  for (int i = 0; i < (g_scenario == SC_OVERRUN16 ? 6 : 1); i++) {
+    FUZZ_CHECK(wt_session_open_stream(s, 0, &st) == 0);
+    wt_sim_stream_new(n, st, 1);
+    /* (overrun16: no FIN, so they stay open and keep their credit) */
+    FUZZ_CHECK(wt_stream_write(st, (const uint8_t *)"uni", 3, g_scenario != SC_OVERRUN16) == 3);
+  }
   FUZZ_CHECK(wt_session_send_datagram(s, (const uint8_t *)"dgram", 5) == 0);
 }
 
@@ -113,7 +134,10 @@ static int scenario_done(cli *c) {
   case SC_REFUSED:
     return x->refused;
   case SC_ECHO:
+  case SC_ECHO16:
     return got_echo(c) && x->dgrams > 0;
+  case SC_OVERRUN16:
+    return x->closed;
   case SC_CLOSE:
     if (got_echo(c) && x->dgrams > 0 && x->s && !x->closed) {
       FUZZ_CHECK(wt_session_close(x->s, 7, (const uint8_t *)"done", 4) == 0);
@@ -188,6 +212,7 @@ static int record(int scenario, const char *dir) {
   cli *c = calloc(1, sizeof(*c));
   FUZZ_CHECK(c != NULL);
   c->scenario = scenario;
+  g_scenario = scenario;
   wt_engine *srv = fuzz_server_new(); /* resets the RNG streams, as the fuzzer does */
   FUZZ_CHECK(srv != NULL);
   c->srv = srv;
@@ -199,6 +224,12 @@ static int record(int scenario, const char *dir) {
   wt_engine_config cc;
   wt_engine_config_default(&cc, 0);
   cc.insecure = 1;
+  if (scenario == SC_ECHO16 || scenario == SC_OVERRUN16) {
+    cc.wt_profile = WT_PROFILE_DRAFT16;
+    cc.wt_initial_max_data = 1024;
+    cc.wt_initial_max_streams_bidi = 2;
+    cc.wt_initial_max_streams_uni = 2;
+  }
   FUZZ_CHECK(wt_sim_client_add(&c->sim, &cc, NULL) == 0);
   wt_path to;
   fuzz_engine_path(&to);
@@ -268,6 +299,9 @@ int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: gen_seeds DIR (e.g. fuzz/corpus/engine_server)\n");
     return 2;
+  }
+  if (getenv("WTCAST_FUZZ_DEBUG")) {
+    wt_log_set_level(WT_LOG_LEVEL_DEBUG);
   }
   if (getenv("WTCAST_FUZZ_VERBOSE") == NULL) {
     wt_log_set_sink(log_discard, NULL);

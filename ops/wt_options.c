@@ -142,6 +142,10 @@ static const wt_option_name io_names[] = {{"auto", WT_IO_BACKEND_AUTO},
                                           {"uring", WT_IO_BACKEND_URING},
                                           {"portable", WT_IO_BACKEND_PORTABLE},
                                           {NULL, 0}};
+static const wt_option_name profile_names[] = {
+    {"compat", WT_PROFILE_COMPAT},   {"draft02", WT_PROFILE_DRAFT02},
+    {"draft07", WT_PROFILE_DRAFT07}, {"draft14", WT_PROFILE_DRAFT14},
+    {"draft16", WT_PROFILE_DRAFT16}, {NULL, 0}};
 static const wt_option_name on_off[] = {{"on", 1}, {"off", 0}, {NULL, 0}};
 static const wt_option_name log_formats[] = {
     {"text", WT_LOG_FORMAT_TEXT}, {"json", WT_LOG_FORMAT_JSON}, {NULL, 0}};
@@ -318,6 +322,53 @@ const wt_option wt_options_table[] = {
      .def = "16384",
      .help = "bytes of the header fields of one CONNECT kept by the server (names + values + 2 "
              "per field); a larger request is answered 431 and counted"},
+    {.name = "--wt-profile",
+     .section = "server",
+     .key = "wt_profile",
+     .arg = "PROFILE",
+     .type = WT_OPT_ENUM,
+     AT(rt.shard.engine.wt_profile),
+     .names = profile_names,
+     .def = "compat",
+     .help = "WebTransport SETTINGS to send: compat (every dialect at once, each client answered "
+             "in the one it speaks), draft02, draft07, draft14 or draft16 (only that dialect's)"},
+    {.name = "--wt-max-data",
+     .section = "server",
+     .key = "wt_max_data",
+     .arg = "BYTES",
+     .type = WT_OPT_UINT,
+     AT(rt.shard.engine.wt_initial_max_data),
+     .min = 0,
+     .max = UINT64_C(1) << 40,
+     .scale = 1,
+     .def = "16777216",
+     .help = "session flow control (draft-14+ clients that offer it): bytes a client may send "
+             "per session at first (WT_INITIAL_MAX_DATA; grows as the application reads, up to "
+             "4x); 0 with both stream limits 0 = flow control not offered"},
+    {.name = "--wt-max-streams-bidi",
+     .section = "server",
+     .key = "wt_max_streams_bidi",
+     .arg = "N",
+     .type = WT_OPT_UINT,
+     AT(rt.shard.engine.wt_initial_max_streams_bidi),
+     .min = 0,
+     .max = 1000000,
+     .scale = 1,
+     .def = "100",
+     .help = "session flow control: bidirectional streams a client may open per session at "
+             "first (WT_INITIAL_MAX_STREAMS_BIDI; one more per stream closed)"},
+    {.name = "--wt-max-streams-uni",
+     .section = "server",
+     .key = "wt_max_streams_uni",
+     .arg = "N",
+     .type = WT_OPT_UINT,
+     AT(rt.shard.engine.wt_initial_max_streams_uni),
+     .min = 0,
+     .max = 1000000,
+     .scale = 1,
+     .def = "100",
+     .help = "session flow control: unidirectional streams a client may open per session at "
+             "first (WT_INITIAL_MAX_STREAMS_UNI; one more per stream closed)"},
     {.name = "--idle-timeout",
      .section = "server",
      .key = "idle_timeout_ms",

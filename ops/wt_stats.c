@@ -128,6 +128,12 @@ int wt_stats_format_json(const wt_snapshot *s, const wt_stats_names *names, char
         {"gso_packets", io->tx_gso_packets}, {"sq_full", io->sq_full}, {"syscalls", io->syscalls});
   GROUP(&w, "errors", {"proto", e->errors_proto}, {"internal", e->errors_internal},
         {"buffered_rejected", e->buffered_rejected});
+  GROUP(&w, "flow_control", {"sessions", e->fc_sessions}, {"data_blocked", e->fc_data_blocked},
+        {"streams_blocked", e->fc_streams_blocked}, {"blocked_ns", e->fc_blocked_ns},
+        {"streams_waited", e->fc_streams_waited}, {"updates_sent", e->fc_updates_sent},
+        {"blocked_recv", e->fc_blocked_recv}, {"errors", e->fc_errors},
+        {"sessions_held", e->sessions_held}, {"sessions_held_expired", e->sessions_held_expired},
+        {"sessions_rejected_single", e->sessions_rejected_single});
   GROUP(&w, "address_validation", {"retries_sent", e->retries_sent},
         {"tokens_invalid", e->tokens_invalid}, {"stateless_resets_sent", e->stateless_resets_sent});
   w_apps(&w, s, names);

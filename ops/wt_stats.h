@@ -21,6 +21,10 @@
  *        "rx_truncated":N,"rx_errors":N,"rx_completions":N,"rx_enobufs":N,
  *        "gso_packets":N,"sq_full":N,"syscalls":N},
  *  "errors":{"proto":N,"internal":N,"buffered_rejected":N},
+ *  "flow_control":{"sessions":N,"data_blocked":N,"streams_blocked":N,"blocked_ns":N,
+ *                  "streams_waited":N,"updates_sent":N,"blocked_recv":N,"errors":N,
+ *                  "sessions_held":N,"sessions_held_expired":N,
+ *                  "sessions_rejected_single":N},
  *  "address_validation":{"retries_sent":N,"tokens_invalid":N,"stateless_resets_sent":N},
  *  "apps":{"not_found":N,"refused":N,"send_window_grows":N,
  *          then every application module's counters (wt_app_module.counter_names;

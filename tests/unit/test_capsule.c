@@ -525,6 +525,53 @@ static void test_fc_limits(void) {
   CHECK_EQ(wt_capsule_fc_decode(&c, &val), WT_ERR_MALFORMED);
 }
 
+static void test_fc_round_trip(void) {
+  /* Every flow-control capsule, with values of each varint length, through
+   * the parser byte by byte (draft-ietf-webtrans-http3-16 section 5.6). */
+  const uint64_t types[] = {
+      WT_CAPSULE_MAX_DATA,     WT_CAPSULE_MAX_STREAMS_BIDI,     WT_CAPSULE_MAX_STREAMS_UNI,
+      WT_CAPSULE_DATA_BLOCKED, WT_CAPSULE_STREAMS_BLOCKED_BIDI, WT_CAPSULE_STREAMS_BLOCKED_UNI};
+  const uint64_t vals[] = {
+      0, 63, 64, 16383, 16384, (UINT64_C(1) << 30) - 1, UINT64_C(1) << 30, WT_VARINT_MAX};
+  for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+    for (size_t k = 0; k < sizeof(vals) / sizeof(vals[0]); k++) {
+      uint8_t buf[WT_CAPSULE_FC_ENCODED_MAX];
+      int n = wt_capsule_fc_encode(buf, sizeof(buf), types[t], vals[k]);
+      CHECK_FATAL(n > 0);
+      CHECK_EQ((size_t)n, 4 + 1 + wt_varint_len(vals[k]));
+      wt_capsule_parser p;
+      wt_capsule_parser_init(&p);
+      wt_capsule_parser_set_flow_control(&p, 1);
+      int got = 0;
+      for (int i = 0; i < n; i++) {
+        size_t used;
+        wt_capsule c;
+        int rv = wt_capsule_parser_feed(&p, buf + i, 1, &used, &c);
+        if (rv == 1) {
+          uint64_t v;
+          CHECK_EQ(c.type, types[t]);
+          CHECK_EQ(wt_capsule_fc_decode(&c, &v), 0);
+          CHECK_EQ(v, vals[k]);
+          got++;
+        }
+      }
+      CHECK_EQ(got, 1);
+      /* with flow control off the same bytes are skipped */
+      wt_capsule_parser_init(&p);
+      size_t used;
+      wt_capsule c;
+      CHECK_EQ(wt_capsule_parser_feed(&p, buf, (size_t)n, &used, &c), 0);
+      CHECK_EQ(p.skipped, 1);
+      /* a buffer one byte short */
+      CHECK_EQ(wt_capsule_fc_encode(buf, (size_t)n - 1, types[t], vals[k]), WT_ERR_NOBUF);
+    }
+  }
+  uint8_t buf[32];
+  CHECK_EQ(wt_capsule_fc_encode(buf, sizeof(buf), WT_CAPSULE_CLOSE_SESSION, 1), WT_ERR_INVAL);
+  CHECK_EQ(wt_capsule_fc_encode(buf, sizeof(buf), WT_CAPSULE_MAX_DATA, WT_VARINT_MAX + 1),
+           WT_ERR_RANGE);
+}
+
 static void test_generic_encode(void) {
   const uint64_t types[] = {0, 0x17, 0x2843, 0x78ae, 0x190b4d3d, WT_VARINT_MAX};
   uint8_t val[300];
@@ -596,6 +643,7 @@ int main(void) {
   WT_RUN(test_huge_unknown_skipped);
   WT_RUN(test_boundary_mid_header);
   WT_RUN(test_fc_limits);
+  WT_RUN(test_fc_round_trip);
   WT_RUN(test_generic_encode);
   WT_RUN(test_zero_copy_and_lifetime);
   WT_DONE();

@@ -1,5 +1,7 @@
-/* test_settings.c: compat settings, control-stream rewriter and reader. */
+/* test_settings.c: settings profiles, dialect detection, control-stream
+ * rewriter and reader. */
 #include "check.h"
+#include "wt_engine.h"
 #include "wt_error.h"
 #include "wt_settings.h"
 #include "wt_varint.h"
@@ -86,23 +88,132 @@ static int read_ctrl(wt_ctrl_reader *rd, const uint8_t *s, size_t len, int bytes
   return rv;
 }
 
+/* The three settings the rewriter tests append: 0xffd277 = 1,
+ * 0x2b603742 = 1, 0xc671706a = ms. Returns 3. */
+static size_t three_settings(wt_setting *out, uint64_t ms) {
+  out[0] = (wt_setting){WT_SETTING_H3_DATAGRAM_OLD, 1};
+  out[1] = (wt_setting){WT_SETTING_ENABLE_WEBTRANSPORT, 1};
+  out[2] = (wt_setting){WT_SETTING_WEBTRANSPORT_MAX_SESSIONS, ms};
+  return 3;
+}
+
 /* ------------------------------------------------------------------ tests */
 
-static void test_compat(void) {
-  wt_setting s[4];
+static uint64_t find(const wt_setting *s, size_t n, uint64_t id) {
+  for (size_t i = 0; i < n; i++) {
+    if (s[i].id == id) {
+      return s[i].value;
+    }
+  }
+  return UINT64_MAX;
+}
+
+static void test_profiles(void) {
+  wt_setting s[WT_SETTINGS_PROFILE_MAX + 1];
+  wt_settings_params p = {WT_PROFILE_COMPAT, 8, 1024, 2, 3};
   memset(s, 0, sizeof(s));
-  CHECK_EQ(wt_settings_compat(s, 4, 8), WT_SETTINGS_COMPAT_COUNT);
-  CHECK_EQ(s[0].id, 0xffd277);
-  CHECK_EQ(s[0].value, 1);
-  CHECK_EQ(s[1].id, 0x2b603742);
-  CHECK_EQ(s[1].value, 1);
-  CHECK_EQ(s[2].id, 0xc671706a);
-  CHECK_EQ(s[2].value, 8);
-  CHECK_EQ(s[3].id, 0);
-  CHECK_EQ(wt_settings_compat(s, 0, 8), 0);
-  CHECK_EQ(wt_settings_compat(s, 2, 8), 2);
-  CHECK_EQ(wt_settings_compat(s, 3, 0), 3);
-  CHECK_EQ(s[2].value, 1); /* at least one session */
+  /* compat: every dialect's settings (docs/protocol.md section 2) */
+  size_t n = wt_settings_profile(&p, s, WT_SETTINGS_PROFILE_MAX + 1);
+  CHECK_EQ(n, 8);
+  CHECK_EQ(find(s, n, WT_SETTING_H3_DATAGRAM_OLD), 1);
+  CHECK_EQ(find(s, n, WT_SETTING_ENABLE_WEBTRANSPORT), 1);
+  CHECK_EQ(find(s, n, WT_SETTING_WEBTRANSPORT_MAX_SESSIONS), 8);
+  CHECK_EQ(find(s, n, WT_SETTING_WT_MAX_SESSIONS), 8);
+  CHECK_EQ(find(s, n, WT_SETTING_WT_ENABLED), 1);
+  CHECK_EQ(find(s, n, WT_SETTING_WT_INITIAL_MAX_DATA), 1024);
+  CHECK_EQ(find(s, n, WT_SETTING_WT_INITIAL_MAX_STREAMS_BIDI), 2);
+  CHECK_EQ(find(s, n, WT_SETTING_WT_INITIAL_MAX_STREAMS_UNI), 3);
+  CHECK_EQ(s[8].id, 0);
+  CHECK_EQ(wt_settings_profile(&p, s, 2), 2); /* cap respected */
+  /* draft02: only the draft-02 enable setting (+ the old datagram one) */
+  p.profile = WT_PROFILE_DRAFT02;
+  n = wt_settings_profile(&p, s, WT_SETTINGS_PROFILE_MAX);
+  CHECK_EQ(n, 2);
+  CHECK_EQ(find(s, n, WT_SETTING_ENABLE_WEBTRANSPORT), 1);
+  CHECK_EQ(find(s, n, WT_SETTING_WT_INITIAL_MAX_DATA), UINT64_MAX);
+  p.profile = WT_PROFILE_DRAFT07;
+  p.max_sessions = 0; /* raised to 1 */
+  n = wt_settings_profile(&p, s, WT_SETTINGS_PROFILE_MAX);
+  CHECK_EQ(n, 2);
+  CHECK_EQ(find(s, n, WT_SETTING_WEBTRANSPORT_MAX_SESSIONS), 1);
+  CHECK_EQ(find(s, n, WT_SETTING_ENABLE_WEBTRANSPORT), UINT64_MAX);
+  p.profile = WT_PROFILE_DRAFT14;
+  n = wt_settings_profile(&p, s, WT_SETTINGS_PROFILE_MAX);
+  CHECK_EQ(n, 4);
+  CHECK_EQ(find(s, n, WT_SETTING_WT_MAX_SESSIONS), 1);
+  CHECK_EQ(find(s, n, WT_SETTING_WT_INITIAL_MAX_DATA), 1024);
+  CHECK_EQ(find(s, n, WT_SETTING_H3_DATAGRAM_OLD), UINT64_MAX);
+  p.profile = WT_PROFILE_DRAFT16;
+  n = wt_settings_profile(&p, s, WT_SETTINGS_PROFILE_MAX);
+  CHECK_EQ(n, 4);
+  CHECK_EQ(find(s, n, WT_SETTING_WT_ENABLED), 1);
+  CHECK_EQ(find(s, n, WT_SETTING_WT_MAX_SESSIONS), UINT64_MAX);
+  /* all WT_INITIAL_* 0: flow control not offered, the settings left out */
+  p.initial_max_data = p.initial_max_streams_bidi = p.initial_max_streams_uni = 0;
+  n = wt_settings_profile(&p, s, WT_SETTINGS_PROFILE_MAX);
+  CHECK_EQ(n, 1);
+  CHECK(wt_settings_profile_offers_fc(WT_PROFILE_COMPAT));
+  CHECK(wt_settings_profile_offers_fc(WT_PROFILE_DRAFT16));
+  CHECK(!wt_settings_profile_offers_fc(WT_PROFILE_DRAFT02));
+  CHECK(!wt_settings_profile_offers_fc(WT_PROFILE_DRAFT07));
+}
+
+/* A peer SETTINGS frame with the given settings, read into rd. */
+static void peer_settings(wt_ctrl_reader *rd, const wt_setting *set, size_t n) {
+  uint8_t pl[256], s[300];
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    k += put_setting(pl + k, set[i].id, set[i].value);
+  }
+  uint8_t *q = wt_varint_put(s, WT_H3_STREAM_CONTROL);
+  q = wt_varint_put(q, WT_H3_FRAME_SETTINGS);
+  q = wt_varint_put(q, k);
+  memcpy(q, pl, k);
+  q += k;
+  wt_ctrl_reader_init(rd, 0);
+  CHECK_EQ(wt_ctrl_reader_feed(rd, s, (size_t)(q - s)), 1);
+}
+
+static void test_dialect(void) {
+  wt_ctrl_reader rd;
+  /* Chromium's default: 0x2b603742 only */
+  wt_setting chromium[] = {{0x33, 1}, {0xffd277, 1}, {0x2b603742, 1}};
+  peer_settings(&rd, chromium, 3);
+  CHECK_EQ(wt_dialect_detect(&rd, "webtransport"), WT_DIALECT_02);
+  CHECK_EQ(wt_dialect_detect(&rd, "webtransport-h3"), WT_DIALECT_16);
+  CHECK_EQ(wt_settings_fc_negotiated(&rd, 1), 0);
+  CHECK_EQ(wt_settings_check_peer(&rd), 0);
+  /* nothing at all: draft-02 (what a bare CONNECT speaks) */
+  peer_settings(&rd, NULL, 0);
+  CHECK_EQ(wt_dialect_detect(&rd, NULL), WT_DIALECT_02);
+  CHECK_EQ(wt_dialect_detect(NULL, NULL), WT_DIALECT_02);
+  /* draft-07 (also offering draft-02, as Chromium with the flag) */
+  wt_setting d07[] = {{0x2b603742, 1}, {0xc671706a, 4}};
+  peer_settings(&rd, d07, 2);
+  CHECK_EQ(wt_dialect_detect(&rd, "webtransport"), WT_DIALECT_07);
+  /* draft-14 with flow control */
+  wt_setting d14[] = {{0x14e9cd29, 1}, {0x2b61, 1024}, {0x2b64, 0}, {0x2b65, 0}};
+  peer_settings(&rd, d14, 4);
+  CHECK_EQ(wt_dialect_detect(&rd, "webtransport"), WT_DIALECT_14);
+  CHECK_EQ(wt_settings_fc_negotiated(&rd, 1), 1);
+  CHECK_EQ(wt_settings_fc_negotiated(&rd, 0), 0); /* we did not offer */
+  /* draft-16 */
+  wt_setting d16[] = {{0x2c7cf000, 1}, {0x2b65, 2}};
+  peer_settings(&rd, d16, 2);
+  CHECK_EQ(wt_dialect_detect(&rd, "webtransport"), WT_DIALECT_16);
+  CHECK_EQ(wt_settings_fc_negotiated(&rd, 1), 1);
+  /* only zeros: flow control stays off */
+  wt_setting zeros[] = {{0x2c7cf000, 1}, {0x2b61, 0}, {0x2b64, 0}, {0x2b65, 0}};
+  peer_settings(&rd, zeros, 4);
+  CHECK_EQ(wt_settings_fc_negotiated(&rd, 1), 0);
+  /* draft-16 section 9.2: WT_ENABLED > 1 is H3_SETTINGS_ERROR; 0 disables */
+  wt_setting bad[] = {{0x2c7cf000, 2}};
+  peer_settings(&rd, bad, 1);
+  CHECK_EQ(wt_settings_check_peer(&rd), WT_H3_SETTINGS_ERROR);
+  wt_setting off[] = {{0x2c7cf000, 0}, {0x2b603742, 1}};
+  peer_settings(&rd, off, 2);
+  CHECK_EQ(wt_settings_check_peer(&rd), 0);
+  CHECK_EQ(wt_dialect_detect(&rd, "webtransport"), WT_DIALECT_02);
 }
 
 static void test_grease_ids(void) {
@@ -140,7 +251,7 @@ static void test_rewrite_every_split(void) {
   size_t send;
   size_t len = build_ctrl(s, &send);
   wt_setting extra[4];
-  size_t n_extra = wt_settings_compat(extra, 4, 16);
+  size_t n_extra = three_settings(extra, 16);
   /* Also ask for 0x33, which nghttp3 already wrote: must not be repeated. */
   extra[n_extra].id = WT_SETTING_H3_DATAGRAM;
   extra[n_extra].value = 1;
@@ -189,7 +300,7 @@ static void test_rewrite_length_grows(void) {
   size_t len = (size_t)(q - s);
   CHECK_EQ(len, 63);
   wt_setting extra[3];
-  wt_settings_compat(extra, 3, 16);
+  three_settings(extra, 16);
   size_t olen;
   wt_ctrl_rewriter r;
   wt_ctrl_rewriter_init(&r, extra, 3);
@@ -217,7 +328,7 @@ static void test_rewrite_nobuf(void) {
   size_t send;
   size_t len = build_ctrl(s, &send);
   wt_setting extra[3];
-  wt_settings_compat(extra, 3, 16);
+  three_settings(extra, 16);
   long rl = rewrite(extra, 3, s, len, send, NULL, 0, ref, sizeof(ref));
   CHECK_FATAL(rl > 0);
   /* First part buffered, then the completing call gets too small an out. */
@@ -482,7 +593,8 @@ static void test_reader_many(void) {
 }
 
 int main(void) {
-  WT_RUN(test_compat);
+  WT_RUN(test_profiles);
+  WT_RUN(test_dialect);
   WT_RUN(test_grease_ids);
   WT_RUN(test_rewrite_every_split);
   WT_RUN(test_rewrite_length_grows);

@@ -62,6 +62,9 @@ typedef struct cl_opts {
   uint64_t dgram_rtt;       /* --dgram-rtt N: N datagrams one at a time, RTT each (0 = off) */
   uint64_t dgram_rate;      /* --dgram-rate N: N datagrams, a window in flight (0 = off) */
   uint64_t dgram_size;      /* --dgram-size B for the two above (default 1000) */
+  int wt_profile;           /* --wt-draft: WT_PROFILE_* (default: the engine's, draft02) */
+  int have_wt_fc;           /* --wt-max-data / --wt-max-streams-* given */
+  uint64_t wt_max_data, wt_max_streams_bidi, wt_max_streams_uni;
 } cl_opts;
 
 /* --inject kinds (fault injection through wt_testhook.h). */
@@ -70,6 +73,8 @@ enum {
   CL_INJ_STREAM_HEADER, /* bidi 0x41 + (session ID + 1): expect H3_ID_ERROR on that stream */
   CL_INJ_CAPSULE,       /* CLOSE capsule of length 2: expect H3_MESSAGE_ERROR on CONNECT */
   CL_INJ_CAPSULE_UTF8,  /* CLOSE capsule, reason not UTF-8: same */
+  CL_INJ_FC_OVERRUN,    /* ignore the server's session flow-control limits: expect the
+                           CONNECT stream reset with WT_FLOW_CONTROL_ERROR */
 };
 extern const char *const cl_inject_names[];
 

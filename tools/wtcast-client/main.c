@@ -79,6 +79,15 @@ static void cl_usage(FILE *f) {
         "                      capsule / capsule-utf8: a CLOSE capsule of length 2 / with a\n"
         "                      non-UTF-8 reason (expect the CONNECT stream reset with\n"
         "                      H3_MESSAGE_ERROR 0x10e, only that session ended)\n"
+        "                      fc-overrun: ignore the server's session flow-control limits\n"
+        "                      (3 uni streams of 4096 bytes; expect the CONNECT stream reset\n"
+        "                      with WT_FLOW_CONTROL_ERROR 0x045d4487; needs --wt-draft 14|16)\n"
+        "WebTransport dialect (docs/protocol.md sections 2 and 7):\n"
+        "  --wt-draft D        02 (default: 0x2b603742, :protocol webtransport), 07\n"
+        "                      (0xc671706a), 14 (0x14e9cd29 + WT_INITIAL_*), 16 (0x2c7cf000\n"
+        "                      + WT_INITIAL_*, :protocol webtransport-h3), compat (all)\n"
+        "  --wt-max-data B     session flow control we grant (draft 14/16): bytes per session\n"
+        "  --wt-max-streams-bidi N, --wt-max-streams-uni N   streams per session\n"
         "  --log-level LEVEL   error|warn|info|debug|trace (default warn), on stderr\n"
         "exit status: 0 all verified, 1 something failed, 2 bad arguments\n",
         f);
@@ -193,6 +202,10 @@ enum {
   OPT_DGRAM_RTT,
   OPT_DGRAM_RATE,
   OPT_DGRAM_SIZE,
+  OPT_WT_DRAFT,
+  OPT_WT_MAX_DATA,
+  OPT_WT_MAX_BIDI,
+  OPT_WT_MAX_UNI,
   OPT_HELP,
 };
 
@@ -224,6 +237,10 @@ static int cl_parse_args(cl_opts *o, int argc, char **argv) {
       {"dgram-rtt", required_argument, NULL, OPT_DGRAM_RTT},
       {"dgram-rate", required_argument, NULL, OPT_DGRAM_RATE},
       {"dgram-size", required_argument, NULL, OPT_DGRAM_SIZE},
+      {"wt-draft", required_argument, NULL, OPT_WT_DRAFT},
+      {"wt-max-data", required_argument, NULL, OPT_WT_MAX_DATA},
+      {"wt-max-streams-bidi", required_argument, NULL, OPT_WT_MAX_BIDI},
+      {"wt-max-streams-uni", required_argument, NULL, OPT_WT_MAX_UNI},
       {"help", no_argument, NULL, OPT_HELP},
       {NULL, 0, NULL, 0},
   };
@@ -233,6 +250,7 @@ static int cl_parse_args(cl_opts *o, int argc, char **argv) {
   o->timeout_ms = 30000;
   o->dgram_size = CL_DP_DEFAULT_SIZE;
   o->log_level = WT_LOG_LEVEL_WARN;
+  o->wt_profile = -1;
   int ch;
   uint64_t v;
   opterr = 0;
@@ -302,10 +320,12 @@ static int cl_parse_args(cl_opts *o, int argc, char **argv) {
       break;
     case OPT_INJECT:
       o->inject = CL_INJ_NONE;
-      for (int k = CL_INJ_STREAM_HEADER; k <= CL_INJ_CAPSULE_UTF8; k++) {
+      for (int k = CL_INJ_STREAM_HEADER; k <= CL_INJ_FC_OVERRUN; k++) {
         o->inject = strcmp(optarg, cl_inject_names[k]) == 0 ? k : o->inject;
       }
-      bad = o->inject == CL_INJ_NONE ? "--inject wants stream-header|capsule|capsule-utf8" : NULL;
+      bad = o->inject == CL_INJ_NONE
+                ? "--inject wants stream-header|capsule|capsule-utf8|fc-overrun"
+                : NULL;
       break;
     case OPT_SEQUENTIAL:
       bad = cl_parse_u64(optarg, CL_MAX_SEQUENTIAL, &v) < 0 || v == 0
@@ -333,6 +353,34 @@ static int cl_parse_args(cl_opts *o, int argc, char **argv) {
                 ? "--dgram-rate wants 1..100000000"
                 : NULL;
       o->dgram_rate = v;
+      break;
+    case OPT_WT_DRAFT:
+      o->wt_profile = strcmp(optarg, "02") == 0       ? WT_PROFILE_DRAFT02
+                      : strcmp(optarg, "07") == 0     ? WT_PROFILE_DRAFT07
+                      : strcmp(optarg, "14") == 0     ? WT_PROFILE_DRAFT14
+                      : strcmp(optarg, "16") == 0     ? WT_PROFILE_DRAFT16
+                      : strcmp(optarg, "compat") == 0 ? WT_PROFILE_COMPAT
+                                                      : -1;
+      bad = o->wt_profile < 0 ? "--wt-draft wants 02|07|14|16|compat" : NULL;
+      break;
+    case OPT_WT_MAX_DATA:
+    case OPT_WT_MAX_BIDI:
+    case OPT_WT_MAX_UNI:
+      if (cl_parse_u64(optarg, ch == OPT_WT_MAX_DATA ? UINT64_C(1) << 40 : 1000000, &v) < 0) {
+        bad = "--wt-max-data wants bytes, --wt-max-streams-bidi/-uni a count";
+        break;
+      }
+      if (!o->have_wt_fc) {
+        o->have_wt_fc = 1; /* the others keep the engine's defaults */
+        wt_engine_config d;
+        wt_engine_config_default(&d, 0);
+        o->wt_max_data = d.wt_initial_max_data;
+        o->wt_max_streams_bidi = d.wt_initial_max_streams_bidi;
+        o->wt_max_streams_uni = d.wt_initial_max_streams_uni;
+      }
+      *(ch == OPT_WT_MAX_DATA   ? &o->wt_max_data
+        : ch == OPT_WT_MAX_BIDI ? &o->wt_max_streams_bidi
+                                : &o->wt_max_streams_uni) = v;
       break;
     case OPT_DGRAM_SIZE:
       bad = cl_parse_u64(optarg, 65535, &v) < 0 || v < 12 ? "--dgram-size wants 12..65535" : NULL;
@@ -928,6 +976,14 @@ static void cl_report(const cl_client *c, uint64_t t_end, int ok) {
     wt_json_u64(&j, "datagrams_dropped", st->datagrams_dropped);
     wt_json_u64(&j, "errors_proto", st->errors_proto);
     wt_json_u64(&j, "errors_internal", st->errors_internal);
+    wt_json_begin_obj(&j, "flow_control");
+    wt_json_u64(&j, "sessions", st->fc_sessions);
+    wt_json_u64(&j, "blocked_recv", st->fc_blocked_recv);
+    wt_json_u64(&j, "updates_sent", st->fc_updates_sent);
+    wt_json_u64(&j, "data_blocked", st->fc_data_blocked);
+    wt_json_u64(&j, "streams_blocked", st->fc_streams_blocked);
+    wt_json_u64(&j, "errors", st->fc_errors);
+    wt_json_end_obj(&j);
     wt_json_end_obj(&j);
   }
   wt_json_end_obj(&j);
@@ -953,6 +1009,15 @@ static int cl_setup(cl_client *c, const wt_engine_callbacks *cb) {
   ec.native_crypto = wt_engine_native_crypto_env(getenv("WTCAST_NATIVE_CRYPTO"));
   if (ec.max_sessions_per_conn < o->sessions) {
     ec.max_sessions_per_conn = o->sessions;
+  }
+  if (o->wt_profile >= 0) {
+    ec.wt_profile = o->wt_profile;
+  }
+  if (o->have_wt_fc) {
+    ec.wt_initial_max_data = o->wt_max_data;
+    ec.wt_initial_max_streams_bidi = o->wt_max_streams_bidi;
+    ec.wt_initial_max_streams_uni = o->wt_max_streams_uni;
+    ec.wt_max_data_window = 0; /* 4 x the initial window */
   }
   c->max_udp_payload = ec.max_udp_payload ? ec.max_udp_payload : 1452;
   r = wt_engine_new(&c->eng, &ec, cb, c, cl_now());

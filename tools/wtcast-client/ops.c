@@ -10,6 +10,7 @@
 
 #include "client.h"
 #include "wt_capsule.h"
+#include "wt_errmap.h"
 #include "wt_log.h"
 #include "wt_testhook.h"
 #include "wt_varint.h"
@@ -458,6 +459,7 @@ int cl_session_setup(cl_session *s) {
     s->inj.kind = o->inject;
     s->inj.stream_id = -1;
     s->inj.expected_code = o->inject == CL_INJ_STREAM_HEADER ? (uint64_t)WT_H3_ID_ERROR
+                           : o->inject == CL_INJ_FC_OVERRUN  ? (uint64_t)WT_FLOW_CONTROL_ERROR
                                                              : (uint64_t)WT_H3_MESSAGE_ERROR;
     return 0;
   }
@@ -858,7 +860,8 @@ static void cl_dp_rx(cl_session *s, const uint8_t *data, size_t len, uint64_t no
 
 /* ------------------------------------------------------------------ fault injection */
 
-const char *const cl_inject_names[] = {"none", "stream-header", "capsule", "capsule-utf8"};
+const char *const cl_inject_names[] = {"none", "stream-header", "capsule", "capsule-utf8",
+                                       "fc-overrun"};
 
 static void cl_inj_fail(cl_session *s, uint64_t now, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -974,6 +977,26 @@ static int cl_inj_start(cl_session *s, uint64_t now) {
       in->started = 1;
       cl_inj_fail(s, now, "send raw capsule: %s", wt_err_str(r));
       return 1;
+    }
+    break;
+  }
+  case CL_INJ_FC_OVERRUN: {
+    /* Send as if the server had granted everything (draft-16 section 5):
+     * it must reset the session with WT_FLOW_CONTROL_ERROR. */
+    r = wt_testhook_ignore_flow_control(s->ws);
+    if (r < 0) {
+      in->started = 1;
+      cl_inj_fail(s, now, "flow control is off for this session (--wt-draft 14|16): %s",
+                  wt_err_str(r));
+      return 1;
+    }
+    static uint8_t junk[4096];
+    in->stream_id = (int64_t)s->session_id;
+    for (int i = 0; i < 3 && s->ws; i++) {
+      wt_stream *st = NULL;
+      if (wt_session_open_stream(s->ws, 0, &st) == 0) {
+        wt_stream_write(st, junk, sizeof(junk), 1);
+      }
     }
     break;
   }
