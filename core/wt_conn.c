@@ -223,7 +223,7 @@ static int cb_recv_stream_data(ngtcp2_conn *qc, uint32_t flags, int64_t sid, uin
     return NGTCP2_ERR_CALLBACK_FAILURE;
   }
   int rv;
-  if (stream_ud == &c->h3_mark || (stream_ud == NULL && ngtcp2_conn_is_local_stream(qc, sid))) {
+  if (stream_ud == &c->h3_mark || (stream_ud == NULL && ngtcp2_conn_is_local_stream2(qc, sid))) {
     rv = wt_h3_read(c, sid, data, len, fin);
   } else if (stream_ud == &c->h3_ctrl_mark) {
     rv = wt_h3_observe_ctrl(c, data, len);
@@ -277,7 +277,7 @@ static int cb_stream_close(ngtcp2_conn *qc, uint32_t flags, int64_t sid, uint64_
     }
   }
   /* Give the peer its stream credit back (RFC 9000 section 4.6). */
-  if (!ngtcp2_conn_is_local_stream(qc, sid)) {
+  if (!ngtcp2_conn_is_local_stream2(qc, sid)) {
     if (ngtcp2_is_bidi_stream(sid)) {
       ngtcp2_conn_extend_max_streams_bidi(qc, 1);
     } else {
@@ -770,7 +770,7 @@ static void conn_enter_closing(wt_conn *c, const ngtcp2_ccerr *ccerr) {
   c->closing_next = 1; /* wt_conn_recv: the next packet is answered */
   wt_conn_set_state(c, WT_CS_CLOSING);
   /* RFC 9000 section 10.2: the closing period lasts three PTOs. */
-  c->close_deadline = c->e->now + 3 * ngtcp2_conn_get_pto(c->qc);
+  c->close_deadline = c->e->now + 3 * ngtcp2_conn_get_pto2(c->qc);
   wt_ctx_mark_dirty(c);
 }
 
@@ -785,7 +785,7 @@ void wt_conn_close_liberr(wt_conn *c, int liberr) {
       ngtcp2_ccerr_set_transport_error(&ccerr, c->err_code, NULL, 0);
     }
   } else if (liberr == NGTCP2_ERR_CRYPTO) {
-    ngtcp2_ccerr_set_tls_alert(&ccerr, ngtcp2_conn_get_tls_alert(c->qc), NULL, 0);
+    ngtcp2_ccerr_set_tls_alert(&ccerr, ngtcp2_conn_get_tls_alert2(c->qc), NULL, 0);
   } else {
     ngtcp2_ccerr_set_liberr(&ccerr, liberr, NULL, 0);
   }
@@ -810,7 +810,7 @@ void wt_conn_apply_close(wt_conn *c) {
 }
 
 static void conn_enter_draining(wt_conn *c) {
-  const ngtcp2_ccerr *cc = ngtcp2_conn_get_ccerr(c->qc);
+  const ngtcp2_ccerr *cc = ngtcp2_conn_get_ccerr2(c->qc);
   WT_LOG_DEBUG("conn=%s %s: draining, ccerr type=%d code=0x%llx", CONN_ID(c),
                c->is_server ? "server" : "client", cc ? (int)cc->type : -1,
                cc ? (unsigned long long)cc->error_code : 0ULL);
@@ -823,7 +823,7 @@ static void conn_enter_draining(wt_conn *c) {
     c->e->st.handshakes_failed++;
   }
   wt_conn_set_state(c, WT_CS_DRAINING);
-  c->close_deadline = c->e->now + 3 * ngtcp2_conn_get_pto(c->qc);
+  c->close_deadline = c->e->now + 3 * ngtcp2_conn_get_pto2(c->qc);
 }
 
 /* ------------------------------------------------------------ receive */
@@ -850,7 +850,7 @@ void wt_conn_recv(wt_conn *c, const wt_path *path, const uint8_t *pkt, size_t le
   int rv = ngtcp2_conn_read_pkt(c->qc, &np, &pi, pkt, len, c->e->now);
   if (rv == 0) {
     /* Follow migration / NAT rebinding (RFC 9000 section 9). */
-    const ngtcp2_path *cur = ngtcp2_conn_get_path(c->qc);
+    const ngtcp2_path *cur = ngtcp2_conn_get_path2(c->qc);
     if (cur->remote.addrlen != c->path.remote.len ||
         memcmp(cur->remote.addr, &c->path.remote.ss, cur->remote.addrlen) != 0) {
       from_ngtcp2_addr(&c->path.remote, &cur->remote);
@@ -895,7 +895,7 @@ uint64_t wt_conn_expiry(wt_conn *c) {
   case WT_CS_DEAD:
     return 0;
   default: {
-    uint64_t exp = ngtcp2_conn_get_expiry(c->qc);
+    uint64_t exp = ngtcp2_conn_get_expiry2(c->qc);
     if (c->grace_deadline != 0 && c->grace_deadline < exp) {
       exp = c->grace_deadline;
     }
@@ -1134,7 +1134,7 @@ int wt_conn_write(wt_conn *c, wt_tx_batch *out) {
     return 0;
   }
   size_t max_segs = out->max_segments ? out->max_segments : 1;
-  size_t quantum = ngtcp2_conn_get_send_quantum(c->qc) / mtu;
+  size_t quantum = ngtcp2_conn_get_send_quantum2(c->qc) / mtu;
   if (quantum < 1) {
     quantum = 1;
   }
@@ -1237,7 +1237,7 @@ int wt_conn_get_info(const wt_conn *c, wt_conn_info *out) {
     return WT_ERR_STATE;
   }
   ngtcp2_conn_info ci;
-  ngtcp2_conn_get_conn_info(c->qc, &ci);
+  ngtcp2_conn_get_conn_info2(c->qc, &ci);
   *out = (wt_conn_info){.srtt_ns = ci.smoothed_rtt,
                         .min_rtt_ns = ci.min_rtt,
                         .cwnd = ci.cwnd,
