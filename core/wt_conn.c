@@ -20,6 +20,11 @@
 #include "wt_session.h"
 #include "wt_stream.h"
 
+/* ngtcp2's glitch limiter (conn_settings): tokens per second and burst;
+ * ngtcp2's defaults are 330 and 10000. */
+#define WT_GLITCH_RATE  2000u
+#define WT_GLITCH_BURST 20000u
+
 #define WT_CTRL_MARK(c, p) ((p) == (void *)&(c)->h3_mark || (p) == (void *)&(c)->h3_ctrl_mark)
 
 static ngtcp2_conn *conn_get(ngtcp2_crypto_conn_ref *ref) {
@@ -441,6 +446,13 @@ static void conn_settings(wt_engine *e, ngtcp2_settings *s) {
    * (WT_APP_ECHO_MAX_PENDING, apps/wt_apps.h) assumes the 16 x. */
   s->max_stream_window = 16 * e->cfg.initial_max_stream_data;
   s->max_window = 4 * e->cfg.initial_max_data;
+  /* ngtcp2's "glitch" limiter (frames for closed streams, needless frames;
+   * each costs a token) closes a connection that runs out of tokens. A
+   * WebTransport relay legitimately sees many frames for streams it has
+   * just reset (one stream per group), so the steady rate is above
+   * ngtcp2's default (330/s); counted in conns_glitch_closed. */
+  s->glitch_ratelim_burst = WT_GLITCH_BURST;
+  s->glitch_ratelim_rate = WT_GLITCH_RATE;
 }
 
 static void conn_params(wt_engine *e, ngtcp2_transport_params *p) {
@@ -874,6 +886,13 @@ void wt_conn_recv(wt_conn *c, const wt_path *path, const uint8_t *pkt, size_t le
     default:
       if (rv == NGTCP2_ERR_CALLBACK_FAILURE && !c->err_set) {
         c->e->st.errors_internal++;
+      } else if (rv == NGTCP2_ERR_INTERNAL) {
+        /* ngtcp2's glitch limiter: read_pkt returns this only when the
+         * peer's suspicious frames outran glitch_ratelim_rate */
+        c->e->st.conns_glitch_closed++;
+        WT_LOG_WARN_RL(5,
+                       "conn=%s closed: the peer exceeded ngtcp2's glitch limit (%u/s, burst %u)",
+                       CONN_ID(c), (unsigned)WT_GLITCH_RATE, (unsigned)WT_GLITCH_BURST);
       } else if (rv != NGTCP2_ERR_CALLBACK_FAILURE) {
         c->e->st.errors_proto++;
       }

@@ -242,6 +242,10 @@ typedef struct wt_engine_stats {
   /* server: Initials answered with CONNECTION_REFUSED (max_conns,
    * max_conns_per_ip, shutting down); of those, for max_conns_per_ip */
   uint64_t conns_refused, conns_refused_per_ip;
+  /* connections ngtcp2 closed for "glitches" (frames for closed streams,
+   * needless frames...) above its rate limit (ngtcp2_settings
+   * glitch_ratelim_burst/rate): read_pkt's NGTCP2_ERR_INTERNAL */
+  uint64_t conns_glitch_closed;
 } wt_engine_stats;
 const wt_engine_stats *wt_engine_get_stats(const wt_engine *e);
 

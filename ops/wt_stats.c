@@ -125,7 +125,7 @@ int wt_stats_format_json(const wt_snapshot *s, const wt_stats_names *names, char
         {"rx_completions", io->rx_completions}, {"rx_enobufs", io->rx_enobufs},
         {"gso_packets", io->tx_gso_packets}, {"sq_full", io->sq_full}, {"syscalls", io->syscalls});
   GROUP(&w, "errors", {"proto", e->errors_proto}, {"internal", e->errors_internal},
-        {"buffered_rejected", e->buffered_rejected});
+        {"buffered_rejected", e->buffered_rejected}, {"glitch_closed", e->conns_glitch_closed});
   GROUP(&w, "address_validation", {"retries_sent", e->retries_sent},
         {"tokens_invalid", e->tokens_invalid}, {"stateless_resets_sent", e->stateless_resets_sent});
   w_apps(&w, s, names);

@@ -19,7 +19,7 @@
  *        "rx_packets":N,"tx_packets":N,"rx_bytes":N,"tx_bytes":N,"rx_gro_super":N,
  *        "rx_truncated":N,"rx_errors":N,"rx_completions":N,"rx_enobufs":N,
  *        "gso_packets":N,"sq_full":N,"syscalls":N},
- *  "errors":{"proto":N,"internal":N,"buffered_rejected":N},
+ *  "errors":{"proto":N,"internal":N,"buffered_rejected":N,"glitch_closed":N},
  *  "address_validation":{"retries_sent":N,"tokens_invalid":N,"stateless_resets_sent":N},
  *  "apps":{"not_found":N,"refused":N,"send_window_grows":N,
  *          then every application module's counters (wt_app_module.counter_names;
