@@ -1123,8 +1123,14 @@ static ngtcp2_ssize conn_write_pkt(wt_conn *c, ngtcp2_path_storage *ps, ngtcp2_p
   return 0;
 }
 
-static int same_addr_ng(const wt_addr *a, const ngtcp2_addr *b) {
-  return a->len == b->addrlen && memcmp(&a->ss, b->addr, a->len) == 0;
+/* ngtcp2_write_pkt for ngtcp2_conn_write_aggregate_pkt2: |path| is the
+ * path of the ngtcp2_path_storage wt_conn_write passed. */
+static ngtcp2_ssize conn_write_one(ngtcp2_conn *qc, ngtcp2_path *path, ngtcp2_pkt_info *pi,
+                                   uint8_t *dest, size_t destlen, ngtcp2_tstamp ts, void *ud) {
+  wt_conn *c = ud;
+  size_t mtu = c->e->cfg.max_udp_payload;
+  return conn_write_pkt(c, wt_container_of(path, ngtcp2_path_storage, path), pi, dest,
+                        destlen < mtu ? destlen : mtu);
 }
 
 int wt_conn_write(wt_conn *c, wt_tx_batch *out) {
@@ -1162,23 +1168,22 @@ int wt_conn_write(wt_conn *c, wt_tx_batch *out) {
   }
   ngtcp2_path_storage ps;
   ngtcp2_path_storage_zero(&ps);
-  wt_tx_entry *ent = NULL;
   size_t pkts = 0;
   int more = 0;
   for (;;) {
-    if (pkts >= max_segs) {
-      more = 1;
-      break;
-    }
-    /* Room for one more packet and, if it must start a new entry (other
-     * path/ECN/size), one more entry slot. */
-    if (out->cap - out->used < mtu || out->n >= out->max) {
+    /* Room for a full packet and an entry slot; each call below writes one
+     * GSO run (equal segments, only the last shorter; one path and ECN
+     * mark) into one entry. */
+    if (pkts >= max_segs || out->cap - out->used < mtu || out->n >= out->max) {
       more = 1;
       break;
     }
     ngtcp2_pkt_info pi = {0};
     uint8_t *p = out->buf + out->used;
-    ngtcp2_ssize n = conn_write_pkt(c, &ps, &pi, p, mtu);
+    size_t gso = 0;
+    ngtcp2_ssize n =
+        ngtcp2_conn_write_aggregate_pkt2(c->qc, &ps.path, &pi, p, out->cap - out->used, &gso,
+                                         conn_write_one, max_segs - pkts, e->now);
     if (n < 0) {
       if (c->state < WT_CS_CLOSING) {
         if (n != NGTCP2_ERR_CALLBACK_FAILURE) {
@@ -1191,28 +1196,18 @@ int wt_conn_write(wt_conn *c, wt_tx_batch *out) {
     if (n == 0) {
       break;
     }
-    /* The addresses are converted once per entry, not per packet. */
-    if (ent && (!same_addr_ng(&ent->path.remote, &ps.path.remote) || ent->ecn != pi.ecn ||
-                (size_t)n > ent->segsize || ent->len % ent->segsize != 0)) {
-      ent = NULL; /* GSO: equal segments, only the last may be shorter */
-    }
-    if (ent == NULL) {
-      ent = &out->ents[out->n++];
-      ent->data = p;
-      ent->len = 0;
-      ent->segsize = (size_t)n;
-      from_ngtcp2_addr(&ent->path.local, &ps.path.local);
-      from_ngtcp2_addr(&ent->path.remote, &ps.path.remote);
-      ent->ecn = pi.ecn;
-    }
-    ent->len += (size_t)n;
+    size_t npkt = ((size_t)n + gso - 1) / gso;
+    wt_tx_entry *ent = &out->ents[out->n++];
+    ent->data = p;
+    ent->len = (size_t)n;
+    ent->segsize = gso;
+    from_ngtcp2_addr(&ent->path.local, &ps.path.local);
+    from_ngtcp2_addr(&ent->path.remote, &ps.path.remote);
+    ent->ecn = pi.ecn;
     out->used += (size_t)n;
-    pkts++;
-    e->st.pkts_out++;
+    pkts += npkt;
+    e->st.pkts_out += npkt;
     e->st.bytes_out += (size_t)n;
-    if ((size_t)n < ent->segsize) {
-      ent = NULL; /* a short packet ends the GSO run */
-    }
   }
   if (pkts > 0) {
     ngtcp2_conn_update_pkt_tx_time(c->qc, e->now);
