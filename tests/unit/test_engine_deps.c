@@ -8,12 +8,13 @@
  *    tools/deps). Still so in 5.9.2 (src/tls13.c DoTls13NewSessionTicket).
  *  - test_split_header_probe: whether this wolfSSL still fails a handshake
  *    header completed by a call that ends right after it (the reason for
- *    wt_crypto_rx_feed, core/wt_crypto.c). Printed, not asserted: the
+ *    wt_crypto_rx_feed, core/wt_crypto.c; fixed in 5.9.2). Printed, not asserted: the
  *    workaround is harmless either way; unit.engine test_crypto_split checks
  *    the workaround itself.
  *  - test_chacha_evp_probe: whether wolfSSL's EVP ChaCha20-Poly1305
  *    decryption (what ngtcp2_crypto_wolfssl uses) checks its tag (the reason
- *    for the native path in core/wt_crypto.c; unit.crypto checks that path).
+ *    for the native path in core/wt_crypto.c; unit.crypto checks that path;
+ *    CVE-2026-5479, fixed in 5.9.1).
  * The nghttp3 SETTINGS observation (wt_ctrl_reader) is covered by
  * unit.settings and unit.engine_h3. */
 #include <stdio.h>
