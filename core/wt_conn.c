@@ -20,6 +20,11 @@
 #include "wt_session.h"
 #include "wt_stream.h"
 
+/* ngtcp2's glitch limiter (conn_settings): tokens per second and burst;
+ * ngtcp2's defaults are 330 and 10000. */
+#define WT_GLITCH_RATE  2000u
+#define WT_GLITCH_BURST 20000u
+
 #define WT_CTRL_MARK(c, p) ((p) == (void *)&(c)->h3_mark || (p) == (void *)&(c)->h3_ctrl_mark)
 
 static ngtcp2_conn *conn_get(ngtcp2_crypto_conn_ref *ref) {
@@ -226,7 +231,7 @@ static int cb_recv_stream_data(ngtcp2_conn *qc, uint32_t flags, int64_t sid, uin
     return NGTCP2_ERR_CALLBACK_FAILURE;
   }
   int rv;
-  if (stream_ud == &c->h3_mark || (stream_ud == NULL && ngtcp2_conn_is_local_stream(qc, sid))) {
+  if (stream_ud == &c->h3_mark || (stream_ud == NULL && ngtcp2_conn_is_local_stream2(qc, sid))) {
     rv = wt_h3_read(c, sid, data, len, fin);
   } else if (stream_ud == &c->h3_ctrl_mark) {
     rv = wt_h3_observe_ctrl(c, data, len);
@@ -280,7 +285,7 @@ static int cb_stream_close(ngtcp2_conn *qc, uint32_t flags, int64_t sid, uint64_
     }
   }
   /* Give the peer its stream credit back (RFC 9000 section 4.6). */
-  if (!ngtcp2_conn_is_local_stream(qc, sid)) {
+  if (!ngtcp2_conn_is_local_stream2(qc, sid)) {
     if (ngtcp2_is_bidi_stream(sid)) {
       ngtcp2_conn_extend_max_streams_bidi(qc, 1);
     } else {
@@ -444,6 +449,13 @@ static void conn_settings(wt_engine *e, ngtcp2_settings *s) {
    * (WT_APP_ECHO_MAX_PENDING, apps/wt_apps.h) assumes the 16 x. */
   s->max_stream_window = 16 * e->cfg.initial_max_stream_data;
   s->max_window = 4 * e->cfg.initial_max_data;
+  /* ngtcp2's "glitch" limiter (frames for closed streams, needless frames;
+   * each costs a token) closes a connection that runs out of tokens. A
+   * WebTransport relay legitimately sees many frames for streams it has
+   * just reset (one stream per group), so the steady rate is above
+   * ngtcp2's default (330/s); counted in conns_glitch_closed. */
+  s->glitch_ratelim_burst = WT_GLITCH_BURST;
+  s->glitch_ratelim_rate = WT_GLITCH_RATE;
 }
 
 static void conn_params(wt_engine *e, ngtcp2_transport_params *p) {
@@ -794,7 +806,7 @@ static void conn_enter_closing(wt_conn *c, const ngtcp2_ccerr *ccerr) {
   c->closing_next = 1; /* wt_conn_recv: the next packet is answered */
   wt_conn_set_state(c, WT_CS_CLOSING);
   /* RFC 9000 section 10.2: the closing period lasts three PTOs. */
-  c->close_deadline = c->e->now + 3 * ngtcp2_conn_get_pto(c->qc);
+  c->close_deadline = c->e->now + 3 * ngtcp2_conn_get_pto2(c->qc);
   wt_ctx_mark_dirty(c);
 }
 
@@ -809,7 +821,7 @@ void wt_conn_close_liberr(wt_conn *c, int liberr) {
       ngtcp2_ccerr_set_transport_error(&ccerr, c->err_code, NULL, 0);
     }
   } else if (liberr == NGTCP2_ERR_CRYPTO) {
-    ngtcp2_ccerr_set_tls_alert(&ccerr, ngtcp2_conn_get_tls_alert(c->qc), NULL, 0);
+    ngtcp2_ccerr_set_tls_alert(&ccerr, ngtcp2_conn_get_tls_alert2(c->qc), NULL, 0);
   } else {
     ngtcp2_ccerr_set_liberr(&ccerr, liberr, NULL, 0);
   }
@@ -838,7 +850,7 @@ void wt_conn_apply_close(wt_conn *c) {
 }
 
 static void conn_enter_draining(wt_conn *c) {
-  const ngtcp2_ccerr *cc = ngtcp2_conn_get_ccerr(c->qc);
+  const ngtcp2_ccerr *cc = ngtcp2_conn_get_ccerr2(c->qc);
   WT_LOG_DEBUG("conn=%s %s: draining, ccerr type=%d code=0x%llx", CONN_ID(c),
                c->is_server ? "server" : "client", cc ? (int)cc->type : -1,
                cc ? (unsigned long long)cc->error_code : 0ULL);
@@ -851,7 +863,7 @@ static void conn_enter_draining(wt_conn *c) {
     c->e->st.handshakes_failed++;
   }
   wt_conn_set_state(c, WT_CS_DRAINING);
-  c->close_deadline = c->e->now + 3 * ngtcp2_conn_get_pto(c->qc);
+  c->close_deadline = c->e->now + 3 * ngtcp2_conn_get_pto2(c->qc);
 }
 
 /* ------------------------------------------------------------ receive */
@@ -878,7 +890,7 @@ void wt_conn_recv(wt_conn *c, const wt_path *path, const uint8_t *pkt, size_t le
   int rv = ngtcp2_conn_read_pkt(c->qc, &np, &pi, pkt, len, c->e->now);
   if (rv == 0) {
     /* Follow migration / NAT rebinding (RFC 9000 section 9). */
-    const ngtcp2_path *cur = ngtcp2_conn_get_path(c->qc);
+    const ngtcp2_path *cur = ngtcp2_conn_get_path2(c->qc);
     if (cur->remote.addrlen != c->path.remote.len ||
         memcmp(cur->remote.addr, &c->path.remote.ss, cur->remote.addrlen) != 0) {
       from_ngtcp2_addr(&c->path.remote, &cur->remote);
@@ -902,6 +914,13 @@ void wt_conn_recv(wt_conn *c, const wt_path *path, const uint8_t *pkt, size_t le
     default:
       if (rv == NGTCP2_ERR_CALLBACK_FAILURE && !c->err_set) {
         c->e->st.errors_internal++;
+      } else if (rv == NGTCP2_ERR_INTERNAL) {
+        /* ngtcp2's glitch limiter: read_pkt returns this only when the
+         * peer's suspicious frames outran glitch_ratelim_rate */
+        c->e->st.conns_glitch_closed++;
+        WT_LOG_WARN_RL(5,
+                       "conn=%s closed: the peer exceeded ngtcp2's glitch limit (%u/s, burst %u)",
+                       CONN_ID(c), (unsigned)WT_GLITCH_RATE, (unsigned)WT_GLITCH_BURST);
       } else if (rv != NGTCP2_ERR_CALLBACK_FAILURE) {
         c->e->st.errors_proto++;
       }
@@ -923,7 +942,7 @@ uint64_t wt_conn_expiry(wt_conn *c) {
   case WT_CS_DEAD:
     return 0;
   default: {
-    uint64_t exp = ngtcp2_conn_get_expiry(c->qc);
+    uint64_t exp = ngtcp2_conn_get_expiry2(c->qc);
     if (c->grace_deadline != 0 && c->grace_deadline < exp) {
       exp = c->grace_deadline;
     }
@@ -1159,8 +1178,14 @@ static ngtcp2_ssize conn_write_pkt(wt_conn *c, ngtcp2_path_storage *ps, ngtcp2_p
   return 0;
 }
 
-static int same_addr_ng(const wt_addr *a, const ngtcp2_addr *b) {
-  return a->len == b->addrlen && memcmp(&a->ss, b->addr, a->len) == 0;
+/* ngtcp2_write_pkt for ngtcp2_conn_write_aggregate_pkt2: |path| is the
+ * path of the ngtcp2_path_storage wt_conn_write passed. */
+static ngtcp2_ssize conn_write_one(ngtcp2_conn *qc, ngtcp2_path *path, ngtcp2_pkt_info *pi,
+                                   uint8_t *dest, size_t destlen, ngtcp2_tstamp ts, void *ud) {
+  wt_conn *c = ud;
+  size_t mtu = c->e->cfg.max_udp_payload;
+  return conn_write_pkt(c, wt_container_of(path, ngtcp2_path_storage, path), pi, dest,
+                        destlen < mtu ? destlen : mtu);
 }
 
 int wt_conn_write(wt_conn *c, wt_tx_batch *out) {
@@ -1190,7 +1215,7 @@ int wt_conn_write(wt_conn *c, wt_tx_batch *out) {
     return 0;
   }
   size_t max_segs = out->max_segments ? out->max_segments : 1;
-  size_t quantum = ngtcp2_conn_get_send_quantum(c->qc) / mtu;
+  size_t quantum = ngtcp2_conn_get_send_quantum2(c->qc) / mtu;
   if (quantum < 1) {
     quantum = 1;
   }
@@ -1199,23 +1224,22 @@ int wt_conn_write(wt_conn *c, wt_tx_batch *out) {
   }
   ngtcp2_path_storage ps;
   ngtcp2_path_storage_zero(&ps);
-  wt_tx_entry *ent = NULL;
   size_t pkts = 0;
   int more = 0;
   for (;;) {
-    if (pkts >= max_segs) {
-      more = 1;
-      break;
-    }
-    /* Room for one more packet and, if it must start a new entry (other
-     * path/ECN/size), one more entry slot. */
-    if (out->cap - out->used < mtu || out->n >= out->max) {
+    /* Room for a full packet and an entry slot; each call below writes one
+     * GSO run (equal segments, only the last shorter; one path and ECN
+     * mark) into one entry. */
+    if (pkts >= max_segs || out->cap - out->used < mtu || out->n >= out->max) {
       more = 1;
       break;
     }
     ngtcp2_pkt_info pi = {0};
     uint8_t *p = out->buf + out->used;
-    ngtcp2_ssize n = conn_write_pkt(c, &ps, &pi, p, mtu);
+    size_t gso = 0;
+    ngtcp2_ssize n =
+        ngtcp2_conn_write_aggregate_pkt2(c->qc, &ps.path, &pi, p, out->cap - out->used, &gso,
+                                         conn_write_one, max_segs - pkts, e->now);
     if (n < 0) {
       if (c->state < WT_CS_CLOSING) {
         if (n != NGTCP2_ERR_CALLBACK_FAILURE) {
@@ -1228,28 +1252,18 @@ int wt_conn_write(wt_conn *c, wt_tx_batch *out) {
     if (n == 0) {
       break;
     }
-    /* The addresses are converted once per entry, not per packet. */
-    if (ent && (!same_addr_ng(&ent->path.remote, &ps.path.remote) || ent->ecn != pi.ecn ||
-                (size_t)n > ent->segsize || ent->len % ent->segsize != 0)) {
-      ent = NULL; /* GSO: equal segments, only the last may be shorter */
-    }
-    if (ent == NULL) {
-      ent = &out->ents[out->n++];
-      ent->data = p;
-      ent->len = 0;
-      ent->segsize = (size_t)n;
-      from_ngtcp2_addr(&ent->path.local, &ps.path.local);
-      from_ngtcp2_addr(&ent->path.remote, &ps.path.remote);
-      ent->ecn = pi.ecn;
-    }
-    ent->len += (size_t)n;
+    size_t npkt = ((size_t)n + gso - 1) / gso;
+    wt_tx_entry *ent = &out->ents[out->n++];
+    ent->data = p;
+    ent->len = (size_t)n;
+    ent->segsize = gso;
+    from_ngtcp2_addr(&ent->path.local, &ps.path.local);
+    from_ngtcp2_addr(&ent->path.remote, &ps.path.remote);
+    ent->ecn = pi.ecn;
     out->used += (size_t)n;
-    pkts++;
-    e->st.pkts_out++;
+    pkts += npkt;
+    e->st.pkts_out += npkt;
     e->st.bytes_out += (size_t)n;
-    if ((size_t)n < ent->segsize) {
-      ent = NULL; /* a short packet ends the GSO run */
-    }
   }
   if (pkts > 0) {
     ngtcp2_conn_update_pkt_tx_time(c->qc, e->now);
@@ -1322,7 +1336,7 @@ int wt_conn_get_info(const wt_conn *c, wt_conn_info *out) {
     return WT_ERR_STATE;
   }
   ngtcp2_conn_info ci;
-  ngtcp2_conn_get_conn_info(c->qc, &ci);
+  ngtcp2_conn_get_conn_info2(c->qc, &ci);
   *out = (wt_conn_info){.srtt_ns = ci.smoothed_rtt,
                         .min_rtt_ns = ci.min_rtt,
                         .cwnd = ci.cwnd,

@@ -32,7 +32,7 @@ static atomic_int g_once;               /* 0 not run, 1 running, 2 done (core/ h
 static int g_native;                    /* 1 once the AES self-test passed */
 static int g_chacha;                    /* 1 once the ChaCha20 self-test passed */
 static const void *g_gcm128, *g_gcm256; /* WOLFSSL_EVP_CIPHER handles */
-static const void *g_ctr128, *g_ctr256;
+static const void *g_ecb128, *g_ecb256; /* ngtcp2's AES header protection */
 static const void *g_chachapoly;
 
 static Aes *ctx_aes(const void *native_handle) {
@@ -48,7 +48,7 @@ static int is_chacha(const ngtcp2_crypto_aead *aead) {
 }
 
 static int is_aes_hp(const ngtcp2_crypto_cipher *hp) {
-  return hp->native_handle == g_ctr128 || hp->native_handle == g_ctr256;
+  return hp->native_handle == g_ecb128 || hp->native_handle == g_ecb256;
 }
 
 static int native_encrypt(uint8_t *dest, const ngtcp2_crypto_aead_ctx *ctx, const uint8_t *pt,
@@ -116,8 +116,9 @@ static int native_chacha_decrypt(uint8_t *dest, const ngtcp2_crypto_aead_ctx *ct
 
 static int native_hp_mask(uint8_t *dest, const ngtcp2_crypto_cipher_ctx *ctx,
                           const uint8_t *sample) {
-  /* AES-CTR keystream with the sample as counter block = AES_K(sample);
-   * ngtcp2 uses the first 5 bytes (its buffer may be no longer). */
+  /* The AES mask is AES_K(sample) (RFC 9001 section 5.4.3): ngtcp2 >= 1.22
+   * computes it with EVP AES-ECB; ngtcp2 uses the first 5 bytes (its buffer
+   * may be no longer). */
   uint8_t block[16];
   if (wc_AesEncryptDirect(ctx_aes(ctx->native_handle), block, sample) != 0) {
     return -1;
@@ -207,8 +208,8 @@ static int selftest_hp(const void *cipher, size_t keylen, uint32_t seed) {
 static void selftest(int allow_native) {
   g_gcm128 = wolfSSL_EVP_aes_128_gcm();
   g_gcm256 = wolfSSL_EVP_aes_256_gcm();
-  g_ctr128 = wolfSSL_EVP_aes_128_ctr();
-  g_ctr256 = wolfSSL_EVP_aes_256_ctr();
+  g_ecb128 = wolfSSL_EVP_aes_128_ecb();
+  g_ecb256 = wolfSSL_EVP_aes_256_ecb();
   g_chachapoly = wolfSSL_EVP_chacha20_poly1305();
   /* ChaCha20-Poly1305 has no safe fallback (see native_chacha_decrypt): if
    * its self-test fails it is not offered in TLS (wt_crypto_chacha_ok). */
@@ -221,10 +222,10 @@ static void selftest(int allow_native) {
     WT_LOG_INFO("packet protection: AES-GCM through wolfSSL EVP (WTCAST_NATIVE_CRYPTO=0)");
     return;
   }
-  if (g_gcm128 == NULL || g_gcm256 == NULL || g_ctr128 == NULL || g_ctr256 == NULL ||
+  if (g_gcm128 == NULL || g_gcm256 == NULL || g_ecb128 == NULL || g_ecb256 == NULL ||
       selftest_aead(g_gcm128, native_encrypt, native_decrypt, 1) != 0 ||
       selftest_aead(g_gcm256, native_encrypt, native_decrypt, 2) != 0 ||
-      selftest_hp(g_ctr128, 16, 3) != 0 || selftest_hp(g_ctr256, 32, 4) != 0) {
+      selftest_hp(g_ecb128, 16, 3) != 0 || selftest_hp(g_ecb256, 32, 4) != 0) {
     WT_LOG_WARN("packet protection: native AES-GCM self-test failed; using wolfSSL EVP "
                 "(slower, same result)");
     return;

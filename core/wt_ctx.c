@@ -77,7 +77,7 @@ void wt_ctx_arm_grace(wt_conn *c, const char *why) {
   /* Not at once: Chromium posts the close to the page as a task, and a
    * CONNECTION_CLOSE processed before that task runs turns the close into
    * "Connection lost" (docs/protocol.md section 4). */
-  uint64_t grace = 3 * ngtcp2_conn_get_pto(c->qc);
+  uint64_t grace = 3 * ngtcp2_conn_get_pto2(c->qc);
   if (grace > WT_CLOSE_GRACE_PTO_CAP) {
     grace = WT_CLOSE_GRACE_PTO_CAP;
   }

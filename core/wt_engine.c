@@ -464,19 +464,21 @@ static void send_stateless_reset(wt_engine *e, const wt_path *path, const uint8_
   if (p == NULL || !sr_allow(e)) {
     return;
   }
-  uint8_t token[NGTCP2_STATELESS_RESET_TOKENLEN], rnd[WT_SR_MAX_REPLY];
+  ngtcp2_stateless_reset_token token;
+  uint8_t rnd[WT_SR_MAX_REPLY];
   ngtcp2_cid cid;
   ngtcp2_cid_init(&cid, dcid, dcidlen);
   /* RFC 9000 section 10.3.3: always smaller than the packet that triggered
    * it, so two endpoints cannot reset each other in a loop; the same
    * derivation as the tokens issued with our CIDs (wt_ctx_new_cid). */
   size_t len = pktlen - 1 < WT_SR_MAX_REPLY ? pktlen - 1 : WT_SR_MAX_REPLY;
-  if (ngtcp2_crypto_generate_stateless_reset_token(token, e->secret, sizeof(e->secret), &cid) !=
-          0 ||
+  if (ngtcp2_crypto_generate_stateless_reset_token(token.data, e->secret, sizeof(e->secret),
+                                                   &cid) != 0 ||
       wt_ctx_rand(e, rnd, sizeof(rnd)) != 0) {
     return;
   }
-  ngtcp2_ssize n = ngtcp2_pkt_write_stateless_reset(p->data, len, token, rnd, len - sizeof(token));
+  ngtcp2_ssize n =
+      ngtcp2_pkt_write_stateless_reset2(p->data, len, &token, rnd, len - sizeof(token.data));
   if (n > 0) {
     p->len = (size_t)n;
     e->sl_n++;

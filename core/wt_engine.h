@@ -312,6 +312,10 @@ typedef struct wt_engine_stats {
    * because the SETTINGS did not come in time; CONNECTs refused because a
    * draft-15+ session without flow control is alone on its connection */
   uint64_t sessions_held, sessions_held_expired, sessions_rejected_single;
+  /* connections ngtcp2 closed for "glitches" (frames for closed streams,
+   * needless frames...) above its rate limit (ngtcp2_settings
+   * glitch_ratelim_burst/rate): read_pkt's NGTCP2_ERR_INTERNAL */
+  uint64_t conns_glitch_closed;
 } wt_engine_stats;
 const wt_engine_stats *wt_engine_get_stats(const wt_engine *e);
 

@@ -20,7 +20,7 @@
  *        "rx_packets":N,"tx_packets":N,"rx_bytes":N,"tx_bytes":N,"rx_gro_super":N,
  *        "rx_truncated":N,"rx_errors":N,"rx_completions":N,"rx_enobufs":N,
  *        "gso_packets":N,"sq_full":N,"syscalls":N},
- *  "errors":{"proto":N,"internal":N,"buffered_rejected":N},
+ *  "errors":{"proto":N,"internal":N,"buffered_rejected":N,"glitch_closed":N},
  *  "flow_control":{"sessions":N,"data_blocked":N,"streams_blocked":N,"blocked_ns":N,
  *                  "streams_waited":N,"updates_sent":N,"blocked_recv":N,"errors":N,
  *                  "sessions_held":N,"sessions_held_expired":N,

@@ -5,6 +5,7 @@
  * still carry a session and a verified bidi echo, a full queue drops and
  * counts, NAT rebinding changes the address the server sees, and the
  * run/step bounds hold (the clock never passes a deadline). */
+#include "fuzz_detrand.h"
 #include "wt_sim_check.h"
 
 #include <arpa/inet.h>
@@ -107,6 +108,7 @@ static outcome lossy_run(uint64_t seed) {
   cfg.up.jitter_ns = cfg.down.jitter_ns = 5 * MS;
   wt_sim w;
   outcome o = {0};
+  fuzz_detrand_reset(); /* the engines' RNGs start alike each run */
   if (world_init(&w, &cfg) != 0) {
     return o;
   }

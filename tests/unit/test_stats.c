@@ -156,6 +156,7 @@ static const char *const required[] = {
     "errors.proto",
     "errors.internal",
     "errors.buffered_rejected",
+    "errors.glitch_closed",
     "address_validation.retries_sent",
     "address_validation.tokens_invalid",
     "address_validation.stateless_resets_sent",
