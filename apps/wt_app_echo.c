@@ -413,6 +413,9 @@ static void echo_session_close(wt_app_session *as, uint32_t code, const uint8_t 
   if (!es) {
     return;
   }
+  WT_LOG_DEBUG("session %llu: closed code=%u clean=%d reason=%.*s",
+               (unsigned long long)wt_app_session_id(as), code, clean, (int)(len > 128 ? 128 : len),
+               reason ? (const char *)reason : "");
   wt_app_ctx *ctx = wt_app_session_ctx(as);
   wt_app_timer_cancel(ctx, es->close_timer);
   wt_app_timer_cancel(ctx, es->retry_timer);

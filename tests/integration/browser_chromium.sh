@@ -39,8 +39,10 @@ trap cleanup EXIT
 "$bin/wtcast-cert" --out-cert "$tmp/cert.pem" --out-key "$tmp/key.pem" --quiet >"$tmp/cert.txt" || exit 1
 hash=$(sed -n 's/^sha256: //p' "$tmp/cert.txt")
 
+# debug: the echo app logs each session's close code and reason (the
+# page's client closes are checked there)
 "$bin/wtcast" --listen 127.0.0.1:0 --cert "$tmp/cert.pem" --key "$tmp/key.pem" \
-  --wt-protocols moq-lite-03 >"$tmp/server.out" 2>"$tmp/server.err" &
+  --wt-protocols moq-lite-03 --log-level debug >"$tmp/server.out" 2>"$tmp/server.err" &
 srv_pid=$!
 port=""
 for _ in $(seq 1 100); do
@@ -67,6 +69,15 @@ for features in "" EnableWebTransportDraft07; do
   grep -h 'SKIPPED' "$tmp/node.err" | sed "s/^/browser test: ${features:-default}: /"
   [ $r = 0 ] || rc=1
 done
+# The page closes its three parallel sessions with code 7, reason "bye",
+# once per Chromium run: the server saw the code and the reason.
+n=$(grep -c '\[echo\] session [0-9]*: closed code=7 clean=1 reason=bye$' "$tmp/server.err")
+if [ "$n" = 6 ]; then
+  echo "browser test: client close code + reason reached the server (6 of 6 sessions): PASS"
+else
+  echo "browser test: client close code + reason: $n of 6 sessions logged code=7 reason=bye: FAIL"
+  rc=1
+fi
 
 kill -TERM "$srv_pid"
 for _ in $(seq 1 100); do

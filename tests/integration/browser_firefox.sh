@@ -23,7 +23,8 @@ if [ -n "$missing" ]; then
 fi
 
 wt_cert
-wt_server_start --wt-protocols moq-lite-03
+# debug: the echo app logs each session's close code and reason
+wt_server_start --wt-protocols moq-lite-03 --log-level debug
 timeout -k 5 170 node "$src/tests/browser/wt_firefox_test.js" --server "127.0.0.1:$WT_PORT" \
   --hash "$WT_HASH" --timeout 150000 >"$WT_TMP/result.json" 2>"$WT_TMP/node.err"
 rc=$?
@@ -37,6 +38,9 @@ fi
 
 wt_server_stop
 wt_expect_rc "server exits cleanly on SIGTERM" 0 "$WT_SERVER_RC"
+# the page closes its three parallel sessions with code 7, reason "bye"
+n=$(grep -c '\[echo\] session [0-9]*: closed code=7 clean=1 reason=bye$' "$WT_SERVER_ERR")
+wt_expect_rc "client close code + reason reached the server (sessions logging code=7 reason=bye)" 3 "$n"
 if [ "$wt_fail" != 0 ]; then
   wt_log "server stderr (tail):"
   tail -n 30 "$WT_SERVER_ERR" | sed 's/^/    /'
