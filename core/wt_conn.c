@@ -949,6 +949,9 @@ uint64_t wt_conn_expiry(wt_conn *c) {
     if (c->settings_deadline != 0 && c->settings_deadline < exp) {
       exp = c->settings_deadline;
     }
+    if (c->buffered_deadline != 0 && c->buffered_deadline < exp) {
+      exp = c->buffered_deadline;
+    }
     return exp;
   }
   }
@@ -975,6 +978,9 @@ void wt_conn_handle_expiry(wt_conn *c) {
   }
   if (c->settings_deadline != 0 && now >= c->settings_deadline) {
     wt_h3_settings_expired(c);
+  }
+  if (c->buffered_deadline != 0 && now >= c->buffered_deadline) {
+    wt_session_expire_buffered(c);
   }
   int rv = ngtcp2_conn_handle_expiry(c->qc, now);
   if (rv == NGTCP2_ERR_IDLE_CLOSE || rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {

@@ -158,7 +158,10 @@ struct wt_conn {
   wt_list_node sendq;            /* streams with unsent data */
   wt_list_node buffered_streams; /* WT streams waiting for their session */
   uint32_t n_buffered_streams;
-  uint32_t n_stop_notify; /* streams with stop_notify set */
+  uint64_t buffered_bytes;    /* capacity of their buffers (max_buffered_bytes) */
+  uint64_t buffered_deadline; /* when the oldest of them for an unknown session
+                                 may expire (0: none; may be early, never late) */
+  uint32_t n_stop_notify;     /* streams with stop_notify set */
   wt_list_node gc_streams;
 
   /* wt_dgram */

@@ -30,6 +30,8 @@ void wt_engine_config_default(wt_engine_config *c, int is_server) {
   c->settings_wait_ns = 2 * WT_SEC;
   c->max_buffered_streams = 24; /* Chromium's limit (docs/protocol.md 4) */
   c->max_buffered_datagrams = 64;
+  c->buffered_timeout_ns = 3 * WT_SEC;
+  c->max_buffered_bytes = 1u << 20;
   c->max_conns = 100000;
   c->max_request_headers = 64;
   c->max_request_header_bytes = 16384;
@@ -79,6 +81,12 @@ static int config_check(wt_engine_config *c) {
   }
   if (c->max_request_headers == 0) {
     c->max_request_headers = 64;
+  }
+  if (c->buffered_timeout_ns == 0) {
+    c->buffered_timeout_ns = 3 * WT_SEC;
+  }
+  if (c->max_buffered_bytes == 0) {
+    c->max_buffered_bytes = 1u << 20;
   }
   if (c->max_request_header_bytes == 0) {
     c->max_request_header_bytes = 16384;

@@ -82,7 +82,16 @@ typedef struct wt_engine_config {
   uint32_t max_sessions_per_conn;   /* default 16 */
   uint32_t max_buffered_streams;    /* default 24: WT streams arriving before their session */
   uint32_t max_buffered_datagrams;  /* default 64: same for datagrams */
-  uint32_t max_conns;               /* default 100000 */
+  /* WT streams buffered for a session the peer has not requested (no
+   * CONNECT seen): reset with BUFFERED_STREAM_REJECTED after this long
+   * (default 3 s; counted buffered_expired). Streams of a session whose
+   * request is pending wait with it. */
+  uint64_t buffered_timeout_ns;
+  /* bytes buffered streams of one connection may hold, counted as the
+   * capacity of their buffers; a stream that would go past it is reset with
+   * BUFFERED_STREAM_REJECTED (default 1 MiB; counted buffered_rejected) */
+  uint64_t max_buffered_bytes;
+  uint32_t max_conns; /* default 100000 */
   /* server: bounds of one CONNECT's header section as kept by the engine:
    * fields (pseudo-headers included; default 64) and bytes (name + value +
    * 2 per field; default 16384). A request past either is answered 431
@@ -291,6 +300,7 @@ typedef struct wt_engine_stats {
   uint64_t datagrams_in, datagrams_out, datagrams_dropped;
   uint64_t bytes_in, bytes_out, pkts_in, pkts_out, pkts_dropped;
   uint64_t errors_proto, errors_internal, buffered_rejected;
+  uint64_t buffered_expired; /* buffered streams reset for buffered_timeout_ns */
   /* server: stateless resets sent for unknown CIDs (RFC 9000 section 10.3),
    * Retry packets sent, Initials whose token did not validate */
   uint64_t stateless_resets_sent, retries_sent, tokens_invalid;

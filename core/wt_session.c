@@ -249,6 +249,31 @@ void wt_session_route_stream(wt_conn *c, wt_stream *st) {
   wt_stream_buffer(st);
 }
 
+void wt_session_expire_buffered(wt_conn *c) {
+  wt_engine *e = c->e;
+  uint64_t next = 0;
+  for (wt_list_node *l = c->buffered_streams.next; l != &c->buffered_streams;) {
+    wt_stream *st = wt_container_of(l, wt_stream, s_link);
+    l = l->next;
+    if (wt_session_find(c, (int64_t)st->session_id) != NULL) {
+      continue; /* its session's request is pending: it waits with it */
+    }
+    uint64_t due = st->buffered_at + e->cfg.buffered_timeout_ns;
+    if (due <= e->now) {
+      e->st.buffered_expired++;
+      WT_LOG_DEBUG("conn=%s session=%llu stream=%lld: no such session after %llu ms: rejected",
+                   CONN_ID(c), (unsigned long long)st->session_id, (long long)st->id,
+                   (unsigned long long)(e->cfg.buffered_timeout_ns / 1000000));
+      wt_stream_abort(st, WT_BUFFERED_STREAM_REJECTED); /* unlinks st */
+      l = c->buffered_streams.next;                     /* restart: the list changed */
+      next = 0;
+    } else if (next == 0 || due < next) {
+      next = due;
+    }
+  }
+  c->buffered_deadline = next;
+}
+
 /* ------------------------------------------------------------ datagrams */
 
 void wt_session_recv_datagram(wt_conn *c, const uint8_t *data, size_t len) {

@@ -140,6 +140,10 @@ int wt_session_submit_response(wt_session *s, int status);
 /* A peer stream just classified as WT (wt_stream_classify): attach it to
  * its open session, buffer it for a session still to come, or reject it. */
 void wt_session_route_stream(wt_conn *c, wt_stream *st);
+/* c->buffered_deadline passed: reset the buffered streams of sessions the
+ * peer never requested that waited buffered_timeout_ns (BUFFERED_STREAM_
+ * REJECTED, counted buffered_expired) and set the next deadline. */
+void wt_session_expire_buffered(wt_conn *c);
 /* A received QUIC datagram: to its open session, held for a session still
  * to come, or dropped. A malformed one sets the connection error
  * (H3_DATAGRAM_ERROR). */

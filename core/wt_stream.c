@@ -167,6 +167,14 @@ static void stream_enqueue(wt_stream *st) {
   }
 }
 
+/* Free what a buffered stream holds (rbuf), uncounting it. */
+static void rbuf_release(wt_stream *st) {
+  st->c->buffered_bytes -= st->rcap;
+  free(st->rbuf);
+  st->rbuf = NULL;
+  st->rlen = st->rcap = 0;
+}
+
 void wt_stream_unbuffer(wt_stream *st) {
   if (st->buffered) {
     wt_list_del(&st->s_link);
@@ -201,9 +209,7 @@ void wt_stream_abort(wt_stream *st, uint64_t h3_code) {
   wt_sendbuf_drop_unsent(&st->sb);
   credit_conn(c, st->uncredited);
   st->uncredited = 0;
-  free(st->rbuf);
-  st->rbuf = NULL;
-  st->rlen = st->rcap = 0;
+  rbuf_release(st);
   stream_unqueue(st);
   wt_stream_unbuffer(st);
   st->kind = WT_SK_ZOMBIE;
@@ -304,7 +310,7 @@ void wt_stream_free(wt_stream *st) {
   wt_list_del(&st->all_link);
   wt_list_del(&st->gc_link);
   wt_sendbuf_free(&st->sb);
-  free(st->rbuf);
+  rbuf_release(st);
   wt_pool_put(&st->c->e->stream_pool, st);
 }
 
@@ -352,6 +358,7 @@ void wt_stream_replay(wt_stream *st) {
   uint8_t *buf = st->rbuf;
   size_t len = st->rlen;
   uint64_t held = st->uncredited;
+  c->buffered_bytes -= st->rcap; /* buf is freed below */
   st->rbuf = NULL;
   st->rlen = st->rcap = 0;
   st->uncredited = 0;
@@ -379,8 +386,12 @@ void wt_stream_buffer(wt_stream *st) {
   WT_LOG_DEBUG("conn=%s session=%llu stream=%lld buffered (session not open yet)", CONN_ID(c),
                (unsigned long long)st->session_id, (long long)st->id);
   st->buffered = 1;
+  st->buffered_at = c->e->now;
   c->n_buffered_streams++;
   wt_list_push(&c->buffered_streams, &st->s_link);
+  if (c->buffered_deadline == 0) {
+    c->buffered_deadline = st->buffered_at + c->e->cfg.buffered_timeout_ns;
+  }
 }
 
 void wt_stream_deliver(wt_stream *st, const uint8_t *data, size_t len, int fin) {
@@ -400,6 +411,15 @@ void wt_stream_deliver(wt_stream *st, const uint8_t *data, size_t len, int fin) 
         while (ncap < st->rlen + len) {
           ncap *= 2;
         }
+        if (c->buffered_bytes - st->rcap + ncap > e->cfg.max_buffered_bytes) {
+          /* draft-ietf-webtrans-http3 section 4.6: bounded, by what is held */
+          e->st.buffered_rejected++;
+          WT_LOG_DEBUG("conn=%s stream=%lld: buffered bytes past %llu: rejected", CONN_ID(c),
+                       (long long)st->id, (unsigned long long)e->cfg.max_buffered_bytes);
+          credit_conn(c, len);
+          wt_stream_abort(st, WT_BUFFERED_STREAM_REJECTED);
+          return;
+        }
         uint8_t *nb = realloc(st->rbuf, ncap);
         if (nb == NULL) {
           e->st.errors_internal++;
@@ -408,6 +428,7 @@ void wt_stream_deliver(wt_stream *st, const uint8_t *data, size_t len, int fin) 
           return;
         }
         st->rbuf = nb;
+        c->buffered_bytes += ncap - st->rcap;
         st->rcap = ncap;
       }
       memcpy(st->rbuf + st->rlen, data, len);

@@ -59,7 +59,8 @@ struct wt_stream {
   wt_sendbuf sb;            /* outgoing bytes (WT header first for local streams) */
   uint8_t tx_hdr_len;       /* local streams: bytes of that header */
   uint8_t *rbuf;            /* buffered: payload received before the session was known */
-  size_t rlen, rcap;
+  size_t rlen, rcap;        /* rcap counts in c->buffered_bytes */
+  uint64_t buffered_at;     /* when it was buffered (buffered_timeout_ns) */
   uint64_t uncredited;   /* bytes delivered by ngtcp2 whose flow-control credit is not returned */
   uint8_t manual_credit; /* wt_stream_set_manual_credit: credit waits for wt_stream_consume */
   uint64_t unconsumed;   /* manual: bytes given to the app whose credit is not returned yet */

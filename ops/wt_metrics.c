@@ -89,6 +89,7 @@ static const metric_def shard_defs[] = {
     {"errors_total", M_COUNTER, "errors by kind", "kind=\"proto\"", E(errors_proto)},
     {"errors_total", M_COUNTER, NULL, "kind=\"internal\"", E(errors_internal)},
     {"errors_total", M_COUNTER, NULL, "kind=\"buffered_rejected\"", E(buffered_rejected)},
+    {"errors_total", M_COUNTER, NULL, "kind=\"buffered_expired\"", E(buffered_expired)},
     {"errors_total", M_COUNTER, NULL, "kind=\"glitch_closed\"", E(conns_glitch_closed)},
     {"errors_total", M_COUNTER, NULL, "kind=\"io_rx\"", IO(rx_errors)},
     {"errors_total", M_COUNTER, NULL, "kind=\"io_tx\"", IO(tx_errors)},

@@ -127,7 +127,8 @@ int wt_stats_format_json(const wt_snapshot *s, const wt_stats_names *names, char
         {"rx_completions", io->rx_completions}, {"rx_enobufs", io->rx_enobufs},
         {"gso_packets", io->tx_gso_packets}, {"sq_full", io->sq_full}, {"syscalls", io->syscalls});
   GROUP(&w, "errors", {"proto", e->errors_proto}, {"internal", e->errors_internal},
-        {"buffered_rejected", e->buffered_rejected}, {"glitch_closed", e->conns_glitch_closed});
+        {"buffered_rejected", e->buffered_rejected}, {"buffered_expired", e->buffered_expired},
+        {"glitch_closed", e->conns_glitch_closed});
   GROUP(&w, "flow_control", {"sessions", e->fc_sessions}, {"data_blocked", e->fc_data_blocked},
         {"streams_blocked", e->fc_streams_blocked}, {"blocked_ns", e->fc_blocked_ns},
         {"streams_waited", e->fc_streams_waited}, {"updates_sent", e->fc_updates_sent},

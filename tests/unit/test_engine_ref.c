@@ -563,6 +563,63 @@ static void send_early(wt_sim *w, wt_sim_sess *cs) {
   s->state = WT_SS_SENT;
 }
 
+static int c_srv_buffered_rejected(wt_sim *w, void *arg) {
+  (void)arg;
+  return wt_engine_get_stats(w->srv.e)->buffered_rejected > 0;
+}
+
+static int c_srv_buffered_expired(wt_sim *w, void *arg) {
+  (void)arg;
+  return wt_engine_get_stats(w->srv.e)->buffered_expired > 0;
+}
+
+/* A stream for a session the client never requested (no CONNECT): the
+ * server buffers it, then rejects it after buffered_timeout_ns (3 s) with
+ * BUFFERED_STREAM_REJECTED; a stream past max_buffered_bytes is rejected
+ * at once (docs/protocol.md section 4). */
+static void test_buffered_expiry(void) {
+  wt_sim w;
+  CHECK_FATAL(world_init(&w, 0) == 0);
+  wt_conn *c = wt_sim_connect(&w, 0, NULL);
+  CHECK(wt_sim_run_until(&w, wt_sim_c_handshake, NULL, 20 * SEC));
+  wt_sim_sess *cs = wt_sim_open_session(&w, 0, c, "/echo", NULL);
+  CHECK_FATAL(cs != NULL);
+  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_settled, cs, 10 * SEC));
+  CHECK_FATAL(cs->open);
+  /* test-only: streams whose header names session 400, never requested */
+  wt_session *s = cs->s;
+  int64_t real_id = s->id;
+  s->id = 400;
+  wt_stream *u = NULL, *big = NULL;
+  CHECK_EQ(wt_session_open_stream(s, 0, &u), 0);
+  CHECK_EQ(wt_session_open_stream(s, 0, &big), 0);
+  s->id = real_id;
+  CHECK_FATAL(u != NULL && big != NULL);
+  wt_sim_stream *ux = wt_sim_stream_new(&w.cli[0], u, 1);
+  wt_sim_stream *bx = wt_sim_stream_new(&w.cli[0], big, 1);
+  CHECK_EQ(wt_stream_write(u, (const uint8_t *)"early", 5, 0), 5);
+  bx->txlen = bx->txcap = 700 * 1024; /* 1 KiB doubles to 1 MiB capacity: past the cap */
+  bx->tx = calloc(1, bx->txcap);
+  wt_sim_stream_flush(bx);
+  const wt_engine_stats *st = wt_engine_get_stats(w.srv.e);
+  uint64_t t0 = w.now;
+  CHECK(wt_sim_run_until(&w, c_srv_buffered_rejected, NULL, 2 * SEC));
+  CHECK_EQ(st->buffered_rejected, 1); /* the big one, past 1 MiB of buffers */
+  CHECK_EQ(st->buffered_expired, 0);
+  CHECK(wt_sim_run_until(&w, c_srv_buffered_expired, NULL, 10 * SEC));
+  CHECK_EQ(st->buffered_expired, 1);
+  CHECK(w.now - t0 >= 3 * SEC);
+  CHECK(w.now - t0 < 4 * SEC);
+  /* the client learns: its stream is stopped (BUFFERED_STREAM_REJECTED) */
+  wt_sim_run_until(&w, NULL, NULL, 500 * MS);
+  CHECK(ux->stopped);
+  CHECK(bx->stopped);
+  /* the real session is untouched */
+  CHECK(cs->open && !cs->closed);
+  CHECK(wt_sim_close_all(&w, 60 * SEC));
+  wt_sim_free(&w);
+}
+
 /* Deferred 200 after a few loop turns; what the client sent early waits
  * and arrives after session_open. */
 static void test_defer_accept(void) {
@@ -685,6 +742,7 @@ int main(void) {
   WT_RUN(test_ref_release_paths);
   WT_RUN(test_fanout);
   WT_RUN(test_datagram_ref);
+  WT_RUN(test_buffered_expiry);
   WT_RUN(test_defer_accept);
   WT_RUN(test_defer_refuse);
   WT_RUN(test_defer_gone);

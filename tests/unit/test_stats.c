@@ -156,6 +156,7 @@ static const char *const required[] = {
     "errors.proto",
     "errors.internal",
     "errors.buffered_rejected",
+    "errors.buffered_expired",
     "errors.glitch_closed",
     "address_validation.retries_sent",
     "address_validation.tokens_invalid",
