@@ -83,8 +83,9 @@ wt_jwt_result wt_auth_check(wt_auth *a, const char *token, size_t len, wt_jwt_ac
   atomic_fetch_add_explicit(&a->results[r], 1, memory_order_relaxed);
   if (r != WT_JWT_OK) {
     /* never the token itself: it is a credential */
+    int kid = c.kid[0] && r != WT_JWT_UNKNOWN_KID; /* that reason names it already */
     WT_LOG_WARN_RL(10, "refused %s (%s): %s%s%s%s", what ? what : path, wt_jwt_result_name(r), why,
-                   c.kid[0] ? " (kid " : "", c.kid, c.kid[0] ? ")" : "");
+                   kid ? " (kid " : "", kid ? c.kid : "", kid ? ")" : "");
   }
   return r;
 }
