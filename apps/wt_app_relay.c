@@ -284,12 +284,18 @@ static void channel_maybe_free(wt_relay *r, relay_channel *ch) {
   }
 }
 
+/* A channel name: segments of [A-Za-z0-9_.-] joined by single '/' (no
+ * empty segment), so a name is its own normalized token path
+ * (auth/wt_jwt.h) and "a//b" cannot alias "a/b". */
 static int name_ok(const char *s, size_t n) {
-  if (n == 0 || n > RELAY_NAME_MAX) {
+  if (n == 0 || n > RELAY_NAME_MAX || s[0] == '/' || s[n - 1] == '/') {
     return 0;
   }
   for (size_t i = 0; i < n; i++) {
     char c = s[i];
+    if (c == '/' && s[i + 1] != '/') {
+      continue;
+    }
     if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
           c == '.' || c == '-')) {
       return 0;
@@ -354,6 +360,16 @@ static int relay_request(wt_app_session *as, const wt_app_request *req, int is_p
   char name[RELAY_NAME_MAX + 1];
   if (req_name(req, name) < 0) {
     return 400;
+  }
+  /* authorization before any state: no channel, no slot, no counter
+   * entry for a refused client */
+  const wt_app_authorizer *auth = a->cfg.auth;
+  if (auth && auth->check) {
+    int st =
+        auth->check(auth->arg, as, req, is_pub ? WT_APP_AUTH_PUBLISH : WT_APP_AUTH_SUBSCRIBE, name);
+    if (st != 0) {
+      return st;
+    }
   }
   if (!a->relay) {
     a->relay = calloc(1, sizeof(*a->relay));

@@ -5,7 +5,13 @@
  *   /sink    everything read and discarded (wt_app_source.c)
  *   /pub?ch=NAME, /sub?ch=NAME  the live fan-out relay (wt_app_relay.c)
  *
- * The relay, per channel (NAME: 1-64 of [A-Za-z0-9_.-], else 400):
+ * The relay, per channel (NAME: 1-64 of [A-Za-z0-9_.-] and '/' between
+ * non-empty segments, e.g. "demo/room", else 400):
+ *  - with an authorizer (wt_apps_config.auth, wtcast --auth-keys) /pub
+ *    needs publish and /sub subscribe rights on NAME, checked before any
+ *    channel state is made: an unauthorized client can neither take
+ *    (squat) a channel, nor take it over when its publisher leaves, nor
+ *    use up channel slots (401 or 403);
  *  - one publisher at a time (a second gets 409 while one is live);
  *    subscribers may come before any publisher and stay when it leaves; the
  *    next publisher takes over. At most relay_max_channels channels per
@@ -119,6 +125,10 @@ typedef struct wt_apps_config {
   uint64_t relay_lag_max;    /* unacknowledged bytes per subscriber before groups drop */
   uint64_t relay_group_max;  /* bytes of the current group kept for late joiners */
   uint32_t relay_max_channels, relay_max_subscribers;
+  /* NULL: the relay is open (anyone may publish and subscribe); else every
+   * /pub needs publish and every /sub subscribe rights on the channel
+   * name, before any channel state exists (401/403 otherwise) */
+  const wt_app_authorizer *auth;
 } wt_apps_config;
 
 typedef struct wt_apps_counters {
@@ -180,6 +190,7 @@ static inline void wt_apps_config_default(wt_apps_config *c) {
   c->relay_group_max = WT_APP_RELAY_GROUP_MAX;
   c->relay_max_channels = WT_APP_RELAY_MAX_CHANNELS;
   c->relay_max_subscribers = WT_APP_RELAY_MAX_SUBS;
+  c->auth = NULL;
 }
 
 /* Initialise a (cfg NULL = defaults) and zero its counters. */

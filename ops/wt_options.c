@@ -558,6 +558,21 @@ const wt_option wt_options_table[] = {
      .scale = 1,
      .def = "100000",
      .help = "relay: subscribers per channel at most"},
+    /* [auth] */
+    {.name = "--auth-keys",
+     .section = "auth",
+     .key = "keys",
+     .arg = "FILE",
+     .type = WT_OPT_STR,
+     AT(auth_keys),
+     .def_note = "off: the relay is open to anyone",
+     .example = "/etc/wtcast/auth-keys.jwk",
+     .help = "verify signed tokens (JWT, the format of moq-relay and @moq/token) with the keys of "
+             "this JWK or JWK Set file (HS256/384/512, ES256, ES384; kid selects the key) and "
+             "require them on the relay: /pub?ch=NAME needs a token whose put covers NAME, "
+             "/sub?ch=NAME one whose get does (401 without a valid token, 403 when not granted); "
+             "the token comes in the jwt query parameter or an Authorization: Bearer field; "
+             "SIGHUP reloads the file (docs/operations.md, Authorization)"},
     /* [log] */
     {.name = "--log-level",
      .section = "log",

@@ -44,6 +44,7 @@ typedef struct wt_options {
   const char *http_listen;    /* --http ADDR:PORT; NULL = off */
   const char *metrics_listen; /* --metrics ADDR:PORT; NULL = off */
   const char *secret_file;    /* --key-file; NULL = a random secret */
+  const char *auth_keys;      /* --auth-keys: JWK / JWK Set file; NULL = no authorization */
   uint32_t cert_rotate_s;     /* --cert-rotate; 0 = off */
   int log_level;              /* --log-level (WT_LOG_LEVEL_*); starts as wt_log_get_level() */
   int log_format;             /* --log-format (WT_LOG_FORMAT_*); starts as wt_log_get_format() */

@@ -10,8 +10,9 @@
 #    core/ and by tests/ and fuzz/, never by the runtime, io or programs.
 #  - apps/ and include/wtcast/ include only the application API
 #    (include/wtcast/) and core/base headers (and their own);
-#  - the runtime (shards/) never includes apps/ or ops/ headers;
-#  - only ops/ includes libmicrohttpd.
+#  - the runtime (shards/) never includes apps/, ops/ or auth/ headers;
+#  - auth/ includes only core/base headers and its own;
+#  - only ops/ includes libmicrohttpd; only auth/ includes jansson.
 set -u
 src=${1:?source dir}
 cd "$src" || exit 1
@@ -36,7 +37,7 @@ while IFS= read -r hit; do bad "core/ must stay sans-I/O (no files, no environme
 core_public='wt_engine.h wt_capsule.h wt_cid.h wt_connect.h wt_datagram.h wt_errmap.h wt_settings.h
   wt_stream_hdr.h wt_testhook.h'
 outside=()
-for d in shards io tools bench apps ops client include; do
+for d in shards io tools bench apps ops client include auth; do
   [ -d "$d" ] && outside+=("$d")
 done
 for h in core/*.h; do
@@ -74,8 +75,13 @@ while IFS= read -r hit; do bad "apps/ sees only the app API and core/base: $hit"
   includes_outside "include/wtcast core/base apps" apps/*.[ch])
 while IFS= read -r hit; do bad "include/wtcast/ needs only itself and core/base: $hit"; done < <(
   includes_outside "include/wtcast core/base" include/wtcast/*.h)
-while IFS= read -r hit; do bad "the runtime (shards/) includes apps/ or ops/: $hit"; done < <(
-  includes_inside "apps ops" shards/*.[ch])
+while IFS= read -r hit; do bad "the runtime (shards/) includes apps/, ops/ or auth/: $hit"; done < <(
+  includes_inside "apps ops auth" shards/*.[ch])
+while IFS= read -r hit; do bad "auth/ sees only core/base and itself: $hit"; done < <(
+  includes_outside "core/base auth" auth/*.[ch])
+while IFS= read -r hit; do bad "only auth/ uses jansson: $hit"; done < <(
+  grep -nE '#include <jansson\.h>' core/*.[ch] core/base/*.[ch] io/*.[ch] shards/*.[ch] apps/*.[ch] \
+    include/wtcast/*.h ops/*.[ch] client/*.[ch] tools/*.c tools/*/*.c 2>/dev/null)
 while IFS= read -r hit; do bad "only ops/ uses libmicrohttpd: $hit"; done < <(
   grep -nE '#include <microhttpd\.h>' core/*.[ch] core/base/*.[ch] io/*.[ch] shards/*.[ch] \
     apps/*.[ch] include/wtcast/*.h 2>/dev/null)

@@ -14,7 +14,10 @@
 // Page parameters (for development and tests): ?ch=NAME (default demo),
 // ?subs=N (subscribers created on load, default 3), ?autostart=1 (start the
 // publisher at once), ?echo=1 (publish to /echo instead and feed what the
-// server echoes back to subscriber 1: exercises the page without the relay).
+// server echoes back to subscriber 1: exercises the page without the relay),
+// ?jwt=TOKEN (a token for a server run with --auth-keys: added to the
+// publisher's and the subscribers' URLs, never shown; one token with put
+// and get covering the channel serves both).
 'use strict';
 
 const FPS = 10;
@@ -28,6 +31,7 @@ const MAX_FRAME = 4 << 20;
 const params = new URLSearchParams(location.search);
 const channel = params.get('ch') || 'demo';
 const echoMode = params.get('echo') === '1';
+const jwtParam = params.get('jwt') ? '&jwt=' + encodeURIComponent(params.get('jwt')) : '';
 const now = () => performance.timeOrigin + performance.now();
 const $ = (id) => document.getElementById(id);
 let cfg = null; // {url, port, cert_hash}
@@ -80,7 +84,7 @@ class Publisher {
     this.reset();
     this.state = 'connecting';
     this.render();
-    const t = new WebTransport(cfg.url + this.path, wtOptions);
+    const t = new WebTransport(cfg.url + this.path + (echoMode ? '' : jwtParam), wtOptions);
     this.t = t;
     try {
       await t.ready;
@@ -284,7 +288,7 @@ class Subscriber {
     }
     this.state = 'connecting';
     this.render();
-    const t = new WebTransport(cfg.url + this.path, wtOptions);
+    const t = new WebTransport(cfg.url + this.path + (echoMode ? '' : jwtParam), wtOptions);
     this.t = t;
     try {
       await t.ready;

@@ -2,6 +2,8 @@
  * function is one algorithm of RFC 9651 section 4.2, in its order. */
 #include "wt_sf.h"
 
+#include "wt_base64.h"
+
 #include <string.h>
 
 #include "wt_utf8.h"
@@ -165,25 +167,6 @@ static int parse_token(sfp *p, wt_sf_bare *out) {
   return 0;
 }
 
-static int b64_value(int c) {
-  if (c >= 'A' && c <= 'Z') {
-    return c - 'A';
-  }
-  if (c >= 'a' && c <= 'z') {
-    return c - 'a' + 26;
-  }
-  if (is_digit(c)) {
-    return c - '0' + 52;
-  }
-  if (c == '+') {
-    return 62;
-  }
-  if (c == '/') {
-    return 63;
-  }
-  return -1;
-}
-
 /* Section 4.2.7: Byte Sequence. Base64 (RFC 4648 section 4); as section
  * 4.2.7 recommends, missing '=' padding and non-zero pad bits are
  * accepted. '=' may only end the content. */
@@ -210,27 +193,15 @@ static int parse_bytes(sfp *p, wt_sf_bare *out) {
   if (take_bytes(p, out_n, &dst) != 0) {
     return WT_ERR_LIMIT;
   }
-  uint32_t acc = 0;
-  size_t k = 0, bits = 0;
-  for (size_t i = 0; i < data_n; i++) {
-    int v = b64_value(b[i]);
-    if (v < 0) {
-      p->pos += i;
-      return fail(p, WT_ERR_MALFORMED);
-    }
-    acc = (acc << 6) | (uint32_t)v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      dst[k++] = (uint8_t)(acc >> bits);
-      acc &= (1u << bits) - 1;
-    }
+  int k = wt_base64_decode((const char *)b, n, dst, out_n, WT_B64_PAD_OK);
+  if (k < 0) {
+    return fail(p, WT_ERR_MALFORMED); /* a character outside the alphabet */
   }
   p->pos += n + 1;
-  p->a->n_bytes += k;
+  p->a->n_bytes += (size_t)k;
   out->type = WT_SF_BYTES;
   out->data = dst;
-  out->len = k;
+  out->len = (size_t)k;
   return 0;
 }
 

@@ -122,6 +122,28 @@ typedef struct wt_app_ops {
   uint32_t (*worker_hint)(const wt_app_request *req);
 } wt_app_ops;
 
+/* ------------------------------------------------------------------ authorization */
+
+/* What a request wants to do with a path (wt_app_authorizer.check). */
+#define WT_APP_AUTH_PUBLISH   0
+#define WT_APP_AUTH_SUBSCRIBE 1
+
+/* Access control a program hands to the applications that enforce it (the
+ * built-in relay: wt_apps_config.auth; wtcast builds it from --auth-keys,
+ * ops/wt_authz.h). check answers 0 (allowed) or the HTTP status to refuse
+ * the request with: 401 (no credentials, or invalid ones), 403 (valid, but
+ * not for this): for the request req of session as (inside
+ * session_request) wanting action on path (a '/'-separated name, e.g. a
+ * relay channel). It may add response fields to as
+ * (wt_app_session_add_header, e.g. www-authenticate). Called on the
+ * application workers, several at once: it must be thread-safe and must
+ * not block (no network). The authorizer must outlive the server. */
+typedef struct wt_app_authorizer {
+  int (*check)(void *arg, wt_app_session *as, const wt_app_request *req, int action,
+               const char *path);
+  void *arg;
+} wt_app_authorizer;
+
 /* ------------------------------------------------------------------ router */
 
 #define WT_APP_MAX_ROUTES   32

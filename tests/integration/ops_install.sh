@@ -13,7 +13,7 @@ if [ -z "${WTCAST_BUILD:-}" ]; then
 fi
 cmake --install "$WTCAST_BUILD" --prefix "$R" >"$T/install.log" 2>&1
 wt_expect_rc "cmake --install" 0 $?
-for f in bin/wtcast bin/wtcast-cert bin/wtcast-client etc/wtcast/wtcast.conf.example \
+for f in bin/wtcast bin/wtcast-cert bin/wtcast-client bin/wtcast-token etc/wtcast/wtcast.conf.example \
   share/man/man1/wtcast.1 lib/systemd/system/wtcast.service lib/sysusers.d/wtcast.conf; do
   wt_check "installed $f" test -s "$R/$f"
 done

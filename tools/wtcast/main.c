@@ -26,6 +26,8 @@
 #include <string.h>
 
 #include "wt_apps.h"
+#include "wt_auth.h"
+#include "wt_authz.h"
 #include "wt_certgen.h"
 #include "wt_config.h"
 #include "wt_error.h"
@@ -51,7 +53,8 @@ static const char usage_tail[] =
     "\n"
     "Prints \"listening on ADDR:PORT\" on stdout once ready (and tells systemd through\n"
     "$NOTIFY_SOCKET). SIGUSR1 prints one JSON line of counters on stdout. SIGHUP reloads\n"
-    "the certificate and key (new connections use them; live ones are kept).\n";
+    "the certificate and key (new connections use them; live ones are kept) and the\n"
+    "--auth-keys file (later requests are checked with the new keys).\n";
 
 /* A bad command line: one line on stderr, exit 2. */
 static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -309,11 +312,24 @@ static int config_json(void *arg, const char *path, const char *query, wt_http_r
                               (unsigned)port, hash);
 }
 
-/* SIGHUP done (main thread): /config.json publishes the new hash. */
+/* What SIGHUP reloads besides the certificate. */
+typedef struct reload_ctx {
+  demo_config *dc; /* --http: NULL when off */
+  wt_auth *auth;   /* --auth-keys: NULL when off */
+} reload_ctx;
+
+/* SIGHUP done (main thread): the --auth-keys file is read again (a bad
+ * one keeps the keys in use: wt_auth_reload logs why), and /config.json
+ * publishes the new hash. */
 static void on_reload(void *arg, int ok) {
-  demo_config *dc = arg;
+  reload_ctx *rc = arg;
+  if (rc->auth) {
+    char err[512];
+    wt_auth_reload(rc->auth, err, sizeof(err));
+  }
+  demo_config *dc = rc->dc;
   char hash[65];
-  if (!dc->cert_file || cert_sha256_hex(dc->cert_file, hash) < 0) {
+  if (!dc || !dc->cert_file || cert_sha256_hex(dc->cert_file, hash) < 0) {
     return;
   }
   pthread_mutex_lock(&dc->mu);
@@ -453,9 +469,31 @@ int main(int argc, char **argv) {
     http = http_start(o.http_listen, &dc);
   }
 
+  /* --auth-keys: the keys must load now (exit 1 with the reason) */
+  wt_auth *auth = NULL;
+  static wt_authz authz;
+  if (o.auth_keys) {
+    char err[512];
+    if (wt_auth_new(&auth, o.auth_keys, err, sizeof(err)) < 0) {
+      fprintf(stderr, "wtcast: --auth-keys: %s\n", err);
+      wt_http_del(http);
+      wt_http_del(mhttp);
+      wt_metrics_del(metrics);
+      wt_rotate_del(g_rotate);
+      wt_options_free(&o);
+      return 1;
+    }
+    wt_authz_init(&authz, auth);
+    o.apps.auth = &authz.authorizer;
+    WT_LOG_INFO("authorization on: /pub and /sub need a token (%s)", o.auth_keys);
+  } else {
+    WT_LOG_INFO("authorization off: anyone may publish and subscribe on the relay "
+                "(--auth-keys FILE turns it on)");
+  }
   wt_apps_module *apps = NULL;
   if (wt_apps_module_new(&apps, &o.apps) < 0) {
     fprintf(stderr, "wtcast: out of memory\n");
+    wt_auth_del(auth);
     wt_http_del(http);
     wt_http_del(mhttp);
     wt_metrics_del(metrics);
@@ -463,14 +501,17 @@ int main(int argc, char **argv) {
     wt_options_free(&o);
     return 1;
   }
-  const wt_app_module *mods[] = {wt_apps_module_get(apps)};
+  const wt_app_module *mods[] = {wt_apps_module_get(apps), &authz.module};
+  static reload_ctx reload;
+  reload.dc = http ? &dc : NULL;
+  reload.auth = auth;
   wt_runtime_config rc = o.rt;
   rc.shard.modules = mods;
-  rc.shard.n_modules = 1;
+  rc.shard.n_modules = auth ? 2 : 1;
   rc.report = wt_stats_report;
   rc.secret = o.secret_file ? secret : NULL;
-  rc.on_reload = http ? on_reload : NULL;
-  rc.reload_arg = &dc;
+  rc.on_reload = http || auth ? on_reload : NULL;
+  rc.reload_arg = &reload;
   WT_LOG_INFO("retry mode %s; stateless reset and token secret %s",
               wt_options_enum_name("--retry", o.rt.shard.engine.retry_mode),
               o.secret_file ? "from the key file" : "random");
@@ -484,6 +525,7 @@ int main(int argc, char **argv) {
     wt_metrics_del(metrics);
     wt_rotate_del(g_rotate);
     wt_apps_module_del(apps);
+    wt_auth_del(auth);
     wt_options_free(&o);
     return 1;
   }
@@ -526,6 +568,7 @@ int main(int argc, char **argv) {
   g_rotate = NULL;
   wt_runtime_del(rt);
   wt_apps_module_del(apps);
+  wt_auth_del(auth);
   wt_options_free(&o);
   return rv < 0 ? 1 : 0;
 }
