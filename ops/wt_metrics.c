@@ -16,6 +16,7 @@
 struct wt_metrics {
   _Atomic(wt_runtime *) rt;
   _Atomic uint64_t scrapes, failures;
+  wt_http *h; /* the listener serving /metrics (its own counters) */
 };
 
 /* ------------------------------------------------------------------ per-shard families */
@@ -253,6 +254,20 @@ int wt_metrics_format_protocols(wt_http_reply *out, const wt_snapshot *apps,
 
 /* ------------------------------------------------------------------ the route */
 
+/* The listener's own counters: connections it refused at accept. */
+static int format_listener(wt_http_reply *out, const wt_http *h) {
+  wt_http_counters k;
+  wt_http_counters_get(h, &k);
+  return wt_http_reply_printf(
+      out,
+      "# HELP wtcast_http_refused_total connections the metrics listener closed at accept "
+      "(per_ip: the address had --http-conns-per-ip open; limit: the listener was full)\n"
+      "# TYPE wtcast_http_refused_total counter\n"
+      "wtcast_http_refused_total{listener=\"metrics\",reason=\"per_ip\"} %llu\n"
+      "wtcast_http_refused_total{listener=\"metrics\",reason=\"limit\"} %llu\n",
+      (unsigned long long)k.refused_per_ip, (unsigned long long)k.refused_limit);
+}
+
 static int metrics_handler(void *arg, const char *path, const char *query, wt_http_reply *out) {
   wt_metrics *m = arg;
   atomic_fetch_add(&m->scrapes, 1);
@@ -302,6 +317,9 @@ static int metrics_handler(void *arg, const char *path, const char *query, wt_ht
         (unsigned long long)atomic_load(&m->scrapes),
         (unsigned long long)atomic_load(&m->failures));
   }
+  if (rv == 0) {
+    rv = format_listener(out, m->h);
+  }
   return rv;
 }
 
@@ -310,6 +328,7 @@ int wt_metrics_new(wt_metrics **out, wt_http *h) {
   if (!m) {
     return WT_ERR_NOMEM;
   }
+  m->h = h;
   int rv = wt_http_route(h, "/metrics", metrics_handler, m);
   if (rv < 0) {
     free(m);

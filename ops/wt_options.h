@@ -34,6 +34,7 @@
 #include <stdio.h>
 
 #include "wt_apps.h"
+#include "wt_http.h"
 #include "wt_rotate.h"
 #include "wt_runtime.h"
 
@@ -43,6 +44,8 @@ typedef struct wt_options {
   wt_apps_config apps;        /* the built-in applications' settings (apps/wt_apps.h) */
   const char *http_listen;    /* --http ADDR:PORT; NULL = off */
   const char *metrics_listen; /* --metrics ADDR:PORT; NULL = off */
+  wt_http_config http;        /* both listeners' limits (--http-conns-per-ip, --http-timeout);
+                                 listen and thread_name are set per listener */
   const char *secret_file;    /* --key-file; NULL = a random secret */
   uint32_t cert_rotate_s;     /* --cert-rotate; 0 = off */
   int log_level;              /* --log-level (WT_LOG_LEVEL_*); starts as wt_log_get_level() */

@@ -39,7 +39,7 @@ trap cleanup EXIT
 "$bin/wtcast-cert" --out-cert "$tmp/cert.pem" --out-key "$tmp/key.pem" --quiet >"$tmp/cert.txt" || exit 1
 hash=$(sed -n 's/^sha256: //p' "$tmp/cert.txt")
 
-"$bin/wtcast" --listen 127.0.0.1:0 --cert "$tmp/cert.pem" --key "$tmp/key.pem" \
+"$bin/wtcast" --listen 127.0.0.1:0 --cert "$tmp/cert.pem" --key "$tmp/key.pem" --apps all \
   --wt-protocols moq-lite-03 >"$tmp/server.out" 2>"$tmp/server.err" &
 srv_pid=$!
 port=""

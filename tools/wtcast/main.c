@@ -323,9 +323,8 @@ static void on_reload(void *arg, int ok) {
 }
 
 /* --metrics: a second listener with /metrics only; exit 1 on failure. */
-static wt_http *metrics_start(const char *listen, wt_metrics **m) {
-  wt_http_config hc;
-  wt_http_config_default(&hc);
+static wt_http *metrics_start(const wt_http_config *base, const char *listen, wt_metrics **m) {
+  wt_http_config hc = *base;
   hc.thread_name = "wt-metrics";
   hc.listen = listen;
   hc.max_reply_bytes = 16u << 20;
@@ -347,9 +346,8 @@ static wt_http *metrics_start(const char *listen, wt_metrics **m) {
 
 /* Start the HTTP listener with the embedded page and /config.json; exit 1
  * on failure. */
-static wt_http *http_start(const char *listen, demo_config *dc) {
-  wt_http_config hc;
-  wt_http_config_default(&hc);
+static wt_http *http_start(const wt_http_config *base, const char *listen, demo_config *dc) {
+  wt_http_config hc = *base;
   hc.listen = listen;
   wt_http *h;
   char why[256];
@@ -440,7 +438,7 @@ int main(int argc, char **argv) {
   wt_http *http = NULL, *mhttp = NULL;
   wt_metrics *metrics = NULL;
   if (o.metrics_listen) {
-    mhttp = metrics_start(o.metrics_listen, &metrics);
+    mhttp = metrics_start(&o.http, o.metrics_listen, &metrics);
   }
   if (o.http_listen) {
     if (cert_sha256_hex(o.rt.shard.cert_file, dc.cert_hash) < 0) {
@@ -450,7 +448,7 @@ int main(int argc, char **argv) {
       wt_options_free(&o);
       return 1;
     }
-    http = http_start(o.http_listen, &dc);
+    http = http_start(&o.http, o.http_listen, &dc);
   }
 
   wt_apps_module *apps = NULL;
@@ -463,6 +461,9 @@ int main(int argc, char **argv) {
     wt_options_free(&o);
     return 1;
   }
+  char enabled[32];
+  wt_apps_names(o.apps.enabled, enabled, sizeof(enabled));
+  WT_LOG_INFO("apps: %s (--apps; other paths answer 404)", enabled);
   const wt_app_module *mods[] = {wt_apps_module_get(apps)};
   wt_runtime_config rc = o.rt;
   rc.shard.modules = mods;
