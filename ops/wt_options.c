@@ -102,6 +102,10 @@ static int check_dir(const char *val, char *err, size_t cap) {
   return *val ? 0 : opt_err(err, cap, "--qlog-dir: empty directory name");
 }
 
+static int check_rotate_dir(const char *val, char *err, size_t cap) {
+  return *val ? 0 : opt_err(err, cap, "--cert-rotate-dir: empty directory name");
+}
+
 static int check_file(const char *val, char *err, size_t cap) {
   return *val ? 0 : opt_err(err, cap, "--keylog-file: empty file name");
 }
@@ -226,9 +230,22 @@ const wt_option wt_options_table[] = {
      .def_note = "off",
      .example = "259200",
      .help = "serverCertificateHashes deployments: replace the certificate with a new short-lived "
-             "self-signed one every this many seconds; the next one waits in CERT.next/KEY.next "
+             "self-signed one every this many seconds; the next one waits in --cert-rotate-dir "
              "and /cert-hashes.json (on the --http listener) publishes both hashes, so pages can "
-             "pin both; the switch is a reload"},
+             "pin both; the switch is atomic for the pair and a reload. --cert/--key seed the "
+             "first pair; then DIR/current/cert.pem and key.pem are served"},
+    {.name = "--cert-rotate-dir",
+     .section = "server",
+     .key = "cert_rotate_dir",
+     .arg = "DIR",
+     .type = WT_OPT_STR,
+     AT(cert_rotate_dir),
+     .check = check_rotate_dir,
+     .def_note = "$STATE_DIRECTORY (systemd's StateDirectory=, /var/lib/wtcast under the shipped "
+                 "unit), else the directory of --cert",
+     .example = "/var/lib/wtcast",
+     .help = "--cert-rotate: where the certificate generations live (DIR/rotate-N/, DIR/current "
+             "and DIR/next links; created 0700); it must be writable"},
     {.name = "--origin",
      .section = "server",
      .key = "origins",
