@@ -322,9 +322,10 @@ const wt_option wt_options_table[] = {
      .min = 1,
      .max = 10000000,
      .scale = 1,
-     .def = "64",
-     .help = "connections per source address (IPv4 address, IPv6 /64) per shard; more get "
-             "CONNECTION_REFUSED"},
+     .def = "1024",
+     .help = "live connections per source address (IPv4 address, IPv6 /64) per shard; more get "
+             "CONNECTION_REFUSED. The default lets a large audience behind one NAT in (1024 x "
+             "shards viewers) and holds one host to about 75 MB per shard (idle sessions)"},
     {.name = "--handshake-timeout",
      .section = "server",
      .key = "handshake_timeout_ms",

@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 wt_init loopback_refuse
 wt_cert
-wt_server_start --origin https://good.example --max-sessions 2 --log-level info
+wt_server_start --origin https://good.example --max-sessions 2 --log-level info --workers 1
 T=$WT_TMP
 
 # --- unknown path
@@ -66,6 +66,13 @@ wt_check "junk datagrams do not stop the server" kill -0 "$WT_SERVER_PID"
 wt_client "$T/after.json" "$WT_URL/echo" --origin https://good.example --sessions 2 \
   --echo hello --timeout 20000
 wt_expect_rc "two sessions still work afterwards" 0 "$WT_RC"
+
+# --- the default per-address limit (1024 per shard) admits an audience
+# behind one address: 150 connections at once from 127.0.0.1 (the old
+# default, 64 per shard, refused most of them on this one-shard server)
+wt_client "$T/many.json" "$WT_URL/echo" --origin https://good.example --connections 150 \
+  --echo hi --timeout 60000
+wt_expect_rc "150 connections from one address are all admitted" 0 "$WT_RC"
 wt_server_stop 15
 wt_expect_rc "server exits on SIGTERM" 0 "$WT_SERVER_RC"
 wt_check "the start log names the apps (lib.sh asks for all)" \
