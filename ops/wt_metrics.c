@@ -118,6 +118,11 @@ static const metric_def shard_defs[] = {
     {"loop_rx_sliced_total", M_COUNTER,
      "turns that sent replies before receiving more, after handshake work (--rx-slice-us)", "",
      offsetof(wt_snapshot, loop.rx_sliced)},
+    {"qlog_dropped_total", M_COUNTER,
+     "qlog traces not written (skipped: too many open, a budget spent, no file) or cut short "
+     "(cut: --qlog-max-file-bytes, --qlog-max-bytes)",
+     "reason=\"skipped\"", offsetof(wt_snapshot, loop.qlog_skipped)},
+    {"qlog_dropped_total", M_COUNTER, NULL, "reason=\"cut\"", offsetof(wt_snapshot, loop.qlog_cut)},
 };
 
 static uint64_t field(const wt_snapshot *s, size_t off) {

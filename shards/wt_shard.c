@@ -1,4 +1,5 @@
 /* wt_shard.c: the single-shard event loop (see wt_shard.h). */
+#define _GNU_SOURCE   /* memmem */
 #define WT_LOG_MODULE "shard"
 #include "wt_shard.h"
 
@@ -93,8 +94,7 @@ struct wt_shard {
     FILE *f;        /* NULL once a budget stopped it (the entry stays until fin) */
     uint64_t bytes; /* written into f */
   } * qlogs;
-  size_t n_qlogs;
-  uint64_t qlog_skipped, qlog_cut;
+  size_t n_qlogs; /* skipped and cut traces are counted in loop (qlog_skipped, qlog_cut) */
 };
 
 /* The qlog budgets are per process: every shard's traces together. */
@@ -135,6 +135,15 @@ static int shard_open_io(wt_shard *sh) {
   return rv;
 }
 
+/* A trace's first record (ngtcp2's qlog header: "qlog_format" near its
+ * start); a trace is skipped or opened there only, so a skipped one is
+ * counted once and never opens a file halfway through. */
+static int qlog_is_header(const void *data, size_t len) {
+  static const char key[] = "\"qlog_format\"";
+  size_t n = len < 256 ? len : 256;
+  return data && memmem(data, n, key, sizeof(key) - 1) != NULL;
+}
+
 /* Take one trace out of the process's file budget: its sequence number,
  * or -1 when the budget is spent. */
 static long long qlog_take_file(const wt_shard *sh) {
@@ -166,12 +175,12 @@ static int qlog_take_bytes(const wt_shard *sh, const struct shard_qlog *q, size_
 static int qlog_open(wt_shard *sh, const char *name, FILE **f) {
   long long seq = qlog_take_file(sh);
   if (seq < 0) {
-    sh->qlog_skipped++;
+    sh->loop.qlog_skipped++;
     WT_LOG_WARN_RL(1,
                    "qlog: the process wrote its %u traces (--qlog-max-files): conn=%s not "
                    "traced (%llu skipped here)",
                    sh->cfg.qlog_max_files ? sh->cfg.qlog_max_files : SHARD_QLOG_FILES, name,
-                   (unsigned long long)sh->qlog_skipped);
+                   (unsigned long long)sh->loop.qlog_skipped);
     return -1;
   }
   long long start = atomic_load(&g_qlog_start);
@@ -188,7 +197,7 @@ static int qlog_open(wt_shard *sh, const char *name, FILE **f) {
   int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   *f = fd >= 0 ? fdopen(fd, "w") : NULL;
   if (!*f) {
-    sh->qlog_skipped++;
+    sh->loop.qlog_skipped++;
     WT_LOG_WARN_RL(1, "qlog: cannot create %s: %s", path, strerror(errno));
     if (fd >= 0) {
       close(fd);
@@ -215,17 +224,20 @@ static void shard_qlog_write(void *user, const char *name, const void *data, siz
     if (len == 0 && fin) {
       return; /* nothing was ever written */
     }
+    if (!qlog_is_header(data, len)) {
+      return; /* the rest of a trace whose start was skipped (counted then) */
+    }
     if (sh->n_qlogs >= max || !sh->qlogs) {
-      sh->qlog_skipped++;
+      sh->loop.qlog_skipped++;
       WT_LOG_WARN_RL(1, "qlog: %u traces open already: %s not traced (%llu skipped)", max, name,
-                     (unsigned long long)sh->qlog_skipped);
+                     (unsigned long long)sh->loop.qlog_skipped);
       return;
     }
     /* no file at all when the first record is already past a budget */
     struct shard_qlog fresh = {0};
     FILE *f;
     if (qlog_take_bytes(sh, &fresh, len) < 0) {
-      sh->qlog_skipped++;
+      sh->loop.qlog_skipped++;
       WT_LOG_WARN_RL(1, "qlog: the byte budget is spent (--qlog-max-bytes): conn=%s not traced",
                      name);
       return;
@@ -243,11 +255,11 @@ static void shard_qlog_write(void *user, const char *name, const void *data, siz
   struct shard_qlog *q = &sh->qlogs[i];
   if (len > 0 && q->f && !taken && qlog_take_bytes(sh, q, len) < 0) {
     /* a budget is spent: the trace ends at its last whole record */
-    sh->qlog_cut++;
+    sh->loop.qlog_cut++;
     WT_LOG_WARN_RL(1,
                    "qlog: conn=%s trace stopped at %llu bytes (--qlog-max-file-bytes / "
                    "--qlog-max-bytes; %llu stopped here)",
-                   name, (unsigned long long)q->bytes, (unsigned long long)sh->qlog_cut);
+                   name, (unsigned long long)q->bytes, (unsigned long long)sh->loop.qlog_cut);
     fclose(q->f);
     q->f = NULL;
   }

@@ -107,6 +107,9 @@ wt_server_start --qlog-dir "$T/q4" --workers 1 --qlog-max-files 2 --qlog-max-fil
 pid=$WT_SERVER_PID
 wt_client "$T/c4.json" "$WT_URL/echo" --sequential 4 --echo hi --bidi-bytes 200000 --timeout 30000
 wt_expect_rc "4 sequential connections (file budgets)" 0 "$WT_RC"
+wt_server_stats "$T/q4.stats.json" || wt_failc "no stats line"
+wt_jcheck "counted: 2 connections skipped, traces cut" "$T/q4.stats.json" \
+  "d['loop']['qlog_skipped'] == 2 and d['loop']['qlog_cut'] >= 1"
 wt_server_stop 15
 n=$(check_seq "$T/q4" "$pid")
 wt_check "--qlog-max-files 2: 2 traces of 4 connections, each valid JSON-SEQ ($n)" test "$n" = 2
