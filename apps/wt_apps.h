@@ -99,6 +99,7 @@
 #define WT_APPS_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "wt_app.h"
@@ -108,16 +109,31 @@
  * default; wt_conn.c conn_settings). The pending bytes of an echo are its
  * unconsumed bytes, which flow control keeps within that window: the bound
  * is then reached only if the buffer cannot be allocated. */
-#define WT_APP_ECHO_OVERFLOW_CODE   0x100u         /* reset code for an overflowing echo */
-#define WT_APP_ECHO_MAX_PENDING     (16u << 20)    /* default echo_max_pending */
-#define WT_APP_ECHO_RETRY_MS        5              /* retry of a blocked stream open */
-#define WT_APP_SOURCE_MAX_BYTES     1000000000000u /* default source_max_bytes: 1 TB */
-#define WT_APP_RELAY_PUBLISHER_GONE 0x11u          /* mirrored stream reset: the publisher left */
-#define WT_APP_RELAY_REFUSED        0x12u          /* a stream the relay does not take */
-#define WT_APP_RELAY_LAG_MAX        (4u << 20)     /* default relay_lag_max */
-#define WT_APP_RELAY_GROUP_MAX      (2u << 20)     /* default relay_group_max (< lag_max) */
-#define WT_APP_RELAY_MAX_CHANNELS   4096
-#define WT_APP_RELAY_MAX_SUBS       100000
+#define WT_APP_ECHO_OVERFLOW_CODE     0x100u         /* reset code for an overflowing echo */
+#define WT_APP_ECHO_MAX_PENDING       (16u << 20)    /* default echo_max_pending */
+#define WT_APP_ECHO_RETRY_MS          5              /* retry of a blocked stream open */
+#define WT_APP_SOURCE_MAX_BYTES       1000000000000u /* default source_max_bytes: 1 TB */
+#define WT_APP_RELAY_PUBLISHER_GONE   0x11u          /* mirrored stream reset: the publisher left */
+#define WT_APP_RELAY_REFUSED          0x12u          /* a stream the relay does not take */
+#define WT_APP_RELAY_LAG_MAX          (4u << 20)     /* default relay_lag_max */
+#define WT_APP_RELAY_GROUP_MAX        (2u << 20)     /* default relay_group_max (< lag_max) */
+#define WT_APP_RELAY_MAX_CHANNELS     4096
+#define WT_APP_RELAY_MAX_SUBS         100000
+#define WT_APP_RELAY_METRICS_CHANNELS 100 /* default relay_metrics_channels */
+
+/* Which built-in routes are served (wt_apps_config.enabled, --apps): a
+ * route not enabled is not routed at all, so a request for it is answered
+ * 404 like any unknown path. The default is the relay alone: /echo, /source
+ * and /sink are test and benchmark tools (/source sends up to
+ * source_max_bytes to whoever asks), served only when asked for. */
+enum {
+  WT_APPS_ECHO = 1u << 0,   /* /echo */
+  WT_APPS_SOURCE = 1u << 1, /* /source */
+  WT_APPS_SINK = 1u << 2,   /* /sink */
+  WT_APPS_RELAY = 1u << 3,  /* /pub and /sub */
+  WT_APPS_ALL = WT_APPS_ECHO | WT_APPS_SOURCE | WT_APPS_SINK | WT_APPS_RELAY,
+  WT_APPS_DEFAULT = WT_APPS_RELAY,
+};
 
 typedef struct wt_apps_config {
   uint64_t source_max_bytes; /* largest N for /source?bytes=N */
@@ -129,6 +145,8 @@ typedef struct wt_apps_config {
    * /pub needs publish and every /sub subscribe rights on the channel
    * name, before any channel state exists (401/403 otherwise) */
   const wt_app_authorizer *auth;
+  uint32_t relay_metrics_channels; /* channels with their own metric series (the rest: "other") */
+  uint32_t enabled;                /* WT_APPS_* routes served (default WT_APPS_DEFAULT) */
 } wt_apps_config;
 
 typedef struct wt_apps_counters {
@@ -183,6 +201,21 @@ typedef struct wt_relay_channel_stats {
 size_t wt_relay_stats_each(wt_relay_reg *g, void (*fn)(void *arg, const wt_relay_channel_stats *c),
                            void *arg);
 
+/* The wtcast_relay_* metric families of channels c[0..n) (names already
+ * escaped for a label value), through print. Channel names are chosen by
+ * clients, so the label's cardinality is capped: the max_series most active
+ * channels get their own series (channel="NAME"), the rest are summed into
+ * one channel="other" series per family (wtcast_relay_channel_live then
+ * counts their live channels, worker="all"). Most active = live first,
+ * then the most bytes and datagrams published and delivered, then the most
+ * subscribers, then the name (so the choice is stable between scrapes). A
+ * channel literally named "other" never gets its own series (it would
+ * collide with the aggregate): it is summed into "other". Also prints
+ * wtcast_relay_metrics_channels{series="own"|"other"}: how many channels
+ * each got. Sorts c in place. Returns 0 or print's first error. */
+int wt_relay_metrics_print(wt_relay_channel_stats *c, size_t n, uint32_t max_series,
+                           wt_app_print_fn print, void *sink);
+
 static inline void wt_apps_config_default(wt_apps_config *c) {
   c->source_max_bytes = WT_APP_SOURCE_MAX_BYTES;
   c->echo_max_pending = WT_APP_ECHO_MAX_PENDING;
@@ -191,6 +224,27 @@ static inline void wt_apps_config_default(wt_apps_config *c) {
   c->relay_max_channels = WT_APP_RELAY_MAX_CHANNELS;
   c->relay_max_subscribers = WT_APP_RELAY_MAX_SUBS;
   c->auth = NULL;
+  c->relay_metrics_channels = WT_APP_RELAY_METRICS_CHANNELS;
+  c->enabled = WT_APPS_DEFAULT;
+}
+
+/* The routes of enabled (WT_APPS_*) as text, "echo,source,sink,relay" in
+ * that order ("" for none), into buf (cap bytes; 32 is enough). */
+static inline void wt_apps_names(uint32_t enabled, char *buf, size_t cap) {
+  static const char *const names[] = {"echo", "source", "sink", "relay"};
+  size_t n = 0;
+  if (cap) {
+    buf[0] = '\0';
+  }
+  for (unsigned i = 0; i < 4; i++) {
+    if (enabled & (1u << i)) {
+      int w = snprintf(buf + n, cap - n, "%s%s", n ? "," : "", names[i]);
+      if (w < 0 || (size_t)w >= cap - n) {
+        return;
+      }
+      n += (size_t)w;
+    }
+  }
 }
 
 /* Initialise a (cfg NULL = defaults) and zero its counters. */
@@ -203,23 +257,32 @@ static inline void wt_apps_init(wt_apps *a, const wt_apps_config *cfg) {
   }
 }
 
-/* Route /echo, /source, /sink, /pub and /sub to the built-in apps with arg a (which must
- * outlive the router). Returns 0 or the first wt_app_router_add error. */
-static inline int wt_apps_register(wt_app_router *r, wt_apps *a) {
-  int rv = wt_app_router_add(r, "/echo", &wt_app_echo_ops, a);
-  if (rv == 0) {
+/* Route the built-in apps of enabled (WT_APPS_*: /echo, /source, /sink,
+ * /pub and /sub) with arg a (which must outlive the router). Returns 0 or
+ * the first wt_app_router_add error. */
+static inline int wt_apps_register_some(wt_app_router *r, wt_apps *a, uint32_t enabled) {
+  int rv = 0;
+  if (rv == 0 && (enabled & WT_APPS_ECHO)) {
+    rv = wt_app_router_add(r, "/echo", &wt_app_echo_ops, a);
+  }
+  if (rv == 0 && (enabled & WT_APPS_SOURCE)) {
     rv = wt_app_router_add(r, "/source", &wt_app_source_ops, a);
   }
-  if (rv == 0) {
+  if (rv == 0 && (enabled & WT_APPS_SINK)) {
     rv = wt_app_router_add(r, "/sink", &wt_app_sink_ops, a);
   }
-  if (rv == 0) {
+  if (rv == 0 && (enabled & WT_APPS_RELAY)) {
     rv = wt_app_router_add(r, "/pub", &wt_app_relay_pub_ops, a);
   }
-  if (rv == 0) {
+  if (rv == 0 && (enabled & WT_APPS_RELAY)) {
     rv = wt_app_router_add(r, "/sub", &wt_app_relay_sub_ops, a);
   }
   return rv;
+}
+
+/* Every built-in route (WT_APPS_ALL). */
+static inline int wt_apps_register(wt_app_router *r, wt_apps *a) {
+  return wt_apps_register_some(r, a, WT_APPS_ALL);
 }
 
 /* Free the apps' state (after every session of theirs closed). */
@@ -233,8 +296,9 @@ static inline void wt_apps_fini(wt_apps *a) {
 typedef struct wt_apps_module wt_apps_module;
 
 /* The built-in apps as one module with configuration cfg (NULL =
- * defaults): /echo, /source, /sink, /pub and /sub on every router, a
- * wt_apps per worker, the relay registry. Returns 0, WT_ERR_NOMEM. */
+ * defaults): the routes of cfg->enabled (of /echo, /source, /sink, /pub
+ * and /sub; the default: /pub and /sub) on every router, a wt_apps per
+ * worker, the relay registry. Returns 0, WT_ERR_NOMEM. */
 int wt_apps_module_new(wt_apps_module **out, const wt_apps_config *cfg);
 /* What to give the server (valid until wt_apps_module_del). */
 const wt_app_module *wt_apps_module_get(const wt_apps_module *m);

@@ -35,7 +35,7 @@ static int apps_init(void *arg, wt_app_router *r, int on_worker, uint32_t index,
   wt_apps_module *m = arg;
   if (!on_worker) {
     /* a shard's router: lookups and worker_hint only, no callback runs there */
-    return wt_apps_register(r, NULL);
+    return wt_apps_register_some(r, NULL, m->cfg.enabled);
   }
   wt_apps *a = malloc(sizeof(*a));
   if (!a) {
@@ -43,7 +43,7 @@ static int apps_init(void *arg, wt_app_router *r, int on_worker, uint32_t index,
   }
   wt_apps_init(a, &m->cfg);
   a->reg = m->reg;
-  int rv = wt_apps_register(r, a);
+  int rv = wt_apps_register_some(r, a, m->cfg.enabled);
   if (rv < 0) {
     free(a);
     return rv;
@@ -199,32 +199,120 @@ static void relay_collect(void *arg, const wt_relay_channel_stats *c) {
   rc->n++;
 }
 
-static int relay_metrics(void *arg, wt_app_print_fn print, void *sink) {
-  wt_apps_module *m = arg;
-  relay_copy rc;
-  memset(&rc, 0, sizeof(rc));
-  wt_relay_stats_each(m->reg, relay_collect, &rc);
+/* The activity of a channel, for the choice of who gets its own series. */
+static uint64_t relay_activity(const wt_relay_channel_stats *c) {
+  return c->published_stream_bytes + c->published_datagrams + c->delivered_stream_bytes +
+         c->delivered_datagrams;
+}
+
+/* Most active first (see wt_relay_metrics_print). */
+static int relay_rank_cmp(const void *pa, const void *pb) {
+  const wt_relay_channel_stats *a = pa, *b = pb;
+  if (a->live != b->live) {
+    return a->live ? -1 : 1;
+  }
+  uint64_t x = relay_activity(a), y = relay_activity(b);
+  if (x != y) {
+    return x > y ? -1 : 1;
+  }
+  if (a->subscribers != b->subscribers) {
+    return a->subscribers > b->subscribers ? -1 : 1;
+  }
+  return strcmp(a->name, b->name);
+}
+
+static uint64_t relay_field(const wt_relay_channel_stats *c, size_t off) {
+  uint64_t v;
+  memcpy(&v, (const char *)c + off, sizeof(v));
+  return v;
+}
+
+int wt_relay_metrics_print(wt_relay_channel_stats *c, size_t n, uint32_t max_series,
+                           wt_app_print_fn print, void *sink) {
+  if (n > 1) {
+    qsort(c, n, sizeof(*c), relay_rank_cmp);
+  }
+  /* own[i]: c[i] gets its own series; the first max_series not named "other" */
+  size_t n_own = 0;
+  unsigned char *own = calloc(n ? n : 1, 1);
+  if (!own) {
+    return WT_ERR_NOMEM;
+  }
+  for (size_t i = 0; i < n && n_own < max_series; i++) {
+    if (strcmp(c[i].name, "other")) {
+      own[i] = 1;
+      n_own++;
+    }
+  }
+  size_t n_other = n - n_own, live_other = 0;
+  for (size_t i = 0; i < n; i++) {
+    live_other += !own[i] && c[i].live;
+  }
   int rv = 0;
   for (size_t d = 0; d < N_RELAY && rv == 0; d++) {
     const relay_fam *f = &relay_defs[d];
     if (f->help) {
       rv = header(print, sink, f->name, f->help, f->type);
     }
-    for (size_t i = 0; i < rc.n && rv == 0; i++) {
-      uint64_t v;
-      memcpy(&v, (const char *)&rc.c[i] + f->off, sizeof(v));
-      rv = print(sink, "wtcast_%s{channel=\"%s\"%s%s} %llu\n", f->name, rc.c[i].name,
-                 f->labels[0] ? "," : "", f->labels, (unsigned long long)v);
+    uint64_t rest = 0;
+    for (size_t i = 0; i < n && rv == 0; i++) {
+      if (!own[i]) {
+        rest += relay_field(&c[i], f->off);
+        continue;
+      }
+      rv =
+          print(sink, "wtcast_%s{channel=\"%s\"%s%s} %llu\n", f->name, c[i].name,
+                f->labels[0] ? "," : "", f->labels, (unsigned long long)relay_field(&c[i], f->off));
+    }
+    if (n_other && rv == 0) {
+      rv = print(sink, "wtcast_%s{channel=\"other\"%s%s} %llu\n", f->name, f->labels[0] ? "," : "",
+                 f->labels, (unsigned long long)rest);
     }
   }
   if (rv == 0) {
     rv = header(print, sink, "relay_channel_live",
-                "1 while a channel has a publisher or subscribers", M_GAUGE);
+                "1 while a channel has a publisher or subscribers (channel=\"other\": how many "
+                "of the channels without their own series are)",
+                M_GAUGE);
   }
-  for (size_t i = 0; i < rc.n && rv == 0; i++) {
-    rv = print(sink, "wtcast_relay_channel_live{channel=\"%s\",worker=\"%u\"} %d\n", rc.c[i].name,
-               rc.c[i].worker, rc.c[i].live ? 1 : 0);
+  for (size_t i = 0; i < n && rv == 0; i++) {
+    if (own[i]) {
+      rv = print(sink, "wtcast_relay_channel_live{channel=\"%s\",worker=\"%u\"} %d\n", c[i].name,
+                 c[i].worker, c[i].live ? 1 : 0);
+    }
   }
+  if (n_other && rv == 0) {
+    rv = print(sink, "wtcast_relay_channel_live{channel=\"other\",worker=\"all\"} %llu\n",
+               (unsigned long long)live_other);
+  }
+  if (rv == 0) {
+    rv = header(print, sink, "relay_metrics_channels",
+                "relay channels known, by whether they have their own series or are summed into "
+                "channel=\"other\" (--metrics-max-channels)",
+                M_GAUGE);
+  }
+  if (rv == 0) {
+    rv = print(sink,
+               "wtcast_relay_metrics_channels{series=\"own\"} %llu\n"
+               "wtcast_relay_metrics_channels{series=\"other\"} %llu\n",
+               (unsigned long long)n_own, (unsigned long long)n_other);
+  }
+  free(own);
+  return rv;
+}
+
+static int relay_metrics(void *arg, wt_app_print_fn print, void *sink) {
+  wt_apps_module *m = arg;
+  relay_copy rc;
+  memset(&rc, 0, sizeof(rc));
+  wt_relay_stats_each(m->reg, relay_collect, &rc);
+  /* rc.names may have moved since a name was copied (realloc): point
+   * every entry at its copy now, before the sort reorders the entries.
+   * Without memory for every channel, the ones copied are shown. */
+  for (size_t i = 0; i < rc.n; i++) {
+    rc.c[i].name = rc.names[i];
+  }
+  int rv = wt_relay_metrics_print(rc.c, rc.n, m->cfg.relay_metrics_channels, print, sink);
   free(rc.c);
   free(rc.names);
   return rv;

@@ -99,7 +99,7 @@ HASH=$("$BIN/wtcast-cert" --print-hash "$TMP/cert.pem" 2>/dev/null |
   sed -n 's/^sha256: *\([0-9a-fA-F]\{64\}\).*/\1/p' | head -n1)
 # --log-level info: the server logs its datapath backend once per shard at
 # start (and nothing per connection or session).
-"$BIN/wtcast" --listen 127.0.0.1:0 --cert "$TMP/cert.pem" --key "$TMP/key.pem" --log-level info \
+"$BIN/wtcast" --listen 127.0.0.1:0 --cert "$TMP/cert.pem" --key "$TMP/key.pem" --log-level info --apps all \
   ${IO:+--io "$IO"} >"$TMP/server.out" 2>"$TMP/server.err" &
 SPID=$!
 PORT=

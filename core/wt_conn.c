@@ -493,13 +493,72 @@ int wt_conn_reset_stream_keep(wt_conn *c, int64_t id, uint64_t h3_code, uint64_t
   return ngtcp2_conn_shutdown_stream_write(c->qc, 0, id, h3_code);
 }
 
-/* ngtcp2's qlog output (user_data is the wt_conn). */
+/* Hand a completed handshake's held trace to the writer, one record per
+ * call as ngtcp2 wrote them (JSON-SEQ: each record starts with RS, 0x1e,
+ * which JSON text never holds unescaped), so the writer's budgets cut
+ * between records. */
+static void conn_qlog_flush(wt_conn *c) {
+  size_t at = 0;
+  while (at < c->qlog_held_len) {
+    const uint8_t *next = memchr(c->qlog_held + at + 1, 0x1e, c->qlog_held_len - at - 1);
+    size_t end = next ? (size_t)(next - c->qlog_held) : c->qlog_held_len;
+    wt_ctx_call_qlog_write(c->e, c->qlog_name, c->qlog_held + at, end - at, 0);
+    at = end;
+  }
+  if (c->qlog_held_cut) {
+    WT_LOG_DEBUG("conn=%s qlog: the handshake's trace was past %u bytes: its end is cut",
+                 CONN_ID(c), (unsigned)WT_QLOG_HOLD_MAX);
+  }
+  free(c->qlog_held);
+  c->qlog_held = NULL;
+  c->qlog_held_len = c->qlog_held_cap = 0;
+}
+
+/* ngtcp2's qlog output (user_data is the wt_conn). A server connection's
+ * records are held in memory until its handshake completes: an Initial
+ * that never becomes a connection (junk, a scan, a failed or abandoned
+ * handshake) costs at most WT_QLOG_HOLD_MAX bytes for its lifetime and
+ * never reaches the writer (no file, no disk). ngtcp2 hands one record
+ * per call, so the hold keeps whole records. */
 static void conn_qlog_write(void *user_data, uint32_t flags, const void *data, size_t len) {
   wt_conn *c = user_data;
   wt_engine *e = c->e;
   int fin = (flags & NGTCP2_QLOG_WRITE_FLAG_FIN) != 0;
   if (c->qlog_fin || e->cfg.qlog_write == NULL) {
     return;
+  }
+  if (c->is_server && !c->handshake_done) {
+    if (fin) {
+      c->qlog_fin = 1; /* ended before its handshake did: nothing written */
+      free(c->qlog_held);
+      c->qlog_held = NULL;
+      c->qlog_held_len = c->qlog_held_cap = 0;
+      return;
+    }
+    if (len > WT_QLOG_HOLD_MAX - c->qlog_held_len) {
+      c->qlog_held_cut = 1;
+      return;
+    }
+    if (c->qlog_held_len + len > c->qlog_held_cap) {
+      size_t cap = c->qlog_held_cap ? c->qlog_held_cap : 2048;
+      while (cap < c->qlog_held_len + len) {
+        cap *= 2;
+      }
+      cap = cap < WT_QLOG_HOLD_MAX ? cap : WT_QLOG_HOLD_MAX;
+      uint8_t *p = realloc(c->qlog_held, cap);
+      if (!p) {
+        c->qlog_held_cut = 1;
+        return;
+      }
+      c->qlog_held = p;
+      c->qlog_held_cap = cap;
+    }
+    memcpy(c->qlog_held + c->qlog_held_len, data, len);
+    c->qlog_held_len += len;
+    return;
+  }
+  if (c->qlog_held) {
+    conn_qlog_flush(c);
   }
   c->qlog_fin = fin;
   wt_ctx_call_qlog_write(e, c->qlog_name, data, len, fin);
@@ -736,11 +795,16 @@ void wt_conn_free(wt_conn *c, int notify) {
     ngtcp2_conn_del(c->qc);
     c->qc = NULL;
   }
-  if (c->qlog_on && !c->qlog_fin && c->e->cfg.qlog_write) {
+  if (c->qlog_on && !c->qlog_fin && c->e->cfg.qlog_write && (!c->is_server || c->handshake_done)) {
     /* ngtcp2 does not always end the trace itself: tell the writer */
+    if (c->qlog_held) {
+      conn_qlog_flush(c);
+    }
     c->qlog_fin = 1;
     wt_ctx_call_qlog_write(c->e, c->qlog_name, NULL, 0, 1);
   }
+  free(c->qlog_held); /* a handshake that never completed: never written */
+  c->qlog_held = NULL;
   if (c->ssl) {
     wolfSSL_set_app_data(c->ssl, NULL);
     wolfSSL_free(c->ssl);

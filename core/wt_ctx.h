@@ -64,6 +64,10 @@ enum {
 
 #define WT_CLOSED_IDS 32
 
+/* Bytes of a server connection's qlog held until its handshake completes
+ * (wt_conn.c conn_qlog_write): a handshake's trace is a few KB. */
+#define WT_QLOG_HOLD_MAX 16384
+
 typedef struct wt_cid_rec {
   uint8_t len;
   uint8_t data[WT_CID_MAXLEN];
@@ -117,6 +121,13 @@ struct wt_conn {
   /* qlog (wt_engine_config.qlog_write): this connection is traced */
   int qlog_on, qlog_fin;
   char qlog_name[2 * WT_CID_MAXLEN + 1];
+  /* a server connection's trace before its handshake completed: held here
+   * (malloc'd, grown as needed, at most WT_QLOG_HOLD_MAX bytes; records past that dropped,
+   * qlog_held_cut) and handed to qlog_write at completion; freed unwritten
+   * if the handshake never completes (wt_conn.c conn_qlog_write) */
+  uint8_t *qlog_held;
+  size_t qlog_held_len, qlog_held_cap;
+  int qlog_held_cut;
 
   /* wt_h3: our control stream, taken over from nghttp3 (docs/protocol.md 6.2) */
   nghttp3_conn *h3;
@@ -179,8 +190,9 @@ struct wt_conn {
   uint64_t expiry;
 };
 
-/* The connection's name in log lines (conn=...): its original DCID in hex,
- * the same name as its qlog file; "-" before it is known. */
+/* The connection's name in log lines (conn=...) and in the qlog hook: its
+ * original DCID in hex (the shard names the file itself); "-" before it is
+ * known. */
 #define CONN_ID(c) ((c)->qlog_name[0] ? (c)->qlog_name : "-")
 
 /* ---------------------------------------------------------------- engine */

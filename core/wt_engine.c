@@ -35,7 +35,7 @@ void wt_engine_config_default(wt_engine_config *c, int is_server) {
   c->max_conns = 100000;
   c->max_request_headers = 64;
   c->max_request_header_bytes = 16384;
-  c->max_conns_per_ip = 64;
+  c->max_conns_per_ip = 1024; /* docs/operations.md "Limits": a NAT'd audience vs one host */
   c->handshake_timeout_ns = 10 * WT_SEC;
   c->idle_timeout_ns = 30 * WT_SEC;
   c->initial_max_data = 16u << 20;
@@ -117,7 +117,7 @@ static int config_check(wt_engine_config *c) {
     c->max_conns = 100000;
   }
   if (c->max_conns_per_ip == 0) {
-    c->max_conns_per_ip = 64;
+    c->max_conns_per_ip = 1024;
   }
   if (c->handshake_timeout_ns == 0) {
     c->handshake_timeout_ns = 10 * WT_SEC;

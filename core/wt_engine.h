@@ -175,8 +175,12 @@ typedef struct wt_engine_config {
    * qlog_sample new connections (accept order; 0 and 1 = every one) goes to
    * qlog_write(qlog_user, name, data, len, fin): name identifies the
    * connection (its original DCID in hex, NUL-terminated), fin = 1 on its
-   * last call (len may be 0 then). NULL = off. Called on the engine's
-   * thread from inside the engine entry points. */
+   * last call (len may be 0 then). A trace starts once the handshake
+   * completed: the records before are held in memory (at most
+   * WT_QLOG_HOLD_MAX, 16 KiB, per connection) and handed over then; a
+   * connection whose handshake never completes (junk Initials, scans,
+   * abandoned handshakes) is never handed over at all. NULL = off. Called
+   * on the engine's thread from inside the engine entry points. */
   void (*qlog_write)(void *user, const char *name, const void *data, size_t len, int fin);
   void *qlog_user;
   uint32_t qlog_sample;

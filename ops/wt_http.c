@@ -3,6 +3,7 @@
 #define WT_LOG_MODULE "http"
 #include "wt_http.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +27,15 @@
 #define WT_HTTP_PATH_MAX 256
 #define WT_HTTP_BACKLOG  64
 
+/* A source address's share of the connections: key[0] is the family,
+ * then the IPv4 address or the IPv6 /64 prefix. */
+#define IP_KEY_LEN 9
+
+typedef struct ip_slot {
+  uint8_t key[IP_KEY_LEN];
+  uint32_t n; /* live connections; 0 = a free slot */
+} ip_slot;
+
 typedef struct route {
   char *path;
   struct MHD_Response *resp; /* static routes: built once, reused */
@@ -41,6 +51,14 @@ struct wt_http {
   route *routes;
   uint32_t n_routes;
   _Atomic uint64_t requests, errors, not_found, bad_method, handler_errors;
+  _Atomic uint64_t refused_per_ip, refused_limit;
+  /* live connections by source address (max_conns slots: every live
+   * connection was admitted by on_accept, so they never run out). Written
+   * on libmicrohttpd's thread; the lock makes that independent of its
+   * threading mode. */
+  pthread_mutex_t ip_lock;
+  ip_slot *ips;
+  uint32_t live;
 };
 
 /* Per-request state: the raw query string, captured before libmicrohttpd
@@ -52,7 +70,8 @@ typedef struct req {
 void wt_http_config_default(wt_http_config *c) {
   memset(c, 0, sizeof(*c));
   c->max_conns = 64;
-  c->timeout_s = 15;
+  c->max_conns_per_ip = 8;
+  c->timeout_s = 5;
   c->max_routes = 32;
   c->max_reply_bytes = 1u << 20;
   c->thread_name = "wt-http";
@@ -250,6 +269,125 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
   *req_cls = NULL;
 }
 
+/* ------------------------------------------------------------------ per-address limit */
+
+/* The key of a source address (IPv4, IPv6 /64); -1 for another family. */
+static int ip_key(const struct sockaddr *sa, uint8_t key[IP_KEY_LEN]) {
+  memset(key, 0, IP_KEY_LEN);
+  if (!sa) {
+    return -1;
+  }
+  if (sa->sa_family == AF_INET) {
+    key[0] = 4;
+    memcpy(key + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    return 0;
+  }
+  if (sa->sa_family == AF_INET6) {
+    key[0] = 6;
+    memcpy(key + 1, &((const struct sockaddr_in6 *)sa)->sin6_addr, 8); /* the /64 */
+    return 0;
+  }
+  return -1;
+}
+
+/* The key as text for a log line ("192.0.2.1", "2001:db8::/64"). */
+static void ip_key_str(const uint8_t key[IP_KEY_LEN], char *buf, size_t cap) {
+  if (key[0] == 4) {
+    inet_ntop(AF_INET, key + 1, buf, (socklen_t)cap);
+    return;
+  }
+  uint8_t a6[16] = {0};
+  memcpy(a6, key + 1, 8);
+  char t[INET6_ADDRSTRLEN] = "?";
+  inet_ntop(AF_INET6, a6, t, sizeof(t));
+  snprintf(buf, cap, "%s/64", t);
+}
+
+/* The slot of key, or NULL (with *free_slot the first free one, if any).
+ * Under ip_lock. */
+static ip_slot *ip_find(wt_http *h, const uint8_t key[IP_KEY_LEN], ip_slot **free_slot) {
+  ip_slot *spare = NULL;
+  for (uint32_t i = 0; i < h->cfg.max_conns; i++) {
+    ip_slot *s = &h->ips[i];
+    if (s->n && !memcmp(s->key, key, IP_KEY_LEN)) {
+      return s;
+    }
+    if (!s->n && !spare) {
+      spare = s;
+    }
+  }
+  if (free_slot) {
+    *free_slot = spare;
+  }
+  return NULL;
+}
+
+/* libmicrohttpd's accept policy: admit a new connection only within the
+ * listener's limit and its address's share; a refused one is closed at
+ * once (libmicrohttpd closes it), logged and counted. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen) {
+  wt_http *h = cls;
+  uint8_t key[IP_KEY_LEN];
+  if (addrlen < sizeof(struct sockaddr_in) || ip_key(addr, key) < 0) {
+    return MHD_YES; /* not an IP peer: libmicrohttpd's own limit applies */
+  }
+  pthread_mutex_lock(&h->ip_lock);
+  int full = h->live >= h->cfg.max_conns;
+  const ip_slot *s = ip_find(h, key, NULL);
+  uint32_t mine = s ? s->n : 0;
+  pthread_mutex_unlock(&h->ip_lock);
+  if (!full && mine < h->cfg.max_conns_per_ip) {
+    return MHD_YES;
+  }
+  char who[64];
+  ip_key_str(key, who, sizeof(who));
+  if (full) {
+    count(&h->refused_limit);
+    WT_LOG_WARN_RL(1, "%s: connection from %s refused: %u connections open (the limit)",
+                   h->cfg.thread_name ? h->cfg.thread_name : "http", who, h->cfg.max_conns);
+  } else {
+    count(&h->refused_per_ip);
+    WT_LOG_WARN_RL(1, "%s: connection from %s refused: it has %u open (the per-address limit)",
+                   h->cfg.thread_name ? h->cfg.thread_name : "http", who, mine);
+  }
+  return MHD_NO;
+}
+
+/* Connection start and end: the per-address shares. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe) {
+  wt_http *h = cls;
+  if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    uint8_t key[IP_KEY_LEN];
+    *socket_context = NULL;
+    if (!ci || ip_key(ci->client_addr, key) < 0) {
+      return;
+    }
+    pthread_mutex_lock(&h->ip_lock);
+    ip_slot *spare = NULL;
+    ip_slot *s = ip_find(h, key, &spare);
+    if (!s && spare) {
+      s = spare;
+      memcpy(s->key, key, IP_KEY_LEN);
+    }
+    if (s) {
+      s->n++;
+      h->live++;
+      *socket_context = s;
+    }
+    pthread_mutex_unlock(&h->ip_lock);
+  } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
+    ip_slot *s = *socket_context;
+    pthread_mutex_lock(&h->ip_lock);
+    s->n--;
+    h->live--;
+    pthread_mutex_unlock(&h->ip_lock);
+    *socket_context = NULL;
+  }
+}
+
 static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
   char msg[512];
   vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -382,17 +520,26 @@ int wt_http_new(wt_http **out, const wt_http_config *cfg, char *why, size_t cap)
     return set_why(why, cap, WT_ERR_INVAL, "http: '%s' is not ADDR:PORT",
                    cfg->listen ? cfg->listen : "(null)");
   }
-  if (!cfg->max_conns || !cfg->timeout_s || !cfg->max_routes || !cfg->max_reply_bytes) {
+  if (!cfg->max_conns || !cfg->max_conns_per_ip || !cfg->timeout_s || !cfg->max_routes ||
+      !cfg->max_reply_bytes) {
     return set_why(why, cap, WT_ERR_INVAL, "http: a limit of the configuration is 0");
   }
   wt_http *h = calloc(1, sizeof(*h));
-  if (!h || !(h->routes = calloc(cfg->max_routes, sizeof(route)))) {
+  if (!h || !(h->routes = calloc(cfg->max_routes, sizeof(route))) ||
+      !(h->ips = calloc(cfg->max_conns, sizeof(ip_slot)))) {
+    if (h) {
+      free(h->routes);
+    }
     free(h);
     return set_why(why, cap, WT_ERR_NOMEM, "http: out of memory");
   }
   h->cfg = *cfg;
   h->cfg.listen = NULL; /* not kept: the caller's string */
+  if (h->cfg.max_conns_per_ip > h->cfg.max_conns) {
+    h->cfg.max_conns_per_ip = h->cfg.max_conns;
+  }
   pthread_mutex_init(&h->lock, NULL);
+  pthread_mutex_init(&h->ip_lock, NULL);
   int fd = listen_socket(&a, cfg->listen, why, cap);
   if (fd < 0) {
     wt_http_del(h);
@@ -416,13 +563,17 @@ int wt_http_new(wt_http **out, const wt_http_config *cfg, char *why, size_t cap)
   int renamed = cfg->thread_name &&
                 pthread_getname_np(pthread_self(), old_name, sizeof(old_name)) == 0 &&
                 pthread_setname_np(pthread_self(), cfg->thread_name) == 0;
-  h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+  /* on_accept enforces max_conns (and the per-address share) and counts
+   * what it refuses; libmicrohttpd's own limit, one above, stays as a
+   * backstop that would otherwise refuse first, uncounted. */
+  h->d = MHD_start_daemon(flags, 0, on_accept, h, on_request, h,
                           /* first, so every message goes through wt_log */
                           MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, (void *)h,
                           MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_CONNECTION_LIMIT,
-                          (unsigned)cfg->max_conns, MHD_OPTION_CONNECTION_TIMEOUT,
+                          (unsigned)cfg->max_conns + 1, MHD_OPTION_CONNECTION_TIMEOUT,
                           (unsigned)cfg->timeout_s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, (void *)h,
-                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)h, MHD_OPTION_END);
+                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)h,
+                          MHD_OPTION_NOTIFY_CONNECTION, on_connection, (void *)h, MHD_OPTION_END);
   if (renamed) {
     pthread_setname_np(pthread_self(), old_name);
   }
@@ -518,6 +669,8 @@ void wt_http_counters_get(const wt_http *h, wt_http_counters *out) {
   out->not_found = atomic_load_explicit(&h->not_found, memory_order_relaxed);
   out->bad_method = atomic_load_explicit(&h->bad_method, memory_order_relaxed);
   out->handler_errors = atomic_load_explicit(&h->handler_errors, memory_order_relaxed);
+  out->refused_per_ip = atomic_load_explicit(&h->refused_per_ip, memory_order_relaxed);
+  out->refused_limit = atomic_load_explicit(&h->refused_limit, memory_order_relaxed);
 }
 
 void wt_http_del(wt_http *h) {
@@ -534,6 +687,8 @@ void wt_http_del(wt_http *h) {
     free(h->routes[i].path);
   }
   free(h->routes);
+  free(h->ips);
   pthread_mutex_destroy(&h->lock);
+  pthread_mutex_destroy(&h->ip_lock);
   free(h);
 }

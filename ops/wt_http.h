@@ -7,6 +7,17 @@
  * connections, the idle timeout and the size of a dynamic reply are bounded
  * (wt_http_config). Every route is an exact path match (no prefixes).
  *
+ * Slow and idle clients: a connection is accepted only while its source
+ * address (an IPv4 address, an IPv6 /64) has fewer than max_conns_per_ip
+ * connections and the listener fewer than max_conns: one host holding
+ * sockets open (idle, or trickling a request) takes its own share and no
+ * more, so another client (the Prometheus server scraping /metrics) still
+ * gets in. A refused connection is closed at once, logged (rate-limited)
+ * and counted (refused_per_ip, refused_limit). timeout_s closes a
+ * connection on which nothing arrived for that long (libmicrohttpd's
+ * inactivity timeout: a request trickled byte by byte keeps it, which the
+ * per-address share bounds).
+ *
  * Two kinds of routes:
  *   - static: bytes that live at least as long as the listener (e.g. the
  *     demo page embedded into the binary), with their content type;
@@ -30,13 +41,15 @@
 typedef struct wt_http wt_http;
 
 typedef struct wt_http_config {
-  const char *listen;      /* "a.b.c.d:PORT" or "[ipv6]:PORT"; port 0 picks a free one (required) */
-  uint32_t max_conns;      /* concurrent connections at most (default 64) */
-  uint32_t timeout_s;      /* close a connection idle for this long (default 15 s) */
-  uint32_t max_routes;     /* routes at most (default 32) */
-  size_t max_reply_bytes;  /* largest dynamic reply body (default 1 MiB); more is a 500 */
-  const char *thread_name; /* the listener thread's name (ps -T, top -H; at most 15
-                              bytes; default "wt-http"; NULL = unnamed) */
+  const char *listen; /* "a.b.c.d:PORT" or "[ipv6]:PORT"; port 0 picks a free one (required) */
+  uint32_t max_conns; /* concurrent connections at most (default 64) */
+  uint32_t max_conns_per_ip; /* ... from one address (IPv4, IPv6 /64) at most (default 8;
+                                at most max_conns) */
+  uint32_t timeout_s;        /* close a connection idle for this long (default 5 s) */
+  uint32_t max_routes;       /* routes at most (default 32) */
+  size_t max_reply_bytes;    /* largest dynamic reply body (default 1 MiB); more is a 500 */
+  const char *thread_name;   /* the listener thread's name (ps -T, top -H; at most 15
+                                bytes; default "wt-http"; NULL = unnamed) */
 } wt_http_config;
 
 void wt_http_config_default(wt_http_config *c);
@@ -75,6 +88,8 @@ typedef struct wt_http_counters {
   uint64_t not_found;      /* 404 */
   uint64_t bad_method;     /* 405 */
   uint64_t handler_errors; /* 500: a handler failed or its reply was too large */
+  uint64_t refused_per_ip; /* connections closed at accept: their address had max_conns_per_ip */
+  uint64_t refused_limit;  /* connections closed at accept: the listener had max_conns */
 } wt_http_counters;
 
 /* Bind cfg->listen and start the listener thread. On failure returns

@@ -16,6 +16,7 @@
 struct wt_metrics {
   _Atomic(wt_runtime *) rt;
   _Atomic uint64_t scrapes, failures;
+  wt_http *h; /* the listener serving /metrics (its own counters) */
 };
 
 /* ------------------------------------------------------------------ per-shard families */
@@ -118,6 +119,11 @@ static const metric_def shard_defs[] = {
     {"loop_rx_sliced_total", M_COUNTER,
      "turns that sent replies before receiving more, after handshake work (--rx-slice-us)", "",
      offsetof(wt_snapshot, loop.rx_sliced)},
+    {"qlog_dropped_total", M_COUNTER,
+     "qlog traces not written (skipped: too many open, a budget spent, no file) or cut short "
+     "(cut: --qlog-max-file-bytes, --qlog-max-bytes)",
+     "reason=\"skipped\"", offsetof(wt_snapshot, loop.qlog_skipped)},
+    {"qlog_dropped_total", M_COUNTER, NULL, "reason=\"cut\"", offsetof(wt_snapshot, loop.qlog_cut)},
 };
 
 static uint64_t field(const wt_snapshot *s, size_t off) {
@@ -254,6 +260,20 @@ int wt_metrics_format_protocols(wt_http_reply *out, const wt_snapshot *apps,
 
 /* ------------------------------------------------------------------ the route */
 
+/* The listener's own counters: connections it refused at accept. */
+static int format_listener(wt_http_reply *out, const wt_http *h) {
+  wt_http_counters k;
+  wt_http_counters_get(h, &k);
+  return wt_http_reply_printf(
+      out,
+      "# HELP wtcast_http_refused_total connections the metrics listener closed at accept "
+      "(per_ip: the address had --http-conns-per-ip open; limit: the listener was full)\n"
+      "# TYPE wtcast_http_refused_total counter\n"
+      "wtcast_http_refused_total{listener=\"metrics\",reason=\"per_ip\"} %llu\n"
+      "wtcast_http_refused_total{listener=\"metrics\",reason=\"limit\"} %llu\n",
+      (unsigned long long)k.refused_per_ip, (unsigned long long)k.refused_limit);
+}
+
 static int metrics_handler(void *arg, const char *path, const char *query, wt_http_reply *out) {
   wt_metrics *m = arg;
   atomic_fetch_add(&m->scrapes, 1);
@@ -303,6 +323,9 @@ static int metrics_handler(void *arg, const char *path, const char *query, wt_ht
         (unsigned long long)atomic_load(&m->scrapes),
         (unsigned long long)atomic_load(&m->failures));
   }
+  if (rv == 0) {
+    rv = format_listener(out, m->h);
+  }
   return rv;
 }
 
@@ -311,6 +334,7 @@ int wt_metrics_new(wt_metrics **out, wt_http *h) {
   if (!m) {
     return WT_ERR_NOMEM;
   }
+  m->h = h;
   int rv = wt_http_route(h, "/metrics", metrics_handler, m);
   if (rv < 0) {
     free(m);

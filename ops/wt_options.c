@@ -102,6 +102,10 @@ static int check_dir(const char *val, char *err, size_t cap) {
   return *val ? 0 : opt_err(err, cap, "--qlog-dir: empty directory name");
 }
 
+static int check_rotate_dir(const char *val, char *err, size_t cap) {
+  return *val ? 0 : opt_err(err, cap, "--cert-rotate-dir: empty directory name");
+}
+
 static int check_file(const char *val, char *err, size_t cap) {
   return *val ? 0 : opt_err(err, cap, "--keylog-file: empty file name");
 }
@@ -119,6 +123,38 @@ static int parse_app_workers(wt_options *o, const wt_option *opt, const char *va
   }
   o->rt.app_workers = (uint32_t)n;
   o->rt.inline_apps = 0;
+  return 0;
+}
+
+/* --apps: a comma-separated list of echo, source, sink, relay (or "all"),
+ * each at most once. */
+static int parse_apps(wt_options *o, const wt_option *opt, const char *val, char *err, size_t cap) {
+  static const struct {
+    const char *name;
+    uint32_t bit;
+  } apps[] = {{"echo", WT_APPS_ECHO},
+              {"source", WT_APPS_SOURCE},
+              {"sink", WT_APPS_SINK},
+              {"relay", WT_APPS_RELAY},
+              {"all", WT_APPS_ALL}};
+  uint32_t mask = 0;
+  const char *p = val;
+  do {
+    size_t n = strcspn(p, ",");
+    uint32_t bit = 0;
+    for (size_t i = 0; i < sizeof(apps) / sizeof(apps[0]); i++) {
+      if (n == strlen(apps[i].name) && !strncmp(p, apps[i].name, n)) {
+        bit = apps[i].bit;
+      }
+    }
+    if (!bit) {
+      return opt_err(err, cap, "%s: '%.*s' is not one of echo, source, sink, relay, all", opt->name,
+                     (int)(n < 64 ? n : 64), p);
+    }
+    mask |= bit;
+    p += n;
+  } while (*p++ == ',');
+  o->apps.enabled = mask;
   return 0;
 }
 
@@ -194,9 +230,22 @@ const wt_option wt_options_table[] = {
      .def_note = "off",
      .example = "259200",
      .help = "serverCertificateHashes deployments: replace the certificate with a new short-lived "
-             "self-signed one every this many seconds; the next one waits in CERT.next/KEY.next "
+             "self-signed one every this many seconds; the next one waits in --cert-rotate-dir "
              "and /cert-hashes.json (on the --http listener) publishes both hashes, so pages can "
-             "pin both; the switch is a reload"},
+             "pin both; the switch is atomic for the pair and a reload. --cert/--key seed the "
+             "first pair; then DIR/current/cert.pem and key.pem are served"},
+    {.name = "--cert-rotate-dir",
+     .section = "server",
+     .key = "cert_rotate_dir",
+     .arg = "DIR",
+     .type = WT_OPT_STR,
+     AT(cert_rotate_dir),
+     .check = check_rotate_dir,
+     .def_note = "$STATE_DIRECTORY (systemd's StateDirectory=, /var/lib/wtcast under the shipped "
+                 "unit), else the directory of --cert",
+     .example = "/var/lib/wtcast",
+     .help = "--cert-rotate: where the certificate generations live (DIR/rotate-N/, DIR/current "
+             "and DIR/next links; created 0700); it must be writable"},
     {.name = "--origin",
      .section = "server",
      .key = "origins",
@@ -273,9 +322,10 @@ const wt_option wt_options_table[] = {
      .min = 1,
      .max = 10000000,
      .scale = 1,
-     .def = "64",
-     .help = "connections per source address (IPv4 address, IPv6 /64) per shard; more get "
-             "CONNECTION_REFUSED"},
+     .def = "1024",
+     .help = "live connections per source address (IPv4 address, IPv6 /64) per shard; more get "
+             "CONNECTION_REFUSED. The default lets a large audience behind one NAT in (1024 x "
+             "shards viewers) and holds one host to about 75 MB per shard (idle sessions)"},
     {.name = "--handshake-timeout",
      .section = "server",
      .key = "handshake_timeout_ms",
@@ -465,6 +515,18 @@ const wt_option wt_options_table[] = {
      .help = "steer datagrams to their shard by Connection ID with a reuseport BPF program (off: "
              "the kernel hashes by address and the shards forward to each other)"},
     /* [apps] */
+    {.name = "--apps",
+     .section = "apps",
+     .key = "apps",
+     .arg = "LIST",
+     .type = WT_OPT_FUNC,
+     AT(apps.enabled),
+     .parse = parse_apps,
+     .def = "relay",
+     .help = "built-in routes to serve, comma-separated: echo (/echo), source (/source and its "
+             "bytes), sink (/sink), relay (/pub and /sub), or all; any other path is 404. The "
+             "default serves the relay only: echo, source and sink are test and benchmark tools "
+             "(a /source session sends up to --source-max-bytes to whoever asks)"},
     {.name = "--stream-send-window",
      .section = "apps",
      .key = "stream_send_window",
@@ -603,6 +665,20 @@ const wt_option wt_options_table[] = {
      .def_note = "off",
      .example = "127.0.0.1:9464",
      .help = "serve Prometheus metrics over HTTP at /metrics; keep it on a private address"},
+    {.name = "--metrics-max-channels",
+     .section = "metrics",
+     .key = "max_channels",
+     .arg = "N",
+     .type = WT_OPT_UINT,
+     AT(apps.relay_metrics_channels),
+     .min = 0,
+     .max = 100000,
+     .scale = 1,
+     .def = "100",
+     .help = "relay channels (named by clients) with their own wtcast_relay_* series: the most "
+             "active ones (live first, then bytes and datagrams carried, then subscribers); the "
+             "rest are summed as channel=\"other\", so many channels cannot make /metrics "
+             "unreadable"},
     {.name = "--http",
      .section = "http",
      .key = "listen",
@@ -615,6 +691,32 @@ const wt_option wt_options_table[] = {
      .help = "also serve the relay demo page over plain HTTP (TCP): / is the page, /config.json "
              "its WebTransport URL and certificate hash. Browsers treat http://127.0.0.1 and "
              "http://localhost as secure contexts; other hosts need HTTPS in front"},
+    {.name = "--http-conns-per-ip",
+     .section = "http",
+     .key = "conns_per_ip",
+     .arg = "N",
+     .type = WT_OPT_UINT,
+     AT(http.max_conns_per_ip),
+     .min = 1,
+     .max = 64,
+     .scale = 1,
+     .def = "8",
+     .help = "TCP connections one address (IPv4, IPv6 /64) may hold on each HTTP listener "
+             "(--http and --metrics, 64 connections each): more are closed at accept, logged and "
+             "counted (wtcast_http_refused_total), so one slow or idle client cannot keep "
+             "/metrics from the scraper"},
+    {.name = "--http-timeout",
+     .section = "http",
+     .key = "timeout_s",
+     .arg = "SECONDS",
+     .type = WT_OPT_UINT,
+     AT(http.timeout_s),
+     .min = 1,
+     .max = 600,
+     .scale = 1,
+     .def = "5",
+     .help = "close an HTTP connection (--http, --metrics) on which nothing arrived for this many "
+             "seconds"},
     /* [debug] */
     {.name = "--qlog-dir",
      .section = "debug",
@@ -625,8 +727,45 @@ const wt_option wt_options_table[] = {
      .check = check_dir,
      .def_note = "off",
      .example = "/var/log/wtcast/qlog",
-     .help = "write a qlog (JSON-SEQ, DIR/<odcid>.sqlog) per sampled connection into this "
-             "directory (debugging)"},
+     .help = "write a qlog (JSON-SEQ, DIR/<start>-<pid>-<seq>.sqlog: names the server "
+             "chooses; mode 0600) per sampled connection into this directory, from its completed "
+             "handshake on (debugging)"},
+    {.name = "--qlog-max-file-bytes",
+     .section = "debug",
+     .key = "qlog_max_file_bytes",
+     .arg = "BYTES",
+     .type = WT_OPT_UINT,
+     AT(rt.shard.qlog_max_file_bytes),
+     .min = 4096,
+     .max = UINT64_C(1) << 40,
+     .scale = 1,
+     .def = "67108864",
+     .help = "bytes of one qlog trace at most: the rest of that connection's trace is dropped "
+             "(logged)"},
+    {.name = "--qlog-max-bytes",
+     .section = "debug",
+     .key = "qlog_max_bytes",
+     .arg = "BYTES",
+     .type = WT_OPT_UINT,
+     AT(rt.shard.qlog_max_bytes),
+     .min = 4096,
+     .max = UINT64_C(1) << 50,
+     .scale = 1,
+     .def = "1073741824",
+     .help = "bytes of every qlog trace of the process together at most: past it nothing more is "
+             "written until a restart (logged)"},
+    {.name = "--qlog-max-files",
+     .section = "debug",
+     .key = "qlog_max_files",
+     .arg = "N",
+     .type = WT_OPT_UINT,
+     AT(rt.shard.qlog_max_files),
+     .min = 1,
+     .max = 10000000,
+     .scale = 1,
+     .def = "1000",
+     .help = "qlog traces the process writes at most: later connections are not traced until a "
+             "restart (logged)"},
     {.name = "--qlog-sample",
      .section = "debug",
      .key = "qlog_sample",
@@ -670,6 +809,7 @@ void wt_options_init(wt_options *o) {
   memset(o, 0, sizeof(*o));
   wt_runtime_config_default(&o->rt);
   wt_apps_config_default(&o->apps);
+  wt_http_config_default(&o->http);
   o->log_level = wt_log_get_level();
   o->log_format = wt_log_get_format();
 }

@@ -34,21 +34,25 @@
 #include <stdio.h>
 
 #include "wt_apps.h"
+#include "wt_http.h"
 #include "wt_rotate.h"
 #include "wt_runtime.h"
 
 /* Where the options land. */
 typedef struct wt_options {
-  wt_runtime_config rt;       /* the runtime's settings; rt.shard.engine the engine's */
-  wt_apps_config apps;        /* the built-in applications' settings (apps/wt_apps.h) */
-  const char *http_listen;    /* --http ADDR:PORT; NULL = off */
-  const char *metrics_listen; /* --metrics ADDR:PORT; NULL = off */
-  const char *secret_file;    /* --key-file; NULL = a random secret */
-  const char *auth_keys;      /* --auth-keys: JWK / JWK Set file; NULL = no authorization */
-  uint32_t cert_rotate_s;     /* --cert-rotate; 0 = off */
-  int log_level;              /* --log-level (WT_LOG_LEVEL_*); starts as wt_log_get_level() */
-  int log_format;             /* --log-format (WT_LOG_FORMAT_*); starts as wt_log_get_format() */
-  void **owned;               /* copies of values, freed by wt_options_free */
+  wt_runtime_config rt;        /* the runtime's settings; rt.shard.engine the engine's */
+  wt_apps_config apps;         /* the built-in applications' settings (apps/wt_apps.h) */
+  const char *http_listen;     /* --http ADDR:PORT; NULL = off */
+  const char *metrics_listen;  /* --metrics ADDR:PORT; NULL = off */
+  wt_http_config http;         /* both listeners' limits (--http-conns-per-ip, --http-timeout);
+                                  listen and thread_name are set per listener */
+  const char *secret_file;     /* --key-file; NULL = a random secret */
+  const char *auth_keys;       /* --auth-keys: JWK / JWK Set file; NULL = no authorization */
+  uint32_t cert_rotate_s;      /* --cert-rotate; 0 = off */
+  const char *cert_rotate_dir; /* --cert-rotate-dir; NULL = $STATE_DIRECTORY, else next to --cert */
+  int log_level;               /* --log-level (WT_LOG_LEVEL_*); starts as wt_log_get_level() */
+  int log_format;              /* --log-format (WT_LOG_FORMAT_*); starts as wt_log_get_format() */
+  void **owned;                /* copies of values, freed by wt_options_free */
   size_t n_owned, cap_owned;
 } wt_options;
 

@@ -1,4 +1,5 @@
 /* wt_shard.c: the single-shard event loop (see wt_shard.h). */
+#define _GNU_SOURCE   /* memmem */
 #define WT_LOG_MODULE "shard"
 #include "wt_shard.h"
 
@@ -42,6 +43,9 @@ _Static_assert(offsetof(wt_addr, len) == offsetof(wt_io_addr, len), "wt_addr lay
 #define SHARD_CMD_POLL_MAX      4096            /* worker commands per turn */
 #define SHARD_OVERFLOW_RETRY_NS (200 * 1000ull) /* event overflow: next look */
 #define SHARD_QLOG_MAX_OPEN     256             /* default qlog_max_open */
+#define SHARD_QLOG_FILE_BYTES   (64ull << 20)   /* default qlog_max_file_bytes */
+#define SHARD_QLOG_TOTAL_BYTES  (1ull << 30)    /* default qlog_max_bytes */
+#define SHARD_QLOG_FILES        1000            /* default qlog_max_files */
 
 enum { SHARD_RUNNING, SHARD_DRAINING, SHARD_CLOSING, SHARD_DONE };
 
@@ -87,11 +91,15 @@ struct wt_shard {
   /* qlog traces being written (cfg.qlog_dir) */
   struct shard_qlog {
     char name[2 * 20 + 1];
-    FILE *f;
+    FILE *f;        /* NULL once a budget stopped it (the entry stays until fin) */
+    uint64_t bytes; /* written into f */
   } * qlogs;
-  size_t n_qlogs;
-  uint64_t qlog_skipped;
+  size_t n_qlogs; /* skipped and cut traces are counted in loop (qlog_skipped, qlog_cut) */
 };
+
+/* The qlog budgets are per process: every shard's traces together. */
+static _Atomic uint64_t g_qlog_bytes, g_qlog_files, g_qlog_seq;
+static _Atomic long long g_qlog_start; /* Unix time of the first trace: part of every name */
 
 uint64_t wt_shard_clock_ns(void) {
   struct timespec ts;
@@ -106,6 +114,9 @@ void wt_shard_config_default(wt_shard_config *c) {
   c->rx_slice_ns = SHARD_RX_SLICE_DEFAULT;
   c->n_shards = 1;
   c->notify_fd = -1;
+  c->qlog_max_file_bytes = SHARD_QLOG_FILE_BYTES;
+  c->qlog_max_bytes = SHARD_QLOG_TOTAL_BYTES;
+  c->qlog_max_files = SHARD_QLOG_FILES;
   wt_engine_config_default(&c->engine, 1);
 }
 
@@ -124,10 +135,87 @@ static int shard_open_io(wt_shard *sh) {
   return rv;
 }
 
-/* The engine's qlog bytes: one file per connection, closed at fin. */
+/* A trace's first record (ngtcp2's qlog header: "qlog_format" near its
+ * start); a trace is skipped or opened there only, so a skipped one is
+ * counted once and never opens a file halfway through. */
+static int qlog_is_header(const void *data, size_t len) {
+  static const char key[] = "\"qlog_format\"";
+  size_t n = len < 256 ? len : 256;
+  return data && memmem(data, n, key, sizeof(key) - 1) != NULL;
+}
+
+/* Take one trace out of the process's file budget: its sequence number,
+ * or -1 when the budget is spent. */
+static long long qlog_take_file(const wt_shard *sh) {
+  uint64_t max = sh->cfg.qlog_max_files ? sh->cfg.qlog_max_files : SHARD_QLOG_FILES;
+  if (atomic_fetch_add(&g_qlog_files, 1) >= max) {
+    atomic_fetch_sub(&g_qlog_files, 1);
+    return -1;
+  }
+  return (long long)atomic_fetch_add(&g_qlog_seq, 1);
+}
+
+/* Take len bytes out of the trace's and the process's byte budgets: 0, or
+ * -1 (nothing taken) when either would be exceeded. */
+static int qlog_take_bytes(const wt_shard *sh, const struct shard_qlog *q, size_t len) {
+  uint64_t per = sh->cfg.qlog_max_file_bytes ? sh->cfg.qlog_max_file_bytes : SHARD_QLOG_FILE_BYTES;
+  uint64_t all = sh->cfg.qlog_max_bytes ? sh->cfg.qlog_max_bytes : SHARD_QLOG_TOTAL_BYTES;
+  if (len > per - (q->bytes < per ? q->bytes : per)) {
+    return -1;
+  }
+  if (atomic_fetch_add(&g_qlog_bytes, len) + len > all) {
+    atomic_fetch_sub(&g_qlog_bytes, len);
+    return -1;
+  }
+  return 0;
+}
+
+/* Open a new trace file for connection name (a server-chosen file name);
+ * 0 with *f set, or -1 (skipped, counted and logged). */
+static int qlog_open(wt_shard *sh, const char *name, FILE **f) {
+  long long seq = qlog_take_file(sh);
+  if (seq < 0) {
+    sh->loop.qlog_skipped++;
+    WT_LOG_WARN_RL(1,
+                   "qlog: the process wrote its %u traces (--qlog-max-files): conn=%s not "
+                   "traced (%llu skipped here)",
+                   sh->cfg.qlog_max_files ? sh->cfg.qlog_max_files : SHARD_QLOG_FILES, name,
+                   (unsigned long long)sh->loop.qlog_skipped);
+    return -1;
+  }
+  long long start = atomic_load(&g_qlog_start);
+  if (!start) {
+    long long now = (long long)time(NULL);
+    atomic_compare_exchange_strong(&g_qlog_start, &start, now);
+    start = atomic_load(&g_qlog_start);
+  }
+  char path[4096];
+  snprintf(path, sizeof(path), "%s/%lld-%ld-%06lld.sqlog", sh->cfg.qlog_dir, start, (long)getpid(),
+           seq);
+  /* a new file only (never an existing one, never through a symbolic
+   * link), readable by us alone */
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+  if (!*f) {
+    sh->loop.qlog_skipped++;
+    WT_LOG_WARN_RL(1, "qlog: cannot create %s: %s", path, strerror(errno));
+    if (fd >= 0) {
+      close(fd);
+    }
+    atomic_fetch_sub(&g_qlog_files, 1);
+    return -1;
+  }
+  WT_LOG_DEBUG("conn=%s qlog: tracing into %s", name, path);
+  return 0;
+}
+
+/* The engine's qlog bytes (a connection's trace from its completed
+ * handshake on, wt_engine.h): one file per connection, closed at fin,
+ * within the budgets (wt_shard.h). */
 static void shard_qlog_write(void *user, const char *name, const void *data, size_t len, int fin) {
   wt_shard *sh = user;
   size_t i = 0;
+  int taken = 0; /* len is already out of the budgets */
   while (i < sh->n_qlogs && strcmp(sh->qlogs[i].name, name)) {
     i++;
   }
@@ -136,36 +224,55 @@ static void shard_qlog_write(void *user, const char *name, const void *data, siz
     if (len == 0 && fin) {
       return; /* nothing was ever written */
     }
+    if (!qlog_is_header(data, len)) {
+      return; /* the rest of a trace whose start was skipped (counted then) */
+    }
     if (sh->n_qlogs >= max || !sh->qlogs) {
-      sh->qlog_skipped++;
+      sh->loop.qlog_skipped++;
       WT_LOG_WARN_RL(1, "qlog: %u traces open already: %s not traced (%llu skipped)", max, name,
-                     (unsigned long long)sh->qlog_skipped);
+                     (unsigned long long)sh->loop.qlog_skipped);
       return;
     }
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/%s.sqlog", sh->cfg.qlog_dir, name);
-    /* a new file only (never an existing one, never through a symbolic
-     * link): the name comes from a connection ID the peer chose */
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
-      sh->qlog_skipped++;
-      WT_LOG_WARN_RL(1, "qlog: cannot create %s: %s", path, strerror(errno));
-      if (fd >= 0) {
-        close(fd);
-      }
+    /* no file at all when the first record is already past a budget */
+    struct shard_qlog fresh = {0};
+    FILE *f;
+    if (qlog_take_bytes(sh, &fresh, len) < 0) {
+      sh->loop.qlog_skipped++;
+      WT_LOG_WARN_RL(1, "qlog: the byte budget is spent (--qlog-max-bytes): conn=%s not traced",
+                     name);
+      return;
+    }
+    if (qlog_open(sh, name, &f) < 0) {
+      atomic_fetch_sub(&g_qlog_bytes, len);
       return;
     }
     snprintf(sh->qlogs[i].name, sizeof(sh->qlogs[i].name), "%s", name);
     sh->qlogs[i].f = f;
+    sh->qlogs[i].bytes = 0;
     sh->n_qlogs++;
-    WT_LOG_DEBUG("conn=%s qlog: tracing into %s", name, path);
+    taken = 1;
   }
-  if (len > 0 && fwrite(data, 1, len, sh->qlogs[i].f) != len) {
-    WT_LOG_WARN_RL(1, "qlog: write failed for %s", name);
+  struct shard_qlog *q = &sh->qlogs[i];
+  if (len > 0 && q->f && !taken && qlog_take_bytes(sh, q, len) < 0) {
+    /* a budget is spent: the trace ends at its last whole record */
+    sh->loop.qlog_cut++;
+    WT_LOG_WARN_RL(1,
+                   "qlog: conn=%s trace stopped at %llu bytes (--qlog-max-file-bytes / "
+                   "--qlog-max-bytes; %llu stopped here)",
+                   name, (unsigned long long)q->bytes, (unsigned long long)sh->loop.qlog_cut);
+    fclose(q->f);
+    q->f = NULL;
+  }
+  if (len > 0 && q->f) {
+    if (fwrite(data, 1, len, q->f) != len) {
+      WT_LOG_WARN_RL(1, "qlog: write failed for %s", name);
+    }
+    q->bytes += len;
   }
   if (fin) {
-    fclose(sh->qlogs[i].f);
+    if (q->f) {
+      fclose(q->f);
+    }
     sh->qlogs[i] = sh->qlogs[--sh->n_qlogs];
   }
 }
@@ -346,7 +453,9 @@ void wt_shard_detach(wt_shard *sh) {
     wt_bridge_flush(sh->bridge);
   }
   for (size_t i = 0; i < sh->n_qlogs; i++) {
-    fclose(sh->qlogs[i].f);
+    if (sh->qlogs[i].f) {
+      fclose(sh->qlogs[i].f);
+    }
   }
   sh->n_qlogs = 0;
 }

@@ -71,10 +71,20 @@ typedef struct wt_shard_config {
   const wt_app_module *const *modules;
   size_t n_modules;
   const char *keylog_file; /* NULL = off (debugging: TLS secrets, SSLKEYLOGFILE) */
-  const char *qlog_dir;    /* NULL = off: DIR/<odcid hex>.sqlog per traced connection */
-  uint32_t qlog_max_open;  /* traces open at once at most (default 256; more are
-                              skipped and counted) */
-  int io_backend;          /* WT_IO_BACKEND_* (default AUTO) */
+  /* NULL = off: DIR/<start>-<pid>-<seq>.sqlog per traced connection (names
+   * the server chooses: start = the first trace's Unix time, seq counts the
+   * process's traces; the peer's connection IDs are in the file, never in
+   * its name), created O_EXCL | O_NOFOLLOW, mode 0600 */
+  const char *qlog_dir;
+  uint32_t qlog_max_open; /* traces open at once at most (default 256; more are
+                             skipped and counted) */
+  /* budgets (0 = the default): bytes of one trace (default 64 MiB; the rest
+   * of it is dropped), bytes of every trace of the process together
+   * (default 1 GiB) and traces of the process (default 1000; past either,
+   * no more is written). Per process: shared by its shards. */
+  uint64_t qlog_max_file_bytes, qlog_max_bytes;
+  uint32_t qlog_max_files;
+  int io_backend; /* WT_IO_BACKEND_* (default AUTO) */
   /* After a turn that handed events to the workers, poll the command rings
    * for up to this long before sleeping, so a quick answer (an echo, a
    * CONNECT decision) is picked up without a sleep and an eventfd wake-up

@@ -23,14 +23,16 @@
 
 /* Counters of the shard's own loop. */
 typedef struct wt_snapshot_loop {
-  uint64_t turns;      /* loop iterations */
-  uint64_t rx_bounded; /* turns that stopped receiving at the per-turn bound */
-  uint64_t tx_blocked; /* sends that stopped at would-block (rest kept for later) */
-  uint64_t tx_dropped; /* tx entries dropped because the socket failed */
-  uint64_t spin_hits;  /* spins before sleeping that a worker's command ended */
-  uint64_t spin_miss;  /* ... that ran out (spin_ns) and slept */
-  uint64_t rx_sliced;  /* turns that stopped receiving after handshake work used up the
-                          slice (wt_shard_config.rx_slice_ns): replies go out first */
+  uint64_t turns;        /* loop iterations */
+  uint64_t rx_bounded;   /* turns that stopped receiving at the per-turn bound */
+  uint64_t tx_blocked;   /* sends that stopped at would-block (rest kept for later) */
+  uint64_t tx_dropped;   /* tx entries dropped because the socket failed */
+  uint64_t spin_hits;    /* spins before sleeping that a worker's command ended */
+  uint64_t spin_miss;    /* ... that ran out (spin_ns) and slept */
+  uint64_t rx_sliced;    /* turns that stopped receiving after handshake work used up the
+                            slice (wt_shard_config.rx_slice_ns): replies go out first */
+  uint64_t qlog_skipped; /* connections not traced: too many open, a budget spent, no file */
+  uint64_t qlog_cut;     /* traces ended early by --qlog-max-file-bytes / --qlog-max-bytes */
 } wt_snapshot_loop;
 
 /* The shard's side of its application links (wt_bridge.h, wt_link.h). */

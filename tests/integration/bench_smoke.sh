@@ -138,7 +138,7 @@ wt_expect_rc "unknown scenario: usage error" 2 "$?"
 # (free port, generated certificate, readiness probe, alternating runs,
 # ratios, the peer's CPU, stopping only the PID it started)
 bench compare_self --scenario datagram --rate 200 --size 200 \
-  --compare "$WT_BIN/wtcast --listen 127.0.0.1:{port} --cert {cert} --key {key} --log-level warn"
+  --compare "$WT_BIN/wtcast --listen 127.0.0.1:{port} --cert {cert} --key {key} --log-level warn --apps all"
 jcheck compare_self "peer runs alternate, medians and ratios" \
   '[x["target"] for x in d["runs"]] == ["wtcast", "peer", "wtcast", "peer"] and d["peer"]["status"] == "ok" and d["medians"]["peer"]["received"] > 0 and "server_cpu_s" in d["medians"]["peer"] and d["ratios"]["received"] > 0 and all(x["status"] == "ok" for x in d["runs"])'
 if pgrep -f -- "--listen 127.0.0.1:[0-9]* --cert $WT_TMP/wtcast-bench" >/dev/null 2>&1; then

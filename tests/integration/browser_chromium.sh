@@ -41,7 +41,7 @@ hash=$(sed -n 's/^sha256: //p' "$tmp/cert.txt")
 
 # debug: the echo app logs each session's close code and reason (the
 # page's client closes are checked there)
-"$bin/wtcast" --listen 127.0.0.1:0 --cert "$tmp/cert.pem" --key "$tmp/key.pem" \
+"$bin/wtcast" --listen 127.0.0.1:0 --cert "$tmp/cert.pem" --key "$tmp/key.pem" --apps all \
   --wt-protocols moq-lite-03 --log-level debug >"$tmp/server.out" 2>"$tmp/server.err" &
 srv_pid=$!
 port=""

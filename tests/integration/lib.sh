@@ -272,7 +272,11 @@ wt_server_start() {
   if [ -n "${WTCAST_IO:-}" ]; then io=(--io "$WTCAST_IO"); fi
   # WTCAST_APPS (set by ctest for the .inline runs): --app-workers VALUE.
   if [ -n "${WTCAST_APPS:-}" ]; then io+=(--app-workers "$WTCAST_APPS"); fi
-  # WT_SERVER_BIN: another server program with wtcast's basic options
+  # wtcast serves only the relay unless told (--apps): the tests use every
+  # built-in route (WT_APPS=LIST another list, WT_APPS= none: the default);
+  # a test's own --apps (later on the line) wins. WT_SERVER_BIN: another
+  # server program with wtcast's basic options (not --apps)
+  if [ -z "${WT_SERVER_BIN:-}" ] && [ -n "${WT_APPS-all}" ]; then io+=(--apps "${WT_APPS-all}"); fi
   "${WT_SERVER_BIN:-$WT_BIN/wtcast}" --listen "${WT_LISTEN:-127.0.0.1:0}" --cert "$WT_CERT" --key "$WT_KEY" "${io[@]}" "$@" \
     >"$WT_SERVER_OUT" 2>"$WT_SERVER_ERR" &
   WT_SERVER_PID=$!

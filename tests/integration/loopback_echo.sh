@@ -76,9 +76,10 @@ wt_jcheck "100 connections: 100 sessions verified" "$T/conns.json" \
 # --- the server is still healthy and stops cleanly. First the 100
 # connections leave: each stays in its closing or draining period for three
 # PTOs (RFC 9000 section 10.2; seconds under ASan) and counts toward the
-# per-address limit (--max-conns-per-ip, 64 per shard) until then, so a
-# new connection from 127.0.0.1 could be refused if one shard drew more than
-# 64 of them (seen once: CONNECTION_REFUSED under ASan, inline apps)
+# per-address limit (--max-conns-per-ip) until then, so with the old
+# default of 64 per shard a new connection from 127.0.0.1 could be refused
+# if one shard drew more than 64 of them (seen once: CONNECTION_REFUSED
+# under ASan, inline apps; the default is 1024 now)
 conns_gone() {
   wt_server_stats "$T/idle.json" && python3 -c 'import json, sys
 sys.exit(0 if json.load(open(sys.argv[1]))["connections"]["active"] == 0 else 1)' "$T/idle.json"

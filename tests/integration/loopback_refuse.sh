@@ -4,10 +4,13 @@
 # accepted), with --max-sessions 2 a third session on one connection has its
 # CONNECT stream reset (H3_REQUEST_REJECTED) while the two others work, and
 # the client itself refuses a certificate that does not match its pin.
+# Routes are chosen (--apps): the default serves the relay alone, /echo,
+# /source and /sink are then 404 like any unknown path; the start log names
+# the enabled apps.
 . "$(dirname "$0")/lib.sh"
 wt_init loopback_refuse
 wt_cert
-wt_server_start --origin https://good.example --max-sessions 2 --log-level info
+wt_server_start --origin https://good.example --max-sessions 2 --log-level info --workers 1
 T=$WT_TMP
 
 # --- unknown path
@@ -63,6 +66,37 @@ wt_check "junk datagrams do not stop the server" kill -0 "$WT_SERVER_PID"
 wt_client "$T/after.json" "$WT_URL/echo" --origin https://good.example --sessions 2 \
   --echo hello --timeout 20000
 wt_expect_rc "two sessions still work afterwards" 0 "$WT_RC"
+
+# --- the default per-address limit (1024 per shard) admits an audience
+# behind one address: 150 connections at once from 127.0.0.1 (the old
+# default, 64 per shard, refused most of them on this one-shard server)
+wt_client "$T/many.json" "$WT_URL/echo" --origin https://good.example --connections 150 \
+  --echo hi --timeout 60000
+wt_expect_rc "150 connections from one address are all admitted" 0 "$WT_RC"
 wt_server_stop 15
 wt_expect_rc "server exits on SIGTERM" 0 "$WT_SERVER_RC"
+wt_check "the start log names the apps (lib.sh asks for all)" \
+  grep -q "apps: echo,source,sink,relay" "$WT_SERVER_ERR"
+
+# --- built-in routes: by default only the relay (what the shipped
+# configuration asks for too); the others are unknown paths
+WT_APPS= wt_server_start --log-level info
+wt_check "the start log names the apps: relay" grep -q "apps: relay (--apps" "$WT_SERVER_ERR"
+for p in echo source sink; do
+  wt_client "$T/off-$p.json" "$WT_URL/$p" --timeout 20000
+  wt_expect_rc "/$p is not served by default" 1 "$WT_RC"
+  wt_jcheck "/$p: status 404" "$T/off-$p.json" "s0['status'] == 404 and s0['outcome'] == 'refused'"
+done
+wt_client "$T/on-sub.json" "$WT_URL/sub?ch=refuse-test" --hold 200 --timeout 20000
+wt_expect_rc "/sub is served by default" 0 "$WT_RC"
+wt_jcheck "/sub: status 200" "$T/on-sub.json" "s0['status'] == 200"
+wt_server_stop 15
+
+# --apps echo: /echo served, the relay not
+WT_APPS=echo wt_server_start --log-level info
+wt_client "$T/echo-only.json" "$WT_URL/echo" --echo hello --timeout 20000
+wt_expect_rc "/echo is served with --apps echo" 0 "$WT_RC"
+wt_client "$T/echo-only-sub.json" "$WT_URL/sub?ch=x" --timeout 20000
+wt_jcheck "/sub: 404 with --apps echo" "$T/echo-only-sub.json" "s0['status'] == 404"
+wt_server_stop 15
 wt_done

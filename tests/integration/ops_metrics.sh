@@ -20,7 +20,8 @@ if [ -z "$PYP" ]; then
 fi
 wt_cert
 T=$WT_TMP
-wt_server_start --workers 2 --metrics 127.0.0.1:0
+# --metrics-max-channels 2: the relay test below uses 3 channels
+wt_server_start --workers 2 --metrics 127.0.0.1:0 --metrics-max-channels 2
 MURL=$(sed -n 's/^metrics on \(http:[^ ]*\)$/\1/p' "$WT_SERVER_OUT" | head -n1)
 if [ -z "$MURL" ]; then
   wt_failc "no 'metrics on URL' line on stdout"
@@ -31,14 +32,18 @@ wt_log "metrics at $MURL"
 wt_check "the metrics listener's thread is named wt-metrics" \
   grep -qx wt-metrics /proc/"$WT_SERVER_PID"/task/*/comm
 
-# scrape FILE: fetch, parse with prometheus_client, write {name{labels}: value} as JSON
+# scrape FILE [SRC]: fetch (from source address SRC, default 127.0.0.1),
+# parse with prometheus_client, write {name{labels}: value} as JSON
 scrape() {
-  "$PYP" - "$MURL" "$1" <<'PY'
-import json, sys, urllib.request
+  "$PYP" - "$MURL" "$1" "${2:-127.0.0.1}" <<'PY'
+import http.client, json, sys, urllib.parse
 from prometheus_client.parser import text_string_to_metric_families
-r = urllib.request.urlopen(sys.argv[1], timeout=10)
+u = urllib.parse.urlsplit(sys.argv[1])
+c = http.client.HTTPConnection(u.hostname, u.port, timeout=10, source_address=(sys.argv[3], 0))
+c.request("GET", u.path)
+r = c.getresponse()
 assert r.status == 200, r.status
-ctype = r.headers.get("Content-Type", "")
+ctype = r.getheader("Content-Type", "")
 assert ctype.startswith("text/plain") and "version=0.0.4" in ctype, ctype
 text = r.read().decode()
 out = {}
@@ -91,16 +96,25 @@ a=$(sum "$T/m1.json" 'wtcast_sessions_opened_total{')
 wt_check "4 sessions opened in all (shards summed: $a)" test "$a" -ge 4
 
 # --- the relay: a publisher's channel appears with its counters
+# (3 channels, 2 series: all live, none carries bytes, 1 subscriber each,
+# so the names decide: metrics-test and metrics-x1 get their own,
+# metrics-x2 is summed into channel="other")
 wt_client "$T/sub.json" "$WT_URL/sub?ch=metrics-test" --hold 1500 --timeout 15000 &
 SUB=$!
+wt_client "$T/sub1.json" "$WT_URL/sub?ch=metrics-x1" --hold 1500 --timeout 15000 &
+SUB1=$!
+wt_client "$T/sub2.json" "$WT_URL/sub?ch=metrics-x2" --hold 1500 --timeout 15000 &
+SUB2=$!
 sleep 0.7
 scrape "$T/m2.json" || wt_failc "scrape 3 does not parse"
-wait "$SUB"
+wait "$SUB" "$SUB1" "$SUB2"
 wt_jcheck "scrapes counted" "$T/m2.json" \
   '"wtcast_metrics_scrapes_total{}" in d and d["wtcast_metrics_scrapes_total{}"] >= 3'
 wt_jcheck "relay channel metrics-test: 1 subscriber, its counters" "$T/m2.json" \
   'd.get("wtcast_relay_subscribers{channel=metrics-test}") == 1 and "wtcast_relay_delivered_total{channel=metrics-test,kind=stream_bytes}" in d and "wtcast_relay_dropped_total{channel=metrics-test,reason=streams_lagged}" in d'
 
+wt_jcheck "--metrics-max-channels 2: metrics-x1 has its own series, metrics-x2 is in channel=other" "$T/m2.json" \
+  'd.get("wtcast_relay_subscribers{channel=metrics-x1}") == 1 and "wtcast_relay_subscribers{channel=metrics-x2}" not in d and d.get("wtcast_relay_subscribers{channel=other}") == 1 and d.get("wtcast_relay_metrics_channels{series=other}") == 1 and d.get("wtcast_relay_channel_live{channel=other,worker=all}") == 1'
 
 # --- counters never go back
 scrape "$T/m3.json" || wt_failc "scrape 4 does not parse"
@@ -114,6 +128,31 @@ PY
 else
   wt_failc "a counter went back"
 fi
+# --- slow clients: 20 sockets from 127.0.0.1 that never send take their
+# share (--http-conns-per-ip, default 8) and no more; a scrape from another
+# address (127.0.0.2) is answered at once and counts the 12 refused
+MPORT=${MURL#http://127.0.0.1:}
+MPORT=${MPORT%%/*}
+IDLE=()
+for _ in $(seq 1 20); do
+  if exec {fd}<>"/dev/tcp/127.0.0.1/$MPORT"; then IDLE+=("$fd"); fi
+done
+wt_check "20 idle sockets opened to the metrics listener" test "${#IDLE[@]}" -eq 20
+refused=0
+for _ in $(seq 1 20); do
+  if ! scrape "$T/m4.json" 127.0.0.2; then
+    break
+  fi
+  refused=$(wt_jget "$T/m4.json" 'wtcast_http_refused_total{listener=metrics,reason=per_ip}')
+  [ "${refused%.*}" -ge 12 ] && break
+  sleep 0.1
+done
+wt_check "a scrape from another address is answered while 127.0.0.1 holds idle sockets" \
+  test -s "$T/m4.json"
+wt_check "12 connections refused at accept, counted per_ip (got $refused)" test "${refused%.*}" -eq 12
+wt_check "the refusal is logged" grep -q "connection from 127.0.0.1 refused" "$WT_SERVER_ERR"
+for fd in "${IDLE[@]}"; do exec {fd}>&-; done
+
 wt_server_stop 15
 wt_expect_rc "server exits on SIGTERM" 0 "$WT_SERVER_RC"
 wt_done

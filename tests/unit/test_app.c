@@ -1,5 +1,9 @@
 /* test_app.c: the application router and the query-string helpers
  * (include/wtcast/wt_app.h, apps/wt_apps.h). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "check.h"
 
 #include "wt_app.h"
@@ -132,7 +136,11 @@ static void test_builtin_module(void) {
   CHECK_FATAL(m->init(m->arg, r, 0, 3, &state) == 0); /* a shard's router */
   CHECK(state == NULL);
   arg = &arg;
-  CHECK(wt_app_router_find(r, "/echo", &arg) == &wt_app_echo_ops && arg == NULL);
+  CHECK(wt_app_router_find(r, "/sub", &arg) == &wt_app_relay_sub_ops && arg == NULL);
+  /* the default (--apps relay): the test tools are not routed (404) */
+  CHECK(wt_app_router_find(r, "/echo", NULL) == NULL);
+  CHECK(wt_app_router_find(r, "/source", NULL) == NULL);
+  CHECK(wt_app_router_find(r, "/sink", NULL) == NULL);
   m->fini(m->arg, state);
   wt_app_router_del(r);
 
@@ -140,6 +148,210 @@ static void test_builtin_module(void) {
   CHECK_EQ(m->stats_json(m->arg, json, sizeof(json)), (int)strlen("{\"channels\":[]}"));
   CHECK(strcmp(json, "{\"channels\":[]}") == 0);
   wt_apps_module_del(am);
+
+  /* --apps echo,sink: those two, on workers and shards alike */
+  CHECK_EQ(cfg.enabled, WT_APPS_RELAY);
+  cfg.enabled = WT_APPS_ECHO | WT_APPS_SINK;
+  CHECK_FATAL(wt_apps_module_new(&am, &cfg) == 0);
+  m = wt_apps_module_get(am);
+  for (int on_worker = 0; on_worker < 2; on_worker++) {
+    CHECK_FATAL(wt_app_router_new(&r) == 0);
+    state = NULL;
+    CHECK_FATAL(m->init(m->arg, r, on_worker, 0, &state) == 0);
+    CHECK(wt_app_router_find(r, "/echo", NULL) == &wt_app_echo_ops);
+    CHECK(wt_app_router_find(r, "/sink", NULL) == &wt_app_sink_ops);
+    CHECK(wt_app_router_find(r, "/source", NULL) == NULL);
+    CHECK(wt_app_router_find(r, "/pub", NULL) == NULL);
+    CHECK(wt_app_router_find(r, "/sub", NULL) == NULL);
+    m->fini(m->arg, state);
+    wt_app_router_del(r);
+  }
+  wt_apps_module_del(am);
+  char names[32];
+  wt_apps_names(WT_APPS_ALL, names, sizeof(names));
+  CHECK(strcmp(names, "echo,source,sink,relay") == 0);
+  wt_apps_names(WT_APPS_SINK | WT_APPS_RELAY, names, sizeof(names));
+  CHECK(strcmp(names, "sink,relay") == 0);
+}
+
+/* A growing text buffer behind wt_app_print_fn. */
+typedef struct text_sink {
+  char *p;
+  size_t len, cap;
+} text_sink;
+
+static int text_print(void *sink, const char *fmt, ...) {
+  text_sink *t = sink;
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0) {
+    return WT_ERR_INVAL;
+  }
+  if (t->len + (size_t)n + 1 > t->cap) {
+    size_t cap = t->cap ? t->cap : 4096;
+    while (cap < t->len + (size_t)n + 1) {
+      cap *= 2;
+    }
+    char *q = realloc(t->p, cap);
+    if (!q) {
+      return WT_ERR_NOMEM;
+    }
+    t->p = q;
+    t->cap = cap;
+  }
+  va_start(ap, fmt);
+  vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
+  va_end(ap);
+  t->len += (size_t)n;
+  return 0;
+}
+
+/* Lines of text starting with prefix. */
+static size_t count_lines(const char *text, const char *prefix) {
+  size_t n = 0, len = strlen(prefix);
+  for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+    n += !strncmp(p, prefix, len);
+  }
+  return n;
+}
+
+/* Every line is "# HELP|TYPE ..." or NAME{LABELS} DIGITS, NAME of
+ * [a-z_], LABELS of k="v" pairs (v without '"'), the text ends with '\n'. */
+static int exposition_valid(const char *text) {
+  const char *p = text;
+  while (*p) {
+    const char *e = strchr(p, '\n');
+    if (!e) {
+      return 0;
+    }
+    if (*p == '#') {
+      if (strncmp(p, "# HELP wtcast_", 14) && strncmp(p, "# TYPE wtcast_", 14)) {
+        return 0;
+      }
+    } else {
+      const char *q = p;
+      while (q < e && ((*q >= 'a' && *q <= 'z') || *q == '_')) {
+        q++;
+      }
+      if (q == p || *q++ != '{') {
+        return 0;
+      }
+      while (q < e && *q != '}') {
+        while (q < e && *q != '=') {
+          q++;
+        }
+        if (q + 1 >= e || q[1] != '"') {
+          return 0;
+        }
+        q += 2;
+        while (q < e && *q != '"') {
+          q++;
+        }
+        if (q >= e) {
+          return 0;
+        }
+        q++;
+        if (*q == ',') {
+          q++;
+        }
+      }
+      if (q >= e || *q++ != '}' || *q++ != ' ' || q >= e) {
+        return 0;
+      }
+      while (q < e && *q >= '0' && *q <= '9') {
+        q++;
+      }
+      if (q != e) {
+        return 0;
+      }
+    }
+    p = e + 1;
+  }
+  return 1;
+}
+
+/* The sum of the values of the lines starting with prefix. */
+static unsigned long long sum_lines(const char *text, const char *prefix) {
+  unsigned long long sum = 0;
+  size_t len = strlen(prefix);
+  for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+    if (!strncmp(p, prefix, len)) {
+      const char *sp = strchr(p, ' ');
+      sum += sp ? strtoull(sp + 1, NULL, 10) : 0;
+    }
+  }
+  return sum;
+}
+
+/* 10,000 client-chosen channel names (and one named "other"): 100 get their
+ * own series (the live, most active ones), the rest are summed into
+ * channel="other"; the text stays valid, its size does not grow with the
+ * number of channels, and no count is lost. */
+static void test_relay_metrics_cap(void) {
+  enum { N = 10001 };
+  wt_relay_channel_stats *c = calloc(N, sizeof(*c));
+  char(*names)[16] = calloc(N, sizeof(*names));
+  CHECK_FATAL(c && names);
+  unsigned long long bytes = 0, subs = 0;
+  for (unsigned i = 0; i < N; i++) {
+    if (i == N - 1) {
+      snprintf(names[i], sizeof(names[i]), "other");
+    } else {
+      snprintf(names[i], sizeof(names[i]), "ch%05u", i);
+    }
+    c[i].name = names[i];
+    c[i].live = i % 2 || i == N - 1; /* "other": live and the busiest, still summed */
+    c[i].worker = i % 4;
+    c[i].subscribers = i % 7;
+    c[i].published_stream_bytes = i == N - 1 ? 1000000000ull : 10ull * i;
+    c[i].delivered_stream_bytes = 3ull * i;
+    bytes += c[i].published_stream_bytes;
+    subs += c[i].subscribers;
+  }
+  text_sink t = {0};
+  CHECK_EQ(wt_relay_metrics_print(c, N, 100, text_print, &t), 0);
+  CHECK_FATAL(t.p != NULL);
+  CHECK(exposition_valid(t.p));
+  CHECK(t.len < 256 * 1024); /* uncapped: about 9 MB */
+  CHECK_EQ(count_lines(t.p, "wtcast_relay_subscribers{"), 101);
+  CHECK_EQ(count_lines(t.p, "wtcast_relay_channel_live{"), 101);
+  CHECK_EQ(count_lines(t.p, "wtcast_relay_subscribers{channel=\"other\"}"), 1);
+  /* live and most active first: ch09999 (live, most bytes) in, ch09998 (retired) out */
+  CHECK_EQ(count_lines(t.p, "wtcast_relay_subscribers{channel=\"ch09999\"}"), 1);
+  CHECK_EQ(count_lines(t.p, "wtcast_relay_subscribers{channel=\"ch09998\"}"), 0);
+  CHECK_EQ(count_lines(t.p, "wtcast_relay_subscribers{channel=\"ch09801\"}"), 1);
+  CHECK_EQ(count_lines(t.p, "wtcast_relay_subscribers{channel=\"ch09799\"}"), 0);
+  /* nothing lost: the sums over every series are the channels' sums */
+  CHECK_EQ(sum_lines(t.p, "wtcast_relay_subscribers{"), subs);
+  CHECK_EQ(sum_lines(t.p, "wtcast_relay_published_total{"), bytes); /* only stream bytes set */
+  CHECK(strstr(t.p, "wtcast_relay_channel_live{channel=\"other\",worker=\"all\"} 4901\n"));
+  CHECK(strstr(t.p, "wtcast_relay_metrics_channels{series=\"own\"} 100\n"));
+  CHECK(strstr(t.p, "wtcast_relay_metrics_channels{series=\"other\"} 9901\n"));
+  size_t capped = t.len;
+
+  /* the same cap over 1,000 channels: about the same size */
+  t.len = 0;
+  CHECK_EQ(wt_relay_metrics_print(c, 1000, 100, text_print, &t), 0);
+  CHECK(exposition_valid(t.p));
+  CHECK(t.len <= capped + 1024 && t.len + 4096 > capped);
+
+  /* a cap of 0: one "other" series per family; no channel: no "other" */
+  t.len = 0;
+  CHECK_EQ(wt_relay_metrics_print(c, N, 0, text_print, &t), 0);
+  CHECK(exposition_valid(t.p));
+  CHECK_EQ(count_lines(t.p, "wtcast_relay_subscribers{"), 1);
+  CHECK_EQ(sum_lines(t.p, "wtcast_relay_subscribers{"), subs);
+  t.len = 0;
+  t.p[0] = '\0';
+  CHECK_EQ(wt_relay_metrics_print(c, 0, 100, text_print, &t), 0);
+  CHECK(exposition_valid(t.p));
+  CHECK_EQ(count_lines(t.p, "wtcast_relay_subscribers{"), 0);
+  CHECK(strstr(t.p, "wtcast_relay_metrics_channels{series=\"other\"} 0\n"));
+  free(t.p);
+  free(c);
+  free(names);
 }
 
 static void test_stream_credit_args(void) {
@@ -259,6 +471,7 @@ int main(void) {
   WT_RUN(test_router_errors);
   WT_RUN(test_builtin_routes);
   WT_RUN(test_builtin_module);
+  WT_RUN(test_relay_metrics_cap);
   WT_RUN(test_stream_credit_args);
   WT_RUN(test_query_basic);
   WT_RUN(test_query_decoding);

@@ -383,6 +383,10 @@ static void test_refusals(void) {
       {"--qlog-dir", "", "--qlog-dir: empty directory name"},
       {"--keylog-file", "", "--keylog-file: empty file name"},
       {"--app-workers", "65", "--app-workers: must be in 0..64"},
+      {"--apps", "echo,ftp", "--apps: 'ftp' is not one of echo, source, sink, relay, all"},
+      {"--apps", "", "--apps: '' is not one of"},
+      {"--apps", "relay,", "--apps: '' is not one of"},
+      {"--http-conns-per-ip", "0", "--http-conns-per-ip: must be in 1..64"},
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     wt_options o;
@@ -395,8 +399,24 @@ static void test_refusals(void) {
       CHECK(0);
     }
     CHECK(!memcmp(&before.rt, &o.rt, sizeof(o.rt)));
+    CHECK(!memcmp(&before.apps, &o.apps, sizeof(o.apps)));
     wt_options_free(&o);
   }
+}
+
+/* --apps: names to bits, "all", the default (the relay alone). */
+static void test_apps(void) {
+  wt_options o;
+  wt_options_init(&o);
+  char err[256] = "";
+  CHECK_EQ(o.apps.enabled, WT_APPS_RELAY);
+  CHECK_EQ(wt_options_set(&o, "--apps", "echo,sink", err, sizeof(err)), 1);
+  CHECK_EQ(o.apps.enabled, WT_APPS_ECHO | WT_APPS_SINK);
+  CHECK_EQ(wt_options_set(&o, "--apps", "source,relay,source", err, sizeof(err)), 1);
+  CHECK_EQ(o.apps.enabled, WT_APPS_SOURCE | WT_APPS_RELAY);
+  CHECK_EQ(wt_options_set(&o, "--apps", "all", err, sizeof(err)), 1);
+  CHECK_EQ(o.apps.enabled, WT_APPS_ALL);
+  wt_options_free(&o);
 }
 
 int main(void) {
@@ -413,5 +433,6 @@ int main(void) {
   WT_RUN(test_table_rows);
   WT_RUN(test_values_land);
   WT_RUN(test_refusals);
+  WT_RUN(test_apps);
   WT_DONE();
 }

@@ -33,7 +33,7 @@ static int world_init(wt_sim *w, uint32_t per_ip, uint32_t max_conns, uint64_t h
   wt_sim_init(w, &cfg, NULL);
   wt_engine_config sc;
   wt_engine_config_default(&sc, 1);
-  CHECK_EQ(sc.max_conns_per_ip, 64);
+  CHECK_EQ(sc.max_conns_per_ip, 1024);
   CHECK_EQ(sc.handshake_timeout_ns, 10 * SEC);
   sc.cert_file = g_cert;
   sc.key_file = g_key;

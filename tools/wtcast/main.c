@@ -255,6 +255,28 @@ static void read_secret(const char *file, uint8_t secret[WT_RUNTIME_SECRET_LEN])
 /* What /config.json says. Written before the listener can serve it (port
  * is filled once the runtime bound it; 0 until then). */
 static wt_rotate *g_rotate; /* --cert-rotate */
+static char g_rotate_cert[1100], g_rotate_key[1100];
+
+/* --cert-rotate-dir, else the state directory systemd grants
+ * (StateDirectory=: $STATE_DIRECTORY, its first entry), else the
+ * directory of --cert (a development set-up). */
+static void rotate_dir(const wt_options *o, char *buf, size_t cap) {
+  const char *state = getenv("STATE_DIRECTORY");
+  if (o->cert_rotate_dir) {
+    snprintf(buf, cap, "%s", o->cert_rotate_dir);
+  } else if (state && *state) {
+    snprintf(buf, cap, "%.*s", (int)strcspn(state, ":"), state);
+  } else {
+    const char *slash = strrchr(o->rt.shard.cert_file, '/');
+    if (!slash) {
+      snprintf(buf, cap, ".");
+    } else if (slash == o->rt.shard.cert_file) {
+      snprintf(buf, cap, "/");
+    } else {
+      snprintf(buf, cap, "%.*s", (int)(slash - o->rt.shard.cert_file), o->rt.shard.cert_file);
+    }
+  }
+}
 
 /* /cert-hashes.json: the certificate in use and the next one. */
 static int cert_hashes_json(void *arg, const char *path, const char *query, wt_http_reply *out) {
@@ -339,9 +361,8 @@ static void on_reload(void *arg, int ok) {
 }
 
 /* --metrics: a second listener with /metrics only; exit 1 on failure. */
-static wt_http *metrics_start(const char *listen, wt_metrics **m) {
-  wt_http_config hc;
-  wt_http_config_default(&hc);
+static wt_http *metrics_start(const wt_http_config *base, const char *listen, wt_metrics **m) {
+  wt_http_config hc = *base;
   hc.thread_name = "wt-metrics";
   hc.listen = listen;
   hc.max_reply_bytes = 16u << 20;
@@ -363,9 +384,8 @@ static wt_http *metrics_start(const char *listen, wt_metrics **m) {
 
 /* Start the HTTP listener with the embedded page and /config.json; exit 1
  * on failure. */
-static wt_http *http_start(const char *listen, demo_config *dc) {
-  wt_http_config hc;
-  wt_http_config_default(&hc);
+static wt_http *http_start(const wt_http_config *base, const char *listen, demo_config *dc) {
+  wt_http_config hc = *base;
   hc.listen = listen;
   wt_http *h;
   char why[256];
@@ -413,11 +433,20 @@ int main(int argc, char **argv) {
   wt_log_set_level(o.log_level);
   wt_log_set_format(o.log_format);
   if (o.cert_rotate_s) {
-    g_rotate = wt_rotate_new(o.rt.shard.cert_file, o.rt.shard.key_file, o.cert_rotate_s);
+    char dir[1024];
+    rotate_dir(&o, dir, sizeof(dir));
+    g_rotate = wt_rotate_new(dir, o.rt.shard.cert_file, o.rt.shard.key_file, o.cert_rotate_s);
     if (!g_rotate) {
       wt_options_free(&o);
       return 1;
     }
+    /* the shards serve (and reload) the rotation's current pair; the
+     * copies outlive the runtime (wt_rotate_del comes first at exit) */
+    snprintf(g_rotate_cert, sizeof(g_rotate_cert), "%s", wt_rotate_cert_file(g_rotate));
+    snprintf(g_rotate_key, sizeof(g_rotate_key), "%s", wt_rotate_key_file(g_rotate));
+    o.rt.shard.cert_file = g_rotate_cert;
+    o.rt.shard.key_file = g_rotate_key;
+    WT_LOG_INFO("cert rotation in %s: serving %s", dir, g_rotate_cert);
   }
   check_readable("certificate", o.rt.shard.cert_file);
   check_readable("key", o.rt.shard.key_file);
@@ -456,7 +485,7 @@ int main(int argc, char **argv) {
   wt_http *http = NULL, *mhttp = NULL;
   wt_metrics *metrics = NULL;
   if (o.metrics_listen) {
-    mhttp = metrics_start(o.metrics_listen, &metrics);
+    mhttp = metrics_start(&o.http, o.metrics_listen, &metrics);
   }
   if (o.http_listen) {
     if (cert_sha256_hex(o.rt.shard.cert_file, dc.cert_hash) < 0) {
@@ -466,7 +495,7 @@ int main(int argc, char **argv) {
       wt_options_free(&o);
       return 1;
     }
-    http = http_start(o.http_listen, &dc);
+    http = http_start(&o.http, o.http_listen, &dc);
   }
 
   /* --auth-keys: the keys must load now (exit 1 with the reason) */
@@ -501,6 +530,9 @@ int main(int argc, char **argv) {
     wt_options_free(&o);
     return 1;
   }
+  char enabled[32];
+  wt_apps_names(o.apps.enabled, enabled, sizeof(enabled));
+  WT_LOG_INFO("apps: %s (--apps; other paths answer 404)", enabled);
   const wt_app_module *mods[] = {wt_apps_module_get(apps), &authz.module};
   static reload_ctx reload;
   reload.dc = http ? &dc : NULL;
