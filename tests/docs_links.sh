@@ -23,9 +23,8 @@ list=$(files | grep -v '^\./tests/docs_links\.sh$')
 while IFS=: read -r f line ref; do
   [ -f "$ref" ] || bad "$f:$line: cites $ref, which is not in the tree"
 done < <(echo "$list" | xargs grep -HnoE '\bdocs/[A-Za-z0-9_.-]+\.md' 2>/dev/null)
-# the Markdown files of the tree (not the git-ignored bench/results), and
-# report.md, the file bench/run-suite writes there
-known=" report.md $(find . \( -name .git -o -name 'build*' -o -name node_modules -o -path './bench/results' \) \
+# the Markdown files of the tree (not the git-ignored bench/results)
+known=" $(find . \( -name .git -o -name 'build*' -o -name node_modules -o -path './bench/results' \) \
   -prune -o -type f -name '*.md' -printf '%f ' 2>/dev/null) "
 while IFS=: read -r f line ref; do
   case $known in *" $ref "*) ;; *) bad "$f:$line: cites $ref, which is not in the tree" ;; esac
