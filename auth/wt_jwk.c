@@ -243,7 +243,7 @@ static int parse_okp(wt_jwk *k, json_t *o, const char *alg, char *err, size_t ca
   if (!wt_jwk_alg_supported(WT_JWK_EDDSA)) {
     snprintf(err, cap,
              "EdDSA (Ed25519) keys need wolfSSL built with --enable-ed25519 "
-             "(tools/deps does not build it); use ES256 or HS256");
+             "(as tools/deps builds it); use ES256 or HS256");
     return WT_ERR_UNSUPPORTED;
   }
   k->alg = WT_JWK_EDDSA;

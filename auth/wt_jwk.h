@@ -6,9 +6,9 @@
  *   kty  "oct" (absent = "oct", as the MoQ tools accept), "EC", "OKP";
  *        "RSA" and anything else are refused with that reason;
  *   alg  HS256 / HS384 / HS512 (oct: required), ES256 (EC P-256), ES384
- *        (EC P-384), EdDSA (OKP Ed25519: only when wolfSSL was built with
- *        Ed25519, which tools/deps does not do today: refused with that
- *        reason); for EC and OKP it may be absent (taken from crv) and must
+ *        (EC P-384), EdDSA (OKP Ed25519; needs wolfSSL built with Ed25519,
+ *        as tools/deps builds it; without it refused with that reason);
+ *        for EC and OKP it may be absent (taken from crv) and must
  *        match crv when present;
  *   kid  optional, 1..WT_JWK_KID_MAX of [A-Za-z0-9_-] (the MoQ tools' rule),
  *        unique within a set;

@@ -374,11 +374,13 @@ void wt_h3_settings_expired(wt_conn *c) {
   wt_ctx_mark_dirty(c);
 }
 
-static int h3_recv_settings(nghttp3_conn *h3, const nghttp3_settings *settings, void *ud) {
+static int h3_recv_settings(nghttp3_conn *h3, const nghttp3_proto_settings *settings, void *ud) {
   wt_conn *c = ud;
   c->peer_settings = 1;
-  /* nghttp3 1.8 does not report the peer's ENABLE_CONNECT_PROTOCOL to a
-   * client here (always 0); our own reader saw the SETTINGS frame first. */
+  /* nghttp3 reports only the settings it knows (the WebTransport ones come
+   * from our own reader, wt_ctrl_reader, which saw the frame first); up to
+   * 1.8 it never reported the peer's ENABLE_CONNECT_PROTOCOL to a client, so
+   * the reader's value counts too. */
   uint64_t v = 0;
   c->peer_connect_ok =
       settings->enable_connect_protocol != 0 ||
@@ -416,7 +418,7 @@ int wt_h3_setup(wt_conn *c) {
       .end_stream = h3_end_stream,
       .reset_stream = h3_reset_stream,
       .shutdown = h3_shutdown_cb,
-      .recv_settings = h3_recv_settings,
+      .recv_settings2 = h3_recv_settings,
   };
   nghttp3_settings settings;
   nghttp3_settings_default(&settings);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # auth_tokens: wtcast --auth-keys with tokens from both toolchains.
 #  1. keys from @moq/token's CLI (moq-token, npm: tools/deps --browser
-#     installs it into the cache) and from wtcast-token, HS256 and ES256, in
+#     installs it into the cache) and from wtcast-token, HS256, ES256 and EdDSA, in
 #     one JWK Set (kid selects the key);
 #  2. tokens minted by moq-token are accepted for the granted channels
 #     (/pub needs put, /sub needs get), and tokens made by wtcast-token
@@ -38,15 +38,19 @@ now=$(date +%s)
 wt_check "wtcast-token generate HS256 (base64url form)" "$TOK" generate --key "$T/wt-hs.jwk" --id whs --base64
 wt_check "wtcast-token generate ES256" "$TOK" generate --key "$T/wt-es.jwk" --algorithm ES256 \
   --id wes --public "$T/wt-es.pub"
+wt_check "wtcast-token generate EdDSA" "$TOK" generate --key "$T/wt-ed.jwk" --algorithm EdDSA \
+  --id wed --public "$T/wt-ed.pub"
 wt_check "wtcast-token generate (a key the server does not know)" "$TOK" generate \
   --key "$T/ghost.jwk" --id ghost
 wt_check "key files are private (mode 0600)" test "$(stat -c %a "$T/wt-hs.jwk")" = 600
-files=("$T/wt-hs.jwk" "$T/wt-es.pub")
+files=("$T/wt-hs.jwk" "$T/wt-es.pub" "$T/wt-ed.pub")
 if [ "$have_moq" = 1 ]; then
   wt_check "moq-token generate HS256" node "$MOQ" generate --key "$T/moq-hs.jwk" --algorithm HS256 --id mhs
   wt_check "moq-token generate ES256" node "$MOQ" generate --key "$T/moq-es.jwk" --algorithm ES256 \
     --id mes --public "$T/moq-es.pub"
-  files+=("$T/moq-hs.jwk" "$T/moq-es.pub")
+  wt_check "moq-token generate EdDSA" node "$MOQ" generate --key "$T/moq-ed.jwk" --algorithm EdDSA \
+    --id med --public "$T/moq-ed.pub"
+  files+=("$T/moq-hs.jwk" "$T/moq-es.pub" "$T/moq-ed.pub")
 fi
 # One JWK Set (JSON) from key files (JSON, or base64url of it).
 mkset() { # OUT FILES...
@@ -99,21 +103,31 @@ t_sub=$(sign --key "$T/wt-es.jwk" --root live --subscribe "" --ttl 3600)
 try wt_hs_pub 200 "/pub?ch=live/cam&jwt=$t_pub"
 try wt_es_sub 200 "/sub?ch=live/cam&jwt=$t_sub"
 try wt_es_sub_deeper 200 "/sub?ch=live/any/thing&jwt=$t_sub"
+t_ed=$(sign --key "$T/wt-ed.jwk" --root ed --publish cam --ttl 3600)
+try wt_ed_pub 200 "/pub?ch=ed/cam&jwt=$t_ed"
+try wt_ed_sub 403 "/sub?ch=ed/cam&jwt=$t_ed"
 if [ "$have_moq" = 1 ]; then
   m_hs=$(node "$MOQ" sign --key "$T/moq-hs.jwk" --root live --publish cam --subscribe "" \
     --expires $((now + 3600)) 2>>"$T/sign.err")
   m_es=$(node "$MOQ" sign --key "$T/moq-es.jwk" --root es --publish room 2>>"$T/sign.err")
-  wt_check "moq-token signed two tokens" test -n "$m_hs" -a -n "$m_es"
+  m_ed=$(node "$MOQ" sign --key "$T/moq-ed.jwk" --root med --subscribe "" 2>>"$T/sign.err")
+  wt_check "moq-token signed three tokens" test -n "$m_hs" -a -n "$m_es" -a -n "$m_ed"
   try moq_hs_pub 200 "/pub?ch=live/cam&jwt=$m_hs"
   try moq_hs_sub 200 "/sub?ch=live/other&jwt=$m_hs"
   try moq_es_pub 200 "/pub?ch=es/room/1&jwt=$m_es"
   try moq_es_pub_other 403 "/pub?ch=es/roomba&jwt=$m_es"
   try moq_es_sub 403 "/sub?ch=es/room&jwt=$m_es"
+  try moq_ed_sub 200 "/sub?ch=med/any&jwt=$m_ed"
+  try moq_ed_pub 403 "/pub?ch=med/any&jwt=$m_ed"
   # the other way: wtcast-token's tokens and keys in moq-token verify
   wt_check "moq-token verify accepts a wtcast-token HS256 token" \
     bash -c "node '$MOQ' verify --key '$T/wt-hs.jwk' --root live <<<'$t_pub' >'$T/mv1.out' 2>&1"
   wt_check "moq-token verify accepts a wtcast-token ES256 token (public key)" \
     bash -c "node '$MOQ' verify --key '$T/wt-es.pub' --root live <<<'$t_sub' >'$T/mv2.out' 2>&1"
+  wt_check "moq-token verify accepts a wtcast-token EdDSA token (public key)" \
+    bash -c "node '$MOQ' verify --key '$T/wt-ed.pub' --root ed <<<'$t_ed' >'$T/mv3.out' 2>&1"
+  wt_check "wtcast-token verify accepts a moq-token EdDSA token and its grant" \
+    bash -c "'$TOK' verify --key '$T/moq-ed.pub' --subscribe med/x <<<'$m_ed' >'$T/wv2.out'"
   wt_check "moq-token verify refuses a wtcast-token token under the wrong key" \
     bash -c "! node '$MOQ' verify --key '$T/moq-hs.jwk' --root live <<<'$t_pub' >/dev/null 2>&1"
   wt_check "wtcast-token verify accepts a moq-token ES256 token and its grant" \
