@@ -65,6 +65,7 @@ struct br_member {
   br_member *snext;           /* in bs->members */
   br_mirror *mirrors, *mtail; /* oldest first */
   uint32_t notices;           /* lag notices not yet closed (<= WT_APP_GROUP_NOTICES_MAX) */
+  uint8_t lagging;            /* streams were reset for lag; not yet back under half the bound */
 };
 
 struct br_mirror {
@@ -754,17 +755,21 @@ static void mirror_open(wt_bridge *b, br_member *mb, uint64_t gsid, uint32_t hdr
     return;
   }
   int notice = 0;
-  if (member_backlog(mb) > mb->g->lag_max) {
-    /* already over the bound: the group is dropped for this member. With a
-     * group header and reset_stream_at it still gets the header and a reset
-     * (a lag notice), a bounded number at a time; else it is skipped
-     * before it starts (the peer could not attribute a reset anyway) */
+  uint64_t backlog = member_backlog(mb);
+  if (backlog > mb->g->lag_max || (mb->lagging && backlog > mb->g->lag_max / 2)) {
+    /* lagging (wt_app.h): the group is dropped for this member until it is
+     * back under half the bound. With a group header and reset_stream_at
+     * it still gets the header and a reset (a lag notice), a bounded
+     * number at a time; else it is skipped before it starts (the peer
+     * could not attribute a reset anyway) */
     if (hdr_len == 0 || mb->notices >= WT_APP_GROUP_NOTICES_MAX ||
         !wt_session_can_reset_at(mb->bs->s)) {
       count_lagged(mb->g, 0);
       return;
     }
     notice = 1;
+  } else {
+    mb->lagging = 0;
   }
   wt_stream *st = NULL;
   if (wt_session_open_stream(mb->bs->s, 0, &st) < 0) {
@@ -854,6 +859,7 @@ static void mirror_write(wt_bridge *b, br_member *mb, uint64_t gsid, wt_buf *buf
     uint64_t had = old->st ? wt_stream_send_backlog(old->st) : 0;
     backlog = backlog > had ? backlog - had : 0;
     int was_target = old == mr;
+    mb->lagging = 1;
     int hdr = mirror_reset_lagged(old);
     count_lagged(g, hdr);
     mirror_free(b, old, 0, 0);

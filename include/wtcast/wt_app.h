@@ -341,7 +341,9 @@ wt_buf *wt_app_event_buf(wt_app_ctx *ctx, size_t *off);
  * member whose mirrored streams hold more than lag_max bytes not yet
  * acknowledged has its oldest mirrored streams reset with
  * WT_APP_GROUP_LAGGED (a whole stream, never a torn one) and its datagrams
- * dropped when its queue is full; it never slows the others. Members leave
+ * dropped when its queue is full; it never slows the others. After such a
+ * reset, the group streams that start are dropped for it (see "Group
+ * headers") until its backlog is back under lag_max / 2. Members leave
  * by wt_app_group_leave or when their session ends. Counters are updated
  * by the shards (relaxed atomics).
  *
