@@ -26,7 +26,7 @@
  *    stream) from its start, if it is at most relay_group_max bytes;
  *  - a subscriber with more than relay_lag_max bytes unacknowledged has its
  *    oldest mirrored streams reset with WT_APP_GROUP_LAGGED (0x10), and new
- *    groups are not opened for it until it is back under the bound: whole
+ *    groups are not opened for it until it is back under half the bound: whole
  *    groups dropped, never a torn one; the others are not slowed;
  *  - group headers: the publisher declares with /pub?ch=NAME&hdr=N (0 to
  *    WT_APP_GROUP_HDR_MAX = 64; absent = 0; else 400) that the first N bytes
