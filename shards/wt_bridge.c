@@ -741,7 +741,7 @@ static int mirror_reset_lagged(br_mirror *mr) {
   if (!mr->st) {
     return 0;
   }
-  int at = keep > 0 && wt_session_can_reset_at(mr->mb->bs->s);
+  int at = keep > 0 && mr->mb->bs->s && wt_session_can_reset_at(mr->mb->bs->s);
   if (at) {
     wt_stream_reset_at(mr->st, WT_APP_GROUP_LAGGED, keep);
   } else {
