@@ -7,7 +7,8 @@
 #     datagrams at a modest rate and group streams: every subscriber gets
 #     every datagram and every group complete;
 #  2. late joiners get the current group from its start;
-#  3. a second publisher on a live channel gets 409, a bad channel name 400;
+#  3. a second publisher on a live channel gets 409, a bad channel name or
+#     group header (/pub?hdr=65, hdr=x) 400;
 #  4. a subscriber in its own process is SIGSTOPped while the publisher sends
 #     several MB: the other subscribers still get everything, the server's
 #     relay counters (SIGUSR1 JSON) show drops / lagged resets for it, and
@@ -222,6 +223,11 @@ fi
 fanout "$T/c3c.json" --role pub --ch 'bad*name' --count 10 --expect-status 400 --timeout 10
 wt_expect_rc "3: a bad channel name" 0 "$FO_RC"
 wt_jcheck "3: ... is refused with 400" "$T/c3c.json" "d['roles']['pub']['status'] == 400"
+# a group header above 64 bytes, or not a number (the query rides on --ch)
+for h in 65 x; do
+  fanout "$T/c3h$h.json" --role pub --ch "c3h&hdr=$h" --count 1 --expect-status 400 --timeout 10
+  wt_expect_rc "3: /pub?hdr=$h is refused with 400" 0 "$FO_RC"
+done
 long=$(printf 'x%.0s' $(seq 65))
 fanout "$T/c3d.json" --role pub --ch "${long:0:64}" --count 1 --timeout 10
 wt_expect_rc "3: a 64-character channel name is fine" 0 "$FO_RC"
