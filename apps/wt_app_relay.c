@@ -159,13 +159,13 @@ int wt_relay_stats_json(wt_relay_reg *g, char *buf, size_t cap) {
         "\"publishers_refused\":%llu,\"published\":{\"datagrams\":%llu,\"streams\":%llu,"
         "\"stream_bytes\":%llu},\"delivered\":{\"datagrams\":%llu,\"streams\":%llu,"
         "\"stream_bytes\":%llu},\"dropped\":{\"datagrams\":%llu,\"streams_lagged\":%llu,"
-        "\"streams_limit\":%llu}}",
+        "\"streams_lagged_hdr\":%llu,\"streams_limit\":%llu}}",
         first ? "" : ",", s->name, s->live, s->worker, LD(s->subscribers), LD(s->publishers),
         LD(s->publishers_refused), LD(s->published_datagrams), LD(s->published_streams),
         LD(s->published_stream_bytes), LD(s->grp->delivered_datagrams),
         LD(s->grp->delivered_streams), LD(s->grp->delivered_stream_bytes),
         LD(s->grp->dropped_datagrams), LD(s->grp->dropped_streams_lagged),
-        LD(s->grp->dropped_streams_limit));
+        LD(s->grp->dropped_streams_lagged_hdr), LD(s->grp->dropped_streams_limit));
     if (w < 0 || (size_t)w >= cap - n) {
       pthread_mutex_unlock(&g->mu);
       return WT_ERR_NOBUF;
@@ -201,6 +201,7 @@ size_t wt_relay_stats_each(wt_relay_reg *g, void (*fn)(void *arg, const wt_relay
         .delivered_stream_bytes = LD(s->grp->delivered_stream_bytes),
         .dropped_datagrams = LD(s->grp->dropped_datagrams),
         .dropped_streams_lagged = LD(s->grp->dropped_streams_lagged),
+        .dropped_streams_lagged_hdr = LD(s->grp->dropped_streams_lagged_hdr),
         .dropped_streams_limit = LD(s->grp->dropped_streams_limit),
     };
     fn(arg, &c);
@@ -248,6 +249,7 @@ struct wt_relay {
 typedef struct relay_sess {
   relay_channel *ch;
   int is_pub;
+  uint32_t hdr_len; /* publisher: its groups' header length (?hdr=N, wt_apps.h) */
 } relay_sess;
 
 static void cur_clear(relay_channel *ch) {
@@ -361,6 +363,14 @@ static int relay_request(wt_app_session *as, const wt_app_request *req, int is_p
   if (req_name(req, name) < 0) {
     return 400;
   }
+  /* the publisher's group header (wt_apps.h): absent = 0; malformed or
+   * above WT_APP_GROUP_HDR_MAX: 400 */
+  uint64_t hdr = 0;
+  char hv[24];
+  if (is_pub && wt_app_query_get(req->query, "hdr", hv, sizeof(hv)) != WT_ERR_NOTFOUND &&
+      (wt_app_query_get_u64(req->query, "hdr", &hdr) < 0 || hdr > WT_APP_GROUP_HDR_MAX)) {
+    return 400;
+  }
   /* authorization before any state: no channel, no slot, no counter
    * entry for a refused client */
   const wt_app_authorizer *auth = a->cfg.auth;
@@ -398,6 +408,7 @@ static int relay_request(wt_app_session *as, const wt_app_request *req, int is_p
   }
   rs->ch = ch;
   rs->is_pub = is_pub;
+  rs->hdr_len = (uint32_t)hdr;
   if (is_pub) {
     ch->pub = as;
     atomic_store_explicit(&ch->st->publishers, 1, memory_order_relaxed);
@@ -478,7 +489,7 @@ static void relay_stream_open(wt_app_stream *st) {
     return;
   }
   ps->ch = ch;
-  ps->gsid = wt_app_group_stream_open(ch->grp);
+  ps->gsid = wt_app_group_stream_open_hdr(ch->grp, rs->hdr_len);
   wt_app_stream_set_user(st, ps);
   atomic_fetch_add_explicit(&ch->st->published_streams, 1, memory_order_relaxed);
   cur_clear(ch); /* the newest stream is the current group */

@@ -26,15 +26,25 @@
  *    stream) from its start, if it is at most relay_group_max bytes;
  *  - a subscriber with more than relay_lag_max bytes unacknowledged has its
  *    oldest mirrored streams reset with WT_APP_GROUP_LAGGED (0x10), and new
- *    groups are not opened for it until it is back under the bound: whole
- *    groups dropped, never a torn one; the others are not slowed. With the
- *    patched ngtcp2 (docs/protocol.md section 2) a reset group keeps its
- *    WebTransport stream header deliverable (RESET_STREAM_AT), so the
- *    subscriber sees the reset; a group dropped before it was opened, or
- *    whose header had not been sent yet, or reset with a stock ngtcp2
- *    (RESET_STREAM discards the header, so the peer cannot tell which
- *    session the stream belonged to) is a gap in the subscriber's group
- *    sequence; the server counts every one;
+ *    groups are not opened for it until it is back under half the bound: whole
+ *    groups dropped, never a torn one; the others are not slowed;
+ *  - group headers: the publisher declares with /pub?ch=NAME&hdr=N (0 to
+ *    WT_APP_GROUP_HDR_MAX = 64; absent = 0; else 400) that the first N bytes
+ *    of each of its uni streams identify the group (e.g. a sequence number;
+ *    the relay does not read them). With N > 0 and a subscriber whose QUIC
+ *    stack negotiated reset_stream_at (docs/protocol.md section 2), a
+ *    dropped group is never silent: a lagged reset keeps the WebTransport
+ *    stream header and the group header deliverable (RESET_STREAM_AT), and
+ *    a group that starts while the subscriber is over its bound is opened
+ *    with the group header only and reset at once with 0x10 (at most
+ *    WT_APP_GROUP_NOTICES_MAX such streams outstanding per subscriber); the
+ *    subscriber reads the header, then sees the reset (wt_app.h "Group
+ *    headers"). Without the parameter (or with N = 0, a stock ngtcp2, or a
+ *    peer without reset_stream_at) a group dropped before it was opened, or
+ *    reset before its header was sent, is a gap in the subscriber's group
+ *    sequence. The server counts every dropped group (dropped
+ *    streams_lagged) and, of those, the ones whose header the subscriber
+ *    still gets (streams_lagged_hdr; wtcast_relay_lagged_with_header_total);
  *  - subscribers send nothing: their streams are refused
  *    (WT_APP_RELAY_REFUSED), their datagrams ignored; so are a publisher's
  *    bidi streams.
@@ -197,6 +207,7 @@ typedef struct wt_relay_channel_stats {
   uint64_t published_datagrams, published_streams, published_stream_bytes;
   uint64_t delivered_datagrams, delivered_streams, delivered_stream_bytes;
   uint64_t dropped_datagrams, dropped_streams_lagged, dropped_streams_limit;
+  uint64_t dropped_streams_lagged_hdr; /* of dropped_streams_lagged: group header kept */
 } wt_relay_channel_stats;
 size_t wt_relay_stats_each(wt_relay_reg *g, void (*fn)(void *arg, const wt_relay_channel_stats *c),
                            void *arg);

@@ -146,6 +146,9 @@ static const relay_fam relay_defs[] = {
     {"relay_dropped_total", NULL, "reason=\"streams_lagged\"", M_COUNTER,
      R(dropped_streams_lagged)},
     {"relay_dropped_total", NULL, "reason=\"streams_limit\"", M_COUNTER, R(dropped_streams_limit)},
+    {"relay_lagged_with_header_total",
+     "of the streams dropped for lag, those whose group header the subscriber still got", "",
+     M_COUNTER, R(dropped_streams_lagged_hdr)},
 };
 #define N_RELAY (sizeof(relay_defs) / sizeof(relay_defs[0]))
 

@@ -479,6 +479,16 @@ static void conn_params(wt_engine *e, ngtcp2_transport_params *p) {
 #endif
 }
 
+int wt_conn_peer_reset_at(wt_conn *c) {
+#ifdef NGTCP2_RESET_STREAM_AT_DRAFT
+  const ngtcp2_transport_params *p = ngtcp2_conn_get_remote_transport_params(c->qc);
+  return p != NULL && p->reset_stream_at;
+#else
+  (void)c;
+  return 0;
+#endif
+}
+
 int wt_conn_reset_stream_keep(wt_conn *c, int64_t id, uint64_t h3_code, uint64_t keep) {
 #ifdef NGTCP2_RESET_STREAM_AT_DRAFT
   /* RESET_STREAM_AT when the peer advertised reset_stream_at (ngtcp2 falls
@@ -1340,6 +1350,9 @@ int wt_conn_write(wt_conn *c, wt_tx_batch *out) {
   }
   if (c->n_stop_notify > 0) {
     wt_stream_notify_stops(c);
+  }
+  if (c->n_reset_due > 0 && wt_stream_run_resets(c)) {
+    more = 1; /* their RESET_STREAM_AT frames */
   }
   return more;
 }

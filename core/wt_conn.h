@@ -49,6 +49,9 @@ void wt_conn_close_liberr(wt_conn *c, int liberr);
  * ngtcp2 and the peer support RESET_STREAM_AT (docs/protocol.md section
  * 2); else a plain RESET_STREAM. Returns ngtcp2's result. */
 int wt_conn_reset_stream_keep(wt_conn *c, int64_t id, uint64_t h3_code, uint64_t keep);
+/* 1 when a reset can keep bytes deliverable: the linked ngtcp2 carries
+ * RESET_STREAM_AT and the peer advertised reset_stream_at. */
+int wt_conn_peer_reset_at(wt_conn *c);
 /* Apply a close requested by wt_ctx_close_request (end of the engine
  * operation, outside library callbacks). */
 void wt_conn_apply_close(wt_conn *c);

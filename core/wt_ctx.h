@@ -173,6 +173,7 @@ struct wt_conn {
   uint64_t buffered_deadline; /* when the oldest of them for an unknown session
                                  may expire (0: none; may be early, never late) */
   uint32_t n_stop_notify;     /* streams with stop_notify set */
+  uint32_t n_reset_due;       /* streams whose wt_stream_reset_at is due (reset_at_state 2) */
   wt_list_node gc_streams;
 
   /* wt_dgram */

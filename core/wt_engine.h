@@ -445,6 +445,18 @@ uint64_t wt_stream_send_backlog(const wt_stream *st);
 
 /* Abort the send side with a 32-bit application code (RESET_STREAM). */
 int wt_stream_reset(wt_stream *st, uint32_t code);
+/* Abort the send side with code, but keep the first keep bytes written on
+ * st (after the WT stream header; clamped to what was written) deliverable:
+ * when wt_session_can_reset_at, the bytes after them are dropped, the kept
+ * ones still go out (flow control permitting) and the reset follows as
+ * RESET_STREAM_AT with Reliable Size = WT stream header + keep (docs/
+ * protocol.md section 2); the peer reads them before it sees the reset.
+ * Otherwise a plain wt_stream_reset. No write is accepted afterwards
+ * (WT_ERR_CLOSED). Returns 0 or WT_ERR_STATE (as wt_stream_reset). */
+int wt_stream_reset_at(wt_stream *st, uint32_t code, uint64_t keep);
+/* 1 when resets on s's streams can keep bytes deliverable: the linked
+ * ngtcp2 carries RESET_STREAM_AT and the peer advertised reset_stream_at. */
+int wt_session_can_reset_at(const wt_session *s);
 /* Abort the receive side with a 32-bit application code (STOP_SENDING). */
 int wt_stream_stop_sending(wt_stream *st, uint32_t code);
 /* Receive flow control (RFC 9000 section 4.1). By default (auto) the

@@ -253,25 +253,28 @@ void wt_sendbuf_ack(wt_sendbuf *b, uint64_t n) {
   }
 }
 
-uint64_t wt_sendbuf_drop_unsent(wt_sendbuf *b) {
-  uint64_t dropped = b->end - b->sent;
-  if (dropped == 0) {
+uint64_t wt_sendbuf_drop_from(wt_sendbuf *b, uint64_t off) {
+  if (off < b->sent) {
+    off = b->sent; /* what was handed to the QUIC stack stays */
+  }
+  if (off >= b->end) {
     return 0;
   }
+  uint64_t dropped = b->end - off;
   wt_sendbuf_chunk **pp = &b->head, *last = NULL;
   uint64_t base = b->head_base;
   while (*pp) {
     wt_sendbuf_chunk *c = *pp;
-    if (base >= b->sent) {
-      /* wholly unsent: nobody references it */
+    if (base >= off) {
+      /* wholly beyond off, so unsent: nobody references it */
       *pp = c->next;
       chunk_free(b, c);
       continue;
     }
-    if (base + c->len > b->sent) {
-      /* partly sent: keep the sent part (the QUIC stack references it); an
-       * external chunk keeps its whole reference until then */
-      c->len = (size_t)(b->sent - base);
+    if (base + c->len > off) {
+      /* partly kept: keep [base, off) (the QUIC stack may reference the
+       * sent part); an external chunk keeps its whole reference until then */
+      c->len = (size_t)(off - base);
       if (!c->ext) {
         c->cap = c->len; /* closed: no append goes here any more */
       }
@@ -281,11 +284,17 @@ uint64_t wt_sendbuf_drop_unsent(wt_sendbuf *b) {
     pp = &c->next;
   }
   b->tail = last;
-  b->end = b->sent;
-  b->cur = NULL;
-  b->cur_off = 0;
+  b->end = off;
+  if (off == b->sent) {
+    b->cur = NULL;
+    b->cur_off = 0;
+  }
   if (b->head == NULL) {
     b->head_base = b->end;
   }
   return dropped;
+}
+
+uint64_t wt_sendbuf_drop_unsent(wt_sendbuf *b) {
+  return wt_sendbuf_drop_from(b, b->sent);
 }

@@ -106,6 +106,9 @@ void wt_sendbuf_ack(wt_sendbuf *b, uint64_t n);
  * partly handed to the QUIC stack stays until acked or freed. Afterwards
  * end == sent. Returns the bytes dropped. */
 uint64_t wt_sendbuf_drop_unsent(wt_sendbuf *b);
+/* The same from offset off (clamped to [sent, end]): forget [off, end), keep
+ * the unsent bytes below off (a reset that keeps them deliverable). */
+uint64_t wt_sendbuf_drop_from(wt_sendbuf *b, uint64_t off);
 
 static inline uint64_t wt_sendbuf_unsent(const wt_sendbuf *b) {
   return b->end - b->sent;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wt_conn.h"
 #include "wt_datagram.h"
 #include "wt_dgram.h"
 #include "wt_errmap.h"
@@ -924,4 +925,8 @@ void *wt_session_get_user(const wt_session *s) {
 }
 const char *wt_session_path(const wt_session *s) {
   return s->path;
+}
+
+int wt_session_can_reset_at(const wt_session *s) {
+  return wt_conn_peer_reset_at(s->c);
 }

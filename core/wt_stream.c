@@ -301,6 +301,9 @@ void wt_stream_free(wt_stream *st) {
   if (st->stop_notify) {
     st->c->n_stop_notify--;
   }
+  if (st->reset_at_state == 2) {
+    st->c->n_reset_due--;
+  }
   stream_unqueue(st);
   wt_stream_unbuffer(st);
   fc_detach(st);
@@ -576,6 +579,12 @@ void wt_stream_on_written(wt_stream *st, size_t n, size_t total, int fin) {
   if (fin && n == total) {
     st->tx_done = 1; /* fin handed to ngtcp2 */
   }
+  if (st->reset_at_state == 1 && st->sb.sent >= st->reset_at_size) {
+    /* the kept bytes are in ngtcp2's hands: reset after this write run
+     * (never from inside ngtcp2's write callback) */
+    st->reset_at_state = 2;
+    st->c->n_reset_due++;
+  }
   if (wt_sendbuf_unsent(&st->sb) == 0 && (!st->tx_fin || st->tx_done)) {
     wt_list_del(&st->q_link);
     st->in_sendq = 0;
@@ -618,6 +627,9 @@ void wt_stream_fc_release(wt_stream *st) {
 
 int wt_stream_write(wt_stream *st, const uint8_t *data, size_t len, int fin) {
   wt_conn *c = st->c;
+  if (st->reset_at_state) {
+    return WT_ERR_CLOSED; /* wt_stream_reset_at: the send side is ending */
+  }
   if (!st->app_visible || st->kind != WT_SK_WT || st->tx_done || st->tx_fin ||
       !wt_ctx_conn_usable(c)) {
     return WT_ERR_STATE;
@@ -658,7 +670,7 @@ int wt_stream_write_ref(wt_stream *st, const uint8_t *data, size_t len, int fin,
   if (!st->app_visible || st->kind != WT_SK_WT || (!st->bidi && !st->local) || st->tx_fin) {
     return WT_ERR_STATE;
   }
-  if (st->tx_done || !wt_ctx_conn_usable(c)) {
+  if (st->tx_done || st->reset_at_state || !wt_ctx_conn_usable(c)) {
     return WT_ERR_CLOSED; /* reset, stopped, or the connection is closing */
   }
   if (len > INT_MAX) {
@@ -711,23 +723,86 @@ uint64_t wt_stream_send_backlog(const wt_stream *st) {
   return b->end > from ? b->end - from : 0;
 }
 
-int wt_stream_reset(wt_stream *st, uint32_t code) {
+static int stream_reset_ok(const wt_stream *st) {
+  return st->app_visible && st->kind == WT_SK_WT && !(st->tx_done && !st->tx_fin) &&
+         !st->q_closed && (st->bidi || st->local);
+}
+
+/* Reset the send side now with h3_code, keeping [0, keep) deliverable when
+ * ngtcp2 already has those bytes (else a plain RESET_STREAM). */
+static void stream_reset_now(wt_stream *st, uint64_t h3_code, uint64_t keep) {
   wt_conn *c = st->c;
-  if (!st->app_visible || st->kind != WT_SK_WT || (st->tx_done && !st->tx_fin) || st->q_closed ||
-      (!st->bidi && !st->local)) {
-    return WT_ERR_STATE;
+  if (keep > st->sb.sent) {
+    keep = st->sb.sent;
   }
-  /* draft-ietf-webtrans-http3 section 4.4: app codes travel as HTTP/3 codes;
-   * the WT stream header stays deliverable (RESET_STREAM_AT) so the peer can
-   * tell which session the reset stream belonged to. */
-  uint64_t keep = st->sb.sent < st->tx_hdr_len ? st->sb.sent : st->tx_hdr_len;
-  wt_conn_reset_stream_keep(c, st->id, wt_errmap_app_to_h3(code), keep);
+  wt_conn_reset_stream_keep(c, st->id, h3_code, keep);
+  if (st->reset_at_state == 2) {
+    c->n_reset_due--;
+  }
+  st->reset_at_state = 0;
   st->tx_done = 1;
   st->tx_fin = 0;
   stream_unqueue(st);
   wt_sendbuf_drop_unsent(&st->sb);
   wt_ctx_mark_dirty(c);
+}
+
+int wt_stream_reset(wt_stream *st, uint32_t code) {
+  if (!stream_reset_ok(st)) {
+    return WT_ERR_STATE;
+  }
+  /* draft-ietf-webtrans-http3 section 4.4: app codes travel as HTTP/3 codes;
+   * the WT stream header stays deliverable (RESET_STREAM_AT) so the peer can
+   * tell which session the reset stream belonged to. */
+  stream_reset_now(st, wt_errmap_app_to_h3(code), st->tx_hdr_len);
   return 0;
+}
+
+int wt_stream_reset_at(wt_stream *st, uint32_t code, uint64_t keep) {
+  if (!stream_reset_ok(st)) {
+    return WT_ERR_STATE;
+  }
+  wt_conn *c = st->c;
+  uint64_t h3 = wt_errmap_app_to_h3(code);
+  uint64_t at = st->tx_hdr_len + keep;
+  if (at > st->sb.end) {
+    at = st->sb.end; /* never more than was written */
+  }
+  if (!wt_conn_peer_reset_at(c) || st->sb.sent >= at || st->tx_done) {
+    stream_reset_now(st, h3, at);
+    return 0;
+  }
+  /* draft-ietf-quic-reliable-stream-reset section 4 (docs/protocol.md
+   * section 2): Reliable Size may not exceed what was sent, so the kept
+   * bytes go out first; the rest never does. */
+  wt_sendbuf_drop_from(&st->sb, at);
+  st->tx_fin = 0;
+  st->reset_at_state = 1;
+  st->reset_at_code = h3;
+  st->reset_at_size = at;
+  stream_enqueue(st);
+  wt_ctx_mark_dirty(c);
+  return 0;
+}
+
+int wt_stream_run_resets(wt_conn *c) {
+  int n = 0;
+  for (wt_list_node *l = c->streams.next; l != &c->streams && c->n_reset_due > 0;) {
+    wt_stream *st = wt_container_of(l, wt_stream, all_link);
+    l = l->next;
+    if (st->reset_at_state != 2) {
+      continue;
+    }
+    if (st->tx_done || st->q_closed) {
+      /* stopped or closed meanwhile: ngtcp2 already ended the send side */
+      st->reset_at_state = 0;
+      c->n_reset_due--;
+      continue;
+    }
+    stream_reset_now(st, st->reset_at_code, st->reset_at_size);
+    n++;
+  }
+  return n > 0;
 }
 
 int wt_stream_stop_sending(wt_stream *st, uint32_t code) {

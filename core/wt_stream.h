@@ -70,6 +70,12 @@ struct wt_stream {
   uint8_t fc_hold;
   uint8_t fc_closed; /* counted as closed in fc (peer streams) */
   wt_list_node fc_link;
+  /* wt_stream_reset_at waiting for its kept bytes to reach ngtcp2 (1) or
+   * due at the end of the write run (2, counted in c->n_reset_due) */
+  uint8_t reset_at_state;
+  uint64_t reset_at_code; /* its H3 code */
+  uint64_t reset_at_size; /* its Reliable Size (a stream offset, WT header included) */
+
   void *user;
   wt_list_node s_link;   /* session's streams or c->buffered_streams */
   wt_list_node q_link;   /* c->sendq */
@@ -133,6 +139,10 @@ void wt_stream_on_reset(wt_stream *st, uint64_t h3_code);
  * told by wt_stream_notify_stops() outside the packet write loop. */
 void wt_stream_peer_stopped(wt_stream *st);
 void wt_stream_notify_stops(wt_conn *c);
+/* Send the wt_stream_reset_at resets that became due during the write run
+ * (their kept bytes reached ngtcp2), outside ngtcp2's write callbacks.
+ * Returns 1 if it reset any (there is more to write). */
+int wt_stream_run_resets(wt_conn *c);
 void wt_stream_on_close(wt_stream *st, uint64_t h3_code, int has_code);
 void wt_stream_on_acked(wt_stream *st, uint64_t datalen);
 /* ngtcp2 took n of the total bytes offered (fin: with the fin). */

@@ -67,6 +67,8 @@ typedef struct app_answer {
 struct wt_app_group {
   wt_app_ctx *ctx;
   uint64_t id, lag_max, next_gsid;
+  uint64_t last_gsid;    /* the newest stream (catch-up takes its header length) */
+  uint32_t last_hdr_len; /* its group header length */
   wt_app_group_counters *cnt;
   uint32_t *per_shard; /* members on each shard */
   uint8_t *created;    /* GROUP_NEW posted to that shard */
@@ -1234,14 +1236,20 @@ int wt_app_group_send_datagram(wt_app_group *g, wt_buf *b, size_t off, size_t le
   return 0;
 }
 
-uint64_t wt_app_group_stream_open(wt_app_group *g) {
-  if (!g) {
+uint64_t wt_app_group_stream_open_hdr(wt_app_group *g, uint32_t hdr_len) {
+  if (!g || hdr_len > WT_APP_GROUP_HDR_MAX) {
     return 0;
   }
   uint64_t gsid = ++g->next_gsid;
-  wt_msg m = wt_msg_cmd_group_stream(g->id, gsid);
+  g->last_gsid = gsid;
+  g->last_hdr_len = hdr_len;
+  wt_msg m = wt_msg_cmd_group_stream(g->id, gsid, hdr_len);
   group_post_all(g, &m, 0);
   return gsid;
+}
+
+uint64_t wt_app_group_stream_open(wt_app_group *g) {
+  return wt_app_group_stream_open_hdr(g, 0);
 }
 
 int wt_app_group_stream_write(wt_app_group *g, uint64_t gsid, wt_buf *b, size_t off, size_t len,
@@ -1270,7 +1278,8 @@ int wt_app_group_catchup(wt_app_group *g, wt_app_session *as, uint64_t gsid) {
   if (session_group_slot(as, g) < 0) {
     return WT_ERR_STATE;
   }
-  wt_msg m = wt_msg_cmd_group_catchup(g->id, as->h, gsid);
+  wt_msg m =
+      wt_msg_cmd_group_catchup(g->id, as->h, gsid, gsid == g->last_gsid ? g->last_hdr_len : 0);
   ctx_post(g->ctx, as->shard, &m);
   return 0;
 }

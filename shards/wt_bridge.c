@@ -64,14 +64,19 @@ struct br_member {
   br_member *prev, *next;     /* in g->members */
   br_member *snext;           /* in bs->members */
   br_mirror *mirrors, *mtail; /* oldest first */
+  uint32_t notices;           /* lag notices not yet closed (<= WT_APP_GROUP_NOTICES_MAX) */
+  uint8_t lagging;            /* streams were reset for lag; not yet back under half the bound */
 };
 
 struct br_mirror {
-  uint8_t type; /* BR_MIRROR */
-  uint8_t fin;
+  uint8_t type;   /* BR_MIRROR */
+  uint8_t fin;    /* FIN written, or (a notice) reset */
+  uint8_t notice; /* a lag notice: the group header only, then a reset (wt_app.h) */
   br_member *mb;
   br_mirror *next;
   uint64_t gsid;
+  uint64_t written; /* payload bytes written so far */
+  uint32_t hdr_len; /* the group header length (wt_app.h) */
   wt_stream *st;
 };
 
@@ -220,9 +225,12 @@ static void mirror_unlink(br_mirror *mr) {
 
 static void mirror_free(wt_bridge *b, br_mirror *mr, uint32_t reset_code, int reset) {
   mirror_unlink(mr);
+  if (mr->notice) {
+    mr->mb->notices--;
+  }
   if (mr->st) {
     wt_stream_set_user(mr->st, NULL);
-    if (reset) {
+    if (reset && !(mr->notice && mr->fin)) { /* a sent notice is reset already */
       wt_stream_reset(mr->st, reset_code);
     }
   }
@@ -706,25 +714,62 @@ static br_mirror *find_mirror(br_member *mb, uint64_t gsid) {
   return NULL;
 }
 
+/* The member's backlog: payload its mirrored streams hold (queued, not yet
+ * acknowledged). Lag notices are not counted (their group header only). */
 static uint64_t member_backlog(const br_member *mb) {
   uint64_t backlog = 0;
   for (const br_mirror *x = mb->mirrors; x; x = x->next) {
-    backlog += x->st ? wt_stream_send_backlog(x->st) : 0;
+    backlog += x->st && !x->notice ? wt_stream_send_backlog(x->st) : 0;
   }
   return backlog;
 }
-static void mirror_open(wt_bridge *b, br_member *mb, uint64_t gsid) {
+
+static void count_lagged(br_group *g, int with_hdr) {
+  if (g->cnt) {
+    atomic_fetch_add_explicit(&g->cnt->dropped_streams_lagged, 1, memory_order_relaxed);
+    if (with_hdr) {
+      atomic_fetch_add_explicit(&g->cnt->dropped_streams_lagged_hdr, 1, memory_order_relaxed);
+    }
+  }
+}
+
+/* Reset mr's stream for lag, keeping what it wrote of its group header
+ * deliverable when the peer negotiated reset_stream_at (wt_app.h). Returns
+ * 1 if the whole header was kept. */
+static int mirror_reset_lagged(br_mirror *mr) {
+  uint64_t keep = mr->written < mr->hdr_len ? mr->written : mr->hdr_len;
+  if (!mr->st) {
+    return 0;
+  }
+  int at = keep > 0 && mr->mb->bs->s && wt_session_can_reset_at(mr->mb->bs->s);
+  if (at) {
+    wt_stream_reset_at(mr->st, WT_APP_GROUP_LAGGED, keep);
+  } else {
+    wt_stream_reset(mr->st, WT_APP_GROUP_LAGGED);
+  }
+  return at && keep == mr->hdr_len;
+}
+
+static void mirror_open(wt_bridge *b, br_member *mb, uint64_t gsid, uint32_t hdr_len) {
   if (!mb->bs->s || !mb->bs->open || find_mirror(mb, gsid)) {
     return;
   }
-  if (member_backlog(mb) > mb->g->lag_max) {
-    /* already over the bound: the group is dropped for this member before
-     * it starts (opening and resetting it would only spend a stream id;
-     * the peer could not even attribute the reset, see wt_apps.h) */
-    if (mb->g->cnt) {
-      atomic_fetch_add_explicit(&mb->g->cnt->dropped_streams_lagged, 1, memory_order_relaxed);
+  int notice = 0;
+  uint64_t backlog = member_backlog(mb);
+  if (backlog > mb->g->lag_max || (mb->lagging && backlog > mb->g->lag_max / 2)) {
+    /* lagging (wt_app.h): the group is dropped for this member until it is
+     * back under half the bound. With a group header and reset_stream_at
+     * it still gets the header and a reset (a lag notice), a bounded
+     * number at a time; else it is skipped before it starts (the peer
+     * could not attribute a reset anyway) */
+    if (hdr_len == 0 || mb->notices >= WT_APP_GROUP_NOTICES_MAX ||
+        !wt_session_can_reset_at(mb->bs->s)) {
+      count_lagged(mb->g, 0);
+      return;
     }
-    return;
+    notice = 1;
+  } else {
+    mb->lagging = 0;
   }
   wt_stream *st = NULL;
   if (wt_session_open_stream(mb->bs->s, 0, &st) < 0) {
@@ -742,6 +787,9 @@ static void mirror_open(wt_bridge *b, br_member *mb, uint64_t gsid) {
   mr->mb = mb;
   mr->gsid = gsid;
   mr->st = st;
+  mr->hdr_len = hdr_len;
+  mr->notice = (uint8_t)notice;
+  mb->notices += (uint32_t)notice;
   if (mb->mtail) {
     mb->mtail->next = mr;
   } else {
@@ -750,6 +798,46 @@ static void mirror_open(wt_bridge *b, br_member *mb, uint64_t gsid) {
   mb->mtail = mr;
   wt_stream_set_user(st, mr);
   b->stats.mirrors++;
+}
+
+/* Write len bytes of buf at off to mr's stream (by reference). */
+static int mirror_put(br_mirror *mr, wt_buf *buf, uint32_t off, uint32_t len, int fin) {
+  int rv;
+  if (len) {
+    wt_buf_ref(buf);
+    rv = wt_stream_write_ref(mr->st, buf->data + off, len, fin, br_release_unref, buf);
+    if (rv < 0) {
+      wt_buf_unref(buf);
+    }
+  } else {
+    rv = wt_stream_write(mr->st, NULL, 0, fin);
+  }
+  if (rv >= 0) {
+    mr->written += len;
+  }
+  return rv;
+}
+
+/* A lag notice takes the group header only, then is reset (wt_app.h). */
+static void notice_write(br_mirror *mr, wt_buf *buf, uint32_t off, uint32_t len, int fin) {
+  uint64_t want = mr->hdr_len - mr->written;
+  uint32_t take = len < want ? len : (uint32_t)want;
+  if (take && mirror_put(mr, buf, off, take, 0) < 0) {
+    return;
+  }
+  if (mr->written >= mr->hdr_len || fin) {
+    mr->fin = 1;
+    count_lagged(mr->mb->g, mirror_reset_lagged(mr));
+  }
+}
+
+/* The oldest mirror of mb that still carries a group (not a notice). */
+static br_mirror *oldest_live(br_member *mb) {
+  br_mirror *x = mb->mirrors;
+  while (x && x->notice) {
+    x = x->next;
+  }
+  return x;
 }
 
 /* Write len bytes of buf to mirror gsid of member mb, enforcing the lag
@@ -761,31 +849,25 @@ static void mirror_write(wt_bridge *b, br_member *mb, uint64_t gsid, wt_buf *buf
     return;
   }
   br_group *g = mb->g;
+  if (mr->notice) {
+    notice_write(mr, buf, off, len, fin);
+    return;
+  }
   uint64_t backlog = member_backlog(mb);
-  while (backlog + len > g->lag_max && mb->mirrors) {
-    br_mirror *old = mb->mirrors;
+  br_mirror *old;
+  while (backlog + len > g->lag_max && (old = oldest_live(mb))) {
     uint64_t had = old->st ? wt_stream_send_backlog(old->st) : 0;
     backlog = backlog > had ? backlog - had : 0;
-    if (g->cnt) {
-      atomic_fetch_add_explicit(&g->cnt->dropped_streams_lagged, 1, memory_order_relaxed);
-    }
     int was_target = old == mr;
-    mirror_free(b, old, WT_APP_GROUP_LAGGED, 1);
+    mb->lagging = 1;
+    int hdr = mirror_reset_lagged(old);
+    count_lagged(g, hdr);
+    mirror_free(b, old, 0, 0);
     if (was_target) {
       return; /* this member skips the rest of the group */
     }
   }
-  int rv;
-  if (len) {
-    wt_buf_ref(buf);
-    rv = wt_stream_write_ref(mr->st, buf->data + off, len, fin, br_release_unref, buf);
-    if (rv < 0) {
-      wt_buf_unref(buf);
-    }
-  } else {
-    rv = wt_stream_write(mr->st, NULL, 0, fin);
-  }
-  if (rv < 0) {
+  if (mirror_put(mr, buf, off, len, fin) < 0) {
     return;
   }
   if (fin) {
@@ -1074,7 +1156,7 @@ static void cmd_group_stream(wt_bridge *b, wt_msg *m) {
   const wt_cmd_group_stream *c = wt_msg_get_cmd_group_stream(m);
   br_group *g = cmd_group(b, c->group);
   for (br_member *mb = g ? g->members : NULL; mb; mb = mb->next) {
-    mirror_open(b, mb, c->gsid);
+    mirror_open(b, mb, c->gsid, c->hdr_len);
   }
 }
 
@@ -1102,7 +1184,7 @@ static void cmd_group_catchup(wt_bridge *b, wt_msg *m) {
   br_group *g = cmd_group(b, c->group);
   br_member *mb = g ? cmd_member(b, g, c->session) : NULL;
   if (mb) {
-    mirror_open(b, mb, c->gsid);
+    mirror_open(b, mb, c->gsid, c->hdr_len);
   }
 }
 

@@ -284,7 +284,8 @@ WT_MSG_FITS(wt_cmd_group_datagram);
 
 typedef struct wt_cmd_group_stream {
   uint64_t group;
-  uint64_t gsid; /* the group stream: open a mirrored uni stream to every member */
+  uint64_t gsid;    /* the group stream: open a mirrored uni stream to every member */
+  uint32_t hdr_len; /* its first hdr_len bytes are the group header (wt_app.h) */
 } wt_cmd_group_stream;
 WT_MSG_FITS(wt_cmd_group_stream);
 
@@ -305,6 +306,7 @@ WT_MSG_FITS(wt_cmd_group_reset);
  * WT_CMD_GROUP_CATCHUP_DATA for (session, gsid) carry its bytes so far. */
 typedef struct wt_cmd_group_catchup {
   uint64_t group, session, gsid;
+  uint32_t hdr_len; /* as in wt_cmd_group_stream */
 } wt_cmd_group_catchup;
 WT_MSG_FITS(wt_cmd_group_catchup);
 
@@ -570,8 +572,9 @@ static inline wt_msg wt_msg_cmd_group_datagram(uint64_t group, wt_buf *buf, uint
 }
 WT_MSG_READER(cmd_group_datagram, WT_CMD_GROUP_DATAGRAM)
 
-static inline wt_msg wt_msg_cmd_group_stream(uint64_t group, uint64_t gsid) {
-  return (wt_msg){.kind = WT_CMD_GROUP_STREAM, .cmd_group_stream = {.group = group, .gsid = gsid}};
+static inline wt_msg wt_msg_cmd_group_stream(uint64_t group, uint64_t gsid, uint32_t hdr_len) {
+  return (wt_msg){.kind = WT_CMD_GROUP_STREAM,
+                  .cmd_group_stream = {.group = group, .gsid = gsid, .hdr_len = hdr_len}};
 }
 WT_MSG_READER(cmd_group_stream, WT_CMD_GROUP_STREAM)
 
@@ -591,9 +594,11 @@ static inline wt_msg wt_msg_cmd_group_reset(uint64_t group, uint64_t gsid, uint3
 }
 WT_MSG_READER(cmd_group_reset, WT_CMD_GROUP_RESET)
 
-static inline wt_msg wt_msg_cmd_group_catchup(uint64_t group, uint64_t session, uint64_t gsid) {
-  return (wt_msg){.kind = WT_CMD_GROUP_CATCHUP,
-                  .cmd_group_catchup = {.group = group, .session = session, .gsid = gsid}};
+static inline wt_msg wt_msg_cmd_group_catchup(uint64_t group, uint64_t session, uint64_t gsid,
+                                              uint32_t hdr_len) {
+  return (wt_msg){
+      .kind = WT_CMD_GROUP_CATCHUP,
+      .cmd_group_catchup = {.group = group, .session = session, .gsid = gsid, .hdr_len = hdr_len}};
 }
 WT_MSG_READER(cmd_group_catchup, WT_CMD_GROUP_CATCHUP)
 

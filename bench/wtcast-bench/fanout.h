@@ -66,6 +66,7 @@ typedef struct fo_opts {
   uint64_t timeout_ms, idle_ms, linger_ms;
   uint32_t pubs;           /* sub role: publishers (ids) to expect one after another */
   uint32_t pub_id;         /* 0 = random */
+  uint32_t group_hdr;      /* pub: /pub?hdr=N, the group header the relay keeps (0 = none) */
   int expect_status;       /* pub: the status the publisher's CONNECT must get (0 = 200) */
   uint32_t max_handshakes; /* connections being set up at once */
   uint32_t dgram_queue;    /* engine's outgoing datagram queue per connection */
@@ -107,7 +108,9 @@ typedef struct fo_ep {
   uint64_t dg_rx, dg_dup, dg_corrupt, dg_other_pub;
   uint64_t groups_complete, groups_torn, groups_dup, groups_reset_lagged, groups_reset_gone;
   uint64_t groups_reset_other, groups_reset_empty, records, records_corrupt, stream_bytes;
-  uint64_t unexpected; /* streams/datagrams that the contract does not allow */
+  uint64_t groups_reset_lagged_hdr;  /* lagged resets after the group's first record header */
+  uint64_t groups_reset_lagged_only; /* ... of which nothing after that header arrived */
+  uint64_t unexpected;               /* streams/datagrams that the contract does not allow */
   int first_stream_seen, first_stream_at_start;
   uint64_t first_group_seen;
   uint64_t join_group_lo, join_group_hi; /* late: publisher's group at request / at open */

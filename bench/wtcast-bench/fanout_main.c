@@ -68,6 +68,10 @@ static void fo_usage(FILE *f) {
         "  --group-msgs G      messages per publisher uni stream (default 100)\n"
         "  --pubs P            role sub: publishers to expect one after another (default 1)\n"
         "  --pub-id ID         publisher id 1..16777215 in every seq (default random)\n"
+        "  --group-hdr N       role pub: declare the first N bytes (0..64) of each group\n"
+        "                      its header (/pub?hdr=N): 20 = the first record's length,\n"
+        "                      seq and time, so a lagged reset still names its group\n"
+        "                      (default 0: none)\n"
         "  --expect-status S   role pub: the status the /pub CONNECT must get (e.g. 409);\n"
         "                      getting it is success\n"
         "  --timeout S         bound for the whole run in seconds (default 60)\n"
@@ -127,6 +131,7 @@ enum {
   OPT_GROUP,
   OPT_PUBS,
   OPT_PUB_ID,
+  OPT_GROUP_HDR,
   OPT_EXPECT,
   OPT_TIMEOUT,
   OPT_IDLE,
@@ -157,6 +162,7 @@ static int fo_parse_args(fo_opts *o, int argc, char **argv) {
       {"group-msgs", required_argument, NULL, OPT_GROUP},
       {"pubs", required_argument, NULL, OPT_PUBS},
       {"pub-id", required_argument, NULL, OPT_PUB_ID},
+      {"group-hdr", required_argument, NULL, OPT_GROUP_HDR},
       {"expect-status", required_argument, NULL, OPT_EXPECT},
       {"timeout", required_argument, NULL, OPT_TIMEOUT},
       {"idle", required_argument, NULL, OPT_IDLE},
@@ -244,6 +250,7 @@ static int fo_parse_args(fo_opts *o, int argc, char **argv) {
       FO_NUM(OPT_GROUP, o->group = v, FO_MAX_COUNT, 1, "--group-msgs wants >= 1")
       FO_NUM(OPT_PUBS, o->pubs = (uint32_t)v, FO_MAX_EPOCHS, 1, "--pubs wants 1..8")
       FO_NUM(OPT_PUB_ID, o->pub_id = (uint32_t)v, 0xffffff, 1, "--pub-id wants 1..16777215")
+      FO_NUM(OPT_GROUP_HDR, o->group_hdr = (uint32_t)v, 64, 0, "--group-hdr wants 0..64")
       FO_NUM(OPT_EXPECT, o->expect_status = (int)v, 599, 100, "--expect-status wants 100..599")
       FO_NUM(OPT_TIMEOUT, o->timeout_ms = v * 1000, 86400, 1, "--timeout wants 1..86400 s")
       FO_NUM(OPT_IDLE, o->idle_ms = v, 3600000, 1, "--idle wants milliseconds")
@@ -306,7 +313,8 @@ static int fo_parse_args(fo_opts *o, int argc, char **argv) {
 typedef struct fo_tot {
   uint64_t sessions, opened, failed, complete;
   uint64_t dg_rx, dg_exp, dg_dup, dg_corrupt, dg_other;
-  uint64_t grp_exp, grp_complete, grp_torn, grp_dup, lagged, gone, other, empty;
+  uint64_t grp_exp, grp_complete, grp_torn, grp_dup, lagged, gone, other, empty, lagged_hdr,
+      lagged_only;
   uint64_t records, rec_corrupt, bytes, unexpected;
   uint64_t min_dg, min_grp;
   uint64_t at_start, first_seen, current;
@@ -342,6 +350,8 @@ static void fo_totals(const fo_client *c, int kind, fo_tot *t) {
     t->gone += e->groups_reset_gone;
     t->other += e->groups_reset_other;
     t->empty += e->groups_reset_empty;
+    t->lagged_hdr += e->groups_reset_lagged_hdr;
+    t->lagged_only += e->groups_reset_lagged_only;
     t->records += e->records;
     t->rec_corrupt += e->records_corrupt;
     t->bytes += e->stream_bytes;
@@ -394,6 +404,8 @@ static void fo_report_tot(wt_json *j, const fo_client *c, int kind, const fo_tot
   wt_json_u64(j, "groups_missing",
               t->grp_exp > t->grp_complete + resets ? t->grp_exp - t->grp_complete - resets : 0);
   wt_json_u64(j, "groups_reset_lagged", t->lagged);
+  wt_json_u64(j, "groups_reset_lagged_with_header", t->lagged_hdr);
+  wt_json_u64(j, "groups_reset_lagged_header_only", t->lagged_only);
   wt_json_u64(j, "groups_reset_publisher_gone", t->gone);
   wt_json_u64(j, "groups_reset_other", t->other);
   wt_json_u64(j, "groups_reset_before_data", t->empty);
@@ -584,6 +596,7 @@ static int fo_report(const fo_client *c) {
     wt_json_u64(&j, "groups_complete", e->groups_complete);
     wt_json_u64(&j, "expected_groups", (o->transport & FO_TX_STREAM) ? fo_expected(e, 1) : 0);
     wt_json_u64(&j, "groups_reset_lagged", e->groups_reset_lagged);
+    wt_json_u64(&j, "groups_reset_lagged_with_header", e->groups_reset_lagged_hdr);
     wt_json_u64(&j, "groups_reset_publisher_gone", e->groups_reset_gone);
     wt_json_u64(&j, "groups_reset_other", e->groups_reset_other);
     wt_json_u64(&j, "groups_torn", e->groups_torn);

@@ -512,6 +512,10 @@ static int fo_ep_start(fo_client *c, fo_ep *e, uint64_t now) {
   char path[2200];
   snprintf(path, sizeof(path), "%s/%s?ch=%s", o->base_path, e->kind == FO_K_PUB ? "pub" : "sub",
            o->ch);
+  if (e->kind == FO_K_PUB && o->group_hdr) {
+    size_t n = strlen(path);
+    snprintf(path + n, sizeof(path) - n, "&hdr=%u", o->group_hdr);
+  }
   e->t_start = now;
   e->state = FO_EP_CONNECTING;
   if (e->kind == FO_K_LATE && c->pub.ep) {
@@ -858,6 +862,12 @@ static void cb_stream_reset(void *user, wt_stream *st, uint32_t code, int has_co
   e->t_last_rx = fo_now();
   if (has_code && code == FO_CODE_LAGGED) {
     e->groups_reset_lagged++;
+    if (r->epoch) {
+      e->groups_reset_lagged_hdr++; /* the relay kept the group header: we know the group */
+      if (r->nrec == 0 && r->rpos == FO_HDR) {
+        e->groups_reset_lagged_only++; /* nothing after it (e.g. a lag notice, wt_app.h) */
+      }
+    }
   } else if (has_code && code == FO_CODE_GONE) {
     e->groups_reset_gone++;
   } else {

@@ -341,7 +341,9 @@ wt_buf *wt_app_event_buf(wt_app_ctx *ctx, size_t *off);
  * member whose mirrored streams hold more than lag_max bytes not yet
  * acknowledged has its oldest mirrored streams reset with
  * WT_APP_GROUP_LAGGED (a whole stream, never a torn one) and its datagrams
- * dropped when its queue is full; it never slows the others. Members leave
+ * dropped when its queue is full; it never slows the others. After such a
+ * reset, the group streams that start are dropped for it (see "Group
+ * headers") until its backlog is back under lag_max / 2. Members leave
  * by wt_app_group_leave or when their session ends. Counters are updated
  * by the shards (relaxed atomics).
  *
@@ -352,6 +354,28 @@ wt_buf *wt_app_event_buf(wt_app_ctx *ctx, size_t *off);
  * using them and every shard mirroring such a group holds its own; the
  * last wt_app_group_counters_unref frees them. ref/unref are thread-safe. */
 #define WT_APP_GROUP_LAGGED 0x10u /* reset code of a mirrored stream dropped for lag */
+/* Group headers. A group stream may declare that its first hdr_len bytes
+ * (at most WT_APP_GROUP_HDR_MAX) are its header: what tells a subscriber
+ * which group it is (the relay's convention: wt_apps.h; MoQ: the subgroup
+ * header). When the member's peer negotiated reset_stream_at (wt_engine.h
+ * wt_session_can_reset_at), the header is never lost to a lag reset:
+ *  - a mirrored stream reset for lag keeps the WebTransport stream header
+ *    and the group header deliverable (RESET_STREAM_AT, Reliable Size =
+ *    both; the bytes after them are dropped), so the subscriber reads the
+ *    header, then sees the reset with WT_APP_GROUP_LAGGED;
+ *  - a group that starts while the member is over its lag bound is still
+ *    opened for it, but carries only the group header and is reset at once
+ *    with WT_APP_GROUP_LAGGED (a "lag notice"); at most
+ *    WT_APP_GROUP_NOTICES_MAX of them are outstanding per member (not yet
+ *    closed by the peer; further groups are skipped, counted), and they
+ *    take stream credit like any stream (none: skipped, counted in
+ *    dropped_streams_limit).
+ * Without reset_stream_at, or with hdr_len 0, a lagged group is reset with
+ * RESET_STREAM (the peer may see nothing of it) or skipped before it opens.
+ * The header bytes are not counted in the lag bound of a notice, nor as
+ * delivered bytes. */
+#define WT_APP_GROUP_HDR_MAX     64u
+#define WT_APP_GROUP_NOTICES_MAX 4u
 
 typedef struct wt_app_group wt_app_group;
 
@@ -360,7 +384,11 @@ typedef struct wt_app_group_counters {
   _Atomic uint64_t dropped_datagrams;      /* member's datagram queue full, or too big */
   _Atomic uint64_t dropped_streams_lagged; /* mirrored streams reset for lag */
   _Atomic uint64_t dropped_streams_limit;  /* member's stream limit reached: group skipped */
-  _Atomic uint32_t refs_;                  /* internal: the references (ref/unref) */
+  /* of dropped_streams_lagged, those reset with their group header kept
+   * deliverable (reset_stream_at: a lag reset after the whole header was
+   * written, or a lag notice): the member can tell which group it lost */
+  _Atomic uint64_t dropped_streams_lagged_hdr;
+  _Atomic uint32_t refs_; /* internal: the references (ref/unref) */
 } wt_app_group_counters;
 
 /* Zeroed counters holding one reference (the caller's); NULL on OOM. */
@@ -387,13 +415,19 @@ int wt_app_group_send_datagram(wt_app_group *g, wt_buf *b, size_t off, size_t le
  * id (> 0). Writes append len bytes of b at off to it on every member that
  * still follows it; fin ends it. Reset aborts it with code everywhere. */
 uint64_t wt_app_group_stream_open(wt_app_group *g);
+/* The same for a stream whose first hdr_len bytes (<= WT_APP_GROUP_HDR_MAX)
+ * are its group header (see "Group headers" above); returns 0 for a bad
+ * hdr_len. wt_app_group_stream_open is hdr_len 0. */
+uint64_t wt_app_group_stream_open_hdr(wt_app_group *g, uint32_t hdr_len);
 int wt_app_group_stream_write(wt_app_group *g, uint64_t gsid, wt_buf *b, size_t off, size_t len,
                               int fin);
 int wt_app_group_stream_reset(wt_app_group *g, uint64_t gsid, uint32_t code);
 /* A late joiner: make member as (joined) follow the open mirrored stream
  * gsid from its beginning: opens its stream and writes it the bytes given
  * by the following wt_app_group_catchup_data calls (in order, the caller's
- * copy of what gsid carried so far), then the live writes follow. */
+ * copy of what gsid carried so far), then the live writes follow. The
+ * group header length is the one gsid was opened with when gsid is the
+ * group's newest stream, else 0. */
 int wt_app_group_catchup(wt_app_group *g, wt_app_session *as, uint64_t gsid);
 int wt_app_group_catchup_data(wt_app_group *g, wt_app_session *as, uint64_t gsid, wt_buf *b,
                               size_t off, size_t len, int fin);

@@ -333,6 +333,54 @@ static void test_group_counters_outlive(void) {
   h_close(&h);
 }
 
+/* The group header length travels with the stream's open (GROUP_STREAM)
+ * and with a late joiner's catch-up of the newest stream; above
+ * WT_APP_GROUP_HDR_MAX the open is refused. */
+static uint32_t g_hdr_seen[4];
+static int g_hdr_n;
+
+static void h_drain_hdrs(harness *h) {
+  wt_msg m[64];
+  uint32_t n;
+  while ((n = wt_lring_poll(&h->link->cmd, m, 64)) > 0) {
+    for (uint32_t i = 0; i < n; i++) {
+      if (m[i].kind == WT_CMD_GROUP_STREAM && g_hdr_n < 4) {
+        g_hdr_seen[g_hdr_n++] = wt_msg_get_cmd_group_stream(&m[i])->hdr_len;
+      } else if (m[i].kind == WT_CMD_GROUP_CATCHUP && g_hdr_n < 4) {
+        g_hdr_seen[g_hdr_n++] = 1000 + wt_msg_get_cmd_group_catchup(&m[i])->hdr_len;
+      }
+      wt_msg_drop(&m[i]);
+    }
+  }
+}
+
+static void test_group_hdr(void) {
+  harness h;
+  CHECK_FATAL(h_open(&h, 64 * 1024, 64 * 1024) == 0);
+  h_session(&h, 0);
+  CHECK_FATAL(g_app.as != NULL);
+  wt_app_group *g;
+  CHECK_EQ(wt_app_group_new(h.ctx, 1 << 20, NULL, &g), 0);
+  CHECK_EQ(wt_app_group_join(g, g_app.as), 0);
+  g_hdr_n = 0;
+  CHECK_EQ(wt_app_group_stream_open_hdr(g, WT_APP_GROUP_HDR_MAX + 1), 0);
+  uint64_t a = wt_app_group_stream_open_hdr(g, 20);
+  uint64_t b = wt_app_group_stream_open_hdr(g, WT_APP_GROUP_HDR_MAX);
+  CHECK(a > 0 && b > a);
+  CHECK_EQ(wt_app_group_catchup(g, g_app.as, b), 0); /* the newest: its length */
+  CHECK_EQ(wt_app_group_catchup(g, g_app.as, a), 0); /* an older one: unknown, 0 */
+  wt_app_ctx_flush(h.ctx);
+  h_drain_hdrs(&h);
+  CHECK_EQ(g_hdr_n, 4);
+  CHECK_EQ(g_hdr_seen[0], 20);
+  CHECK_EQ(g_hdr_seen[1], WT_APP_GROUP_HDR_MAX);
+  CHECK_EQ(g_hdr_seen[2], 1000 + WT_APP_GROUP_HDR_MAX);
+  CHECK_EQ(g_hdr_seen[3], 1000);
+  CHECK_EQ(wt_app_group_stream_open(g), b + 1); /* no header */
+  wt_app_group_del(g, 0);
+  h_close(&h);
+}
+
 static void test_every_kind_handled(void) {
   for (unsigned k = 0; k <= WT_CMD_END + 1; k++) {
     CHECK_EQ(wt_app_ctx_handles(k), wt_msg_is_event(k));
@@ -418,6 +466,7 @@ static void test_protocols(void) {
 int main(void) {
   WT_RUN(test_group_counters_outlive);
   WT_RUN(test_every_kind_handled);
+  WT_RUN(test_group_hdr);
   WT_RUN(test_credit_grows);
   WT_RUN(test_credit_fixed);
   WT_RUN(test_credit_session_budget);

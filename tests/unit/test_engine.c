@@ -1301,6 +1301,56 @@ static void test_reset_keeps_header(void) {
   wt_sim_free(&w);
 }
 
+/* wt_stream_reset_at right after the writes (nothing sent yet): the kept
+ * bytes (a 12-byte group header) still go out, the rest of the queued
+ * payload never does, and RESET_STREAM_AT follows once the header is in
+ * ngtcp2's hands; its packets are lost once and retransmitted. With a
+ * stock ngtcp2 it is a plain reset the client cannot attribute. */
+static void test_reset_at_unsent(void) {
+  wt_sim w;
+  CHECK_FATAL(world_init(&w, 0, g_certs.pin[0]) == 0);
+  wt_conn *c = wt_sim_connect(&w, 0, NULL);
+  wt_sim_sess *cs = wt_sim_open_session(&w, 0, c, "/echo", NULL);
+  CHECK_FATAL(cs != NULL);
+  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_settled, cs, 20 * SEC));
+  CHECK_FATAL(cs->open);
+  wt_sim_sess *ss = server_sess(&w);
+  CHECK_FATAL(ss != NULL);
+  wt_stream *u = NULL;
+  CHECK_EQ(wt_session_open_stream(ss->s, 0, &u), 0);
+  CHECK_FATAL(u != NULL);
+  wt_sim_stream_new(&w.srv, u, 1);
+  static uint8_t big[50000];
+  memset(big, 'p', sizeof(big));
+  CHECK_EQ(wt_stream_write(u, (const uint8_t *)"group-000042", 12, 0), 12);
+  CHECK_EQ(wt_stream_write(u, big, sizeof(big), 0), (int)sizeof(big));
+  CHECK_EQ(wt_stream_reset_at(u, 0x10, 12), 0);
+  CHECK_EQ(wt_stream_write(u, big, 1, 0), WT_ERR_CLOSED);
+  CHECK(wt_stream_send_backlog(u) <= 12);
+  w.drop_next[1] = 2; /* lose the first packets once */
+  int seen = wt_sim_run_until(&w, c_cli_uni_reset, NULL, 5 * SEC);
+#ifdef NGTCP2_RESET_STREAM_AT_DRAFT
+  CHECK(wt_session_can_reset_at(ss->s));
+  CHECK(seen);
+  wt_sim_stream *cx = NULL;
+  for (wt_sim_stream *x = w.cli[0].streams; x; x = x->next) {
+    if (!x->local && !x->bidi && x->reset) {
+      cx = x;
+    }
+  }
+  CHECK_FATAL(cx != NULL);
+  CHECK(cx->reset_has);
+  CHECK_EQ(cx->reset_code, 0x10);
+  CHECK_EQ(cx->rxlen, 12); /* the header, and nothing of the dropped payload */
+  CHECK(memcmp(cx->rx, "group-000042", 12) == 0);
+#else
+  CHECK(!wt_session_can_reset_at(ss->s));
+  CHECK(!seen);
+#endif
+  CHECK(wt_sim_close_all(&w, 60 * SEC));
+  wt_sim_free(&w);
+}
+
 static void test_capsules(void) {
   scenario_capsules();
 }
@@ -1488,6 +1538,7 @@ int main(void) {
   WT_RUN(test_early);
   WT_RUN(test_capsules);
   WT_RUN(test_reset_keeps_header);
+  WT_RUN(test_reset_at_unsent);
   WT_RUN(test_peer_ends_last_session);
   WT_RUN(test_stateless_reset);
   WT_RUN(test_retry);

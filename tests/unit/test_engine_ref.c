@@ -235,6 +235,35 @@ static void test_sendbuf_ref(void) {
   k = wt_sendbuf_peek(&b, iov, 8, SIZE_MAX);
   CHECK(k == 1 && iov[0].len == 10 && memcmp(iov[0].base, own, 10) == 0);
 
+  /* drop_from: keep [0, off) (sent or not), forget the rest; off below
+   * sent is clamped to sent */
+  wt_sendbuf_free(&b);
+  rel r5 = {.data = ext3, .len = sizeof(ext3)}, r6 = {.data = ext2, .len = sizeof(ext2)};
+  CHECK_EQ(wt_sendbuf_append(&b, own, 20), 0); /* a header */
+  CHECK_EQ(wt_sendbuf_append_ref(&b, ext3, sizeof(ext3), on_release, &r5), 0);
+  CHECK_EQ(wt_sendbuf_append_ref(&b, ext2, sizeof(ext2), on_release, &r6), 0);
+  wt_sendbuf_consume(&b, 8);
+  CHECK_EQ(wt_sendbuf_drop_from(&b, 4), 0 + 20 - 8 + sizeof(ext3) + sizeof(ext2)); /* = from 8 */
+  CHECK_EQ(b.end, 8);
+  CHECK_EQ(r5.n + r6.n, 2);
+  wt_sendbuf_free(&b);
+  r5.n = r6.n = 0;
+  CHECK_EQ(wt_sendbuf_append(&b, own, 20), 0);
+  CHECK_EQ(wt_sendbuf_append_ref(&b, ext3, sizeof(ext3), on_release, &r5), 0);
+  CHECK_EQ(wt_sendbuf_append_ref(&b, ext2, sizeof(ext2), on_release, &r6), 0);
+  wt_sendbuf_consume(&b, 8);
+  CHECK_EQ(wt_sendbuf_drop_from(&b, 25), sizeof(ext3) - 5 + sizeof(ext2));
+  CHECK_EQ(r6.n, 1); /* wholly beyond: released now */
+  CHECK_EQ(r5.n, 0); /* partly kept: referenced until acknowledged */
+  CHECK_EQ(wt_sendbuf_unsent(&b), 17);
+  k = wt_sendbuf_peek(&b, iov, 8, SIZE_MAX);
+  CHECK(k == 2 && iov[0].len == 12 && iov[1].base == ext3 && iov[1].len == 5);
+  CHECK_EQ(wt_sendbuf_drop_from(&b, 1000), 0);
+  wt_sendbuf_consume(&b, 17);
+  wt_sendbuf_ack(&b, 25);
+  CHECK_EQ(r5.n, 1);
+  CHECK(b.head == NULL);
+
   /* with a release queue: nothing runs until wt_relq_run */
   wt_relq q = {0};
   b.rq = &q;
