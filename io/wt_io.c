@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "wt_error.h"
 #include "wt_io_internal.h"
@@ -110,6 +111,34 @@ void wt_io_close(wt_io *io) {
 
 int wt_io_fd(const wt_io *io) {
   return io->sock.fd;
+}
+
+int64_t wt_io_socket_drops(const wt_io *io) {
+  struct stat st;
+  if (!io || fstat(io->sock.fd, &st) < 0) {
+    return -1;
+  }
+  static const char *const tables[] = {"/proc/net/udp", "/proc/net/udp6"};
+  for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+    FILE *f = fopen(tables[t], "r");
+    if (!f) {
+      continue;
+    }
+    char line[512];
+    /* sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref ptr drops */
+    while (fgets(line, sizeof(line), f)) {
+      unsigned long inode;
+      unsigned long long drops;
+      if (sscanf(line, " %*s %*s %*s %*s %*s %*s %*s %*s %*s %lu %*s %*s %llu", &inode, &drops) ==
+              2 &&
+          inode == (unsigned long)st.st_ino) {
+        fclose(f);
+        return (int64_t)drops;
+      }
+    }
+    fclose(f);
+  }
+  return -1;
 }
 
 const wt_io_addr *wt_io_local(const wt_io *io) {

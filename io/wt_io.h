@@ -165,6 +165,14 @@ void wt_io_close(wt_io *io);
  * do not close it, and do not read from it behind wt_io_recv's back. */
 int wt_io_fd(const wt_io *io);
 
+/* Datagrams the kernel dropped on this socket because its receive buffer
+ * was full (the "drops" column of /proc/net/udp or udp6 for the socket's
+ * inode, as the kernel counts since the socket was made): what a receiver
+ * lost before it could read it. -1 when it cannot be read (no procfs, or
+ * the socket is in another network namespace's table). Reads procfs: not
+ * for a hot path. */
+int64_t wt_io_socket_drops(const wt_io *io);
+
 /* The address the socket is bound to (the real port after binding port 0). */
 const wt_io_addr *wt_io_local(const wt_io *io);
 

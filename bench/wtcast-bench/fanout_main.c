@@ -555,6 +555,9 @@ static int fo_report(const fo_client *c) {
     }
   }
   wt_json_end_obj(&j);
+  /* what the kernel dropped at this process's socket (receive buffer full):
+   * datagrams missing at a starved receiver show here, not as server loss */
+  wt_json_i64(&j, "socket_drops", c->io ? wt_io_socket_drops(c->io) : -1);
   wt_json_u64(&j, "deliveries", deliveries);
   wt_json_num(&j, "deliveries_per_s", deliver_s > 0 ? (double)deliveries / deliver_s : 0.0);
   wt_json_num(&j, "elapsed_s", fo_secs(c->t0, c->t_end));

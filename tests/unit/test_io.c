@@ -185,6 +185,31 @@ static void roundtrip(const char *s) {
   }
 }
 
+/* wt_io_socket_drops: 0 on a fresh socket; a receiver that reads nothing
+ * while far more than its receive buffer arrives shows the kernel's drops. */
+static void test_socket_drops(void) {
+  wt_io_config c;
+  test_config_default(&c);
+  c.bind_addr = "127.0.0.1:0";
+  c.rcvbuf = 4096; /* the kernel doubles it and keeps a minimum: a few KiB */
+  wt_io *rx = NULL, *tx = open_io("127.0.0.1:0", 0, 0, 0);
+  CHECK_FATAL(wt_io_open(&rx, &c) == 0 && tx);
+  CHECK_EQ(wt_io_socket_drops(rx), 0);
+  static uint8_t pay[1200];
+  wt_io_addr to = *wt_io_local(rx);
+  for (int i = 0; i < 200; i++) { /* 240 KB, far past any minimum buffer */
+    int fd = wt_io_fd(tx);
+    CHECK(sendto(fd, pay, sizeof(pay), 0, (const struct sockaddr *)&to.ss, to.len) ==
+          (ssize_t)sizeof(pay));
+  }
+  int64_t d = wt_io_socket_drops(rx);
+  printf("  socket drops after 200 unread datagrams: %lld\n", (long long)d);
+  CHECK(d > 0 && d <= 200);
+  CHECK_EQ(wt_io_socket_drops(NULL), -1);
+  wt_io_close(rx);
+  wt_io_close(tx);
+}
+
 static void test_addr(void) {
   roundtrip("127.0.0.1:4433");
   roundtrip("0.0.0.0:0");
@@ -1015,5 +1040,6 @@ int main(void) {
   WT_RUN(test_truncated);
   WT_RUN(test_send_rules);
   WT_RUN(test_backpressure);
+  WT_RUN(test_socket_drops);
   WT_DONE();
 }
