@@ -14,17 +14,59 @@
 
 /* ------------------------------------------------------------ credit */
 
+/* Under memory pressure or over its connection / address budget
+ * (wt_engine_mem_hold) a connection's receive credit is owed, not granted:
+ * MAX_DATA / MAX_STREAM_DATA stay where they are until wt_stream_mem_repay
+ * (docs/operations.md "Limits"). */
+static int mem_withhold(wt_conn *c) {
+  if (!wt_engine_mem_hold(c)) {
+    return 0;
+  }
+  if (!c->mem_holding) {
+    c->mem_holding = 1; /* wt_engine's budget check repays when it ends */
+    c->e->st.mem_credit_withheld++;
+  }
+  return 1;
+}
+
 static void credit_conn(wt_conn *c, uint64_t n) {
   if (n > 0 && c->qc) {
+    if (mem_withhold(c)) {
+      c->mem_owed += n;
+      return;
+    }
     ngtcp2_conn_extend_max_offset(c->qc, n);
   }
 }
 
-static void credit_stream(wt_conn *c, int64_t sid, uint64_t n) {
+static void credit_stream(wt_conn *c, wt_stream *st, uint64_t n) {
   if (n > 0) {
-    ngtcp2_conn_extend_max_stream_offset(c->qc, sid, n);
+    if (mem_withhold(c)) {
+      st->mem_owed += n;
+      c->mem_owed += n;
+      return;
+    }
+    ngtcp2_conn_extend_max_stream_offset(c->qc, st->id, n);
     ngtcp2_conn_extend_max_offset(c->qc, n);
   }
+}
+
+void wt_stream_mem_repay(wt_conn *c) {
+  if (c->qc == NULL) {
+    return;
+  }
+  for (wt_list_node *l = c->streams.next; l != &c->streams; l = l->next) {
+    wt_stream *st = wt_container_of(l, wt_stream, all_link);
+    if (st->mem_owed > 0 && !st->q_closed) {
+      ngtcp2_conn_extend_max_stream_offset(c->qc, st->id, st->mem_owed);
+    }
+    st->mem_owed = 0;
+  }
+  if (c->mem_owed > 0) {
+    ngtcp2_conn_extend_max_offset(c->qc, c->mem_owed);
+    c->mem_owed = 0;
+  }
+  wt_ctx_mark_dirty(c);
 }
 
 /* ------------------------------------------------------------ session flow control */
@@ -125,7 +167,7 @@ static void fc_detach(wt_stream *st) {
  * credit follows (the application consumed them). */
 static void credit_back(wt_conn *c, wt_stream *st, uint64_t n) {
   if (!st->q_closed) {
-    credit_stream(c, st->id, n);
+    credit_stream(c, st, n);
   } else {
     credit_conn(c, n);
   }
@@ -170,6 +212,7 @@ static void stream_enqueue(wt_stream *st) {
 /* Free what a buffered stream holds (rbuf), uncounting it. */
 static void rbuf_release(wt_stream *st) {
   st->c->buffered_bytes -= st->rcap;
+  wt_mem_acct_sub(&st->c->mem, st->rcap, 1);
   free(st->rbuf);
   st->rbuf = NULL;
   st->rlen = st->rcap = 0;
@@ -250,6 +293,7 @@ wt_stream *wt_stream_new_peer(wt_conn *c, int64_t sid) {
   wt_stream_hdr_init(&st->hdr, st->bidi);
   wt_sendbuf_init(&st->sb);
   st->sb.rq = &c->e->relq;
+  st->sb.acct = &c->mem;
   wt_list_push(&c->streams, &st->all_link);
   if (ngtcp2_conn_set_stream_user_data(c->qc, sid, st) != 0) {
     wt_list_del(&st->all_link);
@@ -272,6 +316,7 @@ int wt_stream_new_local(wt_conn *c, uint64_t session_id, int bidi, wt_stream **o
   st->rx_done = !st->bidi;
   wt_sendbuf_init(&st->sb);
   st->sb.rq = &c->e->relq;
+  st->sb.acct = &c->mem;
   int rv = st->bidi ? ngtcp2_conn_open_bidi_stream(c->qc, &st->id, st)
                     : ngtcp2_conn_open_uni_stream(c->qc, &st->id, st);
   if (rv != 0) {
@@ -359,6 +404,7 @@ void wt_stream_replay(wt_stream *st) {
   size_t len = st->rlen;
   uint64_t held = st->uncredited;
   c->buffered_bytes -= st->rcap; /* buf is freed below */
+  wt_mem_acct_sub(&c->mem, st->rcap, 1);
   st->rbuf = NULL;
   st->rlen = st->rcap = 0;
   st->uncredited = 0;
@@ -429,6 +475,7 @@ void wt_stream_deliver(wt_stream *st, const uint8_t *data, size_t len, int fin) 
         }
         st->rbuf = nb;
         c->buffered_bytes += ncap - st->rcap;
+        wt_mem_acct_add(&c->mem, ncap - st->rcap, 1);
         st->rcap = ncap;
       }
       memcpy(st->rbuf + st->rlen, data, len);
@@ -459,7 +506,7 @@ int wt_stream_classify(wt_stream *st, const uint8_t *data, size_t len, int fin, 
   case WT_STREAM_HDR_WT:
     st->kind = WT_SK_WT;
     st->session_id = st->hdr.session_id;
-    credit_stream(st->c, st->id, st->hdr.hdr_len);
+    credit_stream(st->c, st, st->hdr.hdr_len);
     return WT_STREAM_RX_WT;
   default:
     /* Bad session ID (draft-ietf-webtrans-http3 section 4): H3_ID_ERROR
