@@ -381,7 +381,7 @@ static void mem_tick(wt_engine *e) {
     return;
   }
   e->mem_next_tick = e->now + e->cfg.mem_tick_ns;
-  int level = wt_mem_poll(e->cfg.mem);
+  int level = wt_mem_poll(e->cfg.mem, e->now);
   uint64_t grace = e->cfg.mem_over_grace_ns;
   wt_conn *worst = NULL;
   int src_due = 0;

@@ -174,6 +174,18 @@ static void credit_back(wt_conn *c, wt_stream *st, uint64_t n) {
   fc_consumed(st, n);
 }
 
+/* The app holds st's unconsumed bytes (as its own copies, which its buffer
+ * pool charged to the budget): attributed to the connection as payload so
+ * its budget and "costliest" see them. */
+static void rx_attr_sync(wt_stream *st) {
+  if (st->unconsumed > st->mem_rx) {
+    wt_mem_acct_add(&st->c->mem, st->unconsumed - st->mem_rx, 0);
+  } else {
+    wt_mem_acct_sub(&st->c->mem, st->mem_rx - st->unconsumed, 0);
+  }
+  st->mem_rx = st->unconsumed;
+}
+
 /* A manual-credit stream will take no more data (reset, STOP_SENDING, closed,
  * aborted): what the app held back no longer needs the stream's window, but
  * the connection window must get it back or it leaks. */
@@ -182,6 +194,7 @@ static void stream_release_unconsumed(wt_stream *st) {
     credit_conn(st->c, st->unconsumed);
     fc_consumed(st, st->unconsumed);
     st->unconsumed = 0;
+    rx_attr_sync(st);
     wt_ctx_mark_dirty(st->c);
   }
 }
@@ -355,6 +368,8 @@ void wt_stream_free(wt_stream *st) {
   wt_list_del(&st->all_link);
   wt_list_del(&st->gc_link);
   wt_sendbuf_free(&st->sb);
+  st->unconsumed = 0;
+  rx_attr_sync(st);
   rbuf_release(st);
   wt_pool_put(&st->c->e->stream_pool, st);
 }
@@ -375,6 +390,7 @@ static void stream_to_app(wt_stream *st, const uint8_t *data, size_t len, int fi
   int held = st->manual_credit;
   if (held) {
     st->unconsumed += len;
+    rx_attr_sync(st);
   }
   if ((len > 0 || fin) && st->app_visible) {
     wt_ctx_call_stream_data(c->e, st, data, len, fin);
@@ -384,6 +400,7 @@ static void stream_to_app(wt_stream *st, const uint8_t *data, size_t len, int fi
   }
   if (st->manual_credit && st->app_visible && st->kind == WT_SK_WT) {
     st->unconsumed += len; /* switched on inside the callback: these bytes too */
+    rx_attr_sync(st);
   } else {
     credit_back(c, st, len);
   }
@@ -801,6 +818,7 @@ int wt_stream_set_manual_credit(wt_stream *st, int on) {
   if (st->unconsumed > 0) {
     uint64_t n = st->unconsumed;
     st->unconsumed = 0;
+    rx_attr_sync(st);
     credit_back(st->c, st, n);
     wt_ctx_mark_dirty(st->c);
   }
@@ -819,6 +837,7 @@ int wt_stream_consume(wt_stream *st, size_t n) {
   }
   if (n > 0) {
     st->unconsumed -= n;
+    rx_attr_sync(st);
     credit_back(st->c, st, n);
     wt_ctx_mark_dirty(st->c);
   }

@@ -63,6 +63,7 @@ struct wt_stream {
   uint64_t buffered_at;     /* when it was buffered (buffered_timeout_ns) */
   uint64_t uncredited;   /* bytes delivered by ngtcp2 whose flow-control credit is not returned */
   uint64_t mem_owed;     /* stream credit withheld under memory pressure (wt_stream_mem_repay) */
+  uint64_t mem_rx;       /* unconsumed bytes attributed to c->mem (rx_attr_sync) */
   uint8_t manual_credit; /* wt_stream_set_manual_credit: credit waits for wt_stream_consume */
   uint64_t unconsumed;   /* manual: bytes given to the app whose credit is not returned yet */
   /* session flow control: the session's accounting while attached (NULL

@@ -30,6 +30,7 @@ void wt_mem_budget_init(wt_mem_budget *b, uint64_t max) {
   atomic_init(&b->used, 0);
   atomic_init(&b->level, WT_MEM_NORMAL);
   atomic_init(&b->peak, 0);
+  atomic_init(&b->held_ns, 0);
   for (int i = 0; i < WT_MEM_LEVELS; i++) {
     atomic_init(&b->entered[i], 0);
   }
@@ -102,7 +103,8 @@ int wt_mem_set_state(wt_mem_budget *b, int from, int to) {
   return 1;
 }
 
-static void mem_update(wt_mem_budget *b, uint64_t used) {
+/* now_ns 0: no clock (a flush): moves up only. */
+static void mem_update(wt_mem_budget *b, uint64_t used, uint64_t now_ns) {
   uint64_t pk = atomic_load_explicit(&b->peak, memory_order_relaxed);
   while (used > pk && !atomic_compare_exchange_weak_explicit(
                           &b->peak, &pk, used, memory_order_relaxed, memory_order_relaxed)) {
@@ -114,7 +116,21 @@ static void mem_update(wt_mem_budget *b, uint64_t used) {
   for (int tries = 0; tries < 4; tries++) {
     int cur = wt_mem_level(b);
     int to = wt_mem_level_for(b, cur, used);
-    if (to == cur || wt_mem_set_state(b, cur, to)) {
+    if (to >= cur) {
+      if (now_ns) {
+        atomic_store_explicit(&b->held_ns, now_ns, memory_order_relaxed);
+      }
+      if (to == cur || wt_mem_set_state(b, cur, to)) {
+        return;
+      }
+      continue;
+    }
+    uint64_t held = atomic_load_explicit(&b->held_ns, memory_order_relaxed);
+    if (now_ns == 0 || now_ns < held + WT_MEM_DWELL_NS) {
+      return; /* down: only after the dwell time, from a poll */
+    }
+    if (wt_mem_set_state(b, cur, to)) {
+      atomic_store_explicit(&b->held_ns, now_ns, memory_order_relaxed);
       return;
     }
   }
@@ -128,7 +144,7 @@ static void mem_flush(void) {
   int64_t d = mem_tl.delta;
   mem_tl.delta = 0;
   int64_t u = atomic_fetch_add_explicit(&b->used, d, memory_order_relaxed) + d;
-  mem_update(b, u > 0 ? (uint64_t)u : 0);
+  mem_update(b, u > 0 ? (uint64_t)u : 0, 0);
 }
 
 static void mem_add(wt_mem_budget *b, int64_t d) {
@@ -161,14 +177,14 @@ void wt_mem_budget_fini(wt_mem_budget *b) {
   }
 }
 
-int wt_mem_poll(wt_mem_budget *b) {
+int wt_mem_poll(wt_mem_budget *b, uint64_t now_ns) {
   if (b == NULL) {
     return WT_MEM_NORMAL;
   }
   if (mem_tl.b == b) {
     mem_flush();
   }
-  mem_update(b, wt_mem_used(b));
+  mem_update(b, wt_mem_used(b), now_ns ? now_ns : 1);
   return wt_mem_level(b);
 }
 

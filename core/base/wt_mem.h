@@ -24,11 +24,15 @@
  *   REFUSE     >= 850: new connections get CONNECTION_REFUSED
  *   CLOSE      >= 1000: the engines close their costliest connection, one
  *              at a time, until the level drops
- * A level is entered when the use reaches its threshold and left only when
- * the use falls WT_MEM_HYST permille below it (hysteresis: no flapping on a
- * boundary). Every transition goes through wt_mem_set_state (logged once,
- * counted per level entered); the level is recomputed when a thread flushes
- * its delta and by wt_mem_poll.
+ * A level is entered as soon as the use reaches its threshold (when a thread
+ * flushes its delta, or at wt_mem_poll). It is left only when the use has
+ * been WT_MEM_HYST permille below the threshold for WT_MEM_DWELL_NS: moves
+ * down happen only in wt_mem_poll (the engines' periodic check, which
+ * brings the time), and any poll that finds the use still at the level
+ * restarts the wait. Hysteresis in size and in time: a load that swings
+ * around a threshold, or memory that is given back a little late after a
+ * close, does not make the level flap. Every transition goes through
+ * wt_mem_set_state (logged once, counted per level entered).
  *
  * wt_mem_acct: attribution of held bytes to an owner (a connection, a source
  * address) for per-owner budgets and for "close the costliest". An account
@@ -53,8 +57,9 @@ enum {
   WT_MEM_LEVELS
 };
 
-#define WT_MEM_BATCH (64 * 1024)
-#define WT_MEM_HYST  50 /* permille below a threshold before its level is left */
+#define WT_MEM_BATCH    (64 * 1024)
+#define WT_MEM_HYST     50           /* permille below a threshold before its level is left */
+#define WT_MEM_DWELL_NS 500000000ull /* ... for this long (0.5 s) */
 
 typedef struct wt_mem_budget {
   uint64_t max;                            /* bytes; 0 = no budget (never leaves NORMAL) */
@@ -63,6 +68,7 @@ typedef struct wt_mem_budget {
   _Atomic int level;                       /* WT_MEM_*; written by wt_mem_set_state */
   _Atomic uint64_t entered[WT_MEM_LEVELS]; /* times each level was entered */
   _Atomic uint64_t peak;                   /* the highest flushed use */
+  _Atomic uint64_t held_ns;                /* last poll that found the use at the level */
 } wt_mem_budget;
 
 /* max bytes (0 = unlimited: counted, never under pressure); the default
@@ -77,9 +83,10 @@ void wt_mem_budget_fini(wt_mem_budget *b);
 /* Any thread: n bytes taken / given back. b may be NULL (no-op). */
 void wt_mem_charge(wt_mem_budget *b, uint64_t n);
 void wt_mem_uncharge(wt_mem_budget *b, uint64_t n);
-/* Add the calling thread's batched delta now and recompute the level;
+/* Add the calling thread's batched delta now and recompute the level, moves
+ * down included (now_ns: a monotonic clock, the same for every caller);
  * returns the level. NULL: WT_MEM_NORMAL. */
-int wt_mem_poll(wt_mem_budget *b);
+int wt_mem_poll(wt_mem_budget *b, uint64_t now_ns);
 
 /* The current level (any thread; one atomic load). NULL: WT_MEM_NORMAL. */
 static inline int wt_mem_level(const wt_mem_budget *b) {

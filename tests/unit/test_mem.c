@@ -59,10 +59,10 @@ static void test_charge_walk(void) {
   wt_mem_budget_init(&b, 100 * WT_MEM_BATCH);
   wt_mem_charge(&b, WT_MEM_BATCH - 1);
   CHECK_EQ(wt_mem_used(&b), 0); /* still in this thread's batch */
-  CHECK_EQ(wt_mem_poll(&b), WT_MEM_NORMAL);
+  CHECK_EQ(wt_mem_poll(&b, 0), WT_MEM_NORMAL);
   CHECK_EQ(wt_mem_used(&b), WT_MEM_BATCH - 1);
   wt_mem_uncharge(&b, WT_MEM_BATCH - 1);
-  wt_mem_poll(&b);
+  wt_mem_poll(&b, 0);
   CHECK_EQ(wt_mem_used(&b), 0);
   int seen[WT_MEM_LEVELS] = {0};
   int last = WT_MEM_NORMAL, ordered = 1;
@@ -81,21 +81,33 @@ static void test_charge_walk(void) {
   CHECK_EQ(b.entered[WT_MEM_NO_CREDIT], 1);
   CHECK_EQ(b.entered[WT_MEM_CLOSE], 1);
   CHECK_EQ(b.peak, 110 * WT_MEM_BATCH);
-  /* 98 %: still CLOSE (hysteresis), 94 %: REFUSE */
+  /* down: never from a flush; from a poll only 5 points under a threshold
+   * and only after the use stayed there WT_MEM_DWELL_NS */
+  const uint64_t S = 1000000000ull;
+  CHECK_EQ(wt_mem_poll(&b, 1 * S), WT_MEM_CLOSE);
   for (int i = 0; i < 12; i++) {
-    wt_mem_uncharge(&b, WT_MEM_BATCH);
+    wt_mem_uncharge(&b, WT_MEM_BATCH); /* 98 %: inside the hysteresis band */
   }
-  CHECK_EQ(wt_mem_level(&b), WT_MEM_CLOSE);
+  CHECK_EQ(wt_mem_poll(&b, 2 * S), WT_MEM_CLOSE);
   for (int i = 0; i < 4; i++) {
-    wt_mem_uncharge(&b, WT_MEM_BATCH);
+    wt_mem_uncharge(&b, WT_MEM_BATCH); /* 94 %: REFUSE's band */
   }
-  CHECK_EQ(wt_mem_level(&b), WT_MEM_REFUSE);
+  CHECK_EQ(wt_mem_level(&b), WT_MEM_CLOSE); /* flushes never move down */
+  CHECK_EQ(wt_mem_poll(&b, 2 * S + WT_MEM_DWELL_NS - 1), WT_MEM_CLOSE);
+  CHECK_EQ(wt_mem_poll(&b, 2 * S + WT_MEM_DWELL_NS), WT_MEM_REFUSE);
   for (int i = 0; i < 94; i++) {
     wt_mem_uncharge(&b, WT_MEM_BATCH);
   }
-  CHECK_EQ(wt_mem_poll(&b), WT_MEM_NORMAL);
+  CHECK_EQ(wt_mem_poll(&b, 2 * S + WT_MEM_DWELL_NS + 1), WT_MEM_REFUSE);
+  /* a swing back up restarts the wait */
+  wt_mem_charge(&b, 90 * WT_MEM_BATCH);
+  CHECK_EQ(wt_mem_poll(&b, 3 * S), WT_MEM_REFUSE);
+  wt_mem_uncharge(&b, 90 * WT_MEM_BATCH);
+  CHECK_EQ(wt_mem_poll(&b, 3 * S + WT_MEM_DWELL_NS - 1), WT_MEM_REFUSE);
+  CHECK_EQ(wt_mem_poll(&b, 3 * S + WT_MEM_DWELL_NS), WT_MEM_NORMAL); /* in one move */
   CHECK_EQ(wt_mem_used(&b), 0);
   CHECK_EQ(b.entered[WT_MEM_NORMAL], 1); /* came back once */
+  CHECK_EQ(b.entered[WT_MEM_REFUSE], 2);
   CHECK_EQ(b.entered[WT_MEM_CLOSE], 1);
   wt_mem_budget_fini(&b);
 }
@@ -109,13 +121,13 @@ static void test_acct(void) {
   CHECK_EQ(c1.bytes, 1000);
   CHECK_EQ(c2.bytes, 300);
   CHECK_EQ(ip.bytes, 1300);
-  wt_mem_poll(&b);
+  wt_mem_poll(&b, 0);
   CHECK_EQ(wt_mem_used(&b), 1000);
   wt_mem_acct_sub(&c1, 1000, 1);
   wt_mem_acct_sub(&c2, 300, 0);
   wt_mem_acct_add(NULL, 5, 1);
   CHECK_EQ(ip.bytes, 0);
-  wt_mem_poll(&b);
+  wt_mem_poll(&b, 0);
   CHECK_EQ(wt_mem_used(&b), 0);
   wt_mem_budget_fini(&b);
 }
@@ -134,7 +146,7 @@ static void *unref_thread(void *arg) {
   for (int i = 0; i < j->n; i++) {
     wt_buf_unref(j->bufs[i]);
   }
-  wt_mem_poll(j->b); /* this thread's batch */
+  wt_mem_poll(j->b, 0); /* this thread's batch */
   wt_mem_budget_fini(j->b);
   return NULL;
 }
@@ -148,17 +160,17 @@ static void test_buf_pool_charges(void) {
   wt_buf *one = wt_buf_alloc(p, 1); /* one byte still holds a whole buffer */
   wt_buf *big = wt_buf_alloc(p, 100000);
   CHECK_FATAL(one && big);
-  wt_mem_poll(&b);
+  wt_mem_poll(&b, 0);
   CHECK_EQ(wt_mem_used(&b), wt_buf_held(one) + wt_buf_held(big));
   CHECK(wt_buf_held(one) >= 16384);
   CHECK(wt_buf_held(big) >= 100000);
   wt_buf_ref(one);
   wt_buf_unref(one); /* not the last reference */
-  wt_mem_poll(&b);
+  wt_mem_poll(&b, 0);
   CHECK_EQ(wt_mem_used(&b), wt_buf_held(one) + wt_buf_held(big));
   wt_buf_unref(one);
   wt_buf_unref(big);
-  wt_mem_poll(&b);
+  wt_mem_poll(&b, 0);
   CHECK_EQ(wt_mem_used(&b), 0);
   /* freed on another thread */
   unref_job j = {.n = 64, .b = &b};
@@ -166,7 +178,7 @@ static void test_buf_pool_charges(void) {
     j.bufs[i] = wt_buf_alloc(p, 100);
     CHECK_FATAL(j.bufs[i]);
   }
-  wt_mem_poll(&b);
+  wt_mem_poll(&b, 0);
   CHECK_EQ(wt_mem_used(&b), 64 * wt_buf_held(j.bufs[0]));
   pthread_t t;
   CHECK_FATAL(pthread_create(&t, NULL, unref_thread, &j) == 0);
