@@ -784,7 +784,10 @@ static void accept_conn(wt_engine *e, const wt_path *path, const uint8_t *pkt, s
     hd.tokenlen = 0;
   }
   uint64_t key = ip_key(&path->remote);
-  if (wt_mem_level(e->cfg.mem) >= WT_MEM_REFUSE) {
+  /* (polled here too: an engine without connections runs no budget check,
+   * and only a poll lets the level fall) */
+  if (wt_mem_level(e->cfg.mem) >= WT_MEM_REFUSE &&
+      wt_mem_poll(e->cfg.mem, e->now) >= WT_MEM_REFUSE) {
     e->st.conns_refused++;
     e->st.mem_conns_refused++;
     send_refusal(e, path, &hd, NGTCP2_CONNECTION_REFUSED);
