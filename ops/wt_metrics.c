@@ -93,6 +93,8 @@ static const metric_def shard_defs[] = {
     {"errors_total", M_COUNTER, NULL, "kind=\"buffered_expired\"", E(buffered_expired)},
     {"errors_total", M_COUNTER, NULL, "kind=\"glitch_closed\"", E(conns_glitch_closed)},
     {"errors_total", M_COUNTER, NULL, "kind=\"io_rx\"", IO(rx_errors)},
+    {"errors_total", M_COUNTER, NULL, "kind=\"io_tx\"", IO(tx_errors)},
+    {"errors_total", M_COUNTER, NULL, "kind=\"io_rx_truncated\"", IO(rx_truncated)},
     {"memory_responses_total", M_COUNTER,
      "memory budget responses (docs/operations.md \"Limits\"): connections whose credit was "
      "withheld, datagrams dropped, connections refused (process level or address budget), "
@@ -106,8 +108,6 @@ static const metric_def shard_defs[] = {
      E(mem_conn_budget_closed)},
     {"memory_responses_total", M_COUNTER, NULL, "kind=\"ip_budget_closed\"",
      E(mem_ip_budget_closed)},
-    {"errors_total", M_COUNTER, NULL, "kind=\"io_tx\"", IO(tx_errors)},
-    {"errors_total", M_COUNTER, NULL, "kind=\"io_rx_truncated\"", IO(rx_truncated)},
     {"forwarded_total", M_COUNTER, "datagrams forwarded between shards", "dir=\"out\"",
      offsetof(wt_snapshot, fwd.forwarded_out)},
     {"forwarded_total", M_COUNTER, NULL, "dir=\"in\"", offsetof(wt_snapshot, fwd.forwarded_in)},
