@@ -7,6 +7,9 @@
  *   (mem_dgrams_dropped), echoed again once the level fell (after the
  *   dwell time); at CLOSE the connection holding the most is closed with
  *   H3_EXCESSIVE_LOAD (mem_conns_closed) and the other one is kept;
+ * - max_ip_bytes: an address over it gets no new connection
+ *   (mem_ip_refused) and loses its costliest connection after the grace
+ *   (mem_ip_budget_closed); other addresses are not affected;
  * - max_conn_bytes: a connection whose unconsumed received bytes pass it
  *   gets no more credit (mem_credit_withheld) and is closed with
  *   H3_EXCESSIVE_LOAD after mem_over_grace_ns (mem_conn_budget_closed);
@@ -50,7 +53,8 @@ static const wt_engine_callbacks g_hooks = {.session_request = hook_session_requ
                                             .stream_open = hook_stream_open,
                                             .datagram = hook_datagram};
 
-static int world_init(wt_sim *w, wt_mem_budget *b, uint64_t max_conn_bytes) {
+static int world_init2(wt_sim *w, wt_mem_budget *b, uint64_t max_conn_bytes,
+                       uint64_t max_ip_bytes) {
   wt_sim_config cfg;
   wt_sim_config_default(&cfg);
   cfg.up.delay_ns = cfg.down.delay_ns = 1 * MS;
@@ -63,23 +67,32 @@ static int world_init(wt_sim *w, wt_mem_budget *b, uint64_t max_conn_bytes) {
   sc.retry_mode = WT_RETRY_NEVER;
   sc.mem = b;
   sc.max_conn_bytes = max_conn_bytes;
+  sc.max_ip_bytes = max_ip_bytes;
   sc.mem_over_grace_ns = 1 * SEC;
   return wt_sim_server_new(w, &sc);
 }
 
-/* A client at 127.0.0.1:port with one session on /x; returns its index. */
-static int add_client(wt_sim *w, uint16_t port, wt_sim_sess **sess) {
+static int world_init(wt_sim *w, wt_mem_budget *b, uint64_t max_conn_bytes) {
+  return world_init2(w, b, max_conn_bytes, 0);
+}
+
+/* A client at ip:port with one session on /x; returns its index. */
+static int add_client_at(wt_sim *w, const char *ip, uint16_t port, wt_sim_sess **sess) {
   wt_engine_config cc;
   wt_engine_config_default(&cc, 0);
   cc.insecure = 1;
   wt_addr a;
-  wt_sim_addr(&a, "127.0.0.1", port);
+  wt_sim_addr(&a, ip, port);
   int i = wt_sim_client_add(w, &cc, &a);
   CHECK(i >= 0);
   wt_conn *c = wt_sim_connect(w, i, NULL);
   CHECK(c != NULL);
   *sess = c ? wt_sim_open_session(w, i, c, "/x", NULL) : NULL;
   return i;
+}
+
+static int add_client(wt_sim *w, uint16_t port, wt_sim_sess **sess) {
+  return add_client_at(w, "127.0.0.1", port, sess);
 }
 
 /* Client session x sends n bytes on a new bidi stream. */
@@ -199,6 +212,43 @@ static void test_conn_budget(void) {
   wt_sim_free(&w);
 }
 
+/* max_ip_bytes: two connections from 127.0.0.1 holding 48 and 32 KiB
+ * unconsumed pass a 64 KiB address budget: a third from that address is
+ * refused (mem_ip_refused), one from 127.0.0.2 is not; after the grace the
+ * address's costliest connection (48 KiB) is closed with H3_EXCESSIVE_LOAD
+ * (mem_ip_budget_closed) and the address is back under its budget, so the
+ * other one stays. */
+static void test_ip_budget(void) {
+  wt_sim w;
+  CHECK_FATAL(world_init2(&w, NULL, 0, 64 * 1024) == 0);
+  const wt_engine_stats *ss = wt_engine_get_stats(w.srv.e);
+  wt_sim_sess *s0 = NULL, *s1 = NULL, *s2 = NULL, *s3 = NULL;
+  int c0 = add_client(&w, 50000, &s0);
+  int c1 = add_client(&w, 50001, &s1);
+  wt_sim_run_until(&w, NULL, NULL, 1 * SEC);
+  CHECK_FATAL(s0 && s0->open && s1 && s1->open);
+  g_hold_next = 2;
+  send_stream(s0, 48 * 1024);
+  send_stream(s1, 32 * 1024);
+  wt_sim_run_until(&w, NULL, NULL, 200 * MS);
+  int c2 = add_client(&w, 50002, &s2);
+  int c3 = add_client_at(&w, "127.0.0.2", 50000, &s3);
+  wt_sim_run_until(&w, NULL, NULL, 600 * MS);
+  CHECK_EQ(ss->mem_ip_refused, 1);
+  CHECK(s3 && s3->open);
+  CHECK(!w.cli[c3].conn_closed);
+  /* the grace (1 s) ends: the costliest of 127.0.0.1 goes */
+  wt_sim_run_until(&w, NULL, NULL, 3 * SEC);
+  CHECK(w.cli[c2].conn_closed);
+  CHECK_EQ(w.cli[c2].conn_close_code, 0x2);
+  CHECK_EQ(ss->mem_ip_budget_closed, 1);
+  CHECK(w.cli[c0].conn_closed);
+  CHECK_EQ(w.cli[c0].conn_close_code, WT_H3_EXCESSIVE_LOAD);
+  CHECK(!w.cli[c1].conn_closed);
+  CHECK_EQ(ss->mem_conn_budget_closed, 0);
+  wt_sim_free(&w);
+}
+
 int main(void) {
   wt_sim_test_init(NULL, 0);
   const char *src = getenv("WTCAST_SRC");
@@ -206,5 +256,6 @@ int main(void) {
   snprintf(g_key, sizeof(g_key), "%s/tests/data/fuzz-key.pem", src ? src : ".");
   WT_RUN(test_process_levels);
   WT_RUN(test_conn_budget);
+  WT_RUN(test_ip_budget);
   WT_DONE();
 }
