@@ -112,17 +112,20 @@ static void mem_update(wt_mem_budget *b, uint64_t used, uint64_t now_ns) {
   if (b->max == 0) {
     return;
   }
-  /* bounded: each failed move means another thread moved the level */
-  for (int tries = 0; tries < 4; tries++) {
+  /* Up one level at a time, so every level between is entered (logged,
+   * counted) in order even when one charge jumps several; down in one move.
+   * Bounded: a failed move means another thread moved the level. */
+  for (int tries = 0; tries < 2 * WT_MEM_LEVELS + 4; tries++) {
     int cur = wt_mem_level(b);
     int to = wt_mem_level_for(b, cur, used);
     if (to >= cur) {
       if (now_ns) {
         atomic_store_explicit(&b->held_ns, now_ns, memory_order_relaxed);
       }
-      if (to == cur || wt_mem_set_state(b, cur, to)) {
+      if (to == cur) {
         return;
       }
+      (void)wt_mem_set_state(b, cur, cur + 1);
       continue;
     }
     uint64_t held = atomic_load_explicit(&b->held_ns, memory_order_relaxed);

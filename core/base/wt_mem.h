@@ -25,7 +25,8 @@
  *   CLOSE      >= 1000: the engines close their costliest connection, one
  *              at a time, until the level drops
  * A level is entered as soon as the use reaches its threshold (when a thread
- * flushes its delta, or at wt_mem_poll). It is left only when the use has
+ * flushes its delta, or at wt_mem_poll), passing through every level below
+ * it in order. It is left only when the use has
  * been WT_MEM_HYST permille below the threshold for WT_MEM_DWELL_NS: moves
  * down happen only in wt_mem_poll (the engines' periodic check, which
  * brings the time), and any poll that finds the use still at the level

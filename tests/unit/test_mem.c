@@ -74,6 +74,16 @@ static void test_charge_walk(void) {
     seen[l] = 1;
   }
   CHECK(ordered);
+  /* one charge past several thresholds still enters each level in order */
+  wt_mem_budget j;
+  wt_mem_budget_init(&j, 100 * WT_MEM_BATCH);
+  wt_mem_charge(&j, 100 * WT_MEM_BATCH);
+  CHECK_EQ(wt_mem_level(&j), WT_MEM_CLOSE);
+  for (int l = WT_MEM_NO_CREDIT; l < WT_MEM_LEVELS; l++) {
+    CHECK_EQ(j.entered[l], 1);
+  }
+  wt_mem_uncharge(&j, 100 * WT_MEM_BATCH);
+  wt_mem_budget_fini(&j);
   for (int l = 0; l < WT_MEM_LEVELS; l++) {
     CHECK(seen[l]);
   }
