@@ -271,6 +271,9 @@ void wt_ctx_close_request_reason(wt_conn *c, uint64_t h3_code, const char *reaso
  * (process level NO_CREDIT or above, c over max_conn_bytes, or its source
  * over max_ip_bytes). */
 int wt_engine_mem_hold(const wt_conn *c);
+/* Run the budget check soon (a connection started having its credit
+ * withheld): at rest it runs only once a second. */
+void wt_engine_mem_wake(wt_engine *e);
 /* c is being freed: its source's account lets it go (after every buffer of
  * c was freed). */
 void wt_engine_mem_detach(wt_conn *c);

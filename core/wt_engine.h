@@ -147,7 +147,8 @@ typedef struct wt_engine_config {
   uint64_t max_conn_bytes, max_ip_bytes;
   uint64_t mem_over_grace_ns;       /* default 2 s */
   uint64_t mem_close_interval_ns;   /* default 100 ms */
-  uint64_t mem_tick_ns;             /* how often budgets are checked; default 50 ms */
+  uint64_t mem_tick_ns;             /* how often budgets are checked under pressure; default 50 ms
+                                       (at rest 20 x this: the check visits every connection) */
   uint64_t handshake_timeout_ns;    /* default 10 s; then the connection is dropped */
   uint64_t idle_timeout_ns;         /* default 30 s */
   uint64_t initial_max_data;        /* default 16 MiB (connection flow-control window) */

@@ -25,6 +25,7 @@ static int mem_withhold(wt_conn *c) {
   if (!c->mem_holding) {
     c->mem_holding = 1; /* wt_engine's budget check repays when it ends */
     c->e->st.mem_credit_withheld++;
+    wt_engine_mem_wake(c->e);
   }
   return 1;
 }
