@@ -615,7 +615,9 @@ static wt_conn *conn_alloc(wt_engine *e, const wt_path *path, int is_server) {
   c->ctrl_sid = c->qenc_sid = c->qdec_sid = c->peer_ctrl_sid = -1;
   c->heap_idx = SIZE_MAX;
   c->expiry = UINT64_MAX;
+  c->mem.budget = e->cfg.mem;
   wt_sendbuf_init(&c->ctrl_out);
+  c->ctrl_out.acct = &c->mem;
   wt_list_init(&c->sessions);
   wt_list_init(&c->streams);
   wt_list_init(&c->sendq);
@@ -820,6 +822,7 @@ void wt_conn_free(wt_conn *c, int notify) {
     wolfSSL_free(c->ssl);
   }
   wt_sendbuf_free(&c->ctrl_out);
+  wt_engine_mem_detach(c); /* last: the frees above gave the memory back */
   free(c->close_pkt);
   free(c->grace_reason);
   free(c->server_name);
@@ -915,8 +918,15 @@ void wt_conn_apply_close(wt_conn *c) {
   /* the grace close carries the reason of our last session close
    * (wt_ctx_note_session_end) */
   int grace = c->close_req_grace && c->close_req_code == c->grace_code;
-  ngtcp2_ccerr_set_application_error(&ccerr, c->close_req_code, grace ? c->grace_reason : NULL,
-                                     grace ? c->grace_reason_len : 0);
+  if (c->close_req_reason != NULL) {
+    /* a close for a server policy (the memory budget) says which */
+    ngtcp2_ccerr_set_application_error(&ccerr, c->close_req_code,
+                                       (const uint8_t *)c->close_req_reason,
+                                       strlen(c->close_req_reason));
+  } else {
+    ngtcp2_ccerr_set_application_error(&ccerr, c->close_req_code, grace ? c->grace_reason : NULL,
+                                       grace ? c->grace_reason_len : 0);
+  }
   c->err_code = c->close_req_code;
   c->err_is_app = 1;
   c->err_set = 1;

@@ -38,6 +38,14 @@ void wt_ctx_close_request(wt_conn *c, uint64_t h3_code) {
   wt_ctx_mark_dirty(c);
 }
 
+void wt_ctx_close_request_reason(wt_conn *c, uint64_t h3_code, const char *reason) {
+  if (c->state >= WT_CS_CLOSING || c->close_req) {
+    return;
+  }
+  wt_ctx_close_request(c, h3_code);
+  c->close_req_reason = reason;
+}
+
 void wt_ctx_close_grace(wt_conn *c) {
   if (c->state >= WT_CS_CLOSING || c->close_req) {
     return;

@@ -88,6 +88,16 @@ struct wt_conn {
   void *user;
   char *server_name; /* client */
   uint64_t ip_key;   /* server: its engine per_ip key while counted there, else 0 (wt_engine) */
+  /* memory budget (core/base/wt_mem.h, wt_engine mem_*): what this
+   * connection holds (parent: its source address's account, server only,
+   * from accept until the connection is freed); receive credit owed while
+   * held back; when it went over its own or its address's budget (0: not
+   * over) */
+  wt_mem_acct mem;
+  struct wt_mem_src *mem_src;
+  uint64_t mem_owed;
+  int mem_holding; /* credit is being withheld (counted once per episode) */
+  uint64_t mem_over_since;
   wt_crypto_rx crx[WT_CRYPTO_LEVELS];
 
   /* CIDs registered in the engine table (removed when the conn is freed) */
@@ -106,7 +116,8 @@ struct wt_conn {
   int err_set;
   int close_req; /* wt_ctx_close_request was called; not applied yet */
   uint64_t close_req_code;
-  int close_req_grace; /* the requested close is the grace close (wt_ctx_close_grace) */
+  const char *close_req_reason; /* static string for the CONNECTION_CLOSE, or NULL */
+  int close_req_grace;          /* the requested close is the grace close (wt_ctx_close_grace) */
   /* server: our CLOSE capsule was acked and no session is left; close the
    * connection at this time unless the peer closes first (0 = not armed) */
   uint64_t grace_deadline;
@@ -223,10 +234,15 @@ struct wt_engine {
   size_t heap_n, heap_cap;
   wt_stateless_pkt *sl; /* stateless replies (version negotiation, reset, refusal) */
   size_t sl_n;
-  size_t n_handshaking;  /* server conns whose handshake is in progress (Retry AUTO) */
-  wt_hmap per_ip;        /* server: source key -> live conns (max_conns_per_ip) */
-  uint32_t sr_tokens;    /* stateless reset rate limit: token bucket ... */
-  uint64_t sr_refill_at; /* ... refilled at this time */
+  size_t n_handshaking; /* server conns whose handshake is in progress (Retry AUTO) */
+  wt_hmap per_ip;       /* server: source key -> live conns (max_conns_per_ip) */
+  /* server: source key -> struct wt_mem_src (its memory account and the
+   * connections attributed to it, live or not) */
+  wt_hmap per_ip_mem;
+  uint64_t mem_next_tick;  /* the memory budget check (wt_engine mem_tick); 0 = off */
+  uint64_t mem_next_close; /* earliest time of the next close for the process budget */
+  uint32_t sr_tokens;      /* stateless reset rate limit: token bucket ... */
+  uint64_t sr_refill_at;   /* ... refilled at this time */
   wt_engine_stats st;
   /* session state transitions, by the state entered (wt_session_set_state) */
   uint64_t session_entered[WT_CTX_SESSION_STATES];
@@ -249,6 +265,19 @@ static inline int wt_ctx_conn_usable(const wt_conn *c) {
 /* Request a close with an HTTP/3 code; safe inside callbacks (applied by
  * wt_conn_apply_close at the end of the engine operation). */
 void wt_ctx_close_request(wt_conn *c, uint64_t h3_code);
+/* wt_ctx_close_request whose CONNECTION_CLOSE carries reason (a static
+ * string) as its reason phrase. */
+void wt_ctx_close_request_reason(wt_conn *c, uint64_t h3_code, const char *reason);
+/* Memory budget (wt_engine.c): 1 while c's receive credit is to be withheld
+ * (process level NO_CREDIT or above, c over max_conn_bytes, or its source
+ * over max_ip_bytes). */
+int wt_engine_mem_hold(const wt_conn *c);
+/* Run the budget check soon (a connection started having its credit
+ * withheld): at rest it runs only once a second. */
+void wt_engine_mem_wake(wt_engine *e);
+/* c is being freed: its source's account lets it go (after every buffer of
+ * c was freed). */
+void wt_engine_mem_detach(wt_conn *c);
 /* Server: the close grace timer expired with no session left: request the
  * close with what wt_ctx_note_session_end recorded (code and reason). */
 void wt_ctx_close_grace(wt_conn *c);

@@ -38,6 +38,12 @@ int wt_dgram_queue(wt_conn *c, uint64_t session_id, const uint8_t *data, size_t 
     e->st.datagrams_dropped++;
     return WT_ERR_AGAIN;
   }
+  if (c->is_server && wt_mem_level(e->cfg.mem) >= WT_MEM_NO_DGRAM) {
+    /* memory pressure (wt_engine_config.mem): datagrams go first */
+    e->st.datagrams_dropped++;
+    e->st.mem_dgrams_dropped++;
+    return WT_ERR_AGAIN;
+  }
   size_t pl = wt_datagram_prefix_len(session_id);
   size_t copy = is_ref ? 0 : len;
   wt_dgram *d = malloc(sizeof(*d) + pl + copy);

@@ -11,6 +11,7 @@
 
 #include "wt_crypto.h"
 #include "wt_log.h"
+#include "wt_stream.h"
 
 #define WT_MS  UINT64_C(1000000)
 #define WT_SEC (1000 * WT_MS)
@@ -49,6 +50,9 @@ void wt_engine_config_default(wt_engine_config *c, int is_server) {
   c->retry_mode = WT_RETRY_AUTO;
   c->retry_threshold = 256;
   c->native_crypto = 1;
+  c->mem_over_grace_ns = 2 * WT_SEC;
+  c->mem_close_interval_ns = 100 * WT_MS;
+  c->mem_tick_ns = 50 * WT_MS;
 }
 
 int wt_engine_native_crypto_env(const char *value) {
@@ -124,6 +128,15 @@ static int config_check(wt_engine_config *c) {
   }
   if (c->retry_mode < WT_RETRY_AUTO || c->retry_mode > WT_RETRY_NEVER) {
     return WT_ERR_CONFIG;
+  }
+  if (c->mem_over_grace_ns == 0) {
+    c->mem_over_grace_ns = 2 * WT_SEC;
+  }
+  if (c->mem_close_interval_ns == 0) {
+    c->mem_close_interval_ns = 100 * WT_MS;
+  }
+  if (c->mem_tick_ns == 0) {
+    c->mem_tick_ns = 50 * WT_MS;
   }
   return 0;
 }
@@ -270,6 +283,192 @@ static void ip_attach(wt_engine *e, wt_conn *c, uint64_t key) {
   }
 }
 
+/* ------------------------------------------------------------ memory budget */
+
+/* One source address's memory account (max_ip_bytes): the connections
+ * attributed to it, live or closing (their memory is held until they are
+ * freed). */
+struct wt_mem_src {
+  wt_mem_acct acct;
+  uint64_t key;
+  uint32_t conns;
+  uint64_t over_since; /* first seen over max_ip_bytes (0: not over) */
+  wt_conn *costliest;  /* scratch of mem_tick */
+};
+
+static struct wt_mem_src *mem_src_get(const wt_engine *e, uint64_t key) {
+  return key ? wt_hmap_get(&e->per_ip_mem, key) : NULL;
+}
+
+/* Attribute c's memory to its source (server; an allocation failure
+ * leaves c unattributed: its own budget still applies). */
+static void mem_attach(wt_engine *e, wt_conn *c, uint64_t key) {
+  if (key == 0 || e->mem_next_tick == 0) {
+    return;
+  }
+  struct wt_mem_src *s = mem_src_get(e, key);
+  if (s == NULL) {
+    s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+      return;
+    }
+    s->key = key;
+    if (wt_hmap_put(&e->per_ip_mem, key, s) != 0) {
+      free(s);
+      return;
+    }
+  }
+  s->conns++;
+  s->acct.bytes += c->mem.bytes;
+  c->mem.parent = &s->acct;
+  c->mem_src = s;
+}
+
+void wt_engine_mem_detach(wt_conn *c) {
+  struct wt_mem_src *s = c->mem_src;
+  if (c->mem.bytes != 0) {
+    /* every buffer of c is freed by now: an accounting slip */
+    WT_LOG_ERROR("conn=%s freed holding %llu accounted bytes", CONN_ID(c),
+                 (unsigned long long)c->mem.bytes);
+  }
+  if (s == NULL) {
+    return;
+  }
+  s->acct.bytes = s->acct.bytes > c->mem.bytes ? s->acct.bytes - c->mem.bytes : 0;
+  c->mem.parent = NULL;
+  c->mem_src = NULL;
+  if (--s->conns == 0) {
+    wt_hmap_del(&c->e->per_ip_mem, s->key);
+    free(s);
+  }
+}
+
+static int mem_conn_over(const wt_engine *e, const wt_conn *c) {
+  return e->cfg.max_conn_bytes && c->mem.bytes > e->cfg.max_conn_bytes;
+}
+
+static int mem_src_over(const wt_engine *e, const struct wt_mem_src *s) {
+  return s && e->cfg.max_ip_bytes && s->acct.bytes > e->cfg.max_ip_bytes;
+}
+
+int wt_engine_mem_hold(const wt_conn *c) {
+  const wt_engine *e = c->e;
+  if (!c->is_server) {
+    return 0;
+  }
+  return wt_mem_level(e->cfg.mem) >= WT_MEM_NO_CREDIT || mem_conn_over(e, c) ||
+         mem_src_over(e, c->mem_src);
+}
+
+static void mem_close(wt_conn *c, const char *reason) {
+  WT_LOG_WARN("conn=%s closed: %s (%llu bytes held)", CONN_ID(c), reason,
+              (unsigned long long)c->mem.bytes);
+  wt_ctx_close_request_reason(c, WT_H3_EXCESSIVE_LOAD, reason);
+}
+
+static int mem_closable(const wt_conn *c) {
+  return c->state < WT_CS_CLOSING && !c->close_req;
+}
+
+/* How much longer the budget check waits while nothing is under pressure:
+ * the check visits every connection, so at rest it runs once a second
+ * (100,000 connections: ~10^5 visits/s), under pressure every mem_tick_ns. */
+#define WT_MEM_IDLE_TICKS 20
+
+void wt_engine_mem_wake(wt_engine *e) {
+  if (e->mem_next_tick != 0 && e->mem_next_tick > e->now + e->cfg.mem_tick_ns) {
+    e->mem_next_tick = e->now + e->cfg.mem_tick_ns;
+  }
+}
+
+/* The periodic budget check (while connections exist): credit owed to
+ * connections no longer held back is granted, connections and sources past
+ * their budget for mem_over_grace_ns are closed (a source: its costliest
+ * connection, then a new grace), and at level CLOSE the costliest
+ * connection of this engine is closed, one per mem_close_interval_ns.
+ * O(connections) per check: every mem_tick_ns while a level, a withheld
+ * credit or a budget is in play, else every WT_MEM_IDLE_TICKS of them. */
+static void mem_tick(wt_engine *e) {
+  if (e->mem_next_tick == 0 || e->now < e->mem_next_tick) {
+    return;
+  }
+  int level = wt_mem_poll(e->cfg.mem, e->now);
+  int busy = level > WT_MEM_NORMAL;
+  uint64_t grace = e->cfg.mem_over_grace_ns;
+  wt_conn *worst = NULL;
+  int src_due = 0;
+  for (wt_list_node *l = e->conns.next; l != &e->conns; l = l->next) {
+    wt_conn *c = wt_container_of(l, wt_conn, all_link);
+    if (!mem_closable(c)) {
+      continue;
+    }
+    if (c->mem_holding && !wt_engine_mem_hold(c)) {
+      c->mem_holding = 0;
+      wt_stream_mem_repay(c);
+    }
+    busy |= c->mem_holding;
+    if (!mem_conn_over(e, c)) {
+      c->mem_over_since = 0;
+    } else {
+      busy = 1;
+      if (c->mem_over_since == 0) {
+        c->mem_over_since = e->now;
+      } else if (e->now - c->mem_over_since >= grace) {
+        e->st.mem_conn_budget_closed++;
+        mem_close(c, "memory budget: connection");
+        continue;
+      }
+    }
+    struct wt_mem_src *s = c->mem_src;
+    if (s) {
+      s->costliest = NULL;
+      if (!mem_src_over(e, s)) {
+        s->over_since = 0;
+      } else {
+        busy = 1;
+        if (s->over_since == 0) {
+          s->over_since = e->now;
+        } else if (e->now - s->over_since >= grace) {
+          src_due = 1;
+        }
+      }
+    }
+    if (worst == NULL || c->mem.bytes > worst->mem.bytes) {
+      worst = c;
+    }
+  }
+  if (src_due) {
+    for (wt_list_node *l = e->conns.next; l != &e->conns; l = l->next) {
+      wt_conn *c = wt_container_of(l, wt_conn, all_link);
+      struct wt_mem_src *s = c->mem_src;
+      if (s && mem_closable(c) && s->over_since && e->now - s->over_since >= grace &&
+          (s->costliest == NULL || c->mem.bytes > s->costliest->mem.bytes)) {
+        s->costliest = c;
+      }
+    }
+    for (wt_list_node *l = e->conns.next; l != &e->conns; l = l->next) {
+      wt_conn *c = wt_container_of(l, wt_conn, all_link);
+      struct wt_mem_src *s = c->mem_src;
+      if (s && s->costliest == c) {
+        s->costliest = NULL;
+        s->over_since = e->now; /* a new grace before the next one */
+        e->st.mem_ip_budget_closed++;
+        mem_close(c, "memory budget: address");
+        if (worst == c) {
+          worst = NULL;
+        }
+      }
+    }
+  }
+  if (level >= WT_MEM_CLOSE && worst && worst->mem.bytes > 0 && mem_closable(worst) &&
+      e->now >= e->mem_next_close) {
+    e->mem_next_close = e->now + e->cfg.mem_close_interval_ns;
+    e->st.mem_conns_closed++;
+    mem_close(worst, "memory budget: process");
+  }
+  e->mem_next_tick = e->now + e->cfg.mem_tick_ns * (busy ? 1 : WT_MEM_IDLE_TICKS);
+}
+
 /* Free a dead connection (with app callbacks). */
 static void conn_destroy(wt_engine *e, wt_conn *c) {
   wt_conn_set_state(c, WT_CS_DEAD); /* no more scheduling while the app is told */
@@ -359,6 +558,10 @@ int wt_engine_new(wt_engine **out, const wt_engine_config *cfg, const wt_engine_
   wt_cid_table_init(&e->cids, &cid_key);
   wt_pool_init(&e->stream_pool, sizeof(wt_stream), 64, 0);
   wt_hmap_init_keyed(&e->per_ip, &ip_key_secret);
+  wt_hmap_init_keyed(&e->per_ip_mem, &ip_key_secret);
+  if (e->cfg.is_server && (e->cfg.mem || e->cfg.max_conn_bytes || e->cfg.max_ip_bytes)) {
+    e->mem_next_tick = now_ns + e->cfg.mem_tick_ns;
+  }
   *out = e;
   return 0;
 }
@@ -400,6 +603,7 @@ void wt_engine_del(wt_engine *e) {
   wt_pool_free(&e->stream_pool);
   wt_cid_table_free(&e->cids);
   wt_hmap_free(&e->per_ip);
+  wt_hmap_free(&e->per_ip_mem); /* empty: each source left with its last connection */
   wt_tls_ctx_del(e->tls);
   free(e);
 }
@@ -600,6 +804,21 @@ static void accept_conn(wt_engine *e, const wt_path *path, const uint8_t *pkt, s
     hd.tokenlen = 0;
   }
   uint64_t key = ip_key(&path->remote);
+  /* (polled here too: an engine without connections runs no budget check,
+   * and only a poll lets the level fall) */
+  if (wt_mem_level(e->cfg.mem) >= WT_MEM_REFUSE &&
+      wt_mem_poll(e->cfg.mem, e->now) >= WT_MEM_REFUSE) {
+    e->st.conns_refused++;
+    e->st.mem_conns_refused++;
+    send_refusal(e, path, &hd, NGTCP2_CONNECTION_REFUSED);
+    return;
+  }
+  if (mem_src_over(e, mem_src_get(e, key))) {
+    e->st.conns_refused++;
+    e->st.mem_ip_refused++;
+    send_refusal(e, path, &hd, NGTCP2_CONNECTION_REFUSED);
+    return;
+  }
   if (ip_count(e, key) >= e->cfg.max_conns_per_ip) {
     e->st.conns_refused++;
     e->st.conns_refused_per_ip++;
@@ -614,6 +833,7 @@ static void accept_conn(wt_engine *e, const wt_path *path, const uint8_t *pkt, s
   }
   conn_link(e, c);
   ip_attach(e, c, key);
+  mem_attach(e, c, key);
   e->st.conns_accepted++;
   wt_conn_recv(c, path, pkt, len, ecn);
   conn_after(e, c);
@@ -768,7 +988,11 @@ uint64_t wt_engine_next_expiry(const wt_engine *e) {
   if (e->sl_n > 0 || !wt_list_empty(&e->dirty)) {
     return e->now;
   }
-  return e->heap_n > 0 ? e->heap[0]->expiry : UINT64_MAX;
+  uint64_t t = e->heap_n > 0 ? e->heap[0]->expiry : UINT64_MAX;
+  if (e->mem_next_tick != 0 && e->n_conns > 0 && e->mem_next_tick < t) {
+    t = e->mem_next_tick; /* the memory budget check (mem_tick) */
+  }
+  return t;
 }
 
 int wt_engine_handle_expiry(wt_engine *e, uint64_t now_ns) {
@@ -780,6 +1004,7 @@ int wt_engine_handle_expiry(wt_engine *e, uint64_t now_ns) {
     wt_conn_handle_expiry(c);
     conn_after(e, c);
   }
+  mem_tick(e);
   wt_ctx_run_releases(e);
   return 0;
 }

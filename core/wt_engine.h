@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 
 #include "wt_error.h"
+#include "wt_mem.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -128,6 +129,26 @@ typedef struct wt_engine_config {
    * Checked after the Retry decision, so while Retry is in force only
    * validated addresses fill it. Default 64. */
   uint32_t max_conns_per_ip;
+  /* server: the process memory budget (core/base/wt_mem.h; docs/operations.md
+   * "Limits"), shared by every engine of the process, or NULL (none). What
+   * the engine holds (send buffers, buffered streams) is charged to it and
+   * attributed to the connection and its source address. By level: credit
+   * withheld (no MAX_DATA / MAX_STREAM_DATA extended), datagrams dropped
+   * both ways, new connections refused (CONNECTION_REFUSED), then the
+   * connection holding the most closed (H3_EXCESSIVE_LOAD, reason
+   * "memory budget"), at most one per mem_close_interval_ns per engine,
+   * until the level falls. */
+  wt_mem_budget *mem;
+  /* server: bytes one connection / one source address (the max_conns_per_ip
+   * key; per engine) may hold; past it its receive credit is withheld, and
+   * if it is still past it after mem_over_grace_ns the connection (for an
+   * address: its costliest connection) is closed (H3_EXCESSIVE_LOAD).
+   * A source over its budget gets no new connection either. 0 = none. */
+  uint64_t max_conn_bytes, max_ip_bytes;
+  uint64_t mem_over_grace_ns;       /* default 2 s */
+  uint64_t mem_close_interval_ns;   /* default 100 ms */
+  uint64_t mem_tick_ns;             /* how often budgets are checked under pressure; default 50 ms
+                                       (at rest 20 x this: the check visits every connection) */
   uint64_t handshake_timeout_ns;    /* default 10 s; then the connection is dropped */
   uint64_t idle_timeout_ns;         /* default 30 s */
   uint64_t initial_max_data;        /* default 16 MiB (connection flow-control window) */
@@ -330,6 +351,13 @@ typedef struct wt_engine_stats {
    * needless frames...) above its rate limit (ngtcp2_settings
    * glitch_ratelim_burst/rate): read_pkt's NGTCP2_ERR_INTERNAL */
   uint64_t conns_glitch_closed;
+  /* memory budget responses (wt_engine_config.mem): connections whose
+   * receive credit started being withheld (once per episode); datagrams
+   * dropped for the level (in and out); Initials refused for the level, or
+   * because their source is over max_ip_bytes; connections closed for the
+   * process budget, over max_conn_bytes, for their address's max_ip_bytes */
+  uint64_t mem_credit_withheld, mem_dgrams_dropped, mem_conns_refused, mem_ip_refused;
+  uint64_t mem_conns_closed, mem_conn_budget_closed, mem_ip_budget_closed;
 } wt_engine_stats;
 const wt_engine_stats *wt_engine_get_stats(const wt_engine *e);
 

@@ -16,6 +16,10 @@ struct wt_sendbuf_chunk {
   size_t cap, len;
   uint8_t *ptr; /* the bytes: data[] (owned) or the caller's (external) */
   uint8_t ext;  /* external: ref describes the caller's buffer */
+  /* attributed to the buffer's acct: held_own bytes this module allocated
+   * (charged to the budget too), held_ref referenced bytes (the owner of
+   * the referenced memory charged the budget) */
+  size_t held_own, held_ref;
   uint8_t data[];
 };
 
@@ -53,7 +57,14 @@ void wt_relq_run(wt_relq *q) {
 
 /* ------------------------------------------------------------ chunks */
 
+static void chunk_count(wt_sendbuf *b, wt_sendbuf_chunk *c) {
+  wt_mem_acct_add(b->acct, c->held_own, 1);
+  wt_mem_acct_add(b->acct, c->held_ref, 0);
+}
+
 static void chunk_free(wt_sendbuf *b, wt_sendbuf_chunk *c) {
+  wt_mem_acct_sub(b->acct, c->held_own, 1);
+  wt_mem_acct_sub(b->acct, c->held_ref, 0);
   if (c->ext && c->ref.release) {
     if (b->rq) {
       wt_relq_push(b->rq, &c->ref);
@@ -75,6 +86,7 @@ void wt_sendbuf_init(wt_sendbuf *b) {
 
 void wt_sendbuf_free(wt_sendbuf *b) {
   wt_relq *rq = b->rq;
+  wt_mem_acct *acct = b->acct;
   wt_sendbuf_chunk *c = b->head;
   while (c) {
     wt_sendbuf_chunk *n = c->next;
@@ -83,6 +95,7 @@ void wt_sendbuf_free(wt_sendbuf *b) {
   }
   wt_sendbuf_init(b);
   b->rq = rq;
+  b->acct = acct;
 }
 
 /* Link the chunk list first..last after the tail. */
@@ -121,6 +134,7 @@ int wt_sendbuf_append(wt_sendbuf *b, const uint8_t *data, size_t len) {
       memset(c, 0, sizeof(*c));
       c->cap = cap;
       c->ptr = c->data;
+      c->held_own = sizeof(*c) + cap;
       if (last_new) {
         last_new->next = c;
       } else {
@@ -141,6 +155,7 @@ int wt_sendbuf_append(wt_sendbuf *b, const uint8_t *data, size_t len) {
     done = n;
   }
   for (wt_sendbuf_chunk *c = first_new; c; c = c->next) {
+    chunk_count(b, c);
     size_t n = len - done < c->cap ? len - done : c->cap;
     memcpy(c->data, data + done, n);
     c->len = n;
@@ -170,6 +185,9 @@ int wt_sendbuf_append_ref(wt_sendbuf *b, const uint8_t *data, size_t len, wt_rel
   c->ref.len = len;
   c->ptr = (uint8_t *)data; /* read only: handed to ngtcp2 as an iovec */
   c->cap = c->len = len;
+  c->held_own = sizeof(*c);
+  c->held_ref = len;
+  chunk_count(b, c);
   link_chunks(b, c, c);
   b->end += len;
   return 0;

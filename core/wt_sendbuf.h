@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "wt_mem.h"
+
 #ifndef WT_RELEASE_FN_DEFINED
 #define WT_RELEASE_FN_DEFINED
 /* Gives referenced bytes back to their owner (also in wt_engine.h). */
@@ -67,6 +69,13 @@ typedef struct wt_sendbuf {
   uint64_t acked, sent, end;
   wt_relq *rq; /* where external chunks go when released; NULL = call at once.
                   Set after wt_sendbuf_init; kept by wt_sendbuf_free. */
+  /* NULL, or the owner the held memory is attributed to (wt_mem.h): each
+   * chunk from its append until it is freed; owned chunks as their capacity
+   * plus header (also charged to acct->budget), external ones as their
+   * header (charged) plus the referenced length (attributed only: the
+   * referenced memory's owner charged the budget). Set after
+   * wt_sendbuf_init; kept by wt_sendbuf_free. */
+  wt_mem_acct *acct;
 } wt_sendbuf;
 
 /* An I/O vector; same layout as ngtcp2_vec and nghttp3_vec. */

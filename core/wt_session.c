@@ -69,6 +69,7 @@ wt_session *wt_session_new(wt_conn *c, int64_t id) {
   wt_hdrs_init(&s->hdrs);
   wt_sfc_init(&s->fc);
   wt_sendbuf_init(&s->cap_out);
+  s->cap_out.acct = &c->mem;
   wt_list_init(&s->streams);
   wt_list_push(&c->sessions, &s->link);
   return s;
@@ -282,6 +283,12 @@ void wt_session_recv_datagram(wt_conn *c, const uint8_t *data, size_t len) {
   uint64_t sid;
   size_t off;
   e->st.datagrams_in++;
+  if (c->is_server && wt_mem_level(e->cfg.mem) >= WT_MEM_NO_DGRAM) {
+    /* memory pressure (wt_engine_config.mem): not copied for the app */
+    e->st.datagrams_dropped++;
+    e->st.mem_dgrams_dropped++;
+    return;
+  }
   if (wt_datagram_decode(data, len, &sid, &off) != 0) {
     /* RFC 9297 section 2.1: malformed -> H3_DATAGRAM_ERROR. */
     e->st.errors_proto++;

@@ -14,17 +14,60 @@
 
 /* ------------------------------------------------------------ credit */
 
+/* Under memory pressure or over its connection / address budget
+ * (wt_engine_mem_hold) a connection's receive credit is owed, not granted:
+ * MAX_DATA / MAX_STREAM_DATA stay where they are until wt_stream_mem_repay
+ * (docs/operations.md "Limits"). */
+static int mem_withhold(wt_conn *c) {
+  if (!wt_engine_mem_hold(c)) {
+    return 0;
+  }
+  if (!c->mem_holding) {
+    c->mem_holding = 1; /* wt_engine's budget check repays when it ends */
+    c->e->st.mem_credit_withheld++;
+    wt_engine_mem_wake(c->e);
+  }
+  return 1;
+}
+
 static void credit_conn(wt_conn *c, uint64_t n) {
   if (n > 0 && c->qc) {
+    if (mem_withhold(c)) {
+      c->mem_owed += n;
+      return;
+    }
     ngtcp2_conn_extend_max_offset(c->qc, n);
   }
 }
 
-static void credit_stream(wt_conn *c, int64_t sid, uint64_t n) {
+static void credit_stream(wt_conn *c, wt_stream *st, uint64_t n) {
   if (n > 0) {
-    ngtcp2_conn_extend_max_stream_offset(c->qc, sid, n);
+    if (mem_withhold(c)) {
+      st->mem_owed += n;
+      c->mem_owed += n;
+      return;
+    }
+    ngtcp2_conn_extend_max_stream_offset(c->qc, st->id, n);
     ngtcp2_conn_extend_max_offset(c->qc, n);
   }
+}
+
+void wt_stream_mem_repay(wt_conn *c) {
+  if (c->qc == NULL) {
+    return;
+  }
+  for (wt_list_node *l = c->streams.next; l != &c->streams; l = l->next) {
+    wt_stream *st = wt_container_of(l, wt_stream, all_link);
+    if (st->mem_owed > 0 && !st->q_closed) {
+      ngtcp2_conn_extend_max_stream_offset(c->qc, st->id, st->mem_owed);
+    }
+    st->mem_owed = 0;
+  }
+  if (c->mem_owed > 0) {
+    ngtcp2_conn_extend_max_offset(c->qc, c->mem_owed);
+    c->mem_owed = 0;
+  }
+  wt_ctx_mark_dirty(c);
 }
 
 /* ------------------------------------------------------------ session flow control */
@@ -125,11 +168,23 @@ static void fc_detach(wt_stream *st) {
  * credit follows (the application consumed them). */
 static void credit_back(wt_conn *c, wt_stream *st, uint64_t n) {
   if (!st->q_closed) {
-    credit_stream(c, st->id, n);
+    credit_stream(c, st, n);
   } else {
     credit_conn(c, n);
   }
   fc_consumed(st, n);
+}
+
+/* The app holds st's unconsumed bytes (as its own copies, which its buffer
+ * pool charged to the budget): attributed to the connection as payload so
+ * its budget and "costliest" see them. */
+static void rx_attr_sync(wt_stream *st) {
+  if (st->unconsumed > st->mem_rx) {
+    wt_mem_acct_add(&st->c->mem, st->unconsumed - st->mem_rx, 0);
+  } else {
+    wt_mem_acct_sub(&st->c->mem, st->mem_rx - st->unconsumed, 0);
+  }
+  st->mem_rx = st->unconsumed;
 }
 
 /* A manual-credit stream will take no more data (reset, STOP_SENDING, closed,
@@ -140,6 +195,7 @@ static void stream_release_unconsumed(wt_stream *st) {
     credit_conn(st->c, st->unconsumed);
     fc_consumed(st, st->unconsumed);
     st->unconsumed = 0;
+    rx_attr_sync(st);
     wt_ctx_mark_dirty(st->c);
   }
 }
@@ -170,6 +226,7 @@ static void stream_enqueue(wt_stream *st) {
 /* Free what a buffered stream holds (rbuf), uncounting it. */
 static void rbuf_release(wt_stream *st) {
   st->c->buffered_bytes -= st->rcap;
+  wt_mem_acct_sub(&st->c->mem, st->rcap, 1);
   free(st->rbuf);
   st->rbuf = NULL;
   st->rlen = st->rcap = 0;
@@ -250,6 +307,7 @@ wt_stream *wt_stream_new_peer(wt_conn *c, int64_t sid) {
   wt_stream_hdr_init(&st->hdr, st->bidi);
   wt_sendbuf_init(&st->sb);
   st->sb.rq = &c->e->relq;
+  st->sb.acct = &c->mem;
   wt_list_push(&c->streams, &st->all_link);
   if (ngtcp2_conn_set_stream_user_data(c->qc, sid, st) != 0) {
     wt_list_del(&st->all_link);
@@ -272,6 +330,7 @@ int wt_stream_new_local(wt_conn *c, uint64_t session_id, int bidi, wt_stream **o
   st->rx_done = !st->bidi;
   wt_sendbuf_init(&st->sb);
   st->sb.rq = &c->e->relq;
+  st->sb.acct = &c->mem;
   int rv = st->bidi ? ngtcp2_conn_open_bidi_stream(c->qc, &st->id, st)
                     : ngtcp2_conn_open_uni_stream(c->qc, &st->id, st);
   if (rv != 0) {
@@ -313,6 +372,8 @@ void wt_stream_free(wt_stream *st) {
   wt_list_del(&st->all_link);
   wt_list_del(&st->gc_link);
   wt_sendbuf_free(&st->sb);
+  st->unconsumed = 0;
+  rx_attr_sync(st);
   rbuf_release(st);
   wt_pool_put(&st->c->e->stream_pool, st);
 }
@@ -333,6 +394,7 @@ static void stream_to_app(wt_stream *st, const uint8_t *data, size_t len, int fi
   int held = st->manual_credit;
   if (held) {
     st->unconsumed += len;
+    rx_attr_sync(st);
   }
   if ((len > 0 || fin) && st->app_visible) {
     wt_ctx_call_stream_data(c->e, st, data, len, fin);
@@ -342,6 +404,7 @@ static void stream_to_app(wt_stream *st, const uint8_t *data, size_t len, int fi
   }
   if (st->manual_credit && st->app_visible && st->kind == WT_SK_WT) {
     st->unconsumed += len; /* switched on inside the callback: these bytes too */
+    rx_attr_sync(st);
   } else {
     credit_back(c, st, len);
   }
@@ -362,6 +425,7 @@ void wt_stream_replay(wt_stream *st) {
   size_t len = st->rlen;
   uint64_t held = st->uncredited;
   c->buffered_bytes -= st->rcap; /* buf is freed below */
+  wt_mem_acct_sub(&c->mem, st->rcap, 1);
   st->rbuf = NULL;
   st->rlen = st->rcap = 0;
   st->uncredited = 0;
@@ -432,6 +496,7 @@ void wt_stream_deliver(wt_stream *st, const uint8_t *data, size_t len, int fin) 
         }
         st->rbuf = nb;
         c->buffered_bytes += ncap - st->rcap;
+        wt_mem_acct_add(&c->mem, ncap - st->rcap, 1);
         st->rcap = ncap;
       }
       memcpy(st->rbuf + st->rlen, data, len);
@@ -462,7 +527,7 @@ int wt_stream_classify(wt_stream *st, const uint8_t *data, size_t len, int fin, 
   case WT_STREAM_HDR_WT:
     st->kind = WT_SK_WT;
     st->session_id = st->hdr.session_id;
-    credit_stream(st->c, st->id, st->hdr.hdr_len);
+    credit_stream(st->c, st, st->hdr.hdr_len);
     return WT_STREAM_RX_WT;
   default:
     /* Bad session ID (draft-ietf-webtrans-http3 section 4): H3_ID_ERROR
@@ -829,6 +894,7 @@ int wt_stream_set_manual_credit(wt_stream *st, int on) {
   if (st->unconsumed > 0) {
     uint64_t n = st->unconsumed;
     st->unconsumed = 0;
+    rx_attr_sync(st);
     credit_back(st->c, st, n);
     wt_ctx_mark_dirty(st->c);
   }
@@ -847,6 +913,7 @@ int wt_stream_consume(wt_stream *st, size_t n) {
   }
   if (n > 0) {
     st->unconsumed -= n;
+    rx_attr_sync(st);
     credit_back(st->c, st, n);
     wt_ctx_mark_dirty(st->c);
   }

@@ -62,6 +62,8 @@ struct wt_stream {
   size_t rlen, rcap;        /* rcap counts in c->buffered_bytes */
   uint64_t buffered_at;     /* when it was buffered (buffered_timeout_ns) */
   uint64_t uncredited;   /* bytes delivered by ngtcp2 whose flow-control credit is not returned */
+  uint64_t mem_owed;     /* stream credit withheld under memory pressure (wt_stream_mem_repay) */
+  uint64_t mem_rx;       /* unconsumed bytes attributed to c->mem (rx_attr_sync) */
   uint8_t manual_credit; /* wt_stream_set_manual_credit: credit waits for wt_stream_consume */
   uint64_t unconsumed;   /* manual: bytes given to the app whose credit is not returned yet */
   /* session flow control: the session's accounting while attached (NULL
@@ -152,5 +154,10 @@ void wt_stream_on_written(wt_stream *st, size_t n, size_t total, int fin);
 void wt_stream_on_blocked(wt_stream *st, int shut);
 /* The peer extended the stream's flow-control window. */
 void wt_stream_on_unblocked(wt_stream *st);
+
+/* Grant every stream of c and c itself the receive credit withheld while
+ * wt_engine_mem_hold(c) was true (streams ngtcp2 closed meanwhile lose
+ * theirs; the connection's share is granted anyway). */
+void wt_stream_mem_repay(wt_conn *c);
 
 #endif

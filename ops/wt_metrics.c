@@ -95,6 +95,19 @@ static const metric_def shard_defs[] = {
     {"errors_total", M_COUNTER, NULL, "kind=\"io_rx\"", IO(rx_errors)},
     {"errors_total", M_COUNTER, NULL, "kind=\"io_tx\"", IO(tx_errors)},
     {"errors_total", M_COUNTER, NULL, "kind=\"io_rx_truncated\"", IO(rx_truncated)},
+    {"memory_responses_total", M_COUNTER,
+     "memory budget responses (docs/operations.md \"Limits\"): connections whose credit was "
+     "withheld, datagrams dropped, connections refused (process level or address budget), "
+     "connections closed (process level, connection budget, address budget)",
+     "kind=\"credit_withheld\"", E(mem_credit_withheld)},
+    {"memory_responses_total", M_COUNTER, NULL, "kind=\"datagram_dropped\"", E(mem_dgrams_dropped)},
+    {"memory_responses_total", M_COUNTER, NULL, "kind=\"conn_refused\"", E(mem_conns_refused)},
+    {"memory_responses_total", M_COUNTER, NULL, "kind=\"ip_refused\"", E(mem_ip_refused)},
+    {"memory_responses_total", M_COUNTER, NULL, "kind=\"conn_closed\"", E(mem_conns_closed)},
+    {"memory_responses_total", M_COUNTER, NULL, "kind=\"conn_budget_closed\"",
+     E(mem_conn_budget_closed)},
+    {"memory_responses_total", M_COUNTER, NULL, "kind=\"ip_budget_closed\"",
+     E(mem_ip_budget_closed)},
     {"forwarded_total", M_COUNTER, "datagrams forwarded between shards", "dir=\"out\"",
      offsetof(wt_snapshot, fwd.forwarded_out)},
     {"forwarded_total", M_COUNTER, NULL, "dir=\"in\"", offsetof(wt_snapshot, fwd.forwarded_in)},
@@ -258,6 +271,30 @@ int wt_metrics_format_protocols(wt_http_reply *out, const wt_snapshot *apps,
   return rv;
 }
 
+int wt_metrics_format_memory(wt_http_reply *out, const wt_mem_budget *b) {
+  int rv = wt_http_reply_printf(
+      out,
+      "# HELP wtcast_memory_bytes buffer bytes held by the process (the memory budget's count)\n"
+      "# TYPE wtcast_memory_bytes gauge\nwtcast_memory_bytes %llu\n"
+      "# HELP wtcast_memory_peak_bytes the highest wtcast_memory_bytes seen\n"
+      "# TYPE wtcast_memory_peak_bytes gauge\nwtcast_memory_peak_bytes %llu\n"
+      "# HELP wtcast_memory_max_bytes the memory budget (--memory-max)\n"
+      "# TYPE wtcast_memory_max_bytes gauge\nwtcast_memory_max_bytes %llu\n"
+      "# HELP wtcast_memory_pressure_level 0 normal, 1 no_credit, 2 no_dgram, 3 refuse, 4 close\n"
+      "# TYPE wtcast_memory_pressure_level gauge\nwtcast_memory_pressure_level %d\n"
+      "# HELP wtcast_memory_pressure_total times each pressure level was entered\n"
+      "# TYPE wtcast_memory_pressure_total counter\n",
+      (unsigned long long)wt_mem_used(b),
+      (unsigned long long)atomic_load_explicit(&b->peak, memory_order_relaxed),
+      (unsigned long long)b->max, wt_mem_level(b));
+  for (int i = 0; i < WT_MEM_LEVELS && rv == 0; i++) {
+    rv = wt_http_reply_printf(
+        out, "wtcast_memory_pressure_total{level=\"%s\"} %llu\n", wt_mem_level_name(i),
+        (unsigned long long)atomic_load_explicit(&b->entered[i], memory_order_relaxed));
+  }
+  return rv;
+}
+
 /* ------------------------------------------------------------------ the route */
 
 /* The listener's own counters: connections it refused at accept. */
@@ -309,6 +346,9 @@ static int metrics_handler(void *arg, const char *path, const char *query, wt_ht
     size_t n_protos = 0;
     const char *const *protos = wt_runtime_protocols(rt, &n_protos);
     rv = wt_metrics_format_protocols(out, &apps, protos, n_protos);
+  }
+  if (rv == 0) {
+    rv = wt_metrics_format_memory(out, wt_runtime_mem(rt));
   }
   free(per);
   free(backends);

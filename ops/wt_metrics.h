@@ -53,4 +53,9 @@ int wt_metrics_format(wt_http_reply *out, const wt_snapshot *per, uint32_t n,
 int wt_metrics_format_protocols(wt_http_reply *out, const wt_snapshot *apps,
                                 const char *const *protocols, size_t n);
 
+/* The process memory budget's families (docs/operations.md "Limits"):
+ * wtcast_memory_bytes, _peak_bytes, _max_bytes, _pressure_level and
+ * wtcast_memory_pressure_total{level}. Returns 0 or the reply's error. */
+int wt_metrics_format_memory(wt_http_reply *out, const wt_mem_budget *b);
+
 #endif

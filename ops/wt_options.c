@@ -326,6 +326,46 @@ const wt_option wt_options_table[] = {
      .help = "live connections per source address (IPv4 address, IPv6 /64) per shard; more get "
              "CONNECTION_REFUSED. The default lets a large audience behind one NAT in (1024 x "
              "shards viewers) and holds one host to about 75 MB per shard (idle sessions)"},
+    {.name = "--memory-max",
+     .section = "server",
+     .key = "memory_max",
+     .arg = "BYTES",
+     .type = WT_OPT_UINT,
+     AT(rt.memory_max),
+     .min = 0,
+     .max = UINT64_C(1) << 50,
+     .scale = 1,
+     .def = "0",
+     .def_note = "50% of MemTotal or of the cgroup's memory.max, the smaller",
+     .help = "process memory budget for buffers (0 = the default). Past 60% the server stops "
+             "granting receive credit, past 75% drops datagrams, past 85% refuses new "
+             "connections, at 100% closes the connections holding the most (H3_EXCESSIVE_LOAD); "
+             "each counted (docs/operations.md \"Limits\")"},
+    {.name = "--max-conn-bytes",
+     .section = "server",
+     .key = "max_conn_bytes",
+     .arg = "BYTES",
+     .type = WT_OPT_UINT,
+     AT(rt.shard.engine.max_conn_bytes),
+     .min = 0,
+     .max = UINT64_C(1) << 50,
+     .scale = 1,
+     .def = "67108864",
+     .help = "buffer bytes one connection may hold (0 = no limit): past it its receive credit "
+             "is withheld, and if it stays past it for 2 s it is closed (H3_EXCESSIVE_LOAD)"},
+    {.name = "--max-ip-bytes",
+     .section = "server",
+     .key = "max_ip_bytes",
+     .arg = "BYTES",
+     .type = WT_OPT_UINT,
+     AT(rt.shard.engine.max_ip_bytes),
+     .min = 0,
+     .max = UINT64_C(1) << 50,
+     .scale = 1,
+     .def = "268435456",
+     .help = "buffer bytes the connections of one source address (IPv4 address, IPv6 /64) may "
+             "hold per shard (0 = no limit): past it their credit is withheld and new "
+             "connections refused; after 2 s its costliest connection is closed"},
     {.name = "--handshake-timeout",
      .section = "server",
      .key = "handshake_timeout_ms",

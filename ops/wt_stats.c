@@ -135,6 +135,11 @@ int wt_stats_format_json(const wt_snapshot *s, const wt_stats_names *names, char
         {"blocked_recv", e->fc_blocked_recv}, {"errors", e->fc_errors},
         {"sessions_held", e->sessions_held}, {"sessions_held_expired", e->sessions_held_expired},
         {"sessions_rejected_single", e->sessions_rejected_single});
+  GROUP(&w, "memory", {"credit_withheld", e->mem_credit_withheld},
+        {"datagrams_dropped", e->mem_dgrams_dropped}, {"conns_refused", e->mem_conns_refused},
+        {"ip_refused", e->mem_ip_refused}, {"conns_closed", e->mem_conns_closed},
+        {"conn_budget_closed", e->mem_conn_budget_closed},
+        {"ip_budget_closed", e->mem_ip_budget_closed});
   GROUP(&w, "address_validation", {"retries_sent", e->retries_sent},
         {"tokens_invalid", e->tokens_invalid}, {"stateless_resets_sent", e->stateless_resets_sent});
   w_apps(&w, s, names);
@@ -247,6 +252,34 @@ static int report_members(wt_runtime *rt, char *line, int n, size_t cap) {
   return n;
 }
 
+/* ,"memory_budget":{...} inside the object that ends at line[n - 1]: the
+ * process budget's figures (docs/operations.md "Limits"). Returns the new
+ * length (unchanged when it does not fit). */
+static int report_memory(const wt_mem_budget *b, char *line, int n, size_t cap) {
+  if (n <= 0 || line[n - 1] != '}') {
+    return n;
+  }
+  char m[512];
+  int k =
+      snprintf(m, sizeof(m),
+               ",\"memory_budget\":{\"used\":%llu,\"peak\":%llu,\"max\":%llu,\"level\":\"%s\","
+               "\"entered\":{\"normal\":%llu,\"no_credit\":%llu,\"no_dgram\":%llu,\"refuse\":%llu,"
+               "\"close\":%llu}}}",
+               (unsigned long long)wt_mem_used(b),
+               (unsigned long long)atomic_load_explicit(&b->peak, memory_order_relaxed),
+               (unsigned long long)b->max, wt_mem_level_name(wt_mem_level(b)),
+               (unsigned long long)atomic_load_explicit(&b->entered[0], memory_order_relaxed),
+               (unsigned long long)atomic_load_explicit(&b->entered[1], memory_order_relaxed),
+               (unsigned long long)atomic_load_explicit(&b->entered[2], memory_order_relaxed),
+               (unsigned long long)atomic_load_explicit(&b->entered[3], memory_order_relaxed),
+               (unsigned long long)atomic_load_explicit(&b->entered[4], memory_order_relaxed));
+  if (k <= 0 || (size_t)k >= sizeof(m) || (size_t)n - 1 + (size_t)k > cap) {
+    return n;
+  }
+  memcpy(line + n - 1, m, (size_t)k);
+  return n - 1 + k;
+}
+
 void wt_stats_report(void *arg, wt_runtime *rt, const wt_snapshot *per, uint32_t n) {
   wt_stats_names names;
   names.names = wt_runtime_counter_names(rt, &names.n);
@@ -259,6 +292,9 @@ void wt_stats_report(void *arg, wt_runtime *rt, const wt_snapshot *per, uint32_t
   int len = wt_stats_format_json_shards(per, n, wt_runtime_steering(rt), &names, line, cap - 1);
   if (len > 0) {
     len = report_members(rt, line, len, cap - 1);
+  }
+  if (len > 0) {
+    len = report_memory(wt_runtime_mem(rt), line, len, cap - 1);
   }
   if (len < 0) {
     WT_LOG_ERROR("stats: %s", wt_err_str(len));

@@ -77,6 +77,9 @@ int wt_app_worker_new(wt_app_worker **out, const wt_app_worker_config *cfg) {
                             .n_protocols = cfg->n_protocols};
     rv = wt_app_ctx_new(&w->ctx, &cc);
   }
+  if (rv == 0) {
+    wt_buf_pool_set_budget(wt_app_ctx_pool(w->ctx), cfg->mem);
+  }
   if (rv < 0) {
     WT_LOG_ERROR("worker %u cannot start: %s", cfg->id, wt_err_str(rv));
     wt_app_worker_del(w);

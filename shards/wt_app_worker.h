@@ -40,6 +40,7 @@ typedef struct wt_app_worker_config {
   uint32_t stream_credit_max;          /* ... and how far it may grow (0 = default; wt_app_ctx.h) */
   const char *const *protocols;        /* the server's protocols, preferred first (wt_app_ctx.h) */
   size_t n_protocols;
+  wt_mem_budget *mem; /* the process memory budget its buffers are charged to, or NULL */
 } wt_app_worker_config;
 
 /* On the worker's own thread (its pool and timers belong to it). */

@@ -62,7 +62,8 @@ typedef struct rt_app_thread {
 
 struct wt_runtime {
   wt_runtime_config cfg;
-  uint32_t n; /* shards */
+  wt_mem_budget mem; /* the process memory budget (cfg.shard.engine.mem points here) */
+  uint32_t n;        /* shards */
   rt_shard_thread *shards;
   uint32_t m; /* application workers */
   rt_app_thread *apps;
@@ -113,6 +114,10 @@ struct wt_runtime {
 void wt_runtime_config_default(wt_runtime_config *c) {
   memset(c, 0, sizeof(*c));
   wt_shard_config_default(&c->shard);
+  /* the server's byte budgets (docs/operations.md "Limits"; the engine's
+   * own default is none, for tests and embedders of the bare engine) */
+  c->shard.engine.max_conn_bytes = WT_RUNTIME_MAX_CONN_BYTES;
+  c->shard.engine.max_ip_bytes = WT_RUNTIME_MAX_IP_BYTES;
   c->steering = 1;
   c->pin = 1;
   c->lock = 1;
@@ -266,7 +271,8 @@ static void rt_app_worker_config(wt_runtime *rt, uint32_t j, wt_link **row,
                               .stream_credit = rt->cfg.stream_send_window,
                               .stream_credit_max = rt->cfg.stream_send_window_max,
                               .protocols = rt->cfg.protocols,
-                              .n_protocols = rt->cfg.n_protocols};
+                              .n_protocols = rt->cfg.n_protocols,
+                              .mem = &rt->mem};
 }
 
 /* Inline apps: worker j on shard j's thread (its pool and timers are this
@@ -746,6 +752,11 @@ int wt_runtime_new(wt_runtime **out, const wt_runtime_config *cfg, char *why, si
   }
   rt->cfg = *cfg;
   rt->n = cfg->shards ? cfg->shards : rt_default_shards();
+  const char *msrc = "--memory-max";
+  uint64_t mmax = cfg->memory_max ? cfg->memory_max : wt_runtime_memory_default(&msrc);
+  wt_mem_budget_init(&rt->mem, mmax);
+  rt->cfg.shard.engine.mem = &rt->mem;
+  WT_LOG_INFO("memory budget %llu bytes (%s)", (unsigned long long)mmax, msrc);
   if (rt_counter_names(rt) < 0) {
     why_set(why, cap, "bad application modules (at most %d, with %d counters together)",
             WT_APP_MAX_MODULES, WT_APP_MAX_COUNTERS);
@@ -770,6 +781,83 @@ int wt_runtime_new(wt_runtime **out, const wt_runtime_config *cfg, char *why, si
   }
   *out = rt;
   return 0;
+}
+
+/* The first number on the line of /proc/meminfo starting with key, in
+ * bytes (the file says kB), or 0. */
+static uint64_t meminfo_bytes(const char *key) {
+  FILE *f = fopen("/proc/meminfo", "r");
+  if (f == NULL) {
+    return 0;
+  }
+  char line[256];
+  uint64_t v = 0;
+  size_t kl = strlen(key);
+  while (fgets(line, sizeof(line), f)) {
+    if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
+      unsigned long long kb = 0;
+      if (sscanf(line + kl + 1, "%llu", &kb) == 1) {
+        v = (uint64_t)kb * 1024;
+      }
+      break;
+    }
+  }
+  fclose(f);
+  return v;
+}
+
+/* The cgroup v2 memory.max of this process's cgroup, or 0 (none, "max",
+ * unreadable). Only the unified hierarchy is read (the "0::" line). */
+static uint64_t cgroup_memory_max(void) {
+  char path[512] = "/sys/fs/cgroup/memory.max";
+  FILE *f = fopen("/proc/self/cgroup", "r");
+  if (f) {
+    char line[400];
+    while (fgets(line, sizeof(line), f)) {
+      if (strncmp(line, "0::", 3) == 0) {
+        line[strcspn(line, "\n")] = 0;
+        snprintf(path, sizeof(path), "/sys/fs/cgroup%s/memory.max",
+                 strcmp(line + 3, "/") == 0 ? "" : line + 3);
+        break;
+      }
+    }
+    fclose(f);
+  }
+  f = fopen(path, "r");
+  if (f == NULL && strcmp(path, "/sys/fs/cgroup/memory.max") != 0) {
+    f = fopen("/sys/fs/cgroup/memory.max", "r"); /* a namespaced view */
+  }
+  if (f == NULL) {
+    return 0;
+  }
+  unsigned long long v = 0;
+  int ok = fscanf(f, "%llu", &v) == 1;
+  fclose(f);
+  return ok ? (uint64_t)v : 0;
+}
+
+uint64_t wt_runtime_memory_default(const char **src) {
+  uint64_t total = meminfo_bytes("MemTotal");
+  uint64_t cg = cgroup_memory_max();
+  const char *from = "meminfo";
+  if (cg > 0 && (total == 0 || cg < total)) {
+    total = cg;
+    from = "cgroup";
+  }
+  if (total == 0) {
+    if (src) {
+      *src = "default 1 GiB: no /proc/meminfo or cgroup limit";
+    }
+    return UINT64_C(1) << 30;
+  }
+  if (src) {
+    *src = cg > 0 && from[0] == 'c' ? "50% of the cgroup memory.max" : "50% of MemTotal";
+  }
+  return total / 1000 * WT_RUNTIME_MEMORY_PERMILLE;
+}
+
+const wt_mem_budget *wt_runtime_mem(const wt_runtime *rt) {
+  return &rt->mem;
 }
 
 const wt_io_addr *wt_runtime_local(const wt_runtime *rt) {

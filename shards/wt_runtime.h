@@ -93,6 +93,11 @@ typedef struct wt_runtime_config {
   int lock;              /* the single-instance guard (default 1) */
   const uint8_t *secret; /* WT_RUNTIME_SECRET_LEN bytes shared by every shard; NULL = random
                             per process */
+  /* The process memory budget in bytes (core/base/wt_mem.h; docs/operations.md
+   * "Limits"): what the shards and workers hold in buffers. 0 = the default,
+   * wt_runtime_memory_default(). The runtime owns the budget and hands it
+   * to every engine (shard.engine.mem) and buffer pool. */
+  uint64_t memory_max;
   /* SIGUSR1: called on the main thread with the counters of the n shards
    * (per[0..n), the application workers' added to per[0]). NULL = none. */
   void (*report)(void *arg, wt_runtime *rt, const wt_snapshot *per, uint32_t n);
@@ -104,6 +109,19 @@ typedef struct wt_runtime_config {
 } wt_runtime_config;
 
 void wt_runtime_config_default(wt_runtime_config *c);
+
+/* The default memory budget: WT_RUNTIME_MEMORY_PERMILLE of the memory this
+ * process may use, the smaller of MemTotal (/proc/meminfo) and the cgroup v2
+ * limit (/sys/fs/cgroup/memory.max; "max" = none); *src (may be NULL) gets
+ * "cgroup" or "meminfo". 1 GiB when neither can be read. */
+#define WT_RUNTIME_MEMORY_PERMILLE 500
+/* The defaults of wt_engine_config.max_conn_bytes / max_ip_bytes in a
+ * server (wt_runtime_config_default): 64 MiB, 256 MiB. */
+#define WT_RUNTIME_MAX_CONN_BYTES (UINT64_C(64) << 20)
+#define WT_RUNTIME_MAX_IP_BYTES   (UINT64_C(256) << 20)
+uint64_t wt_runtime_memory_default(const char **src);
+/* The process memory budget (valid while rt lives; any thread reads it). */
+const wt_mem_budget *wt_runtime_mem(const wt_runtime *rt);
 
 /* Start as described above. On failure returns WT_ERR_REFUSED (another
  * server holds the address: why says "another wtcast (pid N) is already

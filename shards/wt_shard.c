@@ -385,6 +385,7 @@ static int shard_setup(wt_shard *sh) {
     WT_LOG_ERROR("cannot set up the application links: %s", wt_err_str(rv));
     return rv;
   }
+  wt_buf_pool_set_budget(wt_bridge_pool(sh->bridge), sh->cfg.engine.mem);
   if ((rv = shard_open_engine(sh, now)) < 0) {
     return rv;
   }

@@ -18,6 +18,7 @@ struct wt_buf_pool {
   wt_buf *free;
   uint32_t buf_size, max_free, n_free;
   const void *home; /* the home thread (the address of its buf_self marker) */
+  wt_mem_budget *mem;
   uint64_t allocs, frees_local, oneoff, failed, live;
   /* any thread */
   _Alignas(64) _Atomic(wt_buf *) remote;
@@ -40,6 +41,10 @@ int wt_buf_pool_new(wt_buf_pool **out, uint32_t buf_size, uint32_t max_free) {
   atomic_init(&p->frees_remote, 0);
   *out = p;
   return 0;
+}
+
+void wt_buf_pool_set_budget(wt_buf_pool *p, wt_mem_budget *budget) {
+  p->mem = budget;
 }
 
 void wt_buf_pool_adopt(wt_buf_pool *p) {
@@ -136,6 +141,8 @@ wt_buf *wt_buf_alloc(wt_buf_pool *p, size_t size) {
   b->len = 0;
   b->tag = b->tag2 = 0;
   b->next = NULL;
+  b->mem = p->mem;
+  wt_mem_charge(b->mem, wt_buf_held(b));
   return b;
 }
 
@@ -148,6 +155,7 @@ void wt_buf_unref(wt_buf *b) {
   if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1) {
     return;
   }
+  wt_mem_uncharge(b->mem, wt_buf_held(b));
   wt_buf_pool *p = b->pool;
   if (!p) {
     free(b);

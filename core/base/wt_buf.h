@@ -21,13 +21,20 @@
  * A pool must outlive every buffer it handed out: free it (wt_buf_pool_del)
  * only when no other thread can hold one (after joining them); buffers still
  * out then are reported and leaked on purpose rather than freed under
- * someone's feet. */
+ * someone's feet.
+ *
+ * Memory budget (wt_mem.h): a pool given a budget (wt_buf_pool_set_budget)
+ * charges each buffer's capacity plus header while it is out, one-off
+ * buffers too; idle buffers on the free list are not charged (at most
+ * max_free of them per pool). */
 #ifndef WT_BUF_H
 #define WT_BUF_H
 
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "wt_mem.h"
 
 typedef struct wt_buf_pool wt_buf_pool;
 
@@ -39,6 +46,7 @@ typedef struct wt_buf {
   uint64_t tag, tag2;  /* free for the current holder (e.g. a stream id) */
   wt_buf_pool *pool;   /* home pool; NULL for a one-off buffer */
   struct wt_buf *next; /* free list / remote-free stack link (internal) */
+  wt_mem_budget *mem;  /* charged with wt_buf_held(this) while out (NULL: none) */
   _Alignas(16) uint8_t data[];
 } wt_buf;
 
@@ -72,6 +80,15 @@ static inline void wt_buf_ref_n(wt_buf *b, uint32_t n) {
 }
 /* Drop one reference (any thread); the last one returns b home. */
 void wt_buf_unref(wt_buf *b);
+
+/* Count the buffers p hands out from now on against budget (NULL: stop):
+ * each charges wt_buf_held(b) from its allocation until its last reference
+ * drops (on whichever thread). Home thread, before or between allocations. */
+void wt_buf_pool_set_budget(wt_buf_pool *p, wt_mem_budget *budget);
+/* The memory one buffer holds: its capacity and its header. */
+static inline uint64_t wt_buf_held(const wt_buf *b) {
+  return (uint64_t)b->cap + sizeof(wt_buf);
+}
 
 /* Declare the calling thread the home of p (after creating a pool on one
  * thread for use on another; before any allocation). */

@@ -70,6 +70,8 @@ wt_jcheck "per-shard labels: shards 0 and 1, backend info" "$T/m0.json" \
   'd["wtcast_shards{}"] == 2 and "wtcast_connections_accepted_total{shard=0}" in d and "wtcast_connections_accepted_total{shard=1}" in d and any(k.startswith("wtcast_io_backend_info{backend=") for k in d)'
 wt_jcheck "every family of the issue is there" "$T/m0.json" \
   'all(any(k.startswith(p) for k in d) for p in ["wtcast_connections_active{", "wtcast_sessions_opened_total{", "wtcast_streams_opened_total{", "wtcast_datagrams_total{dir=in", "wtcast_datagrams_dropped_total{", "wtcast_bytes_total{dir=out", "wtcast_handshakes_total{result=ok", "wtcast_retries_sent_total{", "wtcast_forwarded_total{dir=in", "wtcast_errors_total{kind=proto", "wtcast_app_sessions_total{app=echo"])'
+wt_jcheck "the memory budget's families parse (gauges, levels, responses)" "$T/m0.json" \
+  'd["wtcast_memory_max_bytes{}"] > 0 and d["wtcast_memory_pressure_level{}"] == 0 and "wtcast_memory_pressure_total{level=close}" in d and "wtcast_memory_responses_total{kind=conn_closed,shard=1}" in d'
 
 # --- traffic: echo sessions, bytes and datagrams
 wt_client "$T/echo.json" "$WT_URL/echo" --connections 4 --bidi-bytes 200000 --datagrams 50 --timeout 30000

@@ -1,0 +1,216 @@
+/* wt_mem.c: the process memory budget, its pressure levels and the
+ * attribution of held bytes to owners (wt_mem.h). */
+#define WT_LOG_MODULE "mem"
+#include "wt_mem.h"
+
+#include <stddef.h>
+
+#include "wt_log.h"
+
+/* The calling thread's charges not yet added to budget->used. */
+static _Thread_local struct {
+  wt_mem_budget *b;
+  int64_t delta;
+} mem_tl;
+
+static const char *const level_names[WT_MEM_LEVELS] = {"normal", "no_credit", "no_dgram", "refuse",
+                                                       "close"};
+
+const char *wt_mem_level_name(int level) {
+  return level >= 0 && level < WT_MEM_LEVELS ? level_names[level] : "?";
+}
+
+void wt_mem_budget_init(wt_mem_budget *b, uint64_t max) {
+  b->max = max;
+  b->thresh[WT_MEM_NORMAL] = 0;
+  b->thresh[WT_MEM_NO_CREDIT] = 600;
+  b->thresh[WT_MEM_NO_DGRAM] = 750;
+  b->thresh[WT_MEM_REFUSE] = 850;
+  b->thresh[WT_MEM_CLOSE] = 1000;
+  atomic_init(&b->used, 0);
+  atomic_init(&b->level, WT_MEM_NORMAL);
+  atomic_init(&b->peak, 0);
+  atomic_init(&b->held_ns, 0);
+  for (int i = 0; i < WT_MEM_LEVELS; i++) {
+    atomic_init(&b->entered[i], 0);
+  }
+}
+
+/* used in permille of max, saturating (max > 0) */
+static uint64_t permille(const wt_mem_budget *b, uint64_t used) {
+  if (used >= b->max) {
+    return used / b->max >= 2 ? 2000 : 1000 + (used - b->max) * 1000 / b->max;
+  }
+  /* used < max: used * 1000 overflows only past 2^54 bytes */
+  return used < (UINT64_MAX / 1000) ? used * 1000 / b->max : 999;
+}
+
+int wt_mem_level_for(const wt_mem_budget *b, int cur, uint64_t used) {
+  if (b->max == 0) {
+    return WT_MEM_NORMAL;
+  }
+  uint64_t pm = permille(b, used);
+  int lvl = WT_MEM_NORMAL;
+  for (int i = WT_MEM_LEVELS - 1; i > WT_MEM_NORMAL; i--) {
+    if (pm >= b->thresh[i]) {
+      lvl = i;
+      break;
+    }
+  }
+  if (lvl >= cur) {
+    return lvl; /* up (or steady) at once */
+  }
+  /* down only as far as the hysteresis allows: leave level L once the use
+   * is WT_MEM_HYST permille below L's threshold */
+  int to = cur;
+  while (to > lvl && pm + WT_MEM_HYST <= b->thresh[to]) {
+    to--;
+  }
+  return to;
+}
+
+int wt_mem_set_state(wt_mem_budget *b, int from, int to) {
+  if (from == to) {
+    return 0;
+  }
+  switch (to) {
+  case WT_MEM_NORMAL:
+  case WT_MEM_NO_CREDIT:
+  case WT_MEM_NO_DGRAM:
+  case WT_MEM_REFUSE:
+  case WT_MEM_CLOSE:
+    break;
+  default:
+    WT_LOG_ERROR("memory budget: illegal level %d", to); /* unreachable by construction */
+    return 0;
+  }
+  int expect = from;
+  if (!atomic_compare_exchange_strong_explicit(&b->level, &expect, to, memory_order_relaxed,
+                                               memory_order_relaxed)) {
+    return 0; /* another thread moved it first */
+  }
+  atomic_fetch_add_explicit(&b->entered[to], 1, memory_order_relaxed);
+  uint64_t used = wt_mem_used(b);
+  if (to > from) {
+    WT_LOG_WARN("memory pressure %s -> %s: %llu of %llu bytes held (%llu%%)",
+                wt_mem_level_name(from), wt_mem_level_name(to), (unsigned long long)used,
+                (unsigned long long)b->max, (unsigned long long)(permille(b, used) / 10));
+  } else {
+    WT_LOG_INFO("memory pressure %s -> %s: %llu of %llu bytes held (%llu%%)",
+                wt_mem_level_name(from), wt_mem_level_name(to), (unsigned long long)used,
+                (unsigned long long)b->max, (unsigned long long)(permille(b, used) / 10));
+  }
+  return 1;
+}
+
+/* now_ns 0: no clock (a flush): moves up only. */
+static void mem_update(wt_mem_budget *b, uint64_t used, uint64_t now_ns) {
+  uint64_t pk = atomic_load_explicit(&b->peak, memory_order_relaxed);
+  while (used > pk && !atomic_compare_exchange_weak_explicit(
+                          &b->peak, &pk, used, memory_order_relaxed, memory_order_relaxed)) {
+  }
+  if (b->max == 0) {
+    return;
+  }
+  /* Up one level at a time, so every level between is entered (logged,
+   * counted) in order even when one charge jumps several; down in one move.
+   * Bounded: a failed move means another thread moved the level. */
+  for (int tries = 0; tries < 2 * WT_MEM_LEVELS + 4; tries++) {
+    int cur = wt_mem_level(b);
+    int to = wt_mem_level_for(b, cur, used);
+    if (to >= cur) {
+      if (now_ns) {
+        atomic_store_explicit(&b->held_ns, now_ns, memory_order_relaxed);
+      }
+      if (to == cur) {
+        return;
+      }
+      (void)wt_mem_set_state(b, cur, cur + 1);
+      continue;
+    }
+    uint64_t held = atomic_load_explicit(&b->held_ns, memory_order_relaxed);
+    if (now_ns == 0 || now_ns < held + WT_MEM_DWELL_NS) {
+      return; /* down: only after the dwell time, from a poll */
+    }
+    if (wt_mem_set_state(b, cur, to)) {
+      atomic_store_explicit(&b->held_ns, now_ns, memory_order_relaxed);
+      return;
+    }
+  }
+}
+
+static void mem_flush(void) {
+  wt_mem_budget *b = mem_tl.b;
+  if (b == NULL || mem_tl.delta == 0) {
+    return;
+  }
+  int64_t d = mem_tl.delta;
+  mem_tl.delta = 0;
+  int64_t u = atomic_fetch_add_explicit(&b->used, d, memory_order_relaxed) + d;
+  mem_update(b, u > 0 ? (uint64_t)u : 0, 0);
+}
+
+static void mem_add(wt_mem_budget *b, int64_t d) {
+  if (mem_tl.b != b) {
+    mem_flush();
+    mem_tl.b = b;
+  }
+  mem_tl.delta += d;
+  if (mem_tl.delta >= WT_MEM_BATCH || mem_tl.delta <= -WT_MEM_BATCH) {
+    mem_flush();
+  }
+}
+
+void wt_mem_charge(wt_mem_budget *b, uint64_t n) {
+  if (b != NULL && n > 0) {
+    mem_add(b, (int64_t)n);
+  }
+}
+
+void wt_mem_uncharge(wt_mem_budget *b, uint64_t n) {
+  if (b != NULL && n > 0) {
+    mem_add(b, -(int64_t)n);
+  }
+}
+
+void wt_mem_budget_fini(wt_mem_budget *b) {
+  if (b != NULL && mem_tl.b == b) {
+    mem_flush();
+    mem_tl.b = NULL;
+  }
+}
+
+int wt_mem_poll(wt_mem_budget *b, uint64_t now_ns) {
+  if (b == NULL) {
+    return WT_MEM_NORMAL;
+  }
+  if (mem_tl.b == b) {
+    mem_flush();
+  }
+  mem_update(b, wt_mem_used(b), now_ns ? now_ns : 1);
+  return wt_mem_level(b);
+}
+
+void wt_mem_acct_add(wt_mem_acct *a, uint64_t n, int own) {
+  if (a == NULL || n == 0) {
+    return;
+  }
+  if (own) {
+    wt_mem_charge(a->budget, n);
+  }
+  for (; a; a = a->parent) {
+    a->bytes += n;
+  }
+}
+
+void wt_mem_acct_sub(wt_mem_acct *a, uint64_t n, int own) {
+  if (a == NULL || n == 0) {
+    return;
+  }
+  if (own) {
+    wt_mem_uncharge(a->budget, n);
+  }
+  for (; a; a = a->parent) {
+    a->bytes = a->bytes >= n ? a->bytes - n : 0;
+  }
+}

@@ -1,0 +1,124 @@
+/* wt_mem.h: the process memory budget and who holds what (docs/operations.md
+ * "Limits", memory budget).
+ *
+ * What is counted is memory really held, as capacity, where it is taken and
+ * given back: buffers out of a wt_buf pool (their capacity plus header, one-off
+ * buffers too), the owned chunks of engine send buffers, the buffers of
+ * streams buffered before their session. Not counted: the libraries' own
+ * state (ngtcp2 connections and their retransmission buffers, wolfSSL), which
+ * the operator's headroom above the budget covers.
+ *
+ * wt_mem_budget: one per process, created by the program (shards/ops read the
+ * machine's memory and choose the maximum; core/ never does). Any thread may
+ * charge and uncharge it. Each thread batches its changes in a thread-local
+ * delta and adds it to the shared atomic counter once it reaches
+ * WT_MEM_BATCH bytes either way (one atomic add per ~64 KiB instead of one
+ * per buffer), so the shared figure lags the truth by at most
+ * WT_MEM_BATCH per thread that touched the budget. A thread that uses two
+ * budgets (unit tests) flushes the first before batching for the second.
+ *
+ * Pressure levels, in order (thresholds in permille of the maximum):
+ *   NORMAL     below 600
+ *   NO_CREDIT  >= 600: the engines stop extending MAX_STREAM_DATA / MAX_DATA
+ *   NO_DGRAM   >= 750: datagrams are dropped (in and out), counted
+ *   REFUSE     >= 850: new connections get CONNECTION_REFUSED
+ *   CLOSE      >= 1000: the engines close their costliest connection, one
+ *              at a time, until the level drops
+ * A level is entered as soon as the use reaches its threshold (when a thread
+ * flushes its delta, or at wt_mem_poll), passing through every level below
+ * it in order. It is left only when the use has
+ * been WT_MEM_HYST permille below the threshold for WT_MEM_DWELL_NS: moves
+ * down happen only in wt_mem_poll (the engines' periodic check, which
+ * brings the time), and any poll that finds the use still at the level
+ * restarts the wait. Hysteresis in size and in time: a load that swings
+ * around a threshold, or memory that is given back a little late after a
+ * close, does not make the level flap. Every transition goes through
+ * wt_mem_set_state (logged once, counted per level entered).
+ *
+ * wt_mem_acct: attribution of held bytes to an owner (a connection, a source
+ * address) for per-owner budgets and for "close the costliest". An account
+ * may have a parent (a connection's is its address's); adding to one adds to
+ * its ancestors. Accounts are plain integers: used by one thread (the
+ * engine's). Whether the bytes are also charged to the budget is the
+ * caller's choice (wt_mem_acct_add's own): bytes of a pooled wt_buf that a
+ * send buffer references are attributed to the connection but were charged
+ * to the budget by the pool already. */
+#ifndef WT_MEM_H
+#define WT_MEM_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+enum {
+  WT_MEM_NORMAL = 0,
+  WT_MEM_NO_CREDIT,
+  WT_MEM_NO_DGRAM,
+  WT_MEM_REFUSE,
+  WT_MEM_CLOSE,
+  WT_MEM_LEVELS
+};
+
+#define WT_MEM_BATCH    (64 * 1024)
+#define WT_MEM_HYST     50           /* permille below a threshold before its level is left */
+#define WT_MEM_DWELL_NS 500000000ull /* ... for this long (0.5 s) */
+
+typedef struct wt_mem_budget {
+  uint64_t max;                            /* bytes; 0 = no budget (never leaves NORMAL) */
+  uint32_t thresh[WT_MEM_LEVELS];          /* permille; thresh[0] = 0 */
+  _Atomic int64_t used;                    /* flushed charges (see above) */
+  _Atomic int level;                       /* WT_MEM_*; written by wt_mem_set_state */
+  _Atomic uint64_t entered[WT_MEM_LEVELS]; /* times each level was entered */
+  _Atomic uint64_t peak;                   /* the highest flushed use */
+  _Atomic uint64_t held_ns;                /* last poll that found the use at the level */
+} wt_mem_budget;
+
+/* max bytes (0 = unlimited: counted, never under pressure); the default
+ * thresholds 600/750/850/1000. */
+void wt_mem_budget_init(wt_mem_budget *b, uint64_t max);
+
+/* Before a budget's memory goes (tests): the calling thread's batch for b is
+ * flushed and forgotten; other threads that charged b must have done the
+ * same (or be gone). */
+void wt_mem_budget_fini(wt_mem_budget *b);
+
+/* Any thread: n bytes taken / given back. b may be NULL (no-op). */
+void wt_mem_charge(wt_mem_budget *b, uint64_t n);
+void wt_mem_uncharge(wt_mem_budget *b, uint64_t n);
+/* Add the calling thread's batched delta now and recompute the level, moves
+ * down included (now_ns: a monotonic clock, the same for every caller);
+ * returns the level. NULL: WT_MEM_NORMAL. */
+int wt_mem_poll(wt_mem_budget *b, uint64_t now_ns);
+
+/* The current level (any thread; one atomic load). NULL: WT_MEM_NORMAL. */
+static inline int wt_mem_level(const wt_mem_budget *b) {
+  return b ? atomic_load_explicit(&b->level, memory_order_relaxed) : WT_MEM_NORMAL;
+}
+/* Flushed bytes in use (lags by at most WT_MEM_BATCH per thread). */
+static inline uint64_t wt_mem_used(const wt_mem_budget *b) {
+  int64_t u = atomic_load_explicit(&b->used, memory_order_relaxed);
+  return u > 0 ? (uint64_t)u : 0;
+}
+
+/* The level a budget at level cur should be at with used bytes (pure: the
+ * rule above, hysteresis included). */
+int wt_mem_level_for(const wt_mem_budget *b, int cur, uint64_t used);
+/* The one transition of a budget's level: from -> to if the level is still
+ * from (compare-and-swap; a concurrent thread may have moved it first: then
+ * nothing happens and 0 is returned). Logs the move once and counts entered[to].
+ * Returns 1 if this call made the move. */
+int wt_mem_set_state(wt_mem_budget *b, int from, int to);
+const char *wt_mem_level_name(int level);
+
+typedef struct wt_mem_acct {
+  uint64_t bytes;             /* held now */
+  struct wt_mem_acct *parent; /* NULL or the owner this one is part of */
+  wt_mem_budget *budget;      /* where owned bytes are charged (NULL: nowhere) */
+} wt_mem_acct;
+
+/* n bytes taken by a's owner; own: also charge a->budget (the caller holds
+ * memory nobody else counted). a may be NULL (no-op). */
+void wt_mem_acct_add(wt_mem_acct *a, uint64_t n, int own);
+/* The reverse of wt_mem_acct_add with the same own. */
+void wt_mem_acct_sub(wt_mem_acct *a, uint64_t n, int own);
+
+#endif

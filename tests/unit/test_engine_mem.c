@@ -1,0 +1,261 @@
+/* test_engine_mem.c: the server engine's memory budget responses
+ * (wt_engine_config.mem, max_conn_bytes; core/base/wt_mem.h), with client
+ * engines on the simulated network (virtual time).
+ *
+ * - process levels: at REFUSE a new connection gets CONNECTION_REFUSED
+ *   (mem_conns_refused); at NO_DGRAM a session's datagrams are dropped
+ *   (mem_dgrams_dropped), echoed again once the level fell (after the
+ *   dwell time); at CLOSE the connection holding the most is closed with
+ *   H3_EXCESSIVE_LOAD (mem_conns_closed) and the other one is kept;
+ * - max_ip_bytes: an address over it gets no new connection
+ *   (mem_ip_refused) and loses its costliest connection after the grace
+ *   (mem_ip_budget_closed); other addresses are not affected;
+ * - max_conn_bytes: a connection whose unconsumed received bytes pass it
+ *   gets no more credit (mem_credit_withheld) and is closed with
+ *   H3_EXCESSIVE_LOAD after mem_over_grace_ns (mem_conn_budget_closed);
+ * - accounting: every attributed byte is given back (the engine logs an
+ *   error for a connection freed with bytes still attributed, and the
+ *   budget's count returns to what the test charged). */
+#include "wt_sim_check.h"
+
+#define MS  WT_SIM_MS
+#define SEC WT_SIM_SEC
+
+static char g_cert[512], g_key[512];
+static int g_hold_next; /* the server holds the next N peer streams unconsumed */
+
+static int hook_session_request(void *user, wt_session *s, const wt_request *req) {
+  (void)req;
+  wt_sim_sess_new(user, s);
+  return 200;
+}
+
+static void hook_stream_open(void *user, wt_session *s, wt_stream *st) {
+  wt_sim_node *n = user;
+  wt_sim_stream *x = wt_stream_get_user(st);
+  (void)s;
+  if (n->is_server && g_hold_next > 0 && x) {
+    g_hold_next--;
+    CHECK_EQ(wt_stream_set_manual_credit(st, 1), 0);
+    x->hold = 1;
+  }
+}
+
+/* the server echoes datagrams (the harness counts the client's) */
+static void hook_datagram(void *user, wt_session *s, const uint8_t *data, size_t len) {
+  wt_sim_node *n = user;
+  if (n->is_server) {
+    (void)wt_session_send_datagram(s, data, len); /* may be refused under pressure */
+  }
+}
+
+static const wt_engine_callbacks g_hooks = {.session_request = hook_session_request,
+                                            .stream_open = hook_stream_open,
+                                            .datagram = hook_datagram};
+
+static int world_init2(wt_sim *w, wt_mem_budget *b, uint64_t max_conn_bytes,
+                       uint64_t max_ip_bytes) {
+  wt_sim_config cfg;
+  wt_sim_config_default(&cfg);
+  cfg.up.delay_ns = cfg.down.delay_ns = 1 * MS;
+  wt_sim_init(w, &cfg, &g_hooks);
+  wt_engine_config sc;
+  wt_engine_config_default(&sc, 1);
+  CHECK(sc.mem == NULL && sc.max_conn_bytes == 0 && sc.max_ip_bytes == 0); /* off by default */
+  sc.cert_file = g_cert;
+  sc.key_file = g_key;
+  sc.retry_mode = WT_RETRY_NEVER;
+  sc.mem = b;
+  sc.max_conn_bytes = max_conn_bytes;
+  sc.max_ip_bytes = max_ip_bytes;
+  sc.mem_over_grace_ns = 1 * SEC;
+  return wt_sim_server_new(w, &sc);
+}
+
+static int world_init(wt_sim *w, wt_mem_budget *b, uint64_t max_conn_bytes) {
+  return world_init2(w, b, max_conn_bytes, 0);
+}
+
+/* A client at ip:port with one session on /x; returns its index. */
+static int add_client_at(wt_sim *w, const char *ip, uint16_t port, wt_sim_sess **sess) {
+  wt_engine_config cc;
+  wt_engine_config_default(&cc, 0);
+  cc.insecure = 1;
+  wt_addr a;
+  wt_sim_addr(&a, ip, port);
+  int i = wt_sim_client_add(w, &cc, &a);
+  CHECK(i >= 0);
+  wt_conn *c = wt_sim_connect(w, i, NULL);
+  CHECK(c != NULL);
+  *sess = c ? wt_sim_open_session(w, i, c, "/x", NULL) : NULL;
+  return i;
+}
+
+static int add_client(wt_sim *w, uint16_t port, wt_sim_sess **sess) {
+  return add_client_at(w, "127.0.0.1", port, sess);
+}
+
+/* Client session x sends n bytes on a new bidi stream. */
+static void send_stream(wt_sim_sess *x, size_t n) {
+  wt_stream *st = NULL;
+  CHECK_FATAL(x && x->s && wt_session_open_stream(x->s, 1, &st) == 0);
+  wt_sim_stream *y = wt_sim_stream_new(x->node, st, 1);
+  uint8_t *p = malloc(n);
+  CHECK_FATAL(p != NULL);
+  wt_sim_fill_pattern(p, n, 7);
+  wt_sim_buf_add(&y->tx, &y->txlen, &y->txcap, p, n);
+  free(p);
+  wt_sim_stream_flush(y);
+}
+
+static void test_process_levels(void) {
+  wt_mem_budget b;
+  wt_mem_budget_init(&b, 1 << 20);
+  wt_sim w;
+  CHECK_FATAL(world_init(&w, &b, 0) == 0);
+  const wt_engine_stats *ss = wt_engine_get_stats(w.srv.e);
+  wt_sim_sess *s0 = NULL, *s1 = NULL, *s2 = NULL;
+  int c0 = add_client(&w, 50000, &s0);
+  wt_sim_run_until(&w, wt_sim_c_sess_settled, s0, 2 * SEC);
+  CHECK_FATAL(s0 && s0->open);
+  uint64_t base = wt_mem_poll(&b, 0) == WT_MEM_NORMAL ? wt_mem_used(&b) : 0;
+
+  /* NO_DGRAM (80 %): datagrams are not echoed, counted */
+  uint64_t charged = (1 << 20) / 10 * 8;
+  wt_mem_charge(&b, charged);
+  CHECK_EQ(wt_mem_poll(&b, w.now), WT_MEM_NO_DGRAM);
+  for (int i = 0; i < 5; i++) {
+    CHECK_EQ(wt_session_send_datagram(s0->s, (const uint8_t *)"ping", 4), 0);
+  }
+  wt_sim_run_until(&w, NULL, NULL, 200 * MS);
+  CHECK_EQ(s0->dgrams, 0);
+  CHECK_EQ(ss->mem_dgrams_dropped, 5);
+
+  /* REFUSE (90 %): a new connection gets CONNECTION_REFUSED */
+  wt_mem_charge(&b, (1 << 20) / 10);
+  charged += (1 << 20) / 10;
+  CHECK_EQ(wt_mem_poll(&b, w.now), WT_MEM_REFUSE);
+  int c1 = add_client(&w, 50001, &s1);
+  wt_sim_run_until(&w, NULL, NULL, 3 * SEC);
+  CHECK(w.cli[c1].conn_closed);
+  CHECK_EQ(w.cli[c1].conn_close_code, 0x2);
+  CHECK_EQ(ss->mem_conns_refused, 1);
+
+  /* back under: after the dwell time the level falls (the engine's poll),
+   * a new connection gets in and datagrams are echoed again */
+  wt_mem_uncharge(&b, charged);
+  charged = 0;
+  wt_sim_run_until(&w, NULL, NULL, WT_MEM_DWELL_NS + 200 * MS);
+  CHECK_EQ(wt_mem_level(&b), WT_MEM_NORMAL);
+  int c2 = add_client(&w, 50002, &s2);
+  wt_sim_run_until(&w, wt_sim_c_sess_settled, s2, 2 * SEC);
+  CHECK(s2 && s2->open);
+  CHECK_EQ(ss->mem_conns_refused, 1);
+  CHECK_EQ(wt_session_send_datagram(s0->s, (const uint8_t *)"ping", 4), 0);
+  wt_sim_run_until(&w, NULL, NULL, 200 * MS);
+  CHECK_EQ(s0->dgrams, 1);
+
+  /* CLOSE: the costliest connection (c0 holds 48 KiB unconsumed) is
+   * closed with H3_EXCESSIVE_LOAD; c2 (holding nothing) is kept */
+  g_hold_next = 1;
+  send_stream(s0, 48 * 1024);
+  wt_sim_run_until(&w, NULL, NULL, 200 * MS);
+  wt_mem_charge(&b, 1 << 20);
+  charged = 1 << 20;
+  CHECK_EQ(wt_mem_poll(&b, w.now), WT_MEM_CLOSE);
+  wt_sim_run_until(&w, NULL, NULL, 500 * MS);
+  CHECK_EQ(ss->mem_conns_closed, 1);
+  CHECK(w.cli[c0].conn_closed);
+  CHECK_EQ(w.cli[c0].conn_close_code, WT_H3_EXCESSIVE_LOAD);
+  CHECK_EQ(w.cli[c0].conn_close_app, 1);
+  CHECK(!w.cli[c2].conn_closed);
+  CHECK_EQ(b.entered[WT_MEM_CLOSE], 1);
+  wt_mem_uncharge(&b, charged);
+
+  /* every attributed byte given back: the count is what it was */
+  wt_sim_close_all(&w, 5 * SEC);
+  wt_mem_poll(&b, w.now);
+  CHECK_EQ(wt_mem_used(&b), base);
+  CHECK_EQ(wt_mem_used(&b), 0);
+  wt_sim_free(&w);
+  wt_mem_budget_fini(&b);
+}
+
+static void test_conn_budget(void) {
+  wt_sim w;
+  CHECK_FATAL(world_init(&w, NULL, 64 * 1024) == 0);
+  const wt_engine_stats *ss = wt_engine_get_stats(w.srv.e);
+  wt_sim_sess *s0 = NULL, *s1 = NULL;
+  int c0 = add_client(&w, 50000, &s0);
+  int c1 = add_client(&w, 50001, &s1);
+  wt_sim_run_until(&w, NULL, NULL, 1 * SEC);
+  CHECK_FATAL(s0 && s0->open && s1 && s1->open);
+  /* c0: 128 KiB the server's application does not consume (within the
+   * initial windows), then a stream the server consumes: its credit is
+   * withheld */
+  g_hold_next = 1;
+  send_stream(s0, 128 * 1024);
+  wt_sim_run_until(&w, NULL, NULL, 100 * MS);
+  send_stream(s0, 8 * 1024);
+  send_stream(s1, 8 * 1024); /* c1 is under its budget: not affected */
+  wt_sim_run_until(&w, NULL, NULL, 300 * MS);
+  CHECK_EQ(ss->mem_credit_withheld, 1);
+  CHECK(!w.cli[c0].conn_closed);
+  /* still over after the grace (1 s): closed */
+  wt_sim_run_until(&w, NULL, NULL, 1500 * MS);
+  CHECK_EQ(ss->mem_conn_budget_closed, 1);
+  CHECK(w.cli[c0].conn_closed);
+  CHECK_EQ(w.cli[c0].conn_close_code, WT_H3_EXCESSIVE_LOAD);
+  CHECK_EQ(w.cli[c0].conn_close_app, 1);
+  CHECK(!w.cli[c1].conn_closed);
+  CHECK_EQ(ss->mem_conns_closed, 0); /* no process budget here */
+  wt_sim_free(&w);
+}
+
+/* max_ip_bytes: two connections from 127.0.0.1 holding 48 and 32 KiB
+ * unconsumed pass a 64 KiB address budget: a third from that address is
+ * refused (mem_ip_refused), one from 127.0.0.2 is not; after the grace the
+ * address's costliest connection (48 KiB) is closed with H3_EXCESSIVE_LOAD
+ * (mem_ip_budget_closed) and the address is back under its budget, so the
+ * other one stays. */
+static void test_ip_budget(void) {
+  wt_sim w;
+  CHECK_FATAL(world_init2(&w, NULL, 0, 64 * 1024) == 0);
+  const wt_engine_stats *ss = wt_engine_get_stats(w.srv.e);
+  wt_sim_sess *s0 = NULL, *s1 = NULL, *s2 = NULL, *s3 = NULL;
+  int c0 = add_client(&w, 50000, &s0);
+  int c1 = add_client(&w, 50001, &s1);
+  wt_sim_run_until(&w, NULL, NULL, 1 * SEC);
+  CHECK_FATAL(s0 && s0->open && s1 && s1->open);
+  g_hold_next = 2;
+  send_stream(s0, 48 * 1024);
+  send_stream(s1, 32 * 1024);
+  wt_sim_run_until(&w, NULL, NULL, 200 * MS);
+  int c2 = add_client(&w, 50002, &s2);
+  int c3 = add_client_at(&w, "127.0.0.2", 50000, &s3);
+  wt_sim_run_until(&w, NULL, NULL, 600 * MS);
+  CHECK_EQ(ss->mem_ip_refused, 1);
+  CHECK(s3 && s3->open);
+  CHECK(!w.cli[c3].conn_closed);
+  /* the grace (1 s) ends: the costliest of 127.0.0.1 goes */
+  wt_sim_run_until(&w, NULL, NULL, 3 * SEC);
+  CHECK(w.cli[c2].conn_closed);
+  CHECK_EQ(w.cli[c2].conn_close_code, 0x2);
+  CHECK_EQ(ss->mem_ip_budget_closed, 1);
+  CHECK(w.cli[c0].conn_closed);
+  CHECK_EQ(w.cli[c0].conn_close_code, WT_H3_EXCESSIVE_LOAD);
+  CHECK(!w.cli[c1].conn_closed);
+  CHECK_EQ(ss->mem_conn_budget_closed, 0);
+  wt_sim_free(&w);
+}
+
+int main(void) {
+  wt_sim_test_init(NULL, 0);
+  const char *src = getenv("WTCAST_SRC");
+  snprintf(g_cert, sizeof(g_cert), "%s/tests/data/fuzz-cert.pem", src ? src : ".");
+  snprintf(g_key, sizeof(g_key), "%s/tests/data/fuzz-key.pem", src ? src : ".");
+  WT_RUN(test_process_levels);
+  WT_RUN(test_conn_budget);
+  WT_RUN(test_ip_budget);
+  WT_DONE();
+}
