@@ -49,6 +49,8 @@ struct br_stream {
   br_stream *prev, *next; /* in bs->streams */
   br_stream *pnext;       /* in bs's pending-open queue */
   br_pending_write *wq_head, *wq_tail;
+  wt_buf *rx_tail; /* received bytes are copied here while it has room (one reference of
+                      ours; each posted slice holds one more) */
 };
 
 struct br_group {
@@ -199,6 +201,9 @@ static void stream_free(wt_bridge *b, br_stream *bst) {
     WT_DLIST_REMOVE(&bst->bs->streams, bst);
   }
   wq_drop(bst);
+  if (bst->rx_tail) {
+    wt_buf_unref(bst->rx_tail);
+  }
   free(bst);
   b->stats.streams--;
 }
@@ -435,13 +440,33 @@ static void br_on_stream_data(void *user, wt_stream *st, const uint8_t *data, si
     wt_stream_consume(st, len);
     return;
   }
+  /* Received bytes are appended to the stream's tail buffer and posted as
+   * slices of it: a peer that sends one byte per STREAM frame makes us hold
+   * its bytes (plus one partly filled buffer per stream), not a 16 KiB
+   * buffer per frame. The worker only reads the slices it was posted; the
+   * bytes after them are written before the next post hands them over. */
   size_t done = 0;
   do {
-    size_t n = len - done < BR_BUF_SIZE ? len - done : BR_BUF_SIZE;
     wt_buf *buf = NULL;
-    if (n) {
-      buf = br_buf(b, data + done, n);
+    uint32_t off = 0;
+    size_t n = 0;
+    if (len > done) {
+      buf = bst->rx_tail;
+      if (buf && buf->len >= buf->cap) {
+        wt_buf_unref(buf);
+        buf = bst->rx_tail = NULL;
+      }
       if (!buf) {
+        buf = bst->rx_tail = br_buf(b, NULL, 0);
+      }
+      if (buf) {
+        size_t room = buf->cap - buf->len;
+        n = len - done < room ? len - done : room;
+        off = buf->len;
+        memcpy(buf->data + off, data + done, n);
+        buf->len += (uint32_t)n;
+        wt_buf_ref(buf);
+      } else {
         /* no memory: the bytes are lost to the app; fail the stream loudly */
         WT_LOG_WARN("stream %llu: no buffer for received data: resetting",
                     (unsigned long long)wt_stream_id(st));
@@ -452,8 +477,13 @@ static void br_on_stream_data(void *user, wt_stream *st, const uint8_t *data, si
     }
     done += n;
     wt_msg m = wt_msg_ev_stream_data(bst->h, buf, (uint32_t)n, fin && done == len);
+    m.off = off;
     br_post(b, bst->bs->worker, &m);
   } while (done < len);
+  if (fin && bst->rx_tail) {
+    wt_buf_unref(bst->rx_tail); /* nothing more arrives */
+    bst->rx_tail = NULL;
+  }
 }
 
 static void br_on_stream_reset(void *user, wt_stream *st, uint32_t code, int has_code) {
@@ -591,9 +621,15 @@ static void br_write(wt_bridge *b, br_stream *bst, const wt_msg *m) {
   }
   m->buf->tag = bst->h;
   m->buf->tag2 = (uint64_t)(uintptr_t)b;
-  int rv =
-      wt_stream_write_ref(bst->st, m->buf->data + m->off, m->len, c->fin, br_release_write, m->buf);
-  if (rv < 0) {
+  /* The worker fills one tail buffer per stream (wt_app_stream_write): its
+   * successive slices join one engine entry, whose release gives back the
+   * joined length; the reference of a joined slice is not needed. */
+  int joined = 0;
+  int rv = wt_stream_write_ref_join(bst->st, m->buf->data + m->off, m->len, c->fin,
+                                    br_release_write, m->buf, &joined);
+  if (rv >= 0 && joined) {
+    wt_buf_unref(m->buf);
+  } else if (rv < 0) {
     /* the stream cannot take it (reset, stopped): give the credit back so
      * the app is not stuck waiting; stream_stop/close tell it why */
     wt_msg e = wt_msg_ev_stream_credit(bst->h, m->len, 0);
@@ -602,8 +638,18 @@ static void br_write(wt_bridge *b, br_stream *bst, const wt_msg *m) {
   }
 }
 
-/* Keep a write for a stream whose open waits. Owns m's buffer reference. */
+/* Keep a write for a stream whose open waits. Owns m's buffer reference.
+ * The next slice of the last queued write's buffer joins it (one entry per
+ * buffer, not per write). */
 static void queue_write(br_stream *bst, const wt_msg *m) {
+  br_pending_write *t = bst->wq_tail;
+  if (t && m->buf && t->m.buf == m->buf && !wt_msg_get_cmd_write(&t->m)->fin &&
+      !wt_msg_get_cmd_write(m)->fin && t->m.off + t->m.len == m->off &&
+      t->m.len <= UINT32_MAX - m->len) {
+    t->m.len += m->len;
+    wt_buf_unref(m->buf);
+    return;
+  }
   br_pending_write *w = malloc(sizeof(*w));
   if (!w) {
     if (m->buf) {
