@@ -453,6 +453,9 @@ size_t wt_stream_send_chunks(const wt_stream *st);
  * shrank or the stream ended) to bound what you queue. Valid while the
  * handle is (until stream_close returns). */
 uint64_t wt_stream_send_backlog(const wt_stream *st);
+/* Bytes queued on st and not yet handed to QUIC (a test client that wants
+ * each write in a STREAM frame of its own writes only when this is 0). */
+uint64_t wt_stream_send_unsent(const wt_stream *st);
 
 /* Abort the send side with a 32-bit application code (RESET_STREAM). */
 int wt_stream_reset(wt_stream *st, uint32_t code);

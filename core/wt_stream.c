@@ -726,6 +726,10 @@ size_t wt_stream_send_chunks(const wt_stream *st) {
   return wt_sendbuf_chunks(&st->sb);
 }
 
+uint64_t wt_stream_send_unsent(const wt_stream *st) {
+  return wt_sendbuf_unsent(&st->sb);
+}
+
 uint64_t wt_stream_send_backlog(const wt_stream *st) {
   const wt_sendbuf *b = &st->sb;
   uint64_t from = b->acked > st->tx_hdr_len ? b->acked : st->tx_hdr_len;
