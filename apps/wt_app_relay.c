@@ -505,8 +505,7 @@ static void relay_retain(wt_apps *a, relay_channel *ch, wt_buf *b, size_t off, s
     last->len += (uint32_t)len; /* already referenced and counted */
     return;
   }
-  if (!b || ch->cur_bytes + b->cap > a->cfg.relay_group_max ||
-      ch->n_chunks >= RELAY_GROUP_CHUNKS) {
+  if (!b || ch->cur_bytes + b->cap > a->cfg.relay_group_max || ch->n_chunks >= RELAY_GROUP_CHUNKS) {
     uint64_t gsid = ch->cur_gsid;
     cur_clear(ch); /* too big to replay: late joiners wait for the next group */
     ch->cur_gsid = gsid;

@@ -66,8 +66,8 @@ typedef struct wt_sendbuf {
   uint64_t head_base;    /* stream offset of head's first byte */
   uint64_t acked, sent, end;
   size_t n_chunks; /* chunks in the list */
-  wt_relq *rq; /* where external chunks go when released; NULL = call at once.
-                  Set after wt_sendbuf_init; kept by wt_sendbuf_free. */
+  wt_relq *rq;     /* where external chunks go when released; NULL = call at once.
+                      Set after wt_sendbuf_init; kept by wt_sendbuf_free. */
 } wt_sendbuf;
 
 /* An I/O vector; same layout as ngtcp2_vec and nghttp3_vec. */

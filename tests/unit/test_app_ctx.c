@@ -5,7 +5,8 @@
  *
  * The test plays the shard: it posts events (a session, peer bidi streams,
  * credit with the window hint) into the link and reads the worker's commands
- * back (WRITE commands carry buffer references, dropped here). Also: the
+ * back (WRITE commands carry buffer references, dropped here); small writes
+ * share the stream's tail buffer (slices of one buffer, not one each). Also: the
  * request's fields and offered protocols reach session_request, and the
  * answer (WT_CMD_RESPOND) carries the protocol chosen by the app or by the
  * server's preference list, and the app's response fields. */
@@ -280,6 +281,73 @@ static void test_credit_fixed(void) {
   h_close(&h);
 }
 
+/* One-byte writes (issue 17): they are copied into the stream's tail
+ * buffer and posted as consecutive slices of it, so 40000 of them hold
+ * three 16 KiB buffers (their bytes), not 40000; each is charged its byte of
+ * credit; a FIN or reset lets the tail go. */
+static void test_small_writes_share_a_buffer(void) {
+  harness h;
+  CHECK_FATAL(h_open(&h, MIB, MIB) == 0);
+  h_session(&h, 2);
+  wt_app_stream *st = g_app.st[0];
+  CHECK_FATAL(st != NULL);
+  wt_buf_pool_stats ps;
+  wt_buf_pool_get_stats(wt_app_ctx_pool(h.ctx), &ps);
+  uint64_t allocs0 = ps.allocs;
+  enum { N = 40000 };
+  for (int i = 0; i < N; i++) {
+    uint8_t c = (uint8_t)i;
+    CHECK_EQ(wt_app_stream_write(st, &c, 1, 0), 1);
+  }
+  /* read the WRITE commands back: slices of few buffers, in order */
+  wt_buf *bufs[8] = {0};
+  size_t nbufs = 0, seen = 0, bad = 0;
+  uint32_t next_off = 0;
+  wt_msg m[64];
+  uint32_t n;
+  for (int round = 0; round < 100000; round++) {
+    int more = wt_app_ctx_flush(h.ctx);
+    while ((n = wt_lring_poll(&h.link->cmd, m, 64)) > 0) {
+      for (uint32_t i = 0; i < n; i++) {
+        if (m[i].kind == WT_CMD_WRITE && m[i].buf) {
+          if (nbufs == 0 || bufs[nbufs - 1] != m[i].buf) {
+            if (nbufs < 8) {
+              bufs[nbufs] = m[i].buf;
+            }
+            nbufs++;
+            next_off = 0;
+          }
+          bad += m[i].len != 1 || m[i].off != next_off || m[i].buf->data[m[i].off] != (uint8_t)seen;
+          next_off = m[i].off + m[i].len;
+          seen++;
+        }
+        wt_msg_drop(&m[i]);
+      }
+    }
+    if (!more) {
+      break;
+    }
+  }
+  CHECK_EQ(seen, N);
+  CHECK_EQ(bad, 0);
+  CHECK_EQ(nbufs, (N + WT_APP_BUF_SIZE - 1) / WT_APP_BUF_SIZE);
+  /* only the tail is still held (by the stream): the others went home */
+  wt_buf_pool_get_stats(wt_app_ctx_pool(h.ctx), &ps);
+  CHECK_EQ(ps.live, 1);
+  CHECK_EQ(ps.allocs - allocs0, nbufs);
+  /* charged one byte each: MIB - N left */
+  CHECK_EQ(fill(&h, st), MIB - N);
+  h_credit(&h, 10, MIB, 0);
+  /* a FIN drops the tail; the other stream's reset too */
+  CHECK_EQ(wt_app_stream_write(st, (const uint8_t *)"z", 1, 1), 1);
+  CHECK_EQ(wt_app_stream_write(g_app.st[1], (const uint8_t *)"y", 1, 0), 1);
+  CHECK_EQ(wt_app_stream_reset(g_app.st[1], 0), 0);
+  h_sync(&h);
+  wt_buf_pool_get_stats(wt_app_ctx_pool(h.ctx), &ps);
+  CHECK_EQ(ps.live, 0);
+  h_close(&h);
+}
+
 /* The streams of one session share the growth (max - initial in all); a
  * stream that is freed gives its share back. */
 static void test_credit_session_budget(void) {
@@ -421,6 +489,7 @@ int main(void) {
   WT_RUN(test_credit_grows);
   WT_RUN(test_credit_fixed);
   WT_RUN(test_credit_session_budget);
+  WT_RUN(test_small_writes_share_a_buffer);
   WT_RUN(test_protocols);
   WT_DONE();
 }

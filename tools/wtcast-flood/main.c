@@ -369,9 +369,8 @@ static void start_conn(fl *f, uint32_t i, uint64_t now) {
     f->conn_errors++;
     return;
   }
-  uint32_t ns = f->mode == M_CONNECT_STORM || (f->mode == M_HOSTILE && f->sessions_set)
-                    ? f->sessions
-                    : 1;
+  uint32_t ns =
+      f->mode == M_CONNECT_STORM || (f->mode == M_HOSTILE && f->sessions_set) ? f->sessions : 1;
   if (f->mode == M_INITIALS || f->mode == M_JUNK) {
     return;
   }
