@@ -35,7 +35,9 @@
  * --rate R starts at most R connections per second; --duration MS bounds
  * the run (default 10000). The tool never waits for anything but the clock.
  * At the end one JSON line of counters goes to stdout (UDP bytes each way,
- * connection outcomes by error code, session outcomes by status). Exit 0, or
+ * connection outcomes by error code, session outcomes by status, the
+ * STOP_SENDING and RESET_STREAM codes the server sent on our streams, "wt:"
+ * for a WebTransport code). Exit 0, or
  * 2 for bad arguments, 1 for a socket error. */
 #define WT_LOG_MODULE "flood"
 
@@ -109,6 +111,8 @@ typedef struct fl {
   size_t n_codes;
   code_count statuses[FL_MAX_CODES];
   size_t n_statuses;
+  code_count stop_codes[FL_MAX_CODES], reset_codes[FL_MAX_CODES]; /* the peer's, on our streams */
+  size_t n_stop_codes, n_reset_codes;
 } fl;
 
 static volatile sig_atomic_t g_stop;
@@ -247,13 +251,17 @@ static void cb_stream_data(void *user, wt_stream *st, const uint8_t *data, size_
 }
 
 static void cb_stream_reset(void *user, wt_stream *st, uint32_t code, int has_code) {
-  (void)st, (void)code, (void)has_code;
-  ((fl *)user)->streams_reset_by_peer++;
+  (void)st;
+  fl *f = user;
+  f->streams_reset_by_peer++;
+  count_code(f->reset_codes, &f->n_reset_codes, code, has_code);
 }
 
 static void cb_stream_stop(void *user, wt_stream *st, uint32_t code, int has_code) {
-  (void)st, (void)code, (void)has_code;
-  ((fl *)user)->streams_stopped_by_peer++;
+  (void)st;
+  fl *f = user;
+  f->streams_stopped_by_peer++;
+  count_code(f->stop_codes, &f->n_stop_codes, code, has_code);
 }
 
 static void cb_stream_close(void *user, wt_stream *st) {
@@ -609,6 +617,16 @@ int main(int argc, char **argv) {
   printf("},\"refused_status\":{");
   for (size_t i = 0; i < f.n_statuses; i++) {
     printf("%s\"%" PRIu64 "\":%" PRIu64, i ? "," : "", f.statuses[i].code, f.statuses[i].n);
+  }
+  printf("},\"stop_codes\":{");
+  for (size_t i = 0; i < f.n_stop_codes; i++) {
+    printf("%s\"%s0x%" PRIx64 "\":%" PRIu64, i ? "," : "", f.stop_codes[i].is_app ? "wt:" : "",
+           f.stop_codes[i].code, f.stop_codes[i].n);
+  }
+  printf("},\"reset_codes\":{");
+  for (size_t i = 0; i < f.n_reset_codes; i++) {
+    printf("%s\"%s0x%" PRIx64 "\":%" PRIu64, i ? "," : "", f.reset_codes[i].is_app ? "wt:" : "",
+           f.reset_codes[i].code, f.reset_codes[i].n);
   }
   printf("}}\n");
   fflush(stdout);
