@@ -127,7 +127,7 @@ wt_jcheck "pub: 64 publisher sessions, one tiny-frame group each" "$T/pub.flood.
 flood overflow 1 16 0 --sources 1 --path /echo --streams 16 --stream-bytes 20000
 # the echo could not send (the client's window): 16 KiB of stream send
 # window + 1 KiB pending, then the stream is aborted both ways with 0x100
-wt_jcheck "overflow: every stream stopped and reset by the echo with its overflow code 0x100" \
+wt_jcheck "overflow: every stream stopped and reset (RESET_STREAM code 0x100, the echo overflow)" \
   "$T/overflow.flood.json" \
   "d['streams_stopped_by_peer'] == 16 and d['reset_codes'] == {'wt:0x100': 16}"
 wt_jcheck "overflow: counted (apps.echo_overflow_resets)" "$T/overflow.stats.json" \
