@@ -6,7 +6,8 @@
  * publisher, its fan-out group (wt_app.h: the shards keep the members and
  * write to them, one buffer per shard, no copy per subscriber) and the
  * current group's bytes for late joiners (references to the received
- * buffers, bounded by relay_group_max). Counters are per channel, in the
+ * buffers, bounded by relay_group_max counted as the buffers' capacity,
+ * and by a number of slices). Counters are per channel, in the
  * registry of the built-in apps' module (wt_relay_reg, one per module:
  * shared by its workers, read by its statistics hooks from any thread). */
 #define WT_LOG_MODULE "relay"
@@ -236,7 +237,7 @@ struct relay_channel {
   uint64_t cur_gsid;
   int cur_fin, cur_ok; /* cur_ok: all of it is retained */
   relay_chunk *chunks;
-  size_t n_chunks, cap_chunks, cur_bytes;
+  size_t n_chunks, cap_chunks, cur_bytes; /* cur_bytes: capacity of the buffers referenced */
   relay_stats *st;
 };
 
@@ -497,11 +498,25 @@ static void relay_stream_open(wt_app_stream *st) {
   ch->cur_ok = 1;
 }
 
+/* Keep data (a slice of b) of the current group for late joiners. What is
+ * counted against relay_group_max is what is held: the capacity of each
+ * buffer referenced, not the payload (a publisher sending one byte per
+ * frame would otherwise pin a whole buffer per byte), and at most
+ * RELAY_GROUP_CHUNKS slices are kept. A slice that continues the last one
+ * in the same buffer (the shard fills one buffer per stream) joins it. */
+#define RELAY_GROUP_CHUNKS 1024
+
 static void relay_retain(wt_apps *a, relay_channel *ch, wt_buf *b, size_t off, size_t len) {
   if (!ch->cur_ok || len == 0) {
     return;
   }
-  if (ch->cur_bytes + len > a->cfg.relay_group_max || !b) {
+  relay_chunk *last = ch->n_chunks ? &ch->chunks[ch->n_chunks - 1] : NULL;
+  if (b && last && last->buf == b && (size_t)last->off + last->len == off &&
+      last->len <= UINT32_MAX - len) {
+    last->len += (uint32_t)len; /* already referenced and counted */
+    return;
+  }
+  if (!b || ch->cur_bytes + b->cap > a->cfg.relay_group_max || ch->n_chunks >= RELAY_GROUP_CHUNKS) {
     uint64_t gsid = ch->cur_gsid;
     cur_clear(ch); /* too big to replay: late joiners wait for the next group */
     ch->cur_gsid = gsid;
@@ -521,7 +536,7 @@ static void relay_retain(wt_apps *a, relay_channel *ch, wt_buf *b, size_t off, s
   }
   wt_buf_ref(b);
   ch->chunks[ch->n_chunks++] = (relay_chunk){.buf = b, .off = (uint32_t)off, .len = (uint32_t)len};
-  ch->cur_bytes += len;
+  ch->cur_bytes += b->cap;
 }
 
 static void relay_stream_data(wt_app_stream *st, const uint8_t *data, size_t len, int fin) {

@@ -462,6 +462,17 @@ typedef void (*wt_release_fn)(void *arg, const uint8_t *data, size_t len);
  * WT_ERR_NOMEM. */
 int wt_stream_write_ref(wt_stream *st, const uint8_t *data, size_t len, int fin,
                         wt_release_fn release, void *arg);
+/* wt_stream_write_ref, but bytes that continue st's last referenced write
+ * (same release and arg, data starting where its bytes end, e.g. the next
+ * slice of one buffer the caller fills little by little) join that write:
+ * *joined = 1, the engine takes no reference for them (the caller drops the
+ * one it meant to hand over) and the joined write's single release reports
+ * the total length. Otherwise *joined = 0 and it is wt_stream_write_ref.
+ * So many small writes from one buffer cost one entry, not one each. */
+int wt_stream_write_ref_join(wt_stream *st, const uint8_t *data, size_t len, int fin,
+                             wt_release_fn release, void *arg, int *joined);
+/* Entries (chunks) st's send buffer holds (what it costs besides its bytes). */
+size_t wt_stream_send_chunks(const wt_stream *st);
 /* Bytes the engine still holds for st's send side: queued and not yet
  * acknowledged by the peer (unsent + in flight), owned and referenced
  * alike, without the WT stream header. After a reset/STOP_SENDING the
@@ -470,6 +481,9 @@ int wt_stream_write_ref(wt_stream *st, const uint8_t *data, size_t len, int fin,
  * shrank or the stream ended) to bound what you queue. Valid while the
  * handle is (until stream_close returns). */
 uint64_t wt_stream_send_backlog(const wt_stream *st);
+/* Bytes queued on st and not yet handed to QUIC (a test client that wants
+ * each write in a STREAM frame of its own writes only when this is 0). */
+uint64_t wt_stream_send_unsent(const wt_stream *st);
 
 /* Abort the send side with a 32-bit application code (RESET_STREAM). */
 int wt_stream_reset(wt_stream *st, uint32_t code);

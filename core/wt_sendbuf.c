@@ -65,6 +65,7 @@ static void chunk_count(wt_sendbuf *b, wt_sendbuf_chunk *c) {
 static void chunk_free(wt_sendbuf *b, wt_sendbuf_chunk *c) {
   wt_mem_acct_sub(b->acct, c->held_own, 1);
   wt_mem_acct_sub(b->acct, c->held_ref, 0);
+  b->n_chunks--;
   if (c->ext && c->ref.release) {
     if (b->rq) {
       wt_relq_push(b->rq, &c->ref);
@@ -100,6 +101,9 @@ void wt_sendbuf_free(wt_sendbuf *b) {
 
 /* Link the chunk list first..last after the tail. */
 static void link_chunks(wt_sendbuf *b, wt_sendbuf_chunk *first, wt_sendbuf_chunk *last) {
+  for (wt_sendbuf_chunk *c = first; c; c = c->next) {
+    b->n_chunks++;
+  }
   if (b->tail) {
     b->tail->next = first;
   } else {
@@ -191,6 +195,28 @@ int wt_sendbuf_append_ref(wt_sendbuf *b, const uint8_t *data, size_t len, wt_rel
   link_chunks(b, c, c);
   b->end += len;
   return 0;
+}
+
+int wt_sendbuf_append_ref_join(wt_sendbuf *b, const uint8_t *data, size_t len,
+                               wt_release_fn release, void *arg) {
+  wt_sendbuf_chunk *t = b->tail;
+  if (len == 0 || data == NULL || t == NULL || !t->ext || t->ref.release != release ||
+      t->ref.arg != arg || t->len != t->ref.len || t->ptr + t->len != data ||
+      t->len > SIZE_MAX - len) {
+    return wt_sendbuf_append_ref(b, data, len, release, arg);
+  }
+  if (b->cur == NULL) {
+    /* everything before was handed to the QUIC stack: sending resumes here */
+    b->cur = t;
+    b->cur_off = t->len;
+  }
+  t->len += len;
+  t->cap = t->len;
+  t->ref.len = t->len;
+  t->held_ref += len; /* attributed as it is held (released with the chunk) */
+  wt_mem_acct_add(b->acct, len, 0);
+  b->end += len;
+  return 1;
 }
 
 size_t wt_sendbuf_peek(const wt_sendbuf *b, wt_iov *iov, size_t max, size_t max_bytes) {

@@ -67,8 +67,9 @@ typedef struct wt_sendbuf {
   size_t cur_off;        /* offset of `sent` inside cur */
   uint64_t head_base;    /* stream offset of head's first byte */
   uint64_t acked, sent, end;
-  wt_relq *rq; /* where external chunks go when released; NULL = call at once.
-                  Set after wt_sendbuf_init; kept by wt_sendbuf_free. */
+  size_t n_chunks; /* chunks in the list */
+  wt_relq *rq;     /* where external chunks go when released; NULL = call at once.
+                      Set after wt_sendbuf_init; kept by wt_sendbuf_free. */
   /* NULL, or the owner the held memory is attributed to (wt_mem.h): each
    * chunk from its append until it is freed; owned chunks as their capacity
    * plus header (also charged to acct->budget), external ones as their
@@ -98,6 +99,22 @@ int wt_sendbuf_append(wt_sendbuf *b, const uint8_t *data, size_t len);
  * or WT_ERR_NOMEM; on error nothing is added and release is not called. */
 int wt_sendbuf_append_ref(wt_sendbuf *b, const uint8_t *data, size_t len, wt_release_fn release,
                           void *arg);
+
+/* wt_sendbuf_append_ref, but when data continues the last chunk (an
+ * external chunk with the same release and arg whose bytes end exactly at
+ * data, none of them dropped) the bytes join that chunk: returns 1 and the
+ * buffer takes no new reference (the caller keeps, and drops, the one it
+ * meant to hand over); that chunk's release later reports the joined length
+ * once. Returns 0 when a new chunk was added (as wt_sendbuf_append_ref), or
+ * its errors. Many small writes into one caller buffer so hold one chunk,
+ * not one per write. */
+int wt_sendbuf_append_ref_join(wt_sendbuf *b, const uint8_t *data, size_t len,
+                               wt_release_fn release, void *arg);
+
+/* Chunks held (owned and external): what the buffer costs besides the bytes. */
+static inline size_t wt_sendbuf_chunks(const wt_sendbuf *b) {
+  return b->n_chunks;
+}
 
 /* Fill iov[0..max) with the unsent bytes from offset `sent`, at most
  * max_bytes in all; returns the number of vectors (0 if nothing unsent). */

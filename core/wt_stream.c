@@ -729,8 +729,8 @@ int wt_stream_write(wt_stream *st, const uint8_t *data, size_t len, int fin) {
   return (int)n;
 }
 
-int wt_stream_write_ref(wt_stream *st, const uint8_t *data, size_t len, int fin,
-                        wt_release_fn release, void *arg) {
+static int stream_write_ref(wt_stream *st, const uint8_t *data, size_t len, int fin,
+                            wt_release_fn release, void *arg, int *joined) {
   wt_conn *c = st->c;
   if (!st->app_visible || st->kind != WT_SK_WT || (!st->bidi && !st->local) || st->tx_fin) {
     return WT_ERR_STATE;
@@ -769,10 +769,16 @@ int wt_stream_write_ref(wt_stream *st, const uint8_t *data, size_t len, int fin,
     }
     return 0;
   }
-  /* Not bounded by stream_send_buffer: the caller bounds its backlog. */
-  int rv = wt_sendbuf_append_ref(&st->sb, data, len, release, arg);
+  /* Not bounded by stream_send_buffer (the caller bounds its backlog, e.g.
+   * the worker's stream credit); joined writes keep what is held per write
+   * at the bytes themselves (wt_sendbuf_append_ref_join). */
+  int rv = joined ? wt_sendbuf_append_ref_join(&st->sb, data, len, release, arg)
+                  : wt_sendbuf_append_ref(&st->sb, data, len, release, arg);
   if (rv < 0) {
     return rv;
+  }
+  if (joined) {
+    *joined = rv;
   }
   if (fin) {
     st->tx_fin = 1;
@@ -780,6 +786,25 @@ int wt_stream_write_ref(wt_stream *st, const uint8_t *data, size_t len, int fin,
   stream_enqueue(st);
   wt_ctx_mark_dirty(c);
   return (int)len;
+}
+
+int wt_stream_write_ref(wt_stream *st, const uint8_t *data, size_t len, int fin,
+                        wt_release_fn release, void *arg) {
+  return stream_write_ref(st, data, len, fin, release, arg, NULL);
+}
+
+int wt_stream_write_ref_join(wt_stream *st, const uint8_t *data, size_t len, int fin,
+                             wt_release_fn release, void *arg, int *joined) {
+  *joined = 0;
+  return stream_write_ref(st, data, len, fin, release, arg, joined);
+}
+
+size_t wt_stream_send_chunks(const wt_stream *st) {
+  return wt_sendbuf_chunks(&st->sb);
+}
+
+uint64_t wt_stream_send_unsent(const wt_stream *st) {
+  return wt_sendbuf_unsent(&st->sb);
 }
 
 uint64_t wt_stream_send_backlog(const wt_stream *st) {

@@ -34,6 +34,9 @@ struct wt_app_stream {
                                  cfg.stream_credit_max (its growth, window - stream_credit,
                                  is counted in as->grown) */
   uint64_t unconsumed;        /* manual credit: delivered, not yet consumed */
+  wt_buf *tail; /* the buffer writes are copied into while it has room (one reference of
+                   ours; each write posts its slice with one more), so what small writes
+                   hold is their bytes, not a buffer each */
 };
 
 struct wt_app_session {
@@ -264,7 +267,16 @@ static void call_datagram(wt_app_ctx *ctx, wt_app_session *as, const wt_msg *m) 
 
 /* ------------------------------------------------------------------ object lifetimes */
 
+/* No more writes will fill st's tail buffer: let it go with its last slice. */
+static void stream_tail_drop(wt_app_stream *st) {
+  if (st->tail) {
+    wt_buf_unref(st->tail);
+    st->tail = NULL;
+  }
+}
+
 static void stream_free(wt_app_ctx *ctx, wt_app_stream *st) {
+  stream_tail_drop(st);
   if (st->h) {
     wt_hmap_del(&ctx->objs, st->h);
   }
@@ -947,6 +959,7 @@ int wt_app_stream_write(wt_app_stream *st, const uint8_t *data, size_t len, int 
   if (len == 0) {
     if (fin) {
       st->fin_sent = 1;
+      stream_tail_drop(st);
       wt_msg c = wt_msg_cmd_write(stream_ref(st), NULL, 0, 1);
       stream_post(st, &c);
     }
@@ -958,20 +971,36 @@ int wt_app_stream_write(wt_app_stream *st, const uint8_t *data, size_t len, int 
   }
   size_t n = len < (size_t)st->credit ? len : (size_t)st->credit;
   size_t done = 0;
+  /* Copy into the stream's tail buffer while it has room and post each
+   * write as a slice of it: the shard joins consecutive slices into one
+   * engine entry (wt_stream_write_ref_join), so a peer that makes us write
+   * one byte at a time pins its bytes, not a 16 KiB buffer per byte, and
+   * the credit charged (payload bytes) is what is held (plus one partly
+   * filled buffer per stream). */
   while (done < n) {
-    size_t chunk = n - done < WT_APP_BUF_SIZE ? n - done : WT_APP_BUF_SIZE;
-    wt_buf *b = wt_app_buf_alloc(ctx, chunk);
-    if (!b) {
-      break;
+    wt_buf *b = st->tail;
+    if (!b || b->len >= b->cap) {
+      stream_tail_drop(st);
+      b = wt_app_buf_alloc(ctx, WT_APP_BUF_SIZE);
+      if (!b) {
+        break;
+      }
+      st->tail = b;
     }
-    memcpy(b->data, data + done, chunk);
-    b->len = (uint32_t)chunk;
+    size_t room = b->cap - b->len;
+    size_t chunk = n - done < room ? n - done : room;
+    uint32_t off = b->len;
+    memcpy(b->data + off, data + done, chunk);
+    b->len += (uint32_t)chunk;
     done += chunk;
     int last_fin = fin && done == len;
+    wt_buf_ref(b);
     wt_msg c = wt_msg_cmd_write(stream_ref(st), b, (uint32_t)chunk, last_fin);
+    c.off = off;
     stream_post(st, &c);
     if (last_fin) {
       st->fin_sent = 1;
+      stream_tail_drop(st);
     }
   }
   if (done == 0) {
@@ -995,6 +1024,7 @@ int wt_app_stream_reset(wt_app_stream *st, uint32_t code) {
     return WT_ERR_STATE;
   }
   st->reset_sent = 1;
+  stream_tail_drop(st);
   wt_msg c = wt_msg_cmd_reset(stream_ref(st), code);
   stream_post(st, &c);
   return 0;

@@ -49,6 +49,11 @@ struct br_stream {
   br_stream *prev, *next; /* in bs->streams */
   br_stream *pnext;       /* in bs's pending-open queue */
   br_pending_write *wq_head, *wq_tail;
+  wt_buf *rx_tail;      /* received bytes are copied here while it has room (one reference of
+                           ours; each posted slice holds one more) */
+  uint32_t rx_posted;   /* bytes of rx_tail already posted to the worker */
+  uint8_t rx_fin;       /* the FIN arrived and is not posted yet */
+  wt_list_node rx_node; /* in b->rx_dirty while bytes or a FIN wait to be posted */
 };
 
 struct br_group {
@@ -90,8 +95,9 @@ struct wt_bridge {
   uint64_t next_id;
   uint32_t rr;
   wt_buf_pool *pool;
-  size_t pending_opens; /* sessions may have queued opens */
-  int detached;         /* the links may be gone: never touch them again */
+  wt_list_node rx_dirty; /* streams with received bytes not posted yet (wt_bridge_flush) */
+  size_t pending_opens;  /* sessions may have queued opens */
+  int detached;          /* the links may be gone: never touch them again */
   wt_bridge_stats stats;
 };
 
@@ -115,6 +121,7 @@ int wt_bridge_new(wt_bridge **out, const wt_bridge_config *cfg) {
   wt_hmap_init(&b->groups);
   b->next_id = (uint64_t)(cfg->shard + 1) << 48;
   b->rr = cfg->shard;
+  wt_list_init(&b->rx_dirty);
   if (wt_buf_pool_new(&b->pool, BR_BUF_SIZE, 4096) < 0) {
     free(b);
     return WT_ERR_NOMEM;
@@ -190,7 +197,34 @@ static void wq_drop(br_stream *bst) {
   bst->wq_tail = NULL;
 }
 
+/* Post what bst received since its last post: one slice of its tail buffer
+ * (and the FIN), however many engine callbacks brought it. Called at the
+ * end of the shard's turn (wt_bridge_flush), before any other event about
+ * the stream, and when the tail is full. */
+static void rx_post(wt_bridge *b, br_stream *bst) {
+  wt_list_del(&bst->rx_node);
+  wt_buf *t = bst->rx_tail;
+  uint32_t n = t ? t->len - bst->rx_posted : 0;
+  if (n == 0 && !bst->rx_fin) {
+    return;
+  }
+  if (n) {
+    wt_buf_ref(t);
+  }
+  wt_msg m = wt_msg_ev_stream_data(bst->h, n ? t : NULL, n, bst->rx_fin);
+  m.off = n ? bst->rx_posted : 0;
+  bst->rx_posted += n;
+  if (bst->rx_fin && t) {
+    wt_buf_unref(t); /* nothing more arrives */
+    bst->rx_tail = NULL;
+    bst->rx_posted = 0;
+  }
+  bst->rx_fin = 0;
+  br_post(b, bst->bs->worker, &m);
+}
+
 static void stream_free(wt_bridge *b, br_stream *bst) {
+  wt_list_del(&bst->rx_node);
   if (bst->h) {
     wt_hmap_del(&b->objs, bst->h);
   }
@@ -204,6 +238,9 @@ static void stream_free(wt_bridge *b, br_stream *bst) {
     WT_DLIST_REMOVE(&bst->bs->streams, bst);
   }
   wq_drop(bst);
+  if (bst->rx_tail) {
+    wt_buf_unref(bst->rx_tail);
+  }
   free(bst);
   b->stats.streams--;
 }
@@ -262,6 +299,7 @@ static void session_end(wt_bridge *b, br_session *bs, uint32_t code, const uint8
   }
   while (bs->streams) {
     br_stream *bst = bs->streams;
+    rx_post(b, bst); /* what arrived before the end, in order */
     if (!bst->st && bst->token) {
       wt_msg m = wt_msg_ev_stream_close(bst->h, bst->token);
       br_post(b, bs->worker, &m);
@@ -443,31 +481,52 @@ static void br_on_stream_data(void *user, wt_stream *st, const uint8_t *data, si
     wt_stream_consume(st, len);
     return;
   }
+  /* Received bytes are appended to the stream's tail buffer and posted as
+   * one slice of it per shard turn (rx_post): a peer that sends one byte
+   * per STREAM frame makes us hold its bytes (plus one partly filled buffer
+   * per stream) and one message per stream and turn, not a 16 KiB buffer
+   * and a message per frame. The worker only reads the slices it was
+   * posted; later bytes are written before the next post hands them over. */
   size_t done = 0;
-  do {
-    size_t n = len - done < BR_BUF_SIZE ? len - done : BR_BUF_SIZE;
-    wt_buf *buf = NULL;
-    if (n) {
-      buf = br_buf(b, data + done, n);
-      if (!buf) {
+  while (done < len) {
+    wt_buf *t = bst->rx_tail;
+    if (t && t->len >= t->cap) {
+      rx_post(b, bst);
+      wt_buf_unref(t);
+      t = bst->rx_tail = NULL;
+    }
+    if (!t) {
+      t = br_buf(b, NULL, 0);
+      if (!t) {
         /* no memory: the bytes are lost to the app; fail the stream loudly */
         WT_LOG_WARN("stream %llu: no buffer for received data: resetting",
                     (unsigned long long)wt_stream_id(st));
+        rx_post(b, bst);
         wt_stream_consume(st, len - done);
         wt_stream_stop_sending(st, 0);
         return;
       }
+      bst->rx_tail = t;
+      bst->rx_posted = 0;
     }
+    size_t n = len - done < t->cap - t->len ? len - done : t->cap - t->len;
+    memcpy(t->data + t->len, data + done, n);
+    t->len += (uint32_t)n;
     done += n;
-    wt_msg m = wt_msg_ev_stream_data(bst->h, buf, (uint32_t)n, fin && done == len);
-    br_post(b, bst->bs->worker, &m);
-  } while (done < len);
+  }
+  if (fin) {
+    bst->rx_fin = 1;
+  }
+  if ((len || fin) && !wt_list_linked(&bst->rx_node)) {
+    wt_list_push(&b->rx_dirty, &bst->rx_node);
+  }
 }
 
 static void br_on_stream_reset(void *user, wt_stream *st, uint32_t code, int has_code) {
   wt_bridge *b = user;
   br_stream *bst = wt_stream_get_user(st);
   if (bst && bst->type == BR_STREAM) {
+    rx_post(b, bst);
     wt_msg m = wt_msg_ev_stream_reset(bst->h, code, has_code);
     br_post(b, bst->bs->worker, &m);
   }
@@ -502,6 +561,7 @@ static void br_on_stream_close(void *user, wt_stream *st) {
     return;
   }
   br_stream *bst = u;
+  rx_post(b, bst);
   wt_msg m = wt_msg_ev_stream_close(bst->h, bst->token);
   br_post(b, bst->bs->worker, &m);
   bst->st = NULL;
@@ -599,9 +659,15 @@ static void br_write(wt_bridge *b, br_stream *bst, const wt_msg *m) {
   }
   m->buf->tag = bst->h;
   m->buf->tag2 = (uint64_t)(uintptr_t)b;
-  int rv =
-      wt_stream_write_ref(bst->st, m->buf->data + m->off, m->len, c->fin, br_release_write, m->buf);
-  if (rv < 0) {
+  /* The worker fills one tail buffer per stream (wt_app_stream_write): its
+   * successive slices join one engine entry, whose release gives back the
+   * joined length; the reference of a joined slice is not needed. */
+  int joined = 0;
+  int rv = wt_stream_write_ref_join(bst->st, m->buf->data + m->off, m->len, c->fin,
+                                    br_release_write, m->buf, &joined);
+  if (rv >= 0 && joined) {
+    wt_buf_unref(m->buf);
+  } else if (rv < 0) {
     /* the stream cannot take it (reset, stopped): give the credit back so
      * the app is not stuck waiting; stream_stop/close tell it why */
     wt_msg e = wt_msg_ev_stream_credit(bst->h, m->len, 0);
@@ -610,8 +676,18 @@ static void br_write(wt_bridge *b, br_stream *bst, const wt_msg *m) {
   }
 }
 
-/* Keep a write for a stream whose open waits. Owns m's buffer reference. */
+/* Keep a write for a stream whose open waits. Owns m's buffer reference.
+ * The next slice of the last queued write's buffer joins it (one entry per
+ * buffer, not per write). */
 static void queue_write(br_stream *bst, const wt_msg *m) {
+  br_pending_write *t = bst->wq_tail;
+  if (t && m->buf && t->m.buf == m->buf && !wt_msg_get_cmd_write(&t->m)->fin &&
+      !wt_msg_get_cmd_write(m)->fin && t->m.off + t->m.len == m->off &&
+      t->m.len <= UINT32_MAX - m->len) {
+    t->m.len += m->len;
+    wt_buf_unref(m->buf);
+    return;
+  }
   br_pending_write *w = malloc(sizeof(*w));
   if (!w) {
     if (m->buf) {
@@ -1261,6 +1337,9 @@ size_t wt_bridge_poll(wt_bridge *b, size_t max) {
 }
 
 int wt_bridge_flush(wt_bridge *b) {
+  while (!wt_list_empty(&b->rx_dirty)) {
+    rx_post(b, wt_container_of(b->rx_dirty.next, br_stream, rx_node));
+  }
   int more = 0;
   for (uint32_t w = 0; w < b->cfg.n_workers; w++) {
     more |= wt_lring_flush(&b->links[w]->ev);

@@ -59,7 +59,9 @@ void wt_bridge_set_engine(wt_bridge *b, struct wt_engine *e);
 /* Handle up to max commands (all links) and retry the stream opens that
  * waited for the peer's stream credit. Returns the commands handled. */
 size_t wt_bridge_poll(wt_bridge *b, size_t max);
-/* Send the queued events (overflow first) and wake sleeping workers.
+/* Post the bytes the streams received this turn (one slice of each
+ * stream's receive buffer, however many STREAM frames brought them), then
+ * send the queued events (overflow first) and wake sleeping workers.
  * Returns 1 while overflow is left. */
 int wt_bridge_flush(wt_bridge *b);
 /* 1 if a command waits (the shard's pre-sleep re-check). */

@@ -5,7 +5,9 @@
  *
  * The test plays the shard: it posts events (a session, peer bidi streams,
  * credit with the window hint) into the link and reads the worker's commands
- * back (WRITE commands carry buffer references, dropped here). Also: the
+ * back (WRITE commands carry buffer references, dropped here); small writes
+ * share the stream's tail buffer (slices of one buffer, not one each); the
+ * relay's late-join cache keeps one slice per buffer and counts capacity. Also: the
  * request's fields and offered protocols reach session_request, and the
  * answer (WT_CMD_RESPOND) carries the protocol chosen by the app or by the
  * server's preference list, and the app's response fields. */
@@ -18,6 +20,7 @@
 #include "check.h"
 #include "wt_app.h"
 #include "wt_app_ctx.h"
+#include "wt_apps.h"
 #include "wt_bridge.h"
 #include "wt_buf.h"
 #include "wt_error.h"
@@ -280,6 +283,164 @@ static void test_credit_fixed(void) {
   h_close(&h);
 }
 
+/* One-byte writes (issue 17): they are copied into the stream's tail
+ * buffer and posted as consecutive slices of it, so 40000 of them hold
+ * three 16 KiB buffers (their bytes), not 40000; each is charged its byte of
+ * credit; a FIN or reset lets the tail go. */
+static void test_small_writes_share_a_buffer(void) {
+  harness h;
+  CHECK_FATAL(h_open(&h, MIB, MIB) == 0);
+  h_session(&h, 2);
+  wt_app_stream *st = g_app.st[0];
+  CHECK_FATAL(st != NULL);
+  wt_buf_pool_stats ps;
+  wt_buf_pool_get_stats(wt_app_ctx_pool(h.ctx), &ps);
+  uint64_t allocs0 = ps.allocs;
+  enum { N = 40000 };
+  for (int i = 0; i < N; i++) {
+    uint8_t c = (uint8_t)i;
+    CHECK_EQ(wt_app_stream_write(st, &c, 1, 0), 1);
+  }
+  /* read the WRITE commands back: slices of few buffers, in order */
+  wt_buf *bufs[8] = {0};
+  size_t nbufs = 0, seen = 0, bad = 0;
+  uint32_t next_off = 0;
+  wt_msg m[64];
+  uint32_t n;
+  for (int round = 0; round < 100000; round++) {
+    int more = wt_app_ctx_flush(h.ctx);
+    while ((n = wt_lring_poll(&h.link->cmd, m, 64)) > 0) {
+      for (uint32_t i = 0; i < n; i++) {
+        if (m[i].kind == WT_CMD_WRITE && m[i].buf) {
+          if (nbufs == 0 || bufs[nbufs - 1] != m[i].buf) {
+            if (nbufs < 8) {
+              bufs[nbufs] = m[i].buf;
+            }
+            nbufs++;
+            next_off = 0;
+          }
+          bad += m[i].len != 1 || m[i].off != next_off || m[i].buf->data[m[i].off] != (uint8_t)seen;
+          next_off = m[i].off + m[i].len;
+          seen++;
+        }
+        wt_msg_drop(&m[i]);
+      }
+    }
+    if (!more) {
+      break;
+    }
+  }
+  CHECK_EQ(seen, N);
+  CHECK_EQ(bad, 0);
+  CHECK_EQ(nbufs, (N + WT_APP_BUF_SIZE - 1) / WT_APP_BUF_SIZE);
+  /* only the tail is still held (by the stream): the others went home */
+  wt_buf_pool_get_stats(wt_app_ctx_pool(h.ctx), &ps);
+  CHECK_EQ(ps.live, 1);
+  CHECK_EQ(ps.allocs - allocs0, nbufs);
+  /* charged one byte each: MIB - N left */
+  CHECK_EQ(fill(&h, st), MIB - N);
+  h_credit(&h, 10, MIB, 0);
+  /* a FIN drops the tail; the other stream's reset too */
+  CHECK_EQ(wt_app_stream_write(st, (const uint8_t *)"z", 1, 1), 1);
+  CHECK_EQ(wt_app_stream_write(g_app.st[1], (const uint8_t *)"y", 1, 0), 1);
+  CHECK_EQ(wt_app_stream_reset(g_app.st[1], 0), 0);
+  h_sync(&h);
+  wt_buf_pool_get_stats(wt_app_ctx_pool(h.ctx), &ps);
+  CHECK_EQ(ps.live, 0);
+  h_close(&h);
+}
+
+/* Post a CONNECT for path as session h and open it. */
+static void h_session_path(harness *h, uint64_t sh, const char *path) {
+  char req[128];
+  int n = snprintf(req, sizeof(req), "%s%chost%c%c", path, 0, 0, 0);
+  wt_buf *b = wt_buf_alloc(h->pool, (size_t)n);
+  memcpy(b->data, req, (size_t)n);
+  wt_msg m = wt_msg_ev_session_request(sh, sh * 4, b, (uint32_t)n, 0, 0);
+  h_event(h, &m);
+  m = wt_msg_ev_session_open(sh, 1200);
+  h_event(h, &m);
+}
+
+/* The relay's late-join cache (issue 17): a group published one byte per
+ * frame as slices of the shard's receive buffers is kept as one slice per
+ * buffer (a late joiner gets 3 catch-up messages for 40000 bytes, not
+ * 40000), and relay_group_max counts the buffers' capacity: the same bytes
+ * spread one per buffer are not kept. */
+static void relay_cache_case(int spread, size_t *n_data, uint64_t *bytes) {
+  harness h;
+  CHECK_FATAL(h_open(&h, MIB, MIB) == 0);
+  wt_apps_config cfg;
+  wt_apps_config_default(&cfg);
+  cfg.relay_group_max = 65536;
+  wt_apps_module *am;
+  CHECK_FATAL(wt_apps_module_new(&am, &cfg) == 0);
+  const wt_app_module *mod = wt_apps_module_get(am);
+  void *state = NULL;
+  CHECK_FATAL(mod->init(mod->arg, h.router, 1, 0, &state) == 0);
+  wt_buf_pool *rx;
+  CHECK_FATAL(wt_buf_pool_new(&rx, 16384, 0) == 0);
+  h_session_path(&h, 1, "/pub?ch=x");
+  wt_msg m = wt_msg_ev_stream_open(10, 1, 2, 0); /* the publisher's uni stream: a group */
+  h_event(&h, &m);
+  wt_buf *b = NULL;
+  enum { N = 40000 };
+  for (uint32_t i = 0; i < N; i++) {
+    if (!b || b->len == b->cap || (spread && i % 8 == 0)) {
+      if (b) {
+        wt_buf_unref(b);
+      }
+      b = wt_buf_alloc(rx, 0);
+      CHECK_FATAL(b != NULL);
+    }
+    b->data[b->len] = (uint8_t)i;
+    wt_buf_ref(b);
+    m = wt_msg_ev_stream_data(10, b, 1, 0);
+    m.off = b->len++;
+    h_event(&h, &m);
+    if (i % 128 == 0) {
+      h_sync(&h); /* the relay's consumes */
+    }
+  }
+  wt_buf_unref(b);
+  h_sync(&h);
+  h_session_path(&h, 2, "/sub?ch=x"); /* a late joiner */
+  *n_data = 0;
+  *bytes = 0;
+  wt_msg c[64];
+  uint32_t n;
+  for (int round = 0; round < 1000; round++) {
+    int more = wt_app_ctx_flush(h.ctx);
+    while ((n = wt_lring_poll(&h.link->cmd, c, 64)) > 0) {
+      for (uint32_t i = 0; i < n; i++) {
+        if (c[i].kind == WT_CMD_GROUP_CATCHUP_DATA) {
+          (*n_data)++;
+          *bytes += c[i].len;
+        }
+        wt_msg_drop(&c[i]);
+      }
+    }
+    if (!more) {
+      break;
+    }
+  }
+  h_close(&h);
+  mod->fini(mod->arg, state);
+  wt_apps_module_del(am);
+  wt_buf_pool_del(rx);
+}
+
+static void test_relay_cache_holds_buffers(void) {
+  size_t n_data;
+  uint64_t bytes;
+  relay_cache_case(0, &n_data, &bytes);
+  CHECK_EQ(n_data, 3); /* 16384 + 16384 + 7232 */
+  CHECK_EQ(bytes, 40000);
+  relay_cache_case(1, &n_data, &bytes); /* 8 bytes per 16 KiB buffer: 5000 buffers */
+  CHECK_EQ(n_data, 0);
+  CHECK_EQ(bytes, 0);
+}
+
 /* The streams of one session share the growth (max - initial in all); a
  * stream that is freed gives its share back. */
 static void test_credit_session_budget(void) {
@@ -470,6 +631,8 @@ int main(void) {
   WT_RUN(test_credit_grows);
   WT_RUN(test_credit_fixed);
   WT_RUN(test_credit_session_budget);
+  WT_RUN(test_small_writes_share_a_buffer);
+  WT_RUN(test_relay_cache_holds_buffers);
   WT_RUN(test_protocols);
   WT_DONE();
 }

@@ -3,7 +3,8 @@
  * to a CONNECT (WT_SESSION_DEFER, wt_session_respond), with a client and a
  * server engine in one process on the simulated network of tests/sim
  * (wt_sim.h: virtual time, seeded loss and reordering, bounded runs), and
- * the sendbuf with interleaved owned/external chunks. */
+ * the sendbuf with interleaved owned/external chunks, and joined references
+ * (many small writes of one buffer held as one entry). */
 #include "wt_sim_check.h"
 
 #include <limits.h>
@@ -277,6 +278,105 @@ static void test_sendbuf_ref(void) {
   wt_relq_run(&q);
   CHECK_EQ(r4.n, 1);
   wt_sendbuf_free(&b);
+}
+
+/* Joined references (wt_sendbuf_append_ref_join): slices that continue
+ * the last external chunk (same release and arg, adjacent bytes) grow it,
+ * also after it was wholly sent; one release for the joined length; no
+ * join across a different arg, an owned chunk or a gap, or after a drop. */
+static void test_sendbuf_join(void) {
+  static uint8_t buf[4096], other[100];
+  wt_sim_fill_pattern(buf, sizeof(buf), 5);
+  rel r = {.data = buf, .len = 3000}, r2 = {.data = other, .len = 10};
+  rel r3 = {.data = buf + 3000, .len = 10}, r4 = {.data = buf + 3010, .len = 5};
+  rel r5 = {.data = buf + 3020, .len = 100};
+  wt_sendbuf b;
+  wt_sendbuf_init(&b);
+  for (size_t i = 0; i < 2000; i++) {
+    CHECK_EQ(wt_sendbuf_append_ref_join(&b, buf + i, 1, on_release, &r), i ? 1 : 0);
+  }
+  CHECK_EQ(wt_sendbuf_chunks(&b), 1);
+  /* sent wholly, then more joins: sending resumes at the joined bytes */
+  wt_iov iov[4];
+  CHECK_EQ(wt_sendbuf_peek(&b, iov, 4, SIZE_MAX), 1);
+  CHECK(iov[0].base == buf && iov[0].len == 2000);
+  wt_sendbuf_consume(&b, 2000);
+  CHECK_EQ(wt_sendbuf_peek(&b, iov, 4, SIZE_MAX), 0);
+  for (size_t i = 2000; i < 3000; i++) {
+    CHECK_EQ(wt_sendbuf_append_ref_join(&b, buf + i, 1, on_release, &r), 1);
+  }
+  CHECK_EQ(wt_sendbuf_chunks(&b), 1);
+  CHECK_EQ(wt_sendbuf_peek(&b, iov, 4, SIZE_MAX), 1);
+  CHECK(iov[0].base == buf + 2000 && iov[0].len == 1000);
+  /* another arg, an owned chunk, a gap: new chunks */
+  CHECK_EQ(wt_sendbuf_append_ref_join(&b, other, 10, on_release, &r2), 0);
+  CHECK_EQ(wt_sendbuf_append_ref_join(&b, buf + 3000, 10, on_release, &r3), 0);
+  CHECK_EQ(wt_sendbuf_append(&b, other, 1), 0);
+  CHECK_EQ(wt_sendbuf_append_ref_join(&b, buf + 3010, 5, on_release, &r4), 0);
+  CHECK_EQ(wt_sendbuf_append_ref_join(&b, buf + 3020, 100, on_release, &r5), 0); /* gap */
+  CHECK_EQ(wt_sendbuf_chunks(&b), 6);
+  CHECK_EQ(wt_sendbuf_unsent(&b), 1000 + 10 + 10 + 1 + 5 + 100);
+  wt_sendbuf_consume(&b, 1000 + 10 + 10 + 1 + 5 + 50);
+  /* after a drop the partly sent chunk is cut: nothing joins it */
+  CHECK_EQ(wt_sendbuf_drop_unsent(&b), 50);
+  CHECK_EQ(wt_sendbuf_append_ref_join(&b, buf + 3070, 50, on_release, &r5), 0);
+  CHECK_EQ(r5.n, 0);
+  wt_sendbuf_ack(&b, 2999);
+  CHECK_EQ(r.n, 0);
+  wt_sendbuf_ack(&b, 1);
+  CHECK_EQ(r.n, 1); /* once, with data = buf and len = 3000 (checked in on_release) */
+  wt_sendbuf_ack(&b, 10 + 10 + 1 + 5 + 50);
+  CHECK_EQ(r2.n + r3.n + r4.n, 3);
+  CHECK_EQ(wt_sendbuf_chunks(&b), 1); /* the one added after the drop */
+  r5.len = 50;
+  r5.data = buf + 3070;
+  r5.n = 0;
+  wt_sendbuf_free(&b);
+  CHECK_EQ(r5.n, 1);
+  CHECK_EQ(wt_sendbuf_chunks(&b), 0);
+}
+
+/* Over a lossy link: 20000 one-byte writes of one buffer joined on an
+ * engine stream hold one entry, arrive intact and are released once, with
+ * their total length, after the peer has them all. */
+static void test_write_ref_join_lossy(void) {
+  wt_sim w;
+  CHECK_FATAL(world_init(&w, 30) == 0);
+  g_world = &w;
+  wt_conn *c;
+  wt_sim_sess *cs = setup(&w, &c, "/echo");
+  CHECK_FATAL(cs != NULL && cs->open);
+  wt_sim_sess *ss = server_sess(&w, "/echo");
+  CHECK_FATAL(ss != NULL && ss->open);
+  wt_stream *st = NULL;
+  CHECK_EQ(wt_session_open_stream(ss->s, 0, &st), 0);
+  CHECK_FATAL(st != NULL);
+  wt_sim_stream_new(&w.srv, st, 1);
+  enum { N = 20000 };
+  static uint8_t buf[N];
+  wt_sim_fill_pattern(buf, N, 11);
+  rel r = {.data = buf, .len = N, .need_rx = N, .watch_id = wt_stream_id(st)};
+  size_t joined = 0;
+  for (size_t i = 0; i < N; i++) {
+    int j = -1;
+    CHECK_EQ(wt_stream_write_ref_join(st, buf + i, 1, i == N - 1, on_release, &r, &j), 1);
+    joined += j == 1;
+    if (i % 1000 == 999) {
+      wt_sim_run_until(&w, NULL, NULL, 2 * MS); /* some go out between writes */
+    }
+  }
+  CHECK_EQ(joined, N - 1);
+  CHECK(wt_stream_send_chunks(st) <= 2); /* the WT stream header and the joined bytes */
+  rels all = {&r, 1, 1};
+  CHECK(wt_sim_run_until(&w, c_rels, &all, 300 * SEC));
+  wt_sim_stream *cx = cli_stream(&w, r.watch_id);
+  CHECK_FATAL(cx != NULL);
+  CHECK(cx->rxlen == N && memcmp(cx->rx, buf, N) == 0);
+  CHECK_EQ(r.n, 1);
+  CHECK(wt_sim_close_all(&w, 60 * SEC));
+  wt_sim_free(&w);
+  g_world = NULL;
+  CHECK_EQ(r.n, 1);
 }
 
 /* 1 MB in 16 referenced chunks over a lossy link: intact, each chunk
@@ -768,6 +868,8 @@ int main(void) {
   }
   WT_RUN(test_sendbuf_ref);
   WT_RUN(test_write_ref_lossy);
+  WT_RUN(test_sendbuf_join);
+  WT_RUN(test_write_ref_join_lossy);
   WT_RUN(test_ref_release_paths);
   WT_RUN(test_fanout);
   WT_RUN(test_datagram_ref);

@@ -21,10 +21,23 @@
  *                 allows
  *   big-header    --conns N connections, one CONNECT each with a :path of
  *                 --path-bytes bytes
+ *   hostile       --conns N connections, --sessions S (default 1) sessions
+ *                 each on --path (a "%u" in it becomes the session's
+ *                 number, e.g. /pub?ch=h%u), --streams K streams each
+ *                 (bidi; uni when the path starts with /pub, the relay's
+ *                 publisher), on which it writes --stream-bytes B bytes one
+ *                 at a time, each in a STREAM frame of its own (a byte is
+ *                 written only when the previous one left), while holding
+ *                 its receive windows at --rx-window bytes (initial
+ *                 max_stream_data) and never consuming what the server
+ *                 sends on those streams: the echo can never drain. Many
+ *                 tiny frames for a server to hold (issue 17).
  * --rate R starts at most R connections per second; --duration MS bounds
  * the run (default 10000). The tool never waits for anything but the clock.
  * At the end one JSON line of counters goes to stdout (UDP bytes each way,
- * connection outcomes by error code, session outcomes by status). Exit 0, or
+ * connection outcomes by error code, session outcomes by status, the
+ * STOP_SENDING and RESET_STREAM codes the server sent on our streams, "wt:"
+ * for a WebTransport code). Exit 0, or
  * 2 for bad arguments, 1 for a socket error. */
 #define WT_LOG_MODULE "flood"
 
@@ -55,9 +68,17 @@
 #define FL_TX_BUF      (FL_TX_ENTRIES * 1500)
 #define FL_MAX_CODES   16
 
-enum { M_INITIALS, M_JUNK, M_NEVER_READ, M_CONNECT_STORM, M_STREAMS, M_BIG_HEADER };
-static const char *const mode_names[] = {"initials",      "junk",    "never-read",
-                                         "connect-storm", "streams", "big-header"};
+enum { M_INITIALS, M_JUNK, M_NEVER_READ, M_CONNECT_STORM, M_STREAMS, M_BIG_HEADER, M_HOSTILE };
+static const char *const mode_names[] = {"initials", "junk",       "never-read", "connect-storm",
+                                         "streams",  "big-header", "hostile"};
+#define FL_MAX_HSTREAMS 200000
+
+/* hostile mode: one stream it writes to, one byte at a time */
+typedef struct hs_stream {
+  wt_stream *st; /* NULL once closed */
+  wt_session *s;
+  uint32_t sent;
+} hs_stream;
 
 typedef struct code_count {
   uint64_t code, n;
@@ -68,6 +89,11 @@ typedef struct fl {
   int mode;
   wt_addr server;
   uint32_t n_sources, first_source, n_conns, sessions, rate, path_bytes;
+  uint32_t streams, stream_bytes, rx_window; /* hostile */
+  int sessions_set, uni;
+  uint64_t session_no;
+  hs_stream *hs;
+  size_t n_hs;
   uint64_t duration_ms;
   const char *path;
   char *big_path;
@@ -80,10 +106,13 @@ typedef struct fl {
   uint64_t bytes_out, bytes_in;
   uint64_t sessions_requested, sessions_open, sessions_refused, sessions_reset, sessions_closed;
   uint64_t streams_opened, streams_reset_by_peer, stream_bytes_held;
+  uint64_t tiny_writes, streams_stopped_by_peer, streams_closed, write_errors;
   code_count codes[FL_MAX_CODES];
   size_t n_codes;
   code_count statuses[FL_MAX_CODES];
   size_t n_statuses;
+  code_count stop_codes[FL_MAX_CODES], reset_codes[FL_MAX_CODES]; /* the peer's, on our streams */
+  size_t n_stop_codes, n_reset_codes;
 } fl;
 
 static volatile sig_atomic_t g_stop;
@@ -128,9 +157,50 @@ static void count_code(code_count *t, size_t *n, uint64_t code, int is_app) {
 
 /* ------------------------------------------------------------ callbacks */
 
+static void hostile_open_streams(fl *f, wt_session *s) {
+  for (uint32_t i = 0; i < f->streams && f->n_hs < FL_MAX_HSTREAMS; i++) {
+    wt_stream *st;
+    if (wt_session_open_stream(s, f->uni ? 0 : 1, &st) != 0) {
+      break;
+    }
+    f->streams_opened++;
+    if (!f->uni) {
+      (void)wt_stream_set_manual_credit(st, 1); /* and never wt_stream_consume */
+    }
+    f->hs[f->n_hs] = (hs_stream){.st = st, .s = s};
+    wt_stream_set_user(st, (void *)(uintptr_t)(f->n_hs + 1));
+    f->n_hs++;
+  }
+}
+
+/* One byte on every stream whose previous byte has left (so each goes out
+ * in a STREAM frame of its own). Returns how many were written. */
+static size_t hostile_write(fl *f) {
+  size_t n = 0;
+  for (size_t i = 0; i < f->n_hs; i++) {
+    hs_stream *h = &f->hs[i];
+    if (!h->st || h->sent >= f->stream_bytes || wt_stream_send_unsent(h->st) > 0) {
+      continue;
+    }
+    int r = wt_stream_write(h->st, (const uint8_t *)"x", 1, 0);
+    if (r == 1) {
+      h->sent++;
+      f->tiny_writes++;
+      n++;
+    } else if (r != WT_ERR_AGAIN) {
+      f->write_errors++;
+      h->st = NULL; /* stopped or closing: leave it */
+    }
+  }
+  return n;
+}
+
 static void cb_session_open(void *user, wt_session *s) {
   fl *f = user;
   f->sessions_open++;
+  if (f->mode == M_HOSTILE) {
+    hostile_open_streams(f, s);
+  }
   if (f->mode == M_STREAMS) {
     for (int i = 0; i < 1000; i++) {
       wt_stream *st;
@@ -145,8 +215,15 @@ static void cb_session_open(void *user, wt_session *s) {
 
 static void cb_session_close(void *user, wt_session *s, uint32_t code, const uint8_t *reason,
                              size_t reason_len, int clean) {
-  (void)s, (void)code, (void)reason, (void)reason_len, (void)clean;
-  ((fl *)user)->sessions_closed++;
+  (void)code, (void)reason, (void)reason_len, (void)clean;
+  fl *f = user;
+  f->sessions_closed++;
+  for (size_t i = 0; i < f->n_hs; i++) {
+    if (f->hs[i].s == s) {
+      f->hs[i].st = NULL;
+      f->hs[i].s = NULL;
+    }
+  }
 }
 
 static void cb_session_refused(void *user, wt_session *s, int status) {
@@ -174,8 +251,26 @@ static void cb_stream_data(void *user, wt_stream *st, const uint8_t *data, size_
 }
 
 static void cb_stream_reset(void *user, wt_stream *st, uint32_t code, int has_code) {
-  (void)st, (void)code, (void)has_code;
-  ((fl *)user)->streams_reset_by_peer++;
+  (void)st;
+  fl *f = user;
+  f->streams_reset_by_peer++;
+  count_code(f->reset_codes, &f->n_reset_codes, code, has_code);
+}
+
+static void cb_stream_stop(void *user, wt_stream *st, uint32_t code, int has_code) {
+  (void)st;
+  fl *f = user;
+  f->streams_stopped_by_peer++;
+  count_code(f->stop_codes, &f->n_stop_codes, code, has_code);
+}
+
+static void cb_stream_close(void *user, wt_stream *st) {
+  fl *f = user;
+  uintptr_t k = (uintptr_t)wt_stream_get_user(st);
+  if (k > 0 && k <= f->n_hs) {
+    f->hs[k - 1].st = NULL;
+    f->streams_closed++;
+  }
 }
 
 static void cb_conn_close(void *user, wt_conn *c, uint64_t code, int is_app) {
@@ -282,13 +377,21 @@ static void start_conn(fl *f, uint32_t i, uint64_t now) {
     f->conn_errors++;
     return;
   }
-  uint32_t ns = f->mode == M_CONNECT_STORM ? f->sessions : 1;
+  uint32_t ns =
+      f->mode == M_CONNECT_STORM || (f->mode == M_HOSTILE && f->sessions_set) ? f->sessions : 1;
   if (f->mode == M_INITIALS || f->mode == M_JUNK) {
     return;
   }
   for (uint32_t k = 0; k < ns; k++) {
     wt_session *s;
     const char *path = f->mode == M_BIG_HEADER ? f->big_path : f->path;
+    char numbered[1024];
+    const char *pct = strstr(f->path, "%u");
+    if (f->mode == M_HOSTILE && pct) {
+      snprintf(numbered, sizeof(numbered), "%.*s%" PRIu64 "%s", (int)(pct - f->path), f->path,
+               f->session_no++, pct + 2);
+      path = numbered;
+    }
     if (wt_conn_open_session(c, "localhost", path, NULL, &s) == 0) {
       f->sessions_requested++;
     }
@@ -297,13 +400,18 @@ static void start_conn(fl *f, uint32_t i, uint64_t now) {
 
 static const char usage[] =
     "usage: wtcast-flood --server ADDR:PORT --mode MODE [options]\n"
-    "  --mode M         initials | junk | never-read | connect-storm | streams | big-header\n"
+    "  --mode M         initials | junk | never-read | connect-storm | streams | big-header |\n"
+    "                   hostile\n"
     "  --conns N        connections (or junk packets) in all (default 100)\n"
     "  --sources N      source addresses 127.0.0.2... (default 16, at most 1024)\n"
     "  --first-source K skip the first K of those addresses (default 0)\n"
     "  --rate R         new connections per second at most (default 1000)\n"
-    "  --sessions S     connect-storm: CONNECTs per connection (default 64)\n"
-    "  --path P         never-read: the path (default /source?bytes=100000000)\n"
+    "  --sessions S     connect-storm: CONNECTs per connection (default 64; hostile: 1)\n"
+    "  --path P         never-read, hostile: the path (default /source?bytes=100000000);\n"
+    "                   hostile: %u becomes the session's number\n"
+    "  --streams K      hostile: streams per session (default 64)\n"
+    "  --stream-bytes B hostile: bytes written per stream, one per frame (default 4096)\n"
+    "  --rx-window W    hostile: the receive window per stream, never consumed (default 256)\n"
     "  --path-bytes N   big-header: :path length (default 65536)\n"
     "  --duration MS    run time (default 10000)\n"
     "One JSON line of counters on stdout at the end.\n";
@@ -318,6 +426,9 @@ int main(int argc, char **argv) {
   f.path = "/source?bytes=100000000";
   f.path_bytes = 65536;
   f.duration_ms = 10000;
+  f.streams = 64;
+  f.stream_bytes = 4096;
+  f.rx_window = 256;
   const char *server = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -350,6 +461,13 @@ int main(int argc, char **argv) {
       f.rate = (uint32_t)num(a, v, 1, 1000000);
     } else if (!strcmp(a, "--sessions")) {
       f.sessions = (uint32_t)num(a, v, 1, 100000);
+      f.sessions_set = 1;
+    } else if (!strcmp(a, "--streams")) {
+      f.streams = (uint32_t)num(a, v, 1, 1000);
+    } else if (!strcmp(a, "--stream-bytes")) {
+      f.stream_bytes = (uint32_t)num(a, v, 1, 1u << 30);
+    } else if (!strcmp(a, "--rx-window")) {
+      f.rx_window = (uint32_t)num(a, v, 64, 1u << 30);
     } else if (!strcmp(a, "--path")) {
       f.path = v;
     } else if (!strcmp(a, "--path-bytes")) {
@@ -366,6 +484,16 @@ int main(int argc, char **argv) {
   }
   if (f.mode < 0) {
     die_usage("--mode is required");
+  }
+  if (strlen(f.path) > 900) {
+    die_usage("--path: at most 900 bytes");
+  }
+  f.uni = strncmp(f.path, "/pub", 4) == 0;
+  if (f.mode == M_HOSTILE) {
+    f.hs = calloc(FL_MAX_HSTREAMS, sizeof(*f.hs));
+    if (!f.hs) {
+      return 1;
+    }
   }
   memcpy(&f.server.ss, &sa.ss, sizeof(sa.ss));
   f.server.len = sa.len;
@@ -388,6 +516,9 @@ int main(int argc, char **argv) {
   cc.insecure = 1;
   cc.max_conns = FL_MAX_CONNS;
   cc.native_crypto = wt_engine_native_crypto_env(getenv("WTCAST_NATIVE_CRYPTO"));
+  if (f.mode == M_HOSTILE) {
+    cc.initial_max_stream_data = f.rx_window; /* the echo's replies stop there */
+  }
   wt_engine_callbacks cb = {
       .session_open = cb_session_open,
       .session_close = cb_session_close,
@@ -395,6 +526,8 @@ int main(int argc, char **argv) {
       .stream_open = cb_stream_open,
       .stream_data = cb_stream_data,
       .stream_reset = cb_stream_reset,
+      .stream_stop = cb_stream_stop,
+      .stream_close = cb_stream_close,
       .stream_writable = cb_stream_writable,
       .conn_close = cb_conn_close,
   };
@@ -428,13 +561,14 @@ int main(int argc, char **argv) {
     if (wt_engine_next_expiry(f.e) <= now) {
       wt_engine_handle_expiry(f.e, now);
     }
+    size_t wrote = f.mode == M_HOSTILE ? hostile_write(&f) : 0;
     flush(&f, now);
     for (uint32_t i = 0; i < f.n_sources; i++) {
       pf[i] = (struct pollfd){.fd = f.fds[i], .events = POLLIN};
     }
     uint64_t next = wt_engine_next_expiry(f.e);
-    int timeout = 10;
-    if (next > now && next - now < 10 * FL_MS) {
+    int timeout = wrote ? 0 : f.mode == M_HOSTILE ? 1 : 10;
+    if (next > now && next - now < (uint64_t)timeout * FL_MS) {
       timeout = (int)((next - now) / FL_MS);
     } else if (next <= now) {
       timeout = 0;
@@ -468,12 +602,14 @@ int main(int argc, char **argv) {
          ",\"sessions_refused\":%" PRIu64 ",\"sessions_reset\":%" PRIu64
          ",\"sessions_closed\":%" PRIu64 ",\"streams_opened\":%" PRIu64
          ",\"streams_reset_by_peer\":%" PRIu64 ",\"stream_bytes_held\":%" PRIu64
-         ",\"close_codes\":{",
+         ",\"tiny_writes\":%" PRIu64 ",\"streams_stopped_by_peer\":%" PRIu64
+         ",\"streams_closed\":%" PRIu64 ",\"write_errors\":%" PRIu64 ",\"close_codes\":{",
          mode_names[f.mode], (now_ns() - t0) / FL_MS, f.n_sources,
          f.mode == M_JUNK ? (uint64_t)started : f.conns_started, f.conn_errors, st->handshakes_ok,
          f.conns_closed, f.pkts_out, f.pkts_in, f.send_errors, f.bytes_out, f.bytes_in,
          f.sessions_requested, f.sessions_open, f.sessions_refused, f.sessions_reset,
-         f.sessions_closed, f.streams_opened, f.streams_reset_by_peer, f.stream_bytes_held);
+         f.sessions_closed, f.streams_opened, f.streams_reset_by_peer, f.stream_bytes_held,
+         f.tiny_writes, f.streams_stopped_by_peer, f.streams_closed, f.write_errors);
   for (size_t i = 0; i < f.n_codes; i++) {
     printf("%s\"%s0x%" PRIx64 "\":%" PRIu64, i ? "," : "", f.codes[i].is_app ? "app:" : "",
            f.codes[i].code, f.codes[i].n);
@@ -481,6 +617,16 @@ int main(int argc, char **argv) {
   printf("},\"refused_status\":{");
   for (size_t i = 0; i < f.n_statuses; i++) {
     printf("%s\"%" PRIu64 "\":%" PRIu64, i ? "," : "", f.statuses[i].code, f.statuses[i].n);
+  }
+  printf("},\"stop_codes\":{");
+  for (size_t i = 0; i < f.n_stop_codes; i++) {
+    printf("%s\"%s0x%" PRIx64 "\":%" PRIu64, i ? "," : "", f.stop_codes[i].is_app ? "wt:" : "",
+           f.stop_codes[i].code, f.stop_codes[i].n);
+  }
+  printf("},\"reset_codes\":{");
+  for (size_t i = 0; i < f.n_reset_codes; i++) {
+    printf("%s\"%s0x%" PRIx64 "\":%" PRIu64, i ? "," : "", f.reset_codes[i].is_app ? "wt:" : "",
+           f.reset_codes[i].code, f.reset_codes[i].n);
   }
   printf("}}\n");
   fflush(stdout);
@@ -491,5 +637,6 @@ int main(int argc, char **argv) {
   }
   free(pf);
   free(f.big_path);
+  free(f.hs);
   return 0;
 }
