@@ -330,6 +330,10 @@ typedef struct wt_engine_stats {
    * needless frames...) above its rate limit (ngtcp2_settings
    * glitch_ratelim_burst/rate): read_pkt's NGTCP2_ERR_INTERNAL */
   uint64_t conns_glitch_closed;
+  /* server: client Initials dropped before anything was allocated for them:
+   * DCID shorter than 8 bytes (RFC 9000 section 7.2); first packet that does
+   * not decrypt with the DCID's Initial keys (junk, core/wt_initial.h) */
+  uint64_t initials_short_dcid, initials_undecryptable;
 } wt_engine_stats;
 const wt_engine_stats *wt_engine_get_stats(const wt_engine *e);
 
