@@ -4,10 +4,12 @@
  * Initial from the client engine (passes; any flipped bit fails), and
  * crafted Initials with DCIDs of 0..7, 8, 20 and 21+ bytes, with and without
  * a token: dropped before anything is allocated or sent, each counted, none
- * as an internal error. */
+ * as an internal error. Also: the per-address map's hash key is random per
+ * engine. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "wt_ctx.h" /* the engine's hash keys */
 #include "wt_error.h"
 #include "wt_initial.h"
 #include "wt_sim_check.h"
@@ -237,6 +239,35 @@ static void test_crafted_retry(void) {
   scenario_crafted(WT_RETRY_ALWAYS);
 }
 
+/* The keys of the tables whose keys a peer chooses (the per-address map of
+ * max_conns_per_ip, the CID table) come from the engine's RNG: different
+ * for every engine (so for every shard and process), even with a static
+ * secret for tokens; test_hmap test_keyed_collisions shows why it matters. */
+static void test_keys_random(void) {
+  static const uint8_t secret[32] = {1};
+  wt_engine_config sc;
+  wt_engine_config_default(&sc, 1);
+  sc.cert_file = g_certs.cert[0];
+  sc.key_file = g_certs.key[0];
+  sc.static_secret = secret;
+  wt_engine *e[3];
+  for (int i = 0; i < 3; i++) {
+    CHECK_FATAL(wt_engine_new(&e[i], &sc, NULL, NULL, 1000 * SEC) == 0);
+    CHECK(e[i]->per_ip.keyed);
+    CHECK(e[i]->per_ip.key.k0 != 0 || e[i]->per_ip.key.k1 != 0);
+    CHECK(memcmp(&e[i]->per_ip.key, &e[i]->cids.key, sizeof(wt_siphash_key)) != 0);
+  }
+  for (int i = 0; i < 3; i++) {
+    for (int j = 0; j < i; j++) {
+      CHECK(memcmp(&e[i]->per_ip.key, &e[j]->per_ip.key, sizeof(wt_siphash_key)) != 0);
+      CHECK(memcmp(&e[i]->cids.key, &e[j]->cids.key, sizeof(wt_siphash_key)) != 0);
+    }
+  }
+  for (int i = 0; i < 3; i++) {
+    wt_engine_del(e[i]);
+  }
+}
+
 int main(void) {
   if (wt_sim_test_init(&g_certs, 1) != 0) {
     return 1;
@@ -245,6 +276,7 @@ int main(void) {
   WT_RUN(test_real_initial);
   WT_RUN(test_crafted);
   WT_RUN(test_crafted_retry);
+  WT_RUN(test_keys_random);
   wt_sim_certs_remove(&g_certs);
   WT_DONE();
 }
