@@ -557,7 +557,7 @@ static int retry_wanted(const wt_engine *e) {
 /* A client Initial for no connection of ours, before anything is allocated
  * or sent for it: 1 to go on, 0 dropped (counted, a rate-limited log line).
  * The DCID of a client's first Initial is at least 8 bytes (RFC 9000
- * section 7.2; after a Retry it is our SCID, longer still), and the packet
+ * section 7.2; after a Retry it is our SCID, also 8 to 20 bytes), and the packet
  * must decrypt with the keys that DCID gives (core/wt_initial.h): junk with
  * a well-formed header costs a key derivation and one AES-GCM open here
  * instead of a connection object. */
