@@ -9,12 +9,13 @@
 #define CH_TIMEOUT_NS (UINT64_C(10) * 1000000000u)
 #define CH_NAME_MAX   64
 
-enum { R_SUB, R_STALL, R_PUB, R_N };
+enum { R_SUB, R_STALL, R_PUB, R_N, R_ANCHOR = R_N };
 
 typedef struct ch_slot ch_slot;
 typedef struct ch_tag { /* a session's or stream's user pointer */
-  ch_slot *slot;
+  ch_slot *slot;        /* NULL for an anchor */
   int role;
+  wt_session *anchor; /* R_ANCHOR: the session, NULL once closed */
 } ch_tag;
 
 struct ch_slot {
@@ -36,9 +37,11 @@ struct fl_churn {
   ch_slot *slots;
   uint32_t started, done, live_conns;
   uint8_t *payload;
+  ch_tag *anchors; /* one per connection (see churn_new) */
+  int anchors_closed;
   /* counters */
   uint64_t timeouts, refused, closed_by_server, pub_groups, pub_dgrams, groups_fin, groups_reset;
-  uint64_t stall_streams, stall_bytes, sub_bytes, conns_lost;
+  uint64_t stall_streams, stall_bytes, sub_bytes, conns_lost, anchors_lost;
 };
 
 fl_churn *churn_new(wt_engine *e, const fl_churn_config *cfg, const wt_path *paths, size_t n_paths,
@@ -58,7 +61,8 @@ fl_churn *churn_new(wt_engine *e, const fl_churn_config *cfg, const wt_path *pat
   c->conns = calloc(cfg->n_conns, sizeof(*c->conns));
   c->slots = calloc(c->window, sizeof(*c->slots));
   c->payload = malloc(cfg->group_bytes ? cfg->group_bytes : 1);
-  if (!c->conns || !c->slots || !c->payload) {
+  c->anchors = calloc(cfg->n_conns, sizeof(*c->anchors));
+  if (!c->conns || !c->slots || !c->payload || !c->anchors) {
     churn_del(c);
     return NULL;
   }
@@ -72,10 +76,23 @@ fl_churn *churn_new(wt_engine *e, const fl_churn_config *cfg, const wt_path *pat
       return NULL;
     }
     c->live_conns++;
+    /* An anchor: one subscriber session per connection for the whole run,
+     * so the server never finds a connection without a session (it closes
+     * those after its close grace, 200 ms: a loaded machine can take that
+     * long between a channel's end and the next one's first session). */
+    char path[32 + CH_NAME_MAX];
+    snprintf(path, sizeof(path), "/sub?ch=%s-anchor-%" PRIu32, cfg->prefix, i);
+    c->anchors[i].role = R_ANCHOR;
+    if (wt_conn_open_session(c->conns[i], "localhost", path, NULL, &c->anchors[i].anchor) != 0) {
+      fprintf(stderr, "wtcast-flood: churn: session on connection %u failed\n", i);
+      churn_del(c);
+      return NULL;
+    }
+    wt_session_set_user(c->anchors[i].anchor, &c->anchors[i]);
   }
   for (uint32_t k = 0; k < c->window; k++) {
     for (int r = 0; r < R_N; r++) {
-      c->slots[k].tag[r] = (ch_tag){&c->slots[k], r};
+      c->slots[k].tag[r] = (ch_tag){.slot = &c->slots[k], .role = r};
     }
   }
   return c;
@@ -88,6 +105,7 @@ void churn_del(fl_churn *c) {
   free(c->conns);
   free(c->slots);
   free(c->payload);
+  free(c->anchors);
   free(c);
 }
 
@@ -131,6 +149,17 @@ static int group_usable(const fl_churn *c, uint32_t g) {
 }
 
 void churn_step(fl_churn *c, uint64_t now) {
+  if (!c->anchors_closed && c->started == c->cfg.channels && c->done == c->started) {
+    c->anchors_closed = 1;
+    for (uint32_t i = 0; i < c->cfg.n_conns; i++) {
+      wt_session *s = c->anchors[i].anchor;
+      if (s) {
+        c->anchors[i].anchor = NULL;
+        wt_session_set_user(s, NULL);
+        (void)wt_session_close(s, 0, NULL, 0); /* WT_ERR_STATE if still pending: left */
+      }
+    }
+  }
   for (uint32_t k = 0; k < c->window; k++) {
     ch_slot *sl = &c->slots[k];
     if (sl->active && (sl->finish || now >= sl->deadline)) {
@@ -156,7 +185,7 @@ void churn_step(fl_churn *c, uint64_t now) {
 }
 
 int churn_done(const fl_churn *c) {
-  if (c->done < c->started) {
+  if (c->done < c->started || (c->started == c->cfg.channels && !c->anchors_closed)) {
     return 0;
   }
   for (uint32_t g = 0; g < c->n_groups && c->started < c->cfg.channels; g++) {
@@ -192,6 +221,9 @@ void churn_session_open(fl_churn *c, wt_session *s) {
     (void)wt_session_close(s, 0, NULL, 0); /* its channel ended while it was pending */
     return;
   }
+  if (t->role == R_ANCHOR) {
+    return;
+  }
   ch_slot *sl = t->slot;
   sl->open[t->role] = 1;
   if (t->role == R_PUB) {
@@ -209,6 +241,11 @@ void churn_session_refused(fl_churn *c, wt_session *s, int status) {
   if (!t) {
     return;
   }
+  if (t->role == R_ANCHOR) {
+    t->anchor = NULL;
+    c->anchors_lost++;
+    return;
+  }
   c->refused++;
   t->slot->s[t->role] = NULL;
   t->slot->finish = 1;
@@ -219,6 +256,11 @@ void churn_session_close(fl_churn *c, wt_session *s) {
   if (!t) {
     return; /* ours (finish) */
   }
+  if (t->role == R_ANCHOR) {
+    t->anchor = NULL;
+    c->anchors_lost++;
+    return;
+  }
   c->closed_by_server++;
   t->slot->s[t->role] = NULL;
   t->slot->open[t->role] = 0;
@@ -227,7 +269,7 @@ void churn_session_close(fl_churn *c, wt_session *s) {
 
 void churn_stream_open(fl_churn *c, wt_session *s, wt_stream *st) {
   ch_tag *t = wt_session_get_user(s);
-  if (!t) {
+  if (!t || t->role == R_ANCHOR) {
     return;
   }
   wt_stream_set_user(st, t);
@@ -286,8 +328,8 @@ void churn_report(const fl_churn *c, FILE *out) {
           ",\"timeouts\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"closed_by_server\":%" PRIu64
           ",\"pub_groups\":%" PRIu64 ",\"pub_datagrams\":%" PRIu64 ",\"groups_fin\":%" PRIu64
           ",\"groups_reset\":%" PRIu64 ",\"sub_bytes\":%" PRIu64 ",\"stall_streams\":%" PRIu64
-          ",\"stall_bytes\":%" PRIu64 ",\"conns_lost\":%" PRIu64 "}",
+          ",\"stall_bytes\":%" PRIu64 ",\"conns_lost\":%" PRIu64 ",\"anchors_lost\":%" PRIu64 "}",
           c->cfg.channels, c->started, c->done, c->timeouts, c->refused, c->closed_by_server,
           c->pub_groups, c->pub_dgrams, c->groups_fin, c->groups_reset, c->sub_bytes,
-          c->stall_streams, c->stall_bytes, c->conns_lost);
+          c->stall_streams, c->stall_bytes, c->conns_lost, c->anchors_lost);
 }

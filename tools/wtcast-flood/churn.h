@@ -13,7 +13,9 @@
  * has every group (FIN or reset), or after 10 s, all three sessions are
  * closed and the channel is done: its name is retired on the server (no
  * publisher, no subscriber), while the stalled member's backlog is dropped
- * on its shard.
+ * on its shard. Each connection also holds one "anchor" subscriber session
+ * (PREFIX-anchor-N) for the whole run, so the server never closes it for
+ * having no session (its close grace); the anchors close at the end.
  *
  * Ownership: the churn state belongs to the caller (churn_new / churn_del);
  * it holds the engine's connections and sessions by handle only and is fed
