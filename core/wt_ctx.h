@@ -250,7 +250,9 @@ struct wt_engine {
   wt_relq relq; /* releases of referenced bytes, run at the end of entry points */
   int shutting_down;
   uint64_t now;
-  uint64_t qlog_seq; /* server connections seen by the qlog sampler */
+  uint64_t qlog_seq;    /* server connections seen by the qlog sampler */
+  uint8_t *initial_buf; /* server: scratch for wt_initial_check (grown to the */
+  size_t initial_cap;   /* longest Initial datagram seen, freed with e) */
 };
 
 /* ---------------------------------------------------------------- operations */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "wt_crypto.h"
+#include "wt_initial.h"
 #include "wt_log.h"
 #include "wt_stream.h"
 
@@ -604,6 +605,7 @@ void wt_engine_del(wt_engine *e) {
   wt_cid_table_free(&e->cids);
   wt_hmap_free(&e->per_ip);
   wt_hmap_free(&e->per_ip_mem); /* empty: each source left with its last connection */
+  free(e->initial_buf);
   wt_tls_ctx_del(e->tls);
   free(e);
 }
@@ -756,11 +758,49 @@ static int retry_wanted(const wt_engine *e) {
   }
 }
 
+/* A client Initial for no connection of ours, before anything is allocated
+ * or sent for it: 1 to go on, 0 dropped (counted, a rate-limited log line).
+ * The DCID of a client's first Initial is at least 8 bytes (RFC 9000
+ * section 7.2; after a Retry it is our SCID, also 8 to 20 bytes), and the packet
+ * must decrypt with the keys that DCID gives (core/wt_initial.h): junk with
+ * a well-formed header costs a key derivation and one AES-GCM open here
+ * instead of a connection object. */
+static int initial_acceptable(wt_engine *e, const uint8_t *pkt, size_t len,
+                              const ngtcp2_pkt_hd *hd) {
+  if (hd->dcid.datalen < WT_CID_MINLEN) {
+    e->st.pkts_dropped++;
+    e->st.initials_short_dcid++;
+    WT_LOG_INFO_RL(5, "dropped a client Initial: DCID of %zu bytes (RFC 9000 7.2: at least 8)",
+                   hd->dcid.datalen);
+    return 0;
+  }
+  if (e->initial_cap < len) {
+    uint8_t *b = realloc(e->initial_buf, len);
+    if (b == NULL) {
+      return 1; /* no scratch: ngtcp2 decides (a connection costs more anyway) */
+    }
+    e->initial_buf = b;
+    e->initial_cap = len;
+  }
+  int rv = wt_initial_check(pkt, len, hd->version, hd->dcid.data, hd->dcid.datalen, e->initial_buf,
+                            e->initial_cap);
+  if (rv == WT_ERR_MALFORMED) {
+    e->st.pkts_dropped++;
+    e->st.initials_undecryptable++;
+    WT_LOG_INFO_RL(5, "dropped a client Initial of %zu bytes: it does not decrypt (junk)", len);
+    return 0;
+  }
+  return 1; /* 0, or the check could not run (version, wolfCrypt): ngtcp2 decides */
+}
+
 static void accept_conn(wt_engine *e, const wt_path *path, const uint8_t *pkt, size_t len,
                         uint8_t ecn) {
   ngtcp2_pkt_hd hd;
   if (ngtcp2_accept(&hd, pkt, len) != 0 || hd.type != NGTCP2_PKT_INITIAL) {
     e->st.pkts_dropped++;
+    return;
+  }
+  if (!initial_acceptable(e, pkt, len, &hd)) {
     return;
   }
   if (e->n_conns >= e->cfg.max_conns || e->shutting_down) {

@@ -358,6 +358,10 @@ typedef struct wt_engine_stats {
    * process budget, over max_conn_bytes, for their address's max_ip_bytes */
   uint64_t mem_credit_withheld, mem_dgrams_dropped, mem_conns_refused, mem_ip_refused;
   uint64_t mem_conns_closed, mem_conn_budget_closed, mem_ip_budget_closed;
+  /* server: client Initials dropped before anything was allocated for them:
+   * DCID shorter than 8 bytes (RFC 9000 section 7.2); first packet that does
+   * not decrypt with the DCID's Initial keys (junk, core/wt_initial.h) */
+  uint64_t initials_short_dcid, initials_undecryptable;
 } wt_engine_stats;
 const wt_engine_stats *wt_engine_get_stats(const wt_engine *e);
 

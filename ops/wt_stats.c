@@ -141,7 +141,9 @@ int wt_stats_format_json(const wt_snapshot *s, const wt_stats_names *names, char
         {"conn_budget_closed", e->mem_conn_budget_closed},
         {"ip_budget_closed", e->mem_ip_budget_closed});
   GROUP(&w, "address_validation", {"retries_sent", e->retries_sent},
-        {"tokens_invalid", e->tokens_invalid}, {"stateless_resets_sent", e->stateless_resets_sent});
+        {"tokens_invalid", e->tokens_invalid}, {"stateless_resets_sent", e->stateless_resets_sent},
+        {"initials_short_dcid", e->initials_short_dcid},
+        {"initials_undecryptable", e->initials_undecryptable});
   w_apps(&w, s, names);
   GROUP(&w, "loop", {"turns", s->loop.turns}, {"rx_bounded", s->loop.rx_bounded},
         {"tx_blocked", s->loop.tx_blocked}, {"tx_dropped", s->loop.tx_dropped},

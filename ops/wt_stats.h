@@ -26,7 +26,8 @@
  *                  "streams_waited":N,"updates_sent":N,"blocked_recv":N,"errors":N,
  *                  "sessions_held":N,"sessions_held_expired":N,
  *                  "sessions_rejected_single":N},
- *  "address_validation":{"retries_sent":N,"tokens_invalid":N,"stateless_resets_sent":N},
+ *  "address_validation":{"retries_sent":N,"tokens_invalid":N,"stateless_resets_sent":N,
+ *                        "initials_short_dcid":N,"initials_undecryptable":N},
  *  "apps":{"not_found":N,"refused":N,"send_window_grows":N,
  *          then every application module's counters (wt_app_module.counter_names;
  *          the built-in apps: "echo_sessions":N,"echo_bytes":N,"echo_datagrams":N,

@@ -1,6 +1,7 @@
 /* test_hmap.c: u64 -> pointer open-addressing map (wt_hmap.h) against a
  * simple model (an array indexed by key number). */
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "check.h"
 #include "wt_error.h"
@@ -306,10 +307,100 @@ static void test_random_model(void) {
   free(in);
 }
 
+/* The longest probe distance in a keyed map: slots between a key's home
+ * (its SipHash-1-3 under the map's key, as wt_hmap.c hashes keyed maps)
+ * and the slot it sits in. */
+static size_t max_probe_keyed(const wt_hmap *m) {
+  size_t worst = 0;
+  for (size_t i = 0; m->slots && i <= m->mask; i++) {
+    if (m->slots[i].key) {
+      size_t home = (size_t)wt_siphash13_u64(&m->key, m->slots[i].key) & m->mask;
+      size_t d = (i - home) & m->mask;
+      worst = d > worst ? d : worst;
+    }
+  }
+  return worst;
+}
+
+/* Per-address map (core/wt_engine.c max_conns_per_ip: key 2^32 + IPv4
+ * address) against chosen keys. An attacker who knew the hash key could
+ * choose source addresses whose keys share one home slot: one probe
+ * cluster as long as the map, every lookup a linear scan. Shown here with
+ * a known key (so the check below can fail); under another key (the
+ * engine's: random per engine, test_engine_initial test_keys_random) the
+ * same addresses spread, and many distinct addresses keep the map correct
+ * and its size proportional to its entries. */
+static void test_keyed_collisions(void) {
+  enum { N = 1024, HOME_BITS = 12 }; /* 1024 keys: a table of <= 4096 slots */
+  const wt_siphash_key known = {0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull};
+  static uint64_t keys[N];
+  size_t n = 0;
+  for (uint64_t a = 1; n < N && a < (UINT64_C(1) << 32); a++) {
+    uint64_t k = (UINT64_C(1) << 32) | a;
+    if ((wt_siphash13_u64(&known, k) & ((1u << HOME_BITS) - 1)) == 0) {
+      keys[n++] = k;
+    }
+  }
+  CHECK_FATAL(n == N);
+  wt_siphash_key other = {rnd(), rnd()};
+  size_t probe[2];
+  for (int v = 0; v < 2; v++) {
+    wt_hmap m;
+    wt_hmap_init_keyed(&m, v == 0 ? &known : &other);
+    for (size_t i = 0; i < N; i++) {
+      CHECK_EQ(wt_hmap_put(&m, keys[i], VAL(i + 1)), 0);
+    }
+    CHECK_EQ(wt_hmap_count(&m), N);
+    CHECK(m.mask + 1 <= 4 * N);
+    size_t bad = 0;
+    for (size_t i = 0; i < N; i++) {
+      bad += wt_hmap_get(&m, keys[i]) != VAL(i + 1);
+    }
+    CHECK_EQ(bad, 0);
+    CHECK(hmap_invariant_ok(&m));
+    probe[v] = max_probe_keyed(&m);
+    wt_hmap_free(&m);
+  }
+  if (getenv("WT_TEST_VERBOSE")) {
+    fprintf(stderr, "chosen keys: longest probe %zu under the known key, %zu under another\n",
+            probe[0], probe[1]);
+  }
+  CHECK(probe[0] >= N - 1); /* the attack works when the key is known */
+  CHECK(probe[1] < 64);     /* and not under another key */
+
+  /* many distinct addresses (a /16 and then some): correct, bounded */
+  enum { MANY = 200000 };
+  wt_hmap m;
+  wt_hmap_init_keyed(&m, &other);
+  for (uint64_t a = 0; a < MANY; a++) {
+    CHECK_EQ(wt_hmap_put(&m, (UINT64_C(1) << 32) | (0x0a000000u + a), VAL(a + 1)), 0);
+  }
+  CHECK_EQ(wt_hmap_count(&m), MANY);
+  CHECK(m.mask + 1 <= 4 * (size_t)MANY);
+  size_t bad = 0;
+  for (uint64_t a = 0; a < MANY; a++) {
+    bad += wt_hmap_get(&m, (UINT64_C(1) << 32) | (0x0a000000u + a)) != VAL(a + 1);
+  }
+  CHECK_EQ(bad, 0);
+  size_t worst = max_probe_keyed(&m);
+  if (getenv("WT_TEST_VERBOSE")) {
+    fprintf(stderr, "%d sequential addresses: %zu slots, longest probe %zu\n", MANY, m.mask + 1,
+            worst);
+  }
+  CHECK(worst < 128);
+  for (uint64_t a = 0; a < MANY; a++) {
+    bad += wt_hmap_del(&m, (UINT64_C(1) << 32) | (0x0a000000u + a)) != VAL(a + 1);
+  }
+  CHECK_EQ(bad, 0);
+  CHECK_EQ(wt_hmap_count(&m), 0);
+  wt_hmap_free(&m);
+}
+
 int main(void) {
   WT_RUN(test_basic);
   WT_RUN(test_growth);
   WT_RUN(test_clusters);
   WT_RUN(test_random_model);
+  WT_RUN(test_keyed_collisions);
   WT_DONE();
 }

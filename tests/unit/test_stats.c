@@ -161,6 +161,8 @@ static const char *const required[] = {
     "address_validation.retries_sent",
     "address_validation.tokens_invalid",
     "address_validation.stateless_resets_sent",
+    "address_validation.initials_short_dcid",
+    "address_validation.initials_undecryptable",
     "apps.echo_bytes",
     "apps.source_bytes",
     "apps.sink_bytes",

@@ -32,6 +32,9 @@
  *                 max_stream_data) and never consuming what the server
  *                 sends on those streams: the echo can never drain. Many
  *                 tiny frames for a server to hold (issue 17).
+ *   churn         --channels N relay channels made and retired, at most 8
+ *                 per 3 of --conns at once, each with a subscriber that
+ *                 never reads (churn.h); ends when all are done
  * --rate R starts at most R connections per second; --duration MS bounds
  * the run (default 10000). The tool never waits for anything but the clock.
  * At the end one JSON line of counters goes to stdout (UDP bytes each way,
@@ -55,6 +58,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "churn.h"
 #include "wt_engine.h"
 #include "wt_io.h"
 #include "wt_log.h"
@@ -68,9 +72,18 @@
 #define FL_TX_BUF      (FL_TX_ENTRIES * 1500)
 #define FL_MAX_CODES   16
 
-enum { M_INITIALS, M_JUNK, M_NEVER_READ, M_CONNECT_STORM, M_STREAMS, M_BIG_HEADER, M_HOSTILE };
+enum {
+  M_INITIALS,
+  M_JUNK,
+  M_NEVER_READ,
+  M_CONNECT_STORM,
+  M_STREAMS,
+  M_BIG_HEADER,
+  M_HOSTILE,
+  M_CHURN
+};
 static const char *const mode_names[] = {"initials", "junk",       "never-read", "connect-storm",
-                                         "streams",  "big-header", "hostile"};
+                                         "streams",  "big-header", "hostile",    "churn"};
 #define FL_MAX_HSTREAMS 200000
 
 /* hostile mode: one stream it writes to, one byte at a time */
@@ -88,7 +101,7 @@ typedef struct code_count {
 typedef struct fl {
   int mode;
   wt_addr server;
-  uint32_t n_sources, first_source, n_conns, sessions, rate, path_bytes;
+  uint32_t n_sources, first_source, n_conns, sessions, rate, path_bytes, channels;
   uint32_t streams, stream_bytes, rx_window; /* hostile */
   int sessions_set, uni;
   uint64_t session_no;
@@ -100,7 +113,8 @@ typedef struct fl {
   int fds[FL_MAX_SOURCES];
   wt_addr src[FL_MAX_SOURCES];
   wt_engine *e;
-  wt_pump_tx tx; /* the engine's packets, before they go to their source socket */
+  wt_pump_tx tx;   /* the engine's packets, before they go to their source socket */
+  fl_churn *churn; /* --mode churn */
   /* counters */
   uint64_t conns_started, conn_errors, handshakes, conns_closed, pkts_out, pkts_in, send_errors;
   uint64_t bytes_out, bytes_in;
@@ -198,6 +212,10 @@ static size_t hostile_write(fl *f) {
 static void cb_session_open(void *user, wt_session *s) {
   fl *f = user;
   f->sessions_open++;
+  if (f->churn) {
+    churn_session_open(f->churn, s);
+    return;
+  }
   if (f->mode == M_HOSTILE) {
     hostile_open_streams(f, s);
   }
@@ -218,6 +236,9 @@ static void cb_session_close(void *user, wt_session *s, uint32_t code, const uin
   (void)code, (void)reason, (void)reason_len, (void)clean;
   fl *f = user;
   f->sessions_closed++;
+  if (f->churn) {
+    churn_session_close(f->churn, s);
+  }
   for (size_t i = 0; i < f->n_hs; i++) {
     if (f->hs[i].s == s) {
       f->hs[i].st = NULL;
@@ -227,8 +248,10 @@ static void cb_session_close(void *user, wt_session *s, uint32_t code, const uin
 }
 
 static void cb_session_refused(void *user, wt_session *s, int status) {
-  (void)s;
   fl *f = user;
+  if (f->churn) {
+    churn_session_refused(f->churn, s, status);
+  }
   if (status == 0) {
     f->sessions_reset++;
   } else {
@@ -238,23 +261,31 @@ static void cb_session_refused(void *user, wt_session *s, int status) {
 }
 
 static void cb_stream_open(void *user, wt_session *s, wt_stream *st) {
-  (void)s;
   fl *f = user;
+  if (f->churn) {
+    churn_stream_open(f->churn, s, st);
+  }
   if (f->mode == M_NEVER_READ) {
     (void)wt_stream_set_manual_credit(st, 1); /* and never wt_stream_consume */
   }
 }
 
 static void cb_stream_data(void *user, wt_stream *st, const uint8_t *data, size_t len, int fin) {
-  (void)st, (void)data, (void)fin;
-  ((fl *)user)->stream_bytes_held += len;
+  (void)data;
+  fl *f = user;
+  f->stream_bytes_held += len;
+  if (f->churn) {
+    churn_stream_data(f->churn, st, len, fin);
+  }
 }
 
 static void cb_stream_reset(void *user, wt_stream *st, uint32_t code, int has_code) {
-  (void)st;
   fl *f = user;
   f->streams_reset_by_peer++;
   count_code(f->reset_codes, &f->n_reset_codes, code, has_code);
+  if (f->churn) {
+    churn_stream_reset(f->churn, st);
+  }
 }
 
 static void cb_stream_stop(void *user, wt_stream *st, uint32_t code, int has_code) {
@@ -274,9 +305,11 @@ static void cb_stream_close(void *user, wt_stream *st) {
 }
 
 static void cb_conn_close(void *user, wt_conn *c, uint64_t code, int is_app) {
-  (void)c;
   fl *f = user;
   f->conns_closed++;
+  if (f->churn) {
+    churn_conn_close(f->churn, c);
+  }
   count_code(f->codes, &f->n_codes, code, is_app);
 }
 
@@ -356,10 +389,13 @@ static void send_junk(fl *f, uint32_t i, uint64_t *rng) {
   }
   p[0] = 0xc3; /* long header, Initial, 4-byte packet number */
   p[1] = 0, p[2] = 0, p[3] = 0, p[4] = 1;
-  p[5] = 8;                   /* DCID length (the 8 random bytes after it stay) */
-  p[14] = 8;                  /* SCID length */
-  p[23] = 0;                  /* no token */
-  p[24] = 0x44, p[25] = 0x9c; /* length 1180 */
+  p[5] = 8;  /* DCID length (the 8 random bytes after it stay) */
+  p[14] = 8; /* SCID length */
+  p[23] = 0; /* no token */
+  /* Length 1174: packet number and payload fill the datagram exactly, so
+   * the server's check (core/wt_initial.h) runs the whole AES-GCM open
+   * before it finds the tag wrong: the dearest junk there is. */
+  p[24] = 0x44, p[25] = 0x96;
   uint32_t s = i % f->n_sources;
   if (sendto(f->fds[s], p, sizeof(p), 0, (struct sockaddr *)&f->server.ss, f->server.len) < 0) {
     f->send_errors++;
@@ -402,6 +438,7 @@ static const char usage[] =
     "usage: wtcast-flood --server ADDR:PORT --mode MODE [options]\n"
     "  --mode M         initials | junk | never-read | connect-storm | streams | big-header |\n"
     "                   hostile\n"
+    "                   churn\n"
     "  --conns N        connections (or junk packets) in all (default 100)\n"
     "  --sources N      source addresses 127.0.0.2... (default 16, at most 1024)\n"
     "  --first-source K skip the first K of those addresses (default 0)\n"
@@ -413,6 +450,7 @@ static const char usage[] =
     "  --stream-bytes B hostile: bytes written per stream, one per frame (default 4096)\n"
     "  --rx-window W    hostile: the receive window per stream, never consumed (default 256)\n"
     "  --path-bytes N   big-header: :path length (default 65536)\n"
+    "  --channels N     churn: relay channels in all (default 1100)\n"
     "  --duration MS    run time (default 10000)\n"
     "One JSON line of counters on stdout at the end.\n";
 
@@ -429,6 +467,7 @@ int main(int argc, char **argv) {
   f.streams = 64;
   f.stream_bytes = 4096;
   f.rx_window = 256;
+  f.channels = 1100;
   const char *server = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -472,6 +511,8 @@ int main(int argc, char **argv) {
       f.path = v;
     } else if (!strcmp(a, "--path-bytes")) {
       f.path_bytes = (uint32_t)num(a, v, 2, 1 << 20);
+    } else if (!strcmp(a, "--channels")) {
+      f.channels = (uint32_t)num(a, v, 1, 1000000);
     } else if (!strcmp(a, "--duration")) {
       f.duration_ms = num(a, v, 1, 3600000);
     } else {
@@ -518,6 +559,8 @@ int main(int argc, char **argv) {
   cc.native_crypto = wt_engine_native_crypto_env(getenv("WTCAST_NATIVE_CRYPTO"));
   if (f.mode == M_HOSTILE) {
     cc.initial_max_stream_data = f.rx_window; /* the echo's replies stop there */
+  } else if (f.mode == M_CHURN) {
+    cc.initial_max_stream_data = 4096; /* the stalled subscriber takes 4 KiB per group */
   }
   wt_engine_callbacks cb = {
       .session_open = cb_session_open,
@@ -540,8 +583,24 @@ int main(int argc, char **argv) {
     return 1;
   }
   f.tx.min_room = 1500; /* one datagram */
+  if (f.mode == M_CHURN) {
+    wt_path paths[FL_MAX_SOURCES];
+    for (uint32_t i = 0; i < f.n_sources; i++) {
+      paths[i] = (wt_path){.local = f.src[i], .remote = f.server};
+    }
+    fl_churn_config ccfg = {.channels = f.channels,
+                            .n_conns = f.n_conns,
+                            .group_bytes = 32768,
+                            .groups = 3,
+                            .prefix = "churn"};
+    f.churn = churn_new(f.e, &ccfg, paths, f.n_sources, t0);
+    if (!f.churn) {
+      return 1;
+    }
+  }
   uint64_t rng = 0x9e3779b97f4a7c15ull;
   uint32_t started = 0;
+  uint64_t linger_until = 0;
   struct pollfd *pf = calloc(f.n_sources, sizeof(*pf));
   static uint8_t buf[65536];
   while (!g_stop) {
@@ -550,7 +609,16 @@ int main(int argc, char **argv) {
       break;
     }
     uint64_t due = (now - t0) * f.rate / 1000000000u + 1;
-    while (started < f.n_conns && started < due) {
+    if (f.churn) {
+      churn_step(f.churn, now);
+      /* done: 500 ms more for the last CLOSE capsules to go out */
+      if (churn_done(f.churn) && !linger_until) {
+        linger_until = now + 500 * FL_MS;
+      } else if (linger_until && now >= linger_until) {
+        break;
+      }
+    }
+    while (!f.churn && started < f.n_conns && started < due) {
       if (f.mode == M_JUNK) {
         send_junk(&f, started, &rng);
       } else {
@@ -628,9 +696,14 @@ int main(int argc, char **argv) {
     printf("%s\"%s0x%" PRIx64 "\":%" PRIu64, i ? "," : "", f.reset_codes[i].is_app ? "wt:" : "",
            f.reset_codes[i].code, f.reset_codes[i].n);
   }
-  printf("}}\n");
+  printf("}");
+  if (f.churn) {
+    churn_report(f.churn, stdout);
+  }
+  printf("}\n");
   fflush(stdout);
   wt_engine_del(f.e);
+  churn_del(f.churn);
   wt_pump_tx_free(&f.tx);
   for (uint32_t i = 0; i < f.n_sources; i++) {
     close(f.fds[i]);
