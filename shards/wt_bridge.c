@@ -876,13 +876,17 @@ static void mirror_open(wt_bridge *b, br_member *mb, uint64_t gsid, uint32_t hdr
   b->stats.mirrors++;
 }
 
-/* Write len bytes of buf at off to mr's stream (by reference). */
+/* Write len bytes of buf at off to mr's stream (by reference). Successive
+ * slices of one publisher buffer (the bridge's receive tail buffer) join
+ * one engine entry: the joined slice's reference is dropped at once. */
 static int mirror_put(br_mirror *mr, wt_buf *buf, uint32_t off, uint32_t len, int fin) {
   int rv;
   if (len) {
+    int joined = 0;
     wt_buf_ref(buf);
-    rv = wt_stream_write_ref(mr->st, buf->data + off, len, fin, br_release_unref, buf);
-    if (rv < 0) {
+    rv =
+        wt_stream_write_ref_join(mr->st, buf->data + off, len, fin, br_release_unref, buf, &joined);
+    if (rv < 0 || joined) {
       wt_buf_unref(buf);
     }
   } else {
