@@ -16,8 +16,11 @@
 # late-join cache): ~1 GB for the echo flood, ~0.5 GB for the pub flood
 # (tests/ROBUSTNESS.md has the figures).
 #
-# The bound asserted (no --memory-max on this tree: it is derived from the
-# server's configured bounds, which this test sets small). What a stream of
+# Two bounds are asserted. The process memory budget: the server runs with
+# --memory-max 32 MiB and what it counts as held (buffer capacity,
+# docs/operations.md "The memory budget") must peak under it in every
+# flood. And the RSS bound, derived from the server's configured bounds,
+# which this test sets small. What a stream of
 # these floods can make the server hold:
 #   receive: one partly filled 16 KiB buffer (received bytes are coalesced
 #            into the stream's tail buffer, posted once per turn);
@@ -45,7 +48,8 @@ if [ ! -x "$WT_BIN/wtcast-flood" ]; then
   exit 1
 fi
 wt_server_start --apps echo,relay --workers 1 --stream-send-window 16384 --stream-send-window-max 16384 \
-  --echo-max-pending 1024 --relay-group-max 65536 --idle-timeout 30000 --log-level error
+  --echo-max-pending 1024 --relay-group-max 65536 --idle-timeout 30000 --memory-max 33554432 \
+  --log-level error
 N_RTT=1500
 SLACK_KB=32768 # 32 MB
 if [ -n "${WTCAST_BUILD:-}" ] && grep -q 'WTCAST_SANITIZE:BOOL=ON' "$WTCAST_BUILD/CMakeCache.txt" 2>/dev/null; then
@@ -111,6 +115,9 @@ flood() {
   hwm=$(mem VmHWM)
   wt_log "    $name: server VmRSS peak sampled $(cat "$T/$name.peak" 2>/dev/null) kB, now $(mem VmRSS) kB, VmHWM ${hwm} kB; bound ${BOUND_KB} kB"
   wt_check "$name: server VmHWM ${hwm} kB under the bound ${BOUND_KB} kB" test "$hwm" -lt "$BOUND_KB"
+  wt_log "    $name: memory budget $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["memory_budget"])' "$T/$name.stats.json" 2>&1)"
+  wt_jcheck "$name: the memory the server counts as held peaked under --memory-max (32 MiB)" \
+    "$T/$name.stats.json" "d['memory_budget']['peak'] <= d['memory_budget']['max'] == 33554432"
 }
 
 flood echo 4 256 0 --sources 2 --path /echo --streams 64 --stream-bytes 1000
