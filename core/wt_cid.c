@@ -6,15 +6,17 @@
 
 #include "wt_error.h"
 
-int wt_cid_apply_shard(uint8_t *cid, size_t len, uint32_t shard_id, uint32_t n_shards) {
-  if (cid == NULL || len == 0 || n_shards == 0 || n_shards > 256 || shard_id >= n_shards) {
+int wt_cid_apply_shard(uint8_t *cid, size_t len, uint32_t shard_id, uint32_t n_shards,
+                       uint8_t mask) {
+  if (cid == NULL || len == 0 || n_shards == 0 || n_shards > (uint32_t)mask + 1 ||
+      shard_id >= n_shards || (mask & (mask + 1)) != 0) {
     return WT_ERR_INVAL;
   }
-  /* Values v in [0, 255] with v % n == shard: shard, shard + n, ...; there
-   * are count of them. Pick one with the random byte already in cid[0]. */
-  uint32_t count = (255 - shard_id) / n_shards + 1;
-  uint32_t k = cid[0] % count;
-  cid[0] = (uint8_t)(shard_id + n_shards * k);
+  /* Values v in [0, mask] with v % n == shard: shard, shard + n, ...; there
+   * are count of them. Pick one with the random bits already in cid[0]. */
+  uint32_t count = (mask - shard_id) / n_shards + 1;
+  uint32_t k = (cid[0] & mask) % count;
+  cid[0] = (uint8_t)((cid[0] & ~mask) | (shard_id + n_shards * k));
   return 0;
 }
 

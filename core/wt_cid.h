@@ -1,9 +1,12 @@
 /* wt_cid.h: server connection IDs and the CID -> connection table.
  *
  * CID rule (docs/architecture.md "Connection IDs and steering"): a
- * server-chosen CID is `len` bytes (8..20); byte 0 is chosen so that
- * byte0 % n_shards == shard_id (the reuseport cBPF program and the
- * cross-shard forwarder steer on it); the other bytes are random.
+ * server-chosen CID is `len` bytes (8..20); the bits `mask` of byte 0 are
+ * chosen so that (byte0 & mask) % n_shards == shard_id (the reuseport cBPF
+ * program and the cross-shard forwarder steer on it). mask is
+ * WT_CID_SHARD_MASK (0xff: the whole byte, the other bytes random) or, with
+ * QUIC-LB connection IDs (core/wt_qlb.h), WT_QLB_LOW_MASK (0x1f: the 3 high
+ * bits are the config rotation, then server ID and nonce follow).
  *
  * The table maps CID bytes to an opaque pointer (a wt_conn). Open
  * addressing, linear probing, backward-shift deletion, keyed hash
@@ -21,15 +24,19 @@
 #define WT_CID_MINLEN 8
 #define WT_CID_MAXLEN 20 /* RFC 9000 section 17.2: at most 20 bytes */
 
-/* Turn `len` random bytes at cid into a CID of this shard: rewrites cid[0]
- * (keeping it random among the byte values v with v % n_shards == shard_id).
- * Returns 0, or WT_ERR_INVAL if len is 0, n_shards is 0 or > 256, or
- * shard_id >= n_shards. */
-int wt_cid_apply_shard(uint8_t *cid, size_t len, uint32_t shard_id, uint32_t n_shards);
+#define WT_CID_SHARD_MASK 0xff /* the whole first byte names the shard */
 
-/* The shard a CID belongs to: cid[0] % n_shards (n_shards >= 1). */
-static inline uint32_t wt_cid_shard(const uint8_t *cid, uint32_t n_shards) {
-  return (uint32_t)cid[0] % n_shards;
+/* Turn `len` random bytes at cid into a CID of this shard: rewrites the
+ * bits mask of cid[0] (keeping them random among the values v <= mask with
+ * v % n_shards == shard_id; the other bits are left alone). mask is a
+ * low-bit mask (2^k - 1). Returns 0, or WT_ERR_INVAL if len is 0, n_shards
+ * is 0 or > mask + 1, shard_id >= n_shards or mask is not of that form. */
+int wt_cid_apply_shard(uint8_t *cid, size_t len, uint32_t shard_id, uint32_t n_shards,
+                       uint8_t mask);
+
+/* The shard a CID belongs to: (cid[0] & mask) % n_shards (n_shards >= 1). */
+static inline uint32_t wt_cid_shard(const uint8_t *cid, uint32_t n_shards, uint8_t mask) {
+  return (uint32_t)(cid[0] & mask) % n_shards;
 }
 
 typedef struct wt_cid_ent {

@@ -160,8 +160,19 @@ int wt_ctx_new_cid(wt_engine *e, uint8_t *cid, size_t len, uint8_t *token) {
   if (wt_ctx_rand(e, cid, len) != 0) {
     return WT_ERR_CRYPTO;
   }
-  if (e->cfg.is_server && wt_cid_apply_shard(cid, len, e->cfg.shard_id, e->cfg.n_shards) != 0) {
+  if (e->cfg.is_server &&
+      wt_cid_apply_shard(cid, len, e->cfg.shard_id, e->cfg.n_shards, e->cid_mask) != 0) {
     return WT_ERR_CONFIG;
+  }
+  if (e->qlb) {
+    /* QUIC-LB (core/wt_qlb.h): the shard bits just chosen stay in byte 0
+     * under the config rotation bits; the random bytes after it are the
+     * nonce, then server ID || nonce are written (encrypted with a key). */
+    uint8_t nonce[WT_QLB_NONCE_MAX];
+    memcpy(nonce, cid + 1, wt_qlb_params_of(e->qlb)->nonce_len);
+    if (wt_qlb_encode(e->qlb, nonce, cid[0], cid, len) != 0) {
+      return WT_ERR_CONFIG;
+    }
   }
   if (token) {
     ngtcp2_cid nc;

@@ -227,6 +227,8 @@ struct wt_engine {
   wt_pool stream_pool; /* wt_stream objects */
   uint8_t secret[32];
   wt_cid_table cids;
+  wt_qlb *qlb;      /* server, cfg.qlb.enabled: the QUIC-LB codec (owned) */
+  uint8_t cid_mask; /* the bits of CID byte 0 that name the shard (wt_cid.h) */
   wt_list_node conns;
   size_t n_conns;
   wt_list_node dirty;

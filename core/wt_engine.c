@@ -67,6 +67,14 @@ static int config_check(wt_engine_config *c) {
   if (c->n_shards == 0) {
     c->n_shards = 1;
   }
+  if (c->qlb.enabled) {
+    /* QUIC-LB: the CID length follows from the server ID and nonce; the
+     * shard has the first byte's 5 low bits (docs/architecture.md). */
+    if (!c->is_server || wt_qlb_check(&c->qlb, c->n_shards, NULL, 0) < 0) {
+      return WT_ERR_CONFIG;
+    }
+    c->scid_len = wt_qlb_cid_len(&c->qlb);
+  }
   if (c->scid_len < WT_CID_MINLEN || c->scid_len > WT_CID_MAXLEN || c->n_shards > 256 ||
       c->shard_id >= c->n_shards) {
     return WT_ERR_CONFIG;
@@ -550,6 +558,11 @@ int wt_engine_new(wt_engine **out, const wt_engine_config *cfg, const wt_engine_
   if (rv == 0 && e->sl == NULL) {
     rv = WT_ERR_NOMEM;
   }
+  e->cid_mask = WT_CID_SHARD_MASK;
+  if (rv == 0 && e->cfg.qlb.enabled) {
+    rv = wt_qlb_new(&e->qlb, &e->cfg.qlb);
+    e->cid_mask = WT_QLB_LOW_MASK;
+  }
   if (rv < 0) {
     free(e->sl);
     wt_tls_ctx_del(e->tls);
@@ -606,6 +619,7 @@ void wt_engine_del(wt_engine *e) {
   wt_hmap_free(&e->per_ip);
   wt_hmap_free(&e->per_ip_mem); /* empty: each source left with its last connection */
   free(e->initial_buf);
+  wt_qlb_del(e->qlb);
   wt_tls_ctx_del(e->tls);
   free(e);
 }
@@ -671,7 +685,7 @@ static void send_stateless_reset(wt_engine *e, const wt_path *path, const uint8_
   /* Only for CIDs of this shard (others may belong to a sibling shard and
    * are forwarded, not reset). */
   if (pktlen < WT_SR_MIN_TRIGGER || dcidlen != e->cfg.scid_len ||
-      wt_cid_shard(dcid, e->cfg.n_shards) != e->cfg.shard_id) {
+      wt_cid_shard(dcid, e->cfg.n_shards, e->cid_mask) != e->cfg.shard_id) {
     return;
   }
   wt_stateless_pkt *p = sl_slot(e, path);

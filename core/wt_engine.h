@@ -26,6 +26,7 @@
 
 #include "wt_error.h"
 #include "wt_mem.h"
+#include "wt_qlb.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -80,9 +81,14 @@ typedef struct wt_engine_config {
   int insecure;                     /* client: accept any certificate */
   uint32_t shard_id, n_shards;      /* server CIDs: byte0 % n_shards == shard_id */
   size_t scid_len;                  /* server CID length, 8..20, default 16 */
-  uint32_t max_sessions_per_conn;   /* default 16 */
-  uint32_t max_buffered_streams;    /* default 24: WT streams arriving before their session */
-  uint32_t max_buffered_datagrams;  /* default 64: same for datagrams */
+  /* server: QUIC-LB connection IDs (core/wt_qlb.h; qlb.enabled = 0: off).
+   * On: every CID is config rotation | shard (5 bits) || server ID || nonce,
+   * plaintext or single-pass AES-128; scid_len becomes 1 + server ID +
+   * nonce, the shard rule reads (byte0 & 0x1f) % n_shards, n_shards <= 32. */
+  wt_qlb_params qlb;
+  uint32_t max_sessions_per_conn;  /* default 16 */
+  uint32_t max_buffered_streams;   /* default 24: WT streams arriving before their session */
+  uint32_t max_buffered_datagrams; /* default 64: same for datagrams */
   /* WT streams buffered for a session the peer has not requested (no
    * CONNECT seen): reset with BUFFERED_STREAM_REJECTED after this long
    * (default 3 s; counted buffered_expired). Streams of a session whose

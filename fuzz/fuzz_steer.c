@@ -1,8 +1,9 @@
 /* fuzz_steer.c: CID steering (shards/wt_steer.h) and server CIDs and the
  * CID table (core/wt_cid.h).
  *
- * Input: byte 0 = shard count - 1, byte 1 = shard id (mod count), byte 2 =
- * table seed, the rest is a datagram and, reread, a script of CID table
+ * Input: byte 0 = shard count - 1, byte 1 = shard id (mod count; its high
+ * bit picks the QUIC-LB shard mask 0x1f when count <= 32), byte 2 = table
+ * seed, the rest is a datagram and, reread, a script of CID table
  * operations. Oracles:
  *  - wt_steer_owner and the cBPF program wt_steer_build writes decide the
  *    same owner for the datagram (run by tests/unit/wt_cbpf_interp.h);
@@ -27,9 +28,9 @@ static uint32_t cbpf_run(const struct sock_filter *p, size_t n, const uint8_t *p
   return r;
 }
 
-static void check_steer(const struct sock_filter *prog, uint32_t n, const uint8_t *pkt,
-                        size_t len) {
-  uint32_t want = wt_steer_owner(pkt, len, n);
+static void check_steer(const struct sock_filter *prog, uint32_t n, uint8_t mask,
+                        const uint8_t *pkt, size_t len) {
+  uint32_t want = wt_steer_owner(pkt, len, n, mask);
   uint32_t got = cbpf_run(prog, WT_STEER_PROG_LEN, pkt, len);
   FUZZ_CHECK(want <= n);
   FUZZ_CHECK(want == got);
@@ -115,34 +116,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   uint32_t n = (uint32_t)data[0] + 1;
   uint32_t shard = data[1] % n;
+  uint8_t mask = (n <= 32 && (data[1] & 0x80)) ? 0x1f : WT_CID_SHARD_MASK;
   const uint8_t *pkt = data + 3;
   size_t len = size - 3;
 
   struct sock_filter prog[WT_STEER_PROG_LEN];
-  FUZZ_CHECK(wt_steer_build(prog, WT_STEER_PROG_LEN - 1, n) == WT_ERR_INVAL);
-  FUZZ_CHECK(wt_steer_build(prog, WT_STEER_PROG_LEN, n) == WT_STEER_PROG_LEN);
-  check_steer(prog, n, pkt, len);
+  FUZZ_CHECK(wt_steer_build(prog, WT_STEER_PROG_LEN - 1, n, mask) == WT_ERR_INVAL);
+  FUZZ_CHECK(wt_steer_build(prog, WT_STEER_PROG_LEN, n, mask) == WT_STEER_PROG_LEN);
+  check_steer(prog, n, mask, pkt, len);
   /* Every prefix of the datagram: the too-short cases decide "any shard". */
   for (size_t k = 0; k < len && k < 10; k++) {
-    check_steer(prog, n, pkt, k);
+    check_steer(prog, n, mask, pkt, k);
   }
 
   /* A CID of `shard`, from the datagram's bytes, in both header forms. */
   uint8_t cid[WT_CID_MAXLEN] = {0};
   size_t clen = WT_CID_MINLEN + (size_t)(data[2] % (WT_CID_MAXLEN - WT_CID_MINLEN + 1));
   memcpy(cid, pkt, len < clen ? len : clen);
-  FUZZ_CHECK(wt_cid_apply_shard(cid, clen, shard, n) == 0);
-  FUZZ_CHECK(wt_cid_shard(cid, n) == shard);
-  FUZZ_CHECK(wt_cid_apply_shard(cid, clen, n, n) == WT_ERR_INVAL);
-  FUZZ_CHECK(wt_cid_apply_shard(cid, 0, shard, n) == WT_ERR_INVAL);
+  FUZZ_CHECK(wt_cid_apply_shard(cid, clen, shard, n, mask) == 0);
+  FUZZ_CHECK(wt_cid_shard(cid, n, mask) == shard);
+  FUZZ_CHECK(wt_cid_apply_shard(cid, clen, n, n, mask) == WT_ERR_INVAL);
+  FUZZ_CHECK(wt_cid_apply_shard(cid, 0, shard, n, mask) == WT_ERR_INVAL);
   uint8_t shortp[1 + WT_CID_MAXLEN + 4] = {0x40};
   memcpy(shortp + 1, cid, clen);
   uint8_t longp[6 + WT_CID_MAXLEN + 4] = {0xc0, 0, 0, 0, 1, (uint8_t)clen};
   memcpy(longp + 6, cid, clen);
-  FUZZ_CHECK(wt_steer_owner(shortp, 1 + clen, n) == shard);
-  FUZZ_CHECK(wt_steer_owner(longp, 6 + clen, n) == shard);
-  check_steer(prog, n, shortp, 1 + clen);
-  check_steer(prog, n, longp, 6 + clen);
+  FUZZ_CHECK(wt_steer_owner(shortp, 1 + clen, n, mask) == shard);
+  FUZZ_CHECK(wt_steer_owner(longp, 6 + clen, n, mask) == shard);
+  check_steer(prog, n, mask, shortp, 1 + clen);
+  check_steer(prog, n, mask, longp, 6 + clen);
 
   check_table(pkt, len, (uint64_t)data[2] * 0x9e3779b97f4a7c15ull);
   return 0;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "wt_engine.h"
+#include "wt_qlb.h"
 #include "wt_io.h"
 #include "wt_log.h"
 
@@ -123,6 +124,33 @@ static int parse_app_workers(wt_options *o, const wt_option *opt, const char *va
   }
   o->rt.app_workers = (uint32_t)n;
   o->rt.inline_apps = 0;
+  return 0;
+}
+
+/* --quic-lb-server-id HEX: 1..15 bytes; turns QUIC-LB connection IDs on. */
+static int parse_qlb_server_id(wt_options *o, const wt_option *opt, const char *val, char *err,
+                               size_t cap) {
+  wt_qlb_params *q = &o->rt.shard.engine.qlb;
+  int n = wt_qlb_hex(val, q->server_id, sizeof(q->server_id));
+  if (n < 1) {
+    return opt_err(err, cap, "%s: must be 1 to %d bytes in hex (2 to %d hex digits)", opt->name,
+                   WT_QLB_SID_MAX, 2 * WT_QLB_SID_MAX);
+  }
+  q->server_id_len = (uint32_t)n;
+  q->enabled = 1;
+  return 0;
+}
+
+/* --quic-lb-key HEX: the AES-128 key, 32 hex digits. */
+static int parse_qlb_key(wt_options *o, const wt_option *opt, const char *val, char *err,
+                         size_t cap) {
+  wt_qlb_params *q = &o->rt.shard.engine.qlb;
+  if (strlen(val) != 2 * WT_QLB_KEYLEN ||
+      wt_qlb_hex(val, q->key, sizeof(q->key)) != WT_QLB_KEYLEN) {
+    return opt_err(err, cap, "%s: must be %d hex digits (an AES-128 key)", opt->name,
+                   2 * WT_QLB_KEYLEN);
+  }
+  q->has_key = 1;
   return 0;
 }
 
@@ -554,6 +582,58 @@ const wt_option wt_options_table[] = {
      .def = "on",
      .help = "steer datagrams to their shard by Connection ID with a reuseport BPF program (off: "
              "the kernel hashes by address and the shards forward to each other)"},
+    /* [quic_lb] */
+    {.name = "--quic-lb-server-id",
+     .section = "quic_lb",
+     .key = "server_id",
+     .arg = "HEX",
+     .type = WT_OPT_FUNC,
+     AT(rt.shard.engine.qlb.server_id),
+     .parse = parse_qlb_server_id,
+     .def_note = "off: connection IDs are random but for the shard byte",
+     .example = "0a01",
+     .help =
+         "issue QUIC-LB connection IDs (draft-ietf-quic-load-balancers-21) carrying this server "
+         "ID (1 to 15 bytes in hex, unique per node), so a QUIC-LB load balancer routes every "
+         "packet of a connection to this node, after NAT rebinding or migration too. The CID "
+         "is config rotation (3 bits) and shard (5 bits), then server ID and nonce: at most 32 "
+         "shards (docs/architecture.md, Connection IDs and steering)"},
+    {.name = "--quic-lb-config",
+     .section = "quic_lb",
+     .key = "config",
+     .arg = "ROTATION",
+     .type = WT_OPT_UINT,
+     AT(rt.shard.engine.qlb.config_id),
+     .min = 0,
+     .max = WT_QLB_CR_MAX,
+     .scale = 1,
+     .def = "0",
+     .help =
+         "QUIC-LB config rotation bits (0..6) written in the first byte of every connection ID"},
+    {.name = "--quic-lb-nonce-len",
+     .section = "quic_lb",
+     .key = "nonce_len",
+     .arg = "N",
+     .type = WT_OPT_UINT,
+     AT(rt.shard.engine.qlb.nonce_len),
+     .min = 0,
+     .max = WT_QLB_NONCE_MAX,
+     .scale = 1,
+     .def = "0",
+     .help = "QUIC-LB nonce bytes (4..18; server ID + nonce at most 19); 0 = 16 - server ID "
+             "length (at least 4), the length --quic-lb-key needs"},
+    {.name = "--quic-lb-key",
+     .section = "quic_lb",
+     .key = "key",
+     .arg = "HEX",
+     .type = WT_OPT_FUNC,
+     AT(rt.shard.engine.qlb.key),
+     .parse = parse_qlb_key,
+     .def_note = "none: plaintext server IDs",
+     .example = "000102030405060708090a0b0c0d0e0f",
+     .help = "QUIC-LB AES-128 key (32 hex digits, the load balancer's): server ID and nonce are "
+             "encrypted in one AES block, so server ID + nonce must be 16 bytes (the four-pass "
+             "cipher is not implemented). Prefer the configuration file to the command line"},
     /* [apps] */
     {.name = "--apps",
      .section = "apps",

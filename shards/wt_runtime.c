@@ -28,6 +28,8 @@
 #include "wt_fwd.h"
 #include "wt_log.h"
 #include "wt_modules.h"
+#include "wt_cid.h"
+#include "wt_qlb.h"
 #include "wt_steer.h"
 #include "wt_app_worker.h"
 
@@ -653,7 +655,8 @@ static int rt_start(wt_runtime *rt, char *why, size_t cap) {
     }
   }
   if (rt->n > 1 && rt->cfg.steering) {
-    rt->steering = wt_steer_attach(wt_shard_socket(rt->shards[0].sh), rt->n) == 0;
+    uint8_t mask = rt->cfg.shard.engine.qlb.enabled ? WT_QLB_LOW_MASK : WT_CID_SHARD_MASK;
+    rt->steering = wt_steer_attach(wt_shard_socket(rt->shards[0].sh), rt->n, mask) == 0;
   }
   if (rt->cfg.inline_apps) {
     WT_LOG_INFO("%u shard(s), applications inline on the shard threads", rt->n);
@@ -662,7 +665,8 @@ static int rt_start(wt_runtime *rt, char *why, size_t cap) {
   }
   if (rt->n > 1) {
     WT_LOG_INFO("%u shards on %s; CID steering %s", rt->n, rt->listen0,
-                rt->steering       ? "attached (reuseport cBPF: DCID byte 0 mod N)"
+                rt->steering
+                    ? "attached (reuseport cBPF: DCID byte 0 (QUIC-LB: its 5 low bits) mod N)"
                 : rt->cfg.steering ? "NOT attached (kernel refused): forwarding between shards"
                                    : "off: forwarding between shards");
   }
@@ -752,6 +756,30 @@ int wt_runtime_new(wt_runtime **out, const wt_runtime_config *cfg, char *why, si
   }
   rt->cfg = *cfg;
   rt->n = cfg->shards ? cfg->shards : rt_default_shards();
+  if (rt->cfg.shard.engine.qlb.enabled) {
+    /* QUIC-LB connection IDs: the shard is in 5 bits of the first byte, so
+     * at most 32 shards (docs/architecture.md "Connection IDs and
+     * steering"); an online-CPU default above that is capped, an explicit
+     * count refused. */
+    if (!cfg->shards && rt->n > WT_QLB_MAX_SHARDS) {
+      rt->n = WT_QLB_MAX_SHARDS;
+    }
+    const wt_qlb_params *qp = &rt->cfg.shard.engine.qlb;
+    int qrv = wt_qlb_check(&rt->cfg.shard.engine.qlb, rt->n, why, cap);
+    if (qrv < 0) {
+      free(rt);
+      return qrv;
+    }
+    WT_LOG_INFO("QUIC-LB connection IDs: config rotation %u, server ID of %u bytes, nonce of %u "
+                "bytes, %s (CIDs of %zu bytes)",
+                qp->config_id, qp->server_id_len, qp->nonce_len,
+                qp->has_key ? "single-pass AES-128" : "plaintext", wt_qlb_cid_len(qp));
+  } else if (rt->cfg.shard.engine.qlb.has_key || rt->cfg.shard.engine.qlb.config_id ||
+             rt->cfg.shard.engine.qlb.nonce_len) {
+    why_set(why, cap, "QUIC-LB options given without --quic-lb-server-id");
+    free(rt);
+    return WT_ERR_CONFIG;
+  }
   const char *msrc = "--memory-max";
   uint64_t mmax = cfg->memory_max ? cfg->memory_max : wt_runtime_memory_default(&msrc);
   wt_mem_budget_init(&rt->mem, mmax);

@@ -23,6 +23,7 @@
 #include "wt_pump.h"
 #include "wt_spsc.h"
 #include "wt_app_worker.h"
+#include "wt_cid.h"
 #include "wt_steer.h"
 
 /* The engine's and the datapath's addresses are the same bytes: packets and
@@ -80,6 +81,7 @@ struct wt_shard {
   /* several shards: forwarding and the controller */
   wt_fwd_port port;
   int has_port;
+  uint8_t cid_mask;         /* the DCID byte's shard bits (wt_cid.h): 0x1f with QUIC-LB */
   int fwd_more;             /* the forwarding poll stopped at its bound: poll next turn */
   uint64_t now;             /* the turn's time, for forwarded datagrams */
   int wakefd;               /* controlled: cfg.waker->efd (commands, forwarded datagrams) */
@@ -343,6 +345,7 @@ static int shard_open_control(wt_shard *sh) {
       return rv;
     }
     sh->has_port = 1;
+    sh->cid_mask = sh->cfg.engine.qlb.enabled ? WT_QLB_LOW_MASK : WT_CID_SHARD_MASK;
   }
   if (!sh->cfg.controlled) {
     return 0;
@@ -588,7 +591,7 @@ static int shard_tx(wt_shard *sh, uint64_t now) {
 static int shard_rx_one(wt_shard *sh, const wt_io_pkt *p, uint64_t now) {
   if (sh->has_port) {
     /* the DCID names the owner (wt_steer.h); others get it, once */
-    uint32_t owner = wt_steer_owner(p->data, p->len, sh->cfg.n_shards);
+    uint32_t owner = wt_steer_owner(p->data, p->len, sh->cfg.n_shards, sh->cid_mask);
     if (owner < sh->cfg.n_shards && owner != sh->cfg.shard_id) {
       wt_fwd_send(&sh->port, owner, p->data, p->len, &p->local, &p->peer, p->ecn);
       return 0;

@@ -35,7 +35,7 @@ while IFS= read -r hit; do bad "core/ must stay sans-I/O (no files, no environme
 # The headers of core/ that the rest of the tree may include: the engine's
 # public API and pure codecs (no engine state; programs and fuzzers use them).
 core_public='wt_engine.h wt_capsule.h wt_cid.h wt_connect.h wt_datagram.h wt_errmap.h wt_settings.h
-  wt_stream_hdr.h wt_testhook.h'
+  wt_stream_hdr.h wt_testhook.h wt_qlb.h'
 outside=()
 for d in shards io tools bench apps ops client include auth; do
   [ -d "$d" ] && outside+=("$d")

@@ -29,9 +29,9 @@ static void test_shard_rule(void) {
         fill(cid, sizeof(cid));
         uint8_t rest[15];
         memcpy(rest, cid + 1, 15);
-        CHECK_EQ(wt_cid_apply_shard(cid, sizeof(cid), s, n), 0);
+        CHECK_EQ(wt_cid_apply_shard(cid, sizeof(cid), s, n, WT_CID_SHARD_MASK), 0);
         CHECK_EQ(cid[0] % n, s);
-        CHECK_EQ(wt_cid_shard(cid, n), s);
+        CHECK_EQ(wt_cid_shard(cid, n, WT_CID_SHARD_MASK), s);
         CHECK_MEM(cid + 1, rest, 15); /* only byte 0 is rewritten */
         if (i == 0) {
           first = cid[0];
@@ -46,10 +46,43 @@ static void test_shard_rule(void) {
     }
   }
   uint8_t cid[8] = {0};
-  CHECK_EQ(wt_cid_apply_shard(cid, 8, 2, 2), WT_ERR_INVAL);
-  CHECK_EQ(wt_cid_apply_shard(cid, 8, 0, 0), WT_ERR_INVAL);
-  CHECK_EQ(wt_cid_apply_shard(cid, 8, 0, 257), WT_ERR_INVAL);
-  CHECK_EQ(wt_cid_apply_shard(cid, 0, 0, 1), WT_ERR_INVAL);
+  CHECK_EQ(wt_cid_apply_shard(cid, 8, 2, 2, WT_CID_SHARD_MASK), WT_ERR_INVAL);
+  CHECK_EQ(wt_cid_apply_shard(cid, 8, 0, 0, WT_CID_SHARD_MASK), WT_ERR_INVAL);
+  CHECK_EQ(wt_cid_apply_shard(cid, 8, 0, 257, WT_CID_SHARD_MASK), WT_ERR_INVAL);
+  CHECK_EQ(wt_cid_apply_shard(cid, 0, 0, 1, WT_CID_SHARD_MASK), WT_ERR_INVAL);
+  /* the QUIC-LB mask: 5 bits, at most 32 shards; a mask must be 2^k - 1 */
+  CHECK_EQ(wt_cid_apply_shard(cid, 8, 0, 33, 0x1f), WT_ERR_INVAL);
+  CHECK_EQ(wt_cid_apply_shard(cid, 8, 0, 2, 0x1e), WT_ERR_INVAL);
+}
+
+/* With the 0x1f mask (QUIC-LB: the 3 high bits are the config rotation)
+ * only the low 5 bits change, and they stay random among the fitting
+ * values. */
+static void test_shard_rule_masked(void) {
+  for (uint32_t n = 1; n <= 32; n++) {
+    for (uint32_t s = 0; s < n; s++) {
+      uint8_t seen = 0, first = 0;
+      for (int i = 0; i < 64; i++) {
+        uint8_t cid[9];
+        fill(cid, sizeof(cid));
+        uint8_t before[9];
+        memcpy(before, cid, sizeof(cid));
+        CHECK_EQ(wt_cid_apply_shard(cid, sizeof(cid), s, n, 0x1f), 0);
+        CHECK_EQ((cid[0] & 0x1f) % n, s);
+        CHECK_EQ(wt_cid_shard(cid, n, 0x1f), s);
+        CHECK_EQ(cid[0] & 0xe0, before[0] & 0xe0); /* the high bits are kept */
+        CHECK_MEM(cid + 1, before + 1, 8);
+        if (i == 0) {
+          first = cid[0] & 0x1f;
+        } else if ((cid[0] & 0x1f) != first) {
+          seen = 1;
+        }
+      }
+      if ((31 - s) / n + 1 > 1) {
+        CHECK(seen);
+      }
+    }
+  }
 }
 
 static void test_table_basic(void) {
@@ -97,7 +130,7 @@ static void test_table_many(void) {
   for (int i = 0; i < MANY; i++) {
     many_len[i] = (uint8_t)(8 + rnd() % 13);
     fill(many[i], many_len[i]);
-    wt_cid_apply_shard(many[i], many_len[i], (uint32_t)(i % 4), 4);
+    wt_cid_apply_shard(many[i], many_len[i], (uint32_t)(i % 4), 4, WT_CID_SHARD_MASK);
     CHECK_EQ(wt_cid_table_insert(&t, many[i], many_len[i], &present[i]), 0);
     present[i] = 1;
   }
@@ -135,6 +168,7 @@ static void test_table_many(void) {
 
 int main(void) {
   WT_RUN(test_shard_rule);
+  WT_RUN(test_shard_rule_masked);
   WT_RUN(test_table_basic);
   WT_RUN(test_table_many);
   WT_DONE();

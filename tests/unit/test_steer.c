@@ -33,26 +33,33 @@ static void test_owner(void) {
   for (uint32_t n = 1; n <= 8; n++) {
     for (unsigned d = 0; d < 256; d++) {
       size_t len = long_hdr(b, (uint8_t)d);
-      CHECK_EQ(wt_steer_owner(b, len, n), d % n);
+      CHECK_EQ(wt_steer_owner(b, len, n, 0xff), d % n);
+      CHECK_EQ(wt_steer_owner(b, len, n, 0x1f), (d & 0x1f) % n);
       len = short_hdr(b, (uint8_t)d);
-      CHECK_EQ(wt_steer_owner(b, len, n), d % n);
+      CHECK_EQ(wt_steer_owner(b, len, n, 0xff), d % n);
+      CHECK_EQ(wt_steer_owner(b, len, n, 0x1f), (d & 0x1f) % n);
     }
+  }
+  /* QUIC-LB: the config rotation bits do not move a CID between shards */
+  for (unsigned cr = 0; cr < 8; cr++) {
+    short_hdr(b, (uint8_t)(cr << 5 | 19));
+    CHECK_EQ(wt_steer_owner(b, 32, 7, 0x1f), 19 % 7);
   }
   /* the version byte and the DCID length do not matter, only byte 6 */
   long_hdr(b, 7);
   b[5] = 0;
-  CHECK_EQ(wt_steer_owner(b, 7, 4), 3);
+  CHECK_EQ(wt_steer_owner(b, 7, 4, 0xff), 3);
   /* too short: no owner (n) */
-  CHECK_EQ(wt_steer_owner(b, 0, 4), 4);
-  CHECK_EQ(wt_steer_owner(b, 6, 4), 4); /* long header without byte 6 */
+  CHECK_EQ(wt_steer_owner(b, 0, 4, 0xff), 4);
+  CHECK_EQ(wt_steer_owner(b, 6, 4, 0x1f), 4); /* long header without byte 6 */
   short_hdr(b, 5);
-  CHECK_EQ(wt_steer_owner(b, 1, 4), 4);
-  CHECK_EQ(wt_steer_owner(b, 2, 4), 1);
-  CHECK_EQ(wt_steer_owner(NULL, 0, 3), 3);
-  CHECK_EQ(wt_steer_owner(b, 2, 0), 0);
+  CHECK_EQ(wt_steer_owner(b, 1, 4, 0xff), 4);
+  CHECK_EQ(wt_steer_owner(b, 2, 4, 0xff), 1);
+  CHECK_EQ(wt_steer_owner(NULL, 0, 3, 0xff), 3);
+  CHECK_EQ(wt_steer_owner(b, 2, 0, 0xff), 0);
   /* a Version Negotiation-shaped or Initial packet: its DCID decides too */
   long_hdr(b, 200);
-  CHECK_EQ(wt_steer_owner(b, 1200, 3), 200 % 3);
+  CHECK_EQ(wt_steer_owner(b, 1200, 3, 0xff), 200 % 3);
 }
 
 /* wt_cbpf_run with the opcode check as a test failure. */
@@ -73,27 +80,45 @@ static uint32_t rnd(void) {
 
 static void test_program_matches(void) {
   struct sock_filter prog[WT_STEER_PROG_LEN];
-  CHECK_EQ(wt_steer_build(prog, WT_STEER_PROG_LEN - 1, 4), WT_ERR_INVAL);
-  CHECK_EQ(wt_steer_build(prog, WT_STEER_PROG_LEN, 0), WT_ERR_INVAL);
-  CHECK_EQ(wt_steer_build(prog, WT_STEER_PROG_LEN, 257), WT_ERR_INVAL);
+  CHECK_EQ(wt_steer_build(prog, WT_STEER_PROG_LEN - 1, 4, 0xff), WT_ERR_INVAL);
+  CHECK_EQ(wt_steer_build(prog, WT_STEER_PROG_LEN, 0, 0xff), WT_ERR_INVAL);
+  CHECK_EQ(wt_steer_build(prog, WT_STEER_PROG_LEN, 257, 0xff), WT_ERR_INVAL);
+  CHECK_EQ(wt_steer_build(prog, WT_STEER_PROG_LEN, 33, 0x1f), WT_ERR_INVAL);
   uint8_t pkt[64];
   unsigned mismatches = 0;
-  for (uint32_t n = 1; n <= 64; n++) {
-    CHECK_FATAL(wt_steer_build(prog, WT_STEER_PROG_LEN, n) == WT_STEER_PROG_LEN);
-    for (int i = 0; i < 2000; i++) {
-      size_t len = rnd() % 24; /* many too-short ones */
-      for (size_t k = 0; k < len; k++) {
-        pkt[k] = (uint8_t)rnd();
+  static const uint8_t masks[] = {0xff, 0x1f};
+  for (size_t m = 0; m < sizeof(masks); m++) {
+    uint32_t nmax = masks[m] == 0xff ? 64 : 32;
+    for (uint32_t n = 1; n <= nmax; n++) {
+      CHECK_FATAL(wt_steer_build(prog, WT_STEER_PROG_LEN, n, masks[m]) == WT_STEER_PROG_LEN);
+      for (int i = 0; i < 2000; i++) {
+        size_t len = rnd() % 24; /* many too-short ones */
+        for (size_t k = 0; k < len; k++) {
+          pkt[k] = (uint8_t)rnd();
+        }
+        uint32_t want = wt_steer_owner(pkt, len, n, masks[m]);
+        uint32_t got = cbpf_run(prog, WT_STEER_PROG_LEN, pkt, len);
+        if (want != got) {
+          mismatches++;
+        }
+        CHECK(got <= n);
       }
-      uint32_t want = wt_steer_owner(pkt, len, n);
-      uint32_t got = cbpf_run(prog, WT_STEER_PROG_LEN, pkt, len);
-      if (want != got) {
-        mismatches++;
-      }
-      CHECK(got <= n);
     }
   }
   CHECK_EQ(mismatches, 0);
+  /* QUIC-LB CIDs of every shard, every config rotation: program and C agree
+   * on the shard in both header forms */
+  for (uint32_t n = 1; n <= 32; n++) {
+    CHECK_FATAL(wt_steer_build(prog, WT_STEER_PROG_LEN, n, 0x1f) == WT_STEER_PROG_LEN);
+    for (uint32_t s = 0; s < n; s++) {
+      uint8_t b0 = (uint8_t)((rnd() % 7) << 5 | s);
+      size_t len = long_hdr(pkt, b0);
+      CHECK_EQ(cbpf_run(prog, WT_STEER_PROG_LEN, pkt, len), s);
+      len = short_hdr(pkt, b0);
+      CHECK_EQ(cbpf_run(prog, WT_STEER_PROG_LEN, pkt, len), s);
+      CHECK_EQ(wt_steer_owner(pkt, len, n, 0x1f), s);
+    }
+  }
 }
 
 /* A real reuseport group of 4 sockets on 127.0.0.1: each datagram arrives
@@ -113,7 +138,7 @@ static void test_real_group(void) {
       CHECK_FATAL(getsockname(fds[0], (struct sockaddr *)&a, &alen) == 0);
     }
   }
-  if (wt_steer_attach(fds[0], N) < 0) {
+  if (wt_steer_attach(fds[0], N, 0xff) < 0) {
     fprintf(stderr, "SKIP test_real_group: SO_ATTACH_REUSEPORT_CBPF refused\n");
   } else {
     int tx = socket(AF_INET, SOCK_DGRAM, 0);

@@ -43,6 +43,9 @@ static inline uint32_t wt_cbpf_run(const struct sock_filter *p, size_t n, const 
     case BPF_JMP | BPF_JSET | BPF_K:
       pc += (a & f->k) ? f->jt : f->jf;
       break;
+    case BPF_ALU | BPF_AND | BPF_K:
+      a = a & f->k;
+      break;
     case BPF_ALU | BPF_MOD | BPF_K:
       a = a % f->k;
       break;
