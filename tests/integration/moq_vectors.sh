@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# moq_vectors: the moq-lite test vectors of tests/data/moq_vectors.txt (which
+# unit.moq checks apps/moq's codec against, both ways) are exactly what the
+# @moq/net client's own encoder writes: tests/unit/moq_vectors.mjs encodes
+# the same messages with it and the lines must match. Needs node and @moq/net
+# (tools/deps --browser installs it; WTCAST_MOQ_NET=DIR points at another
+# copy of the package): without them the test is skipped (exit 77).
+. "$(dirname "$0")/lib.sh"
+wt_init moq_vectors
+T=$WT_TMP
+SRC=${WTCAST_SRC:-.}
+ver=$(sed -n 's/^MOQ_NET_VER=\([^ ]*\).*/\1/p' "$SRC/tools/deps")
+PKG=${WTCAST_MOQ_NET:-${XDG_CACHE_HOME:-$HOME/.cache}/wtcast/node-moq-net-$ver/node_modules/@moq/net}
+if ! command -v node >/dev/null || [ ! -f "$PKG/lite/announce.js" ]; then
+  wt_log "SKIP: node or @moq/net $ver ($PKG) missing; tools/deps --browser installs it"
+  exit 77
+fi
+wt_log "@moq/net: $PKG"
+if timeout -k 5 60 node "$SRC/tests/unit/moq_vectors.mjs" "$PKG" >"$T/npm.txt" 2>"$T/npm.err"; then
+  wt_pass "the @moq/net encoder ran ($(wc -l <"$T/npm.txt") vectors)"
+else
+  cat "$T/npm.err" >&2
+  wt_failc "node tests/unit/moq_vectors.mjs failed"
+fi
+grep -v '^#' "$SRC/tests/data/moq_vectors.txt" | sed '/^$/d' >"$T/ours.txt"
+if diff "$T/ours.txt" "$T/npm.txt" >"$T/diff.txt"; then
+  wt_pass "tests/data/moq_vectors.txt = the @moq/net encoder's bytes"
+else
+  cat "$T/diff.txt"
+  wt_failc "tests/data/moq_vectors.txt differs from the @moq/net encoder (diff above: < ours, > npm)"
+fi
+wt_done
