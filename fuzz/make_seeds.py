@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """fuzz/make_seeds.py: writes the seed corpora of the parser fuzz targets
 (fuzz/corpus/{capsule,stream_hdr,settings,varint_datagram,steer,
-connect}/). The
+connect,moq}/). The
 engine_server corpus is recorded by gen_seeds (fuzz/gen_seeds.c) instead.
 
   python3 fuzz/make_seeds.py [fuzz/corpus]
@@ -153,6 +153,38 @@ def seeds_connect():
     }
 
 
+def seeds_moq():
+    """fuzz_moq: moq-lite streams built from tests/data/moq_vectors.txt (the
+    @moq/net client's own bytes)."""
+    path = os.path.join(os.path.dirname(__file__), "..", "tests", "data", "moq_vectors.txt")
+    v = {}
+    with open(path) as f:
+        for line in f:
+            if line.strip() and not line.startswith("#"):
+                name, hx = line.split()
+                v[name] = bytes.fromhex(hx)
+    # byte 0: bit 0 = moq-lite-04, bits 1..2 = 0 opener / 1 acceptor / 2 group stream
+    c3, c4, a3, a4, g4 = b"\x00", b"\x01", b"\x02", b"\x03", b"\x05"
+    frames = v["frame"] * 3 + vi(300) + b"f" * 300 + vi(0)
+    return {
+        "announce_please_03": c3 + SEED + vi(1) + v["announce_please_03"],
+        "announce_please_04": c4 + SEED2 + vi(1) + v["announce_please_04"],
+        "subscribe_03": c3 + SEED + vi(2) + v["subscribe_03"],
+        "subscribe_updates_04": c4 + SEED2 + vi(2) + v["subscribe_04"] + v["subscribe_update_04"] * 2,
+        "fetch_04": c4 + SEED + vi(3) + v["fetch_04"],
+        "goaway_04": c4 + SEED + vi(5) + v["goaway_04"],
+        "announces_03": a3 + SEED + vi(1) + v["announce_active_03"] * 2,
+        "announces_04": a4 + SEED2 + vi(1) + v["announce_active_04"] + v["announce_ended_04"],
+        "subscribe_responses_04": a4 + SEED + vi(2) + v["subscribe_ok_04"] + v["subscribe_drop_03"],
+        "probes_03": a3 + SEED2 + vi(4) + v["probe_03"] * 3,
+        "probes_04": a4 + SEED + vi(4) + v["probe_04"] * 3,
+        "group_04": g4 + SEED + vi(0) + v["group"] + frames,
+        "group_03": b"\x04" + SEED2 + vi(0) + v["group"] + frames,
+        "oversized_msg": c4 + SEED + vi(2) + vi(5000) + b"\x00" * 64,
+        "bad_kind": c4 + SEED + vi(0x3FFF),
+    }
+
+
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus")
     sets = {
@@ -162,6 +194,7 @@ def main():
         "varint_datagram": seeds_varint_datagram(),
         "steer": seeds_steer(),
         "connect": seeds_connect(),
+        "moq": seeds_moq(),
     }
     for target, seeds in sets.items():
         d = os.path.join(root, target)

@@ -212,6 +212,9 @@ static enum MHD_Result send_dynamic(wt_http *h, struct MHD_Connection *c, const 
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r.content_type);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    if (r.any_origin) {
+      MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, "*");
+    }
   }
   enum MHD_Result res = send_resp(h, c, (unsigned)r.status, resp);
   if (resp) {

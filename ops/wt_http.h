@@ -56,10 +56,13 @@ void wt_http_config_default(wt_http_config *c);
 
 /* What a dynamic handler fills. status defaults to 200 and content_type to
  * "text/plain; charset=utf-8" (a string that must outlive the call: a
- * literal). The body is built with the two functions below. */
+ * literal). any_origin != 0 adds "Access-Control-Allow-Origin: *" (for a
+ * public value pages of any origin may read). The body is built with the
+ * two functions below. */
 typedef struct wt_http_reply {
   int status;
   const char *content_type;
+  int any_origin;
   /* private: the body being built */
   char *body;
   size_t len, cap, max;

@@ -9,7 +9,8 @@
 #    wt_engine.h and the pure codec headers below) are included only inside
 #    core/ and by tests/ and fuzz/, never by the runtime, io or programs.
 #  - apps/ and include/wtcast/ include only the application API
-#    (include/wtcast/) and core/base headers (and their own);
+#    (include/wtcast/) and core/base headers (and their own); apps/moq/
+#    (a pure codec) only core/base headers and its own;
 #  - the runtime (shards/) never includes apps/, ops/ or auth/ headers;
 #  - auth/ includes only core/base headers and its own;
 #  - only ops/ includes libmicrohttpd; only auth/ includes jansson.
@@ -72,7 +73,9 @@ includes_inside() { # DIRS FILES...
   done
 }
 while IFS= read -r hit; do bad "apps/ sees only the app API and core/base: $hit"; done < <(
-  includes_outside "include/wtcast core/base apps" apps/*.[ch])
+  includes_outside "include/wtcast core/base apps apps/moq" apps/*.[ch])
+while IFS= read -r hit; do bad "apps/moq/ (the moq-lite codec) sees only core/base and itself: $hit"; done < <(
+  includes_outside "core/base apps/moq" apps/moq/*.[ch])
 while IFS= read -r hit; do bad "include/wtcast/ needs only itself and core/base: $hit"; done < <(
   includes_outside "include/wtcast core/base" include/wtcast/*.h)
 while IFS= read -r hit; do bad "the runtime (shards/) includes apps/, ops/ or auth/: $hit"; done < <(
@@ -80,10 +83,10 @@ while IFS= read -r hit; do bad "the runtime (shards/) includes apps/, ops/ or au
 while IFS= read -r hit; do bad "auth/ sees only core/base and itself: $hit"; done < <(
   includes_outside "core/base auth" auth/*.[ch])
 while IFS= read -r hit; do bad "only auth/ uses jansson: $hit"; done < <(
-  grep -nE '#include <jansson\.h>' core/*.[ch] core/base/*.[ch] io/*.[ch] shards/*.[ch] apps/*.[ch] \
+  grep -nE '#include <jansson\.h>' core/*.[ch] core/base/*.[ch] io/*.[ch] shards/*.[ch] apps/*.[ch] apps/moq/*.[ch] \
     include/wtcast/*.h ops/*.[ch] client/*.[ch] tools/*.c tools/*/*.c 2>/dev/null)
 while IFS= read -r hit; do bad "only ops/ uses libmicrohttpd: $hit"; done < <(
   grep -nE '#include <microhttpd\.h>' core/*.[ch] core/base/*.[ch] io/*.[ch] shards/*.[ch] \
-    apps/*.[ch] include/wtcast/*.h 2>/dev/null)
+    apps/*.[ch] apps/moq/*.[ch] include/wtcast/*.h 2>/dev/null)
 [ "$fail" = 0 ] && echo "layering: ok"
 exit $fail

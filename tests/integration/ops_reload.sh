@@ -2,8 +2,8 @@
 # ops_reload: SIGHUP reloads the certificate and key without dropping
 # sessions. A session opened with certificate A stays up (held, datagrams
 # echoed) across the reload; new connections get certificate B (a client
-# pinned to B connects, one pinned to A is refused); /config.json publishes
-# B's hash; a reload with a broken file keeps B in use. sd_notify: READY=1
+# pinned to B connects, one pinned to A is refused); /config.json and
+# /certificate.sha256 publish B's hash; a reload with a broken file keeps B in use. sd_notify: READY=1
 # at start, RELOADING=1 then READY=1 around the reload, STOPPING=1 at SIGTERM.
 . "$(dirname "$0")/lib.sh"
 wt_init ops_reload
@@ -69,6 +69,8 @@ else
   wt_failc "a new connection pinned to A still connected: the old certificate is in use"
 fi
 wt_check "/config.json publishes B's hash" sh -c "curl_json() { python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' \"\$1\"; }; curl_json '${HTTP_URL}config.json' | grep -q '$HASH_B'"
+wt_check "/certificate.sha256 is B's hash, bare" \
+  test "$(python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "${HTTP_URL}certificate.sha256")" = "$HASH_B"
 
 
 # --- the held session, made with A, lived through it

@@ -4,7 +4,8 @@
 # under the shipped systemd unit: $STATE_DIRECTORY, never the configuration
 # directory, which the unit mounts read-only): DIR/rotate-N/{cert,key}.pem,
 # DIR/current and DIR/next links. It publishes the current and next hashes
-# at /cert-hashes.json, and at each interval switches the pair whole (one
+# at /cert-hashes.json (the served one alone at /certificate.sha256, the
+# @moq/net development convention), and at each interval switches the pair whole (one
 # rename of the current link) and reloads: a client pinned to the announced
 # "next" hash connects after the rotation, a session opened before it is
 # kept, and a new "next" is announced. A restart continues with the same
@@ -20,6 +21,12 @@ INTERVAL=20 # long enough for a sanitizer build to start, fetch and connect firs
 
 hashes() { # OUT: fetch /cert-hashes.json
   python3 -c 'import sys, urllib.request; open(sys.argv[2], "w").write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "${HTTP_URL}cert-hashes.json" "$1"
+}
+cert_sha256() { # "content type|allowed origin|body" of /certificate.sha256 (@moq/net's dev pin)
+  python3 -c 'import sys, urllib.request
+r = urllib.request.urlopen(sys.argv[1], timeout=5)
+sys.stdout.write("%s|%s|%s" % (r.headers.get("Content-Type"), r.headers.get("Access-Control-Allow-Origin"), r.read().decode()))' \
+    "${HTTP_URL}certificate.sha256"
 }
 file_hash() {
   "$WT_BIN/wtcast-cert" --print-hash "$1" 2>/dev/null | sed -n 's/^sha256: *\([0-9a-fA-F]\{64\}\).*/\1/p' | head -n1
@@ -56,6 +63,8 @@ wt_check "current hash = hash of current/cert.pem" test "$CUR0" = "$(file_hash "
 wt_check "next hash = hash of next/cert.pem" test "$NEXT0" = "$(file_hash "$S/next/cert.pem")"
 wt_jcheck "hashes lists both (for serverCertificateHashes)" "$T/h0.json" \
   'd["hashes"] == [d["current"], d["next"]] and d["current"] != d["next"]'
+wt_check "/certificate.sha256: the current hash alone, text/plain, any origin" \
+  test "$(cert_sha256)" = "text/plain|*|$CUR0"
 
 WT_TRUST=(--cert-hash "$CUR0")
 wt_client "$T/c0.json" "$WT_URL/echo" --echo before --timeout 10000
@@ -70,6 +79,8 @@ else
   wt_failc "no rotation within $((INTERVAL + 10)) s"
 fi
 wt_check "reload logged on every shard" wt_wait_until 5 grep -q 'reloaded on every shard (2)' "$WT_SERVER_ERR"
+sha_is_next0() { [ "$(cert_sha256)" = "text/plain|*|$NEXT0" ]; }
+wt_check "/certificate.sha256 follows the rotation (after its reload)" wt_wait_until 5 sha_is_next0
 wt_check "the switch moved the current link to the announced generation ($GEN_NEXT0)" \
   test "$(readlink "$S/current")" = "$GEN_NEXT0"
 wt_check "the generation served before is kept until the next rotation" test -d "$S/$GEN_CUR0"

@@ -99,6 +99,7 @@ static int big_handler(void *arg, const char *path, const char *query, wt_http_r
 
 static int teapot_handler(void *arg, const char *path, const char *query, wt_http_reply *out) {
   out->status = 418;
+  out->any_origin = 1; /* "Access-Control-Allow-Origin: *" */
   return wt_http_reply_printf(out, "short and stout\n");
 }
 
@@ -150,6 +151,7 @@ static void test_serve(void) {
   CHECK(fetch(port, "GET /config.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", resp,
               sizeof(resp)) > 0);
   CHECK(strcmp(body_of(resp), "{\"path\":\"/config.json\",\"query\":\"\"}") == 0);
+  CHECK(strstr(resp, "Access-Control-Allow-Origin") == NULL); /* only when the handler asks */
   CHECK_EQ(calls, 2);
 
   CHECK(fetch(port, "GET /missing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", resp,
@@ -170,6 +172,7 @@ static void test_serve(void) {
               sizeof(resp)) > 0);
   CHECK_EQ(status_of(resp), 418);
   CHECK(strcmp(body_of(resp), "short and stout\n") == 0);
+  CHECK(strstr(resp, "Access-Control-Allow-Origin: *\r\n") != NULL);
 
   /* Garbage is answered (400) or dropped, never crashes. */
   fetch(port, "\x01\x02 garbage\r\n\r\n", resp, sizeof(resp));

@@ -334,6 +334,22 @@ static int config_json(void *arg, const char *path, const char *query, wt_http_r
                               (unsigned)port, hash);
 }
 
+/* /certificate.sha256: the SHA-256 of the served certificate (DER) as 64
+ * lowercase hex digits and nothing else, which the @moq/net client fetches
+ * for an http:// URL in development and pins (its hex decoder refuses an
+ * odd length: no newline). A reload (SIGHUP, or the one --cert-rotate
+ * sends at each switch) updates it; any origin may read it. */
+static int certificate_sha256(void *arg, const char *path, const char *query, wt_http_reply *out) {
+  const demo_config *dc = arg;
+  char hash[65];
+  pthread_mutex_lock((pthread_mutex_t *)&dc->mu);
+  memcpy(hash, dc->cert_hash, sizeof(hash));
+  pthread_mutex_unlock((pthread_mutex_t *)&dc->mu);
+  out->content_type = "text/plain";
+  out->any_origin = 1;
+  return wt_http_reply_append(out, hash, strlen(hash));
+}
+
 /* What SIGHUP reloads besides the certificate. */
 typedef struct reload_ctx {
   demo_config *dc; /* --http: NULL when off */
@@ -400,6 +416,9 @@ static wt_http *http_start(const wt_http_config *base, const char *listen, demo_
   }
   if (rv == 0) {
     rv = wt_http_route(h, "/config.json", config_json, dc);
+  }
+  if (rv == 0) {
+    rv = wt_http_route(h, "/certificate.sha256", certificate_sha256, dc);
   }
   if (rv == 0 && g_rotate) {
     rv = wt_http_route(h, "/cert-hashes.json", cert_hashes_json, g_rotate);
