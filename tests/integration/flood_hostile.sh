@@ -52,21 +52,12 @@ wt_server_start --apps echo,relay --workers 1 --stream-send-window 16384 --strea
   --log-level error
 N_RTT=1500
 SLACK_KB=32768 # 32 MB
-if [ -n "${WTCAST_BUILD:-}" ] && grep -q 'WTCAST_SANITIZE:BOOL=ON' "$WTCAST_BUILD/CMakeCache.txt" 2>/dev/null; then
+if wt_sanitized; then
   N_RTT=600
   SLACK_KB=$((SLACK_KB + 1048576))
 fi
 
-mem() { # mem FIELD: kB of the server's VmRSS / VmHWM
-  awk -v f="$1:" '$1 == f {print $2}' "/proc/$WT_SERVER_PID/status"
-}
-
-wt_client "$T/base.json" "$WT_URL/echo" --dgram-rtt 1000 --timeout 30000
-wt_expect_rc "baseline: datagram echo RTT without a flood" 0 "$WT_RC"
-wt_log "    baseline rtt_us: $(wt_jget "$T/base.json" connections.0.sessions.0.dgram_rtt.rtt_us)"
-wt_server_stats "$T/s0.json"
-RSS0=$(mem VmRSS)
-wt_log "    server VmRSS ${RSS0} kB before the floods"
+wt_flood_baseline 1000
 
 first=0
 BOUND_KB=0
@@ -112,8 +103,8 @@ flood() {
   wt_check "$name: server still running" kill -0 "$WT_SERVER_PID"
   wt_server_stats "$T/$name.stats.json"
   local hwm
-  hwm=$(mem VmHWM)
-  wt_log "    $name: server VmRSS peak sampled $(cat "$T/$name.peak" 2>/dev/null) kB, now $(mem VmRSS) kB, VmHWM ${hwm} kB; bound ${BOUND_KB} kB"
+  hwm=$(wt_server_kb VmHWM)
+  wt_log "    $name: server VmRSS peak sampled $(cat "$T/$name.peak" 2>/dev/null) kB, now $(wt_server_kb VmRSS) kB, VmHWM ${hwm} kB; bound ${BOUND_KB} kB"
   wt_check "$name: server VmHWM ${hwm} kB under the bound ${BOUND_KB} kB" test "$hwm" -lt "$BOUND_KB"
   wt_log "    $name: memory budget $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["memory_budget"])' "$T/$name.stats.json" 2>&1)"
   wt_jcheck "$name: the memory the server counts as held peaked under --memory-max (32 MiB)" \

@@ -42,22 +42,13 @@ wt_server_start --workers 1 --max-conns-per-ip 16 --handshake-timeout 2000 --idl
 N_RTT=8000
 RSS_GROWTH_KB=307200 # 300 MB
 HWM_KB=1048576       # 1 GB
-if [ -n "${WTCAST_BUILD:-}" ] && grep -q 'WTCAST_SANITIZE:BOOL=ON' "$WTCAST_BUILD/CMakeCache.txt" 2>/dev/null; then
+if wt_sanitized; then
   N_RTT=3000
   RSS_GROWTH_KB=1048576 # 1 GB
   HWM_KB=2097152        # 2 GB
 fi
 
-mem() { # mem FIELD: kB of the server's VmRSS / VmHWM
-  awk -v f="$1:" '$1 == f {print $2}' "/proc/$WT_SERVER_PID/status"
-}
-
-wt_client "$T/base.json" "$WT_URL/echo" --dgram-rtt 2000 --timeout 30000
-wt_expect_rc "baseline: datagram echo RTT without a flood" 0 "$WT_RC"
-wt_log "    baseline rtt_us: $(wt_jget "$T/base.json" connections.0.sessions.0.dgram_rtt.rtt_us)"
-wt_server_stats "$T/s0.json"
-RSS0=$(mem VmRSS)
-wt_log "    server VmRSS ${RSS0} kB before the floods"
+wt_flood_baseline 2000
 
 first=0
 n=0
@@ -87,8 +78,8 @@ flood() {
   wt_check "$name: server still running" kill -0 "$WT_SERVER_PID"
   wt_server_stats "$T/$name.stats.json"
   local rss hwm
-  rss=$(mem VmRSS)
-  hwm=$(mem VmHWM)
+  rss=$(wt_server_kb VmRSS)
+  hwm=$(wt_server_kb VmHWM)
   wt_log "    $name: server VmRSS ${rss} kB, VmHWM ${hwm} kB"
   wt_check "$name: VmRSS grew less than $((RSS_GROWTH_KB / 1024)) MB (${RSS0} -> ${rss} kB)" \
     test "$((rss - RSS0))" -lt "$RSS_GROWTH_KB"

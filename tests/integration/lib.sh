@@ -328,6 +328,32 @@ wt_more_json_lines() {
 
 # wt_server_stats FILE: SIGUSR1 the server and write the JSON line it prints
 # (5 s at most) to FILE. Returns 1 if none came.
+# wt_sanitized: true when the build under test ($WTCAST_BUILD) is a
+# sanitizer build (ASan+UBSan or TSan): several times slower, and ASan keeps
+# freed memory in its quarantine (larger memory bounds).
+wt_sanitized() {
+  grep -qsE '^WTCAST_SANITIZE:BOOL=ON|^CMAKE_C_FLAGS:STRING=.*-fsanitize=thread' \
+    "${WTCAST_BUILD:-/nonexistent}/CMakeCache.txt"
+}
+
+# wt_server_kb FIELD: FIELD (VmRSS, VmHWM) of the running server's
+# /proc/PID/status, in kB.
+wt_server_kb() {
+  awk -v f="$1:" '$1 == f {print $2}' "/proc/$WT_SERVER_PID/status"
+}
+
+# wt_flood_baseline N: before the floods of a flood test: a datagram echo
+# RTT baseline of N datagrams (checked and logged), the server's counters
+# into $WT_TMP/s0.json, and RSS0 = its VmRSS in kB (logged).
+wt_flood_baseline() {
+  wt_client "$WT_TMP/base.json" "$WT_URL/echo" --dgram-rtt "$1" --timeout 30000
+  wt_expect_rc "baseline: datagram echo RTT without a flood" 0 "$WT_RC"
+  wt_log "    baseline rtt_us: $(wt_jget "$WT_TMP/base.json" connections.0.sessions.0.dgram_rtt.rtt_us)"
+  wt_server_stats "$WT_TMP/s0.json"
+  RSS0=$(wt_server_kb VmRSS)
+  wt_log "    server VmRSS ${RSS0} kB before the floods"
+}
+
 wt_server_stats() {
   local before
   before=$(wt_json_lines)

@@ -37,8 +37,7 @@ SRV=$WT_SERVER_PID
 # times slower) gets lower ones, else the relay drops datagrams to healthy
 # subscribers (their queues fill), which is its documented best effort.
 C1_COUNT=1000 C1_RATE=200 C1_GROUP=100 C2_RATE=200 C4_RATE=1500
-if grep -qsE '^WTCAST_SANITIZE:BOOL=ON|^CMAKE_C_FLAGS:STRING=.*-fsanitize=thread' \
-  "${WTCAST_BUILD:-/nonexistent}/CMakeCache.txt"; then
+if wt_sanitized; then
   C1_COUNT=400 C1_RATE=50 C1_GROUP=40 C2_RATE=80 C4_RATE=500
   wt_log "sanitizer build: case 1 at $C1_RATE msg/s, case 4 at $C4_RATE msg/s"
 fi
