@@ -328,6 +328,31 @@ wt_more_json_lines() {
 
 # wt_server_stats FILE: SIGUSR1 the server and write the JSON line it prints
 # (5 s at most) to FILE. Returns 1 if none came.
+# wt_server_finish [LABEL]: stop the server (SIGTERM, 10 s) and check that it
+# exited 0 (checks named "LABEL: ..." when a label is given).
+wt_server_finish() {
+  local p=${1:+$1: }
+  if wt_server_stop 10; then
+    wt_expect_rc "${p}SIGTERM: server exit status" 0 "$WT_SERVER_RC"
+  else
+    wt_failc "${p}server still running 10 s after SIGTERM (killed)"
+  fi
+}
+
+# wt_server_report: when a check has failed, the server's sanitizer report
+# (ASan, UBSan, TSan), else the tail of its stderr.
+wt_server_report() {
+  [ "$wt_fail" != 0 ] || return 0
+  local pat='ERROR: [A-Za-z]*Sanitizer\|runtime error\|WARNING: ThreadSanitizer'
+  if grep -q "$pat" "$WT_SERVER_ERR"; then
+    wt_log "server stderr (sanitizer report):"
+    grep -m1 -A16 "$pat" "$WT_SERVER_ERR" | sed 's/^/    /'
+  else
+    wt_log "server stderr (tail):"
+    tail -n 20 "$WT_SERVER_ERR" | sed 's/^/    /'
+  fi
+}
+
 # wt_sanitized: true when the build under test ($WTCAST_BUILD) is a
 # sanitizer build (ASan+UBSan or TSan): several times slower, and ASan keeps
 # freed memory in its quarantine (larger memory bounds).

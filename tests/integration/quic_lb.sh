@@ -91,11 +91,7 @@ run_case() {
     wt_jcheck "$label: steering off, datagrams forwarded by the masked byte" \
       "$T/$label.stats.json" "d['forwarding']['out'] > 0 and d['forwarding']['drops'] == 0"
   fi
-  if wt_server_stop 10; then
-    wt_expect_rc "$label: SIGTERM: server exit status" 0 "$WT_SERVER_RC"
-  else
-    wt_failc "$label: server still running 10 s after SIGTERM (killed)"
-  fi
+  wt_server_finish "$label"
   local out
   if out=$(decode "$T/$label" "$T/$label.stats.json" "$cr" "$sid" "$key" 2 2>&1); then
     wt_pass "$label: every CID decodes to config $cr, server ID $sid, its connection's shard ($out)"

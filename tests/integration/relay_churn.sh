@@ -85,18 +85,6 @@ timeout -k 5 60 "$WT_BIN/wtcast-bench" --scenario fanout --verify --url "$WT_URL
   --timeout 40 --json >"$T/after.json" 2>"$T/after.err"
 wt_expect_rc "after the churn: a new channel relays every message (fanout --verify)" 0 $?
 
-if wt_server_stop 10; then
-  wt_expect_rc "SIGTERM: server exit status" 0 "$WT_SERVER_RC"
-else
-  wt_failc "server still running 10 s after SIGTERM (killed)"
-fi
-if [ "$wt_fail" != 0 ]; then
-  if grep -q 'ERROR: [A-Za-z]*Sanitizer\|runtime error\|WARNING: ThreadSanitizer' "$WT_SERVER_ERR"; then
-    wt_log "server stderr (sanitizer report):"
-    grep -m1 -A16 'ERROR: [A-Za-z]*Sanitizer\|runtime error\|WARNING: ThreadSanitizer' "$WT_SERVER_ERR" | sed 's/^/    /'
-  else
-    wt_log "server stderr (tail):"
-    tail -n 20 "$WT_SERVER_ERR" | sed 's/^/    /'
-  fi
-fi
+wt_server_finish
+wt_server_report
 wt_done

@@ -52,11 +52,7 @@ run_case() {
   else
     wt_failc "$label: SIGUSR1 printed no JSON line"
   fi
-  if wt_server_stop 10; then
-    wt_expect_rc "$label: SIGTERM: server exit status" 0 "$WT_SERVER_RC"
-  else
-    wt_failc "$label: server still running 10 s after SIGTERM (killed)"
-  fi
+  wt_server_finish "$label"
 }
 
 run_case w2 2 on
@@ -90,9 +86,5 @@ wt_client "$T/after.json" "$WT_URL/echo" --connections 8 --echo again --timeout 
 wt_expect_rc "the first wtcast still serves" 0 "$WT_RC"
 wt_jcheck "echo after the refused start verified" "$T/after.json" \
   "t.get('sessions') == 8 and t.get('sessions_verified') == 8"
-if wt_server_stop 10; then
-  wt_expect_rc "SIGTERM: server exit status" 0 "$WT_SERVER_RC"
-else
-  wt_failc "server still running 10 s after SIGTERM (killed)"
-fi
+wt_server_finish
 wt_done
