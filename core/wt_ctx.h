@@ -80,7 +80,7 @@ struct wt_conn {
   wt_engine *e;
   ngtcp2_conn *qc;
   ngtcp2_crypto_conn_ref conn_ref;
-  WOLFSSL *ssl;
+  WOLFSSL *ssl; /* server: NULL once the handshake is complete (conn_tls_release) */
   wt_path path;
   int is_server;
   int state; /* WT_CS_*, written only by wt_conn_set_state */

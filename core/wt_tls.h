@@ -2,7 +2,8 @@
  *
  * One wt_tls_ctx per engine (a WOLFSSL_CTX configured for QUIC, ALPN "h3",
  * AES-128-GCM first, session tickets on, 0-RTT off unless enabled), one
- * WOLFSSL per connection. Client verification: a SHA-256 pin of the server
+ * WOLFSSL per connection (a server's is freed once its handshake is
+ * complete: wt_conn.c conn_tls_release). Client verification: a SHA-256 pin of the server
  * leaf certificate (serverCertificateHashes semantics), a CA file, or none
  * (insecure). Certificate and key files are read at creation and again by
  * wt_tls_ctx_reload. */

@@ -11,6 +11,7 @@
 
 #include "wt_capsule.h"
 #include "wt_conn.h" /* internal: to inject raw capsules */
+#include "wt_ctx.h"  /* internal: a connection's TLS object */
 #include "wt_engine.h"
 #include "wt_errmap.h"
 #include "wt_sendbuf.h"
@@ -1500,6 +1501,56 @@ static void test_crypto_split(void) {
   wolfSSL_CTX_free(ctx);
 }
 
+/* The server frees its TLS object once the handshake is complete (no TLS
+ * message is left for a client to send): the connection keeps working, a
+ * key update still works (ngtcp2 derives it), and CRYPTO data a client
+ * sends after the handshake closes the connection with CRYPTO_ERROR +
+ * unexpected_message (0x10a), not a crash. */
+static void echo_check(wt_sim *w, wt_conn *c, wt_sim_sess *cs, uint8_t seed) {
+  wt_stream *bs = NULL;
+  CHECK_EQ(wt_session_open_stream(cs->s, 1, &bs), 0);
+  CHECK_FATAL(bs != NULL);
+  wt_sim_stream *bx = wt_sim_stream_new(&w->cli[0], bs, 1);
+  size_t n = 64u << 10;
+  bx->tx = malloc(n);
+  bx->txlen = bx->txcap = n;
+  wt_sim_fill_pattern(bx->tx, n, seed);
+  bx->tx_fin_want = 1;
+  wt_sim_stream_flush(bx);
+  CHECK(wt_sim_run_until(w, wt_sim_c_stream_fin, bx, 20 * SEC));
+  CHECK(bx->rxlen == n && memcmp(bx->rx, bx->tx, n) == 0);
+  (void)c;
+}
+static void test_tls_released(void) {
+  wt_sim w;
+  CHECK_FATAL(world_init(&w, 0, g_certs.pin[0]) == 0);
+  wt_conn *c = wt_sim_connect(&w, 0, NULL);
+  wt_sim_sess *cs = wt_sim_open_session(&w, 0, c, "/echo", NULL);
+  CHECK_FATAL(cs != NULL);
+  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_settled, cs, 20 * SEC));
+  CHECK_FATAL(cs->open);
+  wt_sim_sess *ss = server_sess(&w);
+  CHECK_FATAL(ss != NULL);
+  wt_conn *sc = wt_session_conn(ss->s);
+  CHECK(sc->ssl == NULL); /* released after the handshake */
+  CHECK(c->ssl != NULL);  /* a client keeps its own (it may get tickets) */
+  echo_check(&w, c, cs, 5);
+  CHECK_EQ(ngtcp2_conn_initiate_key_update(c->qc, w.now), 0);
+  echo_check(&w, c, cs, 6);
+  echo_check(&w, c, cs, 7); /* the server answered under the new keys */
+  CHECK_EQ(w.cli[0].conn_closed, 0);
+  /* a client that sends TLS data after its Finished */
+  static const uint8_t junk[8] = {24, 0, 0, 4, 1, 2, 3, 4};
+  CHECK_EQ(ngtcp2_conn_submit_crypto_data(c->qc, NGTCP2_ENCRYPTION_LEVEL_1RTT, junk, sizeof(junk)),
+           0);
+  wt_ctx_mark_dirty(c); /* the client writes it */
+  CHECK(wt_sim_run_until(&w, wt_sim_c_conn_closed, NULL, 20 * SEC));
+  CHECK_EQ(w.cli[0].conn_close_code, 0x10a);
+  CHECK_EQ(w.cli[0].conn_close_app, 0);
+  CHECK_EQ(wt_engine_get_stats(w.srv.e)->errors_internal, 0);
+  wt_sim_free(&w);
+}
+
 static void test_config(void) {
   wt_engine_config c;
   wt_engine_config_default(&c, 1);
@@ -1543,6 +1594,7 @@ int main(void) {
   WT_RUN(test_stateless_reset);
   WT_RUN(test_retry);
   WT_RUN(test_rebinding);
+  WT_RUN(test_tls_released);
   WT_RUN(test_manual_credit);
   WT_RUN(test_manual_credit_release);
   WT_RUN(test_close_in_callback);
