@@ -15,15 +15,24 @@
  *    decryption (what ngtcp2_crypto_wolfssl uses) checks its tag (the reason
  *    for the native path in core/wt_crypto.c; unit.crypto checks that path;
  *    CVE-2026-5479, fixed in 5.9.1).
+ *  - test_hkdf: ngtcp2_crypto's HKDF for the QUIC hashes goes straight to
+ *    wolfCrypt (tools/patches/ngtcp2/0004: wolfSSL_quic_hkdf* seed a DRBG
+ *    from /dev/urandom per call, ~40 times per handshake): RFC 5869's known
+ *    answer for SHA-256, and the same bytes as wolfSSL's EVP path for
+ *    SHA-256 and SHA-384.
  * The nghttp3 SETTINGS observation (wt_ctrl_reader) is covered by
  * unit.settings and unit.engine_h3. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
 #include <wolfssl/quic.h>
 #include <wolfssl/openssl/evp.h>
+
+#include <ngtcp2/ngtcp2_crypto.h>
 
 #include "check.h"
 #include "wt_sim.h"
@@ -238,6 +247,83 @@ static void test_chacha_evp_probe(void) {
   wolfSSL_EVP_CIPHER_CTX_free(d);
 }
 
+/* ------------------------------------------------ HKDF */
+
+static void hex2bin(uint8_t *out, const char *hex) {
+  for (size_t i = 0; hex[2 * i]; i++) {
+    unsigned v;
+    sscanf(hex + 2 * i, "%2x", &v);
+    out[i] = (uint8_t)v;
+  }
+}
+
+static void test_hkdf(void) {
+  /* RFC 5869 appendix A.1 (SHA-256, test case 1) */
+  uint8_t ikm[22], salt[13], info[10], prk_want[32], okm_want[42];
+  memset(ikm, 0x0b, sizeof(ikm));
+  hex2bin(salt, "000102030405060708090a0b0c");
+  hex2bin(info, "f0f1f2f3f4f5f6f7f8f9");
+  hex2bin(prk_want, "077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5");
+  hex2bin(okm_want, "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf340072"
+                    "08d5b887185865");
+  ngtcp2_crypto_md md;
+  ngtcp2_crypto_md_init(&md, (void *)wolfSSL_EVP_sha256());
+  uint8_t prk[32], okm[42];
+  CHECK_EQ(ngtcp2_crypto_hkdf_extract(prk, &md, ikm, sizeof(ikm), salt, sizeof(salt)), 0);
+  CHECK(memcmp(prk, prk_want, sizeof(prk)) == 0);
+  CHECK_EQ(ngtcp2_crypto_hkdf_expand(okm, sizeof(okm), &md, prk, sizeof(prk), info, sizeof(info)),
+           0);
+  CHECK(memcmp(okm, okm_want, sizeof(okm)) == 0);
+  memset(okm, 0, sizeof(okm));
+  CHECK_EQ(ngtcp2_crypto_hkdf(okm, sizeof(okm), &md, ikm, sizeof(ikm), salt, sizeof(salt), info,
+                              sizeof(info)),
+           0);
+  CHECK(memcmp(okm, okm_want, sizeof(okm)) == 0);
+  /* the same bytes as wolfSSL's own (EVP) HKDF, for both QUIC hashes */
+  const WOLFSSL_EVP_MD *mds[2] = {wolfSSL_EVP_sha256(), wolfSSL_EVP_sha384()};
+  for (int k = 0; k < 2; k++) {
+    ngtcp2_crypto_md_init(&md, (void *)mds[k]);
+    uint8_t a[48], b[48], ea[80], eb[80];
+    CHECK_EQ(ngtcp2_crypto_hkdf_extract(a, &md, ikm, sizeof(ikm), salt, sizeof(salt)), 0);
+    CHECK_EQ(wolfSSL_quic_hkdf_extract(b, mds[k], ikm, sizeof(ikm), salt, sizeof(salt)),
+             WOLFSSL_SUCCESS);
+    size_t hl = (size_t)wolfSSL_EVP_MD_size(mds[k]);
+    CHECK(memcmp(a, b, hl) == 0);
+    CHECK_EQ(ngtcp2_crypto_hkdf_expand(ea, sizeof(ea), &md, a, hl, info, sizeof(info)), 0);
+    CHECK_EQ(wolfSSL_quic_hkdf_expand(eb, sizeof(eb), mds[k], b, hl, info, sizeof(info)),
+             WOLFSSL_SUCCESS);
+    CHECK(memcmp(ea, eb, sizeof(ea)) == 0);
+  }
+  /* With no file descriptor left it must still work: the patched path needs
+   * none, wolfSSL's EVP path seeds a DRBG from /dev/urandom per call. */
+  struct rlimit old, lim;
+  CHECK_FATAL(getrlimit(RLIMIT_NOFILE, &old) == 0);
+  lim = old;
+  lim.rlim_cur = old.rlim_cur < 256 ? old.rlim_cur : 256;
+  CHECK_FATAL(setrlimit(RLIMIT_NOFILE, &lim) == 0);
+  int fds[256], nfd = 0;
+  while (nfd < 256) {
+    int fd = dup(2);
+    if (fd < 0) {
+      break;
+    }
+    fds[nfd++] = fd;
+  }
+  ngtcp2_crypto_md_init(&md, (void *)wolfSSL_EVP_sha256());
+  int ours = ngtcp2_crypto_hkdf_expand(okm, sizeof(okm), &md, prk, sizeof(prk), info, sizeof(info));
+  int evp = wolfSSL_quic_hkdf_expand(okm, sizeof(okm), wolfSSL_EVP_sha256(), prk, sizeof(prk), info,
+                                     sizeof(info));
+  while (nfd > 0) {
+    close(fds[--nfd]);
+  }
+  CHECK(setrlimit(RLIMIT_NOFILE, &old) == 0);
+  fprintf(stderr, "  HKDF with no file descriptor left: ngtcp2_crypto %s, wolfSSL's EVP path %s\n",
+          ours == 0 ? "works" : "FAILS (tools/patches/ngtcp2/0004 missing?)",
+          evp == WOLFSSL_SUCCESS ? "works" : "fails (a DRBG seeded from /dev/urandom per call)");
+  CHECK_EQ(ours, 0);
+  CHECK(memcmp(okm, okm_want, sizeof(okm)) == 0);
+}
+
 int main(void) {
   wolfSSL_Init();
   if (wt_sim_certs_make(&g_certs, 1) != 0) {
@@ -247,6 +333,7 @@ int main(void) {
   WT_RUN(test_ticket_nonce);
   WT_RUN(test_split_header_probe);
   WT_RUN(test_chacha_evp_probe);
+  WT_RUN(test_hkdf);
   wt_sim_certs_remove(&g_certs);
   wolfSSL_Cleanup();
   WT_DONE();
