@@ -145,11 +145,11 @@ int wt_stats_format_json(const wt_snapshot *s, const wt_stats_names *names, char
         {"initials_short_dcid", e->initials_short_dcid},
         {"initials_undecryptable", e->initials_undecryptable});
   w_apps(&w, s, names);
-  GROUP(&w, "loop", {"turns", s->loop.turns}, {"rx_bounded", s->loop.rx_bounded},
-        {"tx_blocked", s->loop.tx_blocked}, {"tx_dropped", s->loop.tx_dropped},
-        {"spin_hits", s->loop.spin_hits}, {"spin_miss", s->loop.spin_miss},
-        {"rx_sliced", s->loop.rx_sliced}, {"qlog_skipped", s->loop.qlog_skipped},
-        {"qlog_cut", s->loop.qlog_cut});
+  GROUP(&w, "loop", {"turns", s->loop.turns}, {"timer_wakes", s->loop.timer_wakes},
+        {"rx_bounded", s->loop.rx_bounded}, {"tx_blocked", s->loop.tx_blocked},
+        {"tx_dropped", s->loop.tx_dropped}, {"spin_hits", s->loop.spin_hits},
+        {"spin_miss", s->loop.spin_miss}, {"rx_sliced", s->loop.rx_sliced},
+        {"qlog_skipped", s->loop.qlog_skipped}, {"qlog_cut", s->loop.qlog_cut});
   GROUP(&w, "forwarding", {"out", s->fwd.forwarded_out}, {"in", s->fwd.forwarded_in},
         {"drops", s->fwd.forward_drops});
   GROUP(&w, "links", {"events", s->links.events}, {"events_overflowed", s->links.events_overflowed},

@@ -890,8 +890,12 @@ static void shard_log_summary(const wt_shard *sh) {
 int wt_shard_run(wt_shard *sh) {
   uint64_t now = wt_shard_clock_ns();
   while (sh->state != SHARD_DONE) {
-    int ev = wt_io_wait(sh->io, shard_timeout(sh, now));
+    int64_t timeout = shard_timeout(sh, now);
+    int ev = wt_io_wait(sh->io, timeout);
     wt_waker_sleep_end(sh->cfg.waker);
+    if (ev == 0 && timeout > 0) {
+      sh->loop.timer_wakes++;
+    }
     if (ev < 0) {
       WT_LOG_ERROR("wait failed: %s", wt_err_str(ev));
       return WT_ERR_IO;

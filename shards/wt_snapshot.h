@@ -24,6 +24,8 @@
 /* Counters of the shard's own loop. */
 typedef struct wt_snapshot_loop {
   uint64_t turns;        /* loop iterations */
+  uint64_t timer_wakes;  /* sleeps ended by their timeout (an engine or worker timer due), with
+                            no datagram, wake-up or writable socket: the cost of timers */
   uint64_t rx_bounded;   /* turns that stopped receiving at the per-turn bound */
   uint64_t tx_blocked;   /* sends that stopped at would-block (rest kept for later) */
   uint64_t tx_dropped;   /* tx entries dropped because the socket failed */
