@@ -401,9 +401,10 @@ void wt_engine_grant_windows(const wt_engine *e, wt_engine_windows *w) {
     conn = conn < min_conn ? min_conn : win_min(conn, cfg->initial_max_data);
   }
   w->conn_data = conn;
-  w->stream_data = win_min(cfg->initial_max_stream_data, conn);
+  /* half the connection's: one stream cannot take all of it */
+  w->stream_data = win_min(cfg->initial_max_stream_data, conn / 2);
   if (w->stream_data < min_stream) {
-    w->stream_data = min_stream;
+    w->stream_data = win_min(min_stream, conn);
   }
   w->wt_data = win_min(w->wt_data, conn);
 }

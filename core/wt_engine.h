@@ -690,8 +690,9 @@ wt_engine *wt_conn_engine(const wt_conn *c);
  *    the NO_CREDIT threshold, (max x 600 permille - used) / (connections
  *    of the process + 1), where the process's connections are this engine's
  *    x n_shards; clamped to [WT_WIN_MIN_CONN, initial_max_data]; the stream
- *    window and WT_INITIAL_MAX_DATA are no more than it (the stream window
- *    not below WT_WIN_MIN_STREAM).
+ *    window half of it (one stream cannot take it all), clamped to
+ *    [WT_WIN_MIN_STREAM, initial_max_stream_data]; WT_INITIAL_MAX_DATA no
+ *    more than the connection window.
  * Stream counts (QUIC and WT_INITIAL_MAX_STREAMS_*) stay the configured:
  * a stream holds nothing until bytes arrive, and those the windows bound.
  * Windows then grow by ngtcp2's (and the session's) auto-tuning up to the
