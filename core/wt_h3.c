@@ -38,10 +38,14 @@ static void h3_credit(wt_conn *c, int64_t sid, uint64_t n) {
   }
   ngtcp2_conn_extend_max_offset(c->qc, n);
   uint64_t give = n;
-  /* the stream's window is at least what was granted at accept (ngtcp2's
-   * auto-tuning only grows it): keep its last WT_H3_CREDIT_FLOOR bytes open */
-  uint64_t keep =
-      c->win.stream_data > WT_H3_CREDIT_FLOOR ? c->win.stream_data - WT_H3_CREDIT_FLOOR : 0;
+  /* What the peer may still send on sid is the window (at least what was
+   * granted at accept: ngtcp2's auto-tuning grows it, adding the growth as
+   * credit) less what is owed, less what ngtcp2 has not announced yet: it
+   * sends MAX_STREAM_DATA once a quarter of the window has built up. So
+   * with at most 3/4 of the window - WT_H3_CREDIT_FLOOR owed, the peer
+   * always sees WT_H3_CREDIT_FLOOR bytes open. */
+  uint64_t w = c->win.stream_data / 4 * 3;
+  uint64_t keep = w > WT_H3_CREDIT_FLOOR ? w - WT_H3_CREDIT_FLOOR : 0;
   int i;
   if (keep > 0 && wt_engine_mem_withhold(c) && (i = h3_owed_slot(c, sid, 1)) >= 0) {
     uint64_t owed = c->h3_owed[i].owed;

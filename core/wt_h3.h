@@ -32,8 +32,10 @@ int wt_h3_setup(wt_conn *c);
  * request/CONNECT streams; capsules included) goes back to the peer. The
  * connection's share always does: these bytes are not kept, and the
  * connection window must stay open for a CLOSE_WEBTRANSPORT_SESSION. The
- * stream's share is withheld while c's credit is (wt_engine_mem_withhold)
- * down to WT_H3_CREDIT_FLOOR bytes of the stream's window left open (a
+ * stream's share is withheld while c's credit is (wt_engine_mem_withhold),
+ * at most 3/4 of its window less WT_H3_CREDIT_FLOOR (ngtcp2 announces
+ * credit once a quarter of the window built up), so that the peer always
+ * sees WT_H3_CREDIT_FLOOR bytes of it open (a
  * whole CLOSE_WEBTRANSPORT_SESSION capsule: 1,024 bytes of reason + code +
  * capsule and DATA frame headers; or a GOAWAY on the control stream),
  * counted mem_h3_credit_withheld once per stream per episode; repaid by

@@ -474,6 +474,56 @@ static void test_session_credit(void) {
   wt_mem_budget_fini(&b);
 }
 
+/* The HTTP/3 stream credit floor (WT_H3_CREDIT_FLOOR): a session accepted
+ * at NO_CREDIT (32 KiB stream windows) gets 40 KiB of unknown capsules
+ * (RFC 9297 grease type 0x17, skipped by the server) on its CONNECT stream
+ * while the level stays: the stream's credit is withheld (counted
+ * h3_credit_withheld, the client sees less than the window open) but never
+ * below the floor, so every capsule arrives and then a CLOSE capsule with a
+ * 1,024-byte reason too. Withholding it all would stop the capsules at
+ * 32 KiB; withholding none would leave 24-32 KiB open. */
+static void test_h3_credit_floor(void) {
+  wt_mem_budget b;
+  wt_mem_budget_init(&b, 1 << 20);
+  wt_sim w;
+  CHECK_FATAL(world_init(&w, &b, 0) == 0);
+  const wt_engine_stats *ss = wt_engine_get_stats(w.srv.e);
+  uint64_t charged = (uint64_t)(1 << 20) / 100 * 65;
+  wt_mem_charge(&b, charged);
+  CHECK_EQ(wt_mem_poll(&b, w.now), WT_MEM_NO_CREDIT);
+  wt_sim_sess *s0 = NULL;
+  wt_conn *c0 = NULL;
+  add_client_conn(&w, "127.0.0.1", 50000, WT_PROFILE_DRAFT16, &s0, &c0);
+  wt_sim_run_until(&w, wt_sim_c_sess_settled, s0, 2 * SEC);
+  CHECK_FATAL(s0 && s0->open);
+  wt_sim_sess *sx = w.srv.sessions;
+  CHECK_FATAL(sx && sx->s);
+  uint8_t cap[1003];
+  memset(cap, 'g', sizeof(cap));
+  cap[0] = 0x17; /* type */
+  cap[1] = 0x43; /* length 1000, a 2-byte varint */
+  cap[2] = 0xe8;
+  for (int i = 0; i < 40; i++) {
+    CHECK_EQ(wt_session_queue_capsule(s0->s, cap, sizeof(cap), 0), 0);
+  }
+  wt_sim_run_until(&w, NULL, NULL, 500 * MS);
+  CHECK_EQ(sx->s->cp.skipped, 40);
+  CHECK(ss->mem_h3_credit_withheld >= 1);
+  uint64_t left = ngtcp2_conn_get_max_stream_data_left(c0->qc, (int64_t)wt_session_id(s0->s));
+  fprintf(stderr, "CONNECT stream credit the client sees: %llu\n", (unsigned long long)left);
+  CHECK(left >= WT_H3_CREDIT_FLOOR && left <= WT_WIN_MIN_STREAM / 2);
+  uint8_t reason[1024];
+  memset(reason, 'r', sizeof(reason));
+  CHECK_EQ(wt_session_close(s0->s, 9, reason, sizeof(reason)), 0);
+  wt_sim_run_until(&w, NULL, NULL, 300 * MS);
+  CHECK(sx->closed && sx->clean);
+  CHECK_EQ(sx->code, 9);
+  wt_mem_uncharge(&b, charged);
+  wt_sim_close_all(&w, 5 * SEC);
+  wt_sim_free(&w);
+  wt_mem_budget_fini(&b);
+}
+
 int main(void) {
   wt_sim_test_init(NULL, 0);
   const char *src = getenv("WTCAST_SRC");
@@ -486,5 +536,6 @@ int main(void) {
   WT_RUN(test_windows_pressed);
   WT_RUN(test_windows_headroom);
   WT_RUN(test_session_credit);
+  WT_RUN(test_h3_credit_floor);
   WT_DONE();
 }
