@@ -15,7 +15,16 @@
  *   H3_EXCESSIVE_LOAD after mem_over_grace_ns (mem_conn_budget_closed);
  * - accounting: every attributed byte is given back (the engine logs an
  *   error for a connection freed with bytes still attributed, and the
- *   budget's count returns to what the test charged). */
+ *   budget's count returns to what the test charged);
+ * - the windows granted at accept (wt_engine_grant_windows), read off the
+ *   client's view of the transport parameters and of the session's
+ *   WT_INITIAL_MAX_DATA: the configured ones without pressure (no budget,
+ *   or a 24 GiB machine's default); the small ones at NO_CREDIT and
+ *   NO_DGRAM (withheld, then repaid); in NORMAL the fair share of the
+ *   headroom;
+ * - session credit (WT_MAX_DATA) held back under pressure and sent when it
+ *   ends; the HTTP/3 stream credit floor that keeps a CLOSE capsule
+ *   possible. */
 #include "wt_conn.h"
 #include "wt_sim_check.h"
 
