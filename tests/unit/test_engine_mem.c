@@ -533,6 +533,62 @@ static void test_h3_credit_floor(void) {
   wt_mem_budget_fini(&b);
 }
 
+/* What a burst can push in before any response applies: 8 connections
+ * accepted in NORMAL on a 4 MiB budget, each then sending 8 streams of
+ * 512 KiB that the server keeps unconsumed (no credit ever returned). The
+ * k-th connection got (0.6 x 4 MiB) / k, so all of them together hold at
+ * most 0.6 x 4 MiB x H(8) (~6.8 MB; H: the harmonic number) and each no
+ * more than its window; with the configured windows for everyone it was
+ * 8 x 4 MiB = 32 MiB. */
+static void test_burst_bounded_by_windows(void) {
+  enum { NC = 8, NS = 8, SZ = 512 * 1024 };
+  wt_mem_budget b;
+  wt_mem_budget_init(&b, 4 << 20);
+  wt_sim w;
+  CHECK_FATAL(world_init(&w, &b, 0) == 0);
+  wt_sim_sess *s[NC];
+  wt_conn *c[NC];
+  uint64_t granted[NC], total_granted = 0;
+  for (int i = 0; i < NC; i++) {
+    add_client_conn(&w, "127.0.0.1", (uint16_t)(50000 + i), 0, &s[i], &c[i]);
+    wt_sim_run_until(&w, wt_sim_c_sess_settled, s[i], 2 * SEC);
+    CHECK_FATAL(s[i] && s[i]->open);
+    uint64_t sd = 0;
+    peer_windows(c[i], &granted[i], &sd);
+    total_granted += granted[i];
+  }
+  g_hold_next = NC * NS;
+  for (int i = 0; i < NC; i++) {
+    for (int k = 0; k < NS; k++) {
+      send_stream(s[i], SZ);
+    }
+  }
+  wt_sim_run_until(&w, NULL, NULL, 2 * SEC);
+  g_hold_next = 0;
+  uint64_t held = 0;
+  for (wt_sim_stream *x = w.srv.streams; x; x = x->next) {
+    if (!x->local && x->hold) {
+      held += x->rxlen;
+    }
+  }
+  double h = 0;
+  for (int k = 1; k <= NC; k++) {
+    h += 1.0 / k;
+  }
+  uint64_t r = (uint64_t)(4 << 20) * b.thresh[WT_MEM_NO_CREDIT] / 1000;
+  uint64_t bound = (uint64_t)((double)r * h);
+  fprintf(stderr,
+          "burst: %u connections granted %llu bytes in all, the server holds %llu (bound %llu)\n",
+          NC, (unsigned long long)total_granted, (unsigned long long)held,
+          (unsigned long long)bound);
+  CHECK(total_granted <= bound);
+  CHECK(held <= total_granted);
+  CHECK(held * 2 > total_granted); /* the windows were used: the bound is what held it */
+  wt_sim_close_all(&w, 5 * SEC);
+  wt_sim_free(&w);
+  wt_mem_budget_fini(&b);
+}
+
 int main(void) {
   wt_sim_test_init(NULL, 0);
   const char *src = getenv("WTCAST_SRC");
@@ -546,5 +602,6 @@ int main(void) {
   WT_RUN(test_windows_headroom);
   WT_RUN(test_session_credit);
   WT_RUN(test_h3_credit_floor);
+  WT_RUN(test_burst_bounded_by_windows);
   WT_DONE();
 }
