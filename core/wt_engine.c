@@ -409,10 +409,6 @@ void wt_engine_grant_windows(const wt_engine *e, wt_engine_windows *w) {
   w->wt_data = win_min(w->wt_data, conn);
 }
 
-const wt_engine_windows *wt_conn_windows(const wt_conn *c) {
-  return &c->win;
-}
-
 int wt_engine_mem_withhold(wt_conn *c) {
   if (!wt_engine_mem_hold(c)) {
     return 0;

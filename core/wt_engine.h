@@ -705,10 +705,9 @@ typedef struct wt_engine_windows {
   uint64_t wt_data;     /* SETTINGS WT_INITIAL_MAX_DATA (0: as configured, off) */
   uint64_t wt_streams_bidi, wt_streams_uni; /* WT_INITIAL_MAX_STREAMS_* (the configured) */
 } wt_engine_windows;
-/* The windows a connection accepted now by e would get (the rule above).
- * A connection keeps what it got at accept; wt_conn_windows says what. */
+/* The windows a connection accepted now by e would get (the rule above);
+ * a connection keeps what it got at accept. */
 void wt_engine_grant_windows(const wt_engine *e, wt_engine_windows *w);
-const wt_engine_windows *wt_conn_windows(const wt_conn *c);
 
 /* The transport's view of a connection (ngtcp2's recovery state), for
  * sizing buffers and for diagnostics. */
