@@ -467,13 +467,15 @@ static void conn_settings(wt_engine *e, ngtcp2_settings *s) {
   s->glitch_ratelim_rate = WT_GLITCH_RATE;
 }
 
-static void conn_params(wt_engine *e, ngtcp2_transport_params *p) {
+/* The transport parameters; the flow-control windows are c's (chosen at
+ * accept from the memory budget on a server: wt_engine_grant_windows). */
+static void conn_params(wt_engine *e, const wt_conn *c, ngtcp2_transport_params *p) {
   const wt_engine_config *cfg = &e->cfg;
   ngtcp2_transport_params_default(p);
-  p->initial_max_stream_data_bidi_local = cfg->initial_max_stream_data;
-  p->initial_max_stream_data_bidi_remote = cfg->initial_max_stream_data;
-  p->initial_max_stream_data_uni = cfg->initial_max_stream_data;
-  p->initial_max_data = cfg->initial_max_data;
+  p->initial_max_stream_data_bidi_local = c->win.stream_data;
+  p->initial_max_stream_data_bidi_remote = c->win.stream_data;
+  p->initial_max_stream_data_uni = c->win.stream_data;
+  p->initial_max_data = c->win.conn_data;
   p->initial_max_streams_bidi = cfg->initial_max_streams_bidi;
   /* docs/protocol.md section 2: >= 3 (control + 2 QPACK) + WT uni. */
   p->initial_max_streams_uni = cfg->initial_max_streams_uni < 3 ? 3 : cfg->initial_max_streams_uni;
@@ -625,6 +627,14 @@ static wt_conn *conn_alloc(wt_engine *e, const wt_path *path, int is_server) {
   c->heap_idx = SIZE_MAX;
   c->expiry = UINT64_MAX;
   c->mem.budget = e->cfg.mem;
+  c->win = (wt_engine_windows){.conn_data = e->cfg.initial_max_data,
+                               .stream_data = e->cfg.initial_max_stream_data,
+                               .wt_data = e->cfg.wt_initial_max_data,
+                               .wt_streams_bidi = e->cfg.wt_initial_max_streams_bidi,
+                               .wt_streams_uni = e->cfg.wt_initial_max_streams_uni};
+  for (size_t i = 0; i < WT_H3_OWED_SLOTS; i++) {
+    c->h3_owed[i].sid = -1;
+  }
   wt_sendbuf_init(&c->ctrl_out);
   c->ctrl_out.acct = &c->mem;
   wt_list_init(&c->sessions);
@@ -670,7 +680,14 @@ int wt_conn_server_new(wt_conn **out, wt_engine *e, const wt_path *path, const n
   conn_callbacks(&cb, 1);
   conn_settings(e, &settings);
   conn_qlog_setup(e, c, &settings, odcid ? odcid : &hd->dcid);
-  conn_params(e, &params);
+  /* docs/operations.md "The memory budget": what the budget lets this
+   * connection have before its first byte arrives */
+  wt_engine_grant_windows(e, &c->win);
+  if (c->win.conn_data < e->cfg.initial_max_data ||
+      c->win.stream_data < e->cfg.initial_max_stream_data) {
+    e->st.mem_small_windows++;
+  }
+  conn_params(e, c, &params);
   /* RFC 9000 section 7.3: after a Retry, original_destination_connection_id
    * is the DCID of the first Initial and retry_source_connection_id ours. */
   params.original_dcid = odcid ? *odcid : hd->dcid;
@@ -738,7 +755,7 @@ int wt_conn_client_new(wt_conn **out, wt_engine *e, const wt_path *path, const c
   ngtcp2_transport_params params;
   conn_callbacks(&cb, 0);
   conn_settings(e, &settings);
-  conn_params(e, &params);
+  conn_params(e, c, &params);
   ngtcp2_path np;
   to_ngtcp2_path(&np, path);
   rv = WT_ERR_NOMEM;

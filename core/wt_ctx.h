@@ -63,6 +63,9 @@ enum {
 };
 
 #define WT_CLOSED_IDS 32
+/* HTTP/3 streams of one connection whose credit may be withheld at once
+ * (control + 16 CONNECT + spare); past it credit is granted */
+#define WT_H3_OWED_SLOTS 20
 
 /* Bytes of a server connection's qlog held until its handshake completes
  * (wt_conn.c conn_qlog_write): a handshake's trace is a few KB. */
@@ -98,6 +101,14 @@ struct wt_conn {
   uint64_t mem_owed;
   int mem_holding; /* credit is being withheld (counted once per episode) */
   uint64_t mem_over_since;
+  /* the windows granted at accept (wt_engine_grant_windows; a client: the
+   * configured ones) and the HTTP/3 streams' credit withheld under
+   * pressure, per stream (wt_h3.c h3_credit; sid -1 = free slot) */
+  wt_engine_windows win;
+  struct {
+    int64_t sid;
+    uint64_t owed;
+  } h3_owed[WT_H3_OWED_SLOTS];
   wt_crypto_rx crx[WT_CRYPTO_LEVELS];
 
   /* CIDs registered in the engine table (removed when the conn is freed) */
@@ -276,6 +287,11 @@ void wt_ctx_close_request_reason(wt_conn *c, uint64_t h3_code, const char *reaso
  * (process level NO_CREDIT or above, c over max_conn_bytes, or its source
  * over max_ip_bytes). */
 int wt_engine_mem_hold(const wt_conn *c);
+/* wt_engine_mem_hold, and when it holds: the connection's withholding
+ * episode starts (counted mem_credit_withheld once; the budget check
+ * repays when it ends: wt_stream_mem_repay, wt_h3_mem_repay,
+ * wt_session_fc_repay). Returns 1 if credit is to be withheld. */
+int wt_engine_mem_withhold(wt_conn *c);
 /* Run the budget check soon (a connection started having its credit
  * withheld): at rest it runs only once a second. */
 void wt_engine_mem_wake(wt_engine *e);

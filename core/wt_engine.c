@@ -369,6 +369,58 @@ int wt_engine_mem_hold(const wt_conn *c) {
          mem_src_over(e, c->mem_src);
 }
 
+static uint64_t win_min(uint64_t a, uint64_t b) {
+  return a < b ? a : b;
+}
+
+/* wt_engine.h "What a new server connection is granted"; the numbers and
+ * why: docs/operations.md "The memory budget". */
+void wt_engine_grant_windows(const wt_engine *e, wt_engine_windows *w) {
+  const wt_engine_config *cfg = &e->cfg;
+  w->conn_data = cfg->initial_max_data;
+  w->stream_data = cfg->initial_max_stream_data;
+  w->wt_data = cfg->wt_initial_max_data;
+  w->wt_streams_bidi = cfg->wt_initial_max_streams_bidi;
+  w->wt_streams_uni = cfg->wt_initial_max_streams_uni;
+  const wt_mem_budget *b = cfg->mem;
+  if (!cfg->is_server || b == NULL || b->max == 0) {
+    return;
+  }
+  uint64_t min_stream = win_min(WT_WIN_MIN_STREAM, cfg->initial_max_stream_data);
+  uint64_t min_conn = win_min(WT_WIN_MIN_CONN, cfg->initial_max_data);
+  uint64_t conn;
+  if (wt_mem_level(b) >= WT_MEM_NO_CREDIT) {
+    conn = min_conn;
+  } else {
+    uint64_t limit = b->max / 1000 * b->thresh[WT_MEM_NO_CREDIT] +
+                     b->max % 1000 * b->thresh[WT_MEM_NO_CREDIT] / 1000;
+    uint64_t used = wt_mem_used(b);
+    uint64_t room = limit > used ? limit - used : 0;
+    uint64_t conns = ((uint64_t)e->n_conns + 1) * (cfg->n_shards ? cfg->n_shards : 1);
+    conn = room / conns;
+    conn = conn < min_conn ? min_conn : win_min(conn, cfg->initial_max_data);
+  }
+  w->conn_data = conn;
+  /* half the connection's: one stream cannot take all of it */
+  w->stream_data = win_min(cfg->initial_max_stream_data, conn / 2);
+  if (w->stream_data < min_stream) {
+    w->stream_data = win_min(min_stream, conn);
+  }
+  w->wt_data = win_min(w->wt_data, conn);
+}
+
+int wt_engine_mem_withhold(wt_conn *c) {
+  if (!wt_engine_mem_hold(c)) {
+    return 0;
+  }
+  if (!c->mem_holding) {
+    c->mem_holding = 1; /* mem_tick repays when it ends */
+    c->e->st.mem_credit_withheld++;
+    wt_engine_mem_wake(c->e);
+  }
+  return 1;
+}
+
 static void mem_close(wt_conn *c, const char *reason) {
   WT_LOG_WARN("conn=%s closed: %s (%llu bytes held)", CONN_ID(c), reason,
               (unsigned long long)c->mem.bytes);
@@ -414,6 +466,8 @@ static void mem_tick(wt_engine *e) {
     if (c->mem_holding && !wt_engine_mem_hold(c)) {
       c->mem_holding = 0;
       wt_stream_mem_repay(c);
+      wt_h3_mem_repay(c);
+      wt_session_fc_repay(c);
     }
     busy |= c->mem_holding;
     if (!mem_conn_over(e, c)) {

@@ -364,6 +364,12 @@ typedef struct wt_engine_stats {
    * process budget, over max_conn_bytes, for their address's max_ip_bytes */
   uint64_t mem_credit_withheld, mem_dgrams_dropped, mem_conns_refused, mem_ip_refused;
   uint64_t mem_conns_closed, mem_conn_budget_closed, mem_ip_budget_closed;
+  /* connections accepted with windows below the configured ones
+   * (wt_engine_grant_windows); HTTP/3 streams (control, CONNECT) whose
+   * credit started being withheld, once per stream per episode; sessions
+   * whose WT_MAX_DATA / WT_MAX_STREAMS capsules were held back, once per
+   * session per episode */
+  uint64_t mem_small_windows, mem_h3_credit_withheld, mem_session_credit_withheld;
   /* server: client Initials dropped before anything was allocated for them:
    * DCID shorter than 8 bytes (RFC 9000 section 7.2); first packet that does
    * not decrypt with the DCID's Initial keys (junk, core/wt_initial.h) */
@@ -673,6 +679,36 @@ const char *wt_session_path(const wt_session *s); /* the :path of the CONNECT */
 void wt_conn_set_user(wt_conn *c, void *u);
 void *wt_conn_get_user(const wt_conn *c);
 wt_engine *wt_conn_engine(const wt_conn *c);
+/* What a new server connection is granted at accept, chosen from the
+ * memory budget (docs/operations.md "The memory budget"):
+ *  - no budget (cfg.mem NULL or max 0): the configured values;
+ *  - level NO_CREDIT or above: the small windows: WT_WIN_MIN_STREAM per
+ *    stream, WT_WIN_MIN_CONN per connection (never above the configured
+ *    ones), the session's WT_INITIAL_MAX_DATA no more than the connection
+ *    window;
+ *  - NORMAL: the connection window is a fair share of the headroom below
+ *    the NO_CREDIT threshold, (max x 600 permille - used) / (connections
+ *    of the process + 1), where the process's connections are this engine's
+ *    x n_shards; clamped to [WT_WIN_MIN_CONN, initial_max_data]; the stream
+ *    window half of it (one stream cannot take it all), clamped to
+ *    [WT_WIN_MIN_STREAM, initial_max_stream_data]; WT_INITIAL_MAX_DATA no
+ *    more than the connection window.
+ * Stream counts (QUIC and WT_INITIAL_MAX_STREAMS_*) stay the configured:
+ * a stream holds nothing until bytes arrive, and those the windows bound.
+ * Windows then grow by ngtcp2's (and the session's) auto-tuning up to the
+ * configured ceilings, only while the budget lets credit be extended. */
+#define WT_WIN_MIN_STREAM (32u * 1024) /* a full request header section (16 KiB) + capsules */
+#define WT_WIN_MIN_CONN   (64u * 1024) /* two such streams */
+typedef struct wt_engine_windows {
+  uint64_t conn_data;   /* transport parameter initial_max_data */
+  uint64_t stream_data; /* initial_max_stream_data_{bidi_local,bidi_remote,uni} */
+  uint64_t wt_data;     /* SETTINGS WT_INITIAL_MAX_DATA (0: as configured, off) */
+  uint64_t wt_streams_bidi, wt_streams_uni; /* WT_INITIAL_MAX_STREAMS_* (the configured) */
+} wt_engine_windows;
+/* The windows a connection accepted now by e would get (the rule above);
+ * a connection keeps what it got at accept. */
+void wt_engine_grant_windows(const wt_engine *e, wt_engine_windows *w);
+
 /* The transport's view of a connection (ngtcp2's recovery state), for
  * sizing buffers and for diagnostics. */
 typedef struct wt_conn_info {

@@ -16,11 +16,64 @@
 #include "wt_session.h"
 #include "wt_stream.h"
 
-static void h3_credit(wt_conn *c, int64_t sid, uint64_t n) {
-  if (n > 0) {
-    ngtcp2_conn_extend_max_stream_offset(c->qc, sid, n);
-    ngtcp2_conn_extend_max_offset(c->qc, n);
+/* The slot of sid's withheld credit (a free one if make), or NULL. */
+static int h3_owed_slot(wt_conn *c, int64_t sid, int make) {
+  int free_i = -1;
+  for (int i = 0; i < WT_H3_OWED_SLOTS; i++) {
+    if (c->h3_owed[i].sid == sid) {
+      return i;
+    }
+    if (free_i < 0 && c->h3_owed[i].sid < 0) {
+      free_i = i;
+    }
   }
+  return make ? free_i : -1;
+}
+
+/* wt_h3.h WT_H3_CREDIT_FLOOR: what goes back to the peer for n bytes
+ * HTTP/3 consumed on sid. */
+static void h3_credit(wt_conn *c, int64_t sid, uint64_t n) {
+  if (n == 0 || c->qc == NULL) {
+    return;
+  }
+  ngtcp2_conn_extend_max_offset(c->qc, n);
+  uint64_t give = n;
+  /* What the peer may still send on sid is the window (at least what was
+   * granted at accept: ngtcp2's auto-tuning grows it, adding the growth as
+   * credit) less what is owed, less what ngtcp2 has not announced yet: it
+   * sends MAX_STREAM_DATA once a quarter of the window has built up. So
+   * with at most 3/4 of the window - WT_H3_CREDIT_FLOOR owed, the peer
+   * always sees WT_H3_CREDIT_FLOOR bytes open. */
+  uint64_t w = c->win.stream_data / 4 * 3;
+  uint64_t keep = w > WT_H3_CREDIT_FLOOR ? w - WT_H3_CREDIT_FLOOR : 0;
+  int i;
+  if (keep > 0 && wt_engine_mem_withhold(c) && (i = h3_owed_slot(c, sid, 1)) >= 0) {
+    uint64_t owed = c->h3_owed[i].owed;
+    uint64_t owe = owed >= keep ? 0 : keep - owed < n ? keep - owed : n;
+    if (owe > 0) {
+      if (owed == 0) {
+        c->e->st.mem_h3_credit_withheld++;
+      }
+      c->h3_owed[i].sid = sid;
+      c->h3_owed[i].owed = owed + owe;
+      give -= owe;
+    }
+  }
+  if (give > 0) {
+    ngtcp2_conn_extend_max_stream_offset(c->qc, sid, give);
+  }
+}
+
+void wt_h3_mem_repay(wt_conn *c) {
+  for (int i = 0; i < WT_H3_OWED_SLOTS; i++) {
+    if (c->h3_owed[i].sid >= 0 && c->h3_owed[i].owed > 0 && c->qc) {
+      /* a stream ngtcp2 closed meanwhile: nothing to extend */
+      (void)ngtcp2_conn_extend_max_stream_offset(c->qc, c->h3_owed[i].sid, c->h3_owed[i].owed);
+    }
+    c->h3_owed[i].sid = -1;
+    c->h3_owed[i].owed = 0;
+  }
+  wt_ctx_mark_dirty(c);
 }
 
 /* ------------------------------------------------------------ callbacks */
@@ -38,6 +91,11 @@ static int h3_stream_close(nghttp3_conn *h3, int64_t sid, uint64_t app_error_cod
                            void *sud) {
   wt_conn *c = ud;
   wt_session *s = sud;
+  int i = h3_owed_slot(c, sid, 0);
+  if (i >= 0) {
+    c->h3_owed[i].sid = -1; /* the stream is gone: nothing is owed on it */
+    c->h3_owed[i].owed = 0;
+  }
   if (s == NULL) {
     return 0;
   }
@@ -468,9 +526,11 @@ int wt_h3_setup(wt_conn *c) {
   wt_settings_params sp = {
       .profile = cfg->wt_profile,
       .max_sessions = cfg->max_sessions_per_conn,
-      .initial_max_data = cfg->wt_initial_max_data,
-      .initial_max_streams_bidi = cfg->wt_initial_max_streams_bidi,
-      .initial_max_streams_uni = cfg->wt_initial_max_streams_uni,
+      /* c's, chosen at accept from the memory budget (a client's: the
+       * configured ones) */
+      .initial_max_data = c->win.wt_data,
+      .initial_max_streams_bidi = c->win.wt_streams_bidi,
+      .initial_max_streams_uni = c->win.wt_streams_uni,
   };
   wt_setting extra[WT_SETTINGS_PROFILE_MAX];
   size_t n = wt_settings_profile(&sp, extra, WT_SETTINGS_PROFILE_MAX);

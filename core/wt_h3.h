@@ -28,6 +28,20 @@
  * our control stream and bind nghttp3's QPACK streams to stream IDs that
  * are never opened (once; 0 if already done). */
 int wt_h3_setup(wt_conn *c);
+/* Flow-control credit of the bytes HTTP/3 consumed on a stream (the control, QPACK and
+ * request/CONNECT streams; capsules included) goes back to the peer. The
+ * connection's share always does: these bytes are not kept, and the
+ * connection window must stay open for a CLOSE_WEBTRANSPORT_SESSION. The
+ * stream's share is withheld while c's credit is (wt_engine_mem_withhold),
+ * at most 3/4 of its window less WT_H3_CREDIT_FLOOR (ngtcp2 announces
+ * credit once a quarter of the window built up), so that the peer always
+ * sees WT_H3_CREDIT_FLOOR bytes of it open (a
+ * whole CLOSE_WEBTRANSPORT_SESSION capsule: 1,024 bytes of reason + code +
+ * capsule and DATA frame headers; or a GOAWAY on the control stream),
+ * counted mem_h3_credit_withheld once per stream per episode; repaid by
+ * wt_h3_mem_repay (the budget check, when the episode ends). */
+#define WT_H3_CREDIT_FLOOR 4096
+void wt_h3_mem_repay(wt_conn *c);
 /* Hand stream bytes to nghttp3 (flow-control credit included). */
 int wt_h3_read(wt_conn *c, int64_t sid, const uint8_t *data, size_t len, int fin);
 /* Feed the peer's control stream copy to the SETTINGS reader. */

@@ -466,16 +466,16 @@ void wt_session_fc_start(wt_session *s) {
   wt_ctrl_reader_get(&c->rd, WT_SETTING_WT_INITIAL_MAX_DATA, &d);
   wt_ctrl_reader_get(&c->rd, WT_SETTING_WT_INITIAL_MAX_STREAMS_BIDI, &b);
   wt_ctrl_reader_get(&c->rd, WT_SETTING_WT_INITIAL_MAX_STREAMS_UNI, &u);
-  wt_sfc_start(&s->fc, cfg->wt_initial_max_data, cfg->wt_initial_max_streams_bidi,
-               cfg->wt_initial_max_streams_uni, cfg->wt_max_data_window, d, b, u, e->now);
+  /* what our SETTINGS granted: c's windows (wt_h3_setup) */
+  wt_sfc_start(&s->fc, c->win.wt_data, c->win.wt_streams_bidi, c->win.wt_streams_uni,
+               cfg->wt_max_data_window, d, b, u, e->now);
   wt_capsule_parser_set_flow_control(&s->cp, 1);
   e->st.fc_sessions++;
   WT_LOG_DEBUG("conn=%s session=%lld %s: flow control on: we grant %llu bytes %llu/%llu "
                "streams, peer grants %llu bytes %llu/%llu streams",
                CONN_ID(c), (long long)s->id, c->is_server ? "server" : "client",
-               (unsigned long long)cfg->wt_initial_max_data,
-               (unsigned long long)cfg->wt_initial_max_streams_bidi,
-               (unsigned long long)cfg->wt_initial_max_streams_uni, (unsigned long long)d,
+               (unsigned long long)c->win.wt_data, (unsigned long long)c->win.wt_streams_bidi,
+               (unsigned long long)c->win.wt_streams_uni, (unsigned long long)d,
                (unsigned long long)b, (unsigned long long)u);
 }
 
@@ -505,6 +505,16 @@ void wt_session_fc_flush(wt_conn *c) {
       fc_violation(s, "data");
       continue;
     }
+    int due =
+        s->fc.update_data | s->fc.update_streams[WT_SFC_BIDI] | s->fc.update_streams[WT_SFC_UNI];
+    if (due && wt_engine_mem_withhold(c)) {
+      if (!s->fc_held) {
+        s->fc_held = 1;
+        e->st.mem_session_credit_withheld++;
+      }
+      continue; /* the flags stay: wt_session_fc_repay */
+    }
+    s->fc_held = 0;
     if (s->fc.update_data) {
       s->fc.update_data = 0;
       fc_send(s, WT_CAPSULE_MAX_DATA, s->fc.rx_max_data);
@@ -518,6 +528,18 @@ void wt_session_fc_flush(wt_conn *c) {
         e->st.fc_updates_sent++;
       }
     }
+  }
+}
+
+void wt_session_fc_repay(wt_conn *c) {
+  for (wt_list_node *l = c->sessions.next; l != &c->sessions; l = l->next) {
+    wt_session *s = wt_container_of(l, wt_session, link);
+    if (s->fc_held) {
+      c->fc_pending = 1; /* wt_session_fc_flush sends what is due */
+    }
+  }
+  if (c->fc_pending) {
+    wt_ctx_mark_dirty(c);
   }
 }
 

@@ -57,15 +57,16 @@ struct wt_session {
   uint8_t close_sent;   /* we queued a CLOSE capsule */
   uint8_t h3_submitted; /* a request/response with our data reader was submitted */
   uint8_t drain_sent;
-  uint8_t drain_told;       /* session_drain was called (GOAWAY or DRAIN capsule) */
-  uint8_t deferred;         /* server: session_request deferred, wt_session_respond due
-                               (state stays WT_SS_REQUEST) */
-  uint8_t held;             /* server: request complete, waiting for the client's SETTINGS
-                               (state stays WT_SS_REQUEST) */
-  uint8_t held_fin;         /* the request's header section ended the stream */
-  int dialect;              /* WT_DIALECT_* the peer spoke (wt_settings.h) */
-  wt_sfc fc;                /* session flow control (draft-16 section 5) */
-  uint64_t close_end;       /* offset in cap_out just past our CLOSE capsule */
+  uint8_t drain_told; /* session_drain was called (GOAWAY or DRAIN capsule) */
+  uint8_t deferred;   /* server: session_request deferred, wt_session_respond due
+                         (state stays WT_SS_REQUEST) */
+  uint8_t held;       /* server: request complete, waiting for the client's SETTINGS
+                         (state stays WT_SS_REQUEST) */
+  uint8_t held_fin;   /* the request's header section ended the stream */
+  int dialect;        /* WT_DIALECT_* the peer spoke (wt_settings.h) */
+  wt_sfc fc;          /* session flow control (draft-16 section 5) */
+  uint8_t fc_held;    /* WT_MAX_* updates held back for the memory budget (wt_session_fc_repay) */
+  uint64_t close_end; /* offset in cap_out just past our CLOSE capsule */
   uint64_t peer_reset_code; /* raw H3 code of the peer's reset of the CONNECT stream,
                                UINT64_MAX = none */
   wt_capsule_parser cp;
@@ -158,6 +159,13 @@ void wt_session_fc_start(wt_session *s);
 /* Before writing: send the WT_MAX_* updates that became due and reset the
  * sessions whose peer overran our limits (WT_FLOW_CONTROL_ERROR). */
 void wt_session_fc_flush(wt_conn *c);
+/* While c's credit is withheld for the memory budget (wt_engine_mem_hold)
+ * the due WT_MAX_DATA / WT_MAX_STREAMS wait (the session's limits are
+ * already raised inside; counted mem_session_credit_withheld once per
+ * session per episode). wt_session_fc_repay: the episode ended (the
+ * budget check): send them with the next write. Flow control does not
+ * limit capsules, so the peer can always close the session. */
+void wt_session_fc_repay(wt_conn *c);
 /* The write loop found st (of an open session) out of data credit: hold it
  * until WT_MAX_DATA raises the limit, and send WT_DATA_BLOCKED once. */
 void wt_session_fc_data_blocked(wt_stream *st);

@@ -19,15 +19,7 @@
  * MAX_DATA / MAX_STREAM_DATA stay where they are until wt_stream_mem_repay
  * (docs/operations.md "Limits"). */
 static int mem_withhold(wt_conn *c) {
-  if (!wt_engine_mem_hold(c)) {
-    return 0;
-  }
-  if (!c->mem_holding) {
-    c->mem_holding = 1; /* wt_engine's budget check repays when it ends */
-    c->e->st.mem_credit_withheld++;
-    wt_engine_mem_wake(c->e);
-  }
-  return 1;
+  return wt_engine_mem_withhold(c);
 }
 
 static void credit_conn(wt_conn *c, uint64_t n) {

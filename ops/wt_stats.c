@@ -139,7 +139,9 @@ int wt_stats_format_json(const wt_snapshot *s, const wt_stats_names *names, char
         {"datagrams_dropped", e->mem_dgrams_dropped}, {"conns_refused", e->mem_conns_refused},
         {"ip_refused", e->mem_ip_refused}, {"conns_closed", e->mem_conns_closed},
         {"conn_budget_closed", e->mem_conn_budget_closed},
-        {"ip_budget_closed", e->mem_ip_budget_closed});
+        {"ip_budget_closed", e->mem_ip_budget_closed}, {"small_windows", e->mem_small_windows},
+        {"h3_credit_withheld", e->mem_h3_credit_withheld},
+        {"session_credit_withheld", e->mem_session_credit_withheld});
   GROUP(&w, "address_validation", {"retries_sent", e->retries_sent},
         {"tokens_invalid", e->tokens_invalid}, {"stateless_resets_sent", e->stateless_resets_sent},
         {"initials_short_dcid", e->initials_short_dcid},

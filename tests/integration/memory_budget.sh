@@ -8,7 +8,8 @@
 #    datagrams start being dropped);
 #  - the load: 16 connections each echoing 8 MB on one bidi stream (the
 #    bridge's receive copies and the echo's send buffers fill the budget
-#    within the connections' initial flow-control windows);
+#    within the connections' initial flow-control windows, which the budget
+#    chose at accept: docs/operations.md "The memory budget");
 #  - while the level is REFUSE or above, a new connection gets
 #    CONNECTION_REFUSED;
 #  - checked: the server log shows the levels entered in order (no_credit,
@@ -17,8 +18,9 @@
 #    connection refused, connection closed) and in the SIGUSR1 line; the
 #    load's closed connections carry H3_EXCESSIVE_LOAD (0x107); the server's
 #    peak RSS stays under 256 MB (well above what 16 x 16 MiB windows could
-#    pin without the budget); once the load ends the level returns to normal,
-#    the count to near 0, and a new echo session verifies.
+#    pin without the budget); the budget's counted peak stays under the
+#    bound its window rule gives (below); once the load ends the level
+#    returns to normal, the count to near 0, and a new echo session verifies.
 . "$(dirname "$0")/lib.sh"
 wt_init memory_budget
 wt_cert
@@ -115,6 +117,28 @@ PEAK=$(metric wtcast_memory_peak_bytes)
 HWM=$(awk '/^VmHWM:/ { print $2 }' /proc/"$WT_SERVER_PID"/status)
 wt_log "figures: budget $BUDGET bytes, counted peak $PEAK bytes, server VmHWM ${HWM} kB"
 wt_check "server peak RSS under 256 MB (VmHWM ${HWM} kB)" test "${HWM:-999999999}" -lt 262144
+
+# The counted peak's bound, from the window rule (docs/operations.md "The
+# memory budget"): credit stops at the no_credit threshold R = 0.6 x budget;
+# past it, peers can only send what the windows granted already allow. The
+# k-th of N connections accepted in normal got at most R / k (the fair share
+# of the headroom), so all of them together at most R x H(N) (H: the
+# harmonic number; no window grew: the budget reached no_credit within the
+# first windows); each byte is held at most twice (the bridge's receive copy
+# and the echo's send copy), plus two 16 KiB tail buffers per connection and
+# one WT_MEM_BATCH (64 KiB) of lag per thread (4). (With one stream per
+# connection the 1 MiB stream window bounds each connection too, so the
+# tree before the rule stayed under it as well: 8.8-13.4 MB; the burst the
+# rule bounds is in unit.engine_mem test_burst_bounded_by_windows.)
+ACC=$(metric 'wtcast_connections_accepted_total{shard="0"}')
+SMALL=$(responses small_windows)
+BOUND=$(awk -v m="$BUDGET" -v n="${ACC:-0}" 'BEGIN {
+  h = 0; for (k = 1; k <= n; k++) h += 1 / k; r = 0.6 * m
+  printf "%d", r + 2 * r * h + n * 32768 + 4 * 65536 }')
+wt_log "figures: $ACC connections accepted ($SMALL with reduced windows), counted peak bound $BOUND bytes"
+wt_check "connections were granted reduced windows (counted small_windows: $SMALL)" \
+  test "${SMALL:-0}" -gt 0
+wt_check "counted peak $PEAK under the windows' bound $BOUND" test "${PEAK:-999999999}" -le "$BOUND"
 
 # recovery: the level comes back to normal and a new session works
 back() {
