@@ -374,13 +374,10 @@ static int relay_request(wt_app_session *as, const wt_app_request *req, int is_p
   }
   /* authorization before any state: no channel, no slot, no counter
    * entry for a refused client */
-  const wt_app_authorizer *auth = a->cfg.auth;
-  if (auth && auth->check) {
-    int st =
-        auth->check(auth->arg, as, req, is_pub ? WT_APP_AUTH_PUBLISH : WT_APP_AUTH_SUBSCRIBE, name);
-    if (st != 0) {
-      return st;
-    }
+  int st =
+      wt_apps_authorize(a, as, req, is_pub ? WT_APP_AUTH_PUBLISH : WT_APP_AUTH_SUBSCRIBE, name);
+  if (st != 0) {
+    return st;
   }
   if (!a->relay) {
     a->relay = calloc(1, sizeof(*a->relay));

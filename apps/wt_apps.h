@@ -85,6 +85,10 @@
  *    bytes (longer or malformed: no reason). The timer is cancelled if the
  *    session ends first.
  *
+ * With an authorizer (wt_apps_config.auth) /echo, /source and /sink need a
+ * token too (wt_apps_authorize: the route's name is the path), so turning
+ * authorization on closes every built-in route to strangers.
+ *
  * /source?bytes=N: after the session opens, one server uni stream carries N
  * bytes (default 0) of byte[i] = (uint8_t)(i % 251), then FIN. N above
  * source_max_bytes is refused with 400. Data written on peer streams is
@@ -256,6 +260,17 @@ static inline void wt_apps_names(uint32_t enabled, char *buf, size_t cap) {
       n += (size_t)w;
     }
   }
+}
+
+/* The authorizer's verdict (wt_apps_config.auth) on req wanting action
+ * (WT_APP_AUTH_*) on path: 0 when allowed or when no authorizer is set,
+ * else the status to refuse with (401, 403). With an authorizer every
+ * built-in route needs a token: /pub and /sub on the channel name, /echo
+ * and /sink publish on "echo" and "sink", /source subscribe on "source". */
+static inline int wt_apps_authorize(const wt_apps *a, wt_app_session *as, const wt_app_request *req,
+                                    int action, const char *path) {
+  const wt_app_authorizer *auth = a->cfg.auth;
+  return auth && auth->check ? auth->check(auth->arg, as, req, action, path) : 0;
 }
 
 /* Initialise a (cfg NULL = defaults) and zero its counters. */

@@ -280,6 +280,23 @@ size_t wt_app_max_datagram(const wt_app_session *as); /* 0 = none possible */
  * WT_ERR_STATE, WT_ERR_CLOSED. */
 int wt_app_close_session(wt_app_session *as, uint32_t code, const uint8_t *reason, size_t len);
 
+/* A session admitted on a credential that expires (wt_authz: a token's exp
+ * plus the verifier's leeway) must not outlive it. Inside session_request
+ * (an authorizer calls it): if the session is accepted, delay_ns after now
+ * it is closed with CLOSE_WEBTRANSPORT_SESSION(code, reason) (reason: at
+ * most WT_APP_EXPIRE_REASON_MAX bytes, copied), unless it ended first; the
+ * worker logs it (info) and calls fn(arg, as) first when fn is not NULL
+ * (counting it: fn must be thread-safe, arg must outlive the server). One
+ * timer per session, not a check per packet; a second call keeps the
+ * earlier deadline. A deadline that passes before the session is open
+ * closes it right after session_open. Returns 0, WT_ERR_STATE (outside
+ * session_request) or WT_ERR_INVAL. */
+#define WT_APP_EXPIRE_REASON_MAX 64
+#define WT_APP_CLOSE_EXPIRED     0x14u /* the close code wtcast's authorizer uses */
+typedef void (*wt_app_expire_fn)(void *arg, wt_app_session *as);
+int wt_app_session_expire_after(wt_app_session *as, uint64_t delay_ns, uint32_t code,
+                                const char *reason, wt_app_expire_fn fn, void *arg);
+
 /* ------------------------------------------------------------------ streams */
 
 wt_app_session *wt_app_stream_session(const wt_app_stream *st); /* NULL once closed */

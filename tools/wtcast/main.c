@@ -533,7 +533,7 @@ int main(int argc, char **argv) {
     }
     wt_authz_init(&authz, auth);
     o.apps.auth = &authz.authorizer;
-    WT_LOG_INFO("authorization on: /pub and /sub need a token (%s)", o.auth_keys);
+    WT_LOG_INFO("authorization on: every route needs a token (%s)", o.auth_keys);
   } else {
     WT_LOG_INFO("authorization off: anyone may publish and subscribe on the relay "
                 "(--auth-keys FILE turns it on)");
