@@ -99,6 +99,12 @@ struct wt_bridge {
   size_t pending_opens;  /* sessions may have queued opens */
   int detached;          /* the links may be gone: never touch them again */
   wt_bridge_stats stats;
+  /* test hook (wt_bridge.h, WTCAST_TEST_GROUP_DEL_DEFER): GROUP_DELs held
+   * back, a FIFO of at most defer_max (0: off) */
+  uint64_t *defer_gid;
+  uint32_t *defer_code;
+  uint32_t defer_max, defer_n, defer_head;
+  uint64_t defer_outlived; /* held-back groups whose counters only this shard still held */
 };
 
 /* ------------------------------------------------------------------ setup */
@@ -125,6 +131,14 @@ int wt_bridge_new(wt_bridge **out, const wt_bridge_config *cfg) {
   if (wt_buf_pool_new(&b->pool, BR_BUF_SIZE, 4096) < 0) {
     free(b);
     return WT_ERR_NOMEM;
+  }
+  const char *defer = getenv("WTCAST_TEST_GROUP_DEL_DEFER");
+  unsigned long k = defer ? strtoul(defer, NULL, 10) : 0;
+  if (k > 0 && k <= 65536) {
+    b->defer_gid = calloc(k, sizeof(*b->defer_gid));
+    b->defer_code = calloc(k, sizeof(*b->defer_code));
+    b->defer_max = b->defer_gid && b->defer_code ? (uint32_t)k : 0;
+    WT_LOG_WARN("test hook: shard %u holds back its last %lu GROUP_DEL commands", cfg->shard, k);
   }
   *out = b;
   return 0;
@@ -1171,12 +1185,39 @@ static br_member *cmd_member(wt_bridge *b, br_group *g, uint64_t h) {
   return bs ? find_member(bs, g) : NULL;
 }
 
+static void group_del(wt_bridge *b, uint64_t gid, uint32_t code) {
+  br_group *g = cmd_group(b, gid);
+  if (g) {
+    group_free(b, g, code);
+  }
+}
+
+/* The test hook's held-back GROUP_DELs, oldest first, down to keep. */
+static void defer_flush(wt_bridge *b, uint32_t keep) {
+  while (b->defer_n > keep) {
+    uint32_t i = b->defer_head;
+    b->defer_head = (b->defer_head + 1) % b->defer_max;
+    b->defer_n--;
+    br_group *g = cmd_group(b, b->defer_gid[i]);
+    if (g && g->cnt && atomic_load_explicit(&g->cnt->refs_, memory_order_relaxed) == 1) {
+      b->defer_outlived++; /* the window the hook is for: every other owner let go */
+    }
+    group_del(b, b->defer_gid[i], b->defer_code[i]);
+  }
+}
+
 static void cmd_group_del(wt_bridge *b, wt_msg *m) {
   const wt_cmd_group_del *c = wt_msg_get_cmd_group_del(m);
-  br_group *g = cmd_group(b, c->group);
-  if (g) {
-    group_free(b, g, c->code);
+  if (b->defer_max && !b->detached) {
+    /* the test hook: handled only after defer_max later ones (or once no
+     * session is left), so the app side has long dropped its counters */
+    defer_flush(b, b->defer_max - 1);
+    uint32_t i = (b->defer_head + b->defer_n++) % b->defer_max;
+    b->defer_gid[i] = c->group;
+    b->defer_code[i] = c->code;
+    return;
   }
+  group_del(b, c->group, c->code);
 }
 
 static void cmd_group_join(wt_bridge *b, wt_msg *m) {
@@ -1336,6 +1377,9 @@ size_t wt_bridge_poll(wt_bridge *b, size_t max) {
   if (b->pending_opens) {
     retry_opens(b);
   }
+  if (b->defer_n && b->stats.sessions == 0) {
+    defer_flush(b, 0);
+  }
   wt_buf_pool_collect(b->pool);
   return done;
 }
@@ -1357,7 +1401,7 @@ int wt_bridge_pending(wt_bridge *b) {
       return 1;
     }
   }
-  return b->pending_opens > 0;
+  return b->pending_opens > 0 || (b->defer_n && b->stats.sessions == 0);
 }
 
 void wt_bridge_drain(wt_bridge *b) {
@@ -1373,6 +1417,11 @@ void wt_bridge_drain(wt_bridge *b) {
 void wt_bridge_detach(wt_bridge *b) {
   if (b->detached) {
     return;
+  }
+  if (b->defer_max) {
+    defer_flush(b, 0);
+    WT_LOG_WARN("test hook: %llu held-back group(s) outlived every other owner of their counters",
+                (unsigned long long)b->defer_outlived);
   }
   /* groups first (members point at sessions), then sessions */
   for (;;) {
@@ -1424,5 +1473,7 @@ void wt_bridge_del(wt_bridge *b) {
   wt_hmap_free(&b->tokens);
   wt_hmap_free(&b->groups);
   wt_buf_pool_del(b->pool);
+  free(b->defer_gid);
+  free(b->defer_code);
   free(b);
 }
