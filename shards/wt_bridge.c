@@ -9,6 +9,7 @@
 #include "wt_engine.h"
 #include "wt_error.h"
 #include "wt_dlist.h"
+#include "wt_held.h"
 #include "wt_hmap.h"
 #include "wt_log.h"
 
@@ -71,6 +72,7 @@ struct br_member {
   br_mirror *mirrors, *mtail; /* oldest first */
   uint32_t notices;           /* lag notices not yet closed (<= WT_APP_GROUP_NOTICES_MAX) */
   uint8_t lagging;            /* streams were reset for lag; not yet back under half the bound */
+  uint64_t held; /* what its mirrors' unacknowledged data pins: the sum of their held */
 };
 
 struct br_mirror {
@@ -83,6 +85,7 @@ struct br_mirror {
   uint64_t written; /* payload bytes written so far */
   uint32_t hdr_len; /* the group header length (wt_app.h) */
   wt_stream *st;
+  wt_held held; /* the publisher buffers its unacknowledged bytes pin (not for notices) */
 };
 
 struct wt_bridge {
@@ -275,6 +278,9 @@ static void mirror_unlink(br_mirror *mr) {
 }
 
 static void mirror_free(wt_bridge *b, br_mirror *mr, uint32_t reset_code, int reset) {
+  uint64_t h = wt_held_total(&mr->held);
+  mr->mb->held = mr->mb->held > h ? mr->mb->held - h : 0;
+  wt_held_free(&mr->held);
   mirror_unlink(mr);
   if (mr->notice) {
     mr->mb->notices--;
@@ -804,14 +810,23 @@ static br_mirror *find_mirror(br_member *mb, uint64_t gsid) {
   return NULL;
 }
 
-/* The member's backlog: payload its mirrored streams hold (queued, not yet
- * acknowledged). Lag notices are not counted (their group header only). */
-static uint64_t member_backlog(const br_member *mb) {
-  uint64_t backlog = 0;
-  for (const br_mirror *x = mb->mirrors; x; x = x->next) {
-    backlog += x->st && !x->notice ? wt_stream_send_backlog(x->st) : 0;
+/* The member's backlog, as the lag bound counts it: what its mirrored
+ * streams' unacknowledged bytes hold, the capacity of the distinct
+ * publisher buffers they reference (wt_held.h), not their payload: one
+ * byte per group would otherwise pin a whole buffer per byte. Runs the
+ * peer acknowledged since the last look are given back first. Lag notices
+ * are not counted (their group header only, at most
+ * WT_APP_GROUP_NOTICES_MAX of them). */
+static uint64_t member_backlog(br_member *mb) {
+  for (br_mirror *x = mb->mirrors; x; x = x->next) {
+    if (x->st && !x->notice && x->held.n) {
+      uint64_t unacked = wt_stream_send_backlog(x->st);
+      uint64_t acked = x->written > unacked ? x->written - unacked : 0;
+      uint64_t freed = wt_held_ack(&x->held, acked);
+      mb->held = mb->held > freed ? mb->held - freed : 0;
+    }
   }
-  return backlog;
+  return mb->held;
 }
 
 static void count_lagged(br_group *g, int with_hdr) {
@@ -908,6 +923,12 @@ static int mirror_put(br_mirror *mr, wt_buf *buf, uint32_t off, uint32_t len, in
   }
   if (rv >= 0) {
     mr->written += len;
+    if (len && !mr->notice) {
+      /* what the lag bound counts (member_backlog); without memory for
+       * the record the buffer is not counted (it is still released) */
+      int64_t c = wt_held_add(&mr->held, buf, buf->cap, mr->written);
+      mr->mb->held += c > 0 ? (uint64_t)c : 0;
+    }
   }
   return rv;
 }
@@ -947,10 +968,13 @@ static void mirror_write(wt_bridge *b, br_member *mb, uint64_t gsid, wt_buf *buf
     notice_write(mr, buf, off, len, fin);
     return;
   }
+  /* what the write would pin: its buffer's capacity, unless it continues
+   * the buffer this mirror references last */
   uint64_t backlog = member_backlog(mb);
+  uint64_t add = len ? wt_held_cost(&mr->held, buf, buf->cap) : 0;
   br_mirror *old;
-  while (backlog + len > g->lag_max && (old = oldest_live(mb))) {
-    uint64_t had = old->st ? wt_stream_send_backlog(old->st) : 0;
+  while (backlog + add > g->lag_max && (old = oldest_live(mb))) {
+    uint64_t had = wt_held_total(&old->held);
     backlog = backlog > had ? backlog - had : 0;
     int was_target = old == mr;
     mb->lagging = 1;

@@ -355,12 +355,16 @@ wt_buf *wt_app_event_buf(wt_app_ctx *ctx, size_t *off);
  * datagrams and the same mirrored uni streams. The worker posts each
  * payload once per shard that has members (one reference-counted buffer,
  * never a copy per member); the shard writes it to each local member. A
- * member whose mirrored streams hold more than lag_max bytes not yet
- * acknowledged has its oldest mirrored streams reset with
+ * member whose mirrored streams' data not yet acknowledged holds more
+ * than lag_max bytes has its oldest mirrored streams reset with
  * WT_APP_GROUP_LAGGED (a whole stream, never a torn one) and its datagrams
  * dropped when its queue is full; it never slows the others. After such a
  * reset, the group streams that start are dropped for it (see "Group
- * headers") until its backlog is back under lag_max / 2. Members leave
+ * headers") until its backlog is back under lag_max / 2. What it holds
+ * is counted as memory, not payload: the capacity of each distinct
+ * buffer its unacknowledged bytes reference, once per member however many
+ * slices of it are queued (one-byte groups each pin a whole buffer).
+ * Members leave
  * by wt_app_group_leave or when their session ends. Counters are updated
  * by the shards (relaxed atomics).
  *
