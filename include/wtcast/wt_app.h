@@ -135,7 +135,9 @@ typedef struct wt_app_ops {
  * not for this): for the request req of session as (inside
  * session_request) wanting action on path (a '/'-separated name, e.g. a
  * relay channel). It may add response fields to as
- * (wt_app_session_add_header, e.g. www-authenticate). Called on the
+ * (wt_app_session_add_header, e.g. www-authenticate) and set when the
+ * session's credential ends (wt_app_session_expire_after: wtcast's
+ * closes a session when its token expires). Called on the
  * application workers, several at once: it must be thread-safe and must
  * not block (no network). The authorizer must outlive the server. */
 typedef struct wt_app_authorizer {
