@@ -367,6 +367,10 @@ static void echo_parse_close(echo_session *es, const char *query) {
 }
 
 static int echo_session_request(wt_app_session *as, const wt_app_request *req) {
+  int st = wt_apps_authorize(wt_app_session_arg(as), as, req, WT_APP_AUTH_PUBLISH, "echo");
+  if (st != 0) {
+    return st;
+  }
   echo_session *es = calloc(1, sizeof(*es));
   if (!es) {
     return 503;

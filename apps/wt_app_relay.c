@@ -46,7 +46,7 @@ typedef struct relay_stats {
 struct wt_relay_reg {
   pthread_mutex_t mu;
   relay_stats *head;
-  size_t retired;
+  size_t retired, retired_max;
   uint64_t clock;
 };
 
@@ -56,8 +56,13 @@ int wt_relay_reg_new(wt_relay_reg **out) {
     return WT_ERR_NOMEM;
   }
   pthread_mutex_init(&g->mu, NULL);
+  g->retired_max = RELAY_RETIRED_MAX;
   *out = g;
   return 0;
+}
+
+void wt_relay_reg_set_retired_max(wt_relay_reg *g, uint32_t n) {
+  g->retired_max = n ? n : RELAY_RETIRED_MAX;
 }
 
 void wt_relay_reg_del(wt_relay_reg *g) {
@@ -125,7 +130,7 @@ static void reg_release(wt_relay_reg *g, relay_stats *s) {
   s->retired = ++g->clock;
   atomic_store_explicit(&s->subscribers, 0, memory_order_relaxed);
   atomic_store_explicit(&s->publishers, 0, memory_order_relaxed);
-  if (++g->retired > RELAY_RETIRED_MAX) {
+  if (++g->retired > g->retired_max) {
     relay_stats *old = NULL;
     for (relay_stats *x = g->head; x; x = x->next) {
       if (!x->live && (!old || x->retired < old->retired)) {
@@ -374,13 +379,10 @@ static int relay_request(wt_app_session *as, const wt_app_request *req, int is_p
   }
   /* authorization before any state: no channel, no slot, no counter
    * entry for a refused client */
-  const wt_app_authorizer *auth = a->cfg.auth;
-  if (auth && auth->check) {
-    int st =
-        auth->check(auth->arg, as, req, is_pub ? WT_APP_AUTH_PUBLISH : WT_APP_AUTH_SUBSCRIBE, name);
-    if (st != 0) {
-      return st;
-    }
+  int st =
+      wt_apps_authorize(a, as, req, is_pub ? WT_APP_AUTH_PUBLISH : WT_APP_AUTH_SUBSCRIBE, name);
+  if (st != 0) {
+    return st;
   }
   if (!a->relay) {
     a->relay = calloc(1, sizeof(*a->relay));

@@ -94,6 +94,10 @@ static void source_start(void *arg) {
 
 static int source_session_request(wt_app_session *as, const wt_app_request *req) {
   wt_apps *apps = wt_app_session_arg(as);
+  int st = wt_apps_authorize(apps, as, req, WT_APP_AUTH_SUBSCRIBE, "source");
+  if (st != 0) {
+    return st;
+  }
   uint64_t bytes = 0;
   wt_app_query_get_u64(req->query, "bytes", &bytes); /* absent or malformed: 0 */
   if (bytes > apps->cfg.source_max_bytes) {
@@ -168,7 +172,8 @@ const wt_app_ops wt_app_source_ops = {
 /* ------------------------------------------------------------------ /sink */
 
 static int sink_session_request(wt_app_session *as, const wt_app_request *req) {
-  return 200;
+  int st = wt_apps_authorize(wt_app_session_arg(as), as, req, WT_APP_AUTH_PUBLISH, "sink");
+  return st != 0 ? st : 200;
 }
 
 static void sink_session_open(wt_app_session *as) {

@@ -24,7 +24,9 @@
  *    the publisher vanished mid-group);
  *  - a late joiner first gets the current group (the publisher's newest
  *    stream) from its start, if it is at most relay_group_max bytes;
- *  - a subscriber with more than relay_lag_max bytes unacknowledged has its
+ *  - a subscriber whose unacknowledged data holds more than relay_lag_max
+ *    bytes (the capacity of the publisher buffers it references, each
+ *    counted once: wt_app.h fan-out groups) has its
  *    oldest mirrored streams reset with WT_APP_GROUP_LAGGED (0x10), and new
  *    groups are not opened for it until it is back under half the bound: whole
  *    groups dropped, never a torn one; the others are not slowed;
@@ -84,6 +86,10 @@
  *    SESSION(CODE, TEXT). CODE is a u32; TEXT is URL-decoded, at most 1024
  *    bytes (longer or malformed: no reason). The timer is cancelled if the
  *    session ends first.
+ *
+ * With an authorizer (wt_apps_config.auth) /echo, /source and /sink need a
+ * token too (wt_apps_authorize: the route's name is the path), so turning
+ * authorization on closes every built-in route to strangers.
  *
  * /source?bytes=N: after the session opens, one server uni stream carries N
  * bytes (default 0) of byte[i] = (uint8_t)(i % 251), then FIN. N above
@@ -157,6 +163,9 @@ typedef struct wt_apps_config {
   const wt_app_authorizer *auth;
   uint32_t relay_metrics_channels; /* channels with their own metric series (the rest: "other") */
   uint32_t enabled;                /* WT_APPS_* routes served (default WT_APPS_DEFAULT) */
+  /* for tests only (wtcast: WTCAST_TEST_RELAY_RETIRED_MAX): retired
+   * channels whose counters the registry keeps; 0 = 1024 */
+  uint32_t relay_retired_max;
 } wt_apps_config;
 
 typedef struct wt_apps_counters {
@@ -190,6 +199,9 @@ void wt_relay_free(wt_relay *r);
  * it (the next channel of that name continues them). Any thread (a lock
  * inside). del: after every worker freed its relay. */
 int wt_relay_reg_new(wt_relay_reg **out);
+/* Keep at most n retired channels (0: the default, 1024; tests set fewer,
+ * wt_apps_config.relay_retired_max). Before any channel. */
+void wt_relay_reg_set_retired_max(wt_relay_reg *g, uint32_t n);
 void wt_relay_reg_del(wt_relay_reg *g);
 
 /* Every relay channel of g as JSON ({"channels":[...]}) into buf.
@@ -237,6 +249,7 @@ static inline void wt_apps_config_default(wt_apps_config *c) {
   c->auth = NULL;
   c->relay_metrics_channels = WT_APP_RELAY_METRICS_CHANNELS;
   c->enabled = WT_APPS_DEFAULT;
+  c->relay_retired_max = 0;
 }
 
 /* The routes of enabled (WT_APPS_*) as text, "echo,source,sink,relay" in
@@ -256,6 +269,17 @@ static inline void wt_apps_names(uint32_t enabled, char *buf, size_t cap) {
       n += (size_t)w;
     }
   }
+}
+
+/* The authorizer's verdict (wt_apps_config.auth) on req wanting action
+ * (WT_APP_AUTH_*) on path: 0 when allowed or when no authorizer is set,
+ * else the status to refuse with (401, 403). With an authorizer every
+ * built-in route needs a token: /pub and /sub on the channel name, /echo
+ * and /sink publish on "echo" and "sink", /source subscribe on "source". */
+static inline int wt_apps_authorize(const wt_apps *a, wt_app_session *as, const wt_app_request *req,
+                                    int action, const char *path) {
+  const wt_app_authorizer *auth = a->cfg.auth;
+  return auth && auth->check ? auth->check(auth->arg, as, req, action, path) : 0;
 }
 
 /* Initialise a (cfg NULL = defaults) and zero its counters. */

@@ -343,6 +343,7 @@ int wt_apps_module_new(wt_apps_module **out, const wt_apps_config *cfg) {
     free(m);
     return rv;
   }
+  wt_relay_reg_set_retired_max(m->reg, m->cfg.relay_retired_max);
   m->mod = (wt_app_module){.name = "builtin",
                            .arg = m,
                            .init = apps_init,

@@ -16,7 +16,7 @@ struct wt_auth {
   wt_jwk_set *set;
   char *path;
   _Atomic uint64_t results[WT_JWT_RESULTS];
-  _Atomic uint64_t reloads_ok, reloads_failed, keys;
+  _Atomic uint64_t reloads_ok, reloads_failed, keys, sessions_expired;
 };
 
 int wt_auth_new(wt_auth **out, const char *path, char *err, size_t cap) {
@@ -70,6 +70,12 @@ int wt_auth_reload(wt_auth *a, char *err, size_t cap) {
 
 wt_jwt_result wt_auth_check(wt_auth *a, const char *token, size_t len, wt_jwt_action action,
                             const char *path, int64_t now, const char *what) {
+  return wt_auth_check_until(a, token, len, action, path, now, what, NULL);
+}
+
+wt_jwt_result wt_auth_check_until(wt_auth *a, const char *token, size_t len, wt_jwt_action action,
+                                  const char *path, int64_t now, const char *what,
+                                  int64_t *exp_out) {
   wt_jwt_claims c;
   char why[160];
   pthread_rwlock_rdlock(&a->lock);
@@ -81,6 +87,11 @@ wt_jwt_result wt_auth_check(wt_auth *a, const char *token, size_t len, wt_jwt_ac
              action == WT_JWT_PUT ? "put" : "get");
   }
   atomic_fetch_add_explicit(&a->results[r], 1, memory_order_relaxed);
+  if (r == WT_JWT_OK && exp_out) {
+    *exp_out = !c.has_exp                            ? INT64_MAX
+               : c.exp > INT64_MAX - WT_JWT_LEEWAY_S ? INT64_MAX
+                                                     : c.exp + WT_JWT_LEEWAY_S;
+  }
   if (r != WT_JWT_OK) {
     /* never the token itself: it is a credential */
     int kid = c.kid[0] && r != WT_JWT_UNKNOWN_KID; /* that reason names it already */
@@ -88,6 +99,11 @@ wt_jwt_result wt_auth_check(wt_auth *a, const char *token, size_t len, wt_jwt_ac
                    kid ? " (kid " : "", kid ? c.kid : "", kid ? ")" : "");
   }
   return r;
+}
+
+void wt_auth_count_expired(wt_auth *a, const char *what) {
+  atomic_fetch_add_explicit(&a->sessions_expired, 1, memory_order_relaxed);
+  WT_LOG_INFO_RL(10, "session closed (%s): token expired", what ? what : "?");
 }
 
 int wt_auth_status(wt_jwt_result r) {
@@ -101,4 +117,5 @@ void wt_auth_get_stats(wt_auth *a, wt_auth_stats *out) {
   out->reloads_ok = atomic_load_explicit(&a->reloads_ok, memory_order_relaxed);
   out->reloads_failed = atomic_load_explicit(&a->reloads_failed, memory_order_relaxed);
   out->keys = atomic_load_explicit(&a->keys, memory_order_relaxed);
+  out->sessions_expired = atomic_load_explicit(&a->sessions_expired, memory_order_relaxed);
 }

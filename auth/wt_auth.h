@@ -39,6 +39,18 @@ int wt_auth_reload(wt_auth *a, char *err, size_t cap);
 wt_jwt_result wt_auth_check(wt_auth *a, const char *token, size_t len, wt_jwt_action action,
                             const char *path, int64_t now, const char *what);
 
+/* wt_auth_check, and on WT_JWT_OK *exp_out (may be NULL) receives when
+ * the admission ends, in seconds since the epoch: the token's exp plus
+ * WT_JWT_LEEWAY_S (what verification allows), or INT64_MAX when it has no
+ * exp. A session admitted on it is to be closed then (wt_authz). */
+wt_jwt_result wt_auth_check_until(wt_auth *a, const char *token, size_t len, wt_jwt_action action,
+                                  const char *path, int64_t now, const char *what,
+                                  int64_t *exp_out);
+
+/* A session admitted on a token was closed because the token expired:
+ * counted (sessions_expired), logged (info, module "auth") with what. */
+void wt_auth_count_expired(wt_auth *a, const char *what);
+
 /* The HTTP status of a result: 0 for WT_JWT_OK, 403 for WT_JWT_FORBIDDEN,
  * 401 for every other refusal. */
 int wt_auth_status(wt_jwt_result r);
@@ -46,7 +58,8 @@ int wt_auth_status(wt_jwt_result r);
 typedef struct wt_auth_stats {
   uint64_t results[WT_JWT_RESULTS]; /* checks by result */
   uint64_t reloads_ok, reloads_failed;
-  uint64_t keys; /* keys in use now */
+  uint64_t keys;             /* keys in use now */
+  uint64_t sessions_expired; /* admitted sessions closed at their token's exp + leeway */
 } wt_auth_stats;
 void wt_auth_get_stats(wt_auth *a, wt_auth_stats *out);
 

@@ -36,6 +36,12 @@ int wt_authz_token(const wt_app_request *req, char *buf, size_t cap) {
   return 0;
 }
 
+static void authz_expired(void *arg, wt_app_session *as) {
+  wt_authz *z = arg;
+  (void)as;
+  wt_auth_count_expired(z->auth, NULL);
+}
+
 static int authz_check(void *arg, wt_app_session *as, const wt_app_request *req, int action,
                        const char *path) {
   wt_authz *z = arg;
@@ -45,13 +51,21 @@ static int authz_check(void *arg, wt_app_session *as, const wt_app_request *req,
   snprintf(what, sizeof(what), "%s %s", action == WT_APP_AUTH_PUBLISH ? "publish" : "subscribe",
            path);
   wt_jwt_result r;
+  int64_t until = INT64_MAX;
   if (n < 0) {
     /* longer than any token we accept: refused without a look inside */
     r = wt_auth_check(z->auth, token, WT_JWT_TOKEN_MAX + 1, WT_JWT_PUT, path, 0, what);
   } else {
-    r = wt_auth_check(z->auth, token, (size_t)n,
-                      action == WT_APP_AUTH_PUBLISH ? WT_JWT_PUT : WT_JWT_GET, path,
-                      (int64_t)time(NULL), what);
+    int64_t now = (int64_t)time(NULL);
+    r = wt_auth_check_until(z->auth, token, (size_t)n,
+                            action == WT_APP_AUTH_PUBLISH ? WT_JWT_PUT : WT_JWT_GET, path, now,
+                            what, &until);
+    if (r == WT_JWT_OK && until != INT64_MAX) {
+      /* the session ends with its token (wt_authz.h): one timer */
+      uint64_t s = until > now ? (uint64_t)(until - now) : 0;
+      uint64_t ns = s > UINT64_MAX / 1000000000u ? UINT64_MAX : s * 1000000000u;
+      wt_app_session_expire_after(as, ns, WT_APP_CLOSE_EXPIRED, "token expired", authz_expired, z);
+    }
   }
   int status = wt_auth_status(r);
   if (status == 401) {
@@ -76,9 +90,11 @@ static int authz_json(void *arg, char *buf, size_t cap) {
   }
   if (w >= 0 && (size_t)w < cap - n) {
     n += (size_t)w;
-    w = snprintf(buf + n, cap - n, ",\"reloads_ok\":%llu,\"reloads_failed\":%llu,\"keys\":%llu}",
+    w = snprintf(buf + n, cap - n,
+                 ",\"reloads_ok\":%llu,\"reloads_failed\":%llu,\"keys\":%llu,"
+                 "\"sessions_expired\":%llu}",
                  (unsigned long long)s.reloads_ok, (unsigned long long)s.reloads_failed,
-                 (unsigned long long)s.keys);
+                 (unsigned long long)s.keys, (unsigned long long)s.sessions_expired);
   }
   if (w < 0 || (size_t)w >= cap - n) {
     return WT_ERR_NOBUF;
@@ -103,9 +119,13 @@ static int authz_metrics(void *arg, wt_app_print_fn print, void *sink) {
                "wtcast_auth_reloads_total{result=\"ok\"} %llu\n"
                "wtcast_auth_reloads_total{result=\"failed\"} %llu\n"
                "# HELP wtcast_auth_keys keys in use\n# TYPE wtcast_auth_keys gauge\n"
-               "wtcast_auth_keys %llu\n",
+               "wtcast_auth_keys %llu\n"
+               "# HELP wtcast_auth_sessions_expired_total admitted sessions closed when their "
+               "token expired (exp + leeway)\n"
+               "# TYPE wtcast_auth_sessions_expired_total counter\n"
+               "wtcast_auth_sessions_expired_total %llu\n",
                (unsigned long long)s.reloads_ok, (unsigned long long)s.reloads_failed,
-               (unsigned long long)s.keys);
+               (unsigned long long)s.keys, (unsigned long long)s.sessions_expired);
   }
   return rv;
 }

@@ -9,10 +9,16 @@
  *
  * The module (no routes) adds the "auth" member of the SIGUSR1 line,
  *   "auth":{"ok":N,"missing":N,...,"forbidden":N,"reloads_ok":N,
- *           "reloads_failed":N,"keys":N}
+ *           "reloads_failed":N,"keys":N,"sessions_expired":N}
  * and the metric families wtcast_auth_total{result=...} (the fixed result
- * names of wt_jwt.h), wtcast_auth_reloads_total{result="ok"|"failed"}
- * and wtcast_auth_keys.
+ * names of wt_jwt.h), wtcast_auth_reloads_total{result="ok"|"failed"},
+ * wtcast_auth_keys and wtcast_auth_sessions_expired_total.
+ *
+ * A session admitted on a token with "exp" is closed when the token
+ * expires (exp + WT_JWT_LEEWAY_S, the leeway verification allows) with
+ * CLOSE_WEBTRANSPORT_SESSION(WT_APP_CLOSE_EXPIRED, "token expired")
+ * (wt_app_session_expire_after: a timer of the session's worker), logged
+ * and counted in sessions_expired.
  *
  * Both point into the wt_authz, which must outlive the server. Threads: as
  * wt_app_authorizer and wt_app_module require (check and the hooks from

@@ -54,6 +54,14 @@ struct wt_app_session {
   wt_app_group *groups[SESSION_MAX_GROUPS];
   struct app_answer *answer; /* set while session_request runs */
   char *protocol;            /* answered in WT-Protocol (NULL = none) */
+  /* wt_app_session_expire_after: set inside session_request, armed once
+   * the session is accepted (exp_timer), due before the open (exp_due) */
+  uint8_t exp_set, exp_due, exp_reason_len;
+  uint32_t exp_code;
+  uint64_t exp_delay, exp_timer;
+  wt_app_expire_fn exp_fn;
+  void *exp_arg;
+  char exp_reason[WT_APP_EXPIRE_REASON_MAX];
 };
 
 /* What session_request decides besides its status: WT-Protocol and extra
@@ -318,6 +326,9 @@ static void session_close(wt_app_ctx *ctx, wt_app_session *as, uint32_t code, co
   }
   wt_hmap_del(&ctx->objs, as->h);
   WT_DLIST_REMOVE(&ctx->sessions, as);
+  if (as->exp_timer) {
+    wt_timer_cancel(ctx->cfg.timers, as->exp_timer);
+  }
   free(as->protocol);
   free(as);
   ctx->stats.sessions_live--;
@@ -448,6 +459,34 @@ static void respond(wt_app_ctx *ctx, wt_msg *m, uint64_t session, int status,
   ctx_post(ctx, m->sh, &r);
 }
 
+/* The credential's deadline (wt_app_session_expire_after) has come: close
+ * the session with its code, or at its open if it is not open yet. */
+static void session_expire_now(wt_app_session *as) {
+  WT_LOG_INFO("session %llu closed: %.*s (code 0x%x)", (unsigned long long)as->id,
+              (int)as->exp_reason_len, as->exp_reason, as->exp_code);
+  if (as->exp_fn) {
+    as->exp_fn(as->exp_arg, as);
+  }
+  wt_app_close_session(as, as->exp_code, (const uint8_t *)as->exp_reason, as->exp_reason_len);
+}
+
+static void session_expire_fire(void *arg) {
+  wt_app_session *as = arg;
+  as->exp_timer = 0;
+  if (as->opened) {
+    session_expire_now(as);
+  } else {
+    as->exp_due = 1;
+  }
+}
+
+static void session_expire_arm(wt_app_ctx *ctx, wt_app_session *as) {
+  if (as->exp_set &&
+      wt_app_timer_add(ctx, as->exp_delay, session_expire_fire, as, &as->exp_timer) < 0) {
+    as->exp_due = 1; /* no timer: never a session that outlives its credential */
+  }
+}
+
 static void ev_session_request(wt_app_ctx *ctx, wt_msg *m) {
   const wt_ev_session_request *e = wt_msg_get_ev_session_request(m);
   wt_app_request req;
@@ -509,6 +548,7 @@ static void ev_session_request(wt_app_ctx *ctx, wt_msg *m) {
   } else {
     WT_DLIST_PUSH(&ctx->sessions, as);
     ctx->stats.sessions_live++;
+    session_expire_arm(ctx, as);
     ctx->stats.protocol_sessions[protocol_slot(ctx, ans->protocol)]++;
     as->protocol = ans->protocol ? strdup(ans->protocol) : NULL;
     WT_LOG_DEBUG("session %llu on %s (%s): protocol %s (%zu offered)", (unsigned long long)e->id,
@@ -528,6 +568,10 @@ static void ev_session_open(wt_app_ctx *ctx, wt_msg *m) {
     as->opened = 1;
     as->max_dgram = e->max_datagram;
     call_session_open(as);
+    if (as->exp_due) {
+      as->exp_due = 0;
+      session_expire_now(as);
+    }
   }
 }
 
@@ -815,6 +859,30 @@ int wt_app_session_add_header(wt_app_session *as, const char *name, const char *
   memcpy(ans->buf + ans->len + nl + 1, value, vl + 1);
   ans->len += nl + vl + 2;
   ans->n++;
+  return 0;
+}
+
+int wt_app_session_expire_after(wt_app_session *as, uint64_t delay_ns, uint32_t code,
+                                const char *reason, wt_app_expire_fn fn, void *arg) {
+  if (!as || !as->answer) {
+    return WT_ERR_STATE;
+  }
+  size_t len = reason ? strlen(reason) : 0;
+  if (len > WT_APP_EXPIRE_REASON_MAX) {
+    return WT_ERR_INVAL;
+  }
+  if (as->exp_set && as->exp_delay <= delay_ns) {
+    return 0; /* the earlier deadline stands */
+  }
+  as->exp_set = 1;
+  as->exp_delay = delay_ns;
+  as->exp_code = code;
+  as->exp_fn = fn;
+  as->exp_arg = arg;
+  if (len) {
+    memcpy(as->exp_reason, reason, len);
+  }
+  as->exp_reason_len = (uint8_t)len;
   return 0;
 }
 

@@ -9,6 +9,7 @@
 #include "wt_engine.h"
 #include "wt_error.h"
 #include "wt_dlist.h"
+#include "wt_held.h"
 #include "wt_hmap.h"
 #include "wt_log.h"
 
@@ -71,6 +72,7 @@ struct br_member {
   br_mirror *mirrors, *mtail; /* oldest first */
   uint32_t notices;           /* lag notices not yet closed (<= WT_APP_GROUP_NOTICES_MAX) */
   uint8_t lagging;            /* streams were reset for lag; not yet back under half the bound */
+  uint64_t held; /* what its mirrors' unacknowledged data pins: the sum of their held */
 };
 
 struct br_mirror {
@@ -83,6 +85,7 @@ struct br_mirror {
   uint64_t written; /* payload bytes written so far */
   uint32_t hdr_len; /* the group header length (wt_app.h) */
   wt_stream *st;
+  wt_held held; /* the publisher buffers its unacknowledged bytes pin (not for notices) */
 };
 
 struct wt_bridge {
@@ -99,6 +102,12 @@ struct wt_bridge {
   size_t pending_opens;  /* sessions may have queued opens */
   int detached;          /* the links may be gone: never touch them again */
   wt_bridge_stats stats;
+  /* test hook (wt_bridge.h, WTCAST_TEST_GROUP_DEL_DEFER): GROUP_DELs held
+   * back, a FIFO of at most defer_max (0: off) */
+  uint64_t *defer_gid;
+  uint32_t *defer_code;
+  uint32_t defer_max, defer_n, defer_head;
+  uint64_t defer_outlived; /* held-back groups whose counters only this shard still held */
 };
 
 /* ------------------------------------------------------------------ setup */
@@ -125,6 +134,14 @@ int wt_bridge_new(wt_bridge **out, const wt_bridge_config *cfg) {
   if (wt_buf_pool_new(&b->pool, BR_BUF_SIZE, 4096) < 0) {
     free(b);
     return WT_ERR_NOMEM;
+  }
+  const char *defer = getenv("WTCAST_TEST_GROUP_DEL_DEFER");
+  unsigned long k = defer ? strtoul(defer, NULL, 10) : 0;
+  if (k > 0 && k <= 65536) {
+    b->defer_gid = calloc(k, sizeof(*b->defer_gid));
+    b->defer_code = calloc(k, sizeof(*b->defer_code));
+    b->defer_max = b->defer_gid && b->defer_code ? (uint32_t)k : 0;
+    WT_LOG_WARN("test hook: shard %u holds back its last %lu GROUP_DEL commands", cfg->shard, k);
   }
   *out = b;
   return 0;
@@ -261,6 +278,9 @@ static void mirror_unlink(br_mirror *mr) {
 }
 
 static void mirror_free(wt_bridge *b, br_mirror *mr, uint32_t reset_code, int reset) {
+  uint64_t h = wt_held_total(&mr->held);
+  mr->mb->held = mr->mb->held > h ? mr->mb->held - h : 0;
+  wt_held_free(&mr->held);
   mirror_unlink(mr);
   if (mr->notice) {
     mr->mb->notices--;
@@ -790,14 +810,23 @@ static br_mirror *find_mirror(br_member *mb, uint64_t gsid) {
   return NULL;
 }
 
-/* The member's backlog: payload its mirrored streams hold (queued, not yet
- * acknowledged). Lag notices are not counted (their group header only). */
-static uint64_t member_backlog(const br_member *mb) {
-  uint64_t backlog = 0;
-  for (const br_mirror *x = mb->mirrors; x; x = x->next) {
-    backlog += x->st && !x->notice ? wt_stream_send_backlog(x->st) : 0;
+/* The member's backlog, as the lag bound counts it: what its mirrored
+ * streams' unacknowledged bytes hold, the capacity of the distinct
+ * publisher buffers they reference (wt_held.h), not their payload: one
+ * byte per group would otherwise pin a whole buffer per byte. Runs the
+ * peer acknowledged since the last look are given back first. Lag notices
+ * are not counted (their group header only, at most
+ * WT_APP_GROUP_NOTICES_MAX of them). */
+static uint64_t member_backlog(br_member *mb) {
+  for (br_mirror *x = mb->mirrors; x; x = x->next) {
+    if (x->st && !x->notice && x->held.n) {
+      uint64_t unacked = wt_stream_send_backlog(x->st);
+      uint64_t acked = x->written > unacked ? x->written - unacked : 0;
+      uint64_t freed = wt_held_ack(&x->held, acked);
+      mb->held = mb->held > freed ? mb->held - freed : 0;
+    }
   }
-  return backlog;
+  return mb->held;
 }
 
 static void count_lagged(br_group *g, int with_hdr) {
@@ -894,6 +923,12 @@ static int mirror_put(br_mirror *mr, wt_buf *buf, uint32_t off, uint32_t len, in
   }
   if (rv >= 0) {
     mr->written += len;
+    if (len && !mr->notice) {
+      /* what the lag bound counts (member_backlog); without memory for
+       * the record the buffer is not counted (it is still released) */
+      int64_t c = wt_held_add(&mr->held, buf, buf->cap, mr->written);
+      mr->mb->held += c > 0 ? (uint64_t)c : 0;
+    }
   }
   return rv;
 }
@@ -933,10 +968,13 @@ static void mirror_write(wt_bridge *b, br_member *mb, uint64_t gsid, wt_buf *buf
     notice_write(mr, buf, off, len, fin);
     return;
   }
+  /* what the write would pin: its buffer's capacity, unless it continues
+   * the buffer this mirror references last */
   uint64_t backlog = member_backlog(mb);
+  uint64_t add = len ? wt_held_cost(&mr->held, buf, buf->cap) : 0;
   br_mirror *old;
-  while (backlog + len > g->lag_max && (old = oldest_live(mb))) {
-    uint64_t had = old->st ? wt_stream_send_backlog(old->st) : 0;
+  while (backlog + add > g->lag_max && (old = oldest_live(mb))) {
+    uint64_t had = wt_held_total(&old->held);
     backlog = backlog > had ? backlog - had : 0;
     int was_target = old == mr;
     mb->lagging = 1;
@@ -1171,12 +1209,39 @@ static br_member *cmd_member(wt_bridge *b, br_group *g, uint64_t h) {
   return bs ? find_member(bs, g) : NULL;
 }
 
+static void group_del(wt_bridge *b, uint64_t gid, uint32_t code) {
+  br_group *g = cmd_group(b, gid);
+  if (g) {
+    group_free(b, g, code);
+  }
+}
+
+/* The test hook's held-back GROUP_DELs, oldest first, down to keep. */
+static void defer_flush(wt_bridge *b, uint32_t keep) {
+  while (b->defer_n > keep) {
+    uint32_t i = b->defer_head;
+    b->defer_head = (b->defer_head + 1) % b->defer_max;
+    b->defer_n--;
+    br_group *g = cmd_group(b, b->defer_gid[i]);
+    if (g && g->cnt && atomic_load_explicit(&g->cnt->refs_, memory_order_relaxed) == 1) {
+      b->defer_outlived++; /* the window the hook is for: every other owner let go */
+    }
+    group_del(b, b->defer_gid[i], b->defer_code[i]);
+  }
+}
+
 static void cmd_group_del(wt_bridge *b, wt_msg *m) {
   const wt_cmd_group_del *c = wt_msg_get_cmd_group_del(m);
-  br_group *g = cmd_group(b, c->group);
-  if (g) {
-    group_free(b, g, c->code);
+  if (b->defer_max && !b->detached) {
+    /* the test hook: handled only after defer_max later ones (or once no
+     * session is left), so the app side has long dropped its counters */
+    defer_flush(b, b->defer_max - 1);
+    uint32_t i = (b->defer_head + b->defer_n++) % b->defer_max;
+    b->defer_gid[i] = c->group;
+    b->defer_code[i] = c->code;
+    return;
   }
+  group_del(b, c->group, c->code);
 }
 
 static void cmd_group_join(wt_bridge *b, wt_msg *m) {
@@ -1336,6 +1401,9 @@ size_t wt_bridge_poll(wt_bridge *b, size_t max) {
   if (b->pending_opens) {
     retry_opens(b);
   }
+  if (b->defer_n && b->stats.sessions == 0) {
+    defer_flush(b, 0);
+  }
   wt_buf_pool_collect(b->pool);
   return done;
 }
@@ -1357,7 +1425,7 @@ int wt_bridge_pending(wt_bridge *b) {
       return 1;
     }
   }
-  return b->pending_opens > 0;
+  return b->pending_opens > 0 || (b->defer_n && b->stats.sessions == 0);
 }
 
 void wt_bridge_drain(wt_bridge *b) {
@@ -1373,6 +1441,11 @@ void wt_bridge_drain(wt_bridge *b) {
 void wt_bridge_detach(wt_bridge *b) {
   if (b->detached) {
     return;
+  }
+  if (b->defer_max) {
+    defer_flush(b, 0);
+    WT_LOG_WARN("test hook: %llu held-back group(s) outlived every other owner of their counters",
+                (unsigned long long)b->defer_outlived);
   }
   /* groups first (members point at sessions), then sessions */
   for (;;) {
@@ -1424,5 +1497,7 @@ void wt_bridge_del(wt_bridge *b) {
   wt_hmap_free(&b->tokens);
   wt_hmap_free(&b->groups);
   wt_buf_pool_del(b->pool);
+  free(b->defer_gid);
+  free(b->defer_code);
   free(b);
 }

@@ -21,7 +21,13 @@
  *
  * Ids: every session and stream gets a 64-bit id, never reused, that the
  * messages carry; a command for an id that is gone is ignored (its buffer
- * released). Threads: the shard's. */
+ * released). Threads: the shard's.
+ *
+ * Test hook, not for operators: with WTCAST_TEST_GROUP_DEL_DEFER=K in the
+ * environment, every shard holds back each GROUP_DEL until K later ones
+ * arrived (or no session is left on the shard), so a group's counters
+ * outlive the app side's reference by K channel ends
+ * (integration.relay_churn: the relay registry evicts them first). */
 #ifndef WT_BRIDGE_H
 #define WT_BRIDGE_H
 

@@ -84,7 +84,7 @@ class Publisher {
     this.reset();
     this.state = 'connecting';
     this.render();
-    const t = new WebTransport(cfg.url + this.path + (echoMode ? '' : jwtParam), wtOptions);
+    const t = new WebTransport(cfg.url + this.path + (echoMode ? jwtParam.replace('&', '?') : jwtParam), wtOptions);
     this.t = t;
     try {
       await t.ready;
@@ -288,7 +288,7 @@ class Subscriber {
     }
     this.state = 'connecting';
     this.render();
-    const t = new WebTransport(cfg.url + this.path + (echoMode ? '' : jwtParam), wtOptions);
+    const t = new WebTransport(cfg.url + this.path + (echoMode ? jwtParam.replace('&', '?') : jwtParam), wtOptions);
     this.t = t;
     try {
       await t.ready;

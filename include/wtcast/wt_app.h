@@ -135,7 +135,9 @@ typedef struct wt_app_ops {
  * not for this): for the request req of session as (inside
  * session_request) wanting action on path (a '/'-separated name, e.g. a
  * relay channel). It may add response fields to as
- * (wt_app_session_add_header, e.g. www-authenticate). Called on the
+ * (wt_app_session_add_header, e.g. www-authenticate) and set when the
+ * session's credential ends (wt_app_session_expire_after: wtcast's
+ * closes a session when its token expires). Called on the
  * application workers, several at once: it must be thread-safe and must
  * not block (no network). The authorizer must outlive the server. */
 typedef struct wt_app_authorizer {
@@ -280,6 +282,23 @@ size_t wt_app_max_datagram(const wt_app_session *as); /* 0 = none possible */
  * WT_ERR_STATE, WT_ERR_CLOSED. */
 int wt_app_close_session(wt_app_session *as, uint32_t code, const uint8_t *reason, size_t len);
 
+/* A session admitted on a credential that expires (wt_authz: a token's exp
+ * plus the verifier's leeway) must not outlive it. Inside session_request
+ * (an authorizer calls it): if the session is accepted, delay_ns after now
+ * it is closed with CLOSE_WEBTRANSPORT_SESSION(code, reason) (reason: at
+ * most WT_APP_EXPIRE_REASON_MAX bytes, copied), unless it ended first; the
+ * worker logs it (info) and calls fn(arg, as) first when fn is not NULL
+ * (counting it: fn must be thread-safe, arg must outlive the server). One
+ * timer per session, not a check per packet; a second call keeps the
+ * earlier deadline. A deadline that passes before the session is open
+ * closes it right after session_open. Returns 0, WT_ERR_STATE (outside
+ * session_request) or WT_ERR_INVAL. */
+#define WT_APP_EXPIRE_REASON_MAX 64
+#define WT_APP_CLOSE_EXPIRED     0x14u /* the close code wtcast's authorizer uses */
+typedef void (*wt_app_expire_fn)(void *arg, wt_app_session *as);
+int wt_app_session_expire_after(wt_app_session *as, uint64_t delay_ns, uint32_t code,
+                                const char *reason, wt_app_expire_fn fn, void *arg);
+
 /* ------------------------------------------------------------------ streams */
 
 wt_app_session *wt_app_stream_session(const wt_app_stream *st); /* NULL once closed */
@@ -338,12 +357,16 @@ wt_buf *wt_app_event_buf(wt_app_ctx *ctx, size_t *off);
  * datagrams and the same mirrored uni streams. The worker posts each
  * payload once per shard that has members (one reference-counted buffer,
  * never a copy per member); the shard writes it to each local member. A
- * member whose mirrored streams hold more than lag_max bytes not yet
- * acknowledged has its oldest mirrored streams reset with
+ * member whose mirrored streams' data not yet acknowledged holds more
+ * than lag_max bytes has its oldest mirrored streams reset with
  * WT_APP_GROUP_LAGGED (a whole stream, never a torn one) and its datagrams
  * dropped when its queue is full; it never slows the others. After such a
  * reset, the group streams that start are dropped for it (see "Group
- * headers") until its backlog is back under lag_max / 2. Members leave
+ * headers") until its backlog is back under lag_max / 2. What it holds
+ * is counted as memory, not payload: the capacity of each distinct
+ * buffer its unacknowledged bytes reference, once per member however many
+ * slices of it are queued (one-byte groups each pin a whole buffer).
+ * Members leave
  * by wt_app_group_leave or when their session ends. Counters are updated
  * by the shards (relaxed atomics).
  *

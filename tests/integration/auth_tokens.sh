@@ -15,7 +15,13 @@
 #  4. no squatting or takeover: with a publisher live, an unauthorized /pub
 #     gets 401 (refused before any channel state: not 409), and still 401
 #     once the publisher left; an authorized one then takes the channel;
-#  5. SIGHUP reloads the key file: a removed key's tokens are refused.
+#  5. SIGHUP reloads the key file: a removed key's tokens are refused;
+#  6. /echo, /source and /sink need a token too (path = the route's name:
+#     /echo and /sink need put, /source get);
+#  7. an admitted session whose token expires is closed at exp + 60 s of
+#     leeway (a token that expired 52 s ago: admitted, echoes for ~8 s,
+#     then CLOSE_WEBTRANSPORT_SESSION 0x14 "token expired"), counted in
+#     auth.sessions_expired and wtcast_auth_sessions_expired_total.
 # Without node or @moq/token, parts 1-2 that need them are skipped and the
 # test exits 77 (SKIPPED) after the rest passed: never reported as passed.
 . "$(dirname "$0")/lib.sh"
@@ -152,9 +158,27 @@ try get_only_on_pub 403 "/pub?ch=live/cam&jwt=$t_getonly"
 try other_prefix 403 "/pub?ch=live/cam&jwt=$t_other"
 try garbage 401 "/sub?ch=live/cam&jwt=not.a.token"
 
+# ------------------------------------------------------------------ the other routes
+t_tools=$(sign --key "$T/wt-hs.jwk" --publish echo --publish sink --subscribe source --ttl 3600)
+try echo_no_token 401 "/echo"
+try source_token 200 "/source?bytes=10&jwt=$t_tools" # /echo with a token: the expiry below
+
+# ------------------------------------------------------------------ expiry (start)
+# exp 52 s ago: still valid for 8 s (60 s of leeway), then the session goes
+# (while the squatting checks run)
+t0=$(date +%s)
+t_soon=$(sign --key "$T/wt-hs.jwk" --publish echo --expires $((t0 - 52)))
+wt_log "echo session on a token valid for ~8 more seconds (background)"
+"$WT_BIN/wtcast-client" "$WT_URL/echo?jwt=$t_soon" --cert-hash "$WT_HASH" --echo hi --hold 20000 \
+  --timeout 40000 >"$T/expiring.json" 2>"$T/expiring.err" &
+exp_pid=$!
+WT_BG_PIDS+=("$exp_pid")
+
 # ------------------------------------------------------------------ squatting
 wt_log "publisher holds live/cam (background)"
-"$WT_BIN/wtcast-client" "$WT_URL/pub?ch=live/cam&jwt=$t_pub" --cert-hash "$WT_HASH" --hold 15000 \
+hold=15000
+if wt_sanitized; then hold=22000; fi # three sessions under ASan/TSan take ~15 s
+"$WT_BIN/wtcast-client" "$WT_URL/pub?ch=live/cam&jwt=$t_pub" --cert-hash "$WT_HASH" --hold $hold \
   --timeout 60000 >"$T/holder.json" 2>"$T/holder.err" &
 holder=$!
 WT_BG_PIDS+=("$holder")
@@ -176,15 +200,27 @@ holder_gone() {
     wt_jtest "$T/h.json" "not any(c['name'] == 'live/cam' and c['publisher'] == 1 for c in d['relay']['channels'])"
 }
 wt_check "the holder left live/cam" wt_wait_until 30 holder_gone
+
 try takeover_after_leave 401 "/pub?ch=live/cam"
 try takeover_with_get_only_token 403 "/pub?ch=live/cam&jwt=$t_getonly"
 try authorized_takes_over 200 "/pub?ch=live/cam&jwt=$t_pub"
+
+# ------------------------------------------------------------------ expiry (end)
+wt_wait_until 40 wt_pid_gone "$exp_pid"
+wait "$exp_pid" 2>/dev/null
+wt_jcheck "expiring token: admitted and echoed, then closed by the server (0x14, token expired)" \
+  "$T/expiring.json" \
+  "s0['status'] == 200 and ops['echo']['verified'] and s0.get('closed_by_server', {}).get('code') == 20 and s0['closed_by_server'].get('reason') == 'token expired'"
+wt_log "    expiring token: connection closed after $(wt_jget "$T/expiring.json" connections.0.conn_closed.after_ms) ms"
+wt_jcheck "expiring token: closed after its ~8 s, well before --hold (20 s) ran out" "$T/expiring.json" \
+  "1000 < d['connections'][0]['conn_closed']['after_ms'] < 15000"
+wt_check "expiring token: the close is logged" grep -q 'closed: token expired (code 0x14)' "$WT_SERVER_ERR"
 
 # ------------------------------------------------------------------ counted
 wt_server_stats "$T/stats.json" || wt_failc "no SIGUSR1 line"
 wt_log "    auth: $(wt_jget "$T/stats.json" auth)"
 wt_jcheck "SIGUSR1: refusals counted by result" "$T/stats.json" \
-  "d['auth']['missing'] >= 4 and d['auth']['expired'] >= 1 and d['auth']['unknown_kid'] >= 1 and d['auth']['bad_alg'] >= 2 and d['auth']['forbidden'] >= 3 and d['auth']['malformed'] >= 1 and d['auth']['ok'] >= 4"
+  "d['auth']['missing'] >= 4 and d['auth']['expired'] >= 1 and d['auth']['unknown_kid'] >= 1 and d['auth']['bad_alg'] >= 2 and d['auth']['forbidden'] >= 3 and d['auth']['malformed'] >= 1 and d['auth']['ok'] >= 4 and d['auth']['sessions_expired'] == 1"
 mport=$(sed -n 's/^metrics on http:\/\/127.0.0.1:\([0-9]*\)\/.*/\1/p' "$WT_SERVER_OUT")
 python3 - "$mport" >"$T/metrics.txt" <<'PY' || wt_failc "/metrics unreachable"
 import sys, urllib.request
@@ -192,6 +228,7 @@ print(urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeou
 PY
 wt_check "/metrics: wtcast_auth_total by result (9 series)" \
   test "$(grep -c '^wtcast_auth_total{result=' "$T/metrics.txt")" = 9
+wt_check "/metrics: the expired session counted" grep -q '^wtcast_auth_sessions_expired_total 1$' "$T/metrics.txt"
 wt_check "/metrics: bad_alg counted" grep -qE '^wtcast_auth_total\{result="bad_alg"\} [1-9]' "$T/metrics.txt"
 wt_check "a refusal is logged without the token" bash -c \
   "grep -q 'refused publish live/cam (expired)' '$WT_SERVER_ERR' && ! grep -qF '$t_old' '$WT_SERVER_ERR'"

@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# relay_churn (issue 17): more than 1024 relay channels made and retired
-# while their members on one shard are backlogged, against wtcast --workers 2
-# --apps relay. The relay keeps the counters of at most 1024 retired
-# channels (apps/wt_app_relay.c RELAY_RETIRED_MAX) and frees the oldest
-# while the shards that mirrored a channel's group may still write its
-# counters (reference-counted since issue 17; unit.app_ctx
-# test_group_counters_outlive covers it at unit level). Here, end to end:
-# wtcast-flood --mode churn (tools/wtcast-flood/churn.h) runs 1500 channels,
+# relay_churn (issue 17): relay channels made and retired while their
+# members are backlogged, against wtcast --workers 2 --apps relay. The relay
+# keeps the counters of at most 1024 retired channels (apps/wt_app_relay.c
+# RELAY_RETIRED_MAX) and frees the oldest while the shards that mirrored a
+# channel's group may still write its counters (reference-counted since
+# issue 17; unit.app_ctx test_group_counters_outlive covers it at unit
+# level). Here, end to end, with two test hooks that make that window
+# certain instead of rare: WTCAST_TEST_RELAY_RETIRED_MAX=8 (the registry
+# keeps 8 retired channels, not 1024) and WTCAST_TEST_GROUP_DEL_DEFER=24
+# (every shard handles a GROUP_DEL only after 24 later ones, shards/
+# wt_bridge.h): by then 24 more channels retired, so the registry has
+# evicted that channel's entry and the shard's group holds the last
+# reference to its counters (the server logs how many groups did; checked
+# > 0). Broken reference counting is a use after free there (ASan/TSan).
+# wtcast-flood --mode churn (tools/wtcast-flood/churn.h) runs 300 channels,
 # at most 16 at once on 2 groups of 3 connections; each channel has a
 # subscriber that reads, a subscriber whose streams are never read (its
 # 4 KiB stream windows take 4 KiB of each 32 KiB group: the rest is held by
@@ -28,9 +35,12 @@ for b in wtcast-flood wtcast-bench; do
     exit 1
   fi
 done
-CHANNELS=1500
+CHANNELS=300
+RETIRED_MAX=8
 wt_cert
-wt_server_start --workers 2 --apps relay --metrics 127.0.0.1:0 --log-level warn
+WTCAST_TEST_RELAY_RETIRED_MAX=$RETIRED_MAX WTCAST_TEST_GROUP_DEL_DEFER=24 \
+  wt_server_start --workers 2 --apps relay --metrics 127.0.0.1:0 --log-level warn
+wt_check "the test hooks are on" grep -q 'test hook: the relay keeps 8 retired' "$WT_SERVER_ERR"
 MURL=$(sed -n 's/^metrics on \(http:[^ ]*\)$/\1/p' "$WT_SERVER_OUT" | head -n1)
 wt_check "metrics listener up" test -n "$MURL"
 
@@ -58,7 +68,7 @@ fi
 wt_jcheck "every relay session was opened (3 per channel) and closed" "$T/stats.json" \
   "d['sessions']['opened'] >= 3 * $CHANNELS and d['sessions']['refused'] == 0 and d['errors']['internal'] == 0"
 
-# The registry: at most 1024 retired channels kept, none live.
+# The registry: at most RETIRED_MAX retired channels kept, none live.
 metrics() {
   python3 - "$MURL" "$T/metrics.json" <<'PY'
 import json, re, sys, urllib.request
@@ -72,8 +82,8 @@ json.dump(out, open(sys.argv[2], "w"))
 PY
 }
 if metrics; then
-  wt_jcheck "the registry kept at most 1024 retired channels of $CHANNELS, none live" "$T/metrics.json" \
-    "1000 <= d.get('wtcast_relay_metrics_channels{series=\"own\"}', -1) + d.get('wtcast_relay_metrics_channels{series=\"other\"}', -1) <= 1024 and sum(v for k, v in d.items() if k.startswith('wtcast_relay_channel_live')) == 0"
+  wt_jcheck "the registry kept $RETIRED_MAX retired channels of $CHANNELS, none live" "$T/metrics.json" \
+    "d.get('wtcast_relay_metrics_channels{series=\"own\"}', -1) + d.get('wtcast_relay_metrics_channels{series=\"other\"}', -1) == $RETIRED_MAX and sum(v for k, v in d.items() if k.startswith('wtcast_relay_channel_live')) == 0"
   wt_log "    registry: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print({k: v for k, v in d.items() if "metrics_channels" in k})' "$T/metrics.json")"
 else
   wt_failc "/metrics could not be read"
@@ -86,5 +96,11 @@ timeout -k 5 60 "$WT_BIN/wtcast-bench" --scenario fanout --verify --url "$WT_URL
 wt_expect_rc "after the churn: a new channel relays every message (fanout --verify)" 0 $?
 
 wt_server_finish
+# the window was there: groups that held the last reference to counters the
+# registry had already let go (one line per shard at exit)
+outlived=$(sed -n 's/.*test hook: \([0-9]*\) held-back group(s) outlived.*/\1/p' "$WT_SERVER_ERR" |
+  awk '{n += $1} END {print n + 0}')
+wt_log "    groups that outlived their registry entry: $outlived"
+wt_check "held-back groups outlived their registry entries ($outlived)" test "$outlived" -gt 0
 wt_server_report
 wt_done

@@ -37,13 +37,20 @@ typedef struct tapp {
   int nst;
   int writable[4];
   /* protocol negotiation: what session_request does and saw */
-  int mode; /* 0 accept; 1 choose "x"; 2 choose none; 3 refuse 429 with retry-after */
+  int mode;    /* 0 accept; 1 choose "x"; 2 choose none; 3 refuse 429 with retry-after;
+                  4 accept, to be closed 5 ms later (wt_app_session_expire_after) */
+  int expired; /* the expiry callback ran */
   int rv_bad, rv_hdr, rv_bad_hdr, rv_reserved;
   size_t n_headers, n_protocols;
   char first_header[64], last_protocol[32];
 } tapp;
 
 static tapp g_app;
+
+static void t_expired(void *arg, wt_app_session *as) {
+  CHECK(arg == &g_app && as == g_app.as);
+  g_app.expired++;
+}
 
 static int t_request(wt_app_session *as, const wt_app_request *req) {
   g_app.as = as;
@@ -65,6 +72,10 @@ static int t_request(wt_app_session *as, const wt_app_request *req) {
     CHECK_EQ(wt_app_session_set_protocol(as, "x"), 0);
   } else if (g_app.mode == 2) {
     CHECK_EQ(wt_app_session_set_protocol(as, NULL), 0);
+  } else if (g_app.mode == 4) {
+    CHECK_EQ(wt_app_session_expire_after(as, 9000000, 0x14, "later", NULL, NULL), 0);
+    CHECK_EQ(wt_app_session_expire_after(as, 5000000, 0x14, "token expired", t_expired, &g_app), 0);
+    CHECK_EQ(wt_app_session_expire_after(as, 7000000, 0x15, "ignored", NULL, NULL), 0);
   } else if (g_app.mode == 3) {
     CHECK_EQ(wt_app_session_add_header(as, "retry-after", "5"), 0);
     return 429;
@@ -105,6 +116,9 @@ typedef struct harness {
   uint64_t written;  /* bytes in WRITE commands seen */
   /* the last WT_CMD_RESPOND: status, fields, buffer (protocol \0 fields) */
   uint32_t status, resp_headers;
+  int closes;          /* WT_CMD_CLOSE seen */
+  uint32_t close_code; /* the last one's code and reason */
+  char close_reason[64];
   char resp[256];
   size_t resp_len;
 } harness;
@@ -153,6 +167,13 @@ static void h_drain(harness *h) {
     for (uint32_t i = 0; i < n; i++) {
       if (m[i].kind == WT_CMD_WRITE) {
         h->written += m[i].len;
+      }
+      if (m[i].kind == WT_CMD_CLOSE) {
+        h->closes++;
+        h->close_code = wt_msg_get_cmd_close(&m[i])->code;
+        size_t rl = m[i].buf && m[i].len < sizeof(h->close_reason) ? m[i].len : 0;
+        memcpy(h->close_reason, rl ? (const char *)m[i].buf->data + m[i].off : "", rl);
+        h->close_reason[rl] = 0;
       }
       if (m[i].kind == WT_CMD_RESPOND) {
         h->status = wt_msg_get_cmd_respond(&m[i])->status;
@@ -624,7 +645,73 @@ static void test_protocols(void) {
   g_n_protocols = 0;
 }
 
+/* A session admitted on a credential that expires (issue 17): closed with
+ * the code and reason at the earliest deadline set in session_request, by
+ * a timer (nothing before it); the callback runs first. A deadline that
+ * passes before the open closes it right after the open; a session that
+ * ends first cancels it; outside session_request the call is refused. */
+static void test_session_expire(void) {
+  harness h;
+  CHECK_FATAL(h_open(&h, MIB, MIB) == 0);
+  g_app.mode = 4;
+  wt_app_ctx_set_now(h.ctx, 1000000000);
+  h_session(&h, 0);
+  CHECK_FATAL(g_app.as != NULL);
+  CHECK_EQ(wt_app_session_expire_after(g_app.as, 1, 1, "x", NULL, NULL), WT_ERR_STATE);
+  wt_app_run_timers(h.ctx, 1004000000); /* 4 ms: not yet */
+  h_sync(&h);
+  CHECK_EQ(h.closes, 0);
+  CHECK_EQ(g_app.expired, 0);
+  wt_app_run_timers(h.ctx, 1005000000);
+  h_sync(&h);
+  CHECK_EQ(g_app.expired, 1);
+  CHECK_EQ(h.closes, 1);
+  CHECK_EQ(h.close_code, 0x14);
+  CHECK(strcmp(h.close_reason, "token expired") == 0);
+  wt_app_run_timers(h.ctx, 1100000000); /* once: the later deadlines were never armed */
+  h_sync(&h);
+  CHECK_EQ(h.closes, 1);
+  wt_msg m = wt_msg_ev_session_close(1, 0x14, 1, NULL, 0);
+  h_event(&h, &m);
+
+  /* due before the open: closed right after it */
+  static const char req[] = "/t\0host\0";
+  wt_buf *b = wt_buf_alloc(h.pool, sizeof(req));
+  memcpy(b->data, req, sizeof(req));
+  m = wt_msg_ev_session_request(2, 4, b, sizeof(req), 0, 0);
+  h_event(&h, &m);
+  wt_app_run_timers(h.ctx, 1200000000);
+  h_sync(&h);
+  CHECK_EQ(h.closes, 1);
+  CHECK_EQ(g_app.expired, 1);
+  m = wt_msg_ev_session_open(2, 1200);
+  h_event(&h, &m);
+  h_sync(&h);
+  CHECK_EQ(h.closes, 2);
+  CHECK_EQ(g_app.expired, 2);
+  m = wt_msg_ev_session_close(2, 0x14, 1, NULL, 0);
+  h_event(&h, &m);
+
+  /* the session ends first: the timer goes with it (ASan: no use after free) */
+  b = wt_buf_alloc(h.pool, sizeof(req));
+  memcpy(b->data, req, sizeof(req));
+  m = wt_msg_ev_session_request(3, 8, b, sizeof(req), 0, 0);
+  h_event(&h, &m);
+  m = wt_msg_ev_session_open(3, 1200);
+  h_event(&h, &m);
+  m = wt_msg_ev_session_close(3, 0, 1, NULL, 0);
+  h_event(&h, &m);
+  wt_app_run_timers(h.ctx, 1300000000);
+  h_sync(&h);
+  CHECK_EQ(h.closes, 2);
+  CHECK_EQ(g_app.expired, 2);
+  CHECK_EQ(wt_app_ctx_get_stats(h.ctx)->sessions_live, 0);
+  g_app.mode = 0;
+  h_close(&h);
+}
+
 int main(void) {
+  WT_RUN(test_session_expire);
   WT_RUN(test_group_counters_outlive);
   WT_RUN(test_every_kind_handled);
   WT_RUN(test_group_hdr);

@@ -103,7 +103,7 @@ static void test_check_and_reload(void) {
   int n = z.module.stats_json(z.module.arg, json, sizeof(json));
   CHECK(n > 0 && (size_t)n == strlen(json));
   CHECK(strstr(json, "\"ok\":4,") && strstr(json, "\"forbidden\":2,") &&
-        strstr(json, "\"reloads_failed\":1,\"keys\":1}"));
+        strstr(json, "\"reloads_failed\":1,\"keys\":1,\"sessions_expired\":0}"));
   CHECK_EQ(z.module.stats_json(z.module.arg, json, 20), WT_ERR_NOBUF);
   wt_auth_del(a);
   /* the file must load at start */

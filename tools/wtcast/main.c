@@ -451,6 +451,13 @@ int main(int argc, char **argv) {
   parse_args(&o, argc, argv);
   wt_log_set_level(o.log_level);
   wt_log_set_format(o.log_format);
+  /* test hook, not an operator setting (integration.relay_churn): fewer
+   * retired relay channels kept, so their eviction comes sooner */
+  const char *retired = getenv("WTCAST_TEST_RELAY_RETIRED_MAX");
+  if (retired) {
+    o.apps.relay_retired_max = (uint32_t)strtoul(retired, NULL, 10);
+    WT_LOG_WARN("test hook: the relay keeps %u retired channels", o.apps.relay_retired_max);
+  }
   if (o.cert_rotate_s) {
     char dir[1024];
     rotate_dir(&o, dir, sizeof(dir));
@@ -533,7 +540,7 @@ int main(int argc, char **argv) {
     }
     wt_authz_init(&authz, auth);
     o.apps.auth = &authz.authorizer;
-    WT_LOG_INFO("authorization on: /pub and /sub need a token (%s)", o.auth_keys);
+    WT_LOG_INFO("authorization on: every route needs a token (%s)", o.auth_keys);
   } else {
     WT_LOG_INFO("authorization off: anyone may publish and subscribe on the relay "
                 "(--auth-keys FILE turns it on)");
