@@ -1,0 +1,312 @@
+// wt_moq_test.js: real @moq/net clients (the npm package, unmodified) in
+// headless Chromium through wtcast's moq-lite relay (docs/protocol.md
+// section 9). Every page loads @moq/net as ES modules from the npm cache
+// (served by a small HTTP server of this script on 127.0.0.1, a secure
+// context, and a loopback one like the relay's) and connects with WebTransport to the relay's root
+// /moq/<root>, pinning the server's certificate hash.
+//
+// The watch page and s2 offer only moq-lite-03, the others @moq/net's own
+// list (moq-lite-05 first: the relay answers moq-lite-04).
+//   page "watch":  announced("") from the start: sees live/bc active, then
+//                  ended when the publisher closes the broadcast
+//   page "pub":    publishes live/bc with tracks "a" and "b"; every 120 ms a
+//                  group of 4 frames per track (frames 25 ms apart), each
+//                  frame: track, group, frame, a counter, random filler and
+//                  an FNV-1a checksum of the rest
+//   pages "s1", "s2": subscribe to both tracks at once
+//   page "late":   subscribes about 1.2 s later
+// Checks: s1 and s2 receive, per track, consecutive groups with frames
+// 0..3 each, checksums right, from their first group on; the late page's
+// first frame is frame 0 of a group (a group boundary) and it too misses
+// nothing after that; the broadcast's end is announced.
+//
+// usage: node wt_moq_test.js --url https://127.0.0.1:PORT/moq/ROOT --hash HEX
+//          --moq DIR (node_modules holding @moq/net and its dependencies)
+//          [--chromium PATH] [--timeout MS]
+// Prints one JSON object; exit 0 when every check passed.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const { chromium } = require('playwright-core');
+
+function arg(name, def) {
+  const i = process.argv.indexOf('--' + name);
+  return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
+}
+const url = arg('url');
+const hash = arg('hash');
+const moqDir = arg('moq');
+const executable = arg('chromium', '/usr/bin/chromium');
+const timeout = Number(arg('timeout', '40000'));
+if (!url || !hash || !moqDir) {
+  console.error('usage: node wt_moq_test.js --url URL --hash HEX --moq NODE_MODULES');
+  process.exit(2);
+}
+
+// ------------------------------------------------------------------ module serving
+
+const http = require('http');
+let ORIGIN = '';
+function pkgEntry(name, sub) {
+  const pj = JSON.parse(fs.readFileSync(path.join(moqDir, name, 'package.json'), 'utf8'));
+  let e = pj.exports && pj.exports[sub || '.'];
+  for (let i = 0; i < 4 && e && typeof e === 'object'; i++) {
+    e = e.import || e.module || e.default;
+  }
+  if (typeof e !== 'string') {
+    e = sub ? null : pj.module || pj.main || 'index.js';
+  }
+  return e ? `/m/${name}/${e.replace(/^\.\//, '')}` : null;
+}
+const importMap = { imports: {} };
+for (const [spec, name, sub] of [
+  ['@moq/net', '@moq/net'], ['@moq/signals', '@moq/signals'], ['@moq/qmux', '@moq/qmux'],
+  ['@moq/web-socket-stream', '@moq/web-socket-stream'], ['@zod/mini', '@zod/mini'],
+  ['zod', 'zod'], ['zod/mini', 'zod', './mini'], ['async-mutex', 'async-mutex'],
+  ['bowser', 'bowser'], ['tslib', 'tslib'],
+]) {
+  if (fs.existsSync(path.join(moqDir, name, 'package.json'))) {
+    const e = pkgEntry(name, sub);
+    if (e) importMap.imports[spec] = e;
+  }
+}
+const indexHtml = `<!doctype html><html><head><script type="importmap">${JSON.stringify(importMap)}</script>
+<script type="module">
+import * as Moq from "@moq/net";
+window.Moq = Moq;
+window.moqReady = true;
+</script></head><body>moq test</body></html>`;
+
+function serve(req, res) {
+  const u = new URL(req.url, 'http://x');
+  const send = (status, type, body) => {
+    res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+    res.end(body);
+  };
+  if (u.pathname === '/' || u.pathname === '/index.html') {
+    return send(200, 'text/html', indexHtml);
+  }
+  if (u.pathname.startsWith('/m/')) {
+    const file = path.join(moqDir, decodeURIComponent(u.pathname.slice(3)));
+    if (file.startsWith(moqDir) && fs.existsSync(file) && fs.statSync(file).isFile()) {
+      return send(200, 'text/javascript', fs.readFileSync(file));
+    }
+  }
+  return send(404, 'text/plain', 'not found');
+}
+const server = http.createServer(serve);
+
+// ------------------------------------------------------------------ in-page code
+
+// Defined in every page (addInitScript): connect, publish, subscribe.
+function pageHelpers() {
+  const fnv = (b, n) => {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < n; i++) {
+      h = Math.imul(h ^ b[i], 0x01000193) >>> 0;
+    }
+    return h;
+  };
+  // v03: offer only moq-lite-03 (else @moq/net's own list: -05, -04, -03, ...)
+  window.moqConnect = async (url, hash, v03) => {
+    const value = new Uint8Array(hash.match(/../g).map((h) => parseInt(h, 16)));
+    const webtransport = { serverCertificateHashes: [{ algorithm: 'sha-256', value }] };
+    if (v03) webtransport.protocols = ['moq-lite-03'];
+    return await window.Moq.Connection.connect(new URL(url), { websocket: { enabled: false }, webtransport });
+  };
+  // The publisher: live/bc with tracks a and b, until pubStop() (then it
+  // finishes its group and closes the broadcast).
+  window.moqPublish = async (url, hash) => {
+    const Moq = window.Moq;
+    const conn = await window.moqConnect(url, hash);
+    const bc = new Moq.Broadcast.Producer();
+    const tracks = { a: bc.createTrack('a'), b: bc.createTrack('b') };
+    conn.publish(Moq.Path.from('live/bc'), bc);
+    const st = { groups: 0, frames: 0, version: conn.version, stop: false };
+    window.pubState = st;
+    let n = 0;
+    (async () => {
+      for (let g = 0; !st.stop; g++) {
+        const open = {};
+        for (const name of ['a', 'b']) {
+          open[name] = tracks[name].appendGroup();
+        }
+        for (let f = 0; f < 4; f++) {
+          for (const [ti, name] of [[0, 'a'], [1, 'b']]) {
+            const len = 16 + 100 + ((g * 7 + f * 13 + ti * 101) % 1400);
+            const p = new Uint8Array(len + 4);
+            const dv = new DataView(p.buffer);
+            dv.setUint32(0, ti);
+            dv.setUint32(4, open[name].sequence);
+            dv.setUint32(8, f);
+            dv.setUint32(12, n++);
+            crypto.getRandomValues(p.subarray(16, len));
+            dv.setUint32(len, fnv(p, len));
+            open[name].writeFrame({ payload: p, timestamp: Moq.Time.Timestamp.now() });
+            st.frames++;
+          }
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        for (const name of ['a', 'b']) {
+          open[name].close();
+        }
+        st.groups++;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      bc.close(); // at a group boundary: every group sent is whole
+      st.closed = true;
+    })();
+    window.pubStop = () => {
+      st.stop = true;
+    };
+    return { version: conn.version };
+  };
+  // A subscriber: both tracks, every frame checked (see the file's header).
+  window.moqSubscribe = async (url, hash, v03) => {
+    const Moq = window.Moq;
+    const conn = await window.moqConnect(url, hash, v03);
+    const bc = conn.consume(Moq.Path.from('live/bc'));
+    const res = { version: conn.version, tracks: {}, errors: [] };
+    window.subState = res;
+    for (const name of ['a', 'b']) {
+      const t = { groups: 0, frames: 0, first: null, last: null, bad: 0, gaps: 0 };
+      res.tracks[name] = t;
+      const sub = bc.subscribe(name, { priority: 1 });
+      (async () => {
+        let prevGroup = null;
+        for (;;) {
+          const grp = await sub.recvGroup();
+          if (!grp) break;
+          let f = 0;
+          for (;;) {
+            const fr = await grp.readFrame();
+            if (!fr) break;
+            const p = fr.payload;
+            const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
+            const len = p.byteLength - 4;
+            const ok = len >= 16 && fnv(p, len) === dv.getUint32(len) &&
+              dv.getUint32(0) === (name === 'a' ? 0 : 1) && dv.getUint32(4) === grp.sequence &&
+              dv.getUint32(8) === f;
+            if (!ok) t.bad++;
+            if (t.first === null) t.first = { group: grp.sequence, frame: dv.getUint32(8) };
+            f++;
+            t.frames++;
+          }
+          if (f !== 4) t.bad++; // a group cut short
+          if (prevGroup !== null && grp.sequence !== prevGroup + 1) t.gaps++;
+          prevGroup = grp.sequence;
+          t.groups++;
+          t.last = grp.sequence;
+        }
+      })().catch((e) => res.errors.push(String(e)));
+    }
+    return { version: conn.version };
+  };
+  // Announcements under the root.
+  window.moqWatch = async (url, hash, v03) => {
+    const conn = await window.moqConnect(url, hash, v03);
+    const ann = conn.announced(window.Moq.Path.from(''));
+    const ev = [];
+    window.watchEvents = ev;
+    (async () => {
+      for (;;) {
+        const e = await ann.next();
+        if (!e) break;
+        ev.push({ path: e.path, active: e.active });
+      }
+    })();
+    return { version: conn.version };
+  };
+}
+
+// ------------------------------------------------------------------ the run
+
+(async () => {
+  const out = { checks: {}, ok: false };
+  let browser;
+  const t0 = Date.now();
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  ORIGIN = `http://127.0.0.1:${server.address().port}`;
+  const deadline = t0 + timeout;
+  const waitFor = async (page, fn, arg, ms) => {
+    const end = Math.min(deadline, Date.now() + ms);
+    for (;;) {
+      if (await page.evaluate(fn, arg)) return true;
+      if (Date.now() > end) return false;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  try {
+    browser = await chromium.launch({
+      executablePath: executable,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync'],
+    });
+    const ctx = await browser.newContext();
+    await ctx.addInitScript(pageHelpers);
+    const pages = {};
+    for (const name of ['watch', 'pub', 's1', 's2', 'late']) {
+      const p = await ctx.newPage();
+      p.on('console', (m) => {
+        if (m.type() === 'error' || m.type() === 'warning') console.error(`[${name}]`, m.text());
+      });
+      p.on('pageerror', (e) => console.error(`[${name}] pageerror`, String(e)));
+      await p.goto(`${ORIGIN}/index.html`);
+      if (!(await waitFor(p, () => window.moqReady === true, null, 10000))) {
+        throw new Error(`${name}: @moq/net did not load`);
+      }
+      pages[name] = p;
+    }
+    out.versions = {};
+    // the announce watcher and s2 speak moq-lite-03, the others -04
+    out.versions.watch = (await pages.watch.evaluate(([u, h]) => window.moqWatch(u, h, true), [url, hash])).version;
+    out.versions.pub = (await pages.pub.evaluate(([u, h]) => window.moqPublish(u, h), [url, hash])).version;
+    out.checks.announced_active = await waitFor(pages.watch,
+      () => window.watchEvents.some((e) => e.path === 'live/bc' && e.active), null, 5000);
+    for (const s of ['s1', 's2']) {
+      out.versions[s] = (await pages[s].evaluate(([u, h, v]) => window.moqSubscribe(u, h, v),
+        [url, hash, s === 's2'])).version;
+    }
+    await new Promise((r) => setTimeout(r, 1200));
+    out.versions.late = (await pages.late.evaluate(([u, h]) => window.moqSubscribe(u, h), [url, hash])).version;
+    // run until the late page has 6 groups of each track
+    await waitFor(pages.late, () => ['a', 'b'].every((n) => window.subState.tracks[n].groups >= 6),
+      null, 15000);
+    await pages.pub.evaluate(() => window.pubStop());
+    out.checks.announced_ended = await waitFor(pages.watch,
+      () => window.watchEvents.some((e) => e.path === 'live/bc' && !e.active), null, 5000);
+    await new Promise((r) => setTimeout(r, 300));
+    out.pub = await pages.pub.evaluate(() => window.pubState);
+    out.subs = {};
+    for (const s of ['s1', 's2', 'late']) {
+      out.subs[s] = await pages[s].evaluate(() => window.subState);
+    }
+    out.watch = await pages.watch.evaluate(() => window.watchEvents);
+    out.checks.versions = out.versions.pub === 'moq-lite-04' && out.versions.s1 === 'moq-lite-04' &&
+      out.versions.late === 'moq-lite-04' && out.versions.s2 === 'moq-lite-03' &&
+      out.versions.watch === 'moq-lite-03';
+    for (const s of ['s1', 's2', 'late']) {
+      const r = out.subs[s];
+      out.checks[`${s}_every_frame`] = r.errors.length === 0 && ['a', 'b'].every((n) => {
+        const t = r.tracks[n];
+        return t.groups >= 6 && t.bad === 0 && t.gaps === 0 && t.frames === 4 * t.groups &&
+          t.last === out.pub.groups - 1; // up to the publisher's last group
+
+      });
+    }
+    out.checks.late_starts_at_group_boundary = ['a', 'b'].every((n) => {
+      const t = out.subs.late.tracks[n];
+      return t.first && t.first.frame === 0 && t.first.group > 0;
+    });
+    out.ok = Object.values(out.checks).every(Boolean);
+  } catch (e) {
+    out.error = String(e && e.stack ? e.stack : e);
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    server.close();
+  }
+  out.ms = Date.now() - t0;
+  console.log(JSON.stringify(out));
+  process.exit(out.ok ? 0 : 1);
+})();
