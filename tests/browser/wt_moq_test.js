@@ -1,24 +1,27 @@
 // wt_moq_test.js: real @moq/net clients (the npm package, unmodified) in
 // headless Chromium through wtcast's moq-lite relay (docs/protocol.md
-// section 9). Every page loads @moq/net as ES modules from the npm cache
-// (served by a small HTTP server of this script on 127.0.0.1, a secure
-// context, and a loopback one like the relay's) and connects with WebTransport to the relay's root
-// /moq/<root>, pinning the server's certificate hash.
-//
-// The watch page and s2 offer only moq-lite-03, the others @moq/net's own
-// list (moq-lite-05 first: the relay answers moq-lite-04).
-//   page "watch":  announced("") from the start: sees live/bc active, then
-//                  ended when the publisher closes the broadcast
-//   page "pub":    publishes live/bc with tracks "a" and "b"; every 120 ms a
-//                  group of 4 frames per track (frames 25 ms apart), each
-//                  frame: track, group, frame, a counter, random filler and
-//                  an FNV-1a checksum of the rest
-//   pages "s1", "s2": subscribe to both tracks at once
-//   page "late":   subscribes about 1.2 s later
-// Checks: s1 and s2 receive, per track, consecutive groups with frames
-// 0..3 each, checksums right, from their first group on; the late page's
-// first frame is frame 0 of a group (a group boundary) and it too misses
-// nothing after that; the broadcast's end is announced.
+// section 9). One page loads @moq/net as ES modules from the npm cache
+// (served by a small HTTP server of this script on 127.0.0.1: a secure
+// context, and a loopback address like the relay's) and runs every client,
+// each on a WebTransport connection of its own to the relay's root
+// /moq/<root>, pinning the server's certificate hash:
+//   watch  (moq-lite-03) announced(""): live/bc active, later ended
+//   pub    (moq-lite-04) publishes live/bc with tracks "a" and "b": every
+//          ~120 ms a group of 4 frames per track (25 ms apart), each frame
+//          holding track, group, frame, a counter, random filler and an
+//          FNV-1a checksum of the rest; at the end it finishes its group and
+//          closes the broadcast
+//   s1 (-04), s2 (-03)  subscribe to both tracks
+//   bad    a raw WebTransport session (not @moq/net): an unknown stream
+//          kind, an oversized message, a subscribe to what does not exist,
+//          a FETCH: each stream reset with its code, and the session then
+//          still gets its ANNOUNCE of live/bc
+//   late   (-04) subscribes ~0.6 s after that
+// (@moq/net offers moq-lite-05 first; the relay answers -04.) Checks: s1, s2
+// and late receive, per track, consecutive whole groups (frames 0..3,
+// checksums right) from their first group to the publisher's last; late's
+// first frame is frame 0 of a group (a group boundary); the end of the
+// broadcast is announced.
 //
 // usage: node wt_moq_test.js --url https://127.0.0.1:PORT/moq/ROOT --hash HEX
 //          --moq DIR (node_modules holding @moq/net and its dependencies)
@@ -80,7 +83,9 @@ window.moqReady = true;
 function serve(req, res) {
   const u = new URL(req.url, 'http://x');
   const send = (status, type, body) => {
-    res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+    // cached: the pages share one browser context, so the modules load once
+    res.writeHead(status, { 'content-type': type, 'cache-control': 'max-age=600' });
+    served++;
     res.end(body);
   };
   if (u.pathname === '/' || u.pathname === '/index.html') {
@@ -94,6 +99,7 @@ function serve(req, res) {
   }
   return send(404, 'text/plain', 'not found');
 }
+let served = 0;
 const server = http.createServer(serve);
 
 // ------------------------------------------------------------------ in-page code
@@ -162,12 +168,13 @@ function pageHelpers() {
     return { version: conn.version };
   };
   // A subscriber: both tracks, every frame checked (see the file's header).
-  window.moqSubscribe = async (url, hash, v03) => {
+  window.moqSubscribe = async (url, hash, v03, role) => {
     const Moq = window.Moq;
     const conn = await window.moqConnect(url, hash, v03);
     const bc = conn.consume(Moq.Path.from('live/bc'));
     const res = { version: conn.version, tracks: {}, errors: [] };
-    window.subState = res;
+    window.subStates = window.subStates || {};
+    window.subStates[role] = res;
     for (const name of ['a', 'b']) {
       const t = { groups: 0, frames: 0, first: null, last: null, bad: 0, gaps: 0 };
       res.tracks[name] = t;
@@ -201,6 +208,52 @@ function pageHelpers() {
       })().catch((e) => res.errors.push(String(e)));
     }
     return { version: conn.version };
+  };
+  // Bad input from a raw WebTransport session (not @moq/net) speaking
+  // moq-lite-04: each stream gets its reset code; the session lives on (its
+  // announce stream then lists live/bc).
+  window.moqBad = async (url, hash) => {
+    const value = new Uint8Array(hash.match(/../g).map((h) => parseInt(h, 16)));
+    const wt = new WebTransport(url, {
+      serverCertificateHashes: [{ algorithm: 'sha-256', value }], protocols: ['moq-lite-04'],
+    });
+    await wt.ready;
+    const res = { protocol: wt.protocol };
+    const enc = (s) => [...new TextEncoder().encode(s)];
+    const open = async (bytes) => {
+      const s = await wt.createBidirectionalStream();
+      const w = s.writable.getWriter();
+      await w.write(new Uint8Array(bytes));
+      w.releaseLock();
+      return s.readable.getReader();
+    };
+    const code = async (bytes) => {
+      const r = await open(bytes);
+      try {
+        for (;;) {
+          const { done } = await r.read();
+          if (done) return 'fin';
+        }
+      } catch (e) {
+        return e.streamErrorCode ?? String(e);
+      }
+    };
+    res.unknown_kind = await code([9]);
+    res.too_large = await code([1, 0x53, 0x88]); // ANNOUNCE_PLEASE of 5000 bytes
+    res.not_found = await code([2, 13, 1, 4, ...enc('nope'), 1, ...enc('a'), 0, 0, 0, 0, 0]);
+    res.fetch = await code([3, 7, 2, ...enc('xx'), 1, ...enc('a'), 0, 0]);
+    // the session still works: ANNOUNCE_PLEASE "" (exclude hop 0) lists live/bc
+    const r = await open([1, 2, 0, 0]);
+    let buf = [];
+    const want = [1, 7, ...enc('live/bc')];
+    while (buf.length < 1 + want.length) {
+      const { value: v, done } = await r.read();
+      if (done) break;
+      buf = buf.concat([...v]);
+    }
+    res.announce_after = buf.length > want.length && want.every((b, i) => buf[1 + i] === b);
+    wt.close();
+    return res;
   };
   // Announcements under the root.
   window.moqWatch = async (url, hash, v03) => {
@@ -245,34 +298,42 @@ function pageHelpers() {
     });
     const ctx = await browser.newContext();
     await ctx.addInitScript(pageHelpers);
-    const pages = {};
-    for (const name of ['watch', 'pub', 's1', 's2', 'late']) {
-      const p = await ctx.newPage();
-      p.on('console', (m) => {
-        if (m.type() === 'error' || m.type() === 'warning') console.error(`[${name}]`, m.text());
-      });
-      p.on('pageerror', (e) => console.error(`[${name}] pageerror`, String(e)));
-      await p.goto(`${ORIGIN}/index.html`);
-      if (!(await waitFor(p, () => window.moqReady === true, null, 10000))) {
-        throw new Error(`${name}: @moq/net did not load`);
-      }
-      pages[name] = p;
+    // one page (the modules load once), one WebTransport connection per role
+    const p = await ctx.newPage();
+    p.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') console.error('[page]', m.text());
+    });
+    p.on('pageerror', (e) => console.error('[page] pageerror', String(e)));
+    await p.goto(`${ORIGIN}/index.html`);
+    if (!(await waitFor(p, () => window.moqReady === true, null, 20000))) {
+      throw new Error('@moq/net did not load');
     }
+    const pages = { watch: p, pub: p, s1: p, s2: p, late: p };
+    out.modules_served = served;
     out.versions = {};
     // the announce watcher and s2 speak moq-lite-03, the others -04
+    out.t_pages = Date.now() - t0;
     out.versions.watch = (await pages.watch.evaluate(([u, h]) => window.moqWatch(u, h, true), [url, hash])).version;
     out.versions.pub = (await pages.pub.evaluate(([u, h]) => window.moqPublish(u, h), [url, hash])).version;
     out.checks.announced_active = await waitFor(pages.watch,
       () => window.watchEvents.some((e) => e.path === 'live/bc' && e.active), null, 5000);
     for (const s of ['s1', 's2']) {
-      out.versions[s] = (await pages[s].evaluate(([u, h, v]) => window.moqSubscribe(u, h, v),
-        [url, hash, s === 's2'])).version;
+      out.versions[s] = (await pages[s].evaluate(([u, h, v, r]) => window.moqSubscribe(u, h, v, r),
+        [url, hash, s === 's2', s])).version;
     }
-    await new Promise((r) => setTimeout(r, 1200));
-    out.versions.late = (await pages.late.evaluate(([u, h]) => window.moqSubscribe(u, h), [url, hash])).version;
+    out.t_bad0 = Date.now() - t0;
+    out.bad = await pages.late.evaluate(([u, h]) => window.moqBad(u, h), [url, hash]);
+    out.checks.bad_input_codes = out.bad.protocol === 'moq-lite-04' && out.bad.unknown_kind === 0x20 &&
+      out.bad.too_large === 0x20 && out.bad.not_found === 0x21 && out.bad.fetch === 0x23 &&
+      out.bad.announce_after === true;
+    out.t_bad1 = Date.now() - t0;
+    await new Promise((r) => setTimeout(r, 600));
+    out.versions.late = (await pages.late.evaluate(([u, h]) => window.moqSubscribe(u, h, false, 'late'),
+      [url, hash])).version;
     // run until the late page has 6 groups of each track
-    await waitFor(pages.late, () => ['a', 'b'].every((n) => window.subState.tracks[n].groups >= 6),
+    await waitFor(pages.late, () => ['a', 'b'].every((n) => window.subStates.late.tracks[n].groups >= 6),
       null, 15000);
+    out.t_stop = Date.now() - t0;
     await pages.pub.evaluate(() => window.pubStop());
     out.checks.announced_ended = await waitFor(pages.watch,
       () => window.watchEvents.some((e) => e.path === 'live/bc' && !e.active), null, 5000);
@@ -280,7 +341,7 @@ function pageHelpers() {
     out.pub = await pages.pub.evaluate(() => window.pubState);
     out.subs = {};
     for (const s of ['s1', 's2', 'late']) {
-      out.subs[s] = await pages[s].evaluate(() => window.subState);
+      out.subs[s] = await pages[s].evaluate((r) => window.subStates[r], s);
     }
     out.watch = await pages.watch.evaluate(() => window.watchEvents);
     out.checks.versions = out.versions.pub === 'moq-lite-04' && out.versions.s1 === 'moq-lite-04' &&
