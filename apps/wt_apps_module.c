@@ -139,6 +139,17 @@ static int apps_metrics(void *arg, const uint64_t *sums, const wt_app_ctx_stats 
                SUM(sums, echo_datagrams_dropped), SUM(sums, echo_overflow_resets),
                (unsigned long long)ctx->alloc_failed);
   }
+  /* the moq-lite relay's counters (wt_apps.h), one series each */
+  size_t first = offsetof(wt_apps_counters, moq_sessions) / sizeof(uint64_t);
+  if (rv == 0) {
+    rv = header(print, sink, "moq_total",
+                "moq-lite relay events, by what (the moq_* keys of the SIGUSR1 apps object)",
+                M_COUNTER);
+  }
+  for (size_t k = first; k < N_APPS_COUNTERS && rv == 0; k++) {
+    rv = print(sink, "wtcast_moq_total{what=\"%s\"} %llu\n", apps_counter_names[k] + 4,
+               (unsigned long long)sums[k]);
+  }
   return rv;
 }
 

@@ -8,7 +8,7 @@
 # (the broadcast active, then ended), and a raw WebTransport session whose
 # bad streams must be reset with the documented codes. Then the server's
 # counters must agree (SIGUSR1 line: moq sessions, groups read, the bad
-# input counted) and it must exit cleanly, with every session freed. Skips
+# input counted; /metrics: wtcast_moq_total) and it must exit cleanly, with every session freed. Skips
 # (77) when Chromium, playwright-core, node or @moq/net is missing, unless
 # WTCAST_REQUIRE_BROWSER=1.
 . "$(dirname "$0")/lib.sh"
@@ -29,7 +29,8 @@ if [ -n "$missing" ]; then
 fi
 
 wt_cert
-WT_APPS=moq wt_server_start --log-level warn
+WT_APPS=moq wt_server_start --log-level warn --metrics 127.0.0.1:0
+MURL=$(sed -n 's/^metrics on \(http:[^ ]*\)$/\1/p' "$WT_SERVER_OUT" | head -n1)
 # the package's node_modules: @moq/net and its dependencies side by side
 deps=$(cd "$moq/../.." && pwd)
 NODE_PATH="$node_modules" timeout -k 5 90 node "$src/tests/browser/wt_moq_test.js" \
@@ -74,6 +75,8 @@ wt_jcheck "server: moq sessions, groups read once per track, bad input counted" 
    and d['apps']['moq_groups_in'] >= 12 and d['apps']['moq_malformed'] >= 2 \
    and d['apps']['moq_not_found'] == 1 and d['apps']['moq_unsupported'] == 1 \
    and d['apps']['moq_refused'] == 0"
+wt_check "/metrics: wtcast_moq_total{what=\"sessions\"} 6" \
+  grep -qx 'wtcast_moq_total{what="sessions"} 6' <(curl -sS --max-time 5 "$MURL")
 wt_server_finish
 wt_server_report
 wt_done
