@@ -151,6 +151,7 @@ struct moq_sess {
   moq_strm *subs[WT_APP_MOQ_MAX_SUBS];
   uint64_t next_up_id;
   moq_strm *up_ann;
+  int goaway_sent;
 };
 
 struct wt_moq_relay {
@@ -1259,6 +1260,29 @@ static void moq_open(wt_app_session *as) {
   strm_send(ms, &m, WT_MOQ_KIND_ANNOUNCE, 1);
 }
 
+/* The server drains (or the peer asked to): moq-lite-04 has GOAWAY, on a
+ * stream of its own (kind 5), without a new URI; -03 has nothing. */
+static void moq_drain(wt_app_session *as) {
+  moq_sess *s = wt_app_session_get_user(as);
+  wt_app_stream *st;
+  if (!s || s->version < WT_MOQ_LITE_04 || s->goaway_sent || wt_app_open_stream(as, 1, &st) < 0) {
+    return;
+  }
+  moq_strm *ms = strm_new(s, st, R_GOAWAY);
+  if (!ms) {
+    wt_app_stream_reset(st, WT_APP_MOQ_LIMIT);
+    return;
+  }
+  s->goaway_sent = 1;
+  ms->kind = WT_MOQ_KIND_GOAWAY;
+  ms->have_kind = 1;
+  wt_moq_msg m = {.type = WT_MOQ_GOAWAY};
+  m.u.goaway.uri = (wt_moq_str){(const uint8_t *)"", 0};
+  if (strm_send(ms, &m, WT_MOQ_KIND_GOAWAY, 1) == 0) {
+    wt_app_stream_write(st, NULL, 0, 1);
+  }
+}
+
 static void moq_close(wt_app_session *as, uint32_t code, const uint8_t *reason, size_t len,
                       int clean) {
   (void)code, (void)reason, (void)len, (void)clean;
@@ -1438,6 +1462,7 @@ const wt_app_ops wt_app_moq_ops = {
     .name = "moq",
     .session_request = moq_request,
     .session_open = moq_open,
+    .session_drain = moq_drain,
     .session_close = moq_close,
     .stream_open = moq_stream_open,
     .stream_data = moq_stream_data,

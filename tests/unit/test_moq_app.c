@@ -326,6 +326,30 @@ static void test_refusals(void) {
   CHECK_EQ(h_session(h, 5, "/moq", V04, sizeof(V04), 3), 200);
   CHECK_EQ(h_session(h, 6, "/moq/a/b?jwt=x", "moq-lite-03", 12, 1), 200);
   CHECK_EQ(counters(h)->moq_sessions, 2);
+  /* a drain: GOAWAY (no URI) on a stream of its own, -04 only */
+  size_t mark = h->n;
+  h_event(h, wt_msg_ev_session_drain(5));
+  h_event(h, wt_msg_ev_session_drain(6));
+  int k = 0;
+  uint64_t gtok = 0;
+  for (size_t i = mark; i < h->n; i++) {
+    if (h->cmds[i].kind == WT_CMD_OPEN_STREAM) {
+      k++;
+      gtok = h->cmds[i].token;
+      CHECK_EQ(h->cmds[i].session, 5);
+    }
+  }
+  CHECK_EQ(k, 1);
+  int fin;
+  uint8_t got[64];
+  size_t n = written(h, mark, 0, gtok, got, sizeof(got), &fin);
+  CHECK(n == 3 && !memcmp(got, "\x05\x01\x00", 3) && fin);
+  h_event(h, wt_msg_ev_stream_close(0, gtok));
+  for (size_t i = 0; i < h->n; i++) { /* the announce streams the relay opened */
+    if (h->cmds[i].kind == WT_CMD_OPEN_STREAM && h->cmds[i].token != gtok) {
+      h_event(h, wt_msg_ev_stream_close(0, h->cmds[i].token));
+    }
+  }
   h_event(h, wt_msg_ev_session_close(5, 0, 1, NULL, 0));
   h_event(h, wt_msg_ev_session_close(6, 0, 1, NULL, 0));
   h_close(h);
