@@ -478,6 +478,7 @@ static void fan_start_cur(moq_fan *f, wt_app_ctx *ctx, int version) {
   f->has_cur = 1;
   f->cur_gsid = gsid;
   f->cur_seq = t->cur_seq;
+  f->t->b->pub->a->cnt.moq_catchups++;
 }
 
 /* A member joining fan f late: the newest group from its start. */
@@ -494,6 +495,7 @@ static void fan_catchup(moq_fan *f, wt_app_session *as, int version) {
     return;
   }
   int fin_last = t->cur_fin;
+  t->b->pub->a->cnt.moq_catchups++;
   wt_app_group_catchup_data(f->g, as, f->cur_gsid, h, 0, h->len, fin_last && t->n_chunks == 0);
   wt_buf_unref(h);
   for (size_t i = 0; i < t->n_chunks; i++) {

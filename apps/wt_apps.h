@@ -192,11 +192,12 @@ typedef struct wt_apps_counters {
    * root, bounds); broadcasts announced by publishers; ANNOUNCEs sent to
    * subscribers; SUBSCRIBEs taken, refused as not found; subscriptions the
    * relay opened towards publishers; groups, frames and frame bytes read
-   * from publishers; streams reset for a malformed message or unknown kind,
-   * for an unsupported stream, for a bound */
+   * from publishers; late subscribers given the newest group from its
+   * start; streams reset for a malformed message or unknown kind, for an
+   * unsupported stream, for a bound */
   uint64_t moq_sessions, moq_refused, moq_broadcasts, moq_announces_sent;
   uint64_t moq_subscribes, moq_not_found, moq_upstream_subscribes;
-  uint64_t moq_groups_in, moq_frames_in, moq_bytes_in;
+  uint64_t moq_groups_in, moq_frames_in, moq_bytes_in, moq_catchups;
   uint64_t moq_malformed, moq_unsupported, moq_limit;
 } wt_apps_counters;
 

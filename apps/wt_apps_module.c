@@ -39,6 +39,7 @@ static const char *const apps_counter_names[] = {
     "moq_groups_in",
     "moq_frames_in",
     "moq_bytes_in",
+    "moq_catchups",
     "moq_malformed",
     "moq_unsupported",
     "moq_limit",

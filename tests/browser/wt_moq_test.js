@@ -73,7 +73,36 @@ for (const [spec, name, sub] of [
     if (e) importMap.imports[spec] = e;
   }
 }
-const indexHtml = `<!doctype html><html><head><script type="importmap">${JSON.stringify(importMap)}</script>
+// Every module of the graph (import specifiers read from the sources) as a
+// modulepreload link: the browser fetches them all at once instead of one
+// import depth after another.
+function moduleGraph() {
+  const seen = new Set();
+  const todo = Object.values(importMap.imports);
+  const re = /(?:^|[\s;])(?:import|export)\s*(?:[^'"]*?\sfrom\s*)?["']([^"']+)["']/g;
+  while (todo.length && seen.size < 2000) {
+    const u = todo.pop();
+    if (seen.has(u)) continue;
+    seen.add(u);
+    let text;
+    try {
+      text = fs.readFileSync(path.join(moqDir, u.slice(3)), 'utf8');
+    } catch {
+      continue;
+    }
+    for (const m of text.matchAll(re)) {
+      const spec = m[1];
+      if (spec.startsWith('.')) {
+        todo.push(path.posix.join(path.posix.dirname(u), spec));
+      } else if (importMap.imports[spec]) {
+        todo.push(importMap.imports[spec]);
+      }
+    }
+  }
+  return [...seen];
+}
+const preload = moduleGraph().map((u) => `<link rel="modulepreload" href="${u}">`).join('');
+const indexHtml = `<!doctype html><html><head><script type="importmap">${JSON.stringify(importMap)}</script>${preload}
 <script type="module">
 import * as Moq from "@moq/net";
 window.Moq = Moq;
@@ -118,7 +147,9 @@ function pageHelpers() {
     const value = new Uint8Array(hash.match(/../g).map((h) => parseInt(h, 16)));
     const webtransport = { serverCertificateHashes: [{ algorithm: 'sha-256', value }] };
     if (v03) webtransport.protocols = ['moq-lite-03'];
-    return await window.Moq.Connection.connect(new URL(url), { websocket: { enabled: false }, webtransport });
+    const conn = await window.Moq.Connection.connect(new URL(url), { websocket: { enabled: false }, webtransport });
+    (window.moqConns = window.moqConns || []).push(conn);
+    return conn;
   };
   // The publisher: live/bc with tracks a and b, until pubStop() (then it
   // finishes its group and closes the broadcast).
@@ -252,7 +283,7 @@ function pageHelpers() {
       buf = buf.concat([...v]);
     }
     res.announce_after = buf.length > want.length && want.every((b, i) => buf[1 + i] === b);
-    wt.close();
+    wt.close({ closeCode: 0, reason: 'done' });
     return res;
   };
   // Announcements under the root.
@@ -296,6 +327,7 @@ function pageHelpers() {
       args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
         '--disable-component-update', '--disable-sync'],
     });
+    out.t_launch = Date.now() - t0;
     const ctx = await browser.newContext();
     await ctx.addInitScript(pageHelpers);
     // one page (the modules load once), one WebTransport connection per role
@@ -316,7 +348,7 @@ function pageHelpers() {
     out.versions.watch = (await pages.watch.evaluate(([u, h]) => window.moqWatch(u, h, true), [url, hash])).version;
     out.versions.pub = (await pages.pub.evaluate(([u, h]) => window.moqPublish(u, h), [url, hash])).version;
     out.checks.announced_active = await waitFor(pages.watch,
-      () => window.watchEvents.some((e) => e.path === 'live/bc' && e.active), null, 5000);
+      () => window.watchEvents.some((e) => e.path === 'live/bc' && e.active), null, 10000);
     for (const s of ['s1', 's2']) {
       out.versions[s] = (await pages[s].evaluate(([u, h, v, r]) => window.moqSubscribe(u, h, v, r),
         [url, hash, s === 's2', s])).version;
@@ -332,11 +364,11 @@ function pageHelpers() {
       [url, hash])).version;
     // run until the late page has 6 groups of each track
     await waitFor(pages.late, () => ['a', 'b'].every((n) => window.subStates.late.tracks[n].groups >= 6),
-      null, 15000);
+      null, 20000);
     out.t_stop = Date.now() - t0;
     await pages.pub.evaluate(() => window.pubStop());
     out.checks.announced_ended = await waitFor(pages.watch,
-      () => window.watchEvents.some((e) => e.path === 'live/bc' && !e.active), null, 5000);
+      () => window.watchEvents.some((e) => e.path === 'live/bc' && !e.active), null, 10000);
     await new Promise((r) => setTimeout(r, 300));
     out.pub = await pages.pub.evaluate(() => window.pubState);
     out.subs = {};
@@ -344,6 +376,13 @@ function pageHelpers() {
       out.subs[s] = await pages[s].evaluate((r) => window.subStates[r], s);
     }
     out.watch = await pages.watch.evaluate(() => window.watchEvents);
+    // end every session (CLOSE_WEBTRANSPORT_SESSION), so the server's drain
+    // at SIGTERM has nothing to wait for
+    await p.evaluate(async () => {
+      for (const c of window.moqConns) c.close();
+      await Promise.race([Promise.all(window.moqConns.map((c) => c.closed.catch(() => {}))),
+        new Promise((r) => setTimeout(r, 2000))]);
+    });
     out.checks.versions = out.versions.pub === 'moq-lite-04' && out.versions.s1 === 'moq-lite-04' &&
       out.versions.late === 'moq-lite-04' && out.versions.s2 === 'moq-lite-03' &&
       out.versions.watch === 'moq-lite-03';

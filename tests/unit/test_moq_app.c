@@ -497,6 +497,7 @@ static void test_relay(void) {
       fin = h->cmds[i].fin;
     }
   }
+  CHECK_EQ(counters(h)->moq_catchups, 1);
   CHECK(k == hdr + 7 &&
         !memcmp(got + hdr,
                 "\x03"
