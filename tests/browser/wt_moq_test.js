@@ -369,7 +369,11 @@ function pageHelpers() {
     await pages.pub.evaluate(() => window.pubStop());
     out.checks.announced_ended = await waitFor(pages.watch,
       () => window.watchEvents.some((e) => e.path === 'live/bc' && !e.active), null, 10000);
-    await new Promise((r) => setTimeout(r, 300));
+    // the publisher's last groups may still be on their way (other streams
+    // than the announce's): wait (bounded) until every subscriber has them
+    await waitFor(p, () => window.pubState.closed && ['s1', 's2', 'late'].every((r) =>
+      ['a', 'b'].every((n) => window.subStates[r].tracks[n].last === window.pubState.groups - 1)),
+    null, 5000);
     out.pub = await pages.pub.evaluate(() => window.pubState);
     out.subs = {};
     for (const s of ['s1', 's2', 'late']) {
