@@ -1370,8 +1370,10 @@ static void moq_stream_data(wt_app_stream *st, const uint8_t *data, size_t len, 
     wt_app_stream_write(st, NULL, 0, 1);
     ms->role = R_DEAD;
     break;
-  default: /* interest, probe, goaway, an unknown kind not read yet: our FIN */
+  default: /* interest (no more ANNOUNCEs), probe, goaway, a kind not read yet: our FIN */
+    strm_drop(ms, WT_APP_MOQ_CANCEL);
     wt_app_stream_write(st, NULL, 0, 1);
+    ms->role = R_DEAD;
     break;
   }
 }

@@ -605,6 +605,26 @@ static void test_relay(void) {
   CHECK(wf >= 0 && h->cmds[wf].fin);
   CHECK(find(h, mark, WT_CMD_GROUP_DEL, 0, 0) >= 0);
 
+  /* an announce stream FINed by its client: FIN back, no more ANNOUNCEs */
+  h_event(h, wt_msg_ev_stream_open(210, 2, 60, 1));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE_PLEASE;
+  m.u.announce_please.prefix = S("b");
+  n = enc(&m, WT_MOQ_LITE_03, WT_MOQ_KIND_ANNOUNCE, buf, sizeof(buf));
+  mark = h->n;
+  h_data(h, 210, buf, n, 1);
+  wf = find(h, mark, WT_CMD_WRITE, 210, 0);
+  CHECK(wf >= 0 && h->cmds[wf].fin); /* "bc" is not under "b" (a path prefix, not a string one) */
+  CHECK_EQ(h->cmds[wf].len, 0);
+  h_event(h, wt_msg_ev_stream_open(211, 2, 64, 1));
+  m.u.announce_please.prefix = S("");
+  n = enc(&m, WT_MOQ_LITE_03, WT_MOQ_KIND_ANNOUNCE, buf, sizeof(buf));
+  mark = h->n;
+  h_data(h, 211, buf, n, 1); /* bc now, then our FIN */
+  n = written(h, mark, 211, 0, got, sizeof(got), &fin);
+  CHECK(n > 2 && got[1] == WT_MOQ_ANNOUNCE_ACTIVE && fin);
+  size_t mark_end = h->n;
+
   /* the broadcast ends: announced as ended */
   mark = h->n;
   memset(&m, 0, sizeof(m));
@@ -630,7 +650,9 @@ static void test_relay(void) {
   CHECK(refused(h, mark, 800, WT_APP_MOQ_NOT_FOUND, 1));
 
   /* everything closes: streams first, then the sessions */
-  uint64_t streams[] = {100, 101, 200, 201, 400, 800};
+  CHECK_EQ(find(h, mark_end, WT_CMD_WRITE, 211, 0), -1); /* no "ended" after its FIN */
+  CHECK_EQ(counters(h)->moq_limit, 1);
+  uint64_t streams[] = {100, 101, 200, 201, 210, 211, 400, 800};
   for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++) {
     h_event(h, wt_msg_ev_stream_close(streams[i], 0));
   }
