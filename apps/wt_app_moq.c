@@ -25,6 +25,7 @@
  * that worker's thread. Each stream's state (moq_strm) lives from its
  * stream_open (or wt_app_open_stream) to its stream_close. */
 #define WT_LOG_MODULE "moq"
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,6 +158,9 @@ struct moq_sess {
 struct wt_moq_relay {
   moq_root *roots;
   size_t n_roots;
+  /* every fan's delivery and drop counters (written by the shards:
+   * reference-counted, wt_app.h) */
+  wt_app_group_counters *grp;
 };
 
 #define LIST_ADD(head, x)                                                                          \
@@ -793,8 +797,8 @@ static void on_subscribe(moq_strm *sub, const wt_moq_msg *m) {
   int new_fan = !f;
   if (new_fan) {
     f = calloc(1, sizeof(*f));
-    if (!f ||
-        wt_app_group_new(wt_app_session_ctx(s->as), s->a->cfg.relay_lag_max, NULL, &f->g) < 0) {
+    if (!f || wt_app_group_new(wt_app_session_ctx(s->as), s->a->cfg.relay_lag_max, s->a->moq->grp,
+                               &f->g) < 0) {
       free(f);
       f = NULL;
     } else {
@@ -1206,8 +1210,13 @@ static int moq_request(wt_app_session *as, const wt_app_request *req) {
     a->cnt.moq_refused++;
     return 400;
   }
-  if (!a->moq && !(a->moq = calloc(1, sizeof(*a->moq)))) {
-    return 503;
+  if (!a->moq) {
+    wt_moq_relay *m = calloc(1, sizeof(*m));
+    if (!m || !(m->grp = wt_app_group_counters_new())) {
+      free(m);
+      return 503;
+    }
+    a->moq = m;
   }
   moq_root *r = a->moq->roots;
   while (r && (strlen(r->name) != n - 1 || memcmp(r->name, root, n - 1))) {
@@ -1459,7 +1468,21 @@ static void moq_stream_close(wt_app_stream *st) {
 }
 
 void wt_moq_relay_free(wt_moq_relay *m) {
-  free(m); /* every session closed before: no root is left */
+  if (m) {                               /* every session closed before: no root is left */
+    wt_app_group_counters_unref(m->grp); /* the shards may hold theirs a while */
+    free(m);
+  }
+}
+
+#define LDC(x) atomic_load_explicit(&(x), memory_order_relaxed)
+
+void wt_moq_relay_counters(const wt_moq_relay *m, wt_apps_counters *c) {
+  if (m && m->grp) {
+    c->moq_delivered_streams = LDC(m->grp->delivered_streams);
+    c->moq_delivered_bytes = LDC(m->grp->delivered_stream_bytes);
+    c->moq_dropped_lagged = LDC(m->grp->dropped_streams_lagged);
+    c->moq_dropped_limit = LDC(m->grp->dropped_streams_limit);
+  }
 }
 
 const wt_app_ops wt_app_moq_ops = {

@@ -199,6 +199,10 @@ typedef struct wt_apps_counters {
   uint64_t moq_subscribes, moq_not_found, moq_upstream_subscribes;
   uint64_t moq_groups_in, moq_frames_in, moq_bytes_in, moq_catchups;
   uint64_t moq_malformed, moq_unsupported, moq_limit;
+  /* the moq fan-outs, as the shards count them (wt_app_group_counters):
+   * group streams and their bytes delivered to subscribers, groups dropped
+   * for a lagging subscriber (reset 0x10) or its stream limit */
+  uint64_t moq_delivered_streams, moq_delivered_bytes, moq_dropped_lagged, moq_dropped_limit;
 } wt_apps_counters;
 
 typedef struct wt_relay wt_relay;         /* one worker's relay channels */
@@ -224,6 +228,9 @@ extern const wt_app_ops wt_app_moq_ops;
 
 void wt_relay_free(wt_relay *r);
 void wt_moq_relay_free(wt_moq_relay *m);
+/* Copy m's fan-out counters into c's moq_delivered_* / moq_dropped_*
+ * (NULL m: unchanged). On m's worker thread. */
+void wt_moq_relay_counters(const wt_moq_relay *m, wt_apps_counters *c);
 
 /* The channel counters of a module's workers: a channel's counters outlive
  * it (the next channel of that name continues them). Any thread (a lock

@@ -43,6 +43,10 @@ static const char *const apps_counter_names[] = {
     "moq_malformed",
     "moq_unsupported",
     "moq_limit",
+    "moq_delivered_streams",
+    "moq_delivered_bytes",
+    "moq_dropped_lagged",
+    "moq_dropped_limit",
 };
 #define N_APPS_COUNTERS (sizeof(apps_counter_names) / sizeof(apps_counter_names[0]))
 _Static_assert(sizeof(wt_apps_counters) == N_APPS_COUNTERS * sizeof(uint64_t),
@@ -83,8 +87,9 @@ static void apps_fini(void *arg, void *state) {
 }
 
 static void apps_counters(void *arg, void *state, uint64_t *out) {
-  const wt_apps *a = state;
+  wt_apps *a = state;
   if (a) {
+    wt_moq_relay_counters(a->moq, &a->cnt);
     memcpy(out, &a->cnt, sizeof(a->cnt));
   }
 }

@@ -75,7 +75,7 @@ wt_server_stats "$S"
 wt_jcheck "server: moq sessions, groups read once per track, bad input counted" "$S" \
   "d['apps']['moq_sessions'] == 6 and d['apps']['moq_upstream_subscribes'] == 2 \
    and d['apps']['moq_groups_in'] >= 12 and d['apps']['moq_catchups'] >= 2 \
-   and d['apps']['moq_malformed'] >= 2 \
+   and d['apps']['moq_malformed'] >= 2 and d['apps']['moq_delivered_streams'] >= 36 \
    and d['apps']['moq_not_found'] == 1 and d['apps']['moq_unsupported'] == 1 \
    and d['apps']['moq_refused'] == 0"
 wt_check "/metrics: wtcast_moq_total{what=\"sessions\"} 6" \
