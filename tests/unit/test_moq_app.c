@@ -727,8 +727,60 @@ static void test_publisher_leaves(void) {
   h_close(h);
 }
 
+/* Bounds on what one client can make: announce streams per session, and
+ * broadcasts per publishing session (more ANNOUNCEs ignored, counted). */
+static void test_bounds(void) {
+  harness *h = &g_h;
+  wt_apps_config cfg;
+  wt_apps_config_default(&cfg);
+  cfg.enabled = WT_APPS_MOQ;
+  cfg.moq_max_interests = 2;
+  cfg.moq_max_published = 3;
+  CHECK_FATAL(h_open(h, &cfg) == 0);
+  uint8_t buf[512];
+  size_t n, mark = h->n;
+  wt_moq_msg m;
+  CHECK_EQ(h_session(h, 1, "/moq/b", V04, sizeof(V04), 3), 200);
+  uint64_t ann_tok = opened(h, mark, 1, 0);
+  h_event(h, wt_msg_ev_stream_opened(100, ann_tok, 1));
+  for (int i = 0; i < 5; i++) {
+    char name[8];
+    snprintf(name, sizeof(name), "b%d", i);
+    memset(&m, 0, sizeof(m));
+    m.type = WT_MOQ_ANNOUNCE;
+    m.u.announce.status = WT_MOQ_ANNOUNCE_ACTIVE;
+    m.u.announce.suffix = S(name);
+    n = enc(&m, WT_MOQ_LITE_04, -1, buf, sizeof(buf));
+    h_data(h, 100, buf, n, 0);
+  }
+  CHECK_EQ(counters(h)->moq_broadcasts, 3);
+  CHECK_EQ(counters(h)->moq_limit, 2);
+  CHECK_EQ(find(h, 0, WT_CMD_RESET, 0, 0), -1); /* ignored, the stream lives on */
+  for (uint64_t i = 0; i < 3; i++) {
+    mark = h->n;
+    h_event(h, wt_msg_ev_stream_open(200 + i, 1, 4 * i, 1));
+    memset(&m, 0, sizeof(m));
+    m.type = WT_MOQ_ANNOUNCE_PLEASE;
+    m.u.announce_please.prefix = S("");
+    n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_ANNOUNCE, buf, sizeof(buf));
+    h_data(h, 200 + i, buf, n, 0);
+    if (i < 2) {
+      CHECK_EQ(counters(h)->moq_announces_sent, 3 * (i + 1)); /* its own 3 broadcasts */
+    } else {
+      CHECK(refused(h, mark, 200 + i, WT_APP_MOQ_LIMIT, 1));
+    }
+  }
+  CHECK_EQ(counters(h)->moq_limit, 3);
+  for (uint64_t s = 100; s <= 202; s = s == 100 ? 200 : s + 1) {
+    h_event(h, wt_msg_ev_stream_close(s, 0));
+  }
+  h_event(h, wt_msg_ev_session_close(1, 0, 1, NULL, 0));
+  h_close(h);
+}
+
 int main(void) {
   WT_RUN(test_refusals);
+  WT_RUN(test_bounds);
   WT_RUN(test_relay);
   WT_RUN(test_publisher_leaves);
   WT_DONE();
