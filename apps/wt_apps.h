@@ -4,6 +4,8 @@
  *   /source  one server uni stream of N pattern bytes (wt_app_source.c)
  *   /sink    everything read and discarded (wt_app_source.c)
  *   /pub?ch=NAME, /sub?ch=NAME  the live fan-out relay (wt_app_relay.c)
+ *   /moq, /moq/ROOT  a moq-lite relay on the same fan-out (wt_app_moq.c;
+ *            docs/protocol.md section 9)
  *
  * The relay, per channel (NAME: 1-64 of [A-Za-z0-9_.-] and '/' between
  * non-empty segments, e.g. "demo/room", else 400):
@@ -137,6 +139,23 @@
 #define WT_APP_RELAY_MAX_SUBS         100000
 #define WT_APP_RELAY_METRICS_CHANNELS 100 /* default relay_metrics_channels */
 
+/* The moq-lite relay (wt_app_moq.c). Every stream it refuses or aborts is
+ * reset (our side) and stopped (the peer's side) with one of these codes
+ * (docs/protocol.md section 9); a group dropped for lag is reset with
+ * WT_APP_GROUP_LAGGED like the plain relay's. */
+#define WT_APP_MOQ_PROTOCOL       0x20u /* malformed message, unknown stream kind, bad order */
+#define WT_APP_MOQ_NOT_FOUND      0x21u /* subscribe: no such broadcast (or the publisher refused) */
+#define WT_APP_MOQ_LIMIT          0x22u /* a bound of the relay reached (counted) */
+#define WT_APP_MOQ_UNSUPPORTED    0x23u /* FETCH and other streams this slice does not serve */
+#define WT_APP_MOQ_GONE           0x24u /* the publisher left or ended the track mid-way */
+#define WT_APP_MOQ_CANCEL         0x25u /* the relay no longer wants it (last subscriber left) */
+#define WT_APP_MOQ_MAX_ROOTS      4096  /* default moq_max_roots (per worker) */
+#define WT_APP_MOQ_MAX_BROADCASTS 256   /* default moq_max_broadcasts (per root) */
+#define WT_APP_MOQ_MAX_TRACKS     64    /* default moq_max_tracks (per broadcast) */
+#define WT_APP_MOQ_MAX_SUBS       8  /* default moq_max_subs (per session; <= its fan-out groups) */
+#define WT_APP_MOQ_MAX_INTERESTS  8  /* default moq_max_interests (announce streams per session) */
+#define WT_APP_MOQ_MAX_PUBLISHED  16 /* default moq_max_published (broadcasts per session) */
+
 /* Which built-in routes are served (wt_apps_config.enabled, --apps): a
  * route not enabled is not routed at all, so a request for it is answered
  * 404 like any unknown path. The default is the relay alone: /echo, /source
@@ -147,7 +166,8 @@ enum {
   WT_APPS_SOURCE = 1u << 1, /* /source */
   WT_APPS_SINK = 1u << 2,   /* /sink */
   WT_APPS_RELAY = 1u << 3,  /* /pub and /sub */
-  WT_APPS_ALL = WT_APPS_ECHO | WT_APPS_SOURCE | WT_APPS_SINK | WT_APPS_RELAY,
+  WT_APPS_MOQ = 1u << 4,    /* /moq and /moq/ROOT (moq-lite) */
+  WT_APPS_ALL = WT_APPS_ECHO | WT_APPS_SOURCE | WT_APPS_SINK | WT_APPS_RELAY | WT_APPS_MOQ,
   WT_APPS_DEFAULT = WT_APPS_RELAY,
 };
 
@@ -166,6 +186,10 @@ typedef struct wt_apps_config {
   /* for tests only (wtcast: WTCAST_TEST_RELAY_RETIRED_MAX): retired
    * channels whose counters the registry keeps; 0 = 1024 */
   uint32_t relay_retired_max;
+  /* moq-lite bounds (WT_APP_MOQ_MAX_*); its fan-out uses relay_lag_max and
+   * relay_group_max like the plain relay */
+  uint32_t moq_max_roots, moq_max_broadcasts, moq_max_tracks, moq_max_subs;
+  uint32_t moq_max_interests, moq_max_published;
 } wt_apps_config;
 
 typedef struct wt_apps_counters {
@@ -173,10 +197,26 @@ typedef struct wt_apps_counters {
   uint64_t echo_overflow_resets, echo_push_reply_bytes;
   uint64_t source_sessions, source_bytes, source_streams_done;
   uint64_t sink_sessions, sink_bytes, sink_datagrams;
+  /* moq-lite: sessions accepted / refused (no moq-lite version offered, bad
+   * root, bounds); broadcasts announced by publishers; ANNOUNCEs sent to
+   * subscribers; SUBSCRIBEs taken, refused as not found; subscriptions the
+   * relay opened towards publishers; groups, frames and frame bytes read
+   * from publishers; late subscribers given the newest group from its
+   * start; streams reset for a malformed message or unknown kind, for an
+   * unsupported stream, for a bound */
+  uint64_t moq_sessions, moq_refused, moq_broadcasts, moq_announces_sent;
+  uint64_t moq_subscribes, moq_not_found, moq_upstream_subscribes;
+  uint64_t moq_groups_in, moq_frames_in, moq_bytes_in, moq_catchups;
+  uint64_t moq_malformed, moq_unsupported, moq_limit;
+  /* the moq fan-outs, as the shards count them (wt_app_group_counters):
+   * group streams and their bytes delivered to subscribers, groups dropped
+   * for a lagging subscriber (reset 0x10) or its stream limit */
+  uint64_t moq_delivered_streams, moq_delivered_bytes, moq_dropped_lagged, moq_dropped_limit;
 } wt_apps_counters;
 
 typedef struct wt_relay wt_relay;         /* one worker's relay channels */
 typedef struct wt_relay_reg wt_relay_reg; /* every worker's channel counters */
+typedef struct wt_moq_relay wt_moq_relay; /* one worker's moq-lite roots */
 
 /* The arg of the built-in routes: configuration, counters and state (one
  * per worker). */
@@ -185,6 +225,7 @@ typedef struct wt_apps {
   wt_apps_counters cnt;
   wt_relay *relay;   /* created at the first relay session */
   wt_relay_reg *reg; /* the module's channel counters (NULL: the relay refuses, 503) */
+  wt_moq_relay *moq; /* created at the first moq-lite session */
 } wt_apps;
 
 extern const wt_app_ops wt_app_echo_ops;
@@ -192,8 +233,13 @@ extern const wt_app_ops wt_app_source_ops;
 extern const wt_app_ops wt_app_sink_ops;
 extern const wt_app_ops wt_app_relay_pub_ops;
 extern const wt_app_ops wt_app_relay_sub_ops;
+extern const wt_app_ops wt_app_moq_ops;
 
 void wt_relay_free(wt_relay *r);
+void wt_moq_relay_free(wt_moq_relay *m);
+/* Copy m's fan-out counters into c's moq_delivered_* / moq_dropped_*
+ * (NULL m: unchanged). On m's worker thread. */
+void wt_moq_relay_counters(const wt_moq_relay *m, wt_apps_counters *c);
 
 /* The channel counters of a module's workers: a channel's counters outlive
  * it (the next channel of that name continues them). Any thread (a lock
@@ -250,17 +296,23 @@ static inline void wt_apps_config_default(wt_apps_config *c) {
   c->relay_metrics_channels = WT_APP_RELAY_METRICS_CHANNELS;
   c->enabled = WT_APPS_DEFAULT;
   c->relay_retired_max = 0;
+  c->moq_max_roots = WT_APP_MOQ_MAX_ROOTS;
+  c->moq_max_broadcasts = WT_APP_MOQ_MAX_BROADCASTS;
+  c->moq_max_tracks = WT_APP_MOQ_MAX_TRACKS;
+  c->moq_max_subs = WT_APP_MOQ_MAX_SUBS;
+  c->moq_max_interests = WT_APP_MOQ_MAX_INTERESTS;
+  c->moq_max_published = WT_APP_MOQ_MAX_PUBLISHED;
 }
 
-/* The routes of enabled (WT_APPS_*) as text, "echo,source,sink,relay" in
- * that order ("" for none), into buf (cap bytes; 32 is enough). */
+/* The routes of enabled (WT_APPS_*) as text, "echo,source,sink,relay,moq"
+ * in that order ("" for none), into buf (cap bytes; 32 is enough). */
 static inline void wt_apps_names(uint32_t enabled, char *buf, size_t cap) {
-  static const char *const names[] = {"echo", "source", "sink", "relay"};
+  static const char *const names[] = {"echo", "source", "sink", "relay", "moq"};
   size_t n = 0;
   if (cap) {
     buf[0] = '\0';
   }
-  for (unsigned i = 0; i < 4; i++) {
+  for (unsigned i = 0; i < 5; i++) {
     if (enabled & (1u << i)) {
       int w = snprintf(buf + n, cap - n, "%s%s", n ? "," : "", names[i]);
       if (w < 0 || (size_t)w >= cap - n) {
@@ -312,6 +364,12 @@ static inline int wt_apps_register_some(wt_app_router *r, wt_apps *a, uint32_t e
   if (rv == 0 && (enabled & WT_APPS_RELAY)) {
     rv = wt_app_router_add(r, "/sub", &wt_app_relay_sub_ops, a);
   }
+  if (rv == 0 && (enabled & WT_APPS_MOQ)) {
+    rv = wt_app_router_add(r, "/moq", &wt_app_moq_ops, a);
+  }
+  if (rv == 0 && (enabled & WT_APPS_MOQ)) {
+    rv = wt_app_router_add(r, "/moq/*", &wt_app_moq_ops, a);
+  }
   return rv;
 }
 
@@ -324,6 +382,8 @@ static inline int wt_apps_register(wt_app_router *r, wt_apps *a) {
 static inline void wt_apps_fini(wt_apps *a) {
   wt_relay_free(a->relay);
   a->relay = NULL;
+  wt_moq_relay_free(a->moq);
+  a->moq = NULL;
 }
 
 /* ------------------------------------------------------------------ the module */

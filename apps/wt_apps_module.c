@@ -17,10 +17,36 @@ struct wt_apps_module {
 
 /* The JSON keys of wt_apps_counters, in its field order. */
 static const char *const apps_counter_names[] = {
-    "echo_sessions",          "echo_bytes",           "echo_datagrams",
-    "echo_datagrams_dropped", "echo_overflow_resets", "echo_push_reply_bytes",
-    "source_sessions",        "source_bytes",         "source_streams_done",
-    "sink_sessions",          "sink_bytes",           "sink_datagrams",
+    "echo_sessions",
+    "echo_bytes",
+    "echo_datagrams",
+    "echo_datagrams_dropped",
+    "echo_overflow_resets",
+    "echo_push_reply_bytes",
+    "source_sessions",
+    "source_bytes",
+    "source_streams_done",
+    "sink_sessions",
+    "sink_bytes",
+    "sink_datagrams",
+    "moq_sessions",
+    "moq_refused",
+    "moq_broadcasts",
+    "moq_announces_sent",
+    "moq_subscribes",
+    "moq_not_found",
+    "moq_upstream_subscribes",
+    "moq_groups_in",
+    "moq_frames_in",
+    "moq_bytes_in",
+    "moq_catchups",
+    "moq_malformed",
+    "moq_unsupported",
+    "moq_limit",
+    "moq_delivered_streams",
+    "moq_delivered_bytes",
+    "moq_dropped_lagged",
+    "moq_dropped_limit",
 };
 #define N_APPS_COUNTERS (sizeof(apps_counter_names) / sizeof(apps_counter_names[0]))
 _Static_assert(sizeof(wt_apps_counters) == N_APPS_COUNTERS * sizeof(uint64_t),
@@ -61,8 +87,9 @@ static void apps_fini(void *arg, void *state) {
 }
 
 static void apps_counters(void *arg, void *state, uint64_t *out) {
-  const wt_apps *a = state;
+  wt_apps *a = state;
   if (a) {
+    wt_moq_relay_counters(a->moq, &a->cnt);
     memcpy(out, &a->cnt, sizeof(a->cnt));
   }
 }
@@ -117,6 +144,17 @@ static int apps_metrics(void *arg, const uint64_t *sums, const wt_app_ctx_stats 
                "wtcast_app_dropped_total{reason=\"alloc_failed\"} %llu\n",
                SUM(sums, echo_datagrams_dropped), SUM(sums, echo_overflow_resets),
                (unsigned long long)ctx->alloc_failed);
+  }
+  /* the moq-lite relay's counters (wt_apps.h), one series each */
+  size_t first = offsetof(wt_apps_counters, moq_sessions) / sizeof(uint64_t);
+  if (rv == 0) {
+    rv = header(print, sink, "moq_total",
+                "moq-lite relay events, by what (the moq_* keys of the SIGUSR1 apps object)",
+                M_COUNTER);
+  }
+  for (size_t k = first; k < N_APPS_COUNTERS && rv == 0; k++) {
+    rv = print(sink, "wtcast_moq_total{what=\"%s\"} %llu\n", apps_counter_names[k] + 4,
+               (unsigned long long)sums[k]);
   }
   return rv;
 }

@@ -154,17 +154,14 @@ static int parse_qlb_key(wt_options *o, const wt_option *opt, const char *val, c
   return 0;
 }
 
-/* --apps: a comma-separated list of echo, source, sink, relay (or "all"),
+/* --apps: a comma-separated list of echo, source, sink, relay, moq (or "all"),
  * each at most once. */
 static int parse_apps(wt_options *o, const wt_option *opt, const char *val, char *err, size_t cap) {
   static const struct {
     const char *name;
     uint32_t bit;
-  } apps[] = {{"echo", WT_APPS_ECHO},
-              {"source", WT_APPS_SOURCE},
-              {"sink", WT_APPS_SINK},
-              {"relay", WT_APPS_RELAY},
-              {"all", WT_APPS_ALL}};
+  } apps[] = {{"echo", WT_APPS_ECHO},   {"source", WT_APPS_SOURCE}, {"sink", WT_APPS_SINK},
+              {"relay", WT_APPS_RELAY}, {"moq", WT_APPS_MOQ},       {"all", WT_APPS_ALL}};
   uint32_t mask = 0;
   const char *p = val;
   do {
@@ -176,8 +173,8 @@ static int parse_apps(wt_options *o, const wt_option *opt, const char *val, char
       }
     }
     if (!bit) {
-      return opt_err(err, cap, "%s: '%.*s' is not one of echo, source, sink, relay, all", opt->name,
-                     (int)(n < 64 ? n : 64), p);
+      return opt_err(err, cap, "%s: '%.*s' is not one of echo, source, sink, relay, moq, all",
+                     opt->name, (int)(n < 64 ? n : 64), p);
     }
     mask |= bit;
     p += n;
@@ -644,7 +641,8 @@ const wt_option wt_options_table[] = {
      .parse = parse_apps,
      .def = "relay",
      .help = "built-in routes to serve, comma-separated: echo (/echo), source (/source and its "
-             "bytes), sink (/sink), relay (/pub and /sub), or all; any other path is 404. The "
+             "bytes), sink (/sink), relay (/pub and /sub), moq (/moq and /moq/ROOT: moq-lite), or "
+             "all; any other path is 404. The "
              "default serves the relay only: echo, source and sink are test and benchmark tools "
              "(a /source session sends up to --source-max-bytes to whoever asks)"},
     {.name = "--stream-send-window",

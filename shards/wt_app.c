@@ -67,6 +67,21 @@ int wt_app_router_add(wt_app_router *r, const char *path, const wt_app_ops *ops,
   return 0;
 }
 
+/* The longest prefix route (a path ending in "/" + "*", e.g. "/moq/" + "*":
+ * "/moq/" followed by at least one byte) that path[0..len) falls under. */
+static const wt_app_route *router_prefix(const wt_app_router *r, const char *path, size_t len) {
+  const wt_app_route *best = NULL;
+  for (size_t i = 0; i < r->n; i++) {
+    const wt_app_route *rt = &r->routes[i];
+    size_t pl = rt->len - 1; /* without the '*' */
+    if (rt->len >= 3 && rt->path[rt->len - 1] == '*' && rt->path[rt->len - 2] == '/' && len > pl &&
+        memcmp(rt->path, path, pl) == 0 && (!best || rt->len > best->len)) {
+      best = rt;
+    }
+  }
+  return best;
+}
+
 const wt_app_ops *wt_app_router_find(const wt_app_router *r, const char *path, void **arg) {
   if (!r || !path) {
     return NULL;
@@ -74,6 +89,9 @@ const wt_app_ops *wt_app_router_find(const wt_app_router *r, const char *path, v
   const char *q = strchr(path, '?');
   size_t len = q ? (size_t)(q - path) : strlen(path);
   const wt_app_route *rt = router_lookup(r, path, len);
+  if (!rt) {
+    rt = router_prefix(r, path, len);
+  }
   if (!rt) {
     return NULL;
   }

@@ -164,7 +164,11 @@ int wt_app_router_add(wt_app_router *r, const char *path, const wt_app_ops *ops,
 
 /* The ops routed for a :path: only the part before the first '?' is
  * compared, exactly (byte for byte, no decoding). NULL when nothing matches
- * (the caller answers 404). *arg receives the route's arg if arg is not NULL. */
+ * (the caller answers 404). *arg receives the route's arg if arg is not NULL.
+ * A route whose path ends in "/" + "*" (e.g. "/moq/" + "*") is a prefix route: it
+ * matches every path that starts with the part before the '*' and has at
+ * least one more byte ("/moq/a/b", not "/moq/" nor "/moq"), when no exact
+ * route matches; the longest such prefix wins. */
 const wt_app_ops *wt_app_router_find(const wt_app_router *r, const char *path, void **arg);
 
 /* ------------------------------------------------------------------ query strings */

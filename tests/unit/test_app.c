@@ -111,7 +111,7 @@ static void test_builtin_module(void) {
   CHECK(m->init && m->fini && m->counters && m->metrics && m->metrics_extra && m->stats_json);
   CHECK_EQ(m->n_counters, sizeof(wt_apps_counters) / sizeof(uint64_t));
   CHECK(strcmp(m->counter_names[0], "echo_sessions") == 0);
-  CHECK(strcmp(m->counter_names[m->n_counters - 1], "sink_datagrams") == 0);
+  CHECK(strcmp(m->counter_names[m->n_counters - 1], "moq_dropped_limit") == 0);
   CHECK(strcmp(m->json_key, "relay") == 0);
 
   wt_app_router *r;
@@ -124,7 +124,7 @@ static void test_builtin_module(void) {
   CHECK(wt_app_router_find(r, "/pub?ch=x", &arg) == &wt_app_relay_pub_ops && arg == a);
   CHECK(wt_app_router_find(r, "/sub", NULL) == &wt_app_relay_sub_ops);
   a->cnt.echo_bytes = 5;
-  a->cnt.sink_datagrams = 9;
+  a->cnt.moq_dropped_limit = 9;
   uint64_t c[WT_APP_MAX_COUNTERS] = {0};
   m->counters(m->arg, state, c);
   CHECK(c[1] == 5 && c[m->n_counters - 1] == 9);
@@ -167,9 +167,26 @@ static void test_builtin_module(void) {
     wt_app_router_del(r);
   }
   wt_apps_module_del(am);
+
+  /* --apps moq: /moq exactly, and /moq/ROOT through the prefix route */
+  cfg.enabled = WT_APPS_MOQ;
+  CHECK_FATAL(wt_apps_module_new(&am, &cfg) == 0);
+  m = wt_apps_module_get(am);
+  CHECK_FATAL(wt_app_router_new(&r) == 0);
+  state = NULL;
+  CHECK_FATAL(m->init(m->arg, r, 0, 0, &state) == 0);
+  CHECK(wt_app_router_find(r, "/moq", NULL) == &wt_app_moq_ops);
+  CHECK(wt_app_router_find(r, "/moq?jwt=x", NULL) == &wt_app_moq_ops);
+  CHECK(wt_app_router_find(r, "/moq/a/b?jwt=x", NULL) == &wt_app_moq_ops);
+  CHECK(wt_app_router_find(r, "/moq/", NULL) == NULL); /* the prefix needs one more byte */
+  CHECK(wt_app_router_find(r, "/moqx", NULL) == NULL);
+  CHECK(wt_app_router_find(r, "/pub", NULL) == NULL);
+  m->fini(m->arg, state);
+  wt_app_router_del(r);
+  wt_apps_module_del(am);
   char names[32];
   wt_apps_names(WT_APPS_ALL, names, sizeof(names));
-  CHECK(strcmp(names, "echo,source,sink,relay") == 0);
+  CHECK(strcmp(names, "echo,source,sink,relay,moq") == 0);
   wt_apps_names(WT_APPS_SINK | WT_APPS_RELAY, names, sizeof(names));
   CHECK(strcmp(names, "sink,relay") == 0);
 }

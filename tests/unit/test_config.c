@@ -383,7 +383,7 @@ static void test_refusals(void) {
       {"--qlog-dir", "", "--qlog-dir: empty directory name"},
       {"--keylog-file", "", "--keylog-file: empty file name"},
       {"--app-workers", "65", "--app-workers: must be in 0..64"},
-      {"--apps", "echo,ftp", "--apps: 'ftp' is not one of echo, source, sink, relay, all"},
+      {"--apps", "echo,ftp", "--apps: 'ftp' is not one of echo, source, sink, relay, moq, all"},
       {"--apps", "", "--apps: '' is not one of"},
       {"--apps", "relay,", "--apps: '' is not one of"},
       {"--http-conns-per-ip", "0", "--http-conns-per-ip: must be in 1..64"},

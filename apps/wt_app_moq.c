@@ -1,0 +1,1500 @@
+/* wt_app_moq.c: a moq-lite relay (moq-lite-04 and -03 as @moq/net 0.3.4
+ * negotiates them through WT-Protocol) on the fan-out groups of wt_app.h.
+ * What it does on the wire, its codes and bounds: docs/protocol.md section
+ * 9; the codec: apps/moq/wt_moq.h.
+ *
+ * Routes /moq and /moq/ROOT: the URL's path (without '/' and query) is the
+ * broadcast root, e.g. "moq/room1"; every session of a root runs on the
+ * worker its name hashes to (worker_hint), which keeps the root: its
+ * broadcasts (announced by publisher sessions), the announce streams of
+ * the sessions that want them, and per track the one subscription the
+ * relay holds towards the publisher and the fan-out to its subscribers.
+ *
+ * Per track: subscribers are grouped by the subscribe id they chose
+ * (a "fan": one wt_app_group, since the group header on each of their
+ * uni streams carries that id; @moq/net numbers its subscriptions from 0,
+ * so subscribers of the same track usually share one fan). Each group the
+ * publisher sends (a uni stream) is read once: its header is parsed, its
+ * frames are checked (sizes) and passed on as the received buffers (no
+ * copy), on one mirrored stream per fan whose first bytes are the fan's
+ * own group header. The newest group is kept (references, bounded by
+ * relay_group_max) for late joiners, who start at its beginning.
+ *
+ * Ownership: a wt_moq_relay per worker (wt_apps.moq), freed by
+ * wt_apps_fini after every session closed; every structure here belongs to
+ * that worker's thread. Each stream's state (moq_strm) lives from its
+ * stream_open (or wt_app_open_stream) to its stream_close. */
+#define WT_LOG_MODULE "moq"
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wt_apps.h"
+#include "wt_error.h"
+#include "wt_log.h"
+#include "wt_moq.h"
+
+typedef struct moq_root moq_root;
+typedef struct moq_sess moq_sess;
+typedef struct moq_bcast moq_bcast;
+typedef struct moq_track moq_track;
+typedef struct moq_fan moq_fan;
+typedef struct moq_strm moq_strm;
+
+/* What a stream is to the relay. */
+enum {
+  R_PEER_BIDI = 1, /* a client's bidi stream, kind not read yet */
+  R_INTEREST,      /* a client's announce stream (ANNOUNCE_PLEASE): we send ANNOUNCEs */
+  R_SUB,           /* a client's subscribe stream */
+  R_PROBE,         /* a client's probe stream: we send nothing (no estimates) */
+  R_GOAWAY,        /* a client's goaway stream (-04) */
+  R_UP_ANNOUNCE,   /* ours towards a client: ANNOUNCE_PLEASE, it sends ANNOUNCEs */
+  R_UP_SUB,        /* ours towards a publisher: SUBSCRIBE, it answers */
+  R_GROUP_IN,      /* a publisher's uni stream: one group */
+  R_DEAD,          /* refused or detached: whatever comes is discarded */
+};
+
+typedef struct moq_chunk {
+  wt_buf *buf;
+  uint32_t off, len;
+} moq_chunk;
+
+typedef struct moq_out { /* a group's mirrored stream in one fan */
+  moq_fan *f;
+  uint64_t gsid;
+} moq_out;
+
+struct moq_strm {
+  int role;   /* what its bytes are read as now (R_DEAD: discarded) */
+  int what;   /* what it is (R_*, never R_DEAD): what it holds until it closes */
+  int listed; /* R_INTEREST: in its root's list */
+  moq_sess *s;
+  wt_app_stream *st;
+  moq_strm *lprev, *lnext; /* in the list of its role (interests, subs, ins) */
+  uint64_t kind;
+  int have_kind;
+  uint64_t n_msgs;
+  /* R_INTEREST */
+  char *prefix;
+  size_t prefix_len;
+  uint64_t exclude_hop;
+  /* R_SUB, R_UP_SUB, R_GROUP_IN */
+  moq_track *t;
+  /* R_SUB */
+  moq_fan *f;
+  uint64_t id;
+  wt_moq_sub_params p;
+  int ok_sent;
+  /* R_GROUP_IN */
+  int have_hdr;
+  uint64_t seq, frame_rem;
+  moq_out *outs;
+  size_t n_outs;
+  wt_moq_reader rd;
+};
+
+struct moq_fan {
+  moq_fan *next;
+  moq_track *t;
+  uint64_t id;
+  wt_app_group *g;
+  size_t members;
+  int has_cur; /* cur_gsid carries the group cur_seq */
+  uint64_t cur_gsid, cur_seq;
+};
+
+struct moq_track {
+  moq_track *prev, *next;
+  moq_bcast *b;
+  char *name;
+  size_t name_len;
+  moq_strm *up; /* our subscribe stream towards the publisher */
+  uint64_t up_id;
+  int up_ok;
+  moq_strm *subs; /* R_SUB streams (pending or answered) */
+  size_t n_subs;
+  moq_fan *fans;
+  moq_strm *ins; /* R_GROUP_IN streams still open */
+  /* the newest group, for late joiners */
+  int has_cur, cur_ok, cur_fin;
+  uint64_t cur_seq;
+  moq_strm *cur_in;
+  moq_chunk *chunks;
+  size_t n_chunks, cap_chunks, cur_bytes;
+};
+
+struct moq_bcast {
+  moq_bcast *prev, *next;
+  moq_root *root;
+  moq_sess *pub;
+  char *path;
+  size_t len;
+  uint32_t n_hops;
+  uint64_t hops[WT_MOQ_MAX_HOPS];
+  moq_track *tracks;
+  size_t n_tracks;
+};
+
+struct moq_root {
+  moq_root *prev, *next;
+  char name[WT_APP_MAX_PATH_LEN + 1];
+  moq_bcast *bcasts;
+  size_t n_bcasts, n_sess;
+  moq_strm *interests;
+};
+
+struct moq_sess {
+  wt_app_session *as;
+  wt_apps *a;
+  moq_root *root;
+  int version;
+  size_t n_interests, n_published;
+  moq_strm *subs[WT_APP_MOQ_MAX_SUBS];
+  uint64_t next_up_id;
+  moq_strm *up_ann;
+  int goaway_sent;
+};
+
+struct wt_moq_relay {
+  moq_root *roots;
+  size_t n_roots;
+  /* every fan's delivery and drop counters (written by the shards:
+   * reference-counted, wt_app.h) */
+  wt_app_group_counters *grp;
+};
+
+#define LIST_ADD(head, x)                                                                          \
+  do {                                                                                             \
+    (x)->prev = NULL;                                                                              \
+    (x)->next = (head);                                                                            \
+    if (head) {                                                                                    \
+      (head)->prev = (x);                                                                          \
+    }                                                                                              \
+    (head) = (x);                                                                                  \
+  } while (0)
+#define LIST_DEL(head, x)                                                                          \
+  do {                                                                                             \
+    if ((x)->prev) {                                                                               \
+      (x)->prev->next = (x)->next;                                                                 \
+    } else {                                                                                       \
+      (head) = (x)->next;                                                                          \
+    }                                                                                              \
+    if ((x)->next) {                                                                               \
+      (x)->next->prev = (x)->prev;                                                                 \
+    }                                                                                              \
+  } while (0)
+
+static void slist_add(moq_strm **head, moq_strm *x) {
+  x->lprev = NULL;
+  x->lnext = *head;
+  if (*head) {
+    (*head)->lprev = x;
+  }
+  *head = x;
+}
+
+static void slist_del(moq_strm **head, moq_strm *x) {
+  if (x->lprev) {
+    x->lprev->lnext = x->lnext;
+  } else if (*head == x) {
+    *head = x->lnext;
+  }
+  if (x->lnext) {
+    x->lnext->lprev = x->lprev;
+  }
+  x->lprev = x->lnext = NULL;
+}
+
+static wt_apps_counters *cnt(moq_sess *s) {
+  return &s->a->cnt;
+}
+
+/* ------------------------------------------------------------------ paths */
+
+/* Fold a path as the client does: no leading, trailing or repeated '/'.
+ * Returns a malloc'd copy (len in *out_len) or NULL. */
+static char *path_fold(const uint8_t *p, size_t len, size_t *out_len) {
+  char *d = malloc(len + 1);
+  if (!d) {
+    return NULL;
+  }
+  size_t n = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (p[i] == '/' && (n == 0 || d[n - 1] == '/')) {
+      continue;
+    }
+    d[n++] = (char)p[i];
+  }
+  if (n && d[n - 1] == '/') {
+    n--;
+  }
+  d[n] = '\0';
+  *out_len = n;
+  return d;
+}
+
+/* The suffix of path under prefix (moq's stripPrefix), or NULL. */
+static const char *path_strip(const char *prefix, size_t pl, const char *path, size_t len,
+                              size_t *slen) {
+  if (pl == 0) {
+    *slen = len;
+    return path;
+  }
+  if (len < pl || memcmp(prefix, path, pl)) {
+    return NULL;
+  }
+  if (len == pl) {
+    *slen = 0;
+    return path + len;
+  }
+  if (path[pl] != '/') {
+    return NULL;
+  }
+  *slen = len - pl - 1;
+  return path + pl + 1;
+}
+
+/* ------------------------------------------------------------------ stream helpers */
+
+/* Refuse or abort a stream: reset our side (bidi or ours), stop the
+ * peer's (if it has one); what still arrives is discarded. */
+static void strm_abort(moq_strm *ms, uint32_t code) {
+  if (!ms->st) {
+    ms->role = R_DEAD;
+    return;
+  }
+  int bidi = wt_app_stream_is_bidi(ms->st), local = wt_app_stream_is_local(ms->st);
+  if (bidi || local) {
+    wt_app_stream_reset(ms->st, code);
+  }
+  if (bidi || !local) {
+    wt_app_stream_stop_sending(ms->st, code);
+  }
+  ms->role = R_DEAD;
+}
+
+/* Write all of p[0..n) (and fin), or abort the stream (a stream's send
+ * credit is far above what the relay writes on a control stream). */
+static int strm_write(moq_strm *ms, const uint8_t *p, size_t n, int fin) {
+  if (!ms->st || ms->role == R_DEAD) {
+    return WT_ERR_STATE;
+  }
+  int rv = wt_app_stream_write(ms->st, p, n, fin);
+  if (rv < 0 || (size_t)rv != n) {
+    WT_LOG_DEBUG("session %llu: control stream write failed (%d): reset",
+                 (unsigned long long)wt_app_session_id(ms->s->as), rv);
+    cnt(ms->s)->moq_limit++;
+    strm_abort(ms, WT_APP_MOQ_LIMIT);
+    return rv < 0 ? rv : WT_ERR_AGAIN;
+  }
+  return 0;
+}
+
+static int strm_send(moq_strm *ms, const wt_moq_msg *m, uint64_t kind_first, int with_kind) {
+  uint8_t buf[WT_MOQ_MAX_MSG + 32];
+  size_t n = 0;
+  if (with_kind) {
+    n = (size_t)wt_varint_encode(buf, sizeof(buf), kind_first);
+  }
+  int rv = wt_moq_encode(m, ms->s->version, buf + n, sizeof(buf) - n);
+  if (rv < 0) {
+    WT_LOG_WARN("moq encode failed: %d", rv);
+    strm_abort(ms, WT_APP_MOQ_PROTOCOL);
+    return rv;
+  }
+  return strm_write(ms, buf, n + (size_t)rv, 0);
+}
+
+static moq_strm *strm_new(moq_sess *s, wt_app_stream *st, int role) {
+  moq_strm *ms = calloc(1, sizeof(*ms));
+  if (!ms) {
+    return NULL;
+  }
+  ms->s = s;
+  ms->st = st;
+  ms->role = role;
+  ms->what = role;
+  wt_moq_reader_init(&ms->rd, s->version);
+  wt_app_stream_set_user(st, ms);
+  return ms;
+}
+
+/* ------------------------------------------------------------------ announces */
+
+static int interest_wants(const moq_strm *in, const moq_bcast *b, const char **suf, size_t *slen) {
+  *suf = path_strip(in->prefix, in->prefix_len, b->path, b->len, slen);
+  if (!*suf) {
+    return 0;
+  }
+  if (in->s->version >= WT_MOQ_LITE_04 && in->exclude_hop) {
+    for (uint32_t i = 0; i < b->n_hops; i++) {
+      if (b->hops[i] == in->exclude_hop) {
+        return 0; /* the asker's own broadcast, reflected */
+      }
+    }
+  }
+  return 1;
+}
+
+static void announce_to(moq_strm *in, const moq_bcast *b, int active) {
+  const char *suf;
+  size_t slen;
+  if (in->role != R_INTEREST || !interest_wants(in, b, &suf, &slen)) {
+    return;
+  }
+  wt_moq_msg m = {.type = WT_MOQ_ANNOUNCE};
+  m.u.announce.status = active ? WT_MOQ_ANNOUNCE_ACTIVE : WT_MOQ_ANNOUNCE_ENDED;
+  m.u.announce.suffix = (wt_moq_str){(const uint8_t *)suf, slen};
+  m.u.announce.n_hops = b->n_hops;
+  memcpy(m.u.announce.hops, b->hops, sizeof(b->hops[0]) * b->n_hops);
+  if (strm_send(in, &m, 0, 0) == 0) {
+    cnt(in->s)->moq_announces_sent++;
+  }
+}
+
+static void announce_all(moq_bcast *b, int active) {
+  for (moq_strm *in = b->root->interests; in; in = in->lnext) {
+    announce_to(in, b, active);
+  }
+}
+
+/* ------------------------------------------------------------------ tracks */
+
+static void cur_clear(moq_track *t) {
+  for (size_t i = 0; i < t->n_chunks; i++) {
+    wt_buf_unref(t->chunks[i].buf);
+  }
+  t->n_chunks = 0;
+  t->cur_bytes = 0;
+  t->cur_ok = 0;
+}
+
+/* Keep a slice of the newest group for late joiners (as the plain relay
+ * does: the buffers' capacity counts against relay_group_max; a slice
+ * continuing the last one in the same buffer joins it). */
+#define MOQ_GROUP_CHUNKS 1024
+static void cur_retain(wt_apps *a, moq_track *t, wt_buf *b, size_t off, size_t len) {
+  if (!t->cur_ok || len == 0) {
+    return;
+  }
+  moq_chunk *last = t->n_chunks ? &t->chunks[t->n_chunks - 1] : NULL;
+  if (last && last->buf == b && (size_t)last->off + last->len == off &&
+      last->len <= UINT32_MAX - len) {
+    last->len += (uint32_t)len;
+    return;
+  }
+  if (t->cur_bytes + b->cap > a->cfg.relay_group_max || t->n_chunks >= MOQ_GROUP_CHUNKS) {
+    cur_clear(t); /* too big to replay: late joiners wait for the next group */
+    return;
+  }
+  if (t->n_chunks == t->cap_chunks) {
+    size_t nc = t->cap_chunks ? 2 * t->cap_chunks : 16;
+    moq_chunk *c = realloc(t->chunks, nc * sizeof(*c));
+    if (!c) {
+      cur_clear(t);
+      return;
+    }
+    t->chunks = c;
+    t->cap_chunks = nc;
+  }
+  wt_buf_ref(b);
+  t->chunks[t->n_chunks++] = (moq_chunk){.buf = b, .off = (uint32_t)off, .len = (uint32_t)len};
+  t->cur_bytes += b->cap;
+}
+
+/* The group header of fan f for group seq: data type 0, GROUP{id, seq}. */
+static wt_buf *group_hdr(wt_app_ctx *ctx, const moq_fan *f, uint64_t seq, int version) {
+  wt_buf *b = wt_app_buf_alloc(ctx, WT_APP_GROUP_HDR_MAX);
+  if (!b) {
+    return NULL;
+  }
+  b->data[0] = WT_MOQ_UNI_GROUP;
+  wt_moq_msg m = {.type = WT_MOQ_GROUP};
+  m.u.group.subscribe = f->id;
+  m.u.group.sequence = seq;
+  int n = wt_moq_encode(&m, version, b->data + 1, WT_APP_GROUP_HDR_MAX - 1);
+  if (n < 0) {
+    wt_buf_unref(b);
+    return NULL;
+  }
+  b->len = (size_t)n + 1;
+  return b;
+}
+
+/* Remove fan f from the open groups of its track. */
+static void fan_forget(moq_fan *f) {
+  for (moq_strm *in = f->t->ins; in; in = in->lnext) {
+    for (size_t i = 0; i < in->n_outs; i++) {
+      if (in->outs[i].f == f) {
+        in->outs[i] = in->outs[--in->n_outs];
+        break;
+      }
+    }
+  }
+}
+
+static void fan_free(moq_fan *f, uint32_t code) {
+  moq_track *t = f->t;
+  fan_forget(f);
+  for (moq_fan **pp = &t->fans; *pp; pp = &(*pp)->next) {
+    if (*pp == f) {
+      *pp = f->next;
+      break;
+    }
+  }
+  wt_app_group_del(f->g, code);
+  free(f);
+}
+
+static int out_add(moq_strm *in, moq_fan *f, uint64_t gsid) {
+  moq_out *o = realloc(in->outs, (in->n_outs + 1) * sizeof(*o));
+  if (!o) {
+    return WT_ERR_NOMEM;
+  }
+  in->outs = o;
+  o[in->n_outs++] = (moq_out){.f = f, .gsid = gsid};
+  return 0;
+}
+
+/* Open the newest group in fan f (new to it) and write what is kept. */
+static void fan_start_cur(moq_fan *f, wt_app_ctx *ctx, int version) {
+  moq_track *t = f->t;
+  if (!t->has_cur || !t->cur_ok) {
+    return;
+  }
+  wt_buf *h = group_hdr(ctx, f, t->cur_seq, version);
+  if (!h) {
+    return;
+  }
+  uint64_t gsid = wt_app_group_stream_open_hdr(f->g, (uint32_t)h->len);
+  wt_app_group_stream_write(f->g, gsid, h, 0, h->len, 0);
+  wt_buf_unref(h);
+  for (size_t i = 0; i < t->n_chunks; i++) {
+    moq_chunk *c = &t->chunks[i];
+    wt_app_group_stream_write(f->g, gsid, c->buf, c->off, c->len, 0);
+  }
+  if (t->cur_fin) {
+    wt_app_group_stream_write(f->g, gsid, NULL, 0, 0, 1);
+  } else if (!t->cur_in || out_add(t->cur_in, f, gsid) < 0) {
+    wt_app_group_stream_reset(f->g, gsid, WT_APP_MOQ_GONE);
+    return;
+  }
+  f->has_cur = 1;
+  f->cur_gsid = gsid;
+  f->cur_seq = t->cur_seq;
+  f->t->b->pub->a->cnt.moq_catchups++;
+}
+
+/* A member joining fan f late: the newest group from its start. */
+static void fan_catchup(moq_fan *f, wt_app_session *as, int version) {
+  moq_track *t = f->t;
+  if (!t->has_cur || !t->cur_ok || !f->has_cur || f->cur_seq != t->cur_seq) {
+    return;
+  }
+  wt_buf *h = group_hdr(wt_app_session_ctx(as), f, t->cur_seq, version);
+  if (!h || wt_app_group_catchup(f->g, as, f->cur_gsid) < 0) {
+    if (h) {
+      wt_buf_unref(h);
+    }
+    return;
+  }
+  int fin_last = t->cur_fin;
+  t->b->pub->a->cnt.moq_catchups++;
+  wt_app_group_catchup_data(f->g, as, f->cur_gsid, h, 0, h->len, fin_last && t->n_chunks == 0);
+  wt_buf_unref(h);
+  for (size_t i = 0; i < t->n_chunks; i++) {
+    moq_chunk *c = &t->chunks[i];
+    wt_app_group_catchup_data(f->g, as, f->cur_gsid, c->buf, c->off, c->len,
+                              fin_last && i + 1 == t->n_chunks);
+  }
+}
+
+static void sub_detach(moq_strm *sub, uint32_t code, int clean, uint32_t rel_code);
+static void strm_drop(moq_strm *ms, uint32_t code);
+static void track_release(moq_track *t, uint32_t code);
+
+/* The track ends (the publisher's answer or its broadcast ended):
+ * subscribers' streams end (clean: FIN; else reset with code), then the
+ * track is released with its last subscriber (or at once without one). */
+static void track_free(moq_track *t, uint32_t code, int clean) {
+  if (t->n_subs == 0) {
+    track_release(t, code);
+    return;
+  }
+  for (;;) {
+    int last = t->n_subs == 1;
+    sub_detach(t->subs, code, clean, code); /* the last one releases t */
+    if (last) {
+      return;
+    }
+  }
+}
+
+/* Free the track: the subscription towards the publisher is closed (FIN),
+ * its groups in flight are stopped, the fans deleted (their open mirrored
+ * streams reset with code). */
+static void track_release(moq_track *t, uint32_t code) {
+  moq_bcast *b = t->b;
+  while (t->fans) {
+    fan_free(t->fans, code);
+  }
+  while (t->ins) {
+    moq_strm *in = t->ins;
+    slist_del(&t->ins, in);
+    in->t = NULL;
+    in->n_outs = 0;
+    strm_abort(in, WT_APP_MOQ_CANCEL);
+  }
+  if (t->up) {
+    moq_strm *up = t->up;
+    up->t = NULL;
+    if (up->role == R_UP_SUB) {
+      wt_app_stream_write(up->st, NULL, 0, 1); /* unsubscribe */
+      up->role = R_DEAD;
+    }
+  }
+  cur_clear(t);
+  free(t->chunks);
+  LIST_DEL(b->tracks, t);
+  b->n_tracks--;
+  free(t->name);
+  free(t);
+}
+
+/* A subscriber's subscription ends: out of its fan (deleted when empty),
+ * its stream ended (FIN when clean, else reset with code), the track
+ * released (rel_code) when it was the last. */
+static void sub_detach(moq_strm *sub, uint32_t code, int clean, uint32_t rel_code) {
+  moq_track *t = sub->t;
+  moq_sess *s = sub->s;
+  if (!t) {
+    return;
+  }
+  slist_del(&t->subs, sub);
+  t->n_subs--;
+  sub->t = NULL;
+  for (size_t i = 0; i < WT_APP_MOQ_MAX_SUBS; i++) {
+    if (s->subs[i] == sub) {
+      s->subs[i] = NULL;
+    }
+  }
+  moq_fan *f = sub->f;
+  sub->f = NULL;
+  if (f) {
+    wt_app_group_leave(f->g, s->as);
+    if (--f->members == 0) {
+      fan_free(f, WT_APP_MOQ_CANCEL);
+    }
+  }
+  if (sub->role == R_SUB && sub->st) {
+    if (clean) {
+      wt_app_stream_write(sub->st, NULL, 0, 1);
+      sub->role = R_DEAD;
+    } else {
+      strm_abort(sub, code);
+    }
+  }
+  if (t->n_subs == 0) {
+    track_release(t, rel_code);
+  }
+}
+
+static void sub_send_ok(moq_strm *sub) {
+  wt_moq_msg m = {.type = WT_MOQ_SUBSCRIBE_OK};
+  m.u.update = sub->p;
+  if (strm_send(sub, &m, 0, 0) == 0) {
+    sub->ok_sent = 1;
+    fan_catchup(sub->f, sub->s->as, sub->s->version);
+  }
+}
+
+/* ------------------------------------------------------------------ broadcasts */
+
+static void bcast_end(moq_bcast *b) {
+  announce_all(b, 0);
+  while (b->tracks) {
+    moq_track *t = b->tracks;
+    if (t->n_subs) {
+      track_free(t, WT_APP_MOQ_GONE, 1); /* releases it with the last subscriber */
+    } else {
+      track_release(t, WT_APP_MOQ_GONE);
+    }
+  }
+  moq_root *r = b->root;
+  LIST_DEL(r->bcasts, b);
+  r->n_bcasts--;
+  b->pub->n_published--;
+  free(b->path);
+  free(b);
+}
+
+static moq_bcast *bcast_find(moq_root *r, const char *path, size_t len) {
+  for (moq_bcast *b = r->bcasts; b; b = b->next) {
+    if (b->len == len && !memcmp(b->path, path, len)) {
+      return b;
+    }
+  }
+  return NULL;
+}
+
+/* ANNOUNCE from a publisher (on our announce stream towards it). */
+static void on_publisher_announce(moq_strm *ms, const wt_moq_msg *m) {
+  moq_sess *s = ms->s;
+  moq_root *r = s->root;
+  size_t len;
+  char *path = path_fold(m->u.announce.suffix.p, m->u.announce.suffix.len, &len);
+  if (!path) {
+    cnt(s)->moq_limit++;
+    return;
+  }
+  moq_bcast *b = bcast_find(r, path, len);
+  if (m->u.announce.status == WT_MOQ_ANNOUNCE_ENDED) {
+    if (b && b->pub == s) {
+      bcast_end(b);
+    }
+    free(path);
+    return;
+  }
+  if (b) {
+    free(path);
+    if (b->pub == s) {
+      WT_LOG_DEBUG("session %llu: duplicate ANNOUNCE: reset",
+                   (unsigned long long)wt_app_session_id(s->as));
+      cnt(s)->moq_malformed++;
+      strm_abort(ms, WT_APP_MOQ_PROTOCOL);
+    } else {
+      cnt(s)->moq_limit++; /* taken by another publisher: ignored */
+    }
+    return;
+  }
+  if (s->n_published >= s->a->cfg.moq_max_published ||
+      r->n_bcasts >= s->a->cfg.moq_max_broadcasts) {
+    cnt(s)->moq_limit++;
+    free(path);
+    return;
+  }
+  b = calloc(1, sizeof(*b));
+  if (!b) {
+    cnt(s)->moq_limit++;
+    free(path);
+    return;
+  }
+  b->root = r;
+  b->pub = s;
+  b->path = path;
+  b->len = len;
+  b->n_hops = m->u.announce.n_hops;
+  memcpy(b->hops, m->u.announce.hops, sizeof(b->hops[0]) * b->n_hops);
+  LIST_ADD(r->bcasts, b);
+  r->n_bcasts++;
+  s->n_published++;
+  cnt(s)->moq_broadcasts++;
+  announce_all(b, 1);
+}
+
+/* ------------------------------------------------------------------ subscriptions */
+
+static moq_track *track_get(moq_sess *s, moq_bcast *b, const wt_moq_msg *m, int *limit) {
+  const wt_moq_str *tn = &m->u.subscribe.track;
+  for (moq_track *t = b->tracks; t; t = t->next) {
+    if (t->name_len == tn->len && !memcmp(t->name, tn->p, tn->len)) {
+      return t;
+    }
+  }
+  if (b->n_tracks >= s->a->cfg.moq_max_tracks) {
+    *limit = 1;
+    return NULL;
+  }
+  moq_track *t = calloc(1, sizeof(*t));
+  char *name = t ? malloc(tn->len + 1) : NULL;
+  if (!name) {
+    free(t);
+    *limit = 1;
+    return NULL;
+  }
+  memcpy(name, tn->p, tn->len);
+  name[tn->len] = '\0';
+  t->name = name;
+  t->name_len = tn->len;
+  t->b = b;
+  /* the one subscription towards the publisher */
+  moq_sess *pub = b->pub;
+  wt_app_stream *st;
+  moq_strm *up = NULL;
+  if (wt_app_open_stream(pub->as, 1, &st) == 0 && !(up = strm_new(pub, st, R_UP_SUB))) {
+    wt_app_stream_reset(st, WT_APP_MOQ_LIMIT);
+  }
+  if (!up) {
+    free(name);
+    free(t);
+    *limit = 1;
+    return NULL;
+  }
+  up->kind = WT_MOQ_KIND_SUBSCRIBE;
+  up->have_kind = 1;
+  up->t = t;
+  t->up = up;
+  t->up_id = pub->next_up_id++;
+  LIST_ADD(b->tracks, t);
+  b->n_tracks++;
+  wt_moq_msg sm = {.type = WT_MOQ_SUBSCRIBE};
+  sm.u.subscribe.id = t->up_id;
+  sm.u.subscribe.broadcast = (wt_moq_str){(const uint8_t *)b->path, b->len};
+  sm.u.subscribe.track = (wt_moq_str){(const uint8_t *)t->name, t->name_len};
+  sm.u.subscribe.p.priority = m->u.subscribe.p.priority;
+  cnt(s)->moq_upstream_subscribes++;
+  strm_send(up, &sm, WT_MOQ_KIND_SUBSCRIBE, 1); /* a failure resets it: seen as its close */
+  return t;
+}
+
+static void on_subscribe(moq_strm *sub, const wt_moq_msg *m) {
+  moq_sess *s = sub->s;
+  cnt(s)->moq_subscribes++;
+  sub->id = m->u.subscribe.id;
+  sub->p = m->u.subscribe.p;
+  int slot = -1;
+  size_t max =
+      s->a->cfg.moq_max_subs < WT_APP_MOQ_MAX_SUBS ? s->a->cfg.moq_max_subs : WT_APP_MOQ_MAX_SUBS;
+  for (size_t i = 0; i < WT_APP_MOQ_MAX_SUBS; i++) {
+    if (s->subs[i] && s->subs[i]->id == sub->id) {
+      WT_LOG_DEBUG("session %llu: SUBSCRIBE id %llu reused: reset",
+                   (unsigned long long)wt_app_session_id(s->as), (unsigned long long)sub->id);
+      cnt(s)->moq_malformed++;
+      strm_abort(sub, WT_APP_MOQ_PROTOCOL);
+      return;
+    }
+    if (!s->subs[i] && slot < 0 && i < max) {
+      slot = (int)i;
+    }
+  }
+  if (slot < 0) {
+    cnt(s)->moq_limit++;
+    strm_abort(sub, WT_APP_MOQ_LIMIT);
+    return;
+  }
+  size_t len;
+  char *path = path_fold(m->u.subscribe.broadcast.p, m->u.subscribe.broadcast.len, &len);
+  moq_bcast *b = path ? bcast_find(s->root, path, len) : NULL;
+  free(path);
+  if (!b) {
+    WT_LOG_DEBUG("session %llu: SUBSCRIBE to an unknown broadcast: reset",
+                 (unsigned long long)wt_app_session_id(s->as));
+    cnt(s)->moq_not_found++;
+    strm_abort(sub, WT_APP_MOQ_NOT_FOUND);
+    return;
+  }
+  int limit = 0;
+  moq_track *t = track_get(s, b, m, &limit);
+  if (!t) {
+    cnt(s)->moq_limit++;
+    strm_abort(sub, WT_APP_MOQ_LIMIT);
+    return;
+  }
+  moq_fan *f = t->fans;
+  while (f && f->id != sub->id) {
+    f = f->next;
+  }
+  int new_fan = !f;
+  if (new_fan) {
+    f = calloc(1, sizeof(*f));
+    if (!f || wt_app_group_new(wt_app_session_ctx(s->as), s->a->cfg.relay_lag_max, s->a->moq->grp,
+                               &f->g) < 0) {
+      free(f);
+      f = NULL;
+    } else {
+      f->t = t;
+      f->id = sub->id;
+      f->next = t->fans;
+      t->fans = f;
+    }
+  }
+  if (!f || wt_app_group_join(f->g, s->as) < 0) {
+    if (f && new_fan) {
+      fan_free(f, WT_APP_MOQ_CANCEL);
+    }
+    cnt(s)->moq_limit++;
+    strm_abort(sub, WT_APP_MOQ_LIMIT);
+    if (t->n_subs == 0) {
+      track_release(t, WT_APP_MOQ_CANCEL);
+    }
+    return;
+  }
+  f->members++;
+  sub->t = t;
+  sub->f = f;
+  s->subs[slot] = sub;
+  slist_add(&t->subs, sub);
+  t->n_subs++;
+  if (t->up_ok) {
+    if (new_fan) {
+      fan_start_cur(f, wt_app_session_ctx(s->as), s->version);
+      wt_moq_msg ok = {.type = WT_MOQ_SUBSCRIBE_OK};
+      ok.u.update = sub->p;
+      if (strm_send(sub, &ok, 0, 0) == 0) {
+        sub->ok_sent = 1;
+      }
+    } else {
+      sub_send_ok(sub);
+    }
+  }
+}
+
+/* The publisher answered our SUBSCRIBE. */
+static void on_upstream_response(moq_strm *up, const wt_moq_msg *m) {
+  moq_track *t = up->t;
+  if (!t) {
+    return;
+  }
+  if (m->type == WT_MOQ_SUBSCRIBE_DROP) {
+    WT_LOG_DEBUG("publisher dropped the subscription to %s/%s", t->b->path, t->name);
+    track_free(t, WT_APP_MOQ_NOT_FOUND, 0);
+    return;
+  }
+  if (t->up_ok) {
+    return; /* a later OK (-03/-04 send one): nothing changes */
+  }
+  t->up_ok = 1;
+  for (moq_strm *sub = t->subs; sub; sub = sub->lnext) {
+    if (!sub->ok_sent && sub->role == R_SUB) {
+      sub_send_ok(sub);
+    }
+  }
+}
+
+/* ------------------------------------------------------------------ groups from publishers */
+
+static moq_track *track_by_up_id(moq_sess *s, uint64_t id) {
+  for (moq_bcast *b = s->root->bcasts; b; b = b->next) {
+    if (b->pub != s) {
+      continue;
+    }
+    for (moq_track *t = b->tracks; t; t = t->next) {
+      if (t->up && t->up_id == id) {
+        return t;
+      }
+    }
+  }
+  return NULL;
+}
+
+static void group_begin(moq_strm *in, const wt_moq_msg *m) {
+  moq_sess *s = in->s;
+  moq_track *t = track_by_up_id(s, m->u.group.subscribe);
+  if (!t) {
+    if (m->u.group.subscribe >= s->next_up_id) {
+      cnt(s)->moq_malformed++;
+      strm_abort(in, WT_APP_MOQ_PROTOCOL);
+    } else {
+      strm_abort(in, WT_APP_MOQ_CANCEL); /* a subscription we already closed */
+    }
+    return;
+  }
+  cnt(s)->moq_groups_in++;
+  in->t = t;
+  in->seq = m->u.group.sequence;
+  slist_add(&t->ins, in);
+  /* the newest group is the one late joiners get */
+  cur_clear(t);
+  t->has_cur = 1;
+  t->cur_ok = 1;
+  t->cur_fin = 0;
+  t->cur_seq = in->seq;
+  t->cur_in = in;
+  wt_app_ctx *ctx = wt_app_session_ctx(s->as);
+  for (moq_fan *f = t->fans; f; f = f->next) {
+    f->has_cur = 0;
+    wt_buf *h = group_hdr(ctx, f, in->seq, s->version);
+    if (!h) {
+      continue;
+    }
+    uint64_t gsid = wt_app_group_stream_open_hdr(f->g, (uint32_t)h->len);
+    wt_app_group_stream_write(f->g, gsid, h, 0, h->len, 0);
+    wt_buf_unref(h);
+    if (out_add(in, f, gsid) < 0) {
+      wt_app_group_stream_reset(f->g, gsid, WT_APP_MOQ_GONE);
+      continue;
+    }
+    f->has_cur = 1;
+    f->cur_gsid = gsid;
+    f->cur_seq = in->seq;
+  }
+}
+
+static void group_abort(moq_strm *in, uint32_t code) {
+  moq_track *t = in->t;
+  if (!t) {
+    return;
+  }
+  for (size_t i = 0; i < in->n_outs; i++) {
+    wt_app_group_stream_reset(in->outs[i].f->g, in->outs[i].gsid, code);
+  }
+  in->n_outs = 0;
+  if (t->cur_in == in) {
+    cur_clear(t);
+    t->has_cur = 0;
+    t->cur_in = NULL;
+  }
+  slist_del(&t->ins, in);
+  in->t = NULL;
+}
+
+/* Frame bytes of a group: sizes checked, the bytes passed on as they are. */
+static void group_data(moq_strm *in, wt_buf *b, size_t off, size_t len, int fin) {
+  moq_sess *s = in->s;
+  const uint8_t *p = b ? b->data + off : NULL;
+  size_t i = 0;
+  while (i < len) {
+    if (in->frame_rem) {
+      size_t take = len - i < in->frame_rem ? len - i : (size_t)in->frame_rem;
+      in->frame_rem -= take;
+      i += take;
+      continue;
+    }
+    size_t used;
+    uint64_t size;
+    const char *why = NULL;
+    int rv = wt_moq_read_frame(&in->rd, p + i, len - i, &used, &size, &why);
+    i += used;
+    if (rv < 0) {
+      WT_LOG_DEBUG("session %llu: group: %s: reset", (unsigned long long)wt_app_session_id(s->as),
+                   why ? why : "malformed");
+      cnt(s)->moq_malformed++;
+      group_abort(in, WT_APP_MOQ_PROTOCOL);
+      strm_abort(in, WT_APP_MOQ_PROTOCOL);
+      return;
+    }
+    if (rv == 0) {
+      break;
+    }
+    cnt(s)->moq_frames_in++;
+    in->frame_rem = size;
+  }
+  cnt(s)->moq_bytes_in += len;
+  if (fin && in->frame_rem) {
+    WT_LOG_DEBUG("session %llu: group ends inside a frame: reset",
+                 (unsigned long long)wt_app_session_id(s->as));
+    cnt(s)->moq_malformed++;
+    group_abort(in, WT_APP_MOQ_PROTOCOL);
+    in->role = R_DEAD;
+    return;
+  }
+  moq_track *t = in->t;
+  for (size_t k = 0; k < in->n_outs; k++) {
+    wt_app_group_stream_write(in->outs[k].f->g, in->outs[k].gsid, len ? b : NULL, off, len, fin);
+  }
+  if (t->cur_in == in) {
+    if (len) {
+      cur_retain(s->a, t, b, off, len);
+    }
+    if (fin) {
+      t->cur_fin = 1;
+    }
+  }
+  if (fin) {
+    in->n_outs = 0;
+    if (t->cur_in == in) {
+      t->cur_in = NULL;
+    }
+    slist_del(&t->ins, in);
+    in->t = NULL;
+    in->role = R_DEAD;
+  }
+}
+
+/* ------------------------------------------------------------------ reading */
+
+static void on_msg(moq_strm *ms, const wt_moq_msg *m) {
+  moq_sess *s = ms->s;
+  switch (ms->role) {
+  case R_INTEREST: {
+    if (s->n_interests >= s->a->cfg.moq_max_interests) {
+      cnt(s)->moq_limit++;
+      strm_abort(ms, WT_APP_MOQ_LIMIT);
+      return;
+    }
+    ms->prefix =
+        path_fold(m->u.announce_please.prefix.p, m->u.announce_please.prefix.len, &ms->prefix_len);
+    if (!ms->prefix) {
+      cnt(s)->moq_limit++;
+      strm_abort(ms, WT_APP_MOQ_LIMIT);
+      return;
+    }
+    ms->exclude_hop = m->u.announce_please.exclude_hop;
+    s->n_interests++;
+    ms->listed = 1;
+    slist_add(&s->root->interests, ms);
+    for (moq_bcast *b = s->root->bcasts; b && ms->role == R_INTEREST; b = b->next) {
+      announce_to(ms, b, 1);
+    }
+    return;
+  }
+  case R_SUB:
+    if (m->type == WT_MOQ_SUBSCRIBE) {
+      on_subscribe(ms, m);
+    } else if (ms->t) { /* SUBSCRIBE_UPDATE: kept for the answer, not acted on */
+      ms->p = m->u.update;
+    }
+    return;
+  case R_GOAWAY:
+    WT_LOG_DEBUG("session %llu: GOAWAY from the client",
+                 (unsigned long long)wt_app_session_id(s->as));
+    return;
+  case R_UP_ANNOUNCE:
+    on_publisher_announce(ms, m);
+    return;
+  case R_UP_SUB:
+    on_upstream_response(ms, m);
+    return;
+  default:
+    return;
+  }
+}
+
+/* The role of a client's bidi stream from its kind. */
+static void on_kind(moq_strm *ms) {
+  moq_sess *s = ms->s;
+  if (wt_moq_next(s->version, ms->kind, 1, 0) == WT_MOQ_NONE && ms->kind != WT_MOQ_KIND_PROBE) {
+    WT_LOG_DEBUG("session %llu: bidi stream of unknown kind %llu: reset",
+                 (unsigned long long)wt_app_session_id(s->as), (unsigned long long)ms->kind);
+    cnt(s)->moq_malformed++;
+    strm_abort(ms, WT_APP_MOQ_PROTOCOL);
+    return;
+  }
+  switch (ms->kind) {
+  case WT_MOQ_KIND_ANNOUNCE:
+    ms->role = ms->what = R_INTEREST;
+    break;
+  case WT_MOQ_KIND_SUBSCRIBE:
+    ms->role = ms->what = R_SUB;
+    break;
+  case WT_MOQ_KIND_PROBE:
+    ms->role = ms->what = R_PROBE;
+    break;
+  case WT_MOQ_KIND_GOAWAY:
+    ms->role = ms->what = R_GOAWAY;
+    break;
+  default: /* FETCH: needs -05's timestamps; not served */
+    cnt(s)->moq_unsupported++;
+    strm_abort(ms, WT_APP_MOQ_UNSUPPORTED);
+    break;
+  }
+}
+
+static void strm_read(moq_strm *ms, const uint8_t *p, size_t len, wt_buf *b, size_t boff) {
+  moq_sess *s = ms->s;
+  int uni_in = ms->role == R_GROUP_IN;
+  while (len && ms->role != R_DEAD) {
+    size_t used = 0;
+    if (!ms->have_kind) {
+      if (!wt_moq_read_varint(&ms->rd, p, len, &used, &ms->kind)) {
+        return;
+      }
+      p += used, len -= used, boff += used;
+      ms->have_kind = 1;
+      if (uni_in) {
+        if (ms->kind != WT_MOQ_UNI_GROUP) {
+          WT_LOG_DEBUG("session %llu: uni stream of unknown type %llu: stopped",
+                       (unsigned long long)wt_app_session_id(s->as), (unsigned long long)ms->kind);
+          cnt(s)->moq_malformed++;
+          strm_abort(ms, WT_APP_MOQ_PROTOCOL);
+        }
+      } else {
+        on_kind(ms);
+      }
+      continue;
+    }
+    if (uni_in && ms->have_hdr) {
+      if (ms->t) {
+        group_data(ms, b, boff, len, 0);
+      }
+      return;
+    }
+    wt_moq_type t =
+        uni_in ? WT_MOQ_GROUP
+               : wt_moq_next(s->version, ms->kind, !wt_app_stream_is_local(ms->st), ms->n_msgs);
+    if (t == WT_MOQ_NONE) {
+      WT_LOG_DEBUG("session %llu: bytes after the last message of a kind %llu stream: reset",
+                   (unsigned long long)wt_app_session_id(s->as), (unsigned long long)ms->kind);
+      cnt(s)->moq_malformed++;
+      strm_abort(ms, WT_APP_MOQ_PROTOCOL);
+      return;
+    }
+    wt_moq_msg m;
+    const char *why = NULL;
+    int rv = wt_moq_read_msg(&ms->rd, t, p, len, &used, &m, &why);
+    p += used, len -= used, boff += used;
+    if (rv < 0) {
+      WT_LOG_DEBUG("session %llu: kind %llu stream: %s: reset",
+                   (unsigned long long)wt_app_session_id(s->as), (unsigned long long)ms->kind,
+                   why ? why : "unsupported message");
+      if (rv == WT_ERR_UNSUPPORTED) {
+        cnt(s)->moq_unsupported++;
+      } else {
+        cnt(s)->moq_malformed++;
+      }
+      if (uni_in) {
+        group_abort(ms, WT_APP_MOQ_PROTOCOL);
+      }
+      strm_abort(ms, rv == WT_ERR_UNSUPPORTED ? WT_APP_MOQ_UNSUPPORTED : WT_APP_MOQ_PROTOCOL);
+      return;
+    }
+    if (rv == 0) {
+      return;
+    }
+    ms->n_msgs++;
+    if (uni_in) {
+      ms->have_hdr = 1;
+      group_begin(ms, &m);
+    } else {
+      on_msg(ms, &m);
+    }
+  }
+}
+
+/* ------------------------------------------------------------------ sessions */
+
+static uint32_t moq_hash(const char *p, size_t n) {
+  uint32_t h = 2166136261u; /* FNV-1a */
+  for (size_t i = 0; i < n; i++) {
+    h = (h ^ (uint8_t)p[i]) * 16777619u;
+  }
+  return h;
+}
+
+static size_t path_only_len(const char *path) {
+  const char *q = strchr(path, '?');
+  return q ? (size_t)(q - path) : strlen(path);
+}
+
+static uint32_t moq_worker_hint(const wt_app_request *req) {
+  return moq_hash(req->path, path_only_len(req->path));
+}
+
+/* The root of a request: the path without its '/' and query, segments of
+ * [A-Za-z0-9_.-] joined by single '/'. */
+static int root_ok(const char *p, size_t n) {
+  if (n == 0 || n > WT_APP_MAX_PATH_LEN || p[n - 1] == '/') {
+    return 0;
+  }
+  for (size_t i = 0; i < n; i++) {
+    char c = p[i];
+    if (c == '/' && i > 0 && p[i - 1] != '/') {
+      continue;
+    }
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+          c == '.' || c == '-')) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+static const char *const moq_versions[] = {"moq-lite-04", "moq-lite-03"};
+
+static int moq_request(wt_app_session *as, const wt_app_request *req) {
+  wt_apps *a = wt_app_session_arg(as);
+  size_t n = path_only_len(req->path);
+  const char *root = req->path + 1;
+  if (n < 2 || !root_ok(root, n - 1)) {
+    a->cnt.moq_refused++;
+    return 400;
+  }
+  if (a->cfg.auth) {
+    /* token scopes by root are not built yet: refuse rather than serve an
+     * open relay beside an authorized one (docs/protocol.md section 9) */
+    a->cnt.moq_refused++;
+    return 403;
+  }
+  const char *proto = wt_app_choose_protocol(req, moq_versions, 2);
+  if (!proto) {
+    a->cnt.moq_refused++;
+    return 400;
+  }
+  if (!a->moq) {
+    wt_moq_relay *m = calloc(1, sizeof(*m));
+    if (!m || !(m->grp = wt_app_group_counters_new())) {
+      free(m);
+      return 503;
+    }
+    a->moq = m;
+  }
+  moq_root *r = a->moq->roots;
+  while (r && (strlen(r->name) != n - 1 || memcmp(r->name, root, n - 1))) {
+    r = r->next;
+  }
+  if (!r) {
+    if (a->moq->n_roots >= a->cfg.moq_max_roots || !(r = calloc(1, sizeof(*r)))) {
+      a->cnt.moq_refused++;
+      return 503;
+    }
+    memcpy(r->name, root, n - 1);
+    LIST_ADD(a->moq->roots, r);
+    a->moq->n_roots++;
+  }
+  moq_sess *s = calloc(1, sizeof(*s));
+  if (!s || wt_app_session_set_protocol(as, proto) < 0) {
+    free(s);
+    if (r->n_sess == 0) {
+      LIST_DEL(a->moq->roots, r);
+      a->moq->n_roots--;
+      free(r);
+    }
+    return 503;
+  }
+  s->as = as;
+  s->a = a;
+  s->root = r;
+  s->version = wt_moq_version_from_protocol(proto, strlen(proto));
+  r->n_sess++;
+  a->cnt.moq_sessions++;
+  wt_app_session_set_user(as, s);
+  return 200;
+}
+
+/* Every client may publish: ask it for its broadcasts at once. */
+static void moq_open(wt_app_session *as) {
+  moq_sess *s = wt_app_session_get_user(as);
+  wt_app_stream *st;
+  if (!s || wt_app_open_stream(as, 1, &st) < 0) {
+    return;
+  }
+  moq_strm *ms = strm_new(s, st, R_UP_ANNOUNCE);
+  if (!ms) {
+    wt_app_stream_reset(st, WT_APP_MOQ_LIMIT);
+    return;
+  }
+  ms->kind = WT_MOQ_KIND_ANNOUNCE;
+  ms->have_kind = 1;
+  s->up_ann = ms;
+  wt_moq_msg m = {.type = WT_MOQ_ANNOUNCE_PLEASE};
+  m.u.announce_please.prefix = (wt_moq_str){(const uint8_t *)"", 0};
+  strm_send(ms, &m, WT_MOQ_KIND_ANNOUNCE, 1);
+}
+
+/* The server drains (or the peer asked to): moq-lite-04 has GOAWAY, on a
+ * stream of its own (kind 5), without a new URI; -03 has nothing. */
+static void moq_drain(wt_app_session *as) {
+  moq_sess *s = wt_app_session_get_user(as);
+  wt_app_stream *st;
+  if (!s || s->version < WT_MOQ_LITE_04 || s->goaway_sent || wt_app_open_stream(as, 1, &st) < 0) {
+    return;
+  }
+  moq_strm *ms = strm_new(s, st, R_GOAWAY);
+  if (!ms) {
+    wt_app_stream_reset(st, WT_APP_MOQ_LIMIT);
+    return;
+  }
+  s->goaway_sent = 1;
+  ms->kind = WT_MOQ_KIND_GOAWAY;
+  ms->have_kind = 1;
+  wt_moq_msg m = {.type = WT_MOQ_GOAWAY};
+  m.u.goaway.uri = (wt_moq_str){(const uint8_t *)"", 0};
+  if (strm_send(ms, &m, WT_MOQ_KIND_GOAWAY, 1) == 0) {
+    wt_app_stream_write(st, NULL, 0, 1);
+  }
+}
+
+static void moq_close(wt_app_session *as, uint32_t code, const uint8_t *reason, size_t len,
+                      int clean) {
+  (void)code, (void)reason, (void)len, (void)clean;
+  moq_sess *s = wt_app_session_get_user(as);
+  if (!s) {
+    return;
+  }
+  wt_apps *a = s->a;
+  moq_root *r = s->root;
+  for (moq_bcast *b = r->bcasts, *nb; b; b = nb) {
+    nb = b->next;
+    if (b->pub == s) {
+      bcast_end(b);
+    }
+  }
+  if (--r->n_sess == 0) {
+    LIST_DEL(a->moq->roots, r);
+    a->moq->n_roots--;
+    free(r);
+  }
+  free(s);
+  wt_app_session_set_user(as, NULL);
+}
+
+static void moq_stream_open(wt_app_stream *st) {
+  moq_sess *s = wt_app_session_get_user(wt_app_stream_session(st));
+  if (!s) {
+    return;
+  }
+  int bidi = wt_app_stream_is_bidi(st);
+  moq_strm *ms = strm_new(s, st, bidi ? R_PEER_BIDI : R_GROUP_IN);
+  if (!ms) {
+    cnt(s)->moq_limit++;
+    wt_app_stream_stop_sending(st, WT_APP_MOQ_LIMIT);
+    if (bidi) {
+      wt_app_stream_reset(st, WT_APP_MOQ_LIMIT);
+    }
+  }
+}
+
+static void moq_stream_data(wt_app_stream *st, const uint8_t *data, size_t len, int fin) {
+  moq_strm *ms = wt_app_stream_get_user(st);
+  if (!ms) {
+    return;
+  }
+  size_t off = 0;
+  wt_buf *b = len ? wt_app_event_buf(wt_app_session_ctx(ms->s->as), &off) : NULL;
+  if (len && !b) { /* not from a ring buffer (cannot happen today) */
+    cnt(ms->s)->moq_limit++;
+    if (ms->role == R_GROUP_IN) {
+      group_abort(ms, WT_APP_MOQ_LIMIT);
+    }
+    strm_abort(ms, WT_APP_MOQ_LIMIT);
+    return;
+  }
+  strm_read(ms, data, len, b, off);
+  if (!fin || ms->role == R_DEAD) {
+    return;
+  }
+  /* the peer's side ended */
+  switch (ms->role) {
+  case R_GROUP_IN:
+    if (ms->t) {
+      group_data(ms, NULL, 0, 0, 1);
+    } else {
+      cnt(ms->s)->moq_malformed++; /* no group header */
+    }
+    break;
+  case R_SUB:
+    if (ms->t) {
+      sub_detach(ms, 0, 1, WT_APP_MOQ_CANCEL); /* unsubscribe: our FIN follows */
+    } else {
+      wt_app_stream_write(st, NULL, 0, 1);
+    }
+    break;
+  case R_UP_SUB:
+    if (ms->t) {
+      track_free(ms->t, WT_APP_MOQ_GONE, 1); /* the track ended */
+    }
+    break;
+  case R_UP_ANNOUNCE:
+    strm_drop(ms, WT_APP_MOQ_GONE); /* its broadcasts end */
+    wt_app_stream_write(st, NULL, 0, 1);
+    ms->role = R_DEAD;
+    break;
+  default: /* interest (no more ANNOUNCEs), probe, goaway, a kind not read yet: our FIN */
+    strm_drop(ms, WT_APP_MOQ_CANCEL);
+    wt_app_stream_write(st, NULL, 0, 1);
+    ms->role = R_DEAD;
+    break;
+  }
+}
+
+/* The stream is gone (or its peer side aborted): undo what it holds. */
+static void strm_drop(moq_strm *ms, uint32_t code) {
+  moq_sess *s = ms->s;
+  if (ms->listed) {
+    slist_del(&s->root->interests, ms);
+    s->n_interests--;
+    ms->listed = 0;
+    ms->role = R_DEAD;
+  }
+  switch (ms->what) {
+  case R_SUB:
+    if (ms->t) {
+      sub_detach(ms, WT_APP_MOQ_CANCEL, 0, WT_APP_MOQ_CANCEL);
+    }
+    break;
+  case R_GROUP_IN:
+    group_abort(ms, code);
+    break;
+  case R_UP_SUB:
+    if (ms->t) {
+      track_free(ms->t, ms->t->up_ok ? WT_APP_MOQ_GONE : WT_APP_MOQ_NOT_FOUND, 0);
+    }
+    break;
+  case R_UP_ANNOUNCE:
+    if (s->up_ann == ms) {
+      s->up_ann = NULL;
+      for (moq_bcast *b = s->root->bcasts, *nb; b; b = nb) {
+        nb = b->next;
+        if (b->pub == s) {
+          bcast_end(b);
+        }
+      }
+    }
+    break;
+  default:
+    break;
+  }
+}
+
+static void moq_stream_reset(wt_app_stream *st, uint32_t code, int has_code) {
+  moq_strm *ms = wt_app_stream_get_user(st);
+  if (!ms) {
+    return;
+  }
+  strm_drop(ms, has_code ? code : WT_APP_MOQ_GONE);
+  if (ms->role != R_DEAD) {
+    strm_abort(ms, WT_APP_MOQ_CANCEL);
+  }
+}
+
+static void moq_stream_stop(wt_app_stream *st, uint32_t code, int has_code) {
+  (void)code, (void)has_code;
+  moq_strm *ms = wt_app_stream_get_user(st);
+  if (!ms) {
+    return;
+  }
+  strm_drop(ms, WT_APP_MOQ_GONE);
+  if (ms->role != R_DEAD) {
+    strm_abort(ms, WT_APP_MOQ_CANCEL);
+  }
+}
+
+static void moq_stream_close(wt_app_stream *st) {
+  moq_strm *ms = wt_app_stream_get_user(st);
+  if (!ms) {
+    return;
+  }
+  strm_drop(ms, WT_APP_MOQ_GONE);
+  if (ms->s->up_ann == ms) {
+    ms->s->up_ann = NULL;
+  }
+  if (ms->t && ms->t->up == ms) {
+    ms->t->up = NULL;
+  }
+  free(ms->prefix);
+  free(ms->outs);
+  free(ms);
+  wt_app_stream_set_user(st, NULL);
+}
+
+void wt_moq_relay_free(wt_moq_relay *m) {
+  if (m) {                               /* every session closed before: no root is left */
+    wt_app_group_counters_unref(m->grp); /* the shards may hold theirs a while */
+    free(m);
+  }
+}
+
+#define LDC(x) atomic_load_explicit(&(x), memory_order_relaxed)
+
+void wt_moq_relay_counters(const wt_moq_relay *m, wt_apps_counters *c) {
+  if (m && m->grp) {
+    c->moq_delivered_streams = LDC(m->grp->delivered_streams);
+    c->moq_delivered_bytes = LDC(m->grp->delivered_stream_bytes);
+    c->moq_dropped_lagged = LDC(m->grp->dropped_streams_lagged);
+    c->moq_dropped_limit = LDC(m->grp->dropped_streams_limit);
+  }
+}
+
+const wt_app_ops wt_app_moq_ops = {
+    .name = "moq",
+    .session_request = moq_request,
+    .session_open = moq_open,
+    .session_drain = moq_drain,
+    .session_close = moq_close,
+    .stream_open = moq_stream_open,
+    .stream_data = moq_stream_data,
+    .stream_reset = moq_stream_reset,
+    .stream_stop = moq_stream_stop,
+    .stream_close = moq_stream_close,
+    .worker_hint = moq_worker_hint,
+};

@@ -1,0 +1,416 @@
+// wt_moq_test.js: real @moq/net clients (the npm package, unmodified) in
+// headless Chromium through wtcast's moq-lite relay (docs/protocol.md
+// section 9). One page loads @moq/net as ES modules from the npm cache
+// (served by a small HTTP server of this script on 127.0.0.1: a secure
+// context, and a loopback address like the relay's) and runs every client,
+// each on a WebTransport connection of its own to the relay's root
+// /moq/<root>, pinning the server's certificate hash:
+//   watch  (moq-lite-03) announced(""): live/bc active, later ended
+//   pub    (moq-lite-04) publishes live/bc with tracks "a" and "b": every
+//          ~120 ms a group of 4 frames per track (25 ms apart), each frame
+//          holding track, group, frame, a counter, random filler and an
+//          FNV-1a checksum of the rest; at the end it finishes its group and
+//          closes the broadcast
+//   s1 (-04), s2 (-03)  subscribe to both tracks
+//   bad    a raw WebTransport session (not @moq/net): an unknown stream
+//          kind, an oversized message, a subscribe to what does not exist,
+//          a FETCH: each stream reset with its code, and the session then
+//          still gets its ANNOUNCE of live/bc
+//   late   (-04) subscribes ~0.6 s after that
+// (@moq/net offers moq-lite-05 first; the relay answers -04.) Checks: s1, s2
+// and late receive, per track, consecutive whole groups (frames 0..3,
+// checksums right) from their first group to the publisher's last; late's
+// first frame is frame 0 of a group (a group boundary); the end of the
+// broadcast is announced.
+//
+// usage: node wt_moq_test.js --url https://127.0.0.1:PORT/moq/ROOT --hash HEX
+//          --moq DIR (node_modules holding @moq/net and its dependencies)
+//          [--chromium PATH] [--timeout MS]
+// Prints one JSON object; exit 0 when every check passed.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const { chromium } = require('playwright-core');
+
+function arg(name, def) {
+  const i = process.argv.indexOf('--' + name);
+  return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
+}
+const url = arg('url');
+const hash = arg('hash');
+const moqDir = arg('moq');
+const executable = arg('chromium', '/usr/bin/chromium');
+const timeout = Number(arg('timeout', '40000'));
+if (!url || !hash || !moqDir) {
+  console.error('usage: node wt_moq_test.js --url URL --hash HEX --moq NODE_MODULES');
+  process.exit(2);
+}
+
+// ------------------------------------------------------------------ module serving
+
+const http = require('http');
+let ORIGIN = '';
+function pkgEntry(name, sub) {
+  const pj = JSON.parse(fs.readFileSync(path.join(moqDir, name, 'package.json'), 'utf8'));
+  let e = pj.exports && pj.exports[sub || '.'];
+  for (let i = 0; i < 4 && e && typeof e === 'object'; i++) {
+    e = e.import || e.module || e.default;
+  }
+  if (typeof e !== 'string') {
+    e = sub ? null : pj.module || pj.main || 'index.js';
+  }
+  return e ? `/m/${name}/${e.replace(/^\.\//, '')}` : null;
+}
+const importMap = { imports: {} };
+for (const [spec, name, sub] of [
+  ['@moq/net', '@moq/net'], ['@moq/signals', '@moq/signals'], ['@moq/qmux', '@moq/qmux'],
+  ['@moq/web-socket-stream', '@moq/web-socket-stream'], ['@zod/mini', '@zod/mini'],
+  ['zod', 'zod'], ['zod/mini', 'zod', './mini'], ['async-mutex', 'async-mutex'],
+  ['bowser', 'bowser'], ['tslib', 'tslib'],
+]) {
+  if (fs.existsSync(path.join(moqDir, name, 'package.json'))) {
+    const e = pkgEntry(name, sub);
+    if (e) importMap.imports[spec] = e;
+  }
+}
+// Every module of the graph (import specifiers read from the sources) as a
+// modulepreload link: the browser fetches them all at once instead of one
+// import depth after another.
+function moduleGraph() {
+  const seen = new Set();
+  const todo = Object.values(importMap.imports);
+  const re = /(?:^|[\s;])(?:import|export)\s*(?:[^'"]*?\sfrom\s*)?["']([^"']+)["']/g;
+  while (todo.length && seen.size < 2000) {
+    const u = todo.pop();
+    if (seen.has(u)) continue;
+    seen.add(u);
+    let text;
+    try {
+      text = fs.readFileSync(path.join(moqDir, u.slice(3)), 'utf8');
+    } catch {
+      continue;
+    }
+    for (const m of text.matchAll(re)) {
+      const spec = m[1];
+      if (spec.startsWith('.')) {
+        todo.push(path.posix.join(path.posix.dirname(u), spec));
+      } else if (importMap.imports[spec]) {
+        todo.push(importMap.imports[spec]);
+      }
+    }
+  }
+  return [...seen];
+}
+const preload = moduleGraph().map((u) => `<link rel="modulepreload" href="${u}">`).join('');
+const indexHtml = `<!doctype html><html><head><script type="importmap">${JSON.stringify(importMap)}</script>${preload}
+<script type="module">
+import * as Moq from "@moq/net";
+window.Moq = Moq;
+window.moqReady = true;
+</script></head><body>moq test</body></html>`;
+
+function serve(req, res) {
+  const u = new URL(req.url, 'http://x');
+  const send = (status, type, body) => {
+    // cached: the pages share one browser context, so the modules load once
+    res.writeHead(status, { 'content-type': type, 'cache-control': 'max-age=600' });
+    served++;
+    res.end(body);
+  };
+  if (u.pathname === '/' || u.pathname === '/index.html') {
+    return send(200, 'text/html', indexHtml);
+  }
+  if (u.pathname.startsWith('/m/')) {
+    const file = path.join(moqDir, decodeURIComponent(u.pathname.slice(3)));
+    if (file.startsWith(moqDir) && fs.existsSync(file) && fs.statSync(file).isFile()) {
+      return send(200, 'text/javascript', fs.readFileSync(file));
+    }
+  }
+  return send(404, 'text/plain', 'not found');
+}
+let served = 0;
+const server = http.createServer(serve);
+
+// ------------------------------------------------------------------ in-page code
+
+// Defined in every page (addInitScript): connect, publish, subscribe.
+function pageHelpers() {
+  const fnv = (b, n) => {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < n; i++) {
+      h = Math.imul(h ^ b[i], 0x01000193) >>> 0;
+    }
+    return h;
+  };
+  // v03: offer only moq-lite-03 (else @moq/net's own list: -05, -04, -03, ...)
+  window.moqConnect = async (url, hash, v03) => {
+    const value = new Uint8Array(hash.match(/../g).map((h) => parseInt(h, 16)));
+    const webtransport = { serverCertificateHashes: [{ algorithm: 'sha-256', value }] };
+    if (v03) webtransport.protocols = ['moq-lite-03'];
+    const conn = await window.Moq.Connection.connect(new URL(url), { websocket: { enabled: false }, webtransport });
+    (window.moqConns = window.moqConns || []).push(conn);
+    return conn;
+  };
+  // The publisher: live/bc with tracks a and b, until pubStop() (then it
+  // finishes its group and closes the broadcast).
+  window.moqPublish = async (url, hash) => {
+    const Moq = window.Moq;
+    const conn = await window.moqConnect(url, hash);
+    const bc = new Moq.Broadcast.Producer();
+    const tracks = { a: bc.createTrack('a'), b: bc.createTrack('b') };
+    conn.publish(Moq.Path.from('live/bc'), bc);
+    const st = { groups: 0, frames: 0, version: conn.version, stop: false };
+    window.pubState = st;
+    let n = 0;
+    (async () => {
+      for (let g = 0; !st.stop; g++) {
+        const open = {};
+        for (const name of ['a', 'b']) {
+          open[name] = tracks[name].appendGroup();
+        }
+        for (let f = 0; f < 4; f++) {
+          for (const [ti, name] of [[0, 'a'], [1, 'b']]) {
+            const len = 16 + 100 + ((g * 7 + f * 13 + ti * 101) % 1400);
+            const p = new Uint8Array(len + 4);
+            const dv = new DataView(p.buffer);
+            dv.setUint32(0, ti);
+            dv.setUint32(4, open[name].sequence);
+            dv.setUint32(8, f);
+            dv.setUint32(12, n++);
+            crypto.getRandomValues(p.subarray(16, len));
+            dv.setUint32(len, fnv(p, len));
+            open[name].writeFrame({ payload: p, timestamp: Moq.Time.Timestamp.now() });
+            st.frames++;
+          }
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        for (const name of ['a', 'b']) {
+          open[name].close();
+        }
+        st.groups++;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      bc.close(); // at a group boundary: every group sent is whole
+      st.closed = true;
+    })();
+    window.pubStop = () => {
+      st.stop = true;
+    };
+    return { version: conn.version };
+  };
+  // A subscriber: both tracks, every frame checked (see the file's header).
+  window.moqSubscribe = async (url, hash, v03, role) => {
+    const Moq = window.Moq;
+    const conn = await window.moqConnect(url, hash, v03);
+    const bc = conn.consume(Moq.Path.from('live/bc'));
+    const res = { version: conn.version, tracks: {}, errors: [] };
+    window.subStates = window.subStates || {};
+    window.subStates[role] = res;
+    for (const name of ['a', 'b']) {
+      const t = { groups: 0, frames: 0, first: null, last: null, bad: 0, gaps: 0 };
+      res.tracks[name] = t;
+      const sub = bc.subscribe(name, { priority: 1 });
+      (async () => {
+        let prevGroup = null;
+        for (;;) {
+          const grp = await sub.recvGroup();
+          if (!grp) break;
+          let f = 0;
+          for (;;) {
+            const fr = await grp.readFrame();
+            if (!fr) break;
+            const p = fr.payload;
+            const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
+            const len = p.byteLength - 4;
+            const ok = len >= 16 && fnv(p, len) === dv.getUint32(len) &&
+              dv.getUint32(0) === (name === 'a' ? 0 : 1) && dv.getUint32(4) === grp.sequence &&
+              dv.getUint32(8) === f;
+            if (!ok) t.bad++;
+            if (t.first === null) t.first = { group: grp.sequence, frame: dv.getUint32(8) };
+            f++;
+            t.frames++;
+          }
+          if (f !== 4) t.bad++; // a group cut short
+          if (prevGroup !== null && grp.sequence !== prevGroup + 1) t.gaps++;
+          prevGroup = grp.sequence;
+          t.groups++;
+          t.last = grp.sequence;
+        }
+      })().catch((e) => res.errors.push(String(e)));
+    }
+    return { version: conn.version };
+  };
+  // Bad input from a raw WebTransport session (not @moq/net) speaking
+  // moq-lite-04: each stream gets its reset code; the session lives on (its
+  // announce stream then lists live/bc).
+  window.moqBad = async (url, hash) => {
+    const value = new Uint8Array(hash.match(/../g).map((h) => parseInt(h, 16)));
+    const wt = new WebTransport(url, {
+      serverCertificateHashes: [{ algorithm: 'sha-256', value }], protocols: ['moq-lite-04'],
+    });
+    await wt.ready;
+    const res = { protocol: wt.protocol };
+    const enc = (s) => [...new TextEncoder().encode(s)];
+    const open = async (bytes) => {
+      const s = await wt.createBidirectionalStream();
+      const w = s.writable.getWriter();
+      await w.write(new Uint8Array(bytes));
+      w.releaseLock();
+      return s.readable.getReader();
+    };
+    const code = async (bytes) => {
+      const r = await open(bytes);
+      try {
+        for (;;) {
+          const { done } = await r.read();
+          if (done) return 'fin';
+        }
+      } catch (e) {
+        return e.streamErrorCode ?? String(e);
+      }
+    };
+    res.unknown_kind = await code([9]);
+    res.too_large = await code([1, 0x53, 0x88]); // ANNOUNCE_PLEASE of 5000 bytes
+    res.not_found = await code([2, 13, 1, 4, ...enc('nope'), 1, ...enc('a'), 0, 0, 0, 0, 0]);
+    res.fetch = await code([3, 7, 2, ...enc('xx'), 1, ...enc('a'), 0, 0]);
+    // the session still works: ANNOUNCE_PLEASE "" (exclude hop 0) lists live/bc
+    const r = await open([1, 2, 0, 0]);
+    let buf = [];
+    const want = [1, 7, ...enc('live/bc')];
+    while (buf.length < 1 + want.length) {
+      const { value: v, done } = await r.read();
+      if (done) break;
+      buf = buf.concat([...v]);
+    }
+    res.announce_after = buf.length > want.length && want.every((b, i) => buf[1 + i] === b);
+    wt.close({ closeCode: 0, reason: 'done' });
+    return res;
+  };
+  // Announcements under the root.
+  window.moqWatch = async (url, hash, v03) => {
+    const conn = await window.moqConnect(url, hash, v03);
+    const ann = conn.announced(window.Moq.Path.from(''));
+    const ev = [];
+    window.watchEvents = ev;
+    (async () => {
+      for (;;) {
+        const e = await ann.next();
+        if (!e) break;
+        ev.push({ path: e.path, active: e.active });
+      }
+    })();
+    return { version: conn.version };
+  };
+}
+
+// ------------------------------------------------------------------ the run
+
+(async () => {
+  const out = { checks: {}, ok: false };
+  let browser;
+  const t0 = Date.now();
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  ORIGIN = `http://127.0.0.1:${server.address().port}`;
+  const deadline = t0 + timeout;
+  const waitFor = async (page, fn, arg, ms) => {
+    const end = Math.min(deadline, Date.now() + ms);
+    for (;;) {
+      if (await page.evaluate(fn, arg)) return true;
+      if (Date.now() > end) return false;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  try {
+    browser = await chromium.launch({
+      executablePath: executable,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync'],
+    });
+    out.t_launch = Date.now() - t0;
+    const ctx = await browser.newContext();
+    await ctx.addInitScript(pageHelpers);
+    // one page (the modules load once), one WebTransport connection per role
+    const p = await ctx.newPage();
+    p.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') console.error('[page]', m.text());
+    });
+    p.on('pageerror', (e) => console.error('[page] pageerror', String(e)));
+    await p.goto(`${ORIGIN}/index.html`);
+    if (!(await waitFor(p, () => window.moqReady === true, null, 20000))) {
+      throw new Error('@moq/net did not load');
+    }
+    const pages = { watch: p, pub: p, s1: p, s2: p, late: p };
+    out.modules_served = served;
+    out.versions = {};
+    // the announce watcher and s2 speak moq-lite-03, the others -04
+    out.t_pages = Date.now() - t0;
+    out.versions.watch = (await pages.watch.evaluate(([u, h]) => window.moqWatch(u, h, true), [url, hash])).version;
+    out.versions.pub = (await pages.pub.evaluate(([u, h]) => window.moqPublish(u, h), [url, hash])).version;
+    out.checks.announced_active = await waitFor(pages.watch,
+      () => window.watchEvents.some((e) => e.path === 'live/bc' && e.active), null, 10000);
+    for (const s of ['s1', 's2']) {
+      out.versions[s] = (await pages[s].evaluate(([u, h, v, r]) => window.moqSubscribe(u, h, v, r),
+        [url, hash, s === 's2', s])).version;
+    }
+    out.t_bad0 = Date.now() - t0;
+    out.bad = await pages.late.evaluate(([u, h]) => window.moqBad(u, h), [url, hash]);
+    out.checks.bad_input_codes = out.bad.protocol === 'moq-lite-04' && out.bad.unknown_kind === 0x20 &&
+      out.bad.too_large === 0x20 && out.bad.not_found === 0x21 && out.bad.fetch === 0x23 &&
+      out.bad.announce_after === true;
+    out.t_bad1 = Date.now() - t0;
+    await new Promise((r) => setTimeout(r, 600));
+    out.versions.late = (await pages.late.evaluate(([u, h]) => window.moqSubscribe(u, h, false, 'late'),
+      [url, hash])).version;
+    // run until the late page has 6 groups of each track
+    await waitFor(pages.late, () => ['a', 'b'].every((n) => window.subStates.late.tracks[n].groups >= 6),
+      null, 20000);
+    out.t_stop = Date.now() - t0;
+    await pages.pub.evaluate(() => window.pubStop());
+    out.checks.announced_ended = await waitFor(pages.watch,
+      () => window.watchEvents.some((e) => e.path === 'live/bc' && !e.active), null, 10000);
+    // the publisher's last groups may still be on their way (other streams
+    // than the announce's): wait (bounded) until every subscriber has them
+    await waitFor(p, () => window.pubState.closed && ['s1', 's2', 'late'].every((r) =>
+      ['a', 'b'].every((n) => window.subStates[r].tracks[n].last === window.pubState.groups - 1)),
+    null, 5000);
+    out.pub = await pages.pub.evaluate(() => window.pubState);
+    out.subs = {};
+    for (const s of ['s1', 's2', 'late']) {
+      out.subs[s] = await pages[s].evaluate((r) => window.subStates[r], s);
+    }
+    out.watch = await pages.watch.evaluate(() => window.watchEvents);
+    // end every session (CLOSE_WEBTRANSPORT_SESSION), so the server's drain
+    // at SIGTERM has nothing to wait for
+    await p.evaluate(async () => {
+      for (const c of window.moqConns) c.close();
+      await Promise.race([Promise.all(window.moqConns.map((c) => c.closed.catch(() => {}))),
+        new Promise((r) => setTimeout(r, 2000))]);
+    });
+    out.checks.versions = out.versions.pub === 'moq-lite-04' && out.versions.s1 === 'moq-lite-04' &&
+      out.versions.late === 'moq-lite-04' && out.versions.s2 === 'moq-lite-03' &&
+      out.versions.watch === 'moq-lite-03';
+    for (const s of ['s1', 's2', 'late']) {
+      const r = out.subs[s];
+      out.checks[`${s}_every_frame`] = r.errors.length === 0 && ['a', 'b'].every((n) => {
+        const t = r.tracks[n];
+        return t.groups >= 6 && t.bad === 0 && t.gaps === 0 && t.frames === 4 * t.groups &&
+          t.last === out.pub.groups - 1; // up to the publisher's last group
+
+      });
+    }
+    out.checks.late_starts_at_group_boundary = ['a', 'b'].every((n) => {
+      const t = out.subs.late.tracks[n];
+      return t.first && t.first.frame === 0 && t.first.group > 0;
+    });
+    out.ok = Object.values(out.checks).every(Boolean);
+  } catch (e) {
+    out.error = String(e && e.stack ? e.stack : e);
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    server.close();
+  }
+  out.ms = Date.now() - t0;
+  console.log(JSON.stringify(out));
+  process.exit(out.ok ? 0 : 1);
+})();

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# moq_relay: real @moq/net 0.3.4 clients (the npm package, in headless
+# Chromium driven by playwright-core) publish and subscribe through
+# wtcast's moq-lite relay (wtcast --apps moq; docs/protocol.md section 9):
+# tests/browser/wt_moq_test.js runs one publisher (a broadcast of two
+# tracks), two subscribers (moq-lite-04 and -03) and a late one that must
+# get every frame in order from a group boundary on, an announce watcher
+# (the broadcast active, then ended), and a raw WebTransport session whose
+# bad streams must be reset with the documented codes. Then the server's
+# counters must agree (SIGUSR1 line: moq sessions, groups read, the bad
+# input counted; /metrics: wtcast_moq_total) and it must exit cleanly, with every session freed. Skips
+# (77) when Chromium, playwright-core, node or @moq/net is missing, unless
+# WTCAST_REQUIRE_BROWSER=1.
+. "$(dirname "$0")/lib.sh"
+wt_init moq_relay
+src=${WTCAST_SRC:?}
+node_modules="${XDG_CACHE_HOME:-$HOME/.cache}/wtcast/node_modules"
+ver=$(sed -n 's/^MOQ_NET_VER=\([^ ]*\).*/\1/p' "$src/tools/deps")
+moq=${WTCAST_MOQ_NET:-${XDG_CACHE_HOME:-$HOME/.cache}/wtcast/node-moq-net-$ver/node_modules/@moq/net}
+missing=""
+[ -x /usr/bin/chromium ] || missing="chromium (apt install chromium)"
+[ -d "$node_modules/playwright-core" ] || missing="$missing playwright-core (tools/deps --browser)"
+[ -f "$moq/lite/connection.js" ] || missing="$missing @moq/net $ver (tools/deps --browser)"
+command -v node >/dev/null || missing="$missing node"
+if [ -n "$missing" ]; then
+  wt_log "SKIP: missing $missing"
+  [ "${WTCAST_REQUIRE_BROWSER:-0}" = 1 ] && exit 1
+  exit 77
+fi
+
+wt_cert
+# two shards: the clients' sessions usually land on both (the kernel's
+# choice), so a fan-out spans shards (logged, not asserted)
+WT_APPS=moq wt_server_start --workers 2 --log-level warn --metrics 127.0.0.1:0
+MURL=$(sed -n 's/^metrics on \(http:[^ ]*\)$/\1/p' "$WT_SERVER_OUT" | head -n1)
+# the package's node_modules: @moq/net and its dependencies side by side
+deps=$(cd "$moq/../.." && pwd)
+NODE_PATH="$node_modules" timeout -k 5 90 node "$src/tests/browser/wt_moq_test.js" \
+  --url "$WT_URL/moq/test/room" --hash "$WT_HASH" --moq "$deps" --timeout 60000 \
+  >"$WT_TMP/result.json" 2>"$WT_TMP/node.err"
+rc=$?
+wt_expect_rc "@moq/net clients through the relay in Chromium" 0 "$rc"
+R=$WT_TMP/result.json
+# one line per check of the page (versions: -04 for @moq/net's own offer,
+# -03 when it offers only that; announce active then ended; s1, s2 and late:
+# every frame of both tracks in order, checksums right; late from a group
+# boundary; bad input: each stream reset with its code, the session goes on)
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+for k, v in d.get("checks", {}).items():
+    print("%s %s" % ("PASS" if v else "FAIL", k))
+if "pub" in d:
+    print("FIGURES groups published %s per track, late subscriber from %s, browser run %s ms"
+          % (d["pub"]["groups"], d["subs"]["late"]["tracks"]["a"]["first"], d["ms"]))
+' "$R" >"$WT_TMP/checks.txt" 2>&1
+while read -r verdict what; do
+  case $verdict in
+  PASS) wt_pass "page: $what" ;;
+  FAIL) wt_failc "page: $what" ;;
+  *) wt_log "$verdict $what" ;;
+  esac
+done <"$WT_TMP/checks.txt"
+if [ "$rc" != 0 ]; then
+  head -c 3000 "$R"
+  echo
+  wt_log "node stderr (tail):"
+  tail -n 30 "$WT_TMP/node.err" | sed 's/^/    /'
+fi
+
+# the server's view: 6 sessions, both tracks' groups read once each, the
+# late subscriber caught up on both tracks (the newest group from its start:
+# so its first frame is a group's first by the relay's doing, not by luck),
+# the bad streams counted (2 malformed, 1 not found, 1 unsupported)
+S=$WT_TMP/stats.json
+wt_server_stats "$S"
+wt_jcheck "server: moq sessions, groups read once per track, bad input counted" "$S" \
+  "d['apps']['moq_sessions'] == 6 and d['apps']['moq_upstream_subscribes'] == 2 \
+   and d['apps']['moq_groups_in'] >= 12 and d['apps']['moq_catchups'] >= 2 \
+   and d['apps']['moq_malformed'] >= 2 and d['apps']['moq_delivered_streams'] >= 36 \
+   and d['apps']['moq_not_found'] == 1 and d['apps']['moq_unsupported'] == 1 \
+   and d['apps']['moq_refused'] == 0"
+wt_log "sessions per shard: $(python3 -c 'import json,sys; print([s["sessions_opened"] for s in json.load(open(sys.argv[1]))["shards"]])' "$S" 2>&1)"
+wt_check "/metrics: wtcast_moq_total{what=\"sessions\"} 6" \
+  grep -qx 'wtcast_moq_total{what="sessions"} 6' <(curl -sS --max-time 5 "$MURL")
+wt_server_finish
+wt_server_report
+wt_done

@@ -1,0 +1,787 @@
+/* test_moq_app.c: the moq-lite relay (apps/wt_app_moq.c) driven through an
+ * application worker's dispatcher (shards/wt_app_ctx.h) from the shard's
+ * side of a link, on one thread: the test plays the shard and the clients
+ * (it posts session, stream and data events with moq-lite bytes encoded by
+ * apps/moq's codec) and reads the worker's commands back (what the relay
+ * writes, opens, resets and stops, its fan-out group commands).
+ *
+ * Covered: version negotiation and the root (refusals); a publisher's
+ * announce reaching an announce stream (active, then ended); a SUBSCRIBE
+ * turned into one upstream SUBSCRIBE, its OK passed on, a group read once
+ * and mirrored with the subscriber's own group header, a late joiner
+ * caught up from the group's start; unsubscribe closes the upstream
+ * subscription; bad input (unknown stream kind and data type, oversized
+ * and trailing-byte messages, unknown broadcast, FETCH, reused id, unknown
+ * subscription in a group, oversized frame, bounds) each answered on the
+ * right stream with the documented code and counted; every session and
+ * stream handle freed at the end. */
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "wt_app.h"
+#include "wt_app_ctx.h"
+#include "wt_apps.h"
+#include "wt_buf.h"
+#include "wt_error.h"
+#include "wt_link.h"
+#include "wt_moq.h"
+#include "wt_timer.h"
+
+/* ------------------------------------------------------------------ harness */
+
+typedef struct cmd {
+  uint16_t kind;
+  uint64_t id, token, session, group, gsid;
+  uint32_t code, hdr_len;
+  int fin, bidi;
+  uint8_t data[256];
+  size_t len;
+} cmd;
+
+#define MAX_CMDS 4096
+
+typedef struct harness {
+  wt_waker swk, wwk;
+  wt_link *link;
+  wt_app_router *router;
+  wt_timer_heap timers;
+  wt_app_ctx *ctx;
+  wt_buf_pool *pool;
+  wt_apps_module *am;
+  void *state;
+  cmd cmds[MAX_CMDS];
+  size_t n;
+} harness;
+
+static harness g_h;
+
+static int h_open(harness *h, const wt_apps_config *cfg) {
+  memset(h, 0, sizeof(*h));
+  h->swk.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  h->wwk.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (h->swk.efd < 0 || h->wwk.efd < 0 || wt_link_new(&h->link, 0, 0, 1024, &h->swk, &h->wwk) < 0 ||
+      wt_app_router_new(&h->router) < 0 || wt_timer_init(&h->timers) < 0 ||
+      wt_buf_pool_new(&h->pool, 16384, 0) < 0 || wt_apps_module_new(&h->am, cfg) < 0) {
+    return -1;
+  }
+  const wt_app_module *mod = wt_apps_module_get(h->am);
+  if (mod->init(mod->arg, h->router, 1, 0, &h->state) < 0) {
+    return -1;
+  }
+  wt_link *links[1] = {h->link};
+  wt_app_ctx_config c = {.router = h->router,
+                         .timers = &h->timers,
+                         .worker = 0,
+                         .n_workers = 1,
+                         .n_shards = 1,
+                         .links = links,
+                         .stream_credit = 1u << 20,
+                         .stream_credit_max = 1u << 20};
+  return wt_app_ctx_new(&h->ctx, &c);
+}
+
+/* Read the worker's commands into h->cmds (the bytes of writes copied). */
+static void h_drain(harness *h) {
+  wt_msg m[64];
+  uint32_t n;
+  for (int round = 0; round < 1000; round++) {
+    int more = wt_app_ctx_flush(h->ctx);
+    while ((n = wt_lring_poll(&h->link->cmd, m, 64)) > 0) {
+      for (uint32_t i = 0; i < n; i++) {
+        cmd c = {.kind = m[i].kind};
+        switch (m[i].kind) {
+        case WT_CMD_OPEN_STREAM:
+          c.session = wt_msg_get_cmd_open_stream(&m[i])->session;
+          c.token = wt_msg_get_cmd_open_stream(&m[i])->token;
+          c.bidi = wt_msg_get_cmd_open_stream(&m[i])->bidi;
+          break;
+        case WT_CMD_WRITE:
+          c.id = wt_msg_get_cmd_write(&m[i])->stream.id;
+          c.token = wt_msg_get_cmd_write(&m[i])->stream.token;
+          c.fin = wt_msg_get_cmd_write(&m[i])->fin;
+          break;
+        case WT_CMD_RESET:
+          c.id = wt_msg_get_cmd_reset(&m[i])->stream.id;
+          c.token = wt_msg_get_cmd_reset(&m[i])->stream.token;
+          c.code = wt_msg_get_cmd_reset(&m[i])->code;
+          break;
+        case WT_CMD_STOP_SENDING:
+          c.id = wt_msg_get_cmd_stop_sending(&m[i])->stream.id;
+          c.token = wt_msg_get_cmd_stop_sending(&m[i])->stream.token;
+          c.code = wt_msg_get_cmd_stop_sending(&m[i])->code;
+          break;
+        case WT_CMD_RESPOND:
+          c.session = wt_msg_get_cmd_respond(&m[i])->session;
+          c.code = wt_msg_get_cmd_respond(&m[i])->status;
+          break;
+        case WT_CMD_GROUP_STREAM:
+          c.group = wt_msg_get_cmd_group_stream(&m[i])->group;
+          c.gsid = wt_msg_get_cmd_group_stream(&m[i])->gsid;
+          c.hdr_len = wt_msg_get_cmd_group_stream(&m[i])->hdr_len;
+          break;
+        case WT_CMD_GROUP_WRITE:
+          c.group = wt_msg_get_cmd_group_write(&m[i])->group;
+          c.gsid = wt_msg_get_cmd_group_write(&m[i])->gsid;
+          c.fin = wt_msg_get_cmd_group_write(&m[i])->fin;
+          break;
+        case WT_CMD_GROUP_RESET:
+          c.group = wt_msg_get_cmd_group_reset(&m[i])->group;
+          c.gsid = wt_msg_get_cmd_group_reset(&m[i])->gsid;
+          c.code = wt_msg_get_cmd_group_reset(&m[i])->code;
+          break;
+        case WT_CMD_GROUP_DEL:
+          c.group = wt_msg_get_cmd_group_del(&m[i])->group;
+          c.code = wt_msg_get_cmd_group_del(&m[i])->code;
+          break;
+        case WT_CMD_GROUP_JOIN:
+          c.group = wt_msg_get_cmd_group_join(&m[i])->group;
+          c.session = wt_msg_get_cmd_group_join(&m[i])->session;
+          break;
+        case WT_CMD_GROUP_LEAVE:
+          c.group = wt_msg_get_cmd_group_leave(&m[i])->group;
+          c.session = wt_msg_get_cmd_group_leave(&m[i])->session;
+          break;
+        case WT_CMD_GROUP_CATCHUP:
+          c.session = wt_msg_get_cmd_group_catchup(&m[i])->session;
+          c.gsid = wt_msg_get_cmd_group_catchup(&m[i])->gsid;
+          c.hdr_len = wt_msg_get_cmd_group_catchup(&m[i])->hdr_len;
+          break;
+        case WT_CMD_GROUP_CATCHUP_DATA:
+          c.session = wt_msg_get_cmd_group_catchup_data(&m[i])->session;
+          c.gsid = wt_msg_get_cmd_group_catchup_data(&m[i])->gsid;
+          c.fin = wt_msg_get_cmd_group_catchup_data(&m[i])->fin;
+          break;
+        default:
+          break;
+        }
+        if (m[i].buf && m[i].len <= sizeof(c.data)) {
+          memcpy(c.data, m[i].buf->data + m[i].off, m[i].len);
+          c.len = m[i].len;
+        }
+        if (h->n < MAX_CMDS) {
+          h->cmds[h->n++] = c;
+        }
+        wt_msg_drop(&m[i]);
+      }
+    }
+    if (!more) {
+      return;
+    }
+  }
+  CHECK(!"the worker's overflow never drained");
+}
+
+static void h_event(harness *h, wt_msg m) {
+  CHECK_EQ(wt_lring_post(&h->link->ev, &m), 0);
+  wt_lring_flush(&h->link->ev);
+  wt_app_ctx_poll(h->ctx, 1000);
+  h_drain(h);
+}
+
+static void h_close(harness *h) {
+  h_drain(h);
+  const wt_app_ctx_stats *st = wt_app_ctx_get_stats(h->ctx);
+  CHECK_EQ(st->sessions_live, 0); /* nothing leaked */
+  CHECK_EQ(st->streams_live, 0);
+  wt_app_ctx_del(h->ctx);
+  wt_msg m[64];
+  uint32_t n;
+  while ((n = wt_lring_poll(&h->link->cmd, m, 64)) > 0) {
+    for (uint32_t i = 0; i < n; i++) {
+      wt_msg_drop(&m[i]);
+    }
+  }
+  const wt_app_module *mod = wt_apps_module_get(h->am);
+  mod->fini(mod->arg, h->state);
+  wt_apps_module_del(h->am);
+  wt_link_del(h->link);
+  wt_buf_pool_del(h->pool);
+  wt_timer_free(&h->timers);
+  wt_app_router_del(h->router);
+  close(h->swk.efd);
+  close(h->wwk.efd);
+}
+
+static const wt_apps_counters *counters(harness *h) {
+  return &((const wt_apps *)h->state)->cnt;
+}
+
+/* A CONNECT for path offering protocols (NUL-separated, n of them); the
+ * status answered. On 200 the session is opened. */
+static uint32_t h_session(harness *h, uint64_t sid, const char *path, const char *protos,
+                          size_t plen, uint32_t n_protos) {
+  char req[512];
+  size_t n = (size_t)snprintf(req, sizeof(req), "%s%chost%c%c", path, 0, 0, 0);
+  memcpy(req + n, protos, plen);
+  n += plen;
+  wt_buf *b = wt_buf_alloc(h->pool, n);
+  memcpy(b->data, req, n);
+  size_t first = h->n;
+  h_event(h, wt_msg_ev_session_request(sid, sid * 4, b, (uint32_t)n, 0, n_protos));
+  uint32_t status = 0;
+  for (size_t i = first; i < h->n; i++) {
+    if (h->cmds[i].kind == WT_CMD_RESPOND && h->cmds[i].session == sid) {
+      status = h->cmds[i].code;
+    }
+  }
+  if (status == 200) {
+    h_event(h, wt_msg_ev_session_open(sid, 1200));
+  }
+  return status;
+}
+
+#define V04 "moq-lite-05\0moq-lite-04\0moq-lite-03"
+
+/* Bytes from the peer on stream sid. */
+static void h_data(harness *h, uint64_t sid, const uint8_t *p, size_t n, int fin) {
+  wt_buf *b = NULL;
+  if (n) {
+    b = wt_buf_alloc(h->pool, n);
+    memcpy(b->data, p, n);
+    b->len = n;
+  }
+  h_event(h, wt_msg_ev_stream_data(sid, b, (uint32_t)n, fin));
+}
+
+/* Encode m (with a leading varint when lead >= 0) into out. */
+static size_t enc(const wt_moq_msg *m, int version, int64_t lead, uint8_t *out, size_t cap) {
+  size_t n = 0;
+  if (lead >= 0) {
+    n = (size_t)wt_varint_encode(out, cap, (uint64_t)lead);
+  }
+  int rv = wt_moq_encode(m, version, out + n, cap - n);
+  CHECK(rv > 0);
+  return rv > 0 ? n + (size_t)rv : n;
+}
+
+static wt_moq_str S(const char *s) {
+  return (wt_moq_str){(const uint8_t *)s, strlen(s)};
+}
+
+/* The index of the last command since `from` of kind on stream id (or
+ * token, for streams the relay opened), or -1. */
+static int find(harness *h, size_t from, uint16_t kind, uint64_t id, uint64_t token) {
+  int last = -1;
+  for (size_t i = from; i < h->n; i++) {
+    const cmd *c = &h->cmds[i];
+    if (c->kind == kind && (id == 0 || c->id == id) && (token == 0 || c->token == token)) {
+      last = (int)i;
+    }
+  }
+  return last;
+}
+
+/* A peer stream refused: reset and stopped with code (bidi), stopped (uni). */
+static int refused(harness *h, size_t from, uint64_t id, uint32_t code, int bidi) {
+  int s = find(h, from, WT_CMD_STOP_SENDING, id, 0);
+  int r = find(h, from, WT_CMD_RESET, id, 0);
+  return s >= 0 && h->cmds[s].code == code && (!bidi || (r >= 0 && h->cmds[r].code == code));
+}
+
+/* The relay's open streams on a session since from: tokens in order. */
+static uint64_t opened(harness *h, size_t from, uint64_t session, int nth) {
+  int k = 0;
+  for (size_t i = from; i < h->n; i++) {
+    if (h->cmds[i].kind == WT_CMD_OPEN_STREAM && h->cmds[i].session == session && k++ == nth) {
+      return h->cmds[i].token;
+    }
+  }
+  return 0;
+}
+
+/* The bytes written on (id or token) since from, concatenated. */
+static size_t written(harness *h, size_t from, uint64_t id, uint64_t token, uint8_t *out,
+                      size_t cap, int *fin) {
+  size_t n = 0;
+  *fin = 0;
+  for (size_t i = from; i < h->n; i++) {
+    const cmd *c = &h->cmds[i];
+    if (c->kind == WT_CMD_WRITE && ((id && c->id == id) || (token && c->token == token)) &&
+        n + c->len <= cap) {
+      memcpy(out + n, c->data, c->len);
+      n += c->len;
+      *fin |= c->fin;
+    }
+  }
+  return n;
+}
+
+/* ------------------------------------------------------------------ tests */
+
+static void test_refusals(void) {
+  harness *h = &g_h;
+  wt_apps_config cfg;
+  wt_apps_config_default(&cfg);
+  cfg.enabled = WT_APPS_MOQ;
+  CHECK_FATAL(h_open(h, &cfg) == 0);
+  /* only -05 and IETF versions: nothing the relay speaks */
+  CHECK_EQ(h_session(h, 1, "/moq/r", "moq-lite-05\0moqt-17", 20, 2), 400);
+  CHECK_EQ(h_session(h, 2, "/moq/r", "", 0, 0), 400);
+  CHECK_EQ(h_session(h, 3, "/moq/a//b", V04, sizeof(V04), 3), 400); /* a bad root */
+  CHECK_EQ(h_session(h, 4, "/moq/a b", V04, sizeof(V04), 3), 400);
+  CHECK_EQ(counters(h)->moq_refused, 4);
+  /* the root route and a nested one; moq-lite-04 preferred */
+  CHECK_EQ(h_session(h, 5, "/moq", V04, sizeof(V04), 3), 200);
+  CHECK_EQ(h_session(h, 6, "/moq/a/b?jwt=x", "moq-lite-03", 12, 1), 200);
+  CHECK_EQ(counters(h)->moq_sessions, 2);
+  /* a drain: GOAWAY (no URI) on a stream of its own, -04 only */
+  size_t mark = h->n;
+  h_event(h, wt_msg_ev_session_drain(5));
+  h_event(h, wt_msg_ev_session_drain(6));
+  int k = 0;
+  uint64_t gtok = 0;
+  for (size_t i = mark; i < h->n; i++) {
+    if (h->cmds[i].kind == WT_CMD_OPEN_STREAM) {
+      k++;
+      gtok = h->cmds[i].token;
+      CHECK_EQ(h->cmds[i].session, 5);
+    }
+  }
+  CHECK_EQ(k, 1);
+  int fin;
+  uint8_t got[64];
+  size_t n = written(h, mark, 0, gtok, got, sizeof(got), &fin);
+  CHECK(n == 3 && !memcmp(got, "\x05\x01\x00", 3) && fin);
+  h_event(h, wt_msg_ev_stream_close(0, gtok));
+  for (size_t i = 0; i < h->n; i++) { /* the announce streams the relay opened */
+    if (h->cmds[i].kind == WT_CMD_OPEN_STREAM && h->cmds[i].token != gtok) {
+      h_event(h, wt_msg_ev_stream_close(0, h->cmds[i].token));
+    }
+  }
+  h_event(h, wt_msg_ev_session_close(5, 0, 1, NULL, 0));
+  h_event(h, wt_msg_ev_session_close(6, 0, 1, NULL, 0));
+  h_close(h);
+}
+
+/* Publisher session 1, subscribers 2 and 3 on /moq/room. */
+static void test_relay(void) {
+  harness *h = &g_h;
+  wt_apps_config cfg;
+  wt_apps_config_default(&cfg);
+  cfg.enabled = WT_APPS_MOQ;
+  CHECK_FATAL(h_open(h, &cfg) == 0);
+  uint8_t buf[8192], got[1024], want[1024];
+  int fin;
+  size_t n, w;
+  wt_moq_msg m;
+
+  /* the publisher: the relay asks it for its broadcasts at once */
+  size_t mark = h->n;
+  CHECK_EQ(h_session(h, 1, "/moq/room", V04, sizeof(V04), 3), 200);
+  uint64_t ann_tok = opened(h, mark, 1, 0);
+  CHECK(ann_tok != 0);
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE_PLEASE;
+  m.u.announce_please.prefix = S("");
+  w = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_ANNOUNCE, want, sizeof(want));
+  n = written(h, mark, 0, ann_tok, got, sizeof(got), &fin);
+  CHECK(n == w && !memcmp(got, want, w));
+  h_event(h, wt_msg_ev_stream_opened(100, ann_tok, 1));
+  /* it announces bc (hop: its origin 7) */
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE;
+  m.u.announce.status = WT_MOQ_ANNOUNCE_ACTIVE;
+  m.u.announce.suffix = S("/bc/");
+  m.u.announce.n_hops = 1;
+  m.u.announce.hops[0] = 7;
+  n = enc(&m, WT_MOQ_LITE_04, -1, buf, sizeof(buf));
+  h_data(h, 100, buf, n, 0);
+  CHECK_EQ(counters(h)->moq_broadcasts, 1);
+
+  /* a subscriber (-03): its announce stream gets bc */
+  mark = h->n;
+  CHECK_EQ(h_session(h, 2, "/moq/room", "moq-lite-03", 12, 1), 200);
+  h_event(h, wt_msg_ev_stream_open(200, 2, 0, 1));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE_PLEASE;
+  m.u.announce_please.prefix = S("");
+  n = enc(&m, WT_MOQ_LITE_03, WT_MOQ_KIND_ANNOUNCE, buf, sizeof(buf));
+  h_data(h, 200, buf, n, 0);
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE;
+  m.u.announce.status = WT_MOQ_ANNOUNCE_ACTIVE;
+  m.u.announce.suffix = S("bc");
+  m.u.announce.n_hops = 1;
+  w = enc(&m, WT_MOQ_LITE_03, -1, want, sizeof(want));
+  n = written(h, mark, 200, 0, got, sizeof(got), &fin);
+  CHECK(n == w && !memcmp(got, want, w));
+
+  /* it subscribes to bc/a: one SUBSCRIBE towards the publisher */
+  mark = h->n;
+  h_event(h, wt_msg_ev_stream_open(201, 2, 4, 1));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE;
+  m.u.subscribe.id = 0;
+  m.u.subscribe.broadcast = S("bc");
+  m.u.subscribe.track = S("a");
+  m.u.subscribe.p.priority = 3;
+  m.u.subscribe.p.max_latency = 500;
+  n = enc(&m, WT_MOQ_LITE_03, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+  h_data(h, 201, buf, n, 0);
+  uint64_t up_tok = opened(h, mark, 1, 0);
+  CHECK(up_tok != 0);
+  m.u.subscribe.p.max_latency = 0;
+  w = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, want, sizeof(want));
+  n = written(h, mark, 0, up_tok, got, sizeof(got), &fin);
+  CHECK(n == w && !memcmp(got, want, w));
+  CHECK(find(h, mark, WT_CMD_GROUP_JOIN, 0, 0) >= 0);
+  CHECK_EQ(find(h, mark, WT_CMD_WRITE, 201, 0), -1); /* no OK before the publisher's */
+  h_event(h, wt_msg_ev_stream_opened(101, up_tok, 5));
+  /* the publisher's OK: the subscriber's own parameters come back */
+  mark = h->n;
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE_OK;
+  n = enc(&m, WT_MOQ_LITE_04, -1, buf, sizeof(buf));
+  h_data(h, 101, buf, n, 0);
+  m.u.update.priority = 3;
+  m.u.update.max_latency = 500;
+  w = enc(&m, WT_MOQ_LITE_03, -1, want, sizeof(want));
+  n = written(h, mark, 201, 0, got, sizeof(got), &fin);
+  CHECK(n == w && !memcmp(got, want, w));
+
+  /* a group: header (subscribe 0, sequence 5) and two frames, in two reads */
+  mark = h->n;
+  h_event(h, wt_msg_ev_stream_open(300, 1, 3, 0));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_GROUP;
+  m.u.group.subscribe = 0;
+  m.u.group.sequence = 5;
+  n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_UNI_GROUP, buf, sizeof(buf));
+  size_t hdr = n;
+  memcpy(buf + n,
+         "\x03"
+         "abc\x02"
+         "de",
+         7);
+  n += 7;
+  h_data(h, 300, buf, hdr + 2, 0);
+  int gs = find(h, mark, WT_CMD_GROUP_STREAM, 0, 0);
+  CHECK_FATAL(gs >= 0);
+  CHECK_EQ(h->cmds[gs].hdr_len, hdr); /* the same id: the same header here */
+  uint64_t gsid = h->cmds[gs].gsid;
+  h_data(h, 300, buf + hdr + 2, n - hdr - 2, 1);
+  size_t k = 0;
+  for (size_t i = mark; i < h->n; i++) {
+    if (h->cmds[i].kind == WT_CMD_GROUP_WRITE && h->cmds[i].gsid == gsid) {
+      memcpy(got + k, h->cmds[i].data, h->cmds[i].len);
+      k += h->cmds[i].len;
+      fin = h->cmds[i].fin;
+    }
+  }
+  CHECK(k == n && !memcmp(got, buf, n) && fin);
+  CHECK_EQ(counters(h)->moq_groups_in, 1);
+  CHECK_EQ(counters(h)->moq_frames_in, 2);
+  h_event(h, wt_msg_ev_stream_close(300, 0));
+
+  /* a late joiner with the same id: OK, then the group from its start */
+  mark = h->n;
+  CHECK_EQ(h_session(h, 3, "/moq/room", V04, sizeof(V04), 3), 200);
+  h_event(h, wt_msg_ev_stream_open(400, 3, 0, 1));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE;
+  m.u.subscribe.broadcast = S("bc");
+  m.u.subscribe.track = S("a");
+  n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+  h_data(h, 400, buf, n, 0);
+  CHECK_EQ(opened(h, mark, 1, 0), 0); /* no second upstream subscription */
+  CHECK(find(h, mark, WT_CMD_WRITE, 400, 0) >= 0);
+  int cu = find(h, mark, WT_CMD_GROUP_CATCHUP, 0, 0);
+  CHECK(cu >= 0 && h->cmds[cu].session == 3 && h->cmds[cu].gsid == gsid);
+  k = 0;
+  for (size_t i = mark; i < h->n; i++) {
+    if (h->cmds[i].kind == WT_CMD_GROUP_CATCHUP_DATA && h->cmds[i].session == 3) {
+      memcpy(got + k, h->cmds[i].data, h->cmds[i].len);
+      k += h->cmds[i].len;
+      fin = h->cmds[i].fin;
+    }
+  }
+  CHECK_EQ(counters(h)->moq_catchups, 1);
+  CHECK(k == hdr + 7 &&
+        !memcmp(got + hdr,
+                "\x03"
+                "abc\x02"
+                "de",
+                7) &&
+        fin);
+
+  /* bad input on subscriber 2's bidi streams */
+  struct {
+    uint64_t sid;
+    const char *bytes;
+    size_t len;
+    uint32_t code;
+  } bad[] = {
+      {500, "\x09", 1, WT_APP_MOQ_PROTOCOL},             /* unknown kind */
+      {501, "\x00", 1, WT_APP_MOQ_PROTOCOL},             /* SESSION kind: not on -03/-04 */
+      {502, "\x05\x01\x00", 3, WT_APP_MOQ_PROTOCOL},     /* GOAWAY on -03 */
+      {503, "\x01\x53\x88", 3, WT_APP_MOQ_PROTOCOL},     /* message size 5000 */
+      {504, "\x01\x02\x00\x00", 4, WT_APP_MOQ_PROTOCOL}, /* a trailing byte */
+      {505,
+       "\x03\x07\x02"
+       "bc\x01"
+       "a\x00\x00",
+       9, WT_APP_MOQ_UNSUPPORTED}, /* FETCH */
+      {506,
+       "\x02\x0d\x01\x04"
+       "nope\x01"
+       "a\x00\x00\x00\x00\x00",
+       15, WT_APP_MOQ_NOT_FOUND}, /* no such broadcast */
+      {507,
+       "\x02\x0b\x00\x02"
+       "bc\x01"
+       "a\x00\x00\x00\x00\x00",
+       13, WT_APP_MOQ_PROTOCOL},                 /* the id of a live subscription again */
+      {508, "\x04\x00", 2, WT_APP_MOQ_PROTOCOL}, /* the probe opener sends nothing */
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    mark = h->n;
+    h_event(h, wt_msg_ev_stream_open(bad[i].sid, 2, 8 + 4 * i, 1));
+    h_data(h, bad[i].sid, (const uint8_t *)bad[i].bytes, bad[i].len, 0);
+    CHECK(refused(h, mark, bad[i].sid, bad[i].code, 1));
+    if (!refused(h, mark, bad[i].sid, bad[i].code, 1)) {
+      fprintf(stderr, "bad input case %zu\n", i);
+    }
+  }
+  CHECK_EQ(counters(h)->moq_not_found, 1);
+  CHECK_EQ(counters(h)->moq_unsupported, 1); /* FETCH */
+  CHECK_EQ(counters(h)->moq_malformed, 7);
+  /* bad uni streams from the publisher */
+  mark = h->n;
+  h_event(h, wt_msg_ev_stream_open(600, 1, 7, 0));
+  h_data(h, 600, (const uint8_t *)"\x07", 1, 0); /* unknown data type */
+  CHECK(refused(h, mark, 600, WT_APP_MOQ_PROTOCOL, 0));
+  h_event(h, wt_msg_ev_stream_open(601, 1, 11, 0));
+  h_data(h, 601, (const uint8_t *)"\x00\x02\x09\x01", 4, 0); /* unknown subscription 9 */
+  CHECK(refused(h, mark, 601, WT_APP_MOQ_PROTOCOL, 0));
+  h_event(h, wt_msg_ev_stream_open(602, 1, 15, 0));
+  h_data(h, 602, (const uint8_t *)"\x00\x02\x00\x06\xc0\x00\x00\x00\x10\x00\x00\x00", 12, 0);
+  CHECK(refused(h, mark, 602, WT_APP_MOQ_PROTOCOL, 0)); /* a frame above 16 MiB */
+  int gr = find(h, mark, WT_CMD_GROUP_RESET, 0, 0);
+  CHECK(gr >= 0 && h->cmds[gr].code == WT_APP_MOQ_PROTOCOL);
+  for (uint64_t s = 500; s <= 508; s++) {
+    h_event(h, wt_msg_ev_stream_close(s, 0));
+  }
+  for (uint64_t s = 600; s <= 602; s++) {
+    h_event(h, wt_msg_ev_stream_close(s, 0));
+  }
+
+  /* bounds: subscriber 2 at moq_max_subs (8) subscriptions */
+  for (uint64_t i = 1; i <= 8; i++) {
+    mark = h->n;
+    h_event(h, wt_msg_ev_stream_open(700 + i, 2, 100 + 4 * i, 1));
+    memset(&m, 0, sizeof(m));
+    m.type = WT_MOQ_SUBSCRIBE;
+    m.u.subscribe.id = i;
+    m.u.subscribe.broadcast = S("bc");
+    m.u.subscribe.track = S(i == 8 ? "z" : "a");
+    n = enc(&m, WT_MOQ_LITE_03, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+    h_data(h, 700 + i, buf, n, 0);
+    if (i < 8) {
+      CHECK_EQ(find(h, mark, WT_CMD_RESET, 700 + i, 0), -1);
+      CHECK(find(h, mark, WT_CMD_WRITE, 700 + i, 0) >= 0); /* OK at once: a live track */
+    } else {
+      CHECK(refused(h, mark, 700 + i, WT_APP_MOQ_LIMIT, 1));
+    }
+  }
+  CHECK_EQ(counters(h)->moq_limit, 1);
+  for (uint64_t i = 1; i <= 8; i++) {
+    mark = h->n;
+    h_data(h, 700 + i, NULL, 0, 1); /* unsubscribe: FIN back (the refused one: nothing) */
+    int fw = find(h, mark, WT_CMD_WRITE, 700 + i, 0);
+    CHECK(i == 8 ? fw < 0 : (fw >= 0 && h->cmds[fw].fin));
+    h_event(h, wt_msg_ev_stream_close(700 + i, 0));
+  }
+
+  /* both leave bc/a: the upstream subscription is closed (FIN) */
+  mark = h->n;
+  h_data(h, 201, NULL, 0, 1);
+  int wf = find(h, mark, WT_CMD_WRITE, 201, 0);
+  CHECK(wf >= 0 && h->cmds[wf].fin);
+  CHECK_EQ(find(h, mark, WT_CMD_WRITE, 101, 0), -1); /* session 3 still wants it */
+  h_event(h, wt_msg_ev_stream_reset(400, 0x99, 1));  /* session 3 leaves abruptly */
+  wf = find(h, mark, WT_CMD_WRITE, 101, 0);
+  CHECK(wf >= 0 && h->cmds[wf].fin);
+  CHECK(find(h, mark, WT_CMD_GROUP_DEL, 0, 0) >= 0);
+
+  /* an announce stream FINed by its client: FIN back, no more ANNOUNCEs */
+  h_event(h, wt_msg_ev_stream_open(210, 2, 60, 1));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE_PLEASE;
+  m.u.announce_please.prefix = S("b");
+  n = enc(&m, WT_MOQ_LITE_03, WT_MOQ_KIND_ANNOUNCE, buf, sizeof(buf));
+  mark = h->n;
+  h_data(h, 210, buf, n, 1);
+  wf = find(h, mark, WT_CMD_WRITE, 210, 0);
+  CHECK(wf >= 0 && h->cmds[wf].fin); /* "bc" is not under "b" (a path prefix, not a string one) */
+  CHECK_EQ(h->cmds[wf].len, 0);
+  h_event(h, wt_msg_ev_stream_open(211, 2, 64, 1));
+  m.u.announce_please.prefix = S("");
+  n = enc(&m, WT_MOQ_LITE_03, WT_MOQ_KIND_ANNOUNCE, buf, sizeof(buf));
+  mark = h->n;
+  h_data(h, 211, buf, n, 1); /* bc now, then our FIN */
+  n = written(h, mark, 211, 0, got, sizeof(got), &fin);
+  CHECK(n > 2 && got[1] == WT_MOQ_ANNOUNCE_ACTIVE && fin);
+  size_t mark_end = h->n;
+
+  /* the broadcast ends: announced as ended */
+  mark = h->n;
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE;
+  m.u.announce.status = WT_MOQ_ANNOUNCE_ENDED;
+  m.u.announce.suffix = S("bc");
+  n = enc(&m, WT_MOQ_LITE_04, -1, buf, sizeof(buf));
+  h_data(h, 100, buf, n, 0);
+  m.u.announce.n_hops = 1;
+  w = enc(&m, WT_MOQ_LITE_03, -1, want, sizeof(want));
+  (void)w;
+  n = written(h, mark, 200, 0, got, sizeof(got), &fin);
+  CHECK(n >= 1 && got[1] == WT_MOQ_ANNOUNCE_ENDED);
+  /* subscribing to it now: not found */
+  mark = h->n;
+  h_event(h, wt_msg_ev_stream_open(800, 3, 40, 1));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE;
+  m.u.subscribe.broadcast = S("bc");
+  m.u.subscribe.track = S("a");
+  n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+  h_data(h, 800, buf, n, 0);
+  CHECK(refused(h, mark, 800, WT_APP_MOQ_NOT_FOUND, 1));
+
+  /* everything closes: streams first, then the sessions */
+  CHECK_EQ(find(h, mark_end, WT_CMD_WRITE, 211, 0), -1); /* no "ended" after its FIN */
+  CHECK_EQ(counters(h)->moq_limit, 1);
+  uint64_t streams[] = {100, 101, 200, 201, 210, 211, 400, 800};
+  for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++) {
+    h_event(h, wt_msg_ev_stream_close(streams[i], 0));
+  }
+  /* the relay's announce streams towards sessions 2 and 3 (never opened) */
+  for (size_t i = 0; i < h->n; i++) {
+    if (h->cmds[i].kind == WT_CMD_OPEN_STREAM && h->cmds[i].token != ann_tok &&
+        h->cmds[i].token != up_tok) {
+      h_event(h, wt_msg_ev_stream_close(0, h->cmds[i].token));
+    }
+  }
+  for (uint64_t s = 1; s <= 3; s++) {
+    h_event(h, wt_msg_ev_session_close(s, 0, 1, NULL, 0));
+  }
+  h_close(h);
+}
+
+/* A publisher that leaves mid-group: the mirrored stream is reset, the
+ * subscriber's stream ends, the broadcast is announced as ended. */
+static void test_publisher_leaves(void) {
+  harness *h = &g_h;
+  wt_apps_config cfg;
+  wt_apps_config_default(&cfg);
+  cfg.enabled = WT_APPS_MOQ;
+  CHECK_FATAL(h_open(h, &cfg) == 0);
+  uint8_t buf[512];
+  size_t n;
+  wt_moq_msg m;
+  size_t mark = h->n;
+  CHECK_EQ(h_session(h, 1, "/moq/x", V04, sizeof(V04), 3), 200);
+  uint64_t ann_tok = opened(h, mark, 1, 0);
+  h_event(h, wt_msg_ev_stream_opened(100, ann_tok, 1));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE;
+  m.u.announce.status = WT_MOQ_ANNOUNCE_ACTIVE;
+  m.u.announce.suffix = S("b");
+  n = enc(&m, WT_MOQ_LITE_04, -1, buf, sizeof(buf));
+  h_data(h, 100, buf, n, 0);
+  CHECK_EQ(h_session(h, 2, "/moq/x", V04, sizeof(V04), 3), 200);
+  h_event(h, wt_msg_ev_stream_open(200, 2, 0, 1));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE;
+  m.u.subscribe.broadcast = S("b");
+  m.u.subscribe.track = S("t");
+  n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+  mark = h->n;
+  h_data(h, 200, buf, n, 0);
+  uint64_t up_tok = opened(h, mark, 1, 0);
+  h_event(h, wt_msg_ev_stream_opened(101, up_tok, 5));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE_OK;
+  n = enc(&m, WT_MOQ_LITE_04, -1, buf, sizeof(buf));
+  h_data(h, 101, buf, n, 0);
+  h_event(h, wt_msg_ev_stream_open(300, 1, 3, 0));
+  h_data(h, 300, (const uint8_t *)"\x00\x02\x00\x00\x05he", 7, 0); /* a frame cut short */
+  mark = h->n;
+  /* the publisher's connection is gone: its streams close, then it */
+  h_event(h, wt_msg_ev_stream_close(300, 0));
+  int gr = find(h, mark, WT_CMD_GROUP_RESET, 0, 0);
+  CHECK(gr >= 0 && h->cmds[gr].code == WT_APP_MOQ_GONE);
+  h_event(h, wt_msg_ev_stream_close(101, 0));
+  int wf = find(h, mark, WT_CMD_RESET, 200, 0); /* after the OK: reset, gone */
+  CHECK(wf >= 0 && h->cmds[wf].code == WT_APP_MOQ_GONE);
+  h_event(h, wt_msg_ev_stream_close(100, 0));
+  h_event(h, wt_msg_ev_session_close(1, 0, 0, NULL, 0));
+  h_event(h, wt_msg_ev_stream_close(200, 0));
+  for (size_t i = 0; i < h->n; i++) {
+    if (h->cmds[i].kind == WT_CMD_OPEN_STREAM && h->cmds[i].session == 2) {
+      h_event(h, wt_msg_ev_stream_close(0, h->cmds[i].token));
+    }
+  }
+  h_event(h, wt_msg_ev_session_close(2, 0, 1, NULL, 0));
+  h_close(h);
+}
+
+/* Bounds on what one client can make: announce streams per session, and
+ * broadcasts per publishing session (more ANNOUNCEs ignored, counted). */
+static void test_bounds(void) {
+  harness *h = &g_h;
+  wt_apps_config cfg;
+  wt_apps_config_default(&cfg);
+  cfg.enabled = WT_APPS_MOQ;
+  cfg.moq_max_interests = 2;
+  cfg.moq_max_published = 3;
+  CHECK_FATAL(h_open(h, &cfg) == 0);
+  uint8_t buf[512];
+  size_t n, mark = h->n;
+  wt_moq_msg m;
+  CHECK_EQ(h_session(h, 1, "/moq/b", V04, sizeof(V04), 3), 200);
+  uint64_t ann_tok = opened(h, mark, 1, 0);
+  h_event(h, wt_msg_ev_stream_opened(100, ann_tok, 1));
+  for (int i = 0; i < 5; i++) {
+    char name[8];
+    snprintf(name, sizeof(name), "b%d", i);
+    memset(&m, 0, sizeof(m));
+    m.type = WT_MOQ_ANNOUNCE;
+    m.u.announce.status = WT_MOQ_ANNOUNCE_ACTIVE;
+    m.u.announce.suffix = S(name);
+    n = enc(&m, WT_MOQ_LITE_04, -1, buf, sizeof(buf));
+    h_data(h, 100, buf, n, 0);
+  }
+  CHECK_EQ(counters(h)->moq_broadcasts, 3);
+  CHECK_EQ(counters(h)->moq_limit, 2);
+  CHECK_EQ(find(h, 0, WT_CMD_RESET, 0, 0), -1); /* ignored, the stream lives on */
+  for (uint64_t i = 0; i < 3; i++) {
+    mark = h->n;
+    h_event(h, wt_msg_ev_stream_open(200 + i, 1, 4 * i, 1));
+    memset(&m, 0, sizeof(m));
+    m.type = WT_MOQ_ANNOUNCE_PLEASE;
+    m.u.announce_please.prefix = S("");
+    n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_ANNOUNCE, buf, sizeof(buf));
+    h_data(h, 200 + i, buf, n, 0);
+    if (i < 2) {
+      CHECK_EQ(counters(h)->moq_announces_sent, 3 * (i + 1)); /* its own 3 broadcasts */
+    } else {
+      CHECK(refused(h, mark, 200 + i, WT_APP_MOQ_LIMIT, 1));
+    }
+  }
+  CHECK_EQ(counters(h)->moq_limit, 3);
+  for (uint64_t s = 100; s <= 202; s = s == 100 ? 200 : s + 1) {
+    h_event(h, wt_msg_ev_stream_close(s, 0));
+  }
+  h_event(h, wt_msg_ev_session_close(1, 0, 1, NULL, 0));
+  h_close(h);
+}
+
+int main(void) {
+  WT_RUN(test_refusals);
+  WT_RUN(test_bounds);
+  WT_RUN(test_relay);
+  WT_RUN(test_publisher_leaves);
+  WT_DONE();
+}
