@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wt_app_gcache.h"
 #include "wt_apps.h"
 #include "wt_error.h"
 #include "wt_log.h"
@@ -53,11 +54,6 @@ enum {
   R_GROUP_IN,      /* a publisher's uni stream: one group */
   R_DEAD,          /* refused or detached: whatever comes is discarded */
 };
-
-typedef struct moq_chunk {
-  wt_buf *buf;
-  uint32_t off, len;
-} moq_chunk;
 
 typedef struct moq_out { /* a group's mirrored stream in one fan */
   moq_fan *f;
@@ -116,11 +112,10 @@ struct moq_track {
   moq_fan *fans;
   moq_strm *ins; /* R_GROUP_IN streams still open */
   /* the newest group, for late joiners */
-  int has_cur, cur_ok, cur_fin;
+  int has_cur, cur_fin;
   uint64_t cur_seq;
   moq_strm *cur_in;
-  moq_chunk *chunks;
-  size_t n_chunks, cap_chunks, cur_bytes;
+  wt_app_gcache gc; /* its bytes, while it fits (relay_group_max) */
 };
 
 struct moq_bcast {
@@ -360,48 +355,6 @@ static void announce_all(moq_bcast *b, int active) {
 
 /* ------------------------------------------------------------------ tracks */
 
-static void cur_clear(moq_track *t) {
-  for (size_t i = 0; i < t->n_chunks; i++) {
-    wt_buf_unref(t->chunks[i].buf);
-  }
-  t->n_chunks = 0;
-  t->cur_bytes = 0;
-  t->cur_ok = 0;
-}
-
-/* Keep a slice of the newest group for late joiners (as the plain relay
- * does: the buffers' capacity counts against relay_group_max; a slice
- * continuing the last one in the same buffer joins it). */
-#define MOQ_GROUP_CHUNKS 1024
-static void cur_retain(wt_apps *a, moq_track *t, wt_buf *b, size_t off, size_t len) {
-  if (!t->cur_ok || len == 0) {
-    return;
-  }
-  moq_chunk *last = t->n_chunks ? &t->chunks[t->n_chunks - 1] : NULL;
-  if (last && last->buf == b && (size_t)last->off + last->len == off &&
-      last->len <= UINT32_MAX - len) {
-    last->len += (uint32_t)len;
-    return;
-  }
-  if (t->cur_bytes + b->cap > a->cfg.relay_group_max || t->n_chunks >= MOQ_GROUP_CHUNKS) {
-    cur_clear(t); /* too big to replay: late joiners wait for the next group */
-    return;
-  }
-  if (t->n_chunks == t->cap_chunks) {
-    size_t nc = t->cap_chunks ? 2 * t->cap_chunks : 16;
-    moq_chunk *c = realloc(t->chunks, nc * sizeof(*c));
-    if (!c) {
-      cur_clear(t);
-      return;
-    }
-    t->chunks = c;
-    t->cap_chunks = nc;
-  }
-  wt_buf_ref(b);
-  t->chunks[t->n_chunks++] = (moq_chunk){.buf = b, .off = (uint32_t)off, .len = (uint32_t)len};
-  t->cur_bytes += b->cap;
-}
-
 /* The group header of fan f for group seq: data type 0, GROUP{id, seq}. */
 static wt_buf *group_hdr(wt_app_ctx *ctx, const moq_fan *f, uint64_t seq, int version) {
   wt_buf *b = wt_app_buf_alloc(ctx, WT_APP_GROUP_HDR_MAX);
@@ -459,7 +412,7 @@ static int out_add(moq_strm *in, moq_fan *f, uint64_t gsid) {
 /* Open the newest group in fan f (new to it) and write what is kept. */
 static void fan_start_cur(moq_fan *f, wt_app_ctx *ctx, int version) {
   moq_track *t = f->t;
-  if (!t->has_cur || !t->cur_ok) {
+  if (!t->has_cur || !t->gc.on) {
     return;
   }
   wt_buf *h = group_hdr(ctx, f, t->cur_seq, version);
@@ -469,8 +422,8 @@ static void fan_start_cur(moq_fan *f, wt_app_ctx *ctx, int version) {
   uint64_t gsid = wt_app_group_stream_open_hdr(f->g, (uint32_t)h->len);
   wt_app_group_stream_write(f->g, gsid, h, 0, h->len, 0);
   wt_buf_unref(h);
-  for (size_t i = 0; i < t->n_chunks; i++) {
-    moq_chunk *c = &t->chunks[i];
+  for (size_t i = 0; i < t->gc.n; i++) {
+    const wt_app_gcache_slice *c = &t->gc.slices[i];
     wt_app_group_stream_write(f->g, gsid, c->buf, c->off, c->len, 0);
   }
   if (t->cur_fin) {
@@ -488,7 +441,7 @@ static void fan_start_cur(moq_fan *f, wt_app_ctx *ctx, int version) {
 /* A member joining fan f late: the newest group from its start. */
 static void fan_catchup(moq_fan *f, wt_app_session *as, int version) {
   moq_track *t = f->t;
-  if (!t->has_cur || !t->cur_ok || !f->has_cur || f->cur_seq != t->cur_seq) {
+  if (!t->has_cur || !t->gc.on || !f->has_cur || f->cur_seq != t->cur_seq) {
     return;
   }
   wt_buf *h = group_hdr(wt_app_session_ctx(as), f, t->cur_seq, version);
@@ -498,15 +451,10 @@ static void fan_catchup(moq_fan *f, wt_app_session *as, int version) {
     }
     return;
   }
-  int fin_last = t->cur_fin;
   t->b->pub->a->cnt.moq_catchups++;
-  wt_app_group_catchup_data(f->g, as, f->cur_gsid, h, 0, h->len, fin_last && t->n_chunks == 0);
+  wt_app_group_catchup_data(f->g, as, f->cur_gsid, h, 0, h->len, 0);
   wt_buf_unref(h);
-  for (size_t i = 0; i < t->n_chunks; i++) {
-    moq_chunk *c = &t->chunks[i];
-    wt_app_group_catchup_data(f->g, as, f->cur_gsid, c->buf, c->off, c->len,
-                              fin_last && i + 1 == t->n_chunks);
-  }
+  wt_app_gcache_replay(&t->gc, f->g, as, f->cur_gsid, t->cur_fin);
 }
 
 static void sub_detach(moq_strm *sub, uint32_t code, int clean, uint32_t rel_code);
@@ -553,8 +501,7 @@ static void track_release(moq_track *t, uint32_t code) {
       up->role = R_DEAD;
     }
   }
-  cur_clear(t);
-  free(t->chunks);
+  wt_app_gcache_free(&t->gc);
   LIST_DEL(b->tracks, t);
   b->n_tracks--;
   free(t->name);
@@ -894,9 +841,8 @@ static void group_begin(moq_strm *in, const wt_moq_msg *m) {
   in->seq = m->u.group.sequence;
   slist_add(&t->ins, in);
   /* the newest group is the one late joiners get */
-  cur_clear(t);
+  wt_app_gcache_start(&t->gc);
   t->has_cur = 1;
-  t->cur_ok = 1;
   t->cur_fin = 0;
   t->cur_seq = in->seq;
   t->cur_in = in;
@@ -930,7 +876,7 @@ static void group_abort(moq_strm *in, uint32_t code) {
   }
   in->n_outs = 0;
   if (t->cur_in == in) {
-    cur_clear(t);
+    wt_app_gcache_clear(&t->gc);
     t->has_cur = 0;
     t->cur_in = NULL;
   }
@@ -984,7 +930,7 @@ static void group_data(moq_strm *in, wt_buf *b, size_t off, size_t len, int fin)
   }
   if (t->cur_in == in) {
     if (len) {
-      cur_retain(s->a, t, b, off, len);
+      wt_app_gcache_retain(&t->gc, b, off, len, s->a->cfg.relay_group_max);
     }
     if (fin) {
       t->cur_fin = 1;

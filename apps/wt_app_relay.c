@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wt_app_gcache.h"
 #include "wt_apps.h"
 #include "wt_error.h"
 #include "wt_log.h"
@@ -219,11 +220,6 @@ size_t wt_relay_stats_each(wt_relay_reg *g, void (*fn)(void *arg, const wt_relay
 
 /* ------------------------------------------------------------------ channels */
 
-typedef struct relay_chunk {
-  wt_buf *buf;
-  uint32_t off, len;
-} relay_chunk;
-
 typedef struct relay_channel relay_channel;
 
 typedef struct relay_pstream { /* a publisher uni stream = one group */
@@ -240,9 +236,8 @@ struct relay_channel {
   size_t subs;
   /* the current group (the publisher's newest stream) for late joiners */
   uint64_t cur_gsid;
-  int cur_fin, cur_ok; /* cur_ok: all of it is retained */
-  relay_chunk *chunks;
-  size_t n_chunks, cap_chunks, cur_bytes; /* cur_bytes: capacity of the buffers referenced */
+  int cur_fin;
+  wt_app_gcache gc; /* its bytes, while it fits (relay_group_max) */
   relay_stats *st;
 };
 
@@ -259,19 +254,14 @@ typedef struct relay_sess {
 } relay_sess;
 
 static void cur_clear(relay_channel *ch) {
-  for (size_t i = 0; i < ch->n_chunks; i++) {
-    wt_buf_unref(ch->chunks[i].buf);
-  }
-  ch->n_chunks = 0;
-  ch->cur_bytes = 0;
+  wt_app_gcache_clear(&ch->gc);
   ch->cur_gsid = 0;
   ch->cur_fin = 0;
-  ch->cur_ok = 0;
 }
 
 static void channel_free(wt_relay *r, relay_channel *ch) {
   cur_clear(ch);
-  free(ch->chunks);
+  wt_app_gcache_free(&ch->gc);
   wt_app_group_del(ch->grp, WT_APP_RELAY_PUBLISHER_GONE);
   if (ch->prev) {
     ch->prev->next = ch->next;
@@ -438,17 +428,10 @@ static void relay_sub_open(wt_app_session *as) {
     wt_app_close_session(as, 0x13, (const uint8_t *)"relay: cannot join", 18);
     return;
   }
-  if (ch->cur_gsid && ch->cur_ok) {
+  if (ch->cur_gsid && ch->gc.on) {
     /* a late joiner starts at the beginning of the current group */
     wt_app_group_catchup(ch->grp, as, ch->cur_gsid);
-    for (size_t i = 0; i < ch->n_chunks; i++) {
-      relay_chunk *c = &ch->chunks[i];
-      wt_app_group_catchup_data(ch->grp, as, ch->cur_gsid, c->buf, c->off, c->len,
-                                ch->cur_fin && i + 1 == ch->n_chunks);
-    }
-    if (ch->cur_fin && ch->n_chunks == 0) {
-      wt_app_group_catchup_data(ch->grp, as, ch->cur_gsid, NULL, 0, 0, 1);
-    }
+    wt_app_gcache_replay(&ch->gc, ch->grp, as, ch->cur_gsid, ch->cur_fin);
   }
 }
 
@@ -497,48 +480,7 @@ static void relay_stream_open(wt_app_stream *st) {
   atomic_fetch_add_explicit(&ch->st->published_streams, 1, memory_order_relaxed);
   cur_clear(ch); /* the newest stream is the current group */
   ch->cur_gsid = ps->gsid;
-  ch->cur_ok = 1;
-}
-
-/* Keep data (a slice of b) of the current group for late joiners. What is
- * counted against relay_group_max is what is held: the capacity of each
- * buffer referenced, not the payload (a publisher sending one byte per
- * frame would otherwise pin a whole buffer per byte), and at most
- * RELAY_GROUP_CHUNKS slices are kept. A slice that continues the last one
- * in the same buffer (the shard fills one buffer per stream) joins it. */
-#define RELAY_GROUP_CHUNKS 1024
-
-static void relay_retain(wt_apps *a, relay_channel *ch, wt_buf *b, size_t off, size_t len) {
-  if (!ch->cur_ok || len == 0) {
-    return;
-  }
-  relay_chunk *last = ch->n_chunks ? &ch->chunks[ch->n_chunks - 1] : NULL;
-  if (b && last && last->buf == b && (size_t)last->off + last->len == off &&
-      last->len <= UINT32_MAX - len) {
-    last->len += (uint32_t)len; /* already referenced and counted */
-    return;
-  }
-  if (!b || ch->cur_bytes + b->cap > a->cfg.relay_group_max || ch->n_chunks >= RELAY_GROUP_CHUNKS) {
-    uint64_t gsid = ch->cur_gsid;
-    cur_clear(ch); /* too big to replay: late joiners wait for the next group */
-    ch->cur_gsid = gsid;
-    return;
-  }
-  if (ch->n_chunks == ch->cap_chunks) {
-    size_t nc = ch->cap_chunks ? ch->cap_chunks * 2 : 16;
-    relay_chunk *c = realloc(ch->chunks, nc * sizeof(*c));
-    if (!c) {
-      uint64_t gsid = ch->cur_gsid;
-      cur_clear(ch);
-      ch->cur_gsid = gsid;
-      return;
-    }
-    ch->chunks = c;
-    ch->cap_chunks = nc;
-  }
-  wt_buf_ref(b);
-  ch->chunks[ch->n_chunks++] = (relay_chunk){.buf = b, .off = (uint32_t)off, .len = (uint32_t)len};
-  ch->cur_bytes += b->cap;
+  wt_app_gcache_start(&ch->gc);
 }
 
 static void relay_stream_data(wt_app_stream *st, const uint8_t *data, size_t len, int fin) {
@@ -564,7 +506,7 @@ static void relay_stream_data(wt_app_stream *st, const uint8_t *data, size_t len
   wt_app_group_stream_write(ch->grp, ps->gsid, b, off, len, fin);
   atomic_fetch_add_explicit(&ch->st->published_stream_bytes, len, memory_order_relaxed);
   if (ps->gsid == ch->cur_gsid) {
-    relay_retain(a, ch, b, off, len);
+    wt_app_gcache_retain(&ch->gc, b, off, len, a->cfg.relay_group_max);
     if (fin) {
       ch->cur_fin = 1;
     }
