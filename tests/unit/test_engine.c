@@ -233,6 +233,36 @@ static int c_dgrams(wt_sim *w, void *arg) {
   return x->dgrams >= 100;
 }
 
+/* Client 0 connects and opens an /echo session; NULL (checks failed) if
+ * it did not open within 20 s. */
+static wt_sim_sess *open_echo(wt_sim *w, wt_conn **pc) {
+  *pc = wt_sim_connect(w, 0, NULL);
+  wt_sim_sess *cs = wt_sim_open_session(w, 0, *pc, "/echo", NULL);
+  CHECK(cs != NULL);
+  if (cs == NULL) {
+    return NULL;
+  }
+  CHECK(wt_sim_run_until(w, wt_sim_c_sess_settled, cs, 20 * SEC));
+  CHECK(cs->open);
+  return cs->open ? cs : NULL;
+}
+
+/* Start n pattern bytes (seed) on a new bidi stream of cs, FIN after. */
+static wt_sim_stream *echo_stream(wt_sim *w, wt_sim_sess *cs, size_t n, uint8_t seed) {
+  wt_stream *bs = NULL;
+  CHECK_EQ(wt_session_open_stream(cs->s, 1, &bs), 0);
+  if (bs == NULL) {
+    return NULL;
+  }
+  wt_sim_stream *bx = wt_sim_stream_new(&w->cli[0], bs, 1);
+  bx->tx = malloc(n);
+  bx->txlen = bx->txcap = n;
+  wt_sim_fill_pattern(bx->tx, n, seed);
+  bx->tx_fin_want = 1;
+  wt_sim_stream_flush(bx);
+  return bx;
+}
+
 static wt_sim_sess *server_sess(wt_sim *w) {
   for (wt_sim_sess *x = w->srv.sessions; x; x = x->next) {
     if (x->open && !x->closed) {
@@ -601,11 +631,9 @@ static void test_manual_credit(void) {
   const size_t total = 3u << 20;
   wt_sim w;
   CHECK_FATAL(world_init(&w, 0, g_certs.pin[0]) == 0);
-  wt_conn *c = wt_sim_connect(&w, 0, NULL);
-  wt_sim_sess *cs = wt_sim_open_session(&w, 0, c, "/echo", NULL);
+  wt_conn *c = NULL;
+  wt_sim_sess *cs = open_echo(&w, &c);
   CHECK_FATAL(cs != NULL);
-  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_settled, cs, 20 * SEC));
-  CHECK_FATAL(cs->open);
 
   g_srv_manual_next = 1;
   wt_sim_stream *ax = cli_send(&w, cs, total, 11, 1);
@@ -672,11 +700,9 @@ static void test_manual_credit_release(void) {
   g_srv_max_data = (5u << 20) / 2;
   wt_sim w;
   CHECK_FATAL(world_init(&w, 0, g_certs.pin[0]) == 0);
-  wt_conn *c = wt_sim_connect(&w, 0, NULL);
-  wt_sim_sess *cs = wt_sim_open_session(&w, 0, c, "/echo", NULL);
+  wt_conn *c = NULL;
+  wt_sim_sess *cs = open_echo(&w, &c);
   CHECK_FATAL(cs != NULL);
-  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_settled, cs, 20 * SEC));
-  CHECK_FATAL(cs->open);
   for (int round = 0; round < 5; round++) {
     int how = round % 3; /* 0: client resets, 1: server stops, 2: both FIN */
     size_t amount = how == 2 ? win - 4096 : win + 512 * 1024;
@@ -720,11 +746,9 @@ static void test_manual_credit_release(void) {
 static void scenario_aborts(int loss_pm) {
   wt_sim w;
   CHECK_FATAL(world_init(&w, loss_pm, g_certs.pin[0]) == 0);
-  wt_conn *c = wt_sim_connect(&w, 0, NULL);
-  wt_sim_sess *cs = wt_sim_open_session(&w, 0, c, "/echo", NULL);
+  wt_conn *c = NULL;
+  wt_sim_sess *cs = open_echo(&w, &c);
   CHECK_FATAL(cs != NULL);
-  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_settled, cs, 20 * SEC));
-  CHECK_FATAL(cs->open);
   /* RESET_STREAM with app code 7 */
   wt_stream *a = NULL;
   CHECK_EQ(wt_session_open_stream(cs->s, 0, &a), 0);
@@ -1122,11 +1146,9 @@ static void test_stateless_reset(void) {
   /* a live client; the server restarts (same secret): the client's next
    * packet gets a reset and the client closes at once, not at the idle
    * timeout */
-  wt_conn *c = wt_sim_connect(&w, 0, NULL);
-  wt_sim_sess *cs = wt_sim_open_session(&w, 0, c, "/echo", NULL);
+  wt_conn *c = NULL;
+  wt_sim_sess *cs = open_echo(&w, &c);
   CHECK_FATAL(cs != NULL);
-  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_settled, cs, 20 * SEC));
-  CHECK_FATAL(cs->open);
   wt_sim_run_until(&w, NULL, NULL, 100 * MS);
   /* junk for no CID of the client, from the server's address: offered to
    * the client's connection as a possible reset, changes nothing */
@@ -1214,24 +1236,15 @@ static void test_retry(void) {
 static void test_rebinding(void) {
   wt_sim w;
   CHECK_FATAL(world_init(&w, 0, g_certs.pin[0]) == 0);
-  wt_conn *c = wt_sim_connect(&w, 0, NULL);
-  wt_sim_sess *cs = wt_sim_open_session(&w, 0, c, "/echo", NULL);
+  wt_conn *c = NULL;
+  wt_sim_sess *cs = open_echo(&w, &c);
   CHECK_FATAL(cs != NULL);
-  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_settled, cs, 20 * SEC));
-  CHECK_FATAL(cs->open);
   wt_sim_sess *ss = server_sess(&w);
   CHECK_FATAL(ss != NULL);
   wt_conn *sc = wt_session_conn(ss->s);
-  wt_stream *bs = NULL;
-  CHECK_EQ(wt_session_open_stream(cs->s, 1, &bs), 0);
-  CHECK_FATAL(bs != NULL);
-  wt_sim_stream *bx = wt_sim_stream_new(&w.cli[0], bs, 1);
   size_t big = 1u << 20;
-  bx->tx = malloc(big);
-  bx->txlen = bx->txcap = big;
-  wt_sim_fill_pattern(bx->tx, big, 3);
-  bx->tx_fin_want = 1;
-  wt_sim_stream_flush(bx);
+  wt_sim_stream *bx = echo_stream(&w, cs, big, 3);
+  CHECK_FATAL(bx != NULL);
   wt_sim_run_until(&w, NULL, NULL, 150 * MS);
   CHECK(bx->rxlen > 0 && bx->rxlen < big); /* mid-transfer */
   wt_sim_nat(&w, 0, 40000);
@@ -1262,11 +1275,9 @@ static int c_cli_uni_reset(wt_sim *w, void *arg) {
 static void test_reset_keeps_header(void) {
   wt_sim w;
   CHECK_FATAL(world_init(&w, 0, g_certs.pin[0]) == 0);
-  wt_conn *c = wt_sim_connect(&w, 0, NULL);
-  wt_sim_sess *cs = wt_sim_open_session(&w, 0, c, "/echo", NULL);
+  wt_conn *c = NULL;
+  wt_sim_sess *cs = open_echo(&w, &c);
   CHECK_FATAL(cs != NULL);
-  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_settled, cs, 20 * SEC));
-  CHECK_FATAL(cs->open);
   wt_sim_sess *ss = server_sess(&w);
   CHECK_FATAL(ss != NULL);
   wt_stream *u = NULL;
@@ -1310,11 +1321,9 @@ static void test_reset_keeps_header(void) {
 static void test_reset_at_unsent(void) {
   wt_sim w;
   CHECK_FATAL(world_init(&w, 0, g_certs.pin[0]) == 0);
-  wt_conn *c = wt_sim_connect(&w, 0, NULL);
-  wt_sim_sess *cs = wt_sim_open_session(&w, 0, c, "/echo", NULL);
+  wt_conn *c = NULL;
+  wt_sim_sess *cs = open_echo(&w, &c);
   CHECK_FATAL(cs != NULL);
-  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_settled, cs, 20 * SEC));
-  CHECK_FATAL(cs->open);
   wt_sim_sess *ss = server_sess(&w);
   CHECK_FATAL(ss != NULL);
   wt_stream *u = NULL;
@@ -1506,38 +1515,28 @@ static void test_crypto_split(void) {
  * key update still works (ngtcp2 derives it), and CRYPTO data a client
  * sends after the handshake closes the connection with CRYPTO_ERROR +
  * unexpected_message (0x10a), not a crash. */
-static void echo_check(wt_sim *w, wt_conn *c, wt_sim_sess *cs, uint8_t seed) {
-  wt_stream *bs = NULL;
-  CHECK_EQ(wt_session_open_stream(cs->s, 1, &bs), 0);
-  CHECK_FATAL(bs != NULL);
-  wt_sim_stream *bx = wt_sim_stream_new(&w->cli[0], bs, 1);
+static void echo_check(wt_sim *w, wt_sim_sess *cs, uint8_t seed) {
   size_t n = 64u << 10;
-  bx->tx = malloc(n);
-  bx->txlen = bx->txcap = n;
-  wt_sim_fill_pattern(bx->tx, n, seed);
-  bx->tx_fin_want = 1;
-  wt_sim_stream_flush(bx);
+  wt_sim_stream *bx = echo_stream(w, cs, n, seed);
+  CHECK_FATAL(bx != NULL);
   CHECK(wt_sim_run_until(w, wt_sim_c_stream_fin, bx, 20 * SEC));
   CHECK(bx->rxlen == n && memcmp(bx->rx, bx->tx, n) == 0);
-  (void)c;
 }
 static void test_tls_released(void) {
   wt_sim w;
   CHECK_FATAL(world_init(&w, 0, g_certs.pin[0]) == 0);
-  wt_conn *c = wt_sim_connect(&w, 0, NULL);
-  wt_sim_sess *cs = wt_sim_open_session(&w, 0, c, "/echo", NULL);
+  wt_conn *c = NULL;
+  wt_sim_sess *cs = open_echo(&w, &c);
   CHECK_FATAL(cs != NULL);
-  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_settled, cs, 20 * SEC));
-  CHECK_FATAL(cs->open);
   wt_sim_sess *ss = server_sess(&w);
   CHECK_FATAL(ss != NULL);
   wt_conn *sc = wt_session_conn(ss->s);
   CHECK(sc->ssl == NULL); /* released after the handshake */
   CHECK(c->ssl != NULL);  /* a client keeps its own (it may get tickets) */
-  echo_check(&w, c, cs, 5);
+  echo_check(&w, cs, 5);
   CHECK_EQ(ngtcp2_conn_initiate_key_update(c->qc, w.now), 0);
-  echo_check(&w, c, cs, 6);
-  echo_check(&w, c, cs, 7); /* the server answered under the new keys */
+  echo_check(&w, cs, 6);
+  echo_check(&w, cs, 7); /* the server answered under the new keys */
   CHECK_EQ(w.cli[0].conn_closed, 0);
   /* a client that sends TLS data after its Finished */
   static const uint8_t junk[8] = {24, 0, 0, 4, 1, 2, 3, 4};
