@@ -89,9 +89,9 @@ static uint32_t pool_reserve(const wt_buf_pool *p) {
   return p->max_free < WT_BUF_RESERVE ? p->max_free : WT_BUF_RESERVE;
 }
 
-/* Trim to the reserve, counted under reason (WT_MEM_TRIM_*). */
-static uint32_t pool_trim(wt_buf_pool *p, int reason) {
-  uint32_t n = pool_release_idle(p, pool_reserve(p));
+/* Trim to keep idle buffers, counted under reason (WT_MEM_TRIM_*). */
+static uint32_t pool_trim(wt_buf_pool *p, uint32_t keep, int reason) {
+  uint32_t n = pool_release_idle(p, keep);
   if (n > 0) {
     uint64_t bytes = (uint64_t)n * ((uint64_t)p->buf_size + sizeof(wt_buf));
     p->trimmed[reason] += n;
@@ -102,7 +102,7 @@ static uint32_t pool_trim(wt_buf_pool *p, int reason) {
 
 size_t wt_buf_pool_trim(wt_buf_pool *p) {
   wt_buf_pool_collect(p);
-  return pool_trim(p, WT_MEM_TRIM_IDLE);
+  return pool_trim(p, pool_reserve(p), WT_MEM_TRIM_IDLE);
 }
 
 void wt_buf_pool_del(wt_buf_pool *p) {
@@ -120,15 +120,14 @@ void wt_buf_pool_del(wt_buf_pool *p) {
   free(p);
 }
 
-/* Under memory pressure (NO_CREDIT or above) a pool keeps only its
- * reserve idle. */
+/* Under memory pressure (NO_CREDIT or above) a pool keeps nothing idle. */
 static int pool_pressed(const wt_buf_pool *p) {
   return wt_mem_level(p->mem) >= WT_MEM_NO_CREDIT;
 }
 
 static void pool_put_local(wt_buf_pool *p, wt_buf *b) {
   p->live--;
-  if (p->n_free >= p->max_free || (p->n_free >= pool_reserve(p) && pool_pressed(p))) {
+  if (p->n_free >= p->max_free || pool_pressed(p)) {
     if (p->n_free < p->max_free) {
       p->trimmed[WT_MEM_TRIM_PRESSURE]++;
       wt_mem_note_trim(b->mem, WT_MEM_TRIM_PRESSURE, wt_buf_held(b));
@@ -154,8 +153,8 @@ size_t wt_buf_pool_collect(wt_buf_pool *p) {
     b = nx;
     n++;
   }
-  if (p->n_free > pool_reserve(p) && pool_pressed(p)) {
-    pool_trim(p, WT_MEM_TRIM_PRESSURE);
+  if (p->n_free > 0 && pool_pressed(p)) {
+    pool_trim(p, 0, WT_MEM_TRIM_PRESSURE);
   }
   /* Idle for a while: buffers that stayed idle through WT_BUF_IDLE_TURNS
    * collects (the owner's loop turns) were not needed; they go back. */

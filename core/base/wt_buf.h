@@ -30,8 +30,8 @@
  * use); one-off buffers from their allocation to their last reference.
  * Idle buffers go back to the system:
  *   - under pressure: while the budget is at NO_CREDIT or above, a pool
- *     keeps at most WT_BUF_RESERVE idle buffers (the rest is freed at the
- *     next collect, and buffers coming home beyond it are freed);
+ *     keeps no idle buffer (those it has are freed at the next collect,
+ *     buffers coming home are freed);
  *   - when not needed: buffers that stayed idle through WT_BUF_IDLE_TURNS
  *     collects (the owner's loop turns) are freed down to the reserve;
  *   - wt_buf_pool_trim, on demand.
@@ -48,7 +48,7 @@
 
 typedef struct wt_buf_pool wt_buf_pool;
 
-#define WT_BUF_RESERVE    32    /* idle buffers a pool keeps under pressure or when trimmed */
+#define WT_BUF_RESERVE    32    /* idle buffers a pool keeps when trimmed for idleness */
 #define WT_BUF_IDLE_TURNS 16384 /* collects without needing a buffer before it goes */
 
 typedef struct wt_buf {

@@ -219,10 +219,10 @@ static void test_buf_pool_charges(void) {
   wt_mem_budget_fini(&b);
 }
 
-/* Idle buffers: counted, given back under pressure (to the reserve, the
+/* Idle buffers: counted, given back under pressure (all of them, the
  * count follows, a trim counted and logged once per episode), after
- * WT_BUF_IDLE_TURNS collects without use, and on demand; a budget change
- * moves the idle buffers' charge. */
+ * WT_BUF_IDLE_TURNS collects without use (to the reserve), and on demand;
+ * a budget change moves the idle buffers' charge. */
 static void test_buf_pool_trim(void) {
   enum { N = 200 };
   wt_mem_budget b;
@@ -250,13 +250,13 @@ static void test_buf_pool_trim(void) {
   CHECK_EQ(wt_mem_poll(&b, 2), WT_MEM_NO_CREDIT);
   wt_buf_pool_collect(p);
   wt_buf_pool_get_stats(p, &st);
-  CHECK_EQ(st.idle, WT_BUF_RESERVE);
-  CHECK_EQ(st.trimmed_pressure, N - WT_BUF_RESERVE);
+  CHECK_EQ(st.idle, 0);
+  CHECK_EQ(st.trimmed_pressure, N);
   wt_mem_poll(&b, 3);
-  CHECK_EQ(wt_mem_used(&b), push + WT_BUF_RESERVE * held);
-  CHECK_EQ(b.trimmed[WT_MEM_TRIM_PRESSURE], (N - WT_BUF_RESERVE) * held);
+  CHECK_EQ(wt_mem_used(&b), push);
+  CHECK_EQ(b.trimmed[WT_MEM_TRIM_PRESSURE], N * held);
   CHECK_EQ(b.trim_logged, 1);
-  /* still under pressure: buffers coming home beyond the reserve go */
+  /* still under pressure: buffers coming home go */
   for (int i = 0; i < N; i++) {
     bufs[i] = wt_buf_alloc(p, 1);
     CHECK_FATAL(bufs[i]);
@@ -265,10 +265,10 @@ static void test_buf_pool_trim(void) {
     wt_buf_unref(bufs[i]);
   }
   wt_buf_pool_get_stats(p, &st);
-  CHECK_EQ(st.idle, WT_BUF_RESERVE);
-  CHECK_EQ(st.trimmed_pressure, 2 * (N - WT_BUF_RESERVE));
+  CHECK_EQ(st.idle, 0);
+  CHECK_EQ(st.trimmed_pressure, 2 * N);
   wt_mem_poll(&b, 4);
-  CHECK_EQ(wt_mem_used(&b), push + WT_BUF_RESERVE * held);
+  CHECK_EQ(wt_mem_used(&b), push);
   /* pressure over (after the dwell): the episode ends, buffers are kept */
   wt_mem_uncharge(&b, push);
   CHECK_EQ(wt_mem_poll(&b, 4 + WT_MEM_DWELL_NS), WT_MEM_NORMAL);
