@@ -1045,8 +1045,13 @@ uint64_t wt_engine_next_expiry(const wt_engine *e) {
     return e->now;
   }
   uint64_t t = e->heap_n > 0 ? e->heap[0]->expiry : UINT64_MAX;
-  if (e->mem_next_tick != 0 && e->n_conns > 0 && e->mem_next_tick < t) {
-    t = e->mem_next_tick; /* the memory budget check (mem_tick) */
+  /* the memory budget check (mem_tick); also with no connection left
+   * while the level is up: only a poll lets it fall, and the last
+   * connections' memory (their library state) is given back when they are
+   * freed, after their last check */
+  if (e->mem_next_tick != 0 && (e->n_conns > 0 || wt_mem_level(e->cfg.mem) > WT_MEM_NORMAL) &&
+      e->mem_next_tick < t) {
+    t = e->mem_next_tick;
   }
   return t;
 }

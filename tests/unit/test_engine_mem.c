@@ -268,6 +268,35 @@ static void test_ip_budget(void) {
   wt_sim_free(&w);
 }
 
+/* The level falls after the last connection is gone: the engine keeps
+ * polling while the level is up (the memory of the last connections is
+ * given back when they are freed, after their last budget check). */
+static void test_level_falls_without_conns(void) {
+  wt_mem_budget b;
+  wt_mem_budget_init(&b, 1 << 20);
+  wt_sim w;
+  CHECK_FATAL(world_init(&w, &b, 0) == 0);
+  wt_sim_sess *s0 = NULL;
+  add_client(&w, 53000, &s0);
+  wt_sim_run_until(&w, wt_sim_c_sess_settled, s0, 2 * SEC);
+  CHECK_FATAL(s0 && s0->open);
+  uint64_t charged = (1 << 20) / 100 * 65;
+  wt_mem_charge(&b, charged);
+  CHECK_EQ(wt_mem_poll(&b, w.now), WT_MEM_NO_CREDIT);
+  wt_sim_close_all(&w, 5 * SEC);
+  CHECK_EQ(w.srv.e->n_conns, 0);
+  wt_mem_uncharge(&b, charged);
+  wt_mem_budget_fini(&b); /* this thread's batch: flushed, no level moved */
+  CHECK_EQ(wt_mem_level(&b), WT_MEM_NO_CREDIT);
+  wt_sim_run_until(&w, NULL, NULL, WT_MEM_DWELL_NS + 500 * MS);
+  CHECK_EQ(wt_mem_level(&b), WT_MEM_NORMAL);
+  CHECK_EQ(wt_mem_used(&b), 0);
+  /* and the engine goes quiet again: no budget timer at NORMAL */
+  CHECK_EQ(wt_engine_next_expiry(w.srv.e), UINT64_MAX);
+  wt_sim_free(&w);
+  wt_mem_budget_fini(&b);
+}
+
 /* Sum of the server's connections' accounts; *n: how many. */
 static uint64_t srv_conn_bytes(wt_sim *w, uint64_t *min, size_t *n) {
   uint64_t sum = 0;
@@ -373,6 +402,7 @@ int main(void) {
   WT_RUN(test_process_levels);
   WT_RUN(test_conn_budget);
   WT_RUN(test_ip_budget);
+  WT_RUN(test_level_falls_without_conns);
   WT_RUN(test_library_bytes);
   WT_RUN(test_library_no_drift);
   WT_DONE();
