@@ -101,9 +101,9 @@ static inline void wt_buf_ref_n(wt_buf *b, uint32_t n) {
 /* Drop one reference (any thread); the last one returns b home. */
 void wt_buf_unref(wt_buf *b);
 
-/* Count the buffers p hands out from now on against budget (NULL: stop):
- * each charges wt_buf_held(b) from its allocation until its last reference
- * drops (on whichever thread). Home thread, before or between allocations. */
+/* Count p's buffers against budget (NULL: stop): each charges
+ * wt_buf_held(b) while p holds it (see above). The idle ones move to the
+ * new budget now, the ones out when they come home. Home thread. */
 void wt_buf_pool_set_budget(wt_buf_pool *p, wt_mem_budget *budget);
 /* The memory one buffer holds: its capacity and its header. */
 static inline uint64_t wt_buf_held(const wt_buf *b) {
