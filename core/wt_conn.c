@@ -635,6 +635,19 @@ static wt_conn *conn_alloc(wt_engine *e, const wt_path *path, int is_server) {
   for (size_t i = 0; i < WT_H3_OWED_SLOTS; i++) {
     c->h3_owed[i].sid = -1;
   }
+  /* the libraries' own allocations count as this connection's (and the
+   * budget's); c->mem outlives them: wt_conn_free deletes the libraries'
+   * objects before it detaches the account */
+  c->qmem = (ngtcp2_mem){.user_data = &c->mem,
+                         .malloc = wt_mem_acct_malloc,
+                         .free = wt_mem_acct_free,
+                         .calloc = wt_mem_acct_calloc,
+                         .realloc = wt_mem_acct_realloc};
+  c->hmem = (nghttp3_mem){.user_data = &c->mem,
+                          .malloc = wt_mem_acct_malloc,
+                          .free = wt_mem_acct_free,
+                          .calloc = wt_mem_acct_calloc,
+                          .realloc = wt_mem_acct_realloc};
   wt_sendbuf_init(&c->ctrl_out);
   c->ctrl_out.acct = &c->mem;
   wt_list_init(&c->sessions);
@@ -707,7 +720,7 @@ int wt_conn_server_new(wt_conn **out, wt_engine *e, const wt_path *path, const n
   to_ngtcp2_path(&np, path);
   rv = WT_ERR_NOMEM;
   if (ngtcp2_conn_server_new(&c->qc, &hd->scid, &scid_c, &np, hd->version, &cb, &settings, &params,
-                             NULL, c) != 0) {
+                             &c->qmem, c) != 0) {
     goto fail;
   }
   c->ssl = wt_tls_ssl_new(e->tls, &c->conn_ref, NULL);
@@ -760,7 +773,7 @@ int wt_conn_client_new(wt_conn **out, wt_engine *e, const wt_path *path, const c
   to_ngtcp2_path(&np, path);
   rv = WT_ERR_NOMEM;
   if (ngtcp2_conn_client_new(&c->qc, &dcid_c, &scid_c, &np, NGTCP2_PROTO_VER_V1, &cb, &settings,
-                             &params, NULL, c) != 0) {
+                             &params, &c->qmem, c) != 0) {
     goto fail;
   }
   c->ssl = wt_tls_ssl_new(e->tls, &c->conn_ref, server_name);

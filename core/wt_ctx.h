@@ -97,6 +97,11 @@ struct wt_conn {
    * held back; when it went over its own or its address's budget (0: not
    * over) */
   wt_mem_acct mem;
+  /* ngtcp2's and nghttp3's allocators for this connection: they count
+   * into mem (wt_mem_acct_malloc...); the libraries keep these pointers, so
+   * they live as long as the connection */
+  ngtcp2_mem qmem;
+  nghttp3_mem hmem;
   struct wt_mem_src *mem_src;
   uint64_t mem_owed;
   int mem_holding; /* credit is being withheld (counted once per episode) */

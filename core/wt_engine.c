@@ -523,8 +523,10 @@ static void mem_tick(wt_engine *e) {
       }
     }
   }
-  if (level >= WT_MEM_CLOSE && worst && worst->mem.bytes > 0 && mem_closable(worst) &&
-      e->now >= e->mem_next_close) {
+  /* (the use itself, not only the level: the level stays up for the dwell
+   * after the use fell, and every connection holds its library state) */
+  if (level >= WT_MEM_CLOSE && wt_mem_at(e->cfg.mem, WT_MEM_CLOSE) && worst &&
+      worst->mem.bytes > 0 && mem_closable(worst) && e->now >= e->mem_next_close) {
     e->mem_next_close = e->now + e->cfg.mem_close_interval_ns;
     e->st.mem_conns_closed++;
     mem_close(worst, "memory budget: process");
@@ -1097,8 +1099,13 @@ uint64_t wt_engine_next_expiry(const wt_engine *e) {
     return e->now;
   }
   uint64_t t = e->heap_n > 0 ? e->heap[0]->expiry : UINT64_MAX;
-  if (e->mem_next_tick != 0 && e->n_conns > 0 && e->mem_next_tick < t) {
-    t = e->mem_next_tick; /* the memory budget check (mem_tick) */
+  /* the memory budget check (mem_tick); also with no connection left
+   * while the level is up: only a poll lets it fall, and the last
+   * connections' memory (their library state) is given back when they are
+   * freed, after their last check */
+  if (e->mem_next_tick != 0 && (e->n_conns > 0 || wt_mem_level(e->cfg.mem) > WT_MEM_NORMAL) &&
+      e->mem_next_tick < t) {
+    t = e->mem_next_tick;
   }
   return t;
 }

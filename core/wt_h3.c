@@ -491,9 +491,9 @@ int wt_h3_setup(wt_conn *c) {
   int rv;
   if (c->is_server) {
     settings.enable_connect_protocol = 1; /* RFC 9220 section 3 */
-    rv = nghttp3_conn_server_new(&c->h3, &cb, &settings, NULL, c);
+    rv = nghttp3_conn_server_new(&c->h3, &cb, &settings, &c->hmem, c);
   } else {
-    rv = nghttp3_conn_client_new(&c->h3, &cb, &settings, NULL, c);
+    rv = nghttp3_conn_client_new(&c->h3, &cb, &settings, &c->hmem, c);
   }
   if (rv != 0) {
     c->h3 = NULL;

@@ -12,6 +12,19 @@
 
 #include "wt_crypto.h"
 #include "wt_log.h"
+#include "wt_mem.h"
+
+/* wolfSSL's allocations count to the process memory budget
+ * (wt_mem_lib_set_budget; core/base/wt_mem.h): its allocator is
+ * process-wide and takes no context, so not per connection. Installed
+ * before main, so before wolfSSL allocates anything: a block allocated
+ * with plain malloc and freed through wt_mem_lib_free would break its
+ * header. Every program that links the engine gets it. */
+#if !defined(WOLFSSL_STATIC_MEMORY) && !defined(WOLFSSL_DEBUG_MEMORY) && !defined(NO_WOLFSSL_MEMORY)
+__attribute__((constructor)) static void tls_mem_install(void) {
+  (void)wolfSSL_SetAllocators(wt_mem_lib_malloc, wt_mem_lib_free, wt_mem_lib_realloc);
+}
+#endif
 
 struct wt_tls_ctx {
   WOLFSSL_CTX *ctx;

@@ -287,7 +287,8 @@ int wt_metrics_format_protocols(wt_http_reply *out, const wt_snapshot *apps,
 int wt_metrics_format_memory(wt_http_reply *out, const wt_mem_budget *b) {
   int rv = wt_http_reply_printf(
       out,
-      "# HELP wtcast_memory_bytes buffer bytes held by the process (the memory budget's count)\n"
+      "# HELP wtcast_memory_bytes bytes held by the process (the memory budget's count: buffers, "
+      "ngtcp2/nghttp3/wolfSSL allocations)\n"
       "# TYPE wtcast_memory_bytes gauge\nwtcast_memory_bytes %llu\n"
       "# HELP wtcast_memory_peak_bytes the highest wtcast_memory_bytes seen\n"
       "# TYPE wtcast_memory_peak_bytes gauge\nwtcast_memory_peak_bytes %llu\n"
@@ -304,6 +305,19 @@ int wt_metrics_format_memory(wt_http_reply *out, const wt_mem_budget *b) {
     rv = wt_http_reply_printf(
         out, "wtcast_memory_pressure_total{level=\"%s\"} %llu\n", wt_mem_level_name(i),
         (unsigned long long)atomic_load_explicit(&b->entered[i], memory_order_relaxed));
+  }
+  if (rv == 0) {
+    rv = wt_http_reply_printf(
+        out,
+        "# HELP wtcast_memory_pool_trimmed_bytes_total idle pool buffers given back to the "
+        "system: under pressure (no_credit and above) or unneeded for a while\n"
+        "# TYPE wtcast_memory_pool_trimmed_bytes_total counter\n"
+        "wtcast_memory_pool_trimmed_bytes_total{reason=\"pressure\"} %llu\n"
+        "wtcast_memory_pool_trimmed_bytes_total{reason=\"idle\"} %llu\n",
+        (unsigned long long)atomic_load_explicit(&b->trimmed[WT_MEM_TRIM_PRESSURE],
+                                                 memory_order_relaxed),
+        (unsigned long long)atomic_load_explicit(&b->trimmed[WT_MEM_TRIM_IDLE],
+                                                 memory_order_relaxed));
   }
   return rv;
 }

@@ -676,6 +676,7 @@ static int rt_start(wt_runtime *rt, char *why, size_t cap) {
 
 static void rt_free(wt_runtime *rt) {
   rt_join(rt);
+  wt_mem_lib_set_budget(NULL); /* wolfSSL's count: rt->mem goes away */
   if (rt->end_init) {
     pthread_barrier_destroy(&rt->end);
   }
@@ -798,6 +799,7 @@ int wt_runtime_new(wt_runtime **out, const wt_runtime_config *cfg, char *why, si
   pthread_mutex_init(&rt->cmu, NULL);
   pthread_cond_init(&rt->ccv, NULL);
   rt->cmu_init = 1;
+  wt_mem_lib_set_budget(&rt->mem); /* wolfSSL's allocations (core/base/wt_mem.h) */
   int rv = rt_prepare(rt, why, cap);
   if (rv == 0) {
     rv = rt_start(rt, why, cap);

@@ -17,9 +17,12 @@ struct wt_buf_pool {
   /* home thread only */
   wt_buf *free;
   uint32_t buf_size, max_free, n_free;
-  const void *home; /* the home thread (the address of its buf_self marker) */
+  uint32_t low_free; /* the fewest idle buffers since the last idle check */
+  uint32_t turns;    /* collects since the last idle check */
+  const void *home;  /* the home thread (the address of its buf_self marker) */
   wt_mem_budget *mem;
   uint64_t allocs, frees_local, oneoff, failed, live;
+  uint64_t trimmed[WT_MEM_TRIM_KINDS]; /* idle buffers given back, by reason */
   /* any thread */
   _Alignas(64) _Atomic(wt_buf *) remote;
   _Atomic uint64_t frees_remote;
@@ -43,21 +46,63 @@ int wt_buf_pool_new(wt_buf_pool **out, uint32_t buf_size, uint32_t max_free) {
   return 0;
 }
 
+/* Idle buffers are charged to p->mem: a buffer coming home charged to
+ * another budget (set_budget changed it while the buffer was out) moves. */
+static void buf_rehome_charge(wt_buf_pool *p, wt_buf *b) {
+  if (b->mem != p->mem) {
+    wt_mem_uncharge(b->mem, wt_buf_held(b));
+    wt_mem_charge(p->mem, wt_buf_held(b));
+    b->mem = p->mem;
+  }
+}
+
 void wt_buf_pool_set_budget(wt_buf_pool *p, wt_mem_budget *budget) {
   p->mem = budget;
+  for (wt_buf *b = p->free; b; b = b->next) {
+    buf_rehome_charge(p, b);
+  }
 }
 
 void wt_buf_pool_adopt(wt_buf_pool *p) {
   p->home = &buf_self;
 }
 
-static void pool_release_idle(wt_buf_pool *p) {
-  while (p->free) {
+/* Give idle buffers back to the system until at most keep are left;
+ * returns how many went. */
+static uint32_t pool_release_idle(wt_buf_pool *p, uint32_t keep) {
+  uint32_t n = 0;
+  while (p->free && p->n_free > keep) {
     wt_buf *b = p->free;
     p->free = b->next;
+    p->n_free--;
+    wt_mem_uncharge(b->mem, wt_buf_held(b));
     free(b);
+    n++;
   }
-  p->n_free = 0;
+  if (p->low_free > p->n_free) {
+    p->low_free = p->n_free;
+  }
+  return n;
+}
+
+static uint32_t pool_reserve(const wt_buf_pool *p) {
+  return p->max_free < WT_BUF_RESERVE ? p->max_free : WT_BUF_RESERVE;
+}
+
+/* Trim to keep idle buffers, counted under reason (WT_MEM_TRIM_*). */
+static uint32_t pool_trim(wt_buf_pool *p, uint32_t keep, int reason) {
+  uint32_t n = pool_release_idle(p, keep);
+  if (n > 0) {
+    uint64_t bytes = (uint64_t)n * ((uint64_t)p->buf_size + sizeof(wt_buf));
+    p->trimmed[reason] += n;
+    wt_mem_note_trim(p->mem, reason, bytes);
+  }
+  return n;
+}
+
+size_t wt_buf_pool_trim(wt_buf_pool *p) {
+  wt_buf_pool_collect(p);
+  return pool_trim(p, pool_reserve(p), WT_MEM_TRIM_IDLE);
 }
 
 void wt_buf_pool_del(wt_buf_pool *p) {
@@ -71,16 +116,27 @@ void wt_buf_pool_del(wt_buf_pool *p) {
     /* leaked on purpose: someone may still hold them */
     return;
   }
-  pool_release_idle(p);
+  pool_release_idle(p, 0);
   free(p);
+}
+
+/* Under memory pressure (NO_CREDIT or above) a pool keeps nothing idle. */
+static int pool_pressed(const wt_buf_pool *p) {
+  return wt_mem_level(p->mem) >= WT_MEM_NO_CREDIT;
 }
 
 static void pool_put_local(wt_buf_pool *p, wt_buf *b) {
   p->live--;
-  if (p->n_free >= p->max_free) {
+  if (p->n_free >= p->max_free || pool_pressed(p)) {
+    if (p->n_free < p->max_free) {
+      p->trimmed[WT_MEM_TRIM_PRESSURE]++;
+      wt_mem_note_trim(b->mem, WT_MEM_TRIM_PRESSURE, wt_buf_held(b));
+    }
+    wt_mem_uncharge(b->mem, wt_buf_held(b));
     free(b);
     return;
   }
+  buf_rehome_charge(p, b);
   b->next = p->free;
   p->free = b;
   p->n_free++;
@@ -96,6 +152,26 @@ size_t wt_buf_pool_collect(wt_buf_pool *p) {
     pool_put_local(p, b);
     b = nx;
     n++;
+  }
+  if (p->n_free > 0 && pool_pressed(p)) {
+    pool_trim(p, 0, WT_MEM_TRIM_PRESSURE);
+  }
+  /* Idle for a while: buffers that stayed idle through WT_BUF_IDLE_TURNS
+   * collects (the owner's loop turns) were not needed; they go back. */
+  if (++p->turns >= WT_BUF_IDLE_TURNS) {
+    uint32_t unused = p->low_free;
+    p->turns = 0;
+    p->low_free = p->n_free;
+    if (unused > pool_reserve(p)) {
+      uint32_t keep = p->n_free - (unused - pool_reserve(p));
+      uint32_t went = pool_release_idle(p, keep);
+      if (went > 0) {
+        p->trimmed[WT_MEM_TRIM_IDLE] += went;
+        wt_mem_note_trim(p->mem, WT_MEM_TRIM_IDLE,
+                         (uint64_t)went * ((uint64_t)p->buf_size + sizeof(wt_buf)));
+      }
+      p->low_free = p->n_free;
+    }
   }
   return n;
 }
@@ -124,12 +200,19 @@ wt_buf *wt_buf_alloc(wt_buf_pool *p, size_t size) {
     if (b) {
       p->free = b->next;
       p->n_free--;
+      if (p->n_free < p->low_free) {
+        p->low_free = p->n_free;
+      }
+      /* idle buffers are charged already (to p->mem) */
     } else {
       b = malloc(sizeof(*b) + p->buf_size);
       if (!b) {
         p->failed++;
         return NULL;
       }
+      b->cap = p->buf_size;
+      b->mem = p->mem;
+      wt_mem_charge(b->mem, wt_buf_held(b));
     }
     b->cap = p->buf_size;
     b->flags = 0;
@@ -141,8 +224,10 @@ wt_buf *wt_buf_alloc(wt_buf_pool *p, size_t size) {
   b->len = 0;
   b->tag = b->tag2 = 0;
   b->next = NULL;
-  b->mem = p->mem;
-  wt_mem_charge(b->mem, wt_buf_held(b));
+  if (b->flags & BUF_ONEOFF) {
+    b->mem = p->mem;
+    wt_mem_charge(b->mem, wt_buf_held(b));
+  }
   return b;
 }
 
@@ -155,12 +240,13 @@ void wt_buf_unref(wt_buf *b) {
   if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1) {
     return;
   }
-  wt_mem_uncharge(b->mem, wt_buf_held(b));
   wt_buf_pool *p = b->pool;
   if (!p) {
+    wt_mem_uncharge(b->mem, wt_buf_held(b));
     free(b);
     return;
   }
+  /* a pooled buffer stays charged while its pool holds it, idle too */
   if (p->home == &buf_self) {
     p->frees_local++;
     pool_put_local(p, b);
@@ -183,6 +269,8 @@ void wt_buf_pool_get_stats(const wt_buf_pool *p, wt_buf_pool_stats *s) {
   s->failed = p->failed;
   s->live = p->live;
   s->idle = p->n_free;
+  s->trimmed_pressure = p->trimmed[WT_MEM_TRIM_PRESSURE];
+  s->trimmed_idle = p->trimmed[WT_MEM_TRIM_IDLE];
 }
 
 uint32_t wt_buf_pool_buf_size(const wt_buf_pool *p) {

@@ -24,9 +24,19 @@
  * someone's feet.
  *
  * Memory budget (wt_mem.h): a pool given a budget (wt_buf_pool_set_budget)
- * charges each buffer's capacity plus header while it is out, one-off
- * buffers too; idle buffers on the free list are not charged (at most
- * max_free of them per pool). */
+ * charges each buffer's capacity plus header for as long as the pool holds
+ * it: from its malloc to its free, idle on the free list or on the
+ * remote-free stack included (held memory is counted, not only memory in
+ * use); one-off buffers from their allocation to their last reference.
+ * Idle buffers go back to the system:
+ *   - under pressure: while the budget is at NO_CREDIT or above, a pool
+ *     keeps no idle buffer (those it has are freed at the next collect,
+ *     buffers coming home are freed);
+ *   - when not needed: buffers that stayed idle through WT_BUF_IDLE_TURNS
+ *     collects (the owner's loop turns) are freed down to the reserve;
+ *   - wt_buf_pool_trim, on demand.
+ * Counted per pool (wt_buf_pool_stats trimmed_*) and on the budget
+ * (wt_mem_note_trim: bytes by reason, a pressure episode logged once). */
 #ifndef WT_BUF_H
 #define WT_BUF_H
 
@@ -37,6 +47,9 @@
 #include "wt_mem.h"
 
 typedef struct wt_buf_pool wt_buf_pool;
+
+#define WT_BUF_RESERVE    32    /* idle buffers a pool keeps when trimmed for idleness */
+#define WT_BUF_IDLE_TURNS 16384 /* collects without needing a buffer before it goes */
 
 typedef struct wt_buf {
   _Atomic uint32_t refs;
@@ -54,11 +67,12 @@ typedef struct wt_buf_pool_stats {
   uint64_t allocs, frees_local, frees_remote, oneoff, failed;
   uint64_t live; /* buffers out of the pool now (approximate across threads) */
   uint64_t idle; /* on the free list */
+  uint64_t trimmed_pressure, trimmed_idle; /* idle buffers given back, by reason */
 } wt_buf_pool_stats;
 
 /* Create a pool of buf_size-byte buffers (>= 64) that keeps at most
- * max_free idle ones (0 = 1024). Returns 0, WT_ERR_INVAL or WT_ERR_NOMEM.
- * The creating thread is the home thread. */
+ * max_free idle ones (0 = 1024; fewer under pressure, see above). Returns 0, WT_ERR_INVAL or
+ * WT_ERR_NOMEM. The creating thread is the home thread. */
 int wt_buf_pool_new(wt_buf_pool **out, uint32_t buf_size, uint32_t max_free);
 /* Free the pool and its idle buffers (see above). NULL is a no-op. */
 void wt_buf_pool_del(wt_buf_pool *p);
@@ -66,8 +80,14 @@ void wt_buf_pool_del(wt_buf_pool *p);
 /* Home thread: a buffer with refs = 1 and room for at least size bytes
  * (len = 0), or NULL when memory is short (counted). */
 wt_buf *wt_buf_alloc(wt_buf_pool *p, size_t size);
-/* Home thread: take back what other threads returned. Returns how many. */
+/* Home thread: take back what other threads returned (returns how many),
+ * then trim if the budget is under pressure or buffers were idle for
+ * WT_BUF_IDLE_TURNS calls (see above). The owner calls it every turn of
+ * its loop. */
 size_t wt_buf_pool_collect(wt_buf_pool *p);
+/* Home thread: collect, then give idle buffers back down to the reserve
+ * (counted as an idle trim). Returns how many went. */
+size_t wt_buf_pool_trim(wt_buf_pool *p);
 /* Any thread; the counters are exact only on the home thread. */
 void wt_buf_pool_get_stats(const wt_buf_pool *p, wt_buf_pool_stats *s);
 uint32_t wt_buf_pool_buf_size(const wt_buf_pool *p);
@@ -81,9 +101,9 @@ static inline void wt_buf_ref_n(wt_buf *b, uint32_t n) {
 /* Drop one reference (any thread); the last one returns b home. */
 void wt_buf_unref(wt_buf *b);
 
-/* Count the buffers p hands out from now on against budget (NULL: stop):
- * each charges wt_buf_held(b) from its allocation until its last reference
- * drops (on whichever thread). Home thread, before or between allocations. */
+/* Count p's buffers against budget (NULL: stop): each charges
+ * wt_buf_held(b) while p holds it (see above). The idle ones move to the
+ * new budget now, the ones out when they come home. Home thread. */
 void wt_buf_pool_set_budget(wt_buf_pool *p, wt_mem_budget *budget);
 /* The memory one buffer holds: its capacity and its header. */
 static inline uint64_t wt_buf_held(const wt_buf *b) {

@@ -2,11 +2,18 @@
  * "Limits", memory budget).
  *
  * What is counted is memory really held, as capacity, where it is taken and
- * given back: buffers out of a wt_buf pool (their capacity plus header, one-off
- * buffers too), the owned chunks of engine send buffers, the buffers of
- * streams buffered before their session. Not counted: the libraries' own
- * state (ngtcp2 connections and their retransmission buffers, wolfSSL), which
- * the operator's headroom above the budget covers.
+ * given back: buffers of a wt_buf pool (their capacity plus header, one-off
+ * buffers too, idle ones on a pool's free list included), the owned chunks
+ * of engine send buffers, the buffers of streams buffered before their
+ * session, and the libraries' own allocations: ngtcp2's and nghttp3's
+ * (connection state, retransmission buffers, acked ranges, stream objects,
+ * QPACK) through the counting allocator below, charged to the budget and to
+ * their connection's account, and wolfSSL's through the process-wide one
+ * (charged to the budget only: wolfSSL's allocator has no per-connection
+ * context). Not counted: malloc's own overhead and fragmentation, thread
+ * stacks, socket buffers, the io rings, the hash maps and lists of the
+ * engines and workers, qlog/keylog text on its way out: the operator's
+ * headroom above the budget covers them.
  *
  * wt_mem_budget: one per process, created by the program (shards/ops read the
  * machine's memory and choose the maximum; core/ never does). Any thread may
@@ -47,6 +54,7 @@
 #define WT_MEM_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum {
@@ -70,7 +78,17 @@ typedef struct wt_mem_budget {
   _Atomic uint64_t entered[WT_MEM_LEVELS]; /* times each level was entered */
   _Atomic uint64_t peak;                   /* the highest flushed use */
   _Atomic uint64_t held_ns;                /* last poll that found the use at the level */
+  _Atomic uint64_t trimmed[2];             /* bytes pools gave back, by WT_MEM_TRIM_* */
+  _Atomic int trim_logged;                 /* a pressure trim was logged this episode */
 } wt_mem_budget;
+
+/* Why a pool gave idle buffers back (wt_buf.h): the budget at NO_CREDIT or
+ * above, or buffers not needed for a while. */
+enum { WT_MEM_TRIM_PRESSURE = 0, WT_MEM_TRIM_IDLE, WT_MEM_TRIM_KINDS };
+/* A pool gave bytes of idle buffers back for reason (any thread): counted
+ * in b->trimmed; a pressure trim is logged once per episode (until the
+ * level is back to NORMAL). b may be NULL (no-op). */
+void wt_mem_note_trim(wt_mem_budget *b, int reason, uint64_t bytes);
 
 /* max bytes (0 = unlimited: counted, never under pressure); the default
  * thresholds 600/750/850/1000. */
@@ -99,6 +117,11 @@ static inline uint64_t wt_mem_used(const wt_mem_budget *b) {
   return u > 0 ? (uint64_t)u : 0;
 }
 
+/* 1 if the flushed use is at level's threshold now (no hysteresis): the
+ * level may stay up during the dwell after the use fell; a response that
+ * must not outlast the cause (closing connections) checks this too. */
+int wt_mem_at(const wt_mem_budget *b, int level);
+
 /* The level a budget at level cur should be at with used bytes (pure: the
  * rule above, hysteresis included). */
 int wt_mem_level_for(const wt_mem_budget *b, int cur, uint64_t used);
@@ -120,5 +143,38 @@ typedef struct wt_mem_acct {
 void wt_mem_acct_add(wt_mem_acct *a, uint64_t n, int own);
 /* The reverse of wt_mem_acct_add with the same own. */
 void wt_mem_acct_sub(wt_mem_acct *a, uint64_t n, int own);
+
+/* The counting allocator for libraries that take one per object with a
+ * user-data pointer (ngtcp2_mem, nghttp3_mem: the same shape; acct is the
+ * wt_mem_acct *, or NULL: not counted). Each block carries a header (its
+ * size, padded to max_align_t, so blocks keep malloc's alignment) and
+ * charges its size plus header to acct with own = 1 (acct's budget and its
+ * ancestors) until freed; realloc charges the difference, calloc checks
+ * the product for overflow; realloc to 0 frees (returns NULL). A block
+ * must be freed with the same acct it was allocated with, on that acct's
+ * thread, and acct (and its budget) must outlive the library object that
+ * frees into it: a connection keeps its account until after
+ * ngtcp2_conn_del / nghttp3_conn_del. */
+void *wt_mem_acct_malloc(size_t size, void *acct);
+void *wt_mem_acct_calloc(size_t nmemb, size_t size, void *acct);
+void *wt_mem_acct_realloc(void *ptr, size_t size, void *acct);
+void wt_mem_acct_free(void *ptr, void *acct);
+/* The size asked for a block of the allocator above (tests). */
+size_t wt_mem_acct_block_size(const void *ptr);
+
+/* The process-wide counting allocator, for a library whose allocator
+ * callbacks take no user data (wolfSSL: wt_tls.c installs these before any
+ * wolfSSL allocation and never removes them). Any thread. Blocks are
+ * charged (size plus a 16-byte header) to the budget set with
+ * wt_mem_lib_set_budget, when one is set. Each block remembers the setting
+ * it was charged under and is uncharged only if that setting is still the
+ * current one: after a change (or NULL), blocks charged before are freed
+ * uncounted, so a budget that goes away is never touched again. Change the
+ * setting only when no other thread allocates through these (before the
+ * shards start, after they are joined). */
+void *wt_mem_lib_malloc(size_t size);
+void *wt_mem_lib_realloc(void *ptr, size_t size);
+void wt_mem_lib_free(void *ptr);
+void wt_mem_lib_set_budget(wt_mem_budget *b);
 
 #endif
