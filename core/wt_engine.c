@@ -524,9 +524,10 @@ static void mem_tick(wt_engine *e) {
     }
   }
   /* (the use itself, not only the level: the level stays up for the dwell
-   * after the use fell, and every connection holds its library state) */
-  if (level >= WT_MEM_CLOSE && wt_mem_at(e->cfg.mem, WT_MEM_CLOSE) && worst &&
-      worst->mem.bytes > 0 && mem_closable(worst) && e->now >= e->mem_next_close) {
+   * after the use fell, and every connection holds its library state; a
+   * spike since the last close counts: wt_mem_close_due) */
+  if (worst && worst->mem.bytes > 0 && mem_closable(worst) && e->now >= e->mem_next_close &&
+      wt_mem_close_due(e->cfg.mem)) {
     e->mem_next_close = e->now + e->cfg.mem_close_interval_ns;
     e->st.mem_conns_closed++;
     mem_close(worst, "memory budget: process");

@@ -32,6 +32,7 @@ void wt_mem_budget_init(wt_mem_budget *b, uint64_t max) {
   atomic_init(&b->level, WT_MEM_NORMAL);
   atomic_init(&b->peak, 0);
   atomic_init(&b->held_ns, 0);
+  atomic_init(&b->over, 0);
   atomic_init(&b->trimmed[WT_MEM_TRIM_PRESSURE], 0);
   atomic_init(&b->trimmed[WT_MEM_TRIM_IDLE], 0);
   atomic_init(&b->trim_logged, 0);
@@ -54,6 +55,14 @@ int wt_mem_at(const wt_mem_budget *b, int level) {
     return b != NULL && level == WT_MEM_NORMAL;
   }
   return permille(b, wt_mem_used(b)) >= b->thresh[level];
+}
+
+int wt_mem_close_due(wt_mem_budget *b) {
+  if (b == NULL || b->max == 0) {
+    return 0;
+  }
+  int over = atomic_exchange_explicit(&b->over, 0, memory_order_relaxed);
+  return over || wt_mem_at(b, WT_MEM_CLOSE);
 }
 
 int wt_mem_level_for(const wt_mem_budget *b, int cur, uint64_t used) {
@@ -117,6 +126,8 @@ int wt_mem_set_state(wt_mem_budget *b, int from, int to) {
   return 1;
 }
 
+#define WT_MEM_HELD_UNSEEN UINT64_MAX /* held_ns: a flush found the use at the level */
+
 /* now_ns 0: no clock (a flush): moves up only. */
 static void mem_update(wt_mem_budget *b, uint64_t used, uint64_t now_ns) {
   uint64_t pk = atomic_load_explicit(&b->peak, memory_order_relaxed);
@@ -126,6 +137,9 @@ static void mem_update(wt_mem_budget *b, uint64_t used, uint64_t now_ns) {
   if (b->max == 0) {
     return;
   }
+  if (permille(b, used) >= b->thresh[WT_MEM_CLOSE]) {
+    atomic_store_explicit(&b->over, 1, memory_order_relaxed);
+  }
   /* Up one level at a time, so every level between is entered (logged,
    * counted) in order even when one charge jumps several; down in one move.
    * Bounded: a failed move means another thread moved the level. */
@@ -133,8 +147,12 @@ static void mem_update(wt_mem_budget *b, uint64_t used, uint64_t now_ns) {
     int cur = wt_mem_level(b);
     int to = wt_mem_level_for(b, cur, used);
     if (to >= cur) {
-      if (now_ns) {
-        atomic_store_explicit(&b->held_ns, now_ns, memory_order_relaxed);
+      /* a flush has no clock: the dwell starts at the next poll (else a
+       * level a flush raised would fall at once, if the last poll that
+       * found the use at a level was more than the dwell ago) */
+      if (now_ns || to > cur) {
+        atomic_store_explicit(&b->held_ns, now_ns ? now_ns : WT_MEM_HELD_UNSEEN,
+                              memory_order_relaxed);
       }
       if (to == cur) {
         return;
@@ -143,6 +161,10 @@ static void mem_update(wt_mem_budget *b, uint64_t used, uint64_t now_ns) {
       continue;
     }
     uint64_t held = atomic_load_explicit(&b->held_ns, memory_order_relaxed);
+    if (held == WT_MEM_HELD_UNSEEN && now_ns) {
+      atomic_store_explicit(&b->held_ns, now_ns, memory_order_relaxed);
+      return; /* raised by a flush since the last poll: the dwell starts now */
+    }
     if (now_ns == 0 || now_ns < held + WT_MEM_DWELL_NS) {
       return; /* down: only after the dwell time, from a poll */
     }

@@ -78,8 +78,9 @@ typedef struct wt_mem_budget {
   _Atomic uint64_t entered[WT_MEM_LEVELS]; /* times each level was entered */
   _Atomic uint64_t peak;                   /* the highest flushed use */
   _Atomic uint64_t held_ns;                /* last poll that found the use at the level */
-  _Atomic uint64_t trimmed[2];             /* bytes pools gave back, by WT_MEM_TRIM_* */
-  _Atomic int trim_logged;                 /* a pressure trim was logged this episode */
+  _Atomic int over;            /* a flush found the use at the close threshold (wt_mem_close_due) */
+  _Atomic uint64_t trimmed[2]; /* bytes pools gave back, by WT_MEM_TRIM_* */
+  _Atomic int trim_logged;     /* a pressure trim was logged this episode */
 } wt_mem_budget;
 
 /* Why a pool gave idle buffers back (wt_buf.h): the budget at NO_CREDIT or
@@ -121,6 +122,13 @@ static inline uint64_t wt_mem_used(const wt_mem_budget *b) {
  * level may stay up during the dwell after the use fell; a response that
  * must not outlast the cause (closing connections) checks this too. */
 int wt_mem_at(const wt_mem_budget *b, int level);
+
+/* 1 if the use is at the close threshold now or reached it since the last
+ * call that returned 1 (which takes that mark): closing is for the cause,
+ * not the level's dwell after it, but a spike between two of the engines'
+ * checks still counts (the use may have fallen again by the check: with
+ * the windows bounded by the budget, overshoots are short). */
+int wt_mem_close_due(wt_mem_budget *b);
 
 /* The level a budget at level cur should be at with used bytes (pure: the
  * rule above, hysteresis included). */

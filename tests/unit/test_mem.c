@@ -126,6 +126,34 @@ static void test_charge_walk(void) {
   wt_mem_budget_fini(&b);
 }
 
+/* A level a flush raised long after the last poll holds for the dwell from
+ * the next poll (it used to fall at that poll when the use had fallen: the
+ * dwell was measured from the poll before the raise), and a spike to the
+ * close threshold between two polls is reported once by wt_mem_close_due. */
+static void test_spike_between_polls(void) {
+  const uint64_t S = 1000000000ull;
+  wt_mem_budget b;
+  wt_mem_budget_init(&b, 100 * WT_MEM_BATCH);
+  CHECK_EQ(wt_mem_poll(&b, 1 * S), WT_MEM_NORMAL);
+  CHECK_EQ(wt_mem_close_due(&b), 0);
+  wt_mem_charge(&b, 101 * WT_MEM_BATCH); /* a flush: normal -> close */
+  CHECK_EQ(wt_mem_level(&b), WT_MEM_CLOSE);
+  wt_mem_uncharge(&b, 101 * WT_MEM_BATCH);
+  CHECK_EQ(wt_mem_used(&b), 0);
+  CHECK_EQ(wt_mem_poll(&b, 10 * S), WT_MEM_CLOSE); /* the dwell starts here */
+  CHECK_EQ(wt_mem_close_due(&b), 1);               /* the spike, once */
+  CHECK_EQ(wt_mem_close_due(&b), 0);
+  CHECK_EQ(wt_mem_poll(&b, 10 * S + WT_MEM_DWELL_NS - 1), WT_MEM_CLOSE);
+  CHECK_EQ(wt_mem_poll(&b, 10 * S + WT_MEM_DWELL_NS), WT_MEM_NORMAL);
+  CHECK_EQ(wt_mem_close_due(&b), 0);
+  wt_mem_charge(&b, 100 * WT_MEM_BATCH); /* at the threshold now: due while it lasts */
+  CHECK_EQ(wt_mem_close_due(&b), 1);
+  CHECK_EQ(wt_mem_close_due(&b), 1);
+  wt_mem_uncharge(&b, 100 * WT_MEM_BATCH);
+  CHECK_EQ(wt_mem_close_due(&b), 0);
+  wt_mem_budget_fini(&b);
+}
+
 static void test_acct(void) {
   wt_mem_budget b;
   wt_mem_budget_init(&b, 0);
@@ -423,6 +451,7 @@ int main(void) {
   WT_RUN(test_levels_and_hysteresis);
   WT_RUN(test_set_state);
   WT_RUN(test_charge_walk);
+  WT_RUN(test_spike_between_polls);
   WT_RUN(test_acct);
   WT_RUN(test_buf_pool_charges);
   WT_RUN(test_buf_pool_trim);
