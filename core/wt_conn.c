@@ -1415,11 +1415,11 @@ int wt_conn_write(wt_conn *c, wt_tx_batch *out) {
   if (pkts > 0 && more) {
     ngtcp2_conn_update_pkt_tx_time(c->qc, e->now);
   } else if (pkts > 0) {
-    /* ngtcp2 had nothing more it could send (pacing never stops this loop:
-     * it is checked only at the start of a write): keep the pacing delay
-     * for the next burst, but arm no timer for it, so an idle connection
-     * is not woken up (tools/patches/ngtcp2/0005). In fan-out at light
-     * load that was ~40-65 % of the shard's loop turns. */
+    /* ngtcp2 had nothing more it could send: keep the pacing delay for
+     * the next burst, but arm no timer for it, so an idle connection is
+     * not woken up (tools/patches/ngtcp2/0005; when pacing held a write
+     * back, e.g. only an ACK went out, the timer stays). In fan-out at
+     * light load that was ~40-65 % of the shard's loop turns. */
     ngtcp2_conn_update_pkt_tx_time_idle(c->qc, e->now);
   }
   if (c->n_stop_notify > 0) {
