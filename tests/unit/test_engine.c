@@ -247,22 +247,6 @@ static wt_sim_sess *open_echo(wt_sim *w, wt_conn **pc) {
   return cs->open ? cs : NULL;
 }
 
-/* Start n pattern bytes (seed) on a new bidi stream of cs, FIN after. */
-static wt_sim_stream *echo_stream(wt_sim *w, wt_sim_sess *cs, size_t n, uint8_t seed) {
-  wt_stream *bs = NULL;
-  CHECK_EQ(wt_session_open_stream(cs->s, 1, &bs), 0);
-  if (bs == NULL) {
-    return NULL;
-  }
-  wt_sim_stream *bx = wt_sim_stream_new(&w->cli[0], bs, 1);
-  bx->tx = malloc(n);
-  bx->txlen = bx->txcap = n;
-  wt_sim_fill_pattern(bx->tx, n, seed);
-  bx->tx_fin_want = 1;
-  wt_sim_stream_flush(bx);
-  return bx;
-}
-
 static wt_sim_sess *server_sess(wt_sim *w) {
   for (wt_sim_sess *x = w->srv.sessions; x; x = x->next) {
     if (x->open && !x->closed) {
@@ -1243,7 +1227,7 @@ static void test_rebinding(void) {
   CHECK_FATAL(ss != NULL);
   wt_conn *sc = wt_session_conn(ss->s);
   size_t big = 1u << 20;
-  wt_sim_stream *bx = echo_stream(&w, cs, big, 3);
+  wt_sim_stream *bx = cli_send(&w, cs, big, 3, 1);
   CHECK_FATAL(bx != NULL);
   wt_sim_run_until(&w, NULL, NULL, 150 * MS);
   CHECK(bx->rxlen > 0 && bx->rxlen < big); /* mid-transfer */
@@ -1517,7 +1501,7 @@ static void test_crypto_split(void) {
  * unexpected_message (0x10a), not a crash. */
 static void echo_check(wt_sim *w, wt_sim_sess *cs, uint8_t seed) {
   size_t n = 64u << 10;
-  wt_sim_stream *bx = echo_stream(w, cs, n, seed);
+  wt_sim_stream *bx = cli_send(w, cs, n, seed, 1);
   CHECK_FATAL(bx != NULL);
   CHECK(wt_sim_run_until(w, wt_sim_c_stream_fin, bx, 20 * SEC));
   CHECK(bx->rxlen == n && memcmp(bx->rx, bx->tx, n) == 0);
