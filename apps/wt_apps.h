@@ -181,6 +181,10 @@ typedef struct wt_apps_config {
    * /pub needs publish and every /sub subscribe rights on the channel
    * name, before any channel state exists (401/403 otherwise) */
   const wt_app_authorizer *auth;
+  /* NULL: one node; else the relay records the channels published here
+   * through it and pulls a channel that has subscribers here but no
+   * publisher from the node its lookup names (wt_app.h wt_app_locator) */
+  const wt_app_locator *locator;
   uint32_t relay_metrics_channels; /* channels with their own metric series (the rest: "other") */
   uint32_t enabled;                /* WT_APPS_* routes served (default WT_APPS_DEFAULT) */
   /* for tests only (wtcast: WTCAST_TEST_RELAY_RETIRED_MAX): retired

@@ -146,6 +146,39 @@ typedef struct wt_app_authorizer {
   void *arg;
 } wt_app_authorizer;
 
+/* ------------------------------------------------------------------ cluster */
+
+/* Where a channel is published in the cluster (the relay cascade;
+ * docs/operations.md "Cluster"). A program hands one to the applications
+ * that pull from other nodes (the built-in relay: wt_apps_config.locator;
+ * wtcast builds it in ops/wt_cluster from `--cluster redis://HOST:PORT` or
+ * `[cluster] peers = ...`); NULL = a single node (no cascade). Every
+ * function is called on the application workers, several at once: it must
+ * be thread-safe and must not block (no network round trip: the
+ * implementation answers from state it keeps current on its own thread).
+ *
+ * lookup: candidate number idx (0, 1, ...) of the node to pull `name` of
+ * application `kind` ("relay", later "moq") from, never this node itself:
+ * its advertised address "HOST:PORT" (NUL-terminated, at most cap bytes with
+ * the NUL) into addr. Returns 1 (addr filled), 0 (no candidate idx: not
+ * known to be published elsewhere), or WT_ERR_UNSUPPORTED when the registry
+ * cannot be reached and nothing is known (the caller refuses with a clear
+ * error). A registry answers at most one candidate (the publisher's node); a
+ * static peer list answers its peers in order.
+ *
+ * publish: this node starts (live = 1) or stops (live = 0) publishing `name`
+ * of `kind`; the locator records it (with a TTL it keeps refreshing while
+ * live) so that other nodes' lookups find it. Calls for one name come in
+ * order from one worker (the name's owner).
+ *
+ * The locator must outlive the server. */
+typedef struct wt_app_locator {
+  int (*lookup)(void *arg, const char *kind, const char *name, unsigned idx, char *addr,
+                size_t cap);
+  void (*publish)(void *arg, const char *kind, const char *name, int live);
+  void *arg;
+} wt_app_locator;
+
 /* ------------------------------------------------------------------ router */
 
 #define WT_APP_MAX_ROUTES   32
