@@ -723,6 +723,9 @@ int wt_conn_server_new(wt_conn **out, wt_engine *e, const wt_path *path, const n
                              &c->qmem, c) != 0) {
     goto fail;
   }
+  if (e->cfg.keep_alive_ns) {
+    ngtcp2_conn_set_keep_alive_timeout(c->qc, e->cfg.keep_alive_ns);
+  }
   c->ssl = wt_tls_ssl_new(e->tls, &c->conn_ref, NULL);
   if (c->ssl == NULL) {
     rv = WT_ERR_CRYPTO;
@@ -775,6 +778,9 @@ int wt_conn_client_new(wt_conn **out, wt_engine *e, const wt_path *path, const c
   if (ngtcp2_conn_client_new(&c->qc, &dcid_c, &scid_c, &np, NGTCP2_PROTO_VER_V1, &cb, &settings,
                              &params, &c->qmem, c) != 0) {
     goto fail;
+  }
+  if (e->cfg.keep_alive_ns) {
+    ngtcp2_conn_set_keep_alive_timeout(c->qc, e->cfg.keep_alive_ns);
   }
   c->ssl = wt_tls_ssl_new(e->tls, &c->conn_ref, server_name);
   if (c->ssl == NULL) {
