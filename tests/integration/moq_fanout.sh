@@ -24,7 +24,7 @@ timeout -k 5 45 "$FANOUT" --scenario fanout --verify --moq --url "$WT_URL" --cer
 rc=$?
 wt_expect_rc "wtcast-bench --moq: 1 publisher -> 20 + 3 late subscribers, every byte verified" 0 "$rc"
 wt_jcheck "every subscriber got the 10 groups complete, the late ones from a group start" "$out" \
-  "d['ok'] and d['moq'] and d['roles']['pub']['done'] and d['roles']['sub']['groups_complete'] == 200 \
+  "d['ok'] and d['config']['moq'] and d['roles']['pub']['done'] and d['roles']['sub']['groups_complete'] == 200 \
    and d['roles']['sub']['groups_torn'] == 0 and d['roles']['late']['sessions'] == 3 \
    and d['roles']['late']['first_stream_at_group_start'] == 3"
 if [ "$rc" != 0 ]; then
