@@ -34,8 +34,9 @@
  * only (moq-lite has no datagrams).
  *
  * Ownership: the fo_client owns every endpoint (fo_ep); each mirrored stream
- * a subscriber receives carries a heap fo_rx (freed at stream_close, or by
- * fo_rx_free_all after wt_engine_del). */
+ * a subscriber receives carries a heap fo_rx, each --moq control stream a
+ * heap fo_mctl (both freed at stream_close, or by fo_rx_free_all after
+ * wt_engine_del). */
 #ifndef WTCAST_FANOUT_H
 #define WTCAST_FANOUT_H
 
