@@ -509,7 +509,7 @@ int main(int argc, char **argv) {
   static demo_config dc = {.mu = PTHREAD_MUTEX_INITIALIZER};
   dc.cert_file = o.rt.shard.cert_file;
   wt_http *http = NULL, *mhttp = NULL;
-  wt_metrics *metrics = NULL;
+  wt_metrics *metrics = NULL, *moq_json = NULL;
   if (o.metrics_listen) {
     mhttp = metrics_start(&o.http, o.metrics_listen, &metrics);
   }
@@ -522,6 +522,11 @@ int main(int argc, char **argv) {
       return 1;
     }
     http = http_start(&o.http, o.http_listen, &dc);
+    /* the live-video page's relay counters (web/live.html) */
+    if (wt_metrics_new_json(&moq_json, http, "/moq.json", "moq_") < 0) {
+      fprintf(stderr, "wtcast: --http: cannot add /moq.json\n");
+      exit(1);
+    }
   }
 
   /* --auth-keys: the keys must load now (exit 1 with the reason) */
@@ -532,6 +537,7 @@ int main(int argc, char **argv) {
     if (wt_auth_new(&auth, o.auth_keys, err, sizeof(err)) < 0) {
       fprintf(stderr, "wtcast: --auth-keys: %s\n", err);
       wt_http_del(http);
+      wt_metrics_del(moq_json);
       wt_http_del(mhttp);
       wt_metrics_del(metrics);
       wt_rotate_del(g_rotate);
@@ -550,6 +556,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "wtcast: out of memory\n");
     wt_auth_del(auth);
     wt_http_del(http);
+    wt_metrics_del(moq_json);
     wt_http_del(mhttp);
     wt_metrics_del(metrics);
     wt_rotate_del(g_rotate);
@@ -579,6 +586,7 @@ int main(int argc, char **argv) {
   if (rv < 0) {
     fprintf(stderr, "wtcast: %s\n", why[0] ? why : wt_err_str(rv));
     wt_http_del(http);
+    wt_metrics_del(moq_json);
     wt_http_del(mhttp);
     wt_metrics_del(metrics);
     wt_rotate_del(g_rotate);
@@ -599,6 +607,7 @@ int main(int argc, char **argv) {
     char url[128];
     http_url(o.http_listen, wt_http_port(http), url, sizeof(url));
     printf("demo page on %s (relay channel 'demo', certificate sha256 %s)\n", url, dc.cert_hash);
+    wt_metrics_attach(moq_json, rt);
     if (o.rt.shard.engine.n_origins) {
       WT_LOG_WARN("--origin is set: the demo page's origin (%.*s) must be in the list",
                   (int)strlen(url) - 1, url);
@@ -619,9 +628,13 @@ int main(int argc, char **argv) {
   if (metrics) {
     wt_metrics_attach(metrics, NULL);
   }
+  if (moq_json) {
+    wt_metrics_attach(moq_json, NULL);
+  }
   wt_http_del(mhttp); /* waits for a scrape in progress */
   wt_metrics_del(metrics);
   wt_http_del(http); /* before the rotation state /cert-hashes.json reads */
+  wt_metrics_del(moq_json);
   wt_rotate_del(g_rotate);
   g_rotate = NULL;
   wt_runtime_del(rt);
