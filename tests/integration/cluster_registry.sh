@@ -88,13 +88,14 @@ import json, sys
 d = json.load(sys.stdin)
 print(d["result"], d["addr"] or "-")'
 }
-registry_up() { # NODE: its /metrics value
+metric() { # NODE SERIES: its value in the node's /metrics
   python3 -c '
 import sys, urllib.request
 t = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=5).read().decode()
-print([l.split()[1] for l in t.splitlines() if l.startswith("wtcast_cluster_registry_up ")][0])
-' "${METRICS[$1]}" 2>/dev/null
+print([l.rsplit(" ", 1)[1] for l in t.splitlines() if l.startswith(sys.argv[2] + " ")][0])
+' "${METRICS[$1]}" "$2" 2>/dev/null
 }
+registry_up() { metric "$1" wtcast_cluster_registry_up; }
 # follow NODE KEY WANT SECONDS [T0_NS]: ms from T0_NS (date +%s%N; default
 # now) until NODE's lookup of KEY says WANT (polled every 20 ms; -1: never)
 follow() {
@@ -171,6 +172,8 @@ wait "$PA"
 sleep 0.3
 wt_check "A's late unpublish leaves B's record" is_val wtcast:ch:relay/mv "1 B 127.0.0.1:${PORT[B]}"
 wt_check "... and C's entry" [ "$(lookup C relay/mv)" = "1 127.0.0.1:${PORT[B]}" ]
+n=$(metric A 'wtcast_cluster_errors_total{kind="refresh_conflict"}')
+wt_check "A's heartbeats saw B's record and left it ($n refresh conflicts)" [ "${n:-0}" -ge 1 ]
 
 # ---- the registry down
 reg_kill
