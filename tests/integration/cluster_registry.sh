@@ -58,7 +58,7 @@ reg_kill() {
 }
 
 # node NAME: a wtcast node with --http (its /cluster) and --metrics
-declare -A PID PORT HTTP METRICS ERR
+declare -A PID PORT HTTP METRICS ERR OUT
 node() {
   local n=$1
   wt_server_start --workers 1 --apps relay,echo --http 127.0.0.1:0 --metrics 127.0.0.1:0 \
@@ -67,6 +67,7 @@ node() {
   PID[$n]=$WT_SERVER_PID
   PORT[$n]=$WT_PORT
   ERR[$n]=$WT_SERVER_ERR
+  OUT[$n]=$WT_SERVER_OUT
   WT_BG_PIDS+=("$WT_SERVER_PID")
   wt_wait_until 5 grep -q 'metrics on ' "$WT_SERVER_OUT"
   HTTP[$n]=$(sed -n 's|^demo page on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$WT_SERVER_OUT")
@@ -174,6 +175,23 @@ wt_check "A's late unpublish leaves B's record" is_val wtcast:ch:relay/mv "1 B 1
 wt_check "... and C's entry" [ "$(lookup C relay/mv)" = "1 127.0.0.1:${PORT[B]}" ]
 n=$(metric A 'wtcast_cluster_errors_total{kind="refresh_conflict"}')
 wt_check "A's heartbeats saw B's record and left it ($n refresh conflicts)" [ "${n:-0}" -ge 1 ]
+
+# ---- the counters: /metrics parses (Prometheus' own parser) and SIGUSR1 has "cluster"
+prom_ok() {
+  python3 -c '
+import sys, urllib.request
+from prometheus_client.parser import text_string_to_metric_families as parse
+t = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=5).read().decode()
+fam = {f.name: f for f in parse(t)}
+look = {s.labels["result"]: s.value for s in fam["wtcast_cluster_lookups"].samples}
+assert look["hit"] >= 1 and look["miss"] >= 1, look
+assert fam["wtcast_cluster_nodes"].samples[0].value == 3
+' "${METRICS[$1]}"
+}
+wt_check "B's /metrics parses, lookups hit and miss counted, 3 nodes" prom_ok B
+kill -USR1 "${PID[B]}"
+stats_ok() { grep -q '"cluster":{"registry_up":1,' "${OUT[B]}"; }
+wt_check "SIGUSR1 line has the cluster member" wt_wait_until 5 stats_ok
 
 # ---- the registry down
 reg_kill
