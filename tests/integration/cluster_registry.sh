@@ -162,7 +162,7 @@ pub A mv 3000
 PA=$PUBPID
 wt_check "C sees relay/mv on A" [ "$(follow C relay/mv "1 127.0.0.1:${PORT[A]}" 5)" -ge 0 ]
 t0=$(date +%s%N)
-pub B mv 9000
+pub B mv 30000
 PB=$PUBPID
 ms=$(follow C relay/mv "1 127.0.0.1:${PORT[B]}" 5 "$t0")
 wt_log "figure: publisher moved A -> B: C's map followed $ms ms after B's publisher started" \
@@ -226,6 +226,7 @@ done
 for n in A B C; do
   wt_check "node $n stopped" wt_wait_until 10 wt_pid_gone "${PID[$n]}"
   wait "${PID[$n]}" 2>/dev/null
+  wt_expect_rc "node $n exit status (a sanitizer report would fail it)" 0 $?
 done
 wt_check "node records deleted at shutdown" [ "$(rcli EXISTS wtcast:node:A wtcast:node:B wtcast:node:C)" = 0 ]
 wt_check "no channel record left" [ -z "$(rcli --scan --pattern 'wtcast:ch:*')" ]
