@@ -1261,10 +1261,13 @@ static void loc_publish(void *arg, const char *kind, const char *name, int live)
   pthread_mutex_lock(&c->mu);
   local_ent *e = wt_hmap_get(&c->local, h);
   if (e && strcmp(e->key, key) != 0) {
-    e = NULL; /* a 64-bit collision: refused below */
-    live = live ? -1 : 0;
+    /* a 64-bit hash collision: refused (a 2^-64 event; logged under the lock, rare) */
+    WT_LOG_WARN_RL(5, "publish: %s not registered (its hash collides with %s)", key, e->key);
+    pthread_mutex_unlock(&c->mu);
+    count(c, C_DROPPED);
+    return;
   }
-  if (!e && live == 1) {
+  if (!e && live) {
     if (wt_hmap_count(&c->local) < WT_CLUSTER_MAX_LOCAL && (e = calloc(1, sizeof(*e)))) {
       memcpy(e->key, key, sizeof(key));
       if (wt_hmap_put(&c->local, h, e) < 0) {
@@ -1284,7 +1287,7 @@ static void loc_publish(void *arg, const char *kind, const char *name, int live)
     pthread_mutex_unlock(&c->mu);
     return;
   }
-  e->want = live == 1;
+  e->want = live != 0;
   if (!e->dirty) {
     e->dirty = 1;
     e->next_dirty = c->dirty;

@@ -17,7 +17,9 @@
 #    (result -14, WT_ERR_UNSUPPORTED) while the known one still answers;
 #  - the registry restarted empty on the same port: every node and B's live
 #    channel are registered again (time measured), registry_up 1;
-#  - the nodes stopped: their records are deleted at once (not left to expire).
+#  - a node killed (no goodbye): C drops its channel within the TTL (time
+#    measured), its records expire in the registry;
+#  - the other nodes stopped: their records are deleted at once.
 # Skips (77) only when neither valkey-server nor redis-server is installed.
 . "$(dirname "$0")/lib.sh"
 wt_init cluster_registry
@@ -216,14 +218,28 @@ for n in A B C; do
   wt_check "node $n logged the return" grep -q 'up again after' "${ERR[$n]}"
 done
 wt_check "C's map after the restart: relay/mv on B" [ "$(follow C relay/mv "1 127.0.0.1:${PORT[B]}" 5)" -ge 0 ]
+n=$(metric A wtcast_cluster_reconnects_total)
+wt_check "A counted the reconnect ($n)" [ "${n:-0}" -ge 1 ]
+
+# ---- a node dies (SIGKILL, no goodbye): forgotten within the TTL
+t0=$(date +%s%N)
+kill -KILL "${PID[B]}"
+wait "${PID[B]}" 2>/dev/null
+ms=$(follow C relay/mv "0 -" 8 "$t0")
+wt_log "figure: node B killed: C's map dropped its channel after $ms ms (TTL $TTL ms)"
+wt_check "C forgets the dead node's channel within TTL + 1 s ($ms ms)" within "$ms" $((TTL + 1000))
+n=$(metric C wtcast_cluster_records_expired_total)
+wt_check "C counted the expiry ($n)" [ "${n:-0}" -ge 1 ]
+wt_check "B's records expire in the registry" wt_wait_until 5 gone wtcast:ch:relay/mv
+wt_check "... its node record too" wt_wait_until 5 gone wtcast:node:B
 kill "$PB" 2>/dev/null
 wait "$PB" 2>/dev/null
 
 # ---- leaving
-for n in A B C; do
+for n in A C; do
   kill -TERM "${PID[$n]}"
 done
-for n in A B C; do
+for n in A C; do
   wt_check "node $n stopped" wt_wait_until 10 wt_pid_gone "${PID[$n]}"
   wait "${PID[$n]}" 2>/dev/null
   wt_expect_rc "node $n exit status (a sanitizer report would fail it)" 0 $?
