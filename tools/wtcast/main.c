@@ -449,21 +449,21 @@ static void http_url(const char *listen, uint16_t port, char *buf, size_t cap) {
 /* ------------------------------------------------------------------ --cluster */
 
 /* The runtime the cluster's load figures come from (NULL outside
- * wt_runtime_run). */
-static _Atomic(wt_runtime *) g_rt;
+ * wt_runtime_run), under g_rt_mu: main clears it before wt_runtime_del
+ * and so waits for a collection in progress (200 ms at most). */
+static pthread_mutex_t g_rt_mu = PTHREAD_MUTEX_INITIALIZER;
+static wt_runtime *g_rt;
 
 /* The node's load for its registry record (the cluster thread, once per
  * heartbeat): live sessions of the application workers, live connections
  * of the shards. */
 static void cluster_load(void *arg, uint64_t *sessions, uint64_t *conns) {
   (void)arg;
-  wt_runtime *rt = atomic_load(&g_rt);
-  if (!rt) {
-    return;
-  }
   static wt_snapshot per[WT_RUNTIME_MAX_SHARDS];
   wt_snapshot apps;
-  int n = wt_runtime_collect(rt, per, WT_RUNTIME_MAX_SHARDS, &apps, 200);
+  pthread_mutex_lock(&g_rt_mu);
+  int n = g_rt ? wt_runtime_collect(g_rt, per, WT_RUNTIME_MAX_SHARDS, &apps, 200) : -1;
+  pthread_mutex_unlock(&g_rt_mu);
   if (n < 0) {
     return;
   }
@@ -683,7 +683,9 @@ int main(int argc, char **argv) {
     if (wt_cluster_start(cluster, o.advertise ? NULL : addr, err, sizeof(err)) < 0) {
       WT_LOG_ERROR("--cluster: %s: this node stays out of the cluster", err);
     }
-    atomic_store(&g_rt, rt);
+    pthread_mutex_lock(&g_rt_mu);
+    g_rt = rt;
+    pthread_mutex_unlock(&g_rt_mu);
   }
   if (http) {
     if (!is_wildcard(local)) {
@@ -710,7 +712,9 @@ int main(int argc, char **argv) {
   fflush(stdout);
 
   rv = wt_runtime_run(rt);
-  atomic_store(&g_rt, NULL);
+  pthread_mutex_lock(&g_rt_mu);
+  g_rt = NULL;
+  pthread_mutex_unlock(&g_rt_mu);
   if (metrics) {
     wt_metrics_attach(metrics, NULL);
   }
