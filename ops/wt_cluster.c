@@ -30,6 +30,7 @@
 #define SCAN_MAX_ROUNDS   20000 /* SCAN calls per (re)connect at most */
 #define SCAN_BATCH_MAX    5000  /* keys accepted in one SCAN reply */
 #define NOTICES_PER_TURN  1024  /* notices handled per loop turn */
+#define SUB_PENDING_MAX   65536 /* bytes of one incomplete notice at most */
 #define HTTP_MAX_CHANNELS 1000
 
 static int err_set(char *err, size_t cap, const char *fmt, ...)
@@ -691,8 +692,11 @@ static void on_message(wt_cluster *c, const redisReply *r) {
   apply_notice(c, &n);
 }
 
-/* The SUBSCRIBE connection is readable: read once, handle what is whole.
- * 0 or -1 (connection lost). */
+/* The SUBSCRIBE connection is readable: read once (hiredis reads 16 KiB at
+ * most: fewer than NOTICES_PER_TURN messages), handle what is whole. A
+ * partial message past SUB_PENDING_MAX (anyone who can PUBLISH on the
+ * registry could send one) drops the connection: hiredis 0.14's reader
+ * has no size bound of its own. 0 or -1 (connection lost or dropped). */
 static int read_notices(wt_cluster *c) {
   if (redisBufferRead(c->sub) != REDIS_OK) {
     return -1;
@@ -703,10 +707,17 @@ static int read_notices(wt_cluster *c) {
       return -1;
     }
     if (!rv) {
-      return 0;
+      break;
     }
     on_message(c, rv);
     freeReplyObject(rv);
+  }
+  const redisReader *r = c->sub->reader;
+  if (r->len > r->pos && r->len - r->pos > SUB_PENDING_MAX) {
+    count(c, C_MALFORMED);
+    WT_LOG_WARN_RL(5, "registry: a notice of more than %d bytes: connection dropped",
+                   SUB_PENDING_MAX);
+    return -1;
   }
   return 0;
 }

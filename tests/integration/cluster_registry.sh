@@ -17,6 +17,9 @@
 #    (result -14, WT_ERR_UNSUPPORTED) while the known one still answers;
 #  - the registry restarted empty on the same port: every node and B's live
 #    channel are registered again (time measured), registry_up 1;
+#  - garbage in the registry (malformed notices, a 100 kB notice, a
+#    malformed record): counted and logged, the connection dropped for the
+#    oversized one, nothing trusted, no crash;
 #  - a node killed (no goodbye): C drops its channel within the TTL (time
 #    measured), its records expire in the registry;
 #  - the other nodes stopped: their records are deleted at once.
@@ -245,6 +248,28 @@ wt_check "C's map after the restart: relay/mv on B" [ "$(follow C relay/mv "1 12
 n=$(metric A wtcast_cluster_reconnects_total)
 wt_check "A counted the reconnect ($n)" [ "${n:-0}" -ge 1 ]
 
+clean_log() { ! grep -q 'malformed\|error reply\|unexpected reply\|dropped' "$1"; }
+for n in A B C; do
+  wt_check "node $n: no malformed or error reply logged so far" clean_log "${ERR[$n]}"
+done
+
+# ---- garbage on the registry: counted and logged, never trusted, never a crash
+malformed() { metric C 'wtcast_cluster_errors_total{kind="malformed"}'; }
+rcli SET wtcast:ch:relay/bad "not a record" PX 60000 >/dev/null
+rcli PUBLISH wtcast:0:notices "+ A 5000 h:1 nokey" >/dev/null
+rcli PUBLISH wtcast:0:notices "+ A 5000 h:1 relay/x extra token" >/dev/null
+at_least() { [ "$(malformed)" -ge "$1" ] 2>/dev/null; }
+wt_check "malformed notices counted on C" wt_wait_until 5 at_least 2
+r0=$(metric C wtcast_cluster_reconnects_total)
+rcli PUBLISH wtcast:0:notices "$(head -c 100000 /dev/zero | tr '\0' x)" >/dev/null
+more_reconnects() { [ "$(metric C wtcast_cluster_reconnects_total)" -gt "$r0" ] 2>/dev/null; }
+wt_check "a 100 kB notice: C drops the connection and reconnects" wt_wait_until 5 more_reconnects
+wt_check "... its SCAN refused the malformed channel record" wt_wait_until 5 at_least 4
+wt_check "C logged it" grep -q 'connection dropped' "${ERR[C]}"
+wt_check "C answers nothing for it" [ "$(lookup C relay/bad)" = "0 -" ]
+wt_check "C still finds relay/mv on B" [ "$(lookup C relay/mv)" = "1 127.0.0.1:${PORT[B]}" ]
+rcli DEL wtcast:ch:relay/bad >/dev/null
+
 # ---- a node dies (SIGKILL, no goodbye): forgotten within the TTL
 t0=$(date +%s%N)
 kill -KILL "${PID[B]}"
@@ -270,9 +295,5 @@ for n in A C; do
 done
 wt_check "node records deleted at shutdown" [ "$(rcli EXISTS wtcast:node:A wtcast:node:B wtcast:node:C)" = 0 ]
 wt_check "no channel record left" [ -z "$(rcli --scan --pattern 'wtcast:ch:*')" ]
-clean_log() { ! grep -q 'malformed\|error reply\|unexpected reply' "$1"; }
-for n in A B C; do
-  wt_check "node $n: no malformed or error reply logged" clean_log "${ERR[$n]}"
-done
 reg_kill
 wt_done
