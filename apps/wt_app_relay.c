@@ -405,6 +405,9 @@ static int relay_request(wt_app_session *as, const wt_app_request *req, int is_p
   if (is_pub) {
     ch->pub = as;
     atomic_store_explicit(&ch->st->publishers, 1, memory_order_relaxed);
+    if (a->cfg.locator) { /* the cluster finds it here (wt_app.h wt_app_locator) */
+      a->cfg.locator->publish(a->cfg.locator->arg, "relay", ch->name, 1);
+    }
   } else {
     ch->subs++;
     atomic_store_explicit(&ch->st->subscribers, ch->subs, memory_order_relaxed);
@@ -446,6 +449,9 @@ static void relay_close(wt_app_session *as, uint32_t code, const uint8_t *reason
   if (rs->is_pub) {
     ch->pub = NULL;
     atomic_store_explicit(&ch->st->publishers, 0, memory_order_relaxed);
+    if (a->cfg.locator) {
+      a->cfg.locator->publish(a->cfg.locator->arg, "relay", ch->name, 0);
+    }
   } else {
     ch->subs--;
     atomic_store_explicit(&ch->st->subscribers, ch->subs, memory_order_relaxed);
