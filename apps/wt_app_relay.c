@@ -267,6 +267,7 @@ typedef struct relay_sess {
   int is_pub; /* a publisher, or (is_up) the upstream that feeds the channel like one */
   int is_up;  /* the channel's upstream /sub session (wt_app_connect) */
   int up_open;
+  int drained;      /* the upstream announced it goes away: lost, re-resolve */
   uint32_t hdr_len; /* publisher: its groups' header length (?hdr=N, wt_apps.h) */
 } relay_sess;
 
@@ -457,7 +458,7 @@ static int relay_request(wt_app_session *as, const wt_app_request *req, int is_p
     }
     /* the group header length travels to a downstream node in the answer
      * (wt_apps.h "Cascade"): the publisher's, or the one our upstream gave */
-    uint32_t h = ch->pub ? ((relay_sess *)wt_app_session_get_user(ch->pub))->hdr_len
+    uint32_t h = ch->pub  ? ((relay_sess *)wt_app_session_get_user(ch->pub))->hdr_len
                  : ch->up ? ch->up_hdr_len
                           : 0;
     if (ch->pub || ch->up) {
@@ -644,7 +645,7 @@ static void relay_datagram(wt_app_session *as, const uint8_t *data, size_t len) 
 
 #define CASCADE_BACKOFF_MIN_MS 100
 #define CASCADE_BACKOFF_MAX_MS 5000
-#define CASCADE_LINGER_MS      2000 /* the upstream outlives the last local subscriber so long */
+#define CASCADE_LINGER_MS      2000  /* the upstream outlives the last local subscriber so long */
 #define CASCADE_CLOSE_GONE     0x15u /* our close of an upstream we no longer want */
 
 static const wt_app_ops relay_up_ops;
@@ -808,6 +809,7 @@ static void relay_up_gone(wt_app_session *as, int opened, int status) {
   wt_apps *a = wt_app_session_arg(as);
   relay_sess *rs = wt_app_session_get_user(as);
   relay_channel *ch = rs->ch;
+  int drained = rs->drained;
   free(rs);
   wt_app_session_set_user(as, NULL);
   ch->up = NULL;
@@ -825,7 +827,9 @@ static void relay_up_gone(wt_app_session *as, int opened, int status) {
   }
   if (cascade_wanted(a, ch)) {
     a->cnt.cluster_reresolves++;
-    if (opened && ch->up_backoff_ms == 0) {
+    if (drained) {
+      cascade_retry(ch); /* the node is stopping: give it (or its restart) a moment */
+    } else if (opened && ch->up_backoff_ms == 0) {
       cascade_start(a, ch); /* lost while fine: at once */
       if (!ch->up && !ch->up_timer) {
         cascade_retry(ch);
@@ -838,6 +842,17 @@ static void relay_up_gone(wt_app_session *as, int opened, int status) {
     ch->up_timer = 0;
   }
   channel_maybe_free(a->relay, ch);
+}
+
+/* The upstream node is going away (GOAWAY / DRAIN: a restart, a
+ * shutdown): leave at once and re-resolve, rather than hold its drain. */
+static void relay_up_drain(wt_app_session *as) {
+  relay_sess *rs = wt_app_session_get_user(as);
+  if (rs && rs->up_open) {
+    WT_LOG_INFO("channel %s: upstream draining: leaving it", rs->ch->name);
+    rs->drained = 1;
+    wt_app_close_session(as, CASCADE_CLOSE_GONE, (const uint8_t *)"upstream draining", 17);
+  }
 }
 
 static void relay_up_refused(wt_app_session *as, int status) {
@@ -866,6 +881,7 @@ static const wt_app_ops relay_up_ops = {
     .session_open = relay_up_open,
     .session_close = relay_up_close,
     .session_refused = relay_up_refused,
+    .session_drain = relay_up_drain,
     .stream_open = relay_stream_open,
     .stream_data = relay_stream_data,
     .stream_reset = relay_stream_reset,

@@ -40,14 +40,14 @@
 
 /* Where the options land. */
 typedef struct wt_options {
-  wt_runtime_config rt;        /* the runtime's settings; rt.shard.engine the engine's */
-  wt_apps_config apps;         /* the built-in applications' settings (apps/wt_apps.h) */
-  const char *http_listen;     /* --http ADDR:PORT; NULL = off */
-  const char *metrics_listen;  /* --metrics ADDR:PORT; NULL = off */
-  wt_http_config http;         /* both listeners' limits (--http-conns-per-ip, --http-timeout);
-                                  listen and thread_name are set per listener */
-  const char *secret_file;     /* --key-file; NULL = a random secret */
-  const char *auth_keys;       /* --auth-keys: JWK / JWK Set file; NULL = no authorization */
+  wt_runtime_config rt;       /* the runtime's settings; rt.shard.engine the engine's */
+  wt_apps_config apps;        /* the built-in applications' settings (apps/wt_apps.h) */
+  const char *http_listen;    /* --http ADDR:PORT; NULL = off */
+  const char *metrics_listen; /* --metrics ADDR:PORT; NULL = off */
+  wt_http_config http;        /* both listeners' limits (--http-conns-per-ip, --http-timeout);
+                                 listen and thread_name are set per listener */
+  const char *secret_file;    /* --key-file; NULL = a random secret */
+  const char *auth_keys;      /* --auth-keys: JWK / JWK Set file; NULL = no authorization */
   /* [cluster] (docs/operations.md "Cluster"): the static peers
    * (--cluster-peers; ops/wt_peers.h), the upstream trust pin as 64 hex
    * digits (--cluster-pin; --cluster-ca and --cluster-insecure land in

@@ -52,8 +52,7 @@ int wt_peers_new(wt_peers **out, const char *const *peers, size_t n, const char 
   for (size_t i = 0; i < n; i++) {
     char f[WT_IO_ADDR_STRLEN];
     if (wt_io_addr_parse(peers[i], &a) < 0 || wt_io_addr_format(&a, f, sizeof(f)) < 0) {
-      snprintf(err, cap, "'%s' is not a numeric ADDR:PORT (a.b.c.d:port or [v6]:port)",
-               peers[i]);
+      snprintf(err, cap, "'%s' is not a numeric ADDR:PORT (a.b.c.d:port or [v6]:port)", peers[i]);
       wt_peers_del(p);
       return WT_ERR_INVAL;
     }

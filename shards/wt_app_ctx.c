@@ -589,8 +589,8 @@ static void ev_session_request(wt_app_ctx *ctx, wt_msg *m) {
 static void ev_session_open(wt_app_ctx *ctx, wt_msg *m) {
   const wt_ev_session_open *e = wt_msg_get_ev_session_open(m);
   wt_app_session *as = find_session(ctx, e->session);
-  if (as && as->outgoing && m->buf && m->len && e->n_headers &&
-      wt_msg_data(m)[m->len - 1] == 0 && (as->resp = malloc(m->len))) {
+  if (as && as->outgoing && m->buf && m->len && e->n_headers && wt_msg_data(m)[m->len - 1] == 0 &&
+      (as->resp = malloc(m->len))) {
     memcpy(as->resp, wt_msg_data(m), m->len);
     as->resp_len = m->len;
     as->n_resp = e->n_headers;
@@ -842,8 +842,8 @@ int wt_app_ctx_pending(wt_app_ctx *ctx) {
 
 #define CONNECT_STR_MAX 4096 /* authority, path, server name: each at most this */
 
-int wt_app_connect(wt_app_ctx *ctx, const wt_app_connect_req *req, const wt_app_ops *ops,
-                   void *arg, wt_app_session **out) {
+int wt_app_connect(wt_app_ctx *ctx, const wt_app_connect_req *req, const wt_app_ops *ops, void *arg,
+                   wt_app_session **out) {
   if (!ctx || !req || !ops || !out || !req->authority || !*req->authority || !req->path ||
       !*req->path || req->n_protocols > WT_APP_MAX_PROTOCOLS ||
       strlen(req->authority) > CONNECT_STR_MAX || strlen(req->path) > CONNECT_STR_MAX ||

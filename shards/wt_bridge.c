@@ -95,7 +95,7 @@ struct wt_bridge {
   wt_bridge_config cfg;
   wt_link *links[64];
   wt_engine *eng;
-  uint64_t now; /* wt_bridge_set_now */
+  uint64_t now;   /* wt_bridge_set_now */
   wt_hmap objs;   /* id -> br_session / br_stream */
   wt_hmap tokens; /* worker token -> br_stream (local streams) */
   wt_hmap groups; /* group id -> br_group */

@@ -28,8 +28,8 @@
  * packets come back here. Logged (info: opened; warn: failed, refused).
  *
  * Ids: every session and stream gets a 64-bit id, never reused, that the
- * messages carry (an outgoing session's is the worker's, bit 63 set); a command for an id that is gone is ignored (its buffer
- * released). Threads: the shard's.
+ * messages carry (an outgoing session's is the worker's, bit 63 set); a command for an id that is
+ * gone is ignored (its buffer released). Threads: the shard's.
  *
  * Test hook, not for operators: with WTCAST_TEST_GROUP_DEL_DEFER=K in the
  * environment, every shard holds back each GROUP_DEL until K later ones

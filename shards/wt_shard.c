@@ -160,7 +160,8 @@ static int shard_local_for(void *arg, wt_addr *remote, wt_addr *local) {
       return WT_ERR_IO;
     }
     if (src.ss.ss_family == AF_INET) {
-      ((struct sockaddr_in *)&src.ss)->sin_port = ((const struct sockaddr_in *)&bound->ss)->sin_port;
+      ((struct sockaddr_in *)&src.ss)->sin_port =
+          ((const struct sockaddr_in *)&bound->ss)->sin_port;
     } else {
       ((struct sockaddr_in6 *)&src.ss)->sin6_port =
           ((const struct sockaddr_in6 *)&bound->ss)->sin6_port;

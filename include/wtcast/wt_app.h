@@ -352,10 +352,10 @@ int wt_app_session_expire_after(wt_app_session *as, uint64_t delay_ns, uint32_t 
  * --cluster-insecure; none: every connect is refused with status 0).
  * Strings are copied. */
 typedef struct wt_app_connect_req {
-  const char *authority;   /* "HOST:PORT", HOST a numeric IPv4 or [IPv6] address
-                              (no name resolution on a shard); also the :authority */
-  const char *path;        /* the :path, query included, e.g. "/sub?ch=a&hops=1" */
-  const char *server_name; /* TLS SNI (and the name a CA check wants); NULL: none */
+  const char *authority;        /* "HOST:PORT", HOST a numeric IPv4 or [IPv6] address
+                                   (no name resolution on a shard); also the :authority */
+  const char *path;             /* the :path, query included, e.g. "/sub?ch=a&hops=1" */
+  const char *server_name;      /* TLS SNI (and the name a CA check wants); NULL: none */
   const char *const *protocols; /* offered as WT-Available-Protocols (may be 0) */
   size_t n_protocols;
 } wt_app_connect_req;
@@ -366,8 +366,8 @@ typedef struct wt_app_connect_req {
  * and exactly one session_close. Commands that need an open session fail
  * with WT_ERR_STATE until session_open. Returns 0, WT_ERR_INVAL (NULL or
  * empty authority/path, too long, too many protocols), WT_ERR_NOMEM. */
-int wt_app_connect(wt_app_ctx *ctx, const wt_app_connect_req *req, const wt_app_ops *ops,
-                   void *arg, wt_app_session **out);
+int wt_app_connect(wt_app_ctx *ctx, const wt_app_connect_req *req, const wt_app_ops *ops, void *arg,
+                   wt_app_session **out);
 
 /* Outgoing sessions, from session_open on: the value of the response's
  * field name (lowercase), or NULL. */

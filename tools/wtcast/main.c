@@ -471,8 +471,9 @@ static int cluster_setup(wt_options *o, wt_peers **peers) {
     }
     token[n] = 0;
     token[strcspn(token, "\r\n")] = 0;
-    if (!f || !token[0] || strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                         "0123456789-_.") != strlen(token)) {
+    if (!f || !token[0] ||
+        strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                      "0123456789-_.") != strlen(token)) {
       fprintf(stderr, "wtcast: --cluster-token: %s: %s\n", o->cluster_token,
               !f ? strerror(errno) : "not one line of a JWT (base64url and dots)");
       return -1;
