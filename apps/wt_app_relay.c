@@ -792,9 +792,15 @@ static void relay_up_open(wt_app_session *as) {
   a->cnt.cluster_upstream_opened++;
   a->cnt.cluster_upstream_live++;
   ch->up_backoff_ms = 0;
+  /* wt-relay-hdr: 1-2 decimal digits, at most WT_APP_GROUP_HDR_MAX; else 0 */
   uint64_t hdr = 0;
   const char *v = wt_app_session_response_field(as, "wt-relay-hdr");
-  if (v && (wt_app_query_get_u64(v, "", &hdr) < 0 || hdr > WT_APP_GROUP_HDR_MAX)) {
+  size_t vl = v ? strlen(v) : 0;
+  if (vl >= 1 && vl <= 2 && strspn(v, "0123456789") == vl) {
+    hdr = strtoul(v, NULL, 10);
+  }
+  if (hdr > WT_APP_GROUP_HDR_MAX) {
+    WT_LOG_WARN("channel %s: upstream group header length %s ignored", ch->name, v);
     hdr = 0;
   }
   rs->hdr_len = ch->up_hdr_len = (uint32_t)hdr;
