@@ -49,6 +49,23 @@
  *    sequence. The server counts every dropped group (dropped
  *    streams_lagged) and, of those, the ones whose header the subscriber
  *    still gets (streams_lagged_hdr; wtcast_relay_lagged_with_header_total);
+ *  - cascade (docs/operations.md "Cluster"): with a locator
+ *    (wt_apps_config.locator), a channel with local subscribers and no
+ *    local publisher is pulled from the node the locator names: ONE
+ *    upstream /sub?ch=NAME&hops=N (wt_app_connect; N = 1 + the largest
+ *    hops of the channel's subscribers; &jwt= relay_upstream_token) per
+ *    channel, whose datagrams and uni streams feed the channel exactly as
+ *    a publisher's (late joiners served from this node's cache). Upstream
+ *    lost or refused: looked up again (next candidate on a refusal,
+ *    backoff 100 ms .. 5 s); a local publisher takes over (the upstream is
+ *    closed) and is announced (locator publish 1/0; never for an
+ *    upstream-fed channel); the last local subscriber leaving closes it
+ *    after 2 s. /sub?hops=N with N > relay_max_hops: 508
+ *    (WT_APP_RELAY_HOP_LIMIT), logged, counted; a channel asked for with
+ *    hops >= relay_max_hops is never pulled (a loop). A /sub answer
+ *    carries the channel's group header length in the field
+ *    wt-relay-hdr (when the channel has a publisher or an upstream), which
+ *    the downstream node uses for the groups it mirrors;
  *  - subscribers send nothing: their streams are refused
  *    (WT_APP_RELAY_REFUSED), their datagrams ignored; so are a publisher's
  *    bidi streams.

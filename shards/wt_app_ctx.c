@@ -101,6 +101,7 @@ struct wt_app_ctx {
   wt_buf *ev_buf; /* the event's buffer during stream_data / datagram */
   size_t ev_off;
   wt_app_ctx_stats stats;
+  int closing; /* wt_app_ctx_close_all ran: no new outgoing session */
 };
 
 /* ------------------------------------------------------------------ setup */
@@ -356,6 +357,7 @@ static void session_refused(wt_app_ctx *ctx, wt_app_session *as, int status) {
 }
 
 void wt_app_ctx_close_all(wt_app_ctx *ctx) {
+  ctx->closing = 1;
   while (ctx->sessions) {
     if (ctx->sessions->outgoing && !ctx->sessions->opened) {
       session_refused(ctx, ctx->sessions, 0);
@@ -849,6 +851,9 @@ int wt_app_connect(wt_app_ctx *ctx, const wt_app_connect_req *req, const wt_app_
       strlen(req->authority) > CONNECT_STR_MAX || strlen(req->path) > CONNECT_STR_MAX ||
       (req->server_name && strlen(req->server_name) > CONNECT_STR_MAX)) {
     return WT_ERR_INVAL;
+  }
+  if (ctx->closing) {
+    return WT_ERR_STATE; /* shutting down (an app re-resolving from a close) */
   }
   const char *sni = req->server_name ? req->server_name : "";
   size_t need = strlen(req->authority) + strlen(req->path) + strlen(sni) + 3;

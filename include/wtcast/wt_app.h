@@ -365,7 +365,9 @@ typedef struct wt_app_connect_req {
  * (the only callback), or session_open followed by the usual callbacks
  * and exactly one session_close. Commands that need an open session fail
  * with WT_ERR_STATE until session_open. Returns 0, WT_ERR_INVAL (NULL or
- * empty authority/path, too long, too many protocols), WT_ERR_NOMEM. */
+ * empty authority/path, too long, too many protocols), WT_ERR_STATE (the
+ * worker is shutting down: from inside the closes it delivers then),
+ * WT_ERR_NOMEM. */
 int wt_app_connect(wt_app_ctx *ctx, const wt_app_connect_req *req, const wt_app_ops *ops, void *arg,
                    wt_app_session **out);
 
