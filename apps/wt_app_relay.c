@@ -254,6 +254,7 @@ struct relay_channel {
   uint32_t up_backoff_ms;
   uint32_t hops_max;
   int hop_blocked;
+  int up_fed; /* the current upstream delivered a group or datagram */
 };
 
 struct wt_relay {
@@ -541,6 +542,7 @@ static void relay_stream_open(wt_app_stream *st) {
   ps->gsid = wt_app_group_stream_open_hdr(ch->grp, rs->hdr_len);
   if (rs->is_up) {
     ((wt_apps *)wt_app_session_arg(as))->cnt.cluster_upstream_groups++;
+    ch->up_fed = 1;
   }
   wt_app_stream_set_user(st, ps);
   atomic_fetch_add_explicit(&ch->st->published_streams, 1, memory_order_relaxed);
@@ -633,6 +635,7 @@ static void relay_datagram(wt_app_session *as, const uint8_t *data, size_t len) 
   atomic_fetch_add_explicit(&ch->st->published_datagrams, 1, memory_order_relaxed);
   if (rs->is_up) {
     ((wt_apps *)wt_app_session_arg(as))->cnt.cluster_upstream_datagrams++;
+    ch->up_fed = 1;
   }
 }
 
@@ -736,6 +739,7 @@ static void cascade_start(wt_apps *a, relay_channel *ch) {
   wt_app_session_set_user(up, rs);
   ch->up = up;
   ch->up_hops = ch->hops_max + 1;
+  ch->up_fed = 0;
   WT_LOG_INFO("channel %s: pulling from %s (hops=%u)", ch->name, addr, ch->up_hops);
 }
 
@@ -745,9 +749,11 @@ static void cascade_check(wt_apps *a, wt_app_ctx *ctx, relay_channel *ch) {
     return;
   }
   if (cascade_wanted(a, ch)) {
-    if (ch->up && ch->hops_max + 1 > ch->up_hops) {
-      /* a deeper subscriber: the upstream must carry its hop count (how a
-       * loop reaches the limit) */
+    if (ch->up && ch->hops_max + 1 > ch->up_hops && !ch->up_fed) {
+      /* a deeper subscriber while nothing flows: the upstream must carry
+       * its hop count (how a loop, where nothing ever flows, reaches the
+       * limit); once data flows the upstream is kept (no gap for the
+       * local subscribers when another edge joins) */
       cascade_stop(ch, "hop count grew");
     } else if (!ch->up && !ch->up_timer) {
       cascade_start(a, ch);
@@ -805,7 +811,7 @@ static void relay_up_open(wt_app_session *as) {
   }
   rs->hdr_len = ch->up_hdr_len = (uint32_t)hdr;
   WT_LOG_INFO("channel %s: upstream open (group header %u)", ch->name, rs->hdr_len);
-  if (!cascade_wanted(a, ch) || ch->hops_max + 1 > ch->up_hops) {
+  if (!cascade_wanted(a, ch) || (ch->hops_max + 1 > ch->up_hops && !ch->up_fed)) {
     cascade_stop(ch, ch->pub ? "a local publisher took over" : "no longer wanted");
   }
 }

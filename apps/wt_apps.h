@@ -62,7 +62,9 @@
  *    upstream-fed channel); the last local subscriber leaving closes it
  *    after 2 s. /sub?hops=N with N > relay_max_hops: 508
  *    (WT_APP_RELAY_HOP_LIMIT), logged, counted; a channel asked for with
- *    hops >= relay_max_hops is never pulled (a loop). A /sub answer
+ *    hops >= relay_max_hops is never pulled (a loop); a deeper /sub
+ *    re-opens an upstream that delivered nothing yet with its count (a
+ *    loop climbs to the limit; a flowing tree is never cut). A /sub answer
  *    carries the channel's group header length in the field
  *    wt-relay-hdr (when the channel has a publisher or an upstream), which
  *    the downstream node uses for the groups it mirrors;

@@ -132,8 +132,8 @@ node B --cluster-peers "127.0.0.1:$A_PORT" "${PIN[@]}"
 node C --cluster-peers "127.0.0.1:$B_PORT" "${PIN[@]}"
 
 # ------------------------------------------------------------------ 1. A -> B -> C
-N=600
-G=30
+N=300
+G=15
 fo_bg "$T/b1.json" "$B_PORT" --role sub --ch k1 --subs 3 --transport both --count $N \
   --group-msgs $G --timeout 40 --idle 8000 --ready-file "$T/b1.ready"
 pb=$FO_PID
@@ -180,16 +180,16 @@ kill -KILL "$pbx" 2>/dev/null
 wait "$pbx" 2>/dev/null
 
 # ------------------------------------------------------------------ 2. late joiner on C
-fo_bg "$T/c2sub.json" "$C_PORT" --role sub --ch k2b --subs 1 --transport stream --count 300 \
+fo_bg "$T/c2sub.json" "$C_PORT" --role sub --ch k2b --subs 1 --transport stream --count 200 \
   --group-msgs 20 --timeout 30 --idle 8000 --ready-file "$T/c2.ready"
 p2=$FO_PID
 if wt_wait_until 10 ready "$T/c2.ready"; then
   sleep 1
-  fo_bg "$T/a2.json" "$A_PORT" --role pub --ch k2b --transport stream --count 300 --rate 100 \
+  fo_bg "$T/a2.json" "$A_PORT" --role pub --ch k2b --transport stream --count 200 --rate 100 \
     --group-msgs 20 --timeout 30
   pa2=$FO_PID
   sleep 1.1 # mid-group (every 0.2 s a group starts)
-  fo "$T/c2late.json" "$C_PORT" --role sub --ch k2b --subs 1 --transport stream --count 300 \
+  fo "$T/c2late.json" "$C_PORT" --role sub --ch k2b --subs 1 --transport stream --count 200 \
     --group-msgs 20 --timeout 30 --idle 1500
   sub_fig "$T/c2late.json"
   wt_jcheck "2: the late joiner on C started at a group start and lost nothing after" \
@@ -199,12 +199,12 @@ if wt_wait_until 10 ready "$T/c2.ready"; then
 fi
 
 # ------------------------------------------------------------------ 3. A restarted: B re-subscribes
-fo_bg "$T/b3.json" "$B_PORT" --role sub --ch k3 --subs 3 --pubs 2 --transport both --count 300 \
-  --group-msgs 30 --timeout 50 --idle 15000 --ready-file "$T/b3.ready"
+fo_bg "$T/b3.json" "$B_PORT" --role sub --ch k3 --subs 3 --pubs 2 --transport both --count 150 \
+  --group-msgs 15 --timeout 50 --idle 15000 --ready-file "$T/b3.ready"
 p3=$FO_PID
 if wt_wait_until 10 ready "$T/b3.ready"; then
   sleep 1
-  fo "$T/a3a.json" "$A_PORT" --role pub --ch k3 --count 300 --rate $RATE --group-msgs 30 \
+  fo "$T/a3a.json" "$A_PORT" --role pub --ch k3 --count 150 --rate $RATE --group-msgs 15 \
     --pub-id 1 --timeout 20
   wt_expect_rc "3: the first publisher on A" 0 "$FO_RC"
   WT_SERVER_PID=$A_PID
@@ -220,7 +220,7 @@ if wt_wait_until 10 ready "$T/b3.ready"; then
     wt_failc "3: B did not re-subscribe within 15 s"
     grep -i 'k3' "$B_ERR" | tail -n 5 | sed 's/^/    /'
   fi
-  fo "$T/a3b.json" "$A_PORT" --role pub --ch k3 --count 300 --rate $RATE --group-msgs 30 \
+  fo "$T/a3b.json" "$A_PORT" --role pub --ch k3 --count 150 --rate $RATE --group-msgs 15 \
     --pub-id 2 --timeout 20
   wt_expect_rc "3: the publisher on the restarted A" 0 "$FO_RC"
   fo_wait "$p3" 40
@@ -247,9 +247,9 @@ else
   wt_failc "4: no hop-limit error within 15 s"
   grep -h 'loop' "$D_ERR" "$E_ERR" | tail -n 8 | sed 's/^/    /'
 fi
-sleep 1.5 # nothing more happens: no new upstream sessions
+sleep 1 # nothing more happens: no new upstream sessions
 n1=$(cat "$D_ERR" "$E_ERR" | grep -c 'channel loop: pulling from')
-sleep 1.5
+sleep 1
 n2=$(cat "$D_ERR" "$E_ERR" | grep -c 'channel loop: pulling from')
 wt_check "4: no more pulls after the limit ($n1 in all)" test "$n1" = "$n2"
 node_stats D "$T/d4.stats" && node_stats E "$T/e4.stats"

@@ -10,7 +10,8 @@
  * Covered: one upstream /sub per channel whatever the number of local
  * subscribers, with hops=1; the group header length from the response
  * field; upstream groups, FIN and datagrams fed into the channel (counted);
- * a late joiner caught up from the upstream group's start; upstream loss
+ * a late joiner caught up from the upstream group's start; another edge
+ * joining a flowing channel does not re-open the upstream; upstream loss
  * -> re-resolved at once; a refusal -> the next candidate after the
  * backoff; a local publisher takes over (the upstream is closed,
  * publish(1) / publish(0) to the locator) and its leaving pulls again; hop
@@ -233,8 +234,8 @@ static int connects(harness *h, size_t from, uint64_t *session, char *authority,
     if (h->cmds[i].kind == WT_CMD_CONNECT) {
       k++;
       *session = h->cmds[i].session;
-      snprintf(authority, 64, "%s", h->cmds[i].data);
-      snprintf(path, 128, "%s", h->cmds[i].data + strlen(h->cmds[i].data) + 1);
+      snprintf(authority, 64, "%.63s", h->cmds[i].data);
+      snprintf(path, 128, "%.127s", h->cmds[i].data + strlen(h->cmds[i].data) + 1);
     }
   }
   return k;
@@ -316,6 +317,13 @@ static void test_cascade(void) {
   CHECK_EQ(cnt(&h)->cluster_upstream_groups, 1);
   CHECK_EQ(cnt(&h)->cluster_upstream_bytes, 15);
   CHECK_EQ(cnt(&h)->cluster_upstream_datagrams, 1);
+
+  /* another edge (hops=1) joins while data flows: the upstream is kept */
+  from = h.n;
+  CHECK_EQ(h_session(&h, 4, "/sub?ch=x&hops=1"), 200);
+  CHECK_EQ(count_kind(&h, from, WT_CMD_CLOSE, up), 0);
+  CHECK_EQ(count_kind(&h, from, WT_CMD_CONNECT, 0), 0);
+  h_event(&h, wt_msg_ev_session_close(4, 0, 1, NULL, 0));
 
   /* upstream lost: re-resolved at once (same candidate) */
   from = h.n;
