@@ -861,7 +861,8 @@ static void relay_up_gone(wt_app_session *as, int opened, int status) {
 static void relay_up_drain(wt_app_session *as) {
   relay_sess *rs = wt_app_session_get_user(as);
   if (rs && rs->up_open) {
-    WT_LOG_INFO("channel %s: upstream draining: leaving it", rs->ch->name);
+    WT_LOG_INFO("channel %s: upstream session draining (a node stopping): leaving it",
+                rs->ch->name);
     rs->drained = 1;
     wt_app_close_session(as, CASCADE_CLOSE_GONE, (const uint8_t *)"upstream draining", 17);
   }

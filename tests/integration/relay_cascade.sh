@@ -292,6 +292,28 @@ else
   sed 's/^/    /' "$T/tok.err"
 fi
 
-# (the nodes are killed by the cleanup: a graceful stop of each is covered
-# by ops_drain, and case 3 stopped A gracefully)
+# ------------------------------------------------------------------ 6. an edge stops gracefully
+# A fresh edge I of A (no killed client holding a connection) with a live
+# upstream (lingering after its subscriber left): SIGTERM
+# drains it; its upstream is left at once and no new one is opened while
+# it stops, so it is done well before the linger (2 s) or the drain
+# timeout (5 s) would end it.
+node I --cluster-peers "127.0.0.1:$A_PORT" "${PIN[@]}"
+fo "$T/i6.json" "$I_PORT" --role sub --ch k6 --subs 1 --count 100000 --timeout 1 --idle 20000
+# shellcheck disable=SC2317
+up6() { grep -q 'channel k6: upstream open' "$I_ERR"; }
+if up6; then
+  WT_SERVER_PID=$I_PID
+  if wt_server_stop 10 && [ "$WT_STOP_MS" -lt 1800 ]; then
+    wt_pass "6: an edge with a live upstream stopped in $WT_STOP_MS ms (status $WT_SERVER_RC)"
+  else
+    wt_failc "6: the edge took $WT_STOP_MS ms to stop (status $WT_SERVER_RC)"
+    grep 'k6' "$I_ERR" | tail -n 5 | sed 's/^/    /'
+  fi
+else
+  wt_failc "6: no upstream for k6 on I"
+fi
+
+# (the other nodes are killed by the cleanup: a graceful stop of each is
+# covered by ops_drain, case 3 stopped an origin and case 6 an edge)
 wt_done
