@@ -3,13 +3,16 @@
 #
 #   bench/wt_fanout.sh [--bin DIR] [--runs R] [--subs "10 100 1000"] [--rate MSG/S]
 #                      [--secs S] [--size BYTES] [--group-msgs G] [--io uring|portable]
+#                      [--transports "datagram stream moq"]
 #
 # Builds nothing: uses wtcast, wtcast-cert, wtcast-bench and bench_udp from
 # DIR (default: build/bin of this checkout; build it as Release). Starts one
 # wtcast on 127.0.0.1:0 with --workers $(nproc), runs bench_udp once for the
 # raw loopback UDP packet rate of this machine in this run, then for each
 # subscriber count K (default 10, 100, 1000) and each transport (datagram,
-# stream): 1 publisher -> K subscribers (wtcast-bench --scenario fanout --verify, every subscriber on
+# stream, moq: the same stream records as moq-lite frames through the
+# moq-lite relay, --scenario fanout --verify --moq, docs/protocol.md
+# section 9): 1 publisher -> K subscribers (wtcast-bench --scenario fanout --verify, every subscriber on
 # its own connection, all in one client process), --size-byte messages
 # (default 1000) at --rate messages/s (default 100) for --secs seconds
 # (default 5), new group stream every --group-msgs messages (default 50).
@@ -39,6 +42,7 @@ SECS=5
 SIZE=1000
 GROUP=50
 IO=
+TRANSPORTS="datagram stream moq"
 while [ $# -gt 0 ]; do
   case $1 in
   --bin) BIN=$2; shift 2 ;;
@@ -48,13 +52,14 @@ while [ $# -gt 0 ]; do
   --secs) SECS=$2; shift 2 ;;
   --size) SIZE=$2; shift 2 ;;
   --group-msgs) GROUP=$2; shift 2 ;;
+  --transports) TRANSPORTS=$2; shift 2 ;;
   --io)
     case ${2:-} in
     uring | portable) IO=$2 ;;
     *) echo "wt_fanout: --io wants uring or portable" >&2; exit 2 ;;
     esac
     shift 2 ;;
-  -h | --help) sed -n '2,33p' "$0"; exit 0 ;;
+  -h | --help) sed -n '2,37p' "$0"; exit 0 ;;
   *) echo "wt_fanout: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -110,7 +115,7 @@ HASH=$("$BIN/wtcast-cert" --print-hash "$TMP/cert.pem" | sed -n 's/^sha256: *\([
 io=()
 [ -n "$IO" ] && io=(--io "$IO")
 "$BIN/wtcast" --listen 127.0.0.1:0 --cert "$TMP/cert.pem" --key "$TMP/key.pem" --workers "$NPROC" \
-  --log-level error "${io[@]}" >"$TMP/server.out" 2>"$TMP/server.err" &
+  --apps relay,moq --log-level error "${io[@]}" >"$TMP/server.out" 2>"$TMP/server.err" &
 SPID=$!
 PORT=
 for _ in $(seq 100); do
@@ -129,11 +134,13 @@ COUNT=$((RATE * SECS))
 printf '%-9s %6s %4s %12s %12s %12s %9s %9s %8s %9s\n' transport subs run deliveries/s \
   "srv us/deliv" "cli us/deliv" "p50 us" "p99 us" loss "x raw"
 for k in $SUBS; do
-  for tr in datagram stream; do
+  for tr in $TRANSPORTS; do
     for r in $(seq "$RUNS"); do
       out=$TMP/f-$k-$tr-$r.json
+      mode=(--transport "$tr")
+      [ "$tr" = moq ] && mode=(--moq)
       timeout -k 5 $((SECS * 4 + 120)) "$BIN/wtcast-bench" --scenario fanout --verify --url "https://127.0.0.1:$PORT" \
-        --cert-hash "$HASH" --ch "bench$k$tr$r" --subs "$k" --transport "$tr" --count "$COUNT" \
+        --cert-hash "$HASH" --ch "bench$k$tr$r" --subs "$k" "${mode[@]}" --count "$COUNT" \
         --rate "$RATE" --size "$SIZE" --group-msgs "$GROUP" --timeout $((SECS * 4 + 100)) \
         --server-pid "$SPID" --json >"$out" 2>"$out.err"
       python3 - "$out" "$tr" "$k" "$r" "$RAW_PPS" <<'EOF'

@@ -40,6 +40,7 @@ void wt_engine_config_default(wt_engine_config *c, int is_server) {
   c->max_conns_per_ip = 1024; /* docs/operations.md "Limits": a NAT'd audience vs one host */
   c->handshake_timeout_ns = 10 * WT_SEC;
   c->idle_timeout_ns = 30 * WT_SEC;
+  c->keep_alive_ns = is_server ? 0 : 15 * WT_SEC;
   c->initial_max_data = 16u << 20;
   c->initial_max_stream_data = 1u << 20;
   c->initial_max_streams_bidi = 100;

@@ -87,7 +87,8 @@ typedef struct wt_engine_config {
    * WT_ERR_STATE). Their CIDs carry this shard's steering byte (and the
    * QUIC-LB encoding) like the server's, so the replies come back to this
    * engine; they speak the DRAFT02 dialect, keep themselves alive (PING
-   * every idle_timeout_ns / 3) and take no part in the memory budget. */
+   * after keep_alive_ns of silence, or idle_timeout_ns / 3 when that is 0)
+   * and take no part in the memory budget. */
   const uint8_t *client_pin_sha256;
   const char *client_ca_file;
   int client_insecure;
@@ -163,12 +164,19 @@ typedef struct wt_engine_config {
    * address: its costliest connection) is closed (H3_EXCESSIVE_LOAD).
    * A source over its budget gets no new connection either. 0 = none. */
   uint64_t max_conn_bytes, max_ip_bytes;
-  uint64_t mem_over_grace_ns;       /* default 2 s */
-  uint64_t mem_close_interval_ns;   /* default 100 ms */
-  uint64_t mem_tick_ns;             /* how often budgets are checked under pressure; default 50 ms
-                                       (at rest 20 x this: the check visits every connection) */
-  uint64_t handshake_timeout_ns;    /* default 10 s; then the connection is dropped */
-  uint64_t idle_timeout_ns;         /* default 30 s */
+  uint64_t mem_over_grace_ns;     /* default 2 s */
+  uint64_t mem_close_interval_ns; /* default 100 ms */
+  uint64_t mem_tick_ns;           /* how often budgets are checked under pressure; default 50 ms
+                                     (at rest 20 x this: the check visits every connection) */
+  uint64_t handshake_timeout_ns;  /* default 10 s; then the connection is dropped */
+  uint64_t idle_timeout_ns;       /* default 30 s */
+  /* A PING after this long without receiving anything (ngtcp2's keep-alive;
+   * 0 = off). A client needs it: when its NAT mapping changes while only the
+   * server is sending, the server's packets go to the old mapping and nothing
+   * reaches the client, so only a packet from the client shows the server the
+   * new path (RFC 9000 section 9.3). Default: client 15 s (Chromium pings
+   * after 15 s of silence with streams open), server 0. */
+  uint64_t keep_alive_ns;
   uint64_t initial_max_data;        /* default 16 MiB (connection flow-control window) */
   uint64_t initial_max_stream_data; /* default 1 MiB (per-stream window) */
   uint64_t initial_max_streams_bidi, initial_max_streams_uni; /* default 100 each */

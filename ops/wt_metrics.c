@@ -17,6 +17,9 @@ struct wt_metrics {
   _Atomic(wt_runtime *) rt;
   _Atomic uint64_t scrapes, failures;
   wt_http *h; /* the listener serving /metrics (its own counters) */
+  /* wt_metrics_new_json: the counters whose names start with it (NULL:
+   * the Prometheus /metrics of wt_metrics_new) */
+  const char *json_prefix;
 };
 
 /* ------------------------------------------------------------------ per-shard families */
@@ -394,6 +397,59 @@ static int metrics_handler(void *arg, const char *path, const char *query, wt_ht
     rv = format_listener(out, m->h);
   }
   return rv;
+}
+
+/* wt_metrics_new_json's route: {"counters":{NAME:N,...}} for the
+ * application counters named json_prefix + NAME, summed over the workers. */
+static int json_handler(void *arg, const char *path, const char *query, wt_http_reply *out) {
+  wt_metrics *m = arg;
+  atomic_fetch_add(&m->scrapes, 1);
+  wt_runtime *rt = atomic_load(&m->rt);
+  if (!rt) {
+    out->status = 503;
+    return wt_http_reply_printf(out, "not serving\n");
+  }
+  uint32_t n = wt_runtime_shards(rt);
+  wt_snapshot *per = calloc(n, sizeof(*per));
+  wt_snapshot apps;
+  int rv = per ? wt_runtime_collect(rt, per, n, &apps, METRICS_COLLECT_MS) : WT_ERR_NOMEM;
+  free(per);
+  if (rv < 0) {
+    atomic_fetch_add(&m->failures, 1);
+    out->status = 503;
+    WT_LOG_WARN_RL(1, "%s: no counters from the runtime (%s)", path, wt_err_str(rv));
+    return wt_http_reply_printf(out, "counters unavailable (%s)\n", wt_err_str(rv));
+  }
+  size_t nn = 0;
+  const char *const *names = wt_runtime_counter_names(rt, &nn);
+  size_t plen = strlen(m->json_prefix);
+  out->content_type = "application/json";
+  rv = wt_http_reply_printf(out, "{\"counters\":{");
+  const char *sep = "";
+  for (size_t i = 0; i < nn && i < WT_APP_MAX_COUNTERS && rv == 0; i++) {
+    if (strncmp(names[i], m->json_prefix, plen) == 0) {
+      rv = wt_http_reply_printf(out, "%s\"%s\":%llu", sep, names[i] + plen,
+                                (unsigned long long)apps.app_counters[i]);
+      sep = ",";
+    }
+  }
+  return rv == 0 ? wt_http_reply_printf(out, "}}\n") : rv;
+}
+
+int wt_metrics_new_json(wt_metrics **out, wt_http *h, const char *path, const char *prefix) {
+  wt_metrics *m = calloc(1, sizeof(*m));
+  if (!m) {
+    return WT_ERR_NOMEM;
+  }
+  m->h = h;
+  m->json_prefix = prefix;
+  int rv = wt_http_route(h, path, json_handler, m);
+  if (rv < 0) {
+    free(m);
+    return rv;
+  }
+  *out = m;
+  return 0;
 }
 
 int wt_metrics_new(wt_metrics **out, wt_http *h) {

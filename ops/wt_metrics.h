@@ -31,6 +31,14 @@ typedef struct wt_metrics wt_metrics;
 /* Route /metrics on h (which must outlive m). 0 or the wt_http_route error. */
 int wt_metrics_new(wt_metrics **out, wt_http *h);
 
+/* Route path on h (which must outlive m) to a JSON object of the
+ * application counters whose names start with prefix (a literal),
+ * summed over the workers, without the prefix: {"counters":{NAME:N,...}}
+ * (the demo listener's /moq.json: what the live-video page shows of the
+ * moq-lite relay; no shard or listener figures, it may face the public).
+ * Attach, detach and delete it as a /metrics one. 0 or the route error. */
+int wt_metrics_new_json(wt_metrics **out, wt_http *h, const char *path, const char *prefix);
+
 /* Serve rt from now on (NULL: stop serving, 503). Any thread. */
 void wt_metrics_attach(wt_metrics *m, wt_runtime *rt);
 

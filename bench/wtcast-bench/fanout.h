@@ -22,9 +22,21 @@
  * last group may be shorter), so any lost, repeated, reordered or torn byte
  * shows up as a bad length, a wrong index or a pattern mismatch.
  *
+ * --moq: the same messages through wtcast's moq-lite relay (moq-lite-04 on
+ * /moq/NAME, docs/protocol.md section 9; the framing is apps/moq/wt_moq.h's):
+ * the publisher answers the relay's ANNOUNCE_PLEASE with ANNOUNCE of
+ * broadcast "b" and the relay's SUBSCRIBE (track "t") with SUBSCRIBE_OK;
+ * each subscriber, once the broadcast is announced, opens a subscribe
+ * stream (id 0) and waits for SUBSCRIBE_OK; the publisher starts when every
+ * subscriber has it. A group is a uni stream: Data Type 0, GROUP (the
+ * relay's subscribe id, sequence = group number), then one moq frame per
+ * record (size varint = 4 + M, payload = the record above), FIN. Streams
+ * only (moq-lite has no datagrams).
+ *
  * Ownership: the fo_client owns every endpoint (fo_ep); each mirrored stream
- * a subscriber receives carries a heap fo_rx (freed at stream_close, or by
- * fo_rx_free_all after wt_engine_del). */
+ * a subscriber receives carries a heap fo_rx, each --moq control stream a
+ * heap fo_mctl (both freed at stream_close, or by fo_rx_free_all after
+ * wt_engine_del). */
 #ifndef WTCAST_FANOUT_H
 #define WTCAST_FANOUT_H
 
@@ -36,6 +48,7 @@
 #include "wt_hist.h"
 #include "wt_io.h"
 #include "wt_json.h"
+#include "wt_moq.h"
 #include "wt_pump.h"
 #include "wt_url.h"
 
@@ -71,6 +84,7 @@ typedef struct fo_opts {
   uint32_t max_handshakes; /* connections being set up at once */
   uint32_t dgram_queue;    /* engine's outgoing datagram queue per connection */
   int json, io_backend, log_level;
+  int moq;         /* --moq: through the moq-lite relay (/moq/NAME) */
   long server_pid; /* 0 = none */
   const char *ready_file;
 } fo_opts;
@@ -87,7 +101,7 @@ typedef struct fo_epoch {
 enum { FO_EP_IDLE, FO_EP_CONNECTING, FO_EP_OPEN, FO_EP_REFUSED, FO_EP_CLOSED, FO_EP_FAILED };
 
 typedef struct fo_stag {
-  int kind; /* 0 = publisher stream tag, 1 = fo_rx */
+  int kind; /* 0 = publisher stream tag, 1 = fo_rx, 2 = fo_mctl (--moq), 3 = ignored */
 } fo_stag;
 
 typedef struct fo_ep {
@@ -118,6 +132,9 @@ typedef struct fo_ep {
   int have_join;
   uint64_t t_last_rx;
   int complete;
+  /* --moq subscriber: our subscribe stream and its answer */
+  wt_stream *msub;
+  int msub_ok;
 } fo_ep;
 
 typedef struct fo_pub {
@@ -133,6 +150,12 @@ typedef struct fo_pub {
   uint64_t streams_open, streams_stopped;
   int done;
   uint32_t id;
+  /* --moq: the broadcast announced, the relay's subscription answered */
+  int announced, up_ok;
+  uint64_t up_id, t_announced;
+  size_t pre;       /* bytes before the record in buf: the frame's size varint */
+  uint8_t ghdr[24]; /* the current group's Data Type + GROUP */
+  size_t ghlen, ghoff;
 } fo_pub;
 
 typedef struct fo_client {

@@ -85,6 +85,9 @@ static void fo_usage(FILE *f) {
         "  --ready-file FILE   write our pid to FILE once every initial session answered\n"
         "  --io B              auto | uring | portable (default auto)\n"
         "  --json              print one JSON object (default: a few lines of text)\n"
+        "  --moq               through the moq-lite relay instead (/moq/NAME, moq-lite-04):\n"
+        "                      broadcast b, track t, one moq frame per record; streams\n"
+        "                      only, role both\n"
         "  --log-level L       error|warn|info|debug|trace (default warn), on stderr\n"
         "Message (M = --size bytes, little-endian): seq u64 = (publisher id << 40) | index,\n"
         "publish time u64 (CLOCK_MONOTONIC ns), then byte k = b(seq) + 31 k (mod 256) for\n"
@@ -142,6 +145,7 @@ enum {
   OPT_READY,
   OPT_IO,
   OPT_JSON,
+  OPT_MOQ,
   OPT_LOG,
   OPT_HELP,
 };
@@ -173,6 +177,7 @@ static int fo_parse_args(fo_opts *o, int argc, char **argv) {
       {"ready-file", required_argument, NULL, OPT_READY},
       {"io", required_argument, NULL, OPT_IO},
       {"json", no_argument, NULL, OPT_JSON},
+      {"moq", no_argument, NULL, OPT_MOQ},
       {"log-level", required_argument, NULL, OPT_LOG},
       {"help", no_argument, NULL, OPT_HELP},
       {NULL, 0, NULL, 0},
@@ -265,6 +270,9 @@ static int fo_parse_args(fo_opts *o, int argc, char **argv) {
     case OPT_JSON:
       o->json = 1;
       break;
+    case OPT_MOQ:
+      o->moq = 1;
+      break;
     case OPT_LOG:
       o->log_level = wt_log_level_parse(optarg);
       bad = o->log_level < 0 ? "--log-level wants error|warn|info|debug|trace" : NULL;
@@ -304,6 +312,15 @@ static int fo_parse_args(fo_opts *o, int argc, char **argv) {
   }
   if (o->role == FO_ROLE_PUB) {
     o->subs = o->late = 0;
+  }
+  if (o->moq && (o->role != FO_ROLE_BOTH || o->transport == FO_TX_DGRAM || o->group_hdr ||
+                 o->expect_status || o->pubs != 1)) {
+    fprintf(stderr, "wtcast-bench: --moq: role both, streams only, no --group-hdr, "
+                    "--expect-status or --pubs\n");
+    return -1;
+  }
+  if (o->moq) {
+    o->transport = FO_TX_STREAM;
   }
   return 0;
 }
@@ -517,6 +534,7 @@ static int fo_report(const fo_client *c) {
   wt_json_str(&j, "ch", o->ch);
   wt_json_str(&j, "role", fo_role_name(o->role));
   wt_json_u64(&j, "subs", o->subs);
+  wt_json_bool(&j, "moq", o->moq);
   wt_json_u64(&j, "late_join", o->late);
   wt_json_str(&j, "transport", fo_tx_name(o->transport));
   wt_json_u64(&j, "count", o->count);

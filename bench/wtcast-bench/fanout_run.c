@@ -36,7 +36,51 @@ typedef struct fo_rx {
   int bad; /* torn or corrupt: the rest is ignored */
   int expect_fin, ended;
   uint64_t bytes;
+  /* --moq: the framing around the records (fo_rx_moq) */
+  int mstage; /* 0 Data Type, 1 GROUP, 2 a frame's size, 3 its payload */
+  uint64_t frem;
+  wt_moq_reader mrd;
 } fo_rx;
+
+/* --moq: a bidi stream carrying moq-lite messages: ours (own: the
+ * subscriber's subscribe stream) or the relay's towards the publisher
+ * (ANNOUNCE_PLEASE, SUBSCRIBE). */
+typedef struct fo_mctl {
+  fo_stag tag; /* kind 2 */
+  struct fo_mctl *prev, *next;
+  fo_ep *e; /* NULL once orphaned */
+  int own, have_kind, dead;
+  uint64_t kind, n;
+  wt_moq_reader rd;
+} fo_mctl;
+
+static fo_mctl fo_mctl_list = {.prev = &fo_mctl_list, .next = &fo_mctl_list};
+static fo_stag fo_ignored = {.kind = 3};
+
+#define FO_MOQ_BROADCAST "b"
+#define FO_MOQ_TRACK     "t"
+
+static fo_mctl *fo_mctl_new(fo_ep *e, int own) {
+  fo_mctl *m = calloc(1, sizeof(*m));
+  if (!m) {
+    return NULL;
+  }
+  m->tag.kind = 2;
+  m->e = e;
+  m->own = own;
+  wt_moq_reader_init(&m->rd, WT_MOQ_LITE_04);
+  m->next = fo_mctl_list.next;
+  m->prev = &fo_mctl_list;
+  fo_mctl_list.next->prev = m;
+  fo_mctl_list.next = m;
+  return m;
+}
+
+static void fo_mctl_del(fo_mctl *m) {
+  m->prev->next = m->next;
+  m->next->prev = m->prev;
+  free(m);
+}
 
 static fo_rx fo_rx_list = {.prev = &fo_rx_list, .next = &fo_rx_list};
 
@@ -48,6 +92,7 @@ static fo_rx *fo_rx_new(fo_ep *e) {
   r->tag.kind = 1;
   r->e = e;
   r->group = UINT64_MAX;
+  wt_moq_reader_init(&r->mrd, WT_MOQ_LITE_04);
   r->next = fo_rx_list.next;
   r->prev = &fo_rx_list;
   fo_rx_list.next->prev = r;
@@ -64,6 +109,9 @@ static void fo_rx_del(fo_rx *r) {
 void fo_rx_free_all(void) {
   while (fo_rx_list.next != &fo_rx_list) {
     fo_rx_del(fo_rx_list.next);
+  }
+  while (fo_mctl_list.next != &fo_mctl_list) {
+    fo_mctl_del(fo_mctl_list.next);
   }
 }
 
@@ -360,6 +408,66 @@ static void fo_rx_data(fo_rx *r, const uint8_t *d, size_t len, int fin, uint64_t
   }
 }
 
+/* --moq: a group stream's bytes: Data Type, GROUP, then frames whose
+ * payloads (one record each) go to fo_rx_data. */
+static void fo_rx_moq(fo_rx *r, const uint8_t *d, size_t len, int fin, uint64_t now) {
+  const fo_opts *o = r->e->c->o;
+  while (len && !r->bad && !r->ended) {
+    size_t used = 0;
+    const char *why = "malformed";
+    int k = 1;
+    if (r->mstage == 0) {
+      uint64_t v = 0;
+      k = wt_moq_read_varint(&r->mrd, d, len, &used, &v);
+      if (k == 1 && v != WT_MOQ_UNI_GROUP) {
+        fo_rx_bad(r, 1, "moq: not a group stream");
+        break;
+      }
+      r->mstage += k == 1;
+    } else if (r->mstage == 1) {
+      wt_moq_msg m;
+      k = wt_moq_read_msg(&r->mrd, WT_MOQ_GROUP, d, len, &used, &m, &why);
+      if (k == 1 && m.u.group.subscribe != 0) {
+        fo_rx_bad(r, 1, "moq: GROUP of another subscription");
+        break;
+      }
+      r->mstage += k == 1;
+    } else if (r->mstage == 2) {
+      uint64_t size = 0;
+      k = wt_moq_read_frame(&r->mrd, d, len, &used, &size, &why);
+      if (k == 1 && size != FO_PREFIX + o->size) {
+        fo_rx_bad(r, 1, "moq: a frame that is not one record");
+        break;
+      }
+      if (k == 1) {
+        r->frem = size;
+        r->mstage = 3;
+      }
+    } else {
+      used = (size_t)fo_min(r->frem, len);
+      fo_rx_data(r, d, used, 0, now);
+      r->frem -= used;
+      r->mstage = r->frem ? 3 : 2;
+    }
+    if (k < 0) {
+      fo_rx_bad(r, 1, why);
+      break;
+    }
+    d += used;
+    len -= used;
+  }
+  if (fin && !r->bad && !r->ended) {
+    if (r->mstage != 2) {
+      fo_rx_bad(r, 0, "moq: FIN inside the group header or a frame");
+    } else {
+      fo_rx_data(r, NULL, 0, 1, now);
+    }
+  }
+  if (fin) {
+    r->ended = 1;
+  }
+}
+
 /* ------------------------------------------------------------------ publisher */
 
 static void fo_pub_fail(fo_client *c, const char *what, int r) {
@@ -426,7 +534,7 @@ static uint64_t fo_pub_pump(fo_client *c, uint64_t now) {
     p->t_first = now;
     fo_cpu_mark(c, 0);
   }
-  size_t total = (size_t)o->size + FO_PREFIX;
+  size_t total = p->pre + (size_t)o->size + FO_PREFIX;
   for (int budget = FO_PUB_BUDGET; p->idx < o->count; budget--) {
     if (budget == 0) {
       return now;
@@ -438,9 +546,12 @@ static uint64_t fo_pub_pump(fo_client *c, uint64_t now) {
           return due;
         }
       }
-      fo_put_le32(p->buf, (uint32_t)o->size);
-      fo_msg_build(p->buf + FO_PREFIX, (size_t)o->size, ((uint64_t)p->id << FO_IDX_BITS) | p->idx,
-                   fo_now());
+      if (p->pre) { /* --moq: the frame's size */
+        wt_varint_put(p->buf, (uint64_t)o->size + FO_PREFIX);
+      }
+      fo_put_le32(p->buf + p->pre, (uint32_t)o->size);
+      fo_msg_build(p->buf + p->pre + FO_PREFIX, (size_t)o->size,
+                   ((uint64_t)p->id << FO_IDX_BITS) | p->idx, fo_now());
       p->off = 0;
       p->stage = (o->transport & FO_TX_STREAM) ? 1 : 2;
     }
@@ -462,6 +573,32 @@ static uint64_t fo_pub_pump(fo_client *c, uint64_t now) {
         p->st = st;
         p->groups_opened++;
         p->streams_open++;
+        p->ghlen = p->ghoff = 0;
+        if (o->moq) { /* Data Type, then GROUP (the relay's subscription, group number) */
+          wt_moq_msg g = {.type = WT_MOQ_GROUP};
+          g.u.group.subscribe = p->up_id;
+          g.u.group.sequence = p->idx / o->group;
+          p->ghdr[0] = WT_MOQ_UNI_GROUP;
+          int n = wt_moq_encode(&g, WT_MOQ_LITE_04, p->ghdr + 1, sizeof(p->ghdr) - 1);
+          if (n < 0) {
+            fo_pub_fail(c, "moq GROUP", n);
+            return UINT64_MAX;
+          }
+          p->ghlen = 1 + (size_t)n;
+        }
+      }
+      while (p->ghoff < p->ghlen) {
+        int r = wt_stream_write(p->st, p->ghdr + p->ghoff, p->ghlen - p->ghoff, 0);
+        if (r == WT_ERR_AGAIN) {
+          p->blocked = 1;
+          return UINT64_MAX;
+        }
+        if (r < 0) {
+          fo_pub_fail(c, "stream write", r);
+          return UINT64_MAX;
+        }
+        p->ghoff += (size_t)r;
+        p->stream_bytes += (uint64_t)r;
       }
       int last = fo_group_last(o, p->idx);
       int r = wt_stream_write(p->st, p->buf + p->off, total - p->off, last);
@@ -484,7 +621,7 @@ static uint64_t fo_pub_pump(fo_client *c, uint64_t now) {
       p->stage = (o->transport & FO_TX_DGRAM) ? 2 : 3;
     }
     if (p->stage == 2) {
-      int r = wt_session_send_datagram(e->ws, p->buf + FO_PREFIX, (size_t)o->size);
+      int r = wt_session_send_datagram(e->ws, p->buf + p->pre + FO_PREFIX, (size_t)o->size);
       if (r == WT_ERR_AGAIN) {
         p->dgram_queue_full++; /* not queued: the same message is sent again */
         return now + 200 * FO_US;
@@ -510,8 +647,12 @@ static uint64_t fo_pub_pump(fo_client *c, uint64_t now) {
 static int fo_ep_start(fo_client *c, fo_ep *e, uint64_t now) {
   const fo_opts *o = c->o;
   char path[2200];
-  snprintf(path, sizeof(path), "%s/%s?ch=%s", o->base_path, e->kind == FO_K_PUB ? "pub" : "sub",
-           o->ch);
+  if (o->moq) {
+    snprintf(path, sizeof(path), "%s/moq/%s", o->base_path, o->ch);
+  } else {
+    snprintf(path, sizeof(path), "%s/%s?ch=%s", o->base_path, e->kind == FO_K_PUB ? "pub" : "sub",
+             o->ch);
+  }
   if (e->kind == FO_K_PUB && o->group_hdr) {
     size_t n = strlen(path);
     snprintf(path + n, sizeof(path) - n, "&hdr=%u", o->group_hdr);
@@ -530,7 +671,9 @@ static int fo_ep_start(fo_client *c, fo_ep *e, uint64_t now) {
     return r;
   }
   wt_conn_set_user(e->wc, e);
-  r = wt_conn_open_session(e->wc, o->u.authority, path, NULL, &e->ws);
+  static const char *const moq_protocols[] = {"moq-lite-04"};
+  wt_session_opts so = {.protocols = moq_protocols, .n_protocols = o->moq ? 1 : 0};
+  r = wt_conn_open_session_opts(e->wc, o->u.authority, path, &so, &e->ws);
   if (r < 0) {
     e->ws = NULL;
     e->state = FO_EP_FAILED;
@@ -587,7 +730,8 @@ static uint64_t fo_tick(fo_client *c, uint64_t now) {
   }
   for (uint32_t i = 0; i < c->n_eps && connecting < o->max_handshakes; i++) {
     fo_ep *e = &c->eps[i];
-    if (e->state == FO_EP_IDLE && (e->kind != FO_K_LATE || c->late_started)) {
+    if (e->state == FO_EP_IDLE && (e->kind != FO_K_LATE || c->late_started) &&
+        (!o->moq || e->kind == FO_K_PUB || p->announced)) {
       connecting += fo_ep_start(c, e, now) == 0;
     }
   }
@@ -598,7 +742,10 @@ static uint64_t fo_tick(fo_client *c, uint64_t now) {
       const fo_ep *e = &c->eps[i];
       ready = ready &&
               (e->kind == FO_K_LATE || (e->state != FO_EP_IDLE && e->state != FO_EP_CONNECTING));
+      /* --moq: and every subscription answered (or its session gone) */
+      ready = ready && (!o->moq || e->kind != FO_K_SUB || e->msub_ok || e->state != FO_EP_OPEN);
     }
+    ready = ready && (!o->moq || p->up_ok || !p->ep || p->ep->state != FO_EP_OPEN);
     if (ready) {
       c->t_ready = now;
       fo_write_ready(c);
@@ -734,7 +881,8 @@ int fo_setup(fo_client *c, const wt_engine_callbacks *cb) {
     return r;
   }
   if (c->pub.ep) {
-    c->pub.buf = malloc((size_t)o->size + FO_PREFIX);
+    c->pub.pre = o->moq ? wt_varint_len(o->size + FO_PREFIX) : 0;
+    c->pub.buf = malloc(c->pub.pre + (size_t)o->size + FO_PREFIX);
     if (!c->pub.buf) {
       fo_error(c, "out of memory");
       return WT_ERR_NOMEM;
@@ -747,6 +895,86 @@ int fo_setup(fo_client *c, const wt_engine_callbacks *cb) {
 
 static const char *fo_name(const fo_ep *e) {
   return e->kind == FO_K_PUB ? "pub" : e->kind == FO_K_SUB ? "sub" : "late";
+}
+
+/* --moq: write one message (after the Stream Kind varint when kind >= 0)
+ * on a control stream; it is small and the stream new: all of it is taken. */
+static int fo_moq_send(fo_ep *e, wt_stream *st, int64_t kind, const wt_moq_msg *m) {
+  uint8_t buf[WT_MOQ_MAX_MSG + 16];
+  size_t n = 0;
+  if (kind >= 0) {
+    buf[n++] = (uint8_t)kind;
+  }
+  int k = wt_moq_encode(m, WT_MOQ_LITE_04, buf + n, sizeof(buf) - n);
+  int r = k < 0 ? k : wt_stream_write(st, buf, n + (size_t)k, 0);
+  if (r < 0 || (size_t)r != n + (size_t)k) {
+    fo_error(e->c, "%s %u: moq: cannot send message %d (%s)", fo_name(e), e->index, (int)m->type,
+             r < 0 ? wt_err_str(r) : "short write");
+    return -1;
+  }
+  return 0;
+}
+
+static wt_moq_str fo_moq_str(const char *s) {
+  return (wt_moq_str){(const uint8_t *)s, strlen(s)};
+}
+
+/* --moq: the bytes of a control stream: a subscriber's answers on its
+ * subscribe stream; the publisher's ANNOUNCE_PLEASE (answered with the
+ * broadcast) and SUBSCRIBE (answered with SUBSCRIBE_OK) from the relay. */
+static void fo_mctl_data(fo_mctl *m, wt_stream *st, const uint8_t *d, size_t len) {
+  fo_ep *e = m->e;
+  fo_client *c = e->c;
+  while (len && !m->dead) {
+    size_t used = 0;
+    const char *why = "malformed";
+    wt_moq_msg msg;
+    int k;
+    if (m->own) {
+      k = wt_moq_read_msg(&m->rd, WT_MOQ_SUBSCRIBE_RESPONSE, d, len, &used, &msg, &why);
+      if (k == 1 && msg.type == WT_MOQ_SUBSCRIBE_OK) {
+        e->msub_ok = 1;
+      } else if (k == 1) {
+        e->failed = 1;
+        fo_error(c, "%s %u: moq: SUBSCRIBE_DROP", fo_name(e), e->index);
+      }
+    } else if (!m->have_kind) {
+      k = wt_moq_read_varint(&m->rd, d, len, &used, &m->kind);
+      m->have_kind = k == 1;
+      if (k == 1 && m->kind != WT_MOQ_KIND_ANNOUNCE && m->kind != WT_MOQ_KIND_SUBSCRIBE) {
+        why = "unexpected stream kind";
+        k = WT_ERR_MALFORMED;
+      }
+    } else if (m->kind == WT_MOQ_KIND_ANNOUNCE) {
+      k = wt_moq_read_msg(&m->rd, WT_MOQ_ANNOUNCE_PLEASE, d, len, &used, &msg, &why);
+      if (k == 1) {
+        wt_moq_msg a = {.type = WT_MOQ_ANNOUNCE};
+        a.u.announce.status = WT_MOQ_ANNOUNCE_ACTIVE;
+        a.u.announce.suffix = fo_moq_str(FO_MOQ_BROADCAST);
+        if (fo_moq_send(e, st, -1, &a) == 0) {
+          c->pub.announced = 1;
+          c->pub.t_announced = fo_now();
+        }
+        m->dead = 1; /* nothing else comes on it */
+      }
+    } else {
+      k = wt_moq_read_msg(&m->rd, m->n ? WT_MOQ_SUBSCRIBE_UPDATE : WT_MOQ_SUBSCRIBE, d, len, &used,
+                          &msg, &why);
+      if (k == 1 && m->n++ == 0) {
+        wt_moq_msg ok = {.type = WT_MOQ_SUBSCRIBE_OK};
+        ok.u.update = msg.u.subscribe.p;
+        c->pub.up_id = msg.u.subscribe.id;
+        c->pub.up_ok = fo_moq_send(e, st, -1, &ok) == 0;
+      }
+    }
+    if (k < 0) {
+      fo_error(c, "%s %u: moq: %s", fo_name(e), e->index, why);
+      m->dead = 1;
+      break;
+    }
+    d += used;
+    len -= used;
+  }
 }
 
 static void cb_session_open(void *user, wt_session *ws) {
@@ -774,6 +1002,30 @@ static void cb_session_open(void *user, wt_session *ws) {
     e->have_join = 1;
     e->join_idx = c->pub.idx;
     e->join_group_hi = fo_pub_group(c);
+  }
+  if (c->o->moq && e->kind != FO_K_PUB) { /* SUBSCRIBE id 0 to b/t */
+    wt_stream *st = NULL;
+    fo_mctl *m = fo_mctl_new(e, 1);
+    int r = m ? wt_session_open_stream(ws, 1, &st) : WT_ERR_NOMEM;
+    if (r < 0) {
+      if (m) {
+        fo_mctl_del(m);
+      }
+      e->failed = 1;
+      fo_error(c, "%s %u: moq: cannot open the subscribe stream: %s", fo_name(e), e->index,
+               wt_err_str(r));
+      return;
+    }
+    wt_stream_set_user(st, m);
+    e->msub = st;
+    wt_moq_msg sub = {.type = WT_MOQ_SUBSCRIBE};
+    sub.u.subscribe.id = 0;
+    sub.u.subscribe.broadcast = fo_moq_str(FO_MOQ_BROADCAST);
+    sub.u.subscribe.track = fo_moq_str(FO_MOQ_TRACK);
+    sub.u.subscribe.p.ordered = 1;
+    if (fo_moq_send(e, st, WT_MOQ_KIND_SUBSCRIBE, &sub) < 0) {
+      e->failed = 1;
+    }
   }
 }
 
@@ -816,6 +1068,13 @@ static void cb_session_close(void *user, wt_session *ws, uint32_t code, const ui
 static void cb_stream_open(void *user, wt_session *ws, wt_stream *st) {
   fo_ep *e = wt_session_get_user(ws);
   int bidi = wt_stream_is_bidi(st);
+  if (e && e->c->o->moq && bidi) {
+    /* the relay's announce stream (to everyone) and subscribe (to the
+     * publisher): the publisher answers, a subscriber leaves it be */
+    fo_mctl *m = e->kind == FO_K_PUB ? fo_mctl_new(e, 0) : NULL;
+    wt_stream_set_user(st, m ? &m->tag : &fo_ignored);
+    return;
+  }
   if (bidi) {
     wt_stream_write(st, NULL, 0, 1);
   }
@@ -829,6 +1088,9 @@ static void cb_stream_open(void *user, wt_session *ws, wt_stream *st) {
     return;
   }
   fo_rx *r = fo_rx_new(e);
+  if (r) {
+    r->mstage = e->c->o->moq ? 0 : -1;
+  }
   if (!r) {
     fo_error(e->c, "out of memory");
     wt_stream_stop_sending(st, 0);
@@ -839,17 +1101,32 @@ static void cb_stream_open(void *user, wt_session *ws, wt_stream *st) {
 
 static void cb_stream_data(void *user, wt_stream *st, const uint8_t *data, size_t len, int fin) {
   fo_stag *tag = wt_stream_get_user(st);
+  if (tag && tag->kind == 2 && ((fo_mctl *)tag)->e) {
+    fo_mctl_data((fo_mctl *)tag, st, data, len);
+    return;
+  }
   if (!tag || tag->kind != 1) {
     return;
   }
   fo_rx *r = (fo_rx *)tag;
-  if (r->e) {
+  if (r->e && r->mstage >= 0) {
+    fo_rx_moq(r, data, len, fin, fo_now());
+  } else if (r->e) {
     fo_rx_data(r, data, len, fin, fo_now());
   }
 }
 
 static void cb_stream_reset(void *user, wt_stream *st, uint32_t code, int has_code) {
   fo_stag *tag = wt_stream_get_user(st);
+  if (tag && tag->kind == 2) {
+    fo_mctl *m = (fo_mctl *)tag;
+    if (m->e && !m->e->closing) {
+      m->e->failed = m->e->failed || m->own;
+      fo_error(m->e->c, "%s %u: moq: the relay reset a control stream (code 0x%x)", fo_name(m->e),
+               m->e->index, code);
+    }
+    return;
+  }
   if (!tag || tag->kind != 1) {
     return;
   }
@@ -905,6 +1182,17 @@ static void cb_stream_close(void *user, wt_stream *st) {
     return;
   }
   wt_stream_set_user(st, NULL);
+  if (tag->kind == 2) {
+    fo_mctl *m = (fo_mctl *)tag;
+    if (m->e && m->e->msub == st) {
+      m->e->msub = NULL;
+    }
+    fo_mctl_del(m);
+    return;
+  }
+  if (tag->kind == 3) {
+    return;
+  }
   if (tag->kind == 0) {
     fo_ep *e = (fo_ep *)((char *)tag - offsetof(fo_ep, pub_tag));
     fo_pub *p = &e->c->pub;

@@ -52,6 +52,7 @@ typedef struct cl_opts {
   size_t n_protocols;
   const char *protocols_raw; /* --protocols-raw VALUE (tests: sent as it is) */
   uint64_t timeout_ms;       /* --timeout, default 30000 */
+  int64_t keep_alive_ms;     /* --keep-alive, -1 = the engine's default (15 s) */
   int expect_push;           /* --expect-push */
   int wait_close;            /* --wait-close, or implied by "close=" in the URL query */
   int log_level;

@@ -66,6 +66,9 @@ static void cl_usage(FILE *f) {
         "                      (\"protocol\"); one that was not offered is an error\n"
         "  --protocols-raw V   tests: send WT-Available-Protocols: V exactly as given\n"
         "  --timeout MS        bound for the whole run (default 30000)\n"
+        "  --keep-alive MS     PING after MS ms without a packet from the server (0 = off;\n"
+        "                      default 15000): a NAT rebinding while only the server sends\n"
+        "                      is then noticed\n"
         "  --sequential N      run N connections one after another (each: handshake, CONNECT,\n"
         "                      the operations, close) and report sessions_per_s and latency\n"
         "  --rebind-after MS   after MS ms move to a new UDP socket (new source port), as a\n"
@@ -206,6 +209,7 @@ enum {
   OPT_WT_MAX_DATA,
   OPT_WT_MAX_BIDI,
   OPT_WT_MAX_UNI,
+  OPT_KEEP_ALIVE,
   OPT_HELP,
 };
 
@@ -241,6 +245,7 @@ static int cl_parse_args(cl_opts *o, int argc, char **argv) {
       {"wt-max-data", required_argument, NULL, OPT_WT_MAX_DATA},
       {"wt-max-streams-bidi", required_argument, NULL, OPT_WT_MAX_BIDI},
       {"wt-max-streams-uni", required_argument, NULL, OPT_WT_MAX_UNI},
+      {"keep-alive", required_argument, NULL, OPT_KEEP_ALIVE},
       {"help", no_argument, NULL, OPT_HELP},
       {NULL, 0, NULL, 0},
   };
@@ -248,6 +253,7 @@ static int cl_parse_args(cl_opts *o, int argc, char **argv) {
   o->bidi_bytes = o->download = o->upload = o->uni = o->datagrams = -1;
   o->sessions = o->connections = 1;
   o->timeout_ms = 30000;
+  o->keep_alive_ms = -1;
   o->dgram_size = CL_DP_DEFAULT_SIZE;
   o->log_level = WT_LOG_LEVEL_WARN;
   o->wt_profile = -1;
@@ -283,6 +289,7 @@ static int cl_parse_args(cl_opts *o, int argc, char **argv) {
       CL_NUM(OPT_UNI, uni, UINT64_C(1) << 40, "--uni wants a byte count")
       CL_NUM(OPT_DGRAMS, datagrams, UINT32_MAX, "--datagrams wants a count")
       CL_NUM(OPT_TIMEOUT, timeout_ms, UINT64_C(86400000), "--timeout wants milliseconds")
+      CL_NUM(OPT_KEEP_ALIVE, keep_alive_ms, UINT64_C(86400000), "--keep-alive wants milliseconds")
 #undef CL_NUM
     case OPT_SESSIONS:
       bad = cl_parse_u64(optarg, 10000, &v) < 0 || v == 0 ? "--sessions wants 1..10000" : NULL;
@@ -1012,6 +1019,9 @@ static int cl_setup(cl_client *c, const wt_engine_callbacks *cb) {
   }
   if (o->wt_profile >= 0) {
     ec.wt_profile = o->wt_profile;
+  }
+  if (o->keep_alive_ms >= 0) {
+    ec.keep_alive_ns = (uint64_t)o->keep_alive_ms * UINT64_C(1000000);
   }
   if (o->have_wt_fc) {
     ec.wt_initial_max_data = o->wt_max_data;

@@ -14,8 +14,12 @@
  * counted).
  *
  * A "rebind" moves the upstream socket to a new source port (the old one is
- * closed), as a NAT rebinding or a path change looks to the server: after
- * --rebind-after MS, and on every SIGUSR1. On SIGINT/SIGTERM (or after
+ * closed), as a NAT rebinding or a path change looks to the server: MS ms
+ * after the client's first datagram (--rebind-after MS), and on every
+ * SIGUSR1. Counting from the first datagram, not from our start, keeps a
+ * timed rebind out of the handshake whatever the client's start-up takes:
+ * a server ignores a new path until the handshake completes (RFC 9000
+ * section 9), so a rebind inside it loses the connection by design. On SIGINT/SIGTERM (or after
  * --duration MS) the counters are printed as one JSON object on stdout and
  * the program exits 0. It prints "listening on ADDR:PORT" on stdout once
  * ready. Exit status 2 for bad arguments, 1 for a socket error. */
@@ -289,8 +293,8 @@ static const char usage[] =
     "options:\n"
     "  --seed N            generator seed (default 1): the same seed, the same decisions\n"
     "  --queue-max N       packets held per direction at most (default 4096)\n"
-    "  --rebind-after MS   move the upstream socket to a new source port after MS ms\n"
-    "                      (SIGUSR1 does it at any time)\n"
+    "  --rebind-after MS   move the upstream socket to a new source port MS ms after\n"
+    "                      the client's first datagram (SIGUSR1 does it at any time)\n"
     "  --duration MS       stop after MS ms (default: on SIGINT/SIGTERM)\n"
     "Prints \"listening on ADDR:PORT\" once ready; on exit one JSON line of counters.\n";
 
@@ -407,17 +411,18 @@ int main(int argc, char **argv) {
 
   struct sockaddr_storage client;
   socklen_t client_len = 0;
-  uint64_t t0 = now_ns(), rebinds = 0, rebind_errors = 0, no_client = 0;
+  uint64_t t0 = 0 /* the client's first datagram */, rebinds = 0, rebind_errors = 0, no_client = 0;
   int ports[16], n_ports = 0;
   ports[n_ports++] = local_port(ufd);
   int rebind_done = 0;
+  const uint64_t t_start = now_ns();
   static uint8_t buf[65536];
   while (!g_stop) {
     uint64_t now = now_ns();
-    if (duration && now - t0 >= duration * NM_MS) {
+    if (duration && now - t_start >= duration * NM_MS) {
       break;
     }
-    if (g_rebind || (rebind_after && !rebind_done && now - t0 >= rebind_after * NM_MS)) {
+    if (g_rebind || (rebind_after && !rebind_done && t0 && now - t0 >= rebind_after * NM_MS)) {
       g_rebind = 0;
       rebind_done = 1;
       int nfd = upstream_open(&ua);
@@ -487,6 +492,7 @@ int main(int argc, char **argv) {
       }
       memcpy(&client, &from, fl);
       client_len = fl;
+      t0 = t0 ? t0 : now;
       dir_input(&dir[0], buf, (size_t)got, now);
     }
     for (int n = 0; n < NM_RX_PER_TURN && (pf[1].revents & POLLIN); n++) {
@@ -504,7 +510,7 @@ int main(int argc, char **argv) {
     }
   }
   printf("{\"type\":\"netem\",\"seed\":%" PRIu64 ",\"run_ms\":%" PRIu64 ",", seed,
-         (now_ns() - t0) / NM_MS);
+         (now_ns() - t_start) / NM_MS);
   print_counters(stdout, &dir[0]);
   putchar(',');
   print_counters(stdout, &dir[1]);
