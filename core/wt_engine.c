@@ -253,6 +253,9 @@ static void engine_conn_unlink(wt_engine *e, wt_conn *c) {
     wt_list_del(&c->all_link);
     e->n_conns--;
   }
+  if (wt_list_linked(&c->client_link)) {
+    wt_list_del(&c->client_link);
+  }
 }
 
 /* ------------------------------------------------------------ per source */
@@ -564,6 +567,9 @@ static void conn_after(wt_engine *e, wt_conn *c) {
 
 static void conn_link(wt_engine *e, wt_conn *c) {
   wt_list_push(&e->conns, &c->all_link);
+  if (!c->is_server) {
+    wt_list_push(&e->clients, &c->client_link);
+  }
   e->n_conns++;
   e->st.conns_active++;
 }
@@ -586,6 +592,7 @@ int wt_engine_new(wt_engine **out, const wt_engine_config *cfg, const wt_engine_
   e->user = user;
   e->now = now_ns;
   wt_list_init(&e->conns);
+  wt_list_init(&e->clients);
   wt_list_init(&e->dirty);
   int rv = config_check(&e->cfg);
   if (rv < 0) {
@@ -596,6 +603,19 @@ int wt_engine_new(wt_engine **out, const wt_engine_config *cfg, const wt_engine_
    * before the TLS context asks which cipher suites it may offer). */
   (void)wt_crypto_init(cfg->native_crypto);
   rv = wt_tls_ctx_new(&e->tls, &e->cfg);
+  if (rv == 0 && e->cfg.is_server &&
+      (e->cfg.client_pin_sha256 || e->cfg.client_ca_file || e->cfg.client_insecure)) {
+    /* client connections beside the server ones (wt_engine_connect) */
+    wt_engine_config cc = e->cfg;
+    cc.is_server = 0;
+    cc.pin_sha256 = e->cfg.client_pin_sha256;
+    cc.ca_file = e->cfg.client_ca_file;
+    cc.insecure = e->cfg.client_insecure;
+    rv = wt_tls_ctx_new(&e->tls_client, &cc);
+    if (rv < 0) {
+      wt_tls_ctx_del(e->tls);
+    }
+  }
   if (rv < 0) {
     free(e);
     return rv;
@@ -624,6 +644,7 @@ int wt_engine_new(wt_engine **out, const wt_engine_config *cfg, const wt_engine_
   if (rv < 0) {
     free(e->sl);
     wt_tls_ctx_del(e->tls);
+    wt_tls_ctx_del(e->tls_client);
     free(e);
     return rv;
   }
@@ -679,6 +700,7 @@ void wt_engine_del(wt_engine *e) {
   free(e->initial_buf);
   wt_qlb_del(e->qlb);
   wt_tls_ctx_del(e->tls);
+  wt_tls_ctx_del(e->tls_client);
   free(e);
 }
 
@@ -961,8 +983,8 @@ static void accept_conn(wt_engine *e, const wt_path *path, const uint8_t *pkt, s
 static int client_stateless_reset(wt_engine *e, const wt_path *path, const uint8_t *pkt,
                                   size_t len) {
   int tries = 0;
-  for (wt_list_node *l = e->conns.next; l != &e->conns && tries < WT_SR_CLIENT_TRIES;) {
-    wt_conn *c = wt_container_of(l, wt_conn, all_link);
+  for (wt_list_node *l = e->clients.next; l != &e->clients && tries < WT_SR_CLIENT_TRIES;) {
+    wt_conn *c = wt_container_of(l, wt_conn, client_link);
     l = l->next;
     if (c->state >= WT_CS_CLOSING || c->path.remote.len != path->remote.len ||
         memcmp(&c->path.remote.ss, &path->remote.ss, path->remote.len) != 0) {
@@ -1027,6 +1049,11 @@ static void engine_recv(wt_engine *e, const wt_path *path, const uint8_t *pkt, s
   }
   if (pkt[0] & 0x80) {
     accept_conn(e, path, pkt, len, ecn);
+  } else if (!wt_list_empty(&e->clients) && len >= WT_SR_MIN_REPLY &&
+             client_stateless_reset(e, path, pkt, len)) {
+    /* a server engine's client connection (an upstream session) whose
+     * server lost it, e.g. restarted: told at once, not at the idle timeout */
+    return;
   } else {
     e->st.pkts_dropped++;
     send_stateless_reset(e, path, vc.dcid, vc.dcidlen, len);
@@ -1182,8 +1209,8 @@ const wt_engine_stats *wt_engine_get_stats(const wt_engine *e) {
 
 int wt_engine_connect(wt_engine *e, const wt_path *path, const char *server_name, uint64_t now_ns,
                       wt_conn **out) {
-  if (e->cfg.is_server) {
-    return WT_ERR_STATE;
+  if (e->cfg.is_server && e->tls_client == NULL) {
+    return WT_ERR_STATE; /* no client trust configured */
   }
   if (path == NULL) {
     return WT_ERR_INVAL;
