@@ -694,6 +694,16 @@ static moq_track *track_get(moq_sess *s, moq_bcast *b, const wt_moq_msg *m, int 
   return t;
 }
 
+/* A subscription's delivery policy on its fan (wt_app.h
+ * wt_app_group_join_opts): its priority and max latency, pooled with the
+ * session's other subscriptions (the lowest priority loses first). */
+static int sub_join(moq_strm *sub, moq_fan *f) {
+  wt_app_group_member_opts o = {.pooled = 1, .priority = sub->p.priority};
+  uint64_t ms = sub->p.max_latency;
+  o.max_latency_ns = ms > UINT64_MAX / 1000000u ? UINT64_MAX : ms * 1000000u;
+  return wt_app_group_join_opts(f->g, sub->s->as, &o);
+}
+
 static void on_subscribe(moq_strm *sub, const wt_moq_msg *m) {
   moq_sess *s = sub->s;
   cnt(s)->moq_subscribes++;
@@ -755,7 +765,7 @@ static void on_subscribe(moq_strm *sub, const wt_moq_msg *m) {
       t->fans = f;
     }
   }
-  if (!f || wt_app_group_join(f->g, s->as) < 0) {
+  if (!f || sub_join(sub, f) < 0) {
     if (f && new_fan) {
       fan_free(f, WT_APP_MOQ_CANCEL);
     }
@@ -977,8 +987,16 @@ static void on_msg(moq_strm *ms, const wt_moq_msg *m) {
   case R_SUB:
     if (m->type == WT_MOQ_SUBSCRIBE) {
       on_subscribe(ms, m);
-    } else if (ms->t) { /* SUBSCRIBE_UPDATE: kept for the answer, not acted on */
-      ms->p = m->u.update;
+    } else if (ms->t) { /* SUBSCRIBE_UPDATE: priority and max latency change */
+      ms->p.priority = m->u.update.priority;
+      ms->p.ordered = m->u.update.ordered;
+      ms->p.max_latency = m->u.update.max_latency;
+      cnt(s)->moq_updates++;
+      if (ms->f) {
+        sub_join(ms, ms->f);
+      }
+    } else {
+      cnt(s)->moq_updates_ignored++; /* the subscription failed or ended: nothing to update */
     }
     return;
   case R_GOAWAY:
@@ -1428,6 +1446,8 @@ void wt_moq_relay_counters(const wt_moq_relay *m, wt_apps_counters *c) {
     c->moq_delivered_bytes = LDC(m->grp->delivered_stream_bytes);
     c->moq_dropped_lagged = LDC(m->grp->dropped_streams_lagged);
     c->moq_dropped_limit = LDC(m->grp->dropped_streams_limit);
+    c->moq_dropped_priority = LDC(m->grp->dropped_streams_priority);
+    c->moq_dropped_latency = LDC(m->grp->dropped_streams_latency);
   }
 }
 

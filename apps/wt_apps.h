@@ -207,15 +207,21 @@ typedef struct wt_apps_counters {
    * relay opened towards publishers; groups, frames and frame bytes read
    * from publishers; late subscribers given the newest group from its
    * start; streams reset for a malformed message or unknown kind, for an
-   * unsupported stream, for a bound */
+   * unsupported stream, for a bound; SUBSCRIBE_UPDATEs applied (priority,
+   * max latency) and ignored (their subscription failed or ended) */
   uint64_t moq_sessions, moq_refused, moq_broadcasts, moq_announces_sent;
   uint64_t moq_subscribes, moq_not_found, moq_upstream_subscribes;
   uint64_t moq_groups_in, moq_frames_in, moq_bytes_in, moq_catchups;
   uint64_t moq_malformed, moq_unsupported, moq_limit;
+  uint64_t moq_updates, moq_updates_ignored;
   /* the moq fan-outs, as the shards count them (wt_app_group_counters):
    * group streams and their bytes delivered to subscribers, groups dropped
-   * for a lagging subscriber (reset 0x10) or its stream limit */
+   * for a lagging subscriber (reset 0x10) or its stream limit; of the
+   * lagged, those dropped for a group of another of the subscriber's
+   * tracks (its lowest priority first); groups dropped as older than the
+   * subscriber's max latency (reset 0x10) */
   uint64_t moq_delivered_streams, moq_delivered_bytes, moq_dropped_lagged, moq_dropped_limit;
+  uint64_t moq_dropped_priority, moq_dropped_latency;
 } wt_apps_counters;
 
 typedef struct wt_relay wt_relay;         /* one worker's relay channels */

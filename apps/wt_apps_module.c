@@ -43,10 +43,14 @@ static const char *const apps_counter_names[] = {
     "moq_malformed",
     "moq_unsupported",
     "moq_limit",
+    "moq_updates",
+    "moq_updates_ignored",
     "moq_delivered_streams",
     "moq_delivered_bytes",
     "moq_dropped_lagged",
     "moq_dropped_limit",
+    "moq_dropped_priority",
+    "moq_dropped_latency",
 };
 #define N_APPS_COUNTERS (sizeof(apps_counter_names) / sizeof(apps_counter_names[0]))
 _Static_assert(sizeof(wt_apps_counters) == N_APPS_COUNTERS * sizeof(uint64_t),

@@ -56,6 +56,10 @@ typedef struct wt_bridge_config {
   wt_link *const *links;       /* n_workers: [worker] */
   int local_worker;            /* sessions without a worker hint go to worker == shard
                                   (inline apps: no thread hop) instead of round robin */
+  /* the clock of the fan-out's latency budgets (wt_app_group_join_opts),
+   * in ns; NULL: CLOCK_MONOTONIC (tests give a fake one) */
+  uint64_t (*clock)(void *arg);
+  void *clock_arg;
 } wt_bridge_config;
 
 int wt_bridge_new(wt_bridge **out, const wt_bridge_config *cfg);

@@ -13,7 +13,13 @@
  * subscriber lags (its oldest groups reset) after 4 groups, at the
  * buffers' capacity, not after 65536 groups of one byte. Slices of one
  * buffer hold it once: a group of 40 one-byte writes into one buffer stays
- * under the bound. */
+ * under the bound.
+ *
+ * Pooled members (wt_app.h wt_app_group_join_opts, moq-lite's priority and
+ * max latency): two tracks of one session share one bound, the lower
+ * priority loses its groups first (equal priorities: the oldest first);
+ * a group older than the member's latency budget is reset once a newer
+ * one exists (on the simulation's clock), and a policy update applies. */
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -89,6 +95,10 @@ static int drop_down(void *arg, wt_sim *sim, wt_sim_pkt *p) {
   return !p->to_server;
 }
 
+static uint64_t sim_clock(void *arg) {
+  return ((wt_sim *)arg)->now;
+}
+
 static int world_init(world *w) {
   memset(w, 0, sizeof(*w));
   wt_sim_config cfg;
@@ -102,7 +112,12 @@ static int world_init(world *w) {
     return -1;
   }
   wt_link *links[1] = {w->link};
-  wt_bridge_config bc = {.shard = 0, .n_workers = 1, .router = w->router, .links = links};
+  wt_bridge_config bc = {.shard = 0,
+                         .n_workers = 1,
+                         .router = w->router,
+                         .links = links,
+                         .clock = sim_clock,
+                         .clock_arg = &w->sim};
   if (wt_bridge_new(&w->b, &bc) < 0) {
     return -1;
   }
@@ -211,11 +226,127 @@ static void test_lag_counts_held_buffers(void) {
   CHECK_EQ(lagged, 0);
 }
 
+/* A group of one byte in a buffer of its own on group gid (stream gsid),
+ * FIN when fin. */
+static void one_group(world *w, uint64_t gid, uint64_t gsid, int open, int fin) {
+  if (open) {
+    wt_msg m = wt_msg_cmd_group_stream(gid, gsid, 0);
+    post(w, &m);
+  }
+  wt_buf *b = wt_buf_alloc(w->pool, 0);
+  CHECK_FATAL(b != NULL);
+  b->data[0] = (uint8_t)gsid;
+  b->len = 1;
+  wt_msg m = wt_msg_cmd_group_write(gid, gsid, b, 0, 1, fin); /* takes our reference */
+  post(w, &m);
+  wt_sim_run_until(&w->sim, c_never, w, 5 * MS);
+}
+
+/* Two groups (tracks) A = 1 and B = 2 of one subscriber that acknowledges
+ * nothing, pooled with priorities pa and pb: A1 B1 A2 B2 A3 B3, each
+ * pinning 16 KiB against one 64 KiB bound: two of the six must go. */
+static void prio_case(int pooled, uint8_t pa, uint8_t pb, uint64_t lagged[2], uint64_t prio[2]) {
+  world w;
+  CHECK_FATAL(world_init(&w) == 0);
+  wt_app_group_counters *gc[2];
+  for (int k = 0; k < 2; k++) {
+    gc[k] = wt_app_group_counters_new();
+    CHECK_FATAL(gc[k] != NULL);
+    wt_app_group_counters_ref(gc[k]); /* the message's */
+    wt_msg m = wt_msg_cmd_group_new((uint64_t)k + 1, BOUND, gc[k]);
+    post(&w, &m);
+    m = wt_msg_cmd_group_join_opts((uint64_t)k + 1, w.h, pooled, k ? pb : pa, 0);
+    post(&w, &m);
+  }
+  w.sim.filter = drop_down;
+  for (uint64_t i = 1; i <= 3; i++) {
+    one_group(&w, 1, i, 1, 1);
+    one_group(&w, 2, i, 1, 1);
+  }
+  for (int k = 0; k < 2; k++) {
+    lagged[k] = atomic_load(&gc[k]->dropped_streams_lagged);
+    prio[k] = atomic_load(&gc[k]->dropped_streams_priority);
+    CHECK_EQ(atomic_load(&gc[k]->dropped_streams_latency), 0);
+    wt_msg m = wt_msg_cmd_group_del((uint64_t)k + 1, 0);
+    post(&w, &m);
+    wt_app_group_counters_unref(gc[k]);
+  }
+  world_free(&w);
+}
+
+static void test_pooled_priorities(void) {
+  uint64_t lagged[2], prio[2];
+  /* A below B: both drops are A's (A1 for A3's room, A2 for B3's) */
+  prio_case(1, 1, 2, lagged, prio);
+  CHECK_EQ(lagged[0], 2);
+  CHECK_EQ(lagged[1], 0);
+  CHECK_EQ(prio[0], 1);
+  CHECK_EQ(prio[1], 0);
+  /* the other way round: B loses B1 (for A3) and B2 (its own B3's room) */
+  prio_case(1, 2, 1, lagged, prio);
+  CHECK_EQ(lagged[0], 0);
+  CHECK_EQ(lagged[1], 2);
+  CHECK_EQ(prio[1], 1);
+  /* equal priorities: the oldest first, A1 (for A3) then B1 (for B3) */
+  prio_case(1, 0, 0, lagged, prio);
+  CHECK_EQ(lagged[0], 1);
+  CHECK_EQ(lagged[1], 1);
+  CHECK_EQ(prio[0], 0);
+  CHECK_EQ(prio[1], 0);
+  /* not pooled (the plain relay): each member its own 64 KiB, 48 KiB
+   * held each: nothing is dropped, priorities are not looked at */
+  prio_case(0, 1, 2, lagged, prio);
+  CHECK_EQ(lagged[0] + lagged[1], 0);
+  CHECK_EQ(prio[0] + prio[1], 0);
+}
+
+static void test_latency_budget(void) {
+  world w;
+  CHECK_FATAL(world_init(&w) == 0);
+  wt_app_group_counters *gc = wt_app_group_counters_new();
+  CHECK_FATAL(gc != NULL);
+  wt_app_group_counters_ref(gc);
+  wt_msg m = wt_msg_cmd_group_new(1, 64 * BOUND, gc);
+  post(&w, &m);
+  m = wt_msg_cmd_group_join_opts(1, w.h, 1, 0, 100 * MS);
+  post(&w, &m);
+  w.sim.filter = drop_down; /* nothing is acknowledged: every group is still in flight */
+  one_group(&w, 1, 1, 1, 1);
+  wt_sim_run_until(&w.sim, c_never, &w, 50 * MS);
+  one_group(&w, 1, 2, 1, 0); /* group 1 is ~55 ms old: kept */
+  CHECK_EQ(atomic_load(&gc->dropped_streams_latency), 0);
+  wt_sim_run_until(&w.sim, c_never, &w, 100 * MS);
+  one_group(&w, 1, 2, 0, 0); /* group 1 is > 100 ms old and 2 exists: reset */
+  CHECK_EQ(atomic_load(&gc->dropped_streams_latency), 1);
+  wt_sim_run_until(&w.sim, c_never, &w, 200 * MS);
+  one_group(&w, 1, 2, 0, 1); /* group 2 is old but the newest: kept */
+  CHECK_EQ(atomic_load(&gc->dropped_streams_latency), 1);
+  /* an unbounded budget (a SUBSCRIBE_UPDATE to 0) keeps old groups ... */
+  m = wt_msg_cmd_group_join_opts(1, w.h, 1, 0, 0);
+  post(&w, &m);
+  one_group(&w, 1, 3, 1, 1);
+  wt_sim_run_until(&w.sim, c_never, &w, 200 * MS);
+  one_group(&w, 1, 4, 1, 1);
+  CHECK_EQ(atomic_load(&gc->dropped_streams_latency), 1);
+  /* ... and one of 100 ms again drops groups 2 and 3 (older, unacknowledged) */
+  m = wt_msg_cmd_group_join_opts(1, w.h, 1, 0, 100 * MS);
+  post(&w, &m);
+  one_group(&w, 1, 5, 1, 1);
+  CHECK_EQ(atomic_load(&gc->dropped_streams_latency), 3);
+  CHECK_EQ(atomic_load(&gc->dropped_streams_lagged), 0);
+  m = wt_msg_cmd_group_del(1, 0);
+  post(&w, &m);
+  wt_app_group_counters_unref(gc);
+  world_free(&w);
+}
+
 int main(void) {
   if (wt_sim_test_init(&g_certs, 1) != 0) {
     return 1;
   }
   WT_RUN(test_lag_counts_held_buffers);
+  WT_RUN(test_pooled_priorities);
+  WT_RUN(test_latency_budget);
   wt_sim_certs_remove(&g_certs);
   WT_DONE();
 }
