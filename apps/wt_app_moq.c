@@ -81,6 +81,7 @@ struct moq_strm {
   uint64_t id;
   wt_moq_sub_params p;
   int ok_sent;
+  int ended; /* its end group was delivered: our FIN sent, the peer's awaited */
   /* R_GROUP_IN */
   int have_hdr;
   uint64_t seq, frame_rem;
@@ -93,6 +94,10 @@ struct moq_fan {
   moq_fan *next;
   moq_track *t;
   uint64_t id;
+  /* the group range of its subscribers (SUBSCRIBE start/end group): a fan
+   * serves the subscriptions of one id and one range */
+  uint8_t has_start, has_end, finished;
+  uint64_t start, end;
   wt_app_group *g;
   size_t members;
   int has_cur; /* cur_gsid carries the group cur_seq */
@@ -374,6 +379,30 @@ static wt_buf *group_hdr(wt_app_ctx *ctx, const moq_fan *f, uint64_t seq, int ve
   return b;
 }
 
+/* Whether group seq is in f's range. */
+static int fan_wants(const moq_fan *f, uint64_t seq) {
+  return !f->finished && (!f->has_start || seq >= f->start) && (!f->has_end || seq <= f->end);
+}
+
+/* f's range is over (its end group delivered, or the track past it): each
+ * of its subscriptions ends cleanly (our FIN on the subscribe stream, as a
+ * publisher's does when the track finishes); each stays in the fan, with
+ * nothing more to receive, until the subscriber's FIN or reset (leaving at
+ * once would reset the end group while still unacknowledged). */
+static void fan_finish(moq_fan *f) {
+  if (f->finished) {
+    return;
+  }
+  f->finished = 1;
+  for (moq_strm *sub = f->t->subs; sub; sub = sub->lnext) {
+    if (sub->f == f && sub->role == R_SUB && !sub->ended && sub->ok_sent) {
+      sub->ended = 1;
+      wt_app_stream_write(sub->st, NULL, 0, 1);
+      sub->s->a->cnt.moq_subs_ended++;
+    }
+  }
+}
+
 /* Remove fan f from the open groups of its track. */
 static void fan_forget(moq_fan *f) {
   for (moq_strm *in = f->t->ins; in; in = in->lnext) {
@@ -412,7 +441,11 @@ static int out_add(moq_strm *in, moq_fan *f, uint64_t gsid) {
 /* Open the newest group in fan f (new to it) and write what is kept. */
 static void fan_start_cur(moq_fan *f, wt_app_ctx *ctx, int version) {
   moq_track *t = f->t;
-  if (!t->has_cur || !t->gc.on) {
+  if (f->has_end && t->has_cur && t->cur_seq > f->end) {
+    fan_finish(f); /* the track is past the range already */
+    return;
+  }
+  if (!t->has_cur || !t->gc.on || !fan_wants(f, t->cur_seq)) {
     return;
   }
   wt_buf *h = group_hdr(ctx, f, t->cur_seq, version);
@@ -546,11 +579,25 @@ static void sub_detach(moq_strm *sub, uint32_t code, int clean, uint32_t rel_cod
   }
 }
 
-static void sub_send_ok(moq_strm *sub) {
+/* SUBSCRIBE_OK (the subscriber's own parameters back); 0 when sent. A
+ * subscription whose range is over already ends at once after it. */
+static int sub_ok(moq_strm *sub) {
   wt_moq_msg m = {.type = WT_MOQ_SUBSCRIBE_OK};
   m.u.update = sub->p;
-  if (strm_send(sub, &m, 0, 0) == 0) {
-    sub->ok_sent = 1;
+  if (strm_send(sub, &m, 0, 0) < 0) {
+    return -1;
+  }
+  sub->ok_sent = 1;
+  if (sub->f && sub->f->finished && !sub->ended) {
+    sub->ended = 1;
+    wt_app_stream_write(sub->st, NULL, 0, 1);
+    sub->s->a->cnt.moq_subs_ended++;
+  }
+  return 0;
+}
+
+static void sub_send_ok(moq_strm *sub) {
+  if (sub_ok(sub) == 0 && !sub->ended) {
     fan_catchup(sub->f, sub->s->as, sub->s->version);
   }
 }
@@ -709,6 +756,13 @@ static void on_subscribe(moq_strm *sub, const wt_moq_msg *m) {
   cnt(s)->moq_subscribes++;
   sub->id = m->u.subscribe.id;
   sub->p = m->u.subscribe.p;
+  if (sub->p.has_start && sub->p.has_end && sub->p.start_group > sub->p.end_group) {
+    WT_LOG_DEBUG("session %llu: SUBSCRIBE start group after its end group: reset",
+                 (unsigned long long)wt_app_session_id(s->as));
+    cnt(s)->moq_malformed++;
+    strm_abort(sub, WT_APP_MOQ_PROTOCOL);
+    return;
+  }
   int slot = -1;
   size_t max =
       s->a->cfg.moq_max_subs < WT_APP_MOQ_MAX_SUBS ? s->a->cfg.moq_max_subs : WT_APP_MOQ_MAX_SUBS;
@@ -747,8 +801,11 @@ static void on_subscribe(moq_strm *sub, const wt_moq_msg *m) {
     strm_abort(sub, WT_APP_MOQ_LIMIT);
     return;
   }
+  const wt_moq_sub_params *p = &sub->p;
   moq_fan *f = t->fans;
-  while (f && f->id != sub->id) {
+  while (f && (f->id != sub->id || f->finished || f->has_start != p->has_start ||
+               f->has_end != p->has_end || (p->has_start && f->start != p->start_group) ||
+               (p->has_end && f->end != p->end_group))) {
     f = f->next;
   }
   int new_fan = !f;
@@ -761,6 +818,10 @@ static void on_subscribe(moq_strm *sub, const wt_moq_msg *m) {
     } else {
       f->t = t;
       f->id = sub->id;
+      f->has_start = p->has_start;
+      f->has_end = p->has_end;
+      f->start = p->start_group;
+      f->end = p->end_group;
       f->next = t->fans;
       t->fans = f;
     }
@@ -785,11 +846,7 @@ static void on_subscribe(moq_strm *sub, const wt_moq_msg *m) {
   if (t->up_ok) {
     if (new_fan) {
       fan_start_cur(f, wt_app_session_ctx(s->as), s->version);
-      wt_moq_msg ok = {.type = WT_MOQ_SUBSCRIBE_OK};
-      ok.u.update = sub->p;
-      if (strm_send(sub, &ok, 0, 0) == 0) {
-        sub->ok_sent = 1;
-      }
+      sub_ok(sub);
     } else {
       sub_send_ok(sub);
     }
@@ -859,6 +916,13 @@ static void group_begin(moq_strm *in, const wt_moq_msg *m) {
   wt_app_ctx *ctx = wt_app_session_ctx(s->as);
   for (moq_fan *f = t->fans; f; f = f->next) {
     f->has_cur = 0;
+    if (f->has_end && in->seq > f->end) {
+      fan_finish(f); /* its end group was skipped */
+      continue;
+    }
+    if (!fan_wants(f, in->seq)) {
+      continue;
+    }
     wt_buf *h = group_hdr(ctx, f, in->seq, s->version);
     if (!h) {
       continue;
@@ -938,6 +1002,12 @@ static void group_data(moq_strm *in, wt_buf *b, size_t off, size_t len, int fin)
   for (size_t k = 0; k < in->n_outs; k++) {
     wt_app_group_stream_write(in->outs[k].f->g, in->outs[k].gsid, len ? b : NULL, off, len, fin);
   }
+  for (size_t k = 0; fin && k < in->n_outs; k++) {
+    moq_fan *f = in->outs[k].f;
+    if (f->has_end && in->seq >= f->end) {
+      fan_finish(f); /* its end group is complete */
+    }
+  }
   if (t->cur_in == in) {
     if (len) {
       wt_app_gcache_retain(&t->gc, b, off, len, s->a->cfg.relay_group_max);
@@ -995,8 +1065,6 @@ static void on_msg(moq_strm *ms, const wt_moq_msg *m) {
       if (ms->f) {
         sub_join(ms, ms->f);
       }
-    } else {
-      cnt(s)->moq_updates_ignored++; /* the subscription failed or ended: nothing to update */
     }
     return;
   case R_GOAWAY:

@@ -208,12 +208,13 @@ typedef struct wt_apps_counters {
    * from publishers; late subscribers given the newest group from its
    * start; streams reset for a malformed message or unknown kind, for an
    * unsupported stream, for a bound; SUBSCRIBE_UPDATEs applied (priority,
-   * max latency) and ignored (their subscription failed or ended) */
+   * max latency; on a refused subscription's stream they are discarded
+   * with the rest of it); subscriptions ended by their end group (our FIN) */
   uint64_t moq_sessions, moq_refused, moq_broadcasts, moq_announces_sent;
   uint64_t moq_subscribes, moq_not_found, moq_upstream_subscribes;
   uint64_t moq_groups_in, moq_frames_in, moq_bytes_in, moq_catchups;
   uint64_t moq_malformed, moq_unsupported, moq_limit;
-  uint64_t moq_updates, moq_updates_ignored;
+  uint64_t moq_updates, moq_subs_ended;
   /* the moq fan-outs, as the shards count them (wt_app_group_counters):
    * group streams and their bytes delivered to subscribers, groups dropped
    * for a lagging subscriber (reset 0x10) or its stream limit; of the

@@ -44,7 +44,7 @@ static const char *const apps_counter_names[] = {
     "moq_unsupported",
     "moq_limit",
     "moq_updates",
-    "moq_updates_ignored",
+    "moq_subs_ended",
     "moq_delivered_streams",
     "moq_delivered_bytes",
     "moq_dropped_lagged",

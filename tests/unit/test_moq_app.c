@@ -36,6 +36,8 @@ typedef struct cmd {
   uint64_t id, token, session, group, gsid;
   uint32_t code, hdr_len;
   int fin, bidi;
+  int pooled, prio; /* GROUP_JOIN: the member's policy */
+  uint64_t max_lat_ns;
   uint8_t data[256];
   size_t len;
 } cmd;
@@ -138,6 +140,9 @@ static void h_drain(harness *h) {
         case WT_CMD_GROUP_JOIN:
           c.group = wt_msg_get_cmd_group_join(&m[i])->group;
           c.session = wt_msg_get_cmd_group_join(&m[i])->session;
+          c.pooled = wt_msg_get_cmd_group_join(&m[i])->pooled;
+          c.prio = wt_msg_get_cmd_group_join(&m[i])->priority;
+          c.max_lat_ns = wt_msg_get_cmd_group_join(&m[i])->max_latency_ns;
           break;
         case WT_CMD_GROUP_LEAVE:
           c.group = wt_msg_get_cmd_group_leave(&m[i])->group;
@@ -778,10 +783,183 @@ static void test_bounds(void) {
   h_close(h);
 }
 
+/* Open subscription id on session sess's stream sid to bc/t with params p
+ * (-04); the group its fan joined (0 when it was refused). */
+static uint64_t subscribe(harness *h, uint64_t sess, uint64_t sid, uint64_t id,
+                          const wt_moq_sub_params *p) {
+  uint8_t buf[256];
+  wt_moq_msg m;
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE;
+  m.u.subscribe.id = id;
+  m.u.subscribe.broadcast = S("bc");
+  m.u.subscribe.track = S("t");
+  m.u.subscribe.p = *p;
+  size_t n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+  size_t mark = h->n;
+  h_event(h, wt_msg_ev_stream_open(sid, sess, sid * 4, 1));
+  h_data(h, sid, buf, n, 0);
+  int j = find(h, mark, WT_CMD_GROUP_JOIN, 0, 0);
+  return j >= 0 ? h->cmds[j].group : 0;
+}
+
+/* The fan-out groups of the test (bit k of pub_group's answer: g_ids[k]). */
+static uint64_t g_ids[4];
+
+/* One whole group seq from the publisher (session 1) on uni stream sid:
+ * the fan groups that opened a mirrored stream for it, as a bit set of
+ * their indexes in g_ids. */
+static uint64_t pub_group(harness *h, uint64_t sid, uint64_t seq) {
+  uint8_t buf[64];
+  wt_moq_msg m;
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_GROUP;
+  m.u.group.subscribe = 0;
+  m.u.group.sequence = seq;
+  size_t n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_UNI_GROUP, buf, sizeof(buf));
+  memcpy(buf + n, "\x02hi", 3);
+  size_t mark = h->n;
+  h_event(h, wt_msg_ev_stream_open(sid, 1, sid * 4 + 3, 0));
+  h_data(h, sid, buf, n + 3, 1);
+  h_event(h, wt_msg_ev_stream_close(sid, 0));
+  uint64_t set = 0;
+  for (size_t i = mark; i < h->n; i++) {
+    for (int k = 0; k < 4; k++) {
+      if (h->cmds[i].kind == WT_CMD_GROUP_STREAM && g_ids[k] && h->cmds[i].group == g_ids[k]) {
+        set |= UINT64_C(1) << k;
+      }
+    }
+  }
+  return set;
+}
+
+/* Priorities and max latency reach the fan-out (pooled members, updated by
+ * SUBSCRIBE_UPDATE); start/end groups: a range has a fan of its own, gets
+ * the cached group only when in range, and its subscription ends (our FIN)
+ * after the end group; start > end, an update on a failed subscription. */
+static void test_policy_and_ranges(void) {
+  harness *h = &g_h;
+  wt_apps_config cfg;
+  wt_apps_config_default(&cfg);
+  cfg.enabled = WT_APPS_MOQ;
+  CHECK_FATAL(h_open(h, &cfg) == 0);
+  uint8_t buf[256];
+  size_t n, mark = h->n;
+  wt_moq_msg m;
+  int fin;
+  CHECK_EQ(h_session(h, 1, "/moq/p", V04, sizeof(V04), 3), 200);
+  uint64_t ann_tok = opened(h, mark, 1, 0);
+  h_event(h, wt_msg_ev_stream_opened(100, ann_tok, 1));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE;
+  m.u.announce.status = WT_MOQ_ANNOUNCE_ACTIVE;
+  m.u.announce.suffix = S("bc");
+  n = enc(&m, WT_MOQ_LITE_04, -1, buf, sizeof(buf));
+  h_data(h, 100, buf, n, 0);
+  CHECK_EQ(h_session(h, 2, "/moq/p", V04, sizeof(V04), 3), 200);
+
+  /* live, priority 3, 500 ms: a pooled member with both */
+  wt_moq_sub_params p = {.priority = 3, .max_latency = 500};
+  mark = h->n;
+  memset(g_ids, 0, sizeof(g_ids));
+  uint64_t g_live = g_ids[0] = subscribe(h, 2, 200, 0, &p);
+  CHECK_FATAL(g_live != 0);
+  int j = find(h, mark, WT_CMD_GROUP_JOIN, 0, 0);
+  CHECK(h->cmds[j].pooled == 1 && h->cmds[j].prio == 3 &&
+        h->cmds[j].max_lat_ns == UINT64_C(500) * 1000000u);
+  uint64_t up_tok = opened(h, mark, 1, 0);
+  h_event(h, wt_msg_ev_stream_opened(101, up_tok, 5));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE_OK;
+  n = enc(&m, WT_MOQ_LITE_04, -1, buf, sizeof(buf));
+  h_data(h, 101, buf, n, 0);
+  /* SUBSCRIBE_UPDATE: priority 9, unbounded: the member is updated */
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE_UPDATE;
+  m.u.update.priority = 9;
+  n = enc(&m, WT_MOQ_LITE_04, -1, buf, sizeof(buf));
+  mark = h->n;
+  h_data(h, 200, buf, n, 0);
+  j = find(h, mark, WT_CMD_GROUP_JOIN, 0, 0);
+  CHECK(j >= 0 && h->cmds[j].group == g_live && h->cmds[j].prio == 9 && h->cmds[j].max_lat_ns == 0);
+  CHECK_EQ(counters(h)->moq_updates, 1);
+
+  /* groups 5 and 6 reach the live fan */
+  CHECK_EQ(pub_group(h, 300, 5), 1);
+  /* start 6 (not cached yet: 5 is), end 7: a fan of its own, nothing now */
+  wt_moq_sub_params r = {.has_start = 1, .start_group = 6, .has_end = 1, .end_group = 7};
+  mark = h->n;
+  uint64_t g_range = g_ids[1] = subscribe(h, 2, 201, 1, &r);
+  CHECK(g_range != 0 && g_range != g_live);
+  CHECK_EQ(find(h, mark, WT_CMD_GROUP_STREAM, 0, 0), -1);
+  /* start 5 (the cached group): it gets group 5 from its start */
+  wt_moq_sub_params r5 = {.has_start = 1, .start_group = 5};
+  mark = h->n;
+  uint64_t g_r5 = g_ids[2] = subscribe(h, 2, 202, 2, &r5);
+  int gs = find(h, mark, WT_CMD_GROUP_STREAM, 0, 0);
+  CHECK(g_r5 != 0 && gs >= 0 && h->cmds[gs].group == g_r5);
+  CHECK_EQ(counters(h)->moq_catchups, 1);
+  CHECK_EQ(pub_group(h, 301, 6), 7);
+  CHECK_EQ(counters(h)->moq_subs_ended, 0);
+  mark = h->n;
+  CHECK_EQ(pub_group(h, 302, 7), 7);
+  /* after its end group: the range's subscription ends (our FIN) */
+  n = written(h, mark, 201, 0, buf, sizeof(buf), &fin);
+  CHECK(n == 0 && fin);
+  CHECK_EQ(counters(h)->moq_subs_ended, 1);
+  CHECK_EQ(pub_group(h, 303, 8), 5);
+  /* an end group already past: OK, then FIN at once */
+  wt_moq_sub_params past = {.has_end = 1, .end_group = 3};
+  mark = h->n;
+  subscribe(h, 2, 203, 3, &past);
+  n = written(h, mark, 203, 0, buf, sizeof(buf), &fin);
+  CHECK(n > 0 && fin);
+  CHECK_EQ(counters(h)->moq_subs_ended, 2);
+  /* start after end: refused, nothing joined */
+  wt_moq_sub_params bad = {.has_start = 1, .start_group = 9, .has_end = 1, .end_group = 8};
+  mark = h->n;
+  CHECK_EQ(subscribe(h, 2, 204, 4, &bad), 0);
+  CHECK(refused(h, mark, 204, WT_APP_MOQ_PROTOCOL, 1));
+  /* an update on the refused subscription's stream: discarded */
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE_UPDATE;
+  m.u.update.priority = 1;
+  n = enc(&m, WT_MOQ_LITE_04, -1, buf, sizeof(buf));
+  mark = h->n;
+  h_data(h, 204, buf, n, 0);
+  CHECK_EQ(find(h, mark, WT_CMD_GROUP_JOIN, 0, 0), -1);
+  CHECK_EQ(counters(h)->moq_updates, 1);
+  n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+  h_event(h, wt_msg_ev_stream_open(205, 2, 205 * 4, 1));
+  mark = h->n;
+  /* (a SUBSCRIBE_UPDATE where the SUBSCRIBE belongs is malformed) */
+  h_data(h, 205, buf, n, 0);
+  CHECK(refused(h, mark, 205, WT_APP_MOQ_PROTOCOL, 1));
+
+  /* the subscriber leaves its ended range: our FIN was sent, its FIN ends it */
+  mark = h->n;
+  h_data(h, 201, NULL, 0, 1);
+  CHECK(find(h, mark, WT_CMD_GROUP_LEAVE, 0, 0) >= 0);
+  uint64_t streams[] = {100, 101, 200, 201, 202, 203, 204, 205};
+  for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++) {
+    h_event(h, wt_msg_ev_stream_close(streams[i], 0));
+  }
+  for (size_t i = 0; i < h->n; i++) {
+    if (h->cmds[i].kind == WT_CMD_OPEN_STREAM && h->cmds[i].token != ann_tok &&
+        h->cmds[i].token != up_tok) {
+      h_event(h, wt_msg_ev_stream_close(0, h->cmds[i].token));
+    }
+  }
+  h_event(h, wt_msg_ev_session_close(2, 0, 1, NULL, 0));
+  h_event(h, wt_msg_ev_session_close(1, 0, 1, NULL, 0));
+  h_close(h);
+}
+
 int main(void) {
   WT_RUN(test_refusals);
   WT_RUN(test_bounds);
   WT_RUN(test_relay);
   WT_RUN(test_publisher_leaves);
+  WT_RUN(test_policy_and_ranges);
   WT_DONE();
 }
