@@ -153,6 +153,11 @@ struct moq_sess {
   uint64_t next_up_id;
   moq_strm *up_ann;
   int goaway_sent;
+  /* tokens (wt_apps_config.auth): the session's root in the token's
+   * namespace, rights on all of it (checked once at the CONNECT), and what
+   * the token was read from, for the checks of single broadcasts later */
+  char *auth_root, *auth_query, *auth_bearer;
+  uint8_t pub_all, sub_all;
 };
 
 struct wt_moq_relay {
@@ -207,6 +212,44 @@ static void slist_del(moq_strm **head, moq_strm *x) {
 
 static wt_apps_counters *cnt(moq_sess *s) {
   return &s->a->cnt;
+}
+
+/* ------------------------------------------------------------------ tokens */
+
+/* Whether session s may do action (WT_APP_AUTH_*) on broadcast path
+ * (relative to its root): always without an authorizer, or when its token
+ * grants the whole root; else the token (saved from the CONNECT) is checked
+ * again for ROOT/path: the namespace of the token is the relay's channel
+ * names, "/moq/live" + broadcast "cam" being "live/cam" (docs/protocol.md
+ * section 9). */
+static int sess_may(moq_sess *s, int action, const char *path, size_t len) {
+  if (!s->a->cfg.auth || (action == WT_APP_AUTH_PUBLISH ? s->pub_all : s->sub_all)) {
+    return 1;
+  }
+  char full[WT_APP_MAX_PATH_LEN + WT_MOQ_MAX_PATH + 2];
+  size_t rl = strlen(s->auth_root);
+  if (rl + len + 2 > sizeof(full)) {
+    return 0;
+  }
+  memcpy(full, s->auth_root, rl);
+  if (rl && len) {
+    full[rl++] = '/';
+  }
+  memcpy(full + rl, path, len);
+  full[rl + len] = '\0';
+  wt_app_header bearer = {.name = "authorization", .value = s->auth_bearer};
+  wt_app_request rq = {.path = "",
+                       .query = s->auth_query ? s->auth_query : "",
+                       .headers = s->auth_bearer ? &bearer : NULL,
+                       .n_headers = s->auth_bearer ? 1 : 0};
+  return wt_apps_authorize(s->a, s->as, &rq, action, full) == 0;
+}
+
+static void sess_free(moq_sess *s) {
+  free(s->auth_root);
+  free(s->auth_query);
+  free(s->auth_bearer);
+  free(s);
 }
 
 /* ------------------------------------------------------------------ paths */
@@ -339,7 +382,8 @@ static int interest_wants(const moq_strm *in, const moq_bcast *b, const char **s
 static void announce_to(moq_strm *in, const moq_bcast *b, int active) {
   const char *suf;
   size_t slen;
-  if (in->role != R_INTEREST || !interest_wants(in, b, &suf, &slen)) {
+  if (in->role != R_INTEREST || !interest_wants(in, b, &suf, &slen) ||
+      !sess_may(in->s, WT_APP_AUTH_SUBSCRIBE, b->path, b->len)) {
     return;
   }
   wt_moq_msg m = {.type = WT_MOQ_ANNOUNCE};
@@ -649,6 +693,13 @@ static void on_publisher_announce(moq_strm *ms, const wt_moq_msg *m) {
     free(path);
     return;
   }
+  if (!sess_may(s, WT_APP_AUTH_PUBLISH, path, len)) {
+    WT_LOG_DEBUG("session %llu: ANNOUNCE of %s outside its token's publish rights: ignored",
+                 (unsigned long long)wt_app_session_id(s->as), path);
+    cnt(s)->moq_forbidden++;
+    free(path);
+    return;
+  }
   if (b) {
     free(path);
     if (b->pub == s) {
@@ -785,6 +836,14 @@ static void on_subscribe(moq_strm *sub, const wt_moq_msg *m) {
   }
   size_t len;
   char *path = path_fold(m->u.subscribe.broadcast.p, m->u.subscribe.broadcast.len, &len);
+  if (path && !sess_may(s, WT_APP_AUTH_SUBSCRIBE, path, len)) {
+    WT_LOG_DEBUG("session %llu: SUBSCRIBE to %s outside its token's subscribe rights: reset",
+                 (unsigned long long)wt_app_session_id(s->as), path);
+    free(path);
+    cnt(s)->moq_forbidden++;
+    strm_abort(sub, WT_APP_MOQ_FORBIDDEN);
+    return;
+  }
   moq_bcast *b = path ? bcast_find(s->root, path, len) : NULL;
   free(path);
   if (!b) {
@@ -1231,11 +1290,21 @@ static int moq_request(wt_app_session *as, const wt_app_request *req) {
     a->cnt.moq_refused++;
     return 400;
   }
+  /* tokens: the root in the token's namespace (without the route's "moq") */
+  const char *aroot = n - 1 > 3 ? root + 4 : "";
+  size_t arl = n - 1 > 3 ? n - 5 : 0;
+  int st_pub = 0, st_sub = 0;
   if (a->cfg.auth) {
-    /* token scopes by root are not built yet: refuse rather than serve an
-     * open relay beside an authorized one (docs/protocol.md section 9) */
-    a->cnt.moq_refused++;
-    return 403;
+    char rb[WT_APP_MAX_PATH_LEN + 1];
+    memcpy(rb, aroot, arl);
+    rb[arl] = '\0';
+    st_pub = wt_apps_authorize(a, as, req, WT_APP_AUTH_PUBLISH, rb);
+    st_sub = wt_apps_authorize(a, as, req, WT_APP_AUTH_SUBSCRIBE, rb);
+    if (st_pub == 401 || st_sub == 401) { /* no token, or not a valid one */
+      a->cnt.moq_refused++;
+      a->cnt.moq_forbidden++;
+      return 401;
+    }
   }
   const char *proto = wt_app_choose_protocol(req, moq_versions, 2);
   if (!proto) {
@@ -1264,8 +1333,25 @@ static int moq_request(wt_app_session *as, const wt_app_request *req) {
     a->moq->n_roots++;
   }
   moq_sess *s = calloc(1, sizeof(*s));
+  if (s && a->cfg.auth) {
+    s->pub_all = st_pub == 0;
+    s->sub_all = st_sub == 0;
+    s->auth_root = strndup(aroot, arl);
+    s->auth_query = strdup(req->query ? req->query : "");
+    for (size_t i = 0; i < req->n_headers; i++) {
+      if (!strcmp(req->headers[i].name, "authorization") && !s->auth_bearer) {
+        s->auth_bearer = strdup(req->headers[i].value);
+      }
+    }
+    if (!s->auth_root || !s->auth_query) {
+      sess_free(s);
+      s = NULL;
+    }
+  }
   if (!s || wt_app_session_set_protocol(as, proto) < 0) {
-    free(s);
+    if (s) {
+      sess_free(s);
+    }
     if (r->n_sess == 0) {
       LIST_DEL(a->moq->roots, r);
       a->moq->n_roots--;
@@ -1346,7 +1432,7 @@ static void moq_close(wt_app_session *as, uint32_t code, const uint8_t *reason, 
     a->moq->n_roots--;
     free(r);
   }
-  free(s);
+  sess_free(s);
   wt_app_session_set_user(as, NULL);
 }
 

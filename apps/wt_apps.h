@@ -149,6 +149,7 @@
 #define WT_APP_MOQ_UNSUPPORTED    0x23u /* FETCH and other streams this slice does not serve */
 #define WT_APP_MOQ_GONE           0x24u /* the publisher left or ended the track mid-way */
 #define WT_APP_MOQ_CANCEL         0x25u /* the relay no longer wants it (last subscriber left) */
+#define WT_APP_MOQ_FORBIDDEN      0x26u /* subscribe: outside the session's token's rights */
 #define WT_APP_MOQ_MAX_ROOTS      4096  /* default moq_max_roots (per worker) */
 #define WT_APP_MOQ_MAX_BROADCASTS 256   /* default moq_max_broadcasts (per root) */
 #define WT_APP_MOQ_MAX_TRACKS     64    /* default moq_max_tracks (per broadcast) */
@@ -209,12 +210,14 @@ typedef struct wt_apps_counters {
    * start; streams reset for a malformed message or unknown kind, for an
    * unsupported stream, for a bound; SUBSCRIBE_UPDATEs applied (priority,
    * max latency; on a refused subscription's stream they are discarded
-   * with the rest of it); subscriptions ended by their end group (our FIN) */
+   * with the rest of it); subscriptions ended by their end group (our FIN); with tokens:
+   * sessions refused 401, ANNOUNCEs ignored and SUBSCRIBEs refused (0x26)
+   * outside the token's rights */
   uint64_t moq_sessions, moq_refused, moq_broadcasts, moq_announces_sent;
   uint64_t moq_subscribes, moq_not_found, moq_upstream_subscribes;
   uint64_t moq_groups_in, moq_frames_in, moq_bytes_in, moq_catchups;
   uint64_t moq_malformed, moq_unsupported, moq_limit;
-  uint64_t moq_updates, moq_subs_ended;
+  uint64_t moq_updates, moq_subs_ended, moq_forbidden;
   /* the moq fan-outs, as the shards count them (wt_app_group_counters):
    * group streams and their bytes delivered to subscribers, groups dropped
    * for a lagging subscriber (reset 0x10) or its stream limit; of the

@@ -45,6 +45,7 @@ static const char *const apps_counter_names[] = {
     "moq_limit",
     "moq_updates",
     "moq_subs_ended",
+    "moq_forbidden",
     "moq_delivered_streams",
     "moq_delivered_bytes",
     "moq_dropped_lagged",

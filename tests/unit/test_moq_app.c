@@ -955,11 +955,153 @@ static void test_policy_and_ranges(void) {
   h_close(h);
 }
 
+/* A fake authorizer (the real one is ops/wt_authz.c over auth/): the jwt
+ * query parameter names the rights. "all": everything under "room";
+ * "pubcam": publish under "room/cam"; "subcam": subscribe under
+ * "room/cam"; anything else, or none: 401. */
+static int fake_grants(const char *prefix, const char *path) {
+  size_t n = strlen(prefix);
+  return !strncmp(prefix, path, n) && (path[n] == '\0' || path[n] == '/');
+}
+
+static int g_auth_checks;
+
+static int fake_check(void *arg, wt_app_session *as, const wt_app_request *req, int action,
+                      const char *path) {
+  (void)arg, (void)as;
+  char tok[32];
+  g_auth_checks++;
+  if (wt_app_query_get(req->query, "jwt", tok, sizeof(tok)) <= 0) {
+    return 401;
+  }
+  if (!strcmp(tok, "all")) {
+    return fake_grants("room", path) ? 0 : 403;
+  }
+  if (!strcmp(tok, "pubcam")) {
+    return action == WT_APP_AUTH_PUBLISH && fake_grants("room/cam", path) ? 0 : 403;
+  }
+  if (!strcmp(tok, "subcam")) {
+    return action == WT_APP_AUTH_SUBSCRIBE && fake_grants("room/cam", path) ? 0 : 403;
+  }
+  return 401;
+}
+
+static void announce(harness *h, uint64_t sid, const char *path, int version) {
+  uint8_t buf[128];
+  wt_moq_msg m;
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE;
+  m.u.announce.status = WT_MOQ_ANNOUNCE_ACTIVE;
+  m.u.announce.suffix = S(path);
+  size_t n = enc(&m, version, -1, buf, sizeof(buf));
+  h_data(h, sid, buf, n, 0);
+}
+
+/* Tokens scoped by root: /moq/room is "room" in the token's namespace; no
+ * or a bad token: 401 before any state; an ANNOUNCE outside the publish
+ * rights is ignored, a SUBSCRIBE outside the subscribe rights reset with
+ * 0x26 (even to a live broadcast), announces filtered by subscribe rights;
+ * a token granting the whole root is checked once, not per broadcast. */
+static void test_tokens(void) {
+  harness *h = &g_h;
+  wt_apps_config cfg;
+  wt_apps_config_default(&cfg);
+  cfg.enabled = WT_APPS_MOQ;
+  wt_app_authorizer az = {.check = fake_check};
+  cfg.auth = &az;
+  CHECK_FATAL(h_open(h, &cfg) == 0);
+  uint8_t buf[256], got[256];
+  int fin;
+  size_t n, mark;
+  wt_moq_msg m;
+  CHECK_EQ(h_session(h, 9, "/moq/room", V04, sizeof(V04), 3), 401);
+  CHECK_EQ(h_session(h, 9, "/moq/room?jwt=forged", V04, sizeof(V04), 3), 401);
+  CHECK_EQ(counters(h)->moq_refused, 2);
+  CHECK_EQ(counters(h)->moq_forbidden, 2);
+  CHECK_EQ(counters(h)->moq_sessions, 0);
+  /* publishers: "pubcam" (cam allowed, other not), "all" (mic) */
+  uint64_t tok[4] = {0};
+  mark = h->n;
+  CHECK_EQ(h_session(h, 1, "/moq/room?jwt=pubcam", V04, sizeof(V04), 3), 200);
+  tok[1] = opened(h, mark, 1, 0);
+  h_event(h, wt_msg_ev_stream_opened(100, tok[1], 1));
+  announce(h, 100, "cam", WT_MOQ_LITE_04);
+  announce(h, 100, "other", WT_MOQ_LITE_04);
+  CHECK_EQ(counters(h)->moq_broadcasts, 1);
+  CHECK_EQ(counters(h)->moq_forbidden, 3);
+  mark = h->n;
+  CHECK_EQ(h_session(h, 3, "/moq/room?jwt=all", V04, sizeof(V04), 3), 200);
+  tok[3] = opened(h, mark, 3, 0);
+  h_event(h, wt_msg_ev_stream_opened(300, tok[3], 1));
+  int checks = g_auth_checks;
+  announce(h, 300, "mic", WT_MOQ_LITE_04);
+  CHECK_EQ(counters(h)->moq_broadcasts, 2);
+  CHECK_EQ(g_auth_checks, checks); /* the whole root granted: no check per broadcast */
+  /* a subscriber "subcam": told of cam only; mic refused 0x26; cam served */
+  mark = h->n;
+  CHECK_EQ(h_session(h, 2, "/moq/room?jwt=subcam", V04, sizeof(V04), 3), 200);
+  tok[2] = opened(h, mark, 2, 0);
+  h_event(h, wt_msg_ev_stream_open(200, 2, 0, 1));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE_PLEASE;
+  m.u.announce_please.prefix = S("");
+  n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_ANNOUNCE, buf, sizeof(buf));
+  mark = h->n;
+  h_data(h, 200, buf, n, 0);
+  n = written(h, mark, 200, 0, got, sizeof(got), &fin);
+  CHECK(n > 5 && got[1] == WT_MOQ_ANNOUNCE_ACTIVE && got[2] == 3 && !memcmp(got + 3, "cam", 3));
+  CHECK_EQ(counters(h)->moq_announces_sent, 1); /* not mic */
+  struct {
+    uint64_t sess, sid;
+    const char *bc;
+    uint32_t code; /* 0: accepted */
+  } subs[] = {
+      {2, 201, "mic", WT_APP_MOQ_FORBIDDEN},
+      {2, 202, "nothing", WT_APP_MOQ_FORBIDDEN}, /* outside: not even "not found" */
+      {2, 203, "cam", 0},
+      {1, 101, "cam", WT_APP_MOQ_FORBIDDEN}, /* publish rights only */
+  };
+  for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+    memset(&m, 0, sizeof(m));
+    m.type = WT_MOQ_SUBSCRIBE;
+    m.u.subscribe.id = i;
+    m.u.subscribe.broadcast = S(subs[i].bc);
+    m.u.subscribe.track = S("t");
+    n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+    mark = h->n;
+    h_event(h, wt_msg_ev_stream_open(subs[i].sid, subs[i].sess, subs[i].sid * 4, 1));
+    h_data(h, subs[i].sid, buf, n, 0);
+    if (subs[i].code) {
+      CHECK(refused(h, mark, subs[i].sid, subs[i].code, 1));
+    } else {
+      CHECK(opened(h, mark, 1, 0) != 0); /* the upstream SUBSCRIBE to the publisher */
+      CHECK(find(h, mark, WT_CMD_GROUP_JOIN, 0, 0) >= 0);
+    }
+  }
+  CHECK_EQ(counters(h)->moq_forbidden, 6);
+  CHECK_EQ(counters(h)->moq_not_found, 0);
+  uint64_t streams[] = {100, 101, 200, 201, 202, 203, 300};
+  for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++) {
+    h_event(h, wt_msg_ev_stream_close(streams[i], 0));
+  }
+  for (size_t i = 0; i < h->n; i++) {
+    if (h->cmds[i].kind == WT_CMD_OPEN_STREAM && h->cmds[i].token != tok[1] &&
+        h->cmds[i].token != tok[3]) {
+      h_event(h, wt_msg_ev_stream_close(0, h->cmds[i].token));
+    }
+  }
+  for (uint64_t sess = 1; sess <= 3; sess++) {
+    h_event(h, wt_msg_ev_session_close(sess, 0, 1, NULL, 0));
+  }
+  h_close(h);
+}
+
 int main(void) {
   WT_RUN(test_refusals);
   WT_RUN(test_bounds);
   WT_RUN(test_relay);
   WT_RUN(test_publisher_leaves);
   WT_RUN(test_policy_and_ranges);
+  WT_RUN(test_tokens);
   WT_DONE();
 }
