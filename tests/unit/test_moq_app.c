@@ -19,6 +19,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "app_link.h"
 #include "check.h"
 #include "wt_app.h"
 #include "wt_app_ctx.h"
@@ -45,12 +46,7 @@ typedef struct cmd {
 #define MAX_CMDS 4096
 
 typedef struct harness {
-  wt_waker swk, wwk;
-  wt_link *link;
-  wt_app_router *router;
-  wt_timer_heap timers;
-  wt_app_ctx *ctx;
-  wt_buf_pool *pool;
+  wt_test_link t; /* the worker on its link (app_link.h) */
   wt_apps_module *am;
   void *state;
   cmd cmds[MAX_CMDS];
@@ -59,29 +55,20 @@ typedef struct harness {
 
 static harness g_h;
 
+/* The built-in apps' module's routes (its worker state in h->state). */
+static int routes(void *arg, wt_app_router *r) {
+  harness *h = arg;
+  const wt_app_module *mod = wt_apps_module_get(h->am);
+  return mod->init(mod->arg, r, 1, 0, &h->state);
+}
+
 static int h_open(harness *h, const wt_apps_config *cfg) {
   memset(h, 0, sizeof(*h));
-  h->swk.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  h->wwk.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (h->swk.efd < 0 || h->wwk.efd < 0 || wt_link_new(&h->link, 0, 0, 1024, &h->swk, &h->wwk) < 0 ||
-      wt_app_router_new(&h->router) < 0 || wt_timer_init(&h->timers) < 0 ||
-      wt_buf_pool_new(&h->pool, 16384, 0) < 0 || wt_apps_module_new(&h->am, cfg) < 0) {
+  if (wt_apps_module_new(&h->am, cfg) < 0) {
     return -1;
   }
-  const wt_app_module *mod = wt_apps_module_get(h->am);
-  if (mod->init(mod->arg, h->router, 1, 0, &h->state) < 0) {
-    return -1;
-  }
-  wt_link *links[1] = {h->link};
-  wt_app_ctx_config c = {.router = h->router,
-                         .timers = &h->timers,
-                         .worker = 0,
-                         .n_workers = 1,
-                         .n_shards = 1,
-                         .links = links,
-                         .stream_credit = 1u << 20,
-                         .stream_credit_max = 1u << 20};
-  return wt_app_ctx_new(&h->ctx, &c);
+  wt_app_ctx_config c = {.stream_credit = 1u << 20, .stream_credit_max = 1u << 20};
+  return app_link_open(&h->t, 1024, 16384, routes, h, c);
 }
 
 /* Read the worker's commands into h->cmds (the bytes of writes copied). */
@@ -89,8 +76,8 @@ static void h_drain(harness *h) {
   wt_msg m[64];
   uint32_t n;
   for (int round = 0; round < 1000; round++) {
-    int more = wt_app_ctx_flush(h->ctx);
-    while ((n = wt_lring_poll(&h->link->cmd, m, 64)) > 0) {
+    int more = wt_app_ctx_flush(h->t.ctx);
+    while ((n = wt_lring_poll(&h->t.link->cmd, m, 64)) > 0) {
       for (uint32_t i = 0; i < n; i++) {
         cmd c = {.kind = m[i].kind};
         switch (m[i].kind) {
@@ -179,21 +166,19 @@ static void h_drain(harness *h) {
 }
 
 static void h_event(harness *h, wt_msg m) {
-  CHECK_EQ(wt_lring_post(&h->link->ev, &m), 0);
-  wt_lring_flush(&h->link->ev);
-  wt_app_ctx_poll(h->ctx, 1000);
+  app_link_event(&h->t, &m);
   h_drain(h);
 }
 
 static void h_close(harness *h) {
   h_drain(h);
-  const wt_app_ctx_stats *st = wt_app_ctx_get_stats(h->ctx);
+  const wt_app_ctx_stats *st = wt_app_ctx_get_stats(h->t.ctx);
   CHECK_EQ(st->sessions_live, 0); /* nothing leaked */
   CHECK_EQ(st->streams_live, 0);
-  wt_app_ctx_del(h->ctx);
+  wt_app_ctx_del(h->t.ctx);
   wt_msg m[64];
   uint32_t n;
-  while ((n = wt_lring_poll(&h->link->cmd, m, 64)) > 0) {
+  while ((n = wt_lring_poll(&h->t.link->cmd, m, 64)) > 0) {
     for (uint32_t i = 0; i < n; i++) {
       wt_msg_drop(&m[i]);
     }
@@ -201,12 +186,7 @@ static void h_close(harness *h) {
   const wt_app_module *mod = wt_apps_module_get(h->am);
   mod->fini(mod->arg, h->state);
   wt_apps_module_del(h->am);
-  wt_link_del(h->link);
-  wt_buf_pool_del(h->pool);
-  wt_timer_free(&h->timers);
-  wt_app_router_del(h->router);
-  close(h->swk.efd);
-  close(h->wwk.efd);
+  app_link_free(&h->t);
 }
 
 static const wt_apps_counters *counters(harness *h) {
@@ -221,7 +201,7 @@ static uint32_t h_session(harness *h, uint64_t sid, const char *path, const char
   size_t n = (size_t)snprintf(req, sizeof(req), "%s%chost%c%c", path, 0, 0, 0);
   memcpy(req + n, protos, plen);
   n += plen;
-  wt_buf *b = wt_buf_alloc(h->pool, n);
+  wt_buf *b = wt_buf_alloc(h->t.pool, n);
   memcpy(b->data, req, n);
   size_t first = h->n;
   h_event(h, wt_msg_ev_session_request(sid, sid * 4, b, (uint32_t)n, 0, n_protos));
@@ -243,7 +223,7 @@ static uint32_t h_session(harness *h, uint64_t sid, const char *path, const char
 static void h_data(harness *h, uint64_t sid, const uint8_t *p, size_t n, int fin) {
   wt_buf *b = NULL;
   if (n) {
-    b = wt_buf_alloc(h->pool, n);
+    b = wt_buf_alloc(h->t.pool, n);
     memcpy(b->data, p, n);
     b->len = n;
   }
