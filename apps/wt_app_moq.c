@@ -25,7 +25,9 @@
  * that worker's thread. Each stream's state (moq_strm) lives from its
  * stream_open (or wt_app_open_stream) to its stream_close. */
 #define WT_LOG_MODULE "moq"
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,6 +135,10 @@ struct moq_bcast {
   uint64_t hops[WT_MOQ_MAX_HOPS];
   moq_track *tracks;
   size_t n_tracks;
+  /* its fans' delivery and drop counters (written by the shards:
+   * reference-counted, wt_app.h), listed for /metrics while it lives */
+  wt_app_group_counters *gc;
+  struct moq_reg_ent *reg;
 };
 
 struct moq_root {
@@ -160,12 +166,29 @@ struct moq_sess {
   uint8_t pub_all, sub_all;
 };
 
+/* A live broadcast's counters as /metrics lists them (wt_moq_reg). */
+typedef struct moq_reg_ent {
+  struct moq_reg_ent *prev, *next;
+  char name[WT_MOQ_REG_NAME + 1]; /* ROOT/PATH, bytes outside [A-Za-z0-9_./-] as '_' */
+  wt_app_group_counters *gc;      /* a reference of the entry's */
+} moq_reg_ent;
+
+struct wt_moq_reg {
+  pthread_mutex_t mu;
+  moq_reg_ent *head;
+  size_t n;
+};
+
+/* The fan-out counters, as wt_apps_counters has them. */
+typedef struct moq_fan_totals {
+  uint64_t streams, bytes, lagged, limit, priority, latency;
+} moq_fan_totals;
+
 struct wt_moq_relay {
   moq_root *roots;
   size_t n_roots;
-  /* every fan's delivery and drop counters (written by the shards:
-   * reference-counted, wt_app.h) */
-  wt_app_group_counters *grp;
+  wt_moq_reg *reg;        /* the module's (may be NULL: no per-broadcast series) */
+  moq_fan_totals retired; /* the ended broadcasts' counters */
 };
 
 #define LIST_ADD(head, x)                                                                          \
@@ -208,6 +231,55 @@ static void slist_del(moq_strm **head, moq_strm *x) {
     x->lnext->lprev = x->lprev;
   }
   x->lprev = x->lnext = NULL;
+}
+
+/* ------------------------------------------------------------------ counters */
+
+#define LDC(x) atomic_load_explicit(&(x), memory_order_relaxed)
+
+static void totals_add(moq_fan_totals *t, const wt_app_group_counters *g) {
+  t->streams += LDC(g->delivered_streams);
+  t->bytes += LDC(g->delivered_stream_bytes);
+  t->lagged += LDC(g->dropped_streams_lagged);
+  t->limit += LDC(g->dropped_streams_limit);
+  t->priority += LDC(g->dropped_streams_priority);
+  t->latency += LDC(g->dropped_streams_latency);
+}
+
+static void reg_add(wt_moq_reg *g, moq_bcast *b) {
+  moq_reg_ent *e = g ? calloc(1, sizeof(*e)) : NULL;
+  if (!e) {
+    return; /* no series of its own; the totals still count it */
+  }
+  int n = snprintf(e->name, sizeof(e->name), "%s/%.*s", b->root->name, (int)b->len, b->path);
+  for (int i = 0; i < n && i < WT_MOQ_REG_NAME; i++) {
+    char c = e->name[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+          c == '.' || c == '/' || c == '-')) {
+      e->name[i] = '_';
+    }
+  }
+  wt_app_group_counters_ref(b->gc);
+  e->gc = b->gc;
+  pthread_mutex_lock(&g->mu);
+  LIST_ADD(g->head, e);
+  g->n++;
+  pthread_mutex_unlock(&g->mu);
+  b->reg = e;
+}
+
+static void reg_remove(wt_moq_reg *g, moq_bcast *b) {
+  moq_reg_ent *e = b->reg;
+  if (!e) {
+    return;
+  }
+  pthread_mutex_lock(&g->mu);
+  LIST_DEL(g->head, e);
+  g->n--;
+  pthread_mutex_unlock(&g->mu);
+  wt_app_group_counters_unref(e->gc);
+  free(e);
+  b->reg = NULL;
 }
 
 static wt_apps_counters *cnt(moq_sess *s) {
@@ -659,6 +731,10 @@ static void bcast_end(moq_bcast *b) {
     }
   }
   moq_root *r = b->root;
+  wt_moq_relay *mr = b->pub->a->moq;
+  totals_add(&mr->retired, b->gc); /* what the shards count later is lost */
+  reg_remove(mr->reg, b);
+  wt_app_group_counters_unref(b->gc); /* the shards may hold theirs a while */
   LIST_DEL(r->bcasts, b);
   r->n_bcasts--;
   b->pub->n_published--;
@@ -730,6 +806,13 @@ static void on_publisher_announce(moq_strm *ms, const wt_moq_msg *m) {
   b->len = len;
   b->n_hops = m->u.announce.n_hops;
   memcpy(b->hops, m->u.announce.hops, sizeof(b->hops[0]) * b->n_hops);
+  if (!(b->gc = wt_app_group_counters_new())) {
+    cnt(s)->moq_limit++;
+    free(path);
+    free(b);
+    return;
+  }
+  reg_add(s->a->moq->reg, b);
   LIST_ADD(r->bcasts, b);
   r->n_bcasts++;
   s->n_published++;
@@ -870,8 +953,8 @@ static void on_subscribe(moq_strm *sub, const wt_moq_msg *m) {
   int new_fan = !f;
   if (new_fan) {
     f = calloc(1, sizeof(*f));
-    if (!f || wt_app_group_new(wt_app_session_ctx(s->as), s->a->cfg.relay_lag_max, s->a->moq->grp,
-                               &f->g) < 0) {
+    if (!f ||
+        wt_app_group_new(wt_app_session_ctx(s->as), s->a->cfg.relay_lag_max, b->gc, &f->g) < 0) {
       free(f);
       f = NULL;
     } else {
@@ -1313,10 +1396,10 @@ static int moq_request(wt_app_session *as, const wt_app_request *req) {
   }
   if (!a->moq) {
     wt_moq_relay *m = calloc(1, sizeof(*m));
-    if (!m || !(m->grp = wt_app_group_counters_new())) {
-      free(m);
+    if (!m) {
       return 503;
     }
+    m->reg = a->moq_reg;
     a->moq = m;
   }
   moq_root *r = a->moq->roots;
@@ -1586,23 +1669,101 @@ static void moq_stream_close(wt_app_stream *st) {
 }
 
 void wt_moq_relay_free(wt_moq_relay *m) {
-  if (m) {                               /* every session closed before: no root is left */
-    wt_app_group_counters_unref(m->grp); /* the shards may hold theirs a while */
+  if (m) { /* every session closed before: no root is left */
     free(m);
   }
 }
 
-#define LDC(x) atomic_load_explicit(&(x), memory_order_relaxed)
-
 void wt_moq_relay_counters(const wt_moq_relay *m, wt_apps_counters *c) {
-  if (m && m->grp) {
-    c->moq_delivered_streams = LDC(m->grp->delivered_streams);
-    c->moq_delivered_bytes = LDC(m->grp->delivered_stream_bytes);
-    c->moq_dropped_lagged = LDC(m->grp->dropped_streams_lagged);
-    c->moq_dropped_limit = LDC(m->grp->dropped_streams_limit);
-    c->moq_dropped_priority = LDC(m->grp->dropped_streams_priority);
-    c->moq_dropped_latency = LDC(m->grp->dropped_streams_latency);
+  if (!m) {
+    return;
   }
+  moq_fan_totals t = m->retired;
+  for (const moq_root *r = m->roots; r; r = r->next) {
+    for (const moq_bcast *b = r->bcasts; b; b = b->next) {
+      totals_add(&t, b->gc);
+    }
+  }
+  c->moq_delivered_streams = t.streams;
+  c->moq_delivered_bytes = t.bytes;
+  c->moq_dropped_lagged = t.lagged;
+  c->moq_dropped_limit = t.limit;
+  c->moq_dropped_priority = t.priority;
+  c->moq_dropped_latency = t.latency;
+}
+
+/* ------------------------------------------------------------------ per-broadcast series */
+
+int wt_moq_reg_new(wt_moq_reg **out) {
+  wt_moq_reg *g = calloc(1, sizeof(*g));
+  if (!g) {
+    return WT_ERR_NOMEM;
+  }
+  pthread_mutex_init(&g->mu, NULL);
+  *out = g;
+  return 0;
+}
+
+void wt_moq_reg_del(wt_moq_reg *g) {
+  if (!g) {
+    return;
+  }
+  while (g->head) { /* none after every worker's relay ended: defensive */
+    moq_reg_ent *e = g->head;
+    g->head = e->next;
+    wt_app_group_counters_unref(e->gc);
+    free(e);
+  }
+  pthread_mutex_destroy(&g->mu);
+  free(g);
+}
+
+int wt_moq_reg_metrics(wt_moq_reg *g, size_t max_series, wt_app_print_fn print, void *sink) {
+  static const struct {
+    const char *name, *label;
+  } fams[] = {
+      {"moq_broadcast_delivered_total", "kind=\"streams\""},
+      {"moq_broadcast_delivered_total", "kind=\"stream_bytes\""},
+      {"moq_broadcast_dropped_total", "reason=\"lagged\""},
+      {"moq_broadcast_dropped_total", "reason=\"limit\""},
+      {"moq_broadcast_dropped_total", "reason=\"priority\""},
+      {"moq_broadcast_dropped_total", "reason=\"latency\""},
+  };
+  int rv = print(sink, "# HELP wtcast_moq_broadcast_delivered_total group streams and bytes the "
+                       "subscribers of a live moq-lite broadcast got (broadcast=\"other\": the "
+                       "rest summed)\n# TYPE wtcast_moq_broadcast_delivered_total counter\n"
+                       "# HELP wtcast_moq_broadcast_dropped_total groups its subscribers lost: "
+                       "lagged (of which priority: for a higher-priority track of theirs), "
+                       "stream limit, latency (older than their max latency)\n"
+                       "# TYPE wtcast_moq_broadcast_dropped_total counter\n");
+  pthread_mutex_lock(&g->mu);
+  moq_fan_totals other = {0};
+  size_t k = 0;
+  int any_other = 0;
+  for (moq_reg_ent *e = g->head; e && rv == 0; e = e->next, k++) {
+    moq_fan_totals t = {0};
+    totals_add(&t, e->gc);
+    if (k >= max_series) {
+      totals_add(&other, e->gc);
+      any_other = 1;
+      continue;
+    }
+    const uint64_t v[6] = {t.streams, t.bytes, t.lagged, t.limit, t.priority, t.latency};
+    for (size_t f = 0; f < 6 && rv == 0; f++) {
+      rv = print(sink, "wtcast_%s{broadcast=\"%s\",%s} %llu\n", fams[f].name, e->name,
+                 fams[f].label, (unsigned long long)v[f]);
+    }
+  }
+  if (any_other) {
+    const uint64_t v[6] = {other.streams, other.bytes,    other.lagged,
+                           other.limit,   other.priority, other.latency};
+    for (size_t f = 0; f < 6 && rv == 0; f++) {
+      rv = print(sink, "wtcast_%s{broadcast=\"other\",%s} %llu\n", fams[f].name, fams[f].label,
+                 (unsigned long long)v[f]);
+    }
+  }
+  pthread_mutex_unlock(&g->mu);
+  return rv;
 }
 
 const wt_app_ops wt_app_moq_ops = {

@@ -231,15 +231,17 @@ typedef struct wt_apps_counters {
 typedef struct wt_relay wt_relay;         /* one worker's relay channels */
 typedef struct wt_relay_reg wt_relay_reg; /* every worker's channel counters */
 typedef struct wt_moq_relay wt_moq_relay; /* one worker's moq-lite roots */
+typedef struct wt_moq_reg wt_moq_reg;     /* every worker's live moq broadcasts' counters */
 
 /* The arg of the built-in routes: configuration, counters and state (one
  * per worker). */
 typedef struct wt_apps {
   wt_apps_config cfg;
   wt_apps_counters cnt;
-  wt_relay *relay;   /* created at the first relay session */
-  wt_relay_reg *reg; /* the module's channel counters (NULL: the relay refuses, 503) */
-  wt_moq_relay *moq; /* created at the first moq-lite session */
+  wt_relay *relay;     /* created at the first relay session */
+  wt_relay_reg *reg;   /* the module's channel counters (NULL: the relay refuses, 503) */
+  wt_moq_relay *moq;   /* created at the first moq-lite session */
+  wt_moq_reg *moq_reg; /* the module's (NULL: no per-broadcast series) */
 } wt_apps;
 
 extern const wt_app_ops wt_app_echo_ops;
@@ -254,6 +256,16 @@ void wt_moq_relay_free(wt_moq_relay *m);
 /* Copy m's fan-out counters into c's moq_delivered_* / moq_dropped_*
  * (NULL m: unchanged). On m's worker thread. */
 void wt_moq_relay_counters(const wt_moq_relay *m, wt_apps_counters *c);
+/* The live moq broadcasts of a module's workers and their fan-out
+ * counters, for /metrics: wtcast_moq_broadcast_delivered_total and
+ * wtcast_moq_broadcast_dropped_total{broadcast="ROOT/PATH",...} for the
+ * first max_series of them, the rest summed as broadcast="other" (names:
+ * at most WT_MOQ_REG_NAME bytes, others than [A-Za-z0-9_./-] as '_'). Any
+ * thread (a lock inside). del: after every worker freed its moq relay. */
+#define WT_MOQ_REG_NAME 160
+int wt_moq_reg_new(wt_moq_reg **out);
+void wt_moq_reg_del(wt_moq_reg *g);
+int wt_moq_reg_metrics(wt_moq_reg *g, size_t max_series, wt_app_print_fn print, void *sink);
 
 /* The channel counters of a module's workers: a channel's counters outlive
  * it (the next channel of that name continues them). Any thread (a lock

@@ -15,6 +15,8 @@
  * subscription in a group, oversized frame, bounds) each answered on the
  * right stream with the documented code and counted; every session and
  * stream handle freed at the end. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -783,6 +785,31 @@ static uint64_t subscribe(harness *h, uint64_t sess, uint64_t sid, uint64_t id,
   return j >= 0 ? h->cmds[j].group : 0;
 }
 
+/* The module's extra metric lines (per-broadcast series) into g_metrics. */
+static char g_metrics[8192];
+static size_t g_metrics_len;
+
+static int metrics_print(void *sink, const char *fmt, ...) {
+  (void)sink;
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(g_metrics + g_metrics_len, sizeof(g_metrics) - g_metrics_len, fmt, ap);
+  va_end(ap);
+  if (n < 0 || (size_t)n >= sizeof(g_metrics) - g_metrics_len) {
+    return WT_ERR_NOBUF;
+  }
+  g_metrics_len += (size_t)n;
+  return 0;
+}
+
+static const char *metrics(harness *h) {
+  const wt_app_module *mod = wt_apps_module_get(h->am);
+  g_metrics_len = 0;
+  g_metrics[0] = '\0';
+  CHECK_EQ(mod->metrics_extra(mod->arg, metrics_print, NULL), 0);
+  return g_metrics;
+}
+
 /* The fan-out groups of the test (bit k of pub_group's answer: g_ids[k]). */
 static uint64_t g_ids[4];
 
@@ -916,6 +943,14 @@ static void test_policy_and_ranges(void) {
   h_data(h, 205, buf, n, 0);
   CHECK(refused(h, mark, 205, WT_APP_MOQ_PROTOCOL, 1));
 
+  /* the broadcast's own series on /metrics while it lives */
+  CHECK(
+      strstr(metrics(h),
+             "wtcast_moq_broadcast_delivered_total{broadcast=\"moq/p/bc\",kind=\"streams\"} 0\n"));
+  CHECK(
+      strstr(g_metrics,
+             "wtcast_moq_broadcast_dropped_total{broadcast=\"moq/p/bc\",reason=\"priority\"} 0\n"));
+
   /* the subscriber leaves its ended range: our FIN was sent, its FIN ends it */
   mark = h->n;
   h_data(h, 201, NULL, 0, 1);
@@ -932,6 +967,7 @@ static void test_policy_and_ranges(void) {
   }
   h_event(h, wt_msg_ev_session_close(2, 0, 1, NULL, 0));
   h_event(h, wt_msg_ev_session_close(1, 0, 1, NULL, 0));
+  CHECK(!strstr(metrics(h), "moq/p/bc")); /* ended: its series is gone */
   h_close(h);
 }
 
