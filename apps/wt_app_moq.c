@@ -500,11 +500,14 @@ static int fan_wants(const moq_fan *f, uint64_t seq) {
   return !f->finished && (!f->has_start || seq >= f->start) && (!f->has_end || seq <= f->end);
 }
 
-/* f's range is over (its end group delivered, or the track past it): each
- * of its subscriptions ends cleanly (our FIN on the subscribe stream, as a
+/* f's range is over: the publisher started a group after its end group
+ * (not when the end group is complete: a -04 client drops the groups still
+ * in flight once its subscription ends, so the end group gets a group's
+ * time to arrive), or the track was past it already. Each of its
+ * subscriptions ends cleanly (our FIN on the subscribe stream, as a
  * publisher's does when the track finishes); each stays in the fan, with
  * nothing more to receive, until the subscriber's FIN or reset (leaving at
- * once would reset the end group while still unacknowledged). */
+ * once would reset a group still unacknowledged). */
 static void fan_finish(moq_fan *f) {
   if (f->finished) {
     return;
@@ -1059,7 +1062,7 @@ static void group_begin(moq_strm *in, const wt_moq_msg *m) {
   for (moq_fan *f = t->fans; f; f = f->next) {
     f->has_cur = 0;
     if (f->has_end && in->seq > f->end) {
-      fan_finish(f); /* its end group was skipped */
+      fan_finish(f); /* the group after its end group */
       continue;
     }
     if (!fan_wants(f, in->seq)) {
@@ -1143,12 +1146,6 @@ static void group_data(moq_strm *in, wt_buf *b, size_t off, size_t len, int fin)
   moq_track *t = in->t;
   for (size_t k = 0; k < in->n_outs; k++) {
     wt_app_group_stream_write(in->outs[k].f->g, in->outs[k].gsid, len ? b : NULL, off, len, fin);
-  }
-  for (size_t k = 0; fin && k < in->n_outs; k++) {
-    moq_fan *f = in->outs[k].f;
-    if (f->has_end && in->seq >= f->end) {
-      fan_finish(f); /* its end group is complete */
-    }
   }
   if (t->cur_in == in) {
     if (len) {

@@ -17,6 +17,9 @@
 //          a FETCH: each stream reset with its code, and the session then
 //          still gets its ANNOUNCE of live/bc
 //   late   (-04) subscribes ~0.6 s after that
+//   range  (-04) subscribes to track "a" with startGroup = the publisher's
+//          next group + 2 and endGroup = that + 1: gets exactly those two
+//          groups, whole, then its subscription ends (the relay's FIN)
 // (@moq/net offers moq-lite-05 first; the relay answers -04.) Checks: s1, s2
 // and late receive, per track, consecutive whole groups (frames 0..3,
 // checksums right) from their first group to the publisher's last; late's
@@ -240,6 +243,30 @@ function pageHelpers() {
     }
     return { version: conn.version };
   };
+  // A subscription with a start and an end group (track "a" only).
+  window.moqRange = async (url, hash) => {
+    const Moq = window.Moq;
+    const conn = await window.moqConnect(url, hash, false);
+    const bc = conn.consume(Moq.Path.from('live/bc'));
+    const start = window.pubState.groups + 2;
+    const res = { version: conn.version, start, end: start + 1, seqs: [], whole: true, ended: false };
+    window.rangeState = res;
+    const sub = bc.subscribe('a', { priority: 2, startGroup: start, endGroup: start + 1 });
+    (async () => {
+      for (;;) {
+        const grp = await sub.recvGroup();
+        if (!grp) break;
+        let f = 0;
+        while (await grp.readFrame()) f++;
+        if (f !== 4) res.whole = false;
+        res.seqs.push(grp.sequence);
+      }
+      res.ended = true;
+    })().catch((e) => {
+      res.error = String(e);
+    });
+    return { version: conn.version };
+  };
   // Bad input from a raw WebTransport session (not @moq/net) speaking
   // moq-lite-04: each stream gets its reset code; the session lives on (its
   // announce stream then lists live/bc).
@@ -362,9 +389,15 @@ function pageHelpers() {
     await new Promise((r) => setTimeout(r, 600));
     out.versions.late = (await pages.late.evaluate(([u, h]) => window.moqSubscribe(u, h, false, 'late'),
       [url, hash])).version;
-    // run until the late page has 6 groups of each track
+    await p.evaluate(([u, h]) => window.moqRange(u, h), [url, hash]);
+    // run until the late page has 6 groups of each track and the range ended
     await waitFor(pages.late, () => ['a', 'b'].every((n) => window.subStates.late.tracks[n].groups >= 6),
       null, 20000);
+    await waitFor(p, () => window.rangeState.ended || window.rangeState.error, null, 5000);
+    out.range = await p.evaluate(() => window.rangeState);
+    out.checks.range_start_end_groups = out.range.ended && !out.range.error && out.range.whole &&
+      out.range.seqs.length === 2 && out.range.seqs[0] === out.range.start &&
+      out.range.seqs[1] === out.range.end;
     out.t_stop = Date.now() - t0;
     await pages.pub.evaluate(() => window.pubStop());
     out.checks.announced_ended = await waitFor(pages.watch,

@@ -910,11 +910,13 @@ static void test_policy_and_ranges(void) {
   CHECK_EQ(counters(h)->moq_subs_ended, 0);
   mark = h->n;
   CHECK_EQ(pub_group(h, 302, 7), 7);
-  /* after its end group: the range's subscription ends (our FIN) */
+  n = written(h, mark, 201, 0, buf, sizeof(buf), &fin);
+  CHECK(n == 0 && !fin); /* its end group complete: not yet ended */
+  /* the group after its end group: the range's subscription ends (our FIN) */
+  CHECK_EQ(pub_group(h, 303, 8), 5);
   n = written(h, mark, 201, 0, buf, sizeof(buf), &fin);
   CHECK(n == 0 && fin);
   CHECK_EQ(counters(h)->moq_subs_ended, 1);
-  CHECK_EQ(pub_group(h, 303, 8), 5);
   /* an end group already past: OK, then FIN at once */
   wt_moq_sub_params past = {.has_end = 1, .end_group = 3};
   mark = h->n;
