@@ -18,7 +18,17 @@
  * frames are checked (sizes) and passed on as the received buffers (no
  * copy), on one mirrored stream per fan whose first bytes are the fan's
  * own group header. The newest group is kept (references, bounded by
- * relay_group_max) for late joiners, who start at its beginning.
+ * relay_group_max) for late joiners, who start at its beginning. A
+ * subscription with a start/end group has a fan of its own (id and range).
+ * Each subscriber is a pooled member of its fan's group with its
+ * SUBSCRIBE's priority and max latency (wt_app_group_join_opts: the shards
+ * drop a lagging session's lowest-priority groups first, and groups older
+ * than its budget). Each broadcast's fans share its counters, listed for
+ * /metrics in the module's wt_moq_reg (any thread, a lock).
+ *
+ * Tokens (wt_apps_config.auth): checked at the CONNECT on the root (401
+ * without a valid one); a token not granting the whole root for an action
+ * is checked again per broadcast from the copy kept in the session.
  *
  * Ownership: a wt_moq_relay per worker (wt_apps.moq), freed by
  * wt_apps_fini after every session closed; every structure here belongs to

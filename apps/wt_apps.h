@@ -5,7 +5,10 @@
  *   /sink    everything read and discarded (wt_app_source.c)
  *   /pub?ch=NAME, /sub?ch=NAME  the live fan-out relay (wt_app_relay.c)
  *   /moq, /moq/ROOT  a moq-lite relay on the same fan-out (wt_app_moq.c;
- *            docs/protocol.md section 9)
+ *            docs/protocol.md section 9): subscriptions' priority and max
+ *            latency honoured by the fan-out (pooled members, wt_app.h),
+ *            start/end groups, with an authorizer the jwt of the CONNECT
+ *            scoping publish/subscribe by ROOT (without "moq") + broadcast
  *
  * The relay, per channel (NAME: 1-64 of [A-Za-z0-9_.-] and '/' between
  * non-empty segments, e.g. "demo/room", else 400):
