@@ -297,7 +297,10 @@ static void mirror_free(wt_bridge *b, br_mirror *mr, uint32_t reset_code, int re
   }
   if (mr->st) {
     wt_stream_set_user(mr->st, NULL);
-    if (reset && !(mr->notice && mr->fin)) { /* a sent notice is reset already */
+    /* a whole group (FIN written) is left to complete, as a sent notice is
+     * reset already: a member leaving, or its group deleted, after the
+     * publisher's last group loses only what was still incomplete */
+    if (reset && !mr->fin) {
       wt_stream_reset(mr->st, reset_code);
     }
   }

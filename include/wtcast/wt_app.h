@@ -469,9 +469,12 @@ void wt_app_group_counters_unref(wt_app_group_counters *c);
  * shard that mirrors it. Returns 0, WT_ERR_INVAL, WT_ERR_NOMEM. */
 int wt_app_group_new(wt_app_ctx *ctx, uint64_t lag_max, wt_app_group_counters *counters,
                      wt_app_group **out);
-/* Reset the mirrored streams still open with code, forget every member, free. */
+/* Reset the mirrored streams still open (FIN not written) with code, forget
+ * every member, free. A whole group (FIN written) still in flight to a
+ * member is left to complete, on del as on leave. */
 void wt_app_group_del(wt_app_group *g, uint32_t code);
-/* Add an open session (of this worker) / remove it. 0, WT_ERR_STATE, WT_ERR_CLOSED. */
+/* Add an open session (of this worker) / remove it (its incomplete mirrored
+ * streams are reset with code 0). 0, WT_ERR_STATE, WT_ERR_CLOSED. */
 int wt_app_group_join(wt_app_group *g, wt_app_session *as);
 int wt_app_group_leave(wt_app_group *g, wt_app_session *as);
 /* Delivery policy of one member (a subscription with a priority and a

@@ -83,6 +83,7 @@ wt_jcheck "server: moq sessions, groups read once per track, bad input counted" 
    and d['apps']['moq_malformed'] >= 2 and d['apps']['moq_delivered_streams'] >= 36 \
    and d['apps']['moq_not_found'] == 1 and d['apps']['moq_unsupported'] == 1 \
    and d['apps']['moq_refused'] == 0"
+wt_log "fan-out drops: $(python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["apps"]; print({k[11:]: a[k] for k in a if k.startswith("moq_dropped")})' "$S" 2>&1)"
 wt_log "sessions per shard: $(python3 -c 'import json,sys; print([s["sessions_opened"] for s in json.load(open(sys.argv[1]))["shards"]])' "$S" 2>&1)"
 wt_check "/metrics: wtcast_moq_total{what=\"sessions\"} 7" \
   grep -qx 'wtcast_moq_total{what="sessions"} 7' <(curl -sS --max-time 5 "$MURL")

@@ -22,7 +22,9 @@
  * one exists (on the simulation's clock), and a policy update applies.
  * A throttled subscriber (the network stalls for a while, then recovers)
  * of two pooled tracks loses whole groups of the lower-priority one only:
- * what it receives is every byte of a group then FIN, or a reset 0x10. */
+ * what it receives is every byte of a group then FIN, or a reset 0x10.
+ * A member leaving (or its group deleted) still gets its whole groups in
+ * flight; only incomplete ones are reset. */
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -442,6 +444,54 @@ static void test_throttled_subscriber(void) {
   world_free(&w);
 }
 
+/* A member that leaves (or whose group is deleted) while its last whole
+ * group is still in flight gets that group whole; an incomplete one is
+ * reset (e.g. a moq broadcast ending right after its last group). */
+static void test_leave_keeps_whole_groups(void) {
+  for (int del = 0; del < 2; del++) {
+    world w;
+    CHECK_FATAL(world_init(&w) == 0);
+    wt_msg m = wt_msg_cmd_group_new(1, BOUND, NULL);
+    post(&w, &m);
+    m = wt_msg_cmd_group_join(1, w.h);
+    post(&w, &m);
+    g_stall_from = w.sim.now;
+    g_stall_to = w.sim.now + 100 * MS; /* nothing is acknowledged meanwhile */
+    w.sim.filter = stall_down;
+    for (uint64_t gsid = 1; gsid <= 2; gsid++) {
+      m = wt_msg_cmd_group_stream(1, gsid, 0);
+      post(&w, &m);
+      wt_buf *b = wt_buf_alloc(w.pool, 0);
+      CHECK_FATAL(b != NULL);
+      memset(b->data, (int)gsid, GROUP_BYTES);
+      b->len = GROUP_BYTES;
+      m = wt_msg_cmd_group_write(1, gsid, b, 0, GROUP_BYTES, gsid == 1); /* 2: no FIN */
+      post(&w, &m);
+    }
+    m = del ? wt_msg_cmd_group_del(1, 0x33) : wt_msg_cmd_group_leave(1, w.h);
+    post(&w, &m);
+    wt_sim_run_until(&w.sim, c_never, &w, 1000 * MS);
+    int whole = 0, other = 0;
+    for (wt_sim_stream *x = w.sim.cli[0].streams; x; x = x->next) {
+      if (x->bidi || x->local) {
+        continue;
+      }
+      if (x->rx_fin && x->rxlen == GROUP_BYTES && x->rx[0] == 1) {
+        whole++;
+      } else if (x->rx_fin) {
+        other++;
+      }
+    }
+    CHECK_EQ(whole, 1); /* group 1: FIN written before the leave */
+    CHECK_EQ(other, 0); /* group 2 (incomplete) was reset: never FINed */
+    if (!del) {
+      m = wt_msg_cmd_group_del(1, 0);
+      post(&w, &m);
+    }
+    world_free(&w);
+  }
+}
+
 int main(void) {
   if (wt_sim_test_init(&g_certs, 1) != 0) {
     return 1;
@@ -450,6 +500,7 @@ int main(void) {
   WT_RUN(test_pooled_priorities);
   WT_RUN(test_latency_budget);
   WT_RUN(test_throttled_subscriber);
+  WT_RUN(test_leave_keeps_whole_groups);
   wt_sim_certs_remove(&g_certs);
   WT_DONE();
 }
