@@ -922,12 +922,6 @@ static br_mirror *pooled_victim(br_member *mb, int strictly) {
   return best;
 }
 
-static void count_add(br_group *g, _Atomic uint64_t *c) {
-  if (g->cnt) {
-    atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
-  }
-}
-
 /* Reset old (a group of mb's session) for lag so that mb's write fits;
  * counted as a priority drop when old belongs to another member. */
 static void drop_for_room(wt_bridge *b, br_member *mb, br_mirror *old) {
@@ -937,7 +931,7 @@ static void drop_for_room(wt_bridge *b, br_member *mb, br_mirror *old) {
   if (om != mb) {
     om->n_prio++;
     if (om->g->cnt) {
-      count_add(om->g, &om->g->cnt->dropped_streams_priority);
+      atomic_fetch_add_explicit(&om->g->cnt->dropped_streams_priority, 1, memory_order_relaxed);
     }
     WT_LOG_DEBUG("session %llu: group of priority %u dropped for one of priority %u (%llu so far)",
                  (unsigned long long)om->bs->h, om->prio, mb->prio, (unsigned long long)om->n_prio);
@@ -962,7 +956,7 @@ static void latency_sweep(wt_bridge *b, br_member *mb) {
     mirror_reset_lagged(x);
     mb->n_latency++;
     if (mb->g->cnt) {
-      count_add(mb->g, &mb->g->cnt->dropped_streams_latency);
+      atomic_fetch_add_explicit(&mb->g->cnt->dropped_streams_latency, 1, memory_order_relaxed);
     }
     WT_LOG_DEBUG("session %llu: group older than its %llu ms budget dropped (%llu so far)",
                  (unsigned long long)mb->bs->h, (unsigned long long)(mb->max_lat_ns / 1000000),
@@ -1104,10 +1098,11 @@ static void mirror_write(wt_bridge *b, br_member *mb, uint64_t gsid, wt_buf *buf
   br_mirror *old;
   if (mb->pooled) {
     /* the session's lowest-priority oldest groups go first; the target
-     * itself when only higher priorities (or nothing) hold the rest */
+     * itself when only higher priorities (or nothing) hold the rest, or
+     * when it is older than the candidate of its own priority */
     while (backlog + add > g->lag_max) {
       old = pooled_victim(mb, 0);
-      if (!old || old == mr || (old->mb == mb && old->order > mr->order)) {
+      if (!old || (old->mb->prio == mb->prio && old->order > mr->order)) {
         old = mr;
       }
       int was_target = old == mr;
