@@ -21,8 +21,9 @@
 //          next group + 2 and endGroup = that + 1: gets exactly those two
 //          groups, whole, then its subscription ends (the relay's FIN)
 // (@moq/net offers moq-lite-05 first; the relay answers -04.) Checks: s1, s2
-// and late receive, per track, consecutive whole groups (frames 0..3,
-// checksums right) from their first group to the publisher's last; late's
+// and late receive, per track, every group once, whole (frames 0..3 in
+// order, checksums right), from their first group to the publisher's last
+// (groups in any order: each is a stream of its own, ordered: false); late's
 // first frame is frame 0 of a group (a group boundary); the end of the
 // broadcast is announced.
 //
@@ -210,11 +211,10 @@ function pageHelpers() {
     window.subStates = window.subStates || {};
     window.subStates[role] = res;
     for (const name of ['a', 'b']) {
-      const t = { groups: 0, frames: 0, first: null, last: null, bad: 0, gaps: 0 };
+      const t = { groups: 0, frames: 0, first: null, last: null, bad: 0, gaps: 0, seqs: [] };
       res.tracks[name] = t;
       const sub = bc.subscribe(name, { priority: 1 });
       (async () => {
-        let prevGroup = null;
         for (;;) {
           const grp = await sub.recvGroup();
           if (!grp) break;
@@ -234,10 +234,15 @@ function pageHelpers() {
             t.frames++;
           }
           if (f !== 4) t.bad++; // a group cut short
-          if (prevGroup !== null && grp.sequence !== prevGroup + 1) t.gaps++;
-          prevGroup = grp.sequence;
+          // groups are streams of their own (ordered: false): a group may
+          // arrive before an earlier one (e.g. a late joiner's catch-up
+          // group and the next); each must come once, none may be missing
+          t.seqs.push(grp.sequence);
           t.groups++;
-          t.last = grp.sequence;
+          t.last = Math.max(t.last === null ? 0 : t.last, grp.sequence);
+          const lo = Math.min(...t.seqs);
+          t.gaps = t.last - lo + 1 - new Set(t.seqs).size + (t.seqs.length - new Set(t.seqs).size);
+          if (t.seqs.length > 1 && grp.sequence < t.seqs[t.seqs.length - 2]) t.reordered = (t.reordered || 0) + 1;
         }
       })().catch((e) => res.errors.push(String(e)));
     }

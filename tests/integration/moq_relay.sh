@@ -53,8 +53,10 @@ d = json.load(open(sys.argv[1]))
 for k, v in d.get("checks", {}).items():
     print("%s %s" % ("PASS" if v else "FAIL", k))
 if "pub" in d:
-    print("FIGURES groups published %s per track, late subscriber from %s, browser run %s ms"
-          % (d["pub"]["groups"], d["subs"]["late"]["tracks"]["a"]["first"], d["ms"]))
+    print("FIGURES groups published %s per track, late subscriber from %s, browser run %s ms, "
+          "groups arriving before an earlier one %s"
+          % (d["pub"]["groups"], d["subs"]["late"]["tracks"]["a"]["first"], d["ms"],
+             sum(t.get("reordered", 0) for s in d["subs"].values() for t in s["tracks"].values())))
 ' "$R" >"$WT_TMP/checks.txt" 2>&1
 while read -r verdict what; do
   case $verdict in
