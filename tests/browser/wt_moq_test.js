@@ -369,7 +369,15 @@ function pageHelpers() {
     });
     p.on('pageerror', (e) => console.error('[page] pageerror', String(e)));
     await p.goto(`${ORIGIN}/index.html`);
-    if (!(await waitFor(p, () => window.moqReady === true, null, 20000))) {
+    // Chromium may abort the page's module loads with ERR_NETWORK_CHANGED
+    // when the host's interfaces change (seen on a busy CI host): one reload
+    let ready = await waitFor(p, () => window.moqReady === true, null, 10000);
+    if (!ready) {
+      out.page_reloaded = true;
+      await p.reload();
+      ready = await waitFor(p, () => window.moqReady === true, null, 15000);
+    }
+    if (!ready) {
       throw new Error('@moq/net did not load');
     }
     const pages = { watch: p, pub: p, s1: p, s2: p, late: p };
