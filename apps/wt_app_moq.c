@@ -5,7 +5,9 @@
  *
  * Routes /moq and /moq/ROOT: the URL's path (without '/' and query) is the
  * broadcast root, e.g. "moq/room1"; every session of a root runs on the
- * worker its name hashes to (worker_hint), which keeps the root: its
+ * worker its first segment hashes to (worker_hint: "moq/room1" for
+ * "moq/room1/x", so nested roots see each other, bcast_rel), which keeps
+ * the root: its
  * broadcasts (announced by publisher sessions), the announce streams of
  * the sessions that want them, and per track the one subscription the
  * relay holds towards the publisher and the fan-out to its subscribers.
@@ -446,8 +448,54 @@ static moq_strm *strm_new(moq_sess *s, wt_app_stream *st, int role) {
 
 /* ------------------------------------------------------------------ announces */
 
-static int interest_wants(const moq_strm *in, const moq_bcast *b, const char **suf, size_t *slen) {
-  *suf = path_strip(in->prefix, in->prefix_len, b->path, b->len, slen);
+/* Nested roots: a session sees the broadcasts of its own root and of the
+ * roots below it on this worker (its root "moq/a" sees "cam" published at
+ * "moq/a/b" as "b/cam"), and those of a root above it that are under it
+ * ("moq/a/b" sees "b/cam" published at "moq/a" as "cam"). Whether root
+ * names a and b are the same or one is below the other. */
+static int roots_related(const char *a, const char *b) {
+  size_t al = strlen(a), bl = strlen(b), n = al < bl ? al : bl;
+  return !memcmp(a, b, n) && (al == bl || (al < bl ? b[n] : a[n]) == '/');
+}
+
+/* b's path as seen from root name view: NULL when b is not under it; else
+ * the path (length in *rl), in buf (cap bytes) when b is in a root below
+ * view, else inside b->path. A broadcast at view's own path is not
+ * visible from a root below its own (an empty path). */
+static const char *bcast_rel(const moq_bcast *b, const char *view, char *buf, size_t cap,
+                             size_t *rl) {
+  const char *rn = b->root->name;
+  size_t rnl = strlen(rn), vl = strlen(view);
+  if (rnl == vl && !memcmp(rn, view, vl)) {
+    *rl = b->len;
+    return b->path;
+  }
+  if (rnl > vl && !memcmp(rn, view, vl) && rn[vl] == '/') { /* b's root below view */
+    size_t k = rnl - vl - 1;
+    if (k + 1 + b->len > cap) {
+      return NULL;
+    }
+    memcpy(buf, rn + vl + 1, k);
+    if (b->len) {
+      buf[k++] = '/';
+      memcpy(buf + k, b->path, b->len);
+      k += b->len;
+    }
+    *rl = k;
+    return buf;
+  }
+  if (vl > rnl && !memcmp(view, rn, rnl) && view[rnl] == '/') { /* view below b's root */
+    const char *r = path_strip(view + rnl + 1, vl - rnl - 1, b->path, b->len, rl);
+    return r && *rl ? r : NULL;
+  }
+  return NULL;
+}
+
+#define MOQ_REL_CAP (WT_APP_MAX_PATH_LEN + WT_MOQ_MAX_PATH + 2)
+
+static int interest_wants(const moq_strm *in, const moq_bcast *b, const char *rel, size_t rlen,
+                          const char **suf, size_t *slen) {
+  *suf = path_strip(in->prefix, in->prefix_len, rel, rlen, slen);
   if (!*suf) {
     return 0;
   }
@@ -462,10 +510,12 @@ static int interest_wants(const moq_strm *in, const moq_bcast *b, const char **s
 }
 
 static void announce_to(moq_strm *in, const moq_bcast *b, int active) {
-  const char *suf;
-  size_t slen;
-  if (in->role != R_INTEREST || !interest_wants(in, b, &suf, &slen) ||
-      !sess_may(in->s, WT_APP_AUTH_SUBSCRIBE, b->path, b->len)) {
+  const char *suf, *rel;
+  size_t slen, rlen;
+  char buf[MOQ_REL_CAP];
+  if (in->role != R_INTEREST || !(rel = bcast_rel(b, in->s->root->name, buf, sizeof(buf), &rlen)) ||
+      !interest_wants(in, b, rel, rlen, &suf, &slen) ||
+      !sess_may(in->s, WT_APP_AUTH_SUBSCRIBE, rel, rlen)) {
     return;
   }
   wt_moq_msg m = {.type = WT_MOQ_ANNOUNCE};
@@ -479,8 +529,13 @@ static void announce_to(moq_strm *in, const moq_bcast *b, int active) {
 }
 
 static void announce_all(moq_bcast *b, int active) {
-  for (moq_strm *in = b->root->interests; in; in = in->lnext) {
-    announce_to(in, b, active);
+  for (moq_root *r = b->pub->a->moq->roots; r; r = r->next) {
+    if (!roots_related(r->name, b->root->name)) {
+      continue;
+    }
+    for (moq_strm *in = r->interests; in; in = in->lnext) {
+      announce_to(in, b, active);
+    }
   }
 }
 
@@ -764,6 +819,25 @@ static moq_bcast *bcast_find(moq_root *r, const char *path, size_t len) {
   return NULL;
 }
 
+/* The broadcast at path as session s sees it (its root and the related
+ * ones: nested roots above), or NULL. */
+static moq_bcast *bcast_find_view(moq_sess *s, const char *path, size_t len) {
+  char buf[MOQ_REL_CAP];
+  for (moq_root *r = s->a->moq->roots; r; r = r->next) {
+    if (!roots_related(r->name, s->root->name)) {
+      continue;
+    }
+    for (moq_bcast *b = r->bcasts; b; b = b->next) {
+      size_t rl;
+      const char *rel = bcast_rel(b, s->root->name, buf, sizeof(buf), &rl);
+      if (rel && rl == len && !memcmp(rel, path, len)) {
+        return b;
+      }
+    }
+  }
+  return NULL;
+}
+
 /* ANNOUNCE from a publisher (on our announce stream towards it). */
 static void on_publisher_announce(moq_strm *ms, const wt_moq_msg *m) {
   moq_sess *s = ms->s;
@@ -775,6 +849,9 @@ static void on_publisher_announce(moq_strm *ms, const wt_moq_msg *m) {
     return;
   }
   moq_bcast *b = bcast_find(r, path, len);
+  if (!b && m->u.announce.status != WT_MOQ_ANNOUNCE_ENDED) {
+    b = bcast_find_view(s, path, len); /* published at a nested root already */
+  }
   if (m->u.announce.status == WT_MOQ_ANNOUNCE_ENDED) {
     if (b && b->pub == s) {
       bcast_end(b);
@@ -940,7 +1017,7 @@ static void on_subscribe(moq_strm *sub, const wt_moq_msg *m) {
     strm_abort(sub, WT_APP_MOQ_FORBIDDEN);
     return;
   }
-  moq_bcast *b = path ? bcast_find(s->root, path, len) : NULL;
+  moq_bcast *b = path ? bcast_find_view(s, path, len) : NULL;
   free(path);
   if (!b) {
     WT_LOG_DEBUG("session %llu: SUBSCRIBE to an unknown broadcast: reset",
@@ -1198,8 +1275,13 @@ static void on_msg(moq_strm *ms, const wt_moq_msg *m) {
     s->n_interests++;
     ms->listed = 1;
     slist_add(&s->root->interests, ms);
-    for (moq_bcast *b = s->root->bcasts; b && ms->role == R_INTEREST; b = b->next) {
-      announce_to(ms, b, 1);
+    for (moq_root *r = s->a->moq->roots; r && ms->role == R_INTEREST; r = r->next) {
+      if (!roots_related(r->name, s->root->name)) {
+        continue;
+      }
+      for (moq_bcast *b = r->bcasts; b && ms->role == R_INTEREST; b = b->next) {
+        announce_to(ms, b, 1);
+      }
     }
     return;
   }
@@ -1347,8 +1429,13 @@ static size_t path_only_len(const char *path) {
   return q ? (size_t)(q - path) : strlen(path);
 }
 
+/* The worker of a root: the one its first segment under /moq hashes to
+ * ("/moq/a" for "/moq/a/b/c"), so nested roots share a worker and see
+ * each other (bcast_rel); "/moq" alone is a root of its own. */
 static uint32_t moq_worker_hint(const wt_app_request *req) {
-  return moq_hash(req->path, path_only_len(req->path));
+  size_t n = path_only_len(req->path);
+  const char *p = n > 5 ? memchr(req->path + 5, '/', n - 5) : NULL;
+  return moq_hash(req->path, p ? (size_t)(p - req->path) : n);
 }
 
 /* The root of a request: the path without its '/' and query, segments of

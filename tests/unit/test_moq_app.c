@@ -1114,6 +1114,130 @@ static void test_tokens(void) {
   h_close(h);
 }
 
+/* Nested roots: a session at /moq/n sees what is published at /moq/n/sub
+ * ("cam" there is "sub/cam" here) and subscribes to it through the
+ * publisher's own path; a session at /moq/n/x sees "x/mic" published at
+ * /moq/n as "mic"; unrelated roots (/moq/nn) see nothing. */
+static void test_nested_roots(void) {
+  harness *h = &g_h;
+  wt_apps_config cfg;
+  wt_apps_config_default(&cfg);
+  cfg.enabled = WT_APPS_MOQ;
+  CHECK_FATAL(h_open(h, &cfg) == 0);
+  uint8_t buf[256], got[512], want[256];
+  int fin;
+  size_t n, w, mark;
+  wt_moq_msg m;
+  const char *roots[] = {NULL, "/moq/n/sub", "/moq/n", "/moq/n/x", "/moq/nn"};
+  uint64_t ann[5] = {0};
+  for (uint64_t sess = 1; sess <= 4; sess++) {
+    mark = h->n;
+    CHECK_EQ(h_session(h, sess, roots[sess], V04, sizeof(V04), 3), 200);
+    ann[sess] = opened(h, mark, sess, 0);
+    h_event(h, wt_msg_ev_stream_opened(100 * sess, ann[sess], 1));
+  }
+  announce(h, 100, "cam", WT_MOQ_LITE_04);   /* at moq/n/sub */
+  announce(h, 200, "x/mic", WT_MOQ_LITE_04); /* at moq/n */
+  CHECK_EQ(counters(h)->moq_broadcasts, 2);
+  /* each session's announce stream (prefix ""): what it sees */
+  const char *seen[5][2] = {{0}, {"cam", NULL}, {"sub/cam", "x/mic"}, {"mic", NULL}, {NULL, NULL}};
+  for (uint64_t sess = 1; sess <= 4; sess++) {
+    uint64_t sid = 100 * sess + 1;
+    h_event(h, wt_msg_ev_stream_open(sid, sess, 4 * sid, 1));
+    memset(&m, 0, sizeof(m));
+    m.type = WT_MOQ_ANNOUNCE_PLEASE;
+    m.u.announce_please.prefix = S("");
+    n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_ANNOUNCE, buf, sizeof(buf));
+    mark = h->n;
+    h_data(h, sid, buf, n, 0);
+    size_t k = written(h, mark, sid, 0, got, sizeof(got), &fin);
+    size_t off = 0;
+    for (int j = 0; j < 2; j++) {
+      if (!seen[sess][j]) {
+        continue;
+      }
+      memset(&m, 0, sizeof(m));
+      m.type = WT_MOQ_ANNOUNCE;
+      m.u.announce.status = WT_MOQ_ANNOUNCE_ACTIVE;
+      m.u.announce.suffix = S(seen[sess][j]);
+      w = enc(&m, WT_MOQ_LITE_04, -1, want, sizeof(want));
+      /* in either order */
+      int at = off + w <= k && !memcmp(got + off, want, w);
+      int other = !at && k >= w && !memcmp(got + k - w, want, w);
+      CHECK(at || other);
+      off += at ? w : 0;
+    }
+    if (!seen[sess][0]) {
+      CHECK_EQ(k, 0);
+    }
+  }
+  /* session 2 (moq/n) subscribes to sub/cam: the upstream SUBSCRIBE to
+   * session 1 names its own path "cam" */
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE;
+  m.u.subscribe.broadcast = S("sub/cam");
+  m.u.subscribe.track = S("t");
+  n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+  mark = h->n;
+  h_event(h, wt_msg_ev_stream_open(202, 2, 4 * 202, 1));
+  h_data(h, 202, buf, n, 0);
+  uint64_t up = opened(h, mark, 1, 0);
+  CHECK(up != 0);
+  m.u.subscribe.broadcast = S("cam");
+  w = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, want, sizeof(want));
+  n = written(h, mark, 0, up, got, sizeof(got), &fin);
+  CHECK(n == w && !memcmp(got, want, w));
+  /* session 4 (moq/nn) cannot: not found; session 3 (moq/n/x) gets mic */
+  m.u.subscribe.broadcast = S("sub/cam");
+  n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+  mark = h->n;
+  h_event(h, wt_msg_ev_stream_open(402, 4, 4 * 402, 1));
+  h_data(h, 402, buf, n, 0);
+  CHECK(refused(h, mark, 402, WT_APP_MOQ_NOT_FOUND, 1));
+  m.u.subscribe.broadcast = S("mic");
+  n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+  mark = h->n;
+  h_event(h, wt_msg_ev_stream_open(302, 3, 4 * 302, 1));
+  h_data(h, 302, buf, n, 0);
+  CHECK(opened(h, mark, 2, 0) != 0); /* upstream to session 2, the publisher of x/mic */
+  /* the same absolute path announced again from the nested root: taken */
+  uint64_t lim = counters(h)->moq_limit;
+  announce(h, 300, "mic", WT_MOQ_LITE_04); /* moq/n/x/mic is session 2's */
+  CHECK_EQ(counters(h)->moq_limit, lim + 1);
+  /* session 1 leaves: session 2's announce stream hears sub/cam ended */
+  mark = h->n;
+  for (size_t i = 0; i < h->n; i++) {
+    if (h->cmds[i].kind == WT_CMD_OPEN_STREAM && h->cmds[i].session == 1 &&
+        h->cmds[i].token != ann[1]) {
+      h_event(h, wt_msg_ev_stream_close(0, h->cmds[i].token));
+    }
+  }
+  h_event(h, wt_msg_ev_stream_close(100, 0));
+  h_event(h, wt_msg_ev_stream_close(101, 0));
+  h_event(h, wt_msg_ev_session_close(1, 0, 1, NULL, 0));
+  n = written(h, mark, 201, 0, got, sizeof(got), &fin);
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE;
+  m.u.announce.status = WT_MOQ_ANNOUNCE_ENDED;
+  m.u.announce.suffix = S("sub/cam");
+  w = enc(&m, WT_MOQ_LITE_04, -1, want, sizeof(want));
+  CHECK(n >= w && !memcmp(got, want, w));
+  uint64_t streams[] = {200, 201, 202, 300, 301, 302, 400, 401, 402};
+  for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++) {
+    h_event(h, wt_msg_ev_stream_close(streams[i], 0));
+  }
+  for (size_t i = 0; i < h->n; i++) {
+    if (h->cmds[i].kind == WT_CMD_OPEN_STREAM && h->cmds[i].session != 1 &&
+        h->cmds[i].token != ann[2] && h->cmds[i].token != ann[3] && h->cmds[i].token != ann[4]) {
+      h_event(h, wt_msg_ev_stream_close(0, h->cmds[i].token));
+    }
+  }
+  for (uint64_t sess = 2; sess <= 4; sess++) {
+    h_event(h, wt_msg_ev_session_close(sess, 0, 1, NULL, 0));
+  }
+  h_close(h);
+}
+
 int main(void) {
   WT_RUN(test_refusals);
   WT_RUN(test_bounds);
@@ -1121,5 +1245,6 @@ int main(void) {
   WT_RUN(test_publisher_leaves);
   WT_RUN(test_policy_and_ranges);
   WT_RUN(test_tokens);
+  WT_RUN(test_nested_roots);
   WT_DONE();
 }
