@@ -667,7 +667,12 @@ static void relay_datagram(wt_app_session *as, const uint8_t *data, size_t len) 
 #define CASCADE_BACKOFF_MIN_MS 100
 #define CASCADE_BACKOFF_MAX_MS 5000
 #define CASCADE_LINGER_MS      2000 /* the upstream outlives the last local subscriber so long */
-#define CASCADE_CLOSE_GONE     WT_APP_RELAY_UPSTREAM_CLOSE
+/* A channel published nowhere known yet is looked up again this often, at a
+ * fixed pace: a lookup is a read of the locator's local state (wt_app.h: it
+ * never blocks), and a doubling backoff let a subscriber that came before
+ * the publisher miss up to 5 s of it (integration.cluster_netns). */
+#define CASCADE_WAIT_MS    250
+#define CASCADE_CLOSE_GONE WT_APP_RELAY_UPSTREAM_CLOSE
 
 static const wt_app_ops relay_up_ops;
 
@@ -730,11 +735,14 @@ static void cascade_start(wt_apps *a, relay_channel *ch) {
     cascade_retry(ch);
     return;
   }
-  if (rv <= 0) {
-    if (rv < 0) {
-      WT_LOG_WARN("channel %s: cannot look up its node: %s", ch->name, wt_err_str(rv));
-    }
-    cascade_retry(ch); /* not published anywhere known (yet) */
+  if (rv == 0) {
+    cascade_arm(ch, CASCADE_WAIT_MS); /* not published anywhere known (yet) */
+    return;
+  }
+  if (rv < 0) {
+    WT_LOG_WARN("channel %s: cannot look up its node: %s (the cluster registry unreachable?)",
+                ch->name, wt_err_str(rv));
+    cascade_retry(ch);
     return;
   }
   const char *tok = a->cfg.relay_upstream_token;
