@@ -239,6 +239,22 @@ struct relay_channel {
   int cur_fin;
   wt_app_gcache gc; /* its bytes, while it fits (relay_group_max) */
   relay_stats *st;
+  /* the cascade (wt_apps.h "Cascade"): the upstream /sub session (connecting
+   * or open) and what it was opened with; the next locator candidate; the
+   * pending retry or linger timer; the largest hop count a local /sub came
+   * with; latched once that reached the limit (never pulled again while
+   * the channel lives) */
+  wt_app_ctx *ctx; /* the owner worker's */
+  wt_apps *apps;   /* its built-in apps' state */
+  wt_app_session *up;
+  uint32_t up_hops;    /* the hop count the upstream /sub carries */
+  uint32_t up_hdr_len; /* the group header length the upstream answered */
+  unsigned up_idx;
+  uint64_t up_timer;
+  uint32_t up_backoff_ms;
+  uint32_t hops_max;
+  int hop_blocked;
+  int up_fed; /* the current upstream delivered a group or datagram */
 };
 
 struct wt_relay {
@@ -249,9 +265,15 @@ struct wt_relay {
 
 typedef struct relay_sess {
   relay_channel *ch;
-  int is_pub;
+  int is_pub; /* a publisher, or (is_up) the upstream that feeds the channel like one */
+  int is_up;  /* the channel's upstream /sub session (wt_app_connect) */
+  int up_open;
+  int drained;      /* the upstream announced it goes away: lost, re-resolve */
   uint32_t hdr_len; /* publisher: its groups' header length (?hdr=N, wt_apps.h) */
 } relay_sess;
+
+static void cascade_check(wt_apps *a, wt_app_ctx *ctx, relay_channel *ch);
+static void cascade_stop(relay_channel *ch, const char *why);
 
 static void cur_clear(relay_channel *ch) {
   wt_app_gcache_clear(&ch->gc);
@@ -260,6 +282,9 @@ static void cur_clear(relay_channel *ch) {
 }
 
 static void channel_free(wt_relay *r, relay_channel *ch) {
+  if (ch->up_timer) {
+    wt_app_timer_cancel(ch->ctx, ch->up_timer);
+  }
   cur_clear(ch);
   wt_app_gcache_free(&ch->gc);
   wt_app_group_del(ch->grp, WT_APP_RELAY_PUBLISHER_GONE);
@@ -277,7 +302,8 @@ static void channel_free(wt_relay *r, relay_channel *ch) {
 }
 
 static void channel_maybe_free(wt_relay *r, relay_channel *ch) {
-  if (!ch->pub && ch->subs == 0) {
+  /* an upstream (or its linger/retry timer) keeps it: they end it */
+  if (!ch->pub && ch->subs == 0 && !ch->up && !ch->up_timer) {
     channel_free(r, ch);
   }
 }
@@ -342,6 +368,8 @@ static relay_channel *channel_get(wt_apps *a, wt_app_ctx *ctx, const char *name)
   }
   snprintf(ch->name, sizeof(ch->name), "%s", name);
   ch->st = st;
+  ch->ctx = ctx;
+  ch->apps = a;
   ch->next = r->channels;
   if (r->channels) {
     r->channels->prev = ch;
@@ -366,6 +394,19 @@ static int relay_request(wt_app_session *as, const wt_app_request *req, int is_p
   if (is_pub && wt_app_query_get(req->query, "hdr", hv, sizeof(hv)) != WT_ERR_NOTFOUND &&
       (wt_app_query_get_u64(req->query, "hdr", &hdr) < 0 || hdr > WT_APP_GROUP_HDR_MAX)) {
     return 400;
+  }
+  /* the cascade's hop count (wt_apps.h "Cascade"): absent = 0 (a client);
+   * malformed: 400; past relay_max_hops: 508, logged and counted */
+  uint64_t hops = 0;
+  if (!is_pub && wt_app_query_get(req->query, "hops", hv, sizeof(hv)) != WT_ERR_NOTFOUND &&
+      wt_app_query_get_u64(req->query, "hops", &hops) < 0) {
+    return 400;
+  }
+  if (!is_pub && hops > a->cfg.relay_max_hops) {
+    a->cnt.cluster_hops_refused++;
+    WT_LOG_ERROR("channel %s: /sub with hops=%llu refused (limit %u): a cluster loop?", name,
+                 (unsigned long long)hops, a->cfg.relay_max_hops);
+    return WT_APP_RELAY_HOP_LIMIT;
   }
   /* authorization before any state: no channel, no slot, no counter
    * entry for a refused client */
@@ -405,9 +446,27 @@ static int relay_request(wt_app_session *as, const wt_app_request *req, int is_p
   if (is_pub) {
     ch->pub = as;
     atomic_store_explicit(&ch->st->publishers, 1, memory_order_relaxed);
+    /* a local publisher takes over from the upstream, and is announced */
+    cascade_stop(ch, "a local publisher took over");
+    if (a->cfg.locator && a->cfg.locator->publish) {
+      a->cfg.locator->publish(a->cfg.locator->arg, "relay", name, 1);
+    }
   } else {
     ch->subs++;
     atomic_store_explicit(&ch->st->subscribers, ch->subs, memory_order_relaxed);
+    if (hops > ch->hops_max) {
+      ch->hops_max = (uint32_t)hops;
+    }
+    /* the group header length travels to a downstream node in the answer
+     * (wt_apps.h "Cascade"): the publisher's, or the one our upstream gave */
+    uint32_t h = ch->pub  ? ((relay_sess *)wt_app_session_get_user(ch->pub))->hdr_len
+                 : ch->up ? ch->up_hdr_len
+                          : 0;
+    if (ch->pub || ch->up) {
+      char v[16];
+      snprintf(v, sizeof(v), "%u", h);
+      (void)wt_app_session_add_header(as, "wt-relay-hdr", v);
+    }
   }
   wt_app_session_set_user(as, rs);
   return 200;
@@ -424,6 +483,7 @@ static int relay_sub_request(wt_app_session *as, const wt_app_request *req) {
 static void relay_sub_open(wt_app_session *as) {
   relay_sess *rs = wt_app_session_get_user(as);
   relay_channel *ch = rs->ch;
+  cascade_check(wt_app_session_arg(as), wt_app_session_ctx(as), ch);
   if (wt_app_group_join(ch->grp, as) < 0) {
     wt_app_close_session(as, 0x13, (const uint8_t *)"relay: cannot join", 18);
     return;
@@ -446,12 +506,16 @@ static void relay_close(wt_app_session *as, uint32_t code, const uint8_t *reason
   if (rs->is_pub) {
     ch->pub = NULL;
     atomic_store_explicit(&ch->st->publishers, 0, memory_order_relaxed);
+    if (a->cfg.locator && a->cfg.locator->publish) {
+      a->cfg.locator->publish(a->cfg.locator->arg, "relay", ch->name, 0);
+    }
   } else {
     ch->subs--;
     atomic_store_explicit(&ch->st->subscribers, ch->subs, memory_order_relaxed);
   }
   free(rs);
   wt_app_session_set_user(as, NULL);
+  cascade_check(a, wt_app_session_ctx(as), ch); /* may pull, or linger, or let go */
   channel_maybe_free(a->relay, ch);
 }
 
@@ -476,6 +540,10 @@ static void relay_stream_open(wt_app_stream *st) {
   }
   ps->ch = ch;
   ps->gsid = wt_app_group_stream_open_hdr(ch->grp, rs->hdr_len);
+  if (rs->is_up) {
+    ((wt_apps *)wt_app_session_arg(as))->cnt.cluster_upstream_groups++;
+    ch->up_fed = 1;
+  }
   wt_app_stream_set_user(st, ps);
   atomic_fetch_add_explicit(&ch->st->published_streams, 1, memory_order_relaxed);
   cur_clear(ch); /* the newest stream is the current group */
@@ -505,6 +573,9 @@ static void relay_stream_data(wt_app_stream *st, const uint8_t *data, size_t len
   }
   wt_app_group_stream_write(ch->grp, ps->gsid, b, off, len, fin);
   atomic_fetch_add_explicit(&ch->st->published_stream_bytes, len, memory_order_relaxed);
+  if (((relay_sess *)wt_app_session_get_user(as))->is_up) {
+    a->cnt.cluster_upstream_bytes += len;
+  }
   if (ps->gsid == ch->cur_gsid) {
     wt_app_gcache_retain(&ch->gc, b, off, len, a->cfg.relay_group_max);
     if (fin) {
@@ -562,7 +633,273 @@ static void relay_datagram(wt_app_session *as, const uint8_t *data, size_t len) 
   (void)data;
   wt_app_group_send_datagram(ch->grp, b, off, len);
   atomic_fetch_add_explicit(&ch->st->published_datagrams, 1, memory_order_relaxed);
+  if (rs->is_up) {
+    ((wt_apps *)wt_app_session_arg(as))->cnt.cluster_upstream_datagrams++;
+    ch->up_fed = 1;
+  }
 }
+
+/* ------------------------------------------------------------------ cascade */
+
+/* wt_apps.h "Cascade". A channel with local subscribers and no local
+ * publisher pulls from the node the locator names: one upstream /sub per
+ * channel per node, whatever the number of local subscribers, fed into the
+ * channel like a publisher's session. */
+
+#define CASCADE_BACKOFF_MIN_MS 100
+#define CASCADE_BACKOFF_MAX_MS 5000
+#define CASCADE_LINGER_MS      2000  /* the upstream outlives the last local subscriber so long */
+#define CASCADE_CLOSE_GONE     0x15u /* our close of an upstream we no longer want */
+
+static const wt_app_ops relay_up_ops;
+
+static void cascade_timer(void *arg);
+
+static void cascade_arm(relay_channel *ch, uint64_t delay_ms) {
+  if (ch->up_timer) {
+    wt_app_timer_cancel(ch->ctx, ch->up_timer);
+    ch->up_timer = 0;
+  }
+  if (wt_app_timer_add(ch->ctx, delay_ms * 1000000ull, cascade_timer, ch, &ch->up_timer) < 0) {
+    ch->up_timer = 0;
+  }
+}
+
+/* Retry later, with a doubling backoff (reset when an upstream opens). */
+static void cascade_retry(relay_channel *ch) {
+  uint32_t d = ch->up_backoff_ms ? ch->up_backoff_ms : CASCADE_BACKOFF_MIN_MS;
+  ch->up_backoff_ms = d * 2 > CASCADE_BACKOFF_MAX_MS ? CASCADE_BACKOFF_MAX_MS : d * 2;
+  cascade_arm(ch, d);
+}
+
+static int cascade_wanted(const wt_apps *a, const relay_channel *ch) {
+  return a->cfg.locator && a->cfg.locator->lookup && !ch->pub && ch->subs > 0 && !ch->hop_blocked;
+}
+
+/* Close the upstream (its close callback forgets it). */
+static void cascade_stop(relay_channel *ch, const char *why) {
+  if (ch->up_timer) {
+    wt_app_timer_cancel(ch->ctx, ch->up_timer);
+    ch->up_timer = 0;
+  }
+  if (!ch->up) {
+    return;
+  }
+  relay_sess *rs = wt_app_session_get_user(ch->up);
+  WT_LOG_INFO("channel %s: upstream closed: %s", ch->name, why);
+  if (rs && rs->up_open) {
+    wt_app_close_session(ch->up, CASCADE_CLOSE_GONE, (const uint8_t *)why, strlen(why));
+  }
+  /* a connecting one is left to settle: its open sees it is not wanted */
+}
+
+static void cascade_start(wt_apps *a, relay_channel *ch) {
+  if (ch->hops_max >= a->cfg.relay_max_hops) {
+    /* docs/operations.md "Cluster": never pull a channel a node at the hop
+     * limit asked for: that is a loop (or too deep a tree) */
+    ch->hop_blocked = 1;
+    a->cnt.cluster_hops_refused++;
+    WT_LOG_ERROR("channel %s: not pulled: a subscription came with hops=%u, the limit is %u (a "
+                 "cluster loop?)",
+                 ch->name, ch->hops_max, a->cfg.relay_max_hops);
+    return;
+  }
+  char addr[128];
+  int rv = a->cfg.locator->lookup(a->cfg.locator->arg, "relay", ch->name, ch->up_idx, addr,
+                                  sizeof(addr));
+  if (rv == 0 && ch->up_idx > 0) {
+    ch->up_idx = 0; /* past the last candidate: from the first again, later */
+    cascade_retry(ch);
+    return;
+  }
+  if (rv <= 0) {
+    if (rv < 0) {
+      WT_LOG_WARN("channel %s: cannot look up its node: %s", ch->name, wt_err_str(rv));
+    }
+    cascade_retry(ch); /* not published anywhere known (yet) */
+    return;
+  }
+  const char *tok = a->cfg.relay_upstream_token;
+  char path[RELAY_NAME_MAX + 4096 + 64];
+  int n = snprintf(path, sizeof(path), "/sub?ch=%s&hops=%u%s%s", ch->name, ch->hops_max + 1,
+                   tok ? "&jwt=" : "", tok ? tok : "");
+  relay_sess *rs = calloc(1, sizeof(*rs));
+  wt_app_connect_req req = {.authority = addr, .path = path};
+  wt_app_session *up = NULL;
+  if (!rs || n < 0 || (size_t)n >= sizeof(path) ||
+      wt_app_connect(ch->ctx, &req, &relay_up_ops, a, &up) < 0) {
+    free(rs);
+    a->cnt.cluster_upstream_failed++;
+    cascade_retry(ch);
+    return;
+  }
+  rs->ch = ch;
+  rs->is_pub = 1;
+  rs->is_up = 1;
+  wt_app_session_set_user(up, rs);
+  ch->up = up;
+  ch->up_hops = ch->hops_max + 1;
+  ch->up_fed = 0;
+  WT_LOG_INFO("channel %s: pulling from %s (hops=%u)", ch->name, addr, ch->up_hops);
+}
+
+static void cascade_check(wt_apps *a, wt_app_ctx *ctx, relay_channel *ch) {
+  (void)ctx;
+  if (!a->cfg.locator) {
+    return;
+  }
+  if (cascade_wanted(a, ch)) {
+    if (ch->up && ch->hops_max + 1 > ch->up_hops && !ch->up_fed) {
+      /* a deeper subscriber while nothing flows: the upstream must carry
+       * its hop count (how a loop, where nothing ever flows, reaches the
+       * limit); once data flows the upstream is kept (no gap for the
+       * local subscribers when another edge joins) */
+      cascade_stop(ch, "hop count grew");
+    } else if (!ch->up && !ch->up_timer) {
+      cascade_start(a, ch);
+    } else if (ch->up && ch->up_timer) {
+      wt_app_timer_cancel(ch->ctx, ch->up_timer); /* a subscriber is back: no linger */
+      ch->up_timer = 0;
+    }
+    return;
+  }
+  if (ch->up && ch->pub) {
+    cascade_stop(ch, "a local publisher took over");
+  } else if (ch->up && ch->subs == 0 && !ch->up_timer) {
+    cascade_arm(ch, CASCADE_LINGER_MS); /* the last local subscriber left: linger */
+  } else if (!ch->up && ch->up_timer && ch->subs == 0) {
+    wt_app_timer_cancel(ch->ctx, ch->up_timer); /* a pending retry nobody wants */
+    ch->up_timer = 0;
+  }
+}
+
+static void cascade_timer(void *arg) {
+  relay_channel *ch = arg;
+  ch->up_timer = 0;
+  wt_apps *a = ch->apps;
+  if (ch->up) {
+    if (ch->subs == 0 || ch->pub) {
+      cascade_stop(ch, "no local subscriber left");
+    }
+    return;
+  }
+  if (cascade_wanted(a, ch)) {
+    cascade_start(a, ch);
+  } else {
+    channel_maybe_free(a->relay, ch);
+  }
+}
+
+static void relay_up_open(wt_app_session *as) {
+  wt_apps *a = wt_app_session_arg(as);
+  relay_sess *rs = wt_app_session_get_user(as);
+  relay_channel *ch = rs->ch;
+  rs->up_open = 1;
+  a->cnt.cluster_upstream_opened++;
+  a->cnt.cluster_upstream_live++;
+  ch->up_backoff_ms = 0;
+  /* wt-relay-hdr: 1-2 decimal digits, at most WT_APP_GROUP_HDR_MAX; else 0 */
+  uint64_t hdr = 0;
+  const char *v = wt_app_session_response_field(as, "wt-relay-hdr");
+  size_t vl = v ? strlen(v) : 0;
+  if (vl >= 1 && vl <= 2 && strspn(v, "0123456789") == vl) {
+    hdr = strtoul(v, NULL, 10);
+  }
+  if (hdr > WT_APP_GROUP_HDR_MAX) {
+    WT_LOG_WARN("channel %s: upstream group header length %s ignored", ch->name, v);
+    hdr = 0;
+  }
+  rs->hdr_len = ch->up_hdr_len = (uint32_t)hdr;
+  WT_LOG_INFO("channel %s: upstream open (group header %u)", ch->name, rs->hdr_len);
+  if (!cascade_wanted(a, ch) || (ch->hops_max + 1 > ch->up_hops && !ch->up_fed)) {
+    cascade_stop(ch, ch->pub ? "a local publisher took over" : "no longer wanted");
+  }
+}
+
+/* The upstream is gone (refused, closed, lost): re-resolve while wanted. */
+static void relay_up_gone(wt_app_session *as, int opened, int status) {
+  wt_apps *a = wt_app_session_arg(as);
+  relay_sess *rs = wt_app_session_get_user(as);
+  relay_channel *ch = rs->ch;
+  int drained = rs->drained;
+  free(rs);
+  wt_app_session_set_user(as, NULL);
+  ch->up = NULL;
+  if (opened) {
+    a->cnt.cluster_upstream_live--;
+  } else {
+    a->cnt.cluster_upstream_failed++;
+    ch->up_idx++; /* the next candidate */
+  }
+  if (status == WT_APP_RELAY_HOP_LIMIT) {
+    ch->hop_blocked = 1;
+    WT_LOG_ERROR("channel %s: the upstream refused our hop count %u: not pulling (a cluster "
+                 "loop?)",
+                 ch->name, ch->up_hops);
+  }
+  if (cascade_wanted(a, ch)) {
+    a->cnt.cluster_reresolves++;
+    if (drained) {
+      cascade_retry(ch); /* the node is stopping: give it (or its restart) a moment */
+    } else if (opened && ch->up_backoff_ms == 0) {
+      cascade_start(a, ch); /* lost while fine: at once */
+      if (!ch->up && !ch->up_timer) {
+        cascade_retry(ch);
+      }
+    } else {
+      cascade_retry(ch);
+    }
+  } else if (ch->up_timer && ch->subs == 0) {
+    wt_app_timer_cancel(ch->ctx, ch->up_timer);
+    ch->up_timer = 0;
+  }
+  channel_maybe_free(a->relay, ch);
+}
+
+/* The upstream node is going away (GOAWAY / DRAIN: a restart, a
+ * shutdown): leave at once and re-resolve, rather than hold its drain. */
+static void relay_up_drain(wt_app_session *as) {
+  relay_sess *rs = wt_app_session_get_user(as);
+  if (rs && rs->up_open) {
+    WT_LOG_INFO("channel %s: upstream draining: leaving it", rs->ch->name);
+    rs->drained = 1;
+    wt_app_close_session(as, CASCADE_CLOSE_GONE, (const uint8_t *)"upstream draining", 17);
+  }
+}
+
+static void relay_up_refused(wt_app_session *as, int status) {
+  relay_sess *rs = wt_app_session_get_user(as);
+  WT_LOG_WARN("channel %s: upstream refused: %s %d", rs->ch->name,
+              status ? "status" : "no answer, status", status);
+  relay_up_gone(as, 0, status);
+}
+
+static void relay_up_close(wt_app_session *as, uint32_t code, const uint8_t *reason, size_t len,
+                           int clean) {
+  relay_sess *rs = wt_app_session_get_user(as);
+  if (!rs) {
+    return;
+  }
+  if (code != CASCADE_CLOSE_GONE) {
+    WT_LOG_WARN("channel %s: upstream lost (code 0x%x, %s): %.*s", rs->ch->name, code,
+                clean ? "closed" : "reset or connection lost", (int)(len > 128 ? 128 : len),
+                reason ? (const char *)reason : "");
+  }
+  relay_up_gone(as, 1, 0);
+}
+
+static const wt_app_ops relay_up_ops = {
+    .name = "relay-upstream",
+    .session_open = relay_up_open,
+    .session_close = relay_up_close,
+    .session_refused = relay_up_refused,
+    .session_drain = relay_up_drain,
+    .stream_open = relay_stream_open,
+    .stream_data = relay_stream_data,
+    .stream_reset = relay_stream_reset,
+    .stream_close = relay_stream_close,
+    .datagram = relay_datagram,
+};
 
 void wt_relay_free(wt_relay *r) {
   if (!r) {

@@ -49,6 +49,25 @@
  *    sequence. The server counts every dropped group (dropped
  *    streams_lagged) and, of those, the ones whose header the subscriber
  *    still gets (streams_lagged_hdr; wtcast_relay_lagged_with_header_total);
+ *  - cascade (docs/operations.md "Cluster"): with a locator
+ *    (wt_apps_config.locator), a channel with local subscribers and no
+ *    local publisher is pulled from the node the locator names: ONE
+ *    upstream /sub?ch=NAME&hops=N (wt_app_connect; N = 1 + the largest
+ *    hops of the channel's subscribers; &jwt= relay_upstream_token) per
+ *    channel, whose datagrams and uni streams feed the channel exactly as
+ *    a publisher's (late joiners served from this node's cache). Upstream
+ *    lost or refused: looked up again (next candidate on a refusal,
+ *    backoff 100 ms .. 5 s); a local publisher takes over (the upstream is
+ *    closed) and is announced (locator publish 1/0; never for an
+ *    upstream-fed channel); the last local subscriber leaving closes it
+ *    after 2 s. /sub?hops=N with N > relay_max_hops: 508
+ *    (WT_APP_RELAY_HOP_LIMIT), logged, counted; a channel asked for with
+ *    hops >= relay_max_hops is never pulled (a loop); a deeper /sub
+ *    re-opens an upstream that delivered nothing yet with its count (a
+ *    loop climbs to the limit; a flowing tree is never cut). A /sub answer
+ *    carries the channel's group header length in the field
+ *    wt-relay-hdr (when the channel has a publisher or an upstream), which
+ *    the downstream node uses for the groups it mirrors;
  *  - subscribers send nothing: their streams are refused
  *    (WT_APP_RELAY_REFUSED), their datagrams ignored; so are a publisher's
  *    bidi streams.
@@ -138,6 +157,8 @@
 #define WT_APP_RELAY_MAX_CHANNELS     4096
 #define WT_APP_RELAY_MAX_SUBS         100000
 #define WT_APP_RELAY_METRICS_CHANNELS 100 /* default relay_metrics_channels */
+#define WT_APP_RELAY_MAX_HOPS         4   /* default relay_max_hops */
+#define WT_APP_RELAY_HOP_LIMIT        508 /* a /sub past the hop limit (Loop Detected) */
 
 /* The moq-lite relay (wt_app_moq.c). Every stream it refuses or aborts is
  * reset (our side) and stopped (the peer's side) with one of these codes
@@ -185,6 +206,11 @@ typedef struct wt_apps_config {
    * through it and pulls a channel that has subscribers here but no
    * publisher from the node its lookup names (wt_app.h wt_app_locator) */
   const wt_app_locator *locator;
+  /* the cascade ("Cascade" above): the largest hop count a /sub may carry
+   * (more: 508; default WT_APP_RELAY_MAX_HOPS), and the token an upstream
+   * /sub presents as ?jwt= (NULL: none; wtcast --cluster-token FILE) */
+  uint32_t relay_max_hops;
+  const char *relay_upstream_token;
   uint32_t relay_metrics_channels; /* channels with their own metric series (the rest: "other") */
   uint32_t enabled;                /* WT_APPS_* routes served (default WT_APPS_DEFAULT) */
   /* for tests only (wtcast: WTCAST_TEST_RELAY_RETIRED_MAX): retired
@@ -216,6 +242,14 @@ typedef struct wt_apps_counters {
    * group streams and their bytes delivered to subscribers, groups dropped
    * for a lagging subscriber (reset 0x10) or its stream limit */
   uint64_t moq_delivered_streams, moq_delivered_bytes, moq_dropped_lagged, moq_dropped_limit;
+  /* the relay cascade ("Cascade" above): upstream /sub sessions opened,
+   * failed (refused, or lost before they opened), live now; groups, group
+   * bytes and datagrams received from upstreams; /sub refused for their hop
+   * count (508) and channels not pulled for it; re-resolutions after an
+   * upstream was lost or refused */
+  uint64_t cluster_upstream_opened, cluster_upstream_failed, cluster_upstream_live;
+  uint64_t cluster_upstream_groups, cluster_upstream_bytes, cluster_upstream_datagrams;
+  uint64_t cluster_hops_refused, cluster_reresolves;
 } wt_apps_counters;
 
 typedef struct wt_relay wt_relay;         /* one worker's relay channels */
@@ -300,6 +334,8 @@ static inline void wt_apps_config_default(wt_apps_config *c) {
   c->relay_metrics_channels = WT_APP_RELAY_METRICS_CHANNELS;
   c->enabled = WT_APPS_DEFAULT;
   c->relay_retired_max = 0;
+  c->relay_max_hops = WT_APP_RELAY_MAX_HOPS;
+  c->relay_upstream_token = NULL;
   c->moq_max_roots = WT_APP_MOQ_MAX_ROOTS;
   c->moq_max_broadcasts = WT_APP_MOQ_MAX_BROADCASTS;
   c->moq_max_tracks = WT_APP_MOQ_MAX_TRACKS;

@@ -47,6 +47,14 @@ static const char *const apps_counter_names[] = {
     "moq_delivered_bytes",
     "moq_dropped_lagged",
     "moq_dropped_limit",
+    "cluster_upstream_opened",
+    "cluster_upstream_failed",
+    "cluster_upstream_live",
+    "cluster_upstream_groups",
+    "cluster_upstream_bytes",
+    "cluster_upstream_datagrams",
+    "cluster_hops_refused",
+    "cluster_reresolves",
 };
 #define N_APPS_COUNTERS (sizeof(apps_counter_names) / sizeof(apps_counter_names[0]))
 _Static_assert(sizeof(wt_apps_counters) == N_APPS_COUNTERS * sizeof(uint64_t),
@@ -152,9 +160,40 @@ static int apps_metrics(void *arg, const uint64_t *sums, const wt_app_ctx_stats 
                 "moq-lite relay events, by what (the moq_* keys of the SIGUSR1 apps object)",
                 M_COUNTER);
   }
-  for (size_t k = first; k < N_APPS_COUNTERS && rv == 0; k++) {
+  size_t moq_end = offsetof(wt_apps_counters, cluster_upstream_opened) / sizeof(uint64_t);
+  for (size_t k = first; k < moq_end && rv == 0; k++) {
     rv = print(sink, "wtcast_moq_total{what=\"%s\"} %llu\n", apps_counter_names[k] + 4,
                (unsigned long long)sums[k]);
+  }
+  /* the relay cascade (docs/operations.md "Cluster") */
+  const struct {
+    const char *name, *help;
+    int type;
+    unsigned long long v;
+  } cl[] = {
+      {"cluster_upstream_opened_total", "upstream /sub sessions opened", M_COUNTER,
+       SUM(sums, cluster_upstream_opened)},
+      {"cluster_upstream_failed_total", "upstream /sub sessions refused or lost before opening",
+       M_COUNTER, SUM(sums, cluster_upstream_failed)},
+      {"cluster_upstream_live", "upstream /sub sessions open now", M_GAUGE,
+       SUM(sums, cluster_upstream_live)},
+      {"cluster_upstream_groups_total", "groups received from upstream nodes", M_COUNTER,
+       SUM(sums, cluster_upstream_groups)},
+      {"cluster_upstream_bytes_total", "group bytes received from upstream nodes", M_COUNTER,
+       SUM(sums, cluster_upstream_bytes)},
+      {"cluster_upstream_datagrams_total", "datagrams received from upstream nodes", M_COUNTER,
+       SUM(sums, cluster_upstream_datagrams)},
+      {"cluster_hops_refused_total",
+       "subscriptions refused (508) or channels not pulled for their hop count", M_COUNTER,
+       SUM(sums, cluster_hops_refused)},
+      {"cluster_reresolves_total", "upstream lookups again after a loss or refusal", M_COUNTER,
+       SUM(sums, cluster_reresolves)},
+  };
+  for (size_t k = 0; k < sizeof(cl) / sizeof(cl[0]) && rv == 0; k++) {
+    rv = header(print, sink, cl[k].name, cl[k].help, cl[k].type);
+    if (rv == 0) {
+      rv = print(sink, "wtcast_%s %llu\n", cl[k].name, cl[k].v);
+    }
   }
   return rv;
 }

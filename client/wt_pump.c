@@ -211,21 +211,6 @@ void wt_pump_final_flush(wt_pump *p, uint64_t now) {
 
 /* The source address the kernel picks for peer (connect on a scratch
  * socket; no packet is sent). */
-static int pump_route_source(const wt_io_addr *peer, wt_io_addr *out) {
-  int fd = socket(peer->ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    return -1;
-  }
-  memset(out, 0, sizeof(*out));
-  out->len = sizeof(out->ss);
-  int rv = connect(fd, (const struct sockaddr *)&peer->ss, peer->len) == 0 &&
-                   getsockname(fd, (struct sockaddr *)&out->ss, &out->len) == 0
-               ? 0
-               : -1;
-  close(fd);
-  return rv;
-}
-
 int wt_pump_open_socket(const wt_io_addr *peer, int backend, wt_io **io, wt_addr *local, char *err,
                         size_t errlen) {
   wt_io_config ioc;
@@ -239,7 +224,7 @@ int wt_pump_open_socket(const wt_io_addr *peer, int backend, wt_io **io, wt_addr
     return r;
   }
   wt_io_addr a;
-  if (pump_route_source(peer, &a) < 0) {
+  if (wt_io_route_source(peer, &a) < 0) {
     snprintf(err, errlen, "no route to the server: %s", strerror(errno));
     return WT_ERR_IO;
   }

@@ -174,7 +174,7 @@ static int cb_recv_crypto_data(ngtcp2_conn *qc, ngtcp2_encryption_level level, u
 
 static int cb_handshake_completed(ngtcp2_conn *qc, void *ud) {
   wt_conn *c = ud;
-  if (!c->is_server && wt_tls_check_peer(c->e->tls, c->ssl) != 0) {
+  if (!c->is_server && wt_tls_check_peer(wt_ctx_tls(c), c->ssl) != 0) {
     WT_LOG_WARN("server certificate does not match the pin");
     c->e->st.handshakes_failed++;
     /* RFC 8446 section 6.2: bad_certificate (42) as a QUIC CRYPTO_ERROR. */
@@ -618,6 +618,10 @@ static wt_conn *conn_alloc(wt_engine *e, const wt_path *path, int is_server) {
   c->e = e;
   c->path = *path;
   c->is_server = is_server;
+  /* a server engine's client connection (an upstream session) speaks the
+   * client's default dialect: the server profile COMPAT is not one a
+   * client can offer (wt_engine.h wt_profile) */
+  c->profile = is_server || !e->cfg.is_server ? e->cfg.wt_profile : WT_PROFILE_DRAFT02;
   c->grace_code = WT_H3_NO_ERROR;
   c->state = WT_CS_HANDSHAKE;
   e->conn_entered[WT_CS_HANDSHAKE]++;
@@ -779,10 +783,14 @@ int wt_conn_client_new(wt_conn **out, wt_engine *e, const wt_path *path, const c
                              &params, &c->qmem, c) != 0) {
     goto fail;
   }
+  c->ssl = wt_tls_ssl_new(wt_ctx_tls(c), &c->conn_ref, server_name);
   if (e->cfg.keep_alive_ns) {
     ngtcp2_conn_set_keep_alive_timeout(c->qc, e->cfg.keep_alive_ns);
+  } else if (e->cfg.is_server && e->cfg.idle_timeout_ns) {
+    /* a server engine's client connection (an upstream session may carry
+     * nothing for a while): PINGs keep it from the idle timeout */
+    ngtcp2_conn_set_keep_alive_timeout(c->qc, e->cfg.idle_timeout_ns / 3);
   }
-  c->ssl = wt_tls_ssl_new(e->tls, &c->conn_ref, server_name);
   if (c->ssl == NULL) {
     rv = WT_ERR_CRYPTO;
     goto fail;

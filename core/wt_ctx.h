@@ -86,7 +86,8 @@ struct wt_conn {
   WOLFSSL *ssl; /* server: NULL once the handshake is complete (conn_tls_release) */
   wt_path path;
   int is_server;
-  int state; /* WT_CS_*, written only by wt_conn_set_state */
+  int profile; /* WT_PROFILE_* it speaks: the engine's, DRAFT02 for a server engine's client */
+  int state;   /* WT_CS_*, written only by wt_conn_set_state */
   int handshake_done;
   void *user;
   char *server_name; /* client */
@@ -240,7 +241,8 @@ struct wt_engine {
   wt_engine_callbacks cb; /* invoked only through wt_ctx_call_* */
   void *user;
   wt_tls_ctx *tls;
-  wt_pool stream_pool; /* wt_stream objects */
+  wt_tls_ctx *tls_client; /* server with a client trust: its client connections' (owned) */
+  wt_pool stream_pool;    /* wt_stream objects */
   uint8_t secret[32];
   wt_cid_table cids;
   wt_qlb *qlb;      /* server, cfg.qlb.enabled: the QUIC-LB codec (owned) */
@@ -341,6 +343,11 @@ uint64_t wt_ctx_conn_close_code(uint32_t n);
 /* The handshake of a server conn ended (done or conn freed). */
 void wt_ctx_uncount_handshake(wt_conn *c);
 
+/* The TLS context of c: the engine's, or for a server engine's client
+ * connection its client context (wt_engine_config.client_*). */
+static inline wt_tls_ctx *wt_ctx_tls(const wt_conn *c) {
+  return !c->is_server && c->e->tls_client ? c->e->tls_client : c->e->tls;
+}
 /* Random bytes from the engine's RNG. 0 or WT_ERR_CRYPTO. */
 int wt_ctx_rand(wt_engine *e, uint8_t *out, size_t len);
 /* New CID (server: shard rule) + its stateless reset token (token may be NULL). */

@@ -596,6 +596,19 @@ int wt_engine_new(wt_engine **out, const wt_engine_config *cfg, const wt_engine_
    * before the TLS context asks which cipher suites it may offer). */
   (void)wt_crypto_init(cfg->native_crypto);
   rv = wt_tls_ctx_new(&e->tls, &e->cfg);
+  if (rv == 0 && e->cfg.is_server &&
+      (e->cfg.client_pin_sha256 || e->cfg.client_ca_file || e->cfg.client_insecure)) {
+    /* client connections beside the server ones (wt_engine_connect) */
+    wt_engine_config cc = e->cfg;
+    cc.is_server = 0;
+    cc.pin_sha256 = e->cfg.client_pin_sha256;
+    cc.ca_file = e->cfg.client_ca_file;
+    cc.insecure = e->cfg.client_insecure;
+    rv = wt_tls_ctx_new(&e->tls_client, &cc);
+    if (rv < 0) {
+      wt_tls_ctx_del(e->tls);
+    }
+  }
   if (rv < 0) {
     free(e);
     return rv;
@@ -624,6 +637,7 @@ int wt_engine_new(wt_engine **out, const wt_engine_config *cfg, const wt_engine_
   if (rv < 0) {
     free(e->sl);
     wt_tls_ctx_del(e->tls);
+    wt_tls_ctx_del(e->tls_client);
     free(e);
     return rv;
   }
@@ -679,6 +693,7 @@ void wt_engine_del(wt_engine *e) {
   free(e->initial_buf);
   wt_qlb_del(e->qlb);
   wt_tls_ctx_del(e->tls);
+  wt_tls_ctx_del(e->tls_client);
   free(e);
 }
 
@@ -1182,8 +1197,8 @@ const wt_engine_stats *wt_engine_get_stats(const wt_engine *e) {
 
 int wt_engine_connect(wt_engine *e, const wt_path *path, const char *server_name, uint64_t now_ns,
                       wt_conn **out) {
-  if (e->cfg.is_server) {
-    return WT_ERR_STATE;
+  if (e->cfg.is_server && e->tls_client == NULL) {
+    return WT_ERR_STATE; /* no client trust configured */
   }
   if (path == NULL) {
     return WT_ERR_INVAL;

@@ -79,8 +79,20 @@ typedef struct wt_engine_config {
                                        to accept (serverCertificateHashes semantics), or NULL */
   const char *ca_file;              /* client: CA bundle to verify against, or NULL */
   int insecure;                     /* client: accept any certificate */
-  uint32_t shard_id, n_shards;      /* server CIDs: byte0 % n_shards == shard_id */
-  size_t scid_len;                  /* server CID length, 8..20, default 16 */
+  /* server: client connections inside this server engine (wt_engine_connect:
+   * an edge node's upstream sessions; docs/architecture.md "Client
+   * connections in a server engine"): the trust of their TLS context, a
+   * second one beside the server's, as pin_sha256 / ca_file / insecure
+   * above. None set: no client connections (wt_engine_connect answers
+   * WT_ERR_STATE). Their CIDs carry this shard's steering byte (and the
+   * QUIC-LB encoding) like the server's, so the replies come back to this
+   * engine; they speak the DRAFT02 dialect, keep themselves alive (PING
+   * every idle_timeout_ns / 3) and take no part in the memory budget. */
+  const uint8_t *client_pin_sha256;
+  const char *client_ca_file;
+  int client_insecure;
+  uint32_t shard_id, n_shards; /* server CIDs: byte0 % n_shards == shard_id */
+  size_t scid_len;             /* server CID length, 8..20, default 16 */
   /* server: QUIC-LB connection IDs (core/wt_qlb.h; qlb.enabled = 0: off).
    * On: every CID is config rotation | shard (5 bits) || server ID || nonce,
    * plaintext or single-pass AES-128; scid_len becomes 1 + server ID +
@@ -385,7 +397,11 @@ typedef struct wt_engine_stats {
 const wt_engine_stats *wt_engine_get_stats(const wt_engine *e);
 
 /* client: start a connection to path->remote. server_name is used for SNI
- * and (with ca_file) verification. *out stays valid until conn_close. */
+ * and (with ca_file) verification. *out stays valid until conn_close.
+ * A server engine opens client connections too when it was given a client
+ * trust (client_pin_sha256 / client_ca_file / client_insecure; else
+ * WT_ERR_STATE); path->local must be the local address its received
+ * packets are reported with (the shard's socket address). */
 int wt_engine_connect(wt_engine *e, const wt_path *path, const char *server_name, uint64_t now_ns,
                       wt_conn **out);
 /* client: create a session; the extended CONNECT is sent once the server's

@@ -242,7 +242,7 @@ static int h3_request_fields(wt_conn *c, wt_session *s, wt_request *req) {
  * section 7). */
 static uint32_t h3_session_limit(wt_conn *c, int dialect) {
   const wt_engine_config *cfg = &c->e->cfg;
-  int offer = wt_settings_profile_offers_fc(cfg->wt_profile) &&
+  int offer = wt_settings_profile_offers_fc(c->profile) &&
               (cfg->wt_initial_max_data | cfg->wt_initial_max_streams_bidi |
                cfg->wt_initial_max_streams_uni) != 0;
   if (dialect >= WT_DIALECT_16 && !wt_settings_fc_negotiated(&c->rd, offer)) {
@@ -524,7 +524,7 @@ int wt_h3_setup(wt_conn *c) {
   }
   const wt_engine_config *cfg = &c->e->cfg;
   wt_settings_params sp = {
-      .profile = cfg->wt_profile,
+      .profile = c->profile,
       .max_sessions = cfg->max_sessions_per_conn,
       /* c's, chosen at accept from the memory budget (a client's: the
        * configured ones) */
@@ -678,7 +678,7 @@ static int h3_submit_connect(wt_conn *c, wt_session *s) {
     nva[n].flags = NGHTTP3_NV_FLAG_NONE;                                                           \
     n++;                                                                                           \
   } while (0)
-  int prof = c->e->cfg.wt_profile;
+  int prof = c->profile;
   NV(":method", "CONNECT");
   /* draft-ietf-webtrans-http3-16 section 3.2: webtransport-h3 from draft 15. */
   NV(":protocol", prof == WT_PROFILE_DRAFT16 ? "webtransport-h3" : "webtransport");
@@ -728,10 +728,10 @@ void wt_h3_pump_requests(wt_conn *c) {
       continue;
     }
     s->id = sid;
-    s->dialect = c->e->cfg.wt_profile == WT_PROFILE_DRAFT16   ? WT_DIALECT_16
-                 : c->e->cfg.wt_profile == WT_PROFILE_DRAFT14 ? WT_DIALECT_14
-                 : c->e->cfg.wt_profile == WT_PROFILE_DRAFT07 ? WT_DIALECT_07
-                                                              : WT_DIALECT_02;
+    s->dialect = c->profile == WT_PROFILE_DRAFT16   ? WT_DIALECT_16
+                 : c->profile == WT_PROFILE_DRAFT14 ? WT_DIALECT_14
+                 : c->profile == WT_PROFILE_DRAFT07 ? WT_DIALECT_07
+                                                    : WT_DIALECT_02;
     wt_session_set_state(s, WT_SS_SENT);
     if (h3_submit_connect(c, s) != 0) {
       ngtcp2_conn_shutdown_stream(c->qc, 0, sid, WT_H3_INTERNAL_ERROR);

@@ -455,7 +455,7 @@ void wt_session_fc_start(wt_session *s) {
   wt_conn *c = s->c;
   wt_engine *e = c->e;
   const wt_engine_config *cfg = &e->cfg;
-  int offer = wt_settings_profile_offers_fc(cfg->wt_profile) &&
+  int offer = wt_settings_profile_offers_fc(c->profile) &&
               (cfg->wt_initial_max_data | cfg->wt_initial_max_streams_bidi |
                cfg->wt_initial_max_streams_uni) != 0;
   /* draft-16 section 5.1: on when both ends sent a non-zero WT_INITIAL_*. */

@@ -103,6 +103,11 @@ typedef struct wt_io_addr {
  * input (*a is zeroed then). */
 int wt_io_addr_parse(const char *s, wt_io_addr *a);
 
+/* The source address the kernel routes from towards peer (a connected
+ * probe socket's name; its port is the probe's: replace it). Returns 0, or
+ * -1 with errno set. */
+int wt_io_route_source(const wt_io_addr *peer, wt_io_addr *out);
+
 /* Write a as "a.b.c.d:port" or "[ipv6]:port" ("[fe80::1%2]:port" when a
  * scope id is set; IPv4-mapped addresses as "[::ffff:a.b.c.d]:port") into
  * buf with a terminating NUL. Returns the length written (without the NUL),

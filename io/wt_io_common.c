@@ -544,3 +544,18 @@ int wt_io_tx_errno_fatal(int e) {
   return e == EBADF || e == ENOTSOCK || e == EFAULT || e == EOPNOTSUPP || e == ENOTCONN ||
          e == EDESTADDRREQ;
 }
+
+int wt_io_route_source(const wt_io_addr *peer, wt_io_addr *out) {
+  int fd = socket(peer->ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return -1;
+  }
+  memset(out, 0, sizeof(*out));
+  out->len = sizeof(out->ss);
+  int rv = connect(fd, (const struct sockaddr *)&peer->ss, peer->len) == 0 &&
+                   getsockname(fd, (struct sockaddr *)&out->ss, &out->len) == 0
+               ? 0
+               : -1;
+  close(fd);
+  return rv;
+}

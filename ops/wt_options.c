@@ -99,6 +99,38 @@ static int check_ciphers(const char *val, char *err, size_t cap) {
   return 0;
 }
 
+/* --cluster-peers: numeric ADDR:PORT items (a shard resolves no names). */
+static int check_peers(const char *val, char *err, size_t cap) {
+  for (const char *p = val; *p;) {
+    size_t len = strcspn(p, ",");
+    char item[WT_IO_ADDR_STRLEN + 1];
+    wt_io_addr a;
+    if (len == 0 || len >= sizeof(item)) {
+      return opt_err(err, cap, "--cluster-peers: '%s': a comma-separated list of ADDR:PORT", val);
+    }
+    memcpy(item, p, len);
+    item[len] = 0;
+    if (wt_io_addr_parse(item, &a) < 0) {
+      return opt_err(err, cap, "--cluster-peers: '%s' is not a numeric ADDR:PORT", item);
+    }
+    p += len + (p[len] == ',');
+  }
+  return 0;
+}
+
+/* --cluster-pin: 64 hex digits. */
+static int check_pin(const char *val, char *err, size_t cap) {
+  size_t n = strlen(val);
+  for (size_t i = 0; i < n; i++) {
+    char c = val[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+      n = 0;
+      break;
+    }
+  }
+  return n == 64 ? 0 : opt_err(err, cap, "--cluster-pin: not 64 hex digits (a SHA-256)");
+}
+
 static int check_dir(const char *val, char *err, size_t cap) {
   return *val ? 0 : opt_err(err, cap, "--qlog-dir: empty directory name");
 }
@@ -753,6 +785,72 @@ const wt_option wt_options_table[] = {
              "/sub?ch=NAME one whose get does (401 without a valid token, 403 when not granted); "
              "the token comes in the jwt query parameter or an Authorization: Bearer field; "
              "SIGHUP reloads the file (docs/operations.md, Authorization)"},
+    /* [cluster] (the relay cascade: docs/operations.md "Cluster") */
+    {.name = "--cluster-peers",
+     .section = "cluster",
+     .key = "peers",
+     .arg = "LIST",
+     .type = WT_OPT_LIST,
+     AT(cluster_peers),
+     .off_count = offsetof(wt_options, n_cluster_peers),
+     .check = check_peers,
+     .def_note = "none: a single node",
+     .example = "10.0.0.1:4433,10.0.0.2:4433",
+     .help = "static cluster: the nodes (numeric ADDR:PORT, comma-separated; this node's own "
+             "--listen address is skipped) a relay channel with subscribers here and no "
+             "publisher here is pulled from, tried in order, one upstream /sub per channel"},
+    {.name = "--cluster-pin",
+     .section = "cluster",
+     .key = "pin",
+     .arg = "SHA256HEX",
+     .type = WT_OPT_STR,
+     AT(cluster_pin),
+     .check = check_pin,
+     .def_note = "none",
+     .example = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+     .help = "trust for upstream connections: the SHA-256 (64 hex digits) of the upstream "
+             "nodes' certificate (DER)"},
+    {.name = "--cluster-ca",
+     .section = "cluster",
+     .key = "ca",
+     .arg = "FILE",
+     .type = WT_OPT_STR,
+     AT(rt.shard.engine.client_ca_file),
+     .def_note = "none",
+     .example = "/etc/wtcast/cluster-ca.pem",
+     .help = "trust for upstream connections: a CA bundle (PEM) their certificates must chain to"},
+    {.name = "--cluster-insecure",
+     .section = "cluster",
+     .key = "insecure",
+     .arg = "on|off",
+     .type = WT_OPT_ENUM,
+     AT(rt.shard.engine.client_insecure),
+     .names = on_off,
+     .def = "off",
+     .help = "trust any upstream certificate (tests only)"},
+    {.name = "--cluster-token",
+     .section = "cluster",
+     .key = "token",
+     .arg = "FILE",
+     .type = WT_OPT_STR,
+     AT(cluster_token),
+     .def_note = "none",
+     .example = "/etc/wtcast/cluster-token.jwt",
+     .help = "a token (JWT, one line) this node presents to upstream nodes that run "
+             "--auth-keys (the jwt query parameter of its upstream /sub): it needs get rights on "
+             "the channels pulled"},
+    {.name = "--cluster-max-hops",
+     .section = "cluster",
+     .key = "max_hops",
+     .arg = "N",
+     .type = WT_OPT_UINT,
+     AT(apps.relay_max_hops),
+     .min = 1,
+     .max = 64,
+     .scale = 1,
+     .def = "4",
+     .help = "relay cascade: a /sub from another node with more hops is refused (508, logged); "
+             "a channel asked for with this many is not pulled further (a loop)"},
     /* [log] */
     {.name = "--log-level",
      .section = "log",

@@ -40,14 +40,23 @@
 
 /* Where the options land. */
 typedef struct wt_options {
-  wt_runtime_config rt;        /* the runtime's settings; rt.shard.engine the engine's */
-  wt_apps_config apps;         /* the built-in applications' settings (apps/wt_apps.h) */
-  const char *http_listen;     /* --http ADDR:PORT; NULL = off */
-  const char *metrics_listen;  /* --metrics ADDR:PORT; NULL = off */
-  wt_http_config http;         /* both listeners' limits (--http-conns-per-ip, --http-timeout);
-                                  listen and thread_name are set per listener */
-  const char *secret_file;     /* --key-file; NULL = a random secret */
-  const char *auth_keys;       /* --auth-keys: JWK / JWK Set file; NULL = no authorization */
+  wt_runtime_config rt;       /* the runtime's settings; rt.shard.engine the engine's */
+  wt_apps_config apps;        /* the built-in applications' settings (apps/wt_apps.h) */
+  const char *http_listen;    /* --http ADDR:PORT; NULL = off */
+  const char *metrics_listen; /* --metrics ADDR:PORT; NULL = off */
+  wt_http_config http;        /* both listeners' limits (--http-conns-per-ip, --http-timeout);
+                                 listen and thread_name are set per listener */
+  const char *secret_file;    /* --key-file; NULL = a random secret */
+  const char *auth_keys;      /* --auth-keys: JWK / JWK Set file; NULL = no authorization */
+  /* [cluster] (docs/operations.md "Cluster"): the static peers
+   * (--cluster-peers; ops/wt_peers.h), the upstream trust pin as 64 hex
+   * digits (--cluster-pin; --cluster-ca and --cluster-insecure land in
+   * rt.shard.engine.client_*), the token file an upstream /sub presents
+   * (--cluster-token) */
+  const char *const *cluster_peers;
+  size_t n_cluster_peers;
+  const char *cluster_pin;
+  const char *cluster_token;
   uint32_t cert_rotate_s;      /* --cert-rotate; 0 = off */
   const char *cert_rotate_dir; /* --cert-rotate-dir; NULL = $STATE_DIRECTORY, else next to --cert */
   int log_level;               /* --log-level (WT_LOG_LEVEL_*); starts as wt_log_get_level() */

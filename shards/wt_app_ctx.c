@@ -42,6 +42,9 @@ struct wt_app_stream {
 struct wt_app_session {
   uint8_t type; /* OBJ_SESSION */
   uint8_t opened;
+  uint8_t outgoing; /* wt_app_connect: refused or open, then like the others */
+  char *resp;       /* outgoing: the response's fields, name \0 value \0 (n_resp of them) */
+  uint32_t resp_len, n_resp;
   wt_app_ctx *ctx;
   const wt_app_ops *ops;
   void *arg, *user;
@@ -92,12 +95,13 @@ struct wt_app_ctx {
   uint64_t now_ns;
   wt_hmap objs;   /* shard id -> session / stream */
   wt_hmap tokens; /* local stream token -> stream, until the shard names it */
-  uint64_t next_token, next_group;
+  uint64_t next_token, next_group, next_out;
   wt_app_session *sessions;
   wt_buf_pool *pool;
   wt_buf *ev_buf; /* the event's buffer during stream_data / datagram */
   size_t ev_off;
   wt_app_ctx_stats stats;
+  int closing; /* wt_app_ctx_close_all ran: no new outgoing session */
 };
 
 /* ------------------------------------------------------------------ setup */
@@ -330,13 +334,36 @@ static void session_close(wt_app_ctx *ctx, wt_app_session *as, uint32_t code, co
     wt_timer_cancel(ctx->cfg.timers, as->exp_timer);
   }
   free(as->protocol);
+  free(as->resp);
+  free(as);
+  ctx->stats.sessions_live--;
+}
+
+/* An outgoing session that never opened ends: session_refused(status)
+ * (wt_app.h), the only callback it gets. */
+static void session_refused(wt_app_ctx *ctx, wt_app_session *as, int status) {
+  while (as->streams) { /* none can exist before the open; never leak one */
+    stream_close(ctx, as->streams);
+  }
+  if (as->ops->session_refused) {
+    as->ops->session_refused(as, status);
+  }
+  wt_hmap_del(&ctx->objs, as->h);
+  WT_DLIST_REMOVE(&ctx->sessions, as);
+  free(as->protocol);
+  free(as->resp);
   free(as);
   ctx->stats.sessions_live--;
 }
 
 void wt_app_ctx_close_all(wt_app_ctx *ctx) {
+  ctx->closing = 1;
   while (ctx->sessions) {
-    session_close(ctx, ctx->sessions, 0, NULL, 0, 0);
+    if (ctx->sessions->outgoing && !ctx->sessions->opened) {
+      session_refused(ctx, ctx->sessions, 0);
+    } else {
+      session_close(ctx, ctx->sessions, 0, NULL, 0, 0);
+    }
   }
 }
 
@@ -564,6 +591,12 @@ static void ev_session_request(wt_app_ctx *ctx, wt_msg *m) {
 static void ev_session_open(wt_app_ctx *ctx, wt_msg *m) {
   const wt_ev_session_open *e = wt_msg_get_ev_session_open(m);
   wt_app_session *as = find_session(ctx, e->session);
+  if (as && as->outgoing && m->buf && m->len && e->n_headers && wt_msg_data(m)[m->len - 1] == 0 &&
+      (as->resp = malloc(m->len))) {
+    memcpy(as->resp, wt_msg_data(m), m->len);
+    as->resp_len = m->len;
+    as->n_resp = e->n_headers;
+  }
   if (as) {
     as->opened = 1;
     as->max_dgram = e->max_datagram;
@@ -585,8 +618,18 @@ static void ev_session_drain(wt_app_ctx *ctx, wt_msg *m) {
 static void ev_session_close(wt_app_ctx *ctx, wt_msg *m) {
   const wt_ev_session_close *e = wt_msg_get_ev_session_close(m);
   wt_app_session *as = find_session(ctx, e->session);
-  if (as) {
+  if (as && as->outgoing && !as->opened) {
+    session_refused(ctx, as, 0); /* gone before it opened (the shard detached) */
+  } else if (as) {
     session_close(ctx, as, e->code, wt_msg_data(m), m->buf ? m->len : 0, e->clean);
+  }
+}
+
+static void ev_session_refused(wt_app_ctx *ctx, wt_msg *m) {
+  const wt_ev_session_refused *e = wt_msg_get_ev_session_refused(m);
+  wt_app_session *as = find_session(ctx, e->session);
+  if (as && as->outgoing && !as->opened) {
+    session_refused(ctx, as, (int)e->status);
   }
 }
 
@@ -740,6 +783,7 @@ static ctx_ev_fn *const ctx_ev_handlers[WT_EV_END] = {
     [WT_EV_STREAM_DATA] = ev_stream_data,         [WT_EV_STREAM_RESET] = ev_stream_reset,
     [WT_EV_STREAM_STOP] = ev_stream_stop,         [WT_EV_STREAM_CREDIT] = ev_stream_credit,
     [WT_EV_STREAM_CLOSE] = ev_stream_close,       [WT_EV_DATAGRAM] = ev_datagram,
+    [WT_EV_SESSION_REFUSED] = ev_session_refused,
 };
 
 int wt_app_ctx_handles(unsigned kind) {
@@ -794,6 +838,88 @@ int wt_app_ctx_pending(wt_app_ctx *ctx) {
     }
   }
   return 0;
+}
+
+/* ------------------------------------------------------------------ outgoing sessions */
+
+#define CONNECT_STR_MAX 4096 /* authority, path, server name: each at most this */
+
+int wt_app_connect(wt_app_ctx *ctx, const wt_app_connect_req *req, const wt_app_ops *ops, void *arg,
+                   wt_app_session **out) {
+  if (!ctx || !req || !ops || !out || !req->authority || !*req->authority || !req->path ||
+      !*req->path || req->n_protocols > WT_APP_MAX_PROTOCOLS ||
+      strlen(req->authority) > CONNECT_STR_MAX || strlen(req->path) > CONNECT_STR_MAX ||
+      (req->server_name && strlen(req->server_name) > CONNECT_STR_MAX)) {
+    return WT_ERR_INVAL;
+  }
+  if (ctx->closing) {
+    return WT_ERR_STATE; /* shutting down (an app re-resolving from a close) */
+  }
+  const char *sni = req->server_name ? req->server_name : "";
+  size_t need = strlen(req->authority) + strlen(req->path) + strlen(sni) + 3;
+  for (size_t i = 0; i < req->n_protocols; i++) {
+    if (!req->protocols[i] || strlen(req->protocols[i]) > 255) {
+      return WT_ERR_INVAL;
+    }
+    need += strlen(req->protocols[i]) + 1;
+  }
+  wt_app_session *as = calloc(1, sizeof(*as));
+  wt_buf *b = as ? wt_app_buf_alloc(ctx, need) : NULL;
+  /* the worker names it (wt_msg.h WT_CMD_CONNECT): bit 63, then the worker */
+  uint64_t h = (UINT64_C(1) << 63) | ((uint64_t)ctx->cfg.worker << 48) | ++ctx->next_out;
+  if (!b || wt_hmap_put(&ctx->objs, h, as) < 0) {
+    if (b) {
+      wt_buf_unref(b);
+    }
+    free(as);
+    ctx->stats.alloc_failed++;
+    return WT_ERR_NOMEM;
+  }
+  char *p = (char *)b->data;
+  const char *parts[3] = {req->authority, req->path, sni};
+  for (int k = 0; k < 3; k++) {
+    size_t n = strlen(parts[k]) + 1;
+    memcpy(p, parts[k], n);
+    p += n;
+  }
+  for (size_t i = 0; i < req->n_protocols; i++) {
+    size_t n = strlen(req->protocols[i]) + 1;
+    memcpy(p, req->protocols[i], n);
+    p += n;
+  }
+  b->len = (uint32_t)need;
+  as->type = OBJ_SESSION;
+  as->ctx = ctx;
+  as->ops = ops;
+  as->arg = arg;
+  as->outgoing = 1;
+  as->shard = ctx->cfg.worker % ctx->cfg.n_shards;
+  as->h = h;
+  WT_DLIST_PUSH(&ctx->sessions, as);
+  ctx->stats.sessions_live++;
+  wt_msg c = wt_msg_cmd_connect(h, ctx->cfg.worker, b, b->len, (uint32_t)req->n_protocols);
+  ctx_post(ctx, as->shard, &c);
+  *out = as;
+  return 0;
+}
+
+const char *wt_app_session_response_field(const wt_app_session *as, const char *name) {
+  if (!as || !as->resp || !name) {
+    return NULL;
+  }
+  const char *p = as->resp, *end = as->resp + as->resp_len;
+  for (uint32_t i = 0; i < as->n_resp && p < end; i++) {
+    const char *n = p;
+    p += strlen(p) + 1;
+    if (p >= end) {
+      break;
+    }
+    if (!strcmp(n, name)) {
+      return p;
+    }
+    p += strlen(p) + 1;
+  }
+  return NULL;
 }
 
 /* ------------------------------------------------------------------ timers */

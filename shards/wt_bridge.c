@@ -11,6 +11,7 @@
 #include "wt_dlist.h"
 #include "wt_held.h"
 #include "wt_hmap.h"
+#include "wt_io.h"
 #include "wt_log.h"
 
 #define BR_BUF_SIZE   16384 /* received stream bytes are copied in chunks of this */
@@ -33,6 +34,8 @@ typedef struct br_pending_write {
 typedef struct br_session {
   uint8_t type; /* BR_SESSION */
   uint8_t answered, open;
+  uint8_t client; /* outgoing (WT_CMD_CONNECT): conn is its own connection */
+  wt_conn *conn;
   uint32_t worker;
   uint64_t h;
   wt_session *s;
@@ -92,6 +95,7 @@ struct wt_bridge {
   wt_bridge_config cfg;
   wt_link *links[64];
   wt_engine *eng;
+  uint64_t now;   /* wt_bridge_set_now */
   wt_hmap objs;   /* id -> br_session / br_stream */
   wt_hmap tokens; /* worker token -> br_stream (local streams) */
   wt_hmap groups; /* group id -> br_group */
@@ -149,6 +153,10 @@ int wt_bridge_new(wt_bridge **out, const wt_bridge_config *cfg) {
 
 void wt_bridge_set_engine(wt_bridge *b, wt_engine *e) {
   b->eng = e;
+}
+
+void wt_bridge_set_now(wt_bridge *b, uint64_t now_ns) {
+  b->now = now_ns;
 }
 
 const wt_bridge_stats *wt_bridge_get_stats(const wt_bridge *b) {
@@ -311,6 +319,19 @@ static void member_free(wt_bridge *b, br_member *mb, uint32_t reset_code, int re
   b->stats.members--;
 }
 
+/* An outgoing session ends: its connection goes with it (one connection
+ * per session; no-op when the connection is the one that ended). */
+static void br_client_done(wt_bridge *b, br_session *bs) {
+  if (!bs->client) {
+    return;
+  }
+  if (bs->conn && !b->detached) {
+    (void)wt_conn_close(bs->conn, WT_H3_NO_ERROR); /* WT_ERR_STATE: closing already */
+  }
+  bs->conn = NULL;
+  b->stats.connects_live--;
+}
+
 /* The engine session is gone (or being forgotten): tell the worker. */
 static void session_end(wt_bridge *b, br_session *bs, uint32_t code, const uint8_t *reason,
                         size_t len, int clean) {
@@ -334,6 +355,7 @@ static void session_end(wt_bridge *b, br_session *bs, uint32_t code, const uint8
   wt_buf *rb = reason && len ? br_buf(b, reason, len) : NULL;
   wt_msg m = wt_msg_ev_session_close(bs->h, code, clean, rb, rb ? (uint32_t)len : 0);
   br_post(b, bs->worker, &m);
+  br_client_done(b, bs);
   wt_hmap_del(&b->objs, bs->h);
   free(bs);
   b->stats.sessions--;
@@ -434,6 +456,29 @@ static int br_on_session_request(void *user, wt_session *s, const wt_request *re
   return WT_SESSION_DEFER;
 }
 
+/* The response fields of an outgoing session, name \0 value \0 each,
+ * into a buffer (NULL: none, or no memory: the session opens without). */
+static wt_buf *br_fields(wt_bridge *b, wt_session *s, uint32_t *len, uint32_t *n_out) {
+  size_t n = 0, need = 0;
+  const wt_header *h = wt_session_headers(s, &n);
+  *len = *n_out = 0;
+  for (size_t i = 0; i < n; i++) {
+    need += strlen(h[i].name) + strlen(h[i].value) + 2;
+  }
+  wt_buf *buf = n && need <= BR_REQ_MAX ? wt_buf_alloc(b->pool, need) : NULL;
+  if (!buf) {
+    return NULL;
+  }
+  uint8_t *p = buf->data;
+  for (size_t i = 0; i < n; i++) {
+    p = br_put(p, h[i].name);
+    p = br_put(p, h[i].value);
+  }
+  buf->len = *len = (uint32_t)(p - buf->data);
+  *n_out = (uint32_t)n;
+  return buf;
+}
+
 static void br_on_session_open(void *user, wt_session *s) {
   wt_bridge *b = user;
   br_session *bs = wt_session_get_user(s);
@@ -442,7 +487,33 @@ static void br_on_session_open(void *user, wt_session *s) {
   }
   bs->open = 1;
   wt_msg m = wt_msg_ev_session_open(bs->h, wt_session_max_datagram(s));
+  if (bs->client) {
+    uint32_t len, n;
+    wt_buf *fb = br_fields(b, s, &len, &n);
+    m = wt_msg_ev_session_open_fields(bs->h, wt_session_max_datagram(s), fb, len, n);
+    WT_LOG_INFO("outgoing session %llx open", (unsigned long long)bs->h);
+  }
   br_post(b, bs->worker, &m);
+}
+
+/* An outgoing session did not open (status, or 0: no answer). */
+static void br_on_session_refused(void *user, wt_session *s, int status) {
+  wt_bridge *b = user;
+  br_session *bs = wt_session_get_user(s);
+  if (!bs) {
+    return;
+  }
+  WT_LOG_WARN("outgoing session %llx refused: %s %d", (unsigned long long)bs->h,
+              status ? "status" : "no answer (connection failed or lost), status", status);
+  b->stats.connects_refused++;
+  wt_session_set_user(s, NULL);
+  bs->s = NULL;
+  wt_msg m = wt_msg_ev_session_refused(bs->h, (uint32_t)(status > 0 ? status : 0));
+  br_post(b, bs->worker, &m);
+  br_client_done(b, bs);
+  wt_hmap_del(&b->objs, bs->h);
+  free(bs);
+  b->stats.sessions--;
 }
 
 static void br_on_session_close(void *user, wt_session *s, uint32_t code, const uint8_t *reason,
@@ -613,6 +684,7 @@ void wt_bridge_engine_callbacks(wt_engine_callbacks *cb) {
   cb->session_open = br_on_session_open;
   cb->session_close = br_on_session_close;
   cb->session_drain = br_on_session_drain;
+  cb->session_refused = br_on_session_refused;
   cb->stream_open = br_on_stream_open;
   cb->stream_data = br_on_stream_data;
   cb->stream_reset = br_on_stream_reset;
@@ -1342,6 +1414,95 @@ static void cmd_group_catchup_data(wt_bridge *b, wt_msg *m) {
   }
 }
 
+/* An outgoing session could not be started: the worker hears it at once. */
+static void connect_fail(wt_bridge *b, const wt_cmd_connect *c, uint32_t worker,
+                         const char *authority, const char *why) {
+  WT_LOG_WARN("outgoing session to %s failed: %s", authority, why);
+  b->stats.connects_failed++;
+  wt_msg e = wt_msg_ev_session_refused(c->session, 0);
+  br_post(b, worker, &e);
+}
+
+static void cmd_connect(wt_bridge *b, wt_msg *m) {
+  const wt_cmd_connect *c = wt_msg_get_cmd_connect(m);
+  uint32_t worker = c->worker % b->cfg.n_workers;
+  const char *f[3] = {"", "", ""};
+  const char *p = m->buf ? (const char *)m->buf->data + m->off : NULL;
+  const char *end = p ? p + m->len : NULL;
+  if (!p || m->len < 3 || end[-1] != 0) {
+    connect_fail(b, c, worker, "?", "malformed command");
+    return;
+  }
+  for (int k = 0; k < 3; k++) {
+    if (p >= end) {
+      connect_fail(b, c, worker, "?", "malformed command");
+      return;
+    }
+    f[k] = p;
+    p += strlen(p) + 1;
+  }
+  const char *protos[WT_APP_MAX_PROTOCOLS];
+  size_t np = 0;
+  for (uint32_t i = 0; i < c->n_protocols && np < WT_APP_MAX_PROTOCOLS && p < end; i++) {
+    protos[np++] = p;
+    p += strlen(p) + 1;
+  }
+  wt_io_addr ra;
+  wt_path path;
+  memset(&path, 0, sizeof(path));
+  if (find_session(b, c->session)) {
+    b->stats.stale_commands++; /* the worker's ids are never reused */
+    return;
+  }
+  if (wt_io_addr_parse(f[0], &ra) < 0) {
+    connect_fail(b, c, worker, f[0], "not a numeric HOST:PORT");
+    return;
+  }
+  memcpy(&path.remote.ss, &ra.ss, sizeof(ra.ss));
+  path.remote.len = ra.len;
+  if (!b->cfg.local_for || b->cfg.local_for(b->cfg.local_arg, &path.remote, &path.local) < 0) {
+    connect_fail(b, c, worker, f[0], "no local address towards it");
+    return;
+  }
+  br_session *bs = calloc(1, sizeof(*bs));
+  if (!bs) {
+    connect_fail(b, c, worker, f[0], "out of memory");
+    return;
+  }
+  wt_conn *qc = NULL;
+  int rv = wt_engine_connect(b->eng, &path, *f[2] ? f[2] : NULL, b->now, &qc);
+  if (rv < 0) {
+    free(bs);
+    connect_fail(b, c, worker, f[0],
+                 rv == WT_ERR_STATE ? "no client trust configured (--cluster-pin, --cluster-ca "
+                                      "or --cluster-insecure)"
+                                    : wt_err_str(rv));
+    return;
+  }
+  wt_session_opts o = {.protocols = protos, .n_protocols = np};
+  wt_session *s = NULL;
+  rv = wt_conn_open_session_opts(qc, f[0], f[1], &o, &s);
+  if (rv < 0 || wt_hmap_put(&b->objs, c->session, bs) < 0) {
+    (void)wt_conn_close(qc, WT_H3_NO_ERROR);
+    free(bs);
+    connect_fail(b, c, worker, f[0], rv < 0 ? wt_err_str(rv) : "out of memory");
+    return;
+  }
+  bs->type = BR_SESSION;
+  bs->h = c->session;
+  bs->worker = worker;
+  bs->s = s;
+  bs->answered = 1;
+  bs->client = 1;
+  bs->conn = qc;
+  wt_session_set_user(s, bs);
+  b->stats.sessions++;
+  b->stats.connects++;
+  b->stats.connects_live++;
+  WT_LOG_INFO("outgoing session %llx: connecting to %s for %s", (unsigned long long)bs->h, f[0],
+              f[1]);
+}
+
 /* ------------------------------------------------------------------ dispatch */
 
 static br_cmd_fn *const br_cmd_handlers[WT_CMD_END] = {
@@ -1364,6 +1525,7 @@ static br_cmd_fn *const br_cmd_handlers[WT_CMD_END] = {
     [WT_CMD_GROUP_RESET] = cmd_group_reset,
     [WT_CMD_GROUP_CATCHUP] = cmd_group_catchup,
     [WT_CMD_GROUP_CATCHUP_DATA] = cmd_group_catchup_data,
+    [WT_CMD_CONNECT] = cmd_connect,
 };
 
 int wt_bridge_handles(unsigned kind) {

@@ -19,9 +19,17 @@
  * acknowledges it, then its bytes go back to the worker as credit
  * (WT_EV_STREAM_CREDIT). Datagrams to a full ring are dropped and counted.
  *
+ * Outgoing sessions (wt_app_connect; WT_CMD_CONNECT): the bridge opens a
+ * client connection in the shard's own (server) engine to the authority
+ * (a numeric address: no name resolution on a shard), one connection per
+ * session, closed when the session ends; the session then carries events
+ * like an accepted one (WT_EV_SESSION_OPEN with the response's fields, or
+ * WT_EV_SESSION_REFUSED). The connection's CIDs name this shard, so its
+ * packets come back here. Logged (info: opened; warn: failed, refused).
+ *
  * Ids: every session and stream gets a 64-bit id, never reused, that the
- * messages carry; a command for an id that is gone is ignored (its buffer
- * released). Threads: the shard's.
+ * messages carry (an outgoing session's is the worker's, bit 63 set); a command for an id that is
+ * gone is ignored (its buffer released). Threads: the shard's.
  *
  * Test hook, not for operators: with WTCAST_TEST_GROUP_DEL_DEFER=K in the
  * environment, every shard holds back each GROUP_DEL until K later ones
@@ -34,6 +42,7 @@
 #include <stdint.h>
 
 #include "wt_app.h"
+#include "wt_engine.h"
 #include "wt_link.h"
 
 struct wt_engine;
@@ -48,6 +57,10 @@ typedef struct wt_bridge_stats {
   uint64_t stale_commands;    /* for objects already gone */
   uint64_t groups, members, mirrors;
   uint64_t buf_failed;
+  /* outgoing sessions (WT_CMD_CONNECT): connections started, connects that
+   * failed before a connection existed (bad address, no route, no client
+   * trust), sessions refused (status or connection failure), live */
+  uint64_t connects, connects_failed, connects_refused, connects_live;
 } wt_bridge_stats;
 
 typedef struct wt_bridge_config {
@@ -56,12 +69,25 @@ typedef struct wt_bridge_config {
   wt_link *const *links;       /* n_workers: [worker] */
   int local_worker;            /* sessions without a worker hint go to worker == shard
                                   (inline apps: no thread hop) instead of round robin */
+  /* Outgoing sessions (WT_CMD_CONNECT): the local address of the path to
+   * remote as the shard's socket reports received packets (its bound
+   * address, or the routed source address with its port when it is bound to
+   * a wildcard); it may rewrite remote as the socket reports peers (an IPv4
+   * address IPv4-mapped on a dual-stack socket). Returns 0 or a negative
+   * WT_ERR_*; NULL: no outgoing sessions (each is refused, status 0).
+   * Called on the shard's thread. */
+  int (*local_for)(void *arg, wt_addr *remote, wt_addr *local);
+  void *local_arg;
 } wt_bridge_config;
 
 int wt_bridge_new(wt_bridge **out, const wt_bridge_config *cfg);
 /* Fill cb with the engine callbacks (user pointer = the bridge). */
 void wt_bridge_engine_callbacks(struct wt_engine_callbacks *cb);
 void wt_bridge_set_engine(wt_bridge *b, struct wt_engine *e);
+/* The shard's clock for the engine calls the commands make (the
+ * connections WT_CMD_CONNECT starts): set it every turn before
+ * wt_bridge_poll. */
+void wt_bridge_set_now(wt_bridge *b, uint64_t now_ns);
 /* Handle up to max commands (all links) and retry the stream opens that
  * waited for the peer's stream credit. Returns the commands handled. */
 size_t wt_bridge_poll(wt_bridge *b, size_t max);

@@ -64,6 +64,7 @@ enum {
   WT_EV_STREAM_CREDIT,       /* written bytes acknowledged (or dropped): send credit back */
   WT_EV_STREAM_CLOSE,        /* the stream is gone */
   WT_EV_DATAGRAM,            /* a datagram received */
+  WT_EV_SESSION_REFUSED,     /* an outgoing session (WT_CMD_CONNECT) did not open */
   WT_EV_END,                 /* events are the kinds in (0, WT_EV_END) */
   /* commands (worker -> shard) */
   WT_CMD_RESPOND,            /* the answer to WT_EV_SESSION_REQUEST */
@@ -85,6 +86,7 @@ enum {
   WT_CMD_GROUP_RESET,        /* reset a mirrored stream of every member */
   WT_CMD_GROUP_CATCHUP,      /* one member follows a group stream from its start */
   WT_CMD_GROUP_CATCHUP_DATA, /* that stream's bytes so far, to that member only */
+  WT_CMD_CONNECT,            /* open an outgoing session from a client connection of the shard */
   WT_CMD_END                 /* commands are the kinds in (WT_EV_END, WT_CMD_END) */
 };
 
@@ -111,9 +113,12 @@ typedef struct wt_ev_session_request {
 } wt_ev_session_request;
 WT_MSG_FITS(wt_ev_session_request);
 
+/* buf/len (outgoing sessions only, may be none): n_headers times name \0
+ * value \0, the response's fields. */
 typedef struct wt_ev_session_open {
   uint64_t session;
   uint64_t max_datagram; /* the largest datagram payload the session can send */
+  uint32_t n_headers;
 } wt_ev_session_open;
 WT_MSG_FITS(wt_ev_session_open);
 
@@ -184,6 +189,13 @@ typedef struct wt_ev_datagram {
   uint64_t session;
 } wt_ev_datagram;
 WT_MSG_FITS(wt_ev_datagram);
+
+typedef struct wt_ev_session_refused {
+  uint64_t session;
+  uint32_t status; /* the server's HTTP status; 0: no answer (connection failed or lost,
+                      no route, no client trust configured) */
+} wt_ev_session_refused;
+WT_MSG_FITS(wt_ev_session_refused);
 
 /* ------------------------------------------------------------------ command payloads */
 
@@ -317,6 +329,18 @@ typedef struct wt_cmd_group_catchup_data {
 } wt_cmd_group_catchup_data;
 WT_MSG_FITS(wt_cmd_group_catchup_data);
 
+/* An outgoing session (wt_app_connect). session is the WORKER's id for it
+ * (bit 63 set: never one a shard gives), used by both sides from then on.
+ * buf/len: authority \0 path \0 server name \0 (empty: none), then
+ * n_protocols times protocol \0. The answer: WT_EV_SESSION_OPEN or
+ * WT_EV_SESSION_REFUSED, then as for any session. */
+typedef struct wt_cmd_connect {
+  uint64_t session;
+  uint32_t worker; /* the worker that owns it (its events go there) */
+  uint32_t n_protocols;
+} wt_cmd_connect;
+WT_MSG_FITS(wt_cmd_connect);
+
 /* ------------------------------------------------------------------ the message */
 
 typedef struct wt_msg {
@@ -328,6 +352,8 @@ typedef struct wt_msg {
   union {
     wt_ev_session_request ev_session_request;
     wt_ev_session_open ev_session_open;
+    wt_ev_session_refused ev_session_refused;
+    wt_cmd_connect cmd_connect;
     wt_ev_session_drain ev_session_drain;
     wt_ev_session_close ev_session_close;
     wt_ev_stream_open ev_stream_open;
@@ -406,7 +432,32 @@ static inline wt_msg wt_msg_ev_session_open(uint64_t session, uint64_t max_datag
   return (wt_msg){.kind = WT_EV_SESSION_OPEN,
                   .ev_session_open = {.session = session, .max_datagram = max_datagram}};
 }
+/* The same with the response's fields (outgoing sessions). */
+static inline wt_msg wt_msg_ev_session_open_fields(uint64_t session, uint64_t max_datagram,
+                                                   wt_buf *buf, uint32_t len, uint32_t n_headers) {
+  return (wt_msg){.kind = WT_EV_SESSION_OPEN,
+                  .buf = buf,
+                  .len = len,
+                  .ev_session_open = {
+                      .session = session, .max_datagram = max_datagram, .n_headers = n_headers}};
+}
 WT_MSG_READER(ev_session_open, WT_EV_SESSION_OPEN)
+
+static inline wt_msg wt_msg_ev_session_refused(uint64_t session, uint32_t status) {
+  return (wt_msg){.kind = WT_EV_SESSION_REFUSED,
+                  .ev_session_refused = {.session = session, .status = status}};
+}
+WT_MSG_READER(ev_session_refused, WT_EV_SESSION_REFUSED)
+
+static inline wt_msg wt_msg_cmd_connect(uint64_t session, uint32_t worker, wt_buf *buf,
+                                        uint32_t len, uint32_t n_protocols) {
+  return (wt_msg){
+      .kind = WT_CMD_CONNECT,
+      .buf = buf,
+      .len = len,
+      .cmd_connect = {.session = session, .worker = worker, .n_protocols = n_protocols}};
+}
+WT_MSG_READER(cmd_connect, WT_CMD_CONNECT)
 
 static inline wt_msg wt_msg_ev_session_drain(uint64_t session) {
   return (wt_msg){.kind = WT_EV_SESSION_DRAIN, .ev_session_drain = {.session = session}};

@@ -3,7 +3,9 @@
 #define WT_LOG_MODULE "shard"
 #include "wt_shard.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -123,6 +125,54 @@ void wt_shard_config_default(wt_shard_config *c) {
 }
 
 /* ------------------------------------------------------------------ setup */
+
+/* The local address of the path of an outgoing session's connection to
+ * remote (wt_bridge_config.local_for): the socket's bound address, or on
+ * a wildcard-bound socket the routed source address with the bound port
+ * (what PKTINFO reports for the replies). An IPv4 remote on an IPv6
+ * (dual-stack) socket becomes IPv4-mapped, as received packets show it. */
+static int shard_local_for(void *arg, wt_addr *remote, wt_addr *local) {
+  wt_shard *sh = arg;
+  const wt_io_addr *bound = wt_io_local(sh->io);
+  wt_io_addr r;
+  memcpy(&r.ss, &remote->ss, sizeof(r.ss));
+  r.len = remote->len;
+  if (bound->ss.ss_family == AF_INET6 && r.ss.ss_family == AF_INET) {
+    struct sockaddr_in v4 = *(const struct sockaddr_in *)&remote->ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&r.ss;
+    memset(&r.ss, 0, sizeof(r.ss));
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = v4.sin_port;
+    v6->sin6_addr.s6_addr[10] = v6->sin6_addr.s6_addr[11] = 0xff;
+    memcpy(&v6->sin6_addr.s6_addr[12], &v4.sin_addr, 4);
+    r.len = sizeof(*v6);
+  }
+  if (bound->ss.ss_family != r.ss.ss_family) {
+    return WT_ERR_INVAL;
+  }
+  wt_io_addr src = *bound;
+  int wildcard =
+      bound->ss.ss_family == AF_INET
+          ? ((const struct sockaddr_in *)&bound->ss)->sin_addr.s_addr == htonl(INADDR_ANY)
+          : IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)&bound->ss)->sin6_addr);
+  if (wildcard) {
+    if (wt_io_route_source(&r, &src) < 0) {
+      return WT_ERR_IO;
+    }
+    if (src.ss.ss_family == AF_INET) {
+      ((struct sockaddr_in *)&src.ss)->sin_port =
+          ((const struct sockaddr_in *)&bound->ss)->sin_port;
+    } else {
+      ((struct sockaddr_in6 *)&src.ss)->sin6_port =
+          ((const struct sockaddr_in6 *)&bound->ss)->sin6_port;
+    }
+  }
+  memcpy(&local->ss, &src.ss, sizeof(local->ss));
+  local->len = src.len;
+  memcpy(&remote->ss, &r.ss, sizeof(remote->ss));
+  remote->len = r.len;
+  return 0;
+}
 
 static int shard_open_io(wt_shard *sh) {
   wt_io_config ioc;
@@ -383,7 +433,9 @@ static int shard_setup(wt_shard *sh) {
                          .n_workers = sh->cfg.n_app_workers,
                          .router = sh->router,
                          .links = sh->cfg.links,
-                         .local_worker = sh->cfg.inline_apps};
+                         .local_worker = sh->cfg.inline_apps,
+                         .local_for = shard_local_for,
+                         .local_arg = sh};
   if ((rv = wt_bridge_new(&sh->bridge, &bc)) < 0) {
     WT_LOG_ERROR("cannot set up the application links: %s", wt_err_str(rv));
     return rv;
@@ -798,6 +850,7 @@ static void shard_inline_apps(wt_shard *sh, uint64_t now) {
     if (!wt_bridge_pending(sh->bridge)) {
       return;
     }
+    wt_bridge_set_now(sh->bridge, now);
     size_t ncmd = wt_bridge_poll(sh->bridge, SHARD_CMD_POLL_MAX);
     sh->more_tx = shard_tx(sh, now);
     sh->ev_overflow = wt_bridge_flush(sh->bridge);
@@ -923,6 +976,7 @@ int wt_shard_run(wt_shard *sh) {
     if (wt_engine_next_expiry(sh->eng) <= now) {
       wt_engine_handle_expiry(sh->eng, now);
     }
+    wt_bridge_set_now(sh->bridge, now);
     size_t ncmd = wt_bridge_poll(sh->bridge, SHARD_CMD_POLL_MAX);
     shard_check_drain(sh, now);
     sh->more_tx = shard_tx(sh, now);

@@ -120,6 +120,12 @@ typedef struct wt_app_ops {
    * with the request (no session exists yet): keep it pure. The relay uses
    * it to put every session of a channel on the channel's owner worker. */
   uint32_t (*worker_hint)(const wt_app_request *req);
+  /* Outgoing sessions only (wt_app_connect): the session did not open:
+   * status is the server's HTTP status (e.g. 401, 404, 508), or 0 when no
+   * answer came (connection failed or lost, handshake or certificate
+   * failure, no route, outgoing sessions not configured). The handle is
+   * invalid once it returns; no other callback follows. */
+  void (*session_refused)(wt_app_session *as, int status);
 } wt_app_ops;
 
 /* ------------------------------------------------------------------ authorization */
@@ -335,6 +341,39 @@ int wt_app_close_session(wt_app_session *as, uint32_t code, const uint8_t *reaso
 typedef void (*wt_app_expire_fn)(void *arg, wt_app_session *as);
 int wt_app_session_expire_after(wt_app_session *as, uint64_t delay_ns, uint32_t code,
                                 const char *reason, wt_app_expire_fn fn, void *arg);
+
+/* ------------------------------------------------------------------ outgoing sessions */
+
+/* A session this worker opens to another server (an edge relay pulling a
+ * channel from its origin: docs/operations.md "Cluster"). The shard the
+ * worker hands it to opens a QUIC client connection inside its own server
+ * engine (one per session, closed with it), through its own socket, with
+ * the process's client trust (wtcast: --cluster-pin, --cluster-ca or
+ * --cluster-insecure; none: every connect is refused with status 0).
+ * Strings are copied. */
+typedef struct wt_app_connect_req {
+  const char *authority;        /* "HOST:PORT", HOST a numeric IPv4 or [IPv6] address
+                                   (no name resolution on a shard); also the :authority */
+  const char *path;             /* the :path, query included, e.g. "/sub?ch=a&hops=1" */
+  const char *server_name;      /* TLS SNI (and the name a CA check wants); NULL: none */
+  const char *const *protocols; /* offered as WT-Available-Protocols (may be 0) */
+  size_t n_protocols;
+} wt_app_connect_req;
+
+/* Open an outgoing session handled by ops with arg (wt_app_session_arg).
+ * *out is valid at once (set_user on it): then either session_refused
+ * (the only callback), or session_open followed by the usual callbacks
+ * and exactly one session_close. Commands that need an open session fail
+ * with WT_ERR_STATE until session_open. Returns 0, WT_ERR_INVAL (NULL or
+ * empty authority/path, too long, too many protocols), WT_ERR_STATE (the
+ * worker is shutting down: from inside the closes it delivers then),
+ * WT_ERR_NOMEM. */
+int wt_app_connect(wt_app_ctx *ctx, const wt_app_connect_req *req, const wt_app_ops *ops, void *arg,
+                   wt_app_session **out);
+
+/* Outgoing sessions, from session_open on: the value of the response's
+ * field name (lowercase), or NULL. */
+const char *wt_app_session_response_field(const wt_app_session *as, const char *name);
 
 /* ------------------------------------------------------------------ streams */
 

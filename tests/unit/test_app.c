@@ -111,7 +111,7 @@ static void test_builtin_module(void) {
   CHECK(m->init && m->fini && m->counters && m->metrics && m->metrics_extra && m->stats_json);
   CHECK_EQ(m->n_counters, sizeof(wt_apps_counters) / sizeof(uint64_t));
   CHECK(strcmp(m->counter_names[0], "echo_sessions") == 0);
-  CHECK(strcmp(m->counter_names[m->n_counters - 1], "moq_dropped_limit") == 0);
+  CHECK(strcmp(m->counter_names[m->n_counters - 1], "cluster_reresolves") == 0);
   CHECK(strcmp(m->json_key, "relay") == 0);
 
   wt_app_router *r;
@@ -124,7 +124,7 @@ static void test_builtin_module(void) {
   CHECK(wt_app_router_find(r, "/pub?ch=x", &arg) == &wt_app_relay_pub_ops && arg == a);
   CHECK(wt_app_router_find(r, "/sub", NULL) == &wt_app_relay_sub_ops);
   a->cnt.echo_bytes = 5;
-  a->cnt.moq_dropped_limit = 9;
+  a->cnt.cluster_reresolves = 9;
   uint64_t c[WT_APP_MAX_COUNTERS] = {0};
   m->counters(m->arg, state, c);
   CHECK(c[1] == 5 && c[m->n_counters - 1] == 9);

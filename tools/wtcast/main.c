@@ -36,6 +36,7 @@
 #include "wt_log.h"
 #include "wt_metrics.h"
 #include "wt_options.h"
+#include "wt_peers.h"
 #include "wt_runtime.h"
 #include "wt_shard.h"
 #include "wt_stats.h"
@@ -445,6 +446,63 @@ static void http_url(const char *listen, uint16_t port, char *buf, size_t cap) {
   snprintf(buf, cap, "http://%s/", s);
 }
 
+/* [cluster] (docs/operations.md "Cluster"): the static peers become the
+ * relay's locator, --cluster-pin the engines' client pin, --cluster-token
+ * the token of upstream /subs. Returns 0, or -1 after printing why. */
+static int cluster_setup(wt_options *o, wt_peers **peers) {
+  static uint8_t pin[32];
+  static char token[4096];
+  if (o->cluster_pin) {
+    for (size_t i = 0; i < 32; i++) {
+      unsigned v = 0;
+      if (sscanf(o->cluster_pin + 2 * i, "%2x", &v) != 1) {
+        fprintf(stderr, "wtcast: --cluster-pin: not 64 hex digits\n");
+        return -1;
+      }
+      pin[i] = (uint8_t)v;
+    }
+    o->rt.shard.engine.client_pin_sha256 = pin;
+  }
+  if (o->cluster_token) {
+    FILE *f = fopen(o->cluster_token, "r");
+    size_t n = f ? fread(token, 1, sizeof(token) - 1, f) : 0;
+    if (f) {
+      fclose(f);
+    }
+    token[n] = 0;
+    token[strcspn(token, "\r\n")] = 0;
+    if (!f || !token[0] ||
+        strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                      "0123456789-_.") != strlen(token)) {
+      fprintf(stderr, "wtcast: --cluster-token: %s: %s\n", o->cluster_token,
+              !f ? strerror(errno) : "not one line of a JWT (base64url and dots)");
+      return -1;
+    }
+    o->apps.relay_upstream_token = token;
+  }
+  if (o->n_cluster_peers == 0) {
+    return 0;
+  }
+  char err[256];
+  if (wt_peers_new(peers, o->cluster_peers, o->n_cluster_peers, o->rt.shard.listen, err,
+                   sizeof(err)) < 0) {
+    fprintf(stderr, "wtcast: --cluster-peers: %s\n", err);
+    return -1;
+  }
+  o->apps.locator = wt_peers_locator(*peers);
+  const wt_engine_config *ec = &o->rt.shard.engine;
+  WT_LOG_INFO("cluster: static peers (%zu besides this node); upstream trust: %s; token: %s; "
+              "hop limit %u",
+              wt_peers_count(*peers),
+              ec->client_pin_sha256 ? "pin"
+              : ec->client_ca_file  ? "CA file"
+              : ec->client_insecure ? "any certificate (insecure)"
+                                    : "NONE (every upstream connect fails: --cluster-pin, "
+                                      "--cluster-ca or --cluster-insecure)",
+              o->apps.relay_upstream_token ? "yes" : "none", o->apps.relay_max_hops);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   wt_options o;
   wt_options_init(&o);
@@ -551,6 +609,18 @@ int main(int argc, char **argv) {
     WT_LOG_INFO("authorization off: anyone may publish and subscribe on the relay "
                 "(--auth-keys FILE turns it on)");
   }
+  /* [cluster]: static peers, upstream trust and token (docs/operations.md
+   * "Cluster"); a bad value stops the start (exit 1 with the reason) */
+  wt_peers *peers = NULL;
+  if (cluster_setup(&o, &peers) < 0) {
+    wt_auth_del(auth);
+    wt_http_del(http);
+    wt_http_del(mhttp);
+    wt_metrics_del(metrics);
+    wt_rotate_del(g_rotate);
+    wt_options_free(&o);
+    return 1;
+  }
   wt_apps_module *apps = NULL;
   if (wt_apps_module_new(&apps, &o.apps) < 0) {
     fprintf(stderr, "wtcast: out of memory\n");
@@ -591,6 +661,7 @@ int main(int argc, char **argv) {
     wt_metrics_del(metrics);
     wt_rotate_del(g_rotate);
     wt_apps_module_del(apps);
+    wt_peers_del(peers);
     wt_auth_del(auth);
     wt_options_free(&o);
     return 1;
@@ -639,6 +710,7 @@ int main(int argc, char **argv) {
   g_rotate = NULL;
   wt_runtime_del(rt);
   wt_apps_module_del(apps);
+  wt_peers_del(peers);
   wt_auth_del(auth);
   wt_options_free(&o);
   return rv < 0 ? 1 : 0;
