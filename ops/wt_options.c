@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wt_cluster.h"
 #include "wt_engine.h"
 #include "wt_qlb.h"
 #include "wt_io.h"
@@ -141,6 +142,30 @@ static int check_rotate_dir(const char *val, char *err, size_t cap) {
 
 static int check_file(const char *val, char *err, size_t cap) {
   return *val ? 0 : opt_err(err, cap, "--keylog-file: empty file name");
+}
+
+/* --cluster, --node-id, --advertise: the syntax wt_cluster_new accepts. */
+static int check_cluster_url(const char *val, char *err, size_t cap) {
+  wt_cluster_url u;
+  char why[300];
+  return wt_cluster_url_parse(val, &u, why, sizeof(why)) < 0
+             ? opt_err(err, cap, "--cluster: %s", why)
+             : 0;
+}
+
+static int check_node_id(const char *val, char *err, size_t cap) {
+  return wt_cluster_id_ok(val) ? 0
+                               : opt_err(err, cap, "--node-id: '%s': 1 to %d of A-Z a-z 0-9 . _ -",
+                                         val, WT_CLUSTER_ID_MAX);
+}
+
+static int check_advertise(const char *val, char *err, size_t cap) {
+  const char *colon = strrchr(val, ':');
+  return colon && colon != val && colon[1] &&
+                 wt_cluster_token_ok(val, strlen(val), WT_CLUSTER_ADDR_MAX)
+             ? 0
+             : opt_err(err, cap, "--advertise: '%s': HOST:PORT, at most %d bytes, no spaces", val,
+                       WT_CLUSTER_ADDR_MAX);
 }
 
 /* --app-workers: N, or "inline" (the applications on the shard threads). */
@@ -785,6 +810,55 @@ const wt_option wt_options_table[] = {
              "/sub?ch=NAME one whose get does (401 without a valid token, 403 when not granted); "
              "the token comes in the jwt query parameter or an Authorization: Bearer field; "
              "SIGHUP reloads the file (docs/operations.md, Authorization)"},
+    /* [cluster]: the Valkey/Redis registry (ops/wt_cluster.h) */
+    {.name = "--cluster",
+     .section = "cluster",
+     .key = "url",
+     .arg = "URL",
+     .type = WT_OPT_STR,
+     AT(cluster_url),
+     .check = check_cluster_url,
+     .def_note = "off: a single node (no registry)",
+     .example = "redis://127.0.0.1:6379/0",
+     .help = "join a cluster through a Valkey or Redis registry at redis://HOST[:PORT][/DB]: "
+             "this node's record (--node-id, --advertise, load) and the channels published here "
+             "are kept there with a TTL, and other nodes' channels are looked up from a map "
+             "kept current by change notices; a registry down is retried, not fatal "
+             "(docs/operations.md, Cluster)"},
+    {.name = "--node-id",
+     .section = "cluster",
+     .key = "node_id",
+     .arg = "ID",
+     .type = WT_OPT_STR,
+     AT(node_id),
+     .check = check_node_id,
+     .def_note = "the host name",
+     .example = "edge-1",
+     .help = "--cluster: this node's name in the registry (1 to 64 of A-Z a-z 0-9 . _ -), unique "
+             "in the cluster"},
+    {.name = "--advertise",
+     .section = "cluster",
+     .key = "advertise",
+     .arg = "HOST:PORT",
+     .type = WT_OPT_STR,
+     AT(advertise),
+     .check = check_advertise,
+     .def_note = "--listen, unless it is a wildcard address",
+     .example = "edge-1.example:4433",
+     .help = "--cluster: the WebTransport address other nodes reach this one at"},
+    {.name = "--cluster-ttl",
+     .section = "cluster",
+     .key = "ttl_ms",
+     .arg = "MS",
+     .type = WT_OPT_UINT,
+     AT(cluster_ttl_ms),
+     .min = WT_CLUSTER_TTL_MIN_MS,
+     .max = WT_CLUSTER_TTL_MAX_MS,
+     .scale = 1,
+     .def = "5000",
+     .help = "--cluster: lifetime of this node's records in the registry, refreshed every third "
+             "of it: a node that dies is forgotten this long after (registry load per node: 3 / "
+             "TTL x (2 + channels published here) commands per second)"},
     /* [cluster] (the relay cascade: docs/operations.md "Cluster") */
     {.name = "--cluster-peers",
      .section = "cluster",
@@ -1028,6 +1102,7 @@ void wt_options_init(wt_options *o) {
   wt_http_config_default(&o->http);
   o->log_level = wt_log_get_level();
   o->log_format = wt_log_get_format();
+  o->cluster_ttl_ms = WT_CLUSTER_TTL_DEF_MS;
 }
 
 void wt_options_free(wt_options *o) {

@@ -57,6 +57,10 @@ typedef struct wt_options {
   size_t n_cluster_peers;
   const char *cluster_pin;
   const char *cluster_token;
+  const char *cluster_url;     /* --cluster redis://...; NULL = no registry (ops/wt_cluster.h) */
+  const char *node_id;         /* --node-id; NULL = the host name */
+  const char *advertise;       /* --advertise HOST:PORT; NULL = --listen if not a wildcard */
+  uint32_t cluster_ttl_ms;     /* --cluster-ttl */
   uint32_t cert_rotate_s;      /* --cert-rotate; 0 = off */
   const char *cert_rotate_dir; /* --cert-rotate-dir; NULL = $STATE_DIRECTORY, else next to --cert */
   int log_level;               /* --log-level (WT_LOG_LEVEL_*); starts as wt_log_get_level() */

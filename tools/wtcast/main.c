@@ -29,6 +29,7 @@
 #include "wt_auth.h"
 #include "wt_authz.h"
 #include "wt_certgen.h"
+#include "wt_cluster.h"
 #include "wt_config.h"
 #include "wt_error.h"
 #include "wt_http.h"
@@ -503,6 +504,74 @@ static int cluster_setup(wt_options *o, wt_peers **peers) {
   return 0;
 }
 
+/* ------------------------------------------------------------------ --cluster */
+
+/* The runtime the cluster's load figures come from (NULL outside
+ * wt_runtime_run), under g_rt_mu: main clears it before wt_runtime_del
+ * and so waits for a collection in progress (200 ms at most). */
+static pthread_mutex_t g_rt_mu = PTHREAD_MUTEX_INITIALIZER;
+static wt_runtime *g_rt;
+
+/* The node's load for its registry record (the cluster thread, once per
+ * heartbeat): live sessions of the application workers, live connections
+ * of the shards. */
+static void cluster_load(void *arg, uint64_t *sessions, uint64_t *conns) {
+  (void)arg;
+  static wt_snapshot per[WT_RUNTIME_MAX_SHARDS];
+  wt_snapshot apps;
+  pthread_mutex_lock(&g_rt_mu);
+  int n = g_rt ? wt_runtime_collect(g_rt, per, WT_RUNTIME_MAX_SHARDS, &apps, 200) : -1;
+  pthread_mutex_unlock(&g_rt_mu);
+  if (n < 0) {
+    return;
+  }
+  *sessions = apps.app.sessions_live;
+  for (int i = 0; i < n; i++) {
+    *conns += per[i].engine.conns_active;
+  }
+}
+
+/* --cluster: the client (not started: the advertised port is known once
+ * the runtime is bound); exit 1 on a bad setting. */
+static wt_cluster *cluster_make(const wt_options *o) {
+  char host[WT_CLUSTER_ID_MAX + 1] = "";
+  const char *id = o->node_id;
+  if (!id) {
+    if (gethostname(host, sizeof(host)) != 0 || !wt_cluster_id_ok(host)) {
+      fprintf(stderr, "wtcast: --node-id is needed (the host name '%s' is not a usable id)\n",
+              host);
+      exit(1);
+    }
+    id = host;
+  }
+  wt_cluster_config cc = {.url = o->cluster_url,
+                          .node_id = id,
+                          .advertise = o->advertise,
+                          .ttl_ms = o->cluster_ttl_ms,
+                          .version = "0.1.0",
+                          .load = cluster_load};
+  wt_cluster *c;
+  char err[512];
+  if (wt_cluster_new(&c, &cc, err, sizeof(err)) < 0) {
+    fprintf(stderr, "wtcast: %s\n", err);
+    exit(1);
+  }
+  return c;
+}
+
+/* --advertise, else the listen address with the real port once the
+ * runtime is bound: a wildcard one cannot be advertised (exit 1). */
+static void cluster_check_listen(const wt_options *o) {
+  wt_io_addr a;
+  if (!o->advertise && (wt_io_addr_parse(o->rt.shard.listen, &a) < 0 || is_wildcard(&a))) {
+    fprintf(stderr,
+            "wtcast: --cluster: --listen %s is a wildcard address: give --advertise "
+            "HOST:PORT (where other nodes reach this one)\n",
+            o->rt.shard.listen);
+    exit(1);
+  }
+}
+
 int main(int argc, char **argv) {
   wt_options o;
   wt_options_init(&o);
@@ -615,11 +684,22 @@ int main(int argc, char **argv) {
   if (cluster_setup(&o, &peers) < 0) {
     wt_auth_del(auth);
     wt_http_del(http);
+    wt_metrics_del(moq_json);
     wt_http_del(mhttp);
     wt_metrics_del(metrics);
     wt_rotate_del(g_rotate);
     wt_options_free(&o);
     return 1;
+  }
+  /* --cluster: the registry's locator replaces static peers' */
+  wt_cluster *cluster = NULL;
+  if (o.cluster_url) {
+    cluster_check_listen(&o);
+    cluster = cluster_make(&o);
+    o.apps.locator = wt_cluster_locator(cluster);
+    if (http && wt_http_route(http, "/cluster", wt_cluster_http, cluster) < 0) {
+      WT_LOG_WARN("--http: cannot add /cluster");
+    }
   }
   wt_apps_module *apps = NULL;
   if (wt_apps_module_new(&apps, &o.apps) < 0) {
@@ -627,6 +707,7 @@ int main(int argc, char **argv) {
     wt_auth_del(auth);
     wt_http_del(http);
     wt_metrics_del(moq_json);
+    wt_cluster_del(cluster); /* after /cluster's listener */
     wt_http_del(mhttp);
     wt_metrics_del(metrics);
     wt_rotate_del(g_rotate);
@@ -636,13 +717,20 @@ int main(int argc, char **argv) {
   char enabled[32];
   wt_apps_names(o.apps.enabled, enabled, sizeof(enabled));
   WT_LOG_INFO("apps: %s (--apps; other paths answer 404)", enabled);
-  const wt_app_module *mods[] = {wt_apps_module_get(apps), &authz.module};
+  const wt_app_module *mods[3] = {wt_apps_module_get(apps)};
+  size_t n_mods = 1;
+  if (auth) {
+    mods[n_mods++] = &authz.module;
+  }
+  if (cluster) {
+    mods[n_mods++] = wt_cluster_module(cluster);
+  }
   static reload_ctx reload;
   reload.dc = http ? &dc : NULL;
   reload.auth = auth;
   wt_runtime_config rc = o.rt;
   rc.shard.modules = mods;
-  rc.shard.n_modules = auth ? 2 : 1;
+  rc.shard.n_modules = n_mods;
   rc.report = wt_stats_report;
   rc.secret = o.secret_file ? secret : NULL;
   rc.on_reload = http || auth ? on_reload : NULL;
@@ -663,6 +751,7 @@ int main(int argc, char **argv) {
     wt_apps_module_del(apps);
     wt_peers_del(peers);
     wt_auth_del(auth);
+    wt_cluster_del(cluster);
     wt_options_free(&o);
     return 1;
   }
@@ -670,6 +759,15 @@ int main(int argc, char **argv) {
   const wt_io_addr *local = wt_runtime_local(rt);
   wt_io_addr_format(local, addr, sizeof(addr));
   printf("listening on %s\n", addr);
+  if (cluster) {
+    char err[512];
+    if (wt_cluster_start(cluster, o.advertise ? NULL : addr, err, sizeof(err)) < 0) {
+      WT_LOG_ERROR("--cluster: %s: this node stays out of the cluster", err);
+    }
+    pthread_mutex_lock(&g_rt_mu);
+    g_rt = rt;
+    pthread_mutex_unlock(&g_rt_mu);
+  }
   if (http) {
     if (!is_wildcard(local)) {
       snprintf(dc.url, sizeof(dc.url), "https://%s", addr);
@@ -696,6 +794,9 @@ int main(int argc, char **argv) {
   fflush(stdout);
 
   rv = wt_runtime_run(rt);
+  pthread_mutex_lock(&g_rt_mu);
+  g_rt = NULL;
+  pthread_mutex_unlock(&g_rt_mu);
   if (metrics) {
     wt_metrics_attach(metrics, NULL);
   }
@@ -709,6 +810,8 @@ int main(int argc, char **argv) {
   wt_rotate_del(g_rotate);
   g_rotate = NULL;
   wt_runtime_del(rt);
+  wt_cluster_del(cluster); /* leaves the cluster: after the last lookup, /cluster and the
+                              load callback (http and the runtime are gone) */
   wt_apps_module_del(apps);
   wt_peers_del(peers);
   wt_auth_del(auth);
