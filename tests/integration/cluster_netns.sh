@@ -21,7 +21,8 @@
 #  3. a late joiner on C starts at a group start (from C's cache);
 #  4. A restarted (B's upstream killed): B re-subscribes, its subscribers
 #     see only whole-group gaps (recovery time measured);
-#  5. the publisher moves from A to B: C follows within the TTL (measured);
+#  5. the publisher moves from A to B: C follows within the TTL (measured;
+#     directly, or through A when C's upstream to A stays open);
 #  6. the registry down: a flowing stream keeps flowing, a new lookup fails
 #     with a logged error (counted on /metrics);
 #  7. the registry restarted: every node re-registers (time measured).
@@ -273,10 +274,10 @@ hc=$HOLD_PID
 wt_check "1: the edges' upstreams open (warm-up)" wt_wait_until 10 eval 'up_open B k1 && up_open C k1'
 fo_wait "$pa0" 20
 fo_bg "$T/b1.json" "$IP_B:4433" --role sub --ch k1 --subs 3 --transport both --count $N \
-  --group-msgs $G --timeout 40 --idle 8000 --ready-file "$T/b1.ready"
+  --group-msgs $G --timeout 40 --idle 2500 --ready-file "$T/b1.ready"
 pb=$FO_PID
 fo_bg "$T/c1.json" "$IP_C:4433" --role sub --ch k1 --subs 2 --transport both --count $N \
-  --group-msgs $G --timeout 40 --idle 8000 --ready-file "$T/c1.ready"
+  --group-msgs $G --timeout 40 --idle 2500 --ready-file "$T/c1.ready"
 pc=$FO_PID
 if wt_wait_until 10 ready "$T/b1.ready" && wt_wait_until 10 ready "$T/c1.ready"; then
   fo_bg "$T/a1.json" "$IP_A:4433" --role pub --ch k1 --transport both --count $N \
@@ -456,7 +457,7 @@ if wt_wait_until 5 grep -q ready "$T/lb.out"; then
   wt_check "2: B's and C's upstreams open (warm-up)" wt_wait_until 10 eval 'up_open B k2 && up_open C k2'
   fo_wait "$p20" 20
   fo_bg "$T/lb1.json" "$IP_R:$LBPORT" --role sub --ch k2 --subs 10 --transport both --count $N2 \
-    --group-msgs $G2 --timeout 30 --idle 5000 --ready-file "$T/lb1.ready"
+    --group-msgs $G2 --timeout 30 --idle 2500 --ready-file "$T/lb1.ready"
   p21=$FO_PID
   if wt_wait_until 10 ready "$T/lb1.ready"; then
     fo "$T/lb2.json" "$IP_A:4433" --role pub --ch k2 --transport both --count $N2 \
@@ -484,5 +485,184 @@ if wt_wait_until 5 grep -q ready "$T/lb.out"; then
 else
   wt_failc "2: the LB did not start: $(tail -n 3 "$T/lb.err")"
 fi
+
+# warm CH NODE...: a warm-up publisher on A (datagrams only: nothing cached)
+# and a held /sub on each NODE until each NODE's upstream for CH is open;
+# the holds stay (WARM_PIDS) until unwarm. Returns 1 if an upstream did not
+# open within 10 s.
+warm() {
+  local ch=$1 n p0 rc=0
+  shift
+  WARM_PIDS=()
+  fo_bg "$T/warm-$ch.json" "$IP_A:4433" --role pub --ch "$ch" --transport datagram --count 40 \
+    --rate 40 --group-msgs 20 --pub-id 1 --timeout 20
+  p0=$FO_PID
+  sleep 0.3
+  for n in "$@"; do
+    hold "$n" "$ch" 40000
+    WARM_PIDS+=("$HOLD_PID")
+  done
+  for n in "$@"; do
+    wt_wait_until 10 up_open "$n" "$ch" || rc=1
+  done
+  fo_wait "$p0" 20
+  return $rc
+}
+unwarm() {
+  kill -KILL "${WARM_PIDS[@]}" 2>/dev/null
+  wait "${WARM_PIDS[@]}" 2>/dev/null
+}
+
+# ------------------------------------------------------------------ 3. late joiner on C
+wt_check "3: C's upstream for k3 opens" warm k3 C
+fo_bg "$T/a3.json" "$IP_A:4433" --role pub --ch k3 --transport stream --count 200 --rate 100 \
+  --group-msgs 20 --pub-id 2 --timeout 30
+pa3=$FO_PID
+sleep 1.1 # mid-group (a group starts every 0.2 s)
+fo "$T/c3late.json" "$IP_C:4433" --role sub --ch k3 --subs 1 --transport stream --count 200 \
+  --group-msgs 20 --timeout 30 --idle 1500
+sub_fig "$T/c3late.json"
+wt_jcheck "3: the late joiner on C started at a group start and lost nothing after" \
+  "$T/c3late.json" "d['roles']['sub']['groups_torn'] == 0 and d['roles']['sub']['corrupt'] == 0 and d['roles']['sub']['groups_complete'] > 0 and d['roles']['sub']['groups_complete'] + d['roles']['sub']['groups_missing'] == d['roles']['sub']['groups_expected'] and d['roles']['sub']['groups_missing'] <= 7"
+wt_check "3: served from C's cache (C opened one upstream for k3)" \
+  test "$(grep -c 'channel k3: upstream open' "${ERR[C]}")" = 1
+fo_wait "$pa3" 30
+wt_expect_rc "3: the publisher" 0 "$FO_RC"
+unwarm
+
+# ------------------------------------------------------------------ 4. A restarted: B re-subscribes
+wt_check "4: B's upstream for k4 opens" warm k4 B
+fo_bg "$T/b4.json" "$IP_B:4433" --role sub --ch k4 --subs 3 --pubs 2 --transport both \
+  --count 150 --group-msgs 15 --timeout 40 --idle 5000 --ready-file "$T/b4.ready"
+pb4=$FO_PID
+if wt_wait_until 10 ready "$T/b4.ready"; then
+  fo "$T/a4a.json" "$IP_A:4433" --role pub --ch k4 --transport both --count 150 --rate $RATE \
+    --group-msgs 15 --pub-id 2 --timeout 20
+  wt_expect_rc "4: the first publisher on A" 0 "$FO_RC"
+  WT_SERVER_PID=${PID[A]}
+  t0=$(now_ms)
+  wt_server_stop 10
+  node A
+  t1=$(now_ms)
+  fo_bg "$T/a4b.json" "$IP_A:4433" --role pub --ch k4 --transport both --count 150 --rate 50 \
+    --group-msgs 15 --pub-id 3 --timeout 20
+  pa4=$FO_PID
+  if wt_wait_until 15 up_open B k4 2; then
+    t2=$(now_ms)
+    RESUB_MS=$((t2 - t1))
+    wt_pass "4: B re-subscribed to the restarted A: $((t2 - t0)) ms after the stop began, $RESUB_MS ms after A listened again (A's stop took $((t1 - t0)) ms with its restart)"
+  else
+    wt_failc "4: B did not re-subscribe within 15 s"
+    grep 'k4' "${ERR[B]}" | tail -n 5 | sed 's/^/    /'
+  fi
+  fo_wait "$pa4" 20
+  wt_expect_rc "4: the publisher on the restarted A" 0 "$FO_RC"
+  fo_wait "$pb4" 30
+  sub_fig "$T/b4.json"
+  wt_jcheck "4: B's subscribers saw whole groups only: all of the first publisher's, some of the second's" \
+    "$T/b4.json" "d['roles']['sub']['groups_torn'] == 0 and d['roles']['sub']['corrupt'] == 0 and d['roles']['sub']['groups_complete'] >= 3 * 10 + 3"
+else
+  wt_failc "4: the subscribers on B got no sessions within 10 s"
+fi
+unwarm
+
+# ------------------------------------------------------------------ 5. the publisher moves A -> B
+wt_check "5: C's upstream for k5 opens" warm k5 C
+fo_bg "$T/c5.json" "$IP_C:4433" --role sub --ch k5 --subs 2 --pubs 2 --transport both \
+  --count 150 --group-msgs 15 --timeout 40 --idle 4000 --ready-file "$T/c5.ready"
+pc5=$FO_PID
+if wt_wait_until 10 ready "$T/c5.ready"; then
+  fo "$T/a5.json" "$IP_A:4433" --role pub --ch k5 --transport both --count 150 --rate $RATE \
+    --group-msgs 15 --pub-id 2 --timeout 20
+  wt_expect_rc "5: the publisher on A" 0 "$FO_RC"
+  t0=$(now_ms)
+  fo_bg "$T/b5.json" "$IP_B:4433" --role pub --ch k5 --transport both --count 150 --rate 50 \
+    --group-msgs 15 --pub-id 3 --timeout 20
+  pb5=$FO_PID
+  # C follows B's publisher either directly (C pulls from B) or through A:
+  # C's upstream to A stays open (the relay re-resolves only a lost
+  # upstream) and A, which has C's subscription and no publisher now, pulls
+  # from B (one hop more)
+  # shellcheck disable=SC2317
+  followed() {
+    if grep -q "channel k5: pulling from $IP_B:4433" "${ERR[C]}" && up_open C k5 2; then
+      FOLLOW_PATH="C pulls from B directly"
+    elif grep -q "channel k5: pulling from $IP_B:4433" "${ERR[A]}" && up_open A k5 1; then
+      FOLLOW_PATH="through A: C's upstream to A stayed, A pulls from B"
+    else
+      return 1
+    fi
+  }
+  if wt_wait_until $((TTL / 1000 + 3)) followed; then
+    FOLLOW_MS=$(($(now_ms) - t0))
+    wt_check "5: C followed the publisher to B within the TTL ($FOLLOW_MS ms, TTL $TTL ms; $FOLLOW_PATH)" \
+      test "$FOLLOW_MS" -le "$TTL"
+  else
+    wt_failc "5: neither C nor A pulled k5 from B within $((TTL / 1000 + 3)) s (TTL $TTL ms)"
+    grep -h 'k5' "${ERR[C]}" "${ERR[A]}" | tail -n 6 | sed 's/^/    /'
+  fi
+  fo_wait "$pb5" 20
+  wt_expect_rc "5: the publisher on B" 0 "$FO_RC"
+  fo_wait "$pc5" 30
+  sub_fig "$T/c5.json"
+  wt_jcheck "5: C's subscribers: all of A's publisher, whole groups of B's" "$T/c5.json" \
+    "d['roles']['sub']['groups_torn'] == 0 and d['roles']['sub']['corrupt'] == 0 and d['roles']['sub']['groups_complete'] >= 2 * 10 + 2"
+else
+  wt_failc "5: the subscribers on C got no sessions within 10 s"
+fi
+unwarm
+
+# ------------------------------------------------------------------ 6. the registry down
+wt_check "6: C's upstream for k6 opens" warm k6 C
+fo_bg "$T/c6.json" "$IP_C:4433" --role sub --ch k6 --subs 2 --transport both --count 300 \
+  --group-msgs 15 --timeout 40 --idle 2500 --ready-file "$T/c6.ready"
+pc6=$FO_PID
+if wt_wait_until 10 ready "$T/c6.ready"; then
+  fo_bg "$T/a6.json" "$IP_A:4433" --role pub --ch k6 --transport both --count 300 \
+    --rate $((RATE / 2)) --group-msgs 15 --pub-id 2 --timeout 30
+  pa6=$FO_PID
+  sleep 0.5
+  reg_kill
+  wt_log "6: registry killed"
+  hold B nowhere 5000
+  h6=$HOLD_PID
+  # shellcheck disable=SC2317
+  nolookup() { grep -q 'channel nowhere: cannot look up its node' "${ERR[B]}"; }
+  if wt_wait_until 5 nolookup; then
+    wt_pass "6: a new lookup fails with a logged error: $(grep -m1 'channel nowhere: cannot look up' "${ERR[B]}" | sed 's/.*channel nowhere/channel nowhere/')"
+  else
+    wt_failc "6: no lookup error logged by B within 5 s"
+    tail -n 4 "${ERR[B]}" | sed 's/^/    /'
+  fi
+  f=$(metric B 'wtcast_cluster_lookups_total{result="failed"}')
+  wt_check "6: counted (wtcast_cluster_lookups_total{result=\"failed\"} = ${f:-none})" \
+    "$PY" -c 'import sys; sys.exit(0 if float(sys.argv[1] or 0) >= 1 else 1)' "$f"
+  wt_check "6: B says the registry is down (wtcast_cluster_registry_up 0)" \
+    test "$(metric B wtcast_cluster_registry_up)" = 0.0
+  fo_wait "$pa6" 30
+  wt_expect_rc "6: the publisher on A" 0 "$FO_RC"
+  fo_wait "$pc6" 30
+  sub_fig "$T/c6.json"
+  wt_jcheck "6: with the registry down the flowing stream kept flowing: every byte on C" \
+    "$T/c6.json" "$ALL"
+  kill -KILL "$h6" 2>/dev/null
+  wait "$h6" 2>/dev/null
+else
+  wt_failc "6: the subscribers on C got no sessions within 10 s"
+fi
+unwarm
+
+# ------------------------------------------------------------------ 7. the registry restarted
+rcli_ok && wt_failc "7: the registry still answers after its kill"
+t0=$(now_ms)
+reg_start
+if wt_wait_until 15 all_nodes; then
+  REREG_MS=$(($(now_ms) - t0))
+  wt_pass "7: every node re-registered $REREG_MS ms after the registry started again"
+else
+  wt_failc "7: the nodes did not re-register within 15 s: $(rcli KEYS 'wtcast:node:*' | tr '\n' ' ')"
+fi
+wt_check "7: B says the registry is up again" wt_wait_until 5 eval 'test "$(metric B wtcast_cluster_registry_up)" = 1.0'
+wt_log "figures: re-subscribe ${RESUB_MS:--} ms, follow ${FOLLOW_MS:--} ms, re-register ${REREG_MS:--} ms"
 
 wt_done
