@@ -18,6 +18,7 @@
 
 #include "wt_app_gcache.h"
 #include "wt_apps.h"
+#include "wt_dlist.h"
 #include "wt_error.h"
 #include "wt_log.h"
 
@@ -221,6 +222,7 @@ size_t wt_relay_stats_each(wt_relay_reg *g, void (*fn)(void *arg, const wt_relay
 /* ------------------------------------------------------------------ channels */
 
 typedef struct relay_channel relay_channel;
+typedef struct relay_sess relay_sess;
 
 typedef struct relay_pstream { /* a publisher uni stream = one group */
   relay_channel *ch;
@@ -254,7 +256,8 @@ struct relay_channel {
   uint32_t up_backoff_ms;
   uint32_t hops_max;
   int hop_blocked;
-  int up_fed; /* the current upstream delivered a group or datagram */
+  int up_fed;        /* the current upstream delivered a group or datagram */
+  relay_sess *rsubs; /* downstream nodes' /subs (they were told a group header length) */
 };
 
 struct wt_relay {
@@ -263,16 +266,21 @@ struct wt_relay {
   wt_relay_reg *reg; /* the module's (wt_apps.reg) */
 };
 
-typedef struct relay_sess {
+struct relay_sess {
   relay_channel *ch;
-  int is_pub; /* a publisher, or (is_up) the upstream that feeds the channel like one */
-  int is_up;  /* the channel's upstream /sub session (wt_app_connect) */
+  wt_app_session *as;
+  relay_sess *prev, *next; /* a downstream node's /sub (&hops=): in ch->rsubs */
+  int relay_sub;
+  uint32_t told_hdr; /* the wt-relay-hdr it was answered (0: none) */
+  int is_pub;        /* a publisher, or (is_up) the upstream that feeds the channel like one */
+  int is_up;         /* the channel's upstream /sub session (wt_app_connect) */
   int up_open;
   int drained;      /* the upstream announced it goes away: lost, re-resolve */
   uint32_t hdr_len; /* publisher: its groups' header length (?hdr=N, wt_apps.h) */
-} relay_sess;
+};
 
 static void cascade_check(wt_apps *a, wt_app_ctx *ctx, relay_channel *ch);
+static void hdr_changed(relay_channel *ch, uint32_t hdr);
 static void cascade_stop(relay_channel *ch, const char *why);
 
 static void cur_clear(relay_channel *ch) {
@@ -441,6 +449,7 @@ static int relay_request(wt_app_session *as, const wt_app_request *req, int is_p
     return 503;
   }
   rs->ch = ch;
+  rs->as = as;
   rs->is_pub = is_pub;
   rs->hdr_len = (uint32_t)hdr;
   if (is_pub) {
@@ -448,6 +457,7 @@ static int relay_request(wt_app_session *as, const wt_app_request *req, int is_p
     atomic_store_explicit(&ch->st->publishers, 1, memory_order_relaxed);
     /* a local publisher takes over from the upstream, and is announced */
     cascade_stop(ch, "a local publisher took over");
+    hdr_changed(ch, rs->hdr_len);
     if (a->cfg.locator && a->cfg.locator->publish) {
       a->cfg.locator->publish(a->cfg.locator->arg, "relay", name, 1);
     }
@@ -466,6 +476,11 @@ static int relay_request(wt_app_session *as, const wt_app_request *req, int is_p
       char v[16];
       snprintf(v, sizeof(v), "%u", h);
       (void)wt_app_session_add_header(as, "wt-relay-hdr", v);
+    }
+    if (wt_app_query_get(req->query, "hops", hv, sizeof(hv)) != WT_ERR_NOTFOUND) {
+      rs->relay_sub = 1; /* another node: told h, closed if it changes */
+      rs->told_hdr = ch->pub || ch->up ? h : 0;
+      WT_DLIST_PUSH(&ch->rsubs, rs);
     }
   }
   wt_app_session_set_user(as, rs);
@@ -512,6 +527,9 @@ static void relay_close(wt_app_session *as, uint32_t code, const uint8_t *reason
   } else {
     ch->subs--;
     atomic_store_explicit(&ch->st->subscribers, ch->subs, memory_order_relaxed);
+    if (rs->relay_sub) {
+      WT_DLIST_REMOVE(&ch->rsubs, rs);
+    }
   }
   free(rs);
   wt_app_session_set_user(as, NULL);
@@ -648,8 +666,8 @@ static void relay_datagram(wt_app_session *as, const uint8_t *data, size_t len) 
 
 #define CASCADE_BACKOFF_MIN_MS 100
 #define CASCADE_BACKOFF_MAX_MS 5000
-#define CASCADE_LINGER_MS      2000  /* the upstream outlives the last local subscriber so long */
-#define CASCADE_CLOSE_GONE     0x15u /* our close of an upstream we no longer want */
+#define CASCADE_LINGER_MS      2000 /* the upstream outlives the last local subscriber so long */
+#define CASCADE_CLOSE_GONE     WT_APP_RELAY_UPSTREAM_CLOSE
 
 static const wt_app_ops relay_up_ops;
 
@@ -811,8 +829,23 @@ static void relay_up_open(wt_app_session *as) {
   }
   rs->hdr_len = ch->up_hdr_len = (uint32_t)hdr;
   WT_LOG_INFO("channel %s: upstream open (group header %u)", ch->name, rs->hdr_len);
+  hdr_changed(ch, rs->hdr_len);
   if (!cascade_wanted(a, ch) || (ch->hops_max + 1 > ch->up_hops && !ch->up_fed)) {
     cascade_stop(ch, ch->pub ? "a local publisher took over" : "no longer wanted");
+  }
+}
+
+/* The channel's group header length is hdr from now on (a new publisher or
+ * upstream): the downstream nodes told another one subscribe again. */
+static void hdr_changed(relay_channel *ch, uint32_t hdr) {
+  static const char why[] = "relay: group header length changed";
+  for (relay_sess *r = ch->rsubs; r; r = r->next) {
+    if (r->told_hdr != hdr) {
+      r->told_hdr = hdr; /* closed once */
+      WT_LOG_INFO("channel %s: group header %u now: closing a downstream node's /sub", ch->name,
+                  hdr);
+      wt_app_close_session(r->as, WT_APP_RELAY_HDR_CHANGED, (const uint8_t *)why, sizeof(why) - 1);
+    }
   }
 }
 
@@ -861,7 +894,8 @@ static void relay_up_gone(wt_app_session *as, int opened, int status) {
 static void relay_up_drain(wt_app_session *as) {
   relay_sess *rs = wt_app_session_get_user(as);
   if (rs && rs->up_open) {
-    WT_LOG_INFO("channel %s: upstream draining: leaving it", rs->ch->name);
+    WT_LOG_INFO("channel %s: upstream session draining (a node stopping): leaving it",
+                rs->ch->name);
     rs->drained = 1;
     wt_app_close_session(as, CASCADE_CLOSE_GONE, (const uint8_t *)"upstream draining", 17);
   }
@@ -880,7 +914,10 @@ static void relay_up_close(wt_app_session *as, uint32_t code, const uint8_t *rea
   if (!rs) {
     return;
   }
-  if (code != CASCADE_CLOSE_GONE) {
+  if (code == WT_APP_RELAY_HDR_CHANGED) {
+    WT_LOG_INFO("channel %s: the upstream's group header length changed: subscribing again",
+                rs->ch->name);
+  } else if (code != CASCADE_CLOSE_GONE) {
     WT_LOG_WARN("channel %s: upstream lost (code 0x%x, %s): %.*s", rs->ch->name, code,
                 clean ? "closed" : "reset or connection lost", (int)(len > 128 ? 128 : len),
                 reason ? (const char *)reason : "");

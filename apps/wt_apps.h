@@ -67,7 +67,10 @@
  *    loop climbs to the limit; a flowing tree is never cut). A /sub answer
  *    carries the channel's group header length in the field
  *    wt-relay-hdr (when the channel has a publisher or an upstream), which
- *    the downstream node uses for the groups it mirrors;
+ *    the downstream node uses for the groups it mirrors; when a new
+ *    publisher (or upstream) brings another length, the /subs of
+ *    downstream nodes (those with &hops=) told the old one are closed
+ *    with WT_APP_RELAY_HDR_CHANGED, and they subscribe again;
  *  - subscribers send nothing: their streams are refused
  *    (WT_APP_RELAY_REFUSED), their datagrams ignored; so are a publisher's
  *    bidi streams.
@@ -146,14 +149,18 @@
  * default; wt_conn.c conn_settings). The pending bytes of an echo are its
  * unconsumed bytes, which flow control keeps within that window: the bound
  * is then reached only if the buffer cannot be allocated. */
-#define WT_APP_ECHO_OVERFLOW_CODE     0x100u         /* reset code for an overflowing echo */
-#define WT_APP_ECHO_MAX_PENDING       (16u << 20)    /* default echo_max_pending */
-#define WT_APP_ECHO_RETRY_MS          5              /* retry of a blocked stream open */
-#define WT_APP_SOURCE_MAX_BYTES       1000000000000u /* default source_max_bytes: 1 TB */
-#define WT_APP_RELAY_PUBLISHER_GONE   0x11u          /* mirrored stream reset: the publisher left */
-#define WT_APP_RELAY_REFUSED          0x12u          /* a stream the relay does not take */
-#define WT_APP_RELAY_LAG_MAX          (4u << 20)     /* default relay_lag_max */
-#define WT_APP_RELAY_GROUP_MAX        (2u << 20)     /* default relay_group_max (< lag_max) */
+#define WT_APP_ECHO_OVERFLOW_CODE   0x100u         /* reset code for an overflowing echo */
+#define WT_APP_ECHO_MAX_PENDING     (16u << 20)    /* default echo_max_pending */
+#define WT_APP_ECHO_RETRY_MS        5              /* retry of a blocked stream open */
+#define WT_APP_SOURCE_MAX_BYTES     1000000000000u /* default source_max_bytes: 1 TB */
+#define WT_APP_RELAY_PUBLISHER_GONE 0x11u          /* mirrored stream reset: the publisher left */
+#define WT_APP_RELAY_REFUSED        0x12u          /* a stream the relay does not take */
+#define WT_APP_RELAY_UPSTREAM_CLOSE 0x15u /* an edge closes an upstream /sub it no longer wants */
+#define WT_APP_RELAY_HDR_CHANGED                                                                   \
+  0x16u /* a downstream node's /sub closed: the group header                                       \
+           length changed (it subscribes again) */
+#define WT_APP_RELAY_LAG_MAX          (4u << 20) /* default relay_lag_max */
+#define WT_APP_RELAY_GROUP_MAX        (2u << 20) /* default relay_group_max (< lag_max) */
 #define WT_APP_RELAY_MAX_CHANNELS     4096
 #define WT_APP_RELAY_MAX_SUBS         100000
 #define WT_APP_RELAY_METRICS_CHANNELS 100 /* default relay_metrics_channels */

@@ -212,8 +212,9 @@ struct wt_conn {
   uint32_t dq_tries;
 
   /* wt_engine: scheduling */
-  wt_list_node all_link; /* e->conns */
-  int dirty;             /* on e->dirty */
+  wt_list_node all_link;    /* e->conns */
+  wt_list_node client_link; /* e->clients (client connections only) */
+  int dirty;                /* on e->dirty */
   wt_list_node dirty_link;
   size_t heap_idx; /* position in e->heap, SIZE_MAX if absent */
   uint64_t expiry;
@@ -248,6 +249,7 @@ struct wt_engine {
   wt_qlb *qlb;      /* server, cfg.qlb.enabled: the QUIC-LB codec (owned) */
   uint8_t cid_mask; /* the bits of CID byte 0 that name the shard (wt_cid.h) */
   wt_list_node conns;
+  wt_list_node clients; /* the client connections (a stateless reset is offered to them) */
   size_t n_conns;
   wt_list_node dirty;
   wt_conn **heap;

@@ -253,6 +253,9 @@ static void engine_conn_unlink(wt_engine *e, wt_conn *c) {
     wt_list_del(&c->all_link);
     e->n_conns--;
   }
+  if (wt_list_linked(&c->client_link)) {
+    wt_list_del(&c->client_link);
+  }
 }
 
 /* ------------------------------------------------------------ per source */
@@ -564,6 +567,9 @@ static void conn_after(wt_engine *e, wt_conn *c) {
 
 static void conn_link(wt_engine *e, wt_conn *c) {
   wt_list_push(&e->conns, &c->all_link);
+  if (!c->is_server) {
+    wt_list_push(&e->clients, &c->client_link);
+  }
   e->n_conns++;
   e->st.conns_active++;
 }
@@ -586,6 +592,7 @@ int wt_engine_new(wt_engine **out, const wt_engine_config *cfg, const wt_engine_
   e->user = user;
   e->now = now_ns;
   wt_list_init(&e->conns);
+  wt_list_init(&e->clients);
   wt_list_init(&e->dirty);
   int rv = config_check(&e->cfg);
   if (rv < 0) {
@@ -976,8 +983,8 @@ static void accept_conn(wt_engine *e, const wt_path *path, const uint8_t *pkt, s
 static int client_stateless_reset(wt_engine *e, const wt_path *path, const uint8_t *pkt,
                                   size_t len) {
   int tries = 0;
-  for (wt_list_node *l = e->conns.next; l != &e->conns && tries < WT_SR_CLIENT_TRIES;) {
-    wt_conn *c = wt_container_of(l, wt_conn, all_link);
+  for (wt_list_node *l = e->clients.next; l != &e->clients && tries < WT_SR_CLIENT_TRIES;) {
+    wt_conn *c = wt_container_of(l, wt_conn, client_link);
     l = l->next;
     if (c->state >= WT_CS_CLOSING || c->path.remote.len != path->remote.len ||
         memcmp(&c->path.remote.ss, &path->remote.ss, path->remote.len) != 0) {
@@ -1042,6 +1049,11 @@ static void engine_recv(wt_engine *e, const wt_path *path, const uint8_t *pkt, s
   }
   if (pkt[0] & 0x80) {
     accept_conn(e, path, pkt, len, ecn);
+  } else if (!wt_list_empty(&e->clients) && len >= WT_SR_MIN_REPLY &&
+             client_stateless_reset(e, path, pkt, len)) {
+    /* a server engine's client connection (an upstream session) whose
+     * server lost it, e.g. restarted: told at once, not at the idle timeout */
+    return;
   } else {
     e->st.pkts_dropped++;
     send_stateless_reset(e, path, vc.dcid, vc.dcidlen, len);

@@ -105,6 +105,7 @@ struct wt_bridge {
   wt_list_node rx_dirty; /* streams with received bytes not posted yet (wt_bridge_flush) */
   size_t pending_opens;  /* sessions may have queued opens */
   int detached;          /* the links may be gone: never touch them again */
+  int draining;          /* the shard is stopping (wt_bridge_drain): connects refused */
   wt_bridge_stats stats;
   /* test hook (wt_bridge.h, WTCAST_TEST_GROUP_DEL_DEFER): GROUP_DELs held
    * back, a FIFO of at most defer_max (0: off) */
@@ -1454,6 +1455,10 @@ static void cmd_connect(wt_bridge *b, wt_msg *m) {
     b->stats.stale_commands++; /* the worker's ids are never reused */
     return;
   }
+  if (b->draining) {
+    connect_fail(b, c, worker, f[0], "this server is shutting down");
+    return;
+  }
   if (wt_io_addr_parse(f[0], &ra) < 0) {
     connect_fail(b, c, worker, f[0], "not a numeric HOST:PORT");
     return;
@@ -1591,6 +1596,7 @@ int wt_bridge_pending(wt_bridge *b) {
 }
 
 void wt_bridge_drain(wt_bridge *b) {
+  b->draining = 1; /* no new outgoing session from now on */
   WT_HMAP_FOREACH(&b->objs, slot) {
     br_session *bs = slot->val;
     if (bs->type == BR_SESSION && bs->open) {

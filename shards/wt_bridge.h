@@ -98,7 +98,8 @@ size_t wt_bridge_poll(wt_bridge *b, size_t max);
 int wt_bridge_flush(wt_bridge *b);
 /* 1 if a command waits (the shard's pre-sleep re-check). */
 int wt_bridge_pending(wt_bridge *b);
-/* Every open session's app hears session_drain (server shutting down). */
+/* Every open session's app hears session_drain (server shutting down);
+ * outgoing sessions asked for from now on are refused (status 0). */
 void wt_bridge_drain(wt_bridge *b);
 /* The engine is about to be freed: tell the workers that every session is
  * closed (clean = 0) and forget the engine objects. Releases the engine

@@ -11,7 +11,11 @@
  *   engine's shard (the steering byte: the reuseport steering brings the
  *   replies back to the shard that owns the connection);
  * - a server engine without a client trust refuses to dial (WT_ERR_STATE);
- * - a wrong pin fails the handshake (the session is refused). */
+ * - a wrong pin fails the handshake (the session is refused);
+ * - the origin restarts (same static secret): the edge's next packet gets
+ *   a stateless reset, which the edge (a server engine, where unknown
+ *   short-header packets are normally answered, not read) offers to its
+ *   client connections: it closes at once, not at the idle timeout. */
 #include "wt_sim_check.h"
 
 #include "wt_cid.h"
@@ -100,6 +104,8 @@ static int c_echo_done(wt_sim *w, void *arg) {
 
 /* The edge: a server engine (own certificate, shard EDGE_SHARD) with a
  * client trust pin (NULL: none). */
+static const uint8_t g_secret[32] = {7};
+
 static int world(wt_sim *w, const uint8_t *pin) {
   wt_sim_config cfg;
   wt_sim_config_default(&cfg);
@@ -109,6 +115,7 @@ static int world(wt_sim *w, const uint8_t *pin) {
   wt_engine_config_default(&sc, 1);
   sc.cert_file = g_certs.cert[0];
   sc.key_file = g_certs.key[0];
+  sc.static_secret = g_secret;
   wt_engine_config_default(&ec, 1);
   ec.cert_file = g_certs.cert[1];
   ec.key_file = g_certs.key[1];
@@ -176,6 +183,27 @@ static void test_wrong_pin(void) {
   wt_sim_free(&w);
 }
 
+static void test_origin_restart(void) {
+  wt_sim w;
+  CHECK_FATAL(world(&w, g_certs.pin[0]) == 0);
+  wt_conn *c = wt_sim_connect(&w, 0, NULL);
+  CHECK_FATAL(c != NULL);
+  wt_sim_sess *cs = wt_sim_open_session(&w, 0, c, "/echo", NULL);
+  CHECK_FATAL(cs != NULL);
+  CHECK(wt_sim_run_until(&w, wt_sim_c_sess_settled, cs, 20 * SEC));
+  CHECK_FATAL(cs->open);
+  wt_sim_run_until(&w, NULL, NULL, 200 * WT_SIM_MS);
+  CHECK_FATAL(wt_sim_server_restart(&w) == 0);
+  uint64_t t0 = w.now;
+  CHECK_EQ(wt_session_send_datagram(cs->s, (const uint8_t *)"after the restart", 17), 0);
+  CHECK(wt_sim_run_until(&w, wt_sim_c_conn_closed, NULL, 20 * SEC));
+  CHECK(w.now - t0 < 2 * SEC); /* not the idle timeout (30 s) */
+  CHECK_EQ(w.cli[0].conn_close_sr, 1);
+  CHECK(cs->closed);
+  CHECK_EQ(wt_engine_conn_count(w.cli[0].e), 0);
+  wt_sim_free(&w);
+}
+
 int main(void) {
   if (wt_sim_test_init(&g_certs, 2) != 0) {
     return 1;
@@ -183,6 +211,7 @@ int main(void) {
   WT_RUN(test_upstream_session);
   WT_RUN(test_no_trust);
   WT_RUN(test_wrong_pin);
+  WT_RUN(test_origin_restart);
   wt_sim_certs_remove(&g_certs);
   WT_DONE();
 }

@@ -16,8 +16,9 @@
  * backoff; a local publisher takes over (the upstream is closed,
  * publish(1) / publish(0) to the locator) and its leaving pulls again; hop
  * counts: 508 past the limit, a channel asked for at the limit never
- * pulled; the last subscriber leaving closes the upstream after the linger;
- * no session or stream leaked. */
+ * pulled; a downstream node's /sub told the group header length and closed
+ * when a new publisher changes it; the last subscriber leaving closes the upstream after the
+ * linger; no session or stream leaked. */
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -418,6 +419,45 @@ static void test_hops(void) {
   h_close(&h);
 }
 
+/* The origin side: a downstream node's /sub (&hops=) is told the group
+ * header length (wt-relay-hdr) and closed with WT_APP_RELAY_HDR_CHANGED
+ * when a new publisher brings another one; a client /sub is not. */
+static void test_hdr_change(void) {
+  wt_apps_config cfg;
+  wt_apps_config_default(&cfg);
+  harness h;
+  CHECK_FATAL(h_open(&h, &cfg) == 0);
+  CHECK_EQ(h_session(&h, 1, "/pub?ch=w&hdr=8"), 200);
+  size_t from = h.n;
+  CHECK_EQ(h_session(&h, 2, "/sub?ch=w&hops=1"), 200);
+  int told = 0;
+  for (size_t i = from; i < h.n; i++) {
+    if (h.cmds[i].kind == WT_CMD_RESPOND && h.cmds[i].session == 2) {
+      /* protocol \0 (none), then wt-relay-hdr \0 8 \0 */
+      told = h.cmds[i].len == 16 && !memcmp(h.cmds[i].data,
+                                            "\0wt-relay-hdr\0"
+                                            "8\0",
+                                            16);
+    }
+  }
+  CHECK(told);
+  CHECK_EQ(h_session(&h, 3, "/sub?ch=w"), 200); /* a client */
+  h_event(&h, wt_msg_ev_session_close(1, 0, 1, NULL, 0));
+  from = h.n;
+  CHECK_EQ(h_session(&h, 4, "/pub?ch=w&hdr=4"), 200);
+  CHECK_EQ(count_kind(&h, from, WT_CMD_CLOSE, 2), 1);
+  CHECK_EQ(count_kind(&h, from, WT_CMD_CLOSE, 3), 0);
+  for (size_t i = from; i < h.n; i++) {
+    if (h.cmds[i].kind == WT_CMD_CLOSE) {
+      CHECK_EQ(h.cmds[i].code, WT_APP_RELAY_HDR_CHANGED);
+    }
+  }
+  for (uint64_t sid = 2; sid <= 4; sid++) {
+    h_event(&h, wt_msg_ev_session_close(sid, 0, 1, NULL, 0));
+  }
+  h_close(&h);
+}
+
 /* wt_app_connect's argument checks and the refusal path with no locator. */
 static void test_connect_api(void) {
   wt_apps_config cfg;
@@ -447,6 +487,7 @@ static void test_connect_api(void) {
 int main(void) {
   WT_RUN(test_cascade);
   WT_RUN(test_hops);
+  WT_RUN(test_hdr_change);
   WT_RUN(test_connect_api);
   WT_DONE();
 }
