@@ -379,6 +379,8 @@ def dump(*_):
     out["connections"] = len(conn_nodes)
     out["conns_on_several_nodes"] = sum(1 for v in conn_nodes.values() if len(v) > 1)
     out["client_addrs"] = len(addr_nodes)
+    # one client socket may carry connections to several nodes (the
+    # verifier's do): routing is by CID, not by address
     out["addrs_on_several_nodes"] = sum(1 for v in addr_nodes.values() if len(v) > 1)
     with open(stats_path, "w") as f:
         json.dump(out, f)
@@ -670,6 +672,8 @@ else
 fi
 reg_up_b() { [ "$(metric B wtcast_cluster_registry_up)" = 1.0 ]; }
 wt_check "7: B says the registry is up again" wt_wait_until 5 reg_up_b
+san=$(grep -l 'ERROR: AddressSanitizer\|runtime error:\|ThreadSanitizer' "$T"/server*.err 2>/dev/null)
+wt_check "no sanitizer report from any node${san:+: $san}" test -z "$san"
 wt_log "figures: re-subscribe ${RESUB_MS:--} ms, follow ${FOLLOW_MS:--} ms, re-register ${REREG_MS:--} ms"
 
 wt_done
