@@ -48,6 +48,10 @@ PY=/usr/bin/python3
 # ------------------------------------------------------------------ the network
 TAG=$$
 X=$((TAG % 200 + 20))
+for _ in 1 2 3 4 5 6 7 8; do # a /24 no other run (nor anything else) routes
+  ip -4 route 2>/dev/null | grep -q "^10\.213\.$X\." || break
+  X=$(((X - 20 + 37) % 200 + 20))
+done
 NET=10.213.$X
 BR=wtbr$TAG
 NS_A=wtns$TAG-a NS_B=wtns$TAG-b NS_C=wtns$TAG-c NS_K=wtns$TAG-k
