@@ -11,11 +11,11 @@
 #  1. a publisher on A, subscribers on B and C: every byte; A counts ONE
 #     subscriber of the channel per edge (B's and C's upstreams);
 #  2. QUIC-LB routing: a UDP load balancer written here (python3, standard
-#     library) on the bridge routes client Initials by a hash of their DCID
-#     and every other packet by DECODING the server ID from its DCID
-#     (draft-ietf-quic-load-balancers-21, plaintext mode: first octet =
-#     config rotation bits, then server ID, then nonce); a publisher and
-#     subscribers connect through it and verify; any packet whose server ID
+#     library) on the bridge routes client Initials round robin and every
+#     other packet by DECODING the server ID from its DCID
+#     (draft-ietf-quic-load-balancers-21: first octet = config rotation
+#     bits, then server ID || nonce; A and B plaintext, C single-pass AES
+#     through openssl); subscribers connect through it and verify; any packet whose server ID
 #     names no node fails, every connection's packets went to one node, and
 #     every server CID a node sent decodes to that node;
 #  3. a late joiner on C starts at a group start (from C's cache);
@@ -38,6 +38,10 @@ if [ ! -x "$FANOUT" ]; then
 fi
 SRV=$(command -v valkey-server || command -v redis-server || true)
 CLI=$(command -v valkey-cli || command -v redis-cli || true)
+if ! command -v openssl >/dev/null; then
+  wt_log "SKIP: openssl (the test LB's AES decoder) is not installed"
+  exit 77
+fi
 if [ -z "$SRV" ] || [ -z "$CLI" ]; then
   wt_log "SKIP: no valkey-server/redis-server and its cli (tools/deps installs redis-server)"
   exit 77
@@ -126,8 +130,14 @@ RATE=200
 if wt_sanitized; then
   RATE=60
 fi
-CR=1 # QUIC-LB config rotation bits of every node; server IDs 2 bytes, nonce 6
+# QUIC-LB: A and B plaintext (config rotation 1, server ID 2 bytes, nonce
+# 6), C single-pass AES-128 (config rotation 2, server ID 2 bytes, nonce 14):
+# an LB that knows both configurations (as during a key rotation)
+QKEY=8f95f09245765f80256934e50c66207f
 declare -A SID=([A]=0a01 [B]=0a02 [C]=0a03)
+declare -A QLB=([A]="--quic-lb-config 1 --quic-lb-nonce-len 6"
+  [B]="--quic-lb-config 1 --quic-lb-nonce-len 6"
+  [C]="--quic-lb-config 2 --quic-lb-nonce-len 14 --quic-lb-key $QKEY")
 declare -A NIP=([A]=$IP_A [B]=$IP_B [C]=$IP_C)
 declare -A NNS=([A]=$NS_A [B]=$NS_B [C]=$NS_C)
 declare -A PID ERR OUT
@@ -143,7 +153,7 @@ node() {
     --workers 2 --apps relay --metrics "${NIP[$n]}:9100" \
     --cluster "redis://$IP_R:$RPORT" --node-id "$n" --advertise "${NIP[$n]}:4433" \
     --cluster-ttl $TTL --cluster-pin "$WT_HASH" \
-    --quic-lb-server-id "${SID[$n]}" --quic-lb-config $CR --quic-lb-nonce-len 6
+    --quic-lb-server-id "${SID[$n]}" ${QLB[$n]}
   PID[$n]=$WT_SERVER_PID
   ERR[$n]=$WT_SERVER_ERR
   OUT[$n]=$WT_SERVER_OUT
@@ -318,30 +328,39 @@ else
 fi
 
 # ------------------------------------------------------------------ 2. QUIC-LB routing
-# lb.py LISTEN_IP PORT CR SIDLEN NONCELEN STATS SID=IP:PORT...: a UDP load
-# balancer (draft-ietf-quic-load-balancers-21, plaintext mode). Client ->
-# node: a long-header packet whose DCID decodes to a node's server ID, and
-# every short-header packet (DCID of the configured length: first octet's
-# top 3 bits = config rotation, then server ID, then nonce), goes to that
-# node; a client Initial with any other DCID (the client's own random one)
-# to the node a hash of the DCID picks; anything else is counted as
+# lb.py LISTEN_IP PORT STATS CR:SID:NONCELEN:KEY|-=IP:PORT...: a UDP load
+# balancer (draft-ietf-quic-load-balancers-21). A CID's first octet's top 3
+# bits name the configuration (config rotation); then server ID || nonce,
+# in the clear (plaintext mode) or as one AES-128-ECB block (single-pass
+# mode: server ID + nonce = 16 bytes; openssl decrypts, once per CID seen).
+# Client -> node: a long-header packet whose DCID decodes to a node's server
+# ID, and every short-header packet (the DCID length is the configuration's),
+# goes to that node; a client Initial with any other DCID (the client's own random one)
+# to the next node in turn (round robin, remembered per DCID: a repeated
+# Initial goes where the first went); anything else is counted as
 # unroutable and dropped. One upstream socket per (client address, node):
 # node -> client packets go back from the listening socket; the server CID
 # (SCID) of every long-header packet a node sends must decode to that node.
 # SIGTERM: the counters as JSON into STATS.
 cat >"$T/lb.py" <<'PY'
-import hashlib, json, selectors, signal, socket, sys
-ip, port, cr, sidlen, noncelen, stats_path = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), \
-    int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
-nodes = []  # (sid bytes, (ip, port))
-for a in sys.argv[7:]:
-    sid, addr = a.split("=")
+import json, selectors, signal, socket, subprocess, sys
+ip, port, stats_path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+nodes = []  # (ip, port)
+conf = {}  # config rotation -> (server ID length, nonce length, AES key or None)
+by_sid = {}  # (config rotation, server ID) -> node index
+for a in sys.argv[4:]:
+    spec, addr = a.split("=")
+    cr, sid, nl, key = spec.split(":")
+    cr, sid = int(cr), bytes.fromhex(sid)
+    conf[cr] = (len(sid), int(nl), None if key == "-" else key)
+    by_sid[(cr, sid)] = len(nodes)
     h, p = addr.rsplit(":", 1)
-    nodes.append((bytes.fromhex(sid), (h, int(p))))
-by_sid = {s: i for i, (s, _) in enumerate(nodes)}
-cidlen = 1 + sidlen + noncelen
-st = {"routed": [0] * len(nodes), "by_hash": 0, "by_cid": 0, "unroutable": 0,
-      "unroutable_sids": [], "back": [0] * len(nodes), "back_bad_scid": 0, "bad_scids": []}
+    nodes.append((h, int(p)))
+plain = {}  # CID -> server ID (single-pass: decrypted once)
+first_pick = {}  # a client's first DCID -> the node round robin gave it
+st = {"routed": [0] * len(nodes), "by_turn": 0, "by_cid": 0, "unroutable": 0,
+      "unroutable_sids": [], "back": [0] * len(nodes), "back_bad_scid": 0, "bad_scids": [],
+      "aes_decrypts": 0}
 conn_nodes = {}  # client SCID (long headers) -> set of nodes
 addr_nodes = {}  # client address -> set of nodes
 ups = {}  # (client addr, node) -> socket
@@ -360,11 +379,28 @@ lsock = udp()
 lsock.bind((ip, port))
 sel.register(lsock, selectors.EVENT_READ, None)
 
+def cid_len(first):
+    """the CID length the configuration named by its first octet has"""
+    c = conf.get(first >> 5)
+    return 1 + c[0] + c[1] if c else 0
+
 def decode(cid):
     """the node index a CID names, or None"""
-    if len(cid) != cidlen or cid[0] >> 5 != cr:
+    if not cid or len(cid) != cid_len(cid[0]):
         return None
-    return by_sid.get(cid[1:1 + sidlen])
+    cr = cid[0] >> 5
+    sidlen, _, key = conf[cr]
+    sid = plain.get(cid)
+    if sid is None:
+        body = cid[1:]
+        if key:
+            st["aes_decrypts"] += 1
+            body = subprocess.run(["openssl", "enc", "-d", "-aes-128-ecb", "-nopad", "-K", key],
+                                  input=body, capture_output=True, check=True).stdout
+        sid = body[:sidlen]
+        if len(plain) < 100000:
+            plain[cid] = sid
+    return by_sid.get((cr, sid))
 
 def parse_long(d):
     """(type, dcid, scid) of a long-header packet, or None"""
@@ -422,20 +458,22 @@ while True:
             i = decode(dcid)
             if i is not None:
                 st["by_cid"] += 1
-            elif typ == 0:  # a client Initial with its own DCID
-                i = int.from_bytes(hashlib.sha256(dcid).digest()[:4], "big") % len(nodes)
-                st["by_hash"] += 1
+            elif typ == 0:  # a client Initial with its own DCID: round robin
+                i = first_pick.get(dcid)
+                if i is None and len(first_pick) < 100000:
+                    i = first_pick[dcid] = len(first_pick) % len(nodes)
+                st["by_turn"] += 1
             conn_nodes.setdefault(scid, set())
             if i is not None:
                 conn_nodes[scid].add(i)
         else:
-            i = decode(d[1:1 + cidlen])
+            i = decode(d[1:1 + cid_len(d[1])]) if len(d) > 1 else None
             if i is not None:
                 st["by_cid"] += 1
         if i is None:
             st["unroutable"] += 1
             if len(st["unroutable_sids"]) < 5:
-                st["unroutable_sids"].append(d[:1 + cidlen].hex())
+                st["unroutable_sids"].append(d[:21].hex())
             continue
         st["routed"][i] += 1
         addr_nodes.setdefault(src, set()).add(i)
@@ -445,11 +483,11 @@ while True:
             u.bind((ip, 0))
             sel.register(u, selectors.EVENT_READ, (src, i))
             ups[(src, i)] = u
-        u.sendto(d, nodes[i][1])
+        u.sendto(d, nodes[i])
 PY
 LBPORT=$((RPORT + 1))
-"$PY" "$T/lb.py" "$IP_R" "$LBPORT" $CR 2 6 "$T/lb.stats" "${SID[A]}=$IP_A:4433" \
-  "${SID[B]}=$IP_B:4433" "${SID[C]}=$IP_C:4433" >"$T/lb.out" 2>"$T/lb.err" &
+"$PY" "$T/lb.py" "$IP_R" "$LBPORT" "$T/lb.stats" "1:${SID[A]}:6:-=$IP_A:4433" \
+  "1:${SID[B]}:6:-=$IP_B:4433" "2:${SID[C]}:14:$QKEY=$IP_C:4433" >"$T/lb.out" 2>"$T/lb.err" &
 LB_PID=$!
 WT_BG_PIDS+=("$LB_PID")
 if wt_wait_until 5 grep -q ready "$T/lb.out"; then
@@ -486,12 +524,13 @@ if wt_wait_until 5 grep -q ready "$T/lb.out"; then
   kill -TERM "$LB_PID"
   wt_wait_until 5 ready "$T/lb.stats"
   wt_log "2: LB: $(cat "$T/lb.stats" 2>/dev/null)"
+  [ -s "$T/lb.stats" ] || tail -n 8 "$T/lb.err" | sed 's/^/    /'
   wt_jcheck "2: through the LB, every subscriber got every datagram and every group byte" \
     "$T/lb1.json" "$ALL and d['roles']['sub']['sessions'] == 10"
-  wt_jcheck "2: the LB routed Initials by hash and the rest by the server ID; no packet named no node" \
-    "$T/lb.stats" "d['unroutable'] == 0 and d['by_hash'] >= 10 and d['by_cid'] > d['by_hash']"
-  wt_jcheck "2: more than one node got connections, every server CID decodes to its node" \
-    "$T/lb.stats" "sum(1 for n in d['routed'] if n > 0) >= 2 and d['back_bad_scid'] == 0 and min(d['back']) >= 0"
+  wt_jcheck "2: the LB routed Initials round robin and the rest by the server ID; no packet named no node" \
+    "$T/lb.stats" "d['unroutable'] == 0 and d['by_turn'] >= 10 and d['by_cid'] > d['by_turn']"
+  wt_jcheck "2: every node got connections (C's CIDs single-pass AES), every server CID decodes to its node" \
+    "$T/lb.stats" "min(d['routed']) > 0 and min(d['back']) > 0 and d['back_bad_scid'] == 0 and d['aes_decrypts'] > 0"
   wt_jcheck "2: each connection's packets all went to one node" "$T/lb.stats" \
     "d['connections'] >= 10 and d['conns_on_several_nodes'] == 0"
 else
