@@ -149,6 +149,7 @@ for n in A B C; do
 done
 node() {
   local n=$1
+  # shellcheck disable=SC2086 # QLB: several words on purpose
   WT_SERVER_BIN=$T/wtcast-$n WT_LISTEN="${NIP[$n]}:4433" wt_server_start \
     --workers 2 --apps relay --metrics "${NIP[$n]}:9100" \
     --cluster "redis://$IP_R:$RPORT" --node-id "$n" --advertise "${NIP[$n]}:4433" \
