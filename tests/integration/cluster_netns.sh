@@ -720,4 +720,8 @@ san=$(grep -l 'ERROR: AddressSanitizer\|runtime error:\|ThreadSanitizer' "$T"/se
 wt_check "no sanitizer report from any node${san:+: $san}" test -z "$san"
 wt_log "figures: re-subscribe ${RESUB_MS:--} ms, follow ${FOLLOW_MS:--} ms, re-register ${REREG_MS:--} ms"
 
+# CLUSTER_NETNS_KEEP=DIR: a copy of the logs and reports (debugging)
+if [ -n "${CLUSTER_NETNS_KEEP:-}" ]; then
+  cp -r "$T" "$CLUSTER_NETNS_KEEP"
+fi
 wt_done
