@@ -5,7 +5,9 @@
  *
  * Routes /moq and /moq/ROOT: the URL's path (without '/' and query) is the
  * broadcast root, e.g. "moq/room1"; every session of a root runs on the
- * worker its name hashes to (worker_hint), which keeps the root: its
+ * worker its first segment hashes to (worker_hint: "moq/room1" for
+ * "moq/room1/x", so nested roots see each other, bcast_rel), which keeps
+ * the root: its
  * broadcasts (announced by publisher sessions), the announce streams of
  * the sessions that want them, and per track the one subscription the
  * relay holds towards the publisher and the fan-out to its subscribers.
@@ -18,14 +20,26 @@
  * frames are checked (sizes) and passed on as the received buffers (no
  * copy), on one mirrored stream per fan whose first bytes are the fan's
  * own group header. The newest group is kept (references, bounded by
- * relay_group_max) for late joiners, who start at its beginning.
+ * relay_group_max) for late joiners, who start at its beginning. A
+ * subscription with a start/end group has a fan of its own (id and range).
+ * Each subscriber is a pooled member of its fan's group with its
+ * SUBSCRIBE's priority and max latency (wt_app_group_join_opts: the shards
+ * drop a lagging session's lowest-priority groups first, and groups older
+ * than its budget). Each broadcast's fans share its counters, listed for
+ * /metrics in the module's wt_moq_reg (any thread, a lock).
+ *
+ * Tokens (wt_apps_config.auth): checked at the CONNECT on the root (401
+ * without a valid one); a token not granting the whole root for an action
+ * is checked again per broadcast from the copy kept in the session.
  *
  * Ownership: a wt_moq_relay per worker (wt_apps.moq), freed by
  * wt_apps_fini after every session closed; every structure here belongs to
  * that worker's thread. Each stream's state (moq_strm) lives from its
  * stream_open (or wt_app_open_stream) to its stream_close. */
 #define WT_LOG_MODULE "moq"
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,6 +95,7 @@ struct moq_strm {
   uint64_t id;
   wt_moq_sub_params p;
   int ok_sent;
+  int ended; /* its end group was delivered: our FIN sent, the peer's awaited */
   /* R_GROUP_IN */
   int have_hdr;
   uint64_t seq, frame_rem;
@@ -93,6 +108,10 @@ struct moq_fan {
   moq_fan *next;
   moq_track *t;
   uint64_t id;
+  /* the group range of its subscribers (SUBSCRIBE start/end group): a fan
+   * serves the subscriptions of one id and one range */
+  uint8_t has_start, has_end, finished;
+  uint64_t start, end;
   wt_app_group *g;
   size_t members;
   int has_cur; /* cur_gsid carries the group cur_seq */
@@ -128,6 +147,10 @@ struct moq_bcast {
   uint64_t hops[WT_MOQ_MAX_HOPS];
   moq_track *tracks;
   size_t n_tracks;
+  /* its fans' delivery and drop counters (written by the shards:
+   * reference-counted, wt_app.h), listed for /metrics while it lives */
+  wt_app_group_counters *gc;
+  struct moq_reg_ent *reg;
 };
 
 struct moq_root {
@@ -148,14 +171,36 @@ struct moq_sess {
   uint64_t next_up_id;
   moq_strm *up_ann;
   int goaway_sent;
+  /* tokens (wt_apps_config.auth): the session's root in the token's
+   * namespace, rights on all of it (checked once at the CONNECT), and what
+   * the token was read from, for the checks of single broadcasts later */
+  char *auth_root, *auth_query, *auth_bearer;
+  uint8_t pub_all, sub_all;
 };
+
+/* A live broadcast's counters as /metrics lists them (wt_moq_reg). */
+typedef struct moq_reg_ent {
+  struct moq_reg_ent *prev, *next;
+  char name[WT_MOQ_REG_NAME + 1]; /* ROOT/PATH, bytes outside [A-Za-z0-9_./-] as '_' */
+  wt_app_group_counters *gc;      /* a reference of the entry's */
+} moq_reg_ent;
+
+struct wt_moq_reg {
+  pthread_mutex_t mu;
+  moq_reg_ent *head;
+  size_t n;
+};
+
+/* The fan-out counters, as wt_apps_counters has them. */
+typedef struct moq_fan_totals {
+  uint64_t streams, bytes, lagged, limit, priority, latency;
+} moq_fan_totals;
 
 struct wt_moq_relay {
   moq_root *roots;
   size_t n_roots;
-  /* every fan's delivery and drop counters (written by the shards:
-   * reference-counted, wt_app.h) */
-  wt_app_group_counters *grp;
+  wt_moq_reg *reg;        /* the module's (may be NULL: no per-broadcast series) */
+  moq_fan_totals retired; /* the ended broadcasts' counters */
 };
 
 #define LIST_ADD(head, x)                                                                          \
@@ -200,8 +245,95 @@ static void slist_del(moq_strm **head, moq_strm *x) {
   x->lprev = x->lnext = NULL;
 }
 
+/* ------------------------------------------------------------------ counters */
+
+#define LDC(x) atomic_load_explicit(&(x), memory_order_relaxed)
+
+static void totals_add(moq_fan_totals *t, const wt_app_group_counters *g) {
+  t->streams += LDC(g->delivered_streams);
+  t->bytes += LDC(g->delivered_stream_bytes);
+  t->lagged += LDC(g->dropped_streams_lagged);
+  t->limit += LDC(g->dropped_streams_limit);
+  t->priority += LDC(g->dropped_streams_priority);
+  t->latency += LDC(g->dropped_streams_latency);
+}
+
+static void reg_add(wt_moq_reg *g, moq_bcast *b) {
+  moq_reg_ent *e = g ? calloc(1, sizeof(*e)) : NULL;
+  if (!e) {
+    return; /* no series of its own; the totals still count it */
+  }
+  int n = snprintf(e->name, sizeof(e->name), "%s/%.*s", b->root->name, (int)b->len, b->path);
+  for (int i = 0; i < n && i < WT_MOQ_REG_NAME; i++) {
+    char c = e->name[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+          c == '.' || c == '/' || c == '-')) {
+      e->name[i] = '_';
+    }
+  }
+  wt_app_group_counters_ref(b->gc);
+  e->gc = b->gc;
+  pthread_mutex_lock(&g->mu);
+  LIST_ADD(g->head, e);
+  g->n++;
+  pthread_mutex_unlock(&g->mu);
+  b->reg = e;
+}
+
+static void reg_remove(wt_moq_reg *g, moq_bcast *b) {
+  moq_reg_ent *e = b->reg;
+  if (!e) {
+    return;
+  }
+  pthread_mutex_lock(&g->mu);
+  LIST_DEL(g->head, e);
+  g->n--;
+  pthread_mutex_unlock(&g->mu);
+  wt_app_group_counters_unref(e->gc);
+  free(e);
+  b->reg = NULL;
+}
+
 static wt_apps_counters *cnt(moq_sess *s) {
   return &s->a->cnt;
+}
+
+/* ------------------------------------------------------------------ tokens */
+
+/* Whether session s may do action (WT_APP_AUTH_*) on broadcast path
+ * (relative to its root): always without an authorizer, or when its token
+ * grants the whole root; else the token (saved from the CONNECT) is checked
+ * again for ROOT/path: the namespace of the token is the relay's channel
+ * names, "/moq/live" + broadcast "cam" being "live/cam" (docs/protocol.md
+ * section 9). */
+static int sess_may(moq_sess *s, int action, const char *path, size_t len) {
+  if (!s->a->cfg.auth || (action == WT_APP_AUTH_PUBLISH ? s->pub_all : s->sub_all)) {
+    return 1;
+  }
+  char full[WT_APP_MAX_PATH_LEN + WT_MOQ_MAX_PATH + 2];
+  size_t rl = strlen(s->auth_root);
+  if (rl + len + 2 > sizeof(full)) {
+    return 0;
+  }
+  memcpy(full, s->auth_root, rl);
+  if (rl && len) {
+    full[rl++] = '/';
+  }
+  memcpy(full + rl, path, len);
+  full[rl + len] = '\0';
+  wt_app_header bearer = {.name = "authorization", .value = s->auth_bearer};
+  wt_app_request rq = {.path = "",
+                       .query = s->auth_query ? s->auth_query : "",
+                       .headers = s->auth_bearer ? &bearer : NULL,
+                       .n_headers = s->auth_bearer ? 1 : 0};
+  return wt_apps_authorize(s->a, s->as, &rq, action, full) == 0;
+}
+
+static void sess_free(moq_sess *s) {
+  free(s->auth_root);
+  free(s->auth_query);
+  free(s->auth_bearer);
+  free(s);
 }
 
 /* ------------------------------------------------------------------ paths */
@@ -316,8 +448,54 @@ static moq_strm *strm_new(moq_sess *s, wt_app_stream *st, int role) {
 
 /* ------------------------------------------------------------------ announces */
 
-static int interest_wants(const moq_strm *in, const moq_bcast *b, const char **suf, size_t *slen) {
-  *suf = path_strip(in->prefix, in->prefix_len, b->path, b->len, slen);
+/* Nested roots: a session sees the broadcasts of its own root and of the
+ * roots below it on this worker (its root "moq/a" sees "cam" published at
+ * "moq/a/b" as "b/cam"), and those of a root above it that are under it
+ * ("moq/a/b" sees "b/cam" published at "moq/a" as "cam"). Whether root
+ * names a and b are the same or one is below the other. */
+static int roots_related(const char *a, const char *b) {
+  size_t al = strlen(a), bl = strlen(b), n = al < bl ? al : bl;
+  return !memcmp(a, b, n) && (al == bl || (al < bl ? b[n] : a[n]) == '/');
+}
+
+/* b's path as seen from root name view: NULL when b is not under it; else
+ * the path (length in *rl), in buf (cap bytes) when b is in a root below
+ * view, else inside b->path. A broadcast at view's own path is not
+ * visible from a root below its own (an empty path). */
+static const char *bcast_rel(const moq_bcast *b, const char *view, char *buf, size_t cap,
+                             size_t *rl) {
+  const char *rn = b->root->name;
+  size_t rnl = strlen(rn), vl = strlen(view);
+  if (rnl == vl && !memcmp(rn, view, vl)) {
+    *rl = b->len;
+    return b->path;
+  }
+  if (rnl > vl && !memcmp(rn, view, vl) && rn[vl] == '/') { /* b's root below view */
+    size_t k = rnl - vl - 1;
+    if (k + 1 + b->len > cap) {
+      return NULL;
+    }
+    memcpy(buf, rn + vl + 1, k);
+    if (b->len) {
+      buf[k++] = '/';
+      memcpy(buf + k, b->path, b->len);
+      k += b->len;
+    }
+    *rl = k;
+    return buf;
+  }
+  if (vl > rnl && !memcmp(view, rn, rnl) && view[rnl] == '/') { /* view below b's root */
+    const char *r = path_strip(view + rnl + 1, vl - rnl - 1, b->path, b->len, rl);
+    return r && *rl ? r : NULL;
+  }
+  return NULL;
+}
+
+#define MOQ_REL_CAP (WT_APP_MAX_PATH_LEN + WT_MOQ_MAX_PATH + 2)
+
+static int interest_wants(const moq_strm *in, const moq_bcast *b, const char *rel, size_t rlen,
+                          const char **suf, size_t *slen) {
+  *suf = path_strip(in->prefix, in->prefix_len, rel, rlen, slen);
   if (!*suf) {
     return 0;
   }
@@ -332,9 +510,12 @@ static int interest_wants(const moq_strm *in, const moq_bcast *b, const char **s
 }
 
 static void announce_to(moq_strm *in, const moq_bcast *b, int active) {
-  const char *suf;
-  size_t slen;
-  if (in->role != R_INTEREST || !interest_wants(in, b, &suf, &slen)) {
+  const char *suf, *rel;
+  size_t slen, rlen;
+  char buf[MOQ_REL_CAP];
+  if (in->role != R_INTEREST || !(rel = bcast_rel(b, in->s->root->name, buf, sizeof(buf), &rlen)) ||
+      !interest_wants(in, b, rel, rlen, &suf, &slen) ||
+      !sess_may(in->s, WT_APP_AUTH_SUBSCRIBE, rel, rlen)) {
     return;
   }
   wt_moq_msg m = {.type = WT_MOQ_ANNOUNCE};
@@ -348,8 +529,13 @@ static void announce_to(moq_strm *in, const moq_bcast *b, int active) {
 }
 
 static void announce_all(moq_bcast *b, int active) {
-  for (moq_strm *in = b->root->interests; in; in = in->lnext) {
-    announce_to(in, b, active);
+  for (moq_root *r = b->pub->a->moq->roots; r; r = r->next) {
+    if (!roots_related(r->name, b->root->name)) {
+      continue;
+    }
+    for (moq_strm *in = r->interests; in; in = in->lnext) {
+      announce_to(in, b, active);
+    }
   }
 }
 
@@ -372,6 +558,33 @@ static wt_buf *group_hdr(wt_app_ctx *ctx, const moq_fan *f, uint64_t seq, int ve
   }
   b->len = (size_t)n + 1;
   return b;
+}
+
+/* Whether group seq is in f's range. */
+static int fan_wants(const moq_fan *f, uint64_t seq) {
+  return !f->finished && (!f->has_start || seq >= f->start) && (!f->has_end || seq <= f->end);
+}
+
+/* f's range is over: the publisher started a group after its end group
+ * (not when the end group is complete: a -04 client drops the groups still
+ * in flight once its subscription ends, so the end group gets a group's
+ * time to arrive), or the track was past it already. Each of its
+ * subscriptions ends cleanly (our FIN on the subscribe stream, as a
+ * publisher's does when the track finishes); each stays in the fan, with
+ * nothing more to receive, until the subscriber's FIN or reset (leaving at
+ * once would reset a group still unacknowledged). */
+static void fan_finish(moq_fan *f) {
+  if (f->finished) {
+    return;
+  }
+  f->finished = 1;
+  for (moq_strm *sub = f->t->subs; sub; sub = sub->lnext) {
+    if (sub->f == f && sub->role == R_SUB && !sub->ended && sub->ok_sent) {
+      sub->ended = 1;
+      wt_app_stream_write(sub->st, NULL, 0, 1);
+      sub->s->a->cnt.moq_subs_ended++;
+    }
+  }
 }
 
 /* Remove fan f from the open groups of its track. */
@@ -412,7 +625,11 @@ static int out_add(moq_strm *in, moq_fan *f, uint64_t gsid) {
 /* Open the newest group in fan f (new to it) and write what is kept. */
 static void fan_start_cur(moq_fan *f, wt_app_ctx *ctx, int version) {
   moq_track *t = f->t;
-  if (!t->has_cur || !t->gc.on) {
+  if (f->has_end && t->has_cur && t->cur_seq > f->end) {
+    fan_finish(f); /* the track is past the range already */
+    return;
+  }
+  if (!t->has_cur || !t->gc.on || !fan_wants(f, t->cur_seq)) {
     return;
   }
   wt_buf *h = group_hdr(ctx, f, t->cur_seq, version);
@@ -546,11 +763,25 @@ static void sub_detach(moq_strm *sub, uint32_t code, int clean, uint32_t rel_cod
   }
 }
 
-static void sub_send_ok(moq_strm *sub) {
+/* SUBSCRIBE_OK (the subscriber's own parameters back); 0 when sent. A
+ * subscription whose range is over already ends at once after it. */
+static int sub_ok(moq_strm *sub) {
   wt_moq_msg m = {.type = WT_MOQ_SUBSCRIBE_OK};
   m.u.update = sub->p;
-  if (strm_send(sub, &m, 0, 0) == 0) {
-    sub->ok_sent = 1;
+  if (strm_send(sub, &m, 0, 0) < 0) {
+    return -1;
+  }
+  sub->ok_sent = 1;
+  if (sub->f && sub->f->finished && !sub->ended) {
+    sub->ended = 1;
+    wt_app_stream_write(sub->st, NULL, 0, 1);
+    sub->s->a->cnt.moq_subs_ended++;
+  }
+  return 0;
+}
+
+static void sub_send_ok(moq_strm *sub) {
+  if (sub_ok(sub) == 0 && !sub->ended) {
     fan_catchup(sub->f, sub->s->as, sub->s->version);
   }
 }
@@ -568,6 +799,10 @@ static void bcast_end(moq_bcast *b) {
     }
   }
   moq_root *r = b->root;
+  wt_moq_relay *mr = b->pub->a->moq;
+  totals_add(&mr->retired, b->gc); /* what the shards count later is lost */
+  reg_remove(mr->reg, b);
+  wt_app_group_counters_unref(b->gc); /* the shards may hold theirs a while */
   LIST_DEL(r->bcasts, b);
   r->n_bcasts--;
   b->pub->n_published--;
@@ -584,6 +819,25 @@ static moq_bcast *bcast_find(moq_root *r, const char *path, size_t len) {
   return NULL;
 }
 
+/* The broadcast at path as session s sees it (its root and the related
+ * ones: nested roots above), or NULL. */
+static moq_bcast *bcast_find_view(moq_sess *s, const char *path, size_t len) {
+  char buf[MOQ_REL_CAP];
+  for (moq_root *r = s->a->moq->roots; r; r = r->next) {
+    if (!roots_related(r->name, s->root->name)) {
+      continue;
+    }
+    for (moq_bcast *b = r->bcasts; b; b = b->next) {
+      size_t rl;
+      const char *rel = bcast_rel(b, s->root->name, buf, sizeof(buf), &rl);
+      if (rel && rl == len && !memcmp(rel, path, len)) {
+        return b;
+      }
+    }
+  }
+  return NULL;
+}
+
 /* ANNOUNCE from a publisher (on our announce stream towards it). */
 static void on_publisher_announce(moq_strm *ms, const wt_moq_msg *m) {
   moq_sess *s = ms->s;
@@ -595,10 +849,20 @@ static void on_publisher_announce(moq_strm *ms, const wt_moq_msg *m) {
     return;
   }
   moq_bcast *b = bcast_find(r, path, len);
+  if (!b && m->u.announce.status != WT_MOQ_ANNOUNCE_ENDED) {
+    b = bcast_find_view(s, path, len); /* published at a nested root already */
+  }
   if (m->u.announce.status == WT_MOQ_ANNOUNCE_ENDED) {
     if (b && b->pub == s) {
       bcast_end(b);
     }
+    free(path);
+    return;
+  }
+  if (!sess_may(s, WT_APP_AUTH_PUBLISH, path, len)) {
+    WT_LOG_DEBUG("session %llu: ANNOUNCE of %s outside its token's publish rights: ignored",
+                 (unsigned long long)wt_app_session_id(s->as), path);
+    cnt(s)->moq_forbidden++;
     free(path);
     return;
   }
@@ -632,6 +896,13 @@ static void on_publisher_announce(moq_strm *ms, const wt_moq_msg *m) {
   b->len = len;
   b->n_hops = m->u.announce.n_hops;
   memcpy(b->hops, m->u.announce.hops, sizeof(b->hops[0]) * b->n_hops);
+  if (!(b->gc = wt_app_group_counters_new())) {
+    cnt(s)->moq_limit++;
+    free(path);
+    free(b);
+    return;
+  }
+  reg_add(s->a->moq->reg, b);
   LIST_ADD(r->bcasts, b);
   r->n_bcasts++;
   s->n_published++;
@@ -694,11 +965,28 @@ static moq_track *track_get(moq_sess *s, moq_bcast *b, const wt_moq_msg *m, int 
   return t;
 }
 
+/* A subscription's delivery policy on its fan (wt_app.h
+ * wt_app_group_join_opts): its priority and max latency, pooled with the
+ * session's other subscriptions (the lowest priority loses first). */
+static int sub_join(moq_strm *sub, moq_fan *f) {
+  wt_app_group_member_opts o = {.pooled = 1, .priority = sub->p.priority};
+  uint64_t ms = sub->p.max_latency;
+  o.max_latency_ns = ms > UINT64_MAX / 1000000u ? UINT64_MAX : ms * 1000000u;
+  return wt_app_group_join_opts(f->g, sub->s->as, &o);
+}
+
 static void on_subscribe(moq_strm *sub, const wt_moq_msg *m) {
   moq_sess *s = sub->s;
   cnt(s)->moq_subscribes++;
   sub->id = m->u.subscribe.id;
   sub->p = m->u.subscribe.p;
+  if (sub->p.has_start && sub->p.has_end && sub->p.start_group > sub->p.end_group) {
+    WT_LOG_DEBUG("session %llu: SUBSCRIBE start group after its end group: reset",
+                 (unsigned long long)wt_app_session_id(s->as));
+    cnt(s)->moq_malformed++;
+    strm_abort(sub, WT_APP_MOQ_PROTOCOL);
+    return;
+  }
   int slot = -1;
   size_t max =
       s->a->cfg.moq_max_subs < WT_APP_MOQ_MAX_SUBS ? s->a->cfg.moq_max_subs : WT_APP_MOQ_MAX_SUBS;
@@ -721,7 +1009,15 @@ static void on_subscribe(moq_strm *sub, const wt_moq_msg *m) {
   }
   size_t len;
   char *path = path_fold(m->u.subscribe.broadcast.p, m->u.subscribe.broadcast.len, &len);
-  moq_bcast *b = path ? bcast_find(s->root, path, len) : NULL;
+  if (path && !sess_may(s, WT_APP_AUTH_SUBSCRIBE, path, len)) {
+    WT_LOG_DEBUG("session %llu: SUBSCRIBE to %s outside its token's subscribe rights: reset",
+                 (unsigned long long)wt_app_session_id(s->as), path);
+    free(path);
+    cnt(s)->moq_forbidden++;
+    strm_abort(sub, WT_APP_MOQ_FORBIDDEN);
+    return;
+  }
+  moq_bcast *b = path ? bcast_find_view(s, path, len) : NULL;
   free(path);
   if (!b) {
     WT_LOG_DEBUG("session %llu: SUBSCRIBE to an unknown broadcast: reset",
@@ -737,25 +1033,32 @@ static void on_subscribe(moq_strm *sub, const wt_moq_msg *m) {
     strm_abort(sub, WT_APP_MOQ_LIMIT);
     return;
   }
+  const wt_moq_sub_params *p = &sub->p;
   moq_fan *f = t->fans;
-  while (f && f->id != sub->id) {
+  while (f && (f->id != sub->id || f->finished || f->has_start != p->has_start ||
+               f->has_end != p->has_end || (p->has_start && f->start != p->start_group) ||
+               (p->has_end && f->end != p->end_group))) {
     f = f->next;
   }
   int new_fan = !f;
   if (new_fan) {
     f = calloc(1, sizeof(*f));
-    if (!f || wt_app_group_new(wt_app_session_ctx(s->as), s->a->cfg.relay_lag_max, s->a->moq->grp,
-                               &f->g) < 0) {
+    if (!f ||
+        wt_app_group_new(wt_app_session_ctx(s->as), s->a->cfg.relay_lag_max, b->gc, &f->g) < 0) {
       free(f);
       f = NULL;
     } else {
       f->t = t;
       f->id = sub->id;
+      f->has_start = p->has_start;
+      f->has_end = p->has_end;
+      f->start = p->start_group;
+      f->end = p->end_group;
       f->next = t->fans;
       t->fans = f;
     }
   }
-  if (!f || wt_app_group_join(f->g, s->as) < 0) {
+  if (!f || sub_join(sub, f) < 0) {
     if (f && new_fan) {
       fan_free(f, WT_APP_MOQ_CANCEL);
     }
@@ -775,11 +1078,7 @@ static void on_subscribe(moq_strm *sub, const wt_moq_msg *m) {
   if (t->up_ok) {
     if (new_fan) {
       fan_start_cur(f, wt_app_session_ctx(s->as), s->version);
-      wt_moq_msg ok = {.type = WT_MOQ_SUBSCRIBE_OK};
-      ok.u.update = sub->p;
-      if (strm_send(sub, &ok, 0, 0) == 0) {
-        sub->ok_sent = 1;
-      }
+      sub_ok(sub);
     } else {
       sub_send_ok(sub);
     }
@@ -849,6 +1148,13 @@ static void group_begin(moq_strm *in, const wt_moq_msg *m) {
   wt_app_ctx *ctx = wt_app_session_ctx(s->as);
   for (moq_fan *f = t->fans; f; f = f->next) {
     f->has_cur = 0;
+    if (f->has_end && in->seq > f->end) {
+      fan_finish(f); /* the group after its end group */
+      continue;
+    }
+    if (!fan_wants(f, in->seq)) {
+      continue;
+    }
     wt_buf *h = group_hdr(ctx, f, in->seq, s->version);
     if (!h) {
       continue;
@@ -969,16 +1275,27 @@ static void on_msg(moq_strm *ms, const wt_moq_msg *m) {
     s->n_interests++;
     ms->listed = 1;
     slist_add(&s->root->interests, ms);
-    for (moq_bcast *b = s->root->bcasts; b && ms->role == R_INTEREST; b = b->next) {
-      announce_to(ms, b, 1);
+    for (moq_root *r = s->a->moq->roots; r && ms->role == R_INTEREST; r = r->next) {
+      if (!roots_related(r->name, s->root->name)) {
+        continue;
+      }
+      for (moq_bcast *b = r->bcasts; b && ms->role == R_INTEREST; b = b->next) {
+        announce_to(ms, b, 1);
+      }
     }
     return;
   }
   case R_SUB:
     if (m->type == WT_MOQ_SUBSCRIBE) {
       on_subscribe(ms, m);
-    } else if (ms->t) { /* SUBSCRIBE_UPDATE: kept for the answer, not acted on */
-      ms->p = m->u.update;
+    } else if (ms->t) { /* SUBSCRIBE_UPDATE: priority and max latency change */
+      ms->p.priority = m->u.update.priority;
+      ms->p.ordered = m->u.update.ordered;
+      ms->p.max_latency = m->u.update.max_latency;
+      cnt(s)->moq_updates++;
+      if (ms->f) {
+        sub_join(ms, ms->f);
+      }
     }
     return;
   case R_GOAWAY:
@@ -1112,8 +1429,13 @@ static size_t path_only_len(const char *path) {
   return q ? (size_t)(q - path) : strlen(path);
 }
 
+/* The worker of a root: the one its first segment under /moq hashes to
+ * ("/moq/a" for "/moq/a/b/c"), so nested roots share a worker and see
+ * each other (bcast_rel); "/moq" alone is a root of its own. */
 static uint32_t moq_worker_hint(const wt_app_request *req) {
-  return moq_hash(req->path, path_only_len(req->path));
+  size_t n = path_only_len(req->path);
+  const char *p = n > 5 ? memchr(req->path + 5, '/', n - 5) : NULL;
+  return moq_hash(req->path, p ? (size_t)(p - req->path) : n);
 }
 
 /* The root of a request: the path without its '/' and query, segments of
@@ -1145,11 +1467,21 @@ static int moq_request(wt_app_session *as, const wt_app_request *req) {
     a->cnt.moq_refused++;
     return 400;
   }
+  /* tokens: the root in the token's namespace (without the route's "moq") */
+  const char *aroot = n - 1 > 3 ? root + 4 : "";
+  size_t arl = n - 1 > 3 ? n - 5 : 0;
+  int st_pub = 0, st_sub = 0;
   if (a->cfg.auth) {
-    /* token scopes by root are not built yet: refuse rather than serve an
-     * open relay beside an authorized one (docs/protocol.md section 9) */
-    a->cnt.moq_refused++;
-    return 403;
+    char rb[WT_APP_MAX_PATH_LEN + 1];
+    memcpy(rb, aroot, arl);
+    rb[arl] = '\0';
+    st_pub = wt_apps_authorize(a, as, req, WT_APP_AUTH_PUBLISH, rb);
+    st_sub = wt_apps_authorize(a, as, req, WT_APP_AUTH_SUBSCRIBE, rb);
+    if (st_pub == 401 || st_sub == 401) { /* no token, or not a valid one */
+      a->cnt.moq_refused++;
+      a->cnt.moq_forbidden++;
+      return 401;
+    }
   }
   const char *proto = wt_app_choose_protocol(req, moq_versions, 2);
   if (!proto) {
@@ -1158,10 +1490,10 @@ static int moq_request(wt_app_session *as, const wt_app_request *req) {
   }
   if (!a->moq) {
     wt_moq_relay *m = calloc(1, sizeof(*m));
-    if (!m || !(m->grp = wt_app_group_counters_new())) {
-      free(m);
+    if (!m) {
       return 503;
     }
+    m->reg = a->moq_reg;
     a->moq = m;
   }
   moq_root *r = a->moq->roots;
@@ -1178,8 +1510,25 @@ static int moq_request(wt_app_session *as, const wt_app_request *req) {
     a->moq->n_roots++;
   }
   moq_sess *s = calloc(1, sizeof(*s));
+  if (s && a->cfg.auth) {
+    s->pub_all = st_pub == 0;
+    s->sub_all = st_sub == 0;
+    s->auth_root = strndup(aroot, arl);
+    s->auth_query = strdup(req->query ? req->query : "");
+    for (size_t i = 0; i < req->n_headers; i++) {
+      if (!strcmp(req->headers[i].name, "authorization") && !s->auth_bearer) {
+        s->auth_bearer = strdup(req->headers[i].value);
+      }
+    }
+    if (!s->auth_root || !s->auth_query) {
+      sess_free(s);
+      s = NULL;
+    }
+  }
   if (!s || wt_app_session_set_protocol(as, proto) < 0) {
-    free(s);
+    if (s) {
+      sess_free(s);
+    }
     if (r->n_sess == 0) {
       LIST_DEL(a->moq->roots, r);
       a->moq->n_roots--;
@@ -1260,7 +1609,7 @@ static void moq_close(wt_app_session *as, uint32_t code, const uint8_t *reason, 
     a->moq->n_roots--;
     free(r);
   }
-  free(s);
+  sess_free(s);
   wt_app_session_set_user(as, NULL);
 }
 
@@ -1414,21 +1763,101 @@ static void moq_stream_close(wt_app_stream *st) {
 }
 
 void wt_moq_relay_free(wt_moq_relay *m) {
-  if (m) {                               /* every session closed before: no root is left */
-    wt_app_group_counters_unref(m->grp); /* the shards may hold theirs a while */
+  if (m) { /* every session closed before: no root is left */
     free(m);
   }
 }
 
-#define LDC(x) atomic_load_explicit(&(x), memory_order_relaxed)
-
 void wt_moq_relay_counters(const wt_moq_relay *m, wt_apps_counters *c) {
-  if (m && m->grp) {
-    c->moq_delivered_streams = LDC(m->grp->delivered_streams);
-    c->moq_delivered_bytes = LDC(m->grp->delivered_stream_bytes);
-    c->moq_dropped_lagged = LDC(m->grp->dropped_streams_lagged);
-    c->moq_dropped_limit = LDC(m->grp->dropped_streams_limit);
+  if (!m) {
+    return;
   }
+  moq_fan_totals t = m->retired;
+  for (const moq_root *r = m->roots; r; r = r->next) {
+    for (const moq_bcast *b = r->bcasts; b; b = b->next) {
+      totals_add(&t, b->gc);
+    }
+  }
+  c->moq_delivered_streams = t.streams;
+  c->moq_delivered_bytes = t.bytes;
+  c->moq_dropped_lagged = t.lagged;
+  c->moq_dropped_limit = t.limit;
+  c->moq_dropped_priority = t.priority;
+  c->moq_dropped_latency = t.latency;
+}
+
+/* ------------------------------------------------------------------ per-broadcast series */
+
+int wt_moq_reg_new(wt_moq_reg **out) {
+  wt_moq_reg *g = calloc(1, sizeof(*g));
+  if (!g) {
+    return WT_ERR_NOMEM;
+  }
+  pthread_mutex_init(&g->mu, NULL);
+  *out = g;
+  return 0;
+}
+
+void wt_moq_reg_del(wt_moq_reg *g) {
+  if (!g) {
+    return;
+  }
+  while (g->head) { /* none after every worker's relay ended: defensive */
+    moq_reg_ent *e = g->head;
+    g->head = e->next;
+    wt_app_group_counters_unref(e->gc);
+    free(e);
+  }
+  pthread_mutex_destroy(&g->mu);
+  free(g);
+}
+
+int wt_moq_reg_metrics(wt_moq_reg *g, size_t max_series, wt_app_print_fn print, void *sink) {
+  static const struct {
+    const char *name, *label;
+  } fams[] = {
+      {"moq_broadcast_delivered_total", "kind=\"streams\""},
+      {"moq_broadcast_delivered_total", "kind=\"stream_bytes\""},
+      {"moq_broadcast_dropped_total", "reason=\"lagged\""},
+      {"moq_broadcast_dropped_total", "reason=\"limit\""},
+      {"moq_broadcast_dropped_total", "reason=\"priority\""},
+      {"moq_broadcast_dropped_total", "reason=\"latency\""},
+  };
+  int rv = print(sink, "# HELP wtcast_moq_broadcast_delivered_total group streams and bytes the "
+                       "subscribers of a live moq-lite broadcast got (broadcast=\"other\": the "
+                       "rest summed)\n# TYPE wtcast_moq_broadcast_delivered_total counter\n"
+                       "# HELP wtcast_moq_broadcast_dropped_total groups its subscribers lost: "
+                       "lagged (of which priority: for a higher-priority track of theirs), "
+                       "stream limit, latency (older than their max latency)\n"
+                       "# TYPE wtcast_moq_broadcast_dropped_total counter\n");
+  pthread_mutex_lock(&g->mu);
+  moq_fan_totals other = {0};
+  size_t k = 0;
+  int any_other = 0;
+  for (moq_reg_ent *e = g->head; e && rv == 0; e = e->next, k++) {
+    moq_fan_totals t = {0};
+    totals_add(&t, e->gc);
+    if (k >= max_series) {
+      totals_add(&other, e->gc);
+      any_other = 1;
+      continue;
+    }
+    const uint64_t v[6] = {t.streams, t.bytes, t.lagged, t.limit, t.priority, t.latency};
+    for (size_t f = 0; f < 6 && rv == 0; f++) {
+      rv = print(sink, "wtcast_%s{broadcast=\"%s\",%s} %llu\n", fams[f].name, e->name,
+                 fams[f].label, (unsigned long long)v[f]);
+    }
+  }
+  if (any_other) {
+    const uint64_t v[6] = {other.streams, other.bytes,    other.lagged,
+                           other.limit,   other.priority, other.latency};
+    for (size_t f = 0; f < 6 && rv == 0; f++) {
+      rv = print(sink, "wtcast_%s{broadcast=\"other\",%s} %llu\n", fams[f].name, fams[f].label,
+                 (unsigned long long)v[f]);
+    }
+  }
+  pthread_mutex_unlock(&g->mu);
+  return rv;
 }
 
 const wt_app_ops wt_app_moq_ops = {

@@ -5,7 +5,10 @@
  *   /sink    everything read and discarded (wt_app_source.c)
  *   /pub?ch=NAME, /sub?ch=NAME  the live fan-out relay (wt_app_relay.c)
  *   /moq, /moq/ROOT  a moq-lite relay on the same fan-out (wt_app_moq.c;
- *            docs/protocol.md section 9)
+ *            docs/protocol.md section 9): subscriptions' priority and max
+ *            latency honoured by the fan-out (pooled members, wt_app.h),
+ *            start/end groups, with an authorizer the jwt of the CONNECT
+ *            scoping publish/subscribe by ROOT (without "moq") + broadcast
  *
  * The relay, per channel (NAME: 1-64 of [A-Za-z0-9_.-] and '/' between
  * non-empty segments, e.g. "demo/room", else 400):
@@ -177,6 +180,7 @@
 #define WT_APP_MOQ_UNSUPPORTED    0x23u /* FETCH and other streams this slice does not serve */
 #define WT_APP_MOQ_GONE           0x24u /* the publisher left or ended the track mid-way */
 #define WT_APP_MOQ_CANCEL         0x25u /* the relay no longer wants it (last subscriber left) */
+#define WT_APP_MOQ_FORBIDDEN      0x26u /* subscribe: outside the session's token's rights */
 #define WT_APP_MOQ_MAX_ROOTS      4096  /* default moq_max_roots (per worker) */
 #define WT_APP_MOQ_MAX_BROADCASTS 256   /* default moq_max_broadcasts (per root) */
 #define WT_APP_MOQ_MAX_TRACKS     64    /* default moq_max_tracks (per broadcast) */
@@ -240,15 +244,24 @@ typedef struct wt_apps_counters {
    * relay opened towards publishers; groups, frames and frame bytes read
    * from publishers; late subscribers given the newest group from its
    * start; streams reset for a malformed message or unknown kind, for an
-   * unsupported stream, for a bound */
+   * unsupported stream, for a bound; SUBSCRIBE_UPDATEs applied (priority,
+   * max latency; on a refused subscription's stream they are discarded
+   * with the rest of it); subscriptions ended by their end group (our FIN); with tokens:
+   * sessions refused 401, ANNOUNCEs ignored and SUBSCRIBEs refused (0x26)
+   * outside the token's rights */
   uint64_t moq_sessions, moq_refused, moq_broadcasts, moq_announces_sent;
   uint64_t moq_subscribes, moq_not_found, moq_upstream_subscribes;
   uint64_t moq_groups_in, moq_frames_in, moq_bytes_in, moq_catchups;
   uint64_t moq_malformed, moq_unsupported, moq_limit;
+  uint64_t moq_updates, moq_subs_ended, moq_forbidden;
   /* the moq fan-outs, as the shards count them (wt_app_group_counters):
    * group streams and their bytes delivered to subscribers, groups dropped
-   * for a lagging subscriber (reset 0x10) or its stream limit */
+   * for a lagging subscriber (reset 0x10) or its stream limit; of the
+   * lagged, those dropped for a group of another of the subscriber's
+   * tracks (its lowest priority first); groups dropped as older than the
+   * subscriber's max latency (reset 0x10) */
   uint64_t moq_delivered_streams, moq_delivered_bytes, moq_dropped_lagged, moq_dropped_limit;
+  uint64_t moq_dropped_priority, moq_dropped_latency;
   /* the relay cascade ("Cascade" above): upstream /sub sessions opened,
    * failed (refused, or lost before they opened), live now; groups, group
    * bytes and datagrams received from upstreams; /sub refused for their hop
@@ -262,15 +275,17 @@ typedef struct wt_apps_counters {
 typedef struct wt_relay wt_relay;         /* one worker's relay channels */
 typedef struct wt_relay_reg wt_relay_reg; /* every worker's channel counters */
 typedef struct wt_moq_relay wt_moq_relay; /* one worker's moq-lite roots */
+typedef struct wt_moq_reg wt_moq_reg;     /* every worker's live moq broadcasts' counters */
 
 /* The arg of the built-in routes: configuration, counters and state (one
  * per worker). */
 typedef struct wt_apps {
   wt_apps_config cfg;
   wt_apps_counters cnt;
-  wt_relay *relay;   /* created at the first relay session */
-  wt_relay_reg *reg; /* the module's channel counters (NULL: the relay refuses, 503) */
-  wt_moq_relay *moq; /* created at the first moq-lite session */
+  wt_relay *relay;     /* created at the first relay session */
+  wt_relay_reg *reg;   /* the module's channel counters (NULL: the relay refuses, 503) */
+  wt_moq_relay *moq;   /* created at the first moq-lite session */
+  wt_moq_reg *moq_reg; /* the module's (NULL: no per-broadcast series) */
 } wt_apps;
 
 extern const wt_app_ops wt_app_echo_ops;
@@ -285,6 +300,16 @@ void wt_moq_relay_free(wt_moq_relay *m);
 /* Copy m's fan-out counters into c's moq_delivered_* / moq_dropped_*
  * (NULL m: unchanged). On m's worker thread. */
 void wt_moq_relay_counters(const wt_moq_relay *m, wt_apps_counters *c);
+/* The live moq broadcasts of a module's workers and their fan-out
+ * counters, for /metrics: wtcast_moq_broadcast_delivered_total and
+ * wtcast_moq_broadcast_dropped_total{broadcast="ROOT/PATH",...} for the
+ * first max_series of them, the rest summed as broadcast="other" (names:
+ * at most WT_MOQ_REG_NAME bytes, others than [A-Za-z0-9_./-] as '_'). Any
+ * thread (a lock inside). del: after every worker freed its moq relay. */
+#define WT_MOQ_REG_NAME 160
+int wt_moq_reg_new(wt_moq_reg **out);
+void wt_moq_reg_del(wt_moq_reg *g);
+int wt_moq_reg_metrics(wt_moq_reg *g, size_t max_series, wt_app_print_fn print, void *sink);
 
 /* The channel counters of a module's workers: a channel's counters outlive
  * it (the next channel of that name continues them). Any thread (a lock

@@ -13,6 +13,7 @@ struct wt_apps_module {
   wt_app_module mod;
   wt_apps_config cfg;
   wt_relay_reg *reg;
+  wt_moq_reg *moq_reg;
 };
 
 /* The JSON keys of wt_apps_counters, in its field order. */
@@ -43,10 +44,15 @@ static const char *const apps_counter_names[] = {
     "moq_malformed",
     "moq_unsupported",
     "moq_limit",
+    "moq_updates",
+    "moq_subs_ended",
+    "moq_forbidden",
     "moq_delivered_streams",
     "moq_delivered_bytes",
     "moq_dropped_lagged",
     "moq_dropped_limit",
+    "moq_dropped_priority",
+    "moq_dropped_latency",
     "cluster_upstream_opened",
     "cluster_upstream_failed",
     "cluster_upstream_live",
@@ -77,6 +83,7 @@ static int apps_init(void *arg, wt_app_router *r, int on_worker, uint32_t index,
   }
   wt_apps_init(a, &m->cfg);
   a->reg = m->reg;
+  a->moq_reg = m->moq_reg;
   int rv = wt_apps_register_some(r, a, m->cfg.enabled);
   if (rv < 0) {
     free(a);
@@ -398,6 +405,14 @@ static int relay_metrics(void *arg, wt_app_print_fn print, void *sink) {
   return rv;
 }
 
+/* The relay's per-channel series, then the moq relay's per-broadcast ones
+ * (as many of them as --metrics-max-channels allows channels). */
+static int apps_metrics_extra(void *arg, wt_app_print_fn print, void *sink) {
+  wt_apps_module *m = arg;
+  int rv = relay_metrics(arg, print, sink);
+  return rv == 0 ? wt_moq_reg_metrics(m->moq_reg, m->cfg.relay_metrics_channels, print, sink) : rv;
+}
+
 static int relay_json(void *arg, char *buf, size_t cap) {
   wt_apps_module *m = arg;
   return wt_relay_stats_json(m->reg, buf, cap);
@@ -416,6 +431,9 @@ int wt_apps_module_new(wt_apps_module **out, const wt_apps_config *cfg) {
     wt_apps_config_default(&m->cfg);
   }
   int rv = wt_relay_reg_new(&m->reg);
+  if (rv == 0 && (rv = wt_moq_reg_new(&m->moq_reg)) < 0) {
+    wt_relay_reg_del(m->reg);
+  }
   if (rv < 0) {
     free(m);
     return rv;
@@ -429,7 +447,7 @@ int wt_apps_module_new(wt_apps_module **out, const wt_apps_config *cfg) {
                            .n_counters = N_APPS_COUNTERS,
                            .counters = apps_counters,
                            .metrics = apps_metrics,
-                           .metrics_extra = relay_metrics,
+                           .metrics_extra = apps_metrics_extra,
                            .json_key = "relay",
                            .stats_json = relay_json};
   *out = m;
@@ -445,5 +463,6 @@ void wt_apps_module_del(wt_apps_module *m) {
     return;
   }
   wt_relay_reg_del(m->reg);
+  wt_moq_reg_del(m->moq_reg);
   free(m);
 }

@@ -784,12 +784,14 @@ int wt_conn_client_new(wt_conn **out, wt_engine *e, const wt_path *path, const c
     goto fail;
   }
   c->ssl = wt_tls_ssl_new(wt_ctx_tls(c), &c->conn_ref, server_name);
-  if (e->cfg.keep_alive_ns) {
-    ngtcp2_conn_set_keep_alive_timeout(c->qc, e->cfg.keep_alive_ns);
-  } else if (e->cfg.is_server && e->cfg.idle_timeout_ns) {
-    /* a server engine's client connection (an upstream session may carry
-     * nothing for a while): PINGs keep it from the idle timeout */
-    ngtcp2_conn_set_keep_alive_timeout(c->qc, e->cfg.idle_timeout_ns / 3);
+  /* PINGs after silence: the configured keep_alive_ns; a server engine's
+   * client connection (an upstream session may carry nothing for a while;
+   * a server's keep_alive_ns is 0 by default) every idle timeout / 3 */
+  uint64_t ka = e->cfg.keep_alive_ns                ? e->cfg.keep_alive_ns
+                : e->cfg.is_server && c->qc != NULL ? e->cfg.idle_timeout_ns / 3
+                                                    : 0;
+  if (ka) {
+    ngtcp2_conn_set_keep_alive_timeout(c->qc, ka);
   }
   if (c->ssl == NULL) {
     rv = WT_ERR_CRYPTO;

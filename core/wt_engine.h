@@ -87,7 +87,8 @@ typedef struct wt_engine_config {
    * WT_ERR_STATE). Their CIDs carry this shard's steering byte (and the
    * QUIC-LB encoding) like the server's, so the replies come back to this
    * engine; they speak the DRAFT02 dialect, keep themselves alive (PING
-   * every idle_timeout_ns / 3) and take no part in the memory budget. */
+   * after keep_alive_ns of silence, or idle_timeout_ns / 3 when that is 0)
+   * and take no part in the memory budget. */
   const uint8_t *client_pin_sha256;
   const char *client_ca_file;
   int client_insecure;

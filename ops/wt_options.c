@@ -859,7 +859,7 @@ const wt_option wt_options_table[] = {
      .help = "--cluster: lifetime of this node's records in the registry, refreshed every third "
              "of it: a node that dies is forgotten this long after (registry load per node: 3 / "
              "TTL x (2 + channels published here) commands per second)"},
-    /* [cluster] (the relay cascade: docs/operations.md "Cluster") */
+    /* [cluster]: static mode and upstream sessions (the relay cascade) */
     {.name = "--cluster-peers",
      .section = "cluster",
      .key = "peers",

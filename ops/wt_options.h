@@ -48,19 +48,19 @@ typedef struct wt_options {
                                  listen and thread_name are set per listener */
   const char *secret_file;    /* --key-file; NULL = a random secret */
   const char *auth_keys;      /* --auth-keys: JWK / JWK Set file; NULL = no authorization */
-  /* [cluster] (docs/operations.md "Cluster"): the static peers
-   * (--cluster-peers; ops/wt_peers.h), the upstream trust pin as 64 hex
-   * digits (--cluster-pin; --cluster-ca and --cluster-insecure land in
-   * rt.shard.engine.client_*), the token file an upstream /sub presents
-   * (--cluster-token) */
+  const char *cluster_url;    /* --cluster redis://...; NULL = no registry (ops/wt_cluster.h) */
+  const char *node_id;        /* --node-id; NULL = the host name */
+  const char *advertise;      /* --advertise HOST:PORT; NULL = --listen if not a wildcard */
+  uint32_t cluster_ttl_ms;    /* --cluster-ttl */
+  /* [cluster] static mode and upstreams (docs/operations.md "Cluster"):
+   * the static peers (--cluster-peers; ops/wt_peers.h), the upstream trust
+   * pin as 64 hex digits (--cluster-pin; --cluster-ca and --cluster-insecure
+   * land in rt.shard.engine.client_*), the token file an upstream /sub
+   * presents (--cluster-token) */
   const char *const *cluster_peers;
   size_t n_cluster_peers;
   const char *cluster_pin;
   const char *cluster_token;
-  const char *cluster_url;     /* --cluster redis://...; NULL = no registry (ops/wt_cluster.h) */
-  const char *node_id;         /* --node-id; NULL = the host name */
-  const char *advertise;       /* --advertise HOST:PORT; NULL = --listen if not a wildcard */
-  uint32_t cluster_ttl_ms;     /* --cluster-ttl */
   uint32_t cert_rotate_s;      /* --cert-rotate; 0 = off */
   const char *cert_rotate_dir; /* --cert-rotate-dir; NULL = $STATE_DIRECTORY, else next to --cert */
   int log_level;               /* --log-level (WT_LOG_LEVEL_*); starts as wt_log_get_level() */

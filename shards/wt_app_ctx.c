@@ -1377,13 +1377,24 @@ void wt_app_group_del(wt_app_group *g, uint32_t code) {
 }
 
 int wt_app_group_join(wt_app_group *g, wt_app_session *as) {
+  return wt_app_group_join_opts(g, as, NULL);
+}
+
+int wt_app_group_join_opts(wt_app_group *g, wt_app_session *as,
+                           const wt_app_group_member_opts *opts) {
   if (!g || !as || as->ctx != g->ctx) {
     return WT_ERR_INVAL;
   }
   if (!as->opened) {
     return WT_ERR_STATE;
   }
+  wt_msg jc = opts ? wt_msg_cmd_group_join_opts(g->id, as->h, opts->pooled, opts->priority,
+                                                opts->max_latency_ns)
+                   : wt_msg_cmd_group_join(g->id, as->h);
   if (session_group_slot(as, g) >= 0) {
+    if (opts) { /* a member already: its policy changes */
+      ctx_post(g->ctx, as->shard, &jc);
+    }
     return 0;
   }
   int i = session_group_slot(as, NULL);
@@ -1400,8 +1411,7 @@ int wt_app_group_join(wt_app_group *g, wt_app_session *as) {
   as->groups[i] = g;
   g->per_shard[as->shard]++;
   g->n_members++;
-  wt_msg c = wt_msg_cmd_group_join(g->id, as->h);
-  ctx_post(ctx, as->shard, &c);
+  ctx_post(ctx, as->shard, &jc);
   return 0;
 }
 

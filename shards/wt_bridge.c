@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "wt_engine.h"
 #include "wt_error.h"
@@ -62,6 +63,7 @@ struct br_stream {
 
 struct br_group {
   uint64_t gid, lag_max;
+  uint64_t newest_gsid; /* the group's last opened stream (latency budgets) */
   uint32_t worker;
   wt_app_group_counters *cnt;
   br_member *members;
@@ -76,6 +78,11 @@ struct br_member {
   uint32_t notices;           /* lag notices not yet closed (<= WT_APP_GROUP_NOTICES_MAX) */
   uint8_t lagging;            /* streams were reset for lag; not yet back under half the bound */
   uint64_t held; /* what its mirrors' unacknowledged data pins: the sum of their held */
+  /* delivery policy (wt_app.h wt_app_group_join_opts): pooled members
+   * share their session's lag bound, the lowest priority losing first */
+  uint8_t pooled, prio;
+  uint64_t max_lat_ns;        /* 0 = unbounded */
+  uint64_t n_prio, n_latency; /* its groups dropped for priority / latency (debug log) */
 };
 
 struct br_mirror {
@@ -87,6 +94,8 @@ struct br_mirror {
   uint64_t gsid;
   uint64_t written; /* payload bytes written so far */
   uint32_t hdr_len; /* the group header length (wt_app.h) */
+  uint64_t t_open;  /* the shard's clock when it opened (latency budgets) */
+  uint64_t order;   /* opening order across the bridge (oldest of several members) */
   wt_stream *st;
   wt_held held; /* the publisher buffers its unacknowledged bytes pin (not for notices) */
 };
@@ -100,6 +109,7 @@ struct wt_bridge {
   wt_hmap tokens; /* worker token -> br_stream (local streams) */
   wt_hmap groups; /* group id -> br_group */
   uint64_t next_id;
+  uint64_t next_order; /* br_mirror.order */
   uint32_t rr;
   wt_buf_pool *pool;
   wt_list_node rx_dirty; /* streams with received bytes not posted yet (wt_bridge_flush) */
@@ -296,7 +306,10 @@ static void mirror_free(wt_bridge *b, br_mirror *mr, uint32_t reset_code, int re
   }
   if (mr->st) {
     wt_stream_set_user(mr->st, NULL);
-    if (reset && !(mr->notice && mr->fin)) { /* a sent notice is reset already */
+    /* a whole group (FIN written) is left to complete, as a sent notice is
+     * reset already: a member leaving, or its group deleted, after the
+     * publisher's last group loses only what was still incomplete */
+    if (reset && !mr->fin) {
       wt_stream_reset(mr->st, reset_code);
     }
   }
@@ -928,12 +941,119 @@ static int mirror_reset_lagged(br_mirror *mr) {
   return at && keep == mr->hdr_len;
 }
 
+static uint64_t br_now(const wt_bridge *b) {
+  if (b->cfg.clock) {
+    return b->cfg.clock(b->cfg.clock_arg);
+  }
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* What mb's lag bound is checked against: its own backlog, or (pooled)
+ * the sum of its session's pooled members' backlogs (wt_app.h). */
+static uint64_t bound_backlog(br_member *mb) {
+  if (!mb->pooled) {
+    return member_backlog(mb);
+  }
+  uint64_t sum = 0;
+  for (br_member *x = mb->bs->members; x; x = x->snext) {
+    if (x->pooled) {
+      sum += member_backlog(x);
+    }
+  }
+  return sum;
+}
+
+/* The oldest mirror of x that carries a group and holds bytes. */
+static br_mirror *oldest_holding(br_member *x) {
+  for (br_mirror *m = x->mirrors; m; m = m->next) {
+    if (!m->notice && wt_held_total(&m->held)) {
+      return m;
+    }
+  }
+  return NULL;
+}
+
+/* The group a pooled member mb's session drops first to make room: the
+ * oldest holding mirror of the lowest-priority pooled member below mb's
+ * priority (strictly, for a group about to open) or at most mb's (for a
+ * write); NULL when there is none. */
+static br_mirror *pooled_victim(br_member *mb, int strictly) {
+  br_mirror *best = NULL;
+  unsigned best_prio = 256;
+  for (br_member *x = mb->bs->members; x; x = x->snext) {
+    if (!x->pooled || x->prio > mb->prio || (strictly && x->prio == mb->prio)) {
+      continue;
+    }
+    br_mirror *o = oldest_holding(x);
+    if (o && (x->prio < best_prio || (x->prio == best_prio && o->order < best->order))) {
+      best = o;
+      best_prio = x->prio;
+    }
+  }
+  return best;
+}
+
+/* Reset old (a group of mb's session) for lag so that mb's write fits;
+ * counted as a priority drop when old belongs to another member. */
+static void drop_for_room(wt_bridge *b, br_member *mb, br_mirror *old) {
+  br_member *om = old->mb;
+  om->lagging = 1;
+  count_lagged(om->g, mirror_reset_lagged(old));
+  if (om != mb) {
+    om->n_prio++;
+    if (om->g->cnt) {
+      atomic_fetch_add_explicit(&om->g->cnt->dropped_streams_priority, 1, memory_order_relaxed);
+    }
+    WT_LOG_DEBUG("session %llu: group of priority %u dropped for one of priority %u (%llu so far)",
+                 (unsigned long long)om->bs->h, om->prio, mb->prio, (unsigned long long)om->n_prio);
+  }
+  mirror_free(b, old, 0, 0);
+}
+
+/* mb's latency budget (wt_app.h): its mirrors older than max_lat_ns that
+ * are not their group's newest and still hold unacknowledged bytes (or
+ * still receive them) are reset. */
+static void latency_sweep(wt_bridge *b, br_member *mb) {
+  if (!mb->max_lat_ns) {
+    return;
+  }
+  uint64_t now = br_now(b);
+  for (br_mirror *x = mb->mirrors, *nx; x; x = nx) {
+    nx = x->next;
+    if (x->notice || !x->st || x->gsid == mb->g->newest_gsid || now - x->t_open <= mb->max_lat_ns ||
+        now < x->t_open || (x->fin && wt_stream_send_backlog(x->st) == 0)) {
+      continue;
+    }
+    mirror_reset_lagged(x);
+    mb->n_latency++;
+    if (mb->g->cnt) {
+      atomic_fetch_add_explicit(&mb->g->cnt->dropped_streams_latency, 1, memory_order_relaxed);
+    }
+    WT_LOG_DEBUG("session %llu: group older than its %llu ms budget dropped (%llu so far)",
+                 (unsigned long long)mb->bs->h, (unsigned long long)(mb->max_lat_ns / 1000000),
+                 (unsigned long long)mb->n_latency);
+    mirror_free(b, x, 0, 0);
+  }
+}
+
 static void mirror_open(wt_bridge *b, br_member *mb, uint64_t gsid, uint32_t hdr_len) {
   if (!mb->bs->s || !mb->bs->open || find_mirror(mb, gsid)) {
     return;
   }
+  latency_sweep(b, mb);
   int notice = 0;
-  uint64_t backlog = member_backlog(mb);
+  uint64_t backlog = bound_backlog(mb);
+  if (mb->pooled && backlog > mb->g->lag_max) {
+    /* a pooled member's new group first takes the room of lower-priority
+     * tracks' groups (wt_app.h) */
+    br_mirror *old;
+    while (backlog > mb->g->lag_max && (old = pooled_victim(mb, 1)) != NULL) {
+      drop_for_room(b, mb, old);
+      backlog = bound_backlog(mb);
+    }
+  }
   if (backlog > mb->g->lag_max || (mb->lagging && backlog > mb->g->lag_max / 2)) {
     /* lagging (wt_app.h): the group is dropped for this member until it is
      * back under half the bound. With a group header and reset_stream_at
@@ -966,6 +1086,8 @@ static void mirror_open(wt_bridge *b, br_member *mb, uint64_t gsid, uint32_t hdr
   mr->gsid = gsid;
   mr->st = st;
   mr->hdr_len = hdr_len;
+  mr->t_open = br_now(b);
+  mr->order = ++b->next_order;
   mr->notice = (uint8_t)notice;
   mb->notices += (uint32_t)notice;
   if (mb->mtail) {
@@ -1032,6 +1154,7 @@ static br_mirror *oldest_live(br_member *mb) {
  * bound first (oldest mirrored streams reset until the rest fits). */
 static void mirror_write(wt_bridge *b, br_member *mb, uint64_t gsid, wt_buf *buf, uint32_t off,
                          uint32_t len, int fin) {
+  latency_sweep(b, mb);
   br_mirror *mr = find_mirror(mb, gsid);
   if (!mr || mr->fin) {
     return;
@@ -1043,9 +1166,26 @@ static void mirror_write(wt_bridge *b, br_member *mb, uint64_t gsid, wt_buf *buf
   }
   /* what the write would pin: its buffer's capacity, unless it continues
    * the buffer this mirror references last */
-  uint64_t backlog = member_backlog(mb);
+  uint64_t backlog = bound_backlog(mb);
   uint64_t add = len ? wt_held_cost(&mr->held, buf, buf->cap) : 0;
   br_mirror *old;
+  if (mb->pooled) {
+    /* the session's lowest-priority oldest groups go first; the target
+     * itself when only higher priorities (or nothing) hold the rest, or
+     * when it is older than the candidate of its own priority */
+    while (backlog + add > g->lag_max) {
+      old = pooled_victim(mb, 0);
+      if (!old || (old->mb->prio == mb->prio && old->order > mr->order)) {
+        old = mr;
+      }
+      int was_target = old == mr;
+      drop_for_room(b, mb, old);
+      if (was_target) {
+        return; /* this member skips the rest of the group */
+      }
+      backlog = bound_backlog(mb);
+    }
+  }
   while (backlog + add > g->lag_max && (old = oldest_live(mb))) {
     uint64_t had = wt_held_total(&old->held);
     backlog = backlog > had ? backlog - had : 0;
@@ -1321,15 +1461,25 @@ static void cmd_group_join(wt_bridge *b, wt_msg *m) {
   const wt_cmd_group_join *c = wt_msg_get_cmd_group_join(m);
   br_group *g = cmd_group(b, c->group);
   br_session *bs = g ? find_session(b, c->session) : NULL;
-  if (!bs || find_member(bs, g)) {
+  if (!bs) {
     return;
   }
-  br_member *mb = calloc(1, sizeof(*mb));
+  br_member *mb = find_member(bs, g);
+  if (mb) { /* a member already: its policy changes */
+    mb->pooled = c->pooled;
+    mb->prio = c->priority;
+    mb->max_lat_ns = c->max_latency_ns;
+    return;
+  }
+  mb = calloc(1, sizeof(*mb));
   if (!mb) {
     return;
   }
   mb->g = g;
   mb->bs = bs;
+  mb->pooled = c->pooled;
+  mb->prio = c->priority;
+  mb->max_lat_ns = c->max_latency_ns;
   WT_DLIST_PUSH(&g->members, mb);
   mb->snext = bs->members;
   bs->members = mb;
@@ -1373,6 +1523,9 @@ static void cmd_group_datagram(wt_bridge *b, wt_msg *m) {
 static void cmd_group_stream(wt_bridge *b, wt_msg *m) {
   const wt_cmd_group_stream *c = wt_msg_get_cmd_group_stream(m);
   br_group *g = cmd_group(b, c->group);
+  if (g) {
+    g->newest_gsid = c->gsid;
+  }
   for (br_member *mb = g ? g->members : NULL; mb; mb = mb->next) {
     mirror_open(b, mb, c->gsid, c->hdr_len);
   }

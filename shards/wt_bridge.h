@@ -78,6 +78,10 @@ typedef struct wt_bridge_config {
    * Called on the shard's thread. */
   int (*local_for)(void *arg, wt_addr *remote, wt_addr *local);
   void *local_arg;
+  /* the clock of the fan-out's latency budgets (wt_app_group_join_opts),
+   * in ns; NULL: CLOCK_MONOTONIC (tests give a fake one) */
+  uint64_t (*clock)(void *arg);
+  void *clock_arg;
 } wt_bridge_config;
 
 int wt_bridge_new(wt_bridge **out, const wt_bridge_config *cfg);

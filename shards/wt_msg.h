@@ -278,8 +278,12 @@ typedef struct wt_cmd_group_del {
 } wt_cmd_group_del;
 WT_MSG_FITS(wt_cmd_group_del);
 
+/* Joining again updates the member's delivery policy (wt_app.h
+ * wt_app_group_join_opts): pooled = 0 is the plain per-member lag bound. */
 typedef struct wt_cmd_group_join {
   uint64_t group, session;
+  uint64_t max_latency_ns; /* 0 = unbounded */
+  uint8_t pooled, priority;
 } wt_cmd_group_join;
 WT_MSG_FITS(wt_cmd_group_join);
 
@@ -604,6 +608,15 @@ WT_MSG_READER(cmd_group_del, WT_CMD_GROUP_DEL)
 static inline wt_msg wt_msg_cmd_group_join(uint64_t group, uint64_t session) {
   return (wt_msg){.kind = WT_CMD_GROUP_JOIN,
                   .cmd_group_join = {.group = group, .session = session}};
+}
+static inline wt_msg wt_msg_cmd_group_join_opts(uint64_t group, uint64_t session, int pooled,
+                                                uint8_t priority, uint64_t max_latency_ns) {
+  return (wt_msg){.kind = WT_CMD_GROUP_JOIN,
+                  .cmd_group_join = {.group = group,
+                                     .session = session,
+                                     .max_latency_ns = max_latency_ns,
+                                     .pooled = (uint8_t)(pooled != 0),
+                                     .priority = priority}};
 }
 WT_MSG_READER(cmd_group_join, WT_CMD_GROUP_JOIN)
 

@@ -487,6 +487,13 @@ typedef struct wt_app_group_counters {
    * deliverable (reset_stream_at: a lag reset after the whole header was
    * written, or a lag notice): the member can tell which group it lost */
   _Atomic uint64_t dropped_streams_lagged_hdr;
+  /* pooled members (wt_app_group_join_opts): of dropped_streams_lagged,
+   * the groups dropped to make room for another group of the same session
+   * (a track of equal or higher priority: "the lowest priority first") */
+  _Atomic uint64_t dropped_streams_priority;
+  /* pooled members with a max latency: groups older than it while a newer
+   * group of theirs exists, reset (or not opened) for that member */
+  _Atomic uint64_t dropped_streams_latency;
   _Atomic uint32_t refs_; /* internal: the references (ref/unref) */
 } wt_app_group_counters;
 
@@ -501,11 +508,40 @@ void wt_app_group_counters_unref(wt_app_group_counters *c);
  * shard that mirrors it. Returns 0, WT_ERR_INVAL, WT_ERR_NOMEM. */
 int wt_app_group_new(wt_app_ctx *ctx, uint64_t lag_max, wt_app_group_counters *counters,
                      wt_app_group **out);
-/* Reset the mirrored streams still open with code, forget every member, free. */
+/* Reset the mirrored streams still open (FIN not written) with code, forget
+ * every member, free. A whole group (FIN written) still in flight to a
+ * member is left to complete, on del as on leave. */
 void wt_app_group_del(wt_app_group *g, uint32_t code);
-/* Add an open session (of this worker) / remove it. 0, WT_ERR_STATE, WT_ERR_CLOSED. */
+/* Add an open session (of this worker) / remove it (its incomplete mirrored
+ * streams are reset with code 0). 0, WT_ERR_STATE, WT_ERR_CLOSED. */
 int wt_app_group_join(wt_app_group *g, wt_app_session *as);
 int wt_app_group_leave(wt_app_group *g, wt_app_session *as);
+/* Delivery policy of one member (a subscription with a priority and a
+ * latency budget, e.g. moq-lite's SUBSCRIBE). A "pooled" member shares one
+ * lag bound with the session's other pooled members (of any groups): their
+ * backlogs are summed against the bound of the group being written (give
+ * such groups the same lag_max), and when the sum is over it the oldest
+ * mirrored stream of the session's LOWEST-priority pooled member (that has
+ * one, and of a priority <= the writer's) is reset with
+ * WT_APP_GROUP_LAGGED, until the write fits: so a lower-priority track
+ * loses whole groups before a higher one loses any, and equal priorities
+ * lose their oldest group first. With max_latency_ns > 0, a mirrored stream
+ * of the member that is not its group's newest and was opened (its first
+ * byte reached the shard) longer than max_latency_ns ago while bytes of it
+ * are still unacknowledged is reset with WT_APP_GROUP_LAGGED too (checked
+ * on the shard's clock whenever the member's group opens or writes a
+ * stream: a group is never delivered later than the budget by more than
+ * one group). Non-pooled members (wt_app_group_join, the default) keep
+ * their own bound as above and no latency budget. Calling it again for a
+ * member updates its policy (e.g. SUBSCRIBE_UPDATE). Returns as
+ * wt_app_group_join. */
+typedef struct wt_app_group_member_opts {
+  uint8_t pooled;
+  uint8_t priority;        /* higher is more important */
+  uint64_t max_latency_ns; /* 0 = unbounded */
+} wt_app_group_member_opts;
+int wt_app_group_join_opts(wt_app_group *g, wt_app_session *as,
+                           const wt_app_group_member_opts *opts);
 size_t wt_app_group_members(const wt_app_group *g);
 /* Send len bytes of b at off as a datagram to every member (b is
  * referenced, not taken: the caller keeps its own reference). */

@@ -17,9 +17,13 @@
 //          a FETCH: each stream reset with its code, and the session then
 //          still gets its ANNOUNCE of live/bc
 //   late   (-04) subscribes ~0.6 s after that
+//   range  (-04) subscribes to track "a" with startGroup = the publisher's
+//          next group + 2 and endGroup = that + 1: gets exactly those two
+//          groups, whole, then its subscription ends (the relay's FIN)
 // (@moq/net offers moq-lite-05 first; the relay answers -04.) Checks: s1, s2
-// and late receive, per track, consecutive whole groups (frames 0..3,
-// checksums right) from their first group to the publisher's last; late's
+// and late receive, per track, every group once, whole (frames 0..3 in
+// order, checksums right), from their first group to the publisher's last
+// (groups in any order: each is a stream of its own, ordered: false); late's
 // first frame is frame 0 of a group (a group boundary); the end of the
 // broadcast is announced.
 //
@@ -207,11 +211,10 @@ function pageHelpers() {
     window.subStates = window.subStates || {};
     window.subStates[role] = res;
     for (const name of ['a', 'b']) {
-      const t = { groups: 0, frames: 0, first: null, last: null, bad: 0, gaps: 0 };
+      const t = { groups: 0, frames: 0, first: null, last: null, bad: 0, gaps: 0, seqs: [] };
       res.tracks[name] = t;
       const sub = bc.subscribe(name, { priority: 1 });
       (async () => {
-        let prevGroup = null;
         for (;;) {
           const grp = await sub.recvGroup();
           if (!grp) break;
@@ -231,13 +234,42 @@ function pageHelpers() {
             t.frames++;
           }
           if (f !== 4) t.bad++; // a group cut short
-          if (prevGroup !== null && grp.sequence !== prevGroup + 1) t.gaps++;
-          prevGroup = grp.sequence;
+          // groups are streams of their own (ordered: false): a group may
+          // arrive before an earlier one (e.g. a late joiner's catch-up
+          // group and the next); each must come once, none may be missing
+          t.seqs.push(grp.sequence);
           t.groups++;
-          t.last = grp.sequence;
+          t.last = Math.max(t.last === null ? 0 : t.last, grp.sequence);
+          const lo = Math.min(...t.seqs);
+          t.gaps = t.last - lo + 1 - new Set(t.seqs).size + (t.seqs.length - new Set(t.seqs).size);
+          if (t.seqs.length > 1 && grp.sequence < t.seqs[t.seqs.length - 2]) t.reordered = (t.reordered || 0) + 1;
         }
       })().catch((e) => res.errors.push(String(e)));
     }
+    return { version: conn.version };
+  };
+  // A subscription with a start and an end group (track "a" only).
+  window.moqRange = async (url, hash) => {
+    const Moq = window.Moq;
+    const conn = await window.moqConnect(url, hash, false);
+    const bc = conn.consume(Moq.Path.from('live/bc'));
+    const start = window.pubState.groups + 2;
+    const res = { version: conn.version, start, end: start + 1, seqs: [], whole: true, ended: false };
+    window.rangeState = res;
+    const sub = bc.subscribe('a', { priority: 2, startGroup: start, endGroup: start + 1 });
+    (async () => {
+      for (;;) {
+        const grp = await sub.recvGroup();
+        if (!grp) break;
+        let f = 0;
+        while (await grp.readFrame()) f++;
+        if (f !== 4) res.whole = false;
+        res.seqs.push(grp.sequence);
+      }
+      res.ended = true;
+    })().catch((e) => {
+      res.error = String(e);
+    });
     return { version: conn.version };
   };
   // Bad input from a raw WebTransport session (not @moq/net) speaking
@@ -337,7 +369,15 @@ function pageHelpers() {
     });
     p.on('pageerror', (e) => console.error('[page] pageerror', String(e)));
     await p.goto(`${ORIGIN}/index.html`);
-    if (!(await waitFor(p, () => window.moqReady === true, null, 20000))) {
+    // Chromium may abort the page's module loads with ERR_NETWORK_CHANGED
+    // when the host's interfaces change (seen on a busy CI host): one reload
+    let ready = await waitFor(p, () => window.moqReady === true, null, 10000);
+    if (!ready) {
+      out.page_reloaded = true;
+      await p.reload();
+      ready = await waitFor(p, () => window.moqReady === true, null, 15000);
+    }
+    if (!ready) {
       throw new Error('@moq/net did not load');
     }
     const pages = { watch: p, pub: p, s1: p, s2: p, late: p };
@@ -362,9 +402,15 @@ function pageHelpers() {
     await new Promise((r) => setTimeout(r, 600));
     out.versions.late = (await pages.late.evaluate(([u, h]) => window.moqSubscribe(u, h, false, 'late'),
       [url, hash])).version;
-    // run until the late page has 6 groups of each track
+    await p.evaluate(([u, h]) => window.moqRange(u, h), [url, hash]);
+    // run until the late page has 6 groups of each track and the range ended
     await waitFor(pages.late, () => ['a', 'b'].every((n) => window.subStates.late.tracks[n].groups >= 6),
       null, 20000);
+    await waitFor(p, () => window.rangeState.ended || window.rangeState.error, null, 5000);
+    out.range = await p.evaluate(() => window.rangeState);
+    out.checks.range_start_end_groups = out.range.ended && !out.range.error && out.range.whole &&
+      out.range.seqs.length === 2 && out.range.seqs[0] === out.range.start &&
+      out.range.seqs[1] === out.range.end;
     out.t_stop = Date.now() - t0;
     await pages.pub.evaluate(() => window.pubStop());
     out.checks.announced_ended = await waitFor(pages.watch,

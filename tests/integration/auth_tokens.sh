@@ -162,6 +162,15 @@ try garbage 401 "/sub?ch=live/cam&jwt=not.a.token"
 t_tools=$(sign --key "$T/wt-hs.jwk" --publish echo --publish sink --subscribe source --ttl 3600)
 try echo_no_token 401 "/echo"
 try source_token 200 "/source?bytes=10&jwt=$t_tools" # /echo with a token: the expiry below
+# the moq-lite relay: /moq/ROOT is ROOT in the tokens' namespace (live/cam
+# is broadcast "cam" under /moq/live); a valid token for the root or below
+# is admitted (its rights are checked per ANNOUNCE / SUBSCRIBE: unit.moq_app)
+try moq_no_token 401 "/moq/live" --protocols moq-lite-04
+try moq_forged 401 "/moq/live?jwt=$(craft none whs)" --protocols moq-lite-04
+try moq_publish_token 200 "/moq/live?jwt=$t_pub" --protocols moq-lite-04
+if [ "$have_moq" = 1 ]; then
+  try moq_moq_token 200 "/moq/live?jwt=$m_hs" --protocols moq-lite-04
+fi
 
 # ------------------------------------------------------------------ expiry (start)
 # exp 52 s ago: still valid for 8 s (60 s of leeway), then the session goes
@@ -221,6 +230,8 @@ wt_server_stats "$T/stats.json" || wt_failc "no SIGUSR1 line"
 wt_log "    auth: $(wt_jget "$T/stats.json" auth)"
 wt_jcheck "SIGUSR1: refusals counted by result" "$T/stats.json" \
   "d['auth']['missing'] >= 4 and d['auth']['expired'] >= 1 and d['auth']['unknown_kid'] >= 1 and d['auth']['bad_alg'] >= 2 and d['auth']['forbidden'] >= 3 and d['auth']['malformed'] >= 1 and d['auth']['ok'] >= 4 and d['auth']['sessions_expired'] == 1"
+wt_jcheck "SIGUSR1: moq sessions refused for their token counted" "$T/stats.json" \
+  "d['apps']['moq_forbidden'] == 2 and d['apps']['moq_refused'] == 2"
 mport=$(sed -n 's/^metrics on http:\/\/127.0.0.1:\([0-9]*\)\/.*/\1/p' "$WT_SERVER_OUT")
 python3 - "$mport" >"$T/metrics.txt" <<'PY' || wt_failc "/metrics unreachable"
 import sys, urllib.request

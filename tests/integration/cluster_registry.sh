@@ -133,6 +133,12 @@ pub() { # NODE CHANNEL HOLD_MS: a relay publisher in the background (PUBPID)
 
 reg_start
 wt_log "registry: $SRV on 127.0.0.1:$RPORT"
+# a name as --advertise is refused at start (the cascades dial it; a shard
+# resolves no names)
+"$WT_BIN/wtcast" --listen 127.0.0.1:0 --cert "$WT_CERT" --key "$WT_KEY" \
+  --cluster "redis://127.0.0.1:$RPORT" --advertise node.example:4433 >"$T/adv.out" 2>"$T/adv.err"
+wt_expect_rc "--advertise with a host name: refused at start" 1 $?
+wt_check "  with a clear message" grep -q "give a numeric IP:PORT" "$T/adv.err"
 node A
 node B
 node C

@@ -4,7 +4,8 @@
 # wtcast's moq-lite relay (wtcast --apps moq; docs/protocol.md section 9):
 # tests/browser/wt_moq_test.js runs one publisher (a broadcast of two
 # tracks), two subscribers (moq-lite-04 and -03) and a late one that must
-# get every frame in order from a group boundary on, an announce watcher
+# get every frame in order from a group boundary on, one with a start and
+# an end group (exactly those, then the end), an announce watcher
 # (the broadcast active, then ended), and a raw WebTransport session whose
 # bad streams must be reset with the documented codes. Then the server's
 # counters must agree (SIGUSR1 line: moq sessions, groups read, the bad
@@ -44,15 +45,18 @@ R=$WT_TMP/result.json
 # one line per check of the page (versions: -04 for @moq/net's own offer,
 # -03 when it offers only that; announce active then ended; s1, s2 and late:
 # every frame of both tracks in order, checksums right; late from a group
-# boundary; bad input: each stream reset with its code, the session goes on)
+# boundary; bad input: each stream reset with its code, the session goes on;
+# range: its start and end groups, whole, then its subscription ended)
 python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
 for k, v in d.get("checks", {}).items():
     print("%s %s" % ("PASS" if v else "FAIL", k))
 if "pub" in d:
-    print("FIGURES groups published %s per track, late subscriber from %s, browser run %s ms"
-          % (d["pub"]["groups"], d["subs"]["late"]["tracks"]["a"]["first"], d["ms"]))
+    print("FIGURES groups published %s per track, late subscriber from %s, browser run %s ms, "
+          "groups arriving before an earlier one %s"
+          % (d["pub"]["groups"], d["subs"]["late"]["tracks"]["a"]["first"], d["ms"],
+             sum(t.get("reordered", 0) for s in d["subs"].values() for t in s["tracks"].values())))
 ' "$R" >"$WT_TMP/checks.txt" 2>&1
 while read -r verdict what; do
   case $verdict in
@@ -68,21 +72,23 @@ if [ "$rc" != 0 ]; then
   tail -n 30 "$WT_TMP/node.err" | sed 's/^/    /'
 fi
 
-# the server's view: 6 sessions, both tracks' groups read once each, the
+# the server's view: 7 sessions (the range subscriber's ended by the
+# relay after its end group), both tracks' groups read once each, the
 # late subscriber caught up on both tracks (the newest group from its start:
 # so its first frame is a group's first by the relay's doing, not by luck),
 # the bad streams counted (2 malformed, 1 not found, 1 unsupported)
 S=$WT_TMP/stats.json
 wt_server_stats "$S"
 wt_jcheck "server: moq sessions, groups read once per track, bad input counted" "$S" \
-  "d['apps']['moq_sessions'] == 6 and d['apps']['moq_upstream_subscribes'] == 2 \
+  "d['apps']['moq_sessions'] == 7 and d['apps']['moq_subs_ended'] == 1 and d['apps']['moq_upstream_subscribes'] == 2 \
    and d['apps']['moq_groups_in'] >= 12 and d['apps']['moq_catchups'] >= 2 \
    and d['apps']['moq_malformed'] >= 2 and d['apps']['moq_delivered_streams'] >= 36 \
    and d['apps']['moq_not_found'] == 1 and d['apps']['moq_unsupported'] == 1 \
    and d['apps']['moq_refused'] == 0"
+wt_log "fan-out drops: $(python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["apps"]; print({k[11:]: a[k] for k in a if k.startswith("moq_dropped")})' "$S" 2>&1)"
 wt_log "sessions per shard: $(python3 -c 'import json,sys; print([s["sessions_opened"] for s in json.load(open(sys.argv[1]))["shards"]])' "$S" 2>&1)"
-wt_check "/metrics: wtcast_moq_total{what=\"sessions\"} 6" \
-  grep -qx 'wtcast_moq_total{what="sessions"} 6' <(curl -sS --max-time 5 "$MURL")
+wt_check "/metrics: wtcast_moq_total{what=\"sessions\"} 7" \
+  grep -qx 'wtcast_moq_total{what="sessions"} 7' <(curl -sS --max-time 5 "$MURL")
 wt_server_finish
 wt_server_report
 wt_done

@@ -17,6 +17,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "app_link.h"
 #include "check.h"
 #include "wt_app.h"
 #include "wt_app_ctx.h"
@@ -107,13 +108,8 @@ static const wt_app_ops t_ops = {.name = "t",
 /* ------------------------------------------------------------------ the harness */
 
 typedef struct harness {
-  wt_waker swk, wwk;
-  wt_link *link;
-  wt_app_router *router;
-  wt_timer_heap timers;
-  wt_app_ctx *ctx;
-  wt_buf_pool *pool; /* the "shard's" buffers (the request's path) */
-  uint64_t written;  /* bytes in WRITE commands seen */
+  wt_test_link t;   /* the worker on its link (app_link.h) */
+  uint64_t written; /* bytes in WRITE commands seen */
   /* the last WT_CMD_RESPOND: status, fields, buffer (protocol \0 fields) */
   uint32_t status, resp_headers;
   int closes;          /* WT_CMD_CLOSE seen */
@@ -126,36 +122,25 @@ typedef struct harness {
 static const char *const *g_protocols; /* the server's, for h_open */
 static size_t g_n_protocols;
 
+static int routes(void *arg, wt_app_router *r) {
+  (void)arg;
+  return wt_app_router_add(r, "/t", &t_ops, NULL);
+}
+
 static int h_open(harness *h, uint32_t credit, uint32_t credit_max) {
   memset(h, 0, sizeof(*h));
   memset(&g_app, 0, sizeof(g_app));
-  h->swk.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  h->wwk.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (h->swk.efd < 0 || h->wwk.efd < 0 || wt_link_new(&h->link, 0, 0, 256, &h->swk, &h->wwk) < 0 ||
-      wt_app_router_new(&h->router) < 0 || wt_app_router_add(h->router, "/t", &t_ops, NULL) < 0 ||
-      wt_timer_init(&h->timers) < 0 || wt_buf_pool_new(&h->pool, 256, 0) < 0) {
-    return -1;
-  }
-  wt_link *links[1] = {h->link};
-  wt_app_ctx_config c = {.router = h->router,
-                         .timers = &h->timers,
-                         .worker = 0,
-                         .n_workers = 1,
-                         .n_shards = 1,
-                         .links = links,
-                         .stream_credit = credit,
+  wt_app_ctx_config c = {.stream_credit = credit,
                          .stream_credit_max = credit_max,
                          .protocols = g_protocols,
                          .n_protocols = g_n_protocols};
-  return wt_app_ctx_new(&h->ctx, &c);
+  return app_link_open(&h->t, 256, 256, routes, NULL, c);
 }
 
 /* Post one event and let the worker handle everything queued. */
 static void h_event(harness *h, const wt_msg *m) {
-  CHECK_EQ(wt_lring_post(&h->link->ev, m), 0);
-  wt_lring_flush(&h->link->ev);
-  wt_app_ctx_poll(h->ctx, 1000);
-  wt_app_ctx_flush(h->ctx);
+  app_link_event(&h->t, m);
+  wt_app_ctx_flush(h->t.ctx);
 }
 
 /* Read the worker's commands; count the bytes written, drop what they
@@ -163,7 +148,7 @@ static void h_event(harness *h, const wt_msg *m) {
 static void h_drain(harness *h) {
   wt_msg m[64];
   uint32_t n;
-  while ((n = wt_lring_poll(&h->link->cmd, m, 64)) > 0) {
+  while ((n = wt_lring_poll(&h->t.link->cmd, m, 64)) > 0) {
     for (uint32_t i = 0; i < n; i++) {
       if (m[i].kind == WT_CMD_WRITE) {
         h->written += m[i].len;
@@ -191,7 +176,7 @@ static void h_drain(harness *h) {
 /* Everything the worker queued, its overflow too, read and dropped. */
 static void h_sync(harness *h) {
   for (int i = 0; i < 100000; i++) {
-    int more = wt_app_ctx_flush(h->ctx);
+    int more = wt_app_ctx_flush(h->t.ctx);
     h_drain(h);
     if (!more) {
       return;
@@ -202,20 +187,15 @@ static void h_sync(harness *h) {
 
 static void h_close(harness *h) {
   h_sync(h);
-  wt_app_ctx_del(h->ctx); /* closes what is open: commands may follow */
+  wt_app_ctx_del(h->t.ctx); /* closes what is open: commands may follow */
   h_drain(h);
-  wt_link_del(h->link);
-  wt_buf_pool_del(h->pool);
-  wt_timer_free(&h->timers);
-  wt_app_router_del(h->router);
-  close(h->swk.efd);
-  close(h->wwk.efd);
+  app_link_free(&h->t);
 }
 
 /* A session on "/t" (h = 1) with n peer bidi streams (h = 10, 11, ...). */
 static void h_session(harness *h, int n) {
   static const char req[] = "/t\0host\0";
-  wt_buf *b = wt_buf_alloc(h->pool, sizeof(req));
+  wt_buf *b = wt_buf_alloc(h->t.pool, sizeof(req));
   memcpy(b->data, req, sizeof(req));
   wt_msg m = wt_msg_ev_session_request(1, 0, b, sizeof(req), 0, 0);
   h_event(h, &m);
@@ -267,22 +247,22 @@ static void test_credit_grows(void) {
    * only the released bytes come back; not writable yet (< half) */
   h_credit(&h, 10, 256 * 1024, 512 * 1024);
   CHECK_EQ(g_app.writable[0], 0);
-  CHECK_EQ(wt_app_ctx_get_stats(h.ctx)->send_window_grows, 0);
+  CHECK_EQ(wt_app_ctx_get_stats(h.t.ctx)->send_window_grows, 0);
   CHECK_EQ(fill(&h, st), 256 * 1024);
 
   /* the hint says 3 MiB: the window grows by 2 MiB at once */
   h_credit(&h, 10, 0, 3 * MIB);
-  CHECK_EQ(wt_app_ctx_get_stats(h.ctx)->send_window_grows, 1);
+  CHECK_EQ(wt_app_ctx_get_stats(h.t.ctx)->send_window_grows, 1);
   CHECK_EQ(g_app.writable[0], 1); /* 2 MiB of credit >= half of 3 MiB */
   CHECK_EQ(fill(&h, st), 2 * MIB);
 
   /* a hint above the cap: 8 MiB at most */
   h_credit(&h, 10, 0, 64 * MIB);
-  CHECK_EQ(wt_app_ctx_get_stats(h.ctx)->send_window_grows, 2);
+  CHECK_EQ(wt_app_ctx_get_stats(h.t.ctx)->send_window_grows, 2);
   CHECK_EQ(fill(&h, st), 5 * MIB);
   /* a smaller hint later never shrinks it: all 8 MiB back, all 8 writable */
   h_credit(&h, 10, 8 * MIB, MIB);
-  CHECK_EQ(wt_app_ctx_get_stats(h.ctx)->send_window_grows, 2);
+  CHECK_EQ(wt_app_ctx_get_stats(h.t.ctx)->send_window_grows, 2);
   CHECK_EQ(fill(&h, st), 8 * MIB);
   /* a hint of 0 (unknown) changes nothing */
   h_credit(&h, 10, MIB, 0);
@@ -299,7 +279,7 @@ static void test_credit_fixed(void) {
   CHECK_FATAL(st != NULL);
   CHECK_EQ(fill(&h, st), MIB);
   h_credit(&h, 10, MIB, 16 * MIB);
-  CHECK_EQ(wt_app_ctx_get_stats(h.ctx)->send_window_grows, 0);
+  CHECK_EQ(wt_app_ctx_get_stats(h.t.ctx)->send_window_grows, 0);
   CHECK_EQ(fill(&h, st), MIB);
   h_close(&h);
 }
@@ -315,7 +295,7 @@ static void test_small_writes_share_a_buffer(void) {
   wt_app_stream *st = g_app.st[0];
   CHECK_FATAL(st != NULL);
   wt_buf_pool_stats ps;
-  wt_buf_pool_get_stats(wt_app_ctx_pool(h.ctx), &ps);
+  wt_buf_pool_get_stats(wt_app_ctx_pool(h.t.ctx), &ps);
   uint64_t allocs0 = ps.allocs;
   enum { N = 40000 };
   for (int i = 0; i < N; i++) {
@@ -329,8 +309,8 @@ static void test_small_writes_share_a_buffer(void) {
   wt_msg m[64];
   uint32_t n;
   for (int round = 0; round < 100000; round++) {
-    int more = wt_app_ctx_flush(h.ctx);
-    while ((n = wt_lring_poll(&h.link->cmd, m, 64)) > 0) {
+    int more = wt_app_ctx_flush(h.t.ctx);
+    while ((n = wt_lring_poll(&h.t.link->cmd, m, 64)) > 0) {
       for (uint32_t i = 0; i < n; i++) {
         if (m[i].kind == WT_CMD_WRITE && m[i].buf) {
           if (nbufs == 0 || bufs[nbufs - 1] != m[i].buf) {
@@ -355,7 +335,7 @@ static void test_small_writes_share_a_buffer(void) {
   CHECK_EQ(bad, 0);
   CHECK_EQ(nbufs, (N + WT_APP_BUF_SIZE - 1) / WT_APP_BUF_SIZE);
   /* only the tail is still held (by the stream): the others went home */
-  wt_buf_pool_get_stats(wt_app_ctx_pool(h.ctx), &ps);
+  wt_buf_pool_get_stats(wt_app_ctx_pool(h.t.ctx), &ps);
   CHECK_EQ(ps.live, 1);
   CHECK_EQ(ps.allocs - allocs0, nbufs);
   /* charged one byte each: MIB - N left */
@@ -366,7 +346,7 @@ static void test_small_writes_share_a_buffer(void) {
   CHECK_EQ(wt_app_stream_write(g_app.st[1], (const uint8_t *)"y", 1, 0), 1);
   CHECK_EQ(wt_app_stream_reset(g_app.st[1], 0), 0);
   h_sync(&h);
-  wt_buf_pool_get_stats(wt_app_ctx_pool(h.ctx), &ps);
+  wt_buf_pool_get_stats(wt_app_ctx_pool(h.t.ctx), &ps);
   CHECK_EQ(ps.live, 0);
   h_close(&h);
 }
@@ -375,7 +355,7 @@ static void test_small_writes_share_a_buffer(void) {
 static void h_session_path(harness *h, uint64_t sh, const char *path) {
   char req[128];
   int n = snprintf(req, sizeof(req), "%s%chost%c%c", path, 0, 0, 0);
-  wt_buf *b = wt_buf_alloc(h->pool, (size_t)n);
+  wt_buf *b = wt_buf_alloc(h->t.pool, (size_t)n);
   memcpy(b->data, req, (size_t)n);
   wt_msg m = wt_msg_ev_session_request(sh, sh * 4, b, (uint32_t)n, 0, 0);
   h_event(h, &m);
@@ -398,7 +378,7 @@ static void relay_cache_case(int spread, size_t *n_data, uint64_t *bytes) {
   CHECK_FATAL(wt_apps_module_new(&am, &cfg) == 0);
   const wt_app_module *mod = wt_apps_module_get(am);
   void *state = NULL;
-  CHECK_FATAL(mod->init(mod->arg, h.router, 1, 0, &state) == 0);
+  CHECK_FATAL(mod->init(mod->arg, h.t.router, 1, 0, &state) == 0);
   wt_buf_pool *rx;
   CHECK_FATAL(wt_buf_pool_new(&rx, 16384, 0) == 0);
   h_session_path(&h, 1, "/pub?ch=x");
@@ -431,8 +411,8 @@ static void relay_cache_case(int spread, size_t *n_data, uint64_t *bytes) {
   wt_msg c[64];
   uint32_t n;
   for (int round = 0; round < 1000; round++) {
-    int more = wt_app_ctx_flush(h.ctx);
-    while ((n = wt_lring_poll(&h.link->cmd, c, 64)) > 0) {
+    int more = wt_app_ctx_flush(h.t.ctx);
+    while ((n = wt_lring_poll(&h.t.link->cmd, c, 64)) > 0) {
       for (uint32_t i = 0; i < n; i++) {
         if (c[i].kind == WT_CMD_GROUP_CATCHUP_DATA) {
           (*n_data)++;
@@ -475,7 +455,7 @@ static void test_credit_session_budget(void) {
   CHECK_EQ(fill(&h, g_app.st[0]), 3 * MIB);
   CHECK_EQ(fill(&h, g_app.st[1]), 2 * MIB);
   CHECK_EQ(fill(&h, g_app.st[2]), MIB);
-  CHECK_EQ(wt_app_ctx_get_stats(h.ctx)->send_window_grows, 2);
+  CHECK_EQ(wt_app_ctx_get_stats(h.t.ctx)->send_window_grows, 2);
 
   /* stream 10 ends: its 2 MiB of growth return to the session */
   wt_msg m = wt_msg_ev_stream_close(10, 0);
@@ -484,7 +464,7 @@ static void test_credit_session_budget(void) {
   CHECK(g_app.st[0] == NULL);
   h_credit(&h, 12, 0, 8 * MIB);
   CHECK_EQ(fill(&h, g_app.st[2]), 2 * MIB);
-  CHECK_EQ(wt_app_ctx_get_stats(h.ctx)->send_window_grows, 3);
+  CHECK_EQ(wt_app_ctx_get_stats(h.t.ctx)->send_window_grows, 3);
   h_close(&h);
 }
 
@@ -502,7 +482,7 @@ static void test_group_counters_outlive(void) {
   wt_app_group_counters *gc = wt_app_group_counters_new();
   CHECK_FATAL(gc != NULL);
   wt_app_group *g;
-  CHECK_EQ(wt_app_group_new(h.ctx, 1 << 20, gc, &g), 0);
+  CHECK_EQ(wt_app_group_new(h.t.ctx, 1 << 20, gc, &g), 0);
   CHECK_EQ(atomic_load(&gc->refs_), 2); /* the app's, the group's */
   CHECK_EQ(wt_app_group_join(g, g_app.as), 0);
   CHECK_EQ(atomic_load(&gc->refs_), 3); /* + the shard's, in GROUP_NEW */
@@ -524,7 +504,7 @@ static int g_hdr_n;
 static void h_drain_hdrs(harness *h) {
   wt_msg m[64];
   uint32_t n;
-  while ((n = wt_lring_poll(&h->link->cmd, m, 64)) > 0) {
+  while ((n = wt_lring_poll(&h->t.link->cmd, m, 64)) > 0) {
     for (uint32_t i = 0; i < n; i++) {
       if (m[i].kind == WT_CMD_GROUP_STREAM && g_hdr_n < 4) {
         g_hdr_seen[g_hdr_n++] = wt_msg_get_cmd_group_stream(&m[i])->hdr_len;
@@ -542,7 +522,7 @@ static void test_group_hdr(void) {
   h_session(&h, 0);
   CHECK_FATAL(g_app.as != NULL);
   wt_app_group *g;
-  CHECK_EQ(wt_app_group_new(h.ctx, 1 << 20, NULL, &g), 0);
+  CHECK_EQ(wt_app_group_new(h.t.ctx, 1 << 20, NULL, &g), 0);
   CHECK_EQ(wt_app_group_join(g, g_app.as), 0);
   g_hdr_n = 0;
   CHECK_EQ(wt_app_group_stream_open_hdr(g, WT_APP_GROUP_HDR_MAX + 1), 0);
@@ -551,7 +531,7 @@ static void test_group_hdr(void) {
   CHECK(a > 0 && b > a);
   CHECK_EQ(wt_app_group_catchup(g, g_app.as, b), 0); /* the newest: its length */
   CHECK_EQ(wt_app_group_catchup(g, g_app.as, a), 0); /* an older one: unknown, 0 */
-  wt_app_ctx_flush(h.ctx);
+  wt_app_ctx_flush(h.t.ctx);
   h_drain_hdrs(&h);
   CHECK_EQ(g_hdr_n, 4);
   CHECK_EQ(g_hdr_seen[0], 20);
@@ -573,7 +553,7 @@ static void test_every_kind_handled(void) {
 /* A request for /t with one field and the offer moq-lite-03, x. */
 static void h_request(harness *h, uint64_t session) {
   static const char req[] = "/t\0host\0\0x-a\0one\0moq-lite-03\0x";
-  wt_buf *b = wt_buf_alloc(h->pool, sizeof(req));
+  wt_buf *b = wt_buf_alloc(h->t.pool, sizeof(req));
   memcpy(b->data, req, sizeof(req));
   wt_msg m = wt_msg_ev_session_request(session, 4 * session, b, sizeof(req), 1, 2);
   h->resp_len = 0;
@@ -591,7 +571,7 @@ static void test_protocols(void) {
   g_n_protocols = 2;
   harness h;
   CHECK_FATAL(h_open(&h, 0, 0) == 0);
-  const wt_app_ctx_stats *st = wt_app_ctx_get_stats(h.ctx);
+  const wt_app_ctx_stats *st = wt_app_ctx_get_stats(h.t.ctx);
   /* the app does not choose: the server's first preference that was offered */
   g_app.mode = 0;
   h_request(&h, 1);
@@ -654,21 +634,21 @@ static void test_session_expire(void) {
   harness h;
   CHECK_FATAL(h_open(&h, MIB, MIB) == 0);
   g_app.mode = 4;
-  wt_app_ctx_set_now(h.ctx, 1000000000);
+  wt_app_ctx_set_now(h.t.ctx, 1000000000);
   h_session(&h, 0);
   CHECK_FATAL(g_app.as != NULL);
   CHECK_EQ(wt_app_session_expire_after(g_app.as, 1, 1, "x", NULL, NULL), WT_ERR_STATE);
-  wt_app_run_timers(h.ctx, 1004000000); /* 4 ms: not yet */
+  wt_app_run_timers(h.t.ctx, 1004000000); /* 4 ms: not yet */
   h_sync(&h);
   CHECK_EQ(h.closes, 0);
   CHECK_EQ(g_app.expired, 0);
-  wt_app_run_timers(h.ctx, 1005000000);
+  wt_app_run_timers(h.t.ctx, 1005000000);
   h_sync(&h);
   CHECK_EQ(g_app.expired, 1);
   CHECK_EQ(h.closes, 1);
   CHECK_EQ(h.close_code, 0x14);
   CHECK(strcmp(h.close_reason, "token expired") == 0);
-  wt_app_run_timers(h.ctx, 1100000000); /* once: the later deadlines were never armed */
+  wt_app_run_timers(h.t.ctx, 1100000000); /* once: the later deadlines were never armed */
   h_sync(&h);
   CHECK_EQ(h.closes, 1);
   wt_msg m = wt_msg_ev_session_close(1, 0x14, 1, NULL, 0);
@@ -676,11 +656,11 @@ static void test_session_expire(void) {
 
   /* due before the open: closed right after it */
   static const char req[] = "/t\0host\0";
-  wt_buf *b = wt_buf_alloc(h.pool, sizeof(req));
+  wt_buf *b = wt_buf_alloc(h.t.pool, sizeof(req));
   memcpy(b->data, req, sizeof(req));
   m = wt_msg_ev_session_request(2, 4, b, sizeof(req), 0, 0);
   h_event(&h, &m);
-  wt_app_run_timers(h.ctx, 1200000000);
+  wt_app_run_timers(h.t.ctx, 1200000000);
   h_sync(&h);
   CHECK_EQ(h.closes, 1);
   CHECK_EQ(g_app.expired, 1);
@@ -693,7 +673,7 @@ static void test_session_expire(void) {
   h_event(&h, &m);
 
   /* the session ends first: the timer goes with it (ASan: no use after free) */
-  b = wt_buf_alloc(h.pool, sizeof(req));
+  b = wt_buf_alloc(h.t.pool, sizeof(req));
   memcpy(b->data, req, sizeof(req));
   m = wt_msg_ev_session_request(3, 8, b, sizeof(req), 0, 0);
   h_event(&h, &m);
@@ -701,11 +681,11 @@ static void test_session_expire(void) {
   h_event(&h, &m);
   m = wt_msg_ev_session_close(3, 0, 1, NULL, 0);
   h_event(&h, &m);
-  wt_app_run_timers(h.ctx, 1300000000);
+  wt_app_run_timers(h.t.ctx, 1300000000);
   h_sync(&h);
   CHECK_EQ(h.closes, 2);
   CHECK_EQ(g_app.expired, 2);
-  CHECK_EQ(wt_app_ctx_get_stats(h.ctx)->sessions_live, 0);
+  CHECK_EQ(wt_app_ctx_get_stats(h.t.ctx)->sessions_live, 0);
   g_app.mode = 0;
   h_close(&h);
 }

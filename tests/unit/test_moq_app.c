@@ -15,10 +15,13 @@
  * subscription in a group, oversized frame, bounds) each answered on the
  * right stream with the documented code and counted; every session and
  * stream handle freed at the end. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "app_link.h"
 #include "check.h"
 #include "wt_app.h"
 #include "wt_app_ctx.h"
@@ -36,6 +39,8 @@ typedef struct cmd {
   uint64_t id, token, session, group, gsid;
   uint32_t code, hdr_len;
   int fin, bidi;
+  int pooled, prio; /* GROUP_JOIN: the member's policy */
+  uint64_t max_lat_ns;
   uint8_t data[256];
   size_t len;
 } cmd;
@@ -43,12 +48,7 @@ typedef struct cmd {
 #define MAX_CMDS 4096
 
 typedef struct harness {
-  wt_waker swk, wwk;
-  wt_link *link;
-  wt_app_router *router;
-  wt_timer_heap timers;
-  wt_app_ctx *ctx;
-  wt_buf_pool *pool;
+  wt_test_link t; /* the worker on its link (app_link.h) */
   wt_apps_module *am;
   void *state;
   cmd cmds[MAX_CMDS];
@@ -57,29 +57,20 @@ typedef struct harness {
 
 static harness g_h;
 
+/* The built-in apps' module's routes (its worker state in h->state). */
+static int routes(void *arg, wt_app_router *r) {
+  harness *h = arg;
+  const wt_app_module *mod = wt_apps_module_get(h->am);
+  return mod->init(mod->arg, r, 1, 0, &h->state);
+}
+
 static int h_open(harness *h, const wt_apps_config *cfg) {
   memset(h, 0, sizeof(*h));
-  h->swk.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  h->wwk.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (h->swk.efd < 0 || h->wwk.efd < 0 || wt_link_new(&h->link, 0, 0, 1024, &h->swk, &h->wwk) < 0 ||
-      wt_app_router_new(&h->router) < 0 || wt_timer_init(&h->timers) < 0 ||
-      wt_buf_pool_new(&h->pool, 16384, 0) < 0 || wt_apps_module_new(&h->am, cfg) < 0) {
+  if (wt_apps_module_new(&h->am, cfg) < 0) {
     return -1;
   }
-  const wt_app_module *mod = wt_apps_module_get(h->am);
-  if (mod->init(mod->arg, h->router, 1, 0, &h->state) < 0) {
-    return -1;
-  }
-  wt_link *links[1] = {h->link};
-  wt_app_ctx_config c = {.router = h->router,
-                         .timers = &h->timers,
-                         .worker = 0,
-                         .n_workers = 1,
-                         .n_shards = 1,
-                         .links = links,
-                         .stream_credit = 1u << 20,
-                         .stream_credit_max = 1u << 20};
-  return wt_app_ctx_new(&h->ctx, &c);
+  wt_app_ctx_config c = {.stream_credit = 1u << 20, .stream_credit_max = 1u << 20};
+  return app_link_open(&h->t, 1024, 16384, routes, h, c);
 }
 
 /* Read the worker's commands into h->cmds (the bytes of writes copied). */
@@ -87,8 +78,8 @@ static void h_drain(harness *h) {
   wt_msg m[64];
   uint32_t n;
   for (int round = 0; round < 1000; round++) {
-    int more = wt_app_ctx_flush(h->ctx);
-    while ((n = wt_lring_poll(&h->link->cmd, m, 64)) > 0) {
+    int more = wt_app_ctx_flush(h->t.ctx);
+    while ((n = wt_lring_poll(&h->t.link->cmd, m, 64)) > 0) {
       for (uint32_t i = 0; i < n; i++) {
         cmd c = {.kind = m[i].kind};
         switch (m[i].kind) {
@@ -138,6 +129,9 @@ static void h_drain(harness *h) {
         case WT_CMD_GROUP_JOIN:
           c.group = wt_msg_get_cmd_group_join(&m[i])->group;
           c.session = wt_msg_get_cmd_group_join(&m[i])->session;
+          c.pooled = wt_msg_get_cmd_group_join(&m[i])->pooled;
+          c.prio = wt_msg_get_cmd_group_join(&m[i])->priority;
+          c.max_lat_ns = wt_msg_get_cmd_group_join(&m[i])->max_latency_ns;
           break;
         case WT_CMD_GROUP_LEAVE:
           c.group = wt_msg_get_cmd_group_leave(&m[i])->group;
@@ -174,21 +168,19 @@ static void h_drain(harness *h) {
 }
 
 static void h_event(harness *h, wt_msg m) {
-  CHECK_EQ(wt_lring_post(&h->link->ev, &m), 0);
-  wt_lring_flush(&h->link->ev);
-  wt_app_ctx_poll(h->ctx, 1000);
+  app_link_event(&h->t, &m);
   h_drain(h);
 }
 
 static void h_close(harness *h) {
   h_drain(h);
-  const wt_app_ctx_stats *st = wt_app_ctx_get_stats(h->ctx);
+  const wt_app_ctx_stats *st = wt_app_ctx_get_stats(h->t.ctx);
   CHECK_EQ(st->sessions_live, 0); /* nothing leaked */
   CHECK_EQ(st->streams_live, 0);
-  wt_app_ctx_del(h->ctx);
+  wt_app_ctx_del(h->t.ctx);
   wt_msg m[64];
   uint32_t n;
-  while ((n = wt_lring_poll(&h->link->cmd, m, 64)) > 0) {
+  while ((n = wt_lring_poll(&h->t.link->cmd, m, 64)) > 0) {
     for (uint32_t i = 0; i < n; i++) {
       wt_msg_drop(&m[i]);
     }
@@ -196,12 +188,7 @@ static void h_close(harness *h) {
   const wt_app_module *mod = wt_apps_module_get(h->am);
   mod->fini(mod->arg, h->state);
   wt_apps_module_del(h->am);
-  wt_link_del(h->link);
-  wt_buf_pool_del(h->pool);
-  wt_timer_free(&h->timers);
-  wt_app_router_del(h->router);
-  close(h->swk.efd);
-  close(h->wwk.efd);
+  app_link_free(&h->t);
 }
 
 static const wt_apps_counters *counters(harness *h) {
@@ -216,7 +203,7 @@ static uint32_t h_session(harness *h, uint64_t sid, const char *path, const char
   size_t n = (size_t)snprintf(req, sizeof(req), "%s%chost%c%c", path, 0, 0, 0);
   memcpy(req + n, protos, plen);
   n += plen;
-  wt_buf *b = wt_buf_alloc(h->pool, n);
+  wt_buf *b = wt_buf_alloc(h->t.pool, n);
   memcpy(b->data, req, n);
   size_t first = h->n;
   h_event(h, wt_msg_ev_session_request(sid, sid * 4, b, (uint32_t)n, 0, n_protos));
@@ -238,7 +225,7 @@ static uint32_t h_session(harness *h, uint64_t sid, const char *path, const char
 static void h_data(harness *h, uint64_t sid, const uint8_t *p, size_t n, int fin) {
   wt_buf *b = NULL;
   if (n) {
-    b = wt_buf_alloc(h->pool, n);
+    b = wt_buf_alloc(h->t.pool, n);
     memcpy(b->data, p, n);
     b->len = n;
   }
@@ -778,10 +765,486 @@ static void test_bounds(void) {
   h_close(h);
 }
 
+/* Open subscription id on session sess's stream sid to bc/t with params p
+ * (-04); the group its fan joined (0 when it was refused). */
+static uint64_t subscribe(harness *h, uint64_t sess, uint64_t sid, uint64_t id,
+                          const wt_moq_sub_params *p) {
+  uint8_t buf[256];
+  wt_moq_msg m;
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE;
+  m.u.subscribe.id = id;
+  m.u.subscribe.broadcast = S("bc");
+  m.u.subscribe.track = S("t");
+  m.u.subscribe.p = *p;
+  size_t n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+  size_t mark = h->n;
+  h_event(h, wt_msg_ev_stream_open(sid, sess, sid * 4, 1));
+  h_data(h, sid, buf, n, 0);
+  int j = find(h, mark, WT_CMD_GROUP_JOIN, 0, 0);
+  return j >= 0 ? h->cmds[j].group : 0;
+}
+
+/* The module's extra metric lines (per-broadcast series) into g_metrics. */
+static char g_metrics[8192];
+static size_t g_metrics_len;
+
+static int metrics_print(void *sink, const char *fmt, ...) {
+  (void)sink;
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(g_metrics + g_metrics_len, sizeof(g_metrics) - g_metrics_len, fmt, ap);
+  va_end(ap);
+  if (n < 0 || (size_t)n >= sizeof(g_metrics) - g_metrics_len) {
+    return WT_ERR_NOBUF;
+  }
+  g_metrics_len += (size_t)n;
+  return 0;
+}
+
+static const char *metrics(harness *h) {
+  const wt_app_module *mod = wt_apps_module_get(h->am);
+  g_metrics_len = 0;
+  g_metrics[0] = '\0';
+  CHECK_EQ(mod->metrics_extra(mod->arg, metrics_print, NULL), 0);
+  return g_metrics;
+}
+
+/* The fan-out groups of the test (bit k of pub_group's answer: g_ids[k]). */
+static uint64_t g_ids[4];
+
+/* One whole group seq from the publisher (session 1) on uni stream sid:
+ * the fan groups that opened a mirrored stream for it, as a bit set of
+ * their indexes in g_ids. */
+static uint64_t pub_group(harness *h, uint64_t sid, uint64_t seq) {
+  uint8_t buf[64];
+  wt_moq_msg m;
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_GROUP;
+  m.u.group.subscribe = 0;
+  m.u.group.sequence = seq;
+  size_t n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_UNI_GROUP, buf, sizeof(buf));
+  memcpy(buf + n, "\x02hi", 3);
+  size_t mark = h->n;
+  h_event(h, wt_msg_ev_stream_open(sid, 1, sid * 4 + 3, 0));
+  h_data(h, sid, buf, n + 3, 1);
+  h_event(h, wt_msg_ev_stream_close(sid, 0));
+  uint64_t set = 0;
+  for (size_t i = mark; i < h->n; i++) {
+    for (int k = 0; k < 4; k++) {
+      if (h->cmds[i].kind == WT_CMD_GROUP_STREAM && g_ids[k] && h->cmds[i].group == g_ids[k]) {
+        set |= UINT64_C(1) << k;
+      }
+    }
+  }
+  return set;
+}
+
+/* Priorities and max latency reach the fan-out (pooled members, updated by
+ * SUBSCRIBE_UPDATE); start/end groups: a range has a fan of its own, gets
+ * the cached group only when in range, and its subscription ends (our FIN)
+ * after the end group; start > end, an update on a failed subscription. */
+static void test_policy_and_ranges(void) {
+  harness *h = &g_h;
+  wt_apps_config cfg;
+  wt_apps_config_default(&cfg);
+  cfg.enabled = WT_APPS_MOQ;
+  CHECK_FATAL(h_open(h, &cfg) == 0);
+  uint8_t buf[256];
+  size_t n, mark = h->n;
+  wt_moq_msg m;
+  int fin;
+  CHECK_EQ(h_session(h, 1, "/moq/p", V04, sizeof(V04), 3), 200);
+  uint64_t ann_tok = opened(h, mark, 1, 0);
+  h_event(h, wt_msg_ev_stream_opened(100, ann_tok, 1));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE;
+  m.u.announce.status = WT_MOQ_ANNOUNCE_ACTIVE;
+  m.u.announce.suffix = S("bc");
+  n = enc(&m, WT_MOQ_LITE_04, -1, buf, sizeof(buf));
+  h_data(h, 100, buf, n, 0);
+  CHECK_EQ(h_session(h, 2, "/moq/p", V04, sizeof(V04), 3), 200);
+
+  /* live, priority 3, 500 ms: a pooled member with both */
+  wt_moq_sub_params p = {.priority = 3, .max_latency = 500};
+  mark = h->n;
+  memset(g_ids, 0, sizeof(g_ids));
+  uint64_t g_live = g_ids[0] = subscribe(h, 2, 200, 0, &p);
+  CHECK_FATAL(g_live != 0);
+  int j = find(h, mark, WT_CMD_GROUP_JOIN, 0, 0);
+  CHECK(h->cmds[j].pooled == 1 && h->cmds[j].prio == 3 &&
+        h->cmds[j].max_lat_ns == UINT64_C(500) * 1000000u);
+  uint64_t up_tok = opened(h, mark, 1, 0);
+  h_event(h, wt_msg_ev_stream_opened(101, up_tok, 5));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE_OK;
+  n = enc(&m, WT_MOQ_LITE_04, -1, buf, sizeof(buf));
+  h_data(h, 101, buf, n, 0);
+  /* SUBSCRIBE_UPDATE: priority 9, unbounded: the member is updated */
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE_UPDATE;
+  m.u.update.priority = 9;
+  n = enc(&m, WT_MOQ_LITE_04, -1, buf, sizeof(buf));
+  mark = h->n;
+  h_data(h, 200, buf, n, 0);
+  j = find(h, mark, WT_CMD_GROUP_JOIN, 0, 0);
+  CHECK(j >= 0 && h->cmds[j].group == g_live && h->cmds[j].prio == 9 && h->cmds[j].max_lat_ns == 0);
+  CHECK_EQ(counters(h)->moq_updates, 1);
+
+  /* groups 5 and 6 reach the live fan */
+  CHECK_EQ(pub_group(h, 300, 5), 1);
+  /* start 6 (not cached yet: 5 is), end 7: a fan of its own, nothing now */
+  wt_moq_sub_params r = {.has_start = 1, .start_group = 6, .has_end = 1, .end_group = 7};
+  mark = h->n;
+  uint64_t g_range = g_ids[1] = subscribe(h, 2, 201, 1, &r);
+  CHECK(g_range != 0 && g_range != g_live);
+  CHECK_EQ(find(h, mark, WT_CMD_GROUP_STREAM, 0, 0), -1);
+  /* start 5 (the cached group): it gets group 5 from its start */
+  wt_moq_sub_params r5 = {.has_start = 1, .start_group = 5};
+  mark = h->n;
+  uint64_t g_r5 = g_ids[2] = subscribe(h, 2, 202, 2, &r5);
+  int gs = find(h, mark, WT_CMD_GROUP_STREAM, 0, 0);
+  CHECK(g_r5 != 0 && gs >= 0 && h->cmds[gs].group == g_r5);
+  CHECK_EQ(counters(h)->moq_catchups, 1);
+  CHECK_EQ(pub_group(h, 301, 6), 7);
+  CHECK_EQ(counters(h)->moq_subs_ended, 0);
+  mark = h->n;
+  CHECK_EQ(pub_group(h, 302, 7), 7);
+  n = written(h, mark, 201, 0, buf, sizeof(buf), &fin);
+  CHECK(n == 0 && !fin); /* its end group complete: not yet ended */
+  /* the group after its end group: the range's subscription ends (our FIN) */
+  CHECK_EQ(pub_group(h, 303, 8), 5);
+  n = written(h, mark, 201, 0, buf, sizeof(buf), &fin);
+  CHECK(n == 0 && fin);
+  CHECK_EQ(counters(h)->moq_subs_ended, 1);
+  /* an end group already past: OK, then FIN at once */
+  wt_moq_sub_params past = {.has_end = 1, .end_group = 3};
+  mark = h->n;
+  subscribe(h, 2, 203, 3, &past);
+  n = written(h, mark, 203, 0, buf, sizeof(buf), &fin);
+  CHECK(n > 0 && fin);
+  CHECK_EQ(counters(h)->moq_subs_ended, 2);
+  /* start after end: refused, nothing joined */
+  wt_moq_sub_params bad = {.has_start = 1, .start_group = 9, .has_end = 1, .end_group = 8};
+  mark = h->n;
+  CHECK_EQ(subscribe(h, 2, 204, 4, &bad), 0);
+  CHECK(refused(h, mark, 204, WT_APP_MOQ_PROTOCOL, 1));
+  /* an update on the refused subscription's stream: discarded */
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE_UPDATE;
+  m.u.update.priority = 1;
+  n = enc(&m, WT_MOQ_LITE_04, -1, buf, sizeof(buf));
+  mark = h->n;
+  h_data(h, 204, buf, n, 0);
+  CHECK_EQ(find(h, mark, WT_CMD_GROUP_JOIN, 0, 0), -1);
+  CHECK_EQ(counters(h)->moq_updates, 1);
+  n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+  h_event(h, wt_msg_ev_stream_open(205, 2, 205 * 4, 1));
+  mark = h->n;
+  /* (a SUBSCRIBE_UPDATE where the SUBSCRIBE belongs is malformed) */
+  h_data(h, 205, buf, n, 0);
+  CHECK(refused(h, mark, 205, WT_APP_MOQ_PROTOCOL, 1));
+
+  /* the broadcast's own series on /metrics while it lives */
+  CHECK(
+      strstr(metrics(h),
+             "wtcast_moq_broadcast_delivered_total{broadcast=\"moq/p/bc\",kind=\"streams\"} 0\n"));
+  CHECK(
+      strstr(g_metrics,
+             "wtcast_moq_broadcast_dropped_total{broadcast=\"moq/p/bc\",reason=\"priority\"} 0\n"));
+
+  /* the subscriber leaves its ended range: our FIN was sent, its FIN ends it */
+  mark = h->n;
+  h_data(h, 201, NULL, 0, 1);
+  CHECK(find(h, mark, WT_CMD_GROUP_LEAVE, 0, 0) >= 0);
+  uint64_t streams[] = {100, 101, 200, 201, 202, 203, 204, 205};
+  for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++) {
+    h_event(h, wt_msg_ev_stream_close(streams[i], 0));
+  }
+  for (size_t i = 0; i < h->n; i++) {
+    if (h->cmds[i].kind == WT_CMD_OPEN_STREAM && h->cmds[i].token != ann_tok &&
+        h->cmds[i].token != up_tok) {
+      h_event(h, wt_msg_ev_stream_close(0, h->cmds[i].token));
+    }
+  }
+  h_event(h, wt_msg_ev_session_close(2, 0, 1, NULL, 0));
+  h_event(h, wt_msg_ev_session_close(1, 0, 1, NULL, 0));
+  CHECK(!strstr(metrics(h), "moq/p/bc")); /* ended: its series is gone */
+  h_close(h);
+}
+
+/* A fake authorizer (the real one is ops/wt_authz.c over auth/): the jwt
+ * query parameter names the rights. "all": everything under "room";
+ * "pubcam": publish under "room/cam"; "subcam": subscribe under
+ * "room/cam"; anything else, or none: 401. */
+static int fake_grants(const char *prefix, const char *path) {
+  size_t n = strlen(prefix);
+  return !strncmp(prefix, path, n) && (path[n] == '\0' || path[n] == '/');
+}
+
+static int g_auth_checks;
+
+static int fake_check(void *arg, wt_app_session *as, const wt_app_request *req, int action,
+                      const char *path) {
+  (void)arg, (void)as;
+  char tok[32];
+  g_auth_checks++;
+  if (wt_app_query_get(req->query, "jwt", tok, sizeof(tok)) <= 0) {
+    return 401;
+  }
+  if (!strcmp(tok, "all")) {
+    return fake_grants("room", path) ? 0 : 403;
+  }
+  if (!strcmp(tok, "pubcam")) {
+    return action == WT_APP_AUTH_PUBLISH && fake_grants("room/cam", path) ? 0 : 403;
+  }
+  if (!strcmp(tok, "subcam")) {
+    return action == WT_APP_AUTH_SUBSCRIBE && fake_grants("room/cam", path) ? 0 : 403;
+  }
+  return 401;
+}
+
+static void announce(harness *h, uint64_t sid, const char *path, int version) {
+  uint8_t buf[128];
+  wt_moq_msg m;
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE;
+  m.u.announce.status = WT_MOQ_ANNOUNCE_ACTIVE;
+  m.u.announce.suffix = S(path);
+  size_t n = enc(&m, version, -1, buf, sizeof(buf));
+  h_data(h, sid, buf, n, 0);
+}
+
+/* Tokens scoped by root: /moq/room is "room" in the token's namespace; no
+ * or a bad token: 401 before any state; an ANNOUNCE outside the publish
+ * rights is ignored, a SUBSCRIBE outside the subscribe rights reset with
+ * 0x26 (even to a live broadcast), announces filtered by subscribe rights;
+ * a token granting the whole root is checked once, not per broadcast. */
+static void test_tokens(void) {
+  harness *h = &g_h;
+  wt_apps_config cfg;
+  wt_apps_config_default(&cfg);
+  cfg.enabled = WT_APPS_MOQ;
+  wt_app_authorizer az = {.check = fake_check};
+  cfg.auth = &az;
+  CHECK_FATAL(h_open(h, &cfg) == 0);
+  uint8_t buf[256], got[256];
+  int fin;
+  size_t n, mark;
+  wt_moq_msg m;
+  CHECK_EQ(h_session(h, 9, "/moq/room", V04, sizeof(V04), 3), 401);
+  CHECK_EQ(h_session(h, 9, "/moq/room?jwt=forged", V04, sizeof(V04), 3), 401);
+  CHECK_EQ(counters(h)->moq_refused, 2);
+  CHECK_EQ(counters(h)->moq_forbidden, 2);
+  CHECK_EQ(counters(h)->moq_sessions, 0);
+  /* publishers: "pubcam" (cam allowed, other not), "all" (mic) */
+  uint64_t tok[4] = {0};
+  mark = h->n;
+  CHECK_EQ(h_session(h, 1, "/moq/room?jwt=pubcam", V04, sizeof(V04), 3), 200);
+  tok[1] = opened(h, mark, 1, 0);
+  h_event(h, wt_msg_ev_stream_opened(100, tok[1], 1));
+  announce(h, 100, "cam", WT_MOQ_LITE_04);
+  announce(h, 100, "other", WT_MOQ_LITE_04);
+  CHECK_EQ(counters(h)->moq_broadcasts, 1);
+  CHECK_EQ(counters(h)->moq_forbidden, 3);
+  mark = h->n;
+  CHECK_EQ(h_session(h, 3, "/moq/room?jwt=all", V04, sizeof(V04), 3), 200);
+  tok[3] = opened(h, mark, 3, 0);
+  h_event(h, wt_msg_ev_stream_opened(300, tok[3], 1));
+  int checks = g_auth_checks;
+  announce(h, 300, "mic", WT_MOQ_LITE_04);
+  CHECK_EQ(counters(h)->moq_broadcasts, 2);
+  CHECK_EQ(g_auth_checks, checks); /* the whole root granted: no check per broadcast */
+  /* a subscriber "subcam": told of cam only; mic refused 0x26; cam served */
+  mark = h->n;
+  CHECK_EQ(h_session(h, 2, "/moq/room?jwt=subcam", V04, sizeof(V04), 3), 200);
+  tok[2] = opened(h, mark, 2, 0);
+  h_event(h, wt_msg_ev_stream_open(200, 2, 0, 1));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE_PLEASE;
+  m.u.announce_please.prefix = S("");
+  n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_ANNOUNCE, buf, sizeof(buf));
+  mark = h->n;
+  h_data(h, 200, buf, n, 0);
+  n = written(h, mark, 200, 0, got, sizeof(got), &fin);
+  CHECK(n > 5 && got[1] == WT_MOQ_ANNOUNCE_ACTIVE && got[2] == 3 && !memcmp(got + 3, "cam", 3));
+  CHECK_EQ(counters(h)->moq_announces_sent, 1); /* not mic */
+  struct {
+    uint64_t sess, sid;
+    const char *bc;
+    uint32_t code; /* 0: accepted */
+  } subs[] = {
+      {2, 201, "mic", WT_APP_MOQ_FORBIDDEN},
+      {2, 202, "nothing", WT_APP_MOQ_FORBIDDEN}, /* outside: not even "not found" */
+      {2, 203, "cam", 0},
+      {1, 101, "cam", WT_APP_MOQ_FORBIDDEN}, /* publish rights only */
+  };
+  for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+    memset(&m, 0, sizeof(m));
+    m.type = WT_MOQ_SUBSCRIBE;
+    m.u.subscribe.id = i;
+    m.u.subscribe.broadcast = S(subs[i].bc);
+    m.u.subscribe.track = S("t");
+    n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+    mark = h->n;
+    h_event(h, wt_msg_ev_stream_open(subs[i].sid, subs[i].sess, subs[i].sid * 4, 1));
+    h_data(h, subs[i].sid, buf, n, 0);
+    if (subs[i].code) {
+      CHECK(refused(h, mark, subs[i].sid, subs[i].code, 1));
+    } else {
+      CHECK(opened(h, mark, 1, 0) != 0); /* the upstream SUBSCRIBE to the publisher */
+      CHECK(find(h, mark, WT_CMD_GROUP_JOIN, 0, 0) >= 0);
+    }
+  }
+  CHECK_EQ(counters(h)->moq_forbidden, 6);
+  CHECK_EQ(counters(h)->moq_not_found, 0);
+  uint64_t streams[] = {100, 101, 200, 201, 202, 203, 300};
+  for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++) {
+    h_event(h, wt_msg_ev_stream_close(streams[i], 0));
+  }
+  for (size_t i = 0; i < h->n; i++) {
+    if (h->cmds[i].kind == WT_CMD_OPEN_STREAM && h->cmds[i].token != tok[1] &&
+        h->cmds[i].token != tok[3]) {
+      h_event(h, wt_msg_ev_stream_close(0, h->cmds[i].token));
+    }
+  }
+  for (uint64_t sess = 1; sess <= 3; sess++) {
+    h_event(h, wt_msg_ev_session_close(sess, 0, 1, NULL, 0));
+  }
+  h_close(h);
+}
+
+/* Nested roots: a session at /moq/n sees what is published at /moq/n/sub
+ * ("cam" there is "sub/cam" here) and subscribes to it through the
+ * publisher's own path; a session at /moq/n/x sees "x/mic" published at
+ * /moq/n as "mic"; unrelated roots (/moq/nn) see nothing. */
+static void test_nested_roots(void) {
+  harness *h = &g_h;
+  wt_apps_config cfg;
+  wt_apps_config_default(&cfg);
+  cfg.enabled = WT_APPS_MOQ;
+  CHECK_FATAL(h_open(h, &cfg) == 0);
+  uint8_t buf[256], got[512], want[256];
+  int fin;
+  size_t n, w, mark;
+  wt_moq_msg m;
+  const char *roots[] = {NULL, "/moq/n/sub", "/moq/n", "/moq/n/x", "/moq/nn"};
+  uint64_t ann[5] = {0};
+  for (uint64_t sess = 1; sess <= 4; sess++) {
+    mark = h->n;
+    CHECK_EQ(h_session(h, sess, roots[sess], V04, sizeof(V04), 3), 200);
+    ann[sess] = opened(h, mark, sess, 0);
+    h_event(h, wt_msg_ev_stream_opened(100 * sess, ann[sess], 1));
+  }
+  announce(h, 100, "cam", WT_MOQ_LITE_04);   /* at moq/n/sub */
+  announce(h, 200, "x/mic", WT_MOQ_LITE_04); /* at moq/n */
+  CHECK_EQ(counters(h)->moq_broadcasts, 2);
+  /* each session's announce stream (prefix ""): what it sees */
+  const char *seen[5][2] = {{0}, {"cam", NULL}, {"sub/cam", "x/mic"}, {"mic", NULL}, {NULL, NULL}};
+  for (uint64_t sess = 1; sess <= 4; sess++) {
+    uint64_t sid = 100 * sess + 1;
+    h_event(h, wt_msg_ev_stream_open(sid, sess, 4 * sid, 1));
+    memset(&m, 0, sizeof(m));
+    m.type = WT_MOQ_ANNOUNCE_PLEASE;
+    m.u.announce_please.prefix = S("");
+    n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_ANNOUNCE, buf, sizeof(buf));
+    mark = h->n;
+    h_data(h, sid, buf, n, 0);
+    size_t k = written(h, mark, sid, 0, got, sizeof(got), &fin);
+    size_t off = 0;
+    for (int j = 0; j < 2; j++) {
+      if (!seen[sess][j]) {
+        continue;
+      }
+      memset(&m, 0, sizeof(m));
+      m.type = WT_MOQ_ANNOUNCE;
+      m.u.announce.status = WT_MOQ_ANNOUNCE_ACTIVE;
+      m.u.announce.suffix = S(seen[sess][j]);
+      w = enc(&m, WT_MOQ_LITE_04, -1, want, sizeof(want));
+      /* in either order */
+      int at = off + w <= k && !memcmp(got + off, want, w);
+      int other = !at && k >= w && !memcmp(got + k - w, want, w);
+      CHECK(at || other);
+      off += at ? w : 0;
+    }
+    if (!seen[sess][0]) {
+      CHECK_EQ(k, 0);
+    }
+  }
+  /* session 2 (moq/n) subscribes to sub/cam: the upstream SUBSCRIBE to
+   * session 1 names its own path "cam" */
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE;
+  m.u.subscribe.broadcast = S("sub/cam");
+  m.u.subscribe.track = S("t");
+  n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+  mark = h->n;
+  h_event(h, wt_msg_ev_stream_open(202, 2, 4 * 202, 1));
+  h_data(h, 202, buf, n, 0);
+  uint64_t up = opened(h, mark, 1, 0);
+  CHECK(up != 0);
+  m.u.subscribe.broadcast = S("cam");
+  w = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, want, sizeof(want));
+  n = written(h, mark, 0, up, got, sizeof(got), &fin);
+  CHECK(n == w && !memcmp(got, want, w));
+  /* session 4 (moq/nn) cannot: not found; session 3 (moq/n/x) gets mic */
+  m.u.subscribe.broadcast = S("sub/cam");
+  n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+  mark = h->n;
+  h_event(h, wt_msg_ev_stream_open(402, 4, 4 * 402, 1));
+  h_data(h, 402, buf, n, 0);
+  CHECK(refused(h, mark, 402, WT_APP_MOQ_NOT_FOUND, 1));
+  m.u.subscribe.broadcast = S("mic");
+  n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+  mark = h->n;
+  h_event(h, wt_msg_ev_stream_open(302, 3, 4 * 302, 1));
+  h_data(h, 302, buf, n, 0);
+  CHECK(opened(h, mark, 2, 0) != 0); /* upstream to session 2, the publisher of x/mic */
+  /* the same absolute path announced again from the nested root: taken */
+  uint64_t lim = counters(h)->moq_limit;
+  announce(h, 300, "mic", WT_MOQ_LITE_04); /* moq/n/x/mic is session 2's */
+  CHECK_EQ(counters(h)->moq_limit, lim + 1);
+  /* session 1 leaves: session 2's announce stream hears sub/cam ended */
+  mark = h->n;
+  for (size_t i = 0; i < h->n; i++) {
+    if (h->cmds[i].kind == WT_CMD_OPEN_STREAM && h->cmds[i].session == 1 &&
+        h->cmds[i].token != ann[1]) {
+      h_event(h, wt_msg_ev_stream_close(0, h->cmds[i].token));
+    }
+  }
+  h_event(h, wt_msg_ev_stream_close(100, 0));
+  h_event(h, wt_msg_ev_stream_close(101, 0));
+  h_event(h, wt_msg_ev_session_close(1, 0, 1, NULL, 0));
+  n = written(h, mark, 201, 0, got, sizeof(got), &fin);
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE;
+  m.u.announce.status = WT_MOQ_ANNOUNCE_ENDED;
+  m.u.announce.suffix = S("sub/cam");
+  w = enc(&m, WT_MOQ_LITE_04, -1, want, sizeof(want));
+  CHECK(n >= w && !memcmp(got, want, w));
+  uint64_t streams[] = {200, 201, 202, 300, 301, 302, 400, 401, 402};
+  for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++) {
+    h_event(h, wt_msg_ev_stream_close(streams[i], 0));
+  }
+  for (size_t i = 0; i < h->n; i++) {
+    if (h->cmds[i].kind == WT_CMD_OPEN_STREAM && h->cmds[i].session != 1 &&
+        h->cmds[i].token != ann[2] && h->cmds[i].token != ann[3] && h->cmds[i].token != ann[4]) {
+      h_event(h, wt_msg_ev_stream_close(0, h->cmds[i].token));
+    }
+  }
+  for (uint64_t sess = 2; sess <= 4; sess++) {
+    h_event(h, wt_msg_ev_session_close(sess, 0, 1, NULL, 0));
+  }
+  h_close(h);
+}
+
 int main(void) {
   WT_RUN(test_refusals);
   WT_RUN(test_bounds);
   WT_RUN(test_relay);
   WT_RUN(test_publisher_leaves);
+  WT_RUN(test_policy_and_ranges);
+  WT_RUN(test_tokens);
+  WT_RUN(test_nested_roots);
   WT_DONE();
 }

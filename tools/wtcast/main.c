@@ -484,9 +484,14 @@ static int cluster_setup(wt_options *o, wt_peers **peers) {
   if (o->n_cluster_peers == 0) {
     return 0;
   }
+  if (o->cluster_url) {
+    fprintf(stderr, "wtcast: --cluster-peers and --cluster: give one of them (static peers or a "
+                    "registry)\n");
+    return -1;
+  }
   char err[256];
-  if (wt_peers_new(peers, o->cluster_peers, o->n_cluster_peers, o->rt.shard.listen, err,
-                   sizeof(err)) < 0) {
+  if (wt_peers_new(peers, o->cluster_peers, o->n_cluster_peers,
+                   o->advertise ? o->advertise : o->rt.shard.listen, err, sizeof(err)) < 0) {
     fprintf(stderr, "wtcast: --cluster-peers: %s\n", err);
     return -1;
   }
@@ -560,9 +565,18 @@ static wt_cluster *cluster_make(const wt_options *o) {
 }
 
 /* --advertise, else the listen address with the real port once the
- * runtime is bound: a wildcard one cannot be advertised (exit 1). */
+ * runtime is bound: a wildcard one cannot be advertised (exit 1). The
+ * advertised address is what other nodes' cascades dial, and a shard
+ * resolves no names: it must be numeric (exit 1). */
 static void cluster_check_listen(const wt_options *o) {
   wt_io_addr a;
+  if (o->advertise && wt_io_addr_parse(o->advertise, &a) < 0) {
+    fprintf(stderr,
+            "wtcast: --advertise %s: give a numeric IP:PORT (other nodes' cascades dial it, "
+            "and a shard resolves no names)\n",
+            o->advertise);
+    exit(1);
+  }
   if (!o->advertise && (wt_io_addr_parse(o->rt.shard.listen, &a) < 0 || is_wildcard(&a))) {
     fprintf(stderr,
             "wtcast: --cluster: --listen %s is a wildcard address: give --advertise "
@@ -691,7 +705,6 @@ int main(int argc, char **argv) {
     wt_options_free(&o);
     return 1;
   }
-  /* --cluster: the registry's locator replaces static peers' */
   wt_cluster *cluster = NULL;
   if (o.cluster_url) {
     cluster_check_listen(&o);
