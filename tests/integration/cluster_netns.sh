@@ -25,7 +25,8 @@
 #     directly, or through A when C's upstream to A stays open);
 #  6. the registry down: a flowing stream keeps flowing, a new lookup fails
 #     with a logged error (counted on /metrics);
-#  7. the registry restarted: every node re-registers (time measured).
+#  7. the registry restarted: every node and a live channel re-register
+#     (time measured).
 # Skips (77) only when namespaces / veth / a bridge cannot be made (not
 # root, no iproute2) or no redis-server / valkey-server is installed.
 . "$(dirname "$0")/lib.sh"
@@ -665,6 +666,13 @@ fi
 unwarm
 
 # ------------------------------------------------------------------ 6. the registry down
+# a publisher held on B across 6 and 7: its channel record must come back
+ip netns exec "$NS_K" "$WT_BIN/wtcast-client" "https://$IP_B:4433/pub?ch=live7" \
+  --cert-hash "$WT_HASH" --hold 25000 --timeout 35000 >"$T/pub-live7.json" 2>"$T/pub-live7.err" &
+p7=$!
+WT_BG_PIDS+=("$p7")
+ch_b() { [ "$(rcli GET wtcast:ch:relay/live7)" = "1 B $IP_B:4433" ]; }
+wt_check "6: B's held publisher has its channel record" wt_wait_until 5 ch_b
 wt_check "6: C's upstream for k6 opens" warm k6 C
 fo_bg "$T/c6.json" "$IP_C:4433" --role sub --ch k6 --subs 2 --transport both --count 300 \
   --group-msgs 15 --timeout 40 --idle 2500 --ready-file "$T/c6.ready"
@@ -711,6 +719,11 @@ reg_start
 if wt_wait_until 15 all_nodes; then
   REREG_MS=$(($(now_ms) - t0))
   wt_pass "7: every node re-registered $REREG_MS ms after the registry started again"
+  if wt_wait_until 10 ch_b; then
+    wt_pass "7: B's live channel registered again $(($(now_ms) - t0)) ms after the registry started"
+  else
+    wt_failc "7: B's live channel record did not come back: '$(rcli GET wtcast:ch:relay/live7)'"
+  fi
 else
   wt_failc "7: the nodes did not re-register within 15 s: $(rcli KEYS 'wtcast:node:*' | tr '\n' ' ')"
 fi
@@ -718,6 +731,8 @@ reg_up_b() { [ "$(metric B wtcast_cluster_registry_up)" = 1.0 ]; }
 wt_check "7: B says the registry is up again" wt_wait_until 5 reg_up_b
 san=$(grep -l 'ERROR: AddressSanitizer\|runtime error:\|ThreadSanitizer' "$T"/server*.err 2>/dev/null)
 wt_check "no sanitizer report from any node${san:+: $san}" test -z "$san"
+kill -KILL "$p7" 2>/dev/null
+wait "$p7" 2>/dev/null
 wt_log "figures: re-subscribe ${RESUB_MS:--} ms, follow ${FOLLOW_MS:--} ms, re-register ${REREG_MS:--} ms"
 
 # CLUSTER_NETNS_KEEP=DIR: a copy of the logs and reports (debugging)
