@@ -224,6 +224,9 @@ static int record(int scenario, const char *dir) {
   wt_engine_config cc;
   wt_engine_config_default(&cc, 0);
   cc.insecure = 1;
+  /* the recording ends when the exchange goes quiet: no keep-alive PINGs
+   * (the client default pings after 15 s of silence) */
+  cc.keep_alive_ns = 0;
   if (scenario == SC_ECHO16 || scenario == SC_OVERRUN16) {
     cc.wt_profile = WT_PROFILE_DRAFT16;
     cc.wt_initial_max_data = 1024;
