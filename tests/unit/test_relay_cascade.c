@@ -37,13 +37,16 @@
 /* ------------------------------------------------------------------ fake locator */
 
 static int g_publish[2]; /* publish(live = 0 / 1) calls */
+static int g_unknown;    /* the fake locator knows no channel (a publisher not started yet) */
+static int g_lookups;
 static char g_published[80];
 
 static int fake_lookup(void *arg, const char *kind, const char *name, unsigned idx, char *addr,
                        size_t cap) {
   (void)arg;
   static const char *const peers[] = {"10.0.0.1:4433", "10.0.0.2:4433"};
-  if (strcmp(kind, "relay") || idx >= 2) {
+  g_lookups++;
+  if (strcmp(kind, "relay") || idx >= 2 || g_unknown) {
     return 0;
   }
   (void)name;
@@ -374,6 +377,37 @@ static void test_cascade(void) {
   h_close(&h);
 }
 
+/* A subscriber that comes before the publisher: the channel is looked up
+ * again at a fixed 250 ms (a read of local state), not on the doubling
+ * backoff, so the upstream opens within one poll of the channel appearing
+ * anywhere (it could miss up to 5 s of it before). */
+static void test_subscriber_first(void) {
+  wt_apps_config cfg;
+  wt_apps_config_default(&cfg);
+  cfg.locator = &g_loc;
+  harness h;
+  CHECK_FATAL(h_open(&h, &cfg) == 0);
+  char auth[64], path[128];
+  uint64_t up = 0;
+  g_unknown = 1;
+  g_lookups = 0;
+  CHECK_EQ(h_session(&h, 1, "/sub?ch=early"), 200);
+  CHECK_EQ(connects(&h, 0, &up, auth, path), 0);
+  /* 10 s with nothing published anywhere: polled at the fixed pace */
+  for (int i = 0; i < 40; i++) {
+    h_advance(&h, 250);
+  }
+  CHECK(g_lookups >= 40 && g_lookups <= 42);
+  CHECK_EQ(connects(&h, 0, &up, auth, path), 0);
+  CHECK_EQ(cnt(&h)->cluster_upstream_failed, 0);
+  /* the publisher starts somewhere: pulled within one poll */
+  g_unknown = 0;
+  h_advance(&h, 250);
+  CHECK_EQ(connects(&h, 0, &up, auth, path), 1);
+  CHECK(strcmp(auth, "10.0.0.1:4433") == 0);
+  h_close(&h);
+}
+
 static void test_hops(void) {
   wt_apps_config cfg;
   wt_apps_config_default(&cfg);
@@ -486,6 +520,7 @@ static void test_connect_api(void) {
 
 int main(void) {
   WT_RUN(test_cascade);
+  WT_RUN(test_subscriber_first);
   WT_RUN(test_hops);
   WT_RUN(test_hdr_change);
   WT_RUN(test_connect_api);
