@@ -20,9 +20,8 @@
  * when a new publisher changes it; the last subscriber leaving closes the upstream after the
  * linger; no session or stream leaked. */
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
+#include "app_link.h"
 #include "check.h"
 #include "wt_app.h"
 #include "wt_app_ctx.h"
@@ -77,12 +76,7 @@ typedef struct cmd {
 #define MAX_CMDS 1024
 
 typedef struct harness {
-  wt_waker swk, wwk;
-  wt_link *link;
-  wt_app_router *router;
-  wt_timer_heap timers;
-  wt_app_ctx *ctx;
-  wt_buf_pool *pool;
+  wt_test_link t; /* app_link.h: the link, router, timers, pool and dispatcher */
   wt_apps_module *am;
   void *state;
   uint64_t now;
@@ -90,39 +84,29 @@ typedef struct harness {
   size_t n;
 } harness;
 
+/* app_link_open's routes hook: the built-in apps' module on worker 0. */
+static int h_routes(void *arg, wt_app_router *r) {
+  harness *h = arg;
+  const wt_app_module *mod = wt_apps_module_get(h->am);
+  return mod->init(mod->arg, r, 1, 0, &h->state);
+}
+
 static int h_open(harness *h, const wt_apps_config *cfg) {
   memset(h, 0, sizeof(*h));
-  h->swk.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  h->wwk.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (h->swk.efd < 0 || h->wwk.efd < 0 || wt_link_new(&h->link, 0, 0, 1024, &h->swk, &h->wwk) < 0 ||
-      wt_app_router_new(&h->router) < 0 || wt_timer_init(&h->timers) < 0 ||
-      wt_buf_pool_new(&h->pool, 16384, 0) < 0 || wt_apps_module_new(&h->am, cfg) < 0) {
+  if (wt_apps_module_new(&h->am, cfg) < 0 ||
+      app_link_open(&h->t, 1024, 16384, h_routes, h, (wt_app_ctx_config){0}) < 0) {
     return -1;
   }
-  const wt_app_module *mod = wt_apps_module_get(h->am);
-  if (mod->init(mod->arg, h->router, 1, 0, &h->state) < 0) {
-    return -1;
-  }
-  wt_link *links[1] = {h->link};
-  wt_app_ctx_config c = {.router = h->router,
-                         .timers = &h->timers,
-                         .worker = 0,
-                         .n_workers = 1,
-                         .n_shards = 1,
-                         .links = links};
   h->now = 1000 * MS;
-  int rv = wt_app_ctx_new(&h->ctx, &c);
-  if (rv == 0) {
-    wt_app_ctx_set_now(h->ctx, h->now);
-  }
-  return rv;
+  wt_app_ctx_set_now(h->t.ctx, h->now);
+  return 0;
 }
 
 static void h_drain(harness *h) {
   wt_msg m[64];
   uint32_t n;
-  wt_app_ctx_flush(h->ctx);
-  while ((n = wt_lring_poll(&h->link->cmd, m, 64)) > 0) {
+  wt_app_ctx_flush(h->t.ctx);
+  while ((n = wt_lring_poll(&h->t.link->cmd, m, 64)) > 0) {
     for (uint32_t i = 0; i < n; i++) {
       cmd c = {.kind = m[i].kind};
       switch (m[i].kind) {
@@ -170,26 +154,24 @@ static void h_drain(harness *h) {
 }
 
 static void h_event(harness *h, wt_msg m) {
-  CHECK_EQ(wt_lring_post(&h->link->ev, &m), 0);
-  wt_lring_flush(&h->link->ev);
-  wt_app_ctx_poll(h->ctx, 1000);
+  app_link_event(&h->t, &m);
   h_drain(h);
 }
 
 /* Move the clock by ms and run the timers due. */
 static void h_advance(harness *h, uint64_t ms) {
   h->now += ms * MS;
-  wt_app_ctx_set_now(h->ctx, h->now);
-  wt_timer_run(&h->timers, h->now);
+  wt_app_ctx_set_now(h->t.ctx, h->now);
+  wt_timer_run(&h->t.timers, h->now);
   h_drain(h);
 }
 
 static void h_close(harness *h) {
   h_drain(h);
-  wt_app_ctx_del(h->ctx); /* closes what is left (sessions refused or closed) */
+  wt_app_ctx_del(h->t.ctx); /* closes what is left (sessions refused or closed) */
   wt_msg m[64];
   uint32_t n;
-  while ((n = wt_lring_poll(&h->link->cmd, m, 64)) > 0) {
+  while ((n = wt_lring_poll(&h->t.link->cmd, m, 64)) > 0) {
     for (uint32_t i = 0; i < n; i++) {
       wt_msg_drop(&m[i]);
     }
@@ -197,12 +179,7 @@ static void h_close(harness *h) {
   const wt_app_module *mod = wt_apps_module_get(h->am);
   mod->fini(mod->arg, h->state);
   wt_apps_module_del(h->am);
-  wt_link_del(h->link);
-  wt_buf_pool_del(h->pool);
-  wt_timer_free(&h->timers);
-  wt_app_router_del(h->router);
-  close(h->swk.efd);
-  close(h->wwk.efd);
+  app_link_free(&h->t);
 }
 
 static const wt_apps_counters *cnt(harness *h) {
@@ -213,7 +190,7 @@ static const wt_apps_counters *cnt(harness *h) {
 static uint32_t h_session(harness *h, uint64_t sid, const char *path) {
   char req[256];
   size_t n = (size_t)snprintf(req, sizeof(req), "%s%chost%c%c", path, 0, 0, 0);
-  wt_buf *b = wt_buf_alloc(h->pool, n);
+  wt_buf *b = wt_buf_alloc(h->t.pool, n);
   memcpy(b->data, req, n);
   b->len = (uint32_t)n;
   size_t first = h->n;
@@ -257,7 +234,7 @@ static int count_kind(harness *h, size_t from, uint16_t kind, uint64_t session) 
 static void up_open(harness *h, uint64_t up, const char *hdr) {
   char f[64];
   size_t n = (size_t)snprintf(f, sizeof(f), "wt-relay-hdr%c%s%c", 0, hdr, 0);
-  wt_buf *b = wt_buf_alloc(h->pool, n);
+  wt_buf *b = wt_buf_alloc(h->t.pool, n);
   memcpy(b->data, f, n);
   b->len = (uint32_t)n;
   h_event(h, wt_msg_ev_session_open_fields(up, 1200, b, (uint32_t)n, 1));
@@ -267,7 +244,7 @@ static void h_data(harness *h, uint64_t sid, const char *p, int fin) {
   size_t n = strlen(p);
   wt_buf *b = NULL;
   if (n) {
-    b = wt_buf_alloc(h->pool, n);
+    b = wt_buf_alloc(h->t.pool, n);
     memcpy(b->data, p, n);
     b->len = (uint32_t)n;
   }
@@ -313,7 +290,7 @@ static void test_cascade(void) {
   CHECK_EQ(count_kind(&h, late, WT_CMD_CONNECT, 0), 0); /* still one upstream */
   h_data(&h, 101, "", 1);
   h_event(&h, wt_msg_ev_stream_close(101, 0));
-  wt_buf *d = wt_buf_alloc(h.pool, 4);
+  wt_buf *d = wt_buf_alloc(h.t.pool, 4);
   memcpy(d->data, "dgrm", 4);
   d->len = 4;
   h_event(&h, wt_msg_ev_datagram(up, d, 4));
@@ -501,20 +478,20 @@ static void test_connect_api(void) {
   static const wt_app_ops ops = {.name = "t"};
   wt_app_session *as = NULL;
   wt_app_connect_req bad = {.authority = "", .path = "/x"};
-  CHECK_EQ(wt_app_connect(h.ctx, &bad, &ops, NULL, &as), WT_ERR_INVAL);
+  CHECK_EQ(wt_app_connect(h.t.ctx, &bad, &ops, NULL, &as), WT_ERR_INVAL);
   wt_app_connect_req ok = {.authority = "127.0.0.1:1", .path = "/x", .server_name = "n"};
-  CHECK_EQ(wt_app_connect(h.ctx, &ok, &ops, NULL, &as), 0);
+  CHECK_EQ(wt_app_connect(h.t.ctx, &ok, &ops, NULL, &as), 0);
   CHECK(as != NULL);
   h_drain(&h);
   uint64_t up = 0;
   char auth[64], path[128];
   CHECK_EQ(connects(&h, 0, &up, auth, path), 1);
   CHECK(strcmp(auth, "127.0.0.1:1") == 0 && strcmp(path, "/x") == 0);
-  CHECK_EQ(wt_app_ctx_get_stats(h.ctx)->sessions_live, 1);
+  CHECK_EQ(wt_app_ctx_get_stats(h.t.ctx)->sessions_live, 1);
   h_event(&h, wt_msg_ev_session_refused(up, 0)); /* no callback set: just freed */
-  CHECK_EQ(wt_app_ctx_get_stats(h.ctx)->sessions_live, 0);
+  CHECK_EQ(wt_app_ctx_get_stats(h.t.ctx)->sessions_live, 0);
   /* one left connecting at shutdown is freed too */
-  CHECK_EQ(wt_app_connect(h.ctx, &ok, &ops, NULL, &as), 0);
+  CHECK_EQ(wt_app_connect(h.t.ctx, &ok, &ops, NULL, &as), 0);
   h_close(&h);
 }
 
