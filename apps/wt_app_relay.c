@@ -258,6 +258,7 @@ struct relay_channel {
   int hop_blocked;
   int up_fed;        /* the current upstream delivered a group or datagram */
   relay_sess *rsubs; /* downstream nodes' /subs (they were told a group header length) */
+  int pub_left;      /* a local publisher left and no pull has started since (rehome_downstream) */
 };
 
 struct wt_relay {
@@ -454,6 +455,7 @@ static int relay_request(wt_app_session *as, const wt_app_request *req, int is_p
   rs->hdr_len = (uint32_t)hdr;
   if (is_pub) {
     ch->pub = as;
+    ch->pub_left = 0;
     atomic_store_explicit(&ch->st->publishers, 1, memory_order_relaxed);
     /* a local publisher takes over from the upstream, and is announced */
     cascade_stop(ch, "a local publisher took over");
@@ -510,6 +512,23 @@ static void relay_sub_open(wt_app_session *as) {
   }
 }
 
+/* This node starts pulling a channel that downstream nodes pull from it:
+ * its publisher left and the channel is published elsewhere now (a moved
+ * publisher). Their /subs are closed so that each looks the channel up
+ * again (docs/operations.md "Cluster"): with a registry they find the
+ * publisher's node and pull from it directly; with static peers they come
+ * back here. Kept open, they would reach a moved publisher through this
+ * node: a hop more for as long as they stay. While the channel is published
+ * nowhere they are kept: nothing is gained by closing them. Once per
+ * departed publisher (ch->pub_left). */
+static void rehome_downstream(relay_channel *ch) {
+  static const char why[] = "relay: the publisher left this node";
+  for (relay_sess *r = ch->rsubs; r; r = r->next) {
+    WT_LOG_INFO("channel %s: the publisher left: closing a downstream node's /sub", ch->name);
+    wt_app_close_session(r->as, WT_APP_RELAY_PUBLISHER_LEFT, (const uint8_t *)why, sizeof(why) - 1);
+  }
+}
+
 static void relay_close(wt_app_session *as, uint32_t code, const uint8_t *reason, size_t len,
                         int clean) {
   wt_apps *a = wt_app_session_arg(as);
@@ -520,6 +539,7 @@ static void relay_close(wt_app_session *as, uint32_t code, const uint8_t *reason
   relay_channel *ch = rs->ch;
   if (rs->is_pub) {
     ch->pub = NULL;
+    ch->pub_left = 1;
     atomic_store_explicit(&ch->st->publishers, 0, memory_order_relaxed);
     if (a->cfg.locator && a->cfg.locator->publish) {
       a->cfg.locator->publish(a->cfg.locator->arg, "relay", ch->name, 0);
@@ -767,6 +787,12 @@ static void cascade_start(wt_apps *a, relay_channel *ch) {
   ch->up_hops = ch->hops_max + 1;
   ch->up_fed = 0;
   WT_LOG_INFO("channel %s: pulling from %s (hops=%u)", ch->name, addr, ch->up_hops);
+  if (ch->pub_left) {
+    /* only after a publisher left (it moved): a loop, where nothing is
+     * published anywhere, still climbs to the hop limit */
+    ch->pub_left = 0;
+    rehome_downstream(ch);
+  }
 }
 
 static void cascade_check(wt_apps *a, wt_app_ctx *ctx, relay_channel *ch) {
@@ -925,6 +951,12 @@ static void relay_up_close(wt_app_session *as, uint32_t code, const uint8_t *rea
   if (code == WT_APP_RELAY_HDR_CHANGED) {
     WT_LOG_INFO("channel %s: the upstream's group header length changed: subscribing again",
                 rs->ch->name);
+  } else if (code == WT_APP_RELAY_PUBLISHER_LEFT) {
+    /* look it up again after a moment (the backoff's first step): the
+     * registry learns of the move within milliseconds */
+    WT_LOG_INFO("channel %s: the publisher left the upstream node: looking it up again",
+                rs->ch->name);
+    rs->drained = 1;
   } else if (code != CASCADE_CLOSE_GONE) {
     WT_LOG_WARN("channel %s: upstream lost (code 0x%x, %s): %.*s", rs->ch->name, code,
                 clean ? "closed" : "reset or connection lost", (int)(len > 128 ? 128 : len),

@@ -73,7 +73,11 @@
  *    the downstream node uses for the groups it mirrors; when a new
  *    publisher (or upstream) brings another length, the /subs of
  *    downstream nodes (those with &hops=) told the old one are closed
- *    with WT_APP_RELAY_HDR_CHANGED, and they subscribe again;
+ *    with WT_APP_RELAY_HDR_CHANGED, and they subscribe again; a node
+ *    whose publisher left starts pulling the channel from the node the
+ *    locator names (it moved) and closes the downstream nodes' /subs once
+ *    with WT_APP_RELAY_PUBLISHER_LEFT: they look it up again and pull from
+ *    the publisher's node directly;
  *  - subscribers send nothing: their streams are refused
  *    (WT_APP_RELAY_REFUSED), their datagrams ignored; so are a publisher's
  *    bidi streams.
@@ -162,6 +166,9 @@
 #define WT_APP_RELAY_HDR_CHANGED                                                                   \
   0x16u /* a downstream node's /sub closed: the group header                                       \
            length changed (it subscribes again) */
+#define WT_APP_RELAY_PUBLISHER_LEFT                                                                \
+  0x17u /* a downstream node's /sub closed: the local publisher                                    \
+           left this node (it looks the channel up again)*/
 #define WT_APP_RELAY_LAG_MAX          (4u << 20) /* default relay_lag_max */
 #define WT_APP_RELAY_GROUP_MAX        (2u << 20) /* default relay_group_max (< lag_max) */
 #define WT_APP_RELAY_MAX_CHANNELS     4096

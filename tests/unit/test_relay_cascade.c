@@ -385,6 +385,61 @@ static void test_subscriber_first(void) {
   h_close(&h);
 }
 
+/* The publisher leaves a node: the downstream nodes' /subs (hops > 0) are
+ * closed with WT_APP_RELAY_PUBLISHER_LEFT so each looks the channel up again
+ * (with a registry: the publisher's new node, directly); the local
+ * subscribers stay. An edge told so re-resolves after a moment, not at
+ * once (the registry learns of the move first). */
+static void test_rehome(void) {
+  wt_apps_config cfg;
+  wt_apps_config_default(&cfg);
+  cfg.locator = &g_loc;
+  harness h;
+  CHECK_FATAL(h_open(&h, &cfg) == 0);
+  char auth[64], path[128];
+  uint64_t up = 0;
+  CHECK_EQ(h_session(&h, 1, "/pub?ch=m"), 200);
+  CHECK_EQ(h_session(&h, 2, "/sub?ch=m"), 200);
+  CHECK_EQ(h_session(&h, 3, "/sub?ch=m&hops=1"), 200);
+  /* a publisher that leaves while the channel is published nowhere else:
+   * the downstream node's /sub is kept (nothing to gain), the next one here
+   * serves it */
+  g_unknown = 1;
+  size_t from = h.n;
+  h_event(&h, wt_msg_ev_session_close(1, 0, 1, NULL, 0));
+  h_advance(&h, 1000);
+  CHECK_EQ(count_kind(&h, from, WT_CMD_CLOSE, 3), 0);
+  CHECK_EQ(connects(&h, from, &up, auth, path), 0);
+  CHECK_EQ(h_session(&h, 4, "/pub?ch=m"), 200);
+  /* this one leaves and the channel is published elsewhere (it moved) */
+  g_unknown = 0;
+  from = h.n;
+  h_event(&h, wt_msg_ev_session_close(4, 0, 1, NULL, 0));
+  int closed3 = 0, closed2 = 0;
+  for (size_t i = from; i < h.n; i++) {
+    if (h.cmds[i].kind == WT_CMD_CLOSE) {
+      closed3 += h.cmds[i].session == 3 && h.cmds[i].code == WT_APP_RELAY_PUBLISHER_LEFT;
+      closed2 += h.cmds[i].session == 2;
+    }
+  }
+  CHECK_EQ(closed3, 1);
+  CHECK_EQ(closed2, 0);
+  /* the node still has subscribers: it pulls the channel itself */
+  CHECK_EQ(connects(&h, from, &up, auth, path), 1);
+  h_event(&h, wt_msg_ev_session_close(3, WT_APP_RELAY_PUBLISHER_LEFT, 1, NULL, 0));
+  up_open(&h, up, "0");
+
+  /* as the edge: its upstream says the publisher left: looked up again
+   * after the backoff's first step */
+  from = h.n;
+  h_event(&h, wt_msg_ev_session_close(up, WT_APP_RELAY_PUBLISHER_LEFT, 1, NULL, 0));
+  CHECK_EQ(connects(&h, from, &up, auth, path), 0);
+  h_advance(&h, 150);
+  CHECK_EQ(connects(&h, from, &up, auth, path), 1);
+  CHECK(strcmp(auth, "10.0.0.1:4433") == 0);
+  h_close(&h);
+}
+
 static void test_hops(void) {
   wt_apps_config cfg;
   wt_apps_config_default(&cfg);
@@ -498,6 +553,7 @@ static void test_connect_api(void) {
 int main(void) {
   WT_RUN(test_cascade);
   WT_RUN(test_subscriber_first);
+  WT_RUN(test_rehome);
   WT_RUN(test_hops);
   WT_RUN(test_hdr_change);
   WT_RUN(test_connect_api);
