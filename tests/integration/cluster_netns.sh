@@ -22,7 +22,8 @@
 #  4. A restarted (B's upstream killed): B re-subscribes, its subscribers
 #     see only whole-group gaps (recovery time measured);
 #  5. the publisher moves from A to B: C follows within the TTL (measured;
-#     directly, or through A when C's upstream to A stays open);
+#     directly, or first through A), then pulls from B directly (A closes
+#     C's /sub once, 0x17: the publisher left it);
 #  6. the registry down: a flowing stream keeps flowing, a new lookup fails
 #     with a logged error (counted on /metrics);
 #  7. the registry restarted: every node and a live channel re-register
@@ -632,16 +633,16 @@ if wt_wait_until 10 ready "$T/c5.ready"; then
   fo_bg "$T/b5.json" "$IP_B:4433" --role pub --ch k5 --transport both --count 150 --rate 50 \
     --group-msgs 15 --pub-id 3 --timeout 20
   pb5=$FO_PID
-  # C follows B's publisher either directly (C pulls from B) or through A:
-  # C's upstream to A stays open (the relay re-resolves only a lost
-  # upstream) and A, which has C's subscription and no publisher now, pulls
-  # from B (one hop more)
+  # C follows B's publisher either directly (C pulls from B) or first
+  # through A (A, which has C's subscription and no publisher now, pulls
+  # from B), and then directly: A closes C's /sub (0x17, the publisher left
+  # it) and C looks k5 up again
   # shellcheck disable=SC2317
   followed() {
     if grep -q "channel k5: pulling from $IP_B:4433" "${ERR[C]}" && up_open C k5 2; then
       FOLLOW_PATH="C pulls from B directly"
     elif grep -q "channel k5: pulling from $IP_B:4433" "${ERR[A]}" && up_open A k5 1; then
-      FOLLOW_PATH="through A: C's upstream to A stayed, A pulls from B"
+      FOLLOW_PATH="first through A: A pulls from B"
     else
       return 1
     fi
@@ -654,6 +655,10 @@ if wt_wait_until 10 ready "$T/c5.ready"; then
     wt_failc "5: neither C nor A pulled k5 from B within $((TTL / 1000 + 3)) s (TTL $TTL ms)"
     grep -h 'k5' "${ERR[C]}" "${ERR[A]}" | tail -n 6 | sed 's/^/    /'
   fi
+  # shellcheck disable=SC2317
+  direct() { grep -q "channel k5: pulling from $IP_B:4433" "${ERR[C]}"; }
+  wt_check "5: then C pulls from B directly (A closed C's /sub once: the publisher left it)" \
+    wt_wait_until 5 direct
   fo_wait "$pb5" 20
   wt_expect_rc "5: the publisher on B" 0 "$FO_RC"
   fo_wait "$pc5" 30
