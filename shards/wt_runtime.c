@@ -76,7 +76,8 @@ struct wt_runtime {
   int n_detached, apps_reported, apps_done, free_phase; /* under mu */
   wt_fwd *fwd;
   uint8_t secret[WT_RUNTIME_SECRET_LEN];
-  char listen0[WT_IO_ADDR_STRLEN]; /* shard 0's bound address, for the others */
+  char listen0[WT_IO_ADDR_STRLEN];     /* shard 0's bound address, for the others */
+  char listen_pick[WT_IO_ADDR_STRLEN]; /* port 0 with SO_REUSEPORT: the port we picked */
   wt_io_addr local;
   int steering;
   /* start-up hand-shake */
@@ -212,6 +213,34 @@ static int rt_probe(const wt_io_addr *addr, char *why, size_t cap) {
   }
   close(fd);
   return rv;
+}
+
+/* A port for addr (its port 0) that no socket holds: a plain bind's
+ * kernel choice, released at once (the lock and the probe that follow
+ * cover the window). */
+static int rt_pick_port(wt_io_addr *addr, char *why, size_t cap) {
+  int fd = socket(addr->ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    why_set(why, cap, "socket: %s", strerror(errno));
+    return WT_ERR_IO;
+  }
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof(ss);
+  if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) != 0 ||
+      getsockname(fd, (struct sockaddr *)&ss, &len) != 0) {
+    char a[WT_IO_ADDR_STRLEN];
+    wt_io_addr_format(addr, a, sizeof(a));
+    why_set(why, cap, "cannot bind %s: %s", a, strerror(errno));
+    close(fd);
+    return WT_ERR_IO;
+  }
+  close(fd);
+  if (ss.ss_family == AF_INET6) {
+    ((struct sockaddr_in6 *)&addr->ss)->sin6_port = ((struct sockaddr_in6 *)&ss)->sin6_port;
+  } else {
+    ((struct sockaddr_in *)&addr->ss)->sin_port = ((struct sockaddr_in *)&ss)->sin_port;
+  }
+  return 0;
 }
 
 static void rt_unlock(wt_runtime *rt) {
@@ -608,6 +637,19 @@ static int rt_prepare(wt_runtime *rt, char *why, size_t cap) {
   }
   uint16_t port = want.ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&want.ss)->sin6_port
                                                 : ((struct sockaddr_in *)&want.ss)->sin_port;
+  if (port == 0 && rt->n > 1) {
+    /* Port 0 with SO_REUSEPORT (several shards) may be given a port another
+     * process of this user holds with SO_REUSEPORT (Linux shares ephemeral
+     * ports within a reuseport group's uid): two servers on one port. A
+     * plain bind is given a port nothing holds: the shards bind that one. */
+    if ((rv = rt_pick_port(&want, why, cap)) < 0) {
+      return rv;
+    }
+    wt_io_addr_format(&want, rt->listen_pick, sizeof(rt->listen_pick));
+    rt->cfg.shard.listen = rt->listen_pick;
+    port = want.ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&want.ss)->sin6_port
+                                         : ((struct sockaddr_in *)&want.ss)->sin_port;
+  }
   if (rt->cfg.lock && port != 0) {
     if ((rv = rt_lock(rt, &want, why, cap)) < 0 || (rv = rt_probe(&want, why, cap)) < 0) {
       return rv;
