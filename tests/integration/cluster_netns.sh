@@ -33,9 +33,8 @@
 . "$(dirname "$0")/lib.sh"
 wt_init cluster_netns
 T=$WT_TMP
-FANOUT=$WT_BIN/wtcast-bench
-if [ ! -x "$FANOUT" ]; then
-  wt_log "FAIL: $FANOUT is missing (not built yet?)"
+if [ ! -x "$WT_BIN/wtcast-bench" ]; then
+  wt_log "FAIL: $WT_BIN/wtcast-bench is missing (not built yet?)"
   exit 1
 fi
 SRV=$(command -v valkey-server || command -v redis-server || true)
@@ -164,15 +163,7 @@ node() {
   WT_SERVER_PID=
 }
 # node_stats NAME OUT: the node's SIGUSR1 JSON line into OUT.
-node_stats() {
-  local n0 o=${OUT[$1]}
-  n0=$(grep -c '^{' "$o" 2>/dev/null)
-  kill -USR1 "${PID[$1]}"
-  # shellcheck disable=SC2317
-  more() { [ "$(grep -c '^{' "$o" 2>/dev/null)" -gt "$n0" ]; }
-  wt_wait_until 5 more || return 1
-  grep '^{' "$o" | tail -n 1 >"$2"
-}
+node_stats() { wt_node_stats "${PID[$1]}" "${OUT[$1]}" "$2"; }
 metric() { # NODE SERIES: its value on the node's /metrics
   ip netns exec "$NS_K" "$PY" -c '
 import sys, urllib.request
@@ -180,76 +171,13 @@ t = urllib.request.urlopen("http://%s:9100/metrics" % sys.argv[1], timeout=5).re
 print(sum(float(l.rsplit(" ", 1)[1]) for l in t.splitlines() if l.startswith(sys.argv[2])))
 ' "${NIP[$1]}" "$2" 2>/dev/null
 }
-# chan STATS CH KEY: a number of the channel's entry in the relay JSON.
-chan() {
-  "$PY" - "$1" "$2" "$3" <<'EOF'
-import json, sys
-d = json.load(open(sys.argv[1]))
-for c in d.get("relay", {}).get("channels", []):
-    if c.get("name") == sys.argv[2]:
-        v = c
-        for k in sys.argv[3].split("."):
-            v = v[k]
-        print(v); sys.exit(0)
-print(-1)
-EOF
-}
-apps() {
-  "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["apps"].get(sys.argv[2], -1))' "$1" "$2"
-}
 all_nodes() { [ "$(rcli EXISTS wtcast:node:A wtcast:node:B wtcast:node:C)" = 3 ]; }
 
 # ------------------------------------------------------------------ the clients
-# fo OUT IP ARGS...: the verifier against IP:4433 from the client namespace
-fo() {
-  local out=$1 ip=$2
-  shift 2
-  wt_log "fanout $ip $*"
-  timeout -k 5 60 ip netns exec "$NS_K" "$FANOUT" --scenario fanout --verify \
-    --url "https://$ip" --cert-hash "$WT_HASH" --json "$@" >"$out" 2>"$out.err"
-  FO_RC=$?
-}
-fo_bg() {
-  local out=$1 ip=$2
-  shift 2
-  wt_log "fanout (background) $ip $*"
-  ip netns exec "$NS_K" "$FANOUT" --scenario fanout --verify --url "https://$ip" \
-    --cert-hash "$WT_HASH" --json "$@" >"$out" 2>"$out.err" &
-  FO_PID=$!
-  WT_BG_PIDS+=("$FO_PID")
-}
-fo_wait() {
-  if wt_wait_until "$2" wt_pid_gone "$1"; then
-    wait "$1" 2>/dev/null
-    FO_RC=$?
-  else
-    kill -KILL "$1" 2>/dev/null
-    wait "$1" 2>/dev/null
-    FO_RC=killed
-  fi
-}
-ready() { [ -s "$1" ]; }
-sub_fig() {
-  "$PY" - "$1" <<'EOF'
-import json, sys
-try:
-    d = json.load(open(sys.argv[1]))
-except Exception as e:
-    print("    (no report: %s)" % e); sys.exit(0)
-for k, r in d.get("roles", {}).items():
-    if k == "pub":
-        continue
-    print("    %s: %s sessions (%s failed, %s complete), datagrams %s/%s, groups %s/%s, torn %s, "
-          "corrupt %s, lagged %s, gone %s, missing %s"
-          % (k, r.get("sessions"), r.get("sessions_failed"), r.get("subscribers_complete"),
-             r.get("delivered_datagrams"), r.get("expected_datagrams"), r.get("groups_complete"),
-             r.get("groups_expected"), r.get("groups_torn"), r.get("corrupt"),
-             r.get("groups_reset_lagged"), r.get("groups_reset_publisher_gone"),
-             r.get("groups_missing")))
-for e in d.get("errors", [])[:5]:
-    print("    error: %s" % e)
-EOF
-}
+# fo / fo_bg OUT IP ARGS...: the verifier against IP:4433 from the client namespace
+WT_FO_PREFIX=(ip netns exec "$NS_K")
+fo() { wt_fo "$1" "https://$2" "${@:3}"; }
+fo_bg() { wt_fo_bg "$1" "https://$2" "${@:3}"; }
 ALL="d['roles']['sub']['groups_complete'] == d['roles']['sub']['groups_expected'] and d['roles']['sub']['delivered_datagrams'] == d['roles']['sub']['expected_datagrams'] and d['roles']['sub']['groups_torn'] == 0 and d['roles']['sub']['corrupt'] == 0"
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
@@ -289,36 +217,36 @@ hb=$HOLD_PID
 hold C k1 30000
 hc=$HOLD_PID
 wt_check "1: the edges' upstreams open (warm-up)" wt_wait_until 10 eval 'up_open B k1 && up_open C k1'
-fo_wait "$pa0" 20
+wt_fo_wait "$pa0" 20
 fo_bg "$T/b1.json" "$IP_B:4433" --role sub --ch k1 --subs 3 --transport both --count $N \
   --group-msgs $G --timeout 40 --idle 2500 --ready-file "$T/b1.ready"
 pb=$FO_PID
 fo_bg "$T/c1.json" "$IP_C:4433" --role sub --ch k1 --subs 2 --transport both --count $N \
   --group-msgs $G --timeout 40 --idle 2500 --ready-file "$T/c1.ready"
 pc=$FO_PID
-if wt_wait_until 10 ready "$T/b1.ready" && wt_wait_until 10 ready "$T/c1.ready"; then
+if wt_wait_until 10 wt_ready "$T/b1.ready" && wt_wait_until 10 wt_ready "$T/c1.ready"; then
   fo_bg "$T/a1.json" "$IP_A:4433" --role pub --ch k1 --transport both --count $N \
     --rate $RATE --group-msgs $G --pub-id 2 --timeout 30
   pa=$FO_PID
   sleep 1.2 # mid-run: the edges' upstreams are open
   node_stats A "$T/a1.stats" && node_stats B "$T/b1.stats" && node_stats C "$T/c1.stats"
   wt_check "1: A counts exactly one subscriber of k1 per edge (2: B's and C's upstreams)" \
-    test "$(chan "$T/a1.stats" k1 subscribers)" = 2
+    test "$(wt_relay_chan "$T/a1.stats" k1 subscribers)" = 2
   wt_check "1: B has its 3 subscribers (+1 held), C its 2 (+1)" \
-    test "$(chan "$T/b1.stats" k1 subscribers)/$(chan "$T/c1.stats" k1 subscribers)" = 4/3
-  fo_wait "$pa" 30
+    test "$(wt_relay_chan "$T/b1.stats" k1 subscribers)/$(wt_relay_chan "$T/c1.stats" k1 subscribers)" = 4/3
+  wt_fo_wait "$pa" 30
   wt_expect_rc "1: the publisher on A" 0 "$FO_RC"
   if node_stats A "$T/a1b.stats"; then
-    pubb=$(chan "$T/a1b.stats" k1 published.stream_bytes)
-    delb=$(chan "$T/a1b.stats" k1 delivered.stream_bytes)
+    pubb=$(wt_relay_chan "$T/a1b.stats" k1 published.stream_bytes)
+    delb=$(wt_relay_chan "$T/a1b.stats" k1 delivered.stream_bytes)
     wt_check "1: A sent k1's group bytes once per edge ($delb bytes for $pubb published: 2x, not 5x)" \
       test "$delb" -le $((2 * pubb)) -a "$pubb" -gt 0
   fi
-  fo_wait "$pb" 30
-  sub_fig "$T/b1.json"
+  wt_fo_wait "$pb" 30
+  wt_fo_figures "$T/b1.json"
   wt_expect_rc "1: B's 3 subscribers" 0 "$FO_RC"
-  fo_wait "$pc" 30
-  sub_fig "$T/c1.json"
+  wt_fo_wait "$pc" 30
+  wt_fo_figures "$T/c1.json"
   wt_expect_rc "1: C's 2 subscribers" 0 "$FO_RC"
   for n in b c; do
     wt_jcheck "1: $n: every datagram and every group byte, in order" "$T/${n}1.json" "$ALL"
@@ -508,16 +436,16 @@ if wt_wait_until 5 grep -q ready "$T/lb.out"; then
   hold C k2 30000
   hc=$HOLD_PID
   wt_check "2: B's and C's upstreams open (warm-up)" wt_wait_until 10 eval 'up_open B k2 && up_open C k2'
-  fo_wait "$p20" 20
+  wt_fo_wait "$p20" 20
   fo_bg "$T/lb1.json" "$IP_R:$LBPORT" --role sub --ch k2 --subs 10 --transport both --count $N2 \
     --group-msgs $G2 --timeout 30 --idle 2500 --ready-file "$T/lb1.ready"
   p21=$FO_PID
-  if wt_wait_until 10 ready "$T/lb1.ready"; then
+  if wt_wait_until 10 wt_ready "$T/lb1.ready"; then
     fo "$T/lb2.json" "$IP_A:4433" --role pub --ch k2 --transport both --count $N2 \
       --rate $((RATE / 2)) --group-msgs $G2 --pub-id 2 --timeout 30
     wt_expect_rc "2: the publisher on A" 0 "$FO_RC"
-    fo_wait "$p21" 30
-    sub_fig "$T/lb1.json"
+    wt_fo_wait "$p21" 30
+    wt_fo_figures "$T/lb1.json"
     wt_expect_rc "2: 10 subscribers through the LB" 0 "$FO_RC"
   else
     wt_failc "2: the subscribers through the LB got no sessions within 10 s"
@@ -525,7 +453,7 @@ if wt_wait_until 5 grep -q ready "$T/lb.out"; then
   kill -KILL "$hb" "$hc" 2>/dev/null
   wait "$hb" "$hc" 2>/dev/null
   kill -TERM "$LB_PID"
-  wt_wait_until 5 ready "$T/lb.stats"
+  wt_wait_until 5 wt_ready "$T/lb.stats"
   wt_log "2: LB: $(cat "$T/lb.stats" 2>/dev/null)"
   [ -s "$T/lb.stats" ] || tail -n 8 "$T/lb.err" | sed 's/^/    /'
   wt_jcheck "2: through the LB, every subscriber got every datagram and every group byte" \
@@ -559,7 +487,7 @@ warm() {
   for n in "$@"; do
     wt_wait_until 10 up_open "$n" "$ch" || rc=1
   done
-  fo_wait "$p0" 20
+  wt_fo_wait "$p0" 20
   return $rc
 }
 unwarm() {
@@ -575,12 +503,12 @@ pa3=$FO_PID
 sleep 1.1 # mid-group (a group starts every 0.2 s)
 fo "$T/c3late.json" "$IP_C:4433" --role sub --ch k3 --subs 1 --transport stream --count 200 \
   --group-msgs 20 --timeout 30 --idle 1500
-sub_fig "$T/c3late.json"
+wt_fo_figures "$T/c3late.json"
 wt_jcheck "3: the late joiner on C started at a group start and lost nothing after" \
   "$T/c3late.json" "d['roles']['sub']['groups_torn'] == 0 and d['roles']['sub']['corrupt'] == 0 and d['roles']['sub']['groups_complete'] > 0 and d['roles']['sub']['groups_complete'] + d['roles']['sub']['groups_missing'] == d['roles']['sub']['groups_expected'] and d['roles']['sub']['groups_missing'] <= 7"
 wt_check "3: served from C's cache (C opened one upstream for k3)" \
   test "$(grep -c 'channel k3: upstream open' "${ERR[C]}")" = 1
-fo_wait "$pa3" 30
+wt_fo_wait "$pa3" 30
 wt_expect_rc "3: the publisher" 0 "$FO_RC"
 unwarm
 
@@ -589,7 +517,7 @@ wt_check "4: B's upstream for k4 opens" warm k4 B
 fo_bg "$T/b4.json" "$IP_B:4433" --role sub --ch k4 --subs 3 --pubs 2 --transport both \
   --count 150 --group-msgs 15 --timeout 40 --idle 5000 --ready-file "$T/b4.ready"
 pb4=$FO_PID
-if wt_wait_until 10 ready "$T/b4.ready"; then
+if wt_wait_until 10 wt_ready "$T/b4.ready"; then
   fo "$T/a4a.json" "$IP_A:4433" --role pub --ch k4 --transport both --count 150 --rate $RATE \
     --group-msgs 15 --pub-id 2 --timeout 20
   wt_expect_rc "4: the first publisher on A" 0 "$FO_RC"
@@ -609,10 +537,10 @@ if wt_wait_until 10 ready "$T/b4.ready"; then
     wt_failc "4: B did not re-subscribe within 15 s"
     grep 'k4' "${ERR[B]}" | tail -n 5 | sed 's/^/    /'
   fi
-  fo_wait "$pa4" 20
+  wt_fo_wait "$pa4" 20
   wt_expect_rc "4: the publisher on the restarted A" 0 "$FO_RC"
-  fo_wait "$pb4" 30
-  sub_fig "$T/b4.json"
+  wt_fo_wait "$pb4" 30
+  wt_fo_figures "$T/b4.json"
   wt_jcheck "4: B's subscribers saw whole groups only: all of the first publisher's, some of the second's" \
     "$T/b4.json" "d['roles']['sub']['groups_torn'] == 0 and d['roles']['sub']['corrupt'] == 0 and d['roles']['sub']['groups_complete'] >= 3 * 10 + 3"
 else
@@ -625,7 +553,7 @@ wt_check "5: C's upstream for k5 opens" warm k5 C
 fo_bg "$T/c5.json" "$IP_C:4433" --role sub --ch k5 --subs 2 --pubs 2 --transport both \
   --count 150 --group-msgs 15 --timeout 40 --idle 4000 --ready-file "$T/c5.ready"
 pc5=$FO_PID
-if wt_wait_until 10 ready "$T/c5.ready"; then
+if wt_wait_until 10 wt_ready "$T/c5.ready"; then
   fo "$T/a5.json" "$IP_A:4433" --role pub --ch k5 --transport both --count 150 --rate $RATE \
     --group-msgs 15 --pub-id 2 --timeout 20
   wt_expect_rc "5: the publisher on A" 0 "$FO_RC"
@@ -659,10 +587,10 @@ if wt_wait_until 10 ready "$T/c5.ready"; then
   direct() { grep -q "channel k5: pulling from $IP_B:4433" "${ERR[C]}"; }
   wt_check "5: then C pulls from B directly (A closed C's /sub once: the publisher left it)" \
     wt_wait_until 5 direct
-  fo_wait "$pb5" 20
+  wt_fo_wait "$pb5" 20
   wt_expect_rc "5: the publisher on B" 0 "$FO_RC"
-  fo_wait "$pc5" 30
-  sub_fig "$T/c5.json"
+  wt_fo_wait "$pc5" 30
+  wt_fo_figures "$T/c5.json"
   wt_jcheck "5: C's subscribers: all of A's publisher, whole groups of B's" "$T/c5.json" \
     "d['roles']['sub']['groups_torn'] == 0 and d['roles']['sub']['corrupt'] == 0 and d['roles']['sub']['groups_complete'] >= 2 * 10 + 2"
 else
@@ -682,7 +610,7 @@ wt_check "6: C's upstream for k6 opens" warm k6 C
 fo_bg "$T/c6.json" "$IP_C:4433" --role sub --ch k6 --subs 2 --transport both --count 300 \
   --group-msgs 15 --timeout 40 --idle 2500 --ready-file "$T/c6.ready"
 pc6=$FO_PID
-if wt_wait_until 10 ready "$T/c6.ready"; then
+if wt_wait_until 10 wt_ready "$T/c6.ready"; then
   fo_bg "$T/a6.json" "$IP_A:4433" --role pub --ch k6 --transport both --count 300 \
     --rate $((RATE / 2)) --group-msgs 15 --pub-id 2 --timeout 30
   pa6=$FO_PID
@@ -704,10 +632,10 @@ if wt_wait_until 10 ready "$T/c6.ready"; then
     "$PY" -c 'import sys; sys.exit(0 if float(sys.argv[1] or 0) >= 1 else 1)' "$f"
   wt_check "6: B says the registry is down (wtcast_cluster_registry_up 0)" \
     test "$(metric B wtcast_cluster_registry_up)" = 0.0
-  fo_wait "$pa6" 30
+  wt_fo_wait "$pa6" 30
   wt_expect_rc "6: the publisher on A" 0 "$FO_RC"
-  fo_wait "$pc6" 30
-  sub_fig "$T/c6.json"
+  wt_fo_wait "$pc6" 30
+  wt_fo_figures "$T/c6.json"
   wt_jcheck "6: with the registry down the flowing stream kept flowing: every byte on C" \
     "$T/c6.json" "$ALL"
   kill -KILL "$h6" 2>/dev/null

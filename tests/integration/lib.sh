@@ -46,6 +46,7 @@ WT_PORT=
 WT_URL=
 WT_RC=
 WT_BG_PIDS=()
+WT_FO_PREFIX=()
 WT_TRUST=()
 wt_pass=0
 wt_fail=0
@@ -425,4 +426,99 @@ wt_client() {
     tail -n 25 "$out.err" | sed 's/^/    /'
   fi
   return 0
+}
+
+# ------------------------------------------------------------------ relay nodes
+# Helpers of the scripts that run several relay nodes and the fan-out
+# verifier (relay_cascade, cluster_netns).
+
+# wt_node_stats PID SERVER_OUT FILE: SIGUSR1 the node PID (its stdout is
+# SERVER_OUT) and write the JSON line it prints (5 s at most) to FILE.
+wt_node_stats() {
+  local pid=$1 o=$2 out=$3 n0
+  n0=$(grep -c '^{' "$o" 2>/dev/null)
+  kill -USR1 "$pid" 2>/dev/null || return 1
+  # shellcheck disable=SC2317
+  wt__more() { [ "$(grep -c '^{' "$o" 2>/dev/null)" -gt "$n0" ]; }
+  wt_wait_until 5 wt__more || return 1
+  sleep 0.1 # let the line be complete
+  grep '^{' "$o" | tail -n 1 >"$out"
+}
+
+# wt_relay_chan STATS CH KEY: a number (dotted KEY) of channel CH's entry in
+# the relay JSON of a SIGUSR1 line; -1 if the channel is not there.
+wt_relay_chan() {
+  python3 - "$1" "$2" "$3" <<'PYEOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for c in d.get("relay", {}).get("channels", []):
+    if c.get("name") == sys.argv[2]:
+        v = c
+        for k in sys.argv[3].split("."):
+            v = v[k]
+        print(v); sys.exit(0)
+print(-1)
+PYEOF
+}
+
+# wt_relay_apps STATS KEY: a counter of the apps object (-1 if absent).
+wt_relay_apps() {
+  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["apps"].get(sys.argv[2], -1))' "$1" "$2"
+}
+
+# The fan-out verifier (wtcast-bench --scenario fanout --verify, pinned to
+# WT_HASH). WT_FO_PREFIX (an array, e.g. (ip netns exec NS)) runs it inside
+# something. wt_fo OUT URL ARGS...: in the foreground (60 s guard), FO_RC.
+# wt_fo_bg OUT URL ARGS...: in the background, FO_PID (in WT_BG_PIDS).
+# wt_fo_wait PID SECONDS: wait for a background run; FO_RC (or "killed").
+wt_fo() {
+  local out=$1 url=$2
+  shift 2
+  wt_log "fanout $url $*"
+  timeout -k 5 60 "${WT_FO_PREFIX[@]}" "$WT_BIN/wtcast-bench" --scenario fanout --verify \
+    --url "$url" --cert-hash "$WT_HASH" --json "$@" >"$out" 2>"$out.err"
+  FO_RC=$?
+}
+wt_fo_bg() {
+  local out=$1 url=$2
+  shift 2
+  wt_log "fanout (background) $url $*"
+  "${WT_FO_PREFIX[@]}" "$WT_BIN/wtcast-bench" --scenario fanout --verify --url "$url" \
+    --cert-hash "$WT_HASH" --json "$@" >"$out" 2>"$out.err" &
+  FO_PID=$!
+  WT_BG_PIDS+=("$FO_PID")
+}
+wt_fo_wait() {
+  if wt_wait_until "$2" wt_pid_gone "$1"; then
+    wait "$1" 2>/dev/null
+    FO_RC=$?
+  else
+    kill -KILL "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+    FO_RC=killed
+  fi
+}
+# wt_ready FILE: FILE exists and is not empty (a --ready-file written).
+wt_ready() { [ -s "$1" ]; }
+# wt_fo_figures FILE: the subscribers' figures of a verifier report.
+wt_fo_figures() {
+  python3 - "$1" <<'PYEOF'
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+except Exception as e:
+    print("    (no report: %s)" % e); sys.exit(0)
+for k, r in d.get("roles", {}).items():
+    if k == "pub":
+        continue
+    print("    %s: %s sessions (%s failed, %s complete), datagrams %s/%s, groups %s/%s, torn %s, "
+          "corrupt %s, lagged %s, gone %s, missing %s, latency p50/p99 %s/%s us"
+          % (k, r.get("sessions"), r.get("sessions_failed"), r.get("subscribers_complete"),
+             r.get("delivered_datagrams"), r.get("expected_datagrams"), r.get("groups_complete"),
+             r.get("groups_expected"), r.get("groups_torn"), r.get("corrupt"),
+             r.get("groups_reset_lagged"), r.get("groups_reset_publisher_gone"),
+             r.get("groups_missing"), r.get("latency_p50_us"), r.get("latency_p99_us")))
+for e in d.get("errors", [])[:5]:
+    print("    error: %s" % e)
+PYEOF
 }

@@ -21,9 +21,8 @@
 . "$(dirname "$0")/lib.sh"
 wt_init relay_cascade
 T=$WT_TMP
-FANOUT=$WT_BIN/wtcast-bench
-if [ ! -x "$FANOUT" ]; then
-  wt_log "FAIL: $FANOUT is missing (not built yet?)"
+if [ ! -x "$WT_BIN/wtcast-bench" ]; then
+  wt_log "FAIL: $WT_BIN/wtcast-bench is missing (not built yet?)"
   exit 1
 fi
 wt_cert
@@ -47,86 +46,13 @@ node() {
 
 # node_stats NAME OUT: the node's SIGUSR1 JSON line into OUT.
 node_stats() {
-  local pid out=$2
-  eval "pid=\$${1}_PID"
-  eval "WT_SERVER_OUT=\$${1}_OUT"
-  local n0
-  n0=$(grep -c '^{' "$WT_SERVER_OUT" 2>/dev/null)
-  kill -USR1 "$pid"
-  # shellcheck disable=SC2317
-  more() { [ "$(grep -c '^{' "$WT_SERVER_OUT" 2>/dev/null)" -gt "$n0" ]; }
-  wt_wait_until 5 more || return 1
-  grep '^{' "$WT_SERVER_OUT" | tail -n 1 >"$out"
+  local pid out
+  eval "pid=\$${1}_PID out=\$${1}_OUT"
+  wt_node_stats "$pid" "$out" "$2"
 }
-
-# fo OUT PORT ARGS...: the verifier against 127.0.0.1:PORT in the foreground.
-fo() {
-  local out=$1 port=$2
-  shift 2
-  wt_log "fanout :$port $*"
-  timeout -k 5 60 "$FANOUT" --scenario fanout --verify --url "https://127.0.0.1:$port" \
-    --cert-hash "$WT_HASH" --json "$@" >"$out" 2>"$out.err"
-  FO_RC=$?
-}
-fo_bg() {
-  local out=$1 port=$2
-  shift 2
-  wt_log "fanout (background) :$port $*"
-  "$FANOUT" --scenario fanout --verify --url "https://127.0.0.1:$port" --cert-hash "$WT_HASH" \
-    --json "$@" >"$out" 2>"$out.err" &
-  FO_PID=$!
-  WT_BG_PIDS+=("$FO_PID")
-}
-fo_wait() {
-  if wt_wait_until "$2" wt_pid_gone "$1"; then
-    wait "$1" 2>/dev/null
-    FO_RC=$?
-  else
-    kill -KILL "$1" 2>/dev/null
-    wait "$1" 2>/dev/null
-    FO_RC=killed
-  fi
-}
-ready() { [ -s "$1" ]; }
-sub_fig() {
-  python3 - "$1" <<'EOF'
-import json, sys
-try:
-    d = json.load(open(sys.argv[1]))
-except Exception as e:
-    print("    (no report: %s)" % e); sys.exit(0)
-for k, r in d.get("roles", {}).items():
-    if k == "pub":
-        continue
-    print("    %s: %s sessions (%s failed, %s complete), datagrams %s/%s, groups %s/%s, torn %s, "
-          "corrupt %s, lagged %s, gone %s, missing %s, latency p50/p99 %s/%s us"
-          % (k, r.get("sessions"), r.get("sessions_failed"), r.get("subscribers_complete"),
-             r.get("delivered_datagrams"), r.get("expected_datagrams"), r.get("groups_complete"),
-             r.get("groups_expected"), r.get("groups_torn"), r.get("corrupt"),
-             r.get("groups_reset_lagged"), r.get("groups_reset_publisher_gone"),
-             r.get("groups_missing"), r.get("latency_p50_us"), r.get("latency_p99_us")))
-for e in d.get("errors", [])[:5]:
-    print("    error: %s" % e)
-EOF
-}
-# chan STATS CH KEY: a number of the channel's entry in the relay JSON.
-chan() {
-  python3 - "$1" "$2" "$3" <<'EOF'
-import json, sys
-d = json.load(open(sys.argv[1]))
-for c in d.get("relay", {}).get("channels", []):
-    if c.get("name") == sys.argv[2]:
-        v = c
-        for k in sys.argv[3].split("."):
-            v = v[k]
-        print(v); sys.exit(0)
-print(-1)
-EOF
-}
-# apps STATS KEY: a counter of the apps object.
-apps() {
-  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["apps"].get(sys.argv[2], -1))' "$1" "$2"
-}
+# fo / fo_bg OUT PORT ARGS...: the verifier against 127.0.0.1:PORT.
+fo() { wt_fo "$1" "https://127.0.0.1:$2" "${@:3}"; }
+fo_bg() { wt_fo_bg "$1" "https://127.0.0.1:$2" "${@:3}"; }
 
 PIN=(--cluster-pin "$WT_HASH")
 node A
@@ -141,16 +67,16 @@ pb=$FO_PID
 fo_bg "$T/c1.json" "$C_PORT" --role sub --ch k1 --subs 2 --transport both --count $N \
   --group-msgs $G --timeout 40 --idle 8000 --ready-file "$T/c1.ready"
 pc=$FO_PID
-if wt_wait_until 10 ready "$T/b1.ready" && wt_wait_until 10 ready "$T/c1.ready"; then
+if wt_wait_until 10 wt_ready "$T/b1.ready" && wt_wait_until 10 wt_ready "$T/c1.ready"; then
   sleep 1 # the upstream sessions open (B -> A, C -> B)
   fo "$T/a1.json" "$A_PORT" --role pub --ch k1 --transport both --count $N --rate $RATE \
     --group-msgs $G --timeout 30
   wt_expect_rc "1: the publisher on A" 0 "$FO_RC"
-  fo_wait "$pb" 30
-  sub_fig "$T/b1.json"
+  wt_fo_wait "$pb" 30
+  wt_fo_figures "$T/b1.json"
   wt_expect_rc "1: B's 3 subscribers" 0 "$FO_RC"
-  fo_wait "$pc" 30
-  sub_fig "$T/c1.json"
+  wt_fo_wait "$pc" 30
+  wt_fo_figures "$T/c1.json"
   wt_expect_rc "1: C's 2 subscribers" 0 "$FO_RC"
   for n in b c; do
     wt_jcheck "1: $n: every datagram and group complete" "$T/${n}1.json" \
@@ -163,19 +89,19 @@ fi
 fo_bg "$T/b1x.json" "$B_PORT" --role sub --ch k1x --subs 4 --count 100000 --timeout 20 \
   --idle 20000 --ready-file "$T/b1x.ready"
 pbx=$FO_PID
-if wt_wait_until 10 ready "$T/b1x.ready"; then
+if wt_wait_until 10 wt_ready "$T/b1x.ready"; then
   sleep 1
   node_stats A "$T/a1.stats" && node_stats B "$T/b1.stats"
   wt_check "1: A has exactly one subscriber of k1x (B's upstream) for B's 4" \
-    test "$(chan "$T/a1.stats" k1x subscribers)" = 1
-  wt_check "1: B has 4 subscribers of k1x" test "$(chan "$T/b1.stats" k1x subscribers)" = 4
+    test "$(wt_relay_chan "$T/a1.stats" k1x subscribers)" = 1
+  wt_check "1: B has 4 subscribers of k1x" test "$(wt_relay_chan "$T/b1.stats" k1x subscribers)" = 4
   wt_check "1: B counts its upstream sessions (k1 and k1x)" \
-    test "$(apps "$T/b1.stats" cluster_upstream_opened)" -ge 2
+    test "$(wt_relay_apps "$T/b1.stats" cluster_upstream_opened)" -ge 2
   wt_check "1: B received k1's groups from upstream" \
-    test "$(apps "$T/b1.stats" cluster_upstream_groups)" -ge $((N / G))
-  wt_log "B: upstream bytes $(apps "$T/b1.stats" cluster_upstream_bytes), A delivered to B: $(chan "$T/a1.stats" k1 delivered.stream_bytes) stream bytes for k1 (1x: B's 3 subscribers cost A one)"
+    test "$(wt_relay_apps "$T/b1.stats" cluster_upstream_groups)" -ge $((N / G))
+  wt_log "B: upstream bytes $(wt_relay_apps "$T/b1.stats" cluster_upstream_bytes), A delivered to B: $(wt_relay_chan "$T/a1.stats" k1 delivered.stream_bytes) stream bytes for k1 (1x: B's 3 subscribers cost A one)"
   wt_check "1: A sent k1's group bytes once (to B), not once per B subscriber" \
-    test "$(chan "$T/a1.stats" k1 delivered.stream_bytes)" -le "$(chan "$T/a1.stats" k1 published.stream_bytes)"
+    test "$(wt_relay_chan "$T/a1.stats" k1 delivered.stream_bytes)" -le "$(wt_relay_chan "$T/a1.stats" k1 published.stream_bytes)"
 fi
 kill -KILL "$pbx" 2>/dev/null
 wait "$pbx" 2>/dev/null
@@ -184,7 +110,7 @@ wait "$pbx" 2>/dev/null
 fo_bg "$T/c2sub.json" "$C_PORT" --role sub --ch k2b --subs 1 --transport stream --count 200 \
   --group-msgs 20 --timeout 30 --idle 8000 --ready-file "$T/c2.ready"
 p2=$FO_PID
-if wt_wait_until 10 ready "$T/c2.ready"; then
+if wt_wait_until 10 wt_ready "$T/c2.ready"; then
   sleep 1
   fo_bg "$T/a2.json" "$A_PORT" --role pub --ch k2b --transport stream --count 200 --rate 100 \
     --group-msgs 20 --timeout 30
@@ -192,18 +118,18 @@ if wt_wait_until 10 ready "$T/c2.ready"; then
   sleep 1.1 # mid-group (every 0.2 s a group starts)
   fo "$T/c2late.json" "$C_PORT" --role sub --ch k2b --subs 1 --transport stream --count 200 \
     --group-msgs 20 --timeout 30 --idle 1500
-  sub_fig "$T/c2late.json"
+  wt_fo_figures "$T/c2late.json"
   wt_jcheck "2: the late joiner on C started at a group start and lost nothing after" \
     "$T/c2late.json" "d['roles']['sub']['groups_torn'] == 0 and d['roles']['sub']['corrupt'] == 0 and d['roles']['sub']['groups_complete'] > 0"
-  fo_wait "$pa2" 30
-  fo_wait "$p2" 30
+  wt_fo_wait "$pa2" 30
+  wt_fo_wait "$p2" 30
 fi
 
 # ------------------------------------------------------------------ 3. A restarted: B re-subscribes
 fo_bg "$T/b3.json" "$B_PORT" --role sub --ch k3 --subs 3 --pubs 2 --transport both --count $N3 \
   --group-msgs 15 --timeout 50 --idle 15000 --ready-file "$T/b3.ready"
 p3=$FO_PID
-if wt_wait_until 10 ready "$T/b3.ready"; then
+if wt_wait_until 10 wt_ready "$T/b3.ready"; then
   sleep 1
   fo "$T/a3a.json" "$A_PORT" --role pub --ch k3 --count $N3 --rate $RATE --group-msgs 15 \
     --pub-id 1 --timeout 20
@@ -224,8 +150,8 @@ if wt_wait_until 10 ready "$T/b3.ready"; then
   fo "$T/a3b.json" "$A_PORT" --role pub --ch k3 --count $N3 --rate $RATE --group-msgs 15 \
     --pub-id 2 --timeout 20
   wt_expect_rc "3: the publisher on the restarted A" 0 "$FO_RC"
-  fo_wait "$p3" 40
-  sub_fig "$T/b3.json"
+  wt_fo_wait "$p3" 40
+  wt_fo_figures "$T/b3.json"
   wt_jcheck "3: B's subscribers saw whole groups only, and the new publisher's data" "$T/b3.json" \
     "d['roles']['sub']['groups_torn'] == 0 and d['roles']['sub']['corrupt'] == 0 and d['roles']['sub']['groups_complete'] >= 3 * $N3 // 15 * 3 // 2"
 else
@@ -255,7 +181,7 @@ n2=$(cat "$D_ERR" "$E_ERR" | grep -c 'channel loop: pulling from')
 wt_check "4: no more pulls after the limit ($n1 in all)" test "$n1" = "$n2"
 node_stats D "$T/d4.stats" && node_stats E "$T/e4.stats"
 wt_check "4: counted (cluster_hops_refused)" \
-  test $(($(apps "$T/d4.stats" cluster_hops_refused) + $(apps "$T/e4.stats" cluster_hops_refused))) -ge 1
+  test $(($(wt_relay_apps "$T/d4.stats" cluster_hops_refused) + $(wt_relay_apps "$T/e4.stats" cluster_hops_refused))) -ge 1
 kill -KILL "$p4" 2>/dev/null
 wait "$p4" 2>/dev/null
 
