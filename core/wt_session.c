@@ -321,9 +321,9 @@ void wt_session_opened(wt_session *s) {
   e->st.sessions_active++;
   s->app_open = 1;
   wt_session_fc_start(s);
-  WT_LOG_DEBUG("conn=%s session=%lld %s: session open path=%.128s protocol=%.64s", CONN_ID(c),
-               (long long)s->id, c->is_server ? "server" : "client", s->path ? s->path : "-",
-               s->hdrs.protocol ? s->hdrs.protocol : "-");
+  WT_LOG_DEBUG("conn=%s session=%lld %s: session open path=%.*s protocol=%.64s", CONN_ID(c),
+               (long long)s->id, c->is_server ? "server" : "client",
+               WT_LOG_NOQUERY(s->path ? s->path : "-"), s->hdrs.protocol ? s->hdrs.protocol : "-");
   wt_ctx_call_session_open(e, s);
   /* Streams and datagrams that arrived before the session. */
   for (wt_list_node *l = c->buffered_streams.next;

@@ -570,7 +570,8 @@ static void ev_session_request(wt_app_ctx *ctx, wt_msg *m) {
     ctx->stats.refused++;
     wt_hmap_del(&ctx->objs, e->session);
     free(as);
-    WT_LOG_DEBUG("CONNECT %s refused by %s: %d", path, ops->name ? ops->name : "app", status);
+    WT_LOG_DEBUG("CONNECT %.*s refused by %s: %d", WT_LOG_NOQUERY(path),
+                 ops->name ? ops->name : "app", status);
     ans->protocol = NULL;
   } else {
     WT_DLIST_PUSH(&ctx->sessions, as);

@@ -424,7 +424,8 @@ static int br_on_session_request(void *user, wt_session *s, const wt_request *re
   const wt_app_ops *ops = req->path ? wt_app_router_find(b->cfg.router, req->path, &arg) : NULL;
   if (!ops) {
     b->stats.not_found++;
-    WT_LOG_DEBUG("CONNECT %s: no route, 404", req->path ? req->path : "(no path)");
+    WT_LOG_DEBUG("CONNECT %.*s: no route, 404",
+                 WT_LOG_NOQUERY(req->path ? req->path : "(no path)"));
     return 404;
   }
   size_t need = br_request_size(req);
@@ -1657,8 +1658,8 @@ static void cmd_connect(wt_bridge *b, wt_msg *m) {
   b->stats.sessions++;
   b->stats.connects++;
   b->stats.connects_live++;
-  WT_LOG_INFO("outgoing session %llx: connecting to %s for %s", (unsigned long long)bs->h, f[0],
-              f[1]);
+  WT_LOG_INFO("outgoing session %llx: connecting to %s for %.*s", (unsigned long long)bs->h, f[0],
+              WT_LOG_NOQUERY(f[1]));
 }
 
 /* ------------------------------------------------------------------ dispatch */

@@ -212,6 +212,10 @@ if "$TOK" generate --key "$T/hs.jwk" --id chs >/dev/null 2>"$T/tok.err" &&
     wt_failc "5: the edge with a token got no upstream session"
     tail -n 5 "$H_ERR" | sed 's/^/    /'
   fi
+  # the token travels in the upstream CONNECT's query: never in a log line
+  # shellcheck disable=SC2317
+  no_token_logged() { grep -q 'connecting to .* for /sub$' "$H_ERR" && ! grep -qF "$(cat "$T/edge.jwt")" "$H_ERR"; }
+  wt_check "5: the edge logs its outgoing CONNECT without the query (the token is not in its log)" no_token_logged
   kill -KILL "$p5g" "$p5h" 2>/dev/null
   wait "$p5g" "$p5h" 2>/dev/null
 else
