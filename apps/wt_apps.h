@@ -370,6 +370,7 @@ static inline void wt_apps_config_default(wt_apps_config *c) {
   c->relay_max_channels = WT_APP_RELAY_MAX_CHANNELS;
   c->relay_max_subscribers = WT_APP_RELAY_MAX_SUBS;
   c->auth = NULL;
+  c->locator = NULL;
   c->relay_metrics_channels = WT_APP_RELAY_METRICS_CHANNELS;
   c->enabled = WT_APPS_DEFAULT;
   c->relay_retired_max = 0;
