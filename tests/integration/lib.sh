@@ -426,3 +426,93 @@ wt_client() {
   fi
   return 0
 }
+
+# ------------------------------------------------------------------ cluster nodes and the fan-out verifier
+# (relay_cascade.sh, moq_cascade.sh)
+
+# wt_node NAME ARGS...: start a wtcast with 2 workers (wt_server_start) and
+# remember it as NAME_PID, NAME_PORT, NAME_OUT, NAME_ERR (killed by the
+# cleanup).
+wt_node() {
+  local name=$1
+  shift
+  wt_server_start --workers 2 "$@"
+  WT_BG_PIDS+=("$WT_SERVER_PID")
+  eval "${name}_PID=$WT_SERVER_PID ${name}_PORT=$WT_PORT ${name}_OUT=$WT_SERVER_OUT ${name}_ERR=$WT_SERVER_ERR"
+  WT_SERVER_PID=
+}
+
+# wt_node_stats NAME OUT: the node's SIGUSR1 JSON line into OUT.
+wt_node_stats() {
+  local pid out=$2
+  eval "pid=\$${1}_PID"
+  eval "WT_SERVER_OUT=\$${1}_OUT"
+  local n0
+  n0=$(grep -c '^{' "$WT_SERVER_OUT" 2>/dev/null)
+  kill -USR1 "$pid"
+  # shellcheck disable=SC2317
+  more() { [ "$(grep -c '^{' "$WT_SERVER_OUT" 2>/dev/null)" -gt "$n0" ]; }
+  wt_wait_until 5 more || return 1
+  grep '^{' "$WT_SERVER_OUT" | tail -n 1 >"$out"
+}
+
+# wt_apps_counter STATS KEY: a counter of the apps object of a SIGUSR1 line.
+wt_apps_counter() {
+  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["apps"].get(sys.argv[2], -1))' "$1" "$2"
+}
+
+# wt_fo OUT PORT ARGS...: wtcast-bench --scenario fanout --verify against
+# 127.0.0.1:PORT in the foreground (a 60 s guard), its JSON report in OUT,
+# stderr in OUT.err, its exit status in FO_RC. wt_fo_bg: in the background
+# (FO_PID, killed by the cleanup); wt_fo_wait PID SECONDS: its status in
+# FO_RC (killed after SECONDS: "killed").
+wt_fo() {
+  local out=$1 port=$2
+  shift 2
+  wt_log "fanout :$port $*"
+  timeout -k 5 60 "$WT_BIN/wtcast-bench" --scenario fanout --verify --url "https://127.0.0.1:$port" \
+    --cert-hash "$WT_HASH" --json "$@" >"$out" 2>"$out.err"
+  FO_RC=$?
+}
+wt_fo_bg() {
+  local out=$1 port=$2
+  shift 2
+  wt_log "fanout (background) :$port $*"
+  "$WT_BIN/wtcast-bench" --scenario fanout --verify --url "https://127.0.0.1:$port" \
+    --cert-hash "$WT_HASH" --json "$@" >"$out" 2>"$out.err" &
+  FO_PID=$!
+  WT_BG_PIDS+=("$FO_PID")
+}
+wt_fo_wait() {
+  if wt_wait_until "$2" wt_pid_gone "$1"; then
+    wait "$1" 2>/dev/null
+    FO_RC=$?
+  else
+    kill -KILL "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+    FO_RC=killed
+  fi
+}
+
+# wt_sub_fig REPORT: the subscriber figures of a verifier report.
+wt_sub_fig() {
+  python3 - "$1" <<'PYEOF'
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+except Exception as e:
+    print("    (no report: %s)" % e); sys.exit(0)
+for k, r in d.get("roles", {}).items():
+    if k == "pub":
+        continue
+    print("    %s: %s sessions (%s failed, %s complete), datagrams %s/%s, groups %s/%s, torn %s, "
+          "corrupt %s, lagged %s, gone %s, missing %s, latency p50/p99 %s/%s us"
+          % (k, r.get("sessions"), r.get("sessions_failed"), r.get("subscribers_complete"),
+             r.get("delivered_datagrams"), r.get("expected_datagrams"), r.get("groups_complete"),
+             r.get("groups_expected"), r.get("groups_torn"), r.get("corrupt"),
+             r.get("groups_reset_lagged"), r.get("groups_reset_publisher_gone"),
+             r.get("groups_missing"), r.get("latency_p50_us"), r.get("latency_p99_us")))
+for e in d.get("errors", [])[:5]:
+    print("    error: %s" % e)
+PYEOF
+}

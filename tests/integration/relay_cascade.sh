@@ -34,81 +34,7 @@ if wt_sanitized; then
   RATE=60 N=150 N3=90
 fi
 
-# node NAME ARGS...: start a wtcast (wt_server_start) and remember it as
-# NAME_PID, NAME_PORT, NAME_OUT, NAME_ERR.
-node() {
-  local name=$1
-  shift
-  wt_server_start --workers 2 "$@"
-  WT_BG_PIDS+=("$WT_SERVER_PID")
-  eval "${name}_PID=$WT_SERVER_PID ${name}_PORT=$WT_PORT ${name}_OUT=$WT_SERVER_OUT ${name}_ERR=$WT_SERVER_ERR"
-  WT_SERVER_PID=
-}
-
-# node_stats NAME OUT: the node's SIGUSR1 JSON line into OUT.
-node_stats() {
-  local pid out=$2
-  eval "pid=\$${1}_PID"
-  eval "WT_SERVER_OUT=\$${1}_OUT"
-  local n0
-  n0=$(grep -c '^{' "$WT_SERVER_OUT" 2>/dev/null)
-  kill -USR1 "$pid"
-  # shellcheck disable=SC2317
-  more() { [ "$(grep -c '^{' "$WT_SERVER_OUT" 2>/dev/null)" -gt "$n0" ]; }
-  wt_wait_until 5 more || return 1
-  grep '^{' "$WT_SERVER_OUT" | tail -n 1 >"$out"
-}
-
-# fo OUT PORT ARGS...: the verifier against 127.0.0.1:PORT in the foreground.
-fo() {
-  local out=$1 port=$2
-  shift 2
-  wt_log "fanout :$port $*"
-  timeout -k 5 60 "$FANOUT" --scenario fanout --verify --url "https://127.0.0.1:$port" \
-    --cert-hash "$WT_HASH" --json "$@" >"$out" 2>"$out.err"
-  FO_RC=$?
-}
-fo_bg() {
-  local out=$1 port=$2
-  shift 2
-  wt_log "fanout (background) :$port $*"
-  "$FANOUT" --scenario fanout --verify --url "https://127.0.0.1:$port" --cert-hash "$WT_HASH" \
-    --json "$@" >"$out" 2>"$out.err" &
-  FO_PID=$!
-  WT_BG_PIDS+=("$FO_PID")
-}
-fo_wait() {
-  if wt_wait_until "$2" wt_pid_gone "$1"; then
-    wait "$1" 2>/dev/null
-    FO_RC=$?
-  else
-    kill -KILL "$1" 2>/dev/null
-    wait "$1" 2>/dev/null
-    FO_RC=killed
-  fi
-}
 ready() { [ -s "$1" ]; }
-sub_fig() {
-  python3 - "$1" <<'EOF'
-import json, sys
-try:
-    d = json.load(open(sys.argv[1]))
-except Exception as e:
-    print("    (no report: %s)" % e); sys.exit(0)
-for k, r in d.get("roles", {}).items():
-    if k == "pub":
-        continue
-    print("    %s: %s sessions (%s failed, %s complete), datagrams %s/%s, groups %s/%s, torn %s, "
-          "corrupt %s, lagged %s, gone %s, missing %s, latency p50/p99 %s/%s us"
-          % (k, r.get("sessions"), r.get("sessions_failed"), r.get("subscribers_complete"),
-             r.get("delivered_datagrams"), r.get("expected_datagrams"), r.get("groups_complete"),
-             r.get("groups_expected"), r.get("groups_torn"), r.get("corrupt"),
-             r.get("groups_reset_lagged"), r.get("groups_reset_publisher_gone"),
-             r.get("groups_missing"), r.get("latency_p50_us"), r.get("latency_p99_us")))
-for e in d.get("errors", [])[:5]:
-    print("    error: %s" % e)
-EOF
-}
 # chan STATS CH KEY: a number of the channel's entry in the relay JSON.
 chan() {
   python3 - "$1" "$2" "$3" <<'EOF'
@@ -123,34 +49,30 @@ for c in d.get("relay", {}).get("channels", []):
 print(-1)
 EOF
 }
-# apps STATS KEY: a counter of the apps object.
-apps() {
-  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["apps"].get(sys.argv[2], -1))' "$1" "$2"
-}
 
 PIN=(--cluster-pin "$WT_HASH")
-node A
-node B --cluster-peers "127.0.0.1:$A_PORT" "${PIN[@]}"
-node C --cluster-peers "127.0.0.1:$B_PORT" "${PIN[@]}"
+wt_node A
+wt_node B --cluster-peers "127.0.0.1:$A_PORT" "${PIN[@]}"
+wt_node C --cluster-peers "127.0.0.1:$B_PORT" "${PIN[@]}"
 
 # ------------------------------------------------------------------ 1. A -> B -> C
 G=15
-fo_bg "$T/b1.json" "$B_PORT" --role sub --ch k1 --subs 3 --transport both --count $N \
+wt_fo_bg "$T/b1.json" "$B_PORT" --role sub --ch k1 --subs 3 --transport both --count $N \
   --group-msgs $G --timeout 40 --idle 8000 --ready-file "$T/b1.ready"
 pb=$FO_PID
-fo_bg "$T/c1.json" "$C_PORT" --role sub --ch k1 --subs 2 --transport both --count $N \
+wt_fo_bg "$T/c1.json" "$C_PORT" --role sub --ch k1 --subs 2 --transport both --count $N \
   --group-msgs $G --timeout 40 --idle 8000 --ready-file "$T/c1.ready"
 pc=$FO_PID
 if wt_wait_until 10 ready "$T/b1.ready" && wt_wait_until 10 ready "$T/c1.ready"; then
   sleep 1 # the upstream sessions open (B -> A, C -> B)
-  fo "$T/a1.json" "$A_PORT" --role pub --ch k1 --transport both --count $N --rate $RATE \
+  wt_fo "$T/a1.json" "$A_PORT" --role pub --ch k1 --transport both --count $N --rate $RATE \
     --group-msgs $G --timeout 30
   wt_expect_rc "1: the publisher on A" 0 "$FO_RC"
-  fo_wait "$pb" 30
-  sub_fig "$T/b1.json"
+  wt_fo_wait "$pb" 30
+  wt_sub_fig "$T/b1.json"
   wt_expect_rc "1: B's 3 subscribers" 0 "$FO_RC"
-  fo_wait "$pc" 30
-  sub_fig "$T/c1.json"
+  wt_fo_wait "$pc" 30
+  wt_sub_fig "$T/c1.json"
   wt_expect_rc "1: C's 2 subscribers" 0 "$FO_RC"
   for n in b c; do
     wt_jcheck "1: $n: every datagram and group complete" "$T/${n}1.json" \
@@ -160,20 +82,20 @@ else
   wt_failc "1: the subscribers did not get their sessions within 10 s"
 fi
 # counts while a second round of subscribers is attached
-fo_bg "$T/b1x.json" "$B_PORT" --role sub --ch k1x --subs 4 --count 100000 --timeout 20 \
+wt_fo_bg "$T/b1x.json" "$B_PORT" --role sub --ch k1x --subs 4 --count 100000 --timeout 20 \
   --idle 20000 --ready-file "$T/b1x.ready"
 pbx=$FO_PID
 if wt_wait_until 10 ready "$T/b1x.ready"; then
   sleep 1
-  node_stats A "$T/a1.stats" && node_stats B "$T/b1.stats"
+  wt_node_stats A "$T/a1.stats" && wt_node_stats B "$T/b1.stats"
   wt_check "1: A has exactly one subscriber of k1x (B's upstream) for B's 4" \
     test "$(chan "$T/a1.stats" k1x subscribers)" = 1
   wt_check "1: B has 4 subscribers of k1x" test "$(chan "$T/b1.stats" k1x subscribers)" = 4
   wt_check "1: B counts its upstream sessions (k1 and k1x)" \
-    test "$(apps "$T/b1.stats" cluster_upstream_opened)" -ge 2
+    test "$(wt_apps_counter "$T/b1.stats" cluster_upstream_opened)" -ge 2
   wt_check "1: B received k1's groups from upstream" \
-    test "$(apps "$T/b1.stats" cluster_upstream_groups)" -ge $((N / G))
-  wt_log "B: upstream bytes $(apps "$T/b1.stats" cluster_upstream_bytes), A delivered to B: $(chan "$T/a1.stats" k1 delivered.stream_bytes) stream bytes for k1 (1x: B's 3 subscribers cost A one)"
+    test "$(wt_apps_counter "$T/b1.stats" cluster_upstream_groups)" -ge $((N / G))
+  wt_log "B: upstream bytes $(wt_apps_counter "$T/b1.stats" cluster_upstream_bytes), A delivered to B: $(chan "$T/a1.stats" k1 delivered.stream_bytes) stream bytes for k1 (1x: B's 3 subscribers cost A one)"
   wt_check "1: A sent k1's group bytes once (to B), not once per B subscriber" \
     test "$(chan "$T/a1.stats" k1 delivered.stream_bytes)" -le "$(chan "$T/a1.stats" k1 published.stream_bytes)"
 fi
@@ -181,37 +103,37 @@ kill -KILL "$pbx" 2>/dev/null
 wait "$pbx" 2>/dev/null
 
 # ------------------------------------------------------------------ 2. late joiner on C
-fo_bg "$T/c2sub.json" "$C_PORT" --role sub --ch k2b --subs 1 --transport stream --count 200 \
+wt_fo_bg "$T/c2sub.json" "$C_PORT" --role sub --ch k2b --subs 1 --transport stream --count 200 \
   --group-msgs 20 --timeout 30 --idle 8000 --ready-file "$T/c2.ready"
 p2=$FO_PID
 if wt_wait_until 10 ready "$T/c2.ready"; then
   sleep 1
-  fo_bg "$T/a2.json" "$A_PORT" --role pub --ch k2b --transport stream --count 200 --rate 100 \
+  wt_fo_bg "$T/a2.json" "$A_PORT" --role pub --ch k2b --transport stream --count 200 --rate 100 \
     --group-msgs 20 --timeout 30
   pa2=$FO_PID
   sleep 1.1 # mid-group (every 0.2 s a group starts)
-  fo "$T/c2late.json" "$C_PORT" --role sub --ch k2b --subs 1 --transport stream --count 200 \
+  wt_fo "$T/c2late.json" "$C_PORT" --role sub --ch k2b --subs 1 --transport stream --count 200 \
     --group-msgs 20 --timeout 30 --idle 1500
-  sub_fig "$T/c2late.json"
+  wt_sub_fig "$T/c2late.json"
   wt_jcheck "2: the late joiner on C started at a group start and lost nothing after" \
     "$T/c2late.json" "d['roles']['sub']['groups_torn'] == 0 and d['roles']['sub']['corrupt'] == 0 and d['roles']['sub']['groups_complete'] > 0"
-  fo_wait "$pa2" 30
-  fo_wait "$p2" 30
+  wt_fo_wait "$pa2" 30
+  wt_fo_wait "$p2" 30
 fi
 
 # ------------------------------------------------------------------ 3. A restarted: B re-subscribes
-fo_bg "$T/b3.json" "$B_PORT" --role sub --ch k3 --subs 3 --pubs 2 --transport both --count $N3 \
+wt_fo_bg "$T/b3.json" "$B_PORT" --role sub --ch k3 --subs 3 --pubs 2 --transport both --count $N3 \
   --group-msgs 15 --timeout 50 --idle 15000 --ready-file "$T/b3.ready"
 p3=$FO_PID
 if wt_wait_until 10 ready "$T/b3.ready"; then
   sleep 1
-  fo "$T/a3a.json" "$A_PORT" --role pub --ch k3 --count $N3 --rate $RATE --group-msgs 15 \
+  wt_fo "$T/a3a.json" "$A_PORT" --role pub --ch k3 --count $N3 --rate $RATE --group-msgs 15 \
     --pub-id 1 --timeout 20
   wt_expect_rc "3: the first publisher on A" 0 "$FO_RC"
   WT_SERVER_PID=$A_PID
   t0=$(date +%s%N)
   wt_server_stop 10
-  WT_LISTEN=127.0.0.1:$A_PORT node A
+  WT_LISTEN=127.0.0.1:$A_PORT wt_node A
   # shellcheck disable=SC2317
   resub() { grep -q 'channel k3: pulling from' "$B_ERR" && [ "$(grep -c 'channel k3: upstream open' "$B_ERR")" -ge 2 ]; }
   if wt_wait_until 15 resub; then
@@ -221,11 +143,11 @@ if wt_wait_until 10 ready "$T/b3.ready"; then
     wt_failc "3: B did not re-subscribe within 15 s"
     grep -i 'k3' "$B_ERR" | tail -n 5 | sed 's/^/    /'
   fi
-  fo "$T/a3b.json" "$A_PORT" --role pub --ch k3 --count $N3 --rate $RATE --group-msgs 15 \
+  wt_fo "$T/a3b.json" "$A_PORT" --role pub --ch k3 --count $N3 --rate $RATE --group-msgs 15 \
     --pub-id 2 --timeout 20
   wt_expect_rc "3: the publisher on the restarted A" 0 "$FO_RC"
-  fo_wait "$p3" 40
-  sub_fig "$T/b3.json"
+  wt_fo_wait "$p3" 40
+  wt_sub_fig "$T/b3.json"
   wt_jcheck "3: B's subscribers saw whole groups only, and the new publisher's data" "$T/b3.json" \
     "d['roles']['sub']['groups_torn'] == 0 and d['roles']['sub']['corrupt'] == 0 and d['roles']['sub']['groups_complete'] >= 3 * $N3 // 15 * 3 // 2"
 else
@@ -235,9 +157,9 @@ fi
 # ------------------------------------------------------------------ 4. a loop stops at the hop limit
 # E's port is not known before it starts: D points at a port E then takes.
 EP=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-node D --cluster-peers "127.0.0.1:$EP" "${PIN[@]}"
-WT_LISTEN=127.0.0.1:$EP node E --cluster-peers "127.0.0.1:$D_PORT" "${PIN[@]}"
-fo_bg "$T/d4.json" "$D_PORT" --role sub --ch loop --subs 1 --count 10 --timeout 8 --idle 8000 \
+wt_node D --cluster-peers "127.0.0.1:$EP" "${PIN[@]}"
+WT_LISTEN=127.0.0.1:$EP wt_node E --cluster-peers "127.0.0.1:$D_PORT" "${PIN[@]}"
+wt_fo_bg "$T/d4.json" "$D_PORT" --role sub --ch loop --subs 1 --count 10 --timeout 8 --idle 8000 \
   --ready-file "$T/d4.ready"
 p4=$FO_PID
 # shellcheck disable=SC2317
@@ -253,9 +175,9 @@ n1=$(cat "$D_ERR" "$E_ERR" | grep -c 'channel loop: pulling from')
 sleep 1
 n2=$(cat "$D_ERR" "$E_ERR" | grep -c 'channel loop: pulling from')
 wt_check "4: no more pulls after the limit ($n1 in all)" test "$n1" = "$n2"
-node_stats D "$T/d4.stats" && node_stats E "$T/e4.stats"
+wt_node_stats D "$T/d4.stats" && wt_node_stats E "$T/e4.stats"
 wt_check "4: counted (cluster_hops_refused)" \
-  test $(($(apps "$T/d4.stats" cluster_hops_refused) + $(apps "$T/e4.stats" cluster_hops_refused))) -ge 1
+  test $(($(wt_apps_counter "$T/d4.stats" cluster_hops_refused) + $(wt_apps_counter "$T/e4.stats" cluster_hops_refused))) -ge 1
 kill -KILL "$p4" 2>/dev/null
 wait "$p4" 2>/dev/null
 
@@ -263,12 +185,12 @@ wait "$p4" 2>/dev/null
 TOK=$WT_BIN/wtcast-token
 if "$TOK" generate --key "$T/hs.jwk" --id chs >/dev/null 2>"$T/tok.err" &&
   "$TOK" sign --key "$T/hs.jwk" --root live --subscribe "" --ttl 3600 >"$T/edge.jwt" 2>>"$T/tok.err"; then
-  node F --auth-keys "$T/hs.jwk"
-  node G --cluster-peers "127.0.0.1:$F_PORT" "${PIN[@]}"
-  node H --cluster-peers "127.0.0.1:$F_PORT" "${PIN[@]}" --cluster-token "$T/edge.jwt"
-  fo_bg "$T/g5.json" "$G_PORT" --role sub --ch live/a5 --subs 1 --count 10 --timeout 8 --idle 8000
+  wt_node F --auth-keys "$T/hs.jwk"
+  wt_node G --cluster-peers "127.0.0.1:$F_PORT" "${PIN[@]}"
+  wt_node H --cluster-peers "127.0.0.1:$F_PORT" "${PIN[@]}" --cluster-token "$T/edge.jwt"
+  wt_fo_bg "$T/g5.json" "$G_PORT" --role sub --ch live/a5 --subs 1 --count 10 --timeout 8 --idle 8000
   p5g=$FO_PID
-  fo_bg "$T/h5.json" "$H_PORT" --role sub --ch live/a5 --subs 1 --count 10 --timeout 8 --idle 8000
+  wt_fo_bg "$T/h5.json" "$H_PORT" --role sub --ch live/a5 --subs 1 --count 10 --timeout 8 --idle 8000
   p5h=$FO_PID
   # shellcheck disable=SC2317
   refused() { grep -q 'channel live/a5: upstream refused: status 401' "$G_ERR"; }
@@ -299,8 +221,8 @@ fi
 # drains it; its upstream is left at once and no new one is opened while
 # it stops, so it is done well before the linger (2 s) or the drain
 # timeout (5 s) would end it.
-node I --cluster-peers "127.0.0.1:$A_PORT" "${PIN[@]}"
-fo "$T/i6.json" "$I_PORT" --role sub --ch k6 --subs 1 --count 100000 --timeout 1 --idle 20000
+wt_node I --cluster-peers "127.0.0.1:$A_PORT" "${PIN[@]}"
+wt_fo "$T/i6.json" "$I_PORT" --role sub --ch k6 --subs 1 --count 100000 --timeout 1 --idle 20000
 # shellcheck disable=SC2317
 up6() { grep -q 'channel k6: upstream open' "$I_ERR"; }
 if up6; then
