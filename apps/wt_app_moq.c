@@ -130,7 +130,7 @@ struct moq_track {
   moq_strm *subs; /* R_SUB streams (pending or answered) */
   size_t n_subs;
   moq_fan *fans;
-  moq_strm *ins; /* R_GROUP_IN streams still open */
+  moq_strm *ins;   /* R_GROUP_IN streams still open */
   uint8_t up_prio; /* the priority the subscription towards the publisher asks for */
   /* the newest group, for late joiners */
   int has_cur, cur_fin;
@@ -1977,8 +1977,7 @@ static void up_end(moq_up *up, const char *why, uint32_t code, int clean) {
   if (!up->s->as) {
     up_free(up);
   } else if (up->open) {
-    wt_app_close_session(up->s->as, WT_APP_RELAY_UPSTREAM_CLOSE, (const uint8_t *)why,
-                         strlen(why));
+    wt_app_close_session(up->s->as, WT_APP_RELAY_UPSTREAM_CLOSE, (const uint8_t *)why, strlen(why));
   } /* a connecting one is closed at its open */
 }
 
@@ -1997,8 +1996,7 @@ static void up_start(moq_up *up) {
     return;
   }
   char addr[128];
-  int rv = a->cfg.locator->lookup(a->cfg.locator->arg, "moq", up->key, up->idx, addr,
-                                  sizeof(addr));
+  int rv = a->cfg.locator->lookup(a->cfg.locator->arg, "moq", up->key, up->idx, addr, sizeof(addr));
   if (rv == 0 && up->idx > 0) {
     up->idx = 0; /* past the last candidate: from the first again, later */
     up_retry(up);
@@ -2023,7 +2021,8 @@ static void up_start(moq_up *up) {
                             .protocols = moq_versions,
                             .n_protocols = sizeof(moq_versions) / sizeof(moq_versions[0])};
   wt_app_session *as = NULL;
-  if (n < 0 || (size_t)n >= sizeof(path) || wt_app_connect(up->ctx, &req, &moq_up_ops, a, &as) < 0) {
+  if (n < 0 || (size_t)n >= sizeof(path) ||
+      wt_app_connect(up->ctx, &req, &moq_up_ops, a, &as) < 0) {
     a->cnt.cluster_upstream_failed++;
     up_retry(up);
     return;
@@ -2192,7 +2191,8 @@ static void up_open(wt_app_session *as) {
   int ver = v ? wt_moq_version_from_protocol(v, vl) : WT_MOQ_LITE_04;
   s->version = ver > 0 ? ver : WT_MOQ_LITE_04;
   s->next_up_id = 0;
-  WT_LOG_INFO("broadcast %s: upstream open (%s)", up->key, v ? v : "no WT-Protocol: -04");
+  WT_LOG_INFO("broadcast %s: upstream open (%.*s)", up->key, v ? (int)vl : 19,
+              v ? v : "no WT-Protocol: -04");
   if (up->ending || !up->b) {
     wt_app_close_session(as, WT_APP_RELAY_UPSTREAM_CLOSE, (const uint8_t *)"not wanted", 10);
     return;
@@ -2288,8 +2288,7 @@ static void up_drain(wt_app_session *as) {
     WT_LOG_INFO("broadcast %s: upstream session draining (a node stopping): leaving it",
                 s->up->key);
     s->up->drained = 1;
-    wt_app_close_session(as, WT_APP_RELAY_UPSTREAM_CLOSE, (const uint8_t *)"upstream draining",
-                         17);
+    wt_app_close_session(as, WT_APP_RELAY_UPSTREAM_CLOSE, (const uint8_t *)"upstream draining", 17);
   }
 }
 
