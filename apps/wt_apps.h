@@ -10,6 +10,18 @@
  *            start/end groups, with an authorizer the jwt of the CONNECT
  *            scoping publish/subscribe by ROOT (without "moq") + broadcast
  *
+ * moq-lite cascade (docs/operations.md "The moq-lite cascade"): with a
+ * locator, a broadcast published here is recorded as kind "moq", name
+ * ROOT/PATH; a SUBSCRIBE to a broadcast not published here makes a remote
+ * broadcast pulled through ONE upstream moq-lite session per broadcast
+ * (wt_app_connect to /ROOT?hops=N[&jwt=relay_upstream_token]; one
+ * SUBSCRIBE per track), fed into the fan-out like a browser publisher's
+ * groups; its subscribers wait until the upstream announces it; upstream
+ * loss re-resolved (the group in flight reset, the subscriptions kept); the
+ * broadcast ended upstream ends it here; the last track released closes
+ * the session after 2 s; /moq?hops=N past relay_max_hops: 508, a
+ * SUBSCRIBE at the limit never pulled (0x21). Counted in cluster_*.
+ *
  * The relay, per channel (NAME: 1-64 of [A-Za-z0-9_.-] and '/' between
  * non-empty segments, e.g. "demo/room", else 400):
  *  - with an authorizer (wt_apps_config.auth, wtcast --auth-keys) /pub
