@@ -1416,6 +1416,11 @@ static void on_kind(moq_strm *ms) {
     ms->role = ms->what = R_INTEREST;
     break;
   case WT_MOQ_KIND_SUBSCRIBE:
+    if (s->up) { /* an upstream pulls nothing from its edge (the cascade) */
+      cnt(s)->moq_unsupported++;
+      strm_abort(ms, WT_APP_MOQ_UNSUPPORTED);
+      break;
+    }
     ms->role = ms->what = R_SUB;
     break;
   case WT_MOQ_KIND_PROBE:

@@ -1476,6 +1476,17 @@ static void test_cascade(void) {
   gs = find(h, mark, WT_CMD_GROUP_STREAM, 0, 0);
   CHECK(gs >= 0 && h->cmds[gs].group == fan);
 
+  /* the upstream cannot subscribe to its edge (nothing flows back up) */
+  mark = h->n;
+  h_event(h, wt_msg_ev_stream_open(1005, up2, 1, 1));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE;
+  m.u.subscribe.broadcast = S("cam");
+  m.u.subscribe.track = S("t");
+  n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+  h_data(h, 1005, buf, n, 0);
+  CHECK(refused(h, mark, 1005, WT_APP_MOQ_UNSUPPORTED, 1));
+
   /* hop counts: past the limit refused (508); at the limit never pulled */
   CHECK_EQ(h_session(h, 4, "/moq/r?hops=5", V04, sizeof(V04), 3), 508);
   CHECK_EQ(counters(h)->cluster_hops_refused, 1);
@@ -1512,6 +1523,73 @@ static void test_cascade(void) {
   h_event(h, wt_msg_ev_session_close(up2, WT_APP_RELAY_UPSTREAM_CLOSE, 1, NULL, 0));
   CHECK_EQ(count_kind(h, mark, WT_CMD_CONNECT), 0); /* not wanted: no re-resolve */
   CHECK_EQ(counters(h)->cluster_upstream_live, 0);
+
+  /* the broadcast ends upstream (its publisher left, or moved): ended
+   * here (the subscription FIN), the upstream closed; the next SUBSCRIBE
+   * looks it up again */
+  mark = h->n;
+  CHECK_EQ(h_session(h, 7, "/moq/r", V04, sizeof(V04), 3), 200);
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE;
+  m.u.subscribe.broadcast = S("cam");
+  m.u.subscribe.track = S("t");
+  n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+  h_event(h, wt_msg_ev_stream_open(701, 7, 4, 1));
+  h_data(h, 701, buf, n, 0);
+  uint64_t up3 = 0;
+  CHECK_EQ(connects(h, mark, &up3, auth, path), 1);
+  up_opens(h, up3);
+  uint64_t ann3 = opened(h, mark, up3, 0);
+  h_event(h, wt_msg_ev_stream_opened(1010, ann3, 0));
+  h_event(h, wt_msg_ev_stream_opened(1011, opened(h, mark, up3, 1), 4));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE;
+  m.u.announce.status = WT_MOQ_ANNOUNCE_ACTIVE;
+  m.u.announce.suffix = S("");
+  n = enc(&m, WT_MOQ_LITE_04, -1, buf, sizeof(buf));
+  h_data(h, 1010, buf, n, 0);
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE_OK;
+  n = enc(&m, WT_MOQ_LITE_04, -1, buf, sizeof(buf));
+  h_data(h, 1011, buf, n, 0);
+  CHECK(find(h, mark, WT_CMD_WRITE, 701, 0) >= 0);
+  mark = h->n;
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE;
+  m.u.announce.status = WT_MOQ_ANNOUNCE_ENDED;
+  m.u.announce.suffix = S("");
+  n = enc(&m, WT_MOQ_LITE_04, -1, buf, sizeof(buf));
+  h_data(h, 1010, buf, n, 0);
+  int wf = find(h, mark, WT_CMD_WRITE, 701, 0);
+  CHECK(wf >= 0 && h->cmds[wf].fin);
+  CHECK_EQ(count_kind(h, mark, WT_CMD_CLOSE), 1);
+  h_event(h, wt_msg_ev_session_close(up3, WT_APP_RELAY_UPSTREAM_CLOSE, 1, NULL, 0));
+  CHECK_EQ(count_kind(h, mark, WT_CMD_CONNECT), 0);
+  h_data(h, 701, NULL, 0, 1);
+  h_event(h, wt_msg_ev_stream_close(701, 0));
+  mark = h->n;
+  h_event(h, wt_msg_ev_stream_open(702, 7, 8, 1));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE;
+  m.u.subscribe.id = 1;
+  m.u.subscribe.broadcast = S("cam");
+  m.u.subscribe.track = S("t");
+  n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+  h_data(h, 702, buf, n, 0);
+  uint64_t up4 = 0;
+  CHECK_EQ(connects(h, mark, &up4, auth, path), 1);
+  /* refused there (say, not published yet): the next candidate later */
+  h_event(h, wt_msg_ev_session_refused(up4, 404));
+  CHECK_EQ(counters(h)->cluster_upstream_failed, 1);
+  advance(h, 150);
+  CHECK_EQ(connects(h, mark, &up4, auth, path), 2);
+  CHECK(strcmp(auth, "10.0.0.2:4433") == 0);
+  h_event(h, wt_msg_ev_session_refused(up4, 0));
+  h_event(h, wt_msg_ev_session_close(7, 0, 1, NULL, 0));
+  advance(h, 2500); /* no subscriber left: forgotten */
+  mark = h->n;
+  advance(h, 6000);
+  CHECK_EQ(count_kind(h, mark, WT_CMD_CONNECT), 0);
 
   /* a local publisher's broadcast is published through the locator */
   mark = h->n;
