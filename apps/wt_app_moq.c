@@ -722,6 +722,7 @@ static moq_bcast *up_bcast(moq_sess *s, const char *path, size_t len);
 static int up_want(moq_up *up, uint32_t hops);
 static void up_announce(moq_up *up, const wt_moq_msg *m);
 static void up_publish(moq_bcast *b, int live);
+static void up_end(moq_up *up, const char *why, uint32_t code, int clean);
 
 /* The track ends (the publisher's answer or its broadcast ended):
  * subscribers' streams end (clean: FIN; else reset with code), then the
@@ -922,6 +923,12 @@ static void on_publisher_announce(moq_strm *ms, const wt_moq_msg *m) {
     cnt(s)->moq_forbidden++;
     free(path);
     return;
+  }
+  if (b && b->pub->up) {
+    /* pulled from another node until now: a local publisher takes over
+     * (its subscribers' subscriptions end, as when a publisher leaves) */
+    up_end(b->pub->up, "a local publisher took over", WT_APP_MOQ_GONE, 1);
+    b = NULL;
   }
   if (b) {
     free(path);

@@ -1591,8 +1591,20 @@ static void test_cascade(void) {
   advance(h, 6000);
   CHECK_EQ(count_kind(h, mark, WT_CMD_CONNECT), 0);
 
-  /* a local publisher's broadcast is published through the locator */
+  /* a local publisher's broadcast is published through the locator; it
+   * takes over one that was being pulled (that subscription ends, the
+   * upstream is closed) */
   mark = h->n;
+  CHECK_EQ(h_session(h, 8, "/moq/r", V04, sizeof(V04), 3), 200);
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE;
+  m.u.subscribe.broadcast = S("live");
+  m.u.subscribe.track = S("t");
+  n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+  h_event(h, wt_msg_ev_stream_open(801, 8, 4, 1));
+  h_data(h, 801, buf, n, 0);
+  uint64_t up5 = 0;
+  CHECK_EQ(connects(h, mark, &up5, auth, path), 1);
   CHECK_EQ(h_session(h, 6, "/moq/r", V04, sizeof(V04), 3), 200);
   uint64_t pann = opened(h, mark, 6, 0);
   h_event(h, wt_msg_ev_stream_opened(600, pann, 1));
@@ -1604,6 +1616,14 @@ static void test_cascade(void) {
   h_data(h, 600, buf, n, 0);
   CHECK_EQ(g_publish[1], 1);
   CHECK(strcmp(g_pubname, "moq/moq/r/live") == 0);
+  wf = find(h, mark, WT_CMD_WRITE, 801, 0);
+  CHECK(wf >= 0 && h->cmds[wf].fin); /* the pulled one ended */
+  size_t m5 = h->n;
+  up_opens(h, up5); /* it was connecting: closed at its open */
+  CHECK_EQ(count_kind(h, m5, WT_CMD_CLOSE), 1);
+  CHECK_EQ(opened(h, m5, up5, 0), 0);
+  h_event(h, wt_msg_ev_session_close(up5, WT_APP_RELAY_UPSTREAM_CLOSE, 1, NULL, 0));
+  h_event(h, wt_msg_ev_session_close(8, 0, 1, NULL, 0));
   h_event(h, wt_msg_ev_session_close(6, 0, 1, NULL, 0));
   CHECK_EQ(g_publish[0], 1);
   h_close(h);
