@@ -281,7 +281,8 @@ typedef struct wt_apps_counters {
    * subscriber's max latency (reset 0x10) */
   uint64_t moq_delivered_streams, moq_delivered_bytes, moq_dropped_lagged, moq_dropped_limit;
   uint64_t moq_dropped_priority, moq_dropped_latency;
-  /* the relay cascade ("Cascade" above): upstream /sub sessions opened,
+  /* the relay cascade ("Cascade" above) and the moq-lite cascade (their
+   * upstream moq sessions, groups and bytes the same way): upstream /sub sessions opened,
    * failed (refused, or lost before they opened), live now; groups, group
    * bytes and datagrams received from upstreams; /sub refused for their hop
    * count (508) and channels not pulled for it; re-resolutions after an
