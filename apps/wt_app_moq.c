@@ -28,12 +28,18 @@
  * than its budget). Each broadcast's fans share its counters, listed for
  * /metrics in the module's wt_moq_reg (any thread, a lock).
  *
+ * The cascade (section "cascade" at the end; wt_apps.h): with a locator,
+ * a SUBSCRIBE to a broadcast published on another node makes a remote
+ * broadcast whose publisher session is an upstream moq-lite session this
+ * worker opens (wt_app_connect) and keeps across reconnections (moq_up).
+ *
  * Tokens (wt_apps_config.auth): checked at the CONNECT on the root (401
  * without a valid one); a token not granting the whole root for an action
  * is checked again per broadcast from the copy kept in the session.
  *
  * Ownership: a wt_moq_relay per worker (wt_apps.moq), freed by
- * wt_apps_fini after every session closed; every structure here belongs to
+ * wt_apps_fini after every session closed (with the remote broadcasts
+ * left waiting for a retry or their linger); every structure here belongs to
  * that worker's thread. Each stream's state (moq_strm) lives from its
  * stream_open (or wt_app_open_stream) to its stream_close. */
 #define WT_LOG_MODULE "moq"
