@@ -28,12 +28,18 @@
  * than its budget). Each broadcast's fans share its counters, listed for
  * /metrics in the module's wt_moq_reg (any thread, a lock).
  *
+ * The cascade (section "cascade" at the end; wt_apps.h): with a locator,
+ * a SUBSCRIBE to a broadcast published on another node makes a remote
+ * broadcast whose publisher session is an upstream moq-lite session this
+ * worker opens (wt_app_connect) and keeps across reconnections (moq_up).
+ *
  * Tokens (wt_apps_config.auth): checked at the CONNECT on the root (401
  * without a valid one); a token not granting the whole root for an action
  * is checked again per broadcast from the copy kept in the session.
  *
  * Ownership: a wt_moq_relay per worker (wt_apps.moq), freed by
- * wt_apps_fini after every session closed; every structure here belongs to
+ * wt_apps_fini after every session closed (with the remote broadcasts
+ * left waiting for a retry or their linger); every structure here belongs to
  * that worker's thread. Each stream's state (moq_strm) lives from its
  * stream_open (or wt_app_open_stream) to its stream_close. */
 #define WT_LOG_MODULE "moq"
@@ -55,6 +61,7 @@ typedef struct moq_bcast moq_bcast;
 typedef struct moq_track moq_track;
 typedef struct moq_fan moq_fan;
 typedef struct moq_strm moq_strm;
+typedef struct moq_up moq_up;
 
 /* What a stream is to the relay. */
 enum {
@@ -129,7 +136,8 @@ struct moq_track {
   moq_strm *subs; /* R_SUB streams (pending or answered) */
   size_t n_subs;
   moq_fan *fans;
-  moq_strm *ins; /* R_GROUP_IN streams still open */
+  moq_strm *ins;   /* R_GROUP_IN streams still open */
+  uint8_t up_prio; /* the priority the subscription towards the publisher asks for */
   /* the newest group, for late joiners */
   int has_cur, cur_fin;
   uint64_t cur_seq;
@@ -176,6 +184,12 @@ struct moq_sess {
    * the token was read from, for the checks of single broadcasts later */
   char *auth_root, *auth_query, *auth_bearer;
   uint8_t pub_all, sub_all;
+  /* the cascade ("cascade" below): the hop count of a downstream node's
+   * session (its CONNECT's ?hops=N; 0 for a client), and for the state of
+   * an upstream session this node opened (one per remote broadcast, kept
+   * across its reconnections: as is the current session or NULL) its up */
+  uint32_t hops;
+  moq_up *up;
 };
 
 /* A live broadcast's counters as /metrics lists them (wt_moq_reg). */
@@ -201,6 +215,34 @@ struct wt_moq_relay {
   size_t n_roots;
   wt_moq_reg *reg;        /* the module's (may be NULL: no per-broadcast series) */
   moq_fan_totals retired; /* the ended broadcasts' counters */
+  moq_up *ups;            /* the cascade's remote broadcasts */
+};
+
+/* The cascade (wt_apps.h "moq-lite cascade"): a broadcast subscribed to
+ * here but published on another node is pulled from it through ONE
+ * upstream moq-lite session per broadcast per node (wt_app_connect to
+ * /ROOT?hops=N); its state is a moq_sess of its own (s, the "publisher"
+ * of the remote broadcast b: the relay treats it as a browser publisher's
+ * session, its groups take the same fan-out path), kept across
+ * reconnections. */
+struct moq_up {
+  moq_up *prev, *next;
+  wt_apps *a;
+  wt_app_ctx *ctx;
+  moq_sess *s;   /* s->as: the current upstream session (connecting or open), else NULL */
+  moq_bcast *b;  /* the remote broadcast it feeds (NULL once ended) */
+  moq_strm *ann; /* our ANNOUNCE_PLEASE (prefix: b's path) on the current session */
+  char key[WT_APP_MAX_PATH_LEN + WT_MOQ_MAX_PATH + 2]; /* ROOT/PATH: the locator's name */
+  uint64_t timer;                                      /* retry or linger */
+  unsigned idx;                                        /* the locator candidate */
+  uint32_t backoff_ms;
+  uint32_t hops;     /* what the current session carries */
+  uint32_t hops_max; /* the largest hop count of the local subscribers' sessions */
+  uint8_t open;      /* the current session is open */
+  uint8_t live;      /* the upstream announced the broadcast (then announced here) */
+  uint8_t fed;       /* the current session delivered a group */
+  uint8_t ending;    /* up_end ran: the session closes, then up_free */
+  uint8_t drained;   /* the upstream is going away: re-resolve after a moment */
 };
 
 #define LIST_ADD(head, x)                                                                          \
@@ -513,6 +555,9 @@ static void announce_to(moq_strm *in, const moq_bcast *b, int active) {
   const char *suf, *rel;
   size_t slen, rlen;
   char buf[MOQ_REL_CAP];
+  if (b->pub->up && !b->pub->up->live) {
+    return; /* a remote broadcast its upstream did not announce (yet) */
+  }
   if (in->role != R_INTEREST || !(rel = bcast_rel(b, in->s->root->name, buf, sizeof(buf), &rlen)) ||
       !interest_wants(in, b, rel, rlen, &suf, &slen) ||
       !sess_may(in->s, WT_APP_AUTH_SUBSCRIBE, rel, rlen)) {
@@ -677,6 +722,13 @@ static void fan_catchup(moq_fan *f, wt_app_session *as, int version) {
 static void sub_detach(moq_strm *sub, uint32_t code, int clean, uint32_t rel_code);
 static void strm_drop(moq_strm *ms, uint32_t code);
 static void track_release(moq_track *t, uint32_t code);
+/* the cascade's hooks ("cascade" below) */
+static void up_tracks_changed(moq_up *up);
+static moq_bcast *up_bcast(moq_sess *s, const char *path, size_t len);
+static int up_want(moq_up *up, uint32_t hops);
+static void up_announce(moq_up *up, const wt_moq_msg *m);
+static void up_publish(moq_bcast *b, int live);
+static void up_end(moq_up *up, const char *why, uint32_t code, int clean);
 
 /* The track ends (the publisher's answer or its broadcast ended):
  * subscribers' streams end (clean: FIN; else reset with code), then the
@@ -723,6 +775,9 @@ static void track_release(moq_track *t, uint32_t code) {
   b->n_tracks--;
   free(t->name);
   free(t);
+  if (b->pub->up) {
+    up_tracks_changed(b->pub->up);
+  }
 }
 
 /* A subscriber's subscription ends: out of its fan (deleted when empty),
@@ -800,6 +855,11 @@ static void bcast_end(moq_bcast *b) {
   }
   moq_root *r = b->root;
   wt_moq_relay *mr = b->pub->a->moq;
+  if (b->pub->up) {
+    b->pub->up->b = NULL;
+  } else {
+    up_publish(b, 0);
+  }
   totals_add(&mr->retired, b->gc); /* what the shards count later is lost */
   reg_remove(mr->reg, b);
   wt_app_group_counters_unref(b->gc); /* the shards may hold theirs a while */
@@ -842,6 +902,10 @@ static moq_bcast *bcast_find_view(moq_sess *s, const char *path, size_t len) {
 static void on_publisher_announce(moq_strm *ms, const wt_moq_msg *m) {
   moq_sess *s = ms->s;
   moq_root *r = s->root;
+  if (s->up) {
+    up_announce(s->up, m); /* our upstream's, about the broadcast we pull */
+    return;
+  }
   size_t len;
   char *path = path_fold(m->u.announce.suffix.p, m->u.announce.suffix.len, &len);
   if (!path) {
@@ -865,6 +929,12 @@ static void on_publisher_announce(moq_strm *ms, const wt_moq_msg *m) {
     cnt(s)->moq_forbidden++;
     free(path);
     return;
+  }
+  if (b && b->pub->up) {
+    /* pulled from another node until now: a local publisher takes over
+     * (its subscribers' subscriptions end, as when a publisher leaves) */
+    up_end(b->pub->up, "a local publisher took over", WT_APP_MOQ_GONE, 1);
+    b = NULL;
   }
   if (b) {
     free(path);
@@ -907,10 +977,39 @@ static void on_publisher_announce(moq_strm *ms, const wt_moq_msg *m) {
   r->n_bcasts++;
   s->n_published++;
   cnt(s)->moq_broadcasts++;
+  up_publish(b, 1);
   announce_all(b, 1);
 }
 
 /* ------------------------------------------------------------------ subscriptions */
+
+/* Open t's subscription towards its broadcast's publisher (session open):
+ * SUBSCRIBE with t's priority (counted on s's counters). 0 or -1. */
+static int track_subscribe_up(moq_track *t, moq_sess *s) {
+  moq_bcast *b = t->b;
+  moq_sess *pub = b->pub;
+  wt_app_stream *st;
+  moq_strm *up = NULL;
+  if (wt_app_open_stream(pub->as, 1, &st) == 0 && !(up = strm_new(pub, st, R_UP_SUB))) {
+    wt_app_stream_reset(st, WT_APP_MOQ_LIMIT);
+  }
+  if (!up) {
+    return -1;
+  }
+  up->kind = WT_MOQ_KIND_SUBSCRIBE;
+  up->have_kind = 1;
+  up->t = t;
+  t->up = up;
+  t->up_id = pub->next_up_id++;
+  wt_moq_msg sm = {.type = WT_MOQ_SUBSCRIBE};
+  sm.u.subscribe.id = t->up_id;
+  sm.u.subscribe.broadcast = (wt_moq_str){(const uint8_t *)b->path, b->len};
+  sm.u.subscribe.track = (wt_moq_str){(const uint8_t *)t->name, t->name_len};
+  sm.u.subscribe.p.priority = t->up_prio;
+  cnt(s)->moq_upstream_subscribes++;
+  strm_send(up, &sm, WT_MOQ_KIND_SUBSCRIBE, 1); /* a failure resets it: seen as its close */
+  return 0;
+}
 
 static moq_track *track_get(moq_sess *s, moq_bcast *b, const wt_moq_msg *m, int *limit) {
   const wt_moq_str *tn = &m->u.subscribe.track;
@@ -935,33 +1034,19 @@ static moq_track *track_get(moq_sess *s, moq_bcast *b, const wt_moq_msg *m, int 
   t->name = name;
   t->name_len = tn->len;
   t->b = b;
-  /* the one subscription towards the publisher */
-  moq_sess *pub = b->pub;
-  wt_app_stream *st;
-  moq_strm *up = NULL;
-  if (wt_app_open_stream(pub->as, 1, &st) == 0 && !(up = strm_new(pub, st, R_UP_SUB))) {
-    wt_app_stream_reset(st, WT_APP_MOQ_LIMIT);
-  }
-  if (!up) {
+  t->up_prio = m->u.subscribe.p.priority;
+  LIST_ADD(b->tracks, t);
+  b->n_tracks++;
+  /* the one subscription towards the publisher; a remote broadcast's when
+   * its upstream session is open (else at its open: the cascade) */
+  if ((!b->pub->up || b->pub->up->open) && track_subscribe_up(t, s) < 0 && !b->pub->up) {
+    LIST_DEL(b->tracks, t);
+    b->n_tracks--;
     free(name);
     free(t);
     *limit = 1;
     return NULL;
   }
-  up->kind = WT_MOQ_KIND_SUBSCRIBE;
-  up->have_kind = 1;
-  up->t = t;
-  t->up = up;
-  t->up_id = pub->next_up_id++;
-  LIST_ADD(b->tracks, t);
-  b->n_tracks++;
-  wt_moq_msg sm = {.type = WT_MOQ_SUBSCRIBE};
-  sm.u.subscribe.id = t->up_id;
-  sm.u.subscribe.broadcast = (wt_moq_str){(const uint8_t *)b->path, b->len};
-  sm.u.subscribe.track = (wt_moq_str){(const uint8_t *)t->name, t->name_len};
-  sm.u.subscribe.p.priority = m->u.subscribe.p.priority;
-  cnt(s)->moq_upstream_subscribes++;
-  strm_send(up, &sm, WT_MOQ_KIND_SUBSCRIBE, 1); /* a failure resets it: seen as its close */
   return t;
 }
 
@@ -1018,6 +1103,11 @@ static void on_subscribe(moq_strm *sub, const wt_moq_msg *m) {
     return;
   }
   moq_bcast *b = path ? bcast_find_view(s, path, len) : NULL;
+  if (!b && path) {
+    b = up_bcast(s, path, len); /* published on another node? (the cascade) */
+  } else if (b && b->pub->up && !up_want(b->pub->up, s->hops)) {
+    b = NULL; /* the hop limit */
+  }
   free(path);
   if (!b) {
     WT_LOG_DEBUG("session %llu: SUBSCRIBE to an unknown broadcast: reset",
@@ -1136,6 +1226,10 @@ static void group_begin(moq_strm *in, const wt_moq_msg *m) {
     return;
   }
   cnt(s)->moq_groups_in++;
+  if (s->up) {
+    cnt(s)->cluster_upstream_groups++;
+    s->up->fed = 1;
+  }
   in->t = t;
   in->seq = m->u.group.sequence;
   slist_add(&t->ins, in);
@@ -1222,6 +1316,9 @@ static void group_data(moq_strm *in, wt_buf *b, size_t off, size_t len, int fin)
     in->frame_rem = size;
   }
   cnt(s)->moq_bytes_in += len;
+  if (s->up) {
+    cnt(s)->cluster_upstream_bytes += len;
+  }
   if (fin && in->frame_rem) {
     WT_LOG_DEBUG("session %llu: group ends inside a frame: reset",
                  (unsigned long long)wt_app_session_id(s->as));
@@ -1259,6 +1356,10 @@ static void on_msg(moq_strm *ms, const wt_moq_msg *m) {
   moq_sess *s = ms->s;
   switch (ms->role) {
   case R_INTEREST: {
+    if (s->up) {
+      ms->role = R_DEAD; /* an upstream node learns nothing from us: no loop */
+      return;
+    }
     if (s->n_interests >= s->a->cfg.moq_max_interests) {
       cnt(s)->moq_limit++;
       strm_abort(ms, WT_APP_MOQ_LIMIT);
@@ -1328,6 +1429,11 @@ static void on_kind(moq_strm *ms) {
     ms->role = ms->what = R_INTEREST;
     break;
   case WT_MOQ_KIND_SUBSCRIBE:
+    if (s->up) { /* an upstream pulls nothing from its edge (the cascade) */
+      cnt(s)->moq_unsupported++;
+      strm_abort(ms, WT_APP_MOQ_UNSUPPORTED);
+      break;
+    }
     ms->role = ms->what = R_SUB;
     break;
   case WT_MOQ_KIND_PROBE:
@@ -1467,6 +1573,22 @@ static int moq_request(wt_app_session *as, const wt_app_request *req) {
     a->cnt.moq_refused++;
     return 400;
   }
+  /* the cascade's hop count (a downstream node's upstream session):
+   * absent = 0 (a client); malformed: 400; past relay_max_hops: 508 */
+  uint64_t hops = 0;
+  char hv[24];
+  if (wt_app_query_get(req->query, "hops", hv, sizeof(hv)) != WT_ERR_NOTFOUND &&
+      wt_app_query_get_u64(req->query, "hops", &hops) < 0) {
+    a->cnt.moq_refused++;
+    return 400;
+  }
+  if (hops > a->cfg.relay_max_hops) {
+    a->cnt.moq_refused++;
+    a->cnt.cluster_hops_refused++;
+    WT_LOG_ERROR("moq session at /%.*s with hops=%llu refused (limit %u): a cluster loop?",
+                 (int)(n - 1), root, (unsigned long long)hops, a->cfg.relay_max_hops);
+    return WT_APP_RELAY_HOP_LIMIT;
+  }
   /* tokens: the root in the token's namespace (without the route's "moq") */
   const char *aroot = n - 1 > 3 ? root + 4 : "";
   size_t arl = n - 1 > 3 ? n - 5 : 0;
@@ -1539,6 +1661,7 @@ static int moq_request(wt_app_session *as, const wt_app_request *req) {
   s->as = as;
   s->a = a;
   s->root = r;
+  s->hops = (uint32_t)hops;
   s->version = wt_moq_version_from_protocol(proto, strlen(proto));
   r->n_sess++;
   a->cnt.moq_sessions++;
@@ -1701,7 +1824,13 @@ static void strm_drop(moq_strm *ms, uint32_t code) {
     group_abort(ms, code);
     break;
   case R_UP_SUB:
-    if (ms->t) {
+    if (ms->t && s->up) {
+      /* a remote broadcast's: the upstream refused it or its session was
+       * lost: the track waits (its subscribers stay) and is subscribed
+       * again at the upstream's next ANNOUNCE or session (the cascade) */
+      ms->t->up = NULL;
+      ms->t = NULL;
+    } else if (ms->t) {
       track_free(ms->t, ms->t->up_ok ? WT_APP_MOQ_GONE : WT_APP_MOQ_NOT_FOUND, 0);
     }
     break;
@@ -1753,6 +1882,9 @@ static void moq_stream_close(wt_app_stream *st) {
   if (ms->s->up_ann == ms) {
     ms->s->up_ann = NULL;
   }
+  if (ms->s->up && ms->s->up->ann == ms) {
+    ms->s->up->ann = NULL;
+  }
   if (ms->t && ms->t->up == ms) {
     ms->t->up = NULL;
   }
@@ -1762,10 +1894,450 @@ static void moq_stream_close(wt_app_stream *st) {
   wt_app_stream_set_user(st, NULL);
 }
 
-void wt_moq_relay_free(wt_moq_relay *m) {
-  if (m) { /* every session closed before: no root is left */
-    free(m);
+/* ------------------------------------------------------------------ cascade */
+
+/* wt_apps.h "moq-lite cascade"; docs/operations.md "Cluster". A SUBSCRIBE
+ * here to a broadcast this node does not have makes a remote broadcast
+ * (the same moq_bcast as a publisher's, whose publisher session is the
+ * upstream's moq_sess) and ONE upstream session to the node the locator
+ * names (kind "moq", name ROOT/PATH), at the subscriber's root with
+ * ?hops=N (N = 1 + the largest hop count of the local subscribers'
+ * sessions) and ?jwt= relay_upstream_token. On it this node asks for the
+ * broadcast's announces (prefix: its path) and subscribes once per track
+ * local subscribers want; the groups come back as a browser publisher's
+ * and take the same fan-out path. The upstream announcing the broadcast
+ * makes it visible here (announced to local interests). Faults: a track
+ * the upstream refuses waits for its ANNOUNCE; a lost session is looked up
+ * again at once (a refusal: the next candidate, backoff 100 ms .. 5 s) and
+ * the waiting tracks are subscribed again (their subscribers see whole
+ * groups reset, nothing torn); the broadcast ended upstream (ANNOUNCE
+ * ended) ends it here (a move: the next SUBSCRIBE looks it up again); the
+ * last track released closes the session after UP_LINGER_MS; a hop count
+ * at the limit is never pulled (the subscribers reset NOT_FOUND, logged
+ * once per remote broadcast, counted). The timings and counters are the
+ * relay cascade's (apps/wt_app_relay.c). */
+
+#define UP_BACKOFF_MIN_MS 100
+#define UP_BACKOFF_MAX_MS 5000
+#define UP_LINGER_MS      2000 /* the upstream outlives the last local subscriber so long */
+#define UP_WAIT_MS        250  /* published nowhere known yet: looked up again so often */
+
+static const wt_app_ops moq_up_ops;
+static void up_start(moq_up *up);
+
+static void up_publish(moq_bcast *b, int live) {
+  const wt_app_locator *loc = b->pub->a->cfg.locator;
+  char key[sizeof(((moq_up *)0)->key)];
+  if (!loc || !loc->publish) {
+    return;
   }
+  snprintf(key, sizeof(key), "%s%s%.*s", b->root->name, b->len ? "/" : "", (int)b->len, b->path);
+  loc->publish(loc->arg, "moq", key, live);
+}
+
+static void up_timer(void *arg);
+
+static void up_arm(moq_up *up, uint64_t delay_ms) {
+  if (up->timer) {
+    wt_app_timer_cancel(up->ctx, up->timer);
+    up->timer = 0;
+  }
+  if (wt_app_timer_add(up->ctx, delay_ms * 1000000ull, up_timer, up, &up->timer) < 0) {
+    up->timer = 0;
+  }
+}
+
+static void up_retry(moq_up *up) {
+  uint32_t d = up->backoff_ms ? up->backoff_ms : UP_BACKOFF_MIN_MS;
+  up->backoff_ms = d * 2 > UP_BACKOFF_MAX_MS ? UP_BACKOFF_MAX_MS : d * 2;
+  up_arm(up, d);
+}
+
+/* Forget up: its session is gone (or never was). */
+static void up_free(moq_up *up) {
+  wt_moq_relay *mr = up->a->moq;
+  moq_root *r = up->s->root;
+  LIST_DEL(mr->ups, up);
+  if (--r->n_sess == 0) {
+    LIST_DEL(mr->roots, r);
+    mr->n_roots--;
+    free(r);
+  }
+  sess_free(up->s);
+  free(up);
+}
+
+/* The remote broadcast ends here: its tracks' subscribers end (clean: FIN,
+ * else reset with code), then the session is closed and up freed. */
+static void up_end(moq_up *up, const char *why, uint32_t code, int clean) {
+  if (up->ending) {
+    return;
+  }
+  up->ending = 1;
+  if (up->timer) {
+    wt_app_timer_cancel(up->ctx, up->timer);
+    up->timer = 0;
+  }
+  WT_LOG_INFO("broadcast %s: upstream closed: %s", up->key, why);
+  if (up->b) {
+    moq_bcast *b = up->b;
+    while (b->tracks) {
+      moq_track *t = b->tracks;
+      if (t->n_subs) {
+        track_free(t, code, clean);
+      } else {
+        track_release(t, code);
+      }
+    }
+    bcast_end(b); /* announced ended here if it was announced */
+  }
+  up->live = 0;
+  if (!up->s->as) {
+    up_free(up);
+  } else if (up->open) {
+    wt_app_close_session(up->s->as, WT_APP_RELAY_UPSTREAM_CLOSE, (const uint8_t *)why, strlen(why));
+  } /* a connecting one is closed at its open */
+}
+
+/* A subscription of a session at the hop limit is never pulled: a loop
+ * (or too deep a tree). Logged, counted; the caller refuses it. */
+static void up_hop_refused(wt_apps *a, const char *root, const char *path, uint32_t hops) {
+  a->cnt.cluster_hops_refused++;
+  WT_LOG_ERROR("broadcast %s/%s: not pulled: a subscription came with hops=%u, the limit is %u "
+               "(a cluster loop?)",
+               root, path, hops, a->cfg.relay_max_hops);
+}
+
+static void up_start(moq_up *up) {
+  wt_apps *a = up->a;
+  if (up->ending || up->s->as) {
+    return;
+  }
+  char addr[128];
+  int rv = a->cfg.locator->lookup(a->cfg.locator->arg, "moq", up->key, up->idx, addr, sizeof(addr));
+  if (rv == 0 && up->idx > 0) {
+    up->idx = 0; /* past the last candidate: from the first again, later */
+    up_retry(up);
+    return;
+  }
+  if (rv == 0) {
+    up_arm(up, UP_WAIT_MS); /* not published anywhere known (yet) */
+    return;
+  }
+  if (rv < 0) {
+    WT_LOG_WARN("broadcast %s: cannot look up its node: %s (the cluster registry unreachable?)",
+                up->key, wt_err_str(rv));
+    up_retry(up);
+    return;
+  }
+  const char *tok = a->cfg.relay_upstream_token;
+  char path[WT_APP_MAX_PATH_LEN + 4096 + 64];
+  int n = snprintf(path, sizeof(path), "/%s?hops=%u%s%s", up->s->root->name, up->hops_max + 1,
+                   tok ? "&jwt=" : "", tok ? tok : "");
+  wt_app_connect_req req = {.authority = addr,
+                            .path = path,
+                            .protocols = moq_versions,
+                            .n_protocols = sizeof(moq_versions) / sizeof(moq_versions[0])};
+  wt_app_session *as = NULL;
+  if (n < 0 || (size_t)n >= sizeof(path) ||
+      wt_app_connect(up->ctx, &req, &moq_up_ops, a, &as) < 0) {
+    a->cnt.cluster_upstream_failed++;
+    up_retry(up);
+    return;
+  }
+  wt_app_session_set_user(as, up->s);
+  up->s->as = as;
+  up->hops = up->hops_max + 1;
+  up->fed = 0;
+  WT_LOG_INFO("broadcast %s: pulling from %s (hops=%u)", up->key, addr, up->hops);
+}
+
+static void up_timer(void *arg) {
+  moq_up *up = arg;
+  up->timer = 0;
+  if (!up->b || up->b->n_tracks == 0) {
+    up_end(up, "no local subscriber left", WT_APP_MOQ_CANCEL, 0);
+  } else if (!up->s->as) {
+    up_start(up);
+  }
+}
+
+/* The remote broadcast's tracks changed (one released): with none left,
+ * the upstream lingers, then closes. */
+static void up_tracks_changed(moq_up *up) {
+  if (up->ending || !up->b || up->b->n_tracks) {
+    return;
+  }
+  up_arm(up, UP_LINGER_MS);
+}
+
+/* Subscribe every waiting track of up's broadcast (session open). */
+static void up_subscribe_all(moq_up *up) {
+  if (!up->open || !up->b) {
+    return;
+  }
+  for (moq_track *t = up->b->tracks; t; t = t->next) {
+    if (!t->up) {
+      track_subscribe_up(t, up->s);
+    }
+  }
+}
+
+/* A local subscriber (of a session with hop count hops) wants up's
+ * broadcast: 1, or 0 when it must be refused (the hop limit). Invariant:
+ * hops_max < relay_max_hops, so an upstream carries at most the limit. */
+static int up_want(moq_up *up, uint32_t hops) {
+  if (up->ending) {
+    return 0;
+  }
+  if (hops >= up->a->cfg.relay_max_hops) {
+    up_hop_refused(up->a, up->s->root->name, up->b ? up->b->path : "", hops);
+    return 0;
+  }
+  if (up->timer && up->s->as) {
+    wt_app_timer_cancel(up->ctx, up->timer); /* lingering: wanted again */
+    up->timer = 0;
+  }
+  if (hops > up->hops_max) {
+    up->hops_max = hops;
+    if (up->open && up->hops_max + 1 > up->hops && !up->fed) {
+      /* a deeper subscriber while nothing flows: the upstream must carry
+       * its hop count (how a loop, where nothing ever flows, reaches the
+       * limit); once groups flow it is kept (no gap) */
+      wt_app_close_session(up->s->as, WT_APP_RELAY_UPSTREAM_CLOSE,
+                           (const uint8_t *)"hop count grew", 14);
+    }
+  }
+  return 1;
+}
+
+/* SUBSCRIBE from session s to path (relative to s's root), unknown here:
+ * the remote broadcast (its upstream started), or NULL (no locator, a
+ * hop count at the limit, bounds). */
+static moq_bcast *up_bcast(moq_sess *s, const char *path, size_t len) {
+  wt_apps *a = s->a;
+  moq_root *r = s->root;
+  if (!a->cfg.locator || !a->cfg.locator->lookup) {
+    return NULL;
+  }
+  if (s->hops >= a->cfg.relay_max_hops) {
+    up_hop_refused(a, r->name, path, s->hops);
+    return NULL;
+  }
+  if (r->n_bcasts >= a->cfg.moq_max_broadcasts) {
+    return NULL;
+  }
+  moq_up *up = calloc(1, sizeof(*up));
+  moq_sess *us = calloc(1, sizeof(*us));
+  moq_bcast *b = calloc(1, sizeof(*b));
+  char *p = malloc(len + 1);
+  wt_app_group_counters *gc = wt_app_group_counters_new();
+  if (!up || !us || !b || !p || !gc) {
+    free(up);
+    free(us);
+    free(b);
+    free(p);
+    wt_app_group_counters_unref(gc);
+    return NULL;
+  }
+  memcpy(p, path, len);
+  p[len] = '\0';
+  snprintf(up->key, sizeof(up->key), "%s%s%s", r->name, len ? "/" : "", p);
+  up->a = a;
+  up->ctx = wt_app_session_ctx(s->as);
+  up->s = us;
+  up->b = b;
+  up->hops_max = s->hops;
+  us->a = a;
+  us->root = r;
+  us->up = up;
+  us->version = WT_MOQ_LITE_04; /* until a session answers another */
+  us->n_published = 1;
+  r->n_sess++; /* the up's session state holds the root */
+  b->root = r;
+  b->pub = us;
+  b->path = p;
+  b->len = len;
+  b->gc = gc;
+  reg_add(a->moq->reg, b);
+  LIST_ADD(r->bcasts, b);
+  r->n_bcasts++;
+  LIST_ADD(a->moq->ups, up);
+  up_start(up); /* never ends up (hops_max < the limit) */
+  return b;
+}
+
+/* ANNOUNCE from the upstream (prefix: our broadcast's path, so the suffix
+ * "" is it; anything below it is not ours). */
+static void up_announce(moq_up *up, const wt_moq_msg *m) {
+  size_t len;
+  char *suf = path_fold(m->u.announce.suffix.p, m->u.announce.suffix.len, &len);
+  free(suf);
+  if (!suf || len || !up->b || up->ending) {
+    return;
+  }
+  if (m->u.announce.status == WT_MOQ_ANNOUNCE_ACTIVE) {
+    if (!up->live) {
+      up->live = 1;
+      up->b->n_hops = m->u.announce.n_hops;
+      memcpy(up->b->hops, m->u.announce.hops, sizeof(up->b->hops[0]) * up->b->n_hops);
+      announce_all(up->b, 1);
+    }
+    up_subscribe_all(up); /* the tracks it refused before */
+  } else if (up->live) {
+    /* ended on its node (the publisher left): ended here; a later
+     * SUBSCRIBE looks it up again (it may have moved) */
+    up_end(up, "the broadcast ended upstream", WT_APP_MOQ_GONE, 1);
+  }
+}
+
+static void up_open(wt_app_session *as) {
+  moq_sess *s = wt_app_session_get_user(as);
+  moq_up *up = s->up;
+  wt_apps *a = up->a;
+  up->open = 1;
+  a->cnt.cluster_upstream_opened++;
+  a->cnt.cluster_upstream_live++;
+  up->backoff_ms = 0;
+  up->idx = 0;
+  /* the version the upstream answered in WT-Protocol (a String) */
+  const char *v = wt_app_session_response_field(as, "wt-protocol");
+  size_t vl = v ? strlen(v) : 0;
+  if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"') {
+    v++, vl -= 2;
+  }
+  int ver = v ? wt_moq_version_from_protocol(v, vl) : WT_MOQ_LITE_04;
+  s->version = ver > 0 ? ver : WT_MOQ_LITE_04;
+  s->next_up_id = 0;
+  WT_LOG_INFO("broadcast %s: upstream open (%.*s)", up->key, v ? (int)vl : 19,
+              v ? v : "no WT-Protocol: -04");
+  if (up->ending || !up->b) {
+    wt_app_close_session(as, WT_APP_RELAY_UPSTREAM_CLOSE, (const uint8_t *)"not wanted", 10);
+    return;
+  }
+  if (up->hops_max + 1 > up->hops) {
+    wt_app_close_session(as, WT_APP_RELAY_UPSTREAM_CLOSE, (const uint8_t *)"hop count grew", 14);
+    return;
+  }
+  wt_app_stream *st;
+  moq_strm *ms = NULL;
+  if (wt_app_open_stream(as, 1, &st) == 0 && !(ms = strm_new(s, st, R_UP_ANNOUNCE))) {
+    wt_app_stream_reset(st, WT_APP_MOQ_LIMIT);
+  }
+  if (ms) {
+    ms->kind = WT_MOQ_KIND_ANNOUNCE;
+    ms->have_kind = 1;
+    up->ann = ms;
+    wt_moq_msg m = {.type = WT_MOQ_ANNOUNCE_PLEASE};
+    m.u.announce_please.prefix = (wt_moq_str){(const uint8_t *)up->b->path, up->b->len};
+    strm_send(ms, &m, WT_MOQ_KIND_ANNOUNCE, 1);
+  }
+  up_subscribe_all(up);
+}
+
+/* The upstream session is gone (refused, closed, lost): re-resolve while
+ * wanted. */
+static void up_gone(moq_up *up, int opened, int status) {
+  wt_apps *a = up->a;
+  up->s->as = NULL;
+  up->ann = NULL;
+  if (opened) {
+    up->open = 0;
+    a->cnt.cluster_upstream_live--;
+  } else {
+    a->cnt.cluster_upstream_failed++;
+    up->idx++; /* the next candidate */
+  }
+  if (up->ending) {
+    up_free(up);
+    return;
+  }
+  if (status == WT_APP_RELAY_HOP_LIMIT) {
+    WT_LOG_ERROR("broadcast %s: the upstream refused our hop count %u (a cluster loop?)", up->key,
+                 up->hops);
+    up_end(up, "hop limit", WT_APP_MOQ_NOT_FOUND, 0);
+    return;
+  }
+  if (!up->b || up->b->n_tracks == 0) {
+    up_end(up, "no local subscriber left", WT_APP_MOQ_CANCEL, 0);
+    return;
+  }
+  a->cnt.cluster_reresolves++;
+  if (up->drained) {
+    up->drained = 0;
+    up_retry(up); /* the node is stopping: give it (or its restart) a moment */
+  } else if (opened && up->backoff_ms == 0) {
+    up_start(up); /* lost while fine: at once */
+    if (!up->s->as && !up->timer && !up->ending) {
+      up_retry(up);
+    }
+  } else {
+    up_retry(up);
+  }
+}
+
+static void up_refused(wt_app_session *as, int status) {
+  moq_sess *s = wt_app_session_get_user(as);
+  WT_LOG_WARN("broadcast %s: upstream refused: %s %d", s->up->key,
+              status ? "status" : "no answer, status", status);
+  up_gone(s->up, 0, status);
+}
+
+static void up_close(wt_app_session *as, uint32_t code, const uint8_t *reason, size_t len,
+                     int clean) {
+  moq_sess *s = wt_app_session_get_user(as);
+  if (!s) {
+    return;
+  }
+  wt_app_session_set_user(as, NULL);
+  if (code != WT_APP_RELAY_UPSTREAM_CLOSE && !s->up->ending) {
+    WT_LOG_WARN("broadcast %s: upstream lost (code 0x%x, %s): %.*s", s->up->key, code,
+                clean ? "closed" : "reset or connection lost", (int)(len > 128 ? 128 : len),
+                reason ? (const char *)reason : "");
+  }
+  up_gone(s->up, 1, 0);
+}
+
+/* The upstream node is going away (GOAWAY / DRAIN): leave at once and
+ * re-resolve, rather than hold its drain. */
+static void up_drain(wt_app_session *as) {
+  moq_sess *s = wt_app_session_get_user(as);
+  if (s && s->up->open && !s->up->ending) {
+    WT_LOG_INFO("broadcast %s: upstream session draining (a node stopping): leaving it",
+                s->up->key);
+    s->up->drained = 1;
+    wt_app_close_session(as, WT_APP_RELAY_UPSTREAM_CLOSE, (const uint8_t *)"upstream draining", 17);
+  }
+}
+
+static const wt_app_ops moq_up_ops = {
+    .name = "moq-upstream",
+    .session_open = up_open,
+    .session_close = up_close,
+    .session_refused = up_refused,
+    .session_drain = up_drain,
+    .stream_open = moq_stream_open,
+    .stream_data = moq_stream_data,
+    .stream_reset = moq_stream_reset,
+    .stream_stop = moq_stream_stop,
+    .stream_close = moq_stream_close,
+};
+
+void wt_moq_relay_free(wt_moq_relay *m) {
+  if (!m) {
+    return;
+  }
+  /* every session closed before: what is left is the cascade's remote
+   * broadcasts waiting for a retry or their linger (no subscriber, no
+   * session); then no root is left */
+  while (m->ups) {
+    moq_up *up = m->ups;
+    if (up->b) {
+      bcast_end(up->b);
+    }
+    up_free(up);
+  }
+  free(m);
 }
 
 void wt_moq_relay_counters(const wt_moq_relay *m, wt_apps_counters *c) {

@@ -10,6 +10,18 @@
  *            start/end groups, with an authorizer the jwt of the CONNECT
  *            scoping publish/subscribe by ROOT (without "moq") + broadcast
  *
+ * moq-lite cascade (docs/operations.md "The moq-lite cascade"): with a
+ * locator, a broadcast published here is recorded as kind "moq", name
+ * ROOT/PATH; a SUBSCRIBE to a broadcast not published here makes a remote
+ * broadcast pulled through ONE upstream moq-lite session per broadcast
+ * (wt_app_connect to /ROOT?hops=N[&jwt=relay_upstream_token]; one
+ * SUBSCRIBE per track), fed into the fan-out like a browser publisher's
+ * groups; its subscribers wait until the upstream announces it; upstream
+ * loss re-resolved (the group in flight reset, the subscriptions kept); the
+ * broadcast ended upstream ends it here; the last track released closes
+ * the session after 2 s; /moq?hops=N past relay_max_hops: 508, a
+ * SUBSCRIBE at the limit never pulled (0x21). Counted in cluster_*.
+ *
  * The relay, per channel (NAME: 1-64 of [A-Za-z0-9_.-] and '/' between
  * non-empty segments, e.g. "demo/room", else 400):
  *  - with an authorizer (wt_apps_config.auth, wtcast --auth-keys) /pub
@@ -269,7 +281,8 @@ typedef struct wt_apps_counters {
    * subscriber's max latency (reset 0x10) */
   uint64_t moq_delivered_streams, moq_delivered_bytes, moq_dropped_lagged, moq_dropped_limit;
   uint64_t moq_dropped_priority, moq_dropped_latency;
-  /* the relay cascade ("Cascade" above): upstream /sub sessions opened,
+  /* the relay cascade ("Cascade" above) and the moq-lite cascade (their
+   * upstream moq sessions, groups and bytes the same way): upstream /sub sessions opened,
    * failed (refused, or lost before they opened), live now; groups, group
    * bytes and datagrams received from upstreams; /sub refused for their hop
    * count (508) and channels not pulled for it; re-resolutions after an
@@ -370,6 +383,7 @@ static inline void wt_apps_config_default(wt_apps_config *c) {
   c->relay_max_channels = WT_APP_RELAY_MAX_CHANNELS;
   c->relay_max_subscribers = WT_APP_RELAY_MAX_SUBS;
   c->auth = NULL;
+  c->locator = NULL;
   c->relay_metrics_channels = WT_APP_RELAY_METRICS_CHANNELS;
   c->enabled = WT_APPS_DEFAULT;
   c->relay_retired_max = 0;

@@ -178,11 +178,12 @@ static int apps_metrics(void *arg, const uint64_t *sums, const wt_app_ctx_stats 
     int type;
     unsigned long long v;
   } cl[] = {
-      {"cluster_upstream_opened_total", "upstream /sub sessions opened", M_COUNTER,
-       SUM(sums, cluster_upstream_opened)},
-      {"cluster_upstream_failed_total", "upstream /sub sessions refused or lost before opening",
-       M_COUNTER, SUM(sums, cluster_upstream_failed)},
-      {"cluster_upstream_live", "upstream /sub sessions open now", M_GAUGE,
+      {"cluster_upstream_opened_total", "upstream sessions opened (relay /sub and moq-lite)",
+       M_COUNTER, SUM(sums, cluster_upstream_opened)},
+      {"cluster_upstream_failed_total",
+       "upstream sessions (/sub, moq) refused or lost before opening", M_COUNTER,
+       SUM(sums, cluster_upstream_failed)},
+      {"cluster_upstream_live", "upstream sessions (/sub, moq) open now", M_GAUGE,
        SUM(sums, cluster_upstream_live)},
       {"cluster_upstream_groups_total", "groups received from upstream nodes", M_COUNTER,
        SUM(sums, cluster_upstream_groups)},
@@ -191,7 +192,7 @@ static int apps_metrics(void *arg, const uint64_t *sums, const wt_app_ctx_stats 
       {"cluster_upstream_datagrams_total", "datagrams received from upstream nodes", M_COUNTER,
        SUM(sums, cluster_upstream_datagrams)},
       {"cluster_hops_refused_total",
-       "subscriptions refused (508) or channels not pulled for their hop count", M_COUNTER,
+       "sessions refused (508), channels or broadcasts not pulled for their hop count", M_COUNTER,
        SUM(sums, cluster_hops_refused)},
       {"cluster_reresolves_total", "upstream lookups again after a loss or refusal", M_COUNTER,
        SUM(sums, cluster_reresolves)},

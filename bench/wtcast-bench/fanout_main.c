@@ -87,7 +87,7 @@ static void fo_usage(FILE *f) {
         "  --json              print one JSON object (default: a few lines of text)\n"
         "  --moq               through the moq-lite relay instead (/moq/NAME, moq-lite-04):\n"
         "                      broadcast b, track t, one moq frame per record; streams\n"
-        "                      only, role both\n"
+        "                      only (--role sub: subscribes at once, e.g. on an edge)\n"
         "  --log-level L       error|warn|info|debug|trace (default warn), on stderr\n"
         "Message (M = --size bytes, little-endian): seq u64 = (publisher id << 40) | index,\n"
         "publish time u64 (CLOCK_MONOTONIC ns), then byte k = b(seq) + 31 k (mod 256) for\n"
@@ -313,10 +313,9 @@ static int fo_parse_args(fo_opts *o, int argc, char **argv) {
   if (o->role == FO_ROLE_PUB) {
     o->subs = o->late = 0;
   }
-  if (o->moq && (o->role != FO_ROLE_BOTH || o->transport == FO_TX_DGRAM || o->group_hdr ||
-                 o->expect_status || o->pubs != 1)) {
-    fprintf(stderr, "wtcast-bench: --moq: role both, streams only, no --group-hdr, "
-                    "--expect-status or --pubs\n");
+  if (o->moq && (o->transport == FO_TX_DGRAM || o->group_hdr || o->expect_status || o->pubs != 1)) {
+    fprintf(stderr, "wtcast-bench: --moq: streams only, no --group-hdr, --expect-status or "
+                    "--pubs\n");
     return -1;
   }
   if (o->moq) {

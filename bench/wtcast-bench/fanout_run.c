@@ -731,7 +731,7 @@ static uint64_t fo_tick(fo_client *c, uint64_t now) {
   for (uint32_t i = 0; i < c->n_eps && connecting < o->max_handshakes; i++) {
     fo_ep *e = &c->eps[i];
     if (e->state == FO_EP_IDLE && (e->kind != FO_K_LATE || c->late_started) &&
-        (!o->moq || e->kind == FO_K_PUB || p->announced)) {
+        (!o->moq || e->kind == FO_K_PUB || p->announced || !(o->role & FO_ROLE_PUB))) {
       connecting += fo_ep_start(c, e, now) == 0;
     }
   }

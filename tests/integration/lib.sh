@@ -432,6 +432,23 @@ wt_client() {
 # Helpers of the scripts that run several relay nodes and the fan-out
 # verifier (relay_cascade, cluster_netns).
 
+# wt_node NAME ARGS...: start a wtcast with 2 workers (wt_server_start) and
+# remember it as NAME_PID, NAME_PORT, NAME_OUT, NAME_ERR (killed by the
+# cleanup). wt_node_json NAME FILE: its SIGUSR1 JSON line into FILE.
+wt_node() {
+  local name=$1
+  shift
+  wt_server_start --workers 2 "$@"
+  WT_BG_PIDS+=("$WT_SERVER_PID")
+  eval "${name}_PID=$WT_SERVER_PID ${name}_PORT=$WT_PORT ${name}_OUT=$WT_SERVER_OUT ${name}_ERR=$WT_SERVER_ERR"
+  WT_SERVER_PID=
+}
+wt_node_json() {
+  local pid out
+  eval "pid=\$${1}_PID out=\$${1}_OUT"
+  wt_node_stats "$pid" "$out" "$2"
+}
+
 # wt_node_stats PID SERVER_OUT FILE: SIGUSR1 the node PID (its stdout is
 # SERVER_OUT) and write the JSON line it prints (5 s at most) to FILE.
 wt_node_stats() {

@@ -35,21 +35,8 @@ fi
 
 # node NAME ARGS...: start a wtcast (wt_server_start) and remember it as
 # NAME_PID, NAME_PORT, NAME_OUT, NAME_ERR.
-node() {
-  local name=$1
-  shift
-  wt_server_start --workers 2 "$@"
-  WT_BG_PIDS+=("$WT_SERVER_PID")
-  eval "${name}_PID=$WT_SERVER_PID ${name}_PORT=$WT_PORT ${name}_OUT=$WT_SERVER_OUT ${name}_ERR=$WT_SERVER_ERR"
-  WT_SERVER_PID=
-}
-
-# node_stats NAME OUT: the node's SIGUSR1 JSON line into OUT.
-node_stats() {
-  local pid out
-  eval "pid=\$${1}_PID out=\$${1}_OUT"
-  wt_node_stats "$pid" "$out" "$2"
-}
+node() { wt_node "$@"; }
+node_stats() { wt_node_json "$@"; }
 # fo / fo_bg OUT PORT ARGS...: the verifier against 127.0.0.1:PORT.
 fo() { wt_fo "$1" "https://127.0.0.1:$2" "${@:3}"; }
 fo_bg() { wt_fo_bg "$1" "https://127.0.0.1:$2" "${@:3}"; }

@@ -103,6 +103,13 @@ static void h_drain(harness *h) {
           c.token = wt_msg_get_cmd_stop_sending(&m[i])->stream.token;
           c.code = wt_msg_get_cmd_stop_sending(&m[i])->code;
           break;
+        case WT_CMD_CONNECT: /* data: authority NUL path NUL ... */
+          c.session = wt_msg_get_cmd_connect(&m[i])->session;
+          break;
+        case WT_CMD_CLOSE:
+          c.session = wt_msg_get_cmd_close(&m[i])->session;
+          c.code = wt_msg_get_cmd_close(&m[i])->code;
+          break;
         case WT_CMD_RESPOND:
           c.session = wt_msg_get_cmd_respond(&m[i])->session;
           c.code = wt_msg_get_cmd_respond(&m[i])->status;
@@ -150,9 +157,9 @@ static void h_drain(harness *h) {
         default:
           break;
         }
-        if (m[i].buf && m[i].len <= sizeof(c.data)) {
-          memcpy(c.data, m[i].buf->data + m[i].off, m[i].len);
-          c.len = m[i].len;
+        if (m[i].buf && (m[i].len <= sizeof(c.data) || m[i].kind == WT_CMD_CONNECT)) {
+          c.len = m[i].len <= sizeof(c.data) ? m[i].len : sizeof(c.data); /* a CONNECT's start */
+          memcpy(c.data, m[i].buf->data + m[i].off, c.len);
         }
         if (h->n < MAX_CMDS) {
           h->cmds[h->n++] = c;
@@ -1238,6 +1245,390 @@ static void test_nested_roots(void) {
   h_close(h);
 }
 
+/* ------------------------------------------------------------------ the cascade */
+
+/* A fake locator (wt_app.h): kind "moq" has two candidates (a static peer
+ * list); the names looked up and published are recorded. */
+static int g_lookups, g_publish[2];
+static char g_looked[128], g_pubname[128];
+
+static int fake_lookup(void *arg, const char *kind, const char *name, unsigned idx, char *addr,
+                       size_t cap) {
+  (void)arg;
+  static const char *const peers[] = {"10.0.0.1:4433", "10.0.0.2:4433"};
+  g_lookups++;
+  snprintf(g_looked, sizeof(g_looked), "%s/%s", kind, name);
+  if (strcmp(kind, "moq") || idx >= 2) {
+    return 0;
+  }
+  snprintf(addr, cap, "%s", peers[idx]);
+  return 1;
+}
+
+static void fake_publish(void *arg, const char *kind, const char *name, int live) {
+  (void)arg;
+  g_publish[live ? 1 : 0]++;
+  snprintf(g_pubname, sizeof(g_pubname), "%s/%s", kind, name);
+}
+
+static const wt_app_locator g_loc = {.lookup = fake_lookup, .publish = fake_publish};
+
+/* The CONNECTs since from: their count; the last one's session, authority
+ * and path. */
+static int connects(harness *h, size_t from, uint64_t *session, char *auth, char *path) {
+  int k = 0;
+  for (size_t i = from; i < h->n; i++) {
+    if (h->cmds[i].kind == WT_CMD_CONNECT) {
+      k++;
+      *session = h->cmds[i].session;
+      const char *d = (const char *)h->cmds[i].data;
+      snprintf(auth, 64, "%.63s", d);
+      snprintf(path, 128, "%.127s", d + strlen(d) + 1);
+    }
+  }
+  return k;
+}
+
+static int count_kind(harness *h, size_t from, uint16_t kind) {
+  int k = 0;
+  for (size_t i = from; i < h->n; i++) {
+    k += h->cmds[i].kind == kind;
+  }
+  return k;
+}
+
+/* The upstream session up opens, answering WT-Protocol "moq-lite-04". */
+static void up_opens(harness *h, uint64_t up) {
+  static const char f[] = "wt-protocol\0\"moq-lite-04\"";
+  wt_buf *b = wt_buf_alloc(h->t.pool, sizeof(f));
+  memcpy(b->data, f, sizeof(f));
+  b->len = sizeof(f);
+  h_event(h, wt_msg_ev_session_open_fields(up, 1200, b, sizeof(f), 1));
+}
+
+/* The upstream's group seq on its uni stream sid (id: the subscription
+ * our SUBSCRIBE chose), one frame "hi", FIN when fin. */
+static void up_group(harness *h, uint64_t up, uint64_t sid, uint64_t id, uint64_t seq, int fin) {
+  uint8_t buf[64];
+  wt_moq_msg m;
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_GROUP;
+  m.u.group.subscribe = id;
+  m.u.group.sequence = seq;
+  size_t n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_UNI_GROUP, buf, sizeof(buf));
+  memcpy(buf + n, "\x02hi", 3);
+  h_event(h, wt_msg_ev_stream_open(sid, up, sid * 4 + 3, 0));
+  h_data(h, sid, buf, n + 3, fin);
+  if (fin) {
+    h_event(h, wt_msg_ev_stream_close(sid, 0));
+  }
+}
+
+static uint64_t g_now = 1000000000ull;
+
+static void advance(harness *h, uint64_t ms) {
+  g_now += ms * 1000000ull;
+  wt_app_ctx_set_now(h->t.ctx, g_now);
+  wt_timer_run(&h->t.timers, g_now);
+  h_drain(h);
+}
+
+/* The moq-lite cascade (wt_apps.h): subscribers first, then the
+ * publisher (upstream) appears; ONE upstream session and ONE SUBSCRIBE per
+ * track whatever the number of local subscribers; the groups fan out;
+ * the upstream lost mid-group: the group reset (a whole-group gap, nothing
+ * torn), looked up again at once, subscribed again, and the same fan
+ * carries on; hop counts: 508 past the limit, a subscription at the limit
+ * never pulled; the last subscriber gone: closed after the linger;
+ * publish(1/0) for a local publisher; nothing leaked. */
+static void test_cascade(void) {
+  harness *h = &g_h;
+  wt_apps_config cfg;
+  wt_apps_config_default(&cfg);
+  cfg.enabled = WT_APPS_MOQ;
+  cfg.locator = &g_loc;
+  cfg.relay_upstream_token = "tok";
+  CHECK_FATAL(h_open(h, &cfg) == 0);
+  wt_app_ctx_set_now(h->t.ctx, g_now);
+  uint8_t buf[512], got[512], want[512];
+  int fin;
+  size_t n, w;
+  wt_moq_msg m;
+  char auth[64], path[128];
+  uint64_t up = 0;
+  const wt_moq_sub_params p = {.priority = 2};
+
+  /* two subscribers of cam/t before any publisher: one upstream session */
+  size_t mark = h->n;
+  CHECK_EQ(h_session(h, 2, "/moq/r", V04, sizeof(V04), 3), 200);
+  CHECK_EQ(h_session(h, 3, "/moq/r", V04, sizeof(V04), 3), 200);
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE;
+  m.u.subscribe.broadcast = S("cam");
+  m.u.subscribe.track = S("t");
+  m.u.subscribe.p = p;
+  n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+  h_event(h, wt_msg_ev_stream_open(201, 2, 4, 1));
+  h_data(h, 201, buf, n, 0);
+  h_event(h, wt_msg_ev_stream_open(301, 3, 4, 1));
+  h_data(h, 301, buf, n, 0);
+  CHECK_EQ(connects(h, mark, &up, auth, path), 1);
+  CHECK(strcmp(g_looked, "moq/moq/r/cam") == 0);
+  CHECK(strcmp(auth, "10.0.0.1:4433") == 0);
+  CHECK(strcmp(path, "/moq/r?hops=1&jwt=tok") == 0);
+  CHECK_EQ(counters(h)->moq_not_found, 0);
+  CHECK_EQ(find(h, mark, WT_CMD_WRITE, 201, 0), -1); /* no answer yet */
+  CHECK_EQ(find(h, mark, WT_CMD_RESET, 201, 0), -1);
+
+  /* it opens: ANNOUNCE_PLEASE (prefix cam), then one SUBSCRIBE (id 0) */
+  mark = h->n;
+  up_opens(h, up);
+  CHECK_EQ(counters(h)->cluster_upstream_opened, 1);
+  uint64_t ann = opened(h, mark, up, 0), sub0 = opened(h, mark, up, 1);
+  CHECK(ann && sub0 && !opened(h, mark, up, 2));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE_PLEASE;
+  m.u.announce_please.prefix = S("cam");
+  w = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_ANNOUNCE, want, sizeof(want));
+  n = written(h, mark, 0, ann, got, sizeof(got), &fin);
+  CHECK(n == w && !memcmp(got, want, w));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE;
+  m.u.subscribe.id = 0;
+  m.u.subscribe.broadcast = S("cam");
+  m.u.subscribe.track = S("t");
+  m.u.subscribe.p.priority = 2;
+  w = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, want, sizeof(want));
+  n = written(h, mark, 0, sub0, got, sizeof(got), &fin);
+  CHECK(n == w && !memcmp(got, want, w));
+  h_event(h, wt_msg_ev_stream_opened(1000, ann, 0));
+  h_event(h, wt_msg_ev_stream_opened(1001, sub0, 4));
+
+  /* the upstream has no such broadcast yet: it refuses the SUBSCRIBE; the
+   * local subscribers wait (no reset) */
+  mark = h->n;
+  h_event(h, wt_msg_ev_stream_reset(1001, WT_APP_MOQ_NOT_FOUND, 1));
+  h_event(h, wt_msg_ev_stream_close(1001, 0));
+  CHECK_EQ(find(h, mark, WT_CMD_RESET, 201, 0), -1);
+  CHECK_EQ(find(h, mark, WT_CMD_RESET, 301, 0), -1);
+  CHECK_EQ(count_kind(h, mark, WT_CMD_CONNECT), 0);
+
+  /* the publisher appears there: its ANNOUNCE (suffix "") -> SUBSCRIBE again */
+  mark = h->n;
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE;
+  m.u.announce.status = WT_MOQ_ANNOUNCE_ACTIVE;
+  m.u.announce.suffix = S("");
+  n = enc(&m, WT_MOQ_LITE_04, -1, buf, sizeof(buf));
+  h_data(h, 1000, buf, n, 0);
+  uint64_t sub1 = opened(h, mark, up, 0);
+  CHECK(sub1 != 0);
+  h_event(h, wt_msg_ev_stream_opened(1002, sub1, 8));
+  /* its OK: both local subscribers answered */
+  mark = h->n;
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE_OK;
+  m.u.update.priority = 2;
+  n = enc(&m, WT_MOQ_LITE_04, -1, buf, sizeof(buf));
+  h_data(h, 1002, buf, n, 0);
+  CHECK(find(h, mark, WT_CMD_WRITE, 201, 0) >= 0);
+  CHECK(find(h, mark, WT_CMD_WRITE, 301, 0) >= 0);
+  CHECK_EQ(counters(h)->moq_upstream_subscribes, 2); /* the refused one and this */
+
+  /* a group from upstream (subscription 1): one mirrored stream in the fan */
+  mark = h->n;
+  up_group(h, up, 1100, 1, 0, 1);
+  int gs = find(h, mark, WT_CMD_GROUP_STREAM, 0, 0);
+  CHECK(gs >= 0);
+  uint64_t fan = gs >= 0 ? h->cmds[gs].group : 0;
+  CHECK_EQ(count_kind(h, mark, WT_CMD_GROUP_STREAM), 1);
+  CHECK_EQ(counters(h)->cluster_upstream_groups, 1);
+  CHECK(counters(h)->cluster_upstream_bytes > 0);
+
+  /* the upstream lost mid-group: that group reset (whole), looked up again
+   * at once; the subscribers stay */
+  mark = h->n;
+  up_group(h, up, 1101, 1, 1, 0);
+  int gs1 = find(h, mark, WT_CMD_GROUP_STREAM, 0, 0);
+  CHECK(gs1 >= 0);
+  uint64_t gsid1 = gs1 >= 0 ? h->cmds[gs1].gsid : 0;
+  h_event(h, wt_msg_ev_session_close(up, 0, 0, NULL, 0));
+  int gr = find(h, mark, WT_CMD_GROUP_RESET, 0, 0);
+  CHECK(gr >= 0 && h->cmds[gr].gsid == gsid1);
+  CHECK_EQ(find(h, mark, WT_CMD_RESET, 201, 0), -1);
+  CHECK_EQ(find(h, mark, WT_CMD_RESET, 301, 0), -1);
+  uint64_t up2 = 0;
+  CHECK_EQ(connects(h, mark, &up2, auth, path), 1);
+  CHECK(up2 != up);
+  CHECK_EQ(counters(h)->cluster_reresolves, 1);
+  CHECK_EQ(counters(h)->cluster_upstream_live, 0);
+  /* the new session: the waiting track subscribed again; groups carry on
+   * in the same fan */
+  mark = h->n;
+  up_opens(h, up2);
+  uint64_t sub2 = opened(h, mark, up2, 1);
+  CHECK(opened(h, mark, up2, 0) != 0 && sub2 != 0);
+  h_event(h, wt_msg_ev_stream_opened(1003, opened(h, mark, up2, 0), 0));
+  h_event(h, wt_msg_ev_stream_opened(1004, sub2, 4));
+  h_data(h, 1004, buf, n, 0); /* its OK (as before) */
+  mark = h->n;
+  up_group(h, up2, 1102, 0, 2, 1); /* subscription 0 of this session */
+  gs = find(h, mark, WT_CMD_GROUP_STREAM, 0, 0);
+  CHECK(gs >= 0 && h->cmds[gs].group == fan);
+
+  /* the upstream cannot subscribe to its edge (nothing flows back up) */
+  mark = h->n;
+  h_event(h, wt_msg_ev_stream_open(1005, up2, 1, 1));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE;
+  m.u.subscribe.broadcast = S("cam");
+  m.u.subscribe.track = S("t");
+  n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+  h_data(h, 1005, buf, n, 0);
+  CHECK(refused(h, mark, 1005, WT_APP_MOQ_UNSUPPORTED, 1));
+
+  /* hop counts: past the limit refused (508); at the limit never pulled */
+  CHECK_EQ(h_session(h, 4, "/moq/r?hops=5", V04, sizeof(V04), 3), 508);
+  CHECK_EQ(counters(h)->cluster_hops_refused, 1);
+  mark = h->n;
+  CHECK_EQ(h_session(h, 5, "/moq/r?hops=4", V04, sizeof(V04), 3), 200);
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE;
+  m.u.subscribe.broadcast = S("other");
+  m.u.subscribe.track = S("t");
+  n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+  h_event(h, wt_msg_ev_stream_open(501, 5, 4, 1));
+  h_data(h, 501, buf, n, 0);
+  CHECK(refused(h, mark, 501, WT_APP_MOQ_NOT_FOUND, 1));
+  CHECK_EQ(counters(h)->cluster_hops_refused, 2);
+  CHECK_EQ(count_kind(h, mark, WT_CMD_CONNECT), 0);
+  /* ... and for the remote broadcast already pulled, too */
+  h_event(h, wt_msg_ev_stream_open(502, 5, 8, 1));
+  m.u.subscribe.id = 1;
+  m.u.subscribe.broadcast = S("cam");
+  n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+  h_data(h, 502, buf, n, 0);
+  CHECK(refused(h, mark, 502, WT_APP_MOQ_NOT_FOUND, 1));
+  CHECK_EQ(counters(h)->cluster_hops_refused, 3);
+  h_event(h, wt_msg_ev_session_close(5, 0, 1, NULL, 0));
+
+  /* the local subscribers leave: the upstream closed after the linger */
+  mark = h->n;
+  h_event(h, wt_msg_ev_session_close(2, 0, 1, NULL, 0));
+  h_event(h, wt_msg_ev_session_close(3, 0, 1, NULL, 0));
+  advance(h, 1000);
+  CHECK_EQ(count_kind(h, mark, WT_CMD_CLOSE), 0);
+  advance(h, 1500);
+  CHECK_EQ(count_kind(h, mark, WT_CMD_CLOSE), 1);
+  h_event(h, wt_msg_ev_session_close(up2, WT_APP_RELAY_UPSTREAM_CLOSE, 1, NULL, 0));
+  CHECK_EQ(count_kind(h, mark, WT_CMD_CONNECT), 0); /* not wanted: no re-resolve */
+  CHECK_EQ(counters(h)->cluster_upstream_live, 0);
+
+  /* the broadcast ends upstream (its publisher left, or moved): ended
+   * here (the subscription FIN), the upstream closed; the next SUBSCRIBE
+   * looks it up again */
+  mark = h->n;
+  CHECK_EQ(h_session(h, 7, "/moq/r", V04, sizeof(V04), 3), 200);
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE;
+  m.u.subscribe.broadcast = S("cam");
+  m.u.subscribe.track = S("t");
+  n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+  h_event(h, wt_msg_ev_stream_open(701, 7, 4, 1));
+  h_data(h, 701, buf, n, 0);
+  uint64_t up3 = 0;
+  CHECK_EQ(connects(h, mark, &up3, auth, path), 1);
+  up_opens(h, up3);
+  uint64_t ann3 = opened(h, mark, up3, 0);
+  h_event(h, wt_msg_ev_stream_opened(1010, ann3, 0));
+  h_event(h, wt_msg_ev_stream_opened(1011, opened(h, mark, up3, 1), 4));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE;
+  m.u.announce.status = WT_MOQ_ANNOUNCE_ACTIVE;
+  m.u.announce.suffix = S("");
+  n = enc(&m, WT_MOQ_LITE_04, -1, buf, sizeof(buf));
+  h_data(h, 1010, buf, n, 0);
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE_OK;
+  n = enc(&m, WT_MOQ_LITE_04, -1, buf, sizeof(buf));
+  h_data(h, 1011, buf, n, 0);
+  CHECK(find(h, mark, WT_CMD_WRITE, 701, 0) >= 0);
+  mark = h->n;
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE;
+  m.u.announce.status = WT_MOQ_ANNOUNCE_ENDED;
+  m.u.announce.suffix = S("");
+  n = enc(&m, WT_MOQ_LITE_04, -1, buf, sizeof(buf));
+  h_data(h, 1010, buf, n, 0);
+  int wf = find(h, mark, WT_CMD_WRITE, 701, 0);
+  CHECK(wf >= 0 && h->cmds[wf].fin);
+  CHECK_EQ(count_kind(h, mark, WT_CMD_CLOSE), 1);
+  h_event(h, wt_msg_ev_session_close(up3, WT_APP_RELAY_UPSTREAM_CLOSE, 1, NULL, 0));
+  CHECK_EQ(count_kind(h, mark, WT_CMD_CONNECT), 0);
+  h_data(h, 701, NULL, 0, 1);
+  h_event(h, wt_msg_ev_stream_close(701, 0));
+  mark = h->n;
+  h_event(h, wt_msg_ev_stream_open(702, 7, 8, 1));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE;
+  m.u.subscribe.id = 1;
+  m.u.subscribe.broadcast = S("cam");
+  m.u.subscribe.track = S("t");
+  n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+  h_data(h, 702, buf, n, 0);
+  uint64_t up4 = 0;
+  CHECK_EQ(connects(h, mark, &up4, auth, path), 1);
+  /* refused there (say, not published yet): the next candidate later */
+  h_event(h, wt_msg_ev_session_refused(up4, 404));
+  CHECK_EQ(counters(h)->cluster_upstream_failed, 1);
+  advance(h, 150);
+  CHECK_EQ(connects(h, mark, &up4, auth, path), 2);
+  CHECK(strcmp(auth, "10.0.0.2:4433") == 0);
+  h_event(h, wt_msg_ev_session_refused(up4, 0));
+  h_event(h, wt_msg_ev_session_close(7, 0, 1, NULL, 0));
+  advance(h, 2500); /* no subscriber left: forgotten */
+  mark = h->n;
+  advance(h, 6000);
+  CHECK_EQ(count_kind(h, mark, WT_CMD_CONNECT), 0);
+
+  /* a local publisher's broadcast is published through the locator; it
+   * takes over one that was being pulled (that subscription ends, the
+   * upstream is closed) */
+  mark = h->n;
+  CHECK_EQ(h_session(h, 8, "/moq/r", V04, sizeof(V04), 3), 200);
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE;
+  m.u.subscribe.broadcast = S("live");
+  m.u.subscribe.track = S("t");
+  n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+  h_event(h, wt_msg_ev_stream_open(801, 8, 4, 1));
+  h_data(h, 801, buf, n, 0);
+  uint64_t up5 = 0;
+  CHECK_EQ(connects(h, mark, &up5, auth, path), 1);
+  CHECK_EQ(h_session(h, 6, "/moq/r", V04, sizeof(V04), 3), 200);
+  uint64_t pann = opened(h, mark, 6, 0);
+  h_event(h, wt_msg_ev_stream_opened(600, pann, 1));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE;
+  m.u.announce.status = WT_MOQ_ANNOUNCE_ACTIVE;
+  m.u.announce.suffix = S("live");
+  n = enc(&m, WT_MOQ_LITE_04, -1, buf, sizeof(buf));
+  h_data(h, 600, buf, n, 0);
+  CHECK_EQ(g_publish[1], 1);
+  CHECK(strcmp(g_pubname, "moq/moq/r/live") == 0);
+  wf = find(h, mark, WT_CMD_WRITE, 801, 0);
+  CHECK(wf >= 0 && h->cmds[wf].fin); /* the pulled one ended */
+  size_t m5 = h->n;
+  up_opens(h, up5); /* it was connecting: closed at its open */
+  CHECK_EQ(count_kind(h, m5, WT_CMD_CLOSE), 1);
+  CHECK_EQ(opened(h, m5, up5, 0), 0);
+  h_event(h, wt_msg_ev_session_close(up5, WT_APP_RELAY_UPSTREAM_CLOSE, 1, NULL, 0));
+  h_event(h, wt_msg_ev_session_close(8, 0, 1, NULL, 0));
+  h_event(h, wt_msg_ev_session_close(6, 0, 1, NULL, 0));
+  CHECK_EQ(g_publish[0], 1);
+  h_close(h);
+}
+
 int main(void) {
   WT_RUN(test_refusals);
   WT_RUN(test_bounds);
@@ -1246,5 +1637,6 @@ int main(void) {
   WT_RUN(test_policy_and_ranges);
   WT_RUN(test_tokens);
   WT_RUN(test_nested_roots);
+  WT_RUN(test_cascade);
   WT_DONE();
 }
