@@ -75,9 +75,11 @@ void wt_app_gcache_retain_total(wt_app_gcache *g, wt_buf *b, size_t off, size_t 
     last->len += (uint32_t)len; /* already referenced and counted */
     return;
   }
-  while (b && g->n_grps > 1 && (g->bytes + b->cap > total_max || g->n >= WT_APP_GCACHE_SLICES)) {
-    grp_remove(g, 0); /* the oldest past group makes room */
-    g->evicted++;
+  if (b && cur->bytes + b->cap <= max) {
+    while (g->n_grps > 1 && (g->bytes + b->cap > total_max || g->n >= WT_APP_GCACHE_SLICES)) {
+      grp_remove(g, 0); /* the oldest past group makes room */
+      g->evicted++;
+    }
   }
   cur = &g->grps[g->n_grps - 1];
   if (!b || cur->bytes + b->cap > max || g->bytes + b->cap > total_max ||

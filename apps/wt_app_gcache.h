@@ -35,7 +35,7 @@
 #include "wt_buf.h"
 
 #define WT_APP_GCACHE_SLICES 1024
-#define WT_APP_GCACHE_GROUPS 16 /* keep is clamped to this */
+#define WT_APP_GCACHE_GROUPS 8 /* keep is clamped to this */
 
 typedef struct wt_app_gcache_slice {
   wt_buf *buf;
