@@ -249,12 +249,14 @@ static int encode_body(const wt_moq_msg *m, int version, wr *w) {
     put_u53(w, m->u.group.sequence);
     break;
   case WT_MOQ_SETUP: {
-    if (m->u.setup.has_path) {
-      return WT_ERR_INVAL; /* not on WebTransport, and never from a server */
-    }
-    const wt_moq_msg *x = m;
-    put_vi(w, (uint64_t)(!!x->u.setup.probe + !!x->u.setup.role + !!x->u.setup.origin));
+    const wt_moq_msg *x = m; /* the path only as read from a peer (a server never sends one) */
+    put_vi(w, (uint64_t)(!!x->u.setup.probe + x->u.setup.has_path + !!x->u.setup.role +
+                         !!x->u.setup.origin));
     put_param_vi(w, WT_MOQ_PARAM_PROBE, x->u.setup.probe);
+    if (x->u.setup.has_path) {
+      put_vi(w, WT_MOQ_PARAM_PATH);
+      put_str(w, x->u.setup.path, 0); /* length + bytes, as the parameter's */
+    }
     put_param_vi(w, WT_MOQ_PARAM_ROLE, x->u.setup.role);
     put_param_vi(w, WT_MOQ_PARAM_ORIGIN, x->u.setup.origin);
     break;
@@ -442,6 +444,10 @@ static void get_setup(rd *r, wt_moq_msg *out) {
     r->p += len;
     r->n -= (size_t)len;
     if (id == WT_MOQ_PARAM_PATH) {
+      if (str_check(v.p, v.n, 0)) {
+        r->why = "bad path parameter"; /* over 1024 bytes or not UTF-8 */
+        return;
+      }
       out->u.setup.has_path = 1;
       out->u.setup.path = (wt_moq_str){v.p, v.n};
       continue;

@@ -177,7 +177,7 @@ typedef struct wt_moq_msg {
       uint64_t role;   /* 0 both, 1 publisher, 2 subscriber */
       uint64_t origin; /* 0 = none */
       uint8_t has_path;
-      wt_moq_str path; /* decoded only (the peer's; a violation on WebTransport) */
+      wt_moq_str path; /* a client's on URI-less transports (a violation on WebTransport) */
     } setup;
     struct {
       uint64_t origin; /* the responder's origin id, 0 = unknown */
@@ -221,7 +221,7 @@ wt_moq_type wt_moq_next(int version, uint64_t kind, int opener, uint64_t n);
  * _START / _END the response type varint, then the size varint and the
  * body. Returns the bytes written, WT_ERR_NOBUF (nothing usable written),
  * WT_ERR_INVAL (a field outside the limits above, an unknown type or
- * version, a TRACK_INFO timescale of 0, a SETUP with a path),
+ * version, a TRACK_INFO timescale of 0),
  * WT_ERR_UNSUPPORTED (a message the version does not have). */
 int wt_moq_encode(const wt_moq_msg *m, int version, uint8_t *out, size_t cap);
 

@@ -716,8 +716,10 @@ static void test_frames_05(void) {
   CHECK_EQ(wt_moq_encode(&m, WT_MOQ_LITE_04, b, sizeof(b)), WT_ERR_UNSUPPORTED);
   m.type = WT_MOQ_TRACK_INFO; /* timescale 0 */
   CHECK_EQ(wt_moq_encode(&m, WT_MOQ_LITE_05, b, sizeof(b)), WT_ERR_INVAL);
+  memset(&m, 0, sizeof(m));
   m.type = WT_MOQ_SETUP;
   m.u.setup.has_path = 1;
+  m.u.setup.path = (wt_moq_str){(const uint8_t *)"\xff", 1}; /* not UTF-8 */
   CHECK_EQ(wt_moq_encode(&m, WT_MOQ_LITE_05, b, sizeof(b)), WT_ERR_INVAL);
   /* a restart (status 2) is an active announce on -05, malformed before */
   const uint8_t rs[] = {0x04, 0x02, 0x01, 'a', 0x00};
@@ -729,6 +731,22 @@ static void test_frames_05(void) {
   wt_moq_reader_init(&r, WT_MOQ_LITE_05);
   CHECK_EQ(wt_moq_read_msg(&r, WT_MOQ_SETUP, st, sizeof(st), &used, &m, &why), 1);
   CHECK(m.u.setup.has_path && m.u.setup.path.len == 2);
+  /* it encodes again (the unknown parameter dropped), and reads back the same */
+  uint8_t re[32], re2[32];
+  int rl = wt_moq_encode(&m, WT_MOQ_LITE_05, re, sizeof(re));
+  CHECK(rl == 6 && !memcmp(re,
+                           "\x05\x01\x02\x02"
+                           "ab",
+                           6));
+  wt_moq_reader_init(&r, WT_MOQ_LITE_05);
+  CHECK_EQ(wt_moq_read_msg(&r, WT_MOQ_SETUP, re, (size_t)rl, &used, &m, &why), 1);
+  CHECK_EQ(wt_moq_encode(&m, WT_MOQ_LITE_05, re2, sizeof(re2)), rl);
+  CHECK(!memcmp(re, re2, (size_t)rl));
+  /* a path that is not UTF-8 is refused */
+  const uint8_t bp[] = {0x05, 0x01, 0x02, 0x02, 'a', 0xff};
+  wt_moq_reader_init(&r, WT_MOQ_LITE_05);
+  CHECK_EQ(wt_moq_read_msg(&r, WT_MOQ_SETUP, bp, sizeof(bp), &used, &m, &why), WT_ERR_MALFORMED);
+  CHECK(why && !strcmp(why, "bad path parameter"));
 }
 
 static void test_protocol_names(void) {
