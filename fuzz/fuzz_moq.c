@@ -86,7 +86,7 @@ static void run(result *res, int version, int mode, const uint8_t *data, size_t 
           }
         }
       } else if (stage == 1) {
-        wt_moq_type t = mode != 2                   ? wt_moq_next(version, kind, mode == 0, n)
+        wt_moq_type t = mode != 2                  ? wt_moq_next(version, kind, mode == 0, n)
                         : kind == WT_MOQ_UNI_GROUP ? WT_MOQ_GROUP
                         : n                        ? WT_MOQ_NONE
                                                    : WT_MOQ_SETUP;
@@ -151,9 +151,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 9) {
     return 0;
   }
-  int version = (data[0] & 8)   ? WT_MOQ_LITE_05
-                : (data[0] & 1) ? WT_MOQ_LITE_04
-                                : WT_MOQ_LITE_03;
+  int version = (data[0] & 8) ? WT_MOQ_LITE_05 : (data[0] & 1) ? WT_MOQ_LITE_04 : WT_MOQ_LITE_03;
   int mode = (data[0] >> 1) & 3;
   if (mode == 3) {
     mode = 2;
