@@ -833,7 +833,9 @@ static void sub_detach(moq_strm *sub, uint32_t code, int clean, uint32_t rel_cod
   }
   if (sub->role == R_SUB && sub->st) {
     if (clean) {
-      sub_fin(sub, t->end_seq);
+      if (!sub->ended) { /* else its END and FIN went already */
+        sub_fin(sub, t->end_seq);
+      }
       sub->role = R_DEAD;
     } else {
       strm_abort(sub, code);

@@ -973,6 +973,32 @@ static void test_moq05(void) {
   CHECK(refused(h, mark, 209, WT_APP_MOQ_NOT_FOUND, 1));
   CHECK_EQ(counters(h)->moq_malformed, malformed + 6);
 
+  /* a range the track is past already (6..6, the newest is 7): SUBSCRIBE_END
+   * {7} and FIN at once; the client's FIN then is not answered again */
+  mark = h->n;
+  h_event(h, wt_msg_ev_stream_open(210, 2, 204, 1));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE;
+  m.u.subscribe.id = 1;
+  m.u.subscribe.broadcast = S("bc");
+  m.u.subscribe.track = S("a");
+  m.u.subscribe.p =
+      (wt_moq_sub_params){.has_start = 1, .start_group = 6, .has_end = 1, .end_group = 6};
+  n = enc(&m, WT_MOQ_LITE_05, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+  h_data(h, 210, buf, n, 0);
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE_END;
+  m.u.range.group = 7;
+  w = enc(&m, WT_MOQ_LITE_05, -1, want, sizeof(want));
+  n = written(h, mark, 210, 0, got, sizeof(got), &fin);
+  CHECK(n == w && !memcmp(got, want, w) && fin);
+  uint64_t limit = counters(h)->moq_limit;
+  mark = h->n;
+  h_data(h, 210, NULL, 0, 1);
+  CHECK_EQ(find(h, mark, WT_CMD_RESET, 210, 0), -1);
+  CHECK_EQ(find(h, mark, WT_CMD_WRITE, 210, 0), -1);
+  CHECK_EQ(counters(h)->moq_limit, limit);
+
   /* the broadcast ends: SUBSCRIBE_END (one past group 7), then our FIN */
   mark = h->n;
   memset(&m, 0, sizeof(m));
@@ -989,8 +1015,8 @@ static void test_moq05(void) {
   CHECK(n == w && !memcmp(got, want, w) && fin);
 
   /* everything closes */
-  uint64_t streams[] = {100, 101, 102, 150, 200, 201, 202, 203, 204, 205, 206,
-                        207, 208, 209, 400, 401, 500, 501, 502, 503, 504, 600};
+  uint64_t streams[] = {100, 101, 102, 150, 200, 201, 202, 203, 204, 205, 206, 207,
+                        208, 209, 210, 400, 401, 500, 501, 502, 503, 504, 600};
   for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++) {
     h_event(h, wt_msg_ev_stream_close(streams[i], 0));
   }
