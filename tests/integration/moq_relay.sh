@@ -92,7 +92,9 @@ wt_jcheck "server: moq sessions, groups read once per track, bad input counted" 
    and d['apps']['moq_malformed'] >= 4 and d['apps']['moq_delivered_streams'] >= 72 \
    and d['apps']['moq_not_found'] == 2 and d['apps']['moq_unsupported'] == 1 \
    and d['apps']['moq_fetches'] == 1 and d['apps']['moq_fetch_missed'] == 2 \
-   and d['apps']['moq_track_infos'] >= 6 and d['apps']['moq_refused'] == 0"
+   and d['apps']['moq_track_infos'] >= 6 and d['apps']['moq_refused'] == 0 \
+   and d['apps']['moq_limit'] == 0"
+wt_log "moq counters: $(python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["apps"]; print({k[4:]: a[k] for k in ("moq_limit", "moq_fetches", "moq_fetch_missed", "moq_track_infos", "moq_malformed", "moq_unsupported")})' "$S" 2>&1)"
 wt_log "fan-out drops: $(python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["apps"]; print({k[11:]: a[k] for k in a if k.startswith("moq_dropped")})' "$S" 2>&1)"
 wt_log "sessions per shard: $(python3 -c 'import json,sys; print([s["sessions_opened"] for s in json.load(open(sys.argv[1]))["shards"]])' "$S" 2>&1)"
 wt_check "/metrics: wtcast_moq_total{what=\"sessions\"} 14" \
