@@ -1,5 +1,6 @@
-/* wt_app_moq.c: a moq-lite relay (moq-lite-04 and -03 as @moq/net 0.3.4
- * negotiates them through WT-Protocol) on the fan-out groups of wt_app.h.
+/* wt_app_moq.c: a moq-lite relay (moq-lite-05, -04 and -03 as @moq/net
+ * 0.3.4 negotiates them through WT-Protocol, -05 preferred) on the fan-out
+ * groups of wt_app.h.
  * What it does on the wire, its codes and bounds: docs/protocol.md section
  * 9; the codec: apps/moq/wt_moq.h.
  *
@@ -33,6 +34,17 @@
  * broadcast whose publisher session is an upstream moq-lite session this
  * worker opens (wt_app_connect) and keeps across reconnections (moq_up).
  *
+ * moq-lite-05 (docs/protocol.md section 9): frames carry timestamps, so a
+ * broadcast is seen (announced, subscribed, fetched) only by sessions whose
+ * frames match its publisher's (-05 with -05, -03/-04 with either): the
+ * relay forwards frames as received and never re-times them. TRACK
+ * requests are answered from the publisher's TRACK_INFO (asked once per
+ * track, kept with the broadcast); SUBSCRIBE is accepted implicitly, with
+ * SUBSCRIBE_START once the subscriber's first group is known and
+ * SUBSCRIBE_END before the relay's FIN; FETCH is served from the last
+ * moq_fetch_groups complete groups of a track kept in its cache (bounded
+ * by moq_fetch_bytes of buffer capacity), while the track has subscribers.
+ *
  * Tokens (wt_apps_config.auth): checked at the CONNECT on the root (401
  * without a valid one); a token not granting the whole root for an action
  * is checked again per broadcast from the copy kept in the session.
@@ -62,6 +74,7 @@ typedef struct moq_track moq_track;
 typedef struct moq_fan moq_fan;
 typedef struct moq_strm moq_strm;
 typedef struct moq_up moq_up;
+typedef struct moq_tinfo moq_tinfo;
 
 /* What a stream is to the relay. */
 enum {
@@ -73,6 +86,10 @@ enum {
   R_UP_ANNOUNCE,   /* ours towards a client: ANNOUNCE_PLEASE, it sends ANNOUNCEs */
   R_UP_SUB,        /* ours towards a publisher: SUBSCRIBE, it answers */
   R_GROUP_IN,      /* a publisher's uni stream: one group */
+  R_TRACK,         /* a client's track stream (-05): we answer TRACK_INFO */
+  R_UP_TRACK,      /* ours towards a publisher (-05): TRACK, it answers TRACK_INFO */
+  R_FETCH,         /* a client's fetch stream (-05): we send the group's frames */
+  R_SETUP_IN,      /* a client's setup stream (-05): one SETUP */
   R_DEAD,          /* refused or detached: whatever comes is discarded */
 };
 
@@ -108,7 +125,26 @@ struct moq_strm {
   uint64_t seq, frame_rem;
   moq_out *outs;
   size_t n_outs;
+  /* R_SUB on -05: SUBSCRIBE_START sent */
+  int start_sent;
+  /* R_TRACK (waiting), R_UP_TRACK */
+  moq_tinfo *ti;
+  /* R_FETCH: the group's slices (a reference each) and how far they went */
+  wt_app_gcache_slice *fs;
+  size_t fs_n, fs_i, fs_off;
   wt_moq_reader rd;
+};
+
+/* A track's TRACK_INFO (-05), asked from its publisher once. */
+struct moq_tinfo {
+  moq_tinfo *next;
+  moq_bcast *b;
+  char *name;
+  size_t name_len;
+  int have;
+  wt_moq_msg info;   /* WT_MOQ_TRACK_INFO, when have */
+  moq_strm *up;      /* our TRACK stream towards the publisher, while asking */
+  moq_strm *waiters; /* R_TRACK streams waiting for it */
 };
 
 struct moq_fan {
@@ -142,7 +178,9 @@ struct moq_track {
   int has_cur, cur_fin;
   uint64_t cur_seq;
   moq_strm *cur_in;
-  wt_app_gcache gc; /* its bytes, while it fits (relay_group_max) */
+  wt_app_gcache gc;       /* its bytes, while it fits (relay_group_max); -05: past groups too */
+  uint64_t end_seq;       /* one past the largest group seen (SUBSCRIBE_END), 0 = none */
+  size_t n_start_pending; /* -05 subscribers that may still need SUBSCRIBE_START */
 };
 
 struct moq_bcast {
@@ -155,6 +193,8 @@ struct moq_bcast {
   uint64_t hops[WT_MOQ_MAX_HOPS];
   moq_track *tracks;
   size_t n_tracks;
+  moq_tinfo *infos; /* -05 TRACK_INFOs (asked or known) */
+  size_t n_infos;
   /* its fans' delivery and drop counters (written by the shards:
    * reference-counted, wt_app.h), listed for /metrics while it lives */
   wt_app_group_counters *gc;
@@ -179,6 +219,7 @@ struct moq_sess {
   uint64_t next_up_id;
   moq_strm *up_ann;
   int goaway_sent;
+  uint64_t pub_origin; /* -05: its ANNOUNCE_OK's origin (0 = none), first hop of its broadcasts */
   /* tokens (wt_apps_config.auth): the session's root in the token's
    * namespace, rights on all of it (checked once at the CONNECT), and what
    * the token was read from, for the checks of single broadcasts later */
@@ -551,16 +592,32 @@ static int interest_wants(const moq_strm *in, const moq_bcast *b, const char *re
   return 1;
 }
 
+/* Whether sessions of versions a and b carry the same frames: -05's have
+ * a timestamp each, -03/-04's not (the relay passes frames on as read). */
+static int frames_match(int a, int b) {
+  return (a >= WT_MOQ_LITE_05) == (b >= WT_MOQ_LITE_05);
+}
+
+/* Whether interest in is told about b (its suffix in *suf, inside buf of
+ * MOQ_REL_CAP bytes or b's path). */
+static int announce_visible(const moq_strm *in, const moq_bcast *b, char *buf, const char **suf,
+                            size_t *slen) {
+  const char *rel;
+  size_t rlen;
+  return in->role == R_INTEREST && frames_match(in->s->version, b->pub->version) &&
+         (rel = bcast_rel(b, in->s->root->name, buf, MOQ_REL_CAP, &rlen)) &&
+         interest_wants(in, b, rel, rlen, suf, slen) &&
+         sess_may(in->s, WT_APP_AUTH_SUBSCRIBE, rel, rlen);
+}
+
 static void announce_to(moq_strm *in, const moq_bcast *b, int active) {
-  const char *suf, *rel;
-  size_t slen, rlen;
+  const char *suf;
+  size_t slen;
   char buf[MOQ_REL_CAP];
   if (b->pub->up && !b->pub->up->live) {
     return; /* a remote broadcast its upstream did not announce (yet) */
   }
-  if (in->role != R_INTEREST || !(rel = bcast_rel(b, in->s->root->name, buf, sizeof(buf), &rlen)) ||
-      !interest_wants(in, b, rel, rlen, &suf, &slen) ||
-      !sess_may(in->s, WT_APP_AUTH_SUBSCRIBE, rel, rlen)) {
+  if (!announce_visible(in, b, buf, &suf, &slen)) {
     return;
   }
   wt_moq_msg m = {.type = WT_MOQ_ANNOUNCE};
@@ -610,6 +667,26 @@ static int fan_wants(const moq_fan *f, uint64_t seq) {
   return !f->finished && (!f->has_start || seq >= f->start) && (!f->has_end || seq <= f->end);
 }
 
+/* -05: SUBSCRIBE_START / _END on a subscriber's stream (its start group,
+ * or one past its last); 0 when sent. */
+static int sub_range(moq_strm *sub, wt_moq_type type, uint64_t group) {
+  wt_moq_msg m = {.type = type};
+  m.u.range.group = group;
+  return strm_send(sub, &m, 0, 0);
+}
+
+/* The relay ends a subscription cleanly: -05's SUBSCRIBE_END (end: one
+ * past the last group), then our FIN. */
+static void sub_fin(moq_strm *sub, uint64_t end) {
+  if (sub->s->version >= WT_MOQ_LITE_05 && sub->role == R_SUB &&
+      sub_range(sub, WT_MOQ_SUBSCRIBE_END, end) < 0) {
+    return; /* reset */
+  }
+  if (sub->role == R_SUB) {
+    wt_app_stream_write(sub->st, NULL, 0, 1);
+  }
+}
+
 /* f's range is over: the publisher started a group after its end group
  * (not when the end group is complete: a -04 client drops the groups still
  * in flight once its subscription ends, so the end group gets a group's
@@ -626,7 +703,7 @@ static void fan_finish(moq_fan *f) {
   for (moq_strm *sub = f->t->subs; sub; sub = sub->lnext) {
     if (sub->f == f && sub->role == R_SUB && !sub->ended && sub->ok_sent) {
       sub->ended = 1;
-      wt_app_stream_write(sub->st, NULL, 0, 1);
+      sub_fin(sub, f->end + 1);
       sub->s->a->cnt.moq_subs_ended++;
     }
   }
@@ -684,9 +761,11 @@ static void fan_start_cur(moq_fan *f, wt_app_ctx *ctx, int version) {
   uint64_t gsid = wt_app_group_stream_open_hdr(f->g, (uint32_t)h->len);
   wt_app_group_stream_write(f->g, gsid, h, 0, h->len, 0);
   wt_buf_unref(h);
-  for (size_t i = 0; i < t->gc.n; i++) {
-    const wt_app_gcache_slice *c = &t->gc.slices[i];
-    wt_app_group_stream_write(f->g, gsid, c->buf, c->off, c->len, 0);
+  const wt_app_gcache_slice *c;
+  size_t nc;
+  wt_app_gcache_cur(&t->gc, &c, &nc);
+  for (size_t i = 0; i < nc; i++) {
+    wt_app_group_stream_write(f->g, gsid, c[i].buf, c[i].off, c[i].len, 0);
   }
   if (t->cur_fin) {
     wt_app_group_stream_write(f->g, gsid, NULL, 0, 0, 1);
@@ -700,23 +779,25 @@ static void fan_start_cur(moq_fan *f, wt_app_ctx *ctx, int version) {
   f->t->b->pub->a->cnt.moq_catchups++;
 }
 
-/* A member joining fan f late: the newest group from its start. */
-static void fan_catchup(moq_fan *f, wt_app_session *as, int version) {
+/* A member joining fan f late: the newest group from its start (1 when
+ * it gets it). */
+static int fan_catchup(moq_fan *f, wt_app_session *as, int version) {
   moq_track *t = f->t;
   if (!t->has_cur || !t->gc.on || !f->has_cur || f->cur_seq != t->cur_seq) {
-    return;
+    return 0;
   }
   wt_buf *h = group_hdr(wt_app_session_ctx(as), f, t->cur_seq, version);
   if (!h || wt_app_group_catchup(f->g, as, f->cur_gsid) < 0) {
     if (h) {
       wt_buf_unref(h);
     }
-    return;
+    return 0;
   }
   t->b->pub->a->cnt.moq_catchups++;
   wt_app_group_catchup_data(f->g, as, f->cur_gsid, h, 0, h->len, 0);
   wt_buf_unref(h);
   wt_app_gcache_replay(&t->gc, f->g, as, f->cur_gsid, t->cur_fin);
+  return 1;
 }
 
 static void sub_detach(moq_strm *sub, uint32_t code, int clean, uint32_t rel_code);
@@ -807,7 +888,9 @@ static void sub_detach(moq_strm *sub, uint32_t code, int clean, uint32_t rel_cod
   }
   if (sub->role == R_SUB && sub->st) {
     if (clean) {
-      wt_app_stream_write(sub->st, NULL, 0, 1);
+      if (!sub->ended) { /* else its END and FIN went already */
+        sub_fin(sub, t->end_seq);
+      }
       sub->role = R_DEAD;
     } else {
       strm_abort(sub, code);
@@ -818,33 +901,56 @@ static void sub_detach(moq_strm *sub, uint32_t code, int clean, uint32_t rel_cod
   }
 }
 
-/* SUBSCRIBE_OK (the subscriber's own parameters back); 0 when sent. A
- * subscription whose range is over already ends at once after it. */
+/* SUBSCRIBE_OK (the subscriber's own parameters back; -05: accepted
+ * without a message); 0 when sent. A subscription whose range is over
+ * already ends at once after it. */
 static int sub_ok(moq_strm *sub) {
-  wt_moq_msg m = {.type = WT_MOQ_SUBSCRIBE_OK};
-  m.u.update = sub->p;
-  if (strm_send(sub, &m, 0, 0) < 0) {
-    return -1;
+  if (sub->s->version < WT_MOQ_LITE_05) {
+    wt_moq_msg m = {.type = WT_MOQ_SUBSCRIBE_OK};
+    m.u.update = sub->p;
+    if (strm_send(sub, &m, 0, 0) < 0) {
+      return -1;
+    }
   }
   sub->ok_sent = 1;
   if (sub->f && sub->f->finished && !sub->ended) {
     sub->ended = 1;
-    wt_app_stream_write(sub->st, NULL, 0, 1);
+    sub_fin(sub, sub->f->end + 1);
     sub->s->a->cnt.moq_subs_ended++;
   }
   return 0;
 }
 
+/* -05: SUBSCRIBE_START when the subscriber's first group is group seq of
+ * its fan (got), else it waits for the next group (group_begin). */
+static void sub_start(moq_strm *sub, int got, uint64_t seq) {
+  if (sub->s->version < WT_MOQ_LITE_05 || sub->start_sent || sub->ended || sub->role != R_SUB) {
+    return;
+  }
+  if (!got) {
+    sub->t->n_start_pending++;
+    return;
+  }
+  sub->start_sent = 1;
+  sub_range(sub, WT_MOQ_SUBSCRIBE_START, seq);
+}
+
 static void sub_send_ok(moq_strm *sub) {
   if (sub_ok(sub) == 0 && !sub->ended) {
-    fan_catchup(sub->f, sub->s->as, sub->s->version);
+    moq_track *t = sub->t;
+    sub_start(sub, fan_catchup(sub->f, sub->s->as, sub->s->version), t->cur_seq);
   }
 }
 
 /* ------------------------------------------------------------------ broadcasts */
 
+static void tinfo_free(moq_tinfo *ti, uint32_t code);
+
 static void bcast_end(moq_bcast *b) {
   announce_all(b, 0);
+  while (b->infos) {
+    tinfo_free(b->infos, WT_APP_MOQ_GONE);
+  }
   while (b->tracks) {
     moq_track *t = b->tracks;
     if (t->n_subs) {
@@ -938,6 +1044,9 @@ static void on_publisher_announce(moq_strm *ms, const wt_moq_msg *m) {
   }
   if (b) {
     free(path);
+    if (b->pub == s && s->version >= WT_MOQ_LITE_05) {
+      return; /* -05: a restart (the same broadcast again): it stays as it is */
+    }
     if (b->pub == s) {
       WT_LOG_DEBUG("session %llu: duplicate ANNOUNCE: reset",
                    (unsigned long long)wt_app_session_id(s->as));
@@ -964,8 +1073,13 @@ static void on_publisher_announce(moq_strm *ms, const wt_moq_msg *m) {
   b->pub = s;
   b->path = path;
   b->len = len;
-  b->n_hops = m->u.announce.n_hops;
-  memcpy(b->hops, m->u.announce.hops, sizeof(b->hops[0]) * b->n_hops);
+  b->n_hops = 0;
+  if (s->version >= WT_MOQ_LITE_05 && s->pub_origin) { /* -05: the sender is not in its list */
+    b->hops[b->n_hops++] = s->pub_origin;
+  }
+  for (uint32_t i = 0; i < m->u.announce.n_hops && b->n_hops < WT_MOQ_MAX_HOPS; i++) {
+    b->hops[b->n_hops++] = m->u.announce.hops[i];
+  }
   if (!(b->gc = wt_app_group_counters_new())) {
     cnt(s)->moq_limit++;
     free(path);
@@ -1116,6 +1230,14 @@ static void on_subscribe(moq_strm *sub, const wt_moq_msg *m) {
     strm_abort(sub, WT_APP_MOQ_NOT_FOUND);
     return;
   }
+  if (!frames_match(s->version, b->pub->version)) {
+    WT_LOG_DEBUG("session %llu: SUBSCRIBE to a broadcast whose frames differ (its publisher "
+                 "speaks moq-lite-0%d, this session -0%d): reset",
+                 (unsigned long long)wt_app_session_id(s->as), b->pub->version, s->version);
+    cnt(s)->moq_unsupported++;
+    strm_abort(sub, WT_APP_MOQ_UNSUPPORTED);
+    return;
+  }
   int limit = 0;
   moq_track *t = track_get(s, b, m, &limit);
   if (!t) {
@@ -1168,8 +1290,24 @@ static void on_subscribe(moq_strm *sub, const wt_moq_msg *m) {
   if (t->up_ok) {
     if (new_fan) {
       fan_start_cur(f, wt_app_session_ctx(s->as), s->version);
-      sub_ok(sub);
+      if (sub_ok(sub) == 0) {
+        sub_start(sub, f->has_cur && t->has_cur && f->cur_seq == t->cur_seq, f->cur_seq);
+      }
     } else {
+      sub_send_ok(sub);
+    }
+  }
+}
+
+/* The publisher accepted our SUBSCRIBE (its SUBSCRIBE_OK; -05: its
+ * SUBSCRIBE_START or first group): the waiting subscribers are answered. */
+static void track_up_ok(moq_track *t) {
+  if (t->up_ok) {
+    return;
+  }
+  t->up_ok = 1;
+  for (moq_strm *sub = t->subs; sub; sub = sub->lnext) {
+    if (!sub->ok_sent && sub->role == R_SUB) {
       sub_send_ok(sub);
     }
   }
@@ -1186,15 +1324,10 @@ static void on_upstream_response(moq_strm *up, const wt_moq_msg *m) {
     track_free(t, WT_APP_MOQ_NOT_FOUND, 0);
     return;
   }
-  if (t->up_ok) {
-    return; /* a later OK (-03/-04 send one): nothing changes */
+  if (m->type == WT_MOQ_SUBSCRIBE_END) {
+    return; /* -05: its FIN follows */
   }
-  t->up_ok = 1;
-  for (moq_strm *sub = t->subs; sub; sub = sub->lnext) {
-    if (!sub->ok_sent && sub->role == R_SUB) {
-      sub_send_ok(sub);
-    }
-  }
+  track_up_ok(t); /* OK, or -05's START; a later one changes nothing */
 }
 
 /* ------------------------------------------------------------------ groups from publishers */
@@ -1230,11 +1363,19 @@ static void group_begin(moq_strm *in, const wt_moq_msg *m) {
     cnt(s)->cluster_upstream_groups++;
     s->up->fed = 1;
   }
+  if (s->version >= WT_MOQ_LITE_05) {
+    track_up_ok(t); /* -05: a group may come before SUBSCRIBE_START */
+  }
   in->t = t;
   in->seq = m->u.group.sequence;
   slist_add(&t->ins, in);
-  /* the newest group is the one late joiners get */
-  wt_app_gcache_start(&t->gc);
+  if (in->seq >= t->end_seq) {
+    t->end_seq = in->seq + 1;
+  }
+  /* the newest group is the one late joiners get; -05 keeps a few before
+   * it for FETCH */
+  wt_app_gcache_begin(&t->gc, in->seq,
+                      s->version >= WT_MOQ_LITE_05 ? s->a->cfg.moq_fetch_groups : 1);
   t->has_cur = 1;
   t->cur_fin = 0;
   t->cur_seq = in->seq;
@@ -1264,6 +1405,22 @@ static void group_begin(moq_strm *in, const wt_moq_msg *m) {
     f->cur_gsid = gsid;
     f->cur_seq = in->seq;
   }
+  if (t->n_start_pending) { /* -05 subscribers whose first group this is */
+    size_t left = 0;
+    for (moq_strm *sub = t->subs; sub; sub = sub->lnext) {
+      if (sub->s->version < WT_MOQ_LITE_05 || sub->start_sent || !sub->ok_sent || sub->ended ||
+          sub->role != R_SUB) {
+        continue;
+      }
+      if (sub->f && sub->f->has_cur && sub->f->cur_seq == in->seq) {
+        sub->start_sent = 1;
+        sub_range(sub, WT_MOQ_SUBSCRIBE_START, in->seq);
+      } else {
+        left++;
+      }
+    }
+    t->n_start_pending = left;
+  }
 }
 
 static void group_abort(moq_strm *in, uint32_t code) {
@@ -1276,7 +1433,7 @@ static void group_abort(moq_strm *in, uint32_t code) {
   }
   in->n_outs = 0;
   if (t->cur_in == in) {
-    wt_app_gcache_clear(&t->gc);
+    wt_app_gcache_drop_cur(&t->gc); /* the complete ones before it stay */
     t->has_cur = 0;
     t->cur_in = NULL;
   }
@@ -1333,10 +1490,12 @@ static void group_data(moq_strm *in, wt_buf *b, size_t off, size_t len, int fin)
   }
   if (t->cur_in == in) {
     if (len) {
-      wt_app_gcache_retain(&t->gc, b, off, len, s->a->cfg.relay_group_max);
+      wt_app_gcache_retain_total(&t->gc, b, off, len, s->a->cfg.relay_group_max,
+                                 s->a->cfg.moq_fetch_bytes);
     }
     if (fin) {
       t->cur_fin = 1;
+      wt_app_gcache_fin(&t->gc);
     }
   }
   if (fin) {
@@ -1348,6 +1507,220 @@ static void group_data(moq_strm *in, wt_buf *b, size_t off, size_t len, int fin)
     in->t = NULL;
     in->role = R_DEAD;
   }
+}
+
+/* ------------------------------------------------------------------ -05: track info, fetch */
+
+/* The broadcast a -05 TRACK / FETCH names, as session s may see it; NULL
+ * after refusing ms (counted; *code the reset code). */
+static moq_bcast *req_bcast(moq_strm *ms, wt_moq_str bp) {
+  moq_sess *s = ms->s;
+  size_t len;
+  char *path = path_fold(bp.p, bp.len, &len);
+  if (!path) {
+    cnt(s)->moq_limit++;
+    strm_abort(ms, WT_APP_MOQ_LIMIT);
+    return NULL;
+  }
+  if (!sess_may(s, WT_APP_AUTH_SUBSCRIBE, path, len)) {
+    free(path);
+    cnt(s)->moq_forbidden++;
+    strm_abort(ms, WT_APP_MOQ_FORBIDDEN);
+    return NULL;
+  }
+  moq_bcast *b = bcast_find_view(s, path, len);
+  free(path);
+  if (b && !frames_match(s->version, b->pub->version)) {
+    cnt(s)->moq_unsupported++;
+    strm_abort(ms, WT_APP_MOQ_UNSUPPORTED);
+    return NULL;
+  }
+  return b;
+}
+
+static void track_info_send(moq_strm *ms, const moq_tinfo *ti) {
+  ms->ti = NULL;
+  if (strm_send(ms, &ti->info, 0, 0) == 0) {
+    wt_app_stream_write(ms->st, NULL, 0, 1);
+    ms->role = R_DEAD; /* the client's FIN (or anything else) is discarded */
+    cnt(ms->s)->moq_track_infos++;
+  }
+}
+
+/* Forget ti: its waiters are reset with code, its TRACK stream too. */
+static void tinfo_free(moq_tinfo *ti, uint32_t code) {
+  moq_bcast *b = ti->b;
+  for (moq_tinfo **pp = &b->infos; *pp; pp = &(*pp)->next) {
+    if (*pp == ti) {
+      *pp = ti->next;
+      break;
+    }
+  }
+  b->n_infos--;
+  if (ti->up) {
+    ti->up->ti = NULL;
+    if (ti->up->role != R_DEAD) {
+      strm_abort(ti->up, WT_APP_MOQ_CANCEL);
+    }
+  }
+  while (ti->waiters) {
+    moq_strm *w = ti->waiters;
+    slist_del(&ti->waiters, w);
+    w->ti = NULL;
+    strm_abort(w, code);
+  }
+  free(ti->name);
+  free(ti);
+}
+
+/* TRACK from a -05 client: the track's TRACK_INFO from the publisher (asked
+ * once per track and kept with the broadcast). */
+static void on_track_req(moq_strm *ms, const wt_moq_msg *m) {
+  moq_sess *s = ms->s;
+  moq_bcast *b = req_bcast(ms, m->u.track.broadcast);
+  if (!b) {
+    if (ms->role != R_DEAD) {
+      cnt(s)->moq_not_found++;
+      strm_abort(ms, WT_APP_MOQ_NOT_FOUND);
+    }
+    return;
+  }
+  const wt_moq_str *tn = &m->u.track.track;
+  moq_tinfo *ti = b->infos;
+  while (ti && (ti->name_len != tn->len || memcmp(ti->name, tn->p, tn->len))) {
+    ti = ti->next;
+  }
+  if (!ti) {
+    wt_app_stream *st;
+    moq_strm *up = NULL;
+    if (b->n_infos < s->a->cfg.moq_max_tracks && (ti = calloc(1, sizeof(*ti))) &&
+        (ti->name = malloc(tn->len + 1)) && wt_app_open_stream(b->pub->as, 1, &st) == 0 &&
+        !(up = strm_new(b->pub, st, R_UP_TRACK))) {
+      wt_app_stream_reset(st, WT_APP_MOQ_LIMIT);
+    }
+    if (!up) {
+      if (ti) {
+        free(ti->name);
+        free(ti);
+      }
+      cnt(s)->moq_limit++;
+      strm_abort(ms, WT_APP_MOQ_LIMIT);
+      return;
+    }
+    memcpy(ti->name, tn->p, tn->len);
+    ti->name[tn->len] = '\0';
+    ti->name_len = tn->len;
+    ti->b = b;
+    ti->next = b->infos;
+    b->infos = ti;
+    b->n_infos++;
+    up->kind = WT_MOQ_KIND_TRACK;
+    up->have_kind = 1;
+    up->ti = ti;
+    ti->up = up;
+    wt_moq_msg tm = {.type = WT_MOQ_TRACK};
+    tm.u.track.broadcast = (wt_moq_str){(const uint8_t *)b->path, b->len};
+    tm.u.track.track = (wt_moq_str){(const uint8_t *)ti->name, ti->name_len};
+    strm_send(up, &tm, WT_MOQ_KIND_TRACK, 1); /* a failure resets it: seen as its close */
+  }
+  if (ti->have) {
+    track_info_send(ms, ti);
+    return;
+  }
+  ms->ti = ti;
+  slist_add(&ti->waiters, ms);
+}
+
+/* TRACK_INFO from the publisher: kept, and sent to every waiter. */
+static void on_track_info(moq_strm *up, const wt_moq_msg *m) {
+  moq_tinfo *ti = up->ti;
+  if (!ti) {
+    return;
+  }
+  ti->info = *m;
+  ti->have = 1;
+  ti->up = NULL;
+  up->ti = NULL;
+  wt_app_stream_write(up->st, NULL, 0, 1); /* the publisher FINs after it: ours too */
+  up->role = R_DEAD;
+  while (ti->waiters) {
+    moq_strm *w = ti->waiters;
+    slist_del(&ti->waiters, w);
+    track_info_send(w, ti);
+  }
+}
+
+/* Write what is left of a FETCH's group, then FIN; on no credit the rest
+ * waits for stream_writable. */
+static void fetch_pump(moq_strm *ms) {
+  while (ms->role == R_FETCH && ms->fs_i < ms->fs_n) {
+    const wt_app_gcache_slice *c = &ms->fs[ms->fs_i];
+    int rv =
+        wt_app_stream_write(ms->st, c->buf->data + c->off + ms->fs_off, c->len - ms->fs_off, 0);
+    if (rv == WT_ERR_AGAIN) {
+      return;
+    }
+    if (rv < 0) {
+      strm_abort(ms, WT_APP_MOQ_CANCEL);
+      return;
+    }
+    ms->fs_off += (size_t)rv;
+    if (ms->fs_off == c->len) {
+      ms->fs_i++;
+      ms->fs_off = 0;
+    } else if (rv == 0) {
+      return;
+    }
+  }
+  if (ms->role == R_FETCH) {
+    wt_app_stream_write(ms->st, NULL, 0, 1);
+    ms->role = R_DEAD;
+  }
+}
+
+static void fetch_release(moq_strm *ms) {
+  for (size_t i = 0; i < ms->fs_n; i++) {
+    wt_buf_unref(ms->fs[i].buf);
+  }
+  free(ms->fs);
+  ms->fs = NULL;
+  ms->fs_n = ms->fs_i = 0;
+}
+
+/* FETCH from a -05 client: one past group of a track the relay holds a
+ * subscription to, from its cache: its frames as received (timestamps
+ * included), then FIN; a group not kept is refused 0x21, counted. */
+static void on_fetch(moq_strm *ms, const wt_moq_msg *m) {
+  moq_sess *s = ms->s;
+  moq_bcast *b = req_bcast(ms, m->u.fetch.broadcast);
+  moq_track *t = b ? b->tracks : NULL;
+  const wt_moq_str *tn = &m->u.fetch.track;
+  while (t && (t->name_len != tn->len || memcmp(t->name, tn->p, tn->len))) {
+    t = t->next;
+  }
+  if (ms->role == R_DEAD) {
+    return; /* refused by req_bcast */
+  }
+  const wt_app_gcache_slice *c = NULL;
+  size_t n = 0;
+  if (!t || !wt_app_gcache_find(&t->gc, m->u.fetch.group, &c, &n) ||
+      (n && !(ms->fs = malloc(n * sizeof(*ms->fs))))) {
+    WT_LOG_DEBUG("session %llu: FETCH of group %llu: %s: reset",
+                 (unsigned long long)wt_app_session_id(s->as), (unsigned long long)m->u.fetch.group,
+                 !b   ? "no such broadcast"
+                 : !t ? "no such track held"
+                      : "group not kept");
+    cnt(s)->moq_fetch_missed++;
+    strm_abort(ms, WT_APP_MOQ_NOT_FOUND);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    ms->fs[i] = c[i];
+    wt_buf_ref(c[i].buf);
+  }
+  ms->fs_n = n;
+  cnt(s)->moq_fetches++;
+  fetch_pump(ms);
 }
 
 /* ------------------------------------------------------------------ reading */
@@ -1376,6 +1749,21 @@ static void on_msg(moq_strm *ms, const wt_moq_msg *m) {
     s->n_interests++;
     ms->listed = 1;
     slist_add(&s->root->interests, ms);
+    if (s->version >= WT_MOQ_LITE_05) { /* ANNOUNCE_OK: how many ANNOUNCEs follow at once */
+      wt_moq_msg ok = {.type = WT_MOQ_ANNOUNCE_OK};
+      char buf[MOQ_REL_CAP];
+      const char *suf;
+      size_t sl;
+      for (moq_root *r = s->a->moq->roots; r; r = r->next) {
+        for (moq_bcast *b = roots_related(r->name, s->root->name) ? r->bcasts : NULL; b;
+             b = b->next) {
+          ok.u.announce_ok.active += (uint64_t)announce_visible(ms, b, buf, &suf, &sl);
+        }
+      }
+      if (strm_send(ms, &ok, 0, 0) < 0) {
+        return;
+      }
+    }
     for (moq_root *r = s->a->moq->roots; r && ms->role == R_INTEREST; r = r->next) {
       if (!roots_related(r->name, s->root->name)) {
         continue;
@@ -1404,10 +1792,31 @@ static void on_msg(moq_strm *ms, const wt_moq_msg *m) {
                  (unsigned long long)wt_app_session_id(s->as));
     return;
   case R_UP_ANNOUNCE:
+    if (m->type == WT_MOQ_ANNOUNCE_OK) { /* -05: its origin, the first hop of what follows */
+      s->pub_origin = m->u.announce_ok.origin;
+      return;
+    }
     on_publisher_announce(ms, m);
     return;
   case R_UP_SUB:
     on_upstream_response(ms, m);
+    return;
+  case R_TRACK:
+    on_track_req(ms, m);
+    return;
+  case R_UP_TRACK:
+    on_track_info(ms, m);
+    return;
+  case R_FETCH:
+    on_fetch(ms, m);
+    return;
+  case R_SETUP_IN:
+    if (m->u.setup.has_path) { /* a path is for transports without a URL */
+      WT_LOG_DEBUG("session %llu: SETUP with a path on WebTransport: stopped",
+                   (unsigned long long)wt_app_session_id(s->as));
+      cnt(s)->moq_malformed++;
+      strm_abort(ms, WT_APP_MOQ_PROTOCOL);
+    }
     return;
   default:
     return;
@@ -1442,7 +1851,16 @@ static void on_kind(moq_strm *ms) {
   case WT_MOQ_KIND_GOAWAY:
     ms->role = ms->what = R_GOAWAY;
     break;
-  default: /* FETCH: needs -05's timestamps; not served */
+  case WT_MOQ_KIND_TRACK: /* -05 (wt_moq_next refused it before) */
+    ms->role = ms->what = R_TRACK;
+    break;
+  case WT_MOQ_KIND_FETCH:
+    if (s->version >= WT_MOQ_LITE_05) {
+      ms->role = ms->what = R_FETCH;
+      break;
+    }
+    __attribute__((fallthrough)); /* -03/-04 frames carry no timestamps: not served */
+  default:
     cnt(s)->moq_unsupported++;
     strm_abort(ms, WT_APP_MOQ_UNSUPPORTED);
     break;
@@ -1460,7 +1878,10 @@ static void strm_read(moq_strm *ms, const uint8_t *p, size_t len, wt_buf *b, siz
       }
       p += used, len -= used, boff += used;
       ms->have_kind = 1;
-      if (uni_in) {
+      if (uni_in && ms->kind == WT_MOQ_UNI_SETUP && s->version >= WT_MOQ_LITE_05) {
+        ms->role = ms->what = R_SETUP_IN;
+        uni_in = 0;
+      } else if (uni_in) {
         if (ms->kind != WT_MOQ_UNI_GROUP) {
           WT_LOG_DEBUG("session %llu: uni stream of unknown type %llu: stopped",
                        (unsigned long long)wt_app_session_id(s->as), (unsigned long long)ms->kind);
@@ -1480,7 +1901,9 @@ static void strm_read(moq_strm *ms, const uint8_t *p, size_t len, wt_buf *b, siz
     }
     wt_moq_type t =
         uni_in ? WT_MOQ_GROUP
-               : wt_moq_next(s->version, ms->kind, !wt_app_stream_is_local(ms->st), ms->n_msgs);
+        : ms->role == R_SETUP_IN
+            ? (ms->n_msgs ? WT_MOQ_NONE : WT_MOQ_SETUP)
+            : wt_moq_next(s->version, ms->kind, !wt_app_stream_is_local(ms->st), ms->n_msgs);
     if (t == WT_MOQ_NONE) {
       WT_LOG_DEBUG("session %llu: bytes after the last message of a kind %llu stream: reset",
                    (unsigned long long)wt_app_session_id(s->as), (unsigned long long)ms->kind);
@@ -1563,7 +1986,7 @@ static int root_ok(const char *p, size_t n) {
   return 1;
 }
 
-static const char *const moq_versions[] = {"moq-lite-04", "moq-lite-03"};
+static const char *const moq_versions[] = {"moq-lite-05", "moq-lite-04", "moq-lite-03"};
 
 static int moq_request(wt_app_session *as, const wt_app_request *req) {
   wt_apps *a = wt_app_session_arg(as);
@@ -1605,7 +2028,7 @@ static int moq_request(wt_app_session *as, const wt_app_request *req) {
       return 401;
     }
   }
-  const char *proto = wt_app_choose_protocol(req, moq_versions, 2);
+  const char *proto = wt_app_choose_protocol(req, moq_versions, 3);
   if (!proto) {
     a->cnt.moq_refused++;
     return 400;
@@ -1669,10 +2092,26 @@ static int moq_request(wt_app_session *as, const wt_app_request *req) {
   return 200;
 }
 
+/* -05: our SETUP (no capabilities: no probes, no origin), alone on a uni
+ * stream of Data Type 1. */
+static void send_setup(moq_sess *s) {
+  wt_app_stream *st;
+  uint8_t buf[16];
+  buf[0] = WT_MOQ_UNI_SETUP;
+  wt_moq_msg m = {.type = WT_MOQ_SETUP};
+  int n = wt_moq_encode(&m, s->version, buf + 1, sizeof(buf) - 1);
+  if (n > 0 && wt_app_open_stream(s->as, 0, &st) == 0) {
+    wt_app_stream_write(st, buf, (size_t)n + 1, 1);
+  }
+}
+
 /* Every client may publish: ask it for its broadcasts at once. */
 static void moq_open(wt_app_session *as) {
   moq_sess *s = wt_app_session_get_user(as);
   wt_app_stream *st;
+  if (s && s->version >= WT_MOQ_LITE_05) {
+    send_setup(s);
+  }
   if (!s || wt_app_open_stream(as, 1, &st) < 0) {
     return;
   }
@@ -1797,7 +2236,20 @@ static void moq_stream_data(wt_app_stream *st, const uint8_t *data, size_t len, 
     wt_app_stream_write(st, NULL, 0, 1);
     ms->role = R_DEAD;
     break;
-  default: /* interest (no more ANNOUNCEs), probe, goaway, a kind not read yet: our FIN */
+  case R_SETUP_IN:
+    if (!ms->n_msgs) {
+      cnt(ms->s)->moq_malformed++; /* FIN before its SETUP */
+    }
+    ms->role = R_DEAD;
+    break;
+  case R_TRACK:
+  case R_FETCH:
+    if (ms->n_msgs) {
+      break; /* asked: the answer (or the rest of it) still comes */
+    }
+    __attribute__((fallthrough));
+  case R_UP_TRACK: /* FIN without TRACK_INFO: the waiters are refused */
+  default:         /* interest (no more ANNOUNCEs), probe, goaway, a kind not read yet: our FIN */
     strm_drop(ms, WT_APP_MOQ_CANCEL);
     wt_app_stream_write(st, NULL, 0, 1);
     ms->role = R_DEAD;
@@ -1833,6 +2285,23 @@ static void strm_drop(moq_strm *ms, uint32_t code) {
     } else if (ms->t) {
       track_free(ms->t, ms->t->up_ok ? WT_APP_MOQ_GONE : WT_APP_MOQ_NOT_FOUND, 0);
     }
+    break;
+  case R_TRACK:
+    if (ms->ti) {
+      slist_del(&ms->ti->waiters, ms);
+      ms->ti = NULL;
+    }
+    break;
+  case R_UP_TRACK:
+    if (ms->ti) {
+      moq_tinfo *ti = ms->ti;
+      ti->up = NULL;
+      ms->ti = NULL;
+      tinfo_free(ti, WT_APP_MOQ_NOT_FOUND); /* no answer: its waiters are refused */
+    }
+    break;
+  case R_FETCH:
+    fetch_release(ms);
     break;
   case R_UP_ANNOUNCE:
     if (s->up_ann == ms) {
@@ -1892,6 +2361,13 @@ static void moq_stream_close(wt_app_stream *st) {
   free(ms->outs);
   free(ms);
   wt_app_stream_set_user(st, NULL);
+}
+
+static void moq_stream_writable(wt_app_stream *st) {
+  moq_strm *ms = wt_app_stream_get_user(st);
+  if (ms && ms->role == R_FETCH && ms->fs) {
+    fetch_pump(ms);
+  }
 }
 
 /* ------------------------------------------------------------------ cascade */
@@ -2034,10 +2510,13 @@ static void up_start(moq_up *up) {
   char path[WT_APP_MAX_PATH_LEN + 4096 + 64];
   int n = snprintf(path, sizeof(path), "/%s?hops=%u%s%s", up->s->root->name, up->hops_max + 1,
                    tok ? "&jwt=" : "", tok ? tok : "");
+  /* -04/-03 only: the cascade's client side speaks the versions without
+   * -05's SETUP and TRACK streams, and a remote broadcast carries -03/-04
+   * frames (frames_match: a -05 subscriber is not pulled for, up_new) */
   wt_app_connect_req req = {.authority = addr,
                             .path = path,
-                            .protocols = moq_versions,
-                            .n_protocols = sizeof(moq_versions) / sizeof(moq_versions[0])};
+                            .protocols = moq_versions + 1,
+                            .n_protocols = sizeof(moq_versions) / sizeof(moq_versions[0]) - 1};
   wt_app_session *as = NULL;
   if (n < 0 || (size_t)n >= sizeof(path) ||
       wt_app_connect(up->ctx, &req, &moq_up_ops, a, &as) < 0) {
@@ -2113,7 +2592,7 @@ static int up_want(moq_up *up, uint32_t hops) {
 
 /* SUBSCRIBE from session s to path (relative to s's root), unknown here:
  * the remote broadcast (its upstream started), or NULL (no locator, a
- * hop count at the limit, bounds). */
+ * hop count at the limit, a moq-lite-05 session, bounds). */
 static moq_bcast *up_bcast(moq_sess *s, const char *path, size_t len) {
   wt_apps *a = s->a;
   moq_root *r = s->root;
@@ -2122,6 +2601,11 @@ static moq_bcast *up_bcast(moq_sess *s, const char *path, size_t len) {
   }
   if (s->hops >= a->cfg.relay_max_hops) {
     up_hop_refused(a, r->name, path, s->hops);
+    return NULL;
+  }
+  if (s->version >= WT_MOQ_LITE_05) { /* the upstream speaks -04 (up_start) */
+    WT_LOG_DEBUG("broadcast %s/%.*s: not pulled for a moq-lite-05 session", r->name, (int)len,
+                 path);
     return NULL;
   }
   if (r->n_bcasts >= a->cfg.moq_max_broadcasts) {
@@ -2443,5 +2927,6 @@ const wt_app_ops wt_app_moq_ops = {
     .stream_reset = moq_stream_reset,
     .stream_stop = moq_stream_stop,
     .stream_close = moq_stream_close,
+    .stream_writable = moq_stream_writable,
     .worker_hint = moq_worker_hint,
 };

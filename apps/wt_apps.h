@@ -193,10 +193,14 @@
  * reset (our side) and stopped (the peer's side) with one of these codes
  * (docs/protocol.md section 9); a group dropped for lag is reset with
  * WT_APP_GROUP_LAGGED like the plain relay's. */
-#define WT_APP_MOQ_PROTOCOL       0x20u /* malformed message, unknown stream kind, bad order */
-#define WT_APP_MOQ_NOT_FOUND      0x21u /* subscribe: no such broadcast (or the publisher refused) */
-#define WT_APP_MOQ_LIMIT          0x22u /* a bound of the relay reached (counted) */
-#define WT_APP_MOQ_UNSUPPORTED    0x23u /* FETCH and other streams this slice does not serve */
+#define WT_APP_MOQ_PROTOCOL 0x20u /* malformed message, unknown stream kind, bad order */
+#define WT_APP_MOQ_NOT_FOUND                                                                       \
+  0x21u /* subscribe, track, fetch: no such broadcast or track (or the publisher refused); fetch:  \
+           the group is not (or no longer) kept */
+#define WT_APP_MOQ_LIMIT 0x22u /* a bound of the relay reached (counted) */
+#define WT_APP_MOQ_UNSUPPORTED                                                                     \
+  0x23u /* a stream the version does not have (FETCH before -05), or a subscriber and publisher    \
+           whose frames differ (-05 timestamps vs -03/-04) */
 #define WT_APP_MOQ_GONE           0x24u /* the publisher left or ended the track mid-way */
 #define WT_APP_MOQ_CANCEL         0x25u /* the relay no longer wants it (last subscriber left) */
 #define WT_APP_MOQ_FORBIDDEN      0x26u /* subscribe: outside the session's token's rights */
@@ -206,6 +210,8 @@
 #define WT_APP_MOQ_MAX_SUBS       8  /* default moq_max_subs (per session; <= its fan-out groups) */
 #define WT_APP_MOQ_MAX_INTERESTS  8  /* default moq_max_interests (announce streams per session) */
 #define WT_APP_MOQ_MAX_PUBLISHED  16 /* default moq_max_published (broadcasts per session) */
+#define WT_APP_MOQ_FETCH_GROUPS   4  /* default moq_fetch_groups (per track, the newest included) */
+#define WT_APP_MOQ_FETCH_BYTES    (8u << 20) /* default moq_fetch_bytes (per track) */
 
 /* Which built-in routes are served (wt_apps_config.enabled, --apps): a
  * route not enabled is not routed at all, so a request for it is answered
@@ -250,6 +256,11 @@ typedef struct wt_apps_config {
    * relay_group_max like the plain relay */
   uint32_t moq_max_roots, moq_max_broadcasts, moq_max_tracks, moq_max_subs;
   uint32_t moq_max_interests, moq_max_published;
+  /* groups kept per track (the newest, for late joiners, included; 1 = no
+   * past groups: every FETCH misses) and the buffer capacity they may hold
+   * in all (the newest alone stays bounded by relay_group_max) */
+  uint32_t moq_fetch_groups;
+  uint64_t moq_fetch_bytes;
 } wt_apps_config;
 
 typedef struct wt_apps_counters {
@@ -267,12 +278,15 @@ typedef struct wt_apps_counters {
    * max latency; on a refused subscription's stream they are discarded
    * with the rest of it); subscriptions ended by their end group (our FIN); with tokens:
    * sessions refused 401, ANNOUNCEs ignored and SUBSCRIBEs refused (0x26)
-   * outside the token's rights */
+   * outside the token's rights; moq-lite-05: FETCHes served from the kept
+   * groups, FETCHes of a group not kept (evicted, never seen, unknown
+   * track: reset 0x21), TRACK_INFOs answered */
   uint64_t moq_sessions, moq_refused, moq_broadcasts, moq_announces_sent;
   uint64_t moq_subscribes, moq_not_found, moq_upstream_subscribes;
   uint64_t moq_groups_in, moq_frames_in, moq_bytes_in, moq_catchups;
   uint64_t moq_malformed, moq_unsupported, moq_limit;
   uint64_t moq_updates, moq_subs_ended, moq_forbidden;
+  uint64_t moq_fetches, moq_fetch_missed, moq_track_infos;
   /* the moq fan-outs, as the shards count them (wt_app_group_counters):
    * group streams and their bytes delivered to subscribers, groups dropped
    * for a lagging subscriber (reset 0x10) or its stream limit; of the
@@ -376,6 +390,7 @@ int wt_relay_metrics_print(wt_relay_channel_stats *c, size_t n, uint32_t max_ser
                            wt_app_print_fn print, void *sink);
 
 static inline void wt_apps_config_default(wt_apps_config *c) {
+  *c = (wt_apps_config){0}; /* the fields not named here (locator, ...) too */
   c->source_max_bytes = WT_APP_SOURCE_MAX_BYTES;
   c->echo_max_pending = WT_APP_ECHO_MAX_PENDING;
   c->relay_lag_max = WT_APP_RELAY_LAG_MAX;
@@ -395,6 +410,8 @@ static inline void wt_apps_config_default(wt_apps_config *c) {
   c->moq_max_subs = WT_APP_MOQ_MAX_SUBS;
   c->moq_max_interests = WT_APP_MOQ_MAX_INTERESTS;
   c->moq_max_published = WT_APP_MOQ_MAX_PUBLISHED;
+  c->moq_fetch_groups = WT_APP_MOQ_FETCH_GROUPS;
+  c->moq_fetch_bytes = WT_APP_MOQ_FETCH_BYTES;
 }
 
 /* The routes of enabled (WT_APPS_*) as text, "echo,source,sink,relay,moq"

@@ -1,9 +1,11 @@
 /* fuzz_moq.c: the moq-lite codec (apps/moq/wt_moq.h).
  *
- * Input: byte 0 bit 0 = version (0: moq-lite-03, 1: -04), bits 1..2 = the
- * stream (0: a bidirectional stream as its opener writes it, 1: as the
- * accepting side answers, after the same Stream Kind varint, 2: a group
- * stream: Data Type, GROUP, frames), bytes 1..8 seed the split points, the
+ * Input: byte 0 bit 0 = version (0: moq-lite-03, 1: -04; bit 3 set:
+ * -05), bits 1..2 = the stream (0: a bidirectional stream as its opener
+ * writes it, 1: as the accepting side answers, after the same Stream Kind
+ * varint, 2: a uni stream: Data Type, then GROUP and frames (-05: each
+ * with its timestamp), or on -05 Data Type 1 and one SETUP), bytes 1..8
+ * seed the split points, the
  * rest is the stream. It is read as wt_moq_next() says, once in one piece
  * and once in pieces; the oracles:
  *  - a "need more" result takes every byte offered, no call takes more
@@ -78,12 +80,16 @@ static void run(result *res, int version, int mode, const uint8_t *data, size_t 
         if (rv == 1) {
           uint8_t k[8];
           log_bytes(res, k, (size_t)wt_varint_encode(k, sizeof(k), kind));
-          if (mode == 2 && kind != WT_MOQ_UNI_GROUP) {
+          if (mode == 2 && kind != WT_MOQ_UNI_GROUP &&
+              (kind != WT_MOQ_UNI_SETUP || version < WT_MOQ_LITE_05)) {
             rv = WT_ERR_MALFORMED; /* unknown Data Type: the caller resets */
           }
         }
       } else if (stage == 1) {
-        wt_moq_type t = mode == 2 ? WT_MOQ_GROUP : wt_moq_next(version, kind, mode == 0, n);
+        wt_moq_type t = mode != 2                  ? wt_moq_next(version, kind, mode == 0, n)
+                        : kind == WT_MOQ_UNI_GROUP ? WT_MOQ_GROUP
+                        : n                        ? WT_MOQ_NONE
+                                                   : WT_MOQ_SETUP;
         if (t == WT_MOQ_NONE) {
           rv = WT_ERR_MALFORMED; /* bytes where none may come */
         } else {
@@ -99,8 +105,12 @@ static void run(result *res, int version, int mode, const uint8_t *data, size_t 
       } else if (stage == 2) {
         rv = wt_moq_read_frame(&r, d, chunk, &used, &payload, &why);
         if (rv == 1) {
-          uint8_t k[8];
-          log_bytes(res, k, (size_t)wt_varint_encode(k, sizeof(k), payload));
+          uint8_t k[16];
+          int kn = wt_varint_encode(k, sizeof(k), payload);
+          if (version >= WT_MOQ_LITE_05) { /* the timestamp read before the size */
+            kn += wt_varint_encode(k + kn, sizeof(k) - (size_t)kn, r.frame_ts);
+          }
+          log_bytes(res, k, (size_t)kn);
         }
         if (rv < 0) {
           FUZZ_CHECK(why != NULL);
@@ -125,7 +135,7 @@ static void run(result *res, int version, int mode, const uint8_t *data, size_t 
       if (rv == 1) {
         if (stage == 0) {
           stage = 1;
-        } else if (stage == 1 && mode == 2) {
+        } else if (stage == 1 && mode == 2 && kind == WT_MOQ_UNI_GROUP) {
           stage = 2;
         } else if (stage == 2) {
           stage = payload ? 3 : 2;
@@ -141,7 +151,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 9) {
     return 0;
   }
-  int version = (data[0] & 1) ? WT_MOQ_LITE_04 : WT_MOQ_LITE_03;
+  int version = (data[0] & 8) ? WT_MOQ_LITE_05 : (data[0] & 1) ? WT_MOQ_LITE_04 : WT_MOQ_LITE_03;
   int mode = (data[0] >> 1) & 3;
   if (mode == 3) {
     mode = 2;

@@ -182,6 +182,19 @@ def seeds_moq():
         "group_03": b"\x04" + SEED2 + vi(0) + v["group"] + frames,
         "oversized_msg": c4 + SEED + vi(2) + vi(5000) + b"\x00" * 64,
         "bad_kind": c4 + SEED + vi(0x3FFF),
+        # moq-lite-05 (byte 0 bit 3)
+        "setup_05": b"\x0c" + SEED + vi(1) + v["setup_05"],
+        "announces_05": b"\x0a" + SEED2 + vi(1) + v["announce_ok_05"] + v["announce_active_05"]
+        + v["announce_ended_05"],
+        "announce_please_05": b"\x08" + SEED + vi(1) + v["announce_please_05"],
+        "track_05": b"\x08" + SEED2 + vi(6) + v["track_05"],
+        "track_info_05": b"\x0a" + SEED + vi(6) + v["track_info_05"],
+        "subscribe_05": b"\x08" + SEED + vi(2) + v["subscribe_05"] + v["subscribe_update_04"],
+        "subscribe_responses_05": b"\x0a" + SEED2 + vi(2) + v["subscribe_start_05"]
+        + v["subscribe_drop_05"] + v["subscribe_end_05"],
+        "fetch_05": b"\x08" + SEED + vi(3) + v["fetch_05"],
+        "group_05": b"\x0c" + SEED2 + vi(0) + v["group"]
+        + (vi(2000) + v["frame"] + vi(19) + vi(300) + b"f" * 300 + vi(0) + vi(0)),
     }
 
 

@@ -15,11 +15,33 @@ int wt_moq_version_from_protocol(const char *proto, size_t len) {
   if (proto && len == 11 && !memcmp(proto, "moq-lite-04", 11)) {
     return WT_MOQ_LITE_04;
   }
+  if (proto && len == 11 && !memcmp(proto, "moq-lite-05", 11)) {
+    return WT_MOQ_LITE_05;
+  }
   return WT_ERR_UNSUPPORTED;
 }
 
 static int version_ok(int v) {
-  return v == WT_MOQ_LITE_03 || v == WT_MOQ_LITE_04;
+  return v == WT_MOQ_LITE_03 || v == WT_MOQ_LITE_04 || v == WT_MOQ_LITE_05;
+}
+
+/* Whether message type t exists in version (0: WT_ERR_UNSUPPORTED). */
+static int type_in(wt_moq_type t, int version) {
+  switch (t) {
+  case WT_MOQ_GOAWAY:
+    return version >= WT_MOQ_LITE_04;
+  case WT_MOQ_SUBSCRIBE_OK:
+    return version < WT_MOQ_LITE_05; /* -05: implicit, TRACK_INFO + START */
+  case WT_MOQ_SETUP:
+  case WT_MOQ_ANNOUNCE_OK:
+  case WT_MOQ_TRACK:
+  case WT_MOQ_TRACK_INFO:
+  case WT_MOQ_SUBSCRIBE_START:
+  case WT_MOQ_SUBSCRIBE_END:
+    return version >= WT_MOQ_LITE_05;
+  default:
+    return 1;
+  }
 }
 
 wt_moq_type wt_moq_next(int version, uint64_t kind, int opener, uint64_t n) {
@@ -28,7 +50,10 @@ wt_moq_type wt_moq_next(int version, uint64_t kind, int opener, uint64_t n) {
   }
   switch (kind) {
   case WT_MOQ_KIND_ANNOUNCE:
-    return opener ? (n == 0 ? WT_MOQ_ANNOUNCE_PLEASE : WT_MOQ_NONE) : WT_MOQ_ANNOUNCE;
+    if (opener) {
+      return n == 0 ? WT_MOQ_ANNOUNCE_PLEASE : WT_MOQ_NONE;
+    }
+    return version >= WT_MOQ_LITE_05 && n == 0 ? WT_MOQ_ANNOUNCE_OK : WT_MOQ_ANNOUNCE;
   case WT_MOQ_KIND_SUBSCRIBE:
     return opener ? (n == 0 ? WT_MOQ_SUBSCRIBE : WT_MOQ_SUBSCRIBE_UPDATE)
                   : WT_MOQ_SUBSCRIBE_RESPONSE;
@@ -38,8 +63,13 @@ wt_moq_type wt_moq_next(int version, uint64_t kind, int opener, uint64_t n) {
     return opener ? WT_MOQ_NONE : WT_MOQ_PROBE;
   case WT_MOQ_KIND_GOAWAY:
     return version >= WT_MOQ_LITE_04 && opener && n == 0 ? WT_MOQ_GOAWAY : WT_MOQ_NONE;
+  case WT_MOQ_KIND_TRACK:
+    if (version < WT_MOQ_LITE_05 || n) {
+      return WT_MOQ_NONE;
+    }
+    return opener ? WT_MOQ_TRACK : WT_MOQ_TRACK_INFO;
   default:
-    return WT_MOQ_NONE; /* SESSION (-01/-02), TRACK (-05), unknown */
+    return WT_MOQ_NONE; /* SESSION (-01/-02), unknown */
   }
 }
 
@@ -148,8 +178,21 @@ static void put_params(wr *w, const wt_moq_sub_params *s) {
   put_group_opt(w, s->has_end, s->end_group);
 }
 
+/* One SETUP parameter holding a varint (omitted when 0, the default). */
+static void put_param_vi(wr *w, uint64_t id, uint64_t v) {
+  if (!v) {
+    return;
+  }
+  put_vi(w, id);
+  put_vi(w, (uint64_t)wt_varint_len(v));
+  put_vi(w, v);
+}
+
 /* The body of m into w; 0 or a negative code. */
 static int encode_body(const wt_moq_msg *m, int version, wr *w) {
+  if (!type_in(m->type, version)) {
+    return WT_ERR_UNSUPPORTED;
+  }
   switch (m->type) {
   case WT_MOQ_ANNOUNCE_PLEASE:
     put_str(w, m->u.announce_please.prefix, 1);
@@ -163,8 +206,9 @@ static int encode_body(const wt_moq_msg *m, int version, wr *w) {
     }
     put_u8(w, m->u.announce.status);
     put_str(w, m->u.announce.suffix, 1);
-    put_vi(w, m->u.announce.n_hops);
-    if (version >= WT_MOQ_LITE_04) {
+    /* an ended one carries no hops (the client's encoder writes 0) */
+    put_vi(w, m->u.announce.status == WT_MOQ_ANNOUNCE_ACTIVE ? m->u.announce.n_hops : 0);
+    if (version >= WT_MOQ_LITE_04 && m->u.announce.status == WT_MOQ_ANNOUNCE_ACTIVE) {
       for (uint32_t i = 0; i < m->u.announce.n_hops; i++) {
         put_vi(w, m->u.announce.hops[i]);
       }
@@ -197,15 +241,46 @@ static int encode_body(const wt_moq_msg *m, int version, wr *w) {
       put_u53(w, m->u.probe.rtt);
     }
     break;
-  case WT_MOQ_GOAWAY:
-    if (version < WT_MOQ_LITE_04) {
-      return WT_ERR_UNSUPPORTED; /* moq-lite-04 added the goaway stream */
-    }
+  case WT_MOQ_GOAWAY: /* moq-lite-04 added the goaway stream */
     put_str(w, m->u.goaway.uri, 0);
     break;
   case WT_MOQ_GROUP:
     put_vi(w, m->u.group.subscribe);
     put_u53(w, m->u.group.sequence);
+    break;
+  case WT_MOQ_SETUP: {
+    const wt_moq_msg *x = m; /* the path only as read from a peer (a server never sends one) */
+    put_vi(w, (uint64_t)(!!x->u.setup.probe + x->u.setup.has_path + !!x->u.setup.role +
+                         !!x->u.setup.origin));
+    put_param_vi(w, WT_MOQ_PARAM_PROBE, x->u.setup.probe);
+    if (x->u.setup.has_path) {
+      put_vi(w, WT_MOQ_PARAM_PATH);
+      put_str(w, x->u.setup.path, 0); /* length + bytes, as the parameter's */
+    }
+    put_param_vi(w, WT_MOQ_PARAM_ROLE, x->u.setup.role);
+    put_param_vi(w, WT_MOQ_PARAM_ORIGIN, x->u.setup.origin);
+    break;
+  }
+  case WT_MOQ_ANNOUNCE_OK:
+    put_vi(w, m->u.announce_ok.origin);
+    put_u53(w, m->u.announce_ok.active);
+    break;
+  case WT_MOQ_TRACK:
+    put_str(w, m->u.track.broadcast, 1);
+    put_str(w, m->u.track.track, 0);
+    break;
+  case WT_MOQ_TRACK_INFO:
+    if (m->u.track_info.timescale == 0) {
+      return WT_ERR_INVAL;
+    }
+    put_u8(w, m->u.track_info.priority);
+    put_bool(w, m->u.track_info.ordered);
+    put_u53(w, m->u.track_info.max_latency);
+    put_u53(w, m->u.track_info.timescale);
+    break;
+  case WT_MOQ_SUBSCRIBE_START:
+  case WT_MOQ_SUBSCRIBE_END:
+    put_u53(w, m->u.range.group);
     break;
   case WT_MOQ_SUBSCRIBE_RESPONSE:
   default:
@@ -231,7 +306,11 @@ int wt_moq_encode(const wt_moq_msg *m, int version, uint8_t *out, size_t cap) {
   if (m->type == WT_MOQ_SUBSCRIBE_OK) {
     put_vi(&w, WT_MOQ_RESPONSE_OK);
   } else if (m->type == WT_MOQ_SUBSCRIBE_DROP) {
-    put_vi(&w, WT_MOQ_RESPONSE_DROP);
+    put_vi(&w, version >= WT_MOQ_LITE_05 ? WT_MOQ_RESPONSE05_DROP : WT_MOQ_RESPONSE_DROP);
+  } else if (m->type == WT_MOQ_SUBSCRIBE_START) {
+    put_vi(&w, WT_MOQ_RESPONSE05_START);
+  } else if (m->type == WT_MOQ_SUBSCRIBE_END) {
+    put_vi(&w, WT_MOQ_RESPONSE05_END);
   }
   put_vi(&w, b.n);
   if (!w.err && cap - w.n < b.n) {
@@ -336,6 +415,60 @@ static void get_params(rd *r, wt_moq_sub_params *s) {
   get_group_opt(r, &s->has_end, &s->end_group, "truncated end group");
 }
 
+/* SETUP's parameter bag: at most WT_MOQ_MAX_PARAMS, no id twice, the
+ * known ones holding exactly one varint; unknown ones skipped. */
+static void get_setup(rd *r, wt_moq_msg *out) {
+  uint64_t ids[WT_MOQ_MAX_PARAMS];
+  uint64_t n = get_u53(r, "truncated parameter count");
+  if (!r->why && n > WT_MOQ_MAX_PARAMS) {
+    r->why = "too many parameters";
+  }
+  for (uint64_t i = 0; i < n && !r->why; i++) {
+    uint64_t id = get_vi(r, "truncated parameter id");
+    uint64_t len = get_u53(r, "truncated parameter length");
+    if (r->why) {
+      return;
+    }
+    for (uint64_t k = 0; k < i; k++) {
+      if (ids[k] == id) {
+        r->why = "duplicate parameter";
+        return;
+      }
+    }
+    ids[i] = id;
+    if (len > r->n) {
+      r->why = "truncated parameter";
+      return;
+    }
+    rd v = {.p = r->p, .n = (size_t)len};
+    r->p += len;
+    r->n -= (size_t)len;
+    if (id == WT_MOQ_PARAM_PATH) {
+      if (str_check(v.p, v.n, 0)) {
+        r->why = "bad path parameter"; /* over 1024 bytes or not UTF-8 */
+        return;
+      }
+      out->u.setup.has_path = 1;
+      out->u.setup.path = (wt_moq_str){v.p, v.n};
+      continue;
+    }
+    uint64_t *dst = id == WT_MOQ_PARAM_PROBE    ? &out->u.setup.probe
+                    : id == WT_MOQ_PARAM_ROLE   ? &out->u.setup.role
+                    : id == WT_MOQ_PARAM_ORIGIN ? &out->u.setup.origin
+                                                : NULL;
+    if (!dst) {
+      continue; /* unknown: ignored */
+    }
+    *dst = get_vi(&v, "truncated parameter value");
+    if (!v.why && v.n) {
+      v.why = "trailing bytes after a varint parameter";
+    }
+    if (v.why) {
+      r->why = v.why;
+    }
+  }
+}
+
 int wt_moq_decode_body(wt_moq_type t, int version, const uint8_t *body, size_t len, wt_moq_msg *out,
                        const char **why) {
   const char *ignored;
@@ -347,6 +480,11 @@ int wt_moq_decode_body(wt_moq_type t, int version, const uint8_t *body, size_t l
   }
   memset(out, 0, sizeof(*out));
   out->type = t;
+  if (t > WT_MOQ_NONE && t < WT_MOQ_TYPE_COUNT_ && t != WT_MOQ_SUBSCRIBE_RESPONSE &&
+      !type_in(t, version)) {
+    *why = "message not in this moq-lite version";
+    return WT_ERR_UNSUPPORTED;
+  }
   rd r = {.p = body, .n = len};
   switch (t) {
   case WT_MOQ_ANNOUNCE_PLEASE:
@@ -357,8 +495,11 @@ int wt_moq_decode_body(wt_moq_type t, int version, const uint8_t *body, size_t l
     break;
   case WT_MOQ_ANNOUNCE: {
     uint8_t st = get_u8(&r, "truncated announce status");
+    if (st == WT_MOQ_ANNOUNCE_RESTART && version >= WT_MOQ_LITE_05) {
+      st = WT_MOQ_ANNOUNCE_ACTIVE; /* -05: a restart is read as an active one */
+    }
     if (!r.why && st > WT_MOQ_ANNOUNCE_ACTIVE) {
-      r.why = "unknown announce status"; /* 2 (restart) is moq-lite-05's */
+      r.why = "unknown announce status";
     }
     out->u.announce.status = st;
     out->u.announce.suffix = get_str(&r, 1);
@@ -402,15 +543,35 @@ int wt_moq_decode_body(wt_moq_type t, int version, const uint8_t *body, size_t l
     }
     break;
   case WT_MOQ_GOAWAY:
-    if (version < WT_MOQ_LITE_04) {
-      *why = "goaway is not in moq-lite-03";
-      return WT_ERR_UNSUPPORTED;
-    }
     out->u.goaway.uri = get_str(&r, 0);
     break;
   case WT_MOQ_GROUP:
     out->u.group.subscribe = get_vi(&r, "truncated subscribe id");
     out->u.group.sequence = get_u53(&r, "truncated group sequence");
+    break;
+  case WT_MOQ_SETUP:
+    get_setup(&r, out);
+    break;
+  case WT_MOQ_ANNOUNCE_OK:
+    out->u.announce_ok.origin = get_vi(&r, "truncated origin");
+    out->u.announce_ok.active = get_u53(&r, "truncated active count");
+    break;
+  case WT_MOQ_TRACK:
+    out->u.track.broadcast = get_str(&r, 1);
+    out->u.track.track = get_str(&r, 0);
+    break;
+  case WT_MOQ_TRACK_INFO:
+    out->u.track_info.priority = get_u8(&r, "truncated priority");
+    out->u.track_info.ordered = get_bool(&r);
+    out->u.track_info.max_latency = get_u53(&r, "truncated max latency");
+    out->u.track_info.timescale = get_u53(&r, "truncated timescale");
+    if (!r.why && out->u.track_info.timescale == 0) {
+      r.why = "track timescale 0";
+    }
+    break;
+  case WT_MOQ_SUBSCRIBE_START:
+  case WT_MOQ_SUBSCRIBE_END:
+    out->u.range.group = get_u53(&r, "truncated group");
     break;
   case WT_MOQ_SUBSCRIBE_RESPONSE:
   default:
@@ -448,8 +609,9 @@ int wt_moq_read_msg(wt_moq_reader *r, wt_moq_type t, const uint8_t *p, size_t le
   why = why ? why : &ignored;
   *why = NULL;
   *used = 0;
-  if (t == WT_MOQ_NONE || t > WT_MOQ_GROUP || t == WT_MOQ_SUBSCRIBE_OK ||
-      t == WT_MOQ_SUBSCRIBE_DROP) { /* those two come after a response type */
+  if (t == WT_MOQ_NONE || t >= WT_MOQ_TYPE_COUNT_ || t == WT_MOQ_SUBSCRIBE_OK ||
+      t == WT_MOQ_SUBSCRIBE_DROP || t == WT_MOQ_SUBSCRIBE_START ||
+      t == WT_MOQ_SUBSCRIBE_END) { /* those come after a response type */
     *why = "no such message type";
     return WT_ERR_INVAL;
   }
@@ -465,7 +627,7 @@ int wt_moq_read_msg(wt_moq_reader *r, wt_moq_type t, const uint8_t *p, size_t le
         return 0;
       }
       off += n;
-      if (v != WT_MOQ_RESPONSE_OK && v != WT_MOQ_RESPONSE_DROP) {
+      if (v > (r->version >= WT_MOQ_LITE_05 ? WT_MOQ_RESPONSE05_DROP : WT_MOQ_RESPONSE_DROP)) {
         *used = off;
         *why = "unknown subscribe response type";
         return WT_ERR_MALFORMED;
@@ -511,7 +673,11 @@ int wt_moq_read_msg(wt_moq_reader *r, wt_moq_type t, const uint8_t *p, size_t le
   }
   *used = off;
   wt_moq_type bt = t;
-  if (t == WT_MOQ_SUBSCRIBE_RESPONSE) {
+  if (t == WT_MOQ_SUBSCRIBE_RESPONSE && r->version >= WT_MOQ_LITE_05) {
+    bt = r->resp == WT_MOQ_RESPONSE05_START ? WT_MOQ_SUBSCRIBE_START
+         : r->resp == WT_MOQ_RESPONSE05_END ? WT_MOQ_SUBSCRIBE_END
+                                            : WT_MOQ_SUBSCRIBE_DROP;
+  } else if (t == WT_MOQ_SUBSCRIBE_RESPONSE) {
     bt = r->resp == WT_MOQ_RESPONSE_OK ? WT_MOQ_SUBSCRIBE_OK : WT_MOQ_SUBSCRIBE_DROP;
   }
   int rv = wt_moq_decode_body(bt, r->version, body, (size_t)r->size, out, why);
@@ -526,13 +692,37 @@ int wt_moq_read_frame(wt_moq_reader *r, const uint8_t *p, size_t len, size_t *us
   why = why ? why : &ignored;
   *why = NULL;
   uint64_t v;
-  if (!wt_varint_feed(&r->acc, p, len, used, &v)) {
+  size_t off = 0;
+  if (r->version >= WT_MOQ_LITE_05 && r->fstage == 0) {
+    if (!wt_varint_feed(&r->acc, p, len, used, &r->frame_ts)) {
+      return 0;
+    }
+    off = *used;
+    r->fstage = 1;
+  }
+  if (!wt_varint_feed(&r->acc, p + off, len - off, used, &v)) {
+    *used += off;
     return 0;
   }
+  *used += off;
+  r->fstage = 0;
   if (v > r->max_frame) {
     *why = "frame too large";
     return WT_ERR_MALFORMED;
   }
   *size = v;
   return 1;
+}
+
+int wt_moq_encode_frame_hdr(int version, uint64_t ts_zigzag, uint64_t size, uint8_t *out,
+                            size_t cap) {
+  if (!version_ok(version) || size > WT_MOQ_MAX_U53) {
+    return WT_ERR_INVAL;
+  }
+  wr w = {.p = out, .cap = out ? cap : 0};
+  if (version >= WT_MOQ_LITE_05) {
+    put_vi(&w, ts_zigzag);
+  }
+  put_vi(&w, size);
+  return w.err ? WT_ERR_NOBUF : (int)w.n;
 }

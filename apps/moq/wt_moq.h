@@ -1,18 +1,26 @@
 /* wt_moq.h: the moq-lite wire codec (draft-lcurley-moq-lite as spoken by
- * the @moq/net 0.3.4 client with WT-Protocol "moq-lite-03" and
- * "moq-lite-04"; the message table, its limits and what each version
- * changes are in docs/protocol.md, section "MoQ").
+ * the @moq/net 0.3.4 client with WT-Protocol "moq-lite-03", "moq-lite-04"
+ * and "moq-lite-05"; the message table, its limits and what each version
+ * changes are in docs/protocol.md, section "MoQ"). Every function takes
+ * the version explicitly; one encoder and one decoder per message, with
+ * the version's differences inside.
  *
  * moq-lite runs on WebTransport streams:
  *   - a bidirectional stream opened by either side starts with a Stream
  *     Kind varint (WT_MOQ_KIND_*), then size-prefixed messages whose order
  *     the kind fixes (announce: ANNOUNCE_PLEASE then ANNOUNCEs back;
  *     subscribe: SUBSCRIBE then SUBSCRIBE_UPDATEs, and back a response
- *     type varint before each SUBSCRIBE_OK / SUBSCRIBE_DROP; fetch: FETCH;
- *     probe: PROBEs back; goaway: GOAWAY);
- *   - a unidirectional stream starts with a Data Type varint (0 = group),
- *     then one GROUP message, then frames, each a size varint and that many
- *     payload bytes, until FIN (a reset drops the group).
+ *     type varint before each SUBSCRIBE_OK / SUBSCRIBE_DROP (-05: before
+ *     each SUBSCRIBE_START / _END / _DROP, no OK); fetch: FETCH, and back
+ *     the group's frames (-05); probe: PROBEs back; goaway: GOAWAY (-04+);
+ *     track (-05): TRACK, and back one TRACK_INFO). On -05 an announce
+ *     stream's answer starts with ANNOUNCE_OK;
+ *   - a unidirectional stream starts with a Data Type varint (0 = group,
+ *     1 = setup on -05: one SETUP message, then FIN), then one GROUP
+ *     message, then frames until FIN (a reset drops the group): each frame
+ *     a size varint and that many payload bytes, on -05 preceded by a
+ *     timestamp varint (the zigzag-coded delta from the group's previous
+ *     frame, in the track's TRACK_INFO timescale; read, not re-timed).
  * A message is `size (i)` then `size` bytes of body; the body must be
  * consumed exactly (trailing bytes are malformed).
  *
@@ -28,7 +36,8 @@
  * Errors: WT_ERR_MALFORMED for bytes that break the encoding or a limit
  * (the reason is a constant string in *why, for the log line), and
  * WT_ERR_UNSUPPORTED for a message the version does not have (GOAWAY on
- * moq-lite-03). The stream that carried them is reset by the caller. */
+ * moq-lite-03, SUBSCRIBE_OK on -05, TRACK / SETUP / ANNOUNCE_OK /
+ * SUBSCRIBE_START / _END before -05). The stream that carried them is reset by the caller. */
 #ifndef WT_MOQ_H
 #define WT_MOQ_H
 
@@ -40,6 +49,7 @@
 /* The versions (the draft's numbers; negotiated by WT-Protocol). */
 #define WT_MOQ_LITE_03 3
 #define WT_MOQ_LITE_04 4
+#define WT_MOQ_LITE_05 5
 
 /* Stream Kind: the first varint of a bidirectional stream. SESSION (a
  * setup stream of moq-lite-01/02 reached through "moql") is not used by
@@ -54,25 +64,40 @@
 
 /* Data Type: the first varint of a unidirectional stream. */
 #define WT_MOQ_UNI_GROUP 0
+#define WT_MOQ_UNI_SETUP 1 /* moq-lite-05 */
 
 /* Limits every decoder enforces (and every encoder, so wtcast never sends
  * what a peer must reject). */
-#define WT_MOQ_MAX_MSG   4096                      /* message body bytes */
-#define WT_MOQ_MAX_PATH  1024                      /* broadcast path / prefix bytes */
-#define WT_MOQ_MAX_PARTS 32                        /* '/'-separated parts of a path */
-#define WT_MOQ_MAX_NAME  1024                      /* track name, GOAWAY URI bytes */
-#define WT_MOQ_MAX_HOPS  32                        /* hop list of an ANNOUNCE */
-#define WT_MOQ_MAX_U53   ((UINT64_C(1) << 53) - 1) /* fields the reference client reads as u53 */
+#define WT_MOQ_MAX_MSG    4096                      /* message body bytes */
+#define WT_MOQ_MAX_PATH   1024                      /* broadcast path / prefix bytes */
+#define WT_MOQ_MAX_PARTS  32                        /* '/'-separated parts of a path */
+#define WT_MOQ_MAX_NAME   1024                      /* track name, GOAWAY URI bytes */
+#define WT_MOQ_MAX_HOPS   32                        /* hop list of an ANNOUNCE */
+#define WT_MOQ_MAX_U53    ((UINT64_C(1) << 53) - 1) /* fields the reference client reads as u53 */
+#define WT_MOQ_MAX_PARAMS 64                        /* parameters of a SETUP (the client's cap) */
 #define WT_MOQ_DEFAULT_MAX_FRAME                                                                   \
   (UINT64_C(16) << 20) /* a frame's payload, unless the reader says */
 
-/* ANNOUNCE status (a byte). */
-#define WT_MOQ_ANNOUNCE_ENDED  0
-#define WT_MOQ_ANNOUNCE_ACTIVE 1
+/* ANNOUNCE status (a byte). -05 also reads 2 (restart: an ANNOUNCE of a
+ * path already active, replacing it), decoded as ACTIVE. */
+#define WT_MOQ_ANNOUNCE_ENDED   0
+#define WT_MOQ_ANNOUNCE_ACTIVE  1
+#define WT_MOQ_ANNOUNCE_RESTART 2
 
-/* Subscribe response types (the varint before a SUBSCRIBE_OK / _DROP). */
-#define WT_MOQ_RESPONSE_OK   0
-#define WT_MOQ_RESPONSE_DROP 1
+/* Subscribe response types (the varint before a response message):
+ * -03/-04: 0 SUBSCRIBE_OK, 1 SUBSCRIBE_DROP; -05: 0 SUBSCRIBE_START,
+ * 1 SUBSCRIBE_END, 2 SUBSCRIBE_DROP. */
+#define WT_MOQ_RESPONSE_OK      0
+#define WT_MOQ_RESPONSE_DROP    1
+#define WT_MOQ_RESPONSE05_START 0
+#define WT_MOQ_RESPONSE05_END   1
+#define WT_MOQ_RESPONSE05_DROP  2
+
+/* SETUP parameters (moq-lite-05) and the values wtcast reads. */
+#define WT_MOQ_PARAM_PROBE  1
+#define WT_MOQ_PARAM_PATH   2 /* URI-less transports only: a violation on WebTransport */
+#define WT_MOQ_PARAM_ROLE   3
+#define WT_MOQ_PARAM_ORIGIN 5
 
 typedef enum wt_moq_type {
   WT_MOQ_NONE = 0,
@@ -87,6 +112,14 @@ typedef enum wt_moq_type {
   WT_MOQ_PROBE,              /* publisher -> subscriber: bitrate (and RTT on -04) */
   WT_MOQ_GOAWAY,             /* either way, moq-lite-04: drain, optional new URI */
   WT_MOQ_GROUP,              /* group header on a uni stream (after the Data Type) */
+  /* moq-lite-05 */
+  WT_MOQ_SETUP,           /* either way, alone on a uni stream of Data Type 1 */
+  WT_MOQ_ANNOUNCE_OK,     /* publisher -> subscriber: first on an announce stream */
+  WT_MOQ_TRACK,           /* subscriber -> publisher: a track's properties, please */
+  WT_MOQ_TRACK_INFO,      /* publisher -> subscriber: the answer, then FIN */
+  WT_MOQ_SUBSCRIBE_START, /* publisher -> subscriber (encoded with its type varint) */
+  WT_MOQ_SUBSCRIBE_END,   /* publisher -> subscriber (encoded with its type varint) */
+  WT_MOQ_TYPE_COUNT_,     /* not a type */
 } wt_moq_type;
 
 /* A byte string inside a message (not NUL-terminated). */
@@ -140,32 +173,56 @@ typedef struct wt_moq_msg {
       wt_moq_str uri; /* "" = no redirect */
     } goaway;
     struct {
+      uint64_t probe;  /* probe level: 0 none, 1 report, 2 increase */
+      uint64_t role;   /* 0 both, 1 publisher, 2 subscriber */
+      uint64_t origin; /* 0 = none */
+      uint8_t has_path;
+      wt_moq_str path; /* a client's on URI-less transports (a violation on WebTransport) */
+    } setup;
+    struct {
+      uint64_t origin; /* the responder's origin id, 0 = unknown */
+      uint64_t active; /* ANNOUNCEs (active) that follow at once */
+    } announce_ok;
+    struct {
+      wt_moq_str broadcast, track;
+    } track;
+    struct {
+      uint8_t priority, ordered;
+      uint64_t max_latency; /* ms */
+      uint64_t timescale;   /* frame timestamp units per second, never 0 */
+    } track_info;
+    struct {
+      uint64_t group; /* START: the first group; END: one past the last (0 = none) */
+    } range;
+    struct {
       uint64_t subscribe; /* the subscription id the group answers */
       uint64_t sequence;
     } group;
   } u;
 } wt_moq_msg;
 
-/* The version for a WT-Protocol value: WT_MOQ_LITE_03 / _04, or
- * WT_ERR_UNSUPPORTED for anything else (moq-lite-05, "moql", moqt-*). */
+/* The version for a WT-Protocol value: WT_MOQ_LITE_03 / _04 / _05, or
+ * WT_ERR_UNSUPPORTED for anything else ("moql", moq-lite-06-wip, moqt-*). */
 int wt_moq_version_from_protocol(const char *proto, size_t len);
 
 /* The message that comes next on a bidirectional stream of Stream Kind
  * kind, from the side that opened it (opener != 0) or from the side that
  * accepted it, after n messages in that direction; 0 when none may come
  * (the direction must end with FIN) or the kind is unknown to version:
- *   ANNOUNCE   opener: ANNOUNCE_PLEASE once       acceptor: ANNOUNCE ...
+ *   ANNOUNCE   opener: ANNOUNCE_PLEASE once       acceptor: (-05: ANNOUNCE_OK) ANNOUNCE ...
  *   SUBSCRIBE  opener: SUBSCRIBE, then UPDATE ... acceptor: SUBSCRIBE_RESPONSE ...
- *   FETCH      opener: FETCH once                 acceptor: nothing on -03/-04
+ *   FETCH      opener: FETCH once                 acceptor: nothing (-05: frames, not messages)
  *   PROBE      opener: nothing                    acceptor: PROBE ...
- *   GOAWAY     opener: GOAWAY once (-04 only)     acceptor: nothing */
+ *   GOAWAY     opener: GOAWAY once (-04+)         acceptor: nothing
+ *   TRACK      opener: TRACK once (-05)           acceptor: TRACK_INFO once (-05) */
 wt_moq_type wt_moq_next(int version, uint64_t kind, int opener, uint64_t n);
 
-/* Encode m for version into out[0..cap): for SUBSCRIBE_OK / _DROP the
- * response type varint, then the size varint and the body. Returns the
- * bytes written, WT_ERR_NOBUF (nothing usable written), WT_ERR_INVAL (a
- * field outside the limits above, an unknown type or version),
- * WT_ERR_UNSUPPORTED (GOAWAY on -03). */
+/* Encode m for version into out[0..cap): for SUBSCRIBE_OK / _DROP /
+ * _START / _END the response type varint, then the size varint and the
+ * body. Returns the bytes written, WT_ERR_NOBUF (nothing usable written),
+ * WT_ERR_INVAL (a field outside the limits above, an unknown type or
+ * version, a TRACK_INFO timescale of 0),
+ * WT_ERR_UNSUPPORTED (a message the version does not have). */
 int wt_moq_encode(const wt_moq_msg *m, int version, uint8_t *out, size_t cap);
 
 /* Decode the body of one message of type t (not SUBSCRIBE_RESPONSE) from
@@ -181,6 +238,8 @@ typedef struct wt_moq_reader {
   int stage;          /* internal */
   uint64_t resp;      /* internal: a subscribe response type read */
   uint64_t size;      /* internal: the current message's size */
+  uint64_t frame_ts;  /* -05: the last frame's timestamp varint (zigzag delta), as read */
+  int fstage;         /* internal: -05 frame header: 0 timestamp next, 1 size */
   size_t have;        /* internal: bytes of it in buf */
   wt_varint_acc acc;  /* internal: a varint in pieces */
   uint8_t buf[WT_MOQ_MAX_MSG];
@@ -193,7 +252,8 @@ void wt_moq_reader_init(wt_moq_reader *r, int version);
 int wt_moq_read_varint(wt_moq_reader *r, const uint8_t *p, size_t len, size_t *used, uint64_t *v);
 
 /* Read one message of type t from p[0..len) (for SUBSCRIBE_RESPONSE: the
- * type varint, then SUBSCRIBE_OK or _DROP, which out->type says). Returns 1
+ * type varint, then SUBSCRIBE_OK or _DROP, on -05 SUBSCRIBE_START / _END /
+ * _DROP, which out->type says). Returns 1
  * with *out set, 0 when p ran out first (its bytes are kept: at most the
  * message's own, bounded by WT_MOQ_MAX_MSG), WT_ERR_MALFORMED with *why
  * (a size above WT_MOQ_MAX_MSG is refused before any of it is buffered), or
@@ -203,10 +263,25 @@ int wt_moq_read_varint(wt_moq_reader *r, const uint8_t *p, size_t len, size_t *u
 int wt_moq_read_msg(wt_moq_reader *r, wt_moq_type t, const uint8_t *p, size_t len, size_t *used,
                     wt_moq_msg *out, const char **why);
 
-/* Read a frame's size varint: 1 with *size set (the caller then takes that
- * many payload bytes from the stream itself: nothing is buffered here), 0
- * for more, WT_ERR_MALFORMED if *size > r->max_frame. */
+/* Read a frame's header (on -05 its timestamp varint, kept in
+ * r->frame_ts, then its size varint): 1 with *size set (the caller then
+ * takes that many payload bytes from the stream itself: nothing is
+ * buffered here), 0 for more, WT_ERR_MALFORMED if *size > r->max_frame. */
 int wt_moq_read_frame(wt_moq_reader *r, const uint8_t *p, size_t len, size_t *used, uint64_t *size,
                       const char **why);
+
+/* Encode a frame's header for version into out[0..cap): on -05 the
+ * timestamp varint ts_zigzag first, then the size. Bytes written or
+ * WT_ERR_NOBUF / WT_ERR_INVAL (size above 2^53-1). */
+int wt_moq_encode_frame_hdr(int version, uint64_t ts_zigzag, uint64_t size, uint8_t *out,
+                            size_t cap);
+
+/* The zigzag code of a signed timestamp delta, and back (the client's). */
+static inline uint64_t wt_moq_zigzag(int64_t d) {
+  return ((uint64_t)d << 1) ^ (uint64_t)(d >> 63);
+}
+static inline int64_t wt_moq_unzigzag(uint64_t v) {
+  return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
 
 #endif

@@ -20,7 +20,14 @@
 //   range  (-04) subscribes to track "a" with startGroup = the publisher's
 //          next group + 2 and endGroup = that + 1: gets exactly those two
 //          groups, whole, then its subscription ends (the relay's FIN)
-// (@moq/net offers moq-lite-05 first; the relay answers -04.) Checks: s1, s2
+// That is --mode legacy (pub, s1, late, range offer -04 only, watch and s2
+// -03 only, bad speaks -04). --mode 05 (the default): every @moq/net client
+// uses its own offer (moq-lite-05 first: the relay answers -05; a -05
+// broadcast is not seen by -03/-04 sessions, whose frames carry no
+// timestamps), bad speaks -05 (its FETCH of nothing: 0x21), and s1 also
+// FETCHes a past group of track "a" (its frames, checksums and timestamps
+// as the live subscription got them) and one no longer kept (an error).
+// Checks: s1, s2
 // and late receive, per track, every group once, whole (frames 0..3 in
 // order, checksums right), from their first group to the publisher's last
 // (groups in any order: each is a stream of its own, ordered: false); late's
@@ -45,6 +52,7 @@ const hash = arg('hash');
 const moqDir = arg('moq');
 const executable = arg('chromium', '/usr/bin/chromium');
 const timeout = Number(arg('timeout', '40000'));
+const mode = arg('mode', '05');
 if (!url || !hash || !moqDir) {
   console.error('usage: node wt_moq_test.js --url URL --hash HEX --moq NODE_MODULES');
   process.exit(2);
@@ -146,11 +154,12 @@ function pageHelpers() {
     }
     return h;
   };
-  // v03: offer only moq-lite-03 (else @moq/net's own list: -05, -04, -03, ...)
+  // mode 05: @moq/net's own list (-05, -04, -03, ...); legacy: -04 only,
+  // or -03 only for v03
   window.moqConnect = async (url, hash, v03) => {
     const value = new Uint8Array(hash.match(/../g).map((h) => parseInt(h, 16)));
     const webtransport = { serverCertificateHashes: [{ algorithm: 'sha-256', value }] };
-    if (v03) webtransport.protocols = ['moq-lite-03'];
+    if (window.moqMode === 'legacy') webtransport.protocols = [v03 ? 'moq-lite-03' : 'moq-lite-04'];
     const conn = await window.Moq.Connection.connect(new URL(url), { websocket: { enabled: false }, webtransport });
     (window.moqConns = window.moqConns || []).push(conn);
     return conn;
@@ -210,6 +219,8 @@ function pageHelpers() {
     const res = { version: conn.version, tracks: {}, errors: [] };
     window.subStates = window.subStates || {};
     window.subStates[role] = res;
+    (window.subBcs = window.subBcs || {})[role] = bc;
+    const ts = ((window.subTs = window.subTs || {})[role] = {}); // track a: group -> frame ms
     for (const name of ['a', 'b']) {
       const t = { groups: 0, frames: 0, first: null, last: null, bad: 0, gaps: 0, seqs: [] };
       res.tracks[name] = t;
@@ -229,6 +240,7 @@ function pageHelpers() {
               dv.getUint32(0) === (name === 'a' ? 0 : 1) && dv.getUint32(4) === grp.sequence &&
               dv.getUint32(8) === f;
             if (!ok) t.bad++;
+            if (name === 'a') (ts[grp.sequence] = ts[grp.sequence] || []).push(fr.timestamp.asMillis());
             if (t.first === null) t.first = { group: grp.sequence, frame: dv.getUint32(8) };
             f++;
             t.frames++;
@@ -247,6 +259,28 @@ function pageHelpers() {
       })().catch((e) => res.errors.push(String(e)));
     }
     return { version: conn.version };
+  };
+  // FETCH of group seq of track "a" on role's connection (-05): its frames
+  // checked like a subscriber's, their timestamps next to the live ones.
+  window.moqFetch = async (role, seq) => {
+    const res = { seq, frames: 0, bad: 0, ts: [], live: (window.subTs[role] || {})[seq] || null };
+    try {
+      const grp = await window.subBcs[role].track('a').fetchGroup(seq);
+      for (;;) {
+        const fr = await grp.readFrame();
+        if (!fr) break;
+        const p = fr.payload;
+        const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
+        const len = p.byteLength - 4;
+        if (!(len >= 16 && fnv(p, len) === dv.getUint32(len) && dv.getUint32(0) === 0 &&
+          dv.getUint32(4) === seq && dv.getUint32(8) === res.frames)) res.bad++;
+        res.ts.push(fr.timestamp.asMillis());
+        res.frames++;
+      }
+    } catch (e) {
+      res.error = String(e);
+    }
+    return res;
   };
   // A subscription with a start and an end group (track "a" only).
   window.moqRange = async (url, hash) => {
@@ -278,7 +312,8 @@ function pageHelpers() {
   window.moqBad = async (url, hash) => {
     const value = new Uint8Array(hash.match(/../g).map((h) => parseInt(h, 16)));
     const wt = new WebTransport(url, {
-      serverCertificateHashes: [{ algorithm: 'sha-256', value }], protocols: ['moq-lite-04'],
+      serverCertificateHashes: [{ algorithm: 'sha-256', value }],
+      protocols: [window.moqMode === 'legacy' ? 'moq-lite-04' : 'moq-lite-05'],
     });
     await wt.ready;
     const res = { protocol: wt.protocol };
@@ -305,16 +340,20 @@ function pageHelpers() {
     res.too_large = await code([1, 0x53, 0x88]); // ANNOUNCE_PLEASE of 5000 bytes
     res.not_found = await code([2, 13, 1, 4, ...enc('nope'), 1, ...enc('a'), 0, 0, 0, 0, 0]);
     res.fetch = await code([3, 7, 2, ...enc('xx'), 1, ...enc('a'), 0, 0]);
-    // the session still works: ANNOUNCE_PLEASE "" (exclude hop 0) lists live/bc
+    // the session still works: ANNOUNCE_PLEASE "" (exclude hop 0) lists
+    // live/bc (-05: after ANNOUNCE_OK {origin 0, 1 active})
     const r = await open([1, 2, 0, 0]);
     let buf = [];
+    const skip = window.moqMode === 'legacy' ? 1 : 4; // ([2, 0, 1] ANNOUNCE_OK), the size
     const want = [1, 7, ...enc('live/bc')];
-    while (buf.length < 1 + want.length) {
+    while (buf.length < skip + want.length) {
       const { value: v, done } = await r.read();
       if (done) break;
       buf = buf.concat([...v]);
     }
-    res.announce_after = buf.length > want.length && want.every((b, i) => buf[1 + i] === b);
+    res.announce_after = buf.length >= skip + want.length &&
+      (skip === 1 || (buf[0] === 2 && buf[1] === 0 && buf[2] === 1)) &&
+      want.every((b, i) => buf[skip + i] === b);
     wt.close({ closeCode: 0, reason: 'done' });
     return res;
   };
@@ -380,6 +419,10 @@ function pageHelpers() {
     if (!ready) {
       throw new Error('@moq/net did not load');
     }
+    await p.evaluate((m) => {
+      window.moqMode = m;
+    }, mode);
+    out.mode = mode;
     const pages = { watch: p, pub: p, s1: p, s2: p, late: p };
     out.modules_served = served;
     out.versions = {};
@@ -395,9 +438,10 @@ function pageHelpers() {
     }
     out.t_bad0 = Date.now() - t0;
     out.bad = await pages.late.evaluate(([u, h]) => window.moqBad(u, h), [url, hash]);
-    out.checks.bad_input_codes = out.bad.protocol === 'moq-lite-04' && out.bad.unknown_kind === 0x20 &&
-      out.bad.too_large === 0x20 && out.bad.not_found === 0x21 && out.bad.fetch === 0x23 &&
-      out.bad.announce_after === true;
+    const legacy = mode === 'legacy';
+    out.checks.bad_input_codes = out.bad.protocol === (legacy ? 'moq-lite-04' : 'moq-lite-05') &&
+      out.bad.unknown_kind === 0x20 && out.bad.too_large === 0x20 && out.bad.not_found === 0x21 &&
+      out.bad.fetch === (legacy ? 0x23 : 0x21) && out.bad.announce_after === true;
     out.t_bad1 = Date.now() - t0;
     await new Promise((r) => setTimeout(r, 600));
     out.versions.late = (await pages.late.evaluate(([u, h]) => window.moqSubscribe(u, h, false, 'late'),
@@ -407,6 +451,19 @@ function pageHelpers() {
     await waitFor(pages.late, () => ['a', 'b'].every((n) => window.subStates.late.tracks[n].groups >= 6),
       null, 20000);
     await waitFor(p, () => window.rangeState.ended || window.rangeState.error, null, 5000);
+    if (!legacy) {
+      // FETCH (-05): s1's newest complete group but one (kept: the relay
+      // keeps 4 per track), and its first group (gone by now: 6+ groups on)
+      const seqs = await p.evaluate(() => window.subStates.s1.tracks.a.seqs);
+      const last = Math.max(...seqs);
+      out.fetch = await p.evaluate(([r, q]) => window.moqFetch(r, q), ['s1', last - 1]);
+      out.fetch_gone = await p.evaluate(([r, q]) => window.moqFetch(r, q), ['s1', Math.min(...seqs)]);
+      const f = out.fetch;
+      out.checks.fetch_past_group = !f.error && f.frames === 4 && f.bad === 0 && f.live !== null &&
+        f.live.length === 4 && f.ts.every((t, i) => t === f.live[i]) && f.ts[3] - f.ts[0] >= 60;
+      out.checks.fetch_gone_group_refused = Math.max(...seqs) - Math.min(...seqs) >= 5 &&
+        !!out.fetch_gone.error && out.fetch_gone.frames === 0;
+    }
     out.range = await p.evaluate(() => window.rangeState);
     out.checks.range_start_end_groups = out.range.ended && !out.range.error && out.range.whole &&
       out.range.seqs.length === 2 && out.range.seqs[0] === out.range.start &&
@@ -433,9 +490,11 @@ function pageHelpers() {
       await Promise.race([Promise.all(window.moqConns.map((c) => c.closed.catch(() => {}))),
         new Promise((r) => setTimeout(r, 2000))]);
     });
-    out.checks.versions = out.versions.pub === 'moq-lite-04' && out.versions.s1 === 'moq-lite-04' &&
-      out.versions.late === 'moq-lite-04' && out.versions.s2 === 'moq-lite-03' &&
-      out.versions.watch === 'moq-lite-03';
+    out.checks.versions = legacy
+      ? out.versions.pub === 'moq-lite-04' && out.versions.s1 === 'moq-lite-04' &&
+        out.versions.late === 'moq-lite-04' && out.versions.s2 === 'moq-lite-03' &&
+        out.versions.watch === 'moq-lite-03'
+      : ['pub', 's1', 's2', 'late', 'watch'].every((r) => out.versions[r] === 'moq-lite-05');
     for (const s of ['s1', 's2', 'late']) {
       const r = out.subs[s];
       out.checks[`${s}_every_frame`] = r.errors.length === 0 && ['a', 'b'].every((n) => {

@@ -2,8 +2,11 @@
 # moq_relay: real @moq/net 0.3.4 clients (the npm package, in headless
 # Chromium driven by playwright-core) publish and subscribe through
 # wtcast's moq-lite relay (wtcast --apps moq; docs/protocol.md section 9):
-# tests/browser/wt_moq_test.js runs one publisher (a broadcast of two
-# tracks), two subscribers (moq-lite-04 and -03) and a late one that must
+# tests/browser/wt_moq_test.js runs twice on one server: --mode 05 (every
+# client on moq-lite-05, what @moq/net 0.3.4 picks, plus a FETCH of a past
+# group and of one no longer kept), then --mode legacy (-04 and -03). Each
+# run: one publisher (a broadcast of two
+# tracks), two subscribers (-04 and -03 in legacy) and a late one that must
 # get every frame in order from a group boundary on, one with a start and
 # an end group (exactly those, then the end), an announce watcher
 # (the broadcast active, then ended), and a raw WebTransport session whose
@@ -36,11 +39,12 @@ WT_APPS=moq wt_server_start --workers 2 --log-level warn --metrics 127.0.0.1:0
 MURL=$(sed -n 's/^metrics on \(http:[^ ]*\)$/\1/p' "$WT_SERVER_OUT" | head -n1)
 # the package's node_modules: @moq/net and its dependencies side by side
 deps=$(cd "$moq/../.." && pwd)
+for mode in 05 legacy; do
 NODE_PATH="$node_modules" timeout -k 5 90 node "$src/tests/browser/wt_moq_test.js" \
-  --url "$WT_URL/moq/test/room" --hash "$WT_HASH" --moq "$deps" --timeout 60000 \
+  --url "$WT_URL/moq/test/room$mode" --hash "$WT_HASH" --moq "$deps" --timeout 60000 --mode $mode \
   >"$WT_TMP/result.json" 2>"$WT_TMP/node.err"
 rc=$?
-wt_expect_rc "@moq/net clients through the relay in Chromium" 0 "$rc"
+wt_expect_rc "@moq/net clients through the relay in Chromium (mode $mode)" 0 "$rc"
 R=$WT_TMP/result.json
 # one line per check of the page (versions: -04 for @moq/net's own offer,
 # -03 when it offers only that; announce active then ended; s1, s2 and late:
@@ -60,8 +64,8 @@ if "pub" in d:
 ' "$R" >"$WT_TMP/checks.txt" 2>&1
 while read -r verdict what; do
   case $verdict in
-  PASS) wt_pass "page: $what" ;;
-  FAIL) wt_failc "page: $what" ;;
+  PASS) wt_pass "page ($mode): $what" ;;
+  FAIL) wt_failc "page ($mode): $what" ;;
   *) wt_log "$verdict $what" ;;
   esac
 done <"$WT_TMP/checks.txt"
@@ -71,24 +75,30 @@ if [ "$rc" != 0 ]; then
   wt_log "node stderr (tail):"
   tail -n 30 "$WT_TMP/node.err" | sed 's/^/    /'
 fi
+done
 
-# the server's view: 7 sessions (the range subscriber's ended by the
-# relay after its end group), both tracks' groups read once each, the
+# the server's view, both runs: 7 sessions each (the range subscriber's
+# ended by the relay after its end group), both tracks' groups read once each, the
 # late subscriber caught up on both tracks (the newest group from its start:
 # so its first frame is a group's first by the relay's doing, not by luck),
-# the bad streams counted (2 malformed, 1 not found, 1 unsupported)
+# the bad streams counted (2 malformed and 1 not found each, 1 unsupported:
+# legacy's FETCH; -05's FETCH of nothing and of a gone group: fetch_missed),
+# one FETCH served
 S=$WT_TMP/stats.json
 wt_server_stats "$S"
 wt_jcheck "server: moq sessions, groups read once per track, bad input counted" "$S" \
-  "d['apps']['moq_sessions'] == 7 and d['apps']['moq_subs_ended'] == 1 and d['apps']['moq_upstream_subscribes'] == 2 \
-   and d['apps']['moq_groups_in'] >= 12 and d['apps']['moq_catchups'] >= 2 \
-   and d['apps']['moq_malformed'] >= 2 and d['apps']['moq_delivered_streams'] >= 36 \
-   and d['apps']['moq_not_found'] == 1 and d['apps']['moq_unsupported'] == 1 \
-   and d['apps']['moq_refused'] == 0"
+  "d['apps']['moq_sessions'] == 14 and d['apps']['moq_subs_ended'] == 2 and d['apps']['moq_upstream_subscribes'] == 4 \
+   and d['apps']['moq_groups_in'] >= 24 and d['apps']['moq_catchups'] >= 4 \
+   and d['apps']['moq_malformed'] >= 4 and d['apps']['moq_delivered_streams'] >= 72 \
+   and d['apps']['moq_not_found'] == 2 and d['apps']['moq_unsupported'] == 1 \
+   and d['apps']['moq_fetches'] == 1 and d['apps']['moq_fetch_missed'] == 2 \
+   and d['apps']['moq_track_infos'] >= 6 and d['apps']['moq_refused'] == 0 \
+   and d['apps']['moq_limit'] == 0"
+wt_log "moq counters: $(python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["apps"]; print({k[4:]: a[k] for k in ("moq_limit", "moq_fetches", "moq_fetch_missed", "moq_track_infos", "moq_malformed", "moq_unsupported")})' "$S" 2>&1)"
 wt_log "fan-out drops: $(python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["apps"]; print({k[11:]: a[k] for k in a if k.startswith("moq_dropped")})' "$S" 2>&1)"
 wt_log "sessions per shard: $(python3 -c 'import json,sys; print([s["sessions_opened"] for s in json.load(open(sys.argv[1]))["shards"]])' "$S" 2>&1)"
-wt_check "/metrics: wtcast_moq_total{what=\"sessions\"} 7" \
-  grep -qx 'wtcast_moq_total{what="sessions"} 7' <(curl -sS --max-time 5 "$MURL")
+wt_check "/metrics: wtcast_moq_total{what=\"sessions\"} 14" \
+  grep -qx 'wtcast_moq_total{what="sessions"} 14' <(curl -sS --max-time 5 "$MURL")
 wt_server_finish
 wt_server_report
 wt_done

@@ -22,8 +22,11 @@ const { Probe } = await load("lite/probe.js");
 const { Goaway } = await load("lite/goaway.js");
 const { Group, Frame } = await load("lite/group.js");
 const { Version } = await load("lite/version.js");
+const { Setup } = await load("lite/setup.js");
+const T = await load("lite/track.js");
 const V3 = Version.DRAFT_03;
 const V4 = Version.DRAFT_04;
+const V5 = Version.DRAFT_05;
 
 async function hex(fn) {
   const chunks = [];
@@ -56,6 +59,21 @@ const vectors = [
   ["goaway_04", (w) => new Goaway("https://relay2.example/demo").encode(w, V4)],
   ["group", (w) => new Group(7n, 70000).encode(w)],
   ["frame", (w) => new Frame(new TextEncoder().encode("hello")).encode(w)],
+  // moq-lite-05
+  ["setup_05", (w) => new Setup({ probe: 1, role: 2, origin: 0x1234n }).encode(w, V5)],
+  ["setup_empty_05", (w) => new Setup({}).encode(w, V5)],
+  ["announce_please_05", (w) => new A.AnnounceRequest("demo", 77n).encode(w, V5)],
+  ["announce_ok_05", (w) => new A.AnnounceOk(0x2a5n, 2).encode(w, V5)],
+  ["announce_active_05", (w) => A.encodeAnnounceBroadcast(w, { status: "active", suffix: "cam1", hops: [9n] }, V5)],
+  ["announce_ended_05", (w) => A.encodeAnnounceBroadcast(w, { status: "ended", suffix: "cam1" }, V5)],
+  ["track_05", (w) => new T.Track("demo/cam1", "video").encode(w, V5)],
+  ["track_info_05", (w) => new T.TrackInfo({ priority: 2, ordered: true, latencyMax: 3000, timescale: 1000000 }).encode(w, V5)],
+  ["subscribe_05", (w) => sub({ id: 3n, broadcast: "demo/cam1", track: "video", priority: 1, ordered: false, maxLatency: 0, startGroup: 4, endGroup: 8 }).encode(w, V5)],
+  ["subscribe_start_05", (w) => S.encodeSubscribeResponse(w, { start: new S.SubscribeStart(41) }, V5)],
+  ["subscribe_end_05", (w) => S.encodeSubscribeResponse(w, { end: new S.SubscribeEnd(42) }, V5)],
+  ["subscribe_drop_05", (w) => S.encodeSubscribeResponse(w, { drop: new S.SubscribeDrop({ start: 1, end: 2, error: 3 }) }, V5)],
+  ["fetch_05", (w) => new Fetch("demo/cam1", "video", 2, 17).encode(w, V5)],
+  ["probe_05", (w) => new Probe({ bitrate: 2500000, rtt: 35 }).encode(w, V5)],
 ];
 for (const [name, fn] of vectors) {
   console.log(`${name} ${await hex(fn)}`);

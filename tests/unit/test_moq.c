@@ -18,7 +18,7 @@ typedef struct vec {
   wt_moq_msg m;
 } vec;
 
-static vec vectors[32];
+static vec vectors[48];
 static size_t n_vectors;
 
 static void add(const char *name, int version, wt_moq_type read_as, wt_moq_msg m) {
@@ -102,6 +102,82 @@ static void build_vectors(void) {
   m.u.group.subscribe = 7;
   m.u.group.sequence = 70000;
   add("group", WT_MOQ_LITE_04, m.type, m);
+
+  /* moq-lite-05 */
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SETUP;
+  m.u.setup.probe = 1;
+  m.u.setup.role = 2;
+  m.u.setup.origin = 0x1234;
+  add("setup_05", WT_MOQ_LITE_05, m.type, m);
+  memset(&m.u.setup, 0, sizeof(m.u.setup));
+  add("setup_empty_05", WT_MOQ_LITE_05, m.type, m);
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE_PLEASE;
+  m.u.announce_please.prefix = S("demo");
+  m.u.announce_please.exclude_hop = 77;
+  add("announce_please_05", WT_MOQ_LITE_05, m.type, m);
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE_OK;
+  m.u.announce_ok.origin = 0x2a5;
+  m.u.announce_ok.active = 2;
+  add("announce_ok_05", WT_MOQ_LITE_05, m.type, m);
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE;
+  m.u.announce.status = WT_MOQ_ANNOUNCE_ACTIVE;
+  m.u.announce.suffix = S("cam1");
+  m.u.announce.n_hops = 1;
+  m.u.announce.hops[0] = 9;
+  add("announce_active_05", WT_MOQ_LITE_05, m.type, m);
+  memset(&m.u.announce, 0, sizeof(m.u.announce));
+  m.u.announce.status = WT_MOQ_ANNOUNCE_ENDED;
+  m.u.announce.suffix = S("cam1");
+  add("announce_ended_05", WT_MOQ_LITE_05, m.type, m);
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_TRACK;
+  m.u.track.broadcast = S("demo/cam1");
+  m.u.track.track = S("video");
+  add("track_05", WT_MOQ_LITE_05, m.type, m);
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_TRACK_INFO;
+  m.u.track_info.priority = 2;
+  m.u.track_info.ordered = 1;
+  m.u.track_info.max_latency = 3000;
+  m.u.track_info.timescale = 1000000;
+  add("track_info_05", WT_MOQ_LITE_05, m.type, m);
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE;
+  m.u.subscribe.id = 3;
+  m.u.subscribe.broadcast = S("demo/cam1");
+  m.u.subscribe.track = S("video");
+  m.u.subscribe.p = (wt_moq_sub_params){
+      .priority = 1, .has_start = 1, .start_group = 4, .has_end = 1, .end_group = 8};
+  add("subscribe_05", WT_MOQ_LITE_05, m.type, m);
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE_START;
+  m.u.range.group = 41;
+  add("subscribe_start_05", WT_MOQ_LITE_05, WT_MOQ_SUBSCRIBE_RESPONSE, m);
+  m.type = WT_MOQ_SUBSCRIBE_END;
+  m.u.range.group = 42;
+  add("subscribe_end_05", WT_MOQ_LITE_05, WT_MOQ_SUBSCRIBE_RESPONSE, m);
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE_DROP;
+  m.u.drop.start = 1;
+  m.u.drop.end = 2;
+  m.u.drop.error = 3;
+  add("subscribe_drop_05", WT_MOQ_LITE_05, WT_MOQ_SUBSCRIBE_RESPONSE, m);
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_FETCH;
+  m.u.fetch.broadcast = S("demo/cam1");
+  m.u.fetch.track = S("video");
+  m.u.fetch.priority = 2;
+  m.u.fetch.group = 17;
+  add("fetch_05", WT_MOQ_LITE_05, m.type, m);
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_PROBE;
+  m.u.probe.bitrate = 2500000;
+  m.u.probe.rtt = 35;
+  add("probe_05", WT_MOQ_LITE_05, m.type, m);
 }
 
 /* The expected bytes of a vector, from tests/data/moq_vectors.txt. */
@@ -362,8 +438,8 @@ static void test_malformed(void) {
   static const bad cases[] = {
       {"size above the limit", 4, WT_MOQ_SUBSCRIBE, "5001", WT_ERR_MALFORMED, "message too large"},
       {"size 2^62-1", 4, WT_MOQ_GROUP, "ffffffffffffffff", WT_ERR_MALFORMED, "message too large"},
-      {"announce status 2 (-05's restart)", 4, WT_MOQ_ANNOUNCE, "0402016100", WT_ERR_MALFORMED,
-       "unknown announce status"},
+      {"announce status 2 (-05's restart) on -04", 4, WT_MOQ_ANNOUNCE, "0402016100",
+       WT_ERR_MALFORMED, "unknown announce status"},
       {"announce status missing", 4, WT_MOQ_ANNOUNCE, "00", WT_ERR_MALFORMED,
        "truncated announce status"},
       {"33 hops", 3, WT_MOQ_ANNOUNCE, "0401016121", WT_ERR_MALFORMED, "too many hops"},
@@ -397,7 +473,38 @@ static void test_malformed(void) {
       {"probe with rtt on -03", 3, WT_MOQ_PROBE, "020101", WT_ERR_MALFORMED,
        "trailing bytes after the message"},
       {"goaway on -03", 3, WT_MOQ_GOAWAY, "0100", WT_ERR_UNSUPPORTED,
-       "goaway is not in moq-lite-03"},
+       "message not in this moq-lite version"},
+      /* moq-lite-05 */
+      {"track on -04", 4, WT_MOQ_TRACK, "020161", WT_ERR_UNSUPPORTED,
+       "message not in this moq-lite version"},
+      {"setup on -04", 4, WT_MOQ_SETUP, "0100", WT_ERR_UNSUPPORTED,
+       "message not in this moq-lite version"},
+      {"announce ok on -04", 4, WT_MOQ_ANNOUNCE_OK, "020000", WT_ERR_UNSUPPORTED,
+       "message not in this moq-lite version"},
+      {"track info timescale 0", 5, WT_MOQ_TRACK_INFO, "0400000000", WT_ERR_MALFORMED,
+       "track timescale 0"},
+      {"track info ordered 2", 5, WT_MOQ_TRACK_INFO, "0400020001", WT_ERR_MALFORMED,
+       "ordered flag not 0 or 1"},
+      {"track info truncated", 5, WT_MOQ_TRACK_INFO, "03000100", WT_ERR_MALFORMED,
+       "truncated timescale"},
+      {"track name missing", 5, WT_MOQ_TRACK, "020161", WT_ERR_MALFORMED, "truncated name length"},
+      {"setup 65 parameters", 5, WT_MOQ_SETUP, "024041", WT_ERR_MALFORMED, "too many parameters"},
+      {"setup duplicate parameter", 5, WT_MOQ_SETUP, "0702010101010101", WT_ERR_MALFORMED,
+       "duplicate parameter"},
+      {"setup parameter longer than its message", 5, WT_MOQ_SETUP, "0401070501", WT_ERR_MALFORMED,
+       "truncated parameter"},
+      {"setup varint parameter with a trailing byte", 5, WT_MOQ_SETUP, "050101020101",
+       WT_ERR_MALFORMED, "trailing bytes after a varint parameter"},
+      {"setup varint parameter empty", 5, WT_MOQ_SETUP, "03010300", WT_ERR_MALFORMED,
+       "truncated parameter value"},
+      {"announce ok count 2^53", 5, WT_MOQ_ANNOUNCE_OK, "0900c020000000000000", WT_ERR_MALFORMED,
+       "value above 2^53-1"},
+      {"announce status 3 (-05)", 5, WT_MOQ_ANNOUNCE, "0403016100", WT_ERR_MALFORMED,
+       "unknown announce status"},
+      {"subscribe response type 3 (-05)", 5, WT_MOQ_SUBSCRIBE_RESPONSE, "0300", WT_ERR_MALFORMED,
+       "unknown subscribe response type"},
+      {"subscribe start truncated (-05)", 5, WT_MOQ_SUBSCRIBE_RESPONSE, "0000", WT_ERR_MALFORMED,
+       "truncated group"},
       {"subscribe response type 2", 4, WT_MOQ_SUBSCRIBE_RESPONSE, "0200", WT_ERR_MALFORMED,
        "unknown subscribe response type"},
       {"fetch group missing", 4, WT_MOQ_FETCH, "050161016102", WT_ERR_MALFORMED, "truncated group"},
@@ -501,7 +608,7 @@ static void test_limits(void) {
   m.type = WT_MOQ_SUBSCRIBE_RESPONSE;
   CHECK_EQ(wt_moq_encode(&m, WT_MOQ_LITE_04, enc, sizeof(enc)), WT_ERR_INVAL);
   m.type = WT_MOQ_PROBE;
-  CHECK_EQ(wt_moq_encode(&m, 5, enc, sizeof(enc)), WT_ERR_INVAL);
+  CHECK_EQ(wt_moq_encode(&m, 6, enc, sizeof(enc)), WT_ERR_INVAL);
 
   /* a message of exactly WT_MOQ_MAX_MSG bytes is read (in pieces) */
   static uint8_t big[WT_MOQ_MAX_MSG + 8];
@@ -551,13 +658,102 @@ static void test_next(void) {
   CHECK_EQ(wt_moq_next(4, WT_MOQ_KIND_SESSION, 1, 0), WT_MOQ_NONE);
   CHECK_EQ(wt_moq_next(4, WT_MOQ_KIND_TRACK, 1, 0), WT_MOQ_NONE);
   CHECK_EQ(wt_moq_next(4, 0x3fff, 1, 0), WT_MOQ_NONE);
-  CHECK_EQ(wt_moq_next(5, WT_MOQ_KIND_ANNOUNCE, 1, 0), WT_MOQ_NONE);
+  CHECK_EQ(wt_moq_next(6, WT_MOQ_KIND_ANNOUNCE, 1, 0), WT_MOQ_NONE);
+  /* -05: ANNOUNCE_OK first; the TRACK stream */
+  CHECK_EQ(wt_moq_next(5, WT_MOQ_KIND_ANNOUNCE, 1, 0), WT_MOQ_ANNOUNCE_PLEASE);
+  CHECK_EQ(wt_moq_next(5, WT_MOQ_KIND_ANNOUNCE, 0, 0), WT_MOQ_ANNOUNCE_OK);
+  CHECK_EQ(wt_moq_next(5, WT_MOQ_KIND_ANNOUNCE, 0, 1), WT_MOQ_ANNOUNCE);
+  CHECK_EQ(wt_moq_next(4, WT_MOQ_KIND_ANNOUNCE, 0, 0), WT_MOQ_ANNOUNCE);
+  CHECK_EQ(wt_moq_next(5, WT_MOQ_KIND_TRACK, 1, 0), WT_MOQ_TRACK);
+  CHECK_EQ(wt_moq_next(5, WT_MOQ_KIND_TRACK, 1, 1), WT_MOQ_NONE);
+  CHECK_EQ(wt_moq_next(5, WT_MOQ_KIND_TRACK, 0, 0), WT_MOQ_TRACK_INFO);
+  CHECK_EQ(wt_moq_next(5, WT_MOQ_KIND_TRACK, 0, 1), WT_MOQ_NONE);
+  CHECK_EQ(wt_moq_next(5, WT_MOQ_KIND_GOAWAY, 1, 0), WT_MOQ_GOAWAY);
+  CHECK_EQ(wt_moq_next(5, WT_MOQ_KIND_FETCH, 1, 0), WT_MOQ_FETCH);
+}
+
+/* -05 frames: a timestamp varint before each size, in pieces; encoders
+ * refuse what a version does not have. */
+static void test_frames_05(void) {
+  uint8_t b[32];
+  int n = wt_moq_encode_frame_hdr(WT_MOQ_LITE_05, wt_moq_zigzag(-33000), 5, b, sizeof(b));
+  CHECK_EQ(n, 5); /* 65999: 4 bytes, size: 1 */
+  CHECK_EQ(wt_moq_encode_frame_hdr(WT_MOQ_LITE_04, 7, 5, b, sizeof(b)), 1);
+  CHECK_EQ(wt_moq_encode_frame_hdr(WT_MOQ_LITE_05, 7, 5, b, 1), WT_ERR_NOBUF);
+  CHECK_EQ(wt_moq_unzigzag(wt_moq_zigzag(-33000)), -33000);
+  CHECK_EQ(wt_moq_unzigzag(wt_moq_zigzag(INT64_MAX)), INT64_MAX);
+  CHECK_EQ(wt_moq_zigzag(-1), 1);
+  CHECK_EQ(wt_moq_zigzag(1), 2);
+  n = wt_moq_encode_frame_hdr(WT_MOQ_LITE_05, wt_moq_zigzag(-33000), 5, b, sizeof(b));
+  for (int split = 0; split <= n; split++) {
+    wt_moq_reader r;
+    wt_moq_reader_init(&r, WT_MOQ_LITE_05);
+    size_t used, total = 0;
+    uint64_t size = 0;
+    const char *why;
+    int rv = wt_moq_read_frame(&r, b, (size_t)split, &used, &size, &why);
+    total += used;
+    if (rv == 0) {
+      rv = wt_moq_read_frame(&r, b + split, (size_t)(n - split), &used, &size, &why);
+      total += used;
+    }
+    CHECK_EQ(rv, 1);
+    CHECK_EQ(total, n);
+    CHECK_EQ(size, 5);
+    CHECK_EQ(wt_moq_unzigzag(r.frame_ts), -33000);
+  }
+  /* the same bytes on -04: the timestamp is read as a size (too large) */
+  wt_moq_reader r;
+  wt_moq_reader_init(&r, WT_MOQ_LITE_04);
+  r.max_frame = 1000;
+  size_t used;
+  uint64_t size;
+  const char *why;
+  CHECK_EQ(wt_moq_read_frame(&r, b, (size_t)n, &used, &size, &why), WT_ERR_MALFORMED);
+  wt_moq_msg m = {.type = WT_MOQ_SUBSCRIBE_OK};
+  CHECK_EQ(wt_moq_encode(&m, WT_MOQ_LITE_05, b, sizeof(b)), WT_ERR_UNSUPPORTED);
+  m.type = WT_MOQ_SUBSCRIBE_START;
+  CHECK_EQ(wt_moq_encode(&m, WT_MOQ_LITE_04, b, sizeof(b)), WT_ERR_UNSUPPORTED);
+  m.type = WT_MOQ_TRACK_INFO; /* timescale 0 */
+  CHECK_EQ(wt_moq_encode(&m, WT_MOQ_LITE_05, b, sizeof(b)), WT_ERR_INVAL);
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SETUP;
+  m.u.setup.has_path = 1;
+  m.u.setup.path = (wt_moq_str){(const uint8_t *)"\xff", 1}; /* not UTF-8 */
+  CHECK_EQ(wt_moq_encode(&m, WT_MOQ_LITE_05, b, sizeof(b)), WT_ERR_INVAL);
+  /* a restart (status 2) is an active announce on -05, malformed before */
+  const uint8_t rs[] = {0x04, 0x02, 0x01, 'a', 0x00};
+  wt_moq_reader_init(&r, WT_MOQ_LITE_05);
+  CHECK_EQ(wt_moq_read_msg(&r, WT_MOQ_ANNOUNCE, rs, sizeof(rs), &used, &m, &why), 1);
+  CHECK_EQ(m.u.announce.status, WT_MOQ_ANNOUNCE_ACTIVE);
+  /* a SETUP with a path and an unknown parameter decodes (the relay refuses the path) */
+  const uint8_t st[] = {0x09, 0x02, 0x02, 0x02, 'a', 'b', 0x21, 0x02, 0x00, 0x00};
+  wt_moq_reader_init(&r, WT_MOQ_LITE_05);
+  CHECK_EQ(wt_moq_read_msg(&r, WT_MOQ_SETUP, st, sizeof(st), &used, &m, &why), 1);
+  CHECK(m.u.setup.has_path && m.u.setup.path.len == 2);
+  /* it encodes again (the unknown parameter dropped), and reads back the same */
+  uint8_t re[32], re2[32];
+  int rl = wt_moq_encode(&m, WT_MOQ_LITE_05, re, sizeof(re));
+  CHECK(rl == 6 && !memcmp(re,
+                           "\x05\x01\x02\x02"
+                           "ab",
+                           6));
+  wt_moq_reader_init(&r, WT_MOQ_LITE_05);
+  CHECK_EQ(wt_moq_read_msg(&r, WT_MOQ_SETUP, re, (size_t)rl, &used, &m, &why), 1);
+  CHECK_EQ(wt_moq_encode(&m, WT_MOQ_LITE_05, re2, sizeof(re2)), rl);
+  CHECK(!memcmp(re, re2, (size_t)rl));
+  /* a path that is not UTF-8 is refused */
+  const uint8_t bp[] = {0x05, 0x01, 0x02, 0x02, 'a', 0xff};
+  wt_moq_reader_init(&r, WT_MOQ_LITE_05);
+  CHECK_EQ(wt_moq_read_msg(&r, WT_MOQ_SETUP, bp, sizeof(bp), &used, &m, &why), WT_ERR_MALFORMED);
+  CHECK(why && !strcmp(why, "bad path parameter"));
 }
 
 static void test_protocol_names(void) {
   CHECK_EQ(wt_moq_version_from_protocol("moq-lite-03", 11), WT_MOQ_LITE_03);
   CHECK_EQ(wt_moq_version_from_protocol("moq-lite-04", 11), WT_MOQ_LITE_04);
-  CHECK_EQ(wt_moq_version_from_protocol("moq-lite-05", 11), WT_ERR_UNSUPPORTED);
+  CHECK_EQ(wt_moq_version_from_protocol("moq-lite-05", 11), WT_MOQ_LITE_05);
+  CHECK_EQ(wt_moq_version_from_protocol("moq-lite-06-wip", 15), WT_ERR_UNSUPPORTED);
   CHECK_EQ(wt_moq_version_from_protocol("moql", 4), WT_ERR_UNSUPPORTED);
   CHECK_EQ(wt_moq_version_from_protocol("moq-lite-0", 10), WT_ERR_UNSUPPORTED);
   CHECK_EQ(wt_moq_version_from_protocol(NULL, 0), WT_ERR_UNSUPPORTED);
@@ -571,6 +767,7 @@ int main(void) {
   WT_RUN(test_malformed);
   WT_RUN(test_limits);
   WT_RUN(test_next);
+  WT_RUN(test_frames_05);
   WT_RUN(test_protocol_names);
   WT_DONE();
 }

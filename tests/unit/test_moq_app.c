@@ -226,7 +226,10 @@ static uint32_t h_session(harness *h, uint64_t sid, const char *path, const char
   return status;
 }
 
-#define V04 "moq-lite-05\0moq-lite-04\0moq-lite-03"
+/* what @moq/net 0.3.4 offers (-05 chosen), and the same without -05 (a
+ * client offering -04 and -03 only: the -04 tests) */
+#define V05 "moq-lite-05\0moq-lite-04\0moq-lite-03"
+#define V04 "moq-lite-04\0moq-lite-03"
 
 /* Bytes from the peer on stream sid. */
 static void h_data(harness *h, uint64_t sid, const uint8_t *p, size_t n, int fin) {
@@ -310,14 +313,14 @@ static void test_refusals(void) {
   wt_apps_config_default(&cfg);
   cfg.enabled = WT_APPS_MOQ;
   CHECK_FATAL(h_open(h, &cfg) == 0);
-  /* only -05 and IETF versions: nothing the relay speaks */
-  CHECK_EQ(h_session(h, 1, "/moq/r", "moq-lite-05\0moqt-17", 20, 2), 400);
+  /* only -06-wip and IETF versions: nothing the relay speaks */
+  CHECK_EQ(h_session(h, 1, "/moq/r", "moq-lite-06-wip\0moqt-17", 24, 2), 400);
   CHECK_EQ(h_session(h, 2, "/moq/r", "", 0, 0), 400);
-  CHECK_EQ(h_session(h, 3, "/moq/a//b", V04, sizeof(V04), 3), 400); /* a bad root */
-  CHECK_EQ(h_session(h, 4, "/moq/a b", V04, sizeof(V04), 3), 400);
+  CHECK_EQ(h_session(h, 3, "/moq/a//b", V04, sizeof(V04), 2), 400); /* a bad root */
+  CHECK_EQ(h_session(h, 4, "/moq/a b", V04, sizeof(V04), 2), 400);
   CHECK_EQ(counters(h)->moq_refused, 4);
   /* the root route and a nested one; moq-lite-04 preferred */
-  CHECK_EQ(h_session(h, 5, "/moq", V04, sizeof(V04), 3), 200);
+  CHECK_EQ(h_session(h, 5, "/moq", V04, sizeof(V04), 2), 200);
   CHECK_EQ(h_session(h, 6, "/moq/a/b?jwt=x", "moq-lite-03", 12, 1), 200);
   CHECK_EQ(counters(h)->moq_sessions, 2);
   /* a drain: GOAWAY (no URI) on a stream of its own, -04 only */
@@ -363,7 +366,7 @@ static void test_relay(void) {
 
   /* the publisher: the relay asks it for its broadcasts at once */
   size_t mark = h->n;
-  CHECK_EQ(h_session(h, 1, "/moq/room", V04, sizeof(V04), 3), 200);
+  CHECK_EQ(h_session(h, 1, "/moq/room", V04, sizeof(V04), 2), 200);
   uint64_t ann_tok = opened(h, mark, 1, 0);
   CHECK(ann_tok != 0);
   memset(&m, 0, sizeof(m));
@@ -471,7 +474,7 @@ static void test_relay(void) {
 
   /* a late joiner with the same id: OK, then the group from its start */
   mark = h->n;
-  CHECK_EQ(h_session(h, 3, "/moq/room", V04, sizeof(V04), 3), 200);
+  CHECK_EQ(h_session(h, 3, "/moq/room", V04, sizeof(V04), 2), 200);
   h_event(h, wt_msg_ev_stream_open(400, 3, 0, 1));
   memset(&m, 0, sizeof(m));
   m.type = WT_MOQ_SUBSCRIBE;
@@ -663,6 +666,380 @@ static void test_relay(void) {
   h_close(h);
 }
 
+/* Group seq of subscription 0 on -05: its uni stream bytes (type, GROUP,
+ * frames each with a timestamp delta) into out; *hdr = the header's
+ * length. Frames: "abc" at +1000, "de" at -10 from it, "s<seq>" at +5. */
+static size_t group05(uint64_t seq, uint8_t *out, size_t cap, size_t *hdr) {
+  wt_moq_msg m;
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_GROUP;
+  m.u.group.sequence = seq;
+  size_t n = enc(&m, WT_MOQ_LITE_05, WT_MOQ_UNI_GROUP, out, cap);
+  *hdr = n;
+  const struct {
+    int64_t d;
+    const char *p;
+  } fr[] = {{1000, "abc"}, {-10, "de"}, {5, "s?"}};
+  for (size_t i = 0; i < 3; i++) {
+    size_t l = strlen(fr[i].p);
+    int k = wt_moq_encode_frame_hdr(WT_MOQ_LITE_05, wt_moq_zigzag(fr[i].d), l, out + n, cap - n);
+    CHECK(k > 0);
+    n += (size_t)k;
+    memcpy(out + n, fr[i].p, l);
+    if (i == 2) {
+      out[n + 1] = (uint8_t)('0' + seq % 10);
+    }
+    n += l;
+  }
+  return n;
+}
+
+/* The bytes of gsid's group writes since from (fin in *fin). */
+static size_t group_bytes(harness *h, size_t from, uint64_t gsid, uint8_t *out, int *fin) {
+  size_t k = 0;
+  for (size_t i = from; i < h->n; i++) {
+    if (h->cmds[i].kind == WT_CMD_GROUP_WRITE && h->cmds[i].gsid == gsid) {
+      memcpy(out + k, h->cmds[i].data, h->cmds[i].len);
+      k += h->cmds[i].len;
+      *fin = h->cmds[i].fin;
+    }
+  }
+  return k;
+}
+
+/* A FETCH (-05) on a new bidi stream sid of session 2. */
+static void h_fetch(harness *h, uint64_t sid, uint64_t qid, const char *track, uint64_t group) {
+  uint8_t buf[256];
+  wt_moq_msg m;
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_FETCH;
+  m.u.fetch.broadcast = S("bc");
+  m.u.fetch.track = S(track);
+  m.u.fetch.group = group;
+  size_t n = enc(&m, WT_MOQ_LITE_05, WT_MOQ_KIND_FETCH, buf, sizeof(buf));
+  h_event(h, wt_msg_ev_stream_open(sid, 2, qid, 1));
+  h_data(h, sid, buf, n, 1);
+}
+
+/* moq-lite-05 end to end: SETUP both ways, ANNOUNCE_OK, TRACK answered
+ * from the publisher's TRACK_INFO (asked once), implicit SUBSCRIBE with
+ * SUBSCRIBE_START, frames with timestamps passed on unchanged, FETCH of
+ * kept / evicted / unknown groups, SUBSCRIBE_END at the end; a -04 session
+ * does not see the -05 broadcast; malformed -05 input. */
+static void test_moq05(void) {
+  harness *h = &g_h;
+  wt_apps_config cfg;
+  wt_apps_config_default(&cfg);
+  cfg.enabled = WT_APPS_MOQ;
+  cfg.moq_fetch_groups = 2; /* the newest and one before it */
+  CHECK_FATAL(h_open(h, &cfg) == 0);
+  uint8_t buf[1024], got[1024], want[1024];
+  int fin;
+  size_t n, w, hdr;
+  wt_moq_msg m;
+
+  /* the publisher: our SETUP (empty) on a uni stream, then the announce stream */
+  size_t mark = h->n;
+  CHECK_EQ(h_session(h, 1, "/moq/room", V05, sizeof(V05), 3), 200);
+  uint64_t setup_tok = opened(h, mark, 1, 0), ann_tok = opened(h, mark, 1, 1);
+  CHECK(setup_tok && ann_tok);
+  n = written(h, mark, 0, setup_tok, got, sizeof(got), &fin);
+  CHECK(n == 3 && !memcmp(got, "\x01\x01\x00", 3) && fin);
+  h_event(h, wt_msg_ev_stream_opened(100, ann_tok, 1));
+  /* its SETUP (probe, origin) on a uni stream: taken, nothing counted */
+  h_event(h, wt_msg_ev_stream_open(150, 1, 2, 0));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SETUP;
+  m.u.setup.probe = 1;
+  m.u.setup.origin = 0x99;
+  n = enc(&m, WT_MOQ_LITE_05, WT_MOQ_UNI_SETUP, buf, sizeof(buf));
+  h_data(h, 150, buf, n, 1);
+  /* ANNOUNCE_OK (origin 0x99), then bc with no hops (-05 omits the sender) */
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE_OK;
+  m.u.announce_ok.origin = 0x99;
+  m.u.announce_ok.active = 1;
+  n = enc(&m, WT_MOQ_LITE_05, -1, buf, sizeof(buf));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE;
+  m.u.announce.status = WT_MOQ_ANNOUNCE_ACTIVE;
+  m.u.announce.suffix = S("bc");
+  n += enc(&m, WT_MOQ_LITE_05, -1, buf + n, sizeof(buf) - n);
+  h_data(h, 100, buf, n, 0);
+  CHECK_EQ(counters(h)->moq_broadcasts, 1);
+  /* a restart (the same ANNOUNCE again) is not a protocol error on -05 */
+  n = enc(&m, WT_MOQ_LITE_05, -1, buf, sizeof(buf));
+  h_data(h, 100, buf, n, 0);
+  CHECK_EQ(counters(h)->moq_malformed, 0);
+  CHECK_EQ(counters(h)->moq_broadcasts, 1);
+
+  /* a -05 subscriber's announce stream: ANNOUNCE_OK {0, 1}, then bc with
+   * the publisher's origin as its hop */
+  mark = h->n;
+  CHECK_EQ(h_session(h, 2, "/moq/room", V05, sizeof(V05), 3), 200);
+  h_event(h, wt_msg_ev_stream_open(200, 2, 0, 1));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE_PLEASE;
+  m.u.announce_please.prefix = S("");
+  n = enc(&m, WT_MOQ_LITE_05, WT_MOQ_KIND_ANNOUNCE, buf, sizeof(buf));
+  h_data(h, 200, buf, n, 0);
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE_OK;
+  m.u.announce_ok.active = 1;
+  w = enc(&m, WT_MOQ_LITE_05, -1, want, sizeof(want));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE;
+  m.u.announce.status = WT_MOQ_ANNOUNCE_ACTIVE;
+  m.u.announce.suffix = S("bc");
+  m.u.announce.n_hops = 1;
+  m.u.announce.hops[0] = 0x99;
+  w += enc(&m, WT_MOQ_LITE_05, -1, want + w, sizeof(want) - w);
+  n = written(h, mark, 200, 0, got, sizeof(got), &fin);
+  CHECK(n == w && !memcmp(got, want, w));
+
+  /* TRACK: asked from the publisher once, its TRACK_INFO passed on */
+  mark = h->n;
+  h_event(h, wt_msg_ev_stream_open(202, 2, 8, 1));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_TRACK;
+  m.u.track.broadcast = S("bc");
+  m.u.track.track = S("a");
+  n = enc(&m, WT_MOQ_LITE_05, WT_MOQ_KIND_TRACK, buf, sizeof(buf));
+  h_data(h, 202, buf, n, 0);
+  uint64_t tr_tok = opened(h, mark, 1, 0);
+  CHECK(tr_tok != 0);
+  w = enc(&m, WT_MOQ_LITE_05, WT_MOQ_KIND_TRACK, want, sizeof(want));
+  n = written(h, mark, 0, tr_tok, got, sizeof(got), &fin);
+  CHECK(n == w && !memcmp(got, want, w));
+  CHECK_EQ(find(h, mark, WT_CMD_WRITE, 202, 0), -1);
+  h_event(h, wt_msg_ev_stream_opened(102, tr_tok, 9));
+  mark = h->n;
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_TRACK_INFO;
+  m.u.track_info.priority = 2;
+  m.u.track_info.max_latency = 3000;
+  m.u.track_info.timescale = 1000;
+  size_t ti_n = enc(&m, WT_MOQ_LITE_05, -1, buf, sizeof(buf));
+  h_data(h, 102, buf, ti_n, 1);
+  n = written(h, mark, 202, 0, got, sizeof(got), &fin);
+  CHECK(n == ti_n && !memcmp(got, buf, n) && fin);
+  int wf = find(h, mark, WT_CMD_WRITE, 102, 0); /* our FIN towards the publisher */
+  CHECK(wf >= 0 && h->cmds[wf].fin);
+  h_data(h, 202, NULL, 0, 1);
+  mark = h->n; /* a second TRACK: from what is kept, nothing asked */
+  h_event(h, wt_msg_ev_stream_open(203, 2, 12, 1));
+  n = enc(&(wt_moq_msg){.type = WT_MOQ_TRACK, .u.track = {.broadcast = S("bc"), .track = S("a")}},
+          WT_MOQ_LITE_05, WT_MOQ_KIND_TRACK, want, sizeof(want));
+  h_data(h, 203, want, n, 0);
+  CHECK_EQ(opened(h, mark, 1, 0), 0);
+  w = written(h, mark, 203, 0, got, sizeof(got), &fin);
+  CHECK(w == ti_n && !memcmp(got, buf, w) && fin);
+  CHECK_EQ(counters(h)->moq_track_infos, 2);
+
+  /* SUBSCRIBE: accepted without a message; SUBSCRIBE_START with the first
+   * group; the group's bytes (timestamps included) passed on as they are */
+  mark = h->n;
+  h_event(h, wt_msg_ev_stream_open(201, 2, 4, 1));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE;
+  m.u.subscribe.broadcast = S("bc");
+  m.u.subscribe.track = S("a");
+  n = enc(&m, WT_MOQ_LITE_05, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+  h_data(h, 201, buf, n, 0);
+  uint64_t up_tok = opened(h, mark, 1, 0);
+  CHECK(up_tok != 0);
+  h_event(h, wt_msg_ev_stream_opened(101, up_tok, 5));
+  CHECK_EQ(find(h, mark, WT_CMD_WRITE, 201, 0), -1);
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE_START;
+  m.u.range.group = 5;
+  n = enc(&m, WT_MOQ_LITE_05, -1, buf, sizeof(buf));
+  h_data(h, 101, buf, n, 0);
+  CHECK_EQ(find(h, mark, WT_CMD_WRITE, 201, 0), -1); /* no group yet: START waits */
+  uint8_t g5[256];
+  size_t g5n = group05(5, g5, sizeof(g5), &hdr);
+  mark = h->n;
+  h_event(h, wt_msg_ev_stream_open(300, 1, 3, 0));
+  h_data(h, 300, g5, hdr + 3, 0); /* in two reads, the cut inside a timestamp */
+  h_data(h, 300, g5 + hdr + 3, g5n - hdr - 3, 1);
+  n = written(h, mark, 201, 0, got, sizeof(got), &fin);
+  w = enc(&m, WT_MOQ_LITE_05, -1, want, sizeof(want));
+  CHECK(n == w && !memcmp(got, want, w) && !fin); /* START 5 */
+  int gs = find(h, mark, WT_CMD_GROUP_STREAM, 0, 0);
+  CHECK_FATAL(gs >= 0);
+  n = group_bytes(h, mark, h->cmds[gs].gsid, got, &fin);
+  CHECK(n == g5n && !memcmp(got, g5, n) && fin);
+  CHECK_EQ(counters(h)->moq_frames_in, 3);
+  h_event(h, wt_msg_ev_stream_close(300, 0));
+
+  /* FETCH of group 5 (kept): its frames as received, then FIN */
+  mark = h->n;
+  h_fetch(h, 204, 16, "a", 5);
+  n = written(h, mark, 204, 0, got, sizeof(got), &fin);
+  CHECK(n == g5n - hdr && !memcmp(got, g5 + hdr, n) && fin);
+  CHECK_EQ(counters(h)->moq_fetches, 1);
+  /* groups 6 and 7: 5 is evicted (two kept); 6 is fetched, 5 is not */
+  for (uint64_t seq = 6; seq <= 7; seq++) {
+    uint8_t g[256];
+    size_t gn = group05(seq, g, sizeof(g), &hdr);
+    h_event(h, wt_msg_ev_stream_open(300 + seq, 1, 3 + 4 * seq, 0));
+    h_data(h, 300 + seq, g, gn, 1);
+    h_event(h, wt_msg_ev_stream_close(300 + seq, 0));
+  }
+  mark = h->n;
+  h_fetch(h, 205, 20, "a", 5);
+  CHECK(refused(h, mark, 205, WT_APP_MOQ_NOT_FOUND, 1));
+  mark = h->n;
+  h_fetch(h, 206, 24, "a", 6);
+  n = written(h, mark, 206, 0, got, sizeof(got), &fin);
+  uint8_t g6[256];
+  size_t g6n = group05(6, g6, sizeof(g6), &hdr);
+  CHECK(n == g6n - hdr && !memcmp(got, g6 + hdr, n) && fin);
+  mark = h->n;
+  h_fetch(h, 207, 28, "a", 1000); /* never seen */
+  CHECK(refused(h, mark, 207, WT_APP_MOQ_NOT_FOUND, 1));
+  mark = h->n;
+  h_fetch(h, 208, 32, "nope", 6); /* no such track held */
+  CHECK(refused(h, mark, 208, WT_APP_MOQ_NOT_FOUND, 1));
+  CHECK_EQ(counters(h)->moq_fetches, 2);
+  CHECK_EQ(counters(h)->moq_fetch_missed, 3);
+
+  /* a -04 session: bc is not announced to it, and cannot be subscribed */
+  mark = h->n;
+  CHECK_EQ(h_session(h, 3, "/moq/room", V04, sizeof(V04), 2), 200);
+  h_event(h, wt_msg_ev_stream_open(400, 3, 0, 1));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE_PLEASE;
+  m.u.announce_please.prefix = S("");
+  n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_ANNOUNCE, buf, sizeof(buf));
+  h_data(h, 400, buf, n, 0);
+  CHECK_EQ(find(h, mark, WT_CMD_WRITE, 400, 0), -1);
+  h_event(h, wt_msg_ev_stream_open(401, 3, 4, 1));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE;
+  m.u.subscribe.broadcast = S("bc");
+  m.u.subscribe.track = S("a");
+  n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+  h_data(h, 401, buf, n, 0);
+  CHECK(refused(h, mark, 401, WT_APP_MOQ_UNSUPPORTED, 1));
+  CHECK_EQ(counters(h)->moq_unsupported, 1);
+
+  /* bad -05 input from subscriber 2 */
+  struct {
+    uint64_t sid;
+    const char *bytes;
+    size_t len;
+    uint32_t code;
+  } bad[] = {
+      {500, "\x06\x53\x88", 3, WT_APP_MOQ_PROTOCOL}, /* TRACK of 5000 bytes */
+      {501,
+       "\x06\x03\x02"
+       "bc",
+       5, WT_APP_MOQ_PROTOCOL}, /* TRACK without a name */
+      {502,
+       "\x03\x04\x02"
+       "bc\x01",
+       6, WT_APP_MOQ_PROTOCOL}, /* FETCH cut short */
+      {503,
+       "\x02\x0c\x09\x02"
+       "bc\x01"
+       "a\x00\x00\x00\x06\x03",
+       14, WT_APP_MOQ_PROTOCOL}, /* SUBSCRIBE start group 5 > end group 2 */
+      {504,
+       "\x06\x06\x04"
+       "nope\x00",
+       8, WT_APP_MOQ_NOT_FOUND}, /* TRACK of no broadcast */
+  };
+  uint64_t malformed = counters(h)->moq_malformed;
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    mark = h->n;
+    h_event(h, wt_msg_ev_stream_open(bad[i].sid, 2, 100 + 4 * i, 1));
+    h_data(h, bad[i].sid, (const uint8_t *)bad[i].bytes, bad[i].len, 0);
+    if (!refused(h, mark, bad[i].sid, bad[i].code, 1)) {
+      fprintf(stderr, "bad -05 input case %zu\n", i);
+    }
+    CHECK(refused(h, mark, bad[i].sid, bad[i].code, 1));
+  }
+  CHECK_EQ(counters(h)->moq_malformed, malformed + 4);
+  /* a SETUP with a path (not on WebTransport), and a TRACK_INFO with
+   * timescale 0 from the publisher: its waiter is refused when it closes */
+  mark = h->n;
+  h_event(h, wt_msg_ev_stream_open(600, 2, 6, 0));
+  h_data(h, 600, (const uint8_t *)"\x01\x05\x01\x02\x02/x", 7, 0);
+  CHECK(refused(h, mark, 600, WT_APP_MOQ_PROTOCOL, 0));
+  h_event(h, wt_msg_ev_stream_open(209, 2, 200, 1));
+  n = enc(&(wt_moq_msg){.type = WT_MOQ_TRACK, .u.track = {.broadcast = S("bc"), .track = S("b")}},
+          WT_MOQ_LITE_05, WT_MOQ_KIND_TRACK, buf, sizeof(buf));
+  h_data(h, 209, buf, n, 0);
+  uint64_t tr2_tok = opened(h, mark, 1, 0);
+  CHECK(tr2_tok != 0);
+  h_event(h, wt_msg_ev_stream_opened(103, tr2_tok, 13));
+  h_data(h, 103, (const uint8_t *)"\x04\x00\x00\x00\x00", 5, 0);
+  CHECK(refused(h, mark, 103, WT_APP_MOQ_PROTOCOL, 1));
+  h_event(h, wt_msg_ev_stream_close(103, 0));
+  CHECK(refused(h, mark, 209, WT_APP_MOQ_NOT_FOUND, 1));
+  CHECK_EQ(counters(h)->moq_malformed, malformed + 6);
+
+  /* a range the track is past already (6..6, the newest is 7): SUBSCRIBE_END
+   * {7} and FIN at once; the client's FIN then is not answered again */
+  mark = h->n;
+  h_event(h, wt_msg_ev_stream_open(210, 2, 204, 1));
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE;
+  m.u.subscribe.id = 1;
+  m.u.subscribe.broadcast = S("bc");
+  m.u.subscribe.track = S("a");
+  m.u.subscribe.p =
+      (wt_moq_sub_params){.has_start = 1, .start_group = 6, .has_end = 1, .end_group = 6};
+  n = enc(&m, WT_MOQ_LITE_05, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+  h_data(h, 210, buf, n, 0);
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE_END;
+  m.u.range.group = 7;
+  w = enc(&m, WT_MOQ_LITE_05, -1, want, sizeof(want));
+  n = written(h, mark, 210, 0, got, sizeof(got), &fin);
+  CHECK(n == w && !memcmp(got, want, w) && fin);
+  uint64_t limit = counters(h)->moq_limit;
+  mark = h->n;
+  h_data(h, 210, NULL, 0, 1);
+  CHECK_EQ(find(h, mark, WT_CMD_RESET, 210, 0), -1);
+  CHECK_EQ(find(h, mark, WT_CMD_WRITE, 210, 0), -1);
+  CHECK_EQ(counters(h)->moq_limit, limit);
+
+  /* the broadcast ends: SUBSCRIBE_END (one past group 7), then our FIN */
+  mark = h->n;
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_ANNOUNCE;
+  m.u.announce.status = WT_MOQ_ANNOUNCE_ENDED;
+  m.u.announce.suffix = S("bc");
+  n = enc(&m, WT_MOQ_LITE_05, -1, buf, sizeof(buf));
+  h_data(h, 100, buf, n, 0);
+  n = written(h, mark, 201, 0, got, sizeof(got), &fin);
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE_END;
+  m.u.range.group = 8;
+  w = enc(&m, WT_MOQ_LITE_05, -1, want, sizeof(want));
+  CHECK(n == w && !memcmp(got, want, w) && fin);
+
+  /* everything closes */
+  uint64_t streams[] = {100, 101, 102, 150, 200, 201, 202, 203, 204, 205, 206, 207,
+                        208, 209, 210, 400, 401, 500, 501, 502, 503, 504, 600};
+  for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++) {
+    h_event(h, wt_msg_ev_stream_close(streams[i], 0));
+  }
+  for (size_t i = 0; i < h->n; i++) {
+    uint64_t t = h->cmds[i].token;
+    if (h->cmds[i].kind == WT_CMD_OPEN_STREAM && t != ann_tok && t != up_tok && t != tr_tok &&
+        t != tr2_tok) {
+      h_event(h, wt_msg_ev_stream_close(0, t));
+    }
+  }
+  for (uint64_t s = 1; s <= 3; s++) {
+    h_event(h, wt_msg_ev_session_close(s, 0, 1, NULL, 0));
+  }
+  h_close(h);
+}
+
 /* A publisher that leaves mid-group: the mirrored stream is reset, the
  * subscriber's stream ends, the broadcast is announced as ended. */
 static void test_publisher_leaves(void) {
@@ -675,7 +1052,7 @@ static void test_publisher_leaves(void) {
   size_t n;
   wt_moq_msg m;
   size_t mark = h->n;
-  CHECK_EQ(h_session(h, 1, "/moq/x", V04, sizeof(V04), 3), 200);
+  CHECK_EQ(h_session(h, 1, "/moq/x", V04, sizeof(V04), 2), 200);
   uint64_t ann_tok = opened(h, mark, 1, 0);
   h_event(h, wt_msg_ev_stream_opened(100, ann_tok, 1));
   memset(&m, 0, sizeof(m));
@@ -684,7 +1061,7 @@ static void test_publisher_leaves(void) {
   m.u.announce.suffix = S("b");
   n = enc(&m, WT_MOQ_LITE_04, -1, buf, sizeof(buf));
   h_data(h, 100, buf, n, 0);
-  CHECK_EQ(h_session(h, 2, "/moq/x", V04, sizeof(V04), 3), 200);
+  CHECK_EQ(h_session(h, 2, "/moq/x", V04, sizeof(V04), 2), 200);
   h_event(h, wt_msg_ev_stream_open(200, 2, 0, 1));
   memset(&m, 0, sizeof(m));
   m.type = WT_MOQ_SUBSCRIBE;
@@ -734,7 +1111,7 @@ static void test_bounds(void) {
   uint8_t buf[512];
   size_t n, mark = h->n;
   wt_moq_msg m;
-  CHECK_EQ(h_session(h, 1, "/moq/b", V04, sizeof(V04), 3), 200);
+  CHECK_EQ(h_session(h, 1, "/moq/b", V04, sizeof(V04), 2), 200);
   uint64_t ann_tok = opened(h, mark, 1, 0);
   h_event(h, wt_msg_ev_stream_opened(100, ann_tok, 1));
   for (int i = 0; i < 5; i++) {
@@ -861,7 +1238,7 @@ static void test_policy_and_ranges(void) {
   size_t n, mark = h->n;
   wt_moq_msg m;
   int fin;
-  CHECK_EQ(h_session(h, 1, "/moq/p", V04, sizeof(V04), 3), 200);
+  CHECK_EQ(h_session(h, 1, "/moq/p", V04, sizeof(V04), 2), 200);
   uint64_t ann_tok = opened(h, mark, 1, 0);
   h_event(h, wt_msg_ev_stream_opened(100, ann_tok, 1));
   memset(&m, 0, sizeof(m));
@@ -870,7 +1247,7 @@ static void test_policy_and_ranges(void) {
   m.u.announce.suffix = S("bc");
   n = enc(&m, WT_MOQ_LITE_04, -1, buf, sizeof(buf));
   h_data(h, 100, buf, n, 0);
-  CHECK_EQ(h_session(h, 2, "/moq/p", V04, sizeof(V04), 3), 200);
+  CHECK_EQ(h_session(h, 2, "/moq/p", V04, sizeof(V04), 2), 200);
 
   /* live, priority 3, 500 ms: a pooled member with both */
   wt_moq_sub_params p = {.priority = 3, .max_latency = 500};
@@ -1039,15 +1416,15 @@ static void test_tokens(void) {
   int fin;
   size_t n, mark;
   wt_moq_msg m;
-  CHECK_EQ(h_session(h, 9, "/moq/room", V04, sizeof(V04), 3), 401);
-  CHECK_EQ(h_session(h, 9, "/moq/room?jwt=forged", V04, sizeof(V04), 3), 401);
+  CHECK_EQ(h_session(h, 9, "/moq/room", V04, sizeof(V04), 2), 401);
+  CHECK_EQ(h_session(h, 9, "/moq/room?jwt=forged", V04, sizeof(V04), 2), 401);
   CHECK_EQ(counters(h)->moq_refused, 2);
   CHECK_EQ(counters(h)->moq_forbidden, 2);
   CHECK_EQ(counters(h)->moq_sessions, 0);
   /* publishers: "pubcam" (cam allowed, other not), "all" (mic) */
   uint64_t tok[4] = {0};
   mark = h->n;
-  CHECK_EQ(h_session(h, 1, "/moq/room?jwt=pubcam", V04, sizeof(V04), 3), 200);
+  CHECK_EQ(h_session(h, 1, "/moq/room?jwt=pubcam", V04, sizeof(V04), 2), 200);
   tok[1] = opened(h, mark, 1, 0);
   h_event(h, wt_msg_ev_stream_opened(100, tok[1], 1));
   announce(h, 100, "cam", WT_MOQ_LITE_04);
@@ -1055,7 +1432,7 @@ static void test_tokens(void) {
   CHECK_EQ(counters(h)->moq_broadcasts, 1);
   CHECK_EQ(counters(h)->moq_forbidden, 3);
   mark = h->n;
-  CHECK_EQ(h_session(h, 3, "/moq/room?jwt=all", V04, sizeof(V04), 3), 200);
+  CHECK_EQ(h_session(h, 3, "/moq/room?jwt=all", V04, sizeof(V04), 2), 200);
   tok[3] = opened(h, mark, 3, 0);
   h_event(h, wt_msg_ev_stream_opened(300, tok[3], 1));
   int checks = g_auth_checks;
@@ -1064,7 +1441,7 @@ static void test_tokens(void) {
   CHECK_EQ(g_auth_checks, checks); /* the whole root granted: no check per broadcast */
   /* a subscriber "subcam": told of cam only; mic refused 0x26; cam served */
   mark = h->n;
-  CHECK_EQ(h_session(h, 2, "/moq/room?jwt=subcam", V04, sizeof(V04), 3), 200);
+  CHECK_EQ(h_session(h, 2, "/moq/room?jwt=subcam", V04, sizeof(V04), 2), 200);
   tok[2] = opened(h, mark, 2, 0);
   h_event(h, wt_msg_ev_stream_open(200, 2, 0, 1));
   memset(&m, 0, sizeof(m));
@@ -1139,7 +1516,7 @@ static void test_nested_roots(void) {
   uint64_t ann[5] = {0};
   for (uint64_t sess = 1; sess <= 4; sess++) {
     mark = h->n;
-    CHECK_EQ(h_session(h, sess, roots[sess], V04, sizeof(V04), 3), 200);
+    CHECK_EQ(h_session(h, sess, roots[sess], V04, sizeof(V04), 2), 200);
     ann[sess] = opened(h, mark, sess, 0);
     h_event(h, wt_msg_ev_stream_opened(100 * sess, ann[sess], 1));
   }
@@ -1360,8 +1737,8 @@ static void test_cascade(void) {
 
   /* two subscribers of cam/t before any publisher: one upstream session */
   size_t mark = h->n;
-  CHECK_EQ(h_session(h, 2, "/moq/r", V04, sizeof(V04), 3), 200);
-  CHECK_EQ(h_session(h, 3, "/moq/r", V04, sizeof(V04), 3), 200);
+  CHECK_EQ(h_session(h, 2, "/moq/r", V04, sizeof(V04), 2), 200);
+  CHECK_EQ(h_session(h, 3, "/moq/r", V04, sizeof(V04), 2), 200);
   memset(&m, 0, sizeof(m));
   m.type = WT_MOQ_SUBSCRIBE;
   m.u.subscribe.broadcast = S("cam");
@@ -1488,10 +1865,10 @@ static void test_cascade(void) {
   CHECK(refused(h, mark, 1005, WT_APP_MOQ_UNSUPPORTED, 1));
 
   /* hop counts: past the limit refused (508); at the limit never pulled */
-  CHECK_EQ(h_session(h, 4, "/moq/r?hops=5", V04, sizeof(V04), 3), 508);
+  CHECK_EQ(h_session(h, 4, "/moq/r?hops=5", V04, sizeof(V04), 2), 508);
   CHECK_EQ(counters(h)->cluster_hops_refused, 1);
   mark = h->n;
-  CHECK_EQ(h_session(h, 5, "/moq/r?hops=4", V04, sizeof(V04), 3), 200);
+  CHECK_EQ(h_session(h, 5, "/moq/r?hops=4", V04, sizeof(V04), 2), 200);
   memset(&m, 0, sizeof(m));
   m.type = WT_MOQ_SUBSCRIBE;
   m.u.subscribe.broadcast = S("other");
@@ -1528,7 +1905,7 @@ static void test_cascade(void) {
    * here (the subscription FIN), the upstream closed; the next SUBSCRIBE
    * looks it up again */
   mark = h->n;
-  CHECK_EQ(h_session(h, 7, "/moq/r", V04, sizeof(V04), 3), 200);
+  CHECK_EQ(h_session(h, 7, "/moq/r", V04, sizeof(V04), 2), 200);
   memset(&m, 0, sizeof(m));
   m.type = WT_MOQ_SUBSCRIBE;
   m.u.subscribe.broadcast = S("cam");
@@ -1595,7 +1972,7 @@ static void test_cascade(void) {
    * takes over one that was being pulled (that subscription ends, the
    * upstream is closed) */
   mark = h->n;
-  CHECK_EQ(h_session(h, 8, "/moq/r", V04, sizeof(V04), 3), 200);
+  CHECK_EQ(h_session(h, 8, "/moq/r", V04, sizeof(V04), 2), 200);
   memset(&m, 0, sizeof(m));
   m.type = WT_MOQ_SUBSCRIBE;
   m.u.subscribe.broadcast = S("live");
@@ -1605,7 +1982,7 @@ static void test_cascade(void) {
   h_data(h, 801, buf, n, 0);
   uint64_t up5 = 0;
   CHECK_EQ(connects(h, mark, &up5, auth, path), 1);
-  CHECK_EQ(h_session(h, 6, "/moq/r", V04, sizeof(V04), 3), 200);
+  CHECK_EQ(h_session(h, 6, "/moq/r", V04, sizeof(V04), 2), 200);
   uint64_t pann = opened(h, mark, 6, 0);
   h_event(h, wt_msg_ev_stream_opened(600, pann, 1));
   memset(&m, 0, sizeof(m));
@@ -1633,6 +2010,7 @@ int main(void) {
   WT_RUN(test_refusals);
   WT_RUN(test_bounds);
   WT_RUN(test_relay);
+  WT_RUN(test_moq05);
   WT_RUN(test_publisher_leaves);
   WT_RUN(test_policy_and_ranges);
   WT_RUN(test_tokens);
