@@ -7,7 +7,9 @@
 # get every frame in order from a group boundary on, one with a start and
 # an end group (exactly those, then the end), an announce watcher
 # (the broadcast active, then ended), and a raw WebTransport session whose
-# bad streams must be reset with the documented codes. Then the server's
+# bad streams must be reset with the documented codes, and a throttled one
+# (its QUIC path held for a while by the script's UDP forwarder) that must
+# lose only whole groups while the others lose none. Then the server's
 # counters must agree (SIGUSR1 line: moq sessions, groups read, the bad
 # input counted; /metrics: wtcast_moq_total) and it must exit cleanly, with every session freed. Skips
 # (77) when Chromium, playwright-core, node or @moq/net is missing, unless
@@ -31,13 +33,19 @@ fi
 
 wt_cert
 # two shards: the clients' sessions usually land on both (the kernel's
-# choice), so a fan-out spans shards (logged, not asserted)
-WT_APPS=moq wt_server_start --workers 2 --log-level warn --metrics 127.0.0.1:0
+# choice), so a fan-out spans shards (logged, not asserted). The lag bound
+# is small so that the throttled subscriber's 4 s hold overruns it: 512 KB
+# is 32 of the bridge's 16 KB receive buffers (each group pins one), about
+# 2.3 s of this publisher; a healthy page holds one or two per track (at
+# 128 KB, 0.6 s, both healthy subscribers once lost a group on a host at
+# load 12: one browser process runs every page)
+lag_max=524288
+WT_APPS=moq wt_server_start --workers 2 --log-level warn --metrics 127.0.0.1:0 --relay-lag-max $lag_max
 MURL=$(sed -n 's/^metrics on \(http:[^ ]*\)$/\1/p' "$WT_SERVER_OUT" | head -n1)
 # the package's node_modules: @moq/net and its dependencies side by side
 deps=$(cd "$moq/../.." && pwd)
 NODE_PATH="$node_modules" timeout -k 5 90 node "$src/tests/browser/wt_moq_test.js" \
-  --url "$WT_URL/moq/test/room" --hash "$WT_HASH" --moq "$deps" --timeout 60000 \
+  --url "$WT_URL/moq/test/room" --hash "$WT_HASH" --moq "$deps" --timeout 60000 --pause 4000 \
   >"$WT_TMP/result.json" 2>"$WT_TMP/node.err"
 rc=$?
 wt_expect_rc "@moq/net clients through the relay in Chromium" 0 "$rc"
@@ -57,6 +65,10 @@ if "pub" in d:
           "groups arriving before an earlier one %s"
           % (d["pub"]["groups"], d["subs"]["late"]["tracks"]["a"]["first"], d["ms"],
              sum(t.get("reordered", 0) for s in d["subs"].values() for t in s["tracks"].values())))
+if "thr" in d:
+    print("FIGURES throttled subscriber (held from group %s to %s, %s packets held): %s"
+          % (d["thr_pause"]["pub_groups"], d["thr_resume"]["pub_groups"],
+             d["thr_resume"]["held_packets"], d["thr"]))
 ' "$R" >"$WT_TMP/checks.txt" 2>&1
 while read -r verdict what; do
   case $verdict in
@@ -72,23 +84,25 @@ if [ "$rc" != 0 ]; then
   tail -n 30 "$WT_TMP/node.err" | sed 's/^/    /'
 fi
 
-# the server's view: 7 sessions (the range subscriber's ended by the
+# the server's view: 8 sessions (the range subscriber's ended by the
 # relay after its end group), both tracks' groups read once each, the
 # late subscriber caught up on both tracks (the newest group from its start:
 # so its first frame is a group's first by the relay's doing, not by luck),
-# the bad streams counted (2 malformed, 1 not found, 1 unsupported)
+# the bad streams counted (2 malformed, 1 not found, 1 unsupported), the
+# throttled subscriber's groups dropped for lag (only its: the other pages
+# got every group, checked above)
 S=$WT_TMP/stats.json
 wt_server_stats "$S"
 wt_jcheck "server: moq sessions, groups read once per track, bad input counted" "$S" \
-  "d['apps']['moq_sessions'] == 7 and d['apps']['moq_subs_ended'] == 1 and d['apps']['moq_upstream_subscribes'] == 2 \
+  "d['apps']['moq_sessions'] == 8 and d['apps']['moq_dropped_lagged'] >= 1 and d['apps']['moq_subs_ended'] == 1 and d['apps']['moq_upstream_subscribes'] == 2 \
    and d['apps']['moq_groups_in'] >= 12 and d['apps']['moq_catchups'] >= 2 \
    and d['apps']['moq_malformed'] >= 2 and d['apps']['moq_delivered_streams'] >= 36 \
    and d['apps']['moq_not_found'] == 1 and d['apps']['moq_unsupported'] == 1 \
    and d['apps']['moq_refused'] == 0"
 wt_log "fan-out drops: $(python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["apps"]; print({k[11:]: a[k] for k in a if k.startswith("moq_dropped")})' "$S" 2>&1)"
 wt_log "sessions per shard: $(python3 -c 'import json,sys; print([s["sessions_opened"] for s in json.load(open(sys.argv[1]))["shards"]])' "$S" 2>&1)"
-wt_check "/metrics: wtcast_moq_total{what=\"sessions\"} 7" \
-  grep -qx 'wtcast_moq_total{what="sessions"} 7' <(curl -sS --max-time 5 "$MURL")
+wt_check "/metrics: wtcast_moq_total{what=\"sessions\"} 8" \
+  grep -qx 'wtcast_moq_total{what="sessions"} 8' <(curl -sS --max-time 5 "$MURL")
 wt_server_finish
 wt_server_report
 wt_done
