@@ -87,6 +87,7 @@ struct br_member {
   uint8_t pooled, prio;
   uint64_t max_lat_ns;        /* 0 = unbounded */
   uint64_t n_prio, n_latency; /* its groups dropped for priority / latency (debug log) */
+  uint64_t n_dropped;         /* every group it lost (counters' member_dropped_max) */
   wt_list_node lat_node;      /* in b->lat_members while max_lat_ns > 0 */
 };
 
@@ -927,7 +928,22 @@ static uint64_t member_backlog(br_member *mb) {
   return mb->held;
 }
 
-static void count_lagged(br_group *g, int with_hdr) {
+/* mb lost a group: the counters' worst member (wt_app.h member_dropped_max) */
+static void member_dropped(br_member *mb) {
+  uint64_t n = ++mb->n_dropped;
+  wt_app_group_counters *c = mb->g->cnt;
+  if (c) {
+    uint64_t cur = atomic_load_explicit(&c->member_dropped_max, memory_order_relaxed);
+    while (n > cur &&
+           !atomic_compare_exchange_weak_explicit(&c->member_dropped_max, &cur, n,
+                                                  memory_order_relaxed, memory_order_relaxed)) {
+    }
+  }
+}
+
+static void count_lagged(br_member *mb, int with_hdr) {
+  br_group *g = mb->g;
+  member_dropped(mb);
   if (g->cnt) {
     atomic_fetch_add_explicit(&g->cnt->dropped_streams_lagged, 1, memory_order_relaxed);
     if (with_hdr) {
@@ -1012,7 +1028,7 @@ static br_mirror *pooled_victim(br_member *mb, int strictly) {
 static void drop_for_room(wt_bridge *b, br_member *mb, br_mirror *old) {
   br_member *om = old->mb;
   om->lagging = 1;
-  count_lagged(om->g, mirror_reset_lagged(old));
+  count_lagged(om, mirror_reset_lagged(old));
   if (om != mb) {
     om->n_prio++;
     if (om->g->cnt) {
@@ -1051,6 +1067,7 @@ static void latency_sweep(wt_bridge *b, br_member *mb) {
     }
     mirror_reset_lagged(x);
     mb->n_latency++;
+    member_dropped(mb);
     if (mb->g->cnt) {
       atomic_fetch_add_explicit(&mb->g->cnt->dropped_streams_latency, 1, memory_order_relaxed);
     }
@@ -1085,7 +1102,7 @@ static void mirror_open(wt_bridge *b, br_member *mb, uint64_t gsid, uint32_t hdr
      * could not attribute a reset anyway) */
     if (hdr_len == 0 || mb->notices >= WT_APP_GROUP_NOTICES_MAX ||
         !wt_session_can_reset_at(mb->bs->s)) {
-      count_lagged(mb->g, 0);
+      count_lagged(mb, 0);
       return;
     }
     notice = 1;
@@ -1094,6 +1111,7 @@ static void mirror_open(wt_bridge *b, br_member *mb, uint64_t gsid, uint32_t hdr
   }
   wt_stream *st = NULL;
   if (wt_session_open_stream(mb->bs->s, 0, &st) < 0) {
+    member_dropped(mb);
     if (mb->g->cnt) {
       atomic_fetch_add_explicit(&mb->g->cnt->dropped_streams_limit, 1, memory_order_relaxed);
     }
@@ -1160,7 +1178,7 @@ static void notice_write(br_mirror *mr, wt_buf *buf, uint32_t off, uint32_t len,
   }
   if (mr->written >= mr->hdr_len || fin) {
     mr->fin = 1;
-    count_lagged(mr->mb->g, mirror_reset_lagged(mr));
+    count_lagged(mr->mb, mirror_reset_lagged(mr));
   }
 }
 
@@ -1215,7 +1233,7 @@ static void mirror_write(wt_bridge *b, br_member *mb, uint64_t gsid, wt_buf *buf
     int was_target = old == mr;
     mb->lagging = 1;
     int hdr = mirror_reset_lagged(old);
-    count_lagged(g, hdr);
+    count_lagged(old->mb, hdr);
     mirror_free(b, old, 0, 0);
     if (was_target) {
       return; /* this member skips the rest of the group */

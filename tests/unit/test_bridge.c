@@ -214,6 +214,8 @@ static void lag_case(int shared, uint32_t n, uint64_t *lagged_out) {
     wt_buf_unref(b);
   }
   uint64_t lagged = atomic_load(&gc->dropped_streams_lagged);
+  /* one member: it lost every dropped group (the counters' worst member) */
+  CHECK_EQ(atomic_load(&gc->member_dropped_max), lagged);
   CHECK(atomic_load(&gc->delivered_streams) + lagged >=
         (shared ? 1 : n)); /* a FINed one may lag still */
   m = wt_msg_cmd_group_del(1, 0);
@@ -405,6 +407,7 @@ static void test_latency_timer(void) {
   wt_sim_run_until(&w.sim, c_never, &w, 300 * MS);
   CHECK_EQ(wt_bridge_next_expiry(w.b), UINT64_MAX);
   CHECK_EQ(atomic_load(&gc->dropped_streams_latency), 2);
+  CHECK_EQ(atomic_load(&gc->member_dropped_max), 2); /* its two latency drops */
   m = wt_msg_cmd_group_del(1, 0);
   post(&w, &m);
   wt_app_group_counters_unref(gc);

@@ -810,6 +810,21 @@ static const char *metrics(harness *h) {
   return g_metrics;
 }
 
+/* The module's /moq.json members (json_extra "moq_"), then its SIGUSR1
+ * "relay" value into g_stats. */
+static char g_stats[16384];
+static const char *moq_json(harness *h) {
+  const wt_app_module *mod = wt_apps_module_get(h->am);
+  g_metrics_len = 0;
+  g_metrics[0] = '\0';
+  CHECK_EQ(mod->json_extra(mod->arg, "relay_", metrics_print, NULL), 0);
+  CHECK_EQ(g_metrics_len, 0); /* nothing for another prefix */
+  CHECK_EQ(mod->json_extra(mod->arg, "moq_", metrics_print, NULL), 0);
+  int n = mod->stats_json(mod->arg, g_stats, sizeof(g_stats));
+  CHECK(n > 0 && (size_t)n < sizeof(g_stats));
+  return g_metrics;
+}
+
 /* The fan-out groups of the test (bit k of pub_group's answer: g_ids[k]). */
 static uint64_t g_ids[4];
 
@@ -953,6 +968,13 @@ static void test_policy_and_ranges(void) {
       strstr(g_metrics,
              "wtcast_moq_broadcast_dropped_total{broadcast=\"moq/p/bc\",reason=\"priority\"} 0\n"));
 
+  /* and on /moq.json and the SIGUSR1 line: its subscriptions, counters,
+   * worst subscriber */
+  CHECK(strstr(moq_json(h), ",\"broadcasts_live\":1,\"broadcasts\":[{\"name\":\"moq/p/bc\","
+                            "\"subscribers\":"));
+  CHECK(strstr(g_metrics, "\"dropped_latency\":0,\"subscriber_dropped_max\":0}]"));
+  CHECK(strstr(g_stats, "],\"broadcasts_live\":1,\"broadcasts\":[{\"name\":\"moq/p/bc\","));
+
   /* the subscriber leaves its ended range: our FIN was sent, its FIN ends it */
   mark = h->n;
   h_data(h, 201, NULL, 0, 1);
@@ -970,6 +992,7 @@ static void test_policy_and_ranges(void) {
   h_event(h, wt_msg_ev_session_close(2, 0, 1, NULL, 0));
   h_event(h, wt_msg_ev_session_close(1, 0, 1, NULL, 0));
   CHECK(!strstr(metrics(h), "moq/p/bc")); /* ended: its series is gone */
+  CHECK_EQ(strcmp(moq_json(h), ",\"broadcasts_live\":0,\"broadcasts\":[]"), 0);
   h_close(h);
 }
 
