@@ -301,7 +301,10 @@ function pageHelpers() {
             t.lostFrames = (t.lostFrames || 0) + f;
             continue;
           }
-          if (f !== 4) t.bad++; // a group cut short
+          if (f !== 4) { // a group cut short
+            t.bad++;
+            (t.short = t.short || []).push({ group: grp.sequence, frames: f, at: Date.now() });
+          }
           // groups are streams of their own (ordered: false): a group may
           // arrive before an earlier one (e.g. a late joiner's catch-up
           // group and the next); each must come once, none may be missing
