@@ -540,19 +540,29 @@ function pageHelpers() {
     // the throttled one: whatever ended cleanly is a whole group, in order,
     // checksums right, each once; the groups it lacks are whole groups (reset
     // before or after some of their frames, or never opened); it lost some
-    // (the relay dropped them), and got whole groups before and after
+    // (the relay dropped them), and got whole groups before and after. One
+    // exception, counted: the publisher's last group may end short for it
+    // when it still arrives after the broadcast's end: the relay then ends
+    // the subscription (FIN of its subscribe stream) and @moq/net 0.3.4 ends
+    // a group it is still reading cleanly when its track closes (runGroup
+    // races stream.done() against track.closed); seen 1 in 5 runs with a 4 s
+    // hold (the path is still slow after it), never on a healthy page
     out.thr = {};
+    const endCut = (t) => (t.short || []).filter((x) => x.group === out.pub.groups - 1);
     out.checks.thr_whole_groups_only = out.subs.thr.errors.length === 0 && ['a', 'b'].every((n) => {
       const t = out.subs.thr.tracks[n];
+      const cut = endCut(t);
+      const cutFrames = cut.reduce((a, x) => a + x.frames, 0);
       const seen = new Set(t.seqs);
       const missing = [];
       for (let q = Math.min(...t.seqs); q <= out.pub.groups - 1; q++) {
         if (!seen.has(q)) missing.push(q);
       }
-      out.thr[n] = { whole: t.groups, reset: t.lost.length, missing: missing.length,
-        frames_of_reset_groups: t.lostFrames || 0 };
-      return t.bad === 0 && seen.size === t.seqs.length && t.lost.every((q) => !seen.has(q)) &&
-        t.frames === 4 * t.groups + (t.lostFrames || 0) && t.last === out.pub.groups - 1 &&
+      out.thr[n] = { whole: t.groups - cut.length, reset: t.lost.length, missing: missing.length,
+        frames_of_reset_groups: t.lostFrames || 0, last_group_cut_at_end: cut.length };
+      return t.bad === cut.length && seen.size === t.seqs.length && t.lost.every((q) => !seen.has(q)) &&
+        t.frames === 4 * (t.groups - cut.length) + cutFrames + (t.lostFrames || 0) &&
+        t.last === out.pub.groups - 1 &&
         t.seqs.filter((q) => q < out.thr_pause.pub_groups).length >= 2 &&
         t.seqs.filter((q) => q > out.thr_resume.pub_groups).length >= 3;
     });
