@@ -1038,6 +1038,71 @@ static void announce(harness *h, uint64_t sid, const char *path, int version) {
   h_data(h, sid, buf, n, 0);
 }
 
+/* SUBSCRIBE to track "t" of broadcast bc on session sess's stream sid (-04). */
+static void subscribe_to(harness *h, uint64_t sess, uint64_t sid, const char *bc) {
+  uint8_t buf[256];
+  wt_moq_msg m;
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE;
+  m.u.subscribe.id = sid;
+  m.u.subscribe.broadcast = S(bc);
+  m.u.subscribe.track = S("t");
+  size_t n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+  h_event(h, wt_msg_ev_stream_open(sid, sess, sid * 4, 1));
+  h_data(h, sid, buf, n, 0);
+}
+
+/* /moq.json's broadcasts (json_extra): the live ones with the most
+ * subscriptions, at most --metrics-max-channels (here 2) of them, most
+ * first; an unsubscribe counts down. */
+static void test_broadcast_json(void) {
+  harness *h = &g_h;
+  wt_apps_config cfg;
+  wt_apps_config_default(&cfg);
+  cfg.enabled = WT_APPS_MOQ;
+  cfg.relay_metrics_channels = 2;
+  CHECK_FATAL(h_open(h, &cfg) == 0);
+  size_t mark = h->n;
+  CHECK_EQ(h_session(h, 1, "/moq/p", V04, sizeof(V04), 3), 200);
+  uint64_t ann_tok = opened(h, mark, 1, 0);
+  h_event(h, wt_msg_ev_stream_opened(100, ann_tok, 1));
+  announce(h, 100, "b0", WT_MOQ_LITE_04);
+  announce(h, 100, "b1", WT_MOQ_LITE_04);
+  announce(h, 100, "b2", WT_MOQ_LITE_04);
+  CHECK_EQ(h_session(h, 2, "/moq/p", V04, sizeof(V04), 3), 200);
+  CHECK_EQ(h_session(h, 3, "/moq/p", V04, sizeof(V04), 3), 200);
+  subscribe_to(h, 2, 200, "b1");
+  subscribe_to(h, 3, 300, "b1");
+  subscribe_to(h, 2, 201, "b2");
+  const char *j = moq_json(h);
+  CHECK(strstr(j, ",\"broadcasts_live\":3,\"broadcasts\":[{\"name\":\"moq/p/b1\","
+                  "\"subscribers\":2,"));
+  CHECK(strstr(j, "},{\"name\":\"moq/p/b2\",\"subscribers\":1,"));
+  CHECK(!strstr(j, "moq/p/b0"));                     /* the third: not listed */
+  CHECK(strstr(g_stats, "{\"name\":\"moq/p/b0\",")); /* SIGUSR1: up to 16 */
+  /* both b1 subscriptions end: b2 comes first, then b1 and b0 (0 each:
+   * the newest broadcast first) */
+  h_data(h, 200, NULL, 0, 1);
+  h_data(h, 300, NULL, 0, 1);
+  j = moq_json(h);
+  CHECK(strstr(j, "[{\"name\":\"moq/p/b2\",\"subscribers\":1,"));
+  CHECK(strstr(j, "},{\"name\":\"moq/p/b1\",\"subscribers\":0,"));
+  uint64_t streams[] = {100, 200, 201, 300};
+  for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++) {
+    h_event(h, wt_msg_ev_stream_close(streams[i], 0));
+  }
+  for (size_t i = 0; i < h->n; i++) {
+    if (h->cmds[i].kind == WT_CMD_OPEN_STREAM && h->cmds[i].token != ann_tok) {
+      h_event(h, wt_msg_ev_stream_close(0, h->cmds[i].token));
+    }
+  }
+  for (uint64_t s = 3; s >= 1; s--) {
+    h_event(h, wt_msg_ev_session_close(s, 0, 1, NULL, 0));
+  }
+  CHECK_EQ(strcmp(moq_json(h), ",\"broadcasts_live\":0,\"broadcasts\":[]"), 0);
+  h_close(h);
+}
+
 /* Tokens scoped by root: /moq/room is "room" in the token's namespace; no
  * or a bad token: 401 before any state; an ANNOUNCE outside the publish
  * rights is ignored, a SUBSCRIBE outside the subscribe rights reset with
@@ -1269,5 +1334,6 @@ int main(void) {
   WT_RUN(test_policy_and_ranges);
   WT_RUN(test_tokens);
   WT_RUN(test_nested_roots);
+  WT_RUN(test_broadcast_json);
   WT_DONE();
 }
