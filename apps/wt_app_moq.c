@@ -238,6 +238,7 @@ typedef struct moq_reg_ent {
   struct moq_reg_ent *prev, *next;
   char name[WT_MOQ_REG_NAME + 1]; /* ROOT/PATH, bytes outside [A-Za-z0-9_./-] as '_' */
   wt_app_group_counters *gc;      /* a reference of the entry's */
+  _Atomic uint64_t subs;          /* its subscriptions (of any track), by its worker */
 } moq_reg_ent;
 
 struct wt_moq_reg {
@@ -872,6 +873,9 @@ static void sub_detach(moq_strm *sub, uint32_t code, int clean, uint32_t rel_cod
   }
   slist_del(&t->subs, sub);
   t->n_subs--;
+  if (t->b->reg) {
+    atomic_fetch_sub_explicit(&t->b->reg->subs, 1, memory_order_relaxed);
+  }
   sub->t = NULL;
   for (size_t i = 0; i < WT_APP_MOQ_MAX_SUBS; i++) {
     if (s->subs[i] == sub) {
@@ -1287,6 +1291,9 @@ static void on_subscribe(moq_strm *sub, const wt_moq_msg *m) {
   s->subs[slot] = sub;
   slist_add(&t->subs, sub);
   t->n_subs++;
+  if (t->b->reg) {
+    atomic_fetch_add_explicit(&t->b->reg->subs, 1, memory_order_relaxed);
+  }
   if (t->up_ok) {
     if (new_fan) {
       fan_start_cur(f, wt_app_session_ctx(s->as), s->version);
@@ -2914,6 +2921,49 @@ int wt_moq_reg_metrics(wt_moq_reg *g, size_t max_series, wt_app_print_fn print, 
   }
   pthread_mutex_unlock(&g->mu);
   return rv;
+}
+
+int wt_moq_reg_json(wt_moq_reg *g, size_t max, wt_app_print_fn print, void *sink) {
+  moq_reg_ent *top[WT_MOQ_JSON_BROADCASTS];
+  uint64_t top_subs[WT_MOQ_JSON_BROADCASTS];
+  size_t n_top = 0;
+  if (max > WT_MOQ_JSON_BROADCASTS) {
+    max = WT_MOQ_JSON_BROADCASTS;
+  }
+  pthread_mutex_lock(&g->mu);
+  /* the max with the most subscriptions (ties: the newest first, the list's order) */
+  for (moq_reg_ent *e = g->head; e; e = e->next) {
+    uint64_t subs = atomic_load_explicit(&e->subs, memory_order_relaxed);
+    size_t i = n_top < max ? n_top++ : max;
+    while (i > 0 && top_subs[i - 1] < subs) {
+      if (i < max) {
+        top[i] = top[i - 1];
+        top_subs[i] = top_subs[i - 1];
+      }
+      i--;
+    }
+    if (i < max) {
+      top[i] = e;
+      top_subs[i] = subs;
+    }
+  }
+  int rv = print(sink, ",\"broadcasts_live\":%zu,\"broadcasts\":[", g->n);
+  for (size_t i = 0; i < n_top && rv == 0; i++) {
+    moq_fan_totals t = {0};
+    totals_add(&t, top[i]->gc);
+    rv = print(sink,
+               "%s{\"name\":\"%s\",\"subscribers\":%llu,\"delivered_streams\":%llu,"
+               "\"delivered_bytes\":%llu,\"dropped_lagged\":%llu,\"dropped_priority\":%llu,"
+               "\"dropped_limit\":%llu,\"dropped_latency\":%llu,"
+               "\"subscriber_dropped_max\":%llu}",
+               i ? "," : "", top[i]->name, (unsigned long long)top_subs[i],
+               (unsigned long long)t.streams, (unsigned long long)t.bytes,
+               (unsigned long long)t.lagged, (unsigned long long)t.priority,
+               (unsigned long long)t.limit, (unsigned long long)t.latency,
+               (unsigned long long)LDC(top[i]->gc->member_dropped_max));
+  }
+  pthread_mutex_unlock(&g->mu);
+  return rv == 0 ? print(sink, "]") : rv;
 }
 
 const wt_app_ops wt_app_moq_ops = {

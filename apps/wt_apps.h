@@ -344,6 +344,16 @@ void wt_moq_relay_counters(const wt_moq_relay *m, wt_apps_counters *c);
 int wt_moq_reg_new(wt_moq_reg **out);
 void wt_moq_reg_del(wt_moq_reg *g);
 int wt_moq_reg_metrics(wt_moq_reg *g, size_t max_series, wt_app_print_fn print, void *sink);
+/* The same broadcasts as JSON members (the demo listener's /moq.json and
+ * the SIGUSR1 line): ,"broadcasts_live":N,"broadcasts":[{"name","subscribers"
+ * (subscriptions, of any track), "delivered_streams", "delivered_bytes",
+ * "dropped_lagged" (of which "dropped_priority"), "dropped_limit",
+ * "dropped_latency" (groups, summed over its subscribers),
+ * "subscriber_dropped_max" (the most groups one subscription lost)},...]:
+ * the min(max, WT_MOQ_JSON_BROADCASTS) with the most subscribers. Any
+ * thread. Returns 0 or print's error. */
+#define WT_MOQ_JSON_BROADCASTS 16
+int wt_moq_reg_json(wt_moq_reg *g, size_t max, wt_app_print_fn print, void *sink);
 
 /* The channel counters of a module's workers: a channel's counters outlive
  * it (the next channel of that name continues them). Any thread (a lock

@@ -2,6 +2,8 @@
  * wt_apps.h): routes and per-worker state, and the statistics hooks (the
  * "apps" counters, the "relay" member of the SIGUSR1 line, the
  * wtcast_app_* and wtcast_relay_* metric families). */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -417,9 +419,50 @@ static int apps_metrics_extra(void *arg, wt_app_print_fn print, void *sink) {
   return rv == 0 ? wt_moq_reg_metrics(m->moq_reg, m->cfg.relay_metrics_channels, print, sink) : rv;
 }
 
+/* wt_app_print_fn into a fixed buffer */
+typedef struct buf_sink {
+  char *buf;
+  size_t cap, n;
+} buf_sink;
+
+static int buf_print(void *sink, const char *fmt, ...) {
+  buf_sink *b = sink;
+  va_list ap;
+  va_start(ap, fmt);
+  int w = vsnprintf(b->buf + b->n, b->cap - b->n, fmt, ap);
+  va_end(ap);
+  if (w < 0 || (size_t)w >= b->cap - b->n) {
+    return WT_ERR_NOBUF;
+  }
+  b->n += (size_t)w;
+  return 0;
+}
+
+/* The SIGUSR1 line's "relay": {"channels":[...]} with the moq broadcasts
+ * appended ("broadcasts_live", "broadcasts": wt_moq_reg_json, the ones
+ * with the most subscribers, their drops and their worst subscriber's) */
 static int relay_json(void *arg, char *buf, size_t cap) {
   wt_apps_module *m = arg;
-  return wt_relay_stats_json(m->reg, buf, cap);
+  int n = wt_relay_stats_json(m->reg, buf, cap);
+  if (n < 1 || buf[n - 1] != '}') {
+    return n;
+  }
+  buf_sink b = {.buf = buf, .cap = cap, .n = (size_t)n - 1};
+  int rv = wt_moq_reg_json(m->moq_reg, WT_MOQ_JSON_BROADCASTS, buf_print, &b);
+  if (rv == 0) {
+    rv = buf_print(&b, "}");
+  }
+  return rv < 0 ? rv : (int)b.n;
+}
+
+/* /moq.json (wt_metrics_new_json "moq_"): the broadcasts with the most
+ * subscribers, at most --metrics-max-channels of them */
+static int apps_json_extra(void *arg, const char *prefix, wt_app_print_fn print, void *sink) {
+  wt_apps_module *m = arg;
+  if (strcmp(prefix, "moq_") != 0) {
+    return 0;
+  }
+  return wt_moq_reg_json(m->moq_reg, m->cfg.relay_metrics_channels, print, sink);
 }
 
 /* ------------------------------------------------------------------ the module */
@@ -453,7 +496,8 @@ int wt_apps_module_new(wt_apps_module **out, const wt_apps_config *cfg) {
                            .metrics = apps_metrics,
                            .metrics_extra = apps_metrics_extra,
                            .json_key = "relay",
-                           .stats_json = relay_json};
+                           .stats_json = relay_json,
+                           .json_extra = apps_json_extra};
   *out = m;
   return 0;
 }

@@ -400,7 +400,8 @@ static int metrics_handler(void *arg, const char *path, const char *query, wt_ht
 }
 
 /* wt_metrics_new_json's route: {"counters":{NAME:N,...}} for the
- * application counters named json_prefix + NAME, summed over the workers. */
+ * application counters named json_prefix + NAME, summed over the workers,
+ * then the modules' members for the prefix (wt_app_module.json_extra). */
 static int json_handler(void *arg, const char *path, const char *query, wt_http_reply *out) {
   wt_metrics *m = arg;
   atomic_fetch_add(&m->scrapes, 1);
@@ -433,7 +434,18 @@ static int json_handler(void *arg, const char *path, const char *query, wt_http_
       sep = ",";
     }
   }
-  return rv == 0 ? wt_http_reply_printf(out, "}}\n") : rv;
+  if (rv == 0) {
+    rv = wt_http_reply_printf(out, "}");
+  }
+  /* the modules' members for this prefix (the moq relay's broadcasts) */
+  size_t n_mods = 0;
+  const wt_app_module *const *mods = wt_runtime_modules(rt, &n_mods);
+  for (size_t i = 0; i < n_mods && rv == 0; i++) {
+    if (mods[i]->json_extra) {
+      rv = mods[i]->json_extra(mods[i]->arg, m->json_prefix, reply_print, out);
+    }
+  }
+  return rv == 0 ? wt_http_reply_printf(out, "}\n") : rv;
 }
 
 int wt_metrics_new_json(wt_metrics **out, wt_http *h, const char *path, const char *prefix) {

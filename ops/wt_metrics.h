@@ -33,9 +33,13 @@ int wt_metrics_new(wt_metrics **out, wt_http *h);
 
 /* Route path on h (which must outlive m) to a JSON object of the
  * application counters whose names start with prefix (a literal),
- * summed over the workers, without the prefix: {"counters":{NAME:N,...}}
- * (the demo listener's /moq.json: what the live-video page shows of the
- * moq-lite relay; no shard or listener figures, it may face the public).
+ * summed over the workers, without the prefix: {"counters":{NAME:N,...}},
+ * then each module's members for that prefix (wt_app_module.json_extra:
+ * for "moq_", "broadcasts_live" and "broadcasts", the live broadcasts with
+ * the most subscribers, their counters and their worst subscriber's drops:
+ * apps/wt_apps.h wt_moq_reg_json) (the demo listener's /moq.json: what the
+ * live-video page shows of the moq-lite relay; no shard or listener
+ * figures, it may face the public).
  * Attach, detach and delete it as a /metrics one. 0 or the route error. */
 int wt_metrics_new_json(wt_metrics **out, wt_http *h, const char *path, const char *prefix);
 

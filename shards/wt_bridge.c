@@ -19,6 +19,10 @@
 #define BR_POLL_BATCH 64
 #define BR_REQ_MAX    65536 /* path, authority, origin, fields, protocols handed to the worker */
 #define BR_OPEN_RETRY 64    /* pending stream opens retried per poll */
+/* the latency budgets' sweep (wt_bridge_next_expiry): deadlines rounded up
+ * to this, so members' budgets share wake-ups; a group may outlive its
+ * member's budget by up to this much when no group opens or writes */
+#define BR_LAT_TICK_NS 5000000u
 
 enum { BR_SESSION = 1, BR_STREAM = 2, BR_MIRROR = 3 };
 
@@ -83,6 +87,8 @@ struct br_member {
   uint8_t pooled, prio;
   uint64_t max_lat_ns;        /* 0 = unbounded */
   uint64_t n_prio, n_latency; /* its groups dropped for priority / latency (debug log) */
+  uint64_t n_dropped;         /* every group it lost (counters' member_dropped_max) */
+  wt_list_node lat_node;      /* in b->lat_members while max_lat_ns > 0 */
 };
 
 struct br_mirror {
@@ -110,6 +116,10 @@ struct wt_bridge {
   wt_hmap groups; /* group id -> br_group */
   uint64_t next_id;
   uint64_t next_order; /* br_mirror.order */
+  /* latency budgets on the shard's timer: the members with a budget, and
+   * when one of their groups may be past it next (UINT64_MAX: none) */
+  wt_list_node lat_members;
+  uint64_t lat_due;
   uint32_t rr;
   wt_buf_pool *pool;
   wt_list_node rx_dirty; /* streams with received bytes not posted yet (wt_bridge_flush) */
@@ -146,6 +156,8 @@ int wt_bridge_new(wt_bridge **out, const wt_bridge_config *cfg) {
   b->next_id = (uint64_t)(cfg->shard + 1) << 48;
   b->rr = cfg->shard;
   wt_list_init(&b->rx_dirty);
+  wt_list_init(&b->lat_members);
+  b->lat_due = UINT64_MAX;
   if (wt_buf_pool_new(&b->pool, BR_BUF_SIZE, 4096) < 0) {
     free(b);
     return WT_ERR_NOMEM;
@@ -322,6 +334,7 @@ static void member_free(wt_bridge *b, br_member *mb, uint32_t reset_code, int re
     mirror_free(b, mb->mirrors, reset_code, reset);
   }
   WT_DLIST_REMOVE(&mb->g->members, mb);
+  wt_list_del(&mb->lat_node);
   br_member **pp = &mb->bs->members;
   while (*pp && *pp != mb) {
     pp = &(*pp)->snext;
@@ -916,7 +929,22 @@ static uint64_t member_backlog(br_member *mb) {
   return mb->held;
 }
 
-static void count_lagged(br_group *g, int with_hdr) {
+/* mb lost a group: the counters' worst member (wt_app.h member_dropped_max) */
+static void member_dropped(br_member *mb) {
+  uint64_t n = ++mb->n_dropped;
+  wt_app_group_counters *c = mb->g->cnt;
+  if (c) {
+    uint64_t cur = atomic_load_explicit(&c->member_dropped_max, memory_order_relaxed);
+    while (n > cur &&
+           !atomic_compare_exchange_weak_explicit(&c->member_dropped_max, &cur, n,
+                                                  memory_order_relaxed, memory_order_relaxed)) {
+    }
+  }
+}
+
+static void count_lagged(br_member *mb, int with_hdr) {
+  br_group *g = mb->g;
+  member_dropped(mb);
   if (g->cnt) {
     atomic_fetch_add_explicit(&g->cnt->dropped_streams_lagged, 1, memory_order_relaxed);
     if (with_hdr) {
@@ -1001,7 +1029,7 @@ static br_mirror *pooled_victim(br_member *mb, int strictly) {
 static void drop_for_room(wt_bridge *b, br_member *mb, br_mirror *old) {
   br_member *om = old->mb;
   om->lagging = 1;
-  count_lagged(om->g, mirror_reset_lagged(old));
+  count_lagged(om, mirror_reset_lagged(old));
   if (om != mb) {
     om->n_prio++;
     if (om->g->cnt) {
@@ -1015,7 +1043,10 @@ static void drop_for_room(wt_bridge *b, br_member *mb, br_mirror *old) {
 
 /* mb's latency budget (wt_app.h): its mirrors older than max_lat_ns that
  * are not their group's newest and still hold unacknowledged bytes (or
- * still receive them) are reset. */
+ * still receive them) are reset. Those still within it bring the bridge's
+ * next sweep (b->lat_due) forward to when they will not be: a track that
+ * goes quiet does not keep a stale group past its budget
+ * (wt_bridge_next_expiry). */
 static void latency_sweep(wt_bridge *b, br_member *mb) {
   if (!mb->max_lat_ns) {
     return;
@@ -1023,12 +1054,21 @@ static void latency_sweep(wt_bridge *b, br_member *mb) {
   uint64_t now = br_now(b);
   for (br_mirror *x = mb->mirrors, *nx; x; x = nx) {
     nx = x->next;
-    if (x->notice || !x->st || x->gsid == mb->g->newest_gsid || now - x->t_open <= mb->max_lat_ns ||
-        now < x->t_open || (x->fin && wt_stream_send_backlog(x->st) == 0)) {
+    if (x->notice || !x->st || x->gsid == mb->g->newest_gsid ||
+        (x->fin && wt_stream_send_backlog(x->st) == 0)) {
+      continue;
+    }
+    if (now - x->t_open <= mb->max_lat_ns || now < x->t_open) {
+      uint64_t due = x->t_open + mb->max_lat_ns + 1;
+      due += BR_LAT_TICK_NS - due % BR_LAT_TICK_NS;
+      if (due < b->lat_due) {
+        b->lat_due = due;
+      }
       continue;
     }
     mirror_reset_lagged(x);
     mb->n_latency++;
+    member_dropped(mb);
     if (mb->g->cnt) {
       atomic_fetch_add_explicit(&mb->g->cnt->dropped_streams_latency, 1, memory_order_relaxed);
     }
@@ -1063,7 +1103,7 @@ static void mirror_open(wt_bridge *b, br_member *mb, uint64_t gsid, uint32_t hdr
      * could not attribute a reset anyway) */
     if (hdr_len == 0 || mb->notices >= WT_APP_GROUP_NOTICES_MAX ||
         !wt_session_can_reset_at(mb->bs->s)) {
-      count_lagged(mb->g, 0);
+      count_lagged(mb, 0);
       return;
     }
     notice = 1;
@@ -1072,6 +1112,7 @@ static void mirror_open(wt_bridge *b, br_member *mb, uint64_t gsid, uint32_t hdr
   }
   wt_stream *st = NULL;
   if (wt_session_open_stream(mb->bs->s, 0, &st) < 0) {
+    member_dropped(mb);
     if (mb->g->cnt) {
       atomic_fetch_add_explicit(&mb->g->cnt->dropped_streams_limit, 1, memory_order_relaxed);
     }
@@ -1138,7 +1179,7 @@ static void notice_write(br_mirror *mr, wt_buf *buf, uint32_t off, uint32_t len,
   }
   if (mr->written >= mr->hdr_len || fin) {
     mr->fin = 1;
-    count_lagged(mr->mb->g, mirror_reset_lagged(mr));
+    count_lagged(mr->mb, mirror_reset_lagged(mr));
   }
 }
 
@@ -1193,7 +1234,7 @@ static void mirror_write(wt_bridge *b, br_member *mb, uint64_t gsid, wt_buf *buf
     int was_target = old == mr;
     mb->lagging = 1;
     int hdr = mirror_reset_lagged(old);
-    count_lagged(g, hdr);
+    count_lagged(old->mb, hdr);
     mirror_free(b, old, 0, 0);
     if (was_target) {
       return; /* this member skips the rest of the group */
@@ -1458,6 +1499,34 @@ static void cmd_group_del(wt_bridge *b, wt_msg *m) {
   group_del(b, c->group, c->code);
 }
 
+/* mb's latency budget becomes max_lat_ns: it is on the sweep's list
+ * while it has one, and a new budget is looked at on the next poll. */
+static void member_set_latency(wt_bridge *b, br_member *mb, uint64_t max_lat_ns) {
+  mb->max_lat_ns = max_lat_ns;
+  if (!max_lat_ns) {
+    wt_list_del(&mb->lat_node);
+    return;
+  }
+  if (!wt_list_linked(&mb->lat_node)) {
+    wt_list_push(&b->lat_members, &mb->lat_node);
+  }
+  b->lat_due = 0;
+}
+
+/* The latency budgets' timer (wt_bridge_next_expiry): every member with a
+ * budget is swept, which sets the next due time afresh. */
+static void latency_timer(wt_bridge *b) {
+  b->lat_due = UINT64_MAX;
+  for (wt_list_node *l = b->lat_members.next, *nl; l != &b->lat_members; l = nl) {
+    nl = l->next;
+    latency_sweep(b, wt_container_of(l, br_member, lat_node));
+  }
+}
+
+uint64_t wt_bridge_next_expiry(const wt_bridge *b) {
+  return b->lat_due;
+}
+
 static void cmd_group_join(wt_bridge *b, wt_msg *m) {
   const wt_cmd_group_join *c = wt_msg_get_cmd_group_join(m);
   br_group *g = cmd_group(b, c->group);
@@ -1469,7 +1538,7 @@ static void cmd_group_join(wt_bridge *b, wt_msg *m) {
   if (mb) { /* a member already: its policy changes */
     mb->pooled = c->pooled;
     mb->prio = c->priority;
-    mb->max_lat_ns = c->max_latency_ns;
+    member_set_latency(b, mb, c->max_latency_ns);
     return;
   }
   mb = calloc(1, sizeof(*mb));
@@ -1480,7 +1549,7 @@ static void cmd_group_join(wt_bridge *b, wt_msg *m) {
   mb->bs = bs;
   mb->pooled = c->pooled;
   mb->prio = c->priority;
-  mb->max_lat_ns = c->max_latency_ns;
+  member_set_latency(b, mb, c->max_latency_ns);
   WT_DLIST_PUSH(&g->members, mb);
   mb->snext = bs->members;
   bs->members = mb;
@@ -1721,6 +1790,9 @@ size_t wt_bridge_poll(wt_bridge *b, size_t max) {
   }
   if (b->pending_opens) {
     retry_opens(b);
+  }
+  if (b->lat_due != UINT64_MAX && br_now(b) >= b->lat_due) {
+    latency_timer(b);
   }
   if (b->defer_n && b->stats.sessions == 0) {
     defer_flush(b, 0);

@@ -100,6 +100,15 @@ size_t wt_bridge_poll(wt_bridge *b, size_t max);
  * send the queued events (overflow first) and wake sleeping workers.
  * Returns 1 while overflow is left. */
 int wt_bridge_flush(wt_bridge *b);
+/* When the fan-out's latency budgets (wt_app_group_join_opts) must be
+ * looked at next, on the bridge's clock (wt_bridge_config.clock): the
+ * earliest time a member's group still in flight passes its budget, rounded
+ * up to 5 ms (members share wake-ups); UINT64_MAX when none can. The shard
+ * sleeps no longer than that; wt_bridge_poll then resets what is past its
+ * budget, as when the member's group opens or writes (a track that goes
+ * quiet does not keep a stale group). One deadline per shard, no timer per
+ * member. */
+uint64_t wt_bridge_next_expiry(const wt_bridge *b);
 /* 1 if a command waits (the shard's pre-sleep re-check). */
 int wt_bridge_pending(wt_bridge *b);
 /* Every open session's app hears session_drain (server shutting down);

@@ -914,6 +914,9 @@ static int64_t shard_timeout(wt_shard *sh, uint64_t now) {
   if (sh->wk && (tt = wt_app_worker_next_timer(sh->wk)) < t) {
     t = tt; /* the inline worker's timers (the shard itself has none) */
   }
+  if ((tt = wt_bridge_next_expiry(sh->bridge)) < t) {
+    t = tt; /* the fan-out's latency budgets */
+  }
   if (sh->state == SHARD_DRAINING && sh->drain_deadline < t) {
     t = sh->drain_deadline;
   }

@@ -494,6 +494,10 @@ typedef struct wt_app_group_counters {
   /* pooled members with a max latency: groups older than it while a newer
    * group of theirs exists, reset (or not opened) for that member */
   _Atomic uint64_t dropped_streams_latency;
+  /* the most groups one member lost (lagged, of which priority, limit,
+   * latency): the worst subscriber of the groups using these counters,
+   * without a series per subscriber */
+  _Atomic uint64_t member_dropped_max;
   _Atomic uint32_t refs_; /* internal: the references (ref/unref) */
 } wt_app_group_counters;
 
@@ -615,6 +619,11 @@ typedef struct wt_app_module {
    * WT_ERR_NOBUF (the line then says null). */
   const char *json_key;
   int (*stats_json)(void *arg, char *buf, size_t cap);
+  /* Any thread: more members of a JSON object whose counters are the ones
+   * named prefix... (wt_metrics_new_json, e.g. the demo listener's
+   * /moq.json for "moq_"), each as ,"name":value; nothing when the module
+   * has none for prefix. Returns 0 or print's error. */
+  int (*json_extra)(void *arg, const char *prefix, wt_app_print_fn print, void *sink);
 } wt_app_module;
 
 #endif

@@ -9,7 +9,9 @@
 //   - every watcher is connected and decodes frames (its frame count grows);
 //   - every watcher's canvas shows moving pictures: two screenshots of it
 //     taken ~0.6 s apart differ, and neither is a single colour;
-//   - /moq.json (polled by the page) shows the relay's sessions and groups.
+//   - /moq.json (polled by the page) shows the relay's sessions and groups,
+//     and the page's broadcast table the broadcast's row: its subscribers,
+//     groups delivered and drop columns (read from the DOM).
 // A screenshot of the page is written with --shot FILE.
 //
 // usage: node wt_live_test.js --http 127.0.0.1:PORT [--watchers N]
@@ -124,6 +126,22 @@ async function main() {
     }, watchers, 4000);
     res.relay = relay || (await page.evaluate(() => window.wtLive.relay()));
     checks['relay counters on the page (/moq.json): sessions and groups'] = !!relay;
+    // the page's broadcast table (/moq.json "broadcasts"), read from the DOM:
+    // the broadcast's row with its subscribers (a catalog and a video
+    // subscription per player at least), groups delivered and drop columns
+    const row = await until(page, (n) => {
+      const tr = [...document.querySelectorAll('#live-broadcasts tbody tr')]
+        .find((r) => r.dataset.broadcast.endsWith('/cam.hang'));
+      if (!tr) return false;
+      const cell = {};
+      for (const td of tr.querySelectorAll('td')) cell[td.dataset.key] = Number(td.textContent.replace(/,/g, ''));
+      return cell.subscribers >= 2 * n && cell.delivered_streams >= 1 && cell.delivered_bytes > 0 &&
+        ['dropped_lagged', 'dropped_priority', 'dropped_limit', 'dropped_latency', 'subscriber_dropped_max']
+          .every((k) => Number.isInteger(cell[k])) && { name: tr.dataset.broadcast, cell };
+    }, watchers, 4000);
+    res.broadcast_row = row;
+    if (row) res.relay = await page.evaluate(() => window.wtLive.relay()); // what the row shows
+    checks['per-broadcast counters on the page: subscribers, groups delivered, drops'] = !!row;
     if (shot) await page.screenshot({ path: shot });
     res.log = log.slice(0, 40);
   } catch (e) {
@@ -133,7 +151,7 @@ async function main() {
   }
   clearTimeout(killer);
   res.ms = Date.now() - t0;
-  res.ok = !res.error && Object.keys(checks).length === 5 && Object.values(checks).every(Boolean);
+  res.ok = !res.error && Object.keys(checks).length === 6 && Object.values(checks).every(Boolean);
   console.log(JSON.stringify(res, null, 1));
   process.exit(res.ok ? 0 : 1);
 }

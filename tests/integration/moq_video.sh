@@ -89,6 +89,19 @@ wt_jcheck "server: 3 moq sessions, 2 upstream subscribes, groups read and delive
    and d['apps']['moq_groups_in'] >= 2 and d['apps']['moq_delivered_streams'] >= 2 \
    and d['apps']['moq_malformed'] == 0 and d['apps']['moq_refused'] == 0 \
    and d['apps']['moq_unsupported'] == 0"
+# the broadcast's own counters as the page fetched them (/moq.json
+# "broadcasts", while it was live): its subscriptions (catalog and video of
+# each player), deliveries and drop columns; the SIGUSR1 line carries the
+# same list (relay.broadcasts: the broadcast, or none once the server has
+# seen the browser's sessions end)
+bfields="all(isinstance(b[k], int) for k in ('subscribers', 'delivered_streams', 'delivered_bytes', \
+   'dropped_lagged', 'dropped_priority', 'dropped_limit', 'dropped_latency', 'subscriber_dropped_max'))"
+wt_jcheck "/moq.json on the page: the broadcast's counters (subscribers, delivered, drops, worst subscriber)" \
+  "$WT_TMP/result.json" "d['relay']['broadcasts_live'] == 1 and any(b['name'].endswith('/cam.hang') \
+   and b['subscribers'] >= 4 and b['delivered_streams'] >= 2 and $bfields for b in d['relay']['broadcasts'])"
+wt_jcheck "SIGUSR1: relay.broadcasts (the broadcast or none)" "$S" \
+  "d['relay']['broadcasts_live'] == len(d['relay']['broadcasts']) <= 1 \
+   and all(b['name'].endswith('/cam.hang') and $bfields for b in d['relay']['broadcasts'])"
 wt_server_finish
 wt_server_report
 wt_done

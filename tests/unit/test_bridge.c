@@ -19,7 +19,10 @@
  * max latency): two tracks of one session share one bound, the lower
  * priority loses its groups first (equal priorities: the oldest first);
  * a group older than the member's latency budget is reset once a newer
- * one exists (on the simulation's clock), and a policy update applies.
+ * one exists (on the simulation's clock), and a policy update applies;
+ * when the track then goes quiet (no group opens or writes), the bridge's
+ * timer (wt_bridge_next_expiry, run by wt_bridge_poll, where the shard
+ * sleeps until it) still resets the stale group once past its budget.
  * A throttled subscriber (the network stalls for a while, then recovers)
  * of two pooled tracks loses whole groups of the lower-priority one only:
  * what it receives is every byte of a group then FIN, or a reset 0x10.
@@ -211,6 +214,8 @@ static void lag_case(int shared, uint32_t n, uint64_t *lagged_out) {
     wt_buf_unref(b);
   }
   uint64_t lagged = atomic_load(&gc->dropped_streams_lagged);
+  /* one member: it lost every dropped group (the counters' worst member) */
+  CHECK_EQ(atomic_load(&gc->member_dropped_max), lagged);
   CHECK(atomic_load(&gc->delivered_streams) + lagged >=
         (shared ? 1 : n)); /* a FINed one may lag still */
   m = wt_msg_cmd_group_del(1, 0);
@@ -339,6 +344,70 @@ static void test_latency_budget(void) {
   one_group(&w, 1, 5, 1, 1);
   CHECK_EQ(atomic_load(&gc->dropped_streams_latency), 3);
   CHECK_EQ(atomic_load(&gc->dropped_streams_lagged), 0);
+  m = wt_msg_cmd_group_del(1, 0);
+  post(&w, &m);
+  wt_app_group_counters_unref(gc);
+  world_free(&w);
+}
+
+/* Run the simulation until t (>= now), then play the worker at t: what the
+ * shard does when it sleeps until its bridge's next expiry. */
+static void run_to(world *w, uint64_t t) {
+  CHECK_FATAL(t >= w->sim.now);
+  if (t > w->sim.now) {
+    wt_sim_run_until(&w->sim, NULL, NULL, t - w->sim.now - 1); /* ends at t */
+  }
+  CHECK_EQ(w->sim.now, t);
+  worker(w);
+}
+
+/* A track that goes quiet (issue 18): group 1 is still in flight when
+ * group 2, its last, opens 50 ms later; nothing opens or writes after that.
+ * Group 1 is reset by the bridge's timer once past its 100 ms budget (not
+ * before, within the 5 ms tick after), group 2 (the newest) is kept, and
+ * nothing is due once no group can pass its budget. */
+static void test_latency_timer(void) {
+  world w;
+  CHECK_FATAL(world_init(&w) == 0);
+  wt_app_group_counters *gc = wt_app_group_counters_new();
+  CHECK_FATAL(gc != NULL);
+  wt_app_group_counters_ref(gc);
+  wt_msg m = wt_msg_cmd_group_new(1, 64 * BOUND, gc);
+  post(&w, &m);
+  m = wt_msg_cmd_group_join_opts(1, w.h, 1, 0, 100 * MS);
+  post(&w, &m);
+  CHECK_EQ(wt_bridge_next_expiry(w.b), UINT64_MAX); /* no group yet */
+  w.sim.filter = drop_down; /* nothing is acknowledged: every group is still in flight */
+  uint64_t t1 = w.sim.now;
+  one_group(&w, 1, 1, 1, 1);
+  CHECK_EQ(wt_bridge_next_expiry(w.b), UINT64_MAX); /* group 1 is the newest */
+  wt_sim_run_until(&w.sim, c_never, &w, 50 * MS);
+  one_group(&w, 1, 2, 1, 1);
+  uint64_t due = wt_bridge_next_expiry(w.b);
+  CHECK(due > t1 + 100 * MS && due <= t1 + 100 * MS + 5 * MS + 1);
+  CHECK_EQ(atomic_load(&gc->dropped_streams_latency), 0);
+  run_to(&w, due - 1); /* the track is quiet from here on */
+  CHECK_EQ(atomic_load(&gc->dropped_streams_latency), 0);
+  CHECK_EQ(wt_bridge_next_expiry(w.b), due);
+  run_to(&w, due);
+  CHECK_EQ(atomic_load(&gc->dropped_streams_latency), 1);
+  CHECK_EQ(wt_bridge_next_expiry(w.b), UINT64_MAX); /* group 2 is the newest */
+  wt_sim_run_until(&w.sim, c_never, &w, 300 * MS);
+  CHECK_EQ(atomic_load(&gc->dropped_streams_latency), 1);
+  CHECK_EQ(atomic_load(&gc->dropped_streams_lagged), 0);
+  /* group 3 opening still resets group 2 at once (the check on open);
+   * a member that leaves takes its budget off the timer's list: group 3,
+   * due once group 4 opened, is not reset for it */
+  one_group(&w, 1, 3, 1, 1);
+  CHECK_EQ(atomic_load(&gc->dropped_streams_latency), 2);
+  one_group(&w, 1, 4, 1, 1);
+  CHECK(wt_bridge_next_expiry(w.b) != UINT64_MAX);
+  m = wt_msg_cmd_group_leave(1, w.h);
+  post(&w, &m);
+  wt_sim_run_until(&w.sim, c_never, &w, 300 * MS);
+  CHECK_EQ(wt_bridge_next_expiry(w.b), UINT64_MAX);
+  CHECK_EQ(atomic_load(&gc->dropped_streams_latency), 2);
+  CHECK_EQ(atomic_load(&gc->member_dropped_max), 2); /* its two latency drops */
   m = wt_msg_cmd_group_del(1, 0);
   post(&w, &m);
   wt_app_group_counters_unref(gc);
@@ -499,6 +568,7 @@ int main(void) {
   WT_RUN(test_lag_counts_held_buffers);
   WT_RUN(test_pooled_priorities);
   WT_RUN(test_latency_budget);
+  WT_RUN(test_latency_timer);
   WT_RUN(test_throttled_subscriber);
   WT_RUN(test_leave_keeps_whole_groups);
   wt_sim_certs_remove(&g_certs);

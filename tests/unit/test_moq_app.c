@@ -1194,6 +1194,21 @@ static const char *metrics(harness *h) {
   return g_metrics;
 }
 
+/* The module's /moq.json members (json_extra "moq_"), then its SIGUSR1
+ * "relay" value into g_stats. */
+static char g_stats[16384];
+static const char *moq_json(harness *h) {
+  const wt_app_module *mod = wt_apps_module_get(h->am);
+  g_metrics_len = 0;
+  g_metrics[0] = '\0';
+  CHECK_EQ(mod->json_extra(mod->arg, "relay_", metrics_print, NULL), 0);
+  CHECK_EQ(g_metrics_len, 0); /* nothing for another prefix */
+  CHECK_EQ(mod->json_extra(mod->arg, "moq_", metrics_print, NULL), 0);
+  int n = mod->stats_json(mod->arg, g_stats, sizeof(g_stats));
+  CHECK(n > 0 && (size_t)n < sizeof(g_stats));
+  return g_metrics;
+}
+
 /* The fan-out groups of the test (bit k of pub_group's answer: g_ids[k]). */
 static uint64_t g_ids[4];
 
@@ -1337,6 +1352,13 @@ static void test_policy_and_ranges(void) {
       strstr(g_metrics,
              "wtcast_moq_broadcast_dropped_total{broadcast=\"moq/p/bc\",reason=\"priority\"} 0\n"));
 
+  /* and on /moq.json and the SIGUSR1 line: its subscriptions, counters,
+   * worst subscriber */
+  CHECK(strstr(moq_json(h), ",\"broadcasts_live\":1,\"broadcasts\":[{\"name\":\"moq/p/bc\","
+                            "\"subscribers\":"));
+  CHECK(strstr(g_metrics, "\"dropped_latency\":0,\"subscriber_dropped_max\":0}]"));
+  CHECK(strstr(g_stats, "],\"broadcasts_live\":1,\"broadcasts\":[{\"name\":\"moq/p/bc\","));
+
   /* the subscriber leaves its ended range: our FIN was sent, its FIN ends it */
   mark = h->n;
   h_data(h, 201, NULL, 0, 1);
@@ -1354,6 +1376,7 @@ static void test_policy_and_ranges(void) {
   h_event(h, wt_msg_ev_session_close(2, 0, 1, NULL, 0));
   h_event(h, wt_msg_ev_session_close(1, 0, 1, NULL, 0));
   CHECK(!strstr(metrics(h), "moq/p/bc")); /* ended: its series is gone */
+  CHECK_EQ(strcmp(moq_json(h), ",\"broadcasts_live\":0,\"broadcasts\":[]"), 0);
   h_close(h);
 }
 
@@ -1397,6 +1420,71 @@ static void announce(harness *h, uint64_t sid, const char *path, int version) {
   m.u.announce.suffix = S(path);
   size_t n = enc(&m, version, -1, buf, sizeof(buf));
   h_data(h, sid, buf, n, 0);
+}
+
+/* SUBSCRIBE to track "t" of broadcast bc on session sess's stream sid (-04). */
+static void subscribe_to(harness *h, uint64_t sess, uint64_t sid, const char *bc) {
+  uint8_t buf[256];
+  wt_moq_msg m;
+  memset(&m, 0, sizeof(m));
+  m.type = WT_MOQ_SUBSCRIBE;
+  m.u.subscribe.id = sid;
+  m.u.subscribe.broadcast = S(bc);
+  m.u.subscribe.track = S("t");
+  size_t n = enc(&m, WT_MOQ_LITE_04, WT_MOQ_KIND_SUBSCRIBE, buf, sizeof(buf));
+  h_event(h, wt_msg_ev_stream_open(sid, sess, sid * 4, 1));
+  h_data(h, sid, buf, n, 0);
+}
+
+/* /moq.json's broadcasts (json_extra): the live ones with the most
+ * subscriptions, at most --metrics-max-channels (here 2) of them, most
+ * first; an unsubscribe counts down. */
+static void test_broadcast_json(void) {
+  harness *h = &g_h;
+  wt_apps_config cfg;
+  wt_apps_config_default(&cfg);
+  cfg.enabled = WT_APPS_MOQ;
+  cfg.relay_metrics_channels = 2;
+  CHECK_FATAL(h_open(h, &cfg) == 0);
+  size_t mark = h->n;
+  CHECK_EQ(h_session(h, 1, "/moq/p", V04, sizeof(V04), 2), 200);
+  uint64_t ann_tok = opened(h, mark, 1, 0);
+  h_event(h, wt_msg_ev_stream_opened(100, ann_tok, 1));
+  announce(h, 100, "b0", WT_MOQ_LITE_04);
+  announce(h, 100, "b1", WT_MOQ_LITE_04);
+  announce(h, 100, "b2", WT_MOQ_LITE_04);
+  CHECK_EQ(h_session(h, 2, "/moq/p", V04, sizeof(V04), 2), 200);
+  CHECK_EQ(h_session(h, 3, "/moq/p", V04, sizeof(V04), 2), 200);
+  subscribe_to(h, 2, 200, "b1");
+  subscribe_to(h, 3, 300, "b1");
+  subscribe_to(h, 2, 201, "b2");
+  const char *j = moq_json(h);
+  CHECK(strstr(j, ",\"broadcasts_live\":3,\"broadcasts\":[{\"name\":\"moq/p/b1\","
+                  "\"subscribers\":2,"));
+  CHECK(strstr(j, "},{\"name\":\"moq/p/b2\",\"subscribers\":1,"));
+  CHECK(!strstr(j, "moq/p/b0"));                     /* the third: not listed */
+  CHECK(strstr(g_stats, "{\"name\":\"moq/p/b0\",")); /* SIGUSR1: up to 16 */
+  /* both b1 subscriptions end: b2 comes first, then b1 and b0 (0 each:
+   * the newest broadcast first) */
+  h_data(h, 200, NULL, 0, 1);
+  h_data(h, 300, NULL, 0, 1);
+  j = moq_json(h);
+  CHECK(strstr(j, "[{\"name\":\"moq/p/b2\",\"subscribers\":1,"));
+  CHECK(strstr(j, "},{\"name\":\"moq/p/b1\",\"subscribers\":0,"));
+  uint64_t streams[] = {100, 200, 201, 300};
+  for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++) {
+    h_event(h, wt_msg_ev_stream_close(streams[i], 0));
+  }
+  for (size_t i = 0; i < h->n; i++) {
+    if (h->cmds[i].kind == WT_CMD_OPEN_STREAM && h->cmds[i].token != ann_tok) {
+      h_event(h, wt_msg_ev_stream_close(0, h->cmds[i].token));
+    }
+  }
+  for (uint64_t s = 3; s >= 1; s--) {
+    h_event(h, wt_msg_ev_session_close(s, 0, 1, NULL, 0));
+  }
+  CHECK_EQ(strcmp(moq_json(h), ",\"broadcasts_live\":0,\"broadcasts\":[]"), 0);
+  h_close(h);
 }
 
 /* Tokens scoped by root: /moq/room is "room" in the token's namespace; no
@@ -2016,5 +2104,6 @@ int main(void) {
   WT_RUN(test_tokens);
   WT_RUN(test_nested_roots);
   WT_RUN(test_cascade);
+  WT_RUN(test_broadcast_json);
   WT_DONE();
 }

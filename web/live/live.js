@@ -7,7 +7,9 @@
 // none, an animated canvas, as broadcast NAME under the relay root
 // moq/ROOT; N <moq-watch> players subscribe to it, each on a WebTransport
 // session of its own, pinning the certificate hash /config.json gives.
-// The relay's moq counters (/moq.json) are polled once a second.
+// The relay's moq counters (/moq.json) are polled once a second: its totals,
+// and a row per live broadcast (the ones with the most subscribers) with its
+// drops and its worst subscriber's (docs/operations.md, /moq.json).
 //
 // Page parameters: ?root=ROOT (default live), ?name=NAME (default cam.hang),
 // ?watchers=N (players created on load, default 3, at most 8),
@@ -204,8 +206,31 @@ async function pollRelay() {
     relay = await r.json();
     const rows = Object.entries(relay.counters || {}).map(([k, v]) => [k, String(v)]);
     setStats($('live-relay'), rows.length ? rows : [['moq relay', 'off (wtcast --apps moq)']]);
+    renderBroadcasts(relay.broadcasts || []);
   } catch (e) {
     setStats($('live-relay'), [['/moq.json', errText(e)]]);
+  }
+}
+
+const BCAST_COLS = ['subscribers', 'delivered_streams', 'delivered_bytes', 'dropped_lagged',
+  'dropped_priority', 'dropped_limit', 'dropped_latency', 'subscriber_dropped_max'];
+
+function renderBroadcasts(list) {
+  const body = $('live-broadcasts').tBodies[0];
+  body.replaceChildren();
+  for (const b of list) {
+    const tr = document.createElement('tr');
+    tr.dataset.broadcast = b.name;
+    const th = document.createElement('th');
+    th.textContent = b.name;
+    tr.append(th);
+    for (const k of BCAST_COLS) {
+      const td = document.createElement('td');
+      td.dataset.key = k;
+      td.textContent = Number(b[k] || 0).toLocaleString('en');
+      tr.append(td);
+    }
+    body.append(tr);
   }
 }
 
