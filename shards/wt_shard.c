@@ -185,6 +185,7 @@ static int shard_open_io(wt_shard *sh) {
   ioc.bind_addr = sh->cfg.listen;
   ioc.backend = sh->cfg.io_backend;
   ioc.reuseport = sh->cfg.reuseport;
+  ioc.tx_defer = 1; /* the loop always waits on its wt_io: small sends go with that enter */
   int rv = wt_io_open(&sh->io, &ioc);
   if (rv < 0) {
     WT_LOG_ERROR("cannot listen on %s: %s", sh->cfg.listen, wt_err_str(rv));
@@ -832,6 +833,7 @@ static void shard_final_flush(wt_shard *sh) {
     int more = shard_tx(sh, now);
     int blocked = wt_pump_tx_pending(&sh->tx);
     if (!more && !blocked) {
+      wt_io_wait(sh->io, 0); /* submits deferred sends (wt_io_config.tx_defer) */
       break;
     }
     now = wt_shard_clock_ns();
