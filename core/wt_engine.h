@@ -208,7 +208,7 @@ typedef struct wt_engine_config {
    * not sent half a second late. 0 = no bound (the default). Its age is
    * measured from the engine's time when it was queued: a program that
    * queues outside engine calls keeps that time current with
-   * wt_engine_set_now (the shards do, and set 100 ms: wt_shard.c). */
+   * wt_engine_set_now (the shards do, and set 250 ms: wt_shard.c). */
   uint64_t max_datagram_age_ns;
   /* Nodes of referenced datagrams (wt_session_send_datagram_ref: the
    * fan-out path) come from a per-engine pool of up to this many; beyond

@@ -42,7 +42,7 @@ _Static_assert(offsetof(wt_addr, len) == offsetof(wt_io_addr, len), "wt_addr lay
 #define SHARD_FINAL_FLUSH_NS    (250 * SHARD_MS) /* last CONNECTION_CLOSEs after close_all */
 #define SHARD_RX_FAIL_MAX       100              /* consecutive failed receives: give up */
 #define SHARD_CMD_RING          16               /* controller commands in flight */
-#define SHARD_DGRAM_MAX_AGE_NS  (100 * SHARD_MS) /* wt_engine_config.max_datagram_age_ns */
+#define SHARD_DGRAM_MAX_AGE_NS  (250 * SHARD_MS) /* wt_engine_config.max_datagram_age_ns */
 #define SHARD_FWD_POLL_MAX      (WT_SHARD_RX_BATCH * WT_SHARD_RX_ROUNDS) /* per turn */
 #define SHARD_CMD_POLL_MAX      4096            /* worker commands per turn */
 #define SHARD_OVERFLOW_RETRY_NS (200 * 1000ull) /* event overflow: next look */
@@ -123,7 +123,7 @@ void wt_shard_config_default(wt_shard_config *c) {
   c->qlog_max_bytes = SHARD_QLOG_TOTAL_BYTES;
   c->qlog_max_files = SHARD_QLOG_FILES;
   wt_engine_config_default(&c->engine, 1);
-  /* A datagram that waited 100 ms in a connection's queue (a saturated
+  /* A datagram that waited 250 ms in a connection's queue (a saturated
    * shard, a slow subscriber) is dropped rather than sent late; the turn's
    * time is given to the engine before the commands that queue them. */
   c->engine.max_datagram_age_ns = SHARD_DGRAM_MAX_AGE_NS;
