@@ -7,12 +7,45 @@
 
 #include "wt_datagram.h"
 
+static void dgram_node_free(wt_engine *e, wt_dgram *d) {
+  if (d->pooled) {
+    wt_pool_put(&e->dgram_pool, d);
+  } else {
+    free(d);
+  }
+}
+
 void wt_dgram_free(wt_engine *e, wt_dgram *d) {
   if (d->is_ref && d->ref.release) {
-    wt_relq_push(&e->relq, &d->ref); /* released (and freed) at the end of the entry point */
+    /* released (and the node freed) at the end of the entry point */
+    d->next = NULL;
+    if (e->drel_tail) {
+      e->drel_tail->next = d;
+    } else {
+      e->drel_head = d;
+    }
+    e->drel_tail = d;
     return;
   }
-  free(d);
+  dgram_node_free(e, d);
+}
+
+void wt_dgram_run_releases(wt_engine *e) {
+  if (e->drel_running) {
+    return; /* inside a release: the outer loop takes what was queued */
+  }
+  e->drel_running = 1;
+  while (e->drel_head) {
+    wt_dgram *d = e->drel_head;
+    e->drel_head = d->next;
+    if (e->drel_head == NULL) {
+      e->drel_tail = NULL;
+    }
+    e->relq.released++;
+    d->ref.release(d->ref.arg, d->ref.data, d->ref.len);
+    dgram_node_free(e, d);
+  }
+  e->drel_running = 0;
 }
 
 void wt_dgram_free_all(wt_conn *c) {
@@ -23,7 +56,7 @@ void wt_dgram_free_all(wt_conn *c) {
   }
   for (wt_dgram *d = c->bdg_head; d;) {
     wt_dgram *n = d->next;
-    free(d);
+    dgram_node_free(c->e, d);
     d = n;
   }
   c->dq_head = c->dq_tail = c->bdg_head = c->bdg_tail = NULL;
@@ -46,12 +79,21 @@ int wt_dgram_queue(wt_conn *c, uint64_t session_id, const uint8_t *data, size_t 
   }
   size_t pl = wt_datagram_prefix_len(session_id);
   size_t copy = is_ref ? 0 : len;
-  wt_dgram *d = malloc(sizeof(*d) + pl + copy);
-  if (d == NULL) {
+  size_t need = sizeof(wt_dgram) + pl + copy;
+  wt_dgram *d = NULL;
+  if (is_ref && need <= WT_DGRAM_POOL_OBJ && e->cfg.dgram_pool_max > 0) {
+    d = wt_pool_get(&e->dgram_pool); /* NULL at its bound: malloc below */
+  }
+  int pooled = d != NULL;
+  if (d == NULL && (d = malloc(need)) == NULL) {
     e->st.datagrams_dropped++;
     return WT_ERR_NOMEM;
   }
   memset(d, 0, sizeof(*d));
+  d->pooled = (uint8_t)pooled;
+  e->st.dgram_nodes_pooled += (uint64_t)pooled;
+  e->st.dgram_nodes_malloced += (uint64_t)!pooled;
+  d->queued_at = e->now;
   d->session_id = session_id;
   d->len = pl + copy;
   wt_datagram_encode_prefix(d->data, pl, session_id);
@@ -94,9 +136,33 @@ void wt_dgram_drop_session(wt_conn *c, uint64_t session_id) {
   c->dq_tries = 0;
 }
 
+/* Drop the head datagrams older than max_datagram_age_ns. */
+static void dgram_expire(wt_conn *c) {
+  wt_engine *e = c->e;
+  uint64_t max_age = e->cfg.max_datagram_age_ns;
+  while (max_age && c->dq_head && e->now > c->dq_head->queued_at &&
+         e->now - c->dq_head->queued_at > max_age) {
+    wt_dgram *d = c->dq_head;
+    c->dq_head = d->next;
+    if (c->dq_head == NULL) {
+      c->dq_tail = NULL;
+    }
+    c->dq_len--;
+    c->dq_tries = 0;
+    e->st.datagrams_expired++;
+    e->st.datagrams_dropped++;
+    wt_dgram_free(e, d);
+  }
+}
+
 int wt_dgram_write(wt_conn *c, ngtcp2_path_storage *ps, ngtcp2_pkt_info *pi, uint8_t *buf,
                    size_t cap, int *done, ngtcp2_ssize *nwrite) {
+  dgram_expire(c);
   wt_dgram *d = c->dq_head;
+  if (d == NULL) {
+    *done = 1;
+    return 0;
+  }
   ngtcp2_vec v[2] = {{.base = d->data, .len = d->len}};
   size_t nv = 1;
   if (d->is_ref && d->ref.len > 0) {
@@ -163,7 +229,9 @@ void wt_dgram_buffer(wt_conn *c, uint64_t session_id, const uint8_t *data, size_
   }
   d->next = NULL;
   d->session_id = session_id;
+  d->queued_at = e->now;
   d->is_ref = 0;
+  d->pooled = 0;
   d->len = len;
   memcpy(d->data, data, len);
   if (c->bdg_tail) {

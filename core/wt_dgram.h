@@ -5,8 +5,15 @@
  * Ownership: the connection owns both queues and every node on them. A
  * node carries its Quarter Stream ID prefix (wt_datagram.h) and either a
  * copy of the payload or, for wt_session_send_datagram_ref, a reference
- * released through the engine's release queue once the datagram was
- * written into a packet or dropped. Which session a datagram belongs to,
+ * released at the end of the engine call (wt_ctx_run_releases) once the
+ * datagram was written into a packet or dropped. Referenced nodes (one per
+ * member per fan-out datagram) come from the engine's bounded pool
+ * (wt_engine_config.dgram_pool_max) and go back to it after their release;
+ * copies, and referenced ones beyond the bound, are malloc'd.
+ *
+ * Age bound: an outgoing datagram older than max_datagram_age_ns (from the
+ * engine's time when it was queued) when it reaches the head of the queue
+ * is dropped, not sent (datagrams_expired). Which session a datagram belongs to,
  * and whether it may be sent, is wt_session's business; this module only
  * queues by session ID.
  *
@@ -20,13 +27,18 @@
 #include "wt_ctx.h"
 
 struct wt_dgram {
-  wt_ref ref; /* first (freed as a wt_ref): is_ref datagrams reference their payload */
+  wt_ref ref; /* is_ref datagrams reference their payload */
   struct wt_dgram *next;
   uint64_t session_id;
-  uint8_t is_ref; /* payload in ref.data/ref.len, data[] holds only the prefix */
-  size_t len;     /* bytes in data[] */
+  uint64_t queued_at; /* engine time when queued (outgoing) */
+  uint8_t is_ref;     /* payload in ref.data/ref.len, data[] holds only the prefix */
+  uint8_t pooled;     /* from e->dgram_pool */
+  size_t len;         /* bytes in data[] */
   uint8_t data[];
 };
+
+/* A pooled node: the struct and the longest prefix (a varint, <= 8 bytes). */
+#define WT_DGRAM_POOL_OBJ (sizeof(struct wt_dgram) + 8)
 
 /* Free a node (a referencing one is released through e->relq). */
 void wt_dgram_free(wt_engine *e, wt_dgram *d);

@@ -48,6 +48,7 @@ void wt_engine_config_default(wt_engine_config *c, int is_server) {
   c->stream_send_buffer = 1u << 20;
   c->max_udp_payload = 1452;
   c->max_datagram_queue = 256;
+  c->dgram_pool_max = 4096;
   c->close_grace_ns = 200 * WT_MS;
   c->retry_mode = WT_RETRY_AUTO;
   c->retry_threshold = 256;
@@ -650,6 +651,7 @@ int wt_engine_new(wt_engine **out, const wt_engine_config *cfg, const wt_engine_
   }
   wt_cid_table_init(&e->cids, &cid_key);
   wt_pool_init(&e->stream_pool, sizeof(wt_stream), 64, 0);
+  wt_pool_init(&e->dgram_pool, WT_DGRAM_POOL_OBJ, 64, e->cfg.dgram_pool_max);
   wt_hmap_init_keyed(&e->per_ip, &ip_key_secret);
   wt_hmap_init_keyed(&e->per_ip_mem, &ip_key_secret);
   if (e->cfg.is_server && (e->cfg.mem || e->cfg.max_conn_bytes || e->cfg.max_ip_bytes)) {
@@ -694,6 +696,7 @@ void wt_engine_del(wt_engine *e) {
   free(e->heap);
   free(e->sl);
   wt_pool_free(&e->stream_pool);
+  wt_pool_free(&e->dgram_pool);
   wt_cid_table_free(&e->cids);
   wt_hmap_free(&e->per_ip);
   wt_hmap_free(&e->per_ip_mem); /* empty: each source left with its last connection */
@@ -1137,6 +1140,12 @@ uint64_t wt_engine_next_expiry(const wt_engine *e) {
     t = e->mem_next_tick;
   }
   return t;
+}
+
+void wt_engine_set_now(wt_engine *e, uint64_t now_ns) {
+  if (now_ns > e->now) {
+    e->now = now_ns;
+  }
 }
 
 int wt_engine_handle_expiry(wt_engine *e, uint64_t now_ns) {

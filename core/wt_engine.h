@@ -202,6 +202,18 @@ typedef struct wt_engine_config {
   const uint8_t *static_secret; /* 32 bytes for stateless reset tokens, shared by all
                                    shards of a process; NULL = random per engine */
   uint32_t max_datagram_queue;  /* outgoing datagrams queued per conn, default 256 */
+  /* An outgoing datagram still queued this long after it was queued is
+   * dropped when its turn comes (counted in datagrams_expired and
+   * datagrams_dropped): at saturation a live stream's datagrams are late,
+   * not sent half a second late. 0 = no bound (the default). Its age is
+   * measured from the engine's time when it was queued: a program that
+   * queues outside engine calls keeps that time current with
+   * wt_engine_set_now (the shards do, and set 250 ms: wt_shard.c). */
+  uint64_t max_datagram_age_ns;
+  /* Nodes of referenced datagrams (wt_session_send_datagram_ref: the
+   * fan-out path) come from a per-engine pool of up to this many; beyond
+   * it, from malloc. Default 4096 (~0.4 MB at most); 0 = always malloc. */
+  uint32_t dgram_pool_max;
   /* server: once our CLOSE_WEBTRANSPORT_SESSION capsule is acknowledged and
    * no session is left, wait max(3 x PTO, this) (3 x PTO capped at 2 s)
    * before closing the connection ourselves, so the peer can deliver the
@@ -331,6 +343,10 @@ int wt_engine_write(wt_engine *e, wt_tx_batch *out, uint64_t now_ns);
 uint64_t wt_engine_next_expiry(const wt_engine *e);
 /* Run the timers due at now_ns (retransmission, idle, close). Returns 0. */
 int wt_engine_handle_expiry(wt_engine *e, uint64_t now_ns);
+/* The time of the commands that follow (no other effect): a loop that
+ * queues datagrams between engine calls sets it first, so their age
+ * (max_datagram_age_ns) counts from now_ns. Never moves time backwards. */
+void wt_engine_set_now(wt_engine *e, uint64_t now_ns);
 /* GOAWAY + DRAIN capsule to every session; new CONNECTs are refused;
  * CONNECTs still waiting for wt_session_respond are answered 503 (and
  * session_close(clean = 0) is called for each). */
@@ -349,6 +365,9 @@ typedef struct wt_engine_stats {
   uint64_t sessions_opened, sessions_active, sessions_refused, sessions_closed;
   uint64_t streams_opened, streams_active, streams_reset;
   uint64_t datagrams_in, datagrams_out, datagrams_dropped;
+  uint64_t datagrams_expired; /* dropped for max_datagram_age_ns (also in datagrams_dropped) */
+  /* queued datagrams' nodes: from the pool, from malloc (copies, or the pool at its bound) */
+  uint64_t dgram_nodes_pooled, dgram_nodes_malloced;
   uint64_t bytes_in, bytes_out, pkts_in, pkts_out, pkts_dropped;
   uint64_t errors_proto, errors_internal, buffered_rejected;
   uint64_t buffered_expired; /* buffered streams reset for buffered_timeout_ns */

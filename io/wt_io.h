@@ -83,6 +83,14 @@ typedef struct wt_io_config {
   unsigned ring_entries; /* io_uring: submission queue entries, a power of two in 2..4096;
                             0 = default 256. A wt_io_send that needs more submits the
                             full queue and goes on (counted in sq_full). */
+  int tx_defer;          /* io_uring: a small wt_io_send (<= 16 messages, <= 16 KiB) is
+                            only prepared; the next wt_io_wait, wt_io_recv or wt_io_send
+                            on this wt_io submits it in the system call it makes anyway
+                            (sends carry IOSQE_CQE_SKIP_SUCCESS: a failure is counted in
+                            tx_errors, a would-block in tx_eagain, and the datagram is lost
+                            like any UDP loss; after a would-block the next 64 sends are
+                            not deferred). For loops that always wait on this wt_io (the
+                            shards); default 0. The portable backend ignores it. */
 } wt_io_config;
 
 /* Fill *c with the defaults above (bind_addr = "0.0.0.0:0"). */
@@ -146,6 +154,7 @@ typedef struct wt_io_stats {
   uint64_t sq_full;        /* io_uring: submission queue full, submitted early to make room */
   uint64_t syscalls;       /* every datapath system call: recvmmsg, sendmmsg, epoll_wait,
                               epoll_ctl (portable); io_uring_enter (io_uring) */
+  uint64_t tx_deferred;    /* io_uring, tx_defer: wt_io_send calls left to the next enter */
 } wt_io_stats;
 
 /* Open a datapath per cfg (NULL = defaults): a non-blocking UDP socket with

@@ -29,6 +29,15 @@
  * sq_full). -EAGAIN stops the call at that entry (the caller keeps the rest)
  * and arms a one-shot POLLOUT whose completion is WT_IO_EV_WRITABLE.
  *
+ * Deferred sends (wt_io_config.tx_defer): a small wt_io_send is prepared
+ * with IOSQE_CQE_SKIP_SUCCESS (the peer address copied into the slot) and
+ * not submitted: the enter of the next wait, receive or send submits it, so
+ * a loop turn that receives, answers and sleeps makes one system call, not
+ * two; successful sends post no completion, so that wait still sleeps. A
+ * failure posts one (OP_SENDD): counted (tx_errors, or tx_eagain for a full
+ * socket, which also stops deferring for the next DEFER_COOLDOWN sends; GSO
+ * refused turns GSO off as in the direct path); the datagram is lost.
+ *
  * Wait: io_uring_submit_and_wait_timeout (the timeout goes in the enter
  * call: IORING_FEAT_EXT_ARG), so an idle shard sleeps in one system call
  * which also submits whatever was prepared (re-arms, polls). Watched fds use
@@ -65,6 +74,9 @@
 #define WATCH_MAX       16   /* watched fds */
 #define SEND_WAIT_NS    (100 * 1000 * 1000LL)
 #define SEND_WAIT_TRIES 50
+#define DEFER_MAX_SLOTS 16          /* tx_defer: largest deferred send, in messages ... */
+#define DEFER_MAX_BYTES (16 * 1024) /* ... and in bytes */
+#define DEFER_COOLDOWN  64          /* sends not deferred after a deferred would-block */
 
 enum {
   OP_RECV = 1,
@@ -72,6 +84,7 @@ enum {
   OP_POLLOUT = 3,
   OP_WATCH = 4,
   OP_CANCEL = 5,
+  OP_SENDD = 6, /* a deferred send: completes only when it failed */
 };
 
 /* op in bits 56..63, generation in 24..55, index in 0..23. */
@@ -100,11 +113,12 @@ typedef struct tx_slot {
     struct cmsghdr align;
     uint8_t b[WT_IO_TX_CMSG_SPACE];
   } cmsg;
-  unsigned tx;   /* entry index in the caller's array */
-  uint16_t nseg; /* datagrams it puts on the wire */
-  uint8_t gso;   /* carries UDP_SEGMENT */
-  uint8_t done;  /* its completion arrived */
-  int res;       /* the completion's result */
+  struct sockaddr_storage peer; /* deferred: a copy of the destination */
+  unsigned tx;                  /* entry index in the caller's array */
+  uint16_t nseg;                /* datagrams it puts on the wire */
+  uint8_t gso;                  /* carries UDP_SEGMENT */
+  uint8_t done;                 /* its completion arrived */
+  int res;                      /* the completion's result */
 } tx_slot;
 
 typedef struct watch {
@@ -145,6 +159,10 @@ typedef struct uio {
   unsigned in_flight;
   uint32_t tx_gen;
   int pollout_armed, writable;
+  int can_defer;        /* tx_defer asked and the kernel has IORING_FEAT_CQE_SKIP */
+  int deferring;        /* tx_prep: prepare a deferred send */
+  unsigned deferred;    /* prepared deferred sends not yet submitted */
+  unsigned defer_pause; /* sends left before deferring again (after a would-block) */
 
   watch w[WATCH_MAX];
 } uio;
@@ -153,6 +171,7 @@ typedef struct uio {
 
 static int ring_submit(uio *u) {
   u->base.stats.syscalls++;
+  u->deferred = 0;
   return io_uring_submit(&u->ring);
 }
 
@@ -358,6 +377,7 @@ static int u_recv(wt_io *b, wt_io_pkt *pkts, unsigned max) {
     u->base.stats.rx_calls++;
     u->base.stats.syscalls++;
     int r = io_uring_submit_and_get_events(&u->ring);
+    u->deferred = 0;
     if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
       WT_LOG_ERROR("io_uring_enter: %s", strerror(-r));
       return WT_ERR_IO;
@@ -379,6 +399,27 @@ static void on_send(uio *u, const struct io_uring_cqe *cqe) {
   u->in_flight--;
 }
 
+/* A deferred send failed (successful ones post nothing): its datagrams are
+ * lost; counted as the direct path counts them. */
+static void on_send_deferred(uio *u, const struct io_uring_cqe *cqe) {
+  int res = cqe->res;
+  if (res >= 0) {
+    return;
+  }
+  wt_io_stats *st = &u->base.stats;
+  if (res == -EAGAIN || res == -EINTR || res == -ENOBUFS) {
+    st->tx_eagain++;
+    u->defer_pause = DEFER_COOLDOWN; /* the socket is full: back to sends that see it */
+  } else if ((res == -EIO || res == -EINVAL) && ud_gen(cqe->user_data) && u->base.sock.gso) {
+    WT_LOG_WARN("UDP GSO send failed: sending segments one by one from now on");
+    u->base.sock.gso = 0;
+    st->tx_errors++;
+  } else {
+    st->tx_errors++;
+    WT_LOG_DEBUG("sendmsg (deferred): %s (datagram dropped)", strerror(-res));
+  }
+}
+
 static void on_cqe(uio *u, const struct io_uring_cqe *cqe) {
   uint64_t ud = cqe->user_data;
   switch (ud_op(ud)) {
@@ -387,6 +428,9 @@ static void on_cqe(uio *u, const struct io_uring_cqe *cqe) {
     break;
   case OP_SEND:
     on_send(u, cqe);
+    break;
+  case OP_SENDD:
+    on_send_deferred(u, cqe);
     break;
   case OP_POLLOUT:
     u->pollout_armed = 0;
@@ -452,6 +496,11 @@ static int tx_prep(uio *u, unsigned s, const wt_io_tx *t, unsigned txi, size_t o
   memset(&sl->msg, 0, sizeof(sl->msg));
   sl->msg.msg_name = (void *)(uintptr_t)&t->peer->ss;
   sl->msg.msg_namelen = t->peer->len;
+  if (u->deferring) {
+    /* the caller may reuse its address once wt_io_send returns */
+    memcpy(&sl->peer, &t->peer->ss, t->peer->len);
+    sl->msg.msg_name = &sl->peer;
+  }
   sl->msg.msg_iov = &sl->iov;
   sl->msg.msg_iovlen = 1;
   int cl =
@@ -467,6 +516,11 @@ static int tx_prep(uio *u, unsigned s, const wt_io_tx *t, unsigned txi, size_t o
   /* MSG_DONTWAIT: a full socket completes with -EAGAIN during the submit
    * instead of waiting in the kernel on a poll. */
   io_uring_prep_sendmsg(sqe, u->base.sock.fd, &sl->msg, MSG_DONTWAIT);
+  if (u->deferring) {
+    io_uring_sqe_set_flags(sqe, IOSQE_CQE_SKIP_SUCCESS);
+    io_uring_sqe_set_data64(sqe, ud_pack(OP_SENDD, s, sl->gso));
+    return 0;
+  }
   io_uring_sqe_set_data64(sqe, ud_pack(OP_SEND, s, u->tx_gen));
   u->in_flight++;
   return 0;
@@ -533,10 +587,65 @@ static void tx_complete(uio *u) {
   }
 }
 
+/* tx_defer: n entries small enough to leave to the next enter. */
+static int defer_fits(uio *u, const wt_io_tx *tx, unsigned n) {
+  if (!u->can_defer || u->pollout_armed || n == 0) {
+    return 0;
+  }
+  if (u->defer_pause > 0) {
+    u->defer_pause--;
+    return 0;
+  }
+  unsigned slots = 0;
+  size_t bytes = 0;
+  for (unsigned i = 0; i < n; i++) {
+    unsigned nseg = wt_io_tx_segments(&tx[i]);
+    slots += nseg > 1 && !u->base.sock.gso ? nseg : 1;
+    bytes += tx[i].len;
+    if (slots > DEFER_MAX_SLOTS || bytes > DEFER_MAX_BYTES) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* Prepare tx[0..n) as deferred sends (defer_fits said so). Stats count them
+ * as handed over (a failure is counted again in on_send_deferred). */
+static int send_deferred(uio *u, const wt_io_tx *tx, unsigned n) {
+  wt_io_stats *st = &u->base.stats;
+  u->deferring = 1;
+  unsigned end;
+  unsigned ns = tx_build(u, tx, n, 0, &end);
+  u->deferring = 0;
+  for (unsigned s = 0; s < ns; s++) {
+    const tx_slot *sl = &u->slots[s];
+    st->tx_packets += sl->nseg;
+    st->tx_bytes += sl->iov.iov_len;
+    st->tx_gso_sends += sl->gso;
+    st->tx_gso_packets += sl->gso ? sl->nseg : 0;
+  }
+  u->deferred = ns;
+  st->tx_deferred++;
+  return end > 0 ? (int)end : WT_ERR_AGAIN; /* end < n only without SQEs (logged) */
+}
+
 static int u_send(wt_io *b, const wt_io_tx *tx, unsigned n) {
   uio *u = (uio *)b;
   wt_io_stats *st = &u->base.stats;
   unsigned done = 0;
+  if (u->deferred > 0) {
+    /* the slots are about to be reused: what waits goes first (the
+     * sendmsg runs inside the submit: MSG_DONTWAIT) */
+    u->base.stats.tx_calls++;
+    int r = ring_submit(u);
+    if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
+      WT_LOG_ERROR("io_uring_submit: %s", strerror(-r));
+    }
+    reap(u);
+  }
+  if (defer_fits(u, tx, n)) {
+    return send_deferred(u, tx, n);
+  }
   for (int rounds = 0; done < n; rounds++) {
     u->tx_gen++;
     u->in_flight = 0;
@@ -703,6 +812,14 @@ static int u_wait(wt_io *b, int64_t timeout_ns) {
   for (;;) {
     reap(u);
     int m = events(u);
+    if (m != 0 && u->deferred > 0) {
+      /* The caller may reuse the sent data after this call: deferred sends
+       * cannot wait for a later enter (wt_io.h "Memory"). */
+      u->base.stats.tx_calls++;
+      ring_submit(u);
+      reap(u);
+      m = events(u);
+    }
     if (m != 0) {
       return reported(u, m);
     }
@@ -722,6 +839,7 @@ static int u_wait(wt_io *b, int64_t timeout_ns) {
         if (!entered && io_uring_sq_ready(&u->ring) > 0) {
           r = io_uring_submit_and_get_events(&u->ring);
           entered = 1;
+          u->deferred = 0;
           continue;
         }
         return 0;
@@ -730,6 +848,7 @@ static int u_wait(wt_io *b, int64_t timeout_ns) {
       r = io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL);
     }
     entered = 1;
+    u->deferred = 0; /* every enter above submits what was prepared */
     if (r == -ETIME || r == -EINTR) {
       reap(u);
       return reported(u, events(u)); /* 0 unless something arrived meanwhile */
@@ -779,8 +898,8 @@ static unsigned pow2_at_least(unsigned v) {
 
 /* Ring with the preferred flags, else plain ones; the opcodes and features
  * the backend needs. 0 or WT_ERR_UNSUPPORTED (why filled). */
-static int ring_setup(struct io_uring *ring, unsigned entries, unsigned cq_entries, char *why,
-                      size_t cap) {
+static int ring_setup(struct io_uring *ring, unsigned entries, unsigned cq_entries,
+                      unsigned *features, char *why, size_t cap) {
   int dis = sysctl_disabled();
   if (dis == 2) {
     why_set(why, cap, "/proc/sys/kernel/io_uring_disabled = 2");
@@ -832,12 +951,18 @@ static int ring_setup(struct io_uring *ring, unsigned entries, unsigned cq_entri
     io_uring_queue_exit(ring);
     return WT_ERR_UNSUPPORTED;
   }
+  if (features != NULL) {
+    *features = p.features;
+  }
   return 0;
 }
 
 static void u_close(wt_io *b) {
   uio *u = (uio *)b;
   if (u->ring_ok) {
+    if (u->deferred > 0) {
+      ring_submit(u); /* the last deferred sends (a CONNECTION_CLOSE) still go out */
+    }
     if (u->br != NULL) {
       io_uring_free_buf_ring(&u->ring, u->br, u->nbufs, BGID);
     }
@@ -865,11 +990,13 @@ static int u_setup(uio *u, const wt_io_config *c, char *why, size_t cap) {
   u->nbufs = c->rx_buffers;
   u->buf_len = RX_HDR_ROOM + c->rx_bufsize;
   unsigned cq = pow2_at_least(u->nbufs + TX_SLOTS + 2 * c->ring_entries + WATCH_MAX + 16);
-  int rv = ring_setup(&u->ring, c->ring_entries, cq, why, cap);
+  unsigned features = 0;
+  int rv = ring_setup(&u->ring, c->ring_entries, cq, &features, why, cap);
   if (rv != 0) {
     return rv;
   }
   u->ring_ok = 1;
+  u->can_defer = c->tx_defer && (features & IORING_FEAT_CQE_SKIP);
   int err = 0;
   u->br = io_uring_setup_buf_ring(&u->ring, u->nbufs, BGID, 0, &err);
   if (u->br == NULL) {

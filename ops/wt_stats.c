@@ -116,7 +116,7 @@ int wt_stats_format_json(const wt_snapshot *s, const wt_stats_names *names, char
   GROUP(&w, "streams", {"opened", e->streams_opened}, {"active", e->streams_active},
         {"reset", e->streams_reset});
   GROUP(&w, "datagrams", {"in", e->datagrams_in}, {"out", e->datagrams_out},
-        {"dropped", e->datagrams_dropped});
+        {"dropped", e->datagrams_dropped}, {"expired", e->datagrams_expired});
   GROUP(&w, "bytes", {"in", e->bytes_in}, {"out", e->bytes_out});
   GROUP(&w, "packets", {"in", e->pkts_in}, {"out", e->pkts_out}, {"dropped", e->pkts_dropped});
   GROUP(&w, "io", {"rx_calls", io->rx_calls}, {"tx_calls", io->tx_calls},

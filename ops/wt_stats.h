@@ -13,7 +13,7 @@
  *  "sessions":{"opened":N,"active":N,"refused":N,"closed":N,"too_large":N,
  *              "protocols_malformed":N,"protocols_chosen":N},
  *  "streams":{"opened":N,"active":N,"reset":N},
- *  "datagrams":{"in":N,"out":N,"dropped":N},
+ *  "datagrams":{"in":N,"out":N,"dropped":N,"expired":N},
  *  "bytes":{"in":N,"out":N},
  *  "packets":{"in":N,"out":N,"dropped":N},
  *  "io":{"rx_calls":N,"tx_calls":N,"gso_sends":N,"tx_errors":N,"eagain":N,

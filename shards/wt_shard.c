@@ -42,6 +42,7 @@ _Static_assert(offsetof(wt_addr, len) == offsetof(wt_io_addr, len), "wt_addr lay
 #define SHARD_FINAL_FLUSH_NS    (250 * SHARD_MS) /* last CONNECTION_CLOSEs after close_all */
 #define SHARD_RX_FAIL_MAX       100              /* consecutive failed receives: give up */
 #define SHARD_CMD_RING          16               /* controller commands in flight */
+#define SHARD_DGRAM_MAX_AGE_NS  (250 * SHARD_MS) /* wt_engine_config.max_datagram_age_ns */
 #define SHARD_FWD_POLL_MAX      (WT_SHARD_RX_BATCH * WT_SHARD_RX_ROUNDS) /* per turn */
 #define SHARD_CMD_POLL_MAX      4096            /* worker commands per turn */
 #define SHARD_OVERFLOW_RETRY_NS (200 * 1000ull) /* event overflow: next look */
@@ -122,6 +123,10 @@ void wt_shard_config_default(wt_shard_config *c) {
   c->qlog_max_bytes = SHARD_QLOG_TOTAL_BYTES;
   c->qlog_max_files = SHARD_QLOG_FILES;
   wt_engine_config_default(&c->engine, 1);
+  /* A datagram that waited 250 ms in a connection's queue (a saturated
+   * shard, a slow subscriber) is dropped rather than sent late; the turn's
+   * time is given to the engine before the commands that queue them. */
+  c->engine.max_datagram_age_ns = SHARD_DGRAM_MAX_AGE_NS;
 }
 
 /* ------------------------------------------------------------------ setup */
@@ -180,6 +185,7 @@ static int shard_open_io(wt_shard *sh) {
   ioc.bind_addr = sh->cfg.listen;
   ioc.backend = sh->cfg.io_backend;
   ioc.reuseport = sh->cfg.reuseport;
+  ioc.tx_defer = 1; /* the loop always waits on its wt_io: small sends go with that enter */
   int rv = wt_io_open(&sh->io, &ioc);
   if (rv < 0) {
     WT_LOG_ERROR("cannot listen on %s: %s", sh->cfg.listen, wt_err_str(rv));
@@ -827,6 +833,7 @@ static void shard_final_flush(wt_shard *sh) {
     int more = shard_tx(sh, now);
     int blocked = wt_pump_tx_pending(&sh->tx);
     if (!more && !blocked) {
+      wt_io_wait(sh->io, 0); /* submits deferred sends (wt_io_config.tx_defer) */
       break;
     }
     now = wt_shard_clock_ns();
@@ -960,6 +967,7 @@ int wt_shard_run(wt_shard *sh) {
     sh->loop.turns++;
     sh->more_rx = 0;
     sh->now = now;
+    wt_engine_set_now(sh->eng, now); /* the age of datagrams the commands queue */
     if ((ev & WT_IO_EV_WATCHED) && sh->wakefd >= 0) {
       shard_wakeup(sh, now);
     }

@@ -181,10 +181,18 @@ wt_jcheck "1: the publisher published all $C1_COUNT messages in 10 groups" "$T/c
 # Datagrams are best effort: one that the kernel dropped at the subscribers'
 # own socket (its receive buffer full while the process was starved of CPU,
 # seen under ASan on a loaded machine) is not the server's loss. Every
-# datagram must arrive unless the client's socket counted drops.
-wt_jcheck "1: every subscriber got every datagram (or the client's socket dropped some)" "$T/c1.json" \
-  "d['roles']['sub']['subscribers_complete'] == 50 and ((d['roles']['sub']['min_delivered_datagrams'] == $C1_COUNT and d['roles']['sub']['delivered_datagrams'] == 50 * $C1_COUNT) or d['socket_drops'] > 0)"
-wt_log "    1: datagrams delivered $(wt_jget "$T/c1.json" roles.sub.delivered_datagrams) of $((50 * C1_COUNT)), client socket drops $(wt_jget "$T/c1.json" socket_drops)"
+# datagram must arrive unless the client's socket counted drops, or the
+# server dropped some that waited over 250 ms in a queue (a starved shard:
+# late datagrams are dropped, not sent late; counted as expired): then
+# every missing one must be among those two counts.
+c1_expired=0
+if wt_server_stats "$T/s1e.json"; then
+  c1_expired=$(wt_jget "$T/s1e.json" datagrams.expired)
+fi
+case $c1_expired in '' | *[!0-9]*) c1_expired=0 ;; esac
+wt_jcheck "1: every subscriber got every datagram (or the client's socket or the server's age bound dropped some)" "$T/c1.json" \
+  "(d['roles']['sub']['subscribers_complete'] == 50 and ((d['roles']['sub']['min_delivered_datagrams'] == $C1_COUNT and d['roles']['sub']['delivered_datagrams'] == 50 * $C1_COUNT) or d['socket_drops'] > 0)) or ((d['socket_drops'] > 0 or $c1_expired > 0) and d['roles']['sub']['delivered_datagrams'] + $c1_expired + d['socket_drops'] >= 50 * $C1_COUNT)"
+wt_log "    1: datagrams delivered $(wt_jget "$T/c1.json" roles.sub.delivered_datagrams) of $((50 * C1_COUNT)), client socket drops $(wt_jget "$T/c1.json" socket_drops), expired in the server ${c1_expired:-0}"
 wt_jcheck "1: every subscriber got every group complete, in order, nothing torn or reset" \
   "$T/c1.json" \
   "d['roles']['sub']['min_groups_complete'] == 10 and d['roles']['sub']['groups_complete'] == 500 and d['roles']['sub']['groups_torn'] == 0 and d['roles']['sub']['groups_reset_lagged'] == 0 and d['roles']['sub']['corrupt'] == 0 and d['roles']['sub']['duplicates'] == 0"

@@ -72,6 +72,9 @@ static const wt_engine_callbacks g_hooks = {.session_request = hook_session_requ
 /* ------------------------------------------------------------ world */
 
 static uint32_t g_max_dgram_queue; /* server max_datagram_queue; 0: default */
+static int g_dgram_cfg;            /* the two below apply (else the defaults) */
+static uint32_t g_dgram_pool_max;  /* server dgram_pool_max */
+static uint64_t g_dgram_max_age;   /* server max_datagram_age_ns */
 
 /* 10 ms each way; with loss, as much reordering (up to 4 ms of jitter). */
 static int world_init(wt_sim *w, int loss_pm) {
@@ -88,6 +91,10 @@ static int world_init(wt_sim *w, int loss_pm) {
   sc.stream_send_buffer = 64 * 1024; /* write_ref is not bound by it */
   if (g_max_dgram_queue) {
     sc.max_datagram_queue = g_max_dgram_queue;
+  }
+  if (g_dgram_cfg) {
+    sc.dgram_pool_max = g_dgram_pool_max;
+    sc.max_datagram_age_ns = g_dgram_max_age;
   }
   wt_engine_config_default(&cc, 0);
   cc.pin_sha256 = g_certs.pin[0];
@@ -676,6 +683,126 @@ static void test_datagram_ref(void) {
   }
 }
 
+/* arg: {the client session, the datagram count it must reach} */
+static int c_cli_dgrams_n(wt_sim *w, void *arg) {
+  void **a = arg;
+  return ((const wt_sim_sess *)a[0])->dgrams >= *(const int *)a[1];
+}
+
+/* Referenced datagram nodes come from the engine's pool and go back to it
+ * once released (the next ones reuse them: no growth); beyond the pool's
+ * bound they are malloc'd and still released. */
+static void test_datagram_pool(void) {
+  wt_sim w;
+  g_dgram_cfg = 1;
+  g_dgram_pool_max = 4;
+  g_dgram_max_age = 0;
+  int rv = world_init(&w, 0);
+  g_dgram_cfg = 0;
+  CHECK_FATAL(rv == 0);
+  wt_conn *c;
+  wt_sim_sess *cs = setup(&w, &c, "/dg");
+  CHECK_FATAL(cs != NULL && cs->open);
+  wt_sim_sess *ss = server_sess(&w, "/dg");
+  CHECK_FATAL(ss != NULL && ss->open);
+  static uint8_t d[6][100];
+  rel r[3][6];
+  const wt_engine_stats *st = wt_engine_get_stats(w.srv.e);
+  wt_pool_stats ps;
+  size_t allocated = 0;
+  int want = 0;
+  for (int round = 0; round < 3; round++) {
+    uint64_t pooled0 = st->dgram_nodes_pooled, malloced0 = st->dgram_nodes_malloced;
+    int n = round < 2 ? 4 : 6; /* the third round goes beyond the bound */
+    for (int i = 0; i < n; i++) {
+      r[round][i] = (rel){.data = d[i], .len = sizeof(d[i])};
+      CHECK_EQ(wt_session_send_datagram_ref(ss->s, d[i], 100, on_release, &r[round][i]), 0);
+    }
+    wt_pool_get_stats(&w.srv.e->dgram_pool, &ps);
+    CHECK_EQ(ps.in_use, 4);
+    CHECK_EQ(st->dgram_nodes_pooled, pooled0 + 4);
+    CHECK_EQ(st->dgram_nodes_malloced, malloced0 + (uint64_t)(n - 4));
+    if (round == 0) {
+      allocated = ps.allocated;
+    }
+    CHECK_EQ(ps.allocated, allocated); /* reused, not grown */
+    wt_sim_flush(&w, &w.srv);
+    for (int i = 0; i < n; i++) {
+      CHECK_EQ(r[round][i].n, 1);
+    }
+    wt_pool_get_stats(&w.srv.e->dgram_pool, &ps);
+    CHECK_EQ(ps.in_use, 0);
+    CHECK(ps.high_water <= 4);
+    want += n;
+    void *args[2] = {cs, &want};
+    CHECK(wt_sim_run_until(&w, c_cli_dgrams_n, args, 5 * SEC));
+  }
+  CHECK_EQ(cs->dgram_bytes, 100 * 14);
+  CHECK(wt_sim_close_all(&w, 60 * SEC));
+  wt_sim_free(&w);
+}
+
+/* max_datagram_age_ns: datagrams that waited longer than the bound in the
+ * queue are dropped (released, counted as expired) when their turn comes;
+ * younger ones are sent. Virtual time: the engine's clock is the sim's. */
+static void test_datagram_age(void) {
+  wt_sim w;
+  g_dgram_cfg = 1;
+  g_dgram_pool_max = 64;
+  g_dgram_max_age = 50 * MS;
+  int rv = world_init(&w, 0);
+  g_dgram_cfg = 0;
+  CHECK_FATAL(rv == 0);
+  wt_conn *c;
+  wt_sim_sess *cs = setup(&w, &c, "/dg");
+  CHECK_FATAL(cs != NULL && cs->open);
+  wt_sim_sess *ss = server_sess(&w, "/dg");
+  CHECK_FATAL(ss != NULL && ss->open);
+  static uint8_t d[4][100];
+  rel r[4];
+  for (int i = 0; i < 4; i++) {
+    wt_sim_fill_pattern(d[i], sizeof(d[i]), (uint32_t)i);
+    r[i] = (rel){.data = d[i], .len = sizeof(d[i])};
+  }
+  const wt_engine_stats *st = wt_engine_get_stats(w.srv.e);
+  uint64_t out0 = st->datagrams_out, drop0 = st->datagrams_dropped;
+  CHECK_EQ(st->datagrams_expired, 0);
+  wt_engine_set_now(w.srv.e, w.now);
+  CHECK_EQ(wt_session_send_datagram_ref(ss->s, d[0], 100, on_release, &r[0]), 0);
+  CHECK_EQ(wt_session_send_datagram_ref(ss->s, d[1], 100, on_release, &r[1]), 0);
+  /* 40 ms later: still within the bound */
+  w.now += 40 * MS;
+  wt_engine_set_now(w.srv.e, w.now);
+  CHECK_EQ(wt_session_send_datagram_ref(ss->s, d[2], 100, on_release, &r[2]), 0);
+  /* 80 ms after the first two, 40 ms after the third: the first two are
+   * past the bound and dropped, the third goes out */
+  w.now += 40 * MS;
+  wt_engine_set_now(w.srv.e, w.now);
+  CHECK_EQ(wt_session_send_datagram_ref(ss->s, d[3], 100, on_release, &r[3]), 0);
+  wt_sim_flush(&w, &w.srv);
+  for (int i = 0; i < 4; i++) {
+    CHECK_EQ(r[i].n, 1);
+  }
+  CHECK_EQ(st->datagrams_expired, 2);
+  CHECK_EQ(st->datagrams_dropped, drop0 + 2);
+  CHECK_EQ(st->datagrams_out, out0 + 2);
+  int want = 2;
+  void *args[2] = {cs, &want};
+  CHECK(wt_sim_run_until(&w, c_cli_dgrams_n, args, 5 * SEC));
+  wt_sim_run_until(&w, NULL, NULL, 100 * MS); /* nothing more arrives */
+  CHECK_EQ(cs->dgrams, 2);
+  CHECK_EQ(cs->dgram_bytes, 200);
+  /* an engine time that goes backwards changes nothing */
+  uint64_t t = w.now;
+  wt_engine_set_now(w.srv.e, t - 10 * MS);
+  CHECK_EQ(wt_session_send_datagram_ref(ss->s, d[0], 100, on_release, &r[0]), 0);
+  wt_sim_flush(&w, &w.srv);
+  CHECK_EQ(r[0].n, 2);
+  CHECK_EQ(st->datagrams_expired, 2);
+  CHECK(wt_sim_close_all(&w, 60 * SEC));
+  wt_sim_free(&w);
+}
+
 /* Client side: a stream and a datagram for a session whose CONNECT is sent
  * but not answered (test-only: the client API needs an open session). */
 static void send_early(wt_sim *w, wt_sim_sess *cs) {
@@ -873,6 +1000,8 @@ int main(void) {
   WT_RUN(test_ref_release_paths);
   WT_RUN(test_fanout);
   WT_RUN(test_datagram_ref);
+  WT_RUN(test_datagram_pool);
+  WT_RUN(test_datagram_age);
   WT_RUN(test_buffered_expiry);
   WT_RUN(test_defer_accept);
   WT_RUN(test_defer_refuse);

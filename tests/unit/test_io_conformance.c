@@ -34,6 +34,7 @@ typedef struct opt {
   int gro, gso;
   unsigned rx_buffers, ring_entries;
   int rcvbuf;
+  int tx_defer;
 } opt;
 
 static wt_io *open_b(opt o) {
@@ -45,6 +46,7 @@ static wt_io *open_b(opt o) {
   c.gso = o.gso;
   c.rx_buffers = o.rx_buffers;
   c.ring_entries = o.ring_entries;
+  c.tx_defer = o.tx_defer;
   if (o.rcvbuf) {
     c.rcvbuf = o.rcvbuf;
   }
@@ -375,6 +377,59 @@ static void test_wait_watch(void) {
   wt_io_close(io);
 }
 
+/* tx_defer (io_uring: small sends go with the next enter; portable: sent at
+ * once). The data must stay valid only until the next wt_io_wait, also one
+ * that returns at once because an event was already waiting: after it the
+ * buffers are overwritten and the peer must still get the originals. A
+ * deferred send that fails is counted in tx_errors. */
+static void test_tx_defer(void) {
+  wt_io *s = open_b((opt){.gro = 1, .gso = 1, .tx_defer = 1});
+  wt_io *r = open_b((opt){.gro = 1, .gso = 1});
+  CHECK_FATAL(s != NULL && r != NULL);
+  const wt_io_stats *st = wt_io_get_stats(s);
+  /* an event waiting on s: a datagram it does not receive yet */
+  static const uint8_t hi[2] = "h";
+  wt_io_tx t0 = {.data = hi, .len = sizeof(hi), .peer = wt_io_local(s)};
+  CHECK_EQ(wt_io_send(r, &t0, 1), 1);
+  CHECK(wt_io_wait(s, 1000000000LL) & WT_IO_EV_READABLE);
+  static uint8_t d[3][200];
+  wt_io_addr to = *wt_io_local(r);
+  wt_io_tx t[3];
+  for (int i = 0; i < 3; i++) {
+    memset(d[i], 'A' + i, sizeof(d[i]));
+    t[i] = (wt_io_tx){.data = d[i], .len = sizeof(d[i]), .peer = &to};
+  }
+  uint64_t sys0 = st->syscalls;
+  CHECK_EQ(wt_io_send(s, t, 3), 3);
+  memset(&to, 0, sizeof(to)); /* the address may be reused once wt_io_send returns */
+  if (g_backend == WT_IO_BACKEND_URING) {
+    CHECK_EQ(st->tx_deferred, 1);
+    CHECK_EQ(st->syscalls, sys0); /* prepared, not yet submitted */
+  }
+  CHECK(wt_io_wait(s, 1000000000LL) & WT_IO_EV_READABLE); /* returns at once */
+  for (int i = 0; i < 3; i++) {
+    memset(d[i], 'Z', sizeof(d[i])); /* allowed after that wait */
+  }
+  size_t lens[4] = {0};
+  uint8_t first[4] = {0};
+  CHECK_EQ(recv_n(r, 3, 1000, lens, first, NULL, NULL, 4), 3);
+  for (int i = 0; i < 3; i++) {
+    CHECK_EQ(lens[i], 200);
+    CHECK_EQ(first[i], 'A' + i);
+  }
+  CHECK_EQ(recv_n(s, 1, 1000, NULL, NULL, NULL, NULL, 0), 1); /* "h" */
+  /* a refused datagram (broadcast without SO_BROADCAST: EACCES) */
+  wt_io_addr bc;
+  CHECK_FATAL(wt_io_addr_parse("255.255.255.255:9", &bc) == 0);
+  wt_io_tx tb = {.data = hi, .len = sizeof(hi), .peer = &bc};
+  uint64_t err0 = st->tx_errors;
+  CHECK_EQ(wt_io_send(s, &tb, 1), 1);
+  wt_io_wait(s, 0);
+  CHECK_EQ(st->tx_errors, err0 + 1);
+  wt_io_close(s);
+  wt_io_close(r);
+}
+
 static void run_suite(void) {
   WT_RUN(test_gro_split);
   WT_RUN(test_gso_no_gro);
@@ -383,6 +438,7 @@ static void run_suite(void) {
   WT_RUN(test_sq_exhaustion);
   WT_RUN(test_local_ecn);
   WT_RUN(test_wait_watch);
+  WT_RUN(test_tx_defer);
 }
 
 int main(void) {
