@@ -877,6 +877,7 @@ void wt_conn_free(wt_conn *c, int notify) {
     wolfSSL_free(c->ssl);
   }
   wt_sendbuf_free(&c->ctrl_out);
+  free(c->rw);
   wt_engine_mem_detach(c); /* last: the frees above gave the memory back */
   free(c->close_pkt);
   free(c->grace_reason);

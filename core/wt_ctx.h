@@ -164,7 +164,9 @@ struct wt_conn {
    * bytes dropped (wt_h3_drop_qpack); bytes nghttp3 wrote on each */
   int64_t qenc_sid, qdec_sid;
   uint64_t qenc_bytes, qdec_bytes;
-  wt_ctrl_rewriter rw;
+  /* our SETTINGS' rewriter (1.3 KB): allocated at wt_h3_setup, freed once
+   * the SETTINGS frame went through (later bytes pass unchanged) */
+  wt_ctrl_rewriter *rw;
   wt_sendbuf ctrl_out;
   int ctrl_blocked;
   int ctrl_held; /* test hook: our control stream is not sent (wt_testhook.h) */

@@ -534,7 +534,12 @@ int wt_h3_setup(wt_conn *c) {
   };
   wt_setting extra[WT_SETTINGS_PROFILE_MAX];
   size_t n = wt_settings_profile(&sp, extra, WT_SETTINGS_PROFILE_MAX);
-  wt_ctrl_rewriter_init(&c->rw, extra, n);
+  c->rw = malloc(sizeof(*c->rw));
+  if (c->rw == NULL) {
+    wt_ctx_set_error(c, WT_H3_INTERNAL_ERROR);
+    return -1;
+  }
+  wt_ctrl_rewriter_init(c->rw, extra, n);
   wt_ctrl_reader_init(&c->rd, 0);
   wt_ctx_mark_dirty(c);
   return 0;
@@ -578,6 +583,15 @@ int wt_h3_observe_ctrl(wt_conn *c, const uint8_t *data, size_t len) {
 int wt_h3_take_ctrl(wt_conn *c, const nghttp3_vec *v, size_t n) {
   size_t total = 0;
   for (size_t i = 0; i < n; i++) {
+    if (c->rw == NULL) { /* SETTINGS rewritten: the rest passes unchanged */
+      if (wt_sendbuf_append(&c->ctrl_out, v[i].base, v[i].len) < 0) {
+        c->e->st.errors_internal++;
+        wt_ctx_set_error(c, WT_H3_INTERNAL_ERROR);
+        return -1;
+      }
+      total += v[i].len;
+      continue;
+    }
     size_t cap = v[i].len + WT_CTRL_SETTINGS_MAX + WT_CTRL_REWRITE_GROWTH;
     uint8_t stackbuf[2048];
     uint8_t *out = cap <= sizeof(stackbuf) ? stackbuf : malloc(cap);
@@ -586,7 +600,7 @@ int wt_h3_take_ctrl(wt_conn *c, const nghttp3_vec *v, size_t n) {
       wt_ctx_set_error(c, WT_H3_INTERNAL_ERROR);
       return -1;
     }
-    int rv = wt_ctrl_rewriter_feed(&c->rw, v[i].base, v[i].len, out, cap, &outlen);
+    int rv = wt_ctrl_rewriter_feed(c->rw, v[i].base, v[i].len, out, cap, &outlen);
     if (rv == 0 && outlen > 0) {
       rv = wt_sendbuf_append(&c->ctrl_out, out, outlen);
     }
@@ -597,6 +611,10 @@ int wt_h3_take_ctrl(wt_conn *c, const nghttp3_vec *v, size_t n) {
       c->e->st.errors_internal++;
       wt_ctx_set_error(c, WT_H3_INTERNAL_ERROR);
       return -1;
+    }
+    if (wt_ctrl_rewriter_done(c->rw)) { /* an idle connection need not keep it */
+      free(c->rw);
+      c->rw = NULL;
     }
     total += v[i].len;
   }

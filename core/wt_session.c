@@ -65,7 +65,6 @@ wt_session *wt_session_new(wt_conn *c, int64_t id) {
   s->state = WT_SS_REQUEST;
   c->e->session_entered[WT_SS_REQUEST]++;
   s->peer_reset_code = UINT64_MAX;
-  wt_capsule_parser_init(&s->cp);
   wt_hdrs_init(&s->hdrs);
   wt_sfc_init(&s->fc);
   wt_sendbuf_init(&s->cap_out);
@@ -111,6 +110,7 @@ void wt_session_del(wt_session *s) {
   free(s->origin);
   wt_hdrs_free(&s->hdrs);
   wt_sendbuf_free(&s->cap_out);
+  free(s->cp);
   free(s);
 }
 
@@ -469,7 +469,10 @@ void wt_session_fc_start(wt_session *s) {
   /* what our SETTINGS granted: c's windows (wt_h3_setup) */
   wt_sfc_start(&s->fc, c->win.wt_data, c->win.wt_streams_bidi, c->win.wt_streams_uni,
                cfg->wt_max_data_window, d, b, u, e->now);
-  wt_capsule_parser_set_flow_control(&s->cp, 1);
+  s->cp_fc = 1;
+  if (s->cp) {
+    wt_capsule_parser_set_flow_control(s->cp, 1);
+  }
   e->st.fc_sessions++;
   WT_LOG_DEBUG("conn=%s session=%lld %s: flow control on: we grant %llu bytes %llu/%llu "
                "streams, peer grants %llu bytes %llu/%llu streams",
@@ -626,10 +629,22 @@ static int fc_recv(wt_session *s, const wt_capsule *cap) {
 
 void wt_session_recv_capsules(wt_session *s, const uint8_t *data, size_t len) {
   size_t off = 0;
+  if (s->cp == NULL && len > 0 && s->state == WT_SS_OPEN) {
+    s->cp = malloc(sizeof(*s->cp));
+    if (s->cp == NULL) {
+      wt_session_abort(s, WT_H3_INTERNAL_ERROR);
+      return;
+    }
+    wt_capsule_parser_init(s->cp);
+    wt_capsule_parser_set_flow_control(s->cp, s->cp_fc);
+  }
+  if (s->cp == NULL) {
+    return; /* nothing to parse (or not open) */
+  }
   while (s->state == WT_SS_OPEN) {
     size_t consumed = 0;
     wt_capsule cap;
-    int rv = wt_capsule_parser_feed(&s->cp, data + off, len - off, &consumed, &cap);
+    int rv = wt_capsule_parser_feed(s->cp, data + off, len - off, &consumed, &cap);
     off += consumed;
     if (rv == 0) {
       break;

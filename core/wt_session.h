@@ -69,7 +69,11 @@ struct wt_session {
   uint64_t close_end; /* offset in cap_out just past our CLOSE capsule */
   uint64_t peer_reset_code; /* raw H3 code of the peer's reset of the CONNECT stream,
                                UINT64_MAX = none */
-  wt_capsule_parser cp;
+  /* the CONNECT stream's capsule parser (1.1 KB with its buffer): allocated
+   * at the first capsule byte, which an idle session never receives;
+   * cp_fc: flow-control capsules are known (set before or after) */
+  wt_capsule_parser *cp;
+  uint8_t cp_fc;
   wt_hdrs hdrs; /* header fields beyond the pseudo-headers, protocol negotiation */
   wt_sendbuf cap_out;
   void *user;

@@ -1,11 +1,12 @@
 /* fuzz_detrand.h: deterministic seeding of wolfSSL for the engine harnesses.
  *
- * wolfSSL seeds each WC_RNG (wc_InitRng) from /dev/urandom in
- * wc_GenerateSeed. Linked with -Wl,--wrap=open,--wrap=read,--wrap=close
- * (fuzz/CMakeLists.txt), opening /dev/urandom hands out a descriptor whose
- * reads come from a generator seeded by (the current stream, how many
- * /dev/urandom opens that stream made since the last reset). Every other
- * file goes to the real calls. With the clock also fixed, a server engine
+ * wolfSSL seeds each WC_RNG (wc_InitRng) in wc_GenerateSeed: with one
+ * getrandom call (WOLFSSL_GETRANDOM, tools/deps), else from /dev/urandom.
+ * Linked with -Wl,--wrap=open,--wrap=read,--wrap=close,--wrap=getrandom
+ * (fuzz/CMakeLists.txt), a getrandom call, or opening /dev/urandom, starts
+ * a generator seeded by (the current stream, how many seeds that stream
+ * took since the last reset) that fills the call (or the descriptor's
+ * reads). Every other file goes to the real calls. With the clock also fixed, a server engine
  * created after fuzz_detrand_reset() makes the same random choices (CIDs,
  * TLS randoms and key shares, tokens) each time, so a recorded client
  * handshake replays against it byte for byte. For fuzzing only. */

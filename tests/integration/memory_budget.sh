@@ -3,7 +3,7 @@
 # (docs/operations.md "Limits", memory budget) under a legitimate but heavy
 # load, and the recovery once it stops.
 #  - wtcast --memory-max 2 MiB, one shard, every built-in app (each load
-#    connection holds ~50 KB of library state that no window governs, so
+#    connection holds ~40 KB of library state that no window governs, so
 #    16 of them at the smallest windows still pass 100 %: the close
 #    response is reached every run, not only when the load outruns the
 #    window shares);

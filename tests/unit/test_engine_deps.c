@@ -20,6 +20,11 @@
  *    from /dev/urandom per call, ~40 times per handshake): RFC 5869's known
  *    answer for SHA-256, and the same bytes as wolfSSL's EVP path for
  *    SHA-256 and SHA-384.
+ *  - test_seed_getrandom: wolfCrypt seeds a DRBG (one per WOLFSSL, so one
+ *    per handshake) with getrandom(2), not an open/read/close of
+ *    /dev/urandom: built with WOLFSSL_GETRANDOM (WOLFSSL_CPPFLAGS in
+ *    tools/deps). Checked as in test_hkdf: a DRBG is seeded with no file
+ *    descriptor left.
  * The nghttp3 SETTINGS observation (wt_ctrl_reader) is covered by
  * unit.settings and unit.engine_h3. */
 #include <stdio.h>
@@ -31,6 +36,7 @@
 #include <wolfssl/ssl.h>
 #include <wolfssl/quic.h>
 #include <wolfssl/openssl/evp.h>
+#include <wolfssl/wolfcrypt/random.h>
 
 #include <ngtcp2/ngtcp2_crypto.h>
 
@@ -257,6 +263,33 @@ static void hex2bin(uint8_t *out, const char *hex) {
   }
 }
 
+/* Use up every file descriptor (the soft limit lowered to 256 first);
+ * fd_restore gives them back. */
+static struct rlimit g_fd_old;
+static int g_fds[256], g_nfd;
+
+static void fd_exhaust(void) {
+  CHECK_FATAL(getrlimit(RLIMIT_NOFILE, &g_fd_old) == 0);
+  struct rlimit lim = g_fd_old;
+  lim.rlim_cur = g_fd_old.rlim_cur < 256 ? g_fd_old.rlim_cur : 256;
+  CHECK_FATAL(setrlimit(RLIMIT_NOFILE, &lim) == 0);
+  g_nfd = 0;
+  while (g_nfd < 256) {
+    int fd = dup(2);
+    if (fd < 0) {
+      break;
+    }
+    g_fds[g_nfd++] = fd;
+  }
+}
+
+static void fd_restore(void) {
+  while (g_nfd > 0) {
+    close(g_fds[--g_nfd]);
+  }
+  CHECK(setrlimit(RLIMIT_NOFILE, &g_fd_old) == 0);
+}
+
 static void test_hkdf(void) {
   /* RFC 5869 appendix A.1 (SHA-256, test case 1) */
   uint8_t ikm[22], salt[13], info[10], prk_want[32], okm_want[42];
@@ -295,33 +328,37 @@ static void test_hkdf(void) {
     CHECK(memcmp(ea, eb, sizeof(ea)) == 0);
   }
   /* With no file descriptor left it must still work: the patched path needs
-   * none, wolfSSL's EVP path seeds a DRBG from /dev/urandom per call. */
-  struct rlimit old, lim;
-  CHECK_FATAL(getrlimit(RLIMIT_NOFILE, &old) == 0);
-  lim = old;
-  lim.rlim_cur = old.rlim_cur < 256 ? old.rlim_cur : 256;
-  CHECK_FATAL(setrlimit(RLIMIT_NOFILE, &lim) == 0);
-  int fds[256], nfd = 0;
-  while (nfd < 256) {
-    int fd = dup(2);
-    if (fd < 0) {
-      break;
-    }
-    fds[nfd++] = fd;
-  }
+   * none, wolfSSL's EVP path seeds a DRBG per call (from /dev/urandom
+   * without WOLFSSL_GETRANDOM). */
+  fd_exhaust();
   ngtcp2_crypto_md_init(&md, (void *)wolfSSL_EVP_sha256());
   int ours = ngtcp2_crypto_hkdf_expand(okm, sizeof(okm), &md, prk, sizeof(prk), info, sizeof(info));
   int evp = wolfSSL_quic_hkdf_expand(okm, sizeof(okm), wolfSSL_EVP_sha256(), prk, sizeof(prk), info,
                                      sizeof(info));
-  while (nfd > 0) {
-    close(fds[--nfd]);
-  }
-  CHECK(setrlimit(RLIMIT_NOFILE, &old) == 0);
+  fd_restore();
   fprintf(stderr, "  HKDF with no file descriptor left: ngtcp2_crypto %s, wolfSSL's EVP path %s\n",
           ours == 0 ? "works" : "FAILS (tools/patches/ngtcp2/0004 missing?)",
-          evp == WOLFSSL_SUCCESS ? "works" : "fails (a DRBG seeded from /dev/urandom per call)");
+          evp == WOLFSSL_SUCCESS ? "works (seeded by getrandom)"
+                                 : "fails (a DRBG seeded from /dev/urandom per call)");
   CHECK_EQ(ours, 0);
   CHECK(memcmp(okm, okm_want, sizeof(okm)) == 0);
+}
+
+static void test_seed_getrandom(void) {
+  WC_RNG rng;
+  fd_exhaust();
+  int rv = wc_InitRng(&rng);
+  uint8_t out[32] = {0}, zero[32] = {0};
+  int gen = rv == 0 ? wc_RNG_GenerateBlock(&rng, out, sizeof(out)) : -1;
+  if (rv == 0) {
+    wc_FreeRng(&rng);
+  }
+  fd_restore();
+  fprintf(stderr, "  DRBG seeded with no file descriptor left: %s\n",
+          rv == 0 ? "yes (getrandom)" : "NO (/dev/urandom: WOLFSSL_GETRANDOM missing?)");
+  CHECK_EQ(rv, 0);
+  CHECK_EQ(gen, 0);
+  CHECK(memcmp(out, zero, sizeof(out)) != 0);
 }
 
 int main(void) {
@@ -334,6 +371,7 @@ int main(void) {
   WT_RUN(test_split_header_probe);
   WT_RUN(test_chacha_evp_probe);
   WT_RUN(test_hkdf);
+  WT_RUN(test_seed_getrandom);
   wt_sim_certs_remove(&g_certs);
   wolfSSL_Cleanup();
   WT_DONE();
