@@ -79,18 +79,23 @@ enum {
   C_EXPIRED,
   C_DROPPED,
   C_MAP_FULL,
+  C_AUTH,
+  C_STALE,
   C_N
 };
 
 struct wt_cluster {
-  wt_cluster_url url;
+  wt_cluster_url url; /* with the credentials (the password: the URL's or auth_file's) */
+  char *auth_file;    /* NULL: the URL's credentials */
+  int strict;
   char id[WT_CLUSTER_ID_MAX + 1];
   char addr[WT_CLUSTER_ADDR_MAX + 1];
   char version[32];
   char notices[48]; /* the pub/sub channel */
   uint32_t ttl_ms;
-  void (*load)(void *arg, uint64_t *sessions, uint64_t *conns);
+  void (*load)(void *arg, uint64_t *sessions, uint64_t *conns, uint64_t *subscribers);
   void *load_arg;
+  uint64_t stale_max_ms;
 
   pthread_t th;
   int started;
@@ -110,6 +115,7 @@ struct wt_cluster {
 
   /* the thread's own */
   redisContext *cmd, *sub;
+  int auth_refused;    /* the last connect failed on the credentials */
   uint64_t down_since; /* 0: not in a down episode */
   uint32_t backoff_ms;
 
@@ -162,6 +168,42 @@ static void disconnect(wt_cluster *c, const char *why) {
   c->cmd = c->sub = NULL;
 }
 
+/* An error reply that means "not allowed in": no or wrong credentials. */
+static int is_auth_error(const char *e) {
+  return !strncmp(e, "NOAUTH", 6) || !strncmp(e, "WRONGPASS", 9) || !strncmp(e, "NOPERM", 6) ||
+         !strncmp(e, "ERR AUTH", 8) || !strncmp(e, "ERR invalid password", 20);
+}
+
+/* The password file's first line into c->url.pass: 0, or -1 with why (the
+ * old password stays). */
+static int read_auth_file(wt_cluster *c, char *why, size_t cap) {
+  char buf[WT_CLUSTER_PASS_MAX + 2];
+  FILE *f = fopen(c->auth_file, "re");
+  if (!f) {
+    snprintf(why, cap, "--cluster-auth-file %s: %s", c->auth_file, strerror(errno));
+    return -1;
+  }
+  size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  size_t len = strcspn(buf, "\r\n");
+  buf[len] = '\0';
+  int ok = len > 0 && len <= WT_CLUSTER_PASS_MAX;
+  for (size_t i = 0; ok && i < len; i++) {
+    ok = (unsigned char)buf[i] >= 0x20 && buf[i] != 0x7f;
+  }
+  if (!ok) {
+    snprintf(why, cap,
+             "--cluster-auth-file %s: its first line must be the password (1 to %d bytes, "
+             "no control characters)",
+             c->auth_file, WT_CLUSTER_PASS_MAX);
+    return -1;
+  }
+  memcpy(c->url.pass, buf, len + 1);
+  c->url.has_pass = 1;
+  return 0;
+}
+
 static redisContext *dial(wt_cluster *c, char *why, size_t cap) {
   struct timeval tv = {IO_TIMEOUT_MS / 1000, (IO_TIMEOUT_MS % 1000) * 1000};
   redisContext *r = redisConnectWithTimeout(c->url.host, c->url.port, tv);
@@ -177,10 +219,36 @@ static redisContext *dial(wt_cluster *c, char *why, size_t cap) {
     redisFree(r);
     return NULL;
   }
+  if (c->url.has_pass) {
+    const char *argv[3] = {"AUTH", c->url.user, c->url.pass};
+    int argc = c->url.user[0] ? 3 : 2;
+    if (argc == 2) {
+      argv[1] = c->url.pass;
+    }
+    redisReply *rep = redisCommandArgv(r, argc, argv, NULL);
+    int ok = rep && rep->type == REDIS_REPLY_STATUS;
+    if (!ok) {
+      if (rep && rep->type == REDIS_REPLY_ERROR) {
+        c->auth_refused = 1;
+        snprintf(why, cap, "AUTH%s%.64s refused: %.120s", c->url.user[0] ? " as " : "", c->url.user,
+                 rep->str);
+      } else {
+        snprintf(why, cap, "AUTH: %s", r->err ? r->errstr : "bad reply");
+      }
+    }
+    if (rep) {
+      freeReplyObject(rep);
+    }
+    if (!ok) {
+      redisFree(r);
+      return NULL;
+    }
+  }
   if (c->url.db) {
     redisReply *rep = redisCommand(r, "SELECT %u", c->url.db);
     int ok = is_str(rep) && rep->type == REDIS_REPLY_STATUS;
     if (!ok) {
+      c->auth_refused = rep && rep->type == REDIS_REPLY_ERROR && is_auth_error(rep->str);
       snprintf(why, cap, "SELECT %u: %s", c->url.db,
                rep && rep->type == REDIS_REPLY_ERROR ? rep->str
                : r->err                              ? r->errstr
@@ -429,12 +497,12 @@ static local_op *local_snapshot(wt_cluster *c, size_t *n) {
 }
 
 static void node_info(wt_cluster *c, char *info, size_t cap) {
-  uint64_t sessions = 0, conns = 0;
+  uint64_t sessions = 0, conns = 0, subs = 0;
   if (c->load) {
-    c->load(c->load_arg, &sessions, &conns);
+    c->load(c->load_arg, &sessions, &conns, &subs);
   }
-  snprintf(info, cap, "sessions=%llu,conns=%llu,version=%s", (unsigned long long)sessions,
-           (unsigned long long)conns, c->version);
+  snprintf(info, cap, "sessions=%llu,conns=%llu,subs=%llu,version=%s", (unsigned long long)sessions,
+           (unsigned long long)conns, (unsigned long long)subs, c->version);
 }
 
 typedef struct hb_ctx {
@@ -726,6 +794,10 @@ static int read_notices(wt_cluster *c) {
 
 /* Both connections, the scan, the registration. 0 or -1 (why filled). */
 static int connect_all(wt_cluster *c, char *why, size_t cap) {
+  c->auth_refused = 0;
+  if (c->auth_file && read_auth_file(c, why, cap) < 0 && !c->url.has_pass) {
+    return -1;
+  }
   c->cmd = dial(c, why, cap);
   c->sub = c->cmd ? dial(c, why, cap) : NULL;
   if (!c->sub) {
@@ -734,12 +806,18 @@ static int connect_all(wt_cluster *c, char *why, size_t cap) {
   /* subscribe first: no change between the scan and the first notice is missed */
   redisReply *r = redisCommand(c->sub, "SUBSCRIBE %s", c->notices);
   int ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 3;
+  if (!ok) {
+    int eref = r && r->type == REDIS_REPLY_ERROR;
+    c->auth_refused = eref && is_auth_error(r->str);
+    snprintf(why, cap, "SUBSCRIBE failed%s%.160s", eref || c->sub->err ? ": " : "",
+             eref          ? r->str
+             : c->sub->err ? c->sub->errstr
+                           : "");
+  }
   if (r) {
     freeReplyObject(r);
   }
   if (!ok) {
-    snprintf(why, cap, "SUBSCRIBE failed%s%s", c->sub->err ? ": " : "",
-             c->sub->err ? c->sub->errstr : "");
     return -1;
   }
   size_t n = 0;
@@ -779,6 +857,22 @@ static int wait_events(wt_cluster *c, uint64_t ms) {
   return n > 0 ? p[1].revents : 0;
 }
 
+/* While down: the cached answers older than --cluster-stale-max go. */
+static void drop_stale(wt_cluster *c, uint64_t now) {
+  pthread_rwlock_wrlock(&c->lock);
+  size_t n = wt_cluster_map_drop_stale(&c->chans, &c->nodes, c->down_since, now, c->stale_max_ms);
+  gauges(c);
+  pthread_rwlock_unlock(&c->lock);
+  if (n) {
+    atomic_fetch_add(&c->cnt[C_STALE], n);
+    WT_LOG_WARN("registry redis://%s:%u down for %llu ms (more than --cluster-stale-max %llu "
+                "ms): dropped the %zu cached channel answer(s); new lookups fail until it is "
+                "back, flowing upstreams continue",
+                c->url.host, c->url.port, (unsigned long long)(now - c->down_since),
+                (unsigned long long)c->stale_max_ms, n);
+  }
+}
+
 static void *cluster_thread(void *arg) {
   wt_cluster *c = arg;
   pthread_setname_np(pthread_self(), "wt-cluster");
@@ -790,6 +884,13 @@ static void *cluster_thread(void *arg) {
       char why[256] = "";
       if (connect_all(c, why, sizeof(why)) < 0) {
         count(c, C_CONNECT_FAILURES);
+        if (c->auth_refused) {
+          count(c, C_AUTH);
+          WT_LOGM_RL(WT_LOG_LEVEL_ERROR, WT_LOG_MODULE, 1,
+                     "registry redis://%s:%u refused this node's credentials (%s): check the "
+                     "URL's user and the password (--cluster-auth-file); retrying",
+                     c->url.host, c->url.port, why);
+        }
         if (!c->down_since) {
           c->down_since = now;
           WT_LOG_WARN("registry redis://%s:%u unreachable (%s): lookups answer the %llu known "
@@ -798,6 +899,7 @@ static void *cluster_thread(void *arg) {
                       BACKOFF_MAX_MS);
         }
         disconnect(c, why);
+        drop_stale(c, now_ms());
         wait_events(c, c->backoff_ms);
         c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
         flush_dirty(c); /* keeps the table current; nothing is sent */
@@ -940,6 +1042,8 @@ void wt_cluster_get_stats(wt_cluster *c, wt_cluster_stats *s) {
                           .expired = LD(C_EXPIRED),
                           .publish_dropped = LD(C_DROPPED),
                           .map_full = LD(C_MAP_FULL),
+                          .auth_failures = LD(C_AUTH),
+                          .stale_dropped = LD(C_STALE),
                           .channels = atomic_load(&c->n_chans),
                           .nodes = atomic_load(&c->n_nodes),
                           .local = atomic_load(&c->n_local),
@@ -957,11 +1061,13 @@ static int cluster_json(void *arg, char *buf, size_t cap) {
                    "\"heartbeats\":%llu,\"sets\":%llu,\"deletes\":%llu,\"refresh_conflicts\":%llu,"
                    "\"lookups\":{\"hit\":%llu,\"miss\":%llu,\"failed\":%llu},\"notices\":%llu,"
                    "\"malformed\":%llu,\"errors\":%llu,\"expired\":%llu,\"publish_dropped\":%llu,"
-                   "\"map_full\":%llu,\"channels\":%llu,\"nodes\":%llu,\"local\":%llu}",
+                   "\"map_full\":%llu,\"auth_failures\":%llu,\"stale_dropped\":%llu,"
+                   "\"channels\":%llu,\"nodes\":%llu,\"local\":%llu}",
                    LL(s.up), LL(s.reconnects), LL(s.connect_failures), LL(s.heartbeats), LL(s.sets),
                    LL(s.deletes), LL(s.refresh_conflicts), LL(s.lookup_hit), LL(s.lookup_miss),
                    LL(s.lookup_failed), LL(s.notices), LL(s.malformed), LL(s.errors), LL(s.expired),
-                   LL(s.publish_dropped), LL(s.map_full), LL(s.channels), LL(s.nodes), LL(s.local));
+                   LL(s.publish_dropped), LL(s.map_full), LL(s.auth_failures), LL(s.stale_dropped),
+                   LL(s.channels), LL(s.nodes), LL(s.local));
   return w < 0 || (size_t)w >= cap ? WT_ERR_NOBUF : w;
 }
 
@@ -1000,26 +1106,28 @@ static int cluster_metrics(void *arg, wt_app_print_fn print, void *sink) {
                LL(s.notices));
   }
   if (rv == 0) {
-    rv =
-        print(sink,
-              "# HELP wtcast_cluster_records_expired_total channel entries dropped when their "
-              "TTL passed without a refresh\n# TYPE wtcast_cluster_records_expired_total "
-              "counter\nwtcast_cluster_records_expired_total %llu\n"
-              "# HELP wtcast_cluster_errors_total registry replies refused, by kind\n"
-              "# TYPE wtcast_cluster_errors_total counter\n"
-              "wtcast_cluster_errors_total{kind=\"malformed\"} %llu\n"
-              "wtcast_cluster_errors_total{kind=\"error_reply\"} %llu\n"
-              "wtcast_cluster_errors_total{kind=\"map_full\"} %llu\n"
-              "wtcast_cluster_errors_total{kind=\"refresh_conflict\"} %llu\n"
-              "wtcast_cluster_errors_total{kind=\"publish_dropped\"} %llu\n"
-              "# HELP wtcast_cluster_channels channels known published on nodes (the lookup "
-              "map)\n# TYPE wtcast_cluster_channels gauge\nwtcast_cluster_channels %llu\n"
-              "# HELP wtcast_cluster_nodes nodes known alive\n"
-              "# TYPE wtcast_cluster_nodes gauge\nwtcast_cluster_nodes %llu\n"
-              "# HELP wtcast_cluster_local_channels channels this node publishes\n"
-              "# TYPE wtcast_cluster_local_channels gauge\nwtcast_cluster_local_channels %llu\n",
-              LL(s.expired), LL(s.malformed), LL(s.errors), LL(s.map_full), LL(s.refresh_conflicts),
-              LL(s.publish_dropped), LL(s.channels), LL(s.nodes), LL(s.local));
+    rv = print(sink,
+               "# HELP wtcast_cluster_records_expired_total channel entries dropped when their "
+               "TTL passed without a refresh\n# TYPE wtcast_cluster_records_expired_total "
+               "counter\nwtcast_cluster_records_expired_total %llu\n"
+               "# HELP wtcast_cluster_errors_total registry replies refused, by kind\n"
+               "# TYPE wtcast_cluster_errors_total counter\n"
+               "wtcast_cluster_errors_total{kind=\"malformed\"} %llu\n"
+               "wtcast_cluster_errors_total{kind=\"error_reply\"} %llu\n"
+               "wtcast_cluster_errors_total{kind=\"map_full\"} %llu\n"
+               "wtcast_cluster_errors_total{kind=\"refresh_conflict\"} %llu\n"
+               "wtcast_cluster_errors_total{kind=\"publish_dropped\"} %llu\n"
+               "wtcast_cluster_errors_total{kind=\"auth_refused\"} %llu\n"
+               "wtcast_cluster_errors_total{kind=\"stale_dropped\"} %llu\n"
+               "# HELP wtcast_cluster_channels channels known published on nodes (the lookup "
+               "map)\n# TYPE wtcast_cluster_channels gauge\nwtcast_cluster_channels %llu\n"
+               "# HELP wtcast_cluster_nodes nodes known alive\n"
+               "# TYPE wtcast_cluster_nodes gauge\nwtcast_cluster_nodes %llu\n"
+               "# HELP wtcast_cluster_local_channels channels this node publishes\n"
+               "# TYPE wtcast_cluster_local_channels gauge\nwtcast_cluster_local_channels %llu\n",
+               LL(s.expired), LL(s.malformed), LL(s.errors), LL(s.map_full),
+               LL(s.refresh_conflicts), LL(s.publish_dropped), LL(s.auth_failures),
+               LL(s.stale_dropped), LL(s.channels), LL(s.nodes), LL(s.local));
   }
   return rv;
 }
@@ -1143,6 +1251,17 @@ int wt_cluster_new(wt_cluster **out, const wt_cluster_config *cfg, char *err, si
             cfg->node_id ? cfg->node_id : "", WT_CLUSTER_ID_MAX);
     return WT_ERR_INVAL;
   }
+  if (cfg->auth_file && url.has_pass) {
+    err_set(err, cap,
+            "--cluster: the password is both in the URL and in --cluster-auth-file: "
+            "give it once (the file keeps it out of argv)");
+    return WT_ERR_INVAL;
+  }
+  if (url.user[0] && !url.has_pass && !cfg->auth_file) {
+    err_set(err, cap, "--cluster: user '%s' without a password: give --cluster-auth-file",
+            url.user);
+    return WT_ERR_INVAL;
+  }
   if (cfg->advertise && check_addr(cfg->advertise, err, cap) < 0) {
     return WT_ERR_INVAL;
   }
@@ -1158,6 +1277,17 @@ int wt_cluster_new(wt_cluster **out, const wt_cluster_config *cfg, char *err, si
     return WT_ERR_NOMEM;
   }
   c->url = url;
+  c->strict = cfg->strict;
+  if (cfg->auth_file) {
+    c->auth_file = strdup(cfg->auth_file);
+    if (!c->auth_file || read_auth_file(c, why, sizeof(why)) < 0) {
+      int rv = c->auth_file ? WT_ERR_INVAL : WT_ERR_NOMEM;
+      err_set(err, cap, "%s", c->auth_file ? why : "out of memory");
+      free(c->auth_file);
+      free(c);
+      return rv;
+    }
+  }
   wt_cluster_strcpy(c->id, cfg->node_id, WT_CLUSTER_ID_MAX);
   wt_cluster_strcpy(c->addr, cfg->advertise, WT_CLUSTER_ADDR_MAX);
   c->wake[0] = c->wake[1] = -1;
@@ -1170,6 +1300,7 @@ int wt_cluster_new(wt_cluster **out, const wt_cluster_config *cfg, char *err, si
   c->ttl_ms = ttl;
   c->load = cfg->load;
   c->load_arg = cfg->load_arg;
+  c->stale_max_ms = cfg->stale_max_ms ? cfg->stale_max_ms : (uint64_t)WT_CLUSTER_STALE_TTLS * ttl;
   wt_cluster_map_init(&c->chans, WT_CLUSTER_MAX_CHANNELS);
   wt_cluster_map_init(&c->nodes, WT_CLUSTER_MAX_NODES);
   wt_hmap_init(&c->local);
@@ -1200,6 +1331,20 @@ int wt_cluster_start(wt_cluster *c, const char *advertise, char *err, size_t cap
   if (!c->addr[0]) {
     err_set(err, cap, "--advertise: no address to advertise");
     return WT_ERR_INVAL;
+  }
+  if (c->strict) { /* the first connection here: the start fails without it */
+    char why[256] = "";
+    if (connect_all(c, why, sizeof(why)) < 0) {
+      if (c->auth_refused) {
+        count(c, C_AUTH);
+      }
+      count(c, C_CONNECT_FAILURES);
+      disconnect(c, why);
+      c->down_since = 0;
+      err_set(err, cap, "registry redis://%s:%u: %s (--cluster-strict: not starting)", c->url.host,
+              c->url.port, why);
+      return WT_ERR_IO;
+    }
   }
   /* the thread blocks every signal: they belong to the main thread */
   sigset_t all, old;
@@ -1235,6 +1380,10 @@ void wt_cluster_del(wt_cluster *c) {
   wt_hmap_free(&c->local);
   wt_cluster_map_free(&c->chans);
   wt_cluster_map_free(&c->nodes);
+  if (c->url.has_pass) {
+    explicit_bzero(c->url.pass, sizeof(c->url.pass));
+  }
+  free(c->auth_file);
   pthread_rwlock_destroy(&c->lock);
   pthread_mutex_destroy(&c->mu);
   free(c);
