@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include <hiredis.h>
 
 #include "wt_error.h"
+#include "wt_io.h"
 #include "wt_log.h"
 
 #define CH_PREFIX         "wtcast:ch:"
@@ -32,6 +34,10 @@
 #define NOTICES_PER_TURN  1024  /* notices handled per loop turn */
 #define SUB_PENDING_MAX   65536 /* bytes of one incomplete notice at most */
 #define HTTP_MAX_CHANNELS 1000
+#define RESOLVE_EVERY_MS  30000 /* a resolved advertised name is looked up again */
+#define RESOLVE_RETRY_MS  2000  /* ... one that did not resolve */
+#define RESOLVE_PER_PASS  32    /* names resolved per pass at most (each may block) */
+#define RESOLVE_MAX       4096  /* names kept (one per node, as WT_CLUSTER_MAX_NODES) */
 
 static int err_set(char *err, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -49,6 +55,11 @@ static uint64_t now_ms(void) {
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+static int is_numeric(const char *a) {
+  wt_io_addr x;
+  return wt_io_addr_parse(a, &x) == 0;
+}
+
 /* ------------------------------------------------------------ the client */
 
 typedef struct local_ent { /* a channel published here */
@@ -57,6 +68,13 @@ typedef struct local_ent { /* a channel published here */
   int dirty; /* on the dirty list */
   struct local_ent *next_dirty;
 } local_ent;
+
+typedef struct resolved { /* an advertised name and its numeric address */
+  char name[WT_CLUSTER_ADDR_MAX + 1];
+  char addr[WT_IO_ADDR_STRLEN]; /* "" = it did not resolve */
+  uint64_t at_ms;               /* when it was (tried to be) resolved */
+  int seen;                     /* still advertised by an entry (the last pass) */
+} resolved;
 
 typedef struct local_op {
   char key[WT_CLUSTER_KEY_MAX + 1];
@@ -81,6 +99,7 @@ enum {
   C_MAP_FULL,
   C_AUTH,
   C_STALE,
+  C_UNRESOLVED,
   C_N
 };
 
@@ -104,6 +123,9 @@ struct wt_cluster {
 
   pthread_rwlock_t lock; /* chans, nodes */
   wt_cluster_map chans, nodes;
+
+  wt_hmap names;   /* under lock: advertised HOST:PORT names -> resolved (wt_cluster.h) */
+  int resolve_due; /* the thread's: a name may need resolving */
 
   pthread_mutex_t mu; /* local, dirty, n_local */
   wt_hmap local;
@@ -726,6 +748,9 @@ static void apply_notice(wt_cluster *c, const wt_cluster_notice *n) {
   }
   gauges(c);
   pthread_rwlock_unlock(&c->lock);
+  if ((n->type == WT_CLUSTER_N_ADD || n->type == WT_CLUSTER_N_HB) && !is_numeric(n->addr)) {
+    c->resolve_due = 1;
+  }
   if (rv < 0) {
     count(c, C_MAP_FULL);
     WT_LOG_WARN_RL(5, "registry: %s of node %s not kept (%s)", n->key[0] ? n->key : "record",
@@ -788,6 +813,159 @@ static int read_notices(wt_cluster *c) {
     return -1;
   }
   return 0;
+}
+
+/* ------------------------------------------------ advertised names */
+
+int wt_cluster_resolve(const char *hostport, char *out, size_t cap, char *err, size_t errcap) {
+  wt_io_addr a;
+  if (wt_io_addr_parse(hostport, &a) == 0) {
+    return wt_io_addr_format(&a, out, cap) < 0 ? err_set(err, errcap, "address too long") : 0;
+  }
+  const char *colon = strrchr(hostport, ':');
+  size_t hl = colon ? (size_t)(colon - hostport) : 0;
+  char host[WT_CLUSTER_ADDR_MAX + 1];
+  if (!colon || hl == 0 || hl >= sizeof(host) || !colon[1] || strlen(colon + 1) > 5 ||
+      strspn(colon + 1, "0123456789") != strlen(colon + 1)) {
+    return err_set(err, errcap, "'%s': not HOST:PORT", hostport);
+  }
+  memcpy(host, hostport, hl);
+  host[hl] = '\0';
+  struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                           .ai_socktype = SOCK_DGRAM,
+                           .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG},
+                  *res = NULL;
+  int rc = getaddrinfo(host, colon + 1, &hints, &res);
+  if (rc != 0 || !res) {
+    return err_set(err, errcap, "'%s' does not resolve: %s", host,
+                   rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+  }
+  memset(&a, 0, sizeof(a));
+  size_t len = res->ai_addrlen < sizeof(a.ss) ? res->ai_addrlen : sizeof(a.ss);
+  memcpy(&a.ss, res->ai_addr, len);
+  a.len = (socklen_t)len;
+  freeaddrinfo(res);
+  return wt_io_addr_format(&a, out, cap) < 0 ? err_set(err, errcap, "address too long") : 0;
+}
+
+/* The numeric form of an entry's address into out: itself when numeric,
+ * else its resolved name. 1, or 0 (not resolved (yet)). Under the lock. */
+static int entry_addr(const wt_cluster *c, const char *a, char *out, size_t cap) {
+  if (!is_numeric(a)) {
+    const resolved *r = wt_hmap_get(&c->names, wt_cluster_hash(a));
+    if (!r || strcmp(r->name, a) != 0 || !r->addr[0]) {
+      return 0;
+    }
+    a = r->addr;
+  }
+  if (strlen(a) >= cap) {
+    return 0;
+  }
+  memcpy(out, a, strlen(a) + 1);
+  return 1;
+}
+
+/* Note a name an entry advertises (under the write lock): a new one goes
+ * into the table, unresolved; 1 if it is due for (re)resolution. */
+static int name_mark(wt_cluster *c, const char *a, uint64_t now) {
+  if (is_numeric(a)) {
+    return 0;
+  }
+  uint64_t h = wt_cluster_hash(a);
+  resolved *r = wt_hmap_get(&c->names, h);
+  if (r && strcmp(r->name, a) != 0) {
+    return 0; /* a 64-bit collision: that name stays unresolved */
+  }
+  if (!r) {
+    if (wt_hmap_count(&c->names) >= RESOLVE_MAX || !(r = calloc(1, sizeof(*r)))) {
+      return 0;
+    }
+    wt_cluster_strcpy(r->name, a, WT_CLUSTER_ADDR_MAX);
+    if (wt_hmap_put(&c->names, h, r) < 0) {
+      free(r);
+      return 0;
+    }
+  }
+  r->seen = 1;
+  return !r->at_ms || now - r->at_ms >= (r->addr[0] ? RESOLVE_EVERY_MS : RESOLVE_RETRY_MS);
+}
+
+/* A resolution pass on the cluster thread: the names the maps advertise
+ * are noted, those due (new, older than RESOLVE_EVERY_MS, or failed
+ * RESOLVE_RETRY_MS ago) resolved outside the lock (getaddrinfo blocks:
+ * never a shard's or a worker's business), at most RESOLVE_PER_PASS of
+ * them; names no entry advertises any more are forgotten. 1 if a name
+ * does not resolve (the next pass comes sooner). */
+static int resolve_pass(wt_cluster *c) {
+  char due[RESOLVE_PER_PASS][WT_CLUSTER_ADDR_MAX + 1];
+  size_t n = 0;
+  uint64_t now = now_ms();
+  pthread_rwlock_wrlock(&c->lock);
+  WT_HMAP_FOREACH(&c->names, s) {
+    ((resolved *)s->val)->seen = 0;
+  }
+  const wt_cluster_map *maps[2] = {&c->nodes, &c->chans};
+  for (int m = 0; m < 2; m++) {
+    WT_HMAP_FOREACH(&maps[m]->h, s) {
+      const wt_cluster_entry *e = s->val;
+      if (name_mark(c, e->addr, now) && n < RESOLVE_PER_PASS) {
+        int dup = 0;
+        for (size_t i = 0; i < n && !dup; i++) {
+          dup = !strcmp(due[i], e->addr);
+        }
+        if (!dup) {
+          wt_cluster_strcpy(due[n++], e->addr, WT_CLUSTER_ADDR_MAX);
+        }
+      }
+    }
+  }
+  for (;;) { /* the names no entry advertises now go (in rounds: no change during a walk) */
+    uint64_t gone[64];
+    size_t k = 0;
+    WT_HMAP_FOREACH(&c->names, s) {
+      if (k < 64 && !((resolved *)s->val)->seen) {
+        gone[k++] = s->key;
+      }
+    }
+    for (size_t i = 0; i < k; i++) {
+      free(wt_hmap_del(&c->names, gone[i]));
+    }
+    if (k < 64) {
+      break;
+    }
+  }
+  int failing = 0;
+  WT_HMAP_FOREACH(&c->names, s) {
+    failing |= !((resolved *)s->val)->addr[0];
+  }
+  pthread_rwlock_unlock(&c->lock);
+  for (size_t i = 0; i < n; i++) {
+    char addr[WT_IO_ADDR_STRLEN] = "", why[200];
+    if (wt_cluster_resolve(due[i], addr, sizeof(addr), why, sizeof(why)) < 0) {
+      addr[0] = '\0';
+    }
+    pthread_rwlock_wrlock(&c->lock);
+    resolved *r = wt_hmap_get(&c->names, wt_cluster_hash(due[i]));
+    int was_ok = -1;
+    if (r && !strcmp(r->name, due[i])) {
+      was_ok = r->at_ms ? r->addr[0] != '\0' : -1;
+      memcpy(r->addr, addr, sizeof(addr));
+      r->at_ms = now_ms();
+    }
+    pthread_rwlock_unlock(&c->lock);
+    if (!addr[0]) {
+      count(c, C_UNRESOLVED);
+      if (was_ok != 0) { /* once per failure episode */
+        WT_LOG_WARN("advertised address %s: %s: channels published there cannot be pulled "
+                    "until it resolves (retried every %d ms)",
+                    due[i], why, RESOLVE_RETRY_MS);
+      }
+    } else if (was_ok != 1) {
+      WT_LOG_INFO("advertised address %s resolves to %s", due[i], addr);
+    }
+    failing |= !addr[0];
+  }
+  return failing;
 }
 
 /* ------------------------------------------------ the thread */
@@ -876,7 +1054,7 @@ static void drop_stale(wt_cluster *c, uint64_t now) {
 static void *cluster_thread(void *arg) {
   wt_cluster *c = arg;
   pthread_setname_np(pthread_self(), "wt-cluster");
-  uint64_t next_hb = 0, next_sweep = now_ms() + SWEEP_MS;
+  uint64_t next_hb = 0, next_sweep = now_ms() + SWEEP_MS, next_resolve = 0;
   c->backoff_ms = BACKOFF_MIN_MS;
   while (!atomic_load(&c->stop)) {
     uint64_t now = now_ms();
@@ -906,6 +1084,7 @@ static void *cluster_thread(void *arg) {
         continue;
       }
       next_hb = now_ms() + c->ttl_ms / 3;
+      c->resolve_due = 1;
     }
     now = now_ms();
     uint64_t until = next_hb < next_sweep ? next_hb : next_sweep;
@@ -921,6 +1100,10 @@ static void *cluster_thread(void *arg) {
     if (rv == 0 && now >= next_hb) {
       rv = heartbeat(c);
       next_hb = now + c->ttl_ms / 3;
+    }
+    if (c->resolve_due || now >= next_resolve) {
+      c->resolve_due = 0;
+      next_resolve = now + (resolve_pass(c) ? RESOLVE_RETRY_MS : RESOLVE_EVERY_MS);
     }
     if (now >= next_sweep) {
       next_sweep = now + SWEEP_MS;
@@ -958,10 +1141,8 @@ static int loc_lookup(void *arg, const char *kind, const char *name, unsigned id
   pthread_rwlock_rdlock(&c->lock);
   const wt_cluster_entry *e = wt_cluster_map_get(&c->chans, key);
   /* while the registry is down, the last known entries stand (wt_cluster.h) */
-  if (e && strcmp(e->node, c->id) != 0 && (!up || wt_cluster_entry_live(e, &c->nodes, now)) &&
-      strlen(e->addr) < cap) {
-    memcpy(addr, e->addr, strlen(e->addr) + 1);
-    rv = 1;
+  if (e && strcmp(e->node, c->id) != 0 && (!up || wt_cluster_entry_live(e, &c->nodes, now))) {
+    rv = entry_addr(c, e->addr, addr, cap); /* 0: a name not resolved (yet): logged there */
   } else {
     rv = up ? 0 : WT_ERR_UNSUPPORTED;
   }
@@ -1044,6 +1225,7 @@ void wt_cluster_get_stats(wt_cluster *c, wt_cluster_stats *s) {
                           .map_full = LD(C_MAP_FULL),
                           .auth_failures = LD(C_AUTH),
                           .stale_dropped = LD(C_STALE),
+                          .unresolved = LD(C_UNRESOLVED),
                           .channels = atomic_load(&c->n_chans),
                           .nodes = atomic_load(&c->n_nodes),
                           .local = atomic_load(&c->n_local),
@@ -1056,18 +1238,19 @@ void wt_cluster_get_stats(wt_cluster *c, wt_cluster_stats *s) {
 static int cluster_json(void *arg, char *buf, size_t cap) {
   wt_cluster_stats s;
   wt_cluster_get_stats(arg, &s);
-  int w = snprintf(buf, cap,
-                   "{\"registry_up\":%llu,\"reconnects\":%llu,\"connect_failures\":%llu,"
-                   "\"heartbeats\":%llu,\"sets\":%llu,\"deletes\":%llu,\"refresh_conflicts\":%llu,"
-                   "\"lookups\":{\"hit\":%llu,\"miss\":%llu,\"failed\":%llu},\"notices\":%llu,"
-                   "\"malformed\":%llu,\"errors\":%llu,\"expired\":%llu,\"publish_dropped\":%llu,"
-                   "\"map_full\":%llu,\"auth_failures\":%llu,\"stale_dropped\":%llu,"
-                   "\"channels\":%llu,\"nodes\":%llu,\"local\":%llu}",
-                   LL(s.up), LL(s.reconnects), LL(s.connect_failures), LL(s.heartbeats), LL(s.sets),
-                   LL(s.deletes), LL(s.refresh_conflicts), LL(s.lookup_hit), LL(s.lookup_miss),
-                   LL(s.lookup_failed), LL(s.notices), LL(s.malformed), LL(s.errors), LL(s.expired),
-                   LL(s.publish_dropped), LL(s.map_full), LL(s.auth_failures), LL(s.stale_dropped),
-                   LL(s.channels), LL(s.nodes), LL(s.local));
+  int w = snprintf(
+      buf, cap,
+      "{\"registry_up\":%llu,\"reconnects\":%llu,\"connect_failures\":%llu,"
+      "\"heartbeats\":%llu,\"sets\":%llu,\"deletes\":%llu,\"refresh_conflicts\":%llu,"
+      "\"lookups\":{\"hit\":%llu,\"miss\":%llu,\"failed\":%llu},\"notices\":%llu,"
+      "\"malformed\":%llu,\"errors\":%llu,\"expired\":%llu,\"publish_dropped\":%llu,"
+      "\"map_full\":%llu,\"auth_failures\":%llu,\"stale_dropped\":%llu,\"unresolved\":%llu,"
+      "\"channels\":%llu,\"nodes\":%llu,\"local\":%llu}",
+      LL(s.up), LL(s.reconnects), LL(s.connect_failures), LL(s.heartbeats), LL(s.sets),
+      LL(s.deletes), LL(s.refresh_conflicts), LL(s.lookup_hit), LL(s.lookup_miss),
+      LL(s.lookup_failed), LL(s.notices), LL(s.malformed), LL(s.errors), LL(s.expired),
+      LL(s.publish_dropped), LL(s.map_full), LL(s.auth_failures), LL(s.stale_dropped),
+      LL(s.unresolved), LL(s.channels), LL(s.nodes), LL(s.local));
   return w < 0 || (size_t)w >= cap ? WT_ERR_NOBUF : w;
 }
 
@@ -1119,6 +1302,7 @@ static int cluster_metrics(void *arg, wt_app_print_fn print, void *sink) {
                "wtcast_cluster_errors_total{kind=\"publish_dropped\"} %llu\n"
                "wtcast_cluster_errors_total{kind=\"auth_refused\"} %llu\n"
                "wtcast_cluster_errors_total{kind=\"stale_dropped\"} %llu\n"
+               "wtcast_cluster_errors_total{kind=\"unresolved\"} %llu\n"
                "# HELP wtcast_cluster_channels channels known published on nodes (the lookup "
                "map)\n# TYPE wtcast_cluster_channels gauge\nwtcast_cluster_channels %llu\n"
                "# HELP wtcast_cluster_nodes nodes known alive\n"
@@ -1127,7 +1311,7 @@ static int cluster_metrics(void *arg, wt_app_print_fn print, void *sink) {
                "# TYPE wtcast_cluster_local_channels gauge\nwtcast_cluster_local_channels %llu\n",
                LL(s.expired), LL(s.malformed), LL(s.errors), LL(s.map_full),
                LL(s.refresh_conflicts), LL(s.publish_dropped), LL(s.auth_failures),
-               LL(s.stale_dropped), LL(s.channels), LL(s.nodes), LL(s.local));
+               LL(s.stale_dropped), LL(s.unresolved), LL(s.channels), LL(s.nodes), LL(s.local));
   }
   return rv;
 }
@@ -1304,6 +1488,7 @@ int wt_cluster_new(wt_cluster **out, const wt_cluster_config *cfg, char *err, si
   wt_cluster_map_init(&c->chans, WT_CLUSTER_MAX_CHANNELS);
   wt_cluster_map_init(&c->nodes, WT_CLUSTER_MAX_NODES);
   wt_hmap_init(&c->local);
+  wt_hmap_init(&c->names);
   pthread_rwlock_init(&c->lock, NULL);
   pthread_mutex_init(&c->mu, NULL);
   c->loc = (wt_app_locator){.lookup = loc_lookup, .publish = loc_publish, .arg = c};
@@ -1378,6 +1563,10 @@ void wt_cluster_del(wt_cluster *c) {
     free(s->val);
   }
   wt_hmap_free(&c->local);
+  WT_HMAP_FOREACH(&c->names, s) {
+    free(s->val);
+  }
+  wt_hmap_free(&c->names);
   wt_cluster_map_free(&c->chans);
   wt_cluster_map_free(&c->nodes);
   if (c->url.has_pass) {

@@ -33,6 +33,13 @@
  * registry's reason, never the password), counted, and retried with the
  * backoff below (or fails a strict start).
  *
+ * Advertised addresses may be host names: the registry keeps them as
+ * given; the cluster thread resolves the names its map holds (at most
+ * RESOLVE_PER_PASS per pass, again every 30 s, every 2 s while one fails:
+ * logged once per failure, counted) and lookups answer the numeric form
+ * (a name not resolved yet: no candidate). The registry's own host name
+ * is resolved by hiredis at every connection.
+ *
  * Registry down: reconnect with backoff (100 ms doubling to 2 s), logged
  * once per episode and counted; lookups answer the entries known when the
  * connection was lost (their expiry is paused: silence is not evidence that
@@ -93,6 +100,7 @@ typedef struct wt_cluster_stats {
   uint64_t notices, malformed, errors, expired, publish_dropped, map_full;
   uint64_t auth_failures; /* connections the registry refused (AUTH, NOAUTH) */
   uint64_t stale_dropped; /* cached channel answers dropped as too old (--cluster-stale-max) */
+  uint64_t unresolved;    /* advertised names that did not resolve (each attempt) */
   uint64_t channels, nodes, local; /* gauges */
   uint64_t last_scan_keys;
 } wt_cluster_stats;
@@ -120,6 +128,12 @@ void wt_cluster_del(wt_cluster *c);
 const wt_app_locator *wt_cluster_locator(wt_cluster *c);
 const wt_app_module *wt_cluster_module(wt_cluster *c);
 void wt_cluster_get_stats(wt_cluster *c, wt_cluster_stats *out);
+
+/* HOST:PORT (a name, IPv4 or [IPv6]) to its numeric form (the first
+ * address getaddrinfo gives) into out (WT_IO_ADDR_STRLEN): 0, or -1 with
+ * the reason in err. Blocks on a name: the cluster thread's and start-up's
+ * business only, never a shard's or a worker's. */
+int wt_cluster_resolve(const char *hostport, char *out, size_t cap, char *err, size_t errcap);
 
 /* GET /cluster on the --http listener (wt_http_handler_fn, arg = c): JSON
  * {"node","advertise","registry_up","nodes":[...],"channels":[...]} (at

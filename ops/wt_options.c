@@ -100,7 +100,7 @@ static int check_ciphers(const char *val, char *err, size_t cap) {
   return 0;
 }
 
-/* --cluster-peers: numeric ADDR:PORT items (a shard resolves no names). */
+/* --cluster-peers: HOST:PORT items (names resolved at start, wt_peers.h). */
 static int check_peers(const char *val, char *err, size_t cap) {
   for (const char *p = val; *p;) {
     size_t len = strcspn(p, ",");
@@ -111,8 +111,13 @@ static int check_peers(const char *val, char *err, size_t cap) {
     }
     memcpy(item, p, len);
     item[len] = 0;
-    if (wt_io_addr_parse(item, &a) < 0) {
-      return opt_err(err, cap, "--cluster-peers: '%s' is not a numeric ADDR:PORT", item);
+    const char *colon = strrchr(item, ':');
+    if (wt_io_addr_parse(item, &a) < 0 &&
+        (!colon || colon == item || !colon[1] ||
+         strspn(colon + 1, "0123456789") != strlen(colon + 1) || strlen(colon + 1) > 5 ||
+         !wt_cluster_token_ok(item, len, WT_CLUSTER_ADDR_MAX) || strchr(item, '[') ||
+         strchr(item, ']'))) {
+      return opt_err(err, cap, "--cluster-peers: '%s' is not HOST:PORT", item);
     }
     p += len + (p[len] == ',');
   }

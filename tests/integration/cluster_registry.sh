@@ -47,6 +47,9 @@ fi
 wt_cert
 T=$WT_TMP
 TTL=3000
+# a name that does not resolve must not wait for a DNS server that is slow
+# or absent (glibc's resolver: one try of 1 s at most)
+export RES_OPTIONS="timeout:1 attempts:1"
 
 RPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 REG_PID=
@@ -154,10 +157,12 @@ wt_log "registry: $SRV on 127.0.0.1:$RPORT"
 rcli ACL SETUSER wtnode on '>pw-good-1' '~wtcast:*' '&*' '+@all' >/dev/null
 printf 'pw-good-1\n' >"$T/pw.good"
 printf 'pw-TOPSECRET\n' >"$T/pw.bad"
-URL="redis://wtnode@127.0.0.1:$RPORT" node D --cluster-auth-file "$T/pw.good"
+URL="redis://wtnode@localhost:$RPORT" node D --cluster-auth-file "$T/pw.good" \
+  --advertise "localhost:4433"
 D_PID=${PID[D]}
-d_reg() { [ "$(rcli EXISTS wtcast:node:D)" = 1 ]; }
-wt_check "auth: ACL user with --cluster-auth-file registers" wt_wait_until 5 d_reg
+d_reg() { rcli GET wtcast:node:D | grep -q '^1 localhost:4433 '; }
+wt_check "auth: ACL user with --cluster-auth-file registers (registry URL and --advertise by host name)" \
+  wt_wait_until 5 d_reg
 URL="redis://wtnode@127.0.0.1:$RPORT" node E --cluster-auth-file "$T/pw.bad"
 E_PID=${PID[E]}
 auth_refused() { [ "$(metric E 'wtcast_cluster_errors_total{kind="auth_refused"}')" -ge 1 ] 2>/dev/null; }
@@ -181,12 +186,6 @@ timeout -k 5 20 "$WT_BIN/wtcast" --listen 127.0.0.1:0 --cert "$WT_CERT" --key "$
 wt_expect_rc "auth: --cluster-strict with a refused legacy AUTH: no start" 1 $?
 wt_check "  with a clear message" grep -q "AUTH refused: .*(--cluster-strict: not starting)" "$T/strict.err"
 wt_check "  the password is never shown" eval '! grep -q TOPSECRET "$T/strict.err" "$T/strict.out"'
-# a name as --advertise is refused at start (the cascades dial it; a shard
-# resolves no names)
-"$WT_BIN/wtcast" --listen 127.0.0.1:0 --cert "$WT_CERT" --key "$WT_KEY" \
-  --cluster "redis://127.0.0.1:$RPORT" --advertise node.example:4433 >"$T/adv.out" 2>"$T/adv.err"
-wt_expect_rc "--advertise with a host name: refused at start" 1 $?
-wt_check "  with a clear message" grep -q "give a numeric IP:PORT" "$T/adv.err"
 node A
 node B
 node C --cluster-stale-max 3000
@@ -262,6 +261,18 @@ wt_check "A's late unpublish leaves B's record" is_val wtcast:ch:relay/mv "1 B 1
 wt_check "... and C's entry" [ "$(lookup C relay/mv)" = "1 127.0.0.1:${PORT[B]}" ]
 n=$(metric A 'wtcast_cluster_errors_total{kind="refresh_conflict"}')
 wt_check "A's heartbeats saw B's record and left it ($n refresh conflicts)" [ "${n:-0}" -ge 1 ]
+
+# ---- advertised host names: C resolves them on its cluster thread
+rcli PUBLISH wtcast:0:notices "+ H 60000 localhost:4999 relay/named" >/dev/null
+rcli PUBLISH wtcast:0:notices "+ G 60000 no-such-node.invalid:4433 relay/ghost" >/dev/null
+wt_check "C answers a name's channel with its numeric address" \
+  [ "$(follow C relay/named "1 127.0.0.1:4999" 5)" -ge 0 ]
+unresolved() { [ "$(metric C 'wtcast_cluster_errors_total{kind="unresolved"}')" -ge 1 ] 2>/dev/null; }
+wt_check "C counts a name that does not resolve" wt_wait_until 5 unresolved
+wt_check "  logs it" grep -q "advertised address no-such-node.invalid:4433: 'no-such-node.invalid' does not resolve" "${ERR[C]}"
+wt_check "  and answers no candidate for its channel" [ "$(lookup C relay/ghost)" = "0 -" ]
+rcli PUBLISH wtcast:0:notices "- H relay/named" >/dev/null
+rcli PUBLISH wtcast:0:notices "- G relay/ghost" >/dev/null
 
 # ---- the counters: /metrics parses (Prometheus' own parser) and SIGUSR1 has "cluster"
 prom_ok() {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "wt_cluster.h"
+#include "wt_peers.h"
 #include "wt_error.h"
 
 static void test_url(void) {
@@ -351,6 +352,55 @@ static void test_client_unstarted(void) {
   wt_cluster_del(c);
 }
 
+static int is_localhost(const char *a, const char *port) {
+  char v4[32], v6[32];
+  snprintf(v4, sizeof(v4), "127.0.0.1:%s", port);
+  snprintf(v6, sizeof(v6), "[::1]:%s", port);
+  return !strcmp(a, v4) || !strcmp(a, v6);
+}
+
+/* Host names: wt_cluster_resolve (numeric kept, a name resolved, bad
+ * forms and unknown names refused with the reason) and static peers by
+ * name (resolved at start, this node skipped by its resolved address). */
+static void test_resolve(void) {
+  char a[64], err[256];
+  setenv("RES_OPTIONS", "timeout:1 attempts:1", 1); /* no slow DNS server in a test */
+  CHECK_EQ(wt_cluster_resolve("10.1.2.3:4433", a, sizeof(a), err, sizeof(err)), 0);
+  CHECK(!strcmp(a, "10.1.2.3:4433"));
+  CHECK_EQ(wt_cluster_resolve("[::1]:7", a, sizeof(a), err, sizeof(err)), 0);
+  CHECK(!strcmp(a, "[::1]:7"));
+  CHECK_EQ(wt_cluster_resolve("localhost:4433", a, sizeof(a), err, sizeof(err)), 0);
+  CHECK(is_localhost(a, "4433"));
+  static const char *const bad[] = {"localhost", "localhost:", ":4433", "localhost:44x",
+                                    "localhost:123456"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    err[0] = '\0';
+    CHECK_EQ(wt_cluster_resolve(bad[i], a, sizeof(a), err, sizeof(err)), -1);
+    CHECK(strstr(err, "not HOST:PORT") != NULL);
+  }
+  CHECK_EQ(wt_cluster_resolve("no-such-node.invalid:1", a, sizeof(a), err, sizeof(err)), -1);
+  CHECK(strstr(err, "'no-such-node.invalid' does not resolve") != NULL);
+
+  wt_peers *p = NULL;
+  const char *const peers[] = {"localhost:4433", "localhost:5000", "10.0.0.9:4433"};
+  CHECK_EQ(wt_peers_new(&p, peers, 3, a, err, sizeof(err)), 0); /* a: localhost:4433's */
+  CHECK_FATAL(p != NULL);
+  CHECK_EQ(wt_peers_count(p), 2); /* this node skipped */
+  const wt_app_locator *loc = wt_peers_locator(p);
+  char addr[64];
+  CHECK_EQ(loc->lookup(loc->arg, "relay", "x", 0, addr, sizeof(addr)), 1);
+  CHECK(is_localhost(addr, "5000"));
+  CHECK_EQ(loc->lookup(loc->arg, "relay", "x", 1, addr, sizeof(addr)), 1);
+  CHECK(!strcmp(addr, "10.0.0.9:4433"));
+  CHECK_EQ(loc->lookup(loc->arg, "relay", "x", 2, addr, sizeof(addr)), 0);
+  wt_peers_del(p);
+  const char *const nope[] = {"no-such-node.invalid:4433"};
+  p = NULL;
+  CHECK_EQ(wt_peers_new(&p, nope, 1, NULL, err, sizeof(err)), WT_ERR_INVAL);
+  CHECK(strstr(err, "does not resolve") != NULL);
+  CHECK(p == NULL);
+}
+
 int main(void) {
   WT_RUN(test_url);
   WT_RUN(test_tokens_and_keys);
@@ -361,5 +411,6 @@ int main(void) {
   WT_RUN(test_client_unstarted);
   WT_RUN(test_stale);
   WT_RUN(test_client_auth);
+  WT_RUN(test_resolve);
   WT_DONE();
 }

@@ -580,17 +580,10 @@ static wt_cluster *cluster_make(const wt_options *o) {
 
 /* --advertise, else the listen address with the real port once the
  * runtime is bound: a wildcard one cannot be advertised (exit 1). The
- * advertised address is what other nodes' cascades dial, and a shard
- * resolves no names: it must be numeric (exit 1). */
+ * advertised address may be a host name: the nodes that look it up
+ * resolve it on their cluster thread (ops/wt_cluster.h). */
 static void cluster_check_listen(const wt_options *o) {
   wt_io_addr a;
-  if (o->advertise && wt_io_addr_parse(o->advertise, &a) < 0) {
-    fprintf(stderr,
-            "wtcast: --advertise %s: give a numeric IP:PORT (other nodes' cascades dial it, "
-            "and a shard resolves no names)\n",
-            o->advertise);
-    exit(1);
-  }
   if (!o->advertise && (wt_io_addr_parse(o->rt.shard.listen, &a) < 0 || is_wildcard(&a))) {
     fprintf(stderr,
             "wtcast: --cluster: --listen %s is a wildcard address: give --advertise "
