@@ -888,8 +888,8 @@ const wt_option wt_options_table[] = {
      .def_note = "none: a single node",
      .example = "10.0.0.1:4433,10.0.0.2:4433",
      .help = "static cluster: the nodes (HOST:PORT, comma-separated, HOST a name or an "
-             "address: names are resolved on the cluster thread at start and every "
-             "30 s; this node's own --listen / --advertise address is skipped) a relay "
+             "address: names are resolved once, at start; this node's own --listen / --advertise "
+             "address is skipped) a relay "
              "channel with subscribers here and no publisher here is pulled from, tried in "
              "order, one upstream /sub per channel"},
     STR_ROW("cluster", "--cluster-pin", "pin", "SHA256HEX", cluster_pin, check_pin, "none",
