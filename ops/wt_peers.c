@@ -42,8 +42,9 @@ int wt_peers_new(wt_peers **out, const char *const *peers, size_t n, const char 
                  size_t cap) {
   char me[WT_IO_ADDR_STRLEN] = "";
   wt_io_addr a;
-  if (self && wt_io_addr_parse(self, &a) == 0 && wt_io_addr_format(&a, me, sizeof(me)) < 0) {
-    me[0] = 0;
+  char why0[256];
+  if (self && wt_cluster_resolve(self, me, sizeof(me), why0, sizeof(why0)) < 0) {
+    me[0] = 0; /* a wildcard or a name that does not resolve: nothing skipped */
   }
   wt_peers *p = calloc(1, sizeof(*p));
   if (!p || !(p->addr = calloc(n ? n : 1, sizeof(*p->addr)))) {
