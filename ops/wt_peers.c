@@ -1,4 +1,5 @@
 /* wt_peers.c: the static cluster locator (wt_peers.h). */
+#define WT_LOG_MODULE "cluster"
 #include "wt_peers.h"
 
 #include <stdio.h>
