@@ -973,8 +973,11 @@ static int resolve_pass(wt_cluster *c) {
 /* Both connections, the scan, the registration. 0 or -1 (why filled). */
 static int connect_all(wt_cluster *c, char *why, size_t cap) {
   c->auth_refused = 0;
-  if (c->auth_file && read_auth_file(c, why, cap) < 0 && !c->url.has_pass) {
-    return -1;
+  if (c->auth_file && read_auth_file(c, why, cap) < 0) {
+    if (!c->url.has_pass) {
+      return -1;
+    }
+    WT_LOG_WARN_RL(1, "registry: %s: using the password read before", why);
   }
   c->cmd = dial(c, why, cap);
   c->sub = c->cmd ? dial(c, why, cap) : NULL;
