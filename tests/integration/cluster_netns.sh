@@ -565,8 +565,10 @@ if wt_wait_until 10 wt_ready "$T/b4.ready"; then
   WT_SERVER_PID=${PID[A]}
   t0=$(now_ms)
   wt_server_stop 10
+  a_err=${ERR[A]}
   node A
   t1=$(now_ms)
+  wt_log "4: A's stop: $(grep -a 'draining\|closing [0-9]' "$a_err" | tail -n 2 | sed 's/^[^ ]* *[A-Z]* *//' | tr '\n' ' ')"
   fo_bg "$T/a4b.json" "$IP_A:4433" --role pub --ch k4 --transport both --count 150 --rate 50 \
     --group-msgs 15 --pub-id 3 --timeout 20
   pa4=$FO_PID
