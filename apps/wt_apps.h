@@ -517,6 +517,8 @@ typedef struct wt_apps_module wt_apps_module;
 int wt_apps_module_new(wt_apps_module **out, const wt_apps_config *cfg);
 /* What to give the server (valid until wt_apps_module_del). */
 const wt_app_module *wt_apps_module_get(const wt_apps_module *m);
+/* The module's relay channel counters (wt_relay_stats_each), as long as m. */
+wt_relay_reg *wt_apps_module_relay_reg(const wt_apps_module *m);
 /* After the server is gone. NULL is a no-op. */
 void wt_apps_module_del(wt_apps_module *m);
 

@@ -506,6 +506,10 @@ const wt_app_module *wt_apps_module_get(const wt_apps_module *m) {
   return &m->mod;
 }
 
+wt_relay_reg *wt_apps_module_relay_reg(const wt_apps_module *m) {
+  return m->reg;
+}
+
 void wt_apps_module_del(wt_apps_module *m) {
   if (!m) {
     return;

@@ -110,6 +110,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char err[512];
     if (wt_cluster_url_parse(s, &u, err, sizeof(err)) == 0) {
       FUZZ_CHECK(u.host[0] && u.port > 0 && u.db <= 65535);
+      FUZZ_CHECK(u.has_pass == (u.pass[0] != '\0'));
+      FUZZ_CHECK(strlen(u.user) <= WT_CLUSTER_USER_MAX && strlen(u.pass) <= WT_CLUSTER_PASS_MAX);
+      for (const char *q = u.pass; *q; q++) {
+        FUZZ_CHECK((unsigned char)*q > 0x20 && *q != 0x7f); /* decoded: no controls or spaces */
+      }
     }
     break;
   }

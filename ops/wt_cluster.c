@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include <hiredis.h>
 
 #include "wt_error.h"
+#include "wt_io.h"
 #include "wt_log.h"
 
 #define CH_PREFIX         "wtcast:ch:"
@@ -32,6 +34,10 @@
 #define NOTICES_PER_TURN  1024  /* notices handled per loop turn */
 #define SUB_PENDING_MAX   65536 /* bytes of one incomplete notice at most */
 #define HTTP_MAX_CHANNELS 1000
+#define RESOLVE_EVERY_MS  30000 /* a resolved advertised name is looked up again */
+#define RESOLVE_RETRY_MS  2000  /* ... one that did not resolve */
+#define RESOLVE_PER_PASS  32    /* names resolved per pass at most (each may block) */
+#define RESOLVE_MAX       4096  /* names kept (one per node, as WT_CLUSTER_MAX_NODES) */
 
 static int err_set(char *err, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -49,6 +55,11 @@ static uint64_t now_ms(void) {
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+static int is_numeric(const char *a) {
+  wt_io_addr x;
+  return wt_io_addr_parse(a, &x) == 0;
+}
+
 /* ------------------------------------------------------------ the client */
 
 typedef struct local_ent { /* a channel published here */
@@ -57,6 +68,13 @@ typedef struct local_ent { /* a channel published here */
   int dirty; /* on the dirty list */
   struct local_ent *next_dirty;
 } local_ent;
+
+typedef struct resolved { /* an advertised name and its numeric address */
+  char name[WT_CLUSTER_ADDR_MAX + 1];
+  char addr[WT_IO_ADDR_STRLEN]; /* "" = it did not resolve */
+  uint64_t at_ms;               /* when it was (tried to be) resolved */
+  int seen;                     /* still advertised by an entry (the last pass) */
+} resolved;
 
 typedef struct local_op {
   char key[WT_CLUSTER_KEY_MAX + 1];
@@ -79,18 +97,24 @@ enum {
   C_EXPIRED,
   C_DROPPED,
   C_MAP_FULL,
+  C_AUTH,
+  C_STALE,
+  C_UNRESOLVED,
   C_N
 };
 
 struct wt_cluster {
-  wt_cluster_url url;
+  wt_cluster_url url; /* with the credentials (the password: the URL's or auth_file's) */
+  char *auth_file;    /* NULL: the URL's credentials */
+  int strict;
   char id[WT_CLUSTER_ID_MAX + 1];
   char addr[WT_CLUSTER_ADDR_MAX + 1];
   char version[32];
   char notices[48]; /* the pub/sub channel */
   uint32_t ttl_ms;
-  void (*load)(void *arg, uint64_t *sessions, uint64_t *conns);
+  void (*load)(void *arg, uint64_t *sessions, uint64_t *conns, uint64_t *subscribers);
   void *load_arg;
+  uint64_t stale_max_ms;
 
   pthread_t th;
   int started;
@@ -99,6 +123,9 @@ struct wt_cluster {
 
   pthread_rwlock_t lock; /* chans, nodes */
   wt_cluster_map chans, nodes;
+
+  wt_hmap names;   /* under lock: advertised HOST:PORT names -> resolved (wt_cluster.h) */
+  int resolve_due; /* the thread's: a name may need resolving */
 
   pthread_mutex_t mu; /* local, dirty, n_local */
   wt_hmap local;
@@ -110,6 +137,7 @@ struct wt_cluster {
 
   /* the thread's own */
   redisContext *cmd, *sub;
+  int auth_refused;    /* the last connect failed on the credentials */
   uint64_t down_since; /* 0: not in a down episode */
   uint32_t backoff_ms;
 
@@ -162,6 +190,42 @@ static void disconnect(wt_cluster *c, const char *why) {
   c->cmd = c->sub = NULL;
 }
 
+/* An error reply that means "not allowed in": no or wrong credentials. */
+static int is_auth_error(const char *e) {
+  return !strncmp(e, "NOAUTH", 6) || !strncmp(e, "WRONGPASS", 9) || !strncmp(e, "NOPERM", 6) ||
+         !strncmp(e, "ERR AUTH", 8) || !strncmp(e, "ERR invalid password", 20);
+}
+
+/* The password file's first line into c->url.pass: 0, or -1 with why (the
+ * old password stays). */
+static int read_auth_file(wt_cluster *c, char *why, size_t cap) {
+  char buf[WT_CLUSTER_PASS_MAX + 2];
+  FILE *f = fopen(c->auth_file, "re");
+  if (!f) {
+    snprintf(why, cap, "--cluster-auth-file %s: %s", c->auth_file, strerror(errno));
+    return -1;
+  }
+  size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  size_t len = strcspn(buf, "\r\n");
+  buf[len] = '\0';
+  int ok = len > 0 && len <= WT_CLUSTER_PASS_MAX;
+  for (size_t i = 0; ok && i < len; i++) {
+    ok = (unsigned char)buf[i] >= 0x20 && buf[i] != 0x7f;
+  }
+  if (!ok) {
+    snprintf(why, cap,
+             "--cluster-auth-file %s: its first line must be the password (1 to %d bytes, "
+             "no control characters)",
+             c->auth_file, WT_CLUSTER_PASS_MAX);
+    return -1;
+  }
+  memcpy(c->url.pass, buf, len + 1);
+  c->url.has_pass = 1;
+  return 0;
+}
+
 static redisContext *dial(wt_cluster *c, char *why, size_t cap) {
   struct timeval tv = {IO_TIMEOUT_MS / 1000, (IO_TIMEOUT_MS % 1000) * 1000};
   redisContext *r = redisConnectWithTimeout(c->url.host, c->url.port, tv);
@@ -177,10 +241,36 @@ static redisContext *dial(wt_cluster *c, char *why, size_t cap) {
     redisFree(r);
     return NULL;
   }
+  if (c->url.has_pass) {
+    const char *argv[3] = {"AUTH", c->url.user, c->url.pass};
+    int argc = c->url.user[0] ? 3 : 2;
+    if (argc == 2) {
+      argv[1] = c->url.pass;
+    }
+    redisReply *rep = redisCommandArgv(r, argc, argv, NULL);
+    int ok = rep && rep->type == REDIS_REPLY_STATUS;
+    if (!ok) {
+      if (rep && rep->type == REDIS_REPLY_ERROR) {
+        c->auth_refused = 1;
+        snprintf(why, cap, "AUTH%s%.64s refused: %.120s", c->url.user[0] ? " as " : "", c->url.user,
+                 rep->str);
+      } else {
+        snprintf(why, cap, "AUTH: %s", r->err ? r->errstr : "bad reply");
+      }
+    }
+    if (rep) {
+      freeReplyObject(rep);
+    }
+    if (!ok) {
+      redisFree(r);
+      return NULL;
+    }
+  }
   if (c->url.db) {
     redisReply *rep = redisCommand(r, "SELECT %u", c->url.db);
     int ok = is_str(rep) && rep->type == REDIS_REPLY_STATUS;
     if (!ok) {
+      c->auth_refused = rep && rep->type == REDIS_REPLY_ERROR && is_auth_error(rep->str);
       snprintf(why, cap, "SELECT %u: %s", c->url.db,
                rep && rep->type == REDIS_REPLY_ERROR ? rep->str
                : r->err                              ? r->errstr
@@ -429,12 +519,12 @@ static local_op *local_snapshot(wt_cluster *c, size_t *n) {
 }
 
 static void node_info(wt_cluster *c, char *info, size_t cap) {
-  uint64_t sessions = 0, conns = 0;
+  uint64_t sessions = 0, conns = 0, subs = 0;
   if (c->load) {
-    c->load(c->load_arg, &sessions, &conns);
+    c->load(c->load_arg, &sessions, &conns, &subs);
   }
-  snprintf(info, cap, "sessions=%llu,conns=%llu,version=%s", (unsigned long long)sessions,
-           (unsigned long long)conns, c->version);
+  snprintf(info, cap, "sessions=%llu,conns=%llu,subs=%llu,version=%s", (unsigned long long)sessions,
+           (unsigned long long)conns, (unsigned long long)subs, c->version);
 }
 
 typedef struct hb_ctx {
@@ -658,6 +748,9 @@ static void apply_notice(wt_cluster *c, const wt_cluster_notice *n) {
   }
   gauges(c);
   pthread_rwlock_unlock(&c->lock);
+  if ((n->type == WT_CLUSTER_N_ADD || n->type == WT_CLUSTER_N_HB) && !is_numeric(n->addr)) {
+    c->resolve_due = 1;
+  }
   if (rv < 0) {
     count(c, C_MAP_FULL);
     WT_LOG_WARN_RL(5, "registry: %s of node %s not kept (%s)", n->key[0] ? n->key : "record",
@@ -722,10 +815,170 @@ static int read_notices(wt_cluster *c) {
   return 0;
 }
 
+/* ------------------------------------------------ advertised names */
+
+int wt_cluster_resolve(const char *hostport, char *out, size_t cap, char *err, size_t errcap) {
+  wt_io_addr a;
+  if (wt_io_addr_parse(hostport, &a) == 0) {
+    return wt_io_addr_format(&a, out, cap) < 0 ? err_set(err, errcap, "address too long") : 0;
+  }
+  const char *colon = strrchr(hostport, ':');
+  size_t hl = colon ? (size_t)(colon - hostport) : 0;
+  char host[WT_CLUSTER_ADDR_MAX + 1];
+  if (!colon || hl == 0 || hl >= sizeof(host) || !colon[1] || strlen(colon + 1) > 5 ||
+      strspn(colon + 1, "0123456789") != strlen(colon + 1)) {
+    return err_set(err, errcap, "'%s': not HOST:PORT", hostport);
+  }
+  memcpy(host, hostport, hl);
+  host[hl] = '\0';
+  struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                           .ai_socktype = SOCK_DGRAM,
+                           .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG},
+                  *res = NULL;
+  int rc = getaddrinfo(host, colon + 1, &hints, &res);
+  if (rc != 0 || !res) {
+    return err_set(err, errcap, "'%s' does not resolve: %s", host,
+                   rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+  }
+  memset(&a, 0, sizeof(a));
+  size_t len = res->ai_addrlen < sizeof(a.ss) ? res->ai_addrlen : sizeof(a.ss);
+  memcpy(&a.ss, res->ai_addr, len);
+  a.len = (socklen_t)len;
+  freeaddrinfo(res);
+  return wt_io_addr_format(&a, out, cap) < 0 ? err_set(err, errcap, "address too long") : 0;
+}
+
+/* The numeric form of an entry's address into out: itself when numeric,
+ * else its resolved name. 1, or 0 (not resolved (yet)). Under the lock. */
+static int entry_addr(const wt_cluster *c, const char *a, char *out, size_t cap) {
+  if (!is_numeric(a)) {
+    const resolved *r = wt_hmap_get(&c->names, wt_cluster_hash(a));
+    if (!r || strcmp(r->name, a) != 0 || !r->addr[0]) {
+      return 0;
+    }
+    a = r->addr;
+  }
+  if (strlen(a) >= cap) {
+    return 0;
+  }
+  memcpy(out, a, strlen(a) + 1);
+  return 1;
+}
+
+/* Note a name an entry advertises (under the write lock): a new one goes
+ * into the table, unresolved; 1 if it is due for (re)resolution. */
+static int name_mark(wt_cluster *c, const char *a, uint64_t now) {
+  if (is_numeric(a)) {
+    return 0;
+  }
+  uint64_t h = wt_cluster_hash(a);
+  resolved *r = wt_hmap_get(&c->names, h);
+  if (r && strcmp(r->name, a) != 0) {
+    return 0; /* a 64-bit collision: that name stays unresolved */
+  }
+  if (!r) {
+    if (wt_hmap_count(&c->names) >= RESOLVE_MAX || !(r = calloc(1, sizeof(*r)))) {
+      return 0;
+    }
+    wt_cluster_strcpy(r->name, a, WT_CLUSTER_ADDR_MAX);
+    if (wt_hmap_put(&c->names, h, r) < 0) {
+      free(r);
+      return 0;
+    }
+  }
+  r->seen = 1;
+  return !r->at_ms || now - r->at_ms >= (r->addr[0] ? RESOLVE_EVERY_MS : RESOLVE_RETRY_MS);
+}
+
+/* A resolution pass on the cluster thread: the names the maps advertise
+ * are noted, those due (new, older than RESOLVE_EVERY_MS, or failed
+ * RESOLVE_RETRY_MS ago) resolved outside the lock (getaddrinfo blocks:
+ * never a shard's or a worker's business), at most RESOLVE_PER_PASS of
+ * them; names no entry advertises any more are forgotten. 1 if a name
+ * does not resolve (the next pass comes sooner). */
+static int resolve_pass(wt_cluster *c) {
+  char due[RESOLVE_PER_PASS][WT_CLUSTER_ADDR_MAX + 1];
+  size_t n = 0;
+  uint64_t now = now_ms();
+  pthread_rwlock_wrlock(&c->lock);
+  WT_HMAP_FOREACH(&c->names, s) {
+    ((resolved *)s->val)->seen = 0;
+  }
+  const wt_cluster_map *maps[2] = {&c->nodes, &c->chans};
+  for (int m = 0; m < 2; m++) {
+    WT_HMAP_FOREACH(&maps[m]->h, s) {
+      const wt_cluster_entry *e = s->val;
+      if (name_mark(c, e->addr, now) && n < RESOLVE_PER_PASS) {
+        int dup = 0;
+        for (size_t i = 0; i < n && !dup; i++) {
+          dup = !strcmp(due[i], e->addr);
+        }
+        if (!dup) {
+          wt_cluster_strcpy(due[n++], e->addr, WT_CLUSTER_ADDR_MAX);
+        }
+      }
+    }
+  }
+  for (;;) { /* the names no entry advertises now go (in rounds: no change during a walk) */
+    uint64_t gone[64];
+    size_t k = 0;
+    WT_HMAP_FOREACH(&c->names, s) {
+      if (k < 64 && !((resolved *)s->val)->seen) {
+        gone[k++] = s->key;
+      }
+    }
+    for (size_t i = 0; i < k; i++) {
+      free(wt_hmap_del(&c->names, gone[i]));
+    }
+    if (k < 64) {
+      break;
+    }
+  }
+  int failing = 0;
+  WT_HMAP_FOREACH(&c->names, s) {
+    failing |= !((resolved *)s->val)->addr[0];
+  }
+  pthread_rwlock_unlock(&c->lock);
+  for (size_t i = 0; i < n; i++) {
+    char addr[WT_IO_ADDR_STRLEN] = "", why[200];
+    if (wt_cluster_resolve(due[i], addr, sizeof(addr), why, sizeof(why)) < 0) {
+      addr[0] = '\0';
+    }
+    pthread_rwlock_wrlock(&c->lock);
+    resolved *r = wt_hmap_get(&c->names, wt_cluster_hash(due[i]));
+    int was_ok = -1;
+    if (r && !strcmp(r->name, due[i])) {
+      was_ok = r->at_ms ? r->addr[0] != '\0' : -1;
+      memcpy(r->addr, addr, sizeof(addr));
+      r->at_ms = now_ms();
+    }
+    pthread_rwlock_unlock(&c->lock);
+    if (!addr[0]) {
+      count(c, C_UNRESOLVED);
+      if (was_ok != 0) { /* once per failure episode */
+        WT_LOG_WARN("advertised address %s: %s: channels published there cannot be pulled "
+                    "until it resolves (retried every %d ms)",
+                    due[i], why, RESOLVE_RETRY_MS);
+      }
+    } else if (was_ok != 1) {
+      WT_LOG_INFO("advertised address %s resolves to %s", due[i], addr);
+    }
+    failing |= !addr[0];
+  }
+  return failing;
+}
+
 /* ------------------------------------------------ the thread */
 
 /* Both connections, the scan, the registration. 0 or -1 (why filled). */
 static int connect_all(wt_cluster *c, char *why, size_t cap) {
+  c->auth_refused = 0;
+  if (c->auth_file && read_auth_file(c, why, cap) < 0) {
+    if (!c->url.has_pass) {
+      return -1;
+    }
+    WT_LOG_WARN_RL(1, "registry: %s: using the password read before", why);
+  }
   c->cmd = dial(c, why, cap);
   c->sub = c->cmd ? dial(c, why, cap) : NULL;
   if (!c->sub) {
@@ -734,12 +987,18 @@ static int connect_all(wt_cluster *c, char *why, size_t cap) {
   /* subscribe first: no change between the scan and the first notice is missed */
   redisReply *r = redisCommand(c->sub, "SUBSCRIBE %s", c->notices);
   int ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 3;
+  if (!ok) {
+    int eref = r && r->type == REDIS_REPLY_ERROR;
+    c->auth_refused = eref && is_auth_error(r->str);
+    snprintf(why, cap, "SUBSCRIBE failed%s%.160s", eref || c->sub->err ? ": " : "",
+             eref          ? r->str
+             : c->sub->err ? c->sub->errstr
+                           : "");
+  }
   if (r) {
     freeReplyObject(r);
   }
   if (!ok) {
-    snprintf(why, cap, "SUBSCRIBE failed%s%s", c->sub->err ? ": " : "",
-             c->sub->err ? c->sub->errstr : "");
     return -1;
   }
   size_t n = 0;
@@ -779,10 +1038,26 @@ static int wait_events(wt_cluster *c, uint64_t ms) {
   return n > 0 ? p[1].revents : 0;
 }
 
+/* While down: the cached answers older than --cluster-stale-max go. */
+static void drop_stale(wt_cluster *c, uint64_t now) {
+  pthread_rwlock_wrlock(&c->lock);
+  size_t n = wt_cluster_map_drop_stale(&c->chans, &c->nodes, c->down_since, now, c->stale_max_ms);
+  gauges(c);
+  pthread_rwlock_unlock(&c->lock);
+  if (n) {
+    atomic_fetch_add(&c->cnt[C_STALE], n);
+    WT_LOG_WARN("registry redis://%s:%u down for %llu ms (more than --cluster-stale-max %llu "
+                "ms): dropped the %zu cached channel answer(s); new lookups fail until it is "
+                "back, flowing upstreams continue",
+                c->url.host, c->url.port, (unsigned long long)(now - c->down_since),
+                (unsigned long long)c->stale_max_ms, n);
+  }
+}
+
 static void *cluster_thread(void *arg) {
   wt_cluster *c = arg;
   pthread_setname_np(pthread_self(), "wt-cluster");
-  uint64_t next_hb = 0, next_sweep = now_ms() + SWEEP_MS;
+  uint64_t next_hb = 0, next_sweep = now_ms() + SWEEP_MS, next_resolve = 0;
   c->backoff_ms = BACKOFF_MIN_MS;
   while (!atomic_load(&c->stop)) {
     uint64_t now = now_ms();
@@ -790,6 +1065,13 @@ static void *cluster_thread(void *arg) {
       char why[256] = "";
       if (connect_all(c, why, sizeof(why)) < 0) {
         count(c, C_CONNECT_FAILURES);
+        if (c->auth_refused) {
+          count(c, C_AUTH);
+          WT_LOGM_RL(WT_LOG_LEVEL_ERROR, WT_LOG_MODULE, 1,
+                     "registry redis://%s:%u refused this node's credentials (%s): check the "
+                     "URL's user and the password (--cluster-auth-file); retrying",
+                     c->url.host, c->url.port, why);
+        }
         if (!c->down_since) {
           c->down_since = now;
           WT_LOG_WARN("registry redis://%s:%u unreachable (%s): lookups answer the %llu known "
@@ -798,12 +1080,14 @@ static void *cluster_thread(void *arg) {
                       BACKOFF_MAX_MS);
         }
         disconnect(c, why);
+        drop_stale(c, now_ms());
         wait_events(c, c->backoff_ms);
         c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
         flush_dirty(c); /* keeps the table current; nothing is sent */
         continue;
       }
       next_hb = now_ms() + c->ttl_ms / 3;
+      c->resolve_due = 1;
     }
     now = now_ms();
     uint64_t until = next_hb < next_sweep ? next_hb : next_sweep;
@@ -819,6 +1103,10 @@ static void *cluster_thread(void *arg) {
     if (rv == 0 && now >= next_hb) {
       rv = heartbeat(c);
       next_hb = now + c->ttl_ms / 3;
+    }
+    if (c->resolve_due || now >= next_resolve) {
+      c->resolve_due = 0;
+      next_resolve = now + (resolve_pass(c) ? RESOLVE_RETRY_MS : RESOLVE_EVERY_MS);
     }
     if (now >= next_sweep) {
       next_sweep = now + SWEEP_MS;
@@ -856,10 +1144,8 @@ static int loc_lookup(void *arg, const char *kind, const char *name, unsigned id
   pthread_rwlock_rdlock(&c->lock);
   const wt_cluster_entry *e = wt_cluster_map_get(&c->chans, key);
   /* while the registry is down, the last known entries stand (wt_cluster.h) */
-  if (e && strcmp(e->node, c->id) != 0 && (!up || wt_cluster_entry_live(e, &c->nodes, now)) &&
-      strlen(e->addr) < cap) {
-    memcpy(addr, e->addr, strlen(e->addr) + 1);
-    rv = 1;
+  if (e && strcmp(e->node, c->id) != 0 && (!up || wt_cluster_entry_live(e, &c->nodes, now))) {
+    rv = entry_addr(c, e->addr, addr, cap); /* 0: a name not resolved (yet): logged there */
   } else {
     rv = up ? 0 : WT_ERR_UNSUPPORTED;
   }
@@ -940,6 +1226,9 @@ void wt_cluster_get_stats(wt_cluster *c, wt_cluster_stats *s) {
                           .expired = LD(C_EXPIRED),
                           .publish_dropped = LD(C_DROPPED),
                           .map_full = LD(C_MAP_FULL),
+                          .auth_failures = LD(C_AUTH),
+                          .stale_dropped = LD(C_STALE),
+                          .unresolved = LD(C_UNRESOLVED),
                           .channels = atomic_load(&c->n_chans),
                           .nodes = atomic_load(&c->n_nodes),
                           .local = atomic_load(&c->n_local),
@@ -952,16 +1241,19 @@ void wt_cluster_get_stats(wt_cluster *c, wt_cluster_stats *s) {
 static int cluster_json(void *arg, char *buf, size_t cap) {
   wt_cluster_stats s;
   wt_cluster_get_stats(arg, &s);
-  int w = snprintf(buf, cap,
-                   "{\"registry_up\":%llu,\"reconnects\":%llu,\"connect_failures\":%llu,"
-                   "\"heartbeats\":%llu,\"sets\":%llu,\"deletes\":%llu,\"refresh_conflicts\":%llu,"
-                   "\"lookups\":{\"hit\":%llu,\"miss\":%llu,\"failed\":%llu},\"notices\":%llu,"
-                   "\"malformed\":%llu,\"errors\":%llu,\"expired\":%llu,\"publish_dropped\":%llu,"
-                   "\"map_full\":%llu,\"channels\":%llu,\"nodes\":%llu,\"local\":%llu}",
-                   LL(s.up), LL(s.reconnects), LL(s.connect_failures), LL(s.heartbeats), LL(s.sets),
-                   LL(s.deletes), LL(s.refresh_conflicts), LL(s.lookup_hit), LL(s.lookup_miss),
-                   LL(s.lookup_failed), LL(s.notices), LL(s.malformed), LL(s.errors), LL(s.expired),
-                   LL(s.publish_dropped), LL(s.map_full), LL(s.channels), LL(s.nodes), LL(s.local));
+  int w = snprintf(
+      buf, cap,
+      "{\"registry_up\":%llu,\"reconnects\":%llu,\"connect_failures\":%llu,"
+      "\"heartbeats\":%llu,\"sets\":%llu,\"deletes\":%llu,\"refresh_conflicts\":%llu,"
+      "\"lookups\":{\"hit\":%llu,\"miss\":%llu,\"failed\":%llu},\"notices\":%llu,"
+      "\"malformed\":%llu,\"errors\":%llu,\"expired\":%llu,\"publish_dropped\":%llu,"
+      "\"map_full\":%llu,\"auth_failures\":%llu,\"stale_dropped\":%llu,\"unresolved\":%llu,"
+      "\"channels\":%llu,\"nodes\":%llu,\"local\":%llu}",
+      LL(s.up), LL(s.reconnects), LL(s.connect_failures), LL(s.heartbeats), LL(s.sets),
+      LL(s.deletes), LL(s.refresh_conflicts), LL(s.lookup_hit), LL(s.lookup_miss),
+      LL(s.lookup_failed), LL(s.notices), LL(s.malformed), LL(s.errors), LL(s.expired),
+      LL(s.publish_dropped), LL(s.map_full), LL(s.auth_failures), LL(s.stale_dropped),
+      LL(s.unresolved), LL(s.channels), LL(s.nodes), LL(s.local));
   return w < 0 || (size_t)w >= cap ? WT_ERR_NOBUF : w;
 }
 
@@ -1000,26 +1292,29 @@ static int cluster_metrics(void *arg, wt_app_print_fn print, void *sink) {
                LL(s.notices));
   }
   if (rv == 0) {
-    rv =
-        print(sink,
-              "# HELP wtcast_cluster_records_expired_total channel entries dropped when their "
-              "TTL passed without a refresh\n# TYPE wtcast_cluster_records_expired_total "
-              "counter\nwtcast_cluster_records_expired_total %llu\n"
-              "# HELP wtcast_cluster_errors_total registry replies refused, by kind\n"
-              "# TYPE wtcast_cluster_errors_total counter\n"
-              "wtcast_cluster_errors_total{kind=\"malformed\"} %llu\n"
-              "wtcast_cluster_errors_total{kind=\"error_reply\"} %llu\n"
-              "wtcast_cluster_errors_total{kind=\"map_full\"} %llu\n"
-              "wtcast_cluster_errors_total{kind=\"refresh_conflict\"} %llu\n"
-              "wtcast_cluster_errors_total{kind=\"publish_dropped\"} %llu\n"
-              "# HELP wtcast_cluster_channels channels known published on nodes (the lookup "
-              "map)\n# TYPE wtcast_cluster_channels gauge\nwtcast_cluster_channels %llu\n"
-              "# HELP wtcast_cluster_nodes nodes known alive\n"
-              "# TYPE wtcast_cluster_nodes gauge\nwtcast_cluster_nodes %llu\n"
-              "# HELP wtcast_cluster_local_channels channels this node publishes\n"
-              "# TYPE wtcast_cluster_local_channels gauge\nwtcast_cluster_local_channels %llu\n",
-              LL(s.expired), LL(s.malformed), LL(s.errors), LL(s.map_full), LL(s.refresh_conflicts),
-              LL(s.publish_dropped), LL(s.channels), LL(s.nodes), LL(s.local));
+    rv = print(sink,
+               "# HELP wtcast_cluster_records_expired_total channel entries dropped when their "
+               "TTL passed without a refresh\n# TYPE wtcast_cluster_records_expired_total "
+               "counter\nwtcast_cluster_records_expired_total %llu\n"
+               "# HELP wtcast_cluster_errors_total registry replies refused, by kind\n"
+               "# TYPE wtcast_cluster_errors_total counter\n"
+               "wtcast_cluster_errors_total{kind=\"malformed\"} %llu\n"
+               "wtcast_cluster_errors_total{kind=\"error_reply\"} %llu\n"
+               "wtcast_cluster_errors_total{kind=\"map_full\"} %llu\n"
+               "wtcast_cluster_errors_total{kind=\"refresh_conflict\"} %llu\n"
+               "wtcast_cluster_errors_total{kind=\"publish_dropped\"} %llu\n"
+               "wtcast_cluster_errors_total{kind=\"auth_refused\"} %llu\n"
+               "wtcast_cluster_errors_total{kind=\"stale_dropped\"} %llu\n"
+               "wtcast_cluster_errors_total{kind=\"unresolved\"} %llu\n"
+               "# HELP wtcast_cluster_channels channels known published on nodes (the lookup "
+               "map)\n# TYPE wtcast_cluster_channels gauge\nwtcast_cluster_channels %llu\n"
+               "# HELP wtcast_cluster_nodes nodes known alive\n"
+               "# TYPE wtcast_cluster_nodes gauge\nwtcast_cluster_nodes %llu\n"
+               "# HELP wtcast_cluster_local_channels channels this node publishes\n"
+               "# TYPE wtcast_cluster_local_channels gauge\nwtcast_cluster_local_channels %llu\n",
+               LL(s.expired), LL(s.malformed), LL(s.errors), LL(s.map_full),
+               LL(s.refresh_conflicts), LL(s.publish_dropped), LL(s.auth_failures),
+               LL(s.stale_dropped), LL(s.unresolved), LL(s.channels), LL(s.nodes), LL(s.local));
   }
   return rv;
 }
@@ -1143,6 +1438,17 @@ int wt_cluster_new(wt_cluster **out, const wt_cluster_config *cfg, char *err, si
             cfg->node_id ? cfg->node_id : "", WT_CLUSTER_ID_MAX);
     return WT_ERR_INVAL;
   }
+  if (cfg->auth_file && url.has_pass) {
+    err_set(err, cap,
+            "--cluster: the password is both in the URL and in --cluster-auth-file: "
+            "give it once (the file keeps it out of argv)");
+    return WT_ERR_INVAL;
+  }
+  if (url.user[0] && !url.has_pass && !cfg->auth_file) {
+    err_set(err, cap, "--cluster: user '%s' without a password: give --cluster-auth-file",
+            url.user);
+    return WT_ERR_INVAL;
+  }
   if (cfg->advertise && check_addr(cfg->advertise, err, cap) < 0) {
     return WT_ERR_INVAL;
   }
@@ -1158,6 +1464,17 @@ int wt_cluster_new(wt_cluster **out, const wt_cluster_config *cfg, char *err, si
     return WT_ERR_NOMEM;
   }
   c->url = url;
+  c->strict = cfg->strict;
+  if (cfg->auth_file) {
+    c->auth_file = strdup(cfg->auth_file);
+    if (!c->auth_file || read_auth_file(c, why, sizeof(why)) < 0) {
+      int rv = c->auth_file ? WT_ERR_INVAL : WT_ERR_NOMEM;
+      err_set(err, cap, "%s", c->auth_file ? why : "out of memory");
+      free(c->auth_file);
+      free(c);
+      return rv;
+    }
+  }
   wt_cluster_strcpy(c->id, cfg->node_id, WT_CLUSTER_ID_MAX);
   wt_cluster_strcpy(c->addr, cfg->advertise, WT_CLUSTER_ADDR_MAX);
   c->wake[0] = c->wake[1] = -1;
@@ -1170,9 +1487,11 @@ int wt_cluster_new(wt_cluster **out, const wt_cluster_config *cfg, char *err, si
   c->ttl_ms = ttl;
   c->load = cfg->load;
   c->load_arg = cfg->load_arg;
+  c->stale_max_ms = cfg->stale_max_ms ? cfg->stale_max_ms : (uint64_t)WT_CLUSTER_STALE_TTLS * ttl;
   wt_cluster_map_init(&c->chans, WT_CLUSTER_MAX_CHANNELS);
   wt_cluster_map_init(&c->nodes, WT_CLUSTER_MAX_NODES);
   wt_hmap_init(&c->local);
+  wt_hmap_init(&c->names);
   pthread_rwlock_init(&c->lock, NULL);
   pthread_mutex_init(&c->mu, NULL);
   c->loc = (wt_app_locator){.lookup = loc_lookup, .publish = loc_publish, .arg = c};
@@ -1200,6 +1519,20 @@ int wt_cluster_start(wt_cluster *c, const char *advertise, char *err, size_t cap
   if (!c->addr[0]) {
     err_set(err, cap, "--advertise: no address to advertise");
     return WT_ERR_INVAL;
+  }
+  if (c->strict) { /* the first connection here: the start fails without it */
+    char why[256] = "";
+    if (connect_all(c, why, sizeof(why)) < 0) {
+      if (c->auth_refused) {
+        count(c, C_AUTH);
+      }
+      count(c, C_CONNECT_FAILURES);
+      disconnect(c, why);
+      c->down_since = 0;
+      err_set(err, cap, "registry redis://%s:%u: %s (--cluster-strict: not starting)", c->url.host,
+              c->url.port, why);
+      return WT_ERR_IO;
+    }
   }
   /* the thread blocks every signal: they belong to the main thread */
   sigset_t all, old;
@@ -1233,8 +1566,16 @@ void wt_cluster_del(wt_cluster *c) {
     free(s->val);
   }
   wt_hmap_free(&c->local);
+  WT_HMAP_FOREACH(&c->names, s) {
+    free(s->val);
+  }
+  wt_hmap_free(&c->names);
   wt_cluster_map_free(&c->chans);
   wt_cluster_map_free(&c->nodes);
+  if (c->url.has_pass) {
+    explicit_bzero(c->url.pass, sizeof(c->url.pass));
+  }
+  free(c->auth_file);
   pthread_rwlock_destroy(&c->lock);
   pthread_mutex_destroy(&c->mu);
   free(c);

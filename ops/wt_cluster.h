@@ -5,7 +5,7 @@
  * value is one line of space-separated tokens (printable ASCII, no space,
  * quote or backslash, bounded: WT_CLUSTER_*_MAX), every key carries a TTL:
  *   wtcast:node:ID       "1 ADDR INFO"      the node (INFO: sessions=N,
- *                                           conns=N,version=V), heartbeat
+ *                                           conns=N,subs=N,version=V), heartbeat
  *                                           every TTL/3
  *   wtcast:ch:KIND/NAME  "1 ID ADDR"        a channel published on node ID,
  *                                           refreshed every TTL/3 while live,
@@ -28,12 +28,26 @@
  * read lock (no round trip); their publishes only mark the channel in a
  * local table and wake the thread.
  *
+ * Credentials (AUTH USER PASSWORD or the legacy AUTH PASSWORD) are sent
+ * on every connection before anything else; a refusal is logged (the
+ * registry's reason, never the password), counted, and retried with the
+ * backoff below (or fails a strict start).
+ *
+ * Advertised addresses may be host names: the registry keeps them as
+ * given; the cluster thread resolves the names its map holds (at most
+ * RESOLVE_PER_PASS per pass, again every 30 s, every 2 s while one fails:
+ * logged once per failure, counted) and lookups answer the numeric form
+ * (a name not resolved yet: no candidate). The registry's own host name
+ * is resolved by hiredis at every connection.
+ *
  * Registry down: reconnect with backoff (100 ms doubling to 2 s), logged
  * once per episode and counted; lookups answer the entries known when the
  * connection was lost (their expiry is paused: silence is not evidence that
  * a publisher left, and the cascade's own connection fails if it did) and
  * WT_ERR_UNSUPPORTED for any other name; the fresh SCAN at reconnect
- * replaces them.
+ * replaces them. After stale_max_ms down those answers are dropped too
+ * (logged, counted): new lookups fail until the registry is back; the
+ * upstreams already flowing are not touched.
  *
  * Every reply is checked (type, element count, token syntax and length);
  * anything else is counted as malformed and logged (rate-limited), the
@@ -53,22 +67,40 @@
 /* ------------------------------------------------------------ the client */
 
 typedef struct wt_cluster_config {
-  const char *url;       /* redis://HOST:PORT[/DB] */
+  const char *url; /* redis://[USER[:PASSWORD]@]HOST:PORT[/DB] */
+  /* a file holding the registry password (its first line; re-read at every
+   * (re)connect, so a rotated password is picked up): not in argv or ps.
+   * With it, the URL's user (redis://USER@HOST) is the ACL user, none the
+   * legacy password. NULL = the URL's password, if any */
+  const char *auth_file;
+  /* 1: wt_cluster_start fails unless the registry is reachable and accepts
+   * this node (credentials, registration); 0: it is retried in the
+   * background like any loss (a refused AUTH is logged and counted) */
+  int strict;
   const char *node_id;   /* WT_CLUSTER_ID_MAX of [A-Za-z0-9._-] */
   const char *advertise; /* HOST:PORT other nodes reach this one at; NULL: wt_cluster_start's */
   uint32_t ttl_ms;       /* WT_CLUSTER_TTL_MIN_MS..MAX; 0 = default */
   const char *version;   /* for the node record */
   /* the node's load for its record (the cluster thread calls it once per
-   * heartbeat; it may block briefly); NULL = zeros */
-  void (*load)(void *arg, uint64_t *sessions, uint64_t *conns);
+   * heartbeat; it may block briefly): live sessions, QUIC connections and
+   * relay subscribers (the deliveries per published message); NULL = zeros */
+  void (*load)(void *arg, uint64_t *sessions, uint64_t *conns, uint64_t *subscribers);
   void *load_arg;
+  /* cached answers kept this long at most while the registry is down;
+   * 0 = WT_CLUSTER_STALE_TTLS x ttl */
+  uint32_t stale_max_ms;
 } wt_cluster_config;
+
+#define WT_CLUSTER_STALE_TTLS 6
 
 typedef struct wt_cluster_stats {
   uint64_t up; /* 1 while both connections are up and registered */
   uint64_t reconnects, connect_failures, heartbeats, sets, deletes, refresh_conflicts;
   uint64_t lookup_hit, lookup_miss, lookup_failed;
   uint64_t notices, malformed, errors, expired, publish_dropped, map_full;
+  uint64_t auth_failures; /* connections the registry refused (AUTH, NOAUTH) */
+  uint64_t stale_dropped; /* cached channel answers dropped as too old (--cluster-stale-max) */
+  uint64_t unresolved;    /* advertised names that did not resolve (each attempt) */
   uint64_t channels, nodes, local; /* gauges */
   uint64_t last_scan_keys;
 } wt_cluster_stats;
@@ -96,6 +128,12 @@ void wt_cluster_del(wt_cluster *c);
 const wt_app_locator *wt_cluster_locator(wt_cluster *c);
 const wt_app_module *wt_cluster_module(wt_cluster *c);
 void wt_cluster_get_stats(wt_cluster *c, wt_cluster_stats *out);
+
+/* HOST:PORT (a name, IPv4 or [IPv6]) to its numeric form (the first
+ * address getaddrinfo gives) into out (WT_IO_ADDR_STRLEN): 0, or -1 with
+ * the reason in err. Blocks on a name: the cluster thread's and start-up's
+ * business only, never a shard's or a worker's. */
+int wt_cluster_resolve(const char *hostport, char *out, size_t cap, char *err, size_t errcap);
 
 /* GET /cluster on the --http listener (wt_http_handler_fn, arg = c): JSON
  * {"node","advertise","registry_up","nodes":[...],"channels":[...]} (at

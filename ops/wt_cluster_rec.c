@@ -72,16 +72,80 @@ static int parse_uint(const char *s, size_t n, uint32_t max, uint32_t *out) {
   return 0;
 }
 
+/* Percent-decode s[0..n) into dst (cap bytes with the NUL): 0, or -1 (a
+ * bad escape, a decoded byte below 0x21 or 0x7f, too long). */
+static int pct_decode(const char *s, size_t n, char *dst, size_t cap) {
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned ch = (unsigned char)s[i];
+    if (ch == '%') {
+      unsigned v = 0;
+      for (int k = 1; k <= 2; k++) {
+        char h = i + (size_t)k < n ? s[i + (size_t)k] : 0;
+        unsigned d = h >= '0' && h <= '9'   ? (unsigned)(h - '0')
+                     : h >= 'a' && h <= 'f' ? (unsigned)(h - 'a' + 10)
+                     : h >= 'A' && h <= 'F' ? (unsigned)(h - 'A' + 10)
+                                            : 16;
+        if (d == 16) {
+          return -1;
+        }
+        v = v * 16 + d;
+      }
+      ch = v;
+      i += 2;
+    }
+    if (ch < 0x21 || ch == 0x7f || o + 1 >= cap) {
+      return -1;
+    }
+    dst[o++] = (char)ch;
+  }
+  dst[o] = '\0';
+  return 0;
+}
+
 int wt_cluster_url_parse(const char *url, wt_cluster_url *out, char *err, size_t cap) {
   static const char scheme[] = "redis://";
   memset(out, 0, sizeof(*out));
   out->port = 6379;
   if (strncmp(url, scheme, sizeof(scheme) - 1) != 0) {
-    return err_set(err, cap, "'%s': must start with redis://", url);
+    /* not shown: a mistyped scheme may still carry a password */
+    return err_set(err, cap, "the URL must start with redis://");
   }
   const char *p = url + sizeof(scheme) - 1;
-  if (strchr(p, '@') || strchr(p, '?')) {
-    return err_set(err, cap, "'%s': credentials and parameters are not supported", url);
+  /* USER:PASSWORD@ in the authority (up to the first '/'; the last '@') */
+  const char *auth_end = p + strcspn(p, "/"), *at = NULL;
+  for (const char *q = p; q < auth_end; q++) {
+    if (*q == '@') {
+      at = q;
+    }
+  }
+  char shown[320]; /* the URL without its credentials, for messages */
+  snprintf(shown, sizeof(shown), "redis://%s%s", at ? "***@" : "", at ? at + 1 : p);
+  if (at) {
+    const char *colon = memchr(p, ':', (size_t)(at - p));
+    size_t ul = (size_t)((colon ? colon : at) - p);
+    if (pct_decode(p, ul, out->user, sizeof(out->user)) < 0) {
+      return err_set(err, cap, "'%s': bad user name (at most %d bytes, no spaces)", shown,
+                     WT_CLUSTER_USER_MAX);
+    }
+    if (colon) {
+      if (pct_decode(colon + 1, (size_t)(at - colon - 1), out->pass, sizeof(out->pass)) < 0 ||
+          !out->pass[0]) {
+        return err_set(err, cap,
+                       "'%s': bad password (1 to %d bytes, no spaces or control characters; "
+                       "percent-encode '@', ':' and '/')",
+                       shown, WT_CLUSTER_PASS_MAX);
+      }
+      out->has_pass = 1;
+    }
+    if (!out->user[0] && !out->has_pass) {
+      return err_set(err, cap, "'%s': an empty user name and no password before '@'", shown);
+    }
+    p = at + 1;
+  }
+  url = shown; /* every message below shows this one */
+  if (strchr(p, '?')) {
+    return err_set(err, cap, "'%s': parameters are not supported", url);
   }
   const char *host = p, *host_end;
   if (*p == '[') {
@@ -408,6 +472,24 @@ size_t wt_cluster_map_expire(wt_cluster_map *chans, wt_cluster_map *nodes, uint6
   if (nodes) {
     x.nodes = NULL;
     map_remove_if(nodes, pick_expired, &x);
+  }
+  return n;
+}
+
+static int pick_any(const wt_cluster_entry *e, const void *arg) {
+  (void)e;
+  (void)arg;
+  return 1;
+}
+
+size_t wt_cluster_map_drop_stale(wt_cluster_map *chans, wt_cluster_map *nodes,
+                                 uint64_t down_since_ms, uint64_t now_ms, uint64_t max_ms) {
+  if (!down_since_ms || now_ms < down_since_ms || now_ms - down_since_ms <= max_ms) {
+    return 0;
+  }
+  size_t n = map_remove_if(chans, pick_any, NULL);
+  if (nodes) {
+    map_remove_if(nodes, pick_any, NULL);
   }
   return n;
 }

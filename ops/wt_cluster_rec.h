@@ -26,14 +26,25 @@
 #define WT_CLUSTER_MAX_NODES    4096
 #define WT_CLUSTER_MAX_LOCAL    16384 /* channels published here */
 
+#define WT_CLUSTER_USER_MAX 128 /* registry ACL user name */
+#define WT_CLUSTER_PASS_MAX 255 /* registry password */
+
 typedef struct wt_cluster_url {
   char host[256];
   uint16_t port; /* default 6379 */
   uint32_t db;   /* default 0 */
+  /* credentials (percent-decoded): user "" = the legacy AUTH PASSWORD (the
+   * default user); has_pass 0 = none given in the URL */
+  char user[WT_CLUSTER_USER_MAX + 1];
+  char pass[WT_CLUSTER_PASS_MAX + 1];
+  int has_pass;
 } wt_cluster_url;
 
-/* Parse "redis://HOST[:PORT][/DB]" (HOST a name, IPv4 or [IPv6]; DB
- * 0..65535). 0, or -1 with a reason in err. */
+/* Parse "redis://[USER[:PASSWORD]@]HOST[:PORT][/DB]" (HOST a name, IPv4
+ * or [IPv6]; DB 0..65535; USER and PASSWORD percent-encoded as in a URL,
+ * no NUL, control character or space once decoded; ":PASSWORD@" alone is
+ * the legacy password of the default user). 0, or -1 with a reason in err
+ * (which never shows the password). */
 int wt_cluster_url_parse(const char *url, wt_cluster_url *out, char *err, size_t cap);
 
 /* A token: 1..max bytes of 0x21..0x7e but '"' and '\\'. 1 if s[0..len) is
@@ -125,5 +136,11 @@ int wt_cluster_entry_live(const wt_cluster_entry *e, const wt_cluster_map *nodes
 /* Remove the channels not live at now, then the nodes whose TTL passed;
  * how many channels were removed. */
 size_t wt_cluster_map_expire(wt_cluster_map *chans, wt_cluster_map *nodes, uint64_t now_ms);
+/* The registry unreachable since down_since_ms (0: it is not): once more
+ * than max_ms passed at now_ms, every cached answer is older than the
+ * bound: all channel entries (and nodes, if given) are removed. How many
+ * channels (0 while within the bound). */
+size_t wt_cluster_map_drop_stale(wt_cluster_map *chans, wt_cluster_map *nodes,
+                                 uint64_t down_since_ms, uint64_t now_ms, uint64_t max_ms);
 
 #endif

@@ -100,7 +100,7 @@ static int check_ciphers(const char *val, char *err, size_t cap) {
   return 0;
 }
 
-/* --cluster-peers: numeric ADDR:PORT items (a shard resolves no names). */
+/* --cluster-peers: HOST:PORT items (names resolved at start, wt_peers.h). */
 static int check_peers(const char *val, char *err, size_t cap) {
   for (const char *p = val; *p;) {
     size_t len = strcspn(p, ",");
@@ -111,8 +111,13 @@ static int check_peers(const char *val, char *err, size_t cap) {
     }
     memcpy(item, p, len);
     item[len] = 0;
-    if (wt_io_addr_parse(item, &a) < 0) {
-      return opt_err(err, cap, "--cluster-peers: '%s' is not a numeric ADDR:PORT", item);
+    const char *colon = strrchr(item, ':');
+    if (wt_io_addr_parse(item, &a) < 0 &&
+        (!colon || colon == item || !colon[1] ||
+         strspn(colon + 1, "0123456789") != strlen(colon + 1) || strlen(colon + 1) > 5 ||
+         !wt_cluster_token_ok(item, len, WT_CLUSTER_ADDR_MAX) || strchr(item, '[') ||
+         strchr(item, ']'))) {
+      return opt_err(err, cap, "--cluster-peers: '%s' is not HOST:PORT", item);
     }
     p += len + (p[len] == ',');
   }
@@ -151,6 +156,10 @@ static int check_cluster_url(const char *val, char *err, size_t cap) {
   return wt_cluster_url_parse(val, &u, why, sizeof(why)) < 0
              ? opt_err(err, cap, "--cluster: %s", why)
              : 0;
+}
+
+static int check_nonempty(const char *val, char *err, size_t cap) {
+  return *val ? 0 : opt_err(err, cap, "an empty file name");
 }
 
 static int check_node_id(const char *val, char *err, size_t cap) {
@@ -265,6 +274,25 @@ static const wt_option_name profile_names[] = {
     {"draft07", WT_PROFILE_DRAFT07}, {"draft14", WT_PROFILE_DRAFT14},
     {"draft16", WT_PROFILE_DRAFT16}, {NULL, 0}};
 static const wt_option_name on_off[] = {{"on", 1}, {"off", 0}, {NULL, 0}};
+
+/* Row builders for the common kinds of option (one table row each): a
+ * string (a file, an address: check may be NULL), a bounded unsigned
+ * number, an on|off switch. */
+#define STR_ROW(SEC, NAME, KEY, ARG, FIELD, CHECK, DEF_NOTE, EXAMPLE, HELP)                        \
+  {                                                                                                \
+    .name = NAME, .section = SEC, .key = KEY, .arg = ARG, .type = WT_OPT_STR, AT(FIELD),           \
+    .check = CHECK, .def_note = DEF_NOTE, .example = EXAMPLE, .help = HELP                         \
+  }
+#define UINT_ROW(SEC, NAME, KEY, ARG, FIELD, MIN, MAX, DEF, HELP)                                  \
+  {                                                                                                \
+    .name = NAME, .section = SEC, .key = KEY, .arg = ARG, .type = WT_OPT_UINT, AT(FIELD),          \
+    .min = MIN, .max = MAX, .scale = 1, .def = DEF, .help = HELP                                   \
+  }
+#define ONOFF_ROW(SEC, NAME, KEY, FIELD, DEF, HELP)                                                \
+  {                                                                                                \
+    .name = NAME, .section = SEC, .key = KEY, .arg = "on|off", .type = WT_OPT_ENUM, AT(FIELD),     \
+    .names = on_off, .def = DEF, .help = HELP                                                      \
+  }
 static const wt_option_name log_formats[] = {
     {"text", WT_LOG_FORMAT_TEXT}, {"json", WT_LOG_FORMAT_JSON}, {NULL, 0}};
 
@@ -823,54 +851,43 @@ const wt_option wt_options_table[] = {
              "the token comes in the jwt query parameter or an Authorization: Bearer field; "
              "SIGHUP reloads the file (docs/operations.md, Authorization)"},
     /* [cluster]: the Valkey/Redis registry (ops/wt_cluster.h) */
-    {.name = "--cluster",
-     .section = "cluster",
-     .key = "url",
-     .arg = "URL",
-     .type = WT_OPT_STR,
-     AT(cluster_url),
-     .check = check_cluster_url,
-     .def_note = "off: a single node (no registry)",
-     .example = "redis://127.0.0.1:6379/0",
-     .help = "join a cluster through a Valkey or Redis registry at redis://HOST[:PORT][/DB]: "
-             "this node's record (--node-id, --advertise, load) and the channels published here "
-             "are kept there with a TTL, and other nodes' channels are looked up from a map "
-             "kept current by change notices; a registry down is retried, not fatal "
-             "(docs/operations.md, Cluster)"},
-    {.name = "--node-id",
-     .section = "cluster",
-     .key = "node_id",
-     .arg = "ID",
-     .type = WT_OPT_STR,
-     AT(node_id),
-     .check = check_node_id,
-     .def_note = "the host name",
-     .example = "edge-1",
-     .help = "--cluster: this node's name in the registry (1 to 64 of A-Z a-z 0-9 . _ -), unique "
-             "in the cluster"},
-    {.name = "--advertise",
-     .section = "cluster",
-     .key = "advertise",
-     .arg = "HOST:PORT",
-     .type = WT_OPT_STR,
-     AT(advertise),
-     .check = check_advertise,
-     .def_note = "--listen, unless it is a wildcard address",
-     .example = "edge-1.example:4433",
-     .help = "--cluster: the WebTransport address other nodes reach this one at"},
-    {.name = "--cluster-ttl",
-     .section = "cluster",
-     .key = "ttl_ms",
-     .arg = "MS",
-     .type = WT_OPT_UINT,
-     AT(cluster_ttl_ms),
-     .min = WT_CLUSTER_TTL_MIN_MS,
-     .max = WT_CLUSTER_TTL_MAX_MS,
-     .scale = 1,
-     .def = "5000",
-     .help = "--cluster: lifetime of this node's records in the registry, refreshed every third "
+    STR_ROW("cluster", "--cluster", "url", "URL", cluster_url, check_cluster_url,
+            "off: a single node (no registry)", "redis://127.0.0.1:6379/0",
+            "join a cluster through a Valkey or Redis registry at "
+            "redis://[USER[:PASSWORD]@]HOST[:PORT][/DB] (HOST a name or an address, resolved "
+            "at every connection): this node's record (--node-id, --advertise, load) and the "
+            "channels published here are kept there with a TTL, and other nodes' channels are "
+            "looked up from a map kept current by change notices; a registry down is retried, "
+            "not fatal (docs/operations.md, Cluster). The registry link is not encrypted: keep "
+            "it on a private network"),
+    STR_ROW("cluster", "--cluster-auth-file", "auth_file", "FILE", cluster_auth_file,
+            check_nonempty, "none: the URL's password, if any", "/etc/wtcast/registry-password",
+            "--cluster: the registry password in this file's first line (kept out of argv and "
+            "ps; re-read at every reconnect): AUTH USER PASSWORD with the URL's user "
+            "(redis://USER@HOST), else AUTH PASSWORD"),
+    ONOFF_ROW("cluster", "--cluster-strict", "strict", cluster_strict, "off",
+              "--cluster: refuse to start unless the registry is reachable and accepts this "
+              "node's credentials (off: a refusal or an outage is logged, counted and retried)"),
+    STR_ROW("cluster", "--node-id", "node_id", "ID", node_id, check_node_id, "the host name",
+            "edge-1",
+            "--cluster: this node's name in the registry (1 to 64 of A-Z a-z 0-9 . _ -), unique "
+            "in the cluster"),
+    STR_ROW("cluster", "--advertise", "advertise", "HOST:PORT", advertise, check_advertise,
+            "--listen, unless it is a wildcard address", "edge-1.example:4433",
+            "--cluster: the WebTransport address other nodes reach this one at (HOST a name or "
+            "an address; a name is resolved by the nodes that look it up, on their registry "
+            "thread)"),
+    UINT_ROW("cluster", "--cluster-ttl", "ttl_ms", "MS", cluster_ttl_ms, WT_CLUSTER_TTL_MIN_MS,
+             WT_CLUSTER_TTL_MAX_MS, "5000",
+             "--cluster: lifetime of this node's records in the registry, refreshed every third "
              "of it: a node that dies is forgotten this long after (registry load per node: 3 / "
-             "TTL x (2 + channels published here) commands per second)"},
+             "TTL x (2 + channels published here) commands per second)"),
+    UINT_ROW("cluster", "--cluster-stale-max", "stale_max_ms", "MS", cluster_stale_max_ms, 0,
+             3600000, "0",
+             "--cluster: while the registry is unreachable, lookups answer the channels known "
+             "when it was lost for this long at most, then those answers are dropped (logged, "
+             "counted) and new lookups fail until it is back; flowing upstreams are not "
+             "touched. 0: six TTLs"),
     /* [cluster]: static mode and upstream sessions (the relay cascade) */
     {.name = "--cluster-peers",
      .section = "cluster",
@@ -882,61 +899,28 @@ const wt_option wt_options_table[] = {
      .check = check_peers,
      .def_note = "none: a single node",
      .example = "10.0.0.1:4433,10.0.0.2:4433",
-     .help = "static cluster: the nodes (numeric ADDR:PORT, comma-separated; this node's own "
-             "--listen address is skipped) a relay channel with subscribers here and no "
-             "publisher here is pulled from, tried in order, one upstream /sub per channel"},
-    {.name = "--cluster-pin",
-     .section = "cluster",
-     .key = "pin",
-     .arg = "SHA256HEX",
-     .type = WT_OPT_STR,
-     AT(cluster_pin),
-     .check = check_pin,
-     .def_note = "none",
-     .example = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-     .help = "trust for upstream connections: the SHA-256 (64 hex digits) of the upstream "
-             "nodes' certificate (DER)"},
-    {.name = "--cluster-ca",
-     .section = "cluster",
-     .key = "ca",
-     .arg = "FILE",
-     .type = WT_OPT_STR,
-     AT(rt.shard.engine.client_ca_file),
-     .def_note = "none",
-     .example = "/etc/wtcast/cluster-ca.pem",
-     .help = "trust for upstream connections: a CA bundle (PEM) their certificates must chain to"},
-    {.name = "--cluster-insecure",
-     .section = "cluster",
-     .key = "insecure",
-     .arg = "on|off",
-     .type = WT_OPT_ENUM,
-     AT(rt.shard.engine.client_insecure),
-     .names = on_off,
-     .def = "off",
-     .help = "trust any upstream certificate (tests only)"},
-    {.name = "--cluster-token",
-     .section = "cluster",
-     .key = "token",
-     .arg = "FILE",
-     .type = WT_OPT_STR,
-     AT(cluster_token),
-     .def_note = "none",
-     .example = "/etc/wtcast/cluster-token.jwt",
-     .help = "a token (JWT, one line) this node presents to upstream nodes that run "
-             "--auth-keys (the jwt query parameter of its upstream /sub): it needs get rights on "
-             "the channels pulled"},
-    {.name = "--cluster-max-hops",
-     .section = "cluster",
-     .key = "max_hops",
-     .arg = "N",
-     .type = WT_OPT_UINT,
-     AT(apps.relay_max_hops),
-     .min = 1,
-     .max = 64,
-     .scale = 1,
-     .def = "4",
-     .help = "relay cascade: a /sub from another node with more hops is refused (508, logged); "
-             "a channel asked for with this many is not pulled further (a loop)"},
+     .help = "static cluster: the nodes (HOST:PORT, comma-separated, HOST a name or an "
+             "address: names are resolved once, at start; this node's own --listen / --advertise "
+             "address is skipped) a relay "
+             "channel with subscribers here and no publisher here is pulled from, tried in "
+             "order, one upstream /sub per channel"},
+    STR_ROW("cluster", "--cluster-pin", "pin", "SHA256HEX", cluster_pin, check_pin, "none",
+            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            "trust for upstream connections: the SHA-256 (64 hex digits) of the upstream "
+            "nodes' certificate (DER)"),
+    STR_ROW("cluster", "--cluster-ca", "ca", "FILE", rt.shard.engine.client_ca_file, NULL, "none",
+            "/etc/wtcast/cluster-ca.pem",
+            "trust for upstream connections: a CA bundle (PEM) their certificates must chain to"),
+    ONOFF_ROW("cluster", "--cluster-insecure", "insecure", rt.shard.engine.client_insecure, "off",
+              "trust any upstream certificate (tests only)"),
+    STR_ROW("cluster", "--cluster-token", "token", "FILE", cluster_token, NULL, "none",
+            "/etc/wtcast/cluster-token.jwt",
+            "a token (JWT, one line) this node presents to upstream nodes that run "
+            "--auth-keys (the jwt query parameter of its upstream /sub): it needs get rights on "
+            "the channels pulled"),
+    UINT_ROW("cluster", "--cluster-max-hops", "max_hops", "N", apps.relay_max_hops, 1, 64, "4",
+             "relay cascade: a /sub from another node with more hops is refused (508, logged); "
+             "a channel asked for with this many is not pulled further (a loop)"),
     /* [log] */
     {.name = "--log-level",
      .section = "log",

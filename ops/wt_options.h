@@ -40,18 +40,21 @@
 
 /* Where the options land. */
 typedef struct wt_options {
-  wt_runtime_config rt;       /* the runtime's settings; rt.shard.engine the engine's */
-  wt_apps_config apps;        /* the built-in applications' settings (apps/wt_apps.h) */
-  const char *http_listen;    /* --http ADDR:PORT; NULL = off */
-  const char *metrics_listen; /* --metrics ADDR:PORT; NULL = off */
-  wt_http_config http;        /* both listeners' limits (--http-conns-per-ip, --http-timeout);
-                                 listen and thread_name are set per listener */
-  const char *secret_file;    /* --key-file; NULL = a random secret */
-  const char *auth_keys;      /* --auth-keys: JWK / JWK Set file; NULL = no authorization */
-  const char *cluster_url;    /* --cluster redis://...; NULL = no registry (ops/wt_cluster.h) */
-  const char *node_id;        /* --node-id; NULL = the host name */
-  const char *advertise;      /* --advertise HOST:PORT; NULL = --listen if not a wildcard */
-  uint32_t cluster_ttl_ms;    /* --cluster-ttl */
+  wt_runtime_config rt;          /* the runtime's settings; rt.shard.engine the engine's */
+  wt_apps_config apps;           /* the built-in applications' settings (apps/wt_apps.h) */
+  const char *http_listen;       /* --http ADDR:PORT; NULL = off */
+  const char *metrics_listen;    /* --metrics ADDR:PORT; NULL = off */
+  wt_http_config http;           /* both listeners' limits (--http-conns-per-ip, --http-timeout);
+                                    listen and thread_name are set per listener */
+  const char *secret_file;       /* --key-file; NULL = a random secret */
+  const char *auth_keys;         /* --auth-keys: JWK / JWK Set file; NULL = no authorization */
+  const char *cluster_url;       /* --cluster redis://...; NULL = no registry (ops/wt_cluster.h) */
+  const char *node_id;           /* --node-id; NULL = the host name */
+  const char *advertise;         /* --advertise HOST:PORT; NULL = --listen if not a wildcard */
+  uint32_t cluster_ttl_ms;       /* --cluster-ttl */
+  const char *cluster_auth_file; /* --cluster-auth-file: the registry password; NULL = the URL's */
+  int cluster_strict;            /* --cluster-strict: no start without the registry */
+  uint32_t cluster_stale_max_ms; /* --cluster-stale-max; 0 = six TTLs */
   /* [cluster] static mode and upstreams (docs/operations.md "Cluster"):
    * the static peers (--cluster-peers; ops/wt_peers.h), the upstream trust
    * pin as 64 hex digits (--cluster-pin; --cluster-ca and --cluster-insecure

@@ -1,12 +1,15 @@
 /* wt_peers.c: the static cluster locator (wt_peers.h). */
+#define WT_LOG_MODULE "cluster"
 #include "wt_peers.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "wt_cluster.h"
 #include "wt_error.h"
 #include "wt_io.h"
+#include "wt_log.h"
 
 struct wt_peers {
   wt_app_locator loc;
@@ -40,8 +43,9 @@ int wt_peers_new(wt_peers **out, const char *const *peers, size_t n, const char 
                  size_t cap) {
   char me[WT_IO_ADDR_STRLEN] = "";
   wt_io_addr a;
-  if (self && wt_io_addr_parse(self, &a) == 0 && wt_io_addr_format(&a, me, sizeof(me)) < 0) {
-    me[0] = 0;
+  char why0[256];
+  if (self && wt_cluster_resolve(self, me, sizeof(me), why0, sizeof(why0)) < 0) {
+    me[0] = 0; /* a wildcard or a name that does not resolve: nothing skipped */
   }
   wt_peers *p = calloc(1, sizeof(*p));
   if (!p || !(p->addr = calloc(n ? n : 1, sizeof(*p->addr)))) {
@@ -50,11 +54,14 @@ int wt_peers_new(wt_peers **out, const char *const *peers, size_t n, const char 
     return WT_ERR_NOMEM;
   }
   for (size_t i = 0; i < n; i++) {
-    char f[WT_IO_ADDR_STRLEN];
-    if (wt_io_addr_parse(peers[i], &a) < 0 || wt_io_addr_format(&a, f, sizeof(f)) < 0) {
-      snprintf(err, cap, "'%s' is not a numeric ADDR:PORT (a.b.c.d:port or [v6]:port)", peers[i]);
+    char f[WT_IO_ADDR_STRLEN], why[256];
+    if (wt_cluster_resolve(peers[i], f, sizeof(f), why, sizeof(why)) < 0) {
+      snprintf(err, cap, "%s", why);
       wt_peers_del(p);
       return WT_ERR_INVAL;
+    }
+    if (wt_io_addr_parse(peers[i], &a) < 0) {
+      WT_LOG_INFO("cluster peer %s resolves to %s (resolved once, at start)", peers[i], f);
     }
     if (me[0] && !strcmp(f, me)) {
       continue; /* never this node itself */

@@ -6,8 +6,9 @@
  * (self: so one list can be shared by every node); publish is a no-op
  * (nothing to record). The relay tries the candidates in turn and comes
  * back to the first after the last (apps/wt_app_relay.c, "Cascade" in
- * apps/wt_apps.h). Addresses are numeric (wt_io_addr_parse): a shard
- * resolves no names.
+ * apps/wt_apps.h). A peer may be a host name: it is resolved here, at
+ * start (wt_cluster_resolve, on the calling thread: a shard resolves no
+ * names), once; lookups answer the numeric form.
  *
  * Ownership: a wt_peers owns its copies of the addresses and the
  * wt_app_locator it hands out, both valid until wt_peers_del. Threading:
@@ -21,9 +22,10 @@
 
 typedef struct wt_peers wt_peers;
 
-/* peers[0..n): "ADDR:PORT" each; self: this node's address (NULL or a
- * wildcard: none is skipped). Returns 0, or WT_ERR_INVAL with the reason
- * in err (a peer that is not a numeric ADDR:PORT), WT_ERR_NOMEM. */
+/* peers[0..n): "HOST:PORT" each (a name, IPv4 or [IPv6]); self: this
+ * node's address (NULL or a wildcard: none is skipped). Blocks while names
+ * resolve. Returns 0, or WT_ERR_INVAL with the reason in err (not
+ * HOST:PORT, a name that does not resolve), WT_ERR_NOMEM. */
 int wt_peers_new(wt_peers **out, const char *const *peers, size_t n, const char *self, char *err,
                  size_t cap);
 void wt_peers_del(wt_peers *p);

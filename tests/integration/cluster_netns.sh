@@ -17,7 +17,11 @@
 #     bits, then server ID || nonce; A and B plaintext, C single-pass AES
 #     through openssl); subscribers connect through it and verify; any packet whose server ID
 #     names no node fails, every connection's packets went to one node, and
-#     every server CID a node sent decodes to that node;
+#     every server CID a node sent decodes to that node; a viewer whose
+#     client rebinds mid-stream (wtcast-client --rebind-after: a new source
+#     port, same CIDs, as a NAT rebinding) keeps its session: the LB routes
+#     its post-rebind short-header packets by CID to the node it was on
+#     (a new address, the same node), and that node answers there;
 #  3. a late joiner on C starts at a group start (from C's cache);
 #  4. A restarted (B's upstream killed): B re-subscribes, its subscribers
 #     see only whole-group gaps (recovery time measured);
@@ -272,6 +276,10 @@ fi
 # unroutable and dropped. One upstream socket per (client address, node):
 # node -> client packets go back from the listening socket; the server CID
 # (SCID) of every long-header packet a node sends must decode to that node.
+# A short-header packet whose DCID the LB saw before from another client
+# address is a rebinding: counted, with the node it went to compared with
+# the node that DCID's packets went to before; the node's answers to the
+# new address are counted (from that node, or from another: a reset).
 # SIGTERM: the counters as JSON into STATS.
 cat >"$T/lb.py" <<'PY'
 import json, selectors, signal, socket, subprocess, sys
@@ -293,6 +301,10 @@ st = {"routed": [0] * len(nodes), "by_turn": 0, "by_cid": 0, "unroutable": 0,
       "unroutable_sids": [], "back": [0] * len(nodes), "back_bad_scid": 0, "bad_scids": [],
       "aes_decrypts": 0}
 conn_nodes = {}  # client SCID (long headers) -> set of nodes
+dcid_at = {}  # short-header DCID -> (first client address, node)
+rebound = {}  # client address first seen after a rebinding -> the node its DCID named before
+st.update({"rebinds": 0, "rebind_wrong_node": 0, "rebound_pkts": 0, "back_rebound": 0,
+           "back_rebound_other": 0})
 addr_nodes = {}  # client address -> set of nodes
 ups = {}  # (client addr, node) -> socket
 sel = selectors.DefaultSelector()
@@ -369,6 +381,8 @@ while True:
         if key.data is not None:  # a node's answer to a client
             client, i = key.data
             st["back"][i] += 1
+            if client in rebound:  # from the connection's node, or another (a reset)
+                st["back_rebound" if rebound[client] == i else "back_rebound_other"] += 1
             if d and d[0] & 0x80:
                 lh = parse_long(d)
                 if lh and lh[2] and decode(lh[2]) != i:
@@ -398,9 +412,21 @@ while True:
             if i is not None:
                 conn_nodes[scid].add(i)
         else:
-            i = decode(d[1:1 + cid_len(d[1])]) if len(d) > 1 else None
+            dcid = d[1:1 + cid_len(d[1])] if len(d) > 1 else b""
+            i = decode(dcid)
             if i is not None:
                 st["by_cid"] += 1
+                seen = dcid_at.get(dcid)
+                if seen is None:
+                    if len(dcid_at) < 100000:
+                        dcid_at[dcid] = (src, i)
+                elif seen[0] != src:
+                    if src not in rebound:
+                        rebound[src] = seen[1]
+                        st["rebinds"] += 1
+                    st["rebound_pkts"] += 1
+                    if seen[1] != i:
+                        st["rebind_wrong_node"] += 1
         if i is None:
             st["unroutable"] += 1
             if len(st["unroutable_sids"]) < 5:
@@ -437,6 +463,14 @@ if wt_wait_until 5 grep -q ready "$T/lb.out"; then
   hc=$HOLD_PID
   wt_check "2: B's and C's upstreams open (warm-up)" wt_wait_until 10 eval 'up_open B k2 && up_open C k2'
   wt_fo_wait "$p20" 20
+  # a viewer whose client rebinds (new source port, same CIDs) while the
+  # publisher below sends: through the LB, it must stay on its node
+  REB_MS=$((N2 * 1000 / (RATE / 2) / 2 + 1000))
+  ip netns exec "$NS_K" "$WT_BIN/wtcast-client" "https://$IP_R:$LBPORT/sub?ch=k2" \
+    --cert-hash "$WT_HASH" --hold $((REB_MS * 2 + 2000)) --rebind-after "$REB_MS" \
+    --timeout $((REB_MS * 2 + 15000)) >"$T/reb.json" 2>"$T/reb.err" &
+  p_reb=$!
+  WT_BG_PIDS+=("$p_reb")
   fo_bg "$T/lb1.json" "$IP_R:$LBPORT" --role sub --ch k2 --subs 10 --transport both --count $N2 \
     --group-msgs $G2 --timeout 30 --idle 2500 --ready-file "$T/lb1.ready"
   p21=$FO_PID
@@ -447,6 +481,11 @@ if wt_wait_until 5 grep -q ready "$T/lb.out"; then
     wt_fo_wait "$p21" 30
     wt_fo_figures "$T/lb1.json"
     wt_expect_rc "2: 10 subscribers through the LB" 0 "$FO_RC"
+    wt_fo_wait "$p_reb" $((REB_MS * 2 / 1000 + 20))
+    wt_expect_rc "2: the rebinding viewer's client" 0 "$FO_RC"
+    wt_log "2: rebinding viewer: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); c=d["connections"][0]; print("rebind", d.get("rebind"), "hold", c.get("hold"), "closed", c.get("conn_closed"), "errors", d.get("errors"))' "$T/reb.json" 2>&1)"
+    wt_jcheck "2: the viewer rebound mid-stream and its session lived through the hold" "$T/reb.json" \
+      "d['ok'] and d['rebind']['done'] and d['rebind']['old_port'] != d['rebind']['new_port'] and 'conn_closed' not in d['connections'][0]"
   else
     wt_failc "2: the subscribers through the LB got no sessions within 10 s"
   fi
@@ -464,6 +503,8 @@ if wt_wait_until 5 grep -q ready "$T/lb.out"; then
     "$T/lb.stats" "min(d['routed']) > 0 and min(d['back']) > 0 and d['back_bad_scid'] == 0 and d['aes_decrypts'] > 0"
   wt_jcheck "2: each connection's packets all went to one node" "$T/lb.stats" \
     "d['connections'] >= 10 and d['conns_on_several_nodes'] == 0"
+  wt_jcheck "2: the rebinding: short-header packets from the new address routed by CID to the same node, which answered there" \
+    "$T/lb.stats" "d['rebinds'] == 1 and d['rebind_wrong_node'] == 0 and d['rebound_pkts'] > 0 and d['back_rebound'] > 0 and d['back_rebound_other'] == 0"
 else
   wt_failc "2: the LB did not start: $(tail -n 3 "$T/lb.err")"
 fi
@@ -524,8 +565,10 @@ if wt_wait_until 10 wt_ready "$T/b4.ready"; then
   WT_SERVER_PID=${PID[A]}
   t0=$(now_ms)
   wt_server_stop 10
+  a_err=${ERR[A]}
   node A
   t1=$(now_ms)
+  wt_log "4: A's stop: $(grep -a 'draining\|closing [0-9]' "$a_err" | tail -n 2 | sed 's/^[^ ]* *[A-Z]* *//' | tr '\n' ' ')"
   fo_bg "$T/a4b.json" "$IP_A:4433" --role pub --ch k4 --transport both --count 150 --rate 50 \
     --group-msgs 15 --pub-id 3 --timeout 20
   pa4=$FO_PID

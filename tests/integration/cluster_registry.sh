@@ -22,7 +22,14 @@
 #    oversized one, nothing trusted, no crash;
 #  - a node killed (no goodbye): C drops its channel within the TTL (time
 #    measured), its records expire in the registry;
-#  - the other nodes stopped: their records are deleted at once.
+#  - the other nodes stopped: their records are deleted at once;
+#  - registry credentials: an ACL user with its password in
+#    --cluster-auth-file registers; a wrong password is logged (never
+#    shown) and counted, the node retries; with --cluster-strict a refused
+#    AUTH (the legacy form redis://:PASSWORD@) stops the start;
+#  - a node's record carries its relay subscribers (subs=N);
+#  - the registry down longer than C's --cluster-stale-max: C drops its
+#    cached answers (logged, counted) and the known name fails too.
 # Skips (77) only when neither valkey-server nor redis-server is installed.
 . "$(dirname "$0")/lib.sh"
 wt_init cluster_registry
@@ -40,6 +47,9 @@ fi
 wt_cert
 T=$WT_TMP
 TTL=3000
+# a name that does not resolve must not wait for a DNS server that is slow
+# or absent (glibc's resolver: one try of 1 s at most)
+export RES_OPTIONS="timeout:1 attempts:1"
 
 RPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 REG_PID=
@@ -64,11 +74,13 @@ reg_kill() {
 
 # node NAME: a wtcast node with --http (its /cluster) and --metrics
 declare -A PID PORT HTTP METRICS ERR OUT
+# [URL=redis://...] node NAME [ARGS...]
 node() {
   local n=$1
+  shift
   wt_server_start --workers 1 --apps relay,echo --http 127.0.0.1:0 --metrics 127.0.0.1:0 \
     --drain-timeout 300 \
-    --cluster "redis://127.0.0.1:$RPORT" --node-id "$n" --cluster-ttl $TTL
+    --cluster "${URL:-redis://127.0.0.1:$RPORT}" --node-id "$n" --cluster-ttl $TTL "$@"
   PID[$n]=$WT_SERVER_PID
   PORT[$n]=$WT_PORT
   ERR[$n]=$WT_SERVER_ERR
@@ -116,6 +128,7 @@ while time.time_ns() - t0 < limit * 1e9:
     time.sleep(0.02)
 print(-1)' "${HTTP[$1]}" "$2" "$3" "$4" ${5:+"$5"}
 }
+within() { [ "$1" -ge 0 ] && [ "$1" -lt "$2" ]; }
 pttl_ok() { # KEY: a TTL in 1..TTL ms
   local t
   t=$(rcli PTTL "$1")
@@ -130,29 +143,68 @@ pub() { # NODE CHANNEL HOLD_MS: a relay publisher in the background (PUBPID)
   PUBPID=$!
   WT_BG_PIDS+=("$PUBPID")
 }
+sub() { # NODE CHANNEL HOLD_MS: a relay subscriber in the background (SUBPID)
+  "$WT_BIN/wtcast-client" "https://127.0.0.1:${PORT[$1]}/sub?ch=$2" --cert-hash "$WT_HASH" \
+    --hold "$3" --timeout $(($3 + 10000)) >"$T/sub-$1-$2.json" 2>"$T/sub-$1-$2.err" &
+  SUBPID=$!
+  WT_BG_PIDS+=("$SUBPID")
+}
 
 reg_start
 wt_log "registry: $SRV on 127.0.0.1:$RPORT"
-# a name as --advertise is refused at start (the cascades dial it; a shard
-# resolves no names)
-"$WT_BIN/wtcast" --listen 127.0.0.1:0 --cert "$WT_CERT" --key "$WT_KEY" \
-  --cluster "redis://127.0.0.1:$RPORT" --advertise node.example:4433 >"$T/adv.out" 2>"$T/adv.err"
-wt_expect_rc "--advertise with a host name: refused at start" 1 $?
-wt_check "  with a clear message" grep -q "give a numeric IP:PORT" "$T/adv.err"
+
+# ---- credentials (an ACL user; the default user stays open for the rest)
+rcli ACL SETUSER wtnode on '>pw-good-1' '~wtcast:*' '&*' '+@all' >/dev/null
+printf 'pw-good-1\n' >"$T/pw.good"
+printf 'pw-TOPSECRET\n' >"$T/pw.bad"
+URL="redis://wtnode@localhost:$RPORT" node D --cluster-auth-file "$T/pw.good" \
+  --advertise "localhost:4433"
+D_PID=${PID[D]}
+d_reg() { rcli GET wtcast:node:D | grep -q '^1 localhost:4433 '; }
+wt_check "auth: ACL user with --cluster-auth-file registers (registry URL and --advertise by host name)" \
+  wt_wait_until 5 d_reg
+URL="redis://wtnode@127.0.0.1:$RPORT" node E --cluster-auth-file "$T/pw.bad"
+E_PID=${PID[E]}
+auth_refused() { [ "$(metric E 'wtcast_cluster_errors_total{kind="auth_refused"}')" -ge 1 ] 2>/dev/null; }
+wt_check "auth: a wrong password is counted" wt_wait_until 5 auth_refused
+wt_check "  and logged with the registry's reason" \
+  grep -q "refused this node's credentials (AUTH as wtnode refused: WRONGPASS" "${ERR[E]}"
+wt_check "  the node is not registered" [ "$(rcli EXISTS wtcast:node:E)" = 0 ]
+wt_check "  it keeps retrying (registry_up 0, more failures)" \
+  wt_wait_until 5 eval '[ "$(metric E wtcast_cluster_connect_failures_total)" -ge 2 ]'
+wt_check "  the password is never logged" eval '! grep -q TOPSECRET "${ERR[E]}" "${OUT[E]}"'
+kill -TERM "$D_PID" "$E_PID"
+for p in "$D_PID" "$E_PID"; do
+  wt_wait_until 10 wt_pid_gone "$p"
+  wait "$p" 2>/dev/null
+  wt_expect_rc "auth: node (pid $p) exit status" 0 $?
+done
+wt_check "auth: D's record deleted at its shutdown" [ "$(rcli EXISTS wtcast:node:D)" = 0 ]
+timeout -k 5 20 "$WT_BIN/wtcast" --listen 127.0.0.1:0 --cert "$WT_CERT" --key "$WT_KEY" \
+  --cluster "redis://:pw-TOPSECRET@127.0.0.1:$RPORT" --node-id F --cluster-strict on \
+  >"$T/strict.out" 2>"$T/strict.err"
+wt_expect_rc "auth: --cluster-strict with a refused legacy AUTH: no start" 1 $?
+wt_check "  with a clear message" grep -q "AUTH refused: .*(--cluster-strict: not starting)" "$T/strict.err"
+wt_check "  the password is never shown" eval '! grep -q TOPSECRET "$T/strict.err" "$T/strict.out"'
 node A
 node B
-node C
+node C --cluster-stale-max 3000
 
 # ---- node records
 wt_check "three node records registered" wt_wait_until 5 all_nodes
 for n in A B C; do
   v=$(rcli GET "wtcast:node:$n")
   case "$v" in
-  "1 127.0.0.1:${PORT[$n]} sessions="*",version="*) wt_pass "node $n record: $v" ;;
+  "1 127.0.0.1:${PORT[$n]} sessions="*",conns="*",subs="*",version="*) wt_pass "node $n record: $v" ;;
   *) wt_failc "node $n record: '$v'" ;;
   esac
   wt_check "node $n record has a TTL <= $TTL ms" pttl_ok "wtcast:node:$n"
 done
+
+# ---- the load: a subscriber on C shows in C's record (next heartbeat)
+sub C load 4000
+c_subs() { rcli GET wtcast:node:C | grep -q ',subs=1,'; }
+wt_check "C's record counts its relay subscriber (subs=1)" wt_wait_until 5 c_subs
 
 # ---- a publisher on A
 pub A cam 2500
@@ -202,7 +254,6 @@ PB=$PUBPID
 read -r reg ms < <(race C relay/mv "1 127.0.0.1:${PORT[B]}" "1 B 127.0.0.1:${PORT[B]}" 5 "$t0")
 wt_log "figure: publisher moved A -> B: B's record written $reg ms and C's map followed $ms ms" \
   "after B's publisher started (its process start, handshake and CONNECT included; TTL $TTL ms)"
-within() { [ "$1" -ge 0 ] && [ "$1" -lt "$2" ]; }
 wt_check "C follows the move within the TTL ($ms ms)" within "$ms" "$TTL"
 wait "$PA"
 sleep 0.3
@@ -210,6 +261,18 @@ wt_check "A's late unpublish leaves B's record" is_val wtcast:ch:relay/mv "1 B 1
 wt_check "... and C's entry" [ "$(lookup C relay/mv)" = "1 127.0.0.1:${PORT[B]}" ]
 n=$(metric A 'wtcast_cluster_errors_total{kind="refresh_conflict"}')
 wt_check "A's heartbeats saw B's record and left it ($n refresh conflicts)" [ "${n:-0}" -ge 1 ]
+
+# ---- advertised host names: C resolves them on its cluster thread
+rcli PUBLISH wtcast:0:notices "+ H 60000 localhost:4999 relay/named" >/dev/null
+rcli PUBLISH wtcast:0:notices "+ G 60000 no-such-node.invalid:4433 relay/ghost" >/dev/null
+wt_check "C answers a name's channel with its numeric address" \
+  [ "$(follow C relay/named "1 127.0.0.1:4999" 5)" -ge 0 ]
+unresolved() { [ "$(metric C 'wtcast_cluster_errors_total{kind="unresolved"}')" -ge 1 ] 2>/dev/null; }
+wt_check "C counts a name that does not resolve" wt_wait_until 5 unresolved
+wt_check "  logs it" grep -q "advertised address no-such-node.invalid:4433: 'no-such-node.invalid' does not resolve" "${ERR[C]}"
+wt_check "  and answers no candidate for its channel" [ "$(lookup C relay/ghost)" = "0 -" ]
+rcli PUBLISH wtcast:0:notices "- H relay/named" >/dev/null
+rcli PUBLISH wtcast:0:notices "- G relay/ghost" >/dev/null
 
 # ---- the counters: /metrics parses (Prometheus' own parser) and SIGUSR1 has "cluster"
 prom_ok() {
@@ -231,11 +294,21 @@ wt_check "SIGUSR1 line has the cluster member" wt_wait_until 5 stats_ok
 # ---- the registry down
 reg_kill
 up_is() { [ "$(registry_up "$1")" = "$2" ]; }
+t_down=$(date +%s%N)
+wt_check "the known one still answers" [ "$(lookup C relay/mv)" = "1 127.0.0.1:${PORT[B]}" ]
 wt_check "registry down: registry_up 0 on A" wt_wait_until 5 up_is A 0
 wt_client "$T/echo.json" "https://127.0.0.1:${PORT[A]}/echo" --echo hi
 wt_expect_rc "an echo session on A while the registry is down" 0 "$WT_RC"
 wt_check "lookup of an unknown name fails (-14)" [ "$(lookup C relay/none)" = "-14 -" ]
-wt_check "the known one still answers" [ "$(lookup C relay/mv)" = "1 127.0.0.1:${PORT[B]}" ]
+ms=$(follow C relay/mv "-14 -" 8 "$t_down")
+wt_log "figure: registry down: C's cached answer dropped after $ms ms (--cluster-stale-max 3000)"
+wt_check "C drops its cached answers after --cluster-stale-max ($ms ms)" within "$ms" 6000
+wt_check "  at 3 s at the earliest" [ "$ms" -ge 2900 ]
+n=$(metric C 'wtcast_cluster_errors_total{kind="stale_dropped"}')
+wt_check "  counted ($n)" [ "${n:-0}" -ge 1 ]
+wt_check "  logged" grep -q 'more than --cluster-stale-max 3000 ms): dropped the' "${ERR[C]}"
+wt_check "  A (no bound reached: 6 TTLs) still answers it" \
+  [ "$(lookup A relay/mv)" = "1 127.0.0.1:${PORT[B]}" ]
 
 # ---- the registry back (empty: no persistence)
 t0=$(date +%s%N)
@@ -254,7 +327,7 @@ wt_check "C's map after the restart: relay/mv on B" [ "$(follow C relay/mv "1 12
 n=$(metric A wtcast_cluster_reconnects_total)
 wt_check "A counted the reconnect ($n)" [ "${n:-0}" -ge 1 ]
 
-clean_log() { ! grep -q 'malformed\|error reply\|unexpected reply\|dropped' "$1"; }
+clean_log() { ! grep -v 'cluster-stale-max' "$1" | grep -q 'malformed\|error reply\|unexpected reply\|dropped'; }
 for n in A B C; do
   wt_check "node $n: no malformed or error reply logged so far" clean_log "${ERR[$n]}"
 done

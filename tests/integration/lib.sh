@@ -47,6 +47,7 @@ WT_URL=
 WT_RC=
 WT_BG_PIDS=()
 WT_FO_PREFIX=()
+declare -A WT_FO_OUT=() # background verifier PID -> its report
 WT_TRUST=()
 wt_pass=0
 wt_fail=0
@@ -498,6 +499,10 @@ wt_fo() {
   timeout -k 5 60 "${WT_FO_PREFIX[@]}" "$WT_BIN/wtcast-bench" --scenario fanout --verify \
     --url "$url" --cert-hash "$WT_HASH" --json "$@" >"$out" 2>"$out.err"
   FO_RC=$?
+  if [ "$FO_RC" != 0 ]; then # what went wrong, for the log
+    wt_fo_figures "$out"
+    tail -n 3 "$out.err" | sed 's/^/    stderr: /'
+  fi
 }
 wt_fo_bg() {
   local out=$1 url=$2
@@ -507,6 +512,7 @@ wt_fo_bg() {
     --cert-hash "$WT_HASH" --json "$@" >"$out" 2>"$out.err" &
   FO_PID=$!
   WT_BG_PIDS+=("$FO_PID")
+  WT_FO_OUT[$FO_PID]=$out
 }
 wt_fo_wait() {
   if wt_wait_until "$2" wt_pid_gone "$1"; then
@@ -516,6 +522,11 @@ wt_fo_wait() {
     kill -KILL "$1" 2>/dev/null
     wait "$1" 2>/dev/null
     FO_RC=killed
+  fi
+  local out=${WT_FO_OUT[$1]:-}
+  if [ "$FO_RC" != 0 ] && [ -n "$out" ]; then # what went wrong, for the log
+    wt_fo_figures "$out"
+    tail -n 3 "$out.err" | sed 's/^/    stderr: /'
   fi
 }
 # wt_ready FILE: FILE exists and is not empty (a --ready-file written).

@@ -4,7 +4,11 @@
  * is never started (no network). */
 #include "check.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "wt_cluster.h"
+#include "wt_peers.h"
 #include "wt_error.h"
 
 static void test_url(void) {
@@ -22,19 +26,110 @@ static void test_url(void) {
   CHECK(!strcmp(u.host, "::1"));
   CHECK_EQ(u.port, 7000);
   static const char *const bad[] = {
-      "http://127.0.0.1:6379",  "redis://",
-      "redis://:6379",          "redis://h:0",
-      "redis://h:65536",        "redis://h:12x",
-      "redis://h:6379/65536",   "redis://h/1/2",
-      "redis://user:pw@h:6379", "redis://h:6379?db=1",
-      "redis://[::1:6379",      "redis://h:",
-      "redis://h h:6379",       "redis://h:99999999999",
+      "http://127.0.0.1:6379",   "redis://",
+      "redis://:6379",           "redis://h:0",
+      "redis://h:65536",         "redis://h:12x",
+      "redis://h:6379/65536",    "redis://h/1/2",
+      "redis://u:p@h:6379?db=1", "redis://h:6379?db=1",
+      "redis://[::1:6379",       "redis://h:",
+      "redis://h h:6379",        "redis://h:99999999999",
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     err[0] = '\0';
     CHECK_EQ(wt_cluster_url_parse(bad[i], &u, err, sizeof(err)), -1);
     CHECK(err[0] != '\0');
   }
+  /* credentials: an ACL user, the legacy password, a user alone (the
+   * password from --cluster-auth-file), percent-encoding, '@' in it */
+  CHECK_EQ(wt_cluster_url_parse("redis://wt-node:s3cret@10.0.0.5:6380/2", &u, err, sizeof(err)), 0);
+  CHECK(!strcmp(u.user, "wt-node") && !strcmp(u.pass, "s3cret") && u.has_pass);
+  CHECK(!strcmp(u.host, "10.0.0.5") && u.port == 6380 && u.db == 2);
+  CHECK_EQ(wt_cluster_url_parse("redis://:legacy@h", &u, err, sizeof(err)), 0);
+  CHECK(!strcmp(u.user, "") && !strcmp(u.pass, "legacy") && u.has_pass && u.port == 6379);
+  CHECK_EQ(wt_cluster_url_parse("redis://wt@[::1]:7000", &u, err, sizeof(err)), 0);
+  CHECK(!strcmp(u.user, "wt") && !u.has_pass && !strcmp(u.host, "::1"));
+  CHECK_EQ(wt_cluster_url_parse("redis://u:p%40ss%3Aw%2Fd@h", &u, err, sizeof(err)), 0);
+  CHECK(!strcmp(u.pass, "p@ss:w/d"));
+  CHECK_EQ(wt_cluster_url_parse("redis://u:a@b@h:1", &u, err, sizeof(err)), 0);
+  CHECK(!strcmp(u.pass, "a@b") && !strcmp(u.host, "h"));
+  static const char *const badc[] = {
+      "redis://@h",        "redis://:@h",          "redis://u:@h",
+      "redis://u:p%zzq@h", "redis://u:p%0aq@h",    "redis://u:p%2@h",
+      "redis://u:p q@h",   "redis://u:TOPSECRET@", "redis://u:TOPSECRET@h:0",
+  };
+  for (size_t i = 0; i < sizeof(badc) / sizeof(badc[0]); i++) {
+    err[0] = '\0';
+    CHECK_EQ(wt_cluster_url_parse(badc[i], &u, err, sizeof(err)), -1);
+    CHECK(err[0] != '\0');
+    CHECK(strstr(err, "TOPSECRET") == NULL); /* messages never show the password */
+  }
+  CHECK_EQ(wt_cluster_url_parse("rediss://u:TOPSECRET@h", &u, err, sizeof(err)), -1);
+  CHECK(strstr(err, "TOPSECRET") == NULL);
+}
+
+/* A stale-answer bound with a fake clock: nothing dropped while the
+ * registry is up or within the bound, everything once past it. */
+static void test_stale(void) {
+  wt_cluster_map ch, nodes;
+  wt_cluster_map_init(&ch, 16);
+  wt_cluster_map_init(&nodes, 16);
+  CHECK_EQ(wt_cluster_map_put(&ch, "relay/a", "A", "a:1", NULL, 1000), 0);
+  CHECK_EQ(wt_cluster_map_put(&ch, "relay/b", "B", "b:1", NULL, 1000), 0);
+  CHECK_EQ(wt_cluster_map_put(&nodes, "A", "A", "a:1", "sessions=0", 1000), 0);
+  CHECK_EQ(wt_cluster_map_drop_stale(&ch, &nodes, 0, 900000, 30000), 0);   /* not down */
+  CHECK_EQ(wt_cluster_map_drop_stale(&ch, &nodes, 5000, 35000, 30000), 0); /* at the bound */
+  CHECK_EQ(wt_cluster_map_drop_stale(&ch, &nodes, 5000, 4000, 30000), 0);  /* clock before */
+  CHECK_EQ(wt_cluster_map_count(&ch), 2);
+  CHECK_EQ(wt_cluster_map_drop_stale(&ch, &nodes, 5000, 35001, 30000), 2);
+  CHECK_EQ(wt_cluster_map_count(&ch), 0);
+  CHECK_EQ(wt_cluster_map_count(&nodes), 0);
+  CHECK_EQ(wt_cluster_map_drop_stale(&ch, NULL, 5000, 99000, 30000), 0);
+  wt_cluster_map_free(&ch);
+  wt_cluster_map_free(&nodes);
+}
+
+/* Credentials at wt_cluster_new: the password file (read, checked) and
+ * the combinations refused; a strict start with no registry fails. */
+static void test_client_auth(void) {
+  char err[512], path[] = "/tmp/test_cluster_pwXXXXXX";
+  wt_cluster *c = NULL;
+  wt_cluster_config cfg = {.url = "redis://wt@127.0.0.1:1", .node_id = "A", .advertise = "h:1"};
+  CHECK_EQ(wt_cluster_new(&c, &cfg, err, sizeof(err)), WT_ERR_INVAL); /* user, no password */
+  CHECK(strstr(err, "--cluster-auth-file") != NULL);
+  int fd = mkstemp(path);
+  CHECK_FATAL(fd >= 0);
+  CHECK_FATAL(write(fd, "pw-from-file\nsecond line\n", 25) == 25);
+  close(fd);
+  cfg.auth_file = path;
+  CHECK_EQ(wt_cluster_new(&c, &cfg, err, sizeof(err)), 0);
+  wt_cluster_del(c);
+  c = NULL;
+  cfg.url = "redis://wt:inurl@127.0.0.1:1"; /* both: refused */
+  CHECK_EQ(wt_cluster_new(&c, &cfg, err, sizeof(err)), WT_ERR_INVAL);
+  CHECK(strstr(err, "inurl") == NULL);
+  cfg.url = "redis://127.0.0.1:1";
+  cfg.auth_file = "/nonexistent/wtcast-pw";
+  CHECK_EQ(wt_cluster_new(&c, &cfg, err, sizeof(err)), WT_ERR_INVAL);
+  CHECK(strstr(err, "/nonexistent/wtcast-pw") != NULL);
+  fd = open(path, O_WRONLY | O_TRUNC);
+  CHECK_FATAL(fd >= 0);
+  CHECK_FATAL(write(fd, "\n", 1) == 1); /* an empty first line */
+  close(fd);
+  cfg.auth_file = path;
+  CHECK_EQ(wt_cluster_new(&c, &cfg, err, sizeof(err)), WT_ERR_INVAL);
+  unlink(path);
+  /* strict: nothing listens on port 1, so the start fails, counted */
+  cfg.auth_file = NULL;
+  cfg.strict = 1;
+  CHECK_EQ(wt_cluster_new(&c, &cfg, err, sizeof(err)), 0);
+  CHECK_FATAL(c != NULL);
+  CHECK_EQ(wt_cluster_start(c, NULL, err, sizeof(err)), WT_ERR_IO);
+  CHECK(strstr(err, "--cluster-strict") != NULL);
+  wt_cluster_stats s;
+  wt_cluster_get_stats(c, &s);
+  CHECK_EQ(s.connect_failures, 1);
+  CHECK_EQ(s.up, 0);
+  wt_cluster_del(c);
 }
 
 static void test_tokens_and_keys(void) {
@@ -257,6 +352,55 @@ static void test_client_unstarted(void) {
   wt_cluster_del(c);
 }
 
+static int is_localhost(const char *a, const char *port) {
+  char v4[32], v6[32];
+  snprintf(v4, sizeof(v4), "127.0.0.1:%s", port);
+  snprintf(v6, sizeof(v6), "[::1]:%s", port);
+  return !strcmp(a, v4) || !strcmp(a, v6);
+}
+
+/* Host names: wt_cluster_resolve (numeric kept, a name resolved, bad
+ * forms and unknown names refused with the reason) and static peers by
+ * name (resolved at start, this node skipped by its resolved address). */
+static void test_resolve(void) {
+  char a[64], err[256];
+  setenv("RES_OPTIONS", "timeout:1 attempts:1", 1); /* no slow DNS server in a test */
+  CHECK_EQ(wt_cluster_resolve("10.1.2.3:4433", a, sizeof(a), err, sizeof(err)), 0);
+  CHECK(!strcmp(a, "10.1.2.3:4433"));
+  CHECK_EQ(wt_cluster_resolve("[::1]:7", a, sizeof(a), err, sizeof(err)), 0);
+  CHECK(!strcmp(a, "[::1]:7"));
+  CHECK_EQ(wt_cluster_resolve("localhost:4433", a, sizeof(a), err, sizeof(err)), 0);
+  CHECK(is_localhost(a, "4433"));
+  static const char *const bad[] = {"localhost", "localhost:", ":4433", "localhost:44x",
+                                    "localhost:123456"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    err[0] = '\0';
+    CHECK_EQ(wt_cluster_resolve(bad[i], a, sizeof(a), err, sizeof(err)), -1);
+    CHECK(strstr(err, "not HOST:PORT") != NULL);
+  }
+  CHECK_EQ(wt_cluster_resolve("no-such-node.invalid:1", a, sizeof(a), err, sizeof(err)), -1);
+  CHECK(strstr(err, "'no-such-node.invalid' does not resolve") != NULL);
+
+  wt_peers *p = NULL;
+  const char *const peers[] = {"localhost:4433", "localhost:5000", "10.0.0.9:4433"};
+  CHECK_EQ(wt_peers_new(&p, peers, 3, "localhost:4433", err, sizeof(err)), 0); /* self by name */
+  CHECK_FATAL(p != NULL);
+  CHECK_EQ(wt_peers_count(p), 2); /* this node skipped */
+  const wt_app_locator *loc = wt_peers_locator(p);
+  char addr[64];
+  CHECK_EQ(loc->lookup(loc->arg, "relay", "x", 0, addr, sizeof(addr)), 1);
+  CHECK(is_localhost(addr, "5000"));
+  CHECK_EQ(loc->lookup(loc->arg, "relay", "x", 1, addr, sizeof(addr)), 1);
+  CHECK(!strcmp(addr, "10.0.0.9:4433"));
+  CHECK_EQ(loc->lookup(loc->arg, "relay", "x", 2, addr, sizeof(addr)), 0);
+  wt_peers_del(p);
+  const char *const nope[] = {"no-such-node.invalid:4433"};
+  p = NULL;
+  CHECK_EQ(wt_peers_new(&p, nope, 1, NULL, err, sizeof(err)), WT_ERR_INVAL);
+  CHECK(strstr(err, "does not resolve") != NULL);
+  CHECK(p == NULL);
+}
+
 int main(void) {
   WT_RUN(test_url);
   WT_RUN(test_tokens_and_keys);
@@ -265,5 +409,8 @@ int main(void) {
   WT_RUN(test_map);
   WT_RUN(test_map_many);
   WT_RUN(test_client_unstarted);
+  WT_RUN(test_stale);
+  WT_RUN(test_client_auth);
+  WT_RUN(test_resolve);
   WT_DONE();
 }

@@ -516,16 +516,27 @@ static int cluster_setup(wt_options *o, wt_peers **peers) {
  * and so waits for a collection in progress (200 ms at most). */
 static pthread_mutex_t g_rt_mu = PTHREAD_MUTEX_INITIALIZER;
 static wt_runtime *g_rt;
+static wt_relay_reg *g_relay_reg; /* the relay's channels (set with g_rt) */
+
+static void add_subscribers(void *arg, const wt_relay_channel_stats *ch) {
+  if (ch->live) {
+    *(uint64_t *)arg += ch->subscribers;
+  }
+}
 
 /* The node's load for its registry record (the cluster thread, once per
  * heartbeat): live sessions of the application workers, live connections
- * of the shards. */
-static void cluster_load(void *arg, uint64_t *sessions, uint64_t *conns) {
+ * of the shards, subscribers of the live relay channels (local viewers and
+ * downstream nodes' upstreams: the deliveries per published message). */
+static void cluster_load(void *arg, uint64_t *sessions, uint64_t *conns, uint64_t *subscribers) {
   (void)arg;
   static wt_snapshot per[WT_RUNTIME_MAX_SHARDS];
   wt_snapshot apps;
   pthread_mutex_lock(&g_rt_mu);
   int n = g_rt ? wt_runtime_collect(g_rt, per, WT_RUNTIME_MAX_SHARDS, &apps, 200) : -1;
+  if (g_rt && g_relay_reg) {
+    wt_relay_stats_each(g_relay_reg, add_subscribers, subscribers);
+  }
   pthread_mutex_unlock(&g_rt_mu);
   if (n < 0) {
     return;
@@ -553,6 +564,9 @@ static wt_cluster *cluster_make(const wt_options *o) {
                           .node_id = id,
                           .advertise = o->advertise,
                           .ttl_ms = o->cluster_ttl_ms,
+                          .auth_file = o->cluster_auth_file,
+                          .strict = o->cluster_strict,
+                          .stale_max_ms = o->cluster_stale_max_ms,
                           .version = "0.1.0",
                           .load = cluster_load};
   wt_cluster *c;
@@ -566,17 +580,10 @@ static wt_cluster *cluster_make(const wt_options *o) {
 
 /* --advertise, else the listen address with the real port once the
  * runtime is bound: a wildcard one cannot be advertised (exit 1). The
- * advertised address is what other nodes' cascades dial, and a shard
- * resolves no names: it must be numeric (exit 1). */
+ * advertised address may be a host name: the nodes that look it up
+ * resolve it on their cluster thread (ops/wt_cluster.h). */
 static void cluster_check_listen(const wt_options *o) {
   wt_io_addr a;
-  if (o->advertise && wt_io_addr_parse(o->advertise, &a) < 0) {
-    fprintf(stderr,
-            "wtcast: --advertise %s: give a numeric IP:PORT (other nodes' cascades dial it, "
-            "and a shard resolves no names)\n",
-            o->advertise);
-    exit(1);
-  }
   if (!o->advertise && (wt_io_addr_parse(o->rt.shard.listen, &a) < 0 || is_wildcard(&a))) {
     fprintf(stderr,
             "wtcast: --cluster: --listen %s is a wildcard address: give --advertise "
@@ -772,13 +779,20 @@ int main(int argc, char **argv) {
   const wt_io_addr *local = wt_runtime_local(rt);
   wt_io_addr_format(local, addr, sizeof(addr));
   printf("listening on %s\n", addr);
+  int refused = 0;
   if (cluster) {
     char err[512];
     if (wt_cluster_start(cluster, o.advertise ? NULL : addr, err, sizeof(err)) < 0) {
-      WT_LOG_ERROR("--cluster: %s: this node stays out of the cluster", err);
+      if (o.cluster_strict) {
+        fprintf(stderr, "wtcast: --cluster: %s\n", err);
+        refused = 1;
+      } else {
+        WT_LOG_ERROR("--cluster: %s: this node stays out of the cluster", err);
+      }
     }
     pthread_mutex_lock(&g_rt_mu);
     g_rt = rt;
+    g_relay_reg = wt_apps_module_relay_reg(apps);
     pthread_mutex_unlock(&g_rt_mu);
   }
   if (http) {
@@ -806,7 +820,7 @@ int main(int argc, char **argv) {
   }
   fflush(stdout);
 
-  rv = wt_runtime_run(rt);
+  rv = refused ? WT_ERR_IO : wt_runtime_run(rt);
   pthread_mutex_lock(&g_rt_mu);
   g_rt = NULL;
   pthread_mutex_unlock(&g_rt_mu);
