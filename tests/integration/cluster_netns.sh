@@ -152,11 +152,12 @@ for n in A B C; do
   printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "${NNS[$n]}" "$WT_BIN/wtcast" >"$T/wtcast-$n"
   chmod +x "$T/wtcast-$n"
 done
+# --datagram-max-age 0: the steps count every datagram (lib.sh wt_node)
 node() {
   local n=$1
   # shellcheck disable=SC2086 # QLB: several words on purpose
   WT_SERVER_BIN=$T/wtcast-$n WT_LISTEN="${NIP[$n]}:4433" wt_server_start \
-    --workers 2 --apps relay --metrics "${NIP[$n]}:9100" \
+    --workers 2 --apps relay --metrics "${NIP[$n]}:9100" --datagram-max-age 0 \
     --cluster "redis://$IP_R:$RPORT" --node-id "$n" --advertise "${NIP[$n]}:4433" \
     --cluster-ttl $TTL --cluster-pin "$WT_HASH" \
     --quic-lb-server-id "${SID[$n]}" ${QLB[$n]}
