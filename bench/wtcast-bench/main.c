@@ -93,6 +93,7 @@ static void usage(FILE *f) {
         "             (with --verify: one thread that checks every datagram and stream byte,\n"
         "             late joiners, several publishers, server CPU per delivery; its own\n"
         "             options: wtcast-bench --scenario fanout --verify --help)\n"
+        "  moq-fanout fanout --verify --moq: the same over moq-lite through the moq relay\n"
         "  idle       hold --sessions K open for --duration; with --server-pid: RSS per session\n"
         "             (first run only: later ones reuse the memory the first one left free)\n"
         "  mixed      bulk downloads (--sessions) + datagram echo + handshakes (--concurrency)\n"
@@ -1107,14 +1108,22 @@ enum {
   OPT_HELP,
 };
 
-/* --scenario fanout --verify: the arguments without those, for fo_main.
+/* --scenario fanout --verify: the arguments without those, for fo_main;
+ * --scenario moq-fanout is --scenario fanout --verify --moq (1 publisher ->
+ * K subscribers over moq-lite through the moq relay).
  * Returns 1 when argv asks for it (and fills out), 0 when it does not, -1
  * for --verify with another scenario. */
 static int fanout_verify_args(int argc, char **argv, char **out, int *outc) {
+  static char moq[] = "--moq";
   int verify = 0, fanout = 0, n = 0;
   for (int i = 0; i < argc; i++) {
     if (i > 0 && strcmp(argv[i], "--verify") == 0) {
       verify = 1;
+    } else if (i > 0 && strcmp(argv[i], "--scenario") == 0 && i + 1 < argc &&
+               strcmp(argv[i + 1], "moq-fanout") == 0) {
+      fanout = verify = 1;
+      out[n++] = moq;
+      i++;
     } else if (i > 0 && strcmp(argv[i], "--scenario") == 0 && i + 1 < argc &&
                strcmp(argv[i + 1], "fanout") == 0) {
       fanout = 1;

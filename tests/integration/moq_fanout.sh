@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # moq_fanout: the moq-lite relay (--apps moq, two shards; docs/protocol.md
-# section 9) fed by a C client: wtcast-bench --scenario fanout --verify --moq
+# section 9) fed by a C client: wtcast-bench --scenario moq-fanout (fanout --verify --moq)
 # (bench/wtcast-bench/fanout.h), one publisher answering the relay's
 # ANNOUNCE_PLEASE and SUBSCRIBE, 20 subscribers and 3 late joiners of
 # broadcast b / track t, every record a moq-lite frame whose bytes the
@@ -20,7 +20,7 @@ WT_APPS=moq wt_server_start --workers 2 --http 127.0.0.1:0
 RATE=300
 wt_sanitized && RATE=100
 out=$WT_TMP/fanout.json
-timeout -k 5 45 "$FANOUT" --scenario fanout --verify --moq --url "$WT_URL" --cert-hash "$WT_HASH" \
+timeout -k 5 45 "$FANOUT" --scenario moq-fanout --url "$WT_URL" --cert-hash "$WT_HASH" \
   --ch bench --subs 20 --late-join 3 --count 300 --rate "$RATE" --size 500 --group-msgs 30 \
   --timeout 30 --json >"$out" 2>"$out.err"
 rc=$?
