@@ -118,9 +118,13 @@ static int native_hp_mask(uint8_t *dest, const ngtcp2_crypto_cipher_ctx *ctx,
                           const uint8_t *sample) {
   /* The AES mask is AES_K(sample) (RFC 9001 section 5.4.3): ngtcp2 >= 1.22
    * computes it with EVP AES-ECB; ngtcp2 uses the first 5 bytes (its buffer
-   * may be no longer). */
-  uint8_t block[16];
-  if (wc_AesEncryptDirect(ctx_aes(ctx->native_handle), block, sample) != 0) {
+   * may be no longer). The sample sits at any offset in the packet, and
+   * AES-NI wolfCrypt mallocs an aligned copy of an unaligned input block
+   * (48 bytes per packet): give it an aligned one. */
+  _Alignas(32) uint8_t in[16];
+  _Alignas(32) uint8_t block[16];
+  memcpy(in, sample, sizeof(in));
+  if (wc_AesEncryptDirect(ctx_aes(ctx->native_handle), block, in) != 0) {
     return -1;
   }
   memcpy(dest, block, 5);
