@@ -30,8 +30,10 @@
  * and arms a one-shot POLLOUT whose completion is WT_IO_EV_WRITABLE.
  *
  * Deferred sends (wt_io_config.tx_defer): a small wt_io_send is prepared
- * with IOSQE_CQE_SKIP_SUCCESS (the peer address copied into the slot) and
- * not submitted: the enter of the next wait, receive or send submits it, so
+ * with IOSQE_CQE_SKIP_SUCCESS (the peer address copied into the slot, the
+ * data into defer_buf: the caller may reuse both once wt_io_send returns,
+ * and a pump writes its next packets into the same buffer before its next
+ * send) and not submitted: the enter of the next wait, receive or send submits it, so
  * a loop turn that receives, answers and sleeps makes one system call, not
  * two; successful sends post no completion, so that wait still sleeps. A
  * failure posts one (OP_SENDD): counted (tx_errors, or tx_eagain for a full
@@ -162,6 +164,8 @@ typedef struct uio {
   int can_defer;        /* tx_defer asked and the kernel has IORING_FEAT_CQE_SKIP */
   int deferring;        /* tx_prep: prepare a deferred send */
   unsigned deferred;    /* prepared deferred sends not yet submitted */
+  uint8_t *defer_buf;   /* their data (DEFER_MAX_BYTES) ... */
+  size_t defer_used;    /* ... this much of it */
   unsigned defer_pause; /* sends left before deferring again (after a would-block) */
 
   watch w[WATCH_MAX];
@@ -497,9 +501,14 @@ static int tx_prep(uio *u, unsigned s, const wt_io_tx *t, unsigned txi, size_t o
   sl->msg.msg_name = (void *)(uintptr_t)&t->peer->ss;
   sl->msg.msg_namelen = t->peer->len;
   if (u->deferring) {
-    /* the caller may reuse its address once wt_io_send returns */
+    /* the caller may reuse its address and data once wt_io_send returns
+     * (defer_fits bounded the bytes by DEFER_MAX_BYTES) */
     memcpy(&sl->peer, &t->peer->ss, t->peer->len);
     sl->msg.msg_name = &sl->peer;
+    assert(u->defer_used + len <= DEFER_MAX_BYTES);
+    memcpy(u->defer_buf + u->defer_used, t->data + off, len);
+    sl->iov.iov_base = u->defer_buf + u->defer_used;
+    u->defer_used += len;
   }
   sl->msg.msg_iov = &sl->iov;
   sl->msg.msg_iovlen = 1;
@@ -614,6 +623,7 @@ static int defer_fits(uio *u, const wt_io_tx *tx, unsigned n) {
 static int send_deferred(uio *u, const wt_io_tx *tx, unsigned n) {
   wt_io_stats *st = &u->base.stats;
   u->deferring = 1;
+  u->defer_used = 0; /* what used it before was submitted (u_send) */
   unsigned end;
   unsigned ns = tx_build(u, tx, n, 0, &end);
   u->deferring = 0;
@@ -973,6 +983,7 @@ static void u_close(wt_io *b) {
   free(u->rxq);
   free(u->held);
   free(u->slots);
+  free(u->defer_buf);
   free(u);
 }
 
@@ -1007,7 +1018,9 @@ static int u_setup(uio *u, const wt_io_config *c, char *why, size_t cap) {
   u->rxq = calloc(u->nbufs, sizeof(*u->rxq));
   u->held = calloc(u->nbufs, sizeof(*u->held));
   u->slots = calloc(TX_SLOTS, sizeof(*u->slots));
-  if (u->bufs == NULL || u->rxq == NULL || u->held == NULL || u->slots == NULL) {
+  u->defer_buf = u->can_defer ? malloc(DEFER_MAX_BYTES) : NULL;
+  if (u->bufs == NULL || u->rxq == NULL || u->held == NULL || u->slots == NULL ||
+      (u->can_defer && u->defer_buf == NULL)) {
     return WT_ERR_NOMEM;
   }
   for (unsigned i = 0; i < u->nbufs; i++) {

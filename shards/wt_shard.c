@@ -185,12 +185,7 @@ static int shard_open_io(wt_shard *sh) {
   ioc.bind_addr = sh->cfg.listen;
   ioc.backend = sh->cfg.io_backend;
   ioc.reuseport = sh->cfg.reuseport;
-  /* Deferred small sends (wt_io_config.tx_defer) stay off: with the
-   * applications inline on the shard (--app-workers inline) a client's
-   * upload stalled after its first flow-control window (the server stopped
-   * receiving; integration.loopback_source.inline, relay_fanout.inline),
-   * cause not found yet (issue 20's closing note). */
-  ioc.tx_defer = 0;
+  ioc.tx_defer = 1; /* the loop always waits on its wt_io: small sends go with that enter */
   int rv = wt_io_open(&sh->io, &ioc);
   if (rv < 0) {
     WT_LOG_ERROR("cannot listen on %s: %s", sh->cfg.listen, wt_err_str(rv));
