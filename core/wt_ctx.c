@@ -23,13 +23,10 @@ void wt_ctx_run_releases(wt_engine *e) {
   /* wt_engine.h "Release rules": at the end of an entry point, outside
    * every library callback, never nested. A call from inside a release
    * returns at once: the outer loop takes what it queued. */
-  if (e->relq.running || e->drel_running) {
+  if (e->relq.running) {
     return;
   }
-  do {
-    wt_relq_run(&e->relq);
-    wt_dgram_run_releases(e);
-  } while (e->relq.head != NULL || e->drel_head != NULL);
+  wt_relq_run(&e->relq);
 }
 
 /* ------------------------------------------------------------ closing */

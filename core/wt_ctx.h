@@ -247,8 +247,6 @@ struct wt_engine {
   wt_tls_ctx *tls_client; /* server with a client trust: its client connections' (owned) */
   wt_pool stream_pool;    /* wt_stream objects */
   wt_pool dgram_pool;     /* referenced wt_dgram nodes (wt_dgram.h), up to cfg.dgram_pool_max */
-  wt_dgram *drel_head, *drel_tail; /* referenced datagrams whose release is due */
-  int drel_running;                /* wt_dgram_run_releases is on the stack */
   uint8_t secret[32];
   wt_cid_table cids;
   wt_qlb *qlb;      /* server, cfg.qlb.enabled: the QUIC-LB codec (owned) */
@@ -287,9 +285,6 @@ struct wt_engine {
 /* c has output or state to look at: put it on the engine's dirty list
  * (wt_engine_write visits only those). No-op for a dead connection. */
 void wt_ctx_mark_dirty(wt_conn *c);
-/* Release the referenced datagrams that were written or dropped and give
- * their nodes back (wt_dgram.c); part of wt_ctx_run_releases. */
-void wt_dgram_run_releases(wt_engine *e);
 /* The connection still takes commands (handshake or open). */
 static inline int wt_ctx_conn_usable(const wt_conn *c) {
   return c->state == WT_CS_OPEN || c->state == WT_CS_HANDSHAKE;

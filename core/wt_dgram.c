@@ -17,35 +17,13 @@ static void dgram_node_free(wt_engine *e, wt_dgram *d) {
 
 void wt_dgram_free(wt_engine *e, wt_dgram *d) {
   if (d->is_ref && d->ref.release) {
-    /* released (and the node freed) at the end of the entry point */
-    d->next = NULL;
-    if (e->drel_tail) {
-      e->drel_tail->next = d;
-    } else {
-      e->drel_head = d;
-    }
-    e->drel_tail = d;
+    /* released at the end of the entry point; wt_relq_run then frees the
+     * node (ref is its first member) or puts it back into ref.pool */
+    d->ref.pool = d->pooled ? &e->dgram_pool : NULL;
+    wt_relq_push(&e->relq, &d->ref);
     return;
   }
   dgram_node_free(e, d);
-}
-
-void wt_dgram_run_releases(wt_engine *e) {
-  if (e->drel_running) {
-    return; /* inside a release: the outer loop takes what was queued */
-  }
-  e->drel_running = 1;
-  while (e->drel_head) {
-    wt_dgram *d = e->drel_head;
-    e->drel_head = d->next;
-    if (e->drel_head == NULL) {
-      e->drel_tail = NULL;
-    }
-    e->relq.released++;
-    d->ref.release(d->ref.arg, d->ref.data, d->ref.len);
-    dgram_node_free(e, d);
-  }
-  e->drel_running = 0;
 }
 
 void wt_dgram_free_all(wt_conn *c) {

@@ -50,7 +50,11 @@ void wt_relq_run(wt_relq *q) {
       q->released++;
       r->release(r->arg, r->data, r->len);
     }
-    free(r);
+    if (r->pool) {
+      wt_pool_put(r->pool, r);
+    } else {
+      free(r);
+    }
   }
   q->running = 0;
 }

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "wt_mem.h"
+#include "wt_pool.h"
 
 #ifndef WT_RELEASE_FN_DEFINED
 #define WT_RELEASE_FN_DEFINED
@@ -35,14 +36,16 @@ typedef void (*wt_release_fn)(void *arg, const uint8_t *data, size_t len);
 #endif
 
 /* One reference to be released: release(arg, data, len). A wt_ref is the
- * first member of a malloc'd block (an external chunk, a queued datagram);
- * wt_relq_run frees that block after the call. */
+ * first member of a block (an external chunk, a queued datagram) that
+ * wt_relq_run frees after the call: with free(), or put back into pool
+ * when it came from one. */
 typedef struct wt_ref {
   struct wt_ref *next;
   wt_release_fn release;
   void *arg;
   const uint8_t *data;
   size_t len;
+  wt_pool *pool; /* the block's pool (wt_pool_get), or NULL: malloc'd */
 } wt_ref;
 
 /* A FIFO of references whose release is due. */
