@@ -8,7 +8,8 @@
 # joiners start at a group's first frame). Then the relay's counters must
 # agree: one upstream subscription, each group read once and fanned out to
 # every subscriber, nothing malformed, and /moq.json on the --http
-# listener (what the live-video page shows) must give the same counters.
+# listener (what the live-video page shows) must give the same counters;
+# the subscribers must be on both shards (the fan-out spans them).
 # This is also what the benchmark
 # bench/wt_fanout.sh runs as its "moq" transport.
 . "$(dirname "$0")/lib.sh"
@@ -40,6 +41,10 @@ wt_jcheck "server: 24 sessions, 1 upstream subscribe, 10 groups read once, fanne
   "d['apps']['moq_sessions'] == 24 and d['apps']['moq_upstream_subscribes'] == 1 \
    and d['apps']['moq_groups_in'] == 10 and d['apps']['moq_delivered_streams'] >= 200 \
    and d['apps']['moq_malformed'] == 0 and d['apps']['moq_not_found'] == 0"
+# two shards: the 24 connections land where the kernel's reuseport hash puts
+# them (all on one: 2 in 2^24), so the broadcast's subscribers span both
+wt_jcheck "the subscribers of the broadcast are on both shards" "$S" \
+  "len(d['shards']) == 2 and all(s['sessions_opened'] >= 1 for s in d['shards'])"
 http=$(sed -n 's#^demo page on http://\(127\.0\.0\.1:[0-9]*\)/.*#\1#p' "$WT_SERVER_OUT" | head -n1)
 curl -sS --max-time 5 "http://$http/moq.json" >"$WT_TMP/moq.json" 2>&1
 wt_jcheck "/moq.json: the same counters, without the moq_ prefix" "$WT_TMP/moq.json" \
